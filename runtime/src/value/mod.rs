@@ -1,0 +1,215 @@
+//! Values: 16 bytes, `#[repr(C, u8)]` (a one-byte tag, then an 8-byte payload).
+//!
+//! Ints, floats, bools and null are unboxed; every other kind is a pointer to
+//! an immutable, reference-counted heap part, so copying a value (LOAD, DUP,
+//! STORE, SEND) is O(1) and never deep-copies. Values cannot form cycles
+//! (they are immutable), so reference counting frees everything.
+//!
+//! The layout is part of the contract with compiled code: the tag is the
+//! first byte and the payload starts at offset 8 (see [`Value::TAG_OFFSET`]).
+
+mod atom;
+mod display;
+mod eq;
+mod object;
+
+pub use atom::Atom;
+pub use display::format_float;
+pub use object::Object;
+
+use std::sync::Arc;
+
+/// A value of the `.ttvm` language.
+#[repr(C, u8)]
+#[derive(Clone, Debug)]
+pub enum Value {
+    Null = 0,
+    Bool(bool) = 1,
+    Int(i64) = 2,
+    Float(f64) = 3,
+    Str(Arc<String>) = 4,
+    List(Arc<Vec<Value>>) = 5,
+    Object(Arc<Object>) = 6,
+    Function(Arc<FuncProto>) = 7,
+    Closure(Arc<Closure>) = 8,
+    Exception(Arc<Exception>) = 9,
+}
+
+const _: () = assert!(std::mem::size_of::<Value>() == 16);
+const _: () = assert!(std::mem::size_of::<Option<Value>>() == 16);
+
+/// The tag bytes, as compiled code sees them.
+pub mod tag {
+    pub const NULL: u8 = 0;
+    pub const BOOL: u8 = 1;
+    pub const INT: u8 = 2;
+    pub const FLOAT: u8 = 3;
+    pub const STR: u8 = 4;
+    pub const LIST: u8 = 5;
+    pub const OBJECT: u8 = 6;
+    pub const FUNCTION: u8 = 7;
+    pub const CLOSURE: u8 = 8;
+    pub const EXCEPTION: u8 = 9;
+}
+
+/// A function value's static part, made once when the program is loaded and
+/// shared by every `MAKE_FUNCTION`/`MAKE_LAMBDA` that names it.
+#[derive(Debug)]
+pub struct FuncProto {
+    /// How the target prints: its label name, or its instruction index.
+    pub target_text: Arc<str>,
+    /// The entry address in the loaded program (instruction index).
+    pub entry: u32,
+    /// Parameter names, in order (the top of stack binds to the last).
+    pub params: Box<[Atom]>,
+    /// Each parameter's variable slot in the callee's frame.
+    pub param_slots: Box<[u32]>,
+    /// The number of variable slots of the callee's frame.
+    pub frame_size: u32,
+}
+
+/// A closure: a function plus the variables it captured when it was made.
+#[derive(Debug)]
+pub struct Closure {
+    pub proto: Arc<FuncProto>,
+    pub captured: Box<[(Atom, Value)]>,
+    /// Each captured variable's slot in the callee's frame (`u32::MAX` when
+    /// the callee never uses it).
+    pub capture_slots: Box<[u32]>,
+}
+
+/// An exception: a message, and the value that was thrown.
+#[derive(Debug)]
+pub struct Exception {
+    pub message: Arc<String>,
+    pub value: Value,
+}
+
+impl Value {
+    /// Offset of the tag byte inside a value.
+    pub const TAG_OFFSET: usize = 0;
+    /// Offset of the payload inside a value.
+    pub const PAYLOAD_OFFSET: usize = 8;
+
+    /// A new string value.
+    pub fn str(s: impl Into<String>) -> Value {
+        Value::Str(Arc::new(s.into()))
+    }
+
+    /// A new list value.
+    pub fn list(items: Vec<Value>) -> Value {
+        Value::List(Arc::new(items))
+    }
+
+    /// Truthiness: `Int 0`, `Bool false` and `Null` are false; all else true.
+    #[inline]
+    pub fn is_truthy(&self) -> bool {
+        !matches!(self, Value::Null | Value::Bool(false) | Value::Int(0))
+    }
+
+    /// The type's name, as error messages show it.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "Null",
+            Value::Bool(_) => "Bool",
+            Value::Int(_) => "Int",
+            Value::Float(_) => "Float",
+            Value::Str(_) => "Str",
+            Value::List(_) => "List",
+            Value::Object(_) => "Object",
+            Value::Function(_) => "Function",
+            Value::Closure(_) => "Closure",
+            Value::Exception(_) => "Exception",
+        }
+    }
+
+    /// Turn a raised value into an Exception (SPEC §3.8): a Str becomes an
+    /// Exception with that message, an Exception stays as is, anything else
+    /// becomes an Exception whose message is its PRINT text.
+    pub fn into_exception(self) -> Arc<Exception> {
+        match self {
+            Value::Exception(e) => e,
+            Value::Str(s) => Arc::new(Exception {
+                message: s.clone(),
+                value: Value::Str(s),
+            }),
+            other => Arc::new(Exception {
+                message: Arc::new(other.to_string()),
+                value: other,
+            }),
+        }
+    }
+
+    /// An exception made from a runtime error message.
+    pub fn error(message: impl Into<String>) -> Arc<Exception> {
+        let message = Arc::new(message.into());
+        Arc::new(Exception {
+            value: Value::Str(message.clone()),
+            message,
+        })
+    }
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+
+impl From<f64> for Value {
+    fn from(v: f64) -> Self {
+        Value::Float(v)
+    }
+}
+
+impl From<bool> for Value {
+    fn from(v: bool) -> Self {
+        Value::Bool(v)
+    }
+}
+
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::str(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_is_tag_then_payload() {
+        let v = Value::Int(0x1122_3344_5566_7788);
+        // SAFETY: Value is repr(C, u8): a u8 tag at offset 0 and the payload
+        // at offset 8; reading plain bytes of it is sound.
+        let bytes: [u8; 16] = unsafe { std::mem::transmute(v) };
+        assert_eq!(bytes[Value::TAG_OFFSET], tag::INT);
+        assert_eq!(
+            i64::from_ne_bytes(bytes[8..16].try_into().unwrap()),
+            0x1122_3344_5566_7788
+        );
+    }
+
+    #[test]
+    fn truthiness_follows_the_spec() {
+        assert!(!Value::Int(0).is_truthy());
+        assert!(!Value::Bool(false).is_truthy());
+        assert!(!Value::Null.is_truthy());
+        assert!(Value::Float(0.0).is_truthy());
+        assert!(Value::str("").is_truthy());
+        assert!(Value::list(vec![]).is_truthy());
+        assert!(Value::Object(Arc::new(Object::new())).is_truthy());
+    }
+
+    #[test]
+    fn raising_converts_values_to_exceptions() {
+        let e = Value::str("boom").into_exception();
+        assert_eq!(*e.message, "boom");
+        let e = Value::Int(42).into_exception();
+        assert_eq!(*e.message, "42");
+        assert!(matches!(e.value, Value::Int(42)));
+        let again = Value::Exception(e.clone()).into_exception();
+        assert!(Arc::ptr_eq(&e, &again));
+    }
+}

@@ -1,0 +1,201 @@
+//! Assembling one source file: lines → instructions with module-local
+//! targets still to be linked, and diagnostics for everything wrong.
+
+use super::diag::Diag;
+use crate::bytecode::{escape, Instr, Opcode, OperandCursor, OperandError, REMOVED_OPCODES};
+use std::collections::HashMap;
+use std::ops::Range;
+
+/// One assembled file, before linking.
+pub(super) struct Assembled {
+    pub instrs: Vec<Instr>,
+    /// Per instruction: (byte offset of the line start, line, column).
+    pub locs: Vec<(u32, u32)>,
+    /// Label → local instruction index.
+    pub labels: HashMap<String, u32>,
+    /// Per instruction with a target: the reference to resolve.
+    pub targets: Vec<(usize, String, Range<usize>)>,
+    /// IMPORTs: (instruction index, path, span in file).
+    pub imports: Vec<(usize, String, Range<usize>)>,
+    /// The number of lines (for the implicit end).
+    pub line_count: u32,
+}
+
+fn suggest(word: &str) -> Option<&'static str> {
+    let upper = word.to_ascii_uppercase();
+    if let Some(op) = Opcode::from_mnemonic(&upper) {
+        return Some(op.mnemonic());
+    }
+    if upper == "LABEL" {
+        return Some("LABEL");
+    }
+    crate::bytecode::OPS
+        .iter()
+        .map(|o| (strsim::damerau_levenshtein(&upper, o.mnemonic), o.mnemonic))
+        .filter(|&(d, m)| d <= 2.max(m.len() / 4))
+        .min()
+        .map(|(_, m)| m)
+}
+
+/// Assemble `text`. Errors are pushed to `diags` (all of them).
+pub(super) fn assemble(text: &str, diags: &mut Vec<Diag>) -> Assembled {
+    let mut out = Assembled {
+        instrs: Vec::new(),
+        locs: Vec::new(),
+        labels: HashMap::new(),
+        targets: Vec::new(),
+        imports: Vec::new(),
+        line_count: 0,
+    };
+    let mut label_spans: HashMap<String, Range<usize>> = HashMap::new();
+    let mut offset = 0usize;
+    for (lineno, raw) in text.split('\n').enumerate() {
+        let line_start = offset;
+        offset += raw.len() + 1;
+        out.line_count = lineno as u32 + 1;
+        let raw = raw.strip_suffix('\r').unwrap_or(raw);
+        let line = escape::strip_comment(raw);
+        let trimmed = line.trim_start_matches([' ', '\t']);
+        if trimmed.trim_end().is_empty() {
+            continue;
+        }
+        let col = line.len() - trimmed.len();
+        let word_len = trimmed.find([' ', '\t']).unwrap_or(trimmed.len());
+        let word = &trimmed[..word_len];
+        let span_of = |r: Range<usize>| line_start + r.start..line_start + r.end;
+        let word_span = span_of(col..col + word_len);
+
+        if word == "LABEL" {
+            let mut cursor = OperandCursor::new(line, col + word_len, "LABEL");
+            match parse_label(&mut cursor) {
+                Ok((name, span)) => {
+                    if let Some(first) = label_spans.get(&name) {
+                        diags.push(
+                            Diag::error(span_of(span), format!("duplicate label `{name}`"))
+                                .with_secondary(first.clone(), "first defined here")
+                                .with_help("rename one of the labels"),
+                        );
+                    } else {
+                        label_spans.insert(name.clone(), span_of(span));
+                        out.labels.insert(name, out.instrs.len() as u32);
+                    }
+                }
+                Err(e) => diags.push(Diag::from_operand(e, line_start)),
+            }
+            continue;
+        }
+
+        let Some(opcode) = Opcode::from_mnemonic(word) else {
+            let upper = word.to_ascii_uppercase();
+            let diag = if REMOVED_OPCODES.contains(&upper.as_str()) {
+                Diag::error(
+                    word_span,
+                    format!("`{word}` is a TinyTotVM opcode that is not part of ttvm v1"),
+                )
+                .with_help(
+                    "network, database, crypto, JSON/CSV and async opcodes were removed in v1",
+                )
+            } else {
+                let d = Diag::error(word_span, format!("unknown opcode `{word}`"));
+                match suggest(word) {
+                    Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                    None => d.with_help("see docs/LANGUAGE.md for the instruction set"),
+                }
+            };
+            diags.push(diag);
+            continue;
+        };
+
+        let mut cursor = OperandCursor::new(line, col + word_len, opcode.mnemonic());
+        let parsed = Instr::parse(opcode, &mut cursor).and_then(|instr| {
+            if cursor.at_end() {
+                Ok(instr)
+            } else {
+                let span = cursor.rest_span();
+                let takes = match opcode.info().shape {
+                    crate::bytecode::Shape::None | crate::bytecode::Shape::Owner => {
+                        "takes no operand".to_string()
+                    }
+                    s => format!("takes one operand ({})", s.syntax()),
+                };
+                Err(OperandError::new(
+                    span,
+                    format!("unexpected extra operand: {} {takes}", opcode.mnemonic()),
+                ))
+            }
+        });
+        match parsed {
+            Ok(instr) => {
+                let index = out.instrs.len();
+                if let Some(t) = cursor.target.take() {
+                    out.targets.push((index, t.text, span_of(t.span)));
+                }
+                if let Some((path, span)) = cursor.import.take() {
+                    out.imports.push((index, path, span_of(span)));
+                }
+                out.instrs.push(instr);
+                out.locs.push((lineno as u32 + 1, col as u32 + 1));
+            }
+            Err(e) => diags.push(Diag::from_operand(e, line_start)),
+        }
+    }
+    out
+}
+
+fn parse_label(cursor: &mut OperandCursor<'_>) -> Result<(String, Range<usize>), OperandError> {
+    let (tok, span) = cursor.expect("a label name")?;
+    let name = match tok {
+        crate::bytecode::Token::Bare(s) | crate::bytecode::Token::Quoted(s) => s,
+    };
+    if name.is_empty() {
+        return Err(OperandError::new(span, "a label name cannot be empty"));
+    }
+    if name.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(
+            OperandError::new(span, format!("label `{name}` is a number"))
+                .with_help("numbers name instruction indices; start a label with a letter"),
+        );
+    }
+    if !cursor.at_end() {
+        let rest = cursor.rest_span();
+        return Err(OperandError::new(
+            rest,
+            "unexpected extra operand: LABEL takes one name",
+        ));
+    }
+    Ok((name, span))
+}
+
+/// Resolve a target reference against a module's labels and length.
+pub(super) fn resolve_target(
+    text: &str,
+    span: Range<usize>,
+    labels: &HashMap<String, u32>,
+    len: u32,
+) -> Result<u32, Diag> {
+    if text.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '+') {
+        let n = crate::bytecode::parse_int(text, &(0..0)).map_err(|_| {
+            Diag::error(span.clone(), format!("invalid instruction index `{text}`"))
+        })?;
+        if n < 0 || n > len as i64 {
+            return Err(Diag::error(
+                span,
+                format!("instruction index {n} is out of range: the file has {len} instructions"),
+            )
+            .with_help(format!("numeric targets lie between 0 and {len}")));
+        }
+        return Ok(n as u32);
+    }
+    labels.get(text).copied().ok_or_else(|| {
+        let near = labels
+            .keys()
+            .map(|l| (strsim::levenshtein(l, text), l))
+            .filter(|(d, l)| *d <= 2.max(l.len() / 3))
+            .min();
+        let d = Diag::error(span, format!("unknown label `{text}`"));
+        match near {
+            Some((_, l)) => d.with_help(format!("did you mean `{l}`?")),
+            None => d.with_help(format!("define it with `LABEL {text}`")),
+        }
+    })
+}

@@ -1,0 +1,186 @@
+//! Bytecode: the op table, the loaded program, and the analyses that run once
+//! at load time (frame slots, basic blocks and their costs, TRY/END_TRY
+//! pairing, function values), plus the disassembler.
+
+mod blocks;
+mod disasm;
+pub mod escape;
+mod frames;
+mod operand;
+mod ops;
+mod tries;
+
+pub use disasm::disassemble;
+pub use operand::*;
+pub use ops::{Instr, OpInfo, Opcode, OPS, REMOVED_OPCODES};
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use ttvm_runtime::{Atom, FuncProto};
+
+/// A source file of the program.
+#[derive(Debug)]
+pub struct SourceFile {
+    /// The path as shown in messages.
+    pub name: String,
+    /// The resolved path (for finding files beside it).
+    pub path: PathBuf,
+    pub text: Arc<str>,
+}
+
+/// Where an instruction came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Loc {
+    pub file: u32,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column of the mnemonic.
+    pub col: u32,
+}
+
+/// One loaded module (the main program is module 0). Its code occupies
+/// `start..=end` of [`Program::code`]; `end` is an implicit HALT that ends
+/// the module's run when execution falls off the end of the file.
+#[derive(Debug)]
+pub struct Module {
+    pub file: u32,
+    pub start: u32,
+    pub end: u32,
+    /// Labels, by name, as program-wide instruction indices.
+    pub labels: HashMap<String, u32>,
+    /// Names this module publishes with EXPORT.
+    pub exports: Vec<Atom>,
+}
+
+/// The variables of one frame shape: every name used by code that can run in
+/// the same frame gets a dense slot.
+#[derive(Debug, Default)]
+pub struct FrameLayout {
+    /// Slot → variable name.
+    pub names: Box<[Atom]>,
+}
+
+impl FrameLayout {
+    /// The slot of `name`, if code of this frame uses it.
+    pub fn slot_of(&self, name: &Atom) -> Option<u32> {
+        self.names.iter().position(|n| n == name).map(|i| i as u32)
+    }
+}
+
+/// A verified, immutable program: instructions of all modules with resolved
+/// targets and slots, and everything the tiers need to run them.
+#[derive(Debug)]
+pub struct Program {
+    pub code: Vec<Instr>,
+    pub locs: Vec<Loc>,
+    pub files: Vec<SourceFile>,
+    pub modules: Vec<Module>,
+    /// For each instruction, the module holding it.
+    pub module_of: Vec<u32>,
+    /// For each instruction, its frame layout.
+    pub layout_of: Vec<u32>,
+    pub layouts: Vec<FrameLayout>,
+    /// For each instruction, whether a basic block starts there.
+    pub block_start: Vec<bool>,
+    /// For each block start, the block's length in instructions (else 0).
+    pub block_cost: Vec<u32>,
+    /// The first label naming each instruction, if any.
+    pub label_at: HashMap<u32, Arc<str>>,
+    /// Warnings found while loading (`ttvm check` shows them).
+    pub warnings: Vec<String>,
+}
+
+impl Program {
+    /// `file:line` of an instruction.
+    pub fn location(&self, pc: u32) -> String {
+        match self.locs.get(pc as usize) {
+            Some(loc) => format!("{}:{}", self.files[loc.file as usize].name, loc.line),
+            None => "<unknown>".to_string(),
+        }
+    }
+
+    /// The name of the function entered at `entry`, for call stacks.
+    pub fn function_name(&self, entry: u32) -> String {
+        match self.label_at.get(&entry) {
+            Some(l) => l.to_string(),
+            None => format!("@{entry}"),
+        }
+    }
+
+    /// A label of the module holding `pc`, then of the main module.
+    pub fn find_label(&self, from_pc: u32, name: &str) -> Option<u32> {
+        let m = self.module_of.get(from_pc as usize).copied().unwrap_or(0);
+        self.modules[m as usize]
+            .labels
+            .get(name)
+            .or_else(|| self.modules[0].labels.get(name))
+            .copied()
+    }
+
+    /// The frame layout a call to `entry` uses.
+    pub fn layout_at(&self, entry: u32) -> &FrameLayout {
+        &self.layouts[self.layout_of[entry as usize] as usize]
+    }
+
+    /// The source line text of an instruction (for reports).
+    pub fn source_line(&self, pc: u32) -> Option<&str> {
+        let loc = self.locs.get(pc as usize)?;
+        self.files[loc.file as usize]
+            .text
+            .lines()
+            .nth(loc.line.saturating_sub(1) as usize)
+    }
+
+    /// Run the load-time analyses over freshly assembled code.
+    pub(crate) fn finish(&mut self) {
+        frames::assign_slots(self);
+        blocks::compute(self);
+        tries::pair(self);
+        self.make_protos();
+    }
+
+    /// Build the function value of every MAKE_FUNCTION / MAKE_LAMBDA / CALL.
+    fn make_protos(&mut self) {
+        let mut cache: HashMap<(u32, Box<[Atom]>), Arc<FuncProto>> = HashMap::new();
+        for i in 0..self.code.len() {
+            let (target, params, param_slots) = match &self.code[i] {
+                Instr::Call(c) | Instr::MakeFunction(c) | Instr::MakeLambda(c) => {
+                    (c.target, c.params.clone(), c.param_slots.clone())
+                }
+                _ => continue,
+            };
+            let frame_size = self.layout_at(target).names.len() as u32;
+            let target_text: Arc<str> = match self.label_at.get(&target) {
+                Some(l) => l.clone(),
+                None => {
+                    let m = &self.modules[self.module_of[target as usize] as usize];
+                    Arc::from((target - m.start).to_string())
+                }
+            };
+            let proto = cache
+                .entry((target, params.clone()))
+                .or_insert_with(|| {
+                    Arc::new(FuncProto {
+                        target_text,
+                        entry: target,
+                        params,
+                        param_slots,
+                        frame_size,
+                    })
+                })
+                .clone();
+            if let Instr::Call(c) | Instr::MakeFunction(c) | Instr::MakeLambda(c) =
+                &mut self.code[i]
+            {
+                c.proto = Some(proto);
+            }
+        }
+    }
+}
+
+impl NameView for Program {
+    fn label_at(&self, index: u32) -> Option<&str> {
+        self.label_at.get(&index).map(|s| &**s)
+    }
+}

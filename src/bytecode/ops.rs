@@ -1,0 +1,332 @@
+//! The op table: one list drives the instruction enum, the assembler's
+//! mnemonics and operand parsing, the disassembler, the verifier's stack
+//! effects and the language reference (`docs/LANGUAGE.md`).
+//!
+//! Each row: `MNEMONIC Variant(OperandShape) [pops, pushes] flags "summary"`.
+//! `pops`/`pushes` of `-1` mean "depends on the operand" (see `Instr::stack_effect`).
+//! Flags: `ends_block` — a basic block starts right after this instruction
+//! (SPEC §4.6); `no_fallthrough` — control never reaches the next instruction.
+
+use super::operand::*;
+
+macro_rules! for_each_op {
+    ($m:ident) => {
+        $m! {
+            // §3.1 Stack and constants
+            "Stack and constants";
+            PUSH_INT PushInt(i64) [0, 1] [] "`-- n`: push an integer";
+            PUSH_FLOAT PushFloat(f64) [0, 1] [] "`-- f`: push a float";
+            PUSH_STR PushStr(Text) [0, 1] [] "`-- s`: push a string (quoted with escapes, or the unquoted rest of the line)";
+            PUSH_BOOL PushBool(bool) [0, 1] [] "`-- b`: push `true` or `false`";
+            TRUE True(Nil) [0, 1] [] "`-- true`";
+            FALSE False(Nil) [0, 1] [] "`-- false`";
+            NULL Null(Nil) [0, 1] [] "`-- null`";
+            DUP Dup(Nil) [1, 2] [] "`a -- a a`";
+            POP Pop(Nil) [1, 0] [] "`a --`";
+            SWAP Swap(Nil) [2, 2] [] "`a b -- b a`";
+            OVER Over(Nil) [2, 3] [] "`a b -- a b a`";
+            // §3.2 Arithmetic
+            "Arithmetic";
+            ADD Add(Nil) [2, 1] [] "`a b -- a+b`: Int (wrapping) or Float when either is a Float";
+            SUB Sub(Nil) [2, 1] [] "`a b -- a-b`";
+            MUL Mul(Nil) [2, 1] [] "`a b -- a*b`";
+            DIV Div(Nil) [2, 1] [] "`a b -- a/b`: Ints truncate toward zero; by zero raises `division by zero`";
+            MOD Mod(Nil) [2, 1] [] "`a b -- a%b`: remainder with the sign of `a`; fmod for floats";
+            ADD_F AddF(Nil) [2, 1] [] "`a b -- a+b` as a Float";
+            SUB_F SubF(Nil) [2, 1] [] "`a b -- a-b` as a Float";
+            MUL_F MulF(Nil) [2, 1] [] "`a b -- a*b` as a Float";
+            DIV_F DivF(Nil) [2, 1] [] "`a b -- a/b` as a Float";
+            NEG Neg(Nil) [1, 1] [] "`a -- -a` (`i64::MIN` wraps to itself)";
+            CONCAT Concat(Nil) [2, 1] [] "`a b -- s`: the PRINT texts of `a` and `b` joined";
+            // §3.3 Comparison and logic
+            "Comparison and logic";
+            EQ Eq(Nil) [2, 1] [] "`a b -- 1|0`: structural equality";
+            NE Ne(Nil) [2, 1] [] "`a b -- 1|0`: structural inequality";
+            GT Gt(Nil) [2, 1] [] "`a b -- 1|0`: numbers or two strings";
+            LT Lt(Nil) [2, 1] [] "`a b -- 1|0`";
+            GE Ge(Nil) [2, 1] [] "`a b -- 1|0`";
+            LE Le(Nil) [2, 1] [] "`a b -- 1|0`";
+            EQ_F EqF(Nil) [2, 1] [] "`a b -- 1|0`: numeric, equal within 2.220446049250313e-16";
+            NE_F NeF(Nil) [2, 1] [] "`a b -- 1|0`: numeric, not within the epsilon";
+            GT_F GtF(Nil) [2, 1] [] "`a b -- 1|0`: numeric only";
+            LT_F LtF(Nil) [2, 1] [] "`a b -- 1|0`: numeric only";
+            GE_F GeF(Nil) [2, 1] [] "`a b -- 1|0`: numeric only";
+            LE_F LeF(Nil) [2, 1] [] "`a b -- 1|0`: numeric only";
+            NOT Not(Nil) [1, 1] [] "`a -- Bool`: by truthiness";
+            AND And(Nil) [2, 1] [] "`a b -- Bool`";
+            OR Or(Nil) [2, 1] [] "`a b -- Bool`";
+            // §3.4 Variables
+            "Variables";
+            STORE Store(Var) [1, 0] [] "`v --`: set a variable of the current frame";
+            LOAD Load(Var) [0, 1] [] "`-- v`: read a variable (unknown raises `undefined variable: x`)";
+            DELETE Delete(Var) [0, 0] [] "`--`: forget a variable (unknown is a no-op)";
+            DUMP_SCOPE DumpScope(Nil) [0, 0] [] "`--`: print the frame's variables to stderr";
+            // §3.5 Control flow
+            "Control flow";
+            JMP Jmp(Target) [0, 0] [ends_block no_fallthrough] "jump to a label or instruction index";
+            JZ Jz(Target) [1, 0] [ends_block] "`v --`: jump when `v` is false";
+            JNZ Jnz(Target) [1, 0] [ends_block] "`v --`: jump when `v` is true";
+            HALT Halt(Nil) [0, 0] [no_fallthrough] "end the current process normally (in a module's top level: end the module's run)";
+            // §3.6 Functions and closures
+            "Functions and closures";
+            CALL Call(Callee) [-1, 0] [ends_block] "`a1 … an --`: call `target` binding the parameters (top of stack to the last)";
+            RET Ret(Nil) [0, 0] [ends_block no_fallthrough] "return to the caller";
+            MAKE_FUNCTION MakeFunction(Callee) [0, 1] [] "`-- f`: a Function value";
+            CAPTURE Capture(Var) [0, 0] [] "`--`: remember a variable for the next MAKE_LAMBDA in this frame";
+            MAKE_LAMBDA MakeLambda(Callee) [0, 1] [] "`-- c`: a Closure of the remembered captures";
+            CALL_FUNCTION CallFunction(Nil) [-1, 0] [ends_block] "`a1 … an f --`: call a Function or Closure";
+            // §3.7 Lists, objects, strings
+            "Lists, objects, strings";
+            MAKE_LIST MakeList(Count) [-1, 1] [] "`v1 … vn -- list`";
+            LEN Len(Nil) [1, 1] [] "`x -- n`: list elements, object fields or string characters";
+            INDEX Index(Nil) [2, 1] [] "`x i -- v`: list element or 1-character string";
+            APPEND Append(Nil) [2, 1] [] "`list v -- list'`";
+            SET_INDEX SetIndex(Nil) [3, 1] [] "`list i v -- list'`";
+            MAKE_OBJECT MakeObject(Nil) [0, 1] [] "`-- {}`";
+            SET_FIELD SetField(Name) [2, 1] [] "`obj v -- obj'`";
+            GET_FIELD GetField(Name) [1, 1] [] "`obj -- v` (null when missing; `message`/`value` of an Exception)";
+            HAS_FIELD HasField(Name) [1, 1] [] "`obj -- 1|0`";
+            DELETE_FIELD DeleteField(Name) [1, 1] [] "`obj -- obj'`";
+            KEYS Keys(Nil) [1, 1] [] "`obj -- list` of field names in insertion order";
+            TO_STR ToStr(Nil) [1, 1] [] "`v -- s`: its PRINT text";
+            TO_INT ToInt(Nil) [1, 1] [] "`v -- n`: from Int, Float (truncated) or a decimal Str";
+            TO_FLOAT ToFloat(Nil) [1, 1] [] "`v -- f`: from Int, Float or a decimal Str";
+            // §3.8 Exceptions
+            "Exceptions";
+            TRY Try(Target) [0, 0] [] "install a handler whose catch label is `target`";
+            THROW Throw(Nil) [1, 0] [no_fallthrough] "`v --`: raise `v`";
+            CATCH Catch(Nil) [0, 0] [] "marker, no effect";
+            END_TRY EndTry(Owner) [0, 0] [] "remove the handler of the TRY that owns this END_TRY";
+            // §3.9 Modules
+            "Modules";
+            IMPORT Import(ModPath) [0, 0] [] "load and run a module once; its exports become variables here";
+            EXPORT Export(Var) [0, 0] [] "publish a variable of the module";
+            // §3.10 Host I/O
+            "Host I/O";
+            PRINT Print(Nil) [1, 0] [] "`v --`: PRINT text and a newline to stdout";
+            READ_LINE ReadLine(Nil) [0, 1] [] "`-- s|null`: a line of stdin, null at end of input";
+            READ_FILE ReadFile(Nil) [1, 1] [] "`path -- s`";
+            WRITE_FILE WriteFile(Nil) [2, 0] [] "`content path --`";
+            APPEND_FILE AppendFile(Nil) [2, 0] [] "`content path --`";
+            FILE_EXISTS FileExists(Nil) [1, 1] [] "`path -- Bool`";
+            DELETE_FILE DeleteFile(Nil) [1, 0] [] "`path --`";
+            GET_ENV GetEnv(Nil) [1, 1] [] "`name -- s|null`";
+            GET_ARGS GetArgs(Nil) [0, 1] [] "`-- list` of the arguments after `--`";
+            GET_TIME GetTime(Nil) [0, 1] [] "`-- n`: Unix seconds";
+            NOW_MS NowMs(Nil) [0, 1] [] "`-- n`: monotonic milliseconds";
+            SLEEP Sleep(Nil) [1, 0] [ends_block] "`ms --`: suspend this process";
+            EXIT Exit(Nil) [1, 0] [no_fallthrough] "`code --`: end the whole VM with that status";
+            // §4 Processes
+            "Processes";
+            SPAWN Spawn(Nil) [-1, 1] [ends_block] "`[args…] v -- pid`: start a process";
+            SPAWN_LINK SpawnLink(Nil) [-1, 1] [ends_block] "`[args…] v -- pid`: spawn and link atomically";
+            SELF SelfPid(Nil) [0, 1] [] "`-- pid`";
+            SEND Send(OptInt) [-1, 0] [ends_block] "`msg [pid] --`: send a message";
+            SENDNAMED SendNamed(OptName) [-1, 0] [ends_block] "`msg [name] --`: send to a registered name";
+            RECEIVE Receive(Nil) [0, 1] [ends_block] "`-- msg`: the oldest message; wait if none";
+            RECEIVE_MATCH ReceiveMatch(Nil) [1, 1] [ends_block] "`pattern -- msg`: the oldest matching message";
+            RECEIVE_AFTER ReceiveAfter(Nil) [1, 2] [ends_block] "`ms -- msg true | null false`";
+            RECEIVE_MATCH_AFTER ReceiveMatchAfter(Nil) [2, 2] [ends_block] "`pattern ms -- msg true | null false`";
+            YIELD Yield(Nil) [0, 0] [ends_block] "end the time slice now";
+            REGISTER Register(OptName) [-1, 0] [] "`[name] --`: name the current process";
+            UNREGISTER Unregister(OptName) [-1, 0] [] "`[name] --`: remove a name";
+            WHEREIS Whereis(OptName) [-1, 1] [] "`[name] -- pid|0`";
+            LINK Link(OptInt) [-1, 0] [] "`[pid] --`: bidirectional link";
+            UNLINK Unlink(OptInt) [-1, 0] [] "`[pid] --`: remove a link";
+            MONITOR Monitor(OptInt) [-1, 1] [] "`[pid] -- ref`: one-way monitor";
+            DEMONITOR Demonitor(OptInt) [-1, 0] [] "`[ref] --`: remove a monitor and its queued DOWN";
+            TRAP_EXIT TrapExit(Nil) [1, 0] [] "`bool --`: receive exit signals as messages";
+            EXIT_PROCESS ExitProcess(Nil) [2, 0] [] "`pid reason --`: send an exit signal";
+        }
+    };
+}
+
+macro_rules! define_ops {
+    ($( $($section:literal;)? $mn:ident $var:ident($shape:ty) [$pops:literal, $pushes:literal] [$($flag:ident)*] $doc:literal; )*) => {
+        /// One instruction, its operands resolved.
+        #[derive(Clone, Debug)]
+        pub enum Instr {
+            $( $var($shape), )*
+        }
+
+        /// An instruction's kind, without operands.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[allow(clippy::upper_case_acronyms)]
+        pub enum Opcode {
+            $( $var, )*
+        }
+
+        /// Static facts about an opcode.
+        #[derive(Debug)]
+        pub struct OpInfo {
+            pub opcode: Opcode,
+            pub mnemonic: &'static str,
+            pub shape: Shape,
+            pub pops: i8,
+            pub pushes: i8,
+            pub ends_block: bool,
+            pub no_fallthrough: bool,
+            pub section: &'static str,
+            pub summary: &'static str,
+        }
+
+        /// Every opcode, in the order of the table.
+        pub static OPS: &[OpInfo] = &{
+            #[allow(unused_mut, unused_assignments)]
+            let mut section = "";
+            [$({
+                $( section = $section; )?
+                #[allow(unused_mut, unused_assignments)]
+                let mut ends_block = false;
+                #[allow(unused_mut, unused_assignments)]
+                let mut no_fallthrough = false;
+                $( define_ops!(@flag $flag ends_block no_fallthrough); )*
+                OpInfo {
+                    opcode: Opcode::$var,
+                    mnemonic: stringify!($mn),
+                    shape: <$shape as Operand>::SHAPE,
+                    pops: $pops,
+                    pushes: $pushes,
+                    ends_block,
+                    no_fallthrough,
+                    section,
+                    summary: $doc,
+                }
+            },)*]
+        };
+
+        impl Instr {
+            pub fn opcode(&self) -> Opcode {
+                match self {
+                    $( Instr::$var(_) => Opcode::$var, )*
+                }
+            }
+
+            /// Parse the operands of `opcode` and build the instruction.
+            pub(crate) fn parse(opcode: Opcode, cursor: &mut OperandCursor<'_>) -> Result<Instr, OperandError> {
+                Ok(match opcode {
+                    $( Opcode::$var => Instr::$var(<$shape as Operand>::parse(cursor)?), )*
+                })
+            }
+
+            /// The operands as the disassembler shows them ("" when none).
+            pub fn operand_text(&self, names: &dyn NameView) -> String {
+                match self {
+                    $( Instr::$var(x) => x.text(names), )*
+                }
+            }
+        }
+    };
+    (@flag ends_block $e:ident $n:ident) => { $e = true; };
+    (@flag no_fallthrough $e:ident $n:ident) => { $n = true; };
+}
+
+for_each_op!(define_ops);
+
+impl Opcode {
+    pub fn info(self) -> &'static OpInfo {
+        &OPS[self as usize]
+    }
+
+    pub fn mnemonic(self) -> &'static str {
+        self.info().mnemonic
+    }
+
+    /// Look a mnemonic up (exact, upper case).
+    pub fn from_mnemonic(text: &str) -> Option<Opcode> {
+        OPS.iter().find(|o| o.mnemonic == text).map(|o| o.opcode)
+    }
+}
+
+/// TinyTotVM opcodes that are deliberately not part of v1 (SPEC §3.10).
+pub static REMOVED_OPCODES: &[&str] = &[
+    "HTTP_GET",
+    "HTTP_POST",
+    "HTTP_PUT",
+    "HTTP_DELETE",
+    "HTTP_REQUEST",
+    "HTTP_SERVE",
+    "TCP_CONNECT",
+    "TCP_LISTEN",
+    "TCP_ACCEPT",
+    "TCP_SEND",
+    "TCP_RECV",
+    "TCP_CLOSE",
+    "UDP_BIND",
+    "UDP_SEND",
+    "UDP_RECV",
+    "DNS_RESOLVE",
+    "WEBSOCKET_CONNECT",
+    "DB_CONNECT",
+    "DB_QUERY",
+    "DB_EXEC",
+    "DB_CLOSE",
+    "SQL_QUERY",
+    "SHA256",
+    "SHA1",
+    "MD5",
+    "HASH",
+    "HMAC",
+    "ENCRYPT",
+    "DECRYPT",
+    "RANDOM_BYTES",
+    "BASE64_ENCODE",
+    "BASE64_DECODE",
+    "UUID",
+    "JSON_PARSE",
+    "JSON_STRINGIFY",
+    "CSV_PARSE",
+    "CSV_WRITE",
+    "CSV_STRINGIFY",
+    "ASYNC",
+    "AWAIT",
+    "ASYNC_CALL",
+    "ASYNC_SPAWN",
+    "FUTURE",
+    "PROMISE",
+    "SPAWN_TASK",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_is_indexed_by_opcode() {
+        for (i, info) in OPS.iter().enumerate() {
+            assert_eq!(info.opcode as usize, i, "{}", info.mnemonic);
+            assert_eq!(Opcode::from_mnemonic(info.mnemonic), Some(info.opcode));
+        }
+        assert!(OPS.len() > 100);
+    }
+
+    #[test]
+    fn block_enders_match_the_spec() {
+        let enders: Vec<_> = OPS
+            .iter()
+            .filter(|o| o.ends_block)
+            .map(|o| o.mnemonic)
+            .collect();
+        for m in [
+            "JMP",
+            "JZ",
+            "JNZ",
+            "CALL",
+            "CALL_FUNCTION",
+            "RET",
+            "YIELD",
+            "SPAWN",
+            "SPAWN_LINK",
+            "SEND",
+            "SENDNAMED",
+            "SLEEP",
+            "RECEIVE",
+            "RECEIVE_MATCH",
+            "RECEIVE_AFTER",
+            "RECEIVE_MATCH_AFTER",
+        ] {
+            assert!(enders.contains(&m), "{m}");
+        }
+        assert_eq!(enders.len(), 16);
+    }
+}

@@ -1,0 +1,142 @@
+//! A process's execution state. Both tiers read and write it; either can
+//! stop a process at a block boundary and either can resume it.
+
+use ttvm_runtime::{Atom, Value};
+
+/// Why a frame exists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FrameKind {
+    /// The bottom frame of a process.
+    Root,
+    /// Made by CALL / CALL_FUNCTION.
+    Call,
+    /// A module's top-level run, made by IMPORT of module `n`.
+    Module(u32),
+}
+
+/// One call frame.
+#[derive(Clone, Debug)]
+pub struct Frame {
+    /// Where to continue after RET (an address in the running tier's code).
+    pub ret: u32,
+    /// The program address of the instruction that made this frame.
+    pub call_site: u32,
+    /// The program address the frame was entered at.
+    pub entry: u32,
+    /// First variable slot of this frame in [`Context::locals`].
+    pub base: u32,
+    /// Number of variable slots.
+    pub size: u32,
+    pub kind: FrameKind,
+}
+
+/// An installed exception handler.
+#[derive(Clone, Debug)]
+pub struct Handler {
+    /// Program address of the TRY that installed it.
+    pub try_pc: u32,
+    /// Where the catch block starts (an address in the running tier's code).
+    pub catch: u32,
+    /// Operand stack height when the TRY ran.
+    pub stack_len: u32,
+    /// Number of frames when the TRY ran (the handler's frame is the last).
+    pub depth: u32,
+}
+
+/// A process's execution context.
+#[derive(Debug, Default)]
+pub struct Context {
+    pub stack: Vec<Value>,
+    /// Variable slots of every frame, one after another.
+    pub locals: Vec<Option<Value>>,
+    pub frames: Vec<Frame>,
+    /// Handlers of every frame, innermost last.
+    pub handlers: Vec<Handler>,
+    /// CAPTUREd values waiting for MAKE_LAMBDA: (frame depth, name, value).
+    pub captures: Vec<(u32, Atom, Value)>,
+    /// EXPORTed values of the module runs in progress, innermost last.
+    pub exports: Vec<Vec<(Atom, Value)>>,
+    /// Next instruction (an address in the running tier's code).
+    pub pc: u32,
+    /// Reductions left in this slice.
+    pub budget: i64,
+    /// Reductions spent in total.
+    pub reductions: u64,
+}
+
+impl Context {
+    /// A context ready to run from `pc` in a root frame of `size` slots.
+    pub fn new(pc: u32, entry: u32, size: u32) -> Context {
+        let mut c = Context {
+            pc,
+            ..Context::default()
+        };
+        c.locals.resize(size as usize, None);
+        c.frames.push(Frame {
+            ret: u32::MAX,
+            call_site: entry,
+            entry,
+            base: 0,
+            size,
+            kind: FrameKind::Root,
+        });
+        c
+    }
+
+    /// The current frame.
+    #[inline]
+    pub fn frame(&self) -> &Frame {
+        self.frames.last().expect("a process always has a frame")
+    }
+
+    /// Remove the current frame and everything that belongs to it.
+    pub fn pop_frame(&mut self) -> Frame {
+        let f = self.frames.pop().expect("a process always has a frame");
+        self.locals.truncate(f.base as usize);
+        let depth = self.frames.len() as u32;
+        while self.handlers.last().is_some_and(|h| h.depth > depth) {
+            self.handlers.pop();
+        }
+        while self.captures.last().is_some_and(|c| c.0 > depth) {
+            self.captures.pop();
+        }
+        f
+    }
+
+    /// Push a frame of `size` empty slots.
+    pub fn push_frame(&mut self, ret: u32, call_site: u32, entry: u32, size: u32, kind: FrameKind) {
+        let base = self.locals.len() as u32;
+        self.locals.resize(base as usize + size as usize, None);
+        self.frames.push(Frame {
+            ret,
+            call_site,
+            entry,
+            base,
+            size,
+            kind,
+        });
+    }
+
+    /// Pop one operand, or raise `stack underflow in <op>`.
+    #[inline]
+    pub fn pop(&mut self, op: &str) -> super::OpResult<Value> {
+        match self.stack.pop() {
+            Some(v) => Ok(v),
+            None => underflow(op),
+        }
+    }
+
+    /// Make sure `n` operands are there.
+    #[inline]
+    pub fn need(&self, n: usize, op: &str) -> super::OpResult {
+        if self.stack.len() < n {
+            return underflow(op);
+        }
+        Ok(())
+    }
+}
+
+#[cold]
+fn underflow<T>(op: &str) -> super::OpResult<T> {
+    super::error(format!("stack underflow in {op}"))
+}

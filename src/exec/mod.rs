@@ -1,0 +1,35 @@
+//! What both execution tiers share: a process's execution context (operand
+//! stack, frames, variable slots, handlers, pc, budget — all in memory the
+//! runtime owns, so execution can stop at any block boundary and resume in
+//! either tier), the semantics of value operations, and the VM-wide state.
+
+pub mod context;
+pub mod ops;
+pub mod vm;
+
+pub use context::{Context, Frame, FrameKind, Handler};
+pub use vm::Vm;
+
+use std::sync::Arc;
+use ttvm_runtime::{Exception, Value};
+
+/// A raised exception on its way to a handler.
+pub type Raise = Arc<Exception>;
+
+/// Result of an operation that may raise.
+pub type OpResult<T = ()> = Result<T, Raise>;
+
+/// Raise a runtime error with `message`.
+#[cold]
+pub fn error<T>(message: impl Into<String>) -> OpResult<T> {
+    Err(Value::error(message))
+}
+
+/// The OS's reason for an I/O error, without Rust's " (os error N)" suffix.
+pub fn os_reason(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}

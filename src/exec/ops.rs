@@ -1,0 +1,470 @@
+//! The semantics of value operations (SPEC §3.2, §3.3, §3.7), shared by
+//! every tier. Fast paths for Int∘Int live in the tiers; these functions are
+//! the complete definitions.
+
+use super::{error, OpResult};
+use std::cmp::Ordering;
+use std::sync::Arc;
+use ttvm_runtime::{Atom, Object, Value};
+
+/// The binary arithmetic operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arith {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+}
+
+impl Arith {
+    pub fn name(self, float: bool) -> &'static str {
+        match (self, float) {
+            (Arith::Add, false) => "ADD",
+            (Arith::Sub, false) => "SUB",
+            (Arith::Mul, false) => "MUL",
+            (Arith::Div, false) => "DIV",
+            (Arith::Mod, _) => "MOD",
+            (Arith::Add, true) => "ADD_F",
+            (Arith::Sub, true) => "SUB_F",
+            (Arith::Mul, true) => "MUL_F",
+            (Arith::Div, true) => "DIV_F",
+        }
+    }
+
+    /// Int∘Int with wrapping; `None` on division by zero.
+    #[inline]
+    pub fn ints(self, a: i64, b: i64) -> Option<i64> {
+        Some(match self {
+            Arith::Add => a.wrapping_add(b),
+            Arith::Sub => a.wrapping_sub(b),
+            Arith::Mul => a.wrapping_mul(b),
+            Arith::Div => {
+                if b == 0 {
+                    return None;
+                }
+                a.wrapping_div(b)
+            }
+            Arith::Mod => {
+                if b == 0 {
+                    return None;
+                }
+                a.wrapping_rem(b)
+            }
+        })
+    }
+
+    /// Float∘Float; `None` on division by zero.
+    #[inline]
+    pub fn floats(self, a: f64, b: f64) -> Option<f64> {
+        Some(match self {
+            Arith::Add => a + b,
+            Arith::Sub => a - b,
+            Arith::Mul => a * b,
+            Arith::Div => {
+                if b == 0.0 {
+                    return None;
+                }
+                a / b
+            }
+            Arith::Mod => {
+                if b == 0.0 {
+                    return None;
+                }
+                a % b
+            }
+        })
+    }
+}
+
+#[cold]
+fn type_error<T>(op: &str, a: &Value, b: &Value) -> OpResult<T> {
+    error(format!(
+        "type error: {op} cannot take {} and {}",
+        a.type_name(),
+        b.type_name()
+    ))
+}
+
+#[cold]
+fn division_by_zero<T>() -> OpResult<T> {
+    error("division by zero")
+}
+
+fn as_f64(v: &Value) -> Option<f64> {
+    match v {
+        Value::Int(i) => Some(*i as f64),
+        Value::Float(f) => Some(*f),
+        _ => None,
+    }
+}
+
+/// `ADD SUB MUL DIV MOD`: Int∘Int → Int (wrapping), else Float.
+pub fn arith(op: Arith, a: &Value, b: &Value) -> OpResult<Value> {
+    match (a, b) {
+        (Value::Int(x), Value::Int(y)) => match op.ints(*x, *y) {
+            Some(r) => Ok(Value::Int(r)),
+            None => division_by_zero(),
+        },
+        _ => match (as_f64(a), as_f64(b)) {
+            (Some(x), Some(y)) => match op.floats(x, y) {
+                Some(r) => Ok(Value::Float(r)),
+                None => division_by_zero(),
+            },
+            _ => type_error(op.name(false), a, b),
+        },
+    }
+}
+
+/// `ADD_F SUB_F MUL_F DIV_F`: always a Float.
+pub fn arith_f(op: Arith, a: &Value, b: &Value) -> OpResult<Value> {
+    match (as_f64(a), as_f64(b)) {
+        (Some(x), Some(y)) => match op.floats(x, y) {
+            Some(r) => Ok(Value::Float(r)),
+            None => division_by_zero(),
+        },
+        _ => type_error(op.name(true), a, b),
+    }
+}
+
+/// `NEG`.
+pub fn neg(a: &Value) -> OpResult<Value> {
+    match a {
+        Value::Int(i) => Ok(Value::Int(i.wrapping_neg())),
+        Value::Float(f) => Ok(Value::Float(-f)),
+        other => error(format!("type error: NEG cannot take {}", other.type_name())),
+    }
+}
+
+/// `CONCAT`: the PRINT texts joined; reuses `a`'s storage when unshared.
+pub fn concat(a: Value, b: &Value) -> Value {
+    use std::fmt::Write;
+    match a {
+        Value::Str(mut s) => {
+            let buf = Arc::make_mut(&mut s);
+            match b {
+                Value::Str(t) => buf.push_str(t),
+                other => {
+                    let _ = write!(buf, "{other}");
+                }
+            }
+            Value::Str(s)
+        }
+        other => {
+            let mut s = other.to_string();
+            let _ = write!(s, "{b}");
+            Value::str(s)
+        }
+    }
+}
+
+/// The comparison operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cmp {
+    Eq,
+    Ne,
+    Gt,
+    Lt,
+    Ge,
+    Le,
+}
+
+impl Cmp {
+    pub fn name(self, float: bool) -> &'static str {
+        match (self, float) {
+            (Cmp::Eq, false) => "EQ",
+            (Cmp::Ne, false) => "NE",
+            (Cmp::Gt, false) => "GT",
+            (Cmp::Lt, false) => "LT",
+            (Cmp::Ge, false) => "GE",
+            (Cmp::Le, false) => "LE",
+            (Cmp::Eq, true) => "EQ_F",
+            (Cmp::Ne, true) => "NE_F",
+            (Cmp::Gt, true) => "GT_F",
+            (Cmp::Lt, true) => "LT_F",
+            (Cmp::Ge, true) => "GE_F",
+            (Cmp::Le, true) => "LE_F",
+        }
+    }
+
+    /// Whether an ordering satisfies this comparison (`None` = unordered).
+    #[inline]
+    pub fn holds(self, ord: Option<Ordering>) -> bool {
+        match self {
+            Cmp::Eq => ord == Some(Ordering::Equal),
+            Cmp::Ne => ord != Some(Ordering::Equal),
+            Cmp::Gt => ord == Some(Ordering::Greater),
+            Cmp::Lt => ord == Some(Ordering::Less),
+            Cmp::Ge => matches!(ord, Some(Ordering::Greater | Ordering::Equal)),
+            Cmp::Le => matches!(ord, Some(Ordering::Less | Ordering::Equal)),
+        }
+    }
+
+    /// Int∘Int.
+    #[inline]
+    pub fn ints(self, a: i64, b: i64) -> bool {
+        match self {
+            Cmp::Eq => a == b,
+            Cmp::Ne => a != b,
+            Cmp::Gt => a > b,
+            Cmp::Lt => a < b,
+            Cmp::Ge => a >= b,
+            Cmp::Le => a <= b,
+        }
+    }
+}
+
+/// `EQ NE GT LT GE LE`.
+pub fn compare(op: Cmp, a: &Value, b: &Value) -> OpResult<bool> {
+    match op {
+        Cmp::Eq => Ok(a.equals(b)),
+        Cmp::Ne => Ok(!a.equals(b)),
+        _ => match a.compare(b) {
+            Some(ord) => Ok(op.holds(ord)),
+            None => type_error(op.name(false), a, b),
+        },
+    }
+}
+
+/// `EQ_F NE_F GT_F …`: numeric only; EQ_F/NE_F within f64::EPSILON.
+pub fn compare_f(op: Cmp, a: &Value, b: &Value) -> OpResult<bool> {
+    let (Some(x), Some(y)) = (as_f64(a), as_f64(b)) else {
+        return type_error(op.name(true), a, b);
+    };
+    Ok(match op {
+        Cmp::Eq => (x - y).abs() < f64::EPSILON,
+        Cmp::Ne => (x - y).abs() >= f64::EPSILON || (x - y).is_nan(),
+        _ => op.holds(x.partial_cmp(&y)),
+    })
+}
+
+/// `LEN`.
+pub fn len(v: &Value) -> OpResult<Value> {
+    Ok(Value::Int(match v {
+        Value::List(l) => l.len() as i64,
+        Value::Object(o) => o.len() as i64,
+        Value::Str(s) => s.chars().count() as i64,
+        other => return error(format!("type error: LEN cannot take {}", other.type_name())),
+    }))
+}
+
+fn index_of(i: &Value, len: usize, op: &str) -> OpResult<usize> {
+    match i {
+        Value::Int(i) if *i >= 0 && (*i as u64) < len as u64 => Ok(*i as usize),
+        Value::Int(i) => error(format!("index {i} out of bounds for length {len}")),
+        other => error(format!(
+            "type error: {op} needs an Int index, got {}",
+            other.type_name()
+        )),
+    }
+}
+
+/// `INDEX`.
+pub fn index(x: &Value, i: &Value) -> OpResult<Value> {
+    match x {
+        Value::List(l) => Ok(l[index_of(i, l.len(), "INDEX")?].clone()),
+        Value::Str(s) => {
+            if s.is_ascii() {
+                let k = index_of(i, s.len(), "INDEX")?;
+                return Ok(Value::str(&s[k..k + 1]));
+            }
+            let n = s.chars().count();
+            let k = index_of(i, n, "INDEX")?;
+            Ok(Value::str(s.chars().nth(k).expect("in range").to_string()))
+        }
+        other => type_error("INDEX", other, i),
+    }
+}
+
+/// `APPEND`: reuses the list's storage when unshared.
+pub fn append(list: Value, v: Value) -> OpResult<Value> {
+    match list {
+        Value::List(mut l) => {
+            Arc::make_mut(&mut l).push(v);
+            Ok(Value::List(l))
+        }
+        other => type_error("APPEND", &other, &v),
+    }
+}
+
+/// `SET_INDEX`.
+pub fn set_index(list: Value, i: &Value, v: Value) -> OpResult<Value> {
+    match list {
+        Value::List(mut l) => {
+            let k = index_of(i, l.len(), "SET_INDEX")?;
+            Arc::make_mut(&mut l)[k] = v;
+            Ok(Value::List(l))
+        }
+        other => error(format!(
+            "type error: SET_INDEX needs a List, got {}",
+            other.type_name()
+        )),
+    }
+}
+
+fn not_object<T>(op: &str, v: &Value) -> OpResult<T> {
+    error(format!(
+        "type error: {op} needs an Object, got {}",
+        v.type_name()
+    ))
+}
+
+/// `SET_FIELD`.
+pub fn set_field(obj: Value, name: &Atom, v: Value) -> OpResult<Value> {
+    match obj {
+        Value::Object(mut o) => {
+            Arc::make_mut(&mut o).set(name.clone(), v);
+            Ok(Value::Object(o))
+        }
+        other => not_object("SET_FIELD", &other),
+    }
+}
+
+/// `GET_FIELD`: Null when missing; `message`/`value` of an Exception.
+pub fn get_field(obj: &Value, name: &Atom) -> OpResult<Value> {
+    match obj {
+        Value::Object(o) => Ok(o.get(name).cloned().unwrap_or(Value::Null)),
+        Value::Exception(e) => Ok(match name.as_str() {
+            "message" => Value::Str(e.message.clone()),
+            "value" => e.value.clone(),
+            _ => Value::Null,
+        }),
+        other => not_object("GET_FIELD", other),
+    }
+}
+
+/// `HAS_FIELD`.
+pub fn has_field(obj: &Value, name: &Atom) -> OpResult<Value> {
+    match obj {
+        Value::Object(o) => Ok(Value::Int(o.contains(name) as i64)),
+        Value::Exception(_) => Ok(Value::Int(
+            matches!(name.as_str(), "message" | "value") as i64
+        )),
+        other => not_object("HAS_FIELD", other),
+    }
+}
+
+/// `DELETE_FIELD`.
+pub fn delete_field(obj: Value, name: &Atom) -> OpResult<Value> {
+    match obj {
+        Value::Object(mut o) => {
+            if o.contains(name) {
+                Arc::make_mut(&mut o).remove(name);
+            }
+            Ok(Value::Object(o))
+        }
+        other => not_object("DELETE_FIELD", &other),
+    }
+}
+
+/// `KEYS`.
+pub fn keys(obj: &Value) -> OpResult<Value> {
+    match obj {
+        Value::Object(o) => Ok(Value::list(
+            o.iter().map(|(k, _)| Value::str(k.as_str())).collect(),
+        )),
+        other => not_object("KEYS", other),
+    }
+}
+
+/// A new empty object.
+pub fn new_object() -> Value {
+    Value::Object(Arc::new(Object::new()))
+}
+
+/// `TO_INT`.
+pub fn to_int(v: &Value) -> OpResult<Value> {
+    let fail = || error(format!("cannot convert {v} to Int"));
+    match v {
+        Value::Int(i) => Ok(Value::Int(*i)),
+        Value::Float(f) => {
+            let t = f.trunc();
+            if t.is_finite() && t >= -9_223_372_036_854_775_808.0 && t < 9_223_372_036_854_775_808.0
+            {
+                Ok(Value::Int(t as i64))
+            } else {
+                fail()
+            }
+        }
+        Value::Str(s) => {
+            let t = s.trim();
+            let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return fail();
+            }
+            t.parse::<i64>().map(Value::Int).or_else(|_| fail())
+        }
+        _ => fail(),
+    }
+}
+
+/// `TO_FLOAT`.
+pub fn to_float(v: &Value) -> OpResult<Value> {
+    match v {
+        Value::Int(i) => Ok(Value::Float(*i as f64)),
+        Value::Float(f) => Ok(Value::Float(*f)),
+        Value::Str(s) => s
+            .trim()
+            .parse::<f64>()
+            .map(Value::Float)
+            .or_else(|_| error(format!("cannot convert {v} to Float"))),
+        _ => error(format!("cannot convert {v} to Float")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn int_arithmetic_wraps_and_never_panics() {
+        assert_eq!(Arith::Div.ints(i64::MIN, -1), Some(i64::MIN));
+        assert_eq!(Arith::Mod.ints(i64::MIN, -1), Some(0));
+        assert_eq!(Arith::Add.ints(i64::MAX, 1), Some(i64::MIN));
+        assert_eq!(Arith::Mod.ints(-7, 2), Some(-1));
+        assert_eq!(Arith::Div.ints(-7, 2), Some(-3));
+        assert_eq!(Arith::Div.ints(1, 0), None);
+    }
+
+    #[test]
+    fn mixed_arithmetic_gives_floats() {
+        let r = arith(Arith::Add, &Value::Int(1), &Value::Float(0.5)).unwrap();
+        assert!(matches!(r, Value::Float(f) if f == 1.5));
+        assert!(arith(Arith::Mod, &Value::Float(1.0), &Value::Float(0.0)).is_err());
+        let e = arith(Arith::Add, &Value::str("a"), &Value::Int(1)).unwrap_err();
+        assert_eq!(*e.message, "type error: ADD cannot take Str and Int");
+    }
+
+    #[test]
+    fn conversions() {
+        assert!(matches!(
+            to_int(&Value::Float(-2.7)).unwrap(),
+            Value::Int(-2)
+        ));
+        assert!(matches!(
+            to_int(&Value::str(" 42 ")).unwrap(),
+            Value::Int(42)
+        ));
+        let e = to_int(&Value::str("4x")).unwrap_err();
+        assert_eq!(*e.message, "cannot convert 4x to Int");
+        assert!(to_int(&Value::Float(f64::NAN)).is_err());
+        assert!(to_int(&Value::Bool(true)).is_err());
+    }
+
+    #[test]
+    fn concat_reuses_unshared_strings() {
+        let a = Value::str("ab");
+        let ptr = match &a {
+            Value::Str(s) => Arc::as_ptr(s),
+            _ => unreachable!(),
+        };
+        let r = concat(a, &Value::Int(1));
+        match &r {
+            Value::Str(s) => {
+                assert_eq!(s.as_str(), "ab1");
+                assert_eq!(Arc::as_ptr(s), ptr);
+            }
+            _ => panic!("not a string"),
+        }
+    }
+}

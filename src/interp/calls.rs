@@ -1,0 +1,170 @@
+//! Calls and returns: CALL, CALL_FUNCTION (functions and closures), RET,
+//! tail calls, the call-depth limit, and the end of a module's run.
+
+use super::{Code, Flow, Outcome, Proc};
+use crate::bytecode::Instr;
+use crate::exec::vm::ModuleState;
+use crate::exec::{error, Context, FrameKind, OpResult, Vm};
+use ttvm_runtime::Value;
+
+/// Enter a function: check the depth, make (or, for a tail call, replace)
+/// the frame and bind the parameters from the stack.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub(super) fn call(
+    ctx: &mut Context,
+    vm: &Vm,
+    call_site: u32,
+    target: u32,
+    param_slots: &[u32],
+    frame_size: u32,
+    tail: bool,
+    ret: u32,
+) -> OpResult {
+    let n = param_slots.len();
+    if ctx.stack.len() < n {
+        return error(format!(
+            "stack underflow in {}",
+            vm.program.code[call_site as usize].opcode().mnemonic()
+        ));
+    }
+    if tail && ctx.frames.len() > 1 && ctx.frame().kind == FrameKind::Call {
+        let old = ctx.pop_frame();
+        ctx.push_frame(old.ret, old.call_site, target, frame_size, FrameKind::Call);
+    } else {
+        if ctx.frames.len() >= vm.config.max_call_depth {
+            return error("stack overflow");
+        }
+        ctx.push_frame(ret, call_site, target, frame_size, FrameKind::Call);
+    }
+    let base = ctx.frame().base as usize;
+    let from = ctx.stack.len() - n;
+    for (slot, v) in param_slots.iter().zip(ctx.stack.drain(from..)) {
+        ctx.locals[base + *slot as usize] = Some(v);
+    }
+    Ok(())
+}
+
+/// CALL_FUNCTION: pop a Function or Closure and call it. Returns the
+/// decoded entry address.
+pub(super) fn call_function(
+    ctx: &mut Context,
+    vm: &Vm,
+    code: &Code,
+    call_site: u32,
+    tail: bool,
+    ret: u32,
+) -> OpResult<u32> {
+    let f = ctx.pop("CALL_FUNCTION")?;
+    match &f {
+        Value::Function(p) => {
+            if let Err(e) = call(
+                ctx,
+                vm,
+                call_site,
+                p.entry,
+                &p.param_slots,
+                p.frame_size,
+                tail,
+                ret,
+            ) {
+                ctx.stack.push(f.clone());
+                return Err(e);
+            }
+            Ok(code.entry[p.entry as usize])
+        }
+        Value::Closure(c) => {
+            let p = &c.proto;
+            if let Err(e) = call(
+                ctx,
+                vm,
+                call_site,
+                p.entry,
+                &p.param_slots,
+                p.frame_size,
+                tail,
+                ret,
+            ) {
+                ctx.stack.push(f.clone());
+                return Err(e);
+            }
+            // Captured variables, unless a parameter of the same name
+            // (already bound) hides them.
+            let base = ctx.frame().base as usize;
+            for ((_, v), &slot) in c.captured.iter().zip(c.capture_slots.iter()) {
+                if slot != u32::MAX && !p.param_slots.contains(&slot) {
+                    ctx.locals[base + slot as usize] = Some(v.clone());
+                }
+            }
+            Ok(code.entry[p.entry as usize])
+        }
+        other => {
+            let msg = format!(
+                "type error: CALL_FUNCTION needs a Function or Closure, got {}",
+                other.type_name()
+            );
+            ctx.stack.push(f);
+            error(msg)
+        }
+    }
+}
+
+/// RET: leave the frame. From a process's bottom frame the process ends
+/// (PID 1 raises `RET outside a function`); from a module's top level the
+/// module's run ends.
+pub(super) fn ret(ctx: &mut Context, code: &Code, vm: &Vm, proc: &Proc) -> Flow {
+    match ctx.frame().kind {
+        FrameKind::Root => {
+            if proc.pid == 1 {
+                Flow::Raise(Value::error("RET outside a function"))
+            } else {
+                Flow::Stop(Outcome::Halted)
+            }
+        }
+        FrameKind::Module(_) => end_module(ctx, code, vm),
+        FrameKind::Call => {
+            let f = ctx.pop_frame();
+            Flow::Jump(f.ret)
+        }
+    }
+}
+
+/// HALT: end the process, or the module's run when in its top level.
+pub(super) fn halt(ctx: &mut Context, code: &Code, vm: &Vm) -> Flow {
+    match ctx.frame().kind {
+        FrameKind::Module(_) => end_module(ctx, code, vm),
+        _ => Flow::Stop(Outcome::Halted),
+    }
+}
+
+/// A module's run is over: record its exports and bind them in the
+/// importer's frame.
+fn end_module(ctx: &mut Context, _code: &Code, vm: &Vm) -> Flow {
+    let f = ctx.pop_frame();
+    let FrameKind::Module(m) = f.kind else {
+        unreachable!("end_module outside a module frame")
+    };
+    let exports: std::sync::Arc<[_]> = ctx.exports.pop().unwrap_or_default().into();
+    vm.modules.lock().unwrap_or_else(|e| e.into_inner())[m as usize] =
+        ModuleState::Done(exports.clone());
+    bind_exports(ctx, vm, f.call_site, &exports);
+    Flow::Jump(f.ret)
+}
+
+/// Put a module's exports into the current frame, by the IMPORT's binds.
+pub(super) fn bind_exports(
+    ctx: &mut Context,
+    vm: &Vm,
+    import_pc: u32,
+    exports: &[(ttvm_runtime::Atom, Value)],
+) {
+    let Instr::Import(imp) = &vm.program.code[import_pc as usize] else {
+        return;
+    };
+    let base = ctx.frame().base as usize;
+    for (name, value) in exports {
+        if let Some((_, slot)) = imp.binds.iter().find(|(n, _)| n == name) {
+            ctx.locals[base + *slot as usize] = Some(value.clone());
+        }
+    }
+}

@@ -1,0 +1,302 @@
+//! Pre-decoding: the program's instructions become a flat array of compact
+//! ops the dispatch loop runs directly.
+//!
+//! - Every basic block starts with a `Charge(cost)` op that does the
+//!   reduction accounting of SPEC §4.6; jumps go to it.
+//! - Common instructions get ops with their operands resolved (slots,
+//!   decoded targets, call sites); the rest run through `Generic`, which
+//!   executes the program's instruction with the complete semantics.
+//! - Superinstructions fuse common sequences inside one block. A fused op
+//!   stands at the position of the sequence's first instruction and the
+//!   unfused ops stay behind it, so when a fused op's fast-path guard fails
+//!   it simply runs its first instruction and continues one by one.
+
+use crate::bytecode::{Instr, Program};
+use crate::exec::ops::{Arith, Cmp};
+use ttvm_runtime::Value;
+
+/// A call site: everything a CALL needs, resolved.
+#[derive(Debug)]
+pub struct CallSite {
+    /// Decoded address of the callee's entry.
+    pub entry: u32,
+    /// Program address of the callee's entry.
+    pub target: u32,
+    pub param_slots: Box<[u32]>,
+    pub frame_size: u32,
+    /// Followed by RET: the frame is replaced, not stacked.
+    pub tail: bool,
+}
+
+/// Where the second operand of a fused update comes from.
+#[derive(Clone, Copy, Debug)]
+pub enum Src {
+    Const(u32),
+    Local(u32),
+}
+
+/// A decoded op.
+#[derive(Clone, Copy, Debug)]
+pub enum Op {
+    Charge(u32),
+    PushInt(i64),
+    PushConst(u32),
+    Dup,
+    Pop,
+    Swap,
+    Over,
+    Load(u32),
+    Store(u32),
+    Arith(Arith),
+    Cmp(Cmp),
+    Jmp(u32),
+    Jz(u32),
+    Jnz(u32),
+    Call(u32),
+    Ret,
+    CallFunction {
+        tail: bool,
+    },
+    /// Any other instruction: run the program's instruction at `orig`.
+    Generic,
+    // --- superinstructions ---
+    /// `LOAD x; PUSH_INT k; ADD|SUB|…; STORE x`
+    UpdateLocalInt {
+        slot: u32,
+        k: i64,
+        op: Arith,
+    },
+    /// `LOAD x; PUSH_INT k; ADD|SUB|…`
+    LoadArithInt {
+        slot: u32,
+        k: i64,
+        op: Arith,
+    },
+    /// `LOAD x; PUSH_INT k; <cmp>; JZ|JNZ t`
+    LoadCmpIntJump {
+        slot: u32,
+        k: i64,
+        cmp: Cmp,
+        jump_if: bool,
+        target: u32,
+    },
+    /// `<cmp>; JZ|JNZ t`
+    CmpJump {
+        cmp: Cmp,
+        jump_if: bool,
+        target: u32,
+    },
+    /// `LOAD x; PUSH_* c | LOAD y; APPEND|CONCAT; STORE x` done in place.
+    UpdateLocalInPlace {
+        slot: u32,
+        src: Src,
+        concat: bool,
+    },
+}
+
+/// A program decoded for the interpreter.
+#[derive(Debug)]
+pub struct Code {
+    pub ops: Vec<Op>,
+    /// Decoded address → program address.
+    pub orig: Vec<u32>,
+    /// Program address → decoded address (its block's Charge when it starts one).
+    pub entry: Vec<u32>,
+    pub calls: Vec<CallSite>,
+    pub consts: Vec<Value>,
+}
+
+impl Code {
+    /// Decode `p`; `fuse` enables superinstructions (off under --debug/--trace).
+    pub fn new(p: &Program, fuse: bool) -> Code {
+        let n = p.code.len();
+        let mut entry = Vec::with_capacity(n + 1);
+        let mut at = 0u32;
+        for i in 0..n {
+            entry.push(at);
+            at += 1 + p.block_start[i] as u32;
+        }
+        entry.push(at);
+        let mut code = Code {
+            ops: Vec::with_capacity(at as usize),
+            orig: Vec::with_capacity(at as usize),
+            entry,
+            calls: Vec::new(),
+            consts: Vec::new(),
+        };
+        for i in 0..n {
+            if p.block_start[i] {
+                code.ops.push(Op::Charge(p.block_cost[i]));
+                code.orig.push(i as u32);
+            }
+            let op = fuse
+                .then(|| code.fuse(p, i))
+                .flatten()
+                .unwrap_or_else(|| code.decode(p, i));
+            code.ops.push(op);
+            code.orig.push(i as u32);
+        }
+        code
+    }
+
+    fn target(&self, t: u32) -> u32 {
+        self.entry[t as usize]
+    }
+
+    fn constant(&mut self, v: Value) -> u32 {
+        self.consts.push(v);
+        (self.consts.len() - 1) as u32
+    }
+
+    fn decode(&mut self, p: &Program, i: usize) -> Op {
+        let tail = matches!(p.code.get(i + 1), Some(Instr::Ret(_)));
+        match &p.code[i] {
+            Instr::PushInt(n) => Op::PushInt(*n),
+            Instr::PushFloat(f) => Op::PushConst(self.constant(Value::Float(*f))),
+            Instr::PushStr(s) => Op::PushConst(self.constant(Value::Str(s.0.clone()))),
+            Instr::PushBool(b) => Op::PushConst(self.constant(Value::Bool(*b))),
+            Instr::True(_) => Op::PushConst(self.constant(Value::Bool(true))),
+            Instr::False(_) => Op::PushConst(self.constant(Value::Bool(false))),
+            Instr::Null(_) => Op::PushConst(self.constant(Value::Null)),
+            Instr::Dup(_) => Op::Dup,
+            Instr::Pop(_) => Op::Pop,
+            Instr::Swap(_) => Op::Swap,
+            Instr::Over(_) => Op::Over,
+            Instr::Load(v) => Op::Load(v.slot),
+            Instr::Store(v) => Op::Store(v.slot),
+            Instr::Add(_) => Op::Arith(Arith::Add),
+            Instr::Sub(_) => Op::Arith(Arith::Sub),
+            Instr::Mul(_) => Op::Arith(Arith::Mul),
+            Instr::Div(_) => Op::Arith(Arith::Div),
+            Instr::Mod(_) => Op::Arith(Arith::Mod),
+            Instr::Eq(_) => Op::Cmp(Cmp::Eq),
+            Instr::Ne(_) => Op::Cmp(Cmp::Ne),
+            Instr::Lt(_) => Op::Cmp(Cmp::Lt),
+            Instr::Le(_) => Op::Cmp(Cmp::Le),
+            Instr::Gt(_) => Op::Cmp(Cmp::Gt),
+            Instr::Ge(_) => Op::Cmp(Cmp::Ge),
+            Instr::Jmp(t) => Op::Jmp(self.target(t.0)),
+            Instr::Jz(t) => Op::Jz(self.target(t.0)),
+            Instr::Jnz(t) => Op::Jnz(self.target(t.0)),
+            Instr::Ret(_) => Op::Ret,
+            Instr::Call(c) => {
+                self.calls.push(CallSite {
+                    entry: self.target(c.target),
+                    target: c.target,
+                    param_slots: c.param_slots.clone(),
+                    frame_size: p.layout_at(c.target).names.len() as u32,
+                    tail,
+                });
+                Op::Call((self.calls.len() - 1) as u32)
+            }
+            Instr::CallFunction(_) => Op::CallFunction { tail },
+            _ => Op::Generic,
+        }
+    }
+
+    /// A superinstruction starting at `i`, if the sequence there fits one.
+    fn fuse(&mut self, p: &Program, i: usize) -> Option<Op> {
+        // The instructions after the first must not start blocks.
+        let window = |len: usize| -> Option<&[Instr]> {
+            if i + len > p.code.len() || (i + 1..i + len).any(|j| p.block_start[j]) {
+                None
+            } else {
+                Some(&p.code[i..i + len])
+            }
+        };
+        let arith = |ins: &Instr| match ins {
+            Instr::Add(_) => Some(Arith::Add),
+            Instr::Sub(_) => Some(Arith::Sub),
+            Instr::Mul(_) => Some(Arith::Mul),
+            _ => None,
+        };
+        let cmp = |ins: &Instr| match ins {
+            Instr::Eq(_) => Some(Cmp::Eq),
+            Instr::Ne(_) => Some(Cmp::Ne),
+            Instr::Lt(_) => Some(Cmp::Lt),
+            Instr::Le(_) => Some(Cmp::Le),
+            Instr::Gt(_) => Some(Cmp::Gt),
+            Instr::Ge(_) => Some(Cmp::Ge),
+            _ => None,
+        };
+        let branch = |ins: &Instr| match ins {
+            Instr::Jz(t) => Some((false, t.0)),
+            Instr::Jnz(t) => Some((true, t.0)),
+            _ => None,
+        };
+        if let Some([Instr::Load(x), Instr::PushInt(k), op, Instr::Store(y)]) = window(4) {
+            if let (Some(op), true) = (arith(op), x.slot == y.slot) {
+                return Some(Op::UpdateLocalInt {
+                    slot: x.slot,
+                    k: *k,
+                    op,
+                });
+            }
+        }
+        if let Some([Instr::Load(x), Instr::PushInt(k), c, b]) = window(4) {
+            if let (Some(cmp), Some((jump_if, t))) = (cmp(c), branch(b)) {
+                return Some(Op::LoadCmpIntJump {
+                    slot: x.slot,
+                    k: *k,
+                    cmp,
+                    jump_if,
+                    target: self.target(t),
+                });
+            }
+        }
+        if let Some([Instr::Load(x), mid, upd, Instr::Store(y)]) = window(4) {
+            let concat = match upd {
+                Instr::Append(_) => Some(false),
+                Instr::Concat(_) => Some(true),
+                _ => None,
+            };
+            let src = match mid {
+                Instr::Load(z) if z.slot != x.slot => Some(Src::Local(z.slot)),
+                Instr::PushInt(n) => Some(Src::Const(self.constant(Value::Int(*n)))),
+                Instr::PushFloat(f) => Some(Src::Const(self.constant(Value::Float(*f)))),
+                Instr::PushStr(s) => Some(Src::Const(self.constant(Value::Str(s.0.clone())))),
+                Instr::PushBool(b) => Some(Src::Const(self.constant(Value::Bool(*b)))),
+                Instr::True(_) => Some(Src::Const(self.constant(Value::Bool(true)))),
+                Instr::False(_) => Some(Src::Const(self.constant(Value::Bool(false)))),
+                Instr::Null(_) => Some(Src::Const(self.constant(Value::Null))),
+                _ => None,
+            };
+            if let (Some(concat), Some(src), true) = (concat, src, x.slot == y.slot) {
+                return Some(Op::UpdateLocalInPlace {
+                    slot: x.slot,
+                    src,
+                    concat,
+                });
+            }
+        }
+        if let Some([Instr::Load(x), Instr::PushInt(k), op]) = window(3) {
+            if let Some(op) = arith(op) {
+                return Some(Op::LoadArithInt {
+                    slot: x.slot,
+                    k: *k,
+                    op,
+                });
+            }
+        }
+        if let Some([c, b]) = window(2) {
+            if let (Some(cmp), Some((jump_if, t))) = (cmp(c), branch(b)) {
+                return Some(Op::CmpJump {
+                    cmp,
+                    jump_if,
+                    target: self.target(t),
+                });
+            }
+        }
+        None
+    }
+}
+
+/// How many program instructions a fused op covers (1 for plain ops).
+pub fn width(op: &Op) -> u32 {
+    match op {
+        Op::UpdateLocalInt { .. } | Op::LoadCmpIntJump { .. } | Op::UpdateLocalInPlace { .. } => 4,
+        Op::LoadArithInt { .. } => 3,
+        Op::CmpJump { .. } => 2,
+        _ => 1,
+    }
+}

@@ -1,0 +1,421 @@
+//! The complete semantics of every instruction, run from the program's
+//! instruction itself. The dispatch loop inlines the hot cases; everything
+//! else, and every slow path of an inlined case, comes here.
+
+use super::{calls, host, Code, Flow, Outcome, Proc};
+use crate::bytecode::{Instr, Owner};
+use crate::exec::ops::{self, Arith, Cmp};
+use crate::exec::vm::ModuleState;
+use crate::exec::{error, Context, FrameKind, Handler, OpResult, Vm};
+use std::sync::Arc;
+use ttvm_runtime::{Closure, Value};
+
+/// Execute the instruction at program address `at` (the decoded op at
+/// `ctx.pc`).
+pub(super) fn exec(ctx: &mut Context, code: &Code, vm: &Vm, proc: &Proc, at: u32) -> Flow {
+    let instr = &vm.program.code[at as usize];
+    match step(ctx, code, vm, proc, instr, at) {
+        Ok(flow) => flow,
+        Err(e) => Flow::Raise(e),
+    }
+}
+
+fn push(ctx: &mut Context, v: Value) -> OpResult<Flow> {
+    ctx.stack.push(v);
+    Ok(Flow::Next)
+}
+
+fn binary(ctx: &mut Context, name: &str) -> OpResult<(Value, Value)> {
+    ctx.need(2, name)?;
+    let b = ctx.stack.pop().expect("checked");
+    let a = ctx.stack.pop().expect("checked");
+    Ok((a, b))
+}
+
+fn arith(ctx: &mut Context, op: Arith, float: bool) -> OpResult<Flow> {
+    let (a, b) = binary(ctx, op.name(float))?;
+    let r = if float {
+        ops::arith_f(op, &a, &b)
+    } else {
+        ops::arith(op, &a, &b)
+    };
+    match r {
+        Ok(v) => push(ctx, v),
+        Err(e) => {
+            ctx.stack.push(a);
+            ctx.stack.push(b);
+            Err(e)
+        }
+    }
+}
+
+fn compare(ctx: &mut Context, op: Cmp, float: bool) -> OpResult<Flow> {
+    let (a, b) = binary(ctx, op.name(float))?;
+    let r = if float {
+        ops::compare_f(op, &a, &b)
+    } else {
+        ops::compare(op, &a, &b)
+    };
+    match r {
+        Ok(r) => push(ctx, Value::Int(r as i64)),
+        Err(e) => {
+            ctx.stack.push(a);
+            ctx.stack.push(b);
+            Err(e)
+        }
+    }
+}
+
+fn unary(
+    ctx: &mut Context,
+    name: &str,
+    f: impl FnOnce(&Value) -> OpResult<Value>,
+) -> OpResult<Flow> {
+    let a = ctx.pop(name)?;
+    let r = f(&a)?;
+    push(ctx, r)
+}
+
+fn load(ctx: &Context, slot: u32, name: &ttvm_runtime::Atom) -> OpResult<Value> {
+    let base = ctx.frame().base as usize;
+    match &ctx.locals[base + slot as usize] {
+        Some(v) => Ok(v.clone()),
+        None => error(format!("undefined variable: {name}")),
+    }
+}
+
+fn step(
+    ctx: &mut Context,
+    code: &Code,
+    vm: &Vm,
+    proc: &Proc,
+    instr: &Instr,
+    at: u32,
+) -> OpResult<Flow> {
+    let decoded_next = code.entry[at as usize + 1];
+    match instr {
+        // §3.1
+        Instr::PushInt(n) => push(ctx, Value::Int(*n)),
+        Instr::PushFloat(f) => push(ctx, Value::Float(*f)),
+        Instr::PushStr(s) => push(ctx, Value::Str(s.0.clone())),
+        Instr::PushBool(b) => push(ctx, Value::Bool(*b)),
+        Instr::True(_) => push(ctx, Value::Bool(true)),
+        Instr::False(_) => push(ctx, Value::Bool(false)),
+        Instr::Null(_) => push(ctx, Value::Null),
+        Instr::Dup(_) => {
+            ctx.need(1, "DUP")?;
+            let v = ctx.stack.last().expect("checked").clone();
+            push(ctx, v)
+        }
+        Instr::Pop(_) => ctx.pop("POP").map(|_| Flow::Next),
+        Instr::Swap(_) => {
+            ctx.need(2, "SWAP")?;
+            let n = ctx.stack.len();
+            ctx.stack.swap(n - 1, n - 2);
+            Ok(Flow::Next)
+        }
+        Instr::Over(_) => {
+            ctx.need(2, "OVER")?;
+            let v = ctx.stack[ctx.stack.len() - 2].clone();
+            push(ctx, v)
+        }
+        // §3.2
+        Instr::Add(_) => arith(ctx, Arith::Add, false),
+        Instr::Sub(_) => arith(ctx, Arith::Sub, false),
+        Instr::Mul(_) => arith(ctx, Arith::Mul, false),
+        Instr::Div(_) => arith(ctx, Arith::Div, false),
+        Instr::Mod(_) => arith(ctx, Arith::Mod, false),
+        Instr::AddF(_) => arith(ctx, Arith::Add, true),
+        Instr::SubF(_) => arith(ctx, Arith::Sub, true),
+        Instr::MulF(_) => arith(ctx, Arith::Mul, true),
+        Instr::DivF(_) => arith(ctx, Arith::Div, true),
+        Instr::Neg(_) => unary(ctx, "NEG", ops::neg),
+        Instr::Concat(_) => {
+            let (a, b) = binary(ctx, "CONCAT")?;
+            push(ctx, ops::concat(a, &b))
+        }
+        // §3.3
+        Instr::Eq(_) => compare(ctx, Cmp::Eq, false),
+        Instr::Ne(_) => compare(ctx, Cmp::Ne, false),
+        Instr::Gt(_) => compare(ctx, Cmp::Gt, false),
+        Instr::Lt(_) => compare(ctx, Cmp::Lt, false),
+        Instr::Ge(_) => compare(ctx, Cmp::Ge, false),
+        Instr::Le(_) => compare(ctx, Cmp::Le, false),
+        Instr::EqF(_) => compare(ctx, Cmp::Eq, true),
+        Instr::NeF(_) => compare(ctx, Cmp::Ne, true),
+        Instr::GtF(_) => compare(ctx, Cmp::Gt, true),
+        Instr::LtF(_) => compare(ctx, Cmp::Lt, true),
+        Instr::GeF(_) => compare(ctx, Cmp::Ge, true),
+        Instr::LeF(_) => compare(ctx, Cmp::Le, true),
+        Instr::Not(_) => unary(ctx, "NOT", |a| Ok(Value::Bool(!a.is_truthy()))),
+        Instr::And(_) => {
+            let (a, b) = binary(ctx, "AND")?;
+            push(ctx, Value::Bool(a.is_truthy() && b.is_truthy()))
+        }
+        Instr::Or(_) => {
+            let (a, b) = binary(ctx, "OR")?;
+            push(ctx, Value::Bool(a.is_truthy() || b.is_truthy()))
+        }
+        // §3.4
+        Instr::Store(v) => {
+            let x = ctx.pop("STORE")?;
+            let base = ctx.frame().base as usize;
+            ctx.locals[base + v.slot as usize] = Some(x);
+            Ok(Flow::Next)
+        }
+        Instr::Load(v) => {
+            let x = load(ctx, v.slot, &v.name)?;
+            push(ctx, x)
+        }
+        Instr::Delete(v) => {
+            let base = ctx.frame().base as usize;
+            ctx.locals[base + v.slot as usize] = None;
+            Ok(Flow::Next)
+        }
+        Instr::DumpScope(_) => {
+            host::dump_scope(ctx, vm, at);
+            Ok(Flow::Next)
+        }
+        // §3.5
+        Instr::Jmp(t) => Ok(Flow::Jump(code.entry[t.0 as usize])),
+        Instr::Jz(t) => {
+            let v = ctx.pop("JZ")?;
+            Ok(if v.is_truthy() {
+                Flow::Jump(decoded_next)
+            } else {
+                Flow::Jump(code.entry[t.0 as usize])
+            })
+        }
+        Instr::Jnz(t) => {
+            let v = ctx.pop("JNZ")?;
+            Ok(if v.is_truthy() {
+                Flow::Jump(code.entry[t.0 as usize])
+            } else {
+                Flow::Jump(decoded_next)
+            })
+        }
+        Instr::Halt(_) => Ok(calls::halt(ctx, code, vm)),
+        // §3.6
+        Instr::Call(c) => {
+            let p = c.proto.as_ref().expect("resolved");
+            let tail = matches!(vm.program.code.get(at as usize + 1), Some(Instr::Ret(_)));
+            calls::call(
+                ctx,
+                vm,
+                at,
+                c.target,
+                &c.param_slots,
+                p.frame_size,
+                tail,
+                decoded_next,
+            )?;
+            Ok(Flow::Jump(code.entry[c.target as usize]))
+        }
+        Instr::Ret(_) => Ok(calls::ret(ctx, code, vm, proc)),
+        Instr::MakeFunction(c) => push(ctx, Value::Function(c.proto.clone().expect("resolved"))),
+        Instr::Capture(v) => {
+            let x = load(ctx, v.slot, &v.name)?;
+            let depth = ctx.frames.len() as u32;
+            ctx.captures.push((depth, v.name.clone(), x));
+            Ok(Flow::Next)
+        }
+        Instr::MakeLambda(c) => {
+            let proto = c.proto.clone().expect("resolved");
+            let depth = ctx.frames.len() as u32;
+            let from = ctx
+                .captures
+                .iter()
+                .position(|c| c.0 == depth)
+                .unwrap_or(ctx.captures.len());
+            let captured: Vec<_> = ctx.captures.drain(from..).map(|(_, n, v)| (n, v)).collect();
+            let layout = vm.program.layout_at(proto.entry);
+            let capture_slots = captured
+                .iter()
+                .map(|(n, _)| layout.slot_of(n).unwrap_or(u32::MAX))
+                .collect();
+            push(
+                ctx,
+                Value::Closure(Arc::new(Closure {
+                    proto,
+                    captured: captured.into(),
+                    capture_slots,
+                })),
+            )
+        }
+        Instr::CallFunction(_) => {
+            let tail = matches!(vm.program.code.get(at as usize + 1), Some(Instr::Ret(_)));
+            let entry = calls::call_function(ctx, vm, code, at, tail, decoded_next)?;
+            Ok(Flow::Jump(entry))
+        }
+        // §3.7
+        Instr::MakeList(n) => {
+            let n = n.0 as usize;
+            ctx.need(n, "MAKE_LIST")?;
+            let from = ctx.stack.len() - n;
+            let items: Vec<Value> = ctx.stack.drain(from..).collect();
+            push(ctx, Value::list(items))
+        }
+        Instr::Len(_) => unary(ctx, "LEN", ops::len),
+        Instr::Index(_) => {
+            let (x, i) = binary(ctx, "INDEX")?;
+            match ops::index(&x, &i) {
+                Ok(v) => push(ctx, v),
+                Err(e) => {
+                    ctx.stack.push(x);
+                    ctx.stack.push(i);
+                    Err(e)
+                }
+            }
+        }
+        Instr::Append(_) => {
+            let (list, v) = binary(ctx, "APPEND")?;
+            let r = ops::append(list, v)?;
+            push(ctx, r)
+        }
+        Instr::SetIndex(_) => {
+            ctx.need(3, "SET_INDEX")?;
+            let v = ctx.stack.pop().expect("checked");
+            let i = ctx.stack.pop().expect("checked");
+            let list = ctx.stack.pop().expect("checked");
+            let r = ops::set_index(list, &i, v)?;
+            push(ctx, r)
+        }
+        Instr::MakeObject(_) => push(ctx, ops::new_object()),
+        Instr::SetField(f) => {
+            let (obj, v) = binary(ctx, "SET_FIELD")?;
+            let r = ops::set_field(obj, &f.0, v)?;
+            push(ctx, r)
+        }
+        Instr::GetField(f) => unary(ctx, "GET_FIELD", |o| ops::get_field(o, &f.0)),
+        Instr::HasField(f) => unary(ctx, "HAS_FIELD", |o| ops::has_field(o, &f.0)),
+        Instr::DeleteField(f) => {
+            let obj = ctx.pop("DELETE_FIELD")?;
+            let r = ops::delete_field(obj, &f.0)?;
+            push(ctx, r)
+        }
+        Instr::Keys(_) => unary(ctx, "KEYS", ops::keys),
+        Instr::ToStr(_) => unary(ctx, "TO_STR", |v| {
+            Ok(match v {
+                Value::Str(_) => v.clone(),
+                other => Value::str(other.to_string()),
+            })
+        }),
+        Instr::ToInt(_) => unary(ctx, "TO_INT", ops::to_int),
+        Instr::ToFloat(_) => unary(ctx, "TO_FLOAT", ops::to_float),
+        // §3.8
+        Instr::Try(t) => {
+            let depth = ctx.frames.len() as u32;
+            if let Some(i) = ctx
+                .handlers
+                .iter()
+                .rposition(|h| h.depth == depth && h.try_pc == at)
+            {
+                ctx.handlers.remove(i);
+            }
+            ctx.handlers.push(Handler {
+                try_pc: at,
+                catch: code.entry[t.0 as usize],
+                stack_len: ctx.stack.len() as u32,
+                depth,
+            });
+            Ok(Flow::Next)
+        }
+        Instr::Throw(_) => {
+            let v = ctx.pop("THROW")?;
+            Err(v.into_exception())
+        }
+        Instr::Catch(_) => Ok(Flow::Next),
+        Instr::EndTry(Owner(owner)) => {
+            if let Some(t) = owner {
+                let depth = ctx.frames.len() as u32;
+                if let Some(i) = ctx
+                    .handlers
+                    .iter()
+                    .rposition(|h| h.depth == depth && h.try_pc == *t)
+                {
+                    ctx.handlers.truncate(i);
+                }
+            }
+            Ok(Flow::Next)
+        }
+        // §3.9
+        Instr::Import(imp) => import(ctx, code, vm, imp.module, at, decoded_next),
+        Instr::Export(v) => {
+            let x = load(ctx, v.slot, &v.name)?;
+            if let Some(list) = ctx.exports.last_mut() {
+                match list.iter_mut().find(|(n, _)| *n == v.name) {
+                    Some(entry) => entry.1 = x,
+                    None => list.push((v.name.clone(), x)),
+                }
+            }
+            Ok(Flow::Next)
+        }
+        // §3.10
+        Instr::Print(_)
+        | Instr::ReadLine(_)
+        | Instr::ReadFile(_)
+        | Instr::WriteFile(_)
+        | Instr::AppendFile(_)
+        | Instr::FileExists(_)
+        | Instr::DeleteFile(_)
+        | Instr::GetEnv(_)
+        | Instr::GetArgs(_)
+        | Instr::GetTime(_)
+        | Instr::NowMs(_)
+        | Instr::Sleep(_)
+        | Instr::Exit(_) => host::exec(ctx, vm, instr),
+        // §4
+        Instr::SelfPid(_) => push(ctx, Value::Int(proc.pid)),
+        Instr::Yield(_) => {
+            ctx.pc = decoded_next;
+            Ok(Flow::Stop(Outcome::Yielded))
+        }
+        Instr::Spawn(_)
+        | Instr::SpawnLink(_)
+        | Instr::Send(_)
+        | Instr::SendNamed(_)
+        | Instr::Receive(_)
+        | Instr::ReceiveMatch(_)
+        | Instr::ReceiveAfter(_)
+        | Instr::ReceiveMatchAfter(_)
+        | Instr::Register(_)
+        | Instr::Unregister(_)
+        | Instr::Whereis(_)
+        | Instr::Link(_)
+        | Instr::Unlink(_)
+        | Instr::Monitor(_)
+        | Instr::Demonitor(_)
+        | Instr::TrapExit(_)
+        | Instr::ExitProcess(_) => error(format!(
+            "{} needs the process runtime, which this build does not have yet",
+            instr.opcode().mnemonic()
+        )),
+    }
+}
+
+/// IMPORT: run the module once (in a frame of its own), then bind its
+/// exports here.
+fn import(ctx: &mut Context, code: &Code, vm: &Vm, m: u32, at: u32, next: u32) -> OpResult<Flow> {
+    let state = vm.modules.lock().unwrap_or_else(|e| e.into_inner())[m as usize].clone();
+    match state {
+        ModuleState::Done(exports) => {
+            calls::bind_exports(ctx, vm, at, &exports);
+            Ok(Flow::Jump(next))
+        }
+        ModuleState::Running => error(format!(
+            "module {} is still being loaded",
+            vm.program.files[vm.program.modules[m as usize].file as usize].name
+        )),
+        ModuleState::NotRun => {
+            if ctx.frames.len() >= vm.config.max_call_depth {
+                return error("stack overflow");
+            }
+            vm.modules.lock().unwrap_or_else(|e| e.into_inner())[m as usize] = ModuleState::Running;
+            let start = vm.program.modules[m as usize].start;
+            let size = vm.program.layout_at(start).names.len() as u32;
+            ctx.exports.push(Vec::new());
+            ctx.push_frame(next, at, start, size, FrameKind::Module(m));
+            Ok(Flow::Jump(code.entry[start as usize]))
+        }
+    }
+}

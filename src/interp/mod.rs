@@ -1,0 +1,362 @@
+//! The interpreter: a dispatch loop over pre-decoded ops ([`decode`]), with
+//! the common ops inline and the rest in handlers grouped by op family.
+//!
+//! [`run_slice`] runs one process until its budget is spent at a block
+//! boundary, it yields, or it ends; the whole state stays in the
+//! [`Context`], so the next slice resumes exactly there.
+
+mod calls;
+pub mod decode;
+mod generic;
+mod host;
+mod trace;
+
+pub use decode::Code;
+
+use crate::exec::ops;
+use crate::exec::{Context, Raise, Vm};
+use decode::{Op, Src};
+use ttvm_runtime::Value;
+
+/// How a slice ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The budget ran out at a block boundary; resume with a fresh budget.
+    Preempted,
+    /// YIELD: the slice ended by request.
+    Yielded,
+    /// The process ended normally (HALT, end of code, RET from its bottom).
+    Halted,
+    /// An exception no handler caught; the context is left as it was at the
+    /// failing instruction (`ctx.pc`) for the crash report.
+    Crashed(Raise),
+    /// EXIT: end the whole VM with this status.
+    Exit(i32),
+}
+
+/// What a handler tells the loop to do next.
+pub(crate) enum Flow {
+    Next,
+    Jump(u32),
+    Raise(Raise),
+    Stop(Outcome),
+}
+
+/// The per-process facts the interpreter needs besides its context.
+pub struct Proc {
+    pub pid: i64,
+}
+
+/// Run `ctx` for one slice of `ctx.budget` reductions.
+pub fn run_slice(ctx: &mut Context, code: &Code, vm: &Vm, proc: &Proc) -> Outcome {
+    if vm.config.debug || vm.config.trace {
+        run::<true>(ctx, code, vm, proc)
+    } else {
+        run::<false>(ctx, code, vm, proc)
+    }
+}
+
+#[inline(always)]
+fn run<const TRACE: bool>(ctx: &mut Context, code: &Code, vm: &Vm, proc: &Proc) -> Outcome {
+    let mut pc = ctx.pc as usize;
+    let mut base = ctx.frame().base as usize;
+    let max_stack = vm.config.max_stack;
+    macro_rules! raise {
+        ($e:expr) => {{
+            let e = $e;
+            ctx.pc = pc as u32;
+            match unwind(ctx, e, vm) {
+                Ok(to) => {
+                    pc = to as usize;
+                    base = ctx.frame().base as usize;
+                    continue;
+                }
+                Err(e) => return Outcome::Crashed(e),
+            }
+        }};
+    }
+    macro_rules! tryv {
+        ($e:expr) => {
+            match $e {
+                Ok(v) => v,
+                Err(e) => raise!(e),
+            }
+        };
+    }
+    macro_rules! generic {
+        () => {{
+            ctx.pc = pc as u32;
+            match generic::exec(ctx, code, vm, proc, code.orig[pc]) {
+                Flow::Next => pc += 1,
+                Flow::Jump(to) => {
+                    pc = to as usize;
+                    base = ctx.frame().base as usize;
+                }
+                Flow::Raise(e) => raise!(e),
+                Flow::Stop(out) => return out,
+            }
+            continue;
+        }};
+    }
+    loop {
+        let op = code.ops[pc];
+        if TRACE && !matches!(op, Op::Charge(_)) {
+            trace::step(ctx, code, vm, proc, pc);
+        }
+        match op {
+            Op::Charge(cost) => {
+                if ctx.budget <= 0 {
+                    ctx.pc = pc as u32;
+                    return Outcome::Preempted;
+                }
+                ctx.budget -= cost as i64;
+                ctx.reductions += cost as u64;
+                // No instruction grows the stack by more than two.
+                if ctx.stack.len() + 2 * cost as usize > max_stack {
+                    raise!(Value::error("stack overflow"));
+                }
+                pc += 1;
+            }
+            Op::PushInt(n) => {
+                ctx.stack.push(Value::Int(n));
+                pc += 1;
+            }
+            Op::PushConst(k) => {
+                ctx.stack.push(code.consts[k as usize].clone());
+                pc += 1;
+            }
+            Op::Dup => {
+                let Some(v) = ctx.stack.last() else {
+                    generic!()
+                };
+                ctx.stack.push(v.clone());
+                pc += 1;
+            }
+            Op::Pop => {
+                if ctx.stack.pop().is_none() {
+                    generic!()
+                }
+                pc += 1;
+            }
+            Op::Swap => {
+                let n = ctx.stack.len();
+                if n < 2 {
+                    generic!()
+                }
+                ctx.stack.swap(n - 1, n - 2);
+                pc += 1;
+            }
+            Op::Over => {
+                let n = ctx.stack.len();
+                if n < 2 {
+                    generic!()
+                }
+                let v = ctx.stack[n - 2].clone();
+                ctx.stack.push(v);
+                pc += 1;
+            }
+            Op::Load(slot) => match &ctx.locals[base + slot as usize] {
+                Some(v) => {
+                    let v = v.clone();
+                    ctx.stack.push(v);
+                    pc += 1;
+                }
+                None => generic!(),
+            },
+            Op::Store(slot) => {
+                let Some(v) = ctx.stack.pop() else { generic!() };
+                ctx.locals[base + slot as usize] = Some(v);
+                pc += 1;
+            }
+            Op::Arith(op) => {
+                let n = ctx.stack.len();
+                if n < 2 {
+                    generic!()
+                }
+                if let (Value::Int(a), Value::Int(b)) = (&ctx.stack[n - 2], &ctx.stack[n - 1]) {
+                    if let Some(r) = op.ints(*a, *b) {
+                        ctx.stack.pop();
+                        ctx.stack[n - 2] = Value::Int(r);
+                        pc += 1;
+                        continue;
+                    }
+                }
+                let b = ctx.stack.pop().expect("checked");
+                let a = ctx.stack.pop().expect("checked");
+                let r = tryv!(ops::arith(op, &a, &b));
+                ctx.stack.push(r);
+                pc += 1;
+            }
+            Op::Cmp(cmp) => {
+                let n = ctx.stack.len();
+                if n < 2 {
+                    generic!()
+                }
+                let r = if let (Value::Int(a), Value::Int(b)) =
+                    (&ctx.stack[n - 2], &ctx.stack[n - 1])
+                {
+                    cmp.ints(*a, *b)
+                } else {
+                    tryv!(ops::compare(cmp, &ctx.stack[n - 2], &ctx.stack[n - 1]))
+                };
+                ctx.stack.pop();
+                ctx.stack[n - 2] = Value::Int(r as i64);
+                pc += 1;
+            }
+            Op::Jmp(t) => pc = t as usize,
+            Op::Jz(t) => {
+                let Some(v) = ctx.stack.pop() else { generic!() };
+                pc = if v.is_truthy() { pc + 1 } else { t as usize };
+            }
+            Op::Jnz(t) => {
+                let Some(v) = ctx.stack.pop() else { generic!() };
+                pc = if v.is_truthy() { t as usize } else { pc + 1 };
+            }
+            Op::Call(site) => {
+                ctx.pc = pc as u32;
+                let site = &code.calls[site as usize];
+                tryv!(calls::call(
+                    ctx,
+                    vm,
+                    code.orig[pc],
+                    site.target,
+                    &site.param_slots,
+                    site.frame_size,
+                    site.tail,
+                    pc as u32 + 1
+                ));
+                pc = site.entry as usize;
+                base = ctx.frame().base as usize;
+            }
+            Op::CallFunction { tail } => {
+                ctx.pc = pc as u32;
+                let entry = tryv!(calls::call_function(
+                    ctx,
+                    vm,
+                    code,
+                    code.orig[pc],
+                    tail,
+                    pc as u32 + 1
+                ));
+                pc = entry as usize;
+                base = ctx.frame().base as usize;
+            }
+            Op::Ret => {
+                ctx.pc = pc as u32;
+                match calls::ret(ctx, code, vm, proc) {
+                    Flow::Jump(to) => {
+                        pc = to as usize;
+                        base = ctx.frame().base as usize;
+                    }
+                    Flow::Raise(e) => raise!(e),
+                    Flow::Stop(out) => return out,
+                    Flow::Next => pc += 1,
+                }
+            }
+            Op::Generic => generic!(),
+            Op::UpdateLocalInt { slot, k, op } => {
+                let cell = &mut ctx.locals[base + slot as usize];
+                match cell {
+                    Some(Value::Int(a)) if op.ints(*a, k).is_some() => {
+                        *a = op.ints(*a, k).unwrap_or_default();
+                        pc += 4;
+                    }
+                    _ => generic!(),
+                }
+            }
+            Op::LoadArithInt { slot, k, op } => match &ctx.locals[base + slot as usize] {
+                Some(Value::Int(a)) if op.ints(*a, k).is_some() => {
+                    let r = op.ints(*a, k).unwrap_or_default();
+                    ctx.stack.push(Value::Int(r));
+                    pc += 3;
+                }
+                _ => generic!(),
+            },
+            Op::LoadCmpIntJump {
+                slot,
+                k,
+                cmp,
+                jump_if,
+                target,
+            } => match &ctx.locals[base + slot as usize] {
+                Some(Value::Int(a)) => {
+                    pc = if cmp.ints(*a, k) == jump_if {
+                        target as usize
+                    } else {
+                        pc + 4
+                    };
+                }
+                _ => generic!(),
+            },
+            Op::CmpJump {
+                cmp,
+                jump_if,
+                target,
+            } => {
+                let n = ctx.stack.len();
+                if n < 2 {
+                    generic!()
+                }
+                let r = if let (Value::Int(a), Value::Int(b)) =
+                    (&ctx.stack[n - 2], &ctx.stack[n - 1])
+                {
+                    cmp.ints(*a, *b)
+                } else {
+                    match ops::compare(cmp, &ctx.stack[n - 2], &ctx.stack[n - 1]) {
+                        Ok(r) => r,
+                        Err(_) => generic!(),
+                    }
+                };
+                ctx.stack.truncate(n - 2);
+                pc = if r == jump_if {
+                    target as usize
+                } else {
+                    pc + 2
+                };
+            }
+            Op::UpdateLocalInPlace { slot, src, concat } => {
+                let operand = match src {
+                    Src::Const(k) => code.consts[k as usize].clone(),
+                    Src::Local(s) => match &ctx.locals[base + s as usize] {
+                        Some(v) => v.clone(),
+                        None => generic!(),
+                    },
+                };
+                let cell = &mut ctx.locals[base + slot as usize];
+                match (cell.take(), concat) {
+                    (Some(v @ Value::Str(_)), true) => *cell = Some(ops::concat(v, &operand)),
+                    (Some(v @ Value::List(_)), false) => {
+                        *cell = Some(ops::append(v, operand).expect("a list"));
+                    }
+                    (old, _) => {
+                        *cell = old;
+                        generic!()
+                    }
+                }
+                pc += 4;
+            }
+        }
+    }
+}
+
+/// Unwind to the innermost handler: cut frames and operand stack back to
+/// where its TRY ran, push the exception, continue at the catch label.
+/// Without a handler the context is left untouched and the exception
+/// returned.
+fn unwind(ctx: &mut Context, e: Raise, vm: &Vm) -> Result<u32, Raise> {
+    let Some(h) = ctx.handlers.pop() else {
+        return Err(e);
+    };
+    while ctx.frames.len() > h.depth as usize {
+        let f = ctx.pop_frame();
+        if let crate::exec::FrameKind::Module(m) = f.kind {
+            // The module's run failed: it may run again on a later import.
+            ctx.exports.pop();
+            vm.modules.lock().unwrap_or_else(|p| p.into_inner())[m as usize] =
+                crate::exec::vm::ModuleState::NotRun;
+        }
+    }
+    ctx.stack.truncate(h.stack_len as usize);
+    ctx.stack.push(Value::Exception(e));
+    Ok(h.catch)
+}

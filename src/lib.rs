@@ -1,0 +1,27 @@
+//! ttvm: a virtual machine for the `.ttvm` stack-assembly language.
+//!
+//! The flow: text ──[`asm`]──▶ [`bytecode::Program`] (verified, immutable)
+//! ──[`engine`]──▶ [`interp`] (and, later, the JIT), with values and process
+//! state from the `ttvm-runtime` crate.
+//!
+//! The library entry points are [`load_file`], [`load_source`] and [`run`].
+
+pub mod asm;
+pub mod bytecode;
+pub mod engine;
+pub mod exec;
+pub mod interp;
+pub mod stdlib;
+
+pub use asm::{load_file, load_source, LoadError};
+pub use bytecode::Program;
+pub use engine::{run, Io, RunConfig, RunResult};
+
+/// Exit status for assembly and load errors (SPEC §4.6).
+pub const EXIT_LOAD_ERROR: i32 = 3;
+/// Exit status for command-line errors.
+pub const EXIT_USAGE: i32 = 2;
+/// Exit status when the main process ends abnormally.
+pub const EXIT_ABNORMAL: i32 = 1;
+/// Exit status when the main process is blocked forever.
+pub const EXIT_DEADLOCK: i32 = 4;

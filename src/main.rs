@@ -1,0 +1,145 @@
+//! The `ttvm` command: flags → library calls → exit codes.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use ttvm::{Io, RunConfig};
+
+/// ttvm — run `.ttvm` stack-assembly programs with BEAM-style processes.
+#[derive(Parser, Debug)]
+#[command(name = "ttvm", version, about, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a program (the same as `ttvm FILE`).
+    Run(RunArgs),
+    /// Assemble and verify a program without running it.
+    Check {
+        /// The program.
+        file: PathBuf,
+    },
+    /// Disassemble a program: addresses, labels, blocks, source lines.
+    Dis {
+        /// The program.
+        file: PathBuf,
+    },
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    /// The program to run.
+    file: Option<PathBuf>,
+    /// Arguments for the program (read with GET_ARGS).
+    #[arg(last = true)]
+    args: Vec<String>,
+    /// Multi-core schedulers (the default; accepted for TinyTotVM users).
+    #[arg(long, overrides_with = "no_smp")]
+    smp: bool,
+    /// One scheduler thread.
+    #[arg(long)]
+    no_smp: bool,
+    /// Print each instruction with PID and stack to stderr.
+    #[arg(long)]
+    debug: bool,
+    /// Print each instruction executed to stderr.
+    #[arg(long)]
+    trace: bool,
+    /// Print a summary (reductions, time) to stderr at exit.
+    #[arg(long)]
+    stats: bool,
+    /// File, environment and argument instructions raise `permission denied`.
+    #[arg(long)]
+    sandbox: bool,
+    /// Reductions per time slice.
+    #[arg(long, default_value_t = 4000, value_parser = clap::value_parser!(i64).range(1..))]
+    reductions: i64,
+    /// Call frames allowed per process before `stack overflow`.
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    max_call_depth: u64,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                ttvm::EXIT_USAGE as u8
+            } else {
+                0
+            });
+        }
+    };
+    let code = match cli.command {
+        Some(Command::Run(args)) => run(args),
+        Some(Command::Check { file }) => check(&file),
+        Some(Command::Dis { file }) => dis(&file),
+        None => run(cli.run),
+    };
+    ExitCode::from(code.clamp(0, 255) as u8)
+}
+
+fn load(file: &std::path::Path) -> Result<ttvm::Program, i32> {
+    ttvm::load_file(file).map_err(|e| {
+        eprint!("{}", e.render());
+        e.exit_code()
+    })
+}
+
+fn run(args: RunArgs) -> i32 {
+    let Some(file) = args.file else {
+        eprintln!("error: no program given\n\nUsage: ttvm [OPTIONS] FILE [-- ARGS…]\nFor more information, try '--help'.");
+        return ttvm::EXIT_USAGE;
+    };
+    let program = match load(&file) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let config = RunConfig {
+        reductions: args.reductions,
+        max_call_depth: args.max_call_depth as usize,
+        sandbox: args.sandbox,
+        debug: args.debug,
+        trace: args.trace,
+        stats: args.stats,
+        args: args.args,
+        ..RunConfig::default()
+    };
+    ttvm::run(Arc::new(program), config, Io::std()).exit_code
+}
+
+fn check(file: &std::path::Path) -> i32 {
+    match load(file) {
+        Ok(p) => {
+            for w in &p.warnings {
+                eprintln!("warning: {w}");
+            }
+            println!(
+                "{}: ok ({} instructions in {} module{})",
+                file.display(),
+                p.code.len() - p.modules.len(),
+                p.modules.len(),
+                if p.modules.len() == 1 { "" } else { "s" }
+            );
+            0
+        }
+        Err(code) => code,
+    }
+}
+
+fn dis(file: &std::path::Path) -> i32 {
+    match load(file) {
+        Ok(p) => {
+            print!("{}", ttvm::bytecode::disassemble(&p));
+            0
+        }
+        Err(code) => code,
+    }
+}

@@ -1,0 +1,561 @@
+//! Golden-program harness: runs every `tests/programs/**/*.ttvm` and
+//! `examples/*.ttvm` through the `ttvm` binary and compares stdout, exit
+//! status and stderr fragments with the expectations written inside the
+//! program (or in a sidecar `NAME.expect`). See `tests/README.md`.
+//!
+//! Environment:
+//! - `TTVM_BLESS=1` rewrites the `;>` block and `;! exit:` line of each file
+//!   from the actual run (first mode only).
+//! - `TTVM_GOLDEN_FILTER=substr` runs only the programs whose path (relative
+//!   to the crate root) contains `substr`.
+
+use std::collections::VecDeque;
+use std::fmt::Write as _;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Execution modes: a name (usable in `;! modes:`) and the extra flags put
+/// before the program path. Adding a mode is adding one line here.
+const MODES: &[(&str, &[&str])] = &[
+    ("interp", &[]),
+    // ("jit-eager", &["--jit", "--jit-threshold", "0"]),
+    // ("jit-mixed", &["--jit", "--jit-threshold", "50"]),
+    // ("one-sched", &["--no-smp"]),
+];
+
+const TIMEOUT: Duration = Duration::from_secs(30);
+const THREADS: usize = 4;
+/// How many lines of expected/actual output a failure report shows.
+const SHOW_LINES: usize = 40;
+
+/// Expectations parsed from a program (or its sidecar).
+#[derive(Debug, Clone, Default)]
+struct Expect {
+    flags: Vec<String>,
+    prog_args: Vec<String>,
+    /// `--` appeared in `;! args:` (program args follow the file path).
+    dashdash: bool,
+    stdin: Option<String>,
+    exit: i32,
+    stderr: Vec<String>,
+    stdout: Vec<String>,
+    /// `;! stdout: ignore` — stdout is not compared (and not blessed).
+    ignore_stdout: bool,
+    /// `;! modes: a b` — only these modes; empty = all.
+    modes: Vec<String>,
+}
+
+struct Case {
+    /// The program to run.
+    program: PathBuf,
+    /// The file holding the expectations (the program or its sidecar).
+    expect_file: PathBuf,
+    /// Path relative to the crate root, for reports and filtering.
+    rel: String,
+    expect: Expect,
+}
+
+struct Outcome {
+    /// `None` when the run timed out or could not be started.
+    status: Option<i32>,
+    stdout: String,
+    stderr: String,
+    note: Option<String>,
+    elapsed: Duration,
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn collect(dir: &Path, recursive: bool, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            if recursive {
+                collect(&p, true, out);
+            }
+        } else if p.extension().is_some_and(|e| e == "ttvm") {
+            out.push(p);
+        }
+    }
+}
+
+fn sidecar(program: &Path) -> PathBuf {
+    program.with_extension("expect")
+}
+
+/// Text of a file with invalid UTF-8 replaced, split into lines without
+/// their `\n`/`\r\n`.
+fn lines_of(bytes: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(bytes)
+        .split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l).to_string())
+        .collect()
+}
+
+fn parse_expect(text_lines: &[String]) -> Result<Expect, String> {
+    let mut e = Expect::default();
+    let mut stdin_lines: Vec<String> = Vec::new();
+    let mut saw_stdin = false;
+    for (i, line) in text_lines.iter().enumerate() {
+        let t = line.trim_start();
+        if let Some(rest) = t.strip_prefix(";>") {
+            e.stdout
+                .push(rest.strip_prefix(' ').unwrap_or(rest).to_string());
+        } else if let Some(rest) = t.strip_prefix(";!") {
+            let rest = rest.trim_start();
+            let (key, value) = match rest.split_once(':') {
+                Some((k, v)) => (k.trim(), v.strip_prefix(' ').unwrap_or(v)),
+                None => return Err(format!("line {}: `;!` without `key:`", i + 1)),
+            };
+            match key {
+                "args" => {
+                    let mut words = value.split_whitespace();
+                    for w in words.by_ref() {
+                        if w == "--" {
+                            e.dashdash = true;
+                            break;
+                        }
+                        e.flags.push(w.to_string());
+                    }
+                    e.prog_args.extend(words.map(str::to_string));
+                }
+                "stdin" => {
+                    saw_stdin = true;
+                    stdin_lines.push(value.to_string());
+                }
+                "exit" => {
+                    e.exit = value
+                        .trim()
+                        .parse()
+                        .map_err(|_| format!("line {}: bad exit status {value:?}", i + 1))?;
+                }
+                "stderr" => e.stderr.push(value.trim_end().to_string()),
+                "stdout" => match value.trim() {
+                    "ignore" => e.ignore_stdout = true,
+                    other => return Err(format!("line {}: unknown `;! stdout: {other}`", i + 1)),
+                },
+                "modes" => e.modes = value.split_whitespace().map(str::to_string).collect(),
+                other => return Err(format!("line {}: unknown directive `;! {other}:`", i + 1)),
+            }
+        }
+    }
+    if saw_stdin {
+        let mut s = String::new();
+        for l in &stdin_lines {
+            s.push_str(l);
+            s.push('\n');
+        }
+        e.stdin = Some(s);
+    }
+    for m in &e.modes {
+        if !MODES.iter().any(|(n, _)| n == m) {
+            return Err(format!("unknown mode `{m}` in `;! modes:`"));
+        }
+    }
+    Ok(e)
+}
+
+fn discover(filter: Option<&str>) -> (Vec<Case>, Vec<String>) {
+    let root = root();
+    let mut files = Vec::new();
+    collect(&root.join("tests/programs"), true, &mut files);
+    collect(&root.join("examples"), false, &mut files);
+    let mut cases = Vec::new();
+    let mut errors = Vec::new();
+    for program in files {
+        let rel = program
+            .strip_prefix(&root)
+            .unwrap_or(&program)
+            .to_string_lossy()
+            .replace('\\', "/");
+        if let Some(f) = filter {
+            if !rel.contains(f) {
+                continue;
+            }
+        }
+        let bytes = match std::fs::read(&program) {
+            Ok(b) => b,
+            Err(e) => {
+                errors.push(format!("{rel}: cannot read: {e}"));
+                continue;
+            }
+        };
+        let side = sidecar(&program);
+        let expect_file = if side.exists() { side } else { program.clone() };
+        let text_lines = if expect_file == program {
+            lines_of(&bytes)
+        } else {
+            match std::fs::read(&expect_file) {
+                Ok(b) => lines_of(&b),
+                Err(e) => {
+                    errors.push(format!("{rel}: cannot read sidecar: {e}"));
+                    continue;
+                }
+            }
+        };
+        if expect_file == program
+            && text_lines
+                .first()
+                .is_some_and(|l| l.trim() == "; golden: skip")
+        {
+            continue;
+        }
+        match parse_expect(&text_lines) {
+            Ok(expect) => cases.push(Case {
+                program,
+                expect_file,
+                rel,
+                expect,
+            }),
+            Err(e) => errors.push(format!("{rel}: bad expectations: {e}")),
+        }
+    }
+    (cases, errors)
+}
+
+fn read_all<R: Read + Send + 'static>(r: Option<R>) -> thread::JoinHandle<Vec<u8>> {
+    thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(mut r) = r {
+            let _ = r.read_to_end(&mut buf);
+        }
+        buf
+    })
+}
+
+fn command_line(case: &Case, mode_flags: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = Vec::new();
+    args.extend(case.expect.flags.iter().cloned());
+    args.extend(mode_flags.iter().map(|s| s.to_string()));
+    args.push(
+        case.program
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned(),
+    );
+    if case.expect.dashdash {
+        args.push("--".to_string());
+        args.extend(case.expect.prog_args.iter().cloned());
+    }
+    args
+}
+
+fn run_one(case: &Case, mode_flags: &[&str]) -> Outcome {
+    let start = Instant::now();
+    let dir = case.program.parent().unwrap();
+    let args = command_line(case, mode_flags);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ttvm"));
+    cmd.args(&args)
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdin(if case.expect.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            return Outcome {
+                status: None,
+                stdout: String::new(),
+                stderr: String::new(),
+                note: Some(format!("cannot start ttvm: {e}")),
+                elapsed: start.elapsed(),
+            }
+        }
+    };
+    let writer = child.stdin.take().map(|mut w| {
+        let data = case.expect.stdin.clone().unwrap_or_default();
+        thread::spawn(move || {
+            let _ = w.write_all(data.as_bytes());
+        })
+    });
+    let out = read_all(child.stdout.take());
+    let err = read_all(child.stderr.take());
+    let mut note = None;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(st)) => break st.code(),
+            Ok(None) if start.elapsed() > TIMEOUT => {
+                let _ = child.kill();
+                let _ = child.wait();
+                note = Some(format!("timed out after {}s (killed)", TIMEOUT.as_secs()));
+                break None;
+            }
+            Ok(None) => thread::sleep(Duration::from_millis(5)),
+            Err(e) => {
+                note = Some(format!("wait failed: {e}"));
+                let _ = child.kill();
+                break None;
+            }
+        }
+    };
+    if status.is_none() && note.is_none() {
+        note = Some("killed by a signal".to_string());
+    }
+    if let Some(w) = writer {
+        let _ = w.join();
+    }
+    let stdout = String::from_utf8_lossy(&out.join().unwrap_or_default()).into_owned();
+    let stderr = String::from_utf8_lossy(&err.join().unwrap_or_default()).into_owned();
+    Outcome {
+        status,
+        stdout,
+        stderr,
+        note,
+        elapsed: start.elapsed(),
+    }
+}
+
+fn expected_stdout(e: &Expect) -> String {
+    let mut s = String::new();
+    for l in &e.stdout {
+        s.push_str(l);
+        s.push('\n');
+    }
+    s
+}
+
+fn show(label: &str, text: &str, out: &mut String) {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let _ = writeln!(out, "    --- {label} ({} lines) ---", lines.len());
+    for l in lines.iter().take(SHOW_LINES) {
+        let (body, nl) = match l.strip_suffix('\n') {
+            Some(b) => (b, ""),
+            None => (*l, "  <no newline at end>"),
+        };
+        let _ = writeln!(out, "    |{body}{nl}");
+    }
+    if lines.len() > SHOW_LINES {
+        let _ = writeln!(out, "    | ... ({} more lines)", lines.len() - SHOW_LINES);
+    }
+}
+
+/// Compare one run with the expectations; `None` when it passes.
+fn check(case: &Case, mode: &str, mode_flags: &[&str], o: &Outcome) -> Option<String> {
+    let e = &case.expect;
+    let mut problems = String::new();
+    if let Some(n) = &o.note {
+        let _ = writeln!(problems, "  {n}");
+    }
+    if o.status != Some(e.exit) {
+        let _ = writeln!(
+            problems,
+            "  exit status: expected {}, got {}",
+            e.exit,
+            o.status.map_or("none".to_string(), |s| s.to_string())
+        );
+    }
+    let want = expected_stdout(e);
+    if !e.ignore_stdout && want != o.stdout {
+        let w: Vec<&str> = want.split_inclusive('\n').collect();
+        let g: Vec<&str> = o.stdout.split_inclusive('\n').collect();
+        let i = w
+            .iter()
+            .zip(&g)
+            .position(|(a, b)| a != b)
+            .unwrap_or(w.len().min(g.len()));
+        let _ = writeln!(
+            problems,
+            "  stdout differs at line {}: expected {:?}, got {:?}",
+            i + 1,
+            w.get(i).copied().unwrap_or("<end of output>"),
+            g.get(i).copied().unwrap_or("<end of output>")
+        );
+        show("expected stdout", &want, &mut problems);
+        show("actual stdout", &o.stdout, &mut problems);
+    }
+    let mut missing = false;
+    for frag in &e.stderr {
+        if !o.stderr.contains(frag.as_str()) {
+            missing = true;
+            let _ = writeln!(problems, "  stderr lacks {frag:?}");
+        }
+    }
+    if problems.is_empty() {
+        return None;
+    }
+    if missing || o.status != Some(e.exit) {
+        show("actual stderr", &o.stderr, &mut problems);
+    }
+    let args = command_line(case, mode_flags);
+    Some(format!(
+        "FAIL {} [mode {mode}] ({:.1}s)\n  command: (cd {} && ttvm {})\n{problems}",
+        case.rel,
+        o.elapsed.as_secs_f64(),
+        case.program.parent().unwrap().display(),
+        args.join(" ")
+    ))
+}
+
+/// Rewrite `;>` lines and the `;! exit:` line of `case.expect_file`.
+fn bless(case: &Case, o: &Outcome) -> Result<bool, String> {
+    let Some(status) = o.status else {
+        return Err(format!(
+            "{}: not blessed: {}",
+            case.rel,
+            o.note.clone().unwrap_or_default()
+        ));
+    };
+    let bytes = std::fs::read(&case.expect_file).map_err(|e| e.to_string())?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| format!("{}: not blessed: expectations file is not UTF-8", case.rel))?;
+    let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let mut kept: Vec<String> = Vec::new();
+    let mut exit_written = false;
+    for line in lines_of(text.as_bytes()) {
+        let t = line.trim_start();
+        if t.starts_with(";>") {
+            continue;
+        }
+        let is_exit = t
+            .strip_prefix(";!")
+            .is_some_and(|r| r.trim_start().starts_with("exit:"));
+        if is_exit {
+            if !exit_written {
+                kept.push(format!(";! exit: {status}"));
+                exit_written = true;
+            }
+            continue;
+        }
+        kept.push(line);
+    }
+    while kept.last().is_some_and(|l| l.trim().is_empty()) {
+        kept.pop();
+    }
+    if !exit_written && status != 0 {
+        kept.push(format!(";! exit: {status}"));
+    }
+    if !case.expect.ignore_stdout {
+        for l in o.stdout.split_inclusive('\n') {
+            let l = l.strip_suffix('\n').unwrap_or(l);
+            let l = l.strip_suffix('\r').unwrap_or(l);
+            kept.push(if l.is_empty() {
+                ";>".to_string()
+            } else {
+                format!(";> {l}")
+            });
+        }
+    }
+    let mut new_text = kept.join(nl);
+    new_text.push_str(nl);
+    if new_text == text {
+        return Ok(false);
+    }
+    std::fs::write(&case.expect_file, new_text).map_err(|e| e.to_string())?;
+    Ok(true)
+}
+
+#[test]
+fn golden_programs() {
+    let filter = std::env::var("TTVM_GOLDEN_FILTER")
+        .ok()
+        .filter(|s| !s.is_empty());
+    let blessing = std::env::var("TTVM_BLESS").is_ok_and(|v| v == "1");
+    let (cases, mut failures) = discover(filter.as_deref());
+    if cases.is_empty() && filter.is_none() {
+        panic!("no golden programs found under tests/programs or examples");
+    }
+
+    // Work items: (case index, mode index).
+    let mut work: VecDeque<(usize, usize)> = VecDeque::new();
+    for (ci, case) in cases.iter().enumerate() {
+        for (mi, (name, _)) in MODES.iter().enumerate() {
+            if case.expect.modes.is_empty() || case.expect.modes.iter().any(|m| m == name) {
+                work.push_back((ci, mi));
+            }
+        }
+    }
+    let total = work.len();
+    let cases = Arc::new(cases);
+    let work = Arc::new(Mutex::new(work));
+    let (tx, rx) = mpsc::channel::<(usize, usize, Outcome)>();
+    let threads = THREADS.min(total.max(1));
+    let mut handles = Vec::new();
+    for _ in 0..threads {
+        let (cases, work, tx) = (Arc::clone(&cases), Arc::clone(&work), tx.clone());
+        handles.push(thread::spawn(move || loop {
+            let item = work.lock().unwrap().pop_front();
+            let Some((ci, mi)) = item else { break };
+            let o = run_one(&cases[ci], MODES[mi].1);
+            if tx.send((ci, mi, o)).is_err() {
+                break;
+            }
+        }));
+    }
+    drop(tx);
+    let mut results: Vec<(usize, usize, Outcome)> = rx.iter().collect();
+    for h in handles {
+        h.join().expect("golden worker panicked");
+    }
+    results.sort_by_key(|(ci, mi, _)| (*ci, *mi));
+
+    let mut failed_files: Vec<String> = Vec::new();
+    let mut blessed = 0;
+    for (ci, mi, o) in &results {
+        let case = &cases[*ci];
+        let (mode, flags) = MODES[*mi];
+        if blessing && *mi == first_mode(&case.expect) {
+            match bless(case, o) {
+                Ok(true) => {
+                    blessed += 1;
+                    eprintln!("blessed {}", case.rel);
+                }
+                Ok(false) => {}
+                Err(e) => failures.push(e),
+            }
+            continue;
+        }
+        if let Some(report) = check(case, mode, flags, o) {
+            failures.push(report);
+            if !failed_files.contains(&case.rel) {
+                failed_files.push(case.rel.clone());
+            }
+        }
+    }
+
+    eprintln!(
+        "golden: {} programs, {} runs{}",
+        cases.len(),
+        total,
+        if blessing {
+            format!(", {blessed} files rewritten")
+        } else {
+            String::new()
+        }
+    );
+    if !failures.is_empty() {
+        for f in &failures {
+            eprintln!("{f}");
+        }
+        let mut summary = format!("{} golden failure(s)", failures.len());
+        for f in &failed_files {
+            let _ = write!(summary, "\n  {f}");
+        }
+        panic!("{summary}");
+    }
+}
+
+fn first_mode(e: &Expect) -> usize {
+    if e.modes.is_empty() {
+        return 0;
+    }
+    MODES
+        .iter()
+        .position(|(n, _)| e.modes.iter().any(|m| m == n))
+        .unwrap_or(0)
+}
