@@ -103,7 +103,9 @@ impl LoadError {
             out.push_str(p);
             out.push('\n');
         }
-        for (file, d) in &self.diags {
+        let mut diags: Vec<&(usize, Diag)> = self.diags.iter().collect();
+        diags.sort_by_key(|(file, d)| (*file, d.span.start));
+        for (file, d) in diags {
             let mut labels = vec![Label::primary(*file, d.span.clone())];
             for (span, note) in &d.secondary {
                 labels.push(Label::secondary(*file, span.clone()).with_message(note));

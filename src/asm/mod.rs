@@ -234,7 +234,8 @@ impl Loader {
 
     /// Link every unit into one program, resolving targets.
     fn finish(mut self) -> Result<Program, LoadError> {
-        if !self.errors.is_empty() {
+        if self.units.iter().any(Option::is_none) {
+            // A file that is not UTF-8 has nothing to link.
             return Err(self.errors);
         }
         let mut p = Program {

@@ -8,6 +8,7 @@ pub mod escape;
 mod frames;
 mod operand;
 mod ops;
+pub mod reference;
 mod tries;
 
 pub use disasm::disassemble;
