@@ -51,7 +51,13 @@ struct RunArgs {
     /// Print each instruction executed to stderr.
     #[arg(long)]
     trace: bool,
-    /// Print a summary (reductions, time) to stderr at exit.
+    /// Print process events (spawn, exit, link, monitor, send, receive) to stderr.
+    #[arg(long)]
+    trace_procs: bool,
+    /// Live processes allowed; beyond it SPAWN raises `too many processes`.
+    #[arg(long, default_value_t = 1 << 20, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    max_processes: u64,
+    /// Print a summary (processes, messages, reductions, time) to stderr at exit.
     #[arg(long)]
     stats: bool,
     /// File, environment and argument instructions raise `permission denied`.
@@ -109,6 +115,8 @@ fn run(args: RunArgs) -> i32 {
         debug: args.debug,
         trace: args.trace,
         stats: args.stats,
+        trace_procs: args.trace_procs,
+        max_processes: args.max_processes as usize,
         args: args.args,
         ..RunConfig::default()
     };

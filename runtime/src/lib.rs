@@ -6,3 +6,6 @@
 pub mod value;
 
 pub use value::{Atom, Closure, Exception, FuncProto, Object, Value};
+pub mod node;
+
+pub use node::{Execute, Node, Outcome, Pid, RunEnd, Wait};

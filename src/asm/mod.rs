@@ -61,6 +61,8 @@ struct Unit {
 
 struct Loader {
     units: Vec<Option<Unit>>,
+    spawn_files: HashMap<String, u32>,
+    warnings: Vec<String>,
     by_key: HashMap<String, u32>,
     stack: Vec<u32>,
     errors: LoadError,
@@ -70,6 +72,8 @@ impl Default for Loader {
     fn default() -> Self {
         Loader {
             units: Vec::new(),
+            spawn_files: HashMap::new(),
+            warnings: Vec::new(),
             by_key: HashMap::new(),
             stack: Vec::new(),
             errors: LoadError::new(),
@@ -118,6 +122,7 @@ impl Loader {
             import_modules.push(m);
         }
         self.stack.pop();
+        self.load_spawned_files(&dir, &code);
         self.units[id as usize] = Some(Unit {
             file: SourceFile {
                 name,
@@ -219,6 +224,47 @@ impl Loader {
         self.load(key, name, path, bytes)
     }
 
+    /// SPAWN of a string literal naming no label runs the file `s.ttvm`
+    /// beside the program, in the working directory or in `examples/`: such
+    /// files are loaded now, so their errors show before anything runs.
+    fn load_spawned_files(&mut self, dir: &Path, code: &parse::Assembled) {
+        for w in code.instrs.windows(2) {
+            let (Instr::PushStr(s), Instr::Spawn(_) | Instr::SpawnLink(_)) = (&w[0], &w[1]) else {
+                continue;
+            };
+            let name = s.0.as_str();
+            if code.labels.contains_key(name)
+                || self.spawn_files.contains_key(name)
+                || name.is_empty()
+            {
+                continue;
+            }
+            let file = format!("{name}.ttvm");
+            let candidates = [
+                dir.join(&file),
+                PathBuf::from(&file),
+                Path::new("examples").join(&file),
+            ];
+            let Some(found) = candidates.iter().find(|p| p.is_file()) else {
+                if !matches!(name, "hello_world" | "counter") {
+                    self.warnings.push(format!(
+                        "SPAWN \"{name}\" names no label, no file `{file}` and no built-in process; it will print `Spawned process: {name}`"
+                    ));
+                }
+                continue;
+            };
+            let key = canonical(found);
+            let id = match self.by_key.get(&key) {
+                Some(&id) => id,
+                None => match std::fs::read(found) {
+                    Ok(bytes) => self.load(key, found.display().to_string(), found.clone(), bytes),
+                    Err(_) => continue,
+                },
+            };
+            self.spawn_files.insert(name.to_string(), id);
+        }
+    }
+
     fn unit_name(&self, id: u32) -> String {
         match &self.units[id as usize] {
             Some(u) => u.file.name.clone(),
@@ -234,6 +280,12 @@ impl Loader {
 
     /// Link every unit into one program, resolving targets.
     fn finish(mut self) -> Result<Program, LoadError> {
+        let builtin_module = self.load(
+            "builtin:procs".to_string(),
+            "<builtin>".to_string(),
+            PathBuf::from("<builtin>"),
+            crate::stdlib::BUILTIN_PROCS.as_bytes().to_vec(),
+        );
         if self.units.iter().any(Option::is_none) {
             // A file that is not UTF-8 has nothing to link.
             return Err(self.errors);
@@ -249,7 +301,9 @@ impl Loader {
             block_start: Vec::new(),
             block_cost: Vec::new(),
             label_at: HashMap::new(),
-            warnings: Vec::new(),
+            warnings: std::mem::take(&mut self.warnings),
+            builtin_module,
+            spawn_files: std::mem::take(&mut self.spawn_files),
         };
         let units: Vec<Unit> = self.units.into_iter().map(|u| u.expect("loaded")).collect();
         // Lay the modules out one after another.

@@ -90,6 +90,10 @@ pub struct Program {
     pub label_at: HashMap<u32, Arc<str>>,
     /// Warnings found while loading (`ttvm check` shows them).
     pub warnings: Vec<String>,
+    /// The module holding the built-in process bodies (SPEC §4.3).
+    pub builtin_module: u32,
+    /// Files named by `PUSH_STR s; SPAWN`, loaded as modules: s → module.
+    pub spawn_files: HashMap<String, u32>,
 }
 
 impl Program {

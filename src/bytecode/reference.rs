@@ -4,7 +4,8 @@
 use super::OPS;
 
 /// Markers around the generated part of `docs/LANGUAGE.md`.
-pub const BEGIN: &str = "<!-- BEGIN GENERATED: instruction table (cargo test regenerates with TTVM_BLESS=1) -->";
+pub const BEGIN: &str =
+    "<!-- BEGIN GENERATED: instruction table (cargo test regenerates with TTVM_BLESS=1) -->";
 pub const END: &str = "<!-- END GENERATED -->";
 
 /// The instruction reference, as Markdown.
@@ -23,7 +24,10 @@ pub fn instruction_table() -> String {
             format!("`{} {}`", op.mnemonic, syntax)
         };
         let block = if op.ends_block { "yes" } else { "" };
-        out.push_str(&format!("| {head} | {} | {block} |\n", op.summary.replace('|', "\\|")));
+        out.push_str(&format!(
+            "| {head} | {} | {block} |\n",
+            op.summary.replace('|', "\\|")
+        ));
     }
     out
 }

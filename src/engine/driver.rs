@@ -1,5 +1,5 @@
-//! Running a program: today one process (PID 1) on the interpreter, slice
-//! by slice, exactly as the schedulers will drive it.
+//! Running a program: the runtime's scheduler drives the processes and the
+//! engine runs each slice on the interpreter.
 
 use super::RunResult;
 use crate::bytecode::Program;
@@ -7,48 +7,130 @@ use crate::exec::vm::{Io, RunConfig};
 use crate::exec::{Context, FrameKind, Vm};
 use crate::interp::{self, Code, Outcome, Proc};
 use std::sync::Arc;
+use ttvm_runtime::{node, Execute, Node, Pid, RunEnd, Value};
 
 /// Run `program` to its end.
 pub fn run(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
     let fuse = !(config.debug || config.trace);
     let code = Code::new(&program, fuse);
-    let vm = Vm::new(program.clone(), config, io);
+    let vm = Arc::new(Vm::new(program.clone(), config, io));
+    let mut node: Node<Box<Context>> = Node::new(vm.config.max_processes);
+    if vm.config.trace_procs {
+        let vm = vm.clone();
+        node.set_tracer(Box::new(move |event| {
+            vm.eprint(&format!("[procs] {event}\n"))
+        }));
+    }
     let size = program.layout_at(0).names.len() as u32;
-    let mut ctx = Context::new(code.entry[0], 0, size);
-    let proc = Proc { pid: 1 };
-    let mut hit_limit = false;
-    let exit_code = loop {
-        ctx.budget = vm.config.reductions;
-        match interp::run_slice(&mut ctx, &code, &vm, &proc) {
-            Outcome::Preempted | Outcome::Yielded => {
-                if vm
-                    .config
-                    .reduction_limit
-                    .is_some_and(|limit| ctx.reductions >= limit)
-                {
-                    hit_limit = true;
-                    break crate::EXIT_ABNORMAL;
-                }
-            }
-            Outcome::Halted => break 0,
-            Outcome::Exit(n) => break n,
-            Outcome::Crashed(e) => {
-                vm.eprint(&crash_report(&vm, &code, &ctx, proc.pid, None, &e.message));
-                break crate::EXIT_ABNORMAL;
-            }
+    let main = Box::new(Context::new(code.entry[0], 0, size));
+    node.spawn(main, None).expect("the first process");
+    let mut engine = Engine {
+        code: &code,
+        vm: &vm,
+        reductions: 0,
+        hit_limit: false,
+    };
+    let end = node.run(&mut engine, vm.config.reductions);
+    let exit_code = match end {
+        RunEnd::Exit(n) => n,
+        RunEnd::Deadlock => {
+            let waits = node
+                .state(1)
+                .map(|c| {
+                    let at = code.orig[c.pc as usize];
+                    let op = program.code[at as usize].opcode().mnemonic();
+                    format!("{op} at {}", program.location(at))
+                })
+                .unwrap_or_default();
+            vm.eprint(&format!(
+                "deadlock: process 1 waits in {waits} and no process can wake it\n"
+            ));
+            crate::EXIT_DEADLOCK
         }
+        RunEnd::AllEnded => match &node.main_reason {
+            Some(Value::Str(s)) if s.as_str() == "normal" => 0,
+            _ => crate::EXIT_ABNORMAL,
+        },
+    };
+    let exit_code = if engine.hit_limit {
+        crate::EXIT_ABNORMAL
+    } else {
+        exit_code
     };
     vm.flush();
     if vm.config.stats {
         vm.eprint(&format!(
-            "stats: processes spawned 1, peak live 1; reductions {}; time {:.3} ms\n",
-            ctx.reductions,
+            "stats: processes spawned {}, peak live {}; messages sent {}; reductions {}; time {:.3} ms\n",
+            node.stats.spawned,
+            node.stats.peak_live,
+            node.stats.messages,
+            engine.reductions,
             vm.started.elapsed().as_secs_f64() * 1e3
         ));
     }
     RunResult {
         exit_code,
-        hit_reduction_limit: hit_limit,
+        hit_reduction_limit: engine.hit_limit,
+    }
+}
+
+struct Engine<'a> {
+    code: &'a Code,
+    vm: &'a Vm,
+    reductions: u64,
+    hit_limit: bool,
+}
+
+impl Execute<Box<Context>> for Engine<'_> {
+    fn run_slice(
+        &mut self,
+        node: &mut Node<Box<Context>>,
+        pid: Pid,
+        ctx: &mut Box<Context>,
+        budget: i64,
+    ) -> node::Outcome {
+        ctx.budget = budget;
+        let before = ctx.reductions;
+        let mut proc = Proc { pid, node };
+        let out = interp::run_slice(ctx, self.code, self.vm, &mut proc);
+        self.reductions += ctx.reductions - before;
+        if self
+            .vm
+            .config
+            .reduction_limit
+            .is_some_and(|l| self.reductions >= l)
+        {
+            self.hit_limit = true;
+            return node::Outcome::ExitVm(crate::EXIT_ABNORMAL);
+        }
+        match out {
+            Outcome::Preempted | Outcome::Yielded => node::Outcome::Preempted,
+            Outcome::Waiting => node::Outcome::Waiting,
+            Outcome::Halted => node::Outcome::Ended(Value::str("normal")),
+            Outcome::Killed(reason) => node::Outcome::Ended(reason),
+            Outcome::Exit(n) => node::Outcome::ExitVm(n),
+            Outcome::Crashed(e) => {
+                let name = node.name_of(pid).map(|a| a.to_string());
+                self.vm.eprint(&crash_report(
+                    self.vm,
+                    self.code,
+                    ctx,
+                    pid,
+                    name.as_deref(),
+                    &e.message,
+                ));
+                node::Outcome::Ended(Value::Str(e.message.clone()))
+            }
+        }
+    }
+
+    fn ended(
+        &mut self,
+        _node: &Node<Box<Context>>,
+        _pid: Pid,
+        _state: Box<Context>,
+        _reason: &Value,
+    ) {
     }
 }
 
@@ -86,7 +168,8 @@ pub(crate) fn crash_report(
     let mut here = at;
     for f in ctx.frames.iter().rev().take(20) {
         let name = match f.kind {
-            FrameKind::Root => "<top level>".to_string(),
+            FrameKind::Root if pid == 1 => "<top level>".to_string(),
+            FrameKind::Root => format!("<process {}>", p.function_name(f.entry)),
             FrameKind::Module(m) => format!(
                 "<module {}>",
                 p.files[p.modules[m as usize].file as usize].name

@@ -27,6 +27,10 @@ pub struct RunConfig {
     pub stats: bool,
     /// The program's arguments (after `--`), for `GET_ARGS`.
     pub args: Vec<String>,
+    /// `--trace-procs`: process events to stderr.
+    pub trace_procs: bool,
+    /// `--max-processes`: live processes allowed (default 1,048,576).
+    pub max_processes: usize,
     /// Stop the whole run after this many reductions (fuzzing and tests);
     /// `None` runs to the end.
     pub reduction_limit: Option<u64>,
@@ -43,6 +47,8 @@ impl Default for RunConfig {
             trace: false,
             stats: false,
             args: Vec::new(),
+            trace_procs: false,
+            max_processes: 1 << 20,
             reduction_limit: None,
         }
     }

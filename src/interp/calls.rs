@@ -112,7 +112,7 @@ pub(super) fn call_function(
 /// RET: leave the frame. From a process's bottom frame the process ends
 /// (PID 1 raises `RET outside a function`); from a module's top level the
 /// module's run ends.
-pub(super) fn ret(ctx: &mut Context, code: &Code, vm: &Vm, proc: &Proc) -> Flow {
+pub(super) fn ret(ctx: &mut Context, code: &Code, vm: &Vm, proc: &Proc<'_>) -> Flow {
     match ctx.frame().kind {
         FrameKind::Root => {
             if proc.pid == 1 {

@@ -2,7 +2,7 @@
 //! instruction itself. The dispatch loop inlines the hot cases; everything
 //! else, and every slow path of an inlined case, comes here.
 
-use super::{calls, host, Code, Flow, Outcome, Proc};
+use super::{calls, host, procs, Code, Flow, Outcome, Proc};
 use crate::bytecode::{Instr, Owner};
 use crate::exec::ops::{self, Arith, Cmp};
 use crate::exec::vm::ModuleState;
@@ -12,7 +12,7 @@ use ttvm_runtime::{Closure, Value};
 
 /// Execute the instruction at program address `at` (the decoded op at
 /// `ctx.pc`).
-pub(super) fn exec(ctx: &mut Context, code: &Code, vm: &Vm, proc: &Proc, at: u32) -> Flow {
+pub(super) fn exec(ctx: &mut Context, code: &Code, vm: &Vm, proc: &mut Proc<'_>, at: u32) -> Flow {
     let instr = &vm.program.code[at as usize];
     match step(ctx, code, vm, proc, instr, at) {
         Ok(flow) => flow,
@@ -88,7 +88,7 @@ fn step(
     ctx: &mut Context,
     code: &Code,
     vm: &Vm,
-    proc: &Proc,
+    proc: &mut Proc<'_>,
     instr: &Instr,
     at: u32,
 ) -> OpResult<Flow> {
@@ -362,7 +362,6 @@ fn step(
         | Instr::GetArgs(_)
         | Instr::GetTime(_)
         | Instr::NowMs(_)
-        | Instr::Sleep(_)
         | Instr::Exit(_) => host::exec(ctx, vm, instr),
         // §4
         Instr::SelfPid(_) => push(ctx, Value::Int(proc.pid)),
@@ -378,6 +377,7 @@ fn step(
         | Instr::ReceiveMatch(_)
         | Instr::ReceiveAfter(_)
         | Instr::ReceiveMatchAfter(_)
+        | Instr::Sleep(_)
         | Instr::Register(_)
         | Instr::Unregister(_)
         | Instr::Whereis(_)
@@ -386,10 +386,7 @@ fn step(
         | Instr::Monitor(_)
         | Instr::Demonitor(_)
         | Instr::TrapExit(_)
-        | Instr::ExitProcess(_) => error(format!(
-            "{} needs the process runtime, which this build does not have yet",
-            instr.opcode().mnemonic()
-        )),
+        | Instr::ExitProcess(_) => procs::exec(ctx, code, vm, proc, instr, at),
     }
 }
 

@@ -128,11 +128,6 @@ pub(super) fn exec(ctx: &mut Context, vm: &Vm, instr: &Instr) -> OpResult<Flow> 
             ctx.stack
                 .push(Value::Int(vm.started.elapsed().as_millis() as i64));
         }
-        Instr::Sleep(_) => {
-            let ms = timeout_ms(&ctx.pop(op)?)?;
-            vm.flush();
-            std::thread::sleep(std::time::Duration::from_millis(ms));
-        }
         Instr::Exit(_) => {
             let v = ctx.pop(op)?;
             return match v {

@@ -9,6 +9,7 @@ mod calls;
 pub mod decode;
 mod generic;
 mod host;
+mod procs;
 mod trace;
 
 pub use decode::Code;
@@ -32,6 +33,10 @@ pub enum Outcome {
     Crashed(Raise),
     /// EXIT: end the whole VM with this status.
     Exit(i32),
+    /// Waiting in a receive or SLEEP (registered with the node).
+    Waiting,
+    /// Ended by an exit signal (no crash report).
+    Killed(Value),
 }
 
 /// What a handler tells the loop to do next.
@@ -42,13 +47,14 @@ pub(crate) enum Flow {
     Stop(Outcome),
 }
 
-/// The per-process facts the interpreter needs besides its context.
-pub struct Proc {
+/// The process being run, and the process system it lives in.
+pub struct Proc<'a> {
     pub pid: i64,
+    pub node: &'a mut ttvm_runtime::Node<Box<Context>>,
 }
 
 /// Run `ctx` for one slice of `ctx.budget` reductions.
-pub fn run_slice(ctx: &mut Context, code: &Code, vm: &Vm, proc: &Proc) -> Outcome {
+pub fn run_slice(ctx: &mut Context, code: &Code, vm: &Vm, proc: &mut Proc<'_>) -> Outcome {
     if vm.config.debug || vm.config.trace {
         run::<true>(ctx, code, vm, proc)
     } else {
@@ -57,7 +63,7 @@ pub fn run_slice(ctx: &mut Context, code: &Code, vm: &Vm, proc: &Proc) -> Outcom
 }
 
 #[inline(always)]
-fn run<const TRACE: bool>(ctx: &mut Context, code: &Code, vm: &Vm, proc: &Proc) -> Outcome {
+fn run<const TRACE: bool>(ctx: &mut Context, code: &Code, vm: &Vm, proc: &mut Proc<'_>) -> Outcome {
     let mut pc = ctx.pc as usize;
     let mut base = ctx.frame().base as usize;
     let max_stack = vm.config.max_stack;

@@ -3,7 +3,7 @@
 use super::{Code, Proc};
 use crate::exec::{Context, Vm};
 
-pub(super) fn step(ctx: &Context, code: &Code, vm: &Vm, proc: &Proc, pc: usize) {
+pub(super) fn step(ctx: &Context, code: &Code, vm: &Vm, proc: &Proc<'_>, pc: usize) {
     let at = code.orig[pc];
     let instr = &vm.program.code[at as usize];
     let mut text = instr.opcode().mnemonic().to_string();

@@ -12,3 +12,6 @@ pub fn source(name: &str) -> Option<&'static str> {
 pub fn names() -> Vec<String> {
     MODULES.iter().map(|(n, _)| format!("std/{n}")).collect()
 }
+
+/// The built-in process bodies (`hello_world`, `counter`, `default`).
+pub const BUILTIN_PROCS: &str = include_str!("builtin_procs.ttvm");

@@ -1,0 +1,283 @@
+//! Process instructions (SPEC §4.2): spawn, send, the receive primitives,
+//! registry, links, monitors and exit signals, on top of the runtime's
+//! [`Node`](ttvm_runtime::Node).
+
+use super::{host, Code, Flow, Outcome, Proc};
+use crate::bytecode::Instr;
+use crate::exec::{error, Context, OpResult, Vm};
+use std::time::{Duration, Instant};
+use ttvm_runtime::{Atom, Value, Wait};
+
+fn pid_of(v: &Value, op: &str) -> OpResult<i64> {
+    match v {
+        Value::Int(p) => Ok(*p),
+        other => error(format!(
+            "type error: {op} needs an Int PID, got {}",
+            other.type_name()
+        )),
+    }
+}
+
+fn name_of(v: &Value, op: &str) -> OpResult<Atom> {
+    match v {
+        Value::Str(s) if !s.is_empty() => Ok(Atom::new(s)),
+        other => error(format!(
+            "type error: {op} needs a name (a non-empty Str), got {other}"
+        )),
+    }
+}
+
+/// The operand given in the instruction, or popped from the stack.
+fn pid_operand(ctx: &mut Context, lit: Option<i64>, op: &str) -> OpResult<i64> {
+    match lit {
+        Some(p) => Ok(p),
+        None => pid_of(&ctx.pop(op)?, op),
+    }
+}
+
+fn name_operand(ctx: &mut Context, lit: &Option<Atom>, op: &str) -> OpResult<Atom> {
+    match lit {
+        Some(a) => Ok(a.clone()),
+        None => name_of(&ctx.pop(op)?, op),
+    }
+}
+
+/// A process of its own was killed by a signal it caused: stop now.
+fn check_killed(proc: &mut Proc<'_>) -> Option<Flow> {
+    proc.node
+        .pending_exit(proc.pid)
+        .map(|r| Flow::Stop(Outcome::Killed(r)))
+}
+
+pub(super) fn exec(
+    ctx: &mut Context,
+    code: &Code,
+    vm: &Vm,
+    proc: &mut Proc<'_>,
+    instr: &Instr,
+    at: u32,
+) -> OpResult<Flow> {
+    let op = instr.opcode().mnemonic();
+    let pid = proc.pid;
+    let next = code.entry[at as usize + 1];
+    match instr {
+        Instr::Spawn(_) | Instr::SpawnLink(_) => {
+            let new = new_process(ctx, code, vm, at, op)?;
+            let link = matches!(instr, Instr::SpawnLink(_)).then_some(pid);
+            let child = proc.node.spawn(Box::new(new), link).or_else(error)?;
+            ctx.stack.push(Value::Int(child));
+        }
+        Instr::Send(lit) => {
+            ctx.need(1 + lit.0.is_none() as usize, op)?;
+            let to = pid_operand(ctx, lit.0, op)?;
+            let msg = ctx.pop(op)?;
+            proc.node.send(pid, to, msg);
+        }
+        Instr::SendNamed(lit) => {
+            ctx.need(1 + lit.0.is_none() as usize, op)?;
+            let name = name_operand(ctx, &lit.0, op)?;
+            let to = proc.node.whereis(&name);
+            if to == 0 {
+                return error(format!("no process registered as {name}"));
+            }
+            let msg = ctx.pop(op)?;
+            proc.node.send(pid, to, msg);
+        }
+        Instr::Receive(_) | Instr::ReceiveMatch(_) => {
+            let with_pattern = matches!(instr, Instr::ReceiveMatch(_));
+            ctx.need(with_pattern as usize, op)?;
+            let pattern = with_pattern.then(|| ctx.stack.last().expect("checked").clone());
+            match proc.node.take_message(pid, pattern.as_ref()) {
+                Some(msg) => {
+                    if with_pattern {
+                        ctx.stack.pop();
+                    }
+                    ctx.stack.push(msg);
+                }
+                None => {
+                    proc.node.wait(
+                        pid,
+                        Wait::Receive {
+                            pattern,
+                            deadline: None,
+                        },
+                    );
+                    // Run this instruction again when a message arrives.
+                    return Ok(Flow::Stop(Outcome::Waiting));
+                }
+            }
+        }
+        Instr::ReceiveAfter(_) | Instr::ReceiveMatchAfter(_) => {
+            let with_pattern = matches!(instr, Instr::ReceiveMatchAfter(_));
+            let n = 1 + with_pattern as usize;
+            ctx.need(n, op)?;
+            let ms = host::timeout_ms(ctx.stack.last().expect("checked"))?;
+            let pattern = with_pattern.then(|| ctx.stack[ctx.stack.len() - 2].clone());
+            let timed_out = proc.node.take_timed_out(pid);
+            let got = proc.node.take_message(pid, pattern.as_ref());
+            match got {
+                Some(msg) => {
+                    ctx.stack.truncate(ctx.stack.len() - n);
+                    ctx.stack.push(msg);
+                    ctx.stack.push(Value::Bool(true));
+                }
+                None if timed_out || ms == 0 => {
+                    ctx.stack.truncate(ctx.stack.len() - n);
+                    ctx.stack.push(Value::Null);
+                    ctx.stack.push(Value::Bool(false));
+                }
+                None => {
+                    let deadline = Some(Instant::now() + Duration::from_millis(ms));
+                    proc.node.wait(pid, Wait::Receive { pattern, deadline });
+                    return Ok(Flow::Stop(Outcome::Waiting));
+                }
+            }
+        }
+        Instr::Sleep(_) => {
+            let ms = host::timeout_ms(&ctx.pop(op)?)?;
+            let deadline = Instant::now() + Duration::from_millis(ms);
+            proc.node.wait(pid, Wait::Sleep { deadline });
+            ctx.pc = next;
+            return Ok(Flow::Stop(Outcome::Waiting));
+        }
+        Instr::Register(lit) => {
+            let name = name_operand(ctx, &lit.0, op)?;
+            proc.node.register(pid, name).or_else(error)?;
+        }
+        Instr::Unregister(lit) => {
+            let name = name_operand(ctx, &lit.0, op)?;
+            proc.node.unregister(&name).or_else(error)?;
+        }
+        Instr::Whereis(lit) => {
+            let name = name_operand(ctx, &lit.0, op)?;
+            ctx.stack.push(Value::Int(proc.node.whereis(&name)));
+        }
+        Instr::Link(lit) => {
+            let other = pid_operand(ctx, lit.0, op)?;
+            check_pid(other, op)?;
+            proc.node.link(pid, other);
+            if let Some(stop) = check_killed(proc) {
+                return Ok(stop);
+            }
+        }
+        Instr::Unlink(lit) => {
+            let other = pid_operand(ctx, lit.0, op)?;
+            check_pid(other, op)?;
+            proc.node.unlink(pid, other);
+        }
+        Instr::Monitor(lit) => {
+            let other = pid_operand(ctx, lit.0, op)?;
+            check_pid(other, op)?;
+            let r = proc.node.monitor(pid, other);
+            ctx.stack.push(Value::Int(r));
+        }
+        Instr::Demonitor(lit) => {
+            let r = pid_operand(ctx, lit.0, op)?;
+            proc.node.demonitor(pid, r);
+        }
+        Instr::TrapExit(_) => {
+            let on = match ctx.pop(op)? {
+                Value::Bool(b) => b,
+                other => return error(format!("type error: TRAP_EXIT needs a Bool, got {other}")),
+            };
+            proc.node.set_trap_exit(pid, on);
+        }
+        Instr::ExitProcess(_) => {
+            ctx.need(2, op)?;
+            let reason = ctx.pop(op)?;
+            let target = pid_of(&ctx.pop(op)?, op)?;
+            if !matches!(reason, Value::Str(_)) {
+                return error(format!(
+                    "type error: EXIT_PROCESS needs a Str reason, got {reason}"
+                ));
+            }
+            check_pid(target, op)?;
+            proc.node.exit_signal(pid, target, reason, false);
+            if let Some(stop) = check_killed(proc) {
+                return Ok(stop);
+            }
+        }
+        other => unreachable!("{} is not a process instruction", other.opcode().mnemonic()),
+    }
+    Ok(Flow::Next)
+}
+
+fn check_pid(pid: i64, op: &str) -> OpResult {
+    if pid <= 0 {
+        return error(format!("{op}: invalid PID {pid}"));
+    }
+    Ok(())
+}
+
+/// The execution context of a process started by SPAWN (SPEC §4.3).
+fn new_process(ctx: &mut Context, code: &Code, vm: &Vm, at: u32, op: &str) -> OpResult<Context> {
+    let p = &vm.program;
+    let v = ctx.pop(op)?;
+    let start = |entry: u32| {
+        let size = p.layout_at(entry).names.len() as u32;
+        Context::new(code.entry[entry as usize], entry, size)
+    };
+    match &v {
+        Value::Function(f) => bind(ctx, start(f.entry), &f.param_slots, &[], &[], v.clone(), op),
+        Value::Closure(c) => bind(
+            ctx,
+            start(c.proto.entry),
+            &c.proto.param_slots,
+            &c.captured,
+            &c.capture_slots,
+            v.clone(),
+            op,
+        ),
+        Value::Str(s) => {
+            if let Some(label) = p.find_label(at, s) {
+                return Ok(start(label));
+            }
+            if let Some(&m) = p.spawn_files.get(s.as_str()) {
+                return Ok(start(p.modules[m as usize].start));
+            }
+            let builtins = &p.modules[p.builtin_module as usize].labels;
+            let body = match s.as_str() {
+                "hello_world" | "counter" => s.as_str(),
+                _ => "default",
+            };
+            let mut c = start(builtins[body]);
+            c.stack.push(v.clone());
+            Ok(c)
+        }
+        other => {
+            let msg = format!(
+                "type error: {op} needs a Function, Closure or Str, got {}",
+                other.type_name()
+            );
+            ctx.stack.push(v);
+            error(msg)
+        }
+    }
+}
+
+/// Pop a function's arguments into the new process's bottom frame.
+fn bind(
+    ctx: &mut Context,
+    mut new: Context,
+    param_slots: &[u32],
+    captured: &[(Atom, Value)],
+    capture_slots: &[u32],
+    f: Value,
+    op: &str,
+) -> OpResult<Context> {
+    let n = param_slots.len();
+    if ctx.stack.len() < n {
+        ctx.stack.push(f);
+        return error(format!("stack underflow in {op}"));
+    }
+    for ((_, v), &slot) in captured.iter().zip(capture_slots) {
+        if slot != u32::MAX {
+            new.locals[slot as usize] = Some(v.clone());
+        }
+    }
+    let from = ctx.stack.len() - n;
+    for (&slot, v) in param_slots.iter().zip(ctx.stack.drain(from..)) {
+        new.locals[slot as usize] = Some(v);
+    }
+    Ok(new)
+}
