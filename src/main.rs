@@ -132,9 +132,9 @@ fn check(file: &std::path::Path) -> i32 {
             println!(
                 "{}: ok ({} instructions in {} module{})",
                 file.display(),
-                p.code.len() - p.modules.len(),
-                p.modules.len(),
-                if p.modules.len() == 1 { "" } else { "s" }
+                p.code.len() - p.modules.len() - builtin_len(&p),
+                p.modules.len() - 1,
+                if p.modules.len() == 2 { "" } else { "s" }
             );
             0
         }
@@ -150,4 +150,10 @@ fn dis(file: &std::path::Path) -> i32 {
         }
         Err(code) => code,
     }
+}
+
+/// Instructions of the built-in process bodies linked into every program.
+fn builtin_len(p: &ttvm::Program) -> usize {
+    let m = &p.modules[p.builtin_module as usize];
+    (m.end - m.start) as usize
 }

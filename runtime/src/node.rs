@@ -102,8 +102,9 @@ pub enum Outcome {
 pub trait Execute<S> {
     /// Run `pid` for one slice of `budget` reductions.
     fn run_slice(&mut self, node: &mut Node<S>, pid: Pid, state: &mut S, budget: i64) -> Outcome;
-    /// A process ended; `state` is what is left of it (for reports).
-    fn ended(&mut self, node: &Node<S>, pid: Pid, state: S, reason: &Value);
+    /// Every process waits (for messages or timers): a good moment to
+    /// flush output.
+    fn idle(&mut self) {}
 }
 
 /// Counters for `--stats`.
@@ -559,7 +560,7 @@ impl<S> Node<S> {
                     }
                     Outcome::Ended(reason) => {
                         let entry = self.procs.remove(&pid).expect("alive");
-                        exec.ended(self, pid, state, &reason);
+                        drop(state);
                         self.finish_exit(pid, entry.meta, reason);
                     }
                     Outcome::ExitVm(_) => unreachable!(),
@@ -567,7 +568,10 @@ impl<S> Node<S> {
             }
             match self.fire_timers(Instant::now()) {
                 _ if !self.run_queue.is_empty() => continue,
-                Some(wait) => std::thread::sleep(wait),
+                Some(wait) => {
+                    exec.idle();
+                    std::thread::sleep(wait)
+                }
                 None => break,
             }
         }

@@ -14,6 +14,9 @@ pub fn disassemble(p: &Program) -> String {
         .collect();
     labels.sort();
     for (mi, m) in p.modules.iter().enumerate() {
+        if mi as u32 == p.builtin_module {
+            continue;
+        }
         let file = &p.files[m.file as usize];
         let _ = writeln!(out, "; module {mi}: {}", file.name);
         for pc in m.start..=m.end {

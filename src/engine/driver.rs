@@ -124,13 +124,8 @@ impl Execute<Box<Context>> for Engine<'_> {
         }
     }
 
-    fn ended(
-        &mut self,
-        _node: &Node<Box<Context>>,
-        _pid: Pid,
-        _state: Box<Context>,
-        _reason: &Value,
-    ) {
+    fn idle(&mut self) {
+        self.vm.flush();
     }
 }
 
