@@ -1,0 +1,109 @@
+//! Import resolution and exception unwinding, through the library.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use ttvm::{Io, RunConfig};
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ttvm-loader-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[derive(Clone, Default)]
+struct Buf(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buf {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn run(path: &std::path::Path) -> (String, i32) {
+    let program = ttvm::load_file(path).unwrap_or_else(|e| panic!("{}", e.render()));
+    let out = Buf::default();
+    let io = Io {
+        stdout: Box::new(out.clone()),
+        stderr: Box::new(std::io::sink()),
+        stdin: Box::new(std::io::empty()),
+    };
+    let r = ttvm::run(Arc::new(program), RunConfig::default(), io);
+    let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+    (text, r.exit_code)
+}
+
+#[test]
+fn imports_resolve_beside_the_importer_and_run_once() {
+    let dir = temp_dir("once");
+    std::fs::create_dir_all(dir.join("lib")).unwrap();
+    std::fs::write(
+        dir.join("main.ttvm"),
+        "IMPORT lib/a.ttvm\nIMPORT lib/a.ttvm\nLOAD x\nPRINT\nLOAD y\nPRINT\n",
+    )
+    .unwrap();
+    // a imports b relative to its own folder and re-exports b's value.
+    std::fs::write(
+        dir.join("lib/a.ttvm"),
+        "PUSH_STR \"a runs\"\nPRINT\nIMPORT b\nPUSH_INT 1\nSTORE x\nEXPORT x\nEXPORT y\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("lib/b.ttvm"), "PUSH_INT 2\nSTORE y\nEXPORT y\n").unwrap();
+    assert_eq!(run(&dir.join("main.ttvm")), ("a runs\n1\n2\n".to_string(), 0));
+}
+
+#[test]
+fn import_cycles_are_load_errors_showing_the_chain() {
+    let dir = temp_dir("cycle");
+    std::fs::write(dir.join("a.ttvm"), "IMPORT b.ttvm\n").unwrap();
+    std::fs::write(dir.join("b.ttvm"), "IMPORT a.ttvm\n").unwrap();
+    let err = ttvm::load_file(&dir.join("a.ttvm")).unwrap_err();
+    let text = err.render();
+    assert!(text.contains("import cycle"), "{text}");
+    assert!(text.contains("a.ttvm → ") && text.contains("b.ttvm → "), "{text}");
+    assert_eq!(err.exit_code(), 3);
+}
+
+#[test]
+fn missing_modules_name_the_paths_tried() {
+    let dir = temp_dir("missing");
+    std::fs::write(dir.join("a.ttvm"), "IMPORT nothere\n").unwrap();
+    let text = ttvm::load_file(&dir.join("a.ttvm")).unwrap_err().render();
+    assert!(text.contains("module `nothere` not found"), "{text}");
+    assert!(text.contains("nothere.ttvm"), "{text}");
+}
+
+#[test]
+fn unwinding_cuts_frames_and_stack_back_to_the_try() {
+    let dir = temp_dir("unwind");
+    let src = "\
+PUSH_INT 7
+TRY h
+PUSH_INT 1
+PUSH_INT 2
+CALL f
+END_TRY
+JMP out
+LABEL h
+CATCH
+GET_FIELD message
+PRINT
+PRINT        ; the 7 below the TRY is still there
+LABEL out
+HALT
+LABEL f
+PUSH_INT 3
+CALL g
+RET
+LABEL g
+PUSH_STR boom
+THROW
+";
+    std::fs::write(dir.join("u.ttvm"), src).unwrap();
+    assert_eq!(run(&dir.join("u.ttvm")), ("boom\n7\n".to_string(), 0));
+}
