@@ -129,6 +129,9 @@ pub enum RunEnd {
     Deadlock,
 }
 
+/// Receives `--trace-procs` event lines.
+pub type Tracer = Box<dyn Fn(&str) + Send>;
+
 /// The process system.
 pub struct Node<S> {
     procs: FxHashMap<Pid, Entry<S>>,
@@ -138,7 +141,7 @@ pub struct Node<S> {
     registry: FxHashMap<Atom, Pid>,
     timers: BinaryHeap<Reverse<(Instant, u64, Pid)>>,
     max_processes: usize,
-    tracer: Option<Box<dyn Fn(&str) + Send>>,
+    tracer: Option<Tracer>,
     pub stats: Stats,
     /// PID 1's exit reason, once it ended.
     pub main_reason: Option<Value>,
@@ -169,7 +172,7 @@ impl<S> Node<S> {
     }
 
     /// Print process events (`--trace-procs`) through `f`.
-    pub fn set_tracer(&mut self, f: Box<dyn Fn(&str) + Send>) {
+    pub fn set_tracer(&mut self, f: Tracer) {
         self.tracer = Some(f);
     }
 

@@ -341,7 +341,7 @@ impl Loader {
                 col: 1,
             });
             p.module_of
-                .extend(std::iter::repeat(mi as u32).take(code.len()));
+                .extend(std::iter::repeat_n(mi as u32, code.len()));
             p.code.extend(code);
             let labels: HashMap<String, u32> = u
                 .code

@@ -379,8 +379,7 @@ pub fn to_int(v: &Value) -> OpResult<Value> {
         Value::Int(i) => Ok(Value::Int(*i)),
         Value::Float(f) => {
             let t = f.trunc();
-            if t.is_finite() && t >= -9_223_372_036_854_775_808.0 && t < 9_223_372_036_854_775_808.0
-            {
+            if (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&t) {
                 Ok(Value::Int(t as i64))
             } else {
                 fail()
