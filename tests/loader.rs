@@ -54,7 +54,10 @@ fn imports_resolve_beside_the_importer_and_run_once() {
     )
     .unwrap();
     std::fs::write(dir.join("lib/b.ttvm"), "PUSH_INT 2\nSTORE y\nEXPORT y\n").unwrap();
-    assert_eq!(run(&dir.join("main.ttvm")), ("a runs\n1\n2\n".to_string(), 0));
+    assert_eq!(
+        run(&dir.join("main.ttvm")),
+        ("a runs\n1\n2\n".to_string(), 0)
+    );
 }
 
 #[test]
@@ -65,7 +68,10 @@ fn import_cycles_are_load_errors_showing_the_chain() {
     let err = ttvm::load_file(&dir.join("a.ttvm")).unwrap_err();
     let text = err.render();
     assert!(text.contains("import cycle"), "{text}");
-    assert!(text.contains("a.ttvm → ") && text.contains("b.ttvm → "), "{text}");
+    assert!(
+        text.contains("a.ttvm → ") && text.contains("b.ttvm → "),
+        "{text}"
+    );
     assert_eq!(err.exit_code(), 3);
 }
 

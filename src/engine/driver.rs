@@ -9,8 +9,33 @@ use crate::interp::{self, Code, Outcome, Proc};
 use std::sync::Arc;
 use ttvm_runtime::{node, Execute, Node, Pid, RunEnd, Value};
 
+/// Native stack of the thread that runs the VM. Printing or comparing a
+/// value recurses once per nesting level, so nesting a million levels deep
+/// needs a few hundred megabytes; only the pages touched are ever committed.
+const VM_STACK_BYTES: usize = 1 << 30;
+
 /// Run `program` to its end.
 pub fn run(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
+    let vm_thread = std::thread::Builder::new()
+        .name("ttvm".to_string())
+        .stack_size(VM_STACK_BYTES)
+        .spawn(move || run_here(program, config, io));
+    match vm_thread {
+        Ok(handle) => match handle.join() {
+            Ok(result) => result,
+            Err(panic) => std::panic::resume_unwind(panic),
+        },
+        Err(e) => {
+            eprintln!("error: cannot start the VM thread: {e}");
+            RunResult {
+                exit_code: crate::EXIT_ABNORMAL,
+                hit_reduction_limit: false,
+            }
+        }
+    }
+}
+
+fn run_here(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
     let fuse = !(config.debug || config.trace);
     let code = Code::new(&program, fuse);
     let vm = Arc::new(Vm::new(program.clone(), config, io));

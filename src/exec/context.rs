@@ -27,6 +27,8 @@ pub struct Frame {
     pub base: u32,
     /// Number of variable slots.
     pub size: u32,
+    /// Operand stack height when the frame was made.
+    pub stack_base: u32,
     pub kind: FrameKind,
 }
 
@@ -78,6 +80,7 @@ impl Context {
             entry,
             base: 0,
             size,
+            stack_base: 0,
             kind: FrameKind::Root,
         });
         c
@@ -107,12 +110,14 @@ impl Context {
     pub fn push_frame(&mut self, ret: u32, call_site: u32, entry: u32, size: u32, kind: FrameKind) {
         let base = self.locals.len() as u32;
         self.locals.resize(base as usize + size as usize, None);
+        let stack_base = self.stack.len() as u32;
         self.frames.push(Frame {
             ret,
             call_site,
             entry,
             base,
             size,
+            stack_base,
             kind,
         });
     }

@@ -28,7 +28,11 @@ pub(super) fn call(
             vm.program.code[call_site as usize].opcode().mnemonic()
         ));
     }
-    if tail && ctx.frames.len() > 1 && ctx.frame().kind == FrameKind::Call {
+    // A call inside a TRY of this frame is not a tail call: the handler
+    // must stay in force while the callee runs (as in Erlang).
+    let depth = ctx.frames.len() as u32;
+    let guarded = ctx.handlers.last().is_some_and(|h| h.depth == depth);
+    if tail && depth > 1 && ctx.frame().kind == FrameKind::Call && !guarded {
         let old = ctx.pop_frame();
         ctx.push_frame(old.ret, old.call_site, target, frame_size, FrameKind::Call);
     } else {
@@ -144,6 +148,9 @@ fn end_module(ctx: &mut Context, _code: &Code, vm: &Vm) -> Flow {
     let FrameKind::Module(m) = f.kind else {
         unreachable!("end_module outside a module frame")
     };
+    // The module ran in a frame of its own: what it left on the operand
+    // stack goes with it.
+    ctx.stack.truncate(f.stack_base as usize);
     let exports: std::sync::Arc<[_]> = ctx.exports.pop().unwrap_or_default().into();
     vm.modules.lock().unwrap_or_else(|e| e.into_inner())[m as usize] =
         ModuleState::Done(exports.clone());

@@ -7,11 +7,9 @@ use crate::bytecode::Instr;
 use crate::exec::{error, os_reason, Context, OpResult, Vm};
 use ttvm_runtime::Value;
 
-fn sandboxed(vm: &Vm, op: &str) -> OpResult {
+fn sandboxed(vm: &Vm) -> OpResult {
     if vm.config.sandbox {
-        return error(format!(
-            "permission denied: {op} is not allowed under --sandbox"
-        ));
+        return error("permission denied");
     }
     Ok(())
 }
@@ -34,9 +32,7 @@ fn io_error<T>(op: &str, path: &str, e: std::io::Error) -> OpResult<T> {
 pub(crate) fn timeout_ms(v: &Value) -> OpResult<u64> {
     match v {
         Value::Int(ms) if *ms >= 0 => Ok(*ms as u64),
-        other => error(format!(
-            "invalid timeout: {other} (expected an Int ≥ 0 of milliseconds)"
-        )),
+        _ => error("invalid timeout"),
     }
 }
 
@@ -58,14 +54,14 @@ pub(super) fn exec(ctx: &mut Context, vm: &Vm, instr: &Instr) -> OpResult<Flow> 
         }
         Instr::ReadFile(_) => {
             ctx.need(1, op)?;
-            sandboxed(vm, op)?;
+            sandboxed(vm)?;
             let path = path_of(&ctx.pop(op)?, op)?;
             let text = std::fs::read_to_string(&path).or_else(|e| io_error(op, &path, e))?;
             ctx.stack.push(Value::str(text));
         }
         Instr::WriteFile(_) | Instr::AppendFile(_) => {
             ctx.need(2, op)?;
-            sandboxed(vm, op)?;
+            sandboxed(vm)?;
             let path = path_of(&ctx.pop(op)?, op)?;
             let content = ctx.pop(op)?;
             let text = match &content {
@@ -86,20 +82,20 @@ pub(super) fn exec(ctx: &mut Context, vm: &Vm, instr: &Instr) -> OpResult<Flow> 
         }
         Instr::FileExists(_) => {
             ctx.need(1, op)?;
-            sandboxed(vm, op)?;
+            sandboxed(vm)?;
             let path = path_of(&ctx.pop(op)?, op)?;
             ctx.stack
                 .push(Value::Bool(std::path::Path::new(&path).exists()));
         }
         Instr::DeleteFile(_) => {
             ctx.need(1, op)?;
-            sandboxed(vm, op)?;
+            sandboxed(vm)?;
             let path = path_of(&ctx.pop(op)?, op)?;
             std::fs::remove_file(&path).or_else(|e| io_error(op, &path, e))?;
         }
         Instr::GetEnv(_) => {
             ctx.need(1, op)?;
-            sandboxed(vm, op)?;
+            sandboxed(vm)?;
             let name = path_of(&ctx.pop(op)?, op)?;
             let v = if name.is_empty() || name.contains(['=', '\0']) {
                 Value::Null
@@ -109,7 +105,7 @@ pub(super) fn exec(ctx: &mut Context, vm: &Vm, instr: &Instr) -> OpResult<Flow> 
             ctx.stack.push(v);
         }
         Instr::GetArgs(_) => {
-            sandboxed(vm, op)?;
+            sandboxed(vm)?;
             let args = vm
                 .config
                 .args
@@ -132,9 +128,7 @@ pub(super) fn exec(ctx: &mut Context, vm: &Vm, instr: &Instr) -> OpResult<Flow> 
             let v = ctx.pop(op)?;
             return match v {
                 Value::Int(n) if (0..=255).contains(&n) => Ok(Flow::Stop(Outcome::Exit(n as i32))),
-                other => error(format!(
-                    "invalid exit code: {other} (expected an Int from 0 to 255)"
-                )),
+                _ => error("invalid exit code"),
             };
         }
         other => unreachable!("{} is not a host instruction", other.opcode().mnemonic()),

@@ -9,11 +9,13 @@
 //! first byte and the payload starts at offset 8 (see [`Value::TAG_OFFSET`]).
 
 mod atom;
+mod deep;
 mod display;
 mod eq;
 mod object;
 
 pub use atom::Atom;
+pub use deep::List;
 pub use display::format_float;
 pub use object::Object;
 
@@ -28,7 +30,7 @@ pub enum Value {
     Int(i64) = 2,
     Float(f64) = 3,
     Str(Arc<String>) = 4,
-    List(Arc<Vec<Value>>) = 5,
+    List(Arc<List>) = 5,
     Object(Arc<Object>) = 6,
     Function(Arc<FuncProto>) = 7,
     Closure(Arc<Closure>) = 8,
@@ -98,7 +100,7 @@ impl Value {
 
     /// A new list value.
     pub fn list(items: Vec<Value>) -> Value {
-        Value::List(Arc::new(items))
+        Value::List(Arc::new(List(items)))
     }
 
     /// Truthiness: `Int 0`, `Bool false` and `Null` are false; all else true.

@@ -41,6 +41,11 @@ impl Object {
         self.fields.is_empty()
     }
 
+    /// Remove every field, returning the values.
+    pub fn take_values(&mut self) -> Vec<Value> {
+        self.fields.drain(..).map(|(_, v)| v).collect()
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&Atom, &Value)> {
         self.fields.iter()
     }
