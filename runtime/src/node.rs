@@ -539,6 +539,11 @@ impl<S> Node<S> {
     pub fn run(&mut self, exec: &mut impl Execute<S>, budget: i64) -> RunEnd {
         loop {
             while let Some(pid) = self.run_queue.pop_front() {
+                // Timers fire between slices too, so a busy process cannot
+                // hold back a sleeping one.
+                if self.timers.peek().is_some_and(|t| t.0 .0 <= Instant::now()) {
+                    self.fire_timers(Instant::now());
+                }
                 let Some(entry) = self.procs.get_mut(&pid) else {
                     continue;
                 };

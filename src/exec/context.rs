@@ -1,6 +1,7 @@
 //! A process's execution state. Both tiers read and write it; either can
 //! stop a process at a block boundary and either can resume it.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use ttvm_runtime::{Atom, Value};
 
 /// Why a frame exists.
@@ -46,7 +47,7 @@ pub struct Handler {
 }
 
 /// A process's execution context.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Context {
     pub stack: Vec<Value>,
     /// Variable slots of every frame, one after another.
@@ -66,12 +67,34 @@ pub struct Context {
     pub reductions: u64,
 }
 
+/// Contexts alive in this OS process (for leak tests).
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// How many process contexts exist right now, in every VM of this OS process.
+pub fn live_contexts() -> usize {
+    LIVE.load(Ordering::Relaxed)
+}
+
+impl Drop for Context {
+    fn drop(&mut self) {
+        LIVE.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 impl Context {
     /// A context ready to run from `pc` in a root frame of `size` slots.
     pub fn new(pc: u32, entry: u32, size: u32) -> Context {
+        LIVE.fetch_add(1, Ordering::Relaxed);
         let mut c = Context {
+            stack: Vec::new(),
+            locals: Vec::new(),
+            frames: Vec::new(),
+            handlers: Vec::new(),
+            captures: Vec::new(),
+            exports: Vec::new(),
             pc,
-            ..Context::default()
+            budget: 0,
+            reductions: 0,
         };
         c.locals.resize(size as usize, None);
         c.frames.push(Frame {

@@ -7,7 +7,7 @@ pub mod context;
 pub mod ops;
 pub mod vm;
 
-pub use context::{Context, Frame, FrameKind, Handler};
+pub use context::{live_contexts, Context, Frame, FrameKind, Handler};
 pub use vm::Vm;
 
 use std::sync::Arc;
