@@ -5,7 +5,7 @@
 
 pub mod value;
 
-pub use value::{Atom, Closure, Exception, FuncProto, Object, Value};
+pub use value::{Atom, Closure, Exception, FuncProto, Object, Str, Value};
 pub mod node;
 
 pub use node::{Execute, Node, Outcome, Pid, RunEnd, Wait};

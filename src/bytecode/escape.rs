@@ -116,7 +116,7 @@ mod tests {
     fn escapes_decode() {
         let (s, n) = parse_string_literal(r#""a\nb\t\r\\\"\0\u{1F600}z" rest"#).unwrap();
         assert_eq!(s, "a\nb\t\r\\\"\0\u{1F600}z");
-        assert_eq!(n, 27);
+        assert_eq!(n, 26);
     }
 
     #[test]

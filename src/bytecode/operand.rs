@@ -297,7 +297,7 @@ impl Operand for bool {
 
 /// The string of PUSH_STR.
 #[derive(Clone, Debug)]
-pub struct Text(pub Arc<String>);
+pub struct Text(pub Arc<ttvm_runtime::Str>);
 
 impl Operand for Text {
     const SHAPE: Shape = Shape::Text;
@@ -308,11 +308,11 @@ impl Operand for Text {
         let save = c.pos;
         if c.line[save..].starts_with('"') {
             if let Some((Token::Quoted(s), _)) = c.next_token()? {
-                return Ok(Text(Arc::new(s)));
+                return Ok(Text(Arc::new(s.into())));
             }
         }
         let (text, _) = c.rest_of_line();
-        Ok(Text(Arc::new(text)))
+        Ok(Text(Arc::new(text.into())))
     }
     fn text(&self, _: &dyn NameView) -> String {
         super::escape::quote(&self.0)

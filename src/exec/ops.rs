@@ -243,7 +243,7 @@ pub fn len(v: &Value) -> OpResult<Value> {
     Ok(Value::Int(match v {
         Value::List(l) => l.len() as i64,
         Value::Object(o) => o.len() as i64,
-        Value::Str(s) => s.chars().count() as i64,
+        Value::Str(s) => s.char_len() as i64,
         other => return error(format!("type error: LEN cannot take {}", other.type_name())),
     }))
 }
@@ -264,13 +264,8 @@ pub fn index(x: &Value, i: &Value) -> OpResult<Value> {
     match x {
         Value::List(l) => Ok(l[index_of(i, l.len(), "INDEX")?].clone()),
         Value::Str(s) => {
-            if s.is_ascii() {
-                let k = index_of(i, s.len(), "INDEX")?;
-                return Ok(Value::str(&s[k..k + 1]));
-            }
-            let n = s.chars().count();
-            let k = index_of(i, n, "INDEX")?;
-            Ok(Value::str(s.chars().nth(k).expect("in range").to_string()))
+            let k = index_of(i, s.char_len(), "INDEX")?;
+            Ok(Value::str(s.char_at(k).unwrap_or_default()))
         }
         other => type_error("INDEX", other, i),
     }

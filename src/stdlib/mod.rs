@@ -1,7 +1,10 @@
 //! Modules bundled with ttvm, for `IMPORT std/NAME`.
 
 /// (name, source) of every bundled module.
-static MODULES: &[(&str, &str)] = &[("math", include_str!("math.ttvm"))];
+static MODULES: &[(&str, &str)] = &[
+    ("math", include_str!("math.ttvm")),
+    ("supervisor", include_str!("supervisor.ttvm")),
+];
 
 /// The source of bundled module `name`.
 pub fn source(name: &str) -> Option<&'static str> {

@@ -110,7 +110,10 @@ mod tests {
         drop(v);
         let mut e = Value::Null;
         for _ in 0..200_000 {
-            e = Value::Exception(Value::list(vec![e]).into_exception());
+            e = Value::Exception(Arc::new(crate::value::Exception {
+                message: Arc::new("deep".into()),
+                value: Value::list(vec![e]),
+            }));
         }
         drop(e);
     }

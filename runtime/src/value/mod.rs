@@ -13,11 +13,13 @@ mod deep;
 mod display;
 mod eq;
 mod object;
+mod text;
 
 pub use atom::Atom;
 pub use deep::List;
 pub use display::format_float;
 pub use object::Object;
+pub use text::Str;
 
 use std::sync::Arc;
 
@@ -29,7 +31,7 @@ pub enum Value {
     Bool(bool) = 1,
     Int(i64) = 2,
     Float(f64) = 3,
-    Str(Arc<String>) = 4,
+    Str(Arc<Str>) = 4,
     List(Arc<List>) = 5,
     Object(Arc<Object>) = 6,
     Function(Arc<FuncProto>) = 7,
@@ -83,7 +85,7 @@ pub struct Closure {
 /// An exception: a message, and the value that was thrown.
 #[derive(Debug)]
 pub struct Exception {
-    pub message: Arc<String>,
+    pub message: Arc<Str>,
     pub value: Value,
 }
 
@@ -95,7 +97,7 @@ impl Value {
 
     /// A new string value.
     pub fn str(s: impl Into<String>) -> Value {
-        Value::Str(Arc::new(s.into()))
+        Value::Str(Arc::new(Str::new(s.into())))
     }
 
     /// A new list value.
@@ -136,7 +138,7 @@ impl Value {
                 value: Value::Str(s),
             }),
             other => Arc::new(Exception {
-                message: Arc::new(other.to_string()),
+                message: Arc::new(Str::new(other.to_string())),
                 value: other,
             }),
         }
@@ -144,7 +146,7 @@ impl Value {
 
     /// An exception made from a runtime error message.
     pub fn error(message: impl Into<String>) -> Arc<Exception> {
-        let message = Arc::new(message.into());
+        let message = Arc::new(Str::new(message.into()));
         Arc::new(Exception {
             value: Value::Str(message.clone()),
             message,
