@@ -30,6 +30,20 @@ enum Command {
         /// The program.
         file: PathBuf,
     },
+    /// Built-in test: spawning processes.
+    #[command(name = "test-spawn-comprehensive")]
+    TestSpawnComprehensive,
+    /// Built-in test: sending and receiving messages.
+    #[command(name = "test-send-receive-comprehensive")]
+    TestSendReceiveComprehensive,
+    /// Built-in test: the name registry.
+    #[command(name = "test-register-whereis")]
+    TestRegisterWhereis,
+    /// Built-in test: many processes, rings, links and monitors.
+    #[command(name = "test-smp-concurrency")]
+    TestSmpConcurrency,
+    /// Run every built-in test.
+    Selftest,
 }
 
 #[derive(Args, Debug)]
@@ -39,12 +53,18 @@ struct RunArgs {
     /// Arguments for the program (read with GET_ARGS).
     #[arg(last = true)]
     args: Vec<String>,
-    /// Multi-core schedulers (the default; accepted for TinyTotVM users).
+    /// One scheduler thread per core, pinned, stealing work (the default).
     #[arg(long, overrides_with = "no_smp")]
     smp: bool,
-    /// One scheduler thread.
-    #[arg(long)]
+    /// One scheduler thread: deterministic FIFO scheduling.
+    #[arg(long, overrides_with = "smp", conflicts_with = "schedulers")]
     no_smp: bool,
+    /// Number of scheduler threads (1 to 1024; default: one per core).
+    #[arg(short = 'S', long, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    schedulers: Option<u64>,
+    /// Do not pin scheduler threads to cores.
+    #[arg(long)]
+    no_pin: bool,
     /// Print each instruction with PID and stack to stderr.
     #[arg(long)]
     debug: bool,
@@ -87,6 +107,13 @@ fn main() -> ExitCode {
         Some(Command::Run(args)) => run(args),
         Some(Command::Check { file }) => check(&file),
         Some(Command::Dis { file }) => dis(&file),
+        Some(Command::TestSpawnComprehensive) => selftest(Some("test-spawn-comprehensive")),
+        Some(Command::TestSendReceiveComprehensive) => {
+            selftest(Some("test-send-receive-comprehensive"))
+        }
+        Some(Command::TestRegisterWhereis) => selftest(Some("test-register-whereis")),
+        Some(Command::TestSmpConcurrency) => selftest(Some("test-smp-concurrency")),
+        Some(Command::Selftest) => selftest(None),
         None => run(cli.run),
     };
     ExitCode::from(code.clamp(0, 255) as u8)
@@ -116,6 +143,12 @@ fn run(args: RunArgs) -> i32 {
         trace: args.trace,
         stats: args.stats,
         trace_procs: args.trace_procs,
+        schedulers: match (args.no_smp, args.schedulers) {
+            (true, _) => 1,
+            (false, Some(n)) => n as usize,
+            (false, None) => ttvm::exec::vm::default_schedulers(),
+        },
+        pin: !args.no_pin,
         max_processes: args.max_processes as usize,
         args: args.args,
         ..RunConfig::default()
@@ -156,4 +189,13 @@ fn dis(file: &std::path::Path) -> i32 {
 fn builtin_len(p: &ttvm::Program) -> usize {
     let m = &p.modules[p.builtin_module as usize];
     (m.end - m.start) as usize
+}
+
+/// The built-in test commands: PASS/FAIL per case, status 1 on any failure.
+fn selftest(command: Option<&str>) -> i32 {
+    if ttvm::selftest::run(command, &mut std::io::stdout()) {
+        0
+    } else {
+        1
+    }
 }

@@ -6,6 +6,15 @@
 pub mod value;
 
 pub use value::{Atom, Closure, Exception, FuncProto, Object, Str, Value};
+#[cfg(not(loom))]
 pub mod node;
+pub mod process;
+#[cfg(not(loom))]
+pub mod sched;
+mod sync;
 
-pub use node::{Execute, Node, Outcome, Pid, RunEnd, Wait};
+#[cfg(not(loom))]
+pub use node::{Execute, Node, Outcome, RunEnd, Sched};
+pub use process::{Pid, Process, Received, Wait};
+#[cfg(not(loom))]
+pub use sched::SchedConfig;

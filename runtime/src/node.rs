@@ -1,95 +1,36 @@
-//! The process system of one VM: the process table, mailboxes, links,
-//! monitors, exit signals, the name registry, timers and the deterministic
-//! single-thread FIFO run queue (SPEC §4).
+//! The process system of one VM (SPEC §4): the process table, the name
+//! registry, timers, and every process operation — spawn, send, receive
+//! primitives, links, monitors and exit signals — for any number of
+//! scheduler threads.
 //!
 //! `Node<S>` is generic over a process's execution state `S`, which it
-//! stores but never looks into: the scheduler hands it to an [`Execute`]
-//! implementation one slice at a time.
+//! stores but never looks into. Operations that may wake a process are
+//! methods of [`Sched`], a worker's handle, so a woken process goes to the
+//! waker's own run queue.
 //!
-//! Delivery is immediate: a message or signal sent from one process to
-//! another is applied to the target before the sender continues, so
-//! messages and signals from one sender arrive in the order sent.
+//! Delivery is immediate: a message or signal is applied to its target (under
+//! the target's lock) before the sender continues, so messages and signals
+//! from one sender arrive in the order sent.
 
+use crate::process::{Kill, Process};
+use crate::sched::Shared;
+use crate::sync::{lock, AtomicU64, AtomicUsize, Mutex, Ordering};
 use crate::value::{Atom, Value};
+use crossbeam_deque::Worker;
 use rustc_hash::FxHashMap;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::BinaryHeap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// A process identifier. PIDs start at 1 and are never reused; 0 names no
-/// process.
-pub type Pid = i64;
-
-/// What a waiting process waits for.
-#[derive(Clone, Debug)]
-pub enum Wait {
-    /// A message (matching `pattern`, when given), until `deadline`.
-    Receive {
-        pattern: Option<Value>,
-        deadline: Option<Instant>,
-    },
-    /// SLEEP until `deadline`.
-    Sleep { deadline: Instant },
-}
-
-#[derive(Clone, Debug)]
-enum Status {
-    /// In the run queue, or running.
-    Runnable,
-    Waiting(Wait),
-}
-
-/// A process's bookkeeping (everything but its execution state).
-#[derive(Debug)]
-pub struct Meta {
-    pub mailbox: VecDeque<Value>,
-    links: Vec<Pid>,
-    /// Monitors this process holds: (ref, target).
-    monitors: Vec<(i64, Pid)>,
-    /// Monitors on this process: (ref, watcher).
-    watchers: Vec<(i64, Pid)>,
-    pub trap_exit: bool,
-    pub name: Option<Atom>,
-    status: Status,
-    /// Bumped at every wait, so stale timers are ignored.
-    wait_token: u64,
-    /// Set when a receive's timer fired.
-    pub timed_out: bool,
-    /// An exit signal that must end this process when it next stops
-    /// (it was running when the signal arrived).
-    pending_exit: Option<Value>,
-}
-
-impl Meta {
-    fn new() -> Meta {
-        Meta {
-            mailbox: VecDeque::new(),
-            links: Vec::new(),
-            monitors: Vec::new(),
-            watchers: Vec::new(),
-            trap_exit: false,
-            name: None,
-            status: Status::Runnable,
-            wait_token: 0,
-            timed_out: false,
-            pending_exit: None,
-        }
-    }
-}
-
-struct Entry<S> {
-    meta: Meta,
-    /// `None` while the process runs.
-    state: Option<S>,
-}
+pub use crate::process::{matches, Pid, Received, Wait};
 
 /// How a process's slice ended, as the executor reports it.
 #[derive(Debug)]
 pub enum Outcome {
-    /// Budget spent or YIELD: back to the tail of the run queue.
+    /// Budget spent or YIELD: back to the tail of a run queue.
     Preempted,
-    /// Waiting (the executor called [`Node::wait`]).
+    /// Waiting (the executor called [`Sched::wait`] just before).
     Waiting,
     /// The process ended with this reason ("normal", or an error message).
     Ended(Value),
@@ -98,30 +39,36 @@ pub enum Outcome {
 }
 
 /// Runs processes' slices; implemented by the engine, so the runtime never
-/// imports interpreter code.
-pub trait Execute<S> {
+/// imports interpreter code. Shared by every scheduler thread.
+pub trait Execute<S>: Sync {
     /// Run `pid` for one slice of `budget` reductions.
-    fn run_slice(&mut self, node: &mut Node<S>, pid: Pid, state: &mut S, budget: i64) -> Outcome;
+    fn run_slice(
+        &self,
+        sched: &Sched<'_, S>,
+        me: &Process<S>,
+        state: &mut S,
+        budget: i64,
+    ) -> Outcome;
     /// Every process waits (for messages or timers): a good moment to
     /// flush output.
-    fn idle(&mut self) {}
+    fn idle(&self) {}
 }
 
 /// Counters for `--stats`.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct Stats {
-    pub spawned: u64,
-    pub peak_live: u64,
-    pub messages: u64,
+    pub spawned: AtomicU64,
+    pub peak_live: AtomicU64,
+    pub messages: AtomicU64,
 }
 
 /// Errors of process operations (turned into exceptions by the caller).
 pub type OpError = String;
 
-/// How a run of the scheduler ended.
+/// How a run ended.
 #[derive(Debug, PartialEq, Eq)]
 pub enum RunEnd {
-    /// Every process ended; PID 1's reason was "normal" (true) or not.
+    /// Every process ended (or the rest are blocked forever with PID 1 gone).
     AllEnded,
     /// EXIT n.
     Exit(i32),
@@ -130,467 +77,35 @@ pub enum RunEnd {
 }
 
 /// Receives `--trace-procs` event lines.
-pub type Tracer = Box<dyn Fn(&str) + Send>;
+pub type Tracer = Box<dyn Fn(&str) + Send + Sync>;
+
+const SHARDS: usize = 64;
+
+/// One shard of the process table.
+type Shard<S> = Mutex<FxHashMap<Pid, Arc<Process<S>>>>;
 
 /// The process system.
 pub struct Node<S> {
-    procs: FxHashMap<Pid, Entry<S>>,
-    next_pid: Pid,
-    next_ref: i64,
-    run_queue: VecDeque<Pid>,
-    registry: FxHashMap<Atom, Pid>,
-    timers: BinaryHeap<Reverse<(Instant, u64, Pid)>>,
+    shards: Box<[Shard<S>]>,
+    next_pid: AtomicU64,
+    next_ref: AtomicU64,
+    live: AtomicUsize,
+    registry: Mutex<FxHashMap<Atom, Pid>>,
+    timers: Mutex<BinaryHeap<Reverse<(Instant, u64, Pid)>>>,
+    /// The earliest timer, as nanoseconds since `epoch` (u64::MAX: none),
+    /// so workers can skip the timer lock when nothing is due.
+    next_timer: AtomicU64,
+    epoch: Instant,
     max_processes: usize,
     tracer: Option<Tracer>,
     pub stats: Stats,
     /// PID 1's exit reason, once it ended.
-    pub main_reason: Option<Value>,
-}
-
-fn reason_text(v: &Value) -> String {
-    v.to_string()
+    main_reason: Mutex<Option<Value>>,
+    pub(crate) shared: Shared<S>,
 }
 
 fn normal() -> Value {
     Value::str("normal")
-}
-
-impl<S> Node<S> {
-    pub fn new(max_processes: usize) -> Node<S> {
-        Node {
-            procs: FxHashMap::default(),
-            next_pid: 1,
-            next_ref: 1,
-            run_queue: VecDeque::new(),
-            registry: FxHashMap::default(),
-            timers: BinaryHeap::new(),
-            max_processes,
-            tracer: None,
-            stats: Stats::default(),
-            main_reason: None,
-        }
-    }
-
-    /// Print process events (`--trace-procs`) through `f`.
-    pub fn set_tracer(&mut self, f: Tracer) {
-        self.tracer = Some(f);
-    }
-
-    fn trace(&self, event: impl FnOnce() -> String) {
-        if let Some(t) = &self.tracer {
-            t(&event());
-        }
-    }
-
-    /// Live processes.
-    pub fn live(&self) -> usize {
-        self.procs.len()
-    }
-
-    pub fn is_alive(&self, pid: Pid) -> bool {
-        self.procs.contains_key(&pid)
-    }
-
-    /// Messages queued for `pid`.
-    pub fn mailbox_len(&self, pid: Pid) -> usize {
-        self.procs.get(&pid).map_or(0, |e| e.meta.mailbox.len())
-    }
-
-    pub fn meta(&self, pid: Pid) -> Option<&Meta> {
-        self.procs.get(&pid).map(|e| &e.meta)
-    }
-
-    fn meta_mut(&mut self, pid: Pid) -> Option<&mut Meta> {
-        self.procs.get_mut(&pid).map(|e| &mut e.meta)
-    }
-
-    /// Start a process with `state`, appended to the run queue; linked to
-    /// `link` atomically when given.
-    pub fn spawn(&mut self, state: S, link: Option<Pid>) -> Result<Pid, OpError> {
-        if self.procs.len() >= self.max_processes {
-            return Err("too many processes".to_string());
-        }
-        let pid = self.next_pid;
-        self.next_pid += 1;
-        let mut meta = Meta::new();
-        if let Some(parent) = link {
-            meta.links.push(parent);
-            if let Some(p) = self.meta_mut(parent) {
-                p.links.push(pid);
-            }
-        }
-        self.procs.insert(
-            pid,
-            Entry {
-                meta,
-                state: Some(state),
-            },
-        );
-        self.run_queue.push_back(pid);
-        self.stats.spawned += 1;
-        self.stats.peak_live = self.stats.peak_live.max(self.procs.len() as u64);
-        self.trace(|| match link {
-            Some(parent) => format!("spawn {pid} by {parent} (linked)"),
-            None => format!("spawn {pid}"),
-        });
-        Ok(pid)
-    }
-
-    /// SEND: append `msg` to `to`'s mailbox (dropped if `to` is not alive)
-    /// and wake it if it waits for such a message.
-    pub fn send(&mut self, from: Pid, to: Pid, msg: Value) {
-        self.stats.messages += 1;
-        self.trace(|| format!("send {from} -> {to}: {msg}"));
-        let Some(meta) = self.meta_mut(to) else {
-            return;
-        };
-        let wake = match &meta.status {
-            Status::Waiting(Wait::Receive { pattern, .. }) => {
-                pattern.as_ref().is_none_or(|p| matches(p, &msg))
-            }
-            _ => false,
-        };
-        meta.mailbox.push_back(msg);
-        if wake {
-            self.make_runnable(to);
-        }
-    }
-
-    fn make_runnable(&mut self, pid: Pid) {
-        if let Some(meta) = self.meta_mut(pid) {
-            if matches!(meta.status, Status::Waiting(_)) {
-                meta.status = Status::Runnable;
-                meta.wait_token += 1;
-                self.run_queue.push_back(pid);
-            }
-        }
-    }
-
-    /// Take the oldest message of `pid` matching `pattern` (any message when
-    /// `None`); the others keep their order.
-    pub fn take_message(&mut self, pid: Pid, pattern: Option<&Value>) -> Option<Value> {
-        let meta = self.meta_mut(pid)?;
-        let i = match pattern {
-            None => (!meta.mailbox.is_empty()).then_some(0)?,
-            Some(p) => meta.mailbox.iter().position(|m| matches(p, m))?,
-        };
-        let msg = meta.mailbox.remove(i);
-        if let Some(m) = &msg {
-            self.trace(|| format!("receive {pid}: {m}"));
-        }
-        msg
-    }
-
-    /// Put `pid` to sleep until a message (or the deadline) wakes it. The
-    /// executor returns [`Outcome::Waiting`] right after.
-    pub fn wait(&mut self, pid: Pid, wait: Wait) {
-        let deadline = match &wait {
-            Wait::Receive { deadline, .. } => *deadline,
-            Wait::Sleep { deadline } => Some(*deadline),
-        };
-        if let Some(meta) = self.meta_mut(pid) {
-            meta.wait_token += 1;
-            meta.timed_out = false;
-            let token = meta.wait_token;
-            meta.status = Status::Waiting(wait);
-            if let Some(d) = deadline {
-                self.timers.push(Reverse((d, token, pid)));
-            }
-        }
-    }
-
-    /// The timeout of the receive `pid` waited in has fired (clears it).
-    pub fn take_timed_out(&mut self, pid: Pid) -> bool {
-        self.meta_mut(pid)
-            .is_some_and(|m| std::mem::take(&mut m.timed_out))
-    }
-
-    /// Fire due timers; returns the time until the next one, if any.
-    fn fire_timers(&mut self, now: Instant) -> Option<Duration> {
-        while let Some(Reverse((at, token, pid))) = self.timers.peek().cloned() {
-            if at > now {
-                return Some(at - now);
-            }
-            self.timers.pop();
-            if let Some(meta) = self.meta_mut(pid) {
-                if meta.wait_token == token && matches!(meta.status, Status::Waiting(_)) {
-                    meta.timed_out = true;
-                    meta.status = Status::Runnable;
-                    meta.wait_token += 1;
-                    self.run_queue.push_back(pid);
-                }
-            }
-        }
-        None
-    }
-
-    /// REGISTER.
-    pub fn register(&mut self, pid: Pid, name: Atom) -> Result<(), OpError> {
-        if let Some(&holder) = self.registry.get(&name) {
-            return Err(format!(
-                "name {name} is already registered to process {holder}"
-            ));
-        }
-        let meta = self.meta_mut(pid).ok_or("process is not alive")?;
-        if let Some(old) = &meta.name {
-            return Err(format!("process {pid} is already registered as {old}"));
-        }
-        meta.name = Some(name.clone());
-        self.trace(|| format!("register {pid} as {name}"));
-        self.registry.insert(name, pid);
-        Ok(())
-    }
-
-    /// UNREGISTER.
-    pub fn unregister(&mut self, name: &Atom) -> Result<(), OpError> {
-        let pid = self
-            .registry
-            .remove(name)
-            .ok_or_else(|| format!("no process registered as {name}"))?;
-        if let Some(m) = self.meta_mut(pid) {
-            m.name = None;
-        }
-        self.trace(|| format!("unregister {name} (was {pid})"));
-        Ok(())
-    }
-
-    /// WHEREIS: the PID, or 0.
-    pub fn whereis(&self, name: &Atom) -> Pid {
-        self.registry.get(name).copied().unwrap_or(0)
-    }
-
-    /// LINK. A dead target: `["EXIT", pid, "noproc"]` to a trapping caller,
-    /// else the caller ends with `noproc`.
-    pub fn link(&mut self, pid: Pid, other: Pid) {
-        if pid == other {
-            return;
-        }
-        self.trace(|| format!("link {pid} <-> {other}"));
-        if !self.is_alive(other) {
-            self.exit_signal(other, pid, Value::str("noproc"), true);
-            return;
-        }
-        for (a, b) in [(pid, other), (other, pid)] {
-            if let Some(m) = self.meta_mut(a) {
-                if !m.links.contains(&b) {
-                    m.links.push(b);
-                }
-            }
-        }
-    }
-
-    /// UNLINK.
-    pub fn unlink(&mut self, pid: Pid, other: Pid) {
-        self.trace(|| format!("unlink {pid} <-> {other}"));
-        for (a, b) in [(pid, other), (other, pid)] {
-            if let Some(m) = self.meta_mut(a) {
-                m.links.retain(|&l| l != b);
-            }
-        }
-    }
-
-    /// MONITOR: a new reference; a dead target gets DOWN `noproc` at once.
-    pub fn monitor(&mut self, pid: Pid, target: Pid) -> i64 {
-        let r = self.next_ref;
-        self.next_ref += 1;
-        self.trace(|| format!("monitor {pid} -> {target} (ref {r})"));
-        if self.is_alive(target) {
-            if let Some(m) = self.meta_mut(pid) {
-                m.monitors.push((r, target));
-            }
-            if let Some(m) = self.meta_mut(target) {
-                m.watchers.push((r, pid));
-            }
-        } else {
-            let down = down_message(r, target, Value::str("noproc"));
-            self.send(target, pid, down);
-        }
-        r
-    }
-
-    /// DEMONITOR: remove the monitor and drop its DOWN if already queued.
-    pub fn demonitor(&mut self, pid: Pid, r: i64) {
-        self.trace(|| format!("demonitor {pid} (ref {r})"));
-        let mut target = None;
-        if let Some(m) = self.meta_mut(pid) {
-            if let Some(i) = m.monitors.iter().position(|&(x, _)| x == r) {
-                target = Some(m.monitors.remove(i).1);
-            }
-            m.mailbox.retain(|msg| !is_down_for(msg, r));
-        }
-        if let Some(t) = target {
-            if let Some(m) = self.meta_mut(t) {
-                m.watchers.retain(|&(x, _)| x != r);
-            }
-        }
-    }
-
-    /// TRAP_EXIT.
-    pub fn set_trap_exit(&mut self, pid: Pid, on: bool) {
-        if let Some(m) = self.meta_mut(pid) {
-            m.trap_exit = on;
-        }
-    }
-
-    /// An exit signal with `reason` from `from` to `to` (SPEC §4.5). `link`
-    /// says it comes from a link (a dying linked process) rather than from
-    /// EXIT_PROCESS.
-    pub fn exit_signal(&mut self, from: Pid, to: Pid, reason: Value, link: bool) {
-        let Some(meta) = self.meta(to) else {
-            return;
-        };
-        let text = reason_text(&reason);
-        let trapping = meta.trap_exit;
-        if !link && text == "kill" {
-            self.trace(|| format!("exit signal {from} -> {to}: kill"));
-            return self.kill(to, Value::str("killed"));
-        }
-        if trapping {
-            self.send(
-                from,
-                to,
-                Value::list(vec![Value::str("EXIT"), Value::Int(from), reason]),
-            );
-            return;
-        }
-        if text == "normal" {
-            if !link && from == to {
-                self.kill(to, normal());
-            }
-            return;
-        }
-        self.trace(|| format!("exit signal {from} -> {to}: {text}"));
-        self.kill(to, reason);
-    }
-
-    /// End `pid` by a signal: at once when it is not running, else when its
-    /// slice returns.
-    fn kill(&mut self, pid: Pid, reason: Value) {
-        let Some(entry) = self.procs.get_mut(&pid) else {
-            return;
-        };
-        if entry.state.is_none() {
-            // Running right now: it stops at its next check.
-            if entry.meta.pending_exit.is_none() {
-                entry.meta.pending_exit = Some(reason);
-            }
-            return;
-        }
-        let entry = self.procs.remove(&pid).expect("present");
-        self.run_queue.retain(|&p| p != pid);
-        self.finish_exit(pid, entry.meta, reason);
-    }
-
-    /// A signal that must end the running process `pid`, if one arrived.
-    pub fn pending_exit(&mut self, pid: Pid) -> Option<Value> {
-        self.meta_mut(pid).and_then(|m| m.pending_exit.take())
-    }
-
-    /// `pid` ended with `reason`: free its name, send DOWN to monitors and
-    /// exit signals along its links.
-    fn finish_exit(&mut self, pid: Pid, meta: Meta, reason: Value) {
-        self.trace(|| format!("exit {pid}: {reason}"));
-        if pid == 1 {
-            self.main_reason = Some(reason.clone());
-        }
-        if let Some(name) = &meta.name {
-            self.registry.remove(name);
-        }
-        for &(r, target) in &meta.monitors {
-            if let Some(m) = self.meta_mut(target) {
-                m.watchers.retain(|&(x, _)| x != r);
-            }
-        }
-        for &(r, watcher) in &meta.watchers {
-            if let Some(m) = self.meta_mut(watcher) {
-                m.monitors.retain(|&(x, _)| x != r);
-            }
-            self.trace(|| format!("down {pid} -> {watcher} (ref {r}): {reason}"));
-            self.send(pid, watcher, down_message(r, pid, reason.clone()));
-        }
-        for &other in &meta.links {
-            if let Some(m) = self.meta_mut(other) {
-                m.links.retain(|&l| l != pid);
-            }
-            self.exit_signal(pid, other, reason.clone(), true);
-        }
-    }
-
-    /// The registered name of `pid`.
-    pub fn name_of(&self, pid: Pid) -> Option<&Atom> {
-        self.meta(pid).and_then(|m| m.name.as_ref())
-    }
-
-    /// The execution state of `pid` (None while it runs).
-    pub fn state(&self, pid: Pid) -> Option<&S> {
-        self.procs.get(&pid).and_then(|e| e.state.as_ref())
-    }
-
-    /// What `pid` waits for, if it waits.
-    pub fn waiting(&self, pid: Pid) -> Option<&Wait> {
-        match &self.meta(pid)?.status {
-            Status::Waiting(w) => Some(w),
-            Status::Runnable => None,
-        }
-    }
-
-    /// Run every process to the end (the deterministic scheduler): FIFO run
-    /// queue, `budget` reductions per slice.
-    pub fn run(&mut self, exec: &mut impl Execute<S>, budget: i64) -> RunEnd {
-        loop {
-            while let Some(pid) = self.run_queue.pop_front() {
-                // Timers fire between slices too, so a busy process cannot
-                // hold back a sleeping one.
-                if self.timers.peek().is_some_and(|t| t.0 .0 <= Instant::now()) {
-                    self.fire_timers(Instant::now());
-                }
-                let Some(entry) = self.procs.get_mut(&pid) else {
-                    continue;
-                };
-                let Some(mut state) = entry.state.take() else {
-                    continue;
-                };
-                let outcome = exec.run_slice(self, pid, &mut state, budget);
-                let pending = self.pending_exit(pid);
-                let outcome = match (outcome, pending) {
-                    (Outcome::ExitVm(n), _) => return RunEnd::Exit(n),
-                    (Outcome::Ended(r), _) => Outcome::Ended(r),
-                    (_, Some(r)) => Outcome::Ended(r),
-                    (o, None) => o,
-                };
-                match outcome {
-                    Outcome::Preempted => {
-                        self.procs.get_mut(&pid).expect("alive").state = Some(state);
-                        self.run_queue.push_back(pid);
-                    }
-                    Outcome::Waiting => {
-                        self.procs.get_mut(&pid).expect("alive").state = Some(state);
-                    }
-                    Outcome::Ended(reason) => {
-                        let entry = self.procs.remove(&pid).expect("alive");
-                        drop(state);
-                        self.finish_exit(pid, entry.meta, reason);
-                    }
-                    Outcome::ExitVm(_) => unreachable!(),
-                }
-            }
-            match self.fire_timers(Instant::now()) {
-                _ if !self.run_queue.is_empty() => continue,
-                Some(wait) => {
-                    exec.idle();
-                    std::thread::sleep(wait)
-                }
-                None => break,
-            }
-        }
-        if self.is_alive(1) {
-            return RunEnd::Deadlock;
-        }
-        // Everyone else is blocked forever: discard them.
-        self.procs.clear();
-        self.registry.clear();
-        RunEnd::AllEnded
-    }
 }
 
 /// `["DOWN", ref, pid, reason]`.
@@ -614,51 +129,529 @@ fn is_down_for(msg: &Value, r: i64) -> bool {
     }
 }
 
-/// Selective-receive matching (SPEC §4.4): equal, except that Null in the
-/// pattern matches anything, a List pattern matches element by element and
-/// an Object pattern matches an Object having each of its fields.
-pub fn matches(pattern: &Value, msg: &Value) -> bool {
-    match (pattern, msg) {
-        (Value::Null, _) => true,
-        (Value::List(p), Value::List(m)) => {
-            Arc::ptr_eq(p, m)
-                || (p.len() == m.len() && p.iter().zip(m.iter()).all(|(a, b)| matches(a, b)))
+impl<S: Send> Node<S> {
+    pub fn new(max_processes: usize) -> Node<S> {
+        Node {
+            shards: (0..SHARDS)
+                .map(|_| Mutex::new(FxHashMap::default()))
+                .collect(),
+            next_pid: AtomicU64::new(1),
+            next_ref: AtomicU64::new(1),
+            live: AtomicUsize::new(0),
+            registry: Mutex::new(FxHashMap::default()),
+            timers: Mutex::new(BinaryHeap::new()),
+            next_timer: AtomicU64::new(u64::MAX),
+            epoch: Instant::now(),
+            max_processes,
+            tracer: None,
+            stats: Stats::default(),
+            main_reason: Mutex::new(None),
+            shared: Shared::new(),
         }
-        (Value::Object(p), Value::Object(m)) => p
-            .iter()
-            .all(|(k, pv)| m.get(k).is_some_and(|mv| matches(pv, mv))),
-        _ => pattern.equals(msg),
+    }
+
+    /// Print process events (`--trace-procs`) through `f`.
+    pub fn set_tracer(&mut self, f: Tracer) {
+        self.tracer = Some(f);
+    }
+
+    pub(crate) fn trace(&self, event: impl FnOnce() -> String) {
+        if let Some(t) = &self.tracer {
+            t(&event());
+        }
+    }
+
+    fn shard(&self, pid: Pid) -> &Shard<S> {
+        &self.shards[pid as usize % SHARDS]
+    }
+
+    pub(crate) fn get(&self, pid: Pid) -> Option<Arc<Process<S>>> {
+        lock(self.shard(pid)).get(&pid).cloned()
+    }
+
+    /// Live processes.
+    pub fn live(&self) -> usize {
+        self.live.load(Ordering::Acquire)
+    }
+
+    pub fn is_alive(&self, pid: Pid) -> bool {
+        lock(self.shard(pid)).contains_key(&pid)
+    }
+
+    /// PID 1's exit reason, once it ended.
+    pub fn main_reason(&self) -> Option<Value> {
+        lock(&self.main_reason).clone()
+    }
+
+    /// WHEREIS: the PID, or 0.
+    pub fn whereis(&self, name: &Atom) -> Pid {
+        lock(&self.registry).get(name).copied().unwrap_or(0)
+    }
+
+    /// The registered name of `pid`.
+    pub fn name_of(&self, pid: Pid) -> Option<Atom> {
+        self.get(pid)?.with_meta(|m| m.name.clone())
+    }
+
+    /// Run `f` on the execution state of `pid`, if it is at rest.
+    pub fn with_state<R>(&self, pid: Pid, f: impl FnOnce(Option<&S>) -> R) -> R {
+        match self.get(pid) {
+            Some(p) => p.with_state(f),
+            None => f(None),
+        }
+    }
+
+    /// Start the first process before the schedulers run.
+    pub fn spawn_root(&self, state: S) -> Result<Pid, OpError> {
+        let p = self.insert(state, None)?;
+        let pid = p.pid;
+        self.shared.injector.push(p);
+        Ok(pid)
+    }
+
+    fn insert(&self, state: S, link: Option<Pid>) -> Result<Arc<Process<S>>, OpError> {
+        // Count first, so concurrent spawns cannot overshoot the limit.
+        let live = self.live.fetch_add(1, Ordering::AcqRel);
+        if live >= self.max_processes {
+            self.live.fetch_sub(1, Ordering::AcqRel);
+            return Err("too many processes".to_string());
+        }
+        let pid = self.next_pid.fetch_add(1, Ordering::Relaxed) as Pid;
+        let p = Arc::new(Process::new(pid, state, link.into_iter().collect()));
+        lock(self.shard(pid)).insert(pid, p.clone());
+        self.stats.spawned.fetch_add(1, Ordering::Relaxed);
+        if live as u64 + 1 > self.stats.peak_live.load(Ordering::Relaxed) {
+            self.stats
+                .peak_live
+                .fetch_max(live as u64 + 1, Ordering::Relaxed);
+        }
+        Ok(p)
+    }
+
+    fn add_timer(&self, at: Instant, token: u64, pid: Pid) {
+        let mut t = lock(&self.timers);
+        t.push(Reverse((at, token, pid)));
+        let first = t.peek().map_or(u64::MAX, |r| self.nanos(r.0 .0));
+        self.next_timer.store(first, Ordering::Release);
+    }
+
+    fn nanos(&self, at: Instant) -> u64 {
+        at.saturating_duration_since(self.epoch)
+            .as_nanos()
+            .min(u64::MAX as u128 - 1) as u64
+    }
+
+    /// Whether any timer is pending.
+    pub(crate) fn has_timers(&self) -> bool {
+        self.next_timer.load(Ordering::Acquire) != u64::MAX
+    }
+
+    /// Time until the earliest timer that can still fire (zero when due),
+    /// if any. Timers whose wait already ended are dropped from the top of
+    /// the heap here, so they neither delay the end of the run nor wake
+    /// idle workers for nothing.
+    pub(crate) fn next_timer_in(&self, now: Instant) -> Option<Duration> {
+        let n = self.next_timer.load(Ordering::Acquire);
+        if n == u64::MAX {
+            return None;
+        }
+        let due = n.saturating_sub(self.nanos(now));
+        if due == 0 {
+            return Some(Duration::ZERO);
+        }
+        let mut t = lock(&self.timers);
+        while let Some(Reverse((_, token, pid))) = t.peek().cloned() {
+            let live = self.get(pid).is_some_and(|p| p.timer_is_live(token));
+            if live {
+                break;
+            }
+            t.pop();
+        }
+        let first = t.peek().map_or(u64::MAX, |r| self.nanos(r.0 .0));
+        self.next_timer.store(first, Ordering::Release);
+        (first != u64::MAX).then(|| Duration::from_nanos(first.saturating_sub(self.nanos(now))))
+    }
+
+    /// Pop the due timers; returns the processes to queue.
+    pub(crate) fn due_timers(&self, now: Instant) -> Vec<Arc<Process<S>>> {
+        let mut woken = Vec::new();
+        let mut t = lock(&self.timers);
+        while let Some(Reverse((at, token, pid))) = t.peek().cloned() {
+            if at > now {
+                break;
+            }
+            t.pop();
+            if let Some(p) = self.get(pid) {
+                if p.fire_timer(token) {
+                    woken.push(p);
+                }
+            }
+        }
+        let first = t.peek().map_or(u64::MAX, |r| self.nanos(r.0 .0));
+        self.next_timer.store(first, Ordering::Release);
+        woken
+    }
+
+    /// A process ended for good: out of the table.
+    fn remove(&self, pid: Pid) {
+        lock(self.shard(pid)).remove(&pid);
+    }
+
+    /// Discard every process (the blocked-forever ones at the end).
+    pub(crate) fn clear(&self) {
+        for s in self.shards.iter() {
+            let drained: Vec<_> = lock(s).drain().map(|(_, p)| p).collect();
+            self.live.fetch_sub(drained.len(), Ordering::AcqRel);
+            drop(drained);
+        }
+        lock(&self.registry).clear();
+        lock(&self.timers).clear();
+        self.next_timer.store(u64::MAX, Ordering::Release);
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// A scheduler thread's handle on the node: process operations, with a
+/// woken process going to this worker's run queue.
+pub struct Sched<'a, S> {
+    pub node: &'a Node<S>,
+    pub(crate) local: Option<&'a Worker<Arc<Process<S>>>>,
+    /// Messages sent by this worker (added to the node's count at the end).
+    pub(crate) messages: std::cell::Cell<u64>,
+    /// More than one worker: wake-ups must be announced.
+    pub(crate) shared_queues: bool,
+    /// The LIFO slot (only with more than one worker): the process this
+    /// worker woke most recently runs next, on this core, without waking
+    /// another worker. Bounded by `lifo_runs` so it cannot starve the queue.
+    pub(crate) lifo: std::cell::Cell<Option<Arc<Process<S>>>>,
+    pub(crate) lifo_runs: std::cell::Cell<u32>,
+}
 
-    #[test]
-    fn patterns_match_by_the_rules() {
-        let msg = Value::list(vec![
-            Value::str("DOWN"),
-            Value::Int(3),
-            Value::Int(7),
-            Value::str("x"),
-        ]);
-        let pat = Value::list(vec![
-            Value::str("DOWN"),
-            Value::Int(3),
-            Value::Null,
-            Value::Null,
-        ]);
-        assert!(matches(&pat, &msg));
-        let wrong = Value::list(vec![
-            Value::str("DOWN"),
-            Value::Int(4),
-            Value::Null,
-            Value::Null,
-        ]);
-        assert!(!matches(&wrong, &msg));
-        assert!(!matches(&Value::list(vec![Value::Null]), &msg));
-        assert!(matches(&Value::Null, &Value::Int(1)));
-        assert!(matches(&Value::Int(1), &Value::Float(1.0)));
+impl<'a, S: Send> Sched<'a, S> {
+    /// Queue `p`, woken by a message or timer. With several workers it
+    /// takes the LIFO slot (message ping-pong stays on one core); whatever
+    /// held the slot moves to the queue, where others may steal it.
+    pub(crate) fn schedule_woken(&self, p: Arc<Process<S>>) {
+        if !self.shared_queues || self.local.is_none() {
+            return self.schedule(p);
+        }
+        if let Some(old) = self.lifo.replace(Some(p)) {
+            self.schedule(old);
+        }
+    }
+
+    /// Queue `p` (its status is already `Queued`) and wake a sleeping worker.
+    pub(crate) fn schedule(&self, p: Arc<Process<S>>) {
+        match self.local {
+            Some(w) => w.push(p),
+            None => self.node.shared.injector.push(p),
+        }
+        // W1 done (pushed); W2: wake a sleeper if there is one (with one
+        // worker there is nobody to wake).
+        if self.shared_queues {
+            self.node.shared.idle.notify_work();
+        }
+    }
+
+    /// SPAWN: start a process, queued at the tail; linked to `link` first
+    /// when given (SPAWN_LINK), so the link exists before the child runs.
+    pub fn spawn(&self, state: S, link: Option<Pid>) -> Result<Pid, OpError> {
+        let node = self.node;
+        let p = node.insert(state, link)?;
+        let pid = p.pid;
+        if let Some(parent) = link {
+            if let Some(pp) = node.get(parent) {
+                pp.with_meta(|m| m.links.push(pid));
+            }
+        }
+        node.trace(|| match link {
+            Some(parent) => format!("spawn {pid} by {parent} (linked)"),
+            None => format!("spawn {pid}"),
+        });
+        self.schedule(p);
+        Ok(pid)
+    }
+
+    /// SEND: append `msg` to `to`'s mailbox (dropped if `to` is not alive).
+    pub fn send(&self, from: Pid, to: Pid, msg: Value) {
+        self.messages.set(self.messages.get() + 1);
+        self.node.trace(|| format!("send {from} -> {to}: {msg}"));
+        // Deliver under the table shard's lock (order: shard, then process),
+        // so the process is only cloned when it must be queued.
+        let wake = lock(self.node.shard(to))
+            .get(&to)
+            .and_then(|p| p.deliver(msg).then(|| p.clone()));
+        if let Some(p) = wake {
+            self.schedule_woken(p);
+        }
+    }
+
+    /// RECEIVE and friends, for the running process `me`: the oldest
+    /// message matching `pattern` (any when `None`), leaving the others in
+    /// order; else the timeout if it fired (or `ms` is 0); else the process
+    /// starts waiting, and its slice must end with [`Outcome::Waiting`].
+    /// One lock covers the look and the wait, so no message can slip
+    /// between them.
+    pub fn receive(
+        &self,
+        me: &Process<S>,
+        pattern: Option<&Value>,
+        timeout_ms: Option<u64>,
+    ) -> Received {
+        let now_deadline = timeout_ms.map(|ms| Instant::now() + Duration::from_millis(ms));
+        let got = me.receive(pattern, timeout_ms == Some(0), now_deadline);
+        match &got {
+            Received::Message(m) => self.node.trace(|| format!("receive {}: {m}", me.pid)),
+            Received::Wait(Some((deadline, token))) => {
+                self.node.add_timer(*deadline, *token, me.pid)
+            }
+            _ => {}
+        }
+        got
+    }
+
+    /// SLEEP: the running process `me` waits until `deadline`.
+    pub fn sleep(&self, me: &Process<S>, deadline: Instant) {
+        let token = me.register_wait(Wait::Sleep { deadline });
+        self.node.add_timer(deadline, token, me.pid);
+    }
+
+    /// Messages queued for `pid`.
+    pub fn mailbox_len(&self, pid: Pid) -> usize {
+        self.node
+            .get(pid)
+            .map_or(0, |p| p.with_meta(|m| m.mailbox.len()))
+    }
+
+    /// REGISTER.
+    pub fn register(&self, pid: Pid, name: Atom) -> Result<(), OpError> {
+        let p = self.node.get(pid).ok_or("process is not alive")?;
+        let mut reg = lock(&self.node.registry);
+        if let Some(&holder) = reg.get(&name) {
+            return Err(format!(
+                "name {name} is already registered to process {holder}"
+            ));
+        }
+        p.with_meta(|m| match &m.name {
+            Some(old) => Err(format!("process {pid} is already registered as {old}")),
+            None => {
+                m.name = Some(name.clone());
+                Ok(())
+            }
+        })?;
+        reg.insert(name.clone(), pid);
+        drop(reg);
+        self.node.trace(|| format!("register {pid} as {name}"));
+        Ok(())
+    }
+
+    /// UNREGISTER.
+    pub fn unregister(&self, name: &Atom) -> Result<(), OpError> {
+        let pid = lock(&self.node.registry)
+            .remove(name)
+            .ok_or_else(|| format!("no process registered as {name}"))?;
+        if let Some(p) = self.node.get(pid) {
+            p.with_meta(|m| m.name = None);
+        }
+        self.node.trace(|| format!("unregister {name} (was {pid})"));
+        Ok(())
+    }
+
+    /// WHEREIS.
+    pub fn whereis(&self, name: &Atom) -> Pid {
+        self.node.whereis(name)
+    }
+
+    /// LINK. A dead target: `["EXIT", pid, "noproc"]` to a trapping caller,
+    /// else the caller ends with `noproc`.
+    pub fn link(&self, pid: Pid, other: Pid) {
+        if pid == other {
+            return;
+        }
+        self.node.trace(|| format!("link {pid} <-> {other}"));
+        let linked = self.node.get(other).is_some_and(|o| {
+            o.with_meta(|m| {
+                if matches!(m.status, crate::process::Status::Exiting) {
+                    return false;
+                }
+                if !m.links.contains(&pid) {
+                    m.links.push(pid);
+                }
+                true
+            })
+        });
+        if !linked {
+            self.exit_signal(other, pid, Value::str("noproc"), true);
+            return;
+        }
+        if let Some(me) = self.node.get(pid) {
+            me.with_meta(|m| {
+                if !m.links.contains(&other) {
+                    m.links.push(other);
+                }
+            });
+        }
+    }
+
+    /// UNLINK.
+    pub fn unlink(&self, pid: Pid, other: Pid) {
+        self.node.trace(|| format!("unlink {pid} <-> {other}"));
+        for (a, b) in [(pid, other), (other, pid)] {
+            if let Some(p) = self.node.get(a) {
+                p.with_meta(|m| m.links.retain(|&l| l != b));
+            }
+        }
+    }
+
+    /// MONITOR: a new reference; a dead target gets DOWN `noproc` at once.
+    pub fn monitor(&self, pid: Pid, target: Pid) -> i64 {
+        let r = self.node.next_ref.fetch_add(1, Ordering::Relaxed) as i64;
+        self.node
+            .trace(|| format!("monitor {pid} -> {target} (ref {r})"));
+        let watching = self.node.get(target).is_some_and(|t| {
+            t.with_meta(|m| {
+                if matches!(m.status, crate::process::Status::Exiting) {
+                    return false;
+                }
+                m.watchers.push((r, pid));
+                true
+            })
+        });
+        if watching {
+            if let Some(me) = self.node.get(pid) {
+                me.with_meta(|m| m.monitors.push((r, target)));
+            }
+        } else {
+            self.send(target, pid, down_message(r, target, Value::str("noproc")));
+        }
+        r
+    }
+
+    /// DEMONITOR: remove the monitor and drop its DOWN if already queued.
+    pub fn demonitor(&self, pid: Pid, r: i64) {
+        self.node.trace(|| format!("demonitor {pid} (ref {r})"));
+        let target = self.node.get(pid).and_then(|me| {
+            me.with_meta(|m| {
+                let t = m
+                    .monitors
+                    .iter()
+                    .position(|&(x, _)| x == r)
+                    .map(|i| m.monitors.remove(i).1);
+                m.mailbox.retain(|msg| !is_down_for(msg, r));
+                t
+            })
+        });
+        if let Some(t) = target.and_then(|t| self.node.get(t)) {
+            t.with_meta(|m| m.watchers.retain(|&(x, _)| x != r));
+        }
+    }
+
+    /// TRAP_EXIT.
+    pub fn set_trap_exit(&self, pid: Pid, on: bool) {
+        if let Some(p) = self.node.get(pid) {
+            p.with_meta(|m| m.trap_exit = on);
+        }
+    }
+
+    /// An exit signal with `reason` from `from` to `to` (SPEC §4.5). `link`
+    /// says it comes from a link (a dying linked process) rather than from
+    /// EXIT_PROCESS.
+    pub fn exit_signal(&self, from: Pid, to: Pid, reason: Value, link: bool) {
+        let Some(p) = self.node.get(to) else {
+            return;
+        };
+        let text = reason.to_string();
+        if !link && text == "kill" {
+            self.node
+                .trace(|| format!("exit signal {from} -> {to}: kill"));
+            return self.kill(&p, Value::str("killed"));
+        }
+        if p.with_meta(|m| m.trap_exit) {
+            self.send(
+                from,
+                to,
+                Value::list(vec![Value::str("EXIT"), Value::Int(from), reason]),
+            );
+            return;
+        }
+        if text == "normal" {
+            if !link && from == to {
+                self.kill(&p, normal());
+            }
+            return;
+        }
+        self.node
+            .trace(|| format!("exit signal {from} -> {to}: {text}"));
+        self.kill(&p, reason);
+    }
+
+    fn kill(&self, p: &Arc<Process<S>>, reason: Value) {
+        if let Kill::Now(reason) = p.kill(reason) {
+            self.finish_exit(p, reason);
+        }
+    }
+
+    /// A signal that must end the running process `pid`, if one arrived.
+    pub fn pending_exit(&self, me: &Process<S>) -> Option<Value> {
+        me.with_meta(|m| m.pending_exit.take())
+    }
+
+    /// X1–X4: `p` (status Exiting, state taken) ended with `reason`: free
+    /// its name, send DOWN to monitors and exit signals along its links.
+    pub(crate) fn finish_exit(&self, p: &Process<S>, reason: Value) {
+        let pid = p.pid;
+        self.node.trace(|| format!("exit {pid}: {reason}"));
+        if pid == 1 {
+            *lock(&self.node.main_reason) = Some(reason.clone());
+        }
+        // X1: out of the table and the registry first, so the name is free
+        // before anyone hears of the exit.
+        self.node.remove(pid);
+        let (name, links, monitors, watchers, mailbox) = p.with_meta(|m| {
+            (
+                m.name.take(),
+                std::mem::take(&mut m.links),
+                std::mem::take(&mut m.monitors),
+                std::mem::take(&mut m.watchers),
+                std::mem::take(&mut m.mailbox),
+            )
+        });
+        drop(mailbox);
+        if let Some(name) = name {
+            let mut reg = lock(&self.node.registry);
+            if reg.get(&name) == Some(&pid) {
+                reg.remove(&name);
+            }
+        }
+        // X2: monitors it held.
+        for (r, target) in monitors {
+            if let Some(t) = self.node.get(target) {
+                t.with_meta(|m| m.watchers.retain(|&(x, _)| x != r));
+            }
+        }
+        // X3: DOWN to its watchers.
+        for (r, watcher) in watchers {
+            if let Some(w) = self.node.get(watcher) {
+                w.with_meta(|m| m.monitors.retain(|&(x, _)| x != r));
+            }
+            self.node
+                .trace(|| format!("down {pid} -> {watcher} (ref {r}): {reason}"));
+            self.send(pid, watcher, down_message(r, pid, reason.clone()));
+        }
+        // X4: exit signals along its links.
+        for other in links {
+            if let Some(o) = self.node.get(other) {
+                o.with_meta(|m| m.links.retain(|&l| l != pid));
+            }
+            self.exit_signal(pid, other, reason.clone(), true);
+        }
+        // Last: the live count (the end of the run is decided on it).
+        self.node.live.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl<'a, S> std::ops::Deref for Sched<'a, S> {
+    type Target = Node<S>;
+    fn deref(&self) -> &Node<S> {
+        self.node
     }
 }

@@ -19,6 +19,7 @@ pub enum Shape {
     Callee,
     Count,
     OptInt,
+    OptRef,
     OptName,
     ModPath,
     Owner,
@@ -39,6 +40,7 @@ impl Shape {
             Shape::Callee => "t p1 … pn",
             Shape::Count => "n",
             Shape::OptInt => "[pid]",
+            Shape::OptRef => "[ref]",
             Shape::OptName => "[name]",
             Shape::ModPath => "path",
             Shape::Owner => "",
@@ -542,5 +544,19 @@ impl Operand for Owner {
     }
     fn text(&self, _: &dyn NameView) -> String {
         String::new()
+    }
+}
+
+/// An optional monitor reference: literal when given, else popped.
+#[derive(Clone, Copy, Debug)]
+pub struct OptRef(pub Option<i64>);
+
+impl Operand for OptRef {
+    const SHAPE: Shape = Shape::OptRef;
+    fn parse(c: &mut OperandCursor<'_>) -> Result<Self, OperandError> {
+        OptInt::parse(c).map(|OptInt(v)| OptRef(v))
+    }
+    fn text(&self, names: &dyn NameView) -> String {
+        OptInt(self.0).text(names)
     }
 }

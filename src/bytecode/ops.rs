@@ -134,7 +134,7 @@ macro_rules! for_each_op {
             LINK Link(OptInt) [-1, 0] [] "`[pid] --`: bidirectional link";
             UNLINK Unlink(OptInt) [-1, 0] [] "`[pid] --`: remove a link";
             MONITOR Monitor(OptInt) [-1, 1] [] "`[pid] -- ref`: one-way monitor";
-            DEMONITOR Demonitor(OptInt) [-1, 0] [] "`[ref] --`: remove a monitor and its queued DOWN";
+            DEMONITOR Demonitor(OptRef) [-1, 0] [] "`[ref] --`: remove a monitor and its queued DOWN";
             TRAP_EXIT TrapExit(Nil) [1, 0] [] "`bool --`: receive exit signals as messages";
             EXIT_PROCESS ExitProcess(Nil) [2, 0] [] "`pid reason --`: send an exit signal";
         }

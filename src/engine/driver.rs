@@ -6,8 +6,9 @@ use crate::bytecode::Program;
 use crate::exec::vm::{Io, RunConfig};
 use crate::exec::{Context, FrameKind, Vm};
 use crate::interp::{self, Code, Outcome, Proc};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use ttvm_runtime::{node, Execute, Node, Pid, RunEnd, Value};
+use ttvm_runtime::{node, Execute, Node, Process, RunEnd, Sched, SchedConfig, Value};
 
 /// Native stack of the thread that runs the VM. Printing or comparing a
 /// value recurses once per nesting level, so nesting a million levels deep
@@ -48,84 +49,94 @@ fn run_here(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
     }
     let size = program.layout_at(0).names.len() as u32;
     let main = Box::new(Context::new(code.entry[0], 0, size));
-    node.spawn(main, None).expect("the first process");
-    let mut engine = Engine {
+    node.spawn_root(main).expect("the first process");
+    let engine = Engine {
         code: &code,
         vm: &vm,
-        reductions: 0,
-        hit_limit: false,
+        reductions: AtomicU64::new(0),
+        hit_limit: AtomicBool::new(false),
     };
-    let end = node.run(&mut engine, vm.config.reductions);
+    let schedulers = vm.config.schedulers.max(1);
+    let sched = SchedConfig {
+        schedulers,
+        budget: vm.config.reductions,
+        pin: vm.config.pin,
+        stack_bytes: if schedulers <= 64 {
+            VM_STACK_BYTES
+        } else {
+            VM_STACK_BYTES / 4
+        },
+    };
+    let (end, report) = node.run(&engine, &sched);
+    let hit_limit = engine.hit_limit.load(Ordering::Relaxed);
     let exit_code = match end {
+        _ if hit_limit => crate::EXIT_ABNORMAL,
         RunEnd::Exit(n) => n,
         RunEnd::Deadlock => {
-            let waits = node
-                .state(1)
-                .map(|c| {
+            let waits = node.with_state(1, |c| {
+                c.map(|c| {
                     let at = code.orig[c.pc as usize];
                     let op = program.code[at as usize].opcode().mnemonic();
                     format!("{op} at {}", program.location(at))
                 })
-                .unwrap_or_default();
+                .unwrap_or_default()
+            });
             vm.eprint(&format!(
                 "deadlock: process 1 waits in {waits} and no process can wake it\n"
             ));
             crate::EXIT_DEADLOCK
         }
-        RunEnd::AllEnded => match &node.main_reason {
+        RunEnd::AllEnded => match node.main_reason() {
             Some(Value::Str(s)) if s.as_str() == "normal" => 0,
             _ => crate::EXIT_ABNORMAL,
         },
     };
-    let exit_code = if engine.hit_limit {
-        crate::EXIT_ABNORMAL
-    } else {
-        exit_code
-    };
     vm.flush();
     if vm.config.stats {
+        let unpinned = if vm.config.pin && report.unpinned > 0 {
+            format!(" ({} not pinned to a core)", report.unpinned)
+        } else {
+            String::new()
+        };
         vm.eprint(&format!(
-            "stats: processes spawned {}, peak live {}; messages sent {}; reductions {}; time {:.3} ms\n",
-            node.stats.spawned,
-            node.stats.peak_live,
-            node.stats.messages,
-            engine.reductions,
+            "stats: schedulers {schedulers}{unpinned}; processes spawned {}, peak live {}; messages sent {}; reductions {}; time {:.3} ms\n",
+            node.stats.spawned.load(Ordering::Relaxed),
+            node.stats.peak_live.load(Ordering::Relaxed),
+            node.stats.messages.load(Ordering::Relaxed),
+            engine.reductions.load(Ordering::Relaxed),
             vm.started.elapsed().as_secs_f64() * 1e3
         ));
     }
     RunResult {
         exit_code,
-        hit_reduction_limit: engine.hit_limit,
+        hit_reduction_limit: hit_limit,
     }
 }
 
 struct Engine<'a> {
     code: &'a Code,
     vm: &'a Vm,
-    reductions: u64,
-    hit_limit: bool,
+    reductions: AtomicU64,
+    hit_limit: AtomicBool,
 }
 
 impl Execute<Box<Context>> for Engine<'_> {
     fn run_slice(
-        &mut self,
-        node: &mut Node<Box<Context>>,
-        pid: Pid,
+        &self,
+        node: &Sched<'_, Box<Context>>,
+        me: &Process<Box<Context>>,
         ctx: &mut Box<Context>,
         budget: i64,
     ) -> node::Outcome {
         ctx.budget = budget;
         let before = ctx.reductions;
-        let mut proc = Proc { pid, node };
+        let pid = me.pid;
+        let mut proc = Proc { pid, node, me };
         let out = interp::run_slice(ctx, self.code, self.vm, &mut proc);
-        self.reductions += ctx.reductions - before;
-        if self
-            .vm
-            .config
-            .reduction_limit
-            .is_some_and(|l| self.reductions >= l)
-        {
-            self.hit_limit = true;
+        let spent = ctx.reductions - before;
+        let total = self.reductions.fetch_add(spent, Ordering::Relaxed) + spent;
+        if self.vm.config.reduction_limit.is_some_and(|l| total >= l) {
+            self.hit_limit.store(true, Ordering::Relaxed);
             return node::Outcome::ExitVm(crate::EXIT_ABNORMAL);
         }
         match out {
@@ -149,7 +160,7 @@ impl Execute<Box<Context>> for Engine<'_> {
         }
     }
 
-    fn idle(&mut self) {
+    fn idle(&self) {
         self.vm.flush();
     }
 }

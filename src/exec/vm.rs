@@ -29,6 +29,10 @@ pub struct RunConfig {
     pub args: Vec<String>,
     /// `--trace-procs`: process events to stderr.
     pub trace_procs: bool,
+    /// Scheduler threads (`--smp`: one per core; `--no-smp`: 1; `-S N`).
+    pub schedulers: usize,
+    /// Pin each scheduler thread to a core (`--no-pin` turns it off).
+    pub pin: bool,
     /// `--max-processes`: live processes allowed (default 1,048,576).
     pub max_processes: usize,
     /// Stop the whole run after this many reductions (fuzzing and tests);
@@ -48,6 +52,8 @@ impl Default for RunConfig {
             stats: false,
             args: Vec::new(),
             trace_procs: false,
+            schedulers: default_schedulers(),
+            pin: true,
             max_processes: 1 << 20,
             reduction_limit: None,
         }
@@ -70,6 +76,11 @@ impl Io {
             stdin: Box::new(std::io::BufReader::new(std::io::stdin())),
         }
     }
+}
+
+/// One scheduler per core.
+pub fn default_schedulers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// The run state of one module (SPEC §3.9: run once per program).

@@ -50,7 +50,9 @@ pub(crate) enum Flow {
 /// The process being run, and the process system it lives in.
 pub struct Proc<'a> {
     pub pid: i64,
-    pub node: &'a mut ttvm_runtime::Node<Box<Context>>,
+    pub node: &'a ttvm_runtime::Sched<'a, Box<Context>>,
+    /// The running process itself (its mailbox, for receives).
+    pub me: &'a ttvm_runtime::Process<Box<Context>>,
 }
 
 /// Run `ctx` for one slice of `ctx.budget` reductions.

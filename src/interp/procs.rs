@@ -6,7 +6,7 @@ use super::{host, Code, Flow, Outcome, Proc};
 use crate::bytecode::Instr;
 use crate::exec::{error, Context, OpResult, Vm};
 use std::time::{Duration, Instant};
-use ttvm_runtime::{Atom, Value, Wait};
+use ttvm_runtime::{Atom, Received, Value};
 
 fn pid_of(v: &Value, op: &str) -> OpResult<i64> {
     match v {
@@ -22,7 +22,8 @@ fn name_of(v: &Value, op: &str) -> OpResult<Atom> {
     match v {
         Value::Str(s) if !s.is_empty() => Ok(Atom::new(s)),
         other => error(format!(
-            "type error: {op} needs a name (a non-empty Str), got {other}"
+            "type error: {op} needs a name (a non-empty Str), got {}",
+            describe(other)
         )),
     }
 }
@@ -45,7 +46,7 @@ fn name_operand(ctx: &mut Context, lit: &Option<Atom>, op: &str) -> OpResult<Ato
 /// A process of its own was killed by a signal it caused: stop now.
 fn check_killed(proc: &mut Proc<'_>) -> Option<Flow> {
     proc.node
-        .pending_exit(proc.pid)
+        .pending_exit(proc.me)
         .map(|r| Flow::Stop(Outcome::Killed(r)))
 }
 
@@ -83,60 +84,43 @@ pub(super) fn exec(
             let msg = ctx.pop(op)?;
             proc.node.send(pid, to, msg);
         }
-        Instr::Receive(_) | Instr::ReceiveMatch(_) => {
-            let with_pattern = matches!(instr, Instr::ReceiveMatch(_));
-            ctx.need(with_pattern as usize, op)?;
-            let pattern = with_pattern.then(|| ctx.stack.last().expect("checked").clone());
-            match proc.node.take_message(pid, pattern.as_ref()) {
-                Some(msg) => {
-                    if with_pattern {
-                        ctx.stack.pop();
-                    }
-                    ctx.stack.push(msg);
-                }
-                None => {
-                    proc.node.wait(
-                        pid,
-                        Wait::Receive {
-                            pattern,
-                            deadline: None,
-                        },
-                    );
-                    // Run this instruction again when a message arrives.
-                    return Ok(Flow::Stop(Outcome::Waiting));
-                }
-            }
-        }
-        Instr::ReceiveAfter(_) | Instr::ReceiveMatchAfter(_) => {
-            let with_pattern = matches!(instr, Instr::ReceiveMatchAfter(_));
-            let n = 1 + with_pattern as usize;
+        Instr::Receive(_)
+        | Instr::ReceiveMatch(_)
+        | Instr::ReceiveAfter(_)
+        | Instr::ReceiveMatchAfter(_) => {
+            let with_pattern =
+                matches!(instr, Instr::ReceiveMatch(_) | Instr::ReceiveMatchAfter(_));
+            let with_timeout =
+                matches!(instr, Instr::ReceiveAfter(_) | Instr::ReceiveMatchAfter(_));
+            let n = with_pattern as usize + with_timeout as usize;
             ctx.need(n, op)?;
-            let ms = host::timeout_ms(ctx.stack.last().expect("checked"))?;
-            let pattern = with_pattern.then(|| ctx.stack[ctx.stack.len() - 2].clone());
-            let timed_out = proc.node.take_timed_out(pid);
-            let got = proc.node.take_message(pid, pattern.as_ref());
-            match got {
-                Some(msg) => {
+            let timeout = match with_timeout {
+                true => Some(host::timeout_ms(ctx.stack.last().expect("checked"))?),
+                false => None,
+            };
+            let pattern = with_pattern.then(|| ctx.stack[ctx.stack.len() - n].clone());
+            // The operands stay on the stack until the receive completes: a
+            // waiting receive runs again when the process is woken.
+            match proc.node.receive(proc.me, pattern.as_ref(), timeout) {
+                Received::Message(msg) => {
                     ctx.stack.truncate(ctx.stack.len() - n);
                     ctx.stack.push(msg);
-                    ctx.stack.push(Value::Bool(true));
+                    if with_timeout {
+                        ctx.stack.push(Value::Bool(true));
+                    }
                 }
-                None if timed_out || ms == 0 => {
+                Received::TimedOut => {
                     ctx.stack.truncate(ctx.stack.len() - n);
                     ctx.stack.push(Value::Null);
                     ctx.stack.push(Value::Bool(false));
                 }
-                None => {
-                    let deadline = Some(Instant::now() + Duration::from_millis(ms));
-                    proc.node.wait(pid, Wait::Receive { pattern, deadline });
-                    return Ok(Flow::Stop(Outcome::Waiting));
-                }
+                Received::Wait(_) => return Ok(Flow::Stop(Outcome::Waiting)),
             }
         }
         Instr::Sleep(_) => {
             let ms = host::timeout_ms(&ctx.pop(op)?)?;
-            let deadline = Instant::now() + Duration::from_millis(ms);
-            proc.node.wait(pid, Wait::Sleep { deadline });
+            proc.node
+                .sleep(proc.me, Instant::now() + Duration::from_millis(ms));
             ctx.pc = next;
             return Ok(Flow::Stop(Outcome::Waiting));
         }
@@ -154,7 +138,6 @@ pub(super) fn exec(
         }
         Instr::Link(lit) => {
             let other = pid_operand(ctx, lit.0, op)?;
-            check_pid(other, op)?;
             proc.node.link(pid, other);
             if let Some(stop) = check_killed(proc) {
                 return Ok(stop);
@@ -162,23 +145,37 @@ pub(super) fn exec(
         }
         Instr::Unlink(lit) => {
             let other = pid_operand(ctx, lit.0, op)?;
-            check_pid(other, op)?;
             proc.node.unlink(pid, other);
         }
         Instr::Monitor(lit) => {
             let other = pid_operand(ctx, lit.0, op)?;
-            check_pid(other, op)?;
             let r = proc.node.monitor(pid, other);
             ctx.stack.push(Value::Int(r));
         }
         Instr::Demonitor(lit) => {
-            let r = pid_operand(ctx, lit.0, op)?;
+            let r = match lit.0 {
+                Some(r) => r,
+                None => match ctx.pop(op)? {
+                    Value::Int(r) => r,
+                    other => {
+                        return error(format!(
+                            "type error: DEMONITOR needs an Int monitor reference, got {}",
+                            other.type_name()
+                        ))
+                    }
+                },
+            };
             proc.node.demonitor(pid, r);
         }
         Instr::TrapExit(_) => {
             let on = match ctx.pop(op)? {
                 Value::Bool(b) => b,
-                other => return error(format!("type error: TRAP_EXIT needs a Bool, got {other}")),
+                other => {
+                    return error(format!(
+                        "type error: TRAP_EXIT needs a Bool, got {}",
+                        other.type_name()
+                    ))
+                }
             };
             proc.node.set_trap_exit(pid, on);
         }
@@ -191,7 +188,6 @@ pub(super) fn exec(
                     "type error: EXIT_PROCESS needs a Str reason, got {reason}"
                 ));
             }
-            check_pid(target, op)?;
             proc.node.exit_signal(pid, target, reason, false);
             if let Some(stop) = check_killed(proc) {
                 return Ok(stop);
@@ -202,11 +198,13 @@ pub(super) fn exec(
     Ok(Flow::Next)
 }
 
-fn check_pid(pid: i64, op: &str) -> OpResult {
-    if pid <= 0 {
-        return error(format!("{op}: invalid PID {pid}"));
+/// A value as an error message shows it: its type, and the empty string
+/// as such.
+fn describe(v: &Value) -> String {
+    match v {
+        Value::Str(s) if s.is_empty() => "an empty Str".to_string(),
+        other => other.type_name().to_string(),
     }
-    Ok(())
 }
 
 /// The execution context of a process started by SPAWN (SPEC §4.3).

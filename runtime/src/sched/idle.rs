@@ -1,0 +1,124 @@
+//! Sleeping idle workers and waking them without lost wake-ups (steps S and
+//! W of `README.md`).
+
+use crate::sync::{fence, lock, AtomicBool, AtomicUsize, Condvar, Mutex, Ordering};
+use std::time::Duration;
+
+/// What the sleeping side protects: the run's result once decided.
+#[derive(Debug, Default)]
+pub struct IdleState<R> {
+    pub done: Option<R>,
+}
+
+/// The idle workers of one node.
+pub struct Idle<R> {
+    sleepers: AtomicUsize,
+    /// Set with `done`, read by workers between slices without the lock.
+    stopped: AtomicBool,
+    state: Mutex<IdleState<R>>,
+    cv: Condvar,
+}
+
+impl<R> Default for Idle<R> {
+    fn default() -> Self {
+        Idle {
+            sleepers: AtomicUsize::new(0),
+            stopped: AtomicBool::new(false),
+            state: Mutex::new(IdleState { done: None }),
+            cv: Condvar::new(),
+        }
+    }
+}
+
+/// Why [`Idle::sleep`] returned.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Woke {
+    /// Work may be there (or a timer is due): look again.
+    Look,
+    /// The run is over.
+    Done,
+}
+
+impl<R> Idle<R> {
+    /// W2: after W1 (pushing work), wake one sleeper if there is one.
+    pub fn notify_work(&self) {
+        // Pairs with S2: either this load sees the sleeper's increment (and
+        // the notify below reaches it, since it holds the lock from S2 until
+        // it waits), or the sleeper's S3 re-check sees the work pushed in W1.
+        fence(Ordering::SeqCst);
+        if self.sleepers.load(Ordering::SeqCst) > 0 {
+            let _g = lock(&self.state);
+            self.cv.notify_one();
+        }
+    }
+
+    /// S1–S5: sleep until notified or `timeout`. `has_work` re-checks every
+    /// queue; when this is the last of `workers` to go idle with no timer
+    /// pending (`timeout` is None), `all_idle` decides the run's end.
+    pub fn sleep(
+        &self,
+        workers: usize,
+        has_work: impl Fn() -> bool,
+        timeout: Option<Duration>,
+        all_idle: impl FnOnce() -> R,
+    ) -> Woke {
+        // S1: the caller found no work.
+        let mut g = lock(&self.state);
+        if g.done.is_some() {
+            return Woke::Done;
+        }
+        // S2: announce the sleep (pairs with W2's fence and load).
+        let n = self.sleepers.fetch_add(1, Ordering::SeqCst) + 1;
+        // S3: re-check after announcing.
+        if has_work() {
+            self.sleepers.fetch_sub(1, Ordering::SeqCst);
+            return Woke::Look;
+        }
+        // S4: everyone idle, nothing queued, no timer: nothing can ever run
+        // again (only a running worker or a timer makes work).
+        if n == workers && timeout.is_none() {
+            g.done = Some(all_idle());
+            self.stopped.store(true, Ordering::Release);
+            self.sleepers.fetch_sub(1, Ordering::SeqCst);
+            self.cv.notify_all();
+            return Woke::Done;
+        }
+        // S5: wait (releasing the lock atomically), then look again.
+        g = match timeout {
+            Some(t) => {
+                self.cv
+                    .wait_timeout(g, t)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0
+            }
+            None => self.cv.wait(g).unwrap_or_else(|e| e.into_inner()),
+        };
+        self.sleepers.fetch_sub(1, Ordering::SeqCst);
+        if g.done.is_some() {
+            Woke::Done
+        } else {
+            Woke::Look
+        }
+    }
+
+    /// End the run with `result` (EXIT, the last process ended) unless it
+    /// already ended, and wake everyone.
+    pub fn finish(&self, result: impl FnOnce() -> R) {
+        let mut g = lock(&self.state);
+        if g.done.is_none() {
+            g.done = Some(result());
+        }
+        self.stopped.store(true, Ordering::Release);
+        self.cv.notify_all();
+    }
+
+    /// Whether the run is over (cheap; for workers between slices).
+    pub fn is_done(&self) -> bool {
+        self.stopped.load(Ordering::Acquire)
+    }
+
+    /// The result, once decided.
+    pub fn take_result(&self) -> Option<R> {
+        lock(&self.state).done.take()
+    }
+}

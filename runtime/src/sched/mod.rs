@@ -1,0 +1,274 @@
+//! Schedulers: one worker thread per scheduler (pinned to a core when
+//! possible), each with a local FIFO run queue; a global injector; idle
+//! workers steal in batches from a random victim, then sleep without lost
+//! wake-ups. The protocol is written down in `README.md` beside this file.
+//!
+//! With one scheduler the run is deterministic (SPEC §4.6): one FIFO queue,
+//! new and woken processes at its tail.
+
+mod idle;
+
+pub use idle::{Idle, IdleState, Woke};
+
+use crate::node::{Execute, Node, Outcome, RunEnd, Sched};
+use crate::process::{After, Process, SliceEnd, Start};
+use crossbeam_deque::{Injector, Steal, Stealer, Worker};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The run queues and idle state every worker shares.
+pub(crate) struct Shared<S> {
+    pub(crate) injector: Injector<Arc<Process<S>>>,
+    pub(crate) idle: Idle<RunEnd>,
+}
+
+impl<S> Shared<S> {
+    pub(crate) fn new() -> Shared<S> {
+        Shared {
+            injector: Injector::new(),
+            idle: Idle::default(),
+        }
+    }
+}
+
+/// How to run the schedulers.
+#[derive(Clone, Debug)]
+pub struct SchedConfig {
+    /// Scheduler threads (≥ 1).
+    pub schedulers: usize,
+    /// Reductions per slice.
+    pub budget: i64,
+    /// Pin each worker to a core.
+    pub pin: bool,
+    /// Native stack of each worker thread.
+    pub stack_bytes: usize,
+}
+
+/// What the run did, besides its end.
+#[derive(Debug, Default)]
+pub struct RunReport {
+    /// Workers that could not be pinned (more schedulers than cores, or
+    /// pinning not permitted).
+    pub unpinned: usize,
+}
+
+impl<S: Send> Node<S> {
+    /// Run every process to the end on `config.schedulers` threads (the
+    /// calling thread is worker 0).
+    pub fn run<E: Execute<S>>(&self, exec: &E, config: &SchedConfig) -> (RunEnd, RunReport) {
+        let n = config.schedulers.max(1);
+        let workers: Vec<Worker<Arc<Process<S>>>> = (0..n).map(|_| Worker::new_fifo()).collect();
+        let stealers: Vec<Stealer<Arc<Process<S>>>> = workers.iter().map(Worker::stealer).collect();
+        let cores = if config.pin {
+            core_affinity::get_core_ids().unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        let unpinned = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            let mut workers = workers.into_iter().enumerate();
+            let (_, first) = workers.next().expect("one worker");
+            for (i, local) in workers {
+                let (stealers, cores, unpinned) = (&stealers, &cores, &unpinned);
+                let spawned = std::thread::Builder::new()
+                    .name(format!("ttvm-sched-{i}"))
+                    .stack_size(config.stack_bytes)
+                    .spawn_scoped(scope, move || {
+                        pin(i, cores, unpinned);
+                        self.work(i, exec, config, local, stealers, n)
+                    });
+                if let Err(e) = spawned {
+                    // Fewer threads still run everything correctly.
+                    self.trace(|| format!("scheduler {i} could not start: {e}"));
+                }
+            }
+            pin(0, &cores, &unpinned);
+            self.work(0, exec, config, first, &stealers, n);
+        });
+        let end = self.shared.idle.take_result().unwrap_or(RunEnd::AllEnded);
+        if end == RunEnd::AllEnded {
+            // Whatever is left is blocked forever: discard it.
+            self.clear();
+        }
+        (
+            end,
+            RunReport {
+                unpinned: unpinned.into_inner(),
+            },
+        )
+    }
+
+    /// One worker's loop.
+    fn work<E: Execute<S>>(
+        &self,
+        index: usize,
+        exec: &E,
+        config: &SchedConfig,
+        local: Worker<Arc<Process<S>>>,
+        stealers: &[Stealer<Arc<Process<S>>>],
+        workers: usize,
+    ) {
+        let sched = Sched {
+            node: self,
+            local: Some(&local),
+            messages: Default::default(),
+            shared_queues: workers > 1,
+            lifo: Default::default(),
+            lifo_runs: Default::default(),
+        };
+        let mut rng =
+            0x9E37_79B9_7F4A_7C15u64 ^ (index as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        loop {
+            if self.shared.idle.is_done() {
+                break;
+            }
+            if self.has_timers() && self.next_timer_in(Instant::now()) == Some(Duration::ZERO) {
+                for p in self.due_timers(Instant::now()) {
+                    sched.schedule(p);
+                }
+            }
+            let task = match sched.lifo.take() {
+                // At most 3 slot runs in a row while others wait in the
+                // queue; then the queue gets a turn.
+                Some(p)
+                    if sched.lifo_runs.get() < 3
+                        || (local.is_empty() && self.shared.injector.is_empty()) =>
+                {
+                    sched.lifo_runs.set(sched.lifo_runs.get() + 1);
+                    Some(p)
+                }
+                Some(p) => {
+                    sched.lifo_runs.set(0);
+                    sched.schedule(p);
+                    find_task(&local, &self.shared.injector, stealers, index, &mut rng)
+                }
+                None => {
+                    sched.lifo_runs.set(0);
+                    find_task(&local, &self.shared.injector, stealers, index, &mut rng)
+                }
+            };
+            match task {
+                Some(p) => self.run_one(&sched, exec, &p, config.budget),
+                None => {
+                    exec.idle();
+                    let timeout = self.next_timer_in(Instant::now());
+                    if timeout == Some(Duration::ZERO) {
+                        continue;
+                    }
+                    let has_work = || {
+                        !self.shared.injector.is_empty() || stealers.iter().any(|s| !s.is_empty())
+                    };
+                    let all_idle = || {
+                        if self.live() == 0 || !self.is_alive(1) {
+                            RunEnd::AllEnded
+                        } else {
+                            RunEnd::Deadlock
+                        }
+                    };
+                    if self.shared.idle.sleep(workers, has_work, timeout, all_idle) == Woke::Done {
+                        break;
+                    }
+                }
+            }
+        }
+        self.stats
+            .messages
+            .fetch_add(sched.messages.get(), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn run_one<E: Execute<S>>(
+        &self,
+        sched: &Sched<'_, S>,
+        exec: &E,
+        p: &Arc<Process<S>>,
+        budget: i64,
+    ) {
+        let state = match p.transition_to_running() {
+            Start::Skip => return,
+            Start::Exit(reason) => return self.exited(sched, p, reason),
+            Start::Run(state) => state,
+        };
+        let mut state = state;
+        let end = match exec.run_slice(sched, p, &mut state, budget) {
+            Outcome::Preempted => SliceEnd::Preempted,
+            Outcome::Waiting => SliceEnd::Waiting,
+            Outcome::Ended(reason) => {
+                p.transition_to_exiting();
+                drop(state);
+                return self.exited(sched, p, reason);
+            }
+            Outcome::ExitVm(code) => {
+                p.transition_after_slice(state, SliceEnd::Preempted);
+                self.shared.idle.finish(|| RunEnd::Exit(code));
+                return;
+            }
+        };
+        match p.transition_after_slice(state, end) {
+            (After::Requeue, _) => sched.schedule(p.clone()),
+            (After::Parked, _) => {}
+            (After::Exit, reason) => {
+                let reason = reason.unwrap_or_else(|| crate::value::Value::str("killed"));
+                self.exited(sched, p, reason)
+            }
+        }
+    }
+
+    fn exited(&self, sched: &Sched<'_, S>, p: &Arc<Process<S>>, reason: crate::value::Value) {
+        sched.finish_exit(p, reason);
+        if self.live() == 0 {
+            self.shared.idle.finish(|| RunEnd::AllEnded);
+        }
+    }
+}
+
+fn pin(i: usize, cores: &[core_affinity::CoreId], unpinned: &std::sync::atomic::AtomicUsize) {
+    let ok = cores
+        .get(i)
+        .is_some_and(|c| core_affinity::set_for_current(*c));
+    if !ok {
+        unpinned.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// The next process to run: our own queue, then the injector, then a batch
+/// stolen from a random other worker.
+fn find_task<T>(
+    local: &Worker<T>,
+    injector: &Injector<T>,
+    stealers: &[Stealer<T>],
+    me: usize,
+    rng: &mut u64,
+) -> Option<T> {
+    if let Some(t) = local.pop() {
+        return Some(t);
+    }
+    loop {
+        let mut retry = false;
+        match injector.steal_batch_and_pop(local) {
+            Steal::Success(t) => return Some(t),
+            Steal::Retry => retry = true,
+            Steal::Empty => {}
+        }
+        let n = stealers.len();
+        if n > 1 {
+            *rng ^= *rng << 13;
+            *rng ^= *rng >> 7;
+            *rng ^= *rng << 17;
+            let start = (*rng % n as u64) as usize;
+            for k in 0..n {
+                let v = (start + k) % n;
+                if v == me {
+                    continue;
+                }
+                match stealers[v].steal_batch_and_pop(local) {
+                    Steal::Success(t) => return Some(t),
+                    Steal::Retry => retry = true,
+                    Steal::Empty => {}
+                }
+            }
+        }
+        if !retry {
+            return None;
+        }
+    }
+}
