@@ -1,3 +1,4 @@
+#![cfg_attr(loom, allow(dead_code, unused_imports))]
 //! ttvm-runtime: the "erts" of ttvm — values, and (as they land) processes,
 //! mailboxes, signals, the registry, timers and schedulers. It knows nothing
 //! of source text, bytecode or native code: the scheduler drives execution
@@ -6,6 +7,11 @@
 pub mod value;
 
 pub use value::{Atom, Closure, Exception, FuncProto, Object, Str, Value};
+#[cfg(loom)]
+#[path = "sched/idle.rs"]
+mod idle;
+#[cfg(all(test, loom))]
+mod loom;
 #[cfg(not(loom))]
 pub mod node;
 pub mod process;

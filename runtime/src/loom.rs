@@ -1,0 +1,117 @@
+//! loom models of the scheduling protocols (see `sched/README.md`):
+//! `RUSTFLAGS="--cfg loom" cargo test -p ttvm-runtime --release loom`.
+//!
+//! crossbeam-deque is not loom-aware, so the run queues are modelled by a
+//! mutex-protected queue; the process state machine and the idle protocol are
+//! the real code.
+
+use crate::idle::{Idle, Woke};
+use crate::process::{After, Kill, Process, Received, SliceEnd, Start};
+use crate::value::Value;
+use loom::sync::atomic::{AtomicUsize, Ordering};
+use loom::sync::{Arc, Mutex};
+use std::collections::VecDeque;
+
+/// R3/R4 vs S1: a message sent while the receiver is between "found
+/// nothing" and "parked" is never lost and the receiver is queued exactly
+/// once.
+#[test]
+fn send_races_wait() {
+    loom::model(|| {
+        let p = Arc::new(Process::new(1, (), vec![]));
+        let queued = Arc::new(AtomicUsize::new(0));
+        let Start::Run(state) = p.transition_to_running() else {
+            panic!("a new process runs")
+        };
+        let (p2, q2) = (p.clone(), queued.clone());
+        let sender = loom::thread::spawn(move || {
+            if p2.deliver(Value::Int(7)) {
+                q2.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+        let got = p.receive(None, false, None);
+        let received = matches!(got, Received::Message(_));
+        if !received {
+            let (after, _) = p.transition_after_slice(state, SliceEnd::Waiting);
+            if after == After::Requeue {
+                queued.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        sender.join().unwrap();
+        let q = queued.load(Ordering::SeqCst);
+        if received {
+            assert_eq!(q, 0, "received at once: nobody queues it");
+        } else {
+            assert_eq!(q, 1, "the waiting receiver is queued exactly once");
+        }
+    });
+}
+
+/// Two workers race for one process (a stale queue entry): it runs on at
+/// most one of them.
+#[test]
+fn two_workers_race_for_one_process() {
+    loom::model(|| {
+        let p = Arc::new(Process::new(1, (), vec![]));
+        let runs = Arc::new(AtomicUsize::new(0));
+        let handles: Vec<_> = (0..2)
+            .map(|_| {
+                let (p, runs) = (p.clone(), runs.clone());
+                loom::thread::spawn(move || {
+                    if let Start::Run(_) = p.transition_to_running() {
+                        runs.fetch_add(1, Ordering::SeqCst);
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+    });
+}
+
+/// K1 vs R2: a kill racing a worker that pops the process ends it exactly
+/// once — at once when it was still at rest, else when its slice returns.
+#[test]
+fn kill_races_pop() {
+    loom::model(|| {
+        let p = Arc::new(Process::new(1, (), vec![]));
+        let p2 = p.clone();
+        let killer = loom::thread::spawn(move || matches!(p2.kill(Value::str("x")), Kill::Now(_)));
+        let exits_here = match p.transition_to_running() {
+            Start::Run(state) => {
+                p.transition_after_slice(state, SliceEnd::Preempted).0 == After::Exit
+            }
+            Start::Exit(_) => true,
+            Start::Skip => false,
+        };
+        let exits_there = killer.join().unwrap();
+        assert!(exits_here ^ exits_there, "exactly one side runs the exit");
+    });
+}
+
+/// W1/W2 vs S1–S5: work pushed while a worker goes to sleep wakes it (loom
+/// reports a deadlock if the wake-up is lost).
+#[test]
+fn push_races_sleep() {
+    loom::model(|| {
+        let idle = Arc::new(Idle::<()>::default());
+        let queue = Arc::new(Mutex::new(VecDeque::new()));
+        let (i2, q2) = (idle.clone(), queue.clone());
+        let pusher = loom::thread::spawn(move || {
+            q2.lock().unwrap().push_back(1); // W1
+            i2.notify_work(); // W2
+        });
+        loop {
+            if queue.lock().unwrap().pop_front().is_some() {
+                break;
+            }
+            let has_work = || !queue.lock().unwrap().is_empty();
+            // Two workers: the pusher is awake, so S4 never ends the run.
+            let woke = idle.sleep(2, has_work, None, || ());
+            assert_eq!(woke, Woke::Look);
+        }
+        pusher.join().unwrap();
+    });
+}
