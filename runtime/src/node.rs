@@ -60,6 +60,8 @@ pub struct Stats {
     pub spawned: AtomicU64,
     pub peak_live: AtomicU64,
     pub messages: AtomicU64,
+    /// Reductions spent, as executors report them through [`Sched::spent`].
+    pub reductions: AtomicU64,
 }
 
 /// Errors of process operations (turned into exceptions by the caller).
@@ -317,6 +319,8 @@ pub struct Sched<'a, S> {
     pub(crate) local: Option<&'a Worker<Arc<Process<S>>>>,
     /// Messages sent by this worker (added to the node's count at the end).
     pub(crate) messages: std::cell::Cell<u64>,
+    /// Reductions spent on this worker (likewise).
+    pub(crate) reductions: std::cell::Cell<u64>,
     /// More than one worker: wake-ups must be announced.
     pub(crate) shared_queues: bool,
     /// The LIFO slot (only with more than one worker): the process this
@@ -327,6 +331,11 @@ pub struct Sched<'a, S> {
 }
 
 impl<'a, S: Send> Sched<'a, S> {
+    /// Count `n` reductions spent on this worker (for `--stats`).
+    pub fn spent(&self, n: u64) {
+        self.reductions.set(self.reductions.get() + n);
+    }
+
     /// Queue `p`, woken by a message or timer. With several workers it
     /// takes the LIFO slot (message ping-pong stays on one core); whatever
     /// held the slot moves to the queue, where others may steal it.

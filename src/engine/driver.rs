@@ -53,7 +53,7 @@ fn run_here(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
     let engine = Engine {
         code: &code,
         vm: &vm,
-        reductions: AtomicU64::new(0),
+        limited: AtomicU64::new(0),
         hit_limit: AtomicBool::new(false),
     };
     let schedulers = vm.config.schedulers.max(1);
@@ -103,7 +103,7 @@ fn run_here(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
             node.stats.spawned.load(Ordering::Relaxed),
             node.stats.peak_live.load(Ordering::Relaxed),
             node.stats.messages.load(Ordering::Relaxed),
-            engine.reductions.load(Ordering::Relaxed),
+            node.stats.reductions.load(Ordering::Relaxed),
             vm.started.elapsed().as_secs_f64() * 1e3
         ));
     }
@@ -116,7 +116,8 @@ fn run_here(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
 struct Engine<'a> {
     code: &'a Code,
     vm: &'a Vm,
-    reductions: AtomicU64,
+    /// Reductions of a run with a reduction limit.
+    limited: AtomicU64,
     hit_limit: AtomicBool,
 }
 
@@ -134,10 +135,13 @@ impl Execute<Box<Context>> for Engine<'_> {
         let mut proc = Proc { pid, node, me };
         let out = interp::run_slice(ctx, self.code, self.vm, &mut proc);
         let spent = ctx.reductions - before;
-        let total = self.reductions.fetch_add(spent, Ordering::Relaxed) + spent;
-        if self.vm.config.reduction_limit.is_some_and(|l| total >= l) {
-            self.hit_limit.store(true, Ordering::Relaxed);
-            return node::Outcome::ExitVm(crate::EXIT_ABNORMAL);
+        node.spent(spent);
+        if let Some(limit) = self.vm.config.reduction_limit {
+            // Only a limited run shares a counter between workers.
+            if self.limited.fetch_add(spent, Ordering::Relaxed) + spent >= limit {
+                self.hit_limit.store(true, Ordering::Relaxed);
+                return node::Outcome::ExitVm(crate::EXIT_ABNORMAL);
+            }
         }
         match out {
             Outcome::Preempted | Outcome::Yielded => node::Outcome::Preempted,

@@ -112,6 +112,7 @@ impl<S: Send> Node<S> {
             node: self,
             local: Some(&local),
             messages: Default::default(),
+            reductions: Default::default(),
             shared_queues: workers > 1,
             lifo: Default::default(),
             lifo_runs: Default::default(),
@@ -174,6 +175,9 @@ impl<S: Send> Node<S> {
         self.stats
             .messages
             .fetch_add(sched.messages.get(), std::sync::atomic::Ordering::Relaxed);
+        self.stats
+            .reductions
+            .fetch_add(sched.reductions.get(), std::sync::atomic::Ordering::Relaxed);
     }
 
     fn run_one<E: Execute<S>>(
