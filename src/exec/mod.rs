@@ -25,6 +25,17 @@ pub fn error<T>(message: impl Into<String>) -> OpResult<T> {
     Err(Value::error(message))
 }
 
+/// Start a closure's frame (`locals`, from its first slot): the captured
+/// variables, except where a parameter of the same name (bound already)
+/// hides one.
+pub fn bind_captures(locals: &mut [Option<Value>], c: &ttvm_runtime::Closure) {
+    for ((_, v), &slot) in c.captured.iter().zip(c.capture_slots.iter()) {
+        if slot != u32::MAX && !c.proto.param_slots.contains(&slot) {
+            locals[slot as usize] = Some(v.clone());
+        }
+    }
+}
+
 /// The OS's reason for an I/O error, without Rust's " (os error N)" suffix.
 pub fn os_reason(e: &std::io::Error) -> String {
     let text = e.to_string();

@@ -60,57 +60,36 @@ pub(super) fn call_function(
     ret: u32,
 ) -> OpResult<u32> {
     let f = ctx.pop("CALL_FUNCTION")?;
-    match &f {
-        Value::Function(p) => {
-            if let Err(e) = call(
-                ctx,
-                vm,
-                call_site,
-                p.entry,
-                &p.param_slots,
-                p.frame_size,
-                tail,
-                ret,
-            ) {
-                ctx.stack.push(f.clone());
-                return Err(e);
-            }
-            Ok(code.entry[p.entry as usize])
-        }
-        Value::Closure(c) => {
-            let p = &c.proto;
-            if let Err(e) = call(
-                ctx,
-                vm,
-                call_site,
-                p.entry,
-                &p.param_slots,
-                p.frame_size,
-                tail,
-                ret,
-            ) {
-                ctx.stack.push(f.clone());
-                return Err(e);
-            }
-            // Captured variables, unless a parameter of the same name
-            // (already bound) hides them.
-            let base = ctx.frame().base as usize;
-            for ((_, v), &slot) in c.captured.iter().zip(c.capture_slots.iter()) {
-                if slot != u32::MAX && !p.param_slots.contains(&slot) {
-                    ctx.locals[base + slot as usize] = Some(v.clone());
-                }
-            }
-            Ok(code.entry[p.entry as usize])
-        }
+    let (p, closure) = match &f {
+        Value::Function(p) => (p, None),
+        Value::Closure(c) => (&c.proto, Some(c)),
         other => {
             let msg = format!(
                 "type error: CALL_FUNCTION needs a Function or Closure, got {}",
                 other.type_name()
             );
             ctx.stack.push(f);
-            error(msg)
+            return error(msg);
         }
+    };
+    if let Err(e) = call(
+        ctx,
+        vm,
+        call_site,
+        p.entry,
+        &p.param_slots,
+        p.frame_size,
+        tail,
+        ret,
+    ) {
+        ctx.stack.push(f.clone());
+        return Err(e);
     }
+    if let Some(c) = closure {
+        let base = ctx.frame().base as usize;
+        crate::exec::bind_captures(&mut ctx.locals[base..], c);
+    }
+    Ok(code.entry[p.entry as usize])
 }
 
 /// RET: leave the frame. From a process's bottom frame the process ends

@@ -216,13 +216,12 @@ fn new_process(ctx: &mut Context, code: &Code, vm: &Vm, at: u32, op: &str) -> Op
         Context::new(code.entry[entry as usize], entry, size)
     };
     match &v {
-        Value::Function(f) => bind(ctx, start(f.entry), &f.param_slots, &[], &[], v.clone(), op),
+        Value::Function(f) => bind(ctx, start(f.entry), &f.param_slots, None, v.clone(), op),
         Value::Closure(c) => bind(
             ctx,
             start(c.proto.entry),
             &c.proto.param_slots,
-            &c.captured,
-            &c.capture_slots,
+            Some(c),
             v.clone(),
             op,
         ),
@@ -253,13 +252,13 @@ fn new_process(ctx: &mut Context, code: &Code, vm: &Vm, at: u32, op: &str) -> Op
     }
 }
 
-/// Pop a function's arguments into the new process's bottom frame.
+/// Pop a function's arguments into the new process's bottom frame (after
+/// a closure's captured variables, as a call does).
 fn bind(
     ctx: &mut Context,
     mut new: Context,
     param_slots: &[u32],
-    captured: &[(Atom, Value)],
-    capture_slots: &[u32],
+    closure: Option<&ttvm_runtime::Closure>,
     f: Value,
     op: &str,
 ) -> OpResult<Context> {
@@ -268,14 +267,12 @@ fn bind(
         ctx.stack.push(f);
         return error(format!("stack underflow in {op}"));
     }
-    for ((_, v), &slot) in captured.iter().zip(capture_slots) {
-        if slot != u32::MAX {
-            new.locals[slot as usize] = Some(v.clone());
-        }
-    }
     let from = ctx.stack.len() - n;
     for (&slot, v) in param_slots.iter().zip(ctx.stack.drain(from..)) {
         new.locals[slot as usize] = Some(v);
+    }
+    if let Some(c) = closure {
+        crate::exec::bind_captures(&mut new.locals, c);
     }
     Ok(new)
 }
