@@ -109,7 +109,7 @@ fn push_races_sleep() {
             }
             let has_work = || !queue.lock().unwrap().is_empty();
             // Two workers: the pusher is awake, so S4 never ends the run.
-            let woke = idle.sleep(2, has_work, None, || ());
+            let woke = idle.sleep(2, has_work, || None, || ());
             assert_eq!(woke, Woke::Look);
         }
         pusher.join().unwrap();

@@ -52,14 +52,15 @@ impl<R> Idle<R> {
         }
     }
 
-    /// S1–S5: sleep until notified or `timeout`. `has_work` re-checks every
-    /// queue; when this is the last of `workers` to go idle with no timer
-    /// pending (`timeout` is None), `all_idle` decides the run's end.
+    /// S1–S5: sleep until notified or the next timer. `has_work` re-checks
+    /// every queue and `next_timer` the timers (both under the lock); when
+    /// this is the last of `workers` to go idle with no timer pending,
+    /// `all_idle` decides the run's end.
     pub fn sleep(
         &self,
         workers: usize,
         has_work: impl Fn() -> bool,
-        timeout: Option<Duration>,
+        next_timer: impl FnOnce() -> Option<Duration>,
         all_idle: impl FnOnce() -> R,
     ) -> Woke {
         // S1: the caller found no work.
@@ -71,6 +72,13 @@ impl<R> Idle<R> {
         let n = self.sleepers.fetch_add(1, Ordering::SeqCst) + 1;
         // S3: re-check after announcing.
         if has_work() {
+            self.sleepers.fetch_sub(1, Ordering::SeqCst);
+            return Woke::Look;
+        }
+        // S3 too: the timers, read under the lock, so a timer armed by a
+        // worker that went idle before us is seen.
+        let timeout = next_timer();
+        if timeout == Some(Duration::ZERO) {
             self.sleepers.fetch_sub(1, Ordering::SeqCst);
             return Woke::Look;
         }

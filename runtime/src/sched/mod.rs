@@ -152,10 +152,10 @@ impl<S: Send> Node<S> {
                 Some(p) => self.run_one(&sched, exec, &p, config.budget),
                 None => {
                     exec.idle();
-                    let timeout = self.next_timer_in(Instant::now());
-                    if timeout == Some(Duration::ZERO) {
+                    if self.next_timer_in(Instant::now()) == Some(Duration::ZERO) {
                         continue;
                     }
+                    let timeout = || self.next_timer_in(Instant::now());
                     let has_work = || {
                         !self.shared.injector.is_empty() || stealers.iter().any(|s| !s.is_empty())
                     };
