@@ -136,24 +136,74 @@ pub fn neg(a: &Value) -> OpResult<Value> {
     }
 }
 
-/// `CONCAT`: the PRINT texts joined; reuses `a`'s storage when unshared.
-pub fn concat(a: Value, b: &Value) -> Value {
+/// The longest string a program may build (CONCAT, TO_STR, PRINT of a
+/// large value): beyond it the operation raises instead of exhausting memory.
+pub const MAX_STR_BYTES: usize = 1 << 28;
+/// The most elements a list may grow to by APPEND.
+pub const MAX_LIST_LEN: usize = 1 << 26;
+
+#[cold]
+fn too_long<T>() -> OpResult<T> {
+    error(format!(
+        "string too long (over {} MiB)",
+        MAX_STR_BYTES >> 20
+    ))
+}
+
+/// A `fmt::Write` that refuses to grow past [`MAX_STR_BYTES`], so printing a
+/// huge (or hugely shared) value stops early.
+struct Bounded<'a, W: std::fmt::Write> {
+    out: &'a mut W,
+    len: usize,
+}
+
+impl<W: std::fmt::Write> std::fmt::Write for Bounded<'_, W> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.len += s.len();
+        if self.len > MAX_STR_BYTES {
+            return Err(std::fmt::Error);
+        }
+        self.out.write_str(s)
+    }
+}
+
+/// Append the PRINT text of `v` to `out`, which already holds `have` bytes.
+fn write_text(out: &mut impl std::fmt::Write, have: usize, v: &Value) -> OpResult {
     use std::fmt::Write;
+    let mut w = Bounded { out, len: have };
+    match write!(w, "{v}") {
+        Ok(()) => Ok(()),
+        Err(_) => too_long(),
+    }
+}
+
+/// The PRINT text of `v` (TO_STR, PRINT), bounded by [`MAX_STR_BYTES`].
+pub fn text(v: &Value) -> OpResult<String> {
+    let mut s = String::new();
+    write_text(&mut s, 0, v)?;
+    Ok(s)
+}
+
+/// `CONCAT`: the PRINT texts joined; reuses `a`'s storage when unshared.
+pub fn concat(a: Value, b: &Value) -> OpResult<Value> {
     match a {
         Value::Str(mut s) => {
-            let buf = Arc::make_mut(&mut s);
-            match b {
-                Value::Str(t) => buf.push_str(t),
-                other => {
-                    let _ = write!(buf, "{other}");
+            if let Value::Str(t) = b {
+                if s.len() + t.len() > MAX_STR_BYTES {
+                    return too_long();
                 }
+                Arc::make_mut(&mut s).push_str(t);
+            } else {
+                let have = s.len();
+                write_text(Arc::make_mut(&mut s), have, b)?;
             }
-            Value::Str(s)
+            Ok(Value::Str(s))
         }
         other => {
-            let mut s = other.to_string();
-            let _ = write!(s, "{b}");
-            Value::str(s)
+            let mut s = text(&other)?;
+            let have = s.len();
+            write_text(&mut s, have, b)?;
+            Ok(Value::str(s))
         }
     }
 }
@@ -275,6 +325,9 @@ pub fn index(x: &Value, i: &Value) -> OpResult<Value> {
 pub fn append(list: Value, v: Value) -> OpResult<Value> {
     match list {
         Value::List(mut l) => {
+            if l.len() >= MAX_LIST_LEN {
+                return error(format!("list too long (over {MAX_LIST_LEN} elements)"));
+            }
             Arc::make_mut(&mut l).push(v);
             Ok(Value::List(l))
         }
@@ -446,13 +499,35 @@ mod tests {
     }
 
     #[test]
+    fn doubling_strings_and_shared_lists_stop_at_the_limit() {
+        let mut s = Value::str("x".repeat(1 << 20));
+        let mut err = None;
+        for _ in 0..20 {
+            match concat(s.clone(), &s) {
+                Ok(v) => s = v,
+                Err(e) => {
+                    err = Some(e);
+                    break;
+                }
+            }
+        }
+        assert!(err.unwrap().message.starts_with("string too long"));
+        // 2^40 elements when printed, built from 40 shared levels.
+        let mut l = Value::list(vec![Value::str("abcdefgh")]);
+        for _ in 0..40 {
+            l = Value::list(vec![l.clone(), l]);
+        }
+        assert!(text(&l).is_err());
+    }
+
+    #[test]
     fn concat_reuses_unshared_strings() {
         let a = Value::str("ab");
         let ptr = match &a {
             Value::Str(s) => Arc::as_ptr(s),
             _ => unreachable!(),
         };
-        let r = concat(a, &Value::Int(1));
+        let r = concat(a, &Value::Int(1)).unwrap();
         match &r {
             Value::Str(s) => {
                 assert_eq!(s.as_str(), "ab1");

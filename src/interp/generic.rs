@@ -132,7 +132,8 @@ fn step(
         Instr::Neg(_) => unary(ctx, "NEG", ops::neg),
         Instr::Concat(_) => {
             let (a, b) = binary(ctx, "CONCAT")?;
-            push(ctx, ops::concat(a, &b))
+            let r = ops::concat(a, &b)?;
+            push(ctx, r)
         }
         // §3.3
         Instr::Eq(_) => compare(ctx, Cmp::Eq, false),
@@ -297,7 +298,7 @@ fn step(
         Instr::ToStr(_) => unary(ctx, "TO_STR", |v| {
             Ok(match v {
                 Value::Str(_) => v.clone(),
-                other => Value::str(other.to_string()),
+                other => Value::str(ops::text(other)?),
             })
         }),
         Instr::ToInt(_) => unary(ctx, "TO_INT", ops::to_int),

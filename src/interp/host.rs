@@ -43,7 +43,7 @@ pub(super) fn exec(ctx: &mut Context, vm: &Vm, instr: &Instr) -> OpResult<Flow> 
             let v = ctx.pop(op)?;
             match &v {
                 Value::Str(s) => vm.print_line(s),
-                other => vm.print_line(&other.to_string()),
+                other => vm.print_line(&crate::exec::ops::text(other)?),
             }
         }
         Instr::ReadLine(_) => {
@@ -66,7 +66,7 @@ pub(super) fn exec(ctx: &mut Context, vm: &Vm, instr: &Instr) -> OpResult<Flow> 
             let content = ctx.pop(op)?;
             let text = match &content {
                 Value::Str(s) => s.to_string(),
-                other => other.to_string(),
+                other => crate::exec::ops::text(other)?,
             };
             let result = if matches!(instr, Instr::WriteFile(_)) {
                 std::fs::write(&path, text)

@@ -332,9 +332,11 @@ fn run<const TRACE: bool>(ctx: &mut Context, code: &Code, vm: &Vm, proc: &mut Pr
                 };
                 let cell = &mut ctx.locals[base + slot as usize];
                 match (cell.take(), concat) {
-                    (Some(v @ Value::Str(_)), true) => *cell = Some(ops::concat(v, &operand)),
-                    (Some(v @ Value::List(_)), false) => {
-                        *cell = Some(ops::append(v, operand).expect("a list"));
+                    (Some(v @ Value::Str(_)), true) if fits_concat(&v, &operand) => {
+                        *cell = Some(ops::concat(v, &operand).expect("checked to fit"));
+                    }
+                    (Some(v @ Value::List(_)), false) if v_len(&v) < ops::MAX_LIST_LEN => {
+                        *cell = Some(ops::append(v, operand).expect("a list under the limit"));
                     }
                     (old, _) => {
                         *cell = old;
@@ -367,4 +369,22 @@ fn unwind(ctx: &mut Context, e: Raise, vm: &Vm) -> Result<u32, Raise> {
     ctx.stack.truncate(h.stack_len as usize);
     ctx.stack.push(Value::Exception(e));
     Ok(h.catch)
+}
+
+fn v_len(v: &Value) -> usize {
+    match v {
+        Value::List(l) => l.len(),
+        _ => 0,
+    }
+}
+
+/// Whether CONCAT of `a` and a small `b` surely stays under the string
+/// limit (else the generic path raises the error).
+fn fits_concat(a: &Value, b: &Value) -> bool {
+    let extra = match b {
+        Value::Str(t) => t.len(),
+        Value::Int(_) | Value::Float(_) | Value::Bool(_) | Value::Null => 64,
+        _ => return false,
+    };
+    matches!(a, Value::Str(s) if s.len() + extra <= ops::MAX_STR_BYTES)
 }
