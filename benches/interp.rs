@@ -1,1 +1,117 @@
-fn main() {}
+//! Interpreter benchmarks (criterion): `cargo bench --bench interp`.
+//!
+//! Each benchmark assembles its program once, outside the timing loop, and
+//! times `ttvm::run` on it with output thrown away. The programs are the
+//! ones in `benches/programs/`, resized by text substitution where a group
+//! compares sizes. See docs/PERFORMANCE.md for results.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use std::sync::Arc;
+use std::time::Duration;
+
+const COUNT: &str = include_str!("programs/count.ttvm");
+const FIB: &str = include_str!("programs/fib30.ttvm");
+const CLOSURES: &str = include_str!("programs/closures.ttvm");
+const APPEND: &str = include_str!("programs/append.ttvm");
+const CONCAT: &str = include_str!("programs/concat.ttvm");
+
+fn load(name: &str, text: &str) -> Arc<ttvm::Program> {
+    match ttvm::load_source(name, text) {
+        Ok(p) => Arc::new(p),
+        Err(e) => panic!("{}", e.render()),
+    }
+}
+
+/// Replace exactly one occurrence of `from` (so a typo in a benchmark can't
+/// silently time the wrong program).
+fn resize(text: &str, from: &str, to: &str) -> String {
+    assert_eq!(text.matches(from).count(), 1, "{from:?} must occur once");
+    text.replacen(from, to, 1)
+}
+
+fn run(program: &Arc<ttvm::Program>) {
+    let io = ttvm::Io {
+        stdout: Box::new(std::io::sink()),
+        stderr: Box::new(std::io::sink()),
+        stdin: Box::new(std::io::empty()),
+    };
+    // One scheduler, not pinned: these programs run one process, and this
+    // measures the interpreter (the `ttvm` command's default SMP start-up
+    // is timed separately in docs/PERFORMANCE.md); unpinned, the OS can
+    // move it off a core another job keeps busy.
+    let config = ttvm::RunConfig {
+        schedulers: 1,
+        pin: false,
+        ..Default::default()
+    };
+    let result = ttvm::run(program.clone(), config, io);
+    assert_eq!(result.exit_code, 0);
+}
+
+/// The counting loop of count.ttvm (8 instructions per iteration) at 1e7
+/// iterations; throughput is in instructions.
+fn counting_loop(c: &mut Criterion) {
+    let mut g = c.benchmark_group("count");
+    g.sample_size(10);
+    let n: u64 = 10_000_000;
+    let p = load(
+        "count.ttvm",
+        &resize(COUNT, "PUSH_INT 100000000", &format!("PUSH_INT {n}")),
+    );
+    g.throughput(Throughput::Elements(8 * n));
+    g.bench_function(BenchmarkId::new("loop", n), |b| b.iter(|| run(&p)));
+    g.finish();
+}
+
+fn fib(c: &mut Criterion) {
+    let mut g = c.benchmark_group("fib");
+    for n in [25u32, 30] {
+        if n >= 30 {
+            g.sample_size(10);
+        }
+        let p = load(
+            "fib.ttvm",
+            &resize(FIB, "PUSH_INT 30\n", &format!("PUSH_INT {n}\n")),
+        );
+        g.bench_function(BenchmarkId::from_parameter(n), |b| b.iter(|| run(&p)));
+    }
+    g.finish();
+}
+
+/// 1,000,000 CALL_FUNCTIONs of a one-argument closure.
+fn closures(c: &mut Criterion) {
+    let mut g = c.benchmark_group("closures");
+    g.sample_size(10);
+    let p = load("closures.ttvm", CLOSURES);
+    g.throughput(Throughput::Elements(1_000_000));
+    g.bench_function("call_function_1e6", |b| b.iter(|| run(&p)));
+    g.finish();
+}
+
+/// Building a list (APPEND) or a string (CONCAT) element by element at two
+/// sizes: the time per element should not grow with the size.
+fn building(c: &mut Criterion, group: &str, text: &str) {
+    let mut g = c.benchmark_group(group);
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(3));
+    for n in [10_000u64, 100_000] {
+        let p = load(
+            group,
+            &resize(text, "PUSH_INT 100000\n", &format!("PUSH_INT {n}\n")),
+        );
+        g.throughput(Throughput::Elements(n));
+        g.bench_function(BenchmarkId::from_parameter(n), |b| b.iter(|| run(&p)));
+    }
+    g.finish();
+}
+
+fn append(c: &mut Criterion) {
+    building(c, "append", APPEND);
+}
+
+fn concat(c: &mut Criterion) {
+    building(c, "concat", CONCAT);
+}
+
+criterion_group!(benches, counting_loop, fib, closures, append, concat);
+criterion_main!(benches);
