@@ -479,7 +479,7 @@ impl<'a, S: Send> Sched<'a, S> {
         self.node.trace(|| format!("link {pid} <-> {other}"));
         let linked = self.node.get(other).is_some_and(|o| {
             o.with_meta(|m| {
-                if matches!(m.status, crate::process::Status::Exiting) {
+                if matches!(m.status, crate::process::Status::Exited) {
                     return false;
                 }
                 if !m.links.contains(&pid) {
@@ -518,7 +518,7 @@ impl<'a, S: Send> Sched<'a, S> {
             .trace(|| format!("monitor {pid} -> {target} (ref {r})"));
         let watching = self.node.get(target).is_some_and(|t| {
             t.with_meta(|m| {
-                if matches!(m.status, crate::process::Status::Exiting) {
+                if matches!(m.status, crate::process::Status::Exited) {
                     return false;
                 }
                 m.watchers.push((r, pid));
@@ -615,7 +615,13 @@ impl<'a, S: Send> Sched<'a, S> {
         // X1: out of the table and the registry first, so the name is free
         // before anyone hears of the exit.
         self.node.remove(pid);
+        // The live count drops with the table entry, before anyone hears of
+        // the exit, so a SPAWN made on receiving the DOWN finds room.
+        self.node.live.fetch_sub(1, Ordering::AcqRel);
         let (name, links, monitors, watchers, mailbox) = p.with_meta(|m| {
+            // From here on, LINK and MONITOR see it gone and answer noproc
+            // themselves; before, they were recorded and are notified below.
+            m.status = crate::process::Status::Exited;
             (
                 m.name.take(),
                 std::mem::take(&mut m.links),
@@ -653,8 +659,6 @@ impl<'a, S: Send> Sched<'a, S> {
             }
             self.exit_signal(pid, other, reason.clone(), true);
         }
-        // Last: the live count (the end of the run is decided on it).
-        self.node.live.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

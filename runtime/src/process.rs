@@ -54,8 +54,11 @@ pub(crate) enum Status {
     Running { wait: Option<Wait>, woken: bool },
     /// Parked until a message, a timer or a signal.
     Waiting(Wait),
-    /// Its exit is being processed; it takes no more messages or links.
+    /// Its exit is being processed; it takes no more messages.
     Exiting,
+    /// Its links and watchers have been taken for notification (X1): a new
+    /// link or monitor gets `noproc` instead.
+    Exited,
 }
 
 /// A process's bookkeeping (everything but its execution state).
@@ -272,7 +275,7 @@ impl<S> Process<S> {
     pub(crate) fn deliver(&self, msg: Value) -> bool {
         let mut g = lock(&self.inner);
         let m = &mut g.meta;
-        if matches!(m.status, Status::Exiting) {
+        if matches!(m.status, Status::Exiting | Status::Exited) {
             return false;
         }
         let wake = match &mut m.status {
@@ -339,7 +342,7 @@ impl<S> Process<S> {
     pub(crate) fn kill(&self, reason: Value) -> Kill {
         let mut g = lock(&self.inner);
         match g.meta.status {
-            Status::Exiting => Kill::Ignored,
+            Status::Exiting | Status::Exited => Kill::Ignored,
             Status::Running { .. } => {
                 if g.meta.pending_exit.is_none() {
                     g.meta.pending_exit = Some(reason);
