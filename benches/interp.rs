@@ -7,6 +7,10 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::sync::Arc;
+
+#[path = "common/mod.rs"]
+mod common;
+use common::{load, resize};
 use std::time::Duration;
 
 const COUNT: &str = include_str!("programs/count.ttvm");
@@ -15,26 +19,7 @@ const CLOSURES: &str = include_str!("programs/closures.ttvm");
 const APPEND: &str = include_str!("programs/append.ttvm");
 const CONCAT: &str = include_str!("programs/concat.ttvm");
 
-fn load(name: &str, text: &str) -> Arc<ttvm::Program> {
-    match ttvm::load_source(name, text) {
-        Ok(p) => Arc::new(p),
-        Err(e) => panic!("{}", e.render()),
-    }
-}
-
-/// Replace exactly one occurrence of `from` (so a typo in a benchmark can't
-/// silently time the wrong program).
-fn resize(text: &str, from: &str, to: &str) -> String {
-    assert_eq!(text.matches(from).count(), 1, "{from:?} must occur once");
-    text.replacen(from, to, 1)
-}
-
 fn run(program: &Arc<ttvm::Program>) {
-    let io = ttvm::Io {
-        stdout: Box::new(std::io::sink()),
-        stderr: Box::new(std::io::sink()),
-        stdin: Box::new(std::io::empty()),
-    };
     // One scheduler, not pinned: these programs run one process, and this
     // measures the interpreter (the `ttvm` command's default SMP start-up
     // is timed separately in docs/PERFORMANCE.md); unpinned, the OS can
@@ -44,8 +29,7 @@ fn run(program: &Arc<ttvm::Program>) {
         pin: false,
         ..Default::default()
     };
-    let result = ttvm::run(program.clone(), config, io);
-    assert_eq!(result.exit_code, 0);
+    common::run(program, config);
 }
 
 /// The counting loop of count.ttvm (8 instructions per iteration) at 1e7

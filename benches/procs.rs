@@ -15,6 +15,10 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::sync::Arc;
 
+#[path = "common/mod.rs"]
+mod common;
+use common::{load, resize};
+
 const SPAWN: &str = include_str!("programs/spawn.ttvm");
 const RING: &str = include_str!("programs/ring.ttvm");
 const PINGPONG: &str = include_str!("programs/pingpong.ttvm");
@@ -24,31 +28,13 @@ const SKYNET: &str = include_str!("programs/skynet.ttvm");
 /// The scheduler counts compared.
 const SCHEDULERS: [usize; 2] = [1, 2];
 
-fn load(name: &str, text: &str) -> Arc<ttvm::Program> {
-    match ttvm::load_source(name, text) {
-        Ok(p) => Arc::new(p),
-        Err(e) => panic!("{}", e.render()),
-    }
-}
-
-fn resize(text: &str, from: &str, to: &str) -> String {
-    assert_eq!(text.matches(from).count(), 1, "{from:?} must occur once");
-    text.replacen(from, to, 1)
-}
-
 fn run(program: &Arc<ttvm::Program>, schedulers: usize) {
-    let io = ttvm::Io {
-        stdout: Box::new(std::io::sink()),
-        stderr: Box::new(std::io::sink()),
-        stdin: Box::new(std::io::empty()),
-    };
     let config = ttvm::RunConfig {
         schedulers,
         max_processes: 2_000_000,
         ..Default::default()
     };
-    let result = ttvm::run(program.clone(), config, io);
-    assert_eq!(result.exit_code, 0);
+    common::run(program, config);
 }
 
 /// Benchmark `program` as `procs/<name>/S<n>` for each scheduler count.
