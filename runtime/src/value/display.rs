@@ -12,8 +12,42 @@ pub fn format_float(f: f64, out: &mut impl Write) -> fmt::Result {
     write!(out, "{f}")
 }
 
+/// Nesting deeper than this prints as `…`: printing recurses once per level,
+/// and a value can be nested far deeper than any native stack.
+pub const MAX_PRINT_DEPTH: u32 = 1 << 17;
+
+thread_local! {
+    static DEPTH: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Run `f` one nesting level deeper, or print `…` past the limit.
+fn nested(
+    f: &mut fmt::Formatter<'_>,
+    body: impl FnOnce(&mut fmt::Formatter<'_>) -> fmt::Result,
+) -> fmt::Result {
+    let d = DEPTH.with(|d| d.get());
+    if d >= MAX_PRINT_DEPTH {
+        return f.write_str("…");
+    }
+    DEPTH.with(|c| c.set(d + 1));
+    let r = body(f);
+    DEPTH.with(|c| c.set(d));
+    r
+}
+
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::List(_) | Value::Object(_) | Value::Closure(_) | Value::Exception(_) => {
+                nested(f, |f| self.fmt_inner(f))
+            }
+            _ => self.fmt_inner(f),
+        }
+    }
+}
+
+impl Value {
+    fn fmt_inner(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Value::Null => f.write_str("null"),
             Value::Bool(b) => write!(f, "{b}"),
@@ -96,6 +130,31 @@ mod tests {
             proptest::prop_assert!(!text.ends_with(".0"));
             proptest::prop_assert_eq!(text.parse::<f64>().unwrap(), f);
         }
+    }
+
+    #[test]
+    fn deep_nesting_prints_an_ellipsis_past_the_limit() {
+        // The VM prints on threads with large stacks; so does this test.
+        std::thread::Builder::new()
+            .stack_size(256 << 20)
+            .spawn(deep_nesting_check)
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+
+    fn deep_nesting_check() {
+        let mut v = Value::Int(7);
+        for _ in 0..(MAX_PRINT_DEPTH + 5) {
+            v = Value::list(vec![v]);
+        }
+        let text = v.to_string();
+        assert!(text.starts_with("[[[") && text.contains('…') && !text.contains('7'));
+        let mut w = Value::Int(7);
+        for _ in 0..3 {
+            w = Value::list(vec![w]);
+        }
+        assert_eq!(w.to_string(), "[[[7]]]");
     }
 
     #[test]

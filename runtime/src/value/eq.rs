@@ -9,43 +9,80 @@ impl Value {
     /// inside lists); floats exactly (NaN ≠ NaN); other different types are
     /// never equal; objects are equal when they have the same fields with
     /// equal values, in any order.
+    ///
+    /// Iterative (one work list of pairs), so values nested millions of
+    /// levels deep compare without deep native recursion.
     pub fn equals(&self, other: &Value) -> bool {
-        match (self, other) {
-            (Value::Null, Value::Null) => true,
-            (Value::Bool(a), Value::Bool(b)) => a == b,
-            (Value::Int(a), Value::Int(b)) => a == b,
-            (Value::Float(a), Value::Float(b)) => a == b,
-            (Value::Int(a), Value::Float(b)) | (Value::Float(b), Value::Int(a)) => {
-                int_float_eq(*a, *b)
+        let mut work: Vec<(&Value, &Value)> = vec![(self, other)];
+        while let Some((a, b)) = work.pop() {
+            let same = match (a, b) {
+                (Value::Null, Value::Null) => true,
+                (Value::Bool(a), Value::Bool(b)) => a == b,
+                (Value::Int(a), Value::Int(b)) => a == b,
+                (Value::Float(a), Value::Float(b)) => a == b,
+                (Value::Int(a), Value::Float(b)) | (Value::Float(b), Value::Int(a)) => {
+                    int_float_eq(*a, *b)
+                }
+                (Value::Str(a), Value::Str(b)) => Arc::ptr_eq(a, b) || a == b,
+                (Value::List(a), Value::List(b)) => {
+                    if !Arc::ptr_eq(a, b) {
+                        if a.len() != b.len() {
+                            return false;
+                        }
+                        work.extend(a.iter().zip(b.iter()));
+                    }
+                    true
+                }
+                (Value::Object(a), Value::Object(b)) => {
+                    if !Arc::ptr_eq(a, b) {
+                        if a.len() != b.len() {
+                            return false;
+                        }
+                        for (k, v) in a.iter() {
+                            match b.get(k) {
+                                Some(w) => work.push((v, w)),
+                                None => return false,
+                            }
+                        }
+                    }
+                    true
+                }
+                (Value::Function(a), Value::Function(b)) => {
+                    Arc::ptr_eq(a, b) || (a.entry == b.entry && a.params == b.params)
+                }
+                (Value::Closure(a), Value::Closure(b)) => {
+                    if !Arc::ptr_eq(a, b) {
+                        if a.proto.entry != b.proto.entry
+                            || a.proto.params != b.proto.params
+                            || a.captured.len() != b.captured.len()
+                        {
+                            return false;
+                        }
+                        for ((n, v), (m, w)) in a.captured.iter().zip(b.captured.iter()) {
+                            if n != m {
+                                return false;
+                            }
+                            work.push((v, w));
+                        }
+                    }
+                    true
+                }
+                (Value::Exception(a), Value::Exception(b)) => {
+                    if !Arc::ptr_eq(a, b) {
+                        if a.message != b.message {
+                            return false;
+                        }
+                        work.push((&a.value, &b.value));
+                    }
+                    true
+                }
+                _ => false,
+            };
+            if !same {
+                return false;
             }
-            (Value::Str(a), Value::Str(b)) => Arc::ptr_eq(a, b) || a == b,
-            (Value::List(a), Value::List(b)) => {
-                Arc::ptr_eq(a, b)
-                    || (a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| x.equals(y)))
-            }
-            (Value::Object(a), Value::Object(b)) => {
-                Arc::ptr_eq(a, b)
-                    || (a.len() == b.len()
-                        && a.iter().all(|(k, v)| b.get(k).is_some_and(|w| v.equals(w))))
-            }
-            (Value::Function(a), Value::Function(b)) => {
-                Arc::ptr_eq(a, b) || (a.entry == b.entry && a.params == b.params)
-            }
-            (Value::Closure(a), Value::Closure(b)) => {
-                Arc::ptr_eq(a, b)
-                    || (a.proto.entry == b.proto.entry
-                        && a.proto.params == b.proto.params
-                        && a.captured.len() == b.captured.len()
-                        && a.captured
-                            .iter()
-                            .zip(b.captured.iter())
-                            .all(|((n, v), (m, w))| n == m && v.equals(w)))
-            }
-            (Value::Exception(a), Value::Exception(b)) => {
-                Arc::ptr_eq(a, b) || (a.message == b.message && a.value.equals(&b.value))
-            }
-            _ => false,
         }
+        true
     }
 
     /// `LT`/`GT`/…: numbers (mixed allowed) or two strings. `None` when the
@@ -117,6 +154,17 @@ mod tests {
             Value::str("abc").compare(&Value::str("abd")),
             Some(Some(Ordering::Less))
         );
+    }
+
+    #[test]
+    fn deep_values_compare_without_recursion() {
+        let (mut a, mut b) = (Value::Int(1), Value::Float(1.0));
+        for _ in 0..1_000_000 {
+            a = Value::list(vec![a]);
+            b = Value::list(vec![b]);
+        }
+        assert!(a.equals(&b));
+        assert!(!a.equals(&Value::list(vec![Value::Int(1)])));
     }
 
     #[test]
