@@ -328,6 +328,11 @@ pub struct Sched<'a, S> {
     /// another worker. Bounded by `lifo_runs` so it cannot starve the queue.
     pub(crate) lifo: std::cell::Cell<Option<Arc<Process<S>>>>,
     pub(crate) lifo_runs: std::cell::Cell<u32>,
+    /// Exits waiting to be run by `kill` (a link cascade is a loop over this
+    /// list, not a recursion: a chain of a million linked processes must not
+    /// overflow the native stack), and whether a loop is draining it.
+    pub(crate) cascade: std::cell::RefCell<Vec<(Arc<Process<S>>, Value)>>,
+    pub(crate) draining: std::cell::Cell<bool>,
 }
 
 impl<'a, S: Send> Sched<'a, S> {
@@ -422,13 +427,6 @@ impl<'a, S: Send> Sched<'a, S> {
     pub fn sleep(&self, me: &Process<S>, deadline: Instant) {
         let token = me.register_wait(Wait::Sleep { deadline });
         self.node.add_timer(deadline, token, me.pid);
-    }
-
-    /// Messages queued for `pid`.
-    pub fn mailbox_len(&self, pid: Pid) -> usize {
-        self.node
-            .get(pid)
-            .map_or(0, |p| p.with_meta(|m| m.mailbox.len()))
     }
 
     /// REGISTER.
@@ -594,9 +592,19 @@ impl<'a, S: Send> Sched<'a, S> {
     }
 
     fn kill(&self, p: &Arc<Process<S>>, reason: Value) {
-        if let Kill::Now(reason) = p.kill(reason) {
-            self.finish_exit(p, reason);
+        let Kill::Now(reason) = p.kill(reason) else {
+            return;
+        };
+        self.cascade.borrow_mut().push((p.clone(), reason));
+        if self.draining.replace(true) {
+            return; // an outer kill is draining the list
         }
+        loop {
+            let next = self.cascade.borrow_mut().pop();
+            let Some((q, r)) = next else { break };
+            self.finish_exit(&q, r);
+        }
+        self.draining.set(false);
     }
 
     /// A signal that must end the running process `pid`, if one arrived.

@@ -335,7 +335,8 @@ fn run<const TRACE: bool>(ctx: &mut Context, code: &Code, vm: &Vm, proc: &mut Pr
                     (Some(v @ Value::Str(_)), true) if fits_concat(&v, &operand) => {
                         *cell = Some(ops::concat(v, &operand).expect("checked to fit"));
                     }
-                    (Some(v @ Value::List(_)), false) if v_len(&v) < ops::MAX_LIST_LEN => {
+                    (Some(v @ Value::List(_)), false) if matches!(&v, Value::List(l) if l.len() < ops::MAX_LIST_LEN) =>
+                    {
                         *cell = Some(ops::append(v, operand).expect("a list under the limit"));
                     }
                     (old, _) => {
@@ -369,13 +370,6 @@ fn unwind(ctx: &mut Context, e: Raise, vm: &Vm) -> Result<u32, Raise> {
     ctx.stack.truncate(h.stack_len as usize);
     ctx.stack.push(Value::Exception(e));
     Ok(h.catch)
-}
-
-fn v_len(v: &Value) -> usize {
-    match v {
-        Value::List(l) => l.len(),
-        _ => 0,
-    }
 }
 
 /// Whether CONCAT of `a` and a small `b` surely stays under the string

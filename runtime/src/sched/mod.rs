@@ -116,6 +116,8 @@ impl<S: Send> Node<S> {
             shared_queues: workers > 1,
             lifo: Default::default(),
             lifo_runs: Default::default(),
+            cascade: Default::default(),
+            draining: Default::default(),
         };
         let mut rng =
             0x9E37_79B9_7F4A_7C15u64 ^ (index as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9);
