@@ -89,6 +89,19 @@ struct RunArgs {
     /// Call frames allowed per process before `stack overflow`.
     #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     max_call_depth: u64,
+    /// Compile hot functions to native code with Cranelift.
+    #[arg(long, overrides_with = "no_jit")]
+    jit: bool,
+    /// Run everything in the interpreter (the default).
+    #[arg(long, overrides_with = "jit")]
+    no_jit: bool,
+    /// Calls plus loop back-edges before a function is compiled (0: compile
+    /// everything before running). Implies nothing without --jit.
+    #[arg(long, default_value_t = ttvm::exec::vm::DEFAULT_JIT_THRESHOLD)]
+    jit_threshold: u32,
+    /// Print the Cranelift IR of each compiled function to stderr.
+    #[arg(long)]
+    jit_dump: bool,
 }
 
 fn main() -> ExitCode {
@@ -151,6 +164,9 @@ fn run(args: RunArgs) -> i32 {
         pin: !args.no_pin,
         max_processes: args.max_processes as usize,
         args: args.args,
+        jit: args.jit && !args.no_jit,
+        jit_threshold: args.jit_threshold,
+        jit_dump: args.jit_dump,
         ..RunConfig::default()
     };
     ttvm::run(Arc::new(program), config, Io::std()).exit_code

@@ -38,6 +38,13 @@ pub struct RunConfig {
     /// Stop the whole run after this many reductions (fuzzing and tests);
     /// `None` runs to the end.
     pub reduction_limit: Option<u64>,
+    /// `--jit`: compile hot code with Cranelift (off under `--debug`/`--trace`).
+    pub jit: bool,
+    /// `--jit-threshold N`: calls plus loop back-edges before a function is
+    /// compiled; 0 compiles every function before the run starts.
+    pub jit_threshold: u32,
+    /// `--jit-dump`: the Cranelift IR of each compiled function to stderr.
+    pub jit_dump: bool,
 }
 
 impl Default for RunConfig {
@@ -56,9 +63,15 @@ impl Default for RunConfig {
             pin: true,
             max_processes: 1 << 20,
             reduction_limit: None,
+            jit: false,
+            jit_threshold: DEFAULT_JIT_THRESHOLD,
+            jit_dump: false,
         }
     }
 }
+
+/// Calls plus loop back-edges after which a function is compiled.
+pub const DEFAULT_JIT_THRESHOLD: u32 = 1000;
 
 /// Where a program's input and output go.
 pub struct Io {
