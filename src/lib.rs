@@ -11,6 +11,7 @@ pub mod bytecode;
 pub mod engine;
 pub mod exec;
 pub mod interp;
+pub mod jit;
 pub mod selftest;
 pub mod stdlib;
 

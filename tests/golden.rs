@@ -21,12 +21,24 @@ use std::time::{Duration, Instant};
 
 /// Execution modes: a name (usable in `;! modes:`) and the extra flags put
 /// before the program path. Adding a mode is adding one line here.
+///
+/// `jit-mixed` is differential: a tiny reduction quantum and a low
+/// threshold make processes move between the tiers all the time, which
+/// also changes how multi-process programs interleave; so its run is
+/// compared with an interpreter run of the same quantum (one scheduler
+/// unless the program picks its own), not with the file's expectations.
 const MODES: &[(&str, &[&str])] = &[
     ("interp", &[]),
-    // ("jit-eager", &["--jit", "--jit-threshold", "0"]),
-    // ("jit-mixed", &["--jit", "--jit-threshold", "50"]),
-    // ("one-sched", &["--no-smp"]),
+    ("jit-eager", &["--jit", "--jit-threshold", "0"]),
+    (
+        MIXED,
+        &["--jit", "--jit-threshold", "2", "--reductions", "7"],
+    ),
 ];
+
+/// The differential mode, and the interpreter run it is compared with.
+const MIXED: &str = "jit-mixed";
+const MIXED_BASELINE: &[&str] = &["--reductions", "7"];
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 const THREADS: usize = 4;
@@ -238,6 +250,16 @@ fn command_line(case: &Case, mode_flags: &[&str]) -> Vec<String> {
     let mut args: Vec<String> = Vec::new();
     args.extend(case.expect.flags.iter().cloned());
     args.extend(mode_flags.iter().map(|s| s.to_string()));
+    let differential = mode_flags == MIXED_BASELINE
+        || Some(&mode_flags) == MODES.iter().find(|m| m.0 == MIXED).map(|m| &m.1);
+    let picks_schedulers = case
+        .expect
+        .flags
+        .iter()
+        .any(|f| f == "-S" || f.starts_with("--schedulers") || f.starts_with("-S"));
+    if differential && !picks_schedulers {
+        args.push("--no-smp".to_string());
+    }
     args.push(
         case.program
             .file_name()
@@ -345,12 +367,47 @@ fn show(label: &str, text: &str, out: &mut String) {
     }
 }
 
+/// How a differential run differs from its interpreter baseline.
+fn differ(base: &Outcome, o: &Outcome) -> Option<String> {
+    let mut d = String::new();
+    if base.status != o.status {
+        let _ = writeln!(
+            d,
+            "  exit status: interpreter {:?}, JIT {:?}",
+            base.status, o.status
+        );
+    }
+    if base.stdout != o.stdout {
+        let _ = writeln!(d, "  stdout differs from the interpreter's");
+        show("interpreter stdout", &base.stdout, &mut d);
+        show("JIT stdout", &o.stdout, &mut d);
+        show("JIT stderr", &o.stderr, &mut d);
+    }
+    if let Some(n) = &base.note {
+        let _ = writeln!(d, "  interpreter run: {n}");
+    }
+    (!d.is_empty()).then(|| d.trim_start().to_string())
+}
+
 /// Compare one run with the expectations; `None` when it passes.
 fn check(case: &Case, mode: &str, mode_flags: &[&str], o: &Outcome) -> Option<String> {
     let e = &case.expect;
     let mut problems = String::new();
     if let Some(n) = &o.note {
         let _ = writeln!(problems, "  {n}");
+    }
+    if mode == MIXED {
+        if problems.is_empty() {
+            return None;
+        }
+        let args = command_line(case, mode_flags);
+        return Some(format!(
+            "FAIL {} [mode {mode}] ({:.1}s)\n  command: (cd {} && ttvm {})\n{problems}",
+            case.rel,
+            o.elapsed.as_secs_f64(),
+            case.program.parent().unwrap().display(),
+            args.join(" ")
+        ));
     }
     if o.status != Some(e.exit) {
         let _ = writeln!(
@@ -491,7 +548,11 @@ fn golden_programs() {
         handles.push(thread::spawn(move || loop {
             let item = work.lock().unwrap().pop_front();
             let Some((ci, mi)) = item else { break };
-            let o = run_one(&cases[ci], MODES[mi].1);
+            let mut o = run_one(&cases[ci], MODES[mi].1);
+            if MODES[mi].0 == MIXED {
+                let base = run_one(&cases[ci], MIXED_BASELINE);
+                o.note = differ(&base, &o).or(o.note);
+            }
             if tx.send((ci, mi, o)).is_err() {
                 break;
             }

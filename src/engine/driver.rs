@@ -5,7 +5,8 @@ use super::RunResult;
 use crate::bytecode::Program;
 use crate::exec::vm::{Io, RunConfig};
 use crate::exec::{Context, FrameKind, Vm};
-use crate::interp::{self, Code, Outcome, Proc};
+use crate::interp::{self, Code, Outcome, Proc, TierUp};
+use crate::jit::Jit;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use ttvm_runtime::{node, Execute, Node, Process, RunEnd, Sched, SchedConfig, Value};
@@ -38,8 +39,27 @@ pub fn run(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
 
 fn run_here(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
     let fuse = !(config.debug || config.trace);
-    let code = Code::new(&program, fuse);
+    // --debug and --trace show every instruction: they run interpreted.
+    let jit_on = config.jit && fuse;
+    let code = Code::new(&program, fuse, jit_on);
     let vm = Arc::new(Vm::new(program.clone(), config, io));
+    let jit = jit_on.then(|| {
+        let dump: Option<crate::jit::DumpSink> = if vm.config.jit_dump {
+            let vm = vm.clone();
+            Some(Box::new(move |text: &str| vm.eprint(&format!("{text}\n"))))
+        } else {
+            None
+        };
+        Jit::new(
+            program.clone(),
+            code.entry.clone(),
+            code.ops.len(),
+            &super::helpers::table(),
+            vm.config.jit_threshold,
+            vm.config.max_stack,
+            dump,
+        )
+    });
     let mut node: Node<Box<Context>> = Node::new(vm.config.max_processes);
     if vm.config.trace_procs {
         let vm = vm.clone();
@@ -53,6 +73,7 @@ fn run_here(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
     let engine = Engine {
         code: &code,
         vm: &vm,
+        jit: jit.as_ref(),
         limited: AtomicU64::new(0),
         hit_limit: AtomicBool::new(false),
     };
@@ -106,7 +127,12 @@ fn run_here(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
             node.stats.reductions.load(Ordering::Relaxed),
             vm.started.elapsed().as_secs_f64() * 1e3
         ));
+        if let Some(jit) = &jit {
+            vm.eprint(&jit.stats().report());
+        }
     }
+    // The code memory goes only now: no compiled code runs any more.
+    drop(jit);
     RunResult {
         exit_code,
         hit_reduction_limit: hit_limit,
@@ -116,6 +142,7 @@ fn run_here(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
 struct Engine<'a> {
     code: &'a Code,
     vm: &'a Vm,
+    jit: Option<&'a Jit>,
     /// Reductions of a run with a reduction limit.
     limited: AtomicU64,
     hit_limit: AtomicBool,
@@ -133,7 +160,24 @@ impl Execute<Box<Context>> for Engine<'_> {
         let before = ctx.reductions;
         let pid = me.pid;
         let mut proc = Proc { pid, node, me };
-        let out = interp::run_slice(ctx, self.code, self.vm, &mut proc);
+        let hook = self.jit.map(Hook);
+        let tier = hook.as_ref().map(|h| h as &dyn TierUp);
+        let out = loop {
+            if let Some(jit) = self.jit {
+                if let Some((f, block)) = jit.entry(ctx.pc) {
+                    match super::helpers::run_compiled(
+                        f, block, ctx, self.code, self.vm, &mut proc, jit,
+                    ) {
+                        Some(out) => break out,
+                        None => continue,
+                    }
+                }
+            }
+            match interp::run_slice(ctx, self.code, self.vm, &mut proc, tier) {
+                Outcome::TierUp => continue,
+                out => break out,
+            }
+        };
         let spent = ctx.reductions - before;
         node.spent(spent);
         if let Some(limit) = self.vm.config.reduction_limit {
@@ -144,7 +188,7 @@ impl Execute<Box<Context>> for Engine<'_> {
             }
         }
         match out {
-            Outcome::Preempted | Outcome::Yielded => node::Outcome::Preempted,
+            Outcome::Preempted | Outcome::Yielded | Outcome::TierUp => node::Outcome::Preempted,
             Outcome::Waiting => node::Outcome::Waiting,
             Outcome::Halted => node::Outcome::Ended(Value::str("normal")),
             Outcome::Killed(reason) => node::Outcome::Ended(reason),
@@ -166,6 +210,15 @@ impl Execute<Box<Context>> for Engine<'_> {
 
     fn idle(&self) {
         self.vm.flush();
+    }
+}
+
+/// The interpreter's tier-up hook: the JIT.
+struct Hook<'a>(&'a Jit);
+
+impl TierUp for Hook<'_> {
+    fn tier_up(&self, pc: u32) -> bool {
+        self.0.tier_up(pc)
     }
 }
 

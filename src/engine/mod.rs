@@ -3,6 +3,7 @@
 //! interpreter.
 
 mod driver;
+mod helpers;
 
 pub use driver::run;
 

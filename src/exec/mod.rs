@@ -4,6 +4,7 @@
 //! either tier), the semantics of value operations, and the VM-wide state.
 
 pub mod context;
+pub mod native;
 pub mod ops;
 pub mod vm;
 

@@ -39,6 +39,8 @@ pub enum Src {
 #[derive(Clone, Copy, Debug)]
 pub enum Op {
     Charge(u32),
+    /// `Charge` in code decoded for a JIT: first asks the tier-up hook.
+    ChargeJit(u32),
     PushInt(i64),
     PushConst(u32),
     Dup,
@@ -107,8 +109,9 @@ pub struct Code {
 }
 
 impl Code {
-    /// Decode `p`; `fuse` enables superinstructions (off under --debug/--trace).
-    pub fn new(p: &Program, fuse: bool) -> Code {
+    /// Decode `p`; `fuse` enables superinstructions (off under --debug/--trace);
+    /// `jit` makes every block start ask the tier-up hook.
+    pub fn new(p: &Program, fuse: bool, jit: bool) -> Code {
         let n = p.code.len();
         let mut entry = Vec::with_capacity(n + 1);
         let mut at = 0u32;
@@ -126,7 +129,11 @@ impl Code {
         };
         for i in 0..n {
             if p.block_start[i] {
-                code.ops.push(Op::Charge(p.block_cost[i]));
+                code.ops.push(if jit {
+                    Op::ChargeJit(p.block_cost[i])
+                } else {
+                    Op::Charge(p.block_cost[i])
+                });
                 code.orig.push(i as u32);
             }
             let op = fuse

@@ -37,10 +37,20 @@ pub enum Outcome {
     Waiting,
     /// Ended by an exit signal (no crash report).
     Killed(Value),
+    /// Compiled code takes over at the block whose decoded address is
+    /// `ctx.pc` (only with a [`TierUp`] hook).
+    TierUp,
+}
+
+/// Asked at each block start when the program was decoded for a JIT:
+/// `true` when compiled code should run the block at decoded address `pc`
+/// (the hook counts hotness and compiles when a function gets hot).
+pub trait TierUp {
+    fn tier_up(&self, pc: u32) -> bool;
 }
 
 /// What a handler tells the loop to do next.
-pub(crate) enum Flow {
+pub enum Flow {
     Next,
     Jump(u32),
     Raise(Raise),
@@ -56,16 +66,48 @@ pub struct Proc<'a> {
 }
 
 /// Run `ctx` for one slice of `ctx.budget` reductions.
-pub fn run_slice(ctx: &mut Context, code: &Code, vm: &Vm, proc: &mut Proc<'_>) -> Outcome {
+/// `tier` is asked at block starts of code decoded for a JIT.
+pub fn run_slice(
+    ctx: &mut Context,
+    code: &Code,
+    vm: &Vm,
+    proc: &mut Proc<'_>,
+    tier: Option<&dyn TierUp>,
+) -> Outcome {
     if vm.config.debug || vm.config.trace {
-        run::<true>(ctx, code, vm, proc)
+        run::<true>(ctx, code, vm, proc, tier)
     } else {
-        run::<false>(ctx, code, vm, proc)
+        run::<false>(ctx, code, vm, proc, tier)
     }
 }
 
+/// Run the instruction at program address `at` (decoded address
+/// `ctx.pc`) with its complete semantics. Exceptions are returned, not
+/// unwound.
+pub(crate) fn exec_instr(
+    ctx: &mut Context,
+    code: &Code,
+    vm: &Vm,
+    proc: &mut Proc<'_>,
+    at: u32,
+) -> Flow {
+    generic::exec(ctx, code, vm, proc, at)
+}
+
+/// Unwind to the innermost handler (see [`unwind`]): the catch block's
+/// decoded address, or the exception when no handler is in force.
+pub(crate) fn raise(ctx: &mut Context, e: Raise, vm: &Vm) -> Result<u32, Raise> {
+    unwind(ctx, e, vm)
+}
+
 #[inline(always)]
-fn run<const TRACE: bool>(ctx: &mut Context, code: &Code, vm: &Vm, proc: &mut Proc<'_>) -> Outcome {
+fn run<const TRACE: bool>(
+    ctx: &mut Context,
+    code: &Code,
+    vm: &Vm,
+    proc: &mut Proc<'_>,
+    tier: Option<&dyn TierUp>,
+) -> Outcome {
     let mut pc = ctx.pc as usize;
     let mut base = ctx.frame().base as usize;
     let max_stack = vm.config.max_stack;
@@ -108,10 +150,28 @@ fn run<const TRACE: bool>(ctx: &mut Context, code: &Code, vm: &Vm, proc: &mut Pr
     }
     loop {
         let op = code.ops[pc];
-        if TRACE && !matches!(op, Op::Charge(_)) {
+        if TRACE && !matches!(op, Op::Charge(_) | Op::ChargeJit(_)) {
             trace::step(ctx, code, vm, proc, pc);
         }
         match op {
+            Op::ChargeJit(cost) => {
+                if let Some(t) = tier {
+                    if t.tier_up(pc as u32) {
+                        ctx.pc = pc as u32;
+                        return Outcome::TierUp;
+                    }
+                }
+                if ctx.budget <= 0 {
+                    ctx.pc = pc as u32;
+                    return Outcome::Preempted;
+                }
+                ctx.budget -= cost as i64;
+                ctx.reductions += cost as u64;
+                if ctx.stack.len() + 2 * cost as usize > max_stack {
+                    raise!(Value::error("stack overflow"));
+                }
+                pc += 1;
+            }
             Op::Charge(cost) => {
                 if ctx.budget <= 0 {
                     ctx.pc = pc as u32;

@@ -1,0 +1,250 @@
+//! The runtime helpers compiled code calls (`extern "C"`, never unwinding)
+//! and the engine's side of running compiled code. Each helper rebuilds
+//! the process's operand stack from the raw parts in [`JitEnv`], runs the
+//! interpreter's complete semantics for the instruction, and takes the
+//! stack apart again, so both tiers share one implementation of every
+//! instruction.
+
+use crate::exec::native::{status, Helpers, JitEnv, MAX_NATIVE_DEPTH};
+use crate::exec::{Context, Raise, Vm};
+use crate::interp::{self, Code, Flow, Outcome, Proc};
+use crate::jit::Jit;
+use std::mem::ManuallyDrop;
+use ttvm_runtime::Value;
+
+/// What the helpers need besides the environment block.
+struct Host<'a, 'p> {
+    ctx: *mut Context,
+    code: &'a Code,
+    vm: &'a Vm,
+    proc: *mut Proc<'p>,
+    jit: &'a Jit,
+    outcome: Option<Outcome>,
+}
+
+/// The helper table for the JIT.
+pub(super) fn table() -> Helpers {
+    Helpers {
+        generic: h_generic as *const () as usize,
+        call: h_call as *const () as usize,
+        clone: h_clone as *const () as usize,
+        drop: h_drop as *const () as usize,
+        reserve: h_reserve as *const () as usize,
+        overflow: h_overflow as *const () as usize,
+    }
+}
+
+/// Move the operand stack out of `ctx` into `env` (and the other fields
+/// compiled code reads).
+fn sync_out(env: &mut JitEnv, ctx: &mut Context) {
+    let mut stack = ManuallyDrop::new(std::mem::take(&mut ctx.stack));
+    env.sp = stack.as_mut_ptr();
+    env.len = stack.len();
+    env.cap = stack.capacity();
+    let base = ctx.frame().base as usize;
+    // `base` is at most `locals.len()` (a frame's slots are in the vector).
+    env.locals = ctx.locals.as_mut_ptr().wrapping_add(base);
+    env.frames = ctx.frames.len() as u32;
+    env.pc = ctx.pc;
+    env.budget = ctx.budget;
+}
+
+/// Move the operand stack back from `env` into `ctx`.
+fn sync_in(env: &JitEnv, ctx: &mut Context) {
+    // SAFETY: `sp`, `len`, `cap` are the parts of the `Vec<Value>` that
+    // `sync_out` took apart; compiled code only wrote initialised values
+    // below `len` and never beyond `cap` (it reserves room at block
+    // starts), and nothing else owns the allocation meanwhile.
+    ctx.stack = unsafe { Vec::from_raw_parts(env.sp, env.len, env.cap) };
+    ctx.budget = env.budget;
+}
+
+/// # Safety
+/// `env` is the `JitEnv` the engine passed to compiled code, whose `host`
+/// points at a live `Host`.
+unsafe fn parts<'e>(env: *mut JitEnv) -> (&'e mut JitEnv, &'e mut Host<'e, 'e>) {
+    // SAFETY: per the function's contract; the engine holds no reference
+    // to either while compiled code runs.
+    unsafe {
+        let env = &mut *env;
+        let host = &mut *(env.host as *mut Host<'e, 'e>);
+        (env, host)
+    }
+}
+
+/// An exception at decoded address `dpc`: unwind to a handler
+/// (`CONTINUE` at its catch block) or end the process (`STOP`).
+fn raise(host: &mut Host<'_, '_>, ctx: &mut Context, e: Raise, dpc: u32) -> u32 {
+    ctx.pc = dpc;
+    match interp::raise(ctx, e, host.vm) {
+        Ok(to) => {
+            ctx.pc = to;
+            status::CONTINUE
+        }
+        Err(e) => {
+            host.outcome = Some(Outcome::Crashed(e));
+            status::STOP
+        }
+    }
+}
+
+fn flow(host: &mut Host<'_, '_>, ctx: &mut Context, f: Flow, dpc: u32) -> u32 {
+    match f {
+        Flow::Next => status::NEXT,
+        Flow::Jump(to) => {
+            ctx.pc = to;
+            status::CONTINUE
+        }
+        Flow::Raise(e) => raise(host, ctx, e, dpc),
+        Flow::Stop(out) => {
+            host.outcome = Some(out);
+            status::STOP
+        }
+    }
+}
+
+/// Run instruction `at` (decoded address `dpc`) with the interpreter's
+/// semantics.
+extern "C" fn h_generic(env: *mut JitEnv, at: u32, dpc: u32) -> u32 {
+    // SAFETY: called by compiled code with the engine's `JitEnv`.
+    let (env, host) = unsafe { parts(env) };
+    // SAFETY: the context outlives the slice; no other reference is live.
+    let ctx = unsafe { &mut *host.ctx };
+    sync_in(env, ctx);
+    ctx.pc = dpc;
+    // SAFETY: as for the context.
+    let proc = unsafe { &mut *host.proc };
+    let f = interp::exec_instr(ctx, host.code, host.vm, proc, at);
+    let st = flow(host, ctx, f, dpc);
+    sync_out(env, ctx);
+    st
+}
+
+/// CALL / CALL_FUNCTION: make the frame, then say where the callee's
+/// compiled code is.
+extern "C" fn h_call(env: *mut JitEnv, at: u32, dpc: u32) -> u32 {
+    // SAFETY: called by compiled code with the engine's `JitEnv`.
+    let (env, host) = unsafe { parts(env) };
+    // SAFETY: the context outlives the slice; no other reference is live.
+    let ctx = unsafe { &mut *host.ctx };
+    sync_in(env, ctx);
+    ctx.pc = dpc;
+    // SAFETY: as for the context.
+    let proc = unsafe { &mut *host.proc };
+    let f = interp::exec_instr(ctx, host.code, host.vm, proc, at);
+    let st = match f {
+        Flow::Jump(entry) => {
+            ctx.pc = entry;
+            env.target_fn = 0;
+            if env.native_depth < MAX_NATIVE_DEPTH {
+                if let Some((code, block)) = host.jit.entry(entry) {
+                    env.target_fn = code;
+                    env.target_block = block;
+                    env.native_depth += 1;
+                }
+            }
+            status::NEXT
+        }
+        other => flow(host, ctx, other, dpc),
+    };
+    sync_out(env, ctx);
+    st
+}
+
+/// The bytes of a value from its tag and payload.
+fn raw_value(tag: u64, pay: u64) -> [u64; 2] {
+    // The tag is the first byte; the rest of the first word is padding.
+    [u64::from_le_bytes([tag as u8, 0, 0, 0, 0, 0, 0, 0]), pay]
+}
+
+/// One more reference to a heap value compiled code copies.
+extern "C" fn h_clone(tag: u64, pay: u64) {
+    let raw = raw_value(tag, pay);
+    // SAFETY: compiled code passes the tag and payload of a live value it
+    // holds a reference to; `[u64; 2]` has `Value`'s size and alignment
+    // and the tag byte at offset 0 (little-endian, checked below).
+    let v = ManuallyDrop::new(unsafe { std::ptr::read(raw.as_ptr() as *const Value) });
+    std::mem::forget(Value::clone(&v));
+}
+
+/// Drop a reference to a heap value compiled code no longer holds.
+extern "C" fn h_drop(tag: u64, pay: u64) {
+    let raw = raw_value(tag, pay);
+    // SAFETY: compiled code passes a value it owns and will not use again.
+    drop(unsafe { std::ptr::read(raw.as_ptr() as *const Value) });
+}
+
+#[cfg(not(target_endian = "little"))]
+compile_error!("the JIT's value layout assumes a little-endian host");
+
+/// Make room for `n` more values on the operand stack.
+extern "C" fn h_reserve(env: *mut JitEnv, n: u64) {
+    // SAFETY: called by compiled code with the engine's `JitEnv`.
+    let (env, host) = unsafe { parts(env) };
+    // SAFETY: the context outlives the slice; no other reference is live.
+    let ctx = unsafe { &mut *host.ctx };
+    sync_in(env, ctx);
+    ctx.stack.reserve(n as usize);
+    sync_out(env, ctx);
+}
+
+/// The operand stack limit was reached at the block at `dpc`.
+extern "C" fn h_overflow(env: *mut JitEnv, dpc: u32) -> u32 {
+    // SAFETY: called by compiled code with the engine's `JitEnv`.
+    let (env, host) = unsafe { parts(env) };
+    // SAFETY: the context outlives the slice; no other reference is live.
+    let ctx = unsafe { &mut *host.ctx };
+    sync_in(env, ctx);
+    let st = raise(host, ctx, Value::error("stack overflow"), dpc);
+    sync_out(env, ctx);
+    st
+}
+
+/// Run compiled code `f` from entry `block` until it stops (`Some`) or
+/// leaves the state for the engine to continue at `ctx.pc` (`None`).
+pub(super) fn run_compiled(
+    f: usize,
+    block: u32,
+    ctx: &mut Context,
+    code: &Code,
+    vm: &Vm,
+    proc: &mut Proc<'_>,
+    jit: &Jit,
+) -> Option<Outcome> {
+    let budget0 = ctx.budget;
+    let mut host = Host {
+        ctx: ctx as *mut Context,
+        code,
+        vm,
+        proc: proc as *mut Proc<'_>,
+        jit,
+        outcome: None,
+    };
+    let mut env = JitEnv {
+        sp: std::ptr::null_mut(),
+        len: 0,
+        cap: 0,
+        locals: std::ptr::null_mut(),
+        budget: 0,
+        pc: 0,
+        frames: 0,
+        target_fn: 0,
+        target_block: 0,
+        native_depth: 0,
+        host: &mut host as *mut Host<'_, '_> as *mut std::ffi::c_void,
+    };
+    // SAFETY: `host.ctx` is `ctx`, which nothing else uses until the call
+    // returns.
+    sync_out(&mut env, unsafe { &mut *host.ctx });
+    let st = crate::jit::enter(f, &mut env, block);
+    // SAFETY: as above; compiled code has returned.
+    let ctx = unsafe { &mut *host.ctx };
+    sync_in(&env, ctx);
+    ctx.pc = env.pc;
+    ctx.reductions += (budget0 - ctx.budget).max(0) as u64;
+    match st {
+        status::CONTINUE => None,
+        status::PREEMPT => Some(Outcome::Preempted),
+        _ => Some(host.outcome.take().unwrap_or(Outcome::Halted)),
+    }
+}

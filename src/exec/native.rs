@@ -1,0 +1,109 @@
+//! The contract between compiled code and the rest of the VM: the
+//! environment block compiled code reads and writes (`#[repr(C)]`, fixed
+//! offsets), the status words, and the runtime-helper table.
+//!
+//! While compiled code runs, the process's operand stack is held here as
+//! raw parts (`sp`, `len`, `cap` of the context's `Vec<Value>`), so compiled
+//! code pushes and pops with plain loads and stores. Every helper rebuilds
+//! the `Vec` before it touches the context and takes it apart again before
+//! it returns (see `engine::helpers`). Variable slots stay in the context's
+//! `locals` vector; `locals` points at the current frame's first slot.
+
+use std::ffi::c_void;
+use ttvm_runtime::Value;
+
+/// What compiled code sees of a running process.
+#[repr(C)]
+#[derive(Debug)]
+pub struct JitEnv {
+    /// Operand stack: pointer to the first value.
+    pub sp: *mut Value,
+    /// Operand stack: number of values.
+    pub len: usize,
+    /// Operand stack: capacity in values.
+    pub cap: usize,
+    /// The current frame's first variable slot.
+    pub locals: *mut Option<Value>,
+    /// Reductions left in this slice.
+    pub budget: i64,
+    /// Where to continue (a decoded address) after `CONTINUE`/`PREEMPT`.
+    pub pc: u32,
+    /// Number of frames of the process.
+    pub frames: u32,
+    /// Compiled code of the callee of the last call helper (0: none; go
+    /// through the engine).
+    pub target_fn: usize,
+    /// Entry block of `target_fn` to start at.
+    pub target_block: u32,
+    /// Nested native calls of compiled code right now.
+    pub native_depth: u32,
+    /// The engine's side of the slice (context, program, process).
+    pub host: *mut c_void,
+}
+
+/// Byte offsets of [`JitEnv`]'s fields, as compiled code uses them.
+pub mod off {
+    use super::JitEnv;
+    use std::mem::offset_of;
+    pub const SP: i32 = offset_of!(JitEnv, sp) as i32;
+    pub const LEN: i32 = offset_of!(JitEnv, len) as i32;
+    pub const CAP: i32 = offset_of!(JitEnv, cap) as i32;
+    pub const LOCALS: i32 = offset_of!(JitEnv, locals) as i32;
+    pub const BUDGET: i32 = offset_of!(JitEnv, budget) as i32;
+    pub const PC: i32 = offset_of!(JitEnv, pc) as i32;
+    pub const FRAMES: i32 = offset_of!(JitEnv, frames) as i32;
+    pub const TARGET_FN: i32 = offset_of!(JitEnv, target_fn) as i32;
+    pub const TARGET_BLOCK: i32 = offset_of!(JitEnv, target_block) as i32;
+    pub const NATIVE_DEPTH: i32 = offset_of!(JitEnv, native_depth) as i32;
+}
+
+/// Status words. Helpers return `NEXT`, `CONTINUE` or `STOP`; compiled
+/// functions return `CONTINUE`, `STOP` or `PREEMPT`.
+pub mod status {
+    /// Go on with the next instruction in compiled code.
+    pub const NEXT: u32 = 0;
+    /// The whole state is in memory; continue at `JitEnv::pc` (in whichever
+    /// tier has code there).
+    pub const CONTINUE: u32 = 1;
+    /// The slice is over; the engine holds the outcome.
+    pub const STOP: u32 = 2;
+    /// The budget ran out at the block whose decoded address is
+    /// `JitEnv::pc`; the process resumes there with a fresh budget.
+    pub const PREEMPT: u32 = 3;
+}
+
+/// A compiled function: `(env, entry block) -> status`.
+pub type CompiledFn = unsafe extern "C" fn(*mut JitEnv, u32) -> u32;
+
+/// The runtime helpers compiled code calls, as addresses of `extern "C"`
+/// functions. The engine fills it in; the JIT only knows the signatures.
+#[derive(Clone, Copy, Debug)]
+pub struct Helpers {
+    /// `(env, program address, decoded address) -> status`: run one
+    /// instruction with its complete semantics (the interpreter's).
+    pub generic: usize,
+    /// `(env, program address, decoded address) -> status`: CALL or
+    /// CALL_FUNCTION; on `NEXT` the frame is made and
+    /// `target_fn`/`target_block` say where the callee's compiled code is
+    /// (0: continue at `pc` through the engine).
+    pub call: usize,
+    /// `(tag, payload)`: one more reference to a heap value.
+    pub clone: usize,
+    /// `(tag, payload)`: drop a reference to a heap value.
+    pub drop: usize,
+    /// `(env, n)`: make room for `n` more operand stack values.
+    pub reserve: usize,
+    /// `(env, decoded address) -> status`: raise `stack overflow` there.
+    pub overflow: usize,
+}
+
+/// Native calls of compiled code allowed before a call goes through the
+/// engine instead (which starts the callee on a fresh native stack).
+pub const MAX_NATIVE_DEPTH: u32 = 2000;
+
+/// The tag byte of `Option::<Value>::None` in a variable slot: `Value`'s
+/// tag is a `#[repr(u8)]` field at offset 0, and `None` is the first tag
+/// value no variant uses (the niche).
+pub fn none_tag() -> u8 {
+    ttvm_runtime::value::tag::EXCEPTION + 1
+}

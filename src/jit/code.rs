@@ -1,0 +1,226 @@
+//! Code memory and calling compiled code. Every `unsafe` of the JIT tier is
+//! in this file.
+
+use crate::exec::native::{CompiledFn, Helpers, JitEnv};
+use cranelift_codegen::ir::types::{I32, I64};
+use cranelift_codegen::ir::{AbiParam, FuncRef, Signature, UserFuncName};
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_codegen::Context as CodegenContext;
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::{default_libcall_names, FuncId, Linkage, Module};
+
+/// The helpers and the compiled-function signature, as one function being
+/// built refers to them.
+pub(super) struct Imports {
+    pub generic: FuncRef,
+    pub call: FuncRef,
+    pub clone: FuncRef,
+    pub drop: FuncRef,
+    pub reserve: FuncRef,
+    pub overflow: FuncRef,
+    /// Signature of compiled functions, for `call_indirect`.
+    pub sig: cranelift_codegen::ir::SigRef,
+}
+
+struct HelperIds {
+    generic: FuncId,
+    call: FuncId,
+    clone: FuncId,
+    drop: FuncId,
+    reserve: FuncId,
+    overflow: FuncId,
+}
+
+/// The JIT's code memory: a Cranelift JIT module and the reusable
+/// compilation contexts.
+pub(super) struct CodeMemory {
+    module: std::mem::ManuallyDrop<JITModule>,
+    ctx: CodegenContext,
+    fctx: FunctionBuilderContext,
+    sig: Signature,
+    helpers: HelperIds,
+    count: u32,
+}
+
+// SAFETY: the module is only used under the `Jit`'s mutex; what it owns
+// (code memory, declarations) has no thread affinity.
+unsafe impl Send for CodeMemory {}
+
+/// A compiled function and what `--jit-dump` shows of it.
+pub(super) struct Compiled {
+    pub code: usize,
+    pub clif: Option<String>,
+    pub bytes: usize,
+}
+
+impl CodeMemory {
+    pub(super) fn new(h: &Helpers) -> Result<CodeMemory, String> {
+        let mut flags = settings::builder();
+        for (k, v) in [
+            ("opt_level", "speed"),
+            ("use_colocated_libcalls", "false"),
+            ("is_pic", "false"),
+        ] {
+            flags.set(k, v).map_err(|e| e.to_string())?;
+        }
+        let isa = cranelift_native::builder()
+            .map_err(|e| format!("no native code for this host: {e}"))?
+            .finish(settings::Flags::new(flags))
+            .map_err(|e| e.to_string())?;
+        let mut jb = JITBuilder::with_isa(isa, default_libcall_names());
+        for (name, addr) in [
+            ("ttvm_generic", h.generic),
+            ("ttvm_call", h.call),
+            ("ttvm_clone", h.clone),
+            ("ttvm_drop", h.drop),
+            ("ttvm_reserve", h.reserve),
+            ("ttvm_overflow", h.overflow),
+        ] {
+            jb.symbol(name, addr as *const u8);
+        }
+        let mut module = JITModule::new(jb);
+        let cc = module.isa().default_call_conv();
+        let sig_of = |params: &[cranelift_codegen::ir::Type], ret: bool| {
+            let mut s = Signature::new(cc);
+            s.params.extend(params.iter().map(|&t| AbiParam::new(t)));
+            if ret {
+                s.returns.push(AbiParam::new(I32));
+            }
+            s
+        };
+        let mut declare = |name: &str, s: Signature| {
+            module
+                .declare_function(name, Linkage::Import, &s)
+                .map_err(|e| e.to_string())
+        };
+        let helpers = HelperIds {
+            generic: declare("ttvm_generic", sig_of(&[I64, I32, I32], true))?,
+            call: declare("ttvm_call", sig_of(&[I64, I32, I32], true))?,
+            clone: declare("ttvm_clone", sig_of(&[I64, I64], false))?,
+            drop: declare("ttvm_drop", sig_of(&[I64, I64], false))?,
+            reserve: declare("ttvm_reserve", sig_of(&[I64, I64], false))?,
+            overflow: declare("ttvm_overflow", sig_of(&[I64, I32], true))?,
+        };
+        let sig = sig_of(&[I64, I32], true);
+        Ok(CodeMemory {
+            ctx: module.make_context(),
+            module: std::mem::ManuallyDrop::new(module),
+            fctx: FunctionBuilderContext::new(),
+            sig,
+            helpers,
+            count: 0,
+        })
+    }
+
+    /// Build a function with `build`, compile it and make it callable.
+    pub(super) fn compile(
+        &mut self,
+        name: &str,
+        dump: bool,
+        build: impl FnOnce(&mut FunctionBuilder<'_>, &Imports) -> Result<(), String>,
+    ) -> Result<Compiled, String> {
+        self.count += 1;
+        // A fresh builder context: a failed compilation may leave one behind.
+        self.fctx = FunctionBuilderContext::new();
+        self.module.clear_context(&mut self.ctx);
+        self.ctx.func.signature = self.sig.clone();
+        self.ctx.func.name = UserFuncName::user(0, self.count);
+        let clif = {
+            let mut b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
+            let m = &mut self.module;
+            let h = &self.helpers;
+            let imports = Imports {
+                generic: m.declare_func_in_func(h.generic, b.func),
+                call: m.declare_func_in_func(h.call, b.func),
+                clone: m.declare_func_in_func(h.clone, b.func),
+                drop: m.declare_func_in_func(h.drop, b.func),
+                reserve: m.declare_func_in_func(h.reserve, b.func),
+                overflow: m.declare_func_in_func(h.overflow, b.func),
+                sig: b.import_signature(self.sig.clone()),
+            };
+            build(&mut b, &imports)?;
+            b.seal_all_blocks();
+            b.finalize();
+            dump.then(|| format!("; {name}\n{}", self.ctx.func.display()))
+        };
+        let id = self
+            .module
+            .declare_function(
+                &format!("ttvm_unit_{}", self.count),
+                Linkage::Local,
+                &self.sig,
+            )
+            .map_err(|e| e.to_string())?;
+        self.module
+            .define_function(id, &mut self.ctx)
+            .map_err(|e| format!("{e:?}"))?;
+        let bytes = self
+            .ctx
+            .compiled_code()
+            .map(|c| c.code_buffer().len())
+            .unwrap_or(0);
+        self.module.clear_context(&mut self.ctx);
+        self.module
+            .finalize_definitions()
+            .map_err(|e| e.to_string())?;
+        let code = self.module.get_finalized_function(id) as usize;
+        Ok(Compiled { code, clif, bytes })
+    }
+
+    /// The IR `build` makes, without compiling it (for tests and dumps).
+    pub(super) fn ir_only(
+        &mut self,
+        build: impl FnOnce(&mut FunctionBuilder<'_>, &Imports) -> Result<(), String>,
+    ) -> Result<String, String> {
+        self.fctx = FunctionBuilderContext::new();
+        self.module.clear_context(&mut self.ctx);
+        self.ctx.func.signature = self.sig.clone();
+        self.ctx.func.name = UserFuncName::user(0, 0);
+        let mut b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
+        let m = &mut self.module;
+        let h = &self.helpers;
+        let imports = Imports {
+            generic: m.declare_func_in_func(h.generic, b.func),
+            call: m.declare_func_in_func(h.call, b.func),
+            clone: m.declare_func_in_func(h.clone, b.func),
+            drop: m.declare_func_in_func(h.drop, b.func),
+            reserve: m.declare_func_in_func(h.reserve, b.func),
+            overflow: m.declare_func_in_func(h.overflow, b.func),
+            sig: b.import_signature(self.sig.clone()),
+        };
+        build(&mut b, &imports)?;
+        b.seal_all_blocks();
+        b.finalize();
+        let text = self.ctx.func.display().to_string();
+        self.module.clear_context(&mut self.ctx);
+        Ok(text)
+    }
+}
+
+impl Drop for CodeMemory {
+    fn drop(&mut self) {
+        // SAFETY: `module` is taken once, here, and never used again. The
+        // code memory goes with the `Jit`, which the engine drops only after
+        // every process has stopped running, so no compiled function is
+        // running or will be called again.
+        unsafe {
+            let module = std::mem::ManuallyDrop::take(&mut self.module);
+            module.free_memory();
+        }
+    }
+}
+
+/// Run compiled function `f` from entry block `block`.
+pub(crate) fn enter(f: usize, env: &mut JitEnv, block: u32) -> u32 {
+    // SAFETY: `f` was returned by `CodeMemory::compile` (a finalized
+    // function of signature `CompiledFn`) and its memory lives as long as
+    // the `Jit`, which outlives every slice. `env` is a valid, exclusive
+    // `JitEnv` whose stack parts and frame pointer describe the running
+    // process (set by the engine), and `block` is an index of the unit's
+    // entry table (out-of-range indices go to the first block).
+    unsafe {
+        let f: CompiledFn = std::mem::transmute::<usize, CompiledFn>(f);
+        f(env as *mut JitEnv, block)
+    }
+}

@@ -1,0 +1,341 @@
+//! The JIT tier: compiles hot units of code to native code with Cranelift.
+//!
+//! A *unit* is the code of one frame layout (see `bytecode/frames.rs`):
+//! the instructions that can run in one frame, found by following
+//! fall-through, jumps and catch labels. It is what a function is in a
+//! language without function boundaries. A unit is compiled into one
+//! native function that can be entered at any of its basic blocks.
+//!
+//! Hotness: each unit counts entries into its *header* blocks (call
+//! targets and loop headers — targets of backward jumps) while it runs in
+//! the interpreter; at `--jit-threshold` it is compiled, on the worker
+//! that noticed, under a lock. Threshold 0 compiles every unit before the
+//! run. A unit that cannot be compiled stays interpreted (`--stats` says
+//! why).
+
+mod code;
+mod lower;
+
+pub(crate) use code::enter;
+
+use crate::bytecode::{Instr, Program};
+use crate::exec::native::{none_tag, Helpers};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Units larger than this stay in the interpreter.
+const MAX_UNIT_INSTRUCTIONS: usize = 100_000;
+/// Units with more variables than this stay in the interpreter (entering
+/// compiled code loads every variable).
+const MAX_UNIT_SLOTS: usize = 4096;
+
+/// What is compiled of one unit.
+#[derive(Debug)]
+pub(crate) struct UnitPlan {
+    /// The frame layout whose code this is.
+    pub layout: u32,
+    /// Program addresses of the unit's block starts, ascending.
+    pub blocks: Vec<u32>,
+    /// Number of instructions.
+    pub size: usize,
+}
+
+struct Unit {
+    plan: UnitPlan,
+    /// The compiled function's address, 0 until compiled.
+    code: AtomicUsize,
+    /// Compilation was tried and failed (or the unit is unsupported).
+    failed: AtomicBool,
+    /// Header-block entries counted in the interpreter.
+    hot: AtomicU32,
+}
+
+/// A block start, as the engine looks it up by decoded address.
+#[derive(Clone, Copy, Debug)]
+struct BlockRef {
+    unit: u32,
+    /// Index in the unit's entry table.
+    index: u32,
+    /// Entering it counts toward the unit's hotness.
+    header: bool,
+}
+
+/// What `--stats` reports.
+#[derive(Debug, Default, Clone)]
+pub struct JitStats {
+    /// Compiled units: name, instructions, machine-code bytes, time.
+    pub compiled: Vec<(String, usize, usize, Duration)>,
+    /// Units that stay interpreted: name and why.
+    pub fallbacks: Vec<(String, String)>,
+}
+
+impl JitStats {
+    /// One `--stats` paragraph.
+    pub fn report(&self) -> String {
+        let total: Duration = self.compiled.iter().map(|c| c.3).sum();
+        let mut s = format!(
+            "jit: functions compiled {}, fallbacks {}, compile time {:.3} ms\n",
+            self.compiled.len(),
+            self.fallbacks.len(),
+            total.as_secs_f64() * 1e3
+        );
+        for (name, n, bytes, t) in &self.compiled {
+            s.push_str(&format!(
+                "jit:   compiled {name}: {n} instructions, {bytes} bytes, {:.3} ms\n",
+                t.as_secs_f64() * 1e3
+            ));
+        }
+        for (name, why) in &self.fallbacks {
+            s.push_str(&format!("jit:   interpreted {name}: {why}\n"));
+        }
+        s
+    }
+}
+
+/// Where `--jit-dump` text goes.
+pub type DumpSink = Box<dyn Fn(&str) + Send + Sync>;
+
+/// The JIT of one run.
+pub struct Jit {
+    program: Arc<Program>,
+    /// Program address → decoded address.
+    entry: Vec<u32>,
+    units: Vec<Unit>,
+    /// Decoded address → block start (None for other addresses).
+    blocks: Vec<Option<BlockRef>>,
+    mem: Mutex<Option<code::CodeMemory>>,
+    threshold: u32,
+    max_stack: usize,
+    none_tag: u8,
+    stats: Mutex<JitStats>,
+    dump: Option<DumpSink>,
+}
+
+impl Jit {
+    /// A JIT for `program`, whose decoded form has `decoded_len` ops and
+    /// maps program addresses to decoded ones by `entry`.
+    pub fn new(
+        program: Arc<Program>,
+        entry: Vec<u32>,
+        decoded_len: usize,
+        helpers: &Helpers,
+        threshold: u32,
+        max_stack: usize,
+        dump: Option<DumpSink>,
+    ) -> Jit {
+        let p = &*program;
+        let n = p.code.len();
+        let mut header = vec![false; n];
+        for (i, instr) in p.code.iter().enumerate() {
+            match instr {
+                Instr::Jmp(t) | Instr::Jz(t) | Instr::Jnz(t) if (t.0 as usize) <= i => {
+                    header[t.0 as usize] = true;
+                }
+                Instr::Call(c) | Instr::MakeFunction(c) | Instr::MakeLambda(c)
+                    if (c.target as usize) < n =>
+                {
+                    header[c.target as usize] = true;
+                }
+                _ => {}
+            }
+        }
+        let mut units: Vec<Unit> = (0..p.layouts.len() as u32)
+            .map(|layout| Unit {
+                plan: UnitPlan {
+                    layout,
+                    blocks: Vec::new(),
+                    size: 0,
+                },
+                code: AtomicUsize::new(0),
+                failed: AtomicBool::new(false),
+                hot: AtomicU32::new(0),
+            })
+            .collect();
+        let mut blocks = vec![None; decoded_len];
+        for i in 0..n {
+            let u = p.layout_of[i] as usize;
+            units[u].plan.size += 1;
+            if p.block_start[i] {
+                let index = units[u].plan.blocks.len() as u32;
+                units[u].plan.blocks.push(i as u32);
+                blocks[entry[i] as usize] = Some(BlockRef {
+                    unit: u as u32,
+                    index,
+                    header: header[i],
+                });
+            }
+        }
+        let (mem, failure) = match code::CodeMemory::new(helpers) {
+            Ok(m) => (Some(m), None),
+            Err(e) => (None, Some(e)),
+        };
+        let jit = Jit {
+            program,
+            entry,
+            units,
+            blocks,
+            mem: Mutex::new(mem),
+            threshold,
+            max_stack,
+            none_tag: none_tag(),
+            stats: Mutex::new(JitStats::default()),
+            dump,
+        };
+        if let Some(e) = failure {
+            for u in &jit.units {
+                u.failed.store(true, Ordering::Relaxed);
+            }
+            jit.stats_mut()
+                .fallbacks
+                .push(("every function".to_string(), e));
+        }
+        if threshold == 0 {
+            for u in 0..jit.units.len() {
+                jit.compile(u);
+            }
+        }
+        jit
+    }
+
+    fn stats_mut(&self) -> std::sync::MutexGuard<'_, JitStats> {
+        self.stats.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// What was compiled and what fell back.
+    pub fn stats(&self) -> JitStats {
+        self.stats_mut().clone()
+    }
+
+    /// Compiled code for the block starting at decoded address `pc`:
+    /// (function, entry index).
+    #[inline]
+    pub fn entry(&self, pc: u32) -> Option<(usize, u32)> {
+        let b = (*self.blocks.get(pc as usize)?)?;
+        let code = self.units[b.unit as usize].code.load(Ordering::Acquire);
+        (code != 0).then_some((code, b.index))
+    }
+
+    /// The interpreter reached the block at decoded address `pc`: count
+    /// hotness, compile when hot; `true` when compiled code should take
+    /// over there.
+    pub fn tier_up(&self, pc: u32) -> bool {
+        let Some(Some(b)) = self.blocks.get(pc as usize).copied() else {
+            return false;
+        };
+        let u = &self.units[b.unit as usize];
+        if u.code.load(Ordering::Acquire) != 0 {
+            return true;
+        }
+        if !b.header || u.failed.load(Ordering::Relaxed) {
+            return false;
+        }
+        if u.hot.fetch_add(1, Ordering::Relaxed) + 1 < self.threshold {
+            return false;
+        }
+        self.compile(b.unit as usize);
+        u.code.load(Ordering::Acquire) != 0
+    }
+
+    fn unit_name(&self, u: &Unit) -> String {
+        match u.plan.blocks.first() {
+            Some(&a) => {
+                let p = &*self.program;
+                format!("{} ({})", p.function_name(a), p.location(a))
+            }
+            None => format!("layout {}", u.plan.layout),
+        }
+    }
+
+    fn compile(&self, index: usize) {
+        let u = &self.units[index];
+        let mut guard = self.mem.lock().unwrap_or_else(|e| e.into_inner());
+        if u.code.load(Ordering::Acquire) != 0 || u.failed.load(Ordering::Relaxed) {
+            return;
+        }
+        let Some(mem) = guard.as_mut() else {
+            u.failed.store(true, Ordering::Relaxed);
+            return;
+        };
+        let name = self.unit_name(u);
+        let slots = self.program.layouts[u.plan.layout as usize].names.len();
+        let why = if u.plan.blocks.is_empty() {
+            Some("no code".to_string())
+        } else if u.plan.size > MAX_UNIT_INSTRUCTIONS {
+            Some(format!(
+                "{} instructions (more than {MAX_UNIT_INSTRUCTIONS})",
+                u.plan.size
+            ))
+        } else if slots > MAX_UNIT_SLOTS {
+            Some(format!("{slots} variables (more than {MAX_UNIT_SLOTS})"))
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            u.failed.store(true, Ordering::Relaxed);
+            if !u.plan.blocks.is_empty() {
+                self.stats_mut().fallbacks.push((name, why));
+            }
+            return;
+        }
+        let t0 = Instant::now();
+        let input = lower::Input {
+            program: &self.program,
+            entry: &self.entry,
+            plan: &u.plan,
+            max_stack: self.max_stack,
+            none_tag: self.none_tag,
+        };
+        // Cranelift reports bad input by panicking in places; a function
+        // it cannot compile stays interpreted.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            mem.compile(&name, self.dump.is_some(), |b, im| {
+                lower::translate(b, im, &input)
+            })
+        }))
+        .unwrap_or_else(|p| {
+            let why = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            Err(format!("the code generator failed: {why}"))
+        });
+        match result {
+            Ok(c) => {
+                if let (Some(dump), Some(clif)) = (&self.dump, &c.clif) {
+                    dump(clif);
+                }
+                u.code.store(c.code, Ordering::Release);
+                self.stats_mut()
+                    .compiled
+                    .push((name, u.plan.size, c.bytes, t0.elapsed()));
+            }
+            Err(why) => {
+                u.failed.store(true, Ordering::Relaxed);
+                self.stats_mut().fallbacks.push((name, why));
+            }
+        }
+    }
+
+    /// The Cranelift IR of the unit whose code starts at program address
+    /// `at`, without compiling it (for snapshot tests and `--jit-dump`).
+    pub fn ir_of(&self, at: u32) -> Result<String, String> {
+        let layout = *self
+            .program
+            .layout_of
+            .get(at as usize)
+            .ok_or_else(|| format!("no instruction {at}"))?;
+        let u = &self.units[layout as usize];
+        let mut guard = self.mem.lock().unwrap_or_else(|e| e.into_inner());
+        let mem = guard.as_mut().ok_or("no code memory")?;
+        let input = lower::Input {
+            program: &self.program,
+            entry: &self.entry,
+            plan: &u.plan,
+            max_stack: self.max_stack,
+            none_tag: self.none_tag,
+        };
+        mem.ir_only(|b, im| lower::translate(b, im, &input))
+    }
+}
