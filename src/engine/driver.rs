@@ -57,6 +57,7 @@ fn run_here(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
             &super::helpers::table(),
             vm.config.jit_threshold,
             vm.config.max_stack,
+            vm.config.max_call_depth,
             dump,
         )
     });

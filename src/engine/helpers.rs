@@ -42,9 +42,21 @@ fn sync_out(env: &mut JitEnv, ctx: &mut Context) {
     env.len = stack.len();
     env.cap = stack.capacity();
     let base = ctx.frame().base as usize;
+    env.hdepth = ctx
+        .handlers
+        .last()
+        .map_or(0, |h| h.depth)
+        .max(ctx.captures.last().map_or(0, |c| c.0));
+    let mut locals = ManuallyDrop::new(std::mem::take(&mut ctx.locals));
+    env.lbase = locals.as_mut_ptr();
+    env.llen = locals.len();
+    env.lcap = locals.capacity();
     // `base` is at most `locals.len()` (a frame's slots are in the vector).
-    env.locals = ctx.locals.as_mut_ptr().wrapping_add(base);
-    env.frames = ctx.frames.len() as u32;
+    env.locals = env.lbase.wrapping_add(base);
+    let mut frames = ManuallyDrop::new(std::mem::take(&mut ctx.frames));
+    env.fptr = frames.as_mut_ptr();
+    env.frames = frames.len() as u32;
+    env.fcap = frames.capacity();
     env.pc = ctx.pc;
     env.budget = ctx.budget;
 }
@@ -56,6 +68,13 @@ fn sync_in(env: &JitEnv, ctx: &mut Context) {
     // below `len` and never beyond `cap` (it reserves room at block
     // starts), and nothing else owns the allocation meanwhile.
     ctx.stack = unsafe { Vec::from_raw_parts(env.sp, env.len, env.cap) };
+    // SAFETY: likewise for the slot and frame vectors: compiled code only
+    // appends initialised slots and frames below the capacities (checked
+    // inline) and shortens them after dropping what it removes.
+    unsafe {
+        ctx.locals = Vec::from_raw_parts(env.lbase, env.llen, env.lcap);
+        ctx.frames = Vec::from_raw_parts(env.fptr, env.frames as usize, env.fcap);
+    }
     ctx.budget = env.budget;
 }
 
@@ -231,6 +250,12 @@ pub(super) fn run_compiled(
         target_fn: 0,
         target_block: 0,
         native_depth: 0,
+        lbase: std::ptr::null_mut(),
+        llen: 0,
+        lcap: 0,
+        fptr: std::ptr::null_mut(),
+        fcap: 0,
+        hdepth: 0,
         host: &mut host as *mut Host<'_, '_> as *mut std::ffi::c_void,
     };
     // SAFETY: `host.ctx` is `ctx`, which nothing else uses until the call

@@ -4,8 +4,10 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use ttvm_runtime::{Atom, Value};
 
-/// Why a frame exists.
+/// Why a frame exists. `#[repr(u32)]`: compiled code reads the tag
+/// (see [`frame_layout`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
 pub enum FrameKind {
     /// The bottom frame of a process.
     Root,
@@ -15,8 +17,10 @@ pub enum FrameKind {
     Module(u32),
 }
 
-/// One call frame.
+/// One call frame. `#[repr(C)]`: compiled code makes and removes frames
+/// (see [`frame_layout`]).
 #[derive(Clone, Debug)]
+#[repr(C)]
 pub struct Frame {
     /// Where to continue after RET (an address in the running tier's code).
     pub ret: u32,
@@ -31,6 +35,36 @@ pub struct Frame {
     /// Operand stack height when the frame was made.
     pub stack_base: u32,
     pub kind: FrameKind,
+}
+
+/// Byte offsets of [`Frame`]'s fields, for compiled code.
+pub mod frame_layout {
+    use super::{Frame, FrameKind};
+    use std::mem::offset_of;
+    pub const SIZE: i64 = std::mem::size_of::<Frame>() as i64;
+    pub const RET: i32 = offset_of!(Frame, ret) as i32;
+    pub const CALL_SITE: i32 = offset_of!(Frame, call_site) as i32;
+    pub const ENTRY: i32 = offset_of!(Frame, entry) as i32;
+    pub const BASE: i32 = offset_of!(Frame, base) as i32;
+    pub const FRAME_SIZE: i32 = offset_of!(Frame, size) as i32;
+    pub const STACK_BASE: i32 = offset_of!(Frame, stack_base) as i32;
+    /// The `FrameKind` tag (a `u32`).
+    pub const KIND: i32 = offset_of!(Frame, kind) as i32;
+    /// `FrameKind::Call`'s tag.
+    pub const KIND_CALL: u32 = 1;
+    const _: () = assert!(SIZE == 32);
+    const _: () = assert!(std::mem::size_of::<FrameKind>() == 8);
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn call_kind_tag() {
+        let k = super::FrameKind::Call;
+        // SAFETY: a `#[repr(u32)]` enum starts with its `u32` tag.
+        let tag = unsafe { *(&k as *const super::FrameKind as *const u32) };
+        assert_eq!(tag, super::frame_layout::KIND_CALL);
+    }
 }
 
 /// An installed exception handler.

@@ -8,7 +8,7 @@ pub mod native;
 pub mod ops;
 pub mod vm;
 
-pub use context::{live_contexts, Context, Frame, FrameKind, Handler};
+pub use context::{frame_layout, live_contexts, Context, Frame, FrameKind, Handler};
 pub use vm::Vm;
 
 use std::sync::Arc;

@@ -8,6 +8,8 @@
 //! the `Vec` before it touches the context and takes it apart again before
 //! it returns (see `engine::helpers`). Variable slots stay in the context's
 //! `locals` vector; `locals` points at the current frame's first slot.
+//! The frame and slot vectors are held as raw parts too, so compiled code
+//! makes and removes call frames without a helper on the common path.
 
 use std::ffi::c_void;
 use ttvm_runtime::Value;
@@ -37,6 +39,16 @@ pub struct JitEnv {
     pub target_block: u32,
     /// Nested native calls of compiled code right now.
     pub native_depth: u32,
+    /// Variable slots of every frame: the vector's raw parts.
+    pub lbase: *mut Option<Value>,
+    pub llen: usize,
+    pub lcap: usize,
+    /// Frames: the vector's raw parts (its length is `frames`).
+    pub fptr: *mut crate::exec::Frame,
+    pub fcap: usize,
+    /// Depth of the innermost handler or pending capture (0: none): a RET
+    /// from a frame deeper than this removes neither.
+    pub hdepth: u32,
     /// The engine's side of the slice (context, program, process).
     pub host: *mut c_void,
 }
@@ -55,6 +67,12 @@ pub mod off {
     pub const TARGET_FN: i32 = offset_of!(JitEnv, target_fn) as i32;
     pub const TARGET_BLOCK: i32 = offset_of!(JitEnv, target_block) as i32;
     pub const NATIVE_DEPTH: i32 = offset_of!(JitEnv, native_depth) as i32;
+    pub const LBASE: i32 = offset_of!(JitEnv, lbase) as i32;
+    pub const LLEN: i32 = offset_of!(JitEnv, llen) as i32;
+    pub const LCAP: i32 = offset_of!(JitEnv, lcap) as i32;
+    pub const FPTR: i32 = offset_of!(JitEnv, fptr) as i32;
+    pub const FCAP: i32 = offset_of!(JitEnv, fcap) as i32;
+    pub const HDEPTH: i32 = offset_of!(JitEnv, hdepth) as i32;
 }
 
 /// Status words. Helpers return `NEXT`, `CONTINUE` or `STOP`; compiled

@@ -107,6 +107,7 @@ pub struct Jit {
     mem: Mutex<Option<code::CodeMemory>>,
     threshold: u32,
     max_stack: usize,
+    max_call_depth: usize,
     none_tag: u8,
     stats: Mutex<JitStats>,
     dump: Option<DumpSink>,
@@ -122,6 +123,7 @@ impl Jit {
         helpers: &Helpers,
         threshold: u32,
         max_stack: usize,
+        max_call_depth: usize,
         dump: Option<DumpSink>,
     ) -> Jit {
         let p = &*program;
@@ -178,6 +180,7 @@ impl Jit {
             mem: Mutex::new(mem),
             threshold,
             max_stack,
+            max_call_depth,
             none_tag: none_tag(),
             stats: Mutex::new(JitStats::default()),
             dump,
@@ -237,6 +240,17 @@ impl Jit {
         u.code.load(Ordering::Acquire) != 0
     }
 
+    /// Where the code of the function at program address `target` is.
+    fn callee(&self, target: u32) -> Option<lower::Callee> {
+        let pc = *self.entry.get(target as usize)?;
+        let b = (*self.blocks.get(pc as usize)?)?;
+        let u = &self.units[b.unit as usize];
+        Some(lower::Callee {
+            code_cell: &u.code as *const AtomicUsize as usize,
+            block: b.index,
+        })
+    }
+
     fn unit_name(&self, u: &Unit) -> String {
         match u.plan.blocks.first() {
             Some(&a) => {
@@ -279,12 +293,15 @@ impl Jit {
             return;
         }
         let t0 = Instant::now();
+        let callee = |target: u32| self.callee(target);
         let input = lower::Input {
             program: &self.program,
             entry: &self.entry,
             plan: &u.plan,
             max_stack: self.max_stack,
+            max_call_depth: self.max_call_depth,
             none_tag: self.none_tag,
+            callee: &callee,
         };
         // Cranelift reports bad input by panicking in places; a function
         // it cannot compile stays interpreted.
@@ -329,12 +346,15 @@ impl Jit {
         let u = &self.units[layout as usize];
         let mut guard = self.mem.lock().unwrap_or_else(|e| e.into_inner());
         let mem = guard.as_mut().ok_or("no code memory")?;
+        let callee = |target: u32| self.callee(target);
         let input = lower::Input {
             program: &self.program,
             entry: &self.entry,
             plan: &u.plan,
             max_stack: self.max_stack,
+            max_call_depth: self.max_call_depth,
             none_tag: self.none_tag,
+            callee: &callee,
         };
         mem.ir_only(|b, im| lower::translate(b, im, &input))
     }
