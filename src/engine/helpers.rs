@@ -5,6 +5,7 @@
 //! stack apart again, so both tiers share one implementation of every
 //! instruction.
 
+use crate::bytecode::Instr;
 use crate::exec::native::{status, Helpers, JitEnv, MAX_NATIVE_DEPTH};
 use crate::exec::{Context, Raise, Vm};
 use crate::interp::{self, Code, Flow, Outcome, Proc};
@@ -31,49 +32,51 @@ pub(super) fn table() -> Helpers {
         drop: h_drop as *const () as usize,
         reserve: h_reserve as *const () as usize,
         overflow: h_overflow as *const () as usize,
+        update: h_update as *const () as usize,
     }
 }
 
-/// Move the operand stack out of `ctx` into `env` (and the other fields
-/// compiled code reads).
+/// Publish the context's vectors to compiled code as raw parts (and the
+/// other fields it reads). The vectors stay in `ctx`; while compiled code
+/// runs, their lengths there are stale until [`sync_in`].
+#[inline]
 fn sync_out(env: &mut JitEnv, ctx: &mut Context) {
-    let mut stack = ManuallyDrop::new(std::mem::take(&mut ctx.stack));
-    env.sp = stack.as_mut_ptr();
-    env.len = stack.len();
-    env.cap = stack.capacity();
+    env.sp = ctx.stack.as_mut_ptr();
+    env.len = ctx.stack.len();
+    env.cap = ctx.stack.capacity();
     let base = ctx.frame().base as usize;
     env.hdepth = ctx
         .handlers
         .last()
         .map_or(0, |h| h.depth)
         .max(ctx.captures.last().map_or(0, |c| c.0));
-    let mut locals = ManuallyDrop::new(std::mem::take(&mut ctx.locals));
-    env.lbase = locals.as_mut_ptr();
-    env.llen = locals.len();
-    env.lcap = locals.capacity();
+    env.lbase = ctx.locals.as_mut_ptr();
+    env.llen = ctx.locals.len();
+    env.lcap = ctx.locals.capacity();
     // `base` is at most `locals.len()` (a frame's slots are in the vector).
     env.locals = env.lbase.wrapping_add(base);
-    let mut frames = ManuallyDrop::new(std::mem::take(&mut ctx.frames));
-    env.fptr = frames.as_mut_ptr();
-    env.frames = frames.len() as u32;
-    env.fcap = frames.capacity();
+    env.fptr = ctx.frames.as_mut_ptr();
+    env.frames = ctx.frames.len() as u32;
+    env.fcap = ctx.frames.capacity();
     env.pc = ctx.pc;
     env.budget = ctx.budget;
 }
 
-/// Move the operand stack back from `env` into `ctx`.
+/// Take back the lengths compiled code changed.
+#[inline]
 fn sync_in(env: &JitEnv, ctx: &mut Context) {
-    // SAFETY: `sp`, `len`, `cap` are the parts of the `Vec<Value>` that
-    // `sync_out` took apart; compiled code only wrote initialised values
-    // below `len` and never beyond `cap` (it reserves room at block
-    // starts), and nothing else owns the allocation meanwhile.
-    ctx.stack = unsafe { Vec::from_raw_parts(env.sp, env.len, env.cap) };
-    // SAFETY: likewise for the slot and frame vectors: compiled code only
-    // appends initialised slots and frames below the capacities (checked
-    // inline) and shortens them after dropping what it removes.
+    debug_assert!(ctx.stack.as_mut_ptr() == env.sp && ctx.stack.capacity() == env.cap);
+    debug_assert!(ctx.locals.as_mut_ptr() == env.lbase && ctx.locals.capacity() == env.lcap);
+    debug_assert!(ctx.frames.as_mut_ptr() == env.fptr && ctx.frames.capacity() == env.fcap);
+    // SAFETY: compiled code works in the vectors' own buffers (it never
+    // reallocates them: only helpers do, between `sync_in` and
+    // `sync_out`) and keeps every element below the length it reports
+    // initialised: it writes a value, slot or frame before counting it,
+    // and it takes ownership of (or drops) what it uncounts.
     unsafe {
-        ctx.locals = Vec::from_raw_parts(env.lbase, env.llen, env.lcap);
-        ctx.frames = Vec::from_raw_parts(env.fptr, env.frames as usize, env.fcap);
+        ctx.stack.set_len(env.len);
+        ctx.locals.set_len(env.llen);
+        ctx.frames.set_len(env.frames as usize);
     }
     ctx.budget = env.budget;
 }
@@ -107,6 +110,7 @@ fn raise(host: &mut Host<'_, '_>, ctx: &mut Context, e: Raise, dpc: u32) -> u32 
     }
 }
 
+#[inline]
 fn flow(host: &mut Host<'_, '_>, ctx: &mut Context, f: Flow, dpc: u32) -> u32 {
     match f {
         Flow::Next => status::NEXT,
@@ -215,6 +219,50 @@ extern "C" fn h_overflow(env: *mut JitEnv, dpc: u32) -> u32 {
     let ctx = unsafe { &mut *host.ctx };
     sync_in(env, ctx);
     let st = raise(host, ctx, Value::error("stack overflow"), dpc);
+    sync_out(env, ctx);
+    st
+}
+
+/// `LOAD x; <operand>; APPEND|CONCAT; STORE x` at `at`: in place on the
+/// variable when nothing else holds its value, else the four instructions
+/// one by one.
+extern "C" fn h_update(env: *mut JitEnv, at: u32, dpc: u32) -> u32 {
+    // SAFETY: called by compiled code with the engine's `JitEnv`.
+    let (env, host) = unsafe { parts(env) };
+    // SAFETY: the context outlives the slice; no other reference is live.
+    let ctx = unsafe { &mut *host.ctx };
+    sync_in(env, ctx);
+    let code = &host.vm.program.code[at as usize..at as usize + 4];
+    let base = ctx.frame().base as usize;
+    let operand = match &code[1] {
+        Instr::Load(z) => ctx.locals[base + z.slot as usize].clone(),
+        Instr::PushInt(n) => Some(Value::Int(*n)),
+        Instr::PushFloat(f) => Some(Value::Float(*f)),
+        Instr::PushStr(s) => Some(Value::Str(s.0.clone())),
+        Instr::PushBool(b) => Some(Value::Bool(*b)),
+        Instr::True(_) => Some(Value::Bool(true)),
+        Instr::False(_) => Some(Value::Bool(false)),
+        _ => Some(Value::Null),
+    };
+    let (Instr::Load(x), concat) = (&code[0], matches!(code[2], Instr::Concat(_))) else {
+        unreachable!("the JIT checked the pattern")
+    };
+    let done = operand.is_some_and(|v| {
+        interp::update_in_place(&mut ctx.locals[base + x.slot as usize], v, concat)
+    });
+    let mut st = status::NEXT;
+    if !done {
+        // SAFETY: as for the context.
+        let proc = unsafe { &mut *host.proc };
+        for i in 0..4 {
+            ctx.pc = dpc + i;
+            let f = interp::exec_instr(ctx, host.code, host.vm, proc, at + i);
+            st = flow(host, ctx, f, dpc + i);
+            if st != status::NEXT {
+                break;
+            }
+        }
+    }
     sync_out(env, ctx);
     st
 }

@@ -113,6 +113,9 @@ pub struct Helpers {
     pub reserve: usize,
     /// `(env, decoded address) -> status`: raise `stack overflow` there.
     pub overflow: usize,
+    /// `(env, program address, decoded address) -> status`: `LOAD x;
+    /// <operand>; APPEND|CONCAT; STORE x`, in place when possible.
+    pub update: usize,
 }
 
 /// Native calls of compiled code allowed before a call goes through the

@@ -390,19 +390,8 @@ fn run<const TRACE: bool>(
                         None => generic!(),
                     },
                 };
-                let cell = &mut ctx.locals[base + slot as usize];
-                match (cell.take(), concat) {
-                    (Some(v @ Value::Str(_)), true) if fits_concat(&v, &operand) => {
-                        *cell = Some(ops::concat(v, &operand).expect("checked to fit"));
-                    }
-                    (Some(v @ Value::List(_)), false) if matches!(&v, Value::List(l) if l.len() < ops::MAX_LIST_LEN) =>
-                    {
-                        *cell = Some(ops::append(v, operand).expect("a list under the limit"));
-                    }
-                    (old, _) => {
-                        *cell = old;
-                        generic!()
-                    }
+                if !update_in_place(&mut ctx.locals[base + slot as usize], operand, concat) {
+                    generic!()
                 }
                 pc += 4;
             }
@@ -430,6 +419,27 @@ fn unwind(ctx: &mut Context, e: Raise, vm: &Vm) -> Result<u32, Raise> {
     ctx.stack.truncate(h.stack_len as usize);
     ctx.stack.push(Value::Exception(e));
     Ok(h.catch)
+}
+
+/// `x = x APPEND operand` / `x = x CONCAT operand` on the variable's cell,
+/// in place when nothing else holds the value. `false` (cell unchanged)
+/// when the fast path does not apply: run the instructions one by one.
+pub(crate) fn update_in_place(cell: &mut Option<Value>, operand: Value, concat: bool) -> bool {
+    match (cell.take(), concat) {
+        (Some(v @ Value::Str(_)), true) if fits_concat(&v, &operand) => {
+            *cell = Some(ops::concat(v, &operand).expect("checked to fit"));
+            true
+        }
+        (Some(v @ Value::List(_)), false) if matches!(&v, Value::List(l) if l.len() < ops::MAX_LIST_LEN) =>
+        {
+            *cell = Some(ops::append(v, operand).expect("a list under the limit"));
+            true
+        }
+        (old, _) => {
+            *cell = old;
+            false
+        }
+    }
 }
 
 /// Whether CONCAT of `a` and a small `b` surely stays under the string

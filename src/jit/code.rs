@@ -19,6 +19,7 @@ pub(super) struct Imports {
     pub drop: FuncRef,
     pub reserve: FuncRef,
     pub overflow: FuncRef,
+    pub update: FuncRef,
     /// Signature of compiled functions, for `call_indirect`.
     pub sig: cranelift_codegen::ir::SigRef,
 }
@@ -30,6 +31,7 @@ struct HelperIds {
     drop: FuncId,
     reserve: FuncId,
     overflow: FuncId,
+    update: FuncId,
 }
 
 /// The JIT's code memory: a Cranelift JIT module and the reusable
@@ -76,6 +78,7 @@ impl CodeMemory {
             ("ttvm_drop", h.drop),
             ("ttvm_reserve", h.reserve),
             ("ttvm_overflow", h.overflow),
+            ("ttvm_update", h.update),
         ] {
             jb.symbol(name, addr as *const u8);
         }
@@ -101,6 +104,7 @@ impl CodeMemory {
             drop: declare("ttvm_drop", sig_of(&[I64, I64], false))?,
             reserve: declare("ttvm_reserve", sig_of(&[I64, I64], false))?,
             overflow: declare("ttvm_overflow", sig_of(&[I64, I32], true))?,
+            update: declare("ttvm_update", sig_of(&[I64, I32, I32], true))?,
         };
         let sig = sig_of(&[I64, I32], true);
         Ok(CodeMemory {
@@ -137,6 +141,7 @@ impl CodeMemory {
                 drop: m.declare_func_in_func(h.drop, b.func),
                 reserve: m.declare_func_in_func(h.reserve, b.func),
                 overflow: m.declare_func_in_func(h.overflow, b.func),
+                update: m.declare_func_in_func(h.update, b.func),
                 sig: b.import_signature(self.sig.clone()),
             };
             build(&mut b, &imports)?;
@@ -187,6 +192,7 @@ impl CodeMemory {
             drop: m.declare_func_in_func(h.drop, b.func),
             reserve: m.declare_func_in_func(h.reserve, b.func),
             overflow: m.declare_func_in_func(h.overflow, b.func),
+            update: m.declare_func_in_func(h.update, b.func),
             sig: b.import_signature(self.sig.clone()),
         };
         build(&mut b, &imports)?;

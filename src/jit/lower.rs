@@ -170,7 +170,9 @@ impl Lower<'_, '_, '_> {
         let which = self.b.block_params(entry)[1];
         self.reload_state();
         self.reload_locals();
-        let targets: Vec<ir::BlockCall> = plan
+        let resume_blocks: Vec<ir::Block> =
+            plan.resumes.iter().map(|_| self.b.create_block()).collect();
+        let mut targets: Vec<ir::BlockCall> = plan
             .blocks
             .iter()
             .map(|a| {
@@ -178,6 +180,9 @@ impl Lower<'_, '_, '_> {
                 self.b.func.dfg.block_call(blk, &[])
             })
             .collect();
+        for &blk in &resume_blocks {
+            targets.push(self.b.func.dfg.block_call(blk, &[]));
+        }
         let first = self.blocks[&plan.blocks[0]];
         let default = self.b.func.dfg.block_call(first, &[]);
         let jt = self
@@ -189,6 +194,18 @@ impl Lower<'_, '_, '_> {
         let st = self.b.block_params(ret)[0];
         self.b.ins().return_(&[st]);
 
+        // A process that waited in a receive or SLEEP resumes at the
+        // instruction itself (its block was charged already); these all
+        // end their block.
+        for (&at, &blk) in plan.resumes.iter().zip(&resume_blocks) {
+            self.b.switch_to_block(blk);
+            self.stack.clear();
+            self.known.iter_mut().for_each(|k| *k = None);
+            let dpc = self.input.entry[at as usize] + p.block_start[at as usize] as u32;
+            self.generic(at, dpc, false);
+            self.jump_to(at + 1);
+        }
+
         for &start in &plan.blocks {
             let blk = self.blocks[&start];
             self.b.switch_to_block(blk);
@@ -198,11 +215,11 @@ impl Lower<'_, '_, '_> {
             let mut at = start;
             loop {
                 let instr = &p.code[at as usize];
-                let done = self.instr(at, instr)?;
-                if done {
+                let width = self.instr(at, instr)?;
+                if width == 0 {
                     break;
                 }
-                at += 1;
+                at += width;
                 if at as usize >= p.code.len() {
                     return Err(format!("code runs past the end at {at}"));
                 }
@@ -263,6 +280,17 @@ impl Lower<'_, '_, '_> {
             self.b.def_var(self.v_pay[s], p);
             self.known[s] = None;
         }
+    }
+
+    /// Read one variable slot from memory (a helper changed it).
+    fn reload_slot(&mut self, s: u32) {
+        let lp = self.b.use_var(self.v_lp);
+        let o = (s as i64 * VALUE_BYTES) as i32;
+        let t = self.b.ins().load(I8, self.mf, lp, o);
+        let p = self.b.ins().load(I64, self.mf, lp, o + 8);
+        self.b.def_var(self.v_tag[s as usize], t);
+        self.b.def_var(self.v_pay[s as usize], p);
+        self.known[s as usize] = None;
     }
 
     fn ret(&mut self, st: ir::Value) {
@@ -569,10 +597,22 @@ impl Lower<'_, '_, '_> {
 
     // ---- instructions -------------------------------------------------------
 
-    /// Lower one instruction; `true` when the block ends here.
-    fn instr(&mut self, at: u32, instr: &Instr) -> Result<bool, Unsupported> {
+    /// Lower the instruction at `at` (and, for a fused sequence, the ones
+    /// after it): how many instructions it covered, 0 when the block ends.
+    fn instr(&mut self, at: u32, instr: &Instr) -> Result<u32, Unsupported> {
         let p = self.input.program;
         let dpc = self.input.entry[at as usize] + p.block_start[at as usize] as u32;
+        if let Some(slot) = in_place_update(p, at) {
+            // `LOAD x; <operand>; APPEND|CONCAT; STORE x` in place.
+            self.flush();
+            let a = self.b.ins().iconst(I32, at as i64);
+            let d = self.b.ins().iconst(I32, dpc as i64);
+            let env = self.env;
+            let st = self.call_helper(self.im.update, &[env, a, d]);
+            self.check_status(st);
+            self.reload_slot(slot);
+            return Ok(4);
+        }
         match instr {
             // §3.1
             Instr::PushInt(n) => {
@@ -683,7 +723,7 @@ impl Lower<'_, '_, '_> {
             Instr::Jmp(t) => {
                 self.flush();
                 self.jump_to(t.0);
-                return Ok(true);
+                return Ok(0);
             }
             Instr::Jz(t) | Instr::Jnz(t) => {
                 let [a] = self.operands_n::<1>(dpc);
@@ -698,11 +738,11 @@ impl Lower<'_, '_, '_> {
                 let yes = self.branch_target(on_true);
                 let no = self.branch_target(on_false);
                 self.b.ins().brif(truth, yes, &[], no, &[]);
-                return Ok(true);
+                return Ok(0);
             }
             Instr::Halt(_) => {
                 self.generic_final(at, dpc);
-                return Ok(true);
+                return Ok(0);
             }
             // §3.6
             Instr::Call(c) => {
@@ -716,15 +756,15 @@ impl Lower<'_, '_, '_> {
                     Some(callee) if !tail && distinct => self.call_inline(at, dpc, c, callee),
                     _ => self.call(at, dpc),
                 }
-                return Ok(true);
+                return Ok(0);
             }
             Instr::CallFunction(_) => {
                 self.call(at, dpc);
-                return Ok(true);
+                return Ok(0);
             }
             Instr::Ret(_) => {
                 self.ret_inline(at, dpc);
-                return Ok(true);
+                return Ok(0);
             }
             Instr::MakeFunction(_) | Instr::Capture(_) | Instr::MakeLambda(_) => {
                 self.generic(at, dpc, false)
@@ -748,7 +788,7 @@ impl Lower<'_, '_, '_> {
             Instr::Try(_) | Instr::Catch(_) | Instr::EndTry(_) => self.generic(at, dpc, false),
             Instr::Throw(_) => {
                 self.generic_final(at, dpc);
-                return Ok(true);
+                return Ok(0);
             }
             // §3.9: IMPORT binds exports into this frame's variables.
             Instr::Import(_) => self.generic(at, dpc, true),
@@ -768,7 +808,7 @@ impl Lower<'_, '_, '_> {
             | Instr::Sleep(_) => self.generic(at, dpc, false),
             Instr::Exit(_) => {
                 self.generic_final(at, dpc);
-                return Ok(true);
+                return Ok(0);
             }
             // §4
             Instr::Spawn(_)
@@ -791,7 +831,7 @@ impl Lower<'_, '_, '_> {
             | Instr::TrapExit(_)
             | Instr::ExitProcess(_) => self.generic(at, dpc, false),
         }
-        Ok(false)
+        Ok(1)
     }
 
     fn operands_n<const K: usize>(&mut self, dpc: u32) -> [Item; K] {
@@ -1471,6 +1511,63 @@ impl Lower<'_, '_, '_> {
         self.save_state();
         self.ret_const(status::CONTINUE);
     }
+}
+
+/// Process operations: what they cost is the runtime's.
+pub(super) fn process_op(i: &Instr) -> bool {
+    matches!(
+        i,
+        Instr::Spawn(_)
+            | Instr::SpawnLink(_)
+            | Instr::Send(_)
+            | Instr::SendNamed(_)
+            | Instr::Receive(_)
+            | Instr::ReceiveMatch(_)
+            | Instr::ReceiveAfter(_)
+            | Instr::ReceiveMatchAfter(_)
+            | Instr::Sleep(_)
+            | Instr::Yield(_)
+            | Instr::Link(_)
+            | Instr::Monitor(_)
+            | Instr::ExitProcess(_)
+    )
+}
+
+/// Instructions a process can wait in (it resumes at the instruction).
+pub(super) fn waits(i: &Instr) -> bool {
+    matches!(
+        i,
+        Instr::Receive(_)
+            | Instr::ReceiveMatch(_)
+            | Instr::ReceiveAfter(_)
+            | Instr::ReceiveMatchAfter(_)
+            | Instr::Sleep(_)
+    )
+}
+
+/// `LOAD x; <push constant | LOAD y>; APPEND|CONCAT; STORE x` inside one
+/// block (the interpreter's `UpdateLocalInPlace`): the slot of `x`.
+pub(super) fn in_place_update(p: &Program, at: u32) -> Option<u32> {
+    let i = at as usize;
+    if i + 4 > p.code.len() || (i + 1..i + 4).any(|j| p.block_start[j]) {
+        return None;
+    }
+    let [Instr::Load(x), mid, upd, Instr::Store(y)] = &p.code[i..i + 4] else {
+        return None;
+    };
+    let src_ok = match mid {
+        Instr::Load(z) => z.slot != x.slot,
+        Instr::PushInt(_)
+        | Instr::PushFloat(_)
+        | Instr::PushStr(_)
+        | Instr::PushBool(_)
+        | Instr::True(_)
+        | Instr::False(_)
+        | Instr::Null(_) => true,
+        _ => false,
+    };
+    let upd_ok = matches!(upd, Instr::Append(_) | Instr::Concat(_));
+    (src_ok && upd_ok && x.slot == y.slot).then_some(x.slot)
 }
 
 /// The arithmetic operators, as the JIT lowers them.

@@ -24,6 +24,10 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// A hot unit with at least one process operation (send, receive, spawn,
+/// …) per this many instructions stays interpreted (unless every unit is
+/// compiled, `--jit-threshold 0`).
+const RUNTIME_BOUND: usize = 20;
 /// Units larger than this stay in the interpreter.
 const MAX_UNIT_INSTRUCTIONS: usize = 100_000;
 /// Units with more variables than this stay in the interpreter (entering
@@ -37,8 +41,13 @@ pub(crate) struct UnitPlan {
     pub layout: u32,
     /// Program addresses of the unit's block starts, ascending.
     pub blocks: Vec<u32>,
+    /// Program addresses of its receives and SLEEPs: a process waiting in
+    /// one resumes there (entries after the blocks in the entry table).
+    pub resumes: Vec<u32>,
     /// Number of instructions.
     pub size: usize,
+    /// How many of them are process operations (send, receive, spawn, …).
+    pub process_ops: usize,
 }
 
 struct Unit {
@@ -147,7 +156,9 @@ impl Jit {
                 plan: UnitPlan {
                     layout,
                     blocks: Vec::new(),
+                    resumes: Vec::new(),
                     size: 0,
+                    process_ops: 0,
                 },
                 code: AtomicUsize::new(0),
                 failed: AtomicBool::new(false),
@@ -158,6 +169,9 @@ impl Jit {
         for i in 0..n {
             let u = p.layout_of[i] as usize;
             units[u].plan.size += 1;
+            if lower::process_op(&p.code[i]) {
+                units[u].plan.process_ops += 1;
+            }
             if p.block_start[i] {
                 let index = units[u].plan.blocks.len() as u32;
                 units[u].plan.blocks.push(i as u32);
@@ -165,6 +179,20 @@ impl Jit {
                     unit: u as u32,
                     index,
                     header: header[i],
+                });
+            }
+        }
+        for i in 0..n {
+            if lower::waits(&p.code[i]) {
+                let u = p.layout_of[i] as usize;
+                let plan = &mut units[u].plan;
+                let index = (plan.blocks.len() + plan.resumes.len()) as u32;
+                plan.resumes.push(i as u32);
+                let dpc = entry[i] + p.block_start[i] as u32;
+                blocks[dpc as usize] = Some(BlockRef {
+                    unit: u as u32,
+                    index,
+                    header: false,
                 });
             }
         }
@@ -234,6 +262,20 @@ impl Jit {
             return false;
         }
         if u.hot.fetch_add(1, Ordering::Relaxed) + 1 < self.threshold {
+            return false;
+        }
+        if u.plan.process_ops * RUNTIME_BOUND >= u.plan.size {
+            // Its time goes to the runtime (sends, receives, spawns): the
+            // interpreter runs it as fast, without the cost of entering and
+            // leaving compiled code around every process operation.
+            u.failed.store(true, Ordering::Relaxed);
+            self.stats_mut().fallbacks.push((
+                self.unit_name(u),
+                format!(
+                    "runtime-bound: {} of its {} instructions are process operations",
+                    u.plan.process_ops, u.plan.size
+                ),
+            ));
             return false;
         }
         self.compile(b.unit as usize);
