@@ -8,7 +8,13 @@ use ttvm::{Io, RunConfig};
 
 /// ttvm — run `.ttvm` stack-assembly programs with BEAM-style processes.
 #[derive(Parser, Debug)]
-#[command(name = "ttvm", version, about, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "ttvm",
+    version,
+    about,
+    args_conflicts_with_subcommands = true,
+    args_override_self = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,

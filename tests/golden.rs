@@ -528,16 +528,22 @@ fn golden_programs() {
         panic!("no golden programs found under tests/programs or examples");
     }
 
-    // Work items: (case index, mode index).
-    let mut work: VecDeque<(usize, usize)> = VecDeque::new();
+    // Work items: (case index, its mode indices). The modes of one program
+    // run one after another: a program may write files beside itself.
+    let mut work: VecDeque<(usize, Vec<usize>)> = VecDeque::new();
+    let mut total = 0;
     for (ci, case) in cases.iter().enumerate() {
-        for (mi, (name, _)) in MODES.iter().enumerate() {
-            if case.expect.modes.is_empty() || case.expect.modes.iter().any(|m| m == name) {
-                work.push_back((ci, mi));
-            }
-        }
+        let modes: Vec<usize> = MODES
+            .iter()
+            .enumerate()
+            .filter(|(_, (name, _))| {
+                case.expect.modes.is_empty() || case.expect.modes.iter().any(|m| m == name)
+            })
+            .map(|(mi, _)| mi)
+            .collect();
+        total += modes.len();
+        work.push_back((ci, modes));
     }
-    let total = work.len();
     let cases = Arc::new(cases);
     let work = Arc::new(Mutex::new(work));
     let (tx, rx) = mpsc::channel::<(usize, usize, Outcome)>();
@@ -547,14 +553,16 @@ fn golden_programs() {
         let (cases, work, tx) = (Arc::clone(&cases), Arc::clone(&work), tx.clone());
         handles.push(thread::spawn(move || loop {
             let item = work.lock().unwrap().pop_front();
-            let Some((ci, mi)) = item else { break };
-            let mut o = run_one(&cases[ci], MODES[mi].1);
-            if MODES[mi].0 == MIXED {
-                let base = run_one(&cases[ci], MIXED_BASELINE);
-                o.note = differ(&base, &o).or(o.note);
-            }
-            if tx.send((ci, mi, o)).is_err() {
-                break;
+            let Some((ci, modes)) = item else { break };
+            for mi in modes {
+                let mut o = run_one(&cases[ci], MODES[mi].1);
+                if MODES[mi].0 == MIXED {
+                    let base = run_one(&cases[ci], MIXED_BASELINE);
+                    o.note = differ(&base, &o).or(o.note);
+                }
+                if tx.send((ci, mi, o)).is_err() {
+                    return;
+                }
             }
         }));
     }

@@ -7,6 +7,25 @@ mod helpers;
 
 pub use driver::run;
 
+/// The Cranelift IR the JIT makes for the code around program address
+/// `at` (its unit), without running anything: for `--jit-dump`-style
+/// inspection and the CLIF snapshot tests.
+pub fn clif_of(program: std::sync::Arc<crate::Program>, at: u32) -> Result<String, String> {
+    let config = RunConfig::default();
+    let code = crate::interp::Code::new(&program, true, true);
+    let jit = crate::jit::Jit::new(
+        program,
+        code.entry.clone(),
+        code.ops.len(),
+        &helpers::table(),
+        u32::MAX,
+        config.max_stack,
+        config.max_call_depth,
+        None,
+    );
+    jit.ir_of(at)
+}
+
 pub use crate::exec::vm::{Io, RunConfig};
 
 /// How a run ended.

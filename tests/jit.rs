@@ -1,0 +1,133 @@
+//! The JIT tier: CLIF snapshots of the lowering of core instructions (so a
+//! change to the code it makes is seen and reviewed, `cargo insta review`),
+//! and the command-line face of the JIT (`--jit-dump`, `--stats`).
+//! Equivalence with the interpreter is checked by the golden programs,
+//! which all run interpreted, JIT-eager and mixed (tests/golden.rs).
+
+use std::process::Command;
+use std::sync::Arc;
+
+fn clif(src: &str, at: u32) -> String {
+    let p = ttvm::load_source("snapshot.ttvm", src).expect("assembles");
+    ttvm::engine::clif_of(Arc::new(p), at).expect("lowers")
+}
+
+#[test]
+fn clif_counting_loop() {
+    // LOAD/PUSH_INT/ADD/STORE with an Int guard, the Int compare and
+    // branch, and the reduction check at the loop header.
+    insta::assert_snapshot!(clif(
+        "PUSH_INT 0\nSTORE i\nLABEL loop\nLOAD i\nPUSH_INT 1\nADD\nSTORE i\nLOAD i\nPUSH_INT 10\nLT\nJNZ loop\nHALT\n",
+        0
+    ));
+}
+
+#[test]
+fn clif_float_arith_and_truthiness() {
+    insta::assert_snapshot!(clif(
+        "PUSH_FLOAT 1.5\nPUSH_FLOAT 2\nMUL_F\nNEG\nDUP\nPUSH_FLOAT 0.5\nGT_F\nJZ done\nPOP\nLABEL done\nHALT\n",
+        0
+    ));
+}
+
+#[test]
+fn clif_stack_shuffles_and_helpers() {
+    // SWAP/OVER stay in registers; PRINT and MAKE_LIST call the helper.
+    insta::assert_snapshot!(clif(
+        "PUSH_INT 1\nPUSH_INT 2\nSWAP\nOVER\nMAKE_LIST 3\nPRINT\nHALT\n",
+        0
+    ));
+}
+
+fn ttvm(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_ttvm"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("runs")
+}
+
+#[test]
+fn jit_dump_prints_the_ir_of_each_compiled_function() {
+    let out = ttvm(&[
+        "--jit",
+        "--jit-threshold",
+        "0",
+        "--jit-dump",
+        "--no-smp",
+        "benches/programs/fib30.ttvm",
+    ]);
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "832040\n");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("; fib (benches/programs/fib30.ttvm:7)"),
+        "{err}"
+    );
+    assert!(err.contains("function u0:"), "{err}");
+    assert!(err.contains("call_indirect"), "{err}");
+}
+
+#[test]
+fn stats_report_compiled_functions_and_fallbacks() {
+    let out = ttvm(&[
+        "--jit",
+        "--stats",
+        "--no-smp",
+        "benches/programs/fib30.ttvm",
+    ]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("jit: functions compiled 1, fallbacks 0"),
+        "{err}"
+    );
+    assert!(
+        err.contains("jit:   compiled fib (benches/programs/fib30.ttvm:7): 16 instructions"),
+        "{err}"
+    );
+    // A hot unit that mostly sends and receives stays interpreted, and
+    // --stats says why.
+    let out = ttvm(&[
+        "--jit",
+        "--stats",
+        "--no-smp",
+        "benches/programs/pingpong.ttvm",
+    ]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("interpreted pong"), "{err}");
+    assert!(
+        err.contains("runtime-bound: 2 of its 8 instructions are process operations"),
+        "{err}"
+    );
+}
+
+#[test]
+fn debug_and_trace_run_interpreted() {
+    let out = ttvm(&[
+        "--jit",
+        "--jit-threshold",
+        "0",
+        "--stats",
+        "--trace",
+        "--no-smp",
+        "examples/hello.ttvm",
+    ]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("jit:"), "--trace must not compile: {err}");
+}
+
+#[test]
+fn no_jit_overrides_jit() {
+    let out = ttvm(&[
+        "--jit",
+        "--no-jit",
+        "--stats",
+        "--no-smp",
+        "benches/programs/fib30.ttvm",
+    ]);
+    assert!(out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("jit:"));
+}
