@@ -55,10 +55,12 @@ fn run_here(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
             code.entry.clone(),
             code.ops.len(),
             &super::helpers::table(),
-            vm.config.jit_threshold,
-            vm.config.max_stack,
-            vm.config.max_call_depth,
-            dump,
+            crate::jit::JitConfig {
+                threshold: vm.config.jit_threshold,
+                max_stack: vm.config.max_stack,
+                max_call_depth: vm.config.max_call_depth,
+                dump,
+            },
         )
     });
     let mut node: Node<Box<Context>> = Node::new(vm.config.max_processes);

@@ -18,10 +18,12 @@ pub fn clif_of(program: std::sync::Arc<crate::Program>, at: u32) -> Result<Strin
         code.entry.clone(),
         code.ops.len(),
         &helpers::table(),
-        u32::MAX,
-        config.max_stack,
-        config.max_call_depth,
-        None,
+        crate::jit::JitConfig {
+            threshold: u32::MAX,
+            max_stack: config.max_stack,
+            max_call_depth: config.max_call_depth,
+            dump: None,
+        },
     );
     jit.ir_of(at)
 }

@@ -105,6 +105,18 @@ impl JitStats {
 /// Where `--jit-dump` text goes.
 pub type DumpSink = Box<dyn Fn(&str) + Send + Sync>;
 
+/// How the JIT of a run behaves (from the run's configuration).
+pub struct JitConfig {
+    /// `--jit-threshold`.
+    pub threshold: u32,
+    /// The operand stack limit.
+    pub max_stack: usize,
+    /// `--max-call-depth`.
+    pub max_call_depth: usize,
+    /// `--jit-dump`: where the IR goes.
+    pub dump: Option<DumpSink>,
+}
+
 /// The JIT of one run.
 pub struct Jit {
     program: Arc<Program>,
@@ -130,11 +142,14 @@ impl Jit {
         entry: Vec<u32>,
         decoded_len: usize,
         helpers: &Helpers,
-        threshold: u32,
-        max_stack: usize,
-        max_call_depth: usize,
-        dump: Option<DumpSink>,
+        config: JitConfig,
     ) -> Jit {
+        let JitConfig {
+            threshold,
+            max_stack,
+            max_call_depth,
+            dump,
+        } = config;
         let p = &*program;
         let n = p.code.len();
         let mut header = vec![false; n];
@@ -182,8 +197,8 @@ impl Jit {
                 });
             }
         }
-        for i in 0..n {
-            if lower::waits(&p.code[i]) {
+        for (i, instr) in p.code.iter().enumerate() {
+            if lower::waits(instr) {
                 let u = p.layout_of[i] as usize;
                 let plan = &mut units[u].plan;
                 let index = (plan.blocks.len() + plan.resumes.len()) as u32;
