@@ -157,14 +157,16 @@ impl CodeMemory {
                 &self.sig,
             )
             .map_err(|e| e.to_string())?;
+        self.ctx.set_disasm(dump);
         self.module
             .define_function(id, &mut self.ctx)
             .map_err(|e| format!("{e:?}"))?;
-        let bytes = self
-            .ctx
-            .compiled_code()
-            .map(|c| c.code_buffer().len())
-            .unwrap_or(0);
+        let compiled = self.ctx.compiled_code();
+        let bytes = compiled.map(|c| c.code_buffer().len()).unwrap_or(0);
+        let clif = match (clif, compiled.and_then(|c| c.vcode.clone())) {
+            (Some(ir), Some(asm)) => Some(format!("{ir}\n; machine code ({bytes} bytes)\n{asm}")),
+            (ir, _) => ir,
+        };
         self.module.clear_context(&mut self.ctx);
         self.module
             .finalize_definitions()

@@ -891,21 +891,42 @@ impl Lower<'_, '_, '_> {
         let tag = self.b.use_var(self.v_tag[s]);
         let pay = self.b.use_var(self.v_pay[s]);
         let known = self.known[s];
-        if known.is_none() {
-            // An unset variable: the interpreter raises `undefined variable`.
-            let none = self
-                .b
-                .ins()
-                .icmp_imm(IntCC::Equal, tag, self.input.none_tag as i64);
-            self.exit_if(none, dpc);
-        }
         let it = Item {
             tag,
             pay,
             known,
             slot: Some(slot),
         };
-        self.clone_item(it);
+        match known {
+            Some(k) => {
+                if is_heap(k) {
+                    self.clone_item(it);
+                }
+            }
+            None => {
+                // One test for the rare cases: an unset variable (the
+                // interpreter raises `undefined variable`) or a heap value
+                // (one more reference). Tags 0..=3 are the unboxed kinds.
+                let rare = self
+                    .b
+                    .ins()
+                    .icmp_imm(IntCC::UnsignedGreaterThan, tag, FLOAT as i64);
+                let cold = self.b.create_block();
+                self.b.set_cold_block(cold);
+                let cont = self.b.create_block();
+                self.b.ins().brif(rare, cold, &[], cont, &[]);
+                self.b.switch_to_block(cold);
+                let none = self
+                    .b
+                    .ins()
+                    .icmp_imm(IntCC::Equal, tag, self.input.none_tag as i64);
+                self.exit_if(none, dpc);
+                let t = self.b.ins().uextend(I64, tag);
+                self.b.ins().call(self.im.clone, &[t, pay]);
+                self.b.ins().jump(cont, &[]);
+                self.b.switch_to_block(cont);
+            }
+        }
         self.stack.push(it);
     }
 
