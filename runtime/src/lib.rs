@@ -21,6 +21,6 @@ mod sync;
 
 #[cfg(not(loom))]
 pub use node::{Execute, Node, Outcome, RunEnd, Sched};
-pub use process::{Pid, Process, Received, Wait};
+pub use process::{Got, Pid, Process, Received, Wait};
 #[cfg(not(loom))]
 pub use sched::SchedConfig;

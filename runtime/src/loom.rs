@@ -6,21 +6,23 @@
 //! the real code.
 
 use crate::idle::{Idle, Woke};
-use crate::process::{After, Kill, Process, Received, SliceEnd, Start};
+use crate::process::{After, Kill, Own, Process, Received, SliceEnd, Start};
 use crate::value::Value;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::{Arc, Mutex};
 use std::collections::VecDeque;
 
 /// R3/R4 vs S1: a message sent while the receiver is between "found
-/// nothing" and "parked" is never lost and the receiver is queued exactly
-/// once.
+/// nothing" (R3, no lock) and "parked" (R4) is never lost, and the receiver
+/// is queued exactly once — by the sender (S1) when it parked first, else by
+/// its own worker at R4.
 #[test]
 fn send_races_wait() {
     loom::model(|| {
-        let p = Arc::new(Process::new(1, (), vec![]));
+        let p = Arc::new(Process::new(1, (), None));
         let queued = Arc::new(AtomicUsize::new(0));
-        let Start::Run(state) = p.transition_to_running() else {
+        let mut own = Own::default();
+        let Start::Run(state) = p.transition_to_running(&mut own) else {
             panic!("a new process runs")
         };
         let (p2, q2) = (p.clone(), queued.clone());
@@ -29,10 +31,10 @@ fn send_races_wait() {
                 q2.fetch_add(1, Ordering::SeqCst);
             }
         });
-        let got = p.receive(None, false, None);
+        let got = p.receive(&mut own, None, false, None);
         let received = matches!(got, Received::Message(_));
         if !received {
-            let (after, _) = p.transition_after_slice(state, SliceEnd::Waiting);
+            let after = p.transition_after_slice(state, &mut own, SliceEnd::Waiting);
             if after == After::Requeue {
                 queued.fetch_add(1, Ordering::SeqCst);
             }
@@ -43,7 +45,45 @@ fn send_races_wait() {
             assert_eq!(q, 0, "received at once: nobody queues it");
         } else {
             assert_eq!(q, 1, "the waiting receiver is queued exactly once");
+            // And the message is there when it runs again.
+            let Start::Run(_) = p.transition_to_running(&mut own) else {
+                panic!("queued")
+            };
+            let got = p.receive(&mut own, None, false, None);
+            assert!(matches!(got, Received::Message(Value::Int(7))));
         }
+    });
+}
+
+/// S1 vs R3: messages sent while the receiver runs go to its inbox; a
+/// receive sees them (the has_mail hint, or R4 under the lock) in the order
+/// sent, and none is lost or duplicated.
+#[test]
+fn inbox_keeps_order() {
+    loom::model(|| {
+        let p = Arc::new(Process::new(1, (), None));
+        let mut own = Own::default();
+        let Start::Run(state) = p.transition_to_running(&mut own) else {
+            panic!("a new process runs")
+        };
+        let p2 = p.clone();
+        let sender = loom::thread::spawn(move || {
+            p2.deliver(Value::Int(1));
+            p2.deliver(Value::Int(2));
+        });
+        let mut seen = Vec::new();
+        if let Received::Message(Value::Int(n)) = p.receive(&mut own, None, false, None) {
+            seen.push(n);
+        }
+        sender.join().unwrap();
+        let _ = p.transition_after_slice(state, &mut own, SliceEnd::Preempted);
+        let Start::Run(_) = p.transition_to_running(&mut own) else {
+            panic!("requeued")
+        };
+        while let Received::Message(Value::Int(n)) = p.receive(&mut own, None, true, None) {
+            seen.push(n);
+        }
+        assert_eq!(seen, vec![1, 2]);
     });
 }
 
@@ -52,13 +92,13 @@ fn send_races_wait() {
 #[test]
 fn two_workers_race_for_one_process() {
     loom::model(|| {
-        let p = Arc::new(Process::new(1, (), vec![]));
+        let p = Arc::new(Process::new(1, (), None));
         let runs = Arc::new(AtomicUsize::new(0));
         let handles: Vec<_> = (0..2)
             .map(|_| {
                 let (p, runs) = (p.clone(), runs.clone());
                 loom::thread::spawn(move || {
-                    if let Start::Run(_) = p.transition_to_running() {
+                    if let Start::Run(_) = p.transition_to_running(&mut Own::default()) {
                         runs.fetch_add(1, Ordering::SeqCst);
                     }
                 })
@@ -76,13 +116,15 @@ fn two_workers_race_for_one_process() {
 #[test]
 fn kill_races_pop() {
     loom::model(|| {
-        let p = Arc::new(Process::new(1, (), vec![]));
+        let p = Arc::new(Process::new(1, (), None));
         let p2 = p.clone();
         let killer = loom::thread::spawn(move || matches!(p2.kill(Value::str("x")), Kill::Now(_)));
-        let exits_here = match p.transition_to_running() {
-            Start::Run(state) => {
-                p.transition_after_slice(state, SliceEnd::Preempted).0 == After::Exit
-            }
+        let mut own = Own::default();
+        let exits_here = match p.transition_to_running(&mut own) {
+            Start::Run(state) => matches!(
+                p.transition_after_slice(state, &mut own, SliceEnd::Preempted),
+                After::Exit(_)
+            ),
             Start::Exit(_) => true,
             Start::Skip => false,
         };

@@ -12,7 +12,7 @@
 //! the target's lock) before the sender continues, so messages and signals
 //! from one sender arrive in the order sent.
 
-use crate::process::{Kill, Process};
+use crate::process::{Kill, Own, Process, Status};
 use crate::sched::Shared;
 use crate::sync::{lock, AtomicU64, AtomicUsize, Mutex, Ordering};
 use crate::value::{Atom, Value};
@@ -23,14 +23,15 @@ use std::collections::BinaryHeap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub use crate::process::{matches, Pid, Received, Wait};
+pub use crate::process::{matches, Got, Pid, Received, Wait};
 
 /// How a process's slice ended, as the executor reports it.
 #[derive(Debug)]
 pub enum Outcome {
     /// Budget spent or YIELD: back to the tail of a run queue.
     Preempted,
-    /// Waiting (the executor called [`Sched::wait`] just before).
+    /// Waiting: the slice's last receive returned [`Received::Wait`], or it
+    /// called [`Sched::sleep`]. (Anything else is treated as `Preempted`.)
     Waiting,
     /// The process ended with this reason ("normal", or an error message).
     Ended(Value),
@@ -192,7 +193,7 @@ impl<S: Send> Node<S> {
 
     /// The registered name of `pid`.
     pub fn name_of(&self, pid: Pid) -> Option<Atom> {
-        self.get(pid)?.with_meta(|m| m.name.clone())
+        self.get(pid)?.with_meta(|m| m.name().cloned())
     }
 
     /// Run `f` on the execution state of `pid`, if it is at rest.
@@ -219,7 +220,7 @@ impl<S: Send> Node<S> {
             return Err("too many processes".to_string());
         }
         let pid = self.next_pid.fetch_add(1, Ordering::Relaxed) as Pid;
-        let p = Arc::new(Process::new(pid, state, link.into_iter().collect()));
+        let p = Arc::new(Process::new(pid, state, link));
         lock(self.shard(pid)).insert(pid, p.clone());
         self.stats.spawned.fetch_add(1, Ordering::Relaxed);
         if live as u64 + 1 > self.stats.peak_live.load(Ordering::Relaxed) {
@@ -230,7 +231,7 @@ impl<S: Send> Node<S> {
         Ok(p)
     }
 
-    fn add_timer(&self, at: Instant, token: u64, pid: Pid) {
+    pub(crate) fn add_timer(&self, at: Instant, token: u64, pid: Pid) {
         let mut t = lock(&self.timers);
         t.push(Reverse((at, token, pid)));
         let first = t.peek().map_or(u64::MAX, |r| self.nanos(r.0 .0));
@@ -333,6 +334,11 @@ pub struct Sched<'a, S> {
     /// overflow the native stack), and whether a loop is draining it.
     pub(crate) cascade: std::cell::RefCell<Vec<(Arc<Process<S>>, Value)>>,
     pub(crate) draining: std::cell::Cell<bool>,
+    /// The run queue when this is the only worker: nobody steals from it,
+    /// so it needs no atomics.
+    pub(crate) solo: std::cell::RefCell<std::collections::VecDeque<Arc<Process<S>>>>,
+    /// The running process's mailbox and wait (R2 to R4).
+    pub(crate) own: std::cell::RefCell<Own>,
 }
 
 impl<'a, S: Send> Sched<'a, S> {
@@ -355,6 +361,10 @@ impl<'a, S: Send> Sched<'a, S> {
 
     /// Queue `p` (its status is already `Queued`) and wake a sleeping worker.
     pub(crate) fn schedule(&self, p: Arc<Process<S>>) {
+        if !self.shared_queues {
+            // One worker: its own FIFO queue (SPEC §4.6 order); nobody to wake.
+            return self.solo.borrow_mut().push_back(p);
+        }
         match self.local {
             Some(w) => w.push(p),
             None => self.node.shared.injector.push(p),
@@ -374,7 +384,7 @@ impl<'a, S: Send> Sched<'a, S> {
         let pid = p.pid;
         if let Some(parent) = link {
             if let Some(pp) = node.get(parent) {
-                pp.with_meta(|m| m.links.push(pid));
+                pp.with_meta(|m| m.cold().links.push(pid));
             }
         }
         node.trace(|| match link {
@@ -411,22 +421,41 @@ impl<'a, S: Send> Sched<'a, S> {
         pattern: Option<&Value>,
         timeout_ms: Option<u64>,
     ) -> Received {
-        let now_deadline = timeout_ms.map(|ms| Instant::now() + Duration::from_millis(ms));
-        let got = me.receive(pattern, timeout_ms == Some(0), now_deadline);
-        match &got {
-            Received::Message(m) => self.node.trace(|| format!("receive {}: {m}", me.pid)),
-            Received::Wait(Some((deadline, token))) => {
-                self.node.add_timer(*deadline, *token, me.pid)
+        let mut out = Vec::new();
+        match self.receive_to(me, pattern, timeout_ms, &mut out) {
+            Got::Message => Received::Message(out.pop().expect("pushed")),
+            Got::TimedOut => Received::TimedOut,
+            Got::Wait => Received::Wait(None),
+        }
+    }
+
+    /// [`Sched::receive`], pushing the message onto `out` (the process's
+    /// stack) instead of returning it: the interpreter's fast path.
+    pub fn receive_to(
+        &self,
+        me: &Process<S>,
+        pattern: Option<&Value>,
+        timeout_ms: Option<u64>,
+        out: &mut Vec<Value>,
+    ) -> Got {
+        let deadline = timeout_ms.map(|ms| Instant::now() + Duration::from_millis(ms));
+        let mut own = self.own.borrow_mut();
+        assert_eq!(own.pid, me.pid, "receive by a process not running here");
+        let got = me.receive_into(&mut own, pattern, timeout_ms == Some(0), deadline, out);
+        if got == Got::Message {
+            if let Some(m) = out.last() {
+                self.node.trace(|| format!("receive {}: {m}", me.pid));
             }
-            _ => {}
         }
         got
     }
 
-    /// SLEEP: the running process `me` waits until `deadline`.
+    /// SLEEP: the running process `me` waits until `deadline` (its slice
+    /// must end with [`Outcome::Waiting`]).
     pub fn sleep(&self, me: &Process<S>, deadline: Instant) {
-        let token = me.register_wait(Wait::Sleep { deadline });
-        self.node.add_timer(deadline, token, me.pid);
+        let mut own = self.own.borrow_mut();
+        assert_eq!(own.pid, me.pid, "sleep by a process not running here");
+        own.wait = Some(Wait::Sleep { deadline });
     }
 
     /// REGISTER.
@@ -438,10 +467,10 @@ impl<'a, S: Send> Sched<'a, S> {
                 "name {name} is already registered to process {holder}"
             ));
         }
-        p.with_meta(|m| match &m.name {
+        p.with_meta(|m| match m.name() {
             Some(old) => Err(format!("process {pid} is already registered as {old}")),
             None => {
-                m.name = Some(name.clone());
+                m.cold().name = Some(name.clone());
                 Ok(())
             }
         })?;
@@ -457,7 +486,11 @@ impl<'a, S: Send> Sched<'a, S> {
             .remove(name)
             .ok_or_else(|| format!("no process registered as {name}"))?;
         if let Some(p) = self.node.get(pid) {
-            p.with_meta(|m| m.name = None);
+            p.with_meta(|m| {
+                if let Some(c) = m.cold.as_mut() {
+                    c.name = None;
+                }
+            });
         }
         self.node.trace(|| format!("unregister {name} (was {pid})"));
         Ok(())
@@ -477,11 +510,11 @@ impl<'a, S: Send> Sched<'a, S> {
         self.node.trace(|| format!("link {pid} <-> {other}"));
         let linked = self.node.get(other).is_some_and(|o| {
             o.with_meta(|m| {
-                if matches!(m.status, crate::process::Status::Exited) {
+                if m.status == Status::Exited {
                     return false;
                 }
-                if !m.links.contains(&pid) {
-                    m.links.push(pid);
+                if !m.has_link(pid) {
+                    m.cold().links.push(pid);
                 }
                 true
             })
@@ -492,8 +525,8 @@ impl<'a, S: Send> Sched<'a, S> {
         }
         if let Some(me) = self.node.get(pid) {
             me.with_meta(|m| {
-                if !m.links.contains(&other) {
-                    m.links.push(other);
+                if !m.has_link(other) {
+                    m.cold().links.push(other);
                 }
             });
         }
@@ -504,7 +537,11 @@ impl<'a, S: Send> Sched<'a, S> {
         self.node.trace(|| format!("unlink {pid} <-> {other}"));
         for (a, b) in [(pid, other), (other, pid)] {
             if let Some(p) = self.node.get(a) {
-                p.with_meta(|m| m.links.retain(|&l| l != b));
+                p.with_meta(|m| {
+                    if let Some(c) = m.cold.as_mut() {
+                        c.links.retain(|&l| l != b);
+                    }
+                });
             }
         }
     }
@@ -516,16 +553,16 @@ impl<'a, S: Send> Sched<'a, S> {
             .trace(|| format!("monitor {pid} -> {target} (ref {r})"));
         let watching = self.node.get(target).is_some_and(|t| {
             t.with_meta(|m| {
-                if matches!(m.status, crate::process::Status::Exited) {
+                if m.status == Status::Exited {
                     return false;
                 }
-                m.watchers.push((r, pid));
+                m.cold().watchers.push((r, pid));
                 true
             })
         });
         if watching {
             if let Some(me) = self.node.get(pid) {
-                me.with_meta(|m| m.monitors.push((r, target)));
+                me.with_meta(|m| m.cold().monitors.push((r, target)));
             }
         } else {
             self.send(target, pid, down_message(r, target, Value::str("noproc")));
@@ -536,19 +573,27 @@ impl<'a, S: Send> Sched<'a, S> {
     /// DEMONITOR: remove the monitor and drop its DOWN if already queued.
     pub fn demonitor(&self, pid: Pid, r: i64) {
         self.node.trace(|| format!("demonitor {pid} (ref {r})"));
+        // Its own mailbox is with this worker while it runs.
+        {
+            let mut own = self.own.borrow_mut();
+            if own.pid == pid {
+                own.mailbox.retain(|msg| !is_down_for(msg, r));
+            }
+        }
         let target = self.node.get(pid).and_then(|me| {
             me.with_meta(|m| {
-                let t = m
-                    .monitors
-                    .iter()
-                    .position(|&(x, _)| x == r)
-                    .map(|i| m.monitors.remove(i).1);
                 m.mailbox.retain(|msg| !is_down_for(msg, r));
-                t
+                let c = m.cold.as_mut()?;
+                let i = c.monitors.iter().position(|&(x, _)| x == r)?;
+                Some(c.monitors.remove(i).1)
             })
         });
         if let Some(t) = target.and_then(|t| self.node.get(t)) {
-            t.with_meta(|m| m.watchers.retain(|&(x, _)| x != r));
+            t.with_meta(|m| {
+                if let Some(c) = m.cold.as_mut() {
+                    c.watchers.retain(|&(x, _)| x != r);
+                }
+            });
         }
     }
 
@@ -626,18 +671,18 @@ impl<'a, S: Send> Sched<'a, S> {
         // The live count drops with the table entry, before anyone hears of
         // the exit, so a SPAWN made on receiving the DOWN finds room.
         self.node.live.fetch_sub(1, Ordering::AcqRel);
-        let (name, links, monitors, watchers, mailbox) = p.with_meta(|m| {
+        let (cold, mailbox) = p.with_meta(|m| {
             // From here on, LINK and MONITOR see it gone and answer noproc
             // themselves; before, they were recorded and are notified below.
-            m.status = crate::process::Status::Exited;
-            (
-                m.name.take(),
-                std::mem::take(&mut m.links),
-                std::mem::take(&mut m.monitors),
-                std::mem::take(&mut m.watchers),
-                std::mem::take(&mut m.mailbox),
-            )
+            m.status = Status::Exited;
+            (m.cold.take(), std::mem::take(&mut m.mailbox))
         });
+        let crate::process::Cold {
+            links,
+            monitors,
+            watchers,
+            name,
+        } = cold.map(|c| *c).unwrap_or_default();
         drop(mailbox);
         if let Some(name) = name {
             let mut reg = lock(&self.node.registry);
@@ -648,13 +693,21 @@ impl<'a, S: Send> Sched<'a, S> {
         // X2: monitors it held.
         for (r, target) in monitors {
             if let Some(t) = self.node.get(target) {
-                t.with_meta(|m| m.watchers.retain(|&(x, _)| x != r));
+                t.with_meta(|m| {
+                    if let Some(c) = m.cold.as_mut() {
+                        c.watchers.retain(|&(x, _)| x != r);
+                    }
+                });
             }
         }
         // X3: DOWN to its watchers.
         for (r, watcher) in watchers {
             if let Some(w) = self.node.get(watcher) {
-                w.with_meta(|m| m.monitors.retain(|&(x, _)| x != r));
+                w.with_meta(|m| {
+                    if let Some(c) = m.cold.as_mut() {
+                        c.monitors.retain(|&(x, _)| x != r);
+                    }
+                });
             }
             self.node
                 .trace(|| format!("down {pid} -> {watcher} (ref {r}): {reason}"));
@@ -663,7 +716,11 @@ impl<'a, S: Send> Sched<'a, S> {
         // X4: exit signals along its links.
         for other in links {
             if let Some(o) = self.node.get(other) {
-                o.with_meta(|m| m.links.retain(|&l| l != pid));
+                o.with_meta(|m| {
+                    if let Some(c) = m.cold.as_mut() {
+                        c.links.retain(|&l| l != pid);
+                    }
+                });
             }
             self.exit_signal(pid, other, reason.clone(), true);
         }

@@ -118,6 +118,8 @@ impl<S: Send> Node<S> {
             lifo_runs: Default::default(),
             cascade: Default::default(),
             draining: Default::default(),
+            own: Default::default(),
+            solo: Default::default(),
         };
         let mut rng =
             0x9E37_79B9_7F4A_7C15u64 ^ (index as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -130,24 +132,29 @@ impl<S: Send> Node<S> {
                     sched.schedule(p);
                 }
             }
-            let task = match sched.lifo.take() {
-                // At most 3 slot runs in a row while others wait in the
-                // queue; then the queue gets a turn.
-                Some(p)
-                    if sched.lifo_runs.get() < 3
-                        || (local.is_empty() && self.shared.injector.is_empty()) =>
-                {
-                    sched.lifo_runs.set(sched.lifo_runs.get() + 1);
+            let task = if workers == 1 {
+                let next = sched.solo.borrow_mut().pop_front();
+                next.or_else(|| find_task(&local, &self.shared.injector, stealers, index, &mut rng))
+            } else {
+                match sched.lifo.take() {
+                    // At most 3 slot runs in a row while others wait in the
+                    // queue; then the queue gets a turn.
                     Some(p)
-                }
-                Some(p) => {
-                    sched.lifo_runs.set(0);
-                    sched.schedule(p);
-                    find_task(&local, &self.shared.injector, stealers, index, &mut rng)
-                }
-                None => {
-                    sched.lifo_runs.set(0);
-                    find_task(&local, &self.shared.injector, stealers, index, &mut rng)
+                        if sched.lifo_runs.get() < 3
+                            || (local.is_empty() && self.shared.injector.is_empty()) =>
+                    {
+                        sched.lifo_runs.set(sched.lifo_runs.get() + 1);
+                        Some(p)
+                    }
+                    Some(p) => {
+                        sched.lifo_runs.set(0);
+                        sched.schedule(p);
+                        find_task(&local, &self.shared.injector, stealers, index, &mut rng)
+                    }
+                    None => {
+                        sched.lifo_runs.set(0);
+                        find_task(&local, &self.shared.injector, stealers, index, &mut rng)
+                    }
                 }
             };
             match task {
@@ -189,7 +196,7 @@ impl<S: Send> Node<S> {
         p: &Arc<Process<S>>,
         budget: i64,
     ) {
-        let state = match p.transition_to_running() {
+        let state = match p.transition_to_running(&mut sched.own.borrow_mut()) {
             Start::Skip => return,
             Start::Exit(reason) => return self.exited(sched, p, reason),
             Start::Run(state) => state,
@@ -199,23 +206,23 @@ impl<S: Send> Node<S> {
             Outcome::Preempted => SliceEnd::Preempted,
             Outcome::Waiting => SliceEnd::Waiting,
             Outcome::Ended(reason) => {
-                p.transition_to_exiting();
+                p.transition_to_exiting(&mut sched.own.borrow_mut());
                 drop(state);
                 return self.exited(sched, p, reason);
             }
             Outcome::ExitVm(code) => {
-                p.transition_after_slice(state, SliceEnd::Preempted);
+                let own = &mut sched.own.borrow_mut();
+                p.transition_after_slice(state, own, SliceEnd::Preempted);
                 self.shared.idle.finish(|| RunEnd::Exit(code));
                 return;
             }
         };
-        match p.transition_after_slice(state, end) {
-            (After::Requeue, _) => sched.schedule(p.clone()),
-            (After::Parked, _) => {}
-            (After::Exit, reason) => {
-                let reason = reason.unwrap_or_else(|| crate::value::Value::str("killed"));
-                self.exited(sched, p, reason)
-            }
+        let after = p.transition_after_slice(state, &mut sched.own.borrow_mut(), end);
+        match after {
+            After::Requeue => sched.schedule(p.clone()),
+            After::Parked(None) => {}
+            After::Parked(Some((deadline, token))) => self.add_timer(deadline, token, p.pid),
+            After::Exit(reason) => self.exited(sched, p, reason),
         }
     }
 
