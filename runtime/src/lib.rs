@@ -18,6 +18,7 @@ pub mod process;
 #[cfg(not(loom))]
 pub mod sched;
 mod sync;
+pub(crate) mod table;
 
 #[cfg(not(loom))]
 pub use node::{Execute, Node, Outcome, RunEnd, Sched};

@@ -15,6 +15,7 @@
 use crate::process::{Kill, Own, Process, Status};
 use crate::sched::Shared;
 use crate::sync::{lock, AtomicU64, AtomicUsize, Mutex, Ordering};
+use crate::table::{Garbage, Mark, Reclaimer, Table};
 use crate::value::{Atom, Value};
 use crossbeam_deque::Worker;
 use rustc_hash::FxHashMap;
@@ -82,14 +83,12 @@ pub enum RunEnd {
 /// Receives `--trace-procs` event lines.
 pub type Tracer = Box<dyn Fn(&str) + Send + Sync>;
 
-const SHARDS: usize = 64;
-
-/// One shard of the process table.
-type Shard<S> = Mutex<FxHashMap<Pid, Arc<Process<S>>>>;
-
 /// The process system.
 pub struct Node<S> {
-    shards: Box<[Shard<S>]>,
+    /// The process table (lock-free lookups: `table.rs`).
+    pub(crate) table: Table<Process<S>>,
+    /// Garbage of workers that stopped, freed when the run ends.
+    pub(crate) orphans: Mutex<Vec<Garbage<Process<S>>>>,
     next_pid: AtomicU64,
     next_ref: AtomicU64,
     live: AtomicUsize,
@@ -135,9 +134,8 @@ fn is_down_for(msg: &Value, r: i64) -> bool {
 impl<S: Send> Node<S> {
     pub fn new(max_processes: usize) -> Node<S> {
         Node {
-            shards: (0..SHARDS)
-                .map(|_| Mutex::new(FxHashMap::default()))
-                .collect(),
+            table: Table::new(),
+            orphans: Mutex::new(Vec::new()),
             next_pid: AtomicU64::new(1),
             next_ref: AtomicU64::new(1),
             live: AtomicUsize::new(0),
@@ -164,12 +162,9 @@ impl<S: Send> Node<S> {
         }
     }
 
-    fn shard(&self, pid: Pid) -> &Shard<S> {
-        &self.shards[pid as usize % SHARDS]
-    }
-
+    /// A process, from any thread (P5; workers use [`Sched::proc`]).
     pub(crate) fn get(&self, pid: Pid) -> Option<Arc<Process<S>>> {
-        lock(self.shard(pid)).get(&pid).cloned()
+        self.table.get_outside(pid as u64)
     }
 
     /// Live processes.
@@ -178,7 +173,7 @@ impl<S: Send> Node<S> {
     }
 
     pub fn is_alive(&self, pid: Pid) -> bool {
-        lock(self.shard(pid)).contains_key(&pid)
+        self.get(pid).is_some()
     }
 
     /// PID 1's exit reason, once it ended.
@@ -221,7 +216,10 @@ impl<S: Send> Node<S> {
         }
         let pid = self.next_pid.fetch_add(1, Ordering::Relaxed) as Pid;
         let p = Arc::new(Process::new(pid, state, link));
-        lock(self.shard(pid)).insert(pid, p.clone());
+        if self.table.insert(pid as u64, p.clone()).is_err() {
+            self.live.fetch_sub(1, Ordering::AcqRel);
+            return Err("too many processes (PIDs exhausted)".to_string());
+        }
         self.stats.spawned.fetch_add(1, Ordering::Relaxed);
         if live as u64 + 1 > self.stats.peak_live.load(Ordering::Relaxed) {
             self.stats
@@ -295,18 +293,11 @@ impl<S: Send> Node<S> {
         woken
     }
 
-    /// A process ended for good: out of the table.
-    fn remove(&self, pid: Pid) {
-        lock(self.shard(pid)).remove(&pid);
-    }
-
     /// Discard every process (the blocked-forever ones at the end).
     pub(crate) fn clear(&self) {
-        for s in self.shards.iter() {
-            let drained: Vec<_> = lock(s).drain().map(|(_, p)| p).collect();
-            self.live.fetch_sub(drained.len(), Ordering::AcqRel);
-            drop(drained);
-        }
+        let drained = self.table.drain();
+        self.live.fetch_sub(drained.len(), Ordering::AcqRel);
+        drop(drained);
         lock(&self.registry).clear();
         lock(&self.timers).clear();
         self.next_timer.store(u64::MAX, Ordering::Release);
@@ -337,11 +328,54 @@ pub struct Sched<'a, S> {
     /// The run queue when this is the only worker: nobody steals from it,
     /// so it needs no atomics.
     pub(crate) solo: std::cell::RefCell<std::collections::VecDeque<Arc<Process<S>>>>,
+    /// This worker's garbage (P3, P4) and quiescent-point mark.
+    pub(crate) reclaim: std::cell::RefCell<Reclaimer<Process<S>>>,
+    pub(crate) marks: &'a [Mark],
+    pub(crate) index: usize,
     /// The running process's mailbox and wait (R2 to R4).
     pub(crate) own: std::cell::RefCell<Own>,
 }
 
 impl<'a, S: Send> Sched<'a, S> {
+    /// P2: a process, borrowed without a lock or a count until this
+    /// worker's next quiescent point (which needs `&mut self`).
+    pub(crate) fn proc(&self, pid: Pid) -> Option<&Process<S>> {
+        let p = self.node.table.lookup(pid as u64);
+        // SAFETY: P2/P4: what a worker finds stays allocated until its next
+        // quiescent point, and `quiesce` takes `&mut self`, so this borrow
+        // ends first.
+        (!p.is_null()).then(|| unsafe { &*p })
+    }
+
+    /// An owning handle on a process found by [`Sched::proc`].
+    pub(crate) fn arc(&self, p: &Process<S>) -> Arc<Process<S>> {
+        // SAFETY: every `Process` is created inside an `Arc` by
+        // `Node::insert` (`Process::new` is crate-private and used nowhere
+        // else outside tests), and `p` is alive (borrowed), so the count is
+        // positive while we add ours.
+        unsafe {
+            Arc::increment_strong_count(p as *const Process<S>);
+            Arc::from_raw(p as *const Process<S>)
+        }
+    }
+
+    /// P4: a quiescent point (between slices): no borrowed process is held.
+    pub(crate) fn quiesce(&mut self) {
+        let (table, marks, me) = (&self.node.table, self.marks, self.index);
+        self.reclaim.get_mut().quiesce(table, marks, me);
+    }
+
+    /// P6: going idle, and back.
+    pub(crate) fn go_offline(&mut self) {
+        let (table, marks, me) = (&self.node.table, self.marks, self.index);
+        self.reclaim.get_mut().go_offline(table, marks, me);
+    }
+
+    pub(crate) fn go_online(&mut self) {
+        let (table, marks, me) = (&self.node.table, self.marks, self.index);
+        self.reclaim.get_mut().go_online(table, marks, me);
+    }
+
     /// Count `n` reductions spent on this worker (for `--stats`).
     pub fn spent(&self, n: u64) {
         self.reductions.set(self.reductions.get() + n);
@@ -383,7 +417,7 @@ impl<'a, S: Send> Sched<'a, S> {
         let p = node.insert(state, link)?;
         let pid = p.pid;
         if let Some(parent) = link {
-            if let Some(pp) = node.get(parent) {
+            if let Some(pp) = self.proc(parent) {
                 pp.with_meta(|m| m.cold().links.push(pid));
             }
         }
@@ -399,13 +433,11 @@ impl<'a, S: Send> Sched<'a, S> {
     pub fn send(&self, from: Pid, to: Pid, msg: Value) {
         self.messages.set(self.messages.get() + 1);
         self.node.trace(|| format!("send {from} -> {to}: {msg}"));
-        // Deliver under the table shard's lock (order: shard, then process),
-        // so the process is only cloned when it must be queued.
-        let wake = lock(self.node.shard(to))
-            .get(&to)
-            .and_then(|p| p.deliver(msg).then(|| p.clone()));
-        if let Some(p) = wake {
-            self.schedule_woken(p);
+        // The process is only counted (cloned) when it must be queued.
+        if let Some(p) = self.proc(to) {
+            if p.deliver(msg) {
+                self.schedule_woken(self.arc(p));
+            }
         }
     }
 
@@ -460,7 +492,7 @@ impl<'a, S: Send> Sched<'a, S> {
 
     /// REGISTER.
     pub fn register(&self, pid: Pid, name: Atom) -> Result<(), OpError> {
-        let p = self.node.get(pid).ok_or("process is not alive")?;
+        let p = self.proc(pid).ok_or("process is not alive")?;
         let mut reg = lock(&self.node.registry);
         if let Some(&holder) = reg.get(&name) {
             return Err(format!(
@@ -485,7 +517,7 @@ impl<'a, S: Send> Sched<'a, S> {
         let pid = lock(&self.node.registry)
             .remove(name)
             .ok_or_else(|| format!("no process registered as {name}"))?;
-        if let Some(p) = self.node.get(pid) {
+        if let Some(p) = self.proc(pid) {
             p.with_meta(|m| {
                 if let Some(c) = m.cold.as_mut() {
                     c.name = None;
@@ -508,7 +540,7 @@ impl<'a, S: Send> Sched<'a, S> {
             return;
         }
         self.node.trace(|| format!("link {pid} <-> {other}"));
-        let linked = self.node.get(other).is_some_and(|o| {
+        let linked = self.proc(other).is_some_and(|o| {
             o.with_meta(|m| {
                 if m.status == Status::Exited {
                     return false;
@@ -523,7 +555,7 @@ impl<'a, S: Send> Sched<'a, S> {
             self.exit_signal(other, pid, Value::str("noproc"), true);
             return;
         }
-        if let Some(me) = self.node.get(pid) {
+        if let Some(me) = self.proc(pid) {
             me.with_meta(|m| {
                 if !m.has_link(other) {
                     m.cold().links.push(other);
@@ -536,7 +568,7 @@ impl<'a, S: Send> Sched<'a, S> {
     pub fn unlink(&self, pid: Pid, other: Pid) {
         self.node.trace(|| format!("unlink {pid} <-> {other}"));
         for (a, b) in [(pid, other), (other, pid)] {
-            if let Some(p) = self.node.get(a) {
+            if let Some(p) = self.proc(a) {
                 p.with_meta(|m| {
                     if let Some(c) = m.cold.as_mut() {
                         c.links.retain(|&l| l != b);
@@ -551,7 +583,7 @@ impl<'a, S: Send> Sched<'a, S> {
         let r = self.node.next_ref.fetch_add(1, Ordering::Relaxed) as i64;
         self.node
             .trace(|| format!("monitor {pid} -> {target} (ref {r})"));
-        let watching = self.node.get(target).is_some_and(|t| {
+        let watching = self.proc(target).is_some_and(|t| {
             t.with_meta(|m| {
                 if m.status == Status::Exited {
                     return false;
@@ -561,7 +593,7 @@ impl<'a, S: Send> Sched<'a, S> {
             })
         });
         if watching {
-            if let Some(me) = self.node.get(pid) {
+            if let Some(me) = self.proc(pid) {
                 me.with_meta(|m| m.cold().monitors.push((r, target)));
             }
         } else {
@@ -580,7 +612,7 @@ impl<'a, S: Send> Sched<'a, S> {
                 own.mailbox.retain(|msg| !is_down_for(msg, r));
             }
         }
-        let target = self.node.get(pid).and_then(|me| {
+        let target = self.proc(pid).and_then(|me| {
             me.with_meta(|m| {
                 m.mailbox.retain(|msg| !is_down_for(msg, r));
                 let c = m.cold.as_mut()?;
@@ -588,7 +620,7 @@ impl<'a, S: Send> Sched<'a, S> {
                 Some(c.monitors.remove(i).1)
             })
         });
-        if let Some(t) = target.and_then(|t| self.node.get(t)) {
+        if let Some(t) = target.and_then(|t| self.proc(t)) {
             t.with_meta(|m| {
                 if let Some(c) = m.cold.as_mut() {
                     c.watchers.retain(|&(x, _)| x != r);
@@ -599,7 +631,7 @@ impl<'a, S: Send> Sched<'a, S> {
 
     /// TRAP_EXIT.
     pub fn set_trap_exit(&self, pid: Pid, on: bool) {
-        if let Some(p) = self.node.get(pid) {
+        if let Some(p) = self.proc(pid) {
             p.with_meta(|m| m.trap_exit = on);
         }
     }
@@ -608,14 +640,14 @@ impl<'a, S: Send> Sched<'a, S> {
     /// says it comes from a link (a dying linked process) rather than from
     /// EXIT_PROCESS.
     pub fn exit_signal(&self, from: Pid, to: Pid, reason: Value, link: bool) {
-        let Some(p) = self.node.get(to) else {
+        let Some(p) = self.proc(to) else {
             return;
         };
         let text = reason.to_string();
         if !link && text == "kill" {
             self.node
                 .trace(|| format!("exit signal {from} -> {to}: kill"));
-            return self.kill(&p, Value::str("killed"));
+            return self.kill(p, Value::str("killed"));
         }
         if p.with_meta(|m| m.trap_exit) {
             self.send(
@@ -627,20 +659,20 @@ impl<'a, S: Send> Sched<'a, S> {
         }
         if text == "normal" {
             if !link && from == to {
-                self.kill(&p, normal());
+                self.kill(p, normal());
             }
             return;
         }
         self.node
             .trace(|| format!("exit signal {from} -> {to}: {text}"));
-        self.kill(&p, reason);
+        self.kill(p, reason);
     }
 
-    fn kill(&self, p: &Arc<Process<S>>, reason: Value) {
+    fn kill(&self, p: &Process<S>, reason: Value) {
         let Kill::Now(reason) = p.kill(reason) else {
             return;
         };
-        self.cascade.borrow_mut().push((p.clone(), reason));
+        self.cascade.borrow_mut().push((self.arc(p), reason));
         if self.draining.replace(true) {
             return; // an outer kill is draining the list
         }
@@ -667,7 +699,9 @@ impl<'a, S: Send> Sched<'a, S> {
         }
         // X1: out of the table and the registry first, so the name is free
         // before anyone hears of the exit.
-        self.node.remove(pid);
+        self.node
+            .table
+            .remove(pid as u64, |g| self.reclaim.borrow_mut().retire(g));
         // The live count drops with the table entry, before anyone hears of
         // the exit, so a SPAWN made on receiving the DOWN finds room.
         self.node.live.fetch_sub(1, Ordering::AcqRel);
@@ -692,7 +726,7 @@ impl<'a, S: Send> Sched<'a, S> {
         }
         // X2: monitors it held.
         for (r, target) in monitors {
-            if let Some(t) = self.node.get(target) {
+            if let Some(t) = self.proc(target) {
                 t.with_meta(|m| {
                     if let Some(c) = m.cold.as_mut() {
                         c.watchers.retain(|&(x, _)| x != r);
@@ -702,7 +736,7 @@ impl<'a, S: Send> Sched<'a, S> {
         }
         // X3: DOWN to its watchers.
         for (r, watcher) in watchers {
-            if let Some(w) = self.node.get(watcher) {
+            if let Some(w) = self.proc(watcher) {
                 w.with_meta(|m| {
                     if let Some(c) = m.cold.as_mut() {
                         c.monitors.retain(|&(x, _)| x != r);
@@ -715,7 +749,7 @@ impl<'a, S: Send> Sched<'a, S> {
         }
         // X4: exit signals along its links.
         for other in links {
-            if let Some(o) = self.node.get(other) {
+            if let Some(o) = self.proc(other) {
                 o.with_meta(|m| {
                     if let Some(c) = m.cold.as_mut() {
                         c.links.retain(|&l| l != pid);

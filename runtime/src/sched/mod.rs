@@ -12,6 +12,7 @@ pub use idle::{Idle, IdleState, Woke};
 
 use crate::node::{Execute, Node, Outcome, RunEnd, Sched};
 use crate::process::{After, Process, SliceEnd, Start};
+use crate::table::Mark;
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -65,6 +66,8 @@ impl<S: Send> Node<S> {
             Vec::new()
         };
         let unpinned = std::sync::atomic::AtomicUsize::new(0);
+        let marks: Vec<Mark> = (0..n).map(|_| Mark::new()).collect();
+        let marks = &marks[..];
         std::thread::scope(|scope| {
             let mut workers = workers.into_iter().enumerate();
             let (_, first) = workers.next().expect("one worker");
@@ -75,7 +78,7 @@ impl<S: Send> Node<S> {
                     .stack_size(config.stack_bytes)
                     .spawn_scoped(scope, move || {
                         pin(i, cores, unpinned);
-                        self.work(i, exec, config, local, stealers, n)
+                        self.work(i, exec, config, local, stealers, marks)
                     });
                 if let Err(e) = spawned {
                     // Fewer threads still run everything correctly.
@@ -83,8 +86,10 @@ impl<S: Send> Node<S> {
                 }
             }
             pin(0, &cores, &unpinned);
-            self.work(0, exec, config, first, &stealers, n);
+            self.work(0, exec, config, first, &stealers, marks);
         });
+        // Every worker has stopped: what they retired can go.
+        drop(std::mem::take(&mut *crate::sync::lock(&self.orphans)));
         let end = self.shared.idle.take_result().unwrap_or(RunEnd::AllEnded);
         if end == RunEnd::AllEnded {
             // Whatever is left is blocked forever: discard it.
@@ -106,9 +111,10 @@ impl<S: Send> Node<S> {
         config: &SchedConfig,
         local: Worker<Arc<Process<S>>>,
         stealers: &[Stealer<Arc<Process<S>>>],
-        workers: usize,
+        marks: &[Mark],
     ) {
-        let sched = Sched {
+        let workers = marks.len();
+        let mut sched = Sched {
             node: self,
             local: Some(&local),
             messages: Default::default(),
@@ -120,10 +126,16 @@ impl<S: Send> Node<S> {
             draining: Default::default(),
             own: Default::default(),
             solo: Default::default(),
+            reclaim: Default::default(),
+            marks,
+            index,
         };
+        sched.go_online();
         let mut rng =
             0x9E37_79B9_7F4A_7C15u64 ^ (index as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         loop {
+            // P4: between slices this worker holds no borrowed process.
+            sched.quiesce();
             if self.shared.idle.is_done() {
                 break;
             }
@@ -175,12 +187,18 @@ impl<S: Send> Node<S> {
                             RunEnd::Deadlock
                         }
                     };
-                    if self.shared.idle.sleep(workers, has_work, timeout, all_idle) == Woke::Done {
+                    sched.go_offline();
+                    let woke = self.shared.idle.sleep(workers, has_work, timeout, all_idle);
+                    sched.go_online();
+                    if woke == Woke::Done {
                         break;
                     }
                 }
             }
         }
+        sched.go_offline();
+        let garbage = std::mem::take(sched.reclaim.get_mut()).into_garbage();
+        crate::sync::lock(&self.orphans).extend(garbage);
         self.stats
             .messages
             .fetch_add(sched.messages.get(), std::sync::atomic::Ordering::Relaxed);
