@@ -127,10 +127,54 @@ fn kill_races_pop() {
                 After::Exit(_)
             ),
             Start::Exit(_) => true,
-            Start::Skip => false,
+            Start::Skip(_) => false,
         };
         let exits_there = killer.join().unwrap();
         assert!(exits_here ^ exits_there, "exactly one side runs the exit");
+    });
+}
+
+/// Q2: a process killed while queued stays allocated for its stale queue
+/// entry: X1 parks the table's count in it unless the entry was already
+/// popped, and exactly one side retires that count.
+#[test]
+fn stale_entry_keeps_process() {
+    loom::model(|| {
+        let p = std::sync::Arc::new(Process::new(1, (), None));
+        let retired = Arc::new(AtomicUsize::new(0));
+        let (p2, r2) = (p.clone(), retired.clone());
+        let killer = loom::thread::spawn(move || {
+            let Kill::Now(_) = p2.kill(Value::str("kill")) else {
+                return false;
+            };
+            // X1: the table's count (modelled by a clone).
+            if p2.keep_if_queued(p2.clone()).is_some() {
+                r2.fetch_add(1, Ordering::SeqCst);
+            }
+            true
+        });
+        // The worker pops the entry (R2); a preempted slice requeues it
+        // (a new entry), which is popped after the kill.
+        let mut own = Own::default();
+        let mut requeued = false;
+        match p.transition_to_running(&mut own) {
+            Start::Skip(Some(_kept)) => {
+                retired.fetch_add(1, Ordering::SeqCst);
+            }
+            Start::Run(state) => {
+                requeued = p.transition_after_slice(state, &mut own, SliceEnd::Preempted)
+                    == After::Requeue;
+            }
+            _ => {}
+        }
+        let killed_at_rest = killer.join().unwrap();
+        if requeued {
+            if let Start::Skip(Some(_kept)) = p.transition_to_running(&mut own) {
+                retired.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        assert_eq!(retired.load(Ordering::SeqCst), killed_at_rest as usize);
+        assert!(p.release_stale().is_none(), "nothing left parked");
     });
 }
 

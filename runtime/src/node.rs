@@ -12,7 +12,7 @@
 //! the target's lock) before the sender continues, so messages and signals
 //! from one sender arrive in the order sent.
 
-use crate::process::{Kill, Own, Process, Status};
+use crate::process::{Entry, Kill, Own, Process, Status};
 use crate::sched::Shared;
 use crate::sync::{lock, AtomicU64, AtomicUsize, Mutex, Ordering};
 use crate::table::{Garbage, Mark, Reclaimer, Table};
@@ -202,12 +202,14 @@ impl<S: Send> Node<S> {
     /// Start the first process before the schedulers run.
     pub fn spawn_root(&self, state: S) -> Result<Pid, OpError> {
         let p = self.insert(state, None)?;
-        let pid = p.pid;
+        // SAFETY: just inserted; the table keeps it alive.
+        let pid = unsafe { p.get() }.pid;
         self.shared.injector.push(p);
         Ok(pid)
     }
 
-    fn insert(&self, state: S, link: Option<Pid>) -> Result<Arc<Process<S>>, OpError> {
+    /// R1: a new process, in the table and `Queued`; its queue entry.
+    fn insert(&self, state: S, link: Option<Pid>) -> Result<Entry<S>, OpError> {
         // Count first, so concurrent spawns cannot overshoot the limit.
         let live = self.live.fetch_add(1, Ordering::AcqRel);
         if live >= self.max_processes {
@@ -216,7 +218,8 @@ impl<S: Send> Node<S> {
         }
         let pid = self.next_pid.fetch_add(1, Ordering::Relaxed) as Pid;
         let p = Arc::new(Process::new(pid, state, link));
-        if self.table.insert(pid as u64, p.clone()).is_err() {
+        let entry = Entry::new(&p);
+        if self.table.insert(pid as u64, p).is_err() {
             self.live.fetch_sub(1, Ordering::AcqRel);
             return Err("too many processes (PIDs exhausted)".to_string());
         }
@@ -226,7 +229,7 @@ impl<S: Send> Node<S> {
                 .peak_live
                 .fetch_max(live as u64 + 1, Ordering::Relaxed);
         }
-        Ok(p)
+        Ok(entry)
     }
 
     pub(crate) fn add_timer(&self, at: Instant, token: u64, pid: Pid) {
@@ -308,7 +311,7 @@ impl<S: Send> Node<S> {
 /// woken process going to this worker's run queue.
 pub struct Sched<'a, S> {
     pub node: &'a Node<S>,
-    pub(crate) local: Option<&'a Worker<Arc<Process<S>>>>,
+    pub(crate) local: Option<&'a Worker<Entry<S>>>,
     /// Messages sent by this worker (added to the node's count at the end).
     pub(crate) messages: std::cell::Cell<u64>,
     /// Reductions spent on this worker (likewise).
@@ -318,7 +321,7 @@ pub struct Sched<'a, S> {
     /// The LIFO slot (only with more than one worker): the process this
     /// worker woke most recently runs next, on this core, without waking
     /// another worker. Bounded by `lifo_runs` so it cannot starve the queue.
-    pub(crate) lifo: std::cell::Cell<Option<Arc<Process<S>>>>,
+    pub(crate) lifo: std::cell::Cell<Option<Entry<S>>>,
     pub(crate) lifo_runs: std::cell::Cell<u32>,
     /// Exits waiting to be run by `kill` (a link cascade is a loop over this
     /// list, not a recursion: a chain of a million linked processes must not
@@ -327,7 +330,7 @@ pub struct Sched<'a, S> {
     pub(crate) draining: std::cell::Cell<bool>,
     /// The run queue when this is the only worker: nobody steals from it,
     /// so it needs no atomics.
-    pub(crate) solo: std::cell::RefCell<std::collections::VecDeque<Arc<Process<S>>>>,
+    pub(crate) solo: std::cell::RefCell<std::collections::VecDeque<Entry<S>>>,
     /// This worker's garbage (P3, P4) and quiescent-point mark.
     pub(crate) reclaim: std::cell::RefCell<Reclaimer<Process<S>>>,
     pub(crate) marks: &'a [Mark],
@@ -384,17 +387,22 @@ impl<'a, S: Send> Sched<'a, S> {
     /// Queue `p`, woken by a message or timer. With several workers it
     /// takes the LIFO slot (message ping-pong stays on one core); whatever
     /// held the slot moves to the queue, where others may steal it.
-    pub(crate) fn schedule_woken(&self, p: Arc<Process<S>>) {
+    pub(crate) fn schedule_woken(&self, p: &Process<S>) {
         if !self.shared_queues || self.local.is_none() {
             return self.schedule(p);
         }
-        if let Some(old) = self.lifo.replace(Some(p)) {
-            self.schedule(old);
+        if let Some(old) = self.lifo.replace(Some(Entry::new(p))) {
+            self.push(old);
         }
     }
 
     /// Queue `p` (its status is already `Queued`) and wake a sleeping worker.
-    pub(crate) fn schedule(&self, p: Arc<Process<S>>) {
+    pub(crate) fn schedule(&self, p: &Process<S>) {
+        self.push(Entry::new(p))
+    }
+
+    /// W1 (and W2): push a queue entry.
+    pub(crate) fn push(&self, p: Entry<S>) {
         if !self.shared_queues {
             // One worker: its own FIFO queue (SPEC §4.6 order); nobody to wake.
             return self.solo.borrow_mut().push_back(p);
@@ -415,7 +423,8 @@ impl<'a, S: Send> Sched<'a, S> {
     pub fn spawn(&self, state: S, link: Option<Pid>) -> Result<Pid, OpError> {
         let node = self.node;
         let p = node.insert(state, link)?;
-        let pid = p.pid;
+        // SAFETY: just inserted and queued by nobody yet.
+        let pid = unsafe { p.get() }.pid;
         if let Some(parent) = link {
             if let Some(pp) = self.proc(parent) {
                 pp.with_meta(|m| m.cold().links.push(pid));
@@ -425,7 +434,7 @@ impl<'a, S: Send> Sched<'a, S> {
             Some(parent) => format!("spawn {pid} by {parent} (linked)"),
             None => format!("spawn {pid}"),
         });
-        self.schedule(p);
+        self.push(p);
         Ok(pid)
     }
 
@@ -433,10 +442,10 @@ impl<'a, S: Send> Sched<'a, S> {
     pub fn send(&self, from: Pid, to: Pid, msg: Value) {
         self.messages.set(self.messages.get() + 1);
         self.node.trace(|| format!("send {from} -> {to}: {msg}"));
-        // The process is only counted (cloned) when it must be queued.
+        // Neither a lock nor a count: P2 for the lookup, Q1 for the entry.
         if let Some(p) = self.proc(to) {
             if p.deliver(msg) {
-                self.schedule_woken(self.arc(p));
+                self.schedule_woken(p);
             }
         }
     }
@@ -699,9 +708,17 @@ impl<'a, S: Send> Sched<'a, S> {
         }
         // X1: out of the table and the registry first, so the name is free
         // before anyone hears of the exit.
-        self.node
-            .table
-            .remove(pid as u64, |g| self.reclaim.borrow_mut().retire(g));
+        self.node.table.remove(pid as u64, |g| {
+            // Q2: a stale queue entry keeps the table's count parked.
+            let g = match g {
+                Garbage::Item(arc) => match p.keep_if_queued(arc) {
+                    Some(arc) => Garbage::Item(arc),
+                    None => return,
+                },
+                g => g,
+            };
+            self.reclaim.borrow_mut().retire(g)
+        });
         // The live count drops with the table entry, before anyone hears of
         // the exit, so a SPAWN made on receiving the DOWN finds room.
         self.node.live.fetch_sub(1, Ordering::AcqRel);

@@ -16,6 +16,7 @@
 use crate::sync::{lock, AtomicBool, Mutex, Ordering};
 use crate::value::{Atom, Value};
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// A process identifier. PIDs start at 1 and are never reused; 0 names no
@@ -96,6 +97,9 @@ pub struct Meta {
     pub(crate) wait_token: u64,
     /// An exit signal that ends this process at its next stop.
     pub(crate) pending_exit: Option<Value>,
+    /// It was killed while queued: a run queue still holds its (stale)
+    /// entry, which keeps it allocated (Q2).
+    pub(crate) stale_entry: bool,
     pub(crate) cold: Option<Box<Cold>>,
 }
 
@@ -119,6 +123,9 @@ pub(crate) struct Inner<S> {
     pub(crate) meta: Meta,
     /// The execution state; `None` while a worker runs it or it exits.
     pub(crate) state: Option<S>,
+    /// The table's count, parked here by X1 while a stale queue entry
+    /// still points to the process (Q2); the entry's popper retires it.
+    pub(crate) keep: Option<Arc<Process<S>>>,
 }
 
 /// A process: its PID and its lock-protected state.
@@ -143,12 +150,44 @@ pub struct Own {
     pub(crate) wait: Option<Wait>,
 }
 
+/// A run-queue entry: a process, without a reference count (Q1).
+///
+/// An entry exists exactly while its process is `Queued`, or — once — as a
+/// stale entry after it was killed while queued (`Meta::stale_entry`); in
+/// both cases the process stays allocated (Q2), so the entry may be
+/// dereferenced until it is popped and handed to R2.
+pub(crate) struct Entry<S>(std::ptr::NonNull<Process<S>>);
+
+// SAFETY: an entry is a shared reference to a `Process<S>`, which is Sync
+// when `S: Send` (its state is behind a mutex).
+unsafe impl<S: Send> Send for Entry<S> {}
+
+impl<S> Entry<S> {
+    /// An entry for `p`, which the caller has just made `Queued` (or
+    /// created `Queued`), under the process's lock or before publishing it.
+    pub(crate) fn new(p: &Process<S>) -> Entry<S> {
+        Entry(std::ptr::NonNull::from(p))
+    }
+
+    /// The process.
+    ///
+    /// # Safety
+    /// The entry must not have been handed to R2 (`transition_to_running`)
+    /// or [`Process::release_stale`] yet, and the reference must not be
+    /// used after that.
+    pub(crate) unsafe fn get<'a>(&self) -> &'a Process<S> {
+        // SAFETY: Q2, by the caller's contract.
+        unsafe { self.0.as_ref() }
+    }
+}
+
 /// What a worker does with a process it took from a queue.
 pub(crate) enum Start<S> {
     Run(S),
     Exit(Value),
-    /// Not queued after all (already exiting): drop it.
-    Skip,
+    /// Not queued after all (killed while queued): drop the entry; retire
+    /// the table's count if X1 left it here (Q2).
+    Skip(Option<Arc<Process<S>>>),
 }
 
 /// What a receive found.
@@ -238,6 +277,7 @@ impl<S> Process<S> {
                     wait: None,
                     wait_token: 0,
                     pending_exit: None,
+                    stale_entry: false,
                     cold: link.map(|l| {
                         Box::new(Cold {
                             links: vec![l],
@@ -246,6 +286,7 @@ impl<S> Process<S> {
                     }),
                 },
                 state: Some(state),
+                keep: None,
             }),
         }
     }
@@ -255,7 +296,9 @@ impl<S> Process<S> {
     pub(crate) fn transition_to_running(&self, own: &mut Own) -> Start<S> {
         let mut g = lock(&self.inner);
         if g.meta.status != Status::Queued {
-            return Start::Skip;
+            // Q2: this was the stale entry of a process killed while queued.
+            g.meta.stale_entry = false;
+            return Start::Skip(g.keep.take());
         }
         if let Some(reason) = g.meta.pending_exit.take() {
             g.meta.status = Status::Exiting;
@@ -275,7 +318,31 @@ impl<S> Process<S> {
                 self.has_mail.store(false, Ordering::Relaxed);
                 Start::Run(s)
             }
-            None => Start::Skip,
+            None => Start::Skip(None),
+        }
+    }
+
+    /// Q2: a stale entry dropped without being run (the run ended): what
+    /// X1 parked here, to retire.
+    pub(crate) fn release_stale(&self) -> Option<Arc<Process<S>>> {
+        let mut g = lock(&self.inner);
+        if g.meta.status == Status::Queued {
+            return None;
+        }
+        g.meta.stale_entry = false;
+        g.keep.take()
+    }
+
+    /// Q2, at X1: the table's count `arc` of this process, which has just
+    /// been removed from the table. Parked here while a stale entry still
+    /// points to it (its popper retires it); else returned, to retire now.
+    pub(crate) fn keep_if_queued(&self, arc: Arc<Process<S>>) -> Option<Arc<Process<S>>> {
+        let mut g = lock(&self.inner);
+        if g.meta.stale_entry {
+            g.keep = Some(arc);
+            None
+        } else {
+            Some(arc)
         }
     }
 
@@ -470,6 +537,8 @@ impl<S> Process<S> {
                 Kill::Pending
             }
             Status::Queued | Status::Waiting => {
+                // Q2: a queued process keeps its queue entry (now stale).
+                g.meta.stale_entry = g.meta.status == Status::Queued;
                 g.meta.status = Status::Exiting;
                 g.meta.pending_exit = None;
                 g.meta.wait = None;
@@ -631,7 +700,7 @@ mod tests {
         assert!(!p.deliver(Value::Int(2)), "already queued");
         assert!(matches!(p.kill(Value::str("x")), Kill::Now(_)));
         assert!(
-            matches!(p.transition_to_running(&mut own), Start::Skip),
+            matches!(p.transition_to_running(&mut own), Start::Skip(None)),
             "exiting"
         );
     }

@@ -11,15 +11,14 @@ mod idle;
 pub use idle::{Idle, IdleState, Woke};
 
 use crate::node::{Execute, Node, Outcome, RunEnd, Sched};
-use crate::process::{After, Process, SliceEnd, Start};
-use crate::table::Mark;
+use crate::process::{After, Entry, Process, SliceEnd, Start};
+use crate::table::{Garbage, Mark};
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The run queues and idle state every worker shares.
 pub(crate) struct Shared<S> {
-    pub(crate) injector: Injector<Arc<Process<S>>>,
+    pub(crate) injector: Injector<Entry<S>>,
     pub(crate) idle: Idle<RunEnd>,
 }
 
@@ -58,8 +57,8 @@ impl<S: Send> Node<S> {
     /// calling thread is worker 0).
     pub fn run<E: Execute<S>>(&self, exec: &E, config: &SchedConfig) -> (RunEnd, RunReport) {
         let n = config.schedulers.max(1);
-        let workers: Vec<Worker<Arc<Process<S>>>> = (0..n).map(|_| Worker::new_fifo()).collect();
-        let stealers: Vec<Stealer<Arc<Process<S>>>> = workers.iter().map(Worker::stealer).collect();
+        let workers: Vec<Worker<Entry<S>>> = (0..n).map(|_| Worker::new_fifo()).collect();
+        let stealers: Vec<Stealer<Entry<S>>> = workers.iter().map(Worker::stealer).collect();
         let cores = if config.pin {
             core_affinity::get_core_ids().unwrap_or_default()
         } else {
@@ -88,7 +87,13 @@ impl<S: Send> Node<S> {
             pin(0, &cores, &unpinned);
             self.work(0, exec, config, first, &stealers, marks);
         });
-        // Every worker has stopped: what they retired can go.
+        // Entries left in the injector (Q2), then what the workers retired:
+        // every worker has stopped.
+        while let Steal::Success(e) = self.shared.injector.steal() {
+            // SAFETY: Q2: not handed to R2.
+            let kept = unsafe { e.get() }.release_stale();
+            crate::sync::lock(&self.orphans).extend(kept.map(Garbage::Item));
+        }
         drop(std::mem::take(&mut *crate::sync::lock(&self.orphans)));
         let end = self.shared.idle.take_result().unwrap_or(RunEnd::AllEnded);
         if end == RunEnd::AllEnded {
@@ -109,8 +114,8 @@ impl<S: Send> Node<S> {
         index: usize,
         exec: &E,
         config: &SchedConfig,
-        local: Worker<Arc<Process<S>>>,
-        stealers: &[Stealer<Arc<Process<S>>>],
+        local: Worker<Entry<S>>,
+        stealers: &[Stealer<Entry<S>>],
         marks: &[Mark],
     ) {
         let workers = marks.len();
@@ -141,7 +146,7 @@ impl<S: Send> Node<S> {
             }
             if self.has_timers() && self.next_timer_in(Instant::now()) == Some(Duration::ZERO) {
                 for p in self.due_timers(Instant::now()) {
-                    sched.schedule(p);
+                    sched.schedule(&p);
                 }
             }
             let task = if workers == 1 {
@@ -160,7 +165,7 @@ impl<S: Send> Node<S> {
                     }
                     Some(p) => {
                         sched.lifo_runs.set(0);
-                        sched.schedule(p);
+                        sched.push(p);
                         find_task(&local, &self.shared.injector, stealers, index, &mut rng)
                     }
                     None => {
@@ -170,7 +175,7 @@ impl<S: Send> Node<S> {
                 }
             };
             match task {
-                Some(p) => self.run_one(&sched, exec, &p, config.budget),
+                Some(p) => self.run_one(&sched, exec, p, config.budget),
                 None => {
                     exec.idle();
                     if self.next_timer_in(Instant::now()) == Some(Duration::ZERO) {
@@ -196,6 +201,18 @@ impl<S: Send> Node<S> {
                 }
             }
         }
+        // Q2: the stale entries this worker still holds.
+        let mut left: Vec<Entry<S>> = sched.solo.get_mut().drain(..).collect();
+        left.extend(sched.lifo.take());
+        while let Some(e) = local.pop() {
+            left.push(e);
+        }
+        for e in left {
+            // SAFETY: Q2: not handed to R2.
+            if let Some(kept) = unsafe { e.get() }.release_stale() {
+                sched.reclaim.get_mut().retire(Garbage::Item(kept));
+            }
+        }
         sched.go_offline();
         let garbage = std::mem::take(sched.reclaim.get_mut()).into_garbage();
         crate::sync::lock(&self.orphans).extend(garbage);
@@ -207,15 +224,17 @@ impl<S: Send> Node<S> {
             .fetch_add(sched.reductions.get(), std::sync::atomic::Ordering::Relaxed);
     }
 
-    fn run_one<E: Execute<S>>(
-        &self,
-        sched: &Sched<'_, S>,
-        exec: &E,
-        p: &Arc<Process<S>>,
-        budget: i64,
-    ) {
+    fn run_one<E: Execute<S>>(&self, sched: &Sched<'_, S>, exec: &E, entry: Entry<S>, budget: i64) {
+        // SAFETY: Q2: the entry is handed to R2 right here; after R2 the
+        // process is ours (Running) until R4/R5, and after that it is not
+        // freed before this worker's next quiescent point (P4): it is either
+        // still in the table, or was removed and retired by X1.
+        let p = unsafe { entry.get() };
         let state = match p.transition_to_running(&mut sched.own.borrow_mut()) {
-            Start::Skip => return,
+            Start::Skip(None) => return,
+            Start::Skip(Some(kept)) => {
+                return sched.reclaim.borrow_mut().retire(Garbage::Item(kept));
+            }
             Start::Exit(reason) => return self.exited(sched, p, reason),
             Start::Run(state) => state,
         };
@@ -237,14 +256,14 @@ impl<S: Send> Node<S> {
         };
         let after = p.transition_after_slice(state, &mut sched.own.borrow_mut(), end);
         match after {
-            After::Requeue => sched.schedule(p.clone()),
+            After::Requeue => sched.schedule(p),
             After::Parked(None) => {}
             After::Parked(Some((deadline, token))) => self.add_timer(deadline, token, p.pid),
             After::Exit(reason) => self.exited(sched, p, reason),
         }
     }
 
-    fn exited(&self, sched: &Sched<'_, S>, p: &Arc<Process<S>>, reason: crate::value::Value) {
+    fn exited(&self, sched: &Sched<'_, S>, p: &Process<S>, reason: crate::value::Value) {
         sched.finish_exit(p, reason);
         if self.live() == 0 {
             self.shared.idle.finish(|| RunEnd::AllEnded);
