@@ -100,6 +100,9 @@ pub struct Meta {
     /// It was killed while queued: a run queue still holds its (stale)
     /// entry, which keeps it allocated (Q2).
     pub(crate) stale_entry: bool,
+    /// X1 left the table's count of this process to its stale entry (Q2):
+    /// it was forgotten, and is taken back with `Arc::from_raw`.
+    pub(crate) kept: bool,
     pub(crate) cold: Option<Box<Cold>>,
 }
 
@@ -123,9 +126,6 @@ pub(crate) struct Inner<S> {
     pub(crate) meta: Meta,
     /// The execution state; `None` while a worker runs it or it exits.
     pub(crate) state: Option<S>,
-    /// The table's count, parked here by X1 while a stale queue entry
-    /// still points to the process (Q2); the entry's popper retires it.
-    pub(crate) keep: Option<Arc<Process<S>>>,
 }
 
 /// A process: its PID and its lock-protected state.
@@ -278,6 +278,7 @@ impl<S> Process<S> {
                     wait_token: 0,
                     pending_exit: None,
                     stale_entry: false,
+                    kept: false,
                     cold: link.map(|l| {
                         Box::new(Cold {
                             links: vec![l],
@@ -286,7 +287,6 @@ impl<S> Process<S> {
                     }),
                 },
                 state: Some(state),
-                keep: None,
             }),
         }
     }
@@ -298,7 +298,7 @@ impl<S> Process<S> {
         if g.meta.status != Status::Queued {
             // Q2: this was the stale entry of a process killed while queued.
             g.meta.stale_entry = false;
-            return Start::Skip(g.keep.take());
+            return Start::Skip(self.take_kept(&mut g.meta));
         }
         if let Some(reason) = g.meta.pending_exit.take() {
             g.meta.status = Status::Exiting;
@@ -330,7 +330,15 @@ impl<S> Process<S> {
             return None;
         }
         g.meta.stale_entry = false;
-        g.keep.take()
+        self.take_kept(&mut g.meta)
+    }
+
+    /// The table's count that X1 forgot here (Q2), if any.
+    fn take_kept(&self, m: &mut Meta) -> Option<Arc<Process<S>>> {
+        // SAFETY: `kept` is set only by `keep_if_queued`, which forgot one
+        // strong count of the `Arc` this process lives in; it is taken back
+        // once (the flag is cleared under the same lock).
+        std::mem::take(&mut m.kept).then(|| unsafe { Arc::from_raw(self as *const Process<S>) })
     }
 
     /// Q2, at X1: the table's count `arc` of this process, which has just
@@ -339,7 +347,9 @@ impl<S> Process<S> {
     pub(crate) fn keep_if_queued(&self, arc: Arc<Process<S>>) -> Option<Arc<Process<S>>> {
         let mut g = lock(&self.inner);
         if g.meta.stale_entry {
-            g.keep = Some(arc);
+            assert!(std::ptr::eq(Arc::as_ptr(&arc), self), "its own count");
+            g.meta.kept = true;
+            std::mem::forget(arc);
             None
         } else {
             Some(arc)
