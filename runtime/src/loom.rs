@@ -275,3 +275,28 @@ fn outside_lookup_races_retire() {
         assert!(freed.load(Ordering::SeqCst));
     });
 }
+
+/// The process lock: two threads' critical sections never overlap, and
+/// each sees the other's writes (acquire/release).
+#[test]
+fn spin_lock_excludes() {
+    loom::model(|| {
+        let lock = Arc::new(crate::sync::SpinLock::new(()));
+        let counter = Arc::new(AtomicUsize::new(0));
+        let handles: Vec<_> = (0..2)
+            .map(|_| {
+                let (lock, counter) = (lock.clone(), counter.clone());
+                loom::thread::spawn(move || {
+                    let _g = lock.lock();
+                    // A read and a write that another holder must not split.
+                    let n = counter.load(Ordering::Relaxed);
+                    counter.store(n + 1, Ordering::Relaxed);
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        assert_eq!(counter.load(Ordering::Relaxed), 2);
+    });
+}

@@ -13,7 +13,7 @@
 //! message, or finds nothing, takes no lock; the wait is registered when the
 //! slice ends (R4), in the same critical section that parks the process.
 
-use crate::sync::{lock, AtomicBool, Mutex, Ordering};
+use crate::sync::{AtomicBool, Ordering, SpinLock};
 use crate::value::{Atom, Value};
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -136,7 +136,7 @@ pub struct Process<S> {
     /// to a reader that holds it); read without it, where a stale `false`
     /// only defers a message to R4, which looks under the lock.
     has_mail: AtomicBool,
-    pub(crate) inner: Mutex<Inner<S>>,
+    pub(crate) inner: SpinLock<Inner<S>>,
 }
 
 /// The running process's own part, held by its worker from R2 to R4: its
@@ -267,7 +267,7 @@ impl<S> Process<S> {
         Process {
             pid,
             has_mail: AtomicBool::new(false),
-            inner: Mutex::new(Inner {
+            inner: SpinLock::new(Inner {
                 meta: Meta {
                     mailbox: VecDeque::new(),
                     // R1: a new process starts queued; the spawner queues it.
@@ -294,7 +294,7 @@ impl<S> Process<S> {
     /// R2: a worker took the process from a queue. On `Run`, `own` (empty
     /// on entry) holds the process's mailbox until R4.
     pub(crate) fn transition_to_running(&self, own: &mut Own) -> Start<S> {
-        let mut g = lock(&self.inner);
+        let mut g = self.inner.lock();
         if g.meta.status != Status::Queued {
             // Q2: this was the stale entry of a process killed while queued.
             g.meta.stale_entry = false;
@@ -325,7 +325,7 @@ impl<S> Process<S> {
     /// Q2: a stale entry dropped without being run (the run ended): what
     /// X1 parked here, to retire.
     pub(crate) fn release_stale(&self) -> Option<Arc<Process<S>>> {
-        let mut g = lock(&self.inner);
+        let mut g = self.inner.lock();
         if g.meta.status == Status::Queued {
             return None;
         }
@@ -345,7 +345,7 @@ impl<S> Process<S> {
     /// been removed from the table. Parked here while a stale entry still
     /// points to it (its popper retires it); else returned, to retire now.
     pub(crate) fn keep_if_queued(&self, arc: Arc<Process<S>>) -> Option<Arc<Process<S>>> {
-        let mut g = lock(&self.inner);
+        let mut g = self.inner.lock();
         if g.meta.stale_entry {
             assert!(std::ptr::eq(Arc::as_ptr(&arc), self), "its own count");
             g.meta.kept = true;
@@ -416,7 +416,7 @@ impl<S> Process<S> {
 
     /// Move the inbox to the end of `into` (the running process's mailbox).
     pub(crate) fn drain_inbox(&self, into: &mut VecDeque<Value>) {
-        let mut g = lock(&self.inner);
+        let mut g = self.inner.lock();
         into.extend(g.meta.mailbox.drain(..));
         self.has_mail.store(false, Ordering::Relaxed);
     }
@@ -426,7 +426,7 @@ impl<S> Process<S> {
     /// unless a message it wants arrived meanwhile (then it is requeued).
     pub(crate) fn transition_after_slice(&self, state: S, own: &mut Own, end: SliceEnd) -> After {
         let wait = own.wait.take();
-        let mut g = lock(&self.inner);
+        let mut g = self.inner.lock();
         let m = &mut g.meta;
         if let Some(reason) = m.pending_exit.take() {
             m.status = Status::Exiting;
@@ -476,7 +476,7 @@ impl<S> Process<S> {
 
     /// R5: the slice ended the process itself (HALT, crash, …).
     pub(crate) fn transition_to_exiting(&self, own: &mut Own) {
-        let mut g = lock(&self.inner);
+        let mut g = self.inner.lock();
         g.meta.pending_exit = None;
         g.meta.status = Status::Exiting;
         drop(g);
@@ -487,7 +487,7 @@ impl<S> Process<S> {
     /// S1: deliver a message. Returns true when the caller must queue the
     /// process (it was parked waiting for such a message).
     pub(crate) fn deliver(&self, msg: Value) -> bool {
-        let mut g = lock(&self.inner);
+        let mut g = self.inner.lock();
         let m = &mut g.meta;
         match m.status {
             Status::Exiting | Status::Exited => false,
@@ -514,7 +514,7 @@ impl<S> Process<S> {
 
     /// T1: a timer of wait `token` fired. True when the caller must queue.
     pub(crate) fn fire_timer(&self, token: u64) -> bool {
-        let mut g = lock(&self.inner);
+        let mut g = self.inner.lock();
         let m = &mut g.meta;
         if m.wait_token != token || m.status != Status::Waiting {
             return false;
@@ -527,7 +527,7 @@ impl<S> Process<S> {
 
     /// Whether a timer armed for wait `token` can still end that wait.
     pub(crate) fn timer_is_live(&self, token: u64) -> bool {
-        let g = lock(&self.inner);
+        let g = self.inner.lock();
         g.meta.wait_token == token && g.meta.status == Status::Waiting
     }
 
@@ -537,7 +537,7 @@ impl<S> Process<S> {
     /// running process gets the signal as pending: its worker ends it when
     /// the slice returns (or the executor sees it sooner).
     pub(crate) fn kill(&self, reason: Value) -> Kill {
-        let mut g = lock(&self.inner);
+        let mut g = self.inner.lock();
         match g.meta.status {
             Status::Exiting | Status::Exited => Kill::Ignored,
             Status::Running => {
@@ -562,12 +562,12 @@ impl<S> Process<S> {
 
     /// Run `f` on the bookkeeping, under the lock.
     pub(crate) fn with_meta<R>(&self, f: impl FnOnce(&mut Meta) -> R) -> R {
-        f(&mut lock(&self.inner).meta)
+        f(&mut self.inner.lock().meta)
     }
 
     /// Run `f` on the execution state, if it is at rest.
     pub fn with_state<R>(&self, f: impl FnOnce(Option<&S>) -> R) -> R {
-        f(lock(&self.inner).state.as_ref())
+        f(self.inner.lock().state.as_ref())
     }
 }
 
