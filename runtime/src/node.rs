@@ -454,20 +454,24 @@ impl<'a, S: Send> Sched<'a, S> {
     /// message matching `pattern` (any when `None`), leaving the others in
     /// order; else the timeout if it fired (or `ms` is 0); else the process
     /// starts waiting, and its slice must end with [`Outcome::Waiting`].
-    /// One lock covers the look and the wait, so no message can slip
-    /// between them.
+    /// `me` must be the process this worker is running (else this panics).
+    /// The wait is registered when the slice ends (R4), in the critical
+    /// section that parks the process, so no message can slip between the
+    /// look and the wait.
     pub fn receive(
         &self,
         me: &Process<S>,
         pattern: Option<&Value>,
         timeout_ms: Option<u64>,
     ) -> Received {
-        let mut out = Vec::new();
-        match self.receive_to(me, pattern, timeout_ms, &mut out) {
-            Got::Message => Received::Message(out.pop().expect("pushed")),
-            Got::TimedOut => Received::TimedOut,
-            Got::Wait => Received::Wait(None),
+        let deadline = timeout_ms.map(|ms| Instant::now() + Duration::from_millis(ms));
+        let mut own = self.own.borrow_mut();
+        assert_eq!(own.pid, me.pid, "receive by a process not running here");
+        let got = me.receive(&mut own, pattern, timeout_ms == Some(0), deadline);
+        if let Received::Message(m) = &got {
+            self.node.trace(|| format!("receive {}: {m}", me.pid));
         }
+        got
     }
 
     /// [`Sched::receive`], pushing the message onto `out` (the process's

@@ -393,6 +393,39 @@ impl<S> Process<S> {
         deadline: Option<Instant>,
         out: &mut Vec<Value>,
     ) -> Got {
+        match self.look(own, pattern, poll, deadline) {
+            Ok(i) => {
+                move_out(&mut own.mailbox, i, out);
+                Got::Message
+            }
+            Err(got) => got,
+        }
+    }
+
+    /// [`Process::receive_into`], with the message in the result.
+    pub(crate) fn receive(
+        &self,
+        own: &mut Own,
+        pattern: Option<&Value>,
+        poll: bool,
+        deadline: Option<Instant>,
+    ) -> Received {
+        match self.look(own, pattern, poll, deadline) {
+            Ok(i) => Received::Message(own.mailbox.remove(i).expect("in range")),
+            Err(Got::TimedOut) => Received::TimedOut,
+            Err(_) => Received::Wait(None),
+        }
+    }
+
+    /// R3's look: the index in `own.mailbox` of the message to take, or
+    /// what else the receive found.
+    fn look(
+        &self,
+        own: &mut Own,
+        pattern: Option<&Value>,
+        poll: bool,
+        deadline: Option<Instant>,
+    ) -> Result<usize, Got> {
         let mut found = find(&own.mailbox, pattern, 0);
         if found.is_none() && self.has_mail.load(Ordering::Relaxed) {
             let from = own.mailbox.len();
@@ -401,37 +434,19 @@ impl<S> Process<S> {
         }
         if let Some(i) = found {
             own.timed_out = false;
-            move_out(&mut own.mailbox, i, out);
-            return Got::Message;
+            return Ok(i);
         }
         // Only a receive with a timeout can time out; the flag is its own
         // timer's (a SLEEP's timer never sets it).
         let timed_out = std::mem::take(&mut own.timed_out);
         if poll || (deadline.is_some() && timed_out) {
-            return Got::TimedOut;
+            return Err(Got::TimedOut);
         }
         own.wait = Some(Wait::Receive {
             pattern: pattern.cloned(),
             deadline,
         });
-        Got::Wait
-    }
-
-    /// [`Process::receive_into`], with the message in the result.
-    #[cfg(any(test, loom))]
-    pub(crate) fn receive(
-        &self,
-        own: &mut Own,
-        pattern: Option<&Value>,
-        poll: bool,
-        deadline: Option<Instant>,
-    ) -> Received {
-        let mut out = Vec::new();
-        match self.receive_into(own, pattern, poll, deadline, &mut out) {
-            Got::Message => Received::Message(out.pop().expect("pushed")),
-            Got::TimedOut => Received::TimedOut,
-            Got::Wait => Received::Wait(None),
-        }
+        Err(Got::Wait)
     }
 
     /// Move the inbox to the end of `into` (the running process's mailbox).
