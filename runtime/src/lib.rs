@@ -18,9 +18,10 @@ pub mod process;
 #[cfg(not(loom))]
 pub mod sched;
 mod sync;
+pub(crate) mod table;
 
 #[cfg(not(loom))]
 pub use node::{Execute, Node, Outcome, RunEnd, Sched};
-pub use process::{Pid, Process, Received, Wait};
+pub use process::{Got, Pid, Process, Received, Wait};
 #[cfg(not(loom))]
 pub use sched::SchedConfig;

@@ -12,9 +12,10 @@
 //! the target's lock) before the sender continues, so messages and signals
 //! from one sender arrive in the order sent.
 
-use crate::process::{Kill, Process};
+use crate::process::{Entry, Kill, Own, Process, Status};
 use crate::sched::Shared;
 use crate::sync::{lock, AtomicU64, AtomicUsize, Mutex, Ordering};
+use crate::table::{Garbage, Mark, Reclaimer, Table};
 use crate::value::{Atom, Value};
 use crossbeam_deque::Worker;
 use rustc_hash::FxHashMap;
@@ -23,14 +24,15 @@ use std::collections::BinaryHeap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub use crate::process::{matches, Pid, Received, Wait};
+pub use crate::process::{matches, Got, Pid, Received, Wait};
 
 /// How a process's slice ended, as the executor reports it.
 #[derive(Debug)]
 pub enum Outcome {
     /// Budget spent or YIELD: back to the tail of a run queue.
     Preempted,
-    /// Waiting (the executor called [`Sched::wait`] just before).
+    /// Waiting: the slice's last receive returned [`Received::Wait`], or it
+    /// called [`Sched::sleep`]. (Anything else is treated as `Preempted`.)
     Waiting,
     /// The process ended with this reason ("normal", or an error message).
     Ended(Value),
@@ -81,14 +83,12 @@ pub enum RunEnd {
 /// Receives `--trace-procs` event lines.
 pub type Tracer = Box<dyn Fn(&str) + Send + Sync>;
 
-const SHARDS: usize = 64;
-
-/// One shard of the process table.
-type Shard<S> = Mutex<FxHashMap<Pid, Arc<Process<S>>>>;
-
 /// The process system.
 pub struct Node<S> {
-    shards: Box<[Shard<S>]>,
+    /// The process table (lock-free lookups: `table.rs`).
+    pub(crate) table: Table<Process<S>>,
+    /// Garbage of workers that stopped, freed when the run ends.
+    pub(crate) orphans: Mutex<Vec<Garbage<Process<S>>>>,
     next_pid: AtomicU64,
     next_ref: AtomicU64,
     live: AtomicUsize,
@@ -134,9 +134,8 @@ fn is_down_for(msg: &Value, r: i64) -> bool {
 impl<S: Send> Node<S> {
     pub fn new(max_processes: usize) -> Node<S> {
         Node {
-            shards: (0..SHARDS)
-                .map(|_| Mutex::new(FxHashMap::default()))
-                .collect(),
+            table: Table::new(),
+            orphans: Mutex::new(Vec::new()),
             next_pid: AtomicU64::new(1),
             next_ref: AtomicU64::new(1),
             live: AtomicUsize::new(0),
@@ -163,12 +162,9 @@ impl<S: Send> Node<S> {
         }
     }
 
-    fn shard(&self, pid: Pid) -> &Shard<S> {
-        &self.shards[pid as usize % SHARDS]
-    }
-
+    /// A process, from any thread (P5; workers use [`Sched::proc`]).
     pub(crate) fn get(&self, pid: Pid) -> Option<Arc<Process<S>>> {
-        lock(self.shard(pid)).get(&pid).cloned()
+        self.table.get_outside(pid as u64)
     }
 
     /// Live processes.
@@ -177,7 +173,7 @@ impl<S: Send> Node<S> {
     }
 
     pub fn is_alive(&self, pid: Pid) -> bool {
-        lock(self.shard(pid)).contains_key(&pid)
+        self.get(pid).is_some()
     }
 
     /// PID 1's exit reason, once it ended.
@@ -192,7 +188,7 @@ impl<S: Send> Node<S> {
 
     /// The registered name of `pid`.
     pub fn name_of(&self, pid: Pid) -> Option<Atom> {
-        self.get(pid)?.with_meta(|m| m.name.clone())
+        self.get(pid)?.with_meta(|m| m.name().cloned())
     }
 
     /// Run `f` on the execution state of `pid`, if it is at rest.
@@ -206,12 +202,14 @@ impl<S: Send> Node<S> {
     /// Start the first process before the schedulers run.
     pub fn spawn_root(&self, state: S) -> Result<Pid, OpError> {
         let p = self.insert(state, None)?;
-        let pid = p.pid;
+        // SAFETY: just inserted; the table keeps it alive.
+        let pid = unsafe { p.get() }.pid;
         self.shared.injector.push(p);
         Ok(pid)
     }
 
-    fn insert(&self, state: S, link: Option<Pid>) -> Result<Arc<Process<S>>, OpError> {
+    /// R1: a new process, in the table and `Queued`; its queue entry.
+    fn insert(&self, state: S, link: Option<Pid>) -> Result<Entry<S>, OpError> {
         // Count first, so concurrent spawns cannot overshoot the limit.
         let live = self.live.fetch_add(1, Ordering::AcqRel);
         if live >= self.max_processes {
@@ -219,18 +217,22 @@ impl<S: Send> Node<S> {
             return Err("too many processes".to_string());
         }
         let pid = self.next_pid.fetch_add(1, Ordering::Relaxed) as Pid;
-        let p = Arc::new(Process::new(pid, state, link.into_iter().collect()));
-        lock(self.shard(pid)).insert(pid, p.clone());
+        let p = Arc::new(Process::new(pid, state, link));
+        let entry = Entry::new(&p);
+        if self.table.insert(pid as u64, p).is_err() {
+            self.live.fetch_sub(1, Ordering::AcqRel);
+            return Err("too many processes (PIDs exhausted)".to_string());
+        }
         self.stats.spawned.fetch_add(1, Ordering::Relaxed);
         if live as u64 + 1 > self.stats.peak_live.load(Ordering::Relaxed) {
             self.stats
                 .peak_live
                 .fetch_max(live as u64 + 1, Ordering::Relaxed);
         }
-        Ok(p)
+        Ok(entry)
     }
 
-    fn add_timer(&self, at: Instant, token: u64, pid: Pid) {
+    pub(crate) fn add_timer(&self, at: Instant, token: u64, pid: Pid) {
         let mut t = lock(&self.timers);
         t.push(Reverse((at, token, pid)));
         let first = t.peek().map_or(u64::MAX, |r| self.nanos(r.0 .0));
@@ -294,18 +296,11 @@ impl<S: Send> Node<S> {
         woken
     }
 
-    /// A process ended for good: out of the table.
-    fn remove(&self, pid: Pid) {
-        lock(self.shard(pid)).remove(&pid);
-    }
-
     /// Discard every process (the blocked-forever ones at the end).
     pub(crate) fn clear(&self) {
-        for s in self.shards.iter() {
-            let drained: Vec<_> = lock(s).drain().map(|(_, p)| p).collect();
-            self.live.fetch_sub(drained.len(), Ordering::AcqRel);
-            drop(drained);
-        }
+        let drained = self.table.drain();
+        self.live.fetch_sub(drained.len(), Ordering::AcqRel);
+        drop(drained);
         lock(&self.registry).clear();
         lock(&self.timers).clear();
         self.next_timer.store(u64::MAX, Ordering::Release);
@@ -316,7 +311,7 @@ impl<S: Send> Node<S> {
 /// woken process going to this worker's run queue.
 pub struct Sched<'a, S> {
     pub node: &'a Node<S>,
-    pub(crate) local: Option<&'a Worker<Arc<Process<S>>>>,
+    pub(crate) local: Option<&'a Worker<Entry<S>>>,
     /// Messages sent by this worker (added to the node's count at the end).
     pub(crate) messages: std::cell::Cell<u64>,
     /// Reductions spent on this worker (likewise).
@@ -326,16 +321,64 @@ pub struct Sched<'a, S> {
     /// The LIFO slot (only with more than one worker): the process this
     /// worker woke most recently runs next, on this core, without waking
     /// another worker. Bounded by `lifo_runs` so it cannot starve the queue.
-    pub(crate) lifo: std::cell::Cell<Option<Arc<Process<S>>>>,
+    pub(crate) lifo: std::cell::Cell<Option<Entry<S>>>,
     pub(crate) lifo_runs: std::cell::Cell<u32>,
     /// Exits waiting to be run by `kill` (a link cascade is a loop over this
     /// list, not a recursion: a chain of a million linked processes must not
     /// overflow the native stack), and whether a loop is draining it.
     pub(crate) cascade: std::cell::RefCell<Vec<(Arc<Process<S>>, Value)>>,
     pub(crate) draining: std::cell::Cell<bool>,
+    /// The run queue when this is the only worker: nobody steals from it,
+    /// so it needs no atomics.
+    pub(crate) solo: std::cell::RefCell<std::collections::VecDeque<Entry<S>>>,
+    /// This worker's garbage (P3, P4) and quiescent-point mark.
+    pub(crate) reclaim: std::cell::RefCell<Reclaimer<Process<S>>>,
+    pub(crate) marks: &'a [Mark],
+    pub(crate) index: usize,
+    /// The running process's mailbox and wait (R2 to R4).
+    pub(crate) own: std::cell::RefCell<Own>,
 }
 
 impl<'a, S: Send> Sched<'a, S> {
+    /// P2: a process, borrowed without a lock or a count until this
+    /// worker's next quiescent point (which needs `&mut self`).
+    pub(crate) fn proc(&self, pid: Pid) -> Option<&Process<S>> {
+        let p = self.node.table.lookup(pid as u64);
+        // SAFETY: P2/P4: what a worker finds stays allocated until its next
+        // quiescent point, and `quiesce` takes `&mut self`, so this borrow
+        // ends first.
+        (!p.is_null()).then(|| unsafe { &*p })
+    }
+
+    /// An owning handle on a process found by [`Sched::proc`].
+    pub(crate) fn arc(&self, p: &Process<S>) -> Arc<Process<S>> {
+        // SAFETY: every `Process` is created inside an `Arc` by
+        // `Node::insert` (`Process::new` is crate-private and used nowhere
+        // else outside tests), and `p` is alive (borrowed), so the count is
+        // positive while we add ours.
+        unsafe {
+            Arc::increment_strong_count(p as *const Process<S>);
+            Arc::from_raw(p as *const Process<S>)
+        }
+    }
+
+    /// P4: a quiescent point (between slices): no borrowed process is held.
+    pub(crate) fn quiesce(&mut self) {
+        let (table, marks, me) = (&self.node.table, self.marks, self.index);
+        self.reclaim.get_mut().quiesce(table, marks, me);
+    }
+
+    /// P6: going idle, and back.
+    pub(crate) fn go_offline(&mut self) {
+        let (table, marks, me) = (&self.node.table, self.marks, self.index);
+        self.reclaim.get_mut().go_offline(table, marks, me);
+    }
+
+    pub(crate) fn go_online(&mut self) {
+        let (table, marks, me) = (&self.node.table, self.marks, self.index);
+        self.reclaim.get_mut().go_online(table, marks, me);
+    }
+
     /// Count `n` reductions spent on this worker (for `--stats`).
     pub fn spent(&self, n: u64) {
         self.reductions.set(self.reductions.get() + n);
@@ -344,17 +387,26 @@ impl<'a, S: Send> Sched<'a, S> {
     /// Queue `p`, woken by a message or timer. With several workers it
     /// takes the LIFO slot (message ping-pong stays on one core); whatever
     /// held the slot moves to the queue, where others may steal it.
-    pub(crate) fn schedule_woken(&self, p: Arc<Process<S>>) {
+    pub(crate) fn schedule_woken(&self, p: &Process<S>) {
         if !self.shared_queues || self.local.is_none() {
             return self.schedule(p);
         }
-        if let Some(old) = self.lifo.replace(Some(p)) {
-            self.schedule(old);
+        if let Some(old) = self.lifo.replace(Some(Entry::new(p))) {
+            self.push(old);
         }
     }
 
     /// Queue `p` (its status is already `Queued`) and wake a sleeping worker.
-    pub(crate) fn schedule(&self, p: Arc<Process<S>>) {
+    pub(crate) fn schedule(&self, p: &Process<S>) {
+        self.push(Entry::new(p))
+    }
+
+    /// W1 (and W2): push a queue entry.
+    pub(crate) fn push(&self, p: Entry<S>) {
+        if !self.shared_queues {
+            // One worker: its own FIFO queue (SPEC §4.6 order); nobody to wake.
+            return self.solo.borrow_mut().push_back(p);
+        }
         match self.local {
             Some(w) => w.push(p),
             None => self.node.shared.injector.push(p),
@@ -371,17 +423,18 @@ impl<'a, S: Send> Sched<'a, S> {
     pub fn spawn(&self, state: S, link: Option<Pid>) -> Result<Pid, OpError> {
         let node = self.node;
         let p = node.insert(state, link)?;
-        let pid = p.pid;
+        // SAFETY: just inserted and queued by nobody yet.
+        let pid = unsafe { p.get() }.pid;
         if let Some(parent) = link {
-            if let Some(pp) = node.get(parent) {
-                pp.with_meta(|m| m.links.push(pid));
+            if let Some(pp) = self.proc(parent) {
+                pp.with_meta(|m| m.cold().links.push(pid));
             }
         }
         node.trace(|| match link {
             Some(parent) => format!("spawn {pid} by {parent} (linked)"),
             None => format!("spawn {pid}"),
         });
-        self.schedule(p);
+        self.push(p);
         Ok(pid)
     }
 
@@ -389,13 +442,11 @@ impl<'a, S: Send> Sched<'a, S> {
     pub fn send(&self, from: Pid, to: Pid, msg: Value) {
         self.messages.set(self.messages.get() + 1);
         self.node.trace(|| format!("send {from} -> {to}: {msg}"));
-        // Deliver under the table shard's lock (order: shard, then process),
-        // so the process is only cloned when it must be queued.
-        let wake = lock(self.node.shard(to))
-            .get(&to)
-            .and_then(|p| p.deliver(msg).then(|| p.clone()));
-        if let Some(p) = wake {
-            self.schedule_woken(p);
+        // Neither a lock nor a count: P2 for the lookup, Q1 for the entry.
+        if let Some(p) = self.proc(to) {
+            if p.deliver(msg) {
+                self.schedule_woken(p);
+            }
         }
     }
 
@@ -403,45 +454,68 @@ impl<'a, S: Send> Sched<'a, S> {
     /// message matching `pattern` (any when `None`), leaving the others in
     /// order; else the timeout if it fired (or `ms` is 0); else the process
     /// starts waiting, and its slice must end with [`Outcome::Waiting`].
-    /// One lock covers the look and the wait, so no message can slip
-    /// between them.
+    /// `me` must be the process this worker is running (else this panics).
+    /// The wait is registered when the slice ends (R4), in the critical
+    /// section that parks the process, so no message can slip between the
+    /// look and the wait.
     pub fn receive(
         &self,
         me: &Process<S>,
         pattern: Option<&Value>,
         timeout_ms: Option<u64>,
     ) -> Received {
-        let now_deadline = timeout_ms.map(|ms| Instant::now() + Duration::from_millis(ms));
-        let got = me.receive(pattern, timeout_ms == Some(0), now_deadline);
-        match &got {
-            Received::Message(m) => self.node.trace(|| format!("receive {}: {m}", me.pid)),
-            Received::Wait(Some((deadline, token))) => {
-                self.node.add_timer(*deadline, *token, me.pid)
-            }
-            _ => {}
+        let deadline = timeout_ms.map(|ms| Instant::now() + Duration::from_millis(ms));
+        let mut own = self.own.borrow_mut();
+        assert_eq!(own.pid, me.pid, "receive by a process not running here");
+        let got = me.receive(&mut own, pattern, timeout_ms == Some(0), deadline);
+        if let Received::Message(m) = &got {
+            self.node.trace(|| format!("receive {}: {m}", me.pid));
         }
         got
     }
 
-    /// SLEEP: the running process `me` waits until `deadline`.
+    /// [`Sched::receive`], pushing the message onto `out` (the process's
+    /// stack) instead of returning it: the interpreter's fast path.
+    pub fn receive_to(
+        &self,
+        me: &Process<S>,
+        pattern: Option<&Value>,
+        timeout_ms: Option<u64>,
+        out: &mut Vec<Value>,
+    ) -> Got {
+        let deadline = timeout_ms.map(|ms| Instant::now() + Duration::from_millis(ms));
+        let mut own = self.own.borrow_mut();
+        assert_eq!(own.pid, me.pid, "receive by a process not running here");
+        let got = me.receive_into(&mut own, pattern, timeout_ms == Some(0), deadline, out);
+        if got == Got::Message {
+            if let Some(m) = out.last() {
+                self.node.trace(|| format!("receive {}: {m}", me.pid));
+            }
+        }
+        got
+    }
+
+    /// SLEEP: the running process `me` waits until `deadline` (its slice
+    /// must end with [`Outcome::Waiting`]).
     pub fn sleep(&self, me: &Process<S>, deadline: Instant) {
-        let token = me.register_wait(Wait::Sleep { deadline });
-        self.node.add_timer(deadline, token, me.pid);
+        let mut own = self.own.borrow_mut();
+        assert_eq!(own.pid, me.pid, "sleep by a process not running here");
+        own.wait = Some(Wait::Sleep { deadline });
     }
 
     /// REGISTER.
     pub fn register(&self, pid: Pid, name: Atom) -> Result<(), OpError> {
-        let p = self.node.get(pid).ok_or("process is not alive")?;
+        let p = self.proc(pid).ok_or("process is not alive")?;
         let mut reg = lock(&self.node.registry);
         if let Some(&holder) = reg.get(&name) {
             return Err(format!(
                 "name {name} is already registered to process {holder}"
             ));
         }
-        p.with_meta(|m| match &m.name {
+        p.with_meta(|m| match m.name() {
             Some(old) => Err(format!("process {pid} is already registered as {old}")),
             None => {
-                m.name = Some(name.clone());
+                m.cold().name = Some(name.clone());
                 Ok(())
             }
         })?;
@@ -456,8 +530,12 @@ impl<'a, S: Send> Sched<'a, S> {
         let pid = lock(&self.node.registry)
             .remove(name)
             .ok_or_else(|| format!("no process registered as {name}"))?;
-        if let Some(p) = self.node.get(pid) {
-            p.with_meta(|m| m.name = None);
+        if let Some(p) = self.proc(pid) {
+            p.with_meta(|m| {
+                if let Some(c) = m.cold.as_mut() {
+                    c.name = None;
+                }
+            });
         }
         self.node.trace(|| format!("unregister {name} (was {pid})"));
         Ok(())
@@ -475,13 +553,13 @@ impl<'a, S: Send> Sched<'a, S> {
             return;
         }
         self.node.trace(|| format!("link {pid} <-> {other}"));
-        let linked = self.node.get(other).is_some_and(|o| {
+        let linked = self.proc(other).is_some_and(|o| {
             o.with_meta(|m| {
-                if matches!(m.status, crate::process::Status::Exited) {
+                if m.status == Status::Exited {
                     return false;
                 }
-                if !m.links.contains(&pid) {
-                    m.links.push(pid);
+                if !m.has_link(pid) {
+                    m.cold().links.push(pid);
                 }
                 true
             })
@@ -490,10 +568,10 @@ impl<'a, S: Send> Sched<'a, S> {
             self.exit_signal(other, pid, Value::str("noproc"), true);
             return;
         }
-        if let Some(me) = self.node.get(pid) {
+        if let Some(me) = self.proc(pid) {
             me.with_meta(|m| {
-                if !m.links.contains(&other) {
-                    m.links.push(other);
+                if !m.has_link(other) {
+                    m.cold().links.push(other);
                 }
             });
         }
@@ -503,8 +581,12 @@ impl<'a, S: Send> Sched<'a, S> {
     pub fn unlink(&self, pid: Pid, other: Pid) {
         self.node.trace(|| format!("unlink {pid} <-> {other}"));
         for (a, b) in [(pid, other), (other, pid)] {
-            if let Some(p) = self.node.get(a) {
-                p.with_meta(|m| m.links.retain(|&l| l != b));
+            if let Some(p) = self.proc(a) {
+                p.with_meta(|m| {
+                    if let Some(c) = m.cold.as_mut() {
+                        c.links.retain(|&l| l != b);
+                    }
+                });
             }
         }
     }
@@ -514,18 +596,18 @@ impl<'a, S: Send> Sched<'a, S> {
         let r = self.node.next_ref.fetch_add(1, Ordering::Relaxed) as i64;
         self.node
             .trace(|| format!("monitor {pid} -> {target} (ref {r})"));
-        let watching = self.node.get(target).is_some_and(|t| {
+        let watching = self.proc(target).is_some_and(|t| {
             t.with_meta(|m| {
-                if matches!(m.status, crate::process::Status::Exited) {
+                if m.status == Status::Exited {
                     return false;
                 }
-                m.watchers.push((r, pid));
+                m.cold().watchers.push((r, pid));
                 true
             })
         });
         if watching {
-            if let Some(me) = self.node.get(pid) {
-                me.with_meta(|m| m.monitors.push((r, target)));
+            if let Some(me) = self.proc(pid) {
+                me.with_meta(|m| m.cold().monitors.push((r, target)));
             }
         } else {
             self.send(target, pid, down_message(r, target, Value::str("noproc")));
@@ -536,25 +618,33 @@ impl<'a, S: Send> Sched<'a, S> {
     /// DEMONITOR: remove the monitor and drop its DOWN if already queued.
     pub fn demonitor(&self, pid: Pid, r: i64) {
         self.node.trace(|| format!("demonitor {pid} (ref {r})"));
-        let target = self.node.get(pid).and_then(|me| {
+        // Its own mailbox is with this worker while it runs.
+        {
+            let mut own = self.own.borrow_mut();
+            if own.pid == pid {
+                own.mailbox.retain(|msg| !is_down_for(msg, r));
+            }
+        }
+        let target = self.proc(pid).and_then(|me| {
             me.with_meta(|m| {
-                let t = m
-                    .monitors
-                    .iter()
-                    .position(|&(x, _)| x == r)
-                    .map(|i| m.monitors.remove(i).1);
                 m.mailbox.retain(|msg| !is_down_for(msg, r));
-                t
+                let c = m.cold.as_mut()?;
+                let i = c.monitors.iter().position(|&(x, _)| x == r)?;
+                Some(c.monitors.remove(i).1)
             })
         });
-        if let Some(t) = target.and_then(|t| self.node.get(t)) {
-            t.with_meta(|m| m.watchers.retain(|&(x, _)| x != r));
+        if let Some(t) = target.and_then(|t| self.proc(t)) {
+            t.with_meta(|m| {
+                if let Some(c) = m.cold.as_mut() {
+                    c.watchers.retain(|&(x, _)| x != r);
+                }
+            });
         }
     }
 
     /// TRAP_EXIT.
     pub fn set_trap_exit(&self, pid: Pid, on: bool) {
-        if let Some(p) = self.node.get(pid) {
+        if let Some(p) = self.proc(pid) {
             p.with_meta(|m| m.trap_exit = on);
         }
     }
@@ -563,14 +653,14 @@ impl<'a, S: Send> Sched<'a, S> {
     /// says it comes from a link (a dying linked process) rather than from
     /// EXIT_PROCESS.
     pub fn exit_signal(&self, from: Pid, to: Pid, reason: Value, link: bool) {
-        let Some(p) = self.node.get(to) else {
+        let Some(p) = self.proc(to) else {
             return;
         };
         let text = reason.to_string();
         if !link && text == "kill" {
             self.node
                 .trace(|| format!("exit signal {from} -> {to}: kill"));
-            return self.kill(&p, Value::str("killed"));
+            return self.kill(p, Value::str("killed"));
         }
         if p.with_meta(|m| m.trap_exit) {
             self.send(
@@ -582,20 +672,20 @@ impl<'a, S: Send> Sched<'a, S> {
         }
         if text == "normal" {
             if !link && from == to {
-                self.kill(&p, normal());
+                self.kill(p, normal());
             }
             return;
         }
         self.node
             .trace(|| format!("exit signal {from} -> {to}: {text}"));
-        self.kill(&p, reason);
+        self.kill(p, reason);
     }
 
-    fn kill(&self, p: &Arc<Process<S>>, reason: Value) {
+    fn kill(&self, p: &Process<S>, reason: Value) {
         let Kill::Now(reason) = p.kill(reason) else {
             return;
         };
-        self.cascade.borrow_mut().push((p.clone(), reason));
+        self.cascade.borrow_mut().push((self.arc(p), reason));
         if self.draining.replace(true) {
             return; // an outer kill is draining the list
         }
@@ -622,22 +712,32 @@ impl<'a, S: Send> Sched<'a, S> {
         }
         // X1: out of the table and the registry first, so the name is free
         // before anyone hears of the exit.
-        self.node.remove(pid);
+        self.node.table.remove(pid as u64, |g| {
+            // Q2: a stale queue entry keeps the table's count parked.
+            let g = match g {
+                Garbage::Item(arc) => match p.keep_if_queued(arc) {
+                    Some(arc) => Garbage::Item(arc),
+                    None => return,
+                },
+                g => g,
+            };
+            self.reclaim.borrow_mut().retire(g)
+        });
         // The live count drops with the table entry, before anyone hears of
         // the exit, so a SPAWN made on receiving the DOWN finds room.
         self.node.live.fetch_sub(1, Ordering::AcqRel);
-        let (name, links, monitors, watchers, mailbox) = p.with_meta(|m| {
+        let (cold, mailbox) = p.with_meta(|m| {
             // From here on, LINK and MONITOR see it gone and answer noproc
             // themselves; before, they were recorded and are notified below.
-            m.status = crate::process::Status::Exited;
-            (
-                m.name.take(),
-                std::mem::take(&mut m.links),
-                std::mem::take(&mut m.monitors),
-                std::mem::take(&mut m.watchers),
-                std::mem::take(&mut m.mailbox),
-            )
+            m.status = Status::Exited;
+            (m.cold.take(), std::mem::take(&mut m.mailbox))
         });
+        let crate::process::Cold {
+            links,
+            monitors,
+            watchers,
+            name,
+        } = cold.map(|c| *c).unwrap_or_default();
         drop(mailbox);
         if let Some(name) = name {
             let mut reg = lock(&self.node.registry);
@@ -647,14 +747,22 @@ impl<'a, S: Send> Sched<'a, S> {
         }
         // X2: monitors it held.
         for (r, target) in monitors {
-            if let Some(t) = self.node.get(target) {
-                t.with_meta(|m| m.watchers.retain(|&(x, _)| x != r));
+            if let Some(t) = self.proc(target) {
+                t.with_meta(|m| {
+                    if let Some(c) = m.cold.as_mut() {
+                        c.watchers.retain(|&(x, _)| x != r);
+                    }
+                });
             }
         }
         // X3: DOWN to its watchers.
         for (r, watcher) in watchers {
-            if let Some(w) = self.node.get(watcher) {
-                w.with_meta(|m| m.monitors.retain(|&(x, _)| x != r));
+            if let Some(w) = self.proc(watcher) {
+                w.with_meta(|m| {
+                    if let Some(c) = m.cold.as_mut() {
+                        c.monitors.retain(|&(x, _)| x != r);
+                    }
+                });
             }
             self.node
                 .trace(|| format!("down {pid} -> {watcher} (ref {r}): {reason}"));
@@ -662,8 +770,12 @@ impl<'a, S: Send> Sched<'a, S> {
         }
         // X4: exit signals along its links.
         for other in links {
-            if let Some(o) = self.node.get(other) {
-                o.with_meta(|m| m.links.retain(|&l| l != pid));
+            if let Some(o) = self.proc(other) {
+                o.with_meta(|m| {
+                    if let Some(c) = m.cold.as_mut() {
+                        c.links.retain(|&l| l != pid);
+                    }
+                });
             }
             self.exit_signal(pid, other, reason.clone(), true);
         }

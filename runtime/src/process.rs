@@ -5,10 +5,18 @@
 //! are numbered as in `sched/README.md`. The invariant they keep: a process
 //! is in at most one run queue, and is run by at most one worker, at a time
 //! (it is in a queue exactly when its status is `Queued`).
+//!
+//! While a process runs, its worker holds its execution state and its
+//! mailbox ([`Own`]); messages sent meanwhile go to the process's inbox
+//! (the `mailbox` field under the lock), which a receive drains only when
+//! the `has_mail` hint says it is not empty. So a receive that finds its
+//! message, or finds nothing, takes no lock; the wait is registered when the
+//! slice ends (R4), in the same critical section that parks the process.
 
-use crate::sync::{lock, Mutex};
+use crate::sync::{AtomicBool, Ordering, SpinLock};
 use crate::value::{Atom, Value};
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// A process identifier. PIDs start at 1 and are never reused; 0 names no
@@ -45,15 +53,14 @@ impl Wait {
 }
 
 /// A process's scheduling state.
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Status {
     /// In exactly one run queue.
     Queued,
-    /// A worker runs it. `wait` is set when the slice is about to end in a
-    /// wait; `woken` when something ended that wait before it began.
-    Running { wait: Option<Wait>, woken: bool },
-    /// Parked until a message, a timer or a signal.
-    Waiting(Wait),
+    /// A worker runs it (and holds its state and mailbox).
+    Running,
+    /// Parked until a message, a timer or a signal (`Meta::wait`).
+    Waiting,
     /// Its exit is being processed; it takes no more messages.
     Exiting,
     /// Its links and watchers have been taken for notification (X1): a new
@@ -61,24 +68,57 @@ pub(crate) enum Status {
     Exited,
 }
 
-/// A process's bookkeeping (everything but its execution state).
-#[derive(Debug)]
-pub struct Meta {
-    pub(crate) mailbox: VecDeque<Value>,
+/// Links, monitors and the registered name: most processes have none, so
+/// they are allocated on first use.
+#[derive(Debug, Default)]
+pub(crate) struct Cold {
     pub(crate) links: Vec<Pid>,
     /// Monitors this process holds: (ref, target).
     pub(crate) monitors: Vec<(i64, Pid)>,
     /// Monitors on this process: (ref, watcher).
     pub(crate) watchers: Vec<(i64, Pid)>,
-    pub(crate) trap_exit: bool,
     pub(crate) name: Option<Atom>,
+}
+
+/// A process's bookkeeping (everything but its execution state).
+#[derive(Debug)]
+pub struct Meta {
+    /// At rest: the mailbox, oldest first. While the process runs: the
+    /// messages that arrived since its slice began (its worker holds the
+    /// older ones in [`Own`]).
+    pub(crate) mailbox: VecDeque<Value>,
     pub(crate) status: Status,
-    /// Bumped at every wait, so a timer of an earlier wait is ignored.
-    pub(crate) wait_token: u64,
+    pub(crate) trap_exit: bool,
     /// Set when the timer of the current receive fired.
     pub(crate) timed_out: bool,
+    /// What it waits for, while `Waiting`.
+    pub(crate) wait: Option<Wait>,
+    /// Bumped at every wait, so a timer of an earlier wait is ignored.
+    pub(crate) wait_token: u64,
     /// An exit signal that ends this process at its next stop.
     pub(crate) pending_exit: Option<Value>,
+    /// It was killed while queued: a run queue still holds its (stale)
+    /// entry, which keeps it allocated (Q2).
+    pub(crate) stale_entry: bool,
+    /// X1 left the table's count of this process to its stale entry (Q2):
+    /// it was forgotten, and is taken back with `Arc::from_raw`.
+    pub(crate) kept: bool,
+    pub(crate) cold: Option<Box<Cold>>,
+}
+
+impl Meta {
+    /// Links, monitors and name, allocated if need be.
+    pub(crate) fn cold(&mut self) -> &mut Cold {
+        self.cold.get_or_insert_with(Default::default)
+    }
+
+    pub(crate) fn name(&self) -> Option<&Atom> {
+        self.cold.as_ref().and_then(|c| c.name.as_ref())
+    }
+
+    pub(crate) fn has_link(&self, pid: Pid) -> bool {
+        self.cold.as_ref().is_some_and(|c| c.links.contains(&pid))
+    }
 }
 
 /// The lock-protected part of a process.
@@ -91,15 +131,63 @@ pub(crate) struct Inner<S> {
 /// A process: its PID and its lock-protected state.
 pub struct Process<S> {
     pub pid: Pid,
-    pub(crate) inner: Mutex<Inner<S>>,
+    /// A hint for the running process's receives: messages arrived in the
+    /// inbox since it last looked. Written under the lock (so never stale
+    /// to a reader that holds it); read without it, where a stale `false`
+    /// only defers a message to R4, which looks under the lock.
+    has_mail: AtomicBool,
+    pub(crate) inner: SpinLock<Inner<S>>,
+}
+
+/// The running process's own part, held by its worker from R2 to R4: its
+/// mailbox (the messages older than the inbox), its receive's timeout flag
+/// and the wait its slice ends in.
+#[derive(Debug, Default)]
+pub struct Own {
+    pub(crate) pid: Pid,
+    pub(crate) mailbox: VecDeque<Value>,
+    pub(crate) timed_out: bool,
+    pub(crate) wait: Option<Wait>,
+}
+
+/// A run-queue entry: a process, without a reference count (Q1).
+///
+/// An entry exists exactly while its process is `Queued`, or — once — as a
+/// stale entry after it was killed while queued (`Meta::stale_entry`); in
+/// both cases the process stays allocated (Q2), so the entry may be
+/// dereferenced until it is popped and handed to R2.
+pub(crate) struct Entry<S>(std::ptr::NonNull<Process<S>>);
+
+// SAFETY: an entry is a shared reference to a `Process<S>`, which is Sync
+// when `S: Send` (its state is behind a mutex).
+unsafe impl<S: Send> Send for Entry<S> {}
+
+impl<S> Entry<S> {
+    /// An entry for `p`, which the caller has just made `Queued` (or
+    /// created `Queued`), under the process's lock or before publishing it.
+    pub(crate) fn new(p: &Process<S>) -> Entry<S> {
+        Entry(std::ptr::NonNull::from(p))
+    }
+
+    /// The process.
+    ///
+    /// # Safety
+    /// The entry must not have been handed to R2 (`transition_to_running`)
+    /// or [`Process::release_stale`] yet, and the reference must not be
+    /// used after that.
+    pub(crate) unsafe fn get<'a>(&self) -> &'a Process<S> {
+        // SAFETY: Q2, by the caller's contract.
+        unsafe { self.0.as_ref() }
+    }
 }
 
 /// What a worker does with a process it took from a queue.
 pub(crate) enum Start<S> {
     Run(S),
     Exit(Value),
-    /// Not queued after all (already exiting): drop it.
-    Skip,
+    /// Not queued after all (killed while queued): drop the entry; retire
+    /// the table's count if X1 left it here (Q2).
+    Skip(Option<Arc<Process<S>>>),
 }
 
 /// What a receive found.
@@ -107,9 +195,20 @@ pub(crate) enum Start<S> {
 pub enum Received {
     Message(Value),
     TimedOut,
-    /// Nothing yet: the process now waits; with a timer (deadline, token)
-    /// to arm when the receive has a timeout.
+    /// Nothing yet: the slice must end with `Outcome::Waiting`; the wait
+    /// (and its timer, if the receive has a timeout) is registered when it
+    /// does. The payload is always `None` (kept for the API's shape).
     Wait(Option<(Instant, u64)>),
+}
+
+/// What a receive found, the message (if any) having been pushed onto the
+/// caller's stack: see [`crate::Sched::receive_to`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Got {
+    Message,
+    TimedOut,
+    /// Nothing yet: as [`Received::Wait`].
+    Wait,
 }
 
 /// What an exit signal did.
@@ -123,50 +222,107 @@ pub(crate) enum Kill {
 }
 
 /// What happens after a slice.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub(crate) enum After {
     /// Put it back in a run queue.
     Requeue,
-    /// It waits; nothing to do.
-    Parked,
+    /// It waits; arm a timer (deadline, wait token) if given.
+    Parked(Option<(Instant, u64)>),
     /// It must exit (a signal arrived during the slice).
-    Exit,
+    Exit(Value),
+}
+
+impl PartialEq for After {
+    fn eq(&self, other: &After) -> bool {
+        match (self, other) {
+            (After::Requeue, After::Requeue) => true,
+            (After::Parked(a), After::Parked(b)) => a == b,
+            (After::Exit(a), After::Exit(b)) => a.equals(b),
+            _ => false,
+        }
+    }
 }
 
 /// How a slice ended, as the scheduler sees it.
 pub(crate) enum SliceEnd {
     Preempted,
+    /// In the wait recorded in [`Own::wait`].
     Waiting,
 }
 
+/// Move message `i` of `mailbox` onto the end of `out` as one plain 16-byte
+/// copy. (Moving it as a `Value` made the compiler copy tag and payload
+/// apart through the stack and read them back whole: a failed store-to-load
+/// forwarding on every received message, ~10 % of a ping-pong round trip.)
+fn move_out(mailbox: &mut VecDeque<Value>, i: usize, out: &mut Vec<Value>) {
+    let Some(msg) = mailbox.get(i) else {
+        return;
+    };
+    out.reserve(1);
+    // SAFETY: a bitwise move of the message into the slot past the end of
+    // `out` (reserved above), which then owns it; the deque's copy is
+    // removed and forgotten right after, so it is dropped exactly once.
+    // Nothing in between can panic.
+    unsafe {
+        let len = out.len();
+        std::ptr::copy_nonoverlapping(msg as *const Value, out.as_mut_ptr().add(len), 1);
+        out.set_len(len + 1);
+    }
+    std::mem::forget(match i {
+        0 => mailbox.pop_front(),
+        _ => mailbox.remove(i),
+    });
+}
+
+/// The index of the first message of `mailbox` from `from` on that
+/// `pattern` matches (any, when `None`).
+fn find(mailbox: &VecDeque<Value>, pattern: Option<&Value>, from: usize) -> Option<usize> {
+    match pattern {
+        None => (mailbox.len() > from).then_some(from),
+        Some(p) => mailbox
+            .range(from..)
+            .position(|x| matches(p, x))
+            .map(|i| i + from),
+    }
+}
+
 impl<S> Process<S> {
-    pub(crate) fn new(pid: Pid, state: S, links: Vec<Pid>) -> Process<S> {
+    pub(crate) fn new(pid: Pid, state: S, link: Option<Pid>) -> Process<S> {
         Process {
             pid,
-            inner: Mutex::new(Inner {
+            has_mail: AtomicBool::new(false),
+            inner: SpinLock::new(Inner {
                 meta: Meta {
                     mailbox: VecDeque::new(),
-                    links,
-                    monitors: Vec::new(),
-                    watchers: Vec::new(),
-                    trap_exit: false,
-                    name: None,
                     // R1: a new process starts queued; the spawner queues it.
                     status: Status::Queued,
-                    wait_token: 0,
+                    trap_exit: false,
                     timed_out: false,
+                    wait: None,
+                    wait_token: 0,
                     pending_exit: None,
+                    stale_entry: false,
+                    kept: false,
+                    cold: link.map(|l| {
+                        Box::new(Cold {
+                            links: vec![l],
+                            ..Cold::default()
+                        })
+                    }),
                 },
                 state: Some(state),
             }),
         }
     }
 
-    /// R2: a worker took the process from a queue.
-    pub(crate) fn transition_to_running(&self) -> Start<S> {
-        let mut g = lock(&self.inner);
-        if !matches!(g.meta.status, Status::Queued) {
-            return Start::Skip;
+    /// R2: a worker took the process from a queue. On `Run`, `own` (empty
+    /// on entry) holds the process's mailbox until R4.
+    pub(crate) fn transition_to_running(&self, own: &mut Own) -> Start<S> {
+        let mut g = self.inner.lock();
+        if g.meta.status != Status::Queued {
+            // Q2: this was the stale entry of a process killed while queued.
+            g.meta.stale_entry = false;
+            return Start::Skip(self.take_kept(&mut g.meta));
         }
         if let Some(reason) = g.meta.pending_exit.take() {
             g.meta.status = Status::Exiting;
@@ -174,164 +330,240 @@ impl<S> Process<S> {
         }
         match g.state.take() {
             Some(s) => {
-                g.meta.status = Status::Running {
-                    wait: None,
-                    woken: false,
-                };
+                let m = &mut g.meta;
+                m.status = Status::Running;
+                debug_assert!(own.mailbox.is_empty() && own.wait.is_none());
+                own.pid = self.pid;
+                own.timed_out = std::mem::take(&mut m.timed_out);
+                own.wait = None;
+                // The mailbox goes to the worker; the inbox starts empty
+                // (with the worker's spare buffer).
+                std::mem::swap(&mut own.mailbox, &mut m.mailbox);
+                self.has_mail.store(false, Ordering::Relaxed);
                 Start::Run(s)
             }
-            None => Start::Skip,
+            None => Start::Skip(None),
         }
     }
 
-    /// R4: the slice ended; the worker gives the state back.
-    pub(crate) fn transition_after_slice(&self, state: S, end: SliceEnd) -> (After, Option<Value>) {
-        let mut g = lock(&self.inner);
-        if let Some(reason) = g.meta.pending_exit.take() {
-            g.meta.status = Status::Exiting;
-            return (After::Exit, Some(reason));
+    /// Q2: a stale entry dropped without being run (the run ended): what
+    /// X1 parked here, to retire.
+    pub(crate) fn release_stale(&self) -> Option<Arc<Process<S>>> {
+        let mut g = self.inner.lock();
+        if g.meta.status == Status::Queued {
+            return None;
         }
-        g.state = Some(state);
-        let status = std::mem::replace(&mut g.meta.status, Status::Queued);
-        match (end, status) {
-            (
-                SliceEnd::Waiting,
-                Status::Running {
-                    wait: Some(w),
-                    woken: false,
-                },
-            ) => {
-                g.meta.status = Status::Waiting(w);
-                (After::Parked, None)
+        g.meta.stale_entry = false;
+        self.take_kept(&mut g.meta)
+    }
+
+    /// The table's count that X1 forgot here (Q2), if any.
+    fn take_kept(&self, m: &mut Meta) -> Option<Arc<Process<S>>> {
+        // SAFETY: `kept` is set only by `keep_if_queued`, which forgot one
+        // strong count of the `Arc` this process lives in; it is taken back
+        // once (the flag is cleared under the same lock).
+        std::mem::take(&mut m.kept).then(|| unsafe { Arc::from_raw(self as *const Process<S>) })
+    }
+
+    /// Q2, at X1: the table's count `arc` of this process, which has just
+    /// been removed from the table. Parked here while a stale entry still
+    /// points to it (its popper retires it); else returned, to retire now.
+    pub(crate) fn keep_if_queued(&self, arc: Arc<Process<S>>) -> Option<Arc<Process<S>>> {
+        let mut g = self.inner.lock();
+        if g.meta.stale_entry {
+            assert!(std::ptr::eq(Arc::as_ptr(&arc), self), "its own count");
+            g.meta.kept = true;
+            std::mem::forget(arc);
+            None
+        } else {
+            Some(arc)
+        }
+    }
+
+    /// R3, for the running process whose part is `own`: the oldest message
+    /// matching `pattern` (pushed onto `out`); else the timeout if it fired
+    /// (or `poll`); else the wait to register at R4 (recorded in `own`).
+    /// Takes the lock only to drain the inbox when the hint says it holds
+    /// something.
+    pub(crate) fn receive_into(
+        &self,
+        own: &mut Own,
+        pattern: Option<&Value>,
+        poll: bool,
+        deadline: Option<Instant>,
+        out: &mut Vec<Value>,
+    ) -> Got {
+        match self.look(own, pattern, poll, deadline) {
+            Ok(i) => {
+                move_out(&mut own.mailbox, i, out);
+                Got::Message
             }
-            // Preempted, or woken between registering the wait and now.
-            _ => (After::Requeue, None),
+            Err(got) => got,
         }
     }
 
-    /// R5: the slice ended the process itself (HALT, crash, …).
-    pub(crate) fn transition_to_exiting(&self) {
-        let mut g = lock(&self.inner);
-        g.meta.pending_exit = None;
-        g.meta.status = Status::Exiting;
-    }
-
-    /// R3 for receives: take a matching message, or report the timeout, or
-    /// register the wait — all under one lock.
+    /// [`Process::receive_into`], with the message in the result.
     pub(crate) fn receive(
         &self,
+        own: &mut Own,
         pattern: Option<&Value>,
         poll: bool,
         deadline: Option<Instant>,
     ) -> Received {
-        let mut g = lock(&self.inner);
-        let m = &mut g.meta;
-        let found = match pattern {
-            None => (!m.mailbox.is_empty()).then_some(0),
-            Some(p) => m.mailbox.iter().position(|x| matches(p, x)),
-        };
+        match self.look(own, pattern, poll, deadline) {
+            Ok(i) => Received::Message(own.mailbox.remove(i).expect("in range")),
+            Err(Got::TimedOut) => Received::TimedOut,
+            Err(_) => Received::Wait(None),
+        }
+    }
+
+    /// R3's look: the index in `own.mailbox` of the message to take, or
+    /// what else the receive found.
+    fn look(
+        &self,
+        own: &mut Own,
+        pattern: Option<&Value>,
+        poll: bool,
+        deadline: Option<Instant>,
+    ) -> Result<usize, Got> {
+        let mut found = find(&own.mailbox, pattern, 0);
+        if found.is_none() && self.has_mail.load(Ordering::Relaxed) {
+            let from = own.mailbox.len();
+            self.drain_inbox(&mut own.mailbox);
+            found = find(&own.mailbox, pattern, from);
+        }
         if let Some(i) = found {
-            m.timed_out = false;
-            return Received::Message(m.mailbox.remove(i).expect("in range"));
+            own.timed_out = false;
+            return Ok(i);
         }
         // Only a receive with a timeout can time out; the flag is its own
         // timer's (a SLEEP's timer never sets it).
-        let timed_out = std::mem::take(&mut m.timed_out);
+        let timed_out = std::mem::take(&mut own.timed_out);
         if poll || (deadline.is_some() && timed_out) {
-            return Received::TimedOut;
+            return Err(Got::TimedOut);
         }
-        m.wait_token += 1;
-        let wait = Wait::Receive {
+        own.wait = Some(Wait::Receive {
             pattern: pattern.cloned(),
             deadline,
-        };
-        m.status = Status::Running {
-            wait: Some(wait),
-            woken: false,
-        };
-        Received::Wait(deadline.map(|d| (d, m.wait_token)))
+        });
+        Err(Got::Wait)
     }
 
-    /// R3: the running process is about to wait (the executor calls this,
-    /// then ends its slice). Returns the wait's token, for its timer.
-    pub(crate) fn register_wait(&self, wait: Wait) -> u64 {
-        let mut g = lock(&self.inner);
+    /// Move the inbox to the end of `into` (the running process's mailbox).
+    pub(crate) fn drain_inbox(&self, into: &mut VecDeque<Value>) {
+        let mut g = self.inner.lock();
+        into.extend(g.meta.mailbox.drain(..));
+        self.has_mail.store(false, Ordering::Relaxed);
+    }
+
+    /// R4: the slice ended; the worker gives the state and the mailbox
+    /// back, registering the wait the slice ended in: the process parks
+    /// unless a message it wants arrived meanwhile (then it is requeued).
+    pub(crate) fn transition_after_slice(&self, state: S, own: &mut Own, end: SliceEnd) -> After {
+        let wait = own.wait.take();
+        let mut g = self.inner.lock();
         let m = &mut g.meta;
-        m.wait_token += 1;
-        m.timed_out = false;
-        // A message that arrived after the receive looked at the mailbox
-        // but before this registration must not be lost: the wait is over
-        // before it begins.
-        let woken = m.mailbox.iter().any(|msg| wait.wants(msg));
-        m.status = Status::Running {
-            wait: Some(wait),
-            woken,
+        if let Some(reason) = m.pending_exit.take() {
+            m.status = Status::Exiting;
+            drop(g);
+            drop(state);
+            own.mailbox.clear();
+            return After::Exit(reason);
+        }
+        // The older messages did not end the wait (the receive looked at
+        // them); did one that arrived since?
+        let woken = match (&end, &wait) {
+            (SliceEnd::Waiting, Some(w)) => m.mailbox.iter().any(|msg| w.wants(msg)),
+            _ => true,
         };
-        m.wait_token
+        // Give the mailbox back: the older messages, then the inbox.
+        if m.mailbox.is_empty() {
+            std::mem::swap(&mut m.mailbox, &mut own.mailbox);
+        } else if !own.mailbox.is_empty() {
+            own.mailbox.extend(m.mailbox.drain(..));
+            std::mem::swap(&mut m.mailbox, &mut own.mailbox);
+        }
+        let after = match wait {
+            Some(w) if !woken => {
+                m.wait_token += 1;
+                m.timed_out = false;
+                let timer = w.deadline().map(|d| (d, m.wait_token));
+                m.wait = Some(w);
+                m.status = Status::Waiting;
+                After::Parked(timer)
+            }
+            // Preempted, or a message it waits for arrived meanwhile.
+            _ => {
+                m.status = Status::Queued;
+                After::Requeue
+            }
+        };
+        g.state = Some(state);
+        drop(g);
+        // The worker's spare buffer: keep it small.
+        if own.mailbox.capacity() > 64 {
+            own.mailbox = VecDeque::new();
+        } else {
+            own.mailbox.clear();
+        }
+        after
+    }
+
+    /// R5: the slice ended the process itself (HALT, crash, …).
+    pub(crate) fn transition_to_exiting(&self, own: &mut Own) {
+        let mut g = self.inner.lock();
+        g.meta.pending_exit = None;
+        g.meta.status = Status::Exiting;
+        drop(g);
+        own.wait = None;
+        own.mailbox = VecDeque::new();
     }
 
     /// S1: deliver a message. Returns true when the caller must queue the
     /// process (it was parked waiting for such a message).
     pub(crate) fn deliver(&self, msg: Value) -> bool {
-        let mut g = lock(&self.inner);
+        let mut g = self.inner.lock();
         let m = &mut g.meta;
-        if matches!(m.status, Status::Exiting | Status::Exited) {
-            return false;
-        }
-        let wake = match &mut m.status {
-            Status::Waiting(w) => w.wants(&msg),
-            Status::Running {
-                wait: Some(w),
-                woken,
-            } => {
-                if w.wants(&msg) {
-                    *woken = true;
+        match m.status {
+            Status::Exiting | Status::Exited => false,
+            Status::Waiting => {
+                let wake = m.wait.as_ref().is_some_and(|w| w.wants(&msg));
+                m.mailbox.push_back(msg);
+                if wake {
+                    m.wait = None;
+                    m.status = Status::Queued;
                 }
+                wake
+            }
+            Status::Running => {
+                m.mailbox.push_back(msg);
+                self.has_mail.store(true, Ordering::Relaxed);
                 false
             }
-            _ => false,
-        };
-        m.mailbox.push_back(msg);
-        if wake {
-            m.status = Status::Queued;
+            Status::Queued => {
+                m.mailbox.push_back(msg);
+                false
+            }
         }
-        wake
     }
 
     /// T1: a timer of wait `token` fired. True when the caller must queue.
     pub(crate) fn fire_timer(&self, token: u64) -> bool {
-        let mut g = lock(&self.inner);
+        let mut g = self.inner.lock();
         let m = &mut g.meta;
-        if m.wait_token != token {
+        if m.wait_token != token || m.status != Status::Waiting {
             return false;
         }
-        let receive = |w: &Wait| matches!(w, Wait::Receive { .. });
-        match &mut m.status {
-            Status::Waiting(w) => {
-                m.timed_out = receive(w);
-                m.status = Status::Queued;
-                true
-            }
-            Status::Running {
-                wait: Some(w),
-                woken,
-            } => {
-                m.timed_out = receive(w);
-                *woken = true;
-                false
-            }
-            _ => false,
-        }
+        m.timed_out = matches!(m.wait, Some(Wait::Receive { .. }));
+        m.wait = None;
+        m.status = Status::Queued;
+        true
     }
 
     /// Whether a timer armed for wait `token` can still end that wait.
     pub(crate) fn timer_is_live(&self, token: u64) -> bool {
-        let g = lock(&self.inner);
-        g.meta.wait_token == token
-            && matches!(
-                g.meta.status,
-                Status::Waiting(_) | Status::Running { wait: Some(_), .. }
-            )
+        let g = self.inner.lock();
+        g.meta.wait_token == token && g.meta.status == Status::Waiting
     }
 
     /// K1: an exit signal that ends the process. A process at rest (queued
@@ -340,18 +572,21 @@ impl<S> Process<S> {
     /// running process gets the signal as pending: its worker ends it when
     /// the slice returns (or the executor sees it sooner).
     pub(crate) fn kill(&self, reason: Value) -> Kill {
-        let mut g = lock(&self.inner);
+        let mut g = self.inner.lock();
         match g.meta.status {
             Status::Exiting | Status::Exited => Kill::Ignored,
-            Status::Running { .. } => {
+            Status::Running => {
                 if g.meta.pending_exit.is_none() {
                     g.meta.pending_exit = Some(reason);
                 }
                 Kill::Pending
             }
-            Status::Queued | Status::Waiting(_) => {
+            Status::Queued | Status::Waiting => {
+                // Q2: a queued process keeps its queue entry (now stale).
+                g.meta.stale_entry = g.meta.status == Status::Queued;
                 g.meta.status = Status::Exiting;
                 g.meta.pending_exit = None;
+                g.meta.wait = None;
                 let state = g.state.take();
                 drop(g);
                 drop(state);
@@ -362,12 +597,12 @@ impl<S> Process<S> {
 
     /// Run `f` on the bookkeeping, under the lock.
     pub(crate) fn with_meta<R>(&self, f: impl FnOnce(&mut Meta) -> R) -> R {
-        f(&mut lock(&self.inner).meta)
+        f(&mut self.inner.lock().meta)
     }
 
     /// Run `f` on the execution state, if it is at rest.
     pub fn with_state<R>(&self, f: impl FnOnce(Option<&S>) -> R) -> R {
-        f(lock(&self.inner).state.as_ref())
+        f(self.inner.lock().state.as_ref())
     }
 }
 
@@ -419,60 +654,121 @@ mod tests {
         assert!(matches(&Value::Int(1), &Value::Float(1.0)));
     }
 
-    #[test]
-    fn a_message_racing_a_wait_is_not_lost() {
-        let p = Process::new(1, (), vec![]);
-        let Start::Run(s) = p.transition_to_running() else {
-            panic!()
+    fn running(p: &Process<()>, own: &mut Own) {
+        let Start::Run(()) = p.transition_to_running(own) else {
+            panic!("a queued process runs")
         };
-        p.register_wait(Wait::Receive {
-            pattern: None,
-            deadline: None,
-        });
-        // The message arrives after the wait was registered but before the
-        // worker parked the process: it must be requeued, not parked.
-        assert!(!p.deliver(Value::Int(1)));
-        assert_eq!(
-            p.transition_after_slice(s, SliceEnd::Waiting).0,
-            After::Requeue
-        );
     }
 
     #[test]
-    fn a_message_before_the_wait_registration_is_not_lost() {
-        let p = Process::new(1, (), vec![]);
-        let Start::Run(s) = p.transition_to_running() else {
-            panic!()
-        };
-        // The receive found nothing; the message arrives; then the wait.
+    fn a_message_racing_a_wait_is_not_lost() {
+        let p = Process::new(1, (), None);
+        let mut own = Own::default();
+        running(&p, &mut own);
+        assert!(matches!(
+            p.receive(&mut own, None, false, None),
+            Received::Wait(None)
+        ));
+        // The message arrives after the receive found nothing but before
+        // the worker parked the process: it must be requeued, not parked.
         assert!(!p.deliver(Value::Int(1)));
-        p.register_wait(Wait::Receive {
-            pattern: None,
-            deadline: None,
-        });
         assert_eq!(
-            p.transition_after_slice(s, SliceEnd::Waiting).0,
+            p.transition_after_slice((), &mut own, SliceEnd::Waiting),
             After::Requeue
         );
+        running(&p, &mut own);
+        assert!(matches!(
+            p.receive(&mut own, None, false, None),
+            Received::Message(Value::Int(1))
+        ));
+    }
+
+    #[test]
+    fn a_message_in_the_inbox_is_received_in_order() {
+        let p = Process::new(1, (), None);
+        assert!(!p.deliver(Value::Int(1)));
+        let mut own = Own::default();
+        running(&p, &mut own);
+        assert!(!p.deliver(Value::Int(2)));
+        assert!(!p.deliver(Value::Int(3)));
+        // Selective: 3 first (from the inbox), then 1 and 2 in order.
+        let got = p.receive(&mut own, Some(&Value::Int(3)), false, None);
+        assert!(matches!(got, Received::Message(Value::Int(3))));
+        assert!(!p.deliver(Value::Int(4)));
+        for want in [1, 2, 4] {
+            let got = p.receive(&mut own, None, false, None);
+            assert!(matches!(got, Received::Message(Value::Int(n)) if n == want));
+        }
+        assert!(matches!(
+            p.receive(&mut own, None, true, None),
+            Received::TimedOut
+        ));
+    }
+
+    #[test]
+    fn unmatched_messages_stay_in_order_across_slices() {
+        let p = Process::new(1, (), None);
+        let mut own = Own::default();
+        assert!(!p.deliver(Value::Int(1)));
+        running(&p, &mut own);
+        let pat = Value::Int(9);
+        assert!(matches!(
+            p.receive(&mut own, Some(&pat), false, None),
+            Received::Wait(None)
+        ));
+        assert!(!p.deliver(Value::Int(2)));
+        assert_eq!(
+            p.transition_after_slice((), &mut own, SliceEnd::Waiting),
+            After::Parked(None)
+        );
+        assert!(!p.deliver(Value::Int(3)), "not what it waits for");
+        assert!(p.deliver(Value::Int(9)));
+        running(&p, &mut own);
+        for want in [9, 1, 2, 3] {
+            let pat = Value::Int(want);
+            let got = p.receive(&mut own, Some(&pat), false, None);
+            assert!(matches!(got, Received::Message(Value::Int(n)) if n == want));
+        }
     }
 
     #[test]
     fn a_parked_process_is_queued_once() {
-        let p = Process::new(1, (), vec![]);
-        let Start::Run(s) = p.transition_to_running() else {
-            panic!()
-        };
-        p.register_wait(Wait::Receive {
-            pattern: None,
-            deadline: None,
-        });
+        let p = Process::new(1, (), None);
+        let mut own = Own::default();
+        running(&p, &mut own);
+        p.receive(&mut own, None, false, None);
         assert_eq!(
-            p.transition_after_slice(s, SliceEnd::Waiting).0,
-            After::Parked
+            p.transition_after_slice((), &mut own, SliceEnd::Waiting),
+            After::Parked(None)
         );
         assert!(p.deliver(Value::Int(1)));
         assert!(!p.deliver(Value::Int(2)), "already queued");
         assert!(matches!(p.kill(Value::str("x")), Kill::Now(_)));
-        assert!(matches!(p.transition_to_running(), Start::Skip), "exiting");
+        assert!(
+            matches!(p.transition_to_running(&mut own), Start::Skip(None)),
+            "exiting"
+        );
+    }
+
+    #[test]
+    fn a_timer_ends_only_its_own_wait() {
+        let p = Process::new(1, (), None);
+        let mut own = Own::default();
+        running(&p, &mut own);
+        let deadline = Instant::now();
+        p.receive(&mut own, None, false, Some(deadline));
+        let After::Parked(Some((_, token))) =
+            p.transition_after_slice((), &mut own, SliceEnd::Waiting)
+        else {
+            panic!("parked with a timer")
+        };
+        assert!(!p.fire_timer(token + 1), "an older wait's timer");
+        assert!(p.timer_is_live(token));
+        assert!(p.fire_timer(token));
+        running(&p, &mut own);
+        assert!(matches!(
+            p.receive(&mut own, None, false, Some(deadline)),
+            Received::TimedOut
+        ));
     }
 }

@@ -3,12 +3,16 @@
 //! checked.
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
+pub(crate) use loom::sync::atomic::{
+    fence, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering,
+};
 #[cfg(loom)]
 pub(crate) use loom::sync::{Condvar, Mutex, MutexGuard};
 
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
+pub(crate) use std::sync::atomic::{
+    fence, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering,
+};
 #[cfg(not(loom))]
 pub(crate) use std::sync::{Condvar, Mutex, MutexGuard};
 
@@ -16,4 +20,105 @@ pub(crate) use std::sync::{Condvar, Mutex, MutexGuard};
 /// every critical section leaves the data consistent before it can panic.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A lock for the short critical sections of the process state machine:
+/// taking it is one compare-and-swap, releasing it a plain release store —
+/// one atomic read-modify-write per critical section instead of a mutex's
+/// two. A waiter spins briefly, then yields its time slice until the lock
+/// is free (there is no queue of sleeping waiters to wake, which is what
+/// lets the release be a plain store). Used for each process's lock (see
+/// `sched/README.md`, "Locks").
+pub(crate) struct SpinLock<T> {
+    locked: AtomicBool,
+    data: std::cell::UnsafeCell<T>,
+}
+
+// SAFETY: the lock gives one thread at a time access to the data (the
+// acquire/release pair orders the accesses), like a mutex.
+unsafe impl<T: Send> Send for SpinLock<T> {}
+unsafe impl<T: Send> Sync for SpinLock<T> {}
+
+/// Access to a [`SpinLock`]'s data; releases it when dropped (also while
+/// unwinding).
+pub(crate) struct SpinGuard<'a, T> {
+    lock: &'a SpinLock<T>,
+}
+
+impl<T> SpinLock<T> {
+    pub(crate) fn new(data: T) -> SpinLock<T> {
+        SpinLock {
+            locked: AtomicBool::new(false),
+            data: std::cell::UnsafeCell::new(data),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn lock(&self) -> SpinGuard<'_, T> {
+        if self
+            .locked
+            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            self.lock_contended();
+        }
+        SpinGuard { lock: self }
+    }
+
+    #[cold]
+    fn lock_contended(&self) {
+        let mut spins = 0u32;
+        loop {
+            while self.locked.load(Ordering::Relaxed) {
+                spin(&mut spins);
+            }
+            if self
+                .locked
+                .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+            {
+                return;
+            }
+        }
+    }
+}
+
+/// Wait a little for a lock: spin, then yield the time slice (the holder
+/// may have been preempted).
+#[cfg(not(loom))]
+fn spin(spins: &mut u32) {
+    if *spins < 64 {
+        *spins += 1;
+        std::hint::spin_loop();
+    } else {
+        std::thread::yield_now();
+    }
+}
+
+#[cfg(loom)]
+fn spin(_: &mut u32) {
+    loom::thread::yield_now();
+}
+
+impl<T> std::ops::Deref for SpinGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: the guard holds the lock.
+        unsafe { &*self.lock.data.get() }
+    }
+}
+
+impl<T> std::ops::DerefMut for SpinGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: the guard holds the lock, and `&mut self` makes this the
+        // only reference through it.
+        unsafe { &mut *self.lock.data.get() }
+    }
+}
+
+impl<T> Drop for SpinGuard<'_, T> {
+    #[inline]
+    fn drop(&mut self) {
+        self.lock.locked.store(false, Ordering::Release);
+    }
 }

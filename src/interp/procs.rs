@@ -6,7 +6,7 @@ use super::{host, Code, Flow, Outcome, Proc};
 use crate::bytecode::Instr;
 use crate::exec::{error, Context, OpResult, Vm};
 use std::time::{Duration, Instant};
-use ttvm_runtime::{Atom, Received, Value};
+use ttvm_runtime::{Atom, Got, Value};
 
 fn pid_of(v: &Value, op: &str) -> OpResult<i64> {
     match v {
@@ -100,21 +100,28 @@ pub(super) fn exec(
             };
             let pattern = with_pattern.then(|| ctx.stack[ctx.stack.len() - n].clone());
             // The operands stay on the stack until the receive completes: a
-            // waiting receive runs again when the process is woken.
-            match proc.node.receive(proc.me, pattern.as_ref(), timeout) {
-                Received::Message(msg) => {
-                    ctx.stack.truncate(ctx.stack.len() - n);
-                    ctx.stack.push(msg);
+            // waiting receive runs again when the process is woken. A
+            // message is pushed on top of them, then moved down.
+            match proc
+                .node
+                .receive_to(proc.me, pattern.as_ref(), timeout, &mut ctx.stack)
+            {
+                Got::Message => {
+                    if n > 0 {
+                        let len = ctx.stack.len();
+                        ctx.stack.swap(len - 1 - n, len - 1);
+                        ctx.stack.truncate(len - n);
+                    }
                     if with_timeout {
                         ctx.stack.push(Value::Bool(true));
                     }
                 }
-                Received::TimedOut => {
+                Got::TimedOut => {
                     ctx.stack.truncate(ctx.stack.len() - n);
                     ctx.stack.push(Value::Null);
                     ctx.stack.push(Value::Bool(false));
                 }
-                Received::Wait(_) => return Ok(Flow::Stop(Outcome::Waiting)),
+                Got::Wait => return Ok(Flow::Stop(Outcome::Waiting)),
             }
         }
         Instr::Sleep(_) => {

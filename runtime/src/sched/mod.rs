@@ -11,14 +11,14 @@ mod idle;
 pub use idle::{Idle, IdleState, Woke};
 
 use crate::node::{Execute, Node, Outcome, RunEnd, Sched};
-use crate::process::{After, Process, SliceEnd, Start};
+use crate::process::{After, Entry, Process, SliceEnd, Start};
+use crate::table::{Garbage, Mark};
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The run queues and idle state every worker shares.
 pub(crate) struct Shared<S> {
-    pub(crate) injector: Injector<Arc<Process<S>>>,
+    pub(crate) injector: Injector<Entry<S>>,
     pub(crate) idle: Idle<RunEnd>,
 }
 
@@ -57,14 +57,16 @@ impl<S: Send> Node<S> {
     /// calling thread is worker 0).
     pub fn run<E: Execute<S>>(&self, exec: &E, config: &SchedConfig) -> (RunEnd, RunReport) {
         let n = config.schedulers.max(1);
-        let workers: Vec<Worker<Arc<Process<S>>>> = (0..n).map(|_| Worker::new_fifo()).collect();
-        let stealers: Vec<Stealer<Arc<Process<S>>>> = workers.iter().map(Worker::stealer).collect();
+        let workers: Vec<Worker<Entry<S>>> = (0..n).map(|_| Worker::new_fifo()).collect();
+        let stealers: Vec<Stealer<Entry<S>>> = workers.iter().map(Worker::stealer).collect();
         let cores = if config.pin {
             core_affinity::get_core_ids().unwrap_or_default()
         } else {
             Vec::new()
         };
         let unpinned = std::sync::atomic::AtomicUsize::new(0);
+        let marks: Vec<Mark> = (0..n).map(|_| Mark::new()).collect();
+        let marks = &marks[..];
         std::thread::scope(|scope| {
             let mut workers = workers.into_iter().enumerate();
             let (_, first) = workers.next().expect("one worker");
@@ -75,7 +77,7 @@ impl<S: Send> Node<S> {
                     .stack_size(config.stack_bytes)
                     .spawn_scoped(scope, move || {
                         pin(i, cores, unpinned);
-                        self.work(i, exec, config, local, stealers, n)
+                        self.work(i, exec, config, local, stealers, marks)
                     });
                 if let Err(e) = spawned {
                     // Fewer threads still run everything correctly.
@@ -83,8 +85,16 @@ impl<S: Send> Node<S> {
                 }
             }
             pin(0, &cores, &unpinned);
-            self.work(0, exec, config, first, &stealers, n);
+            self.work(0, exec, config, first, &stealers, marks);
         });
+        // Entries left in the injector (Q2), then what the workers retired:
+        // every worker has stopped.
+        while let Steal::Success(e) = self.shared.injector.steal() {
+            // SAFETY: Q2: not handed to R2.
+            let kept = unsafe { e.get() }.release_stale();
+            crate::sync::lock(&self.orphans).extend(kept.map(Garbage::Item));
+        }
+        drop(std::mem::take(&mut *crate::sync::lock(&self.orphans)));
         let end = self.shared.idle.take_result().unwrap_or(RunEnd::AllEnded);
         if end == RunEnd::AllEnded {
             // Whatever is left is blocked forever: discard it.
@@ -104,11 +114,12 @@ impl<S: Send> Node<S> {
         index: usize,
         exec: &E,
         config: &SchedConfig,
-        local: Worker<Arc<Process<S>>>,
-        stealers: &[Stealer<Arc<Process<S>>>],
-        workers: usize,
+        local: Worker<Entry<S>>,
+        stealers: &[Stealer<Entry<S>>],
+        marks: &[Mark],
     ) {
-        let sched = Sched {
+        let workers = marks.len();
+        let mut sched = Sched {
             node: self,
             local: Some(&local),
             messages: Default::default(),
@@ -118,40 +129,53 @@ impl<S: Send> Node<S> {
             lifo_runs: Default::default(),
             cascade: Default::default(),
             draining: Default::default(),
+            own: Default::default(),
+            solo: Default::default(),
+            reclaim: Default::default(),
+            marks,
+            index,
         };
+        sched.go_online();
         let mut rng =
             0x9E37_79B9_7F4A_7C15u64 ^ (index as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         loop {
+            // P4: between slices this worker holds no borrowed process.
+            sched.quiesce();
             if self.shared.idle.is_done() {
                 break;
             }
             if self.has_timers() && self.next_timer_in(Instant::now()) == Some(Duration::ZERO) {
                 for p in self.due_timers(Instant::now()) {
-                    sched.schedule(p);
+                    sched.schedule(&p);
                 }
             }
-            let task = match sched.lifo.take() {
-                // At most 3 slot runs in a row while others wait in the
-                // queue; then the queue gets a turn.
-                Some(p)
-                    if sched.lifo_runs.get() < 3
-                        || (local.is_empty() && self.shared.injector.is_empty()) =>
-                {
-                    sched.lifo_runs.set(sched.lifo_runs.get() + 1);
+            let task = if workers == 1 {
+                let next = sched.solo.borrow_mut().pop_front();
+                next.or_else(|| find_task(&local, &self.shared.injector, stealers, index, &mut rng))
+            } else {
+                match sched.lifo.take() {
+                    // At most 3 slot runs in a row while others wait in the
+                    // queue; then the queue gets a turn.
                     Some(p)
-                }
-                Some(p) => {
-                    sched.lifo_runs.set(0);
-                    sched.schedule(p);
-                    find_task(&local, &self.shared.injector, stealers, index, &mut rng)
-                }
-                None => {
-                    sched.lifo_runs.set(0);
-                    find_task(&local, &self.shared.injector, stealers, index, &mut rng)
+                        if sched.lifo_runs.get() < 3
+                            || (local.is_empty() && self.shared.injector.is_empty()) =>
+                    {
+                        sched.lifo_runs.set(sched.lifo_runs.get() + 1);
+                        Some(p)
+                    }
+                    Some(p) => {
+                        sched.lifo_runs.set(0);
+                        sched.push(p);
+                        find_task(&local, &self.shared.injector, stealers, index, &mut rng)
+                    }
+                    None => {
+                        sched.lifo_runs.set(0);
+                        find_task(&local, &self.shared.injector, stealers, index, &mut rng)
+                    }
                 }
             };
             match task {
-                Some(p) => self.run_one(&sched, exec, &p, config.budget),
+                Some(p) => self.run_one(&sched, exec, p, config.budget),
                 None => {
                     exec.idle();
                     if self.next_timer_in(Instant::now()) == Some(Duration::ZERO) {
@@ -168,12 +192,30 @@ impl<S: Send> Node<S> {
                             RunEnd::Deadlock
                         }
                     };
-                    if self.shared.idle.sleep(workers, has_work, timeout, all_idle) == Woke::Done {
+                    sched.go_offline();
+                    let woke = self.shared.idle.sleep(workers, has_work, timeout, all_idle);
+                    sched.go_online();
+                    if woke == Woke::Done {
                         break;
                     }
                 }
             }
         }
+        // Q2: the stale entries this worker still holds.
+        let mut left: Vec<Entry<S>> = sched.solo.get_mut().drain(..).collect();
+        left.extend(sched.lifo.take());
+        while let Some(e) = local.pop() {
+            left.push(e);
+        }
+        for e in left {
+            // SAFETY: Q2: not handed to R2.
+            if let Some(kept) = unsafe { e.get() }.release_stale() {
+                sched.reclaim.get_mut().retire(Garbage::Item(kept));
+            }
+        }
+        sched.go_offline();
+        let garbage = std::mem::take(sched.reclaim.get_mut()).into_garbage();
+        crate::sync::lock(&self.orphans).extend(garbage);
         self.stats
             .messages
             .fetch_add(sched.messages.get(), std::sync::atomic::Ordering::Relaxed);
@@ -182,15 +224,17 @@ impl<S: Send> Node<S> {
             .fetch_add(sched.reductions.get(), std::sync::atomic::Ordering::Relaxed);
     }
 
-    fn run_one<E: Execute<S>>(
-        &self,
-        sched: &Sched<'_, S>,
-        exec: &E,
-        p: &Arc<Process<S>>,
-        budget: i64,
-    ) {
-        let state = match p.transition_to_running() {
-            Start::Skip => return,
+    fn run_one<E: Execute<S>>(&self, sched: &Sched<'_, S>, exec: &E, entry: Entry<S>, budget: i64) {
+        // SAFETY: Q2: the entry is handed to R2 right here; after R2 the
+        // process is ours (Running) until R4/R5, and after that it is not
+        // freed before this worker's next quiescent point (P4): it is either
+        // still in the table, or was removed and retired by X1.
+        let p = unsafe { entry.get() };
+        let state = match p.transition_to_running(&mut sched.own.borrow_mut()) {
+            Start::Skip(None) => return,
+            Start::Skip(Some(kept)) => {
+                return sched.reclaim.borrow_mut().retire(Garbage::Item(kept));
+            }
             Start::Exit(reason) => return self.exited(sched, p, reason),
             Start::Run(state) => state,
         };
@@ -199,27 +243,27 @@ impl<S: Send> Node<S> {
             Outcome::Preempted => SliceEnd::Preempted,
             Outcome::Waiting => SliceEnd::Waiting,
             Outcome::Ended(reason) => {
-                p.transition_to_exiting();
+                p.transition_to_exiting(&mut sched.own.borrow_mut());
                 drop(state);
                 return self.exited(sched, p, reason);
             }
             Outcome::ExitVm(code) => {
-                p.transition_after_slice(state, SliceEnd::Preempted);
+                let own = &mut sched.own.borrow_mut();
+                p.transition_after_slice(state, own, SliceEnd::Preempted);
                 self.shared.idle.finish(|| RunEnd::Exit(code));
                 return;
             }
         };
-        match p.transition_after_slice(state, end) {
-            (After::Requeue, _) => sched.schedule(p.clone()),
-            (After::Parked, _) => {}
-            (After::Exit, reason) => {
-                let reason = reason.unwrap_or_else(|| crate::value::Value::str("killed"));
-                self.exited(sched, p, reason)
-            }
+        let after = p.transition_after_slice(state, &mut sched.own.borrow_mut(), end);
+        match after {
+            After::Requeue => sched.schedule(p),
+            After::Parked(None) => {}
+            After::Parked(Some((deadline, token))) => self.add_timer(deadline, token, p.pid),
+            After::Exit(reason) => self.exited(sched, p, reason),
         }
     }
 
-    fn exited(&self, sched: &Sched<'_, S>, p: &Arc<Process<S>>, reason: crate::value::Value) {
+    fn exited(&self, sched: &Sched<'_, S>, p: &Process<S>, reason: crate::value::Value) {
         sched.finish_exit(p, reason);
         if self.live() == 0 {
             self.shared.idle.finish(|| RunEnd::AllEnded);
