@@ -180,8 +180,11 @@ struct Sample {
 #[derive(Default)]
 struct Results {
     ttvm: Vec<Sample>,
+    /// The same runs with `--jit`.
+    jit: Vec<Sample>,
     erl: Vec<Sample>,
     ttvm_err: Option<String>,
+    jit_err: Option<String>,
     erl_err: Option<String>,
 }
 
@@ -315,25 +318,37 @@ fn main() {
                         }
                     }
                 } else {
-                    if r.ttvm_err.is_some() {
-                        continue;
-                    }
-                    let mut cmd = Command::new(&ttvm);
-                    cmd.arg("--stats").args(w.ttvm_args).arg(&programs[i]);
-                    match measure(cmd, &out, |_, stderr| parse_stats_ms(stderr)) {
-                        Ok(s) => {
-                            eprintln!(
-                                "  run {} {:<15} ttvm   {:>10.1} ms (wall {:.1} ms)",
-                                run + 1,
-                                name(w),
-                                s.inner_ms.unwrap_or(f64::NAN),
-                                s.wall_ms
-                            );
-                            r.ttvm.push(s)
+                    // The interpreter, then the JIT (`--jit`).
+                    for jit in [false, true] {
+                        let (samples, err, label) = if jit {
+                            (&mut r.jit, &mut r.jit_err, "ttvm --jit")
+                        } else {
+                            (&mut r.ttvm, &mut r.ttvm_err, "ttvm")
+                        };
+                        if err.is_some() {
+                            continue;
                         }
-                        Err(e) => {
-                            eprintln!("  {} ttvm FAILED: {e}", name(w));
-                            r.ttvm_err = Some(e)
+                        let mut cmd = Command::new(&ttvm);
+                        cmd.arg("--stats").args(w.ttvm_args);
+                        if jit {
+                            cmd.arg("--jit");
+                        }
+                        cmd.arg(&programs[i]);
+                        match measure(cmd, &out, |_, stderr| parse_stats_ms(stderr)) {
+                            Ok(s) => {
+                                eprintln!(
+                                    "  run {} {:<15} {label:<10} {:>10.1} ms (wall {:.1} ms)",
+                                    run + 1,
+                                    name(w),
+                                    s.inner_ms.unwrap_or(f64::NAN),
+                                    s.wall_ms
+                                );
+                                samples.push(s)
+                            }
+                            Err(e) => {
+                                eprintln!("  {} {label} FAILED: {e}", name(w));
+                                *err = Some(e)
+                            }
                         }
                     }
                 }
@@ -519,6 +534,10 @@ struct Row {
     t_wall: Option<f64>,
     t_vm: Option<f64>,
     t_rss: Option<f64>,
+    /// `--jit`: VM time, peak RSS, ratio to Erlang.
+    j_vm: Option<f64>,
+    j_rss: Option<f64>,
+    j_ratio: Option<f64>,
     e_work: Option<f64>,
     e_wall: Option<f64>,
     e_rss: Option<f64>,
@@ -534,6 +553,9 @@ impl Row {
         let t_wall = m(&r.ttvm, |s| Some(s.wall_ms));
         let t_vm = m(&r.ttvm, |s| s.inner_ms);
         let t_rss = m(&r.ttvm, |s| Some(s.rss_kb as f64 / 1024.0));
+        let j_wall = m(&r.jit, |s| Some(s.wall_ms));
+        let j_vm = m(&r.jit, |s| s.inner_ms);
+        let j_rss = m(&r.jit, |s| Some(s.rss_kb as f64 / 1024.0));
         let e_work = m(&r.erl, |s| s.inner_ms);
         let e_wall = m(&r.erl, |s| Some(s.wall_ms));
         let e_rss = m(&r.erl, |s| Some(s.rss_kb as f64 / 1024.0));
@@ -544,9 +566,19 @@ impl Row {
                 .filter(|&(_, b)| b > 0.0)
                 .map(|(a, b)| a / b)
         };
+        let j_ratio = if w.startup {
+            j_wall.zip(e_wall).map(|(a, b)| a / b)
+        } else {
+            j_vm.zip(e_work)
+                .filter(|&(_, b)| b > 0.0)
+                .map(|(a, b)| a / b)
+        };
         let mut note = String::new();
         if let Some(e) = &r.ttvm_err {
             note.push_str(&format!("ttvm failed: {e}. "));
+        }
+        if let Some(e) = &r.jit_err {
+            note.push_str(&format!("ttvm --jit failed: {e}. "));
         }
         if let Some(e) = &r.erl_err {
             note.push_str(&format!("erlang failed: {e}. "));
@@ -555,6 +587,7 @@ impl Row {
             let mut results: Vec<&str> = r
                 .ttvm
                 .iter()
+                .chain(&r.jit)
                 .chain(&r.erl)
                 .map(|s| s.result.as_str())
                 .collect();
@@ -570,11 +603,16 @@ impl Row {
             t_wall,
             t_vm,
             t_rss,
+            j_vm,
+            j_rss,
+            j_ratio,
             e_work,
             e_wall,
             e_rss,
             ratio,
-            failed: r.ttvm_err.is_some() || (have_erl && r.erl_err.is_some()),
+            failed: r.ttvm_err.is_some()
+                || r.jit_err.is_some()
+                || (have_erl && r.erl_err.is_some()),
             note,
         }
     }
@@ -632,26 +670,41 @@ fn markdown(rows: &[Row], mode: &str, runs: usize, have_erl: bool, machine: &str
     }
     let _ = writeln!(
         s,
-        "| workload | ttvm wall ms | ttvm VM ms | ttvm RSS MB | erl work ms | erl wall ms | erl RSS MB | ttvm/erl |"
+        "| workload | ttvm wall ms | ttvm VM ms | ttvm RSS MB | --jit VM ms | --jit RSS MB | erl work ms | erl wall ms | erl RSS MB | ttvm/erl | --jit/erl | --jit/ttvm |"
     );
-    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        s,
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
     for r in rows {
-        let ratio = match r.ratio {
+        let show = |ratio: Option<f64>| match ratio {
             Some(x) if r.startup => format!("{} (wall)", fmt_ratio(x)),
             Some(x) => fmt_ratio(x),
             None => "-".into(),
         };
+        let speedup = if r.startup {
+            None
+        } else {
+            r.j_vm
+                .zip(r.t_vm)
+                .filter(|&(_, b)| b > 0.0)
+                .map(|(a, b)| a / b)
+        };
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             r.name,
             f(r.t_wall, 1),
             f(r.t_vm, 1),
             f(r.t_rss, 1),
+            f(r.j_vm, 1),
+            f(r.j_rss, 1),
             f(r.e_work, 1),
             f(r.e_wall, 1),
             f(r.e_rss, 1),
-            ratio
+            show(r.ratio),
+            show(r.j_ratio),
+            speedup.map_or("-".into(), fmt_ratio)
         );
     }
     let _ = writeln!(
@@ -659,7 +712,9 @@ fn markdown(rows: &[Row], mode: &str, runs: usize, have_erl: bool, machine: &str
         "\nttvm VM ms = the `--stats` time; erl work ms = the program's own \
          `erlang:monotonic_time` measurement (BEAM boot excluded); wall = whole \
          process. ttvm/erl = ttvm VM ms / erl work ms (start-up: wall / wall); \
-         below 1 means ttvm is faster. RSS = peak resident set (wait4)."
+         below 1 means ttvm is faster; --jit columns are the same runs with \
+         `--jit` (default threshold), --jit/ttvm below 1 means the JIT is \
+         faster than the interpreter. RSS = peak resident set (wait4)."
     );
     for r in rows.iter().filter(|r| !r.note.is_empty()) {
         let _ = writeln!(s, "\n* {}: {}", r.name, r.note);
@@ -684,7 +739,8 @@ fn svg(rows: &[Row], mode: &str) -> String {
     let total_w = left + width + 90.0;
     let ratios: Vec<f64> = rows
         .iter()
-        .filter_map(|r| r.ratio)
+        .flat_map(|r| [r.ratio, r.j_ratio])
+        .flatten()
         .filter(|x| *x > 0.0)
         .collect();
     let lo = ratios
@@ -747,31 +803,42 @@ fn svg(rows: &[Row], mode: &str) -> String {
             y + bar_h * 0.7,
             esc(r.name)
         );
-        match r.ratio {
-            Some(v) if v > 0.0 => {
-                let xv = x(v);
-                let (a, b) = if xv >= x1 { (x1, xv) } else { (xv, x1) };
-                let color = if v > 1.0 { "#d9534f" } else { "#5cb85c" };
-                let _ = writeln!(
-                    s,
-                    r#"<rect x="{a:.1}" y="{y:.1}" width="{:.1}" height="{bar_h}" fill="{color}"/>"#,
-                    (b - a).max(1.0)
-                );
-                let _ = writeln!(
-                    s,
-                    r#"<text x="{:.1}" y="{:.1}">{}×</text>"#,
-                    b.max(x1) + 4.0,
-                    y + bar_h * 0.7,
-                    fmt_ratio(v)
-                );
-            }
-            _ => {
-                let _ = writeln!(
-                    s,
-                    r##"<text x="{:.1}" y="{:.1}" fill="#888">n/a</text>"##,
-                    x1 + 4.0,
-                    y + bar_h * 0.7
-                );
+        // Two bars: the interpreter (top, light) and --jit (bottom, dark).
+        for (k, ratio) in [r.ratio, r.j_ratio].into_iter().enumerate() {
+            let yb = y + k as f64 * bar_h / 2.0;
+            let hb = bar_h / 2.0 - 1.0;
+            match ratio {
+                Some(v) if v > 0.0 => {
+                    let xv = x(v);
+                    let (a, b) = if xv >= x1 { (x1, xv) } else { (xv, x1) };
+                    let color = match (v > 1.0, k) {
+                        (true, 0) => "#e8908d",
+                        (true, _) => "#c9302c",
+                        (false, 0) => "#92d292",
+                        (false, _) => "#3d8b3d",
+                    };
+                    let _ = writeln!(
+                        s,
+                        r#"<rect x="{a:.1}" y="{yb:.1}" width="{:.1}" height="{hb}" fill="{color}"/>"#,
+                        (b - a).max(1.0)
+                    );
+                    let _ = writeln!(
+                        s,
+                        r#"<text x="{:.1}" y="{:.1}" font-size="10">{}× {}</text>"#,
+                        b.max(x1) + 4.0,
+                        yb + hb * 0.85,
+                        fmt_ratio(v),
+                        if k == 0 { "interp" } else { "jit" }
+                    );
+                }
+                _ => {
+                    let _ = writeln!(
+                        s,
+                        r##"<text x="{:.1}" y="{:.1}" fill="#888" font-size="10">n/a</text>"##,
+                        x1 + 4.0,
+                        yb + hb * 0.85
+                    );
+                }
             }
         }
     }

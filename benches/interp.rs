@@ -1,4 +1,6 @@
-//! Interpreter benchmarks (criterion): `cargo bench --bench interp`.
+//! Interpreter and JIT benchmarks (criterion): `cargo bench --bench interp`.
+//! The counting loop and fib run both interpreted and with `--jit`
+//! (everything compiled before the run, so compile time is included).
 //!
 //! Each benchmark assembles its program once, outside the timing loop, and
 //! times `ttvm::run` on it with output thrown away. The programs are the
@@ -32,6 +34,18 @@ fn run(program: &Arc<ttvm::Program>) {
     common::run(program, config);
 }
 
+/// As [`run`], with every function compiled first (`--jit --jit-threshold 0`).
+fn run_jit(program: &Arc<ttvm::Program>) {
+    let config = ttvm::RunConfig {
+        schedulers: 1,
+        pin: false,
+        jit: true,
+        jit_threshold: 0,
+        ..Default::default()
+    };
+    common::run(program, config);
+}
+
 /// The counting loop of count.ttvm (8 instructions per iteration) at 1e7
 /// iterations; throughput is in instructions.
 fn counting_loop(c: &mut Criterion) {
@@ -44,6 +58,7 @@ fn counting_loop(c: &mut Criterion) {
     );
     g.throughput(Throughput::Elements(8 * n));
     g.bench_function(BenchmarkId::new("loop", n), |b| b.iter(|| run(&p)));
+    g.bench_function(BenchmarkId::new("loop_jit", n), |b| b.iter(|| run_jit(&p)));
     g.finish();
 }
 
@@ -57,7 +72,8 @@ fn fib(c: &mut Criterion) {
             "fib.ttvm",
             &resize(FIB, "PUSH_INT 30\n", &format!("PUSH_INT {n}\n")),
         );
-        g.bench_function(BenchmarkId::from_parameter(n), |b| b.iter(|| run(&p)));
+        g.bench_function(BenchmarkId::new("interp", n), |b| b.iter(|| run(&p)));
+        g.bench_function(BenchmarkId::new("jit", n), |b| b.iter(|| run_jit(&p)));
     }
     g.finish();
 }
