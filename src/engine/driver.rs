@@ -223,6 +223,10 @@ impl TierUp for Hook<'_> {
     fn tier_up(&self, pc: u32) -> bool {
         self.0.tier_up(pc)
     }
+
+    fn watch(&self) -> &[std::sync::atomic::AtomicBool] {
+        self.0.watch()
+    }
 }
 
 /// The report of a process that ended with an uncaught exception: reason,

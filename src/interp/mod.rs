@@ -47,6 +47,9 @@ pub enum Outcome {
 /// (the hook counts hotness and compiles when a function gets hot).
 pub trait TierUp {
     fn tier_up(&self, pc: u32) -> bool;
+    /// Per decoded address: whether `tier_up` may answer `true` or want to
+    /// count there (a cheap filter the interpreter reads first).
+    fn watch(&self) -> &[std::sync::atomic::AtomicBool];
 }
 
 /// What a handler tells the loop to do next.
@@ -111,6 +114,7 @@ fn run<const TRACE: bool>(
     let mut pc = ctx.pc as usize;
     let mut base = ctx.frame().base as usize;
     let max_stack = vm.config.max_stack;
+    let watch = tier.map(|t| t.watch()).unwrap_or(&[]);
     macro_rules! raise {
         ($e:expr) => {{
             let e = $e;
@@ -155,7 +159,11 @@ fn run<const TRACE: bool>(
         }
         match op {
             Op::ChargeJit(cost) => {
-                if let Some(t) = tier {
+                if let Some(t) = tier.filter(|_| {
+                    watch
+                        .get(pc)
+                        .is_some_and(|w| w.load(std::sync::atomic::Ordering::Relaxed))
+                }) {
                     if t.tier_up(pc as u32) {
                         ctx.pc = pc as u32;
                         return Outcome::TierUp;

@@ -1228,15 +1228,26 @@ impl Lower<'_, '_, '_> {
         self.b.set_cold_block(slow);
         let join = self.b.create_block();
         self.b.append_block_param(join, I64);
-        let ta = self.tag_is(a, INT);
-        let tb = self.tag_is(b, INT);
-        let both = self.b.ins().band(ta, tb);
-        self.b.ins().brif(both, int_blk, &[], not_int, &[]);
+        // With one side known, only its kind has a fast path.
+        let int_possible = !(a.known == Some(FLOAT) || b.known == Some(FLOAT));
+        let float_possible = !(a.known == Some(INT) || b.known == Some(INT));
+        if int_possible {
+            let ta = self.tag_is(a, INT);
+            let tb = self.tag_is(b, INT);
+            let both = self.b.ins().band(ta, tb);
+            self.b.ins().brif(both, int_blk, &[], not_int, &[]);
+        } else {
+            self.b.ins().jump(not_int, &[]);
+        }
         self.b.switch_to_block(not_int);
-        let fa = self.tag_is(a, FLOAT);
-        let fb = self.tag_is(b, FLOAT);
-        let both = self.b.ins().band(fa, fb);
-        self.b.ins().brif(both, float_blk, &[], slow, &[]);
+        if float_possible {
+            let fa = self.tag_is(a, FLOAT);
+            let fb = self.tag_is(b, FLOAT);
+            let both = self.b.ins().band(fa, fb);
+            self.b.ins().brif(both, float_blk, &[], slow, &[]);
+        } else {
+            self.b.ins().jump(slow, &[]);
+        }
         // Int∘Int
         self.b.switch_to_block(int_blk);
         let c = self.b.ins().icmp(icc, a.pay, b.pay);

@@ -125,6 +125,9 @@ pub struct Jit {
     units: Vec<Unit>,
     /// Decoded address → block start (None for other addresses).
     blocks: Vec<Option<BlockRef>>,
+    /// Decoded address → the interpreter should ask `tier_up` there
+    /// (cleared for the blocks of units that stay interpreted).
+    watch: Vec<AtomicBool>,
     mem: Mutex<Option<code::CodeMemory>>,
     threshold: u32,
     max_stack: usize,
@@ -215,11 +218,16 @@ impl Jit {
             Ok(m) => (Some(m), None),
             Err(e) => (None, Some(e)),
         };
+        let watch = blocks
+            .iter()
+            .map(|b| AtomicBool::new(b.is_some()))
+            .collect();
         let jit = Jit {
             program,
             entry,
             units,
             blocks,
+            watch,
             mem: Mutex::new(mem),
             threshold,
             max_stack,
@@ -230,7 +238,7 @@ impl Jit {
         };
         if let Some(e) = failure {
             for u in &jit.units {
-                u.failed.store(true, Ordering::Relaxed);
+                jit.give_up(u);
             }
             jit.stats_mut()
                 .fallbacks
@@ -262,6 +270,19 @@ impl Jit {
         (code != 0).then_some((code, b.index))
     }
 
+    /// Where the interpreter should call [`Jit::tier_up`].
+    pub fn watch(&self) -> &[AtomicBool] {
+        &self.watch
+    }
+
+    /// Unit `u` stays interpreted: stop asking at its blocks.
+    fn give_up(&self, u: &Unit) {
+        u.failed.store(true, Ordering::Relaxed);
+        for &a in &u.plan.blocks {
+            self.watch[self.entry[a as usize] as usize].store(false, Ordering::Relaxed);
+        }
+    }
+
     /// The interpreter reached the block at decoded address `pc`: count
     /// hotness, compile when hot; `true` when compiled code should take
     /// over there.
@@ -283,7 +304,7 @@ impl Jit {
             // Its time goes to the runtime (sends, receives, spawns): the
             // interpreter runs it as fast, without the cost of entering and
             // leaving compiled code around every process operation.
-            u.failed.store(true, Ordering::Relaxed);
+            self.give_up(u);
             self.stats_mut().fallbacks.push((
                 self.unit_name(u),
                 format!(
@@ -325,7 +346,7 @@ impl Jit {
             return;
         }
         let Some(mem) = guard.as_mut() else {
-            u.failed.store(true, Ordering::Relaxed);
+            self.give_up(u);
             return;
         };
         let name = self.unit_name(u);
@@ -343,7 +364,7 @@ impl Jit {
             None
         };
         if let Some(why) = why {
-            u.failed.store(true, Ordering::Relaxed);
+            self.give_up(u);
             if !u.plan.blocks.is_empty() {
                 self.stats_mut().fallbacks.push((name, why));
             }
@@ -386,7 +407,7 @@ impl Jit {
                     .push((name, u.plan.size, c.bytes, t0.elapsed()));
             }
             Err(why) => {
-                u.failed.store(true, Ordering::Relaxed);
+                self.give_up(u);
                 self.stats_mut().fallbacks.push((name, why));
             }
         }
