@@ -99,14 +99,11 @@ pub(super) fn translate(
         env: ir::Value::from_u32(0),
         v_budget: Variable::from_u32(0),
         v_len: Variable::from_u32(1),
-        v_sp: Variable::from_u32(2),
-        v_lim: Variable::from_u32(3),
-        v_lp: Variable::from_u32(4),
         v_tag: (0..slots)
-            .map(|s| Variable::from_u32(5 + 2 * s as u32))
+            .map(|s| Variable::from_u32(2 + 2 * s as u32))
             .collect(),
         v_pay: (0..slots)
-            .map(|s| Variable::from_u32(6 + 2 * s as u32))
+            .map(|s| Variable::from_u32(3 + 2 * s as u32))
             .collect(),
         stack: Vec::new(),
         known: vec![None; slots],
@@ -125,11 +122,6 @@ struct Lower<'a, 'b, 'c> {
     v_budget: Variable,
     /// Operand stack length (values in memory).
     v_len: Variable,
-    v_sp: Variable,
-    /// min(capacity, stack limit): pushes below it need no checks.
-    v_lim: Variable,
-    /// The current frame's first slot.
-    v_lp: Variable,
     v_tag: Vec<Variable>,
     v_pay: Vec<Variable>,
     stack: Vec<Item>,
@@ -147,7 +139,7 @@ impl Lower<'_, '_, '_> {
         let p = self.input.program;
         let plan = self.input.plan;
         // Declare the variables.
-        for v in [self.v_budget, self.v_len, self.v_sp, self.v_lim, self.v_lp] {
+        for v in [self.v_budget, self.v_len] {
             self.b.declare_var(v, I64);
         }
         for s in 0..self.v_tag.len() {
@@ -244,20 +236,14 @@ impl Lower<'_, '_, '_> {
         self.b.ins().store(self.mf, v, self.env, offset);
     }
 
-    /// Read the operand stack, frame pointer and budget back from `env`
-    /// (after a helper may have changed them).
+    /// Read the operand stack length and the budget back from `env` (after
+    /// a helper may have changed them). Everything else compiled code reads
+    /// from `env` where it uses it (the stack and frame pointers, the
+    /// capacity): fewer values live across loops, fewer spills.
     fn reload_state(&mut self) {
-        let sp = self.env_load(I64, off::SP);
         let len = self.env_load(I64, off::LEN);
-        let cap = self.env_load(I64, off::CAP);
-        let lp = self.env_load(I64, off::LOCALS);
         let budget = self.env_load(I64, off::BUDGET);
-        let max = self.b.ins().iconst(I64, self.input.max_stack as i64);
-        let lim = self.b.ins().umin(cap, max);
-        self.b.def_var(self.v_sp, sp);
         self.b.def_var(self.v_len, len);
-        self.b.def_var(self.v_lim, lim);
-        self.b.def_var(self.v_lp, lp);
         self.b.def_var(self.v_budget, budget);
     }
 
@@ -271,7 +257,7 @@ impl Lower<'_, '_, '_> {
 
     /// Read every variable slot of the frame from memory.
     fn reload_locals(&mut self) {
-        let lp = self.b.use_var(self.v_lp);
+        let lp = self.env_load(I64, off::LOCALS);
         for s in 0..self.v_tag.len() {
             let o = (s as i64 * VALUE_BYTES) as i32;
             let t = self.b.ins().load(I8, self.mf, lp, o);
@@ -284,7 +270,7 @@ impl Lower<'_, '_, '_> {
 
     /// Read one variable slot from memory (a helper changed it).
     fn reload_slot(&mut self, s: u32) {
-        let lp = self.b.use_var(self.v_lp);
+        let lp = self.env_load(I64, off::LOCALS);
         let o = (s as i64 * VALUE_BYTES) as i32;
         let t = self.b.ins().load(I8, self.mf, lp, o);
         let p = self.b.ins().load(I64, self.mf, lp, o + 8);
@@ -311,7 +297,7 @@ impl Lower<'_, '_, '_> {
     // ---- the operand stack -------------------------------------------------
 
     fn addr_of_top(&mut self, len: ir::Value) -> ir::Value {
-        let sp = self.b.use_var(self.v_sp);
+        let sp = self.env_load(I64, off::SP);
         let byte = self.b.ins().ishl_imm(len, 4);
         self.b.ins().iadd(sp, byte)
     }
@@ -566,7 +552,9 @@ impl Lower<'_, '_, '_> {
         self.b.def_var(self.v_budget, budget);
         // The stack limit, and room for this block's pushes.
         let len = self.b.use_var(self.v_len);
-        let lim = self.b.use_var(self.v_lim);
+        let cap = self.env_load(I64, off::CAP);
+        let max = self.b.ins().iconst(I64, self.input.max_stack as i64);
+        let lim = self.b.ins().umin(cap, max);
         let want = self.b.ins().iadd_imm(len, 2 * cost);
         let over = self.b.ins().icmp(IntCC::UnsignedGreaterThan, want, lim);
         let slow = self.b.create_block();
@@ -939,7 +927,7 @@ impl Lower<'_, '_, '_> {
             known: self.known[s],
             slot: None,
         };
-        let lp = self.b.use_var(self.v_lp);
+        let lp = self.env_load(I64, off::LOCALS);
         let o = (s as i64 * VALUE_BYTES) as i32;
         let tag = match v.known {
             Some(k) => self.b.ins().iconst(I8, k as i64),
@@ -948,8 +936,8 @@ impl Lower<'_, '_, '_> {
         if v.known.is_none() || v.known != old.known {
             self.b.ins().store(self.mf, tag, lp, o);
         }
-        self.b.ins().store(self.mf, v.pay, lp, o + 8);
         self.b.def_var(self.v_tag[s], tag);
+        self.b.ins().store(self.mf, v.pay, lp, o + 8);
         self.b.def_var(self.v_pay[s], v.pay);
         // The old value is no longer held by the slot.
         if old.known != Some(self.input.none_tag) {
