@@ -31,10 +31,10 @@ use arbitrary::{Result, Unstructured};
 use std::fmt::Write;
 
 /// Iterations of a generated loop, at most.
-pub const MAX_LOOP: i64 = 6;
+pub const MAX_LOOP: i64 = 12;
 /// Instructions per generated program, roughly (generation stops adding
 /// statements past it).
-const MAX_INSTRS: usize = 600;
+const MAX_INSTRS: usize = 800;
 /// Expression nesting.
 const MAX_DEPTH: u32 = 4;
 /// Statement nesting (if, loop, try).
@@ -319,7 +319,7 @@ impl Gen<'_, '_> {
             }
             // Segments, most in a TRY that prints what it catches, so one
             // runtime error does not end the main process's run.
-            let segments = self.u.int_in_range(1..=5)?;
+            let segments = self.u.int_in_range(1..=8)?;
             for _ in 0..segments {
                 if self.full() {
                     break;
@@ -330,7 +330,7 @@ impl Gen<'_, '_> {
                 }
                 let (catch, end) = (self.fresh("L"), self.fresh("L"));
                 self.emit(&format!("TRY {catch}"));
-                self.block(4)?;
+                self.block(6)?;
                 self.emit("END_TRY");
                 self.emit(&format!("JMP {end}"));
                 self.label(&catch);
@@ -370,6 +370,30 @@ impl Gen<'_, '_> {
             }
             self.emit("RET");
             return Ok(());
+        }
+        if !r.function && self.u.arbitrary()? {
+            // A server: maybe registered, answers requests in a loop.
+            if self.chance(3)? {
+                self.emit("REGISTER srv");
+            }
+            self.stmts(2)?;
+            let (top, end, i) = (self.fresh("L"), self.fresh("L"), self.fresh("i"));
+            let n = self.u.int_in_range(1..=MAX_LOOP)?;
+            self.emit(&format!("PUSH_INT {n}"));
+            self.emit(&format!("STORE {i}"));
+            self.label(&top);
+            self.emit(&format!("LOAD {i}"));
+            self.emit(&format!("JZ {end}"));
+            self.loops += 1;
+            self.serve()?;
+            self.block(2)?;
+            self.loops -= 1;
+            self.emit(&format!("LOAD {i}"));
+            self.emit("PUSH_INT 1");
+            self.emit("SUB");
+            self.emit(&format!("STORE {i}"));
+            self.emit(&format!("JMP {top}"));
+            self.label(&end);
         }
         self.stmts(6)?;
         if r.function {
@@ -557,7 +581,7 @@ impl Gen<'_, '_> {
                 self.emit("SLEEP");
             }
             18 => self.serve()?,
-            19 => self.request()?,
+            19 | 26 => self.request()?,
             20 if nested => self.drain()?,
             21 => {
                 if self.u.arbitrary()? {
@@ -594,7 +618,7 @@ impl Gen<'_, '_> {
                 let op = self.pick(RAW)?;
                 self.emit(op);
             }
-            25 => {
+            25 | 27 => {
                 // Spawn and remember the PID.
                 self.spawn()?;
                 let p = self.fresh("pid");
@@ -694,9 +718,14 @@ impl Gen<'_, '_> {
         self.emit("MAKE_LIST 2");
         self.pid_expr()?;
         self.emit("SEND");
-        if self.u.arbitrary()? {
-            self.receive()?;
-            self.emit_one(&["PRINT", "POP"])?;
+        match self.u.int_in_range(0..=3)? {
+            0 => {}
+            // Wait for the answer (forever if nobody answers).
+            1 => self.emit("RECEIVE\nPRINT"),
+            _ => {
+                self.receive()?;
+                self.emit_one(&["PRINT", "POP"])?;
+            }
         }
         Ok(())
     }
