@@ -269,7 +269,7 @@ pub fn generated(bytes: &[u8], opts: gen::Options) -> (gen::Generated, ttvm::Pro
 pub fn run_generated(bytes: &[u8]) {
     let (g, program) = generated(bytes, gen::Options { timers: true });
     roundtrip_source(NAME, &g.source);
-    let out = run_checked(program, config());
+    let out = run_checked(program, generated_config());
     check_status(&out.result, &g.exit_codes);
 }
 
@@ -280,16 +280,17 @@ pub fn run_generated(bytes: &[u8]) {
 /// [`GENERATED`] or more, no timers so the run is deterministic) or text
 /// (as in [`run`], also without the lines that read the clock).
 pub fn differential(bytes: &[u8]) {
-    let program = match bytes.split_first() {
-        Some((&mode, rest)) if mode >= GENERATED => {
-            generated(rest, gen::Options { timers: false }).1
-        }
+    let (program, config) = match bytes.split_first() {
+        Some((&mode, rest)) if mode >= GENERATED => (
+            generated(rest, gen::Options { timers: false }).1,
+            generated_config(),
+        ),
         _ => {
             assemble(bytes);
             let Some((_, p)) = runnable_without(bytes, DIFFERENTIAL_SKIP) else {
                 return;
             };
-            p
+            (p, config())
         }
     };
     let program = Arc::new(program);
@@ -297,7 +298,7 @@ pub fn differential(bytes: &[u8]) {
         program.clone(),
         ttvm::RunConfig {
             jit: false,
-            ..config()
+            ..config.clone()
         },
     );
     let jit = run_checked(
@@ -305,7 +306,7 @@ pub fn differential(bytes: &[u8]) {
         ttvm::RunConfig {
             jit: true,
             jit_threshold: 0,
-            ..config()
+            ..config
         },
     );
     if interp.result.hit_reduction_limit || jit.result.hit_reduction_limit {
@@ -354,6 +355,18 @@ pub fn config() -> ttvm::RunConfig {
 
 /// Live processes per run.
 pub const MAX_PROCESSES: usize = 10_000;
+
+/// Live processes per run of a generated program: low, so that spawning in
+/// loops reaches the cap (`too many processes`) often.
+pub const GENERATED_MAX_PROCESSES: usize = 12;
+
+/// [`config`] with the process cap of generated programs.
+pub fn generated_config() -> ttvm::RunConfig {
+    ttvm::RunConfig {
+        max_processes: GENERATED_MAX_PROCESSES,
+        ..config()
+    }
+}
 
 /// Wall-clock time a run may take before it counts as a hang. The
 /// reduction limit stops every run long before (a limited run takes well
