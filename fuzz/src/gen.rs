@@ -44,7 +44,7 @@ const MAX_BLOCKS: u32 = 3;
 #[derive(Clone, Copy, Debug)]
 pub struct Options {
     /// Wall-clock waits: SLEEP and receive timeouts of 1–3 ms (at most 3
-    /// such sites, never inside a loop). Off, every timeout is 0 (a poll),
+    /// such sites, never inside a loop or a function). Off, every timeout is 0 (a poll),
     /// which keeps a one-scheduler run deterministic for the differential
     /// target.
     pub timers: bool,
@@ -444,10 +444,19 @@ impl Gen<'_, '_> {
         Ok(self.pick(VARS)?.to_string())
     }
 
+    /// Whether a wall-clock wait may go here: with timers, at most 3 sites,
+    /// outside loops, in the main process or a process body (never in a
+    /// function, which a loop or a recursion could run thousands of times),
+    /// so each process waits at most ~9 ms in all.
+    fn may_wait(&self) -> bool {
+        let in_function = self.current.is_some_and(|i| self.routines[i].function);
+        self.opts.timers && self.loops == 0 && self.timed_sites < 3 && !in_function
+    }
+
     /// A timeout: 0 (a poll) or, with timers, a short wait at a few sites
     /// outside loops.
     fn timeout(&mut self) -> Result<()> {
-        if self.opts.timers && self.loops == 0 && self.timed_sites < 3 && self.chance(3)? {
+        if self.may_wait() && self.chance(3)? {
             self.timed_sites += 1;
             let ms = self.u.int_in_range(1..=3)?;
             self.emit(&format!("PUSH_INT {ms}"));
@@ -574,7 +583,7 @@ impl Gen<'_, '_> {
                 self.emit("EXIT_PROCESS");
             }
             16 => self.emit("YIELD"),
-            17 if self.opts.timers && self.loops == 0 && self.timed_sites < 3 => {
+            17 if self.may_wait() => {
                 self.timed_sites += 1;
                 let ms = self.u.int_in_range(0..=3)?;
                 self.emit(&format!("PUSH_INT {ms}"));
