@@ -404,7 +404,15 @@ impl Gen<'_, '_> {
                 .collect();
             if !callees.is_empty() && self.chance(4)? {
                 let j = self.pick(&callees)?;
-                self.call(j)?;
+                if self.u.arbitrary()? {
+                    self.call(j)?;
+                } else {
+                    // A tail call of a Function or Closure value.
+                    let r = self.routines[j].clone();
+                    self.args(&r)?;
+                    self.function_value(j)?;
+                    self.emit("CALL_FUNCTION");
+                }
             } else {
                 self.expr(0)?;
             }
