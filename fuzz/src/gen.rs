@@ -85,6 +85,8 @@ struct Gen<'a, 'b> {
     pid_vars: Vec<String>,
     loops: u32,
     blocks: u32,
+    /// The main process imported `std/math` (abs, max, min, pow).
+    math: bool,
 }
 
 /// Generate a program from `u`.
@@ -103,6 +105,7 @@ pub fn generate(u: &mut Unstructured<'_>, opts: Options) -> Result<Generated> {
         pid_vars: Vec::new(),
         loops: 0,
         blocks: 0,
+        math: false,
     };
     g.program()?;
     Ok(Generated {
@@ -313,6 +316,13 @@ impl Gen<'_, '_> {
         self.loops = 0;
         self.blocks = 0;
         let Some(i) = routine else {
+            if self.chance(4)? {
+                self.emit("IMPORT std/math");
+                for f in ["abs", "max", "min", "pow"] {
+                    self.define(f, Ty::Any);
+                }
+                self.math = true;
+            }
             if self.chance(3)? {
                 self.emit("PUSH_BOOL true");
                 self.emit("TRAP_EXIT");
@@ -1074,6 +1084,15 @@ impl Gen<'_, '_> {
                     "PUSH_STR x.txt\nFILE_EXISTS",
                     "PUSH_STR x.txt\nREAD_FILE",
                 ])?;
+            }
+            23 if self.math && self.current.is_none() => {
+                // A function of the bundled module std/math.
+                let (f, n) = self.pick(&[("abs", 1), ("max", 2), ("min", 2), ("pow", 2)])?;
+                for _ in 0..n {
+                    self.typed(Ty::Int, d)?;
+                }
+                self.emit(&format!("LOAD {f}"));
+                self.emit("CALL_FUNCTION");
             }
             _ => self.load(Ty::Any)?,
         }
