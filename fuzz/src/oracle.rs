@@ -15,7 +15,7 @@ use std::hash::Hasher;
 use std::io::{self, Write};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Reduction budget of one `run` input: enough for real loops, small enough
 /// that libFuzzer sees thousands of inputs a second.
@@ -368,11 +368,18 @@ pub fn generated_config() -> ttvm::RunConfig {
     }
 }
 
-/// Wall-clock time a run may take before it counts as a hang. The
-/// reduction limit stops every run long before (a limited run takes well
-/// under a second natively); generated programs wait at most a few short
-/// timers.
+/// Wall-clock time a run may go without ending or printing before it
+/// counts as a hang. The reduction limit stops every run long before (a
+/// limited run takes well under a second natively); generated programs wait
+/// at most a few short timers.
 pub const HANG_LIMIT: Duration = Duration::from_secs(20);
+
+/// Wall-clock time any run may take. Longer than [`HANG_LIMIT`] because a
+/// reduction costs one instruction, not one unit of work: PRINT of a list
+/// that grows every round prints O(n²) bytes in O(n) reductions (a fuzzed
+/// input printed 140 MB within the limit: 5 s natively in a debug build,
+/// over 20 s under the address sanitizer on a loaded machine).
+pub const RUN_LIMIT: Duration = Duration::from_secs(120);
 
 /// Exit status allowed for a program whose `EXIT`s give `exit_codes`.
 fn check_status(result: &ttvm::RunResult, exit_codes: &[i32]) {
@@ -409,8 +416,8 @@ pub struct Checked {
 static ONE_RUN: Mutex<()> = Mutex::new(());
 
 /// Run `program` with `config`, sandboxed, empty stdin, stderr thrown away
-/// and stdout summarised. Checks: the run ends within [`HANG_LIMIT`], does
-/// not panic, and leaves no process context alive (every process of the
+/// and stdout summarised. Checks: the run ends within [`RUN_LIMIT`] and
+/// never goes [`HANG_LIMIT`] without ending or printing, does not panic, and leaves no process context alive (every process of the
 /// run, ended, killed or blocked forever, is freed).
 pub fn run_checked(program: impl Into<Arc<ttvm::Program>>, config: ttvm::RunConfig) -> Checked {
     let program = program.into();
@@ -429,14 +436,32 @@ pub fn run_checked(program: impl Into<Arc<ttvm::Program>>, config: ttvm::RunConf
             let _ = tx.send(ttvm::run(program, config, io));
         })
         .expect("a thread for the run");
-    let result = match rx.recv_timeout(HANG_LIMIT) {
-        Ok(r) => r,
-        Err(RecvTimeoutError::Timeout) => panic!("the run did not end within {HANG_LIMIT:?}"),
-        Err(RecvTimeoutError::Disconnected) => {
-            // The run panicked: show its panic.
-            match runner.join() {
-                Err(panic) => std::panic::resume_unwind(panic),
-                Ok(()) => unreachable!("the runner sends before it ends"),
+    let started = Instant::now();
+    // Bytes printed so far, and when that last grew.
+    let mut progress = (0u64, Instant::now());
+    let result = loop {
+        match rx.recv_timeout(Duration::from_millis(250)) {
+            Ok(r) => break r,
+            Err(RecvTimeoutError::Timeout) => {
+                let printed = stdout.lock().unwrap_or_else(|e| e.into_inner()).len;
+                if printed != progress.0 {
+                    progress = (printed, Instant::now());
+                }
+                assert!(
+                    progress.1.elapsed() < HANG_LIMIT,
+                    "the run neither ended nor printed for {HANG_LIMIT:?}"
+                );
+                assert!(
+                    started.elapsed() < RUN_LIMIT,
+                    "the run did not end within {RUN_LIMIT:?} ({printed} bytes printed)"
+                );
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                // The run panicked: show its panic.
+                match runner.join() {
+                    Err(panic) => std::panic::resume_unwind(panic),
+                    Ok(()) => unreachable!("the runner sends before it ends"),
+                }
             }
         }
     };
