@@ -3,8 +3,17 @@
 //! stable toolchain, as part of `cargo test`.
 //!
 //! - `fuzz/corpus/assemble/*`, `fuzz/regressions/assemble/*` → `oracle::assemble`
-//! - `fuzz/corpus/run/*`, `fuzz/regressions/run/*` → `oracle::run` (and
-//!   `oracle::assemble`)
+//! - `fuzz/corpus/run/*`, `fuzz/regressions/run/*` → `oracle::run_input`
+//!   (text → `oracle::run`, a first byte ≥ 0x80 → `oracle::run_generated`)
+//!   and `oracle::assemble`
+//! - `fuzz/corpus/roundtrip/*`, `fuzz/regressions/roundtrip/*` (and the
+//!   assemble corpus) → `oracle::roundtrip`
+//! - `fuzz/corpus/differential/*`, `fuzz/regressions/differential/*` →
+//!   `oracle::differential`
+//!
+//! Plus programs generated from fixed pseudo-random bytes, through the
+//! `run` and `differential` oracles, and a check that the generator uses
+//! every feature it claims to.
 //!
 //! See docs/TESTING.md, "Fuzzing".
 
@@ -62,7 +71,10 @@ fn assemble_corpus() {
 
 #[test]
 fn run_corpus() {
-    let n = replay(&["fuzz/corpus/run", "fuzz/regressions/run"], oracle::run);
+    let n = replay(
+        &["fuzz/corpus/run", "fuzz/regressions/run"],
+        oracle::run_input,
+    );
     assert!(n >= 20, "the run seed corpus is missing ({n} inputs)");
 }
 
@@ -94,4 +106,176 @@ fn repair_drops_bad_and_skipped_lines() {
     // A duplicate label is dropped at its second definition.
     let (src, _) = oracle::runnable(b"LABEL a\nLABEL a\nJMP a").unwrap();
     assert_eq!(src, "LABEL a\nJMP a");
+}
+
+#[test]
+fn roundtrip_corpus() {
+    let n = replay(
+        &[
+            "fuzz/corpus/roundtrip",
+            "fuzz/regressions/roundtrip",
+            "fuzz/corpus/assemble",
+        ],
+        oracle::roundtrip,
+    );
+    assert!(n >= 60, "the roundtrip seed corpus is missing ({n} inputs)");
+}
+
+#[test]
+fn differential_corpus() {
+    let n = replay(
+        &["fuzz/corpus/differential", "fuzz/regressions/differential"],
+        oracle::differential,
+    );
+    assert!(
+        n >= 20,
+        "the differential seed corpus is missing ({n} inputs)"
+    );
+}
+
+/// Fixed pseudo-random inputs (xorshift), `count` of them, 16 to 4,096
+/// bytes long.
+fn random_inputs(seed: u64, count: usize) -> Vec<Vec<u8>> {
+    let mut x = seed;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    (0..count)
+        .map(|_| {
+            let len = 16 + (next() % 4080) as usize;
+            (0..len).map(|_| next() as u8).collect()
+        })
+        .collect()
+}
+
+/// Run `check` on each input in `catch_unwind`; fail listing the failures
+/// (as the index of the input).
+fn replay_bytes(inputs: &[Vec<u8>], check: fn(&[u8])) {
+    let failed: Vec<usize> = inputs
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| std::panic::catch_unwind(|| check(b)).is_err())
+        .map(|(i, _)| i)
+        .collect();
+    assert!(failed.is_empty(), "inputs that fail the oracle: {failed:?}");
+}
+
+#[test]
+fn generated_programs_run() {
+    replay_bytes(
+        &random_inputs(0x9E37_79B9_7F4A_7C15, 120),
+        oracle::run_generated,
+    );
+}
+
+#[test]
+fn generated_programs_differential() {
+    let inputs: Vec<Vec<u8>> = random_inputs(0xD1B5_4A32_D192_ED03, 60)
+        .into_iter()
+        .map(|mut b| {
+            b[0] = oracle::GENERATED;
+            b
+        })
+        .collect();
+    replay_bytes(&inputs, oracle::differential);
+}
+
+/// The generator makes programs that use what the `run` target is meant to
+/// exercise, and that mostly run: many print, many end normally.
+#[test]
+fn generator_covers_the_language() {
+    use oracle::gen::{generate, Options};
+    let mut seen = std::collections::HashSet::new();
+    let (mut printed, mut normal, mut count) = (0, 0, 0);
+    for bytes in random_inputs(0x2545_F491_4F6C_DD1D, 150) {
+        let mut u = arbitrary::Unstructured::new(&bytes);
+        let g = generate(&mut u, Options { timers: true }).unwrap();
+        for line in g.source.lines() {
+            seen.insert(line.split(' ').next().unwrap().to_string());
+        }
+        let program = ttvm::load_source("gen.ttvm", &g.source)
+            .unwrap_or_else(|e| panic!("{}\n{}", e.render(), g.source));
+        let out = oracle::run_checked(program, oracle::config());
+        count += 1;
+        printed += (out.stdout.len > 0) as u32;
+        normal += (out.result.exit_code == 0) as u32;
+    }
+    let wanted = [
+        "SPAWN",
+        "SPAWN_LINK",
+        "SEND",
+        "SENDNAMED",
+        "RECEIVE",
+        "RECEIVE_MATCH",
+        "RECEIVE_AFTER",
+        "RECEIVE_MATCH_AFTER",
+        "LINK",
+        "UNLINK",
+        "MONITOR",
+        "DEMONITOR",
+        "TRAP_EXIT",
+        "EXIT_PROCESS",
+        "REGISTER",
+        "UNREGISTER",
+        "WHEREIS",
+        "SELF",
+        "YIELD",
+        "SLEEP",
+        "TRY",
+        "THROW",
+        "CATCH",
+        "END_TRY",
+        "CALL",
+        "CALL_FUNCTION",
+        "MAKE_FUNCTION",
+        "MAKE_LAMBDA",
+        "CAPTURE",
+        "RET",
+        "HALT",
+        "JMP",
+        "JZ",
+        "JNZ",
+        "LABEL",
+        "MAKE_LIST",
+        "INDEX",
+        "APPEND",
+        "SET_INDEX",
+        "MAKE_OBJECT",
+        "SET_FIELD",
+        "GET_FIELD",
+        "HAS_FIELD",
+        "DELETE_FIELD",
+        "KEYS",
+        "LEN",
+        "ADD",
+        "DIV",
+        "MOD",
+        "CONCAT",
+        "EQ",
+        "LT",
+        "AND",
+        "NOT",
+        "TO_STR",
+        "TO_INT",
+        "TO_FLOAT",
+        "PUSH_FLOAT",
+        "STORE",
+        "LOAD",
+        "DELETE",
+        "PRINT",
+        "EXIT",
+    ];
+    let missing: Vec<_> = wanted.iter().filter(|w| !seen.contains(**w)).collect();
+    assert!(missing.is_empty(), "never generated: {missing:?}");
+    assert!(
+        printed * 2 >= count,
+        "only {printed} of {count} programs print"
+    );
+    assert!(
+        normal * 4 >= count,
+        "only {normal} of {count} programs end normally"
+    );
 }

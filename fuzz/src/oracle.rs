@@ -8,8 +8,14 @@
 
 #![allow(dead_code)]
 
+#[path = "gen.rs"]
+pub mod gen;
+
+use std::hash::Hasher;
 use std::io::{self, Write};
-use std::sync::Arc;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// Reduction budget of one `run` input: enough for real loops, small enough
 /// that libFuzzer sees thousands of inputs a second.
@@ -58,6 +64,87 @@ pub fn assemble(bytes: &[u8]) {
             );
         }
     }
+}
+
+/// Any bytes the assembler accepts: printing the program back as source
+/// ([`ttvm::bytecode::to_source`]) and assembling that gives the same
+/// program (see [`same_program`]), and printing it again gives the same text.
+pub fn roundtrip(bytes: &[u8]) {
+    roundtrip_source(NAME, &text(bytes));
+}
+
+/// [`roundtrip`] for a named source (the name decides where IMPORT and
+/// spawned files are looked for). Returns false when `src` does not
+/// assemble (nothing to check).
+pub fn roundtrip_source(name: &str, src: &str) -> bool {
+    let Ok(first) = ttvm::load_source(name, src) else {
+        return false;
+    };
+    let printed = ttvm::bytecode::to_source(&first);
+    let second = match ttvm::load_source(name, &printed) {
+        Ok(p) => p,
+        Err(e) => panic!(
+            "the printed program does not assemble:\n{}\n--- printed:\n{printed}",
+            e.render()
+        ),
+    };
+    if let Err(why) = same_program(&first, &second) {
+        panic!("the printed program differs: {why}\n--- printed:\n{printed}");
+    }
+    let again = ttvm::bytecode::to_source(&second);
+    assert_eq!(printed, again, "printing the re-assembled program differs");
+    true
+}
+
+/// Whether two loaded programs are the same: the same instructions with the
+/// same operands, resolved targets, variable slots and TRY pairing; the same
+/// modules with the same labels; the same frame layouts and basic blocks.
+/// (Source locations differ, and so may the text of warnings.)
+pub fn same_program(a: &ttvm::Program, b: &ttvm::Program) -> Result<(), String> {
+    if a.code.len() != b.code.len() {
+        return Err(format!(
+            "{} instructions, then {}",
+            a.code.len(),
+            b.code.len()
+        ));
+    }
+    for (i, (x, y)) in a.code.iter().zip(&b.code).enumerate() {
+        // Debug shows every operand, resolved targets and slots included
+        // (a NaN shows as NaN whatever its bits: the VM can't tell them
+        // apart either).
+        let (x, y) = (format!("{x:?}"), format!("{y:?}"));
+        if x != y {
+            return Err(format!("instruction {i}: {x} became {y}"));
+        }
+    }
+    if a.modules.len() != b.modules.len() {
+        return Err("a different number of modules".into());
+    }
+    for (m, (x, y)) in a.modules.iter().zip(&b.modules).enumerate() {
+        if (x.start, x.end) != (y.start, y.end) || x.labels != y.labels || x.exports != y.exports {
+            return Err(format!("module {m} differs (bounds, labels or exports)"));
+        }
+    }
+    let names = |p: &ttvm::Program| -> Vec<String> {
+        p.layouts.iter().map(|l| format!("{:?}", l.names)).collect()
+    };
+    if a.layout_of != b.layout_of || names(a) != names(b) {
+        return Err("different frame layouts".into());
+    }
+    if a.block_start != b.block_start || a.block_cost != b.block_cost {
+        return Err("different basic blocks".into());
+    }
+    if a.label_at != b.label_at || a.spawn_files != b.spawn_files {
+        return Err("different label names or spawned files".into());
+    }
+    if a.warnings.len() != b.warnings.len() {
+        return Err(format!(
+            "{} warnings, then {}",
+            a.warnings.len(),
+            b.warnings.len()
+        ));
+    }
+    Ok(())
 }
 
 /// True when `text` contains a word of [`RUN_SKIP`] (see there).
@@ -118,9 +205,14 @@ fn assemble_repaired(mut src: String) -> Option<(String, ttvm::Program)> {
 /// [`RUN_SKIP`] words dropped, then repaired (see [`assemble_repaired`]).
 /// None when no program comes out of it.
 pub fn runnable(bytes: &[u8]) -> Option<(String, ttvm::Program)> {
+    runnable_without(bytes, &[])
+}
+
+/// [`runnable`], also dropping the lines that contain a word of `extra`.
+pub fn runnable_without(bytes: &[u8], extra: &[&str]) -> Option<(String, ttvm::Program)> {
     let src: String = text(bytes)
         .split('\n')
-        .filter(|l| !skipped(l.as_bytes()))
+        .filter(|l| !skipped(l.as_bytes()) && !extra.iter().any(|w| l.contains(w)))
         .collect::<Vec<_>>()
         .join("\n");
     assemble_repaired(src)
@@ -129,15 +221,119 @@ pub fn runnable(bytes: &[u8]) -> Option<(String, ttvm::Program)> {
 /// Any bytes: the program they make — the lines with [`RUN_SKIP`] words
 /// dropped, then repaired by dropping bad lines (see [`assemble_repaired`])
 /// — runs sandboxed with a reduction limit, empty stdin and output thrown
-/// away. It must end (the limit sees to that) without panicking, with an
-/// exit status from SPEC §4.6 that a program without `EXIT` can have: 0
-/// (normal), 1 (abnormal or reduction limit) or 4 (deadlock).
+/// away (see [`run_checked`]: no panic, no hang, no leaked process). It must
+/// end with an exit status from SPEC §4.6 that a program without `EXIT` can
+/// have: 0 (normal), 1 (abnormal or reduction limit) or 4 (deadlock).
 pub fn run(bytes: &[u8]) {
     assemble(bytes);
     let Some((_, program)) = runnable(bytes) else {
         return;
     };
-    let config = ttvm::RunConfig {
+    let out = run_checked(program, config());
+    check_status(&out.result, &[]);
+}
+
+/// The `run` target: inputs whose first byte is [`GENERATED`] or more are
+/// generated programs ([`run_generated`] of the rest); others are program
+/// text ([`run`]). Text never starts with such a byte (it would be the
+/// middle of a UTF-8 character), and the seed programs stay readable.
+pub fn run_input(bytes: &[u8]) {
+    match bytes.split_first() {
+        Some((&mode, rest)) if mode >= GENERATED => run_generated(rest),
+        _ => run(bytes),
+    }
+}
+
+/// First bytes that select generated mode (see [`run_input`]).
+pub const GENERATED: u8 = 0x80;
+
+/// The program [`gen::generate`] makes from `bytes`; it must assemble.
+pub fn generated(bytes: &[u8], opts: gen::Options) -> (gen::Generated, ttvm::Program) {
+    let mut u = arbitrary::Unstructured::new(bytes);
+    let g = gen::generate(&mut u, opts).expect("the generator only fails on bad input lengths");
+    match ttvm::load_source(NAME, &g.source) {
+        Ok(p) => (g, p),
+        Err(e) => panic!(
+            "a generated program does not assemble:\n{}\n--- source:\n{}",
+            e.render(),
+            g.source
+        ),
+    }
+}
+
+/// Any bytes → a generated valid program ([`gen`], with short timers) that
+/// spawns, sends, receives, links, monitors and throws; run as in [`run`]:
+/// no panic, no hang, no leaked process, an exit status of 0, 1 or 4 or one
+/// of its `EXIT` codes, 1 when the reduction limit stopped it. The program
+/// also prints back to source and re-assembles to itself ([`roundtrip`]).
+pub fn run_generated(bytes: &[u8]) {
+    let (g, program) = generated(bytes, gen::Options { timers: true });
+    roundtrip_source(NAME, &g.source);
+    let out = run_checked(program, generated_config());
+    check_status(&out.result, &g.exit_codes);
+}
+
+/// The `differential` target: the same program with one scheduler under the
+/// interpreter and under the JIT (`jit_threshold` 0: everything compiled
+/// before it runs) gives the same stdout and exit status, unless either run
+/// hit the reduction limit. The program is generated (first byte
+/// [`GENERATED`] or more, no timers so the run is deterministic) or text
+/// (as in [`run`], also without the lines that read the clock).
+pub fn differential(bytes: &[u8]) {
+    let (program, config) = match bytes.split_first() {
+        Some((&mode, rest)) if mode >= GENERATED => (
+            generated(rest, gen::Options { timers: false }).1,
+            generated_config(),
+        ),
+        _ => {
+            assemble(bytes);
+            let Some((_, p)) = runnable_without(bytes, DIFFERENTIAL_SKIP) else {
+                return;
+            };
+            (p, config())
+        }
+    };
+    let program = Arc::new(program);
+    let interp = run_checked(
+        program.clone(),
+        ttvm::RunConfig {
+            jit: false,
+            ..config.clone()
+        },
+    );
+    let jit = run_checked(
+        program,
+        ttvm::RunConfig {
+            jit: true,
+            jit_threshold: 0,
+            ..config
+        },
+    );
+    if interp.result.hit_reduction_limit || jit.result.hit_reduction_limit {
+        return;
+    }
+    assert_eq!(
+        interp.result.exit_code, jit.result.exit_code,
+        "exit status: interpreter {}, JIT {}",
+        interp.result.exit_code, jit.result.exit_code
+    );
+    assert!(
+        interp.stdout == jit.stdout,
+        "stdout differs:\n--- interpreter ({} bytes):\n{}\n--- JIT ({} bytes):\n{}",
+        interp.stdout.len,
+        String::from_utf8_lossy(&interp.stdout.head),
+        jit.stdout.len,
+        String::from_utf8_lossy(&jit.stdout.head)
+    );
+}
+
+/// Lines [`differential`] also drops from text programs: the clock differs
+/// between two runs.
+pub const DIFFERENTIAL_SKIP: &[&str] = &["NOW_MS", "GET_TIME"];
+
+/// The configuration of every oracle run.
+pub fn config() -> ttvm::RunConfig {
+    ttvm::RunConfig {
         reduction_limit: Some(REDUCTION_LIMIT),
         max_call_depth: 10_000,
         // 10,000 rather than 100,000: a loop that leaves a growing list on
@@ -146,7 +342,7 @@ pub fn run(bytes: &[u8]) {
         // at 100,000 one such 81-line input reached 1.7 GB (3.6 GB RSS under
         // the sanitizer) within the reduction limit.
         max_stack: 10_000,
-        max_processes: 10_000,
+        max_processes: MAX_PROCESSES,
         // One scheduler, not pinned: a deterministic run (libFuzzer needs
         // an input to behave the same each time) that doesn't fight other
         // jobs for a core.
@@ -154,20 +350,159 @@ pub fn run(bytes: &[u8]) {
         pin: false,
         sandbox: true,
         ..Default::default()
-    };
-    let io = ttvm::Io {
-        stdout: Box::new(Bounded::default()),
-        stderr: Box::new(Bounded::default()),
-        stdin: Box::new(io::empty()),
-    };
-    let result = ttvm::run(Arc::new(program), config, io);
+    }
+}
+
+/// Live processes per run.
+pub const MAX_PROCESSES: usize = 10_000;
+
+/// Live processes per run of a generated program: low, so that spawning in
+/// loops reaches the cap (`too many processes`) often.
+pub const GENERATED_MAX_PROCESSES: usize = 12;
+
+/// [`config`] with the process cap of generated programs.
+pub fn generated_config() -> ttvm::RunConfig {
+    ttvm::RunConfig {
+        max_processes: GENERATED_MAX_PROCESSES,
+        ..config()
+    }
+}
+
+/// Wall-clock time a run may go without ending or printing before it
+/// counts as a hang. The reduction limit stops every run long before (a
+/// limited run takes well under a second natively); generated programs wait
+/// at most a few short timers.
+pub const HANG_LIMIT: Duration = Duration::from_secs(20);
+
+/// Wall-clock time any run may take. Longer than [`HANG_LIMIT`] because a
+/// reduction costs one instruction, not one unit of work: PRINT of a list
+/// that grows every round prints O(n²) bytes in O(n) reductions (a fuzzed
+/// input printed 140 MB within the limit: 5 s natively in a debug build,
+/// over 20 s under the address sanitizer on a loaded machine).
+pub const RUN_LIMIT: Duration = Duration::from_secs(120);
+
+/// Exit status allowed for a program whose `EXIT`s give `exit_codes`.
+fn check_status(result: &ttvm::RunResult, exit_codes: &[i32]) {
     assert!(
-        matches!(result.exit_code, 0 | 1 | 4),
+        matches!(result.exit_code, 0 | 1 | 4) || exit_codes.contains(&result.exit_code),
         "unexpected exit status {}",
         result.exit_code
     );
     if result.hit_reduction_limit {
         assert_eq!(result.exit_code, ttvm::EXIT_ABNORMAL);
+    }
+}
+
+/// What a run printed: its length, a hash of all of it and its first
+/// [`HEAD`] bytes (for reports), so a run that prints gigabytes costs no
+/// memory.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Printed {
+    pub len: u64,
+    pub hash: u64,
+    pub head: Vec<u8>,
+}
+
+const HEAD: usize = 4096;
+
+/// How a checked run ended.
+pub struct Checked {
+    pub result: ttvm::RunResult,
+    pub stdout: Printed,
+}
+
+/// Only one oracle run at a time in a process, so the count of live process
+/// contexts after a run is that run's (`cargo test` runs tests in threads).
+static ONE_RUN: Mutex<()> = Mutex::new(());
+
+/// Run `program` with `config`, sandboxed, empty stdin, stderr thrown away
+/// and stdout summarised. Checks: the run ends within [`RUN_LIMIT`] and
+/// never goes [`HANG_LIMIT`] without ending or printing, does not panic, and leaves no process context alive (every process of the
+/// run, ended, killed or blocked forever, is freed).
+pub fn run_checked(program: impl Into<Arc<ttvm::Program>>, config: ttvm::RunConfig) -> Checked {
+    let program = program.into();
+    let _one = ONE_RUN.lock().unwrap_or_else(|e| e.into_inner());
+    let live = ttvm::exec::live_contexts();
+    let stdout = Arc::new(Mutex::new(Summary::default()));
+    let io = ttvm::Io {
+        stdout: Box::new(Shared(stdout.clone())),
+        stderr: Box::new(Bounded::default()),
+        stdin: Box::new(io::empty()),
+    };
+    let (tx, rx) = mpsc::channel();
+    let runner = std::thread::Builder::new()
+        .name("oracle-run".into())
+        .spawn(move || {
+            let _ = tx.send(ttvm::run(program, config, io));
+        })
+        .expect("a thread for the run");
+    let started = Instant::now();
+    // Bytes printed so far, and when that last grew.
+    let mut progress = (0u64, Instant::now());
+    let result = loop {
+        match rx.recv_timeout(Duration::from_millis(250)) {
+            Ok(r) => break r,
+            Err(RecvTimeoutError::Timeout) => {
+                let printed = stdout.lock().unwrap_or_else(|e| e.into_inner()).len;
+                if printed != progress.0 {
+                    progress = (printed, Instant::now());
+                }
+                assert!(
+                    progress.1.elapsed() < HANG_LIMIT,
+                    "the run neither ended nor printed for {HANG_LIMIT:?}"
+                );
+                assert!(
+                    started.elapsed() < RUN_LIMIT,
+                    "the run did not end within {RUN_LIMIT:?} ({printed} bytes printed)"
+                );
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                // The run panicked: show its panic.
+                match runner.join() {
+                    Err(panic) => std::panic::resume_unwind(panic),
+                    Ok(()) => unreachable!("the runner sends before it ends"),
+                }
+            }
+        }
+    };
+    let _ = runner.join();
+    assert_eq!(
+        ttvm::exec::live_contexts(),
+        live,
+        "process contexts leaked by the run"
+    );
+    let s = stdout.lock().unwrap_or_else(|e| e.into_inner());
+    Checked {
+        result,
+        stdout: Printed {
+            len: s.len,
+            hash: s.hasher.finish(),
+            head: s.head.clone(),
+        },
+    }
+}
+
+#[derive(Default)]
+struct Summary {
+    len: u64,
+    hasher: std::collections::hash_map::DefaultHasher,
+    head: Vec<u8>,
+}
+
+/// A stdout that keeps a [`Summary`] of what is written.
+struct Shared(Arc<Mutex<Summary>>);
+
+impl Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let mut s = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        s.len += buf.len() as u64;
+        s.hasher.write(buf);
+        let room = HEAD.saturating_sub(s.head.len()).min(buf.len());
+        s.head.extend_from_slice(&buf[..room]);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 

@@ -9,11 +9,13 @@ mod frames;
 mod operand;
 mod ops;
 pub mod reference;
+mod source;
 mod tries;
 
 pub use disasm::disassemble;
 pub use operand::*;
 pub use ops::{Instr, OpInfo, Opcode, OPS, REMOVED_OPCODES};
+pub use source::{module_source, to_source};
 
 use std::collections::HashMap;
 use std::path::PathBuf;
