@@ -121,10 +121,3 @@ pub struct Helpers {
 /// Native calls of compiled code allowed before a call goes through the
 /// engine instead (which starts the callee on a fresh native stack).
 pub const MAX_NATIVE_DEPTH: u32 = 2000;
-
-/// The tag byte of `Option::<Value>::None` in a variable slot: `Value`'s
-/// tag is a `#[repr(u8)]` field at offset 0, and `None` is the first tag
-/// value no variant uses (the niche).
-pub fn none_tag() -> u8 {
-    ttvm_runtime::value::tag::EXCEPTION + 1
-}

@@ -219,6 +219,18 @@ impl Drop for CodeMemory {
     }
 }
 
+/// The tag byte of `Option::<Value>::None` in a variable slot. `None` is
+/// stored in a tag value no `Value` variant uses (the niche), and which one
+/// is up to the compiler (stable Rust picks 10 today, nightly 255), so it
+/// is read, not assumed.
+pub(super) fn none_tag() -> u8 {
+    let none: Option<ttvm_runtime::Value> = None;
+    // SAFETY: `Option<Value>` is 16 bytes with `Value`'s `#[repr(C, u8)]`
+    // tag byte at offset 0, which the niche representation of `None`
+    // initialises (the rest may be uninitialised and is not read).
+    unsafe { *(&none as *const Option<ttvm_runtime::Value> as *const u8) }
+}
+
 /// Run compiled function `f` from entry block `block`.
 pub(crate) fn enter(f: usize, env: &mut JitEnv, block: u32) -> u32 {
     // SAFETY: `f` was returned by `CodeMemory::compile` (a finalized

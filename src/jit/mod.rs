@@ -19,7 +19,7 @@ mod lower;
 pub(crate) use code::enter;
 
 use crate::bytecode::{Instr, Program};
-use crate::exec::native::{none_tag, Helpers};
+use crate::exec::native::Helpers;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -232,10 +232,13 @@ impl Jit {
             threshold,
             max_stack,
             max_call_depth,
-            none_tag: none_tag(),
+            none_tag: code::none_tag(),
             stats: Mutex::new(JitStats::default()),
             dump,
         };
+        // Compiled code tells an unset variable by this tag; it must not be
+        // a value's.
+        debug_assert!(jit.none_tag > ttvm_runtime::value::tag::EXCEPTION);
         if let Some(e) = failure {
             for u in &jit.units {
                 jit.give_up(u);
