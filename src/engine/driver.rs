@@ -163,7 +163,7 @@ impl Execute<Box<Context>> for Engine<'_> {
         let before = ctx.reductions;
         let pid = me.pid;
         let mut proc = Proc { pid, node, me };
-        let hook = self.jit.map(Hook);
+        let hook = self.jit.map(|j| Hook(j, std::cell::Cell::new(false)));
         let tier = hook.as_ref().map(|h| h as &dyn TierUp);
         let out = loop {
             if let Some(jit) = self.jit {
@@ -172,11 +172,20 @@ impl Execute<Box<Context>> for Engine<'_> {
                         f, block, ctx, self.code, self.vm, &mut proc, jit,
                     ) {
                         Some(out) => break out,
-                        None => continue,
+                        None => {
+                            if let Some(h) = &hook {
+                                h.1.set(true);
+                            }
+                            continue;
+                        }
                     }
                 }
             }
-            match interp::run_slice(ctx, self.code, self.vm, &mut proc, tier) {
+            let out = interp::run_slice(ctx, self.code, self.vm, &mut proc, tier);
+            if let Some(h) = &hook {
+                h.1.set(false);
+            }
+            match out {
                 Outcome::TierUp => continue,
                 out => break out,
             }
@@ -216,12 +225,13 @@ impl Execute<Box<Context>> for Engine<'_> {
     }
 }
 
-/// The interpreter's tier-up hook: the JIT.
-struct Hook<'a>(&'a Jit);
+/// The interpreter's tier-up hook: the JIT, and whether compiled code
+/// handed the process to the interpreter last (a call from compiled code).
+struct Hook<'a>(&'a Jit, std::cell::Cell<bool>);
 
 impl TierUp for Hook<'_> {
     fn tier_up(&self, pc: u32) -> bool {
-        self.0.tier_up(pc)
+        self.0.tier_up(pc, self.1.get())
     }
 
     fn watch(&self) -> &[std::sync::atomic::AtomicBool] {

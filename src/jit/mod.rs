@@ -28,6 +28,9 @@ use std::time::{Duration, Instant};
 /// …) per this many instructions stays interpreted (unless every unit is
 /// compiled, `--jit-threshold 0`).
 const RUNTIME_BOUND: usize = 20;
+/// Units of at most this many instructions, without loops or calls, are
+/// compiled only for compiled callers.
+const TINY: usize = 4;
 /// Units larger than this stay in the interpreter.
 const MAX_UNIT_INSTRUCTIONS: usize = 100_000;
 /// Units with more variables than this stay in the interpreter (entering
@@ -48,6 +51,9 @@ pub(crate) struct UnitPlan {
     pub size: usize,
     /// How many of them are process operations (send, receive, spawn, …).
     pub process_ops: usize,
+    /// A few instructions, no loop, no call: compiling it pays only when
+    /// compiled code calls it (see [`Jit::tier_up`]).
+    pub tiny: bool,
 }
 
 struct Unit {
@@ -177,6 +183,7 @@ impl Jit {
                     resumes: Vec::new(),
                     size: 0,
                     process_ops: 0,
+                    tiny: false,
                 },
                 code: AtomicUsize::new(0),
                 failed: AtomicBool::new(false),
@@ -199,6 +206,16 @@ impl Jit {
                     header: header[i],
                 });
             }
+        }
+        let mut busy = vec![false; units.len()];
+        for (i, instr) in p.code.iter().enumerate() {
+            let looping = matches!(instr, Instr::Jmp(t) | Instr::Jz(t) | Instr::Jnz(t) if (t.0 as usize) <= i);
+            if looping || matches!(instr, Instr::Call(_) | Instr::CallFunction(_)) {
+                busy[p.layout_of[i] as usize] = true;
+            }
+        }
+        for (u, unit) in units.iter_mut().enumerate() {
+            unit.plan.tiny = unit.plan.size <= TINY && !busy[u];
         }
         for (i, instr) in p.code.iter().enumerate() {
             if lower::waits(instr) {
@@ -289,7 +306,12 @@ impl Jit {
     /// The interpreter reached the block at decoded address `pc`: count
     /// hotness, compile when hot; `true` when compiled code should take
     /// over there.
-    pub fn tier_up(&self, pc: u32) -> bool {
+    ///
+    /// A tiny unit (a few instructions, no loop, no call) is counted only
+    /// when `from_compiled` (compiled code just called it): entering
+    /// compiled code costs more than interpreting it, unless the caller is
+    /// compiled already and would otherwise leave compiled code to call it.
+    pub fn tier_up(&self, pc: u32, from_compiled: bool) -> bool {
         let Some(Some(b)) = self.blocks.get(pc as usize).copied() else {
             return false;
         };
@@ -297,7 +319,7 @@ impl Jit {
         if u.code.load(Ordering::Acquire) != 0 {
             return true;
         }
-        if !b.header || u.failed.load(Ordering::Relaxed) {
+        if !b.header || u.failed.load(Ordering::Relaxed) || (u.plan.tiny && !from_compiled) {
             return false;
         }
         if u.hot.fetch_add(1, Ordering::Relaxed) + 1 < self.threshold {
