@@ -132,18 +132,7 @@ impl CodeMemory {
         self.ctx.func.name = UserFuncName::user(0, self.count);
         let clif = {
             let mut b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
-            let m = &mut self.module;
-            let h = &self.helpers;
-            let imports = Imports {
-                generic: m.declare_func_in_func(h.generic, b.func),
-                call: m.declare_func_in_func(h.call, b.func),
-                clone: m.declare_func_in_func(h.clone, b.func),
-                drop: m.declare_func_in_func(h.drop, b.func),
-                reserve: m.declare_func_in_func(h.reserve, b.func),
-                overflow: m.declare_func_in_func(h.overflow, b.func),
-                update: m.declare_func_in_func(h.update, b.func),
-                sig: b.import_signature(self.sig.clone()),
-            };
+            let imports = imports(&mut self.module, &self.helpers, &self.sig, &mut b);
             build(&mut b, &imports)?;
             b.seal_all_blocks();
             b.finalize();
@@ -185,24 +174,33 @@ impl CodeMemory {
         self.ctx.func.signature = self.sig.clone();
         self.ctx.func.name = UserFuncName::user(0, 0);
         let mut b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
-        let m = &mut self.module;
-        let h = &self.helpers;
-        let imports = Imports {
-            generic: m.declare_func_in_func(h.generic, b.func),
-            call: m.declare_func_in_func(h.call, b.func),
-            clone: m.declare_func_in_func(h.clone, b.func),
-            drop: m.declare_func_in_func(h.drop, b.func),
-            reserve: m.declare_func_in_func(h.reserve, b.func),
-            overflow: m.declare_func_in_func(h.overflow, b.func),
-            update: m.declare_func_in_func(h.update, b.func),
-            sig: b.import_signature(self.sig.clone()),
-        };
+        let imports = imports(&mut self.module, &self.helpers, &self.sig, &mut b);
         build(&mut b, &imports)?;
         b.seal_all_blocks();
         b.finalize();
         let text = self.ctx.func.display().to_string();
         self.module.clear_context(&mut self.ctx);
         Ok(text)
+    }
+}
+
+/// The helpers and the compiled-function signature, declared in the
+/// function `b` builds.
+fn imports(
+    m: &mut JITModule,
+    h: &HelperIds,
+    sig: &Signature,
+    b: &mut FunctionBuilder<'_>,
+) -> Imports {
+    Imports {
+        generic: m.declare_func_in_func(h.generic, b.func),
+        call: m.declare_func_in_func(h.call, b.func),
+        clone: m.declare_func_in_func(h.clone, b.func),
+        drop: m.declare_func_in_func(h.drop, b.func),
+        reserve: m.declare_func_in_func(h.reserve, b.func),
+        overflow: m.declare_func_in_func(h.overflow, b.func),
+        update: m.declare_func_in_func(h.update, b.func),
+        sig: b.import_signature(sig.clone()),
     }
 }
 

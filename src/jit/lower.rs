@@ -1314,27 +1314,7 @@ impl Lower<'_, '_, '_> {
         let depth = self.env_load(I32, off::NATIVE_DEPTH);
         let depth = self.b.ins().iadd_imm(depth, -1);
         self.env_store(depth, off::NATIVE_DEPTH);
-        self.reload_state();
-        let pc = self.env_load(I32, off::PC);
-        let now = self.env_load(I32, off::FRAMES);
-        let after = self.input.entry[at as usize + 1];
-        let c1 = self
-            .b
-            .ins()
-            .icmp_imm(IntCC::Equal, r, status::CONTINUE as i64);
-        let c2 = self.b.ins().icmp_imm(IntCC::Equal, pc, after as i64);
-        let c3 = self.b.ins().icmp(IntCC::Equal, now, frames);
-        let c = self.b.ins().band(c1, c2);
-        let c = self.b.ins().band(c, c3);
-        match self.blocks.get(&(at + 1)).copied() {
-            Some(next) => {
-                let r_blk = self.ret_block.expect("made first");
-                self.b
-                    .ins()
-                    .brif(c, next, &[], r_blk, &[BlockArg::Value(r)]);
-            }
-            None => self.ret(r),
-        }
+        self.after_native_call(at, r, frames);
     }
 }
 

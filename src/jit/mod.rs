@@ -343,6 +343,23 @@ impl Jit {
         u.code.load(Ordering::Acquire) != 0
     }
 
+    /// What translating unit `u` needs.
+    fn input<'a>(
+        &'a self,
+        u: &'a Unit,
+        callee: &'a dyn Fn(u32) -> Option<lower::Callee>,
+    ) -> lower::Input<'a> {
+        lower::Input {
+            program: &self.program,
+            entry: &self.entry,
+            plan: &u.plan,
+            max_stack: self.max_stack,
+            max_call_depth: self.max_call_depth,
+            none_tag: self.none_tag,
+            callee,
+        }
+    }
+
     /// Where the code of the function at program address `target` is.
     fn callee(&self, target: u32) -> Option<lower::Callee> {
         let pc = *self.entry.get(target as usize)?;
@@ -397,15 +414,7 @@ impl Jit {
         }
         let t0 = Instant::now();
         let callee = |target: u32| self.callee(target);
-        let input = lower::Input {
-            program: &self.program,
-            entry: &self.entry,
-            plan: &u.plan,
-            max_stack: self.max_stack,
-            max_call_depth: self.max_call_depth,
-            none_tag: self.none_tag,
-            callee: &callee,
-        };
+        let input = self.input(u, &callee);
         // Cranelift reports bad input by panicking in places; a function
         // it cannot compile stays interpreted.
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -450,15 +459,7 @@ impl Jit {
         let mut guard = self.mem.lock().unwrap_or_else(|e| e.into_inner());
         let mem = guard.as_mut().ok_or("no code memory")?;
         let callee = |target: u32| self.callee(target);
-        let input = lower::Input {
-            program: &self.program,
-            entry: &self.entry,
-            plan: &u.plan,
-            max_stack: self.max_stack,
-            max_call_depth: self.max_call_depth,
-            none_tag: self.none_tag,
-            callee: &callee,
-        };
+        let input = self.input(u, &callee);
         mem.ir_only(|b, im| lower::translate(b, im, &input))
     }
 }
