@@ -34,6 +34,9 @@ struct Workload {
     ttvm: &'static str,
     /// Textual substitutions applied in `--quick` mode.
     quick_subs: &'static [(&'static str, &'static str)],
+    /// Textual substitutions applied in full mode (a program used at two
+    /// sizes).
+    full_subs: &'static [(&'static str, &'static str)],
     ttvm_args: &'static [&'static str],
     erl_module: &'static str,
     erl_arg_full: &'static str,
@@ -49,6 +52,7 @@ const WORKLOADS: &[Workload] = &[
         quick_name: "count 1e7",
         ttvm: "benches/programs/count.ttvm",
         quick_subs: &[("PUSH_INT 100000000", "PUSH_INT 10000000")],
+        full_subs: &[],
         ttvm_args: &[],
         erl_module: "count",
         erl_arg_full: "100000000",
@@ -61,6 +65,7 @@ const WORKLOADS: &[Workload] = &[
         quick_name: "fib(25)",
         ttvm: "benches/programs/fib30.ttvm",
         quick_subs: &[("PUSH_INT 30", "PUSH_INT 25")],
+        full_subs: &[],
         ttvm_args: &[],
         erl_module: "fib",
         erl_arg_full: "30",
@@ -73,6 +78,7 @@ const WORKLOADS: &[Workload] = &[
         quick_name: "fib(27)",
         ttvm: "benches/programs/fib32.ttvm",
         quick_subs: &[("PUSH_INT 32", "PUSH_INT 27")],
+        full_subs: &[],
         ttvm_args: &[],
         erl_module: "fib",
         erl_arg_full: "32",
@@ -85,6 +91,7 @@ const WORKLOADS: &[Workload] = &[
         quick_name: "ring 1000x1e5",
         ttvm: "benches/programs/ring.ttvm",
         quick_subs: &[("PUSH_INT 1000000", "PUSH_INT 100000")],
+        full_subs: &[],
         ttvm_args: &[],
         erl_module: "ring",
         erl_arg_full: "1000000",
@@ -93,10 +100,24 @@ const WORKLOADS: &[Workload] = &[
         startup: false,
     },
     Workload {
+        name: "ring 1000x1e7",
+        quick_name: "ring 1000x1e6",
+        ttvm: "benches/programs/ring.ttvm",
+        quick_subs: &[],
+        full_subs: &[("PUSH_INT 1000000", "PUSH_INT 10000000")],
+        ttvm_args: &[],
+        erl_module: "ring",
+        erl_arg_full: "10000000",
+        erl_arg_quick: "1000000",
+        erl_flags: &[],
+        startup: false,
+    },
+    Workload {
         name: "pingpong 1e6",
         quick_name: "pingpong 1e5",
         ttvm: "benches/programs/pingpong.ttvm",
         quick_subs: &[("PUSH_INT 1000000", "PUSH_INT 100000")],
+        full_subs: &[],
         ttvm_args: &[],
         erl_module: "pingpong",
         erl_arg_full: "1000000",
@@ -109,6 +130,7 @@ const WORKLOADS: &[Workload] = &[
         quick_name: "spawn 1e5",
         ttvm: "benches/programs/spawn.ttvm",
         quick_subs: &[("PUSH_INT 1000000", "PUSH_INT 100000")],
+        full_subs: &[],
         ttvm_args: &[],
         erl_module: "spawner",
         erl_arg_full: "1000000",
@@ -121,6 +143,7 @@ const WORKLOADS: &[Workload] = &[
         quick_name: "skynet 1.1e5",
         ttvm: "benches/programs/skynet.ttvm",
         quick_subs: &[("PUSH_INT 1000000", "PUSH_INT 100000")],
+        full_subs: &[],
         ttvm_args: &["--max-processes", "2000000"],
         erl_module: "skynet",
         erl_arg_full: "1000000",
@@ -134,6 +157,7 @@ const WORKLOADS: &[Workload] = &[
         quick_name: "4xfib(22) -S1",
         ttvm: "benches/programs/parfib.ttvm",
         quick_subs: &[("PUSH_INT 27", "PUSH_INT 22")],
+        full_subs: &[],
         ttvm_args: &["-S", "1"],
         erl_module: "parfib",
         erl_arg_full: "27",
@@ -146,6 +170,7 @@ const WORKLOADS: &[Workload] = &[
         quick_name: "4xfib(22) -S2",
         ttvm: "benches/programs/parfib.ttvm",
         quick_subs: &[("PUSH_INT 27", "PUSH_INT 22")],
+        full_subs: &[],
         ttvm_args: &["-S", "2"],
         erl_module: "parfib",
         erl_arg_full: "27",
@@ -154,10 +179,37 @@ const WORKLOADS: &[Workload] = &[
         startup: false,
     },
     Workload {
+        name: "fairness 1000 -S1",
+        quick_name: "fairness 1000 -S1",
+        ttvm: "benches/programs/fairness.ttvm",
+        quick_subs: &[],
+        full_subs: &[],
+        ttvm_args: &["-S", "1"],
+        erl_module: "fairness",
+        erl_arg_full: "1000",
+        erl_arg_quick: "1000",
+        erl_flags: &["+S", "1:1"],
+        startup: false,
+    },
+    Workload {
+        name: "idle 1e5 (RSS)",
+        quick_name: "idle 1e4 (RSS)",
+        ttvm: "benches/programs/idle.ttvm",
+        quick_subs: &[("PUSH_INT 100000", "PUSH_INT 10000")],
+        full_subs: &[],
+        ttvm_args: &[],
+        erl_module: "idle",
+        erl_arg_full: "100000",
+        erl_arg_quick: "10000",
+        erl_flags: &[],
+        startup: false,
+    },
+    Workload {
         name: "start-up",
         quick_name: "start-up",
         ttvm: "benches/compare/ttvm/empty.ttvm",
         quick_subs: &[],
+        full_subs: &[],
         ttvm_args: &[],
         erl_module: "empty",
         erl_arg_full: "0",
@@ -255,13 +307,11 @@ fn main() {
         let src = fs::read_to_string(root.join(w.ttvm))
             .unwrap_or_else(|e| die(&format!("read {}: {e}", w.ttvm)));
         let mut text = src.clone();
-        if quick {
-            for (from, to) in w.quick_subs {
+        let subs = if quick { w.quick_subs } else { w.full_subs };
+        {
+            for (from, to) in subs {
                 if !text.contains(from) {
-                    die(&format!(
-                        "{}: quick substitution {from:?} not found",
-                        w.ttvm
-                    ));
+                    die(&format!("{}: substitution {from:?} not found", w.ttvm));
                 }
                 text = text.replace(from, to);
             }
