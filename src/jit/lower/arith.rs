@@ -1,0 +1,356 @@
+//! Lowering of arithmetic, comparisons and their type guards.
+
+use super::{numeric, Item, Lower, FLOAT, INT, NULL};
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::types::{F64, I64, I8};
+use cranelift_codegen::ir::{self, BlockArg, InstBuilder, MemFlags};
+
+impl Lower<'_, '_, '_> {
+    /// A guard proved `it` has tag `k`: so does its slot, if unchanged.
+    pub(super) fn learn(&mut self, it: &mut Item, k: u8) {
+        it.known = Some(k);
+        if let Some(s) = it.slot {
+            self.known[s as usize] = Some(k);
+        }
+    }
+
+    pub(super) fn tag_is(&mut self, it: Item, k: u8) -> ir::Value {
+        match it.known {
+            Some(x) => self.b.ins().iconst(I8, (x == k) as i64),
+            None => self.b.ins().icmp_imm(IntCC::Equal, it.tag, k as i64),
+        }
+    }
+
+    /// ADD SUB MUL DIV MOD: Int∘Int or Float∘Float inline; mixed or other
+    /// types leave through a side exit (the interpreter converts or raises).
+    pub(super) fn arith(&mut self, op: Arith, dpc: u32) {
+        let [mut a, mut b] = self.operands_n::<2>(dpc);
+        let ints = a.known == Some(INT) || b.known == Some(INT);
+        let floats = a.known == Some(FLOAT) || b.known == Some(FLOAT);
+        if !numeric(a.known) || !numeric(b.known) || (ints && floats) {
+            self.unpop(&[a, b]);
+            self.exit_continue(dpc);
+            self.dead_block();
+            return;
+        }
+        if ints || (!floats && op == Arith::Mod) {
+            // Speculate Int.
+            let ta = self.tag_is(a, INT);
+            let tb = self.tag_is(b, INT);
+            let ok = self.b.ins().band(ta, tb);
+            self.guard(ok, dpc, &[a, b]);
+            self.learn(&mut a, INT);
+            self.learn(&mut b, INT);
+            let r = self.int_op(op, a.pay, b.pay, dpc, &[a, b]);
+            self.push_int(r);
+        } else if floats {
+            let ta = self.tag_is(a, FLOAT);
+            let tb = self.tag_is(b, FLOAT);
+            let ok = self.b.ins().band(ta, tb);
+            self.guard(ok, dpc, &[a, b]);
+            self.learn(&mut a, FLOAT);
+            self.learn(&mut b, FLOAT);
+            let r = self.float_op(op, a.pay, b.pay, dpc, &[a, b]);
+            let it = self.item(FLOAT, r);
+            self.stack.push(it);
+        } else {
+            // Both unknown: Int∘Int or Float∘Float, merged.
+            let int_blk = self.b.create_block();
+            let not_int = self.b.create_block();
+            let float_blk = self.b.create_block();
+            let join = self.b.create_block();
+            self.b.append_block_param(join, I8);
+            self.b.append_block_param(join, I64);
+            let ta = self.tag_is(a, INT);
+            let tb = self.tag_is(b, INT);
+            let both = self.b.ins().band(ta, tb);
+            self.b.ins().brif(both, int_blk, &[], not_int, &[]);
+            self.b.switch_to_block(not_int);
+            let fa = self.tag_is(a, FLOAT);
+            let fb = self.tag_is(b, FLOAT);
+            let ok = self.b.ins().band(fa, fb);
+            self.guard(ok, dpc, &[a, b]);
+            self.b.ins().jump(float_blk, &[]);
+            self.b.switch_to_block(float_blk);
+            let r = self.float_op(op, a.pay, b.pay, dpc, &[a, b]);
+            let t = self.b.ins().iconst(I8, FLOAT as i64);
+            self.b
+                .ins()
+                .jump(join, &[BlockArg::Value(t), BlockArg::Value(r)]);
+            self.b.switch_to_block(int_blk);
+            let r = self.int_op(op, a.pay, b.pay, dpc, &[a, b]);
+            let t = self.b.ins().iconst(I8, INT as i64);
+            self.b
+                .ins()
+                .jump(join, &[BlockArg::Value(t), BlockArg::Value(r)]);
+            self.b.switch_to_block(join);
+            let tag = self.b.block_params(join)[0];
+            let pay = self.b.block_params(join)[1];
+            self.stack.push(Item {
+                tag,
+                pay,
+                known: None,
+                slot: None,
+            });
+        }
+    }
+
+    /// After an unconditional exit the rest of the instruction's code is
+    /// unreachable; give it a block of its own.
+    pub(super) fn dead_block(&mut self) {
+        let dead = self.b.create_block();
+        self.b.switch_to_block(dead);
+        // Whatever the rest of the block pushes is never used.
+        let z = self.b.ins().iconst(I64, 0);
+        let it = self.item(NULL, z);
+        self.stack.push(it);
+    }
+
+    pub(super) fn int_op(
+        &mut self,
+        op: Arith,
+        a: ir::Value,
+        b: ir::Value,
+        dpc: u32,
+        operands: &[Item],
+    ) -> ir::Value {
+        match op {
+            Arith::Add => self.b.ins().iadd(a, b),
+            Arith::Sub => self.b.ins().isub(a, b),
+            Arith::Mul => self.b.ins().imul(a, b),
+            Arith::Div | Arith::Mod => {
+                let zero = self.b.ins().icmp_imm(IntCC::NotEqual, b, 0);
+                self.guard(zero, dpc, operands);
+                // i64::MIN / -1 wraps (and x % -1 is 0): divide by 1 instead.
+                let minus1 = self.b.ins().icmp_imm(IntCC::Equal, b, -1);
+                let one = self.b.ins().iconst(I64, 1);
+                let d = self.b.ins().select(minus1, one, b);
+                if op == Arith::Div {
+                    let q = self.b.ins().sdiv(a, d);
+                    let n = self.b.ins().ineg(a);
+                    self.b.ins().select(minus1, n, q)
+                } else {
+                    let r = self.b.ins().srem(a, d);
+                    let z = self.b.ins().iconst(I64, 0);
+                    self.b.ins().select(minus1, z, r)
+                }
+            }
+        }
+    }
+
+    pub(super) fn float_op(
+        &mut self,
+        op: Arith,
+        a: ir::Value,
+        b: ir::Value,
+        dpc: u32,
+        operands: &[Item],
+    ) -> ir::Value {
+        let x = self.b.ins().bitcast(F64, MemFlags::new(), a);
+        let y = self.b.ins().bitcast(F64, MemFlags::new(), b);
+        let r = self.float_arith(op, x, y, dpc, operands);
+        self.b.ins().bitcast(I64, MemFlags::new(), r)
+    }
+
+    pub(super) fn float_arith(
+        &mut self,
+        op: Arith,
+        x: ir::Value,
+        y: ir::Value,
+        dpc: u32,
+        operands: &[Item],
+    ) -> ir::Value {
+        match op {
+            Arith::Add => self.b.ins().fadd(x, y),
+            Arith::Sub => self.b.ins().fsub(x, y),
+            Arith::Mul => self.b.ins().fmul(x, y),
+            Arith::Div => {
+                let zero = self.b.ins().f64const(0.0);
+                let nz = self.b.ins().fcmp(FloatCC::NotEqual, y, zero);
+                self.guard(nz, dpc, operands);
+                self.b.ins().fdiv(x, y)
+            }
+            Arith::Mod => {
+                // fmod is not inline: the interpreter does it.
+                let f = self.b.ins().iconst(I8, 0);
+                self.guard(f, dpc, operands);
+                x
+            }
+        }
+    }
+
+    /// An Int or Float operand as an f64, with a side exit for others.
+    pub(super) fn as_f64(&mut self, it: &mut Item, dpc: u32, operands: &[Item]) -> ir::Value {
+        match it.known {
+            Some(INT) => self.b.ins().fcvt_from_sint(F64, it.pay),
+            Some(FLOAT) => self.b.ins().bitcast(F64, MemFlags::new(), it.pay),
+            _ => {
+                let is_int = self.tag_is(*it, INT);
+                let is_float = self.tag_is(*it, FLOAT);
+                let ok = self.b.ins().bor(is_int, is_float);
+                self.guard(ok, dpc, operands);
+                let i = self.b.ins().fcvt_from_sint(F64, it.pay);
+                let f = self.b.ins().bitcast(F64, MemFlags::new(), it.pay);
+                self.b.ins().select(is_int, i, f)
+            }
+        }
+    }
+
+    /// ADD_F SUB_F MUL_F DIV_F: numbers as Floats.
+    pub(super) fn arith_f(&mut self, op: Arith, dpc: u32) {
+        let [mut a, mut b] = self.operands_n::<2>(dpc);
+        if !numeric(a.known) || !numeric(b.known) {
+            self.unpop(&[a, b]);
+            self.exit_continue(dpc);
+            self.dead_block();
+            return;
+        }
+        let ops = [a, b];
+        let x = self.as_f64(&mut a, dpc, &ops);
+        let y = self.as_f64(&mut b, dpc, &ops);
+        let r = self.float_arith(op, x, y, dpc, &ops);
+        let r = self.b.ins().bitcast(I64, MemFlags::new(), r);
+        let it = self.item(FLOAT, r);
+        self.stack.push(it);
+    }
+
+    pub(super) fn neg(&mut self, dpc: u32) {
+        let [mut a] = self.operands_n::<1>(dpc);
+        match a.known {
+            Some(INT) => {
+                let r = self.b.ins().ineg(a.pay);
+                self.push_int(r);
+            }
+            Some(FLOAT) => {
+                let r = self.b.ins().bxor_imm(a.pay, i64::MIN);
+                let it = self.item(FLOAT, r);
+                self.stack.push(it);
+            }
+            None => {
+                let is_int = self.tag_is(a, INT);
+                let is_float = self.tag_is(a, FLOAT);
+                let ok = self.b.ins().bor(is_int, is_float);
+                self.guard(ok, dpc, &[a]);
+                let i = self.b.ins().ineg(a.pay);
+                let f = self.b.ins().bxor_imm(a.pay, i64::MIN);
+                let pay = self.b.ins().select(is_int, i, f);
+                a.pay = pay;
+                a.slot = None;
+                self.stack.push(a);
+            }
+            Some(_) => {
+                self.unpop(&[a]);
+                self.exit_continue(dpc);
+                self.dead_block();
+            }
+        }
+    }
+
+    /// EQ NE GT LT GE LE: Int∘Int and Float∘Float inline; anything else
+    /// through the helper (the result is always an Int).
+    pub(super) fn compare(&mut self, icc: IntCC, fcc: FloatCC, at: u32, dpc: u32) {
+        let [a, b] = self.operands_n::<2>(dpc);
+        self.flush_below(0);
+        if a.known == Some(INT) && b.known == Some(INT) {
+            let c = self.b.ins().icmp(icc, a.pay, b.pay);
+            let r = self.b.ins().uextend(I64, c);
+            self.push_int(r);
+            return;
+        }
+        if !numeric(a.known) || !numeric(b.known) {
+            self.unpop(&[a, b]);
+            self.generic(at, dpc, false);
+            let (_, pay) = self.pop_mem_result();
+            self.push_int(pay);
+            return;
+        }
+        let int_blk = self.b.create_block();
+        let not_int = self.b.create_block();
+        let float_blk = self.b.create_block();
+        let slow = self.b.create_block();
+        self.b.set_cold_block(slow);
+        let join = self.b.create_block();
+        self.b.append_block_param(join, I64);
+        // With one side known, only its kind has a fast path.
+        let int_possible = !(a.known == Some(FLOAT) || b.known == Some(FLOAT));
+        let float_possible = !(a.known == Some(INT) || b.known == Some(INT));
+        if int_possible {
+            let ta = self.tag_is(a, INT);
+            let tb = self.tag_is(b, INT);
+            let both = self.b.ins().band(ta, tb);
+            self.b.ins().brif(both, int_blk, &[], not_int, &[]);
+        } else {
+            self.b.ins().jump(not_int, &[]);
+        }
+        self.b.switch_to_block(not_int);
+        if float_possible {
+            let fa = self.tag_is(a, FLOAT);
+            let fb = self.tag_is(b, FLOAT);
+            let both = self.b.ins().band(fa, fb);
+            self.b.ins().brif(both, float_blk, &[], slow, &[]);
+        } else {
+            self.b.ins().jump(slow, &[]);
+        }
+        // Int∘Int
+        self.b.switch_to_block(int_blk);
+        let c = self.b.ins().icmp(icc, a.pay, b.pay);
+        let r = self.b.ins().uextend(I64, c);
+        self.b.ins().jump(join, &[BlockArg::Value(r)]);
+        // Float∘Float
+        self.b.switch_to_block(float_blk);
+        let x = self.b.ins().bitcast(F64, MemFlags::new(), a.pay);
+        let y = self.b.ins().bitcast(F64, MemFlags::new(), b.pay);
+        let c = self.b.ins().fcmp(fcc, x, y);
+        let r = self.b.ins().uextend(I64, c);
+        self.b.ins().jump(join, &[BlockArg::Value(r)]);
+        // Anything else: the helper.
+        self.b.switch_to_block(slow);
+        self.unpop(&[a, b]);
+        self.generic(at, dpc, false);
+        let (_, pay) = self.pop_mem_result();
+        self.b.ins().jump(join, &[BlockArg::Value(pay)]);
+        self.b.switch_to_block(join);
+        let r = self.b.block_params(join)[0];
+        self.push_int(r);
+    }
+
+    /// EQ_F NE_F (within f64::EPSILON) and GT_F LT_F GE_F LE_F.
+    pub(super) fn compare_f(&mut self, fcc: Option<FloatCC>, eq: bool, dpc: u32) {
+        let [mut a, mut b] = self.operands_n::<2>(dpc);
+        if !numeric(a.known) || !numeric(b.known) {
+            self.unpop(&[a, b]);
+            self.exit_continue(dpc);
+            self.dead_block();
+            return;
+        }
+        let ops = [a, b];
+        let x = self.as_f64(&mut a, dpc, &ops);
+        let y = self.as_f64(&mut b, dpc, &ops);
+        let c = match fcc {
+            Some(cc) => self.b.ins().fcmp(cc, x, y),
+            None => {
+                let d = self.b.ins().fsub(x, y);
+                let d = self.b.ins().fabs(d);
+                let eps = self.b.ins().f64const(f64::EPSILON);
+                let cc = if eq {
+                    FloatCC::LessThan
+                } else {
+                    FloatCC::UnorderedOrGreaterThanOrEqual
+                };
+                self.b.ins().fcmp(cc, d, eps)
+            }
+        };
+        let r = self.b.ins().uextend(I64, c);
+        self.push_int(r);
+    }
+}
+
+/// The arithmetic operators, as the JIT lowers them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Arith {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+}

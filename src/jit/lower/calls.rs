@@ -1,0 +1,238 @@
+//! Lowering of calls and returns: frames made and removed inline, native
+//! calls between compiled functions.
+
+use super::{Callee, Item, Lower, VALUE_BYTES};
+use crate::exec::frame_layout as fl;
+use crate::exec::native::{off, status, MAX_NATIVE_DEPTH};
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::types::{I32, I64, I8};
+use cranelift_codegen::ir::{self, BlockArg, InstBuilder};
+
+impl Lower<'_, '_, '_> {
+    /// CALL / CALL_FUNCTION: the helper makes the frame; the callee's
+    /// compiled code is called natively when it has some, and when it
+    /// returns to this frame at the instruction after the call, compiled
+    /// code goes on there.
+    pub(super) fn call(&mut self, at: u32, dpc: u32) {
+        self.flush();
+        let frames = self.env_load(I32, off::FRAMES);
+        let a = self.b.ins().iconst(I32, at as i64);
+        let d = self.b.ins().iconst(I32, dpc as i64);
+        let env = self.env;
+        let st = self.call_helper(self.im.call, &[env, a, d]);
+        self.check_status(st);
+        let f = self.env_load(I64, off::TARGET_FN);
+        let native = self.b.create_block();
+        let via_engine = self.b.create_block();
+        self.b.ins().brif(f, native, &[], via_engine, &[]);
+        self.b.switch_to_block(via_engine);
+        self.ret_const(status::CONTINUE);
+        self.b.switch_to_block(native);
+        let blk = self.env_load(I32, off::TARGET_BLOCK);
+        let call = self.b.ins().call_indirect(self.im.sig, f, &[env, blk]);
+        let r = self.b.inst_results(call)[0];
+        let depth = self.env_load(I32, off::NATIVE_DEPTH);
+        let depth = self.b.ins().iadd_imm(depth, -1);
+        self.env_store(depth, off::NATIVE_DEPTH);
+        self.after_native_call(at, r, frames);
+    }
+
+    /// After a native call: go on at the block after the call when the
+    /// callee returned to this frame there; otherwise pass the status up.
+    pub(super) fn after_native_call(&mut self, at: u32, r: ir::Value, frames: ir::Value) {
+        self.reload_state();
+        let pc = self.env_load(I32, off::PC);
+        let now = self.env_load(I32, off::FRAMES);
+        let after = self.input.entry[at as usize + 1];
+        let c1 = self
+            .b
+            .ins()
+            .icmp_imm(IntCC::Equal, r, status::CONTINUE as i64);
+        let c2 = self.b.ins().icmp_imm(IntCC::Equal, pc, after as i64);
+        let c3 = self.b.ins().icmp(IntCC::Equal, now, frames);
+        let c = self.b.ins().band(c1, c2);
+        let c = self.b.ins().band(c, c3);
+        match self.blocks.get(&(at + 1)).copied() {
+            Some(next) => {
+                let r_blk = self.ret_block.expect("made first");
+                self.b
+                    .ins()
+                    .brif(c, next, &[], r_blk, &[BlockArg::Value(r)]);
+            }
+            None => self.ret(r),
+        }
+    }
+
+    /// CALL with the frame made inline (the interpreter's `calls::call`
+    /// for a non-tail call): the slot and frame vectors have room, the
+    /// depth limit is not reached. Otherwise the helper does it.
+    pub(super) fn call_inline(
+        &mut self,
+        at: u32,
+        dpc: u32,
+        c: &crate::bytecode::Callee,
+        callee: Callee,
+    ) {
+        let p = self.input.program;
+        let n = c.param_slots.len();
+        let size = p.layouts[p.layout_of[c.target as usize] as usize]
+            .names
+            .len() as i64;
+        self.flush_below(n);
+        let args = self.operands(n, dpc);
+        let frames = self.env_load(I32, off::FRAMES);
+        let fcap = self.env_load(I64, off::FCAP);
+        let llen = self.env_load(I64, off::LLEN);
+        let lcap = self.env_load(I64, off::LCAP);
+        let depth_ok = self.b.ins().icmp_imm(
+            IntCC::UnsignedLessThan,
+            frames,
+            self.input.max_call_depth.min(u32::MAX as usize) as i64,
+        );
+        let frames64 = self.b.ins().uextend(I64, frames);
+        let room_f = self.b.ins().icmp(IntCC::UnsignedLessThan, frames64, fcap);
+        let need = self.b.ins().iadd_imm(llen, size);
+        let room_l = self
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedLessThanOrEqual, need, lcap);
+        let ok = self.b.ins().band(depth_ok, room_f);
+        let ok = self.b.ins().band(ok, room_l);
+        let fast = self.b.create_block();
+        let slow = self.b.create_block();
+        self.b.set_cold_block(slow);
+        self.b.ins().brif(ok, fast, &[], slow, &[]);
+
+        self.b.switch_to_block(slow);
+        let saved = self.stack.clone();
+        self.unpop(&args);
+        self.call(at, dpc);
+        self.stack = saved;
+
+        self.b.switch_to_block(fast);
+        // The frame.
+        let fptr = self.env_load(I64, off::FPTR);
+        let fo = self.b.ins().imul_imm(frames64, fl::SIZE);
+        let fp = self.b.ins().iadd(fptr, fo);
+        let len = self.b.use_var(self.v_len);
+        let stack_base = self.b.ins().iadd_imm(len, n as i64);
+        let stack_base = self.b.ins().ireduce(I32, stack_base);
+        let base = self.b.ins().ireduce(I32, llen);
+        let after = self.input.entry[at as usize + 1];
+        let fields: [(i32, ir::Value); 7] = [
+            (fl::RET, self.b.ins().iconst(I32, after as i64)),
+            (fl::CALL_SITE, self.b.ins().iconst(I32, at as i64)),
+            (fl::ENTRY, self.b.ins().iconst(I32, c.target as i64)),
+            (fl::BASE, base),
+            (fl::FRAME_SIZE, self.b.ins().iconst(I32, size)),
+            (fl::STACK_BASE, stack_base),
+            (fl::KIND, self.b.ins().iconst(I32, fl::KIND_CALL as i64)),
+        ];
+        for (o, v) in fields {
+            self.b.ins().store(self.mf, v, fp, o);
+        }
+        let frames1 = self.b.ins().iadd_imm(frames, 1);
+        self.env_store(frames1, off::FRAMES);
+        // The slots: parameters bound, the rest empty.
+        let lbase = self.env_load(I64, off::LBASE);
+        let lo = self.b.ins().ishl_imm(llen, 4);
+        let new_lp = self.b.ins().iadd(lbase, lo);
+        let none = self.b.ins().iconst(I8, self.input.none_tag as i64);
+        for slot in 0..size as u32 {
+            if !c.param_slots.contains(&slot) {
+                let o = (slot as i64 * VALUE_BYTES) as i32;
+                self.b.ins().store(self.mf, none, new_lp, o);
+            }
+        }
+        for (it, &slot) in args.iter().zip(c.param_slots.iter()) {
+            let o = (slot as i64 * VALUE_BYTES) as i32;
+            let tag = match it.known {
+                Some(k) => self.b.ins().iconst(I8, k as i64),
+                None => it.tag,
+            };
+            self.b.ins().store(self.mf, tag, new_lp, o);
+            self.b.ins().store(self.mf, it.pay, new_lp, o + 8);
+        }
+        self.env_store(need, off::LLEN);
+        self.env_store(new_lp, off::LOCALS);
+        self.save_state();
+        // Call its compiled code, or let the engine go on at its entry.
+        let nd = self.env_load(I32, off::NATIVE_DEPTH);
+        let cell = self.b.ins().iconst(I64, callee.code_cell as i64);
+        let f = self.b.ins().load(I64, self.mf, cell, 0);
+        let shallow = self
+            .b
+            .ins()
+            .icmp_imm(IntCC::UnsignedLessThan, nd, MAX_NATIVE_DEPTH as i64);
+        let have = self.b.ins().icmp_imm(IntCC::NotEqual, f, 0);
+        let go = self.b.ins().band(shallow, have);
+        let native = self.b.create_block();
+        let engine = self.b.create_block();
+        self.b.ins().brif(go, native, &[], engine, &[]);
+        self.b.switch_to_block(engine);
+        self.set_pc(self.input.entry[c.target as usize]);
+        self.ret_const(status::CONTINUE);
+        self.b.switch_to_block(native);
+        let nd1 = self.b.ins().iadd_imm(nd, 1);
+        self.env_store(nd1, off::NATIVE_DEPTH);
+        let blk = self.b.ins().iconst(I32, callee.block as i64);
+        let env = self.env;
+        let call = self.b.ins().call_indirect(self.im.sig, f, &[env, blk]);
+        let r = self.b.inst_results(call)[0];
+        self.env_store(nd, off::NATIVE_DEPTH);
+        self.after_native_call(at, r, frames);
+    }
+
+    /// RET from a call frame that holds no handler or capture, inline:
+    /// drop the frame's variables and the frame, continue at its return
+    /// address. Other RETs go through the helper.
+    pub(super) fn ret_inline(&mut self, at: u32, dpc: u32) {
+        self.flush();
+        let frames = self.env_load(I32, off::FRAMES);
+        let fptr = self.env_load(I64, off::FPTR);
+        let frames64 = self.b.ins().uextend(I64, frames);
+        let top = self.b.ins().iadd_imm(frames64, -1);
+        let fo = self.b.ins().imul_imm(top, fl::SIZE);
+        let fp = self.b.ins().iadd(fptr, fo);
+        let kind = self.b.ins().load(I32, self.mf, fp, fl::KIND);
+        let hd = self.env_load(I32, off::HDEPTH);
+        let is_call = self
+            .b
+            .ins()
+            .icmp_imm(IntCC::Equal, kind, fl::KIND_CALL as i64);
+        let no_h = self.b.ins().icmp(IntCC::UnsignedLessThan, hd, frames);
+        let ok = self.b.ins().band(is_call, no_h);
+        let fast = self.b.create_block();
+        let slow = self.b.create_block();
+        self.b.set_cold_block(slow);
+        self.b.ins().brif(ok, fast, &[], slow, &[]);
+        self.b.switch_to_block(slow);
+        self.generic_final(at, dpc);
+        self.b.switch_to_block(fast);
+        let ret = self.b.ins().load(I32, self.mf, fp, fl::RET);
+        let base = self.b.ins().load(I32, self.mf, fp, fl::BASE);
+        for s in 0..self.v_tag.len() {
+            let it = Item {
+                tag: self.b.use_var(self.v_tag[s]),
+                pay: self.b.use_var(self.v_pay[s]),
+                known: self.known[s],
+                slot: None,
+            };
+            self.drop_item(it);
+        }
+        let base64 = self.b.ins().uextend(I64, base);
+        self.env_store(base64, off::LLEN);
+        let frames1 = self.b.ins().iadd_imm(frames, -1);
+        self.env_store(frames1, off::FRAMES);
+        let caller = self.b.ins().iadd_imm(fp, -fl::SIZE);
+        let cbase = self.b.ins().load(I32, self.mf, caller, fl::BASE);
+        let cbase = self.b.ins().uextend(I64, cbase);
+        let lbase = self.env_load(I64, off::LBASE);
+        let lo = self.b.ins().ishl_imm(cbase, 4);
+        let clp = self.b.ins().iadd(lbase, lo);
+        self.env_store(clp, off::LOCALS);
+        self.env_store(ret, off::PC);
+        self.save_state();
+        self.ret_const(status::CONTINUE);
+    }
+}
