@@ -710,6 +710,12 @@ impl<'a, S: Send> Sched<'a, S> {
         if pid == 1 {
             *lock(&self.node.main_reason) = Some(reason.clone());
         }
+        // The live count drops before the table entry goes: whoever finds
+        // the process gone (a MONITOR answering `noproc` at once, a DOWN)
+        // also finds its count gone, so a SPAWN made then finds room.
+        // (Dropping it after the removal let a racing MONITOR deliver DOWN
+        // first: `--max-processes 2` spawns failed.)
+        self.node.live.fetch_sub(1, Ordering::AcqRel);
         // X1: out of the table and the registry first, so the name is free
         // before anyone hears of the exit.
         self.node.table.remove(pid as u64, |g| {
@@ -723,9 +729,6 @@ impl<'a, S: Send> Sched<'a, S> {
             };
             self.reclaim.borrow_mut().retire(g)
         });
-        // The live count drops with the table entry, before anyone hears of
-        // the exit, so a SPAWN made on receiving the DOWN finds room.
-        self.node.live.fetch_sub(1, Ordering::AcqRel);
         let (cold, mailbox) = p.with_meta(|m| {
             // From here on, LINK and MONITOR see it gone and answer noproc
             // themselves; before, they were recorded and are notified below.
