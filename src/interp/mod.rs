@@ -158,29 +158,18 @@ fn run<const TRACE: bool>(
             trace::step(ctx, code, vm, proc, pc);
         }
         match op {
-            Op::ChargeJit(cost) => {
-                if let Some(t) = tier.filter(|_| {
-                    watch
+            Op::Charge(cost) | Op::ChargeJit(cost) => {
+                // Code decoded for a JIT first asks whether compiled code
+                // takes over here (before charging: compiled code charges).
+                if let (Op::ChargeJit(_), Some(t)) = (op, tier) {
+                    let watched = watch
                         .get(pc)
-                        .is_some_and(|w| w.load(std::sync::atomic::Ordering::Relaxed))
-                }) {
-                    if t.tier_up(pc as u32) {
+                        .is_some_and(|w| w.load(std::sync::atomic::Ordering::Relaxed));
+                    if watched && t.tier_up(pc as u32) {
                         ctx.pc = pc as u32;
                         return Outcome::TierUp;
                     }
                 }
-                if ctx.budget <= 0 {
-                    ctx.pc = pc as u32;
-                    return Outcome::Preempted;
-                }
-                ctx.budget -= cost as i64;
-                ctx.reductions += cost as u64;
-                if ctx.stack.len() + 2 * cost as usize > max_stack {
-                    raise!(Value::error("stack overflow"));
-                }
-                pc += 1;
-            }
-            Op::Charge(cost) => {
                 if ctx.budget <= 0 {
                     ctx.pc = pc as u32;
                     return Outcome::Preempted;
