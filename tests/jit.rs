@@ -131,3 +131,35 @@ fn no_jit_overrides_jit() {
     assert!(out.status.success());
     assert!(!String::from_utf8_lossy(&out.stderr).contains("jit:"));
 }
+
+/// A compiled loop header assumes its counter is an Int (the tag on every
+/// compiled path into it); once a side exit makes it a Float, the engine's
+/// entries fail that check and the interpreter runs the block, and after
+/// 100 failures the unit is compiled again without assumptions. The
+/// output is the interpreter's all along.
+#[test]
+fn failed_entry_checks_fall_back_then_recompile() {
+    let prog = "tests/programs/jit/entry_guards.ttvm";
+    let plain = ttvm(&["--no-smp", prog]);
+    let out = ttvm(&["--jit", "--jit-threshold", "0", "--stats", "--no-smp", prog]);
+    assert!(out.status.success());
+    assert_eq!(out.stdout, plain.stdout);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "200\n0.5\n");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("entry checks failed 100\n"), "{err}");
+    assert!(
+        err.contains(
+            "compiled @0 (tests/programs/jit/entry_guards.ttvm:7) again, without assumptions"
+        ),
+        "{err}"
+    );
+    // A loop whose types never change passes its checks.
+    let out = ttvm(&[
+        "--jit",
+        "--stats",
+        "--no-smp",
+        "benches/programs/fib30.ttvm",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("entry checks failed 0\n"), "{err}");
+}

@@ -1,12 +1,14 @@
 //! Running a program: the runtime's scheduler drives the processes and the
 //! engine runs each slice on the interpreter.
 
+use super::helpers::Left;
 use super::RunResult;
 use crate::bytecode::Program;
 use crate::exec::vm::{Io, RunConfig};
 use crate::exec::{Context, FrameKind, Vm};
 use crate::interp::{self, Code, Outcome, Proc, TierUp};
 use crate::jit::Jit;
+use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use ttvm_runtime::{node, Execute, Node, Process, RunEnd, Sched, SchedConfig, Value};
@@ -163,20 +165,28 @@ impl Execute<Box<Context>> for Engine<'_> {
         let before = ctx.reductions;
         let pid = me.pid;
         let mut proc = Proc { pid, node, me };
-        let hook = self.jit.map(|j| Hook(j, std::cell::Cell::new(false)));
+        let hook = self
+            .jit
+            .map(|j| Hook(j, Cell::new(false), Cell::new(NO_PC)));
         let tier = hook.as_ref().map(|h| h as &dyn TierUp);
         let out = loop {
-            if let Some(jit) = self.jit {
-                if let Some((f, block)) = jit.entry(ctx.pc) {
-                    match super::helpers::run_compiled(
-                        f, block, ctx, self.code, self.vm, &mut proc, jit,
-                    ) {
-                        Some(out) => break out,
-                        None => {
-                            if let Some(h) = &hook {
+            if let (Some(jit), Some(h)) = (self.jit, &hook) {
+                if h.2.get() == NO_PC {
+                    if let Some((f, block)) = jit.entry(ctx.pc) {
+                        match super::helpers::run_compiled(
+                            f, block, ctx, self.code, self.vm, &mut proc, jit,
+                        ) {
+                            Left::Done(out) => break out,
+                            Left::Continue => {
                                 h.1.set(true);
+                                continue;
                             }
-                            continue;
+                            // The interpreter runs this block, without
+                            // going straight back to compiled code.
+                            Left::Interpret => {
+                                jit.entry_check_failed(ctx.pc);
+                                h.2.set(ctx.pc);
+                            }
                         }
                     }
                 }
@@ -184,6 +194,7 @@ impl Execute<Box<Context>> for Engine<'_> {
             let out = interp::run_slice(ctx, self.code, self.vm, &mut proc, tier);
             if let Some(h) = &hook {
                 h.1.set(false);
+                h.2.set(NO_PC);
             }
             match out {
                 Outcome::TierUp => continue,
@@ -225,12 +236,21 @@ impl Execute<Box<Context>> for Engine<'_> {
     }
 }
 
-/// The interpreter's tier-up hook: the JIT, and whether compiled code
-/// handed the process to the interpreter last (a call from compiled code).
-struct Hook<'a>(&'a Jit, std::cell::Cell<bool>);
+/// The interpreter's tier-up hook: the JIT, whether compiled code handed
+/// the process to the interpreter last (a call from compiled code), and a
+/// block the interpreter must run before compiled code takes over again
+/// (`NO_PC`: none).
+struct Hook<'a>(&'a Jit, Cell<bool>, Cell<u32>);
+
+/// No block to interpret first.
+const NO_PC: u32 = u32::MAX;
 
 impl TierUp for Hook<'_> {
     fn tier_up(&self, pc: u32) -> bool {
+        if self.2.get() == pc {
+            self.2.set(NO_PC);
+            return false;
+        }
         self.0.tier_up(pc, self.1.get())
     }
 

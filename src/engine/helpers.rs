@@ -277,7 +277,7 @@ pub(super) fn run_compiled(
     vm: &Vm,
     proc: &mut Proc<'_>,
     jit: &Jit,
-) -> Option<Outcome> {
+) -> Left {
     let budget0 = ctx.budget;
     let mut host = Host {
         ctx: ctx as *mut Context,
@@ -316,8 +316,19 @@ pub(super) fn run_compiled(
     ctx.pc = env.pc;
     ctx.reductions += (budget0 - ctx.budget).max(0) as u64;
     match st {
-        status::CONTINUE => None,
-        status::PREEMPT => Some(Outcome::Preempted),
-        _ => Some(host.outcome.take().unwrap_or(Outcome::Halted)),
+        status::CONTINUE => Left::Continue,
+        status::INTERPRET => Left::Interpret,
+        status::PREEMPT => Left::Done(Outcome::Preempted),
+        _ => Left::Done(host.outcome.take().unwrap_or(Outcome::Halted)),
     }
+}
+
+/// How compiled code left a slice.
+pub(super) enum Left {
+    /// The slice is over.
+    Done(Outcome),
+    /// Go on at `ctx.pc`, compiled or interpreted.
+    Continue,
+    /// The interpreter runs the block at `ctx.pc` (its entry check failed).
+    Interpret,
 }

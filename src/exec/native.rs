@@ -76,7 +76,7 @@ pub mod off {
 }
 
 /// Status words. Helpers return `NEXT`, `CONTINUE` or `STOP`; compiled
-/// functions return `CONTINUE`, `STOP` or `PREEMPT`.
+/// functions return `CONTINUE`, `STOP`, `PREEMPT` or `INTERPRET`.
 pub mod status {
     /// Go on with the next instruction in compiled code.
     pub const NEXT: u32 = 0;
@@ -88,6 +88,10 @@ pub mod status {
     /// The budget ran out at the block whose decoded address is
     /// `JitEnv::pc`; the process resumes there with a fresh budget.
     pub const PREEMPT: u32 = 3;
+    /// The whole state is in memory; the interpreter runs the block at
+    /// `JitEnv::pc` (its variables do not have the tags the compiled block
+    /// assumes), and compiled code may take over again after it.
+    pub const INTERPRET: u32 = 4;
 }
 
 /// A compiled function: `(env, entry block) -> status`.

@@ -20,6 +20,7 @@
 
 mod arith;
 mod calls;
+mod facts;
 
 use super::code::Imports;
 use super::UnitPlan;
@@ -79,6 +80,9 @@ pub(super) struct Input<'a> {
     pub max_stack: usize,
     pub max_call_depth: usize,
     pub none_tag: u8,
+    /// Carry tag facts across blocks (`facts`); off for a unit compiled
+    /// again because its entry checks kept failing.
+    pub assume: bool,
     /// The compiled code of the callee at a program address.
     pub callee: &'a dyn Fn(u32) -> Option<Callee>,
 }
@@ -86,12 +90,29 @@ pub(super) struct Input<'a> {
 /// Why a unit cannot be compiled.
 pub(super) type Unsupported = String;
 
-/// Build the body of the unit's function in `b`.
+/// Build the body of the unit's function in `b` (which holds only the
+/// imports so far).
 pub(super) fn translate(
     b: &mut FunctionBuilder<'_>,
     im: &Imports,
     input: &Input<'_>,
 ) -> Result<(), Unsupported> {
+    let assume = if input.assume {
+        facts::analyse(b.func, im, input)?
+    } else {
+        Assumed::new()
+    };
+    lower_unit(b, im, input, &assume).map(|_| ())
+}
+
+/// Lower the unit into `b` with the slot tags `assume`d at block starts;
+/// the unit's internal control-flow edges, with the facts along each.
+fn lower_unit(
+    b: &mut FunctionBuilder<'_>,
+    im: &Imports,
+    input: &Input<'_>,
+    assume: &Assumed,
+) -> Result<Vec<facts::Edge>, Unsupported> {
     let slots = input.program.layouts[input.plan.layout as usize]
         .names
         .len();
@@ -99,14 +120,20 @@ pub(super) fn translate(
         b,
         im,
         input,
+        assume,
+        edges: Vec::new(),
+        cur: None,
+        tag_consts: Vec::new(),
         env: ir::Value::from_u32(0),
         v_budget: Variable::from_u32(0),
         v_len: Variable::from_u32(1),
+        v_lim: Variable::from_u32(2),
+        v_lp: Variable::from_u32(3),
         v_tag: (0..slots)
-            .map(|s| Variable::from_u32(2 + 2 * s as u32))
+            .map(|s| Variable::from_u32(4 + 2 * s as u32))
             .collect(),
         v_pay: (0..slots)
-            .map(|s| Variable::from_u32(3 + 2 * s as u32))
+            .map(|s| Variable::from_u32(5 + 2 * s as u32))
             .collect(),
         stack: Vec::new(),
         known: vec![None; slots],
@@ -114,17 +141,35 @@ pub(super) fn translate(
         ret_block: None,
         mf: MemFlags::trusted(),
     };
-    l.run()
+    l.run()?;
+    Ok(l.edges)
 }
+
+/// Slot tags known at block starts (program address of the block → one
+/// entry per slot), for blocks where any is known.
+type Assumed = HashMap<u32, Vec<Option<u8>>>;
 
 struct Lower<'a, 'b, 'c> {
     b: &'a mut FunctionBuilder<'b>,
     im: &'a Imports,
     input: &'a Input<'c>,
+    /// What this lowering may assume at block starts (see `facts`).
+    assume: &'a Assumed,
+    /// Internal edges taken so far, with what was known along them.
+    edges: Vec<facts::Edge>,
+    /// The block being lowered (`None`: a resume entry).
+    cur: Option<u32>,
+    /// Tag constants made in the entry block (so that variables holding a
+    /// known tag get the same value on every path).
+    tag_consts: Vec<(u8, ir::Value)>,
     env: ir::Value,
     v_budget: Variable,
     /// Operand stack length (values in memory).
     v_len: Variable,
+    /// The operand stack's room: its capacity or `max_stack`, the smaller.
+    v_lim: Variable,
+    /// The current frame's first variable slot (`JitEnv::locals`).
+    v_lp: Variable,
     v_tag: Vec<Variable>,
     v_pay: Vec<Variable>,
     stack: Vec<Item>,
@@ -142,7 +187,7 @@ impl Lower<'_, '_, '_> {
         let p = self.input.program;
         let plan = self.input.plan;
         // Declare the variables.
-        for v in [self.v_budget, self.v_len] {
+        for v in [self.v_budget, self.v_len, self.v_lim, self.v_lp] {
             self.b.declare_var(v, I64);
         }
         for s in 0..self.v_tag.len() {
@@ -165,21 +210,29 @@ impl Lower<'_, '_, '_> {
         let which = self.b.block_params(entry)[1];
         self.reload_state();
         self.reload_locals();
+        for k in [NULL, BOOL, INT, FLOAT, self.input.none_tag] {
+            let v = self.b.ins().iconst(I8, k as i64);
+            self.tag_consts.push((k, v));
+        }
         let resume_blocks: Vec<ir::Block> =
             plan.resumes.iter().map(|_| self.b.create_block()).collect();
-        let mut targets: Vec<ir::BlockCall> = plan
+        // Blocks with assumptions are entered through a guard.
+        let dispatch: Vec<ir::Block> = plan
             .blocks
             .iter()
-            .map(|a| {
-                let blk = self.blocks[a];
-                self.b.func.dfg.block_call(blk, &[])
+            .map(|a| match self.assume.get(a) {
+                Some(_) => self.b.create_block(),
+                None => self.blocks[a],
             })
+            .collect();
+        let mut targets: Vec<ir::BlockCall> = dispatch
+            .iter()
+            .map(|&blk| self.b.func.dfg.block_call(blk, &[]))
             .collect();
         for &blk in &resume_blocks {
             targets.push(self.b.func.dfg.block_call(blk, &[]));
         }
-        let first = self.blocks[&plan.blocks[0]];
-        let default = self.b.func.dfg.block_call(first, &[]);
+        let default = self.b.func.dfg.block_call(dispatch[0], &[]);
         let jt = self
             .b
             .create_jump_table(ir::JumpTableData::new(default, &targets));
@@ -189,6 +242,12 @@ impl Lower<'_, '_, '_> {
         let st = self.b.block_params(ret)[0];
         self.b.ins().return_(&[st]);
 
+        for (&a, &stub) in plan.blocks.iter().zip(&dispatch) {
+            if stub != self.blocks[&a] {
+                self.entry_guard(stub, a);
+            }
+        }
+
         // A process that waited in a receive or SLEEP resumes at the
         // instruction itself (its block was charged already); these all
         // end their block.
@@ -196,6 +255,7 @@ impl Lower<'_, '_, '_> {
             self.b.switch_to_block(blk);
             self.stack.clear();
             self.known.iter_mut().for_each(|k| *k = None);
+            self.cur = None;
             let dpc = self.input.entry[at as usize] + p.block_start[at as usize] as u32;
             self.generic(at, dpc, false);
             self.jump_to(at + 1);
@@ -205,7 +265,11 @@ impl Lower<'_, '_, '_> {
             let blk = self.blocks[&start];
             self.b.switch_to_block(blk);
             self.stack.clear();
-            self.known.iter_mut().for_each(|k| *k = None);
+            match self.assume.get(&start) {
+                Some(k) => self.known.clone_from(k),
+                None => self.known.iter_mut().for_each(|k| *k = None),
+            }
+            self.cur = Some(start);
             self.block_prologue(start);
             let mut at = start;
             loop {
@@ -239,15 +303,26 @@ impl Lower<'_, '_, '_> {
         self.b.ins().store(self.mf, v, self.env, offset);
     }
 
-    /// Read the operand stack length and the budget back from `env` (after
-    /// a helper may have changed them). Everything else compiled code reads
-    /// from `env` where it uses it (the stack and frame pointers, the
-    /// capacity): fewer values live across loops, fewer spills.
+    /// Read the operand stack length, the budget, the stack's room and the
+    /// frame's slots back from `env` (after a helper may have changed
+    /// them); in a loop without helper calls they stay in registers.
+    /// Everything else compiled code reads from `env` where it uses it (the
+    /// stack and frame pointers): fewer values live across loops.
     fn reload_state(&mut self) {
         let len = self.env_load(I64, off::LEN);
         let budget = self.env_load(I64, off::BUDGET);
         self.b.def_var(self.v_len, len);
         self.b.def_var(self.v_budget, budget);
+        self.reload_lim();
+        let lp = self.env_load(I64, off::LOCALS);
+        self.b.def_var(self.v_lp, lp);
+    }
+
+    fn reload_lim(&mut self) {
+        let cap = self.env_load(I64, off::CAP);
+        let max = self.b.ins().iconst(I64, self.input.max_stack as i64);
+        let lim = self.b.ins().umin(cap, max);
+        self.b.def_var(self.v_lim, lim);
     }
 
     /// Write what compiled code keeps in registers back to `env`.
@@ -260,7 +335,7 @@ impl Lower<'_, '_, '_> {
 
     /// Read every variable slot of the frame from memory.
     fn reload_locals(&mut self) {
-        let lp = self.env_load(I64, off::LOCALS);
+        let lp = self.b.use_var(self.v_lp);
         for s in 0..self.v_tag.len() {
             let o = (s as i64 * VALUE_BYTES) as i32;
             let t = self.b.ins().load(I8, self.mf, lp, o);
@@ -273,7 +348,7 @@ impl Lower<'_, '_, '_> {
 
     /// Read one variable slot from memory (a helper changed it).
     fn reload_slot(&mut self, s: u32) {
-        let lp = self.env_load(I64, off::LOCALS);
+        let lp = self.b.use_var(self.v_lp);
         let o = (s as i64 * VALUE_BYTES) as i32;
         let t = self.b.ins().load(I8, self.mf, lp, o);
         let p = self.b.ins().load(I64, self.mf, lp, o + 8);
@@ -417,11 +492,34 @@ impl Lower<'_, '_, '_> {
 
     /// Side exit when `ok` is false; otherwise go on with the guarded facts.
     fn guard(&mut self, ok: ir::Value, dpc: u32, operands: &[Item]) {
+        if self.const_of(ok).is_some_and(|c| c != 0) {
+            return;
+        }
         let bad = self.b.ins().icmp_imm(IntCC::Equal, ok, 0);
         let saved = self.stack.clone();
         self.unpop(operands);
         self.exit_if(bad, dpc);
         self.stack = saved;
+    }
+
+    /// The value of `v` when it is a constant (or AND/OR of constants).
+    fn const_of(&self, v: ir::Value) -> Option<i64> {
+        use ir::{InstructionData as D, Opcode};
+        let inst = self.b.func.dfg.value_def(v).inst()?;
+        match self.b.func.dfg.insts[inst] {
+            D::UnaryImm {
+                opcode: Opcode::Iconst,
+                imm,
+            } => Some(imm.bits()),
+            D::Binary {
+                opcode: op @ (Opcode::Band | Opcode::Bor),
+                args: [x, y],
+            } => {
+                let (x, y) = (self.const_of(x)?, self.const_of(y)?);
+                Some(if op == Opcode::Band { x & y } else { x | y })
+            }
+            _ => None,
+        }
     }
 
     /// After a helper: return its status unless it is `NEXT`.
@@ -433,8 +531,9 @@ impl Lower<'_, '_, '_> {
     }
 
     fn jump_to(&mut self, target: u32) {
-        match self.blocks.get(&target) {
-            Some(&blk) => {
+        match self.blocks.get(&target).copied() {
+            Some(blk) => {
+                self.edge(target);
                 self.b.ins().jump(blk, &[]);
             }
             None => {
@@ -551,13 +650,10 @@ impl Lower<'_, '_, '_> {
         self.set_pc(charge_pc);
         self.ret_const(status::PREEMPT);
         self.b.switch_to_block(cont);
-        let budget = self.b.ins().iadd_imm(budget, -cost);
-        self.b.def_var(self.v_budget, budget);
+        let charged = self.b.ins().iadd_imm(budget, -cost);
         // The stack limit, and room for this block's pushes.
         let len = self.b.use_var(self.v_len);
-        let cap = self.env_load(I64, off::CAP);
-        let max = self.b.ins().iconst(I64, self.input.max_stack as i64);
-        let lim = self.b.ins().umin(cap, max);
+        let lim = self.b.use_var(self.v_lim);
         let want = self.b.ins().iadd_imm(len, 2 * cost);
         let over = self.b.ins().icmp(IntCC::UnsignedGreaterThan, want, lim);
         let slow = self.b.create_block();
@@ -573,17 +669,23 @@ impl Lower<'_, '_, '_> {
         self.b.set_cold_block(grow);
         self.b.ins().brif(too_deep, raise, &[], grow, &[]);
         self.b.switch_to_block(raise);
+        // Charged, then `stack overflow`, as interpreted.
+        self.b.def_var(self.v_budget, charged);
         let d = self.b.ins().iconst(I32, charge_pc as i64);
         let env = self.env;
         let st = self.call_helper(self.im.overflow, &[env, d]);
         self.ret(st);
+        // Make room and enter the block again (uncharged): no helper call
+        // in the block's own path, so loops keep their values in registers.
         self.b.switch_to_block(grow);
+        self.b.def_var(self.v_budget, budget);
         let n = self.b.ins().iconst(I64, 2 * cost);
         self.save_state();
         self.b.ins().call(self.im.reserve, &[env, n]);
-        self.reload_state();
-        self.b.ins().jump(body, &[]);
+        self.set_pc(charge_pc);
+        self.ret_const(status::CONTINUE);
         self.b.switch_to_block(body);
+        self.b.def_var(self.v_budget, charged);
     }
 
     // ---- instructions -------------------------------------------------------
@@ -837,8 +939,11 @@ impl Lower<'_, '_, '_> {
     }
 
     fn branch_target(&mut self, target: u32) -> ir::Block {
-        match self.blocks.get(&target) {
-            Some(&b) => b,
+        match self.blocks.get(&target).copied() {
+            Some(b) => {
+                self.edge(target);
+                b
+            }
             None => {
                 let b = self.b.create_block();
                 let cur = self.b.current_block().expect("in a block");
@@ -930,7 +1035,7 @@ impl Lower<'_, '_, '_> {
             known: self.known[s],
             slot: None,
         };
-        let lp = self.env_load(I64, off::LOCALS);
+        let lp = self.b.use_var(self.v_lp);
         let o = (s as i64 * VALUE_BYTES) as i32;
         let tag = match v.known {
             Some(k) => self.b.ins().iconst(I8, k as i64),

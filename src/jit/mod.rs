@@ -20,7 +20,7 @@ pub(crate) use code::enter;
 
 use crate::bytecode::{Instr, Program};
 use crate::exec::native::Helpers;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -64,6 +64,10 @@ struct Unit {
     failed: AtomicBool,
     /// Header-block entries counted in the interpreter.
     hot: AtomicU32,
+    /// Failed entry checks of its compiled code.
+    check_fails: AtomicU32,
+    /// Compiled (again) without assumptions across blocks.
+    generic: AtomicBool,
 }
 
 /// A block start, as the engine looks it up by decoded address.
@@ -76,6 +80,10 @@ struct BlockRef {
     header: bool,
 }
 
+/// Failed entry checks after which a unit is compiled again without
+/// assumptions across blocks.
+const MAX_CHECK_FAILS: u32 = 100;
+
 /// What `--stats` reports.
 #[derive(Debug, Default, Clone)]
 pub struct JitStats {
@@ -83,6 +91,9 @@ pub struct JitStats {
     pub compiled: Vec<(String, usize, usize, Duration)>,
     /// Units that stay interpreted: name and why.
     pub fallbacks: Vec<(String, String)>,
+    /// Entries into compiled blocks whose variables did not have the tags
+    /// the block assumes (the interpreter ran the block instead).
+    pub entry_checks_failed: u64,
 }
 
 impl JitStats {
@@ -90,10 +101,11 @@ impl JitStats {
     pub fn report(&self) -> String {
         let total: Duration = self.compiled.iter().map(|c| c.3).sum();
         let mut s = format!(
-            "jit: functions compiled {}, fallbacks {}, compile time {:.3} ms\n",
+            "jit: functions compiled {}, fallbacks {}, compile time {:.3} ms, entry checks failed {}\n",
             self.compiled.len(),
             self.fallbacks.len(),
-            total.as_secs_f64() * 1e3
+            total.as_secs_f64() * 1e3,
+            self.entry_checks_failed
         );
         for (name, n, bytes, t) in &self.compiled {
             s.push_str(&format!(
@@ -140,6 +152,8 @@ pub struct Jit {
     max_call_depth: usize,
     none_tag: u8,
     stats: Mutex<JitStats>,
+    /// `JitStats::entry_checks_failed`.
+    entry_checks_failed: AtomicU64,
     dump: Option<DumpSink>,
 }
 
@@ -188,6 +202,8 @@ impl Jit {
                 code: AtomicUsize::new(0),
                 failed: AtomicBool::new(false),
                 hot: AtomicU32::new(0),
+                check_fails: AtomicU32::new(0),
+                generic: AtomicBool::new(false),
             })
             .collect();
         let mut blocks = vec![None; decoded_len];
@@ -251,6 +267,7 @@ impl Jit {
             max_call_depth,
             none_tag: code::none_tag(),
             stats: Mutex::new(JitStats::default()),
+            entry_checks_failed: AtomicU64::new(0),
             dump,
         };
         // Compiled code tells an unset variable by this tag; it must not be
@@ -278,7 +295,25 @@ impl Jit {
 
     /// What was compiled and what fell back.
     pub fn stats(&self) -> JitStats {
-        self.stats_mut().clone()
+        let mut s = self.stats_mut().clone();
+        s.entry_checks_failed = self.entry_checks_failed.load(Ordering::Relaxed);
+        s
+    }
+
+    /// Compiled code's entry check failed at the block at decoded address
+    /// `pc` (see `lower::facts`). A unit whose checks keep failing has
+    /// types its compiled paths do not predict: it is compiled again
+    /// without assumptions across blocks, so it stops bouncing between
+    /// the tiers.
+    pub fn entry_check_failed(&self, pc: u32) {
+        self.entry_checks_failed.fetch_add(1, Ordering::Relaxed);
+        let Some(Some(b)) = self.blocks.get(pc as usize).copied() else {
+            return;
+        };
+        let u = &self.units[b.unit as usize];
+        if u.check_fails.fetch_add(1, Ordering::Relaxed) + 1 == MAX_CHECK_FAILS {
+            self.compile_generic(b.unit as usize);
+        }
     }
 
     /// Compiled code for the block starting at decoded address `pc`:
@@ -356,6 +391,7 @@ impl Jit {
             max_stack: self.max_stack,
             max_call_depth: self.max_call_depth,
             none_tag: self.none_tag,
+            assume: !u.generic.load(Ordering::Relaxed),
             callee,
         }
     }
@@ -382,9 +418,24 @@ impl Jit {
     }
 
     fn compile(&self, index: usize) {
+        self.compile_unit(index, false);
+    }
+
+    /// Compile unit `index` again, with no assumptions across blocks. The
+    /// old code stays in memory (a process may be running it) until the
+    /// JIT goes.
+    fn compile_generic(&self, index: usize) {
+        self.compile_unit(index, true);
+    }
+
+    fn compile_unit(&self, index: usize, generic: bool) {
         let u = &self.units[index];
         let mut guard = self.mem.lock().unwrap_or_else(|e| e.into_inner());
-        if u.code.load(Ordering::Acquire) != 0 || u.failed.load(Ordering::Relaxed) {
+        if generic {
+            if u.generic.swap(true, Ordering::Relaxed) {
+                return;
+            }
+        } else if u.code.load(Ordering::Acquire) != 0 || u.failed.load(Ordering::Relaxed) {
             return;
         }
         let Some(mem) = guard.as_mut() else {
@@ -436,6 +487,11 @@ impl Jit {
                     dump(clif);
                 }
                 u.code.store(c.code, Ordering::Release);
+                let name = if generic {
+                    format!("{name} again, without assumptions")
+                } else {
+                    name
+                };
                 self.stats_mut()
                     .compiled
                     .push((name, u.plan.size, c.bytes, t0.elapsed()));

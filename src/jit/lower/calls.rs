@@ -54,6 +54,7 @@ impl Lower<'_, '_, '_> {
         let c = self.b.ins().band(c, c3);
         match self.blocks.get(&(at + 1)).copied() {
             Some(next) => {
+                self.edge(at + 1);
                 let r_blk = self.ret_block.expect("made first");
                 self.b
                     .ins()
