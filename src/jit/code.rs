@@ -63,6 +63,18 @@ impl CodeMemory {
             ("opt_level", "speed"),
             ("use_colocated_libcalls", "false"),
             ("is_pic", "false"),
+            // Cranelift's IR verifier checks every function before it is
+            // compiled: on in debug builds (the tests, the fuzzers), off
+            // in release builds (fib32 with --jit-threshold 0: 4.3 -> 3.4 ms
+            // of compile time, best of 15, with the tag-facts passes).
+            (
+                "enable_verifier",
+                if cfg!(debug_assertions) {
+                    "true"
+                } else {
+                    "false"
+                },
+            ),
         ] {
             flags.set(k, v).map_err(|e| e.to_string())?;
         }

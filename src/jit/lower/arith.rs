@@ -249,10 +249,28 @@ impl Lower<'_, '_, '_> {
     /// EQ NE GT LT GE LE: Int∘Int and Float∘Float inline; anything else
     /// through the helper (the result is always an Int).
     pub(super) fn compare(&mut self, icc: IntCC, fcc: FloatCC, at: u32, dpc: u32) {
-        let [a, b] = self.operands_n::<2>(dpc);
+        let [mut a, mut b] = self.operands_n::<2>(dpc);
         self.flush_below(0);
-        if a.known == Some(INT) && b.known == Some(INT) {
-            let c = self.b.ins().icmp(icc, a.pay, b.pay);
+        let ints = a.known == Some(INT) || b.known == Some(INT);
+        let floats = a.known == Some(FLOAT) || b.known == Some(FLOAT);
+        if numeric(a.known) && numeric(b.known) && ints != floats {
+            // One side's kind is known: speculate that both are of it,
+            // with a side exit otherwise (the interpreter compares mixed
+            // kinds), and learn the other's tag.
+            let k = if ints { INT } else { FLOAT };
+            let ta = self.tag_is(a, k);
+            let tb = self.tag_is(b, k);
+            let ok = self.b.ins().band(ta, tb);
+            self.guard(ok, dpc, &[a, b]);
+            self.learn(&mut a, k);
+            self.learn(&mut b, k);
+            let c = if ints {
+                self.b.ins().icmp(icc, a.pay, b.pay)
+            } else {
+                let x = self.b.ins().bitcast(F64, MemFlags::new(), a.pay);
+                let y = self.b.ins().bitcast(F64, MemFlags::new(), b.pay);
+                self.b.ins().fcmp(fcc, x, y)
+            };
             let r = self.b.ins().uextend(I64, c);
             self.push_int(r);
             return;
