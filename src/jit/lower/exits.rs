@@ -1,0 +1,232 @@
+//! Leaving compiled code (side exits, helper calls and their statuses)
+//! and the start of every block (SPEC §4.6 charging).
+
+use super::{is_heap, Item, Lower, FIRST_HEAP, HEAP_KINDS};
+use crate::exec::native::status;
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::types::{I32, I64, I8};
+use cranelift_codegen::ir::{self, BlockArg, InstBuilder};
+
+impl Lower<'_, '_, '_> {
+    // ---- exits ------------------------------------------------------------
+
+    /// When `cond` holds, leave compiled code at instruction `dpc` with the
+    /// whole state in memory; the interpreter runs it.
+    pub(super) fn exit_if(&mut self, cond: ir::Value, dpc: u32) {
+        let cold = self.b.create_block();
+        self.b.set_cold_block(cold);
+        let cont = self.b.create_block();
+        self.b.ins().brif(cond, cold, &[], cont, &[]);
+        self.b.switch_to_block(cold);
+        let saved = self.stack.clone();
+        self.exit_continue(dpc);
+        self.stack = saved;
+        self.b.switch_to_block(cont);
+    }
+
+    /// Leave at `dpc` now.
+    pub(super) fn exit_continue(&mut self, dpc: u32) {
+        self.flush();
+        self.save_state();
+        self.set_pc(dpc);
+        self.ret_const(status::CONTINUE);
+    }
+
+    /// Side exit when `ok` is false; otherwise go on with the guarded facts.
+    pub(super) fn guard(&mut self, ok: ir::Value, dpc: u32, operands: &[Item]) {
+        if self.const_of(ok).is_some_and(|c| c != 0) {
+            return;
+        }
+        let bad = self.b.ins().icmp_imm(IntCC::Equal, ok, 0);
+        let saved = self.stack.clone();
+        self.unpop(operands);
+        self.exit_if(bad, dpc);
+        self.stack = saved;
+    }
+
+    /// The value of `v` when it is a constant (or AND/OR of constants).
+    pub(super) fn const_of(&self, v: ir::Value) -> Option<i64> {
+        use ir::{InstructionData as D, Opcode};
+        let inst = self.b.func.dfg.value_def(v).inst()?;
+        match self.b.func.dfg.insts[inst] {
+            D::UnaryImm {
+                opcode: Opcode::Iconst,
+                imm,
+            } => Some(imm.bits()),
+            D::Binary {
+                opcode: op @ (Opcode::Band | Opcode::Bor),
+                args: [x, y],
+            } => {
+                let (x, y) = (self.const_of(x)?, self.const_of(y)?);
+                Some(if op == Opcode::Band { x & y } else { x | y })
+            }
+            _ => None,
+        }
+    }
+
+    /// After a helper: return its status unless it is `NEXT`.
+    pub(super) fn check_status(&mut self, st: ir::Value) {
+        let cont = self.b.create_block();
+        let r = self.ret_block.expect("made first");
+        self.b.ins().brif(st, r, &[BlockArg::Value(st)], cont, &[]);
+        self.b.switch_to_block(cont);
+    }
+
+    pub(super) fn jump_to(&mut self, target: u32) {
+        match self.blocks.get(&target).copied() {
+            Some(blk) => {
+                self.edge(target);
+                self.b.ins().jump(blk, &[]);
+            }
+            None => {
+                // Not code of this unit: continue through the engine.
+                let dpc = self.input.entry[target as usize];
+                self.exit_continue(dpc);
+            }
+        }
+    }
+
+    // ---- helpers ------------------------------------------------------------
+
+    /// Call a status-returning helper with the state saved and reloaded.
+    pub(super) fn call_helper(&mut self, f: ir::FuncRef, args: &[ir::Value]) -> ir::Value {
+        self.save_state();
+        let call = self.b.ins().call(f, args);
+        let st = self.b.inst_results(call)[0];
+        self.reload_state();
+        st
+    }
+
+    /// Run instruction `at` through the generic helper (virtual stack
+    /// flushed first); returns unless the status is `NEXT`.
+    pub(super) fn generic(&mut self, at: u32, dpc: u32, writes_locals: bool) {
+        self.flush();
+        let a = self.b.ins().iconst(I32, at as i64);
+        let d = self.b.ins().iconst(I32, dpc as i64);
+        let env = self.env;
+        let st = self.call_helper(self.im.generic, &[env, a, d]);
+        self.check_status(st);
+        if writes_locals {
+            self.reload_locals();
+        }
+    }
+
+    /// A generic instruction after which control never falls through.
+    pub(super) fn generic_final(&mut self, at: u32, dpc: u32) {
+        self.flush();
+        let a = self.b.ins().iconst(I32, at as i64);
+        let d = self.b.ins().iconst(I32, dpc as i64);
+        let env = self.env;
+        let st = self.call_helper(self.im.generic, &[env, a, d]);
+        self.ret(st);
+    }
+
+    /// Pop the one value a helper left on the memory stack.
+    pub(super) fn pop_mem_result(&mut self) -> (ir::Value, ir::Value) {
+        let len = self.b.use_var(self.v_len);
+        let new_len = self.b.ins().iadd_imm(len, -1);
+        let a = self.addr_of_top(new_len);
+        let tag = self.b.ins().load(I8, self.mf, a, 0);
+        let pay = self.b.ins().load(I64, self.mf, a, 8);
+        self.b.def_var(self.v_len, new_len);
+        (tag, pay)
+    }
+
+    pub(super) fn heap_test(&mut self, tag: ir::Value) -> ir::Value {
+        let rel = self.b.ins().iadd_imm(tag, -(FIRST_HEAP as i64));
+        self.b
+            .ins()
+            .icmp_imm(IntCC::UnsignedLessThan, rel, HEAP_KINDS as i64)
+    }
+
+    /// Call `f(tag, payload)` when the value is on the heap.
+    pub(super) fn refcount(&mut self, f: ir::FuncRef, it: Item) {
+        match it.known {
+            Some(k) if !is_heap(k) => {}
+            Some(_) => {
+                let t = self.b.ins().uextend(I64, it.tag);
+                self.b.ins().call(f, &[t, it.pay]);
+            }
+            None => {
+                let heap = self.heap_test(it.tag);
+                let call = self.b.create_block();
+                self.b.set_cold_block(call);
+                let cont = self.b.create_block();
+                self.b.ins().brif(heap, call, &[], cont, &[]);
+                self.b.switch_to_block(call);
+                let t = self.b.ins().uextend(I64, it.tag);
+                self.b.ins().call(f, &[t, it.pay]);
+                self.b.ins().jump(cont, &[]);
+                self.b.switch_to_block(cont);
+            }
+        }
+    }
+
+    pub(super) fn clone_item(&mut self, it: Item) {
+        self.refcount(self.im.clone, it);
+    }
+
+    pub(super) fn drop_item(&mut self, it: Item) {
+        self.refcount(self.im.drop, it);
+    }
+
+    // ---- blocks -------------------------------------------------------------
+
+    /// SPEC §4.6 at a block start, exactly as the interpreter's `Charge`.
+    pub(super) fn block_prologue(&mut self, start: u32) {
+        let p = self.input.program;
+        let cost = p.block_cost[start as usize] as i64;
+        let charge_pc = self.input.entry[start as usize];
+        // Preempt when the budget is spent.
+        let budget = self.b.use_var(self.v_budget);
+        let spent = self
+            .b
+            .ins()
+            .icmp_imm(IntCC::SignedLessThanOrEqual, budget, 0);
+        let preempt = self.b.create_block();
+        self.b.set_cold_block(preempt);
+        let cont = self.b.create_block();
+        self.b.ins().brif(spent, preempt, &[], cont, &[]);
+        self.b.switch_to_block(preempt);
+        self.save_state();
+        self.set_pc(charge_pc);
+        self.ret_const(status::PREEMPT);
+        self.b.switch_to_block(cont);
+        let charged = self.b.ins().iadd_imm(budget, -cost);
+        // The stack limit, and room for this block's pushes.
+        let len = self.b.use_var(self.v_len);
+        let lim = self.b.use_var(self.v_lim);
+        let want = self.b.ins().iadd_imm(len, 2 * cost);
+        let over = self.b.ins().icmp(IntCC::UnsignedGreaterThan, want, lim);
+        let slow = self.b.create_block();
+        self.b.set_cold_block(slow);
+        let body = self.b.create_block();
+        self.b.ins().brif(over, slow, &[], body, &[]);
+        self.b.switch_to_block(slow);
+        let max = self.b.ins().iconst(I64, self.input.max_stack as i64);
+        let too_deep = self.b.ins().icmp(IntCC::UnsignedGreaterThan, want, max);
+        let raise = self.b.create_block();
+        self.b.set_cold_block(raise);
+        let grow = self.b.create_block();
+        self.b.set_cold_block(grow);
+        self.b.ins().brif(too_deep, raise, &[], grow, &[]);
+        self.b.switch_to_block(raise);
+        // Charged, then `stack overflow`, as interpreted.
+        self.b.def_var(self.v_budget, charged);
+        let d = self.b.ins().iconst(I32, charge_pc as i64);
+        let env = self.env;
+        let st = self.call_helper(self.im.overflow, &[env, d]);
+        self.ret(st);
+        // Make room and enter the block again (uncharged): no helper call
+        // in the block's own path, so loops keep their values in registers.
+        self.b.switch_to_block(grow);
+        self.b.def_var(self.v_budget, budget);
+        let n = self.b.ins().iconst(I64, 2 * cost);
+        self.save_state();
+        self.b.ins().call(self.im.reserve, &[env, n]);
+        self.set_pc(charge_pc);
+        self.ret_const(status::CONTINUE);
+        self.b.switch_to_block(body);
+        self.b.def_var(self.v_budget, charged);
+    }
+}

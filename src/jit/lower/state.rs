@@ -1,0 +1,183 @@
+//! The state compiled code keeps in registers and how it is read and
+//! written back: the `env` block, variables, and the virtual operand stack.
+
+use super::{Item, Lower, INT, VALUE_BYTES};
+use crate::exec::native::off;
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::types::{I32, I64, I8};
+use cranelift_codegen::ir::{self, BlockArg, InstBuilder};
+
+impl Lower<'_, '_, '_> {
+    // ---- state ------------------------------------------------------------
+
+    pub(super) fn env_load(&mut self, ty: ir::Type, offset: i32) -> ir::Value {
+        self.b.ins().load(ty, self.mf, self.env, offset)
+    }
+
+    pub(super) fn env_store(&mut self, v: ir::Value, offset: i32) {
+        self.b.ins().store(self.mf, v, self.env, offset);
+    }
+
+    /// Read the operand stack length, the budget, the stack's room and the
+    /// frame's slots back from `env` (after a helper may have changed
+    /// them); in a loop without helper calls they stay in registers.
+    /// Everything else compiled code reads from `env` where it uses it (the
+    /// stack and frame pointers): fewer values live across loops.
+    pub(super) fn reload_state(&mut self) {
+        let len = self.env_load(I64, off::LEN);
+        let budget = self.env_load(I64, off::BUDGET);
+        self.b.def_var(self.v_len, len);
+        self.b.def_var(self.v_budget, budget);
+        self.reload_lim();
+        let lp = self.env_load(I64, off::LOCALS);
+        self.b.def_var(self.v_lp, lp);
+    }
+
+    pub(super) fn reload_lim(&mut self) {
+        let cap = self.env_load(I64, off::CAP);
+        let max = self.b.ins().iconst(I64, self.input.max_stack as i64);
+        let lim = self.b.ins().umin(cap, max);
+        self.b.def_var(self.v_lim, lim);
+    }
+
+    /// Write what compiled code keeps in registers back to `env`.
+    pub(super) fn save_state(&mut self) {
+        let len = self.b.use_var(self.v_len);
+        let budget = self.b.use_var(self.v_budget);
+        self.env_store(len, off::LEN);
+        self.env_store(budget, off::BUDGET);
+    }
+
+    /// Read every variable slot of the frame from memory.
+    pub(super) fn reload_locals(&mut self) {
+        let lp = self.b.use_var(self.v_lp);
+        for s in 0..self.v_tag.len() {
+            let o = (s as i64 * VALUE_BYTES) as i32;
+            let t = self.b.ins().load(I8, self.mf, lp, o);
+            let p = self.b.ins().load(I64, self.mf, lp, o + 8);
+            self.b.def_var(self.v_tag[s], t);
+            self.b.def_var(self.v_pay[s], p);
+            self.known[s] = None;
+        }
+    }
+
+    /// Read one variable slot from memory (a helper changed it).
+    pub(super) fn reload_slot(&mut self, s: u32) {
+        let lp = self.b.use_var(self.v_lp);
+        let o = (s as i64 * VALUE_BYTES) as i32;
+        let t = self.b.ins().load(I8, self.mf, lp, o);
+        let p = self.b.ins().load(I64, self.mf, lp, o + 8);
+        self.b.def_var(self.v_tag[s as usize], t);
+        self.b.def_var(self.v_pay[s as usize], p);
+        self.known[s as usize] = None;
+    }
+
+    pub(super) fn ret(&mut self, st: ir::Value) {
+        let r = self.ret_block.expect("made first");
+        self.b.ins().jump(r, &[BlockArg::Value(st)]);
+    }
+
+    pub(super) fn ret_const(&mut self, st: u32) {
+        let v = self.b.ins().iconst(I32, st as i64);
+        self.ret(v);
+    }
+
+    pub(super) fn set_pc(&mut self, dpc: u32) {
+        let v = self.b.ins().iconst(I32, dpc as i64);
+        self.env_store(v, off::PC);
+    }
+
+    // ---- the operand stack -------------------------------------------------
+
+    pub(super) fn addr_of_top(&mut self, len: ir::Value) -> ir::Value {
+        let sp = self.env_load(I64, off::SP);
+        let byte = self.b.ins().ishl_imm(len, 4);
+        self.b.ins().iadd(sp, byte)
+    }
+
+    pub(super) fn push_mem(&mut self, it: Item) {
+        let len = self.b.use_var(self.v_len);
+        let a = self.addr_of_top(len);
+        let tag = match it.known {
+            Some(k) => self.b.ins().iconst(I8, k as i64),
+            None => it.tag,
+        };
+        self.b.ins().store(self.mf, tag, a, 0);
+        self.b.ins().store(self.mf, it.pay, a, 8);
+        let len = self.b.ins().iadd_imm(len, 1);
+        self.b.def_var(self.v_len, len);
+    }
+
+    /// Write the virtual stack to memory.
+    pub(super) fn flush(&mut self) {
+        let items = std::mem::take(&mut self.stack);
+        for it in items {
+            self.push_mem(it);
+        }
+    }
+
+    /// Write all but the top `keep` virtual values to memory.
+    pub(super) fn flush_below(&mut self, keep: usize) {
+        let n = self.stack.len().saturating_sub(keep);
+        let below: Vec<Item> = self.stack.drain(..n).collect();
+        for it in below {
+            self.push_mem(it);
+        }
+    }
+
+    pub(super) fn item(&mut self, known: u8, pay: ir::Value) -> Item {
+        let tag = self.b.ins().iconst(I8, known as i64);
+        Item {
+            tag,
+            pay,
+            known: Some(known),
+            slot: None,
+        }
+    }
+
+    pub(super) fn push_int(&mut self, pay: ir::Value) {
+        let it = self.item(INT, pay);
+        self.stack.push(it);
+    }
+
+    /// The top `k` operands as registers (bottom first); the ones not in
+    /// registers are popped from memory, with a side exit at `dpc` when
+    /// there are too few (the interpreter raises the underflow).
+    pub(super) fn operands(&mut self, k: usize, dpc: u32) -> Vec<Item> {
+        let have = self.stack.len().min(k);
+        let need = k - have;
+        let mut from_mem = Vec::with_capacity(need);
+        if need > 0 {
+            let len = self.b.use_var(self.v_len);
+            let short = self
+                .b
+                .ins()
+                .icmp_imm(IntCC::UnsignedLessThan, len, need as i64);
+            self.exit_if(short, dpc);
+            let len = self.b.use_var(self.v_len);
+            let new_len = self.b.ins().iadd_imm(len, -(need as i64));
+            let base = self.addr_of_top(new_len);
+            for i in 0..need {
+                let o = (i as i64 * VALUE_BYTES) as i32;
+                let tag = self.b.ins().load(I8, self.mf, base, o);
+                let pay = self.b.ins().load(I64, self.mf, base, o + 8);
+                from_mem.push(Item {
+                    tag,
+                    pay,
+                    known: None,
+                    slot: None,
+                });
+            }
+            self.b.def_var(self.v_len, new_len);
+        }
+        let top = self.stack.split_off(self.stack.len() - have);
+        from_mem.extend(top);
+        from_mem
+    }
+
+    /// Put operands back (for a helper or a side exit that needs them in
+    /// place).
+    pub(super) fn unpop(&mut self, items: &[Item]) {
+        self.stack.extend_from_slice(items);
+    }
+}
