@@ -94,6 +94,36 @@ unsafe fn parts<'e>(env: *mut JitEnv) -> (&'e mut JitEnv, &'e mut Host<'e, 'e>) 
     }
 }
 
+/// What every helper that touches the process does around its work: take
+/// back the lengths compiled code changed, run `f` on the context, and
+/// publish the vectors again (they may have moved).
+///
+/// # Safety
+/// As for [`parts`].
+#[inline]
+unsafe fn in_context<R>(
+    env: *mut JitEnv,
+    f: impl FnOnce(&mut JitEnv, &mut Host<'_, '_>, &mut Context) -> R,
+) -> R {
+    // SAFETY: per the function's contract.
+    let (env, host) = unsafe { parts(env) };
+    // SAFETY: the context outlives the slice; compiled code holds no
+    // reference to it, only raw parts of its vectors, taken back here.
+    let ctx = unsafe { &mut *host.ctx };
+    sync_in(env, ctx);
+    let r = f(env, host, ctx);
+    sync_out(env, ctx);
+    r
+}
+
+impl<'p> Host<'_, 'p> {
+    fn proc(&mut self) -> &mut Proc<'p> {
+        // SAFETY: the engine's `Proc` outlives the slice, and nothing else
+        // uses it while a helper runs.
+        unsafe { &mut *self.proc }
+    }
+}
+
 /// An exception at decoded address `dpc`: unwind to a handler
 /// (`CONTINUE` at its catch block) or end the process (`STOP`).
 fn raise(host: &mut Host<'_, '_>, ctx: &mut Context, e: Raise, dpc: u32) -> u32 {
@@ -130,48 +160,39 @@ fn flow(host: &mut Host<'_, '_>, ctx: &mut Context, f: Flow, dpc: u32) -> u32 {
 /// semantics.
 extern "C" fn h_generic(env: *mut JitEnv, at: u32, dpc: u32) -> u32 {
     // SAFETY: called by compiled code with the engine's `JitEnv`.
-    let (env, host) = unsafe { parts(env) };
-    // SAFETY: the context outlives the slice; no other reference is live.
-    let ctx = unsafe { &mut *host.ctx };
-    sync_in(env, ctx);
-    ctx.pc = dpc;
-    // SAFETY: as for the context.
-    let proc = unsafe { &mut *host.proc };
-    let f = interp::exec_instr(ctx, host.code, host.vm, proc, at);
-    let st = flow(host, ctx, f, dpc);
-    sync_out(env, ctx);
-    st
+    unsafe {
+        in_context(env, |_, host, ctx| {
+            ctx.pc = dpc;
+            let f = interp::exec_instr(ctx, host.code, host.vm, host.proc(), at);
+            flow(host, ctx, f, dpc)
+        })
+    }
 }
 
 /// CALL / CALL_FUNCTION: make the frame, then say where the callee's
 /// compiled code is.
 extern "C" fn h_call(env: *mut JitEnv, at: u32, dpc: u32) -> u32 {
     // SAFETY: called by compiled code with the engine's `JitEnv`.
-    let (env, host) = unsafe { parts(env) };
-    // SAFETY: the context outlives the slice; no other reference is live.
-    let ctx = unsafe { &mut *host.ctx };
-    sync_in(env, ctx);
-    ctx.pc = dpc;
-    // SAFETY: as for the context.
-    let proc = unsafe { &mut *host.proc };
-    let f = interp::exec_instr(ctx, host.code, host.vm, proc, at);
-    let st = match f {
-        Flow::Jump(entry) => {
-            ctx.pc = entry;
-            env.target_fn = 0;
-            if env.native_depth < MAX_NATIVE_DEPTH {
-                if let Some((code, block)) = host.jit.entry(entry) {
-                    env.target_fn = code;
-                    env.target_block = block;
-                    env.native_depth += 1;
+    unsafe {
+        in_context(env, |env, host, ctx| {
+            ctx.pc = dpc;
+            match interp::exec_instr(ctx, host.code, host.vm, host.proc(), at) {
+                Flow::Jump(entry) => {
+                    ctx.pc = entry;
+                    env.target_fn = 0;
+                    if env.native_depth < MAX_NATIVE_DEPTH {
+                        if let Some((code, block)) = host.jit.entry(entry) {
+                            env.target_fn = code;
+                            env.target_block = block;
+                            env.native_depth += 1;
+                        }
+                    }
+                    status::NEXT
                 }
+                other => flow(host, ctx, other, dpc),
             }
-            status::NEXT
-        }
-        other => flow(host, ctx, other, dpc),
-    };
-    sync_out(env, ctx);
-    st
+        })
+    }
 }
 
 /// The bytes of a value from its tag and payload.
@@ -203,24 +224,17 @@ compile_error!("the JIT's value layout assumes a little-endian host");
 /// Make room for `n` more values on the operand stack.
 extern "C" fn h_reserve(env: *mut JitEnv, n: u64) {
     // SAFETY: called by compiled code with the engine's `JitEnv`.
-    let (env, host) = unsafe { parts(env) };
-    // SAFETY: the context outlives the slice; no other reference is live.
-    let ctx = unsafe { &mut *host.ctx };
-    sync_in(env, ctx);
-    ctx.stack.reserve(n as usize);
-    sync_out(env, ctx);
+    unsafe { in_context(env, |_, _, ctx| ctx.stack.reserve(n as usize)) }
 }
 
 /// The operand stack limit was reached at the block at `dpc`.
 extern "C" fn h_overflow(env: *mut JitEnv, dpc: u32) -> u32 {
     // SAFETY: called by compiled code with the engine's `JitEnv`.
-    let (env, host) = unsafe { parts(env) };
-    // SAFETY: the context outlives the slice; no other reference is live.
-    let ctx = unsafe { &mut *host.ctx };
-    sync_in(env, ctx);
-    let st = raise(host, ctx, Value::error("stack overflow"), dpc);
-    sync_out(env, ctx);
-    st
+    unsafe {
+        in_context(env, |_, host, ctx| {
+            raise(host, ctx, Value::error("stack overflow"), dpc)
+        })
+    }
 }
 
 /// `LOAD x; <operand>; APPEND|CONCAT; STORE x` at `at`: in place on the
@@ -228,10 +242,10 @@ extern "C" fn h_overflow(env: *mut JitEnv, dpc: u32) -> u32 {
 /// one by one.
 extern "C" fn h_update(env: *mut JitEnv, at: u32, dpc: u32) -> u32 {
     // SAFETY: called by compiled code with the engine's `JitEnv`.
-    let (env, host) = unsafe { parts(env) };
-    // SAFETY: the context outlives the slice; no other reference is live.
-    let ctx = unsafe { &mut *host.ctx };
-    sync_in(env, ctx);
+    unsafe { in_context(env, |_, host, ctx| update(host, ctx, at, dpc)) }
+}
+
+fn update(host: &mut Host<'_, '_>, ctx: &mut Context, at: u32, dpc: u32) -> u32 {
     let code = &host.vm.program.code[at as usize..at as usize + 4];
     let base = ctx.frame().base as usize;
     let operand = match &code[1] {
@@ -252,18 +266,15 @@ extern "C" fn h_update(env: *mut JitEnv, at: u32, dpc: u32) -> u32 {
     });
     let mut st = status::NEXT;
     if !done {
-        // SAFETY: as for the context.
-        let proc = unsafe { &mut *host.proc };
         for i in 0..4 {
             ctx.pc = dpc + i;
-            let f = interp::exec_instr(ctx, host.code, host.vm, proc, at + i);
+            let f = interp::exec_instr(ctx, host.code, host.vm, host.proc(), at + i);
             st = flow(host, ctx, f, dpc + i);
             if st != status::NEXT {
                 break;
             }
         }
     }
-    sync_out(env, ctx);
     st
 }
 
