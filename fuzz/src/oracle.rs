@@ -8,7 +8,7 @@
 
 #![allow(dead_code)]
 
-#[path = "gen.rs"]
+#[path = "gen/mod.rs"]
 pub mod gen;
 
 use std::hash::Hasher;
