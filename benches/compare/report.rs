@@ -1,7 +1,6 @@
 //! Medians, table rows and the markdown report.
 
-use crate::run::{Results, Sample};
-use crate::workloads::Workload;
+use crate::run::{Case, Results, Sample, Series};
 use std::fmt::Write as _;
 use std::fs;
 use std::process::Command;
@@ -20,93 +19,112 @@ pub fn median(mut v: Vec<f64>) -> Option<f64> {
     })
 }
 
+/// Medians of one system's runs on one case.
+#[derive(Default)]
+pub struct Stats {
+    pub wall: Option<f64>,
+    /// ttvm: the `--stats` time; Erlang: the self-timed work.
+    pub inner: Option<f64>,
+    /// Peak RSS, MB.
+    pub rss: Option<f64>,
+}
+
+impl Stats {
+    fn of(s: &Series) -> Stats {
+        let m = |f: fn(&Sample) -> Option<f64>| median(s.samples.iter().filter_map(f).collect());
+        Stats {
+            wall: m(|s| Some(s.wall_ms)),
+            inner: m(|s| s.inner_ms),
+            rss: m(|s| Some(s.rss_kb as f64 / 1024.0)),
+        }
+    }
+}
+
+/// One case (workload × scheduler count) of the report.
 pub struct Row {
     pub name: &'static str,
+    pub sched: u32,
     pub startup: bool,
-    pub t_wall: Option<f64>,
-    pub t_vm: Option<f64>,
-    pub t_rss: Option<f64>,
-    /// `--jit`: VM time, peak RSS, ratio to Erlang.
-    pub j_vm: Option<f64>,
-    pub j_rss: Option<f64>,
-    pub j_ratio: Option<f64>,
-    pub e_work: Option<f64>,
-    pub e_wall: Option<f64>,
-    pub e_rss: Option<f64>,
-    pub ratio: Option<f64>,
+    pub interp: Stats,
+    pub jit: Stats,
+    pub erl: Stats,
     pub failed: bool,
     pub note: String,
 }
 
 impl Row {
-    pub fn new(w: &Workload, name: &'static str, r: &Results, have_erl: bool) -> Row {
-        let m =
-            |v: &[Sample], f: fn(&Sample) -> Option<f64>| median(v.iter().filter_map(f).collect());
-        let t_wall = m(&r.ttvm, |s| Some(s.wall_ms));
-        let t_vm = m(&r.ttvm, |s| s.inner_ms);
-        let t_rss = m(&r.ttvm, |s| Some(s.rss_kb as f64 / 1024.0));
-        let j_wall = m(&r.jit, |s| Some(s.wall_ms));
-        let j_vm = m(&r.jit, |s| s.inner_ms);
-        let j_rss = m(&r.jit, |s| Some(s.rss_kb as f64 / 1024.0));
-        let e_work = m(&r.erl, |s| s.inner_ms);
-        let e_wall = m(&r.erl, |s| Some(s.wall_ms));
-        let e_rss = m(&r.erl, |s| Some(s.rss_kb as f64 / 1024.0));
-        let ratio = if w.startup {
-            t_wall.zip(e_wall).map(|(a, b)| a / b)
-        } else {
-            t_vm.zip(e_work)
-                .filter(|&(_, b)| b > 0.0)
-                .map(|(a, b)| a / b)
-        };
-        let j_ratio = if w.startup {
-            j_wall.zip(e_wall).map(|(a, b)| a / b)
-        } else {
-            j_vm.zip(e_work)
-                .filter(|&(_, b)| b > 0.0)
-                .map(|(a, b)| a / b)
-        };
+    pub fn new(c: &Case, r: &Results, have_erl: bool) -> Row {
         let mut note = String::new();
-        if let Some(e) = &r.ttvm_err {
-            note.push_str(&format!("ttvm failed: {e}. "));
+        for (label, s) in [
+            ("ttvm", &r.interp),
+            ("ttvm --jit", &r.jit),
+            ("erlang", &r.erl),
+        ] {
+            if let Some(e) = &s.err {
+                let _ = write!(note, "{label} failed: {e}. ");
+            }
         }
-        if let Some(e) = &r.jit_err {
-            note.push_str(&format!("ttvm --jit failed: {e}. "));
-        }
-        if let Some(e) = &r.erl_err {
-            note.push_str(&format!("erlang failed: {e}. "));
-        }
-        if !w.startup {
-            let mut results: Vec<&str> = r
-                .ttvm
-                .iter()
-                .chain(&r.jit)
-                .chain(&r.erl)
+        if !c.w.startup {
+            let mut results: Vec<&str> = [&r.interp, &r.jit, &r.erl]
+                .into_iter()
+                .flat_map(|s| &s.samples)
                 .map(|s| s.result.as_str())
                 .collect();
             results.sort_unstable();
             results.dedup();
             if results.len() > 1 {
-                note.push_str(&format!("results differ: {results:?}. "));
+                let _ = write!(note, "results differ: {results:?}. ");
             }
         }
         Row {
-            name,
-            startup: w.startup,
-            t_wall,
-            t_vm,
-            t_rss,
-            j_vm,
-            j_rss,
-            j_ratio,
-            e_work,
-            e_wall,
-            e_rss,
-            ratio,
-            failed: r.ttvm_err.is_some()
-                || r.jit_err.is_some()
-                || (have_erl && r.erl_err.is_some()),
+            name: c.name,
+            sched: c.sched,
+            startup: c.w.startup,
+            interp: Stats::of(&r.interp),
+            jit: Stats::of(&r.jit),
+            erl: Stats::of(&r.erl),
+            failed: r.interp.err.is_some()
+                || r.jit.err.is_some()
+                || (have_erl && r.erl.err.is_some()),
             note,
         }
+    }
+
+    /// The time the ratios compare: in-VM / self-timed work, or for the
+    /// start-up workload the whole process.
+    pub fn time(&self, s: &Stats) -> Option<f64> {
+        if self.startup {
+            s.wall
+        } else {
+            s.inner
+        }
+    }
+
+    fn ratio_of(&self, a: &Stats, b: &Stats) -> Option<f64> {
+        self.time(a)
+            .zip(self.time(b))
+            .filter(|&(_, b)| b > 0.0)
+            .map(|(a, b)| a / b)
+    }
+
+    /// Interpreter time / Erlang time.
+    pub fn ratio(&self) -> Option<f64> {
+        self.ratio_of(&self.interp, &self.erl)
+    }
+
+    /// `--jit` time / Erlang time.
+    pub fn j_ratio(&self) -> Option<f64> {
+        self.ratio_of(&self.jit, &self.erl)
+    }
+
+    /// `--jit` time / interpreter time.
+    pub fn speedup(&self) -> Option<f64> {
+        self.ratio_of(&self.jit, &self.interp)
+    }
+
+    /// "name -S n", the row's label in the chart.
+    pub fn label(&self) -> String {
+        format!("{} -S{}", self.name, self.sched)
     }
 }
 
@@ -125,7 +143,11 @@ pub fn fmt_ratio(x: f64) -> String {
     }
 }
 
-pub fn machine_note() -> String {
+fn ratio_cell(x: Option<f64>) -> String {
+    x.map_or("-".into(), fmt_ratio)
+}
+
+pub fn machine_note(have_erl: bool) -> String {
     let cpus = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(0);
@@ -133,83 +155,180 @@ pub fn machine_note() -> String {
         .ok()
         .and_then(|s| s.split_whitespace().next().map(str::to_string))
         .unwrap_or_else(|| "?".into());
-    let otp = Command::new("erl")
-        .args([
-            "-noshell",
-            "-eval",
-            "io:format(\"~s\",[erlang:system_info(otp_release)]), init:stop().",
-        ])
-        .output()
-        .ok()
+    let otp = have_erl
+        .then(|| {
+            Command::new("erl")
+                .args([
+                    "-noshell",
+                    "-eval",
+                    "io:format(\"~s\",[erlang:system_info(otp_release)]), init:stop().",
+                ])
+                .output()
+                .ok()
+        })
+        .flatten()
         .filter(|o| o.status.success())
         .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
         .unwrap_or_else(|| "-".into());
     format!("{cpus} CPUs, load average (1 min) {load} at the end, OTP {otp}")
 }
 
-pub fn markdown(rows: &[Row], mode: &str, runs: usize, have_erl: bool, machine: &str) -> String {
+/// A markdown table whose columns are padded, so it reads as well on a
+/// terminal as rendered.
+struct Table {
+    rows: Vec<Vec<String>>,
+    /// Right-aligned columns (numbers).
+    right: Vec<bool>,
+}
+
+impl Table {
+    fn new(header: &[&str]) -> Table {
+        Table {
+            rows: vec![header.iter().map(|h| h.to_string()).collect()],
+            // Every column but the first holds numbers.
+            right: (0..header.len()).map(|i| i > 0).collect(),
+        }
+    }
+
+    fn push(&mut self, row: Vec<String>) {
+        self.rows.push(row);
+    }
+
+    fn render(&self, out: &mut String) {
+        let n = self.right.len();
+        let width: Vec<usize> = (0..n)
+            .map(|i| {
+                self.rows
+                    .iter()
+                    .map(|r| r[i].chars().count())
+                    .max()
+                    .unwrap_or(0)
+                    .max(3)
+            })
+            .collect();
+        let line = |out: &mut String, cells: &[String]| {
+            out.push('|');
+            for (i, c) in cells.iter().enumerate() {
+                let w = width[i];
+                let _ = if self.right[i] {
+                    write!(out, " {c:>w$} |")
+                } else {
+                    write!(out, " {c:<w$} |")
+                };
+            }
+            out.push('\n');
+        };
+        line(out, &self.rows[0]);
+        out.push('|');
+        for (w, &right) in width.iter().zip(&self.right) {
+            out.push_str(&"-".repeat(w + if right { 1 } else { 2 }));
+            out.push_str(if right { ":|" } else { "|" });
+        }
+        out.push('\n');
+        for r in &self.rows[1..] {
+            line(out, r);
+        }
+    }
+}
+
+pub fn markdown(
+    rows: &[Row],
+    mode: &str,
+    runs: usize,
+    erl_note: Option<&str>,
+    machine: &str,
+) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
         "# ttvm vs Erlang/OTP ({mode}, median of {runs} run(s))\n"
     );
     let _ = writeln!(s, "Machine: {machine}.\n");
-    if !have_erl {
-        let _ = writeln!(
-            s,
-            "Erlang/OTP not found (apt-get install -y erlang-base); showing ttvm only.\n"
-        );
+    if let Some(n) = erl_note {
+        let _ = writeln!(s, "{n}.\n");
     }
-    let _ = writeln!(
-        s,
-        "| workload | ttvm wall ms | ttvm VM ms | ttvm RSS MB | --jit VM ms | --jit RSS MB | erl work ms | erl wall ms | erl RSS MB | ttvm/erl | --jit/erl | --jit/ttvm |"
-    );
-    let _ = writeln!(
-        s,
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-    );
+    let mut t = Table::new(&[
+        "workload",
+        "S",
+        "interp ms",
+        "jit ms",
+        "erl ms",
+        "interp/erl",
+        "jit/erl",
+        "jit/interp",
+        "interp wall",
+        "jit wall",
+        "erl wall",
+        "interp MB",
+        "jit MB",
+        "erl MB",
+    ]);
     for r in rows {
-        let show = |ratio: Option<f64>| match ratio {
-            Some(x) if r.startup => format!("{} (wall)", fmt_ratio(x)),
-            Some(x) => fmt_ratio(x),
-            None => "-".into(),
-        };
-        let speedup = if r.startup {
-            None
-        } else {
-            r.j_vm
-                .zip(r.t_vm)
-                .filter(|&(_, b)| b > 0.0)
-                .map(|(a, b)| a / b)
-        };
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            r.name,
-            f(r.t_wall, 1),
-            f(r.t_vm, 1),
-            f(r.t_rss, 1),
-            f(r.j_vm, 1),
-            f(r.j_rss, 1),
-            f(r.e_work, 1),
-            f(r.e_wall, 1),
-            f(r.e_rss, 1),
-            show(r.ratio),
-            show(r.j_ratio),
-            speedup.map_or("-".into(), fmt_ratio)
-        );
+        t.push(vec![
+            if r.startup {
+                format!("{} (wall)", r.name)
+            } else {
+                r.name.to_string()
+            },
+            r.sched.to_string(),
+            f(r.interp.inner, 1),
+            f(r.jit.inner, 1),
+            f(r.erl.inner, 1),
+            ratio_cell(r.ratio()),
+            ratio_cell(r.j_ratio()),
+            ratio_cell(r.speedup()),
+            f(r.interp.wall, 1),
+            f(r.jit.wall, 1),
+            f(r.erl.wall, 1),
+            f(r.interp.rss, 1),
+            f(r.jit.rss, 1),
+            f(r.erl.rss, 1),
+        ]);
     }
+    t.render(&mut s);
     let _ = writeln!(
         s,
-        "\nttvm VM ms = the `--stats` time; erl work ms = the program's own \
-         `erlang:monotonic_time` measurement (BEAM boot excluded); wall = whole \
-         process. ttvm/erl = ttvm VM ms / erl work ms (start-up: wall / wall); \
-         below 1 means ttvm is faster; --jit columns are the same runs with \
-         `--jit` (default threshold), --jit/ttvm below 1 means the JIT is \
-         faster than the interpreter. RSS = peak resident set (wait4)."
+        "\nS = scheduler threads (ttvm `-S S`, Erlang `+S S:S`). interp ms / \
+         jit ms = ttvm's in-VM time (`--stats`) without and with `--jit`; \
+         erl ms = the Erlang program's own `erlang:monotonic_time` measurement \
+         (BEAM start-up excluded). Ratios divide those times (rows marked \
+         (wall): the whole process, wall / wall); below 1 the first is faster. wall = the \
+         whole process, ms; MB = peak resident set (wait4)."
     );
+
+    // Scaling: each count against -S 1, where a workload has both.
+    let mut scaling = Table::new(&["workload", "S", "interp", "jit", "erl"]);
+    for r in rows.iter().filter(|r| r.sched != 1) {
+        let Some(one) = rows.iter().find(|o| o.name == r.name && o.sched == 1) else {
+            continue;
+        };
+        let by = |a: &Stats, b: &Stats| {
+            ratio_cell(
+                r.time(a)
+                    .zip(one.time(b))
+                    .filter(|&(_, b)| b > 0.0)
+                    .map(|(a, b)| a / b),
+            )
+        };
+        scaling.push(vec![
+            r.name.to_string(),
+            r.sched.to_string(),
+            by(&r.interp, &one.interp),
+            by(&r.jit, &one.jit),
+            by(&r.erl, &one.erl),
+        ]);
+    }
+    if scaling.rows.len() > 1 {
+        let _ = writeln!(
+            s,
+            "\n## Scaling: time with S schedulers / time with 1\n\nBelow 1 = \
+             faster with more schedulers (on this machine's {} CPUs).\n",
+            std::thread::available_parallelism().map_or(0, |n| n.get())
+        );
+        scaling.render(&mut s);
+    }
     for r in rows.iter().filter(|r| !r.note.is_empty()) {
-        let _ = writeln!(s, "\n* {}: {}", r.name, r.note);
+        let _ = writeln!(s, "\n* {}: {}", r.label(), r.note);
     }
     s
 }

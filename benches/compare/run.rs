@@ -1,5 +1,6 @@
 //! Running and timing one child process (ttvm or erl).
 
+use crate::workloads::Workload;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -15,16 +16,120 @@ pub struct Sample {
     pub result: String,
 }
 
+/// The three systems a case runs on.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum System {
+    Interp,
+    Jit,
+    Erlang,
+}
+
+impl System {
+    pub fn label(self) -> &'static str {
+        match self {
+            System::Interp => "ttvm",
+            System::Jit => "ttvm --jit",
+            System::Erlang => "erlang",
+        }
+    }
+}
+
+/// One workload at one scheduler count: a row of the report.
+pub struct Case {
+    pub w: &'static Workload,
+    /// The workload's name at this size.
+    pub name: &'static str,
+    pub sched: u32,
+    /// The .ttvm program with this size's substitutions.
+    pub program: PathBuf,
+}
+
+/// What is needed to run a case.
+pub struct Env {
+    /// The release `ttvm` binary.
+    pub ttvm: PathBuf,
+    /// The compiled Erlang modules.
+    pub ebin: PathBuf,
+    /// Where the children's stdout and stderr go.
+    pub out: PathBuf,
+    pub quick: bool,
+    /// Pass `--no-pin` to ttvm.
+    pub no_pin: bool,
+}
+
+/// The samples of one system on one case; after a failure, no more runs.
+#[derive(Default)]
+pub struct Series {
+    pub samples: Vec<Sample>,
+    pub err: Option<String>,
+}
+
 #[derive(Default)]
 pub struct Results {
-    pub ttvm: Vec<Sample>,
-    /// The same runs with `--jit`.
-    pub jit: Vec<Sample>,
-    pub erl: Vec<Sample>,
-    pub ttvm_err: Option<String>,
-    pub jit_err: Option<String>,
-    pub erl_err: Option<String>,
+    pub interp: Series,
+    pub jit: Series,
+    pub erl: Series,
 }
+
+impl Results {
+    pub fn get_mut(&mut self, sys: System) -> &mut Series {
+        match sys {
+            System::Interp => &mut self.interp,
+            System::Jit => &mut self.jit,
+            System::Erlang => &mut self.erl,
+        }
+    }
+}
+
+/// Run `case` once on `sys`.
+pub fn run_once(sys: System, case: &Case, env: &Env) -> Result<Sample, String> {
+    let sched = case.sched.to_string();
+    match sys {
+        System::Interp | System::Jit => {
+            let mut cmd = Command::new(&env.ttvm);
+            cmd.arg("--stats")
+                .args(["-S", &sched])
+                .args(case.w.ttvm_args);
+            if env.no_pin {
+                cmd.arg("--no-pin");
+            }
+            if sys == System::Jit {
+                cmd.arg("--jit");
+            }
+            cmd.arg(&case.program);
+            measure(cmd, &env.out, |_, stderr| parse_stats_ms(stderr))
+        }
+        System::Erlang => {
+            let arg = if env.quick {
+                case.w.erl_arg_quick
+            } else {
+                case.w.erl_arg_full
+            };
+            let mut cmd = Command::new("erl");
+            cmd.args(["+S", &format!("{sched}:{sched}")])
+                .args(case.w.erl_flags)
+                .arg("-noshell")
+                .arg("-pa")
+                .arg(&env.ebin)
+                .args(["-run", case.w.erl_module, "main", arg])
+                .args(ERL_STOP);
+            measure(cmd, &env.out, |stdout, _| {
+                stdout
+                    .lines()
+                    .find_map(|l| l.strip_prefix("time_us "))
+                    .and_then(|s| s.trim().parse::<f64>().ok())
+                    .map(|us| us / 1000.0)
+            })
+        }
+    }
+}
+
+/// How `erl` ends after the workload's `main` returns: `erlang:halt()`,
+/// which flushes output and exits at once, like ttvm at the end of its
+/// program. (`-s init stop`, an orderly shutdown of every application,
+/// adds about a second of wall time per run, which the start-up workload
+/// would count and every run would wait for.)
+pub const ERL_STOP: &[&str] = &["-s", "erlang", "halt"];
 
 pub fn have_erlang() -> bool {
     let ok = |p: &str| {

@@ -10,17 +10,33 @@ fn esc(s: &str) -> String {
 }
 
 /// Horizontal bar chart of the ratios on a log2 axis, with a line at 1.0.
-pub fn svg(rows: &[Row], mode: &str) -> String {
-    let left = 150.0;
+/// One row per case (workload × scheduler count), rows of one workload
+/// together; each row has two bars, the interpreter (light) and `--jit`
+/// (dark), green when ttvm is faster and red when Erlang is.
+pub fn svg(rows: &[Row], mode: &str, erl_note: Option<&str>) -> String {
+    let left = 170.0;
     let width = 560.0;
     let bar_h = 22.0;
-    let gap = 8.0;
-    let top = 50.0;
-    let h = top + rows.len() as f64 * (bar_h + gap) + 50.0;
-    let total_w = left + width + 90.0;
+    let gap = 6.0;
+    // Extra space between workloads.
+    let group_gap = 10.0;
+    let top = if erl_note.is_some() { 90.0 } else { 76.0 };
+    // The top of each row; a new workload starts a new group.
+    let mut ys = Vec::with_capacity(rows.len());
+    let mut y = top;
+    for (i, r) in rows.iter().enumerate() {
+        if i > 0 && rows[i - 1].name != r.name {
+            y += group_gap;
+        }
+        ys.push(y);
+        y += bar_h + gap;
+    }
+    let axis_y = y;
+    let h = axis_y + 50.0;
+    let total_w = left + width + 100.0;
     let ratios: Vec<f64> = rows
         .iter()
-        .flat_map(|r| [r.ratio, r.j_ratio])
+        .flat_map(|r| [r.ratio(), r.j_ratio()])
         .flatten()
         .filter(|x| *x > 0.0)
         .collect();
@@ -51,8 +67,20 @@ pub fn svg(rows: &[Row], mode: &str) -> String {
         total_w / 2.0,
         esc(mode)
     );
+    let _ = writeln!(
+        s,
+        r##"<text x="{}" y="42" text-anchor="middle" fill="#444">light bar: interpreter, dark bar: --jit; green: ttvm faster, red: Erlang faster; S = schedulers</text>"##,
+        total_w / 2.0
+    );
+    if let Some(n) = erl_note {
+        let _ = writeln!(
+            s,
+            r##"<text x="{}" y="58" text-anchor="middle" fill="#c9302c">{} — no ratios</text>"##,
+            total_w / 2.0,
+            esc(n)
+        );
+    }
     // Grid and axis labels at powers of two.
-    let axis_y = top + rows.len() as f64 * (bar_h + gap);
     let step = ((hi - lo) / 10.0).ceil().max(1.0) as i32;
     let mut e = (lo as i32).div_euclid(step) * step;
     while e <= hi as i32 {
@@ -76,16 +104,25 @@ pub fn svg(rows: &[Row], mode: &str) -> String {
     }
     let x1 = x(1.0);
     for (i, r) in rows.iter().enumerate() {
-        let y = top + i as f64 * (bar_h + gap);
+        let y = ys[i];
+        if i == 0 || rows[i - 1].name != r.name {
+            let _ = writeln!(
+                s,
+                r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
+                left - 40.0,
+                y + bar_h * 0.7,
+                esc(r.name)
+            );
+        }
         let _ = writeln!(
             s,
-            r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
+            r##"<text x="{:.1}" y="{:.1}" text-anchor="end" fill="#666">S{}</text>"##,
             left - 8.0,
             y + bar_h * 0.7,
-            esc(r.name)
+            r.sched
         );
         // Two bars: the interpreter (top, light) and --jit (bottom, dark).
-        for (k, ratio) in [r.ratio, r.j_ratio].into_iter().enumerate() {
+        for (k, ratio) in [r.ratio(), r.j_ratio()].into_iter().enumerate() {
             let yb = y + k as f64 * bar_h / 2.0;
             let hb = bar_h / 2.0 - 1.0;
             match ratio {

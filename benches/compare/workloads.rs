@@ -1,4 +1,7 @@
-//! The workloads: one .ttvm program and one Erlang module each, at two sizes.
+//! The workloads: one .ttvm program and one Erlang module each, at two
+//! sizes (full and `--quick`). The scheduler count is not part of a
+//! workload: each runs with every count `--sched` selects (`-S N` for ttvm,
+//! `+S N:N` for Erlang), unless it is defined on one (`only_sched`).
 
 pub struct Workload {
     pub name: &'static str,
@@ -11,11 +14,16 @@ pub struct Workload {
     /// Textual substitutions applied in full mode (a program used at two
     /// sizes).
     pub full_subs: &'static [(&'static str, &'static str)],
+    /// Extra ttvm arguments (never `-S`: the harness adds it).
     pub ttvm_args: &'static [&'static str],
     pub erl_module: &'static str,
     pub erl_arg_full: &'static str,
     pub erl_arg_quick: &'static str,
+    /// Extra `erl` flags (never `+S`: the harness adds it).
     pub erl_flags: &'static [&'static str],
+    /// The one scheduler count the workload is defined on, if any: it runs
+    /// with that count only (and not at all when `--sched` excludes it).
+    pub only_sched: Option<u32>,
     /// Compare whole-process wall times instead of self-timed work.
     pub startup: bool,
 }
@@ -32,6 +40,7 @@ pub const WORKLOADS: &[Workload] = &[
         erl_arg_full: "100000000",
         erl_arg_quick: "10000000",
         erl_flags: &[],
+        only_sched: None,
         startup: false,
     },
     Workload {
@@ -45,6 +54,7 @@ pub const WORKLOADS: &[Workload] = &[
         erl_arg_full: "30",
         erl_arg_quick: "25",
         erl_flags: &[],
+        only_sched: None,
         startup: false,
     },
     Workload {
@@ -58,6 +68,7 @@ pub const WORKLOADS: &[Workload] = &[
         erl_arg_full: "32",
         erl_arg_quick: "27",
         erl_flags: &[],
+        only_sched: None,
         startup: false,
     },
     Workload {
@@ -71,6 +82,7 @@ pub const WORKLOADS: &[Workload] = &[
         erl_arg_full: "1000000",
         erl_arg_quick: "100000",
         erl_flags: &[],
+        only_sched: None,
         startup: false,
     },
     Workload {
@@ -84,6 +96,7 @@ pub const WORKLOADS: &[Workload] = &[
         erl_arg_full: "10000000",
         erl_arg_quick: "1000000",
         erl_flags: &[],
+        only_sched: None,
         startup: false,
     },
     Workload {
@@ -97,6 +110,7 @@ pub const WORKLOADS: &[Workload] = &[
         erl_arg_full: "1000000",
         erl_arg_quick: "100000",
         erl_flags: &[],
+        only_sched: None,
         startup: false,
     },
     Workload {
@@ -110,6 +124,7 @@ pub const WORKLOADS: &[Workload] = &[
         erl_arg_full: "1000000",
         erl_arg_quick: "100000",
         erl_flags: &[],
+        only_sched: None,
         startup: false,
     },
     Workload {
@@ -124,45 +139,37 @@ pub const WORKLOADS: &[Workload] = &[
         erl_arg_quick: "100000",
         // BEAM's default process limit is 262,144.
         erl_flags: &["+P", "4000000"],
+        only_sched: None,
         startup: false,
     },
     Workload {
-        name: "4xfib(27) -S1",
-        quick_name: "4xfib(22) -S1",
+        name: "4xfib(27)",
+        quick_name: "4xfib(22)",
         ttvm: "benches/programs/parfib.ttvm",
         quick_subs: &[("PUSH_INT 27", "PUSH_INT 22")],
         full_subs: &[],
-        ttvm_args: &["-S", "1"],
+        ttvm_args: &[],
         erl_module: "parfib",
         erl_arg_full: "27",
         erl_arg_quick: "22",
-        erl_flags: &["+S", "1:1"],
+        erl_flags: &[],
+        only_sched: None,
         startup: false,
     },
     Workload {
-        name: "4xfib(27) -S2",
-        quick_name: "4xfib(22) -S2",
-        ttvm: "benches/programs/parfib.ttvm",
-        quick_subs: &[("PUSH_INT 27", "PUSH_INT 22")],
-        full_subs: &[],
-        ttvm_args: &["-S", "2"],
-        erl_module: "parfib",
-        erl_arg_full: "27",
-        erl_arg_quick: "22",
-        erl_flags: &["+S", "2:2"],
-        startup: false,
-    },
-    Workload {
-        name: "fairness 1000 -S1",
-        quick_name: "fairness 1000 -S1",
+        name: "fairness 1000",
+        quick_name: "fairness 1000",
         ttvm: "benches/programs/fairness.ttvm",
         quick_subs: &[],
         full_subs: &[],
-        ttvm_args: &["-S", "1"],
+        ttvm_args: &[],
         erl_module: "fairness",
         erl_arg_full: "1000",
         erl_arg_quick: "1000",
-        erl_flags: &["+S", "1:1"],
+        erl_flags: &[],
+        // The spinner and the ping-pong share one scheduler by
+        // definition: with two, the spinner would have a core to itself.
+        only_sched: Some(1),
         startup: false,
     },
     Workload {
@@ -176,6 +183,7 @@ pub const WORKLOADS: &[Workload] = &[
         erl_arg_full: "100000",
         erl_arg_quick: "10000",
         erl_flags: &[],
+        only_sched: None,
         startup: false,
     },
     Workload {
@@ -189,6 +197,7 @@ pub const WORKLOADS: &[Workload] = &[
         erl_arg_full: "0",
         erl_arg_quick: "0",
         erl_flags: &[],
+        only_sched: None,
         startup: true,
     },
 ];
