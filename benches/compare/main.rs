@@ -206,15 +206,19 @@ fn main() {
     }
 
     // Write the .ttvm programs (sizes substituted), once per workload.
-    for c in &cases {
-        let src = fs::read_to_string(root.join(c.w.ttvm))
+    for (i, c) in cases.iter().enumerate() {
+        // A workload's cases are adjacent and share the file.
+        if i > 0 && cases[i - 1].program == c.program {
+            continue;
+        }
+        let mut text = fs::read_to_string(root.join(c.w.ttvm))
             .unwrap_or_else(|e| die(&format!("read {}: {e}", c.w.ttvm)));
-        let mut text = src;
-        for (from, to) in if o.quick {
+        let subs = if o.quick {
             c.w.quick_subs
         } else {
             c.w.full_subs
-        } {
+        };
+        for (from, to) in subs {
             if !text.contains(from) {
                 die(&format!("{}: substitution {from:?} not found", c.w.ttvm));
             }
