@@ -4,15 +4,16 @@
 //!
 //! - `fuzz/corpus/assemble/*`, `fuzz/regressions/assemble/*` → `oracle::assemble`
 //! - `fuzz/corpus/run/*`, `fuzz/regressions/run/*` → `oracle::run_input`
-//!   (text → `oracle::run`, a first byte ≥ 0x80 → `oracle::run_generated`)
-//!   and `oracle::assemble`
+//!   (text → `oracle::run`, a first byte ≥ 0x80 → `oracle::run_generated`,
+//!   ≥ 0xC0 → also `oracle::run_generated_smp`) and `oracle::assemble`
 //! - `fuzz/corpus/roundtrip/*`, `fuzz/regressions/roundtrip/*` (and the
 //!   assemble corpus) → `oracle::roundtrip`
 //! - `fuzz/corpus/differential/*`, `fuzz/regressions/differential/*` →
 //!   `oracle::differential`
 //!
 //! Plus programs generated from fixed pseudo-random bytes, through the
-//! `run` and `differential` oracles, and a check that the generator uses
+//! `run` oracle (on one scheduler and on two) and the `differential` one,
+//! and a check that the generator uses
 //! every feature it claims to.
 //!
 //! See docs/TESTING.md, "Fuzzing".
@@ -168,6 +169,16 @@ fn generated_programs_run() {
     replay_bytes(
         &random_inputs(0x9E37_79B9_7F4A_7C15, 120),
         oracle::run_generated,
+    );
+}
+
+/// The same inputs on two schedulers: only what holds in every
+/// interleaving is checked (see `oracle::run_generated_smp`).
+#[test]
+fn generated_programs_run_smp() {
+    replay_bytes(
+        &random_inputs(0x9E37_79B9_7F4A_7C15, 120),
+        oracle::run_generated_smp,
     );
 }
 

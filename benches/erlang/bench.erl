@@ -1,4 +1,4 @@
-%% Shared helper for the ttvm-vs-Erlang comparison (benches/compare.rs).
+%% Shared helper for the ttvm-vs-Erlang comparison (benches/compare/).
 %% Each workload module calls bench:run/1 with a zero-arity fun; the fun's
 %% wall time is measured with erlang:monotonic_time (BEAM start-up excluded)
 %% and printed as "time_us N" after the result.

@@ -8,7 +8,7 @@
 
 #![allow(dead_code)]
 
-#[path = "gen.rs"]
+#[path = "gen/mod.rs"]
 pub mod gen;
 
 use std::hash::Hasher;
@@ -237,8 +237,15 @@ pub fn run(bytes: &[u8]) {
 /// generated programs ([`run_generated`] of the rest); others are program
 /// text ([`run`]). Text never starts with such a byte (it would be the
 /// middle of a UTF-8 character), and the seed programs stay readable.
+///
+/// From [`GENERATED_SMP`] on, the generated program runs a second time on
+/// [`SMP_SCHEDULERS`] schedulers ([`run_generated_smp`]).
 pub fn run_input(bytes: &[u8]) {
     match bytes.split_first() {
+        Some((&mode, rest)) if mode >= GENERATED_SMP => {
+            run_generated(rest);
+            run_generated_smp(rest);
+        }
         Some((&mode, rest)) if mode >= GENERATED => run_generated(rest),
         _ => run(bytes),
     }
@@ -246,6 +253,13 @@ pub fn run_input(bytes: &[u8]) {
 
 /// First bytes that select generated mode (see [`run_input`]).
 pub const GENERATED: u8 = 0x80;
+
+/// First bytes that select generated mode with a second run on several
+/// schedulers (see [`run_input`]): half of the generated inputs.
+pub const GENERATED_SMP: u8 = 0xC0;
+
+/// Schedulers of [`run_generated_smp`].
+pub const SMP_SCHEDULERS: usize = 2;
 
 /// The program [`gen::generate`] makes from `bytes`; it must assemble.
 pub fn generated(bytes: &[u8], opts: gen::Options) -> (gen::Generated, ttvm::Program) {
@@ -270,6 +284,18 @@ pub fn run_generated(bytes: &[u8]) {
     let (g, program) = generated(bytes, gen::Options { timers: true });
     roundtrip_source(NAME, &g.source);
     let out = run_checked(program, generated_config());
+    check_status(&out.result, &g.exit_codes);
+}
+
+/// [`run_generated`] on [`SMP_SCHEDULERS`] schedulers: the order in which
+/// processes run now depends on the threads, so nothing is compared with
+/// another run; checked are only what holds in every interleaving — no
+/// panic, no hang, no leaked process (every context freed once the run
+/// returns), an exit status of 0, 1 or 4 or one of its `EXIT` codes, and 1
+/// when the reduction limit (shared by the schedulers) stopped it.
+pub fn run_generated_smp(bytes: &[u8]) {
+    let (g, program) = generated(bytes, gen::Options { timers: true });
+    let out = run_checked(program, smp_config());
     check_status(&out.result, &g.exit_codes);
 }
 
@@ -365,6 +391,14 @@ pub fn generated_config() -> ttvm::RunConfig {
     ttvm::RunConfig {
         max_processes: GENERATED_MAX_PROCESSES,
         ..config()
+    }
+}
+
+/// [`generated_config`] on [`SMP_SCHEDULERS`] schedulers (not pinned).
+pub fn smp_config() -> ttvm::RunConfig {
+    ttvm::RunConfig {
+        schedulers: SMP_SCHEDULERS,
+        ..generated_config()
     }
 }
 

@@ -1,0 +1,333 @@
+//! Expressions: push exactly one value, of any type or of a tracked
+//! type; calls and function values; literals.
+
+use super::vocab::{FIELDS, FLOATS, INTS, STRS};
+use super::{escape, Gen, Routine, Ty, MAX_DEPTH};
+use arbitrary::Result;
+
+impl Gen<'_, '_> {
+    /// Push the arguments of routine `j` and call it (it leaves one value).
+    pub(super) fn call(&mut self, j: usize) -> Result<()> {
+        let r = self.routines[j].clone();
+        self.args(&r)?;
+        let mut line = format!("CALL {}", r.label);
+        for p in &r.params {
+            line.push(' ');
+            line.push_str(p);
+        }
+        self.emit(&line);
+        Ok(())
+    }
+
+    pub(super) fn args(&mut self, r: &Routine) -> Result<()> {
+        if r.recursive {
+            if self.chance(8)? {
+                self.expr(3)?;
+            } else {
+                let n = self.u.int_in_range(0..=40)?;
+                self.emit(&format!("PUSH_INT {n}"));
+            }
+            return Ok(());
+        }
+        for _ in &r.params {
+            self.expr(3)?;
+        }
+        Ok(())
+    }
+
+    /// Push a Function or Closure value of routine `j` (arguments not
+    /// included).
+    pub(super) fn function_value(&mut self, j: usize) -> Result<()> {
+        let r = self.routines[j].clone();
+        let params: String = r.params.iter().map(|p| format!(" {p}")).collect();
+        let vars = self.in_scope();
+        if !vars.is_empty() && self.u.arbitrary()? {
+            let k = self.u.int_in_range(1..=vars.len().min(3))?;
+            for _ in 0..k {
+                let v = self.pick(&vars)?;
+                self.emit(&format!("CAPTURE {v}"));
+            }
+            self.emit(&format!("MAKE_LAMBDA {}{params}", r.label));
+        } else {
+            self.emit(&format!("MAKE_FUNCTION {}{params}", r.label));
+        }
+        Ok(())
+    }
+
+    /// A literal of any type, or a variable.
+    pub(super) fn literal(&mut self) -> Result<()> {
+        match self.u.int_in_range(0..=5)? {
+            0 | 1 => self.int_literal(),
+            2 => {
+                let f = self.pick(FLOATS)?;
+                self.emit(&format!("PUSH_FLOAT {f}"));
+                Ok(())
+            }
+            3 => self.str_literal(),
+            4 => self.emit_one(&["TRUE", "FALSE", "NULL", "PUSH_BOOL true", "PUSH_BOOL false"]),
+            _ => self.load(Ty::Any),
+        }
+    }
+
+    pub(super) fn int_literal(&mut self) -> Result<()> {
+        let n: i64 = match self.u.int_in_range(0..=3)? {
+            0 => self.pick(INTS)?,
+            1 => self.u.arbitrary()?,
+            _ => self.u.int_in_range(-3..=12)?,
+        };
+        self.emit(&format!("PUSH_INT {n}"));
+        Ok(())
+    }
+
+    pub(super) fn str_literal(&mut self) -> Result<()> {
+        let s = if self.chance(4)? {
+            let s: String = self.u.arbitrary()?;
+            s.chars().take(12).collect()
+        } else {
+            self.pick(STRS)?.to_string()
+        };
+        self.emit(&format!("PUSH_STR {}", escape(&s)));
+        Ok(())
+    }
+
+    /// LOAD a variable of type `ty` (any variable for [`Ty::Any`]), or push
+    /// a literal of that type when there is none.
+    pub(super) fn load(&mut self, ty: Ty) -> Result<()> {
+        let vars = self.vars_of(ty);
+        if vars.is_empty() {
+            return match ty {
+                Ty::Int => self.int_literal(),
+                Ty::Str => self.str_literal(),
+                Ty::List => {
+                    self.emit("MAKE_LIST 0");
+                    Ok(())
+                }
+                Ty::Obj => {
+                    self.emit("MAKE_OBJECT");
+                    Ok(())
+                }
+                Ty::Any => self.int_literal(),
+            };
+        }
+        let v = self.pick(&vars)?;
+        self.emit(&format!("LOAD {v}"));
+        Ok(())
+    }
+
+    /// Push exactly one value, of any type.
+    pub(super) fn expr(&mut self, depth: u32) -> Result<()> {
+        if depth >= MAX_DEPTH || self.full() {
+            return self.literal();
+        }
+        let d = depth + 1;
+        match self.u.int_in_range(0..=24)? {
+            0..=3 => self.literal()?,
+            4..=5 => self.typed(Ty::Int, depth)?,
+            6..=7 => self.typed(Ty::Str, depth)?,
+            8..=9 => self.typed(Ty::List, depth)?,
+            10 => self.typed(Ty::Obj, depth)?,
+            11 => {
+                // Anything goes: any two values, any operator.
+                self.expr(d)?;
+                self.expr(d)?;
+                let op = self.pick(&[
+                    "ADD", "SUB", "MUL", "DIV", "MOD", "ADD_F", "SUB_F", "MUL_F", "DIV_F",
+                    "CONCAT", "EQ", "NE", "GT", "LT", "GE", "LE", "EQ_F", "NE_F", "GT_F", "LT_F",
+                    "GE_F", "LE_F", "AND", "OR", "INDEX", "APPEND",
+                ])?;
+                self.emit(op);
+            }
+            12 => {
+                self.expr(d)?;
+                self.emit_one(&["NEG", "NOT", "TO_STR", "TO_INT", "TO_FLOAT", "LEN", "KEYS"])?;
+            }
+            13..=14 => {
+                let fs: Vec<usize> = self
+                    .callable()
+                    .filter(|&j| self.routines[j].function)
+                    .collect();
+                if fs.is_empty() {
+                    return self.literal();
+                }
+                let j = self.pick(&fs)?;
+                if self.u.arbitrary()? {
+                    self.call(j)?;
+                } else {
+                    let r = self.routines[j].clone();
+                    self.args(&r)?;
+                    self.function_value(j)?;
+                    self.emit("CALL_FUNCTION");
+                }
+            }
+            15 => {
+                let targets: Vec<usize> = self.callable().collect();
+                if targets.is_empty() {
+                    return self.literal();
+                }
+                let j = self.pick(&targets)?;
+                self.function_value(j)?;
+            }
+            16 => self.spawn()?,
+            17 => self.emit_one(&["SELF", "WHEREIS srv", "WHEREIS log"])?,
+            18 => {
+                self.pid_expr()?;
+                self.emit("MONITOR");
+            }
+            19 => self.receive()?,
+            20 => {
+                // A value, or the exception its computation raised.
+                let (catch, end) = (self.fresh("L"), self.fresh("L"));
+                self.emit(&format!("TRY {catch}"));
+                self.expr(d)?;
+                self.emit("END_TRY");
+                self.emit(&format!("JMP {end}"));
+                self.label(&catch);
+                self.emit("CATCH");
+                if self.u.arbitrary()? {
+                    let f = self.pick(&["message", "value"])?;
+                    self.emit(&format!("GET_FIELD {f}"));
+                }
+                self.label(&end);
+            }
+            21 => {
+                self.expr(d)?;
+                match self.u.int_in_range(0..=2)? {
+                    0 => self.emit("DUP\nMAKE_LIST 2"),
+                    1 => {
+                        self.expr(d)?;
+                        self.emit("SWAP\nMAKE_LIST 2");
+                    }
+                    _ => {
+                        self.expr(d)?;
+                        self.emit("OVER\nMAKE_LIST 3");
+                    }
+                }
+            }
+            22 if self.chance(3)? => {
+                self.emit_one(&[
+                    "READ_LINE",
+                    "GET_ARGS",
+                    "PUSH_STR HOME\nGET_ENV",
+                    "PUSH_STR x.txt\nFILE_EXISTS",
+                    "PUSH_STR x.txt\nREAD_FILE",
+                ])?;
+            }
+            23 if self.math && self.current.is_none() => {
+                // A function of the bundled module std/math.
+                let (f, n) = self.pick(&[("abs", 1), ("max", 2), ("min", 2), ("pow", 2)])?;
+                for _ in 0..n {
+                    self.typed(Ty::Int, d)?;
+                }
+                self.emit(&format!("LOAD {f}"));
+                self.emit("CALL_FUNCTION");
+            }
+            _ => self.load(Ty::Any)?,
+        }
+        Ok(())
+    }
+
+    /// Push one value of type `ty` (almost always: a division by zero or an
+    /// index out of range still raise).
+    pub(super) fn typed(&mut self, ty: Ty, depth: u32) -> Result<()> {
+        if depth >= MAX_DEPTH || self.full() {
+            return self.load(ty);
+        }
+        let d = depth + 1;
+        let pick = self.u.int_in_range(0..=7)?;
+        match (ty, pick) {
+            (_, 0..=1) => self.load(ty)?,
+            (Ty::Any, _) => self.expr(depth)?,
+            (Ty::Int, 2..=3) => {
+                self.typed(Ty::Int, d)?;
+                self.typed(Ty::Int, d)?;
+                self.emit_one(&["ADD", "SUB", "MUL", "EQ", "NE", "LT", "GE"])?;
+            }
+            (Ty::Int, 4) => {
+                self.typed(Ty::Int, d)?;
+                let n = self.pick(&[1i64, 2, 3, 7, -1, 10])?;
+                self.emit(&format!("PUSH_INT {n}"));
+                self.emit_one(&["DIV", "MOD"])?;
+            }
+            (Ty::Int, 5) => {
+                let t = self.pick(&[Ty::Str, Ty::List, Ty::Obj])?;
+                self.typed(t, d)?;
+                self.emit("LEN");
+            }
+            (Ty::Int, 6) => {
+                self.typed(Ty::Obj, d)?;
+                let f = self.pick(FIELDS)?;
+                self.emit(&format!("HAS_FIELD {f}"));
+            }
+            (Ty::Int, _) => {
+                self.typed(Ty::Int, d)?;
+                self.emit_one(&["NEG", "TO_INT", "TO_STR\nTO_INT"])?;
+            }
+            (Ty::Str, 2..=3) => {
+                self.expr(d)?;
+                self.expr(d)?;
+                self.emit("CONCAT");
+            }
+            (Ty::Str, 4..=5) => {
+                self.expr(d)?;
+                self.emit("TO_STR");
+            }
+            (Ty::Str, _) => {
+                // A character of a non-empty string.
+                self.typed(Ty::Str, d)?;
+                self.emit("PUSH_STR \"·\"\nCONCAT");
+                self.emit("PUSH_INT 0\nINDEX");
+            }
+            (Ty::List, 2..=3) => {
+                let n = self.u.int_in_range(0..=4)?;
+                for _ in 0..n {
+                    self.expr(d)?;
+                }
+                self.emit(&format!("MAKE_LIST {n}"));
+            }
+            (Ty::List, 4) => {
+                self.typed(Ty::List, d)?;
+                self.expr(d)?;
+                self.emit("APPEND");
+            }
+            (Ty::List, 5) => {
+                // Replace the first element of a non-empty list.
+                self.typed(Ty::List, d)?;
+                self.expr(d)?;
+                self.emit("APPEND");
+                self.emit("PUSH_INT 0");
+                self.expr(d)?;
+                self.emit("SET_INDEX");
+            }
+            (Ty::List, 6) => {
+                self.typed(Ty::Obj, d)?;
+                self.emit("KEYS");
+            }
+            (Ty::List, _) => {
+                // An element of a list of lists.
+                self.typed(Ty::List, d)?;
+                self.emit("MAKE_LIST 1\nPUSH_INT 0\nINDEX");
+            }
+            (Ty::Obj, 2..=4) => {
+                self.emit("MAKE_OBJECT");
+                let n = self.u.int_in_range(0..=3)?;
+                for _ in 0..n {
+                    self.expr(d)?;
+                    let f = self.pick(FIELDS)?;
+                    self.emit(&format!("SET_FIELD {f}"));
+                }
+            }
+            (Ty::Obj, 5) => {
+                self.typed(Ty::Obj, d)?;
+                let f = self.pick(FIELDS)?;
+                self.emit(&format!("DELETE_FIELD {f}"));
+            }
+            (Ty::Obj, _) => {
+                self.typed(Ty::Obj, d)?;
+                self.expr(d)?;
+                let f = self.pick(FIELDS)?;
+                self.emit(&format!("SET_FIELD {f}"));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,184 @@
+//! One statement: leaves the stack as it found it.
+
+use super::vocab::{NAMES, RAW, REASONS};
+use super::{escape, Gen, Ty, MAX_BLOCKS, MAX_LOOP};
+use arbitrary::Result;
+
+impl Gen<'_, '_> {
+    pub(super) fn stmt(&mut self) -> Result<()> {
+        let nested = self.blocks < MAX_BLOCKS;
+        match self.u.int_in_range(0..=27)? {
+            0..=2 => {
+                let ty = self.pick(&[Ty::Any, Ty::Int, Ty::Int, Ty::Str, Ty::List, Ty::Obj])?;
+                self.typed(ty, 0)?;
+                let v = self.var_name()?;
+                self.emit(&format!("STORE {v}"));
+                self.pid_vars.retain(|p| *p != v);
+                self.define(&v, ty);
+            }
+            3..=4 => {
+                self.expr(0)?;
+                self.emit("PRINT");
+            }
+            5 => {
+                self.expr(0)?;
+                self.emit("POP");
+            }
+            6 if nested => {
+                // if/else
+                let (els, end) = (self.fresh("L"), self.fresh("L"));
+                self.expr(1)?;
+                let jump = self.pick(&["JZ", "JNZ"])?;
+                self.emit(&format!("{jump} {els}"));
+                self.block(3)?;
+                self.emit(&format!("JMP {end}"));
+                self.label(&els);
+                self.block(3)?;
+                self.label(&end);
+            }
+            7 if nested => {
+                // A counted loop: the counter is written only here.
+                let (top, end, i) = (self.fresh("L"), self.fresh("L"), self.fresh("i"));
+                let n = self.u.int_in_range(0..=MAX_LOOP)?;
+                self.emit(&format!("PUSH_INT {n}"));
+                self.emit(&format!("STORE {i}"));
+                self.label(&top);
+                self.emit(&format!("LOAD {i}"));
+                self.emit(&format!("JZ {end}"));
+                self.loops += 1;
+                self.block(4)?;
+                self.loops -= 1;
+                self.emit(&format!("LOAD {i}"));
+                self.emit("PUSH_INT 1");
+                self.emit("SUB");
+                self.emit(&format!("STORE {i}"));
+                self.emit(&format!("JMP {top}"));
+                self.label(&end);
+            }
+            8 if nested => {
+                // TRY … END_TRY JMP out; LABEL catch; CATCH …
+                let (catch, end) = (self.fresh("L"), self.fresh("L"));
+                self.emit(&format!("TRY {catch}"));
+                self.block(3)?;
+                self.emit("END_TRY");
+                self.emit(&format!("JMP {end}"));
+                self.label(&catch);
+                self.emit("CATCH");
+                match self.u.int_in_range(0..=3)? {
+                    0 => self.emit("PRINT"),
+                    1 => {
+                        let f = self.pick(&["message", "value"])?;
+                        self.emit(&format!("GET_FIELD {f}"));
+                        self.emit("PRINT");
+                    }
+                    2 => self.emit("THROW"), // re-raise to the enclosing handler
+                    _ => self.emit("POP"),
+                }
+                self.block(2)?;
+                self.label(&end);
+            }
+            9 if self.u.arbitrary()? => {
+                // A conditional throw.
+                let skip = self.fresh("L");
+                self.expr(1)?;
+                self.emit(&format!("JZ {skip}"));
+                self.expr(1)?;
+                self.emit("THROW");
+                self.label(&skip);
+            }
+            10..=11 => self.send()?,
+            12 => {
+                if self.u.arbitrary()? {
+                    let name = self.pick(NAMES)?;
+                    let op = self.pick(&["REGISTER", "UNREGISTER"])?;
+                    self.emit(&format!("{op} {name}"));
+                } else {
+                    self.expr(1)?;
+                    self.emit_one(&["REGISTER", "UNREGISTER"])?;
+                }
+            }
+            13 => {
+                let op = self.pick(&["LINK", "UNLINK", "DEMONITOR"])?;
+                if self.chance(3)? {
+                    let n = self.u.int_in_range(0..=4)?;
+                    self.emit(&format!("{op} {n}"));
+                } else {
+                    self.pid_expr()?;
+                    self.emit(op);
+                }
+            }
+            14 => {
+                if self.chance(4)? {
+                    self.expr(1)?;
+                } else {
+                    self.emit_one(&["TRUE", "FALSE"])?;
+                }
+                self.emit("TRAP_EXIT");
+            }
+            15 => {
+                self.pid_expr()?;
+                let reason = escape(self.pick(REASONS)?);
+                self.emit(&format!("PUSH_STR {reason}"));
+                self.emit("EXIT_PROCESS");
+            }
+            16 => self.emit("YIELD"),
+            17 if self.may_wait() => {
+                self.timed_sites += 1;
+                let ms = self.u.int_in_range(0..=3)?;
+                self.emit(&format!("PUSH_INT {ms}"));
+                self.emit("SLEEP");
+            }
+            18 => self.serve()?,
+            19 | 26 => self.request()?,
+            20 if nested => self.drain()?,
+            21 => {
+                if self.u.arbitrary()? {
+                    let v = self.var_name()?;
+                    self.emit(&format!("DELETE {v}"));
+                    self.forget(&v);
+                } else {
+                    self.emit("DUMP_SCOPE");
+                }
+            }
+            22 if self.chance(3)? => {
+                // End the process early, sometimes.
+                let skip = self.fresh("L");
+                self.expr(1)?;
+                self.emit(&format!("JZ {skip}"));
+                match self.current.map(|i| self.routines[i].function) {
+                    Some(true) => {
+                        self.expr(1)?;
+                        self.emit("RET");
+                    }
+                    _ => self.emit_one(&["HALT", "RET"])?,
+                }
+                self.label(&skip);
+            }
+            23 if self.chance(8)? => {
+                let code = self.pick(&[0i64, 1, 3, 4, 7, 255, 256, -1])?;
+                if (0..=255).contains(&code) {
+                    self.exit_codes.push(code as i32);
+                }
+                self.emit(&format!("PUSH_INT {code}"));
+                self.emit("EXIT");
+            }
+            24 if self.chance(3)? => {
+                let op = self.pick(RAW)?;
+                self.emit(op);
+            }
+            25 | 27 => {
+                // Spawn and remember the PID.
+                self.spawn()?;
+                let p = self.fresh("pid");
+                self.emit(&format!("STORE {p}"));
+                self.define(&p, Ty::Int);
+                self.pid_vars.push(p);
+            }
+            _ => {
+                self.expr(0)?;
+                self.emit("POP");
+            }
+        }
+        Ok(())
+    }
+}
