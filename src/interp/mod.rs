@@ -17,7 +17,7 @@ pub use decode::Code;
 use crate::exec::ops;
 use crate::exec::{Context, Raise, Vm};
 use decode::{Op, Src};
-use ttvm_runtime::Value;
+use ttvm_runtime::{Got, Value};
 
 /// How a slice ended.
 #[derive(Debug)]
@@ -319,6 +319,31 @@ fn run<const TRACE: bool>(
                 }
             }
             Op::Generic => generic!(),
+            Op::Send(lit) => {
+                // The message and (unless given) an Int PID: else the
+                // generic path raises the error.
+                let to = match (lit, ctx.stack.as_slice()) {
+                    (Some(to), [.., _]) => to,
+                    (None, [.., _, Value::Int(to)]) => {
+                        let to = *to;
+                        ctx.stack.pop();
+                        to
+                    }
+                    _ => generic!(),
+                };
+                let msg = ctx.stack.pop().expect("checked");
+                proc.node.send(proc.pid, to, msg);
+                pc += 1;
+            }
+            Op::Receive => match proc.node.receive_to(proc.me, None, None, &mut ctx.stack) {
+                Got::Message => pc += 1,
+                // Resumes at this RECEIVE when woken.
+                Got::Wait => {
+                    ctx.pc = pc as u32;
+                    return Outcome::Waiting;
+                }
+                Got::TimedOut => unreachable!("a RECEIVE without a timeout timed out"),
+            },
             Op::UpdateLocalInt { slot, k, op } => {
                 let cell = &mut ctx.locals[base + slot as usize];
                 match cell {
