@@ -14,7 +14,7 @@
 
 use crate::process::{Entry, Kill, Own, Process, Status};
 use crate::sched::Shared;
-use crate::sync::{lock, AtomicU64, AtomicUsize, Mutex, Ordering};
+use crate::sync::{lock, AtomicU64, AtomicUsize, LockMode, Mutex, Ordering};
 use crate::table::{Garbage, Mark, Reclaimer, Table};
 use crate::value::{Atom, Value};
 use crossbeam_deque::Worker;
@@ -104,6 +104,21 @@ pub struct Node<S> {
     /// PID 1's exit reason, once it ended.
     main_reason: Mutex<Option<Value>>,
     pub(crate) shared: Shared<S>,
+    /// Lock elision (`sched/README.md`, "Locks"): bit 0 is set while a
+    /// one-scheduler run takes process locks without atomics (`SOLO`);
+    /// the rest counts, 2 each, other threads' accesses to process locks
+    /// in progress ([`Node::outside`]).
+    solo: AtomicUsize,
+}
+
+/// Bit 0 of `Node::solo`.
+const SOLO: usize = 1;
+
+#[cfg(not(loom))]
+thread_local! {
+    /// The node (its address) whose one-scheduler run this thread runs
+    /// with its process locks elided, or 0.
+    static SOLO_RUN: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 fn normal() -> Value {
@@ -148,7 +163,72 @@ impl<S: Send> Node<S> {
             stats: Stats::default(),
             main_reason: Mutex::new(None),
             shared: Shared::new(),
+            solo: AtomicUsize::new(0),
         }
+    }
+
+    /// L1: a run on this thread begins, with `workers` schedulers. A
+    /// one-scheduler run takes process locks by plain stores (its worker
+    /// runs on this thread) unless another thread uses them right now;
+    /// every other run counts as such a user (L3) until `end_run`.
+    pub(crate) fn begin_run(&self, workers: usize) -> LockMode {
+        #[cfg(not(loom))]
+        if workers == 1
+            && self
+                .solo
+                .compare_exchange(0, SOLO, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+        {
+            SOLO_RUN.with(|r| r.set(self as *const Node<S> as usize));
+            // SAFETY: L1–L3: until `end_run`, this thread is the only one
+            // that touches process locks: the run's one worker runs here,
+            // and other threads (other runs, `outside`) wait while `SOLO`
+            // is set.
+            return unsafe { LockMode::solo() };
+        }
+        let _ = workers;
+        self.enter();
+        LockMode::ATOMIC
+    }
+
+    /// L2: the run that `begin_run` gave `mode` ended.
+    pub(crate) fn end_run(&self, mode: LockMode) {
+        #[cfg(not(loom))]
+        if mode.is_solo() {
+            SOLO_RUN.with(|r| r.set(0));
+            self.solo.fetch_and(!SOLO, Ordering::Release);
+            return;
+        }
+        let _ = mode;
+        self.solo.fetch_sub(2, Ordering::Release);
+    }
+
+    /// L3: count this thread as using process locks; while a
+    /// one-scheduler run elides them, wait for it to end first.
+    fn enter(&self) {
+        while self.solo.fetch_add(2, Ordering::Acquire) & SOLO != 0 {
+            self.solo.fetch_sub(2, Ordering::Relaxed);
+            while self.solo.load(Ordering::Relaxed) & SOLO != 0 {
+                crate::sync::yield_now();
+            }
+        }
+    }
+
+    /// `f` uses process locks, from any thread (L3).
+    fn outside<R>(&self, f: impl FnOnce() -> R) -> R {
+        #[cfg(not(loom))]
+        if SOLO_RUN.with(|r| r.get()) == self as *const Node<S> as usize {
+            return f(); // the one-scheduler run's own worker
+        }
+        self.enter();
+        struct Leave<'a>(&'a AtomicUsize);
+        impl Drop for Leave<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(2, Ordering::Release);
+            }
+        }
+        let _leave = Leave(&self.solo);
+        f()
     }
 
     /// Print process events (`--trace-procs`) through `f`.
@@ -188,15 +268,15 @@ impl<S: Send> Node<S> {
 
     /// The registered name of `pid`.
     pub fn name_of(&self, pid: Pid) -> Option<Atom> {
-        self.get(pid)?.with_meta(|m| m.name().cloned())
+        self.outside(|| self.get(pid)?.with_meta(|m| m.name().cloned()))
     }
 
     /// Run `f` on the execution state of `pid`, if it is at rest.
     pub fn with_state<R>(&self, pid: Pid, f: impl FnOnce(Option<&S>) -> R) -> R {
-        match self.get(pid) {
+        self.outside(|| match self.get(pid) {
             Some(p) => p.with_state(f),
             None => f(None),
-        }
+        })
     }
 
     /// Start the first process before the schedulers run.
@@ -335,8 +415,10 @@ pub struct Sched<'a, S> {
     pub(crate) reclaim: std::cell::RefCell<Reclaimer<Process<S>>>,
     pub(crate) marks: &'a [Mark],
     pub(crate) index: usize,
-    /// The running process's mailbox and wait (R2 to R4).
+    /// The running process's mailbox and wait (R2 to R4), and how this
+    /// worker takes process locks.
     pub(crate) own: std::cell::RefCell<Own>,
+    pub(crate) locking: LockMode,
 }
 
 impl<'a, S: Send> Sched<'a, S> {
@@ -444,7 +526,7 @@ impl<'a, S: Send> Sched<'a, S> {
         self.node.trace(|| format!("send {from} -> {to}: {msg}"));
         // Neither a lock nor a count: P2 for the lookup, Q1 for the entry.
         if let Some(p) = self.proc(to) {
-            if p.deliver(msg) {
+            if p.deliver_as(msg, self.locking) {
                 self.schedule_woken(p);
             }
         }

@@ -13,7 +13,7 @@
 //! message, or finds nothing, takes no lock; the wait is registered when the
 //! slice ends (R4), in the same critical section that parks the process.
 
-use crate::sync::{AtomicBool, Ordering, SpinLock};
+use crate::sync::{AtomicBool, LockMode, Ordering, SpinLock};
 use crate::value::{Atom, Value};
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -148,6 +148,8 @@ pub struct Own {
     pub(crate) mailbox: VecDeque<Value>,
     pub(crate) timed_out: bool,
     pub(crate) wait: Option<Wait>,
+    /// How this worker takes process locks.
+    pub(crate) locking: LockMode,
 }
 
 /// A run-queue entry: a process, without a reference count (Q1).
@@ -318,7 +320,7 @@ impl<S> Process<S> {
     /// R2: a worker took the process from a queue. On `Run`, `own` (empty
     /// on entry) holds the process's mailbox until R4.
     pub(crate) fn transition_to_running(&self, own: &mut Own) -> Start<S> {
-        let mut g = self.inner.lock();
+        let mut g = self.inner.lock_as(own.locking);
         if g.meta.status != Status::Queued {
             // Q2: this was the stale entry of a process killed while queued.
             g.meta.stale_entry = false;
@@ -429,7 +431,7 @@ impl<S> Process<S> {
         let mut found = find(&own.mailbox, pattern, 0);
         if found.is_none() && self.has_mail.load(Ordering::Relaxed) {
             let from = own.mailbox.len();
-            self.drain_inbox(&mut own.mailbox);
+            self.drain_inbox(&mut own.mailbox, own.locking);
             found = find(&own.mailbox, pattern, from);
         }
         if let Some(i) = found {
@@ -450,8 +452,8 @@ impl<S> Process<S> {
     }
 
     /// Move the inbox to the end of `into` (the running process's mailbox).
-    pub(crate) fn drain_inbox(&self, into: &mut VecDeque<Value>) {
-        let mut g = self.inner.lock();
+    pub(crate) fn drain_inbox(&self, into: &mut VecDeque<Value>, locking: LockMode) {
+        let mut g = self.inner.lock_as(locking);
         into.extend(g.meta.mailbox.drain(..));
         self.has_mail.store(false, Ordering::Relaxed);
     }
@@ -461,7 +463,7 @@ impl<S> Process<S> {
     /// unless a message it wants arrived meanwhile (then it is requeued).
     pub(crate) fn transition_after_slice(&self, state: S, own: &mut Own, end: SliceEnd) -> After {
         let wait = own.wait.take();
-        let mut g = self.inner.lock();
+        let mut g = self.inner.lock_as(own.locking);
         let m = &mut g.meta;
         if let Some(reason) = m.pending_exit.take() {
             m.status = Status::Exiting;
@@ -511,7 +513,7 @@ impl<S> Process<S> {
 
     /// R5: the slice ended the process itself (HALT, crash, …).
     pub(crate) fn transition_to_exiting(&self, own: &mut Own) {
-        let mut g = self.inner.lock();
+        let mut g = self.inner.lock_as(own.locking);
         g.meta.pending_exit = None;
         g.meta.status = Status::Exiting;
         drop(g);
@@ -521,8 +523,14 @@ impl<S> Process<S> {
 
     /// S1: deliver a message. Returns true when the caller must queue the
     /// process (it was parked waiting for such a message).
+    #[cfg(any(test, loom))]
     pub(crate) fn deliver(&self, msg: Value) -> bool {
-        let mut g = self.inner.lock();
+        self.deliver_as(msg, LockMode::ATOMIC)
+    }
+
+    /// S1, taking the lock in `locking`.
+    pub(crate) fn deliver_as(&self, msg: Value, locking: LockMode) -> bool {
+        let mut g = self.inner.lock_as(locking);
         let m = &mut g.meta;
         match m.status {
             Status::Exiting | Status::Exited => false,
@@ -601,7 +609,7 @@ impl<S> Process<S> {
     }
 
     /// Run `f` on the execution state, if it is at rest.
-    pub fn with_state<R>(&self, f: impl FnOnce(Option<&S>) -> R) -> R {
+    pub(crate) fn with_state<R>(&self, f: impl FnOnce(Option<&S>) -> R) -> R {
         f(self.inner.lock().state.as_ref())
     }
 }

@@ -65,6 +65,23 @@ impl<T> SpinLock<T> {
         SpinGuard { lock: self }
     }
 
+    /// Lock in `mode`: [`SpinLock::lock`], or without a read-modify-write
+    /// when `mode` says no other thread can touch this lock (the release is
+    /// the same plain store either way).
+    #[inline]
+    pub(crate) fn lock_as(&self, mode: LockMode) -> SpinGuard<'_, T> {
+        if !mode.solo {
+            return self.lock();
+        }
+        // `LockMode::solo`'s contract: this thread is the only one.
+        debug_assert!(
+            !self.locked.load(Ordering::Relaxed),
+            "a lock taken twice by its only thread"
+        );
+        self.locked.store(true, Ordering::Relaxed);
+        SpinGuard { lock: self }
+    }
+
     #[cold]
     fn lock_contended(&self) {
         let mut spins = 0u32;
@@ -83,6 +100,32 @@ impl<T> SpinLock<T> {
     }
 }
 
+/// How a worker takes process locks (`SpinLock::lock_as`): by
+/// compare-and-swap, or — when no other thread can touch any of them (a
+/// one-scheduler run, see `sched/README.md`, "Locks") — by plain stores.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct LockMode {
+    solo: bool,
+}
+
+impl LockMode {
+    /// Locks taken by compare-and-swap.
+    pub(crate) const ATOMIC: LockMode = LockMode { solo: false };
+
+    /// Locks taken by plain stores.
+    ///
+    /// # Safety
+    /// While locks are taken in this mode, no other thread may take, hold
+    /// or otherwise touch them (or the data they guard).
+    pub(crate) unsafe fn solo() -> LockMode {
+        LockMode { solo: true }
+    }
+
+    pub(crate) fn is_solo(self) -> bool {
+        self.solo
+    }
+}
+
 /// Wait a little for a lock: spin, then yield the time slice (the holder
 /// may have been preempted).
 #[cfg(not(loom))]
@@ -93,6 +136,14 @@ fn spin(spins: &mut u32) {
     } else {
         std::thread::yield_now();
     }
+}
+
+/// Give up the time slice.
+pub(crate) fn yield_now() {
+    #[cfg(loom)]
+    loom::thread::yield_now();
+    #[cfg(not(loom))]
+    std::thread::yield_now();
 }
 
 #[cfg(loom)]
