@@ -700,16 +700,10 @@ impl<'a, S: Send> Sched<'a, S> {
     /// DEMONITOR: remove the monitor and drop its DOWN if already queued.
     pub fn demonitor(&self, pid: Pid, r: i64) {
         self.node.trace(|| format!("demonitor {pid} (ref {r})"));
-        // Its own mailbox is with this worker while it runs.
-        {
-            let mut own = self.own.borrow_mut();
-            if own.pid == pid {
-                own.mailbox.retain(|msg| !is_down_for(msg, r));
-            }
-        }
+        let running_here = self.own.borrow().pid == pid;
         let target = self.proc(pid).and_then(|me| {
+            me.retain_messages(running_here, |msg| !is_down_for(msg, r));
             me.with_meta(|m| {
-                m.mailbox.retain(|msg| !is_down_for(msg, r));
                 let c = m.cold.as_mut()?;
                 let i = c.monitors.iter().position(|&(x, _)| x == r)?;
                 Some(c.monitors.remove(i).1)
@@ -811,12 +805,9 @@ impl<'a, S: Send> Sched<'a, S> {
             };
             self.reclaim.borrow_mut().retire(g)
         });
-        let (cold, mailbox) = p.with_meta(|m| {
-            // From here on, LINK and MONITOR see it gone and answer noproc
-            // themselves; before, they were recorded and are notified below.
-            m.status = Status::Exited;
-            (m.cold.take(), std::mem::take(&mut m.mailbox))
-        });
+        // From here on, LINK and MONITOR see it gone and answer noproc
+        // themselves; before, they were recorded and are notified below.
+        let (cold, mailbox) = p.take_for_exit();
         let crate::process::Cold {
             links,
             monitors,
