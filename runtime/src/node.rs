@@ -577,6 +577,23 @@ impl<'a, S: Send> Sched<'a, S> {
         got
     }
 
+    /// RECEIVE (any message, no timeout), for the running process `me`:
+    /// the oldest message, pushed onto `out` (true); else the process
+    /// starts waiting (false), and its slice must end with
+    /// [`Outcome::Waiting`]. [`Sched::receive_to`]'s common case.
+    #[inline]
+    pub fn receive_any(&self, me: &Process<S>, out: &mut Vec<Value>) -> bool {
+        let mut own = self.own.borrow_mut();
+        assert_eq!(own.pid, me.pid, "receive by a process not running here");
+        let got = me.receive_any(&mut own, out);
+        if got {
+            if let Some(m) = out.last() {
+                self.node.trace(|| format!("receive {}: {m}", me.pid));
+            }
+        }
+        got
+    }
+
     /// SLEEP: the running process `me` waits until `deadline` (its slice
     /// must end with [`Outcome::Waiting`]).
     pub fn sleep(&self, me: &Process<S>, deadline: Instant) {

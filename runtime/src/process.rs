@@ -264,6 +264,7 @@ pub(crate) enum SliceEnd {
 /// copy. (Moving it as a `Value` made the compiler copy tag and payload
 /// apart through the stack and read them back whole: a failed store-to-load
 /// forwarding on every received message, ~10 % of a ping-pong round trip.)
+#[inline]
 fn move_out(mailbox: &mut VecDeque<Value>, i: usize, out: &mut Vec<Value>) {
     let Some(msg) = mailbox.get(i) else {
         return;
@@ -419,6 +420,38 @@ impl<S> Process<S> {
             },
             Err(got) => got,
         }
+    }
+
+    /// R3 for a receive of any message without a timeout (RECEIVE): the
+    /// oldest message, pushed onto `out` (true); else the wait, recorded
+    /// in `own` (false). [`Process::receive_into`] without the pattern and
+    /// timeout cases.
+    #[inline]
+    pub(crate) fn receive_any(&self, own: &mut Own, out: &mut Vec<Value>) -> bool {
+        debug_assert_eq!(own.pid, self.pid, "a receive by a process not running");
+        let locking = own.locking;
+        // SAFETY: M1, as in `look`.
+        let got = unsafe {
+            self.with_mailbox(|mb| {
+                if mb.is_empty() && self.has_mail.load(Ordering::Relaxed) {
+                    self.drain_inbox(mb, locking);
+                }
+                let got = !mb.is_empty();
+                if got {
+                    move_out(mb, 0, out);
+                }
+                got
+            })
+        };
+        // Its own timer's flag only (it has none): clear.
+        own.timed_out = false;
+        if !got {
+            own.wait = Some(Wait::Receive {
+                pattern: None,
+                deadline: None,
+            });
+        }
+        got
     }
 
     /// [`Process::receive_into`], with the message in the result.

@@ -17,7 +17,7 @@ pub use decode::Code;
 use crate::exec::ops;
 use crate::exec::{Context, Raise, Vm};
 use decode::{Op, Src};
-use ttvm_runtime::{Got, Value};
+use ttvm_runtime::Value;
 
 /// How a slice ended.
 #[derive(Debug)]
@@ -341,15 +341,14 @@ fn run<const TRACE: bool>(
                 proc.node.send(proc.pid, to, msg);
                 pc += 1;
             }
-            Op::Receive => match proc.node.receive_to(proc.me, None, None, &mut ctx.stack) {
-                Got::Message => pc += 1,
-                // Resumes at this RECEIVE when woken.
-                Got::Wait => {
+            Op::Receive => {
+                if !proc.node.receive_any(proc.me, &mut ctx.stack) {
+                    // Resumes at this RECEIVE when woken.
                     ctx.pc = pc as u32;
                     return Outcome::Waiting;
                 }
-                Got::TimedOut => unreachable!("a RECEIVE without a timeout timed out"),
-            },
+                pc += 1;
+            }
             Op::UpdateLocalInt { slot, k, op } => {
                 let cell = &mut ctx.locals[base + slot as usize];
                 match cell {
