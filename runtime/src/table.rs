@@ -46,8 +46,18 @@ type Slots<X> = [AtomicPtr<X>; FAN];
 /// built one by one instead, see below).
 #[cfg(not(loom))]
 unsafe fn zeroed<B>(_loom: impl FnOnce() -> B) -> Box<B> {
-    // SAFETY: by the caller.
-    unsafe { Box::new_zeroed().assume_init() }
+    // (`Box::new_zeroed` needs Rust 1.92.)
+    let layout = std::alloc::Layout::new::<B>();
+    assert!(layout.size() > 0);
+    // SAFETY: a non-zero size; all zero bits is a `B` by the caller's
+    // contract; the block is allocated as `Box` allocates one.
+    unsafe {
+        let p = std::alloc::alloc_zeroed(layout).cast::<B>();
+        if p.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        Box::from_raw(p)
+    }
 }
 
 #[cfg(loom)]
