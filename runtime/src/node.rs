@@ -14,7 +14,7 @@
 
 use crate::process::{Entry, Kill, Own, Process, Status};
 use crate::sched::Shared;
-use crate::sync::{lock, AtomicU64, AtomicUsize, LockMode, Mutex, Ordering};
+use crate::sync::{lock, AtomicU64, AtomicUsize, LockMode, Mutex, Ordering, SoloGate};
 use crate::table::{Garbage, Mark, Reclaimer, Table};
 use crate::value::{Atom, Value};
 use crossbeam_deque::Worker;
@@ -104,15 +104,10 @@ pub struct Node<S> {
     /// PID 1's exit reason, once it ended.
     main_reason: Mutex<Option<Value>>,
     pub(crate) shared: Shared<S>,
-    /// Lock elision (`sched/README.md`, "Locks"): bit 0 is set while a
-    /// one-scheduler run takes process locks without atomics (`SOLO`);
-    /// the rest counts, 2 each, other threads' accesses to process locks
-    /// in progress ([`Node::outside`]).
-    solo: AtomicUsize,
+    /// Lock elision (`sched/README.md`, "Locks"): a one-scheduler run
+    /// takes process locks without atomics while no other thread uses them.
+    solo: SoloGate,
 }
-
-/// Bit 0 of `Node::solo`.
-const SOLO: usize = 1;
 
 #[cfg(not(loom))]
 thread_local! {
@@ -163,7 +158,7 @@ impl<S: Send> Node<S> {
             stats: Stats::default(),
             main_reason: Mutex::new(None),
             shared: Shared::new(),
-            solo: AtomicUsize::new(0),
+            solo: SoloGate::default(),
         }
     }
 
@@ -173,21 +168,16 @@ impl<S: Send> Node<S> {
     /// every other run counts as such a user (L3) until `end_run`.
     pub(crate) fn begin_run(&self, workers: usize) -> LockMode {
         #[cfg(not(loom))]
-        if workers == 1
-            && self
-                .solo
-                .compare_exchange(0, SOLO, Ordering::Acquire, Ordering::Relaxed)
-                .is_ok()
-        {
+        if workers == 1 && self.solo.try_solo() {
             SOLO_RUN.with(|r| r.set(self as *const Node<S> as usize));
             // SAFETY: L1–L3: until `end_run`, this thread is the only one
             // that touches process locks: the run's one worker runs here,
-            // and other threads (other runs, `outside`) wait while `SOLO`
-            // is set.
+            // and other threads (other runs, `outside`) wait at the gate
+            // until `end_run`.
             return unsafe { LockMode::solo() };
         }
         let _ = workers;
-        self.enter();
+        self.solo.enter();
         LockMode::ATOMIC
     }
 
@@ -196,22 +186,11 @@ impl<S: Send> Node<S> {
         #[cfg(not(loom))]
         if mode.is_solo() {
             SOLO_RUN.with(|r| r.set(0));
-            self.solo.fetch_and(!SOLO, Ordering::Release);
+            self.solo.end_solo();
             return;
         }
         let _ = mode;
-        self.solo.fetch_sub(2, Ordering::Release);
-    }
-
-    /// L3: count this thread as using process locks; while a
-    /// one-scheduler run elides them, wait for it to end first.
-    fn enter(&self) {
-        while self.solo.fetch_add(2, Ordering::Acquire) & SOLO != 0 {
-            self.solo.fetch_sub(2, Ordering::Relaxed);
-            while self.solo.load(Ordering::Relaxed) & SOLO != 0 {
-                crate::sync::yield_now();
-            }
-        }
+        self.solo.leave();
     }
 
     /// `f` uses process locks, from any thread (L3).
@@ -220,11 +199,11 @@ impl<S: Send> Node<S> {
         if SOLO_RUN.with(|r| r.get()) == self as *const Node<S> as usize {
             return f(); // the one-scheduler run's own worker
         }
-        self.enter();
-        struct Leave<'a>(&'a AtomicUsize);
+        self.solo.enter();
+        struct Leave<'a>(&'a SoloGate);
         impl Drop for Leave<'_> {
             fn drop(&mut self) {
-                self.0.fetch_sub(2, Ordering::Release);
+                self.0.leave();
             }
         }
         let _leave = Leave(&self.solo);

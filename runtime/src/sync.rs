@@ -157,6 +157,44 @@ fn spin(spins: &mut u32) {
     }
 }
 
+/// The gate of lock elision (`sched/README.md`, L1–L3): bit 0 is set
+/// while a one-scheduler run takes process locks by plain stores (the
+/// *solo* user); the rest counts, 2 each, the other users of process locks
+/// in progress. The solo user and the others never overlap.
+#[derive(Debug, Default)]
+pub(crate) struct SoloGate(AtomicUsize);
+
+const SOLO: usize = 1;
+
+impl SoloGate {
+    /// L1: become the solo user, if there is no user now.
+    pub(crate) fn try_solo(&self) -> bool {
+        self.0
+            .compare_exchange(0, SOLO, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    /// L2: the solo user is done.
+    pub(crate) fn end_solo(&self) {
+        self.0.fetch_and(!SOLO, Ordering::Release);
+    }
+
+    /// L3: count as a user; while there is a solo user, wait for it first.
+    pub(crate) fn enter(&self) {
+        while self.0.fetch_add(2, Ordering::Acquire) & SOLO != 0 {
+            self.0.fetch_sub(2, Ordering::Relaxed);
+            while self.0.load(Ordering::Relaxed) & SOLO != 0 {
+                yield_now();
+            }
+        }
+    }
+
+    /// L3: a user that entered is done.
+    pub(crate) fn leave(&self) {
+        self.0.fetch_sub(2, Ordering::Release);
+    }
+}
+
 /// Give up the time slice.
 pub(crate) fn yield_now() {
     #[cfg(loom)]
