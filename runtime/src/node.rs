@@ -805,11 +805,13 @@ impl<'a, S: Send> Sched<'a, S> {
         // themselves; before, they were recorded and are notified below.
         let (cold, mailbox) = p.take_for_exit();
         let crate::process::Cold {
+            inbox,
             links,
             monitors,
             watchers,
             name,
         } = cold.map(|c| *c).unwrap_or_default();
+        drop(inbox);
         drop(mailbox);
         if let Some(name) = name {
             let mut reg = lock(&self.node.registry);

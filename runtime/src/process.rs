@@ -69,10 +69,14 @@ pub(crate) enum Status {
     Exited,
 }
 
-/// Links, monitors and the registered name: most processes have none, so
-/// they are allocated on first use.
+/// Links, monitors, the registered name and the inbox: most processes
+/// have none of them (or never get a message while they run), so they are
+/// allocated on first use.
 #[derive(Debug, Default)]
 pub(crate) struct Cold {
+    /// The messages that arrived while the process runs (newer than those
+    /// in its mailbox); empty while it does not.
+    pub(crate) inbox: VecDeque<Value>,
     pub(crate) links: Vec<Pid>,
     /// Monitors this process holds: (ref, target).
     pub(crate) monitors: Vec<(i64, Pid)>,
@@ -84,9 +88,6 @@ pub(crate) struct Cold {
 /// A process's bookkeeping (everything but its execution state).
 #[derive(Debug)]
 pub struct Meta {
-    /// The messages that arrived while the process runs (newer than those
-    /// in its mailbox); empty while it does not.
-    pub(crate) inbox: VecDeque<Value>,
     pub(crate) status: Status,
     pub(crate) trap_exit: bool,
     /// Set when the timer of the current receive fired.
@@ -107,7 +108,7 @@ pub struct Meta {
 }
 
 impl Meta {
-    /// Links, monitors and name, allocated if need be.
+    /// Links, monitors, name and inbox, allocated if need be.
     pub(crate) fn cold(&mut self) -> &mut Cold {
         self.cold.get_or_insert_with(Default::default)
     }
@@ -118,6 +119,24 @@ impl Meta {
 
     pub(crate) fn has_link(&self, pid: Pid) -> bool {
         self.cold.as_ref().is_some_and(|c| c.links.contains(&pid))
+    }
+
+    fn inbox_is_empty(&self) -> bool {
+        self.cold.as_ref().is_none_or(|c| c.inbox.is_empty())
+    }
+
+    /// Whether a message in the inbox ends `wait`.
+    fn inbox_wants(&self, wait: &Wait) -> bool {
+        self.cold
+            .as_ref()
+            .is_some_and(|c| c.inbox.iter().any(|msg| wait.wants(msg)))
+    }
+
+    /// Move the inbox to the end of `into`.
+    fn drain_inbox(&mut self, into: &mut VecDeque<Value>) {
+        if let Some(c) = self.cold.as_mut() {
+            into.append(&mut c.inbox);
+        }
     }
 }
 
@@ -305,7 +324,6 @@ impl<S> Process<S> {
             mailbox: UnsafeCell::new(VecDeque::new()),
             inner: SpinLock::new(Inner {
                 meta: Meta {
-                    inbox: VecDeque::new(),
                     // R1: a new process starts queued; the spawner queues it.
                     status: Status::Queued,
                     trap_exit: false,
@@ -344,7 +362,7 @@ impl<S> Process<S> {
             Some(s) => {
                 let m = &mut g.meta;
                 m.status = Status::Running;
-                debug_assert!(m.inbox.is_empty() && own.wait.is_none());
+                debug_assert!(m.inbox_is_empty() && own.wait.is_none());
                 own.pid = self.pid;
                 own.timed_out = std::mem::take(&mut m.timed_out);
                 own.wait = None;
@@ -516,7 +534,7 @@ impl<S> Process<S> {
     /// Move the inbox to the end of `into` (the running process's mailbox).
     fn drain_inbox(&self, into: &mut VecDeque<Value>, locking: LockMode) {
         let mut g = self.inner.lock_as(locking);
-        into.append(&mut g.meta.inbox);
+        g.meta.drain_inbox(into);
         self.has_mail.store(false, Ordering::Relaxed);
     }
 
@@ -539,12 +557,12 @@ impl<S> Process<S> {
         // The older messages did not end the wait (the receive looked at
         // them); did one that arrived since?
         let woken = match (&end, &wait) {
-            (SliceEnd::Waiting, Some(w)) => m.inbox.iter().any(|msg| w.wants(msg)),
+            (SliceEnd::Waiting, Some(w)) => m.inbox_wants(w),
             _ => true,
         };
-        if !m.inbox.is_empty() {
+        if !m.inbox_is_empty() {
             // SAFETY: M1: this worker still runs the process.
-            unsafe { self.with_mailbox(|mb| mb.append(&mut m.inbox)) };
+            unsafe { self.with_mailbox(|mb| m.drain_inbox(mb)) };
         }
         let after = match wait {
             Some(w) if !woken => {
@@ -577,18 +595,17 @@ impl<S> Process<S> {
         own.pid = 0;
     }
 
-    /// X1: the exiting process's links, monitors and name, inbox and
+    /// X1: the exiting process's links, monitors, name and inbox, and its
     /// mailbox, taken under the lock; from now on it is `Exited` (LINK and
     /// MONITOR answer noproc themselves).
-    pub(crate) fn take_for_exit(&self) -> (Option<Box<Cold>>, [VecDeque<Value>; 2]) {
+    pub(crate) fn take_for_exit(&self) -> (Option<Box<Cold>>, VecDeque<Value>) {
         let mut g = self.inner.lock();
         debug_assert_eq!(g.meta.status, Status::Exiting);
         g.meta.status = Status::Exited;
         let cold = g.meta.cold.take();
-        let inbox = std::mem::take(&mut g.meta.inbox);
         // SAFETY: M2: under the lock, and the process is not running.
         let mailbox = unsafe { self.with_mailbox(std::mem::take) };
-        (cold, [mailbox, inbox])
+        (cold, mailbox)
     }
 
     /// Drop the messages `keep` rejects from the process's inbox, and from
@@ -596,7 +613,9 @@ impl<S> Process<S> {
     /// worker runs it now).
     pub(crate) fn retain_messages(&self, running_here: bool, mut keep: impl FnMut(&Value) -> bool) {
         let mut g = self.inner.lock();
-        g.meta.inbox.retain(&mut keep);
+        if let Some(c) = g.meta.cold.as_mut() {
+            c.inbox.retain(&mut keep);
+        }
         if running_here || g.meta.status != Status::Running {
             // SAFETY: M1 (this worker runs it) or M2 (locked, not running).
             unsafe { self.with_mailbox(|mb| mb.retain(keep)) };
@@ -628,7 +647,7 @@ impl<S> Process<S> {
                 wake
             }
             Status::Running => {
-                m.inbox.push_back(msg);
+                m.cold().inbox.push_back(msg);
                 self.has_mail.store(true, Ordering::Relaxed);
                 false
             }
