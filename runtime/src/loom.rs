@@ -7,6 +7,7 @@
 
 use crate::idle::{Idle, Woke};
 use crate::process::{After, Kill, Own, Process, Received, SliceEnd, Start};
+use crate::sync::SoloGate;
 use crate::table::{Mark, Reclaimer, Table};
 use crate::value::Value;
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -298,5 +299,34 @@ fn spin_lock_excludes() {
             h.join().unwrap();
         }
         assert_eq!(counter.load(Ordering::Relaxed), 2);
+    });
+}
+
+/// L1–L3: a one-scheduler run that became the solo user of process locks
+/// (and so takes them by plain stores) never overlaps another thread's use
+/// of them; a run that could not become solo is such a user itself.
+#[test]
+fn solo_gate_excludes() {
+    loom::model(|| {
+        let gate = Arc::new(SoloGate::default());
+        // Stands for what process locks guard.
+        let data = Arc::new(loom::cell::UnsafeCell::new(0));
+        let (g2, d2) = (gate.clone(), data.clone());
+        let other = loom::thread::spawn(move || {
+            g2.enter();
+            // SAFETY: the model checks that nobody else writes meanwhile.
+            d2.with_mut(|p| unsafe { *p += 1 });
+            g2.leave();
+        });
+        let solo = gate.try_solo();
+        if solo {
+            // SAFETY: as above.
+            data.with_mut(|p| unsafe { *p += 1 });
+            gate.end_solo();
+        }
+        other.join().unwrap();
+        // SAFETY: both threads are done.
+        let n = data.with(|p| unsafe { *p });
+        assert_eq!(n, 1 + solo as i32);
     });
 }

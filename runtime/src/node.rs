@@ -14,7 +14,7 @@
 
 use crate::process::{Entry, Kill, Own, Process, Status};
 use crate::sched::Shared;
-use crate::sync::{lock, AtomicU64, AtomicUsize, Mutex, Ordering};
+use crate::sync::{lock, AtomicU64, AtomicUsize, LockMode, Mutex, Ordering, SoloGate};
 use crate::table::{Garbage, Mark, Reclaimer, Table};
 use crate::value::{Atom, Value};
 use crossbeam_deque::Worker;
@@ -104,6 +104,16 @@ pub struct Node<S> {
     /// PID 1's exit reason, once it ended.
     main_reason: Mutex<Option<Value>>,
     pub(crate) shared: Shared<S>,
+    /// Lock elision (`sched/README.md`, "Locks"): a one-scheduler run
+    /// takes process locks without atomics while no other thread uses them.
+    solo: SoloGate,
+}
+
+#[cfg(not(loom))]
+thread_local! {
+    /// The node (its address) whose one-scheduler run this thread runs
+    /// with its process locks elided, or 0.
+    static SOLO_RUN: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 fn normal() -> Value {
@@ -148,7 +158,56 @@ impl<S: Send> Node<S> {
             stats: Stats::default(),
             main_reason: Mutex::new(None),
             shared: Shared::new(),
+            solo: SoloGate::default(),
         }
+    }
+
+    /// L1: a run on this thread begins, with `workers` schedulers. A
+    /// one-scheduler run takes process locks by plain stores (its worker
+    /// runs on this thread) unless another thread uses them right now;
+    /// every other run counts as such a user (L3) until `end_run`.
+    pub(crate) fn begin_run(&self, workers: usize) -> LockMode {
+        #[cfg(not(loom))]
+        if workers == 1 && self.solo.try_solo() {
+            SOLO_RUN.with(|r| r.set(self as *const Node<S> as usize));
+            // SAFETY: L1–L3: until `end_run`, this thread is the only one
+            // that touches process locks: the run's one worker runs here,
+            // and other threads (other runs, `outside`) wait at the gate
+            // until `end_run`.
+            return unsafe { LockMode::solo() };
+        }
+        let _ = workers;
+        self.solo.enter();
+        LockMode::ATOMIC
+    }
+
+    /// L2: the run that `begin_run` gave `mode` ended.
+    pub(crate) fn end_run(&self, mode: LockMode) {
+        #[cfg(not(loom))]
+        if mode.is_solo() {
+            SOLO_RUN.with(|r| r.set(0));
+            self.solo.end_solo();
+            return;
+        }
+        let _ = mode;
+        self.solo.leave();
+    }
+
+    /// `f` uses process locks, from any thread (L3).
+    fn outside<R>(&self, f: impl FnOnce() -> R) -> R {
+        #[cfg(not(loom))]
+        if SOLO_RUN.with(|r| r.get()) == self as *const Node<S> as usize {
+            return f(); // the one-scheduler run's own worker
+        }
+        self.solo.enter();
+        struct Leave<'a>(&'a SoloGate);
+        impl Drop for Leave<'_> {
+            fn drop(&mut self) {
+                self.0.leave();
+            }
+        }
+        let _leave = Leave(&self.solo);
+        f()
     }
 
     /// Print process events (`--trace-procs`) through `f`.
@@ -188,15 +247,15 @@ impl<S: Send> Node<S> {
 
     /// The registered name of `pid`.
     pub fn name_of(&self, pid: Pid) -> Option<Atom> {
-        self.get(pid)?.with_meta(|m| m.name().cloned())
+        self.outside(|| self.get(pid)?.with_meta(|m| m.name().cloned()))
     }
 
     /// Run `f` on the execution state of `pid`, if it is at rest.
     pub fn with_state<R>(&self, pid: Pid, f: impl FnOnce(Option<&S>) -> R) -> R {
-        match self.get(pid) {
+        self.outside(|| match self.get(pid) {
             Some(p) => p.with_state(f),
             None => f(None),
-        }
+        })
     }
 
     /// Start the first process before the schedulers run.
@@ -335,8 +394,10 @@ pub struct Sched<'a, S> {
     pub(crate) reclaim: std::cell::RefCell<Reclaimer<Process<S>>>,
     pub(crate) marks: &'a [Mark],
     pub(crate) index: usize,
-    /// The running process's mailbox and wait (R2 to R4).
+    /// The running process's mailbox and wait (R2 to R4), and how this
+    /// worker takes process locks.
     pub(crate) own: std::cell::RefCell<Own>,
+    pub(crate) locking: LockMode,
 }
 
 impl<'a, S: Send> Sched<'a, S> {
@@ -444,7 +505,7 @@ impl<'a, S: Send> Sched<'a, S> {
         self.node.trace(|| format!("send {from} -> {to}: {msg}"));
         // Neither a lock nor a count: P2 for the lookup, Q1 for the entry.
         if let Some(p) = self.proc(to) {
-            if p.deliver(msg) {
+            if p.deliver_as(msg, self.locking) {
                 self.schedule_woken(p);
             }
         }
@@ -488,6 +549,23 @@ impl<'a, S: Send> Sched<'a, S> {
         assert_eq!(own.pid, me.pid, "receive by a process not running here");
         let got = me.receive_into(&mut own, pattern, timeout_ms == Some(0), deadline, out);
         if got == Got::Message {
+            if let Some(m) = out.last() {
+                self.node.trace(|| format!("receive {}: {m}", me.pid));
+            }
+        }
+        got
+    }
+
+    /// RECEIVE (any message, no timeout), for the running process `me`:
+    /// the oldest message, pushed onto `out` (true); else the process
+    /// starts waiting (false), and its slice must end with
+    /// [`Outcome::Waiting`]. [`Sched::receive_to`]'s common case.
+    #[inline]
+    pub fn receive_any(&self, me: &Process<S>, out: &mut Vec<Value>) -> bool {
+        let mut own = self.own.borrow_mut();
+        assert_eq!(own.pid, me.pid, "receive by a process not running here");
+        let got = me.receive_any(&mut own, out);
+        if got {
             if let Some(m) = out.last() {
                 self.node.trace(|| format!("receive {}: {m}", me.pid));
             }
@@ -618,16 +696,10 @@ impl<'a, S: Send> Sched<'a, S> {
     /// DEMONITOR: remove the monitor and drop its DOWN if already queued.
     pub fn demonitor(&self, pid: Pid, r: i64) {
         self.node.trace(|| format!("demonitor {pid} (ref {r})"));
-        // Its own mailbox is with this worker while it runs.
-        {
-            let mut own = self.own.borrow_mut();
-            if own.pid == pid {
-                own.mailbox.retain(|msg| !is_down_for(msg, r));
-            }
-        }
+        let running_here = self.own.borrow().pid == pid;
         let target = self.proc(pid).and_then(|me| {
+            me.retain_messages(running_here, |msg| !is_down_for(msg, r));
             me.with_meta(|m| {
-                m.mailbox.retain(|msg| !is_down_for(msg, r));
                 let c = m.cold.as_mut()?;
                 let i = c.monitors.iter().position(|&(x, _)| x == r)?;
                 Some(c.monitors.remove(i).1)
@@ -729,18 +801,17 @@ impl<'a, S: Send> Sched<'a, S> {
             };
             self.reclaim.borrow_mut().retire(g)
         });
-        let (cold, mailbox) = p.with_meta(|m| {
-            // From here on, LINK and MONITOR see it gone and answer noproc
-            // themselves; before, they were recorded and are notified below.
-            m.status = Status::Exited;
-            (m.cold.take(), std::mem::take(&mut m.mailbox))
-        });
+        // From here on, LINK and MONITOR see it gone and answer noproc
+        // themselves; before, they were recorded and are notified below.
+        let (cold, mailbox) = p.take_for_exit();
         let crate::process::Cold {
+            inbox,
             links,
             monitors,
             watchers,
             name,
         } = cold.map(|c| *c).unwrap_or_default();
+        drop(inbox);
         drop(mailbox);
         if let Some(name) = name {
             let mut reg = lock(&self.node.registry);

@@ -6,14 +6,15 @@
 //! is in at most one run queue, and is run by at most one worker, at a time
 //! (it is in a queue exactly when its status is `Queued`).
 //!
-//! While a process runs, its worker holds its execution state and its
-//! mailbox ([`Own`]); messages sent meanwhile go to the process's inbox
-//! (the `mailbox` field under the lock), which a receive drains only when
-//! the `has_mail` hint says it is not empty. So a receive that finds its
-//! message, or finds nothing, takes no lock; the wait is registered when the
-//! slice ends (R4), in the same critical section that parks the process.
+//! While a process runs, its worker holds its execution state ([`Own`])
+//! and alone uses its mailbox, without the lock (M1); messages sent
+//! meanwhile go to the process's inbox (under the lock), which a receive
+//! drains only when the `has_mail` hint says it is not empty. So a receive
+//! that finds its message, or finds nothing, takes no lock; the wait is
+//! registered when the slice ends (R4), in the same critical section that
+//! parks the process.
 
-use crate::sync::{AtomicBool, Ordering, SpinLock};
+use crate::sync::{AtomicBool, LockMode, Ordering, SpinLock, UnsafeCell};
 use crate::value::{Atom, Value};
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -68,10 +69,14 @@ pub(crate) enum Status {
     Exited,
 }
 
-/// Links, monitors and the registered name: most processes have none, so
-/// they are allocated on first use.
+/// Links, monitors, the registered name and the inbox: most processes
+/// have none of them (or never get a message while they run), so they are
+/// allocated on first use.
 #[derive(Debug, Default)]
 pub(crate) struct Cold {
+    /// The messages that arrived while the process runs (newer than those
+    /// in its mailbox); empty while it does not.
+    pub(crate) inbox: VecDeque<Value>,
     pub(crate) links: Vec<Pid>,
     /// Monitors this process holds: (ref, target).
     pub(crate) monitors: Vec<(i64, Pid)>,
@@ -83,10 +88,6 @@ pub(crate) struct Cold {
 /// A process's bookkeeping (everything but its execution state).
 #[derive(Debug)]
 pub struct Meta {
-    /// At rest: the mailbox, oldest first. While the process runs: the
-    /// messages that arrived since its slice began (its worker holds the
-    /// older ones in [`Own`]).
-    pub(crate) mailbox: VecDeque<Value>,
     pub(crate) status: Status,
     pub(crate) trap_exit: bool,
     /// Set when the timer of the current receive fired.
@@ -107,7 +108,7 @@ pub struct Meta {
 }
 
 impl Meta {
-    /// Links, monitors and name, allocated if need be.
+    /// Links, monitors, name and inbox, allocated if need be.
     pub(crate) fn cold(&mut self) -> &mut Cold {
         self.cold.get_or_insert_with(Default::default)
     }
@@ -119,6 +120,24 @@ impl Meta {
     pub(crate) fn has_link(&self, pid: Pid) -> bool {
         self.cold.as_ref().is_some_and(|c| c.links.contains(&pid))
     }
+
+    fn inbox_is_empty(&self) -> bool {
+        self.cold.as_ref().is_none_or(|c| c.inbox.is_empty())
+    }
+
+    /// Whether a message in the inbox ends `wait`.
+    fn inbox_wants(&self, wait: &Wait) -> bool {
+        self.cold
+            .as_ref()
+            .is_some_and(|c| c.inbox.iter().any(|msg| wait.wants(msg)))
+    }
+
+    /// Move the inbox to the end of `into`.
+    fn drain_inbox(&mut self, into: &mut VecDeque<Value>) {
+        if let Some(c) = self.cold.as_mut() {
+            into.append(&mut c.inbox);
+        }
+    }
 }
 
 /// The lock-protected part of a process.
@@ -128,7 +147,7 @@ pub(crate) struct Inner<S> {
     pub(crate) state: Option<S>,
 }
 
-/// A process: its PID and its lock-protected state.
+/// A process: its PID, its mailbox and its lock-protected state.
 pub struct Process<S> {
     pub pid: Pid,
     /// A hint for the running process's receives: messages arrived in the
@@ -136,18 +155,28 @@ pub struct Process<S> {
     /// to a reader that holds it); read without it, where a stale `false`
     /// only defers a message to R4, which looks under the lock.
     has_mail: AtomicBool,
+    /// The mailbox, oldest first (M1, M2): while the process is `Running`
+    /// only its worker uses it, without the lock; else only under the lock.
+    mailbox: UnsafeCell<VecDeque<Value>>,
     pub(crate) inner: SpinLock<Inner<S>>,
 }
 
+// SAFETY: the mailbox is used under the lock, or by the one worker that
+// runs the process (M1, M2: the status changes under the lock, so the
+// uses are ordered); everything else is behind the lock or atomic.
+unsafe impl<S: Send> Sync for Process<S> {}
+unsafe impl<S: Send> Send for Process<S> {}
+
 /// The running process's own part, held by its worker from R2 to R4: its
-/// mailbox (the messages older than the inbox), its receive's timeout flag
-/// and the wait its slice ends in.
+/// PID (0 between slices), its receive's timeout flag and the wait its
+/// slice ends in.
 #[derive(Debug, Default)]
 pub struct Own {
     pub(crate) pid: Pid,
-    pub(crate) mailbox: VecDeque<Value>,
     pub(crate) timed_out: bool,
     pub(crate) wait: Option<Wait>,
+    /// How this worker takes process locks.
+    pub(crate) locking: LockMode,
 }
 
 /// A run-queue entry: a process, without a reference count (Q1).
@@ -254,6 +283,7 @@ pub(crate) enum SliceEnd {
 /// copy. (Moving it as a `Value` made the compiler copy tag and payload
 /// apart through the stack and read them back whole: a failed store-to-load
 /// forwarding on every received message, ~10 % of a ping-pong round trip.)
+#[inline]
 fn move_out(mailbox: &mut VecDeque<Value>, i: usize, out: &mut Vec<Value>) {
     let Some(msg) = mailbox.get(i) else {
         return;
@@ -291,9 +321,9 @@ impl<S> Process<S> {
         Process {
             pid,
             has_mail: AtomicBool::new(false),
+            mailbox: UnsafeCell::new(VecDeque::new()),
             inner: SpinLock::new(Inner {
                 meta: Meta {
-                    mailbox: VecDeque::new(),
                     // R1: a new process starts queued; the spawner queues it.
                     status: Status::Queued,
                     trap_exit: false,
@@ -315,10 +345,10 @@ impl<S> Process<S> {
         }
     }
 
-    /// R2: a worker took the process from a queue. On `Run`, `own` (empty
-    /// on entry) holds the process's mailbox until R4.
+    /// R2: a worker took the process from a queue. On `Run`, the worker
+    /// alone uses the mailbox until R4 (M1).
     pub(crate) fn transition_to_running(&self, own: &mut Own) -> Start<S> {
-        let mut g = self.inner.lock();
+        let mut g = self.inner.lock_as(own.locking);
         if g.meta.status != Status::Queued {
             // Q2: this was the stale entry of a process killed while queued.
             g.meta.stale_entry = false;
@@ -332,13 +362,10 @@ impl<S> Process<S> {
             Some(s) => {
                 let m = &mut g.meta;
                 m.status = Status::Running;
-                debug_assert!(own.mailbox.is_empty() && own.wait.is_none());
+                debug_assert!(m.inbox_is_empty() && own.wait.is_none());
                 own.pid = self.pid;
                 own.timed_out = std::mem::take(&mut m.timed_out);
                 own.wait = None;
-                // The mailbox goes to the worker; the inbox starts empty
-                // (with the worker's spare buffer).
-                std::mem::swap(&mut own.mailbox, &mut m.mailbox);
                 self.has_mail.store(false, Ordering::Relaxed);
                 Start::Run(s)
             }
@@ -380,6 +407,16 @@ impl<S> Process<S> {
         }
     }
 
+    /// The mailbox, to `f`.
+    ///
+    /// # Safety
+    /// M1/M2: the caller is the worker running this process (between R2
+    /// and R4/R5), or holds the lock while the process is not `Running`.
+    unsafe fn with_mailbox<R>(&self, f: impl FnOnce(&mut VecDeque<Value>) -> R) -> R {
+        // SAFETY: by the contract, nobody else uses the mailbox meanwhile.
+        self.mailbox.with_mut(|mb| f(unsafe { &mut *mb }))
+    }
+
     /// R3, for the running process whose part is `own`: the oldest message
     /// matching `pattern` (pushed onto `out`); else the timeout if it fired
     /// (or `poll`); else the wait to register at R4 (recorded in `own`).
@@ -394,12 +431,45 @@ impl<S> Process<S> {
         out: &mut Vec<Value>,
     ) -> Got {
         match self.look(own, pattern, poll, deadline) {
-            Ok(i) => {
-                move_out(&mut own.mailbox, i, out);
+            // SAFETY: M1 (`look` checked that `own` runs this process).
+            Ok(i) => unsafe {
+                self.with_mailbox(|mb| move_out(mb, i, out));
                 Got::Message
-            }
+            },
             Err(got) => got,
         }
+    }
+
+    /// R3 for a receive of any message without a timeout (RECEIVE): the
+    /// oldest message, pushed onto `out` (true); else the wait, recorded
+    /// in `own` (false). [`Process::receive_into`] without the pattern and
+    /// timeout cases.
+    #[inline]
+    pub(crate) fn receive_any(&self, own: &mut Own, out: &mut Vec<Value>) -> bool {
+        debug_assert_eq!(own.pid, self.pid, "a receive by a process not running");
+        let locking = own.locking;
+        // SAFETY: M1, as in `look`.
+        let got = unsafe {
+            self.with_mailbox(|mb| {
+                if mb.is_empty() && self.has_mail.load(Ordering::Relaxed) {
+                    self.drain_inbox(mb, locking);
+                }
+                let got = !mb.is_empty();
+                if got {
+                    move_out(mb, 0, out);
+                }
+                got
+            })
+        };
+        // Its own timer's flag only (it has none): clear.
+        own.timed_out = false;
+        if !got {
+            own.wait = Some(Wait::Receive {
+                pattern: None,
+                deadline: None,
+            });
+        }
+        got
     }
 
     /// [`Process::receive_into`], with the message in the result.
@@ -411,13 +481,16 @@ impl<S> Process<S> {
         deadline: Option<Instant>,
     ) -> Received {
         match self.look(own, pattern, poll, deadline) {
-            Ok(i) => Received::Message(own.mailbox.remove(i).expect("in range")),
+            // SAFETY: M1 (`look` checked that `own` runs this process).
+            Ok(i) => Received::Message(
+                unsafe { self.with_mailbox(|mb| mb.remove(i)) }.expect("in range"),
+            ),
             Err(Got::TimedOut) => Received::TimedOut,
             Err(_) => Received::Wait(None),
         }
     }
 
-    /// R3's look: the index in `own.mailbox` of the message to take, or
+    /// R3's look: the index in the mailbox of the message to take, or
     /// what else the receive found.
     fn look(
         &self,
@@ -426,12 +499,21 @@ impl<S> Process<S> {
         poll: bool,
         deadline: Option<Instant>,
     ) -> Result<usize, Got> {
-        let mut found = find(&own.mailbox, pattern, 0);
-        if found.is_none() && self.has_mail.load(Ordering::Relaxed) {
-            let from = own.mailbox.len();
-            self.drain_inbox(&mut own.mailbox);
-            found = find(&own.mailbox, pattern, from);
-        }
+        debug_assert_eq!(own.pid, self.pid, "a receive by a process not running");
+        let locking = own.locking;
+        // SAFETY: M1: `own` is the part of the worker running this process
+        // (R2 set its pid; the executor receives only during the slice).
+        let found = unsafe {
+            self.with_mailbox(|mb| {
+                let mut found = find(mb, pattern, 0);
+                if found.is_none() && self.has_mail.load(Ordering::Relaxed) {
+                    let from = mb.len();
+                    self.drain_inbox(mb, locking);
+                    found = find(mb, pattern, from);
+                }
+                found
+            })
+        };
         if let Some(i) = found {
             own.timed_out = false;
             return Ok(i);
@@ -450,38 +532,37 @@ impl<S> Process<S> {
     }
 
     /// Move the inbox to the end of `into` (the running process's mailbox).
-    pub(crate) fn drain_inbox(&self, into: &mut VecDeque<Value>) {
-        let mut g = self.inner.lock();
-        into.extend(g.meta.mailbox.drain(..));
+    fn drain_inbox(&self, into: &mut VecDeque<Value>, locking: LockMode) {
+        let mut g = self.inner.lock_as(locking);
+        g.meta.drain_inbox(into);
         self.has_mail.store(false, Ordering::Relaxed);
     }
 
-    /// R4: the slice ended; the worker gives the state and the mailbox
-    /// back, registering the wait the slice ended in: the process parks
-    /// unless a message it wants arrived meanwhile (then it is requeued).
+    /// R4: the slice ended; the worker gives the state back, and the
+    /// mailbox (the inbox goes to its end), registering the wait the slice
+    /// ended in: the process parks unless a message it wants arrived
+    /// meanwhile (then it is requeued).
     pub(crate) fn transition_after_slice(&self, state: S, own: &mut Own, end: SliceEnd) -> After {
         let wait = own.wait.take();
-        let mut g = self.inner.lock();
+        own.pid = 0;
+        let mut g = self.inner.lock_as(own.locking);
         let m = &mut g.meta;
         if let Some(reason) = m.pending_exit.take() {
+            // Its messages go at X1.
             m.status = Status::Exiting;
             drop(g);
             drop(state);
-            own.mailbox.clear();
             return After::Exit(reason);
         }
         // The older messages did not end the wait (the receive looked at
         // them); did one that arrived since?
         let woken = match (&end, &wait) {
-            (SliceEnd::Waiting, Some(w)) => m.mailbox.iter().any(|msg| w.wants(msg)),
+            (SliceEnd::Waiting, Some(w)) => m.inbox_wants(w),
             _ => true,
         };
-        // Give the mailbox back: the older messages, then the inbox.
-        if m.mailbox.is_empty() {
-            std::mem::swap(&mut m.mailbox, &mut own.mailbox);
-        } else if !own.mailbox.is_empty() {
-            own.mailbox.extend(m.mailbox.drain(..));
-            std::mem::swap(&mut m.mailbox, &mut own.mailbox);
+        if !m.inbox_is_empty() {
+            // SAFETY: M1: this worker still runs the process.
+            unsafe { self.with_mailbox(|mb| m.drain_inbox(mb)) };
         }
         let after = match wait {
             Some(w) if !woken => {
@@ -500,35 +581,65 @@ impl<S> Process<S> {
         };
         g.state = Some(state);
         drop(g);
-        // The worker's spare buffer: keep it small.
-        if own.mailbox.capacity() > 64 {
-            own.mailbox = VecDeque::new();
-        } else {
-            own.mailbox.clear();
-        }
         after
     }
 
-    /// R5: the slice ended the process itself (HALT, crash, …).
+    /// R5: the slice ended the process itself (HALT, crash, …); its
+    /// messages go at X1.
     pub(crate) fn transition_to_exiting(&self, own: &mut Own) {
-        let mut g = self.inner.lock();
+        let mut g = self.inner.lock_as(own.locking);
         g.meta.pending_exit = None;
         g.meta.status = Status::Exiting;
         drop(g);
         own.wait = None;
-        own.mailbox = VecDeque::new();
+        own.pid = 0;
+    }
+
+    /// X1: the exiting process's links, monitors, name and inbox, and its
+    /// mailbox, taken under the lock; from now on it is `Exited` (LINK and
+    /// MONITOR answer noproc themselves).
+    pub(crate) fn take_for_exit(&self) -> (Option<Box<Cold>>, VecDeque<Value>) {
+        let mut g = self.inner.lock();
+        debug_assert_eq!(g.meta.status, Status::Exiting);
+        g.meta.status = Status::Exited;
+        let cold = g.meta.cold.take();
+        // SAFETY: M2: under the lock, and the process is not running.
+        let mailbox = unsafe { self.with_mailbox(std::mem::take) };
+        (cold, mailbox)
+    }
+
+    /// Drop the messages `keep` rejects from the process's inbox, and from
+    /// its mailbox unless another worker runs it (`running_here`: this
+    /// worker runs it now).
+    pub(crate) fn retain_messages(&self, running_here: bool, mut keep: impl FnMut(&Value) -> bool) {
+        let mut g = self.inner.lock();
+        if let Some(c) = g.meta.cold.as_mut() {
+            c.inbox.retain(&mut keep);
+        }
+        if running_here || g.meta.status != Status::Running {
+            // SAFETY: M1 (this worker runs it) or M2 (locked, not running).
+            unsafe { self.with_mailbox(|mb| mb.retain(keep)) };
+        }
     }
 
     /// S1: deliver a message. Returns true when the caller must queue the
     /// process (it was parked waiting for such a message).
+    #[cfg(any(test, loom))]
     pub(crate) fn deliver(&self, msg: Value) -> bool {
-        let mut g = self.inner.lock();
+        self.deliver_as(msg, LockMode::ATOMIC)
+    }
+
+    /// S1, taking the lock in `locking`: to the mailbox, or to the inbox
+    /// while the process runs.
+    pub(crate) fn deliver_as(&self, msg: Value, locking: LockMode) -> bool {
+        let mut g = self.inner.lock_as(locking);
         let m = &mut g.meta;
         match m.status {
             Status::Exiting | Status::Exited => false,
             Status::Waiting => {
                 let wake = m.wait.as_ref().is_some_and(|w| w.wants(&msg));
-                m.mailbox.push_back(msg);
+                // SAFETY: M2: under the lock, and not running.
+                unsafe { self.with_mailbox(|mb| mb.push_back(msg)) };
                 if wake {
                     m.wait = None;
                     m.status = Status::Queued;
@@ -536,12 +647,13 @@ impl<S> Process<S> {
                 wake
             }
             Status::Running => {
-                m.mailbox.push_back(msg);
+                m.cold().inbox.push_back(msg);
                 self.has_mail.store(true, Ordering::Relaxed);
                 false
             }
             Status::Queued => {
-                m.mailbox.push_back(msg);
+                // SAFETY: M2: under the lock, and not running.
+                unsafe { self.with_mailbox(|mb| mb.push_back(msg)) };
                 false
             }
         }
@@ -601,7 +713,7 @@ impl<S> Process<S> {
     }
 
     /// Run `f` on the execution state, if it is at rest.
-    pub fn with_state<R>(&self, f: impl FnOnce(Option<&S>) -> R) -> R {
+    pub(crate) fn with_state<R>(&self, f: impl FnOnce(Option<&S>) -> R) -> R {
         f(self.inner.lock().state.as_ref())
     }
 }

@@ -35,20 +35,48 @@ const BATCH: usize = 64;
 #[cfg(loom)]
 const BATCH: usize = 1;
 
-fn slots<T>() -> Box<[AtomicPtr<T>]> {
-    (0..FAN)
-        .map(|_| AtomicPtr::new(std::ptr::null_mut()))
-        .collect()
+/// A level of the tree: `FAN` pointers, in the block itself (a lookup
+/// follows three pointers, not six: boxed slices added one per level).
+type Slots<X> = [AtomicPtr<X>; FAN];
+
+/// A new block, all null (and zero).
+///
+/// # Safety
+/// All zero bits must be a valid `B` (true of std's atomics; loom's are
+/// built one by one instead, see below).
+#[cfg(not(loom))]
+unsafe fn zeroed<B>(_loom: impl FnOnce() -> B) -> Box<B> {
+    // (`Box::new_zeroed` needs Rust 1.92.)
+    let layout = std::alloc::Layout::new::<B>();
+    assert!(layout.size() > 0);
+    // SAFETY: a non-zero size; all zero bits is a `B` by the caller's
+    // contract; the block is allocated as `Box` allocates one.
+    unsafe {
+        let p = std::alloc::alloc_zeroed(layout).cast::<B>();
+        if p.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        Box::from_raw(p)
+    }
+}
+
+#[cfg(loom)]
+unsafe fn zeroed<B>(loom: impl FnOnce() -> B) -> Box<B> {
+    Box::new(loom())
+}
+
+fn null_slots<X>() -> Slots<X> {
+    std::array::from_fn(|_| AtomicPtr::new(std::ptr::null_mut()))
 }
 
 /// A block of `FAN` slots; retired when all its PIDs have ended.
 pub(crate) struct Segment<T> {
-    slots: Box<[AtomicPtr<T>]>,
+    slots: Slots<T>,
     ended: AtomicUsize,
 }
 
 struct Mid<T> {
-    segments: Box<[AtomicPtr<Segment<T>>]>,
+    segments: Slots<Segment<T>>,
 }
 
 /// Something removed from the table, to be freed after a grace period.
@@ -59,7 +87,7 @@ pub(crate) enum Garbage<T> {
 
 /// The table: PID → `Arc<T>`.
 pub(crate) struct Table<T> {
-    top: Box<[AtomicPtr<Mid<T>>]>,
+    top: Box<Slots<Mid<T>>>,
     /// The global epoch, bumped once per sealed batch of garbage.
     epoch: AtomicU64,
     /// Lookups in progress outside the workers (P5).
@@ -73,14 +101,14 @@ unsafe impl<T: Send + Sync> Sync for Table<T> {}
 
 /// Get the child at `slot`, creating it if absent (racing creators agree on
 /// one: the losers free theirs).
-fn child<C>(slot: &AtomicPtr<C>, make: impl FnOnce() -> C) -> &C {
+fn child<C>(slot: &AtomicPtr<C>, make: impl FnOnce() -> Box<C>) -> &C {
     let p = slot.load(Ordering::Acquire);
     if !p.is_null() {
         // SAFETY: published with release below, freed only by Drop or by
         // retirement after a grace period (segments).
         return unsafe { &*p };
     }
-    let new = Box::into_raw(Box::new(make()));
+    let new = Box::into_raw(make());
     match slot.compare_exchange(
         std::ptr::null_mut(),
         new,
@@ -109,7 +137,8 @@ fn split(pid: u64) -> (usize, usize, usize) {
 impl<T> Table<T> {
     pub(crate) fn new() -> Table<T> {
         Table {
-            top: slots(),
+            // SAFETY: null pointers are all zero bits.
+            top: unsafe { zeroed(null_slots) },
             epoch: AtomicU64::new(1),
             outside: AtomicUsize::new(0),
         }
@@ -138,10 +167,17 @@ impl<T> Table<T> {
             return Err(item);
         }
         let (t, m, s) = split(pid);
-        let mid = child(&self.top[t], || Mid { segments: slots() });
-        let seg = child(&mid.segments[m], || Segment {
-            slots: slots(),
-            ended: AtomicUsize::new(0),
+        // SAFETY (both): null pointers and a zero count are all zero bits.
+        let mid = child(&self.top[t], || unsafe {
+            zeroed(|| Mid {
+                segments: null_slots(),
+            })
+        });
+        let seg = child(&mid.segments[m], || unsafe {
+            zeroed(|| Segment {
+                slots: null_slots(),
+                ended: AtomicUsize::new(0),
+            })
         });
         seg.slots[s].store(Arc::into_raw(item) as *mut T, Ordering::Release);
         Ok(())

@@ -59,6 +59,10 @@ pub enum Op {
     CallFunction {
         tail: bool,
     },
+    /// `SEND` (the PID popped, or given).
+    Send(Option<i64>),
+    /// `RECEIVE` (no pattern, no timeout).
+    Receive,
     /// Any other instruction: run the program's instruction at `orig`.
     Generic,
     // --- superinstructions ---
@@ -197,6 +201,8 @@ impl Code {
                 Op::Call((self.calls.len() - 1) as u32)
             }
             Instr::CallFunction(_) => Op::CallFunction { tail },
+            Instr::Send(to) => Op::Send(to.0),
+            Instr::Receive(_) => Op::Receive,
             _ => Op::Generic,
         }
     }

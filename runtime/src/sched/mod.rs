@@ -11,7 +11,8 @@ mod idle;
 pub use idle::{Idle, IdleState, Woke};
 
 use crate::node::{Execute, Node, Outcome, RunEnd, Sched};
-use crate::process::{After, Entry, Process, SliceEnd, Start};
+use crate::process::{After, Entry, Own, Process, SliceEnd, Start};
+use crate::sync::LockMode;
 use crate::table::{Garbage, Mark};
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 use std::time::{Duration, Instant};
@@ -67,6 +68,15 @@ impl<S: Send> Node<S> {
         let unpinned = std::sync::atomic::AtomicUsize::new(0);
         let marks: Vec<Mark> = (0..n).map(|_| Mark::new()).collect();
         let marks = &marks[..];
+        let locking = self.begin_run(n);
+        // L2 also when a worker panics (the panic goes on after).
+        struct EndRun<'a, S: Send>(&'a Node<S>, LockMode);
+        impl<S: Send> Drop for EndRun<'_, S> {
+            fn drop(&mut self) {
+                self.0.end_run(self.1);
+            }
+        }
+        let end_run = EndRun(self, locking);
         std::thread::scope(|scope| {
             let mut workers = workers.into_iter().enumerate();
             let (_, first) = workers.next().expect("one worker");
@@ -77,7 +87,7 @@ impl<S: Send> Node<S> {
                     .stack_size(config.stack_bytes)
                     .spawn_scoped(scope, move || {
                         pin(i, cores, unpinned);
-                        self.work(i, exec, config, local, stealers, marks)
+                        self.work(i, exec, config, local, stealers, marks, locking)
                     });
                 if let Err(e) = spawned {
                     // Fewer threads still run everything correctly.
@@ -85,7 +95,7 @@ impl<S: Send> Node<S> {
                 }
             }
             pin(0, &cores, &unpinned);
-            self.work(0, exec, config, first, &stealers, marks);
+            self.work(0, exec, config, first, &stealers, marks, locking);
         });
         // Entries left in the injector (Q2), then what the workers retired:
         // every worker has stopped.
@@ -100,6 +110,7 @@ impl<S: Send> Node<S> {
             // Whatever is left is blocked forever: discard it.
             self.clear();
         }
+        drop(end_run);
         (
             end,
             RunReport {
@@ -108,7 +119,8 @@ impl<S: Send> Node<S> {
         )
     }
 
-    /// One worker's loop.
+    /// One worker's loop; `locking` says how it takes process locks.
+    #[allow(clippy::too_many_arguments)]
     fn work<E: Execute<S>>(
         &self,
         index: usize,
@@ -117,6 +129,7 @@ impl<S: Send> Node<S> {
         local: Worker<Entry<S>>,
         stealers: &[Stealer<Entry<S>>],
         marks: &[Mark],
+        locking: LockMode,
     ) {
         let workers = marks.len();
         let mut sched = Sched {
@@ -129,7 +142,11 @@ impl<S: Send> Node<S> {
             lifo_runs: Default::default(),
             cascade: Default::default(),
             draining: Default::default(),
-            own: Default::default(),
+            own: std::cell::RefCell::new(Own {
+                locking,
+                ..Own::default()
+            }),
+            locking,
             solo: Default::default(),
             reclaim: Default::default(),
             marks,
