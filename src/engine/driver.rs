@@ -176,7 +176,7 @@ impl Execute<Box<Context>> for Engine<'_> {
                         match super::helpers::run_compiled(
                             f, block, ctx, self.code, self.vm, &mut proc, jit,
                         ) {
-                            Left::Done(out) => break out,
+                            Left::Done(out) => break End::Other(out),
                             Left::Continue => {
                                 h.1.set(true);
                                 continue;
@@ -196,9 +196,15 @@ impl Execute<Box<Context>> for Engine<'_> {
                 h.1.set(false);
                 h.2.set(NO_PC);
             }
+            // The common ends are told by the tag alone: moving the whole
+            // `Outcome` right after the interpreter wrote only its tag byte
+            // is a load that store forwarding cannot serve (a stall on
+            // every slice of a message-passing process).
             match out {
                 Outcome::TierUp => continue,
-                out => break out,
+                Outcome::Preempted | Outcome::Yielded => break End::Preempted,
+                Outcome::Waiting => break End::Waiting,
+                out => break End::Other(out),
             }
         };
         let spent = ctx.reductions - before;
@@ -210,6 +216,11 @@ impl Execute<Box<Context>> for Engine<'_> {
                 return node::Outcome::ExitVm(crate::EXIT_ABNORMAL);
             }
         }
+        let out = match out {
+            End::Preempted => return node::Outcome::Preempted,
+            End::Waiting => return node::Outcome::Waiting,
+            End::Other(out) => out,
+        };
         match out {
             Outcome::Preempted | Outcome::Yielded | Outcome::TierUp => node::Outcome::Preempted,
             Outcome::Waiting => node::Outcome::Waiting,
@@ -234,6 +245,13 @@ impl Execute<Box<Context>> for Engine<'_> {
     fn idle(&self) {
         self.vm.flush();
     }
+}
+
+/// How a slice ended, with the common cases apart from `Outcome`.
+enum End {
+    Preempted,
+    Waiting,
+    Other(Outcome),
 }
 
 /// The interpreter's tier-up hook: the JIT, whether compiled code handed
