@@ -273,7 +273,7 @@ impl<S: Send> Node<S> {
         };
         let after = p.transition_after_slice(state, &mut sched.own.borrow_mut(), end);
         match after {
-            After::Requeue => sched.schedule(p),
+            After::Requeue => sched.requeue(p),
             After::Parked(None) => {}
             After::Parked(Some((deadline, token))) => self.add_timer(deadline, token, p.pid),
             After::Exit(reason) => self.exited(sched, p, reason),
