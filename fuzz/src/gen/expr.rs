@@ -19,6 +19,20 @@ impl Gen<'_, '_> {
         Ok(())
     }
 
+    /// Call routine `j` with CALL, or as a Function or Closure value with
+    /// CALL_FUNCTION.
+    pub(super) fn call_either(&mut self, j: usize) -> Result<()> {
+        if self.u.arbitrary()? {
+            self.call(j)
+        } else {
+            let r = self.routines[j].clone();
+            self.args(&r)?;
+            self.function_value(j)?;
+            self.emit("CALL_FUNCTION");
+            Ok(())
+        }
+    }
+
     pub(super) fn args(&mut self, r: &Routine) -> Result<()> {
         if r.recursive {
             if self.chance(8)? {
@@ -150,14 +164,7 @@ impl Gen<'_, '_> {
                     return self.literal();
                 }
                 let j = self.pick(&fs)?;
-                if self.u.arbitrary()? {
-                    self.call(j)?;
-                } else {
-                    let r = self.routines[j].clone();
-                    self.args(&r)?;
-                    self.function_value(j)?;
-                    self.emit("CALL_FUNCTION");
-                }
+                self.call_either(j)?;
             }
             15 => {
                 let targets: Vec<usize> = self.callable().collect();

@@ -3,7 +3,7 @@
 //! lists and blocks, and where wall-clock waits may go.
 
 use super::vocab::VARS;
-use super::{Gen, Routine, Ty, MAX_LOOP};
+use super::{Gen, Routine, Ty};
 use arbitrary::Result;
 
 impl Gen<'_, '_> {
@@ -112,23 +112,10 @@ impl Gen<'_, '_> {
                 self.emit("REGISTER srv");
             }
             self.stmts(2)?;
-            let (top, end, i) = (self.fresh("L"), self.fresh("L"), self.fresh("i"));
-            let n = self.u.int_in_range(1..=MAX_LOOP)?;
-            self.emit(&format!("PUSH_INT {n}"));
-            self.emit(&format!("STORE {i}"));
-            self.label(&top);
-            self.emit(&format!("LOAD {i}"));
-            self.emit(&format!("JZ {end}"));
-            self.loops += 1;
+            let (top, end, i) = self.loop_head(1)?;
             self.serve()?;
             self.block(2)?;
-            self.loops -= 1;
-            self.emit(&format!("LOAD {i}"));
-            self.emit("PUSH_INT 1");
-            self.emit("SUB");
-            self.emit(&format!("STORE {i}"));
-            self.emit(&format!("JMP {top}"));
-            self.label(&end);
+            self.loop_tail(&top, &end, &i);
         }
         self.stmts(6)?;
         if r.function {
@@ -138,16 +125,9 @@ impl Gen<'_, '_> {
                 .filter(|&j| self.routines[j].function)
                 .collect();
             if !callees.is_empty() && self.chance(4)? {
+                // A tail call, maybe of a Function or Closure value.
                 let j = self.pick(&callees)?;
-                if self.u.arbitrary()? {
-                    self.call(j)?;
-                } else {
-                    // A tail call of a Function or Closure value.
-                    let r = self.routines[j].clone();
-                    self.args(&r)?;
-                    self.function_value(j)?;
-                    self.emit("CALL_FUNCTION");
-                }
+                self.call_either(j)?;
             } else {
                 self.expr(0)?;
             }

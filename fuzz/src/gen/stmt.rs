@@ -38,22 +38,9 @@ impl Gen<'_, '_> {
             }
             7 if nested => {
                 // A counted loop: the counter is written only here.
-                let (top, end, i) = (self.fresh("L"), self.fresh("L"), self.fresh("i"));
-                let n = self.u.int_in_range(0..=MAX_LOOP)?;
-                self.emit(&format!("PUSH_INT {n}"));
-                self.emit(&format!("STORE {i}"));
-                self.label(&top);
-                self.emit(&format!("LOAD {i}"));
-                self.emit(&format!("JZ {end}"));
-                self.loops += 1;
+                let (top, end, i) = self.loop_head(0)?;
                 self.block(4)?;
-                self.loops -= 1;
-                self.emit(&format!("LOAD {i}"));
-                self.emit("PUSH_INT 1");
-                self.emit("SUB");
-                self.emit(&format!("STORE {i}"));
-                self.emit(&format!("JMP {top}"));
-                self.label(&end);
+                self.loop_tail(&top, &end, &i);
             }
             8 if nested => {
                 // TRY … END_TRY JMP out; LABEL catch; CATCH …
@@ -180,5 +167,30 @@ impl Gen<'_, '_> {
             }
         }
         Ok(())
+    }
+
+    /// A counted loop's head: counter `i` from a number in `min..=MAX_LOOP`
+    /// down to 0, written only here and in [`Gen::loop_tail`].
+    pub(super) fn loop_head(&mut self, min: i64) -> Result<(String, String, String)> {
+        let (top, end, i) = (self.fresh("L"), self.fresh("L"), self.fresh("i"));
+        let n = self.u.int_in_range(min..=MAX_LOOP)?;
+        self.emit(&format!("PUSH_INT {n}"));
+        self.emit(&format!("STORE {i}"));
+        self.label(&top);
+        self.emit(&format!("LOAD {i}"));
+        self.emit(&format!("JZ {end}"));
+        self.loops += 1;
+        Ok((top, end, i))
+    }
+
+    /// The end of a loop made by [`Gen::loop_head`].
+    pub(super) fn loop_tail(&mut self, top: &str, end: &str, i: &str) {
+        self.loops -= 1;
+        self.emit(&format!("LOAD {i}"));
+        self.emit("PUSH_INT 1");
+        self.emit("SUB");
+        self.emit(&format!("STORE {i}"));
+        self.emit(&format!("JMP {top}"));
+        self.label(end);
     }
 }
