@@ -99,6 +99,29 @@ pub struct Program {
 }
 
 impl Program {
+    /// The *header* instructions: targets of backward jumps (loop headers)
+    /// and of CALL, MAKE_FUNCTION and MAKE_LAMBDA (function entries). The
+    /// JIT counts hotness there, and only there does the interpreter ask
+    /// whether compiled code takes over.
+    pub fn headers(&self) -> Vec<bool> {
+        let n = self.code.len();
+        let mut header = vec![false; n];
+        for (i, instr) in self.code.iter().enumerate() {
+            match instr {
+                Instr::Jmp(t) | Instr::Jz(t) | Instr::Jnz(t) if (t.0 as usize) <= i => {
+                    header[t.0 as usize] = true;
+                }
+                Instr::Call(c) | Instr::MakeFunction(c) | Instr::MakeLambda(c)
+                    if (c.target as usize) < n =>
+                {
+                    header[c.target as usize] = true;
+                }
+                _ => {}
+            }
+        }
+        header
+    }
+
     /// `file:line` of an instruction.
     pub fn location(&self, pc: u32) -> String {
         match self.locs.get(pc as usize) {

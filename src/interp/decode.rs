@@ -114,8 +114,12 @@ pub struct Code {
 
 impl Code {
     /// Decode `p`; `fuse` enables superinstructions (off under --debug/--trace);
-    /// `jit` makes every block start ask the tier-up hook.
+    /// `jit` makes every header block (loop headers, function entries:
+    /// [`Program::headers`]) ask the tier-up hook. Other blocks do not ask
+    /// (one test and load less per block): the interpreter enters compiled
+    /// code at the next header, or the engine at the next slice or return.
     pub fn new(p: &Program, fuse: bool, jit: bool) -> Code {
+        let header = if jit { p.headers() } else { Vec::new() };
         let n = p.code.len();
         let mut entry = Vec::with_capacity(n + 1);
         let mut at = 0u32;
@@ -133,7 +137,7 @@ impl Code {
         };
         for i in 0..n {
             if p.block_start[i] {
-                code.ops.push(if jit {
+                code.ops.push(if jit && header[i] {
                     Op::ChargeJit(p.block_cost[i])
                 } else {
                     Op::Charge(p.block_cost[i])

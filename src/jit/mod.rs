@@ -175,20 +175,7 @@ impl Jit {
         } = config;
         let p = &*program;
         let n = p.code.len();
-        let mut header = vec![false; n];
-        for (i, instr) in p.code.iter().enumerate() {
-            match instr {
-                Instr::Jmp(t) | Instr::Jz(t) | Instr::Jnz(t) if (t.0 as usize) <= i => {
-                    header[t.0 as usize] = true;
-                }
-                Instr::Call(c) | Instr::MakeFunction(c) | Instr::MakeLambda(c)
-                    if (c.target as usize) < n =>
-                {
-                    header[c.target as usize] = true;
-                }
-                _ => {}
-            }
-        }
+        let header = p.headers();
         let mut units: Vec<Unit> = (0..p.layouts.len() as u32)
             .map(|layout| Unit {
                 plan: UnitPlan {
