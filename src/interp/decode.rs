@@ -137,7 +137,7 @@ impl Code {
         };
         for i in 0..n {
             if p.block_start[i] {
-                code.ops.push(if jit && header[i] {
+                code.ops.push(if header.get(i) == Some(&true) {
                     Op::ChargeJit(p.block_cost[i])
                 } else {
                     Op::Charge(p.block_cost[i])
