@@ -1,6 +1,6 @@
 //! Lowering of arithmetic, comparisons and their type guards.
 
-use super::{numeric, Item, Lower, FLOAT, INT, NULL};
+use super::{numeric, Item, Lower, FLOAT, INT};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::types::{F64, I64, I8};
 use cranelift_codegen::ir::{self, BlockArg, InstBuilder, MemFlags};
@@ -28,10 +28,7 @@ impl Lower<'_, '_, '_> {
         let ints = a.known == Some(INT) || b.known == Some(INT);
         let floats = a.known == Some(FLOAT) || b.known == Some(FLOAT);
         if !numeric(a.known) || !numeric(b.known) || (ints && floats) {
-            self.unpop(&[a, b]);
-            self.exit_continue(dpc);
-            self.dead_block();
-            return;
+            return self.exit_always(&[a, b], dpc);
         }
         if ints || (!floats && op == Arith::Mod) {
             // Speculate Int.
@@ -97,15 +94,6 @@ impl Lower<'_, '_, '_> {
 
     /// After an unconditional exit the rest of the instruction's code is
     /// unreachable; give it a block of its own.
-    pub(super) fn dead_block(&mut self) {
-        let dead = self.b.create_block();
-        self.b.switch_to_block(dead);
-        // Whatever the rest of the block pushes is never used.
-        let z = self.b.ins().iconst(I64, 0);
-        let it = self.item(NULL, z);
-        self.stack.push(it);
-    }
-
     pub(super) fn int_op(
         &mut self,
         op: Arith,
@@ -200,10 +188,7 @@ impl Lower<'_, '_, '_> {
     pub(super) fn arith_f(&mut self, op: Arith, dpc: u32) {
         let [mut a, mut b] = self.operands_n::<2>(dpc);
         if !numeric(a.known) || !numeric(b.known) {
-            self.unpop(&[a, b]);
-            self.exit_continue(dpc);
-            self.dead_block();
-            return;
+            return self.exit_always(&[a, b], dpc);
         }
         let ops = [a, b];
         let x = self.as_f64(&mut a, dpc, &ops);
@@ -238,11 +223,7 @@ impl Lower<'_, '_, '_> {
                 a.slot = None;
                 self.stack.push(a);
             }
-            Some(_) => {
-                self.unpop(&[a]);
-                self.exit_continue(dpc);
-                self.dead_block();
-            }
+            Some(_) => self.exit_always(&[a], dpc),
         }
     }
 
@@ -336,10 +317,7 @@ impl Lower<'_, '_, '_> {
     pub(super) fn compare_f(&mut self, fcc: Option<FloatCC>, eq: bool, dpc: u32) {
         let [mut a, mut b] = self.operands_n::<2>(dpc);
         if !numeric(a.known) || !numeric(b.known) {
-            self.unpop(&[a, b]);
-            self.exit_continue(dpc);
-            self.dead_block();
-            return;
+            return self.exit_always(&[a, b], dpc);
         }
         let ops = [a, b];
         let x = self.as_f64(&mut a, dpc, &ops);

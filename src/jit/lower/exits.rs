@@ -1,7 +1,7 @@
 //! Leaving compiled code (side exits, helper calls and their statuses)
 //! and the start of every block (SPEC §4.6 charging).
 
-use super::{is_heap, Item, Lower, FIRST_HEAP, HEAP_KINDS};
+use super::{is_heap, Item, Lower, FIRST_HEAP, HEAP_KINDS, NULL};
 use crate::exec::native::status;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I32, I64, I8};
@@ -228,5 +228,23 @@ impl Lower<'_, '_, '_> {
         self.ret_const(status::CONTINUE);
         self.b.switch_to_block(body);
         self.b.def_var(self.v_budget, charged);
+    }
+
+    /// The operands' known kinds have no fast path: put them back and leave
+    /// at `dpc` (the interpreter runs the instruction); the rest of the
+    /// block is lowered into a block nothing reaches.
+    pub(super) fn exit_always(&mut self, operands: &[Item], dpc: u32) {
+        self.unpop(operands);
+        self.exit_continue(dpc);
+        self.dead_block();
+    }
+
+    pub(super) fn dead_block(&mut self) {
+        let dead = self.b.create_block();
+        self.b.switch_to_block(dead);
+        // Whatever the rest of the block pushes is never used.
+        let z = self.b.ins().iconst(I64, 0);
+        let it = self.item(NULL, z);
+        self.stack.push(it);
     }
 }
