@@ -303,11 +303,7 @@ impl Lower<'_, '_, '_> {
         let dpc = self.input.entry[at as usize] + p.block_start[at as usize] as u32;
         if let Some(slot) = in_place_update(p, at) {
             // `LOAD x; <operand>; APPEND|CONCAT; STORE x` in place.
-            self.flush();
-            let a = self.b.ins().iconst(I32, at as i64);
-            let d = self.b.ins().iconst(I32, dpc as i64);
-            let env = self.env;
-            let st = self.call_helper(self.im.update, &[env, a, d]);
+            let st = self.call_at(self.im.update, at, dpc);
             self.check_status(st);
             self.reload_slot(slot);
             return Ok(4);

@@ -14,13 +14,10 @@ impl Lower<'_, '_, '_> {
     /// returns to this frame at the instruction after the call, compiled
     /// code goes on there.
     pub(super) fn call(&mut self, at: u32, dpc: u32) {
-        self.flush();
         let frames = self.env_load(I32, off::FRAMES);
-        let a = self.b.ins().iconst(I32, at as i64);
-        let d = self.b.ins().iconst(I32, dpc as i64);
-        let env = self.env;
-        let st = self.call_helper(self.im.call, &[env, a, d]);
+        let st = self.call_at(self.im.call, at, dpc);
         self.check_status(st);
+        let env = self.env;
         let f = self.env_load(I64, off::TARGET_FN);
         let native = self.b.create_block();
         let via_engine = self.b.create_block();

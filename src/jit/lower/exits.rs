@@ -100,11 +100,7 @@ impl Lower<'_, '_, '_> {
     /// Run instruction `at` through the generic helper (virtual stack
     /// flushed first); returns unless the status is `NEXT`.
     pub(super) fn generic(&mut self, at: u32, dpc: u32, writes_locals: bool) {
-        self.flush();
-        let a = self.b.ins().iconst(I32, at as i64);
-        let d = self.b.ins().iconst(I32, dpc as i64);
-        let env = self.env;
-        let st = self.call_helper(self.im.generic, &[env, a, d]);
+        let st = self.call_at(self.im.generic, at, dpc);
         self.check_status(st);
         if writes_locals {
             self.reload_locals();
@@ -113,12 +109,17 @@ impl Lower<'_, '_, '_> {
 
     /// A generic instruction after which control never falls through.
     pub(super) fn generic_final(&mut self, at: u32, dpc: u32) {
+        let st = self.call_at(self.im.generic, at, dpc);
+        self.ret(st);
+    }
+
+    /// Flush the virtual stack and call helper `f(env, at, dpc)`: its status.
+    pub(super) fn call_at(&mut self, f: ir::FuncRef, at: u32, dpc: u32) -> ir::Value {
         self.flush();
         let a = self.b.ins().iconst(I32, at as i64);
         let d = self.b.ins().iconst(I32, dpc as i64);
         let env = self.env;
-        let st = self.call_helper(self.im.generic, &[env, a, d]);
-        self.ret(st);
+        self.call_helper(f, &[env, a, d])
     }
 
     /// Pop the one value a helper left on the memory stack.
