@@ -33,6 +33,7 @@ pub(super) fn table() -> Helpers {
         reserve: h_reserve as *const () as usize,
         overflow: h_overflow as *const () as usize,
         update: h_update as *const () as usize,
+        spill: h_spill as *const () as usize,
     }
 }
 
@@ -227,6 +228,21 @@ extern "C" fn h_reserve(env: *mut JitEnv, n: u64) {
     unsafe { in_context(env, |_, _, ctx| ctx.stack.reserve(n as usize)) }
 }
 
+/// A direct entry leaves compiled code: make room for `frames` frames,
+/// `slots` variable slots and `operands` operand stack values in all,
+/// before the direct frames write themselves there.
+extern "C" fn h_spill(env: *mut JitEnv, frames: u64, slots: u64, operands: u64) {
+    // SAFETY: called by compiled code with the engine's `JitEnv`.
+    unsafe {
+        in_context(env, |_, _, ctx| {
+            let more = |want: u64, len: usize| (want as usize).saturating_sub(len);
+            ctx.frames.reserve(more(frames, ctx.frames.len()));
+            ctx.locals.reserve(more(slots, ctx.locals.len()));
+            ctx.stack.reserve(more(operands, ctx.stack.len()));
+        })
+    }
+}
+
 /// The operand stack limit was reached at the block at `dpc`.
 extern "C" fn h_overflow(env: *mut JitEnv, dpc: u32) -> u32 {
     // SAFETY: called by compiled code with the engine's `JitEnv`.
@@ -314,6 +330,7 @@ pub(super) fn run_compiled(
         lcap: 0,
         fptr: std::ptr::null_mut(),
         fcap: 0,
+        dlimit: 0,
         hdepth: 0,
         host: &mut host as *mut Host<'_, '_> as *mut std::ffi::c_void,
     };

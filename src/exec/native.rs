@@ -46,6 +46,11 @@ pub struct JitEnv {
     /// Frames: the vector's raw parts (its length is `frames`).
     pub fptr: *mut crate::exec::Frame,
     pub fcap: usize,
+    /// Direct entries (see `jit::direct`) make frames below this index
+    /// only, shifted up by 32 bits: the call depth limit, or the native
+    /// stack's, whichever is nearer. Set where compiled code starts
+    /// calling direct entries.
+    pub dlimit: u64,
     /// Depth of the innermost handler or pending capture (0: none): a RET
     /// from a frame deeper than this removes neither.
     pub hdepth: u32,
@@ -73,6 +78,7 @@ pub mod off {
     pub const FPTR: i32 = offset_of!(JitEnv, fptr) as i32;
     pub const FCAP: i32 = offset_of!(JitEnv, fcap) as i32;
     pub const HDEPTH: i32 = offset_of!(JitEnv, hdepth) as i32;
+    pub const DLIMIT: i32 = offset_of!(JitEnv, dlimit) as i32;
 }
 
 /// Status words. Helpers return `NEXT`, `CONTINUE` or `STOP`; compiled
@@ -120,8 +126,16 @@ pub struct Helpers {
     /// `(env, program address, decoded address) -> status`: `LOAD x;
     /// <operand>; APPEND|CONCAT; STORE x`, in place when possible.
     pub update: usize,
+    /// `(env, frames, slots, operands)`: a direct entry leaves compiled
+    /// code; make room for that many frames, variable slots and operand
+    /// stack values (see `lower::direct`).
+    pub spill: usize,
 }
 
 /// Native calls of compiled code allowed before a call goes through the
 /// engine instead (which starts the callee on a fresh native stack).
 pub const MAX_NATIVE_DEPTH: u32 = 2000;
+
+/// Nested direct calls allowed on one native stack before a direct entry
+/// leaves compiled code (and the engine starts over on a fresh stack).
+pub const MAX_DIRECT_DEPTH: u32 = 4000;

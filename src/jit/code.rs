@@ -2,7 +2,7 @@
 //! in this file.
 
 use crate::exec::native::{CompiledFn, Helpers, JitEnv};
-use cranelift_codegen::ir::types::{I32, I64};
+use cranelift_codegen::ir::types::{I32, I64, I8};
 use cranelift_codegen::ir::{AbiParam, FuncRef, Signature, UserFuncName};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::Context as CodegenContext;
@@ -20,8 +20,12 @@ pub(super) struct Imports {
     pub reserve: FuncRef,
     pub overflow: FuncRef,
     pub update: FuncRef,
+    pub spill: FuncRef,
     /// Signature of compiled functions, for `call_indirect`.
     pub sig: cranelift_codegen::ir::SigRef,
+    /// The function being built, when it is a direct entry (for calls to
+    /// itself).
+    pub this: Option<FuncRef>,
 }
 
 struct HelperIds {
@@ -32,6 +36,7 @@ struct HelperIds {
     reserve: FuncId,
     overflow: FuncId,
     update: FuncId,
+    spill: FuncId,
 }
 
 /// The JIT's code memory: a Cranelift JIT module and the reusable
@@ -63,6 +68,8 @@ impl CodeMemory {
             ("opt_level", "speed"),
             ("use_colocated_libcalls", "false"),
             ("is_pic", "false"),
+            // Tail calls between direct entries need them.
+            ("preserve_frame_pointers", "true"),
             // Cranelift's IR verifier checks every function before it is
             // compiled: on in debug builds (the tests, the fuzzers), off
             // in release builds (fib32 with --jit-threshold 0: 4.3 -> 3.4 ms
@@ -91,6 +98,7 @@ impl CodeMemory {
             ("ttvm_reserve", h.reserve),
             ("ttvm_overflow", h.overflow),
             ("ttvm_update", h.update),
+            ("ttvm_spill", h.spill),
         ] {
             jb.symbol(name, addr as *const u8);
         }
@@ -117,6 +125,7 @@ impl CodeMemory {
             reserve: declare("ttvm_reserve", sig_of(&[I64, I64], false))?,
             overflow: declare("ttvm_overflow", sig_of(&[I64, I32], true))?,
             update: declare("ttvm_update", sig_of(&[I64, I32, I32], true))?,
+            spill: declare("ttvm_spill", sig_of(&[I64, I64, I64, I64], false))?,
         };
         let sig = sig_of(&[I64, I32], true);
         Ok(CodeMemory {
@@ -136,28 +145,53 @@ impl CodeMemory {
         dump: bool,
         build: impl FnOnce(&mut FunctionBuilder<'_>, &Imports) -> Result<(), String>,
     ) -> Result<Compiled, String> {
+        let sig = self.sig.clone();
+        self.compile_with(name, "unit", sig, false, dump, build)
+    }
+
+    /// Build and compile the direct entry of a function of `params`
+    /// arguments (see `jit::direct`).
+    pub(super) fn compile_direct(
+        &mut self,
+        name: &str,
+        params: usize,
+        dump: bool,
+        build: impl FnOnce(&mut FunctionBuilder<'_>, &Imports) -> Result<(), String>,
+    ) -> Result<Compiled, String> {
+        let sig = direct_sig(params);
+        self.compile_with(name, "direct", sig, true, dump, build)
+    }
+
+    fn compile_with(
+        &mut self,
+        name: &str,
+        kind: &str,
+        sig: Signature,
+        this: bool,
+        dump: bool,
+        build: impl FnOnce(&mut FunctionBuilder<'_>, &Imports) -> Result<(), String>,
+    ) -> Result<Compiled, String> {
         self.count += 1;
+        let id = self
+            .module
+            .declare_function(&format!("ttvm_{kind}_{}", self.count), Linkage::Local, &sig)
+            .map_err(|e| e.to_string())?;
         // A fresh builder context: a failed compilation may leave one behind.
         self.fctx = FunctionBuilderContext::new();
         self.module.clear_context(&mut self.ctx);
-        self.ctx.func.signature = self.sig.clone();
+        self.ctx.func.signature = sig;
         self.ctx.func.name = UserFuncName::user(0, self.count);
         let clif = {
             let mut b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
-            let imports = imports(&mut self.module, &self.helpers, &self.sig, &mut b);
+            let mut imports = imports(&mut self.module, &self.helpers, &self.sig, &mut b);
+            if this {
+                imports.this = Some(self.module.declare_func_in_func(id, b.func));
+            }
             build(&mut b, &imports)?;
             b.seal_all_blocks();
             b.finalize();
             dump.then(|| format!("; {name}\n{}", self.ctx.func.display()))
         };
-        let id = self
-            .module
-            .declare_function(
-                &format!("ttvm_unit_{}", self.count),
-                Linkage::Local,
-                &self.sig,
-            )
-            .map_err(|e| e.to_string())?;
         self.ctx.set_disasm(dump);
         self.module
             .define_function(id, &mut self.ctx)
@@ -212,8 +246,29 @@ fn imports(
         reserve: m.declare_func_in_func(h.reserve, b.func),
         overflow: m.declare_func_in_func(h.overflow, b.func),
         update: m.declare_func_in_func(h.update, b.func),
+        spill: m.declare_func_in_func(h.spill, b.func),
         sig: b.import_signature(sig.clone()),
+        this: None,
     }
+}
+
+/// The signature of a direct entry with `params` arguments: `(env, place,
+/// base, budget, (tag, payload)…) -> (status, tag, payload, budget)`, in
+/// Cranelift's `tail` convention (more results in registers, and tail
+/// calls). See `lower::direct`.
+pub(super) fn direct_sig(params: usize) -> Signature {
+    let mut s = Signature::new(cranelift_codegen::isa::CallConv::Tail);
+    for t in [I64, I64, I64, I64] {
+        s.params.push(AbiParam::new(t));
+    }
+    for _ in 0..params {
+        s.params.push(AbiParam::new(I8));
+        s.params.push(AbiParam::new(I64));
+    }
+    for t in [I32, I8, I64, I64] {
+        s.returns.push(AbiParam::new(t));
+    }
+    s
 }
 
 impl Drop for CodeMemory {

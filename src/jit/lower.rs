@@ -20,6 +20,8 @@
 
 mod arith;
 mod calls;
+mod direct;
+pub(super) use direct::translate_direct;
 mod exits;
 mod facts;
 mod state;
@@ -70,6 +72,10 @@ pub(super) struct Callee {
     pub code_cell: usize,
     /// The callee's entry block index in its unit.
     pub block: u32,
+    /// When the function can have a direct entry (`jit::direct`): the
+    /// address of its cell (0 until compiled) and the parameter slots it
+    /// is for.
+    pub direct: Option<(usize, Vec<u32>)>,
 }
 
 /// What a translation needs from the program.
@@ -117,31 +123,7 @@ fn lower_unit(
     let slots = input.program.layouts[input.plan.layout as usize]
         .names
         .len();
-    let mut l = Lower {
-        b,
-        im,
-        input,
-        assume,
-        edges: Vec::new(),
-        cur: None,
-        tag_consts: Vec::new(),
-        env: ir::Value::from_u32(0),
-        v_budget: Variable::from_u32(0),
-        v_len: Variable::from_u32(1),
-        v_lim: Variable::from_u32(2),
-        v_lp: Variable::from_u32(3),
-        v_tag: (0..slots)
-            .map(|s| Variable::from_u32(4 + 2 * s as u32))
-            .collect(),
-        v_pay: (0..slots)
-            .map(|s| Variable::from_u32(5 + 2 * s as u32))
-            .collect(),
-        stack: Vec::new(),
-        known: vec![None; slots],
-        blocks: HashMap::new(),
-        ret_block: None,
-        mf: MemFlags::trusted(),
-    };
+    let mut l = Lower::new(b, im, input, assume, slots, None);
     l.run()?;
     Ok(l.edges)
 }
@@ -181,6 +163,46 @@ struct Lower<'a, 'b, 'c> {
     /// Returns its one parameter (a status word).
     ret_block: Option<ir::Block>,
     mf: MemFlags,
+    /// Lowering a direct entry (see `direct`): its plan and state.
+    direct: Option<direct::Direct<'a>>,
+}
+
+impl<'a, 'b, 'c> Lower<'a, 'b, 'c> {
+    fn new(
+        b: &'a mut FunctionBuilder<'b>,
+        im: &'a Imports,
+        input: &'a Input<'c>,
+        assume: &'a Assumed,
+        slots: usize,
+        direct: Option<direct::Direct<'a>>,
+    ) -> Self {
+        Lower {
+            b,
+            im,
+            input,
+            assume,
+            edges: Vec::new(),
+            cur: None,
+            tag_consts: Vec::new(),
+            env: ir::Value::from_u32(0),
+            v_budget: Variable::from_u32(0),
+            v_len: Variable::from_u32(1),
+            v_lim: Variable::from_u32(2),
+            v_lp: Variable::from_u32(3),
+            v_tag: (0..slots)
+                .map(|s| Variable::from_u32(4 + 2 * s as u32))
+                .collect(),
+            v_pay: (0..slots)
+                .map(|s| Variable::from_u32(5 + 2 * s as u32))
+                .collect(),
+            stack: Vec::new(),
+            known: vec![None; slots],
+            blocks: HashMap::new(),
+            ret_block: None,
+            mf: MemFlags::trusted(),
+            direct,
+        }
+    }
 }
 
 impl Lower<'_, '_, '_> {
@@ -272,26 +294,32 @@ impl Lower<'_, '_, '_> {
             }
             self.cur = Some(start);
             self.block_prologue(start);
-            let mut at = start;
-            loop {
-                let instr = &p.code[at as usize];
-                let width = self.instr(at, instr)?;
-                if width == 0 {
-                    break;
-                }
-                at += width;
-                if at as usize >= p.code.len() {
-                    return Err(format!("code runs past the end at {at}"));
-                }
-                if p.block_start[at as usize] {
-                    // Fall through into the next block.
-                    self.flush();
-                    self.jump_to(at);
-                    break;
-                }
-            }
+            self.block_body(start)?;
         }
         Ok(())
+    }
+
+    /// The instructions of the block at `start`, after its prologue.
+    fn block_body(&mut self, start: u32) -> Result<(), Unsupported> {
+        let p = self.input.program;
+        let mut at = start;
+        loop {
+            let instr = &p.code[at as usize];
+            let width = self.instr(at, instr)?;
+            if width == 0 {
+                return Ok(());
+            }
+            at += width;
+            if at as usize >= p.code.len() {
+                return Err(format!("code runs past the end at {at}"));
+            }
+            if p.block_start[at as usize] {
+                // Fall through into the next block.
+                self.flush();
+                self.jump_to(at);
+                return Ok(());
+            }
+        }
     }
 
     // ---- instructions -------------------------------------------------------
@@ -440,6 +468,14 @@ impl Lower<'_, '_, '_> {
                 return Ok(0);
             }
             // §3.6
+            Instr::Call(c) if self.direct.is_some() => {
+                self.direct_call(at, dpc, c);
+                return Ok(0);
+            }
+            Instr::Ret(_) if self.direct.is_some() => {
+                self.direct_ret(dpc);
+                return Ok(0);
+            }
             Instr::Call(c) => {
                 let tail = matches!(p.code.get(at as usize + 1), Some(Instr::Ret(_)));
                 let distinct = {
@@ -596,6 +632,19 @@ impl Lower<'_, '_, '_> {
             slot: Some(slot),
         };
         match known {
+            _ if self.direct.is_some() => {
+                // Unboxed or unset: leave when unset (the interpreter
+                // raises `undefined variable`).
+                if known.is_none() {
+                    let none = self
+                        .b
+                        .ins()
+                        .icmp_imm(IntCC::Equal, tag, self.input.none_tag as i64);
+                    self.exit_if(none, dpc);
+                } else if known == Some(self.input.none_tag) {
+                    return self.exit_always(&[], dpc);
+                }
+            }
             Some(k) => {
                 if is_heap(k) {
                     self.clone_item(it);
@@ -643,11 +692,14 @@ impl Lower<'_, '_, '_> {
             Some(k) => self.b.ins().iconst(I8, k as i64),
             None => v.tag,
         };
-        if v.known.is_none() || v.known != old.known {
+        let memory = self.direct.is_none();
+        if memory && (v.known.is_none() || v.known != old.known) {
             self.b.ins().store(self.mf, tag, lp, o);
         }
         self.b.def_var(self.v_tag[s], tag);
-        self.b.ins().store(self.mf, v.pay, lp, o + 8);
+        if memory {
+            self.b.ins().store(self.mf, v.pay, lp, o + 8);
+        }
         self.b.def_var(self.v_pay[s], v.pay);
         // The old value is no longer held by the slot.
         if old.known != Some(self.input.none_tag) {

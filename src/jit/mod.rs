@@ -14,6 +14,7 @@
 //! why).
 
 mod code;
+mod direct;
 mod lower;
 
 pub(crate) use code::enter;
@@ -23,6 +24,16 @@ use crate::exec::native::Helpers;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// Why Cranelift panicked, from the panic's payload.
+fn generator_failed(p: Box<dyn std::any::Any + Send>) -> String {
+    let why = p
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default();
+    format!("the code generator failed: {why}")
+}
 
 /// A hot unit with at least one process operation (send, receive, spawn,
 /// …) per this many instructions stays interpreted (unless every unit is
@@ -68,6 +79,12 @@ struct Unit {
     check_fails: AtomicU32,
     /// Compiled (again) without assumptions across blocks.
     generic: AtomicBool,
+    /// The direct entry of the function called first in the program whose
+    /// code this is (`direct`): whether it can have one (`None`: no CALL
+    /// enters this unit).
+    direct_plan: Option<Result<direct::DirectPlan, String>>,
+    /// Its compiled direct entry, 0 until compiled.
+    direct: AtomicUsize,
 }
 
 /// A block start, as the engine looks it up by decoded address.
@@ -94,7 +111,14 @@ pub struct JitStats {
     /// Entries into compiled blocks whose variables did not have the tags
     /// the block assumes (the interpreter ran the block instead).
     pub entry_checks_failed: u64,
+    /// Direct entries (`direct`) of compiled functions: name, and
+    /// machine-code bytes and time, or why it has none.
+    pub direct: Vec<(String, DirectOutcome)>,
 }
+
+/// A direct entry's machine-code bytes and compile time, or why the
+/// function has none.
+pub type DirectOutcome = Result<(usize, Duration), String>;
 
 impl JitStats {
     /// One `--stats` paragraph.
@@ -115,6 +139,15 @@ impl JitStats {
         }
         for (name, why) in &self.fallbacks {
             s.push_str(&format!("jit:   interpreted {name}: {why}\n"));
+        }
+        for (name, d) in &self.direct {
+            match d {
+                Ok((bytes, t)) => s.push_str(&format!(
+                    "jit:   direct entry for {name}: {bytes} bytes, {:.3} ms\n",
+                    t.as_secs_f64() * 1e3
+                )),
+                Err(why) => s.push_str(&format!("jit:   no direct entry for {name}: {why}\n")),
+            }
         }
         s
     }
@@ -191,8 +224,20 @@ impl Jit {
                 hot: AtomicU32::new(0),
                 check_fails: AtomicU32::new(0),
                 generic: AtomicBool::new(false),
+                direct_plan: None,
+                direct: AtomicUsize::new(0),
             })
             .collect();
+        for instr in &p.code {
+            if let Instr::Call(c) = instr {
+                if let Some(&u) = p.layout_of.get(c.target as usize) {
+                    let unit = &mut units[u as usize];
+                    if unit.direct_plan.is_none() {
+                        unit.direct_plan = Some(direct::plan(p, c.target, &c.param_slots));
+                    }
+                }
+            }
+        }
         let mut blocks = vec![None; decoded_len];
         for i in 0..n {
             let u = p.layout_of[i] as usize;
@@ -388,9 +433,17 @@ impl Jit {
         let pc = *self.entry.get(target as usize)?;
         let b = (*self.blocks.get(pc as usize)?)?;
         let u = &self.units[b.unit as usize];
+        let direct = match &u.direct_plan {
+            Some(Ok(plan)) if plan.target == target => Some((
+                &u.direct as *const AtomicUsize as usize,
+                plan.params.clone(),
+            )),
+            _ => None,
+        };
         Some(lower::Callee {
             code_cell: &u.code as *const AtomicUsize as usize,
             block: b.index,
+            direct,
         })
     }
 
@@ -460,32 +513,69 @@ impl Jit {
                 lower::translate(b, im, &input)
             })
         }))
-        .unwrap_or_else(|p| {
-            let why = p
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            Err(format!("the code generator failed: {why}"))
-        });
+        .unwrap_or_else(|p| Err(generator_failed(p)));
         match result {
             Ok(c) => {
                 if let (Some(dump), Some(clif)) = (&self.dump, &c.clif) {
                     dump(clif);
                 }
                 u.code.store(c.code, Ordering::Release);
-                let name = if generic {
+                let label = if generic {
                     format!("{name} again, without assumptions")
                 } else {
-                    name
+                    name.clone()
                 };
                 self.stats_mut()
                     .compiled
-                    .push((name, u.plan.size, c.bytes, t0.elapsed()));
+                    .push((label, u.plan.size, c.bytes, t0.elapsed()));
+                if !generic {
+                    self.compile_direct(mem, u, &name, &input);
+                }
             }
             Err(why) => {
                 self.give_up(u);
                 self.stats_mut().fallbacks.push((name, why));
+            }
+        }
+    }
+
+    /// Compile the direct entry of unit `u`, if it can have one.
+    fn compile_direct(
+        &self,
+        mem: &mut code::CodeMemory,
+        u: &Unit,
+        name: &str,
+        input: &lower::Input<'_>,
+    ) {
+        let plan = match &u.direct_plan {
+            Some(Ok(plan)) => plan,
+            Some(Err(why)) => {
+                self.stats_mut()
+                    .direct
+                    .push((name.to_string(), Err(why.clone())));
+                return;
+            }
+            None => return,
+        };
+        let t0 = Instant::now();
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            mem.compile_direct(name, plan.params.len(), self.dump.is_some(), |b, im| {
+                lower::translate_direct(b, im, input, plan)
+            })
+        }))
+        .unwrap_or_else(|p| Err(generator_failed(p)));
+        match result {
+            Ok(c) => {
+                if let (Some(dump), Some(clif)) = (&self.dump, &c.clif) {
+                    dump(clif);
+                }
+                u.direct.store(c.code, Ordering::Release);
+                self.stats_mut()
+                    .direct
+                    .push((name.to_string(), Ok((c.bytes, t0.elapsed()))));
+            }
+            Err(why) => {
+                self.stats_mut().direct.push((name.to_string(), Err(why)));
             }
         }
     }

@@ -256,6 +256,10 @@ impl Lower<'_, '_, '_> {
             self.push_int(r);
             return;
         }
+        if self.direct.is_some() && !(numeric(a.known) && numeric(b.known)) {
+            // A direct entry leaves; the interpreter compares.
+            return self.exit_always(&[a, b], dpc);
+        }
         if !numeric(a.known) || !numeric(b.known) {
             self.unpop(&[a, b]);
             self.generic(at, dpc, false);
@@ -304,10 +308,17 @@ impl Lower<'_, '_, '_> {
         self.b.ins().jump(join, &[BlockArg::Value(r)]);
         // Anything else: the helper.
         self.b.switch_to_block(slow);
-        self.unpop(&[a, b]);
-        self.generic(at, dpc, false);
-        let (_, pay) = self.pop_mem_result();
-        self.b.ins().jump(join, &[BlockArg::Value(pay)]);
+        if self.direct.is_some() {
+            let saved = self.stack.clone();
+            self.unpop(&[a, b]);
+            self.exit_continue(dpc);
+            self.stack = saved;
+        } else {
+            self.unpop(&[a, b]);
+            self.generic(at, dpc, false);
+            let (_, pay) = self.pop_mem_result();
+            self.b.ins().jump(join, &[BlockArg::Value(pay)]);
+        }
         self.b.switch_to_block(join);
         let r = self.b.block_params(join)[0];
         self.push_int(r);

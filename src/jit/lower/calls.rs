@@ -108,6 +108,19 @@ impl Lower<'_, '_, '_> {
         self.stack = saved;
 
         self.b.switch_to_block(fast);
+        // A callee with a direct entry is called through it.
+        if let Some((cell, params)) = &callee.direct {
+            if params[..] == c.param_slots[..] {
+                let a = self.b.ins().iconst(I64, *cell as i64);
+                let f = self.b.ins().load(I64, self.mf, a, 0);
+                let direct = self.b.create_block();
+                let inline = self.b.create_block();
+                self.b.ins().brif(f, direct, &[], inline, &[]);
+                self.b.switch_to_block(direct);
+                self.enter_direct(at, f, frames, llen, &args);
+                self.b.switch_to_block(inline);
+            }
+        }
         // The frame.
         let fptr = self.env_load(I64, off::FPTR);
         let fo = self.b.ins().imul_imm(frames64, fl::SIZE);

@@ -26,6 +26,9 @@ impl Lower<'_, '_, '_> {
 
     /// Leave at `dpc` now.
     pub(super) fn exit_continue(&mut self, dpc: u32) {
+        if self.direct.is_some() {
+            return self.direct_exit(status::CONTINUE, dpc);
+        }
         self.flush();
         self.save_state();
         self.set_pc(dpc);
@@ -100,6 +103,10 @@ impl Lower<'_, '_, '_> {
     /// Run instruction `at` through the generic helper (virtual stack
     /// flushed first); returns unless the status is `NEXT`.
     pub(super) fn generic(&mut self, at: u32, dpc: u32, writes_locals: bool) {
+        if self.direct.is_some() {
+            self.direct_bug("an instruction without a direct lowering");
+            return self.exit_always(&[], dpc);
+        }
         let st = self.call_at(self.im.generic, at, dpc);
         self.check_status(st);
         if writes_locals {
@@ -109,6 +116,10 @@ impl Lower<'_, '_, '_> {
 
     /// A generic instruction after which control never falls through.
     pub(super) fn generic_final(&mut self, at: u32, dpc: u32) {
+        if self.direct.is_some() {
+            self.direct_bug("an instruction without a direct lowering");
+            return self.exit_continue(dpc);
+        }
         let st = self.call_at(self.im.generic, at, dpc);
         self.ret(st);
     }
@@ -142,6 +153,10 @@ impl Lower<'_, '_, '_> {
 
     /// Call `f(tag, payload)` when the value is on the heap.
     pub(super) fn refcount(&mut self, f: ir::FuncRef, it: Item) {
+        // A direct entry holds unboxed values only.
+        if self.direct.is_some() {
+            return;
+        }
         match it.known {
             Some(k) if !is_heap(k) => {}
             Some(_) => {

@@ -41,6 +41,9 @@ const MAX_ROUNDS: usize = 12;
 impl Lower<'_, '_, '_> {
     /// Control goes from the current block to the unit's block `target`.
     pub(super) fn edge(&mut self, target: u32) {
+        if self.direct.is_some() {
+            return self.pass_stack(target);
+        }
         self.edges.push((self.cur, target, self.known.clone()));
         // A variable with a known tag holds the same constant on every
         // path, so the target's block parameter for it disappears.

@@ -1,7 +1,7 @@
 //! The state compiled code keeps in registers and how it is read and
 //! written back: the `env` block, variables, and the virtual operand stack.
 
-use super::{Item, Lower, INT, VALUE_BYTES};
+use super::{Item, Lower, INT, NULL, VALUE_BYTES};
 use crate::exec::native::off;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I32, I64, I8};
@@ -24,6 +24,9 @@ impl Lower<'_, '_, '_> {
     /// Everything else compiled code reads from `env` where it uses it (the
     /// stack and frame pointers): fewer values live across loops.
     pub(super) fn reload_state(&mut self) {
+        if self.direct.is_some() {
+            return;
+        }
         let len = self.env_load(I64, off::LEN);
         let budget = self.env_load(I64, off::BUDGET);
         self.b.def_var(self.v_len, len);
@@ -42,6 +45,9 @@ impl Lower<'_, '_, '_> {
 
     /// Write what compiled code keeps in registers back to `env`.
     pub(super) fn save_state(&mut self) {
+        if self.direct.is_some() {
+            return;
+        }
         let len = self.b.use_var(self.v_len);
         let budget = self.b.use_var(self.v_budget);
         self.env_store(len, off::LEN);
@@ -110,6 +116,10 @@ impl Lower<'_, '_, '_> {
 
     /// Write the virtual stack to memory.
     pub(super) fn flush(&mut self) {
+        // A direct entry keeps its operands in registers (see `direct`).
+        if self.direct.is_some() {
+            return;
+        }
         let items = std::mem::take(&mut self.stack);
         for it in items {
             self.push_mem(it);
@@ -118,6 +128,9 @@ impl Lower<'_, '_, '_> {
 
     /// Write all but the top `keep` virtual values to memory.
     pub(super) fn flush_below(&mut self, keep: usize) {
+        if self.direct.is_some() {
+            return;
+        }
         let n = self.stack.len().saturating_sub(keep);
         let below: Vec<Item> = self.stack.drain(..n).collect();
         for it in below {
@@ -147,7 +160,19 @@ impl Lower<'_, '_, '_> {
         let have = self.stack.len().min(k);
         let need = k - have;
         let mut from_mem = Vec::with_capacity(need);
-        if need > 0 {
+        if need > 0 && self.direct.is_some() {
+            self.direct_bug("an operand below the frame's");
+            let z = self.b.ins().iconst(I64, 0);
+            let t = self.b.ins().iconst(I8, NULL as i64);
+            for _ in 0..need {
+                from_mem.push(Item {
+                    tag: t,
+                    pay: z,
+                    known: None,
+                    slot: None,
+                });
+            }
+        } else if need > 0 {
             let len = self.b.use_var(self.v_len);
             let short = self
                 .b

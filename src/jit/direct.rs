@@ -1,0 +1,260 @@
+//! Direct calls: which functions get a second compiled entry with a
+//! register calling convention, and what their code may assume.
+//!
+//! A compiled unit's ordinary code keeps every frame in the process's
+//! memory: a CALL writes a frame record and the callee's variable slots, a
+//! RET reads them back, and the operand stack lives in memory between
+//! blocks. That is what lets the engine enter and leave compiled code at
+//! any block, but a call costs a few dozen stores and loads.
+//!
+//! A function whose code is simple enough also gets a *direct* entry (a
+//! Cranelift function of the `tail` calling convention): its arguments,
+//! result and the reduction budget travel in registers, its variables and
+//! operands are SSA values, and nothing about its frame is written to
+//! memory — unless it has to leave compiled code. Then (preemption at a
+//! block start, a guard that fails, a call it cannot make natively) the
+//! frame writes itself into the process at the place reserved for it, and
+//! each direct caller on the way out writes its own frame below it, so the
+//! engine finds exactly the state the interpreter would have made
+//! (`lower::direct`).
+//!
+//! The places are known without writing anything: a direct function is
+//! called with its frame's index, its first slot and the operand stack
+//! height below its arguments, and passes the sums on to its callees.
+//!
+//! What makes a function eligible (checked here, statically, from its
+//! entry): every path stays in its own frame layout and uses only
+//! instructions whose operands and results are never heap values
+//! (constants other than strings, stack shuffles, arithmetic, comparisons,
+//! logic, LOAD, STORE, jumps, CALL, RET); the operand stack height is the
+//! same on every path into a block and never goes below the frame's own
+//! operands; every RET returns exactly one value; a tail call (CALL then
+//! RET) has nothing below its arguments. Its arguments are checked at
+//! entry to be unboxed values (Null, Bool, Int, Float): with heap values
+//! it runs its ordinary compiled code instead. So a direct function holds
+//! no references and never counts any.
+
+use crate::bytecode::{Instr, Program};
+use std::collections::HashMap;
+
+/// Instructions of a function beyond which it gets no direct entry.
+const MAX_INSTRUCTIONS: usize = 2000;
+
+/// A function that can be called directly, and what its lowering needs.
+#[derive(Debug, Clone)]
+pub(crate) struct DirectPlan {
+    /// Program address of its entry (the CALL target).
+    pub target: u32,
+    /// The slots its arguments go to, in order (the CALL's parameters).
+    pub params: Vec<u32>,
+    /// Variable slots of its frame.
+    pub size: u32,
+    /// Its blocks' program addresses, ascending (the entry first).
+    pub blocks: Vec<u32>,
+    /// Operand stack height (above the frame's base) at each block start.
+    pub depth: HashMap<u32, usize>,
+    /// The most operand stack room any block asks for at its start, above
+    /// the frame's base: height + 2 × cost, as the interpreter's charge
+    /// checks it.
+    pub need: usize,
+    /// Whether it makes calls that add a frame (not tail calls).
+    pub calls: bool,
+    /// Each block's predecessors (blocks with an edge into it; the entry
+    /// has the call besides).
+    pub preds: HashMap<u32, Vec<u32>>,
+}
+
+impl DirectPlan {
+    /// The most values on the operand stack at any block start.
+    pub fn max_depth(&self) -> usize {
+        self.depth.values().copied().max().unwrap_or(0)
+    }
+}
+
+/// Operands an instruction pops and results it pushes, for the ones a
+/// direct function may contain (others: `None`).
+fn effect(i: &Instr) -> Option<(usize, usize)> {
+    Some(match i {
+        Instr::PushInt(_)
+        | Instr::PushFloat(_)
+        | Instr::PushBool(_)
+        | Instr::True(_)
+        | Instr::False(_)
+        | Instr::Null(_)
+        | Instr::Load(_) => (0, 1),
+        Instr::Dup(_) => (1, 2),
+        Instr::Pop(_) | Instr::Store(_) => (1, 0),
+        Instr::Swap(_) => (2, 2),
+        Instr::Over(_) => (2, 3),
+        Instr::Add(_)
+        | Instr::Sub(_)
+        | Instr::Mul(_)
+        | Instr::Div(_)
+        | Instr::Mod(_)
+        | Instr::AddF(_)
+        | Instr::SubF(_)
+        | Instr::MulF(_)
+        | Instr::DivF(_)
+        | Instr::Eq(_)
+        | Instr::Ne(_)
+        | Instr::Gt(_)
+        | Instr::Lt(_)
+        | Instr::Ge(_)
+        | Instr::Le(_)
+        | Instr::EqF(_)
+        | Instr::NeF(_)
+        | Instr::GtF(_)
+        | Instr::LtF(_)
+        | Instr::GeF(_)
+        | Instr::LeF(_)
+        | Instr::And(_)
+        | Instr::Or(_) => (2, 1),
+        Instr::Neg(_) | Instr::Not(_) => (1, 1),
+        _ => return None,
+    })
+}
+
+fn distinct(slots: &[u32]) -> bool {
+    let mut s = slots.to_vec();
+    s.sort_unstable();
+    s.windows(2).all(|w| w[0] != w[1])
+}
+
+/// Whether the function entered at `target` with arguments bound to
+/// `params` can have a direct entry, and its plan if so.
+pub(crate) fn plan(p: &Program, target: u32, params: &[u32]) -> Result<DirectPlan, String> {
+    let t = target as usize;
+    if t >= p.code.len() || !p.block_start[t] {
+        return Err("its entry is not a block start".into());
+    }
+    let layout = p.layout_of[t];
+    let size = p.layouts[layout as usize].names.len() as u32;
+    if !distinct(params) || params.iter().any(|&s| s >= size) {
+        return Err("its parameters are not distinct variables".into());
+    }
+    let mut depth: HashMap<u32, usize> = HashMap::from([(target, 0)]);
+    let mut work = vec![target];
+    let mut need = 0;
+    let mut calls = false;
+    let mut count = 0;
+    let mut preds: HashMap<u32, Vec<u32>> = HashMap::new();
+    let mut enter = |depth: &mut HashMap<u32, usize>,
+                     work: &mut Vec<u32>,
+                     from: u32,
+                     to: u32,
+                     d: usize|
+     -> Result<(), String> {
+        preds.entry(to).or_default().push(from);
+        let i = to as usize;
+        if i >= p.code.len() || p.layout_of[i] != layout || !p.block_start[i] {
+            return Err(format!("it leaves its code at {}", p.location(to)));
+        }
+        match depth.get(&to) {
+            Some(&have) if have != d => Err(format!(
+                "the operand stack height differs on paths into {}",
+                p.location(to)
+            )),
+            Some(_) => Ok(()),
+            None => {
+                depth.insert(to, d);
+                work.push(to);
+                Ok(())
+            }
+        }
+    };
+    while let Some(start) = work.pop() {
+        let mut d = depth[&start];
+        need = need.max(d + 2 * p.block_cost[start as usize] as usize);
+        let mut at = start;
+        loop {
+            let i = at as usize;
+            if i >= p.code.len() || p.layout_of[i] != layout {
+                return Err(format!("it leaves its code at {}", p.location(at)));
+            }
+            count += 1;
+            if count > MAX_INSTRUCTIONS {
+                return Err(format!("more than {MAX_INSTRUCTIONS} instructions"));
+            }
+            let instr = &p.code[i];
+            let pops = |n: usize, d: usize| -> Result<usize, String> {
+                d.checked_sub(n).ok_or_else(|| {
+                    format!(
+                        "{} at {} takes operands its caller pushed",
+                        instr.opcode().mnemonic(),
+                        p.location(at)
+                    )
+                })
+            };
+            match instr {
+                Instr::Jmp(to) => {
+                    enter(&mut depth, &mut work, start, to.0, d)?;
+                    break;
+                }
+                Instr::Jz(to) | Instr::Jnz(to) => {
+                    d = pops(1, d)?;
+                    enter(&mut depth, &mut work, start, at + 1, d)?;
+                    enter(&mut depth, &mut work, start, to.0, d)?;
+                    break;
+                }
+                Instr::Ret(_) => {
+                    if d != 1 {
+                        return Err(format!(
+                            "RET at {} returns {d} values, not one",
+                            p.location(at)
+                        ));
+                    }
+                    break;
+                }
+                Instr::Call(c) => {
+                    let n = c.param_slots.len();
+                    d = pops(n, d)?;
+                    if !distinct(&c.param_slots) {
+                        return Err(format!(
+                            "the CALL at {} binds a variable twice",
+                            p.location(at)
+                        ));
+                    }
+                    if matches!(p.code.get(i + 1), Some(Instr::Ret(_))) {
+                        if d != 0 {
+                            return Err(format!(
+                                "the tail call at {} leaves values below its arguments",
+                                p.location(at)
+                            ));
+                        }
+                    } else {
+                        calls = true;
+                        enter(&mut depth, &mut work, start, at + 1, d + 1)?;
+                    }
+                    break;
+                }
+                other => match effect(other) {
+                    Some((pop, push)) => d = pops(pop, d)? + push,
+                    None => {
+                        return Err(format!(
+                            "{} at {}",
+                            other.opcode().mnemonic(),
+                            p.location(at)
+                        ))
+                    }
+                },
+            }
+            at += 1;
+            if (at as usize) < p.code.len() && p.block_start[at as usize] {
+                enter(&mut depth, &mut work, start, at, d)?;
+                break;
+            }
+        }
+    }
+    let mut blocks: Vec<u32> = depth.keys().copied().collect();
+    blocks.sort_unstable();
+    Ok(DirectPlan {
+        target,
+        params: params.to_vec(),
+        size,
+        blocks,
+        depth,
+        need,
+        calls,
+        preds,
+    })
+}
