@@ -39,6 +39,17 @@ fn clif_stack_shuffles_and_helpers() {
     ));
 }
 
+#[test]
+fn clif_direct_entry() {
+    // A recursive function's direct entry: arguments and result in
+    // registers, the unchecked and checked copies of its blocks, the
+    // base case run inline before the recursive call, and the `leave`
+    // paths that write the frame when it leaves compiled code.
+    let src = "PUSH_INT 3\nCALL sum n\nPRINT\nHALT\nLABEL sum\nLOAD n\nJZ base\nLOAD n\nPUSH_INT 1\nSUB\nCALL sum n\nLOAD n\nADD\nRET\nLABEL base\nPUSH_INT 0\nRET\n";
+    let p = ttvm::load_source("snapshot.ttvm", src).expect("assembles");
+    insta::assert_snapshot!(ttvm::engine::direct_clif_of(Arc::new(p), 4).expect("lowers"));
+}
+
 fn ttvm(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_ttvm"))
         .args(args)
@@ -84,6 +95,10 @@ fn stats_report_compiled_functions_and_fallbacks() {
     );
     assert!(
         err.contains("jit:   compiled fib (benches/programs/fib30.ttvm:7): 16 instructions"),
+        "{err}"
+    );
+    assert!(
+        err.contains("jit:   direct entry for fib (benches/programs/fib30.ttvm:7): "),
         "{err}"
     );
     // A hot unit that mostly sends and receives stays interpreted, and
@@ -162,4 +177,43 @@ fn failed_entry_checks_fall_back_then_recompile() {
     ]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("entry checks failed 0\n"), "{err}");
+}
+
+/// Direct entries leave compiled code whenever a slice ends inside them
+/// (`--reductions 50`: thousands of times in fib(30)); the result is the
+/// interpreter's, and `--stats` counts the exits. A function that cannot
+/// have a direct entry is named with the reason.
+#[test]
+fn direct_entries_leave_and_say_why_not() {
+    let out = ttvm(&[
+        "--jit",
+        "--stats",
+        "--no-smp",
+        "--reductions",
+        "50",
+        "benches/programs/fib30.ttvm",
+    ]);
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "832040\n");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let left: u64 = err
+        .lines()
+        .find_map(|l| l.strip_prefix("jit: direct entries 1, left compiled code "))
+        .and_then(|l| l.strip_suffix(" times"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no direct-entry line: {err}"));
+    assert!(left > 1000, "{err}");
+    let out = ttvm(&[
+        "--jit",
+        "--jit-threshold",
+        "0",
+        "--stats",
+        "--no-smp",
+        "examples/exceptions.ttvm",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("jit:   no direct entry for safe_div (examples/exceptions.ttvm:15): TRY at examples/exceptions.ttvm:15"),
+        "{err}"
+    );
 }

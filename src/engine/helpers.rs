@@ -33,7 +33,8 @@ pub(super) fn table() -> Helpers {
         reserve: h_reserve as *const () as usize,
         overflow: h_overflow as *const () as usize,
         update: h_update as *const () as usize,
-        spill: h_spill as *const () as usize,
+        leave: h_leave as *const () as usize,
+        leave_caller: h_leave_caller as *const () as usize,
     }
 }
 
@@ -73,7 +74,10 @@ fn sync_in(env: &JitEnv, ctx: &mut Context) {
     // reallocates them: only helpers do, between `sync_in` and
     // `sync_out`) and keeps every element below the length it reports
     // initialised: it writes a value, slot or frame before counting it,
-    // and it takes ownership of (or drops) what it uncounts.
+    // and it takes ownership of (or drops) what it uncounts. (Direct
+    // frames leaving compiled code set the lengths first and write the
+    // frames below on their way out, all before compiled code returns
+    // here.)
     unsafe {
         ctx.stack.set_len(env.len);
         ctx.locals.set_len(env.llen);
@@ -228,19 +232,130 @@ extern "C" fn h_reserve(env: *mut JitEnv, n: u64) {
     unsafe { in_context(env, |_, _, ctx| ctx.stack.reserve(n as usize)) }
 }
 
-/// A direct entry leaves compiled code: make room for `frames` frames,
-/// `slots` variable slots and `operands` operand stack values in all,
-/// before the direct frames write themselves there.
-extern "C" fn h_spill(env: *mut JitEnv, frames: u64, slots: u64, operands: u64) {
-    // SAFETY: called by compiled code with the engine's `JitEnv`.
-    unsafe {
-        in_context(env, |_, _, ctx| {
-            let more = |want: u64, len: usize| (want as usize).saturating_sub(len);
-            ctx.frames.reserve(more(frames, ctx.frames.len()));
-            ctx.locals.reserve(more(slots, ctx.locals.len()));
-            ctx.stack.reserve(more(operands, ctx.stack.len()));
-        })
+thread_local! {
+    /// The environment block of the compiled code running on this thread
+    /// (null when none runs): direct entries do not carry it.
+    static ENV: std::cell::Cell<*mut JitEnv> = const { std::cell::Cell::new(std::ptr::null_mut()) };
+}
+
+/// The running slice's environment block.
+fn current_env() -> *mut JitEnv {
+    ENV.with(|e| e.get())
+}
+
+/// Where a direct frame is and what it writes when it leaves compiled code
+/// (`jit::direct::Place` and `lower::direct`'s descriptor).
+struct Leaving {
+    /// Frame index.
+    f: usize,
+    /// Operand stack height below its arguments.
+    sb: usize,
+    /// First variable slot.
+    lb: usize,
+    /// Program address of its entry.
+    target: u32,
+    /// Variable slots.
+    size: usize,
+    /// Parameters.
+    params: usize,
+    /// Operands it holds.
+    items: usize,
+}
+
+impl Leaving {
+    fn new(env: &JitEnv, place: u64, desc: u64) -> Leaving {
+        use crate::jit::{Desc, Place};
+        let left = place & Place::LEFT_MASK as u64;
+        Leaving {
+            f: env.dlimit.wrapping_sub(left) as usize,
+            sb: ((place >> Place::SB_SHIFT) & Place::SB_MASK as u64) as usize,
+            lb: (place >> Place::LB_SHIFT) as usize,
+            target: desc as u32,
+            size: ((desc >> Desc::SIZE_SHIFT) & Desc::FIELD_MASK) as usize,
+            params: ((desc >> Desc::PARAMS_SHIFT) & Desc::FIELD_MASK) as usize,
+            items: (desc >> Desc::ITEMS_SHIFT) as usize,
+        }
     }
+
+    /// Write the frame (all but its return address and call site, which
+    /// the caller writes), its slots and its operands from `buf` (slots
+    /// first, then operands, as 16-byte values) into the room reserved.
+    ///
+    /// # Safety
+    /// `env`'s vectors have room for the frame, slots and operands, and
+    /// `buf` holds `size + items` values of unboxed kinds or unset slots.
+    unsafe fn write(&self, env: &JitEnv, buf: *const u8) {
+        use crate::exec::{Frame, FrameKind};
+        // SAFETY: per the function's contract. The frame, slots and
+        // operand places are past the lengths the vectors report (or
+        // about to be counted by the innermost frame), and hold no value
+        // that needs dropping: compiled code left them for this.
+        unsafe {
+            env.fptr.add(self.f).write(Frame {
+                ret: 0,
+                call_site: 0,
+                entry: self.target,
+                base: self.lb as u32,
+                size: self.size as u32,
+                stack_base: (self.sb + self.params) as u32,
+                kind: FrameKind::Call,
+            });
+            std::ptr::copy_nonoverlapping(buf, env.lbase.add(self.lb) as *mut u8, self.size * 16);
+            std::ptr::copy_nonoverlapping(
+                buf.add(self.size * 16),
+                env.sp.add(self.sb) as *mut u8,
+                self.items * 16,
+            );
+        }
+    }
+}
+
+/// The innermost direct frame leaves compiled code with status `st` at
+/// decoded address `pc` (`pc_st`: `pc | st << 32`): make room for it, write
+/// it (see [`Leaving`]) and make the process's lengths, `pc` and budget its;
+/// the status.
+extern "C" fn h_leave(buf: *const u8, place: u64, desc: u64, pc_st: u64, budget: i64) -> u64 {
+    let env = current_env();
+    // SAFETY: only compiled code of the slice that set `ENV` calls this;
+    // `buf` holds what `desc` says.
+    unsafe {
+        let l = Leaving::new(&*env, place, desc);
+        in_context(env, |_, host, ctx| {
+            host.jit.direct_exit();
+            let more = |want: usize, len: usize| want.saturating_sub(len);
+            ctx.frames.reserve(more(l.f + 1, ctx.frames.len()));
+            ctx.locals.reserve(more(l.lb + l.size, ctx.locals.len()));
+            ctx.stack.reserve(more(l.sb + l.items, ctx.stack.len()));
+        });
+        let env = &mut *env;
+        l.write(env, buf);
+        env.frames = l.f as u32 + 1;
+        env.llen = l.lb + l.size;
+        env.len = l.sb + l.items;
+        env.locals = env.lbase.add(l.lb);
+        env.pc = pc_st as u32;
+        env.budget = budget;
+    }
+    pc_st >> 32
+}
+
+/// A direct frame's callee left compiled code with status `st`, which it
+/// called at program address `at` and returns to decoded address `after`
+/// (`at_after`: `at | after << 32`): write the callee frame's return address
+/// and call site, and this frame (see [`Leaving`]); the status.
+extern "C" fn h_leave_caller(buf: *const u8, place: u64, desc: u64, at_after: u64, st: u64) -> u64 {
+    let env = current_env();
+    // SAFETY: as for `h_leave`, which the innermost frame called first:
+    // the vectors have room for every frame of the chain.
+    unsafe {
+        let env = &*env;
+        let l = Leaving::new(env, place, desc);
+        let callee = env.fptr.add(l.f + 1);
+        (*callee).ret = (at_after >> 32) as u32;
+        (*callee).call_site = at_after as u32;
+        l.write(env, buf);
+    }
+    st
 }
 
 /// The operand stack limit was reached at the block at `dpc`.
@@ -337,7 +452,12 @@ pub(super) fn run_compiled(
     // SAFETY: `host.ctx` is `ctx`, which nothing else uses until the call
     // returns.
     sync_out(&mut env, unsafe { &mut *host.ctx });
-    let st = crate::jit::enter(f, &mut env, block);
+    // One pointer for compiled code, whether it is passed or (direct
+    // entries) read back from `ENV`.
+    let envp: *mut JitEnv = &mut env;
+    let prev = ENV.with(|e| e.replace(envp));
+    let st = crate::jit::enter(f, envp, block);
+    ENV.with(|e| e.set(prev));
     // SAFETY: as above; compiled code has returned.
     let ctx = unsafe { &mut *host.ctx };
     sync_in(&env, ctx);

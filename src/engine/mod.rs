@@ -11,9 +11,20 @@ pub use driver::run;
 /// `at` (its unit), without running anything: for `--jit-dump`-style
 /// inspection and the CLIF snapshot tests.
 pub fn clif_of(program: std::sync::Arc<crate::Program>, at: u32) -> Result<String, String> {
+    jit_of(program).ir_of(at)
+}
+
+/// The Cranelift IR of the direct entry (docs/JIT.md, "Direct calls") of
+/// the function at program address `at`, without running anything.
+pub fn direct_clif_of(program: std::sync::Arc<crate::Program>, at: u32) -> Result<String, String> {
+    jit_of(program).direct_ir_of(at)
+}
+
+/// A JIT for `program` that compiles nothing by itself.
+fn jit_of(program: std::sync::Arc<crate::Program>) -> crate::jit::Jit {
     let config = RunConfig::default();
     let code = crate::interp::Code::new(&program, true, true);
-    let jit = crate::jit::Jit::new(
+    crate::jit::Jit::new(
         program,
         code.entry.clone(),
         code.ops.len(),
@@ -24,8 +35,7 @@ pub fn clif_of(program: std::sync::Arc<crate::Program>, at: u32) -> Result<Strin
             max_call_depth: config.max_call_depth,
             dump: None,
         },
-    );
-    jit.ir_of(at)
+    )
 }
 
 pub use crate::exec::vm::{Io, RunConfig};

@@ -46,10 +46,10 @@ pub struct JitEnv {
     /// Frames: the vector's raw parts (its length is `frames`).
     pub fptr: *mut crate::exec::Frame,
     pub fcap: usize,
-    /// Direct entries (see `jit::direct`) make frames below this index
-    /// only, shifted up by 32 bits: the call depth limit, or the native
-    /// stack's, whichever is nearer. Set where compiled code starts
-    /// calling direct entries.
+    /// Direct entries (see `lower::direct`) make calls from frames below
+    /// this index only: the call depth limit, or the native stack's,
+    /// whichever is nearer. Set where compiled code starts calling direct
+    /// entries; they count the frames left below it.
     pub dlimit: u64,
     /// Depth of the innermost handler or pending capture (0: none): a RET
     /// from a frame deeper than this removes neither.
@@ -126,10 +126,14 @@ pub struct Helpers {
     /// `(env, program address, decoded address) -> status`: `LOAD x;
     /// <operand>; APPEND|CONCAT; STORE x`, in place when possible.
     pub update: usize,
-    /// `(env, frames, slots, operands)`: a direct entry leaves compiled
-    /// code; make room for that many frames, variable slots and operand
-    /// stack values (see `lower::direct`).
-    pub spill: usize,
+    /// `(buffer, place, descriptor, pc | status << 32, budget) -> status`:
+    /// the innermost direct frame leaves compiled code (see
+    /// `lower::direct`).
+    pub leave: usize,
+    /// `(buffer, place, descriptor, call site | return address << 32,
+    /// status) -> status`: a direct caller of a frame that left writes
+    /// itself.
+    pub leave_caller: usize,
 }
 
 /// Native calls of compiled code allowed before a call goes through the

@@ -20,7 +20,9 @@ pub(super) struct Imports {
     pub reserve: FuncRef,
     pub overflow: FuncRef,
     pub update: FuncRef,
-    pub spill: FuncRef,
+    /// The `leave` helpers (direct entries only).
+    pub leave: Option<FuncRef>,
+    pub leave_caller: Option<FuncRef>,
     /// Signature of compiled functions, for `call_indirect`.
     pub sig: cranelift_codegen::ir::SigRef,
     /// The function being built, when it is a direct entry (for calls to
@@ -36,7 +38,8 @@ struct HelperIds {
     reserve: FuncId,
     overflow: FuncId,
     update: FuncId,
-    spill: FuncId,
+    leave: FuncId,
+    leave_caller: FuncId,
 }
 
 /// The JIT's code memory: a Cranelift JIT module and the reusable
@@ -98,7 +101,8 @@ impl CodeMemory {
             ("ttvm_reserve", h.reserve),
             ("ttvm_overflow", h.overflow),
             ("ttvm_update", h.update),
-            ("ttvm_spill", h.spill),
+            ("ttvm_leave", h.leave),
+            ("ttvm_leave_caller", h.leave_caller),
         ] {
             jb.symbol(name, addr as *const u8);
         }
@@ -125,7 +129,16 @@ impl CodeMemory {
             reserve: declare("ttvm_reserve", sig_of(&[I64, I64], false))?,
             overflow: declare("ttvm_overflow", sig_of(&[I64, I32], true))?,
             update: declare("ttvm_update", sig_of(&[I64, I32, I32], true))?,
-            spill: declare("ttvm_spill", sig_of(&[I64, I64, I64, I64], false))?,
+            leave: declare("ttvm_leave", {
+                let mut s = sig_of(&[I64, I64, I64, I64, I64], false);
+                s.returns.push(AbiParam::new(I64));
+                s
+            })?,
+            leave_caller: declare("ttvm_leave_caller", {
+                let mut s = sig_of(&[I64, I64, I64, I64, I64], false);
+                s.returns.push(AbiParam::new(I64));
+                s
+            })?,
         };
         let sig = sig_of(&[I64, I32], true);
         Ok(CodeMemory {
@@ -185,7 +198,11 @@ impl CodeMemory {
             let mut b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
             let mut imports = imports(&mut self.module, &self.helpers, &self.sig, &mut b);
             if this {
-                imports.this = Some(self.module.declare_func_in_func(id, b.func));
+                let m = &mut self.module;
+                imports.this = Some(m.declare_func_in_func(id, b.func));
+                imports.leave = Some(m.declare_func_in_func(self.helpers.leave, b.func));
+                imports.leave_caller =
+                    Some(m.declare_func_in_func(self.helpers.leave_caller, b.func));
             }
             build(&mut b, &imports)?;
             b.seal_all_blocks();
@@ -208,6 +225,41 @@ impl CodeMemory {
             .map_err(|e| e.to_string())?;
         let code = self.module.get_finalized_function(id) as usize;
         Ok(Compiled { code, clif, bytes })
+    }
+
+    /// The IR of a direct entry of `params` arguments `build` makes,
+    /// without compiling it (for tests).
+    pub(super) fn ir_only_direct(
+        &mut self,
+        params: usize,
+        build: impl FnOnce(&mut FunctionBuilder<'_>, &Imports) -> Result<(), String>,
+    ) -> Result<String, String> {
+        self.count += 1;
+        let sig = direct_sig(params);
+        let id = self
+            .module
+            .declare_function(
+                &format!("ttvm_direct_ir_{}", self.count),
+                Linkage::Local,
+                &sig,
+            )
+            .map_err(|e| e.to_string())?;
+        self.fctx = FunctionBuilderContext::new();
+        self.module.clear_context(&mut self.ctx);
+        self.ctx.func.signature = sig;
+        self.ctx.func.name = UserFuncName::user(0, 0);
+        let mut b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
+        let mut imports = imports(&mut self.module, &self.helpers, &self.sig, &mut b);
+        let m = &mut self.module;
+        imports.this = Some(m.declare_func_in_func(id, b.func));
+        imports.leave = Some(m.declare_func_in_func(self.helpers.leave, b.func));
+        imports.leave_caller = Some(m.declare_func_in_func(self.helpers.leave_caller, b.func));
+        build(&mut b, &imports)?;
+        b.seal_all_blocks();
+        b.finalize();
+        let text = self.ctx.func.display().to_string();
+        self.module.clear_context(&mut self.ctx);
+        Ok(text)
     }
 
     /// The IR `build` makes, without compiling it (for tests and dumps).
@@ -246,26 +298,26 @@ fn imports(
         reserve: m.declare_func_in_func(h.reserve, b.func),
         overflow: m.declare_func_in_func(h.overflow, b.func),
         update: m.declare_func_in_func(h.update, b.func),
-        spill: m.declare_func_in_func(h.spill, b.func),
+        leave: None,
+        leave_caller: None,
         sig: b.import_signature(sig.clone()),
         this: None,
     }
 }
 
-/// The signature of a direct entry with `params` arguments: `(env, place,
-/// base, budget, (tag, payload)…) -> (status, tag, payload, budget)`, in
-/// Cranelift's `tail` convention (more results in registers, and tail
-/// calls). See `lower::direct`.
+/// The signature of a direct entry with `params` arguments: `(place,
+/// budget, (tag, payload)…) -> (tag, payload, budget)`, in Cranelift's
+/// `tail` convention (three results in registers, and tail calls). See
+/// `lower::direct`.
 pub(super) fn direct_sig(params: usize) -> Signature {
     let mut s = Signature::new(cranelift_codegen::isa::CallConv::Tail);
-    for t in [I64, I64, I64, I64] {
-        s.params.push(AbiParam::new(t));
-    }
+    s.params.push(AbiParam::new(I64));
+    s.params.push(AbiParam::new(I64));
     for _ in 0..params {
         s.params.push(AbiParam::new(I8));
         s.params.push(AbiParam::new(I64));
     }
-    for t in [I32, I8, I64, I64] {
+    for t in [I8, I64, I64] {
         s.returns.push(AbiParam::new(t));
     }
     s
@@ -297,15 +349,16 @@ pub(super) fn none_tag() -> u8 {
 }
 
 /// Run compiled function `f` from entry block `block`.
-pub(crate) fn enter(f: usize, env: &mut JitEnv, block: u32) -> u32 {
+pub(crate) fn enter(f: usize, env: *mut JitEnv, block: u32) -> u32 {
     // SAFETY: `f` was returned by `CodeMemory::compile` (a finalized
     // function of signature `CompiledFn`) and its memory lives as long as
-    // the `Jit`, which outlives every slice. `env` is a valid, exclusive
-    // `JitEnv` whose stack parts and frame pointer describe the running
-    // process (set by the engine), and `block` is an index of the unit's
-    // entry table (out-of-range indices go to the first block).
+    // the `Jit`, which outlives every slice. `env` points at a valid
+    // `JitEnv`, used by nothing else until the call returns, whose stack
+    // parts and frame pointer describe the running process (set by the
+    // engine), and `block` is an index of the unit's entry table
+    // (out-of-range indices go to the first block).
     unsafe {
         let f: CompiledFn = std::mem::transmute::<usize, CompiledFn>(f);
-        f(env as *mut JitEnv, block)
+        f(env, block)
     }
 }

@@ -39,6 +39,66 @@ use std::collections::HashMap;
 
 /// Instructions of a function beyond which it gets no direct entry.
 const MAX_INSTRUCTIONS: usize = 2000;
+/// Variable slots, and operand stack height at a block start, beyond which
+/// a function gets no direct entry (they bound what a chain of direct
+/// calls can use; see [`Bounds`]).
+const MAX_SLOTS: u32 = 256;
+const MAX_HEIGHT: usize = 256;
+
+/// The fields of a direct entry's `place` argument.
+pub(crate) struct Place;
+
+impl Place {
+    /// Bits 0..16: frames the chain may still make.
+    pub const LEFT_MASK: i64 = 0xffff;
+    /// Bits 16..40: operand stack height below the arguments.
+    pub const SB_SHIFT: i64 = 16;
+    pub const SB_MASK: i64 = 0xff_ffff;
+    /// Bits 40..64: the first variable slot.
+    pub const LB_SHIFT: i64 = 40;
+    /// The largest stack height or slot index a field holds.
+    pub const FIELD_MAX: usize = 0xff_ffff;
+}
+
+/// The fields of the descriptor a direct frame passes when it leaves
+/// compiled code: its entry's program address (bits 0..32), its slots,
+/// its parameters and the operands it holds.
+pub(crate) struct Desc;
+
+impl Desc {
+    pub const SIZE_SHIFT: u64 = 32;
+    pub const PARAMS_SHIFT: u64 = 41;
+    pub const ITEMS_SHIFT: u64 = 50;
+    pub const FIELD_MASK: u64 = 0x1ff;
+
+    pub fn pack(target: u32, size: u32, params: usize, items: usize) -> u64 {
+        debug_assert!(size as u64 <= Self::FIELD_MASK && params as u64 <= Self::FIELD_MASK);
+        target as u64
+            | (size as u64) << Self::SIZE_SHIFT
+            | (params as u64) << Self::PARAMS_SHIFT
+            | (items as u64) << Self::ITEMS_SHIFT
+    }
+}
+
+/// What a chain of direct calls can use at most, over every direct entry
+/// of the program: per frame, operands below a call's arguments and
+/// variable slots; and operand stack room at any block start.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Bounds {
+    pub below: usize,
+    pub slots: usize,
+    pub need: usize,
+}
+
+impl Bounds {
+    pub fn of<'a>(plans: impl Iterator<Item = &'a DirectPlan>) -> Bounds {
+        plans.fold(Bounds::default(), |b, p| Bounds {
+            below: b.below.max(p.max_depth()),
+            slots: b.slots.max(p.size as usize),
+            need: b.need.max(p.need),
+        })
+    }
+}
 
 /// A function that can be called directly, and what its lowering needs.
 #[derive(Debug, Clone)]
@@ -244,6 +304,12 @@ pub(crate) fn plan(p: &Program, target: u32, params: &[u32]) -> Result<DirectPla
                 break;
             }
         }
+    }
+    if size > MAX_SLOTS {
+        return Err(format!("{size} variables (more than {MAX_SLOTS})"));
+    }
+    if depth.values().any(|&d| d > MAX_HEIGHT) || need > 3 * MAX_HEIGHT {
+        return Err(format!("more than {MAX_HEIGHT} operands at a block start"));
     }
     let mut blocks: Vec<u32> = depth.keys().copied().collect();
     blocks.sort_unstable();

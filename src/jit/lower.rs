@@ -21,6 +21,7 @@
 mod arith;
 mod calls;
 mod direct;
+mod inline;
 pub(super) use direct::translate_direct;
 mod exits;
 mod facts;
@@ -73,9 +74,9 @@ pub(super) struct Callee {
     /// The callee's entry block index in its unit.
     pub block: u32,
     /// When the function can have a direct entry (`jit::direct`): the
-    /// address of its cell (0 until compiled) and the parameter slots it
-    /// is for.
-    pub direct: Option<(usize, Vec<u32>)>,
+    /// address of its cell (0 until compiled) and its plan (with the
+    /// parameter slots it is for).
+    pub direct: Option<(usize, crate::jit::direct::DirectPlan)>,
 }
 
 /// What a translation needs from the program.
@@ -92,6 +93,8 @@ pub(super) struct Input<'a> {
     pub assume: bool,
     /// The compiled code of the callee at a program address.
     pub callee: &'a dyn Fn(u32) -> Option<Callee>,
+    /// What chains of direct calls use at most.
+    pub bounds: crate::jit::direct::Bounds,
 }
 
 /// Why a unit cannot be compiled.
@@ -165,6 +168,9 @@ struct Lower<'a, 'b, 'c> {
     mf: MemFlags,
     /// Lowering a direct entry (see `direct`): its plan and state.
     direct: Option<direct::Direct<'a>>,
+    /// Program address of a block start → where the engine enters it
+    /// (its entry guard, or the block).
+    entries: HashMap<u32, ir::Block>,
 }
 
 impl<'a, 'b, 'c> Lower<'a, 'b, 'c> {
@@ -201,6 +207,7 @@ impl<'a, 'b, 'c> Lower<'a, 'b, 'c> {
             ret_block: None,
             mf: MemFlags::trusted(),
             direct,
+            entries: HashMap::new(),
         }
     }
 }
@@ -247,6 +254,12 @@ impl Lower<'_, '_, '_> {
                 Some(_) => self.b.create_block(),
                 None => self.blocks[a],
             })
+            .collect();
+        self.entries = plan
+            .blocks
+            .iter()
+            .copied()
+            .zip(dispatch.iter().copied())
             .collect();
         let mut targets: Vec<ir::BlockCall> = dispatch
             .iter()
@@ -635,7 +648,7 @@ impl Lower<'_, '_, '_> {
             _ if self.direct.is_some() => {
                 // Unboxed or unset: leave when unset (the interpreter
                 // raises `undefined variable`).
-                if known.is_none() {
+                if known.is_none() && !self.direct_param(slot) {
                     let none = self
                         .b
                         .ins()

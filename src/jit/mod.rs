@@ -18,6 +18,7 @@ mod direct;
 mod lower;
 
 pub(crate) use code::enter;
+pub(crate) use direct::{Desc, Place};
 
 use crate::bytecode::{Instr, Program};
 use crate::exec::native::Helpers;
@@ -114,6 +115,9 @@ pub struct JitStats {
     /// Direct entries (`direct`) of compiled functions: name, and
     /// machine-code bytes and time, or why it has none.
     pub direct: Vec<(String, DirectOutcome)>,
+    /// Times direct frames left compiled code (preempted, a guard failed,
+    /// a call they could not make).
+    pub direct_exits: u64,
 }
 
 /// A direct entry's machine-code bytes and compile time, or why the
@@ -139,6 +143,13 @@ impl JitStats {
         }
         for (name, why) in &self.fallbacks {
             s.push_str(&format!("jit:   interpreted {name}: {why}\n"));
+        }
+        if !self.direct.is_empty() {
+            s.push_str(&format!(
+                "jit: direct entries {}, left compiled code {} times\n",
+                self.direct.iter().filter(|d| d.1.is_ok()).count(),
+                self.direct_exits
+            ));
         }
         for (name, d) in &self.direct {
             match d {
@@ -187,6 +198,10 @@ pub struct Jit {
     stats: Mutex<JitStats>,
     /// `JitStats::entry_checks_failed`.
     entry_checks_failed: AtomicU64,
+    /// `JitStats::direct_exits`.
+    direct_exits: AtomicU64,
+    /// What chains of direct calls use at most.
+    bounds: direct::Bounds,
     dump: Option<DumpSink>,
 }
 
@@ -287,6 +302,11 @@ impl Jit {
             .iter()
             .map(|b| AtomicBool::new(b.is_some()))
             .collect();
+        let bounds = direct::Bounds::of(
+            units
+                .iter()
+                .filter_map(|u| u.direct_plan.as_ref()?.as_ref().ok()),
+        );
         let jit = Jit {
             program,
             entry,
@@ -300,6 +320,8 @@ impl Jit {
             none_tag: code::none_tag(),
             stats: Mutex::new(JitStats::default()),
             entry_checks_failed: AtomicU64::new(0),
+            direct_exits: AtomicU64::new(0),
+            bounds,
             dump,
         };
         // Compiled code tells an unset variable by this tag; it must not be
@@ -329,7 +351,14 @@ impl Jit {
     pub fn stats(&self) -> JitStats {
         let mut s = self.stats_mut().clone();
         s.entry_checks_failed = self.entry_checks_failed.load(Ordering::Relaxed);
+        s.direct_exits = self.direct_exits.load(Ordering::Relaxed);
         s
+    }
+
+    /// Direct frames left compiled code (counted once per exit, however
+    /// many frames it writes).
+    pub fn direct_exit(&self) {
+        self.direct_exits.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Compiled code's entry check failed at the block at decoded address
@@ -425,6 +454,7 @@ impl Jit {
             none_tag: self.none_tag,
             assume: !u.generic.load(Ordering::Relaxed),
             callee,
+            bounds: self.bounds,
         }
     }
 
@@ -434,10 +464,9 @@ impl Jit {
         let b = (*self.blocks.get(pc as usize)?)?;
         let u = &self.units[b.unit as usize];
         let direct = match &u.direct_plan {
-            Some(Ok(plan)) if plan.target == target => Some((
-                &u.direct as *const AtomicUsize as usize,
-                plan.params.clone(),
-            )),
+            Some(Ok(plan)) if plan.target == target => {
+                Some((&u.direct as *const AtomicUsize as usize, plan.clone()))
+            }
             _ => None,
         };
         Some(lower::Callee {
@@ -578,6 +607,29 @@ impl Jit {
                 self.stats_mut().direct.push((name.to_string(), Err(why)));
             }
         }
+    }
+
+    /// The Cranelift IR of the direct entry of the function at program
+    /// address `at` (a CALL target), without compiling it.
+    pub fn direct_ir_of(&self, at: u32) -> Result<String, String> {
+        let layout = *self
+            .program
+            .layout_of
+            .get(at as usize)
+            .ok_or_else(|| format!("no instruction {at}"))?;
+        let u = &self.units[layout as usize];
+        let plan = match &u.direct_plan {
+            Some(Ok(plan)) if plan.target == at => plan,
+            Some(Err(why)) => return Err(why.clone()),
+            _ => return Err(format!("no CALL enters {at}")),
+        };
+        let mut guard = self.mem.lock().unwrap_or_else(|e| e.into_inner());
+        let mem = guard.as_mut().ok_or("no code memory")?;
+        let callee = |target: u32| self.callee(target);
+        let input = self.input(u, &callee);
+        mem.ir_only_direct(plan.params.len(), |b, im| {
+            lower::translate_direct(b, im, &input, plan)
+        })
     }
 
     /// The Cranelift IR of the unit whose code starts at program address

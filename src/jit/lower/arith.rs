@@ -14,6 +14,17 @@ impl Lower<'_, '_, '_> {
         }
     }
 
+    /// Branch to `yes` when both are Ints, else to `no`: one test and
+    /// branch each (cheaper than combining the tests).
+    fn both_int(&mut self, a: Item, b: Item, yes: ir::Block, no: ir::Block) {
+        let ta = self.tag_is(a, INT);
+        let a_int = self.b.create_block();
+        self.b.ins().brif(ta, a_int, &[], no, &[]);
+        self.b.switch_to_block(a_int);
+        let tb = self.tag_is(b, INT);
+        self.b.ins().brif(tb, yes, &[], no, &[]);
+    }
+
     pub(super) fn tag_is(&mut self, it: Item, k: u8) -> ir::Value {
         match it.known {
             Some(x) => self.b.ins().iconst(I8, (x == k) as i64),
@@ -58,10 +69,7 @@ impl Lower<'_, '_, '_> {
             let join = self.b.create_block();
             self.b.append_block_param(join, I8);
             self.b.append_block_param(join, I64);
-            let ta = self.tag_is(a, INT);
-            let tb = self.tag_is(b, INT);
-            let both = self.b.ins().band(ta, tb);
-            self.b.ins().brif(both, int_blk, &[], not_int, &[]);
+            self.both_int(a, b, int_blk, not_int);
             self.b.switch_to_block(not_int);
             let fa = self.tag_is(a, FLOAT);
             let fb = self.tag_is(b, FLOAT);
@@ -278,10 +286,7 @@ impl Lower<'_, '_, '_> {
         let int_possible = !(a.known == Some(FLOAT) || b.known == Some(FLOAT));
         let float_possible = !(a.known == Some(INT) || b.known == Some(INT));
         if int_possible {
-            let ta = self.tag_is(a, INT);
-            let tb = self.tag_is(b, INT);
-            let both = self.b.ins().band(ta, tb);
-            self.b.ins().brif(both, int_blk, &[], not_int, &[]);
+            self.both_int(a, b, int_blk, not_int);
         } else {
             self.b.ins().jump(not_int, &[]);
         }

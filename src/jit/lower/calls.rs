@@ -2,6 +2,7 @@
 //! calls between compiled functions.
 
 use super::{Callee, Item, Lower, VALUE_BYTES};
+use crate::bytecode::Instr;
 use crate::exec::frame_layout as fl;
 use crate::exec::native::{off, status, MAX_NATIVE_DEPTH};
 use cranelift_codegen::ir::condcodes::IntCC;
@@ -109,15 +110,15 @@ impl Lower<'_, '_, '_> {
 
         self.b.switch_to_block(fast);
         // A callee with a direct entry is called through it.
-        if let Some((cell, params)) = &callee.direct {
-            if params[..] == c.param_slots[..] {
+        if let Some((cell, plan)) = &callee.direct {
+            if plan.params[..] == c.param_slots[..] {
                 let a = self.b.ins().iconst(I64, *cell as i64);
                 let f = self.b.ins().load(I64, self.mf, a, 0);
                 let direct = self.b.create_block();
                 let inline = self.b.create_block();
                 self.b.ins().brif(f, direct, &[], inline, &[]);
                 self.b.switch_to_block(direct);
-                self.enter_direct(at, f, frames, llen, &args);
+                self.enter_direct(at, f, frames, llen, &args, inline);
                 self.b.switch_to_block(inline);
             }
         }
@@ -243,6 +244,40 @@ impl Lower<'_, '_, '_> {
         let clp = self.b.ins().iadd(lbase, lo);
         self.env_store(clp, off::LOCALS);
         self.env_store(ret, off::PC);
+        // Returning to a block of this unit (the caller is the same
+        // function: recursion), go on there as the engine would enter it,
+        // without leaving compiled code.
+        let p = self.input.program;
+        let returns: Vec<u32> = self
+            .input
+            .plan
+            .blocks
+            .iter()
+            .copied()
+            .filter(|&a| {
+                a > 0
+                    && p.layout_of[a as usize - 1] == self.input.plan.layout
+                    && matches!(
+                        p.code[a as usize - 1],
+                        Instr::Call(_) | Instr::CallFunction(_)
+                    )
+            })
+            .collect();
+        if !returns.is_empty() {
+            self.b.def_var(self.v_lp, clp);
+            for a in returns {
+                let here = self.input.entry[a as usize];
+                let is = self.b.ins().icmp_imm(IntCC::Equal, ret, here as i64);
+                let go = self.b.create_block();
+                let next = self.b.create_block();
+                self.b.ins().brif(is, go, &[], next, &[]);
+                self.b.switch_to_block(go);
+                self.reload_locals();
+                let entry = self.entries[&a];
+                self.b.ins().jump(entry, &[]);
+                self.b.switch_to_block(next);
+            }
+        }
         self.save_state();
         self.ret_const(status::CONTINUE);
     }

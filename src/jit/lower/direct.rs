@@ -1,35 +1,39 @@
 //! Lowering of direct entries (see `jit::direct` for what they are and
 //! which functions have one).
 //!
-//! A direct entry is called with `(env, place, base, budget, args…)`:
-//! - `place` is the index its frame will have (bits 32..) and the operand
-//!   stack height below its arguments (bits 0..32);
-//! - `base` is the index of its first variable slot in the process's slot
-//!   vector;
+//! A direct entry is called with `(place, budget, args…)`:
+//! - `place` packs where its frame goes (see [`Place`]): how many more
+//!   frames the chain may make below the limit in `JitEnv::dlimit`
+//!   (bits 0..16), the operand stack height below its arguments (bits
+//!   16..40) and the index of its first variable slot (bits 40..64);
 //! - `budget` is the reductions left;
 //! - each argument is a (tag, payload) pair, bound to the parameter slots.
 //!
-//! It returns `(status, tag, payload, budget)`: status `NEXT` with the
-//! one result, or the status of leaving compiled code (`PREEMPT`,
-//! `CONTINUE`) with the whole state written to the process.
+//! It returns `(tag, payload, budget)`: the one result, or, with the tag
+//! of an unset variable (which no result has), the status of leaving
+//! compiled code (`PREEMPT`, `CONTINUE`) in the payload and the whole
+//! state written to the process. The environment block is not passed: the
+//! cold paths that write the state get it from the `env` helper.
 //!
 //! Blocks are charged and preempted exactly as by the interpreter. The
 //! operand stack is SSA values within a block and Cranelift variables
 //! across blocks (its height at every block start is known). Nothing is
 //! written to memory on the way through. To leave, the innermost frame
-//! makes room (the `spill` helper), writes its frame record, slots and
+//! makes room (the `leave` helper), writes its frame record, slots and
 //! operands at its place and sets the process's lengths and `pc`; every
 //! direct caller then writes the return address of the frame above it and
 //! its own frame, slots and operands below the callee's arguments, and
 //! passes the status on. The first caller, ordinary compiled code, writes
 //! the return address of the outermost direct frame.
 //!
-//! The entry checks, failing which the frame leaves at once (and its
-//! ordinary compiled code or the interpreter runs it from the start): the
-//! arguments are unboxed (so no value here is ever counted), the operand
-//! stack has room for every block (`DirectPlan::need`), and, for a
-//! function that calls, the next frame is within the call depth limit and
-//! the native stack's (`JitEnv::dlimit`).
+//! The checks: ordinary code starts a chain of direct calls only when the
+//! operand stack and the slot vector have room for the deepest chain
+//! (`MAX_DIRECT_DEPTH` frames of the largest direct function) below the
+//! operand stack limit and within the bits of `place`; so a direct entry
+//! checks only that its arguments are unboxed (so no value here is ever
+//! counted) and, if it calls, that frames are left. Failing either, it
+//! leaves at once, and its ordinary compiled code or the interpreter runs
+//! it from the start.
 
 use super::{Input, Item, Lower, Unsupported, BOOL, FLOAT, INT, NULL};
 use crate::bytecode::Callee as CallInstr;
@@ -37,24 +41,32 @@ use crate::exec::frame_layout as fl;
 use crate::exec::native::{off, status, MAX_DIRECT_DEPTH};
 use crate::jit::code::{direct_sig, Imports};
 use crate::jit::direct::DirectPlan;
+use crate::jit::direct::{Desc, Place};
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::types::{I32, I64, I8};
-use cranelift_codegen::ir::{self, InstBuilder};
+use cranelift_codegen::ir::types::{I16, I32, I64, I8};
+use cranelift_codegen::ir::{self, BlockArg, InstBuilder};
 use cranelift_frontend::{FunctionBuilder, Variable};
 use std::collections::HashMap;
 
 /// The state of a direct entry's lowering.
 pub(in crate::jit) struct Direct<'a> {
     plan: &'a DirectPlan,
-    /// `place`: frame index << 32 | operand height below the arguments.
+    /// The `place` argument.
     pos: ir::Value,
-    /// `base`: first variable slot.
-    lb: ir::Value,
     /// Operand stack values across blocks.
     stk_tag: Vec<Variable>,
     stk_pay: Vec<Variable>,
     /// Imported signatures of direct entries, by argument count.
     sigs: HashMap<usize, ir::SigRef>,
+    /// Where a frame puts its slots and operands for the `leave` helpers.
+    buf: Option<ir::StackSlot>,
+    /// Lowering the unchecked copy of the blocks (see `run_direct`).
+    pub(super) fast: bool,
+    /// The budget above which the unchecked copy runs.
+    fast_above: i64,
+    /// The checked copy's blocks (the unchecked copy's are in
+    /// `Lower::blocks` while it is lowered).
+    checked: HashMap<u32, ir::Block>,
     /// The lowering went wrong (a bug): the function is not compiled.
     err: Option<String>,
 }
@@ -72,7 +84,6 @@ pub(in crate::jit) fn translate_direct(
     let d = Direct {
         plan,
         pos: ir::Value::from_u32(0),
-        lb: ir::Value::from_u32(0),
         stk_tag: (0..depth)
             .map(|i| Variable::from_u32(first + 2 * i))
             .collect(),
@@ -80,6 +91,10 @@ pub(in crate::jit) fn translate_direct(
             .map(|i| Variable::from_u32(first + 2 * i + 1))
             .collect(),
         sigs: HashMap::new(),
+        buf: None,
+        fast: false,
+        fast_above: 0,
+        checked: HashMap::new(),
         err: None,
     };
     let assume = HashMap::new();
@@ -104,10 +119,22 @@ impl Lower<'_, '_, '_> {
         }
     }
 
+    /// Whether slot `s` is one of the parameters (always set: the call
+    /// binds it and STORE only ever puts a value there).
+    pub(super) fn direct_param(&self, s: u32) -> bool {
+        self.direct
+            .as_ref()
+            .is_some_and(|d| d.plan.params.contains(&s))
+    }
+
+    fn stack_var(&mut self, i: usize) -> (Variable, Variable) {
+        let d = self.dstate();
+        (d.stk_tag[i], d.stk_pay[i])
+    }
+
     fn run_direct(&mut self) -> Result<(), Unsupported> {
         let plan = self.plan();
         let target = plan.target;
-        let need = plan.need;
         let calls = plan.calls;
         let params = plan.params.clone();
         let blocks = plan.blocks.clone();
@@ -120,13 +147,17 @@ impl Lower<'_, '_, '_> {
             self.b.declare_var(self.v_pay[s], I64);
         }
         for i in 0..depth_vars {
-            let (t, p) = {
-                let d = self.dstate();
-                (d.stk_tag[i], d.stk_pay[i])
-            };
+            let (t, p) = self.stack_var(i);
             self.b.declare_var(t, I8);
             self.b.declare_var(p, I64);
         }
+        let values = self.v_tag.len() + self.plan().need;
+        let buf = self.b.create_sized_stack_slot(ir::StackSlotData::new(
+            ir::StackSlotKind::ExplicitSlot,
+            (values as i64 * super::VALUE_BYTES) as u32,
+            4,
+        ));
+        self.dstate().buf = Some(buf);
         let entry = self.b.create_block();
         self.b.append_block_params_for_function_params(entry);
         for &a in &blocks {
@@ -135,17 +166,15 @@ impl Lower<'_, '_, '_> {
         }
         self.b.switch_to_block(entry);
         let args = self.b.block_params(entry).to_vec();
-        self.env = args[0];
-        {
-            let d = self.dstate();
-            d.pos = args[1];
-            d.lb = args[2];
-        }
-        self.b.def_var(self.v_budget, args[3]);
+        let pos = args[0];
+        self.dstate().pos = pos;
+        self.b.def_var(self.v_budget, args[1]);
         let zero = self.b.ins().iconst(I64, 0);
         for v in [self.v_len, self.v_lim, self.v_lp] {
             self.b.def_var(v, zero);
         }
+        // `env` is fetched where it is needed (leaving).
+        self.env = zero;
         for k in [NULL, BOOL, INT, FLOAT, self.input.none_tag] {
             let v = self.b.ins().iconst(I8, k as i64);
             self.tag_consts.push((k, v));
@@ -157,50 +186,57 @@ impl Lower<'_, '_, '_> {
         }
         let zero8 = self.b.ins().iconst(I8, 0);
         for i in 0..depth_vars {
-            let (t, p) = {
-                let d = self.dstate();
-                (d.stk_tag[i], d.stk_pay[i])
-            };
+            let (t, p) = self.stack_var(i);
             self.b.def_var(t, zero8);
             self.b.def_var(p, zero);
         }
-        let leave = self.b.create_block();
-        self.b.set_cold_block(leave);
         for (k, &slot) in params.iter().enumerate() {
-            self.b.def_var(self.v_tag[slot as usize], args[4 + 2 * k]);
-            self.b.def_var(self.v_pay[slot as usize], args[5 + 2 * k]);
+            self.b.def_var(self.v_tag[slot as usize], args[2 + 2 * k]);
+            self.b.def_var(self.v_pay[slot as usize], args[3 + 2 * k]);
         }
         // Every variable is defined before the first way out.
+        let leave = self.b.create_block();
+        self.b.set_cold_block(leave);
         for k in 0..params.len() {
-            let tag = args[4 + 2 * k];
-            let boxed = self
-                .b
-                .ins()
-                .icmp_imm(IntCC::UnsignedGreaterThan, tag, FLOAT as i64);
+            let boxed =
+                self.b
+                    .ins()
+                    .icmp_imm(IntCC::UnsignedGreaterThan, args[2 + 2 * k], FLOAT as i64);
             self.leave_if(boxed, leave);
         }
-        // Operand stack room: the height below the arguments (the low
-        // half of `place`) plus what the blocks need.
-        let pos = args[1];
-        let room = self.input.max_stack.saturating_sub(need);
-        if room < u32::MAX as usize {
-            let sb = self.b.ins().ireduce(I32, pos);
-            let over = self
-                .b
-                .ins()
-                .icmp_imm(IntCC::UnsignedGreaterThan, sb, room as i64);
-            self.leave_if(over, leave);
-        }
         if calls {
-            let lim = self.env_load(I64, off::DLIMIT);
-            let deep = self
-                .b
-                .ins()
-                .icmp(IntCC::UnsignedGreaterThanOrEqual, pos, lim);
-            self.leave_if(deep, leave);
+            let left = self.b.ins().ireduce(I16, pos);
+            let none_left = self.b.ins().icmp_imm(IntCC::Equal, left, 0);
+            self.leave_if(none_left, leave);
         }
-        let first = self.blocks[&target];
-        self.b.ins().jump(first, &[]);
+        // With more budget than all its blocks (and the blocks it may run
+        // inline) can charge, no block start can preempt until the next
+        // call returns: an unchecked copy of the blocks runs then, and
+        // each return from a call goes on in it while the budget stays
+        // above that. A function with a loop has only the checked copy.
+        let checked = self.blocks.clone();
+        let fast_above = self.unchecked_limit();
+        let fast_blocks: HashMap<u32, ir::Block> = match fast_above {
+            Some(_) => blocks.iter().map(|&a| (a, self.b.create_block())).collect(),
+            None => HashMap::new(),
+        };
+        {
+            let d = self.dstate();
+            d.checked = checked.clone();
+            d.fast_above = fast_above.unwrap_or(i64::MAX);
+        }
+        match fast_above {
+            Some(c) => {
+                let budget = self.b.use_var(self.v_budget);
+                let ok = self.b.ins().icmp_imm(IntCC::SignedGreaterThan, budget, c);
+                self.b
+                    .ins()
+                    .brif(ok, fast_blocks[&target], &[], checked[&target], &[]);
+            }
+            None => {
+                self.b.ins().jump(checked[&target], &[]);
+            }
+        }
         self.b.switch_to_block(leave);
         self.stack.clear();
         self.direct_exit(status::CONTINUE, self.input.entry[target as usize]);
@@ -210,20 +246,31 @@ impl Lower<'_, '_, '_> {
         self.ret_block = Some(ret);
         self.b.switch_to_block(ret);
         let st = self.b.block_params(ret)[0];
-        let budget = self.b.use_var(self.v_budget);
-        self.b.ins().return_(&[st, zero8, zero, budget]);
+        let st = self.b.ins().uextend(I64, st);
+        self.return_left(st);
 
-        for &start in &blocks {
+        let mut copies = vec![(false, checked)];
+        if !fast_blocks.is_empty() {
+            copies.insert(0, (true, fast_blocks));
+        }
+        for (fast, map) in copies {
+            self.blocks = map;
+            self.dstate().fast = fast;
+            self.lower_copy(&blocks)?;
+        }
+        Ok(())
+    }
+
+    /// Lower one copy of the blocks (into `self.blocks`).
+    fn lower_copy(&mut self, blocks: &[u32]) -> Result<(), Unsupported> {
+        for &start in blocks {
             let blk = self.blocks[&start];
             self.b.switch_to_block(blk);
             let h = self.plan().depth[&start];
             let facts = self.facts_at(start, h);
             self.stack.clear();
             for i in 0..h {
-                let (t, p) = {
-                    let d = self.dstate();
-                    (d.stk_tag[i], d.stk_pay[i])
-                };
+                let (t, p) = self.stack_var(i);
                 let tag = self.b.use_var(t);
                 let pay = self.b.use_var(p);
                 let known = facts.as_ref().and_then(|f| f[self.v_tag.len() + i]);
@@ -303,12 +350,75 @@ impl Lower<'_, '_, '_> {
         self.b.switch_to_block(next);
     }
 
+    /// The budget above which the function's blocks, and what they may
+    /// run inline, cannot spend it before a call returns (`None` when it
+    /// loops).
+    fn unchecked_limit(&self) -> Option<i64> {
+        let plan = self.plan();
+        let p = self.input.program;
+        let loops = plan.preds.iter().any(|(b, ps)| ps.iter().any(|q| q >= b));
+        if loops {
+            return None;
+        }
+        let cost = |plan: &DirectPlan| -> i64 {
+            plan.blocks
+                .iter()
+                .map(|&b| p.block_cost[b as usize] as i64)
+                .sum()
+        };
+        let mut total = cost(plan);
+        for &b in &plan.blocks {
+            let mut at = b as usize;
+            loop {
+                if let crate::bytecode::Instr::Call(c) = &p.code[at] {
+                    total += match (self.input.callee)(c.target).and_then(|k| k.direct) {
+                        Some((_, callee)) => cost(&callee),
+                        None if c.target == plan.target => cost(plan),
+                        None => 0,
+                    };
+                }
+                at += 1;
+                if at >= p.code.len() || p.block_start[at] {
+                    break;
+                }
+            }
+        }
+        Some(total)
+    }
+
+    /// The budget charged, after a call returned: go on at block `target`
+    /// in the unchecked copy while the budget allows, else in the checked
+    /// one.
+    pub(super) fn direct_continue(&mut self, target: u32) {
+        if !self.dstate().fast {
+            return self.jump_to(target);
+        }
+        self.pass_stack(target);
+        let (above, checked) = {
+            let d = self.dstate();
+            (d.fast_above, d.checked[&target])
+        };
+        let fast = self.blocks[&target];
+        let budget = self.b.use_var(self.v_budget);
+        let ok = self
+            .b
+            .ins()
+            .icmp_imm(IntCC::SignedGreaterThan, budget, above);
+        self.b.ins().brif(ok, fast, &[], checked, &[]);
+    }
+
     /// A block start: preempt when the budget is spent, then charge (the
-    /// stack room was checked at entry for every block).
+    /// chain's start checked the stack room for every block). The
+    /// unchecked copy only charges.
     fn direct_prologue(&mut self, start: u32) {
         let cost = self.input.program.block_cost[start as usize] as i64;
         let charge_pc = self.input.entry[start as usize];
         let budget = self.b.use_var(self.v_budget);
+        if self.dstate().fast {
+            let charged = self.b.ins().iadd_imm(budget, -cost);
+            self.b.def_var(self.v_budget, charged);
+            return;
+        }
         let spent = self
             .b
             .ins()
@@ -347,10 +457,7 @@ impl Lower<'_, '_, '_> {
                 Some(c) => c,
                 None => self.tag_of(it),
             };
-            let (t, p) = {
-                let d = self.dstate();
-                (d.stk_tag[i], d.stk_pay[i])
-            };
+            let (t, p) = self.stack_var(i);
             self.b.def_var(t, tag);
             self.b.def_var(p, it.pay);
         }
@@ -363,75 +470,11 @@ impl Lower<'_, '_, '_> {
         }
     }
 
-    /// This (innermost) frame leaves compiled code with status `st` at
-    /// decoded address `pc`: make room, set the process's lengths, write
-    /// the frame, return.
-    pub(super) fn direct_exit(&mut self, st: u32, pc: u32) {
-        let (pos, lb, size) = {
-            let d = self.dstate();
-            (d.pos, d.lb, d.plan.size)
-        };
-        let depth = self.stack.len() as i64;
-        let f = self.b.ins().ushr_imm(pos, 32);
-        let sb = self.b.ins().band_imm(pos, 0xffff_ffff);
-        let nf = self.b.ins().iadd_imm(f, 1);
-        let nl = self.b.ins().iadd_imm(lb, size as i64);
-        let ns = self.b.ins().iadd_imm(sb, depth);
-        let env = self.env;
-        self.b.ins().call(self.im.spill, &[env, nf, nl, ns]);
-        let nf32 = self.b.ins().ireduce(I32, nf);
-        self.env_store(nf32, off::FRAMES);
-        self.env_store(nl, off::LLEN);
-        self.env_store(ns, off::LEN);
-        let lbase = self.env_load(I64, off::LBASE);
-        let lo = self.b.ins().ishl_imm(lb, 4);
-        let lp = self.b.ins().iadd(lbase, lo);
-        self.env_store(lp, off::LOCALS);
-        self.set_pc(pc);
-        let budget = self.b.use_var(self.v_budget);
-        self.env_store(budget, off::BUDGET);
-        let items = self.stack.clone();
-        self.write_frame(&items);
-        self.direct_return_status(st);
-    }
-
-    fn direct_return_status(&mut self, st: u32) {
-        let st = self.b.ins().iconst(I32, st as i64);
-        let t = self.b.ins().iconst(I8, 0);
-        let z = self.b.ins().iconst(I64, 0);
-        let budget = self.b.use_var(self.v_budget);
-        self.b.ins().return_(&[st, t, z, budget]);
-    }
-
-    /// Write this frame's record (all but its return address and call
-    /// site, which its caller writes), its slots and `items`, its operands,
-    /// at its place.
-    fn write_frame(&mut self, items: &[Item]) {
-        let (pos, lb, size, target, n) = {
-            let d = self.dstate();
-            (d.pos, d.lb, d.plan.size, d.plan.target, d.plan.params.len())
-        };
-        let f = self.b.ins().ushr_imm(pos, 32);
-        let sb = self.b.ins().band_imm(pos, 0xffff_ffff);
-        let fptr = self.env_load(I64, off::FPTR);
-        let fo = self.b.ins().imul_imm(f, fl::SIZE);
-        let fp = self.b.ins().iadd(fptr, fo);
-        let base = self.b.ins().ireduce(I32, lb);
-        let stack_base = self.b.ins().iadd_imm(sb, n as i64);
-        let stack_base = self.b.ins().ireduce(I32, stack_base);
-        let fields: [(i32, ir::Value); 5] = [
-            (fl::ENTRY, self.b.ins().iconst(I32, target as i64)),
-            (fl::BASE, base),
-            (fl::FRAME_SIZE, self.b.ins().iconst(I32, size as i64)),
-            (fl::STACK_BASE, stack_base),
-            (fl::KIND, self.b.ins().iconst(I32, fl::KIND_CALL as i64)),
-        ];
-        for (o, v) in fields {
-            self.b.ins().store(self.mf, v, fp, o);
-        }
-        let lbase = self.env_load(I64, off::LBASE);
-        let lo = self.b.ins().ishl_imm(lb, 4);
-        let lp = self.b.ins().iadd(lbase, lo);
+    /// Put this frame's slots, then `items`, in the leaving buffer: its
+    /// address.
+    fn fill_buffer(&mut self, items: &[Item]) -> ir::Value {
+        let slot = self.dstate().buf.expect("made first");
+        let buf = self.b.ins().stack_addr(I64, slot, 0);
         for s in 0..self.v_tag.len() {
             let o = (s as i64 * super::VALUE_BYTES) as i32;
             let tag = match self.known[s] {
@@ -439,18 +482,52 @@ impl Lower<'_, '_, '_> {
                 None => self.b.use_var(self.v_tag[s]),
             };
             let pay = self.b.use_var(self.v_pay[s]);
-            self.b.ins().store(self.mf, tag, lp, o);
-            self.b.ins().store(self.mf, pay, lp, o + 8);
+            self.b.ins().store(self.mf, tag, buf, o);
+            self.b.ins().store(self.mf, pay, buf, o + 8);
         }
-        let sp = self.env_load(I64, off::SP);
-        let so = self.b.ins().ishl_imm(sb, 4);
-        let at = self.b.ins().iadd(sp, so);
+        let first = self.v_tag.len();
         for (i, &it) in items.iter().enumerate() {
-            let o = (i as i64 * super::VALUE_BYTES) as i32;
+            let o = ((first + i) as i64 * super::VALUE_BYTES) as i32;
             let tag = self.tag_of(it);
-            self.b.ins().store(self.mf, tag, at, o);
-            self.b.ins().store(self.mf, it.pay, at, o + 8);
+            self.b.ins().store(self.mf, tag, buf, o);
+            self.b.ins().store(self.mf, it.pay, buf, o + 8);
         }
+        buf
+    }
+
+    /// The descriptor of this frame holding `items` operands.
+    fn desc(&self, items: usize) -> i64 {
+        let p = self.plan();
+        Desc::pack(p.target, p.size, p.params.len(), items) as i64
+    }
+
+    /// This (innermost) frame leaves compiled code with status `st` at
+    /// decoded address `pc`: the `leave` helper writes it and makes the
+    /// process's lengths its.
+    pub(super) fn direct_exit(&mut self, st: u32, pc: u32) {
+        let items = self.stack.clone();
+        let buf = self.fill_buffer(&items);
+        let pos = self.dstate().pos;
+        let d = self.desc(items.len());
+        let desc = self.b.ins().iconst(I64, d);
+        let pc_st = self
+            .b
+            .ins()
+            .iconst(I64, (pc as u64 | (st as u64) << 32) as i64);
+        let budget = self.b.use_var(self.v_budget);
+        let call = self.b.ins().call(
+            self.im.leave.expect("a direct entry"),
+            &[buf, pos, desc, pc_st, budget],
+        );
+        let st = self.b.inst_results(call)[0];
+        self.return_left(st);
+    }
+
+    /// Return "left compiled code with status `st`" (an I64).
+    fn return_left(&mut self, st: ir::Value) {
+        let t = self.b.ins().iconst(I8, self.input.none_tag as i64);
+        let budget = self.b.use_var(self.v_budget);
+        self.b.ins().return_(&[t, st, budget]);
     }
 
     /// RET: the one operand is the result.
@@ -459,10 +536,9 @@ impl Lower<'_, '_, '_> {
         if !self.stack.is_empty() {
             self.direct_bug("RET with more than one operand");
         }
-        let st = self.b.ins().iconst(I32, status::NEXT as i64);
         let tag = self.tag_of(r);
         let budget = self.b.use_var(self.v_budget);
-        self.b.ins().return_(&[st, tag, r.pay, budget]);
+        self.b.ins().return_(&[tag, r.pay, budget]);
     }
 
     fn sig_for(&mut self, n: usize) -> ir::SigRef {
@@ -474,16 +550,41 @@ impl Lower<'_, '_, '_> {
         s
     }
 
-    /// The arguments of a direct call: env, place, base, budget, values.
-    fn direct_args(&mut self, pos: ir::Value, lb: ir::Value, args: &[Item]) -> Vec<ir::Value> {
+    /// The arguments of a direct call: place, budget, values.
+    fn direct_args(&mut self, pos: ir::Value, args: &[Item]) -> Vec<ir::Value> {
         let budget = self.b.use_var(self.v_budget);
-        let mut v = vec![self.env, pos, lb, budget];
+        let mut v = vec![pos, budget];
         for &a in args {
             let tag = self.tag_of(a);
             v.push(tag);
             v.push(a.pay);
         }
         v
+    }
+
+    /// After a direct call returned `(tag, pay, budget)`: the result, in
+    /// the block that goes on; when the callee left compiled code instead,
+    /// `leave` writes this frame's part and returns.
+    fn after_direct_call(&mut self, r: &[ir::Value], leave: impl FnOnce(&mut Self)) -> Item {
+        let (tag, pay, budget) = (r[0], r[1], r[2]);
+        self.b.def_var(self.v_budget, budget);
+        let left = self
+            .b
+            .ins()
+            .icmp_imm(IntCC::Equal, tag, self.input.none_tag as i64);
+        let fail = self.b.create_block();
+        self.b.set_cold_block(fail);
+        let ok = self.b.create_block();
+        self.b.ins().brif(left, fail, &[], ok, &[]);
+        self.b.switch_to_block(fail);
+        leave(self);
+        self.b.switch_to_block(ok);
+        Item {
+            tag,
+            pay,
+            known: None,
+            slot: None,
+        }
     }
 
     /// CALL in a direct entry: to the callee's direct entry when it has
@@ -504,11 +605,15 @@ impl Lower<'_, '_, '_> {
                 plan.size,
             )
         };
+        let mut callee_plan = None;
         let cell = if same {
             None
         } else {
             match (self.input.callee)(c.target).and_then(|k| k.direct) {
-                Some((cell, params)) if params[..] == c.param_slots[..] => Some(cell),
+                Some((cell, plan)) if plan.params[..] == c.param_slots[..] => {
+                    callee_plan = Some(plan);
+                    Some(cell)
+                }
                 _ => {
                     // No direct entry there: the interpreter calls.
                     self.unpop(&args);
@@ -528,15 +633,12 @@ impl Lower<'_, '_, '_> {
             f
         });
         let sig = self.sig_for(n);
-        let (pos, lb) = {
-            let d = self.dstate();
-            (d.pos, d.lb)
-        };
+        let pos = self.dstate().pos;
         if tail {
             if !self.stack.is_empty() {
                 self.direct_bug("a tail call with operands below");
             }
-            let argv = self.direct_args(pos, lb, &args);
+            let argv = self.direct_args(pos, &args);
             match callee {
                 Some(f) => self.b.ins().return_call_indirect(sig, f, &argv),
                 None => {
@@ -546,10 +648,26 @@ impl Lower<'_, '_, '_> {
             };
             return;
         }
+        // Where the callee returns without a call, try that inline first.
+        let callee_plan = match callee_plan {
+            Some(p) => p,
+            None => self.plan().clone(),
+        };
+        let join = self.b.create_block();
+        self.b.append_block_param(join, I8);
+        self.b.append_block_param(join, I64);
+        self.b.append_block_param(join, I64);
+        let call_blk = self.b.create_block();
+        if !self.inline_returns(&callee_plan, &args, call_blk, join) {
+            self.b.ins().jump(call_blk, &[]);
+        }
+        self.b.switch_to_block(call_blk);
+        // One frame fewer left; the callee's operands above these; its
+        // slots after this frame's.
         let below = self.stack.len() as i64;
-        let cpos = self.b.ins().iadd_imm(pos, (1i64 << 32) + below);
-        let clb = self.b.ins().iadd_imm(lb, size as i64);
-        let argv = self.direct_args(cpos, clb, &args);
+        let step = (below << Place::SB_SHIFT) + ((size as i64) << Place::LB_SHIFT) - 1;
+        let cpos = self.b.ins().iadd_imm(pos, step);
+        let argv = self.direct_args(cpos, &args);
         let call = match callee {
             Some(f) => self.b.ins().call_indirect(sig, f, &argv),
             None => {
@@ -558,44 +676,48 @@ impl Lower<'_, '_, '_> {
             }
         };
         let r = self.b.inst_results(call).to_vec();
-        let (st, tag, pay, budget) = (r[0], r[1], r[2], r[3]);
-        self.b.def_var(self.v_budget, budget);
-        let fail = self.b.create_block();
-        self.b.set_cold_block(fail);
-        let ok = self.b.create_block();
-        self.b.ins().brif(st, fail, &[], ok, &[]);
-        // The callee left: write its return address, then this frame.
-        self.b.switch_to_block(fail);
-        let f = self.b.ins().ushr_imm(pos, 32);
-        let f1 = self.b.ins().iadd_imm(f, 1);
-        let fptr = self.env_load(I64, off::FPTR);
-        let fo = self.b.ins().imul_imm(f1, fl::SIZE);
-        let fp = self.b.ins().iadd(fptr, fo);
-        let after = self.input.entry[at as usize + 1];
-        let ret_pc = self.b.ins().iconst(I32, after as i64);
-        let site = self.b.ins().iconst(I32, at as i64);
-        self.b.ins().store(self.mf, ret_pc, fp, fl::RET);
-        self.b.ins().store(self.mf, site, fp, fl::CALL_SITE);
         let items = self.stack.clone();
-        self.write_frame(&items);
-        let t = self.b.ins().iconst(I8, 0);
-        let z = self.b.ins().iconst(I64, 0);
-        self.b.ins().return_(&[st, t, z, budget]);
-        // The result.
-        self.b.switch_to_block(ok);
+        let after = self.input.entry[at as usize + 1];
+        let result = self.after_direct_call(&r, |l| {
+            let buf = l.fill_buffer(&items);
+            let d = l.desc(items.len());
+            let desc = l.b.ins().iconst(I64, d);
+            let at_after =
+                l.b.ins()
+                    .iconst(I64, (at as u64 | (after as u64) << 32) as i64);
+            let call = l.b.ins().call(
+                l.im.leave_caller.expect("a direct entry"),
+                &[buf, pos, desc, at_after, r[1]],
+            );
+            let st = l.b.inst_results(call)[0];
+            l.return_left(st);
+        });
+        let budget = self.b.use_var(self.v_budget);
+        self.b.ins().jump(
+            join,
+            &[
+                BlockArg::Value(result.tag),
+                BlockArg::Value(result.pay),
+                BlockArg::Value(budget),
+            ],
+        );
+        self.b.switch_to_block(join);
+        let ps = self.b.block_params(join).to_vec();
+        self.b.def_var(self.v_budget, ps[2]);
         self.stack.push(Item {
-            tag,
-            pay,
+            tag: ps[0],
+            pay: ps[1],
             known: None,
             slot: None,
         });
-        self.jump_to(at + 1);
+        self.direct_continue(at + 1);
     }
 
     /// Ordinary compiled code calls direct entry `f` (non-zero) of a
     /// callee with `args`, its frame made at the current depth `frames`
-    /// with its slots from `llen`: go on after the call with the result,
-    /// or pass on the status it left with.
+    /// with its slots from `llen`, when the stack and slot vector have
+    /// room for the deepest chain (else `inline`): go on after the call
+    /// with the result, or pass on the status it left with.
     pub(super) fn enter_direct(
         &mut self,
         at: u32,
@@ -603,7 +725,25 @@ impl Lower<'_, '_, '_> {
         frames: ir::Value,
         llen: ir::Value,
         args: &[Item],
+        inline: ir::Block,
     ) {
+        let bounds = self.input.bounds;
+        let deepest = MAX_DIRECT_DEPTH as usize;
+        let len = self.b.use_var(self.v_len);
+        // The operand stack: below the limit and within its field.
+        let most = (deepest * bounds.below + bounds.need) as i64;
+        let room = (self.input.max_stack.min(Place::FIELD_MAX) as i64).saturating_sub(most);
+        let over_s = self.b.ins().icmp_imm(IntCC::SignedGreaterThan, len, room);
+        // The slots: within their field.
+        let room_l = Place::FIELD_MAX.saturating_sub(deepest * bounds.slots) as i64;
+        let over_l = self
+            .b
+            .ins()
+            .icmp_imm(IntCC::SignedGreaterThan, llen, room_l);
+        let over = self.b.ins().bor(over_s, over_l);
+        let go = self.b.create_block();
+        self.b.ins().brif(over, inline, &[], go, &[]);
+        self.b.switch_to_block(go);
         self.save_state();
         let f64 = self.b.ins().uextend(I64, frames);
         let lim = self.b.ins().iadd_imm(f64, MAX_DIRECT_DEPTH as i64);
@@ -614,47 +754,29 @@ impl Lower<'_, '_, '_> {
             .min(u32::MAX as usize);
         let max = self.b.ins().iconst(I64, max as i64);
         let lim = self.b.ins().umin(lim, max);
-        let lim = self.b.ins().ishl_imm(lim, 32);
         self.env_store(lim, off::DLIMIT);
-        let hi = self.b.ins().ishl_imm(f64, 32);
-        let len = self.b.use_var(self.v_len);
-        let pos = self.b.ins().bor(hi, len);
+        let left = self.b.ins().isub(lim, f64);
+        let sb = self.b.ins().ishl_imm(len, Place::SB_SHIFT);
+        let lb = self.b.ins().ishl_imm(llen, Place::LB_SHIFT);
+        let pos = self.b.ins().bor(left, sb);
+        let pos = self.b.ins().bor(pos, lb);
         let sig = self.b.import_signature(direct_sig(args.len()));
-        let argv = {
-            let budget = self.b.use_var(self.v_budget);
-            let mut v = vec![self.env, pos, llen, budget];
-            for &a in args {
-                let tag = self.tag_of(a);
-                v.push(tag);
-                v.push(a.pay);
-            }
-            v
-        };
+        let argv = self.direct_args(pos, args);
         let call = self.b.ins().call_indirect(sig, f, &argv);
         let r = self.b.inst_results(call).to_vec();
-        let (st, tag, pay, budget) = (r[0], r[1], r[2], r[3]);
-        let fail = self.b.create_block();
-        self.b.set_cold_block(fail);
-        let ok = self.b.create_block();
-        self.b.ins().brif(st, fail, &[], ok, &[]);
-        self.b.switch_to_block(fail);
-        let fptr = self.env_load(I64, off::FPTR);
-        let fo = self.b.ins().imul_imm(f64, fl::SIZE);
-        let fp = self.b.ins().iadd(fptr, fo);
-        let after = self.input.entry[at as usize + 1];
-        let ret_pc = self.b.ins().iconst(I32, after as i64);
-        let site = self.b.ins().iconst(I32, at as i64);
-        self.b.ins().store(self.mf, ret_pc, fp, fl::RET);
-        self.b.ins().store(self.mf, site, fp, fl::CALL_SITE);
-        self.ret(st);
-        self.b.switch_to_block(ok);
-        self.b.def_var(self.v_budget, budget);
-        self.push_mem(Item {
-            tag,
-            pay,
-            known: None,
-            slot: None,
+        let result = self.after_direct_call(&r, |l| {
+            let fptr = l.env_load(I64, off::FPTR);
+            let fo = l.b.ins().imul_imm(f64, fl::SIZE);
+            let fp = l.b.ins().iadd(fptr, fo);
+            let after = l.input.entry[at as usize + 1];
+            let ret_pc = l.b.ins().iconst(I32, after as i64);
+            let site = l.b.ins().iconst(I32, at as i64);
+            l.b.ins().store(l.mf, ret_pc, fp, fl::RET);
+            l.b.ins().store(l.mf, site, fp, fl::CALL_SITE);
+            let st = l.b.ins().ireduce(I32, r[1]);
+            l.ret(st);
         });
+        self.push_mem(result);
         self.jump_to(at + 1);
     }
 }

@@ -1,0 +1,345 @@
+//! Inline returns: before a direct entry calls a function, it runs the
+//! callee's code inline as far as the callee would return without making
+//! a call of its own (the base case of a recursion, a small function). On
+//! such a path the result is the callee's and the budget is charged as the
+//! callee's blocks would have charged it; nothing else of the callee is
+//! seen after its RET, so nothing needs writing. Anything else — a block
+//! that calls, a loop, a guard that fails, an instruction not lowered
+//! here, a block that would be preempted — goes to the real call, which
+//! starts over from the arguments and the budget as they were, so the
+//! results are exactly the call's.
+
+use super::{Item, Lower, BOOL, FLOAT, INT, NULL};
+use crate::bytecode::Instr;
+use crate::jit::direct::DirectPlan;
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::types::{I64, I8};
+use cranelift_codegen::ir::{self, BlockArg, InstBuilder};
+
+/// Instructions lowered inline per call site, at most.
+const MAX_INLINE: usize = 24;
+
+/// One path through the callee being lowered inline.
+#[derive(Clone)]
+struct Path {
+    slots: Vec<Option<Item>>,
+    stack: Vec<Item>,
+    budget: ir::Value,
+    /// Blocks on this path so far (a loop goes to the call).
+    seen: Vec<u32>,
+}
+
+impl Lower<'_, '_, '_> {
+    /// Lower the callee of `plan`'s return paths from the current block:
+    /// each ends in `join` (result tag, payload, budget) or `call`. `false`
+    /// (and nothing lowered) when no path returns without calling.
+    pub(super) fn inline_returns(
+        &mut self,
+        plan: &DirectPlan,
+        args: &[Item],
+        call: ir::Block,
+        join: ir::Block,
+    ) -> bool {
+        let p = self.input.program;
+        if !returns_inline(p, plan) {
+            return false;
+        }
+        let mut slots = vec![None; plan.size as usize];
+        for (&s, &a) in plan.params.iter().zip(args) {
+            slots[s as usize] = Some(Item { slot: None, ..a });
+        }
+        let path = Path {
+            slots,
+            stack: Vec::new(),
+            budget: self.b.use_var(self.v_budget),
+            seen: Vec::new(),
+        };
+        let mut count = 0;
+        self.inline_block(plan.target, path, call, join, &mut count);
+        true
+    }
+
+    /// Lower block `start` of the callee on `path`, and the blocks after
+    /// it.
+    fn inline_block(
+        &mut self,
+        start: u32,
+        mut path: Path,
+        call: ir::Block,
+        join: ir::Block,
+        count: &mut usize,
+    ) {
+        let p = self.input.program;
+        if path.seen.contains(&start) {
+            self.b.ins().jump(call, &[]);
+            return;
+        }
+        path.seen.push(start);
+        // The block's charge, as its prologue would do it (the unchecked
+        // copy has the budget for it).
+        if !self.direct.as_ref().is_some_and(|d| d.fast) {
+            let spent = self
+                .b
+                .ins()
+                .icmp_imm(IntCC::SignedLessThanOrEqual, path.budget, 0);
+            let body = self.b.create_block();
+            self.b.ins().brif(spent, call, &[], body, &[]);
+            self.b.switch_to_block(body);
+        }
+        let cost = p.block_cost[start as usize] as i64;
+        path.budget = self.b.ins().iadd_imm(path.budget, -cost);
+        let mut at = start;
+        loop {
+            *count += 1;
+            if *count > MAX_INLINE {
+                self.b.ins().jump(call, &[]);
+                return;
+            }
+            let s = &mut path.stack;
+            match &p.code[at as usize] {
+                Instr::PushInt(n) => {
+                    let v = self.b.ins().iconst(I64, *n);
+                    s.push(self.inline_item(INT, v));
+                }
+                Instr::PushFloat(f) => {
+                    let v = self.b.ins().iconst(I64, f.to_bits() as i64);
+                    s.push(self.inline_item(FLOAT, v));
+                }
+                Instr::PushBool(x) => {
+                    let v = self.b.ins().iconst(I64, *x as i64);
+                    s.push(self.inline_item(BOOL, v));
+                }
+                Instr::True(_) | Instr::False(_) => {
+                    let x = matches!(p.code[at as usize], Instr::True(_));
+                    let v = self.b.ins().iconst(I64, x as i64);
+                    s.push(self.inline_item(BOOL, v));
+                }
+                Instr::Null(_) => {
+                    let v = self.b.ins().iconst(I64, 0);
+                    s.push(self.inline_item(NULL, v));
+                }
+                Instr::Load(v) => match path.slots[v.slot as usize] {
+                    Some(it) => path.stack.push(it),
+                    // Unset: the call raises it.
+                    None => return self.go_call(call),
+                },
+                Instr::Store(v) => {
+                    let Some(it) = s.pop() else {
+                        return self.go_call(call);
+                    };
+                    path.slots[v.slot as usize] = Some(it);
+                }
+                Instr::Dup(_) | Instr::Pop(_) | Instr::Swap(_) | Instr::Over(_) => {
+                    let instr = &p.code[at as usize];
+                    if !shuffle(instr, s) {
+                        return self.go_call(call);
+                    }
+                }
+                Instr::Add(_)
+                | Instr::Sub(_)
+                | Instr::Mul(_)
+                | Instr::Eq(_)
+                | Instr::Ne(_)
+                | Instr::Lt(_)
+                | Instr::Gt(_)
+                | Instr::Le(_)
+                | Instr::Ge(_) => {
+                    let (Some(b), Some(a)) = (s.pop(), s.pop()) else {
+                        return self.go_call(call);
+                    };
+                    for it in [a, b] {
+                        if !self.inline_int(it, call) {
+                            return;
+                        }
+                    }
+                    let cmp = |cc| Some(cc);
+                    let (r, cc) = match &p.code[at as usize] {
+                        Instr::Add(_) => (Some(self.b.ins().iadd(a.pay, b.pay)), None),
+                        Instr::Sub(_) => (Some(self.b.ins().isub(a.pay, b.pay)), None),
+                        Instr::Mul(_) => (Some(self.b.ins().imul(a.pay, b.pay)), None),
+                        Instr::Eq(_) => (None, cmp(IntCC::Equal)),
+                        Instr::Ne(_) => (None, cmp(IntCC::NotEqual)),
+                        Instr::Lt(_) => (None, cmp(IntCC::SignedLessThan)),
+                        Instr::Gt(_) => (None, cmp(IntCC::SignedGreaterThan)),
+                        Instr::Le(_) => (None, cmp(IntCC::SignedLessThanOrEqual)),
+                        _ => (None, cmp(IntCC::SignedGreaterThanOrEqual)),
+                    };
+                    let r = match (r, cc) {
+                        (Some(r), _) => r,
+                        (None, Some(cc)) => {
+                            let c = self.b.ins().icmp(cc, a.pay, b.pay);
+                            self.b.ins().uextend(I64, c)
+                        }
+                        (None, None) => unreachable!("an operator or a comparison"),
+                    };
+                    let it = self.inline_item(INT, r);
+                    path.stack.push(it);
+                }
+                Instr::Not(_) => {
+                    let Some(a) = s.pop() else {
+                        return self.go_call(call);
+                    };
+                    let t = self.truthy(a);
+                    let f = self.b.ins().bxor_imm(t, 1);
+                    let f = self.b.ins().uextend(I64, f);
+                    let it = self.inline_item(BOOL, f);
+                    path.stack.push(it);
+                }
+                Instr::Jmp(t) => {
+                    let t = t.0;
+                    return self.inline_next(t, path, call, join, count);
+                }
+                Instr::Jz(t) | Instr::Jnz(t) => {
+                    let Some(a) = s.pop() else {
+                        return self.go_call(call);
+                    };
+                    let t = t.0;
+                    let truth = self.truthy(a);
+                    let (on_true, on_false) = if matches!(p.code[at as usize], Instr::Jz(_)) {
+                        (at + 1, t)
+                    } else {
+                        (t, at + 1)
+                    };
+                    let yes = self.b.create_block();
+                    let no = self.b.create_block();
+                    self.b.ins().brif(truth, yes, &[], no, &[]);
+                    self.b.switch_to_block(yes);
+                    self.inline_next(on_true, path.clone(), call, join, count);
+                    self.b.switch_to_block(no);
+                    return self.inline_next(on_false, path, call, join, count);
+                }
+                Instr::Ret(_) => {
+                    let (Some(r), true) = (s.pop(), s.is_empty()) else {
+                        return self.go_call(call);
+                    };
+                    let tag = match r.known {
+                        Some(k) => self.b.ins().iconst(I8, k as i64),
+                        None => r.tag,
+                    };
+                    self.b.ins().jump(
+                        join,
+                        &[
+                            BlockArg::Value(tag),
+                            BlockArg::Value(r.pay),
+                            BlockArg::Value(path.budget),
+                        ],
+                    );
+                    return;
+                }
+                // Calls, and what has no inline lowering here.
+                _ => return self.go_call(call),
+            }
+            at += 1;
+            if p.block_start[at as usize] {
+                return self.inline_next(at, path, call, join, count);
+            }
+        }
+    }
+
+    /// Go on at block `target` of the callee (the real call when it is not
+    /// a block of the function).
+    fn inline_next(
+        &mut self,
+        target: u32,
+        path: Path,
+        call: ir::Block,
+        join: ir::Block,
+        count: &mut usize,
+    ) {
+        if !self.input.program.block_start[target as usize] {
+            return self.go_call(call);
+        }
+        self.inline_block(target, path, call, join, count);
+    }
+
+    fn go_call(&mut self, call: ir::Block) {
+        self.b.ins().jump(call, &[]);
+    }
+
+    fn inline_item(&mut self, k: u8, pay: ir::Value) -> Item {
+        Item {
+            tag: self.b.ins().iconst(I8, k as i64),
+            pay,
+            known: Some(k),
+            slot: None,
+        }
+    }
+
+    /// Make sure `it` is an Int (else the real call): `false` when it
+    /// surely is not (the block is ended).
+    fn inline_int(&mut self, it: Item, call: ir::Block) -> bool {
+        match it.known {
+            Some(INT) => true,
+            Some(_) => {
+                self.b.ins().jump(call, &[]);
+                false
+            }
+            None => {
+                let ok = self.b.ins().icmp_imm(IntCC::Equal, it.tag, INT as i64);
+                let next = self.b.create_block();
+                self.b.ins().brif(ok, next, &[], call, &[]);
+                self.b.switch_to_block(next);
+                true
+            }
+        }
+    }
+}
+
+/// DUP POP SWAP OVER on the inline stack; `false` when it is too short.
+fn shuffle(i: &Instr, s: &mut Vec<Item>) -> bool {
+    let n = s.len();
+    match i {
+        Instr::Dup(_) if n >= 1 => s.push(s[n - 1]),
+        Instr::Pop(_) if n >= 1 => {
+            s.pop();
+        }
+        Instr::Swap(_) if n >= 2 => s.swap(n - 1, n - 2),
+        Instr::Over(_) if n >= 2 => s.push(s[n - 2]),
+        _ => return false,
+    }
+    true
+}
+
+/// Whether some path from the function's entry reaches a RET through
+/// blocks without a call (else inlining it only adds code).
+fn returns_inline(p: &crate::bytecode::Program, plan: &DirectPlan) -> bool {
+    let mut work = vec![plan.target];
+    let mut seen = Vec::new();
+    let mut count = 0;
+    while let Some(start) = work.pop() {
+        if seen.contains(&start) {
+            continue;
+        }
+        seen.push(start);
+        let mut at = start as usize;
+        loop {
+            count += 1;
+            if count > MAX_INLINE {
+                return false;
+            }
+            match &p.code[at] {
+                Instr::Ret(_) => return true,
+                Instr::Call(_) | Instr::CallFunction(_) => break,
+                Instr::Jmp(t) => {
+                    work.push(t.0);
+                    break;
+                }
+                Instr::Jz(t) | Instr::Jnz(t) => {
+                    work.push(t.0);
+                    work.push(at as u32 + 1);
+                    break;
+                }
+                _ => {}
+            }
+            at += 1;
+            if at >= p.code.len() {
+                break;
+            }
+            if p.block_start[at] {
+                work.push(at as u32);
+                break;
+            }
+        }
+    }
+    false
+}
