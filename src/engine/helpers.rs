@@ -300,12 +300,16 @@ impl Leaving {
                 stack_base: (self.sb + self.params) as u32,
                 kind: FrameKind::Call,
             });
-            std::ptr::copy_nonoverlapping(buf, env.lbase.add(self.lb) as *mut u8, self.size * 16);
-            std::ptr::copy_nonoverlapping(
-                buf.add(self.size * 16),
-                env.sp.add(self.sb) as *mut u8,
-                self.items * 16,
-            );
+            // A few values each: word by word, not through `memcpy`.
+            let buf = buf as *const [u64; 2];
+            let slots = env.lbase.add(self.lb) as *mut [u64; 2];
+            for i in 0..self.size {
+                slots.add(i).write(buf.add(i).read());
+            }
+            let operands = env.sp.add(self.sb) as *mut [u64; 2];
+            for i in 0..self.items {
+                operands.add(i).write(buf.add(self.size + i).read());
+            }
         }
     }
 }

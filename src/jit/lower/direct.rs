@@ -50,9 +50,9 @@ use std::collections::HashMap;
 
 /// The state of a direct entry's lowering.
 pub(in crate::jit) struct Direct<'a> {
-    plan: &'a DirectPlan,
+    pub(super) plan: &'a DirectPlan,
     /// The `place` argument.
-    pos: ir::Value,
+    pub(super) pos: ir::Value,
     /// Operand stack values across blocks.
     stk_tag: Vec<Variable>,
     stk_pay: Vec<Variable>,
@@ -355,27 +355,33 @@ impl Lower<'_, '_, '_> {
     /// loops).
     fn unchecked_limit(&self) -> Option<i64> {
         let plan = self.plan();
-        let p = self.input.program;
         let loops = plan.preds.iter().any(|(b, ps)| ps.iter().any(|q| q >= b));
         if loops {
             return None;
         }
-        let cost = |plan: &DirectPlan| -> i64 {
-            plan.blocks
-                .iter()
-                .map(|&b| p.block_cost[b as usize] as i64)
-                .sum()
-        };
-        let mut total = cost(plan);
+        Some(self.charges(plan, super::inline::MAX_NEST + 1))
+    }
+
+    /// The most `plan`'s blocks, and the callees' run inline `levels - 1`
+    /// frames deep, can charge (each block once: no loops here, and a
+    /// callee that loops is left on its first block seen twice).
+    fn charges(&self, plan: &DirectPlan, levels: u32) -> i64 {
+        let p = self.input.program;
+        let mut total: i64 = plan
+            .blocks
+            .iter()
+            .map(|&b| p.block_cost[b as usize] as i64)
+            .sum();
+        if levels <= 1 {
+            return total;
+        }
         for &b in &plan.blocks {
             let mut at = b as usize;
             loop {
                 if let crate::bytecode::Instr::Call(c) = &p.code[at] {
-                    total += match (self.input.callee)(c.target).and_then(|k| k.direct) {
-                        Some((_, callee)) => cost(&callee),
-                        None if c.target == plan.target => cost(plan),
-                        None => 0,
-                    };
+                    if let Some(callee) = self.inline_plan(c.target) {
+                        total += self.charges(&callee, levels - 1);
+                    }
                 }
                 at += 1;
                 if at >= p.code.len() || p.block_start[at] {
@@ -383,7 +389,7 @@ impl Lower<'_, '_, '_> {
                 }
             }
         }
-        Some(total)
+        total
     }
 
     /// The budget charged, after a call returned: go on at block `target`
@@ -523,11 +529,13 @@ impl Lower<'_, '_, '_> {
         self.return_left(st);
     }
 
-    /// Return "left compiled code with status `st`" (an I64).
+    /// Return "left compiled code with status `st`" (an I64). The budget
+    /// is in `env` then (the innermost frame put it there); returning a
+    /// constant keeps it from living across the `leave` calls.
     fn return_left(&mut self, st: ir::Value) {
         let t = self.b.ins().iconst(I8, self.input.none_tag as i64);
-        let budget = self.b.use_var(self.v_budget);
-        self.b.ins().return_(&[t, st, budget]);
+        let z = self.b.ins().iconst(I64, 0);
+        self.b.ins().return_(&[t, st, z]);
     }
 
     /// RET: the one operand is the result.

@@ -17,7 +17,11 @@ use cranelift_codegen::ir::types::{I64, I8};
 use cranelift_codegen::ir::{self, BlockArg, InstBuilder};
 
 /// Instructions lowered inline per call site, at most.
-const MAX_INLINE: usize = 24;
+const MAX_INLINE: usize = 48;
+/// Nested calls lowered inline: the callee's own calls (to a function
+/// with a direct entry) are tried inline too, this many frames deep in
+/// all; a path that would go deeper makes the real call.
+pub(super) const MAX_NEST: u32 = 2;
 
 /// One path through the callee being lowered inline.
 #[derive(Clone)]
@@ -27,6 +31,8 @@ struct Path {
     budget: ir::Value,
     /// Blocks on this path so far (a loop goes to the call).
     seen: Vec<u32>,
+    /// Frames above the caller's: 1 for the callee of the real call.
+    level: u32,
 }
 
 impl Lower<'_, '_, '_> {
@@ -41,7 +47,7 @@ impl Lower<'_, '_, '_> {
         join: ir::Block,
     ) -> bool {
         let p = self.input.program;
-        if !returns_inline(p, plan) {
+        if !returns_inline(p, plan, &|t| self.inline_plan(t)) {
             return false;
         }
         let mut slots = vec![None; plan.size as usize];
@@ -53,6 +59,7 @@ impl Lower<'_, '_, '_> {
             stack: Vec::new(),
             budget: self.b.use_var(self.v_budget),
             seen: Vec::new(),
+            level: 1,
         };
         let mut count = 0;
         self.inline_block(plan.target, path, call, join, &mut count);
@@ -208,6 +215,66 @@ impl Lower<'_, '_, '_> {
                     self.b.switch_to_block(no);
                     return self.inline_next(on_false, path, call, join, count);
                 }
+                Instr::Call(c) => {
+                    let n = c.param_slots.len();
+                    let tail = matches!(p.code.get(at as usize + 1), Some(Instr::Ret(_)));
+                    let level = if tail { path.level } else { path.level + 1 };
+                    let Some(callee) = self.inline_plan(c.target) else {
+                        return self.go_call(call);
+                    };
+                    if level > MAX_NEST
+                        || s.len() < n
+                        || (tail && s.len() != n)
+                        || callee.params[..] != c.param_slots[..]
+                    {
+                        return self.go_call(call);
+                    }
+                    if level > path.level {
+                        // The frame it makes must be within the chain's
+                        // limit, as a real call would check.
+                        let pos = self.direct.as_ref().expect("a direct entry").pos;
+                        let left = self.b.ins().band_imm(pos, crate::jit::Place::LEFT_MASK);
+                        let ok = self.b.ins().icmp_imm(
+                            IntCC::UnsignedGreaterThanOrEqual,
+                            left,
+                            level as i64,
+                        );
+                        let next = self.b.create_block();
+                        self.b.ins().brif(ok, next, &[], call, &[]);
+                        self.b.switch_to_block(next);
+                    }
+                    let args = path.stack.split_off(path.stack.len() - n);
+                    let mut slots = vec![None; callee.size as usize];
+                    for (&slot, &a) in callee.params.iter().zip(&args) {
+                        slots[slot as usize] = Some(Item { slot: None, ..a });
+                    }
+                    let inner = Path {
+                        slots,
+                        stack: Vec::new(),
+                        budget: path.budget,
+                        seen: Vec::new(),
+                        level,
+                    };
+                    if tail {
+                        // Its result is this frame's.
+                        return self.inline_block(callee.target, inner, call, join, count);
+                    }
+                    let back = self.b.create_block();
+                    self.b.append_block_param(back, I8);
+                    self.b.append_block_param(back, I64);
+                    self.b.append_block_param(back, I64);
+                    self.inline_block(callee.target, inner, call, back, count);
+                    self.b.switch_to_block(back);
+                    let ps = self.b.block_params(back).to_vec();
+                    path.budget = ps[2];
+                    path.stack.push(Item {
+                        tag: ps[0],
+                        pay: ps[1],
+                        known: None,
+                        slot: None,
+                    });
+                    return self.inline_next(at + 1, path, call, join, count);
+                }
                 Instr::Ret(_) => {
                     let (Some(r), true) = (s.pop(), s.is_empty()) else {
                         return self.go_call(call);
@@ -300,9 +367,37 @@ fn shuffle(i: &Instr, s: &mut Vec<Item>) -> bool {
     true
 }
 
+impl Lower<'_, '_, '_> {
+    /// The plan of the function at `target` when it has a direct entry
+    /// (this function's own, or its callee's).
+    pub(super) fn inline_plan(&self, target: u32) -> Option<DirectPlan> {
+        let own = self.direct.as_ref()?;
+        if own.plan.target == target {
+            return Some(own.plan.clone());
+        }
+        (self.input.callee)(target)
+            .and_then(|k| k.direct)
+            .map(|(_, plan)| plan)
+    }
+}
+
 /// Whether some path from the function's entry reaches a RET through
-/// blocks without a call (else inlining it only adds code).
-fn returns_inline(p: &crate::bytecode::Program, plan: &DirectPlan) -> bool {
+/// blocks without a call, or with calls to functions that may (else
+/// inlining it only adds code).
+fn returns_inline(
+    p: &crate::bytecode::Program,
+    plan: &DirectPlan,
+    plan_of: &dyn Fn(u32) -> Option<DirectPlan>,
+) -> bool {
+    returns_within(p, plan, plan_of, MAX_NEST)
+}
+
+fn returns_within(
+    p: &crate::bytecode::Program,
+    plan: &DirectPlan,
+    plan_of: &dyn Fn(u32) -> Option<DirectPlan>,
+    levels: u32,
+) -> bool {
     let mut work = vec![plan.target];
     let mut seen = Vec::new();
     let mut count = 0;
@@ -319,6 +414,13 @@ fn returns_inline(p: &crate::bytecode::Program, plan: &DirectPlan) -> bool {
             }
             match &p.code[at] {
                 Instr::Ret(_) => return true,
+                Instr::Call(c) if levels > 1 => {
+                    let returns = plan_of(c.target)
+                        .is_some_and(|q| returns_within(p, &q, plan_of, levels - 1));
+                    if !returns {
+                        break;
+                    }
+                }
                 Instr::Call(_) | Instr::CallFunction(_) => break,
                 Instr::Jmp(t) => {
                     work.push(t.0);
