@@ -17,11 +17,11 @@ use cranelift_codegen::ir::types::{I64, I8};
 use cranelift_codegen::ir::{self, BlockArg, InstBuilder};
 
 /// Instructions lowered inline per call site, at most.
-const MAX_INLINE: usize = 48;
+const MAX_INLINE: usize = 96;
 /// Nested calls lowered inline: the callee's own calls (to a function
 /// with a direct entry) are tried inline too, this many frames deep in
 /// all; a path that would go deeper makes the real call.
-pub(super) const MAX_NEST: u32 = 2;
+pub(super) const MAX_NEST: u32 = 3;
 
 /// One path through the callee being lowered inline.
 #[derive(Clone)]
