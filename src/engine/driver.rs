@@ -75,10 +75,13 @@ fn run_here(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
     let size = program.layout_at(0).names.len() as u32;
     let main = Box::new(Context::new(code.entry[0], 0, size));
     node.spawn_root(main).expect("the first process");
+    let fresh = jit.as_ref().map(Fresh);
     let engine = Engine {
         code: &code,
         vm: &vm,
         jit: jit.as_ref(),
+        fresh: fresh.as_ref(),
+        compiled: jit.as_ref().map_or(&[], |j| j.compiled()),
         limited: AtomicU64::new(0),
         hit_limit: AtomicBool::new(false),
     };
@@ -148,6 +151,11 @@ struct Engine<'a> {
     code: &'a Code,
     vm: &'a Vm,
     jit: Option<&'a Jit>,
+    /// What the interpreter asks at header blocks in a slice that starts
+    /// interpreted (the JIT itself: nothing to remember between the tiers).
+    fresh: Option<&'a Fresh<'a>>,
+    /// [`Jit::compiled`] (empty without the JIT).
+    compiled: &'a [AtomicBool],
     /// Reductions of a run with a reduction limit.
     limited: AtomicU64,
     hit_limit: AtomicBool,
@@ -165,46 +173,21 @@ impl Execute<Box<Context>> for Engine<'_> {
         let before = ctx.reductions;
         let pid = me.pid;
         let mut proc = Proc { pid, node, me };
-        let hook = self
-            .jit
-            .map(|j| Hook(j, Cell::new(false), Cell::new(NO_PC)));
-        let tier = hook.as_ref().map(|h| h as &dyn TierUp);
-        let out = loop {
-            if let (Some(jit), Some(h)) = (self.jit, &hook) {
-                if h.2.get() == NO_PC {
-                    if let Some((f, block)) = jit.entry(ctx.pc) {
-                        match super::helpers::run_compiled(
-                            f, block, ctx, self.code, self.vm, &mut proc, jit,
-                        ) {
-                            Left::Done(out) => break End::Other(out),
-                            Left::Continue => {
-                                h.1.set(true);
-                                continue;
-                            }
-                            // The interpreter runs this block, without
-                            // going straight back to compiled code.
-                            Left::Interpret => {
-                                jit.entry_check_failed(ctx.pc);
-                                h.2.set(ctx.pc);
-                            }
-                        }
-                    }
-                }
-            }
-            let out = interp::run_slice(ctx, self.code, self.vm, &mut proc, tier);
-            if let Some(h) = &hook {
-                h.1.set(false);
-                h.2.set(NO_PC);
-            }
-            // The common ends are told by the tag alone: moving the whole
-            // `Outcome` right after the interpreter wrote only its tag byte
-            // is a load that store forwarding cannot serve (a stall on
-            // every slice of a message-passing process).
-            match out {
-                Outcome::TierUp => continue,
-                Outcome::Preempted | Outcome::Yielded => break End::Preempted,
-                Outcome::Waiting => break End::Waiting,
-                out => break End::Other(out),
+        // With or without the JIT, a slice starts in the interpreter unless
+        // compiled code can take over where the process resumes; only when
+        // it can, or the interpreter reaches compiled code (or compiles a
+        // hot unit), does the engine switch between the tiers.
+        let compiled = self
+            .compiled
+            .get(ctx.pc as usize)
+            .is_some_and(|c| c.load(Ordering::Relaxed));
+        let out = if compiled {
+            self.run_tiers(ctx, &mut proc)
+        } else {
+            let tier = self.fresh.map(|t| t as _);
+            match interp::run_slice(ctx, self.code, self.vm, &mut proc, tier) {
+                Outcome::TierUp => self.run_tiers(ctx, &mut proc),
+                out => end_of(out),
             }
         };
         let spent = ctx.reductions - before;
@@ -247,6 +230,68 @@ impl Execute<Box<Context>> for Engine<'_> {
     }
 }
 
+impl Engine<'_> {
+    /// The rest of a slice that runs compiled code: from `ctx.pc`, where
+    /// compiled code starts (or the interpreter asked it to), the tiers take
+    /// turns until the slice ends.
+    #[inline(never)]
+    fn run_tiers(&self, ctx: &mut Context, proc: &mut Proc<'_>) -> End {
+        let Some(jit) = self.jit else {
+            unreachable!("compiled code without a JIT")
+        };
+        // Whether compiled code handed the process to the interpreter (a
+        // call from compiled code), and a block the interpreter must run
+        // before compiled code takes over again (`NO_PC`: none).
+        let mut from_compiled = false;
+        let mut skip = NO_PC;
+        loop {
+            if skip == NO_PC {
+                if let Some((f, block)) = jit.entry(ctx.pc) {
+                    match super::helpers::run_compiled(f, block, ctx, self.code, self.vm, proc, jit)
+                    {
+                        Left::Done(out) => return end_of(out),
+                        Left::Continue => {
+                            from_compiled = true;
+                            continue;
+                        }
+                        // The interpreter runs this block, without
+                        // going straight back to compiled code.
+                        Left::Interpret => {
+                            jit.entry_check_failed(ctx.pc);
+                            skip = ctx.pc;
+                        }
+                    }
+                }
+            }
+            let hook = Hook {
+                jit,
+                from_compiled,
+                skip: Cell::new(skip),
+            };
+            let out = interp::run_slice(ctx, self.code, self.vm, proc, Some(&hook));
+            from_compiled = false;
+            skip = NO_PC;
+            match out {
+                Outcome::TierUp => continue,
+                out => return end_of(out),
+            }
+        }
+    }
+}
+
+/// The common ends are told by the tag alone: moving the whole `Outcome`
+/// right after the interpreter wrote only its tag byte is a load that store
+/// forwarding cannot serve (a stall on every slice of a message-passing
+/// process).
+#[inline(always)]
+fn end_of(out: Outcome) -> End {
+    match out {
+        Outcome::Preempted | Outcome::Yielded => End::Preempted,
+        Outcome::Waiting => End::Waiting,
+        out => End::Other(out),
+    }
+}
+
 /// How a slice ended, with the common cases apart from `Outcome`.
 enum End {
     Preempted,
@@ -254,26 +299,45 @@ enum End {
     Other(Outcome),
 }
 
-/// The interpreter's tier-up hook: the JIT, whether compiled code handed
-/// the process to the interpreter last (a call from compiled code), and a
-/// block the interpreter must run before compiled code takes over again
-/// (`NO_PC`: none).
-struct Hook<'a>(&'a Jit, Cell<bool>, Cell<u32>);
+/// The interpreter's tier-up hook of a slice that starts interpreted:
+/// compiled code has not run in it yet.
+struct Fresh<'a>(&'a Jit);
+
+impl TierUp for Fresh<'_> {
+    fn tier_up(&self, pc: u32) -> bool {
+        self.0.tier_up(pc, false)
+    }
+
+    fn watch(&self) -> &[AtomicBool] {
+        self.0.watch()
+    }
+}
+
+/// The interpreter's tier-up hook while the tiers take turns.
+struct Hook<'a> {
+    jit: &'a Jit,
+    /// Compiled code handed the process to the interpreter (a call from
+    /// compiled code).
+    from_compiled: bool,
+    /// A block the interpreter runs before compiled code takes over again
+    /// (`NO_PC`: none).
+    skip: Cell<u32>,
+}
 
 /// No block to interpret first.
 const NO_PC: u32 = u32::MAX;
 
 impl TierUp for Hook<'_> {
     fn tier_up(&self, pc: u32) -> bool {
-        if self.2.get() == pc {
-            self.2.set(NO_PC);
+        if self.skip.get() == pc {
+            self.skip.set(NO_PC);
             return false;
         }
-        self.0.tier_up(pc, self.1.get())
+        self.jit.tier_up(pc, self.from_compiled)
     }
 
-    fn watch(&self) -> &[std::sync::atomic::AtomicBool] {
-        self.0.watch()
+    fn watch(&self) -> &[AtomicBool] {
+        self.jit.watch()
     }
 }
 

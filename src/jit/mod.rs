@@ -146,6 +146,10 @@ pub struct Jit {
     /// Decoded address → the interpreter should ask `tier_up` there
     /// (cleared for the blocks of units that stay interpreted).
     watch: Vec<AtomicBool>,
+    /// Decoded address → compiled code can be entered there (set for the
+    /// blocks and resume points of compiled units; never cleared, as the
+    /// code stays until the JIT goes).
+    compiled: Vec<AtomicBool>,
     mem: Mutex<Option<code::CodeMemory>>,
     threshold: u32,
     max_stack: usize,
@@ -242,12 +246,14 @@ impl Jit {
             .iter()
             .map(|b| AtomicBool::new(b.is_some()))
             .collect();
+        let compiled = blocks.iter().map(|_| AtomicBool::new(false)).collect();
         let jit = Jit {
             program,
             entry,
             units,
             blocks,
             watch,
+            compiled,
             mem: Mutex::new(mem),
             threshold,
             max_stack,
@@ -310,6 +316,14 @@ impl Jit {
         let b = (*self.blocks.get(pc as usize)?)?;
         let code = self.units[b.unit as usize].code.load(Ordering::Acquire);
         (code != 0).then_some((code, b.index))
+    }
+
+    /// Decoded address → compiled code may start there: one load for the
+    /// engine to tell that a slice starts interpreted. Where it is set,
+    /// [`Jit::entry`] gives the code (or `None` in the moment before the
+    /// code is published).
+    pub fn compiled(&self) -> &[AtomicBool] {
+        &self.compiled
     }
 
     /// Where the interpreter should call [`Jit::tier_up`].
@@ -474,6 +488,16 @@ impl Jit {
                     dump(clif);
                 }
                 u.code.store(c.code, Ordering::Release);
+                let p = &*self.program;
+                let starts = u.plan.blocks.iter().map(|&a| self.entry[a as usize]);
+                let resumes = u
+                    .plan
+                    .resumes
+                    .iter()
+                    .map(|&a| self.entry[a as usize] + p.block_start[a as usize] as u32);
+                for dpc in starts.chain(resumes) {
+                    self.compiled[dpc as usize].store(true, Ordering::Release);
+                }
                 let name = if generic {
                     format!("{name} again, without assumptions")
                 } else {
