@@ -6,7 +6,7 @@ use super::RunResult;
 use crate::bytecode::Program;
 use crate::exec::vm::{Io, RunConfig};
 use crate::exec::{Context, FrameKind, Vm};
-use crate::interp::{self, Code, Outcome, Proc, TierUp};
+use crate::interp::{self, Code, Outcome, Proc, Tier, TierUp};
 use crate::jit::Jit;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -75,7 +75,10 @@ fn run_here(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
     let size = program.layout_at(0).names.len() as u32;
     let main = Box::new(Context::new(code.entry[0], 0, size));
     node.spawn_root(main).expect("the first process");
-    let fresh = jit.as_ref().map(Fresh);
+    let fresh = jit.as_ref().map(|jit| Tier {
+        watch: jit.watch(),
+        hook: Fresh(jit),
+    });
     let engine = Engine {
         code: &code,
         vm: &vm,
@@ -153,7 +156,7 @@ struct Engine<'a> {
     jit: Option<&'a Jit>,
     /// What the interpreter asks at header blocks in a slice that starts
     /// interpreted (the JIT itself: nothing to remember between the tiers).
-    fresh: Option<&'a Fresh<'a>>,
+    fresh: Option<&'a Tier<'a, Fresh<'a>>>,
     /// [`Jit::compiled`] (empty without the JIT).
     compiled: &'a [AtomicBool],
     /// Reductions of a run with a reduction limit.
@@ -263,12 +266,15 @@ impl Engine<'_> {
                     }
                 }
             }
-            let hook = Hook {
-                jit,
-                from_compiled,
-                skip: Cell::new(skip),
+            let tier = Tier {
+                watch: jit.watch(),
+                hook: Hook {
+                    jit,
+                    from_compiled,
+                    skip: Cell::new(skip),
+                },
             };
-            let out = interp::run_slice(ctx, self.code, self.vm, proc, Some(&hook));
+            let out = interp::run_slice(ctx, self.code, self.vm, proc, Some(&tier));
             from_compiled = false;
             skip = NO_PC;
             match out {
@@ -307,10 +313,6 @@ impl TierUp for Fresh<'_> {
     fn tier_up(&self, pc: u32) -> bool {
         self.0.tier_up(pc, false)
     }
-
-    fn watch(&self) -> &[AtomicBool] {
-        self.0.watch()
-    }
 }
 
 /// The interpreter's tier-up hook while the tiers take turns.
@@ -334,10 +336,6 @@ impl TierUp for Hook<'_> {
             return false;
         }
         self.jit.tier_up(pc, self.from_compiled)
-    }
-
-    fn watch(&self) -> &[AtomicBool] {
-        self.jit.watch()
     }
 }
 
@@ -390,4 +388,59 @@ pub(crate) fn crash_report(
         out.push_str(&format!("    … {} more frames\n", ctx.frames.len() - 20));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The JIT of `src` with `threshold`, and the program's decoded form.
+    fn jit_of(src: &str, threshold: u32) -> (Arc<Program>, Code, Jit) {
+        let program = Arc::new(crate::load_source("t.ttvm", src).expect("assembles"));
+        let code = Code::new(&program, true, true);
+        let config = RunConfig::default();
+        let jit = Jit::new(
+            program.clone(),
+            code.entry.clone(),
+            code.ops.len(),
+            &super::super::helpers::table(),
+            crate::jit::JitConfig {
+                threshold,
+                max_stack: config.max_stack,
+                max_call_depth: config.max_call_depth,
+                dump: None,
+            },
+        );
+        (program, code, jit)
+    }
+
+    const LOOP_AND_RECEIVE: &str = "PUSH_INT 0\nSTORE i\nLABEL loop\nLOAD i\nPUSH_INT 1\nADD\nSTORE i\nLOAD i\nPUSH_INT 10\nLT\nJNZ loop\nSELF\nPUSH_INT 5\nSWAP\nSEND\nRECEIVE\nPRINT\nHALT\n";
+
+    /// What the engine reads at a slice start: set exactly where there is
+    /// compiled code to enter, the resume point after a RECEIVE included.
+    #[test]
+    fn compiled_is_set_where_compiled_code_starts() {
+        let (program, code, jit) = jit_of(LOOP_AND_RECEIVE, 0);
+        let compiled = jit.compiled();
+        assert_eq!(compiled.len(), code.ops.len());
+        for (pc, c) in compiled.iter().enumerate() {
+            let set = c.load(Ordering::Relaxed);
+            assert_eq!(set, jit.entry(pc as u32).is_some(), "decoded address {pc}");
+        }
+        let at = program
+            .code
+            .iter()
+            .position(|i| matches!(i, crate::bytecode::Instr::Receive(_)))
+            .expect("a RECEIVE");
+        // A process waiting there resumes at the RECEIVE's own op.
+        let resume = code.entry[at] + program.block_start[at] as u32;
+        assert!(compiled[resume as usize].load(Ordering::Relaxed));
+    }
+
+    /// Before anything is compiled, every slice starts interpreted.
+    #[test]
+    fn compiled_is_clear_before_compiling() {
+        let (_, _, jit) = jit_of(LOOP_AND_RECEIVE, 1000);
+        assert!(jit.compiled().iter().all(|c| !c.load(Ordering::Relaxed)));
+    }
 }
