@@ -242,41 +242,55 @@ impl Engine<'_> {
         let Some(jit) = self.jit else {
             unreachable!("compiled code without a JIT")
         };
-        // Whether compiled code handed the process to the interpreter (a
-        // call from compiled code), and a block the interpreter must run
-        // before compiled code takes over again (`NO_PC`: none).
-        let mut from_compiled = false;
+        // A block the interpreter runs before compiled code takes over
+        // again (`NO_PC`: none), and whether compiled code just left for
+        // `ctx.pc`.
         let mut skip = NO_PC;
+        let mut left = false;
         loop {
             if skip == NO_PC {
-                if let Some((f, block)) = jit.entry(ctx.pc) {
-                    match super::helpers::run_compiled(f, block, ctx, self.code, self.vm, proc, jit)
-                    {
-                        Left::Done(out) => return end_of(out),
-                        Left::Continue => {
-                            from_compiled = true;
-                            continue;
-                        }
-                        // The interpreter runs this block, without
-                        // going straight back to compiled code.
-                        Left::Interpret => {
-                            jit.entry_check_failed(ctx.pc);
-                            skip = ctx.pc;
+                match jit.entry(ctx.pc) {
+                    Some((f, block)) => {
+                        match super::helpers::run_compiled(
+                            f, block, ctx, self.code, self.vm, proc, jit,
+                        ) {
+                            Left::Done(out) => return end_of(out),
+                            Left::Continue => {
+                                left = true;
+                                continue;
+                            }
+                            // The interpreter runs this block, without
+                            // going straight back to compiled code.
+                            Left::Interpret => {
+                                jit.entry_check_failed(ctx.pc);
+                                skip = ctx.pc;
+                            }
                         }
                     }
+                    // Compiled code left for code that is not compiled (it
+                    // called it, say): counted here, with the caller
+                    // compiled. Tiny units count only so; the interpreter
+                    // does not ask at them.
+                    None if left => {
+                        left = false;
+                        if jit.tier_up(ctx.pc, true) {
+                            continue;
+                        }
+                        skip = ctx.pc;
+                    }
+                    None => {}
                 }
             }
             let tier = Tier {
                 watch: jit.watch(),
                 hook: Hook {
                     jit,
-                    from_compiled,
                     skip: Cell::new(skip),
                 },
             };
             let out = interp::run_slice(ctx, self.code, self.vm, proc, Some(&tier));
-            from_compiled = false;
             skip = NO_PC;
+            left = false;
             match out {
                 Outcome::TierUp => continue,
                 out => return end_of(out),
@@ -318,9 +332,6 @@ impl TierUp for Fresh<'_> {
 /// The interpreter's tier-up hook while the tiers take turns.
 struct Hook<'a> {
     jit: &'a Jit,
-    /// Compiled code handed the process to the interpreter (a call from
-    /// compiled code).
-    from_compiled: bool,
     /// A block the interpreter runs before compiled code takes over again
     /// (`NO_PC`: none).
     skip: Cell<u32>,
@@ -335,7 +346,7 @@ impl TierUp for Hook<'_> {
             self.skip.set(NO_PC);
             return false;
         }
-        self.jit.tier_up(pc, self.from_compiled)
+        self.jit.tier_up(pc, false)
     }
 }
 

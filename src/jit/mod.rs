@@ -144,7 +144,8 @@ pub struct Jit {
     /// Decoded address → block start (None for other addresses).
     blocks: Vec<Option<BlockRef>>,
     /// Decoded address → the interpreter should ask `tier_up` there
-    /// (cleared for the blocks of units that stay interpreted).
+    /// (cleared for the blocks of units that stay interpreted; never set
+    /// for tiny units' unless every unit is compiled at once).
     watch: Vec<AtomicBool>,
     /// Decoded address → compiled code can be entered there (set for the
     /// blocks and resume points of compiled units; never cleared, as the
@@ -242,9 +243,15 @@ impl Jit {
             Ok(m) => (Some(m), None),
             Err(e) => (None, Some(e)),
         };
+        // Tiny units are counted only where compiled code leaves for them
+        // (the engine asks there), unless everything is compiled at once.
         let watch = blocks
             .iter()
-            .map(|b| AtomicBool::new(b.is_some()))
+            .map(|b| {
+                AtomicBool::new(
+                    b.is_some_and(|b| threshold == 0 || !units[b.unit as usize].plan.tiny),
+                )
+            })
             .collect();
         let compiled = blocks.iter().map(|_| AtomicBool::new(false)).collect();
         let jit = Jit {
@@ -339,14 +346,16 @@ impl Jit {
         }
     }
 
-    /// The interpreter reached the block at decoded address `pc`: count
+    /// The interpreter reached the block at decoded address `pc` (or the
+    /// engine, where compiled code left for it: `from_compiled`): count
     /// hotness, compile when hot; `true` when compiled code should take
     /// over there.
     ///
     /// A tiny unit (a few instructions, no loop, no call) is counted only
-    /// when `from_compiled` (compiled code just called it): entering
-    /// compiled code costs more than interpreting it, unless the caller is
-    /// compiled already and would otherwise leave compiled code to call it.
+    /// when `from_compiled` (compiled code just called it; the interpreter
+    /// does not ask at its blocks, see `watch`): entering compiled code
+    /// costs more than interpreting it, unless the caller is compiled
+    /// already and would otherwise leave compiled code to call it.
     pub fn tier_up(&self, pc: u32, from_compiled: bool) -> bool {
         let Some(Some(b)) = self.blocks.get(pc as usize).copied() else {
             return false;
