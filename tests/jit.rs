@@ -118,6 +118,49 @@ fn stats_report_compiled_functions_and_fallbacks() {
     );
 }
 
+/// `--jit --stats` on the program `src` (written to a temporary file).
+fn stats_of(name: &str, src: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("ttvm-jit-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temporary directory");
+    let path = dir.join("p.ttvm");
+    std::fs::write(&path, src).expect("writes");
+    let out = ttvm(&[
+        "--jit",
+        "--stats",
+        "--no-smp",
+        path.to_str().expect("utf-8"),
+    ]);
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn tiny_units_compile_only_for_compiled_callers() {
+    // A hot loop calls `inc` (4 instructions): the engine counts it where
+    // compiled code leaves for it, and it is compiled too.
+    let err = stats_of(
+        "tiny-called",
+        "PUSH_INT 0\nSTORE i\nLABEL loop\nLOAD i\nCALL inc x\nSTORE i\nLOAD i\nPUSH_INT 5000\nLT\nJNZ loop\nHALT\nLABEL inc\nLOAD x\nPUSH_INT 1\nADD\nRET\n",
+    );
+    assert!(
+        err.contains("jit: functions compiled 2, fallbacks 0"),
+        "{err}"
+    );
+    assert!(err.contains("compiled inc"), "{err}");
+    // 5000 processes start in `child` (1 instruction) from the
+    // interpreter: it is not even counted.
+    let err = stats_of(
+        "tiny-spawned",
+        "MAKE_FUNCTION child\nSTORE f\nPUSH_INT 5000\nSTORE n\nLABEL loop\nLOAD f\nSPAWN\nPOP\nLOAD n\nPUSH_INT 1\nSUB\nSTORE n\nLOAD n\nPUSH_INT 0\nGT\nJNZ loop\nHALT\nLABEL child\nRET\n",
+    );
+    assert!(
+        err.contains("jit: functions compiled 0, fallbacks 1"),
+        "{err}"
+    );
+    assert!(err.contains("runtime-bound"), "{err}");
+}
+
 #[test]
 fn debug_and_trace_run_interpreted() {
     let out = ttvm(&[

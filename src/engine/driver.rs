@@ -6,7 +6,7 @@ use super::RunResult;
 use crate::bytecode::Program;
 use crate::exec::vm::{Io, RunConfig};
 use crate::exec::{Context, FrameKind, Vm};
-use crate::interp::{self, Code, Outcome, Proc, TierUp};
+use crate::interp::{self, Code, Outcome, Proc, Tier, TierUp};
 use crate::jit::Jit;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -79,10 +79,16 @@ fn run_here(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
     let size = program.layout_at(0).names.len() as u32;
     let main = Box::new(Context::new(code.entry[0], 0, size));
     node.spawn_root(main).expect("the first process");
+    let fresh = jit.as_ref().map(|jit| Tier {
+        watch: jit.watch(),
+        hook: Fresh(jit),
+    });
     let engine = Engine {
         code: &code,
         vm: &vm,
         jit: jit.as_ref(),
+        fresh: fresh.as_ref(),
+        compiled: jit.as_ref().map_or(&[], |j| j.compiled()),
         limited: AtomicU64::new(0),
         hit_limit: AtomicBool::new(false),
     };
@@ -168,6 +174,11 @@ struct Engine<'a> {
     code: &'a Code,
     vm: &'a Vm,
     jit: Option<&'a Jit>,
+    /// What the interpreter asks at header blocks in a slice that starts
+    /// interpreted (the JIT itself: nothing to remember between the tiers).
+    fresh: Option<&'a Tier<'a, Fresh<'a>>>,
+    /// [`Jit::compiled`] (empty without the JIT).
+    compiled: &'a [AtomicBool],
     /// Reductions of a run with a reduction limit.
     limited: AtomicU64,
     hit_limit: AtomicBool,
@@ -185,46 +196,21 @@ impl Execute<Box<Context>> for Engine<'_> {
         let before = ctx.reductions;
         let pid = me.pid;
         let mut proc = Proc { pid, node, me };
-        let hook = self
-            .jit
-            .map(|j| Hook(j, Cell::new(false), Cell::new(NO_PC)));
-        let tier = hook.as_ref().map(|h| h as &dyn TierUp);
-        let out = loop {
-            if let (Some(jit), Some(h)) = (self.jit, &hook) {
-                if h.2.get() == NO_PC {
-                    if let Some((f, block)) = jit.entry(ctx.pc) {
-                        match super::helpers::run_compiled(
-                            f, block, ctx, self.code, self.vm, &mut proc, jit,
-                        ) {
-                            Left::Done(out) => break End::Other(out),
-                            Left::Continue => {
-                                h.1.set(true);
-                                continue;
-                            }
-                            // The interpreter runs this block, without
-                            // going straight back to compiled code.
-                            Left::Interpret => {
-                                jit.entry_check_failed(ctx.pc);
-                                h.2.set(ctx.pc);
-                            }
-                        }
-                    }
-                }
-            }
-            let out = interp::run_slice(ctx, self.code, self.vm, &mut proc, tier);
-            if let Some(h) = &hook {
-                h.1.set(false);
-                h.2.set(NO_PC);
-            }
-            // The common ends are told by the tag alone: moving the whole
-            // `Outcome` right after the interpreter wrote only its tag byte
-            // is a load that store forwarding cannot serve (a stall on
-            // every slice of a message-passing process).
-            match out {
-                Outcome::TierUp => continue,
-                Outcome::Preempted | Outcome::Yielded => break End::Preempted,
-                Outcome::Waiting => break End::Waiting,
-                out => break End::Other(out),
+        // With or without the JIT, a slice starts in the interpreter unless
+        // compiled code can take over where the process resumes; only when
+        // it can, or the interpreter reaches compiled code (or compiles a
+        // hot unit), does the engine switch between the tiers.
+        let compiled = self
+            .compiled
+            .get(ctx.pc as usize)
+            .is_some_and(|c| c.load(Ordering::Relaxed));
+        let out = if compiled {
+            self.run_tiers(ctx, &mut proc)
+        } else {
+            let tier = self.fresh.map(|t| t as _);
+            match interp::run_slice(ctx, self.code, self.vm, &mut proc, tier) {
+                Outcome::TierUp => self.run_tiers(ctx, &mut proc),
+                out => end_of(out),
             }
         };
         let spent = ctx.reductions - before;
@@ -267,6 +253,85 @@ impl Execute<Box<Context>> for Engine<'_> {
     }
 }
 
+impl Engine<'_> {
+    /// The rest of a slice that runs compiled code: from `ctx.pc`, where
+    /// compiled code starts (or the interpreter asked it to), the tiers take
+    /// turns until the slice ends.
+    #[inline(never)]
+    fn run_tiers(&self, ctx: &mut Context, proc: &mut Proc<'_>) -> End {
+        let Some(jit) = self.jit else {
+            unreachable!("compiled code without a JIT")
+        };
+        // A block the interpreter runs before compiled code takes over
+        // again (`NO_PC`: none), and whether compiled code just left for
+        // `ctx.pc`.
+        let mut skip = NO_PC;
+        let mut left = false;
+        loop {
+            if skip == NO_PC {
+                match jit.entry(ctx.pc) {
+                    Some((f, block)) => {
+                        match super::helpers::run_compiled(
+                            f, block, ctx, self.code, self.vm, proc, jit,
+                        ) {
+                            Left::Done(out) => return end_of(out),
+                            Left::Continue => {
+                                left = true;
+                                continue;
+                            }
+                            // The interpreter runs this block, without
+                            // going straight back to compiled code.
+                            Left::Interpret => {
+                                jit.entry_check_failed(ctx.pc);
+                                skip = ctx.pc;
+                            }
+                        }
+                    }
+                    // Compiled code left for code that is not compiled (it
+                    // called it, say): counted here, with the caller
+                    // compiled. Tiny units count only so; the interpreter
+                    // does not ask at them.
+                    None if left => {
+                        left = false;
+                        if jit.tier_up(ctx.pc, true) {
+                            continue;
+                        }
+                        skip = ctx.pc;
+                    }
+                    None => {}
+                }
+            }
+            let tier = Tier {
+                watch: jit.watch(),
+                hook: Hook {
+                    jit,
+                    skip: Cell::new(skip),
+                },
+            };
+            let out = interp::run_slice(ctx, self.code, self.vm, proc, Some(&tier));
+            skip = NO_PC;
+            left = false;
+            match out {
+                Outcome::TierUp => continue,
+                out => return end_of(out),
+            }
+        }
+    }
+}
+
+/// The common ends are told by the tag alone: moving the whole `Outcome`
+/// right after the interpreter wrote only its tag byte is a load that store
+/// forwarding cannot serve (a stall on every slice of a message-passing
+/// process).
+#[inline(always)]
+fn end_of(out: Outcome) -> End {
+    match out {
+        Outcome::Preempted | Outcome::Yielded => End::Preempted,
+        Outcome::Waiting => End::Waiting,
+        out => End::Other(out),
+    }
+}
+
 /// How a slice ended, with the common cases apart from `Outcome`.
 enum End {
     Preempted,
@@ -274,26 +339,34 @@ enum End {
     Other(Outcome),
 }
 
-/// The interpreter's tier-up hook: the JIT, whether compiled code handed
-/// the process to the interpreter last (a call from compiled code), and a
-/// block the interpreter must run before compiled code takes over again
-/// (`NO_PC`: none).
-struct Hook<'a>(&'a Jit, Cell<bool>, Cell<u32>);
+/// The interpreter's tier-up hook of a slice that starts interpreted:
+/// compiled code has not run in it yet.
+struct Fresh<'a>(&'a Jit);
+
+impl TierUp for Fresh<'_> {
+    fn tier_up(&self, pc: u32) -> bool {
+        self.0.tier_up(pc, false)
+    }
+}
+
+/// The interpreter's tier-up hook while the tiers take turns.
+struct Hook<'a> {
+    jit: &'a Jit,
+    /// A block the interpreter runs before compiled code takes over again
+    /// (`NO_PC`: none).
+    skip: Cell<u32>,
+}
 
 /// No block to interpret first.
 const NO_PC: u32 = u32::MAX;
 
 impl TierUp for Hook<'_> {
     fn tier_up(&self, pc: u32) -> bool {
-        if self.2.get() == pc {
-            self.2.set(NO_PC);
+        if self.skip.get() == pc {
+            self.skip.set(NO_PC);
             return false;
         }
-        self.0.tier_up(pc, self.1.get())
-    }
-
-    fn watch(&self) -> &[std::sync::atomic::AtomicBool] {
-        self.0.watch()
+        self.jit.tier_up(pc, false)
     }
 }
 
@@ -346,4 +419,59 @@ pub(crate) fn crash_report(
         out.push_str(&format!("    … {} more frames\n", ctx.frames.len() - 20));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The JIT of `src` with `threshold`, and the program's decoded form.
+    fn jit_of(src: &str, threshold: u32) -> (Arc<Program>, Code, Jit) {
+        let program = Arc::new(crate::load_source("t.ttvm", src).expect("assembles"));
+        let code = Code::new(&program, true, true);
+        let config = RunConfig::default();
+        let jit = Jit::new(
+            program.clone(),
+            code.entry.clone(),
+            code.ops.len(),
+            &super::super::helpers::table(),
+            crate::jit::JitConfig {
+                threshold,
+                max_stack: config.max_stack,
+                max_call_depth: config.max_call_depth,
+                dump: None,
+            },
+        );
+        (program, code, jit)
+    }
+
+    const LOOP_AND_RECEIVE: &str = "PUSH_INT 0\nSTORE i\nLABEL loop\nLOAD i\nPUSH_INT 1\nADD\nSTORE i\nLOAD i\nPUSH_INT 10\nLT\nJNZ loop\nSELF\nPUSH_INT 5\nSWAP\nSEND\nRECEIVE\nPRINT\nHALT\n";
+
+    /// What the engine reads at a slice start: set exactly where there is
+    /// compiled code to enter, the resume point after a RECEIVE included.
+    #[test]
+    fn compiled_is_set_where_compiled_code_starts() {
+        let (program, code, jit) = jit_of(LOOP_AND_RECEIVE, 0);
+        let compiled = jit.compiled();
+        assert_eq!(compiled.len(), code.ops.len());
+        for (pc, c) in compiled.iter().enumerate() {
+            let set = c.load(Ordering::Relaxed);
+            assert_eq!(set, jit.entry(pc as u32).is_some(), "decoded address {pc}");
+        }
+        let at = program
+            .code
+            .iter()
+            .position(|i| matches!(i, crate::bytecode::Instr::Receive(_)))
+            .expect("a RECEIVE");
+        // A process waiting there resumes at the RECEIVE's own op.
+        let resume = code.entry[at] + program.block_start[at] as u32;
+        assert!(compiled[resume as usize].load(Ordering::Relaxed));
+    }
+
+    /// Before anything is compiled, every slice starts interpreted.
+    #[test]
+    fn compiled_is_clear_before_compiling() {
+        let (_, _, jit) = jit_of(LOOP_AND_RECEIVE, 1000);
+        assert!(jit.compiled().iter().all(|c| !c.load(Ordering::Relaxed)));
+    }
 }

@@ -1,6 +1,6 @@
 //! The engine: runs a loaded program. It is the only place that knows there
-//! may be more than one execution tier; today every slice runs in the
-//! interpreter.
+//! may be more than one execution tier: a slice starts in the interpreter
+//! unless compiled code starts where the process resumes (driver.rs).
 
 mod driver;
 mod helpers;

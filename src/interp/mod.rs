@@ -17,6 +17,7 @@ pub use decode::Code;
 use crate::exec::ops;
 use crate::exec::{Context, Raise, Vm};
 use decode::{Op, Src};
+use std::sync::atomic::{AtomicBool, Ordering};
 use ttvm_runtime::Value;
 
 /// How a slice ended.
@@ -42,14 +43,21 @@ pub enum Outcome {
     TierUp,
 }
 
-/// Asked at each block start when the program was decoded for a JIT:
-/// `true` when compiled code should run the block at decoded address `pc`
-/// (the hook counts hotness and compiles when a function gets hot).
+/// Asked at header blocks when the program was decoded for a JIT: `true`
+/// when compiled code should run the block at decoded address `pc` (the
+/// hook counts hotness and compiles when a function gets hot).
 pub trait TierUp {
     fn tier_up(&self, pc: u32) -> bool;
-    /// Per decoded address: whether `tier_up` may answer `true` or want to
+}
+
+/// What the interpreter asks at header blocks of code decoded for a JIT
+/// (the interpreter takes a `&Tier<dyn TierUp>`, which a `&Tier` of any hook
+/// coerces to).
+pub struct Tier<'a, H: ?Sized + TierUp> {
+    /// Per decoded address: whether `hook` may answer `true` or want to
     /// count there (a cheap filter the interpreter reads first).
-    fn watch(&self) -> &[std::sync::atomic::AtomicBool];
+    pub watch: &'a [AtomicBool],
+    pub hook: H,
 }
 
 /// What a handler tells the loop to do next.
@@ -69,13 +77,13 @@ pub struct Proc<'a> {
 }
 
 /// Run `ctx` for one slice of `ctx.budget` reductions.
-/// `tier` is asked at block starts of code decoded for a JIT.
+/// `tier` is asked at header blocks of code decoded for a JIT.
 pub fn run_slice(
     ctx: &mut Context,
     code: &Code,
     vm: &Vm,
     proc: &mut Proc<'_>,
-    tier: Option<&dyn TierUp>,
+    tier: Option<&Tier<'_, dyn TierUp + '_>>,
 ) -> Outcome {
     if vm.config.debug || vm.config.trace {
         run::<true>(ctx, code, vm, proc, tier)
@@ -109,12 +117,11 @@ fn run<const TRACE: bool>(
     code: &Code,
     vm: &Vm,
     proc: &mut Proc<'_>,
-    tier: Option<&dyn TierUp>,
+    tier: Option<&Tier<'_, dyn TierUp + '_>>,
 ) -> Outcome {
     let mut pc = ctx.pc as usize;
     let mut base = ctx.frame().base as usize;
     let max_stack = vm.config.max_stack;
-    let watch = tier.map(|t| t.watch()).unwrap_or(&[]);
     macro_rules! raise {
         ($e:expr) => {{
             let e = $e;
@@ -152,35 +159,42 @@ fn run<const TRACE: bool>(
             continue;
         }};
     }
+    // The reduction accounting at a block start (SPEC §4.6).
+    macro_rules! charge {
+        ($cost:expr) => {{
+            let cost = $cost;
+            if ctx.budget <= 0 {
+                ctx.pc = pc as u32;
+                return Outcome::Preempted;
+            }
+            ctx.budget -= cost as i64;
+            ctx.reductions += cost as u64;
+            // No instruction grows the stack by more than two.
+            if ctx.stack.len() + 2 * cost as usize > max_stack {
+                raise!(Value::error("stack overflow"));
+            }
+            pc += 1;
+        }};
+    }
     loop {
         let op = code.ops[pc];
         if TRACE && !matches!(op, Op::Charge(_) | Op::ChargeJit(_)) {
             trace::step(ctx, code, vm, proc, pc);
         }
         match op {
-            Op::Charge(cost) | Op::ChargeJit(cost) => {
-                // Code decoded for a JIT first asks whether compiled code
-                // takes over here (before charging: compiled code charges).
-                if let (Op::ChargeJit(_), Some(t)) = (op, tier) {
-                    let watched = watch
-                        .get(pc)
-                        .is_some_and(|w| w.load(std::sync::atomic::Ordering::Relaxed));
-                    if watched && t.tier_up(pc as u32) {
+            Op::Charge(cost) => charge!(cost),
+            Op::ChargeJit(cost) => {
+                // A header block of code decoded for a JIT first asks
+                // whether compiled code takes over here (before charging:
+                // compiled code charges).
+                if let Some(t) = tier {
+                    let watched = t.watch.get(pc).is_some_and(|w| w.load(Ordering::Relaxed));
+                    if watched && t.hook.tier_up(pc as u32) {
                         ctx.pc = pc as u32;
                         return Outcome::TierUp;
                     }
                 }
-                if ctx.budget <= 0 {
-                    ctx.pc = pc as u32;
-                    return Outcome::Preempted;
-                }
-                ctx.budget -= cost as i64;
-                ctx.reductions += cost as u64;
-                // No instruction grows the stack by more than two.
-                if ctx.stack.len() + 2 * cost as usize > max_stack {
-                    raise!(Value::error("stack overflow"));
-                }
-                pc += 1;
+                charge!(cost)
             }
             Op::PushInt(n) => {
                 push_int(&mut ctx.stack, n);

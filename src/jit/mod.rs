@@ -192,8 +192,13 @@ pub struct Jit {
     /// Decoded address → block start (None for other addresses).
     blocks: Vec<Option<BlockRef>>,
     /// Decoded address → the interpreter should ask `tier_up` there
-    /// (cleared for the blocks of units that stay interpreted).
+    /// (cleared for the blocks of units that stay interpreted; never set
+    /// for tiny units' unless every unit is compiled at once).
     watch: Vec<AtomicBool>,
+    /// Decoded address → compiled code can be entered there (set for the
+    /// blocks and resume points of compiled units; never cleared, as the
+    /// code stays until the JIT goes).
+    compiled: Vec<AtomicBool>,
     mem: Mutex<Option<code::CodeMemory>>,
     threshold: u32,
     max_stack: usize,
@@ -312,21 +317,29 @@ impl Jit {
             Ok(m) => (Some(m), None),
             Err(e) => (None, Some(e)),
         };
+        // Tiny units are counted only where compiled code leaves for them
+        // (the engine asks there), unless everything is compiled at once.
         let watch = blocks
             .iter()
-            .map(|b| AtomicBool::new(b.is_some()))
+            .map(|b| {
+                AtomicBool::new(
+                    b.is_some_and(|b| threshold == 0 || !units[b.unit as usize].plan.tiny),
+                )
+            })
             .collect();
         let bounds = direct::Bounds::of(
             units
                 .iter()
                 .filter_map(|u| u.direct_plan.as_ref()?.as_ref().ok()),
         );
+        let compiled = blocks.iter().map(|_| AtomicBool::new(false)).collect();
         let jit = Jit {
             program,
             entry,
             units,
             blocks,
             watch,
+            compiled,
             mem: Mutex::new(mem),
             threshold,
             max_stack,
@@ -404,6 +417,14 @@ impl Jit {
         (code != 0).then_some((code, b.index))
     }
 
+    /// Decoded address → compiled code may start there: one load for the
+    /// engine to tell that a slice starts interpreted. Where it is set,
+    /// [`Jit::entry`] gives the code (or `None` in the moment before the
+    /// code is published).
+    pub fn compiled(&self) -> &[AtomicBool] {
+        &self.compiled
+    }
+
     /// Where the interpreter should call [`Jit::tier_up`].
     pub fn watch(&self) -> &[AtomicBool] {
         &self.watch
@@ -417,14 +438,16 @@ impl Jit {
         }
     }
 
-    /// The interpreter reached the block at decoded address `pc`: count
+    /// The interpreter reached the block at decoded address `pc` (or the
+    /// engine, where compiled code left for it: `from_compiled`): count
     /// hotness, compile when hot; `true` when compiled code should take
     /// over there.
     ///
     /// A tiny unit (a few instructions, no loop, no call) is counted only
-    /// when `from_compiled` (compiled code just called it): entering
-    /// compiled code costs more than interpreting it, unless the caller is
-    /// compiled already and would otherwise leave compiled code to call it.
+    /// when `from_compiled` (compiled code just called it; the interpreter
+    /// does not ask at its blocks, see `watch`): entering compiled code
+    /// costs more than interpreting it, unless the caller is compiled
+    /// already and would otherwise leave compiled code to call it.
     pub fn tier_up(&self, pc: u32, from_compiled: bool) -> bool {
         let Some(Some(b)) = self.blocks.get(pc as usize).copied() else {
             return false;
@@ -621,6 +644,16 @@ impl Jit {
                     dump(clif);
                 }
                 u.code.store(c.code, Ordering::Release);
+                let p = &*self.program;
+                let starts = u.plan.blocks.iter().map(|&a| self.entry[a as usize]);
+                let resumes = u
+                    .plan
+                    .resumes
+                    .iter()
+                    .map(|&a| self.entry[a as usize] + p.block_start[a as usize] as u32);
+                for dpc in starts.chain(resumes) {
+                    self.compiled[dpc as usize].store(true, Ordering::Release);
+                }
                 let label = if generic {
                     format!("{name} again, without assumptions")
                 } else {
