@@ -8,12 +8,10 @@
 //!
 //! Hotness: each unit counts entries into its *header* blocks (call
 //! targets and loop headers — targets of backward jumps) while it runs in
-//! the interpreter; at `--jit-threshold` it is queued for the compiler
-//! thread (`Jit::compile_in_background`), and compiled under a lock while
-//! the process goes on interpreted. Threshold 0 compiles every unit before
-//! the run. A unit that cannot be compiled stays interpreted (`--stats`
-//! says why). A function that is called gets a direct entry too
-//! (`direct`).
+//! the interpreter; at `--jit-threshold` it is compiled, on the worker
+//! that noticed, under a lock. Threshold 0 compiles every unit before the
+//! run. A unit that cannot be compiled stays interpreted (`--stats` says
+//! why).
 
 mod code;
 mod direct;
