@@ -18,10 +18,6 @@ use ttvm_runtime::{node, Execute, Node, Process, RunEnd, Sched, SchedConfig, Val
 /// needs a few hundred megabytes; only the pages touched are ever committed.
 const VM_STACK_BYTES: usize = 1 << 30;
 
-/// Native stack of the JIT's compiler thread (Cranelift recurses a little
-/// per nesting level of the code it compiles).
-const COMPILER_STACK_BYTES: usize = 64 << 20;
-
 /// Run `program` to its end.
 pub fn run(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
     let vm_thread = std::thread::Builder::new()
@@ -103,23 +99,7 @@ fn run_here(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
             VM_STACK_BYTES / 4
         },
     };
-    // Hot code is compiled on a thread of its own while the processes go
-    // on interpreted (the scope joins it once it has compiled what was
-    // queued when the run ended).
-    let (end, report) = std::thread::scope(|scope| {
-        let compiler = jit.as_ref().filter(|j| j.wants_background()).and_then(|j| {
-            std::thread::Builder::new()
-                .name("ttvm-jit".to_string())
-                .stack_size(COMPILER_STACK_BYTES)
-                .spawn_scoped(scope, move || j.compile_in_background())
-                .ok()
-        });
-        let ran = node.run(&engine, &sched);
-        if let (Some(j), Some(_)) = (&jit, &compiler) {
-            j.close();
-        }
-        ran
-    });
+    let (end, report) = node.run(&engine, &sched);
     let hit_limit = engine.hit_limit.load(Ordering::Relaxed);
     let exit_code = match end {
         _ if hit_limit => crate::EXIT_ABNORMAL,

@@ -23,7 +23,7 @@ pub(crate) use direct::{Desc, Place};
 use crate::bytecode::{Instr, Program};
 use crate::exec::native::Helpers;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Why Cranelift panicked, from the panic's payload.
@@ -86,8 +86,6 @@ struct Unit {
     direct_plan: Option<Result<direct::DirectPlan, String>>,
     /// Its compiled direct entry, 0 until compiled.
     direct: AtomicUsize,
-    /// Waiting for the compiler thread (or being compiled by it).
-    queued: AtomicBool,
 }
 
 /// A block start, as the engine looks it up by decoded address.
@@ -209,15 +207,6 @@ pub struct Jit {
     direct_exits: AtomicU64,
     /// What chains of direct calls use at most.
     bounds: direct::Bounds,
-    /// Hot units waiting for the compiler thread (`compile_in_background`).
-    queue: Mutex<std::collections::VecDeque<usize>>,
-    /// Signals the compiler thread: a unit is queued, or the run is over.
-    queued: Condvar,
-    /// The run is over: the compiler thread finishes the queue and stops.
-    closing: AtomicBool,
-    /// A compiler thread compiles hot units (else the worker that finds a
-    /// unit hot compiles it).
-    background: AtomicBool,
     dump: Option<DumpSink>,
 }
 
@@ -257,7 +246,6 @@ impl Jit {
                 generic: AtomicBool::new(false),
                 direct_plan: None,
                 direct: AtomicUsize::new(0),
-                queued: AtomicBool::new(false),
             })
             .collect();
         for instr in &p.code {
@@ -347,10 +335,6 @@ impl Jit {
             entry_checks_failed: AtomicU64::new(0),
             direct_exits: AtomicU64::new(0),
             bounds,
-            queue: Mutex::new(std::collections::VecDeque::new()),
-            queued: Condvar::new(),
-            closing: AtomicBool::new(false),
-            background: AtomicBool::new(false),
             dump,
         };
         // Compiled code tells an unset variable by this tag; it must not be
@@ -474,62 +458,8 @@ impl Jit {
             ));
             return false;
         }
-        if self.background.load(Ordering::Relaxed) {
-            // The compiler thread compiles it; the process goes on in the
-            // interpreter meanwhile.
-            if !u.queued.swap(true, Ordering::Relaxed) {
-                self.lock_queue().push_back(b.unit as usize);
-                self.queued.notify_one();
-            }
-            return false;
-        }
         self.compile(b.unit as usize);
         u.code.load(Ordering::Acquire) != 0
-    }
-
-    fn lock_queue(&self) -> std::sync::MutexGuard<'_, std::collections::VecDeque<usize>> {
-        self.queue.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Whether hot units should be compiled by a thread of their own
-    /// (`compile_in_background`): not when everything is compiled before
-    /// the run, nor when there is no code memory.
-    pub fn wants_background(&self) -> bool {
-        self.threshold > 0 && self.mem.lock().map(|m| m.is_some()).unwrap_or(false)
-    }
-
-    /// The compiler thread: compile queued units until [`Jit::close`],
-    /// then what is still queued, and return. While it runs, hot units
-    /// are queued for it instead of being compiled by the worker that
-    /// found them hot, so a process never waits for Cranelift.
-    pub fn compile_in_background(&self) {
-        self.background.store(true, Ordering::Relaxed);
-        loop {
-            let next = {
-                let mut q = self.lock_queue();
-                loop {
-                    if let Some(u) = q.pop_front() {
-                        break Some(u);
-                    }
-                    if self.closing.load(Ordering::Acquire) {
-                        break None;
-                    }
-                    q = self.queued.wait(q).unwrap_or_else(|e| e.into_inner());
-                }
-            };
-            match next {
-                Some(u) => self.compile(u),
-                None => return,
-            }
-        }
-    }
-
-    /// The run is over: the compiler thread finishes what is queued (so
-    /// `--stats` reports it) and stops.
-    pub fn close(&self) {
-        self.closing.store(true, Ordering::Release);
-        let _q = self.lock_queue();
-        self.queued.notify_all();
     }
 
     /// What translating unit `u` needs.
