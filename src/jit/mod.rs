@@ -11,7 +11,9 @@
 //! the interpreter; at `--jit-threshold` it is compiled, on the worker
 //! that noticed, under a lock. Threshold 0 compiles every unit before the
 //! run. A unit that cannot be compiled stays interpreted (`--stats` says
-//! why).
+//! why). A function that is called also gets a direct entry when its code
+//! allows (`direct`: arguments and result in registers, no frame in memory
+//! until it leaves compiled code).
 
 mod code;
 mod direct;
