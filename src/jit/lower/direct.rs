@@ -666,7 +666,14 @@ impl Lower<'_, '_, '_> {
         self.b.append_block_param(join, I64);
         self.b.append_block_param(join, I64);
         let call_blk = self.b.create_block();
-        if !self.inline_returns(&callee_plan, &args, call_blk, join) {
+        // The checked copy of a function that has an unchecked one runs
+        // only at the end of a slice: it makes its calls without inline
+        // attempts (less code to compile).
+        let checked_only = {
+            let d = self.dstate();
+            !d.fast && d.fast_above != i64::MAX
+        };
+        if checked_only || !self.inline_returns(&callee_plan, &args, call_blk, join) {
             self.b.ins().jump(call_blk, &[]);
         }
         self.b.switch_to_block(call_blk);
