@@ -198,11 +198,7 @@ impl CodeMemory {
             let mut b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
             let mut imports = imports(&mut self.module, &self.helpers, &self.sig, &mut b);
             if this {
-                let m = &mut self.module;
-                imports.this = Some(m.declare_func_in_func(id, b.func));
-                imports.leave = Some(m.declare_func_in_func(self.helpers.leave, b.func));
-                imports.leave_caller =
-                    Some(m.declare_func_in_func(self.helpers.leave_caller, b.func));
+                direct_imports(&mut self.module, &self.helpers, id, &mut b, &mut imports);
             }
             build(&mut b, &imports)?;
             b.seal_all_blocks();
@@ -244,22 +240,7 @@ impl CodeMemory {
                 &sig,
             )
             .map_err(|e| e.to_string())?;
-        self.fctx = FunctionBuilderContext::new();
-        self.module.clear_context(&mut self.ctx);
-        self.ctx.func.signature = sig;
-        self.ctx.func.name = UserFuncName::user(0, 0);
-        let mut b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
-        let mut imports = imports(&mut self.module, &self.helpers, &self.sig, &mut b);
-        let m = &mut self.module;
-        imports.this = Some(m.declare_func_in_func(id, b.func));
-        imports.leave = Some(m.declare_func_in_func(self.helpers.leave, b.func));
-        imports.leave_caller = Some(m.declare_func_in_func(self.helpers.leave_caller, b.func));
-        build(&mut b, &imports)?;
-        b.seal_all_blocks();
-        b.finalize();
-        let text = self.ctx.func.display().to_string();
-        self.module.clear_context(&mut self.ctx);
-        Ok(text)
+        self.ir_text(sig, Some(id), build)
     }
 
     /// The IR `build` makes, without compiling it (for tests and dumps).
@@ -267,12 +248,27 @@ impl CodeMemory {
         &mut self,
         build: impl FnOnce(&mut FunctionBuilder<'_>, &Imports) -> Result<(), String>,
     ) -> Result<String, String> {
+        let sig = self.sig.clone();
+        self.ir_text(sig, None, build)
+    }
+
+    /// The IR of a function of signature `sig` (`this`: a direct entry
+    /// declared as that) that `build` makes.
+    fn ir_text(
+        &mut self,
+        sig: Signature,
+        this: Option<FuncId>,
+        build: impl FnOnce(&mut FunctionBuilder<'_>, &Imports) -> Result<(), String>,
+    ) -> Result<String, String> {
         self.fctx = FunctionBuilderContext::new();
         self.module.clear_context(&mut self.ctx);
-        self.ctx.func.signature = self.sig.clone();
+        self.ctx.func.signature = sig;
         self.ctx.func.name = UserFuncName::user(0, 0);
         let mut b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
-        let imports = imports(&mut self.module, &self.helpers, &self.sig, &mut b);
+        let mut imports = imports(&mut self.module, &self.helpers, &self.sig, &mut b);
+        if let Some(id) = this {
+            direct_imports(&mut self.module, &self.helpers, id, &mut b, &mut imports);
+        }
         build(&mut b, &imports)?;
         b.seal_all_blocks();
         b.finalize();
@@ -280,6 +276,20 @@ impl CodeMemory {
         self.module.clear_context(&mut self.ctx);
         Ok(text)
     }
+}
+
+/// What a direct entry (declared as `id`) imports besides the rest: itself
+/// and the `leave` helpers.
+fn direct_imports(
+    m: &mut JITModule,
+    h: &HelperIds,
+    id: FuncId,
+    b: &mut FunctionBuilder<'_>,
+    imports: &mut Imports,
+) {
+    imports.this = Some(m.declare_func_in_func(id, b.func));
+    imports.leave = Some(m.declare_func_in_func(h.leave, b.func));
+    imports.leave_caller = Some(m.declare_func_in_func(h.leave_caller, b.func));
 }
 
 /// The helpers and the compiled-function signature, declared in the

@@ -560,19 +560,13 @@ impl Jit {
         let t0 = Instant::now();
         let callee = |target: u32| self.callee(target);
         let input = self.input(u, &callee);
-        // Cranelift reports bad input by panicking in places; a function
-        // it cannot compile stays interpreted.
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let result = self.generate(|| {
             mem.compile(&name, self.dump.is_some(), |b, im| {
                 lower::translate(b, im, &input)
             })
-        }))
-        .unwrap_or_else(|p| Err(generator_failed(p)));
+        });
         match result {
             Ok(c) => {
-                if let (Some(dump), Some(clif)) = (&self.dump, &c.clif) {
-                    dump(clif);
-                }
                 u.code.store(c.code, Ordering::Release);
                 let p = &*self.program;
                 let starts = u.plan.blocks.iter().map(|&a| self.entry[a as usize]);
@@ -603,6 +597,27 @@ impl Jit {
         }
     }
 
+    /// Run Cranelift (`compile`), which reports bad input by panicking in
+    /// places: a panic is a failure to compile (the code stays
+    /// interpreted). `--jit-dump` gets the IR of what compiled.
+    fn generate(
+        &self,
+        compile: impl FnOnce() -> Result<code::Compiled, String>,
+    ) -> Result<code::Compiled, String> {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(compile))
+            .unwrap_or_else(|p| Err(generator_failed(p)));
+        if let (
+            Some(dump),
+            Ok(code::Compiled {
+                clif: Some(clif), ..
+            }),
+        ) = (&self.dump, &result)
+        {
+            dump(clif);
+        }
+        result
+    }
+
     /// Compile the direct entry of unit `u`, if it can have one.
     fn compile_direct(
         &self,
@@ -622,17 +637,13 @@ impl Jit {
             None => return,
         };
         let t0 = Instant::now();
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let result = self.generate(|| {
             mem.compile_direct(name, plan.params.len(), self.dump.is_some(), |b, im| {
                 lower::translate_direct(b, im, input, plan)
             })
-        }))
-        .unwrap_or_else(|p| Err(generator_failed(p)));
+        });
         match result {
             Ok(c) => {
-                if let (Some(dump), Some(clif)) = (&self.dump, &c.clif) {
-                    dump(clif);
-                }
                 u.direct.store(c.code, Ordering::Release);
                 self.stats_mut()
                     .direct
@@ -647,29 +658,32 @@ impl Jit {
     /// The Cranelift IR of the direct entry of the function at program
     /// address `at` (a CALL target), without compiling it.
     pub fn direct_ir_of(&self, at: u32) -> Result<String, String> {
-        let layout = *self
-            .program
-            .layout_of
-            .get(at as usize)
-            .ok_or_else(|| format!("no instruction {at}"))?;
-        let u = &self.units[layout as usize];
-        let plan = match &u.direct_plan {
-            Some(Ok(plan)) if plan.target == at => plan,
-            Some(Err(why)) => return Err(why.clone()),
-            _ => return Err(format!("no CALL enters {at}")),
-        };
-        let mut guard = self.mem.lock().unwrap_or_else(|e| e.into_inner());
-        let mem = guard.as_mut().ok_or("no code memory")?;
-        let callee = |target: u32| self.callee(target);
-        let input = self.input(u, &callee);
-        mem.ir_only_direct(plan.params.len(), |b, im| {
-            lower::translate_direct(b, im, &input, plan)
+        self.ir_at(at, |mem, u, input| {
+            let plan = match &u.direct_plan {
+                Some(Ok(plan)) if plan.target == at => plan,
+                Some(Err(why)) => return Err(why.clone()),
+                _ => return Err(format!("no CALL enters {at}")),
+            };
+            mem.ir_only_direct(plan.params.len(), |b, im| {
+                lower::translate_direct(b, im, input, plan)
+            })
         })
     }
 
     /// The Cranelift IR of the unit whose code starts at program address
     /// `at`, without compiling it (for snapshot tests and `--jit-dump`).
     pub fn ir_of(&self, at: u32) -> Result<String, String> {
+        self.ir_at(at, |mem, _, input| {
+            mem.ir_only(|b, im| lower::translate(b, im, input))
+        })
+    }
+
+    /// `make` the IR of something of the unit at program address `at`.
+    fn ir_at(
+        &self,
+        at: u32,
+        make: impl FnOnce(&mut code::CodeMemory, &Unit, &lower::Input<'_>) -> Result<String, String>,
+    ) -> Result<String, String> {
         let layout = *self
             .program
             .layout_of
@@ -680,6 +694,6 @@ impl Jit {
         let mem = guard.as_mut().ok_or("no code memory")?;
         let callee = |target: u32| self.callee(target);
         let input = self.input(u, &callee);
-        mem.ir_only(|b, im| lower::translate(b, im, &input))
+        make(mem, u, &input)
     }
 }

@@ -425,17 +425,7 @@ impl Lower<'_, '_, '_> {
             self.b.def_var(self.v_budget, charged);
             return;
         }
-        let spent = self
-            .b
-            .ins()
-            .icmp_imm(IntCC::SignedLessThanOrEqual, budget, 0);
-        let preempt = self.b.create_block();
-        self.b.set_cold_block(preempt);
-        let cont = self.b.create_block();
-        self.b.ins().brif(spent, preempt, &[], cont, &[]);
-        self.b.switch_to_block(preempt);
-        self.direct_exit(status::PREEMPT, charge_pc);
-        self.b.switch_to_block(cont);
+        self.if_spent(budget, |l| l.direct_exit(status::PREEMPT, charge_pc));
         let charged = self.b.ins().iadd_imm(budget, -cost);
         self.b.def_var(self.v_budget, charged);
     }

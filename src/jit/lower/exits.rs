@@ -195,19 +195,11 @@ impl Lower<'_, '_, '_> {
         let charge_pc = self.input.entry[start as usize];
         // Preempt when the budget is spent.
         let budget = self.b.use_var(self.v_budget);
-        let spent = self
-            .b
-            .ins()
-            .icmp_imm(IntCC::SignedLessThanOrEqual, budget, 0);
-        let preempt = self.b.create_block();
-        self.b.set_cold_block(preempt);
-        let cont = self.b.create_block();
-        self.b.ins().brif(spent, preempt, &[], cont, &[]);
-        self.b.switch_to_block(preempt);
-        self.save_state();
-        self.set_pc(charge_pc);
-        self.ret_const(status::PREEMPT);
-        self.b.switch_to_block(cont);
+        self.if_spent(budget, |l| {
+            l.save_state();
+            l.set_pc(charge_pc);
+            l.ret_const(status::PREEMPT);
+        });
         let charged = self.b.ins().iadd_imm(budget, -cost);
         // The stack limit, and room for this block's pushes.
         let len = self.b.use_var(self.v_len);
@@ -244,6 +236,22 @@ impl Lower<'_, '_, '_> {
         self.ret_const(status::CONTINUE);
         self.b.switch_to_block(body);
         self.b.def_var(self.v_budget, charged);
+    }
+
+    /// When `budget` is spent (≤ 0), `preempt` leaves compiled code (in a
+    /// cold block); otherwise code goes on in a new block.
+    pub(super) fn if_spent(&mut self, budget: ir::Value, preempt: impl FnOnce(&mut Self)) {
+        let spent = self
+            .b
+            .ins()
+            .icmp_imm(IntCC::SignedLessThanOrEqual, budget, 0);
+        let cold = self.b.create_block();
+        self.b.set_cold_block(cold);
+        let cont = self.b.create_block();
+        self.b.ins().brif(spent, cold, &[], cont, &[]);
+        self.b.switch_to_block(cold);
+        preempt(self);
+        self.b.switch_to_block(cont);
     }
 
     /// The operands' known kinds have no fast path: put them back and leave
