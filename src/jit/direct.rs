@@ -174,7 +174,9 @@ fn effect(i: &Instr) -> Option<(usize, usize)> {
     })
 }
 
-fn distinct(slots: &[u32]) -> bool {
+/// Whether no slot is listed twice (a CALL binding a variable twice is
+/// left to the interpreter's order of binding).
+pub(crate) fn distinct(slots: &[u32]) -> bool {
     let mut s = slots.to_vec();
     s.sort_unstable();
     s.windows(2).all(|w| w[0] != w[1])

@@ -491,11 +491,7 @@ impl Lower<'_, '_, '_> {
             }
             Instr::Call(c) => {
                 let tail = matches!(p.code.get(at as usize + 1), Some(Instr::Ret(_)));
-                let distinct = {
-                    let mut s = c.param_slots.to_vec();
-                    s.sort_unstable();
-                    s.windows(2).all(|w| w[0] != w[1])
-                };
+                let distinct = crate::jit::direct::distinct(&c.param_slots);
                 match (self.input.callee)(c.target) {
                     Some(callee) if !tail && distinct => self.call_inline(at, dpc, c, callee),
                     _ => self.call(at, dpc),
