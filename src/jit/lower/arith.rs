@@ -25,6 +25,17 @@ impl Lower<'_, '_, '_> {
         self.b.ins().brif(tb, yes, &[], no, &[]);
     }
 
+    /// Side exit at `dpc` unless both operands have tag `k`; then they
+    /// (and their slots) are known to.
+    fn guard_both(&mut self, a: &mut Item, b: &mut Item, k: u8, dpc: u32) {
+        let ta = self.tag_is(*a, k);
+        let tb = self.tag_is(*b, k);
+        let ok = self.b.ins().band(ta, tb);
+        self.guard(ok, dpc, &[*a, *b]);
+        self.learn(a, k);
+        self.learn(b, k);
+    }
+
     pub(super) fn tag_is(&mut self, it: Item, k: u8) -> ir::Value {
         match it.known {
             Some(x) => self.b.ins().iconst(I8, (x == k) as i64),
@@ -43,21 +54,11 @@ impl Lower<'_, '_, '_> {
         }
         if ints || (!floats && op == Arith::Mod) {
             // Speculate Int.
-            let ta = self.tag_is(a, INT);
-            let tb = self.tag_is(b, INT);
-            let ok = self.b.ins().band(ta, tb);
-            self.guard(ok, dpc, &[a, b]);
-            self.learn(&mut a, INT);
-            self.learn(&mut b, INT);
+            self.guard_both(&mut a, &mut b, INT, dpc);
             let r = self.int_op(op, a.pay, b.pay, dpc, &[a, b]);
             self.push_int(r);
         } else if floats {
-            let ta = self.tag_is(a, FLOAT);
-            let tb = self.tag_is(b, FLOAT);
-            let ok = self.b.ins().band(ta, tb);
-            self.guard(ok, dpc, &[a, b]);
-            self.learn(&mut a, FLOAT);
-            self.learn(&mut b, FLOAT);
+            self.guard_both(&mut a, &mut b, FLOAT, dpc);
             let r = self.float_op(op, a.pay, b.pay, dpc, &[a, b]);
             let it = self.item(FLOAT, r);
             self.stack.push(it);
@@ -247,12 +248,7 @@ impl Lower<'_, '_, '_> {
             // with a side exit otherwise (the interpreter compares mixed
             // kinds), and learn the other's tag.
             let k = if ints { INT } else { FLOAT };
-            let ta = self.tag_is(a, k);
-            let tb = self.tag_is(b, k);
-            let ok = self.b.ins().band(ta, tb);
-            self.guard(ok, dpc, &[a, b]);
-            self.learn(&mut a, k);
-            self.learn(&mut b, k);
+            self.guard_both(&mut a, &mut b, k, dpc);
             let c = if ints {
                 self.b.ins().icmp(icc, a.pay, b.pay)
             } else {

@@ -570,13 +570,7 @@ impl Lower<'_, '_, '_> {
             .b
             .ins()
             .icmp_imm(IntCC::Equal, tag, self.input.none_tag as i64);
-        let fail = self.b.create_block();
-        self.b.set_cold_block(fail);
-        let ok = self.b.create_block();
-        self.b.ins().brif(left, fail, &[], ok, &[]);
-        self.b.switch_to_block(fail);
-        leave(self);
-        self.b.switch_to_block(ok);
+        self.cold_if(left, leave);
         Item {
             tag,
             pay,

@@ -13,14 +13,22 @@ impl Lower<'_, '_, '_> {
     /// When `cond` holds, leave compiled code at instruction `dpc` with the
     /// whole state in memory; the interpreter runs it.
     pub(super) fn exit_if(&mut self, cond: ir::Value, dpc: u32) {
+        self.cold_if(cond, |l| {
+            let saved = l.stack.clone();
+            l.exit_continue(dpc);
+            l.stack = saved;
+        });
+    }
+
+    /// When `cond` holds, `leave` (in a cold block, which it must end);
+    /// otherwise code goes on in a new block.
+    pub(super) fn cold_if(&mut self, cond: ir::Value, leave: impl FnOnce(&mut Self)) {
         let cold = self.b.create_block();
         self.b.set_cold_block(cold);
         let cont = self.b.create_block();
         self.b.ins().brif(cond, cold, &[], cont, &[]);
         self.b.switch_to_block(cold);
-        let saved = self.stack.clone();
-        self.exit_continue(dpc);
-        self.stack = saved;
+        leave(self);
         self.b.switch_to_block(cont);
     }
 
@@ -245,13 +253,7 @@ impl Lower<'_, '_, '_> {
             .b
             .ins()
             .icmp_imm(IntCC::SignedLessThanOrEqual, budget, 0);
-        let cold = self.b.create_block();
-        self.b.set_cold_block(cold);
-        let cont = self.b.create_block();
-        self.b.ins().brif(spent, cold, &[], cont, &[]);
-        self.b.switch_to_block(cold);
-        preempt(self);
-        self.b.switch_to_block(cont);
+        self.cold_if(spent, preempt);
     }
 
     /// The operands' known kinds have no fast path: put them back and leave
