@@ -1,6 +1,6 @@
 //! The `ttvm` command: flags → library calls → exit codes.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -50,6 +50,15 @@ enum Command {
     TestSmpConcurrency,
     /// Run every built-in test.
     Selftest,
+    /// Serve the Language Server Protocol on stdin/stdout (editors/README.md).
+    Lsp,
+    /// Print a shell completion script (e.g. `ttvm completions bash`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) to stdout.
+    Man,
 }
 
 #[derive(Args, Debug)]
@@ -133,6 +142,22 @@ fn main() -> ExitCode {
         Some(Command::TestRegisterWhereis) => selftest(Some("test-register-whereis")),
         Some(Command::TestSmpConcurrency) => selftest(Some("test-smp-concurrency")),
         Some(Command::Selftest) => selftest(None),
+        Some(Command::Lsp) => ttvm::lsp::run_stdio(),
+        Some(Command::Completions { shell }) => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "ttvm", &mut script);
+            print_generated(&script, "the completion script")
+        }
+        Some(Command::Man) => {
+            let mut page = Vec::new();
+            match clap_mangen::Man::new(Cli::command()).render(&mut page) {
+                Ok(()) => print_generated(&page, "the manual page"),
+                Err(e) => {
+                    eprintln!("error: cannot make the manual page: {e}");
+                    1
+                }
+            }
+        }
         None => run(cli.run),
     };
     ExitCode::from(code.clamp(0, 255) as u8)
@@ -219,5 +244,20 @@ fn selftest(command: Option<&str>) -> i32 {
         0
     } else {
         1
+    }
+}
+
+/// Write generated text to stdout: a closed pipe is quiet, any other
+/// write error is reported.
+fn print_generated(bytes: &[u8], what: &str) -> i32 {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => 0,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
+        Err(e) => {
+            eprintln!("error: cannot write {what}: {e}");
+            1
+        }
     }
 }
