@@ -57,8 +57,13 @@ enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
-    /// Print the manual page (roff) to stdout.
-    Man,
+    /// Print the manual page (roff) to stdout, or write one page per
+    /// command to a folder.
+    Man {
+        /// Write `ttvm.1` and a `ttvm-COMMAND.1` per subcommand here.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -148,16 +153,7 @@ fn main() -> ExitCode {
             clap_complete::generate(shell, &mut Cli::command(), "ttvm", &mut script);
             print_generated(&script, "the completion script")
         }
-        Some(Command::Man) => {
-            let mut page = Vec::new();
-            match clap_mangen::Man::new(Cli::command()).render(&mut page) {
-                Ok(()) => print_generated(&page, "the manual page"),
-                Err(e) => {
-                    eprintln!("error: cannot make the manual page: {e}");
-                    1
-                }
-            }
-        }
+        Some(Command::Man { out_dir }) => man(out_dir),
         None => run(cli.run),
     };
     ExitCode::from(code.clamp(0, 255) as u8)
@@ -244,6 +240,32 @@ fn selftest(command: Option<&str>) -> i32 {
         0
     } else {
         1
+    }
+}
+
+/// `ttvm man`: the pages, generated from the command-line definition.
+fn man(out_dir: Option<PathBuf>) -> i32 {
+    let cmd = Cli::command().disable_help_subcommand(true);
+    let result = match &out_dir {
+        Some(dir) => std::fs::create_dir_all(dir).and_then(|()| clap_mangen::generate_to(cmd, dir)),
+        None => {
+            let mut page = Vec::new();
+            match clap_mangen::Man::new(cmd).render(&mut page) {
+                Ok(()) => return print_generated(&page, "the manual page"),
+                Err(e) => Err(e),
+            }
+        }
+    };
+    match (result, out_dir) {
+        (Ok(()), Some(dir)) => {
+            println!("wrote the manual pages to {}", dir.display());
+            0
+        }
+        (Ok(()), None) => 0,
+        (Err(e), _) => {
+            eprintln!("error: cannot write the manual pages: {e}");
+            1
+        }
     }
 }
 
