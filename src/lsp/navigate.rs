@@ -11,7 +11,7 @@
 
 use super::analysis::{is_label_use, is_variable, Analysis, Item};
 use super::uri;
-use crate::asm::{self, NameUse, UseKind};
+use crate::asm::{self, LabelDef, NameUse, UseKind};
 use crate::bytecode::{Instr, Opcode};
 use lsp_types::{DocumentSymbol, Location, Range, SymbolKind};
 
@@ -127,48 +127,56 @@ fn spawned_file(a: &Analysis, u: &NameUse) -> Option<Location> {
 }
 
 /// The labels of the document: functions (called, made into function
-/// values or spawned) at the top, each holding the other labels up to the
-/// next function; labels before the first function at the top too.
+/// values or spawned) at the top, each holding the labels after it that
+/// run in its frame (when the file loads; up to the next function when it
+/// does not); other labels at the top too, as constants.
 #[allow(deprecated)] // DocumentSymbol::deprecated must be written.
 pub fn symbols(a: &Analysis) -> Vec<DocumentSymbol> {
-    let symbol = |name: &str, kind, range: Range, selection: Range| DocumentSymbol {
-        name: name.to_string(),
-        detail: None,
+    let symbol = |l: &LabelDef, kind, range: Range| DocumentSymbol {
+        name: l.name.clone(),
+        detail: Some(format!("line {}", a.line_of(l.span.start))),
         kind,
         tags: None,
         deprecated: None,
         range,
-        selection_range: selection,
+        selection_range: a.range(l.span.clone()),
         children: None,
     };
-    let labels = &a.outline.labels;
+    let same_frame = |f: &LabelDef, l: &LabelDef| match a.program() {
+        Some(p) => p.layout_of.get(f.index as usize) == p.layout_of.get(l.index as usize),
+        None => true,
+    };
+    // A function's range runs from its label's line to the line of the
+    // label that ends it (or the end of the file).
+    let close = |f: &mut DocumentSymbol, end: usize| {
+        f.range.end = a.index.position(&a.text, end);
+    };
     let mut out: Vec<DocumentSymbol> = Vec::new();
-    let mut current: Option<DocumentSymbol> = None;
-    for (i, l) in labels.iter().enumerate() {
-        let selection = a.range(l.span.clone());
-        if a.is_function(&l.name) {
-            // A function runs from its label to the next function's label.
-            let next = labels[i + 1..]
-                .iter()
-                .find(|n| a.is_function(&n.name))
-                .map_or(a.text.len(), |n| line_start(a, n.span.start));
-            let range = Range::new(
-                a.index.position(&a.text, line_start(a, l.span.start)),
-                a.index.position(&a.text, next.max(l.span.end)),
-            );
-            out.extend(current.take());
-            let mut f = symbol(&l.name, SymbolKind::FUNCTION, range, selection);
-            f.detail = Some(format!("line {}", a.line_of(l.span.start)));
-            current = Some(f);
-        } else {
-            let s = symbol(&l.name, SymbolKind::CONSTANT, selection, selection);
-            match &mut current {
-                Some(f) => f.children.get_or_insert_with(Vec::new).push(s),
-                None => out.push(s),
+    let mut current: Option<(DocumentSymbol, &LabelDef)> = None;
+    for l in &a.outline.labels {
+        let function = a.is_function(&l.name);
+        if let Some((mut f, def)) = current.take() {
+            if function || !same_frame(def, l) {
+                close(&mut f, line_start(a, l.span.start));
+                out.push(f);
+            } else {
+                let s = symbol(l, SymbolKind::CONSTANT, a.range(l.span.clone()));
+                f.children.get_or_insert_with(Vec::new).push(s);
+                current = Some((f, def));
+                continue;
             }
         }
+        if function {
+            let start = a.index.position(&a.text, line_start(a, l.span.start));
+            current = Some((symbol(l, SymbolKind::FUNCTION, Range::new(start, start)), l));
+        } else {
+            out.push(symbol(l, SymbolKind::CONSTANT, a.range(l.span.clone())));
+        }
     }
-    out.extend(current);
+    if let Some((mut f, _)) = current {
+        close(&mut f, a.text.len());
+        out.push(f);
+    }
     out
 }
 
