@@ -122,9 +122,10 @@ fn use_doc(a: &Analysis, u: &NameUse) -> Option<String> {
         UseKind::SpawnName => Some(if a.outline.label(&u.name).is_some() {
             label_doc(a, &u.name)
         } else {
-            let file = a
-                .program()
-                .and_then(|p| Some(&p.files[*p.spawn_files.get(&u.name)? as usize]));
+            let file = a.program().and_then(|p| {
+                let m = p.modules.get(*p.spawn_files.get(&u.name)? as usize)?;
+                p.files.get(m.file as usize)
+            });
             match file {
                 Some(f) => format!("process body: the file `{}`", f.path.display()),
                 None => format!(

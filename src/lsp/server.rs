@@ -28,6 +28,9 @@ struct Document {
     version: i32,
     /// `None` while stale.
     analysis: Option<Rc<Analysis>>,
+    /// The analysis of this text panicked (a bug): not retried until the
+    /// text changes.
+    failed: bool,
 }
 
 struct Server<'c> {
@@ -157,7 +160,7 @@ impl Server<'_> {
         let stale: Vec<Uri> = self
             .documents
             .iter()
-            .filter(|(_, d)| d.analysis.is_none())
+            .filter(|(_, d)| d.analysis.is_none() && !d.failed)
             .map(|(u, _)| u.clone())
             .collect();
         for uri in &stale {
@@ -175,10 +178,31 @@ impl Server<'_> {
         if let Some(a) = &doc.analysis {
             return Ok(Some(a.clone()));
         }
-        let a = Rc::new(Analysis::new(uri.clone(), doc.text.clone(), self.encoding));
-        doc.analysis = Some(a.clone());
+        if doc.failed {
+            return Ok(None);
+        }
         let version = doc.version;
-        let diagnostics = diagnostics::diagnostics(&a);
+        let (text, encoding) = (doc.text.clone(), self.encoding);
+        let made = catch_unwind(AssertUnwindSafe(|| {
+            let a = Analysis::new(uri.clone(), text, encoding);
+            let d = diagnostics::diagnostics(&a);
+            (Rc::new(a), d)
+        }));
+        let (a, diagnostics) = match made {
+            Ok(made) => made,
+            Err(_) => {
+                doc.failed = true;
+                let d = lsp_types::Diagnostic {
+                    severity: Some(lsp_types::DiagnosticSeverity::ERROR),
+                    source: Some("ttvm".into()),
+                    message: "ttvm lsp failed to analyse this text (a bug: the panic is on the server's stderr)".into(),
+                    ..lsp_types::Diagnostic::default()
+                };
+                self.publish(uri.clone(), vec![d], Some(version))?;
+                return Ok(None);
+            }
+        };
+        doc.analysis = Some(a.clone());
         self.publish(uri.clone(), diagnostics, Some(version))?;
         Ok(Some(a))
     }
@@ -212,6 +236,7 @@ impl Server<'_> {
                         text: p.text_document.text,
                         version: p.text_document.version,
                         analysis: None,
+                        failed: false,
                     },
                 );
             }
@@ -225,6 +250,7 @@ impl Server<'_> {
                     }
                     doc.version = p.text_document.version;
                     doc.analysis = None;
+                    doc.failed = false;
                 }
             }
             "textDocument/didClose" => {
@@ -239,6 +265,7 @@ impl Server<'_> {
             "textDocument/didSave" => {
                 for doc in self.documents.values_mut() {
                     doc.analysis = None;
+                    doc.failed = false;
                 }
             }
             _ => {}
