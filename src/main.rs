@@ -1,6 +1,6 @@
 //! The `ttvm` command: flags → library calls → exit codes.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -50,6 +50,20 @@ enum Command {
     TestSmpConcurrency,
     /// Run every built-in test.
     Selftest,
+    /// Serve the Language Server Protocol on stdin/stdout (editors/README.md).
+    Lsp,
+    /// Print a shell completion script (e.g. `ttvm completions bash`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) to stdout, or write one page per
+    /// command to a folder.
+    Man {
+        /// Write `ttvm.1` and a `ttvm-COMMAND.1` per subcommand here.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -133,6 +147,13 @@ fn main() -> ExitCode {
         Some(Command::TestRegisterWhereis) => selftest(Some("test-register-whereis")),
         Some(Command::TestSmpConcurrency) => selftest(Some("test-smp-concurrency")),
         Some(Command::Selftest) => selftest(None),
+        Some(Command::Lsp) => ttvm::lsp::run_stdio(),
+        Some(Command::Completions { shell }) => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "ttvm", &mut script);
+            print_generated(&script, "the completion script")
+        }
+        Some(Command::Man { out_dir }) => man(out_dir),
         None => run(cli.run),
     };
     ExitCode::from(code.clamp(0, 255) as u8)
@@ -219,5 +240,46 @@ fn selftest(command: Option<&str>) -> i32 {
         0
     } else {
         1
+    }
+}
+
+/// `ttvm man`: the pages, generated from the command-line definition.
+fn man(out_dir: Option<PathBuf>) -> i32 {
+    let cmd = Cli::command().disable_help_subcommand(true);
+    let result = match &out_dir {
+        Some(dir) => std::fs::create_dir_all(dir).and_then(|()| clap_mangen::generate_to(cmd, dir)),
+        None => {
+            let mut page = Vec::new();
+            match clap_mangen::Man::new(cmd).render(&mut page) {
+                Ok(()) => return print_generated(&page, "the manual page"),
+                Err(e) => Err(e),
+            }
+        }
+    };
+    match (result, out_dir) {
+        (Ok(()), Some(dir)) => {
+            println!("wrote the manual pages to {}", dir.display());
+            0
+        }
+        (Ok(()), None) => 0,
+        (Err(e), _) => {
+            eprintln!("error: cannot write the manual pages: {e}");
+            1
+        }
+    }
+}
+
+/// Write generated text to stdout: a closed pipe is quiet, any other
+/// write error is reported.
+fn print_generated(bytes: &[u8], what: &str) -> i32 {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => 0,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
+        Err(e) => {
+            eprintln!("error: cannot write {what}: {e}");
+            1
+        }
     }
 }

@@ -9,6 +9,8 @@ use std::ops::Range;
 
 use crate::bytecode::OperandError;
 
+pub(super) mod structured;
+
 /// One problem in one file (byte span into the file's text).
 #[derive(Clone, Debug)]
 pub struct Diag {

@@ -4,9 +4,12 @@
 //! Every error in every file is collected; nothing runs if there is one.
 
 mod diag;
+mod outline;
 mod parse;
 
+pub use diag::structured::{line_col, Diagnostic, Place, Severity};
 pub use diag::{Diag, LoadError};
+pub use outline::{outline, LabelDef, NameUse, Outline, OutlineInstr, UseKind};
 
 use crate::bytecode::{Instr, Loc, Module, Nil, Program, SourceFile};
 use std::collections::HashMap;
@@ -301,7 +304,10 @@ impl Loader {
             block_start: Vec::new(),
             block_cost: Vec::new(),
             label_at: HashMap::new(),
-            warnings: std::mem::take(&mut self.warnings),
+            warnings: std::mem::take(&mut self.warnings)
+                .into_iter()
+                .map(crate::bytecode::Warning::plain)
+                .collect(),
             builtin_module,
             spawn_files: std::mem::take(&mut self.spawn_files),
         };

@@ -13,6 +13,8 @@ pub(super) struct Assembled {
     pub locs: Vec<(u32, u32)>,
     /// Label → local instruction index.
     pub labels: HashMap<String, u32>,
+    /// Label → the span of its name in its LABEL line.
+    pub label_spans: HashMap<String, Range<usize>>,
     /// Per instruction with a target: the reference to resolve.
     pub targets: Vec<(usize, String, Range<usize>)>,
     /// IMPORTs: (instruction index, path, span in file).
@@ -43,11 +45,11 @@ pub(super) fn assemble(text: &str, diags: &mut Vec<Diag>) -> Assembled {
         instrs: Vec::new(),
         locs: Vec::new(),
         labels: HashMap::new(),
+        label_spans: HashMap::new(),
         targets: Vec::new(),
         imports: Vec::new(),
         line_count: 0,
     };
-    let mut label_spans: HashMap<String, Range<usize>> = HashMap::new();
     let mut offset = 0usize;
     for (lineno, raw) in text.split('\n').enumerate() {
         let line_start = offset;
@@ -69,14 +71,14 @@ pub(super) fn assemble(text: &str, diags: &mut Vec<Diag>) -> Assembled {
             let mut cursor = OperandCursor::new(line, col + word_len, "LABEL");
             match parse_label(&mut cursor) {
                 Ok((name, span)) => {
-                    if let Some(first) = label_spans.get(&name) {
+                    if let Some(first) = out.label_spans.get(&name) {
                         diags.push(
                             Diag::error(span_of(span), format!("duplicate label `{name}`"))
                                 .with_secondary(first.clone(), "first defined here")
                                 .with_help("rename one of the labels"),
                         );
                     } else {
-                        label_spans.insert(name.clone(), span_of(span));
+                        out.label_spans.insert(name.clone(), span_of(span));
                         out.labels.insert(name, out.instrs.len() as u32);
                     }
                 }

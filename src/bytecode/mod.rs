@@ -11,11 +11,13 @@ mod ops;
 pub mod reference;
 mod source;
 mod tries;
+mod warning;
 
 pub use disasm::disassemble;
 pub use operand::*;
 pub use ops::{Instr, OpInfo, Opcode, OPS, REMOVED_OPCODES};
 pub use source::{module_source, to_source};
+pub use warning::Warning;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -91,7 +93,7 @@ pub struct Program {
     /// The first label naming each instruction, if any.
     pub label_at: HashMap<u32, Arc<str>>,
     /// Warnings found while loading (`ttvm check` shows them).
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
     /// The module holding the built-in process bodies (SPEC §4.3).
     pub builtin_module: u32,
     /// Files named by `PUSH_STR s; SPAWN`, loaded as modules: s → module.

@@ -5,7 +5,7 @@
 //! one; otherwise the first not-yet-owned END_TRY after its catch label.
 //! Pairing stays inside one module.
 
-use super::{Instr, Owner, Program};
+use super::{Instr, Owner, Program, Warning};
 
 pub(super) fn pair(p: &mut Program) {
     for m in 0..p.modules.len() {
@@ -29,9 +29,10 @@ pub(super) fn pair(p: &mut Program) {
         }
         for j in start..end {
             if is_free_end_try(p, j) {
-                p.warnings.push(format!(
-                    "{}: END_TRY is not owned by any TRY and does nothing",
-                    p.location(j as u32)
+                p.warnings.push(Warning::at(
+                    p,
+                    j as u32,
+                    "END_TRY is not owned by any TRY and does nothing",
                 ));
             }
         }
