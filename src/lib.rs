@@ -15,7 +15,7 @@ pub mod jit;
 pub mod selftest;
 pub mod stdlib;
 
-pub use asm::{load_file, load_source, LoadError};
+pub use asm::{load_file, load_file_with, load_source, LoadError, LoadOptions};
 pub use bytecode::Program;
 pub use engine::{run, Io, RunConfig, RunResult};
 

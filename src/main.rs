@@ -86,7 +86,9 @@ struct RunArgs {
     /// Print a summary (processes, messages, reductions, time) to stderr at exit.
     #[arg(long)]
     stats: bool,
-    /// File, environment and argument instructions raise `permission denied`.
+    /// File, environment and argument instructions raise `permission denied`;
+    /// IMPORT and file SPAWN load only `.ttvm` files inside the program's folder
+    /// and bundled std/ modules.
     #[arg(long)]
     sandbox: bool,
     /// Reductions per time slice.
@@ -138,8 +140,8 @@ fn main() -> ExitCode {
     ExitCode::from(code.clamp(0, 255) as u8)
 }
 
-fn load(file: &std::path::Path) -> Result<ttvm::Program, i32> {
-    ttvm::load_file(file).map_err(|e| {
+fn load(file: &std::path::Path, options: &ttvm::LoadOptions) -> Result<ttvm::Program, i32> {
+    ttvm::load_file_with(file, options).map_err(|e| {
         eprint!("{}", e.render());
         e.exit_code()
     })
@@ -150,7 +152,10 @@ fn run(args: RunArgs) -> i32 {
         eprintln!("error: no program given\n\nUsage: ttvm [OPTIONS] FILE [-- ARGS…]\nFor more information, try '--help'.");
         return ttvm::EXIT_USAGE;
     };
-    let program = match load(&file) {
+    let options = ttvm::LoadOptions {
+        sandbox: args.sandbox,
+    };
+    let program = match load(&file, &options) {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -179,7 +184,7 @@ fn run(args: RunArgs) -> i32 {
 }
 
 fn check(file: &std::path::Path) -> i32 {
-    match load(file) {
+    match load(file, &ttvm::LoadOptions::default()) {
         Ok(p) => {
             for w in &p.warnings {
                 eprintln!("warning: {w}");
@@ -198,7 +203,7 @@ fn check(file: &std::path::Path) -> i32 {
 }
 
 fn dis(file: &std::path::Path) -> i32 {
-    match load(file) {
+    match load(file, &ttvm::LoadOptions::default()) {
         Ok(p) => {
             print!("{}", ttvm::bytecode::disassemble(&p));
             0

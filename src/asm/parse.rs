@@ -17,6 +17,9 @@ pub(super) struct Assembled {
     pub targets: Vec<(usize, String, Range<usize>)>,
     /// IMPORTs: (instruction index, path, span in file).
     pub imports: Vec<(usize, String, Range<usize>)>,
+    /// `PUSH_STR s` directly followed by `SPAWN`/`SPAWN_LINK`: (index of the
+    /// PUSH_STR, span of its line), for the files a program spawns.
+    pub spawns: Vec<(usize, Range<usize>)>,
     /// The number of lines (for the implicit end).
     pub line_count: u32,
 }
@@ -45,8 +48,11 @@ pub(super) fn assemble(text: &str, diags: &mut Vec<Diag>) -> Assembled {
         labels: HashMap::new(),
         targets: Vec::new(),
         imports: Vec::new(),
+        spawns: Vec::new(),
         line_count: 0,
     };
+    // The span of the last instruction's line, when it was a PUSH_STR.
+    let mut last_push_str: Option<Range<usize>> = None;
     let mut label_spans: HashMap<String, Range<usize>> = HashMap::new();
     let mut offset = 0usize;
     for (lineno, raw) in text.split('\n').enumerate() {
@@ -132,6 +138,14 @@ pub(super) fn assemble(text: &str, diags: &mut Vec<Diag>) -> Assembled {
                 }
                 if let Some((path, span)) = cursor.import.take() {
                     out.imports.push((index, path, span_of(span)));
+                }
+                let line_span = span_of(col..line.trim_end().len());
+                match (&instr, last_push_str.take()) {
+                    (Instr::Spawn(_) | Instr::SpawnLink(_), Some(s)) => {
+                        out.spawns.push((index - 1, s));
+                    }
+                    (Instr::PushStr(_), _) => last_push_str = Some(line_span),
+                    _ => {}
                 }
                 out.instrs.push(instr);
                 out.locs.push((lineno as u32 + 1, col as u32 + 1));
