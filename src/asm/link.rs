@@ -5,7 +5,7 @@ use super::diag::LoadError;
 use super::parse;
 use super::Unit;
 use crate::bytecode::{Instr, Loc, Module, Nil, Program};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// Link `units` (module 0 is the main program) into one program.
@@ -42,8 +42,9 @@ pub(super) fn link(
         let start = starts[mi];
         let len = u.code.instrs.len() as u32;
         let mut code = u.code.instrs;
+        let mut suggestions = parse::LABEL_SUGGESTIONS_PER_FILE;
         for (i, text, span) in &u.code.targets {
-            match parse::resolve_target(text, span.clone(), &u.code.labels, len) {
+            match parse::resolve_target(text, span.clone(), &u.code.labels, len, &mut suggestions) {
                 Ok(t) => set_target(&mut code[*i], start + t),
                 Err(d) => errors.push(u.diag_file, d),
             }
@@ -105,11 +106,13 @@ fn set_target(instr: &mut Instr, t: u32) {
     }
 }
 
+/// The names a module EXPORTs, each once, in order of first appearance.
 fn exported_names(code: &[Instr]) -> Vec<ttvm_runtime::Atom> {
+    let mut seen = HashSet::new();
     let mut names: Vec<ttvm_runtime::Atom> = Vec::new();
     for i in code {
         if let Instr::Export(v) = i {
-            if !names.contains(&v.name) {
+            if seen.insert(&v.name) {
                 names.push(v.name.clone());
             }
         }

@@ -24,7 +24,24 @@ pub(super) struct Assembled {
     pub line_count: u32,
 }
 
+/// Names longer than this get no "did you mean" hint: edit distances cost
+/// the product of the lengths, and a source line may be 64 MiB long.
+const MAX_SUGGESTED_LEN: usize = 64;
+
+/// "Did you mean" searches per file for unknown labels (each compares the
+/// name with every label): beyond it the hint is only how to define one.
+pub(super) const LABEL_SUGGESTIONS_PER_FILE: u32 = 64;
+
+/// Whether `a` and `b` may be within edit distance `max` (their lengths
+/// differ by at most `max`), and short enough to compare.
+fn comparable(a: &str, b: &str, max: usize) -> bool {
+    a.len() <= MAX_SUGGESTED_LEN && b.len() <= MAX_SUGGESTED_LEN && a.len().abs_diff(b.len()) <= max
+}
+
 fn suggest(word: &str) -> Option<&'static str> {
+    if word.len() > MAX_SUGGESTED_LEN {
+        return None;
+    }
     let upper = word.to_ascii_uppercase();
     if let Some(op) = Opcode::from_mnemonic(&upper) {
         return Some(op.mnemonic());
@@ -34,6 +51,7 @@ fn suggest(word: &str) -> Option<&'static str> {
     }
     crate::bytecode::OPS
         .iter()
+        .filter(|o| comparable(&upper, o.mnemonic, 2.max(o.mnemonic.len() / 4)))
         .map(|o| (strsim::damerau_levenshtein(&upper, o.mnemonic), o.mnemonic))
         .filter(|&(d, m)| d <= 2.max(m.len() / 4))
         .min()
@@ -181,11 +199,14 @@ fn parse_label(cursor: &mut OperandCursor<'_>) -> Result<(String, Range<usize>),
 }
 
 /// Resolve a target reference against a module's labels and length.
+/// `suggestions` is how many more unknown labels of this file may get a
+/// "did you mean" search; one that does uses one up.
 pub(super) fn resolve_target(
     text: &str,
     span: Range<usize>,
     labels: &HashMap<String, u32>,
     len: u32,
+    suggestions: &mut u32,
 ) -> Result<u32, Diag> {
     if text.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '+') {
         let n = crate::bytecode::parse_int(text, &(0..0)).map_err(|_| {
@@ -201,11 +222,17 @@ pub(super) fn resolve_target(
         return Ok(n as u32);
     }
     labels.get(text).copied().ok_or_else(|| {
-        let near = labels
-            .keys()
-            .map(|l| (strsim::levenshtein(l, text), l))
-            .filter(|(d, l)| *d <= 2.max(l.len() / 3))
-            .min();
+        let near = if *suggestions > 0 && text.len() <= MAX_SUGGESTED_LEN {
+            *suggestions -= 1;
+            labels
+                .keys()
+                .filter(|l| comparable(l, text, 2.max(l.len() / 3)))
+                .map(|l| (strsim::levenshtein(l, text), l))
+                .filter(|(d, l)| *d <= 2.max(l.len() / 3))
+                .min()
+        } else {
+            None
+        };
         let d = Diag::error(span, format!("unknown label `{text}`"));
         match near {
             Some((_, l)) => d.with_help(format!("did you mean `{l}`?")),
