@@ -27,3 +27,6 @@ pub const EXIT_USAGE: i32 = 2;
 pub const EXIT_ABNORMAL: i32 = 1;
 /// Exit status when the main process is blocked forever.
 pub const EXIT_DEADLOCK: i32 = 4;
+/// Exit status when writing to stdout failed (other than a closed pipe) and
+/// the run would otherwise have ended with 0.
+pub const EXIT_OUTPUT_ERROR: i32 = 5;
