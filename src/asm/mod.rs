@@ -38,16 +38,13 @@ pub fn load_file(path: &Path) -> Result<crate::Program, LoadError> {
 pub fn load_file_with(path: &Path, options: &LoadOptions) -> Result<crate::Program, LoadError> {
     let name = path.display().to_string();
     let mut loader = Loader::default();
-    if options.sandbox {
-        match Sandbox::for_main(path) {
-            Ok(s) => loader.sandbox = Some(s),
-            Err(r) => {
-                loader.errors.push_plain(r.message, r.help);
-                return Err(loader.errors);
-            }
+    let bytes = files::read_source(path, &name, false).and_then(|bytes| {
+        if options.sandbox {
+            loader.sandbox = Some(Sandbox::for_main(path)?);
         }
-    }
-    match files::read_source(path, &name, false) {
+        Ok(bytes)
+    });
+    match bytes {
         Ok(bytes) => {
             let key = canonical(path);
             loader.begin(key, name, path.to_path_buf(), bytes);
