@@ -16,7 +16,7 @@ pub mod lsp;
 pub mod selftest;
 pub mod stdlib;
 
-pub use asm::{load_file, load_source, LoadError};
+pub use asm::{load_file, load_file_with, load_source, LoadError, LoadOptions};
 pub use bytecode::Program;
 pub use engine::{run, Io, RunConfig, RunResult};
 
@@ -28,3 +28,6 @@ pub const EXIT_USAGE: i32 = 2;
 pub const EXIT_ABNORMAL: i32 = 1;
 /// Exit status when the main process is blocked forever.
 pub const EXIT_DEADLOCK: i32 = 4;
+/// Exit status when writing to stdout failed (other than a closed pipe) and
+/// the run would otherwise have ended with 0.
+pub const EXIT_OUTPUT_ERROR: i32 = 5;

@@ -1,9 +1,11 @@
 //! The `ttvm` command: flags → library calls → exit codes.
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use ttvm::exec::vm::OutputSink;
 use ttvm::{Io, RunConfig};
 
 /// ttvm — run `.ttvm` stack-assembly programs with BEAM-style processes.
@@ -100,7 +102,9 @@ struct RunArgs {
     /// Print a summary (processes, messages, reductions, time) to stderr at exit.
     #[arg(long)]
     stats: bool,
-    /// File, environment and argument instructions raise `permission denied`.
+    /// File, environment and argument instructions raise `permission denied`;
+    /// IMPORT and file SPAWN load only `.ttvm` files inside the program's folder
+    /// and bundled std/ modules.
     #[arg(long)]
     sandbox: bool,
     /// Reductions per time slice.
@@ -128,12 +132,22 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(if e.use_stderr() {
-                ttvm::EXIT_USAGE as u8
-            } else {
-                0
-            });
+            if e.use_stderr() {
+                let _ = e.print();
+                return ExitCode::from(ttvm::EXIT_USAGE as u8);
+            }
+            // --help and --version: their text goes to stdout.
+            let code = match e.print() {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    eprint_quiet(&format!(
+                        "ttvm: error writing to stdout: {}\n",
+                        ttvm::exec::os_reason(&e)
+                    ));
+                    ttvm::EXIT_OUTPUT_ERROR
+                }
+                _ => 0,
+            };
+            return ExitCode::from(code as u8);
         }
     };
     let code = match cli.command {
@@ -159,19 +173,22 @@ fn main() -> ExitCode {
     ExitCode::from(code.clamp(0, 255) as u8)
 }
 
-fn load(file: &std::path::Path) -> Result<ttvm::Program, i32> {
-    ttvm::load_file(file).map_err(|e| {
-        eprint!("{}", e.render());
+fn load(file: &std::path::Path, options: &ttvm::LoadOptions) -> Result<ttvm::Program, i32> {
+    ttvm::load_file_with(file, options).map_err(|e| {
+        eprint_quiet(&e.render());
         e.exit_code()
     })
 }
 
 fn run(args: RunArgs) -> i32 {
     let Some(file) = args.file else {
-        eprintln!("error: no program given\n\nUsage: ttvm [OPTIONS] FILE [-- ARGS…]\nFor more information, try '--help'.");
+        eprint_quiet("error: no program given\n\nUsage: ttvm [OPTIONS] FILE [-- ARGS…]\nFor more information, try '--help'.\n");
         return ttvm::EXIT_USAGE;
     };
-    let program = match load(&file) {
+    let options = ttvm::LoadOptions {
+        sandbox: args.sandbox,
+    };
+    let program = match load(&file, &options) {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -200,30 +217,26 @@ fn run(args: RunArgs) -> i32 {
 }
 
 fn check(file: &std::path::Path) -> i32 {
-    match load(file) {
+    match load(file, &ttvm::LoadOptions::default()) {
         Ok(p) => {
             for w in &p.warnings {
-                eprintln!("warning: {w}");
+                eprint_quiet(&format!("warning: {w}\n"));
             }
-            println!(
-                "{}: ok ({} instructions in {} module{})",
+            write_stdout(&format!(
+                "{}: ok ({} instructions in {} module{})\n",
                 file.display(),
                 p.code.len() - p.modules.len() - builtin_len(&p),
                 p.modules.len() - 1,
                 if p.modules.len() == 2 { "" } else { "s" }
-            );
-            0
+            ))
         }
         Err(code) => code,
     }
 }
 
 fn dis(file: &std::path::Path) -> i32 {
-    match load(file) {
-        Ok(p) => {
-            print!("{}", ttvm::bytecode::disassemble(&p));
-            0
-        }
+    match load(file, &ttvm::LoadOptions::default()) {
+        Ok(p) => write_stdout(&ttvm::bytecode::disassemble(&p)),
         Err(code) => code,
     }
 }
@@ -236,10 +249,12 @@ fn builtin_len(p: &ttvm::Program) -> usize {
 
 /// The built-in test commands: PASS/FAIL per case, status 1 on any failure.
 fn selftest(command: Option<&str>) -> i32 {
-    if ttvm::selftest::run(command, &mut std::io::stdout()) {
-        0
-    } else {
-        1
+    let mut out = OutputSink::new(Box::new(std::io::stdout()));
+    let passed = ttvm::selftest::run(command, &mut out);
+    match finish_output(&mut out) {
+        0 if passed => 0,
+        0 => 1,
+        failed => failed,
     }
 }
 
@@ -282,4 +297,32 @@ fn print_generated(bytes: &[u8], what: &str) -> i32 {
             1
         }
     }
+}
+
+/// Write `text` to stdout (see [`finish_output`]).
+fn write_stdout(text: &str) -> i32 {
+    let mut out = OutputSink::new(Box::new(std::io::stdout()));
+    // The sink never fails: it remembers the failure.
+    let _ = out.write_all(text.as_bytes());
+    finish_output(&mut out)
+}
+
+/// Flush `out`; a closed pipe is quiet (0), another failure is reported on
+/// stderr and gives `EXIT_OUTPUT_ERROR`.
+fn finish_output(out: &mut OutputSink) -> i32 {
+    let _ = out.flush();
+    if let Some(report) = out.take_report() {
+        eprint_quiet(&report);
+    }
+    if out.has_error() {
+        ttvm::EXIT_OUTPUT_ERROR
+    } else {
+        0
+    }
+}
+
+/// Write to stderr; if that fails there is nowhere to say so (and
+/// `eprint!` would panic).
+fn eprint_quiet(text: &str) {
+    let _ = std::io::stderr().write_all(text.as_bytes());
 }

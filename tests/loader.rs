@@ -113,3 +113,57 @@ THROW
     std::fs::write(dir.join("u.ttvm"), src).unwrap();
     assert_eq!(run(&dir.join("u.ttvm")), ("boom\n7\n".to_string(), 0));
 }
+
+/// Issue 12, finding 11: `IMPORT foo` means `foo.ttvm` (docs/LANGUAGE.md):
+/// beside the importer first, then in the working directory. A file named
+/// just `foo` is never loaded for it.
+#[test]
+fn import_without_extension_loads_the_ttvm_file_not_the_bare_name() {
+    let dir = temp_dir("order");
+    std::fs::write(dir.join("foo"), "PUSH_STR \"bare foo\"\nPRINT\n").unwrap();
+    std::fs::write(dir.join("foo.ttvm"), "PUSH_STR \"foo.ttvm\"\nPRINT\n").unwrap();
+    std::fs::write(dir.join("a.ttvm"), "IMPORT foo\n").unwrap();
+    assert_eq!(run(&dir.join("a.ttvm")), ("foo.ttvm\n".to_string(), 0));
+    // Only the bare file: not found, and the message names what was tried.
+    std::fs::write(dir.join("bare"), "PUSH_STR \"bare\"\nPRINT\n").unwrap();
+    std::fs::write(dir.join("b.ttvm"), "IMPORT bare\n").unwrap();
+    let text = ttvm::load_file(&dir.join("b.ttvm")).unwrap_err().render();
+    assert!(text.contains("module `bare` not found"), "{text}");
+    assert!(text.contains("bare.ttvm`"), "{text}");
+    // With an extension the path is taken as written.
+    std::fs::write(dir.join("c.ttvm"), "IMPORT \"foo\"\nIMPORT bare.ttvm\n").unwrap();
+    std::fs::write(dir.join("bare.ttvm"), "PUSH_STR \"bare.ttvm\"\nPRINT\n").unwrap();
+    assert_eq!(
+        run(&dir.join("c.ttvm")),
+        ("foo.ttvm\nbare.ttvm\n".to_string(), 0)
+    );
+}
+
+/// An import chain of any length loads (files are followed with a work
+/// stack; the unfixed loader recursed per file and overflowed the native
+/// stack, aborting, at a few thousand files).
+#[test]
+fn a_long_import_chain_does_not_overflow_the_stack() {
+    let dir = temp_dir("chain");
+    let n = 20_000;
+    for i in 0..n {
+        let text = if i + 1 < n {
+            format!("IMPORT m{}\n", i + 1)
+        } else {
+            "PUSH_INT 7\nSTORE x\nEXPORT x\n".to_string()
+        };
+        std::fs::write(dir.join(format!("m{i}.ttvm")), text).unwrap();
+    }
+    let p = ttvm::load_file(&dir.join("m0.ttvm")).unwrap_or_else(|e| panic!("{}", e.render()));
+    assert_eq!(p.modules.len(), n + 1);
+    // A cycle through the whole chain is one error whose chain is shortened.
+    std::fs::write(dir.join(format!("m{}.ttvm", n - 1)), "IMPORT m0\n").unwrap();
+    let text = ttvm::load_file(&dir.join("m0.ttvm")).unwrap_err().render();
+    assert!(text.contains("import cycle: "), "{text}");
+    assert!(text.contains(" → … → "), "{text}");
+    assert!(
+        text.contains(&format!("this one has {n} modules")),
+        "{text}"
+    );
+    assert!(text.len() < 2000, "{text}");
+}

@@ -58,8 +58,15 @@ impl Diag {
 pub struct LoadError {
     files: SimpleFiles<String, String>,
     diags: Vec<(usize, Diag)>,
-    /// Errors with no place in a file (e.g. the main file is missing).
-    plain: Vec<String>,
+    /// Errors with no place in a file (e.g. the main file is missing), each
+    /// with a hint.
+    plain: Vec<(String, Option<String>)>,
+}
+
+impl Default for LoadError {
+    fn default() -> Self {
+        LoadError::new()
+    }
 }
 
 impl LoadError {
@@ -79,8 +86,8 @@ impl LoadError {
         self.diags.push((file, diag));
     }
 
-    pub(super) fn push_plain(&mut self, message: String) {
-        self.plain.push(message);
+    pub(super) fn push_plain(&mut self, message: String, help: Option<String>) {
+        self.plain.push((message, help));
     }
 
     pub(super) fn is_empty(&self) -> bool {
@@ -100,10 +107,15 @@ impl LoadError {
     /// Render every diagnostic as text (no colour).
     pub fn render(&self) -> String {
         let mut out = String::new();
-        for p in &self.plain {
+        for (message, help) in &self.plain {
             out.push_str("error: ");
-            out.push_str(p);
+            out.push_str(message);
             out.push('\n');
+            if let Some(h) = help {
+                out.push_str("  = help: ");
+                out.push_str(h);
+                out.push('\n');
+            }
         }
         let mut diags: Vec<&(usize, Diag)> = self.diags.iter().collect();
         diags.sort_by_key(|(file, d)| (*file, d.span.start));

@@ -1,48 +1,74 @@
 //! The assembler and loader: `.ttvm` text (the main file and every module it
-//! imports, transitively) → one linked, analysed [`Program`].
+//! imports or spawns, transitively) → one linked, analysed [`Program`].
 //!
 //! Every error in every file is collected; nothing runs if there is one.
+//! Files are followed with an explicit work stack (not recursion), so an
+//! import chain of any length cannot overflow the native stack.
 
 mod diag;
+mod files;
+mod link;
 mod outline;
 mod parse;
 
 pub use diag::structured::{line_col, Diagnostic, Place, Severity};
 pub use diag::{Diag, LoadError};
+pub use files::MAX_SOURCE_BYTES;
 pub use outline::{outline, LabelDef, NameUse, Outline, OutlineInstr, UseKind};
 
-use crate::bytecode::{Instr, Loc, Module, Nil, Program, SourceFile};
-use std::collections::HashMap;
+use crate::bytecode::{Instr, SourceFile};
+use files::{Refused, Sandbox};
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// How to load a program.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// `--sandbox`: modules and spawned files only as `.ttvm` files inside
+    /// the main program's folder (symlinks followed), besides the bundled
+    /// `std/` modules.
+    pub sandbox: bool,
+}
+
 /// Load and assemble the program in `path` and everything it imports.
-pub fn load_file(path: &Path) -> Result<Program, LoadError> {
+pub fn load_file(path: &Path) -> Result<crate::Program, LoadError> {
+    load_file_with(path, &LoadOptions::default())
+}
+
+/// [`load_file`] with options (`--sandbox`).
+pub fn load_file_with(path: &Path, options: &LoadOptions) -> Result<crate::Program, LoadError> {
     let name = path.display().to_string();
     let mut loader = Loader::default();
-    match std::fs::read(path) {
+    let bytes = files::read_source(path, &name, false).and_then(|bytes| {
+        if options.sandbox {
+            loader.sandbox = Some(Sandbox::for_main(path)?);
+        }
+        Ok(bytes)
+    });
+    match bytes {
         Ok(bytes) => {
             let key = canonical(path);
-            loader.load(key, name, path.to_path_buf(), bytes);
+            loader.begin(key, name, path.to_path_buf(), bytes);
+            loader.drive();
         }
-        Err(e) => loader.errors.push_plain(format!(
-            "cannot read `{name}`: {}",
-            crate::exec::os_reason(&e)
-        )),
+        Err(r) => loader.errors.push_plain(r.message, r.help),
     }
     loader.finish()
 }
 
 /// Assemble a program held in memory; `name` is how messages show it and
 /// imports resolve against the working directory.
-pub fn load_source(name: &str, text: &str) -> Result<Program, LoadError> {
+pub fn load_source(name: &str, text: &str) -> Result<crate::Program, LoadError> {
     let mut loader = Loader::default();
-    loader.load(
+    loader.begin(
         format!("mem:{name}"),
         name.to_string(),
         PathBuf::from(name),
         text.as_bytes().to_vec(),
     );
+    loader.drive();
     loader.finish()
 }
 
@@ -53,6 +79,7 @@ fn canonical(path: &Path) -> String {
         .to_string()
 }
 
+/// One assembled file, ready to link.
 struct Unit {
     file: SourceFile,
     /// The file's id in the error report.
@@ -62,52 +89,54 @@ struct Unit {
     import_modules: Vec<u32>,
 }
 
+/// A file whose IMPORTs, then SPAWNed files, are still being followed.
+struct Pending {
+    id: u32,
+    unit: Unit,
+    /// The folder its relative paths start from.
+    dir: PathBuf,
+    /// In its IMPORTs (on the import chain), else in its SPAWNs.
+    importing: bool,
+    /// The next IMPORT, or the next entry of `spawns`, to follow.
+    next: usize,
+}
+
+#[derive(Default)]
 struct Loader {
+    /// Every file by id (its module number); `None` while pending, and for
+    /// a file that could not be assembled (not UTF-8).
     units: Vec<Option<Unit>>,
+    /// The name of each file by id, as messages show it.
+    names: Vec<String>,
+    /// Files being followed, innermost last.
+    pending: Vec<Pending>,
     spawn_files: HashMap<String, u32>,
+    /// Spawned names already reported as refused.
+    refused_spawns: HashSet<String>,
     warnings: Vec<String>,
     by_key: HashMap<String, u32>,
-    stack: Vec<u32>,
+    /// The import chain: for each file on it, its position in `chain`.
+    chain: Vec<u32>,
+    on_chain: HashMap<u32, usize>,
+    sandbox: Option<Sandbox>,
     errors: LoadError,
 }
 
-impl Default for Loader {
-    fn default() -> Self {
-        Loader {
-            units: Vec::new(),
-            spawn_files: HashMap::new(),
-            warnings: Vec::new(),
-            by_key: HashMap::new(),
-            stack: Vec::new(),
-            errors: LoadError::new(),
-        }
-    }
-}
+/// An import cycle is shown with at most this many modules at each end.
+const CYCLE_SHOWN: usize = 4;
 
 impl Loader {
-    /// Assemble one file and, depth first, what it imports. Returns its id.
-    fn load(&mut self, key: String, name: String, path: PathBuf, bytes: Vec<u8>) -> u32 {
+    /// Start a file: assemble it and put it on the work stack (its imports
+    /// and spawned files are followed by [`Loader::drive`]). Returns its id.
+    fn begin(&mut self, key: String, name: String, path: PathBuf, bytes: Vec<u8>) -> u32 {
         let id = self.units.len() as u32;
         self.units.push(None);
+        self.names.push(name.clone());
         self.by_key.insert(key, id);
         let text = match String::from_utf8(bytes) {
             Ok(t) => t,
             Err(e) => {
-                let valid = e.utf8_error().valid_up_to();
-                let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
-                let at = lossy
-                    .char_indices()
-                    .map(|(i, _)| i)
-                    .find(|&i| i >= valid)
-                    .unwrap_or(valid.min(lossy.len()));
-                let f = self.errors.add_file(name.clone(), lossy.clone());
-                let end =
-                    (at + lossy[at..].chars().next().map_or(0, char::len_utf8)).min(lossy.len());
-                self.errors.push(
-                    f,
-                    Diag::error(at..end, "the file is not valid UTF-8")
-                        .with_help("ttvm source files must be UTF-8 text"),
-                );
+                self.not_utf8(name, e);
                 return id;
             }
         };
@@ -117,284 +146,295 @@ impl Loader {
         for d in diags {
             self.errors.push(diag_file, d);
         }
-        self.stack.push(id);
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let mut import_modules = Vec::new();
-        for (_, ipath, span) in &code.imports {
-            let m = self.import(&dir, ipath, span.clone(), diag_file);
-            import_modules.push(m);
-        }
-        self.stack.pop();
-        self.load_spawned_files(&dir, &code);
-        self.units[id as usize] = Some(Unit {
-            file: SourceFile {
-                name,
-                path,
-                text: Arc::from(text),
+        self.on_chain.insert(id, self.chain.len());
+        self.chain.push(id);
+        self.pending.push(Pending {
+            id,
+            unit: Unit {
+                file: SourceFile {
+                    name,
+                    path,
+                    text: Arc::from(text),
+                },
+                diag_file,
+                code,
+                import_modules: Vec::new(),
             },
-            diag_file,
-            code,
-            import_modules,
+            dir,
+            importing: true,
+            next: 0,
         });
         id
     }
 
-    fn import(
-        &mut self,
-        dir: &Path,
-        ipath: &str,
-        span: std::ops::Range<usize>,
-        diag_file: usize,
-    ) -> u32 {
-        let (key, name, path, bytes) = if let Some(std_name) = ipath.strip_prefix("std/") {
-            match crate::stdlib::source(std_name) {
-                Some(text) => (
-                    format!("std:{std_name}"),
-                    format!("<std>/{std_name}.ttvm"),
-                    PathBuf::from(format!("std/{std_name}.ttvm")),
-                    text.as_bytes().to_vec(),
-                ),
-                None => {
-                    self.errors.push(
-                        diag_file,
-                        Diag::error(span, format!("no bundled module `{ipath}`")).with_help(
-                            format!("bundled modules: {}", crate::stdlib::names().join(", ")),
-                        ),
-                    );
-                    return u32::MAX;
+    /// The error for a file that is not UTF-8, pointing at the first bad
+    /// byte (its line is shown with the bad bytes replaced).
+    fn not_utf8(&mut self, name: String, e: std::string::FromUtf8Error) {
+        let valid = e.utf8_error().valid_up_to();
+        let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
+        let at = lossy
+            .char_indices()
+            .map(|(i, _)| i)
+            .find(|&i| i >= valid)
+            .unwrap_or(valid.min(lossy.len()));
+        let end = (at + lossy[at..].chars().next().map_or(0, char::len_utf8)).min(lossy.len());
+        let f = self.errors.add_file(name, lossy);
+        self.errors.push(
+            f,
+            Diag::error(at..end, "the file is not valid UTF-8")
+                .with_help("ttvm source files must be UTF-8 text"),
+        );
+    }
+
+    /// Follow every pending file's IMPORTs, then its SPAWNed files, depth
+    /// first, until none is left.
+    fn drive(&mut self) {
+        while let Some(top) = self.pending.last_mut() {
+            let at = top.next;
+            if top.importing {
+                if let Some((_, ipath, span)) = top.unit.code.imports.get(at) {
+                    let (ipath, span) = (ipath.clone(), span.clone());
+                    let (dir, diag_file) = (top.dir.clone(), top.unit.diag_file);
+                    top.next += 1;
+                    let depth = self.pending.len() - 1;
+                    let m = self.import(&dir, &ipath, span, diag_file);
+                    self.pending[depth].unit.import_modules.push(m);
+                    continue;
                 }
+                top.importing = false;
+                top.next = 0;
+                let id = top.id;
+                self.chain.pop();
+                self.on_chain.remove(&id);
+                continue;
             }
-        } else {
-            let mut candidates = vec![dir.join(ipath), PathBuf::from(ipath)];
-            if Path::new(ipath).extension().is_none() {
-                candidates.push(dir.join(format!("{ipath}.ttvm")));
-                candidates.push(PathBuf::from(format!("{ipath}.ttvm")));
+            if let Some((i, span)) = top.unit.code.spawns.get(at) {
+                let Instr::PushStr(s) = &top.unit.code.instrs[*i] else {
+                    unreachable!("spawns lists PUSH_STR instructions")
+                };
+                let name = s.0.as_str().to_string();
+                let span = span.clone();
+                let skip = top.unit.code.labels.contains_key(&name);
+                let (dir, diag_file) = (top.dir.clone(), top.unit.diag_file);
+                top.next += 1;
+                if !skip {
+                    self.spawned_file(&dir, &name, span, diag_file);
+                }
+                continue;
             }
-            let Some(found) = candidates.iter().find(|p| p.is_file()) else {
+            let done = self.pending.pop().expect("a pending file");
+            self.units[done.id as usize] = Some(done.unit);
+        }
+    }
+
+    /// Resolve `IMPORT ipath` of a file in `dir`: the module's id, starting
+    /// it if it is new, or `u32::MAX` after reporting why not.
+    fn import(&mut self, dir: &Path, ipath: &str, span: Range<usize>, diag_file: usize) -> u32 {
+        if let Some(std_name) = ipath.strip_prefix("std/") {
+            let Some(text) = crate::stdlib::source(std_name) else {
                 self.errors.push(
                     diag_file,
-                    Diag::error(span, format!("module `{ipath}` not found")).with_help(format!(
-                        "looked for {}",
-                        candidates
-                            .iter()
-                            .map(|p| format!("`{}`", p.display()))
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                    Diag::error(span, format!("no bundled module `{ipath}`")).with_help(format!(
+                        "bundled modules: {}",
+                        crate::stdlib::names().join(", ")
                     )),
                 );
                 return u32::MAX;
             };
-            let bytes = match std::fs::read(found) {
-                Ok(b) => b,
-                Err(e) => {
-                    self.errors.push(
-                        diag_file,
-                        Diag::error(
-                            span,
-                            format!(
-                                "cannot read module `{}`: {}",
-                                found.display(),
-                                crate::exec::os_reason(&e)
-                            ),
-                        ),
-                    );
-                    return u32::MAX;
-                }
-            };
-            (
-                canonical(found),
-                found.display().to_string(),
-                found.clone(),
-                bytes,
-            )
+            let key = format!("std:{std_name}");
+            if let Some(&existing) = self.by_key.get(&key) {
+                return self.existing(existing, span, diag_file);
+            }
+            return self.begin(
+                key,
+                format!("<std>/{std_name}.ttvm"),
+                PathBuf::from(format!("std/{std_name}.ttvm")),
+                text.as_bytes().to_vec(),
+            );
+        }
+        // `.ttvm` is added to a path without an extension; then the
+        // importer's folder comes first, the working directory second.
+        let file = if Path::new(ipath).extension().is_none() {
+            format!("{ipath}.ttvm")
+        } else {
+            ipath.to_string()
         };
-        if let Some(&existing) = self.by_key.get(&key) {
-            if let Some(pos) = self.stack.iter().position(|&m| m == existing) {
-                let mut chain: Vec<String> = self.stack[pos..]
-                    .iter()
-                    .map(|&m| self.unit_name(m))
-                    .collect();
-                chain.push(self.unit_name(existing));
-                self.errors.push(
-                    diag_file,
-                    Diag::error(span, format!("import cycle: {}", chain.join(" → ")))
-                        .with_help("modules may not import each other in a circle"),
-                );
+        let mut candidates = vec![dir.join(&file)];
+        if candidates[0] != Path::new(&file) {
+            candidates.push(PathBuf::from(&file));
+        }
+        let Some(found) = files::first_existing(&candidates).cloned() else {
+            self.errors.push(
+                diag_file,
+                Diag::error(span, format!("module `{ipath}` not found")).with_help(format!(
+                    "looked for {}",
+                    candidates
+                        .iter()
+                        .map(|p| format!("`{}`", p.display()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            );
+            return u32::MAX;
+        };
+        let refused = |r: Refused| {
+            let d = Diag::error(
+                span.clone(),
+                format!("cannot load module `{ipath}`: {}", r.message),
+            );
+            match r.help {
+                Some(h) => d.with_help(h),
+                None => d,
+            }
+        };
+        let (key, open) = match self.admit(&found) {
+            Ok(x) => x,
+            Err(r) => {
+                self.errors.push(diag_file, refused(r));
                 return u32::MAX;
             }
-            return existing;
+        };
+        if let Some(&existing) = self.by_key.get(&key) {
+            return self.existing(existing, span, diag_file);
         }
-        self.load(key, name, path, bytes)
-    }
-
-    /// SPAWN of a string literal naming no label runs the file `s.ttvm`
-    /// beside the program, in the working directory or in `examples/`: such
-    /// files are loaded now, so their errors show before anything runs.
-    fn load_spawned_files(&mut self, dir: &Path, code: &parse::Assembled) {
-        for w in code.instrs.windows(2) {
-            let (Instr::PushStr(s), Instr::Spawn(_) | Instr::SpawnLink(_)) = (&w[0], &w[1]) else {
-                continue;
-            };
-            let name = s.0.as_str();
-            if code.labels.contains_key(name)
-                || self.spawn_files.contains_key(name)
-                || name.is_empty()
-            {
-                continue;
+        let shown = found.display().to_string();
+        match files::read_source(&open, &shown, self.sandbox.is_some()) {
+            Ok(bytes) => self.begin(key, shown, found, bytes),
+            Err(r) => {
+                self.errors.push(diag_file, refused(r));
+                u32::MAX
             }
-            let file = format!("{name}.ttvm");
-            let candidates = [
-                dir.join(&file),
-                PathBuf::from(&file),
-                Path::new("examples").join(&file),
-            ];
-            let Some(found) = candidates.iter().find(|p| p.is_file()) else {
-                if !matches!(name, "hello_world" | "counter") {
-                    self.warnings.push(format!(
-                        "SPAWN \"{name}\" names no label, no file `{file}` and no built-in process; it will print `Spawned process: {name}`"
-                    ));
-                }
-                continue;
-            };
-            let key = canonical(found);
-            let id = match self.by_key.get(&key) {
-                Some(&id) => id,
-                None => match std::fs::read(found) {
-                    Ok(bytes) => self.load(key, found.display().to_string(), found.clone(), bytes),
-                    Err(_) => continue,
-                },
-            };
-            self.spawn_files.insert(name.to_string(), id);
         }
     }
 
-    fn unit_name(&self, id: u32) -> String {
-        match &self.units[id as usize] {
-            Some(u) => u.file.name.clone(),
-            // Still being assembled: find its key.
-            None => self
-                .by_key
+    /// The key of a found file and the path to open, or why the sandbox
+    /// refuses it.
+    fn admit(&self, found: &Path) -> Result<(String, PathBuf), Refused> {
+        match &self.sandbox {
+            Some(sandbox) => {
+                let real = sandbox.admit(found)?;
+                Ok((real.display().to_string(), real))
+            }
+            None => Ok((canonical(found), found.to_path_buf())),
+        }
+    }
+
+    /// An IMPORT of a module already started: its id, or an import cycle
+    /// error when it is still on the import chain.
+    fn existing(&mut self, id: u32, span: Range<usize>, diag_file: usize) -> u32 {
+        let Some(&pos) = self.on_chain.get(&id) else {
+            return id;
+        };
+        let cycle = &self.chain[pos..];
+        let shown: Vec<&str> = if cycle.len() <= 2 * CYCLE_SHOWN {
+            cycle
                 .iter()
-                .find(|(_, &v)| v == id)
-                .map(|(k, _)| k.trim_start_matches("mem:").to_string())
-                .unwrap_or_default(),
+                .map(|&m| self.names[m as usize].as_str())
+                .collect()
+        } else {
+            let head = cycle[..CYCLE_SHOWN].iter();
+            let tail = cycle[cycle.len() - CYCLE_SHOWN..].iter();
+            head.map(|&m| self.names[m as usize].as_str())
+                .chain(std::iter::once("…"))
+                .chain(tail.map(|&m| self.names[m as usize].as_str()))
+                .collect()
+        };
+        let mut text = shown.join(" → ");
+        text.push_str(" → ");
+        text.push_str(&self.names[id as usize]);
+        let help = if cycle.len() > 2 * CYCLE_SHOWN {
+            format!(
+                "modules may not import each other in a circle (this one has {} modules)",
+                cycle.len()
+            )
+        } else {
+            "modules may not import each other in a circle".to_string()
+        };
+        self.errors.push(
+            diag_file,
+            Diag::error(span, format!("import cycle: {text}")).with_help(help),
+        );
+        u32::MAX
+    }
+
+    /// SPAWN of a string literal naming no label of its file runs the file
+    /// `s.ttvm` beside the program, in the working directory or in
+    /// `examples/`: such files are loaded now, so their errors show before
+    /// anything runs.
+    fn spawned_file(&mut self, dir: &Path, name: &str, span: Range<usize>, diag_file: usize) {
+        if name.is_empty()
+            || self.spawn_files.contains_key(name)
+            || self.refused_spawns.contains(name)
+        {
+            return;
+        }
+        let file = format!("{name}.ttvm");
+        let candidates = [
+            dir.join(&file),
+            PathBuf::from(&file),
+            Path::new("examples").join(&file),
+        ];
+        let Some(found) = files::first_existing(&candidates).cloned() else {
+            if !matches!(name, "hello_world" | "counter") {
+                self.warnings.push(format!(
+                    "SPAWN \"{name}\" names no label, no file `{file}` and no built-in process; it will print `Spawned process: {name}`"
+                ));
+            }
+            return;
+        };
+        let refused = |r: Refused| {
+            let d = Diag::error(
+                span.clone(),
+                format!("cannot load the file SPAWN \"{name}\" runs: {}", r.message),
+            );
+            match r.help {
+                Some(h) => d.with_help(h),
+                None => d,
+            }
+        };
+        let loaded = self
+            .admit(&found)
+            .and_then(|(key, open)| match self.by_key.get(&key) {
+                Some(&id) => Ok(id),
+                None => {
+                    let shown = found.display().to_string();
+                    let bytes = files::read_source(&open, &shown, self.sandbox.is_some())?;
+                    Ok(self.begin(key, shown, found.clone(), bytes))
+                }
+            });
+        match loaded {
+            Ok(id) => {
+                self.spawn_files.insert(name.to_string(), id);
+            }
+            Err(r) => {
+                self.refused_spawns.insert(name.to_string());
+                self.errors.push(diag_file, refused(r));
+            }
         }
     }
 
-    /// Link every unit into one program, resolving targets.
-    fn finish(mut self) -> Result<Program, LoadError> {
-        let builtin_module = self.load(
+    /// Add the built-in process bodies, then link every unit into one
+    /// program.
+    fn finish(mut self) -> Result<crate::Program, LoadError> {
+        let builtin_module = self.begin(
             "builtin:procs".to_string(),
             "<builtin>".to_string(),
             PathBuf::from("<builtin>"),
             crate::stdlib::BUILTIN_PROCS.as_bytes().to_vec(),
         );
+        self.drive();
         if self.units.iter().any(Option::is_none) {
             // A file that is not UTF-8 has nothing to link.
             return Err(self.errors);
         }
-        let mut p = Program {
-            code: Vec::new(),
-            locs: Vec::new(),
-            files: Vec::new(),
-            modules: Vec::new(),
-            module_of: Vec::new(),
-            layout_of: Vec::new(),
-            layouts: Vec::new(),
-            block_start: Vec::new(),
-            block_cost: Vec::new(),
-            label_at: HashMap::new(),
-            warnings: std::mem::take(&mut self.warnings)
-                .into_iter()
-                .map(crate::bytecode::Warning::plain)
-                .collect(),
+        let units = self.units.into_iter().map(|u| u.expect("loaded")).collect();
+        link::link(
+            units,
+            self.errors,
+            self.warnings,
             builtin_module,
-            spawn_files: std::mem::take(&mut self.spawn_files),
-        };
-        let units: Vec<Unit> = self.units.into_iter().map(|u| u.expect("loaded")).collect();
-        // Lay the modules out one after another.
-        let mut starts = Vec::new();
-        let mut next = 0u32;
-        for u in &units {
-            starts.push(next);
-            next += u.code.instrs.len() as u32 + 1;
-        }
-        for (mi, u) in units.into_iter().enumerate() {
-            let start = starts[mi];
-            let len = u.code.instrs.len() as u32;
-            let mut code = u.code.instrs;
-            for (i, text, span) in &u.code.targets {
-                match parse::resolve_target(text, span.clone(), &u.code.labels, len) {
-                    Ok(t) => set_target(&mut code[*i], start + t),
-                    Err(d) => self.errors.push(u.diag_file, d),
-                }
-            }
-            for ((i, _, _), &m) in u.code.imports.iter().zip(&u.import_modules) {
-                if let Instr::Import(mp) = &mut code[*i] {
-                    mp.module = m;
-                }
-            }
-            let exports = exported_names(&code);
-            code.push(Instr::Halt(Nil));
-            p.locs.extend(u.code.locs.iter().map(|&(line, col)| Loc {
-                file: mi as u32,
-                line,
-                col,
-            }));
-            p.locs.push(Loc {
-                file: mi as u32,
-                line: u.code.line_count,
-                col: 1,
-            });
-            p.module_of
-                .extend(std::iter::repeat_n(mi as u32, code.len()));
-            p.code.extend(code);
-            let labels: HashMap<String, u32> = u
-                .code
-                .labels
-                .into_iter()
-                .map(|(k, v)| (k, v + start))
-                .collect();
-            let mut sorted: Vec<_> = labels.iter().collect();
-            sorted.sort_by(|a, b| a.0.cmp(b.0));
-            for (name, &at) in sorted {
-                p.label_at
-                    .entry(at)
-                    .or_insert_with(|| Arc::from(name.as_str()));
-            }
-            p.modules.push(Module {
-                file: mi as u32,
-                start,
-                end: start + len,
-                labels,
-                exports,
-            });
-            p.files.push(u.file);
-        }
-        if !self.errors.is_empty() {
-            return Err(self.errors);
-        }
-        p.finish();
-        Ok(p)
+            self.spawn_files,
+        )
     }
-}
-
-fn set_target(instr: &mut Instr, t: u32) {
-    match instr {
-        Instr::Jmp(x) | Instr::Jz(x) | Instr::Jnz(x) | Instr::Try(x) => x.0 = t,
-        Instr::Call(c) | Instr::MakeFunction(c) | Instr::MakeLambda(c) => c.target = t,
-        _ => {}
-    }
-}
-
-fn exported_names(code: &[Instr]) -> Vec<ttvm_runtime::Atom> {
-    let mut names: Vec<ttvm_runtime::Atom> = Vec::new();
-    for i in code {
-        if let Instr::Export(v) = i {
-            if !names.contains(&v.name) {
-                names.push(v.name.clone());
-            }
-        }
-    }
-    names
 }

@@ -19,11 +19,31 @@ pub(super) struct Assembled {
     pub targets: Vec<(usize, String, Range<usize>)>,
     /// IMPORTs: (instruction index, path, span in file).
     pub imports: Vec<(usize, String, Range<usize>)>,
+    /// `PUSH_STR s` directly followed by `SPAWN`/`SPAWN_LINK`: (index of the
+    /// PUSH_STR, span of its line), for the files a program spawns.
+    pub spawns: Vec<(usize, Range<usize>)>,
     /// The number of lines (for the implicit end).
     pub line_count: u32,
 }
 
+/// Names longer than this get no "did you mean" hint: edit distances cost
+/// the product of the lengths, and a source line may be 64 MiB long.
+const MAX_SUGGESTED_LEN: usize = 64;
+
+/// "Did you mean" searches per file for unknown labels (each compares the
+/// name with every label): beyond it the hint is only how to define one.
+pub(super) const LABEL_SUGGESTIONS_PER_FILE: u32 = 64;
+
+/// Whether `a` and `b` may be within edit distance `max` (their lengths
+/// differ by at most `max`), and short enough to compare.
+fn comparable(a: &str, b: &str, max: usize) -> bool {
+    a.len() <= MAX_SUGGESTED_LEN && b.len() <= MAX_SUGGESTED_LEN && a.len().abs_diff(b.len()) <= max
+}
+
 fn suggest(word: &str) -> Option<&'static str> {
+    if word.len() > MAX_SUGGESTED_LEN {
+        return None;
+    }
     let upper = word.to_ascii_uppercase();
     if let Some(op) = Opcode::from_mnemonic(&upper) {
         return Some(op.mnemonic());
@@ -33,6 +53,7 @@ fn suggest(word: &str) -> Option<&'static str> {
     }
     crate::bytecode::OPS
         .iter()
+        .filter(|o| comparable(&upper, o.mnemonic, 2.max(o.mnemonic.len() / 4)))
         .map(|o| (strsim::damerau_levenshtein(&upper, o.mnemonic), o.mnemonic))
         .filter(|&(d, m)| d <= 2.max(m.len() / 4))
         .min()
@@ -48,8 +69,11 @@ pub(super) fn assemble(text: &str, diags: &mut Vec<Diag>) -> Assembled {
         label_spans: HashMap::new(),
         targets: Vec::new(),
         imports: Vec::new(),
+        spawns: Vec::new(),
         line_count: 0,
     };
+    // The span of the last instruction's line, when it was a PUSH_STR.
+    let mut last_push_str: Option<Range<usize>> = None;
     let mut offset = 0usize;
     for (lineno, raw) in text.split('\n').enumerate() {
         let line_start = offset;
@@ -135,6 +159,14 @@ pub(super) fn assemble(text: &str, diags: &mut Vec<Diag>) -> Assembled {
                 if let Some((path, span)) = cursor.import.take() {
                     out.imports.push((index, path, span_of(span)));
                 }
+                let line_span = span_of(col..line.trim_end().len());
+                match (&instr, last_push_str.take()) {
+                    (Instr::Spawn(_) | Instr::SpawnLink(_), Some(s)) => {
+                        out.spawns.push((index - 1, s));
+                    }
+                    (Instr::PushStr(_), _) => last_push_str = Some(line_span),
+                    _ => {}
+                }
                 out.instrs.push(instr);
                 out.locs.push((lineno as u32 + 1, col as u32 + 1));
             }
@@ -169,11 +201,14 @@ fn parse_label(cursor: &mut OperandCursor<'_>) -> Result<(String, Range<usize>),
 }
 
 /// Resolve a target reference against a module's labels and length.
+/// `suggestions` is how many more unknown labels of this file may get a
+/// "did you mean" search; one that does uses one up.
 pub(super) fn resolve_target(
     text: &str,
     span: Range<usize>,
     labels: &HashMap<String, u32>,
     len: u32,
+    suggestions: &mut u32,
 ) -> Result<u32, Diag> {
     if text.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '+') {
         let n = crate::bytecode::parse_int(text, &(0..0)).map_err(|_| {
@@ -189,11 +224,17 @@ pub(super) fn resolve_target(
         return Ok(n as u32);
     }
     labels.get(text).copied().ok_or_else(|| {
-        let near = labels
-            .keys()
-            .map(|l| (strsim::levenshtein(l, text), l))
-            .filter(|(d, l)| *d <= 2.max(l.len() / 3))
-            .min();
+        let near = if *suggestions > 0 && text.len() <= MAX_SUGGESTED_LEN {
+            *suggestions -= 1;
+            labels
+                .keys()
+                .filter(|l| comparable(l, text, 2.max(l.len() / 3)))
+                .map(|l| (strsim::levenshtein(l, text), l))
+                .filter(|(d, l)| *d <= 2.max(l.len() / 3))
+                .min()
+        } else {
+            None
+        };
         let d = Diag::error(span, format!("unknown label `{text}`"));
         match near {
             Some((_, l)) => d.with_help(format!("did you mean `{l}`?")),

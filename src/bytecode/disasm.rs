@@ -13,15 +13,24 @@ pub fn disassemble(p: &Program) -> String {
         .flat_map(|m| m.labels.iter().map(|(name, &at)| (at, name.as_str())))
         .collect();
     labels.sort();
+    // The labels of each pc, from the sorted list (one pass, not a search
+    // of all labels per instruction).
     for (mi, m) in p.modules.iter().enumerate() {
         if mi as u32 == p.builtin_module {
             continue;
         }
         let file = &p.files[m.file as usize];
         let _ = writeln!(out, "; module {mi}: {}", file.name);
+        let mut next_label = labels.partition_point(|&(at, _)| at < m.start);
         for pc in m.start..=m.end {
-            for (_, name) in labels.iter().filter(|(at, _)| *at == pc) {
-                let _ = writeln!(out, "LABEL {name}");
+            while let Some(&(at, name)) = labels.get(next_label) {
+                if at > pc {
+                    break;
+                }
+                if at == pc {
+                    let _ = writeln!(out, "LABEL {name}");
+                }
+                next_label += 1;
             }
             let instr = &p.code[pc as usize];
             let mut text = instr.opcode().mnemonic().to_string();

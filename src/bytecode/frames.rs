@@ -7,25 +7,47 @@
 //! in the callee's shape; an IMPORT's exports get slots in the importer's.
 
 use super::{FrameLayout, Instr, Program};
+use std::collections::HashMap;
+use std::sync::Arc;
 use ttvm_runtime::Atom;
 
-struct UnionFind(Vec<u32>);
+/// Union by size with path halving: near-constant amortised per operation
+/// on any shape of jumps (the layout numbers do not depend on which
+/// instruction ends up the root).
+struct UnionFind {
+    parent: Vec<u32>,
+    size: Vec<u32>,
+}
 
 impl UnionFind {
+    fn new(n: u32) -> UnionFind {
+        UnionFind {
+            parent: (0..n).collect(),
+            size: vec![1; n as usize],
+        }
+    }
+
     fn find(&mut self, mut x: u32) -> u32 {
-        while self.0[x as usize] != x {
-            let parent = self.0[self.0[x as usize] as usize];
-            self.0[x as usize] = parent;
-            x = parent;
+        while self.parent[x as usize] != x {
+            let grand = self.parent[self.parent[x as usize] as usize];
+            self.parent[x as usize] = grand;
+            x = grand;
         }
         x
     }
 
     fn union(&mut self, a: u32, b: u32) {
         let (ra, rb) = (self.find(a), self.find(b));
-        if ra != rb {
-            self.0[ra.max(rb) as usize] = ra.min(rb);
+        if ra == rb {
+            return;
         }
+        let (big, small) = if self.size[ra as usize] >= self.size[rb as usize] {
+            (ra, rb)
+        } else {
+            (rb, ra)
+        };
+        self.parent[small as usize] = big;
+        self.size[big as usize] += self.size[small as usize];
     }
 }
 
@@ -37,9 +59,12 @@ pub(super) fn jump_target(instr: &Instr) -> Option<u32> {
     }
 }
 
+/// Where an IMPORT's exports land in the importer's frame.
+type Binds = Arc<[(Atom, u32)]>;
+
 pub(super) fn assign_slots(p: &mut Program) {
     let n = p.code.len() as u32;
-    let mut uf = UnionFind((0..n).collect());
+    let mut uf = UnionFind::new(n);
     for i in 0..n {
         let instr = &p.code[i as usize];
         if !instr.opcode().info().no_fallthrough && i + 1 < n {
@@ -62,15 +87,18 @@ pub(super) fn assign_slots(p: &mut Program) {
             layout_of_root[r]
         })
         .collect();
-    fn slot(names: &mut Vec<Atom>, name: &Atom) -> u32 {
-        match names.iter().position(|n| n == name) {
-            Some(i) => i as u32,
-            None => {
-                names.push(name.clone());
-                (names.len() - 1) as u32
-            }
-        }
+    // Slot numbers by name per layout (a search of the names per use was
+    // quadratic in the variables of a frame).
+    let mut slots: Vec<HashMap<Atom, u32>> = (0..names.len()).map(|_| HashMap::new()).collect();
+    fn slot(names: &mut Vec<Atom>, slots: &mut HashMap<Atom, u32>, name: &Atom) -> u32 {
+        *slots.entry(name.clone()).or_insert_with(|| {
+            names.push(name.clone());
+            (names.len() - 1) as u32
+        })
     }
+    // One binds list per (module, importing layout), shared by every IMPORT
+    // of it there: n IMPORTs of a module with e exports cost n + e, not n·e.
+    let mut binds: HashMap<(u32, u32), Binds> = HashMap::new();
     for i in 0..n as usize {
         let layout = p.layout_of[i] as usize;
         match &mut p.code[i] {
@@ -78,21 +106,26 @@ pub(super) fn assign_slots(p: &mut Program) {
             | Instr::Load(v)
             | Instr::Delete(v)
             | Instr::Capture(v)
-            | Instr::Export(v) => v.slot = slot(&mut names[layout], &v.name),
+            | Instr::Export(v) => v.slot = slot(&mut names[layout], &mut slots[layout], &v.name),
             Instr::Call(c) | Instr::MakeFunction(c) | Instr::MakeLambda(c) => {
                 let callee = p.layout_of[c.target as usize] as usize;
                 c.param_slots = c
                     .params
                     .iter()
-                    .map(|a| slot(&mut names[callee], a))
+                    .map(|a| slot(&mut names[callee], &mut slots[callee], a))
                     .collect();
             }
             Instr::Import(m) => {
                 let exports = &p.modules[m.module as usize].exports;
-                m.binds = exports
-                    .iter()
-                    .map(|a| (a.clone(), slot(&mut names[layout], a)))
-                    .collect();
+                m.binds = binds
+                    .entry((m.module, layout as u32))
+                    .or_insert_with(|| {
+                        exports
+                            .iter()
+                            .map(|a| (a.clone(), slot(&mut names[layout], &mut slots[layout], a)))
+                            .collect()
+                    })
+                    .clone();
             }
             _ => {}
         }

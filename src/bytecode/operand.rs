@@ -507,7 +507,8 @@ impl Operand for OptName {
 pub struct ModPath {
     pub path: String,
     pub module: u32,
-    pub binds: Box<[(Atom, u32)]>,
+    /// Shared by the IMPORTs of one module in one frame layout.
+    pub binds: Arc<[(Atom, u32)]>,
 }
 
 impl Operand for ModPath {
@@ -524,7 +525,7 @@ impl Operand for ModPath {
         Ok(ModPath {
             path,
             module: u32::MAX,
-            binds: Box::new([]),
+            binds: Arc::new([]),
         })
     }
     fn text(&self, _: &dyn NameView) -> String {

@@ -101,7 +101,7 @@ fn run_here(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
     };
     let (end, report) = node.run(&engine, &sched);
     let hit_limit = engine.hit_limit.load(Ordering::Relaxed);
-    let exit_code = match end {
+    let mut exit_code = match end {
         _ if hit_limit => crate::EXIT_ABNORMAL,
         RunEnd::Exit(n) => n,
         RunEnd::Deadlock => {
@@ -124,6 +124,9 @@ fn run_here(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
         },
     };
     vm.flush();
+    if exit_code == 0 && vm.output_failed() {
+        exit_code = crate::EXIT_OUTPUT_ERROR;
+    }
     if vm.config.stats {
         let unpinned = if vm.config.pin && report.unpinned > 0 {
             format!(" ({} not pinned to a core)", report.unpinned)

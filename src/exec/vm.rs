@@ -91,6 +91,90 @@ impl Io {
     }
 }
 
+/// The program's stdout under the line buffer: the first failed write is
+/// remembered and everything after it is dropped, so the buffer above never
+/// sees an error and the program goes on. A closed pipe (EPIPE: the reader
+/// went away, as in `ttvm prog | head`) is quiet; any other failure is
+/// reported once on stderr and makes the exit status
+/// [`crate::EXIT_OUTPUT_ERROR`] (docs/LANGUAGE.md, Exit status).
+pub struct OutputSink {
+    inner: Box<dyn Write + Send>,
+    failed: Option<OutputFailure>,
+    /// A failure not reported yet.
+    unreported: bool,
+}
+
+/// Why output was dropped.
+#[derive(Debug)]
+pub enum OutputFailure {
+    /// The reader closed the pipe: not an error.
+    ClosedPipe,
+    Error(std::io::Error),
+}
+
+impl OutputSink {
+    pub fn new(inner: Box<dyn Write + Send>) -> OutputSink {
+        OutputSink {
+            inner,
+            failed: None,
+            unreported: false,
+        }
+    }
+
+    fn fail(&mut self, e: std::io::Error) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            self.failed = Some(OutputFailure::ClosedPipe);
+        } else {
+            self.failed = Some(OutputFailure::Error(e));
+            self.unreported = true;
+        }
+    }
+
+    /// The failure to report on stderr, once: `ttvm: error writing to
+    /// stdout: REASON`.
+    pub fn take_report(&mut self) -> Option<String> {
+        if !std::mem::take(&mut self.unreported) {
+            return None;
+        }
+        match &self.failed {
+            Some(OutputFailure::Error(e)) => Some(format!(
+                "ttvm: error writing to stdout: {}\n",
+                crate::exec::os_reason(e)
+            )),
+            _ => None,
+        }
+    }
+
+    /// Whether a write failed for a reason other than a closed pipe.
+    pub fn has_error(&self) -> bool {
+        matches!(self.failed, Some(OutputFailure::Error(_)))
+    }
+}
+
+impl Write for OutputSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.failed.is_some() || buf.is_empty() {
+            return Ok(buf.len());
+        }
+        match self.inner.write(buf) {
+            Ok(0) => self.fail(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => return Err(e),
+            Err(e) => self.fail(e),
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.failed.is_none() {
+            if let Err(e) = self.inner.flush() {
+                self.fail(e);
+            }
+        }
+        Ok(())
+    }
+}
+
 /// One scheduler per core.
 pub fn default_schedulers() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -108,7 +192,7 @@ pub enum ModuleState {
 pub struct Vm {
     pub program: Arc<Program>,
     pub config: RunConfig,
-    stdout: Mutex<BufWriter<Box<dyn Write + Send>>>,
+    stdout: Mutex<BufWriter<OutputSink>>,
     stderr: Mutex<Box<dyn Write + Send>>,
     stdin: Mutex<Box<dyn BufRead + Send>>,
     pub modules: Mutex<Vec<ModuleState>>,
@@ -125,7 +209,10 @@ impl Vm {
         Vm {
             program,
             config,
-            stdout: Mutex::new(BufWriter::with_capacity(1 << 16, io.stdout)),
+            stdout: Mutex::new(BufWriter::with_capacity(
+                1 << 16,
+                OutputSink::new(io.stdout),
+            )),
             stderr: Mutex::new(io.stderr),
             stdin: Mutex::new(io.stdin),
             modules: Mutex::new(vec![ModuleState::NotRun; n]),
@@ -133,11 +220,16 @@ impl Vm {
         }
     }
 
-    /// PRINT: one whole line, never interleaved with another.
+    /// PRINT: one whole line, never interleaved with another. A failed
+    /// write drops the output (see [`OutputSink`]); the program goes on.
     pub fn print_line(&self, text: &str) {
         let mut out = lock(&self.stdout);
+        // The sink below the buffer never fails.
         let _ = out.write_all(text.as_bytes());
         let _ = out.write_all(b"\n");
+        let report = out.get_mut().take_report();
+        drop(out);
+        self.report_output_error(report);
     }
 
     /// A diagnostic line (or lines) to stderr; stdout is flushed first so
@@ -150,7 +242,24 @@ impl Vm {
     }
 
     pub fn flush(&self) {
-        let _ = lock(&self.stdout).flush();
+        let mut out = lock(&self.stdout);
+        let _ = out.flush();
+        let report = out.get_mut().take_report();
+        drop(out);
+        self.report_output_error(report);
+    }
+
+    fn report_output_error(&self, report: Option<String>) {
+        if let Some(text) = report {
+            let mut err = lock(&self.stderr);
+            let _ = err.write_all(text.as_bytes());
+            let _ = err.flush();
+        }
+    }
+
+    /// Whether writing to stdout failed (other than a closed pipe).
+    pub fn output_failed(&self) -> bool {
+        lock(&self.stdout).get_ref().has_error()
     }
 
     /// READ_LINE: a line without its newline, or None at end of input.

@@ -65,11 +65,11 @@ impl LoadError {
         let mut out: Vec<Diagnostic> = self
             .plain
             .iter()
-            .map(|m| Diagnostic {
+            .map(|(m, hint)| Diagnostic {
                 severity: Severity::Error,
                 place: None,
                 message: m.clone(),
-                hint: None,
+                hint: hint.clone(),
                 related: Vec::new(),
             })
             .collect();
