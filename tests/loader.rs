@@ -167,3 +167,31 @@ fn a_long_import_chain_does_not_overflow_the_stack() {
     );
     assert!(text.len() < 2000, "{text}");
 }
+
+/// A file with thousands of errors renders the first 200 in full and
+/// counts the rest; a very long offending line is not echoed.
+#[test]
+fn diagnostics_are_capped_in_number_and_line_length() {
+    let text: String = (0..1000).map(|i| format!("FOO{i}\n")).collect();
+    let err = ttvm::asm::load_source("many.ttvm", &text).unwrap_err();
+    let out = err.render();
+    assert!(out.contains("unknown opcode `FOO199`"), "{out}");
+    assert!(!out.contains("`FOO200`"), "{out}");
+    assert!(
+        out.contains("… and 800 more diagnostics not shown"),
+        "{out}"
+    );
+    assert!(out.ends_with("1000 errors; nothing was run\n"), "{out}");
+    assert!(out.len() < 100_000, "{}", out.len());
+
+    let long = format!("PUSH_INT 1\nBADOP {}\nPRINT\n", "x".repeat(5000));
+    let out = ttvm::asm::load_source("long.ttvm", &long)
+        .unwrap_err()
+        .render();
+    assert!(
+        out.contains("long.ttvm:2:1: error: unknown opcode `BADOP`"),
+        "{out}"
+    );
+    assert!(out.contains("is not shown"), "{out}");
+    assert!(!out.contains("xxxxxxxxxx"), "{out}");
+}

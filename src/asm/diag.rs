@@ -119,7 +119,8 @@ impl LoadError {
         }
         let mut diags: Vec<&(usize, Diag)> = self.diags.iter().collect();
         diags.sort_by_key(|(file, d)| (*file, d.span.start));
-        for (file, d) in diags {
+        let hidden = diags.len().saturating_sub(MAX_SHOWN);
+        for (file, d) in diags.into_iter().take(MAX_SHOWN) {
             let mut labels = vec![Label::primary(*file, d.span.clone())];
             for (span, note) in &d.secondary {
                 labels.push(Label::secondary(*file, span.clone()).with_message(note));
@@ -138,15 +139,62 @@ impl LoadError {
                 ..Config::default()
             };
             out.push_str(&emit(&self.files, &short, &diag));
+            if self.longest_line(*file, &d.span) > MAX_ECHOED_LINE {
+                out.push_str(&format!(
+                    "  (the source line is over {MAX_ECHOED_LINE} bytes long and is not shown)\n"
+                ));
+                if let Some(h) = &d.help {
+                    out.push_str(&format!("  = help: {h}\n"));
+                }
+                continue;
+            }
             let rich = emit(&self.files, &Config::default(), &diag);
             // The rich form's first line repeats the message: keep the rest.
             out.push_str(rich.split_once('\n').map(|x| x.1).unwrap_or(""));
+        }
+        if hidden > 0 {
+            out.push_str(&format!(
+                "… and {hidden} more diagnostics not shown (the first {MAX_SHOWN} are)\n"
+            ));
         }
         let n = self.count();
         if n > 1 {
             out.push_str(&format!("{n} errors; nothing was run\n"));
         }
         out
+    }
+}
+
+/// Diagnostics rendered in full; the rest are counted (a generated file
+/// with a systematic mistake would otherwise print one per line).
+const MAX_SHOWN: usize = 200;
+
+/// Source lines longer than this are not echoed (only the message and
+/// place are printed).
+const MAX_ECHOED_LINE: usize = 1000;
+
+impl LoadError {
+    /// The length in bytes of the longest source line `span` touches.
+    fn longest_line(&self, file: usize, span: &std::ops::Range<usize>) -> usize {
+        let Ok(f) = self.files.get(file) else {
+            return 0;
+        };
+        let text = f.source().as_bytes();
+        let start = span.start.min(text.len());
+        let end = span.end.clamp(start, text.len());
+        let line_start = text[..start]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        let line_end = text[end..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(text.len(), |i| end + i);
+        text[line_start..line_end]
+            .split(|&b| b == b'\n')
+            .map(<[u8]>::len)
+            .max()
+            .unwrap_or(0)
     }
 }
 
