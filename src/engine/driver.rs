@@ -352,6 +352,7 @@ impl TierUp for Hook<'_> {
 
 /// The report of a process that ended with an uncaught exception: reason,
 /// where, the failing instruction, and the call stack (innermost first).
+/// The reason is cut at [`ttvm_runtime::value::MAX_SHOWN_BYTES`] with `…`.
 pub(crate) fn crash_report(
     vm: &Vm,
     code: &Code,
@@ -366,6 +367,9 @@ pub(crate) fn crash_report(
         Some(n) => format!("process {pid} ({n})"),
         None => format!("process {pid}"),
     };
+    // The message can be up to the string limit (a thrown value's text):
+    // the report shows at most the diagnostic bound of it.
+    let reason = ttvm_runtime::value::shown_text(reason, ttvm_runtime::value::MAX_SHOWN_BYTES);
     let mut out = format!("error: {who} crashed: {reason}\n");
     let instr = p.code.get(at as usize).map(|i| {
         let ops = i.operand_text(&**p);

@@ -3,6 +3,11 @@
 use super::{Code, Proc};
 use crate::exec::{Context, Vm};
 
+/// The most bytes of each stack value a `--debug` line shows (then `…`):
+/// a line per instruction with up to eight values stays readable, and a
+/// value that shares itself into 2^40 elements costs no more than this.
+pub(crate) const DEBUG_VALUE_BYTES: usize = 1024;
+
 pub(super) fn step(ctx: &Context, code: &Code, vm: &Vm, proc: &Proc<'_>, pc: usize) {
     let at = code.orig[pc];
     let instr = &vm.program.code[at as usize];
@@ -19,7 +24,7 @@ pub(super) fn step(ctx: &Context, code: &Code, vm: &Vm, proc: &Proc<'_>, pc: usi
             .rev()
             .take(8)
             .rev()
-            .map(|v| v.to_string())
+            .map(|v| v.shown(DEBUG_VALUE_BYTES).to_string())
             .collect();
         let more = if ctx.stack.len() > 8 { "…, " } else { "" };
         format!(
