@@ -143,6 +143,56 @@ impl Value {
         true
     }
 
+    /// Selective-receive matching (SPEC §4.4), `self` being the pattern:
+    /// equal (`EQ`), except that Null in the pattern matches anything, a
+    /// List pattern matches a list of its length element by element (the
+    /// same list matches itself), and an Object pattern matches an Object
+    /// having each of its fields with a matching value.
+    ///
+    /// Iterative and comparing each pair of shared containers once, like
+    /// [`Value::equals`], so neither depth nor self-sharing makes it
+    /// recurse deeply or take exponential time.
+    pub fn matches_pattern(&self, msg: &Value) -> bool {
+        let mut work: Vec<(&Value, &Value)> = vec![(self, msg)];
+        let mut seen = Seen {
+            opened: 0,
+            pairs: None,
+        };
+        while let Some((p, m)) = work.pop() {
+            match (p, m) {
+                (Value::Null, _) => {}
+                (Value::List(p), Value::List(m)) => {
+                    if Arc::ptr_eq(p, m) {
+                        continue;
+                    }
+                    if p.len() != m.len() {
+                        return false;
+                    }
+                    if seen.first(p, m) {
+                        work.extend(p.iter().zip(m.iter()));
+                    }
+                }
+                (Value::Object(p), Value::Object(m)) => {
+                    if !seen.first(p, m) {
+                        continue;
+                    }
+                    for (k, pv) in p.iter() {
+                        match m.get(k) {
+                            Some(mv) => work.push((pv, mv)),
+                            None => return false,
+                        }
+                    }
+                }
+                _ => {
+                    if !p.equals(m) {
+                        return false;
+                    }
+                }
+            }
+        }
+        true
+    }
+
     /// `LT`/`GT`/…: numbers (mixed allowed) or two strings. `None` when the
     /// pair cannot be ordered by type; NaN compares false with everything,
     /// reported as `Some(None)`.
@@ -268,6 +318,93 @@ mod tests {
         assert!(a.equals(&b));
         let c = b;
         assert!(!a.equals(&exc(c)));
+    }
+
+    #[test]
+    fn patterns_match_by_the_rules() {
+        let msg = Value::list(vec![Value::str("DOWN"), Value::Int(3), Value::str("x")]);
+        let pat = Value::list(vec![Value::str("DOWN"), Value::Float(3.0), Value::Null]);
+        assert!(pat.matches_pattern(&msg));
+        let wrong = Value::list(vec![Value::str("DOWN"), Value::Int(4), Value::Null]);
+        assert!(!wrong.matches_pattern(&msg));
+        assert!(!Value::list(vec![Value::Null]).matches_pattern(&msg));
+        assert!(Value::Null.matches_pattern(&Value::Int(1)));
+        let mut o = Object::new();
+        o.set(Atom::new("a"), Value::Int(1));
+        o.set(Atom::new("b"), Value::str("y"));
+        let mut p = Object::new();
+        p.set(Atom::new("a"), Value::Null);
+        let (o, p) = (Value::Object(Arc::new(o)), Value::Object(Arc::new(p)));
+        assert!(p.matches_pattern(&o));
+        assert!(!o.matches_pattern(&p));
+        // NaN: a list matches itself (same list), an object field does not.
+        let nan = Value::list(vec![Value::Float(f64::NAN)]);
+        assert!(nan.matches_pattern(&nan));
+        let mut n = Object::new();
+        n.set(Atom::new("x"), Value::Float(f64::NAN));
+        let n = Value::Object(Arc::new(n));
+        assert!(!n.matches_pattern(&n));
+    }
+
+    /// The recursive definition `matches_pattern` replaces (it was
+    /// `process::matches`), as the oracle.
+    fn matches_recursive(pattern: &Value, msg: &Value) -> bool {
+        match (pattern, msg) {
+            (Value::Null, _) => true,
+            (Value::List(p), Value::List(m)) => {
+                Arc::ptr_eq(p, m)
+                    || (p.len() == m.len()
+                        && p.iter().zip(m.iter()).all(|(a, b)| matches_recursive(a, b)))
+            }
+            (Value::Object(p), Value::Object(m)) => p
+                .iter()
+                .all(|(k, pv)| m.get(k).is_some_and(|mv| matches_recursive(pv, mv))),
+            _ => pattern.equals(msg),
+        }
+    }
+
+    fn small_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            (0i64..3).prop_map(Value::Int),
+            (0i64..3).prop_map(|i| Value::Float(i as f64)),
+            Just(Value::Float(f64::NAN)),
+            prop_oneof![Just("a"), Just("b")].prop_map(Value::str),
+        ];
+        leaf.prop_recursive(4, 24, 3, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..3).prop_map(Value::list),
+                proptest::collection::vec((0usize..3, inner), 0..3).prop_map(|fields| {
+                    let mut o = Object::new();
+                    for (k, v) in fields {
+                        o.set(Atom::new(["x", "y", "z"][k]), v);
+                    }
+                    Value::Object(Arc::new(o))
+                }),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn matching_agrees_with_the_recursive_definition(p in small_value(), m in small_value()) {
+            proptest::prop_assert_eq!(p.matches_pattern(&m), matches_recursive(&p, &m));
+            proptest::prop_assert_eq!(p.matches_pattern(&p), matches_recursive(&p, &p));
+        }
+    }
+
+    /// A pattern and a message that share themselves into 2^60 leaves.
+    #[test]
+    fn self_sharing_patterns_match_by_their_distinct_parts() {
+        assert!(dag(60, Value::Null).matches_pattern(&dag(60, Value::Int(1))));
+        assert!(dag(60, Value::Float(1.0)).matches_pattern(&dag(60, Value::Int(1))));
+        assert!(!dag(60, Value::Int(2)).matches_pattern(&dag(60, Value::Int(1))));
+        let mut deep = (Value::Null, Value::Int(5));
+        for _ in 0..1_000_000 {
+            deep = (Value::list(vec![deep.0]), Value::list(vec![deep.1]));
+        }
+        assert!(deep.0.matches_pattern(&deep.1));
     }
 
     /// Wide values: each pair is compared, not skipped, before and after
