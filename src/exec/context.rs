@@ -87,7 +87,8 @@ pub struct Context {
     /// Variable slots of every frame, one after another.
     pub locals: Vec<Option<Value>>,
     pub frames: Vec<Frame>,
-    /// Handlers of every frame, innermost last.
+    /// Handlers of every frame, innermost last (so in frame order: their
+    /// `depth`s never decrease).
     pub handlers: Vec<Handler>,
     /// CAPTUREd values waiting for MAKE_LAMBDA: (frame depth, name, value).
     pub captures: Vec<(u32, Atom, Value)>,
@@ -161,6 +162,22 @@ impl Context {
             self.captures.pop();
         }
         f
+    }
+
+    /// The index in [`Context::handlers`] of the handler that the TRY at
+    /// `try_pc` installed in the frame at `depth` (the current one), if it
+    /// is in force. Handlers are in frame order (a frame's handlers are
+    /// removed with it), so only the current frame's are looked at: at
+    /// most one per TRY instruction of its code, however deep the process
+    /// is (looking through all of them made a TRY per frame quadratic).
+    pub fn frame_handler(&self, depth: u32, try_pc: u32) -> Option<usize> {
+        let mine = self
+            .handlers
+            .iter()
+            .rev()
+            .take_while(|h| h.depth == depth)
+            .position(|h| h.try_pc == try_pc)?;
+        Some(self.handlers.len() - 1 - mine)
     }
 
     /// Push a frame of `size` empty slots.

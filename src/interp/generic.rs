@@ -306,11 +306,7 @@ fn step(
         // §3.8
         Instr::Try(t) => {
             let depth = ctx.frames.len() as u32;
-            if let Some(i) = ctx
-                .handlers
-                .iter()
-                .rposition(|h| h.depth == depth && h.try_pc == at)
-            {
+            if let Some(i) = ctx.frame_handler(depth, at) {
                 ctx.handlers.remove(i);
             }
             ctx.handlers.push(Handler {
@@ -329,11 +325,7 @@ fn step(
         Instr::EndTry(Owner(owner)) => {
             if let Some(t) = owner {
                 let depth = ctx.frames.len() as u32;
-                if let Some(i) = ctx
-                    .handlers
-                    .iter()
-                    .rposition(|h| h.depth == depth && h.try_pc == *t)
-                {
+                if let Some(i) = ctx.frame_handler(depth, *t) {
                     ctx.handlers.truncate(i);
                 }
             }
