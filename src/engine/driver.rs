@@ -61,6 +61,7 @@ fn run_here(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
                 threshold: vm.config.jit_threshold,
                 max_stack: vm.config.max_stack,
                 max_call_depth: vm.config.max_call_depth,
+                max_frame_slots: vm.config.max_frame_slots,
                 dump,
             },
         )
@@ -423,6 +424,7 @@ mod tests {
                 threshold,
                 max_stack: config.max_stack,
                 max_call_depth: config.max_call_depth,
+                max_frame_slots: config.max_frame_slots,
                 dump: None,
             },
         );

@@ -180,9 +180,20 @@ impl Context {
         Some(self.handlers.len() - 1 - mine)
     }
 
-    /// Push a frame of `size` empty slots.
-    pub fn push_frame(&mut self, ret: u32, call_site: u32, entry: u32, size: u32, kind: FrameKind) {
+    /// Push a frame of `size` empty slots. `slot_limit` is the process's
+    /// limit on slots in all (`--max-frame-slots`), which the caller has
+    /// checked; the slot vector grows by doubling, but not past it.
+    pub fn push_frame(
+        &mut self,
+        ret: u32,
+        call_site: u32,
+        entry: u32,
+        size: u32,
+        kind: FrameKind,
+        slot_limit: usize,
+    ) {
         let base = self.locals.len() as u32;
+        self.reserve_slots(base as usize + size as usize, slot_limit);
         self.locals.resize(base as usize + size as usize, None);
         let stack_base = self.stack.len() as u32;
         self.frames.push(Frame {
@@ -194,6 +205,25 @@ impl Context {
             stack_base,
             kind,
         });
+    }
+
+    /// Make room for `len` variable slots in all: the vector grows by
+    /// doubling, but its capacity stays within `slot_limit` (unless `len`
+    /// itself is past it), so a process's slots never take more memory
+    /// than the limit allows.
+    pub fn reserve_slots(&mut self, len: usize, slot_limit: usize) {
+        let cap = self.locals.capacity();
+        if len > cap {
+            let want = cap.saturating_mul(2).clamp(len, slot_limit.max(len));
+            self.locals.reserve_exact(want - self.locals.len());
+        }
+    }
+
+    /// Whether a frame of `size` more slots would take the process past
+    /// `slot_limit` slots in all (then the call raises `stack overflow`).
+    #[inline]
+    pub fn slots_exceeded(&self, size: u32, slot_limit: usize) -> bool {
+        self.locals.len() + size as usize > slot_limit
     }
 
     /// Pop one operand, or raise `stack underflow in <op>`.

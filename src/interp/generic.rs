@@ -397,14 +397,16 @@ fn import(ctx: &mut Context, code: &Code, vm: &Vm, m: u32, at: u32, next: u32) -
             vm.program.files[vm.program.modules[m as usize].file as usize].name
         )),
         ModuleState::NotRun => {
-            if ctx.frames.len() >= vm.config.max_call_depth {
+            let start = vm.program.modules[m as usize].start;
+            let size = vm.program.layout_at(start).names.len() as u32;
+            let slot_limit = vm.config.max_frame_slots;
+            if ctx.frames.len() >= vm.config.max_call_depth || ctx.slots_exceeded(size, slot_limit)
+            {
                 return error("stack overflow");
             }
             vm.modules.lock().unwrap_or_else(|e| e.into_inner())[m as usize] = ModuleState::Running;
-            let start = vm.program.modules[m as usize].start;
-            let size = vm.program.layout_at(start).names.len() as u32;
             ctx.exports.push(Vec::new());
-            ctx.push_frame(next, at, start, size, FrameKind::Module(m));
+            ctx.push_frame(next, at, start, size, FrameKind::Module(m), slot_limit);
             Ok(Flow::Jump(code.entry[start as usize]))
         }
     }
