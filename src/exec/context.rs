@@ -1,6 +1,7 @@
 //! A process's execution state. Both tiers read and write it; either can
 //! stop a process at a block boundary and either can resume it.
 
+use super::handlers::Handlers;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use ttvm_runtime::{Atom, Value};
 
@@ -67,19 +68,6 @@ mod tests {
     }
 }
 
-/// An installed exception handler.
-#[derive(Clone, Debug)]
-pub struct Handler {
-    /// Program address of the TRY that installed it.
-    pub try_pc: u32,
-    /// Where the catch block starts (an address in the running tier's code).
-    pub catch: u32,
-    /// Operand stack height when the TRY ran.
-    pub stack_len: u32,
-    /// Number of frames when the TRY ran (the handler's frame is the last).
-    pub depth: u32,
-}
-
 /// A process's execution context.
 #[derive(Debug)]
 pub struct Context {
@@ -87,9 +75,8 @@ pub struct Context {
     /// Variable slots of every frame, one after another.
     pub locals: Vec<Option<Value>>,
     pub frames: Vec<Frame>,
-    /// Handlers of every frame, innermost last (so in frame order: their
-    /// `depth`s never decrease).
-    pub handlers: Vec<Handler>,
+    /// Handlers of every frame, innermost last.
+    pub handlers: Handlers,
     /// CAPTUREd values waiting for MAKE_LAMBDA: (frame depth, name, value).
     pub captures: Vec<(u32, Atom, Value)>,
     /// EXPORTed values of the module runs in progress, innermost last.
@@ -124,7 +111,7 @@ impl Context {
             stack: Vec::new(),
             locals: Vec::new(),
             frames: Vec::new(),
-            handlers: Vec::new(),
+            handlers: Handlers::default(),
             captures: Vec::new(),
             exports: Vec::new(),
             pc,
@@ -155,29 +142,11 @@ impl Context {
         let f = self.frames.pop().expect("a process always has a frame");
         self.locals.truncate(f.base as usize);
         let depth = self.frames.len() as u32;
-        while self.handlers.last().is_some_and(|h| h.depth > depth) {
-            self.handlers.pop();
-        }
+        self.handlers.leave_frames(depth);
         while self.captures.last().is_some_and(|c| c.0 > depth) {
             self.captures.pop();
         }
         f
-    }
-
-    /// The index in [`Context::handlers`] of the handler that the TRY at
-    /// `try_pc` installed in the frame at `depth` (the current one), if it
-    /// is in force. Handlers are in frame order (a frame's handlers are
-    /// removed with it), so only the current frame's are looked at: at
-    /// most one per TRY instruction of its code, however deep the process
-    /// is (looking through all of them made a TRY per frame quadratic).
-    pub fn frame_handler(&self, depth: u32, try_pc: u32) -> Option<usize> {
-        let mine = self
-            .handlers
-            .iter()
-            .rev()
-            .take_while(|h| h.depth == depth)
-            .position(|h| h.try_pc == try_pc)?;
-        Some(self.handlers.len() - 1 - mine)
     }
 
     /// Push a frame of `size` empty slots. `slot_limit` is the process's

@@ -306,10 +306,7 @@ fn step(
         // §3.8
         Instr::Try(t) => {
             let depth = ctx.frames.len() as u32;
-            if let Some(i) = ctx.frame_handler(depth, at) {
-                ctx.handlers.remove(i);
-            }
-            ctx.handlers.push(Handler {
+            ctx.handlers.install(Handler {
                 try_pc: at,
                 catch: code.entry[t.0 as usize],
                 stack_len: ctx.stack.len() as u32,
@@ -324,10 +321,7 @@ fn step(
         Instr::Catch(_) => Ok(Flow::Next),
         Instr::EndTry(Owner(owner)) => {
             if let Some(t) = owner {
-                let depth = ctx.frames.len() as u32;
-                if let Some(i) = ctx.frame_handler(depth, *t) {
-                    ctx.handlers.truncate(i);
-                }
+                ctx.handlers.end(ctx.frames.len() as u32, *t);
             }
             Ok(Flow::Next)
         }
