@@ -377,6 +377,8 @@ pub(crate) fn crash_report(
         if ops.is_empty() {
             i.opcode().mnemonic().to_string()
         } else {
+            // A string literal can be as long as the program.
+            let ops = ttvm_runtime::value::shown_text(&ops, crate::interp::DEBUG_VALUE_BYTES);
             format!("{} {ops}", i.opcode().mnemonic())
         }
     });
