@@ -13,9 +13,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use ttvm_runtime::{node, Execute, Node, Process, RunEnd, Sched, SchedConfig, Value};
 
-/// Native stack of the thread that runs the VM. Printing or comparing a
-/// value recurses once per nesting level, so nesting a million levels deep
-/// needs a few hundred megabytes; only the pages touched are ever committed.
+/// Native stack of the thread that runs the VM. Printing and comparing
+/// values are iterative, but RECEIVE_MATCH's pattern matching
+/// (`process::matches`) still recurses once per nesting level, so nesting
+/// a million levels deep needs a few hundred megabytes; only the pages
+/// touched are ever committed.
 const VM_STACK_BYTES: usize = 1 << 30;
 
 /// Run `program` to its end.
