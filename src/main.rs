@@ -113,6 +113,10 @@ struct RunArgs {
     /// Call frames allowed per process before `stack overflow`.
     #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     max_call_depth: u64,
+    /// Variable slots (16 bytes each) all of a process's frames may hold
+    /// before a call raises `stack overflow`.
+    #[arg(long, default_value_t = ttvm::exec::vm::DEFAULT_MAX_FRAME_SLOTS as u64, value_parser = clap::value_parser!(u64).range(1..=1 << 30))]
+    max_frame_slots: u64,
     /// Compile hot functions to native code with Cranelift.
     #[arg(long, overrides_with = "no_jit")]
     jit: bool,
@@ -195,6 +199,7 @@ fn run(args: RunArgs) -> i32 {
     let config = RunConfig {
         reductions: args.reductions,
         max_call_depth: args.max_call_depth as usize,
+        max_frame_slots: args.max_frame_slots as usize,
         sandbox: args.sandbox,
         debug: args.debug,
         trace: args.trace,

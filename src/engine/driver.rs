@@ -13,9 +13,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use ttvm_runtime::{node, Execute, Node, Process, RunEnd, Sched, SchedConfig, Value};
 
-/// Native stack of the thread that runs the VM. Printing or comparing a
-/// value recurses once per nesting level, so nesting a million levels deep
-/// needs a few hundred megabytes; only the pages touched are ever committed.
+/// Native stack of the thread that runs the VM. Printing and comparing
+/// values are iterative, but RECEIVE_MATCH's pattern matching
+/// (`process::matches`) still recurses once per nesting level, so nesting
+/// a million levels deep needs a few hundred megabytes; only the pages
+/// touched are ever committed.
 const VM_STACK_BYTES: usize = 1 << 30;
 
 /// Run `program` to its end.
@@ -61,6 +63,7 @@ fn run_here(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
                 threshold: vm.config.jit_threshold,
                 max_stack: vm.config.max_stack,
                 max_call_depth: vm.config.max_call_depth,
+                max_frame_slots: vm.config.max_frame_slots,
                 dump,
             },
         )
@@ -355,6 +358,7 @@ impl TierUp for Hook<'_> {
 
 /// The report of a process that ended with an uncaught exception: reason,
 /// where, the failing instruction, and the call stack (innermost first).
+/// The reason is cut at [`ttvm_runtime::value::MAX_SHOWN_BYTES`] with `…`.
 pub(crate) fn crash_report(
     vm: &Vm,
     code: &Code,
@@ -369,12 +373,17 @@ pub(crate) fn crash_report(
         Some(n) => format!("process {pid} ({n})"),
         None => format!("process {pid}"),
     };
+    // The message can be up to the string limit (a thrown value's text):
+    // the report shows at most the diagnostic bound of it.
+    let reason = ttvm_runtime::value::shown_text(reason, ttvm_runtime::value::MAX_SHOWN_BYTES);
     let mut out = format!("error: {who} crashed: {reason}\n");
     let instr = p.code.get(at as usize).map(|i| {
         let ops = i.operand_text(&**p);
         if ops.is_empty() {
             i.opcode().mnemonic().to_string()
         } else {
+            // A string literal can be as long as the program.
+            let ops = ttvm_runtime::value::shown_text(&ops, crate::interp::DEBUG_VALUE_BYTES);
             format!("{} {ops}", i.opcode().mnemonic())
         }
     });
@@ -422,6 +431,7 @@ mod tests {
                 threshold,
                 max_stack: config.max_stack,
                 max_call_depth: config.max_call_depth,
+                max_frame_slots: config.max_frame_slots,
                 dump: None,
             },
         );

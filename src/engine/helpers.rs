@@ -54,7 +54,7 @@ fn sync_out(env: &mut JitEnv, ctx: &mut Context) {
         .max(ctx.captures.last().map_or(0, |c| c.0));
     env.lbase = ctx.locals.as_mut_ptr();
     env.llen = ctx.locals.len();
-    env.lcap = ctx.locals.capacity();
+    env.lcap = ctx.locals.capacity().min(env.lmax);
     // `base` is at most `locals.len()` (a frame's slots are in the vector).
     env.locals = env.lbase.wrapping_add(base);
     env.fptr = ctx.frames.as_mut_ptr();
@@ -68,7 +68,9 @@ fn sync_out(env: &mut JitEnv, ctx: &mut Context) {
 #[inline]
 fn sync_in(env: &JitEnv, ctx: &mut Context) {
     debug_assert!(ctx.stack.as_mut_ptr() == env.sp && ctx.stack.capacity() == env.cap);
-    debug_assert!(ctx.locals.as_mut_ptr() == env.lbase && ctx.locals.capacity() == env.lcap);
+    debug_assert!(
+        ctx.locals.as_mut_ptr() == env.lbase && ctx.locals.capacity().min(env.lmax) == env.lcap
+    );
     debug_assert!(ctx.frames.as_mut_ptr() == env.fptr && ctx.frames.capacity() == env.fcap);
     // SAFETY: compiled code works in the vectors' own buffers (it never
     // reallocates them: only helpers do, between `sync_in` and
@@ -328,7 +330,9 @@ extern "C" fn h_leave(buf: *const u8, place: u64, desc: u64, pc_st: u64, budget:
             host.jit.direct_exit();
             let more = |want: usize, len: usize| want.saturating_sub(len);
             ctx.frames.reserve(more(l.f + 1, ctx.frames.len()));
-            ctx.locals.reserve(more(l.lb + l.size, ctx.locals.len()));
+            // Within the slot limit: the chain started only with room
+            // for its deepest frames below it (`lower::direct`).
+            ctx.reserve_slots(l.lb + l.size, host.vm.config.max_frame_slots);
             ctx.stack.reserve(more(l.sb + l.items, ctx.stack.len()));
         });
         let env = &mut *env;
@@ -452,6 +456,7 @@ pub(super) fn run_compiled(
         dlimit: 0,
         hdepth: 0,
         host: &mut host as *mut Host<'_, '_> as *mut std::ffi::c_void,
+        lmax: vm.config.max_frame_slots,
     };
     // SAFETY: `host.ctx` is `ctx`, which nothing else uses until the call
     // returns.

@@ -33,6 +33,7 @@ fn jit_of(program: std::sync::Arc<crate::Program>) -> crate::jit::Jit {
             threshold: u32::MAX,
             max_stack: config.max_stack,
             max_call_depth: config.max_call_depth,
+            max_frame_slots: config.max_frame_slots,
             dump: None,
         },
     )

@@ -1,6 +1,7 @@
 //! A process's execution state. Both tiers read and write it; either can
 //! stop a process at a block boundary and either can resume it.
 
+use super::handlers::Handlers;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use ttvm_runtime::{Atom, Value};
 
@@ -67,19 +68,6 @@ mod tests {
     }
 }
 
-/// An installed exception handler.
-#[derive(Clone, Debug)]
-pub struct Handler {
-    /// Program address of the TRY that installed it.
-    pub try_pc: u32,
-    /// Where the catch block starts (an address in the running tier's code).
-    pub catch: u32,
-    /// Operand stack height when the TRY ran.
-    pub stack_len: u32,
-    /// Number of frames when the TRY ran (the handler's frame is the last).
-    pub depth: u32,
-}
-
 /// A process's execution context.
 #[derive(Debug)]
 pub struct Context {
@@ -88,7 +76,7 @@ pub struct Context {
     pub locals: Vec<Option<Value>>,
     pub frames: Vec<Frame>,
     /// Handlers of every frame, innermost last.
-    pub handlers: Vec<Handler>,
+    pub handlers: Handlers,
     /// CAPTUREd values waiting for MAKE_LAMBDA: (frame depth, name, value).
     pub captures: Vec<(u32, Atom, Value)>,
     /// EXPORTed values of the module runs in progress, innermost last.
@@ -123,7 +111,7 @@ impl Context {
             stack: Vec::new(),
             locals: Vec::new(),
             frames: Vec::new(),
-            handlers: Vec::new(),
+            handlers: Handlers::default(),
             captures: Vec::new(),
             exports: Vec::new(),
             pc,
@@ -154,18 +142,27 @@ impl Context {
         let f = self.frames.pop().expect("a process always has a frame");
         self.locals.truncate(f.base as usize);
         let depth = self.frames.len() as u32;
-        while self.handlers.last().is_some_and(|h| h.depth > depth) {
-            self.handlers.pop();
-        }
+        self.handlers.leave_frames(depth);
         while self.captures.last().is_some_and(|c| c.0 > depth) {
             self.captures.pop();
         }
         f
     }
 
-    /// Push a frame of `size` empty slots.
-    pub fn push_frame(&mut self, ret: u32, call_site: u32, entry: u32, size: u32, kind: FrameKind) {
+    /// Push a frame of `size` empty slots. `slot_limit` is the process's
+    /// limit on slots in all (`--max-frame-slots`), which the caller has
+    /// checked; the slot vector grows by doubling, but not past it.
+    pub fn push_frame(
+        &mut self,
+        ret: u32,
+        call_site: u32,
+        entry: u32,
+        size: u32,
+        kind: FrameKind,
+        slot_limit: usize,
+    ) {
         let base = self.locals.len() as u32;
+        self.reserve_slots(base as usize + size as usize, slot_limit);
         self.locals.resize(base as usize + size as usize, None);
         let stack_base = self.stack.len() as u32;
         self.frames.push(Frame {
@@ -177,6 +174,25 @@ impl Context {
             stack_base,
             kind,
         });
+    }
+
+    /// Make room for `len` variable slots in all: the vector grows by
+    /// doubling, but its capacity stays within `slot_limit` (unless `len`
+    /// itself is past it), so a process's slots never take more memory
+    /// than the limit allows.
+    pub fn reserve_slots(&mut self, len: usize, slot_limit: usize) {
+        let cap = self.locals.capacity();
+        if len > cap {
+            let want = cap.saturating_mul(2).clamp(len, slot_limit.max(len));
+            self.locals.reserve_exact(want - self.locals.len());
+        }
+    }
+
+    /// Whether a frame of `size` more slots would take the process past
+    /// `slot_limit` slots in all (then the call raises `stack overflow`).
+    #[inline]
+    pub fn slots_exceeded(&self, size: u32, slot_limit: usize) -> bool {
+        self.locals.len() + size as usize > slot_limit
     }
 
     /// Pop one operand, or raise `stack underflow in <op>`.

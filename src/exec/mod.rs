@@ -4,11 +4,13 @@
 //! either tier), the semantics of value operations, and the VM-wide state.
 
 pub mod context;
+pub mod handlers;
 pub mod native;
 pub mod ops;
 pub mod vm;
 
-pub use context::{frame_layout, live_contexts, Context, Frame, FrameKind, Handler};
+pub use context::{frame_layout, live_contexts, Context, Frame, FrameKind};
+pub use handlers::{Handler, Handlers};
 pub use vm::Vm;
 
 use std::sync::Arc;

@@ -39,7 +39,12 @@ pub struct JitEnv {
     pub target_block: u32,
     /// Nested native calls of compiled code right now.
     pub native_depth: u32,
-    /// Variable slots of every frame: the vector's raw parts.
+    /// Variable slots of every frame: the vector's raw parts, except that
+    /// `lcap`, the slots compiled code may fill without a helper, is the
+    /// capacity but never more than `lmax`: a frame made inline
+    /// (`llen + size <= lcap`) is within the slot limit, and one that is
+    /// not goes through the call helper, which raises `stack overflow`
+    /// exactly where the interpreter does.
     pub lbase: *mut Option<Value>,
     pub llen: usize,
     pub lcap: usize,
@@ -56,6 +61,9 @@ pub struct JitEnv {
     pub hdepth: u32,
     /// The engine's side of the slice (context, program, process).
     pub host: *mut c_void,
+    /// The process's limit on variable slots in all (`--max-frame-slots`),
+    /// which `lcap` never passes. (Last, so the other offsets stay.)
+    pub lmax: usize,
 }
 
 /// Byte offsets of [`JitEnv`]'s fields, as compiled code uses them.

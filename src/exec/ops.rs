@@ -150,30 +150,13 @@ fn too_long<T>() -> OpResult<T> {
     ))
 }
 
-/// A `fmt::Write` that refuses to grow past [`MAX_STR_BYTES`], so printing a
-/// huge (or hugely shared) value stops early.
-struct Bounded<'a, W: std::fmt::Write> {
-    out: &'a mut W,
-    len: usize,
-}
-
-impl<W: std::fmt::Write> std::fmt::Write for Bounded<'_, W> {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        self.len += s.len();
-        if self.len > MAX_STR_BYTES {
-            return Err(std::fmt::Error);
-        }
-        self.out.write_str(s)
-    }
-}
-
-/// Append the PRINT text of `v` to `out`, which already holds `have` bytes.
+/// Append the PRINT text of `v` to `out`, which already holds `have` bytes,
+/// or raise `string too long` (after work bounded by the limit, however
+/// large or self-sharing the value).
 fn write_text(out: &mut impl std::fmt::Write, have: usize, v: &Value) -> OpResult {
-    use std::fmt::Write;
-    let mut w = Bounded { out, len: have };
-    match write!(w, "{v}") {
+    match v.write_text(out, MAX_STR_BYTES.saturating_sub(have)) {
         Ok(()) => Ok(()),
-        Err(_) => too_long(),
+        Err(ttvm_runtime::value::TooLong) => too_long(),
     }
 }
 

@@ -16,6 +16,10 @@ pub struct RunConfig {
     pub max_call_depth: usize,
     /// Operand stack values per process (default 10,000,000).
     pub max_stack: usize,
+    /// Variable slots of all of a process's frames together
+    /// (`--max-frame-slots`, default [`DEFAULT_MAX_FRAME_SLOTS`]): a call
+    /// or IMPORT that would pass it raises `stack overflow`.
+    pub max_frame_slots: usize,
     /// `--sandbox`: file, environment and argument instructions raise
     /// `permission denied`.
     pub sandbox: bool,
@@ -53,6 +57,7 @@ impl Default for RunConfig {
             reductions: 4000,
             max_call_depth: 1_000_000,
             max_stack: 10_000_000,
+            max_frame_slots: DEFAULT_MAX_FRAME_SLOTS,
             sandbox: false,
             debug: false,
             trace: false,
@@ -69,6 +74,10 @@ impl Default for RunConfig {
         }
     }
 }
+
+/// Variable slots a process's frames may hold in all, by default: 2^24
+/// slots of 16 bytes, 256 MiB (a million frames of 16 variables).
+pub const DEFAULT_MAX_FRAME_SLOTS: usize = 1 << 24;
 
 /// Calls plus loop back-edges after which a function is compiled.
 pub const DEFAULT_JIT_THRESHOLD: u32 = 1000;

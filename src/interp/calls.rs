@@ -1,5 +1,6 @@
 //! Calls and returns: CALL, CALL_FUNCTION (functions and closures), RET,
-//! tail calls, the call-depth limit, and the end of a module's run.
+//! tail calls, the call-depth and frame-slot limits, and the end of a
+//! module's run.
 
 use super::{Code, Flow, Outcome, Proc};
 use crate::bytecode::Instr;
@@ -32,14 +33,35 @@ pub(super) fn call(
     // must stay in force while the callee runs (as in Erlang).
     let depth = ctx.frames.len() as u32;
     let guarded = ctx.handlers.last().is_some_and(|h| h.depth == depth);
+    let slot_limit = vm.config.max_frame_slots;
     if tail && depth > 1 && ctx.frame().kind == FrameKind::Call && !guarded {
-        let old = ctx.pop_frame();
-        ctx.push_frame(old.ret, old.call_site, target, frame_size, FrameKind::Call);
-    } else {
-        if ctx.frames.len() >= vm.config.max_call_depth {
+        // The callee's slots replace the caller's.
+        if ctx.frame().base as usize + frame_size as usize > slot_limit {
             return error("stack overflow");
         }
-        ctx.push_frame(ret, call_site, target, frame_size, FrameKind::Call);
+        let old = ctx.pop_frame();
+        ctx.push_frame(
+            old.ret,
+            old.call_site,
+            target,
+            frame_size,
+            FrameKind::Call,
+            slot_limit,
+        );
+    } else {
+        if ctx.frames.len() >= vm.config.max_call_depth
+            || ctx.slots_exceeded(frame_size, slot_limit)
+        {
+            return error("stack overflow");
+        }
+        ctx.push_frame(
+            ret,
+            call_site,
+            target,
+            frame_size,
+            FrameKind::Call,
+            slot_limit,
+        );
     }
     let base = ctx.frame().base as usize;
     let from = ctx.stack.len() - n;

@@ -306,14 +306,7 @@ fn step(
         // §3.8
         Instr::Try(t) => {
             let depth = ctx.frames.len() as u32;
-            if let Some(i) = ctx
-                .handlers
-                .iter()
-                .rposition(|h| h.depth == depth && h.try_pc == at)
-            {
-                ctx.handlers.remove(i);
-            }
-            ctx.handlers.push(Handler {
+            ctx.handlers.install(Handler {
                 try_pc: at,
                 catch: code.entry[t.0 as usize],
                 stack_len: ctx.stack.len() as u32,
@@ -328,14 +321,7 @@ fn step(
         Instr::Catch(_) => Ok(Flow::Next),
         Instr::EndTry(Owner(owner)) => {
             if let Some(t) = owner {
-                let depth = ctx.frames.len() as u32;
-                if let Some(i) = ctx
-                    .handlers
-                    .iter()
-                    .rposition(|h| h.depth == depth && h.try_pc == *t)
-                {
-                    ctx.handlers.truncate(i);
-                }
+                ctx.handlers.end(ctx.frames.len() as u32, *t);
             }
             Ok(Flow::Next)
         }
@@ -405,14 +391,16 @@ fn import(ctx: &mut Context, code: &Code, vm: &Vm, m: u32, at: u32, next: u32) -
             vm.program.files[vm.program.modules[m as usize].file as usize].name
         )),
         ModuleState::NotRun => {
-            if ctx.frames.len() >= vm.config.max_call_depth {
+            let start = vm.program.modules[m as usize].start;
+            let size = vm.program.layout_at(start).names.len() as u32;
+            let slot_limit = vm.config.max_frame_slots;
+            if ctx.frames.len() >= vm.config.max_call_depth || ctx.slots_exceeded(size, slot_limit)
+            {
                 return error("stack overflow");
             }
             vm.modules.lock().unwrap_or_else(|e| e.into_inner())[m as usize] = ModuleState::Running;
-            let start = vm.program.modules[m as usize].start;
-            let size = vm.program.layout_at(start).names.len() as u32;
             ctx.exports.push(Vec::new());
-            ctx.push_frame(next, at, start, size, FrameKind::Module(m));
+            ctx.push_frame(next, at, start, size, FrameKind::Module(m), slot_limit);
             Ok(Flow::Jump(code.entry[start as usize]))
         }
     }

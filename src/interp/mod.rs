@@ -13,6 +13,7 @@ mod procs;
 mod trace;
 
 pub use decode::Code;
+pub(crate) use trace::DEBUG_VALUE_BYTES;
 
 use crate::exec::ops;
 use crate::exec::{Context, Raise, Vm};

@@ -87,6 +87,7 @@ pub(super) struct Input<'a> {
     pub plan: &'a UnitPlan,
     pub max_stack: usize,
     pub max_call_depth: usize,
+    pub max_frame_slots: usize,
     pub none_tag: u8,
     /// Carry tag facts across blocks (`facts`); off for a unit compiled
     /// again because its entry checks kept failing.

@@ -177,6 +177,8 @@ pub struct JitConfig {
     pub max_stack: usize,
     /// `--max-call-depth`.
     pub max_call_depth: usize,
+    /// `--max-frame-slots`.
+    pub max_frame_slots: usize,
     /// `--jit-dump`: where the IR goes.
     pub dump: Option<DumpSink>,
 }
@@ -201,6 +203,7 @@ pub struct Jit {
     threshold: u32,
     max_stack: usize,
     max_call_depth: usize,
+    max_frame_slots: usize,
     none_tag: u8,
     stats: Mutex<JitStats>,
     /// `JitStats::entry_checks_failed`.
@@ -226,6 +229,7 @@ impl Jit {
             threshold,
             max_stack,
             max_call_depth,
+            max_frame_slots,
             dump,
         } = config;
         let p = &*program;
@@ -332,6 +336,7 @@ impl Jit {
             threshold,
             max_stack,
             max_call_depth,
+            max_frame_slots,
             none_tag: code::none_tag(),
             stats: Mutex::new(JitStats::default()),
             entry_checks_failed: AtomicU64::new(0),
@@ -476,6 +481,7 @@ impl Jit {
             plan: &u.plan,
             max_stack: self.max_stack,
             max_call_depth: self.max_call_depth,
+            max_frame_slots: self.max_frame_slots,
             none_tag: self.none_tag,
             assume: !u.generic.load(Ordering::Relaxed),
             callee,

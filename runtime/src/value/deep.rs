@@ -10,8 +10,9 @@ use super::Value;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
-/// A list's elements (the heap part of `Value::List`).
-#[derive(Clone, Debug, Default)]
+/// A list's elements (the heap part of `Value::List`). `Debug` is bounded
+/// (see `display.rs`).
+#[derive(Clone, Default)]
 pub struct List(pub Vec<Value>);
 
 impl Deref for List {

@@ -1,6 +1,22 @@
-//! PRINT text of values (SPEC §2).
+//! The text of values: PRINT's exact text (SPEC §2) and the bounded text
+//! every diagnostic shows.
+//!
+//! One walker makes all of it, iteratively (values can be nested far deeper
+//! than any native stack) and through a writer that stops it: a value that
+//! shares itself (`l = [l, l]` forty times is 2^40 leaves in a few hundred
+//! bytes) is never walked further than the text it is allowed to produce,
+//! because every step of the walk writes at least one byte.
+//!
+//! - [`Value::write_text`]: the exact text, or [`TooLong`] past a limit
+//!   (TO_STR, PRINT, CONCAT and the file writes use it with the 256 MiB
+//!   string limit, and raise their documented error).
+//! - `Display` (so `to_string()` and `format!`) and `Debug`, [`Value::shown`],
+//!   [`shown_text`]: the text cut at a limit, ending with `…` when cut.
+//!   `Display` uses [`MAX_SHOWN_BYTES`]: a crash report, trace, debug line,
+//!   error message or thrown value's message never holds more of one value
+//!   than that.
 
-use super::Value;
+use super::{Object, Value};
 use std::fmt::{self, Write};
 
 /// A float as PRINT shows it: the shortest decimal that reads back as the same
@@ -12,91 +28,276 @@ pub fn format_float(f: f64, out: &mut impl Write) -> fmt::Result {
     write!(out, "{f}")
 }
 
-/// Nesting deeper than this prints as `…`: printing recurses once per level,
-/// and a value can be nested far deeper than any native stack.
+/// Nesting deeper than this prints as `…` (a documented rule from when
+/// printing recursed per level; it also bounds the walker's own stack).
 pub const MAX_PRINT_DEPTH: u32 = 1 << 17;
 
-thread_local! {
-    static DEPTH: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+/// The most bytes of one value's text a diagnostic shows (crash reports,
+/// `--trace`/`--debug`, `--trace-procs`, DUMP_SCOPE, runtime error
+/// messages, the message of a thrown non-Str value): `Display` cuts there
+/// and ends with `…`.
+pub const MAX_SHOWN_BYTES: usize = 1 << 16;
+
+/// The exact text would pass the limit given to [`Value::write_text`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TooLong;
+
+/// A container being printed, and the index of its next element.
+enum Open<'a> {
+    List(&'a [Value], usize),
+    Object(&'a Object, usize),
 }
 
-/// Run `f` one nesting level deeper, or print `…` past the limit.
-fn nested(
-    f: &mut fmt::Formatter<'_>,
-    body: impl FnOnce(&mut fmt::Formatter<'_>) -> fmt::Result,
+/// Write the PRINT text of `v` to `out`, element by element, stopping at
+/// the first error `out` reports.
+fn walk(v: &Value, out: &mut impl Write) -> fmt::Result {
+    walk_from(Some(v), Vec::new(), out)
+}
+
+/// The walk, from `next` (a value to print first) and the containers
+/// `open` already started.
+fn walk_from<'a>(
+    mut next: Option<&'a Value>,
+    mut open: Vec<Open<'a>>,
+    out: &mut impl Write,
 ) -> fmt::Result {
-    let d = DEPTH.with(|d| d.get());
-    if d >= MAX_PRINT_DEPTH {
-        return f.write_str("…");
+    loop {
+        if let Some(v) = next.take() {
+            let deep = open.len() >= MAX_PRINT_DEPTH as usize;
+            match v {
+                Value::Null => out.write_str("null")?,
+                Value::Bool(b) => out.write_str(if *b { "true" } else { "false" })?,
+                Value::Int(i) => write!(out, "{i}")?,
+                Value::Float(x) => format_float(*x, out)?,
+                Value::Str(s) => out.write_str(s)?,
+                Value::Function(p) => {
+                    write!(out, "function@{} (", p.target_text)?;
+                    write_params(out, &p.params)?;
+                    out.write_char(')')?;
+                }
+                Value::List(_) | Value::Object(_) | Value::Closure(_) | Value::Exception(_)
+                    if deep =>
+                {
+                    out.write_str("…")?
+                }
+                Value::List(items) => {
+                    out.write_char('[')?;
+                    open.push(Open::List(items, 0));
+                }
+                Value::Object(obj) => {
+                    out.write_char('{')?;
+                    open.push(Open::Object(obj, 0));
+                }
+                Value::Closure(c) => {
+                    write!(out, "closure@{} (", c.proto.target_text)?;
+                    write_params(out, &c.proto.params)?;
+                    write!(out, ") [captured: {}]", c.captured.len())?;
+                }
+                Value::Exception(e) => {
+                    out.write_str("Exception: ")?;
+                    out.write_str(&e.message)?;
+                }
+            }
+        }
+        match open.last_mut() {
+            None => return Ok(()),
+            Some(Open::List(items, i)) => {
+                let items: &'a [Value] = items;
+                match items.get(*i) {
+                    Some(item) => {
+                        if *i > 0 {
+                            out.write_str(", ")?;
+                        }
+                        *i += 1;
+                        next = Some(item);
+                    }
+                    None => {
+                        out.write_char(']')?;
+                        open.pop();
+                    }
+                }
+            }
+            Some(Open::Object(obj, i)) => {
+                let obj: &'a Object = obj;
+                match obj.get_index(*i) {
+                    Some((name, value)) => {
+                        if *i > 0 {
+                            out.write_str(", ")?;
+                        }
+                        *i += 1;
+                        out.write_str(name.as_str())?;
+                        out.write_str(": ")?;
+                        next = Some(value);
+                    }
+                    None => {
+                        out.write_char('}')?;
+                        open.pop();
+                    }
+                }
+            }
+        }
     }
-    DEPTH.with(|c| c.set(d + 1));
-    let r = body(f);
-    DEPTH.with(|c| c.set(d));
-    r
 }
 
-impl fmt::Display for Value {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Value::List(_) | Value::Object(_) | Value::Closure(_) | Value::Exception(_) => {
-                nested(f, |f| self.fmt_inner(f))
-            }
-            _ => self.fmt_inner(f),
+fn write_params(out: &mut impl Write, params: &[super::Atom]) -> fmt::Result {
+    for (i, p) in params.iter().enumerate() {
+        if i > 0 {
+            out.write_str(", ")?;
         }
+        out.write_str(p.as_str())?;
+    }
+    Ok(())
+}
+
+/// A writer that takes at most `left` more bytes: past that it refuses
+/// (and remembers that it did), so the walk stops.
+struct Exact<'w, W: Write> {
+    out: &'w mut W,
+    left: usize,
+    over: bool,
+}
+
+impl<W: Write> Write for Exact<'_, W> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        if s.len() > self.left {
+            self.over = true;
+            return Err(fmt::Error);
+        }
+        self.left -= s.len();
+        self.out.write_str(s)
+    }
+}
+
+/// A writer that takes at most `left` more bytes: it writes what fits (up
+/// to a character boundary), then refuses (and remembers that it cut), so
+/// the walk stops.
+struct Cut<'w, W: Write> {
+    out: &'w mut W,
+    left: usize,
+    cut: bool,
+}
+
+impl<W: Write> Write for Cut<'_, W> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        if s.len() <= self.left {
+            self.left -= s.len();
+            return self.out.write_str(s);
+        }
+        let mut k = self.left;
+        while !s.is_char_boundary(k) {
+            k -= 1;
+        }
+        self.out.write_str(&s[..k])?;
+        self.left = 0;
+        self.cut = true;
+        Err(fmt::Error)
+    }
+}
+
+/// Run `write` on a [`Cut`] of `out` with `limit` bytes; `…` after it
+/// when it was cut.
+fn cut_at<W: Write>(
+    out: &mut W,
+    limit: usize,
+    write: impl FnOnce(&mut Cut<'_, W>) -> fmt::Result,
+) -> fmt::Result {
+    let mut w = Cut {
+        out,
+        left: limit,
+        cut: false,
+    };
+    match write(&mut w) {
+        Ok(()) => Ok(()),
+        Err(_) if w.cut => out.write_str("…"),
+        Err(e) => Err(e),
     }
 }
 
 impl Value {
-    fn fmt_inner(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    /// Append the exact PRINT text of `self` to `out`, writing at most
+    /// `limit` bytes; past that, `Err(TooLong)` with `out` holding a prefix.
+    /// The work is bounded by `limit`, however large the value. `out` must
+    /// not fail (a `String` or `Str`); if it does, that is reported as
+    /// `TooLong` too.
+    pub fn write_text(&self, out: &mut impl Write, limit: usize) -> Result<(), TooLong> {
+        let mut w = Exact {
+            out,
+            left: limit,
+            over: false,
+        };
+        let r = walk(self, &mut w);
+        debug_assert!(r.is_ok() || w.over, "a text sink failed");
+        r.map_err(|_| TooLong)
+    }
+
+    /// The PRINT text cut at `limit` bytes (at a character boundary), then
+    /// `…` if it was cut: for text that must exist whatever the value (a
+    /// diagnostic, a thrown value's message).
+    pub fn shown(&self, limit: usize) -> Shown<'_> {
+        Shown { value: self, limit }
+    }
+}
+
+/// [`Value::shown`]'s text, as `Display`.
+pub struct Shown<'a> {
+    value: &'a Value,
+    limit: usize,
+}
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        cut_at(f, self.limit, |w| walk(self.value, w))
+    }
+}
+
+/// Text that is already a string (an exception message), cut like
+/// [`Value::shown`]'s.
+pub fn shown_text(text: &str, limit: usize) -> impl fmt::Display + '_ {
+    struct ShownText<'a>(&'a str, usize);
+    impl fmt::Display for ShownText<'_> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            cut_at(f, self.1, |w| w.write_str(self.0))
+        }
+    }
+    ShownText(text, limit)
+}
+
+/// A value's text for people: cut at [`MAX_SHOWN_BYTES`].
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.shown(MAX_SHOWN_BYTES).fmt(f)
+    }
+}
+
+/// Debug output is bounded the same way: its type, then its text cut at
+/// [`MAX_SHOWN_BYTES`] (strings quoted).
+impl fmt::Debug for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Value::Null => f.write_str("null"),
-            Value::Bool(b) => write!(f, "{b}"),
-            Value::Int(i) => write!(f, "{i}"),
-            Value::Float(x) => format_float(*x, f),
-            Value::Str(s) => f.write_str(s),
-            Value::List(items) => {
-                f.write_char('[')?;
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(", ")?;
-                    }
-                    write!(f, "{item}")?;
-                }
-                f.write_char(']')
-            }
-            Value::Object(obj) => {
-                f.write_char('{')?;
-                for (i, (name, value)) in obj.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(", ")?;
-                    }
-                    write!(f, "{name}: {value}")?;
-                }
-                f.write_char('}')
-            }
-            Value::Function(p) => {
-                write!(f, "function@{} (", p.target_text)?;
-                write_params(f, &p.params)?;
-                f.write_char(')')
-            }
-            Value::Closure(c) => {
-                write!(f, "closure@{} (", c.proto.target_text)?;
-                write_params(f, &c.proto.params)?;
-                write!(f, ") [captured: {}]", c.captured.len())
-            }
-            Value::Exception(e) => write!(f, "Exception: {}", e.message),
+            Value::Str(s) => write!(f, "Str({:?})", shown_text(s, MAX_SHOWN_BYTES).to_string()),
+            other => write!(f, "{}({other})", other.type_name()),
         }
     }
 }
 
-fn write_params(f: &mut fmt::Formatter<'_>, params: &[super::Atom]) -> fmt::Result {
-    for (i, p) in params.iter().enumerate() {
-        if i > 0 {
-            f.write_str(", ")?;
-        }
-        f.write_str(p.as_str())?;
+/// A list's elements for `Debug`: bounded like a value's.
+impl fmt::Debug for super::List {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        cut_at(f, MAX_SHOWN_BYTES, |w| {
+            w.write_char('[')?;
+            walk_from(None, vec![Open::List(&self.0, 0)], w)
+        })
     }
-    Ok(())
+}
+
+/// An object's fields for `Debug`: bounded like a value's.
+impl fmt::Debug for Object {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        cut_at(f, MAX_SHOWN_BYTES, |w| {
+            w.write_char('{')?;
+            walk_from(None, vec![Open::Object(self, 0)], w)
+        })
+    }
 }
 
 #[cfg(test)]
@@ -112,7 +313,7 @@ mod tests {
     #[test]
     fn floats_print_shortest_without_exponent() {
         assert_eq!(float(3.0), "3");
-        assert_eq!(float(3.14), "3.14");
+        assert_eq!(float(3.25), "3.25");
         assert_eq!(float(0.1 + 0.2), "0.30000000000000004");
         assert_eq!(float(f64::INFINITY), "inf");
         assert_eq!(float(f64::NEG_INFINITY), "-inf");
@@ -132,29 +333,67 @@ mod tests {
         }
     }
 
+    /// Printing walks iteratively: no large native stack needed.
     #[test]
     fn deep_nesting_prints_an_ellipsis_past_the_limit() {
-        // The VM prints on threads with large stacks; so does this test.
-        std::thread::Builder::new()
-            .stack_size(256 << 20)
-            .spawn(deep_nesting_check)
-            .unwrap()
-            .join()
-            .unwrap();
-    }
-
-    fn deep_nesting_check() {
         let mut v = Value::Int(7);
         for _ in 0..(MAX_PRINT_DEPTH + 5) {
             v = Value::list(vec![v]);
         }
-        let text = v.to_string();
+        let mut text = String::new();
+        v.write_text(&mut text, 1 << 20).unwrap();
+        let depth = MAX_PRINT_DEPTH as usize;
+        assert_eq!(text.len(), 2 * depth + "…".len());
         assert!(text.starts_with("[[[") && text.contains('…') && !text.contains('7'));
         let mut w = Value::Int(7);
         for _ in 0..3 {
             w = Value::list(vec![w]);
         }
         assert_eq!(w.to_string(), "[[[7]]]");
+    }
+
+    /// `l = [l, l]`, `n` times over `[leaf]`: 2^n leaves in n + 1 lists.
+    fn dag(n: u32, leaf: Value) -> Value {
+        let mut l = Value::list(vec![leaf]);
+        for _ in 0..n {
+            l = Value::list(vec![l.clone(), l]);
+        }
+        l
+    }
+
+    /// A value that shares itself into 2^40 leaves: the exact text stops at
+    /// its limit, the shown text is cut with `…`; both after doing work
+    /// in proportion to the limit only.
+    #[test]
+    fn a_shared_value_is_never_walked_past_the_limit() {
+        let v = dag(40, Value::Int(1));
+        let mut text = String::new();
+        assert_eq!(v.write_text(&mut text, 1 << 20), Err(TooLong));
+        assert!(text.len() <= 1 << 20 && text.starts_with("[[[[[["));
+        let shown = v.to_string();
+        assert_eq!(shown.len(), MAX_SHOWN_BYTES + "…".len());
+        assert!(shown.ends_with('…'));
+        assert!(format!("{:?}", v).len() < MAX_SHOWN_BYTES + 16);
+        // Empty strings as leaves: every list still writes its brackets.
+        let e = dag(40, Value::str(""));
+        assert!(e.to_string().ends_with('…'));
+        let small = dag(2, Value::Int(1));
+        assert_eq!(small.to_string(), "[[[1], [1]], [[1], [1]]]");
+        let mut exact = String::new();
+        small.write_text(&mut exact, 24).unwrap();
+        assert_eq!(exact, "[[[1], [1]], [[1], [1]]]");
+        assert_eq!(small.write_text(&mut String::new(), 23), Err(TooLong));
+    }
+
+    #[test]
+    fn cutting_keeps_whole_characters() {
+        let v = Value::str("ab€cd");
+        assert_eq!(v.shown(3).to_string(), "ab…");
+        assert_eq!(v.shown(5).to_string(), "ab€…");
+        assert_eq!(v.shown(7).to_string(), "ab€cd");
+        assert_eq!(shown_text("ab€cd", 4).to_string(), "ab…");
+        assert_eq!(shown_text("abc", 3).to_string(), "abc");
+        assert_eq!(shown_text("", 0).to_string(), "");
     }
 
     #[test]
@@ -170,10 +409,12 @@ mod tests {
         let mut obj = Object::new();
         obj.set(Atom::new("name"), Value::str("Ann"));
         obj.set(Atom::new("age"), Value::Int(30));
+        obj.set(Atom::new("tags"), Value::list(vec![]));
         assert_eq!(
             Value::Object(Arc::new(obj)).to_string(),
-            "{name: Ann, age: 30}"
+            "{name: Ann, age: 30, tags: []}"
         );
+        assert_eq!(Value::Object(Arc::new(Object::new())).to_string(), "{}");
         let proto = Arc::new(FuncProto {
             target_text: Arc::from("add"),
             entry: 3,
@@ -196,9 +437,12 @@ mod tests {
         );
         assert_eq!(Value::Null.to_string(), "null");
         assert_eq!(Value::Bool(true).to_string(), "true");
+        assert_eq!(Value::Bool(false).to_string(), "false");
         assert_eq!(
             Value::Exception(Value::error("bad")).to_string(),
             "Exception: bad"
         );
+        assert_eq!(format!("{:?}", Value::str("a\"b")), "Str(\"a\\\"b\")");
+        assert_eq!(format!("{:?}", Value::Int(3)), "Int(3)");
     }
 }

@@ -17,15 +17,18 @@ mod text;
 
 pub use atom::Atom;
 pub use deep::List;
-pub use display::format_float;
+pub use display::{format_float, shown_text, Shown, TooLong, MAX_PRINT_DEPTH, MAX_SHOWN_BYTES};
 pub use object::Object;
 pub use text::Str;
 
 use std::sync::Arc;
 
 /// A value of the `.ttvm` language.
+///
+/// `Display` and `Debug` show a value's text cut at [`MAX_SHOWN_BYTES`];
+/// the exact text is [`Value::write_text`], with a limit.
 #[repr(C, u8)]
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub enum Value {
     Null = 0,
     Bool(bool) = 1,
@@ -83,10 +86,21 @@ pub struct Closure {
 }
 
 /// An exception: a message, and the value that was thrown.
-#[derive(Debug)]
 pub struct Exception {
     pub message: Arc<Str>,
     pub value: Value,
+}
+
+impl std::fmt::Debug for Exception {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Exception")
+            .field(
+                "message",
+                &shown_text(&self.message, MAX_SHOWN_BYTES).to_string(),
+            )
+            .field("value", &self.value)
+            .finish()
+    }
 }
 
 impl Value {
@@ -129,7 +143,10 @@ impl Value {
 
     /// Turn a raised value into an Exception (SPEC §3.8): a Str becomes an
     /// Exception with that message, an Exception stays as is, anything else
-    /// becomes an Exception whose message is its PRINT text.
+    /// becomes an Exception whose message is its PRINT text — cut at
+    /// [`MAX_SHOWN_BYTES`] with `…` (`Display`), so that a list sharing
+    /// itself into 2^40 elements costs a bounded message, and a crash
+    /// reason stays short enough for the processes it reaches to print.
     pub fn into_exception(self) -> Arc<Exception> {
         match self {
             Value::Exception(e) => e,

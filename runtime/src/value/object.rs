@@ -4,8 +4,9 @@ use super::{Atom, Value};
 use indexmap::IndexMap;
 use rustc_hash::FxBuildHasher;
 
-/// An object's fields, in insertion order.
-#[derive(Clone, Debug, Default)]
+/// An object's fields, in insertion order. `Debug` is bounded (see
+/// `display.rs`).
+#[derive(Clone, Default)]
 pub struct Object {
     fields: IndexMap<Atom, Value, FxBuildHasher>,
 }
@@ -44,6 +45,11 @@ impl Object {
     /// Remove every field, returning the values.
     pub fn take_values(&mut self) -> Vec<Value> {
         self.fields.drain(..).map(|(_, v)| v).collect()
+    }
+
+    /// The `i`-th field in insertion order.
+    pub fn get_index(&self, i: usize) -> Option<(&Atom, &Value)> {
+        self.fields.get_index(i)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&Atom, &Value)> {

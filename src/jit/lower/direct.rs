@@ -29,7 +29,7 @@
 //! The checks: ordinary code starts a chain of direct calls only when the
 //! operand stack and the slot vector have room for the deepest chain
 //! (`MAX_DIRECT_DEPTH` frames of the largest direct function) below the
-//! operand stack limit and within the bits of `place`; so a direct entry
+//! operand stack and frame-slot limits and within the bits of `place`; so a direct entry
 //! checks only that its arguments are unboxed (so no value here is ever
 //! counted) and, if it calls, that frames are left. Failing either, it
 //! leaves at once, and its ordinary compiled code or the interpreter runs
@@ -733,8 +733,11 @@ impl Lower<'_, '_, '_> {
         let most = (deepest * bounds.below + bounds.need) as i64;
         let room = (self.input.max_stack.min(Place::FIELD_MAX) as i64).saturating_sub(most);
         let over_s = self.b.ins().icmp_imm(IntCC::SignedGreaterThan, len, room);
-        // The slots: within their field.
-        let room_l = Place::FIELD_MAX.saturating_sub(deepest * bounds.slots) as i64;
+        // The slots: within their field and the frame-slot limit (so no
+        // direct call passes it: near it the chain does not start, and the
+        // calls made instead raise the interpreter's `stack overflow`).
+        let room_l = (Place::FIELD_MAX.min(self.input.max_frame_slots))
+            .saturating_sub(deepest * bounds.slots) as i64;
         let over_l = self
             .b
             .ins()
