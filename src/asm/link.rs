@@ -90,6 +90,11 @@ pub(super) fn link(
             start,
             end: start + len,
             labels,
+            export_index: exports
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (a.clone(), i as u32))
+                .collect(),
             exports,
         });
         p.files.push(u.file);

@@ -54,8 +54,11 @@ pub struct Module {
     pub end: u32,
     /// Labels, by name, as program-wide instruction indices.
     pub labels: HashMap<String, u32>,
-    /// Names this module publishes with EXPORT.
+    /// Names this module publishes with EXPORT, in the order of their
+    /// first EXPORT in the text (an IMPORT's binds follow this order).
     pub exports: Vec<Atom>,
+    /// Name → its index in `exports`.
+    pub export_index: HashMap<Atom, u32>,
 }
 
 /// The variables of one frame shape: every name used by code that can run in

@@ -79,8 +79,9 @@ pub struct Context {
     pub handlers: Handlers,
     /// CAPTUREd values waiting for MAKE_LAMBDA: (frame depth, name, value).
     pub captures: Vec<(u32, Atom, Value)>,
-    /// EXPORTed values of the module runs in progress, innermost last.
-    pub exports: Vec<Vec<(Atom, Value)>>,
+    /// EXPORTed values of the module runs in progress, innermost last:
+    /// the module and its values by export index (`Module::exports`).
+    pub exports: Vec<(u32, Vec<Option<Value>>)>,
     /// Next instruction (an address in the running tier's code).
     pub pc: u32,
     /// Reductions left in this slice.

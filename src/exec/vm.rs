@@ -5,7 +5,7 @@ use crate::bytecode::Program;
 use std::io::{BufRead, BufWriter, Write};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
-use ttvm_runtime::{Atom, Value};
+use ttvm_runtime::Value;
 
 /// How to run a program (the CLI's options, as the library sees them).
 #[derive(Clone, Debug)]
@@ -194,7 +194,8 @@ pub fn default_schedulers() -> usize {
 pub enum ModuleState {
     NotRun,
     Running,
-    Done(Arc<[(Atom, Value)]>),
+    /// The exported values, by export index (`Module::exports`).
+    Done(Arc<[Option<Value>]>),
 }
 
 /// Everything the processes of one run share.

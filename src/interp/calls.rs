@@ -152,7 +152,7 @@ fn end_module(ctx: &mut Context, _code: &Code, vm: &Vm) -> Flow {
     // The module ran in a frame of its own: what it left on the operand
     // stack goes with it.
     ctx.stack.truncate(f.stack_base as usize);
-    let exports: std::sync::Arc<[_]> = ctx.exports.pop().unwrap_or_default().into();
+    let exports: std::sync::Arc<[_]> = ctx.exports.pop().map(|(_, v)| v).unwrap_or_default().into();
     vm.modules.lock().unwrap_or_else(|e| e.into_inner())[m as usize] =
         ModuleState::Done(exports.clone());
     bind_exports(ctx, vm, f.call_site, &exports);
@@ -160,18 +160,14 @@ fn end_module(ctx: &mut Context, _code: &Code, vm: &Vm) -> Flow {
 }
 
 /// Put a module's exports into the current frame, by the IMPORT's binds.
-pub(super) fn bind_exports(
-    ctx: &mut Context,
-    vm: &Vm,
-    import_pc: u32,
-    exports: &[(ttvm_runtime::Atom, Value)],
-) {
+pub(super) fn bind_exports(ctx: &mut Context, vm: &Vm, import_pc: u32, exports: &[Option<Value>]) {
     let Instr::Import(imp) = &vm.program.code[import_pc as usize] else {
         return;
     };
     let base = ctx.frame().base as usize;
-    for (name, value) in exports {
-        if let Some((_, slot)) = imp.binds.iter().find(|(n, _)| n == name) {
+    // The binds are in the module's export order, like `exports`.
+    for ((_, slot), value) in imp.binds.iter().zip(exports) {
+        if let Some(value) = value {
             ctx.locals[base + *slot as usize] = Some(value.clone());
         }
     }

@@ -329,10 +329,12 @@ fn step(
         Instr::Import(imp) => import(ctx, code, vm, imp.module, at, decoded_next),
         Instr::Export(v) => {
             let x = load(ctx, v.slot, &v.name)?;
-            if let Some(list) = ctx.exports.last_mut() {
-                match list.iter_mut().find(|(n, _)| *n == v.name) {
-                    Some(entry) => entry.1 = x,
-                    None => list.push((v.name.clone(), x)),
+            // A name the running module does not export (an EXPORT in a
+            // function of another module, run during this one) binds nothing.
+            if let Some((m, values)) = ctx.exports.last_mut() {
+                let module = &vm.program.modules[*m as usize];
+                if let Some(&i) = module.export_index.get(&v.name) {
+                    values[i as usize] = Some(x);
                 }
             }
             Ok(Flow::Next)
@@ -399,7 +401,8 @@ fn import(ctx: &mut Context, code: &Code, vm: &Vm, m: u32, at: u32, next: u32) -
                 return error("stack overflow");
             }
             vm.modules.lock().unwrap_or_else(|e| e.into_inner())[m as usize] = ModuleState::Running;
-            ctx.exports.push(Vec::new());
+            let n = vm.program.modules[m as usize].exports.len();
+            ctx.exports.push((m, vec![None; n]));
             ctx.push_frame(next, at, start, size, FrameKind::Module(m), slot_limit);
             Ok(Flow::Jump(code.entry[start as usize]))
         }
