@@ -143,7 +143,7 @@ mod tests {
         assert!(!Value::Float(f64::NAN).equals(&Value::Float(f64::NAN)));
         assert!(!Value::Bool(true).equals(&Value::Int(1)));
         assert!(Value::list(vec![Value::Int(1)]).equals(&Value::list(vec![Value::Float(1.0)])));
-        assert!(!Value::Int(i64::MAX).equals(&Value::Float(9.223372036854775807e18)));
+        assert!(!Value::Int(i64::MAX).equals(&Value::Float(9_223_372_036_854_775_808.0)));
         assert_eq!(
             Value::Int(2).compare(&Value::Float(2.5)),
             Some(Some(Ordering::Less))
