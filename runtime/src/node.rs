@@ -245,7 +245,15 @@ impl<S: Send> Node<S> {
     }
 
     /// R1: a new process, in the table and `Queued`; its queue entry.
-    fn insert(&self, state: S, link: Option<Pid>) -> Result<Entry<S>, OpError> {
+    /// With `parent` (SPAWN_LINK, run by the parent), the link is in both
+    /// processes' sets before the child is in the table (L4): nobody can
+    /// end the child before its exit signal would reach the parent (K2
+    /// drops a link's signal the receiver does not hold).
+    fn insert(
+        &self,
+        state: S,
+        parent: Option<(&Process<S>, LockMode)>,
+    ) -> Result<Entry<S>, OpError> {
         // Count first, so concurrent spawns cannot overshoot the limit.
         let live = self.live.fetch_add(1, Ordering::AcqRel);
         if live >= self.max_processes {
@@ -253,9 +261,15 @@ impl<S: Send> Node<S> {
             return Err("too many processes".to_string());
         }
         let pid = self.next_pid.fetch_add(1, Ordering::Relaxed) as Pid;
-        let p = Arc::new(Process::new(pid, state, link));
+        let p = Arc::new(Process::new(pid, state, parent.map(|(pp, _)| pp.pid)));
         let entry = Entry::new(&p);
+        if let Some((pp, locking)) = parent {
+            pp.add_child_link(pid, locking);
+        }
         if self.table.insert(pid as u64, p).is_err() {
+            if let Some((pp, locking)) = parent {
+                pp.unlink_from(pid, None, locking);
+            }
             self.live.fetch_sub(1, Ordering::AcqRel);
             return Err("too many processes (PIDs exhausted)".to_string());
         }
@@ -479,14 +493,10 @@ impl<'a, S: Send> Sched<'a, S> {
     /// when given (SPAWN_LINK), so the link exists before the child runs.
     pub fn spawn(&self, state: S, link: Option<Pid>) -> Result<Pid, OpError> {
         let node = self.node;
-        let p = node.insert(state, link)?;
+        let parent = link.and_then(|l| self.proc(l)).map(|pp| (pp, self.locking));
+        let p = node.insert(state, parent)?;
         // SAFETY: just inserted and queued by nobody yet.
         let pid = unsafe { p.get() }.pid;
-        if let Some(parent) = link {
-            if let Some(pp) = self.proc(parent) {
-                pp.with_meta(|m| m.cold().links.push(pid));
-            }
-        }
         node.trace(|| match link {
             Some(parent) => format!("spawn {pid} by {parent} (linked)"),
             None => format!("spawn {pid}"),

@@ -153,6 +153,11 @@ pub(super) fn exec(
         Instr::Unlink(lit) => {
             let other = pid_operand(ctx, lit.0, op)?;
             proc.node.unlink(pid, other);
+            // An exit signal along the link that came before the UNLINK
+            // ended this process: it stops here, never past the UNLINK.
+            if let Some(stop) = check_killed(proc) {
+                return Ok(stop);
+            }
         }
         Instr::Monitor(lit) => {
             let other = pid_operand(ctx, lit.0, op)?;
@@ -195,7 +200,7 @@ pub(super) fn exec(
                     "type error: EXIT_PROCESS needs a Str reason, got {reason}"
                 ));
             }
-            proc.node.exit_signal(pid, target, reason, false);
+            proc.node.exit_signal(pid, target, reason);
             if let Some(stop) = check_killed(proc) {
                 return Ok(stop);
             }
