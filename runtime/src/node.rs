@@ -16,7 +16,7 @@ use crate::process::{Entry, Own, Process};
 use crate::sched::Shared;
 use crate::sync::{lock, AtomicU64, AtomicUsize, LockMode, Mutex, Ordering, SoloGate};
 use crate::table::{Garbage, Mark, Reclaimer, Table};
-use crate::value::{Atom, Value};
+use crate::value::Value;
 use crossbeam_deque::Worker;
 use rustc_hash::FxHashMap;
 use std::cmp::Reverse;
@@ -24,7 +24,7 @@ use std::collections::BinaryHeap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub use crate::process::{matches, Got, Pid, Received, Wait};
+pub use crate::process::{matches, Got, Name, Pid, Received, Wait};
 
 mod signals;
 
@@ -94,7 +94,9 @@ pub struct Node<S> {
     next_pid: AtomicU64,
     next_ref: AtomicU64,
     live: AtomicUsize,
-    registry: Mutex<FxHashMap<Atom, Pid>>,
+    /// Registered names (looked up by their text: a name looked up at run
+    /// time is not kept anywhere unless registered).
+    registry: Mutex<FxHashMap<Name, Pid>>,
     timers: Mutex<BinaryHeap<Reverse<(Instant, u64, Pid)>>>,
     /// The earliest timer, as nanoseconds since `epoch` (u64::MAX: none),
     /// so workers can skip the timer lock when nothing is due.
@@ -218,12 +220,17 @@ impl<S: Send> Node<S> {
     }
 
     /// WHEREIS: the PID, or 0.
-    pub fn whereis(&self, name: &Atom) -> Pid {
+    pub fn whereis(&self, name: &str) -> Pid {
         lock(&self.registry).get(name).copied().unwrap_or(0)
     }
 
+    /// How many names are registered.
+    pub fn registered(&self) -> usize {
+        lock(&self.registry).len()
+    }
+
     /// The registered name of `pid`.
-    pub fn name_of(&self, pid: Pid) -> Option<Atom> {
+    pub fn name_of(&self, pid: Pid) -> Option<Name> {
         self.outside(|| self.get(pid)?.with_meta(|m| m.name().cloned()))
     }
 
@@ -587,19 +594,22 @@ impl<'a, S: Send> Sched<'a, S> {
         own.wait = Some(Wait::Sleep { deadline });
     }
 
-    /// REGISTER.
-    pub fn register(&self, pid: Pid, name: Atom) -> Result<(), OpError> {
+    /// REGISTER: `pid` (the running process) takes `name`. The registry
+    /// and the process share one copy of the text, freed by UNREGISTER or
+    /// when the process ends (X1).
+    pub fn register(&self, pid: Pid, name: &str) -> Result<(), OpError> {
         let p = self.proc(pid).ok_or("process is not alive")?;
         let mut reg = lock(&self.node.registry);
-        if let Some(&holder) = reg.get(&name) {
+        if let Some(&holder) = reg.get(name) {
             return Err(format!(
                 "name {name} is already registered to process {holder}"
             ));
         }
-        p.with_meta(|m| match m.name() {
+        let name: Name = Arc::from(name);
+        p.with_name(|n| match n {
             Some(old) => Err(format!("process {pid} is already registered as {old}")),
             None => {
-                m.cold().name = Some(name.clone());
+                *n = Some(name.clone());
                 Ok(())
             }
         })?;
@@ -610,23 +620,19 @@ impl<'a, S: Send> Sched<'a, S> {
     }
 
     /// UNREGISTER.
-    pub fn unregister(&self, name: &Atom) -> Result<(), OpError> {
+    pub fn unregister(&self, name: &str) -> Result<(), OpError> {
         let pid = lock(&self.node.registry)
             .remove(name)
             .ok_or_else(|| format!("no process registered as {name}"))?;
         if let Some(p) = self.proc(pid) {
-            p.with_meta(|m| {
-                if let Some(c) = m.cold.as_mut() {
-                    c.name = None;
-                }
-            });
+            p.with_name(|n| *n = None);
         }
         self.node.trace(|| format!("unregister {name} (was {pid})"));
         Ok(())
     }
 
     /// WHEREIS.
-    pub fn whereis(&self, name: &Atom) -> Pid {
+    pub fn whereis(&self, name: &str) -> Pid {
         self.node.whereis(name)
     }
 }

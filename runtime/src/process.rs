@@ -15,7 +15,7 @@
 //! parks the process.
 
 use crate::sync::{AtomicBool, LockMode, Ordering, SpinLock, UnsafeCell};
-use crate::value::{Atom, Value};
+use crate::value::Value;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
@@ -23,6 +23,12 @@ use std::time::Instant;
 /// A process identifier. PIDs start at 1 and are never reused; 0 names no
 /// process.
 pub type Pid = i64;
+
+/// A registered name: its text, shared by the registry and the holder's
+/// bookkeeping, and freed when it is unregistered or the holder ends.
+/// (Not an interned `Atom`: names come from run-time strings, and interned
+/// atoms live as long as the program.)
+pub type Name = Arc<str>;
 
 /// What a waiting process waits for.
 #[derive(Clone, Debug)]
@@ -86,7 +92,7 @@ pub(crate) struct Cold {
     pub(crate) monitors: Vec<(i64, Pid)>,
     /// Monitors on this process: (ref, watcher).
     pub(crate) watchers: Vec<(i64, Pid)>,
-    pub(crate) name: Option<Atom>,
+    pub(crate) name: Option<Name>,
 }
 
 /// A process's bookkeeping (everything but its execution state).
@@ -117,7 +123,7 @@ impl Meta {
         self.cold.get_or_insert_with(Default::default)
     }
 
-    pub(crate) fn name(&self) -> Option<&Atom> {
+    pub(crate) fn name(&self) -> Option<&Name> {
         self.cold.as_ref().and_then(|c| c.name.as_ref())
     }
 
@@ -155,6 +161,9 @@ pub struct Process<S> {
     /// to a reader that holds it); read without it, where a stale `false`
     /// only defers a message to R4, which looks under the lock.
     has_mail: AtomicBool,
+    /// Whether it holds a registered name (written under the lock with
+    /// the name, read without it at X0).
+    named: AtomicBool,
     /// The mailbox, oldest first (M1, M2): while the process is `Running`
     /// only its worker uses it, without the lock; else only under the lock.
     mailbox: UnsafeCell<VecDeque<Value>>,
@@ -321,6 +330,7 @@ impl<S> Process<S> {
         Process {
             pid,
             has_mail: AtomicBool::new(false),
+            named: AtomicBool::new(false),
             mailbox: UnsafeCell::new(VecDeque::new()),
             inner: SpinLock::new(Inner {
                 meta: Meta {
@@ -704,6 +714,24 @@ impl<S> Process<S> {
                 (Kill::Now(reason), g.state.take())
             }
         }
+    }
+
+    /// REGISTER / UNREGISTER: `f` on the registered name, under the lock.
+    pub(crate) fn with_name<R>(&self, f: impl FnOnce(&mut Option<Name>) -> R) -> R {
+        let mut g = self.inner.lock();
+        let slot = &mut g.meta.cold().name;
+        let r = f(slot);
+        self.named.store(slot.is_some(), Ordering::Relaxed);
+        r
+    }
+
+    /// X0: the registered name of an exiting process, if it may have one
+    /// (the `named` hint: its own REGISTER happened before its exit).
+    pub(crate) fn exiting_name(&self) -> Option<Name> {
+        if !self.named.load(Ordering::Relaxed) {
+            return None;
+        }
+        self.inner.lock().meta.name().cloned()
     }
 
     /// Run `f` on the bookkeeping, under the lock.

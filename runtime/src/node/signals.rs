@@ -142,14 +142,23 @@ impl<'a, S: Send> Sched<'a, S> {
         if pid == 1 {
             *lock(&self.node.main_reason) = Some(reason.clone());
         }
+        // X0: its registered name is free before anything can show that
+        // it ended (the table entry, `Exited`): whoever hears of the end —
+        // even a MONITOR answering `noproc` — can take the name.
+        let name_freed = match p.exiting_name() {
+            Some(name) => {
+                self.free_name(&name, pid);
+                true
+            }
+            None => false,
+        };
         // The live count drops before the table entry goes: whoever finds
         // the process gone (a MONITOR answering `noproc` at once, a DOWN)
         // also finds its count gone, so a SPAWN made then finds room.
         // (Dropping it after the removal let a racing MONITOR deliver DOWN
         // first: `--max-processes 2` spawns failed.)
         self.node.live.fetch_sub(1, Ordering::AcqRel);
-        // X1: out of the table and the registry first, so the name is free
-        // before anyone hears of the exit.
+        // X1: out of the table.
         self.node.table.remove(pid as u64, |g| {
             // Q2: a stale queue entry keeps the table's count parked.
             let g = match g {
@@ -167,13 +176,21 @@ impl<'a, S: Send> Sched<'a, S> {
         drop(mailbox);
         // Most processes never had links, monitors, a name or an inbox.
         if let Some(cold) = cold {
-            self.notify_exit(pid, *cold, &reason);
+            self.notify_exit(pid, *cold, &reason, name_freed);
         }
     }
 
-    /// X1's name, X2–X4 for the process `pid` that ended with `reason`
+    /// The registry forgets `name` if `pid` holds it.
+    fn free_name(&self, name: &str, pid: Pid) {
+        let mut reg = lock(&self.node.registry);
+        if reg.get(name) == Some(&pid) {
+            reg.remove(name);
+        }
+    }
+
+    /// X2–X4 for the process `pid` that ended with `reason`
     /// and had `cold`.
-    fn notify_exit(&self, pid: Pid, cold: Cold, reason: &Value) {
+    fn notify_exit(&self, pid: Pid, cold: Cold, reason: &Value, name_freed: bool) {
         let Cold {
             inbox,
             links,
@@ -184,11 +201,9 @@ impl<'a, S: Send> Sched<'a, S> {
             unlinked: _,
         } = cold;
         drop(inbox);
-        if let Some(name) = name {
-            let mut reg = lock(&self.node.registry);
-            if reg.get(&name) == Some(&pid) {
-                reg.remove(&name);
-            }
+        if let (Some(name), false) = (name, name_freed) {
+            // (Only if the `named` hint was stale; X0 frees it otherwise.)
+            self.free_name(&name, pid);
         }
         // X2: monitors it held.
         for (r, target) in monitors {
