@@ -379,6 +379,9 @@ pub struct Sched<'a, S> {
     /// worker woke most recently runs next, on this core, without waking
     /// another worker. Bounded by `lifo_runs` so it cannot starve the queue.
     pub(crate) lifo: std::cell::Cell<Option<Entry<S>>>,
+    /// W3: processes spawned in this slice wait in this worker's queue
+    /// with their W2 (waking a sleeper) deferred to the slice's end.
+    pub(crate) wake_deferred: std::cell::Cell<bool>,
     pub(crate) lifo_runs: std::cell::Cell<u32>,
     /// Exits waiting to be run by `kill` (a link cascade is a loop over this
     /// list, not a recursion: a chain of a million linked processes must not
@@ -508,7 +511,15 @@ impl<'a, S: Send> Sched<'a, S> {
             Some(parent) => format!("spawn {pid} by {parent} (linked)"),
             None => format!("spawn {pid}"),
         });
-        self.push(p);
+        match (self.shared_queues, self.local) {
+            // W3: W1 now, W2 when the slice ends (this worker is awake and
+            // runs the child itself if nobody steals it meanwhile).
+            (true, Some(w)) => {
+                w.push(p);
+                self.wake_deferred.set(true);
+            }
+            _ => self.push(p),
+        }
         Ok(pid)
     }
 
