@@ -8,7 +8,10 @@ use ttvm::{Io, RunConfig};
 
 const PROGRAM: &str = r#"
 ; 200 linked workers crash together; 100 block forever with full mailboxes;
-; 100 monitored processes end normally.
+; 100 monitored processes end normally. (Main traps exits from the start:
+; set after the spawns, a crasher that woke before it killed main.)
+TRUE
+TRAP_EXIT
 PUSH_INT 0
 STORE i
 LABEL crashers
@@ -48,8 +51,6 @@ LOAD i
 PUSH_INT 100
 LT
 JNZ blockers
-TRUE
-TRAP_EXIT
 PUSH_INT 0
 STORE n
 LABEL collect

@@ -16,6 +16,7 @@
 //! | `link_cascade_*` | 1,000 processes linked to 10 hubs: half crash at once, links take down the rest; trappers and unlinked processes live on; 10 rounds |
 //! | `churn_*` | 1,000,000 processes spawned and ended, then the live count is back to 1 (main) |
 //! | `churn_frees_every_context` | 100,000 processes in-process (`ttvm::run`): no process context is left after the run |
+//! | `unlink_*`, `unlink_trapping_*`, `relink_*`, `demonitor_*` | 300 rounds: a tester UNLINKs / DEMONITORs 16 children that end at once; nothing from a child arrives after its UNLINK / DEMONITOR returned; a LINK right after UNLINK gets exactly one EXIT (issue 12) |
 //! | `timers_pending_*` | 2,000 times, a child waits 1 ms in RECEIVE_AFTER while main waits in RECEIVE (and busy threads load every core): not a deadlock |
 //!
 //! `TTVM_STRESS_REPEAT=n cargo test --release --test stress` runs each
@@ -353,6 +354,52 @@ modes!(
 );
 
 // ---------------------------------------------------------------------
+// UNLINK and DEMONITOR against exits already on their way (issue 12,
+// findings 2 and 3): once they return, no exit signal or DOWN from that
+// link or monitor reaches the caller. Before the fix every run at -S 4
+// failed (10 of 10 in each mode: 260-272 of 300 testers killed after
+// UNLINK returned, 36-69 late EXITs, 64-83 late DOWNs; relink: 56 rounds
+// with a second EXIT). `relink` (UNLINK, then LINK again at once: exactly
+// one EXIT, along the new link or `noproc`) failed in 1 of 5 runs with
+// only the K2 check (without U1's mark); loom's `relink_races_exit`
+// finds that every time.
+
+fn signal_order(mode: &str, schedulers: usize) {
+    check(
+        &format!("unlink_demonitor_{mode}"),
+        UNLINK_DEMONITOR,
+        schedulers,
+        &[],
+        &["300", mode, "64", "16"],
+        &format!("{mode}: 300 rounds, late 0, errors 0"),
+        // the second line counts the testers a signal ended before their
+        // UNLINK returned (allowed; varies)
+        true,
+    );
+}
+
+fn unlink(schedulers: usize) {
+    signal_order("link", schedulers);
+}
+
+fn unlink_trapping(schedulers: usize) {
+    signal_order("trap", schedulers);
+}
+
+fn relink(schedulers: usize) {
+    signal_order("relink", schedulers);
+}
+
+fn demonitor(schedulers: usize) {
+    signal_order("monitor", schedulers);
+}
+
+modes!(unlink: unlink_s2 = 2, unlink_s4 = 4, unlink_s8 = 8);
+modes!(unlink_trapping: unlink_trapping_s2 = 2, unlink_trapping_s4 = 4, unlink_trapping_s8 = 8);
+modes!(relink: relink_s2 = 2, relink_s4 = 4, relink_s8 = 8);
+modes!(demonitor: demonitor_s2 = 2, demonitor_s4 = 4, demonitor_s8 = 8);
+
+// ---------------------------------------------------------------------
 // The programs
 
 const MESSAGES: &str = include_str!("stress/messages.ttvm");
@@ -364,3 +411,5 @@ const LINK_CASCADE: &str = include_str!("stress/link_cascade.ttvm");
 const CHURN: &str = include_str!("stress/churn.ttvm");
 
 const TIMERS_PENDING: &str = include_str!("stress/timers_pending.ttvm");
+
+const UNLINK_DEMONITOR: &str = include_str!("stress/unlink_demonitor.ttvm");

@@ -16,7 +16,7 @@ use crate::process::{Entry, Own, Process};
 use crate::sched::Shared;
 use crate::sync::{lock, AtomicU64, AtomicUsize, LockMode, Mutex, Ordering, SoloGate};
 use crate::table::{Garbage, Mark, Reclaimer, Table};
-use crate::value::{Atom, Value};
+use crate::value::Value;
 use crossbeam_deque::Worker;
 use rustc_hash::FxHashMap;
 use std::cmp::Reverse;
@@ -24,7 +24,7 @@ use std::collections::BinaryHeap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub use crate::process::{matches, Got, Pid, Received, Wait};
+pub use crate::process::{matches, Got, Name, Pid, Received, Wait};
 
 mod signals;
 
@@ -94,7 +94,9 @@ pub struct Node<S> {
     next_pid: AtomicU64,
     next_ref: AtomicU64,
     live: AtomicUsize,
-    registry: Mutex<FxHashMap<Atom, Pid>>,
+    /// Registered names (looked up by their text: a name looked up at run
+    /// time is not kept anywhere unless registered).
+    registry: Mutex<FxHashMap<Name, Pid>>,
     timers: Mutex<BinaryHeap<Reverse<(Instant, u64, Pid)>>>,
     /// The earliest timer, as nanoseconds since `epoch` (u64::MAX: none),
     /// so workers can skip the timer lock when nothing is due.
@@ -218,12 +220,17 @@ impl<S: Send> Node<S> {
     }
 
     /// WHEREIS: the PID, or 0.
-    pub fn whereis(&self, name: &Atom) -> Pid {
+    pub fn whereis(&self, name: &str) -> Pid {
         lock(&self.registry).get(name).copied().unwrap_or(0)
     }
 
+    /// How many names are registered.
+    pub fn registered(&self) -> usize {
+        lock(&self.registry).len()
+    }
+
     /// The registered name of `pid`.
-    pub fn name_of(&self, pid: Pid) -> Option<Atom> {
+    pub fn name_of(&self, pid: Pid) -> Option<Name> {
         self.outside(|| self.get(pid)?.with_meta(|m| m.name().cloned()))
     }
 
@@ -245,7 +252,15 @@ impl<S: Send> Node<S> {
     }
 
     /// R1: a new process, in the table and `Queued`; its queue entry.
-    fn insert(&self, state: S, link: Option<Pid>) -> Result<Entry<S>, OpError> {
+    /// With `parent` (SPAWN_LINK, run by the parent), the link is in both
+    /// processes' sets before the child is in the table (L4): nobody can
+    /// end the child before its exit signal would reach the parent (K2
+    /// drops a link's signal the receiver does not hold).
+    fn insert(
+        &self,
+        state: S,
+        parent: Option<(&Process<S>, LockMode)>,
+    ) -> Result<Entry<S>, OpError> {
         // Count first, so concurrent spawns cannot overshoot the limit.
         let live = self.live.fetch_add(1, Ordering::AcqRel);
         if live >= self.max_processes {
@@ -253,9 +268,15 @@ impl<S: Send> Node<S> {
             return Err("too many processes".to_string());
         }
         let pid = self.next_pid.fetch_add(1, Ordering::Relaxed) as Pid;
-        let p = Arc::new(Process::new(pid, state, link));
+        let p = Arc::new(Process::new(pid, state, parent.map(|(pp, _)| pp.pid)));
         let entry = Entry::new(&p);
+        if let Some((pp, locking)) = parent {
+            pp.add_child_link(pid, locking);
+        }
         if self.table.insert(pid as u64, p).is_err() {
+            if let Some((pp, locking)) = parent {
+                pp.unlink_from(pid, None, locking);
+            }
             self.live.fetch_sub(1, Ordering::AcqRel);
             return Err("too many processes (PIDs exhausted)".to_string());
         }
@@ -358,6 +379,9 @@ pub struct Sched<'a, S> {
     /// worker woke most recently runs next, on this core, without waking
     /// another worker. Bounded by `lifo_runs` so it cannot starve the queue.
     pub(crate) lifo: std::cell::Cell<Option<Entry<S>>>,
+    /// W3: processes spawned in this slice wait in this worker's queue
+    /// with their W2 (waking a sleeper) deferred to the slice's end.
+    pub(crate) wake_deferred: std::cell::Cell<bool>,
     pub(crate) lifo_runs: std::cell::Cell<u32>,
     /// Exits waiting to be run by `kill` (a link cascade is a loop over this
     /// list, not a recursion: a chain of a million linked processes must not
@@ -479,19 +503,23 @@ impl<'a, S: Send> Sched<'a, S> {
     /// when given (SPAWN_LINK), so the link exists before the child runs.
     pub fn spawn(&self, state: S, link: Option<Pid>) -> Result<Pid, OpError> {
         let node = self.node;
-        let p = node.insert(state, link)?;
+        let parent = link.and_then(|l| self.proc(l)).map(|pp| (pp, self.locking));
+        let p = node.insert(state, parent)?;
         // SAFETY: just inserted and queued by nobody yet.
         let pid = unsafe { p.get() }.pid;
-        if let Some(parent) = link {
-            if let Some(pp) = self.proc(parent) {
-                pp.with_meta(|m| m.cold().links.push(pid));
-            }
-        }
         node.trace(|| match link {
             Some(parent) => format!("spawn {pid} by {parent} (linked)"),
             None => format!("spawn {pid}"),
         });
-        self.push(p);
+        match (self.shared_queues, self.local) {
+            // W3: W1 now, W2 when the slice ends (this worker is awake and
+            // runs the child itself if nobody steals it meanwhile).
+            (true, Some(w)) => {
+                w.push(p);
+                self.wake_deferred.set(true);
+            }
+            _ => self.push(p),
+        }
         Ok(pid)
     }
 
@@ -577,19 +605,22 @@ impl<'a, S: Send> Sched<'a, S> {
         own.wait = Some(Wait::Sleep { deadline });
     }
 
-    /// REGISTER.
-    pub fn register(&self, pid: Pid, name: Atom) -> Result<(), OpError> {
+    /// REGISTER: `pid` (the running process) takes `name`. The registry
+    /// and the process share one copy of the text, freed by UNREGISTER or
+    /// when the process ends (X1).
+    pub fn register(&self, pid: Pid, name: &str) -> Result<(), OpError> {
         let p = self.proc(pid).ok_or("process is not alive")?;
         let mut reg = lock(&self.node.registry);
-        if let Some(&holder) = reg.get(&name) {
+        if let Some(&holder) = reg.get(name) {
             return Err(format!(
                 "name {name} is already registered to process {holder}"
             ));
         }
-        p.with_meta(|m| match m.name() {
+        let name: Name = Arc::from(name);
+        p.with_name(|n| match n {
             Some(old) => Err(format!("process {pid} is already registered as {old}")),
             None => {
-                m.cold().name = Some(name.clone());
+                *n = Some(name.clone());
                 Ok(())
             }
         })?;
@@ -600,23 +631,19 @@ impl<'a, S: Send> Sched<'a, S> {
     }
 
     /// UNREGISTER.
-    pub fn unregister(&self, name: &Atom) -> Result<(), OpError> {
+    pub fn unregister(&self, name: &str) -> Result<(), OpError> {
         let pid = lock(&self.node.registry)
             .remove(name)
             .ok_or_else(|| format!("no process registered as {name}"))?;
         if let Some(p) = self.proc(pid) {
-            p.with_meta(|m| {
-                if let Some(c) = m.cold.as_mut() {
-                    c.name = None;
-                }
-            });
+            p.with_name(|n| *n = None);
         }
         self.node.trace(|| format!("unregister {name} (was {pid})"));
         Ok(())
     }
 
     /// WHEREIS.
-    pub fn whereis(&self, name: &Atom) -> Pid {
+    pub fn whereis(&self, name: &str) -> Pid {
         self.node.whereis(name)
     }
 }

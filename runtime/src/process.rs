@@ -15,7 +15,7 @@
 //! parks the process.
 
 use crate::sync::{AtomicBool, LockMode, Ordering, SpinLock, UnsafeCell};
-use crate::value::{Atom, Value};
+use crate::value::Value;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
@@ -23,6 +23,12 @@ use std::time::Instant;
 /// A process identifier. PIDs start at 1 and are never reused; 0 names no
 /// process.
 pub type Pid = i64;
+
+/// A registered name: its text, shared by the registry and the holder's
+/// bookkeeping, and freed when it is unregistered or the holder ends.
+/// (Not an interned `Atom`: names come from run-time strings, and interned
+/// atoms live as long as the program.)
+pub type Name = Arc<str>;
 
 /// What a waiting process waits for.
 #[derive(Clone, Debug)]
@@ -78,11 +84,15 @@ pub(crate) struct Cold {
     /// in its mailbox); empty while it does not.
     pub(crate) inbox: VecDeque<Value>,
     pub(crate) links: Vec<Pid>,
+    /// Links this process removed (UNLINK) after the other end had exited
+    /// (taken its links, X1): that end's exit signal along the old link
+    /// is still on its way, and is dropped when it comes (K2, U3).
+    pub(crate) unlinked: Vec<Pid>,
     /// Monitors this process holds: (ref, target).
     pub(crate) monitors: Vec<(i64, Pid)>,
     /// Monitors on this process: (ref, watcher).
     pub(crate) watchers: Vec<(i64, Pid)>,
-    pub(crate) name: Option<Atom>,
+    pub(crate) name: Option<Name>,
 }
 
 /// A process's bookkeeping (everything but its execution state).
@@ -113,12 +123,8 @@ impl Meta {
         self.cold.get_or_insert_with(Default::default)
     }
 
-    pub(crate) fn name(&self) -> Option<&Atom> {
+    pub(crate) fn name(&self) -> Option<&Name> {
         self.cold.as_ref().and_then(|c| c.name.as_ref())
-    }
-
-    pub(crate) fn has_link(&self, pid: Pid) -> bool {
-        self.cold.as_ref().is_some_and(|c| c.links.contains(&pid))
     }
 
     fn inbox_is_empty(&self) -> bool {
@@ -155,6 +161,9 @@ pub struct Process<S> {
     /// to a reader that holds it); read without it, where a stale `false`
     /// only defers a message to R4, which looks under the lock.
     has_mail: AtomicBool,
+    /// Whether it holds a registered name (written under the lock with
+    /// the name, read without it at X0).
+    named: AtomicBool,
     /// The mailbox, oldest first (M1, M2): while the process is `Running`
     /// only its worker uses it, without the lock; else only under the lock.
     mailbox: UnsafeCell<VecDeque<Value>>,
@@ -321,6 +330,7 @@ impl<S> Process<S> {
         Process {
             pid,
             has_mail: AtomicBool::new(false),
+            named: AtomicBool::new(false),
             mailbox: UnsafeCell::new(VecDeque::new()),
             inner: SpinLock::new(Inner {
                 meta: Meta {
@@ -608,20 +618,6 @@ impl<S> Process<S> {
         (cold, mailbox)
     }
 
-    /// Drop the messages `keep` rejects from the process's inbox, and from
-    /// its mailbox unless another worker runs it (`running_here`: this
-    /// worker runs it now).
-    pub(crate) fn retain_messages(&self, running_here: bool, mut keep: impl FnMut(&Value) -> bool) {
-        let mut g = self.inner.lock();
-        if let Some(c) = g.meta.cold.as_mut() {
-            c.inbox.retain(&mut keep);
-        }
-        if running_here || g.meta.status != Status::Running {
-            // SAFETY: M1 (this worker runs it) or M2 (locked, not running).
-            unsafe { self.with_mailbox(|mb| mb.retain(keep)) };
-        }
-    }
-
     /// S1: deliver a message. Returns true when the caller must queue the
     /// process (it was parked waiting for such a message).
     #[cfg(any(test, loom))]
@@ -631,9 +627,15 @@ impl<S> Process<S> {
 
     /// S1, taking the lock in `locking`: to the mailbox, or to the inbox
     /// while the process runs.
+    #[inline]
     pub(crate) fn deliver_as(&self, msg: Value, locking: LockMode) -> bool {
         let mut g = self.inner.lock_as(locking);
-        let m = &mut g.meta;
+        self.deliver_locked(&mut g.meta, msg)
+    }
+
+    /// S1 under the lock (`m` is this process's bookkeeping, locked).
+    #[inline(always)]
+    pub(crate) fn deliver_locked(&self, m: &mut Meta, msg: Value) -> bool {
         match m.status {
             Status::Exiting | Status::Exited => false,
             Status::Waiting => {
@@ -683,15 +685,25 @@ impl<S> Process<S> {
     /// caller then runs its exit (a queue still holding it skips it, R2). A
     /// running process gets the signal as pending: its worker ends it when
     /// the slice returns (or the executor sees it sooner).
+    #[cfg(any(test, loom))]
     pub(crate) fn kill(&self, reason: Value) -> Kill {
         let mut g = self.inner.lock();
+        let (kill, state) = Self::kill_locked(&mut g, reason);
+        drop(g);
+        drop(state);
+        kill
+    }
+
+    /// K1 under the lock: what the signal did, and the execution state of
+    /// a process it ended at rest (for the caller to drop after unlocking).
+    pub(crate) fn kill_locked(g: &mut Inner<S>, reason: Value) -> (Kill, Option<S>) {
         match g.meta.status {
-            Status::Exiting | Status::Exited => Kill::Ignored,
+            Status::Exiting | Status::Exited => (Kill::Ignored, None),
             Status::Running => {
                 if g.meta.pending_exit.is_none() {
                     g.meta.pending_exit = Some(reason);
                 }
-                Kill::Pending
+                (Kill::Pending, None)
             }
             Status::Queued | Status::Waiting => {
                 // Q2: a queued process keeps its queue entry (now stale).
@@ -699,12 +711,27 @@ impl<S> Process<S> {
                 g.meta.status = Status::Exiting;
                 g.meta.pending_exit = None;
                 g.meta.wait = None;
-                let state = g.state.take();
-                drop(g);
-                drop(state);
-                Kill::Now(reason)
+                (Kill::Now(reason), g.state.take())
             }
         }
+    }
+
+    /// REGISTER / UNREGISTER: `f` on the registered name, under the lock.
+    pub(crate) fn with_name<R>(&self, f: impl FnOnce(&mut Option<Name>) -> R) -> R {
+        let mut g = self.inner.lock();
+        let slot = &mut g.meta.cold().name;
+        let r = f(slot);
+        self.named.store(slot.is_some(), Ordering::Relaxed);
+        r
+    }
+
+    /// X0: the registered name of an exiting process, if it may have one
+    /// (the `named` hint: its own REGISTER happened before its exit).
+    pub(crate) fn exiting_name(&self) -> Option<Name> {
+        if !self.named.load(Ordering::Relaxed) {
+            return None;
+        }
+        self.inner.lock().meta.name().cloned()
     }
 
     /// Run `f` on the bookkeeping, under the lock.
@@ -734,6 +761,10 @@ pub fn matches(pattern: &Value, msg: &Value) -> bool {
         _ => pattern.equals(msg),
     }
 }
+
+mod links;
+
+pub(crate) use links::{Origin, Signalled};
 
 #[cfg(all(test, not(loom)))]
 mod tests;

@@ -6,7 +6,7 @@ use super::{host, Code, Flow, Outcome, Proc};
 use crate::bytecode::Instr;
 use crate::exec::{error, Context, OpResult, Vm};
 use std::time::{Duration, Instant};
-use ttvm_runtime::{Atom, Got, Value};
+use ttvm_runtime::{Atom, Got, Str, Value};
 
 fn pid_of(v: &Value, op: &str) -> OpResult<i64> {
     match v {
@@ -18,12 +18,36 @@ fn pid_of(v: &Value, op: &str) -> OpResult<i64> {
     }
 }
 
-fn name_of(v: &Value, op: &str) -> OpResult<Atom> {
+/// A process name operand: the instruction's own (an atom of the program
+/// text) or a run-time Str, used as it is. (Interning a run-time string
+/// as an `Atom` kept every name ever looked up for the program's life:
+/// issue 12, finding 6.)
+enum NameArg {
+    Lit(Atom),
+    Run(std::sync::Arc<Str>),
+}
+
+impl NameArg {
+    fn as_str(&self) -> &str {
+        match self {
+            NameArg::Lit(a) => a.as_str(),
+            NameArg::Run(s) => s.as_str(),
+        }
+    }
+}
+
+impl std::fmt::Display for NameArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+fn name_of(v: Value, op: &str) -> OpResult<NameArg> {
     match v {
-        Value::Str(s) if !s.is_empty() => Ok(Atom::new(s)),
+        Value::Str(s) if !s.is_empty() => Ok(NameArg::Run(s)),
         other => error(format!(
             "type error: {op} needs a name (a non-empty Str), got {}",
-            describe(other)
+            describe(&other)
         )),
     }
 }
@@ -36,10 +60,10 @@ fn pid_operand(ctx: &mut Context, lit: Option<i64>, op: &str) -> OpResult<i64> {
     }
 }
 
-fn name_operand(ctx: &mut Context, lit: &Option<Atom>, op: &str) -> OpResult<Atom> {
+fn name_operand(ctx: &mut Context, lit: &Option<Atom>, op: &str) -> OpResult<NameArg> {
     match lit {
-        Some(a) => Ok(a.clone()),
-        None => name_of(&ctx.pop(op)?, op),
+        Some(a) => Ok(NameArg::Lit(a.clone())),
+        None => name_of(ctx.pop(op)?, op),
     }
 }
 
@@ -77,7 +101,7 @@ pub(super) fn exec(
         Instr::SendNamed(lit) => {
             ctx.need(1 + lit.0.is_none() as usize, op)?;
             let name = name_operand(ctx, &lit.0, op)?;
-            let to = proc.node.whereis(&name);
+            let to = proc.node.whereis(name.as_str());
             if to == 0 {
                 return error(format!("no process registered as {name}"));
             }
@@ -133,15 +157,15 @@ pub(super) fn exec(
         }
         Instr::Register(lit) => {
             let name = name_operand(ctx, &lit.0, op)?;
-            proc.node.register(pid, name).or_else(error)?;
+            proc.node.register(pid, name.as_str()).or_else(error)?;
         }
         Instr::Unregister(lit) => {
             let name = name_operand(ctx, &lit.0, op)?;
-            proc.node.unregister(&name).or_else(error)?;
+            proc.node.unregister(name.as_str()).or_else(error)?;
         }
         Instr::Whereis(lit) => {
             let name = name_operand(ctx, &lit.0, op)?;
-            ctx.stack.push(Value::Int(proc.node.whereis(&name)));
+            ctx.stack.push(Value::Int(proc.node.whereis(name.as_str())));
         }
         Instr::Link(lit) => {
             let other = pid_operand(ctx, lit.0, op)?;
@@ -153,6 +177,11 @@ pub(super) fn exec(
         Instr::Unlink(lit) => {
             let other = pid_operand(ctx, lit.0, op)?;
             proc.node.unlink(pid, other);
+            // An exit signal along the link that came before the UNLINK
+            // ended this process: it stops here, never past the UNLINK.
+            if let Some(stop) = check_killed(proc) {
+                return Ok(stop);
+            }
         }
         Instr::Monitor(lit) => {
             let other = pid_operand(ctx, lit.0, op)?;
@@ -195,7 +224,7 @@ pub(super) fn exec(
                     "type error: EXIT_PROCESS needs a Str reason, got {reason}"
                 ));
             }
-            proc.node.exit_signal(pid, target, reason, false);
+            proc.node.exit_signal(pid, target, reason);
             if let Some(stop) = check_killed(proc) {
                 return Ok(stop);
             }

@@ -4,14 +4,10 @@
 //! every operation that may wake a process (see `node.rs`).
 
 use super::Sched;
-use crate::process::{Kill, Pid, Process, Status};
+use crate::process::{Cold, Kill, Origin, Pid, Process, Signalled};
 use crate::sync::{lock, Ordering};
 use crate::table::Garbage;
 use crate::value::Value;
-
-fn normal() -> Value {
-    Value::str("normal")
-}
 
 /// `["DOWN", ref, pid, reason]`.
 fn down_message(r: i64, pid: Pid, reason: Value) -> Value {
@@ -23,105 +19,57 @@ fn down_message(r: i64, pid: Pid, reason: Value) -> Value {
     ])
 }
 
-fn is_down_for(msg: &Value, r: i64) -> bool {
-    match msg {
-        Value::List(l) => {
-            l.len() == 4
-                && matches!(&l[0], Value::Str(s) if s.as_str() == "DOWN")
-                && matches!(&l[1], Value::Int(x) if *x == r)
-        }
-        _ => false,
-    }
-}
-
 impl<'a, S: Send> Sched<'a, S> {
-    /// LINK. A dead target: `["EXIT", pid, "noproc"]` to a trapping caller,
-    /// else the caller ends with `noproc`.
+    /// LINK (L1–L3). A dead target: `["EXIT", pid, "noproc"]` to a
+    /// trapping caller, else the caller ends with `noproc`.
     pub fn link(&self, pid: Pid, other: Pid) {
         if pid == other {
             return;
         }
         self.node.trace(|| format!("link {pid} <-> {other}"));
-        let linked = self.proc(other).is_some_and(|o| {
-            o.with_meta(|m| {
-                if m.status == Status::Exited {
-                    return false;
-                }
-                if !m.has_link(pid) {
-                    m.cold().links.push(pid);
-                }
-                true
-            })
-        });
-        if !linked {
-            self.exit_signal(other, pid, Value::str("noproc"), true);
+        let Some(me) = self.proc(pid) else {
             return;
-        }
-        if let Some(me) = self.proc(pid) {
-            me.with_meta(|m| {
-                if !m.has_link(other) {
-                    m.cold().links.push(other);
-                }
-            });
+        };
+        if !me.link_with(other, self.proc(other), self.locking) {
+            self.signal(other, pid, &Value::str("noproc"), Origin::Noproc);
         }
     }
 
-    /// UNLINK.
+    /// UNLINK (U1, U2): once it returns, no exit signal along the link
+    /// reaches `pid` (K2). A signal that came first may have ended it:
+    /// the caller checks [`Sched::pending_exit`].
     pub fn unlink(&self, pid: Pid, other: Pid) {
         self.node.trace(|| format!("unlink {pid} <-> {other}"));
-        for (a, b) in [(pid, other), (other, pid)] {
-            if let Some(p) = self.proc(a) {
-                p.with_meta(|m| {
-                    if let Some(c) = m.cold.as_mut() {
-                        c.links.retain(|&l| l != b);
-                    }
-                });
-            }
+        if let Some(me) = self.proc(pid) {
+            me.unlink_from(other, self.proc(other), self.locking);
         }
     }
 
-    /// MONITOR: a new reference; a dead target gets DOWN `noproc` at once.
+    /// MONITOR (M1'–M3'): a new reference; a dead target gets DOWN
+    /// `noproc` at once.
     pub fn monitor(&self, pid: Pid, target: Pid) -> i64 {
         let r = self.node.next_ref.fetch_add(1, Ordering::Relaxed) as i64;
         self.node
             .trace(|| format!("monitor {pid} -> {target} (ref {r})"));
-        let watching = self.proc(target).is_some_and(|t| {
-            t.with_meta(|m| {
-                if m.status == Status::Exited {
-                    return false;
-                }
-                m.cold().watchers.push((r, pid));
-                true
-            })
-        });
-        if watching {
-            if let Some(me) = self.proc(pid) {
-                me.with_meta(|m| m.cold().monitors.push((r, target)));
-            }
-        } else {
+        let watching = self
+            .proc(pid)
+            .is_some_and(|me| me.monitor_of(r, target, self.proc(target), self.locking));
+        if !watching {
             self.send(target, pid, down_message(r, target, Value::str("noproc")));
         }
         r
     }
 
-    /// DEMONITOR: remove the monitor and drop its DOWN if already queued.
+    /// DEMONITOR (D1, D2): remove the monitor and drop its DOWN if already
+    /// queued; once it returns, no DOWN of it arrives (K3).
     pub fn demonitor(&self, pid: Pid, r: i64) {
         self.node.trace(|| format!("demonitor {pid} (ref {r})"));
         let running_here = self.own.borrow().pid == pid;
-        let target = self.proc(pid).and_then(|me| {
-            me.retain_messages(running_here, |msg| !is_down_for(msg, r));
-            me.with_meta(|m| {
-                let c = m.cold.as_mut()?;
-                let i = c.monitors.iter().position(|&(x, _)| x == r)?;
-                Some(c.monitors.remove(i).1)
-            })
-        });
+        let target = self
+            .proc(pid)
+            .and_then(|me| me.drop_monitor(r, running_here, self.locking));
         if let Some(t) = target.and_then(|t| self.proc(t)) {
-            t.with_meta(|m| {
-                if let Some(c) = m.cold.as_mut() {
-                    c.watchers.retain(|&(x, _)| x != r);
-                }
-            });
+            t.drop_watcher(r, self.locking);
         }
     }
 
@@ -132,40 +80,41 @@ impl<'a, S: Send> Sched<'a, S> {
         }
     }
 
-    /// An exit signal with `reason` from `from` to `to` (SPEC §4.5). `link`
-    /// says it comes from a link (a dying linked process) rather than from
-    /// EXIT_PROCESS.
-    pub fn exit_signal(&self, from: Pid, to: Pid, reason: Value, link: bool) {
+    /// EXIT_PROCESS: an exit signal with `reason` from `from` to `to`
+    /// (SPEC §4.5).
+    pub fn exit_signal(&self, from: Pid, to: Pid, reason: Value) {
+        self.signal(from, to, &reason, Origin::Exit);
+    }
+
+    /// K2: an exit signal, applied under the target's lock (a link's only
+    /// if the target still holds the link).
+    fn signal(&self, from: Pid, to: Pid, reason: &Value, origin: Origin) {
         let Some(p) = self.proc(to) else {
             return;
         };
-        let text = reason.to_string();
-        if !link && text == "kill" {
-            self.node
-                .trace(|| format!("exit signal {from} -> {to}: kill"));
-            return self.kill(p, Value::str("killed"));
-        }
-        if p.with_meta(|m| m.trap_exit) {
-            self.send(
-                from,
-                to,
-                Value::list(vec![Value::str("EXIT"), Value::Int(from), reason]),
-            );
-            return;
-        }
-        if text == "normal" {
-            if !link && from == to {
-                self.kill(p, normal());
+        let tracing = self.node.tracer.is_some();
+        match p.exit_signal(from, reason, origin, self.locking, tracing) {
+            Signalled::Dropped => {}
+            Signalled::Trapped { wake, msg } => {
+                self.messages.set(self.messages.get() + 1);
+                if let Some(msg) = msg {
+                    self.node.trace(|| format!("send {from} -> {to}: {msg}"));
+                }
+                if wake {
+                    self.schedule_woken(p);
+                }
             }
-            return;
+            Signalled::Killed(kill) => {
+                self.node
+                    .trace(|| format!("exit signal {from} -> {to}: {reason}"));
+                self.killed(p, kill);
+            }
         }
-        self.node
-            .trace(|| format!("exit signal {from} -> {to}: {text}"));
-        self.kill(p, reason);
     }
 
-    fn kill(&self, p: &Process<S>, reason: Value) {
-        let Kill::Now(reason) = p.kill(reason) else {
+    /// K1 done: run the exit of a process it ended at rest.
+    fn killed(&self, p: &Process<S>, kill: Kill) {
+        let Kill::Now(reason) = kill else {
             return;
         };
         self.cascade.borrow_mut().push((self.arc(p), reason));
@@ -193,14 +142,23 @@ impl<'a, S: Send> Sched<'a, S> {
         if pid == 1 {
             *lock(&self.node.main_reason) = Some(reason.clone());
         }
+        // X0: its registered name is free before anything can show that
+        // it ended (the table entry, `Exited`): whoever hears of the end —
+        // even a MONITOR answering `noproc` — can take the name.
+        let name_freed = match p.exiting_name() {
+            Some(name) => {
+                self.free_name(&name, pid);
+                true
+            }
+            None => false,
+        };
         // The live count drops before the table entry goes: whoever finds
         // the process gone (a MONITOR answering `noproc` at once, a DOWN)
         // also finds its count gone, so a SPAWN made then finds room.
         // (Dropping it after the removal let a racing MONITOR deliver DOWN
         // first: `--max-processes 2` spawns failed.)
         self.node.live.fetch_sub(1, Ordering::AcqRel);
-        // X1: out of the table and the registry first, so the name is free
-        // before anyone hears of the exit.
+        // X1: out of the table.
         self.node.table.remove(pid as u64, |g| {
             // Q2: a stale queue entry keeps the table's count parked.
             let g = match g {
@@ -215,54 +173,69 @@ impl<'a, S: Send> Sched<'a, S> {
         // From here on, LINK and MONITOR see it gone and answer noproc
         // themselves; before, they were recorded and are notified below.
         let (cold, mailbox) = p.take_for_exit();
-        let crate::process::Cold {
+        drop(mailbox);
+        // Most processes never had links, monitors, a name or an inbox.
+        if let Some(cold) = cold {
+            self.notify_exit(pid, *cold, &reason, name_freed);
+        }
+    }
+
+    /// The registry forgets `name` if `pid` holds it.
+    fn free_name(&self, name: &str, pid: Pid) {
+        let mut reg = lock(&self.node.registry);
+        if reg.get(name) == Some(&pid) {
+            reg.remove(name);
+        }
+    }
+
+    /// X2–X4 for the process `pid` that ended with `reason`
+    /// and had `cold`.
+    fn notify_exit(&self, pid: Pid, cold: Cold, reason: &Value, name_freed: bool) {
+        let Cold {
             inbox,
             links,
             monitors,
             watchers,
             name,
-        } = cold.map(|c| *c).unwrap_or_default();
+            // its UNLINKs' marks: what they wait for no longer matters
+            unlinked: _,
+        } = cold;
         drop(inbox);
-        drop(mailbox);
-        if let Some(name) = name {
-            let mut reg = lock(&self.node.registry);
-            if reg.get(&name) == Some(&pid) {
-                reg.remove(&name);
-            }
+        if let (Some(name), false) = (name, name_freed) {
+            // (Only if the `named` hint was stale; X0 frees it otherwise.)
+            self.free_name(&name, pid);
         }
         // X2: monitors it held.
         for (r, target) in monitors {
             if let Some(t) = self.proc(target) {
-                t.with_meta(|m| {
-                    if let Some(c) = m.cold.as_mut() {
-                        c.watchers.retain(|&(x, _)| x != r);
-                    }
-                });
+                t.drop_watcher(r, self.locking);
             }
         }
-        // X3: DOWN to its watchers.
+        // X3: DOWN to its watchers that still hold the monitor (K3).
         for (r, watcher) in watchers {
-            if let Some(w) = self.proc(watcher) {
-                w.with_meta(|m| {
-                    if let Some(c) = m.cold.as_mut() {
-                        c.monitors.retain(|&(x, _)| x != r);
-                    }
-                });
+            let Some(w) = self.proc(watcher) else {
+                continue;
+            };
+            let msg = down_message(r, pid, reason.clone());
+            let traced = self.node.tracer.is_some().then(|| msg.clone());
+            let Some(wake) = w.down(r, msg, self.locking) else {
+                continue; // demonitored (D1 came first)
+            };
+            self.messages.set(self.messages.get() + 1);
+            if let Some(msg) = traced {
+                self.node
+                    .trace(|| format!("down {pid} -> {watcher} (ref {r}): {reason}"));
+                self.node
+                    .trace(|| format!("send {pid} -> {watcher}: {msg}"));
             }
-            self.node
-                .trace(|| format!("down {pid} -> {watcher} (ref {r}): {reason}"));
-            self.send(pid, watcher, down_message(r, pid, reason.clone()));
+            if wake {
+                self.schedule_woken(w);
+            }
         }
-        // X4: exit signals along its links.
+        // X4: exit signals along its links, to those that still hold them
+        // (K2).
         for other in links {
-            if let Some(o) = self.proc(other) {
-                o.with_meta(|m| {
-                    if let Some(c) = m.cold.as_mut() {
-                        c.links.retain(|&l| l != pid);
-                    }
-                });
-            }
-            self.exit_signal(pid, other, reason.clone(), true);
+            self.signal(pid, other, reason, Origin::Link);
         }
     }
 }

@@ -139,6 +139,7 @@ impl<S: Send> Node<S> {
             reductions: Default::default(),
             shared_queues: workers > 1,
             lifo: Default::default(),
+            wake_deferred: Default::default(),
             lifo_runs: Default::default(),
             cascade: Default::default(),
             draining: Default::default(),
@@ -192,7 +193,14 @@ impl<S: Send> Node<S> {
                 }
             };
             match task {
-                Some(p) => self.run_one(&sched, exec, p, config.budget),
+                Some(p) => {
+                    self.run_one(&sched, exec, p, config.budget);
+                    // W3: the slice spawned processes: wake a sleeper once
+                    // (not once per SPAWN) to share them.
+                    if sched.wake_deferred.replace(false) {
+                        self.shared.idle.notify_work();
+                    }
+                }
                 None => {
                     exec.idle();
                     if self.next_timer_in(Instant::now()) == Some(Duration::ZERO) {

@@ -1,5 +1,9 @@
 //! Interned names (variables, fields, parameters): equal names share one
 //! allocation, so comparing and hashing an atom is comparing a pointer.
+//! An atom lives as long as the process (the table never shrinks), so
+//! atoms are made only from program text, at load time; names that come
+//! from run-time strings (process names: REGISTER, WHEREIS, …) are never
+//! interned (`process::Name`).
 
 use std::collections::HashSet;
 use std::fmt;
@@ -25,6 +29,11 @@ impl Atom {
         let arc: Arc<str> = Arc::from(name);
         set.insert(arc.clone());
         Atom(arc)
+    }
+
+    /// How many distinct atoms exist (for tests: a run must not add any).
+    pub fn interned() -> usize {
+        interner().lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
     pub fn as_str(&self) -> &str {
