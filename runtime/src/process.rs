@@ -748,18 +748,11 @@ impl<S> Process<S> {
 /// Selective-receive matching (SPEC §4.4): equal, except that Null in the
 /// pattern matches anything, a List pattern matches element by element and
 /// an Object pattern matches an Object having each of its fields.
+/// ([`Value::matches_pattern`]: iterative, and each pair of shared parts
+/// is compared once, so a message that shares itself cannot make a
+/// receive take exponential time or recurse deeply.)
 pub fn matches(pattern: &Value, msg: &Value) -> bool {
-    match (pattern, msg) {
-        (Value::Null, _) => true,
-        (Value::List(p), Value::List(m)) => {
-            std::sync::Arc::ptr_eq(p, m)
-                || (p.len() == m.len() && p.iter().zip(m.iter()).all(|(a, b)| matches(a, b)))
-        }
-        (Value::Object(p), Value::Object(m)) => p
-            .iter()
-            .all(|(k, pv)| m.get(k).is_some_and(|mv| matches(pv, mv))),
-        _ => pattern.equals(msg),
-    }
+    pattern.matches_pattern(msg)
 }
 
 mod links;
