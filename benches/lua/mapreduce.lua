@@ -1,8 +1,8 @@
--- Map-reduce over 8 workers: make N numbers in 1..100000 with a
--- Park-Miller generator, cut into 8 chunks; a worker per chunk maps each
--- number to the length of its Collatz sequence (steps to reach 1) and
--- reduces its chunk to the sum and the maximum of the lengths; the 8
--- partial results are combined. Same algorithm and output as
+-- Map-reduce over 8 workers: make N numbers with a Park-Miller generator,
+-- cut into 8 chunks; a worker per chunk maps each number x to the length
+-- of the Collatz sequence (steps to reach 1) of x % 100000 + 1 and reduces
+-- its chunk to the sum and the maximum of the lengths; the 8 partial
+-- results are combined. Same algorithm and output as
 -- benches/erlang/mapreduce.erl and benches/programs/mapreduce.ttvm.
 --
 -- Lua has no processes: the workers are coroutines, Lua's own stand-in. A
@@ -32,7 +32,7 @@ end
 local function worker(chunk)
   local sum, max = 0, 0
   for i = 1, #chunk do
-    local s = collatz(chunk[i])
+    local s = collatz(chunk[i] % 100000 + 1)
     sum = sum + s
     if s > max then
       max = s
@@ -54,7 +54,7 @@ bench.run_text(function()
     local chunk = {}
     for i = 1, size do
       x = x * 16807 % 2147483647
-      chunk[i] = x % 100000 + 1
+      chunk[i] = x
     end
     workers[w] = coroutine.create(function()
       return worker(chunk)
