@@ -1,8 +1,10 @@
-//! `cargo bench --bench compare [-- OPTIONS]`: ttvm against Erlang/OTP.
+//! `cargo bench --bench compare [-- OPTIONS]`: ttvm against Erlang/OTP,
+//! Lua 5.4 and LuaJIT.
 //!
-//! Runs the same workloads on ttvm (the release binary) and on Erlang/OTP
-//! (when `erl` is on PATH) and reports medians, the ttvm/Erlang time ratios
-//! and peak RSS. Criterion-free: it builds nothing itself except by running
+//! Runs the same workloads on ttvm (the release binary), on Erlang/OTP
+//! (when `erl` is on PATH) and on Lua 5.4 and LuaJIT (when `lua5.4` /
+//! `luajit` are on PATH and the workload has a Lua version) and reports
+//! medians, the time ratios and peak RSS. Criterion-free: it builds nothing itself except by running
 //! `cargo build --release --bin ttvm` first.
 //!
 //! Options (after `--`):
@@ -15,17 +17,23 @@
 //!   comma-separated list such as `1,4` also works).
 //! * `--only NAME` — only the workloads whose name contains NAME (case
 //!   insensitive, full or quick name); repeatable.
-//! * `--no-erlang` — ttvm only, even when `erl` is installed.
+//! * `--no-erlang` — no Erlang, even when `erl` is installed.
+//! * `--no-lua` — no Lua 5.4 or LuaJIT, even when installed.
 //! * `--no-pin` — pass `--no-pin` to ttvm (on a machine where other jobs
 //!   keep a core busy, a pinned scheduler may land on it).
 //!
 //! What runs:
 //!
 //! * Every workload × every selected scheduler count S is a *case* (a row):
-//!   ttvm's interpreter and `--jit` with `-S S`, and Erlang with `+S S:S`.
-//!   A workload defined on one scheduler count (fairness: `-S 1`) runs with
-//!   that count only. Each run goes through the cases in order, and within a
-//!   case the systems alternate (Erlang first on odd runs, last on even).
+//!   ttvm's interpreter (`--no-jit`) and `--jit` with `-S S`, and Erlang
+//!   with `+S S:S`. A workload defined on one scheduler count (fairness:
+//!   `-S 1`) runs with that count only. Lua is one thread: it runs in each
+//!   workload's first case (the lowest S) only. Each run goes through the
+//!   cases in order, and within a case the systems alternate (forward on
+//!   even runs, backward on odd ones).
+//! * A workload whose .ttvm program does not exist yet runs on the other
+//!   systems only, with a note (the issue-14 workloads n-body,
+//!   spectral-norm and word frequency, for now).
 //! * ttvm programs: `benches/programs/*.ttvm`, plus `benches/compare/ttvm/*.ttvm`
 //!   for workloads that have no program there. `--quick` substitutes the sizes
 //!   textually into copies under `target/compare/`.
@@ -33,14 +41,19 @@
 //!   `target/compare/ebin`, run as `erl +S S:S -noshell -run MOD main N -s
 //!   erlang halt`. Each times its own work with `erlang:monotonic_time` and
 //!   prints `time_us N`, so BEAM start-up is excluded.
+//! * Lua programs: `benches/lua/NAME.lua N`, run by `lua5.4` and `luajit`.
+//!   Each times its work with `os.clock()` (CPU time: standard Lua has no
+//!   finer wall clock; see benches/lua/bench.lua) and prints `time_us N`.
+//! * The results (stdout less the `time_us` line) of all systems must be
+//!   the same text; the report notes a difference.
 //! * ttvm is timed two ways: wall time of the whole process, and the in-VM
 //!   time printed by `--stats` (`... time X ms` on stderr). The ratio
-//!   columns are in-VM ttvm time / self-timed Erlang time (for start-up:
-//!   wall / wall).
+//!   columns are in-VM ttvm time / self-timed Erlang or Lua time (for
+//!   start-up: wall / wall).
 //! * Peak RSS comes from `wait4` rusage of each child.
 //!
-//! Output: a table on stdout, `target/compare/report.md`, and an SVG bar chart
-//! of the ratios, `target/compare/report.svg`. Exit status 1 when a run
+//! Output: tables on stdout, `target/compare/report.md`, and an SVG bar
+//! chart of the ratios, `target/compare/report.svg`. Exit status 1 when a run
 //! failed (the report says which), 2 on a usage or set-up error.
 //!
 //! Files: `workloads.rs` (the workload table), `run.rs` (running and timing
@@ -50,10 +63,11 @@
 mod report;
 mod run;
 mod svg;
+mod table;
 mod workloads;
 
 use report::{machine_note, markdown, Row};
-use run::{compile_erlang, have_erlang, run_once, Case, Env, Results, System};
+use run::{compile_erlang, have_erlang, lua_version, run_once, Case, Env, Results, System};
 use std::fs;
 use std::path::PathBuf;
 use std::process::Command;
@@ -61,7 +75,8 @@ use svg::svg;
 use workloads::WORKLOADS;
 
 const USAGE: &str = "usage: cargo bench --bench compare -- [--quick] [--runs N] \
-                     [--sched 1|2|both|N,M,...] [--only NAME]... [--no-erlang] [--no-pin]";
+                     [--sched 1|2|both|N,M,...] [--only NAME]... [--no-erlang] [--no-lua] \
+                     [--no-pin]";
 
 /// The command line.
 struct Options {
@@ -70,6 +85,7 @@ struct Options {
     scheds: Vec<u32>,
     only: Vec<String>,
     erlang: bool,
+    lua: bool,
     no_pin: bool,
 }
 
@@ -80,6 +96,7 @@ fn options() -> Options {
         scheds: vec![1, 2],
         only: Vec::new(),
         erlang: true,
+        lua: true,
         no_pin: false,
     };
     let mut args = std::env::args().skip(1);
@@ -107,6 +124,7 @@ fn options() -> Options {
             "--sched" => o.scheds = parse_scheds(&value("1, 2 or both")),
             "--only" => o.only.push(value("a workload name").to_lowercase()),
             "--no-erlang" => o.erlang = false,
+            "--no-lua" => o.lua = false,
             "--no-pin" => o.no_pin = true,
             "-h" | "--help" => {
                 println!("{USAGE}\n(see the doc comment of benches/compare/main.rs)");
@@ -157,10 +175,14 @@ fn main() {
         if !o.only.is_empty() && !wanted(w.name) && !wanted(w.quick_name) {
             continue;
         }
-        let program = out.join(format!("{}.ttvm", slug(name)));
+        let program = root
+            .join(w.ttvm)
+            .exists()
+            .then(|| out.join(format!("{}.ttvm", slug(name))));
         if let Some(s) = w.only_sched.filter(|s| !o.scheds.contains(s)) {
             eprintln!("compare: {name} runs with -S {s} only; skipped");
         }
+        let mut first = true;
         for &sched in &o.scheds {
             if w.only_sched.is_none_or(|s| s == sched) {
                 cases.push(Case {
@@ -168,7 +190,9 @@ fn main() {
                     name,
                     sched,
                     program: program.clone(),
+                    lua: first && w.lua.is_some(),
                 });
+                first = false;
             }
         }
     }
@@ -195,9 +219,9 @@ fn main() {
     let ebin = out.join("ebin");
     let have_erl = o.erlang && have_erlang() && compile_erlang(&root.join("benches/erlang"), &ebin);
     let erl_note = if !o.erlang {
-        Some("Erlang/OTP skipped (--no-erlang); showing ttvm only")
+        Some("Erlang/OTP skipped (--no-erlang)")
     } else if !have_erl {
-        Some("Erlang/OTP not found (apt-get install -y erlang-base); showing ttvm only")
+        Some("Erlang/OTP not found (apt-get install -y erlang-base)")
     } else {
         None
     };
@@ -205,9 +229,37 @@ fn main() {
         println!("note: {n}");
     }
 
+    // Lua 5.4 and LuaJIT, if present and wanted.
+    let lua = |sys| if o.lua { lua_version(sys) } else { None };
+    let (lua54, luajit) = (lua(System::Lua), lua(System::LuaJit));
+    let mut notes: Vec<String> = erl_note.iter().map(|n| n.to_string()).collect();
+    for (sys, v, pkg) in [
+        (System::Lua, &lua54, "lua5.4"),
+        (System::LuaJit, &luajit, "luajit"),
+    ] {
+        let n = if !o.lua {
+            format!("{} skipped (--no-lua)", sys.label())
+        } else if v.is_none() {
+            format!("`{}` not found (apt-get install -y {pkg})", sys.label())
+        } else {
+            continue;
+        };
+        println!("note: {n}");
+        notes.push(n);
+    }
+    let have = |sys: System| match sys {
+        System::Interp | System::Jit => true,
+        System::Erlang => have_erl,
+        System::Lua => lua54.is_some(),
+        System::LuaJit => luajit.is_some(),
+    };
+
     // Write the .ttvm programs (sizes substituted), once per workload.
     for (i, c) in cases.iter().enumerate() {
         // A workload's cases are adjacent and share the file.
+        let Some(program) = &c.program else {
+            continue;
+        };
         if i > 0 && cases[i - 1].program == c.program {
             continue;
         }
@@ -224,13 +276,14 @@ fn main() {
             }
             text = text.replace(from, to);
         }
-        fs::write(&c.program, text)
-            .unwrap_or_else(|e| die(&format!("write {}: {e}", c.program.display())));
+        fs::write(program, text)
+            .unwrap_or_else(|e| die(&format!("write {}: {e}", program.display())));
     }
 
     let env = Env {
         ttvm,
         ebin,
+        lua_dir: root.join("benches/lua"),
         out: out.clone(),
         quick: o.quick,
         no_pin: o.no_pin,
@@ -247,14 +300,18 @@ fn main() {
     );
     let mut results: Vec<Results> = cases.iter().map(|_| Results::default()).collect();
     for run in 0..o.runs {
-        let order: &[System] = if run % 2 == 1 {
-            &[System::Erlang, System::Interp, System::Jit]
-        } else {
-            &[System::Interp, System::Jit, System::Erlang]
-        };
+        let mut order = System::ALL;
+        if run % 2 == 1 {
+            order.reverse();
+        }
         for (c, r) in cases.iter().zip(&mut results) {
-            for &sys in order {
-                if sys == System::Erlang && !have_erl {
+            for sys in order {
+                let applies = match sys {
+                    System::Interp | System::Jit => c.program.is_some(),
+                    System::Erlang => true,
+                    System::Lua | System::LuaJit => c.lua,
+                };
+                if !have(sys) || !applies {
                     continue;
                 }
                 let series = r.get_mut(sys);
@@ -286,15 +343,15 @@ fn main() {
     let rows: Vec<Row> = cases
         .iter()
         .zip(&results)
-        .map(|(c, r)| Row::new(c, r, have_erl))
+        .map(|(c, r)| Row::new(c, r))
         .collect();
-    let machine = machine_note(have_erl);
+    let machine = machine_note(have_erl, [&lua54, &luajit]);
     let mode = if o.no_pin {
         format!("{mode}, ttvm --no-pin")
     } else {
         mode.to_string()
     };
-    let md = markdown(&rows, &mode, o.runs, erl_note, &machine);
+    let md = markdown(&rows, &mode, o.runs, &notes, &machine);
     println!("{md}");
     let md_path = out.join("report.md");
     let svg_path = out.join("report.svg");

@@ -1,6 +1,7 @@
 //! Medians, table rows and the markdown report.
 
-use crate::run::{Case, Results, Sample, Series};
+use crate::run::{Case, Results, Sample, Series, System};
+use crate::table::Table;
 use std::fmt::Write as _;
 use std::fs;
 use std::process::Command;
@@ -48,34 +49,29 @@ pub struct Row {
     pub interp: Stats,
     pub jit: Stats,
     pub erl: Stats,
+    pub lua: Stats,
+    pub luajit: Stats,
     pub failed: bool,
     pub note: String,
 }
 
 impl Row {
-    pub fn new(c: &Case, r: &Results, have_erl: bool) -> Row {
+    pub fn new(c: &Case, r: &Results) -> Row {
         let mut note = String::new();
-        for (label, s) in [
-            ("ttvm", &r.interp),
-            ("ttvm --jit", &r.jit),
-            ("erlang", &r.erl),
-        ] {
-            if let Some(e) = &s.err {
-                let _ = write!(note, "{label} failed: {e}. ");
+        if c.program.is_none() {
+            let _ = write!(note, "no ttvm program yet (`{}` is missing). ", c.w.ttvm);
+        }
+        for sys in System::ALL {
+            if let Some(e) = &r.get(sys).err {
+                let _ = write!(note, "{} failed: {e}. ", sys.label());
             }
         }
         if !c.w.startup {
-            let mut results: Vec<&str> = [&r.interp, &r.jit, &r.erl]
-                .into_iter()
-                .flat_map(|s| &s.samples)
-                .map(|s| s.result.as_str())
-                .collect();
-            results.sort_unstable();
-            results.dedup();
-            if results.len() > 1 {
-                let _ = write!(note, "results differ: {results:?}. ");
+            if let Some(d) = differing_results(r) {
+                let _ = write!(note, "results differ: {d}. ");
             }
         }
+        let note = note.trim_end().to_string();
         Row {
             name: c.name,
             sched: c.sched,
@@ -83,9 +79,9 @@ impl Row {
             interp: Stats::of(&r.interp),
             jit: Stats::of(&r.jit),
             erl: Stats::of(&r.erl),
-            failed: r.interp.err.is_some()
-                || r.jit.err.is_some()
-                || (have_erl && r.erl.err.is_some()),
+            lua: Stats::of(&r.lua),
+            luajit: Stats::of(&r.luajit),
+            failed: System::ALL.iter().any(|&s| r.get(s).err.is_some()),
             note,
         }
     }
@@ -122,10 +118,52 @@ impl Row {
         self.ratio_of(&self.jit, &self.interp)
     }
 
+    /// Interpreter time / Lua 5.4 time.
+    pub fn lua_ratio(&self) -> Option<f64> {
+        self.ratio_of(&self.interp, &self.lua)
+    }
+
+    /// `--jit` time / LuaJIT time.
+    pub fn luajit_ratio(&self) -> Option<f64> {
+        self.ratio_of(&self.jit, &self.luajit)
+    }
+
     /// "name -S n", the row's label in the chart.
     pub fn label(&self) -> String {
         format!("{} -S{}", self.name, self.sched)
     }
+}
+
+/// When the systems' results are not all the same text: which system gave
+/// which, at the first line where they differ.
+fn differing_results(r: &Results) -> Option<String> {
+    let mut seen: Vec<(&str, &str)> = Vec::new();
+    for sys in System::ALL {
+        for s in &r.get(sys).samples {
+            if !seen.iter().any(|&(_, t)| t == s.result) {
+                seen.push((sys.label(), &s.result));
+            }
+        }
+    }
+    if seen.len() < 2 {
+        return None;
+    }
+    let (first, base) = seen[0];
+    let parts: Vec<String> = seen[1..]
+        .iter()
+        .map(|&(label, text)| {
+            let (n, a, b) = base
+                .lines()
+                .chain(std::iter::repeat(""))
+                .zip(text.lines().chain(std::iter::repeat("")))
+                .enumerate()
+                .find(|(_, (a, b))| a != b)
+                .map(|(n, (a, b))| (n + 1, a, b))
+                .unwrap_or((0, "", ""));
+            format!("{first} {a:?} vs {label} {b:?} (line {n})")
+        })
+        .collect();
+    Some(parts.join("; "))
 }
 
 pub fn f(v: Option<f64>, prec: usize) -> String {
@@ -147,7 +185,7 @@ fn ratio_cell(x: Option<f64>) -> String {
     x.map_or("-".into(), fmt_ratio)
 }
 
-pub fn machine_note(have_erl: bool) -> String {
+pub fn machine_note(have_erl: bool, lua: [&Option<String>; 2]) -> String {
     let cpus = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(0);
@@ -170,81 +208,23 @@ pub fn machine_note(have_erl: bool) -> String {
         .filter(|o| o.status.success())
         .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
         .unwrap_or_else(|| "-".into());
-    format!("{cpus} CPUs, load average (1 min) {load} at the end, OTP {otp}")
+    let lua: Vec<&str> = lua.iter().filter_map(|v| v.as_deref()).collect();
+    let lua = if lua.is_empty() {
+        String::new()
+    } else {
+        format!(", {}", lua.join(", "))
+    };
+    format!("{cpus} CPUs, load average (1 min) {load} at the end, OTP {otp}{lua}")
 }
 
-/// A markdown table whose columns are padded, so it reads as well on a
-/// terminal as rendered.
-struct Table {
-    rows: Vec<Vec<String>>,
-    /// Right-aligned columns (numbers).
-    right: Vec<bool>,
-}
-
-impl Table {
-    fn new(header: &[&str]) -> Table {
-        Table {
-            rows: vec![header.iter().map(|h| h.to_string()).collect()],
-            // Every column but the first holds numbers.
-            right: (0..header.len()).map(|i| i > 0).collect(),
-        }
-    }
-
-    fn push(&mut self, row: Vec<String>) {
-        self.rows.push(row);
-    }
-
-    fn render(&self, out: &mut String) {
-        let n = self.right.len();
-        let width: Vec<usize> = (0..n)
-            .map(|i| {
-                self.rows
-                    .iter()
-                    .map(|r| r[i].chars().count())
-                    .max()
-                    .unwrap_or(0)
-                    .max(3)
-            })
-            .collect();
-        let line = |out: &mut String, cells: &[String]| {
-            out.push('|');
-            for (i, c) in cells.iter().enumerate() {
-                let w = width[i];
-                let _ = if self.right[i] {
-                    write!(out, " {c:>w$} |")
-                } else {
-                    write!(out, " {c:<w$} |")
-                };
-            }
-            out.push('\n');
-        };
-        line(out, &self.rows[0]);
-        out.push('|');
-        for (w, &right) in width.iter().zip(&self.right) {
-            out.push_str(&"-".repeat(w + if right { 1 } else { 2 }));
-            out.push_str(if right { ":|" } else { "|" });
-        }
-        out.push('\n');
-        for r in &self.rows[1..] {
-            line(out, r);
-        }
-    }
-}
-
-pub fn markdown(
-    rows: &[Row],
-    mode: &str,
-    runs: usize,
-    erl_note: Option<&str>,
-    machine: &str,
-) -> String {
+pub fn markdown(rows: &[Row], mode: &str, runs: usize, notes: &[String], machine: &str) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "# ttvm vs Erlang/OTP ({mode}, median of {runs} run(s))\n"
+        "# ttvm vs Erlang/OTP, Lua 5.4 and LuaJIT ({mode}, median of {runs} run(s))\n"
     );
     let _ = writeln!(s, "Machine: {machine}.\n");
-    if let Some(n) = erl_note {
+    for n in notes {
         let _ = writeln!(s, "{n}.\n");
     }
     let mut t = Table::new(&[
@@ -253,15 +233,13 @@ pub fn markdown(
         "interp ms",
         "jit ms",
         "erl ms",
+        "lua ms",
+        "luajit ms",
         "interp/erl",
         "jit/erl",
         "jit/interp",
-        "interp wall",
-        "jit wall",
-        "erl wall",
-        "interp MB",
-        "jit MB",
-        "erl MB",
+        "interp/lua",
+        "jit/luajit",
     ]);
     for r in rows {
         t.push(vec![
@@ -271,30 +249,62 @@ pub fn markdown(
                 r.name.to_string()
             },
             r.sched.to_string(),
-            f(r.interp.inner, 1),
-            f(r.jit.inner, 1),
-            f(r.erl.inner, 1),
+            f(r.time(&r.interp), 1),
+            f(r.time(&r.jit), 1),
+            f(r.time(&r.erl), 1),
+            f(r.time(&r.lua), 1),
+            f(r.time(&r.luajit), 1),
             ratio_cell(r.ratio()),
             ratio_cell(r.j_ratio()),
             ratio_cell(r.speedup()),
-            f(r.interp.wall, 1),
-            f(r.jit.wall, 1),
-            f(r.erl.wall, 1),
-            f(r.interp.rss, 1),
-            f(r.jit.rss, 1),
-            f(r.erl.rss, 1),
+            ratio_cell(r.lua_ratio()),
+            ratio_cell(r.luajit_ratio()),
         ]);
     }
     t.render(&mut s);
     let _ = writeln!(
         s,
-        "\nS = scheduler threads (ttvm `-S S`, Erlang `+S S:S`). interp ms / \
-         jit ms = ttvm's in-VM time (`--stats`) without and with `--jit`; \
-         erl ms = the Erlang program's own `erlang:monotonic_time` measurement \
-         (BEAM start-up excluded). Ratios divide those times (rows marked \
-         (wall): the whole process, wall / wall); below 1 the first is faster. wall = the \
-         whole process, ms; MB = peak resident set (wait4)."
+        "\nS = scheduler threads (ttvm `-S S`, Erlang `+S S:S`; Lua is one \
+         thread and runs in each workload's first row only). interp ms / \
+         jit ms = ttvm's in-VM time (`--stats`) with `--no-jit` and `--jit`; \
+         erl ms = the Erlang program's own `erlang:monotonic_time` \
+         measurement (BEAM start-up excluded); lua ms / luajit ms = the Lua \
+         program's own `os.clock()` measurement (CPU time, see \
+         benches/lua/bench.lua). Ratios divide those times (rows marked \
+         (wall): the whole process, wall / wall); below 1 the first is \
+         faster. `-` = not run (no program for that system, or not \
+         installed)."
     );
+
+    let mut whole = Table::new(&[
+        "workload",
+        "S",
+        "interp wall",
+        "jit wall",
+        "erl wall",
+        "lua wall",
+        "luajit wall",
+        "interp MB",
+        "jit MB",
+        "erl MB",
+        "lua MB",
+        "luajit MB",
+    ]);
+    for r in rows {
+        let (w, m): (Vec<String>, Vec<String>) = [&r.interp, &r.jit, &r.erl, &r.lua, &r.luajit]
+            .into_iter()
+            .map(|st| (f(st.wall, 1), f(st.rss, 1)))
+            .unzip();
+        let mut cells = vec![r.name.to_string(), r.sched.to_string()];
+        cells.extend(w);
+        cells.extend(m);
+        whole.push(cells);
+    }
+    let _ = writeln!(
+        s,
+        "\n## Whole process: wall time (ms) and peak resident set (MB, wait4)\n"
+    );
+    whole.render(&mut s);
 
     // Scaling: each count against -S 1, where a workload has both.
     let mut scaling = Table::new(&["workload", "S", "interp", "jit", "erl"]);

@@ -1,4 +1,4 @@
-//! Running and timing one child process (ttvm or erl).
+//! Running and timing one child process (ttvm, erl, lua5.4 or luajit).
 
 use crate::workloads::Workload;
 use std::fs::{self, File};
@@ -9,27 +9,40 @@ use std::time::Instant;
 /// One measured child process.
 pub struct Sample {
     pub wall_ms: f64,
-    /// ttvm: `--stats` time; Erlang: the program's own `time_us`.
+    /// ttvm: `--stats` time; Erlang and Lua: the program's own `time_us`.
     pub inner_ms: Option<f64>,
     pub rss_kb: u64,
-    /// First line of stdout (the program's result), for a cross-check.
+    /// Stdout without the `time_us` line (the program's result), for a
+    /// cross-check.
     pub result: String,
 }
 
-/// The three systems a case runs on.
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// The systems a case runs on.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum System {
     Interp,
     Jit,
     Erlang,
+    Lua,
+    LuaJit,
 }
 
 impl System {
+    pub const ALL: [System; 5] = [
+        System::Interp,
+        System::Jit,
+        System::Erlang,
+        System::Lua,
+        System::LuaJit,
+    ];
+
     pub fn label(self) -> &'static str {
         match self {
             System::Interp => "ttvm",
             System::Jit => "ttvm --jit",
             System::Erlang => "erlang",
+            System::Lua => "lua5.4",
+            System::LuaJit => "luajit",
         }
     }
 }
@@ -40,8 +53,11 @@ pub struct Case {
     /// The workload's name at this size.
     pub name: &'static str,
     pub sched: u32,
-    /// The .ttvm program with this size's substitutions.
-    pub program: PathBuf,
+    /// The .ttvm program with this size's substitutions; `None` when the
+    /// workload has no .ttvm program yet.
+    pub program: Option<PathBuf>,
+    /// Run the Lua versions in this case (the workload's first).
+    pub lua: bool,
 }
 
 /// What is needed to run a case.
@@ -50,6 +66,8 @@ pub struct Env {
     pub ttvm: PathBuf,
     /// The compiled Erlang modules.
     pub ebin: PathBuf,
+    /// `benches/lua`.
+    pub lua_dir: PathBuf,
     /// Where the children's stdout and stderr go.
     pub out: PathBuf,
     pub quick: bool,
@@ -69,14 +87,28 @@ pub struct Results {
     pub interp: Series,
     pub jit: Series,
     pub erl: Series,
+    pub lua: Series,
+    pub luajit: Series,
 }
 
 impl Results {
+    pub fn get(&self, sys: System) -> &Series {
+        match sys {
+            System::Interp => &self.interp,
+            System::Jit => &self.jit,
+            System::Erlang => &self.erl,
+            System::Lua => &self.lua,
+            System::LuaJit => &self.luajit,
+        }
+    }
+
     pub fn get_mut(&mut self, sys: System) -> &mut Series {
         match sys {
             System::Interp => &mut self.interp,
             System::Jit => &mut self.jit,
             System::Erlang => &mut self.erl,
+            System::Lua => &mut self.lua,
+            System::LuaJit => &mut self.luajit,
         }
     }
 }
@@ -84,8 +116,14 @@ impl Results {
 /// Run `case` once on `sys`.
 pub fn run_once(sys: System, case: &Case, env: &Env) -> Result<Sample, String> {
     let sched = case.sched.to_string();
+    let arg = if env.quick {
+        case.w.arg_quick
+    } else {
+        case.w.arg_full
+    };
     match sys {
         System::Interp | System::Jit => {
+            let program = case.program.as_ref().ok_or("no .ttvm program")?;
             let mut cmd = Command::new(&env.ttvm);
             cmd.arg("--stats")
                 .args(["-S", &sched])
@@ -93,18 +131,22 @@ pub fn run_once(sys: System, case: &Case, env: &Env) -> Result<Sample, String> {
             if env.no_pin {
                 cmd.arg("--no-pin");
             }
-            if sys == System::Jit {
-                cmd.arg("--jit");
-            }
-            cmd.arg(&case.program);
+            // Both tiers named explicitly, whichever is the default.
+            cmd.arg(if sys == System::Jit {
+                "--jit"
+            } else {
+                "--no-jit"
+            });
+            cmd.arg(program);
             measure(cmd, &env.out, |_, stderr| parse_stats_ms(stderr))
         }
+        System::Lua | System::LuaJit => {
+            let name = case.w.lua.ok_or("no Lua program")?;
+            let mut cmd = Command::new(lua_command(sys));
+            cmd.arg(env.lua_dir.join(format!("{name}.lua"))).arg(arg);
+            measure(cmd, &env.out, |stdout, _| parse_time_us(stdout))
+        }
         System::Erlang => {
-            let arg = if env.quick {
-                case.w.erl_arg_quick
-            } else {
-                case.w.erl_arg_full
-            };
             let mut cmd = Command::new("erl");
             cmd.args(["+S", &format!("{sched}:{sched}")])
                 .args(case.w.erl_flags)
@@ -113,15 +155,47 @@ pub fn run_once(sys: System, case: &Case, env: &Env) -> Result<Sample, String> {
                 .arg(&env.ebin)
                 .args(["-run", case.w.erl_module, "main", arg])
                 .args(ERL_STOP);
-            measure(cmd, &env.out, |stdout, _| {
-                stdout
-                    .lines()
-                    .find_map(|l| l.strip_prefix("time_us "))
-                    .and_then(|s| s.trim().parse::<f64>().ok())
-                    .map(|us| us / 1000.0)
-            })
+            measure(cmd, &env.out, |stdout, _| parse_time_us(stdout))
         }
     }
+}
+
+/// The `time_us N` line an Erlang or Lua program prints, in ms.
+fn parse_time_us(stdout: &str) -> Option<f64> {
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("time_us "))
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .map(|us| us / 1000.0)
+}
+
+pub fn lua_command(sys: System) -> &'static str {
+    if sys == System::LuaJit {
+        "luajit"
+    } else {
+        "lua5.4"
+    }
+}
+
+/// `lua5.4 -v` / `luajit -v` works: its version line, e.g. `Lua 5.4.4`.
+pub fn lua_version(sys: System) -> Option<String> {
+    let o = Command::new(lua_command(sys))
+        .arg("-v")
+        .stdin(Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?;
+    // Lua 5.4 prints its version on stdout, LuaJIT too; take either.
+    let text =
+        String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
+    let line = text.lines().next().unwrap_or("").trim();
+    // "Lua 5.4.4  Copyright ..." / "LuaJIT 2.1.0-beta3 -- Copyright ..."
+    Some(
+        line.split_whitespace()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
 }
 
 /// How `erl` ends after the workload's `main` returns: `erlang:halt()`,
@@ -233,13 +307,13 @@ pub fn measure(
     if inner_ms.is_none() {
         return Err(format!("{cmd:?}: no timing in output"));
     }
+    // Erlang's `~p` quotes a string result; the other lines are as printed.
     let result = stdout
         .lines()
-        .next()
-        .unwrap_or("")
-        .trim()
-        .trim_matches('"')
-        .to_string();
+        .filter(|l| !l.starts_with("time_us "))
+        .map(|l| l.trim_end().trim_matches('"'))
+        .collect::<Vec<_>>()
+        .join("\n");
     Ok(Sample {
         wall_ms,
         inner_ms,

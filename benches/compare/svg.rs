@@ -9,14 +9,32 @@ fn esc(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// One kind of bar: its label and the ratio it shows.
+type Bar = (&'static str, fn(&Row) -> Option<f64>);
+
+/// The bars of each row: ttvm against Erlang, and, when any row has a Lua
+/// time, against Lua 5.4 and LuaJIT.
+fn bars(rows: &[Row]) -> Vec<Bar> {
+    let mut v: Vec<Bar> = vec![("interp/erl", Row::ratio), ("jit/erl", Row::j_ratio)];
+    if rows.iter().any(|r| r.lua_ratio().is_some()) {
+        v.push(("interp/lua", Row::lua_ratio));
+    }
+    if rows.iter().any(|r| r.luajit_ratio().is_some()) {
+        v.push(("jit/luajit", Row::luajit_ratio));
+    }
+    v
+}
+
 /// Horizontal bar chart of the ratios on a log2 axis, with a line at 1.0.
 /// One row per case (workload × scheduler count), rows of one workload
-/// together; each row has two bars, the interpreter (light) and `--jit`
-/// (dark), green when ttvm is faster and red when Erlang is.
+/// together; each row has a bar per comparison (`bars`): the interpreter
+/// light, `--jit` dark; green when ttvm is faster, red when the other
+/// system is, blue-grey shades for the Lua comparisons.
 pub fn svg(rows: &[Row], mode: &str, erl_note: Option<&str>) -> String {
+    let kinds = bars(rows);
     let left = 170.0;
     let width = 560.0;
-    let bar_h = 22.0;
+    let bar_h = 11.0 * kinds.len() as f64;
     let gap = 6.0;
     // Extra space between workloads.
     let group_gap = 10.0;
@@ -36,7 +54,7 @@ pub fn svg(rows: &[Row], mode: &str, erl_note: Option<&str>) -> String {
     let total_w = left + width + 100.0;
     let ratios: Vec<f64> = rows
         .iter()
-        .flat_map(|r| [r.ratio(), r.j_ratio()])
+        .flat_map(|r| kinds.iter().map(move |(_, f)| f(r)))
         .flatten()
         .filter(|x| *x > 0.0)
         .collect();
@@ -63,19 +81,19 @@ pub fn svg(rows: &[Row], mode: &str, erl_note: Option<&str>) -> String {
     let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
     let _ = writeln!(
         s,
-        r#"<text x="{}" y="22" font-size="15" text-anchor="middle">ttvm time / Erlang time ({}; log scale, &lt;1 = ttvm faster)</text>"#,
+        r#"<text x="{}" y="22" font-size="15" text-anchor="middle">ttvm time / Erlang or Lua time ({}; log scale, &lt;1 = ttvm faster)</text>"#,
         total_w / 2.0,
         esc(mode)
     );
     let _ = writeln!(
         s,
-        r##"<text x="{}" y="42" text-anchor="middle" fill="#444">light bar: interpreter, dark bar: --jit; green: ttvm faster, red: Erlang faster; S = schedulers</text>"##,
+        r##"<text x="{}" y="42" text-anchor="middle" fill="#444">light: interpreter, dark: --jit; vs Erlang: green ttvm faster, red slower; vs Lua: blue faster, orange slower; S = schedulers</text>"##,
         total_w / 2.0
     );
     if let Some(n) = erl_note {
         let _ = writeln!(
             s,
-            r##"<text x="{}" y="58" text-anchor="middle" fill="#c9302c">{} — no ratios</text>"##,
+            r##"<text x="{}" y="58" text-anchor="middle" fill="#c9302c">{} — no Erlang ratios</text>"##,
             total_w / 2.0,
             esc(n)
         );
@@ -121,19 +139,27 @@ pub fn svg(rows: &[Row], mode: &str, erl_note: Option<&str>) -> String {
             y + bar_h * 0.7,
             r.sched
         );
-        // Two bars: the interpreter (top, light) and --jit (bottom, dark).
-        for (k, ratio) in [r.ratio(), r.j_ratio()].into_iter().enumerate() {
-            let yb = y + k as f64 * bar_h / 2.0;
-            let hb = bar_h / 2.0 - 1.0;
+        // One bar per kind, top to bottom.
+        let n = kinds.len() as f64;
+        for (k, (name, of)) in kinds.iter().enumerate() {
+            let ratio = of(r);
+            let yb = y + k as f64 * bar_h / n;
+            let hb = bar_h / n - 1.0;
+            let interp = name.starts_with("interp");
+            let vs_lua = name.contains("lua");
             match ratio {
                 Some(v) if v > 0.0 => {
                     let xv = x(v);
                     let (a, b) = if xv >= x1 { (x1, xv) } else { (xv, x1) };
-                    let color = match (v > 1.0, k) {
-                        (true, 0) => "#e8908d",
-                        (true, _) => "#c9302c",
-                        (false, 0) => "#92d292",
-                        (false, _) => "#3d8b3d",
+                    let color = match (vs_lua, v > 1.0, interp) {
+                        (false, true, true) => "#e8908d",
+                        (false, true, false) => "#c9302c",
+                        (false, false, true) => "#92d292",
+                        (false, false, false) => "#3d8b3d",
+                        (true, true, true) => "#f0b27a",
+                        (true, true, false) => "#d35400",
+                        (true, false, true) => "#9dc3e6",
+                        (true, false, false) => "#2e6da4",
                     };
                     let _ = writeln!(
                         s,
@@ -146,7 +172,7 @@ pub fn svg(rows: &[Row], mode: &str, erl_note: Option<&str>) -> String {
                         b.max(x1) + 4.0,
                         yb + hb * 0.85,
                         fmt_ratio(v),
-                        if k == 0 { "interp" } else { "jit" }
+                        name
                     );
                 }
                 _ => {
@@ -172,7 +198,7 @@ pub fn svg(rows: &[Row], mode: &str, erl_note: Option<&str>) -> String {
     );
     let _ = writeln!(
         s,
-        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">ratio (ttvm --stats time / Erlang self-timed; start-up: wall / wall)</text>"#,
+        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">ratio (ttvm --stats time / Erlang or Lua self-timed; start-up: wall / wall)</text>"#,
         left + width / 2.0,
         axis_y + 36.0
     );
