@@ -1,5 +1,14 @@
 //! The `ttvm` command: flags → library calls → exit codes.
 
+/// The allocator: mimalloc's thread-local heaps make the frees of a process
+/// that ends on another scheduler than the one that spawned it cheap (with
+/// glibc's malloc they contend for the spawner's arena lock). `no_thp`:
+/// without it, huge pages made run times depend on the kernel's memory
+/// state (skynet -S 1: 0.55 s or 2 s). Measurements in docs/PERFORMANCE.md,
+/// "Spawn and exit on two schedulers".
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
