@@ -107,8 +107,13 @@ impl Drop for Context {
 impl Context {
     /// A context ready to run from `pc` in a root frame of `size` slots.
     pub fn new(pc: u32, entry: u32, size: u32) -> Context {
+        *Context::boxed(pc, entry, size)
+    }
+
+    /// [`Context::new`], built in its box (no copy of the context).
+    pub fn boxed(pc: u32, entry: u32, size: u32) -> Box<Context> {
         LIVE.fetch_add(1, Ordering::Relaxed);
-        let mut c = Context {
+        let mut c = Box::new(Context {
             stack: Vec::new(),
             locals: Vec::new(),
             frames: Vec::new(),
@@ -118,7 +123,7 @@ impl Context {
             pc,
             budget: 0,
             reductions: 0,
-        };
+        });
         c.locals.resize(size as usize, None);
         c.frames.push(Frame {
             ret: u32::MAX,
