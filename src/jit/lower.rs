@@ -112,23 +112,15 @@ pub(super) fn translate(
     } else {
         Assumed::new()
     };
-    lower_unit(b, im, input, &assume).map(|_| ())
+    let mut l = Lower::new(b, im, input, &assume, slots_of(input), None);
+    l.run()
 }
 
-/// Lower the unit into `b` with the slot tags `assume`d at block starts;
-/// the unit's internal control-flow edges, with the facts along each.
-fn lower_unit(
-    b: &mut FunctionBuilder<'_>,
-    im: &Imports,
-    input: &Input<'_>,
-    assume: &Assumed,
-) -> Result<Vec<facts::Edge>, Unsupported> {
-    let slots = input.program.layouts[input.plan.layout as usize]
+/// The number of variable slots of the unit's frame.
+fn slots_of(input: &Input<'_>) -> usize {
+    input.program.layouts[input.plan.layout as usize]
         .names
-        .len();
-    let mut l = Lower::new(b, im, input, assume, slots, None);
-    l.run()?;
-    Ok(l.edges)
+        .len()
 }
 
 /// Slot tags known at block starts (program address of the block → one
@@ -214,6 +206,18 @@ impl<'a, 'b, 'c> Lower<'a, 'b, 'c> {
 
 impl Lower<'_, '_, '_> {
     fn run(&mut self) -> Result<(), Unsupported> {
+        self.setup()?;
+        for &start in &self.input.plan.blocks {
+            let assume = self.assume;
+            self.lower_block(start, assume.get(&start).map(Vec::as_slice))?;
+        }
+        Ok(())
+    }
+
+    /// The function's entry (state loaded, dispatch on the entry index),
+    /// the entry guards, the return block and the resume entries; then
+    /// every block is lowered with [`Lower::lower_block`].
+    fn setup(&mut self) -> Result<(), Unsupported> {
         let p = self.input.program;
         let plan = self.input.plan;
         // Declare the variables.
@@ -296,20 +300,22 @@ impl Lower<'_, '_, '_> {
             self.generic(at, dpc, false);
             self.jump_to(at + 1);
         }
-
-        for &start in &plan.blocks {
-            let blk = self.blocks[&start];
-            self.b.switch_to_block(blk);
-            self.stack.clear();
-            match self.assume.get(&start) {
-                Some(k) => self.known.clone_from(k),
-                None => self.known.iter_mut().for_each(|k| *k = None),
-            }
-            self.cur = Some(start);
-            self.block_prologue(start);
-            self.block_body(start)?;
-        }
         Ok(())
+    }
+
+    /// Lower the block at `start`, knowing the slot tags `known` at its
+    /// start (`None`: nothing).
+    fn lower_block(&mut self, start: u32, known: Option<&[Option<u8>]>) -> Result<(), Unsupported> {
+        let blk = self.blocks[&start];
+        self.b.switch_to_block(blk);
+        self.stack.clear();
+        match known {
+            Some(k) => self.known.copy_from_slice(k),
+            None => self.known.iter_mut().for_each(|k| *k = None),
+        }
+        self.cur = Some(start);
+        self.block_prologue(start);
+        self.block_body(start)
     }
 
     /// The instructions of the block at `start`, after its prologue.
