@@ -25,6 +25,7 @@ mod inline;
 pub(super) use direct::translate_direct;
 mod exits;
 mod facts;
+pub(super) use facts::successors;
 mod state;
 
 use super::code::Imports;
@@ -272,7 +273,11 @@ impl Lower<'_, '_, '_> {
         for &blk in &resume_blocks {
             targets.push(self.b.func.dfg.block_call(blk, &[]));
         }
-        let default = self.b.func.dfg.block_call(dispatch[0], &[]);
+        let cont = plan.cont.map(|at| (at, self.b.create_block()));
+        if let Some((_, blk)) = cont {
+            targets.push(self.b.func.dfg.block_call(blk, &[]));
+        }
+        let default = targets[0];
         let jt = self
             .b
             .create_jump_table(ir::JumpTableData::new(default, &targets));
@@ -300,6 +305,9 @@ impl Lower<'_, '_, '_> {
             self.generic(at, dpc, false);
             self.jump_to(at + 1);
         }
+        if let Some((at, blk)) = cont {
+            self.lower_cont(blk, at)?;
+        }
         Ok(())
     }
 
@@ -318,11 +326,18 @@ impl Lower<'_, '_, '_> {
         self.block_body(start)
     }
 
-    /// The instructions of the block at `start`, after its prologue.
+    /// The instructions of the block at `start`, after its prologue (or
+    /// from a continuation), up to the block's end or the part's cut.
     fn block_body(&mut self, start: u32) -> Result<(), Unsupported> {
         let p = self.input.program;
         let mut at = start;
         loop {
+            if Some(at) == self.input.plan.cut && self.direct.is_none() {
+                // The next part goes on from here (`regions`); a direct
+                // entry is lowered from its own plan.
+                self.exit_continue(self.input.entry[at as usize]);
+                return Ok(());
+            }
             let instr = &p.code[at as usize];
             let width = self.instr(at, instr)?;
             if width == 0 {
@@ -477,9 +492,16 @@ impl Lower<'_, '_, '_> {
                 } else {
                     (t.0, at + 1)
                 };
-                let yes = self.branch_target(on_true);
-                let no = self.branch_target(on_false);
+                let (yes, yes_out) = self.branch_target(on_true);
+                let (no, no_out) = self.branch_target(on_false);
                 self.b.ins().brif(truth, yes, &[], no, &[]);
+                // A target outside this function (`regions`): continue
+                // there through the engine.
+                let outs = [(yes, yes_out), (no, no_out)];
+                for (blk, target) in outs.into_iter().filter_map(|(b, t)| Some((b, t?))) {
+                    self.b.switch_to_block(blk);
+                    self.exit_continue(self.input.entry[target as usize]);
+                }
                 return Ok(0);
             }
             Instr::Halt(_) => {
@@ -591,21 +613,16 @@ impl Lower<'_, '_, '_> {
         self.stack.push(it);
     }
 
-    fn branch_target(&mut self, target: u32) -> ir::Block {
+    /// The block a branch to `target` goes to: the target's (an edge), or,
+    /// for a target outside this function, a new block that the caller
+    /// fills with the exit to it once the branch is made (`Some(target)`).
+    fn branch_target(&mut self, target: u32) -> (ir::Block, Option<u32>) {
         match self.blocks.get(&target).copied() {
             Some(b) => {
                 self.edge(target);
-                b
+                (b, None)
             }
-            None => {
-                let b = self.b.create_block();
-                let cur = self.b.current_block().expect("in a block");
-                self.b.switch_to_block(b);
-                let dpc = self.input.entry[target as usize];
-                self.exit_continue(dpc);
-                self.b.switch_to_block(cur);
-                b
-            }
+            None => (self.b.create_block(), Some(target)),
         }
     }
 

@@ -220,7 +220,7 @@ fn order(p: &Program, blocks: &[u32]) -> Vec<u32> {
 
 /// Where control can go from the end of the block at `start` (program
 /// addresses, in or out of the unit).
-fn successors(p: &Program, start: u32) -> Vec<u32> {
+pub(in crate::jit) fn successors(p: &Program, start: u32) -> Vec<u32> {
     let mut at = start as usize;
     loop {
         match &p.code[at] {
