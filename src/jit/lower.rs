@@ -45,6 +45,20 @@ const INT: u8 = ttvm_runtime::value::tag::INT;
 const FLOAT: u8 = ttvm_runtime::value::tag::FLOAT;
 const FIRST_HEAP: u8 = ttvm_runtime::value::tag::STR;
 const HEAP_KINDS: u8 = ttvm_runtime::value::tag::EXCEPTION - FIRST_HEAP + 1;
+/// A RET in a frame of more variables than this goes through the helper
+/// (the inline RET drops each variable).
+pub(super) const MAX_INLINE_RET_SLOTS: usize = 64;
+/// A CALL of a function whose frame has more variables than this makes
+/// the frame in the helper (inline, each variable is cleared).
+pub(super) const MAX_INLINE_CALL_SLOTS: usize = 256;
+
+/// The number of variables of the frame of the function at `target`.
+pub(super) fn callee_slots(p: &Program, target: u32) -> usize {
+    p.layout_of
+        .get(target as usize)
+        .map_or(0, |&l| p.layouts[l as usize].names.len())
+}
+
 /// Bytes per value (and per variable slot).
 const VALUE_BYTES: i64 = 16;
 
@@ -125,7 +139,8 @@ fn slots_of(input: &Input<'_>) -> usize {
 }
 
 /// Slot tags known at block starts (program address of the block → one
-/// entry per slot), for blocks where any is known.
+/// entry per tracked slot, see `facts::tracked`), for blocks where any is
+/// known.
 type Assumed = HashMap<u32, Vec<Option<u8>>>;
 
 struct Lower<'a, 'b, 'c> {
@@ -154,10 +169,21 @@ struct Lower<'a, 'b, 'c> {
     stack: Vec<Item>,
     /// Slot tags known in the current block.
     known: Vec<Option<u8>>,
+    /// The slots whose tags are carried across blocks (`facts::tracked`).
+    tracked: Vec<u32>,
+    /// Per slot: its value is kept in Cranelift variables (loaded on
+    /// entry). In a frame of more than [`MAX_INLINE_RET_SLOTS`] variables
+    /// only the tracked slots are: the others are read from memory where
+    /// they are used (a thousand variables loaded on entry and each used
+    /// once, far into the function, would all be live across it).
+    in_regs: Vec<bool>,
     /// Program address of a block start → its Cranelift block.
     blocks: HashMap<u32, ir::Block>,
     /// Returns its one parameter (a status word).
     ret_block: Option<ir::Block>,
+    /// Where an inline RET goes on in a block of this function (`calls`),
+    /// once made: its parameter is the return address.
+    ret_dispatch: Option<ir::Block>,
     mf: MemFlags,
     /// Lowering a direct entry (see `direct`): its plan and state.
     direct: Option<direct::Direct<'a>>,
@@ -196,8 +222,11 @@ impl<'a, 'b, 'c> Lower<'a, 'b, 'c> {
                 .collect(),
             stack: Vec::new(),
             known: vec![None; slots],
+            tracked: Vec::new(),
+            in_regs: vec![true; slots],
             blocks: HashMap::new(),
             ret_block: None,
+            ret_dispatch: None,
             mf: MemFlags::trusted(),
             direct,
             entries: HashMap::new(),
@@ -221,6 +250,13 @@ impl Lower<'_, '_, '_> {
     fn setup(&mut self) -> Result<(), Unsupported> {
         let p = self.input.program;
         let plan = self.input.plan;
+        self.tracked = facts::tracked(self.input);
+        if self.v_tag.len() > MAX_INLINE_RET_SLOTS {
+            self.in_regs.iter_mut().for_each(|r| *r = false);
+            for &s in &self.tracked {
+                self.in_regs[s as usize] = true;
+            }
+        }
         // Declare the variables.
         for v in [self.v_budget, self.v_len, self.v_lim, self.v_lp] {
             self.b.declare_var(v, I64);
@@ -311,15 +347,17 @@ impl Lower<'_, '_, '_> {
         Ok(())
     }
 
-    /// Lower the block at `start`, knowing the slot tags `known` at its
-    /// start (`None`: nothing).
+    /// Lower the block at `start`, knowing the tags `known` of the tracked
+    /// slots at its start (`None`: nothing).
     fn lower_block(&mut self, start: u32, known: Option<&[Option<u8>]>) -> Result<(), Unsupported> {
         let blk = self.blocks[&start];
         self.b.switch_to_block(blk);
         self.stack.clear();
-        match known {
-            Some(k) => self.known.copy_from_slice(k),
-            None => self.known.iter_mut().for_each(|k| *k = None),
+        self.known.iter_mut().for_each(|k| *k = None);
+        if let Some(k) = known {
+            for (&s, &k) in self.tracked.iter().zip(k) {
+                self.known[s as usize] = k;
+            }
         }
         self.cur = Some(start);
         self.block_prologue(start);
@@ -520,14 +558,24 @@ impl Lower<'_, '_, '_> {
             Instr::Call(c) => {
                 let tail = matches!(p.code.get(at as usize + 1), Some(Instr::Ret(_)));
                 let distinct = crate::jit::direct::distinct(&c.param_slots);
+                // Making the frame inline clears each of its variables.
+                let small = callee_slots(p, c.target) <= MAX_INLINE_CALL_SLOTS;
                 match (self.input.callee)(c.target) {
-                    Some(callee) if !tail && distinct => self.call_inline(at, dpc, c, callee),
+                    Some(callee) if !tail && distinct && small => {
+                        self.call_inline(at, dpc, c, callee)
+                    }
                     _ => self.call(at, dpc),
                 }
                 return Ok(0);
             }
             Instr::CallFunction(_) => {
                 self.call(at, dpc);
+                return Ok(0);
+            }
+            Instr::Ret(_) if self.v_tag.len() > MAX_INLINE_RET_SLOTS => {
+                // Dropping every variable inline would cost as much code
+                // as the frame has variables, at every RET.
+                self.generic_final(at, dpc);
                 return Ok(0);
             }
             Instr::Ret(_) => {
@@ -652,10 +700,23 @@ impl Lower<'_, '_, '_> {
         }
     }
 
+    /// The value of variable slot `s`: from its Cranelift variables, or,
+    /// for a slot not kept in them (`in_regs`), from the frame's memory,
+    /// which is always current.
+    fn slot_value(&mut self, s: usize) -> (ir::Value, ir::Value) {
+        if self.in_regs[s] {
+            return (self.b.use_var(self.v_tag[s]), self.b.use_var(self.v_pay[s]));
+        }
+        let lp = self.b.use_var(self.v_lp);
+        let o = (s as i64 * VALUE_BYTES) as i32;
+        let tag = self.b.ins().load(I8, self.mf, lp, o);
+        let pay = self.b.ins().load(I64, self.mf, lp, o + 8);
+        (tag, pay)
+    }
+
     fn load(&mut self, slot: u32, dpc: u32) {
         let s = slot as usize;
-        let tag = self.b.use_var(self.v_tag[s]);
-        let pay = self.b.use_var(self.v_pay[s]);
+        let (tag, pay) = self.slot_value(s);
         let known = self.known[s];
         let it = Item {
             tag,
@@ -712,9 +773,10 @@ impl Lower<'_, '_, '_> {
     fn store(&mut self, slot: u32, dpc: u32) {
         let s = slot as usize;
         let [v] = self.operands_n::<1>(dpc);
+        let (tag, pay) = self.slot_value(s);
         let old = Item {
-            tag: self.b.use_var(self.v_tag[s]),
-            pay: self.b.use_var(self.v_pay[s]),
+            tag,
+            pay,
             known: self.known[s],
             slot: None,
         };
@@ -728,11 +790,13 @@ impl Lower<'_, '_, '_> {
         if memory && (v.known.is_none() || v.known != old.known) {
             self.b.ins().store(self.mf, tag, lp, o);
         }
-        self.b.def_var(self.v_tag[s], tag);
         if memory {
             self.b.ins().store(self.mf, v.pay, lp, o + 8);
         }
-        self.b.def_var(self.v_pay[s], v.pay);
+        if self.in_regs[s] {
+            self.b.def_var(self.v_tag[s], tag);
+            self.b.def_var(self.v_pay[s], v.pay);
+        }
         // The old value is no longer held by the slot.
         if old.known != Some(self.input.none_tag) {
             self.drop_item(old);

@@ -235,17 +235,15 @@ pub(super) fn plans(p: &Program, max_size: usize, max_slots: usize) -> Plans {
 /// a frame, that many more.
 fn weight(p: &Program, i: usize, slots: usize) -> usize {
     match &p.code[i] {
-        // Every variable is dropped inline.
+        // Every variable is dropped inline, or the helper returns.
+        Instr::Ret(_) if slots > lower::MAX_INLINE_RET_SLOTS => 4,
         Instr::Ret(_) => 1 + slots,
         // Every variable is read again afterwards.
         Instr::Import(_) | Instr::Delete(_) => 1 + slots / 4,
-        // The callee's variables are cleared inline.
+        // The callee's variables are cleared inline (up to a limit).
         Instr::Call(c) => {
-            let callee = p
-                .layout_of
-                .get(c.target as usize)
-                .map_or(0, |&l| p.layouts[l as usize].names.len());
-            CALL_COST + callee / 4
+            let callee = lower::callee_slots(p, c.target);
+            CALL_COST + callee.min(lower::MAX_INLINE_CALL_SLOTS) / 4
         }
         _ => 1,
     }

@@ -40,8 +40,47 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use std::collections::HashMap;
 
 /// An internal edge: the block it leaves (`None`: a resume entry, which
-/// knows nothing), the block it enters, and the slot tags known along it.
+/// knows nothing), the block it enters, and the tags known along it of the
+/// tracked slots (see [`tracked`]).
 pub(super) type Edge = (Option<u32>, u32, Vec<Option<u8>>);
+
+/// Slots whose tags are carried across blocks, at most: the ones a unit
+/// (or part) uses most. Every block could assume the tag of every slot
+/// (after a thousand STOREs of Ints, a thousand), and its entry guard
+/// checks each: carrying them all would cost blocks × slots.
+const MAX_TRACKED: usize = 32;
+
+/// The slots whose tags are carried across the unit's blocks (ascending):
+/// all of them when there are at most [`MAX_TRACKED`], else the ones its
+/// LOADs and STOREs name most often.
+pub(super) fn tracked(input: &Input<'_>) -> Vec<u32> {
+    let slots = slots_of(input);
+    if slots <= MAX_TRACKED {
+        return (0..slots as u32).collect();
+    }
+    let p = input.program;
+    let plan = input.plan;
+    let mut uses = vec![0u32; slots];
+    for start in plan.blocks.iter().copied().chain(plan.cont) {
+        let mut i = start as usize;
+        loop {
+            if let Instr::Load(v) | Instr::Store(v) = &p.code[i] {
+                uses[v.slot as usize] += 1;
+            }
+            i += 1;
+            if i >= p.code.len() || p.block_start[i] {
+                break;
+            }
+        }
+    }
+    let mut most: Vec<u32> = (0..slots as u32)
+        .filter(|&s| uses[s as usize] > 0)
+        .collect();
+    most.sort_by_key(|&s| (std::cmp::Reverse(uses[s as usize]), s));
+    most.truncate(MAX_TRACKED);
+    most.sort_unstable();
+    most
+}
 
 /// Slot tags per block (program address of its start).
 type Facts = HashMap<u32, Vec<Option<u8>>>;
@@ -55,10 +94,12 @@ impl Lower<'_, '_, '_> {
         if self.direct.is_some() {
             return self.pass_stack(target);
         }
-        self.edges.push((self.cur, target, self.known.clone()));
+        let facts = self.tracked.iter().map(|&s| self.known[s as usize]);
+        self.edges.push((self.cur, target, facts.collect()));
         // A variable with a known tag holds the same constant on every
         // path, so the target's block parameter for it disappears.
-        for s in 0..self.known.len() {
+        for i in 0..self.tracked.len() {
+            let s = self.tracked[i] as usize;
             if let Some(k) = self.known[s] {
                 if let Some(v) = self.tag_const(k) {
                     self.b.def_var(self.v_tag[s], v);
@@ -81,8 +122,9 @@ impl Lower<'_, '_, '_> {
         let assume = &self.assume[&start];
         self.b.switch_to_block(stub);
         let mut ok = None;
-        for (s, k) in assume.clone().into_iter().enumerate() {
+        for (i, k) in assume.clone().into_iter().enumerate() {
             let Some(k) = k else { continue };
+            let s = self.tracked[i] as usize;
             let tag = self.b.use_var(self.v_tag[s]);
             let c = self.b.ins().icmp_imm(IntCC::Equal, tag, k as i64);
             ok = Some(match ok {
@@ -115,7 +157,7 @@ pub(super) fn analyse(
 ) -> Result<Assumed, Unsupported> {
     let slots = slots_of(input);
     let order = order(input.program, &input.plan.blocks);
-    let nothing = vec![None; slots];
+    let nothing = vec![None; tracked(input).len()];
     // Per block: the meet of the facts on the internal edges into it
     // lowered so far (none yet: absent), and the facts it was last
     // lowered with.
