@@ -50,6 +50,31 @@ fn clif_direct_entry() {
     insta::assert_snapshot!(ttvm::engine::direct_clif_of(Arc::new(p), 4).expect("lowers"));
 }
 
+/// The IR of a function whose code comes after a unit that is split into
+/// parts (src/jit/regions.rs) is that function's: units are found by
+/// address, not by frame layout (a split layout has several).
+#[test]
+fn clif_of_a_function_after_a_split_unit() {
+    let (src, _) = branchy_loop(200, 1);
+    let src = src.replace(
+        "HALT\n",
+        "PUSH_INT 1\nCALL f x\nPRINT\nHALT\nLABEL f\nLOAD x\nPUSH_INT 1\nADD\nRET\n",
+    );
+    let p = ttvm::load_source("snapshot.ttvm", &src).expect("assembles");
+    let at = *p
+        .label_at
+        .iter()
+        .find(|(_, l)| &***l == "f")
+        .expect("label f")
+        .0;
+    let p = Arc::new(p);
+    let direct = ttvm::engine::direct_clif_of(p.clone(), at).expect("f's direct entry");
+    assert!(direct.contains("function"), "{direct}");
+    let unit = ttvm::engine::clif_of(p, at).expect("f's unit");
+    // f's unit alone: its 1 block and no loop of branches.
+    assert!(unit.len() < 20_000, "{} bytes of IR", unit.len());
+}
+
 fn ttvm(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_ttvm"))
         .args(args)

@@ -178,6 +178,8 @@ pub struct Jit {
     /// Program address → decoded address.
     entry: Vec<u32>,
     units: Vec<Unit>,
+    /// Program address → the unit (or part, `regions`) whose code it is.
+    plan_of: Vec<u32>,
     /// Decoded address → block start (None for other addresses).
     blocks: Vec<Option<BlockRef>>,
     /// Decoded address → the interpreter should ask `tier_up` there
@@ -298,6 +300,7 @@ impl Jit {
             program,
             entry,
             units,
+            plan_of,
             blocks,
             watch,
             compiled,
@@ -686,12 +689,11 @@ impl Jit {
         at: u32,
         make: impl FnOnce(&mut code::CodeMemory, &Unit, &lower::Input<'_>) -> Result<String, String>,
     ) -> Result<String, String> {
-        let layout = *self
-            .program
-            .layout_of
+        let plan = *self
+            .plan_of
             .get(at as usize)
             .ok_or_else(|| format!("no instruction {at}"))?;
-        let u = &self.units[layout as usize];
+        let u = &self.units[plan as usize];
         let mut guard = self.mem.lock().unwrap_or_else(|e| e.into_inner());
         let mem = guard.as_mut().ok_or("no code memory")?;
         let callee = |target: u32| self.callee(target);
