@@ -25,10 +25,11 @@
 use super::lower;
 use crate::bytecode::{Instr, Program};
 
-/// Compile cost a part may have, in instructions (a plain instruction
-/// costs 1; see [`weight`]). Measured (docs/PERFORMANCE.md, "JIT compile
-/// time on big units"): Cranelift's time per instruction grows by about
-/// 10% from 250 to 1,000 instructions, and 40% from 1,000 to 4,000.
+/// Compile cost a part may have (a plain instruction costs 1, see
+/// [`weight`] and [`BLOCK_COST`]; about 1,000 instructions of ordinary
+/// code). Measured on a loop body of branches compiled as one function
+/// (cachegrind): the compile work per instruction grows by 7% from 265 to
+/// 1,015 instructions, and by 31% more from there to 4,015.
 pub(super) const MAX_PART_COST: usize = 1500;
 /// Environment variable that sets the largest compile cost of a part in
 /// place of [`MAX_PART_COST`]: for tests, which split small programs into
