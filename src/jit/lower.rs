@@ -314,7 +314,15 @@ impl Lower<'_, '_, '_> {
         if let Some((_, blk)) = cont {
             targets.push(self.b.func.dfg.block_call(blk, &[]));
         }
-        let default = targets[0];
+        // The default is a block call of its own (one shared with a
+        // target would be corrupted when the SSA builder adds arguments).
+        let first = dispatch
+            .first()
+            .or(resume_blocks.first())
+            .copied()
+            .or(cont.map(|c| c.1))
+            .expect("an entry");
+        let default = self.b.func.dfg.block_call(first, &[]);
         let jt = self
             .b
             .create_jump_table(ir::JumpTableData::new(default, &targets));
