@@ -25,7 +25,9 @@ mod inline;
 pub(super) use direct::translate_direct;
 mod exits;
 mod facts;
+pub(super) use facts::successors;
 mod state;
+mod vars;
 
 use super::code::Imports;
 use super::UnitPlan;
@@ -44,6 +46,20 @@ const INT: u8 = ttvm_runtime::value::tag::INT;
 const FLOAT: u8 = ttvm_runtime::value::tag::FLOAT;
 const FIRST_HEAP: u8 = ttvm_runtime::value::tag::STR;
 const HEAP_KINDS: u8 = ttvm_runtime::value::tag::EXCEPTION - FIRST_HEAP + 1;
+/// A RET in a frame of more variables than this goes through the helper
+/// (the inline RET drops each variable).
+pub(super) const MAX_INLINE_RET_SLOTS: usize = 64;
+/// A CALL of a function whose frame has more variables than this makes
+/// the frame in the helper (inline, each variable is cleared).
+pub(super) const MAX_INLINE_CALL_SLOTS: usize = 256;
+
+/// The number of variables of the frame of the function at `target`.
+pub(super) fn callee_slots(p: &Program, target: u32) -> usize {
+    p.layout_of
+        .get(target as usize)
+        .map_or(0, |&l| p.layouts[l as usize].names.len())
+}
+
 /// Bytes per value (and per variable slot).
 const VALUE_BYTES: i64 = 16;
 
@@ -113,27 +129,20 @@ pub(super) fn translate(
     } else {
         Assumed::new()
     };
-    lower_unit(b, im, input, &assume).map(|_| ())
+    let mut l = Lower::new(b, im, input, &assume, slots_of(input), None);
+    l.run()
 }
 
-/// Lower the unit into `b` with the slot tags `assume`d at block starts;
-/// the unit's internal control-flow edges, with the facts along each.
-fn lower_unit(
-    b: &mut FunctionBuilder<'_>,
-    im: &Imports,
-    input: &Input<'_>,
-    assume: &Assumed,
-) -> Result<Vec<facts::Edge>, Unsupported> {
-    let slots = input.program.layouts[input.plan.layout as usize]
+/// The number of variable slots of the unit's frame.
+fn slots_of(input: &Input<'_>) -> usize {
+    input.program.layouts[input.plan.layout as usize]
         .names
-        .len();
-    let mut l = Lower::new(b, im, input, assume, slots, None);
-    l.run()?;
-    Ok(l.edges)
+        .len()
 }
 
 /// Slot tags known at block starts (program address of the block → one
-/// entry per slot), for blocks where any is known.
+/// entry per tracked slot, see `facts::tracked`), for blocks where any is
+/// known.
 type Assumed = HashMap<u32, Vec<Option<u8>>>;
 
 struct Lower<'a, 'b, 'c> {
@@ -162,10 +171,21 @@ struct Lower<'a, 'b, 'c> {
     stack: Vec<Item>,
     /// Slot tags known in the current block.
     known: Vec<Option<u8>>,
+    /// The slots whose tags are carried across blocks (`facts::tracked`).
+    tracked: Vec<u32>,
+    /// Per slot: its value is kept in Cranelift variables (loaded on
+    /// entry). In a frame of more than [`MAX_INLINE_RET_SLOTS`] variables
+    /// only the tracked slots are: the others are read from memory where
+    /// they are used (a thousand variables loaded on entry and each used
+    /// once, far into the function, would all be live across it).
+    in_regs: Vec<bool>,
     /// Program address of a block start → its Cranelift block.
     blocks: HashMap<u32, ir::Block>,
     /// Returns its one parameter (a status word).
     ret_block: Option<ir::Block>,
+    /// Where an inline RET goes on in a block of this function (`calls`),
+    /// once made: its parameter is the return address.
+    ret_dispatch: Option<ir::Block>,
     mf: MemFlags,
     /// Lowering a direct entry (see `direct`): its plan and state.
     direct: Option<direct::Direct<'a>>,
@@ -204,8 +224,11 @@ impl<'a, 'b, 'c> Lower<'a, 'b, 'c> {
                 .collect(),
             stack: Vec::new(),
             known: vec![None; slots],
+            tracked: Vec::new(),
+            in_regs: vec![true; slots],
             blocks: HashMap::new(),
             ret_block: None,
+            ret_dispatch: None,
             mf: MemFlags::trusted(),
             direct,
             entries: HashMap::new(),
@@ -215,8 +238,27 @@ impl<'a, 'b, 'c> Lower<'a, 'b, 'c> {
 
 impl Lower<'_, '_, '_> {
     fn run(&mut self) -> Result<(), Unsupported> {
+        self.setup()?;
+        for &start in &self.input.plan.blocks {
+            let assume = self.assume;
+            self.lower_block(start, assume.get(&start).map(Vec::as_slice))?;
+        }
+        Ok(())
+    }
+
+    /// The function's entry (state loaded, dispatch on the entry index),
+    /// the entry guards, the return block and the resume entries; then
+    /// every block is lowered with [`Lower::lower_block`].
+    fn setup(&mut self) -> Result<(), Unsupported> {
         let p = self.input.program;
         let plan = self.input.plan;
+        self.tracked = facts::tracked(self.input);
+        if self.v_tag.len() > MAX_INLINE_RET_SLOTS {
+            self.in_regs.iter_mut().for_each(|r| *r = false);
+            for &s in &self.tracked {
+                self.in_regs[s as usize] = true;
+            }
+        }
         // Declare the variables.
         for v in [self.v_budget, self.v_len, self.v_lim, self.v_lp] {
             self.b.declare_var(v, I64);
@@ -269,7 +311,19 @@ impl Lower<'_, '_, '_> {
         for &blk in &resume_blocks {
             targets.push(self.b.func.dfg.block_call(blk, &[]));
         }
-        let default = self.b.func.dfg.block_call(dispatch[0], &[]);
+        let cont = plan.cont.map(|at| (at, self.b.create_block()));
+        if let Some((_, blk)) = cont {
+            targets.push(self.b.func.dfg.block_call(blk, &[]));
+        }
+        // The default is a block call of its own (one shared with a
+        // target would be corrupted when the SSA builder adds arguments).
+        let first = dispatch
+            .first()
+            .or(resume_blocks.first())
+            .copied()
+            .or(cont.map(|c| c.1))
+            .expect("an entry");
+        let default = self.b.func.dfg.block_call(first, &[]);
         let jt = self
             .b
             .create_jump_table(ir::JumpTableData::new(default, &targets));
@@ -297,27 +351,41 @@ impl Lower<'_, '_, '_> {
             self.generic(at, dpc, false);
             self.jump_to(at + 1);
         }
-
-        for &start in &plan.blocks {
-            let blk = self.blocks[&start];
-            self.b.switch_to_block(blk);
-            self.stack.clear();
-            match self.assume.get(&start) {
-                Some(k) => self.known.clone_from(k),
-                None => self.known.iter_mut().for_each(|k| *k = None),
-            }
-            self.cur = Some(start);
-            self.block_prologue(start);
-            self.block_body(start)?;
+        if let Some((at, blk)) = cont {
+            self.lower_cont(blk, at)?;
         }
         Ok(())
     }
 
-    /// The instructions of the block at `start`, after its prologue.
+    /// Lower the block at `start`, knowing the tags `known` of the tracked
+    /// slots at its start (`None`: nothing).
+    fn lower_block(&mut self, start: u32, known: Option<&[Option<u8>]>) -> Result<(), Unsupported> {
+        let blk = self.blocks[&start];
+        self.b.switch_to_block(blk);
+        self.stack.clear();
+        self.known.iter_mut().for_each(|k| *k = None);
+        if let Some(k) = known {
+            for (&s, &k) in self.tracked.iter().zip(k) {
+                self.known[s as usize] = k;
+            }
+        }
+        self.cur = Some(start);
+        self.block_prologue(start);
+        self.block_body(start)
+    }
+
+    /// The instructions of the block at `start`, after its prologue (or
+    /// from a continuation), up to the block's end or the part's cut.
     fn block_body(&mut self, start: u32) -> Result<(), Unsupported> {
         let p = self.input.program;
         let mut at = start;
         loop {
+            if Some(at) == self.input.plan.cut && self.direct.is_none() {
+                // The next part goes on from here (`regions`); a direct
+                // entry is lowered from its own plan.
+                self.exit_continue(self.input.entry[at as usize]);
+                return Ok(());
+            }
             let instr = &p.code[at as usize];
             let width = self.instr(at, instr)?;
             if width == 0 {
@@ -472,9 +540,16 @@ impl Lower<'_, '_, '_> {
                 } else {
                     (t.0, at + 1)
                 };
-                let yes = self.branch_target(on_true);
-                let no = self.branch_target(on_false);
+                let (yes, yes_out) = self.branch_target(on_true);
+                let (no, no_out) = self.branch_target(on_false);
                 self.b.ins().brif(truth, yes, &[], no, &[]);
+                // A target outside this function (`regions`): continue
+                // there through the engine.
+                let outs = [(yes, yes_out), (no, no_out)];
+                for (blk, target) in outs.into_iter().filter_map(|(b, t)| Some((b, t?))) {
+                    self.b.switch_to_block(blk);
+                    self.exit_continue(self.input.entry[target as usize]);
+                }
                 return Ok(0);
             }
             Instr::Halt(_) => {
@@ -493,14 +568,24 @@ impl Lower<'_, '_, '_> {
             Instr::Call(c) => {
                 let tail = matches!(p.code.get(at as usize + 1), Some(Instr::Ret(_)));
                 let distinct = crate::jit::direct::distinct(&c.param_slots);
+                // Making the frame inline clears each of its variables.
+                let small = callee_slots(p, c.target) <= MAX_INLINE_CALL_SLOTS;
                 match (self.input.callee)(c.target) {
-                    Some(callee) if !tail && distinct => self.call_inline(at, dpc, c, callee),
+                    Some(callee) if !tail && distinct && small => {
+                        self.call_inline(at, dpc, c, callee)
+                    }
                     _ => self.call(at, dpc),
                 }
                 return Ok(0);
             }
             Instr::CallFunction(_) => {
                 self.call(at, dpc);
+                return Ok(0);
+            }
+            Instr::Ret(_) if self.v_tag.len() > MAX_INLINE_RET_SLOTS => {
+                // Dropping every variable inline would cost as much code
+                // as the frame has variables, at every RET.
+                self.generic_final(at, dpc);
                 return Ok(0);
             }
             Instr::Ret(_) => {
@@ -586,21 +671,16 @@ impl Lower<'_, '_, '_> {
         self.stack.push(it);
     }
 
-    fn branch_target(&mut self, target: u32) -> ir::Block {
+    /// The block a branch to `target` goes to: the target's (an edge), or,
+    /// for a target outside this function, a new block that the caller
+    /// fills with the exit to it once the branch is made (`Some(target)`).
+    fn branch_target(&mut self, target: u32) -> (ir::Block, Option<u32>) {
         match self.blocks.get(&target).copied() {
             Some(b) => {
                 self.edge(target);
-                b
+                (b, None)
             }
-            None => {
-                let b = self.b.create_block();
-                let cur = self.b.current_block().expect("in a block");
-                self.b.switch_to_block(b);
-                let dpc = self.input.entry[target as usize];
-                self.exit_continue(dpc);
-                self.b.switch_to_block(cur);
-                b
-            }
+            None => (self.b.create_block(), Some(target)),
         }
     }
 
@@ -626,99 +706,6 @@ impl Lower<'_, '_, '_> {
                 let f = self.b.ins().bor(f1, f2);
                 let f = self.b.ins().bor(f, is_null);
                 self.b.ins().bxor_imm(f, 1)
-            }
-        }
-    }
-
-    fn load(&mut self, slot: u32, dpc: u32) {
-        let s = slot as usize;
-        let tag = self.b.use_var(self.v_tag[s]);
-        let pay = self.b.use_var(self.v_pay[s]);
-        let known = self.known[s];
-        let it = Item {
-            tag,
-            pay,
-            known,
-            slot: Some(slot),
-        };
-        match known {
-            _ if self.direct.is_some() => {
-                // Unboxed or unset: leave when unset (the interpreter
-                // raises `undefined variable`).
-                if known.is_none() && !self.direct_param(slot) {
-                    let none = self
-                        .b
-                        .ins()
-                        .icmp_imm(IntCC::Equal, tag, self.input.none_tag as i64);
-                    self.exit_if(none, dpc);
-                } else if known == Some(self.input.none_tag) {
-                    return self.exit_always(&[], dpc);
-                }
-            }
-            Some(k) => {
-                if is_heap(k) {
-                    self.clone_item(it);
-                }
-            }
-            None => {
-                // One test for the rare cases: an unset variable (the
-                // interpreter raises `undefined variable`) or a heap value
-                // (one more reference). Tags 0..=3 are the unboxed kinds.
-                let rare = self
-                    .b
-                    .ins()
-                    .icmp_imm(IntCC::UnsignedGreaterThan, tag, FLOAT as i64);
-                let cold = self.b.create_block();
-                self.b.set_cold_block(cold);
-                let cont = self.b.create_block();
-                self.b.ins().brif(rare, cold, &[], cont, &[]);
-                self.b.switch_to_block(cold);
-                let none = self
-                    .b
-                    .ins()
-                    .icmp_imm(IntCC::Equal, tag, self.input.none_tag as i64);
-                self.exit_if(none, dpc);
-                let t = self.b.ins().uextend(I64, tag);
-                self.b.ins().call(self.im.clone, &[t, pay]);
-                self.b.ins().jump(cont, &[]);
-                self.b.switch_to_block(cont);
-            }
-        }
-        self.stack.push(it);
-    }
-
-    fn store(&mut self, slot: u32, dpc: u32) {
-        let s = slot as usize;
-        let [v] = self.operands_n::<1>(dpc);
-        let old = Item {
-            tag: self.b.use_var(self.v_tag[s]),
-            pay: self.b.use_var(self.v_pay[s]),
-            known: self.known[s],
-            slot: None,
-        };
-        let lp = self.b.use_var(self.v_lp);
-        let o = (s as i64 * VALUE_BYTES) as i32;
-        let tag = match v.known {
-            Some(k) => self.b.ins().iconst(I8, k as i64),
-            None => v.tag,
-        };
-        let memory = self.direct.is_none();
-        if memory && (v.known.is_none() || v.known != old.known) {
-            self.b.ins().store(self.mf, tag, lp, o);
-        }
-        self.b.def_var(self.v_tag[s], tag);
-        if memory {
-            self.b.ins().store(self.mf, v.pay, lp, o + 8);
-        }
-        self.b.def_var(self.v_pay[s], v.pay);
-        // The old value is no longer held by the slot.
-        if old.known != Some(self.input.none_tag) {
-            self.drop_item(old);
-        }
-        self.known[s] = v.known;
-        for it in &mut self.stack {
-            if it.slot == Some(slot) {
-                it.slot = None;
             }
         }
     }

@@ -18,9 +18,11 @@
 mod code;
 mod direct;
 mod lower;
+mod regions;
 
 pub(crate) use code::enter;
 pub(crate) use direct::{Desc, Place};
+pub(crate) use regions::UnitPlan;
 
 use crate::bytecode::{Instr, Program};
 use crate::exec::native::Helpers;
@@ -42,33 +44,11 @@ fn generator_failed(p: Box<dyn std::any::Any + Send>) -> String {
 /// …) per this many instructions stays interpreted (unless every unit is
 /// compiled, `--jit-threshold 0`).
 const RUNTIME_BOUND: usize = 20;
-/// Units of at most this many instructions, without loops or calls, are
-/// compiled only for compiled callers.
-const TINY: usize = 4;
 /// Units larger than this stay in the interpreter.
 const MAX_UNIT_INSTRUCTIONS: usize = 100_000;
 /// Units with more variables than this stay in the interpreter (entering
 /// compiled code loads every variable).
 const MAX_UNIT_SLOTS: usize = 4096;
-
-/// What is compiled of one unit.
-#[derive(Debug)]
-pub(crate) struct UnitPlan {
-    /// The frame layout whose code this is.
-    pub layout: u32,
-    /// Program addresses of the unit's block starts, ascending.
-    pub blocks: Vec<u32>,
-    /// Program addresses of its receives and SLEEPs: a process waiting in
-    /// one resumes there (entries after the blocks in the entry table).
-    pub resumes: Vec<u32>,
-    /// Number of instructions.
-    pub size: usize,
-    /// How many of them are process operations (send, receive, spawn, …).
-    pub process_ops: usize,
-    /// A few instructions, no loop, no call: compiling it pays only when
-    /// compiled code calls it (see [`Jit::tier_up`]).
-    pub tiny: bool,
-}
 
 struct Unit {
     plan: UnitPlan,
@@ -98,6 +78,8 @@ struct BlockRef {
     index: u32,
     /// Entering it counts toward the unit's hotness.
     header: bool,
+    /// It is a part's continuation (`regions`).
+    cont: bool,
 }
 
 /// Failed entry checks after which a unit is compiled again without
@@ -111,6 +93,10 @@ pub struct JitStats {
     pub compiled: Vec<(String, usize, usize, Duration)>,
     /// Units that stay interpreted: name and why.
     pub fallbacks: Vec<(String, String)>,
+    /// Units too big to compile as one function, split into parts
+    /// (`regions`): name, instructions, parts. Listed when a part of one
+    /// is first compiled.
+    pub split: Vec<(String, usize, u32)>,
     /// Entries into compiled blocks whose variables did not have the tags
     /// the block assumes (the interpreter ran the block instead).
     pub entry_checks_failed: u64,
@@ -141,6 +127,11 @@ impl JitStats {
             s.push_str(&format!(
                 "jit:   compiled {name}: {n} instructions, {bytes} bytes, {:.3} ms\n",
                 t.as_secs_f64() * 1e3
+            ));
+        }
+        for (name, n, parts) in &self.split {
+            s.push_str(&format!(
+                "jit:   split {name}: {n} instructions, too big to compile as one function: {parts} parts, each compiled when it is hot\n"
             ));
         }
         for (name, why) in &self.fallbacks {
@@ -189,6 +180,8 @@ pub struct Jit {
     /// Program address → decoded address.
     entry: Vec<u32>,
     units: Vec<Unit>,
+    /// Program address → the unit (or part, `regions`) whose code it is.
+    plan_of: Vec<u32>,
     /// Decoded address → block start (None for other addresses).
     blocks: Vec<Option<BlockRef>>,
     /// Decoded address → the interpreter should ask `tier_up` there
@@ -233,18 +226,16 @@ impl Jit {
             dump,
         } = config;
         let p = &*program;
-        let n = p.code.len();
         let header = p.headers();
-        let mut units: Vec<Unit> = (0..p.layouts.len() as u32)
-            .map(|layout| Unit {
-                plan: UnitPlan {
-                    layout,
-                    blocks: Vec::new(),
-                    resumes: Vec::new(),
-                    size: 0,
-                    process_ops: 0,
-                    tiny: false,
-                },
+        let regions::Plans {
+            plans,
+            part_entry,
+            plan_of,
+        } = regions::plans(p, MAX_UNIT_INSTRUCTIONS, MAX_UNIT_SLOTS);
+        let mut units: Vec<Unit> = plans
+            .into_iter()
+            .map(|plan| Unit {
+                plan,
                 code: AtomicUsize::new(0),
                 failed: AtomicBool::new(false),
                 hot: AtomicU32::new(0),
@@ -256,7 +247,7 @@ impl Jit {
             .collect();
         for instr in &p.code {
             if let Instr::Call(c) = instr {
-                if let Some(&u) = p.layout_of.get(c.target as usize) {
+                if let Some(&u) = plan_of.get(c.target as usize) {
                     let unit = &mut units[u as usize];
                     if unit.direct_plan.is_none() {
                         unit.direct_plan = Some(direct::plan(p, c.target, &c.param_slots));
@@ -264,44 +255,28 @@ impl Jit {
                 }
             }
         }
+        // The entry table of each: its blocks, its resume points, its
+        // continuation.
         let mut blocks = vec![None; decoded_len];
-        for i in 0..n {
-            let u = p.layout_of[i] as usize;
-            units[u].plan.size += 1;
-            if lower::process_op(&p.code[i]) {
-                units[u].plan.process_ops += 1;
-            }
-            if p.block_start[i] {
-                let index = units[u].plan.blocks.len() as u32;
-                units[u].plan.blocks.push(i as u32);
-                blocks[entry[i] as usize] = Some(BlockRef {
-                    unit: u as u32,
-                    index,
-                    header: header[i],
-                });
-            }
-        }
-        let mut busy = vec![false; units.len()];
-        for (i, instr) in p.code.iter().enumerate() {
-            let looping = matches!(instr, Instr::Jmp(t) | Instr::Jz(t) | Instr::Jnz(t) if (t.0 as usize) <= i);
-            if looping || matches!(instr, Instr::Call(_) | Instr::CallFunction(_)) {
-                busy[p.layout_of[i] as usize] = true;
-            }
-        }
-        for (u, unit) in units.iter_mut().enumerate() {
-            unit.plan.tiny = unit.plan.size <= TINY && !busy[u];
-        }
-        for (i, instr) in p.code.iter().enumerate() {
-            if lower::waits(instr) {
-                let u = p.layout_of[i] as usize;
-                let plan = &mut units[u].plan;
-                let index = (plan.blocks.len() + plan.resumes.len()) as u32;
-                plan.resumes.push(i as u32);
-                let dpc = entry[i] + p.block_start[i] as u32;
+        for (u, unit) in units.iter().enumerate() {
+            let plan = &unit.plan;
+            // Block starts count toward hotness when they are headers or
+            // entered from another part, a continuation always.
+            let starts = plan.blocks.iter().map(|&a| {
+                let i = a as usize;
+                (entry[i], header[i] || part_entry[i], false)
+            });
+            let resumes = plan.resumes.iter().map(|&a| {
+                let dpc = entry[a as usize] + p.block_start[a as usize] as u32;
+                (dpc, false, false)
+            });
+            let cont = plan.cont.map(|a| (entry[a as usize], true, true));
+            for (index, (dpc, header, cont)) in starts.chain(resumes).chain(cont).enumerate() {
                 blocks[dpc as usize] = Some(BlockRef {
                     unit: u as u32,
-                    index,
-                    header: false,
+                    index: index as u32,
+                    header,
+                    cont,
                 });
             }
         }
@@ -329,6 +304,7 @@ impl Jit {
             program,
             entry,
             units,
+            plan_of,
             blocks,
             watch,
             compiled,
@@ -386,9 +362,17 @@ impl Jit {
     /// types its compiled paths do not predict: it is compiled again
     /// without assumptions across blocks, so it stops bouncing between
     /// the tiers.
+    ///
+    /// A part's continuation (`regions`) returns `INTERPRET` too, when its
+    /// first instruction leaves compiled code (leaving there to the
+    /// engine would enter the continuation again): not a failed check.
     pub fn entry_check_failed(&self, pc: u32) {
+        let b = self.blocks.get(pc as usize).copied().flatten();
+        if b.is_some_and(|b| b.cont) {
+            return;
+        }
         self.entry_checks_failed.fetch_add(1, Ordering::Relaxed);
-        let Some(Some(b)) = self.blocks.get(pc as usize).copied() else {
+        let Some(b) = b else {
             return;
         };
         let u = &self.units[b.unit as usize];
@@ -508,12 +492,19 @@ impl Jit {
     }
 
     fn unit_name(&self, u: &Unit) -> String {
-        match u.plan.blocks.first() {
-            Some(&a) => {
-                let p = &*self.program;
-                format!("{} ({})", p.function_name(a), p.location(a))
-            }
-            None => format!("layout {}", u.plan.layout),
+        let p = &*self.program;
+        let name = |a: u32| format!("{} ({})", p.function_name(a), p.location(a));
+        let first = u.plan.cont.or(u.plan.blocks.first().copied());
+        match (u.plan.part, first) {
+            (Some(part), Some(a)) => format!(
+                "{}, part {} of {} at {}",
+                name(part.unit_start),
+                part.index + 1,
+                part.count,
+                p.location(a)
+            ),
+            (None, Some(a)) => name(a),
+            (_, None) => format!("layout {}", u.plan.layout),
         }
     }
 
@@ -544,7 +535,7 @@ impl Jit {
         };
         let name = self.unit_name(u);
         let slots = self.program.layouts[u.plan.layout as usize].names.len();
-        let why = if u.plan.blocks.is_empty() {
+        let why = if u.plan.blocks.is_empty() && u.plan.cont.is_none() {
             Some("no code".to_string())
         } else if u.plan.size > MAX_UNIT_INSTRUCTIONS {
             Some(format!(
@@ -558,7 +549,7 @@ impl Jit {
         };
         if let Some(why) = why {
             self.give_up(u);
-            if !u.plan.blocks.is_empty() {
+            if !u.plan.blocks.is_empty() || u.plan.cont.is_some() {
                 self.stats_mut().fallbacks.push((name, why));
             }
             return;
@@ -581,7 +572,8 @@ impl Jit {
                     .resumes
                     .iter()
                     .map(|&a| self.entry[a as usize] + p.block_start[a as usize] as u32);
-                for dpc in starts.chain(resumes) {
+                let cont = u.plan.cont.map(|a| self.entry[a as usize]);
+                for dpc in starts.chain(resumes).chain(cont) {
                     self.compiled[dpc as usize].store(true, Ordering::Release);
                 }
                 let label = if generic {
@@ -589,9 +581,22 @@ impl Jit {
                 } else {
                     name.clone()
                 };
-                self.stats_mut()
+                let mut stats = self.stats_mut();
+                if let Some(part) = u.plan.part {
+                    // The first of its parts compiled says the unit is split.
+                    let unit = format!(
+                        "{} ({})",
+                        p.function_name(part.unit_start),
+                        p.location(part.unit_start)
+                    );
+                    if !stats.split.iter().any(|s| s.0 == unit) {
+                        stats.split.push((unit, part.unit_size, part.count));
+                    }
+                }
+                stats
                     .compiled
                     .push((label, u.plan.size, c.bytes, t0.elapsed()));
+                drop(stats);
                 if !generic {
                     self.compile_direct(mem, u, &name, &input);
                 }
@@ -690,12 +695,11 @@ impl Jit {
         at: u32,
         make: impl FnOnce(&mut code::CodeMemory, &Unit, &lower::Input<'_>) -> Result<String, String>,
     ) -> Result<String, String> {
-        let layout = *self
-            .program
-            .layout_of
+        let plan = *self
+            .plan_of
             .get(at as usize)
             .ok_or_else(|| format!("no instruction {at}"))?;
-        let u = &self.units[layout as usize];
+        let u = &self.units[plan as usize];
         let mut guard = self.mem.lock().unwrap_or_else(|e| e.into_inner());
         let mem = guard.as_mut().ok_or("no code memory")?;
         let callee = |target: u32| self.callee(target);

@@ -263,22 +263,41 @@ impl Lower<'_, '_, '_> {
                     )
             })
             .collect();
-        if !returns.is_empty() {
-            self.b.def_var(self.v_lp, clp);
-            for a in returns {
-                let here = self.input.entry[a as usize];
-                let is = self.b.ins().icmp_imm(IntCC::Equal, ret, here as i64);
-                let go = self.b.create_block();
-                let next = self.b.create_block();
-                self.b.ins().brif(is, go, &[], next, &[]);
-                self.b.switch_to_block(go);
-                self.reload_locals();
-                let entry = self.entries[&a];
-                self.b.ins().jump(entry, &[]);
-                self.b.switch_to_block(next);
-            }
+        if returns.is_empty() {
+            self.save_state();
+            self.ret_const(status::CONTINUE);
+            return;
         }
-        self.save_state();
-        self.ret_const(status::CONTINUE);
+        // One dispatch on the return address, shared by every RET of the
+        // function (a chain of tests at each RET would be code of RETs x
+        // call sites).
+        self.b.def_var(self.v_lp, clp);
+        let dispatch = match self.ret_dispatch {
+            Some(d) => d,
+            None => {
+                let d = self.b.create_block();
+                self.b.append_block_param(d, I32);
+                self.ret_dispatch = Some(d);
+                self.b.ins().jump(d, &[BlockArg::Value(ret)]);
+                self.b.switch_to_block(d);
+                let ret = self.b.block_params(d)[0];
+                for a in returns {
+                    let here = self.input.entry[a as usize];
+                    let is = self.b.ins().icmp_imm(IntCC::Equal, ret, here as i64);
+                    let go = self.b.create_block();
+                    let next = self.b.create_block();
+                    self.b.ins().brif(is, go, &[], next, &[]);
+                    self.b.switch_to_block(go);
+                    self.reload_locals();
+                    let entry = self.entries[&a];
+                    self.b.ins().jump(entry, &[]);
+                    self.b.switch_to_block(next);
+                }
+                self.save_state();
+                self.ret_const(status::CONTINUE);
+                return;
+            }
+        };
+        self.b.ins().jump(dispatch, &[BlockArg::Value(ret)]);
     }
 }

@@ -40,7 +40,14 @@ impl Lower<'_, '_, '_> {
         self.flush();
         self.save_state();
         self.set_pc(dpc);
-        self.ret_const(status::CONTINUE);
+        // At a part's continuation (`regions`) the engine would enter this
+        // code again: the interpreter runs the instruction.
+        let cont = self.input.plan.cont.map(|c| self.input.entry[c as usize]);
+        self.ret_const(if cont == Some(dpc) {
+            status::INTERPRET
+        } else {
+            status::CONTINUE
+        });
     }
 
     /// Side exit when `ok` is false; otherwise go on with the guarded facts.
@@ -244,6 +251,44 @@ impl Lower<'_, '_, '_> {
         self.ret_const(status::CONTINUE);
         self.b.switch_to_block(body);
         self.b.def_var(self.v_budget, charged);
+    }
+
+    /// The entry of a part that starts at `at`, in the middle of a block
+    /// (`regions`): the previous part charged the block and made room on
+    /// the stack for it, and left at `at` with nothing in registers. The
+    /// room is checked again all the same (this is an entry, and compiled
+    /// code pushes without checks): when it is short, the code makes room
+    /// and enters again — or, were the rest of the block to go beyond the
+    /// stack limit (it cannot, the block start checked that), lets the
+    /// interpreter run it. Then the rest of the block.
+    pub(super) fn lower_cont(&mut self, blk: ir::Block, at: u32) -> Result<(), String> {
+        let p = self.input.program;
+        self.b.switch_to_block(blk);
+        self.stack.clear();
+        self.known.iter_mut().for_each(|k| *k = None);
+        self.cur = None;
+        let rest = (at as usize..p.code.len())
+            .take_while(|&i| i == at as usize || !p.block_start[i])
+            .count() as i64;
+        let dpc = self.input.entry[at as usize];
+        let len = self.b.use_var(self.v_len);
+        let lim = self.b.use_var(self.v_lim);
+        let want = self.b.ins().iadd_imm(len, 2 * rest);
+        let over = self.b.ins().icmp(IntCC::UnsignedGreaterThan, want, lim);
+        self.cold_if(over, |l| {
+            let max = l.b.ins().iconst(I64, l.input.max_stack as i64);
+            let beyond = l.b.ins().icmp(IntCC::UnsignedGreaterThan, want, max);
+            let n = l.b.ins().iconst(I64, 2 * rest);
+            l.save_state();
+            let env = l.env;
+            l.b.ins().call(l.im.reserve, &[env, n]);
+            l.set_pc(dpc);
+            let again = l.b.ins().iconst(I32, status::CONTINUE as i64);
+            let interpret = l.b.ins().iconst(I32, status::INTERPRET as i64);
+            let st = l.b.ins().select(beyond, interpret, again);
+            l.ret(st);
+        });
+        self.block_body(at)
     }
 
     /// When `budget` is spent (≤ 0), `preempt` leaves compiled code (in a

@@ -54,21 +54,29 @@ impl Lower<'_, '_, '_> {
         self.env_store(budget, off::BUDGET);
     }
 
-    /// Read every variable slot of the frame from memory.
+    /// Read every variable slot of the frame kept in registers from
+    /// memory (the others are read where they are used).
     pub(super) fn reload_locals(&mut self) {
         let lp = self.b.use_var(self.v_lp);
         for s in 0..self.v_tag.len() {
+            self.known[s] = None;
+            if !self.in_regs[s] {
+                continue;
+            }
             let o = (s as i64 * VALUE_BYTES) as i32;
             let t = self.b.ins().load(I8, self.mf, lp, o);
             let p = self.b.ins().load(I64, self.mf, lp, o + 8);
             self.b.def_var(self.v_tag[s], t);
             self.b.def_var(self.v_pay[s], p);
-            self.known[s] = None;
         }
     }
 
     /// Read one variable slot from memory (a helper changed it).
     pub(super) fn reload_slot(&mut self, s: u32) {
+        self.known[s as usize] = None;
+        if !self.in_regs[s as usize] {
+            return;
+        }
         let lp = self.b.use_var(self.v_lp);
         let o = (s as i64 * VALUE_BYTES) as i32;
         let t = self.b.ins().load(I8, self.mf, lp, o);
