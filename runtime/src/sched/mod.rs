@@ -17,6 +17,11 @@ use crate::table::{Garbage, Mark};
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 use std::time::{Duration, Instant};
 
+/// Processes a worker runs from its LIFO slot in a row while others wait
+/// in the queues; then the queue gets a turn (so ping-pong stays on one
+/// core without starving the rest).
+const MAX_LIFO_RUNS: u32 = 3;
+
 /// The run queues and idle state every worker shares.
 pub(crate) struct Shared<S> {
     pub(crate) injector: Injector<Entry<S>>,
@@ -172,10 +177,10 @@ impl<S: Send> Node<S> {
                 next.or_else(|| find_task(&local, &self.shared.injector, stealers, index, &mut rng))
             } else {
                 match sched.lifo.take() {
-                    // At most 3 slot runs in a row while others wait in the
-                    // queue; then the queue gets a turn.
+                    // At most MAX_LIFO_RUNS slot runs in a row while others
+                    // wait in the queue; then the queue gets a turn.
                     Some(p)
-                        if sched.lifo_runs.get() < 3
+                        if sched.lifo_runs.get() < MAX_LIFO_RUNS
                             || (local.is_empty() && self.shared.injector.is_empty()) =>
                     {
                         sched.lifo_runs.set(sched.lifo_runs.get() + 1);
