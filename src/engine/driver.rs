@@ -5,7 +5,7 @@ use super::helpers::Left;
 use super::RunResult;
 use crate::bytecode::Program;
 use crate::exec::vm::{Io, RunConfig};
-use crate::exec::{Context, FrameKind, Vm};
+use crate::exec::{Addr, Context, Dpc, FrameKind, Vm};
 use crate::interp::{self, Code, Outcome, Proc, Tier, TierUp};
 use crate::jit::Jit;
 use std::cell::Cell;
@@ -56,8 +56,7 @@ fn run_here(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
         };
         Jit::new(
             program.clone(),
-            code.entry.clone(),
-            code.ops.len(),
+            code.layout.clone(),
             &super::helpers::table(),
             crate::jit::JitConfig {
                 threshold: vm.config.jit_threshold,
@@ -76,7 +75,7 @@ fn run_here(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
         }));
     }
     let size = program.layout_at(0).names.len() as u32;
-    let main = Box::new(Context::new(code.entry[0], 0, size));
+    let main = Box::new(Context::new(code.layout.dpc(Addr(0)), Addr(0), size));
     node.spawn_root(main).expect("the first process");
     let fresh = jit.as_ref().map(|jit| Tier {
         watch: jit.watch(),
@@ -110,7 +109,7 @@ fn run_here(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
         RunEnd::Deadlock => {
             let waits = node.with_state(1, |c| {
                 c.map(|c| {
-                    let at = code.orig[c.pc as usize];
+                    let at = code.layout.addr(c.pc).0;
                     let op = program.code[at as usize].opcode().mnemonic();
                     format!("{op} at {}", program.location(at))
                 })
@@ -188,7 +187,7 @@ impl Execute<Box<Context>> for Engine<'_> {
         // hot unit), does the engine switch between the tiers.
         let compiled = self
             .compiled
-            .get(ctx.pc as usize)
+            .get(ctx.pc.ix())
             .is_some_and(|c| c.load(Ordering::Relaxed));
         let out = if compiled {
             self.run_tiers(ctx, &mut proc)
@@ -330,7 +329,7 @@ enum End {
 struct Fresh<'a>(&'a Jit);
 
 impl TierUp for Fresh<'_> {
-    fn tier_up(&self, pc: u32) -> bool {
+    fn tier_up(&self, pc: Dpc) -> bool {
         self.0.tier_up(pc, false)
     }
 }
@@ -340,14 +339,14 @@ struct Hook<'a> {
     jit: &'a Jit,
     /// A block the interpreter runs before compiled code takes over again
     /// (`NO_PC`: none).
-    skip: Cell<u32>,
+    skip: Cell<Dpc>,
 }
 
 /// No block to interpret first.
-const NO_PC: u32 = u32::MAX;
+const NO_PC: Dpc = Dpc(u32::MAX);
 
 impl TierUp for Hook<'_> {
-    fn tier_up(&self, pc: u32) -> bool {
+    fn tier_up(&self, pc: Dpc) -> bool {
         if self.skip.get() == pc {
             self.skip.set(NO_PC);
             return false;
@@ -368,7 +367,7 @@ pub(crate) fn crash_report(
     reason: &str,
 ) -> String {
     let p = &vm.program;
-    let at = code.orig.get(ctx.pc as usize).copied().unwrap_or(0);
+    let at = code.layout.get_addr(ctx.pc).map_or(0, |a| a.0);
     let who = match name {
         Some(n) => format!("process {pid} ({n})"),
         None => format!("process {pid}"),
@@ -424,8 +423,7 @@ mod tests {
         let config = RunConfig::default();
         let jit = Jit::new(
             program.clone(),
-            code.entry.clone(),
-            code.ops.len(),
+            code.layout.clone(),
             &super::super::helpers::table(),
             crate::jit::JitConfig {
                 threshold,
@@ -449,7 +447,11 @@ mod tests {
         assert_eq!(compiled.len(), code.ops.len());
         for (pc, c) in compiled.iter().enumerate() {
             let set = c.load(Ordering::Relaxed);
-            assert_eq!(set, jit.entry(pc as u32).is_some(), "decoded address {pc}");
+            assert_eq!(
+                set,
+                jit.entry(Dpc(pc as u32)).is_some(),
+                "decoded address {pc}"
+            );
         }
         let at = program
             .code
@@ -457,8 +459,8 @@ mod tests {
             .position(|i| matches!(i, crate::bytecode::Instr::Receive(_)))
             .expect("a RECEIVE");
         // A process waiting there resumes at the RECEIVE's own op.
-        let resume = code.entry[at] + program.block_start[at] as u32;
-        assert!(compiled[resume as usize].load(Ordering::Relaxed));
+        let resume = code.layout.resume(Addr(at as u32));
+        assert!(compiled[resume.ix()].load(Ordering::Relaxed));
     }
 
     /// Before anything is compiled, every slice starts interpreted.

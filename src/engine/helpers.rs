@@ -7,7 +7,7 @@
 
 use crate::bytecode::Instr;
 use crate::exec::native::{status, HelperImpl, Helpers, JitEnv, MAX_NATIVE_DEPTH};
-use crate::exec::{Context, Raise, Vm};
+use crate::exec::{Addr, Context, Dpc, Raise, Vm};
 use crate::interp::{self, Code, Flow, Outcome, Proc};
 use crate::jit::Jit;
 use std::mem::ManuallyDrop;
@@ -130,7 +130,7 @@ impl<'p> Host<'_, 'p> {
 
 /// An exception at decoded address `dpc`: unwind to a handler
 /// (`CONTINUE` at its catch block) or end the process (`STOP`).
-fn raise(host: &mut Host<'_, '_>, ctx: &mut Context, e: Raise, dpc: u32) -> u32 {
+fn raise(host: &mut Host<'_, '_>, ctx: &mut Context, e: Raise, dpc: Dpc) -> u32 {
     ctx.pc = dpc;
     match interp::raise(ctx, e, host.vm) {
         Ok(to) => {
@@ -145,11 +145,11 @@ fn raise(host: &mut Host<'_, '_>, ctx: &mut Context, e: Raise, dpc: u32) -> u32 
 }
 
 #[inline]
-fn flow(host: &mut Host<'_, '_>, ctx: &mut Context, f: Flow, dpc: u32) -> u32 {
+fn flow(host: &mut Host<'_, '_>, ctx: &mut Context, f: Flow, dpc: Dpc) -> u32 {
     match f {
         Flow::Next => status::NEXT,
         Flow::Jump(to) => {
-            ctx.pc = to;
+            ctx.pc = Dpc(to);
             status::CONTINUE
         }
         Flow::Raise(e) => raise(host, ctx, e, dpc),
@@ -251,8 +251,8 @@ impl Leaving {
     }
 }
 
-fn update(host: &mut Host<'_, '_>, ctx: &mut Context, at: u32, dpc: u32) -> u32 {
-    let code = &host.vm.program.code[at as usize..at as usize + 4];
+fn update(host: &mut Host<'_, '_>, ctx: &mut Context, at: Addr, dpc: Dpc) -> u32 {
+    let code = &host.vm.program.code[at.ix()..at.ix() + 4];
     let base = ctx.frame().base as usize;
     let operand = match &code[1] {
         Instr::Load(z) => ctx.locals[base + z.slot as usize].clone(),
@@ -273,9 +273,10 @@ fn update(host: &mut Host<'_, '_>, ctx: &mut Context, at: u32, dpc: u32) -> u32 
     let mut st = status::NEXT;
     if !done {
         for i in 0..4 {
-            ctx.pc = dpc + i;
-            let f = interp::exec_instr(ctx, host.code, host.vm, host.proc(), at + i);
-            st = flow(host, ctx, f, dpc + i);
+            let d = Dpc(dpc.0 + i);
+            ctx.pc = d;
+            let f = interp::exec_instr(ctx, host.code, host.vm, host.proc(), Addr(at.0 + i));
+            st = flow(host, ctx, f, d);
             if st != status::NEXT {
                 break;
             }
@@ -288,7 +289,7 @@ impl HelperImpl for Impls {
     /// Run instruction `at` (decoded address `dpc`) with the interpreter's
     /// semantics.
     #[inline]
-    unsafe fn generic(env: *mut JitEnv, at: u32, dpc: u32) -> u32 {
+    unsafe fn generic(env: *mut JitEnv, at: Addr, dpc: Dpc) -> u32 {
         // SAFETY: called by compiled code with the engine's `JitEnv`.
         unsafe {
             in_context(env, |_, host, ctx| {
@@ -302,13 +303,14 @@ impl HelperImpl for Impls {
     /// CALL / CALL_FUNCTION: make the frame, then say where the callee's
     /// compiled code is.
     #[inline]
-    unsafe fn call(env: *mut JitEnv, at: u32, dpc: u32) -> u32 {
+    unsafe fn call(env: *mut JitEnv, at: Addr, dpc: Dpc) -> u32 {
         // SAFETY: called by compiled code with the engine's `JitEnv`.
         unsafe {
             in_context(env, |env, host, ctx| {
                 ctx.pc = dpc;
                 match interp::exec_instr(ctx, host.code, host.vm, host.proc(), at) {
                     Flow::Jump(entry) => {
+                        let entry = Dpc(entry);
                         ctx.pc = entry;
                         env.target_fn = 0;
                         if env.native_depth < MAX_NATIVE_DEPTH {
@@ -354,7 +356,7 @@ impl HelperImpl for Impls {
 
     /// The operand stack limit was reached at the block at `dpc`.
     #[inline]
-    unsafe fn overflow(env: *mut JitEnv, dpc: u32) -> u32 {
+    unsafe fn overflow(env: *mut JitEnv, dpc: Dpc) -> u32 {
         // SAFETY: called by compiled code with the engine's `JitEnv`.
         unsafe {
             in_context(env, |_, host, ctx| {
@@ -367,7 +369,7 @@ impl HelperImpl for Impls {
     /// variable when nothing else holds its value, else the four instructions
     /// one by one.
     #[inline]
-    unsafe fn update(env: *mut JitEnv, at: u32, dpc: u32) -> u32 {
+    unsafe fn update(env: *mut JitEnv, at: Addr, dpc: Dpc) -> u32 {
         // SAFETY: called by compiled code with the engine's `JitEnv`.
         unsafe { in_context(env, |_, host, ctx| update(host, ctx, at, dpc)) }
     }
@@ -398,7 +400,7 @@ impl HelperImpl for Impls {
             env.llen = l.lb + l.size;
             env.len = l.sb + l.items;
             env.locals = env.lbase.add(l.lb);
-            env.pc = pc_st as u32;
+            env.pc = Dpc(pc_st as u32);
             env.budget = budget;
         }
         pc_st >> 32
@@ -451,7 +453,7 @@ pub(super) fn run_compiled(
         cap: 0,
         locals: std::ptr::null_mut(),
         budget: 0,
-        pc: 0,
+        pc: Dpc(0),
         frames: 0,
         target_fn: 0,
         target_block: 0,

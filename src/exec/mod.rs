@@ -3,12 +3,14 @@
 //! runtime owns, so execution can stop at any block boundary and resume in
 //! either tier), the semantics of value operations, and the VM-wide state.
 
+pub mod addr;
 pub mod context;
 pub mod handlers;
 pub mod native;
 pub mod ops;
 pub mod vm;
 
+pub use addr::{Addr, Dpc, Layout};
 pub use context::{frame_layout, live_contexts, Context, Frame, FrameKind};
 pub use handlers::{Handler, Handlers};
 pub use vm::Vm;

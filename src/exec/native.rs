@@ -11,6 +11,7 @@
 //! The frame and slot vectors are held as raw parts too, so compiled code
 //! makes and removes call frames without a helper on the common path.
 
+use super::addr::Dpc;
 use std::ffi::c_void;
 use ttvm_runtime::Value;
 
@@ -29,7 +30,7 @@ pub struct JitEnv {
     /// Reductions left in this slice.
     pub budget: i64,
     /// Where to continue (a decoded address) after `CONTINUE`/`PREEMPT`.
-    pub pc: u32,
+    pub pc: Dpc,
     /// Number of frames of the process.
     pub frames: u32,
     /// Compiled code of the callee of the last call helper (0: none; go
@@ -146,11 +147,11 @@ macro_rules! for_each_helper {
         $mac! {
             /// `(env, program address, decoded address) -> status`: run one
             /// instruction with its complete semantics (the interpreter's).
-            unit generic(env: *mut $crate::exec::native::JitEnv, at: u32, dpc: u32) -> u32;
+            unit generic(env: *mut $crate::exec::native::JitEnv, at: $crate::exec::Addr, dpc: $crate::exec::Dpc) -> u32;
             /// CALL or CALL_FUNCTION; on `NEXT` the frame is made and
             /// `target_fn`/`target_block` say where the callee's compiled code
             /// is (0: continue at `pc` through the engine).
-            unit call(env: *mut $crate::exec::native::JitEnv, at: u32, dpc: u32) -> u32;
+            unit call(env: *mut $crate::exec::native::JitEnv, at: $crate::exec::Addr, dpc: $crate::exec::Dpc) -> u32;
             /// `(tag, payload)`: one more reference to a heap value.
             unit clone(tag: u64, pay: u64);
             /// `(tag, payload)`: drop a reference to a heap value.
@@ -158,10 +159,10 @@ macro_rules! for_each_helper {
             /// `(env, n)`: make room for `n` more operand stack values.
             unit reserve(env: *mut $crate::exec::native::JitEnv, n: u64);
             /// `(env, decoded address) -> status`: raise `stack overflow` there.
-            unit overflow(env: *mut $crate::exec::native::JitEnv, dpc: u32) -> u32;
+            unit overflow(env: *mut $crate::exec::native::JitEnv, dpc: $crate::exec::Dpc) -> u32;
             /// `(env, program address, decoded address) -> status`: `LOAD x;
             /// <operand>; APPEND|CONCAT; STORE x`, in place when possible.
-            unit update(env: *mut $crate::exec::native::JitEnv, at: u32, dpc: u32) -> u32;
+            unit update(env: *mut $crate::exec::native::JitEnv, at: $crate::exec::Addr, dpc: $crate::exec::Dpc) -> u32;
             /// `(buffer, place, descriptor, pc | status << 32, budget) ->
             /// status`: the innermost direct frame leaves compiled code.
             direct leave(buf: *const u8, place: u64, desc: u64, pc_st: u64, budget: i64) -> u64;

@@ -5,7 +5,7 @@
 use super::{Code, Flow, Outcome, Proc};
 use crate::bytecode::Instr;
 use crate::exec::vm::ModuleState;
-use crate::exec::{error, Context, FrameKind, OpResult, Vm};
+use crate::exec::{error, Addr, Context, FrameKind, OpResult, Vm};
 use ttvm_runtime::Value;
 
 /// Enter a function: check the depth, make (or, for a tail call, replace)
@@ -111,7 +111,7 @@ pub(super) fn call_function(
         let base = ctx.frame().base as usize;
         crate::exec::bind_captures(&mut ctx.locals[base..], c);
     }
-    Ok(code.entry[p.entry as usize])
+    Ok(code.layout.dpc(Addr(p.entry)).0)
 }
 
 /// RET: leave the frame. From a process's bottom frame the process ends

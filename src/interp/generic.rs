@@ -6,7 +6,7 @@ use super::{calls, host, procs, Code, Flow, Outcome, Proc};
 use crate::bytecode::{Instr, Owner};
 use crate::exec::ops::{self, Arith, Cmp};
 use crate::exec::vm::ModuleState;
-use crate::exec::{error, Context, FrameKind, Handler, OpResult, Vm};
+use crate::exec::{error, Addr, Context, Dpc, FrameKind, Handler, OpResult, Vm};
 use std::sync::Arc;
 use ttvm_runtime::{Closure, Value};
 
@@ -92,7 +92,7 @@ fn step(
     instr: &Instr,
     at: u32,
 ) -> OpResult<Flow> {
-    let decoded_next = code.entry[at as usize + 1];
+    let decoded_next = code.layout.dpc(Addr(at + 1)).0;
     match instr {
         // §3.1
         Instr::PushInt(n) => push(ctx, Value::Int(*n)),
@@ -178,19 +178,19 @@ fn step(
             Ok(Flow::Next)
         }
         // §3.5
-        Instr::Jmp(t) => Ok(Flow::Jump(code.entry[t.0 as usize])),
+        Instr::Jmp(t) => Ok(Flow::Jump(code.layout.dpc(Addr(t.0)).0)),
         Instr::Jz(t) => {
             let v = ctx.pop("JZ")?;
             Ok(if v.is_truthy() {
                 Flow::Jump(decoded_next)
             } else {
-                Flow::Jump(code.entry[t.0 as usize])
+                Flow::Jump(code.layout.dpc(Addr(t.0)).0)
             })
         }
         Instr::Jnz(t) => {
             let v = ctx.pop("JNZ")?;
             Ok(if v.is_truthy() {
-                Flow::Jump(code.entry[t.0 as usize])
+                Flow::Jump(code.layout.dpc(Addr(t.0)).0)
             } else {
                 Flow::Jump(decoded_next)
             })
@@ -210,7 +210,7 @@ fn step(
                 tail,
                 decoded_next,
             )?;
-            Ok(Flow::Jump(code.entry[c.target as usize]))
+            Ok(Flow::Jump(code.layout.dpc(Addr(c.target)).0))
         }
         Instr::Ret(_) => Ok(calls::ret(ctx, code, vm, proc)),
         Instr::MakeFunction(c) => push(ctx, Value::Function(c.proto.clone().expect("resolved"))),
@@ -308,7 +308,7 @@ fn step(
             let depth = ctx.frames.len() as u32;
             ctx.handlers.install(Handler {
                 try_pc: at,
-                catch: code.entry[t.0 as usize],
+                catch: code.layout.dpc(Addr(t.0)).0,
                 stack_len: ctx.stack.len() as u32,
                 depth,
             });
@@ -355,7 +355,7 @@ fn step(
         // §4
         Instr::SelfPid(_) => push(ctx, Value::Int(proc.pid)),
         Instr::Yield(_) => {
-            ctx.pc = decoded_next;
+            ctx.pc = Dpc(decoded_next);
             Ok(Flow::Stop(Outcome::Yielded))
         }
         Instr::Spawn(_)
@@ -404,7 +404,7 @@ fn import(ctx: &mut Context, code: &Code, vm: &Vm, m: u32, at: u32, next: u32) -
             let n = vm.program.modules[m as usize].exports.len();
             ctx.exports.push((m, vec![None; n]));
             ctx.push_frame(next, at, start, size, FrameKind::Module(m), slot_limit);
-            Ok(Flow::Jump(code.entry[start as usize]))
+            Ok(Flow::Jump(code.layout.dpc(Addr(start)).0))
         }
     }
 }

@@ -16,7 +16,7 @@ pub use decode::Code;
 pub(crate) use trace::DEBUG_VALUE_BYTES;
 
 use crate::exec::ops;
-use crate::exec::{Context, Raise, Vm};
+use crate::exec::{Addr, Context, Dpc, Raise, Vm};
 use decode::{Op, Src};
 use std::sync::atomic::{AtomicBool, Ordering};
 use ttvm_runtime::Value;
@@ -48,7 +48,7 @@ pub enum Outcome {
 /// when compiled code should run the block at decoded address `pc` (the
 /// hook counts hotness and compiles when a function gets hot).
 pub trait TierUp {
-    fn tier_up(&self, pc: u32) -> bool;
+    fn tier_up(&self, pc: Dpc) -> bool;
 }
 
 /// What the interpreter asks at header blocks of code decoded for a JIT
@@ -101,15 +101,15 @@ pub(crate) fn exec_instr(
     code: &Code,
     vm: &Vm,
     proc: &mut Proc<'_>,
-    at: u32,
+    at: Addr,
 ) -> Flow {
-    generic::exec(ctx, code, vm, proc, at)
+    generic::exec(ctx, code, vm, proc, at.0)
 }
 
 /// Unwind to the innermost handler (see [`unwind`]): the catch block's
 /// decoded address, or the exception when no handler is in force.
-pub(crate) fn raise(ctx: &mut Context, e: Raise, vm: &Vm) -> Result<u32, Raise> {
-    unwind(ctx, e, vm)
+pub(crate) fn raise(ctx: &mut Context, e: Raise, vm: &Vm) -> Result<Dpc, Raise> {
+    unwind(ctx, e, vm).map(Dpc)
 }
 
 #[inline(always)]
@@ -120,13 +120,13 @@ fn run<const TRACE: bool>(
     proc: &mut Proc<'_>,
     tier: Option<&Tier<'_, dyn TierUp + '_>>,
 ) -> Outcome {
-    let mut pc = ctx.pc as usize;
+    let mut pc = ctx.pc.ix();
     let mut base = ctx.frame().base as usize;
     let max_stack = vm.config.max_stack;
     macro_rules! raise {
         ($e:expr) => {{
             let e = $e;
-            ctx.pc = pc as u32;
+            ctx.pc = Dpc(pc as u32);
             match unwind(ctx, e, vm) {
                 Ok(to) => {
                     pc = to as usize;
@@ -147,8 +147,8 @@ fn run<const TRACE: bool>(
     }
     macro_rules! generic {
         () => {{
-            ctx.pc = pc as u32;
-            match generic::exec(ctx, code, vm, proc, code.orig[pc]) {
+            ctx.pc = Dpc(pc as u32);
+            match generic::exec(ctx, code, vm, proc, code.layout.addr(Dpc(pc as u32)).0) {
                 Flow::Next => pc += 1,
                 Flow::Jump(to) => {
                     pc = to as usize;
@@ -165,7 +165,7 @@ fn run<const TRACE: bool>(
         ($cost:expr) => {{
             let cost = $cost;
             if ctx.budget <= 0 {
-                ctx.pc = pc as u32;
+                ctx.pc = Dpc(pc as u32);
                 return Outcome::Preempted;
             }
             ctx.budget -= cost as i64;
@@ -190,8 +190,8 @@ fn run<const TRACE: bool>(
                 // compiled code charges).
                 if let Some(t) = tier {
                     let watched = t.watch.get(pc).is_some_and(|w| w.load(Ordering::Relaxed));
-                    if watched && t.hook.tier_up(pc as u32) {
-                        ctx.pc = pc as u32;
+                    if watched && t.hook.tier_up(Dpc(pc as u32)) {
+                        ctx.pc = Dpc(pc as u32);
                         return Outcome::TierUp;
                     }
                 }
@@ -299,12 +299,12 @@ fn run<const TRACE: bool>(
                 discard(v);
             }
             Op::Call(site) => {
-                ctx.pc = pc as u32;
+                ctx.pc = Dpc(pc as u32);
                 let site = &code.calls[site as usize];
                 tryv!(calls::call(
                     ctx,
                     vm,
-                    code.orig[pc],
+                    code.layout.addr(Dpc(pc as u32)).0,
                     site.target,
                     &site.param_slots,
                     site.frame_size,
@@ -315,12 +315,12 @@ fn run<const TRACE: bool>(
                 base = ctx.frame().base as usize;
             }
             Op::CallFunction { tail } => {
-                ctx.pc = pc as u32;
+                ctx.pc = Dpc(pc as u32);
                 let entry = tryv!(calls::call_function(
                     ctx,
                     vm,
                     code,
-                    code.orig[pc],
+                    code.layout.addr(Dpc(pc as u32)).0,
                     tail,
                     pc as u32 + 1
                 ));
@@ -328,7 +328,7 @@ fn run<const TRACE: bool>(
                 base = ctx.frame().base as usize;
             }
             Op::Ret => {
-                ctx.pc = pc as u32;
+                ctx.pc = Dpc(pc as u32);
                 match calls::ret(ctx, code, vm, proc) {
                     Flow::Jump(to) => {
                         pc = to as usize;
@@ -359,7 +359,7 @@ fn run<const TRACE: bool>(
             Op::Receive => {
                 if !proc.node.receive_any(proc.me, &mut ctx.stack) {
                     // Resumes at this RECEIVE when woken.
-                    ctx.pc = pc as u32;
+                    ctx.pc = Dpc(pc as u32);
                     return Outcome::Waiting;
                 }
                 pc += 1;

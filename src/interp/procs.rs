@@ -4,7 +4,7 @@
 
 use super::{host, Code, Flow, Outcome, Proc};
 use crate::bytecode::Instr;
-use crate::exec::{error, Context, OpResult, Vm};
+use crate::exec::{error, Addr, Context, Dpc, OpResult, Vm};
 use std::time::{Duration, Instant};
 use ttvm_runtime::{Atom, Got, Str, Value};
 
@@ -84,7 +84,7 @@ pub(super) fn exec(
 ) -> OpResult<Flow> {
     let op = instr.opcode().mnemonic();
     let pid = proc.pid;
-    let next = code.entry[at as usize + 1];
+    let next = code.layout.dpc(Addr(at + 1)).0;
     match instr {
         Instr::Spawn(_) | Instr::SpawnLink(_) => {
             let new = new_process(ctx, code, vm, at, op)?;
@@ -152,7 +152,7 @@ pub(super) fn exec(
             let ms = host::timeout_ms(&ctx.pop(op)?)?;
             proc.node
                 .sleep(proc.me, Instant::now() + Duration::from_millis(ms));
-            ctx.pc = next;
+            ctx.pc = Dpc(next);
             return Ok(Flow::Stop(Outcome::Waiting));
         }
         Instr::Register(lit) => {
@@ -258,7 +258,7 @@ fn new_process(
     let v = ctx.pop(op)?;
     let start = |entry: u32| {
         let size = p.layout_at(entry).names.len() as u32;
-        Context::boxed(code.entry[entry as usize], entry, size)
+        Context::boxed(code.layout.dpc(Addr(entry)), Addr(entry), size)
     };
     match &v {
         Value::Function(f) => bind(ctx, start(f.entry), &f.param_slots, None, v.clone(), op),

@@ -31,6 +31,12 @@ impl AbiType for u64 {
 impl AbiType for i64 {
     const IR: Type = I64;
 }
+impl AbiType for crate::exec::Addr {
+    const IR: Type = I32;
+}
+impl AbiType for crate::exec::Dpc {
+    const IR: Type = I32;
+}
 impl<T> AbiType for *mut T {
     const IR: Type = I64;
 }

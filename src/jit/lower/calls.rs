@@ -41,7 +41,7 @@ impl Lower<'_, '_, '_> {
         self.reload_state();
         let pc = self.env_load(I32, off::PC);
         let now = self.env_load(I32, off::FRAMES);
-        let after = self.input.entry[at as usize + 1];
+        let after = self.input.dpc(at + 1);
         let c1 = self
             .b
             .ins()
@@ -130,7 +130,7 @@ impl Lower<'_, '_, '_> {
         let stack_base = self.b.ins().iadd_imm(len, n as i64);
         let stack_base = self.b.ins().ireduce(I32, stack_base);
         let base = self.b.ins().ireduce(I32, llen);
-        let after = self.input.entry[at as usize + 1];
+        let after = self.input.dpc(at + 1);
         let fields: [(i32, ir::Value); 7] = [
             (fl::RET, self.b.ins().iconst(I32, after as i64)),
             (fl::CALL_SITE, self.b.ins().iconst(I32, at as i64)),
@@ -182,7 +182,7 @@ impl Lower<'_, '_, '_> {
         let engine = self.b.create_block();
         self.b.ins().brif(go, native, &[], engine, &[]);
         self.b.switch_to_block(engine);
-        self.set_pc(self.input.entry[c.target as usize]);
+        self.set_pc(self.input.dpc(c.target));
         self.ret_const(status::CONTINUE);
         self.b.switch_to_block(native);
         let nd1 = self.b.ins().iadd_imm(nd, 1);
@@ -282,7 +282,7 @@ impl Lower<'_, '_, '_> {
                 self.b.switch_to_block(d);
                 let ret = self.b.block_params(d)[0];
                 for a in returns {
-                    let here = self.input.entry[a as usize];
+                    let here = self.input.dpc(a);
                     let is = self.b.ins().icmp_imm(IntCC::Equal, ret, here as i64);
                     let go = self.b.create_block();
                     let next = self.b.create_block();

@@ -239,7 +239,7 @@ impl Lower<'_, '_, '_> {
         }
         self.b.switch_to_block(leave);
         self.stack.clear();
-        self.direct_exit(status::CONTINUE, self.input.entry[target as usize]);
+        self.direct_exit(status::CONTINUE, self.input.dpc(target));
 
         let ret = self.b.create_block();
         self.b.append_block_param(ret, I32);
@@ -418,7 +418,7 @@ impl Lower<'_, '_, '_> {
     /// unchecked copy only charges.
     fn direct_prologue(&mut self, start: u32) {
         let cost = self.input.program.block_cost[start as usize] as i64;
-        let charge_pc = self.input.entry[start as usize];
+        let charge_pc = self.input.dpc(start);
         let budget = self.b.use_var(self.v_budget);
         if self.dstate().fast {
             let charged = self.b.ins().iadd_imm(budget, -cost);
@@ -676,7 +676,7 @@ impl Lower<'_, '_, '_> {
         };
         let r = self.b.inst_results(call).to_vec();
         let items = self.stack.clone();
-        let after = self.input.entry[at as usize + 1];
+        let after = self.input.dpc(at + 1);
         let result = self.after_direct_call(&r, |l| {
             let buf = l.fill_buffer(&items);
             let d = l.desc(items.len());
@@ -770,7 +770,7 @@ impl Lower<'_, '_, '_> {
             let fptr = l.env_load(I64, off::FPTR);
             let fo = l.b.ins().imul_imm(f64, fl::SIZE);
             let fp = l.b.ins().iadd(fptr, fo);
-            let after = l.input.entry[at as usize + 1];
+            let after = l.input.dpc(at + 1);
             let ret_pc = l.b.ins().iconst(I32, after as i64);
             let site = l.b.ins().iconst(I32, at as i64);
             l.b.ins().store(l.mf, ret_pc, fp, fl::RET);

@@ -144,7 +144,7 @@ impl Lower<'_, '_, '_> {
         self.b.ins().brif(ok, blk, &[], fail, &[]);
         self.b.switch_to_block(fail);
         self.save_state();
-        self.set_pc(self.input.entry[start as usize]);
+        self.set_pc(self.input.dpc(start));
         self.ret_const(status::INTERPRET);
     }
 }
