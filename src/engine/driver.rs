@@ -1,12 +1,11 @@
 //! Running a program: the runtime's scheduler drives the processes and the
 //! engine runs each slice on the interpreter.
 
-use super::helpers::Left;
 use super::RunResult;
 use crate::bytecode::Program;
 use crate::exec::vm::{Io, RunConfig};
-use crate::exec::{Addr, Context, Dpc, FrameKind, Vm};
-use crate::interp::{self, Code, Outcome, Proc, Tier, TierUp};
+use crate::exec::{Addr, Context, Control, Dpc, FrameKind, Vm};
+use crate::interp::{self, Code, Proc, Tier, TierUp};
 use crate::jit::Jit;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -194,7 +193,7 @@ impl Execute<Box<Context>> for Engine<'_> {
         } else {
             let tier = self.fresh.map(|t| t as _);
             match interp::run_slice(ctx, self.code, self.vm, &mut proc, tier) {
-                Outcome::TierUp => self.run_tiers(ctx, &mut proc),
+                Control::Continue => self.run_tiers(ctx, &mut proc),
                 out => end_of(out),
             }
         };
@@ -212,13 +211,29 @@ impl Execute<Box<Context>> for Engine<'_> {
             End::Waiting => return node::Outcome::Waiting,
             End::Other(out) => out,
         };
+        // The tiers go on after the ends of an instruction (`Next`, `Jump`,
+        // `Raise`) and after `Interpret`; were one to reach here, the
+        // process would resume at `ctx.pc` as after preemption.
+        debug_assert!(
+            !matches!(
+                out,
+                Control::Next | Control::Jump(_) | Control::Raise(_) | Control::Interpret
+            ),
+            "not a slice end: {out:?}"
+        );
         match out {
-            Outcome::Preempted | Outcome::Yielded | Outcome::TierUp => node::Outcome::Preempted,
-            Outcome::Waiting => node::Outcome::Waiting,
-            Outcome::Halted => node::Outcome::Ended(Value::str("normal")),
-            Outcome::Killed(reason) => node::Outcome::Ended(reason),
-            Outcome::Exit(n) => node::Outcome::ExitVm(n),
-            Outcome::Crashed(e) => {
+            Control::Preempted
+            | Control::Yielded
+            | Control::Continue
+            | Control::Next
+            | Control::Jump(_)
+            | Control::Raise(_)
+            | Control::Interpret => node::Outcome::Preempted,
+            Control::Waiting => node::Outcome::Waiting,
+            Control::Halted => node::Outcome::Ended(Value::str("normal")),
+            Control::Killed(reason) => node::Outcome::Ended(reason),
+            Control::Exit(n) => node::Outcome::ExitVm(n),
+            Control::Crashed(e) => {
                 let name = node.name_of(pid).map(|a| a.to_string());
                 self.vm.eprint(&crash_report(
                     self.vm,
@@ -259,17 +274,17 @@ impl Engine<'_> {
                         match super::helpers::run_compiled(
                             f, block, ctx, self.code, self.vm, proc, jit,
                         ) {
-                            Left::Done(out) => return end_of(out),
-                            Left::Continue => {
+                            Control::Continue => {
                                 left = true;
                                 continue;
                             }
                             // The interpreter runs this block, without
                             // going straight back to compiled code.
-                            Left::Interpret => {
+                            Control::Interpret => {
                                 jit.entry_check_failed(ctx.pc);
                                 skip = ctx.pc;
                             }
+                            out => return end_of(out),
                         }
                     }
                     // Compiled code left for code that is not compiled (it
@@ -297,31 +312,33 @@ impl Engine<'_> {
             skip = NO_PC;
             left = false;
             match out {
-                Outcome::TierUp => continue,
+                Control::Continue => continue,
                 out => return end_of(out),
             }
         }
     }
 }
 
-/// The common ends are told by the tag alone: moving the whole `Outcome`
+/// The common ends are told by the tag alone: moving the whole `Control`
 /// right after the interpreter wrote only its tag byte is a load that store
 /// forwarding cannot serve (a stall on every slice of a message-passing
 /// process).
 #[inline(always)]
-fn end_of(out: Outcome) -> End {
+fn end_of(out: Control) -> End {
     match out {
-        Outcome::Preempted | Outcome::Yielded => End::Preempted,
-        Outcome::Waiting => End::Waiting,
+        Control::Preempted | Control::Yielded => End::Preempted,
+        Control::Waiting => End::Waiting,
         out => End::Other(out),
     }
 }
 
-/// How a slice ended, with the common cases apart from `Outcome`.
+/// How a slice ended: a [`Control`] that ends a slice, with the common
+/// cases told apart without moving it (see [`end_of`]). Not a vocabulary
+/// of its own: the engine's register-sized view of the control word.
 enum End {
     Preempted,
     Waiting,
-    Other(Outcome),
+    Other(Control),
 }
 
 /// The interpreter's tier-up hook of a slice that starts interpreted:

@@ -7,8 +7,9 @@
 
 use crate::bytecode::Instr;
 use crate::exec::native::{status, HelperImpl, Helpers, JitEnv, MAX_NATIVE_DEPTH};
+use crate::exec::Control;
 use crate::exec::{Addr, Context, Dpc, Raise, Vm};
-use crate::interp::{self, Code, Flow, Outcome, Proc};
+use crate::interp::{self, Code, Proc};
 use crate::jit::Jit;
 use std::mem::ManuallyDrop;
 use ttvm_runtime::Value;
@@ -20,7 +21,8 @@ struct Host<'a, 'p> {
     vm: &'a Vm,
     proc: *mut Proc<'p>,
     jit: &'a Jit,
-    outcome: Option<Outcome>,
+    /// How the slice ended, when a helper returns `STOP`.
+    outcome: Option<Control>,
 }
 
 /// The helper table for the JIT.
@@ -138,23 +140,25 @@ fn raise(host: &mut Host<'_, '_>, ctx: &mut Context, e: Raise, dpc: Dpc) -> u32 
             status::CONTINUE
         }
         Err(e) => {
-            host.outcome = Some(Outcome::Crashed(e));
+            host.outcome = Some(Control::Crashed(e));
             status::STOP
         }
     }
 }
 
 #[inline]
-fn flow(host: &mut Host<'_, '_>, ctx: &mut Context, f: Flow, dpc: Dpc) -> u32 {
+fn flow(host: &mut Host<'_, '_>, ctx: &mut Context, f: Control, dpc: Dpc) -> u32 {
     match f {
-        Flow::Next => status::NEXT,
-        Flow::Jump(to) => {
-            ctx.pc = Dpc(to);
+        Control::Next => status::NEXT,
+        Control::Jump(to) => {
+            ctx.pc = to;
             status::CONTINUE
         }
-        Flow::Raise(e) => raise(host, ctx, e, dpc),
-        Flow::Stop(out) => {
-            host.outcome = Some(out);
+        Control::Raise(e) => raise(host, ctx, e, dpc),
+        Control::Continue => status::CONTINUE,
+        Control::Interpret => status::INTERPRET,
+        end => {
+            host.outcome = Some(end);
             status::STOP
         }
     }
@@ -309,8 +313,7 @@ impl HelperImpl for Impls {
             in_context(env, |env, host, ctx| {
                 ctx.pc = dpc;
                 match interp::exec_instr(ctx, host.code, host.vm, host.proc(), at) {
-                    Flow::Jump(entry) => {
-                        let entry = Dpc(entry);
+                    Control::Jump(entry) => {
                         ctx.pc = entry;
                         env.target_fn = 0;
                         if env.native_depth < MAX_NATIVE_DEPTH {
@@ -427,8 +430,10 @@ impl HelperImpl for Impls {
     }
 }
 
-/// Run compiled code `f` from entry `block` until it stops (`Some`) or
-/// leaves the state for the engine to continue at `ctx.pc` (`None`).
+/// Run compiled code `f` from entry `block` until it leaves: the slice
+/// ended (a slice end), or the state is in `ctx` for the engine to go on
+/// at `ctx.pc` (`Continue`, or `Interpret` when the interpreter must run
+/// that block first).
 pub(super) fn run_compiled(
     f: usize,
     block: u32,
@@ -437,7 +442,7 @@ pub(super) fn run_compiled(
     vm: &Vm,
     proc: &mut Proc<'_>,
     jit: &Jit,
-) -> Left {
+) -> Control {
     let budget0 = ctx.budget;
     let mut host = Host {
         ctx: ctx as *mut Context,
@@ -483,19 +488,9 @@ pub(super) fn run_compiled(
     ctx.pc = env.pc;
     ctx.reductions += (budget0 - ctx.budget).max(0) as u64;
     match st {
-        status::CONTINUE => Left::Continue,
-        status::INTERPRET => Left::Interpret,
-        status::PREEMPT => Left::Done(Outcome::Preempted),
-        _ => Left::Done(host.outcome.take().unwrap_or(Outcome::Halted)),
+        status::CONTINUE => Control::Continue,
+        status::INTERPRET => Control::Interpret,
+        status::PREEMPT => Control::Preempted,
+        _ => host.outcome.take().unwrap_or(Control::Halted),
     }
-}
-
-/// How compiled code left a slice.
-pub(super) enum Left {
-    /// The slice is over.
-    Done(Outcome),
-    /// Go on at `ctx.pc`, compiled or interpreted.
-    Continue,
-    /// The interpreter runs the block at `ctx.pc` (its entry check failed).
-    Interpret,
 }

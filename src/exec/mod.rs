@@ -5,6 +5,7 @@
 
 pub mod addr;
 pub mod context;
+pub mod control;
 pub mod handlers;
 pub mod native;
 pub mod ops;
@@ -12,6 +13,7 @@ pub mod vm;
 
 pub use addr::{Addr, Dpc, Layout};
 pub use context::{frame_layout, live_contexts, Context, Frame, FrameKind};
+pub use control::Control;
 pub use handlers::{Handler, Handlers};
 pub use vm::Vm;
 

@@ -16,33 +16,10 @@ pub use decode::Code;
 pub(crate) use trace::DEBUG_VALUE_BYTES;
 
 use crate::exec::ops;
-use crate::exec::{Addr, Context, Dpc, Raise, Vm};
+use crate::exec::{Addr, Context, Control, Dpc, Raise, Vm};
 use decode::{Op, Src};
 use std::sync::atomic::{AtomicBool, Ordering};
 use ttvm_runtime::Value;
-
-/// How a slice ended.
-#[derive(Debug)]
-pub enum Outcome {
-    /// The budget ran out at a block boundary; resume with a fresh budget.
-    Preempted,
-    /// YIELD: the slice ended by request.
-    Yielded,
-    /// The process ended normally (HALT, end of code, RET from its bottom).
-    Halted,
-    /// An exception no handler caught; the context is left as it was at the
-    /// failing instruction (`ctx.pc`) for the crash report.
-    Crashed(Raise),
-    /// EXIT: end the whole VM with this status.
-    Exit(i32),
-    /// Waiting in a receive or SLEEP (registered with the node).
-    Waiting,
-    /// Ended by an exit signal (no crash report).
-    Killed(Value),
-    /// Compiled code takes over at the block whose decoded address is
-    /// `ctx.pc` (only with a [`TierUp`] hook).
-    TierUp,
-}
 
 /// Asked at header blocks when the program was decoded for a JIT: `true`
 /// when compiled code should run the block at decoded address `pc` (the
@@ -61,14 +38,6 @@ pub struct Tier<'a, H: ?Sized + TierUp> {
     pub hook: H,
 }
 
-/// What a handler tells the loop to do next.
-pub enum Flow {
-    Next,
-    Jump(u32),
-    Raise(Raise),
-    Stop(Outcome),
-}
-
 /// The process being run, and the process system it lives in.
 pub struct Proc<'a> {
     pub pid: i64,
@@ -85,7 +54,7 @@ pub fn run_slice(
     vm: &Vm,
     proc: &mut Proc<'_>,
     tier: Option<&Tier<'_, dyn TierUp + '_>>,
-) -> Outcome {
+) -> Control {
     if vm.config.debug || vm.config.trace {
         run::<true>(ctx, code, vm, proc, tier)
     } else {
@@ -102,7 +71,7 @@ pub(crate) fn exec_instr(
     vm: &Vm,
     proc: &mut Proc<'_>,
     at: Addr,
-) -> Flow {
+) -> Control {
     generic::exec(ctx, code, vm, proc, at.0)
 }
 
@@ -119,7 +88,7 @@ fn run<const TRACE: bool>(
     vm: &Vm,
     proc: &mut Proc<'_>,
     tier: Option<&Tier<'_, dyn TierUp + '_>>,
-) -> Outcome {
+) -> Control {
     let mut pc = ctx.pc.ix();
     let mut base = ctx.frame().base as usize;
     let max_stack = vm.config.max_stack;
@@ -133,7 +102,7 @@ fn run<const TRACE: bool>(
                     base = ctx.frame().base as usize;
                     continue;
                 }
-                Err(e) => return Outcome::Crashed(e),
+                Err(e) => return Control::Crashed(e),
             }
         }};
     }
@@ -149,13 +118,13 @@ fn run<const TRACE: bool>(
         () => {{
             ctx.pc = Dpc(pc as u32);
             match generic::exec(ctx, code, vm, proc, code.layout.addr(Dpc(pc as u32)).0) {
-                Flow::Next => pc += 1,
-                Flow::Jump(to) => {
-                    pc = to as usize;
+                Control::Next => pc += 1,
+                Control::Jump(to) => {
+                    pc = to.ix();
                     base = ctx.frame().base as usize;
                 }
-                Flow::Raise(e) => raise!(e),
-                Flow::Stop(out) => return out,
+                Control::Raise(e) => raise!(e),
+                out => return out,
             }
             continue;
         }};
@@ -166,7 +135,7 @@ fn run<const TRACE: bool>(
             let cost = $cost;
             if ctx.budget <= 0 {
                 ctx.pc = Dpc(pc as u32);
-                return Outcome::Preempted;
+                return Control::Preempted;
             }
             ctx.budget -= cost as i64;
             ctx.reductions += cost as u64;
@@ -192,7 +161,7 @@ fn run<const TRACE: bool>(
                     let watched = t.watch.get(pc).is_some_and(|w| w.load(Ordering::Relaxed));
                     if watched && t.hook.tier_up(Dpc(pc as u32)) {
                         ctx.pc = Dpc(pc as u32);
-                        return Outcome::TierUp;
+                        return Control::Continue;
                     }
                 }
                 charge!(cost)
@@ -330,13 +299,13 @@ fn run<const TRACE: bool>(
             Op::Ret => {
                 ctx.pc = Dpc(pc as u32);
                 match calls::ret(ctx, code, vm, proc) {
-                    Flow::Jump(to) => {
-                        pc = to as usize;
+                    Control::Jump(to) => {
+                        pc = to.ix();
                         base = ctx.frame().base as usize;
                     }
-                    Flow::Raise(e) => raise!(e),
-                    Flow::Stop(out) => return out,
-                    Flow::Next => pc += 1,
+                    Control::Raise(e) => raise!(e),
+                    Control::Next => pc += 1,
+                    out => return out,
                 }
             }
             Op::Generic => generic!(),
@@ -360,7 +329,7 @@ fn run<const TRACE: bool>(
                 if !proc.node.receive_any(proc.me, &mut ctx.stack) {
                     // Resumes at this RECEIVE when woken.
                     ctx.pc = Dpc(pc as u32);
-                    return Outcome::Waiting;
+                    return Control::Waiting;
                 }
                 pc += 1;
             }
