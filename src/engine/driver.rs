@@ -1,5 +1,6 @@
 //! Running a program: the runtime's scheduler drives the processes and the
-//! engine runs each slice on the interpreter.
+//! engine runs each slice, in the interpreter or in compiled code, taking
+//! turns at block boundaries (`Engine::run_tiers`; src/jit/README.md).
 
 use super::RunResult;
 use crate::bytecode::Program;
@@ -184,6 +185,8 @@ impl Execute<Box<Context>> for Engine<'_> {
         // compiled code can take over where the process resumes; only when
         // it can, or the interpreter reaches compiled code (or compiles a
         // hot unit), does the engine switch between the tiers.
+        // A filter only (T5 in src/jit/README.md): `Jit::entry` acquires
+        // the code itself.
         let compiled = self
             .compiled
             .get(ctx.pc.ix())

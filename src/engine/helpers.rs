@@ -1,9 +1,11 @@
-//! The runtime helpers compiled code calls (`extern "C"`, never unwinding)
-//! and the engine's side of running compiled code. Each helper rebuilds
-//! the process's operand stack from the raw parts in [`JitEnv`], runs the
-//! interpreter's complete semantics for the instruction, and takes the
-//! stack apart again, so both tiers share one implementation of every
-//! instruction.
+//! The engine's implementation of the runtime helpers compiled code calls
+//! (`impl HelperImpl`: the `extern "C"` shims that call it, never
+//! unwinding, are generated from the table in `exec::native`) and the
+//! engine's side of running compiled code (`run_compiled`). Each helper
+//! that touches the process takes back the vector lengths compiled code
+//! changed (`in_context`), runs the interpreter's complete semantics for
+//! the instruction, and publishes the vectors again, so both tiers share
+//! one implementation of every instruction.
 
 use crate::bytecode::Instr;
 use crate::exec::native::{status, HelperImpl, Helpers, JitEnv, MAX_NATIVE_DEPTH};
@@ -175,7 +177,8 @@ compile_error!("the JIT's value layout assumes a little-endian host");
 
 thread_local! {
     /// The environment block of the compiled code running on this thread
-    /// (null when none runs): direct entries do not carry it.
+    /// (null when none runs): direct entries do not carry it (D1 in
+    /// src/jit/README.md).
     static ENV: std::cell::Cell<*mut JitEnv> = const { std::cell::Cell::new(std::ptr::null_mut()) };
 }
 
@@ -380,7 +383,7 @@ impl HelperImpl for Impls {
     /// The innermost direct frame leaves compiled code with status `st` at
     /// decoded address `pc` (`pc_st`: `pc | st << 32`): make room for it, write
     /// it (see [`Leaving`]) and make the process's lengths, `pc` and budget its;
-    /// the status.
+    /// the status. D2 in src/jit/README.md.
     #[inline]
     unsafe fn leave(buf: *const u8, place: u64, desc: u64, pc_st: u64, budget: i64) -> u64 {
         let env = current_env();
@@ -412,7 +415,8 @@ impl HelperImpl for Impls {
     /// A direct frame's callee left compiled code with status `st`, which it
     /// called at program address `at` and returns to decoded address `after`
     /// (`at_after`: `at | after << 32`): write the callee frame's return address
-    /// and call site, and this frame (see [`Leaving`]); the status.
+    /// and call site, and this frame (see [`Leaving`]); the status. D3 in
+    /// src/jit/README.md.
     #[inline]
     unsafe fn leave_caller(buf: *const u8, place: u64, desc: u64, at_after: u64, st: u64) -> u64 {
         let env = current_env();

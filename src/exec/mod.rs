@@ -1,7 +1,9 @@
 //! What both execution tiers share: a process's execution context (operand
 //! stack, frames, variable slots, handlers, pc, budget — all in memory the
 //! runtime owns, so execution can stop at any block boundary and resume in
-//! either tier), the semantics of value operations, and the VM-wide state.
+//! either tier), the semantics of value operations, the VM-wide state, the
+//! two kinds of code address and the decoded layout ([`addr`]), the control
+//! word ([`control`]) and the contract with compiled code ([`native`]).
 
 pub mod addr;
 pub mod context;

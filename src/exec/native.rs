@@ -90,8 +90,11 @@ pub mod off {
     pub const DLIMIT: i32 = offset_of!(JitEnv, dlimit) as i32;
 }
 
-/// Status words. Helpers return `NEXT`, `CONTINUE` or `STOP`; compiled
-/// functions return `CONTINUE`, `STOP`, `PREEMPT` or `INTERPRET`.
+/// Status words: the ABI encoding of [`crate::exec::Control`] between
+/// compiled code, the helpers and the engine. Helpers return `NEXT`,
+/// `CONTINUE` or `STOP`; compiled functions return `CONTINUE`, `STOP`,
+/// `PREEMPT` or `INTERPRET` (`engine::helpers::run_compiled` turns them
+/// back into a `Control`).
 pub mod status {
     /// Go on with the next instruction in compiled code.
     pub const NEXT: u32 = 0;

@@ -2,7 +2,8 @@
 //! the common ops inline and the rest in handlers grouped by op family.
 //!
 //! [`run_slice`] runs one process until its budget is spent at a block
-//! boundary, it yields, or it ends; the whole state stays in the
+//! boundary, it yields, waits, ends, or compiled code takes over (the
+//! [`Control`] it returns says which); the whole state stays in the
 //! [`Context`], so the next slice resumes exactly there.
 
 mod calls;
@@ -156,7 +157,7 @@ fn run<const TRACE: bool>(
             Op::ChargeJit(cost) => {
                 // A header block of code decoded for a JIT first asks
                 // whether compiled code takes over here (before charging:
-                // compiled code charges).
+                // compiled code charges). T1, X3 (src/jit/README.md).
                 if let Some(t) = tier {
                     let watched = t.watch.get(pc).is_some_and(|w| w.load(Ordering::Relaxed));
                     if watched && t.hook.tier_up(Dpc(pc as u32)) {

@@ -1,5 +1,7 @@
-//! Code memory and calling compiled code. Every `unsafe` of the JIT tier is
-//! in this file.
+//! Code memory, the JIT's side of the helper table (symbols, declarations
+//! and Cranelift signatures derived from the rows' Rust types, the
+//! `Imports` a function calls them through) and calling compiled code.
+//! Every `unsafe` of the JIT tier is in this file.
 
 use crate::exec::native::{for_each_helper, CompiledFn, Helpers, JitEnv};
 use cranelift_codegen::ir::types::{I32, I64, I8};

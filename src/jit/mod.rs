@@ -14,6 +14,10 @@
 //! why). A function that is called also gets a direct entry when its code
 //! allows (`direct`: arguments and result in registers, no frame in memory
 //! until it leaves compiled code).
+//!
+//! The protocols — tier-up across schedulers, entry guards, side exits, the
+//! direct-leave chain, and which atomic pairs with which — are written
+//! down in `README.md` beside this file.
 
 mod code;
 mod direct;
@@ -371,6 +375,7 @@ impl Jit {
             return;
         };
         let u = &self.units[b.unit as usize];
+        // E3: exactly one caller sees the MAX_CHECK_FAILS-th failure.
         if u.check_fails.fetch_add(1, Ordering::Relaxed) + 1 == MAX_CHECK_FAILS {
             self.compile_generic(b.unit as usize);
         }
@@ -381,6 +386,7 @@ impl Jit {
     #[inline]
     pub fn entry(&self, pc: Dpc) -> Option<(usize, u32)> {
         let b = (*self.blocks.get(pc.ix())?)?;
+        // T5: pairs with T4's Release.
         let code = self.units[b.unit as usize].code.load(Ordering::Acquire);
         (code != 0).then_some((code, b.index))
     }
@@ -398,7 +404,8 @@ impl Jit {
         &self.watch
     }
 
-    /// Unit `u` stays interpreted: stop asking at its blocks.
+    /// Unit `u` stays interpreted: stop asking at its blocks (T1, T2 in
+    /// README.md).
     fn give_up(&self, u: &Unit) {
         u.failed.store(true, Ordering::Relaxed);
         for &a in &u.plan.blocks {
@@ -427,6 +434,7 @@ impl Jit {
         if !b.header || u.failed.load(Ordering::Relaxed) || (u.plan.tiny && !from_compiled) {
             return false;
         }
+        // T2: a count; no data is published with it.
         if u.hot.fetch_add(1, Ordering::Relaxed) + 1 < self.threshold {
             return false;
         }
@@ -519,6 +527,7 @@ impl Jit {
 
     fn compile_unit(&self, index: usize, generic: bool) {
         let u = &self.units[index];
+        // T3: compile under the lock, after a second look.
         let mut guard = self.mem.lock().unwrap_or_else(|e| e.into_inner());
         if generic {
             if u.generic.swap(true, Ordering::Relaxed) {
@@ -562,6 +571,7 @@ impl Jit {
         });
         match result {
             Ok(c) => {
+                // T4: publish (pairs with T5's Acquire), then the flags.
                 u.code.store(c.code, Ordering::Release);
                 let p = &*self.program;
                 let l = &self.layout;
@@ -650,6 +660,7 @@ impl Jit {
         });
         match result {
             Ok(c) => {
+                // T4 for the direct entry.
                 u.direct.store(c.code, Ordering::Release);
                 self.stats_mut()
                     .direct

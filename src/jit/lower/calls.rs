@@ -109,7 +109,8 @@ impl Lower<'_, '_, '_> {
         self.stack = saved;
 
         self.b.switch_to_block(fast);
-        // A callee with a direct entry is called through it.
+        // A callee with a direct entry is called through it (its cell is
+        // read like the code cell below: T5).
         if let Some((cell, plan)) = &callee.direct {
             if plan.params[..] == c.param_slots[..] {
                 let a = self.b.ins().iconst(I64, *cell as i64);
@@ -169,6 +170,8 @@ impl Lower<'_, '_, '_> {
         self.env_store(new_lp, off::LOCALS);
         self.save_state();
         // Call its compiled code, or let the engine go on at its entry.
+        // T5: a plain load of the cell `Jit::compile_unit` publishes with
+        // Release (src/jit/README.md).
         let nd = self.env_load(I32, off::NATIVE_DEPTH);
         let cell = self.b.ins().iconst(I64, callee.code_cell as i64);
         let f = self.b.ins().load(I64, self.mf, cell, 0);

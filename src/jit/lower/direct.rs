@@ -13,7 +13,8 @@
 //! of an unset variable (which no result has), the status of leaving
 //! compiled code (`PREEMPT`, `CONTINUE`) in the payload and the whole
 //! state written to the process. The environment block is not passed: the
-//! cold paths that write the state get it from the `env` helper.
+//! `leave` helpers that write the state find it in the thread-local the
+//! engine sets (`engine::helpers`, D1 in src/jit/README.md).
 //!
 //! Blocks are charged and preempted exactly as by the interpreter. The
 //! operand stack is SSA values within a block and Cranelift variables
@@ -499,7 +500,7 @@ impl Lower<'_, '_, '_> {
 
     /// This (innermost) frame leaves compiled code with status `st` at
     /// decoded address `pc`: the `leave` helper writes it and makes the
-    /// process's lengths its.
+    /// process's lengths its (D2 in src/jit/README.md).
     pub(super) fn direct_exit(&mut self, st: u32, pc: u32) {
         let items = self.stack.clone();
         let buf = self.fill_buffer(&items);
@@ -562,7 +563,7 @@ impl Lower<'_, '_, '_> {
 
     /// After a direct call returned `(tag, pay, budget)`: the result, in
     /// the block that goes on; when the callee left compiled code instead,
-    /// `leave` writes this frame's part and returns.
+    /// `leave` writes this frame's part and returns (D3, D4).
     fn after_direct_call(&mut self, r: &[ir::Value], leave: impl FnOnce(&mut Self)) -> Item {
         let (tag, pay, budget) = (r[0], r[1], r[2]);
         self.b.def_var(self.v_budget, budget);

@@ -32,7 +32,7 @@ impl Lower<'_, '_, '_> {
         self.b.switch_to_block(cont);
     }
 
-    /// Leave at `dpc` now.
+    /// Leave at `dpc` now (X1 in src/jit/README.md).
     pub(super) fn exit_continue(&mut self, dpc: u32) {
         if self.direct.is_some() {
             return self.direct_exit(status::CONTINUE, dpc);
