@@ -151,7 +151,7 @@ struct RunArgs {
     #[arg(long)]
     sandbox: bool,
     /// Reductions per time slice.
-    #[arg(long, default_value_t = 4000, value_parser = clap::value_parser!(i64).range(1..))]
+    #[arg(long, default_value_t = ttvm::exec::vm::DEFAULT_REDUCTIONS, value_parser = clap::value_parser!(i64).range(1..))]
     reductions: i64,
     /// Call frames allowed per process before `stack overflow`.
     #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
