@@ -178,6 +178,49 @@ fn run_here(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
     }
 }
 
+/// When top-level code crashed inside a function's body it fell into
+/// (no HALT or JMP before the function's LABEL), a note saying so: the
+/// error itself (`undefined variable: n` for a parameter, `RET outside a
+/// function`) does not. The function is the last CALL / MAKE_FUNCTION /
+/// MAKE_LAMBDA target at or before the failing instruction in the same
+/// module, entered by falling through from the instruction before it.
+fn fell_into_function(
+    p: &crate::bytecode::Program,
+    ctx: &Context,
+    pid: i64,
+    at: u32,
+) -> Option<String> {
+    use crate::bytecode::Instr;
+    let frame = ctx.frames.last()?;
+    let top_level = match frame.kind {
+        FrameKind::Root => pid == 1,
+        FrameKind::Module(_) => true,
+        FrameKind::Call => false,
+    };
+    if !top_level {
+        return None;
+    }
+    let module = p.module_of.get(at as usize)?;
+    let entry = p
+        .code
+        .iter()
+        .filter_map(|i| match i {
+            Instr::Call(c) | Instr::MakeFunction(c) | Instr::MakeLambda(c) => Some(c.target),
+            _ => None,
+        })
+        .filter(|&e| e > 0 && e <= at && p.module_of.get(e as usize) == Some(module))
+        .max()?;
+    let before = &p.code[entry as usize - 1];
+    if before.opcode().info().no_fallthrough {
+        return None;
+    }
+    let name = p.function_name(entry);
+    Some(format!(
+        "  note: this is top-level code that ran on into the body of function `{name}` ({}) without calling it; end the top-level code with HALT (or jump over the function) before `LABEL {name}`\n",
+        p.location(entry)
+    ))
+}
+
 /// Entries (a folded run of frames is one) a crash report shows.
 const CRASH_FRAMES_SHOWN: usize = 20;
 
@@ -510,6 +553,9 @@ pub(crate) fn crash_report(
             "    … {} more entries\n",
             shown - CRASH_FRAMES_SHOWN
         ));
+    }
+    if let Some(note) = fell_into_function(p, ctx, pid, at) {
+        out.push_str(&note);
     }
     if overflow {
         out.push_str(&format!(
