@@ -219,7 +219,21 @@ impl Loader {
                 let (dir, diag_file) = (top.dir.clone(), top.unit.diag_file);
                 top.next += 1;
                 if !skip {
-                    self.spawned_file(&dir, &name, span, diag_file);
+                    if let Some(warning) = self.spawned_file(&dir, &name, span, diag_file) {
+                        // Only now, for a name that resolves to nothing: the
+                        // closest label of the file, if one is close.
+                        let labels = &self.pending[self.pending.len() - 1].unit.code.labels;
+                        let hint = labels
+                            .keys()
+                            .map(String::as_str)
+                            .chain(["hello_world", "counter"])
+                            .map(|l| (strsim::jaro_winkler(&name, l), l))
+                            .filter(|(score, _)| *score > 0.8)
+                            .max_by(|a, b| a.0.total_cmp(&b.0))
+                            .map(|(_, l)| format!("; did you mean `{l}`?"))
+                            .unwrap_or_default();
+                        self.warnings.push(format!("{warning}{hint}"));
+                    }
                 }
                 continue;
             }
@@ -362,12 +376,20 @@ impl Loader {
     /// `s.ttvm` beside the program, in the working directory or in
     /// `examples/`: such files are loaded now, so their errors show before
     /// anything runs.
-    fn spawned_file(&mut self, dir: &Path, name: &str, span: Range<usize>, diag_file: usize) {
+    /// Returns the warning for a name that is no label, no file and no
+    /// built-in process.
+    fn spawned_file(
+        &mut self,
+        dir: &Path,
+        name: &str,
+        span: Range<usize>,
+        diag_file: usize,
+    ) -> Option<String> {
         if name.is_empty()
             || self.spawn_files.contains_key(name)
             || self.refused_spawns.contains(name)
         {
-            return;
+            return None;
         }
         let file = format!("{name}.ttvm");
         let candidates = [
@@ -376,12 +398,13 @@ impl Loader {
             Path::new("examples").join(&file),
         ];
         let Some(found) = files::first_existing(&candidates).cloned() else {
-            if !matches!(name, "hello_world" | "counter") {
-                self.warnings.push(format!(
-                    "SPAWN \"{name}\" names no label, no file `{file}` and no built-in process; it will print `Spawned process: {name}`"
-                ));
+            if matches!(name, "hello_world" | "counter") {
+                return None;
             }
-            return;
+            let place = self.errors.file_line(diag_file, span.start);
+            return Some(format!(
+                "{place}: SPAWN \"{name}\" names no label, no file `{file}` and no built-in process; it will print `Spawned process: {name}`"
+            ));
         };
         let refused = |r: Refused| {
             let d = Diag::error(
@@ -412,6 +435,7 @@ impl Loader {
                 self.errors.push(diag_file, refused(r));
             }
         }
+        None
     }
 
     /// Add the built-in process bodies, then link every unit into one
