@@ -720,6 +720,9 @@ impl Lower<'_, '_, '_> {
     /// instruction stores into (`interp::release_for_store`): read that
     /// variable from memory again.
     fn reload_released(&mut self, at: u32) {
+        if self.direct.is_some() {
+            return;
+        }
         if let Some(slot) = crate::interp::store_after(self.input.program, at) {
             self.reload_slot(slot);
         }
