@@ -599,8 +599,6 @@ impl Lower<'_, '_, '_> {
             Instr::MakeList(_)
             | Instr::Len(_)
             | Instr::Index(_)
-            | Instr::Append(_)
-            | Instr::SetIndex(_)
             | Instr::MakeObject(_)
             | Instr::GetField(_)
             | Instr::HasField(_)
@@ -610,7 +608,7 @@ impl Lower<'_, '_, '_> {
             | Instr::ToFloat(_) => self.generic(at, dpc, false),
             // In place when stored back: the helper may empty the variable
             // the STORE after it writes (`interp::release_for_store`).
-            Instr::SetField(_) | Instr::DeleteField(_) => {
+            Instr::SetField(_) | Instr::DeleteField(_) | Instr::Append(_) | Instr::SetIndex(_) => {
                 self.generic(at, dpc, false);
                 self.reload_released(at);
             }
