@@ -107,6 +107,29 @@ fn fannkuch_prints_the_checksum_and_the_most_flips() {
 }
 
 #[test]
+fn spectral_norm_prints_nine_decimals() {
+    // The Benchmarks Game's published output for 100.
+    check(
+        "benches/programs/spectralnorm.ttvm",
+        "PUSH_INT 800\nSTORE n",
+        "PUSH_INT 100\nSTORE n",
+        "1.274219991\n",
+    );
+}
+
+#[test]
+fn word_frequency_prints_the_top_ten() {
+    // From a straightforward model (Python) of the algorithm.
+    check(
+        "benches/programs/wordfreq.ttvm",
+        "PUSH_INT 1000000\nSTORE n",
+        "PUSH_INT 1000\nSTORE n",
+        "1000 words, 62 distinct\nand 36\nthe 35\nfor 34\na 33\nin 33\nit 31\nis 30\n\
+         that 29\nwas 28\nto 27\n",
+    );
+}
+
+#[test]
 fn map_filter_fold_sums_the_kept_elements() {
     // sum(x*k+1 for k in 1..3 for x in 1..100 if (x*k+1) % 3 != 0)
     check(

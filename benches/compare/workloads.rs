@@ -8,8 +8,8 @@
 //! The real-program workloads of issue 15 (n-body ... map-reduce) print
 //! the same text in every language; their sizes are chosen so that Erlang
 //! takes about 0.2-0.8 s at full size on the development machine. A .ttvm
-//! program that does not exist yet (n-body, spectral-norm and word
-//! frequency need the maps, `sqrt` and float formatting of issue 14) is
+//! program that does not exist yet (n-body, which needs the `sqrt` and
+//! float formatting of issue 14, is still to be written) is
 //! skipped with a note; when it is written, its size must be the line
 //! named in `quick_subs` (e.g. `PUSH_INT 500000` then `STORE n`).
 
@@ -228,7 +228,6 @@ pub const WORKLOADS: &[Workload] = &[
         only_sched: None,
         startup: false,
     },
-    // Waits for issue 14 (sqrt, float formatting).
     Workload {
         name: "spectral-norm 800",
         quick_name: "spectral-norm 250",
@@ -274,7 +273,6 @@ pub const WORKLOADS: &[Workload] = &[
         only_sched: None,
         startup: false,
     },
-    // Waits for issue 14 (maps with run-time keys, string split).
     Workload {
         name: "word frequency 1e6",
         quick_name: "word frequency 1e5",
