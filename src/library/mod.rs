@@ -43,19 +43,15 @@ pub struct Caps {
 /// Run library operation `op` on the operand stack.
 pub fn call(op: Opcode, stack: &mut Vec<Value>, caps: &Caps) -> OpResult {
     let info = op.info();
-    let n = info.pops as usize;
-    if !info.library || stack.len() < n {
-        if !info.library {
-            return crate::exec::error(format!("{} is not a library operation", info.mnemonic));
-        }
-        return crate::exec::error(format!("stack underflow in {}", info.mnemonic));
+    if !info.library {
+        return crate::exec::error(format!("{} is not a library operation", info.mnemonic));
     }
-    let mut args = Args {
-        base: stack.len() - n,
-        stack,
-        op,
+    let Some(base) = stack.len().checked_sub(info.pops as usize) else {
+        return crate::exec::error(format!("stack underflow in {}", info.mnemonic));
     };
-    let _ = caps;
+    let mut args = Args { base, stack, op };
+    // No group so far needs the capabilities (host operations will).
+    let _: &Caps = caps;
     use Opcode as O;
     match op {
         O::Substr
