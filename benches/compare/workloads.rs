@@ -8,10 +8,9 @@
 //! The real-program workloads of issue 15 (n-body ... map-reduce) print
 //! the same text in every language; their sizes are chosen so that Erlang
 //! takes about 0.2-0.8 s at full size on the development machine. A .ttvm
-//! program that does not exist yet (n-body, which needs the `sqrt` and
-//! float formatting of issue 14, is still to be written) is
-//! skipped with a note; when it is written, its size must be the line
-//! named in `quick_subs` (e.g. `PUSH_INT 500000` then `STORE n`).
+//! program that does not exist is skipped with a note; each program's
+//! size is the line named in `quick_subs` (e.g. `PUSH_INT 500000` then
+//! `STORE n`).
 
 pub struct Workload {
     pub name: &'static str,
@@ -212,7 +211,6 @@ pub const WORKLOADS: &[Workload] = &[
         startup: false,
     },
     // The real-program workloads (issue 15).
-    // Waits for issue 14 (sqrt, float formatting).
     Workload {
         name: "n-body 5e5",
         quick_name: "n-body 5e4",
