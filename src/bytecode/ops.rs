@@ -116,6 +116,24 @@ macro_rules! for_each_op {
             NOW_MS NowMs(Nil) [0, 1] [] "`-- n`: monotonic milliseconds";
             SLEEP Sleep(Nil) [1, 0] [ends_block] "`ms --`: suspend this process";
             EXIT Exit(Nil) [1, 0] [no_fallthrough] "`code --`: end the whole VM with that status";
+            // Issue 14: data formats (src/library/{json,csv,hash}.rs)
+            "JSON, CSV and hashing";
+            JSON_PARSE JsonParse(Nil) [1, 1] [] "`s -- v`: the value of JSON text (objects keep key order; integers that fit are Ints)";
+            JSON_STRINGIFY JsonStringify(Nil) [1, 1] [] "`v -- s`: compact JSON text (Functions, Closures, Exceptions, NaN and inf raise)";
+            CSV_PARSE CsvParse(Nil) [1, 1] [] "`s -- rows`: a List of rows, each a List of Str fields";
+            CSV_WRITE CsvWrite(Nil) [1, 1] [] "`rows -- s`: CSV text of a List of rows (each row ends with a newline)";
+            HASH Hash(Nil) [1, 1] [] "`s|bytes -- hex`: SHA-256 of a Str's UTF-8 or of a byte List, 64 hex digits";
+            // Issue 14: TinyTotVM's host operations (src/library/host.rs)
+            "Host operations from TinyTotVM";
+            SET_ENV SetEnv(Nil) [2, 0] [] "`name value --`: set an environment variable";
+            FILE_SIZE FileSize(Nil) [1, 1] [] "`path -- n`: size in bytes";
+            LIST_DIR ListDir(Nil) [1, 1] [] "`path -- list`: the folder's entry names, sorted";
+            READ_BYTES ReadBytes(Nil) [1, 1] [] "`path -- bytes`: the file as a List of Ints 0..=255";
+            WRITE_BYTES WriteBytes(Nil) [2, 0] [] "`bytes path --`: write a List of Ints 0..=255 to a file";
+            EXEC Exec(Nil) [2, 1] [] "`prog args -- status`: run a program (no shell) on ttvm's stdin/stdout/stderr";
+            EXEC_CAPTURE ExecCapture(Nil) [2, 1] [] "`prog args -- {stdout, stderr, exit_code}`: run a program, capturing its output";
+            READ_CHAR ReadChar(Nil) [0, 1] [] "`-- s|null`: one character of stdin, null at end of input";
+            READ_INPUT ReadInput(Nil) [0, 1] [] "`-- s`: the rest of stdin";
             // §4 Processes
             "Processes";
             SPAWN Spawn(Nil) [-1, 1] [ends_block] "`[args…] v -- pid`: start a process";
@@ -284,57 +302,6 @@ pub static TINYTOTVM_ONLY: &[(&str, &str)] = &[
     ("SUPERVISE_CHILD", instead::SUPERVISOR),
     ("RESTART_CHILD", instead::SUPERVISOR),
     ("FORMAT_TIME", instead::FORMAT_TIME),
-    // Implemented by issue 14 part B; listed until they land.
-    (
-        "JSON_PARSE",
-        "ttvm does not implement it yet (issue 14 adds it)",
-    ),
-    (
-        "JSON_STRINGIFY",
-        "ttvm does not implement it yet (issue 14 adds it)",
-    ),
-    (
-        "CSV_PARSE",
-        "ttvm does not implement it yet (issue 14 adds it)",
-    ),
-    (
-        "CSV_WRITE",
-        "ttvm does not implement it yet (issue 14 adds it)",
-    ),
-    ("HASH", "ttvm does not implement it yet (issue 14 adds it)"),
-    (
-        "SET_ENV",
-        "ttvm does not implement it yet (issue 14 adds it)",
-    ),
-    (
-        "FILE_SIZE",
-        "ttvm does not implement it yet (issue 14 adds it)",
-    ),
-    (
-        "LIST_DIR",
-        "ttvm does not implement it yet (issue 14 adds it)",
-    ),
-    (
-        "READ_BYTES",
-        "ttvm does not implement it yet (issue 14 adds it)",
-    ),
-    (
-        "WRITE_BYTES",
-        "ttvm does not implement it yet (issue 14 adds it)",
-    ),
-    ("EXEC", "ttvm does not implement it yet (issue 14 adds it)"),
-    (
-        "EXEC_CAPTURE",
-        "ttvm does not implement it yet (issue 14 adds it)",
-    ),
-    (
-        "READ_CHAR",
-        "ttvm does not implement it yet (issue 14 adds it)",
-    ),
-    (
-        "READ_INPUT",
-        "ttvm does not implement it yet (issue 14 adds it)",
-    ),
 ];
 
 /// What to use instead of TinyTotVM opcode `mnemonic` (exact, upper case),

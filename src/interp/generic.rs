@@ -352,6 +352,28 @@ fn step(
         | Instr::GetTime(_)
         | Instr::NowMs(_)
         | Instr::Exit(_) => host::exec(ctx, vm, instr),
+        // Issue 14, part B: library operations.
+        Instr::JsonParse(_)
+        | Instr::JsonStringify(_)
+        | Instr::CsvParse(_)
+        | Instr::CsvWrite(_)
+        | Instr::Hash(_)
+        | Instr::SetEnv(_)
+        | Instr::FileSize(_)
+        | Instr::ListDir(_)
+        | Instr::ReadBytes(_)
+        | Instr::WriteBytes(_)
+        | Instr::Exec(_)
+        | Instr::ExecCapture(_)
+        | Instr::ReadChar(_)
+        | Instr::ReadInput(_) => {
+            let caps = crate::library::Caps {
+                sandbox: vm.config.sandbox,
+                console: vm,
+            };
+            crate::library::call_b(instr.opcode(), &mut ctx.stack, &caps)?;
+            Ok(Flow::Next)
+        }
         // §4
         Instr::SelfPid(_) => push(ctx, Value::Int(proc.pid)),
         Instr::Yield(_) => {
