@@ -21,6 +21,7 @@ pub enum Shape {
     OptInt,
     OptRef,
     OptName,
+    OptField,
     ModPath,
     Owner,
 }
@@ -42,6 +43,7 @@ impl Shape {
             Shape::OptInt => "[pid]",
             Shape::OptRef => "[ref]",
             Shape::OptName => "[name]",
+            Shape::OptField => "[f]",
             Shape::ModPath => "path",
             Shape::Owner => "",
         }
@@ -495,6 +497,24 @@ impl Operand for OptName {
             return Ok(OptName(None));
         }
         Ok(OptName(Some(parse_name(c, "a name")?.0)))
+    }
+    fn text(&self, _: &dyn NameView) -> String {
+        self.0.as_ref().map(name_text).unwrap_or_default()
+    }
+}
+
+/// An optional field name (GET_FIELD, SET_FIELD, HAS_FIELD, DELETE_FIELD):
+/// literal when given, else a Str popped from the top of the stack.
+#[derive(Clone, Debug)]
+pub struct OptField(pub Option<Atom>);
+
+impl Operand for OptField {
+    const SHAPE: Shape = Shape::OptField;
+    fn parse(c: &mut OperandCursor<'_>) -> Result<Self, OperandError> {
+        if c.at_end() {
+            return Ok(OptField(None));
+        }
+        Ok(OptField(Some(parse_name(c, "a field name")?.0)))
     }
     fn text(&self, _: &dyn NameView) -> String {
         self.0.as_ref().map(name_text).unwrap_or_default()

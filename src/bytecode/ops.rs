@@ -5,7 +5,10 @@
 //! Each row: `MNEMONIC Variant(OperandShape) [pops, pushes] flags "summary"`.
 //! `pops`/`pushes` of `-1` mean "depends on the operand" (see `Instr::stack_effect`).
 //! Flags: `ends_block` — a basic block starts right after this instruction
-//! (SPEC §4.6); `no_fallthrough` — control never reaches the next instruction.
+//! (SPEC §4.6); `no_fallthrough` — control never reaches the next instruction;
+//! `lib` — a library operation: its semantics is a pure function of its
+//! operands in `src/library/`, reached from both tiers through
+//! `library::call` (it pops exactly `pops` values and pushes `pushes`).
 
 use super::operand::*;
 
@@ -83,14 +86,54 @@ macro_rules! for_each_op {
             APPEND Append(Nil) [2, 1] [] "`list v -- list'`";
             SET_INDEX SetIndex(Nil) [3, 1] [] "`list i v -- list'`";
             MAKE_OBJECT MakeObject(Nil) [0, 1] [] "`-- {}`";
-            SET_FIELD SetField(Name) [2, 1] [] "`obj v -- obj'`";
-            GET_FIELD GetField(Name) [1, 1] [] "`obj -- v` (null when missing; `message`/`value` of an Exception)";
-            HAS_FIELD HasField(Name) [1, 1] [] "`obj -- 1|0`";
-            DELETE_FIELD DeleteField(Name) [1, 1] [] "`obj -- obj'`";
+            SET_FIELD SetField(OptField) [-1, 1] [] "`obj v [key] -- obj'`: set a field (an existing one keeps its position); without an operand the key, a Str, is popped from the top";
+            GET_FIELD GetField(OptField) [-1, 1] [] "`obj [key] -- v` (null when missing; `message`/`value` of an Exception)";
+            HAS_FIELD HasField(OptField) [-1, 1] [] "`obj [key] -- 1|0`";
+            DELETE_FIELD DeleteField(OptField) [-1, 1] [] "`obj [key] -- obj'`";
             KEYS Keys(Nil) [1, 1] [] "`obj -- list` of field names in insertion order";
             TO_STR ToStr(Nil) [1, 1] [] "`v -- s`: its PRINT text";
             TO_INT ToInt(Nil) [1, 1] [] "`v -- n`: from Int, Float (truncated) or a decimal Str";
             TO_FLOAT ToFloat(Nil) [1, 1] [] "`v -- f`: from Int, Float or a decimal Str";
+            // Issue 14: strings (src/library/strings.rs); positions count characters
+            "Strings";
+            SUBSTR Substr(Nil) [3, 1] [lib] "`s start len -- s'`: `len` characters from character `start` (clamped at the end)";
+            FIND Find(Nil) [2, 1] [lib] "`s needle -- i|-1`: character position of the first occurrence";
+            SPLIT Split(Nil) [2, 1] [lib] "`s sep -- list`: the parts between separators (empty `sep`: the characters)";
+            JOIN Join(Nil) [2, 1] [lib] "`list sep -- s`: the elements' PRINT texts with `sep` between";
+            REPLACE Replace(Nil) [3, 1] [lib] "`s from to -- s'`: every occurrence of `from` replaced";
+            TRIM Trim(Nil) [1, 1] [lib] "`s -- s'`: leading and trailing whitespace removed";
+            UPPER Upper(Nil) [1, 1] [lib] "`s -- s'`: upper case (Unicode)";
+            LOWER Lower(Nil) [1, 1] [lib] "`s -- s'`: lower case (Unicode)";
+            STARTS_WITH StartsWith(Nil) [2, 1] [lib] "`s prefix -- Bool`";
+            ENDS_WITH EndsWith(Nil) [2, 1] [lib] "`s suffix -- Bool`";
+            CHR Chr(Nil) [1, 1] [lib] "`n -- s`: the character of code point `n`";
+            ORD Ord(Nil) [1, 1] [lib] "`s -- n`: the code point of a 1-character string";
+            REPEAT Repeat(Nil) [2, 1] [lib] "`s n -- s'`: `s` repeated `n` times";
+            // Issue 14: numbers (src/library/math.rs)
+            "Numbers";
+            SQRT Sqrt(Nil) [1, 1] [lib] "`x -- f`: square root (NaN below 0)";
+            POW Pow(Nil) [2, 1] [lib] "`x y -- r`: `x` to the power `y` (Int when both are Ints and `y >= 0`)";
+            EXP Exp(Nil) [1, 1] [lib] "`x -- f`: e to the power `x`";
+            LOG Log(Nil) [1, 1] [lib] "`x -- f`: natural logarithm";
+            SIN Sin(Nil) [1, 1] [lib] "`x -- f`: sine (radians)";
+            COS Cos(Nil) [1, 1] [lib] "`x -- f`: cosine (radians)";
+            ATAN2 Atan2(Nil) [2, 1] [lib] "`y x -- f`: the angle of the point (x, y), in radians";
+            FLOOR Floor(Nil) [1, 1] [lib] "`x -- n`: largest Int not above `x`";
+            CEIL Ceil(Nil) [1, 1] [lib] "`x -- n`: smallest Int not below `x`";
+            ROUND Round(Nil) [1, 1] [lib] "`x -- n`: nearest Int, halves away from zero";
+            ABS Abs(Nil) [1, 1] [lib] "`x -- |x|` (Int stays Int; `i64::MIN` raises)";
+            MIN Min(Nil) [2, 1] [lib] "`a b -- a|b`: the smaller (numbers, or two strings)";
+            MAX Max(Nil) [2, 1] [lib] "`a b -- a|b`: the larger (numbers, or two strings)";
+            FORMAT Format(Nil) [2, 1] [lib] "`x decimals -- s`: `x` with exactly `decimals` digits after the point";
+            // Issue 14: lists (src/library/lists.rs)
+            "Lists";
+            SLICE Slice(Nil) [3, 1] [lib] "`list start end -- list'`: elements `start` to `end` (exclusive, clamped)";
+            REVERSE Reverse(Nil) [1, 1] [lib] "`list -- list'`: the elements in reverse order";
+            SORT Sort(Nil) [1, 1] [lib] "`list -- list'`: stable sort of numbers, or of strings";
+            CONTAINS Contains(Nil) [2, 1] [lib] "`list v -- Bool`: whether an element equals `v` (EQ)";
+            INDEX_OF IndexOf(Nil) [2, 1] [lib] "`list v -- i|-1`: position of the first element equal to `v`";
+            RANGE Range(Nil) [2, 1] [lib] "`start end -- list`: the Ints from `start` to `end` (exclusive)";
+            EXTEND Extend(Nil) [2, 1] [lib] "`a b -- a++b`: the elements of two lists";
             // §3.8 Exceptions
             "Exceptions";
             TRY Try(Target) [0, 0] [] "install a handler whose catch label is `target`";
@@ -118,22 +161,22 @@ macro_rules! for_each_op {
             EXIT Exit(Nil) [1, 0] [no_fallthrough] "`code --`: end the whole VM with that status";
             // Issue 14: data formats (src/library/{json,csv,hash}.rs)
             "JSON, CSV and hashing";
-            JSON_PARSE JsonParse(Nil) [1, 1] [] "`s -- v`: the value of JSON text (objects keep key order; integers that fit are Ints)";
-            JSON_STRINGIFY JsonStringify(Nil) [1, 1] [] "`v -- s`: compact JSON text (Functions, Closures, Exceptions, NaN and inf raise)";
-            CSV_PARSE CsvParse(Nil) [1, 1] [] "`s -- rows`: a List of rows, each a List of Str fields";
-            CSV_WRITE CsvWrite(Nil) [1, 1] [] "`rows -- s`: CSV text of a List of rows (each row ends with a newline)";
-            HASH Hash(Nil) [1, 1] [] "`s|bytes -- hex`: SHA-256 of a Str's UTF-8 or of a byte List, 64 hex digits";
+            JSON_PARSE JsonParse(Nil) [1, 1] [lib] "`s -- v`: the value of JSON text (objects keep key order; integers that fit are Ints)";
+            JSON_STRINGIFY JsonStringify(Nil) [1, 1] [lib] "`v -- s`: compact JSON text (Functions, Closures, Exceptions, NaN and inf raise)";
+            CSV_PARSE CsvParse(Nil) [1, 1] [lib] "`s -- rows`: a List of rows, each a List of Str fields";
+            CSV_WRITE CsvWrite(Nil) [1, 1] [lib] "`rows -- s`: CSV text of a List of rows (each row ends with a newline)";
+            HASH Hash(Nil) [1, 1] [lib] "`s|bytes -- hex`: SHA-256 of a Str's UTF-8 or of a byte List, 64 hex digits";
             // Issue 14: TinyTotVM's host operations (src/library/host.rs)
             "Host operations from TinyTotVM";
-            SET_ENV SetEnv(Nil) [2, 0] [] "`name value --`: set an environment variable";
-            FILE_SIZE FileSize(Nil) [1, 1] [] "`path -- n`: size in bytes";
-            LIST_DIR ListDir(Nil) [1, 1] [] "`path -- list`: the folder's entry names, sorted";
-            READ_BYTES ReadBytes(Nil) [1, 1] [] "`path -- bytes`: the file as a List of Ints 0..=255";
-            WRITE_BYTES WriteBytes(Nil) [2, 0] [] "`bytes path --`: write a List of Ints 0..=255 to a file";
-            EXEC Exec(Nil) [2, 1] [] "`prog args -- status`: run a program (no shell) on ttvm's stdin/stdout/stderr";
-            EXEC_CAPTURE ExecCapture(Nil) [2, 1] [] "`prog args -- {stdout, stderr, exit_code}`: run a program, capturing its output";
-            READ_CHAR ReadChar(Nil) [0, 1] [] "`-- s|null`: one character of stdin, null at end of input";
-            READ_INPUT ReadInput(Nil) [0, 1] [] "`-- s`: the rest of stdin";
+            SET_ENV SetEnv(Nil) [2, 0] [lib] "`name value --`: set an environment variable";
+            FILE_SIZE FileSize(Nil) [1, 1] [lib] "`path -- n`: size in bytes";
+            LIST_DIR ListDir(Nil) [1, 1] [lib] "`path -- list`: the folder's entry names, sorted";
+            READ_BYTES ReadBytes(Nil) [1, 1] [lib] "`path -- bytes`: the file as a List of Ints 0..=255";
+            WRITE_BYTES WriteBytes(Nil) [2, 0] [lib] "`bytes path --`: write a List of Ints 0..=255 to a file";
+            EXEC Exec(Nil) [2, 1] [lib] "`prog args -- status`: run a program (no shell) on ttvm's stdin/stdout/stderr";
+            EXEC_CAPTURE ExecCapture(Nil) [2, 1] [lib] "`prog args -- {stdout, stderr, exit_code}`: run a program, capturing its output";
+            READ_CHAR ReadChar(Nil) [0, 1] [lib] "`-- s|null`: one character of stdin, null at end of input";
+            READ_INPUT ReadInput(Nil) [0, 1] [lib] "`-- s`: the rest of stdin";
             // §4 Processes
             "Processes";
             SPAWN Spawn(Nil) [-1, 1] [ends_block] "`[args…] v -- pid`: start a process";
@@ -184,6 +227,8 @@ macro_rules! define_ops {
             pub pushes: i8,
             pub ends_block: bool,
             pub no_fallthrough: bool,
+            /// A library operation (`src/library/`).
+            pub library: bool,
             pub section: &'static str,
             pub summary: &'static str,
         }
@@ -198,7 +243,9 @@ macro_rules! define_ops {
                 let mut ends_block = false;
                 #[allow(unused_mut, unused_assignments)]
                 let mut no_fallthrough = false;
-                $( define_ops!(@flag $flag ends_block no_fallthrough); )*
+                #[allow(unused_mut, unused_assignments)]
+                let mut library = false;
+                $( define_ops!(@flag $flag ends_block no_fallthrough library); )*
                 OpInfo {
                     opcode: Opcode::$var,
                     mnemonic: stringify!($mn),
@@ -207,6 +254,7 @@ macro_rules! define_ops {
                     pushes: $pushes,
                     ends_block,
                     no_fallthrough,
+                    library,
                     section,
                     summary: $doc,
                 }
@@ -235,8 +283,9 @@ macro_rules! define_ops {
             }
         }
     };
-    (@flag ends_block $e:ident $n:ident) => { $e = true; };
-    (@flag no_fallthrough $e:ident $n:ident) => { $n = true; };
+    (@flag ends_block $e:ident $n:ident $l:ident) => { $e = true; };
+    (@flag no_fallthrough $e:ident $n:ident $l:ident) => { $n = true; };
+    (@flag lib $e:ident $n:ident $l:ident) => { $l = true; };
 }
 
 for_each_op!(define_ops);

@@ -33,6 +33,7 @@ pub(super) fn table() -> Helpers {
         reserve: h_reserve as *const () as usize,
         overflow: h_overflow as *const () as usize,
         update: h_update as *const () as usize,
+        library: h_library as *const () as usize,
         leave: h_leave as *const () as usize,
         leave_caller: h_leave_caller as *const () as usize,
     }
@@ -172,6 +173,23 @@ extern "C" fn h_generic(env: *mut JitEnv, at: u32, dpc: u32) -> u32 {
             ctx.pc = dpc;
             let f = interp::exec_instr(ctx, host.code, host.vm, host.proc(), at);
             flow(host, ctx, f, dpc)
+        })
+    }
+}
+
+/// Library operation number `op` (`library::call`) at program address `at`
+/// (decoded address `dpc`): no decoding, no interpreter dispatch.
+extern "C" fn h_library(env: *mut JitEnv, op: u32, at: u32, dpc: u32) -> u32 {
+    // SAFETY: called by compiled code with the engine's `JitEnv`.
+    unsafe {
+        in_context(env, |_, host, ctx| {
+            let Some(op) = crate::library::opcode(op) else {
+                unreachable!("compiled code passes a table index")
+            };
+            match interp::library(ctx, host.vm, at, op) {
+                Ok(()) => status::NEXT,
+                Err(e) => raise(host, ctx, e, dpc),
+            }
         })
     }
 }

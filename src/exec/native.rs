@@ -134,6 +134,9 @@ pub struct Helpers {
     /// `(env, program address, decoded address) -> status`: `LOAD x;
     /// <operand>; APPEND|CONCAT; STORE x`, in place when possible.
     pub update: usize,
+    /// `(env, opcode number, program address, decoded address) -> status`:
+    /// a library operation (`library::call`).
+    pub library: usize,
     /// `(buffer, place, descriptor, pc | status << 32, budget) -> status`:
     /// the innermost direct frame leaves compiled code (see
     /// `lower::direct`).

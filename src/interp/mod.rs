@@ -106,6 +106,18 @@ pub(crate) fn exec_instr(
     generic::exec(ctx, code, vm, proc, at)
 }
 
+/// A library operation at program address `at` (see `generic::library`).
+pub(crate) fn library(
+    ctx: &mut Context,
+    vm: &Vm,
+    at: u32,
+    op: crate::bytecode::Opcode,
+) -> crate::exec::OpResult {
+    generic::library(ctx, vm, at, op)
+}
+
+pub(crate) use generic::store_after;
+
 /// Unwind to the innermost handler (see [`unwind`]): the catch block's
 /// decoded address, or the exception when no handler is in force.
 pub(crate) fn raise(ctx: &mut Context, e: Raise, vm: &Vm) -> Result<u32, Raise> {
@@ -340,6 +352,11 @@ fn run<const TRACE: bool>(
                 }
             }
             Op::Generic => generic!(),
+            Op::Library(op) => {
+                ctx.pc = pc as u32;
+                tryv!(generic::library(ctx, vm, code.orig[pc], op));
+                pc += 1;
+            }
             Op::Send(lit) => {
                 // The message and (unless given) an Int PID: else the
                 // generic path raises the error.

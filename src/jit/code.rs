@@ -20,6 +20,7 @@ pub(super) struct Imports {
     pub reserve: FuncRef,
     pub overflow: FuncRef,
     pub update: FuncRef,
+    pub library: FuncRef,
     /// The `leave` helpers (direct entries only).
     pub leave: Option<FuncRef>,
     pub leave_caller: Option<FuncRef>,
@@ -38,6 +39,7 @@ struct HelperIds {
     reserve: FuncId,
     overflow: FuncId,
     update: FuncId,
+    library: FuncId,
     leave: FuncId,
     leave_caller: FuncId,
 }
@@ -101,6 +103,7 @@ impl CodeMemory {
             ("ttvm_reserve", h.reserve),
             ("ttvm_overflow", h.overflow),
             ("ttvm_update", h.update),
+            ("ttvm_library", h.library),
             ("ttvm_leave", h.leave),
             ("ttvm_leave_caller", h.leave_caller),
         ] {
@@ -129,6 +132,7 @@ impl CodeMemory {
             reserve: declare("ttvm_reserve", sig_of(&[I64, I64], false))?,
             overflow: declare("ttvm_overflow", sig_of(&[I64, I32], true))?,
             update: declare("ttvm_update", sig_of(&[I64, I32, I32], true))?,
+            library: declare("ttvm_library", sig_of(&[I64, I32, I32, I32], true))?,
             leave: declare("ttvm_leave", {
                 let mut s = sig_of(&[I64, I64, I64, I64, I64], false);
                 s.returns.push(AbiParam::new(I64));
@@ -308,6 +312,7 @@ fn imports(
         reserve: m.declare_func_in_func(h.reserve, b.func),
         overflow: m.declare_func_in_func(h.overflow, b.func),
         update: m.declare_func_in_func(h.update, b.func),
+        library: m.declare_func_in_func(h.library, b.func),
         leave: None,
         leave_caller: None,
         sig: b.import_signature(sig.clone()),

@@ -602,14 +602,53 @@ impl Lower<'_, '_, '_> {
             | Instr::Append(_)
             | Instr::SetIndex(_)
             | Instr::MakeObject(_)
-            | Instr::SetField(_)
             | Instr::GetField(_)
             | Instr::HasField(_)
-            | Instr::DeleteField(_)
             | Instr::Keys(_)
             | Instr::ToStr(_)
             | Instr::ToInt(_)
             | Instr::ToFloat(_) => self.generic(at, dpc, false),
+            // In place when stored back: the helper may empty the variable
+            // the STORE after it writes (`interp::release_for_store`).
+            Instr::SetField(_) | Instr::DeleteField(_) => {
+                self.generic(at, dpc, false);
+                self.reload_released(at);
+            }
+            // Issue 14: library operations, one helper call each.
+            Instr::Substr(_)
+            | Instr::Find(_)
+            | Instr::Split(_)
+            | Instr::Join(_)
+            | Instr::Replace(_)
+            | Instr::Trim(_)
+            | Instr::Upper(_)
+            | Instr::Lower(_)
+            | Instr::StartsWith(_)
+            | Instr::EndsWith(_)
+            | Instr::Chr(_)
+            | Instr::Ord(_)
+            | Instr::Repeat(_) => self.library(at, dpc, instr),
+            Instr::Sqrt(_)
+            | Instr::Pow(_)
+            | Instr::Exp(_)
+            | Instr::Log(_)
+            | Instr::Sin(_)
+            | Instr::Cos(_)
+            | Instr::Atan2(_)
+            | Instr::Floor(_)
+            | Instr::Ceil(_)
+            | Instr::Round(_)
+            | Instr::Abs(_)
+            | Instr::Min(_)
+            | Instr::Max(_)
+            | Instr::Format(_) => self.library(at, dpc, instr),
+            Instr::Slice(_)
+            | Instr::Reverse(_)
+            | Instr::Sort(_)
+            | Instr::Contains(_)
+            | Instr::IndexOf(_)
+            | Instr::Range(_)
+            | Instr::Extend(_) => self.library(at, dpc, instr),
             // §3.8
             Instr::Try(_) | Instr::Catch(_) | Instr::EndTry(_) => self.generic(at, dpc, false),
             Instr::Throw(_) => {
@@ -632,14 +671,13 @@ impl Lower<'_, '_, '_> {
             | Instr::GetTime(_)
             | Instr::NowMs(_)
             | Instr::Sleep(_) => self.generic(at, dpc, false),
-            // Issue 14, part B (to be lowered to direct library calls with
-            // part A's mechanism).
+            // Issue 14, part B: JSON, CSV, HASH, TinyTotVM's host operations.
             Instr::JsonParse(_)
             | Instr::JsonStringify(_)
             | Instr::CsvParse(_)
             | Instr::CsvWrite(_)
-            | Instr::Hash(_)
-            | Instr::SetEnv(_)
+            | Instr::Hash(_) => self.library(at, dpc, instr),
+            Instr::SetEnv(_)
             | Instr::FileSize(_)
             | Instr::ListDir(_)
             | Instr::ReadBytes(_)
@@ -647,7 +685,7 @@ impl Lower<'_, '_, '_> {
             | Instr::Exec(_)
             | Instr::ExecCapture(_)
             | Instr::ReadChar(_)
-            | Instr::ReadInput(_) => self.generic(at, dpc, false),
+            | Instr::ReadInput(_) => self.library(at, dpc, instr),
             Instr::Exit(_) => {
                 self.generic_final(at, dpc);
                 return Ok(0);
@@ -674,6 +712,32 @@ impl Lower<'_, '_, '_> {
             | Instr::ExitProcess(_) => self.generic(at, dpc, false),
         }
         Ok(1)
+    }
+
+    /// A library operation: one call of the library helper with the
+    /// opcode number (virtual stack flushed first).
+    fn library(&mut self, at: u32, dpc: u32, instr: &Instr) {
+        if self.direct.is_some() {
+            self.direct_bug("a library operation");
+            return self.exit_always(&[], dpc);
+        }
+        self.flush();
+        let op = self.b.ins().iconst(I32, instr.opcode() as i64);
+        let a = self.b.ins().iconst(I32, at as i64);
+        let d = self.b.ins().iconst(I32, dpc as i64);
+        let env = self.env;
+        let st = self.call_helper(self.im.library, &[env, op, a, d]);
+        self.check_status(st);
+        self.reload_released(at);
+    }
+
+    /// After a helper that may have emptied the variable the next
+    /// instruction stores into (`interp::release_for_store`): read that
+    /// variable from memory again.
+    fn reload_released(&mut self, at: u32) {
+        if let Some(slot) = crate::interp::store_after(self.input.program, at) {
+            self.reload_slot(slot);
+        }
     }
 
     fn operands_n<const K: usize>(&mut self, dpc: u32) -> [Item; K] {

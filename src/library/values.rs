@@ -1,9 +1,8 @@
-//! Making and reading values for the JSON, CSV and host operations, in one
-//! place (the object representation is issue 14 part A's).
+//! Making and reading values for the JSON, CSV and host operations.
 
 use std::sync::Arc;
 use ttvm_runtime::value::List;
-use ttvm_runtime::{Atom, Object, Str, Value};
+use ttvm_runtime::{Object, Str, Value};
 
 pub fn text_value(s: String) -> Value {
     Value::Str(Arc::new(Str::new(s)))
@@ -18,9 +17,11 @@ pub fn list_value(items: Vec<Value>) -> Value {
 pub struct ObjectFields(Object);
 
 impl ObjectFields {
-    /// Set a field (an existing one keeps its position).
+    /// Set a field (an existing one keeps its position). Keys are compared
+    /// by content, never interned: a JSON document's keys do not grow the
+    /// atom table.
     pub fn set(&mut self, key: &str, v: Value) {
-        self.0.set(Atom::new(key), v);
+        self.0.set_with(key, || Arc::from(key), v);
     }
 }
 
@@ -30,7 +31,7 @@ pub fn object_value(fields: ObjectFields) -> Value {
 
 /// An object's fields in insertion order.
 pub fn fields(o: &Object) -> impl Iterator<Item = (&str, &Value)> {
-    o.iter().map(|(k, v)| (k.as_str(), v))
+    o.iter()
 }
 
 /// `string too long (over 256 MiB)`, as CONCAT raises it.
