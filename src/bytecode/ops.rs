@@ -159,13 +159,14 @@ macro_rules! for_each_op {
             NOW_MS NowMs(Nil) [0, 1] [] "`-- n`: monotonic milliseconds";
             SLEEP Sleep(Nil) [1, 0] [ends_block] "`ms --`: suspend this process";
             EXIT Exit(Nil) [1, 0] [no_fallthrough] "`code --`: end the whole VM with that status";
-            // Issue 14: data formats (src/library/{json,csv,hash}.rs)
-            "JSON, CSV and hashing";
+            // Issue 14: data formats (src/library/{json,csv,hash,time}.rs)
+            "JSON, CSV, hashing, time";
             JSON_PARSE JsonParse(Nil) [1, 1] [lib] "`s -- v`: the value of JSON text (objects keep key order; integers that fit are Ints)";
             JSON_STRINGIFY JsonStringify(Nil) [1, 1] [lib] "`v -- s`: compact JSON text (Functions, Closures, Exceptions, NaN and inf raise)";
             CSV_PARSE CsvParse(Nil) [1, 1] [lib] "`s -- rows`: a List of rows, each a List of Str fields";
             CSV_WRITE CsvWrite(Nil) [1, 1] [lib] "`rows -- s`: CSV text of a List of rows (each row ends with a newline)";
             HASH Hash(Nil) [1, 1] [lib] "`s|bytes -- hex`: SHA-256 of a Str's UTF-8 or of a byte List, 64 hex digits";
+            FORMAT_TIME FormatTime(Nil) [2, 1] [lib] "`ts pattern -- s`: Unix seconds as UTC text by a strftime pattern (`%Y-%m-%d %H:%M:%S`)";
             // Issue 14: TinyTotVM's host operations (src/library/host.rs)
             "Host operations from TinyTotVM";
             SET_ENV SetEnv(Nil) [2, 0] [lib] "`name value --`: set an environment variable";
@@ -314,7 +315,6 @@ mod instead {
     pub const CRYPT: &str = "TinyTotVM's ENCRYPT/DECRYPT were placeholders that encrypted nothing; HASH gives a SHA-256 digest, and a real tool (e.g. `openssl`) can be run with EXEC_CAPTURE";
     pub const DB: &str = "ttvm has no database access; run a database client with EXEC_CAPTURE (e.g. `sqlite3 FILE QUERY`) and parse its output (CSV_PARSE, JSON_PARSE)";
     pub const SUPERVISOR: &str = "use `IMPORT std/supervisor` (real supervisors with restart strategies: see docs/PROCESSES.md)";
-    pub const FORMAT_TIME: &str = "TinyTotVM's FORMAT_TIME returned the timestamp unchanged; GET_TIME gives Unix seconds, to be formatted with DIV and MOD";
 }
 
 /// Every TinyTotVM opcode that ttvm does not implement, with what to use
@@ -350,7 +350,6 @@ pub static TINYTOTVM_ONLY: &[(&str, &str)] = &[
     ("START_SUPERVISOR", instead::SUPERVISOR),
     ("SUPERVISE_CHILD", instead::SUPERVISOR),
     ("RESTART_CHILD", instead::SUPERVISOR),
-    ("FORMAT_TIME", instead::FORMAT_TIME),
 ];
 
 /// What to use instead of TinyTotVM opcode `mnemonic` (exact, upper case),

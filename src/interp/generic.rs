@@ -384,7 +384,8 @@ fn step(
         | Instr::JsonStringify(_)
         | Instr::CsvParse(_)
         | Instr::CsvWrite(_)
-        | Instr::Hash(_) => library(ctx, vm, at, instr.opcode()).map(|_| Flow::Next),
+        | Instr::Hash(_)
+        | Instr::FormatTime(_) => library(ctx, vm, at, instr.opcode()).map(|_| Flow::Next),
         Instr::SetEnv(_)
         | Instr::FileSize(_)
         | Instr::ListDir(_)

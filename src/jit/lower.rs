@@ -676,7 +676,8 @@ impl Lower<'_, '_, '_> {
             | Instr::JsonStringify(_)
             | Instr::CsvParse(_)
             | Instr::CsvWrite(_)
-            | Instr::Hash(_) => self.library(at, dpc, instr),
+            | Instr::Hash(_)
+            | Instr::FormatTime(_) => self.library(at, dpc, instr),
             Instr::SetEnv(_)
             | Instr::FileSize(_)
             | Instr::ListDir(_)

@@ -29,6 +29,7 @@ pub mod json;
 pub mod lists;
 pub mod math;
 pub mod strings;
+pub mod time;
 pub mod values;
 
 use crate::bytecode::{Opcode, OPS};
@@ -108,7 +109,8 @@ pub fn call(op: Opcode, stack: &mut Vec<Value>, caps: &Caps<'_>) -> OpResult {
         | O::Exec
         | O::ExecCapture
         | O::ReadChar
-        | O::ReadInput => formats_and_host(op, args.stack, caps),
+        | O::ReadInput
+        | O::FormatTime => formats_and_host(op, args.stack, caps),
         _ => crate::exec::error(format!("{} has no library function", info.mnemonic)),
     }
 }
@@ -261,7 +263,7 @@ fn formats_and_host(op: Opcode, stack: &mut Vec<Value>, caps: &Caps<'_>) -> OpRe
     let n = info.pops as usize;
     let host = !matches!(
         op,
-        O::JsonParse | O::JsonStringify | O::CsvParse | O::CsvWrite | O::Hash
+        O::JsonParse | O::JsonStringify | O::CsvParse | O::CsvWrite | O::Hash | O::FormatTime
     );
     if host && caps.sandbox {
         return error("permission denied");
@@ -273,6 +275,16 @@ fn formats_and_host(op: Opcode, stack: &mut Vec<Value>, caps: &Caps<'_>) -> OpRe
         O::CsvParse => csv::parse(str_arg(s, n, 0, op, "of CSV text")?).map(Some),
         O::CsvWrite => csv::write(arg(s, n, 0)).map(|t| Some(values::text_value(t))),
         O::Hash => hash::hash(arg(s, n, 0)).map(|t| Some(values::text_value(t))),
+        O::FormatTime => match arg(s, n, 0) {
+            Value::Int(ts) => time::format_time(*ts, str_arg(s, n, 1, op, "strftime pattern")?)
+                .map(|t| Some(values::text_value(t))),
+            other => {
+                return error(format!(
+                    "type error: FORMAT_TIME needs an Int timestamp (Unix seconds), got {}",
+                    other.type_name()
+                ))
+            }
+        },
         O::SetEnv => {
             let name = str_arg(s, n, 0, op, "variable name")?;
             let value = str_arg(s, n, 1, op, "value")?;
