@@ -249,6 +249,7 @@ fn path(open: &[Open<'_>]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn round(text: &str) -> String {
         stringify(&parse(text).unwrap()).unwrap()
@@ -338,6 +339,58 @@ mod tests {
             e.starts_with("type error: JSON_STRINGIFY cannot take an Exception (at $[0])"),
             "{e}"
         );
+    }
+
+    /// A value of every kind that has a JSON form, nested a few levels.
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::Int),
+            any::<f64>()
+                .prop_filter("finite", |x| x.is_finite())
+                .prop_map(Value::Float),
+            ".{0,12}".prop_map(Value::str),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::list),
+                proptest::collection::vec((".{0,6}", inner), 0..6).prop_map(|fields| {
+                    let mut o = ObjectFields::default();
+                    for (k, v) in fields {
+                        o.set(&k, v);
+                    }
+                    object_value(o)
+                }),
+            ]
+        })
+    }
+
+    /// The kinds of `v`'s parts, in order (EQ would take Int 1 for 1.0).
+    fn kinds(v: &Value, out: &mut Vec<&'static str>) {
+        out.push(v.type_name());
+        match v {
+            Value::List(l) => l.0.iter().for_each(|x| kinds(x, out)),
+            Value::Object(o) => o.iter().for_each(|(_, x)| kinds(x, out)),
+            _ => {}
+        }
+    }
+
+    proptest! {
+        /// JSON_PARSE of JSON_STRINGIFY's text gives an equal value of the
+        /// same kinds (Ints stay Ints, Floats stay Floats, key order kept),
+        /// and stringifying that again gives the same text.
+        #[test]
+        fn every_kind_round_trips(v in json_value()) {
+            let text = stringify(&v).unwrap();
+            let back = parse(&text).unwrap();
+            prop_assert!(back.equals(&v), "{text}");
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            kinds(&v, &mut a);
+            kinds(&back, &mut b);
+            prop_assert_eq!(a, b);
+            prop_assert_eq!(stringify(&back).unwrap(), text);
+        }
     }
 
     #[test]
