@@ -655,3 +655,26 @@ PRINT
         "{err}"
     );
 }
+
+/// Issue 14: every library operation compiles, each to one call of the
+/// library helper (four arguments: env, opcode number, program and decoded
+/// address — the only helper with four), not to the generic helper.
+#[test]
+fn every_library_op_is_one_helper_call() {
+    let lib: Vec<_> = ttvm::bytecode::OPS.iter().filter(|o| o.library).collect();
+    assert!(lib.len() >= 34, "{}", lib.len());
+    let mut src = String::from("LABEL top\n");
+    for op in &lib {
+        for _ in 0..op.pops {
+            src.push_str("NULL\n");
+        }
+        src.push_str(op.mnemonic);
+        src.push_str("\nPOP\n");
+    }
+    src.push_str("JMP top\n");
+    let p =
+        Arc::new(ttvm::load_source("lib.ttvm", &src).unwrap_or_else(|e| panic!("{}", e.render())));
+    let clif = ttvm::engine::clif_of(p, 0).expect("the unit compiles");
+    let calls = regex::Regex::new(r"call fn\d+\(v\d+, v\d+, v\d+, v\d+\)").unwrap();
+    assert_eq!(calls.find_iter(&clif).count(), lib.len(), "{clif}");
+}

@@ -43,7 +43,7 @@ impl Shape {
             Shape::OptInt => "[pid]",
             Shape::OptRef => "[ref]",
             Shape::OptName => "[name]",
-            Shape::OptField => "[f]",
+            Shape::OptField => "[key]",
             Shape::ModPath => "path",
             Shape::Owner => "",
         }

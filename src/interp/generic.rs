@@ -269,12 +269,25 @@ fn step(
             }
         }
         Instr::Append(_) => {
+            ctx.need(2, "APPEND")?;
+            let n = ctx.stack.len();
+            if matches!(&ctx.stack[n - 2], Value::List(l) if l.len() < ops::MAX_LIST_LEN) {
+                // Cannot fail now: in place when stored back.
+                release_for_store(ctx, vm, at, 2);
+            }
             let (list, v) = binary(ctx, "APPEND")?;
             let r = ops::append(list, v)?;
             push(ctx, r)
         }
         Instr::SetIndex(_) => {
             ctx.need(3, "SET_INDEX")?;
+            let n = ctx.stack.len();
+            if let (Value::List(l), Value::Int(i)) = (&ctx.stack[n - 3], &ctx.stack[n - 2]) {
+                if (0..l.len() as i64).contains(i) {
+                    // Cannot fail now: in place when stored back.
+                    release_for_store(ctx, vm, at, 3);
+                }
+            }
             let v = ctx.stack.pop().expect("checked");
             let i = ctx.stack.pop().expect("checked");
             let list = ctx.stack.pop().expect("checked");

@@ -599,8 +599,6 @@ impl Lower<'_, '_, '_> {
             Instr::MakeList(_)
             | Instr::Len(_)
             | Instr::Index(_)
-            | Instr::Append(_)
-            | Instr::SetIndex(_)
             | Instr::MakeObject(_)
             | Instr::GetField(_)
             | Instr::HasField(_)
@@ -610,7 +608,7 @@ impl Lower<'_, '_, '_> {
             | Instr::ToFloat(_) => self.generic(at, dpc, false),
             // In place when stored back: the helper may empty the variable
             // the STORE after it writes (`interp::release_for_store`).
-            Instr::SetField(_) | Instr::DeleteField(_) => {
+            Instr::SetField(_) | Instr::DeleteField(_) | Instr::Append(_) | Instr::SetIndex(_) => {
                 self.generic(at, dpc, false);
                 self.reload_released(at);
             }
@@ -736,6 +734,9 @@ impl Lower<'_, '_, '_> {
     /// instruction stores into (`interp::release_for_store`): read that
     /// variable from memory again.
     fn reload_released(&mut self, at: u32) {
+        if self.direct.is_some() {
+            return;
+        }
         if let Some(slot) = crate::interp::store_after(self.input.program, at) {
             self.reload_slot(slot);
         }

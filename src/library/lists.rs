@@ -20,7 +20,7 @@ pub(super) fn call(op: Opcode, a: &mut Args<'_>) -> OpResult {
                 let r: String = s.chars().rev().collect();
                 return a.finish(super::text(r));
             }
-            a.list(0, "list (or Str)")?;
+            a.list(0, "list")?;
             let Value::List(mut l) = a.take(0) else {
                 unreachable!("checked")
             };
@@ -32,10 +32,10 @@ pub(super) fn call(op: Opcode, a: &mut Args<'_>) -> OpResult {
             let found = match a.get(0) {
                 Value::Str(s) => match a.get(1) {
                     Value::Str(t) => s.contains(t.as_str()),
-                    _ => return a.type_error("Str", "to look for in a Str", 1),
+                    _ => return a.type_error("Str", "v", 1),
                 },
                 _ => {
-                    let l = a.list(0, "list (or Str)")?;
+                    let l = a.list(0, "list")?;
                     let v = a.get(1);
                     l.iter().any(|x| x.equals(v))
                 }
@@ -59,8 +59,8 @@ pub(super) fn call(op: Opcode, a: &mut Args<'_>) -> OpResult {
             a.finish(Value::list(items))
         }
         O::Extend => {
-            let x = a.list(0, "first list")?;
-            let y = a.list(1, "second list")?;
+            let x = a.list(0, "a")?;
+            let y = a.list(1, "b")?;
             if x.len() + y.len() > MAX_LIST_LEN {
                 return list_too_long();
             }
@@ -248,8 +248,9 @@ mod tests {
             shown(run(O::Extend, vec![ints(&[1]), ints(&[2, 3])])),
             "[1, 2, 3]"
         );
-        assert!(shown(run(O::Extend, vec![ints(&[1]), Value::Int(2)]))
-            .contains("needs a List second list"));
+        assert!(
+            shown(run(O::Extend, vec![ints(&[1]), Value::Int(2)])).contains("needs a List for `b`")
+        );
     }
 
     #[test]

@@ -17,7 +17,7 @@ pub const MAX_DECIMALS: i64 = 1100;
 pub(super) fn call(op: Opcode, a: &mut Args<'_>) -> OpResult {
     use Opcode as O;
     let unary = |a: &mut Args<'_>, f: fn(f64) -> f64| {
-        let x = a.num(0, "operand")?;
+        let x = a.num(0, "x")?;
         a.finish(Value::Float(f(x)))
     };
     match op {
@@ -37,8 +37,8 @@ pub(super) fn call(op: Opcode, a: &mut Args<'_>) -> OpResult {
                     Value::Int(wrapping_pow(*x, *y as u64))
                 }
                 _ => {
-                    let x = a.num(0, "base")?;
-                    let y = a.num(1, "exponent")?;
+                    let x = a.num(0, "x")?;
+                    let y = a.num(1, "y")?;
                     Value::Float(x.powf(y))
                 }
             };
@@ -48,7 +48,7 @@ pub(super) fn call(op: Opcode, a: &mut Args<'_>) -> OpResult {
             let r = match a.get(0) {
                 Value::Int(n) => *n,
                 _ => {
-                    let x = a.num(0, "operand")?;
+                    let x = a.num(0, "x")?;
                     let y = match op {
                         O::Floor => x.floor(),
                         O::Ceil => x.ceil(),
@@ -70,7 +70,7 @@ pub(super) fn call(op: Opcode, a: &mut Args<'_>) -> OpResult {
                         )
                     }
                 },
-                _ => Value::Float(a.num(0, "operand")?.abs()),
+                _ => Value::Float(a.num(0, "x")?.abs()),
             };
             a.finish(r)
         }
@@ -142,7 +142,7 @@ fn min_max(max: bool, a: &mut Args<'_>) -> OpResult {
 /// An Int is written exactly (`7 2` → `7.00`); inf and NaN as PRINT writes
 /// them.
 fn format(a: &mut Args<'_>) -> OpResult {
-    let n = a.int(1, "number of decimals")?;
+    let n = a.int(1, "decimals")?;
     if !(0..=MAX_DECIMALS).contains(&n) {
         return error(format!(
             "FORMAT needs 0 to {MAX_DECIMALS} decimals, got {n}"
@@ -157,7 +157,7 @@ fn format(a: &mut Args<'_>) -> OpResult {
         Value::Float(x) => format!("{x:.n$}"),
         _ => {
             return error(format!(
-                "type error: FORMAT needs a number to format, got {}",
+                "type error: FORMAT needs a number for `x`, got {}",
                 a.get(0).type_name()
             ))
         }

@@ -148,11 +148,12 @@ impl Args<'_> {
         &self.stack[self.base + i]
     }
 
-    /// `type error: OP needs <kind> <what>, got <type>`.
+    /// `type error: OP needs <kind> for `<what>`, got <type>` (`what` is
+    /// the operand's name in the op table's stack effect).
     #[cold]
     pub fn type_error<T>(&self, kind: &str, what: &str, i: usize) -> OpResult<T> {
         crate::exec::error(format!(
-            "type error: {} needs {} {kind} {what}, got {}",
+            "type error: {} needs {} {kind} for `{what}`, got {}",
             self.name(),
             article(kind),
             self.get(i).type_name()
@@ -179,7 +180,7 @@ impl Args<'_> {
             Value::Int(n) => Ok(*n as f64),
             Value::Float(x) => Ok(*x),
             _ => crate::exec::error(format!(
-                "type error: {} needs a number {what}, got {}",
+                "type error: {} needs a number for `{what}`, got {}",
                 self.name(),
                 self.get(i).type_name()
             )),

@@ -14,7 +14,7 @@ pub(super) fn call(op: Opcode, a: &mut Args<'_>) -> OpResult {
     match op {
         O::Substr => substr(a),
         O::Find => {
-            let s = a.str(0, "string")?;
+            let s = a.str(0, "s")?;
             let needle = a.str(1, "needle")?;
             let r = find(s, needle);
             a.finish(Value::Int(r))
@@ -23,7 +23,7 @@ pub(super) fn call(op: Opcode, a: &mut Args<'_>) -> OpResult {
         O::Join => join(a),
         O::Replace => replace(a),
         O::Trim => {
-            let s = a.str(0, "string")?;
+            let s = a.str(0, "s")?;
             let t = s.trim();
             if t.len() == s.len() {
                 let v = a.take(0);
@@ -33,7 +33,7 @@ pub(super) fn call(op: Opcode, a: &mut Args<'_>) -> OpResult {
             a.finish(r)
         }
         O::Upper | O::Lower => {
-            let s = a.str(0, "string")?;
+            let s = a.str(0, "s")?;
             let r = if op == O::Upper {
                 s.to_uppercase()
             } else {
@@ -45,7 +45,7 @@ pub(super) fn call(op: Opcode, a: &mut Args<'_>) -> OpResult {
             a.finish(text(r))
         }
         O::StartsWith | O::EndsWith => {
-            let s = a.str(0, "string")?;
+            let s = a.str(0, "s")?;
             let p = a.str(
                 1,
                 if op == O::StartsWith {
@@ -62,7 +62,7 @@ pub(super) fn call(op: Opcode, a: &mut Args<'_>) -> OpResult {
             a.finish(Value::Bool(r))
         }
         O::Chr => {
-            let n = a.int(0, "code point")?;
+            let n = a.int(0, "n")?;
             match u32::try_from(n).ok().and_then(char::from_u32) {
                 Some(c) => a.finish(text(c.to_string())),
                 None => error(format!(
@@ -72,7 +72,7 @@ pub(super) fn call(op: Opcode, a: &mut Args<'_>) -> OpResult {
             }
         }
         O::Ord => {
-            let s = a.str(0, "string")?;
+            let s = a.str(0, "s")?;
             let mut chars = s.chars();
             match (chars.next(), chars.next()) {
                 (Some(c), None) => a.finish(Value::Int(c as i64)),
@@ -83,10 +83,10 @@ pub(super) fn call(op: Opcode, a: &mut Args<'_>) -> OpResult {
             }
         }
         O::Repeat => {
-            let s = a.str(0, "string")?;
-            let n = a.int(1, "count")?;
+            let s = a.str(0, "s")?;
+            let n = a.int(1, "n")?;
             if n < 0 {
-                return error(format!("REPEAT needs a count of 0 or more, got {n}"));
+                return error(format!("REPEAT needs a count `n` of 0 or more, got {n}"));
             }
             if (s.len() as u128) * (n as u128) > MAX_STR_BYTES as u128 {
                 return too_long();
@@ -130,9 +130,9 @@ fn char_of_byte(s: &Str, b: usize) -> usize {
 /// error INDEX raises), `len` must not be negative; a `len` past the end
 /// stops at the end.
 fn substr(a: &mut Args<'_>) -> OpResult {
-    let s = a.str(0, "string")?;
+    let s = a.str(0, "s")?;
     let start = a.int(1, "start")?;
-    let len = a.int(2, "length")?;
+    let len = a.int(2, "len")?;
     let out_of_bounds = || {
         error(format!(
             "index {start} out of bounds for length {}",
@@ -143,7 +143,9 @@ fn substr(a: &mut Args<'_>) -> OpResult {
         return out_of_bounds();
     }
     if len < 0 {
-        return error(format!("SUBSTR needs a length of 0 or more, got {len}"));
+        return error(format!(
+            "SUBSTR needs a length `len` of 0 or more, got {len}"
+        ));
     }
     let Some(from) = byte_of_char(s, start as usize) else {
         return out_of_bounds();
@@ -170,8 +172,8 @@ fn find(s: &Str, needle: &Str) -> i64 {
 }
 
 fn split(a: &mut Args<'_>) -> OpResult {
-    let s = a.str(0, "string")?;
-    let sep = a.str(1, "separator")?;
+    let s = a.str(0, "s")?;
+    let sep = a.str(1, "sep")?;
     let parts: Vec<Value> = if sep.is_empty() {
         if s.char_len() > MAX_LIST_LEN {
             return super::list_too_long();
@@ -188,7 +190,7 @@ fn split(a: &mut Args<'_>) -> OpResult {
 
 fn join(a: &mut Args<'_>) -> OpResult {
     let list = a.list(0, "list")?;
-    let sep = a.str(1, "separator")?;
+    let sep = a.str(1, "sep")?;
     let mut out = String::new();
     for (i, v) in list.iter().enumerate() {
         if i > 0 {
@@ -206,9 +208,9 @@ fn join(a: &mut Args<'_>) -> OpResult {
 }
 
 fn replace(a: &mut Args<'_>) -> OpResult {
-    let s = a.str(0, "string")?;
-    let from = a.str(1, "pattern")?;
-    let to = a.str(2, "replacement")?;
+    let s = a.str(0, "s")?;
+    let from = a.str(1, "from")?;
+    let to = a.str(2, "to")?;
     if from.is_empty() {
         return error("REPLACE needs a non-empty pattern (to insert text, use CONCAT or JOIN)");
     }
@@ -258,7 +260,7 @@ mod tests {
             r("abc", -1, 1),
             "error: index -1 out of bounds for length 3"
         );
-        assert!(r("abc", 0, -1).contains("length of 0 or more"));
+        assert!(r("abc", 0, -1).contains("of 0 or more"));
     }
 
     #[test]
