@@ -2,27 +2,33 @@
 //! instruction itself. The dispatch loop inlines the hot cases; everything
 //! else, and every slow path of an inlined case, comes here.
 
-use super::{calls, host, procs, Code, Flow, Outcome, Proc};
+use super::{calls, host, procs, Code, Proc};
 use crate::bytecode::{Instr, Opcode, Owner};
 use crate::exec::ops::{self, Arith, Cmp};
 use crate::exec::vm::ModuleState;
-use crate::exec::{error, Context, FrameKind, Handler, OpResult, Vm};
+use crate::exec::{error, Addr, Context, Control, Dpc, FrameKind, Handler, OpResult, Vm};
 use std::sync::Arc;
 use ttvm_runtime::{Atom, Closure, Value};
 
 /// Execute the instruction at program address `at` (the decoded op at
 /// `ctx.pc`).
-pub(super) fn exec(ctx: &mut Context, code: &Code, vm: &Vm, proc: &mut Proc<'_>, at: u32) -> Flow {
+pub(super) fn exec(
+    ctx: &mut Context,
+    code: &Code,
+    vm: &Vm,
+    proc: &mut Proc<'_>,
+    at: u32,
+) -> Control {
     let instr = &vm.program.code[at as usize];
     match step(ctx, code, vm, proc, instr, at) {
         Ok(flow) => flow,
-        Err(e) => Flow::Raise(e),
+        Err(e) => Control::Raise(e),
     }
 }
 
-fn push(ctx: &mut Context, v: Value) -> OpResult<Flow> {
+fn push(ctx: &mut Context, v: Value) -> OpResult<Control> {
     ctx.stack.push(v);
-    Ok(Flow::Next)
+    Ok(Control::Next)
 }
 
 fn binary(ctx: &mut Context, name: &str) -> OpResult<(Value, Value)> {
@@ -32,7 +38,7 @@ fn binary(ctx: &mut Context, name: &str) -> OpResult<(Value, Value)> {
     Ok((a, b))
 }
 
-fn arith(ctx: &mut Context, op: Arith, float: bool) -> OpResult<Flow> {
+fn arith(ctx: &mut Context, op: Arith, float: bool) -> OpResult<Control> {
     let (a, b) = binary(ctx, op.name(float))?;
     let r = if float {
         ops::arith_f(op, &a, &b)
@@ -49,7 +55,7 @@ fn arith(ctx: &mut Context, op: Arith, float: bool) -> OpResult<Flow> {
     }
 }
 
-fn compare(ctx: &mut Context, op: Cmp, float: bool) -> OpResult<Flow> {
+fn compare(ctx: &mut Context, op: Cmp, float: bool) -> OpResult<Control> {
     let (a, b) = binary(ctx, op.name(float))?;
     let r = if float {
         ops::compare_f(op, &a, &b)
@@ -70,7 +76,7 @@ fn unary(
     ctx: &mut Context,
     name: &str,
     f: impl FnOnce(&Value) -> OpResult<Value>,
-) -> OpResult<Flow> {
+) -> OpResult<Control> {
     let a = ctx.pop(name)?;
     let r = f(&a)?;
     push(ctx, r)
@@ -91,8 +97,8 @@ fn step(
     proc: &mut Proc<'_>,
     instr: &Instr,
     at: u32,
-) -> OpResult<Flow> {
-    let decoded_next = code.entry[at as usize + 1];
+) -> OpResult<Control> {
+    let decoded_next = code.layout.dpc(Addr(at + 1)).0;
     match instr {
         // §3.1
         Instr::PushInt(n) => push(ctx, Value::Int(*n)),
@@ -107,12 +113,12 @@ fn step(
             let v = ctx.stack.last().expect("checked").clone();
             push(ctx, v)
         }
-        Instr::Pop(_) => ctx.pop("POP").map(|_| Flow::Next),
+        Instr::Pop(_) => ctx.pop("POP").map(|_| Control::Next),
         Instr::Swap(_) => {
             ctx.need(2, "SWAP")?;
             let n = ctx.stack.len();
             ctx.stack.swap(n - 1, n - 2);
-            Ok(Flow::Next)
+            Ok(Control::Next)
         }
         Instr::Over(_) => {
             ctx.need(2, "OVER")?;
@@ -162,7 +168,7 @@ fn step(
             let x = ctx.pop("STORE")?;
             let base = ctx.frame().base as usize;
             ctx.locals[base + v.slot as usize] = Some(x);
-            Ok(Flow::Next)
+            Ok(Control::Next)
         }
         Instr::Load(v) => {
             let x = load(ctx, v.slot, &v.name)?;
@@ -171,28 +177,28 @@ fn step(
         Instr::Delete(v) => {
             let base = ctx.frame().base as usize;
             ctx.locals[base + v.slot as usize] = None;
-            Ok(Flow::Next)
+            Ok(Control::Next)
         }
         Instr::DumpScope(_) => {
             host::dump_scope(ctx, vm, at);
-            Ok(Flow::Next)
+            Ok(Control::Next)
         }
         // §3.5
-        Instr::Jmp(t) => Ok(Flow::Jump(code.entry[t.0 as usize])),
+        Instr::Jmp(t) => Ok(Control::Jump(code.layout.dpc(Addr(t.0)))),
         Instr::Jz(t) => {
             let v = ctx.pop("JZ")?;
             Ok(if v.is_truthy() {
-                Flow::Jump(decoded_next)
+                Control::Jump(Dpc(decoded_next))
             } else {
-                Flow::Jump(code.entry[t.0 as usize])
+                Control::Jump(code.layout.dpc(Addr(t.0)))
             })
         }
         Instr::Jnz(t) => {
             let v = ctx.pop("JNZ")?;
             Ok(if v.is_truthy() {
-                Flow::Jump(code.entry[t.0 as usize])
+                Control::Jump(code.layout.dpc(Addr(t.0)))
             } else {
-                Flow::Jump(decoded_next)
+                Control::Jump(Dpc(decoded_next))
             })
         }
         Instr::Halt(_) => Ok(calls::halt(ctx, code, vm)),
@@ -210,7 +216,7 @@ fn step(
                 tail,
                 decoded_next,
             )?;
-            Ok(Flow::Jump(code.entry[c.target as usize]))
+            Ok(Control::Jump(code.layout.dpc(Addr(c.target))))
         }
         Instr::Ret(_) => Ok(calls::ret(ctx, code, vm, proc)),
         Instr::MakeFunction(c) => push(ctx, Value::Function(c.proto.clone().expect("resolved"))),
@@ -218,7 +224,7 @@ fn step(
             let x = load(ctx, v.slot, &v.name)?;
             let depth = ctx.frames.len() as u32;
             ctx.captures.push((depth, v.name.clone(), x));
-            Ok(Flow::Next)
+            Ok(Control::Next)
         }
         Instr::MakeLambda(c) => {
             let proto = c.proto.clone().expect("resolved");
@@ -246,7 +252,7 @@ fn step(
         Instr::CallFunction(_) => {
             let tail = matches!(vm.program.code.get(at as usize + 1), Some(Instr::Ret(_)));
             let entry = calls::call_function(ctx, vm, code, at, tail, decoded_next)?;
-            Ok(Flow::Jump(entry))
+            Ok(Control::Jump(Dpc(entry)))
         }
         // §3.7
         Instr::MakeList(n) => {
@@ -321,7 +327,7 @@ fn step(
         | Instr::EndsWith(_)
         | Instr::Chr(_)
         | Instr::Ord(_)
-        | Instr::Repeat(_) => library(ctx, vm, at, instr.opcode()).map(|_| Flow::Next),
+        | Instr::Repeat(_) => library(ctx, vm, at, instr.opcode()).map(|_| Control::Next),
         Instr::Sqrt(_)
         | Instr::Pow(_)
         | Instr::Exp(_)
@@ -335,35 +341,35 @@ fn step(
         | Instr::Abs(_)
         | Instr::Min(_)
         | Instr::Max(_)
-        | Instr::Format(_) => library(ctx, vm, at, instr.opcode()).map(|_| Flow::Next),
+        | Instr::Format(_) => library(ctx, vm, at, instr.opcode()).map(|_| Control::Next),
         Instr::Slice(_)
         | Instr::Reverse(_)
         | Instr::Sort(_)
         | Instr::Contains(_)
         | Instr::IndexOf(_)
         | Instr::Range(_)
-        | Instr::Extend(_) => library(ctx, vm, at, instr.opcode()).map(|_| Flow::Next),
+        | Instr::Extend(_) => library(ctx, vm, at, instr.opcode()).map(|_| Control::Next),
         // §3.8
         Instr::Try(t) => {
             let depth = ctx.frames.len() as u32;
             ctx.handlers.install(Handler {
                 try_pc: at,
-                catch: code.entry[t.0 as usize],
+                catch: code.layout.dpc(Addr(t.0)).0,
                 stack_len: ctx.stack.len() as u32,
                 depth,
             });
-            Ok(Flow::Next)
+            Ok(Control::Next)
         }
         Instr::Throw(_) => {
             let v = ctx.pop("THROW")?;
             Err(v.into_exception())
         }
-        Instr::Catch(_) => Ok(Flow::Next),
+        Instr::Catch(_) => Ok(Control::Next),
         Instr::EndTry(Owner(owner)) => {
             if let Some(t) = owner {
                 ctx.handlers.end(ctx.frames.len() as u32, *t);
             }
-            Ok(Flow::Next)
+            Ok(Control::Next)
         }
         // §3.9
         Instr::Import(imp) => import(ctx, code, vm, imp.module, at, decoded_next),
@@ -377,7 +383,7 @@ fn step(
                     values[i as usize] = Some(x);
                 }
             }
-            Ok(Flow::Next)
+            Ok(Control::Next)
         }
         // §3.10
         Instr::Print(_)
@@ -398,7 +404,7 @@ fn step(
         | Instr::CsvParse(_)
         | Instr::CsvWrite(_)
         | Instr::Hash(_)
-        | Instr::FormatTime(_) => library(ctx, vm, at, instr.opcode()).map(|_| Flow::Next),
+        | Instr::FormatTime(_) => library(ctx, vm, at, instr.opcode()).map(|_| Control::Next),
         Instr::SetEnv(_)
         | Instr::FileSize(_)
         | Instr::ListDir(_)
@@ -407,12 +413,12 @@ fn step(
         | Instr::Exec(_)
         | Instr::ExecCapture(_)
         | Instr::ReadChar(_)
-        | Instr::ReadInput(_) => library(ctx, vm, at, instr.opcode()).map(|_| Flow::Next),
+        | Instr::ReadInput(_) => library(ctx, vm, at, instr.opcode()).map(|_| Control::Next),
         // §4
         Instr::SelfPid(_) => push(ctx, Value::Int(proc.pid)),
         Instr::Yield(_) => {
-            ctx.pc = decoded_next;
-            Ok(Flow::Stop(Outcome::Yielded))
+            ctx.pc = Dpc(decoded_next);
+            Ok(Control::Yielded)
         }
         Instr::Spawn(_)
         | Instr::SpawnLink(_)
@@ -513,7 +519,7 @@ fn key_of<'a>(ctx: &'a Context, op: &str, name: Option<&'a Atom>) -> OpResult<op
 
 /// `SET_FIELD [key]`: `obj v [key] -- obj'`, in place when the object is
 /// stored back into the variable it came from (see [`release_for_store`]).
-fn set_field(ctx: &mut Context, vm: &Vm, at: u32, name: Option<&Atom>) -> OpResult<Flow> {
+fn set_field(ctx: &mut Context, vm: &Vm, at: u32, name: Option<&Atom>) -> OpResult<Control> {
     let n = 2 + name.is_none() as usize;
     ctx.need(n, "SET_FIELD")?;
     let key = key_of(ctx, "SET_FIELD", name)?;
@@ -530,13 +536,13 @@ fn set_field(ctx: &mut Context, vm: &Vm, at: u32, name: Option<&Atom>) -> OpResu
 }
 
 /// `DELETE_FIELD [key]`: `obj [key] -- obj'`, in place like SET_FIELD.
-fn delete_field(ctx: &mut Context, vm: &Vm, at: u32, name: Option<&Atom>) -> OpResult<Flow> {
+fn delete_field(ctx: &mut Context, vm: &Vm, at: u32, name: Option<&Atom>) -> OpResult<Control> {
     let n = 1 + name.is_none() as usize;
     ctx.need(n, "DELETE_FIELD")?;
     let key = key_of(ctx, "DELETE_FIELD", name)?;
     let obj = &ctx.stack[ctx.stack.len() - n];
     if !matches!(obj, Value::Object(_)) {
-        return ops::delete_field(obj.clone(), key).map(|_| Flow::Next);
+        return ops::delete_field(obj.clone(), key).map(|_| Control::Next);
     }
     release_for_store(ctx, vm, at, n);
     let key = match name {
@@ -554,7 +560,7 @@ fn read_field(
     op: &str,
     name: Option<&Atom>,
     f: fn(&Value, ops::FieldKey<'_>) -> OpResult<Value>,
-) -> OpResult<Flow> {
+) -> OpResult<Control> {
     let n = 1 + name.is_none() as usize;
     ctx.need(n, op)?;
     let key = key_of(ctx, op, name)?;
@@ -582,12 +588,19 @@ impl KeyHold<'_> {
 
 /// IMPORT: run the module once (in a frame of its own), then bind its
 /// exports here.
-fn import(ctx: &mut Context, code: &Code, vm: &Vm, m: u32, at: u32, next: u32) -> OpResult<Flow> {
+fn import(
+    ctx: &mut Context,
+    code: &Code,
+    vm: &Vm,
+    m: u32,
+    at: u32,
+    next: u32,
+) -> OpResult<Control> {
     let state = vm.modules.lock().unwrap_or_else(|e| e.into_inner())[m as usize].clone();
     match state {
         ModuleState::Done(exports) => {
             calls::bind_exports(ctx, vm, at, &exports);
-            Ok(Flow::Jump(next))
+            Ok(Control::Jump(Dpc(next)))
         }
         ModuleState::Running => error(format!(
             "module {} is still being loaded",
@@ -605,7 +618,7 @@ fn import(ctx: &mut Context, code: &Code, vm: &Vm, m: u32, at: u32, next: u32) -
             let n = vm.program.modules[m as usize].exports.len();
             ctx.exports.push((m, vec![None; n]));
             ctx.push_frame(next, at, start, size, FrameKind::Module(m), slot_limit);
-            Ok(Flow::Jump(code.entry[start as usize]))
+            Ok(Control::Jump(code.layout.dpc(Addr(start))))
         }
     }
 }

@@ -52,18 +52,13 @@ pub struct Caps<'a> {
 /// Run library operation `op` on the operand stack.
 pub fn call(op: Opcode, stack: &mut Vec<Value>, caps: &Caps<'_>) -> OpResult {
     let info = op.info();
-    let n = info.pops as usize;
-    if !info.library || stack.len() < n {
-        if !info.library {
-            return crate::exec::error(format!("{} is not a library operation", info.mnemonic));
-        }
-        return crate::exec::error(format!("stack underflow in {}", info.mnemonic));
+    if !info.library {
+        return crate::exec::error(format!("{} is not a library operation", info.mnemonic));
     }
-    let mut args = Args {
-        base: stack.len() - n,
-        stack,
-        op,
+    let Some(base) = stack.len().checked_sub(info.pops as usize) else {
+        return crate::exec::error(format!("stack underflow in {}", info.mnemonic));
     };
+    let mut args = Args { base, stack, op };
     use Opcode as O;
     match op {
         O::Substr
