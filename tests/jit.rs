@@ -621,6 +621,41 @@ fn a_frame_of_many_variables_compiles_to_code_per_instruction() {
     }
 }
 
+/// Issue 14: JSON, CSV and HASH in a hot loop compile with the unit (each
+/// a direct call of the library helper), no fallback.
+#[test]
+fn data_format_ops_compile_in_a_hot_loop() {
+    let src = "\
+PUSH_INT 0
+STORE i
+LABEL loop
+PUSH_STR \"{\\\"a\\\": [1, 2.5]}\"
+JSON_PARSE
+JSON_STRINGIFY
+PUSH_STR \"x,y\"
+CSV_PARSE
+CSV_WRITE
+CONCAT
+HASH
+STORE h
+LOAD i
+PUSH_INT 1
+ADD
+STORE i
+LOAD i
+PUSH_INT 3000
+LT
+JNZ loop
+LOAD h
+PRINT
+";
+    let err = stats_of("data-formats", src);
+    assert!(
+        err.contains("jit: functions compiled 1, fallbacks 0"),
+        "{err}"
+    );
+}
+
 /// Issue 14: every library operation compiles, each to one call of the
 /// library helper (four arguments: env, opcode number, program and decoded
 /// address — the only helper with four), not to the generic helper.

@@ -15,7 +15,7 @@ mod warning;
 
 pub use disasm::disassemble;
 pub use operand::*;
-pub use ops::{Instr, OpInfo, Opcode, OPS, REMOVED_OPCODES};
+pub use ops::{tinytotvm_only, Instr, OpInfo, Opcode, OPS, TINYTOTVM_ONLY};
 pub use source::{module_source, to_source};
 pub use warning::Warning;
 

@@ -398,6 +398,22 @@ fn step(
         | Instr::GetTime(_)
         | Instr::NowMs(_)
         | Instr::Exit(_) => host::exec(ctx, vm, instr),
+        // Issue 14, part B: JSON, CSV, HASH, TinyTotVM's host operations.
+        Instr::JsonParse(_)
+        | Instr::JsonStringify(_)
+        | Instr::CsvParse(_)
+        | Instr::CsvWrite(_)
+        | Instr::Hash(_)
+        | Instr::FormatTime(_) => library(ctx, vm, at, instr.opcode()).map(|_| Control::Next),
+        Instr::SetEnv(_)
+        | Instr::FileSize(_)
+        | Instr::ListDir(_)
+        | Instr::ReadBytes(_)
+        | Instr::WriteBytes(_)
+        | Instr::Exec(_)
+        | Instr::ExecCapture(_)
+        | Instr::ReadChar(_)
+        | Instr::ReadInput(_) => library(ctx, vm, at, instr.opcode()).map(|_| Control::Next),
         // §4
         Instr::SelfPid(_) => push(ctx, Value::Int(proc.pid)),
         Instr::Yield(_) => {
@@ -433,6 +449,7 @@ pub(super) fn library(ctx: &mut Context, vm: &Vm, at: u32, op: Opcode) -> OpResu
     let n = op.info().pops as usize;
     let caps = crate::library::Caps {
         sandbox: vm.config.sandbox,
+        console: Some(vm),
     };
     let released = if ctx.stack.len() >= n && n > 0 {
         release_for_store(ctx, vm, at, n)

@@ -682,6 +682,22 @@ impl Lower<'_, '_, '_> {
             | Instr::GetTime(_)
             | Instr::NowMs(_)
             | Instr::Sleep(_) => self.generic(at, dpc, false),
+            // Issue 14, part B: JSON, CSV, HASH, TinyTotVM's host operations.
+            Instr::JsonParse(_)
+            | Instr::JsonStringify(_)
+            | Instr::CsvParse(_)
+            | Instr::CsvWrite(_)
+            | Instr::Hash(_)
+            | Instr::FormatTime(_) => self.library(at, dpc, instr),
+            Instr::SetEnv(_)
+            | Instr::FileSize(_)
+            | Instr::ListDir(_)
+            | Instr::ReadBytes(_)
+            | Instr::WriteBytes(_)
+            | Instr::Exec(_)
+            | Instr::ExecCapture(_)
+            | Instr::ReadChar(_)
+            | Instr::ReadInput(_) => self.library(at, dpc, instr),
             Instr::Exit(_) => {
                 self.generic_final(at, dpc);
                 return Ok(0);
