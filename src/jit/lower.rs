@@ -671,6 +671,7 @@ impl Lower<'_, '_, '_> {
             Instr::Export(_) => self.generic(at, dpc, false),
             // §3.10
             Instr::Print(_)
+            | Instr::PrintErr(_)
             | Instr::ReadLine(_)
             | Instr::ReadFile(_)
             | Instr::WriteFile(_)
