@@ -9,6 +9,9 @@
 //! - `TTVM_GOLDEN_FILTER=substr` runs only the programs whose path (relative
 //!   to the crate root) contains `substr`.
 
+mod common;
+
+use common::golden::{discover, lines_of, parse_expect, sidecar, Case, Expect};
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::io::{Read, Write};
@@ -38,39 +41,16 @@ const MODES: &[(&str, &[&str])] = &[
 
 /// The differential mode, and the interpreter run it is compared with.
 const MIXED: &str = "jit-mixed";
+
+fn mode_names() -> Vec<&'static str> {
+    MODES.iter().map(|m| m.0).collect()
+}
 const MIXED_BASELINE: &[&str] = &["--reductions", "7"];
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 const THREADS: usize = 4;
 /// How many lines of expected/actual output a failure report shows.
 const SHOW_LINES: usize = 40;
-
-/// Expectations parsed from a program (or its sidecar).
-#[derive(Debug, Clone, Default)]
-struct Expect {
-    flags: Vec<String>,
-    prog_args: Vec<String>,
-    /// `--` appeared in `;! args:` (program args follow the file path).
-    dashdash: bool,
-    stdin: Option<String>,
-    exit: i32,
-    stderr: Vec<String>,
-    stdout: Vec<String>,
-    /// `;! stdout: ignore` — stdout is not compared (and not blessed).
-    ignore_stdout: bool,
-    /// `;! modes: a b` — only these modes; empty = all.
-    modes: Vec<String>,
-}
-
-struct Case {
-    /// The program to run.
-    program: PathBuf,
-    /// The file holding the expectations (the program or its sidecar).
-    expect_file: PathBuf,
-    /// Path relative to the crate root, for reports and filtering.
-    rel: String,
-    expect: Expect,
-}
 
 struct Outcome {
     /// `None` when the run timed out or could not be started.
@@ -79,161 +59,6 @@ struct Outcome {
     stderr: String,
     note: Option<String>,
     elapsed: Duration,
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn collect(dir: &Path, recursive: bool, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            if recursive {
-                collect(&p, true, out);
-            }
-        } else if p.extension().is_some_and(|e| e == "ttvm") {
-            out.push(p);
-        }
-    }
-}
-
-fn sidecar(program: &Path) -> PathBuf {
-    program.with_extension("expect")
-}
-
-/// Text of a file with invalid UTF-8 replaced, split into lines without
-/// their `\n`/`\r\n`.
-fn lines_of(bytes: &[u8]) -> Vec<String> {
-    String::from_utf8_lossy(bytes)
-        .split('\n')
-        .map(|l| l.strip_suffix('\r').unwrap_or(l).to_string())
-        .collect()
-}
-
-fn parse_expect(text_lines: &[String]) -> Result<Expect, String> {
-    let mut e = Expect::default();
-    let mut stdin_lines: Vec<String> = Vec::new();
-    let mut saw_stdin = false;
-    for (i, line) in text_lines.iter().enumerate() {
-        let t = line.trim_start();
-        if let Some(rest) = t.strip_prefix(";>") {
-            e.stdout
-                .push(rest.strip_prefix(' ').unwrap_or(rest).to_string());
-        } else if let Some(rest) = t.strip_prefix(";!") {
-            let rest = rest.trim_start();
-            let (key, value) = match rest.split_once(':') {
-                Some((k, v)) => (k.trim(), v.strip_prefix(' ').unwrap_or(v)),
-                None => return Err(format!("line {}: `;!` without `key:`", i + 1)),
-            };
-            match key {
-                "args" => {
-                    let mut words = value.split_whitespace();
-                    for w in words.by_ref() {
-                        if w == "--" {
-                            e.dashdash = true;
-                            break;
-                        }
-                        e.flags.push(w.to_string());
-                    }
-                    e.prog_args.extend(words.map(str::to_string));
-                }
-                "stdin" => {
-                    saw_stdin = true;
-                    stdin_lines.push(value.to_string());
-                }
-                "exit" => {
-                    e.exit = value
-                        .trim()
-                        .parse()
-                        .map_err(|_| format!("line {}: bad exit status {value:?}", i + 1))?;
-                }
-                "stderr" => e.stderr.push(value.trim_end().to_string()),
-                "stdout" => match value.trim() {
-                    "ignore" => e.ignore_stdout = true,
-                    other => return Err(format!("line {}: unknown `;! stdout: {other}`", i + 1)),
-                },
-                "modes" => e.modes = value.split_whitespace().map(str::to_string).collect(),
-                other => return Err(format!("line {}: unknown directive `;! {other}:`", i + 1)),
-            }
-        }
-    }
-    if saw_stdin {
-        let mut s = String::new();
-        for l in &stdin_lines {
-            s.push_str(l);
-            s.push('\n');
-        }
-        e.stdin = Some(s);
-    }
-    for m in &e.modes {
-        if !MODES.iter().any(|(n, _)| n == m) {
-            return Err(format!("unknown mode `{m}` in `;! modes:`"));
-        }
-    }
-    Ok(e)
-}
-
-fn discover(filter: Option<&str>) -> (Vec<Case>, Vec<String>) {
-    let root = root();
-    let mut files = Vec::new();
-    collect(&root.join("tests/programs"), true, &mut files);
-    collect(&root.join("examples"), false, &mut files);
-    let mut cases = Vec::new();
-    let mut errors = Vec::new();
-    for program in files {
-        let rel = program
-            .strip_prefix(&root)
-            .unwrap_or(&program)
-            .to_string_lossy()
-            .replace('\\', "/");
-        if let Some(f) = filter {
-            if !rel.contains(f) {
-                continue;
-            }
-        }
-        let bytes = match std::fs::read(&program) {
-            Ok(b) => b,
-            Err(e) => {
-                errors.push(format!("{rel}: cannot read: {e}"));
-                continue;
-            }
-        };
-        let side = sidecar(&program);
-        let expect_file = if side.exists() { side } else { program.clone() };
-        let text_lines = if expect_file == program {
-            lines_of(&bytes)
-        } else {
-            match std::fs::read(&expect_file) {
-                Ok(b) => lines_of(&b),
-                Err(e) => {
-                    errors.push(format!("{rel}: cannot read sidecar: {e}"));
-                    continue;
-                }
-            }
-        };
-        if expect_file == program
-            && text_lines
-                .first()
-                .is_some_and(|l| l.trim() == "; golden: skip")
-        {
-            continue;
-        }
-        match parse_expect(&text_lines) {
-            Ok(expect) => cases.push(Case {
-                program,
-                expect_file,
-                rel,
-                expect,
-            }),
-            Err(e) => errors.push(format!("{rel}: bad expectations: {e}")),
-        }
-    }
-    (cases, errors)
 }
 
 fn read_all<R: Read + Send + 'static>(r: Option<R>) -> thread::JoinHandle<Vec<u8>> {
@@ -523,7 +348,7 @@ fn golden_programs() {
         .ok()
         .filter(|s| !s.is_empty());
     let blessing = std::env::var("TTVM_BLESS").is_ok_and(|v| v == "1");
-    let (cases, mut failures) = discover(filter.as_deref());
+    let (cases, mut failures) = discover(filter.as_deref(), &mode_names());
     if cases.is_empty() && filter.is_none() {
         panic!("no golden programs found under tests/programs or examples");
     }

@@ -15,7 +15,7 @@ mod warning;
 
 pub use disasm::disassemble;
 pub use operand::*;
-pub use ops::{Instr, OpInfo, Opcode, OPS, REMOVED_OPCODES};
+pub use ops::{Arith, Cmp, Control, Family, Instr, JitClass, OpInfo, Opcode, OPS, REMOVED_OPCODES};
 pub use source::{module_source, to_source};
 pub use warning::Warning;
 
@@ -112,19 +112,19 @@ impl Program {
         let n = self.code.len();
         let mut header = vec![false; n];
         for (i, instr) in self.code.iter().enumerate() {
-            match instr {
-                Instr::Jmp(t) | Instr::Jz(t) | Instr::Jnz(t) if (t.0 as usize) <= i => {
-                    header[t.0 as usize] = true;
-                }
-                Instr::Call(c) | Instr::MakeFunction(c) | Instr::MakeLambda(c)
-                    if (c.target as usize) < n =>
-                {
-                    header[c.target as usize] = true;
-                }
-                _ => {}
+            if let Some(t) = instr.target().filter(|&t| t as usize <= i) {
+                header[t as usize] = true;
+            }
+            if let Some(c) = instr.callee().filter(|c| (c.target as usize) < n) {
+                header[c.target as usize] = true;
             }
         }
         header
+    }
+
+    /// Whether the call at `at` is a tail call (followed by RET).
+    pub fn tail_call(&self, at: u32) -> bool {
+        self.code.get(at as usize + 1).is_some_and(Instr::is_ret)
     }
 
     /// `file:line` of an instruction.
@@ -179,12 +179,10 @@ impl Program {
     fn make_protos(&mut self) {
         let mut cache: HashMap<(u32, Box<[Atom]>), Arc<FuncProto>> = HashMap::new();
         for i in 0..self.code.len() {
-            let (target, params, param_slots) = match &self.code[i] {
-                Instr::Call(c) | Instr::MakeFunction(c) | Instr::MakeLambda(c) => {
-                    (c.target, c.params.clone(), c.param_slots.clone())
-                }
-                _ => continue,
+            let Some(c) = self.code[i].callee() else {
+                continue;
             };
+            let (target, params, param_slots) = (c.target, c.params.clone(), c.param_slots.clone());
             let frame_size = self.layout_at(target).names.len() as u32;
             let target_text: Arc<str> = match self.label_at.get(&target) {
                 Some(l) => l.clone(),
@@ -205,9 +203,7 @@ impl Program {
                     })
                 })
                 .clone();
-            if let Instr::Call(c) | Instr::MakeFunction(c) | Instr::MakeLambda(c) =
-                &mut self.code[i]
-            {
+            if let Some(c) = self.code[i].callee_mut() {
                 c.proto = Some(proto);
             }
         }

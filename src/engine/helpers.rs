@@ -389,15 +389,9 @@ fn update(host: &mut Host<'_, '_>, ctx: &mut Context, at: u32, dpc: u32) -> u32 
     let base = ctx.frame().base as usize;
     let operand = match &code[1] {
         Instr::Load(z) => ctx.locals[base + z.slot as usize].clone(),
-        Instr::PushInt(n) => Some(Value::Int(*n)),
-        Instr::PushFloat(f) => Some(Value::Float(*f)),
-        Instr::PushStr(s) => Some(Value::Str(s.0.clone())),
-        Instr::PushBool(b) => Some(Value::Bool(*b)),
-        Instr::True(_) => Some(Value::Bool(true)),
-        Instr::False(_) => Some(Value::Bool(false)),
-        _ => Some(Value::Null),
+        other => other.constant(),
     };
-    let (Instr::Load(x), concat) = (&code[0], matches!(code[2], Instr::Concat(_))) else {
+    let (Instr::Load(x), Some(concat)) = (&code[0], code[2].grow()) else {
         unreachable!("the JIT checked the pattern")
     };
     let done = operand.is_some_and(|v| {

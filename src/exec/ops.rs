@@ -7,31 +7,10 @@ use std::cmp::Ordering;
 use std::sync::Arc;
 use ttvm_runtime::{Atom, Object, Value};
 
-/// The binary arithmetic operators.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Arith {
-    Add,
-    Sub,
-    Mul,
-    Div,
-    Mod,
-}
+use crate::bytecode::Opcode;
+pub use crate::bytecode::{Arith, Cmp};
 
 impl Arith {
-    pub fn name(self, float: bool) -> &'static str {
-        match (self, float) {
-            (Arith::Add, false) => "ADD",
-            (Arith::Sub, false) => "SUB",
-            (Arith::Mul, false) => "MUL",
-            (Arith::Div, false) => "DIV",
-            (Arith::Mod, _) => "MOD",
-            (Arith::Add, true) => "ADD_F",
-            (Arith::Sub, true) => "SUB_F",
-            (Arith::Mul, true) => "MUL_F",
-            (Arith::Div, true) => "DIV_F",
-        }
-    }
-
     /// Int∘Int with wrapping; `None` on division by zero.
     #[inline]
     pub fn ints(self, a: i64, b: i64) -> Option<i64> {
@@ -111,7 +90,7 @@ pub fn arith(op: Arith, a: &Value, b: &Value) -> OpResult<Value> {
                 Some(r) => Ok(Value::Float(r)),
                 None => division_by_zero(),
             },
-            _ => type_error(op.name(false), a, b),
+            _ => type_error(op.mnemonic(false), a, b),
         },
     }
 }
@@ -123,7 +102,7 @@ pub fn arith_f(op: Arith, a: &Value, b: &Value) -> OpResult<Value> {
             Some(r) => Ok(Value::Float(r)),
             None => division_by_zero(),
         },
-        _ => type_error(op.name(true), a, b),
+        _ => type_error(op.mnemonic(true), a, b),
     }
 }
 
@@ -132,7 +111,11 @@ pub fn neg(a: &Value) -> OpResult<Value> {
     match a {
         Value::Int(i) => Ok(Value::Int(i.wrapping_neg())),
         Value::Float(f) => Ok(Value::Float(-f)),
-        other => error(format!("type error: NEG cannot take {}", other.type_name())),
+        other => error(format!(
+            "type error: {} cannot take {}",
+            Opcode::Neg.mnemonic(),
+            other.type_name()
+        )),
     }
 }
 
@@ -191,35 +174,7 @@ pub fn concat(a: Value, b: &Value) -> OpResult<Value> {
     }
 }
 
-/// The comparison operators.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Cmp {
-    Eq,
-    Ne,
-    Gt,
-    Lt,
-    Ge,
-    Le,
-}
-
 impl Cmp {
-    pub fn name(self, float: bool) -> &'static str {
-        match (self, float) {
-            (Cmp::Eq, false) => "EQ",
-            (Cmp::Ne, false) => "NE",
-            (Cmp::Gt, false) => "GT",
-            (Cmp::Lt, false) => "LT",
-            (Cmp::Ge, false) => "GE",
-            (Cmp::Le, false) => "LE",
-            (Cmp::Eq, true) => "EQ_F",
-            (Cmp::Ne, true) => "NE_F",
-            (Cmp::Gt, true) => "GT_F",
-            (Cmp::Lt, true) => "LT_F",
-            (Cmp::Ge, true) => "GE_F",
-            (Cmp::Le, true) => "LE_F",
-        }
-    }
-
     /// Whether an ordering satisfies this comparison (`None` = unordered).
     #[inline]
     pub fn holds(self, ord: Option<Ordering>) -> bool {
@@ -254,7 +209,7 @@ pub fn compare(op: Cmp, a: &Value, b: &Value) -> OpResult<bool> {
         Cmp::Ne => Ok(!a.equals(b)),
         _ => match a.compare(b) {
             Some(ord) => Ok(op.holds(ord)),
-            None => type_error(op.name(false), a, b),
+            None => type_error(op.mnemonic(false), a, b),
         },
     }
 }
@@ -262,7 +217,7 @@ pub fn compare(op: Cmp, a: &Value, b: &Value) -> OpResult<bool> {
 /// `EQ_F NE_F GT_F …`: numeric only; EQ_F/NE_F within f64::EPSILON.
 pub fn compare_f(op: Cmp, a: &Value, b: &Value) -> OpResult<bool> {
     let (Some(x), Some(y)) = (as_f64(a), as_f64(b)) else {
-        return type_error(op.name(true), a, b);
+        return type_error(op.mnemonic(true), a, b);
     };
     Ok(match op {
         Cmp::Eq => (x - y).abs() < f64::EPSILON,
@@ -277,7 +232,13 @@ pub fn len(v: &Value) -> OpResult<Value> {
         Value::List(l) => l.len() as i64,
         Value::Object(o) => o.len() as i64,
         Value::Str(s) => s.char_len() as i64,
-        other => return error(format!("type error: LEN cannot take {}", other.type_name())),
+        other => {
+            return error(format!(
+                "type error: {} cannot take {}",
+                Opcode::Len.mnemonic(),
+                other.type_name()
+            ))
+        }
     }))
 }
 
@@ -295,12 +256,12 @@ fn index_of(i: &Value, len: usize, op: &str) -> OpResult<usize> {
 /// `INDEX`.
 pub fn index(x: &Value, i: &Value) -> OpResult<Value> {
     match x {
-        Value::List(l) => Ok(l[index_of(i, l.len(), "INDEX")?].clone()),
+        Value::List(l) => Ok(l[index_of(i, l.len(), Opcode::Index.mnemonic())?].clone()),
         Value::Str(s) => {
-            let k = index_of(i, s.char_len(), "INDEX")?;
+            let k = index_of(i, s.char_len(), Opcode::Index.mnemonic())?;
             Ok(Value::str(s.char_at(k).unwrap_or_default()))
         }
-        other => type_error("INDEX", other, i),
+        other => type_error(Opcode::Index.mnemonic(), other, i),
     }
 }
 
@@ -314,7 +275,7 @@ pub fn append(list: Value, v: Value) -> OpResult<Value> {
             Arc::make_mut(&mut l).push(v);
             Ok(Value::List(l))
         }
-        other => type_error("APPEND", &other, &v),
+        other => type_error(Opcode::Append.mnemonic(), &other, &v),
     }
 }
 
@@ -322,7 +283,7 @@ pub fn append(list: Value, v: Value) -> OpResult<Value> {
 pub fn set_index(list: Value, i: &Value, v: Value) -> OpResult<Value> {
     match list {
         Value::List(mut l) => {
-            let k = index_of(i, l.len(), "SET_INDEX")?;
+            let k = index_of(i, l.len(), Opcode::SetIndex.mnemonic())?;
             Arc::make_mut(&mut l)[k] = v;
             Ok(Value::List(l))
         }
@@ -347,7 +308,7 @@ pub fn set_field(obj: Value, name: &Atom, v: Value) -> OpResult<Value> {
             Arc::make_mut(&mut o).set(name.clone(), v);
             Ok(Value::Object(o))
         }
-        other => not_object("SET_FIELD", &other),
+        other => not_object(Opcode::SetField.mnemonic(), &other),
     }
 }
 
@@ -360,7 +321,7 @@ pub fn get_field(obj: &Value, name: &Atom) -> OpResult<Value> {
             "value" => e.value.clone(),
             _ => Value::Null,
         }),
-        other => not_object("GET_FIELD", other),
+        other => not_object(Opcode::GetField.mnemonic(), other),
     }
 }
 
@@ -371,7 +332,7 @@ pub fn has_field(obj: &Value, name: &Atom) -> OpResult<Value> {
         Value::Exception(_) => Ok(Value::Int(
             matches!(name.as_str(), "message" | "value") as i64
         )),
-        other => not_object("HAS_FIELD", other),
+        other => not_object(Opcode::HasField.mnemonic(), other),
     }
 }
 
@@ -384,7 +345,7 @@ pub fn delete_field(obj: Value, name: &Atom) -> OpResult<Value> {
             }
             Ok(Value::Object(o))
         }
-        other => not_object("DELETE_FIELD", &other),
+        other => not_object(Opcode::DeleteField.mnemonic(), &other),
     }
 }
 
@@ -394,7 +355,7 @@ pub fn keys(obj: &Value) -> OpResult<Value> {
         Value::Object(o) => Ok(Value::list(
             o.iter().map(|(k, _)| Value::str(k.as_str())).collect(),
         )),
-        other => not_object("KEYS", other),
+        other => not_object(Opcode::Keys.mnemonic(), other),
     }
 }
 

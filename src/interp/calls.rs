@@ -81,7 +81,7 @@ pub(super) fn call_function(
     tail: bool,
     ret: u32,
 ) -> OpResult<u32> {
-    let f = ctx.pop("CALL_FUNCTION")?;
+    let f = ctx.pop(vm.program.code[call_site as usize].opcode().mnemonic())?;
     let (p, closure) = match &f {
         Value::Function(p) => (p, None),
         Value::Closure(c) => (&c.proto, Some(c)),

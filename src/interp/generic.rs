@@ -32,8 +32,8 @@ fn binary(ctx: &mut Context, name: &str) -> OpResult<(Value, Value)> {
     Ok((a, b))
 }
 
-fn arith(ctx: &mut Context, op: Arith, float: bool) -> OpResult<Flow> {
-    let (a, b) = binary(ctx, op.name(float))?;
+fn arith(ctx: &mut Context, name: &str, op: Arith, float: bool) -> OpResult<Flow> {
+    let (a, b) = binary(ctx, name)?;
     let r = if float {
         ops::arith_f(op, &a, &b)
     } else {
@@ -49,8 +49,8 @@ fn arith(ctx: &mut Context, op: Arith, float: bool) -> OpResult<Flow> {
     }
 }
 
-fn compare(ctx: &mut Context, op: Cmp, float: bool) -> OpResult<Flow> {
-    let (a, b) = binary(ctx, op.name(float))?;
+fn compare(ctx: &mut Context, name: &str, op: Cmp, float: bool) -> OpResult<Flow> {
+    let (a, b) = binary(ctx, name)?;
     let r = if float {
         ops::compare_f(op, &a, &b)
     } else {
@@ -93,73 +93,81 @@ fn step(
     at: u32,
 ) -> OpResult<Flow> {
     let decoded_next = code.entry[at as usize + 1];
+    // Error texts name the instruction by its mnemonic.
+    let name = instr.opcode().mnemonic();
     match instr {
         // §3.1
-        Instr::PushInt(n) => push(ctx, Value::Int(*n)),
-        Instr::PushFloat(f) => push(ctx, Value::Float(*f)),
-        Instr::PushStr(s) => push(ctx, Value::Str(s.0.clone())),
-        Instr::PushBool(b) => push(ctx, Value::Bool(*b)),
-        Instr::True(_) => push(ctx, Value::Bool(true)),
-        Instr::False(_) => push(ctx, Value::Bool(false)),
-        Instr::Null(_) => push(ctx, Value::Null),
+        Instr::PushInt(_)
+        | Instr::PushFloat(_)
+        | Instr::PushStr(_)
+        | Instr::PushBool(_)
+        | Instr::True(_)
+        | Instr::False(_)
+        | Instr::Null(_) => push(ctx, instr.constant().expect("a constant push")),
         Instr::Dup(_) => {
-            ctx.need(1, "DUP")?;
+            ctx.need(1, name)?;
             let v = ctx.stack.last().expect("checked").clone();
             push(ctx, v)
         }
-        Instr::Pop(_) => ctx.pop("POP").map(|_| Flow::Next),
+        Instr::Pop(_) => ctx.pop(name).map(|_| Flow::Next),
         Instr::Swap(_) => {
-            ctx.need(2, "SWAP")?;
+            ctx.need(2, name)?;
             let n = ctx.stack.len();
             ctx.stack.swap(n - 1, n - 2);
             Ok(Flow::Next)
         }
         Instr::Over(_) => {
-            ctx.need(2, "OVER")?;
+            ctx.need(2, name)?;
             let v = ctx.stack[ctx.stack.len() - 2].clone();
             push(ctx, v)
         }
         // §3.2
-        Instr::Add(_) => arith(ctx, Arith::Add, false),
-        Instr::Sub(_) => arith(ctx, Arith::Sub, false),
-        Instr::Mul(_) => arith(ctx, Arith::Mul, false),
-        Instr::Div(_) => arith(ctx, Arith::Div, false),
-        Instr::Mod(_) => arith(ctx, Arith::Mod, false),
-        Instr::AddF(_) => arith(ctx, Arith::Add, true),
-        Instr::SubF(_) => arith(ctx, Arith::Sub, true),
-        Instr::MulF(_) => arith(ctx, Arith::Mul, true),
-        Instr::DivF(_) => arith(ctx, Arith::Div, true),
-        Instr::Neg(_) => unary(ctx, "NEG", ops::neg),
+        Instr::Add(_)
+        | Instr::Sub(_)
+        | Instr::Mul(_)
+        | Instr::Div(_)
+        | Instr::Mod(_)
+        | Instr::AddF(_)
+        | Instr::SubF(_)
+        | Instr::MulF(_)
+        | Instr::DivF(_) => {
+            let (op, float) = instr.arith().expect("an operator");
+            arith(ctx, name, op, float)
+        }
+        Instr::Neg(_) => unary(ctx, name, ops::neg),
         Instr::Concat(_) => {
-            let (a, b) = binary(ctx, "CONCAT")?;
+            let (a, b) = binary(ctx, name)?;
             let r = ops::concat(a, &b)?;
             push(ctx, r)
         }
         // §3.3
-        Instr::Eq(_) => compare(ctx, Cmp::Eq, false),
-        Instr::Ne(_) => compare(ctx, Cmp::Ne, false),
-        Instr::Gt(_) => compare(ctx, Cmp::Gt, false),
-        Instr::Lt(_) => compare(ctx, Cmp::Lt, false),
-        Instr::Ge(_) => compare(ctx, Cmp::Ge, false),
-        Instr::Le(_) => compare(ctx, Cmp::Le, false),
-        Instr::EqF(_) => compare(ctx, Cmp::Eq, true),
-        Instr::NeF(_) => compare(ctx, Cmp::Ne, true),
-        Instr::GtF(_) => compare(ctx, Cmp::Gt, true),
-        Instr::LtF(_) => compare(ctx, Cmp::Lt, true),
-        Instr::GeF(_) => compare(ctx, Cmp::Ge, true),
-        Instr::LeF(_) => compare(ctx, Cmp::Le, true),
-        Instr::Not(_) => unary(ctx, "NOT", |a| Ok(Value::Bool(!a.is_truthy()))),
+        Instr::Eq(_)
+        | Instr::Ne(_)
+        | Instr::Gt(_)
+        | Instr::Lt(_)
+        | Instr::Ge(_)
+        | Instr::Le(_)
+        | Instr::EqF(_)
+        | Instr::NeF(_)
+        | Instr::GtF(_)
+        | Instr::LtF(_)
+        | Instr::GeF(_)
+        | Instr::LeF(_) => {
+            let (c, float) = instr.cmp().expect("a comparison");
+            compare(ctx, name, c, float)
+        }
+        Instr::Not(_) => unary(ctx, name, |a| Ok(Value::Bool(!a.is_truthy()))),
         Instr::And(_) => {
-            let (a, b) = binary(ctx, "AND")?;
+            let (a, b) = binary(ctx, name)?;
             push(ctx, Value::Bool(a.is_truthy() && b.is_truthy()))
         }
         Instr::Or(_) => {
-            let (a, b) = binary(ctx, "OR")?;
+            let (a, b) = binary(ctx, name)?;
             push(ctx, Value::Bool(a.is_truthy() || b.is_truthy()))
         }
         // §3.4
         Instr::Store(v) => {
-            let x = ctx.pop("STORE")?;
+            let x = ctx.pop(name)?;
             let base = ctx.frame().base as usize;
             ctx.locals[base + v.slot as usize] = Some(x);
             Ok(Flow::Next)
@@ -180,7 +188,7 @@ fn step(
         // §3.5
         Instr::Jmp(t) => Ok(Flow::Jump(code.entry[t.0 as usize])),
         Instr::Jz(t) => {
-            let v = ctx.pop("JZ")?;
+            let v = ctx.pop(name)?;
             Ok(if v.is_truthy() {
                 Flow::Jump(decoded_next)
             } else {
@@ -188,7 +196,7 @@ fn step(
             })
         }
         Instr::Jnz(t) => {
-            let v = ctx.pop("JNZ")?;
+            let v = ctx.pop(name)?;
             Ok(if v.is_truthy() {
                 Flow::Jump(code.entry[t.0 as usize])
             } else {
@@ -199,7 +207,7 @@ fn step(
         // §3.6
         Instr::Call(c) => {
             let p = c.proto.as_ref().expect("resolved");
-            let tail = matches!(vm.program.code.get(at as usize + 1), Some(Instr::Ret(_)));
+            let tail = vm.program.tail_call(at);
             calls::call(
                 ctx,
                 vm,
@@ -244,21 +252,21 @@ fn step(
             )
         }
         Instr::CallFunction(_) => {
-            let tail = matches!(vm.program.code.get(at as usize + 1), Some(Instr::Ret(_)));
+            let tail = vm.program.tail_call(at);
             let entry = calls::call_function(ctx, vm, code, at, tail, decoded_next)?;
             Ok(Flow::Jump(entry))
         }
         // §3.7
         Instr::MakeList(n) => {
             let n = n.0 as usize;
-            ctx.need(n, "MAKE_LIST")?;
+            ctx.need(n, name)?;
             let from = ctx.stack.len() - n;
             let items: Vec<Value> = ctx.stack.drain(from..).collect();
             push(ctx, Value::list(items))
         }
-        Instr::Len(_) => unary(ctx, "LEN", ops::len),
+        Instr::Len(_) => unary(ctx, name, ops::len),
         Instr::Index(_) => {
-            let (x, i) = binary(ctx, "INDEX")?;
+            let (x, i) = binary(ctx, name)?;
             match ops::index(&x, &i) {
                 Ok(v) => push(ctx, v),
                 Err(e) => {
@@ -269,12 +277,12 @@ fn step(
             }
         }
         Instr::Append(_) => {
-            let (list, v) = binary(ctx, "APPEND")?;
+            let (list, v) = binary(ctx, name)?;
             let r = ops::append(list, v)?;
             push(ctx, r)
         }
         Instr::SetIndex(_) => {
-            ctx.need(3, "SET_INDEX")?;
+            ctx.need(3, name)?;
             let v = ctx.stack.pop().expect("checked");
             let i = ctx.stack.pop().expect("checked");
             let list = ctx.stack.pop().expect("checked");
@@ -283,26 +291,26 @@ fn step(
         }
         Instr::MakeObject(_) => push(ctx, ops::new_object()),
         Instr::SetField(f) => {
-            let (obj, v) = binary(ctx, "SET_FIELD")?;
+            let (obj, v) = binary(ctx, name)?;
             let r = ops::set_field(obj, &f.0, v)?;
             push(ctx, r)
         }
-        Instr::GetField(f) => unary(ctx, "GET_FIELD", |o| ops::get_field(o, &f.0)),
-        Instr::HasField(f) => unary(ctx, "HAS_FIELD", |o| ops::has_field(o, &f.0)),
+        Instr::GetField(f) => unary(ctx, name, |o| ops::get_field(o, &f.0)),
+        Instr::HasField(f) => unary(ctx, name, |o| ops::has_field(o, &f.0)),
         Instr::DeleteField(f) => {
-            let obj = ctx.pop("DELETE_FIELD")?;
+            let obj = ctx.pop(name)?;
             let r = ops::delete_field(obj, &f.0)?;
             push(ctx, r)
         }
-        Instr::Keys(_) => unary(ctx, "KEYS", ops::keys),
-        Instr::ToStr(_) => unary(ctx, "TO_STR", |v| {
+        Instr::Keys(_) => unary(ctx, name, ops::keys),
+        Instr::ToStr(_) => unary(ctx, name, |v| {
             Ok(match v {
                 Value::Str(_) => v.clone(),
                 other => Value::str(ops::text(other)?),
             })
         }),
-        Instr::ToInt(_) => unary(ctx, "TO_INT", ops::to_int),
-        Instr::ToFloat(_) => unary(ctx, "TO_FLOAT", ops::to_float),
+        Instr::ToInt(_) => unary(ctx, name, ops::to_int),
+        Instr::ToFloat(_) => unary(ctx, name, ops::to_float),
         // §3.8
         Instr::Try(t) => {
             let depth = ctx.frames.len() as u32;
@@ -315,7 +323,7 @@ fn step(
             Ok(Flow::Next)
         }
         Instr::Throw(_) => {
-            let v = ctx.pop("THROW")?;
+            let v = ctx.pop(name)?;
             Err(v.into_exception())
         }
         Instr::Catch(_) => Ok(Flow::Next),
