@@ -26,6 +26,7 @@ pub(super) fn link(
         layouts: Vec::new(),
         block_start: Vec::new(),
         block_cost: Vec::new(),
+        min_depth: Vec::new(),
         label_at: HashMap::new(),
         warnings: warnings
             .into_iter()

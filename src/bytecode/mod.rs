@@ -3,6 +3,7 @@
 //! pairing, function values), plus the disassembler.
 
 mod blocks;
+mod depth;
 mod disasm;
 pub mod escape;
 mod frames;
@@ -93,6 +94,9 @@ pub struct Program {
     pub block_start: Vec<bool>,
     /// For each block start, the block's length in instructions (else 0).
     pub block_cost: Vec<u32>,
+    /// For each instruction, a lower bound on the operand stack height
+    /// whenever it runs (`depth.rs`).
+    pub min_depth: Vec<u32>,
     /// The first label naming each instruction, if any.
     pub label_at: HashMap<u32, Arc<str>>,
     /// Warnings found while loading (`ttvm check` shows them).
@@ -173,6 +177,9 @@ impl Program {
         blocks::compute(self);
         tries::pair(self);
         self.make_protos();
+        let (min_depth, warnings) = depth::analyse(self);
+        self.min_depth = min_depth;
+        self.warnings.extend(warnings);
     }
 
     /// Build the function value of every MAKE_FUNCTION / MAKE_LAMBDA / CALL.

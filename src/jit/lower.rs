@@ -203,6 +203,10 @@ struct Lower<'a, 'b, 'c> {
     /// Program address of a block start → where the engine enters it
     /// (its entry guard, or the block).
     entries: HashMap<u32, ir::Block>,
+    /// Values surely on the operand stack (in memory or virtual) at this
+    /// point of the current instruction (`Program::min_depth`): operands
+    /// within it are popped without an underflow check.
+    sure: u32,
 }
 
 impl<'a, 'b, 'c> Lower<'a, 'b, 'c> {
@@ -243,6 +247,7 @@ impl<'a, 'b, 'c> Lower<'a, 'b, 'c> {
             mf: MemFlags::trusted(),
             direct,
             entries: HashMap::new(),
+            sure: 0,
         }
     }
 }
@@ -422,6 +427,7 @@ impl Lower<'_, '_, '_> {
     fn instr(&mut self, at: u32, instr: &Instr) -> Result<u32, Unsupported> {
         let p = self.input.program;
         let dpc = self.input.entry[at as usize] + p.block_start[at as usize] as u32;
+        self.sure = p.min_depth.get(at as usize).copied().unwrap_or(0);
         if let Some(slot) = in_place_update(p, at) {
             // `LOAD x; <operand>; APPEND|CONCAT; STORE x` in place.
             let st = self.call_at(self.im.update, at, dpc);
