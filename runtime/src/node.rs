@@ -107,6 +107,8 @@ pub struct Node<S> {
     pub stats: Stats,
     /// PID 1's exit reason, once it ended.
     main_reason: Mutex<Option<Value>>,
+    /// The exit signal that ended PID 1, if one did (the first).
+    main_killed: Mutex<Option<MainKilled>>,
     pub(crate) shared: Shared<S>,
     /// Lock elision (`sched/README.md`, "Locks"): a one-scheduler run
     /// takes process locks without atomics while no other thread uses them.
@@ -118,6 +120,26 @@ thread_local! {
     /// The node (its address) whose one-scheduler run this thread runs
     /// with its process locks elided, or 0.
     static SOLO_RUN: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// How PID 1 was ended by another process: [`Node::main_killed`].
+#[derive(Clone, Debug)]
+pub struct MainKilled {
+    /// Where the signal came from (for `Noproc`: the PID it linked to).
+    pub from: Pid,
+    pub reason: Value,
+    pub via: KilledVia,
+}
+
+/// The kind of exit signal that ended PID 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KilledVia {
+    /// A process it was linked to ended.
+    Link,
+    /// It linked to a process that was not alive.
+    Noproc,
+    /// EXIT_PROCESS.
+    ExitProcess,
 }
 
 impl<S: Send> Node<S> {
@@ -136,6 +158,7 @@ impl<S: Send> Node<S> {
             tracer: None,
             stats: Stats::default(),
             main_reason: Mutex::new(None),
+            main_killed: Mutex::new(None),
             shared: Shared::new(),
             solo: SoloGate::default(),
         }
@@ -219,9 +242,35 @@ impl<S: Send> Node<S> {
         lock(&self.main_reason).clone()
     }
 
+    /// The exit signal that ended PID 1, when an exit signal did (not its
+    /// own crash or end): so a run can say who ended it and how.
+    pub fn main_killed(&self) -> Option<MainKilled> {
+        lock(&self.main_killed).clone()
+    }
+
     /// WHEREIS: the PID, or 0.
     pub fn whereis(&self, name: &str) -> Pid {
         lock(&self.registry).get(name).copied().unwrap_or(0)
+    }
+
+    /// The live processes other than PID 1, in PID order: the first `max`
+    /// of them and how many there are. For reports after a run (a
+    /// deadlock): it looks up every PID ever given out.
+    pub fn other_live_pids(&self, max: usize) -> (Vec<Pid>, usize) {
+        let end = self.next_pid.load(Ordering::Acquire) as Pid;
+        let mut first = Vec::new();
+        let mut count = 0;
+        self.outside(|| {
+            for pid in 2..end {
+                if self.get(pid).is_some() {
+                    if first.len() < max {
+                        first.push(pid);
+                    }
+                    count += 1;
+                }
+            }
+        });
+        (first, count)
     }
 
     /// How many names are registered.

@@ -108,22 +108,45 @@ fn run_here(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
         _ if hit_limit => crate::EXIT_ABNORMAL,
         RunEnd::Exit(n) => n,
         RunEnd::Deadlock => {
-            let waits = node.with_state(1, |c| {
-                c.map(|c| {
-                    let at = code.orig[c.pc as usize];
-                    let op = program.code[at as usize].opcode().mnemonic();
-                    format!("{op} at {}", program.location(at))
+            let waits = |pid| {
+                node.with_state(pid, |c| {
+                    c.map(|c| {
+                        let at = code.orig[c.pc as usize];
+                        let op = program.code[at as usize].opcode().mnemonic();
+                        format!("{op} at {}", program.location(at))
+                    })
+                    .unwrap_or_else(|| "an unknown place".to_string())
                 })
-                .unwrap_or_default()
-            });
-            vm.eprint(&format!(
-                "deadlock: process 1 waits in {waits} and no process can wake it\n"
-            ));
+            };
+            let mut report = format!(
+                "deadlock: process 1 waits in {} and no process can wake it\n",
+                waits(1)
+            );
+            let (others, count) = node.other_live_pids(DEADLOCK_LISTED);
+            if count > 0 {
+                report.push_str(&format!("  blocked with it ({count}):\n"));
+                for pid in others {
+                    let who = match node.name_of(pid) {
+                        Some(n) => format!("process {pid} ({n})"),
+                        None => format!("process {pid}"),
+                    };
+                    report.push_str(&format!("    {who} waits in {}\n", waits(pid)));
+                }
+                if count > DEADLOCK_LISTED {
+                    report.push_str(&format!("    … and {} more\n", count - DEADLOCK_LISTED));
+                }
+            }
+            vm.eprint(&report);
             crate::EXIT_DEADLOCK
         }
         RunEnd::AllEnded => match node.main_reason() {
             Some(Value::Str(s)) if s.as_str() == "normal" => 0,
-            _ => crate::EXIT_ABNORMAL,
+            _ => {
+                if let Some(k) = node.main_killed() {
+                    vm.eprint(&main_killed_report(&k));
+                }
+                crate::EXIT_ABNORMAL
+            }
         },
     };
     vm.flush();
@@ -155,6 +178,9 @@ fn run_here(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
         hit_reduction_limit: hit_limit,
     }
 }
+
+/// How many other blocked processes a deadlock report lists.
+const DEADLOCK_LISTED: usize = 10;
 
 struct Engine<'a> {
     code: &'a Code,
@@ -353,6 +379,29 @@ impl TierUp for Hook<'_> {
             return false;
         }
         self.jit.tier_up(pc, false)
+    }
+}
+
+/// What stderr says when an exit signal from another process ended the
+/// main process (its own crash has its crash report instead): who sent it,
+/// along what, with which reason, and how to survive it.
+fn main_killed_report(k: &ttvm_runtime::node::MainKilled) -> String {
+    use ttvm_runtime::node::KilledVia;
+    // Display is bounded (`value/display.rs`): a huge reason is cut with `…`.
+    let reason = &k.reason;
+    match k.via {
+        KilledVia::Link => format!(
+            "error: the main process (1) was ended by an exit signal: process {} it was linked to ended with reason: {reason}\n  help: a process that should outlive a linked one sets `PUSH_BOOL true; TRAP_EXIT` and gets [\"EXIT\", pid, reason] messages instead\n",
+            k.from
+        ),
+        KilledVia::Noproc => format!(
+            "error: the main process (1) was ended by an exit signal: it linked to process {}, which was not alive (noproc)\n  help: check the PID; MONITOR reports a dead process with a DOWN message instead of ending the caller\n",
+            k.from
+        ),
+        KilledVia::ExitProcess => format!(
+            "error: the main process (1) was ended by EXIT_PROCESS from process {} with reason: {reason}\n",
+            k.from
+        ),
     }
 }
 

@@ -107,6 +107,20 @@ impl<'a, S: Send> Sched<'a, S> {
             Signalled::Killed(kill) => {
                 self.node
                     .trace(|| format!("exit signal {from} -> {to}: {reason}"));
+                if to == 1 {
+                    let mut killed = lock(&self.node.main_killed);
+                    if killed.is_none() {
+                        *killed = Some(super::MainKilled {
+                            from,
+                            reason: reason.clone(),
+                            via: match origin {
+                                Origin::Link => super::KilledVia::Link,
+                                Origin::Noproc => super::KilledVia::Noproc,
+                                Origin::Exit => super::KilledVia::ExitProcess,
+                            },
+                        });
+                    }
+                }
                 self.killed(p, kill);
             }
         }
