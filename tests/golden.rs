@@ -11,11 +11,10 @@
 
 mod common;
 
-use common::golden::{discover, lines_of, parse_expect, sidecar, Case, Expect};
+use common::golden::{discover, lines_of, Case, Expect};
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
