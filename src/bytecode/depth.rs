@@ -423,3 +423,51 @@ fn warnings(p: &Program, entries: &[u32], effects: &HashMap<u32, Range>) -> Vec<
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    fn min_depth(src: &str) -> Vec<u32> {
+        let p = crate::load_source("d.ttvm", src).unwrap_or_else(|e| panic!("{}", e.render()));
+        let n = p.modules[0].end as usize;
+        p.min_depth[..n].to_vec()
+    }
+
+    #[test]
+    fn straight_line_depths() {
+        assert_eq!(
+            min_depth("PUSH_INT 1\nPUSH_INT 2\nADD\nPRINT\nHALT\n"),
+            [0, 1, 2, 1, 0]
+        );
+    }
+
+    /// A label can start a process (`SPAWN "l"`): nothing is assumed
+    /// there, whatever the path into it pushed.
+    #[test]
+    fn a_label_knows_nothing() {
+        assert_eq!(min_depth("PUSH_INT 1\nLABEL l\nPOP\nHALT\n"), [0, 0, 0]);
+        assert_eq!(
+            min_depth("PUSH_INT 1\nPUSH_INT 2\nPOP\nPOP\nHALT\n"),
+            [0, 1, 2, 1, 0]
+        );
+    }
+
+    /// A call's continuation has what the callee leaves; CALL_FUNCTION's
+    /// nothing known; a callee taking its caller's operands leaves less.
+    #[test]
+    fn calls() {
+        assert_eq!(
+            min_depth("PUSH_INT 1\nCALL f\nADD\nPRINT\nHALT\nLABEL f\nPUSH_INT 2\nRET\n"),
+            [0, 1, 2, 1, 0, 0, 1]
+        );
+        assert_eq!(
+            min_depth("PUSH_INT 1\nPUSH_INT 1\nCALL g\nPRINT\nHALT\nLABEL g\nADD\nRET\n"),
+            [0, 1, 2, 1, 0, 0, 1]
+        );
+        assert_eq!(
+            min_depth(
+                "PUSH_INT 1\nMAKE_FUNCTION f\nCALL_FUNCTION\nPOP\nHALT\nLABEL f\nPUSH_INT 2\nRET\n"
+            ),
+            [0, 1, 2, 0, 0, 0, 1]
+        );
+    }
+}

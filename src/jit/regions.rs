@@ -23,7 +23,7 @@
 //! resume entry after a receive.
 
 use super::lower;
-use crate::bytecode::{Instr, Program};
+use crate::bytecode::{Instr, JitClass, Program};
 
 /// Compile cost a part may have (a plain instruction costs 1, see
 /// [`weight`] and [`BLOCK_COST`]; about 1,000 instructions of ordinary
@@ -238,8 +238,9 @@ fn weight(p: &Program, i: usize, slots: usize) -> usize {
         // Every variable is dropped inline, or the helper returns.
         Instr::Ret(_) if slots > lower::MAX_INLINE_RET_SLOTS => 4,
         Instr::Ret(_) => 1 + slots,
-        // Every variable is read again afterwards.
-        Instr::Import(_) | Instr::Delete(_) => 1 + slots / 4,
+        // Every variable is read again afterwards (the helper may have
+        // written any).
+        i if i.opcode().jit() == JitClass::HelperWrites => 1 + slots / 4,
         // The callee's variables are cleared inline (up to a limit).
         Instr::Call(c) => {
             let callee = lower::callee_slots(p, c.target);
