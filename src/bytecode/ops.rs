@@ -12,7 +12,7 @@
 //! MNEMONIC Variant(OperandShape) [pops, pushes] control family jit cost "summary";
 //! ```
 //!
-//! - `pops`: a number; `(operand)` or `(1 + operand)` when the operand
+//! - `pops`: a number; `(operand)` or `(k + operand)` when the operand
 //!   says how many values are on the stack (a CALL's parameters, MAKE_LIST's
 //!   count, an optional literal that is otherwise popped:
 //!   [`StackOperand`]); `dyn` when it is known only at run time (the arity
@@ -333,7 +333,7 @@ macro_rules! define_ops {
     (@pops_info $other:tt) => { -1 };
     (@pops $x:ident $n:literal) => { Some($n) };
     (@pops $x:ident (operand)) => { Some(StackOperand::on_stack($x)) };
-    (@pops $x:ident (1 + operand)) => { Some(1 + StackOperand::on_stack($x)) };
+    (@pops $x:ident ($n:literal + operand)) => { Some($n + StackOperand::on_stack($x)) };
     (@pops $x:ident dyn) => { None };
 }
 
