@@ -7,23 +7,19 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
+use std::time::Duration;
 
 /// `ttvm check FILE` in `dir`: (exit status, the `warning:` lines).
 fn check(dir: &Path, file: &str) -> (Option<i32>, Vec<String>) {
-    let out = Command::new(common::binary())
-        .args(["check", file])
-        .current_dir(dir)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("runs ttvm check");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let warnings = stderr
+    let args = ["check".to_string(), file.to_string()];
+    let r = common::run_captured(dir, &args, &[], None, Duration::from_secs(60));
+    let warnings = r
+        .stderr
         .lines()
         .filter(|l| l.starts_with("warning: "))
         .map(str::to_string)
         .collect();
-    (out.status.code(), warnings)
+    (r.status, warnings)
 }
 
 fn check_source(name: &str, src: &str) -> Vec<String> {

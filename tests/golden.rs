@@ -14,12 +14,10 @@ mod common;
 use common::golden::{discover, lines_of, Case, Expect};
 use std::collections::VecDeque;
 use std::fmt::Write as _;
-use std::io::{Read, Write};
-use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Execution modes: a name (usable in `;! modes:`) and the extra flags put
 /// before the program path. Adding a mode is adding one line here.
@@ -60,16 +58,6 @@ struct Outcome {
     elapsed: Duration,
 }
 
-fn read_all<R: Read + Send + 'static>(r: Option<R>) -> thread::JoinHandle<Vec<u8>> {
-    thread::spawn(move || {
-        let mut buf = Vec::new();
-        if let Some(mut r) = r {
-            let _ = r.read_to_end(&mut buf);
-        }
-        buf
-    })
-}
-
 fn command_line(case: &Case, mode_flags: &[&str]) -> Vec<String> {
     let mut args: Vec<String> = Vec::new();
     args.extend(case.expect.flags.iter().cloned());
@@ -99,71 +87,15 @@ fn command_line(case: &Case, mode_flags: &[&str]) -> Vec<String> {
 }
 
 fn run_one(case: &Case, mode_flags: &[&str]) -> Outcome {
-    let start = Instant::now();
     let dir = case.program.parent().unwrap();
     let args = command_line(case, mode_flags);
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ttvm"));
-    cmd.args(&args)
-        .current_dir(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .stdin(if case.expect.stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        });
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
-        Err(e) => {
-            return Outcome {
-                status: None,
-                stdout: String::new(),
-                stderr: String::new(),
-                note: Some(format!("cannot start ttvm: {e}")),
-                elapsed: start.elapsed(),
-            }
-        }
-    };
-    let writer = child.stdin.take().map(|mut w| {
-        let data = case.expect.stdin.clone().unwrap_or_default();
-        thread::spawn(move || {
-            let _ = w.write_all(data.as_bytes());
-        })
-    });
-    let out = read_all(child.stdout.take());
-    let err = read_all(child.stderr.take());
-    let mut note = None;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(st)) => break st.code(),
-            Ok(None) if start.elapsed() > TIMEOUT => {
-                let _ = child.kill();
-                let _ = child.wait();
-                note = Some(format!("timed out after {}s (killed)", TIMEOUT.as_secs()));
-                break None;
-            }
-            Ok(None) => thread::sleep(Duration::from_millis(5)),
-            Err(e) => {
-                note = Some(format!("wait failed: {e}"));
-                let _ = child.kill();
-                break None;
-            }
-        }
-    };
-    if status.is_none() && note.is_none() {
-        note = Some("killed by a signal".to_string());
-    }
-    if let Some(w) = writer {
-        let _ = w.join();
-    }
-    let stdout = String::from_utf8_lossy(&out.join().unwrap_or_default()).into_owned();
-    let stderr = String::from_utf8_lossy(&err.join().unwrap_or_default()).into_owned();
+    let r = common::run_captured(dir, &args, &[], case.expect.stdin.as_deref(), TIMEOUT);
     Outcome {
-        status,
-        stdout,
-        stderr,
-        note,
-        elapsed: start.elapsed(),
+        status: r.status,
+        stdout: r.stdout,
+        stderr: r.stderr,
+        note: r.note,
+        elapsed: r.elapsed,
     }
 }
 

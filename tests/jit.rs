@@ -380,41 +380,9 @@ fn run_in(
     args: &[String],
     env: Option<(&str, &str)>,
 ) -> ((String, Option<i32>), String) {
-    use std::io::Read;
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ttvm"));
-    cmd.args(args)
-        .current_dir(dir)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    if let Some((k, v)) = env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("runs");
-    let read = |mut r: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut s = Vec::new();
-            r.read_to_end(&mut s).ok();
-            String::from_utf8_lossy(&s).into_owned()
-        })
-    };
-    let stdout = read(Box::new(child.stdout.take().expect("piped")));
-    let stderr = read(Box::new(child.stderr.take().expect("piped")));
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let status = loop {
-        if let Some(st) = child.try_wait().expect("waits") {
-            break st.code();
-        }
-        if std::time::Instant::now() > deadline {
-            child.kill().ok();
-            child.wait().ok();
-            break None;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    };
-    let out = stdout.join().expect("reads");
-    let err = stderr.join().expect("reads");
-    ((out, status), err)
+    let env: Vec<(&str, &str)> = env.into_iter().collect();
+    let r = common::run_captured(dir, args, &env, None, std::time::Duration::from_secs(30));
+    ((r.stdout, r.status), r.stderr)
 }
 
 /// The golden programs and examples that run alone, with one scheduler and
