@@ -403,7 +403,9 @@ fn warnings(p: &Program, entries: &[u32], effects: &HashMap<u32, Range>) -> Vec<
             let falls_in = !p.code[i].opcode().no_fallthrough()
                 && next < p.code.len()
                 && is_entry.contains(&(next as u32))
-                && p.module_of[next] as usize == m;
+                && p.module_of[next] as usize == m
+                // A label at the very end names the implicit HALT.
+                && next != module.end as usize;
             if falls_in {
                 falls.push(next);
             }
