@@ -1,8 +1,9 @@
 //! ttvm: a virtual machine for the `.ttvm` stack-assembly language.
 //!
-//! The flow: text ──[`asm`]──▶ [`bytecode::Program`] (verified, immutable)
-//! ──[`engine`]──▶ [`interp`] (and, later, the JIT), with values and process
-//! state from the `ttvm-runtime` crate.
+//! The flow: text ──[`asm`]──▶ [`bytecode::Program`] (analysed, immutable)
+//! ──[`engine`]──▶ the interpreter ([`interp`]) and the Cranelift JIT
+//! (`jit`), tier by tier, with what both share in [`exec`] and values and
+//! processes from the `ttvm-runtime` crate (docs/ARCHITECTURE.md).
 //!
 //! The library entry points are [`load_file`], [`load_source`] and [`run`].
 

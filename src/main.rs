@@ -49,18 +49,18 @@ enum Command {
     },
     /// Built-in test: spawning processes.
     #[command(name = "test-spawn-comprehensive")]
-    TestSpawnComprehensive,
+    TestSpawnComprehensive(TestArgs),
     /// Built-in test: sending and receiving messages.
     #[command(name = "test-send-receive-comprehensive")]
-    TestSendReceiveComprehensive,
+    TestSendReceiveComprehensive(TestArgs),
     /// Built-in test: the name registry.
     #[command(name = "test-register-whereis")]
-    TestRegisterWhereis,
+    TestRegisterWhereis(TestArgs),
     /// Built-in test: many processes, rings, links and monitors.
     #[command(name = "test-smp-concurrency")]
-    TestSmpConcurrency,
+    TestSmpConcurrency(TestArgs),
     /// Run every built-in test.
-    Selftest,
+    Selftest(TestArgs),
     /// Serve the Language Server Protocol on stdin/stdout (editors/README.md).
     Lsp,
     /// Print a shell completion script (e.g. `ttvm completions bash`).
@@ -75,6 +75,40 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out_dir: Option<PathBuf>,
     },
+}
+
+/// How the built-in tests run. Each suite has its default: one scheduler,
+/// and for `test-smp-concurrency` several (one per core, at least 4).
+/// These flags may also come before the command (`ttvm --smp
+/// test-smp-concurrency`).
+#[derive(Args, Debug)]
+struct TestArgs {
+    /// One scheduler thread per core for every suite.
+    #[arg(long, overrides_with = "no_smp")]
+    smp: bool,
+    /// One scheduler thread for every suite.
+    #[arg(long, overrides_with = "smp", conflicts_with = "schedulers")]
+    no_smp: bool,
+    /// Number of scheduler threads for every suite (1 to 1024).
+    #[arg(short = 'S', long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    schedulers: Option<u16>,
+    /// Compile hot code with the JIT.
+    #[arg(long)]
+    jit: bool,
+}
+
+impl TestArgs {
+    fn options(&self) -> ttvm::selftest::Options {
+        ttvm::selftest::Options {
+            schedulers: match (self.no_smp, self.schedulers, self.smp) {
+                (true, _, _) => Some(1),
+                (false, Some(n), _) => Some(n as usize),
+                (false, None, true) => Some(ttvm::exec::vm::default_schedulers()),
+                (false, None, false) => None,
+            },
+            jit: self.jit,
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -117,7 +151,7 @@ struct RunArgs {
     #[arg(long)]
     sandbox: bool,
     /// Reductions per time slice.
-    #[arg(long, default_value_t = 4000, value_parser = clap::value_parser!(i64).range(1..))]
+    #[arg(long, default_value_t = ttvm::exec::vm::DEFAULT_REDUCTIONS, value_parser = clap::value_parser!(i64).range(1..))]
     reductions: i64,
     /// Call frames allowed per process before `stack overflow`.
     #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
@@ -141,8 +175,47 @@ struct RunArgs {
     jit_dump: bool,
 }
 
+/// Flags before a subcommand (`ttvm --smp test-smp-concurrency`): clap
+/// takes the first word after the top-level flags for the program's FILE,
+/// so when that word names a subcommand and no such file exists, the
+/// subcommand moves to the front and the flags follow it (the subcommand
+/// then accepts them or says clearly that it does not).
+fn subcommand_first(mut argv: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let cmd = Cli::command();
+    let takes_value = |word: &str| {
+        cmd.get_arguments().any(|a| {
+            a.get_action().takes_values()
+                && !a.is_positional()
+                && (word
+                    .strip_prefix("--")
+                    .is_some_and(|l| a.get_long() == Some(l))
+                    || (word.len() == 2
+                        && word.strip_prefix('-').and_then(|c| c.chars().next()) == a.get_short()))
+        })
+    };
+    let mut i = 1;
+    while i < argv.len() {
+        let Some(word) = argv[i].to_str() else {
+            return argv;
+        };
+        if word == "--" {
+            return argv;
+        }
+        if word.starts_with('-') && word != "-" {
+            i += if takes_value(word) { 2 } else { 1 };
+            continue;
+        }
+        if i > 1 && cmd.find_subcommand(word).is_some() && !std::path::Path::new(word).exists() {
+            let sub = argv.remove(i);
+            argv.insert(1, sub);
+        }
+        return argv;
+    }
+    argv
+}
+
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(subcommand_first(std::env::args_os().collect())) {
         Ok(cli) => cli,
         Err(e) => {
             if e.use_stderr() {
@@ -167,13 +240,13 @@ fn main() -> ExitCode {
         Some(Command::Run(args)) => run(args),
         Some(Command::Check { file }) => check(&file),
         Some(Command::Dis { file }) => dis(&file),
-        Some(Command::TestSpawnComprehensive) => selftest(Some("test-spawn-comprehensive")),
-        Some(Command::TestSendReceiveComprehensive) => {
-            selftest(Some("test-send-receive-comprehensive"))
+        Some(Command::TestSpawnComprehensive(t)) => selftest(Some("test-spawn-comprehensive"), &t),
+        Some(Command::TestSendReceiveComprehensive(t)) => {
+            selftest(Some("test-send-receive-comprehensive"), &t)
         }
-        Some(Command::TestRegisterWhereis) => selftest(Some("test-register-whereis")),
-        Some(Command::TestSmpConcurrency) => selftest(Some("test-smp-concurrency")),
-        Some(Command::Selftest) => selftest(None),
+        Some(Command::TestRegisterWhereis(t)) => selftest(Some("test-register-whereis"), &t),
+        Some(Command::TestSmpConcurrency(t)) => selftest(Some("test-smp-concurrency"), &t),
+        Some(Command::Selftest(t)) => selftest(None, &t),
         Some(Command::Lsp) => ttvm::lsp::run_stdio(),
         Some(Command::Completions { shell }) => {
             let mut script = Vec::new();
@@ -262,9 +335,9 @@ fn builtin_len(p: &ttvm::Program) -> usize {
 }
 
 /// The built-in test commands: PASS/FAIL per case, status 1 on any failure.
-fn selftest(command: Option<&str>) -> i32 {
+fn selftest(command: Option<&str>, args: &TestArgs) -> i32 {
     let mut out = OutputSink::new(Box::new(std::io::stdout()));
-    let passed = ttvm::selftest::run(command, &mut out);
+    let passed = ttvm::selftest::run(command, args.options(), &mut out);
     match finish_output(&mut out) {
         0 if passed => 0,
         0 => 1,

@@ -49,3 +49,46 @@ fn a_failing_case_is_reported_with_a_diff() {
     assert!(outcome.report.contains("- expected"), "{}", outcome.report);
     assert!(outcome.report.contains("+ actual"), "{}", outcome.report);
 }
+
+/// Issue 18, item 2: `test-smp-concurrency` runs on several schedulers by
+/// default, and flags may come before the command as well as after it.
+#[test]
+fn smp_suite_runs_on_several_schedulers_and_takes_flags_before_the_command() {
+    let (ok, out) = ttvm(&["test-smp-concurrency"]);
+    assert!(ok, "{out}");
+    let first = out.lines().next().unwrap_or_default();
+    let n: usize = first
+        .strip_prefix("test-smp-concurrency (")
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no scheduler count in {first:?}"));
+    assert!(n >= ttvm::selftest::SMP_SCHEDULERS, "{first}");
+    let (ok, out) = ttvm(&["-S", "3", "test-smp-concurrency"]);
+    assert!(ok, "{out}");
+    assert!(
+        out.starts_with("test-smp-concurrency (3 schedulers)\n"),
+        "{out}"
+    );
+    let (ok, out) = ttvm(&["--no-smp", "--jit", "test-smp-concurrency"]);
+    assert!(ok, "{out}");
+    assert!(
+        out.starts_with("test-smp-concurrency (1 scheduler, --jit)\n"),
+        "{out}"
+    );
+    // The deterministic suites stay on one scheduler, and say why.
+    let (ok, out) = ttvm(&["--smp", "test-spawn-comprehensive"]);
+    assert!(ok, "{out}");
+    assert!(out.starts_with("test-spawn-comprehensive (1 scheduler: its expected output is the deterministic order of --no-smp)\n"), "{out}");
+}
+
+/// A flag a subcommand does not take is refused clearly, wherever it is.
+#[test]
+fn a_flag_a_subcommand_does_not_take_is_refused() {
+    let out = Command::new(env!("CARGO_BIN_EXE_ttvm"))
+        .args(["--sandbox", "check", "x.ttvm"])
+        .output()
+        .expect("run ttvm");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unexpected argument '--sandbox'"), "{err}");
+}

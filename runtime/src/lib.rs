@@ -1,8 +1,8 @@
 #![cfg_attr(loom, allow(dead_code, unused_imports))]
-//! ttvm-runtime: the "erts" of ttvm — values, and (as they land) processes,
-//! mailboxes, signals, the registry, timers and schedulers. It knows nothing
-//! of source text, bytecode or native code: the scheduler drives execution
-//! through a trait.
+//! ttvm-runtime: the "erts" of ttvm — values, processes, mailboxes,
+//! signals, the registry, timers and schedulers (protocols in
+//! `sched/README.md`). It knows nothing of source text, bytecode or native
+//! code: the scheduler drives execution through a trait (`Execute`).
 
 pub mod value;
 

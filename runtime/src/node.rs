@@ -11,13 +11,16 @@
 //! Delivery is immediate: a message or signal is applied to its target (under
 //! the target's lock) before the sender continues, so messages and signals
 //! from one sender arrive in the order sent.
+//!
+//! `run.rs` runs the processes on the schedulers' workers (`sched`, which
+//! this module uses and which does not use it).
 
-use crate::process::{Entry, Own, Process};
-use crate::sched::Shared;
+use crate::process::{Entry, Process};
+pub use crate::sched::RunEnd;
+use crate::sched::{Shared, Worker};
 use crate::sync::{lock, AtomicU64, AtomicUsize, LockMode, Mutex, Ordering, SoloGate};
-use crate::table::{Garbage, Mark, Reclaimer, Table};
+use crate::table::{Garbage, Table};
 use crate::value::Value;
-use crossbeam_deque::Worker;
 use rustc_hash::FxHashMap;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -26,6 +29,7 @@ use std::time::{Duration, Instant};
 
 pub use crate::process::{matches, Got, Name, Pid, Received, Wait};
 
+mod run;
 mod signals;
 
 /// How a process's slice ended, as the executor reports it.
@@ -70,17 +74,6 @@ pub struct Stats {
 
 /// Errors of process operations (turned into exceptions by the caller).
 pub type OpError = String;
-
-/// How a run ended.
-#[derive(Debug, PartialEq, Eq)]
-pub enum RunEnd {
-    /// Every process ended (or the rest are blocked forever with PID 1 gone).
-    AllEnded,
-    /// EXIT n.
-    Exit(i32),
-    /// No process can run and no timer is pending, with PID 1 waiting.
-    Deadlock,
-}
 
 /// Receives `--trace-procs` event lines.
 pub type Tracer = Box<dyn Fn(&str) + Send + Sync>;
@@ -223,7 +216,7 @@ impl<S: Send> Node<S> {
         }
     }
 
-    /// A process, from any thread (P5; workers use [`Sched::proc`]).
+    /// A process, from any thread (P5; workers use `Worker::proc`).
     pub(crate) fn get(&self, pid: Pid) -> Option<Arc<Process<S>>> {
         self.table.get_outside(pid as u64)
     }
@@ -417,142 +410,29 @@ impl<S: Send> Node<S> {
 /// woken process going to this worker's run queue.
 pub struct Sched<'a, S> {
     pub node: &'a Node<S>,
-    pub(crate) local: Option<&'a Worker<Entry<S>>>,
-    /// Messages sent by this worker (added to the node's count at the end).
-    pub(crate) messages: std::cell::Cell<u64>,
-    /// Reductions spent on this worker (likewise).
-    pub(crate) reductions: std::cell::Cell<u64>,
-    /// More than one worker: wake-ups must be announced.
-    pub(crate) shared_queues: bool,
-    /// The LIFO slot (only with more than one worker): the process this
-    /// worker woke most recently runs next, on this core, without waking
-    /// another worker. Bounded by `lifo_runs` so it cannot starve the queue.
-    pub(crate) lifo: std::cell::Cell<Option<Entry<S>>>,
-    /// W3: processes spawned in this slice wait in this worker's queue
-    /// with their W2 (waking a sleeper) deferred to the slice's end.
-    pub(crate) wake_deferred: std::cell::Cell<bool>,
-    pub(crate) lifo_runs: std::cell::Cell<u32>,
-    /// Exits waiting to be run by `kill` (a link cascade is a loop over this
-    /// list, not a recursion: a chain of a million linked processes must not
-    /// overflow the native stack), and whether a loop is draining it.
-    pub(crate) cascade: std::cell::RefCell<Vec<(Arc<Process<S>>, Value)>>,
-    pub(crate) draining: std::cell::Cell<bool>,
-    /// The run queue when this is the only worker: nobody steals from it,
-    /// so it needs no atomics.
-    pub(crate) solo: std::cell::RefCell<std::collections::VecDeque<Entry<S>>>,
-    /// This worker's garbage (P3, P4) and quiescent-point mark.
-    pub(crate) reclaim: std::cell::RefCell<Reclaimer<Process<S>>>,
-    pub(crate) marks: &'a [Mark],
-    pub(crate) index: usize,
-    /// The running process's mailbox and wait (R2 to R4), and how this
-    /// worker takes process locks.
-    pub(crate) own: std::cell::RefCell<Own>,
-    pub(crate) locking: LockMode,
+    /// The worker's own state and queues.
+    pub(crate) w: Worker<'a, S>,
 }
 
 impl<'a, S: Send> Sched<'a, S> {
-    /// P2: a process, borrowed without a lock or a count until this
-    /// worker's next quiescent point (which needs `&mut self`).
-    pub(crate) fn proc(&self, pid: Pid) -> Option<&Process<S>> {
-        let p = self.node.table.lookup(pid as u64);
-        // SAFETY: P2/P4: what a worker finds stays allocated until its next
-        // quiescent point, and `quiesce` takes `&mut self`, so this borrow
-        // ends first.
-        (!p.is_null()).then(|| unsafe { &*p })
-    }
-
-    /// An owning handle on a process found by [`Sched::proc`].
-    pub(crate) fn arc(&self, p: &Process<S>) -> Arc<Process<S>> {
-        // SAFETY: every `Process` is created inside an `Arc` by
-        // `Node::insert` (`Process::new` is crate-private and used nowhere
-        // else outside tests), and `p` is alive (borrowed), so the count is
-        // positive while we add ours.
-        unsafe {
-            Arc::increment_strong_count(p as *const Process<S>);
-            Arc::from_raw(p as *const Process<S>)
-        }
-    }
-
-    /// P4: a quiescent point (between slices): no borrowed process is held.
-    pub(crate) fn quiesce(&mut self) {
-        let (table, marks, me) = (&self.node.table, self.marks, self.index);
-        self.reclaim.get_mut().quiesce(table, marks, me);
-    }
-
-    /// P6: going idle, and back.
-    pub(crate) fn go_offline(&mut self) {
-        let (table, marks, me) = (&self.node.table, self.marks, self.index);
-        self.reclaim.get_mut().go_offline(table, marks, me);
-    }
-
-    pub(crate) fn go_online(&mut self) {
-        let (table, marks, me) = (&self.node.table, self.marks, self.index);
-        self.reclaim.get_mut().go_online(table, marks, me);
-    }
-
     /// Count `n` reductions spent on this worker (for `--stats`).
     pub fn spent(&self, n: u64) {
-        self.reductions.set(self.reductions.get() + n);
+        self.w.spent(n);
     }
 
-    /// Queue `p`, woken by a message or timer. With several workers it
-    /// takes the LIFO slot (message ping-pong stays on one core); whatever
-    /// held the slot moves to the queue, where others may steal it.
-    pub(crate) fn schedule_woken(&self, p: &Process<S>) {
-        if !self.shared_queues || self.local.is_none() {
-            return self.schedule(p);
-        }
-        if let Some(old) = self.lifo.replace(Some(Entry::new(p))) {
-            self.push(old);
-        }
-    }
-
-    /// A process this worker preempted goes back in the queue (W1). When
-    /// nothing else waits in this worker's queue, this worker runs it next
-    /// itself, so no sleeper is woken (W2 skipped): waking one would only
-    /// have it steal the process, a futex wake-up and a move to another
-    /// core at every slice (a lone busy process ran 1.2–2.1× slower with
-    /// two schedulers than with one). When other work waits here, a
-    /// sleeper is woken as usual, so busy processes still spread out.
-    pub(crate) fn requeue(&self, p: &Process<S>) {
-        if let (true, Some(w)) = (self.shared_queues, self.local) {
-            let slot = self.lifo.take();
-            let alone = slot.is_none() && w.is_empty();
-            self.lifo.set(slot);
-            if alone {
-                return w.push(Entry::new(p));
-            }
-        }
-        self.schedule(p)
-    }
-
-    /// Queue `p` (its status is already `Queued`) and wake a sleeping worker.
-    pub(crate) fn schedule(&self, p: &Process<S>) {
-        self.push(Entry::new(p))
-    }
-
-    /// W1 (and W2): push a queue entry.
-    pub(crate) fn push(&self, p: Entry<S>) {
-        if !self.shared_queues {
-            // One worker: its own FIFO queue (SPEC §4.6 order); nobody to wake.
-            return self.solo.borrow_mut().push_back(p);
-        }
-        match self.local {
-            Some(w) => w.push(p),
-            None => self.node.shared.injector.push(p),
-        }
-        // W1 done (pushed); W2: wake a sleeper if there is one (with one
-        // worker there is nobody to wake).
-        if self.shared_queues {
-            self.node.shared.idle.notify_work();
-        }
+    /// P2: a process, borrowed until this worker's next quiescent point
+    /// ([`Worker::proc`]).
+    pub(crate) fn proc(&self, pid: Pid) -> Option<&Process<S>> {
+        self.w.proc(pid)
     }
 
     /// SPAWN: start a process, queued at the tail; linked to `link` first
     /// when given (SPAWN_LINK), so the link exists before the child runs.
     pub fn spawn(&self, state: S, link: Option<Pid>) -> Result<Pid, OpError> {
         let node = self.node;
-        let parent = link.and_then(|l| self.proc(l)).map(|pp| (pp, self.locking));
+        let parent = link
+            .and_then(|l| self.w.proc(l))
+            .map(|pp| (pp, self.w.locking));
         let p = node.insert(state, parent)?;
         // SAFETY: just inserted and queued by nobody yet.
         let pid = unsafe { p.get() }.pid;
@@ -560,26 +440,18 @@ impl<'a, S: Send> Sched<'a, S> {
             Some(parent) => format!("spawn {pid} by {parent} (linked)"),
             None => format!("spawn {pid}"),
         });
-        match (self.shared_queues, self.local) {
-            // W3: W1 now, W2 when the slice ends (this worker is awake and
-            // runs the child itself if nobody steals it meanwhile).
-            (true, Some(w)) => {
-                w.push(p);
-                self.wake_deferred.set(true);
-            }
-            _ => self.push(p),
-        }
+        self.w.push_spawned(p);
         Ok(pid)
     }
 
     /// SEND: append `msg` to `to`'s mailbox (dropped if `to` is not alive).
     pub fn send(&self, from: Pid, to: Pid, msg: Value) {
-        self.messages.set(self.messages.get() + 1);
+        self.w.messages.set(self.w.messages.get() + 1);
         self.node.trace(|| format!("send {from} -> {to}: {msg}"));
         // Neither a lock nor a count: P2 for the lookup, Q1 for the entry.
-        if let Some(p) = self.proc(to) {
-            if p.deliver_as(msg, self.locking) {
-                self.schedule_woken(p);
+        if let Some(p) = self.w.proc(to) {
+            if p.deliver_as(msg, self.w.locking) {
+                self.w.schedule_woken(p);
             }
         }
     }
@@ -599,7 +471,7 @@ impl<'a, S: Send> Sched<'a, S> {
         timeout_ms: Option<u64>,
     ) -> Received {
         let deadline = timeout_ms.map(|ms| Instant::now() + Duration::from_millis(ms));
-        let mut own = self.own.borrow_mut();
+        let mut own = self.w.own.borrow_mut();
         assert_eq!(own.pid, me.pid, "receive by a process not running here");
         let got = me.receive(&mut own, pattern, timeout_ms == Some(0), deadline);
         if let Received::Message(m) = &got {
@@ -618,7 +490,7 @@ impl<'a, S: Send> Sched<'a, S> {
         out: &mut Vec<Value>,
     ) -> Got {
         let deadline = timeout_ms.map(|ms| Instant::now() + Duration::from_millis(ms));
-        let mut own = self.own.borrow_mut();
+        let mut own = self.w.own.borrow_mut();
         assert_eq!(own.pid, me.pid, "receive by a process not running here");
         let got = me.receive_into(&mut own, pattern, timeout_ms == Some(0), deadline, out);
         if got == Got::Message {
@@ -635,7 +507,7 @@ impl<'a, S: Send> Sched<'a, S> {
     /// [`Outcome::Waiting`]. [`Sched::receive_to`]'s common case.
     #[inline]
     pub fn receive_any(&self, me: &Process<S>, out: &mut Vec<Value>) -> bool {
-        let mut own = self.own.borrow_mut();
+        let mut own = self.w.own.borrow_mut();
         assert_eq!(own.pid, me.pid, "receive by a process not running here");
         let got = me.receive_any(&mut own, out);
         if got {
@@ -649,7 +521,7 @@ impl<'a, S: Send> Sched<'a, S> {
     /// SLEEP: the running process `me` waits until `deadline` (its slice
     /// must end with [`Outcome::Waiting`]).
     pub fn sleep(&self, me: &Process<S>, deadline: Instant) {
-        let mut own = self.own.borrow_mut();
+        let mut own = self.w.own.borrow_mut();
         assert_eq!(own.pid, me.pid, "sleep by a process not running here");
         own.wait = Some(Wait::Sleep { deadline });
     }
@@ -658,7 +530,7 @@ impl<'a, S: Send> Sched<'a, S> {
     /// and the process share one copy of the text, freed by UNREGISTER or
     /// when the process ends (X1).
     pub fn register(&self, pid: Pid, name: &str) -> Result<(), OpError> {
-        let p = self.proc(pid).ok_or("process is not alive")?;
+        let p = self.w.proc(pid).ok_or("process is not alive")?;
         let mut reg = lock(&self.node.registry);
         if let Some(&holder) = reg.get(name) {
             return Err(format!(
@@ -684,7 +556,7 @@ impl<'a, S: Send> Sched<'a, S> {
         let pid = lock(&self.node.registry)
             .remove(name)
             .ok_or_else(|| format!("no process registered as {name}"))?;
-        if let Some(p) = self.proc(pid) {
+        if let Some(p) = self.w.proc(pid) {
             p.with_name(|n| *n = None);
         }
         self.node.trace(|| format!("unregister {name} (was {pid})"));

@@ -145,11 +145,15 @@ impl LockMode {
     }
 }
 
+/// Times a lock's waiter spins before it starts yielding its time slice.
+#[cfg(not(loom))]
+const SPINS_BEFORE_YIELD: u32 = 64;
+
 /// Wait a little for a lock: spin, then yield the time slice (the holder
 /// may have been preempted).
 #[cfg(not(loom))]
 fn spin(spins: &mut u32) {
-    if *spins < 64 {
+    if *spins < SPINS_BEFORE_YIELD {
         *spins += 1;
         std::hint::spin_loop();
     } else {

@@ -1,12 +1,12 @@
 //! Running a program: the runtime's scheduler drives the processes and the
-//! engine runs each slice on the interpreter.
+//! engine runs each slice, in the interpreter or in compiled code, taking
+//! turns at block boundaries (`Engine::run_tiers`; src/jit/README.md).
 
-use super::helpers::Left;
 use super::RunResult;
 use crate::bytecode::Program;
 use crate::exec::vm::{Io, RunConfig};
-use crate::exec::{Context, FrameKind, Vm};
-use crate::interp::{self, Code, Outcome, Proc, Tier, TierUp};
+use crate::exec::{Addr, Context, Control, Dpc, FrameKind, Vm};
+use crate::interp::{self, Code, Proc, Tier, TierUp};
 use crate::jit::Jit;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -56,8 +56,7 @@ fn run_here(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
         };
         Jit::new(
             program.clone(),
-            code.entry.clone(),
-            code.ops.len(),
+            code.layout.clone(),
             &super::helpers::table(),
             crate::jit::JitConfig {
                 threshold: vm.config.jit_threshold,
@@ -76,7 +75,7 @@ fn run_here(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
         }));
     }
     let size = program.layout_at(0).names.len() as u32;
-    let main = Box::new(Context::new(code.entry[0], 0, size));
+    let main = Box::new(Context::new(code.layout.dpc(Addr(0)), Addr(0), size));
     node.spawn_root(main).expect("the first process");
     let fresh = jit.as_ref().map(|jit| Tier {
         watch: jit.watch(),
@@ -111,7 +110,7 @@ fn run_here(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
             let waits = |pid| {
                 node.with_state(pid, |c| {
                     c.map(|c| {
-                        let at = code.orig[c.pc as usize];
+                        let at = code.layout.addr(c.pc).0;
                         let op = program.code[at as usize].opcode().mnemonic();
                         format!("{op} at {}", program.location(at))
                     })
@@ -212,16 +211,18 @@ impl Execute<Box<Context>> for Engine<'_> {
         // compiled code can take over where the process resumes; only when
         // it can, or the interpreter reaches compiled code (or compiles a
         // hot unit), does the engine switch between the tiers.
+        // A filter only (T5 in src/jit/README.md): `Jit::entry` acquires
+        // the code itself.
         let compiled = self
             .compiled
-            .get(ctx.pc as usize)
+            .get(ctx.pc.ix())
             .is_some_and(|c| c.load(Ordering::Relaxed));
         let out = if compiled {
             self.run_tiers(ctx, &mut proc)
         } else {
             let tier = self.fresh.map(|t| t as _);
             match interp::run_slice(ctx, self.code, self.vm, &mut proc, tier) {
-                Outcome::TierUp => self.run_tiers(ctx, &mut proc),
+                Control::Continue => self.run_tiers(ctx, &mut proc),
                 out => end_of(out),
             }
         };
@@ -239,13 +240,29 @@ impl Execute<Box<Context>> for Engine<'_> {
             End::Waiting => return node::Outcome::Waiting,
             End::Other(out) => out,
         };
+        // The tiers go on after the ends of an instruction (`Next`, `Jump`,
+        // `Raise`) and after `Interpret`; were one to reach here, the
+        // process would resume at `ctx.pc` as after preemption.
+        debug_assert!(
+            !matches!(
+                out,
+                Control::Next | Control::Jump(_) | Control::Raise(_) | Control::Interpret
+            ),
+            "not a slice end: {out:?}"
+        );
         match out {
-            Outcome::Preempted | Outcome::Yielded | Outcome::TierUp => node::Outcome::Preempted,
-            Outcome::Waiting => node::Outcome::Waiting,
-            Outcome::Halted => node::Outcome::Ended(Value::str("normal")),
-            Outcome::Killed(reason) => node::Outcome::Ended(reason),
-            Outcome::Exit(n) => node::Outcome::ExitVm(n),
-            Outcome::Crashed(e) => {
+            Control::Preempted
+            | Control::Yielded
+            | Control::Continue
+            | Control::Next
+            | Control::Jump(_)
+            | Control::Raise(_)
+            | Control::Interpret => node::Outcome::Preempted,
+            Control::Waiting => node::Outcome::Waiting,
+            Control::Halted => node::Outcome::Ended(Value::str("normal")),
+            Control::Killed(reason) => node::Outcome::Ended(reason),
+            Control::Exit(n) => node::Outcome::ExitVm(n),
+            Control::Crashed(e) => {
                 let name = node.name_of(pid).map(|a| a.to_string());
                 self.vm.eprint(&crash_report(
                     self.vm,
@@ -286,17 +303,17 @@ impl Engine<'_> {
                         match super::helpers::run_compiled(
                             f, block, ctx, self.code, self.vm, proc, jit,
                         ) {
-                            Left::Done(out) => return end_of(out),
-                            Left::Continue => {
+                            Control::Continue => {
                                 left = true;
                                 continue;
                             }
                             // The interpreter runs this block, without
                             // going straight back to compiled code.
-                            Left::Interpret => {
+                            Control::Interpret => {
                                 jit.entry_check_failed(ctx.pc);
                                 skip = ctx.pc;
                             }
+                            out => return end_of(out),
                         }
                     }
                     // Compiled code left for code that is not compiled (it
@@ -324,31 +341,33 @@ impl Engine<'_> {
             skip = NO_PC;
             left = false;
             match out {
-                Outcome::TierUp => continue,
+                Control::Continue => continue,
                 out => return end_of(out),
             }
         }
     }
 }
 
-/// The common ends are told by the tag alone: moving the whole `Outcome`
+/// The common ends are told by the tag alone: moving the whole `Control`
 /// right after the interpreter wrote only its tag byte is a load that store
 /// forwarding cannot serve (a stall on every slice of a message-passing
 /// process).
 #[inline(always)]
-fn end_of(out: Outcome) -> End {
+fn end_of(out: Control) -> End {
     match out {
-        Outcome::Preempted | Outcome::Yielded => End::Preempted,
-        Outcome::Waiting => End::Waiting,
+        Control::Preempted | Control::Yielded => End::Preempted,
+        Control::Waiting => End::Waiting,
         out => End::Other(out),
     }
 }
 
-/// How a slice ended, with the common cases apart from `Outcome`.
+/// How a slice ended: a [`Control`] that ends a slice, with the common
+/// cases told apart without moving it (see [`end_of`]). Not a vocabulary
+/// of its own: the engine's register-sized view of the control word.
 enum End {
     Preempted,
     Waiting,
-    Other(Outcome),
+    Other(Control),
 }
 
 /// The interpreter's tier-up hook of a slice that starts interpreted:
@@ -356,7 +375,7 @@ enum End {
 struct Fresh<'a>(&'a Jit);
 
 impl TierUp for Fresh<'_> {
-    fn tier_up(&self, pc: u32) -> bool {
+    fn tier_up(&self, pc: Dpc) -> bool {
         self.0.tier_up(pc, false)
     }
 }
@@ -366,14 +385,14 @@ struct Hook<'a> {
     jit: &'a Jit,
     /// A block the interpreter runs before compiled code takes over again
     /// (`NO_PC`: none).
-    skip: Cell<u32>,
+    skip: Cell<Dpc>,
 }
 
 /// No block to interpret first.
-const NO_PC: u32 = u32::MAX;
+const NO_PC: Dpc = Dpc(u32::MAX);
 
 impl TierUp for Hook<'_> {
-    fn tier_up(&self, pc: u32) -> bool {
+    fn tier_up(&self, pc: Dpc) -> bool {
         if self.skip.get() == pc {
             self.skip.set(NO_PC);
             return false;
@@ -417,7 +436,7 @@ pub(crate) fn crash_report(
     reason: &str,
 ) -> String {
     let p = &vm.program;
-    let at = code.orig.get(ctx.pc as usize).copied().unwrap_or(0);
+    let at = code.layout.get_addr(ctx.pc).map_or(0, |a| a.0);
     let who = match name {
         Some(n) => format!("process {pid} ({n})"),
         None => format!("process {pid}"),
@@ -473,8 +492,7 @@ mod tests {
         let config = RunConfig::default();
         let jit = Jit::new(
             program.clone(),
-            code.entry.clone(),
-            code.ops.len(),
+            code.layout.clone(),
             &super::super::helpers::table(),
             crate::jit::JitConfig {
                 threshold,
@@ -498,7 +516,11 @@ mod tests {
         assert_eq!(compiled.len(), code.ops.len());
         for (pc, c) in compiled.iter().enumerate() {
             let set = c.load(Ordering::Relaxed);
-            assert_eq!(set, jit.entry(pc as u32).is_some(), "decoded address {pc}");
+            assert_eq!(
+                set,
+                jit.entry(Dpc(pc as u32)).is_some(),
+                "decoded address {pc}"
+            );
         }
         let at = program
             .code
@@ -506,8 +528,8 @@ mod tests {
             .position(|i| matches!(i, crate::bytecode::Instr::Receive(_)))
             .expect("a RECEIVE");
         // A process waiting there resumes at the RECEIVE's own op.
-        let resume = code.entry[at] + program.block_start[at] as u32;
-        assert!(compiled[resume as usize].load(Ordering::Relaxed));
+        let resume = code.layout.resume(Addr(at as u32));
+        assert!(compiled[resume.ix()].load(Ordering::Relaxed));
     }
 
     /// Before anything is compiled, every slice starts interpreted.

@@ -1,14 +1,17 @@
-//! The runtime helpers compiled code calls (`extern "C"`, never unwinding)
-//! and the engine's side of running compiled code. Each helper rebuilds
-//! the process's operand stack from the raw parts in [`JitEnv`], runs the
-//! interpreter's complete semantics for the instruction, and takes the
-//! stack apart again, so both tiers share one implementation of every
-//! instruction.
+//! The engine's implementation of the runtime helpers compiled code calls
+//! (`impl HelperImpl`: the `extern "C"` shims that call it, never
+//! unwinding, are generated from the table in `exec::native`) and the
+//! engine's side of running compiled code (`run_compiled`). Each helper
+//! that touches the process takes back the vector lengths compiled code
+//! changed (`in_context`), runs the interpreter's complete semantics for
+//! the instruction, and publishes the vectors again, so both tiers share
+//! one implementation of every instruction.
 
 use crate::bytecode::Instr;
-use crate::exec::native::{status, Helpers, JitEnv, MAX_NATIVE_DEPTH};
-use crate::exec::{Context, Raise, Vm};
-use crate::interp::{self, Code, Flow, Outcome, Proc};
+use crate::exec::native::{status, HelperImpl, Helpers, JitEnv, MAX_NATIVE_DEPTH};
+use crate::exec::Control;
+use crate::exec::{Addr, Context, Dpc, Raise, Vm};
+use crate::interp::{self, Code, Proc};
 use crate::jit::Jit;
 use std::mem::ManuallyDrop;
 use ttvm_runtime::Value;
@@ -20,23 +23,21 @@ struct Host<'a, 'p> {
     vm: &'a Vm,
     proc: *mut Proc<'p>,
     jit: &'a Jit,
-    outcome: Option<Outcome>,
+    /// How the slice ended, when a helper returns `STOP`.
+    outcome: Option<Control>,
 }
 
 /// The helper table for the JIT.
 pub(super) fn table() -> Helpers {
-    Helpers {
-        generic: h_generic as *const () as usize,
-        call: h_call as *const () as usize,
-        clone: h_clone as *const () as usize,
-        drop: h_drop as *const () as usize,
-        reserve: h_reserve as *const () as usize,
-        overflow: h_overflow as *const () as usize,
-        update: h_update as *const () as usize,
-        leave: h_leave as *const () as usize,
-        leave_caller: h_leave_caller as *const () as usize,
-    }
+    Helpers::of::<Impls>()
 }
+
+/// The engine's implementation of the helpers (`exec::native`'s table).
+/// Every helper is `unsafe`: compiled code calls it with the engine's
+/// `JitEnv` (whose `host` points at a live [`Host`]), or, for `clone` and
+/// `drop`, the tag and payload of a live value, and for `leave` and
+/// `leave_caller` with a buffer holding what the descriptor says.
+pub(super) struct Impls;
 
 /// Publish the context's vectors to compiled code as raw parts (and the
 /// other fields it reads). The vectors stay in `ctx`; while compiled code
@@ -133,7 +134,7 @@ impl<'p> Host<'_, 'p> {
 
 /// An exception at decoded address `dpc`: unwind to a handler
 /// (`CONTINUE` at its catch block) or end the process (`STOP`).
-fn raise(host: &mut Host<'_, '_>, ctx: &mut Context, e: Raise, dpc: u32) -> u32 {
+fn raise(host: &mut Host<'_, '_>, ctx: &mut Context, e: Raise, dpc: Dpc) -> u32 {
     ctx.pc = dpc;
     match interp::raise(ctx, e, host.vm) {
         Ok(to) => {
@@ -141,64 +142,27 @@ fn raise(host: &mut Host<'_, '_>, ctx: &mut Context, e: Raise, dpc: u32) -> u32 
             status::CONTINUE
         }
         Err(e) => {
-            host.outcome = Some(Outcome::Crashed(e));
+            host.outcome = Some(Control::Crashed(e));
             status::STOP
         }
     }
 }
 
 #[inline]
-fn flow(host: &mut Host<'_, '_>, ctx: &mut Context, f: Flow, dpc: u32) -> u32 {
+fn flow(host: &mut Host<'_, '_>, ctx: &mut Context, f: Control, dpc: Dpc) -> u32 {
     match f {
-        Flow::Next => status::NEXT,
-        Flow::Jump(to) => {
+        Control::Next => status::NEXT,
+        Control::Jump(to) => {
             ctx.pc = to;
             status::CONTINUE
         }
-        Flow::Raise(e) => raise(host, ctx, e, dpc),
-        Flow::Stop(out) => {
-            host.outcome = Some(out);
+        Control::Raise(e) => raise(host, ctx, e, dpc),
+        Control::Continue => status::CONTINUE,
+        Control::Interpret => status::INTERPRET,
+        end => {
+            host.outcome = Some(end);
             status::STOP
         }
-    }
-}
-
-/// Run instruction `at` (decoded address `dpc`) with the interpreter's
-/// semantics.
-extern "C" fn h_generic(env: *mut JitEnv, at: u32, dpc: u32) -> u32 {
-    // SAFETY: called by compiled code with the engine's `JitEnv`.
-    unsafe {
-        in_context(env, |_, host, ctx| {
-            ctx.pc = dpc;
-            let f = interp::exec_instr(ctx, host.code, host.vm, host.proc(), at);
-            flow(host, ctx, f, dpc)
-        })
-    }
-}
-
-/// CALL / CALL_FUNCTION: make the frame, then say where the callee's
-/// compiled code is.
-extern "C" fn h_call(env: *mut JitEnv, at: u32, dpc: u32) -> u32 {
-    // SAFETY: called by compiled code with the engine's `JitEnv`.
-    unsafe {
-        in_context(env, |env, host, ctx| {
-            ctx.pc = dpc;
-            match interp::exec_instr(ctx, host.code, host.vm, host.proc(), at) {
-                Flow::Jump(entry) => {
-                    ctx.pc = entry;
-                    env.target_fn = 0;
-                    if env.native_depth < MAX_NATIVE_DEPTH {
-                        if let Some((code, block)) = host.jit.entry(entry) {
-                            env.target_fn = code;
-                            env.target_block = block;
-                            env.native_depth += 1;
-                        }
-                    }
-                    status::NEXT
-                }
-                other => flow(host, ctx, other, dpc),
-            }
-        })
     }
 }
 
@@ -208,35 +172,13 @@ fn raw_value(tag: u64, pay: u64) -> [u64; 2] {
     [u64::from_le_bytes([tag as u8, 0, 0, 0, 0, 0, 0, 0]), pay]
 }
 
-/// One more reference to a heap value compiled code copies.
-extern "C" fn h_clone(tag: u64, pay: u64) {
-    let raw = raw_value(tag, pay);
-    // SAFETY: compiled code passes the tag and payload of a live value it
-    // holds a reference to; `[u64; 2]` has `Value`'s size and alignment
-    // and the tag byte at offset 0 (little-endian, checked below).
-    let v = ManuallyDrop::new(unsafe { std::ptr::read(raw.as_ptr() as *const Value) });
-    std::mem::forget(Value::clone(&v));
-}
-
-/// Drop a reference to a heap value compiled code no longer holds.
-extern "C" fn h_drop(tag: u64, pay: u64) {
-    let raw = raw_value(tag, pay);
-    // SAFETY: compiled code passes a value it owns and will not use again.
-    drop(unsafe { std::ptr::read(raw.as_ptr() as *const Value) });
-}
-
 #[cfg(not(target_endian = "little"))]
 compile_error!("the JIT's value layout assumes a little-endian host");
 
-/// Make room for `n` more values on the operand stack.
-extern "C" fn h_reserve(env: *mut JitEnv, n: u64) {
-    // SAFETY: called by compiled code with the engine's `JitEnv`.
-    unsafe { in_context(env, |_, _, ctx| ctx.stack.reserve(n as usize)) }
-}
-
 thread_local! {
     /// The environment block of the compiled code running on this thread
-    /// (null when none runs): direct entries do not carry it.
+    /// (null when none runs): direct entries do not carry it (D1 in
+    /// src/jit/README.md).
     static ENV: std::cell::Cell<*mut JitEnv> = const { std::cell::Cell::new(std::ptr::null_mut()) };
 }
 
@@ -316,76 +258,8 @@ impl Leaving {
     }
 }
 
-/// The innermost direct frame leaves compiled code with status `st` at
-/// decoded address `pc` (`pc_st`: `pc | st << 32`): make room for it, write
-/// it (see [`Leaving`]) and make the process's lengths, `pc` and budget its;
-/// the status.
-extern "C" fn h_leave(buf: *const u8, place: u64, desc: u64, pc_st: u64, budget: i64) -> u64 {
-    let env = current_env();
-    // SAFETY: only compiled code of the slice that set `ENV` calls this;
-    // `buf` holds what `desc` says.
-    unsafe {
-        let l = Leaving::new(&*env, place, desc);
-        in_context(env, |_, host, ctx| {
-            host.jit.direct_exit();
-            let more = |want: usize, len: usize| want.saturating_sub(len);
-            ctx.frames.reserve(more(l.f + 1, ctx.frames.len()));
-            // Within the slot limit: the chain started only with room
-            // for its deepest frames below it (`lower::direct`).
-            ctx.reserve_slots(l.lb + l.size, host.vm.config.max_frame_slots);
-            ctx.stack.reserve(more(l.sb + l.items, ctx.stack.len()));
-        });
-        let env = &mut *env;
-        l.write(env, buf);
-        env.frames = l.f as u32 + 1;
-        env.llen = l.lb + l.size;
-        env.len = l.sb + l.items;
-        env.locals = env.lbase.add(l.lb);
-        env.pc = pc_st as u32;
-        env.budget = budget;
-    }
-    pc_st >> 32
-}
-
-/// A direct frame's callee left compiled code with status `st`, which it
-/// called at program address `at` and returns to decoded address `after`
-/// (`at_after`: `at | after << 32`): write the callee frame's return address
-/// and call site, and this frame (see [`Leaving`]); the status.
-extern "C" fn h_leave_caller(buf: *const u8, place: u64, desc: u64, at_after: u64, st: u64) -> u64 {
-    let env = current_env();
-    // SAFETY: as for `h_leave`, which the innermost frame called first:
-    // the vectors have room for every frame of the chain.
-    unsafe {
-        let env = &*env;
-        let l = Leaving::new(env, place, desc);
-        let callee = env.fptr.add(l.f + 1);
-        (*callee).ret = (at_after >> 32) as u32;
-        (*callee).call_site = at_after as u32;
-        l.write(env, buf);
-    }
-    st
-}
-
-/// The operand stack limit was reached at the block at `dpc`.
-extern "C" fn h_overflow(env: *mut JitEnv, dpc: u32) -> u32 {
-    // SAFETY: called by compiled code with the engine's `JitEnv`.
-    unsafe {
-        in_context(env, |_, host, ctx| {
-            raise(host, ctx, Value::error("stack overflow"), dpc)
-        })
-    }
-}
-
-/// `LOAD x; <operand>; APPEND|CONCAT; STORE x` at `at`: in place on the
-/// variable when nothing else holds its value, else the four instructions
-/// one by one.
-extern "C" fn h_update(env: *mut JitEnv, at: u32, dpc: u32) -> u32 {
-    // SAFETY: called by compiled code with the engine's `JitEnv`.
-    unsafe { in_context(env, |_, host, ctx| update(host, ctx, at, dpc)) }
-}
-
-fn update(host: &mut Host<'_, '_>, ctx: &mut Context, at: u32, dpc: u32) -> u32 {
-    let code = &host.vm.program.code[at as usize..at as usize + 4];
+fn update(host: &mut Host<'_, '_>, ctx: &mut Context, at: Addr, dpc: Dpc) -> u32 {
+    let code = &host.vm.program.code[at.ix()..at.ix() + 4];
     let base = ctx.frame().base as usize;
     let operand = match &code[1] {
         Instr::Load(z) => ctx.locals[base + z.slot as usize].clone(),
@@ -400,9 +274,10 @@ fn update(host: &mut Host<'_, '_>, ctx: &mut Context, at: u32, dpc: u32) -> u32 
     let mut st = status::NEXT;
     if !done {
         for i in 0..4 {
-            ctx.pc = dpc + i;
-            let f = interp::exec_instr(ctx, host.code, host.vm, host.proc(), at + i);
-            st = flow(host, ctx, f, dpc + i);
+            let d = Dpc(dpc.0 + i);
+            ctx.pc = d;
+            let f = interp::exec_instr(ctx, host.code, host.vm, host.proc(), Addr(at.0 + i));
+            st = flow(host, ctx, f, d);
             if st != status::NEXT {
                 break;
             }
@@ -411,8 +286,152 @@ fn update(host: &mut Host<'_, '_>, ctx: &mut Context, at: u32, dpc: u32) -> u32 
     st
 }
 
-/// Run compiled code `f` from entry `block` until it stops (`Some`) or
-/// leaves the state for the engine to continue at `ctx.pc` (`None`).
+impl HelperImpl for Impls {
+    /// Run instruction `at` (decoded address `dpc`) with the interpreter's
+    /// semantics.
+    #[inline]
+    unsafe fn generic(env: *mut JitEnv, at: Addr, dpc: Dpc) -> u32 {
+        // SAFETY: called by compiled code with the engine's `JitEnv`.
+        unsafe {
+            in_context(env, |_, host, ctx| {
+                ctx.pc = dpc;
+                let f = interp::exec_instr(ctx, host.code, host.vm, host.proc(), at);
+                flow(host, ctx, f, dpc)
+            })
+        }
+    }
+
+    /// CALL / CALL_FUNCTION: make the frame, then say where the callee's
+    /// compiled code is.
+    #[inline]
+    unsafe fn call(env: *mut JitEnv, at: Addr, dpc: Dpc) -> u32 {
+        // SAFETY: called by compiled code with the engine's `JitEnv`.
+        unsafe {
+            in_context(env, |env, host, ctx| {
+                ctx.pc = dpc;
+                match interp::exec_instr(ctx, host.code, host.vm, host.proc(), at) {
+                    Control::Jump(entry) => {
+                        ctx.pc = entry;
+                        env.target_fn = 0;
+                        if env.native_depth < MAX_NATIVE_DEPTH {
+                            if let Some((code, block)) = host.jit.entry(entry) {
+                                env.target_fn = code;
+                                env.target_block = block;
+                                env.native_depth += 1;
+                            }
+                        }
+                        status::NEXT
+                    }
+                    other => flow(host, ctx, other, dpc),
+                }
+            })
+        }
+    }
+
+    /// One more reference to a heap value compiled code copies.
+    #[inline]
+    unsafe fn clone(tag: u64, pay: u64) {
+        let raw = raw_value(tag, pay);
+        // SAFETY: compiled code passes the tag and payload of a live value it
+        // holds a reference to; `[u64; 2]` has `Value`'s size and alignment
+        // and the tag byte at offset 0 (little-endian, checked below).
+        let v = ManuallyDrop::new(unsafe { std::ptr::read(raw.as_ptr() as *const Value) });
+        std::mem::forget(Value::clone(&v));
+    }
+
+    /// Drop a reference to a heap value compiled code no longer holds.
+    #[inline]
+    unsafe fn drop(tag: u64, pay: u64) {
+        let raw = raw_value(tag, pay);
+        // SAFETY: compiled code passes a value it owns and will not use again.
+        drop(unsafe { std::ptr::read(raw.as_ptr() as *const Value) });
+    }
+
+    /// Make room for `n` more values on the operand stack.
+    #[inline]
+    unsafe fn reserve(env: *mut JitEnv, n: u64) {
+        // SAFETY: called by compiled code with the engine's `JitEnv`.
+        unsafe { in_context(env, |_, _, ctx| ctx.stack.reserve(n as usize)) }
+    }
+
+    /// The operand stack limit was reached at the block at `dpc`.
+    #[inline]
+    unsafe fn overflow(env: *mut JitEnv, dpc: Dpc) -> u32 {
+        // SAFETY: called by compiled code with the engine's `JitEnv`.
+        unsafe {
+            in_context(env, |_, host, ctx| {
+                raise(host, ctx, Value::error("stack overflow"), dpc)
+            })
+        }
+    }
+
+    /// `LOAD x; <operand>; APPEND|CONCAT; STORE x` at `at`: in place on the
+    /// variable when nothing else holds its value, else the four instructions
+    /// one by one.
+    #[inline]
+    unsafe fn update(env: *mut JitEnv, at: Addr, dpc: Dpc) -> u32 {
+        // SAFETY: called by compiled code with the engine's `JitEnv`.
+        unsafe { in_context(env, |_, host, ctx| update(host, ctx, at, dpc)) }
+    }
+
+    /// The innermost direct frame leaves compiled code with status `st` at
+    /// decoded address `pc` (`pc_st`: `pc | st << 32`): make room for it, write
+    /// it (see [`Leaving`]) and make the process's lengths, `pc` and budget its;
+    /// the status. D2 in src/jit/README.md.
+    #[inline]
+    unsafe fn leave(buf: *const u8, place: u64, desc: u64, pc_st: u64, budget: i64) -> u64 {
+        let env = current_env();
+        // SAFETY: only compiled code of the slice that set `ENV` calls this;
+        // `buf` holds what `desc` says.
+        unsafe {
+            let l = Leaving::new(&*env, place, desc);
+            in_context(env, |_, host, ctx| {
+                host.jit.direct_exit();
+                let more = |want: usize, len: usize| want.saturating_sub(len);
+                ctx.frames.reserve(more(l.f + 1, ctx.frames.len()));
+                // Within the slot limit: the chain started only with room
+                // for its deepest frames below it (`lower::direct`).
+                ctx.reserve_slots(l.lb + l.size, host.vm.config.max_frame_slots);
+                ctx.stack.reserve(more(l.sb + l.items, ctx.stack.len()));
+            });
+            let env = &mut *env;
+            l.write(env, buf);
+            env.frames = l.f as u32 + 1;
+            env.llen = l.lb + l.size;
+            env.len = l.sb + l.items;
+            env.locals = env.lbase.add(l.lb);
+            env.pc = Dpc(pc_st as u32);
+            env.budget = budget;
+        }
+        pc_st >> 32
+    }
+
+    /// A direct frame's callee left compiled code with status `st`, which it
+    /// called at program address `at` and returns to decoded address `after`
+    /// (`at_after`: `at | after << 32`): write the callee frame's return address
+    /// and call site, and this frame (see [`Leaving`]); the status. D3 in
+    /// src/jit/README.md.
+    #[inline]
+    unsafe fn leave_caller(buf: *const u8, place: u64, desc: u64, at_after: u64, st: u64) -> u64 {
+        let env = current_env();
+        // SAFETY: as for `h_leave`, which the innermost frame called first:
+        // the vectors have room for every frame of the chain.
+        unsafe {
+            let env = &*env;
+            let l = Leaving::new(env, place, desc);
+            let callee = env.fptr.add(l.f + 1);
+            (*callee).ret = (at_after >> 32) as u32;
+            (*callee).call_site = at_after as u32;
+            l.write(env, buf);
+        }
+        st
+    }
+}
+
+/// Run compiled code `f` from entry `block` until it leaves: the slice
+/// ended (a slice end), or the state is in `ctx` for the engine to go on
+/// at `ctx.pc` (`Continue`, or `Interpret` when the interpreter must run
+/// that block first).
 pub(super) fn run_compiled(
     f: usize,
     block: u32,
@@ -421,7 +440,7 @@ pub(super) fn run_compiled(
     vm: &Vm,
     proc: &mut Proc<'_>,
     jit: &Jit,
-) -> Left {
+) -> Control {
     let budget0 = ctx.budget;
     let mut host = Host {
         ctx: ctx as *mut Context,
@@ -437,7 +456,7 @@ pub(super) fn run_compiled(
         cap: 0,
         locals: std::ptr::null_mut(),
         budget: 0,
-        pc: 0,
+        pc: Dpc(0),
         frames: 0,
         target_fn: 0,
         target_block: 0,
@@ -467,19 +486,9 @@ pub(super) fn run_compiled(
     ctx.pc = env.pc;
     ctx.reductions += (budget0 - ctx.budget).max(0) as u64;
     match st {
-        status::CONTINUE => Left::Continue,
-        status::INTERPRET => Left::Interpret,
-        status::PREEMPT => Left::Done(Outcome::Preempted),
-        _ => Left::Done(host.outcome.take().unwrap_or(Outcome::Halted)),
+        status::CONTINUE => Control::Continue,
+        status::INTERPRET => Control::Interpret,
+        status::PREEMPT => Control::Preempted,
+        _ => host.outcome.take().unwrap_or(Control::Halted),
     }
-}
-
-/// How compiled code left a slice.
-pub(super) enum Left {
-    /// The slice is over.
-    Done(Outcome),
-    /// Go on at `ctx.pc`, compiled or interpreted.
-    Continue,
-    /// The interpreter runs the block at `ctx.pc` (its entry check failed).
-    Interpret,
 }

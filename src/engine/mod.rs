@@ -26,8 +26,7 @@ fn jit_of(program: std::sync::Arc<crate::Program>) -> crate::jit::Jit {
     let code = crate::interp::Code::new(&program, true, true);
     crate::jit::Jit::new(
         program,
-        code.entry.clone(),
-        code.ops.len(),
+        code.layout.clone(),
         &helpers::table(),
         crate::jit::JitConfig {
             threshold: u32::MAX,

@@ -1,6 +1,7 @@
 //! A process's execution state. Both tiers read and write it; either can
 //! stop a process at a block boundary and either can resume it.
 
+use super::addr::{Addr, Dpc};
 use super::handlers::Handlers;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use ttvm_runtime::{Atom, Value};
@@ -23,7 +24,7 @@ pub enum FrameKind {
 #[derive(Clone, Debug)]
 #[repr(C)]
 pub struct Frame {
-    /// Where to continue after RET (an address in the running tier's code).
+    /// Where to continue after RET (a decoded address).
     pub ret: u32,
     /// The program address of the instruction that made this frame.
     pub call_site: u32,
@@ -82,8 +83,8 @@ pub struct Context {
     /// EXPORTed values of the module runs in progress, innermost last:
     /// the module and its values by export index (`Module::exports`).
     pub exports: Vec<(u32, Vec<Option<Value>>)>,
-    /// Next instruction (an address in the running tier's code).
-    pub pc: u32,
+    /// Next op to run (in either tier).
+    pub pc: Dpc,
     /// Reductions left in this slice.
     pub budget: i64,
     /// Reductions spent in total.
@@ -106,12 +107,12 @@ impl Drop for Context {
 
 impl Context {
     /// A context ready to run from `pc` in a root frame of `size` slots.
-    pub fn new(pc: u32, entry: u32, size: u32) -> Context {
+    pub fn new(pc: Dpc, entry: Addr, size: u32) -> Context {
         *Context::boxed(pc, entry, size)
     }
 
     /// [`Context::new`], built in its box (no copy of the context).
-    pub fn boxed(pc: u32, entry: u32, size: u32) -> Box<Context> {
+    pub fn boxed(pc: Dpc, entry: Addr, size: u32) -> Box<Context> {
         LIVE.fetch_add(1, Ordering::Relaxed);
         let mut c = Box::new(Context {
             stack: Vec::new(),
@@ -127,8 +128,8 @@ impl Context {
         c.locals.resize(size as usize, None);
         c.frames.push(Frame {
             ret: u32::MAX,
-            call_site: entry,
-            entry,
+            call_site: entry.0,
+            entry: entry.0,
             base: 0,
             size,
             stack_base: 0,

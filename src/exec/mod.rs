@@ -1,15 +1,21 @@
 //! What both execution tiers share: a process's execution context (operand
 //! stack, frames, variable slots, handlers, pc, budget — all in memory the
 //! runtime owns, so execution can stop at any block boundary and resume in
-//! either tier), the semantics of value operations, and the VM-wide state.
+//! either tier), the semantics of value operations, the VM-wide state, the
+//! two kinds of code address and the decoded layout ([`addr`]), the control
+//! word ([`control`]) and the contract with compiled code ([`native`]).
 
+pub mod addr;
 pub mod context;
+pub mod control;
 pub mod handlers;
 pub mod native;
 pub mod ops;
 pub mod vm;
 
+pub use addr::{Addr, Dpc, Layout};
 pub use context::{frame_layout, live_contexts, Context, Frame, FrameKind};
+pub use control::Control;
 pub use handlers::{Handler, Handlers};
 pub use vm::Vm;
 

@@ -11,6 +11,7 @@
 //! The frame and slot vectors are held as raw parts too, so compiled code
 //! makes and removes call frames without a helper on the common path.
 
+use super::addr::Dpc;
 use std::ffi::c_void;
 use ttvm_runtime::Value;
 
@@ -29,7 +30,7 @@ pub struct JitEnv {
     /// Reductions left in this slice.
     pub budget: i64,
     /// Where to continue (a decoded address) after `CONTINUE`/`PREEMPT`.
-    pub pc: u32,
+    pub pc: Dpc,
     /// Number of frames of the process.
     pub frames: u32,
     /// Compiled code of the callee of the last call helper (0: none; go
@@ -89,8 +90,11 @@ pub mod off {
     pub const DLIMIT: i32 = offset_of!(JitEnv, dlimit) as i32;
 }
 
-/// Status words. Helpers return `NEXT`, `CONTINUE` or `STOP`; compiled
-/// functions return `CONTINUE`, `STOP`, `PREEMPT` or `INTERPRET`.
+/// Status words: the ABI encoding of [`crate::exec::Control`] between
+/// compiled code, the helpers and the engine. Helpers return `NEXT`,
+/// `CONTINUE` or `STOP`; compiled functions return `CONTINUE`, `STOP`,
+/// `PREEMPT` or `INTERPRET` (`engine::helpers::run_compiled` turns them
+/// back into a `Control`).
 pub mod status {
     /// Go on with the next instruction in compiled code.
     pub const NEXT: u32 = 0;
@@ -111,38 +115,126 @@ pub mod status {
 /// A compiled function: `(env, entry block) -> status`.
 pub type CompiledFn = unsafe extern "C" fn(*mut JitEnv, u32) -> u32;
 
-/// The runtime helpers compiled code calls, as addresses of `extern "C"`
-/// functions. The engine fills it in; the JIT only knows the signatures.
-#[derive(Clone, Copy, Debug)]
-pub struct Helpers {
-    /// `(env, program address, decoded address) -> status`: run one
-    /// instruction with its complete semantics (the interpreter's).
-    pub generic: usize,
-    /// `(env, program address, decoded address) -> status`: CALL or
-    /// CALL_FUNCTION; on `NEXT` the frame is made and
-    /// `target_fn`/`target_block` say where the callee's compiled code is
-    /// (0: continue at `pc` through the engine).
-    pub call: usize,
-    /// `(tag, payload)`: one more reference to a heap value.
-    pub clone: usize,
-    /// `(tag, payload)`: drop a reference to a heap value.
-    pub drop: usize,
-    /// `(env, n)`: make room for `n` more operand stack values.
-    pub reserve: usize,
-    /// `(env, decoded address) -> status`: raise `stack overflow` there.
-    pub overflow: usize,
-    /// `(env, program address, decoded address) -> status`: `LOAD x;
-    /// <operand>; APPEND|CONCAT; STORE x`, in place when possible.
-    pub update: usize,
-    /// `(buffer, place, descriptor, pc | status << 32, budget) -> status`:
-    /// the innermost direct frame leaves compiled code (see
-    /// `lower::direct`).
-    pub leave: usize,
-    /// `(buffer, place, descriptor, call site | return address << 32,
-    /// status) -> status`: a direct caller of a frame that left writes
-    /// itself.
-    pub leave_caller: usize,
+/// The runtime helpers compiled code calls: one row per helper, the only
+/// place a helper is declared. A row is
+///
+/// ```text
+/// /// One line of doc.
+/// SCOPE NAME(ARG: TYPE, …) -> RESULT;
+/// ```
+///
+/// where SCOPE is `unit` (imported into every compiled function) or
+/// `direct` (into direct entries only, see `lower::direct`). The table is
+/// read by a macro given to it (wasmtime's `foreach_builtin_function!`
+/// pattern), and generates:
+///
+/// - here: the [`Helpers`] struct (one typed `extern "C"` function
+///   pointer per helper), the [`HelperImpl`] trait the engine implements
+///   (one `unsafe fn` per row, with the row's Rust types), and the
+///   `extern "C"` shims that call the implementation and fill [`Helpers`]
+///   ([`Helpers::of`]);
+/// - in `jit/code.rs`: the JIT's symbol list (`ttvm_NAME`), its import
+///   declarations and Cranelift signatures, derived from the row's Rust
+///   types (`code::AbiType`), and the `Imports` a function being built
+///   calls them through (`im.NAME`).
+///
+/// So a helper whose implementation does not take exactly the row's types
+/// does not compile, and neither does a row without an implementation.
+/// Adding a helper is one row here, one `unsafe fn` in
+/// `engine/helpers.rs`'s `impl HelperImpl`, and its calls in the lowering.
+/// The order of the rows is the order of the declarations in the
+/// Cranelift IR (`fn0`, `fn1`, …: unit rows first): add rows at the end of
+/// their scope.
+macro_rules! for_each_helper {
+    ($mac:ident) => {
+        $mac! {
+            /// `(env, program address, decoded address) -> status`: run one
+            /// instruction with its complete semantics (the interpreter's).
+            unit generic(env: *mut $crate::exec::native::JitEnv, at: $crate::exec::Addr, dpc: $crate::exec::Dpc) -> u32;
+            /// CALL or CALL_FUNCTION; on `NEXT` the frame is made and
+            /// `target_fn`/`target_block` say where the callee's compiled code
+            /// is (0: continue at `pc` through the engine).
+            unit call(env: *mut $crate::exec::native::JitEnv, at: $crate::exec::Addr, dpc: $crate::exec::Dpc) -> u32;
+            /// `(tag, payload)`: one more reference to a heap value.
+            unit clone(tag: u64, pay: u64);
+            /// `(tag, payload)`: drop a reference to a heap value.
+            unit drop(tag: u64, pay: u64);
+            /// `(env, n)`: make room for `n` more operand stack values.
+            unit reserve(env: *mut $crate::exec::native::JitEnv, n: u64);
+            /// `(env, decoded address) -> status`: raise `stack overflow` there.
+            unit overflow(env: *mut $crate::exec::native::JitEnv, dpc: $crate::exec::Dpc) -> u32;
+            /// `(env, program address, decoded address) -> status`: `LOAD x;
+            /// <operand>; APPEND|CONCAT; STORE x`, in place when possible.
+            unit update(env: *mut $crate::exec::native::JitEnv, at: $crate::exec::Addr, dpc: $crate::exec::Dpc) -> u32;
+            /// `(buffer, place, descriptor, pc | status << 32, budget) ->
+            /// status`: the innermost direct frame leaves compiled code.
+            direct leave(buf: *const u8, place: u64, desc: u64, pc_st: u64, budget: i64) -> u64;
+            /// `(buffer, place, descriptor, call site | return address << 32,
+            /// status) -> status`: a direct caller of a frame that left
+            /// writes itself.
+            direct leave_caller(buf: *const u8, place: u64, desc: u64, at_after: u64, st: u64) -> u64;
+        }
+    };
 }
+pub(crate) use for_each_helper;
+
+/// What the helper table generates on this side of the contract.
+macro_rules! declare_helpers {
+    ($(
+        $(#[doc = $doc:literal])*
+        $scope:ident $name:ident($($arg:ident: $ty:ty),*) $(-> $ret:ty)?;
+    )*) => {
+        /// The runtime helpers compiled code calls, as typed `extern "C"`
+        /// function pointers (see [`for_each_helper!`]). The engine fills
+        /// it in ([`Helpers::of`]); the JIT only knows the signatures.
+        #[derive(Clone, Copy, Debug)]
+        pub struct Helpers {
+            $(
+                $(#[doc = $doc])*
+                pub $name: unsafe extern "C" fn($($ty),*) $(-> $ret)?,
+            )*
+        }
+
+        /// The implementation of every helper, with the row's Rust types.
+        ///
+        /// # Safety
+        /// Each is called only by compiled code, with arguments that keep
+        /// the helper's documented contract (`engine::helpers`).
+        pub trait HelperImpl {
+            $(
+                $(#[doc = $doc])*
+                ///
+                /// # Safety
+                /// Called by compiled code only (see the trait).
+                unsafe fn $name($($arg: $ty),*) $(-> $ret)?;
+            )*
+        }
+
+        /// The `extern "C"` functions compiled code calls: each calls its
+        /// implementation (a panic in one aborts the process; helpers
+        /// report errors as status words).
+        mod shims {
+            use super::HelperImpl;
+            $(
+                $(#[doc = $doc])*
+                pub(super) unsafe extern "C" fn $name<H: HelperImpl>($($arg: $ty),*) $(-> $ret)? {
+                    // SAFETY: compiled code keeps the helper's contract.
+                    unsafe { H::$name($($arg),*) }
+                }
+            )*
+        }
+
+        impl Helpers {
+            /// The table of implementation `H`.
+            pub fn of<H: HelperImpl>() -> Helpers {
+                Helpers {
+                    $($name: shims::$name::<H>,)*
+                }
+            }
+        }
+    };
+}
+for_each_helper!(declare_helpers);
 
 /// Native calls of compiled code allowed before a call goes through the
 /// engine instead (which starts the callee on a fresh native stack).

@@ -7,10 +7,16 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 use ttvm_runtime::Value;
 
+/// Reductions per time slice unless `--reductions` says otherwise: the
+/// budget of SPEC §4.6 a process runs for before it is preempted at the
+/// next block start.
+pub const DEFAULT_REDUCTIONS: i64 = 4000;
+
 /// How to run a program (the CLI's options, as the library sees them).
 #[derive(Clone, Debug)]
 pub struct RunConfig {
-    /// Reductions per time slice (`--reductions`, default 4000).
+    /// Reductions per time slice (`--reductions`, default
+    /// [`DEFAULT_REDUCTIONS`]).
     pub reductions: i64,
     /// Call frames per process (`--max-call-depth`, default 1,000,000).
     pub max_call_depth: usize,
@@ -54,7 +60,7 @@ pub struct RunConfig {
 impl Default for RunConfig {
     fn default() -> Self {
         RunConfig {
-            reductions: 4000,
+            reductions: DEFAULT_REDUCTIONS,
             max_call_depth: 1_000_000,
             max_stack: 10_000_000,
             max_frame_slots: DEFAULT_MAX_FRAME_SLOTS,

@@ -2,10 +2,10 @@
 //! tail calls, the call-depth and frame-slot limits, and the end of a
 //! module's run.
 
-use super::{Code, Flow, Outcome, Proc};
+use super::{Code, Proc};
 use crate::bytecode::Instr;
 use crate::exec::vm::ModuleState;
-use crate::exec::{error, Context, FrameKind, OpResult, Vm};
+use crate::exec::{error, Addr, Context, Control, Dpc, FrameKind, OpResult, Vm};
 use ttvm_runtime::Value;
 
 /// Enter a function: check the depth, make (or, for a tail call, replace)
@@ -111,40 +111,40 @@ pub(super) fn call_function(
         let base = ctx.frame().base as usize;
         crate::exec::bind_captures(&mut ctx.locals[base..], c);
     }
-    Ok(code.entry[p.entry as usize])
+    Ok(code.layout.dpc(Addr(p.entry)).0)
 }
 
 /// RET: leave the frame. From a process's bottom frame the process ends
 /// (PID 1 raises `RET outside a function`); from a module's top level the
 /// module's run ends.
-pub(super) fn ret(ctx: &mut Context, code: &Code, vm: &Vm, proc: &Proc<'_>) -> Flow {
+pub(super) fn ret(ctx: &mut Context, code: &Code, vm: &Vm, proc: &Proc<'_>) -> Control {
     match ctx.frame().kind {
         FrameKind::Root => {
             if proc.pid == 1 {
-                Flow::Raise(Value::error("RET outside a function"))
+                Control::Raise(Value::error("RET outside a function"))
             } else {
-                Flow::Stop(Outcome::Halted)
+                Control::Halted
             }
         }
         FrameKind::Module(_) => end_module(ctx, code, vm),
         FrameKind::Call => {
             let f = ctx.pop_frame();
-            Flow::Jump(f.ret)
+            Control::Jump(Dpc(f.ret))
         }
     }
 }
 
 /// HALT: end the process, or the module's run when in its top level.
-pub(super) fn halt(ctx: &mut Context, code: &Code, vm: &Vm) -> Flow {
+pub(super) fn halt(ctx: &mut Context, code: &Code, vm: &Vm) -> Control {
     match ctx.frame().kind {
         FrameKind::Module(_) => end_module(ctx, code, vm),
-        _ => Flow::Stop(Outcome::Halted),
+        _ => Control::Halted,
     }
 }
 
 /// A module's run is over: record its exports and bind them in the
 /// importer's frame.
-fn end_module(ctx: &mut Context, _code: &Code, vm: &Vm) -> Flow {
+fn end_module(ctx: &mut Context, _code: &Code, vm: &Vm) -> Control {
     let f = ctx.pop_frame();
     let FrameKind::Module(m) = f.kind else {
         unreachable!("end_module outside a module frame")
@@ -156,7 +156,7 @@ fn end_module(ctx: &mut Context, _code: &Code, vm: &Vm) -> Flow {
     vm.modules.lock().unwrap_or_else(|e| e.into_inner())[m as usize] =
         ModuleState::Done(exports.clone());
     bind_exports(ctx, vm, f.call_site, &exports);
-    Flow::Jump(f.ret)
+    Control::Jump(Dpc(f.ret))
 }
 
 /// Put a module's exports into the current frame, by the IMPORT's binds.

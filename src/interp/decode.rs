@@ -13,6 +13,7 @@
 
 use crate::bytecode::{Arith, Cmp};
 use crate::bytecode::{Instr, Program};
+use crate::exec::{Addr, Layout};
 use ttvm_runtime::Value;
 
 /// A call site: everything a CALL needs, resolved.
@@ -104,10 +105,8 @@ pub enum Op {
 #[derive(Debug)]
 pub struct Code {
     pub ops: Vec<Op>,
-    /// Decoded address → program address.
-    pub orig: Vec<u32>,
-    /// Program address → decoded address (its block's Charge when it starts one).
-    pub entry: Vec<u32>,
+    /// Where each instruction's op is (the JIT's entries use the same).
+    pub layout: Layout,
     pub calls: Vec<CallSite>,
     pub consts: Vec<Value>,
 }
@@ -121,17 +120,10 @@ impl Code {
     pub fn new(p: &Program, fuse: bool, jit: bool) -> Code {
         let header = if jit { p.headers() } else { Vec::new() };
         let n = p.code.len();
-        let mut entry = Vec::with_capacity(n + 1);
-        let mut at = 0u32;
-        for i in 0..n {
-            entry.push(at);
-            at += 1 + p.block_start[i] as u32;
-        }
-        entry.push(at);
+        let layout = Layout::new(p);
         let mut code = Code {
-            ops: Vec::with_capacity(at as usize),
-            orig: Vec::with_capacity(at as usize),
-            entry,
+            ops: Vec::with_capacity(layout.len()),
+            layout,
             calls: Vec::new(),
             consts: Vec::new(),
         };
@@ -142,20 +134,19 @@ impl Code {
                 } else {
                     Op::Charge(p.block_cost[i])
                 });
-                code.orig.push(i as u32);
             }
             let op = fuse
                 .then(|| code.fuse(p, i))
                 .flatten()
                 .unwrap_or_else(|| code.decode(p, i));
             code.ops.push(op);
-            code.orig.push(i as u32);
         }
+        debug_assert_eq!(code.ops.len(), code.layout.len());
         code
     }
 
     fn target(&self, t: u32) -> u32 {
-        self.entry[t as usize]
+        self.layout.dpc(Addr(t)).0
     }
 
     fn constant(&mut self, v: Value) -> u32 {

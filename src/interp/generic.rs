@@ -2,27 +2,33 @@
 //! instruction itself. The dispatch loop inlines the hot cases; everything
 //! else, and every slow path of an inlined case, comes here.
 
-use super::{calls, host, procs, Code, Flow, Outcome, Proc};
+use super::{calls, host, procs, Code, Proc};
 use crate::bytecode::{Instr, Owner};
 use crate::exec::ops::{self, Arith, Cmp};
 use crate::exec::vm::ModuleState;
-use crate::exec::{error, Context, FrameKind, Handler, OpResult, Vm};
+use crate::exec::{error, Addr, Context, Control, Dpc, FrameKind, Handler, OpResult, Vm};
 use std::sync::Arc;
 use ttvm_runtime::{Closure, Value};
 
 /// Execute the instruction at program address `at` (the decoded op at
 /// `ctx.pc`).
-pub(super) fn exec(ctx: &mut Context, code: &Code, vm: &Vm, proc: &mut Proc<'_>, at: u32) -> Flow {
+pub(super) fn exec(
+    ctx: &mut Context,
+    code: &Code,
+    vm: &Vm,
+    proc: &mut Proc<'_>,
+    at: u32,
+) -> Control {
     let instr = &vm.program.code[at as usize];
     match step(ctx, code, vm, proc, instr, at) {
         Ok(flow) => flow,
-        Err(e) => Flow::Raise(e),
+        Err(e) => Control::Raise(e),
     }
 }
 
-fn push(ctx: &mut Context, v: Value) -> OpResult<Flow> {
+fn push(ctx: &mut Context, v: Value) -> OpResult<Control> {
     ctx.stack.push(v);
-    Ok(Flow::Next)
+    Ok(Control::Next)
 }
 
 fn binary(ctx: &mut Context, name: &str) -> OpResult<(Value, Value)> {
@@ -32,7 +38,7 @@ fn binary(ctx: &mut Context, name: &str) -> OpResult<(Value, Value)> {
     Ok((a, b))
 }
 
-fn arith(ctx: &mut Context, name: &str, op: Arith, float: bool) -> OpResult<Flow> {
+fn arith(ctx: &mut Context, name: &str, op: Arith, float: bool) -> OpResult<Control> {
     let (a, b) = binary(ctx, name)?;
     let r = if float {
         ops::arith_f(op, &a, &b)
@@ -49,7 +55,7 @@ fn arith(ctx: &mut Context, name: &str, op: Arith, float: bool) -> OpResult<Flow
     }
 }
 
-fn compare(ctx: &mut Context, name: &str, op: Cmp, float: bool) -> OpResult<Flow> {
+fn compare(ctx: &mut Context, name: &str, op: Cmp, float: bool) -> OpResult<Control> {
     let (a, b) = binary(ctx, name)?;
     let r = if float {
         ops::compare_f(op, &a, &b)
@@ -70,7 +76,7 @@ fn unary(
     ctx: &mut Context,
     name: &str,
     f: impl FnOnce(&Value) -> OpResult<Value>,
-) -> OpResult<Flow> {
+) -> OpResult<Control> {
     let a = ctx.pop(name)?;
     let r = f(&a)?;
     push(ctx, r)
@@ -91,8 +97,8 @@ fn step(
     proc: &mut Proc<'_>,
     instr: &Instr,
     at: u32,
-) -> OpResult<Flow> {
-    let decoded_next = code.entry[at as usize + 1];
+) -> OpResult<Control> {
+    let decoded_next = code.layout.dpc(Addr(at + 1)).0;
     // Error texts name the instruction by its mnemonic.
     let name = instr.opcode().mnemonic();
     match instr {
@@ -109,12 +115,12 @@ fn step(
             let v = ctx.stack.last().expect("checked").clone();
             push(ctx, v)
         }
-        Instr::Pop(_) => ctx.pop(name).map(|_| Flow::Next),
+        Instr::Pop(_) => ctx.pop(name).map(|_| Control::Next),
         Instr::Swap(_) => {
             ctx.need(2, name)?;
             let n = ctx.stack.len();
             ctx.stack.swap(n - 1, n - 2);
-            Ok(Flow::Next)
+            Ok(Control::Next)
         }
         Instr::Over(_) => {
             ctx.need(2, name)?;
@@ -170,7 +176,7 @@ fn step(
             let x = ctx.pop(name)?;
             let base = ctx.frame().base as usize;
             ctx.locals[base + v.slot as usize] = Some(x);
-            Ok(Flow::Next)
+            Ok(Control::Next)
         }
         Instr::Load(v) => {
             let x = load(ctx, v.slot, &v.name)?;
@@ -179,28 +185,28 @@ fn step(
         Instr::Delete(v) => {
             let base = ctx.frame().base as usize;
             ctx.locals[base + v.slot as usize] = None;
-            Ok(Flow::Next)
+            Ok(Control::Next)
         }
         Instr::DumpScope(_) => {
             host::dump_scope(ctx, vm, at);
-            Ok(Flow::Next)
+            Ok(Control::Next)
         }
         // §3.5
-        Instr::Jmp(t) => Ok(Flow::Jump(code.entry[t.0 as usize])),
+        Instr::Jmp(t) => Ok(Control::Jump(code.layout.dpc(Addr(t.0)))),
         Instr::Jz(t) => {
             let v = ctx.pop(name)?;
             Ok(if v.is_truthy() {
-                Flow::Jump(decoded_next)
+                Control::Jump(Dpc(decoded_next))
             } else {
-                Flow::Jump(code.entry[t.0 as usize])
+                Control::Jump(code.layout.dpc(Addr(t.0)))
             })
         }
         Instr::Jnz(t) => {
             let v = ctx.pop(name)?;
             Ok(if v.is_truthy() {
-                Flow::Jump(code.entry[t.0 as usize])
+                Control::Jump(code.layout.dpc(Addr(t.0)))
             } else {
-                Flow::Jump(decoded_next)
+                Control::Jump(Dpc(decoded_next))
             })
         }
         Instr::Halt(_) => Ok(calls::halt(ctx, code, vm)),
@@ -218,7 +224,7 @@ fn step(
                 tail,
                 decoded_next,
             )?;
-            Ok(Flow::Jump(code.entry[c.target as usize]))
+            Ok(Control::Jump(code.layout.dpc(Addr(c.target))))
         }
         Instr::Ret(_) => Ok(calls::ret(ctx, code, vm, proc)),
         Instr::MakeFunction(c) => push(ctx, Value::Function(c.proto.clone().expect("resolved"))),
@@ -226,7 +232,7 @@ fn step(
             let x = load(ctx, v.slot, &v.name)?;
             let depth = ctx.frames.len() as u32;
             ctx.captures.push((depth, v.name.clone(), x));
-            Ok(Flow::Next)
+            Ok(Control::Next)
         }
         Instr::MakeLambda(c) => {
             let proto = c.proto.clone().expect("resolved");
@@ -254,7 +260,7 @@ fn step(
         Instr::CallFunction(_) => {
             let tail = vm.program.tail_call(at);
             let entry = calls::call_function(ctx, vm, code, at, tail, decoded_next)?;
-            Ok(Flow::Jump(entry))
+            Ok(Control::Jump(Dpc(entry)))
         }
         // §3.7
         Instr::MakeList(n) => {
@@ -316,22 +322,22 @@ fn step(
             let depth = ctx.frames.len() as u32;
             ctx.handlers.install(Handler {
                 try_pc: at,
-                catch: code.entry[t.0 as usize],
+                catch: code.layout.dpc(Addr(t.0)).0,
                 stack_len: ctx.stack.len() as u32,
                 depth,
             });
-            Ok(Flow::Next)
+            Ok(Control::Next)
         }
         Instr::Throw(_) => {
             let v = ctx.pop(name)?;
             Err(v.into_exception())
         }
-        Instr::Catch(_) => Ok(Flow::Next),
+        Instr::Catch(_) => Ok(Control::Next),
         Instr::EndTry(Owner(owner)) => {
             if let Some(t) = owner {
                 ctx.handlers.end(ctx.frames.len() as u32, *t);
             }
-            Ok(Flow::Next)
+            Ok(Control::Next)
         }
         // §3.9
         Instr::Import(imp) => import(ctx, code, vm, imp.module, at, decoded_next),
@@ -345,7 +351,7 @@ fn step(
                     values[i as usize] = Some(x);
                 }
             }
-            Ok(Flow::Next)
+            Ok(Control::Next)
         }
         // §3.10
         Instr::Print(_)
@@ -363,8 +369,8 @@ fn step(
         // §4
         Instr::SelfPid(_) => push(ctx, Value::Int(proc.pid)),
         Instr::Yield(_) => {
-            ctx.pc = decoded_next;
-            Ok(Flow::Stop(Outcome::Yielded))
+            ctx.pc = Dpc(decoded_next);
+            Ok(Control::Yielded)
         }
         Instr::Spawn(_)
         | Instr::SpawnLink(_)
@@ -389,12 +395,19 @@ fn step(
 
 /// IMPORT: run the module once (in a frame of its own), then bind its
 /// exports here.
-fn import(ctx: &mut Context, code: &Code, vm: &Vm, m: u32, at: u32, next: u32) -> OpResult<Flow> {
+fn import(
+    ctx: &mut Context,
+    code: &Code,
+    vm: &Vm,
+    m: u32,
+    at: u32,
+    next: u32,
+) -> OpResult<Control> {
     let state = vm.modules.lock().unwrap_or_else(|e| e.into_inner())[m as usize].clone();
     match state {
         ModuleState::Done(exports) => {
             calls::bind_exports(ctx, vm, at, &exports);
-            Ok(Flow::Jump(next))
+            Ok(Control::Jump(Dpc(next)))
         }
         ModuleState::Running => error(format!(
             "module {} is still being loaded",
@@ -412,7 +425,7 @@ fn import(ctx: &mut Context, code: &Code, vm: &Vm, m: u32, at: u32, next: u32) -
             let n = vm.program.modules[m as usize].exports.len();
             ctx.exports.push((m, vec![None; n]));
             ctx.push_frame(next, at, start, size, FrameKind::Module(m), slot_limit);
-            Ok(Flow::Jump(code.entry[start as usize]))
+            Ok(Control::Jump(code.layout.dpc(Addr(start))))
         }
     }
 }

@@ -2,9 +2,8 @@
 //! clocks, SLEEP and EXIT; `--sandbox` turns file, environment and argument
 //! access into `permission denied`.
 
-use super::{Flow, Outcome};
 use crate::bytecode::Instr;
-use crate::exec::{error, os_reason, Context, OpResult, Vm};
+use crate::exec::{error, os_reason, Context, Control, OpResult, Vm};
 use ttvm_runtime::Value;
 
 fn sandboxed(vm: &Vm) -> OpResult {
@@ -36,7 +35,7 @@ pub(crate) fn timeout_ms(v: &Value) -> OpResult<u64> {
     }
 }
 
-pub(super) fn exec(ctx: &mut Context, vm: &Vm, instr: &Instr) -> OpResult<Flow> {
+pub(super) fn exec(ctx: &mut Context, vm: &Vm, instr: &Instr) -> OpResult<Control> {
     let op = instr.opcode().mnemonic();
     match instr {
         Instr::Print(_) => {
@@ -127,13 +126,13 @@ pub(super) fn exec(ctx: &mut Context, vm: &Vm, instr: &Instr) -> OpResult<Flow> 
         Instr::Exit(_) => {
             let v = ctx.pop(op)?;
             return match v {
-                Value::Int(n) if (0..=255).contains(&n) => Ok(Flow::Stop(Outcome::Exit(n as i32))),
+                Value::Int(n) if (0..=255).contains(&n) => Ok(Control::Exit(n as i32)),
                 _ => error("invalid exit code"),
             };
         }
         other => unreachable!("{} is not a host instruction", other.opcode().mnemonic()),
     }
-    Ok(Flow::Next)
+    Ok(Control::Next)
 }
 
 /// DUMP_SCOPE: the current frame's variables, to stderr.

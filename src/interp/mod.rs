@@ -2,7 +2,8 @@
 //! the common ops inline and the rest in handlers grouped by op family.
 //!
 //! [`run_slice`] runs one process until its budget is spent at a block
-//! boundary, it yields, or it ends; the whole state stays in the
+//! boundary, it yields, waits, ends, or compiled code takes over (the
+//! [`Control`] it returns says which); the whole state stays in the
 //! [`Context`], so the next slice resumes exactly there.
 
 mod calls;
@@ -16,39 +17,16 @@ pub use decode::Code;
 pub(crate) use trace::DEBUG_VALUE_BYTES;
 
 use crate::exec::ops;
-use crate::exec::{Context, Raise, Vm};
+use crate::exec::{Addr, Context, Control, Dpc, Raise, Vm};
 use decode::{Op, Src};
 use std::sync::atomic::{AtomicBool, Ordering};
 use ttvm_runtime::Value;
-
-/// How a slice ended.
-#[derive(Debug)]
-pub enum Outcome {
-    /// The budget ran out at a block boundary; resume with a fresh budget.
-    Preempted,
-    /// YIELD: the slice ended by request.
-    Yielded,
-    /// The process ended normally (HALT, end of code, RET from its bottom).
-    Halted,
-    /// An exception no handler caught; the context is left as it was at the
-    /// failing instruction (`ctx.pc`) for the crash report.
-    Crashed(Raise),
-    /// EXIT: end the whole VM with this status.
-    Exit(i32),
-    /// Waiting in a receive or SLEEP (registered with the node).
-    Waiting,
-    /// Ended by an exit signal (no crash report).
-    Killed(Value),
-    /// Compiled code takes over at the block whose decoded address is
-    /// `ctx.pc` (only with a [`TierUp`] hook).
-    TierUp,
-}
 
 /// Asked at header blocks when the program was decoded for a JIT: `true`
 /// when compiled code should run the block at decoded address `pc` (the
 /// hook counts hotness and compiles when a function gets hot).
 pub trait TierUp {
-    fn tier_up(&self, pc: u32) -> bool;
+    fn tier_up(&self, pc: Dpc) -> bool;
 }
 
 /// What the interpreter asks at header blocks of code decoded for a JIT
@@ -59,14 +37,6 @@ pub struct Tier<'a, H: ?Sized + TierUp> {
     /// count there (a cheap filter the interpreter reads first).
     pub watch: &'a [AtomicBool],
     pub hook: H,
-}
-
-/// What a handler tells the loop to do next.
-pub enum Flow {
-    Next,
-    Jump(u32),
-    Raise(Raise),
-    Stop(Outcome),
 }
 
 /// The process being run, and the process system it lives in.
@@ -85,7 +55,7 @@ pub fn run_slice(
     vm: &Vm,
     proc: &mut Proc<'_>,
     tier: Option<&Tier<'_, dyn TierUp + '_>>,
-) -> Outcome {
+) -> Control {
     if vm.config.debug || vm.config.trace {
         run::<true>(ctx, code, vm, proc, tier)
     } else {
@@ -101,15 +71,15 @@ pub(crate) fn exec_instr(
     code: &Code,
     vm: &Vm,
     proc: &mut Proc<'_>,
-    at: u32,
-) -> Flow {
-    generic::exec(ctx, code, vm, proc, at)
+    at: Addr,
+) -> Control {
+    generic::exec(ctx, code, vm, proc, at.0)
 }
 
 /// Unwind to the innermost handler (see [`unwind`]): the catch block's
 /// decoded address, or the exception when no handler is in force.
-pub(crate) fn raise(ctx: &mut Context, e: Raise, vm: &Vm) -> Result<u32, Raise> {
-    unwind(ctx, e, vm)
+pub(crate) fn raise(ctx: &mut Context, e: Raise, vm: &Vm) -> Result<Dpc, Raise> {
+    unwind(ctx, e, vm).map(Dpc)
 }
 
 #[inline(always)]
@@ -119,21 +89,21 @@ fn run<const TRACE: bool>(
     vm: &Vm,
     proc: &mut Proc<'_>,
     tier: Option<&Tier<'_, dyn TierUp + '_>>,
-) -> Outcome {
-    let mut pc = ctx.pc as usize;
+) -> Control {
+    let mut pc = ctx.pc.ix();
     let mut base = ctx.frame().base as usize;
     let max_stack = vm.config.max_stack;
     macro_rules! raise {
         ($e:expr) => {{
             let e = $e;
-            ctx.pc = pc as u32;
+            ctx.pc = Dpc(pc as u32);
             match unwind(ctx, e, vm) {
                 Ok(to) => {
                     pc = to as usize;
                     base = ctx.frame().base as usize;
                     continue;
                 }
-                Err(e) => return Outcome::Crashed(e),
+                Err(e) => return Control::Crashed(e),
             }
         }};
     }
@@ -147,15 +117,15 @@ fn run<const TRACE: bool>(
     }
     macro_rules! generic {
         () => {{
-            ctx.pc = pc as u32;
-            match generic::exec(ctx, code, vm, proc, code.orig[pc]) {
-                Flow::Next => pc += 1,
-                Flow::Jump(to) => {
-                    pc = to as usize;
+            ctx.pc = Dpc(pc as u32);
+            match generic::exec(ctx, code, vm, proc, code.layout.addr(Dpc(pc as u32)).0) {
+                Control::Next => pc += 1,
+                Control::Jump(to) => {
+                    pc = to.ix();
                     base = ctx.frame().base as usize;
                 }
-                Flow::Raise(e) => raise!(e),
-                Flow::Stop(out) => return out,
+                Control::Raise(e) => raise!(e),
+                out => return out,
             }
             continue;
         }};
@@ -165,8 +135,8 @@ fn run<const TRACE: bool>(
         ($cost:expr) => {{
             let cost = $cost;
             if ctx.budget <= 0 {
-                ctx.pc = pc as u32;
-                return Outcome::Preempted;
+                ctx.pc = Dpc(pc as u32);
+                return Control::Preempted;
             }
             ctx.budget -= cost as i64;
             ctx.reductions += cost as u64;
@@ -187,12 +157,12 @@ fn run<const TRACE: bool>(
             Op::ChargeJit(cost) => {
                 // A header block of code decoded for a JIT first asks
                 // whether compiled code takes over here (before charging:
-                // compiled code charges).
+                // compiled code charges). T1, X3 (src/jit/README.md).
                 if let Some(t) = tier {
                     let watched = t.watch.get(pc).is_some_and(|w| w.load(Ordering::Relaxed));
-                    if watched && t.hook.tier_up(pc as u32) {
-                        ctx.pc = pc as u32;
-                        return Outcome::TierUp;
+                    if watched && t.hook.tier_up(Dpc(pc as u32)) {
+                        ctx.pc = Dpc(pc as u32);
+                        return Control::Continue;
                     }
                 }
                 charge!(cost)
@@ -299,12 +269,12 @@ fn run<const TRACE: bool>(
                 discard(v);
             }
             Op::Call(site) => {
-                ctx.pc = pc as u32;
+                ctx.pc = Dpc(pc as u32);
                 let site = &code.calls[site as usize];
                 tryv!(calls::call(
                     ctx,
                     vm,
-                    code.orig[pc],
+                    code.layout.addr(Dpc(pc as u32)).0,
                     site.target,
                     &site.param_slots,
                     site.frame_size,
@@ -315,12 +285,12 @@ fn run<const TRACE: bool>(
                 base = ctx.frame().base as usize;
             }
             Op::CallFunction { tail } => {
-                ctx.pc = pc as u32;
+                ctx.pc = Dpc(pc as u32);
                 let entry = tryv!(calls::call_function(
                     ctx,
                     vm,
                     code,
-                    code.orig[pc],
+                    code.layout.addr(Dpc(pc as u32)).0,
                     tail,
                     pc as u32 + 1
                 ));
@@ -328,15 +298,15 @@ fn run<const TRACE: bool>(
                 base = ctx.frame().base as usize;
             }
             Op::Ret => {
-                ctx.pc = pc as u32;
+                ctx.pc = Dpc(pc as u32);
                 match calls::ret(ctx, code, vm, proc) {
-                    Flow::Jump(to) => {
-                        pc = to as usize;
+                    Control::Jump(to) => {
+                        pc = to.ix();
                         base = ctx.frame().base as usize;
                     }
-                    Flow::Raise(e) => raise!(e),
-                    Flow::Stop(out) => return out,
-                    Flow::Next => pc += 1,
+                    Control::Raise(e) => raise!(e),
+                    Control::Next => pc += 1,
+                    out => return out,
                 }
             }
             Op::Generic => generic!(),
@@ -359,8 +329,8 @@ fn run<const TRACE: bool>(
             Op::Receive => {
                 if !proc.node.receive_any(proc.me, &mut ctx.stack) {
                     // Resumes at this RECEIVE when woken.
-                    ctx.pc = pc as u32;
-                    return Outcome::Waiting;
+                    ctx.pc = Dpc(pc as u32);
+                    return Control::Waiting;
                 }
                 pc += 1;
             }

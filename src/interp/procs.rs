@@ -2,9 +2,9 @@
 //! registry, links, monitors and exit signals, on top of the runtime's
 //! [`Node`](ttvm_runtime::Node).
 
-use super::{host, Code, Flow, Outcome, Proc};
+use super::{host, Code, Proc};
 use crate::bytecode::Instr;
-use crate::exec::{error, Context, OpResult, Vm};
+use crate::exec::{error, Addr, Context, Control, Dpc, OpResult, Vm};
 use std::time::{Duration, Instant};
 use ttvm_runtime::{Atom, Got, Str, Value};
 
@@ -68,10 +68,8 @@ fn name_operand(ctx: &mut Context, lit: &Option<Atom>, op: &str) -> OpResult<Nam
 }
 
 /// A process of its own was killed by a signal it caused: stop now.
-fn check_killed(proc: &mut Proc<'_>) -> Option<Flow> {
-    proc.node
-        .pending_exit(proc.me)
-        .map(|r| Flow::Stop(Outcome::Killed(r)))
+fn check_killed(proc: &mut Proc<'_>) -> Option<Control> {
+    proc.node.pending_exit(proc.me).map(Control::Killed)
 }
 
 pub(super) fn exec(
@@ -81,10 +79,10 @@ pub(super) fn exec(
     proc: &mut Proc<'_>,
     instr: &Instr,
     at: u32,
-) -> OpResult<Flow> {
+) -> OpResult<Control> {
     let op = instr.opcode().mnemonic();
     let pid = proc.pid;
-    let next = code.entry[at as usize + 1];
+    let next = code.layout.dpc(Addr(at + 1)).0;
     match instr {
         Instr::Spawn(_) | Instr::SpawnLink(_) => {
             let new = new_process(ctx, code, vm, at, op)?;
@@ -145,15 +143,15 @@ pub(super) fn exec(
                     ctx.stack.push(Value::Null);
                     ctx.stack.push(Value::Bool(false));
                 }
-                Got::Wait => return Ok(Flow::Stop(Outcome::Waiting)),
+                Got::Wait => return Ok(Control::Waiting),
             }
         }
         Instr::Sleep(_) => {
             let ms = host::timeout_ms(&ctx.pop(op)?)?;
             proc.node
                 .sleep(proc.me, Instant::now() + Duration::from_millis(ms));
-            ctx.pc = next;
-            return Ok(Flow::Stop(Outcome::Waiting));
+            ctx.pc = Dpc(next);
+            return Ok(Control::Waiting);
         }
         Instr::Register(lit) => {
             let name = name_operand(ctx, &lit.0, op)?;
@@ -231,7 +229,7 @@ pub(super) fn exec(
         }
         other => unreachable!("{} is not a process instruction", other.opcode().mnemonic()),
     }
-    Ok(Flow::Next)
+    Ok(Control::Next)
 }
 
 /// A value as an error message shows it: its type, and the empty string
@@ -258,7 +256,7 @@ fn new_process(
     let v = ctx.pop(op)?;
     let start = |entry: u32| {
         let size = p.layout_at(entry).names.len() as u32;
-        Context::boxed(code.entry[entry as usize], entry, size)
+        Context::boxed(code.layout.dpc(Addr(entry)), Addr(entry), size)
     };
     match &v {
         Value::Function(f) => bind(ctx, start(f.entry), &f.param_slots, None, v.clone(), op),

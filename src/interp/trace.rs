@@ -1,7 +1,7 @@
 //! `--debug` / `--trace`: each instruction as it executes, to stderr.
 
 use super::{Code, Proc};
-use crate::exec::{Context, Vm};
+use crate::exec::{Context, Dpc, Vm};
 
 /// The most bytes of each stack value a `--debug` line shows (then `…`),
 /// and of an instruction's operands in `--debug`/`--trace` lines: a line
@@ -10,7 +10,7 @@ use crate::exec::{Context, Vm};
 pub(crate) const DEBUG_VALUE_BYTES: usize = 1024;
 
 pub(super) fn step(ctx: &Context, code: &Code, vm: &Vm, proc: &Proc<'_>, pc: usize) {
-    let at = code.orig[pc];
+    let at = code.layout.addr(Dpc(pc as u32)).0;
     let instr = &vm.program.code[at as usize];
     let mut text = instr.opcode().mnemonic().to_string();
     let operands = instr.operand_text(&*vm.program);

@@ -1,46 +1,196 @@
-//! Code memory and calling compiled code. Every `unsafe` of the JIT tier is
-//! in this file.
+//! Code memory, the JIT's side of the helper table (symbols, declarations
+//! and Cranelift signatures derived from the rows' Rust types, the
+//! `Imports` a function calls them through) and calling compiled code.
+//! Every `unsafe` of the JIT tier is in this file.
 
-use crate::exec::native::{CompiledFn, Helpers, JitEnv};
+use crate::exec::native::{for_each_helper, CompiledFn, Helpers, JitEnv};
 use cranelift_codegen::ir::types::{I32, I64, I8};
-use cranelift_codegen::ir::{AbiParam, FuncRef, Signature, UserFuncName};
+use cranelift_codegen::ir::{AbiParam, FuncRef, Signature, Type, UserFuncName};
+use cranelift_codegen::isa::CallConv;
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::Context as CodegenContext;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{default_libcall_names, FuncId, Linkage, Module};
 
-/// The helpers and the compiled-function signature, as one function being
-/// built refers to them.
-pub(super) struct Imports {
-    pub generic: FuncRef,
-    pub call: FuncRef,
-    pub clone: FuncRef,
-    pub drop: FuncRef,
-    pub reserve: FuncRef,
-    pub overflow: FuncRef,
-    pub update: FuncRef,
-    /// The `leave` helpers (direct entries only).
-    pub leave: Option<FuncRef>,
-    pub leave_caller: Option<FuncRef>,
-    /// Signature of compiled functions, for `call_indirect`.
-    pub sig: cranelift_codegen::ir::SigRef,
-    /// The function being built, when it is a direct entry (for calls to
-    /// itself).
-    pub this: Option<FuncRef>,
+/// The Cranelift type of a Rust type passed between compiled code and
+/// Rust (`extern "C"`): helper arguments and results, and compiled
+/// functions' own. A type without an implementation cannot be in a
+/// helper's row (`exec::native::for_each_helper!`).
+pub(super) trait AbiType {
+    const IR: Type;
 }
 
-struct HelperIds {
-    generic: FuncId,
-    call: FuncId,
-    clone: FuncId,
-    drop: FuncId,
-    reserve: FuncId,
-    overflow: FuncId,
-    update: FuncId,
-    leave: FuncId,
-    leave_caller: FuncId,
+impl AbiType for u8 {
+    const IR: Type = I8;
 }
+impl AbiType for u32 {
+    const IR: Type = I32;
+}
+impl AbiType for u64 {
+    const IR: Type = I64;
+}
+impl AbiType for i64 {
+    const IR: Type = I64;
+}
+impl AbiType for crate::exec::Addr {
+    const IR: Type = I32;
+}
+impl AbiType for crate::exec::Dpc {
+    const IR: Type = I32;
+}
+impl<T> AbiType for *mut T {
+    const IR: Type = I64;
+}
+impl<T> AbiType for *const T {
+    const IR: Type = I64;
+}
+
+#[cfg(not(target_pointer_width = "64"))]
+compile_error!("the JIT passes pointers as 64-bit integers");
+
+/// The Cranelift signature of an `extern "C"` function pointer type, from
+/// its Rust parameter and result types.
+pub(super) trait NativeSig {
+    fn signature(cc: CallConv) -> Signature;
+}
+
+macro_rules! native_sig {
+    ($($a:ident),*) => {
+        impl<$($a: AbiType,)* R: AbiType> NativeSig for unsafe extern "C" fn($($a),*) -> R {
+            fn signature(cc: CallConv) -> Signature {
+                let mut s = Signature::new(cc);
+                s.params.extend([$(AbiParam::new($a::IR)),*]);
+                s.returns.push(AbiParam::new(R::IR));
+                s
+            }
+        }
+        impl<$($a: AbiType),*> NativeSig for unsafe extern "C" fn($($a),*) {
+            fn signature(cc: CallConv) -> Signature {
+                let mut s = Signature::new(cc);
+                s.params.extend([$(AbiParam::new($a::IR)),*]);
+                s
+            }
+        }
+    };
+}
+native_sig!(A);
+native_sig!(A, B);
+native_sig!(A, B, C);
+native_sig!(A, B, C, D);
+native_sig!(A, B, C, D, E);
+native_sig!(A, B, C, D, E, F);
+
+/// The type of `Imports`' field for a helper of a scope.
+macro_rules! import_ty {
+    (unit) => {
+        FuncRef
+    };
+    (direct) => {
+        Option<FuncRef>
+    };
+}
+
+/// A helper of a scope as an ordinary unit imports it.
+macro_rules! import_in_unit {
+    (unit, $m:expr, $id:expr, $b:expr) => {
+        $m.declare_func_in_func($id, $b.func)
+    };
+    (direct, $m:expr, $id:expr, $b:expr) => {
+        None
+    };
+}
+
+/// What the helper table generates on the JIT's side: the `Imports` of a
+/// function being built, the helpers' declarations in the module (name
+/// `ttvm_NAME`, signature from the row's Rust types) and their symbols.
+macro_rules! jit_helpers {
+    ($(
+        $(#[doc = $doc:literal])*
+        $scope:ident $name:ident($($arg:ident: $ty:ty),*) $(-> $ret:ty)?;
+    )*) => {
+        /// The helpers and the compiled-function signature, as one function
+        /// being built refers to them. Helpers of scope `direct` are
+        /// `Some` in direct entries only.
+        pub(super) struct Imports {
+            $(
+                $(#[doc = $doc])*
+                pub $name: import_ty!($scope),
+            )*
+            /// Signature of compiled functions, for `call_indirect`.
+            pub sig: cranelift_codegen::ir::SigRef,
+            /// The function being built, when it is a direct entry (for
+            /// calls to itself).
+            pub this: Option<FuncRef>,
+        }
+
+        /// The helpers as declared in the module.
+        struct HelperIds {
+            $($name: FuncId,)*
+        }
+
+        impl HelperIds {
+            /// Declare every helper in `module` (as imports).
+            fn declare(module: &mut JITModule) -> Result<HelperIds, String> {
+                let cc = module.isa().default_call_conv();
+                Ok(HelperIds {
+                    $(
+                        $name: module
+                            .declare_function(
+                                concat!("ttvm_", stringify!($name)),
+                                Linkage::Import,
+                                &<unsafe extern "C" fn($($ty),*) $(-> $ret)? as NativeSig>::signature(cc),
+                            )
+                            .map_err(|e| e.to_string())?,
+                    )*
+                })
+            }
+
+            /// The helpers and the compiled-function signature, declared in
+            /// the function `b` builds.
+            fn imports(
+                &self,
+                m: &mut JITModule,
+                sig: &Signature,
+                b: &mut FunctionBuilder<'_>,
+            ) -> Imports {
+                Imports {
+                    $($name: import_in_unit!($scope, m, self.$name, b),)*
+                    sig: b.import_signature(sig.clone()),
+                    this: None,
+                }
+            }
+
+            /// What a direct entry (declared as `id`) imports besides the
+            /// rest: itself and the `direct` helpers.
+            fn direct_imports(
+                &self,
+                m: &mut JITModule,
+                id: FuncId,
+                b: &mut FunctionBuilder<'_>,
+                imports: &mut Imports,
+            ) {
+                imports.this = Some(m.declare_func_in_func(id, b.func));
+                $(import_in_direct!($scope, imports.$name, m, self.$name, b);)*
+            }
+        }
+
+        /// Give the JIT the helpers' addresses under their names.
+        fn helper_symbols(jb: &mut JITBuilder, h: &Helpers) {
+            $(jb.symbol(concat!("ttvm_", stringify!($name)), h.$name as *const u8);)*
+        }
+    };
+}
+
+/// A helper of a scope as a direct entry imports it besides the rest.
+macro_rules! import_in_direct {
+    (unit, $field:expr, $m:expr, $id:expr, $b:expr) => {};
+    (direct, $field:expr, $m:expr, $id:expr, $b:expr) => {
+        $field = Some($m.declare_func_in_func($id, $b.func))
+    };
+}
+
+for_each_helper!(jit_helpers);
 
 /// The JIT's code memory: a Cranelift JIT module and the reusable
 /// compilation contexts.
@@ -93,54 +243,10 @@ impl CodeMemory {
             .finish(settings::Flags::new(flags))
             .map_err(|e| e.to_string())?;
         let mut jb = JITBuilder::with_isa(isa, default_libcall_names());
-        for (name, addr) in [
-            ("ttvm_generic", h.generic),
-            ("ttvm_call", h.call),
-            ("ttvm_clone", h.clone),
-            ("ttvm_drop", h.drop),
-            ("ttvm_reserve", h.reserve),
-            ("ttvm_overflow", h.overflow),
-            ("ttvm_update", h.update),
-            ("ttvm_leave", h.leave),
-            ("ttvm_leave_caller", h.leave_caller),
-        ] {
-            jb.symbol(name, addr as *const u8);
-        }
+        helper_symbols(&mut jb, h);
         let mut module = JITModule::new(jb);
-        let cc = module.isa().default_call_conv();
-        let sig_of = |params: &[cranelift_codegen::ir::Type], ret: bool| {
-            let mut s = Signature::new(cc);
-            s.params.extend(params.iter().map(|&t| AbiParam::new(t)));
-            if ret {
-                s.returns.push(AbiParam::new(I32));
-            }
-            s
-        };
-        let mut declare = |name: &str, s: Signature| {
-            module
-                .declare_function(name, Linkage::Import, &s)
-                .map_err(|e| e.to_string())
-        };
-        let helpers = HelperIds {
-            generic: declare("ttvm_generic", sig_of(&[I64, I32, I32], true))?,
-            call: declare("ttvm_call", sig_of(&[I64, I32, I32], true))?,
-            clone: declare("ttvm_clone", sig_of(&[I64, I64], false))?,
-            drop: declare("ttvm_drop", sig_of(&[I64, I64], false))?,
-            reserve: declare("ttvm_reserve", sig_of(&[I64, I64], false))?,
-            overflow: declare("ttvm_overflow", sig_of(&[I64, I32], true))?,
-            update: declare("ttvm_update", sig_of(&[I64, I32, I32], true))?,
-            leave: declare("ttvm_leave", {
-                let mut s = sig_of(&[I64, I64, I64, I64, I64], false);
-                s.returns.push(AbiParam::new(I64));
-                s
-            })?,
-            leave_caller: declare("ttvm_leave_caller", {
-                let mut s = sig_of(&[I64, I64, I64, I64, I64], false);
-                s.returns.push(AbiParam::new(I64));
-                s
-            })?,
-        };
-        let sig = sig_of(&[I64, I32], true);
+        let helpers = HelperIds::declare(&mut module)?;
+        let sig = <CompiledFn as NativeSig>::signature(module.isa().default_call_conv());
         Ok(CodeMemory {
             ctx: module.make_context(),
             module: std::mem::ManuallyDrop::new(module),
@@ -196,9 +302,10 @@ impl CodeMemory {
         self.ctx.func.name = UserFuncName::user(0, self.count);
         let clif = {
             let mut b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
-            let mut imports = imports(&mut self.module, &self.helpers, &self.sig, &mut b);
+            let mut imports = self.helpers.imports(&mut self.module, &self.sig, &mut b);
             if this {
-                direct_imports(&mut self.module, &self.helpers, id, &mut b, &mut imports);
+                self.helpers
+                    .direct_imports(&mut self.module, id, &mut b, &mut imports);
             }
             build(&mut b, &imports)?;
             b.seal_all_blocks();
@@ -265,9 +372,10 @@ impl CodeMemory {
         self.ctx.func.signature = sig;
         self.ctx.func.name = UserFuncName::user(0, 0);
         let mut b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
-        let mut imports = imports(&mut self.module, &self.helpers, &self.sig, &mut b);
+        let mut imports = self.helpers.imports(&mut self.module, &self.sig, &mut b);
         if let Some(id) = this {
-            direct_imports(&mut self.module, &self.helpers, id, &mut b, &mut imports);
+            self.helpers
+                .direct_imports(&mut self.module, id, &mut b, &mut imports);
         }
         build(&mut b, &imports)?;
         b.seal_all_blocks();
@@ -275,43 +383,6 @@ impl CodeMemory {
         let text = self.ctx.func.display().to_string();
         self.module.clear_context(&mut self.ctx);
         Ok(text)
-    }
-}
-
-/// What a direct entry (declared as `id`) imports besides the rest: itself
-/// and the `leave` helpers.
-fn direct_imports(
-    m: &mut JITModule,
-    h: &HelperIds,
-    id: FuncId,
-    b: &mut FunctionBuilder<'_>,
-    imports: &mut Imports,
-) {
-    imports.this = Some(m.declare_func_in_func(id, b.func));
-    imports.leave = Some(m.declare_func_in_func(h.leave, b.func));
-    imports.leave_caller = Some(m.declare_func_in_func(h.leave_caller, b.func));
-}
-
-/// The helpers and the compiled-function signature, declared in the
-/// function `b` builds.
-fn imports(
-    m: &mut JITModule,
-    h: &HelperIds,
-    sig: &Signature,
-    b: &mut FunctionBuilder<'_>,
-) -> Imports {
-    Imports {
-        generic: m.declare_func_in_func(h.generic, b.func),
-        call: m.declare_func_in_func(h.call, b.func),
-        clone: m.declare_func_in_func(h.clone, b.func),
-        drop: m.declare_func_in_func(h.drop, b.func),
-        reserve: m.declare_func_in_func(h.reserve, b.func),
-        overflow: m.declare_func_in_func(h.overflow, b.func),
-        update: m.declare_func_in_func(h.update, b.func),
-        leave: None,
-        leave_caller: None,
-        sig: b.import_signature(sig.clone()),
-        this: None,
     }
 }
 

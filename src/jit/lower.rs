@@ -32,6 +32,7 @@ mod vars;
 use super::code::Imports;
 use super::UnitPlan;
 use crate::bytecode::{Family, Instr, JitClass, Program};
+use crate::exec::{Addr, Layout};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I32, I64, I8};
 use cranelift_codegen::ir::{self, InstBuilder, MemFlags};
@@ -109,8 +110,8 @@ pub(super) struct Callee {
 /// What a translation needs from the program.
 pub(super) struct Input<'a> {
     pub program: &'a Program,
-    /// Program address → decoded address.
-    pub entry: &'a [u32],
+    /// Where the program's instructions are in the decoded code.
+    pub layout: &'a Layout,
     pub plan: &'a UnitPlan,
     pub max_stack: usize,
     pub max_call_depth: usize,
@@ -123,6 +124,19 @@ pub(super) struct Input<'a> {
     pub callee: &'a dyn Fn(u32) -> Option<Callee>,
     /// What chains of direct calls use at most.
     pub bounds: crate::jit::direct::Bounds,
+}
+
+impl Input<'_> {
+    /// The decoded address control enters instruction `at` at (its
+    /// block's `Charge` when it starts one): `Layout::dpc`.
+    pub fn dpc(&self, at: u32) -> u32 {
+        self.layout.dpc(Addr(at)).0
+    }
+
+    /// Instruction `at`'s own op: `Layout::resume`.
+    pub fn resume(&self, at: u32) -> u32 {
+        self.layout.resume(Addr(at)).0
+    }
 }
 
 /// Why a unit cannot be compiled.
@@ -266,7 +280,6 @@ impl Lower<'_, '_, '_> {
     /// the entry guards, the return block and the resume entries; then
     /// every block is lowered with [`Lower::lower_block`].
     fn setup(&mut self) -> Result<(), Unsupported> {
-        let p = self.input.program;
         let plan = self.input.plan;
         self.tracked = facts::tracked(self.input);
         if self.v_tag.len() > MAX_INLINE_RET_SLOTS {
@@ -363,7 +376,7 @@ impl Lower<'_, '_, '_> {
             self.stack.clear();
             self.known.iter_mut().for_each(|k| *k = None);
             self.cur = None;
-            let dpc = self.input.entry[at as usize] + p.block_start[at as usize] as u32;
+            let dpc = self.input.resume(at);
             self.generic(at, dpc, false);
             self.jump_to(at + 1);
         }
@@ -399,7 +412,7 @@ impl Lower<'_, '_, '_> {
             if Some(at) == self.input.plan.cut && self.direct.is_none() {
                 // The next part goes on from here (`regions`); a direct
                 // entry is lowered from its own plan.
-                self.exit_continue(self.input.entry[at as usize]);
+                self.exit_continue(self.input.dpc(at));
                 return Ok(());
             }
             let instr = &p.code[at as usize];
@@ -426,7 +439,7 @@ impl Lower<'_, '_, '_> {
     /// after it): how many instructions it covered, 0 when the block ends.
     fn instr(&mut self, at: u32, instr: &Instr) -> Result<u32, Unsupported> {
         let p = self.input.program;
-        let dpc = self.input.entry[at as usize] + p.block_start[at as usize] as u32;
+        let dpc = self.input.resume(at);
         self.sure = p.min_depth.get(at as usize).copied().unwrap_or(0);
         if let Some(slot) = in_place_update(p, at) {
             // `LOAD x; <operand>; APPEND|CONCAT; STORE x` in place.
@@ -486,7 +499,7 @@ impl Lower<'_, '_, '_> {
                 let outs = [(yes, yes_out), (no, no_out)];
                 for (blk, target) in outs.into_iter().filter_map(|(b, t)| Some((b, t?))) {
                     self.b.switch_to_block(blk);
-                    self.exit_continue(self.input.entry[target as usize]);
+                    self.exit_continue(self.input.dpc(target));
                 }
                 return Ok(0);
             }

@@ -14,6 +14,10 @@
 //! why). A function that is called also gets a direct entry when its code
 //! allows (`direct`: arguments and result in registers, no frame in memory
 //! until it leaves compiled code).
+//!
+//! The protocols — tier-up across schedulers, entry guards, side exits, the
+//! direct-leave chain, and which atomic pairs with which — are written
+//! down in `README.md` beside this file.
 
 mod code;
 mod direct;
@@ -26,6 +30,7 @@ pub(crate) use regions::UnitPlan;
 
 use crate::bytecode::{Instr, Program};
 use crate::exec::native::Helpers;
+use crate::exec::{Addr, Dpc, Layout};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -177,8 +182,9 @@ pub struct JitConfig {
 /// The JIT of one run.
 pub struct Jit {
     program: Arc<Program>,
-    /// Program address → decoded address.
-    entry: Vec<u32>,
+    /// Where the program's instructions are in the decoded code (the
+    /// interpreter's layout: its block starts are the JIT's entries).
+    layout: Layout,
     units: Vec<Unit>,
     /// Program address → the unit (or part, `regions`) whose code it is.
     plan_of: Vec<u32>,
@@ -209,15 +215,8 @@ pub struct Jit {
 }
 
 impl Jit {
-    /// A JIT for `program`, whose decoded form has `decoded_len` ops and
-    /// maps program addresses to decoded ones by `entry`.
-    pub fn new(
-        program: Arc<Program>,
-        entry: Vec<u32>,
-        decoded_len: usize,
-        helpers: &Helpers,
-        config: JitConfig,
-    ) -> Jit {
+    /// A JIT for `program`, whose decoded form is laid out as `layout`.
+    pub fn new(program: Arc<Program>, layout: Layout, helpers: &Helpers, config: JitConfig) -> Jit {
         let JitConfig {
             threshold,
             max_stack,
@@ -257,22 +256,22 @@ impl Jit {
         }
         // The entry table of each: its blocks, its resume points, its
         // continuation.
-        let mut blocks = vec![None; decoded_len];
+        let mut blocks = vec![None; layout.len()];
         for (u, unit) in units.iter().enumerate() {
             let plan = &unit.plan;
             // Block starts count toward hotness when they are headers or
             // entered from another part, a continuation always.
             let starts = plan.blocks.iter().map(|&a| {
                 let i = a as usize;
-                (entry[i], header[i] || part_entry[i], false)
+                (layout.dpc(Addr(a)), header[i] || part_entry[i], false)
             });
-            let resumes = plan.resumes.iter().map(|&a| {
-                let dpc = entry[a as usize] + p.block_start[a as usize] as u32;
-                (dpc, false, false)
-            });
-            let cont = plan.cont.map(|a| (entry[a as usize], true, true));
+            let resumes = plan
+                .resumes
+                .iter()
+                .map(|&a| (layout.resume(Addr(a)), false, false));
+            let cont = plan.cont.map(|a| (layout.dpc(Addr(a)), true, true));
             for (index, (dpc, header, cont)) in starts.chain(resumes).chain(cont).enumerate() {
-                blocks[dpc as usize] = Some(BlockRef {
+                blocks[dpc.ix()] = Some(BlockRef {
                     unit: u as u32,
                     index: index as u32,
                     header,
@@ -302,7 +301,7 @@ impl Jit {
         let compiled = blocks.iter().map(|_| AtomicBool::new(false)).collect();
         let jit = Jit {
             program,
-            entry,
+            layout,
             units,
             plan_of,
             blocks,
@@ -366,8 +365,8 @@ impl Jit {
     /// A part's continuation (`regions`) returns `INTERPRET` too, when its
     /// first instruction leaves compiled code (leaving there to the
     /// engine would enter the continuation again): not a failed check.
-    pub fn entry_check_failed(&self, pc: u32) {
-        let b = self.blocks.get(pc as usize).copied().flatten();
+    pub fn entry_check_failed(&self, pc: Dpc) {
+        let b = self.blocks.get(pc.ix()).copied().flatten();
         if b.is_some_and(|b| b.cont) {
             return;
         }
@@ -376,6 +375,7 @@ impl Jit {
             return;
         };
         let u = &self.units[b.unit as usize];
+        // E3: exactly one caller sees the MAX_CHECK_FAILS-th failure.
         if u.check_fails.fetch_add(1, Ordering::Relaxed) + 1 == MAX_CHECK_FAILS {
             self.compile_generic(b.unit as usize);
         }
@@ -384,8 +384,9 @@ impl Jit {
     /// Compiled code for the block starting at decoded address `pc`:
     /// (function, entry index).
     #[inline]
-    pub fn entry(&self, pc: u32) -> Option<(usize, u32)> {
-        let b = (*self.blocks.get(pc as usize)?)?;
+    pub fn entry(&self, pc: Dpc) -> Option<(usize, u32)> {
+        let b = (*self.blocks.get(pc.ix())?)?;
+        // T5: pairs with T4's Release.
         let code = self.units[b.unit as usize].code.load(Ordering::Acquire);
         (code != 0).then_some((code, b.index))
     }
@@ -403,11 +404,12 @@ impl Jit {
         &self.watch
     }
 
-    /// Unit `u` stays interpreted: stop asking at its blocks.
+    /// Unit `u` stays interpreted: stop asking at its blocks (T1, T2 in
+    /// README.md).
     fn give_up(&self, u: &Unit) {
         u.failed.store(true, Ordering::Relaxed);
         for &a in &u.plan.blocks {
-            self.watch[self.entry[a as usize] as usize].store(false, Ordering::Relaxed);
+            self.watch[self.layout.dpc(Addr(a)).ix()].store(false, Ordering::Relaxed);
         }
     }
 
@@ -421,8 +423,8 @@ impl Jit {
     /// does not ask at its blocks, see `watch`): entering compiled code
     /// costs more than interpreting it, unless the caller is compiled
     /// already and would otherwise leave compiled code to call it.
-    pub fn tier_up(&self, pc: u32, from_compiled: bool) -> bool {
-        let Some(Some(b)) = self.blocks.get(pc as usize).copied() else {
+    pub fn tier_up(&self, pc: Dpc, from_compiled: bool) -> bool {
+        let Some(Some(b)) = self.blocks.get(pc.ix()).copied() else {
             return false;
         };
         let u = &self.units[b.unit as usize];
@@ -432,6 +434,7 @@ impl Jit {
         if !b.header || u.failed.load(Ordering::Relaxed) || (u.plan.tiny && !from_compiled) {
             return false;
         }
+        // T2: a count; no data is published with it.
         if u.hot.fetch_add(1, Ordering::Relaxed) + 1 < self.threshold {
             return false;
         }
@@ -461,7 +464,7 @@ impl Jit {
     ) -> lower::Input<'a> {
         lower::Input {
             program: &self.program,
-            entry: &self.entry,
+            layout: &self.layout,
             plan: &u.plan,
             max_stack: self.max_stack,
             max_call_depth: self.max_call_depth,
@@ -475,8 +478,11 @@ impl Jit {
 
     /// Where the code of the function at program address `target` is.
     fn callee(&self, target: u32) -> Option<lower::Callee> {
-        let pc = *self.entry.get(target as usize)?;
-        let b = (*self.blocks.get(pc as usize)?)?;
+        if target as usize >= self.program.code.len() {
+            return None;
+        }
+        let pc = self.layout.dpc(Addr(target));
+        let b = (*self.blocks.get(pc.ix())?)?;
         let u = &self.units[b.unit as usize];
         let direct = match &u.direct_plan {
             Some(Ok(plan)) if plan.target == target => {
@@ -521,6 +527,7 @@ impl Jit {
 
     fn compile_unit(&self, index: usize, generic: bool) {
         let u = &self.units[index];
+        // T3: compile under the lock, after a second look.
         let mut guard = self.mem.lock().unwrap_or_else(|e| e.into_inner());
         if generic {
             if u.generic.swap(true, Ordering::Relaxed) {
@@ -564,17 +571,15 @@ impl Jit {
         });
         match result {
             Ok(c) => {
+                // T4: publish (pairs with T5's Acquire), then the flags.
                 u.code.store(c.code, Ordering::Release);
                 let p = &*self.program;
-                let starts = u.plan.blocks.iter().map(|&a| self.entry[a as usize]);
-                let resumes = u
-                    .plan
-                    .resumes
-                    .iter()
-                    .map(|&a| self.entry[a as usize] + p.block_start[a as usize] as u32);
-                let cont = u.plan.cont.map(|a| self.entry[a as usize]);
+                let l = &self.layout;
+                let starts = u.plan.blocks.iter().map(|&a| l.dpc(Addr(a)));
+                let resumes = u.plan.resumes.iter().map(|&a| l.resume(Addr(a)));
+                let cont = u.plan.cont.map(|a| l.dpc(Addr(a)));
                 for dpc in starts.chain(resumes).chain(cont) {
-                    self.compiled[dpc as usize].store(true, Ordering::Release);
+                    self.compiled[dpc.ix()].store(true, Ordering::Release);
                 }
                 let label = if generic {
                     format!("{name} again, without assumptions")
@@ -655,6 +660,7 @@ impl Jit {
         });
         match result {
             Ok(c) => {
+                // T4 for the direct entry.
                 u.direct.store(c.code, Ordering::Release);
                 self.stats_mut()
                     .direct

@@ -23,6 +23,35 @@ pub struct Suite {
     /// The subcommand that runs it.
     pub command: &'static str,
     pub cases: &'static [Case],
+    /// Whether the suite runs on several schedulers by default (its cases
+    /// are written so their output does not depend on the interleaving).
+    pub smp: bool,
+}
+
+/// The schedulers of a suite that runs on several: at least this many,
+/// even on a one-core machine (more threads than cores is part of the
+/// test), else one per core.
+pub const SMP_SCHEDULERS: usize = 4;
+
+/// How the built-in tests run: `None` keeps each suite's default (one
+/// scheduler, or several for an `smp` suite). A suite that is not `smp`
+/// always runs on one scheduler: its expected output is the deterministic
+/// FIFO order of `--no-smp` (SPEC §4.6).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    pub schedulers: Option<usize>,
+    pub jit: bool,
+}
+
+impl Options {
+    /// The scheduler threads `suite` runs with.
+    pub fn schedulers_for(&self, suite: &Suite) -> usize {
+        match self.schedulers {
+            _ if !suite.smp => 1,
+            Some(n) => n,
+            None => crate::exec::vm::default_schedulers().max(SMP_SCHEDULERS),
+        }
+    }
 }
 
 macro_rules! case {
@@ -45,6 +74,7 @@ pub static SUITES: &[Suite] = &[
             case!("spawn_labels"),
             case!("spawn_many"),
         ],
+        smp: false,
     },
     Suite {
         command: "test-send-receive-comprehensive",
@@ -55,6 +85,7 @@ pub static SUITES: &[Suite] = &[
             case!("timeouts"),
             case!("request_reply"),
         ],
+        smp: false,
     },
     Suite {
         command: "test-register-whereis",
@@ -63,6 +94,7 @@ pub static SUITES: &[Suite] = &[
             case!("registry_named_server"),
             case!("registry_errors"),
         ],
+        smp: false,
     },
     Suite {
         command: "test-smp-concurrency",
@@ -72,6 +104,7 @@ pub static SUITES: &[Suite] = &[
             case!("smp_ring"),
             case!("smp_links_monitors"),
         ],
+        smp: true,
     },
 ];
 
@@ -138,9 +171,10 @@ const REDUCTION_LIMIT: u64 = 200_000_000;
 
 /// The configuration the cases run with: the defaults, on one scheduler
 /// (SPEC §4.6: deterministic).
-fn config() -> RunConfig {
+fn config(schedulers: usize, jit: bool) -> RunConfig {
     RunConfig {
-        schedulers: 1,
+        schedulers,
+        jit,
         reduction_limit: Some(REDUCTION_LIMIT),
         ..RunConfig::default()
     }
@@ -149,6 +183,11 @@ fn config() -> RunConfig {
 /// Run one case and compare its stdout and exit status with its
 /// expectations.
 pub fn run_case(case: &Case) -> Outcome {
+    run_case_with(case, 1, false)
+}
+
+/// Run one case with `schedulers` scheduler threads (and the JIT).
+pub fn run_case_with(case: &Case, schedulers: usize, jit: bool) -> Outcome {
     let expect = expectations(case.source);
     let stdout = SharedBuf::default();
     let stderr = SharedBuf::default();
@@ -163,7 +202,7 @@ pub fn run_case(case: &Case) -> Outcome {
                 stderr: Box::new(stderr.clone()),
                 stdin: Box::new(std::io::empty()),
             };
-            let result = crate::run(Arc::new(program), config(), io);
+            let result = crate::run(Arc::new(program), config(schedulers, jit), io);
             let out = stdout.text();
             if result.hit_reduction_limit {
                 let _ = writeln!(
@@ -237,16 +276,29 @@ pub fn diff(expected: &str, actual: &str) -> String {
 /// Run the suites (`command` names one, `None` runs all), writing
 /// `PASS name` / `FAIL name` lines and failure details to `out`. True when
 /// every case passed.
-pub fn run(command: Option<&str>, out: &mut dyn Write) -> bool {
+pub fn run(command: Option<&str>, options: Options, out: &mut dyn Write) -> bool {
     let mut passed = 0;
     let mut failed = Vec::new();
     for suite in SUITES
         .iter()
         .filter(|s| command.is_none_or(|c| c == s.command))
     {
-        let _ = writeln!(out, "{}", suite.command);
+        let schedulers = options.schedulers_for(suite);
+        let plural = if schedulers == 1 { "" } else { "s" };
+        let jit = if options.jit { ", --jit" } else { "" };
+        let note = match options.schedulers {
+            Some(n) if n > 1 && !suite.smp => {
+                ": its expected output is the deterministic order of --no-smp"
+            }
+            _ => "",
+        };
+        let _ = writeln!(
+            out,
+            "{} ({schedulers} scheduler{plural}{jit}{note})",
+            suite.command
+        );
         for case in suite.cases {
-            let outcome = run_case(case);
+            let outcome = run_case_with(case, schedulers, options.jit);
             if outcome.passed {
                 passed += 1;
                 let _ = writeln!(out, "PASS {}", outcome.name);

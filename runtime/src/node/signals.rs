@@ -27,10 +27,10 @@ impl<'a, S: Send> Sched<'a, S> {
             return;
         }
         self.node.trace(|| format!("link {pid} <-> {other}"));
-        let Some(me) = self.proc(pid) else {
+        let Some(me) = self.w.proc(pid) else {
             return;
         };
-        if !me.link_with(other, self.proc(other), self.locking) {
+        if !me.link_with(other, self.w.proc(other), self.w.locking) {
             self.signal(other, pid, &Value::str("noproc"), Origin::Noproc);
         }
     }
@@ -40,8 +40,8 @@ impl<'a, S: Send> Sched<'a, S> {
     /// the caller checks [`Sched::pending_exit`].
     pub fn unlink(&self, pid: Pid, other: Pid) {
         self.node.trace(|| format!("unlink {pid} <-> {other}"));
-        if let Some(me) = self.proc(pid) {
-            me.unlink_from(other, self.proc(other), self.locking);
+        if let Some(me) = self.w.proc(pid) {
+            me.unlink_from(other, self.w.proc(other), self.w.locking);
         }
     }
 
@@ -53,7 +53,7 @@ impl<'a, S: Send> Sched<'a, S> {
             .trace(|| format!("monitor {pid} -> {target} (ref {r})"));
         let watching = self
             .proc(pid)
-            .is_some_and(|me| me.monitor_of(r, target, self.proc(target), self.locking));
+            .is_some_and(|me| me.monitor_of(r, target, self.w.proc(target), self.w.locking));
         if !watching {
             self.send(target, pid, down_message(r, target, Value::str("noproc")));
         }
@@ -64,18 +64,18 @@ impl<'a, S: Send> Sched<'a, S> {
     /// queued; once it returns, no DOWN of it arrives (K3).
     pub fn demonitor(&self, pid: Pid, r: i64) {
         self.node.trace(|| format!("demonitor {pid} (ref {r})"));
-        let running_here = self.own.borrow().pid == pid;
+        let running_here = self.w.own.borrow().pid == pid;
         let target = self
             .proc(pid)
-            .and_then(|me| me.drop_monitor(r, running_here, self.locking));
-        if let Some(t) = target.and_then(|t| self.proc(t)) {
-            t.drop_watcher(r, self.locking);
+            .and_then(|me| me.drop_monitor(r, running_here, self.w.locking));
+        if let Some(t) = target.and_then(|t| self.w.proc(t)) {
+            t.drop_watcher(r, self.w.locking);
         }
     }
 
     /// TRAP_EXIT.
     pub fn set_trap_exit(&self, pid: Pid, on: bool) {
-        if let Some(p) = self.proc(pid) {
+        if let Some(p) = self.w.proc(pid) {
             p.with_meta(|m| m.trap_exit = on);
         }
     }
@@ -89,19 +89,19 @@ impl<'a, S: Send> Sched<'a, S> {
     /// K2: an exit signal, applied under the target's lock (a link's only
     /// if the target still holds the link).
     fn signal(&self, from: Pid, to: Pid, reason: &Value, origin: Origin) {
-        let Some(p) = self.proc(to) else {
+        let Some(p) = self.w.proc(to) else {
             return;
         };
         let tracing = self.node.tracer.is_some();
-        match p.exit_signal(from, reason, origin, self.locking, tracing) {
+        match p.exit_signal(from, reason, origin, self.w.locking, tracing) {
             Signalled::Dropped => {}
             Signalled::Trapped { wake, msg } => {
-                self.messages.set(self.messages.get() + 1);
+                self.w.messages.set(self.w.messages.get() + 1);
                 if let Some(msg) = msg {
                     self.node.trace(|| format!("send {from} -> {to}: {msg}"));
                 }
                 if wake {
-                    self.schedule_woken(p);
+                    self.w.schedule_woken(p);
                 }
             }
             Signalled::Killed(kill) => {
@@ -131,16 +131,16 @@ impl<'a, S: Send> Sched<'a, S> {
         let Kill::Now(reason) = kill else {
             return;
         };
-        self.cascade.borrow_mut().push((self.arc(p), reason));
-        if self.draining.replace(true) {
+        self.w.cascade.borrow_mut().push((self.w.arc(p), reason));
+        if self.w.draining.replace(true) {
             return; // an outer kill is draining the list
         }
         loop {
-            let next = self.cascade.borrow_mut().pop();
+            let next = self.w.cascade.borrow_mut().pop();
             let Some((q, r)) = next else { break };
             self.finish_exit(&q, r);
         }
-        self.draining.set(false);
+        self.w.draining.set(false);
     }
 
     /// A signal that must end the running process `pid`, if one arrived.
@@ -182,7 +182,7 @@ impl<'a, S: Send> Sched<'a, S> {
                 },
                 g => g,
             };
-            self.reclaim.borrow_mut().retire(g)
+            self.w.reclaim.borrow_mut().retire(g)
         });
         // From here on, LINK and MONITOR see it gone and answer noproc
         // themselves; before, they were recorded and are notified below.
@@ -221,21 +221,21 @@ impl<'a, S: Send> Sched<'a, S> {
         }
         // X2: monitors it held.
         for (r, target) in monitors {
-            if let Some(t) = self.proc(target) {
-                t.drop_watcher(r, self.locking);
+            if let Some(t) = self.w.proc(target) {
+                t.drop_watcher(r, self.w.locking);
             }
         }
         // X3: DOWN to its watchers that still hold the monitor (K3).
         for (r, watcher) in watchers {
-            let Some(w) = self.proc(watcher) else {
+            let Some(w) = self.w.proc(watcher) else {
                 continue;
             };
             let msg = down_message(r, pid, reason.clone());
             let traced = self.node.tracer.is_some().then(|| msg.clone());
-            let Some(wake) = w.down(r, msg, self.locking) else {
+            let Some(wake) = w.down(r, msg, self.w.locking) else {
                 continue; // demonitored (D1 came first)
             };
-            self.messages.set(self.messages.get() + 1);
+            self.w.messages.set(self.w.messages.get() + 1);
             if let Some(msg) = traced {
                 self.node
                     .trace(|| format!("down {pid} -> {watcher} (ref {r}): {reason}"));
@@ -243,7 +243,7 @@ impl<'a, S: Send> Sched<'a, S> {
                     .trace(|| format!("send {pid} -> {watcher}: {msg}"));
             }
             if wake {
-                self.schedule_woken(w);
+                self.w.schedule_woken(w);
             }
         }
         // X4: exit signals along its links, to those that still hold them

@@ -40,7 +40,7 @@ impl Lower<'_, '_, '_> {
         self.reload_state();
         let pc = self.env_load(I32, off::PC);
         let now = self.env_load(I32, off::FRAMES);
-        let after = self.input.entry[at as usize + 1];
+        let after = self.input.dpc(at + 1);
         let c1 = self
             .b
             .ins()
@@ -108,7 +108,8 @@ impl Lower<'_, '_, '_> {
         self.stack = saved;
 
         self.b.switch_to_block(fast);
-        // A callee with a direct entry is called through it.
+        // A callee with a direct entry is called through it (its cell is
+        // read like the code cell below: T5).
         if let Some((cell, plan)) = &callee.direct {
             if plan.params[..] == c.param_slots[..] {
                 let a = self.b.ins().iconst(I64, *cell as i64);
@@ -129,7 +130,7 @@ impl Lower<'_, '_, '_> {
         let stack_base = self.b.ins().iadd_imm(len, n as i64);
         let stack_base = self.b.ins().ireduce(I32, stack_base);
         let base = self.b.ins().ireduce(I32, llen);
-        let after = self.input.entry[at as usize + 1];
+        let after = self.input.dpc(at + 1);
         let fields: [(i32, ir::Value); 7] = [
             (fl::RET, self.b.ins().iconst(I32, after as i64)),
             (fl::CALL_SITE, self.b.ins().iconst(I32, at as i64)),
@@ -168,6 +169,8 @@ impl Lower<'_, '_, '_> {
         self.env_store(new_lp, off::LOCALS);
         self.save_state();
         // Call its compiled code, or let the engine go on at its entry.
+        // T5: a plain load of the cell `Jit::compile_unit` publishes with
+        // Release (src/jit/README.md).
         let nd = self.env_load(I32, off::NATIVE_DEPTH);
         let cell = self.b.ins().iconst(I64, callee.code_cell as i64);
         let f = self.b.ins().load(I64, self.mf, cell, 0);
@@ -181,7 +184,7 @@ impl Lower<'_, '_, '_> {
         let engine = self.b.create_block();
         self.b.ins().brif(go, native, &[], engine, &[]);
         self.b.switch_to_block(engine);
-        self.set_pc(self.input.entry[c.target as usize]);
+        self.set_pc(self.input.dpc(c.target));
         self.ret_const(status::CONTINUE);
         self.b.switch_to_block(native);
         let nd1 = self.b.ins().iadd_imm(nd, 1);
@@ -278,7 +281,7 @@ impl Lower<'_, '_, '_> {
                 self.b.switch_to_block(d);
                 let ret = self.b.block_params(d)[0];
                 for a in returns {
-                    let here = self.input.entry[a as usize];
+                    let here = self.input.dpc(a);
                     let is = self.b.ins().icmp_imm(IntCC::Equal, ret, here as i64);
                     let go = self.b.create_block();
                     let next = self.b.create_block();

@@ -13,7 +13,8 @@
 //! of an unset variable (which no result has), the status of leaving
 //! compiled code (`PREEMPT`, `CONTINUE`) in the payload and the whole
 //! state written to the process. The environment block is not passed: the
-//! cold paths that write the state get it from the `env` helper.
+//! `leave` helpers that write the state find it in the thread-local the
+//! engine sets (`engine::helpers`, D1 in src/jit/README.md).
 //!
 //! Blocks are charged and preempted exactly as by the interpreter. The
 //! operand stack is SSA values within a block and Cranelift variables
@@ -239,7 +240,7 @@ impl Lower<'_, '_, '_> {
         }
         self.b.switch_to_block(leave);
         self.stack.clear();
-        self.direct_exit(status::CONTINUE, self.input.entry[target as usize]);
+        self.direct_exit(status::CONTINUE, self.input.dpc(target));
 
         let ret = self.b.create_block();
         self.b.append_block_param(ret, I32);
@@ -418,7 +419,7 @@ impl Lower<'_, '_, '_> {
     /// unchecked copy only charges.
     fn direct_prologue(&mut self, start: u32) {
         let cost = self.input.program.block_cost[start as usize] as i64;
-        let charge_pc = self.input.entry[start as usize];
+        let charge_pc = self.input.dpc(start);
         let budget = self.b.use_var(self.v_budget);
         if self.dstate().fast {
             let charged = self.b.ins().iadd_imm(budget, -cost);
@@ -499,7 +500,7 @@ impl Lower<'_, '_, '_> {
 
     /// This (innermost) frame leaves compiled code with status `st` at
     /// decoded address `pc`: the `leave` helper writes it and makes the
-    /// process's lengths its.
+    /// process's lengths its (D2 in src/jit/README.md).
     pub(super) fn direct_exit(&mut self, st: u32, pc: u32) {
         let items = self.stack.clone();
         let buf = self.fill_buffer(&items);
@@ -562,7 +563,7 @@ impl Lower<'_, '_, '_> {
 
     /// After a direct call returned `(tag, pay, budget)`: the result, in
     /// the block that goes on; when the callee left compiled code instead,
-    /// `leave` writes this frame's part and returns.
+    /// `leave` writes this frame's part and returns (D3, D4).
     fn after_direct_call(&mut self, r: &[ir::Value], leave: impl FnOnce(&mut Self)) -> Item {
         let (tag, pay, budget) = (r[0], r[1], r[2]);
         self.b.def_var(self.v_budget, budget);
@@ -673,7 +674,7 @@ impl Lower<'_, '_, '_> {
         };
         let r = self.b.inst_results(call).to_vec();
         let items = self.stack.clone();
-        let after = self.input.entry[at as usize + 1];
+        let after = self.input.dpc(at + 1);
         let result = self.after_direct_call(&r, |l| {
             let buf = l.fill_buffer(&items);
             let d = l.desc(items.len());
@@ -767,7 +768,7 @@ impl Lower<'_, '_, '_> {
             let fptr = l.env_load(I64, off::FPTR);
             let fo = l.b.ins().imul_imm(f64, fl::SIZE);
             let fp = l.b.ins().iadd(fptr, fo);
-            let after = l.input.entry[at as usize + 1];
+            let after = l.input.dpc(at + 1);
             let ret_pc = l.b.ins().iconst(I32, after as i64);
             let site = l.b.ins().iconst(I32, at as i64);
             l.b.ins().store(l.mf, ret_pc, fp, fl::RET);

@@ -32,7 +32,7 @@ impl Lower<'_, '_, '_> {
         self.b.switch_to_block(cont);
     }
 
-    /// Leave at `dpc` now.
+    /// Leave at `dpc` now (X1 in src/jit/README.md).
     pub(super) fn exit_continue(&mut self, dpc: u32) {
         if self.direct.is_some() {
             return self.direct_exit(status::CONTINUE, dpc);
@@ -42,7 +42,7 @@ impl Lower<'_, '_, '_> {
         self.set_pc(dpc);
         // At a part's continuation (`regions`) the engine would enter this
         // code again: the interpreter runs the instruction.
-        let cont = self.input.plan.cont.map(|c| self.input.entry[c as usize]);
+        let cont = self.input.plan.cont.map(|c| self.input.dpc(c));
         self.ret_const(if cont == Some(dpc) {
             status::INTERPRET
         } else {
@@ -98,7 +98,7 @@ impl Lower<'_, '_, '_> {
             }
             None => {
                 // Not code of this unit: continue through the engine.
-                let dpc = self.input.entry[target as usize];
+                let dpc = self.input.dpc(target);
                 self.exit_continue(dpc);
             }
         }
@@ -207,7 +207,7 @@ impl Lower<'_, '_, '_> {
     pub(super) fn block_prologue(&mut self, start: u32) {
         let p = self.input.program;
         let cost = p.block_cost[start as usize] as i64;
-        let charge_pc = self.input.entry[start as usize];
+        let charge_pc = self.input.dpc(start);
         // Preempt when the budget is spent.
         let budget = self.b.use_var(self.v_budget);
         self.if_spent(budget, |l| {
@@ -270,7 +270,7 @@ impl Lower<'_, '_, '_> {
         let rest = (at as usize..p.code.len())
             .take_while(|&i| i == at as usize || !p.block_start[i])
             .count() as i64;
-        let dpc = self.input.entry[at as usize];
+        let dpc = self.input.dpc(at);
         let len = self.b.use_var(self.v_len);
         let lim = self.b.use_var(self.v_lim);
         let want = self.b.ins().iadd_imm(len, 2 * rest);

@@ -117,7 +117,7 @@ impl Lower<'_, '_, '_> {
 
     /// The engine's entry into block `start`: check that the slots have
     /// the tags the block assumes, then go on into it; otherwise let the
-    /// interpreter run the block.
+    /// interpreter run the block (E1, E2 in src/jit/README.md).
     pub(super) fn entry_guard(&mut self, stub: ir::Block, start: u32) {
         let assume = &self.assume[&start];
         self.b.switch_to_block(stub);
@@ -144,7 +144,7 @@ impl Lower<'_, '_, '_> {
         self.b.ins().brif(ok, blk, &[], fail, &[]);
         self.b.switch_to_block(fail);
         self.save_state();
-        self.set_pc(self.input.entry[start as usize]);
+        self.set_pc(self.input.dpc(start));
         self.ret_const(status::INTERPRET);
     }
 }

@@ -1,0 +1,216 @@
+//! The run: every scheduler thread's loop — take a process (`Worker::
+//! next_task`), run its slice through the executor (R2–R5), handle its end,
+//! fire due timers, sleep when idle — and the end of the run. The worker's
+//! own state and queues are `sched::Worker`; the protocol is
+//! `sched/README.md`.
+
+use super::{Execute, Node, Outcome, Sched};
+use crate::process::{After, Entry, Process, SliceEnd, Start};
+use crate::sched::{pin, RunEnd, RunReport, SchedConfig, Woke, Worker};
+use crate::sync::LockMode;
+use crate::table::{Garbage, Mark};
+use crossbeam_deque::{Steal, Stealer, Worker as Deque};
+use std::time::{Duration, Instant};
+
+impl<S: Send> Node<S> {
+    /// Run every process to the end on `config.schedulers` threads (the
+    /// calling thread is worker 0).
+    pub fn run<E: Execute<S>>(&self, exec: &E, config: &SchedConfig) -> (RunEnd, RunReport) {
+        let n = config.schedulers.max(1);
+        let workers: Vec<Deque<Entry<S>>> = (0..n).map(|_| Deque::new_fifo()).collect();
+        let stealers: Vec<Stealer<Entry<S>>> = workers.iter().map(Deque::stealer).collect();
+        let cores = if config.pin {
+            core_affinity::get_core_ids().unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        let unpinned = std::sync::atomic::AtomicUsize::new(0);
+        let marks: Vec<Mark> = (0..n).map(|_| Mark::new()).collect();
+        let marks = &marks[..];
+        let locking = self.begin_run(n);
+        // L2 also when a worker panics (the panic goes on after).
+        struct EndRun<'a, S: Send>(&'a Node<S>, LockMode);
+        impl<S: Send> Drop for EndRun<'_, S> {
+            fn drop(&mut self) {
+                self.0.end_run(self.1);
+            }
+        }
+        let end_run = EndRun(self, locking);
+        std::thread::scope(|scope| {
+            let mut workers = workers.into_iter().enumerate();
+            let (_, first) = workers.next().expect("one worker");
+            for (i, local) in workers {
+                let (stealers, cores, unpinned) = (&stealers, &cores, &unpinned);
+                let spawned = std::thread::Builder::new()
+                    .name(format!("ttvm-sched-{i}"))
+                    .stack_size(config.stack_bytes)
+                    .spawn_scoped(scope, move || {
+                        pin(i, cores, unpinned);
+                        self.work(i, exec, config, local, stealers, marks, locking)
+                    });
+                if let Err(e) = spawned {
+                    // Fewer threads still run everything correctly.
+                    self.trace(|| format!("scheduler {i} could not start: {e}"));
+                }
+            }
+            pin(0, &cores, &unpinned);
+            self.work(0, exec, config, first, &stealers, marks, locking);
+        });
+        // Entries left in the injector (Q2), then what the workers retired:
+        // every worker has stopped.
+        while let Steal::Success(e) = self.shared.injector.steal() {
+            // SAFETY: Q2: not handed to R2.
+            let kept = unsafe { e.get() }.release_stale();
+            crate::sync::lock(&self.orphans).extend(kept.map(Garbage::Item));
+        }
+        drop(std::mem::take(&mut *crate::sync::lock(&self.orphans)));
+        let end = self.shared.idle.take_result().unwrap_or(RunEnd::AllEnded);
+        if end == RunEnd::AllEnded {
+            // Whatever is left is blocked forever: discard it.
+            self.clear();
+        }
+        drop(end_run);
+        (
+            end,
+            RunReport {
+                unpinned: unpinned.into_inner(),
+            },
+        )
+    }
+
+    /// One worker's loop; `locking` says how it takes process locks.
+    #[allow(clippy::too_many_arguments)]
+    fn work<E: Execute<S>>(
+        &self,
+        index: usize,
+        exec: &E,
+        config: &SchedConfig,
+        local: Deque<Entry<S>>,
+        stealers: &[Stealer<Entry<S>>],
+        marks: &[Mark],
+        locking: LockMode,
+    ) {
+        let workers = marks.len();
+        let mut sched = Sched {
+            node: self,
+            w: Worker::new(&self.table, &self.shared, &local, marks, index, locking),
+        };
+        sched.w.go_online();
+        let mut rng =
+            0x9E37_79B9_7F4A_7C15u64 ^ (index as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        loop {
+            // P4: between slices this worker holds no borrowed process.
+            sched.w.quiesce();
+            if self.shared.idle.is_done() {
+                break;
+            }
+            if self.has_timers() && self.next_timer_in(Instant::now()) == Some(Duration::ZERO) {
+                for p in self.due_timers(Instant::now()) {
+                    sched.w.schedule(&p);
+                }
+            }
+            let task = sched.w.next_task(stealers, &mut rng);
+            match task {
+                Some(p) => {
+                    self.run_one(&sched, exec, p, config.budget);
+                    // W3: the slice spawned processes: wake a sleeper once
+                    // (not once per SPAWN) to share them.
+                    if sched.w.wake_deferred.replace(false) {
+                        self.shared.idle.notify_work();
+                    }
+                }
+                None => {
+                    exec.idle();
+                    if self.next_timer_in(Instant::now()) == Some(Duration::ZERO) {
+                        continue;
+                    }
+                    let timeout = || self.next_timer_in(Instant::now());
+                    let has_work = || {
+                        !self.shared.injector.is_empty() || stealers.iter().any(|s| !s.is_empty())
+                    };
+                    let all_idle = || {
+                        if self.live() == 0 || !self.is_alive(1) {
+                            RunEnd::AllEnded
+                        } else {
+                            RunEnd::Deadlock
+                        }
+                    };
+                    sched.w.go_offline();
+                    let woke = self.shared.idle.sleep(workers, has_work, timeout, all_idle);
+                    sched.w.go_online();
+                    if woke == Woke::Done {
+                        break;
+                    }
+                }
+            }
+        }
+        // Q2: the stale entries this worker still holds.
+        let mut left: Vec<Entry<S>> = sched.w.solo.get_mut().drain(..).collect();
+        left.extend(sched.w.lifo.take());
+        while let Some(e) = local.pop() {
+            left.push(e);
+        }
+        for e in left {
+            // SAFETY: Q2: not handed to R2.
+            if let Some(kept) = unsafe { e.get() }.release_stale() {
+                sched.w.reclaim.get_mut().retire(Garbage::Item(kept));
+            }
+        }
+        sched.w.go_offline();
+        let garbage = std::mem::take(sched.w.reclaim.get_mut()).into_garbage();
+        crate::sync::lock(&self.orphans).extend(garbage);
+        self.stats
+            .messages
+            .fetch_add(sched.w.messages.get(), std::sync::atomic::Ordering::Relaxed);
+        self.stats.reductions.fetch_add(
+            sched.w.reductions.get(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
+
+    fn run_one<E: Execute<S>>(&self, sched: &Sched<'_, S>, exec: &E, entry: Entry<S>, budget: i64) {
+        // SAFETY: Q2: the entry is handed to R2 right here; after R2 the
+        // process is ours (Running) until R4/R5, and after that it is not
+        // freed before this worker's next quiescent point (P4): it is either
+        // still in the table, or was removed and retired by X1.
+        let p = unsafe { entry.get() };
+        let state = match p.transition_to_running(&mut sched.w.own.borrow_mut()) {
+            Start::Skip(None) => return,
+            Start::Skip(Some(kept)) => {
+                return sched.w.reclaim.borrow_mut().retire(Garbage::Item(kept));
+            }
+            Start::Exit(reason) => return self.exited(sched, p, reason),
+            Start::Run(state) => state,
+        };
+        let mut state = state;
+        let end = match exec.run_slice(sched, p, &mut state, budget) {
+            Outcome::Preempted => SliceEnd::Preempted,
+            Outcome::Waiting => SliceEnd::Waiting,
+            Outcome::Ended(reason) => {
+                p.transition_to_exiting(&mut sched.w.own.borrow_mut());
+                drop(state);
+                return self.exited(sched, p, reason);
+            }
+            Outcome::ExitVm(code) => {
+                let own = &mut sched.w.own.borrow_mut();
+                p.transition_after_slice(state, own, SliceEnd::Preempted);
+                self.shared.idle.finish(|| RunEnd::Exit(code));
+                return;
+            }
+        };
+        let after = p.transition_after_slice(state, &mut sched.w.own.borrow_mut(), end);
+        match after {
+            After::Requeue => sched.w.requeue(p),
+            After::Parked(None) => {}
+            After::Parked(Some((deadline, token))) => self.add_timer(deadline, token, p.pid),
+            After::Exit(reason) => self.exited(sched, p, reason),
+        }
+    }
+
+    fn exited(&self, sched: &Sched<'_, S>, p: &Process<S>, reason: crate::value::Value) {
+        sched.finish_exit(p, reason);
+        if self.live() == 0 {
+            self.shared.idle.finish(|| RunEnd::AllEnded);
+        }
+    }
+}

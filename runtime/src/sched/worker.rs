@@ -1,0 +1,240 @@
+//! A worker: one scheduler thread's own state and its queue operations
+//! (W1–W3, Q1–Q2, P2–P6 of `README.md`). The run loop that drives workers
+//! (`node/run.rs`) and the process operations (`node.rs`) use it through
+//! the node's per-worker handle, `node::Sched`.
+
+use super::{find_task, Shared, MAX_LIFO_RUNS};
+use crate::process::{Entry, Own, Pid, Process};
+use crate::sync::LockMode;
+use crate::table::{Mark, Reclaimer, Table};
+use crate::value::Value;
+use crossbeam_deque::{Stealer, Worker as Deque};
+use std::sync::Arc;
+
+/// A scheduler thread's own state: its run queues (the local deque, the
+/// LIFO slot, the one-worker queue), its garbage and quiescent-point mark,
+/// the running process's own part and its counters. The node's per-worker
+/// handle (`node::Sched`) holds one; it is made by the run loop
+/// (`node/run.rs`) and used only on its thread.
+pub struct Worker<'a, S> {
+    /// The process table (for P2 lookups and P4 quiescent points).
+    pub(crate) table: &'a Table<Process<S>>,
+    /// The injector and idle state every worker shares.
+    pub(crate) shared: &'a Shared<S>,
+    pub(crate) local: Option<&'a Deque<Entry<S>>>,
+    /// Messages sent by this worker (added to the node's count at the end).
+    pub(crate) messages: std::cell::Cell<u64>,
+    /// Reductions spent on this worker (likewise).
+    pub(crate) reductions: std::cell::Cell<u64>,
+    /// More than one worker: wake-ups must be announced.
+    pub(crate) shared_queues: bool,
+    /// The LIFO slot (only with more than one worker): the process this
+    /// worker woke most recently runs next, on this core, without waking
+    /// another worker. Bounded by `lifo_runs` so it cannot starve the queue.
+    pub(crate) lifo: std::cell::Cell<Option<Entry<S>>>,
+    /// W3: processes spawned in this slice wait in this worker's queue
+    /// with their W2 (waking a sleeper) deferred to the slice's end.
+    pub(crate) wake_deferred: std::cell::Cell<bool>,
+    pub(crate) lifo_runs: std::cell::Cell<u32>,
+    /// Exits waiting to be run by `kill` (a link cascade is a loop over this
+    /// list, not a recursion: a chain of a million linked processes must not
+    /// overflow the native stack), and whether a loop is draining it.
+    pub(crate) cascade: std::cell::RefCell<Vec<(Arc<Process<S>>, Value)>>,
+    pub(crate) draining: std::cell::Cell<bool>,
+    /// The run queue when this is the only worker: nobody steals from it,
+    /// so it needs no atomics.
+    pub(crate) solo: std::cell::RefCell<std::collections::VecDeque<Entry<S>>>,
+    /// This worker's garbage (P3, P4) and quiescent-point mark.
+    pub(crate) reclaim: std::cell::RefCell<Reclaimer<Process<S>>>,
+    pub(crate) marks: &'a [Mark],
+    pub(crate) index: usize,
+    /// The running process's mailbox and wait (R2 to R4), and how this
+    /// worker takes process locks.
+    pub(crate) own: std::cell::RefCell<Own>,
+    pub(crate) locking: LockMode,
+}
+
+impl<'a, S: Send> Worker<'a, S> {
+    /// A worker's state at the start of a run: worker `index` of
+    /// `marks.len()`, with local queue `local`, taking process locks as
+    /// `locking` says.
+    pub(crate) fn new(
+        table: &'a Table<Process<S>>,
+        shared: &'a Shared<S>,
+        local: &'a Deque<Entry<S>>,
+        marks: &'a [Mark],
+        index: usize,
+        locking: LockMode,
+    ) -> Worker<'a, S> {
+        Worker {
+            table,
+            shared,
+            local: Some(local),
+            messages: Default::default(),
+            reductions: Default::default(),
+            shared_queues: marks.len() > 1,
+            lifo: Default::default(),
+            wake_deferred: Default::default(),
+            lifo_runs: Default::default(),
+            cascade: Default::default(),
+            draining: Default::default(),
+            own: std::cell::RefCell::new(Own {
+                locking,
+                ..Own::default()
+            }),
+            locking,
+            solo: Default::default(),
+            reclaim: Default::default(),
+            marks,
+            index,
+        }
+    }
+
+    /// The next process to run: with one worker the head of its FIFO
+    /// queue (then the injector); with several, the LIFO slot — at most
+    /// [`MAX_LIFO_RUNS`] times in a row while others wait in the queues —,
+    /// then the local queue, the injector, and a batch stolen from a
+    /// random other worker.
+    pub(crate) fn next_task(
+        &self,
+        stealers: &[Stealer<Entry<S>>],
+        rng: &mut u64,
+    ) -> Option<Entry<S>> {
+        let local = self.local.expect("a worker of a run");
+        let injector = &self.shared.injector;
+        if !self.shared_queues {
+            let next = self.solo.borrow_mut().pop_front();
+            return next.or_else(|| find_task(local, injector, stealers, self.index, rng));
+        }
+        match self.lifo.take() {
+            // At most MAX_LIFO_RUNS slot runs in a row while others
+            // wait in the queue; then the queue gets a turn.
+            Some(p)
+                if self.lifo_runs.get() < MAX_LIFO_RUNS
+                    || (local.is_empty() && injector.is_empty()) =>
+            {
+                self.lifo_runs.set(self.lifo_runs.get() + 1);
+                Some(p)
+            }
+            Some(p) => {
+                self.lifo_runs.set(0);
+                self.push(p);
+                find_task(local, injector, stealers, self.index, rng)
+            }
+            None => {
+                self.lifo_runs.set(0);
+                find_task(local, injector, stealers, self.index, rng)
+            }
+        }
+    }
+
+    /// SPAWN's queueing of the new process's entry `p`.
+    pub(crate) fn push_spawned(&self, p: Entry<S>) {
+        match (self.shared_queues, self.local) {
+            // W3: W1 now, W2 when the slice ends (this worker is awake and
+            // runs the child itself if nobody steals it meanwhile).
+            (true, Some(w)) => {
+                w.push(p);
+                self.wake_deferred.set(true);
+            }
+            _ => self.push(p),
+        }
+    }
+
+    /// P2: a process, borrowed without a lock or a count until this
+    /// worker's next quiescent point (which needs `&mut self`).
+    pub(crate) fn proc(&self, pid: Pid) -> Option<&Process<S>> {
+        let p = self.table.lookup(pid as u64);
+        // SAFETY: P2/P4: what a worker finds stays allocated until its next
+        // quiescent point, and `quiesce` takes `&mut self`, so this borrow
+        // ends first.
+        (!p.is_null()).then(|| unsafe { &*p })
+    }
+
+    /// An owning handle on a process found by [`Worker::proc`].
+    pub(crate) fn arc(&self, p: &Process<S>) -> Arc<Process<S>> {
+        // SAFETY: every `Process` is created inside an `Arc` by
+        // `Node::insert` (`Process::new` is crate-private and used nowhere
+        // else outside tests), and `p` is alive (borrowed), so the count is
+        // positive while we add ours.
+        unsafe {
+            Arc::increment_strong_count(p as *const Process<S>);
+            Arc::from_raw(p as *const Process<S>)
+        }
+    }
+
+    /// P4: a quiescent point (between slices): no borrowed process is held.
+    pub(crate) fn quiesce(&mut self) {
+        let (table, marks, me) = (self.table, self.marks, self.index);
+        self.reclaim.get_mut().quiesce(table, marks, me);
+    }
+
+    /// P6: going idle, and back.
+    pub(crate) fn go_offline(&mut self) {
+        let (table, marks, me) = (self.table, self.marks, self.index);
+        self.reclaim.get_mut().go_offline(table, marks, me);
+    }
+
+    pub(crate) fn go_online(&mut self) {
+        let (table, marks, me) = (self.table, self.marks, self.index);
+        self.reclaim.get_mut().go_online(table, marks, me);
+    }
+
+    /// Count `n` reductions spent on this worker (for `--stats`).
+    pub fn spent(&self, n: u64) {
+        self.reductions.set(self.reductions.get() + n);
+    }
+
+    /// Queue `p`, woken by a message or timer. With several workers it
+    /// takes the LIFO slot (message ping-pong stays on one core); whatever
+    /// held the slot moves to the queue, where others may steal it.
+    pub(crate) fn schedule_woken(&self, p: &Process<S>) {
+        if !self.shared_queues || self.local.is_none() {
+            return self.schedule(p);
+        }
+        if let Some(old) = self.lifo.replace(Some(Entry::new(p))) {
+            self.push(old);
+        }
+    }
+
+    /// A process this worker preempted goes back in the queue (W1). When
+    /// nothing else waits in this worker's queue, this worker runs it next
+    /// itself, so no sleeper is woken (W2 skipped): waking one would only
+    /// have it steal the process, a futex wake-up and a move to another
+    /// core at every slice (a lone busy process ran 1.2–2.1× slower with
+    /// two schedulers than with one). When other work waits here, a
+    /// sleeper is woken as usual, so busy processes still spread out.
+    pub(crate) fn requeue(&self, p: &Process<S>) {
+        if let (true, Some(w)) = (self.shared_queues, self.local) {
+            let slot = self.lifo.take();
+            let alone = slot.is_none() && w.is_empty();
+            self.lifo.set(slot);
+            if alone {
+                return w.push(Entry::new(p));
+            }
+        }
+        self.schedule(p)
+    }
+
+    /// Queue `p` (its status is already `Queued`) and wake a sleeping worker.
+    pub(crate) fn schedule(&self, p: &Process<S>) {
+        self.push(Entry::new(p))
+    }
+
+    /// W1 (and W2): push a queue entry.
+    pub(crate) fn push(&self, p: Entry<S>) {
+        if !self.shared_queues {
+            // One worker: its own FIFO queue (SPEC §4.6 order); nobody to wake.
+            return self.solo.borrow_mut().push_back(p);
+        }
+        match self.local {
+            Some(w) => w.push(p),
+            None => self.shared.injector.push(p),
+        }
+        // W1 done (pushed); W2: wake a sleeper if there is one (with one
+        // worker there is nobody to wake).
+        if self.shared_queues {
+            self.shared.idle.notify_work();
+        }
+    }
+}
