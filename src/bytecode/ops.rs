@@ -33,8 +33,9 @@
 //!   (LOAD STORE) and `other`.
 //! - `jit` ([`JitClass`]): `inline` (the JIT has its own lowering, in
 //!   `jit/lower.rs`), `helper` (it calls the generic helper, which runs the
-//!   interpreter's semantics), `helper_writes` (the same, and the helper may
-//!   write the frame's variables), `helper_ends` (the same, and control
+//!   complete semantics, `exec::semantics`), `helper_writes` (the same,
+//!   and the helper may write the frame's variables), `helper_ends` (the
+//!   same, and control
 //!   never falls through: the block ends).
 //! - `cost`: `vm` or `rt` (a process operation: what it costs is the
 //!   runtime's, which the JIT weighs before compiling a unit).
@@ -425,7 +426,7 @@ pub enum Family {
 pub enum JitClass {
     /// Its own lowering (`jit/lower.rs`).
     Inline,
-    /// A call of the generic helper (the interpreter's semantics).
+    /// A call of the generic helper (the complete semantics, `exec::semantics`).
     Helper,
     /// The generic helper, which may write the frame's variables.
     HelperWrites,

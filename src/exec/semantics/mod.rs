@@ -1,26 +1,51 @@
 //! The complete semantics of every instruction, run from the program's
-//! instruction itself. The dispatch loop inlines the hot cases; everything
-//! else, and every slow path of an inlined case, comes here.
+//! instruction itself, below both tiers: the interpreter's dispatch loop
+//! inlines the hot cases and comes here for everything else and every slow
+//! path; compiled code reaches it through the runtime helpers
+//! (`engine/helpers.rs`), without going through the interpreter.
+//!
+//! By op family: this file dispatches and holds the stack, arithmetic,
+//! comparison, variable, jump, list/object/string, exception and module
+//! families; [`calls`] calls, returns and HALT; [`host`] host I/O;
+//! [`procs`] the process operations; [`unwind`] exceptions unwinding to
+//! their handler, and the in-place update of a fused `LOAD; …; STORE`.
+//! Decoded addresses (where a jump goes) come from the decoded program's
+//! [`Layout`].
 
-use super::{calls, host, procs, Code, Proc};
+pub(crate) mod calls;
+mod host;
+mod procs;
+mod unwind;
+
+pub(crate) use unwind::{raise, unwind, update_in_place};
+
+/// The process being run, and the process system it lives in.
+pub struct Proc<'a> {
+    pub pid: i64,
+    pub node: &'a ttvm_runtime::Sched<'a, Box<Context>>,
+    /// The running process itself (its mailbox, for receives).
+    pub me: &'a ttvm_runtime::Process<Box<Context>>,
+}
+
 use crate::bytecode::{Instr, Owner};
 use crate::exec::ops::{self, Arith, Cmp};
 use crate::exec::vm::ModuleState;
-use crate::exec::{error, Addr, Context, Control, Dpc, FrameKind, Handler, OpResult, Vm};
+use crate::exec::{error, Addr, Context, Control, Dpc, FrameKind, Handler, Layout, OpResult, Vm};
 use std::sync::Arc;
 use ttvm_runtime::{Closure, Value};
 
 /// Execute the instruction at program address `at` (the decoded op at
-/// `ctx.pc`).
-pub(super) fn exec(
+/// `ctx.pc`) with its complete semantics. Exceptions are returned
+/// (`Control::Raise`), not unwound.
+pub(crate) fn exec(
     ctx: &mut Context,
-    code: &Code,
+    layout: &Layout,
     vm: &Vm,
     proc: &mut Proc<'_>,
     at: u32,
 ) -> Control {
     let instr = &vm.program.code[at as usize];
-    match step(ctx, code, vm, proc, instr, at) {
+    match step(ctx, layout, vm, proc, instr, at) {
         Ok(flow) => flow,
         Err(e) => Control::Raise(e),
     }
@@ -92,13 +117,13 @@ fn load(ctx: &Context, slot: u32, name: &ttvm_runtime::Atom) -> OpResult<Value> 
 
 fn step(
     ctx: &mut Context,
-    code: &Code,
+    layout: &Layout,
     vm: &Vm,
     proc: &mut Proc<'_>,
     instr: &Instr,
     at: u32,
 ) -> OpResult<Control> {
-    let decoded_next = code.layout.dpc(Addr(at + 1)).0;
+    let decoded_next = layout.dpc(Addr(at + 1)).0;
     // Error texts name the instruction by its mnemonic.
     let name = instr.opcode().mnemonic();
     match instr {
@@ -192,24 +217,24 @@ fn step(
             Ok(Control::Next)
         }
         // §3.5
-        Instr::Jmp(t) => Ok(Control::Jump(code.layout.dpc(Addr(t.0)))),
+        Instr::Jmp(t) => Ok(Control::Jump(layout.dpc(Addr(t.0)))),
         Instr::Jz(t) => {
             let v = ctx.pop(name)?;
             Ok(if v.is_truthy() {
                 Control::Jump(Dpc(decoded_next))
             } else {
-                Control::Jump(code.layout.dpc(Addr(t.0)))
+                Control::Jump(layout.dpc(Addr(t.0)))
             })
         }
         Instr::Jnz(t) => {
             let v = ctx.pop(name)?;
             Ok(if v.is_truthy() {
-                Control::Jump(code.layout.dpc(Addr(t.0)))
+                Control::Jump(layout.dpc(Addr(t.0)))
             } else {
                 Control::Jump(Dpc(decoded_next))
             })
         }
-        Instr::Halt(_) => Ok(calls::halt(ctx, code, vm)),
+        Instr::Halt(_) => Ok(calls::halt(ctx, layout, vm)),
         // §3.6
         Instr::Call(c) => {
             let p = c.proto.as_ref().expect("resolved");
@@ -224,9 +249,9 @@ fn step(
                 tail,
                 decoded_next,
             )?;
-            Ok(Control::Jump(code.layout.dpc(Addr(c.target))))
+            Ok(Control::Jump(layout.dpc(Addr(c.target))))
         }
-        Instr::Ret(_) => Ok(calls::ret(ctx, code, vm, proc)),
+        Instr::Ret(_) => Ok(calls::ret(ctx, layout, vm, proc)),
         Instr::MakeFunction(c) => push(ctx, Value::Function(c.proto.clone().expect("resolved"))),
         Instr::Capture(v) => {
             let x = load(ctx, v.slot, &v.name)?;
@@ -259,7 +284,7 @@ fn step(
         }
         Instr::CallFunction(_) => {
             let tail = vm.program.tail_call(at);
-            let entry = calls::call_function(ctx, vm, code, at, tail, decoded_next)?;
+            let entry = calls::call_function(ctx, vm, layout, at, tail, decoded_next)?;
             Ok(Control::Jump(Dpc(entry)))
         }
         // §3.7
@@ -322,7 +347,7 @@ fn step(
             let depth = ctx.frames.len() as u32;
             ctx.handlers.install(Handler {
                 try_pc: at,
-                catch: code.layout.dpc(Addr(t.0)).0,
+                catch: layout.dpc(Addr(t.0)).0,
                 stack_len: ctx.stack.len() as u32,
                 depth,
             });
@@ -340,7 +365,7 @@ fn step(
             Ok(Control::Next)
         }
         // §3.9
-        Instr::Import(imp) => import(ctx, code, vm, imp.module, at, decoded_next),
+        Instr::Import(imp) => import(ctx, layout, vm, imp.module, at, decoded_next),
         Instr::Export(v) => {
             let x = load(ctx, v.slot, &v.name)?;
             // A name the running module does not export (an EXPORT in a
@@ -389,7 +414,7 @@ fn step(
         | Instr::Monitor(_)
         | Instr::Demonitor(_)
         | Instr::TrapExit(_)
-        | Instr::ExitProcess(_) => procs::exec(ctx, code, vm, proc, instr, at),
+        | Instr::ExitProcess(_) => procs::exec(ctx, layout, vm, proc, instr, at),
     }
 }
 
@@ -397,7 +422,7 @@ fn step(
 /// exports here.
 fn import(
     ctx: &mut Context,
-    code: &Code,
+    layout: &Layout,
     vm: &Vm,
     m: u32,
     at: u32,
@@ -425,7 +450,7 @@ fn import(
             let n = vm.program.modules[m as usize].exports.len();
             ctx.exports.push((m, vec![None; n]));
             ctx.push_frame(next, at, start, size, FrameKind::Module(m), slot_limit);
-            Ok(Control::Jump(code.layout.dpc(Addr(start))))
+            Ok(Control::Jump(layout.dpc(Addr(start))))
         }
     }
 }
