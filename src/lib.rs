@@ -13,6 +13,7 @@ pub mod engine;
 pub mod exec;
 pub mod interp;
 pub mod jit;
+pub mod library;
 pub mod lsp;
 pub mod selftest;
 pub mod stdlib;

@@ -278,6 +278,10 @@ fn run(args: RunArgs) -> i32 {
         Ok(p) => p,
         Err(code) => return code,
     };
+    // Load-time warnings (what `ttvm check` prints) show before the run.
+    for w in &program.warnings {
+        eprint_quiet(&format!("warning: {w}\n"));
+    }
     let config = RunConfig {
         reductions: args.reductions,
         max_call_depth: args.max_call_depth as usize,

@@ -46,7 +46,7 @@ const NAME: &str = "(\"(?:[^\"\\\\]|\\\\.)*\"|[^ \\t;\"]+)";
 fn grammar() -> Value {
     let targets = ops_where(|o| matches!(o.shape, Shape::Target | Shape::Callee));
     let variables = ops_where(|o| o.shape == Shape::Var);
-    let fields = ops_where(|o| o.shape == Shape::Name);
+    let fields = ops_where(|o| matches!(o.shape, Shape::Name | Shape::OptField));
     let control = ops_where(is_control);
     let other = ops_where(|o| !is_control(o));
     json!({

@@ -560,3 +560,61 @@ fn a_frame_of_many_variables_compiles_to_code_per_instruction() {
         );
     }
 }
+
+/// Issue 14: JSON, CSV and HASH in a hot loop compile with the unit (each
+/// a direct call of the library helper), no fallback.
+#[test]
+fn data_format_ops_compile_in_a_hot_loop() {
+    let src = "\
+PUSH_INT 0
+STORE i
+LABEL loop
+PUSH_STR \"{\\\"a\\\": [1, 2.5]}\"
+JSON_PARSE
+JSON_STRINGIFY
+PUSH_STR \"x,y\"
+CSV_PARSE
+CSV_WRITE
+CONCAT
+HASH
+STORE h
+LOAD i
+PUSH_INT 1
+ADD
+STORE i
+LOAD i
+PUSH_INT 3000
+LT
+JNZ loop
+LOAD h
+PRINT
+";
+    let err = stats_of("data-formats", src);
+    assert!(
+        err.contains("jit: functions compiled 1, fallbacks 0"),
+        "{err}"
+    );
+}
+
+/// Issue 14: every library operation compiles, each to one call of the
+/// library helper (four arguments: env, opcode number, program and decoded
+/// address — the only helper with four), not to the generic helper.
+#[test]
+fn every_library_op_is_one_helper_call() {
+    let lib: Vec<_> = ttvm::bytecode::OPS.iter().filter(|o| o.library).collect();
+    assert!(lib.len() >= 34, "{}", lib.len());
+    let mut src = String::from("LABEL top\n");
+    for op in &lib {
+        for _ in 0..op.pops {
+            src.push_str("NULL\n");
+        }
+        src.push_str(op.mnemonic);
+        src.push_str("\nPOP\n");
+    }
+    src.push_str("JMP top\n");
+    let p =
+        Arc::new(ttvm::load_source("lib.ttvm", &src).unwrap_or_else(|e| panic!("{}", e.render())));
+    let clif = ttvm::engine::clif_of(p, 0).expect("the unit compiles");
+    let calls = regex::Regex::new(r"call fn\d+\(v\d+, v\d+, v\d+, v\d+\)").unwrap();
+    assert_eq!(calls.find_iter(&clif).count(), lib.len(), "{clif}");
+}

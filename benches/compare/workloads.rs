@@ -8,10 +8,9 @@
 //! The real-program workloads of issue 15 (n-body ... map-reduce) print
 //! the same text in every language; their sizes are chosen so that Erlang
 //! takes about 0.2-0.8 s at full size on the development machine. A .ttvm
-//! program that does not exist yet (n-body, spectral-norm and word
-//! frequency need the maps, `sqrt` and float formatting of issue 14) is
-//! skipped with a note; when it is written, its size must be the line
-//! named in `quick_subs` (e.g. `PUSH_INT 500000` then `STORE n`).
+//! program that does not exist is skipped with a note; each program's
+//! size is the line named in `quick_subs` (e.g. `PUSH_INT 500000` then
+//! `STORE n`).
 
 pub struct Workload {
     pub name: &'static str,
@@ -212,7 +211,6 @@ pub const WORKLOADS: &[Workload] = &[
         startup: false,
     },
     // The real-program workloads (issue 15).
-    // Waits for issue 14 (sqrt, float formatting).
     Workload {
         name: "n-body 5e5",
         quick_name: "n-body 5e4",
@@ -228,7 +226,6 @@ pub const WORKLOADS: &[Workload] = &[
         only_sched: None,
         startup: false,
     },
-    // Waits for issue 14 (sqrt, float formatting).
     Workload {
         name: "spectral-norm 800",
         quick_name: "spectral-norm 250",
@@ -274,7 +271,6 @@ pub const WORKLOADS: &[Workload] = &[
         only_sched: None,
         startup: false,
     },
-    // Waits for issue 14 (maps with run-time keys, string split).
     Workload {
         name: "word frequency 1e6",
         quick_name: "word frequency 1e5",

@@ -82,6 +82,21 @@ impl LoadError {
         self.files.add(name, text)
     }
 
+    /// `name:line` of a byte offset in a file (for warnings, which are
+    /// one line of text).
+    pub(super) fn file_line(&self, file: usize, offset: usize) -> String {
+        use codespan_reporting::files::Files;
+        let name = self
+            .files
+            .name(file)
+            .map(|n| n.to_string())
+            .unwrap_or_default();
+        match self.files.line_index(file, offset) {
+            Ok(i) => format!("{name}:{}", i + 1),
+            Err(_) => name,
+        }
+    }
+
     pub(super) fn push(&mut self, file: usize, diag: Diag) {
         self.diags.push((file, diag));
     }

@@ -219,7 +219,21 @@ impl Loader {
                 let (dir, diag_file) = (top.dir.clone(), top.unit.diag_file);
                 top.next += 1;
                 if !skip {
-                    self.spawned_file(&dir, &name, span, diag_file);
+                    if let Some(warning) = self.spawned_file(&dir, &name, span, diag_file) {
+                        // Only now, for a name that resolves to nothing: the
+                        // closest label of the file, if one is close.
+                        let labels = &self.pending[self.pending.len() - 1].unit.code.labels;
+                        let hint = labels
+                            .keys()
+                            .map(String::as_str)
+                            .chain(["hello_world", "counter"])
+                            .map(|l| (strsim::jaro_winkler(&name, l), l))
+                            .filter(|(score, _)| *score > 0.8)
+                            .max_by(|a, b| a.0.total_cmp(&b.0))
+                            .map(|(_, l)| format!("; did you mean `{l}`?"))
+                            .unwrap_or_default();
+                        self.warnings.push(format!("{warning}{hint}"));
+                    }
                 }
                 continue;
             }
@@ -230,31 +244,13 @@ impl Loader {
 
     /// Resolve `IMPORT ipath` of a file in `dir`: the module's id, starting
     /// it if it is new, or `u32::MAX` after reporting why not.
+    ///
+    /// `.ttvm` is added to a path without an extension; then the importer's
+    /// folder comes first, the working directory second. A path starting
+    /// with `std/` that names no such file is a bundled module (`std/x` and
+    /// `std/x.ttvm` both name bundled `x`), so a program can ship its own
+    /// `std/` folder (TinyTotVM's layout) and still use the bundled ones.
     fn import(&mut self, dir: &Path, ipath: &str, span: Range<usize>, diag_file: usize) -> u32 {
-        if let Some(std_name) = ipath.strip_prefix("std/") {
-            let Some(text) = crate::stdlib::source(std_name) else {
-                self.errors.push(
-                    diag_file,
-                    Diag::error(span, format!("no bundled module `{ipath}`")).with_help(format!(
-                        "bundled modules: {}",
-                        crate::stdlib::names().join(", ")
-                    )),
-                );
-                return u32::MAX;
-            };
-            let key = format!("std:{std_name}");
-            if let Some(&existing) = self.by_key.get(&key) {
-                return self.existing(existing, span, diag_file);
-            }
-            return self.begin(
-                key,
-                format!("<std>/{std_name}.ttvm"),
-                PathBuf::from(format!("std/{std_name}.ttvm")),
-                text.as_bytes().to_vec(),
-            );
-        }
-        // `.ttvm` is added to a path without an extension; then the
-        // importer's folder comes first, the working directory second.
         let file = if Path::new(ipath).extension().is_none() {
             format!("{ipath}.ttvm")
         } else {
@@ -264,18 +260,33 @@ impl Loader {
         if candidates[0] != Path::new(&file) {
             candidates.push(PathBuf::from(&file));
         }
+        let bundled = ipath
+            .strip_prefix("std/")
+            .map(|n| n.strip_suffix(".ttvm").unwrap_or(n));
         let Some(found) = files::first_existing(&candidates).cloned() else {
-            self.errors.push(
-                diag_file,
-                Diag::error(span, format!("module `{ipath}` not found")).with_help(format!(
-                    "looked for {}",
-                    candidates
-                        .iter()
-                        .map(|p| format!("`{}`", p.display()))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )),
-            );
+            if let Some(std_name) = bundled {
+                if let Some(text) = crate::stdlib::source(std_name) {
+                    return self.bundled(std_name, text, span, diag_file);
+                }
+            }
+            let tried: Vec<String> = candidates
+                .iter()
+                .map(|p| format!("`{}`", p.display()))
+                .collect();
+            let mut help = format!("looked for {}", tried.join(", "));
+            if bundled.is_some() {
+                help.push_str(&format!(
+                    ", then the bundled modules ({})",
+                    crate::stdlib::names().join(", ")
+                ));
+            }
+            let message = if bundled.is_some() {
+                format!("no module `{ipath}`: no such file and no bundled module")
+            } else {
+                format!("module `{ipath}` not found")
+            };
+            self.errors
+                .push(diag_file, Diag::error(span, message).with_help(help));
             return u32::MAX;
         };
         let refused = |r: Refused| {
@@ -306,6 +317,27 @@ impl Loader {
                 u32::MAX
             }
         }
+    }
+
+    /// The bundled module `std_name` (source `text`): its id, starting it if
+    /// it is new.
+    fn bundled(
+        &mut self,
+        std_name: &str,
+        text: &'static str,
+        span: Range<usize>,
+        diag_file: usize,
+    ) -> u32 {
+        let key = format!("std:{std_name}");
+        if let Some(&existing) = self.by_key.get(&key) {
+            return self.existing(existing, span, diag_file);
+        }
+        self.begin(
+            key,
+            format!("<std>/{std_name}.ttvm"),
+            PathBuf::from(format!("std/{std_name}.ttvm")),
+            text.as_bytes().to_vec(),
+        )
     }
 
     /// The key of a found file and the path to open, or why the sandbox
@@ -362,12 +394,20 @@ impl Loader {
     /// `s.ttvm` beside the program, in the working directory or in
     /// `examples/`: such files are loaded now, so their errors show before
     /// anything runs.
-    fn spawned_file(&mut self, dir: &Path, name: &str, span: Range<usize>, diag_file: usize) {
+    /// Returns the warning for a name that is no label, no file and no
+    /// built-in process.
+    fn spawned_file(
+        &mut self,
+        dir: &Path,
+        name: &str,
+        span: Range<usize>,
+        diag_file: usize,
+    ) -> Option<String> {
         if name.is_empty()
             || self.spawn_files.contains_key(name)
             || self.refused_spawns.contains(name)
         {
-            return;
+            return None;
         }
         let file = format!("{name}.ttvm");
         let candidates = [
@@ -376,12 +416,13 @@ impl Loader {
             Path::new("examples").join(&file),
         ];
         let Some(found) = files::first_existing(&candidates).cloned() else {
-            if !matches!(name, "hello_world" | "counter") {
-                self.warnings.push(format!(
-                    "SPAWN \"{name}\" names no label, no file `{file}` and no built-in process; it will print `Spawned process: {name}`"
-                ));
+            if matches!(name, "hello_world" | "counter") {
+                return None;
             }
-            return;
+            let place = self.errors.file_line(diag_file, span.start);
+            return Some(format!(
+                "{place}: SPAWN \"{name}\" names no label, no file `{file}` and no built-in process; it will print `Spawned process: {name}`"
+            ));
         };
         let refused = |r: Refused| {
             let d = Diag::error(
@@ -412,6 +453,7 @@ impl Loader {
                 self.errors.push(diag_file, refused(r));
             }
         }
+        None
     }
 
     /// Add the built-in process bodies, then link every unit into one

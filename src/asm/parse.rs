@@ -2,7 +2,7 @@
 //! targets still to be linked, and diagnostics for everything wrong.
 
 use super::diag::Diag;
-use crate::bytecode::{escape, Instr, Opcode, OperandCursor, OperandError, REMOVED_OPCODES};
+use crate::bytecode::{escape, tinytotvm_only, Instr, Opcode, OperandCursor, OperandError};
 use std::collections::HashMap;
 use std::ops::Range;
 
@@ -113,14 +113,12 @@ pub(super) fn assemble(text: &str, diags: &mut Vec<Diag>) -> Assembled {
 
         let Some(opcode) = Opcode::from_mnemonic(word) else {
             let upper = word.to_ascii_uppercase();
-            let diag = if REMOVED_OPCODES.contains(&upper.as_str()) {
+            let diag = if let Some(instead) = tinytotvm_only(&upper) {
                 Diag::error(
                     word_span,
-                    format!("`{word}` is a TinyTotVM opcode that is not part of ttvm v1"),
+                    format!("`{word}` is a TinyTotVM opcode that is not part of ttvm"),
                 )
-                .with_help(
-                    "network, database, crypto, JSON/CSV and async opcodes were removed in v1",
-                )
+                .with_help(instead)
             } else {
                 let d = Diag::error(word_span, format!("unknown opcode `{word}`"));
                 match suggest(word) {

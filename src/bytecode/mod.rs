@@ -16,7 +16,10 @@ mod warning;
 
 pub use disasm::disassemble;
 pub use operand::*;
-pub use ops::{Arith, Cmp, Control, Family, Instr, JitClass, OpInfo, Opcode, OPS, REMOVED_OPCODES};
+pub use ops::{
+    tinytotvm_only, Arith, Cmp, Control, Family, Instr, JitClass, OpInfo, Opcode, OPS,
+    TINYTOTVM_ONLY,
+};
 pub use source::{module_source, to_source};
 pub use warning::Warning;
 

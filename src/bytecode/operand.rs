@@ -21,6 +21,7 @@ pub enum Shape {
     OptInt,
     OptRef,
     OptName,
+    OptField,
     ModPath,
     Owner,
 }
@@ -42,6 +43,7 @@ impl Shape {
             Shape::OptInt => "[pid]",
             Shape::OptRef => "[ref]",
             Shape::OptName => "[name]",
+            Shape::OptField => "[key]",
             Shape::ModPath => "path",
             Shape::Owner => "",
         }
@@ -571,6 +573,24 @@ impl Operand for OptName {
     }
 }
 
+/// An optional field name (GET_FIELD, SET_FIELD, HAS_FIELD, DELETE_FIELD):
+/// literal when given, else a Str popped from the top of the stack.
+#[derive(Clone, Debug)]
+pub struct OptField(pub Option<Atom>);
+
+impl Operand for OptField {
+    const SHAPE: Shape = Shape::OptField;
+    fn parse(c: &mut OperandCursor<'_>) -> Result<Self, OperandError> {
+        if c.at_end() {
+            return Ok(OptField(None));
+        }
+        Ok(OptField(Some(parse_name(c, "a field name")?.0)))
+    }
+    fn text(&self, _: &dyn NameView) -> String {
+        self.0.as_ref().map(name_text).unwrap_or_default()
+    }
+}
+
 /// An IMPORT: the path as written, the loaded module, and where each of the
 /// module's exports lands in the importer's frame (set by the loader).
 #[derive(Clone, Debug)]
@@ -629,5 +649,11 @@ impl Operand for OptRef {
     }
     fn text(&self, names: &dyn NameView) -> String {
         OptInt(self.0).text(names)
+    }
+}
+
+impl StackOperand for OptField {
+    fn on_stack(&self) -> u32 {
+        self.0.is_none() as u32
     }
 }

@@ -114,17 +114,57 @@ macro_rules! for_each_op {
             MAKE_LIST MakeList(Count) [(operand), 1] next other helper vm "`v1 … vn -- list`";
             LEN Len(Nil) [1, 1] next other helper vm "`x -- n`: list elements, object fields or string characters";
             INDEX Index(Nil) [2, 1] next other helper vm "`x i -- v`: list element or 1-character string";
-            APPEND Append(Nil) [2, 1] next grow(false) helper vm "`list v -- list'`";
-            SET_INDEX SetIndex(Nil) [3, 1] next other helper vm "`list i v -- list'`";
+            APPEND Append(Nil) [2, 1] next grow(false) helper_releases vm "`list v -- list'`";
+            SET_INDEX SetIndex(Nil) [3, 1] next other helper_releases vm "`list i v -- list'`";
             MAKE_OBJECT MakeObject(Nil) [0, 1] next other helper vm "`-- {}`";
-            SET_FIELD SetField(Name) [2, 1] next other helper vm "`obj v -- obj'`";
-            GET_FIELD GetField(Name) [1, 1] next other helper vm "`obj -- v` (null when missing; `message`/`value` of an Exception)";
-            HAS_FIELD HasField(Name) [1, 1] next other helper vm "`obj -- 1|0`";
-            DELETE_FIELD DeleteField(Name) [1, 1] next other helper vm "`obj -- obj'`";
+            SET_FIELD SetField(OptField) [(2 + operand), 1] next other helper_releases vm "`obj v [key] -- obj'`: set a field (an existing one keeps its position); without an operand the key, a Str, is popped from the top";
+            GET_FIELD GetField(OptField) [(1 + operand), 1] next other helper vm "`obj [key] -- v` (null when missing; `message`/`value` of an Exception)";
+            HAS_FIELD HasField(OptField) [(1 + operand), 1] next other helper vm "`obj [key] -- 1|0`";
+            DELETE_FIELD DeleteField(OptField) [(1 + operand), 1] next other helper_releases vm "`obj [key] -- obj'`";
             KEYS Keys(Nil) [1, 1] next other helper vm "`obj -- list` of field names in insertion order";
             TO_STR ToStr(Nil) [1, 1] next other helper vm "`v -- s`: its PRINT text";
             TO_INT ToInt(Nil) [1, 1] next other helper vm "`v -- n`: from Int, Float (truncated) or a decimal Str";
             TO_FLOAT ToFloat(Nil) [1, 1] next other helper vm "`v -- f`: from Int, Float or a decimal Str";
+            // Issue 14: strings (src/library/strings.rs); positions count characters
+            "Strings";
+            SUBSTR Substr(Nil) [3, 1] next other library vm "`s start len -- s'`: `len` characters from character `start` (clamped at the end)";
+            FIND Find(Nil) [2, 1] next other library vm "`s needle -- i|-1`: character position of the first occurrence";
+            SPLIT Split(Nil) [2, 1] next other library vm "`s sep -- list`: the parts between separators (empty `sep`: the characters)";
+            JOIN Join(Nil) [2, 1] next other library vm "`list sep -- s`: the elements' PRINT texts with `sep` between";
+            REPLACE Replace(Nil) [3, 1] next other library vm "`s from to -- s'`: every occurrence of `from` replaced";
+            TRIM Trim(Nil) [1, 1] next other library vm "`s -- s'`: leading and trailing whitespace removed";
+            UPPER Upper(Nil) [1, 1] next other library vm "`s -- s'`: upper case (Unicode)";
+            LOWER Lower(Nil) [1, 1] next other library vm "`s -- s'`: lower case (Unicode)";
+            STARTS_WITH StartsWith(Nil) [2, 1] next other library vm "`s prefix -- Bool`";
+            ENDS_WITH EndsWith(Nil) [2, 1] next other library vm "`s suffix -- Bool`";
+            CHR Chr(Nil) [1, 1] next other library vm "`n -- s`: the character of code point `n`";
+            ORD Ord(Nil) [1, 1] next other library vm "`s -- n`: the code point of a 1-character string";
+            REPEAT Repeat(Nil) [2, 1] next other library vm "`s n -- s'`: `s` repeated `n` times";
+            // Issue 14: numbers (src/library/math.rs)
+            "Numbers";
+            SQRT Sqrt(Nil) [1, 1] next other library vm "`x -- f`: square root (NaN below 0)";
+            POW Pow(Nil) [2, 1] next other library vm "`x y -- r`: `x` to the power `y` (Int when both are Ints and `y >= 0`)";
+            EXP Exp(Nil) [1, 1] next other library vm "`x -- f`: e to the power `x`";
+            LOG Log(Nil) [1, 1] next other library vm "`x -- f`: natural logarithm";
+            SIN Sin(Nil) [1, 1] next other library vm "`x -- f`: sine (radians)";
+            COS Cos(Nil) [1, 1] next other library vm "`x -- f`: cosine (radians)";
+            ATAN2 Atan2(Nil) [2, 1] next other library vm "`y x -- f`: the angle of the point (x, y), in radians";
+            FLOOR Floor(Nil) [1, 1] next other library vm "`x -- n`: largest Int not above `x`";
+            CEIL Ceil(Nil) [1, 1] next other library vm "`x -- n`: smallest Int not below `x`";
+            ROUND Round(Nil) [1, 1] next other library vm "`x -- n`: nearest Int, halves away from zero";
+            ABS Abs(Nil) [1, 1] next other library vm "`x -- |x|` (Int stays Int; `i64::MIN` raises)";
+            MIN Min(Nil) [2, 1] next other library vm "`a b -- a|b`: the smaller (numbers, or two strings)";
+            MAX Max(Nil) [2, 1] next other library vm "`a b -- a|b`: the larger (numbers, or two strings)";
+            FORMAT Format(Nil) [2, 1] next other library vm "`x decimals -- s`: `x` with exactly `decimals` digits after the point";
+            // Issue 14: lists (src/library/lists.rs)
+            "Lists";
+            SLICE Slice(Nil) [3, 1] next other library vm "`list start end -- list'`: elements `start` to `end` (exclusive, clamped)";
+            REVERSE Reverse(Nil) [1, 1] next other library vm "`list -- list'`: the elements in reverse order";
+            SORT Sort(Nil) [1, 1] next other library vm "`list -- list'`: stable sort of numbers, or of strings";
+            CONTAINS Contains(Nil) [2, 1] next other library vm "`list v -- Bool`: whether an element equals `v` (EQ)";
+            INDEX_OF IndexOf(Nil) [2, 1] next other library vm "`list v -- i|-1`: position of the first element equal to `v`";
+            RANGE Range(Nil) [2, 1] next other library vm "`start end -- list`: the Ints from `start` to `end` (exclusive)";
+            EXTEND Extend(Nil) [2, 1] next other library vm "`a b -- a++b`: the elements of two lists";
             // §3.8 Exceptions
             "Exceptions";
             TRY Try(Target) [0, 0] next other helper vm "install a handler whose catch label is `target`";
@@ -150,6 +190,25 @@ macro_rules! for_each_op {
             NOW_MS NowMs(Nil) [0, 1] next other helper vm "`-- n`: monotonic milliseconds";
             SLEEP Sleep(Nil) [1, 0] waits other helper rt "`ms --`: suspend this process";
             EXIT Exit(Nil) [1, 0] stops other helper_ends vm "`code --`: end the whole VM with that status";
+            // Issue 14: data formats (src/library/{json,csv,hash,time}.rs)
+            "JSON, CSV, hashing, time";
+            JSON_PARSE JsonParse(Nil) [1, 1] next other library vm "`s -- v`: the value of JSON text (objects keep key order; integers that fit are Ints)";
+            JSON_STRINGIFY JsonStringify(Nil) [1, 1] next other library vm "`v -- s`: compact JSON text (Functions, Closures, Exceptions, NaN and inf raise)";
+            CSV_PARSE CsvParse(Nil) [1, 1] next other library vm "`s -- rows`: a List of rows, each a List of Str fields";
+            CSV_WRITE CsvWrite(Nil) [1, 1] next other library vm "`rows -- s`: CSV text of a List of rows (each row ends with a newline)";
+            HASH Hash(Nil) [1, 1] next other library vm "`s|bytes -- hex`: SHA-256 of a Str's UTF-8 or of a byte List, 64 hex digits";
+            FORMAT_TIME FormatTime(Nil) [2, 1] next other library vm "`ts pattern -- s`: Unix seconds as UTC text by a strftime pattern (`%Y-%m-%d %H:%M:%S`)";
+            // Issue 14: TinyTotVM's host operations (src/library/host.rs)
+            "Host operations from TinyTotVM";
+            SET_ENV SetEnv(Nil) [2, 0] next other library vm "`name value --`: set an environment variable";
+            FILE_SIZE FileSize(Nil) [1, 1] next other library vm "`path -- n`: size in bytes";
+            LIST_DIR ListDir(Nil) [1, 1] next other library vm "`path -- list`: the folder's entry names, sorted";
+            READ_BYTES ReadBytes(Nil) [1, 1] next other library vm "`path -- bytes`: the file as a List of Ints 0..=255";
+            WRITE_BYTES WriteBytes(Nil) [2, 0] next other library vm "`bytes path --`: write a List of Ints 0..=255 to a file";
+            EXEC Exec(Nil) [2, 1] next other library vm "`prog args -- status`: run a program (no shell) on ttvm's stdin/stdout/stderr";
+            EXEC_CAPTURE ExecCapture(Nil) [2, 1] next other library vm "`prog args -- {stdout, stderr, exit_code}`: run a program, capturing its output";
+            READ_CHAR ReadChar(Nil) [0, 1] next other library vm "`-- s|null`: one character of stdin, null at end of input";
+            READ_INPUT ReadInput(Nil) [0, 1] next other library vm "`-- s`: the rest of stdin";
             // §4 Processes
             "Processes";
             SPAWN Spawn(Nil) [dyn, 1] ends other helper rt "`[args…] v -- pid`: start a process";
@@ -209,6 +268,7 @@ macro_rules! define_ops {
                     control,
                     family: define_ops!(@family $fam $(($($farg)*))?),
                     jit: define_ops!(@jit $jit),
+                    library: matches!(define_ops!(@jit $jit), JitClass::Library),
                     process: define_ops!(@cost $cost),
                     section,
                     summary: $doc,
@@ -310,6 +370,8 @@ macro_rules! define_ops {
     (@jit helper) => { JitClass::Helper };
     (@jit helper_writes) => { JitClass::HelperWrites };
     (@jit helper_ends) => { JitClass::HelperEnds };
+    (@jit library) => { JitClass::Library };
+    (@jit helper_releases) => { JitClass::HelperReleases };
     (@cost vm) => { false };
     (@cost rt) => { true };
     (@family konst($($f:tt)*)) => { Family::Const };
@@ -432,6 +494,12 @@ pub enum JitClass {
     HelperWrites,
     /// The generic helper, after which control never falls through.
     HelperEnds,
+    /// The generic helper, which may empty the variable the STORE right
+    /// after it writes (to update the value in place): it is read again.
+    HelperReleases,
+    /// A library operation (`src/library/`): one call of the library
+    /// helper, which pops exactly `pops` values and pushes `pushes`.
+    Library,
 }
 
 /// Static facts about an opcode.
@@ -448,6 +516,8 @@ pub struct OpInfo {
     pub control: Control,
     pub family: Family,
     pub jit: JitClass,
+    /// A library operation (`src/library/`): the `jit` column's `library`.
+    pub library: bool,
     /// A process operation (`rt` cost).
     pub process: bool,
     pub section: &'static str,
@@ -572,54 +642,60 @@ impl Instr {
     }
 }
 
-/// TinyTotVM opcodes that are deliberately not part of v1 (SPEC §3.10).
-pub static REMOVED_OPCODES: &[&str] = &[
-    "HTTP_GET",
-    "HTTP_POST",
-    "HTTP_PUT",
-    "HTTP_DELETE",
-    "HTTP_REQUEST",
-    "HTTP_SERVE",
-    "TCP_CONNECT",
-    "TCP_LISTEN",
-    "TCP_ACCEPT",
-    "TCP_SEND",
-    "TCP_RECV",
-    "TCP_CLOSE",
-    "UDP_BIND",
-    "UDP_SEND",
-    "UDP_RECV",
-    "DNS_RESOLVE",
-    "WEBSOCKET_CONNECT",
-    "DB_CONNECT",
-    "DB_QUERY",
-    "DB_EXEC",
-    "DB_CLOSE",
-    "SQL_QUERY",
-    "SHA256",
-    "SHA1",
-    "MD5",
-    "HASH",
-    "HMAC",
-    "ENCRYPT",
-    "DECRYPT",
-    "RANDOM_BYTES",
-    "BASE64_ENCODE",
-    "BASE64_DECODE",
-    "UUID",
-    "JSON_PARSE",
-    "JSON_STRINGIFY",
-    "CSV_PARSE",
-    "CSV_WRITE",
-    "CSV_STRINGIFY",
-    "ASYNC",
-    "AWAIT",
-    "ASYNC_CALL",
-    "ASYNC_SPAWN",
-    "FUTURE",
-    "PROMISE",
-    "SPAWN_TASK",
+/// What to use instead of a group of TinyTotVM opcodes ttvm does not have.
+mod instead {
+    pub const NETWORK: &str = "ttvm has no network operations yet; meanwhile run a client program with EXEC or EXEC_CAPTURE (e.g. `curl`; refused under --sandbox)";
+    pub const ASYNC: &str = "TinyTotVM's futures were simulated (the work happened at AWAIT); read and write directly (READ_FILE, WRITE_FILE), or SPAWN a process that does the I/O and SENDs the result back";
+    pub const STREAM: &str = "TinyTotVM's streams were placeholders that moved no data; use READ_FILE / WRITE_FILE / APPEND_FILE, or READ_BYTES / WRITE_BYTES for binary data";
+    pub const COMPRESS: &str = "TinyTotVM's COMPRESS/DECOMPRESS were placeholders that compressed nothing; run a real tool with EXEC (e.g. `gzip`) on a file";
+    pub const CRYPT: &str = "TinyTotVM's ENCRYPT/DECRYPT were placeholders that encrypted nothing; HASH gives a SHA-256 digest, and a real tool (e.g. `openssl`) can be run with EXEC_CAPTURE";
+    pub const DB: &str = "ttvm has no database access; run a database client with EXEC_CAPTURE (e.g. `sqlite3 FILE QUERY`) and parse its output (CSV_PARSE, JSON_PARSE)";
+    pub const SUPERVISOR: &str = "use `IMPORT std/supervisor` (real supervisors with restart strategies: see docs/PROCESSES.md)";
+}
+
+/// Every TinyTotVM opcode that ttvm does not implement, with what to use
+/// instead: the assembler reports ``X` is a TinyTotVM opcode that is not
+/// part of ttvm` and the pointer, never "unknown opcode" or a "did you
+/// mean". An opcode that ttvm implements must not be listed (a test checks
+/// both ways against TinyTotVM's full instruction set).
+pub static TINYTOTVM_ONLY: &[(&str, &str)] = &[
+    ("HTTP_GET", instead::NETWORK),
+    ("HTTP_POST", instead::NETWORK),
+    ("TCP_CONNECT", instead::NETWORK),
+    ("TCP_LISTEN", instead::NETWORK),
+    ("TCP_SEND", instead::NETWORK),
+    ("TCP_RECV", instead::NETWORK),
+    ("UDP_BIND", instead::NETWORK),
+    ("UDP_SEND", instead::NETWORK),
+    ("UDP_RECV", instead::NETWORK),
+    ("DNS_RESOLVE", instead::NETWORK),
+    ("ASYNC_READ", instead::ASYNC),
+    ("ASYNC_WRITE", instead::ASYNC),
+    ("AWAIT", instead::ASYNC),
+    ("STREAM_CREATE", instead::STREAM),
+    ("STREAM_READ", instead::STREAM),
+    ("STREAM_WRITE", instead::STREAM),
+    ("STREAM_CLOSE", instead::STREAM),
+    ("COMPRESS", instead::COMPRESS),
+    ("DECOMPRESS", instead::COMPRESS),
+    ("ENCRYPT", instead::CRYPT),
+    ("DECRYPT", instead::CRYPT),
+    ("DB_CONNECT", instead::DB),
+    ("DB_QUERY", instead::DB),
+    ("DB_EXEC", instead::DB),
+    ("START_SUPERVISOR", instead::SUPERVISOR),
+    ("SUPERVISE_CHILD", instead::SUPERVISOR),
+    ("RESTART_CHILD", instead::SUPERVISOR),
 ];
+
+/// What to use instead of TinyTotVM opcode `mnemonic` (exact, upper case),
+/// when ttvm does not implement it.
+pub fn tinytotvm_only(mnemonic: &str) -> Option<&'static str> {
+    TINYTOTVM_ONLY
+        .iter()
+        .find(|(m, _)| *m == mnemonic)
+        .map(|(_, instead)| *instead)
+}
 
 #[cfg(test)]
 mod tests {
@@ -639,6 +715,7 @@ mod tests {
     fn sample_operand(shape: Shape) -> Option<&'static str> {
         Some(match shape {
             Shape::None | Shape::Owner | Shape::OptInt | Shape::OptRef | Shape::OptName => "",
+            Shape::OptField => "k",
             Shape::Int | Shape::Count => "1",
             Shape::Float => "1.5",
             Shape::Text => "s",
@@ -704,5 +781,38 @@ mod tests {
         assert_eq!(Arith::Mod.mnemonic(true), "MOD");
         assert_eq!(Arith::Div.mnemonic(true), "DIV_F");
         assert_eq!(Cmp::Le.mnemonic(false), "LE");
+    }
+
+    /// Every mnemonic TinyTotVM's assembler accepts (its `src/bytecode.rs`
+    /// at commit 23bae66), to hold `TINYTOTVM_ONLY` to the truth both ways.
+    const TINYTOTVM_MNEMONICS: &str = "ADD ADD_F AND APPEND_FILE ASYNC_READ ASYNC_WRITE AWAIT CALL \
+        CALL_FUNCTION CAPTURE CATCH COMPRESS CONCAT CSV_PARSE CSV_WRITE DB_CONNECT DB_EXEC DB_QUERY \
+        DECOMPRESS DECRYPT DELETE DELETE_FIELD DELETE_FILE DEMONITOR DIV DIV_F DNS_RESOLVE DUMP_SCOPE \
+        DUP ENCRYPT END_TRY EQ EQ_F EXEC EXEC_CAPTURE EXIT EXPORT FALSE FILE_EXISTS FILE_SIZE \
+        FORMAT_TIME GE GE_F GET_ARGS GET_ENV GET_FIELD GET_TIME GT GT_F HALT HASH HAS_FIELD HTTP_GET \
+        HTTP_POST IMPORT INDEX JMP JSON_PARSE JSON_STRINGIFY JZ KEYS LE LEN LE_F LINK LIST_DIR LOAD \
+        LT LT_F MAKE_FUNCTION MAKE_LAMBDA MAKE_LIST MAKE_OBJECT MONITOR MUL MUL_F NE NE_F NOT NULL OR \
+        PRINT PUSH_BOOL PUSH_FLOAT PUSH_INT PUSH_STR READ_BYTES READ_CHAR READ_FILE READ_INPUT \
+        READ_LINE RECEIVE REGISTER RESTART_CHILD RET SEND SENDNAMED SET_ENV SET_FIELD SLEEP SPAWN \
+        START_SUPERVISOR STORE STREAM_CLOSE STREAM_CREATE STREAM_READ STREAM_WRITE SUB SUB_F \
+        SUPERVISE_CHILD TCP_CONNECT TCP_LISTEN TCP_RECV TCP_SEND THROW TRAP_EXIT TRUE TRY UDP_BIND \
+        UDP_RECV UDP_SEND UNLINK UNREGISTER WHEREIS WRITE_BYTES WRITE_FILE YIELD";
+
+    #[test]
+    fn every_tinytotvm_opcode_is_implemented_or_rejected_with_a_pointer() {
+        let theirs: Vec<&str> = TINYTOTVM_MNEMONICS.split_whitespace().collect();
+        assert_eq!(theirs.len(), 127);
+        for m in &theirs {
+            let ours = Opcode::from_mnemonic(m).is_some();
+            let rejected = tinytotvm_only(m).is_some();
+            assert!(
+                ours != rejected,
+                "{m}: implemented {ours}, rejected {rejected}"
+            );
+        }
+        for (m, instead) in TINYTOTVM_ONLY {
+            assert!(theirs.contains(m), "{m} is not a TinyTotVM opcode");
+            assert!(!instead.is_empty());
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! The instruction table of `docs/LANGUAGE.md`, generated from the op table
 //! so the documentation cannot drift (a test compares them).
 
-use super::{OPS, REMOVED_OPCODES};
+use super::{OPS, TINYTOTVM_ONLY};
 
 /// Markers around the generated part of `docs/LANGUAGE.md`.
 pub const BEGIN: &str =
@@ -33,14 +33,15 @@ const FUZZ_TOKENS: &[&str] = &[
 ];
 
 /// `fuzz/ttvm.dict`, the libFuzzer dictionary: every mnemonic of the op
-/// table, the syntax tokens, and the TinyTotVM opcodes that are errors
+/// table, the syntax tokens, and the TinyTotVM opcodes rejected with a pointer to what to use
 /// (a test compares the file with this; `TTVM_BLESS=1` rewrites it).
 pub fn fuzz_dict() -> String {
     let mut ops: Vec<&str> = OPS.iter().map(|o| o.mnemonic).collect();
     ops.sort_unstable();
     let mut out =
         String::from("# libFuzzer dictionary for ttvm (generated from the op table by `cargo test --test docs`, TTVM_BLESS=1): every opcode, plus syntax tokens.\n");
-    for t in ops.iter().chain(FUZZ_TOKENS).chain(REMOVED_OPCODES) {
+    let rejected = TINYTOTVM_ONLY.iter().map(|(m, _)| m);
+    for t in ops.iter().chain(FUZZ_TOKENS).chain(rejected) {
         out.push('"');
         out.push_str(t);
         out.push_str("\"\n");

@@ -178,6 +178,52 @@ fn run_here(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
     }
 }
 
+/// When top-level code crashed inside a function's body it fell into
+/// (no HALT or JMP before the function's LABEL), a note saying so: the
+/// error itself (`undefined variable: n` for a parameter, `RET outside a
+/// function`) does not. The function is the last CALL / MAKE_FUNCTION /
+/// MAKE_LAMBDA target at or before the failing instruction in the same
+/// module, entered by falling through from the instruction before it.
+fn fell_into_function(
+    p: &crate::bytecode::Program,
+    ctx: &Context,
+    pid: i64,
+    at: u32,
+) -> Option<String> {
+    use crate::bytecode::Instr;
+    let frame = ctx.frames.last()?;
+    let top_level = match frame.kind {
+        FrameKind::Root => pid == 1,
+        FrameKind::Module(_) => true,
+        FrameKind::Call => false,
+    };
+    if !top_level {
+        return None;
+    }
+    let module = p.module_of.get(at as usize)?;
+    let entry = p
+        .code
+        .iter()
+        .filter_map(|i| match i {
+            Instr::Call(c) | Instr::MakeFunction(c) | Instr::MakeLambda(c) => Some(c.target),
+            _ => None,
+        })
+        .filter(|&e| e > 0 && e <= at && p.module_of.get(e as usize) == Some(module))
+        .max()?;
+    let before = &p.code[entry as usize - 1];
+    if before.opcode().info().no_fallthrough {
+        return None;
+    }
+    let name = p.function_name(entry);
+    Some(format!(
+        "  note: this is top-level code that ran on into the body of function `{name}` ({}) without calling it; end the top-level code with HALT (or jump over the function) before `LABEL {name}`\n",
+        p.location(entry)
+    ))
+}
+
+/// Entries (a folded run of frames is one) a crash report shows.
+const CRASH_FRAMES_SHOWN: usize = 20;
+
 /// How many other blocked processes a deadlock report lists.
 const DEADLOCK_LISTED: usize = 10;
 
@@ -443,6 +489,7 @@ pub(crate) fn crash_report(
     };
     // The message can be up to the string limit (a thrown value's text):
     // the report shows at most the diagnostic bound of it.
+    let overflow = reason == "stack overflow";
     let reason = ttvm_runtime::value::shown_text(reason, ttvm_runtime::value::MAX_SHOWN_BYTES);
     let mut out = format!("error: {who} crashed: {reason}\n");
     let instr = p.code.get(at as usize).map(|i| {
@@ -461,8 +508,27 @@ pub(crate) fn crash_report(
         instr.unwrap_or_default()
     ));
     out.push_str("  call stack (innermost first):\n");
+    // Repeated frames (a deep recursion) fold into one line with a count,
+    // so the report stays short and shows what recursed.
+    let mut shown = 0;
+    let mut folded: Option<(String, u32, usize)> = None;
+    let flush = |out: &mut String, f: Option<(String, u32, usize)>, shown: &mut usize| {
+        let Some((name, at, n)) = f else { return };
+        if *shown == CRASH_FRAMES_SHOWN {
+            out.push_str("    …\n");
+        }
+        if *shown < CRASH_FRAMES_SHOWN {
+            let times = if n > 1 {
+                format!("  × {n}")
+            } else {
+                String::new()
+            };
+            out.push_str(&format!("    {name:<20} {}{times}\n", p.location(at)));
+        }
+        *shown += 1;
+    };
     let mut here = at;
-    for f in ctx.frames.iter().rev().take(20) {
+    for f in ctx.frames.iter().rev() {
         let name = match f.kind {
             FrameKind::Root if pid == 1 => "<top level>".to_string(),
             FrameKind::Root => format!("<process {}>", p.function_name(f.entry)),
@@ -472,11 +538,30 @@ pub(crate) fn crash_report(
             ),
             FrameKind::Call => p.function_name(f.entry),
         };
-        out.push_str(&format!("    {name:<20} {}\n", p.location(here)));
+        folded = match folded.take() {
+            Some((n, a, k)) if n == name && a == here => Some((n, a, k + 1)),
+            other => {
+                flush(&mut out, other, &mut shown);
+                Some((name, here, 1))
+            }
+        };
         here = f.call_site;
     }
-    if ctx.frames.len() > 20 {
-        out.push_str(&format!("    … {} more frames\n", ctx.frames.len() - 20));
+    flush(&mut out, folded, &mut shown);
+    if shown > CRASH_FRAMES_SHOWN {
+        out.push_str(&format!(
+            "    … {} more entries\n",
+            shown - CRASH_FRAMES_SHOWN
+        ));
+    }
+    if let Some(note) = fell_into_function(p, ctx, pid, at) {
+        out.push_str(&note);
+    }
+    if overflow {
+        out.push_str(&format!(
+            "  help: the process reached --max-call-depth ({} frames) or --max-frame-slots ({} variable slots); write the recursion as a tail call (`CALL` directly followed by `RET` replaces the frame) or a loop, or raise the limit\n",
+            vm.config.max_call_depth, vm.config.max_frame_slots
+        ));
     }
     out
 }

@@ -375,6 +375,24 @@ impl HelperImpl for Impls {
         unsafe { in_context(env, |_, host, ctx| update(host, ctx, at, dpc)) }
     }
 
+    /// Library operation number `op` (`library::call`) at program address
+    /// `at`: no decoding, no interpreter dispatch.
+    #[inline]
+    unsafe fn library(env: *mut JitEnv, op: u32, at: Addr, dpc: Dpc) -> u32 {
+        // SAFETY: called by compiled code with the engine's `JitEnv`.
+        unsafe {
+            in_context(env, |_, host, ctx| {
+                let Some(op) = crate::library::opcode(op) else {
+                    unreachable!("compiled code passes a table index")
+                };
+                match semantics::library(ctx, host.vm, at.0, op) {
+                    Ok(()) => status::NEXT,
+                    Err(e) => raise(host, ctx, e, dpc),
+                }
+            })
+        }
+    }
+
     /// The innermost direct frame leaves compiled code with status `st` at
     /// decoded address `pc` (`pc_st`: `pc | st << 32`): make room for it, write
     /// it (see [`Leaving`]) and make the process's lengths, `pc` and budget its;

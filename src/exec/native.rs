@@ -166,6 +166,9 @@ macro_rules! for_each_helper {
             /// `(env, program address, decoded address) -> status`: `LOAD x;
             /// <operand>; APPEND|CONCAT; STORE x`, in place when possible.
             unit update(env: *mut $crate::exec::native::JitEnv, at: $crate::exec::Addr, dpc: $crate::exec::Dpc) -> u32;
+            /// `(env, opcode number, program address, decoded address) ->
+            /// status`: a library operation (`library::call`).
+            unit library(env: *mut $crate::exec::native::JitEnv, op: u32, at: $crate::exec::Addr, dpc: $crate::exec::Dpc) -> u32;
             /// `(buffer, place, descriptor, pc | status << 32, budget) ->
             /// status`: the innermost direct frame leaves compiled code.
             direct leave(buf: *const u8, place: u64, desc: u64, pc_st: u64, budget: i64) -> u64;

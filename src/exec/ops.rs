@@ -5,7 +5,8 @@
 use super::{error, OpResult};
 use std::cmp::Ordering;
 use std::sync::Arc;
-use ttvm_runtime::{Atom, Object, Value};
+use ttvm_runtime::value::Key;
+use ttvm_runtime::{Atom, Object, Str, Value};
 
 use crate::bytecode::Opcode;
 pub use crate::bytecode::{Arith, Cmp};
@@ -301,11 +302,64 @@ fn not_object<T>(op: &str, v: &Value) -> OpResult<T> {
     ))
 }
 
-/// `SET_FIELD`.
-pub fn set_field(obj: Value, name: &Atom, v: Value) -> OpResult<Value> {
+/// A field key: the instruction's operand (a name in the program), or a
+/// Str popped from the stack (SPEC extension, issue 14: keys are strings
+/// only, compared by content).
+#[derive(Clone, Copy)]
+pub enum FieldKey<'a> {
+    Name(&'a Atom),
+    Run(&'a Arc<Str>),
+}
+
+impl FieldKey<'_> {
+    pub fn as_str(&self) -> &str {
+        match self {
+            FieldKey::Name(a) => a.as_str(),
+            FieldKey::Run(s) => s.as_str(),
+        }
+    }
+
+    /// The key to store for a new field (a name's text is shared).
+    fn key(&self) -> Key {
+        match self {
+            FieldKey::Name(a) => a.text(),
+            FieldKey::Run(s) => Arc::from(s.as_str()),
+        }
+    }
+}
+
+/// A run-time key: a Str, else a type error that says how to make one.
+pub fn field_key<'a>(op: &str, key: &'a Value) -> OpResult<FieldKey<'a>> {
+    match key {
+        Value::Str(s) => Ok(FieldKey::Run(s)),
+        other => error(format!(
+            "type error: {op} needs a Str key, got {} (object keys are strings: \
+             convert with TO_STR)",
+            other.type_name()
+        )),
+    }
+}
+
+/// The most fields an object may have.
+pub const MAX_FIELDS: usize = MAX_LIST_LEN;
+
+/// Whether SET_FIELD of `key` on `obj` succeeds (an Object with room).
+pub fn can_set_field(obj: &Value, key: FieldKey<'_>) -> OpResult {
+    match obj {
+        Value::Object(o) if o.len() >= MAX_FIELDS && !o.contains(key.as_str()) => {
+            error(format!("object too large (over {MAX_FIELDS} fields)"))
+        }
+        Value::Object(_) => Ok(()),
+        other => not_object(Opcode::SetField.mnemonic(), other),
+    }
+}
+
+/// `SET_FIELD`: in place when nothing else holds the object.
+pub fn set_field(obj: Value, key: FieldKey<'_>, v: Value) -> OpResult<Value> {
+    can_set_field(&obj, key)?;
     match obj {
         Value::Object(mut o) => {
-            Arc::make_mut(&mut o).set(name.clone(), v);
+            Arc::make_mut(&mut o).set_with(key.as_str(), || key.key(), v);
             Ok(Value::Object(o))
         }
         other => not_object(Opcode::SetField.mnemonic(), &other),
@@ -313,10 +367,10 @@ pub fn set_field(obj: Value, name: &Atom, v: Value) -> OpResult<Value> {
 }
 
 /// `GET_FIELD`: Null when missing; `message`/`value` of an Exception.
-pub fn get_field(obj: &Value, name: &Atom) -> OpResult<Value> {
+pub fn get_field(obj: &Value, key: FieldKey<'_>) -> OpResult<Value> {
     match obj {
-        Value::Object(o) => Ok(o.get(name).cloned().unwrap_or(Value::Null)),
-        Value::Exception(e) => Ok(match name.as_str() {
+        Value::Object(o) => Ok(o.get(key.as_str()).cloned().unwrap_or(Value::Null)),
+        Value::Exception(e) => Ok(match key.as_str() {
             "message" => Value::Str(e.message.clone()),
             "value" => e.value.clone(),
             _ => Value::Null,
@@ -326,22 +380,22 @@ pub fn get_field(obj: &Value, name: &Atom) -> OpResult<Value> {
 }
 
 /// `HAS_FIELD`.
-pub fn has_field(obj: &Value, name: &Atom) -> OpResult<Value> {
+pub fn has_field(obj: &Value, key: FieldKey<'_>) -> OpResult<Value> {
     match obj {
-        Value::Object(o) => Ok(Value::Int(o.contains(name) as i64)),
+        Value::Object(o) => Ok(Value::Int(o.contains(key.as_str()) as i64)),
         Value::Exception(_) => Ok(Value::Int(
-            matches!(name.as_str(), "message" | "value") as i64
+            matches!(key.as_str(), "message" | "value") as i64
         )),
         other => not_object(Opcode::HasField.mnemonic(), other),
     }
 }
 
-/// `DELETE_FIELD`.
-pub fn delete_field(obj: Value, name: &Atom) -> OpResult<Value> {
+/// `DELETE_FIELD`: in place when nothing else holds the object.
+pub fn delete_field(obj: Value, key: FieldKey<'_>) -> OpResult<Value> {
     match obj {
         Value::Object(mut o) => {
-            if o.contains(name) {
-                Arc::make_mut(&mut o).remove(name);
+            if o.contains(key.as_str()) {
+                Arc::make_mut(&mut o).remove(key.as_str());
             }
             Ok(Value::Object(o))
         }
@@ -352,9 +406,7 @@ pub fn delete_field(obj: Value, name: &Atom) -> OpResult<Value> {
 /// `KEYS`.
 pub fn keys(obj: &Value) -> OpResult<Value> {
     match obj {
-        Value::Object(o) => Ok(Value::list(
-            o.iter().map(|(k, _)| Value::str(k.as_str())).collect(),
-        )),
+        Value::Object(o) => Ok(Value::list(o.iter().map(|(k, _)| Value::str(k)).collect())),
         other => not_object(Opcode::Keys.mnemonic(), other),
     }
 }

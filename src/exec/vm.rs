@@ -295,3 +295,17 @@ impl Vm {
         Ok(Some(line))
     }
 }
+
+/// The VM's standard streams, as the library's host operations use them.
+impl crate::library::host::Console for Vm {
+    fn flush_stdout(&self) {
+        self.flush();
+    }
+
+    fn with_stdin(&self, f: &mut dyn FnMut(&mut dyn BufRead)) {
+        // Output written so far shows before the program waits for input.
+        self.flush();
+        let mut stdin = lock(&self.stdin);
+        f(&mut **stdin);
+    }
+}

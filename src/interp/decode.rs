@@ -64,6 +64,8 @@ pub enum Op {
     Send(Option<i64>),
     /// `RECEIVE` (no pattern, no timeout).
     Receive,
+    /// A library operation (`library::call`), with the opcode.
+    Library(crate::bytecode::Opcode),
     /// Any other instruction: run the program's instruction at `orig`.
     Generic,
     // --- superinstructions ---
@@ -195,6 +197,7 @@ impl Code {
             Instr::CallFunction(_) => Op::CallFunction { tail },
             Instr::Send(to) => Op::Send(to.0),
             Instr::Receive(_) => Op::Receive,
+            other if other.opcode().info().library => Op::Library(other.opcode()),
             _ => Op::Generic,
         }
     }

@@ -287,6 +287,12 @@ fn run<const TRACE: bool>(
                 }
             }
             Op::Generic => generic!(),
+            Op::Library(op) => {
+                ctx.pc = Dpc(pc as u32);
+                let at = code.layout.addr(Dpc(pc as u32)).0;
+                tryv!(semantics::library(ctx, vm, at, op));
+                pc += 1;
+            }
             Op::Send(lit) => {
                 // The message and (unless given) an Int PID: else the
                 // generic path raises the error.

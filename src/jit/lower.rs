@@ -463,6 +463,18 @@ impl Lower<'_, '_, '_> {
                 self.generic_final(at, dpc);
                 return Ok(0);
             }
+            // In place when stored back: the helper may empty the variable
+            // the STORE after it writes (`exec::semantics::release_for_store`).
+            JitClass::HelperReleases => {
+                self.generic(at, dpc, false);
+                self.reload_released(at);
+                return Ok(1);
+            }
+            // Issue 14: one call of the library helper.
+            JitClass::Library => {
+                self.library(at, dpc, instr);
+                return Ok(1);
+            }
             JitClass::Inline => {}
         }
         if let Some(v) = instr.constant() {
@@ -605,6 +617,35 @@ impl Lower<'_, '_, '_> {
             }
         }
         Ok(1)
+    }
+
+    /// A library operation: one call of the library helper with the
+    /// opcode number (virtual stack flushed first).
+    fn library(&mut self, at: u32, dpc: u32, instr: &Instr) {
+        if self.direct.is_some() {
+            self.direct_bug("a library operation");
+            return self.exit_always(&[], dpc);
+        }
+        self.flush();
+        let op = self.b.ins().iconst(I32, instr.opcode() as i64);
+        let a = self.b.ins().iconst(I32, at as i64);
+        let d = self.b.ins().iconst(I32, dpc as i64);
+        let env = self.env;
+        let st = self.call_helper(self.im.library, &[env, op, a, d]);
+        self.check_status(st);
+        self.reload_released(at);
+    }
+
+    /// After a helper that may have emptied the variable the next
+    /// instruction stores into (`exec::semantics::release_for_store`): read that
+    /// variable from memory again.
+    fn reload_released(&mut self, at: u32) {
+        if self.direct.is_some() {
+            return;
+        }
+        if let Some(slot) = crate::exec::semantics::store_after(self.input.program, at) {
+            self.reload_slot(slot);
+        }
     }
 
     fn operands_n<const K: usize>(&mut self, dpc: u32) -> [Item; K] {

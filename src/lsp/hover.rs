@@ -58,6 +58,7 @@ fn shape_words(s: Shape) -> &'static str {
         Shape::OptInt => "optional: else popped",
         Shape::OptRef => "optional: else popped",
         Shape::OptName => "optional: else popped",
+        Shape::OptField => "optional field name: else a Str popped from the top",
         Shape::ModPath => "a module path or `std/NAME`",
         Shape::None | Shape::Owner => "",
     }

@@ -40,6 +40,11 @@ impl Atom {
         &self.0
     }
 
+    /// The shared text (an object field key made from this atom).
+    pub fn text(&self) -> Arc<str> {
+        self.0.clone()
+    }
+
     /// A number identifying this atom while the program runs.
     pub fn id(&self) -> usize {
         Arc::as_ptr(&self.0) as *const u8 as usize

@@ -45,7 +45,9 @@ pub struct TooLong;
 /// A container being printed, and the index of its next element.
 enum Open<'a> {
     List(&'a [Value], usize),
-    Object(&'a Object, usize),
+    /// The object, the entry position of its next field, whether a field
+    /// was written already.
+    Object(&'a Object, usize, bool),
 }
 
 /// Write the PRINT text of `v` to `out`, element by element, stopping at
@@ -86,7 +88,7 @@ fn walk_from<'a>(
                 }
                 Value::Object(obj) => {
                     out.write_char('{')?;
-                    open.push(Open::Object(obj, 0));
+                    open.push(Open::Object(obj, 0, false));
                 }
                 Value::Closure(c) => {
                     write!(out, "closure@{} (", c.proto.target_text)?;
@@ -117,15 +119,16 @@ fn walk_from<'a>(
                     }
                 }
             }
-            Some(Open::Object(obj, i)) => {
+            Some(Open::Object(obj, i, started)) => {
                 let obj: &'a Object = obj;
-                match obj.get_index(*i) {
-                    Some((name, value)) => {
-                        if *i > 0 {
+                match obj.next_from(*i) {
+                    Some((after, name, value)) => {
+                        if *started {
                             out.write_str(", ")?;
                         }
-                        *i += 1;
-                        out.write_str(name.as_str())?;
+                        *i = after;
+                        *started = true;
+                        out.write_str(name)?;
                         out.write_str(": ")?;
                         next = Some(value);
                     }
@@ -295,7 +298,7 @@ impl fmt::Debug for Object {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         cut_at(f, MAX_SHOWN_BYTES, |w| {
             w.write_char('{')?;
-            walk_from(None, vec![Open::Object(self, 0)], w)
+            walk_from(None, vec![Open::Object(self, 0, false)], w)
         })
     }
 }
@@ -407,9 +410,9 @@ mod tests {
         ]);
         assert_eq!(list.to_string(), "[1, two, 3.5, [x]]");
         let mut obj = Object::new();
-        obj.set(Atom::new("name"), Value::str("Ann"));
-        obj.set(Atom::new("age"), Value::Int(30));
-        obj.set(Atom::new("tags"), Value::list(vec![]));
+        obj.set(&Atom::new("name"), Value::str("Ann"));
+        obj.set(&Atom::new("age"), Value::Int(30));
+        obj.set(&Atom::new("tags"), Value::list(vec![]));
         assert_eq!(
             Value::Object(Arc::new(obj)).to_string(),
             "{name: Ann, age: 30, tags: []}"

@@ -294,8 +294,8 @@ mod tests {
         // Objects, closures' captures and exceptions' values the same way.
         let obj = |v: Value| {
             let mut o = Object::new();
-            o.set(Atom::new("a"), v.clone());
-            o.set(Atom::new("b"), v);
+            o.set(&Atom::new("a"), v.clone());
+            o.set(&Atom::new("b"), v);
             Value::Object(Arc::new(o))
         };
         let (mut a, mut b) = (Value::Int(1), Value::Int(1));
@@ -330,10 +330,10 @@ mod tests {
         assert!(!Value::list(vec![Value::Null]).matches_pattern(&msg));
         assert!(Value::Null.matches_pattern(&Value::Int(1)));
         let mut o = Object::new();
-        o.set(Atom::new("a"), Value::Int(1));
-        o.set(Atom::new("b"), Value::str("y"));
+        o.set(&Atom::new("a"), Value::Int(1));
+        o.set(&Atom::new("b"), Value::str("y"));
         let mut p = Object::new();
-        p.set(Atom::new("a"), Value::Null);
+        p.set(&Atom::new("a"), Value::Null);
         let (o, p) = (Value::Object(Arc::new(o)), Value::Object(Arc::new(p)));
         assert!(p.matches_pattern(&o));
         assert!(!o.matches_pattern(&p));
@@ -341,7 +341,7 @@ mod tests {
         let nan = Value::list(vec![Value::Float(f64::NAN)]);
         assert!(nan.matches_pattern(&nan));
         let mut n = Object::new();
-        n.set(Atom::new("x"), Value::Float(f64::NAN));
+        n.set(&Atom::new("x"), Value::Float(f64::NAN));
         let n = Value::Object(Arc::new(n));
         assert!(!n.matches_pattern(&n));
     }
@@ -378,7 +378,7 @@ mod tests {
                 proptest::collection::vec((0usize..3, inner), 0..3).prop_map(|fields| {
                     let mut o = Object::new();
                     for (k, v) in fields {
-                        o.set(Atom::new(["x", "y", "z"][k]), v);
+                        o.set(&Atom::new(["x", "y", "z"][k]), v);
                     }
                     Value::Object(Arc::new(o))
                 }),
@@ -427,14 +427,14 @@ mod tests {
     #[test]
     fn objects_are_equal_in_any_field_order() {
         let mut a = Object::new();
-        a.set(Atom::new("x"), Value::Int(1));
-        a.set(Atom::new("y"), Value::Int(2));
+        a.set(&Atom::new("x"), Value::Int(1));
+        a.set(&Atom::new("y"), Value::Int(2));
         let mut b = Object::new();
-        b.set(Atom::new("y"), Value::Float(2.0));
-        b.set(Atom::new("x"), Value::Int(1));
+        b.set(&Atom::new("y"), Value::Float(2.0));
+        b.set(&Atom::new("x"), Value::Int(1));
         assert!(Value::Object(Arc::new(a.clone())).equals(&Value::Object(Arc::new(b))));
         let mut c = a.clone();
-        c.set(Atom::new("z"), Value::Null);
+        c.set(&Atom::new("z"), Value::Null);
         assert!(!Value::Object(Arc::new(a)).equals(&Value::Object(Arc::new(c))));
     }
 }

@@ -18,7 +18,7 @@ mod text;
 pub use atom::Atom;
 pub use deep::List;
 pub use display::{format_float, shown_text, Shown, TooLong, MAX_PRINT_DEPTH, MAX_SHOWN_BYTES};
-pub use object::Object;
+pub use object::{Key, Object};
 pub use text::Str;
 
 use std::sync::Arc;

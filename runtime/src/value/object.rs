@@ -1,14 +1,42 @@
-//! Objects: fields in insertion order, keyed by interned names.
+//! Objects: maps from string keys to values, in insertion order.
+//!
+//! Keys are compared by content (`Arc<str>`), not interned: a key made at
+//! run time (`GET_FIELD` with no operand, a JSON document's keys) must not
+//! grow the global atom table, which never shrinks. A field name written
+//! in the program is an [`Atom`], whose text is shared with the key (no
+//! copy of the text per object).
+//!
+//! Layout: the entries in insertion order (`Vec`), and a hash index from
+//! key to entry position. Deleting a field leaves a hole in the entries
+//! (its value is `None`) instead of shifting the later ones, so get, set
+//! and delete are O(1) on average however many fields there are; when the
+//! holes outnumber the live fields the entries are compacted (O(n), at
+//! most once per n deletions: amortised O(1)). `len` is the index's size.
+//!
+//! The index hashes with the standard library's `RandomState` (SipHash,
+//! a random key per process): keys can come from untrusted input (JSON,
+//! messages), and a fixed fast hash would let such input make every
+//! lookup collide.
 
 use super::{Atom, Value};
-use indexmap::IndexMap;
-use rustc_hash::FxBuildHasher;
+use std::collections::hash_map::RandomState;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// A field key.
+pub type Key = Arc<str>;
+
+/// Holes below this are never compacted away (small objects stay cheap).
+const MIN_COMPACT: usize = 16;
 
 /// An object's fields, in insertion order. `Debug` is bounded (see
 /// `display.rs`).
 #[derive(Clone, Default)]
 pub struct Object {
-    fields: IndexMap<Atom, Value, FxBuildHasher>,
+    /// In insertion order; `None` marks a deleted field (a hole).
+    entries: Vec<(Key, Option<Value>)>,
+    /// Key → position in `entries`, for the live fields only.
+    index: HashMap<Key, usize, RandomState>,
 }
 
 impl Object {
@@ -16,43 +44,162 @@ impl Object {
         Object::default()
     }
 
-    pub fn get(&self, name: &Atom) -> Option<&Value> {
-        self.fields.get(name)
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        let &i = self.index.get(key)?;
+        self.entries[i].1.as_ref()
     }
 
-    pub fn contains(&self, name: &Atom) -> bool {
-        self.fields.contains_key(name)
+    pub fn contains(&self, key: &str) -> bool {
+        self.index.contains_key(key)
     }
 
-    /// Set a field; an existing field keeps its position.
-    pub fn set(&mut self, name: Atom, value: Value) {
-        self.fields.insert(name, value);
+    /// Set a field named by a program's atom (its text is shared).
+    pub fn set(&mut self, name: &Atom, value: Value) {
+        self.set_with(name.as_str(), || name.text(), value)
     }
 
-    /// Remove a field, keeping the order of the others.
-    pub fn remove(&mut self, name: &Atom) {
-        self.fields.shift_remove(name);
+    /// Set a field; an existing field keeps its position, a new one goes
+    /// last. `key` is made (allocated) only for a new field.
+    pub fn set_with(&mut self, key: &str, make: impl FnOnce() -> Key, value: Value) {
+        if let Some(&i) = self.index.get(key) {
+            self.entries[i].1 = Some(value);
+            return;
+        }
+        let key = make();
+        self.index.insert(key.clone(), self.entries.len());
+        self.entries.push((key, Some(value)));
+    }
+
+    /// Remove a field, keeping the order of the others; the value it had.
+    pub fn remove(&mut self, key: &str) -> Option<Value> {
+        let i = self.index.remove(key)?;
+        let old = self.entries[i].1.take();
+        let holes = self.entries.len() - self.index.len();
+        if holes >= MIN_COMPACT && holes > self.index.len() {
+            self.compact();
+        } else if self.index.is_empty() {
+            self.entries.clear();
+        }
+        old
+    }
+
+    /// Drop the holes and renumber the index.
+    fn compact(&mut self) {
+        self.entries.retain(|(_, v)| v.is_some());
+        for (i, (k, _)) in self.entries.iter().enumerate() {
+            if let Some(at) = self.index.get_mut(&**k) {
+                *at = i;
+            }
+        }
     }
 
     pub fn len(&self) -> usize {
-        self.fields.len()
+        self.index.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.fields.is_empty()
+        self.index.is_empty()
     }
 
     /// Remove every field, returning the values.
     pub fn take_values(&mut self) -> Vec<Value> {
-        self.fields.drain(..).map(|(_, v)| v).collect()
+        self.index.clear();
+        self.entries.drain(..).filter_map(|(_, v)| v).collect()
     }
 
-    /// The `i`-th field in insertion order.
-    pub fn get_index(&self, i: usize) -> Option<(&Atom, &Value)> {
-        self.fields.get_index(i)
+    /// The first field at or after entry position `pos`, and the position
+    /// after it (a cursor over the fields in insertion order, O(1)
+    /// amortised per field).
+    pub fn next_from(&self, pos: usize) -> Option<(usize, &str, &Value)> {
+        self.entries[pos.min(self.entries.len())..]
+            .iter()
+            .enumerate()
+            .find_map(|(k, (key, v))| v.as_ref().map(|v| (pos + k + 1, &**key, v)))
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&Atom, &Value)> {
-        self.fields.iter()
+    /// The fields in insertion order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.entries
+            .iter()
+            .filter_map(|(k, v)| v.as_ref().map(|v| (&**k, v)))
+    }
+
+    /// The keys in insertion order, shared.
+    pub fn keys(&self) -> impl Iterator<Item = &Key> {
+        self.entries
+            .iter()
+            .filter_map(|(k, v)| v.as_ref().map(|_| k))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(s: &str) -> Key {
+        Arc::from(s)
+    }
+
+    fn set(o: &mut Object, k: &str, v: i64) {
+        o.set_with(k, || key(k), Value::Int(v));
+    }
+
+    fn keys(o: &Object) -> Vec<String> {
+        o.iter().map(|(k, _)| k.to_string()).collect()
+    }
+
+    #[test]
+    fn order_is_insertion_order_across_deletes() {
+        let mut o = Object::new();
+        for (i, k) in ["a", "b", "c", "d"].iter().enumerate() {
+            set(&mut o, k, i as i64);
+        }
+        assert!(o.remove("b").is_some());
+        assert!(o.remove("b").is_none());
+        set(&mut o, "a", 9);
+        set(&mut o, "b", 7);
+        assert_eq!(keys(&o), ["a", "c", "d", "b"]);
+        assert_eq!(o.len(), 4);
+        assert!(matches!(o.get("a"), Some(Value::Int(9))));
+        assert!(o.get("zz").is_none());
+        let mut pos = 0;
+        let mut seen = Vec::new();
+        while let Some((next, k, _)) = o.next_from(pos) {
+            seen.push(k.to_string());
+            pos = next;
+        }
+        assert_eq!(seen, keys(&o));
+    }
+
+    #[test]
+    fn many_deletes_compact_and_keep_lookups_right() {
+        let mut o = Object::new();
+        for i in 0..1000 {
+            set(&mut o, &i.to_string(), i);
+        }
+        for i in (0..1000).filter(|i| i % 3 != 0) {
+            assert!(o.remove(&i.to_string()).is_some());
+        }
+        assert!(o.entries.len() < 2 * o.len() + MIN_COMPACT);
+        assert_eq!(o.len(), 334);
+        for i in 0..1000 {
+            assert_eq!(o.contains(&i.to_string()), i % 3 == 0, "{i}");
+        }
+        let ks: Vec<i64> = o.iter().map(|(k, _)| k.parse().unwrap()).collect();
+        assert!(ks.windows(2).all(|w| w[0] < w[1]));
+        for i in 0..1000 {
+            o.remove(&i.to_string());
+        }
+        assert!(o.is_empty());
+        assert!(o.entries.is_empty());
+    }
+
+    #[test]
+    fn atom_keys_share_the_atom_text() {
+        let a = Atom::new("shared_key_name");
+        let mut o = Object::new();
+        o.set(&a, Value::Int(1));
+        let k = o.keys().next().unwrap().clone();
+        assert!(Arc::ptr_eq(&k, &a.text()));
     }
 }

@@ -21,6 +21,12 @@ impl Str {
         &self.text
     }
 
+    /// Whether the text is all ASCII (known, not scanned: then character
+    /// positions are byte offsets).
+    pub fn is_ascii(&self) -> bool {
+        self.ascii
+    }
+
     /// Append text (CONCAT in place).
     pub fn push_str(&mut self, s: &str) {
         self.ascii &= s.is_ascii();

@@ -27,12 +27,12 @@ pub struct Proc<'a> {
     pub me: &'a ttvm_runtime::Process<Box<Context>>,
 }
 
-use crate::bytecode::{Instr, Owner};
+use crate::bytecode::{Instr, Opcode, Owner};
 use crate::exec::ops::{self, Arith, Cmp};
 use crate::exec::vm::ModuleState;
 use crate::exec::{error, Addr, Context, Control, Dpc, FrameKind, Handler, Layout, OpResult, Vm};
 use std::sync::Arc;
-use ttvm_runtime::{Closure, Value};
+use ttvm_runtime::{Atom, Closure, Value};
 
 /// Execute the instruction at program address `at` (the decoded op at
 /// `ctx.pc`) with its complete semantics. Exceptions are returned
@@ -308,12 +308,25 @@ fn step(
             }
         }
         Instr::Append(_) => {
+            ctx.need(2, name)?;
+            let n = ctx.stack.len();
+            if matches!(&ctx.stack[n - 2], Value::List(l) if l.len() < ops::MAX_LIST_LEN) {
+                // Cannot fail now: in place when stored back.
+                release_for_store(ctx, vm, at, 2);
+            }
             let (list, v) = binary(ctx, name)?;
             let r = ops::append(list, v)?;
             push(ctx, r)
         }
         Instr::SetIndex(_) => {
             ctx.need(3, name)?;
+            let n = ctx.stack.len();
+            if let (Value::List(l), Value::Int(i)) = (&ctx.stack[n - 3], &ctx.stack[n - 2]) {
+                if (0..l.len() as i64).contains(i) {
+                    // Cannot fail now: in place when stored back.
+                    release_for_store(ctx, vm, at, 3);
+                }
+            }
             let v = ctx.stack.pop().expect("checked");
             let i = ctx.stack.pop().expect("checked");
             let list = ctx.stack.pop().expect("checked");
@@ -321,18 +334,10 @@ fn step(
             push(ctx, r)
         }
         Instr::MakeObject(_) => push(ctx, ops::new_object()),
-        Instr::SetField(f) => {
-            let (obj, v) = binary(ctx, name)?;
-            let r = ops::set_field(obj, &f.0, v)?;
-            push(ctx, r)
-        }
-        Instr::GetField(f) => unary(ctx, name, |o| ops::get_field(o, &f.0)),
-        Instr::HasField(f) => unary(ctx, name, |o| ops::has_field(o, &f.0)),
-        Instr::DeleteField(f) => {
-            let obj = ctx.pop(name)?;
-            let r = ops::delete_field(obj, &f.0)?;
-            push(ctx, r)
-        }
+        Instr::SetField(f) => set_field(ctx, vm, at, f.0.as_ref()),
+        Instr::GetField(f) => read_field(ctx, name, f.0.as_ref(), ops::get_field),
+        Instr::HasField(f) => read_field(ctx, name, f.0.as_ref(), ops::has_field),
+        Instr::DeleteField(f) => delete_field(ctx, vm, at, f.0.as_ref()),
         Instr::Keys(_) => unary(ctx, name, ops::keys),
         Instr::ToStr(_) => unary(ctx, name, |v| {
             Ok(match v {
@@ -342,6 +347,41 @@ fn step(
         }),
         Instr::ToInt(_) => unary(ctx, name, ops::to_int),
         Instr::ToFloat(_) => unary(ctx, name, ops::to_float),
+        // Issue 14: library operations, one arm per group (`library::call`).
+        Instr::Substr(_)
+        | Instr::Find(_)
+        | Instr::Split(_)
+        | Instr::Join(_)
+        | Instr::Replace(_)
+        | Instr::Trim(_)
+        | Instr::Upper(_)
+        | Instr::Lower(_)
+        | Instr::StartsWith(_)
+        | Instr::EndsWith(_)
+        | Instr::Chr(_)
+        | Instr::Ord(_)
+        | Instr::Repeat(_) => library(ctx, vm, at, instr.opcode()).map(|_| Control::Next),
+        Instr::Sqrt(_)
+        | Instr::Pow(_)
+        | Instr::Exp(_)
+        | Instr::Log(_)
+        | Instr::Sin(_)
+        | Instr::Cos(_)
+        | Instr::Atan2(_)
+        | Instr::Floor(_)
+        | Instr::Ceil(_)
+        | Instr::Round(_)
+        | Instr::Abs(_)
+        | Instr::Min(_)
+        | Instr::Max(_)
+        | Instr::Format(_) => library(ctx, vm, at, instr.opcode()).map(|_| Control::Next),
+        Instr::Slice(_)
+        | Instr::Reverse(_)
+        | Instr::Sort(_)
+        | Instr::Contains(_)
+        | Instr::IndexOf(_)
+        | Instr::Range(_)
+        | Instr::Extend(_) => library(ctx, vm, at, instr.opcode()).map(|_| Control::Next),
         // §3.8
         Instr::Try(t) => {
             let depth = ctx.frames.len() as u32;
@@ -391,6 +431,22 @@ fn step(
         | Instr::GetTime(_)
         | Instr::NowMs(_)
         | Instr::Exit(_) => host::exec(ctx, vm, instr),
+        // Issue 14, part B: JSON, CSV, HASH, TinyTotVM's host operations.
+        Instr::JsonParse(_)
+        | Instr::JsonStringify(_)
+        | Instr::CsvParse(_)
+        | Instr::CsvWrite(_)
+        | Instr::Hash(_)
+        | Instr::FormatTime(_) => library(ctx, vm, at, instr.opcode()).map(|_| Control::Next),
+        Instr::SetEnv(_)
+        | Instr::FileSize(_)
+        | Instr::ListDir(_)
+        | Instr::ReadBytes(_)
+        | Instr::WriteBytes(_)
+        | Instr::Exec(_)
+        | Instr::ExecCapture(_)
+        | Instr::ReadChar(_)
+        | Instr::ReadInput(_) => library(ctx, vm, at, instr.opcode()).map(|_| Control::Next),
         // §4
         Instr::SelfPid(_) => push(ctx, Value::Int(proc.pid)),
         Instr::Yield(_) => {
@@ -415,6 +471,151 @@ fn step(
         | Instr::Demonitor(_)
         | Instr::TrapExit(_)
         | Instr::ExitProcess(_) => procs::exec(ctx, layout, vm, proc, instr, at),
+    }
+}
+
+/// A library operation (`library::call`) at program address `at`; when the
+/// next instruction stores the result back into the variable its first
+/// operand came from, that variable's reference is dropped first, so the
+/// operation can change the value in place (see [`release_for_store`]).
+pub(crate) fn library(ctx: &mut Context, vm: &Vm, at: u32, op: Opcode) -> OpResult {
+    let n = op.info().pops as usize;
+    let caps = crate::library::Caps {
+        sandbox: vm.config.sandbox,
+        console: Some(vm),
+    };
+    let released = if ctx.stack.len() >= n && n > 0 {
+        release_for_store(ctx, vm, at, n)
+    } else {
+        None
+    };
+    let r = crate::library::call(op, &mut ctx.stack, &caps);
+    if let (Err(_), Some(cell)) = (&r, released) {
+        // The operation left its operands as they were: give the
+        // variable its value back.
+        let v = ctx.stack[ctx.stack.len() - n].clone();
+        ctx.locals[cell] = Some(v);
+    }
+    r
+}
+
+/// When the instruction after `at` is `STORE x` (in the same block, so
+/// nothing runs in between) and `x` holds the very heap value that is the
+/// operand `depth` places from the top of the stack, drop `x`'s reference
+/// (the STORE overwrites it anyway): an operation that changes that
+/// operand then finds it unshared and changes it in place, so
+/// `LOAD m; …; SET_FIELD; STORE m` does not copy `m`. The cell released,
+/// for the caller to restore if the operation fails.
+pub(crate) fn release_for_store(
+    ctx: &mut Context,
+    vm: &Vm,
+    at: u32,
+    depth: usize,
+) -> Option<usize> {
+    let x = store_after(&vm.program, at)?;
+    let cell = ctx.frame().base as usize + x as usize;
+    let v = ctx.stack.get(ctx.stack.len().checked_sub(depth)?)?;
+    if !same_heap(ctx.locals[cell].as_ref()?, v) {
+        return None;
+    }
+    ctx.locals[cell] = None;
+    Some(cell)
+}
+
+/// The slot of `STORE x` right after `at` in the same block.
+pub(crate) fn store_after(p: &crate::bytecode::Program, at: u32) -> Option<u32> {
+    let next = at as usize + 1;
+    match p.code.get(next) {
+        Some(Instr::Store(x)) if !p.block_start[next] => Some(x.slot),
+        _ => None,
+    }
+}
+
+/// Whether `a` and `b` are the same container or string (one allocation).
+fn same_heap(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::List(x), Value::List(y)) => Arc::ptr_eq(x, y),
+        (Value::Object(x), Value::Object(y)) => Arc::ptr_eq(x, y),
+        (Value::Str(x), Value::Str(y)) => Arc::ptr_eq(x, y),
+        _ => false,
+    }
+}
+
+/// The operands of a field instruction: the object `depth` from the top
+/// and the key (the operand, or a Str on top of the stack).
+fn key_of<'a>(ctx: &'a Context, op: &str, name: Option<&'a Atom>) -> OpResult<ops::FieldKey<'a>> {
+    match name {
+        Some(a) => Ok(ops::FieldKey::Name(a)),
+        None => ops::field_key(op, ctx.stack.last().expect("checked")),
+    }
+}
+
+/// `SET_FIELD [key]`: `obj v [key] -- obj'`, in place when the object is
+/// stored back into the variable it came from (see [`release_for_store`]).
+fn set_field(ctx: &mut Context, vm: &Vm, at: u32, name: Option<&Atom>) -> OpResult<Control> {
+    let n = 2 + name.is_none() as usize;
+    ctx.need(n, Opcode::SetField.mnemonic())?;
+    let key = key_of(ctx, Opcode::SetField.mnemonic(), name)?;
+    ops::can_set_field(&ctx.stack[ctx.stack.len() - n], key)?;
+    release_for_store(ctx, vm, at, n);
+    let key = match name {
+        Some(a) => KeyHold::Name(a),
+        None => KeyHold::Run(ctx.stack.pop().expect("checked")),
+    };
+    let v = ctx.stack.pop().expect("checked");
+    let obj = ctx.stack.pop().expect("checked");
+    let r = ops::set_field(obj, key.get(), v).expect("checked: an Object, a Str key, room");
+    push(ctx, r)
+}
+
+/// `DELETE_FIELD [key]`: `obj [key] -- obj'`, in place like SET_FIELD.
+fn delete_field(ctx: &mut Context, vm: &Vm, at: u32, name: Option<&Atom>) -> OpResult<Control> {
+    let n = 1 + name.is_none() as usize;
+    ctx.need(n, Opcode::DeleteField.mnemonic())?;
+    let key = key_of(ctx, Opcode::DeleteField.mnemonic(), name)?;
+    let obj = &ctx.stack[ctx.stack.len() - n];
+    if !matches!(obj, Value::Object(_)) {
+        return ops::delete_field(obj.clone(), key).map(|_| Control::Next);
+    }
+    release_for_store(ctx, vm, at, n);
+    let key = match name {
+        Some(a) => KeyHold::Name(a),
+        None => KeyHold::Run(ctx.stack.pop().expect("checked")),
+    };
+    let obj = ctx.stack.pop().expect("checked");
+    let r = ops::delete_field(obj, key.get()).expect("checked: an Object");
+    push(ctx, r)
+}
+
+/// `GET_FIELD [key]`, `HAS_FIELD [key]`: `obj [key] -- v`.
+fn read_field(
+    ctx: &mut Context,
+    op: &str,
+    name: Option<&Atom>,
+    f: fn(&Value, ops::FieldKey<'_>) -> OpResult<Value>,
+) -> OpResult<Control> {
+    let n = 1 + name.is_none() as usize;
+    ctx.need(n, op)?;
+    let key = key_of(ctx, op, name)?;
+    let r = f(&ctx.stack[ctx.stack.len() - n], key)?;
+    ctx.stack.truncate(ctx.stack.len() - n);
+    push(ctx, r)
+}
+
+/// A key taken off the stack (or the operand), kept while the object is
+/// changed.
+enum KeyHold<'a> {
+    Name(&'a Atom),
+    Run(Value),
+}
+
+impl KeyHold<'_> {
+    fn get(&self) -> ops::FieldKey<'_> {
+        match self {
+            KeyHold::Name(a) => ops::FieldKey::Name(a),
+            KeyHold::Run(Value::Str(s)) => ops::FieldKey::Run(s),
+            KeyHold::Run(_) => unreachable!("checked to be a Str"),
+        }
     }
 }
 
