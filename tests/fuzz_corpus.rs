@@ -214,71 +214,33 @@ fn generator_covers_the_language() {
         printed += (out.stdout.len > 0) as u32;
         normal += (out.result.exit_code == 0) as u32;
     }
-    let wanted = [
-        "SPAWN",
-        "SPAWN_LINK",
-        "SEND",
-        "SENDNAMED",
-        "RECEIVE",
-        "RECEIVE_MATCH",
-        "RECEIVE_AFTER",
-        "RECEIVE_MATCH_AFTER",
-        "LINK",
-        "UNLINK",
-        "MONITOR",
-        "DEMONITOR",
-        "TRAP_EXIT",
-        "EXIT_PROCESS",
-        "REGISTER",
-        "UNREGISTER",
-        "WHEREIS",
-        "SELF",
-        "YIELD",
-        "SLEEP",
-        "TRY",
-        "THROW",
-        "CATCH",
-        "END_TRY",
-        "CALL",
-        "CALL_FUNCTION",
-        "MAKE_FUNCTION",
-        "MAKE_LAMBDA",
-        "CAPTURE",
-        "RET",
-        "HALT",
-        "JMP",
-        "JZ",
-        "JNZ",
-        "LABEL",
-        "MAKE_LIST",
-        "INDEX",
-        "APPEND",
-        "SET_INDEX",
-        "MAKE_OBJECT",
-        "SET_FIELD",
-        "GET_FIELD",
-        "HAS_FIELD",
-        "DELETE_FIELD",
-        "KEYS",
-        "LEN",
-        "ADD",
-        "DIV",
-        "MOD",
-        "CONCAT",
-        "EQ",
-        "LT",
-        "AND",
-        "NOT",
-        "TO_STR",
-        "TO_INT",
-        "TO_FLOAT",
-        "PUSH_FLOAT",
-        "STORE",
-        "LOAD",
-        "DELETE",
-        "PRINT",
-        "EXIT",
+    // Every opcode of the op table (a new one is wanted until the
+    // generator makes it, or it is listed here with the reason), and labels.
+    let not_generated = [
+        // The generator's programs touch no files, environment or modules
+        // of their own.
+        "EXPORT",
+        "READ_FILE",
+        "WRITE_FILE",
+        "APPEND_FILE",
+        "FILE_EXISTS",
+        "DELETE_FILE",
+        "GET_ENV",
+        // Clock readings differ run to run (the differential oracle skips
+        // them: `oracle::DIFFERENTIAL_SKIP`).
+        "GET_TIME",
+        "NOW_MS",
     ];
+    let wanted: Vec<&str> = ttvm::bytecode::OPS
+        .iter()
+        // Library operations (issue 14) are among the generator's raw
+        // instructions, each too rarely to be sure of in 150 programs;
+        // src/library's unit tests cover each of them.
+        .filter(|o| !o.library)
+        .map(|o| o.mnemonic)
+        .filter(|m| !not_generated.contains(m))
+        .chain(["LABEL"])
+        .collect();
     let missing: Vec<_> = wanted.iter().filter(|w| !seen.contains(**w)).collect();
     assert!(missing.is_empty(), "never generated: {missing:?}");
     assert!(

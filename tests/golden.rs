@@ -9,15 +9,15 @@
 //! - `TTVM_GOLDEN_FILTER=substr` runs only the programs whose path (relative
 //!   to the crate root) contains `substr`.
 
+mod common;
+
+use common::golden::{discover, lines_of, Case, Expect};
 use std::collections::VecDeque;
 use std::fmt::Write as _;
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Execution modes: a name (usable in `;! modes:`) and the extra flags put
 /// before the program path. Adding a mode is adding one line here.
@@ -38,39 +38,16 @@ const MODES: &[(&str, &[&str])] = &[
 
 /// The differential mode, and the interpreter run it is compared with.
 const MIXED: &str = "jit-mixed";
+
+fn mode_names() -> Vec<&'static str> {
+    MODES.iter().map(|m| m.0).collect()
+}
 const MIXED_BASELINE: &[&str] = &["--reductions", "7"];
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 const THREADS: usize = 4;
 /// How many lines of expected/actual output a failure report shows.
 const SHOW_LINES: usize = 40;
-
-/// Expectations parsed from a program (or its sidecar).
-#[derive(Debug, Clone, Default)]
-struct Expect {
-    flags: Vec<String>,
-    prog_args: Vec<String>,
-    /// `--` appeared in `;! args:` (program args follow the file path).
-    dashdash: bool,
-    stdin: Option<String>,
-    exit: i32,
-    stderr: Vec<String>,
-    stdout: Vec<String>,
-    /// `;! stdout: ignore` — stdout is not compared (and not blessed).
-    ignore_stdout: bool,
-    /// `;! modes: a b` — only these modes; empty = all.
-    modes: Vec<String>,
-}
-
-struct Case {
-    /// The program to run.
-    program: PathBuf,
-    /// The file holding the expectations (the program or its sidecar).
-    expect_file: PathBuf,
-    /// Path relative to the crate root, for reports and filtering.
-    rel: String,
-    expect: Expect,
-}
 
 struct Outcome {
     /// `None` when the run timed out or could not be started.
@@ -79,171 +56,6 @@ struct Outcome {
     stderr: String,
     note: Option<String>,
     elapsed: Duration,
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn collect(dir: &Path, recursive: bool, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            if recursive {
-                collect(&p, true, out);
-            }
-        } else if p.extension().is_some_and(|e| e == "ttvm") {
-            out.push(p);
-        }
-    }
-}
-
-fn sidecar(program: &Path) -> PathBuf {
-    program.with_extension("expect")
-}
-
-/// Text of a file with invalid UTF-8 replaced, split into lines without
-/// their `\n`/`\r\n`.
-fn lines_of(bytes: &[u8]) -> Vec<String> {
-    String::from_utf8_lossy(bytes)
-        .split('\n')
-        .map(|l| l.strip_suffix('\r').unwrap_or(l).to_string())
-        .collect()
-}
-
-fn parse_expect(text_lines: &[String]) -> Result<Expect, String> {
-    let mut e = Expect::default();
-    let mut stdin_lines: Vec<String> = Vec::new();
-    let mut saw_stdin = false;
-    for (i, line) in text_lines.iter().enumerate() {
-        let t = line.trim_start();
-        if let Some(rest) = t.strip_prefix(";>") {
-            e.stdout
-                .push(rest.strip_prefix(' ').unwrap_or(rest).to_string());
-        } else if let Some(rest) = t.strip_prefix(";!") {
-            let rest = rest.trim_start();
-            let (key, value) = match rest.split_once(':') {
-                Some((k, v)) => (k.trim(), v.strip_prefix(' ').unwrap_or(v)),
-                None => return Err(format!("line {}: `;!` without `key:`", i + 1)),
-            };
-            match key {
-                "args" => {
-                    let mut words = value.split_whitespace();
-                    for w in words.by_ref() {
-                        if w == "--" {
-                            e.dashdash = true;
-                            break;
-                        }
-                        e.flags.push(w.to_string());
-                    }
-                    e.prog_args.extend(words.map(str::to_string));
-                }
-                "stdin" => {
-                    saw_stdin = true;
-                    stdin_lines.push(value.to_string());
-                }
-                "exit" => {
-                    e.exit = value
-                        .trim()
-                        .parse()
-                        .map_err(|_| format!("line {}: bad exit status {value:?}", i + 1))?;
-                }
-                "stderr" => e.stderr.push(value.trim_end().to_string()),
-                "stdout" => match value.trim() {
-                    "ignore" => e.ignore_stdout = true,
-                    other => return Err(format!("line {}: unknown `;! stdout: {other}`", i + 1)),
-                },
-                "modes" => e.modes = value.split_whitespace().map(str::to_string).collect(),
-                other => return Err(format!("line {}: unknown directive `;! {other}:`", i + 1)),
-            }
-        }
-    }
-    if saw_stdin {
-        let mut s = String::new();
-        for l in &stdin_lines {
-            s.push_str(l);
-            s.push('\n');
-        }
-        e.stdin = Some(s);
-    }
-    for m in &e.modes {
-        if !MODES.iter().any(|(n, _)| n == m) {
-            return Err(format!("unknown mode `{m}` in `;! modes:`"));
-        }
-    }
-    Ok(e)
-}
-
-fn discover(filter: Option<&str>) -> (Vec<Case>, Vec<String>) {
-    let root = root();
-    let mut files = Vec::new();
-    collect(&root.join("tests/programs"), true, &mut files);
-    collect(&root.join("examples"), false, &mut files);
-    let mut cases = Vec::new();
-    let mut errors = Vec::new();
-    for program in files {
-        let rel = program
-            .strip_prefix(&root)
-            .unwrap_or(&program)
-            .to_string_lossy()
-            .replace('\\', "/");
-        if let Some(f) = filter {
-            if !rel.contains(f) {
-                continue;
-            }
-        }
-        let bytes = match std::fs::read(&program) {
-            Ok(b) => b,
-            Err(e) => {
-                errors.push(format!("{rel}: cannot read: {e}"));
-                continue;
-            }
-        };
-        let side = sidecar(&program);
-        let expect_file = if side.exists() { side } else { program.clone() };
-        let text_lines = if expect_file == program {
-            lines_of(&bytes)
-        } else {
-            match std::fs::read(&expect_file) {
-                Ok(b) => lines_of(&b),
-                Err(e) => {
-                    errors.push(format!("{rel}: cannot read sidecar: {e}"));
-                    continue;
-                }
-            }
-        };
-        if expect_file == program
-            && text_lines
-                .first()
-                .is_some_and(|l| l.trim() == "; golden: skip")
-        {
-            continue;
-        }
-        match parse_expect(&text_lines) {
-            Ok(expect) => cases.push(Case {
-                program,
-                expect_file,
-                rel,
-                expect,
-            }),
-            Err(e) => errors.push(format!("{rel}: bad expectations: {e}")),
-        }
-    }
-    (cases, errors)
-}
-
-fn read_all<R: Read + Send + 'static>(r: Option<R>) -> thread::JoinHandle<Vec<u8>> {
-    thread::spawn(move || {
-        let mut buf = Vec::new();
-        if let Some(mut r) = r {
-            let _ = r.read_to_end(&mut buf);
-        }
-        buf
-    })
 }
 
 fn command_line(case: &Case, mode_flags: &[&str]) -> Vec<String> {
@@ -275,71 +87,15 @@ fn command_line(case: &Case, mode_flags: &[&str]) -> Vec<String> {
 }
 
 fn run_one(case: &Case, mode_flags: &[&str]) -> Outcome {
-    let start = Instant::now();
     let dir = case.program.parent().unwrap();
     let args = command_line(case, mode_flags);
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ttvm"));
-    cmd.args(&args)
-        .current_dir(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .stdin(if case.expect.stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        });
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
-        Err(e) => {
-            return Outcome {
-                status: None,
-                stdout: String::new(),
-                stderr: String::new(),
-                note: Some(format!("cannot start ttvm: {e}")),
-                elapsed: start.elapsed(),
-            }
-        }
-    };
-    let writer = child.stdin.take().map(|mut w| {
-        let data = case.expect.stdin.clone().unwrap_or_default();
-        thread::spawn(move || {
-            let _ = w.write_all(data.as_bytes());
-        })
-    });
-    let out = read_all(child.stdout.take());
-    let err = read_all(child.stderr.take());
-    let mut note = None;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(st)) => break st.code(),
-            Ok(None) if start.elapsed() > TIMEOUT => {
-                let _ = child.kill();
-                let _ = child.wait();
-                note = Some(format!("timed out after {}s (killed)", TIMEOUT.as_secs()));
-                break None;
-            }
-            Ok(None) => thread::sleep(Duration::from_millis(5)),
-            Err(e) => {
-                note = Some(format!("wait failed: {e}"));
-                let _ = child.kill();
-                break None;
-            }
-        }
-    };
-    if status.is_none() && note.is_none() {
-        note = Some("killed by a signal".to_string());
-    }
-    if let Some(w) = writer {
-        let _ = w.join();
-    }
-    let stdout = String::from_utf8_lossy(&out.join().unwrap_or_default()).into_owned();
-    let stderr = String::from_utf8_lossy(&err.join().unwrap_or_default()).into_owned();
+    let r = common::run_captured(dir, &args, &[], case.expect.stdin.as_deref(), TIMEOUT);
     Outcome {
-        status,
-        stdout,
-        stderr,
-        note,
-        elapsed: start.elapsed(),
+        status: r.status,
+        stdout: r.stdout,
+        stderr: r.stderr,
+        note: r.note,
+        elapsed: r.elapsed,
     }
 }
 
@@ -523,7 +279,7 @@ fn golden_programs() {
         .ok()
         .filter(|s| !s.is_empty());
     let blessing = std::env::var("TTVM_BLESS").is_ok_and(|v| v == "1");
-    let (cases, mut failures) = discover(filter.as_deref());
+    let (cases, mut failures) = discover(filter.as_deref(), &mode_names());
     if cases.is_empty() && filter.is_none() {
         panic!("no golden programs found under tests/programs or examples");
     }

@@ -4,6 +4,8 @@
 //! Equivalence with the interpreter is checked by the golden programs,
 //! which all run interpreted, JIT-eager and mixed (tests/golden.rs).
 
+mod common;
+
 use std::process::Command;
 use std::sync::Arc;
 
@@ -378,64 +380,14 @@ fn run_in(
     args: &[String],
     env: Option<(&str, &str)>,
 ) -> ((String, Option<i32>), String) {
-    use std::io::Read;
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ttvm"));
-    cmd.args(args)
-        .current_dir(dir)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    if let Some((k, v)) = env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("runs");
-    let read = |mut r: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut s = Vec::new();
-            r.read_to_end(&mut s).ok();
-            String::from_utf8_lossy(&s).into_owned()
-        })
-    };
-    let stdout = read(Box::new(child.stdout.take().expect("piped")));
-    let stderr = read(Box::new(child.stderr.take().expect("piped")));
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let status = loop {
-        if let Some(st) = child.try_wait().expect("waits") {
-            break st.code();
-        }
-        if std::time::Instant::now() > deadline {
-            child.kill().ok();
-            child.wait().ok();
-            break None;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    };
-    let out = stdout.join().expect("reads");
-    let err = stderr.join().expect("reads");
-    ((out, status), err)
+    let env: Vec<(&str, &str)> = env.into_iter().collect();
+    let r = common::run_captured(dir, args, &env, None, std::time::Duration::from_secs(30));
+    ((r.stdout, r.status), r.stderr)
 }
 
 /// The golden programs and examples that run alone, with one scheduler and
 /// no stdin: (path, flags, program arguments).
 fn plain_programs() -> Vec<(std::path::PathBuf, Vec<String>, Vec<String>)> {
-    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-        let mut entries: Vec<_> = std::fs::read_dir(dir)
-            .expect("reads the folder")
-            .map(|e| e.expect("an entry").path())
-            .collect();
-        entries.sort();
-        for p in entries {
-            if p.is_dir() {
-                walk(&p, out);
-            } else if p.extension().is_some_and(|e| e == "ttvm") {
-                out.push(p);
-            }
-        }
-    }
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files = Vec::new();
-    walk(&root.join("tests/programs"), &mut files);
-    walk(&root.join("examples"), &mut files);
     // Flags whose runs the JIT does not take part in, or that make the
     // output depend on more than the program (schedulers, tracing).
     let unfit = [
@@ -452,34 +404,22 @@ fn plain_programs() -> Vec<(std::path::PathBuf, Vec<String>, Vec<String>)> {
         "--no-such-flag",
         "lots",
     ];
+    // (Files with bad expectations are the golden harness's to report.)
+    let (cases, _) = common::golden::discover(None, &[]);
     let mut programs = Vec::new();
-    for path in files {
-        if path.with_extension("expect").exists() {
+    for c in cases {
+        let e = &c.expect;
+        // Programs with a sidecar, stdin or modes of their own, or that
+        // are not UTF-8, are left to the golden harness.
+        let own = c.expect_file != c.program
+            || e.stdin.is_some()
+            || !e.modes.is_empty()
+            || std::fs::read_to_string(&c.program).is_err();
+        let args = e.flags.iter().chain(&e.prog_args);
+        if own || args.into_iter().any(|a| unfit.contains(&a.as_str())) {
             continue;
         }
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            continue;
-        };
-        if text.starts_with("; golden: skip")
-            || text
-                .lines()
-                .any(|l| l.starts_with(";! stdin:") || l.starts_with(";! modes:"))
-        {
-            continue;
-        }
-        let args: Vec<String> = text
-            .lines()
-            .find_map(|l| l.strip_prefix(";! args:"))
-            .map(|a| a.split_whitespace().map(str::to_string).collect())
-            .unwrap_or_default();
-        if args.iter().any(|a| unfit.contains(&a.as_str())) {
-            continue;
-        }
-        let (flags, rest) = match args.iter().position(|a| a == "--") {
-            Some(i) => (args[..i].to_vec(), args[i + 1..].to_vec()),
-            None => (args, Vec::new()),
-        };
-        programs.push((path, flags, rest));
+        programs.push((c.program, e.flags.clone(), e.prog_args.clone()));
     }
     programs
 }

@@ -26,6 +26,7 @@ pub(super) fn link(
         layouts: Vec::new(),
         block_start: Vec::new(),
         block_cost: Vec::new(),
+        min_depth: Vec::new(),
         label_at: HashMap::new(),
         warnings: warnings
             .into_iter()
@@ -107,10 +108,10 @@ pub(super) fn link(
 }
 
 fn set_target(instr: &mut Instr, t: u32) {
-    match instr {
-        Instr::Jmp(x) | Instr::Jz(x) | Instr::Jnz(x) | Instr::Try(x) => x.0 = t,
-        Instr::Call(c) | Instr::MakeFunction(c) | Instr::MakeLambda(c) => c.target = t,
-        _ => {}
+    if let Some(x) = instr.label_mut() {
+        *x = t;
+    } else if let Some(c) = instr.callee_mut() {
+        c.target = t;
     }
 }
 

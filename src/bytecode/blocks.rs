@@ -4,7 +4,7 @@
 //! jump target, at every function entry, and right after every instruction
 //! the op table marks `ends_block`. A block's cost is its length.
 
-use super::{Instr, Program};
+use super::Program;
 
 pub(super) fn compute(p: &mut Program) {
     let n = p.code.len();
@@ -22,10 +22,7 @@ pub(super) fn compute(p: &mut Program) {
         if info.ends_block && i + 1 < n {
             start[i + 1] = true;
         }
-        let target = match instr {
-            Instr::Call(c) | Instr::MakeFunction(c) | Instr::MakeLambda(c) => Some(c.target),
-            other => super::frames::jump_target(other),
-        };
+        let target = instr.callee().map(|c| c.target).or(instr.label());
         if let Some(t) = target {
             start[t as usize] = true;
         }

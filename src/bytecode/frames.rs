@@ -51,14 +51,6 @@ impl UnionFind {
     }
 }
 
-/// The in-frame successors of instruction `i` besides fall-through.
-pub(super) fn jump_target(instr: &Instr) -> Option<u32> {
-    match instr {
-        Instr::Jmp(t) | Instr::Jz(t) | Instr::Jnz(t) | Instr::Try(t) => Some(t.0),
-        _ => None,
-    }
-}
-
 /// Where an IMPORT's exports land in the importer's frame.
 type Binds = Arc<[(Atom, u32)]>;
 
@@ -70,7 +62,9 @@ pub(super) fn assign_slots(p: &mut Program) {
         if !instr.opcode().info().no_fallthrough && i + 1 < n {
             uf.union(i, i + 1);
         }
-        if let Some(t) = jump_target(instr) {
+        // The in-frame successors besides fall-through: a jump's or
+        // branch's target, a TRY's catch label.
+        if let Some(t) = instr.label() {
             uf.union(i, t);
         }
     }
@@ -101,33 +95,28 @@ pub(super) fn assign_slots(p: &mut Program) {
     let mut binds: HashMap<(u32, u32), Binds> = HashMap::new();
     for i in 0..n as usize {
         let layout = p.layout_of[i] as usize;
-        match &mut p.code[i] {
-            Instr::Store(v)
-            | Instr::Load(v)
-            | Instr::Delete(v)
-            | Instr::Capture(v)
-            | Instr::Export(v) => v.slot = slot(&mut names[layout], &mut slots[layout], &v.name),
-            Instr::Call(c) | Instr::MakeFunction(c) | Instr::MakeLambda(c) => {
-                let callee = p.layout_of[c.target as usize] as usize;
-                c.param_slots = c
-                    .params
-                    .iter()
-                    .map(|a| slot(&mut names[callee], &mut slots[callee], a))
-                    .collect();
-            }
-            Instr::Import(m) => {
-                let exports = &p.modules[m.module as usize].exports;
-                m.binds = binds
-                    .entry((m.module, layout as u32))
-                    .or_insert_with(|| {
-                        exports
-                            .iter()
-                            .map(|a| (a.clone(), slot(&mut names[layout], &mut slots[layout], a)))
-                            .collect()
-                    })
-                    .clone();
-            }
-            _ => {}
+        let instr = &mut p.code[i];
+        if let Some(v) = instr.var_mut() {
+            v.slot = slot(&mut names[layout], &mut slots[layout], &v.name);
+        } else if let Some(c) = instr.callee_mut() {
+            let callee = p.layout_of[c.target as usize] as usize;
+            c.param_slots = c
+                .params
+                .iter()
+                .map(|a| slot(&mut names[callee], &mut slots[callee], a))
+                .collect();
+        }
+        if let Instr::Import(m) = instr {
+            let exports = &p.modules[m.module as usize].exports;
+            m.binds = binds
+                .entry((m.module, layout as u32))
+                .or_insert_with(|| {
+                    exports
+                        .iter()
+                        .map(|a| (a.clone(), slot(&mut names[layout], &mut slots[layout], a)))
+                        .collect()
+                })
+                .clone();
         }
     }
     p.layouts = names

@@ -3,6 +3,7 @@
 //! pairing, function values), plus the disassembler.
 
 mod blocks;
+mod depth;
 mod disasm;
 pub mod escape;
 mod frames;
@@ -15,7 +16,10 @@ mod warning;
 
 pub use disasm::disassemble;
 pub use operand::*;
-pub use ops::{tinytotvm_only, Instr, OpInfo, Opcode, OPS, TINYTOTVM_ONLY};
+pub use ops::{
+    tinytotvm_only, Arith, Cmp, Control, Family, Instr, JitClass, OpInfo, Opcode, OPS,
+    TINYTOTVM_ONLY,
+};
 pub use source::{module_source, to_source};
 pub use warning::Warning;
 
@@ -93,6 +97,9 @@ pub struct Program {
     pub block_start: Vec<bool>,
     /// For each block start, the block's length in instructions (else 0).
     pub block_cost: Vec<u32>,
+    /// For each instruction, a lower bound on the operand stack height
+    /// whenever it runs (`depth.rs`).
+    pub min_depth: Vec<u32>,
     /// The first label naming each instruction, if any.
     pub label_at: HashMap<u32, Arc<str>>,
     /// Warnings found while loading (`ttvm check` shows them).
@@ -112,19 +119,19 @@ impl Program {
         let n = self.code.len();
         let mut header = vec![false; n];
         for (i, instr) in self.code.iter().enumerate() {
-            match instr {
-                Instr::Jmp(t) | Instr::Jz(t) | Instr::Jnz(t) if (t.0 as usize) <= i => {
-                    header[t.0 as usize] = true;
-                }
-                Instr::Call(c) | Instr::MakeFunction(c) | Instr::MakeLambda(c)
-                    if (c.target as usize) < n =>
-                {
-                    header[c.target as usize] = true;
-                }
-                _ => {}
+            if let Some(t) = instr.target().filter(|&t| t as usize <= i) {
+                header[t as usize] = true;
+            }
+            if let Some(c) = instr.callee().filter(|c| (c.target as usize) < n) {
+                header[c.target as usize] = true;
             }
         }
         header
+    }
+
+    /// Whether the call at `at` is a tail call (followed by RET).
+    pub fn tail_call(&self, at: u32) -> bool {
+        self.code.get(at as usize + 1).is_some_and(Instr::is_ret)
     }
 
     /// `file:line` of an instruction.
@@ -173,18 +180,19 @@ impl Program {
         blocks::compute(self);
         tries::pair(self);
         self.make_protos();
+        let (min_depth, warnings) = depth::analyse(self);
+        self.min_depth = min_depth;
+        self.warnings.extend(warnings);
     }
 
     /// Build the function value of every MAKE_FUNCTION / MAKE_LAMBDA / CALL.
     fn make_protos(&mut self) {
         let mut cache: HashMap<(u32, Box<[Atom]>), Arc<FuncProto>> = HashMap::new();
         for i in 0..self.code.len() {
-            let (target, params, param_slots) = match &self.code[i] {
-                Instr::Call(c) | Instr::MakeFunction(c) | Instr::MakeLambda(c) => {
-                    (c.target, c.params.clone(), c.param_slots.clone())
-                }
-                _ => continue,
+            let Some(c) = self.code[i].callee() else {
+                continue;
             };
+            let (target, params, param_slots) = (c.target, c.params.clone(), c.param_slots.clone());
             let frame_size = self.layout_at(target).names.len() as u32;
             let target_text: Arc<str> = match self.label_at.get(&target) {
                 Some(l) => l.clone(),
@@ -205,9 +213,7 @@ impl Program {
                     })
                 })
                 .clone();
-            if let Instr::Call(c) | Instr::MakeFunction(c) | Instr::MakeLambda(c) =
-                &mut self.code[i]
-            {
+            if let Some(c) = self.code[i].callee_mut() {
                 c.proto = Some(proto);
             }
         }

@@ -203,6 +203,61 @@ pub trait Operand: Sized {
     const SHAPE: Shape;
     fn parse(cursor: &mut OperandCursor<'_>) -> Result<Self, OperandError>;
     fn text(&self, names: &dyn NameView) -> String;
+    /// The label, for the shape that is one ([`Target`]).
+    fn as_target(&self) -> Option<&Target> {
+        None
+    }
+    fn as_target_mut(&mut self) -> Option<&mut Target> {
+        None
+    }
+    /// The callee, for the shape that is one ([`Callee`]).
+    fn as_callee(&self) -> Option<&Callee> {
+        None
+    }
+    fn as_callee_mut(&mut self) -> Option<&mut Callee> {
+        None
+    }
+    /// The variable, for the shape that is one ([`Var`]).
+    fn as_var_mut(&mut self) -> Option<&mut Var> {
+        None
+    }
+}
+
+/// An operand that says how many values an instruction pops (the op
+/// table's `(operand)` pops): a CALL's parameters, MAKE_LIST's count, an
+/// optional literal that is popped when absent.
+pub trait StackOperand {
+    fn on_stack(&self) -> u32;
+}
+
+impl StackOperand for Callee {
+    fn on_stack(&self) -> u32 {
+        self.params.len() as u32
+    }
+}
+
+impl StackOperand for Count {
+    fn on_stack(&self) -> u32 {
+        self.0
+    }
+}
+
+impl StackOperand for OptInt {
+    fn on_stack(&self) -> u32 {
+        self.0.is_none() as u32
+    }
+}
+
+impl StackOperand for OptName {
+    fn on_stack(&self) -> u32 {
+        self.0.is_none() as u32
+    }
+}
+
+impl StackOperand for OptRef {
+    fn on_stack(&self) -> u32 {
+        self.0.is_none() as u32
+    }
 }
 
 /// No operand.
@@ -359,6 +414,9 @@ impl Operand for Var {
     fn text(&self, _: &dyn NameView) -> String {
         name_text(&self.name)
     }
+    fn as_var_mut(&mut self) -> Option<&mut Var> {
+        Some(self)
+    }
 }
 
 /// A field or process name.
@@ -402,6 +460,12 @@ impl Operand for Target {
     fn text(&self, names: &dyn NameView) -> String {
         target_text(self.0, names)
     }
+    fn as_target(&self) -> Option<&Target> {
+        Some(self)
+    }
+    fn as_target_mut(&mut self) -> Option<&mut Target> {
+        Some(self)
+    }
 }
 
 /// A call target with parameter names (CALL, MAKE_FUNCTION, MAKE_LAMBDA).
@@ -443,6 +507,12 @@ impl Operand for Callee {
             s.push_str(&name_text(p));
         }
         s
+    }
+    fn as_callee(&self) -> Option<&Callee> {
+        Some(self)
+    }
+    fn as_callee_mut(&mut self) -> Option<&mut Callee> {
+        Some(self)
     }
 }
 
@@ -579,5 +649,11 @@ impl Operand for OptRef {
     }
     fn text(&self, names: &dyn NameView) -> String {
         OptInt(self.0).text(names)
+    }
+}
+
+impl StackOperand for OptField {
+    fn on_stack(&self) -> u32 {
+        self.0.is_none() as u32
     }
 }

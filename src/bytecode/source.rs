@@ -7,7 +7,7 @@
 //! lines), the output is meant to be assembled again; the `roundtrip` fuzz
 //! target and `tests/roundtrip.rs` check that it is the same module.
 
-use super::{Instr, Name, Operand, Program};
+use super::{Name, Operand, Program};
 use std::collections::HashMap;
 use std::fmt::Write;
 
@@ -46,17 +46,17 @@ pub fn module_source(p: &Program, m: usize) -> String {
             break;
         }
         let instr = &p.code[pc as usize];
-        let operands = match instr {
-            Instr::Jmp(t) | Instr::Jz(t) | Instr::Jnz(t) | Instr::Try(t) => target(t.0),
-            Instr::Call(c) | Instr::MakeFunction(c) | Instr::MakeLambda(c) => {
-                let mut s = target(c.target);
-                for param in c.params.iter() {
-                    s.push(' ');
-                    s.push_str(&Name(param.clone()).text(p));
-                }
-                s
+        let operands = if let Some(t) = instr.label() {
+            target(t)
+        } else if let Some(c) = instr.callee() {
+            let mut s = target(c.target);
+            for param in c.params.iter() {
+                s.push(' ');
+                s.push_str(&Name(param.clone()).text(p));
             }
-            other => other.operand_text(p),
+            s
+        } else {
+            instr.operand_text(p)
         };
         out.push_str(instr.opcode().mnemonic());
         if !operands.is_empty() {

@@ -3,15 +3,16 @@
 //! unwinding, are generated from the table in `exec::native`) and the
 //! engine's side of running compiled code (`run_compiled`). Each helper
 //! that touches the process takes back the vector lengths compiled code
-//! changed (`in_context`), runs the interpreter's complete semantics for
+//! changed (`in_context`), runs the complete semantics (`exec::semantics`) for
 //! the instruction, and publishes the vectors again, so both tiers share
 //! one implementation of every instruction.
 
 use crate::bytecode::Instr;
 use crate::exec::native::{status, HelperImpl, Helpers, JitEnv, MAX_NATIVE_DEPTH};
+use crate::exec::semantics::{self, Proc};
 use crate::exec::Control;
 use crate::exec::{Addr, Context, Dpc, Raise, Vm};
-use crate::interp::{self, Code, Proc};
+use crate::interp::Code;
 use crate::jit::Jit;
 use std::mem::ManuallyDrop;
 use ttvm_runtime::Value;
@@ -136,7 +137,7 @@ impl<'p> Host<'_, 'p> {
 /// (`CONTINUE` at its catch block) or end the process (`STOP`).
 fn raise(host: &mut Host<'_, '_>, ctx: &mut Context, e: Raise, dpc: Dpc) -> u32 {
     ctx.pc = dpc;
-    match interp::raise(ctx, e, host.vm) {
+    match semantics::raise(ctx, e, host.vm) {
         Ok(to) => {
             ctx.pc = to;
             status::CONTINUE
@@ -263,26 +264,20 @@ fn update(host: &mut Host<'_, '_>, ctx: &mut Context, at: Addr, dpc: Dpc) -> u32
     let base = ctx.frame().base as usize;
     let operand = match &code[1] {
         Instr::Load(z) => ctx.locals[base + z.slot as usize].clone(),
-        Instr::PushInt(n) => Some(Value::Int(*n)),
-        Instr::PushFloat(f) => Some(Value::Float(*f)),
-        Instr::PushStr(s) => Some(Value::Str(s.0.clone())),
-        Instr::PushBool(b) => Some(Value::Bool(*b)),
-        Instr::True(_) => Some(Value::Bool(true)),
-        Instr::False(_) => Some(Value::Bool(false)),
-        _ => Some(Value::Null),
+        other => other.constant(),
     };
-    let (Instr::Load(x), concat) = (&code[0], matches!(code[2], Instr::Concat(_))) else {
+    let (Instr::Load(x), Some(concat)) = (&code[0], code[2].grow()) else {
         unreachable!("the JIT checked the pattern")
     };
     let done = operand.is_some_and(|v| {
-        interp::update_in_place(&mut ctx.locals[base + x.slot as usize], v, concat)
+        semantics::update_in_place(&mut ctx.locals[base + x.slot as usize], v, concat)
     });
     let mut st = status::NEXT;
     if !done {
         for i in 0..4 {
             let d = Dpc(dpc.0 + i);
             ctx.pc = d;
-            let f = interp::exec_instr(ctx, host.code, host.vm, host.proc(), Addr(at.0 + i));
+            let f = semantics::exec(ctx, &host.code.layout, host.vm, host.proc(), at.0 + i);
             st = flow(host, ctx, f, d);
             if st != status::NEXT {
                 break;
@@ -301,7 +296,7 @@ impl HelperImpl for Impls {
         unsafe {
             in_context(env, |_, host, ctx| {
                 ctx.pc = dpc;
-                let f = interp::exec_instr(ctx, host.code, host.vm, host.proc(), at);
+                let f = semantics::exec(ctx, &host.code.layout, host.vm, host.proc(), at.0);
                 flow(host, ctx, f, dpc)
             })
         }
@@ -315,7 +310,7 @@ impl HelperImpl for Impls {
         unsafe {
             in_context(env, |env, host, ctx| {
                 ctx.pc = dpc;
-                match interp::exec_instr(ctx, host.code, host.vm, host.proc(), at) {
+                match semantics::exec(ctx, &host.code.layout, host.vm, host.proc(), at.0) {
                     Control::Jump(entry) => {
                         ctx.pc = entry;
                         env.target_fn = 0;
@@ -390,7 +385,7 @@ impl HelperImpl for Impls {
                 let Some(op) = crate::library::opcode(op) else {
                     unreachable!("compiled code passes a table index")
                 };
-                match interp::library(ctx, host.vm, at.0, op) {
+                match semantics::library(ctx, host.vm, at.0, op) {
                     Ok(()) => status::NEXT,
                     Err(e) => raise(host, ctx, e, dpc),
                 }

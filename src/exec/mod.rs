@@ -11,6 +11,7 @@ pub mod control;
 pub mod handlers;
 pub mod native;
 pub mod ops;
+pub mod semantics;
 pub mod vm;
 
 pub use addr::{Addr, Dpc, Layout};

@@ -8,31 +8,10 @@ use std::sync::Arc;
 use ttvm_runtime::value::Key;
 use ttvm_runtime::{Atom, Object, Str, Value};
 
-/// The binary arithmetic operators.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Arith {
-    Add,
-    Sub,
-    Mul,
-    Div,
-    Mod,
-}
+use crate::bytecode::Opcode;
+pub use crate::bytecode::{Arith, Cmp};
 
 impl Arith {
-    pub fn name(self, float: bool) -> &'static str {
-        match (self, float) {
-            (Arith::Add, false) => "ADD",
-            (Arith::Sub, false) => "SUB",
-            (Arith::Mul, false) => "MUL",
-            (Arith::Div, false) => "DIV",
-            (Arith::Mod, _) => "MOD",
-            (Arith::Add, true) => "ADD_F",
-            (Arith::Sub, true) => "SUB_F",
-            (Arith::Mul, true) => "MUL_F",
-            (Arith::Div, true) => "DIV_F",
-        }
-    }
-
     /// Int∘Int with wrapping; `None` on division by zero.
     #[inline]
     pub fn ints(self, a: i64, b: i64) -> Option<i64> {
@@ -112,7 +91,7 @@ pub fn arith(op: Arith, a: &Value, b: &Value) -> OpResult<Value> {
                 Some(r) => Ok(Value::Float(r)),
                 None => division_by_zero(),
             },
-            _ => type_error(op.name(false), a, b),
+            _ => type_error(op.mnemonic(false), a, b),
         },
     }
 }
@@ -124,7 +103,7 @@ pub fn arith_f(op: Arith, a: &Value, b: &Value) -> OpResult<Value> {
             Some(r) => Ok(Value::Float(r)),
             None => division_by_zero(),
         },
-        _ => type_error(op.name(true), a, b),
+        _ => type_error(op.mnemonic(true), a, b),
     }
 }
 
@@ -133,7 +112,11 @@ pub fn neg(a: &Value) -> OpResult<Value> {
     match a {
         Value::Int(i) => Ok(Value::Int(i.wrapping_neg())),
         Value::Float(f) => Ok(Value::Float(-f)),
-        other => error(format!("type error: NEG cannot take {}", other.type_name())),
+        other => error(format!(
+            "type error: {} cannot take {}",
+            Opcode::Neg.mnemonic(),
+            other.type_name()
+        )),
     }
 }
 
@@ -192,35 +175,7 @@ pub fn concat(a: Value, b: &Value) -> OpResult<Value> {
     }
 }
 
-/// The comparison operators.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Cmp {
-    Eq,
-    Ne,
-    Gt,
-    Lt,
-    Ge,
-    Le,
-}
-
 impl Cmp {
-    pub fn name(self, float: bool) -> &'static str {
-        match (self, float) {
-            (Cmp::Eq, false) => "EQ",
-            (Cmp::Ne, false) => "NE",
-            (Cmp::Gt, false) => "GT",
-            (Cmp::Lt, false) => "LT",
-            (Cmp::Ge, false) => "GE",
-            (Cmp::Le, false) => "LE",
-            (Cmp::Eq, true) => "EQ_F",
-            (Cmp::Ne, true) => "NE_F",
-            (Cmp::Gt, true) => "GT_F",
-            (Cmp::Lt, true) => "LT_F",
-            (Cmp::Ge, true) => "GE_F",
-            (Cmp::Le, true) => "LE_F",
-        }
-    }
-
     /// Whether an ordering satisfies this comparison (`None` = unordered).
     #[inline]
     pub fn holds(self, ord: Option<Ordering>) -> bool {
@@ -255,7 +210,7 @@ pub fn compare(op: Cmp, a: &Value, b: &Value) -> OpResult<bool> {
         Cmp::Ne => Ok(!a.equals(b)),
         _ => match a.compare(b) {
             Some(ord) => Ok(op.holds(ord)),
-            None => type_error(op.name(false), a, b),
+            None => type_error(op.mnemonic(false), a, b),
         },
     }
 }
@@ -263,7 +218,7 @@ pub fn compare(op: Cmp, a: &Value, b: &Value) -> OpResult<bool> {
 /// `EQ_F NE_F GT_F …`: numeric only; EQ_F/NE_F within f64::EPSILON.
 pub fn compare_f(op: Cmp, a: &Value, b: &Value) -> OpResult<bool> {
     let (Some(x), Some(y)) = (as_f64(a), as_f64(b)) else {
-        return type_error(op.name(true), a, b);
+        return type_error(op.mnemonic(true), a, b);
     };
     Ok(match op {
         Cmp::Eq => (x - y).abs() < f64::EPSILON,
@@ -278,7 +233,13 @@ pub fn len(v: &Value) -> OpResult<Value> {
         Value::List(l) => l.len() as i64,
         Value::Object(o) => o.len() as i64,
         Value::Str(s) => s.char_len() as i64,
-        other => return error(format!("type error: LEN cannot take {}", other.type_name())),
+        other => {
+            return error(format!(
+                "type error: {} cannot take {}",
+                Opcode::Len.mnemonic(),
+                other.type_name()
+            ))
+        }
     }))
 }
 
@@ -296,12 +257,12 @@ fn index_of(i: &Value, len: usize, op: &str) -> OpResult<usize> {
 /// `INDEX`.
 pub fn index(x: &Value, i: &Value) -> OpResult<Value> {
     match x {
-        Value::List(l) => Ok(l[index_of(i, l.len(), "INDEX")?].clone()),
+        Value::List(l) => Ok(l[index_of(i, l.len(), Opcode::Index.mnemonic())?].clone()),
         Value::Str(s) => {
-            let k = index_of(i, s.char_len(), "INDEX")?;
+            let k = index_of(i, s.char_len(), Opcode::Index.mnemonic())?;
             Ok(Value::str(s.char_at(k).unwrap_or_default()))
         }
-        other => type_error("INDEX", other, i),
+        other => type_error(Opcode::Index.mnemonic(), other, i),
     }
 }
 
@@ -315,7 +276,7 @@ pub fn append(list: Value, v: Value) -> OpResult<Value> {
             Arc::make_mut(&mut l).push(v);
             Ok(Value::List(l))
         }
-        other => type_error("APPEND", &other, &v),
+        other => type_error(Opcode::Append.mnemonic(), &other, &v),
     }
 }
 
@@ -323,7 +284,7 @@ pub fn append(list: Value, v: Value) -> OpResult<Value> {
 pub fn set_index(list: Value, i: &Value, v: Value) -> OpResult<Value> {
     match list {
         Value::List(mut l) => {
-            let k = index_of(i, l.len(), "SET_INDEX")?;
+            let k = index_of(i, l.len(), Opcode::SetIndex.mnemonic())?;
             Arc::make_mut(&mut l)[k] = v;
             Ok(Value::List(l))
         }
@@ -389,7 +350,7 @@ pub fn can_set_field(obj: &Value, key: FieldKey<'_>) -> OpResult {
             error(format!("object too large (over {MAX_FIELDS} fields)"))
         }
         Value::Object(_) => Ok(()),
-        other => not_object("SET_FIELD", other),
+        other => not_object(Opcode::SetField.mnemonic(), other),
     }
 }
 
@@ -401,7 +362,7 @@ pub fn set_field(obj: Value, key: FieldKey<'_>, v: Value) -> OpResult<Value> {
             Arc::make_mut(&mut o).set_with(key.as_str(), || key.key(), v);
             Ok(Value::Object(o))
         }
-        other => not_object("SET_FIELD", &other),
+        other => not_object(Opcode::SetField.mnemonic(), &other),
     }
 }
 
@@ -414,7 +375,7 @@ pub fn get_field(obj: &Value, key: FieldKey<'_>) -> OpResult<Value> {
             "value" => e.value.clone(),
             _ => Value::Null,
         }),
-        other => not_object("GET_FIELD", other),
+        other => not_object(Opcode::GetField.mnemonic(), other),
     }
 }
 
@@ -425,7 +386,7 @@ pub fn has_field(obj: &Value, key: FieldKey<'_>) -> OpResult<Value> {
         Value::Exception(_) => Ok(Value::Int(
             matches!(key.as_str(), "message" | "value") as i64
         )),
-        other => not_object("HAS_FIELD", other),
+        other => not_object(Opcode::HasField.mnemonic(), other),
     }
 }
 
@@ -438,7 +399,7 @@ pub fn delete_field(obj: Value, key: FieldKey<'_>) -> OpResult<Value> {
             }
             Ok(Value::Object(o))
         }
-        other => not_object("DELETE_FIELD", &other),
+        other => not_object(Opcode::DeleteField.mnemonic(), &other),
     }
 }
 
@@ -446,7 +407,7 @@ pub fn delete_field(obj: Value, key: FieldKey<'_>) -> OpResult<Value> {
 pub fn keys(obj: &Value) -> OpResult<Value> {
     match obj {
         Value::Object(o) => Ok(Value::list(o.iter().map(|(k, _)| Value::str(k)).collect())),
-        other => not_object("KEYS", other),
+        other => not_object(Opcode::Keys.mnemonic(), other),
     }
 }
 

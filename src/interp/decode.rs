@@ -11,8 +11,8 @@
 //!   unfused ops stay behind it, so when a fused op's fast-path guard fails
 //!   it simply runs its first instruction and continues one by one.
 
+use crate::bytecode::{Arith, Cmp};
 use crate::bytecode::{Instr, Program};
-use crate::exec::ops::{Arith, Cmp};
 use crate::exec::{Addr, Layout};
 use ttvm_runtime::Value;
 
@@ -157,35 +157,32 @@ impl Code {
     }
 
     fn decode(&mut self, p: &Program, i: usize) -> Op {
-        let tail = matches!(p.code.get(i + 1), Some(Instr::Ret(_)));
-        match &p.code[i] {
-            Instr::PushInt(n) => Op::PushInt(*n),
-            Instr::PushFloat(f) => Op::PushConst(self.constant(Value::Float(*f))),
-            Instr::PushStr(s) => Op::PushConst(self.constant(Value::Str(s.0.clone()))),
-            Instr::PushBool(b) => Op::PushConst(self.constant(Value::Bool(*b))),
-            Instr::True(_) => Op::PushConst(self.constant(Value::Bool(true))),
-            Instr::False(_) => Op::PushConst(self.constant(Value::Bool(false))),
-            Instr::Null(_) => Op::PushConst(self.constant(Value::Null)),
+        let tail = p.tail_call(i as u32);
+        let instr = &p.code[i];
+        match instr.constant() {
+            Some(Value::Int(n)) => return Op::PushInt(n),
+            Some(v) => return Op::PushConst(self.constant(v)),
+            None => {}
+        }
+        match (instr.arith(), instr.cmp()) {
+            (Some((op, false)), _) => return Op::Arith(op),
+            (_, Some((cmp, false))) => return Op::Cmp(cmp),
+            _ => {}
+        }
+        if let Some(t) = instr.target() {
+            return match instr.branch() {
+                None => Op::Jmp(self.target(t)),
+                Some((false, _)) => Op::Jz(self.target(t)),
+                Some((true, _)) => Op::Jnz(self.target(t)),
+            };
+        }
+        match instr {
             Instr::Dup(_) => Op::Dup,
             Instr::Pop(_) => Op::Pop,
             Instr::Swap(_) => Op::Swap,
             Instr::Over(_) => Op::Over,
             Instr::Load(v) => Op::Load(v.slot),
             Instr::Store(v) => Op::Store(v.slot),
-            Instr::Add(_) => Op::Arith(Arith::Add),
-            Instr::Sub(_) => Op::Arith(Arith::Sub),
-            Instr::Mul(_) => Op::Arith(Arith::Mul),
-            Instr::Div(_) => Op::Arith(Arith::Div),
-            Instr::Mod(_) => Op::Arith(Arith::Mod),
-            Instr::Eq(_) => Op::Cmp(Cmp::Eq),
-            Instr::Ne(_) => Op::Cmp(Cmp::Ne),
-            Instr::Lt(_) => Op::Cmp(Cmp::Lt),
-            Instr::Le(_) => Op::Cmp(Cmp::Le),
-            Instr::Gt(_) => Op::Cmp(Cmp::Gt),
-            Instr::Ge(_) => Op::Cmp(Cmp::Ge),
-            Instr::Jmp(t) => Op::Jmp(self.target(t.0)),
-            Instr::Jz(t) => Op::Jz(self.target(t.0)),
-            Instr::Jnz(t) => Op::Jnz(self.target(t.0)),
             Instr::Ret(_) => Op::Ret,
             Instr::Call(c) => {
                 self.calls.push(CallSite {
@@ -215,26 +212,13 @@ impl Code {
                 Some(&p.code[i..i + len])
             }
         };
-        let arith = |ins: &Instr| match ins {
-            Instr::Add(_) => Some(Arith::Add),
-            Instr::Sub(_) => Some(Arith::Sub),
-            Instr::Mul(_) => Some(Arith::Mul),
+        // The fused Int updates take the operators that cannot raise.
+        let arith = |ins: &Instr| match ins.arith() {
+            Some((op @ (Arith::Add | Arith::Sub | Arith::Mul), false)) => Some(op),
             _ => None,
         };
-        let cmp = |ins: &Instr| match ins {
-            Instr::Eq(_) => Some(Cmp::Eq),
-            Instr::Ne(_) => Some(Cmp::Ne),
-            Instr::Lt(_) => Some(Cmp::Lt),
-            Instr::Le(_) => Some(Cmp::Le),
-            Instr::Gt(_) => Some(Cmp::Gt),
-            Instr::Ge(_) => Some(Cmp::Ge),
-            _ => None,
-        };
-        let branch = |ins: &Instr| match ins {
-            Instr::Jz(t) => Some((false, t.0)),
-            Instr::Jnz(t) => Some((true, t.0)),
-            _ => None,
-        };
+        let cmp = |ins: &Instr| ins.cmp().filter(|c| !c.1).map(|c| c.0);
+        let branch = Instr::branch;
         if let Some([Instr::Load(x), Instr::PushInt(k), op, Instr::Store(y)]) = window(4) {
             if let (Some(op), true) = (arith(op), x.slot == y.slot) {
                 return Some(Op::UpdateLocalInt {
@@ -256,21 +240,10 @@ impl Code {
             }
         }
         if let Some([Instr::Load(x), mid, upd, Instr::Store(y)]) = window(4) {
-            let concat = match upd {
-                Instr::Append(_) => Some(false),
-                Instr::Concat(_) => Some(true),
-                _ => None,
-            };
+            let concat = upd.grow();
             let src = match mid {
                 Instr::Load(z) if z.slot != x.slot => Some(Src::Local(z.slot)),
-                Instr::PushInt(n) => Some(Src::Const(self.constant(Value::Int(*n)))),
-                Instr::PushFloat(f) => Some(Src::Const(self.constant(Value::Float(*f)))),
-                Instr::PushStr(s) => Some(Src::Const(self.constant(Value::Str(s.0.clone())))),
-                Instr::PushBool(b) => Some(Src::Const(self.constant(Value::Bool(*b)))),
-                Instr::True(_) => Some(Src::Const(self.constant(Value::Bool(true)))),
-                Instr::False(_) => Some(Src::Const(self.constant(Value::Bool(false)))),
-                Instr::Null(_) => Some(Src::Const(self.constant(Value::Null))),
-                _ => None,
+                other => other.constant().map(|v| Src::Const(self.constant(v))),
             };
             if let (Some(concat), Some(src), true) = (concat, src, x.slot == y.slot) {
                 return Some(Op::UpdateLocalInPlace {

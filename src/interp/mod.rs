@@ -6,18 +6,16 @@
 //! [`Control`] it returns says which); the whole state stays in the
 //! [`Context`], so the next slice resumes exactly there.
 
-mod calls;
 pub mod decode;
-mod generic;
-mod host;
-mod procs;
 mod trace;
 
+pub use crate::exec::semantics::Proc;
 pub use decode::Code;
 pub(crate) use trace::DEBUG_VALUE_BYTES;
 
 use crate::exec::ops;
-use crate::exec::{Addr, Context, Control, Dpc, Raise, Vm};
+use crate::exec::semantics::{self, calls, unwind, update_in_place};
+use crate::exec::{Context, Control, Dpc, Vm};
 use decode::{Op, Src};
 use std::sync::atomic::{AtomicBool, Ordering};
 use ttvm_runtime::Value;
@@ -39,14 +37,6 @@ pub struct Tier<'a, H: ?Sized + TierUp> {
     pub hook: H,
 }
 
-/// The process being run, and the process system it lives in.
-pub struct Proc<'a> {
-    pub pid: i64,
-    pub node: &'a ttvm_runtime::Sched<'a, Box<Context>>,
-    /// The running process itself (its mailbox, for receives).
-    pub me: &'a ttvm_runtime::Process<Box<Context>>,
-}
-
 /// Run `ctx` for one slice of `ctx.budget` reductions.
 /// `tier` is asked at header blocks of code decoded for a JIT.
 pub fn run_slice(
@@ -61,37 +51,6 @@ pub fn run_slice(
     } else {
         run::<false>(ctx, code, vm, proc, tier)
     }
-}
-
-/// Run the instruction at program address `at` (decoded address
-/// `ctx.pc`) with its complete semantics. Exceptions are returned, not
-/// unwound.
-pub(crate) fn exec_instr(
-    ctx: &mut Context,
-    code: &Code,
-    vm: &Vm,
-    proc: &mut Proc<'_>,
-    at: Addr,
-) -> Control {
-    generic::exec(ctx, code, vm, proc, at.0)
-}
-
-/// A library operation at program address `at` (see `generic::library`).
-pub(crate) fn library(
-    ctx: &mut Context,
-    vm: &Vm,
-    at: u32,
-    op: crate::bytecode::Opcode,
-) -> crate::exec::OpResult {
-    generic::library(ctx, vm, at, op)
-}
-
-pub(crate) use generic::store_after;
-
-/// Unwind to the innermost handler (see [`unwind`]): the catch block's
-/// decoded address, or the exception when no handler is in force.
-pub(crate) fn raise(ctx: &mut Context, e: Raise, vm: &Vm) -> Result<Dpc, Raise> {
-    unwind(ctx, e, vm).map(Dpc)
 }
 
 #[inline(always)]
@@ -130,7 +89,13 @@ fn run<const TRACE: bool>(
     macro_rules! generic {
         () => {{
             ctx.pc = Dpc(pc as u32);
-            match generic::exec(ctx, code, vm, proc, code.layout.addr(Dpc(pc as u32)).0) {
+            match semantics::exec(
+                ctx,
+                &code.layout,
+                vm,
+                proc,
+                code.layout.addr(Dpc(pc as u32)).0,
+            ) {
                 Control::Next => pc += 1,
                 Control::Jump(to) => {
                     pc = to.ix();
@@ -301,7 +266,7 @@ fn run<const TRACE: bool>(
                 let entry = tryv!(calls::call_function(
                     ctx,
                     vm,
-                    code,
+                    &code.layout,
                     code.layout.addr(Dpc(pc as u32)).0,
                     tail,
                     pc as u32 + 1
@@ -311,7 +276,7 @@ fn run<const TRACE: bool>(
             }
             Op::Ret => {
                 ctx.pc = Dpc(pc as u32);
-                match calls::ret(ctx, code, vm, proc) {
+                match calls::ret(ctx, &code.layout, vm, proc) {
                     Control::Jump(to) => {
                         pc = to.ix();
                         base = ctx.frame().base as usize;
@@ -325,7 +290,7 @@ fn run<const TRACE: bool>(
             Op::Library(op) => {
                 ctx.pc = Dpc(pc as u32);
                 let at = code.layout.addr(Dpc(pc as u32)).0;
-                tryv!(generic::library(ctx, vm, at, op));
+                tryv!(semantics::library(ctx, vm, at, op));
                 pc += 1;
             }
             Op::Send(lit) => {
@@ -477,58 +442,4 @@ unsafe fn put_int(p: *mut Value, n: i64) {
     unsafe {
         p.write(Value::Int(n))
     }
-}
-
-/// Unwind to the innermost handler: cut frames and operand stack back to
-/// where its TRY ran, push the exception, continue at the catch label.
-/// Without a handler the context is left untouched and the exception
-/// returned.
-fn unwind(ctx: &mut Context, e: Raise, vm: &Vm) -> Result<u32, Raise> {
-    let Some(h) = ctx.handlers.pop() else {
-        return Err(e);
-    };
-    while ctx.frames.len() > h.depth as usize {
-        let f = ctx.pop_frame();
-        if let crate::exec::FrameKind::Module(m) = f.kind {
-            // The module's run failed: it may run again on a later import.
-            ctx.exports.pop();
-            vm.modules.lock().unwrap_or_else(|p| p.into_inner())[m as usize] =
-                crate::exec::vm::ModuleState::NotRun;
-        }
-    }
-    ctx.stack.truncate(h.stack_len as usize);
-    ctx.stack.push(Value::Exception(e));
-    Ok(h.catch)
-}
-
-/// `x = x APPEND operand` / `x = x CONCAT operand` on the variable's cell,
-/// in place when nothing else holds the value. `false` (cell unchanged)
-/// when the fast path does not apply: run the instructions one by one.
-pub(crate) fn update_in_place(cell: &mut Option<Value>, operand: Value, concat: bool) -> bool {
-    match (cell.take(), concat) {
-        (Some(v @ Value::Str(_)), true) if fits_concat(&v, &operand) => {
-            *cell = Some(ops::concat(v, &operand).expect("checked to fit"));
-            true
-        }
-        (Some(v @ Value::List(_)), false) if matches!(&v, Value::List(l) if l.len() < ops::MAX_LIST_LEN) =>
-        {
-            *cell = Some(ops::append(v, operand).expect("a list under the limit"));
-            true
-        }
-        (old, _) => {
-            *cell = old;
-            false
-        }
-    }
-}
-
-/// Whether CONCAT of `a` and a small `b` surely stays under the string
-/// limit (else the generic path raises the error).
-fn fits_concat(a: &Value, b: &Value) -> bool {
-    let extra = match b {
-        Value::Str(t) => t.len(),
-        Value::Int(_) | Value::Float(_) | Value::Bool(_) | Value::Null => 64,
-        _ => return false,
-    };
-    matches!(a, Value::Str(s) if s.len() + extra <= ops::MAX_STR_BYTES)
 }

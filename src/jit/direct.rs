@@ -34,7 +34,7 @@
 //! it runs its ordinary compiled code instead. So a direct function holds
 //! no references and never counts any.
 
-use crate::bytecode::{Instr, Program};
+use crate::bytecode::{Control, Instr, JitClass, Program};
 use std::collections::HashMap;
 
 /// Instructions of a function beyond which it gets no direct entry.
@@ -132,46 +132,17 @@ impl DirectPlan {
 }
 
 /// Operands an instruction pops and results it pushes, for the ones a
-/// direct function may contain (others: `None`).
+/// direct function may contain besides jumps, CALL and RET (others:
+/// `None`): those the JIT lowers inline that stay in their block and
+/// neither take nor make heap values (no string constant: PUSH_STR is a
+/// helper op).
 fn effect(i: &Instr) -> Option<(usize, usize)> {
-    Some(match i {
-        Instr::PushInt(_)
-        | Instr::PushFloat(_)
-        | Instr::PushBool(_)
-        | Instr::True(_)
-        | Instr::False(_)
-        | Instr::Null(_)
-        | Instr::Load(_) => (0, 1),
-        Instr::Dup(_) => (1, 2),
-        Instr::Pop(_) | Instr::Store(_) => (1, 0),
-        Instr::Swap(_) => (2, 2),
-        Instr::Over(_) => (2, 3),
-        Instr::Add(_)
-        | Instr::Sub(_)
-        | Instr::Mul(_)
-        | Instr::Div(_)
-        | Instr::Mod(_)
-        | Instr::AddF(_)
-        | Instr::SubF(_)
-        | Instr::MulF(_)
-        | Instr::DivF(_)
-        | Instr::Eq(_)
-        | Instr::Ne(_)
-        | Instr::Gt(_)
-        | Instr::Lt(_)
-        | Instr::Ge(_)
-        | Instr::Le(_)
-        | Instr::EqF(_)
-        | Instr::NeF(_)
-        | Instr::GtF(_)
-        | Instr::LtF(_)
-        | Instr::GeF(_)
-        | Instr::LeF(_)
-        | Instr::And(_)
-        | Instr::Or(_) => (2, 1),
-        Instr::Neg(_) | Instr::Not(_) => (1, 1),
-        _ => return None,
-    })
+    let op = i.opcode();
+    if op.jit() != JitClass::Inline || op.info().control != Control::Next {
+        return None;
+    }
+    i.stack_effect()
+        .map(|(pops, pushes)| (pops as usize, pushes as usize))
 }
 
 /// Whether no slot is listed twice (a CALL binding a variable twice is
@@ -276,7 +247,7 @@ pub(crate) fn plan(p: &Program, target: u32, params: &[u32]) -> Result<DirectPla
                             p.location(at)
                         ));
                     }
-                    if matches!(p.code.get(i + 1), Some(Instr::Ret(_))) {
+                    if p.tail_call(at) {
                         if d != 0 {
                             return Err(format!(
                                 "the tail call at {} leaves values below its arguments",

@@ -31,10 +31,9 @@ mod vars;
 
 use super::code::Imports;
 use super::UnitPlan;
-use crate::bytecode::{Instr, Program};
+use crate::bytecode::{Family, Instr, JitClass, Program};
 use crate::exec::{Addr, Layout};
-use arith::Arith;
-use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I32, I64, I8};
 use cranelift_codegen::ir::{self, InstBuilder, MemFlags};
 use cranelift_frontend::{FunctionBuilder, Variable};
@@ -77,6 +76,18 @@ struct Item {
 
 fn is_heap(tag: u8) -> bool {
     tag.wrapping_sub(FIRST_HEAP) < HEAP_KINDS
+}
+
+/// The tag and payload of a constant that is not a heap value.
+fn unboxed(v: &ttvm_runtime::Value) -> Option<(u8, i64)> {
+    use ttvm_runtime::Value;
+    match v {
+        Value::Int(n) => Some((INT, *n)),
+        Value::Float(f) => Some((FLOAT, f.to_bits() as i64)),
+        Value::Bool(b) => Some((BOOL, *b as i64)),
+        Value::Null => Some((NULL, 0)),
+        _ => None,
+    }
 }
 
 fn numeric(k: Option<u8>) -> bool {
@@ -206,6 +217,10 @@ struct Lower<'a, 'b, 'c> {
     /// Program address of a block start → where the engine enters it
     /// (its entry guard, or the block).
     entries: HashMap<u32, ir::Block>,
+    /// Values surely on the operand stack (in memory or virtual) at this
+    /// point of the current instruction (`Program::min_depth`): operands
+    /// within it are popped without an underflow check.
+    sure: u32,
 }
 
 impl<'a, 'b, 'c> Lower<'a, 'b, 'c> {
@@ -246,6 +261,7 @@ impl<'a, 'b, 'c> Lower<'a, 'b, 'c> {
             mf: MemFlags::trusted(),
             direct,
             entries: HashMap::new(),
+            sure: 0,
         }
     }
 }
@@ -424,6 +440,7 @@ impl Lower<'_, '_, '_> {
     fn instr(&mut self, at: u32, instr: &Instr) -> Result<u32, Unsupported> {
         let p = self.input.program;
         let dpc = self.input.resume(at);
+        self.sure = p.min_depth.get(at as usize).copied().unwrap_or(0);
         if let Some(slot) = in_place_update(p, at) {
             // `LOAD x; <operand>; APPEND|CONCAT; STORE x` in place.
             let st = self.call_at(self.im.update, at, dpc);
@@ -431,26 +448,83 @@ impl Lower<'_, '_, '_> {
             self.reload_slot(slot);
             return Ok(4);
         }
+        let op = instr.opcode();
+        match op.jit() {
+            JitClass::Helper => {
+                self.generic(at, dpc, false);
+                return Ok(1);
+            }
+            // DELETE, IMPORT: the helper writes this frame's variables.
+            JitClass::HelperWrites => {
+                self.generic(at, dpc, true);
+                return Ok(1);
+            }
+            JitClass::HelperEnds => {
+                self.generic_final(at, dpc);
+                return Ok(0);
+            }
+            // In place when stored back: the helper may empty the variable
+            // the STORE after it writes (`exec::semantics::release_for_store`).
+            JitClass::HelperReleases => {
+                self.generic(at, dpc, false);
+                self.reload_released(at);
+                return Ok(1);
+            }
+            // Issue 14: one call of the library helper.
+            JitClass::Library => {
+                self.library(at, dpc, instr);
+                return Ok(1);
+            }
+            JitClass::Inline => {}
+        }
+        if let Some(v) = instr.constant() {
+            let Some((k, bits)) = unboxed(&v) else {
+                return Err(format!("{} has no inline lowering", op.mnemonic()));
+            };
+            let v = self.b.ins().iconst(I64, bits);
+            let it = self.item(k, v);
+            self.stack.push(it);
+            return Ok(1);
+        }
+        match op.family() {
+            Family::Arith(a) => self.arith(a, dpc),
+            Family::ArithF(a) => self.arith_f(a, dpc),
+            Family::Cmp(c) => self.compare(arith::int_cc(c), arith::float_cc(c), at, dpc),
+            Family::CmpF(c) => self.compare_f(c, dpc),
+            Family::Jump => {
+                self.flush();
+                self.jump_to(instr.target().expect("a jump's target"));
+                return Ok(0);
+            }
+            Family::Branch { jump_if } => {
+                let t = instr.target().expect("a branch's target");
+                let [a] = self.operands_n::<1>(dpc);
+                let truth = self.truthy(a);
+                self.drop_item(a);
+                self.flush();
+                let (on_true, on_false) = if jump_if { (t, at + 1) } else { (at + 1, t) };
+                let (yes, yes_out) = self.branch_target(on_true);
+                let (no, no_out) = self.branch_target(on_false);
+                self.b.ins().brif(truth, yes, &[], no, &[]);
+                // A target outside this function (`regions`): continue
+                // there through the engine.
+                let outs = [(yes, yes_out), (no, no_out)];
+                for (blk, target) in outs.into_iter().filter_map(|(b, t)| Some((b, t?))) {
+                    self.b.switch_to_block(blk);
+                    self.exit_continue(self.input.dpc(target));
+                }
+                return Ok(0);
+            }
+            _ => return self.inline_other(at, dpc, instr),
+        }
+        Ok(1)
+    }
+
+    /// The instructions with an inline lowering of their own (the `jit`
+    /// column's `inline`) not lowered by family in [`Lower::instr`].
+    fn inline_other(&mut self, at: u32, dpc: u32, instr: &Instr) -> Result<u32, Unsupported> {
+        let p = self.input.program;
         match instr {
-            // §3.1
-            Instr::PushInt(n) => {
-                let v = self.b.ins().iconst(I64, *n);
-                self.push_int(v);
-            }
-            Instr::PushFloat(f) => {
-                let v = self.b.ins().iconst(I64, f.to_bits() as i64);
-                let it = self.item(FLOAT, v);
-                self.stack.push(it);
-            }
-            Instr::PushBool(x) => self.push_bool_const(*x),
-            Instr::True(_) => self.push_bool_const(true),
-            Instr::False(_) => self.push_bool_const(false),
-            Instr::Null(_) => {
-                let v = self.b.ins().iconst(I64, 0);
-                let it = self.item(NULL, v);
-                self.stack.push(it);
-            }
-            Instr::PushStr(_) => self.generic(at, dpc, false),
             Instr::Dup(_) => {
                 let [a] = self.operands_n::<1>(dpc);
                 self.clone_item(a);
@@ -473,41 +547,7 @@ impl Lower<'_, '_, '_> {
                 self.stack.push(b);
                 self.stack.push(a);
             }
-            // §3.2
-            Instr::Add(_) => self.arith(Arith::Add, dpc),
-            Instr::Sub(_) => self.arith(Arith::Sub, dpc),
-            Instr::Mul(_) => self.arith(Arith::Mul, dpc),
-            Instr::Div(_) => self.arith(Arith::Div, dpc),
-            Instr::Mod(_) => self.arith(Arith::Mod, dpc),
-            Instr::AddF(_) => self.arith_f(Arith::Add, dpc),
-            Instr::SubF(_) => self.arith_f(Arith::Sub, dpc),
-            Instr::MulF(_) => self.arith_f(Arith::Mul, dpc),
-            Instr::DivF(_) => self.arith_f(Arith::Div, dpc),
             Instr::Neg(_) => self.neg(dpc),
-            Instr::Concat(_) => self.generic(at, dpc, false),
-            // §3.3
-            Instr::Eq(_) => self.compare(IntCC::Equal, FloatCC::Equal, at, dpc),
-            Instr::Ne(_) => self.compare(IntCC::NotEqual, FloatCC::NotEqual, at, dpc),
-            Instr::Gt(_) => self.compare(IntCC::SignedGreaterThan, FloatCC::GreaterThan, at, dpc),
-            Instr::Lt(_) => self.compare(IntCC::SignedLessThan, FloatCC::LessThan, at, dpc),
-            Instr::Ge(_) => self.compare(
-                IntCC::SignedGreaterThanOrEqual,
-                FloatCC::GreaterThanOrEqual,
-                at,
-                dpc,
-            ),
-            Instr::Le(_) => self.compare(
-                IntCC::SignedLessThanOrEqual,
-                FloatCC::LessThanOrEqual,
-                at,
-                dpc,
-            ),
-            Instr::EqF(_) => self.compare_f(None, true, dpc),
-            Instr::NeF(_) => self.compare_f(None, false, dpc),
-            Instr::GtF(_) => self.compare_f(Some(FloatCC::GreaterThan), false, dpc),
-            Instr::LtF(_) => self.compare_f(Some(FloatCC::LessThan), false, dpc),
-            Instr::GeF(_) => self.compare_f(Some(FloatCC::GreaterThanOrEqual), false, dpc),
-            Instr::LeF(_) => self.compare_f(Some(FloatCC::LessThanOrEqual), false, dpc),
             Instr::Not(_) => {
                 let [a] = self.operands_n::<1>(dpc);
                 let t = self.truthy(a);
@@ -532,44 +572,8 @@ impl Lower<'_, '_, '_> {
                 let it = self.item(BOOL, r);
                 self.stack.push(it);
             }
-            // §3.4
             Instr::Load(v) => self.load(v.slot, dpc),
             Instr::Store(v) => self.store(v.slot, dpc),
-            Instr::Delete(_) => self.generic(at, dpc, true),
-            Instr::DumpScope(_) => self.generic(at, dpc, false),
-            // §3.5
-            Instr::Jmp(t) => {
-                self.flush();
-                self.jump_to(t.0);
-                return Ok(0);
-            }
-            Instr::Jz(t) | Instr::Jnz(t) => {
-                let [a] = self.operands_n::<1>(dpc);
-                let truth = self.truthy(a);
-                self.drop_item(a);
-                self.flush();
-                let (on_true, on_false) = if matches!(instr, Instr::Jz(_)) {
-                    (at + 1, t.0)
-                } else {
-                    (t.0, at + 1)
-                };
-                let (yes, yes_out) = self.branch_target(on_true);
-                let (no, no_out) = self.branch_target(on_false);
-                self.b.ins().brif(truth, yes, &[], no, &[]);
-                // A target outside this function (`regions`): continue
-                // there through the engine.
-                let outs = [(yes, yes_out), (no, no_out)];
-                for (blk, target) in outs.into_iter().filter_map(|(b, t)| Some((b, t?))) {
-                    self.b.switch_to_block(blk);
-                    self.exit_continue(self.input.dpc(target));
-                }
-                return Ok(0);
-            }
-            Instr::Halt(_) => {
-                self.generic_final(at, dpc);
-                return Ok(0);
-            }
-            // §3.6
             Instr::Call(c) if self.direct.is_some() => {
                 self.direct_call(at, dpc, c);
                 return Ok(0);
@@ -579,7 +583,7 @@ impl Lower<'_, '_, '_> {
                 return Ok(0);
             }
             Instr::Call(c) => {
-                let tail = matches!(p.code.get(at as usize + 1), Some(Instr::Ret(_)));
+                let tail = p.tail_call(at);
                 let distinct = crate::jit::direct::distinct(&c.param_slots);
                 // Making the frame inline clears each of its variables.
                 let small = callee_slots(p, c.target) <= MAX_INLINE_CALL_SLOTS;
@@ -605,124 +609,12 @@ impl Lower<'_, '_, '_> {
                 self.ret_inline(at, dpc);
                 return Ok(0);
             }
-            Instr::MakeFunction(_) | Instr::Capture(_) | Instr::MakeLambda(_) => {
-                self.generic(at, dpc, false)
+            other => {
+                return Err(format!(
+                    "{} is `inline` in the op table but has no lowering",
+                    other.opcode().mnemonic()
+                ))
             }
-            // §3.7
-            Instr::MakeList(_)
-            | Instr::Len(_)
-            | Instr::Index(_)
-            | Instr::MakeObject(_)
-            | Instr::GetField(_)
-            | Instr::HasField(_)
-            | Instr::Keys(_)
-            | Instr::ToStr(_)
-            | Instr::ToInt(_)
-            | Instr::ToFloat(_) => self.generic(at, dpc, false),
-            // In place when stored back: the helper may empty the variable
-            // the STORE after it writes (`interp::release_for_store`).
-            Instr::SetField(_) | Instr::DeleteField(_) | Instr::Append(_) | Instr::SetIndex(_) => {
-                self.generic(at, dpc, false);
-                self.reload_released(at);
-            }
-            // Issue 14: library operations, one helper call each.
-            Instr::Substr(_)
-            | Instr::Find(_)
-            | Instr::Split(_)
-            | Instr::Join(_)
-            | Instr::Replace(_)
-            | Instr::Trim(_)
-            | Instr::Upper(_)
-            | Instr::Lower(_)
-            | Instr::StartsWith(_)
-            | Instr::EndsWith(_)
-            | Instr::Chr(_)
-            | Instr::Ord(_)
-            | Instr::Repeat(_) => self.library(at, dpc, instr),
-            Instr::Sqrt(_)
-            | Instr::Pow(_)
-            | Instr::Exp(_)
-            | Instr::Log(_)
-            | Instr::Sin(_)
-            | Instr::Cos(_)
-            | Instr::Atan2(_)
-            | Instr::Floor(_)
-            | Instr::Ceil(_)
-            | Instr::Round(_)
-            | Instr::Abs(_)
-            | Instr::Min(_)
-            | Instr::Max(_)
-            | Instr::Format(_) => self.library(at, dpc, instr),
-            Instr::Slice(_)
-            | Instr::Reverse(_)
-            | Instr::Sort(_)
-            | Instr::Contains(_)
-            | Instr::IndexOf(_)
-            | Instr::Range(_)
-            | Instr::Extend(_) => self.library(at, dpc, instr),
-            // §3.8
-            Instr::Try(_) | Instr::Catch(_) | Instr::EndTry(_) => self.generic(at, dpc, false),
-            Instr::Throw(_) => {
-                self.generic_final(at, dpc);
-                return Ok(0);
-            }
-            // §3.9: IMPORT binds exports into this frame's variables.
-            Instr::Import(_) => self.generic(at, dpc, true),
-            Instr::Export(_) => self.generic(at, dpc, false),
-            // §3.10
-            Instr::Print(_)
-            | Instr::PrintErr(_)
-            | Instr::ReadLine(_)
-            | Instr::ReadFile(_)
-            | Instr::WriteFile(_)
-            | Instr::AppendFile(_)
-            | Instr::FileExists(_)
-            | Instr::DeleteFile(_)
-            | Instr::GetEnv(_)
-            | Instr::GetArgs(_)
-            | Instr::GetTime(_)
-            | Instr::NowMs(_)
-            | Instr::Sleep(_) => self.generic(at, dpc, false),
-            // Issue 14, part B: JSON, CSV, HASH, TinyTotVM's host operations.
-            Instr::JsonParse(_)
-            | Instr::JsonStringify(_)
-            | Instr::CsvParse(_)
-            | Instr::CsvWrite(_)
-            | Instr::Hash(_)
-            | Instr::FormatTime(_) => self.library(at, dpc, instr),
-            Instr::SetEnv(_)
-            | Instr::FileSize(_)
-            | Instr::ListDir(_)
-            | Instr::ReadBytes(_)
-            | Instr::WriteBytes(_)
-            | Instr::Exec(_)
-            | Instr::ExecCapture(_)
-            | Instr::ReadChar(_)
-            | Instr::ReadInput(_) => self.library(at, dpc, instr),
-            Instr::Exit(_) => {
-                self.generic_final(at, dpc);
-                return Ok(0);
-            }
-            // §4
-            Instr::Spawn(_)
-            | Instr::SpawnLink(_)
-            | Instr::SelfPid(_)
-            | Instr::Send(_)
-            | Instr::SendNamed(_)
-            | Instr::Receive(_)
-            | Instr::ReceiveMatch(_)
-            | Instr::ReceiveAfter(_)
-            | Instr::ReceiveMatchAfter(_)
-            | Instr::Yield(_)
-            | Instr::Register(_)
-            | Instr::Unregister(_)
-            | Instr::Whereis(_)
-            | Instr::Link(_)
-            | Instr::Unlink(_)
-            | Instr::Monitor(_)
-            | Instr::Demonitor(_)
-            | Instr::TrapExit(_)
-            | Instr::ExitProcess(_) => self.generic(at, dpc, false),
         }
         Ok(1)
     }
@@ -745,13 +637,13 @@ impl Lower<'_, '_, '_> {
     }
 
     /// After a helper that may have emptied the variable the next
-    /// instruction stores into (`interp::release_for_store`): read that
+    /// instruction stores into (`exec::semantics::release_for_store`): read that
     /// variable from memory again.
     fn reload_released(&mut self, at: u32) {
         if self.direct.is_some() {
             return;
         }
-        if let Some(slot) = crate::interp::store_after(self.input.program, at) {
+        if let Some(slot) = crate::exec::semantics::store_after(self.input.program, at) {
             self.reload_slot(slot);
         }
     }
@@ -759,12 +651,6 @@ impl Lower<'_, '_, '_> {
     fn operands_n<const K: usize>(&mut self, dpc: u32) -> [Item; K] {
         let v = self.operands(K, dpc);
         v.try_into().expect("K operands")
-    }
-
-    fn push_bool_const(&mut self, x: bool) {
-        let v = self.b.ins().iconst(I64, x as i64);
-        let it = self.item(BOOL, v);
-        self.stack.push(it);
     }
 
     /// The block a branch to `target` goes to: the target's (an edge), or,
@@ -807,38 +693,6 @@ impl Lower<'_, '_, '_> {
     }
 }
 
-/// Process operations: what they cost is the runtime's.
-pub(super) fn process_op(i: &Instr) -> bool {
-    matches!(
-        i,
-        Instr::Spawn(_)
-            | Instr::SpawnLink(_)
-            | Instr::Send(_)
-            | Instr::SendNamed(_)
-            | Instr::Receive(_)
-            | Instr::ReceiveMatch(_)
-            | Instr::ReceiveAfter(_)
-            | Instr::ReceiveMatchAfter(_)
-            | Instr::Sleep(_)
-            | Instr::Yield(_)
-            | Instr::Link(_)
-            | Instr::Monitor(_)
-            | Instr::ExitProcess(_)
-    )
-}
-
-/// Instructions a process can wait in (it resumes at the instruction).
-pub(super) fn waits(i: &Instr) -> bool {
-    matches!(
-        i,
-        Instr::Receive(_)
-            | Instr::ReceiveMatch(_)
-            | Instr::ReceiveAfter(_)
-            | Instr::ReceiveMatchAfter(_)
-            | Instr::Sleep(_)
-    )
-}
-
 /// `LOAD x; <push constant | LOAD y>; APPEND|CONCAT; STORE x` inside one
 /// block (the interpreter's `UpdateLocalInPlace`): the slot of `x`.
 pub(super) fn in_place_update(p: &Program, at: u32) -> Option<u32> {
@@ -851,15 +705,8 @@ pub(super) fn in_place_update(p: &Program, at: u32) -> Option<u32> {
     };
     let src_ok = match mid {
         Instr::Load(z) => z.slot != x.slot,
-        Instr::PushInt(_)
-        | Instr::PushFloat(_)
-        | Instr::PushStr(_)
-        | Instr::PushBool(_)
-        | Instr::True(_)
-        | Instr::False(_)
-        | Instr::Null(_) => true,
-        _ => false,
+        other => other.opcode().family() == Family::Const,
     };
-    let upd_ok = matches!(upd, Instr::Append(_) | Instr::Concat(_));
+    let upd_ok = upd.grow().is_some();
     (src_ok && upd_ok && x.slot == y.slot).then_some(x.slot)
 }

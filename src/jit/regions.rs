@@ -23,7 +23,7 @@
 //! resume entry after a receive.
 
 use super::lower;
-use crate::bytecode::{Instr, Program};
+use crate::bytecode::{Instr, JitClass, Program};
 
 /// Compile cost a part may have (a plain instruction costs 1, see
 /// [`weight`] and [`BLOCK_COST`]; about 1,000 instructions of ordinary
@@ -209,15 +209,14 @@ pub(super) fn plans(p: &Program, max_size: usize, max_slots: usize) -> Plans {
         let u = plan_of[i] as usize;
         let plan = &mut plans[u];
         plan.size += 1;
-        if lower::process_op(instr) {
+        if instr.opcode().process() {
             plan.process_ops += 1;
         }
-        if lower::waits(instr) {
+        if instr.opcode().waits() {
             plan.resumes.push(i as u32);
         }
-        let looping =
-            matches!(instr, Instr::Jmp(t) | Instr::Jz(t) | Instr::Jnz(t) if (t.0 as usize) <= i);
-        if looping || matches!(instr, Instr::Call(_) | Instr::CallFunction(_)) {
+        let looping = instr.target().is_some_and(|t| t as usize <= i);
+        if looping || instr.is_call() {
             busy[u] = true;
         }
     }
@@ -239,8 +238,9 @@ fn weight(p: &Program, i: usize, slots: usize) -> usize {
         // Every variable is dropped inline, or the helper returns.
         Instr::Ret(_) if slots > lower::MAX_INLINE_RET_SLOTS => 4,
         Instr::Ret(_) => 1 + slots,
-        // Every variable is read again afterwards.
-        Instr::Import(_) | Instr::Delete(_) => 1 + slots / 4,
+        // Every variable is read again afterwards (the helper may have
+        // written any).
+        i if i.opcode().jit() == JitClass::HelperWrites => 1 + slots / 4,
         // The callee's variables are cleared inline (up to a limit).
         Instr::Call(c) => {
             let callee = lower::callee_slots(p, c.target);
@@ -316,7 +316,7 @@ fn split(p: &Program, blocks: &[u32], slots: usize, cap: usize) -> Vec<u32> {
 /// receive or SLEEP (whose resume entry is there) nor inside a fused
 /// `LOAD x; …; STORE x` update.
 fn cuttable(p: &Program, i: usize) -> bool {
-    !lower::waits(&p.code[i])
+    !p.code[i].opcode().waits()
         && (1..=3).all(|k| i < k || lower::in_place_update(p, (i - k) as u32).is_none())
 }
 

@@ -13,7 +13,7 @@
 //!   results (the verifier and the JIT's stack accounting use the table);
 //! - on error the operand stack is exactly as it was (nothing popped, no
 //!   operand changed), so the caller can restore what it lent (see
-//!   `interp::release_for_store`);
+//!   `exec::semantics::release_for_store`);
 //! - it takes its first operand (the container) out of the stack and
 //!   changes it in place when nothing else holds it (`Arc::make_mut`), so
 //!   `LOAD x; …; OP; STORE x` does not copy `x` (the tiers drop the

@@ -5,7 +5,7 @@
 use super::text::{Encoding, LineIndex};
 use super::uri;
 use crate::asm::{self, LabelDef, LoadError, NameUse, Outline, OutlineInstr, UseKind};
-use crate::bytecode::{Instr, Opcode};
+use crate::bytecode::Opcode;
 use crate::Program;
 use lsp_types::Uri;
 
@@ -103,10 +103,7 @@ impl Analysis {
     pub fn scope(&self, u: &NameUse) -> Option<u32> {
         let p = self.program()?;
         let pc = if u.kind == UseKind::Param {
-            match p.code.get(u.instr as usize)? {
-                Instr::Call(c) | Instr::MakeFunction(c) | Instr::MakeLambda(c) => c.target,
-                _ => return None,
-            }
+            p.code.get(u.instr as usize)?.callee()?.target
         } else {
             u.instr
         };

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod golden;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -73,5 +75,105 @@ pub fn wait_or_kill(
             );
         }
         std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// What [`run_captured`] saw.
+#[derive(Debug)]
+pub struct Captured {
+    /// `None`: killed by a signal, or by us after the limit.
+    pub status: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    /// Why there is no status, when we know (timed out, could not start).
+    pub note: Option<String>,
+    pub elapsed: Duration,
+}
+
+/// Run `ttvm ARGS` in `cwd` with `env` set and `stdin` (none: empty),
+/// stdout and stderr captured through pipes; past `limit` the run is killed
+/// and reported as such (not a panic: the caller decides).
+pub fn run_captured(
+    cwd: &Path,
+    args: &[String],
+    env: &[(&str, &str)],
+    stdin: Option<&str>,
+    limit: Duration,
+) -> Captured {
+    use std::io::{Read, Write};
+    let start = Instant::now();
+    let mut cmd = Command::new(binary());
+    cmd.args(args)
+        .current_dir(cwd)
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            return Captured {
+                status: None,
+                stdout: String::new(),
+                stderr: String::new(),
+                note: Some(format!("cannot start ttvm: {e}")),
+                elapsed: start.elapsed(),
+            }
+        }
+    };
+    let writer = child.stdin.take().map(|mut w| {
+        let data = stdin.unwrap_or_default().to_string();
+        std::thread::spawn(move || {
+            let _ = w.write_all(data.as_bytes());
+        })
+    });
+    fn read_all<R: Read + Send + 'static>(r: Option<R>) -> std::thread::JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut r) = r {
+                let _ = r.read_to_end(&mut buf);
+            }
+            buf
+        })
+    }
+    let out = read_all(child.stdout.take());
+    let err = read_all(child.stderr.take());
+    let mut note = None;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(st)) => break st.code(),
+            Ok(None) if start.elapsed() > limit => {
+                let _ = child.kill();
+                let _ = child.wait();
+                note = Some(format!("timed out after {}s (killed)", limit.as_secs()));
+                break None;
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+            Err(e) => {
+                note = Some(format!("wait failed: {e}"));
+                let _ = child.kill();
+                break None;
+            }
+        }
+    };
+    if status.is_none() && note.is_none() {
+        note = Some("killed by a signal".to_string());
+    }
+    if let Some(w) = writer {
+        let _ = w.join();
+    }
+    let text = |h: std::thread::JoinHandle<Vec<u8>>| {
+        String::from_utf8_lossy(&h.join().unwrap_or_default()).into_owned()
+    };
+    Captured {
+        status,
+        stdout: text(out),
+        stderr: text(err),
+        note,
+        elapsed: start.elapsed(),
     }
 }

@@ -1,6 +1,7 @@
 //! Lowering of arithmetic, comparisons and their type guards.
 
 use super::{numeric, Item, Lower, FLOAT, INT};
+use crate::bytecode::{Arith, Cmp};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::types::{F64, I64, I8};
 use cranelift_codegen::ir::{self, BlockArg, InstBuilder, MemFlags};
@@ -326,7 +327,12 @@ impl Lower<'_, '_, '_> {
     }
 
     /// EQ_F NE_F (within f64::EPSILON) and GT_F LT_F GE_F LE_F.
-    pub(super) fn compare_f(&mut self, fcc: Option<FloatCC>, eq: bool, dpc: u32) {
+    pub(super) fn compare_f(&mut self, c: Cmp, dpc: u32) {
+        let (fcc, eq) = match c {
+            Cmp::Eq => (None, true),
+            Cmp::Ne => (None, false),
+            c => (Some(float_cc(c)), false),
+        };
         let [mut a, mut b] = self.operands_n::<2>(dpc);
         if !numeric(a.known) || !numeric(b.known) {
             return self.exit_always(&[a, b], dpc);
@@ -353,12 +359,26 @@ impl Lower<'_, '_, '_> {
     }
 }
 
-/// The arithmetic operators, as the JIT lowers them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Arith {
-    Add,
-    Sub,
-    Mul,
-    Div,
-    Mod,
+/// The Int condition of a comparison.
+pub(super) fn int_cc(c: Cmp) -> IntCC {
+    match c {
+        Cmp::Eq => IntCC::Equal,
+        Cmp::Ne => IntCC::NotEqual,
+        Cmp::Gt => IntCC::SignedGreaterThan,
+        Cmp::Lt => IntCC::SignedLessThan,
+        Cmp::Ge => IntCC::SignedGreaterThanOrEqual,
+        Cmp::Le => IntCC::SignedLessThanOrEqual,
+    }
+}
+
+/// The Float condition of a comparison.
+pub(super) fn float_cc(c: Cmp) -> FloatCC {
+    match c {
+        Cmp::Eq => FloatCC::Equal,
+        Cmp::Ne => FloatCC::NotEqual,
+        Cmp::Gt => FloatCC::GreaterThan,
+        Cmp::Lt => FloatCC::LessThan,
+        Cmp::Ge => FloatCC::GreaterThanOrEqual,
+        Cmp::Le => FloatCC::LessThanOrEqual,
+    }
 }

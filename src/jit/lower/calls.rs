@@ -2,7 +2,6 @@
 //! calls between compiled functions.
 
 use super::{Callee, Item, Lower, VALUE_BYTES};
-use crate::bytecode::Instr;
 use crate::exec::frame_layout as fl;
 use crate::exec::native::{off, status, MAX_NATIVE_DEPTH};
 use cranelift_codegen::ir::condcodes::IntCC;
@@ -260,10 +259,7 @@ impl Lower<'_, '_, '_> {
             .filter(|&a| {
                 a > 0
                     && p.layout_of[a as usize - 1] == self.input.plan.layout
-                    && matches!(
-                        p.code[a as usize - 1],
-                        Instr::Call(_) | Instr::CallFunction(_)
-                    )
+                    && p.code[a as usize - 1].is_call()
             })
             .collect();
         if returns.is_empty() {

@@ -586,10 +586,7 @@ impl Lower<'_, '_, '_> {
     pub(super) fn direct_call(&mut self, at: u32, dpc: u32, c: &CallInstr) {
         let p = self.input.program;
         let n = c.param_slots.len();
-        let tail = matches!(
-            p.code.get(at as usize + 1),
-            Some(crate::bytecode::Instr::Ret(_))
-        );
+        let tail = p.tail_call(at);
         let args = self.operands(n, dpc);
         let (same, size) = {
             let plan = self.plan();

@@ -265,12 +265,16 @@ fn order(p: &Program, blocks: &[u32]) -> Vec<u32> {
 pub(in crate::jit) fn successors(p: &Program, start: u32) -> Vec<u32> {
     let mut at = start as usize;
     loop {
-        match &p.code[at] {
-            Instr::Jmp(t) => return vec![t.0],
-            Instr::Jz(t) | Instr::Jnz(t) => return vec![at as u32 + 1, t.0],
-            Instr::Call(_) | Instr::CallFunction(_) => return vec![at as u32 + 1],
-            Instr::Ret(_) | Instr::Halt(_) | Instr::Throw(_) | Instr::Exit(_) => return vec![],
-            _ => {}
+        let instr = &p.code[at];
+        let op = instr.opcode();
+        match (instr.target(), op.no_fallthrough()) {
+            (Some(t), true) => return vec![t],
+            (Some(t), false) => return vec![at as u32 + 1, t],
+            (None, true) => return vec![],
+            // Calls (a block of its own starts after every other block
+            // ender: the loop below finds it).
+            (None, false) if instr.is_call() => return vec![at as u32 + 1],
+            (None, false) => {}
         }
         at += 1;
         if at >= p.code.len() {

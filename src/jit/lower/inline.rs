@@ -9,8 +9,8 @@
 //! starts over from the arguments and the budget as they were, so the
 //! results are exactly the call's.
 
-use super::{Item, Lower, BOOL, FLOAT, INT, NULL};
-use crate::bytecode::Instr;
+use super::{Item, Lower, BOOL, INT};
+use crate::bytecode::{Arith, Instr};
 use crate::jit::direct::DirectPlan;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I64, I8};
@@ -103,54 +103,24 @@ impl Lower<'_, '_, '_> {
                 return;
             }
             let s = &mut path.stack;
-            match &p.code[at as usize] {
-                Instr::PushInt(n) => {
-                    let v = self.b.ins().iconst(I64, *n);
-                    s.push(self.inline_item(INT, v));
-                }
-                Instr::PushFloat(f) => {
-                    let v = self.b.ins().iconst(I64, f.to_bits() as i64);
-                    s.push(self.inline_item(FLOAT, v));
-                }
-                Instr::PushBool(x) => {
-                    let v = self.b.ins().iconst(I64, *x as i64);
-                    s.push(self.inline_item(BOOL, v));
-                }
-                Instr::True(_) | Instr::False(_) => {
-                    let x = matches!(p.code[at as usize], Instr::True(_));
-                    let v = self.b.ins().iconst(I64, x as i64);
-                    s.push(self.inline_item(BOOL, v));
-                }
-                Instr::Null(_) => {
-                    let v = self.b.ins().iconst(I64, 0);
-                    s.push(self.inline_item(NULL, v));
-                }
-                Instr::Load(v) => match path.slots[v.slot as usize] {
-                    Some(it) => path.stack.push(it),
-                    // Unset: the call raises it.
-                    None => return self.go_call(call),
-                },
-                Instr::Store(v) => {
-                    let Some(it) = s.pop() else {
+            let instr = &p.code[at as usize];
+            'op: {
+                if let Some(v) = instr.constant() {
+                    // A string: the real call.
+                    let Some((k, bits)) = super::unboxed(&v) else {
                         return self.go_call(call);
                     };
-                    path.slots[v.slot as usize] = Some(it);
+                    let v = self.b.ins().iconst(I64, bits);
+                    s.push(self.inline_item(k, v));
+                    break 'op;
                 }
-                Instr::Dup(_) | Instr::Pop(_) | Instr::Swap(_) | Instr::Over(_) => {
-                    let instr = &p.code[at as usize];
-                    if !shuffle(instr, s) {
-                        return self.go_call(call);
-                    }
-                }
-                Instr::Add(_)
-                | Instr::Sub(_)
-                | Instr::Mul(_)
-                | Instr::Eq(_)
-                | Instr::Ne(_)
-                | Instr::Lt(_)
-                | Instr::Gt(_)
-                | Instr::Le(_)
-                | Instr::Ge(_) => {
+                // Int operators that cannot raise, and Int comparisons.
+                let int_op = match (instr.arith(), instr.cmp()) {
+                    (Some((op @ (Arith::Add | Arith::Sub | Arith::Mul), false)), _) => Some(Ok(op)),
+                    (_, Some((c, false))) => Some(Err(c)),
+                    _ => None,
+                };
+                if let Some(op) = int_op {
                     let (Some(b), Some(a)) = (s.pop(), s.pop()) else {
                         return self.go_call(call);
                     };
@@ -159,54 +129,28 @@ impl Lower<'_, '_, '_> {
                             return;
                         }
                     }
-                    let cmp = |cc| Some(cc);
-                    let (r, cc) = match &p.code[at as usize] {
-                        Instr::Add(_) => (Some(self.b.ins().iadd(a.pay, b.pay)), None),
-                        Instr::Sub(_) => (Some(self.b.ins().isub(a.pay, b.pay)), None),
-                        Instr::Mul(_) => (Some(self.b.ins().imul(a.pay, b.pay)), None),
-                        Instr::Eq(_) => (None, cmp(IntCC::Equal)),
-                        Instr::Ne(_) => (None, cmp(IntCC::NotEqual)),
-                        Instr::Lt(_) => (None, cmp(IntCC::SignedLessThan)),
-                        Instr::Gt(_) => (None, cmp(IntCC::SignedGreaterThan)),
-                        Instr::Le(_) => (None, cmp(IntCC::SignedLessThanOrEqual)),
-                        _ => (None, cmp(IntCC::SignedGreaterThanOrEqual)),
-                    };
-                    let r = match (r, cc) {
-                        (Some(r), _) => r,
-                        (None, Some(cc)) => {
-                            let c = self.b.ins().icmp(cc, a.pay, b.pay);
+                    let r = match op {
+                        Ok(Arith::Add) => self.b.ins().iadd(a.pay, b.pay),
+                        Ok(Arith::Sub) => self.b.ins().isub(a.pay, b.pay),
+                        Ok(_) => self.b.ins().imul(a.pay, b.pay),
+                        Err(c) => {
+                            let c = self.b.ins().icmp(super::arith::int_cc(c), a.pay, b.pay);
                             self.b.ins().uextend(I64, c)
                         }
-                        (None, None) => unreachable!("an operator or a comparison"),
                     };
                     let it = self.inline_item(INT, r);
                     path.stack.push(it);
+                    break 'op;
                 }
-                Instr::Not(_) => {
+                if let Some(t) = instr.target() {
+                    let Some((jump_if, _)) = instr.branch() else {
+                        return self.inline_next(t, path, call, join, count);
+                    };
                     let Some(a) = s.pop() else {
                         return self.go_call(call);
                     };
-                    let t = self.truthy(a);
-                    let f = self.b.ins().bxor_imm(t, 1);
-                    let f = self.b.ins().uextend(I64, f);
-                    let it = self.inline_item(BOOL, f);
-                    path.stack.push(it);
-                }
-                Instr::Jmp(t) => {
-                    let t = t.0;
-                    return self.inline_next(t, path, call, join, count);
-                }
-                Instr::Jz(t) | Instr::Jnz(t) => {
-                    let Some(a) = s.pop() else {
-                        return self.go_call(call);
-                    };
-                    let t = t.0;
                     let truth = self.truthy(a);
-                    let (on_true, on_false) = if matches!(p.code[at as usize], Instr::Jz(_)) {
-                        (at + 1, t)
-                    } else {
-                        (t, at + 1)
-                    };
+                    let (on_true, on_false) = if jump_if { (t, at + 1) } else { (at + 1, t) };
                     let yes = self.b.create_block();
                     let no = self.b.create_block();
                     self.b.ins().brif(truth, yes, &[], no, &[]);
@@ -215,86 +159,114 @@ impl Lower<'_, '_, '_> {
                     self.b.switch_to_block(no);
                     return self.inline_next(on_false, path, call, join, count);
                 }
-                Instr::Call(c) => {
-                    let n = c.param_slots.len();
-                    let tail = matches!(p.code.get(at as usize + 1), Some(Instr::Ret(_)));
-                    let level = if tail { path.level } else { path.level + 1 };
-                    let Some(callee) = self.inline_plan(c.target) else {
-                        return self.go_call(call);
-                    };
-                    if level > MAX_NEST
-                        || s.len() < n
-                        || (tail && s.len() != n)
-                        || callee.params[..] != c.param_slots[..]
-                    {
-                        return self.go_call(call);
+                match instr {
+                    Instr::Load(v) => match path.slots[v.slot as usize] {
+                        Some(it) => path.stack.push(it),
+                        // Unset: the call raises it.
+                        None => return self.go_call(call),
+                    },
+                    Instr::Store(v) => {
+                        let Some(it) = s.pop() else {
+                            return self.go_call(call);
+                        };
+                        path.slots[v.slot as usize] = Some(it);
                     }
-                    if level > path.level {
-                        // The frame it makes must be within the chain's
-                        // limit, as a real call would check.
-                        let pos = self.direct.as_ref().expect("a direct entry").pos;
-                        let left = self.b.ins().band_imm(pos, crate::jit::Place::LEFT_MASK);
-                        let ok = self.b.ins().icmp_imm(
-                            IntCC::UnsignedGreaterThanOrEqual,
-                            left,
-                            level as i64,
+                    Instr::Dup(_) | Instr::Pop(_) | Instr::Swap(_) | Instr::Over(_) => {
+                        if !shuffle(instr, s) {
+                            return self.go_call(call);
+                        }
+                    }
+                    Instr::Not(_) => {
+                        let Some(a) = s.pop() else {
+                            return self.go_call(call);
+                        };
+                        let t = self.truthy(a);
+                        let f = self.b.ins().bxor_imm(t, 1);
+                        let f = self.b.ins().uextend(I64, f);
+                        let it = self.inline_item(BOOL, f);
+                        path.stack.push(it);
+                    }
+                    Instr::Call(c) => {
+                        let n = c.param_slots.len();
+                        let tail = p.tail_call(at);
+                        let level = if tail { path.level } else { path.level + 1 };
+                        let Some(callee) = self.inline_plan(c.target) else {
+                            return self.go_call(call);
+                        };
+                        if level > MAX_NEST
+                            || s.len() < n
+                            || (tail && s.len() != n)
+                            || callee.params[..] != c.param_slots[..]
+                        {
+                            return self.go_call(call);
+                        }
+                        if level > path.level {
+                            // The frame it makes must be within the chain's
+                            // limit, as a real call would check.
+                            let pos = self.direct.as_ref().expect("a direct entry").pos;
+                            let left = self.b.ins().band_imm(pos, crate::jit::Place::LEFT_MASK);
+                            let ok = self.b.ins().icmp_imm(
+                                IntCC::UnsignedGreaterThanOrEqual,
+                                left,
+                                level as i64,
+                            );
+                            let next = self.b.create_block();
+                            self.b.ins().brif(ok, next, &[], call, &[]);
+                            self.b.switch_to_block(next);
+                        }
+                        let args = path.stack.split_off(path.stack.len() - n);
+                        let mut slots = vec![None; callee.size as usize];
+                        for (&slot, &a) in callee.params.iter().zip(&args) {
+                            slots[slot as usize] = Some(Item { slot: None, ..a });
+                        }
+                        let inner = Path {
+                            slots,
+                            stack: Vec::new(),
+                            budget: path.budget,
+                            seen: Vec::new(),
+                            level,
+                        };
+                        if tail {
+                            // Its result is this frame's.
+                            return self.inline_block(callee.target, inner, call, join, count);
+                        }
+                        let back = self.b.create_block();
+                        self.b.append_block_param(back, I8);
+                        self.b.append_block_param(back, I64);
+                        self.b.append_block_param(back, I64);
+                        self.inline_block(callee.target, inner, call, back, count);
+                        self.b.switch_to_block(back);
+                        let ps = self.b.block_params(back).to_vec();
+                        path.budget = ps[2];
+                        path.stack.push(Item {
+                            tag: ps[0],
+                            pay: ps[1],
+                            known: None,
+                            slot: None,
+                        });
+                        return self.inline_next(at + 1, path, call, join, count);
+                    }
+                    Instr::Ret(_) => {
+                        let (Some(r), true) = (s.pop(), s.is_empty()) else {
+                            return self.go_call(call);
+                        };
+                        let tag = match r.known {
+                            Some(k) => self.b.ins().iconst(I8, k as i64),
+                            None => r.tag,
+                        };
+                        self.b.ins().jump(
+                            join,
+                            &[
+                                BlockArg::Value(tag),
+                                BlockArg::Value(r.pay),
+                                BlockArg::Value(path.budget),
+                            ],
                         );
-                        let next = self.b.create_block();
-                        self.b.ins().brif(ok, next, &[], call, &[]);
-                        self.b.switch_to_block(next);
+                        return;
                     }
-                    let args = path.stack.split_off(path.stack.len() - n);
-                    let mut slots = vec![None; callee.size as usize];
-                    for (&slot, &a) in callee.params.iter().zip(&args) {
-                        slots[slot as usize] = Some(Item { slot: None, ..a });
-                    }
-                    let inner = Path {
-                        slots,
-                        stack: Vec::new(),
-                        budget: path.budget,
-                        seen: Vec::new(),
-                        level,
-                    };
-                    if tail {
-                        // Its result is this frame's.
-                        return self.inline_block(callee.target, inner, call, join, count);
-                    }
-                    let back = self.b.create_block();
-                    self.b.append_block_param(back, I8);
-                    self.b.append_block_param(back, I64);
-                    self.b.append_block_param(back, I64);
-                    self.inline_block(callee.target, inner, call, back, count);
-                    self.b.switch_to_block(back);
-                    let ps = self.b.block_params(back).to_vec();
-                    path.budget = ps[2];
-                    path.stack.push(Item {
-                        tag: ps[0],
-                        pay: ps[1],
-                        known: None,
-                        slot: None,
-                    });
-                    return self.inline_next(at + 1, path, call, join, count);
+                    // Calls, and what has no inline lowering here.
+                    _ => return self.go_call(call),
                 }
-                Instr::Ret(_) => {
-                    let (Some(r), true) = (s.pop(), s.is_empty()) else {
-                        return self.go_call(call);
-                    };
-                    let tag = match r.known {
-                        Some(k) => self.b.ins().iconst(I8, k as i64),
-                        None => r.tag,
-                    };
-                    self.b.ins().jump(
-                        join,
-                        &[
-                            BlockArg::Value(tag),
-                            BlockArg::Value(r.pay),
-                            BlockArg::Value(path.budget),
-                        ],
-                    );
-                    return;
-                }
-                // Calls, and what has no inline lowering here.
-                _ => return self.go_call(call),
             }
             at += 1;
             if p.block_start[at as usize] {
@@ -412,7 +384,8 @@ fn returns_within(
             if count > MAX_INLINE {
                 return false;
             }
-            match &p.code[at] {
+            let instr = &p.code[at];
+            match instr {
                 Instr::Ret(_) => return true,
                 Instr::Call(c) if levels > 1 => {
                     let returns = plan_of(c.target)
@@ -421,17 +394,15 @@ fn returns_within(
                         break;
                     }
                 }
-                Instr::Call(_) | Instr::CallFunction(_) => break,
-                Instr::Jmp(t) => {
-                    work.push(t.0);
-                    break;
-                }
-                Instr::Jz(t) | Instr::Jnz(t) => {
-                    work.push(t.0);
-                    work.push(at as u32 + 1);
-                    break;
-                }
+                _ if instr.is_call() => break,
                 _ => {}
+            }
+            if let Some(t) = instr.target() {
+                work.push(t);
+                if instr.branch().is_some() {
+                    work.push(at as u32 + 1);
+                }
+                break;
             }
             at += 1;
             if at >= p.code.len() {

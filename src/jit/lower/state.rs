@@ -163,10 +163,13 @@ impl Lower<'_, '_, '_> {
 
     /// The top `k` operands as registers (bottom first); the ones not in
     /// registers are popped from memory, with a side exit at `dpc` when
-    /// there are too few (the interpreter raises the underflow).
+    /// there are too few (the interpreter raises the underflow) — unless
+    /// the depth analysis says they are surely there.
     pub(super) fn operands(&mut self, k: usize, dpc: u32) -> Vec<Item> {
         let have = self.stack.len().min(k);
         let need = k - have;
+        let checked = (self.sure as usize) < k;
+        self.sure = self.sure.saturating_sub(k as u32);
         let mut from_mem = Vec::with_capacity(need);
         if need > 0 && self.direct.is_some() {
             self.direct_bug("an operand below the frame's");
@@ -181,12 +184,14 @@ impl Lower<'_, '_, '_> {
                 });
             }
         } else if need > 0 {
-            let len = self.b.use_var(self.v_len);
-            let short = self
-                .b
-                .ins()
-                .icmp_imm(IntCC::UnsignedLessThan, len, need as i64);
-            self.exit_if(short, dpc);
+            if checked {
+                let len = self.b.use_var(self.v_len);
+                let short = self
+                    .b
+                    .ins()
+                    .icmp_imm(IntCC::UnsignedLessThan, len, need as i64);
+                self.exit_if(short, dpc);
+            }
             let len = self.b.use_var(self.v_len);
             let new_len = self.b.ins().iadd_imm(len, -(need as i64));
             let base = self.addr_of_top(new_len);

@@ -2,17 +2,17 @@
 //! tail calls, the call-depth and frame-slot limits, and the end of a
 //! module's run.
 
-use super::{Code, Proc};
+use super::Proc;
 use crate::bytecode::Instr;
 use crate::exec::vm::ModuleState;
-use crate::exec::{error, Addr, Context, Control, Dpc, FrameKind, OpResult, Vm};
+use crate::exec::{error, Addr, Context, Control, Dpc, FrameKind, Layout, OpResult, Vm};
 use ttvm_runtime::Value;
 
 /// Enter a function: check the depth, make (or, for a tail call, replace)
 /// the frame and bind the parameters from the stack.
 #[allow(clippy::too_many_arguments)]
 #[inline]
-pub(super) fn call(
+pub(crate) fn call(
     ctx: &mut Context,
     vm: &Vm,
     call_site: u32,
@@ -73,15 +73,15 @@ pub(super) fn call(
 
 /// CALL_FUNCTION: pop a Function or Closure and call it. Returns the
 /// decoded entry address.
-pub(super) fn call_function(
+pub(crate) fn call_function(
     ctx: &mut Context,
     vm: &Vm,
-    code: &Code,
+    layout: &Layout,
     call_site: u32,
     tail: bool,
     ret: u32,
 ) -> OpResult<u32> {
-    let f = ctx.pop("CALL_FUNCTION")?;
+    let f = ctx.pop(vm.program.code[call_site as usize].opcode().mnemonic())?;
     let (p, closure) = match &f {
         Value::Function(p) => (p, None),
         Value::Closure(c) => (&c.proto, Some(c)),
@@ -111,13 +111,13 @@ pub(super) fn call_function(
         let base = ctx.frame().base as usize;
         crate::exec::bind_captures(&mut ctx.locals[base..], c);
     }
-    Ok(code.layout.dpc(Addr(p.entry)).0)
+    Ok(layout.dpc(Addr(p.entry)).0)
 }
 
 /// RET: leave the frame. From a process's bottom frame the process ends
 /// (PID 1 raises `RET outside a function`); from a module's top level the
 /// module's run ends.
-pub(super) fn ret(ctx: &mut Context, code: &Code, vm: &Vm, proc: &Proc<'_>) -> Control {
+pub(crate) fn ret(ctx: &mut Context, layout: &Layout, vm: &Vm, proc: &Proc<'_>) -> Control {
     match ctx.frame().kind {
         FrameKind::Root => {
             if proc.pid == 1 {
@@ -126,7 +126,7 @@ pub(super) fn ret(ctx: &mut Context, code: &Code, vm: &Vm, proc: &Proc<'_>) -> C
                 Control::Halted
             }
         }
-        FrameKind::Module(_) => end_module(ctx, code, vm),
+        FrameKind::Module(_) => end_module(ctx, layout, vm),
         FrameKind::Call => {
             let f = ctx.pop_frame();
             Control::Jump(Dpc(f.ret))
@@ -135,16 +135,16 @@ pub(super) fn ret(ctx: &mut Context, code: &Code, vm: &Vm, proc: &Proc<'_>) -> C
 }
 
 /// HALT: end the process, or the module's run when in its top level.
-pub(super) fn halt(ctx: &mut Context, code: &Code, vm: &Vm) -> Control {
+pub(crate) fn halt(ctx: &mut Context, layout: &Layout, vm: &Vm) -> Control {
     match ctx.frame().kind {
-        FrameKind::Module(_) => end_module(ctx, code, vm),
+        FrameKind::Module(_) => end_module(ctx, layout, vm),
         _ => Control::Halted,
     }
 }
 
 /// A module's run is over: record its exports and bind them in the
 /// importer's frame.
-fn end_module(ctx: &mut Context, _code: &Code, vm: &Vm) -> Control {
+fn end_module(ctx: &mut Context, _layout: &Layout, vm: &Vm) -> Control {
     let f = ctx.pop_frame();
     let FrameKind::Module(m) = f.kind else {
         unreachable!("end_module outside a module frame")
@@ -160,7 +160,7 @@ fn end_module(ctx: &mut Context, _code: &Code, vm: &Vm) -> Control {
 }
 
 /// Put a module's exports into the current frame, by the IMPORT's binds.
-pub(super) fn bind_exports(ctx: &mut Context, vm: &Vm, import_pc: u32, exports: &[Option<Value>]) {
+pub(crate) fn bind_exports(ctx: &mut Context, vm: &Vm, import_pc: u32, exports: &[Option<Value>]) {
     let Instr::Import(imp) = &vm.program.code[import_pc as usize] else {
         return;
     };

@@ -35,7 +35,7 @@ pub(crate) fn timeout_ms(v: &Value) -> OpResult<u64> {
     }
 }
 
-pub(super) fn exec(ctx: &mut Context, vm: &Vm, instr: &Instr) -> OpResult<Control> {
+pub(crate) fn exec(ctx: &mut Context, vm: &Vm, instr: &Instr) -> OpResult<Control> {
     let op = instr.opcode().mnemonic();
     match instr {
         Instr::Print(_) => {
@@ -144,7 +144,7 @@ pub(super) fn exec(ctx: &mut Context, vm: &Vm, instr: &Instr) -> OpResult<Contro
 }
 
 /// DUMP_SCOPE: the current frame's variables, to stderr.
-pub(super) fn dump_scope(ctx: &Context, vm: &Vm, at: u32) {
+pub(crate) fn dump_scope(ctx: &Context, vm: &Vm, at: u32) {
     let f = ctx.frame();
     let layout = vm.program.layout_at(f.entry);
     let mut out = format!(

@@ -2,9 +2,9 @@
 //! registry, links, monitors and exit signals, on top of the runtime's
 //! [`Node`](ttvm_runtime::Node).
 
-use super::{host, Code, Proc};
+use super::{host, Proc};
 use crate::bytecode::Instr;
-use crate::exec::{error, Addr, Context, Control, Dpc, OpResult, Vm};
+use crate::exec::{error, Addr, Context, Control, Dpc, Layout, OpResult, Vm};
 use std::time::{Duration, Instant};
 use ttvm_runtime::{Atom, Got, Str, Value};
 
@@ -74,9 +74,9 @@ fn check_killed(proc: &mut Proc<'_>) -> Option<Control> {
         .map(|reason| Control::Killed(Box::new(reason)))
 }
 
-pub(super) fn exec(
+pub(crate) fn exec(
     ctx: &mut Context,
-    code: &Code,
+    layout: &Layout,
     vm: &Vm,
     proc: &mut Proc<'_>,
     instr: &Instr,
@@ -84,10 +84,10 @@ pub(super) fn exec(
 ) -> OpResult<Control> {
     let op = instr.opcode().mnemonic();
     let pid = proc.pid;
-    let next = code.layout.dpc(Addr(at + 1)).0;
+    let next = layout.dpc(Addr(at + 1)).0;
     match instr {
         Instr::Spawn(_) | Instr::SpawnLink(_) => {
-            let new = new_process(ctx, code, vm, at, op)?;
+            let new = new_process(ctx, layout, vm, at, op)?;
             let link = matches!(instr, Instr::SpawnLink(_)).then_some(pid);
             let child = proc.node.spawn(new, link).or_else(error)?;
             ctx.stack.push(Value::Int(child));
@@ -249,7 +249,7 @@ fn describe(v: &Value) -> String {
 /// `Result`s and into its box cost a fifth of a spawn in memory copies.
 fn new_process(
     ctx: &mut Context,
-    code: &Code,
+    layout: &Layout,
     vm: &Vm,
     at: u32,
     op: &str,
@@ -258,7 +258,7 @@ fn new_process(
     let v = ctx.pop(op)?;
     let start = |entry: u32| {
         let size = p.layout_at(entry).names.len() as u32;
-        Context::boxed(code.layout.dpc(Addr(entry)), Addr(entry), size)
+        Context::boxed(layout.dpc(Addr(entry)), Addr(entry), size)
     };
     match &v {
         Value::Function(f) => bind(ctx, start(f.entry), &f.param_slots, None, v.clone(), op),

@@ -1,26 +1,51 @@
 //! The complete semantics of every instruction, run from the program's
-//! instruction itself. The dispatch loop inlines the hot cases; everything
-//! else, and every slow path of an inlined case, comes here.
+//! instruction itself, below both tiers: the interpreter's dispatch loop
+//! inlines the hot cases and comes here for everything else and every slow
+//! path; compiled code reaches it through the runtime helpers
+//! (`engine/helpers.rs`), without going through the interpreter.
+//!
+//! By op family: this file dispatches and holds the stack, arithmetic,
+//! comparison, variable, jump, list/object/string, exception and module
+//! families; [`calls`] calls, returns and HALT; [`host`] host I/O;
+//! [`procs`] the process operations; [`unwind`] exceptions unwinding to
+//! their handler, and the in-place update of a fused `LOAD; …; STORE`.
+//! Decoded addresses (where a jump goes) come from the decoded program's
+//! [`Layout`].
 
-use super::{calls, host, procs, Code, Proc};
+pub(crate) mod calls;
+mod host;
+mod procs;
+mod unwind;
+
+pub(crate) use unwind::{raise, unwind, update_in_place};
+
+/// The process being run, and the process system it lives in.
+pub struct Proc<'a> {
+    pub pid: i64,
+    pub node: &'a ttvm_runtime::Sched<'a, Box<Context>>,
+    /// The running process itself (its mailbox, for receives).
+    pub me: &'a ttvm_runtime::Process<Box<Context>>,
+}
+
 use crate::bytecode::{Instr, Opcode, Owner};
 use crate::exec::ops::{self, Arith, Cmp};
 use crate::exec::vm::ModuleState;
-use crate::exec::{error, Addr, Context, Control, Dpc, FrameKind, Handler, OpResult, Vm};
+use crate::exec::{error, Addr, Context, Control, Dpc, FrameKind, Handler, Layout, OpResult, Vm};
 use std::sync::Arc;
 use ttvm_runtime::{Atom, Closure, Value};
 
 /// Execute the instruction at program address `at` (the decoded op at
-/// `ctx.pc`).
-pub(super) fn exec(
+/// `ctx.pc`) with its complete semantics. Exceptions are returned
+/// (`Control::Raise`), not unwound.
+pub(crate) fn exec(
     ctx: &mut Context,
-    code: &Code,
+    layout: &Layout,
     vm: &Vm,
     proc: &mut Proc<'_>,
     at: u32,
 ) -> Control {
     let instr = &vm.program.code[at as usize];
-    match step(ctx, code, vm, proc, instr, at) {
+    match step(ctx, layout, vm, proc, instr, at) {
         Ok(flow) => flow,
         Err(e) => Control::Raise(e),
     }
@@ -38,8 +63,8 @@ fn binary(ctx: &mut Context, name: &str) -> OpResult<(Value, Value)> {
     Ok((a, b))
 }
 
-fn arith(ctx: &mut Context, op: Arith, float: bool) -> OpResult<Control> {
-    let (a, b) = binary(ctx, op.name(float))?;
+fn arith(ctx: &mut Context, name: &str, op: Arith, float: bool) -> OpResult<Control> {
+    let (a, b) = binary(ctx, name)?;
     let r = if float {
         ops::arith_f(op, &a, &b)
     } else {
@@ -55,8 +80,8 @@ fn arith(ctx: &mut Context, op: Arith, float: bool) -> OpResult<Control> {
     }
 }
 
-fn compare(ctx: &mut Context, op: Cmp, float: bool) -> OpResult<Control> {
-    let (a, b) = binary(ctx, op.name(float))?;
+fn compare(ctx: &mut Context, name: &str, op: Cmp, float: bool) -> OpResult<Control> {
+    let (a, b) = binary(ctx, name)?;
     let r = if float {
         ops::compare_f(op, &a, &b)
     } else {
@@ -92,80 +117,88 @@ fn load(ctx: &Context, slot: u32, name: &ttvm_runtime::Atom) -> OpResult<Value> 
 
 fn step(
     ctx: &mut Context,
-    code: &Code,
+    layout: &Layout,
     vm: &Vm,
     proc: &mut Proc<'_>,
     instr: &Instr,
     at: u32,
 ) -> OpResult<Control> {
-    let decoded_next = code.layout.dpc(Addr(at + 1)).0;
+    let decoded_next = layout.dpc(Addr(at + 1)).0;
+    // Error texts name the instruction by its mnemonic.
+    let name = instr.opcode().mnemonic();
     match instr {
         // §3.1
-        Instr::PushInt(n) => push(ctx, Value::Int(*n)),
-        Instr::PushFloat(f) => push(ctx, Value::Float(*f)),
-        Instr::PushStr(s) => push(ctx, Value::Str(s.0.clone())),
-        Instr::PushBool(b) => push(ctx, Value::Bool(*b)),
-        Instr::True(_) => push(ctx, Value::Bool(true)),
-        Instr::False(_) => push(ctx, Value::Bool(false)),
-        Instr::Null(_) => push(ctx, Value::Null),
+        Instr::PushInt(_)
+        | Instr::PushFloat(_)
+        | Instr::PushStr(_)
+        | Instr::PushBool(_)
+        | Instr::True(_)
+        | Instr::False(_)
+        | Instr::Null(_) => push(ctx, instr.constant().expect("a constant push")),
         Instr::Dup(_) => {
-            ctx.need(1, "DUP")?;
+            ctx.need(1, name)?;
             let v = ctx.stack.last().expect("checked").clone();
             push(ctx, v)
         }
-        Instr::Pop(_) => ctx.pop("POP").map(|_| Control::Next),
+        Instr::Pop(_) => ctx.pop(name).map(|_| Control::Next),
         Instr::Swap(_) => {
-            ctx.need(2, "SWAP")?;
+            ctx.need(2, name)?;
             let n = ctx.stack.len();
             ctx.stack.swap(n - 1, n - 2);
             Ok(Control::Next)
         }
         Instr::Over(_) => {
-            ctx.need(2, "OVER")?;
+            ctx.need(2, name)?;
             let v = ctx.stack[ctx.stack.len() - 2].clone();
             push(ctx, v)
         }
         // §3.2
-        Instr::Add(_) => arith(ctx, Arith::Add, false),
-        Instr::Sub(_) => arith(ctx, Arith::Sub, false),
-        Instr::Mul(_) => arith(ctx, Arith::Mul, false),
-        Instr::Div(_) => arith(ctx, Arith::Div, false),
-        Instr::Mod(_) => arith(ctx, Arith::Mod, false),
-        Instr::AddF(_) => arith(ctx, Arith::Add, true),
-        Instr::SubF(_) => arith(ctx, Arith::Sub, true),
-        Instr::MulF(_) => arith(ctx, Arith::Mul, true),
-        Instr::DivF(_) => arith(ctx, Arith::Div, true),
-        Instr::Neg(_) => unary(ctx, "NEG", ops::neg),
+        Instr::Add(_)
+        | Instr::Sub(_)
+        | Instr::Mul(_)
+        | Instr::Div(_)
+        | Instr::Mod(_)
+        | Instr::AddF(_)
+        | Instr::SubF(_)
+        | Instr::MulF(_)
+        | Instr::DivF(_) => {
+            let (op, float) = instr.arith().expect("an operator");
+            arith(ctx, name, op, float)
+        }
+        Instr::Neg(_) => unary(ctx, name, ops::neg),
         Instr::Concat(_) => {
-            let (a, b) = binary(ctx, "CONCAT")?;
+            let (a, b) = binary(ctx, name)?;
             let r = ops::concat(a, &b)?;
             push(ctx, r)
         }
         // §3.3
-        Instr::Eq(_) => compare(ctx, Cmp::Eq, false),
-        Instr::Ne(_) => compare(ctx, Cmp::Ne, false),
-        Instr::Gt(_) => compare(ctx, Cmp::Gt, false),
-        Instr::Lt(_) => compare(ctx, Cmp::Lt, false),
-        Instr::Ge(_) => compare(ctx, Cmp::Ge, false),
-        Instr::Le(_) => compare(ctx, Cmp::Le, false),
-        Instr::EqF(_) => compare(ctx, Cmp::Eq, true),
-        Instr::NeF(_) => compare(ctx, Cmp::Ne, true),
-        Instr::GtF(_) => compare(ctx, Cmp::Gt, true),
-        Instr::LtF(_) => compare(ctx, Cmp::Lt, true),
-        Instr::GeF(_) => compare(ctx, Cmp::Ge, true),
-        Instr::LeF(_) => compare(ctx, Cmp::Le, true),
-        Instr::Not(_) => unary(ctx, "NOT", |a| Ok(Value::Bool(!a.is_truthy()))),
+        Instr::Eq(_)
+        | Instr::Ne(_)
+        | Instr::Gt(_)
+        | Instr::Lt(_)
+        | Instr::Ge(_)
+        | Instr::Le(_)
+        | Instr::EqF(_)
+        | Instr::NeF(_)
+        | Instr::GtF(_)
+        | Instr::LtF(_)
+        | Instr::GeF(_)
+        | Instr::LeF(_) => {
+            let (c, float) = instr.cmp().expect("a comparison");
+            compare(ctx, name, c, float)
+        }
+        Instr::Not(_) => unary(ctx, name, |a| Ok(Value::Bool(!a.is_truthy()))),
         Instr::And(_) => {
-            let (a, b) = binary(ctx, "AND")?;
+            let (a, b) = binary(ctx, name)?;
             push(ctx, Value::Bool(a.is_truthy() && b.is_truthy()))
         }
         Instr::Or(_) => {
-            let (a, b) = binary(ctx, "OR")?;
+            let (a, b) = binary(ctx, name)?;
             push(ctx, Value::Bool(a.is_truthy() || b.is_truthy()))
         }
         // §3.4
         Instr::Store(v) => {
-            let x = ctx.pop("STORE")?;
+            let x = ctx.pop(name)?;
             let base = ctx.frame().base as usize;
             ctx.locals[base + v.slot as usize] = Some(x);
             Ok(Control::Next)
@@ -184,28 +217,28 @@ fn step(
             Ok(Control::Next)
         }
         // §3.5
-        Instr::Jmp(t) => Ok(Control::Jump(code.layout.dpc(Addr(t.0)))),
+        Instr::Jmp(t) => Ok(Control::Jump(layout.dpc(Addr(t.0)))),
         Instr::Jz(t) => {
-            let v = ctx.pop("JZ")?;
+            let v = ctx.pop(name)?;
             Ok(if v.is_truthy() {
                 Control::Jump(Dpc(decoded_next))
             } else {
-                Control::Jump(code.layout.dpc(Addr(t.0)))
+                Control::Jump(layout.dpc(Addr(t.0)))
             })
         }
         Instr::Jnz(t) => {
-            let v = ctx.pop("JNZ")?;
+            let v = ctx.pop(name)?;
             Ok(if v.is_truthy() {
-                Control::Jump(code.layout.dpc(Addr(t.0)))
+                Control::Jump(layout.dpc(Addr(t.0)))
             } else {
                 Control::Jump(Dpc(decoded_next))
             })
         }
-        Instr::Halt(_) => Ok(calls::halt(ctx, code, vm)),
+        Instr::Halt(_) => Ok(calls::halt(ctx, layout, vm)),
         // §3.6
         Instr::Call(c) => {
             let p = c.proto.as_ref().expect("resolved");
-            let tail = matches!(vm.program.code.get(at as usize + 1), Some(Instr::Ret(_)));
+            let tail = vm.program.tail_call(at);
             calls::call(
                 ctx,
                 vm,
@@ -216,9 +249,9 @@ fn step(
                 tail,
                 decoded_next,
             )?;
-            Ok(Control::Jump(code.layout.dpc(Addr(c.target))))
+            Ok(Control::Jump(layout.dpc(Addr(c.target))))
         }
-        Instr::Ret(_) => Ok(calls::ret(ctx, code, vm, proc)),
+        Instr::Ret(_) => Ok(calls::ret(ctx, layout, vm, proc)),
         Instr::MakeFunction(c) => push(ctx, Value::Function(c.proto.clone().expect("resolved"))),
         Instr::Capture(v) => {
             let x = load(ctx, v.slot, &v.name)?;
@@ -250,21 +283,21 @@ fn step(
             )
         }
         Instr::CallFunction(_) => {
-            let tail = matches!(vm.program.code.get(at as usize + 1), Some(Instr::Ret(_)));
-            let entry = calls::call_function(ctx, vm, code, at, tail, decoded_next)?;
+            let tail = vm.program.tail_call(at);
+            let entry = calls::call_function(ctx, vm, layout, at, tail, decoded_next)?;
             Ok(Control::Jump(Dpc(entry)))
         }
         // §3.7
         Instr::MakeList(n) => {
             let n = n.0 as usize;
-            ctx.need(n, "MAKE_LIST")?;
+            ctx.need(n, name)?;
             let from = ctx.stack.len() - n;
             let items: Vec<Value> = ctx.stack.drain(from..).collect();
             push(ctx, Value::list(items))
         }
-        Instr::Len(_) => unary(ctx, "LEN", ops::len),
+        Instr::Len(_) => unary(ctx, name, ops::len),
         Instr::Index(_) => {
-            let (x, i) = binary(ctx, "INDEX")?;
+            let (x, i) = binary(ctx, name)?;
             match ops::index(&x, &i) {
                 Ok(v) => push(ctx, v),
                 Err(e) => {
@@ -275,18 +308,18 @@ fn step(
             }
         }
         Instr::Append(_) => {
-            ctx.need(2, "APPEND")?;
+            ctx.need(2, name)?;
             let n = ctx.stack.len();
             if matches!(&ctx.stack[n - 2], Value::List(l) if l.len() < ops::MAX_LIST_LEN) {
                 // Cannot fail now: in place when stored back.
                 release_for_store(ctx, vm, at, 2);
             }
-            let (list, v) = binary(ctx, "APPEND")?;
+            let (list, v) = binary(ctx, name)?;
             let r = ops::append(list, v)?;
             push(ctx, r)
         }
         Instr::SetIndex(_) => {
-            ctx.need(3, "SET_INDEX")?;
+            ctx.need(3, name)?;
             let n = ctx.stack.len();
             if let (Value::List(l), Value::Int(i)) = (&ctx.stack[n - 3], &ctx.stack[n - 2]) {
                 if (0..l.len() as i64).contains(i) {
@@ -302,18 +335,18 @@ fn step(
         }
         Instr::MakeObject(_) => push(ctx, ops::new_object()),
         Instr::SetField(f) => set_field(ctx, vm, at, f.0.as_ref()),
-        Instr::GetField(f) => read_field(ctx, "GET_FIELD", f.0.as_ref(), ops::get_field),
-        Instr::HasField(f) => read_field(ctx, "HAS_FIELD", f.0.as_ref(), ops::has_field),
+        Instr::GetField(f) => read_field(ctx, name, f.0.as_ref(), ops::get_field),
+        Instr::HasField(f) => read_field(ctx, name, f.0.as_ref(), ops::has_field),
         Instr::DeleteField(f) => delete_field(ctx, vm, at, f.0.as_ref()),
-        Instr::Keys(_) => unary(ctx, "KEYS", ops::keys),
-        Instr::ToStr(_) => unary(ctx, "TO_STR", |v| {
+        Instr::Keys(_) => unary(ctx, name, ops::keys),
+        Instr::ToStr(_) => unary(ctx, name, |v| {
             Ok(match v {
                 Value::Str(_) => v.clone(),
                 other => Value::str(ops::text(other)?),
             })
         }),
-        Instr::ToInt(_) => unary(ctx, "TO_INT", ops::to_int),
-        Instr::ToFloat(_) => unary(ctx, "TO_FLOAT", ops::to_float),
+        Instr::ToInt(_) => unary(ctx, name, ops::to_int),
+        Instr::ToFloat(_) => unary(ctx, name, ops::to_float),
         // Issue 14: library operations, one arm per group (`library::call`).
         Instr::Substr(_)
         | Instr::Find(_)
@@ -354,14 +387,14 @@ fn step(
             let depth = ctx.frames.len() as u32;
             ctx.handlers.install(Handler {
                 try_pc: at,
-                catch: code.layout.dpc(Addr(t.0)).0,
+                catch: layout.dpc(Addr(t.0)).0,
                 stack_len: ctx.stack.len() as u32,
                 depth,
             });
             Ok(Control::Next)
         }
         Instr::Throw(_) => {
-            let v = ctx.pop("THROW")?;
+            let v = ctx.pop(name)?;
             Err(v.into_exception())
         }
         Instr::Catch(_) => Ok(Control::Next),
@@ -372,7 +405,7 @@ fn step(
             Ok(Control::Next)
         }
         // §3.9
-        Instr::Import(imp) => import(ctx, code, vm, imp.module, at, decoded_next),
+        Instr::Import(imp) => import(ctx, layout, vm, imp.module, at, decoded_next),
         Instr::Export(v) => {
             let x = load(ctx, v.slot, &v.name)?;
             // A name the running module does not export (an EXPORT in a
@@ -438,7 +471,7 @@ fn step(
         | Instr::Monitor(_)
         | Instr::Demonitor(_)
         | Instr::TrapExit(_)
-        | Instr::ExitProcess(_) => procs::exec(ctx, code, vm, proc, instr, at),
+        | Instr::ExitProcess(_) => procs::exec(ctx, layout, vm, proc, instr, at),
     }
 }
 
@@ -446,7 +479,7 @@ fn step(
 /// next instruction stores the result back into the variable its first
 /// operand came from, that variable's reference is dropped first, so the
 /// operation can change the value in place (see [`release_for_store`]).
-pub(super) fn library(ctx: &mut Context, vm: &Vm, at: u32, op: Opcode) -> OpResult {
+pub(crate) fn library(ctx: &mut Context, vm: &Vm, at: u32, op: Opcode) -> OpResult {
     let n = op.info().pops as usize;
     let caps = crate::library::Caps {
         sandbox: vm.config.sandbox,
@@ -522,8 +555,8 @@ fn key_of<'a>(ctx: &'a Context, op: &str, name: Option<&'a Atom>) -> OpResult<op
 /// stored back into the variable it came from (see [`release_for_store`]).
 fn set_field(ctx: &mut Context, vm: &Vm, at: u32, name: Option<&Atom>) -> OpResult<Control> {
     let n = 2 + name.is_none() as usize;
-    ctx.need(n, "SET_FIELD")?;
-    let key = key_of(ctx, "SET_FIELD", name)?;
+    ctx.need(n, Opcode::SetField.mnemonic())?;
+    let key = key_of(ctx, Opcode::SetField.mnemonic(), name)?;
     ops::can_set_field(&ctx.stack[ctx.stack.len() - n], key)?;
     release_for_store(ctx, vm, at, n);
     let key = match name {
@@ -539,8 +572,8 @@ fn set_field(ctx: &mut Context, vm: &Vm, at: u32, name: Option<&Atom>) -> OpResu
 /// `DELETE_FIELD [key]`: `obj [key] -- obj'`, in place like SET_FIELD.
 fn delete_field(ctx: &mut Context, vm: &Vm, at: u32, name: Option<&Atom>) -> OpResult<Control> {
     let n = 1 + name.is_none() as usize;
-    ctx.need(n, "DELETE_FIELD")?;
-    let key = key_of(ctx, "DELETE_FIELD", name)?;
+    ctx.need(n, Opcode::DeleteField.mnemonic())?;
+    let key = key_of(ctx, Opcode::DeleteField.mnemonic(), name)?;
     let obj = &ctx.stack[ctx.stack.len() - n];
     if !matches!(obj, Value::Object(_)) {
         return ops::delete_field(obj.clone(), key).map(|_| Control::Next);
@@ -591,7 +624,7 @@ impl KeyHold<'_> {
 /// exports here.
 fn import(
     ctx: &mut Context,
-    code: &Code,
+    layout: &Layout,
     vm: &Vm,
     m: u32,
     at: u32,
@@ -619,7 +652,7 @@ fn import(
             let n = vm.program.modules[m as usize].exports.len();
             ctx.exports.push((m, vec![None; n]));
             ctx.push_frame(next, at, start, size, FrameKind::Module(m), slot_limit);
-            Ok(Control::Jump(code.layout.dpc(Addr(start))))
+            Ok(Control::Jump(layout.dpc(Addr(start))))
         }
     }
 }

@@ -1,0 +1,475 @@
+//! Operand stack depth analysis, from the op table's stack effects.
+//!
+//! The operand stack is one per process and shared by caller and callee
+//! (SPEC §3.6): a function may pop what its caller pushed, so depths are
+//! known relative to the frame's *base* (the stack height when the frame
+//! was entered, after a CALL's arguments were popped) and, in the main
+//! program's top level, absolutely (its base is an empty stack).
+//!
+//! Two results ([`analyse`]):
+//!
+//! - `Program::min_depth`: for every instruction, a lower bound on the operand
+//!   stack's (absolute) height whenever it runs. Sound for every way a
+//!   process can reach code — every label is a possible process entry
+//!   (`SPAWN "label"`), every function entry, module start and address 0
+//!   is one with nothing assumed below it — so the JIT skips the underflow
+//!   check of an instruction whose operands are surely there.
+//! - [`warnings`]: what `ttvm check` reports — an instruction of the main
+//!   program's top level that surely finds too few operands (the most it
+//!   can have is less than it pops), and top-level code (of any module)
+//!   that falls through into a function's entry.
+//!
+//! Within one frame the analysis follows fall-through, jumps, branches and
+//! a TRY's catch label (with the exception pushed, on the stack as it was
+//! at the TRY); a CALL's continuation gets the callee's net effect (found
+//! by the same analysis of the callee's frame, to a fixed point over the
+//! functions). What the table cannot say — the arity of a Function called
+//! with CALL_FUNCTION or spawned, what an imported module's top level pops
+//! — makes the depth unknown (an unbounded interval) from there on; where
+//! paths join, intervals join; a bound that keeps moving in a loop is
+//! widened to unbounded.
+
+use super::{Family, Instr, Program, Warning};
+use std::collections::{HashMap, HashSet};
+
+/// A depth interval, relative to some base: `lo..=hi`, with `i64::MIN`
+/// and `i64::MAX` as unbounded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Range {
+    lo: i64,
+    hi: i64,
+}
+
+const NEG: i64 = i64::MIN;
+const POS: i64 = i64::MAX;
+
+impl Range {
+    const ZERO: Range = Range { lo: 0, hi: 0 };
+    const ANY: Range = Range { lo: NEG, hi: POS };
+
+    fn add(self, d: i64) -> Range {
+        Range {
+            lo: if self.lo == NEG { NEG } else { self.lo + d },
+            hi: if self.hi == POS { POS } else { self.hi + d },
+        }
+    }
+
+    fn plus(self, e: Range) -> Range {
+        Range {
+            lo: if self.lo == NEG || e.lo == NEG {
+                NEG
+            } else {
+                self.lo + e.lo
+            },
+            hi: if self.hi == POS || e.hi == POS {
+                POS
+            } else {
+                self.hi + e.hi
+            },
+        }
+    }
+
+    fn join(self, o: Range) -> Range {
+        Range {
+            lo: self.lo.min(o.lo),
+            hi: self.hi.max(o.hi),
+        }
+    }
+}
+
+/// Visits of an instruction that change its interval before the moving
+/// bound is made unbounded.
+const WIDEN_AFTER: u32 = 6;
+/// Rounds over the functions before the effects still changing are made
+/// unbounded.
+const MAX_ROUNDS: u32 = 8;
+
+/// How an instruction changes the stack, for the analyses.
+enum Step {
+    /// Pops and pushes these (the table's numbers, the operand resolved).
+    Fixed(u32, u32),
+    /// A CALL: its arguments, then the callee's net effect.
+    Call { args: u32, target: u32 },
+    /// Pops an unknown number (at least one: the value spawned), then
+    /// pushes.
+    Dynamic(u32),
+    /// CALL_FUNCTION: pops the Function and its arguments, then the
+    /// callee does what it does.
+    DynamicCall,
+    /// IMPORT: the module's top level may pop what is below it; it leaves
+    /// at most what it found (its run is cut back to its base).
+    Import,
+}
+
+fn step(i: &Instr) -> Step {
+    if let Instr::Import(_) = i {
+        return Step::Import;
+    }
+    if i.opcode().family() == Family::Call {
+        return match i.callee() {
+            Some(c) => Step::Call {
+                args: c.params.len() as u32,
+                target: c.target,
+            },
+            None => Step::DynamicCall,
+        };
+    }
+    match i.stack_effect() {
+        Some((pops, pushes)) => Step::Fixed(pops, pushes),
+        None => Step::Dynamic(i.opcode().info().pushes.max(0) as u32),
+    }
+}
+
+/// The in-frame successors of instruction `at` other than a CALL's
+/// continuation and a TRY's catch label: fall-through, a jump's or
+/// branch's target.
+fn successors(p: &Program, at: usize) -> impl Iterator<Item = usize> {
+    let instr = &p.code[at];
+    let next = (!instr.opcode().no_fallthrough() && at + 1 < p.code.len()).then_some(at + 1);
+    next.into_iter().chain(instr.target().map(|t| t as usize))
+}
+
+/// The result of walking one frame from its entry.
+struct Walk {
+    /// Depth interval (relative to the frame's base) at each reached
+    /// instruction, before it runs.
+    at: HashMap<usize, Range>,
+    /// The join of the depths at its RETs (its net effect as a callee);
+    /// `None` when no RET is reached.
+    ret: Option<Range>,
+}
+
+/// Walk the frame entered at `entry` with depth `start`, with callee
+/// effects `effects` (absent: not known to return, so the continuation is
+/// not reached — yet).
+///
+/// `absolute`: the base is an empty stack (the main program's top level),
+/// so an instruction that pops more than the most there can be surely
+/// raises, and nothing after it is reached from it.
+fn walk(
+    p: &Program,
+    entry: usize,
+    start: Range,
+    effects: &HashMap<u32, Range>,
+    absolute: bool,
+) -> Walk {
+    let mut at: HashMap<usize, Range> = HashMap::new();
+    let mut changes: HashMap<usize, u32> = HashMap::new();
+    let mut work = vec![entry];
+    at.insert(entry, start);
+    let mut ret: Option<Range> = None;
+    let mut enter = |at: &mut HashMap<usize, Range>, work: &mut Vec<usize>, to: usize, r: Range| {
+        if to >= p.code.len() {
+            return;
+        }
+        match at.get(&to).copied() {
+            None => {
+                at.insert(to, r);
+                work.push(to);
+            }
+            Some(old) => {
+                let mut new = old.join(r);
+                if new != old {
+                    let n = changes.entry(to).or_insert(0);
+                    *n += 1;
+                    if *n > WIDEN_AFTER {
+                        if new.lo < old.lo {
+                            new.lo = NEG;
+                        }
+                        if new.hi > old.hi {
+                            new.hi = POS;
+                        }
+                    }
+                    at.insert(to, new);
+                    work.push(to);
+                }
+            }
+        }
+    };
+    while let Some(i) = work.pop() {
+        let d = at[&i];
+        let instr = &p.code[i];
+        if instr.is_ret() {
+            ret = Some(ret.map_or(d, |r| r.join(d)));
+            continue;
+        }
+        if let Instr::Try(t) = instr {
+            enter(&mut at, &mut work, t.0 as usize, d.add(1));
+        }
+        if absolute && d.hi != POS && d.hi < pops(instr) as i64 {
+            continue;
+        }
+        let after = match step(instr) {
+            Step::Fixed(pops, pushes) => d.add(pushes as i64 - pops as i64),
+            Step::Call { args, target } => {
+                // The continuation, when the callee returns at all.
+                if let Some(&e) = effects.get(&target) {
+                    enter(&mut at, &mut work, i + 1, d.add(-(args as i64)).plus(e));
+                }
+                continue;
+            }
+            // At least the Function or value spawned is popped.
+            Step::Dynamic(pushes) => Range {
+                lo: NEG,
+                hi: d.add(pushes as i64 - 1).hi,
+            },
+            Step::DynamicCall => Range::ANY,
+            Step::Import => Range { lo: NEG, hi: d.hi },
+        };
+        for to in successors(p, i) {
+            enter(&mut at, &mut work, to, after);
+        }
+    }
+    Walk { at, ret }
+}
+
+/// The values an instruction surely pops.
+fn pops(i: &Instr) -> u32 {
+    match step(i) {
+        Step::Fixed(pops, _) => pops,
+        Step::Call { args, .. } => args,
+        Step::Dynamic(_) | Step::DynamicCall => 1,
+        Step::Import => 0,
+    }
+}
+
+/// Function entries: the targets of CALL, MAKE_FUNCTION and MAKE_LAMBDA.
+fn function_entries(p: &Program) -> Vec<u32> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for c in p.code.iter().filter_map(Instr::callee) {
+        if (c.target as usize) < p.code.len() && seen.insert(c.target) {
+            out.push(c.target);
+        }
+    }
+    out
+}
+
+/// The net effect of calling each function (relative to the frame's base
+/// after its arguments are popped), for the ones that can return.
+fn effects(p: &Program, entries: &[u32]) -> HashMap<u32, Range> {
+    let mut effects: HashMap<u32, Range> = HashMap::new();
+    for round in 0.. {
+        let mut changed = false;
+        for &f in entries {
+            let w = walk(p, f as usize, Range::ZERO, &effects, false);
+            let Some(new) = w.ret else { continue };
+            let old = effects.get(&f).copied();
+            let mut new = old.map_or(new, |o| o.join(new));
+            if Some(new) != old {
+                if round >= MAX_ROUNDS {
+                    new = Range::ANY;
+                }
+                effects.insert(f, new);
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    effects
+}
+
+/// The program's depth facts: per instruction, a lower bound on the
+/// operand stack height whenever it runs (0 for code never reached); and
+/// `ttvm check`'s warnings.
+pub(super) fn analyse(p: &Program) -> (Vec<u32>, Vec<Warning>) {
+    let entries = function_entries(p);
+    let effects = effects(p, &entries);
+    let min = lower_bounds(p, &entries, &effects);
+    (min, warnings(p, &entries, &effects))
+}
+
+fn lower_bounds(p: &Program, entries: &[u32], effects: &HashMap<u32, Range>) -> Vec<u32> {
+    let n = p.code.len();
+    // Every place a process or frame can start, with nothing assumed
+    // below it: address 0, module starts, labels, function entries.
+    let mut roots: Vec<usize> = vec![0];
+    roots.extend(p.modules.iter().map(|m| m.start as usize));
+    roots.extend(p.label_at.keys().map(|&l| l as usize));
+    roots.extend(
+        p.modules
+            .iter()
+            .flat_map(|m| m.labels.values().map(|&l| l as usize)),
+    );
+    roots.extend(entries.iter().map(|&e| e as usize));
+    // One pass over the whole code: absolute lower bounds, joined by
+    // their minimum.
+    let mut min: Vec<Option<i64>> = vec![None; n];
+    let mut changes = vec![0u32; n];
+    let mut work = Vec::new();
+    for r in roots {
+        if r < n && min[r] != Some(0) {
+            min[r] = Some(0);
+            work.push(r);
+        }
+    }
+    let mut lower = |min: &mut Vec<Option<i64>>, work: &mut Vec<usize>, to: usize, v: i64| {
+        if to >= n {
+            return;
+        }
+        let v = v.max(0);
+        match min[to] {
+            Some(old) if old <= v => {}
+            Some(_) => {
+                changes[to] += 1;
+                min[to] = Some(if changes[to] > WIDEN_AFTER { 0 } else { v });
+                work.push(to);
+            }
+            None => {
+                min[to] = Some(v);
+                work.push(to);
+            }
+        }
+    };
+    while let Some(i) = work.pop() {
+        let d = min[i].expect("reached");
+        let instr = &p.code[i];
+        if let Instr::Try(t) = instr {
+            lower(&mut min, &mut work, t.0 as usize, d + 1);
+        }
+        // What surely is on the stack after the instruction ran (it
+        // raised otherwise).
+        let after = match step(instr) {
+            Step::Fixed(pops, pushes) => d.max(pops as i64) - pops as i64 + pushes as i64,
+            Step::Call { args, target } => {
+                if let Some(e) = effects.get(&target) {
+                    let left = d.max(args as i64) - args as i64;
+                    let v = if e.lo == NEG { 0 } else { left + e.lo };
+                    lower(&mut min, &mut work, i + 1, v);
+                }
+                continue;
+            }
+            Step::Dynamic(pushes) => pushes as i64,
+            Step::DynamicCall | Step::Import => 0,
+        };
+        for to in successors(p, i) {
+            lower(&mut min, &mut work, to, after);
+        }
+    }
+    min.into_iter()
+        .map(|m| m.map_or(0, |v| v.min(u32::MAX as i64) as u32))
+        .collect()
+}
+
+/// `ttvm check`'s depth warnings (see the module header).
+fn warnings(p: &Program, entries: &[u32], effects: &HashMap<u32, Range>) -> Vec<Warning> {
+    let mut out = Vec::new();
+    if p.code.is_empty() {
+        return out;
+    }
+    let is_entry: HashSet<u32> = entries.iter().copied().collect();
+    // Sure underflows in the main program's top level: its base is an
+    // empty stack, so the most it can hold is `hi`.
+    let main = walk(p, 0, Range::ZERO, effects, true);
+    let mut sure: Vec<(usize, u32, i64)> = main
+        .at
+        .iter()
+        .filter_map(|(&i, r)| {
+            let pops = pops(&p.code[i]);
+            (r.hi != POS && r.hi < pops as i64).then_some((i, pops, r.hi.max(0)))
+        })
+        .collect();
+    sure.sort_unstable();
+    for (i, pops, have) in sure {
+        let m = p.code[i].opcode().mnemonic();
+        out.push(Warning::at(
+            p,
+            i as u32,
+            format!(
+                "stack underflow: {m} pops {pops} value{} but at most {have} {} on the stack here",
+                if pops == 1 { "" } else { "s" },
+                if have == 1 { "is" } else { "are" },
+            ),
+        ));
+    }
+    // Top-level code that falls through into a function's entry.
+    let mut falls = Vec::new();
+    for (m, module) in p.modules.iter().enumerate() {
+        if m as u32 == p.builtin_module {
+            continue;
+        }
+        let w = if m == 0 {
+            main.at.keys().copied().collect::<Vec<_>>()
+        } else {
+            walk(p, module.start as usize, Range::ZERO, effects, false)
+                .at
+                .into_keys()
+                .collect()
+        };
+        for i in w {
+            let next = i + 1;
+            let falls_in = !p.code[i].opcode().no_fallthrough()
+                && next < p.code.len()
+                && is_entry.contains(&(next as u32))
+                && p.module_of[next] as usize == m
+                // A label at the very end names the implicit HALT.
+                && next != module.end as usize;
+            if falls_in {
+                falls.push(next);
+            }
+        }
+    }
+    falls.sort_unstable();
+    falls.dedup();
+    for next in falls {
+        out.push(Warning::at(
+            p,
+            next as u32,
+            format!(
+                "top-level code falls through into function `{}`: end it with HALT or jump over the function",
+                p.function_name(next as u32)
+            ),
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    fn min_depth(src: &str) -> Vec<u32> {
+        let p = crate::load_source("d.ttvm", src).unwrap_or_else(|e| panic!("{}", e.render()));
+        let n = p.modules[0].end as usize;
+        p.min_depth[..n].to_vec()
+    }
+
+    #[test]
+    fn straight_line_depths() {
+        assert_eq!(
+            min_depth("PUSH_INT 1\nPUSH_INT 2\nADD\nPRINT\nHALT\n"),
+            [0, 1, 2, 1, 0]
+        );
+    }
+
+    /// A label can start a process (`SPAWN "l"`): nothing is assumed
+    /// there, whatever the path into it pushed.
+    #[test]
+    fn a_label_knows_nothing() {
+        assert_eq!(min_depth("PUSH_INT 1\nLABEL l\nPOP\nHALT\n"), [0, 0, 0]);
+        assert_eq!(
+            min_depth("PUSH_INT 1\nPUSH_INT 2\nPOP\nPOP\nHALT\n"),
+            [0, 1, 2, 1, 0]
+        );
+    }
+
+    /// A call's continuation has what the callee leaves; CALL_FUNCTION's
+    /// nothing known; a callee taking its caller's operands leaves less.
+    #[test]
+    fn calls() {
+        assert_eq!(
+            min_depth("PUSH_INT 1\nCALL f\nADD\nPRINT\nHALT\nLABEL f\nPUSH_INT 2\nRET\n"),
+            [0, 1, 2, 1, 0, 0, 1]
+        );
+        assert_eq!(
+            min_depth("PUSH_INT 1\nPUSH_INT 1\nCALL g\nPRINT\nHALT\nLABEL g\nADD\nRET\n"),
+            [0, 1, 2, 1, 0, 0, 1]
+        );
+        assert_eq!(
+            min_depth(
+                "PUSH_INT 1\nMAKE_FUNCTION f\nCALL_FUNCTION\nPOP\nHALT\nLABEL f\nPUSH_INT 2\nRET\n"
+            ),
+            [0, 1, 2, 0, 0, 0, 1]
+        );
+    }
+}
