@@ -22,7 +22,9 @@ impl Gen<'_, '_> {
             }
             5 => {
                 self.expr(0)?;
-                self.emit("POP");
+                // PRINT_ERR now and then: stderr, not compared, but run.
+                let op = self.pick(&["POP", "POP", "POP", "PRINT_ERR"])?;
+                self.emit(op);
             }
             6 if nested => {
                 // if/else
