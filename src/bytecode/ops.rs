@@ -178,6 +178,7 @@ macro_rules! for_each_op {
             // §3.10 Host I/O
             "Host I/O";
             PRINT Print(Nil) [1, 0] next other helper vm "`v --`: PRINT text and a newline to stdout";
+            PRINT_ERR PrintErr(Nil) [1, 0] next other helper vm "`v --`: PRINT text and a newline to stderr (reports, logs)";
             READ_LINE ReadLine(Nil) [0, 1] next other helper vm "`-- s|null`: a line of stdin, null at end of input";
             READ_FILE ReadFile(Nil) [1, 1] next other helper vm "`path -- s`";
             WRITE_FILE WriteFile(Nil) [2, 0] next other helper vm "`content path --`";

@@ -306,7 +306,7 @@ impl Execute<Box<Context>> for Engine<'_> {
             | Control::Interpret => node::Outcome::Preempted,
             Control::Waiting => node::Outcome::Waiting,
             Control::Halted => node::Outcome::Ended(Value::str("normal")),
-            Control::Killed(reason) => node::Outcome::Ended(reason),
+            Control::Killed(reason) => node::Outcome::Ended(*reason),
             Control::Exit(n) => node::Outcome::ExitVm(n),
             Control::Crashed(e) => {
                 let name = node.name_of(pid).map(|a| a.to_string());

@@ -118,3 +118,37 @@ impl Layout {
         self.orig.is_empty()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::interp::decode::Op;
+    use crate::interp::Code;
+
+    /// The layout is the decoder's: a `Charge` exactly at the decoded
+    /// address of each block start, the instruction's own op at
+    /// `resume`, and `addr` inverting both.
+    #[test]
+    fn layout_matches_the_decoded_code() {
+        let src = "PUSH_INT 0\nSTORE i\nLABEL loop\nLOAD i\nPUSH_INT 1\nADD\nSTORE i\n\
+                   LOAD i\nPUSH_INT 10\nLT\nJNZ loop\nRECEIVE\nPRINT\nCALL f\nHALT\n\
+                   LABEL f\nPUSH_INT 1\nRET\n";
+        let p = crate::load_source("t.ttvm", src).expect("assembles");
+        for jit in [false, true] {
+            let code = Code::new(&p, true, jit);
+            let l = &code.layout;
+            assert_eq!(l.len(), code.ops.len());
+            for at in 0..p.code.len() as u32 {
+                let (d, r) = (l.dpc(Addr(at)), l.resume(Addr(at)));
+                assert_eq!(l.addr(d), Addr(at));
+                assert_eq!(l.addr(r), Addr(at));
+                let charge = matches!(code.ops[d.ix()], Op::Charge(_) | Op::ChargeJit(_));
+                assert_eq!(charge, p.block_start[at as usize], "instruction {at}");
+                assert_eq!(r.0, d.0 + p.block_start[at as usize] as u32);
+                assert_eq!(l.dpc(Addr(at + 1)), r.next(), "instruction {at}");
+            }
+            assert_eq!(l.dpc(Addr(p.code.len() as u32)).ix(), code.ops.len());
+            assert_eq!(l.get_addr(Dpc(code.ops.len() as u32)), None);
+        }
+    }
+}

@@ -41,6 +41,12 @@ pub enum Control {
     Crashed(Raise),
     /// EXIT: end the whole VM with this status.
     Exit(i32),
-    /// Ended by an exit signal (no crash report).
-    Killed(Value),
+    /// Ended by an exit signal (no crash report). Boxed: the reason is the
+    /// only payload wider than a word, and a `Control` of two words is
+    /// returned in registers (the exits of compiled code and the
+    /// interpreter's handlers move one for every instruction they run).
+    Killed(Box<Value>),
 }
+
+// Two words: returned in registers, and as cheap to move as `u128`.
+const _: () = assert!(std::mem::size_of::<Control>() == 16);

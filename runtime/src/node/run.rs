@@ -109,7 +109,7 @@ impl<S: Send> Node<S> {
                     sched.w.schedule(&p);
                 }
             }
-            let task = sched.w.next_task(stealers, &mut rng);
+            let task = sched.w.next_task(&local, stealers, &mut rng);
             match task {
                 Some(p) => {
                     self.run_one(&sched, exec, p, config.budget);

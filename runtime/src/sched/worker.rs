@@ -94,13 +94,14 @@ impl<'a, S: Send> Worker<'a, S> {
     /// queue (then the injector); with several, the LIFO slot — at most
     /// [`MAX_LIFO_RUNS`] times in a row while others wait in the queues —,
     /// then the local queue, the injector, and a batch stolen from a
-    /// random other worker.
+    /// random other worker. `local` is this worker's deque.
+    #[inline]
     pub(crate) fn next_task(
         &self,
+        local: &Deque<Entry<S>>,
         stealers: &[Stealer<Entry<S>>],
         rng: &mut u64,
     ) -> Option<Entry<S>> {
-        let local = self.local.expect("a worker of a run");
         let injector = &self.shared.injector;
         if !self.shared_queues {
             let next = self.solo.borrow_mut().pop_front();

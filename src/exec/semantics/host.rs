@@ -45,6 +45,14 @@ pub(crate) fn exec(ctx: &mut Context, vm: &Vm, instr: &Instr) -> OpResult<Contro
                 other => vm.print_line(&crate::exec::ops::text(other)?),
             }
         }
+        Instr::PrintErr(_) => {
+            let v = ctx.pop(op)?;
+            let text = match &v {
+                Value::Str(s) => s.as_str().to_string(),
+                other => crate::exec::ops::text(other)?,
+            };
+            vm.eprint(&format!("{text}\n"));
+        }
         Instr::ReadLine(_) => {
             let line = vm
                 .read_line()

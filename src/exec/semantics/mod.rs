@@ -420,6 +420,7 @@ fn step(
         }
         // §3.10
         Instr::Print(_)
+        | Instr::PrintErr(_)
         | Instr::ReadLine(_)
         | Instr::ReadFile(_)
         | Instr::WriteFile(_)

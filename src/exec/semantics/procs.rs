@@ -69,7 +69,9 @@ fn name_operand(ctx: &mut Context, lit: &Option<Atom>, op: &str) -> OpResult<Nam
 
 /// A process of its own was killed by a signal it caused: stop now.
 fn check_killed(proc: &mut Proc<'_>) -> Option<Control> {
-    proc.node.pending_exit(proc.me).map(Control::Killed)
+    proc.node
+        .pending_exit(proc.me)
+        .map(|reason| Control::Killed(Box::new(reason)))
 }
 
 pub(crate) fn exec(
