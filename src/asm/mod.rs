@@ -280,6 +280,24 @@ impl Loader {
                     crate::stdlib::names().join(", ")
                 ));
             }
+            if self.chain.len() > 1 {
+                // Which imports led here, from the main program (long
+                // chains keep their ends).
+                let names: Vec<&str> = self
+                    .chain
+                    .iter()
+                    .map(|&m| self.names[m as usize].as_str())
+                    .collect();
+                let shown = if names.len() > 2 * CYCLE_SHOWN {
+                    let mut v = names[..CYCLE_SHOWN].to_vec();
+                    v.push("…");
+                    v.extend_from_slice(&names[names.len() - CYCLE_SHOWN..]);
+                    v
+                } else {
+                    names
+                };
+                help.push_str(&format!("\nimported through: {}", shown.join(" → ")));
+            }
             let message = if bundled.is_some() {
                 format!("no module `{ipath}`: no such file and no bundled module")
             } else {
