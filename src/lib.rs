@@ -18,7 +18,7 @@ pub mod lsp;
 pub mod selftest;
 pub mod stdlib;
 
-pub use asm::{load_file, load_file_with, load_source, LoadError, LoadOptions};
+pub use asm::{load_file, load_file_with, load_source, load_source_with, LoadError, LoadOptions};
 pub use bytecode::Program;
 pub use engine::{run, Io, RunConfig, RunResult};
 

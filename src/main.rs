@@ -113,8 +113,18 @@ impl TestArgs {
 
 #[derive(Args, Debug)]
 struct RunArgs {
-    /// The program to run.
+    /// The program to run (`-`: read it from stdin).
     file: Option<PathBuf>,
+    /// Run this program text instead of a file: instructions separated by
+    /// `|` (outside string literals) or newlines, e.g.
+    /// `ttvm -e 'PUSH_INT 1 | PUSH_INT 2 | ADD | PRINT'`.
+    #[arg(
+        short = 'e',
+        long = "eval",
+        value_name = "PROGRAM",
+        conflicts_with = "file"
+    )]
+    eval: Option<String>,
     /// Arguments for the program (read with GET_ARGS).
     #[arg(last = true)]
     args: Vec<String>,
@@ -266,15 +276,74 @@ fn load(file: &std::path::Path, options: &ttvm::LoadOptions) -> Result<ttvm::Pro
     })
 }
 
+/// The largest program `ttvm -` reads from stdin (as for files).
+const MAX_STDIN_PROGRAM: u64 = 64 << 20;
+
+/// `ttvm -e`: `|` outside string literals separates instructions.
+fn one_liner(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let (mut quoted, mut escaped) = (false, false);
+    for c in text.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            '|' if !quoted => {
+                out.push('\n');
+                continue;
+            }
+            _ => {}
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn run(args: RunArgs) -> i32 {
-    let Some(file) = args.file else {
-        eprint_quiet("error: no program given\n\nUsage: ttvm [OPTIONS] FILE [-- ARGS…]\nFor more information, try '--help'.\n");
-        return ttvm::EXIT_USAGE;
-    };
     let options = ttvm::LoadOptions {
         sandbox: args.sandbox,
     };
-    let program = match load(&file, &options) {
+    let loaded = match (&args.eval, &args.file) {
+        (Some(text), _) => {
+            ttvm::load_source_with("<-e>", &one_liner(text), &options).map_err(|e| {
+                eprint_quiet(&e.render());
+                e.exit_code()
+            })
+        }
+        (None, Some(file)) if file.as_os_str() == "-" => {
+            use std::io::Read;
+            let mut text = String::new();
+            match std::io::stdin()
+                .take(MAX_STDIN_PROGRAM + 1)
+                .read_to_string(&mut text)
+            {
+                Ok(n) if n as u64 > MAX_STDIN_PROGRAM => {
+                    eprint_quiet(&format!(
+                        "error: the program on stdin is larger than {} MiB\n",
+                        MAX_STDIN_PROGRAM >> 20
+                    ));
+                    return ttvm::EXIT_LOAD_ERROR;
+                }
+                Ok(_) => ttvm::load_source_with("<stdin>", &text, &options).map_err(|e| {
+                    eprint_quiet(&e.render());
+                    e.exit_code()
+                }),
+                Err(e) => {
+                    eprint_quiet(&format!(
+                        "error: cannot read the program from stdin: {}\n",
+                        ttvm::exec::os_reason(&e)
+                    ));
+                    return ttvm::EXIT_LOAD_ERROR;
+                }
+            }
+        }
+        (None, Some(file)) => load(file, &options),
+        (None, None) => {
+            eprint_quiet("error: no program given\n\nUsage: ttvm [OPTIONS] FILE [-- ARGS…]\n       ttvm -e 'PUSH_INT 1 | PRINT'\n       ttvm - < prog.ttvm\nFor more information, try '--help'.\n");
+            return ttvm::EXIT_USAGE;
+        }
+    };
+    let program = match loaded {
         Ok(p) => p,
         Err(code) => return code,
     };

@@ -61,7 +61,27 @@ pub fn load_file_with(path: &Path, options: &LoadOptions) -> Result<crate::Progr
 /// Assemble a program held in memory; `name` is how messages show it and
 /// imports resolve against the working directory.
 pub fn load_source(name: &str, text: &str) -> Result<crate::Program, LoadError> {
+    load_source_with(name, text, &LoadOptions::default())
+}
+
+/// Load a program given as text (`ttvm -e`, `ttvm -`): its imports and
+/// spawned files are looked up from the working directory, which is also
+/// the sandbox's folder.
+pub fn load_source_with(
+    name: &str,
+    text: &str,
+    options: &LoadOptions,
+) -> Result<crate::Program, LoadError> {
     let mut loader = Loader::default();
+    if options.sandbox {
+        match Sandbox::for_main(Path::new(name)) {
+            Ok(s) => loader.sandbox = Some(s),
+            Err(r) => {
+                loader.errors.push_plain(r.message, r.help);
+                return Err(loader.errors);
+            }
+        }
+    }
     loader.begin(
         format!("mem:{name}"),
         name.to_string(),
