@@ -11,16 +11,15 @@ mod operand;
 mod ops;
 pub mod reference;
 mod source;
+mod tinytotvm;
 mod tries;
 mod warning;
 
 pub use disasm::disassemble;
 pub use operand::*;
-pub use ops::{
-    tinytotvm_only, Arith, Cmp, Control, Family, Instr, JitClass, OpInfo, Opcode, OPS,
-    TINYTOTVM_ONLY,
-};
+pub use ops::{Arith, Cmp, Control, Family, Instr, JitClass, OpInfo, Opcode, OPS};
 pub use source::{module_source, to_source};
+pub use tinytotvm::{tinytotvm_only, TINYTOTVM_ONLY};
 pub use warning::Warning;
 
 use std::collections::HashMap;
