@@ -234,7 +234,7 @@ fn pops(i: &Instr) -> u32 {
 }
 
 /// Function entries: the targets of CALL, MAKE_FUNCTION and MAKE_LAMBDA.
-fn function_entries(p: &Program) -> Vec<u32> {
+pub fn function_entries(p: &Program) -> Vec<u32> {
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     for c in p.code.iter().filter_map(Instr::callee) {

@@ -15,6 +15,7 @@ mod tinytotvm;
 mod tries;
 mod warning;
 
+pub use depth::function_entries;
 pub use disasm::disassemble;
 pub use operand::*;
 pub use ops::{Arith, Cmp, Control, Family, Instr, JitClass, OpInfo, Opcode, OPS};

@@ -190,7 +190,6 @@ fn fell_into_function(
     pid: i64,
     at: u32,
 ) -> Option<String> {
-    use crate::bytecode::Instr;
     let frame = ctx.frames.last()?;
     let top_level = match frame.kind {
         FrameKind::Root => pid == 1,
@@ -201,13 +200,8 @@ fn fell_into_function(
         return None;
     }
     let module = p.module_of.get(at as usize)?;
-    let entry = p
-        .code
-        .iter()
-        .filter_map(|i| match i {
-            Instr::Call(c) | Instr::MakeFunction(c) | Instr::MakeLambda(c) => Some(c.target),
-            _ => None,
-        })
+    let entry = crate::bytecode::function_entries(p)
+        .into_iter()
         .filter(|&e| e > 0 && e <= at && p.module_of.get(e as usize) == Some(module))
         .max()?;
     let before = &p.code[entry as usize - 1];
