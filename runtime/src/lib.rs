@@ -22,6 +22,6 @@ pub(crate) mod table;
 
 #[cfg(not(loom))]
 pub use node::{Execute, Node, Outcome, RunEnd, Sched};
-pub use process::{Got, Name, Pid, Process, Received, Wait};
+pub use process::{Got, Name, Pid, Process, Received, View, ViewStatus, Wait};
 #[cfg(not(loom))]
 pub use sched::SchedConfig;

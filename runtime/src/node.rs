@@ -29,8 +29,11 @@ use std::time::{Duration, Instant};
 
 pub use crate::process::{matches, Got, Name, Pid, Received, Wait};
 
+mod observe;
 mod run;
 mod signals;
+
+pub use observe::{Job, Loads};
 
 /// How a process's slice ended, as the executor reports it.
 #[derive(Debug)]
@@ -106,6 +109,8 @@ pub struct Node<S> {
     /// Lock elision (`sched/README.md`, "Locks"): a one-scheduler run
     /// takes process locks without atomics while no other thread uses them.
     solo: SoloGate,
+    /// Snapshots and load counters for observers (`node/observe.rs`).
+    pub(crate) observers: observe::Observers<S>,
 }
 
 #[cfg(not(loom))]
@@ -154,6 +159,7 @@ impl<S: Send> Node<S> {
             main_killed: Mutex::new(None),
             shared: Shared::new(),
             solo: SoloGate::default(),
+            observers: observe::Observers::new(),
         }
     }
 

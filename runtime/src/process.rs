@@ -14,7 +14,7 @@
 //! registered when the slice ends (R4), in the same critical section that
 //! parks the process.
 
-use crate::sync::{AtomicBool, LockMode, Ordering, SpinLock, UnsafeCell};
+use crate::sync::{AtomicBool, AtomicU64, LockMode, Ordering, SpinLock, UnsafeCell};
 use crate::value::Value;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -57,6 +57,49 @@ impl Wait {
             Wait::Sleep { .. } => false,
         }
     }
+}
+
+/// A process as an observer sees it ([`crate::Node::observe_processes`]).
+#[derive(Clone, Debug)]
+pub struct View<T> {
+    pub pid: Pid,
+    pub name: Option<Name>,
+    pub status: ViewStatus,
+    /// Messages waiting. For a running process only those that arrived
+    /// during its current slice (its worker holds the rest): a lower bound
+    /// (`mailbox_exact` false).
+    pub mailbox: usize,
+    pub mailbox_exact: bool,
+    pub links: Vec<Pid>,
+    /// The processes it monitors.
+    pub monitors: Vec<Pid>,
+    /// The processes that monitor it.
+    pub watchers: Vec<Pid>,
+    pub trap_exit: bool,
+    /// What the observer's function read from its execution state, when
+    /// it was at rest (`None` while a worker runs it, or once it exits).
+    pub state: Option<T>,
+    /// [`Process::noted`]: the executor's note from the end of its last slice.
+    pub note: [u64; 2],
+}
+
+/// What a process is doing, for observers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ViewStatus {
+    /// A worker runs it right now.
+    Running,
+    /// In a run queue.
+    Runnable,
+    /// Waiting in a receive: for any message or a pattern, with the time
+    /// left of its timeout, if it has one.
+    Receive {
+        pattern: bool,
+        left: Option<std::time::Duration>,
+    },
+    /// In SLEEP, with the time left.
+    Sleep { left: std::time::Duration },
+    /// Ending (an exit signal arrived, or its exit is being processed).
+    Exiting,
 }
 
 /// A process's scheduling state.
@@ -167,6 +210,11 @@ pub struct Process<S> {
     /// The mailbox, oldest first (M1, M2): while the process is `Running`
     /// only its worker uses it, without the lock; else only under the lock.
     mailbox: UnsafeCell<VecDeque<Value>>,
+    /// Two words the executor writes for observers, without a lock (the
+    /// engine: where the process was and its reductions when its last slice
+    /// ended; [`Process::note`]). Read by snapshots of a process that runs
+    /// right now, whose execution state only its worker may read.
+    note: [AtomicU64; 2],
     pub(crate) inner: SpinLock<Inner<S>>,
 }
 
@@ -332,6 +380,7 @@ impl<S> Process<S> {
             has_mail: AtomicBool::new(false),
             named: AtomicBool::new(false),
             mailbox: UnsafeCell::new(VecDeque::new()),
+            note: [AtomicU64::new(u64::MAX), AtomicU64::new(0)],
             inner: SpinLock::new(Inner {
                 meta: Meta {
                     // R1: a new process starts queued; the spawner queues it.
@@ -737,6 +786,69 @@ impl<S> Process<S> {
     /// Run `f` on the bookkeeping, under the lock.
     pub(crate) fn with_meta<R>(&self, f: impl FnOnce(&mut Meta) -> R) -> R {
         f(&mut self.inner.lock().meta)
+    }
+
+    /// The executor's note for observers: two words, each a plain relaxed
+    /// store (one slice end costs two stores). A reader may see the two
+    /// words of consecutive notes mixed.
+    #[inline]
+    pub fn note(&self, a: u64, b: u64) {
+        self.note[0].store(a, Ordering::Relaxed);
+        self.note[1].store(b, Ordering::Relaxed);
+    }
+
+    /// The last note (`u64::MAX, 0` before the first).
+    pub fn noted(&self) -> [u64; 2] {
+        [
+            self.note[0].load(Ordering::Relaxed),
+            self.note[1].load(Ordering::Relaxed),
+        ]
+    }
+
+    /// O1: this process as a snapshot sees it, read in one critical section
+    /// of its lock (`node/observe.rs`); `f` reads its execution state when
+    /// it is at rest (queued or waiting: no worker holds it).
+    pub(crate) fn view<T>(&self, now: Instant, f: impl FnOnce(&S) -> T) -> View<T> {
+        let g = self.inner.lock();
+        let m = &g.meta;
+        let inbox = m.cold.as_ref().map_or(0, |c| c.inbox.len());
+        let running = m.status == Status::Running;
+        let status = match m.status {
+            _ if m.pending_exit.is_some() => ViewStatus::Exiting,
+            Status::Running => ViewStatus::Running,
+            Status::Queued => ViewStatus::Runnable,
+            Status::Exiting | Status::Exited => ViewStatus::Exiting,
+            Status::Waiting => match &m.wait {
+                Some(Wait::Receive { pattern, deadline }) => ViewStatus::Receive {
+                    pattern: pattern.is_some(),
+                    left: deadline.map(|d| d.saturating_duration_since(now)),
+                },
+                Some(Wait::Sleep { deadline }) => ViewStatus::Sleep {
+                    left: deadline.saturating_duration_since(now),
+                },
+                None => ViewStatus::Runnable,
+            },
+        };
+        let mailbox = if running {
+            inbox
+        } else {
+            // SAFETY: M2: under the lock, and not running.
+            inbox + unsafe { self.with_mailbox(|mb| mb.len()) }
+        };
+        let cold = m.cold.as_deref();
+        View {
+            pid: self.pid,
+            name: cold.and_then(|c| c.name.clone()),
+            status,
+            mailbox,
+            mailbox_exact: !running,
+            links: cold.map_or_else(Vec::new, |c| c.links.clone()),
+            monitors: cold.map_or_else(Vec::new, |c| c.monitors.iter().map(|m| m.1).collect()),
+            watchers: cold.map_or_else(Vec::new, |c| c.watchers.iter().map(|w| w.1).collect()),
+            trap_exit: m.trap_exit,
+            state: g.state.as_ref().map(f),
+            note: self.noted(),
+        }
     }
 
     /// Run `f` on the execution state, if it is at rest.

@@ -22,10 +22,21 @@ const VM_STACK_BYTES: usize = 1 << 30;
 
 /// Run `program` to its end.
 pub fn run(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
+    run_watched(program, config, io, crate::observe::Watch::default())
+}
+
+/// Run `program` to its end, with the process view `watch` asks for
+/// (snapshots on SIGUSR1/SIGQUIT, `--top`; docs/OBSERVING.md).
+pub fn run_watched(
+    program: Arc<Program>,
+    config: RunConfig,
+    io: Io,
+    watch: crate::observe::Watch,
+) -> RunResult {
     let vm_thread = std::thread::Builder::new()
         .name("ttvm".to_string())
         .stack_size(VM_STACK_BYTES)
-        .spawn(move || run_here(program, config, io));
+        .spawn(move || run_here(program, config, io, watch));
     match vm_thread {
         Ok(handle) => match handle.join() {
             Ok(result) => result,
@@ -41,7 +52,13 @@ pub fn run(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
     }
 }
 
-fn run_here(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
+fn run_here(
+    program: Arc<Program>,
+    config: RunConfig,
+    io: Io,
+    watch: crate::observe::Watch,
+) -> RunResult {
+    let top = watch.top.is_some();
     let fuse = !(config.debug || config.trace);
     // --debug and --trace show every instruction: they run interpreted.
     let jit_on = config.jit && fuse;
@@ -101,7 +118,9 @@ fn run_here(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
             VM_STACK_BYTES / 4
         },
     };
-    let (end, report) = node.run(&engine, &sched);
+    let source = crate::observe::Source::new(&program, &code.layout);
+    let (end, report) =
+        crate::observe::during(watch, &node, &vm, &source, || node.run(&engine, &sched));
     let hit_limit = engine.hit_limit.load(Ordering::Relaxed);
     let mut exit_code = match end {
         _ if hit_limit => crate::EXIT_ABNORMAL,
@@ -169,6 +188,10 @@ fn run_here(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
         if let Some(jit) = &jit {
             vm.eprint(&jit.stats().report());
         }
+    }
+    if top {
+        // What the view captured of the program's streams, to them.
+        crate::observe::top::before_exit(&vm);
     }
     // The code memory goes only now: no compiled code runs any more.
     drop(jit);
@@ -268,6 +291,9 @@ impl Execute<Box<Context>> for Engine<'_> {
         };
         let spent = ctx.reductions - before;
         node.spent(spent);
+        // For observers of a running process (docs/OBSERVING.md): where it
+        // is and its reductions, as of this slice's end. Two plain stores.
+        me.note(ctx.pc.0 as u64, ctx.reductions);
         if let Some(limit) = self.vm.config.reduction_limit {
             // Only a limited run shares a counter between workers.
             if self.limited.fetch_add(spent, Ordering::Relaxed) + spent >= limit {

@@ -4,6 +4,7 @@
 //! own state and queues are `sched::Worker`; the protocol is
 //! `sched/README.md`.
 
+use super::observe::RunLoad;
 use super::{Execute, Node, Outcome, Sched};
 use crate::process::{After, Entry, Process, SliceEnd, Start};
 use crate::sched::{pin, RunEnd, RunReport, SchedConfig, Woke, Worker};
@@ -28,6 +29,8 @@ impl<S: Send> Node<S> {
         let marks: Vec<Mark> = (0..n).map(|_| Mark::new()).collect();
         let marks = &marks[..];
         let locking = self.begin_run(n);
+        let loads = self.start_loads(n);
+        let loads = &*loads;
         // L2 also when a worker panics (the panic goes on after).
         struct EndRun<'a, S: Send>(&'a Node<S>, LockMode);
         impl<S: Send> Drop for EndRun<'_, S> {
@@ -46,7 +49,7 @@ impl<S: Send> Node<S> {
                     .stack_size(config.stack_bytes)
                     .spawn_scoped(scope, move || {
                         pin(i, cores, unpinned);
-                        self.work(i, exec, config, local, stealers, marks, locking)
+                        self.work(i, exec, config, local, stealers, marks, locking, loads)
                     });
                 if let Err(e) = spawned {
                     // Fewer threads still run everything correctly.
@@ -54,7 +57,7 @@ impl<S: Send> Node<S> {
                 }
             }
             pin(0, &cores, &unpinned);
-            self.work(0, exec, config, first, &stealers, marks, locking);
+            self.work(0, exec, config, first, &stealers, marks, locking, loads);
         });
         // Entries left in the injector (Q2), then what the workers retired:
         // every worker has stopped.
@@ -70,6 +73,10 @@ impl<S: Send> Node<S> {
             self.clear();
         }
         drop(end_run);
+        // O2: observers' jobs queued while the run ended.
+        if self.jobs_pending() {
+            self.outside(|| self.run_jobs());
+        }
         (
             end,
             RunReport {
@@ -89,6 +96,7 @@ impl<S: Send> Node<S> {
         stealers: &[Stealer<Entry<S>>],
         marks: &[Mark],
         locking: LockMode,
+        loads: &RunLoad,
     ) {
         let workers = marks.len();
         let mut sched = Sched {
@@ -103,6 +111,10 @@ impl<S: Send> Node<S> {
             sched.w.quiesce();
             if self.shared.idle.is_done() {
                 break;
+            }
+            // O2: an observer's job, queued during a one-scheduler run.
+            if self.jobs_pending() {
+                self.run_jobs();
             }
             if self.has_timers() && self.next_timer_in(Instant::now()) == Some(Duration::ZERO) {
                 for p in self.due_timers(Instant::now()) {
@@ -126,7 +138,9 @@ impl<S: Send> Node<S> {
                     }
                     let timeout = || self.next_timer_in(Instant::now());
                     let has_work = || {
-                        !self.shared.injector.is_empty() || stealers.iter().any(|s| !s.is_empty())
+                        !self.shared.injector.is_empty()
+                            || stealers.iter().any(|s| !s.is_empty())
+                            || self.jobs_pending()
                     };
                     let all_idle = || {
                         if self.live() == 0 || !self.is_alive(1) {
@@ -136,7 +150,9 @@ impl<S: Send> Node<S> {
                         }
                     };
                     sched.w.go_offline();
+                    loads.sleeps(index);
                     let woke = self.shared.idle.sleep(workers, has_work, timeout, all_idle);
+                    loads.wakes(index);
                     sched.w.go_online();
                     if woke == Woke::Done {
                         break;
