@@ -153,10 +153,10 @@ impl<'a> Source<'a> {
     fn function_of(&self, pid: Pid, kind: FrameKind, entry: u32) -> String {
         let p = self.program;
         match kind {
-            FrameKind::Root if pid == 1 => "<top level>".to_string(),
+            FrameKind::Root if pid == 1 => "<top-level>".to_string(),
             FrameKind::Root | FrameKind::Call => p.function_name(entry),
             FrameKind::Module(m) => format!(
-                "<module {}>",
+                "<module:{}>",
                 p.files[p.modules[m as usize].file as usize].name
             ),
         }
