@@ -331,6 +331,88 @@ fn solo_gate_excludes() {
     });
 }
 
+/// O2 (`node/observe.rs`): an observer's job during a one-scheduler run.
+/// The observer runs it itself when it can enter the gate, else queues it
+/// (W1, W2) and the solo worker runs it between slices or wakes from its
+/// idle sleep for it (S3 sees `pending`); if the run ended first, the
+/// observer's second `try_enter` or the run's end runs it. The job runs
+/// exactly once, and never while the solo worker uses process locks
+/// (loom checks the cell's accesses).
+#[test]
+fn observer_job_during_solo_run() {
+    loom::model(|| {
+        let gate = Arc::new(SoloGate::default());
+        let idle = Arc::new(Idle::<()>::default());
+        let jobs = Arc::new(Mutex::new(0usize));
+        let pending = Arc::new(AtomicBool::new(false));
+        // Stands for what process locks guard; counts the job's runs.
+        let data = Arc::new(loom::cell::UnsafeCell::new(0usize));
+        let run_jobs = {
+            let (jobs, pending, data) = (jobs.clone(), pending.clone(), data.clone());
+            move || {
+                let n = {
+                    let mut j = jobs.lock().unwrap();
+                    pending.store(false, Ordering::SeqCst);
+                    std::mem::take(&mut *j)
+                };
+                // SAFETY: the model checks that nobody else uses it meanwhile.
+                data.with_mut(|p| unsafe { *p += n });
+            }
+        };
+        let observer = {
+            let (gate, idle, jobs, pending) =
+                (gate.clone(), idle.clone(), jobs.clone(), pending.clone());
+            let run_jobs = run_jobs.clone();
+            loom::thread::spawn(move || {
+                if gate.try_enter() {
+                    *jobs.lock().unwrap() += 1;
+                    run_jobs();
+                    gate.leave();
+                    return;
+                }
+                {
+                    let mut j = jobs.lock().unwrap();
+                    *j += 1;
+                    pending.store(true, Ordering::SeqCst);
+                }
+                idle.notify_work();
+                if gate.try_enter() {
+                    run_jobs();
+                    gate.leave();
+                }
+            })
+        };
+        // The run: solo if it can be, with one worker.
+        if gate.try_solo() {
+            loop {
+                if pending.load(Ordering::SeqCst) {
+                    run_jobs();
+                }
+                // A slice: uses what the locks guard.
+                // SAFETY: as above.
+                data.with_mut(|p| unsafe { *p += 0 });
+                let has_work = || pending.load(Ordering::SeqCst);
+                if idle.sleep(1, has_work, || None, || ()) == Woke::Done {
+                    break;
+                }
+            }
+            gate.end_solo();
+        } else {
+            gate.enter();
+            gate.leave();
+        }
+        // The run's end: takes the jobs under their lock, so either it
+        // sees a job queued before, or that job's observer enters the gate
+        // afterwards (the run ended before) and runs it itself.
+        gate.enter();
+        run_jobs();
+        gate.leave();
+        observer.join().unwrap();
+        // SAFETY: both threads are done.
+        assert_eq!(data.with(|p| unsafe { *p }), 1, "the job ran once");
+    });
+}
+
 // ---------------------------------------------------------------------
 // Links and monitors against exits (issue 12): K2/K3 vs U1, D1, L1–L3,
 // M1'–M3' (`sched/README.md`, "Links and monitors").

@@ -73,10 +73,9 @@ impl<S: Send> Node<S> {
             self.clear();
         }
         drop(end_run);
-        // O2: observers' jobs queued while the run ended.
-        if self.jobs_pending() {
-            self.outside(|| self.run_jobs());
-        }
+        // O2: observers' jobs queued while the run ended (taken under
+        // their lock: a job queued after this finds the gate open).
+        self.outside(|| self.run_jobs());
         (
             end,
             RunReport {
