@@ -348,15 +348,21 @@ fn observer_job_during_solo_run() {
         // Stands for what process locks guard; counts the job's runs.
         let data = Arc::new(loom::cell::UnsafeCell::new(0usize));
         let run_jobs = {
-            let (jobs, pending, data) = (jobs.clone(), pending.clone(), data.clone());
+            let (jobs, pending, data, idle) =
+                (jobs.clone(), pending.clone(), data.clone(), idle.clone());
             move || {
                 let n = {
                     let mut j = jobs.lock().unwrap();
+                    idle.looked();
                     pending.store(false, Ordering::SeqCst);
                     std::mem::take(&mut *j)
                 };
-                // SAFETY: the model checks that nobody else uses it meanwhile.
-                data.with_mut(|p| unsafe { *p += n });
+                if n > 0 {
+                    // SAFETY: the model checks that nobody else uses it
+                    // meanwhile (two non-solo users may both look for
+                    // jobs; only the one that took it touches the cell).
+                    data.with_mut(|p| unsafe { *p += n });
+                }
             }
         };
         let observer = {
@@ -373,6 +379,7 @@ fn observer_job_during_solo_run() {
                 {
                     let mut j = jobs.lock().unwrap();
                     *j += 1;
+                    idle.look();
                     pending.store(true, Ordering::SeqCst);
                 }
                 idle.notify_work();
@@ -385,7 +392,11 @@ fn observer_job_during_solo_run() {
         // The run: solo if it can be, with one worker.
         if gate.try_solo() {
             loop {
-                if pending.load(Ordering::SeqCst) {
+                // The between-slices check (node/run.rs).
+                if idle.attention() {
+                    if idle.is_done() {
+                        break;
+                    }
                     run_jobs();
                 }
                 // A slice: uses what the locks guard.

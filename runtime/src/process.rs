@@ -79,7 +79,8 @@ pub struct View<T> {
     /// What the observer's function read from its execution state, when
     /// it was at rest (`None` while a worker runs it, or once it exits).
     pub state: Option<T>,
-    /// [`Process::noted`]: the executor's note from the end of its last slice.
+    /// [`Process::noted`]: the executor's note (the engine's: from its last
+    /// preempted slice).
     pub note: [u64; 2],
 }
 
@@ -211,8 +212,8 @@ pub struct Process<S> {
     /// only its worker uses it, without the lock; else only under the lock.
     mailbox: UnsafeCell<VecDeque<Value>>,
     /// Two words the executor writes for observers, without a lock (the
-    /// engine: where the process was and its reductions when its last slice
-    /// ended; [`Process::note`]). Read by snapshots of a process that runs
+    /// engine: where the process was and its reductions when its last
+    /// slice was preempted; [`Process::note`]). Read by snapshots of a process that runs
     /// right now, whose execution state only its worker may read.
     note: [AtomicU64; 2],
     pub(crate) inner: SpinLock<Inner<S>>,
@@ -789,8 +790,7 @@ impl<S> Process<S> {
     }
 
     /// The executor's note for observers: two words, each a plain relaxed
-    /// store (one slice end costs two stores). A reader may see the two
-    /// words of consecutive notes mixed.
+    /// store. A reader may see the two words of consecutive notes mixed.
     #[inline]
     pub fn note(&self, a: u64, b: u64) {
         self.note[0].store(a, Ordering::Relaxed);

@@ -291,9 +291,6 @@ impl Execute<Box<Context>> for Engine<'_> {
         };
         let spent = ctx.reductions - before;
         node.spent(spent);
-        // For observers of a running process (docs/OBSERVING.md): where it
-        // is and its reductions, as of this slice's end. Two plain stores.
-        me.note(ctx.pc.0 as u64, ctx.reductions);
         if let Some(limit) = self.vm.config.reduction_limit {
             // Only a limited run shares a counter between workers.
             if self.limited.fetch_add(spent, Ordering::Relaxed) + spent >= limit {
@@ -302,7 +299,14 @@ impl Execute<Box<Context>> for Engine<'_> {
             }
         }
         let out = match out {
-            End::Preempted => return node::Outcome::Preempted,
+            End::Preempted => {
+                // For observers of a process that runs (docs/OBSERVING.md):
+                // where it is and its reductions as of its last preempted
+                // slice. Not at a wait: a waiting process is at rest and
+                // read whole, and message passing pays nothing.
+                me.note(ctx.pc.0 as u64, ctx.reductions);
+                return node::Outcome::Preempted;
+            }
             End::Waiting => return node::Outcome::Waiting,
             End::Other(out) => out,
         };

@@ -59,7 +59,8 @@ pub struct Raw {
     frame: Option<(FrameKind, u32)>,
 }
 
-/// A process's reductions: read at rest, or noted at its last slice end.
+/// A process's reductions: read at rest, or noted at its last preempted
+/// slice.
 fn reductions_of(v: &View<Raw>) -> u64 {
     v.state.map_or(v.note[1], |r| r.reductions)
 }
@@ -101,7 +102,7 @@ pub struct Snapshot {
     pub runnable: usize,
     pub waiting: usize,
     /// Sum of reductions (a running process counts what it had at its
-    /// last slice end) and of mailbox lengths.
+    /// last preempted slice) and of mailbox lengths.
     pub reductions: u64,
     pub messages_queued: usize,
     pub loads: Option<Loads>,
@@ -188,7 +189,7 @@ impl<'a> Source<'a> {
                 self.line_of(r.pc),
                 r.reductions,
             ),
-            // Running (or exiting): the note from its last slice end.
+            // Running (or exiting): the note from its last preempted slice.
             (None, [pc, reductions]) if pc != u64::MAX => {
                 let pc = Dpc(pc as u32);
                 (self.near(pc), self.line_of(pc), reductions)

@@ -9,15 +9,16 @@
 //!   of different processes are read one after another, not at one
 //!   instant. A process that a worker runs right now has no readable
 //!   execution state (its worker holds it, M1): the row has the executor's
-//!   note from the end of its previous slice instead, and the messages
+//!   note from the end of its last preempted slice instead, and the messages
 //!   that arrived during the current slice (the inbox) as a lower bound of
 //!   its mailbox.
 //! - **O2** A one-scheduler run takes process locks by plain stores (L1):
 //!   no other thread may take them while it runs. An observer that cannot
 //!   enter the gate ([`SoloGate::try_enter`](crate::sync)) queues its job
-//!   (W1), announces it to an idle worker (W2, `notify_work`; the sleeper's
-//!   S3 re-check sees `pending`), and the run's one worker runs it between
-//!   two slices: then no process runs, and the snapshot is one instant. If
+//!   (W1), sets `Idle`'s look flag (which the worker's one load between
+//!   slices reads with the run's end) and announces it to an idle worker
+//!   (W2, `notify_work`; the sleeper's S3 re-check sees `pending`), and the
+//!   run's one worker runs it between two slices: then no process runs, and the snapshot is one instant. If
 //!   the run ended before the job was queued, the observer runs it itself
 //!   (it can enter the gate then); the run's end also runs what is left.
 //! - **O3** Each worker adds the time it sleeps idle (S5) to its load
@@ -154,6 +155,9 @@ impl<S: Send> Node<S> {
         {
             let mut jobs = lock(&self.observers.jobs);
             jobs.push(job);
+            // For the workers' between-slices check; set first, so a
+            // worker that sees `pending` (S3) also sees it.
+            self.shared.idle.look();
             self.observers.pending.store(true, Ordering::SeqCst);
         }
         // W2: a sleeping worker wakes (its S3 re-check sees `pending`).
@@ -176,6 +180,8 @@ impl<S: Send> Node<S> {
     pub(crate) fn run_jobs(&self) {
         let jobs = {
             let mut jobs = lock(&self.observers.jobs);
+            // A job queued after this sets both again.
+            self.shared.idle.looked();
             self.observers.pending.store(false, Ordering::SeqCst);
             std::mem::take(&mut *jobs)
         };

@@ -108,11 +108,12 @@ impl<S: Send> Node<S> {
         loop {
             // P4: between slices this worker holds no borrowed process.
             sched.w.quiesce();
-            if self.shared.idle.is_done() {
-                break;
-            }
-            // O2: an observer's job, queued during a one-scheduler run.
-            if self.jobs_pending() {
+            // One load: the run's end, or (O2) an observer's job queued
+            // during a one-scheduler run.
+            if self.shared.idle.attention() {
+                if self.shared.idle.is_done() {
+                    break;
+                }
                 self.run_jobs();
             }
             if self.has_timers() && self.next_timer_in(Instant::now()) == Some(Duration::ZERO) {
