@@ -18,7 +18,7 @@ mod warning;
 pub use depth::function_entries;
 pub use disasm::disassemble;
 pub use operand::*;
-pub use ops::{Arith, Cmp, Control, Family, Instr, JitClass, OpInfo, Opcode, OPS};
+pub use ops::{Arith, Cmp, Family, Flow, Instr, JitClass, OpInfo, Opcode, OPS};
 pub use source::{module_source, to_source};
 pub use tinytotvm::{tinytotvm_only, TINYTOTVM_ONLY};
 pub use warning::Warning;

@@ -34,7 +34,7 @@
 //! it runs its ordinary compiled code instead. So a direct function holds
 //! no references and never counts any.
 
-use crate::bytecode::{Control, Instr, JitClass, Program};
+use crate::bytecode::{Flow, Instr, JitClass, Program};
 use std::collections::HashMap;
 
 /// Instructions of a function beyond which it gets no direct entry.
@@ -138,7 +138,7 @@ impl DirectPlan {
 /// helper op).
 fn effect(i: &Instr) -> Option<(usize, usize)> {
     let op = i.opcode();
-    if op.jit() != JitClass::Inline || op.info().control != Control::Next {
+    if op.jit() != JitClass::Inline || op.info().control != Flow::Next {
         return None;
     }
     i.stack_effect()
