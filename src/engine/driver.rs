@@ -341,7 +341,13 @@ impl Engine<'_> {
                 match jit.entry(ctx.pc) {
                     Some((f, block)) => {
                         match super::helpers::run_compiled(
-                            f, block, ctx, self.code, self.vm, proc, jit,
+                            f,
+                            block,
+                            ctx,
+                            &self.code.layout,
+                            self.vm,
+                            proc,
+                            jit,
                         ) {
                             Control::Continue => {
                                 left = true;
