@@ -15,7 +15,7 @@ mod tinytotvm;
 mod tries;
 mod warning;
 
-pub use depth::function_entries;
+pub use depth::{frame_heights, function_entries, surely_pops, FrameHeights};
 pub use disasm::disassemble;
 pub use operand::*;
 pub use ops::{Arith, Cmp, Family, Flow, Instr, JitClass, OpInfo, Opcode, OPS};
