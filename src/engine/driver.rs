@@ -4,9 +4,10 @@
 
 use super::RunResult;
 use crate::bytecode::Program;
+use crate::exec::semantics::Proc;
 use crate::exec::vm::{Io, RunConfig};
 use crate::exec::{Addr, Context, Control, Dpc, FrameKind, Vm};
-use crate::interp::{self, Code, Proc, Tier, TierUp};
+use crate::interp::{self, Code, Tier, TierUp};
 use crate::jit::Jit;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
