@@ -9,6 +9,9 @@
 //! then press `q`. Every wait is bounded in count and time.
 #![cfg(unix)]
 
+mod common;
+
+use common::Ttvm;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -21,10 +24,7 @@ fn program() -> PathBuf {
 
 /// A fresh scratch folder for one test.
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ttvm-process-view-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch folder");
-    dir
+    common::scratch(&format!("process-view-{name}"))
 }
 
 /// Wait (at most `limit`) until `path` exists.
@@ -191,12 +191,15 @@ fn check_known(rows: &[Row]) -> Result<(), String> {
 fn usr1_then_quit(flags: &[&str], name: &str) {
     let dir = scratch(name);
     let ready = dir.join("ready");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ttvm"));
-    cmd.args(flags)
+    let ttvm = Ttvm::new()
+        .args(flags)
         .arg(program())
         .arg("--")
         .arg(&ready)
-        .stdin(Stdio::null())
+        .timeout(Duration::from_secs(10))
+        .hang_means("ttvm did not exit within 10 s of SIGQUIT");
+    let mut cmd = ttvm.command();
+    cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = Reap(cmd.spawn().expect("start ttvm"));
@@ -233,23 +236,13 @@ fn usr1_then_quit(flags: &[&str], name: &str) {
         "ttvm ended after SIGUSR1:\n{text}"
     );
     signal(&child.0, libc::SIGQUIT);
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.0.try_wait().expect("try_wait") {
-            break s;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "ttvm did not exit within 10 s of SIGQUIT"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = ttvm.wait(&mut child.0).expect("ttvm ends after SIGQUIT");
     // The reader threads see the end of the pipes.
     std::thread::sleep(Duration::from_millis(200));
     let err = stderr.lock().unwrap().clone();
     let out = stdout.lock().unwrap().clone();
     assert_eq!(
-        status.code(),
+        status,
         Some(131),
         "exit status after SIGQUIT; stderr:\n{err}"
     );
@@ -287,7 +280,7 @@ fn snapshot_on_signals_with_the_jit() {
 fn snapshot_of_an_idle_one_scheduler_run() {
     let dir = scratch("idle");
     let mut child = Reap(
-        Command::new(env!("CARGO_BIN_EXE_ttvm"))
+        Ttvm::new()
             .args([
                 "--no-smp",
                 "-e",
@@ -295,6 +288,7 @@ fn snapshot_of_an_idle_one_scheduler_run() {
                 "--",
             ])
             .arg(dir.join("ready"))
+            .command()
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -394,7 +388,7 @@ fn top_shows_the_processes_in_a_terminal() {
     };
     let line = format!(
         "'{}' --top '{}' -- '{}'; echo \"EXIT=$?\"; sleep 60",
-        env!("CARGO_BIN_EXE_ttvm"),
+        common::binary().to_string_lossy(),
         program().display(),
         ready.display()
     );
