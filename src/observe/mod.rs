@@ -410,3 +410,64 @@ pub(crate) fn during<R>(
         out
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_are_one_word() {
+        let cases = [
+            (ViewStatus::Running, "running"),
+            (ViewStatus::Runnable, "runnable"),
+            (
+                ViewStatus::Receive {
+                    pattern: false,
+                    left: None,
+                },
+                "receive",
+            ),
+            (
+                ViewStatus::Receive {
+                    pattern: true,
+                    left: Some(Duration::from_millis(1500)),
+                },
+                "match/timeout:1.50s",
+            ),
+            (
+                ViewStatus::Sleep {
+                    left: Duration::from_millis(250),
+                },
+                "sleep:0.25s",
+            ),
+            (ViewStatus::Exiting, "exiting"),
+        ];
+        for (s, text) in cases {
+            assert_eq!(status_text(s), text);
+        }
+    }
+
+    #[test]
+    fn cells_are_one_word() {
+        assert_eq!(pid_list(&[]), "-");
+        assert_eq!(pid_list(&[3, 1]), "3,1");
+        assert_eq!(pid_list(&[1, 2, 3, 4, 5, 6]), "1,2,3,4,…+2");
+        assert_eq!(name_cell(None), "-");
+        assert_eq!(name_cell(Some("server")), "server");
+        assert_eq!(name_cell(Some("my server")), "\"my server\"");
+        assert_eq!(name_cell(Some("")), "\"\"");
+    }
+
+    #[test]
+    fn utilisation_over_an_interval() {
+        let at = |e: u64, idle: &[u64]| Loads {
+            elapsed: Duration::from_secs(e),
+            idle: idle.iter().map(|&i| Duration::from_secs(i)).collect(),
+        };
+        let now = at(10, &[2, 10]);
+        assert_eq!(now.utilisation_since(None), vec![0.8, 0.0]);
+        // Over the last 5 s: the first slept 1 s of them, the second 5.
+        assert_eq!(now.utilisation_since(Some(&at(5, &[1, 5]))), vec![0.8, 0.0]);
+        assert_eq!(utilisation_text(&now, None), "#0 80.0%  #1 0.0%");
+    }
+}
