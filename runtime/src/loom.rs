@@ -204,6 +204,44 @@ fn push_races_sleep() {
     });
 }
 
+/// W3 vs S1–S5: children in a worker's nursery are invisible to other
+/// workers (no W2 when they are spawned); when they grow old their worker
+/// moves them to its queue with W1 and W2 and may then stay busy with a
+/// long process. The other worker, going to sleep meanwhile, either sees
+/// the moved child at S3 or is woken for it (loom reports a deadlock if the
+/// wake-up is lost); every child runs exactly once.
+#[test]
+fn nursery_spill_races_sleep() {
+    loom::model(|| {
+        let idle = Arc::new(Idle::<()>::default());
+        let queue = Arc::new(Mutex::new(VecDeque::new()));
+        let ran = Arc::new(AtomicUsize::new(0));
+        let (i2, q2, r2) = (idle.clone(), queue.clone(), ran.clone());
+        let spawner = loom::thread::spawn(move || {
+            let mut nursery = VecDeque::from([1u32, 2]);
+            // The oldest child runs here; the next one has grown too old
+            // and moves to the queue (W1, W2).
+            nursery.pop_front().unwrap();
+            r2.fetch_add(1, Ordering::SeqCst);
+            q2.lock().unwrap().push_back(nursery.pop_front().unwrap());
+            i2.notify_work();
+            // ... and this worker stays busy with a long process.
+        });
+        loop {
+            if queue.lock().unwrap().pop_front().is_some() {
+                ran.fetch_add(1, Ordering::SeqCst);
+                break;
+            }
+            let has_work = || !queue.lock().unwrap().is_empty();
+            // Two workers, the spawner busy: S4 never ends the run here.
+            let woke = idle.sleep(2, has_work, || None, || ());
+            assert_eq!(woke, Woke::Look);
+        }
+        spawner.join().unwrap();
+        assert_eq!(ran.load(Ordering::SeqCst), 2);
+    });
+}
+
 /// An item of the table that records when it is freed.
 struct Item(Arc<AtomicBool>);
 

@@ -70,6 +70,8 @@ pub struct Stats {
     pub messages: AtomicU64,
     /// Reductions spent, as executors report them through [`Sched::spent`].
     pub reductions: AtomicU64,
+    /// The same, per scheduler (index = worker), filled as workers stop.
+    pub worker_reductions: std::sync::Mutex<Vec<u64>>,
 }
 
 /// Errors of process operations (turned into exceptions by the caller).
