@@ -242,6 +242,47 @@ fn nursery_spill_races_sleep() {
     });
 }
 
+/// I2/I3/I5 vs S1–S5: a blocking operation finishes on an I/O thread (W1:
+/// the done list and its flag, W2) while the only worker, whose process
+/// waits for it, goes idle. The worker either sees the result at S3 or is
+/// woken for it, and while the operation is pending S4 never ends the run
+/// (the pending count acts as a timer that is not due: I5).
+#[test]
+fn io_completion_races_sleep() {
+    loom::model(|| {
+        let idle = Arc::new(Idle::<&str>::default());
+        let done = Arc::new(Mutex::new(Vec::new()));
+        let has_done = Arc::new(AtomicBool::new(false));
+        let pending = Arc::new(AtomicUsize::new(1)); // I1: counted at submit
+        let (i2, d2, h2) = (idle.clone(), done.clone(), has_done.clone());
+        let io_thread = loom::thread::spawn(move || {
+            let mut d = d2.lock().unwrap();
+            d.push(42); // I2: the result (W1), its flag under the same lock
+            h2.store(true, Ordering::SeqCst);
+            drop(d);
+            i2.notify_work(); // W2
+        });
+        loop {
+            if has_done.load(Ordering::SeqCst) {
+                let got = std::mem::take(&mut *done.lock().unwrap());
+                if !got.is_empty() {
+                    assert_eq!(got, vec![42]); // I3: delivered, then settled
+                    pending.fetch_sub(1, Ordering::SeqCst);
+                    break;
+                }
+            }
+            // S3 looks at the list itself, under its lock.
+            let has_work = || !done.lock().unwrap().is_empty();
+            let timeout = || {
+                (pending.load(Ordering::SeqCst) > 0).then_some(std::time::Duration::from_secs(1))
+            };
+            let woke = idle.sleep(1, has_work, timeout, || "ended with an operation pending");
+            assert_eq!(woke, Woke::Look);
+        }
+        io_thread.join().unwrap();
+    });
+}
+
 /// An item of the table that records when it is freed.
 struct Item(Arc<AtomicBool>);
 

@@ -17,6 +17,11 @@ use std::time::{Duration, Instant};
 /// steal it.
 const NURSERY_SLICES: u64 = 2;
 
+/// I5: how often an idle worker looks again while blocking operations are
+/// on their way (a finished one wakes it at once; this only bounds a
+/// wake-up that could not be given).
+const IO_RECHECK: Duration = Duration::from_secs(1);
+
 impl<S: Send> Node<S> {
     /// Run every process to the end on `config.schedulers` threads (the
     /// calling thread is worker 0).
@@ -70,6 +75,7 @@ impl<S: Send> Node<S> {
         }
         drop(std::mem::take(&mut *crate::sync::lock(&self.orphans)));
         let end = self.shared.idle.take_result().unwrap_or(RunEnd::AllEnded);
+        self.io.close();
         if end == RunEnd::AllEnded {
             // Whatever is left is blocked forever: discard it.
             self.clear();
@@ -122,6 +128,9 @@ impl<S: Send> Node<S> {
                     sched.w.schedule(&p);
                 }
             }
+            if self.io.has_done() {
+                sched.deliver_io();
+            }
             let task = sched.w.next_task(&local, stealers, &mut rng);
             match task {
                 Some(p) => self.run_one(&sched, exec, p, config.budget),
@@ -130,9 +139,17 @@ impl<S: Send> Node<S> {
                     if self.next_timer_in(Instant::now()) == Some(Duration::ZERO) {
                         continue;
                     }
-                    let timeout = || self.next_timer_in(Instant::now());
+                    // I5: a blocking operation on its way counts as a timer
+                    // that is not due: the run is not over, and this worker
+                    // looks again when it finishes (W2) or after a while.
+                    let timeout = || match self.next_timer_in(Instant::now()) {
+                        None if self.io.pending() > 0 => Some(IO_RECHECK),
+                        t => t,
+                    };
                     let has_work = || {
-                        !self.shared.injector.is_empty() || stealers.iter().any(|s| !s.is_empty())
+                        !self.shared.injector.is_empty()
+                            || stealers.iter().any(|s| !s.is_empty())
+                            || self.io.has_done_locked()
                     };
                     let all_idle = || {
                         if self.live() == 0 || !self.is_alive(1) {
