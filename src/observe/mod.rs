@@ -31,7 +31,7 @@ pub const EXIT_SIGQUIT: i32 = 131;
 pub const EXIT_TOP_QUIT: i32 = 130;
 
 /// How long an observer waits for a snapshot: a one-scheduler run answers
-/// between two slices (a process blocked in a host call delays it).
+/// between two slices (one very long instruction delays it).
 pub const ANSWER_WAIT: Duration = Duration::from_secs(2);
 
 /// Rows a printed snapshot lists at most (in PID order; the rest are
@@ -218,7 +218,7 @@ impl<'a> Source<'a> {
 
 /// A status as one word (docs/OBSERVING.md): `running`, `runnable`,
 /// `receive`, `receive/timeout:1.50s`, `match`, `match/timeout:…`,
-/// `sleep:0.25s`, `exiting`.
+/// `sleep:0.25s`, `io`, `exiting`.
 fn status_text(s: ViewStatus) -> String {
     match s {
         ViewStatus::Running => "running".to_string(),
@@ -231,6 +231,7 @@ fn status_text(s: ViewStatus) -> String {
             }
         }
         ViewStatus::Sleep { left } => format!("sleep:{:.2}s", left.as_secs_f64()),
+        ViewStatus::Io => "io".to_string(),
         ViewStatus::Exiting => "exiting".to_string(),
     }
 }
@@ -249,7 +250,9 @@ pub(crate) fn take(node: &VmNode, source: &Source<'_>, keep: Keep, vm: &Vm) -> O
             match v.status {
                 ViewStatus::Running => totals.running += 1,
                 ViewStatus::Runnable => totals.runnable += 1,
-                ViewStatus::Receive { .. } | ViewStatus::Sleep { .. } => totals.waiting += 1,
+                ViewStatus::Receive { .. } | ViewStatus::Sleep { .. } | ViewStatus::Io => {
+                    totals.waiting += 1
+                }
                 ViewStatus::Exiting => {}
             }
             totals.reductions += reductions_of(&v);

@@ -92,7 +92,7 @@ fn print(node: &VmNode, vm: &Vm, source: &Source<'_>, why: &str) {
     match take(node, source, Keep::First(DUMP_ROWS), vm) {
         Some(s) => vm.eprint(&dump_text(&s, why, DUMP_ROWS)),
         None => vm.eprint(&format!(
-            "ttvm: no process snapshot ({why}): the run did not answer within {} s (a one-scheduler run answers between two slices; its process may be blocked in a host call)\n",
+            "ttvm: no process snapshot ({why}): the run did not answer within {} s (a one-scheduler run answers between two time slices; one very long instruction delays it)\n",
             super::ANSWER_WAIT.as_secs()
         )),
     }

@@ -145,7 +145,7 @@ impl Drop for Leave<'_> {
 impl<S: Send> Node<S> {
     /// Run `job` where it may read process locks (O2): here and now, unless
     /// a one-scheduler run holds them; then that run's worker runs it
-    /// between two slices (a worker blocked in a long host call answers
+    /// between two slices (a slice in one very long instruction answers
     /// late: the caller waits for the job's answer with a timeout).
     pub fn observe(&self, job: Job<S>) {
         if self.solo.try_enter() {
