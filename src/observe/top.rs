@@ -52,6 +52,8 @@ static CAPTURED: Mutex<Option<Arc<Captured>>> = Mutex::new(None);
 pub struct Top {
     title: String,
     captured: Arc<Captured>,
+    /// The pane's title: which streams it shows.
+    pane_title: String,
 }
 
 /// The program's captured output.
@@ -150,13 +152,24 @@ impl Top {
             ));
         }
         let captured = Arc::new(Captured::default());
-        if std::io::stdout().is_terminal() {
+        let (out, err) = (
+            std::io::stdout().is_terminal(),
+            std::io::stderr().is_terminal(),
+        );
+        let pane_title = match (out, err) {
+            (true, true) => " program output ",
+            (true, false) => " program output (stderr is redirected) ",
+            (false, true) => " program stderr (stdout is redirected) ",
+            (false, false) => " program output: redirected, not shown here ",
+        }
+        .to_string();
+        if out {
             io.stdout = Box::new(CaptureWriter {
                 to: captured.clone(),
                 err: false,
             });
         }
-        if std::io::stderr().is_terminal() {
+        if err {
             io.stderr = Box::new(CaptureWriter {
                 to: captured.clone(),
                 err: true,
@@ -167,6 +180,7 @@ impl Top {
             Top {
                 title: title.to_string(),
                 captured,
+                pane_title,
             },
             io,
         ))
@@ -358,7 +372,7 @@ impl Top {
             .collect();
         drop(c);
         f.render_widget(
-            Paragraph::new(shown).block(Block::bordered().title(" program output ")),
+            Paragraph::new(shown).block(Block::bordered().title(self.pane_title.as_str())),
             pane,
         );
     }
