@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 
 pub use crate::process::{matches, Got, Name, Pid, Received, Wait};
 
+mod rounds;
 mod run;
 mod signals;
 

@@ -89,6 +89,7 @@ fn run_here(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
         compiled: jit.as_ref().map_or(&[], |j| j.compiled()),
         limited: AtomicU64::new(0),
         hit_limit: AtomicBool::new(false),
+        repl: None,
     };
     let schedulers = vm.config.schedulers.max(1);
     let sched = SchedConfig {
@@ -107,34 +108,7 @@ fn run_here(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
         _ if hit_limit => crate::EXIT_ABNORMAL,
         RunEnd::Exit(n) => n,
         RunEnd::Deadlock => {
-            let waits = |pid| {
-                node.with_state(pid, |c| {
-                    c.map(|c| {
-                        let at = code.layout.addr(c.pc).0;
-                        let op = program.code[at as usize].opcode().mnemonic();
-                        format!("{op} at {}", program.location(at))
-                    })
-                    .unwrap_or_else(|| "an unknown place".to_string())
-                })
-            };
-            let mut report = format!(
-                "deadlock: process 1 waits in {} and no process can wake it\n",
-                waits(1)
-            );
-            let (others, count) = node.other_live_pids(DEADLOCK_LISTED);
-            if count > 0 {
-                report.push_str(&format!("  blocked with it ({count}):\n"));
-                for pid in others {
-                    let who = match node.name_of(pid) {
-                        Some(n) => format!("process {pid} ({n})"),
-                        None => format!("process {pid}"),
-                    };
-                    report.push_str(&format!("    {who} waits in {}\n", waits(pid)));
-                }
-                if count > DEADLOCK_LISTED {
-                    report.push_str(&format!("    … and {} more\n", count - DEADLOCK_LISTED));
-                }
-            }
+            let report = deadlock_report(&node, &code, &program);
             vm.eprint(&report);
             crate::EXIT_DEADLOCK
         }
@@ -176,6 +150,41 @@ fn run_here(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
         exit_code,
         hit_reduction_limit: hit_limit,
     }
+}
+
+/// What stderr says when no process can wake the main process: where it
+/// waits, and the other blocked processes (the first
+/// [`DEADLOCK_LISTED`]).
+pub(super) fn deadlock_report(node: &Node<Box<Context>>, code: &Code, program: &Program) -> String {
+    let waits = |pid| {
+        node.with_state(pid, |c| {
+            c.map(|c| {
+                let at = code.layout.addr(c.pc).0;
+                let op = program.code[at as usize].opcode().mnemonic();
+                format!("{op} at {}", program.location(at))
+            })
+            .unwrap_or_else(|| "an unknown place".to_string())
+        })
+    };
+    let mut report = format!(
+        "deadlock: process 1 waits in {} and no process can wake it\n",
+        waits(1)
+    );
+    let (others, count) = node.other_live_pids(DEADLOCK_LISTED);
+    if count > 0 {
+        report.push_str(&format!("  blocked with it ({count}):\n"));
+        for pid in others {
+            let who = match node.name_of(pid) {
+                Some(n) => format!("process {pid} ({n})"),
+                None => format!("process {pid}"),
+            };
+            report.push_str(&format!("    {who} waits in {}\n", waits(pid)));
+        }
+        if count > DEADLOCK_LISTED {
+            report.push_str(&format!("    … and {} more\n", count - DEADLOCK_LISTED));
+        }
+    }
+    report
 }
 
 /// When top-level code crashed inside a function's body it fell into
@@ -221,18 +230,20 @@ const CRASH_FRAMES_SHOWN: usize = 20;
 /// How many other blocked processes a deadlock report lists.
 const DEADLOCK_LISTED: usize = 10;
 
-struct Engine<'a> {
-    code: &'a Code,
-    vm: &'a Vm,
-    jit: Option<&'a Jit>,
+pub(super) struct Engine<'a> {
+    pub(super) code: &'a Code,
+    pub(super) vm: &'a Vm,
+    pub(super) jit: Option<&'a Jit>,
     /// What the interpreter asks at header blocks in a slice that starts
     /// interpreted (the JIT itself: nothing to remember between the tiers).
-    fresh: Option<&'a Tier<'a, Fresh<'a>>>,
+    pub(super) fresh: Option<&'a Tier<'a, Fresh<'a>>>,
     /// [`Jit::compiled`] (empty without the JIT).
-    compiled: &'a [AtomicBool],
+    pub(super) compiled: &'a [AtomicBool],
     /// Reductions of a run with a reduction limit.
-    limited: AtomicU64,
-    hit_limit: AtomicBool,
+    pub(super) limited: AtomicU64,
+    pub(super) hit_limit: AtomicBool,
+    /// A REPL round: how the main process's slices end (`repl.rs`).
+    pub(super) repl: Option<&'a super::repl::Round>,
 }
 
 impl Execute<Box<Context>> for Engine<'_> {
@@ -280,6 +291,11 @@ impl Execute<Box<Context>> for Engine<'_> {
             End::Waiting => return node::Outcome::Waiting,
             End::Other(out) => out,
         };
+        if let Some(round) = self.repl.filter(|_| pid == 1) {
+            if let Some(o) = round.main_stopped(self, ctx, &out) {
+                return o;
+            }
+        }
         // The tiers go on after the ends of an instruction (`Next`, `Jump`,
         // `Raise`) and after `Interpret`; were one to reach here, the
         // process would resume at `ctx.pc` as after preemption.
@@ -412,7 +428,7 @@ enum End {
 
 /// The interpreter's tier-up hook of a slice that starts interpreted:
 /// compiled code has not run in it yet.
-struct Fresh<'a>(&'a Jit);
+pub(super) struct Fresh<'a>(&'a Jit);
 
 impl TierUp for Fresh<'_> {
     fn tier_up(&self, pc: Dpc) -> bool {
@@ -444,7 +460,7 @@ impl TierUp for Hook<'_> {
 /// What stderr says when an exit signal from another process ended the
 /// main process (its own crash has its crash report instead): who sent it,
 /// along what, with which reason, and how to survive it.
-fn main_killed_report(k: &ttvm_runtime::node::MainKilled) -> String {
+pub(super) fn main_killed_report(k: &ttvm_runtime::node::MainKilled) -> String {
     use ttvm_runtime::node::KilledVia;
     // Display is bounded (`value/display.rs`): a huge reason is cut with `…`.
     let reason = &k.reason;
