@@ -199,6 +199,19 @@ struct RunArgs {
     /// Print the Cranelift IR of each compiled function to stderr.
     #[arg(long)]
     jit_dump: bool,
+    /// Profile the run (docs/PROFILING.md): `--profile` prints at exit a
+    /// table per function (calls, reductions, time, self time, tier) and
+    /// per process; `--profile=folded[=FILE]` writes folded stacks for a
+    /// flame graph (default file: ttvm-profile.folded).
+    #[arg(
+        long,
+        value_name = "FORM",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "table",
+        value_parser = ttvm::profile::Mode::parse
+    )]
+    profile: Option<ttvm::profile::Mode>,
 }
 
 /// Flags before a subcommand (`ttvm --smp test-smp-concurrency`): clap
@@ -370,6 +383,7 @@ fn run(args: RunArgs) -> i32 {
         jit: args.jit && !args.no_jit,
         jit_threshold: args.jit_threshold,
         jit_dump: args.jit_dump,
+        profile: args.profile,
         ..RunConfig::default()
     };
     ttvm::run(Arc::new(program), config, Io::std()).exit_code

@@ -46,7 +46,10 @@ fn run_here(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
     // --debug and --trace show every instruction: they run interpreted.
     let jit_on = config.jit && fuse;
     let code = Code::new(&program, fuse, jit_on);
-    let vm = Arc::new(Vm::new(program.clone(), config, io));
+    let profile = config.profile.clone();
+    let mut vm = Vm::new(program.clone(), config, io);
+    vm.profiler = profile.map(|m| Arc::new(crate::profile::Profiler::new(m)));
+    let vm = Arc::new(vm);
     let jit = jit_on.then(|| {
         let dump: Option<crate::jit::DumpSink> = if vm.config.jit_dump {
             let vm = vm.clone();
@@ -142,6 +145,24 @@ fn run_here(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
         ));
         if let Some(jit) = &jit {
             vm.eprint(&jit.stats().report());
+        }
+    }
+    if let Some(p) = &vm.profiler {
+        // Every process's profile is added when its state goes.
+        drop(node);
+        let compiled = |entry: u32| {
+            jit.as_ref().is_some_and(|j| {
+                j.compiled()
+                    .get(code.layout.dpc(Addr(entry)).ix())
+                    .is_some_and(|c| c.load(Ordering::Relaxed))
+            })
+        };
+        let eprint = |t: &str| vm.eprint(t);
+        if let Err(e) = crate::profile::finish(p, &program, jit.is_some(), &compiled, &eprint) {
+            vm.eprint(&e);
+            if exit_code == 0 {
+                exit_code = crate::EXIT_OUTPUT_ERROR;
+            }
         }
     }
     // The code memory goes only now: no compiled code runs any more.
@@ -257,6 +278,11 @@ impl Execute<Box<Context>> for Engine<'_> {
         ctx.budget = budget;
         let before = ctx.reductions;
         let pid = me.pid;
+        if let Some(p) = &self.vm.profiler {
+            // SAFETY: this worker runs `me` (we are in its slice).
+            let mailbox = unsafe { me.mailbox_len_running() };
+            crate::profile::resume(ctx, p, pid, mailbox);
+        }
         let mut proc = Proc { pid, node, me };
         // With or without the JIT, a slice starts in the interpreter unless
         // compiled code can take over where the process resumes; only when
@@ -279,6 +305,9 @@ impl Execute<Box<Context>> for Engine<'_> {
         };
         let spent = ctx.reductions - before;
         node.spent(spent);
+        if self.vm.profiler.is_some() {
+            crate::profile::pause(ctx);
+        }
         if let Some(limit) = self.vm.config.reduction_limit {
             // Only a limited run shares a counter between workers.
             if self.limited.fetch_add(spent, Ordering::Relaxed) + spent >= limit {

@@ -55,6 +55,8 @@ pub struct RunConfig {
     pub jit_threshold: u32,
     /// `--jit-dump`: the Cranelift IR of each compiled function to stderr.
     pub jit_dump: bool,
+    /// `--profile`: what to write at exit (`crate::profile`).
+    pub profile: Option<crate::profile::Mode>,
 }
 
 impl Default for RunConfig {
@@ -77,6 +79,7 @@ impl Default for RunConfig {
             jit: false,
             jit_threshold: DEFAULT_JIT_THRESHOLD,
             jit_dump: false,
+            profile: None,
         }
     }
 }
@@ -213,6 +216,8 @@ pub struct Vm {
     stdin: Mutex<Box<dyn BufRead + Send>>,
     pub modules: Mutex<Vec<ModuleState>>,
     pub started: Instant,
+    /// `--profile`'s collector (`crate::profile`), when profiling.
+    pub profiler: Option<Arc<crate::profile::Profiler>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -233,6 +238,7 @@ impl Vm {
             stdin: Mutex::new(io.stdin),
             modules: Mutex::new(vec![ModuleState::NotRun; n]),
             started: Instant::now(),
+            profiler: None,
         }
     }
 
