@@ -11,6 +11,12 @@ use std::time::Duration;
 /// Run `ttvm repl ARGS` with `script` on stdin: (status, stdout, stderr).
 /// A session that does not end within a minute fails the test.
 fn repl(args: &[&str], script: &str) -> (Option<i32>, String, String) {
+    repl_paced(args, &[(script, 0)])
+}
+
+/// [`repl`] with the script written in parts, each followed by a pause
+/// of so many milliseconds (a user who types slowly).
+fn repl_paced(args: &[&str], parts: &[(&str, u64)]) -> (Option<i32>, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ttvm"))
         .arg("repl")
         .args(args)
@@ -21,9 +27,13 @@ fn repl(args: &[&str], script: &str) -> (Option<i32>, String, String) {
         .expect("start ttvm repl");
     let pid = child.id();
     let mut stdin = child.stdin.take().expect("stdin");
-    let script = script.to_string();
+    let parts: Vec<(String, u64)> = parts.iter().map(|(t, ms)| (t.to_string(), *ms)).collect();
     let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(script.as_bytes());
+        for (text, ms) in parts {
+            let _ = stdin.write_all(text.as_bytes());
+            let _ = stdin.flush();
+            std::thread::sleep(Duration::from_millis(ms));
+        }
     });
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -225,4 +235,48 @@ PUSH_STR echo | SPAWN | SELF | SWAP | SEND | RECEIVE
     let (code, out, err) = repl(&["-S", "2"], script);
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(lines(&out), ["defined: echo", "stack: [42]"]);
+}
+
+#[test]
+fn spawned_processes_run_while_the_user_types() {
+    // The ticker prints 200 ms after it is spawned: between the entry that
+    // spawned it and the next line, which comes 1.5 s later.
+    let (code, out, err) = repl_paced(
+        &[],
+        &[
+            (
+                "LABEL ticker | PUSH_INT 200 | SLEEP | PUSH_STR tick | PRINT | HALT\nPUSH_STR ticker | SPAWN | POP\n",
+                1500,
+            ),
+            (":procs\n:quit\n", 0),
+        ],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        lines(&out),
+        [
+            "defined: ticker",
+            "stack: []",
+            "tick",
+            "(no other processes)"
+        ],
+        "{err}"
+    );
+}
+
+#[test]
+fn a_linked_crash_ends_the_session_like_a_program() {
+    let script = "\
+LABEL boom | PUSH_INT 1 | PUSH_INT 0 | DIV | HALT
+PUSH_STR boom | SPAWN_LINK | POP | PUSH_INT 100 | SLEEP
+PUSH_INT 1
+";
+    let (code, out, err) = repl(&[], script);
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(lines(&out), ["defined: boom"], "{err}");
+    assert!(
+        err.contains("process 2 crashed: division by zero")
+            && err.contains("the main process (1) was ended by an exit signal"),
+        "{err}"
+    );
 }

@@ -321,7 +321,7 @@ impl Execute<Box<Context>> for Engine<'_> {
             End::Other(out) => out,
         };
         if let Some(round) = self.repl.filter(|_| pid == 1) {
-            if let Some(o) = round.main_stopped(self, ctx, &out) {
+            if let Some(o) = round.main_stopped(self, node, me, ctx, &out) {
                 return o;
             }
         }

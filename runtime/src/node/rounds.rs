@@ -68,3 +68,34 @@ impl<S: Send> Node<S> {
         self.outside(|| (1..end).filter(|&pid| self.get(pid).is_some()).collect())
     }
 }
+
+impl<S: Send> Node<S> {
+    /// [`Node::run`] with process locks taken atomically even on one
+    /// scheduler (no lock elision, `sched/README.md` "Locks"), so that
+    /// another thread may look at the processes (`live_pids`, `name_of`)
+    /// while it runs, without waiting for its end.
+    pub fn run_shared<E: crate::Execute<S>>(
+        &self,
+        exec: &E,
+        config: &crate::SchedConfig,
+    ) -> (crate::RunEnd, crate::sched::RunReport) {
+        // L3: a user of the locks for the whole run: `begin_run` cannot
+        // make it a solo run.
+        self.solo.enter();
+        struct Leave<'a>(&'a crate::sync::SoloGate);
+        impl Drop for Leave<'_> {
+            fn drop(&mut self) {
+                self.0.leave();
+            }
+        }
+        let _leave = Leave(&self.solo);
+        self.run(exec, config)
+    }
+
+    /// End the current run from another thread: every worker stops after
+    /// its slice (sleeping ones wake), and the run returns `end` unless it
+    /// had already ended otherwise.
+    pub fn stop_run(&self, end: crate::RunEnd) {
+        self.shared.idle.finish(move || end);
+    }
+}
