@@ -279,9 +279,7 @@ impl Execute<Box<Context>> for Engine<'_> {
         let before = ctx.reductions;
         let pid = me.pid;
         if let Some(p) = &self.vm.profiler {
-            // SAFETY: this worker runs `me` (we are in its slice).
-            let mailbox = unsafe { me.mailbox_len_running() };
-            crate::profile::resume(ctx, p, pid, mailbox);
+            profile_slice_start(p, me, ctx);
         }
         let mut proc = Proc { pid, node, me };
         // With or without the JIT, a slice starts in the interpreter unless
@@ -306,7 +304,7 @@ impl Execute<Box<Context>> for Engine<'_> {
         let spent = ctx.reductions - before;
         node.spent(spent);
         if self.vm.profiler.is_some() {
-            crate::profile::pause(ctx);
+            profile_slice_end(ctx);
         }
         if let Some(limit) = self.vm.config.reduction_limit {
             // Only a limited run shares a counter between workers.
@@ -365,6 +363,27 @@ impl Execute<Box<Context>> for Engine<'_> {
     fn idle(&self) {
         self.vm.flush();
     }
+}
+
+/// `--profile`: a slice of `me` starts. Out of line, so that without
+/// profiling the slice pays only the test.
+#[cold]
+#[inline(never)]
+fn profile_slice_start(
+    p: &Arc<crate::profile::Profiler>,
+    me: &Process<Box<Context>>,
+    ctx: &mut Context,
+) {
+    // SAFETY: this worker runs `me` (we are in its slice).
+    let mailbox = unsafe { me.mailbox_len_running() };
+    crate::profile::resume(ctx, p, me.pid, mailbox);
+}
+
+/// `--profile`: the slice ends (out of line, as the start).
+#[cold]
+#[inline(never)]
+fn profile_slice_end(ctx: &mut Context) {
+    crate::profile::pause(ctx);
 }
 
 impl Engine<'_> {

@@ -49,10 +49,24 @@ pub fn run_slice(
     if vm.config.debug || vm.config.trace {
         run::<true, false>(ctx, code, vm, proc, tier)
     } else if vm.profiler.is_some() {
-        run::<false, true>(ctx, code, vm, proc, tier)
+        run_profiled(ctx, code, vm, proc, tier)
     } else {
         run::<false, false>(ctx, code, vm, proc, tier)
     }
+}
+
+/// `--profile`'s dispatch loop, out of line (the common case pays only
+/// the test that chooses it).
+#[cold]
+#[inline(never)]
+fn run_profiled(
+    ctx: &mut Context,
+    code: &Code,
+    vm: &Vm,
+    proc: &mut Proc<'_>,
+    tier: Option<&Tier<'_, dyn TierUp + '_>>,
+) -> Control {
+    run::<false, true>(ctx, code, vm, proc, tier)
 }
 
 /// `TRACE`: `--debug`/`--trace` lines before each instruction; `PROFILE`:
