@@ -3,8 +3,9 @@
 //! and peak mailbox, the folded stacks' form and totals, `--jit`'s tier
 //! column, and a bad form.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+mod common;
+
+use common::Ttvm;
 
 /// fib(15) by plain recursion (1973 calls of `fib`), then a worker that
 /// gets three messages, all sent before it first runs (one scheduler).
@@ -55,26 +56,8 @@ HALT
 
 /// `ttvm ARGS -` with PROGRAM on stdin: (status, stdout, stderr).
 fn ttvm(args: &[&str]) -> (Option<i32>, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ttvm"))
-        .args(args)
-        .arg("-")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start ttvm");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(PROGRAM.as_bytes())
-        .expect("write the program");
-    let out = child.wait_with_output().expect("run ttvm");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let out = Ttvm::new().args(args).arg("-").stdin(PROGRAM).run();
+    (out.status, out.stdout, out.stderr)
 }
 
 /// The row of the table whose first column is `name`, split in columns.
@@ -130,15 +113,13 @@ fn the_table_names_each_function_with_its_calls() {
 
 #[test]
 fn folded_stacks_parse_and_add_up_to_the_reductions() {
-    let dir = std::env::temp_dir().join(format!("ttvm-profile-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("scratch folder");
+    let dir = common::scratch("profile-folded");
     let file = dir.join("out.folded");
     let form = format!("--profile=folded={}", file.display());
     let (code, _, err) = ttvm(&["--no-smp", "--stats", &form]);
     assert_eq!(code, Some(0), "{err}");
     assert!(err.contains("stacks written to"), "{err}");
     let text = std::fs::read_to_string(&file).expect("the folded file");
-    let _ = std::fs::remove_dir_all(&dir);
     let mut total = 0u64;
     let mut deepest = 0;
     for line in text.lines() {

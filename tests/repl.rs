@@ -4,8 +4,11 @@
 //! the state intact, SPAWN and RECEIVE across entries, IMPORT of a bundled
 //! module, EXIT.
 
+mod common;
+
+use common::Ttvm;
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 /// Run `ttvm repl ARGS` with `script` on stdin: (status, stdout, stderr).
@@ -17,15 +20,18 @@ fn repl(args: &[&str], script: &str) -> (Option<i32>, String, String) {
 /// [`repl`] with the script written in parts, each followed by a pause
 /// of so many milliseconds (a user who types slowly).
 fn repl_paced(args: &[&str], parts: &[(&str, u64)]) -> (Option<i32>, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ttvm"))
+    let runner = Ttvm::new()
         .arg("repl")
         .args(args)
+        .timeout(Duration::from_secs(60))
+        .hang_means("the session did not end at the end of its input");
+    let mut child = runner
+        .command()
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start ttvm repl");
-    let pid = child.id();
     let mut stdin = child.stdin.take().expect("stdin");
     let parts: Vec<(String, u64)> = parts.iter().map(|(t, ms)| (t.to_string(), *ms)).collect();
     let writer = std::thread::spawn(move || {
@@ -35,23 +41,23 @@ fn repl_paced(args: &[&str], parts: &[(&str, u64)]) -> (Option<i32>, String, Str
             std::thread::sleep(Duration::from_millis(ms));
         }
     });
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    let out = match rx.recv_timeout(Duration::from_secs(60)) {
-        Ok(out) => out.expect("run ttvm repl"),
-        Err(_) => {
-            // SAFETY: signalling our own child by its PID.
-            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
-            panic!("ttvm repl did not finish within a minute");
-        }
+    let read = |r: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            if let Some(mut r) = r {
+                let _ = r.read_to_string(&mut text);
+            }
+            text
+        })
     };
+    let out = read(child.stdout.take().map(|r| Box::new(r) as _));
+    let err = read(child.stderr.take().map(|r| Box::new(r) as _));
+    let status = runner.wait(&mut child).expect("wait for ttvm repl");
     let _ = writer.join();
     (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+        status,
+        out.join().expect("stdout"),
+        err.join().expect("stderr"),
     )
 }
 
