@@ -286,3 +286,28 @@ PUSH_INT 1
         "{err}"
     );
 }
+
+#[test]
+fn file_operations_work_in_every_entry() {
+    // Blocking operations run on the node's I/O threads, which each
+    // round's end closes: the next round must have them again.
+    let dir = common::scratch("repl-files");
+    let file = dir.join("note.txt");
+    let file = file.to_str().expect("a UTF-8 path");
+    let script = format!(
+        "PUSH_STR hello | PUSH_STR \"{file}\" | WRITE_FILE\nPUSH_STR \"{file}\" | READ_FILE\nPUSH_STR \"{file}\" | FILE_EXISTS\nREAD_LINE\n"
+    );
+    let (code, out, err) = repl(&[], &script);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        lines(&out),
+        [
+            "stack: []",
+            "stack: [hello]",
+            "stack: [hello, true]",
+            // The session's stdin is its own: READ_LINE sees its end.
+            "stack: [hello, true, null]"
+        ],
+        "{err}"
+    );
+}

@@ -71,6 +71,8 @@ pub struct Stats {
     pub messages: AtomicU64,
     /// Reductions spent, as executors report them through [`Sched::spent`].
     pub reductions: AtomicU64,
+    /// The same, per scheduler (index = worker), filled as workers stop.
+    pub worker_reductions: std::sync::Mutex<Vec<u64>>,
 }
 
 /// Errors of process operations (turned into exceptions by the caller).
@@ -104,6 +106,8 @@ pub struct Node<S> {
     /// The exit signal that ended PID 1, if one did (the first).
     main_killed: Mutex<Option<MainKilled>>,
     pub(crate) shared: Shared<S>,
+    /// The I/O threads for blocking operations (`io.rs`).
+    pub(crate) io: crate::io::IoPool,
     /// Lock elision (`sched/README.md`, "Locks"): a one-scheduler run
     /// takes process locks without atomics while no other thread uses them.
     solo: SoloGate,
@@ -138,6 +142,8 @@ pub enum KilledVia {
 
 impl<S: Send> Node<S> {
     pub fn new(max_processes: usize) -> Node<S> {
+        let shared = Shared::new();
+        let io = crate::io::IoPool::new(shared.idle.clone());
         Node {
             table: Table::new(),
             orphans: Mutex::new(Vec::new()),
@@ -153,7 +159,8 @@ impl<S: Send> Node<S> {
             stats: Stats::default(),
             main_reason: Mutex::new(None),
             main_killed: Mutex::new(None),
-            shared: Shared::new(),
+            shared,
+            io,
             solo: SoloGate::default(),
         }
     }
@@ -517,6 +524,41 @@ impl<'a, S: Send> Sched<'a, S> {
             }
         }
         got
+    }
+
+    /// I1: run the blocking operation `job` for the running process `me`
+    /// on an I/O thread; its slice must end with [`Outcome::Waiting`], and
+    /// when the process runs again [`Sched::take_io`] gives the result.
+    pub fn start_io(&self, me: &Process<S>, job: crate::io::IoJob) -> Result<(), OpError> {
+        let token = self.node.next_ref.fetch_add(1, Ordering::Relaxed);
+        let mut own = self.w.own.borrow_mut();
+        assert_eq!(own.pid, me.pid, "start_io by a process not running here");
+        let ticket = self.node.io.submit(me.pid, token, job)?;
+        me.with_meta(|m| m.cold().io_ticket = Some(ticket));
+        self.node
+            .trace(|| format!("io {} started (token {token})", me.pid));
+        own.wait = Some(Wait::Io { token });
+        Ok(())
+    }
+
+    /// I4: the result of the running process's blocking operation, once it
+    /// finished (else `None`: start one with [`Sched::start_io`]).
+    pub fn take_io(&self, me: &Process<S>) -> Option<crate::IoResult> {
+        me.take_io(self.w.locking)
+    }
+
+    /// I3: deliver the blocking operations that finished (between slices).
+    pub(crate) fn deliver_io(&self) {
+        for (pid, token, ticket, result) in self.node.io.take_done() {
+            if let Some(p) = self.w.proc(pid) {
+                if p.complete_io(token, result, self.w.locking) {
+                    self.w.schedule(p);
+                }
+            }
+            // After the process was queued (or holds the result): S4 never
+            // sees neither.
+            self.node.io.settle(&ticket);
+        }
     }
 
     /// SLEEP: the running process `me` waits until `deadline` (its slice

@@ -40,6 +40,9 @@ pub enum Wait {
     },
     /// SLEEP until `deadline`.
     Sleep { deadline: Instant },
+    /// A blocking operation, run on the node's I/O threads, whose
+    /// completion `token` ends the wait (I2; no message does).
+    Io { token: u64 },
 }
 
 impl Wait {
@@ -47,6 +50,7 @@ impl Wait {
         match self {
             Wait::Receive { deadline, .. } => *deadline,
             Wait::Sleep { deadline } => Some(*deadline),
+            Wait::Io { .. } => None,
         }
     }
 
@@ -54,7 +58,7 @@ impl Wait {
     fn wants(&self, msg: &Value) -> bool {
         match self {
             Wait::Receive { pattern, .. } => pattern.as_ref().is_none_or(|p| matches(p, msg)),
-            Wait::Sleep { .. } => false,
+            Wait::Sleep { .. } | Wait::Io { .. } => false,
         }
     }
 }
@@ -93,7 +97,22 @@ pub(crate) struct Cold {
     /// Monitors on this process: (ref, watcher).
     pub(crate) watchers: Vec<(i64, Pid)>,
     pub(crate) name: Option<Name>,
+    /// The result of the blocking operation of I/O wait `token`, left by
+    /// I3 until the process takes it (I4).
+    pub(crate) io_done: Option<(u64, IoResult)>,
+    /// The count of its blocking operation on its way (`io.rs`), given
+    /// back at X1 if the process ends first.
+    pub(crate) io_ticket: Option<Ticket>,
 }
+
+/// What a blocking operation run on an I/O thread gives back; the runtime
+/// carries it to the process without looking inside.
+pub type IoResult = Box<dyn std::any::Any + Send>;
+
+/// A blocking operation counted as pending (`io.rs`): whoever first takes
+/// the count back (its delivery, I3, or its process's end, X1) clears it,
+/// exactly once.
+pub(crate) type Ticket = std::sync::Arc<std::sync::atomic::AtomicBool>;
 
 /// A process's bookkeeping (everything but its execution state).
 #[derive(Debug)]
@@ -580,6 +599,10 @@ impl<S> Process<S> {
         // The older messages did not end the wait (the receive looked at
         // them); did one that arrived since?
         let woken = match (&end, &wait) {
+            (SliceEnd::Waiting, Some(Wait::Io { token })) => m
+                .cold
+                .as_ref()
+                .is_some_and(|c| c.io_done.as_ref().is_some_and(|d| d.0 == *token)),
             (SliceEnd::Waiting, Some(w)) => m.inbox_wants(w),
             _ => true,
         };
@@ -672,6 +695,34 @@ impl<S> Process<S> {
                 false
             }
         }
+    }
+
+    /// I3: the blocking operation of I/O wait `token` finished with
+    /// `result`. True when the caller must queue the process (it was parked
+    /// in that wait); a running process finds the result at R4 or when it
+    /// looks (I4); an ended one drops it.
+    pub(crate) fn complete_io(&self, token: u64, result: IoResult, locking: LockMode) -> bool {
+        let mut g = self.inner.lock_as(locking);
+        let m = &mut g.meta;
+        if matches!(m.status, Status::Exiting | Status::Exited) {
+            return false;
+        }
+        m.cold().io_done = Some((token, result));
+        if m.status == Status::Waiting
+            && matches!(m.wait, Some(Wait::Io { token: t }) if t == token)
+        {
+            m.wait = None;
+            m.status = Status::Queued;
+            return true;
+        }
+        false
+    }
+
+    /// I4: the running process takes the result of its blocking operation,
+    /// if it came (a process has at most one at a time: it waits for it).
+    pub(crate) fn take_io(&self, locking: LockMode) -> Option<IoResult> {
+        let mut g = self.inner.lock_as(locking);
+        g.meta.cold.as_mut()?.io_done.take().map(|(_, r)| r)
     }
 
     /// T1: a timer of wait `token` fired. True when the caller must queue.

@@ -136,8 +136,20 @@ fn run_here(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
         } else {
             String::new()
         };
+        let per = node
+            .stats
+            .worker_reductions
+            .lock()
+            .map(|v| v.clone())
+            .unwrap_or_default();
+        let per = if per.len() > 1 {
+            let each: Vec<String> = per.iter().map(|n| n.to_string()).collect();
+            format!(" (per scheduler {})", each.join(" / "))
+        } else {
+            String::new()
+        };
         vm.eprint(&format!(
-            "stats: schedulers {schedulers}{unpinned}; processes spawned {}, peak live {}; messages sent {}; reductions {}; time {:.3} ms\n",
+            "stats: schedulers {schedulers}{unpinned}; processes spawned {}, peak live {}; messages sent {}; reductions {}{per}; time {:.3} ms\n",
             node.stats.spawned.load(Ordering::Relaxed),
             node.stats.peak_live.load(Ordering::Relaxed),
             node.stats.messages.load(Ordering::Relaxed),

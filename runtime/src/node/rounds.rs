@@ -18,6 +18,8 @@ impl<S: Send> Node<S> {
     /// every process that is `Queued` goes back in a run queue.
     pub fn prepare_round(&self) {
         self.shared.idle.reset();
+        // The run's end closed the I/O threads' queue.
+        self.io.reopen();
         let end = self.next_pid.load(crate::sync::Ordering::Acquire) as Pid;
         self.outside(|| {
             for pid in 1..end {

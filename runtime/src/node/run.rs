@@ -12,6 +12,16 @@ use crate::table::{Garbage, Mark};
 use crossbeam_deque::{Steal, Stealer, Worker as Deque};
 use std::time::{Duration, Instant};
 
+/// W3: how long a spawned child may wait in its worker's nursery, in
+/// slices' worth of that worker's reductions, before other workers may
+/// steal it.
+const NURSERY_SLICES: u64 = 2;
+
+/// I5: how often an idle worker looks again while blocking operations are
+/// on their way (a finished one wakes it at once; this only bounds a
+/// wake-up that could not be given).
+const IO_RECHECK: Duration = Duration::from_secs(1);
+
 impl<S: Send> Node<S> {
     /// Run every process to the end on `config.schedulers` threads (the
     /// calling thread is worker 0).
@@ -65,6 +75,7 @@ impl<S: Send> Node<S> {
         }
         drop(std::mem::take(&mut *crate::sync::lock(&self.orphans)));
         let end = self.shared.idle.take_result().unwrap_or(RunEnd::AllEnded);
+        self.io.close();
         if end == RunEnd::AllEnded {
             // Whatever is left is blocked forever: discard it.
             self.clear();
@@ -93,7 +104,15 @@ impl<S: Send> Node<S> {
         let workers = marks.len();
         let mut sched = Sched {
             node: self,
-            w: Worker::new(&self.table, &self.shared, &local, marks, index, locking),
+            w: Worker::new(
+                &self.table,
+                &self.shared,
+                &local,
+                marks,
+                index,
+                locking,
+                NURSERY_SLICES * config.budget.max(1) as u64,
+            ),
         };
         sched.w.go_online();
         let mut rng =
@@ -109,24 +128,28 @@ impl<S: Send> Node<S> {
                     sched.w.schedule(&p);
                 }
             }
+            if self.io.has_done() {
+                sched.deliver_io();
+            }
             let task = sched.w.next_task(&local, stealers, &mut rng);
             match task {
-                Some(p) => {
-                    self.run_one(&sched, exec, p, config.budget);
-                    // W3: the slice spawned processes: wake a sleeper once
-                    // (not once per SPAWN) to share them.
-                    if sched.w.wake_deferred.replace(false) {
-                        self.shared.idle.notify_work();
-                    }
-                }
+                Some(p) => self.run_one(&sched, exec, p, config.budget),
                 None => {
                     exec.idle();
                     if self.next_timer_in(Instant::now()) == Some(Duration::ZERO) {
                         continue;
                     }
-                    let timeout = || self.next_timer_in(Instant::now());
+                    // I5: a blocking operation on its way counts as a timer
+                    // that is not due: the run is not over, and this worker
+                    // looks again when it finishes (W2) or after a while.
+                    let timeout = || match self.next_timer_in(Instant::now()) {
+                        None if self.io.pending() > 0 => Some(IO_RECHECK),
+                        t => t,
+                    };
                     let has_work = || {
-                        !self.shared.injector.is_empty() || stealers.iter().any(|s| !s.is_empty())
+                        !self.shared.injector.is_empty()
+                            || stealers.iter().any(|s| !s.is_empty())
+                            || self.io.has_done_locked()
                     };
                     let all_idle = || {
                         if self.live() == 0 || !self.is_alive(1) {
@@ -147,6 +170,7 @@ impl<S: Send> Node<S> {
         // Q2: the stale entries this worker still holds.
         let mut left: Vec<Entry<S>> = sched.w.solo.get_mut().drain(..).collect();
         left.extend(sched.w.lifo.take());
+        left.extend(sched.w.nursery.get_mut().drain(..).map(|(_, e)| e));
         while let Some(e) = local.pop() {
             left.push(e);
         }
@@ -166,6 +190,11 @@ impl<S: Send> Node<S> {
             sched.w.reductions.get(),
             std::sync::atomic::Ordering::Relaxed,
         );
+        let mut per = crate::sync::lock(&self.stats.worker_reductions);
+        if per.len() <= index {
+            per.resize(index + 1, 0);
+        }
+        per[index] += sched.w.reductions.get();
     }
 
     fn run_one<E: Execute<S>>(&self, sched: &Sched<'_, S>, exec: &E, entry: Entry<S>, budget: i64) {
