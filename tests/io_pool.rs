@@ -29,6 +29,16 @@ fn lines(child: &mut std::process::Child) -> mpsc::Receiver<String> {
     rx
 }
 
+/// The run started with stdin, stdout and stderr on pipes.
+fn spawn_piped(run: &common::Ttvm) -> std::process::Child {
+    run.command()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 fn program(name: &str, src: &str) -> std::path::PathBuf {
     let dir = common::scratch(&format!("io-pool-{name}"));
     let path = dir.join(format!("{name}.ttvm"));
@@ -36,18 +46,10 @@ fn program(name: &str, src: &str) -> std::path::PathBuf {
     path
 }
 
-/// Main waits in READ_LINE; a spawned process counts to 200,000 and says
-/// so. With stdin open and silent, the count must finish.
-const COUNTER: &str = "\
-MAKE_FUNCTION counter
-SPAWN
-POP
-READ_LINE
-PUSH_STR \"main read: \"
-SWAP
-CONCAT
-PRINT
-HALT
+/// A process that counts to 200,000, then prints `counted`.
+macro_rules! counter_fn {
+    () => {
+        "\
 LABEL counter
 PUSH_INT 0
 STORE i
@@ -63,7 +65,26 @@ JNZ loop
 PUSH_STR \"counted\"
 PRINT
 RET
-";
+"
+    };
+}
+
+/// Main waits in READ_LINE; a spawned process counts to 200,000 and says
+/// so. With stdin open and silent, the count must finish.
+const COUNTER: &str = concat!(
+    "\
+MAKE_FUNCTION counter
+SPAWN
+POP
+READ_LINE
+PUSH_STR \"main read: \"
+SWAP
+CONCAT
+PRINT
+HALT
+",
+    counter_fn!()
+);
 
 #[test]
 fn read_line_on_a_silent_pipe_does_not_stop_other_processes() {
@@ -78,13 +99,7 @@ fn read_line_on_a_silent_pipe_does_not_stop_other_processes() {
             .args(flags)
             .arg(&path)
             .timeout(Duration::from_secs(60));
-        let mut child = run
-            .command()
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_piped(&run);
         let rx = lines(&mut child);
         let first = rx.recv_timeout(Duration::from_secs(30));
         assert_eq!(
@@ -103,7 +118,8 @@ fn read_line_on_a_silent_pipe_does_not_stop_other_processes() {
 
 /// EXEC of a slow program (`sleep 1`) in one process while another counts:
 /// the count finishes first.
-const EXEC: &str = "\
+const EXEC: &str = concat!(
+    "\
 MAKE_FUNCTION counter
 SPAWN
 POP
@@ -116,22 +132,9 @@ SWAP
 CONCAT
 PRINT
 HALT
-LABEL counter
-PUSH_INT 0
-STORE i
-LABEL loop
-LOAD i
-PUSH_INT 1
-ADD
-STORE i
-LOAD i
-PUSH_INT 200000
-LT
-JNZ loop
-PUSH_STR \"counted\"
-PRINT
-RET
-";
+",
+    counter_fn!()
+);
 
 #[test]
 fn exec_of_a_slow_program_does_not_stop_other_processes() {
@@ -184,13 +187,7 @@ fn a_reader_killed_while_waiting_does_not_hold_the_run() {
             .arg(&path)
             .timeout(Duration::from_secs(30))
             .hang_means("the run waited for the killed reader's READ_LINE");
-        let mut child = run
-            .command()
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_piped(&run);
         // Stdin stays open (and silent) until the run has ended.
         let stdin = child.stdin.take();
         let rx = lines(&mut child);
@@ -223,13 +220,7 @@ fn waiting_for_input_is_not_a_deadlock() {
         .args(["-S", "1"])
         .arg(&path)
         .timeout(Duration::from_secs(30));
-    let mut child = run
-        .command()
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(&run);
     let rx = lines(&mut child);
     std::thread::sleep(Duration::from_millis(300));
     let mut stdin = child.stdin.take().unwrap();
