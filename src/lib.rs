@@ -16,6 +16,8 @@ pub mod jit;
 pub mod library;
 pub mod lsp;
 pub mod observe;
+pub mod profile;
+pub mod repl;
 pub mod selftest;
 pub mod stdlib;
 

@@ -61,6 +61,9 @@ enum Command {
     TestSmpConcurrency(TestArgs),
     /// Run every built-in test.
     Selftest(TestArgs),
+    /// Interactive session: each entry runs in a persistent main process
+    /// (docs/REPL.md).
+    Repl(ReplArgs),
     /// Serve the Language Server Protocol on stdin/stdout (editors/README.md).
     Lsp,
     /// Print a shell completion script (e.g. `ttvm completions bash`).
@@ -109,6 +112,19 @@ impl TestArgs {
             jit: self.jit,
         }
     }
+}
+
+/// How `ttvm repl` runs.
+#[derive(Args, Debug)]
+struct ReplArgs {
+    /// Number of scheduler threads (1 to 1024; default 1: deterministic).
+    #[arg(short = 'S', long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    schedulers: u64,
+    /// File, environment and argument instructions raise `permission
+    /// denied`; IMPORT and file SPAWN load only `.ttvm` files inside the
+    /// working directory and bundled std/ modules.
+    #[arg(long)]
+    sandbox: bool,
 }
 
 #[derive(Args, Debug)]
@@ -189,6 +205,19 @@ struct RunArgs {
     /// a pane and written out when the view closes.
     #[arg(long)]
     top: bool,
+    /// Profile the run (docs/PROFILING.md): `--profile` prints at exit a
+    /// table per function (calls, reductions, time, self time, tier) and
+    /// per process; `--profile=folded[=FILE]` writes folded stacks for a
+    /// flame graph (default file: ttvm-profile.folded).
+    #[arg(
+        long,
+        value_name = "FORM",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "table",
+        value_parser = ttvm::profile::Mode::parse
+    )]
+    profile: Option<ttvm::profile::Mode>,
 }
 
 /// Flags before a subcommand (`ttvm --smp test-smp-concurrency`): clap
@@ -263,6 +292,7 @@ fn main() -> ExitCode {
         Some(Command::TestRegisterWhereis(t)) => selftest(Some("test-register-whereis"), &t),
         Some(Command::TestSmpConcurrency(t)) => selftest(Some("test-smp-concurrency"), &t),
         Some(Command::Selftest(t)) => selftest(None, &t),
+        Some(Command::Repl(r)) => repl(&r),
         Some(Command::Lsp) => ttvm::lsp::run_stdio(),
         Some(Command::Completions { shell }) => {
             let mut script = Vec::new();
@@ -285,36 +315,18 @@ fn load(file: &std::path::Path, options: &ttvm::LoadOptions) -> Result<ttvm::Pro
 /// The largest program `ttvm -` reads from stdin (as for files).
 const MAX_STDIN_PROGRAM: u64 = 64 << 20;
 
-/// `ttvm -e`: `|` outside string literals separates instructions.
-fn one_liner(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let (mut quoted, mut escaped) = (false, false);
-    for c in text.chars() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' if quoted => escaped = true,
-            '"' => quoted = !quoted,
-            '|' if !quoted => {
-                out.push('\n');
-                continue;
-            }
-            _ => {}
-        }
-        out.push(c);
-    }
-    out
-}
-
 fn run(args: RunArgs) -> i32 {
     let options = ttvm::LoadOptions {
         sandbox: args.sandbox,
     };
     let loaded = match (&args.eval, &args.file) {
         (Some(text), _) => {
-            ttvm::load_source_with("<-e>", &one_liner(text), &options).map_err(|e| {
-                eprint_quiet(&e.render());
-                e.exit_code()
-            })
+            ttvm::load_source_with("<-e>", &ttvm::repl::bars_to_lines(text), &options).map_err(
+                |e| {
+                    eprint_quiet(&e.render());
+                    e.exit_code()
+                },
+            )
         }
         (None, Some(file)) if file.as_os_str() == "-" => {
             use std::io::Read;
@@ -377,6 +389,7 @@ fn run(args: RunArgs) -> i32 {
         jit: args.jit && !args.no_jit,
         jit_threshold: args.jit_threshold,
         jit_dump: args.jit_dump,
+        profile: args.profile,
         ..RunConfig::default()
     };
     // SIGUSR1 prints a process snapshot on stderr; SIGQUIT prints one and
@@ -404,6 +417,25 @@ fn run(args: RunArgs) -> i32 {
         }
     }
     ttvm::engine::run_watched(Arc::new(program), config, io, watch).exit_code
+}
+
+/// `ttvm repl`, on a thread with room for deep recursion (as `ttvm::run`).
+fn repl(args: &ReplArgs) -> i32 {
+    let options = ttvm::repl::Options {
+        sandbox: args.sandbox,
+        schedulers: args.schedulers as usize,
+    };
+    match std::thread::Builder::new()
+        .name("ttvm".to_string())
+        .stack_size(1 << 30)
+        .spawn(move || ttvm::repl::run(&options))
+    {
+        Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+        Err(e) => {
+            eprint_quiet(&format!("error: cannot start the REPL thread: {e}\n"));
+            ttvm::EXIT_ABNORMAL
+        }
+    }
 }
 
 fn check(file: &std::path::Path) -> i32 {

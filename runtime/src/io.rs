@@ -140,6 +140,21 @@ impl IoPool {
     pub(crate) fn close(&self) {
         lock(&self.jobs).take();
     }
+
+    /// A node run in rounds (`node/rounds.rs`) runs again after `close`:
+    /// take jobs again, on a new queue. The closed queue's threads end at
+    /// their next look (one still running a job looks at the new queue
+    /// then, and serves it); new ones start on demand.
+    pub(crate) fn reopen(&self) {
+        let mut jobs = lock(&self.jobs);
+        if jobs.is_some() {
+            return;
+        }
+        let (tx, rx) = channel();
+        *lock(&self.queue) = rx;
+        *jobs = Some(tx);
+        self.threads.store(0, Ordering::SeqCst);
+    }
 }
 
 fn io_thread(queue: &Mutex<Receiver<Queued>>, shared: &IoShared, free: &AtomicUsize) {

@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 pub use crate::process::{matches, Got, Name, Pid, Received, Wait};
 
 mod observe;
+mod rounds;
 mod run;
 mod signals;
 

@@ -488,6 +488,19 @@ impl<S> Process<S> {
         }
     }
 
+    /// The number of messages waiting in the mailbox, for the worker that
+    /// runs this process (M1: it alone uses the mailbox then; a message
+    /// that arrives during the slice is in the inbox until R4). For
+    /// `--profile`'s peak mailbox length, at the start of a slice.
+    ///
+    /// # Safety
+    /// The caller is the worker running this process (in its executor's
+    /// `run_slice`).
+    pub unsafe fn mailbox_len_running(&self) -> usize {
+        // SAFETY: M1, by the caller's contract.
+        unsafe { self.with_mailbox(|mb| mb.len()) }
+    }
+
     /// The mailbox, to `f`.
     ///
     /// # Safety

@@ -48,6 +48,16 @@ pub(super) fn link(
         let mut code = u.code.instrs;
         let mut suggestions = parse::LABEL_SUGGESTIONS_PER_FILE;
         for (i, text, span) in &u.code.targets {
+            // A REPL entry may call a function an earlier entry defined
+            // (only calls: a jump stays within its module's frame).
+            let outer = u
+                .outer
+                .as_ref()
+                .filter(|_| code[*i].callee().is_some() && !u.code.labels.contains_key(text));
+            if let Some(&t) = outer.and_then(|o| o.get(text)) {
+                set_target(&mut code[*i], t);
+                continue;
+            }
             match parse::resolve_target(text, span.clone(), &u.code.labels, len, &mut suggestions) {
                 Ok(t) => set_target(&mut code[*i], start + t),
                 Err(d) => errors.push(u.diag_file, d),

@@ -10,11 +10,13 @@ mod files;
 mod link;
 mod outline;
 mod parse;
+mod session;
 
 pub use diag::structured::{line_col, Diagnostic, Place, Severity};
 pub use diag::{Diag, LoadError};
 pub use files::MAX_SOURCE_BYTES;
 pub use outline::{outline, LabelDef, NameUse, Outline, OutlineInstr, UseKind};
+pub use session::{Entry, Session};
 
 use crate::bytecode::{Instr, SourceFile};
 use files::{Refused, Sandbox};
@@ -100,6 +102,7 @@ fn canonical(path: &Path) -> String {
 }
 
 /// One assembled file, ready to link.
+#[derive(Clone)]
 struct Unit {
     file: SourceFile,
     /// The file's id in the error report.
@@ -107,6 +110,10 @@ struct Unit {
     code: parse::Assembled,
     /// For each IMPORT of `code`, the module it names.
     import_modules: Vec<u32>,
+    /// Labels of other modules (program addresses) that CALL,
+    /// MAKE_FUNCTION, MAKE_LAMBDA and a spawned name may also name: the
+    /// earlier entries of a REPL session (`session.rs`).
+    outer: Option<Arc<HashMap<String, u32>>>,
 }
 
 /// A file whose IMPORTs, then SPAWNed files, are still being followed.
@@ -180,6 +187,7 @@ impl Loader {
                 diag_file,
                 code,
                 import_modules: Vec::new(),
+                outer: None,
             },
             dir,
             importing: true,
@@ -235,7 +243,12 @@ impl Loader {
                 };
                 let name = s.0.as_str().to_string();
                 let span = span.clone();
-                let skip = top.unit.code.labels.contains_key(&name);
+                let skip = top.unit.code.labels.contains_key(&name)
+                    || top
+                        .unit
+                        .outer
+                        .as_ref()
+                        .is_some_and(|o| o.contains_key(&name));
                 let (dir, diag_file) = (top.dir.clone(), top.unit.diag_file);
                 top.next += 1;
                 if !skip {

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 /// One assembled file, before linking.
+#[derive(Clone)]
 pub(super) struct Assembled {
     pub instrs: Vec<Instr>,
     /// Per instruction: (byte offset of the line start, line, column).

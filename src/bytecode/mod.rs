@@ -29,7 +29,7 @@ use std::sync::Arc;
 use ttvm_runtime::{Atom, FuncProto};
 
 /// A source file of the program.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct SourceFile {
     /// The path as shown in messages.
     pub name: String,

@@ -64,7 +64,10 @@ fn run_here(
     // --debug and --trace show every instruction: they run interpreted.
     let jit_on = config.jit && fuse;
     let code = Code::new(&program, fuse, jit_on);
-    let vm = Arc::new(Vm::new(program.clone(), config, io));
+    let profile = config.profile.clone();
+    let mut vm = Vm::new(program.clone(), config, io);
+    vm.profiler = profile.map(|m| Arc::new(crate::profile::Profiler::new(m)));
+    let vm = Arc::new(vm);
     let jit = jit_on.then(|| {
         let dump: Option<crate::jit::DumpSink> = if vm.config.jit_dump {
             let vm = vm.clone();
@@ -107,6 +110,7 @@ fn run_here(
         compiled: jit.as_ref().map_or(&[], |j| j.compiled()),
         limited: AtomicU64::new(0),
         hit_limit: AtomicBool::new(false),
+        repl: None,
     };
     let schedulers = vm.config.schedulers.max(1);
     let sched = SchedConfig {
@@ -127,34 +131,7 @@ fn run_here(
         _ if hit_limit => crate::EXIT_ABNORMAL,
         RunEnd::Exit(n) => n,
         RunEnd::Deadlock => {
-            let waits = |pid| {
-                node.with_state(pid, |c| {
-                    c.map(|c| {
-                        let at = code.layout.addr(c.pc).0;
-                        let op = program.code[at as usize].opcode().mnemonic();
-                        format!("{op} at {}", program.location(at))
-                    })
-                    .unwrap_or_else(|| "an unknown place".to_string())
-                })
-            };
-            let mut report = format!(
-                "deadlock: process 1 waits in {} and no process can wake it\n",
-                waits(1)
-            );
-            let (others, count) = node.other_live_pids(DEADLOCK_LISTED);
-            if count > 0 {
-                report.push_str(&format!("  blocked with it ({count}):\n"));
-                for pid in others {
-                    let who = match node.name_of(pid) {
-                        Some(n) => format!("process {pid} ({n})"),
-                        None => format!("process {pid}"),
-                    };
-                    report.push_str(&format!("    {who} waits in {}\n", waits(pid)));
-                }
-                if count > DEADLOCK_LISTED {
-                    report.push_str(&format!("    … and {} more\n", count - DEADLOCK_LISTED));
-                }
-            }
+            let report = deadlock_report(&node, &code, &program);
             vm.eprint(&report);
             crate::EXIT_DEADLOCK
         }
@@ -202,6 +179,24 @@ fn run_here(
             vm.eprint(&jit.stats().report());
         }
     }
+    if let Some(p) = &vm.profiler {
+        // Every process's profile is added when its state goes.
+        drop(node);
+        let compiled = |entry: u32| {
+            jit.as_ref().is_some_and(|j| {
+                j.compiled()
+                    .get(code.layout.dpc(Addr(entry)).ix())
+                    .is_some_and(|c| c.load(Ordering::Relaxed))
+            })
+        };
+        let eprint = |t: &str| vm.eprint(t);
+        if let Err(e) = crate::profile::finish(p, &program, jit.is_some(), &compiled, &eprint) {
+            vm.eprint(&e);
+            if exit_code == 0 {
+                exit_code = crate::EXIT_OUTPUT_ERROR;
+            }
+        }
+    }
     if top {
         // What the view captured of the program's streams, to them.
         crate::observe::top::before_exit(&vm);
@@ -212,6 +207,41 @@ fn run_here(
         exit_code,
         hit_reduction_limit: hit_limit,
     }
+}
+
+/// What stderr says when no process can wake the main process: where it
+/// waits, and the other blocked processes (the first
+/// [`DEADLOCK_LISTED`]).
+pub(super) fn deadlock_report(node: &Node<Box<Context>>, code: &Code, program: &Program) -> String {
+    let waits = |pid| {
+        node.with_state(pid, |c| {
+            c.map(|c| {
+                let at = code.layout.addr(c.pc).0;
+                let op = program.code[at as usize].opcode().mnemonic();
+                format!("{op} at {}", program.location(at))
+            })
+            .unwrap_or_else(|| "an unknown place".to_string())
+        })
+    };
+    let mut report = format!(
+        "deadlock: process 1 waits in {} and no process can wake it\n",
+        waits(1)
+    );
+    let (others, count) = node.other_live_pids(DEADLOCK_LISTED);
+    if count > 0 {
+        report.push_str(&format!("  blocked with it ({count}):\n"));
+        for pid in others {
+            let who = match node.name_of(pid) {
+                Some(n) => format!("process {pid} ({n})"),
+                None => format!("process {pid}"),
+            };
+            report.push_str(&format!("    {who} waits in {}\n", waits(pid)));
+        }
+        if count > DEADLOCK_LISTED {
+            report.push_str(&format!("    … and {} more\n", count - DEADLOCK_LISTED));
+        }
+    }
+    report
 }
 
 /// When top-level code crashed inside a function's body it fell into
@@ -257,18 +287,20 @@ const CRASH_FRAMES_SHOWN: usize = 20;
 /// How many other blocked processes a deadlock report lists.
 const DEADLOCK_LISTED: usize = 10;
 
-struct Engine<'a> {
-    code: &'a Code,
-    vm: &'a Vm,
-    jit: Option<&'a Jit>,
+pub(super) struct Engine<'a> {
+    pub(super) code: &'a Code,
+    pub(super) vm: &'a Vm,
+    pub(super) jit: Option<&'a Jit>,
     /// What the interpreter asks at header blocks in a slice that starts
     /// interpreted (the JIT itself: nothing to remember between the tiers).
-    fresh: Option<&'a Tier<'a, Fresh<'a>>>,
+    pub(super) fresh: Option<&'a Tier<'a, Fresh<'a>>>,
     /// [`Jit::compiled`] (empty without the JIT).
-    compiled: &'a [AtomicBool],
+    pub(super) compiled: &'a [AtomicBool],
     /// Reductions of a run with a reduction limit.
-    limited: AtomicU64,
-    hit_limit: AtomicBool,
+    pub(super) limited: AtomicU64,
+    pub(super) hit_limit: AtomicBool,
+    /// A REPL round: how the main process's slices end (`repl.rs`).
+    pub(super) repl: Option<&'a super::repl::Round>,
 }
 
 impl Execute<Box<Context>> for Engine<'_> {
@@ -282,6 +314,9 @@ impl Execute<Box<Context>> for Engine<'_> {
         ctx.budget = budget;
         let before = ctx.reductions;
         let pid = me.pid;
+        if let Some(p) = &self.vm.profiler {
+            profile_slice_start(p, me, ctx);
+        }
         let mut proc = Proc { pid, node, me };
         // With or without the JIT, a slice starts in the interpreter unless
         // compiled code can take over where the process resumes; only when
@@ -304,6 +339,9 @@ impl Execute<Box<Context>> for Engine<'_> {
         };
         let spent = ctx.reductions - before;
         node.spent(spent);
+        if self.vm.profiler.is_some() {
+            profile_slice_end(ctx);
+        }
         if let Some(limit) = self.vm.config.reduction_limit {
             // Only a limited run shares a counter between workers.
             if self.limited.fetch_add(spent, Ordering::Relaxed) + spent >= limit {
@@ -323,6 +361,11 @@ impl Execute<Box<Context>> for Engine<'_> {
             End::Waiting => return node::Outcome::Waiting,
             End::Other(out) => out,
         };
+        if let Some(round) = self.repl.filter(|_| pid == 1) {
+            if let Some(o) = round.main_stopped(self, node, me, ctx, &out) {
+                return o;
+            }
+        }
         // The tiers go on after the ends of an instruction (`Next`, `Jump`,
         // `Raise`) and after `Interpret`; were one to reach here, the
         // process would resume at `ctx.pc` as after preemption.
@@ -363,6 +406,27 @@ impl Execute<Box<Context>> for Engine<'_> {
     fn idle(&self) {
         self.vm.flush();
     }
+}
+
+/// `--profile`: a slice of `me` starts. Out of line, so that without
+/// profiling the slice pays only the test.
+#[cold]
+#[inline(never)]
+fn profile_slice_start(
+    p: &Arc<crate::profile::Profiler>,
+    me: &Process<Box<Context>>,
+    ctx: &mut Context,
+) {
+    // SAFETY: this worker runs `me` (we are in its slice).
+    let mailbox = unsafe { me.mailbox_len_running() };
+    crate::profile::resume(ctx, p, me.pid, mailbox);
+}
+
+/// `--profile`: the slice ends (out of line, as the start).
+#[cold]
+#[inline(never)]
+fn profile_slice_end(ctx: &mut Context) {
+    crate::profile::pause(ctx);
 }
 
 impl Engine<'_> {
@@ -461,7 +525,7 @@ enum End {
 
 /// The interpreter's tier-up hook of a slice that starts interpreted:
 /// compiled code has not run in it yet.
-struct Fresh<'a>(&'a Jit);
+pub(super) struct Fresh<'a>(&'a Jit);
 
 impl TierUp for Fresh<'_> {
     fn tier_up(&self, pc: Dpc) -> bool {
@@ -493,7 +557,7 @@ impl TierUp for Hook<'_> {
 /// What stderr says when an exit signal from another process ended the
 /// main process (its own crash has its crash report instead): who sent it,
 /// along what, with which reason, and how to survive it.
-fn main_killed_report(k: &ttvm_runtime::node::MainKilled) -> String {
+pub(super) fn main_killed_report(k: &ttvm_runtime::node::MainKilled) -> String {
     use ttvm_runtime::node::KilledVia;
     // Display is bounded (`value/display.rs`): a huge reason is cut with `…`.
     let reason = &k.reason;

@@ -4,6 +4,7 @@
 
 mod driver;
 mod helpers;
+pub mod repl;
 
 pub use driver::{run, run_watched};
 

@@ -89,6 +89,8 @@ pub struct Context {
     pub budget: i64,
     /// Reductions spent in total.
     pub reductions: u64,
+    /// This process's profile under `--profile` (`crate::profile`).
+    pub prof: Option<Box<crate::profile::ProcProf>>,
 }
 
 /// Contexts alive in this OS process (for leak tests).
@@ -124,6 +126,7 @@ impl Context {
             pc,
             budget: 0,
             reductions: 0,
+            prof: None,
         });
         c.locals.resize(size as usize, None);
         c.frames.push(Frame {

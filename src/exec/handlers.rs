@@ -179,6 +179,14 @@ impl Handlers {
         Some(h)
     }
 
+    /// Every handler's catch address through `f` (the code they point into
+    /// was decoded anew: a REPL entry, `src/engine/repl.rs`).
+    pub fn remap_catch(&mut self, f: impl Fn(u32) -> u32) {
+        for h in &mut self.list {
+            h.catch = f(h.catch);
+        }
+    }
+
     /// Frames deeper than `depth` are gone: so are their handlers.
     pub fn leave_frames(&mut self, depth: u32) {
         while self.list.last().is_some_and(|h| h.depth > depth) {

@@ -55,6 +55,8 @@ pub struct RunConfig {
     pub jit_threshold: u32,
     /// `--jit-dump`: the Cranelift IR of each compiled function to stderr.
     pub jit_dump: bool,
+    /// `--profile`: what to write at exit (`crate::profile`).
+    pub profile: Option<crate::profile::Mode>,
 }
 
 impl Default for RunConfig {
@@ -77,6 +79,7 @@ impl Default for RunConfig {
             jit: false,
             jit_threshold: DEFAULT_JIT_THRESHOLD,
             jit_dump: false,
+            profile: None,
         }
     }
 }
@@ -213,6 +216,8 @@ pub struct Vm {
     streams: Arc<Streams>,
     pub modules: Mutex<Vec<ModuleState>>,
     pub started: Instant,
+    /// `--profile`'s collector (`crate::profile`), when profiling.
+    pub profiler: Option<Arc<crate::profile::Profiler>>,
 }
 
 /// The VM's standard streams.
@@ -242,6 +247,7 @@ impl Vm {
             }),
             modules: Mutex::new(vec![ModuleState::NotRun; n]),
             started: Instant::now(),
+            profiler: None,
         }
     }
 

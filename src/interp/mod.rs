@@ -47,14 +47,32 @@ pub fn run_slice(
     tier: Option<&Tier<'_, dyn TierUp + '_>>,
 ) -> Control {
     if vm.config.debug || vm.config.trace {
-        run::<true>(ctx, code, vm, proc, tier)
+        run::<true, false>(ctx, code, vm, proc, tier)
+    } else if vm.profiler.is_some() {
+        run_profiled(ctx, code, vm, proc, tier)
     } else {
-        run::<false>(ctx, code, vm, proc, tier)
+        run::<false, false>(ctx, code, vm, proc, tier)
     }
 }
 
+/// `--profile`'s dispatch loop, out of line (the common case pays only
+/// the test that chooses it).
+#[cold]
+#[inline(never)]
+fn run_profiled(
+    ctx: &mut Context,
+    code: &Code,
+    vm: &Vm,
+    proc: &mut Proc<'_>,
+    tier: Option<&Tier<'_, dyn TierUp + '_>>,
+) -> Control {
+    run::<false, true>(ctx, code, vm, proc, tier)
+}
+
+/// `TRACE`: `--debug`/`--trace` lines before each instruction; `PROFILE`:
+/// `--profile`'s hook before each op (`crate::profile::step`).
 #[inline(always)]
-fn run<const TRACE: bool>(
+fn run<const TRACE: bool, const PROFILE: bool>(
     ctx: &mut Context,
     code: &Code,
     vm: &Vm,
@@ -128,6 +146,10 @@ fn run<const TRACE: bool>(
         let op = code.ops[pc];
         if TRACE && !matches!(op, Op::Charge(_) | Op::ChargeJit(_)) {
             trace::step(ctx, code, vm, proc, pc);
+        }
+        if PROFILE {
+            let charge = matches!(op, Op::Charge(_) | Op::ChargeJit(_));
+            crate::profile::step(ctx, code, vm, pc, charge);
         }
         match op {
             Op::Charge(cost) => charge!(cost),

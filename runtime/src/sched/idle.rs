@@ -152,4 +152,12 @@ impl<R> Idle<R> {
     pub fn take_result(&self) -> Option<R> {
         lock(&self.state).done.take()
     }
+
+    /// Make a finished run's idle state ready for another run (no worker
+    /// runs now): for hosts that run a node in rounds (`node/rounds.rs`).
+    pub fn reset(&self) {
+        let mut g = lock(&self.state);
+        g.done = None;
+        self.flags.fetch_and(!STOPPED, Ordering::Release);
+    }
 }
