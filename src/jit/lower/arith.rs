@@ -1,12 +1,12 @@
 //! Lowering of arithmetic, comparisons and their type guards.
 
-use super::{numeric, Item, Lower, FLOAT, INT};
+use super::{numeric, FrameEnv, Item, Lower, FLOAT, INT};
 use crate::bytecode::{Arith, Cmp};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::types::{F64, I64, I8};
 use cranelift_codegen::ir::{self, BlockArg, InstBuilder, MemFlags};
 
-impl Lower<'_, '_, '_> {
+impl<E: FrameEnv> Lower<'_, '_, '_, E> {
     /// A guard proved `it` has tag `k`: so does its slot, if unchanged.
     pub(super) fn learn(&mut self, it: &mut Item, k: u8) {
         it.known = Some(k);
@@ -261,15 +261,13 @@ impl Lower<'_, '_, '_> {
             self.push_int(r);
             return;
         }
-        if self.direct.is_some() && !(numeric(a.known) && numeric(b.known)) {
-            // A direct entry leaves; the interpreter compares.
-            return self.exit_always(&[a, b], dpc);
-        }
         if !numeric(a.known) || !numeric(b.known) {
-            self.unpop(&[a, b]);
-            self.generic(at, dpc, false);
-            let (_, pay) = self.pop_mem_result();
-            self.push_int(pay);
+            // The complete semantics (`E::interpret`: the helper, or
+            // leaving compiled code).
+            match E::interpret(self, at, dpc, &[a, b]) {
+                Some(pay) => self.push_int(pay),
+                None => self.dead_block(),
+            }
             return;
         }
         let int_blk = self.b.create_block();
@@ -310,16 +308,12 @@ impl Lower<'_, '_, '_> {
         self.b.ins().jump(join, &[BlockArg::Value(r)]);
         // Anything else: the helper.
         self.b.switch_to_block(slow);
-        if self.direct.is_some() {
-            let saved = self.stack.clone();
-            self.unpop(&[a, b]);
-            self.exit_continue(dpc);
-            self.stack = saved;
-        } else {
-            self.unpop(&[a, b]);
-            self.generic(at, dpc, false);
-            let (_, pay) = self.pop_mem_result();
-            self.b.ins().jump(join, &[BlockArg::Value(pay)]);
+        let saved = self.stack.clone();
+        match E::interpret(self, at, dpc, &[a, b]) {
+            Some(pay) => {
+                self.b.ins().jump(join, &[BlockArg::Value(pay)]);
+            }
+            None => self.stack = saved,
         }
         self.b.switch_to_block(join);
         let r = self.b.block_params(join)[0];

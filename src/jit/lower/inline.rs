@@ -9,6 +9,7 @@
 //! starts over from the arguments and the budget as they were, so the
 //! results are exactly the call's.
 
+use super::direct::Direct;
 use super::{Item, Lower, BOOL, INT};
 use crate::bytecode::{Arith, Instr};
 use crate::jit::direct::DirectPlan;
@@ -35,7 +36,7 @@ struct Path {
     level: u32,
 }
 
-impl Lower<'_, '_, '_> {
+impl Lower<'_, '_, '_, Direct<'_>> {
     /// Lower the callee of `plan`'s return paths from the current block:
     /// each ends in `join` (result tag, payload, budget) or `call`. `false`
     /// (and nothing lowered) when no path returns without calling.
@@ -84,7 +85,7 @@ impl Lower<'_, '_, '_> {
         path.seen.push(start);
         // The block's charge, as its prologue would do it (the unchecked
         // copy has the budget for it).
-        if !self.direct.as_ref().is_some_and(|d| d.fast) {
+        if !self.mode.fast {
             let spent = self
                 .b
                 .ins()
@@ -203,7 +204,7 @@ impl Lower<'_, '_, '_> {
                         if level > path.level {
                             // The frame it makes must be within the chain's
                             // limit, as a real call would check.
-                            let pos = self.direct.as_ref().expect("a direct entry").pos;
+                            let pos = self.mode.pos;
                             let left = self.b.ins().band_imm(pos, crate::jit::Place::LEFT_MASK);
                             let ok = self.b.ins().icmp_imm(
                                 IntCC::UnsignedGreaterThanOrEqual,
@@ -339,13 +340,13 @@ fn shuffle(i: &Instr, s: &mut Vec<Item>) -> bool {
     true
 }
 
-impl Lower<'_, '_, '_> {
+impl Lower<'_, '_, '_, Direct<'_>> {
     /// The plan of the function at `target` when it has a direct entry
     /// (this function's own, or its callee's).
     pub(super) fn inline_plan(&self, target: u32) -> Option<DirectPlan> {
-        let own = self.direct.as_ref()?;
-        if own.plan.target == target {
-            return Some(own.plan.clone());
+        let own = self.mode.plan;
+        if own.target == target {
+            return Some(own.clone());
         }
         (self.input.callee)(target)
             .and_then(|k| k.direct)
