@@ -295,6 +295,9 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
                 self.exit_continue(self.input.dpc(at));
                 return Ok(());
             }
+            if !E::before_instr(self, at) {
+                return Ok(());
+            }
             let instr = &p.code[at as usize];
             let width = self.instr(at, instr)?;
             if width == 0 {
@@ -370,16 +373,7 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
                 self.drop_item(a);
                 self.flush();
                 let (on_true, on_false) = if jump_if { (t, at + 1) } else { (at + 1, t) };
-                let (yes, yes_out) = self.branch_target(on_true);
-                let (no, no_out) = self.branch_target(on_false);
-                self.b.ins().brif(truth, yes, &[], no, &[]);
-                // A target outside this function (`regions`): continue
-                // there through the engine.
-                let outs = [(yes, yes_out), (no, no_out)];
-                for (blk, target) in outs.into_iter().filter_map(|(b, t)| Some((b, t?))) {
-                    self.b.switch_to_block(blk);
-                    self.exit_continue(self.input.dpc(target));
-                }
+                E::branch(self, truth, on_true, on_false);
                 return Ok(0);
             }
             _ => return self.inline_other(at, dpc, instr),
@@ -465,6 +459,21 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
     fn operands_n<const K: usize>(&mut self, dpc: u32) -> [Item; K] {
         let v = self.operands(K, dpc);
         v.try_into().expect("K operands")
+    }
+
+    /// A branch on `truth` to the function's blocks (`FrameEnv::branch` of
+    /// code whose blocks are Cranelift blocks).
+    pub(super) fn branch_within(&mut self, truth: ir::Value, on_true: u32, on_false: u32) {
+        let (yes, yes_out) = self.branch_target(on_true);
+        let (no, no_out) = self.branch_target(on_false);
+        self.b.ins().brif(truth, yes, &[], no, &[]);
+        // A target outside this function (`regions`): continue there
+        // through the engine.
+        let outs = [(yes, yes_out), (no, no_out)];
+        for (blk, target) in outs.into_iter().filter_map(|(b, t)| Some((b, t?))) {
+            self.b.switch_to_block(blk);
+            self.exit_continue(self.input.dpc(target));
+        }
     }
 
     /// The block a branch to `target` goes to: the target's (an edge), or,

@@ -29,10 +29,50 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
     /// Side exit at `dpc` unless both operands have tag `k`; then they
     /// (and their slots) are known to.
     fn guard_both(&mut self, a: &mut Item, b: &mut Item, k: u8, dpc: u32) {
-        let ta = self.tag_is(*a, k);
-        let tb = self.tag_is(*b, k);
-        let ok = self.b.ins().band(ta, tb);
-        self.guard(ok, dpc, &[*a, *b]);
+        match (a.known, b.known) {
+            // With one side's tag known to be `k`, only the other is
+            // tested.
+            (Some(x), None) if x == k => {
+                let ok = self.tag_is(*b, k);
+                self.guard(ok, dpc, &[*a, *b]);
+            }
+            (None, Some(x)) if x == k => {
+                let ok = self.tag_is(*a, k);
+                self.guard(ok, dpc, &[*a, *b]);
+            }
+            // Neither known: one test and branch each, to one exit
+            // (cheaper than combining the tests).
+            (None, None) => {
+                let (exit, own) = match E::exit_block(self, dpc) {
+                    Some(exit) => (exit, false),
+                    None => (self.b.create_block(), true),
+                };
+                if own {
+                    self.b.set_cold_block(exit);
+                }
+                for it in [*a, *b] {
+                    let ok = self.tag_is(it, k);
+                    let next = self.b.create_block();
+                    self.b.ins().brif(ok, next, &[], exit, &[]);
+                    self.b.switch_to_block(next);
+                }
+                if own {
+                    let cont = self.b.current_block().expect("a block");
+                    self.b.switch_to_block(exit);
+                    let saved = self.stack.clone();
+                    self.unpop(&[*a, *b]);
+                    self.exit_continue(dpc);
+                    self.stack = saved;
+                    self.b.switch_to_block(cont);
+                }
+            }
+            _ => {
+                let ta = self.tag_is(*a, k);
+                let tb = self.tag_is(*b, k);
+                let ok = self.b.ins().band(ta, tb);
+                self.guard(ok, dpc, &[*a, *b]);
+            }
+        }
         self.learn(a, k);
         self.learn(b, k);
     }
@@ -48,8 +88,8 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
     /// types leave through a side exit (the interpreter converts or raises).
     pub(super) fn arith(&mut self, op: Arith, dpc: u32) {
         let [mut a, mut b] = self.operands_n::<2>(dpc);
-        let ints = a.known == Some(INT) || b.known == Some(INT);
         let floats = a.known == Some(FLOAT) || b.known == Some(FLOAT);
+        let ints = a.known == Some(INT) || b.known == Some(INT) || (E::INT_ONLY && !floats);
         if !numeric(a.known) || !numeric(b.known) || (ints && floats) {
             return self.exit_always(&[a, b], dpc);
         }
@@ -242,8 +282,8 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
     pub(super) fn compare(&mut self, icc: IntCC, fcc: FloatCC, at: u32, dpc: u32) {
         let [mut a, mut b] = self.operands_n::<2>(dpc);
         self.flush_below(0);
-        let ints = a.known == Some(INT) || b.known == Some(INT);
         let floats = a.known == Some(FLOAT) || b.known == Some(FLOAT);
+        let ints = a.known == Some(INT) || b.known == Some(INT) || (E::INT_ONLY && !floats);
         if numeric(a.known) && numeric(b.known) && ints != floats {
             // One side's kind is known: speculate that both are of it,
             // with a side exit otherwise (the interpreter compares mixed

@@ -140,13 +140,9 @@ impl FrameEnv for Direct<'_> {
     }
 
     /// Only the Cranelift variables.
-    fn write_slot(
-        l: &mut Lower<'_, '_, '_, Self>,
-        _s: usize,
-        v: Item,
-        _old_known: Option<u8>,
-    ) -> ir::Value {
-        l.tag_of(v)
+    fn write_slot(l: &mut Lower<'_, '_, '_, Self>, s: usize, v: Item, _old_known: Option<u8>) {
+        let tag = l.tag_of(v);
+        l.def_slot_vars(s, tag, v.pay);
     }
 
     /// Unboxed or unset: leave when unset (the interpreter raises

@@ -60,6 +60,12 @@ pub(super) enum Helper {
 /// environment can use the builder and the virtual stack as the
 /// instruction lowering does; its own state is `Lower::mode`.
 pub(super) trait FrameEnv: Sized {
+    /// Arithmetic and comparisons on two operands of unknown kinds
+    /// speculate Int (anything else leaves) instead of testing for both
+    /// Ints and both Floats: for code whose exits cost little and that is
+    /// tried on every call (inline returns, whose exit is the real call).
+    const INT_ONLY: bool = false;
+
     // ---- where frame values live ----------------------------------------
 
     /// Write what compiled code keeps in registers (the operand stack's
@@ -79,15 +85,15 @@ pub(super) trait FrameEnv: Sized {
         checked: bool,
         dpc: u32,
     ) -> Vec<Item>;
+    /// The value (tag, payload) of variable slot `s`: by default its
+    /// Cranelift variables (or, in ordinary code, its memory when it has
+    /// none, `Lower::var_slot`).
+    fn slot(l: &mut Lower<'_, '_, '_, Self>, s: usize) -> (ir::Value, ir::Value) {
+        l.var_slot(s)
+    }
     /// A STORE of `v` into slot `s`, whose old tag was `old_known`: write
-    /// it where the slot lives besides its Cranelift variables; the tag
-    /// value those are given.
-    fn write_slot(
-        l: &mut Lower<'_, '_, '_, Self>,
-        s: usize,
-        v: Item,
-        old_known: Option<u8>,
-    ) -> ir::Value;
+    /// it where the slot lives.
+    fn write_slot(l: &mut Lower<'_, '_, '_, Self>, s: usize, v: Item, old_known: Option<u8>);
     /// LOAD's checks of the value `it` of slot `slot` (an unset variable
     /// leaves at `dpc`; a heap value gains a reference): `false` when it
     /// surely leaves (the rest of the block is dead).
@@ -103,6 +109,23 @@ pub(super) trait FrameEnv: Sized {
     /// Leave compiled code now at decoded address `dpc` with the virtual
     /// stack as it is; the interpreter runs the instruction there.
     fn exit(l: &mut Lower<'_, '_, '_, Self>, dpc: u32);
+    /// A block that leaves at `dpc` whatever the virtual stack holds, when
+    /// the environment has one (guards then branch to it directly instead
+    /// of to a block of their own that leaves).
+    fn exit_block(_l: &mut Lower<'_, '_, '_, Self>, _dpc: u32) -> Option<ir::Block> {
+        None
+    }
+    /// Control goes on at block `target`: by default a jump to its
+    /// Cranelift block, or out of the function when it has none
+    /// (`Lower::jump_within`).
+    fn jump(l: &mut Lower<'_, '_, '_, Self>, target: u32) {
+        l.jump_within(target);
+    }
+    /// A conditional branch on `truth` (an i8 0/1) to block `on_true` or
+    /// `on_false` (by default `Lower::branch_within`).
+    fn branch(l: &mut Lower<'_, '_, '_, Self>, truth: ir::Value, on_true: u32, on_false: u32) {
+        l.branch_within(truth, on_true, on_false);
+    }
     /// Control goes from the current block to the function's block
     /// `target` (what is known along the edge, and where the operands go).
     fn edge(l: &mut Lower<'_, '_, '_, Self>, target: u32);
@@ -120,6 +143,13 @@ pub(super) trait FrameEnv: Sized {
     fn ret(l: &mut Lower<'_, '_, '_, Self>, at: u32, dpc: u32);
 
     // ---- what has no inline lowering --------------------------------------
+
+    /// Before the instruction at `at` is lowered (wasmtime's
+    /// `before_translate_operator`): `false` when the environment ends the
+    /// code here instead (it has ended the current block).
+    fn before_instr(_l: &mut Lower<'_, '_, '_, Self>, _at: u32) -> bool {
+        true
+    }
 
     /// Run instruction `at` (`instr`) as `how` says.
     fn helper(

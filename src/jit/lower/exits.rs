@@ -13,6 +13,12 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
     /// When `cond` holds, leave compiled code at instruction `dpc` with the
     /// whole state in memory; the interpreter runs it.
     pub(super) fn exit_if(&mut self, cond: ir::Value, dpc: u32) {
+        if let Some(exit) = E::exit_block(self, dpc) {
+            let cont = self.b.create_block();
+            self.b.ins().brif(cond, exit, &[], cont, &[]);
+            self.b.switch_to_block(cont);
+            return;
+        }
         self.cold_if(cond, |l| {
             let saved = l.stack.clone();
             l.exit_continue(dpc);
@@ -78,7 +84,14 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         self.b.switch_to_block(cont);
     }
 
+    /// Control goes on at block `target` (`E::jump`).
     pub(super) fn jump_to(&mut self, target: u32) {
+        E::jump(self, target);
+    }
+
+    /// A jump to the function's block `target` (`FrameEnv::jump` of code
+    /// whose blocks are Cranelift blocks).
+    pub(super) fn jump_within(&mut self, target: u32) {
         match self.blocks.get(&target).copied() {
             Some(blk) => {
                 self.edge(target);

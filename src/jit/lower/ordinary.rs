@@ -69,12 +69,7 @@ impl FrameEnv for Ordinary {
         from_mem
     }
 
-    fn write_slot(
-        l: &mut Lower<'_, '_, '_, Self>,
-        s: usize,
-        v: Item,
-        old_known: Option<u8>,
-    ) -> ir::Value {
+    fn write_slot(l: &mut Lower<'_, '_, '_, Self>, s: usize, v: Item, old_known: Option<u8>) {
         // Write-through: memory is always current.
         let lp = l.b.use_var(l.v_lp);
         let o = (s as i64 * VALUE_BYTES) as i32;
@@ -83,7 +78,7 @@ impl FrameEnv for Ordinary {
             l.b.ins().store(l.mf, tag, lp, o);
         }
         l.b.ins().store(l.mf, v.pay, lp, o + 8);
-        tag
+        l.def_slot_vars(s, tag, v.pay);
     }
 
     fn load_checks(l: &mut Lower<'_, '_, '_, Self>, _slot: u32, it: Item, dpc: u32) -> bool {

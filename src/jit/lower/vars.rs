@@ -10,10 +10,15 @@ use cranelift_codegen::ir::types::{I64, I8};
 use cranelift_codegen::ir::{self, InstBuilder};
 
 impl<E: FrameEnv> Lower<'_, '_, '_, E> {
-    /// The value of variable slot `s`: from its Cranelift variables, or,
+    /// The value of variable slot `s` (`E::slot`).
+    fn slot_value(&mut self, s: usize) -> (ir::Value, ir::Value) {
+        E::slot(self, s)
+    }
+
+    /// The value of variable slot `s` from its Cranelift variables, or,
     /// for a slot not kept in them (`in_regs`), from the frame's memory,
     /// which is always current.
-    fn slot_value(&mut self, s: usize) -> (ir::Value, ir::Value) {
+    pub(super) fn var_slot(&mut self, s: usize) -> (ir::Value, ir::Value) {
         if self.in_regs[s] {
             return (self.b.use_var(self.v_tag[s]), self.b.use_var(self.v_pay[s]));
         }
@@ -50,11 +55,7 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
             known: self.known[s],
             slot: None,
         };
-        let tag = E::write_slot(self, s, v, old.known);
-        if self.in_regs[s] {
-            self.b.def_var(self.v_tag[s], tag);
-            self.b.def_var(self.v_pay[s], v.pay);
-        }
+        E::write_slot(self, s, v, old.known);
         // The old value is no longer held by the slot.
         if old.known != Some(self.input.none_tag) {
             self.drop_item(old);
@@ -64,6 +65,15 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
             if it.slot == Some(slot) {
                 it.slot = None;
             }
+        }
+    }
+
+    /// A STORE's new value `tag`, `pay` of slot `s` in its Cranelift
+    /// variables, when it has them.
+    pub(super) fn def_slot_vars(&mut self, s: usize, tag: ir::Value, pay: ir::Value) {
+        if self.in_regs[s] {
+            self.b.def_var(self.v_tag[s], tag);
+            self.b.def_var(self.v_pay[s], pay);
         }
     }
 }
