@@ -6,8 +6,10 @@
 //! Erlang and Lua versions print the same text; the harness compares all
 //! of them when it runs.)
 
+mod common;
+
+use common::Ttvm;
 use std::path::Path;
-use std::process::Command;
 
 #[allow(dead_code)]
 #[path = "../benches/compare/workloads.rs"]
@@ -51,20 +53,17 @@ fn run_at_size(program: &str, from: &str, to: &str, flags: &[&str]) -> String {
     let name = Path::new(program).file_name().expect("file name");
     let path = dir.join(name);
     std::fs::write(&path, text.replace(from, to)).expect("writes");
-    let out = Command::new(env!("CARGO_BIN_EXE_ttvm"))
-        .args(flags)
-        .arg(&path)
-        .output()
-        .expect("runs");
+    let out = Ttvm::new().args(flags).arg(&path).run();
     let _ = std::fs::remove_file(&path);
     let _ = std::fs::remove_dir(&dir); // when the other tests are done with it
-    assert!(
-        out.status.success(),
-        "{program} {flags:?}: {}\n{}",
+    assert_eq!(
         out.status,
-        String::from_utf8_lossy(&out.stderr)
+        Some(0),
+        "{program} {flags:?}: {:?}\n{}",
+        out.note,
+        out.stderr
     );
-    String::from_utf8(out.stdout).expect("UTF-8")
+    out.stdout
 }
 
 fn check(program: &str, from: &str, to: &str, expected: &str) {

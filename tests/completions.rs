@@ -2,23 +2,19 @@
 //! definition, so every subcommand and flag is in them (fish writes long
 //! flags without their dashes, so flags are looked for by name).
 
-use std::process::{Command, Output};
+mod common;
 
-fn ttvm(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ttvm"))
-        .args(args)
-        .output()
-        .expect("run ttvm")
+use common::{Captured, Ttvm};
+use std::process::Command;
+
+fn ttvm(args: &[&str]) -> Captured {
+    Ttvm::new().args(args).run()
 }
 
 fn stdout(args: &[&str]) -> String {
     let out = ttvm(args);
-    assert!(
-        out.status.success(),
-        "ttvm {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8")
+    assert_eq!(out.status, Some(0), "ttvm {args:?}: {}", out.stderr);
+    out.stdout
 }
 
 #[test]
@@ -39,8 +35,8 @@ fn completions_cover_every_subcommand_and_flag() {
         }
     }
     let out = ttvm(&["completions", "tcsh"]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status, Some(2));
+    let err = out.stderr;
     assert!(err.contains("possible values: bash"), "{err}");
 }
 
@@ -88,8 +84,8 @@ fn the_manual_page_is_roff_naming_every_subcommand_and_flag() {
 
     // A folder that cannot be made: a clear error, not a panic.
     let out = ttvm(&["man", "--out-dir", "/dev/null/x"]);
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status, Some(1));
+    let err = out.stderr;
     assert!(
         err.starts_with("error: cannot write the manual pages"),
         "{err}"
@@ -101,12 +97,11 @@ fn writing_to_a_full_device_is_an_error() {
     let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
         return; // not on this system
     };
-    let out = Command::new(env!("CARGO_BIN_EXE_ttvm"))
+    let out = Ttvm::new()
         .args(["completions", "bash"])
-        .stdout(full)
-        .output()
-        .expect("run ttvm");
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
+        .stdout_to(full)
+        .run();
+    assert_eq!(out.status, Some(1));
+    let err = out.stderr;
     assert!(err.contains("cannot write the completion script"), "{err}");
 }

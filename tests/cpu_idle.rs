@@ -9,7 +9,10 @@
 //! The CPU time is the child's own `rusage`, from `wait4` on its PID (not
 //! `RUSAGE_CHILDREN`, which would also count other tests' children).
 
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use common::Ttvm;
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 /// CPU allowed for a whole run (the bound; a debug build idles
@@ -214,11 +217,13 @@ fn idle_runs(name: &str, program: &str, args: &[&str], expected: &str) {
         .iter()
         .map(|flags| {
             let started = Instant::now();
-            let child = Command::new(env!("CARGO_BIN_EXE_ttvm"))
+            // The child itself: its rusage comes from `wait4` on its PID.
+            let child = Ttvm::new()
                 .args(*flags)
                 .arg(&path)
                 .arg("--")
                 .args(args)
+                .command()
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::null())

@@ -4,9 +4,6 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 fn run_with_stdin(flags: &[&str], src: &str, stdin: &[u8]) -> (Option<i32>, String, String) {
     let dir = common::scratch(&format!("host-stdin-{}", flags.len()));
     let path = dir.join("p.ttvm");
@@ -14,20 +11,8 @@ fn run_with_stdin(flags: &[&str], src: &str, stdin: &[u8]) -> (Option<i32>, Stri
     let mut args: Vec<&str> = flags.to_vec();
     let p = path.to_str().unwrap();
     args.push(p);
-    let mut child = Command::new(common::binary())
-        .args(&args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start ttvm");
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let out = common::Ttvm::new().args(&args).stdin(stdin).run();
+    (out.status, out.stdout, out.stderr)
 }
 
 const PROG: &str = "\

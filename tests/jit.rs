@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::process::Command;
+use common::{Captured, Ttvm};
 use std::sync::Arc;
 
 fn clif(src: &str, at: u32) -> String {
@@ -77,12 +77,8 @@ fn clif_of_a_function_after_a_split_unit() {
     assert!(unit.len() < 20_000, "{} bytes of IR", unit.len());
 }
 
-fn ttvm(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_ttvm"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("runs")
+fn ttvm(args: &[&str]) -> Captured {
+    Ttvm::new().args(args).cwd(env!("CARGO_MANIFEST_DIR")).run()
 }
 
 #[test]
@@ -95,9 +91,9 @@ fn jit_dump_prints_the_ir_of_each_compiled_function() {
         "--no-smp",
         "benches/programs/fib30.ttvm",
     ]);
-    assert!(out.status.success());
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "832040\n");
-    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status == Some(0));
+    assert_eq!(out.stdout.as_str(), "832040\n");
+    let err = out.stderr.as_str();
     assert!(
         err.contains("; fib (benches/programs/fib30.ttvm:7)"),
         "{err}"
@@ -114,8 +110,8 @@ fn stats_report_compiled_functions_and_fallbacks() {
         "--no-smp",
         "benches/programs/fib30.ttvm",
     ]);
-    assert!(out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status == Some(0));
+    let err = out.stderr.as_str();
     assert!(
         err.contains("jit: functions compiled 1, fallbacks 0"),
         "{err}"
@@ -136,8 +132,8 @@ fn stats_report_compiled_functions_and_fallbacks() {
         "--no-smp",
         "benches/programs/pingpong.ttvm",
     ]);
-    assert!(out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status == Some(0));
+    let err = out.stderr.as_str();
     assert!(err.contains("interpreted pong"), "{err}");
     assert!(
         err.contains("runtime-bound: 2 of its 8 instructions are process operations"),
@@ -158,8 +154,8 @@ fn stats_of(name: &str, src: &str) -> String {
         path.to_str().expect("utf-8"),
     ]);
     std::fs::remove_dir_all(&dir).ok();
-    assert!(out.status.success());
-    String::from_utf8_lossy(&out.stderr).into_owned()
+    assert!(out.status == Some(0));
+    out.stderr
 }
 
 #[test]
@@ -199,8 +195,8 @@ fn debug_and_trace_run_interpreted() {
         "--no-smp",
         "examples/hello.ttvm",
     ]);
-    assert!(out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status == Some(0));
+    let err = out.stderr.as_str();
     assert!(!err.contains("jit:"), "--trace must not compile: {err}");
 }
 
@@ -213,8 +209,8 @@ fn no_jit_overrides_jit() {
         "--no-smp",
         "benches/programs/fib30.ttvm",
     ]);
-    assert!(out.status.success());
-    assert!(!String::from_utf8_lossy(&out.stderr).contains("jit:"));
+    assert!(out.status == Some(0));
+    assert!(!out.stderr.as_str().contains("jit:"));
 }
 
 /// A compiled loop header assumes its counter is an Int (the tag on every
@@ -227,10 +223,10 @@ fn failed_entry_checks_fall_back_then_recompile() {
     let prog = "tests/programs/jit/entry_guards.ttvm";
     let plain = ttvm(&["--no-smp", prog]);
     let out = ttvm(&["--jit", "--jit-threshold", "0", "--stats", "--no-smp", prog]);
-    assert!(out.status.success());
+    assert!(out.status == Some(0));
     assert_eq!(out.stdout, plain.stdout);
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "200\n0.5\n");
-    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.stdout.as_str(), "200\n0.5\n");
+    let err = out.stderr.as_str();
     assert!(err.contains("entry checks failed 100\n"), "{err}");
     assert!(
         err.contains(
@@ -245,7 +241,7 @@ fn failed_entry_checks_fall_back_then_recompile() {
         "--no-smp",
         "benches/programs/fib30.ttvm",
     ]);
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = out.stderr.as_str();
     assert!(err.contains("entry checks failed 0\n"), "{err}");
 }
 
@@ -263,9 +259,9 @@ fn direct_entries_leave_and_say_why_not() {
         "50",
         "benches/programs/fib30.ttvm",
     ]);
-    assert!(out.status.success());
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "832040\n");
-    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status == Some(0));
+    assert_eq!(out.stdout.as_str(), "832040\n");
+    let err = out.stderr.as_str();
     let left: u64 = err
         .lines()
         .find_map(|l| l.strip_prefix("jit: direct entries 1, left compiled code "))
@@ -281,7 +277,7 @@ fn direct_entries_leave_and_say_why_not() {
         "--no-smp",
         "examples/exceptions.ttvm",
     ]);
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = out.stderr.as_str();
     assert!(
         err.contains("jit:   no direct entry for safe_div (examples/exceptions.ttvm:15): TRY at examples/exceptions.ttvm:15"),
         "{err}"
@@ -310,7 +306,7 @@ fn branchy_loop(branches: usize, iters: i64) -> (String, String) {
 }
 
 /// Run `ttvm ARGS FILE` on the program `src`, written to a temporary file.
-fn run_source(name: &str, src: &str, args: &[&str]) -> std::process::Output {
+fn run_source(name: &str, src: &str, args: &[&str]) -> Captured {
     let dir = std::env::temp_dir().join(format!("ttvm-jit-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temporary directory");
     let path = dir.join("p.ttvm");
@@ -338,9 +334,9 @@ fn a_big_unit_is_compiled_in_parts_of_bounded_size() {
         &src,
         &["--jit", "--jit-threshold", "0", "--stats", "--no-smp"],
     );
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
-    assert_eq!(String::from_utf8_lossy(&out.stdout), want);
+    let err = out.stderr.as_str();
+    assert!(out.status == Some(0), "{err}");
+    assert_eq!(out.stdout.as_str(), want);
     let split = err
         .lines()
         .find(|l| l.starts_with("jit:   split @0 ("))
@@ -435,7 +431,7 @@ fn plain_programs() -> Vec<(std::path::PathBuf, Vec<String>, Vec<String>)> {
 #[test]
 fn programs_split_into_tiny_parts_run_as_interpreted() {
     // The variable is read: a 3-instruction program is split.
-    let out = Command::new(env!("CARGO_BIN_EXE_ttvm"))
+    let out = Ttvm::new()
         .args([
             "--jit",
             "--jit-threshold",
@@ -443,11 +439,10 @@ fn programs_split_into_tiny_parts_run_as_interpreted() {
             "--stats",
             "examples/hello.ttvm",
         ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .cwd(env!("CARGO_MANIFEST_DIR"))
         .env("TTVM_JIT_PART_COST", "3")
-        .output()
-        .expect("runs");
-    let err = String::from_utf8_lossy(&out.stderr);
+        .run();
+    let err = out.stderr.as_str();
     assert!(err.contains("parts, each compiled when it is hot"), "{err}");
     let programs = plain_programs();
     assert!(programs.len() > 150, "{} programs", programs.len());
@@ -537,9 +532,9 @@ fn a_frame_of_many_variables_compiles_to_code_per_instruction() {
         &src,
         &["--jit", "--jit-threshold", "0", "--stats", "--no-smp"],
     );
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "5\n299\n");
+    let err = out.stderr.as_str();
+    assert!(out.status == Some(0), "{err}");
+    assert_eq!(out.stdout.as_str(), "5\n299\n");
     let parts: Vec<(usize, usize)> = err
         .lines()
         .filter(|l| l.starts_with("jit:   compiled f ("))

@@ -2,10 +2,12 @@
 //! stdout, as an editor would talk to it. Every read has a timeout, so a
 //! server that stops answering fails the test instead of hanging it.
 
+mod common;
+
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
@@ -22,8 +24,11 @@ struct Client {
 
 impl Client {
     fn start() -> Client {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ttvm"))
+        // A long-lived server on pipes: the child itself, its reads with
+        // their own timeouts.
+        let mut child = common::Ttvm::new()
             .arg("lsp")
+            .command()
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

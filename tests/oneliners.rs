@@ -3,29 +3,13 @@
 //! literals), or read from stdin; both run like a file (arguments after
 //! `--`, load errors with exit 3 and the place, `--sandbox`).
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+mod common;
+
+use common::Ttvm;
 
 fn ttvm(args: &[&str], stdin: &str) -> (Option<i32>, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ttvm"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start ttvm");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write stdin");
-    let out = child.wait_with_output().expect("run ttvm");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let out = Ttvm::new().args(args).stdin(stdin).run();
+    (out.status, out.stdout, out.stderr)
 }
 
 #[test]

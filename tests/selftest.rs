@@ -2,15 +2,13 @@
 //! programs and all pass; each command alone works too, and prints one
 //! PASS line per case.
 
-use std::process::Command;
+mod common;
+
+use common::Ttvm;
 
 fn ttvm(args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_ttvm"))
-        .args(args)
-        .output()
-        .expect("run ttvm");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    (out.status.success(), text)
+    let out = Ttvm::new().args(args).run();
+    (out.status == Some(0), out.stdout)
 }
 
 #[test]
@@ -84,11 +82,8 @@ fn smp_suite_runs_on_several_schedulers_and_takes_flags_before_the_command() {
 /// A flag a subcommand does not take is refused clearly, wherever it is.
 #[test]
 fn a_flag_a_subcommand_does_not_take_is_refused() {
-    let out = Command::new(env!("CARGO_BIN_EXE_ttvm"))
-        .args(["--sandbox", "check", "x.ttvm"])
-        .output()
-        .expect("run ttvm");
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let out = Ttvm::new().args(["--sandbox", "check", "x.ttvm"]).run();
+    assert_eq!(out.status, Some(2));
+    let err = out.stderr;
     assert!(err.contains("unexpected argument '--sandbox'"), "{err}");
 }

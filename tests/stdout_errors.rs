@@ -6,9 +6,9 @@
 
 mod common;
 
-use common::{binary, scratch, wait_or_kill};
+use common::{scratch, Ttvm};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -20,17 +20,14 @@ fn to_dev_full(dir: &Path, args: &[&str]) -> Option<(Option<i32>, String)> {
         .write(true)
         .open("/dev/full")
         .ok()?;
-    let err_path = dir.join(".stderr");
-    let child = Command::new(binary())
+    let r = Ttvm::new()
         .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(full)
-        .stderr(std::fs::File::create(&err_path).unwrap())
-        .spawn()
-        .expect("start ttvm");
-    let status = wait_or_kill(child, LIMIT, args, "hung");
-    Some((status, std::fs::read_to_string(&err_path).unwrap()))
+        .cwd(dir)
+        .stdout_to(full)
+        .timeout(LIMIT)
+        .hang_means("hung")
+        .run();
+    Some((r.status, r.stderr))
 }
 
 /// Many lines (more than the 64 KiB buffer), then `tail`.
@@ -166,9 +163,14 @@ fn a_closed_pipe_stays_quiet() {
         &["dis", "big.ttvm"][..],
     ] {
         let err_path = dir.join(".stderr");
-        let mut child = Command::new(binary())
+        // The child itself: its stdout's reader goes away.
+        let run = Ttvm::new()
             .args(args)
-            .current_dir(&dir)
+            .cwd(&dir)
+            .timeout(LIMIT)
+            .hang_means("hung");
+        let mut child = run
+            .command()
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&err_path).unwrap())
@@ -176,7 +178,7 @@ fn a_closed_pipe_stays_quiet() {
             .expect("start ttvm");
         // The reader goes away at once: every write gets EPIPE.
         drop(child.stdout.take());
-        let status = wait_or_kill(child, LIMIT, args, "hung");
+        let status = run.wait(&mut child).expect("ended");
         let stderr = std::fs::read_to_string(&err_path).unwrap();
         assert_eq!(status, Some(0), "{args:?}: {stderr}");
         assert_eq!(stderr, "", "{args:?}");

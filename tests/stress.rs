@@ -23,9 +23,11 @@
 //! program n times (to hunt rare races); `TTVM_STRESS_BIN=path` runs
 //! another `ttvm` binary.
 
+mod common;
+
+use common::Ttvm;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A run that takes longer than this is a hang.
 const TIMEOUT: Duration = Duration::from_secs(180);
@@ -44,58 +46,52 @@ fn repeat() -> usize {
         .unwrap_or(1)
 }
 
-/// The binary under test: this build's, or `TTVM_STRESS_BIN` (e.g. to run
-/// these tests against a release or an older build).
-fn ttvm_binary() -> std::ffi::OsString {
-    std::env::var_os("TTVM_STRESS_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_ttvm").into())
+/// The binary under test: this build's ([`common::binary`]), or
+/// `TTVM_STRESS_BIN` (e.g. to run these tests against a release or an
+/// older build).
+fn ttvm() -> Ttvm {
+    match std::env::var_os("TTVM_STRESS_BIN") {
+        Some(bin) => Ttvm::new().binary(bin),
+        None => Ttvm::new(),
+    }
 }
 
 /// Run `text` (saved as `<tag>.ttvm` in the target's scratch folder) with
-/// `flags`, passing `args` to the program; stdout and stderr go to files,
-/// so a program that prints a lot (crash reports) never blocks on a pipe.
+/// `flags`, passing `args` to the program; stdout and stderr are read as
+/// they come, so a program that prints a lot (crash reports) never blocks
+/// on a pipe.
 fn run_ttvm(tag: &str, text: &str, flags: &[&str], args: &[&str]) -> Output {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("stress");
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("{tag}.ttvm"));
     std::fs::write(&path, text).unwrap();
-    let out_path = dir.join(format!("{tag}.out"));
-    let err_path = dir.join(format!("{tag}.err"));
-    let started = Instant::now();
-    let mut child = Command::new(ttvm_binary())
+    let r = ttvm()
         .args(flags)
         .arg(&path)
         .arg("--")
         .args(args)
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&out_path).unwrap())
-        .stderr(std::fs::File::create(&err_path).unwrap())
-        .spawn()
-        .expect("start ttvm");
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            let stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
-            panic!(
-                "HANG: `ttvm {} {} -- {}` still running after {:?}\nstdout:\n{}\nstderr (end):\n{}",
-                flags.join(" "),
-                path.display(),
-                args.join(" "),
-                TIMEOUT,
-                std::fs::read_to_string(&out_path).unwrap_or_default(),
-                tail(&stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
+        .timeout(TIMEOUT)
+        .report_timeout()
+        .run();
+    if r.note
+        .as_deref()
+        .is_some_and(|n| n.starts_with("timed out"))
+    {
+        panic!(
+            "HANG: `ttvm {} {} -- {}` still running after {:?}\nstdout:\n{}\nstderr (end):\n{}",
+            flags.join(" "),
+            path.display(),
+            args.join(" "),
+            TIMEOUT,
+            r.stdout,
+            tail(&r.stderr)
+        );
+    }
     Output {
-        status: status.code(),
-        stdout: std::fs::read_to_string(&out_path).unwrap(),
-        stderr: std::fs::read_to_string(&err_path).unwrap(),
-        seconds: started.elapsed().as_secs_f64(),
+        status: r.status,
+        stdout: r.stdout,
+        stderr: r.stderr,
+        seconds: r.elapsed.as_secs_f64(),
     }
 }
 

@@ -129,6 +129,27 @@ fn successors(p: &Program, at: usize) -> impl Iterator<Item = usize> {
     next.into_iter().chain(instr.target().map(|t| t as usize))
 }
 
+/// What a walk takes a CALL's callee to leave on the stack.
+#[derive(Clone, Copy)]
+enum Callees<'a> {
+    /// The net effects found so far (absent: not known to return, so the
+    /// continuation is not reached — yet).
+    Found(&'a HashMap<u32, Range>),
+    /// Exactly one value, whatever the callee (the direct-entry planner's
+    /// assumption: a direct callee returns one value, and a call of any
+    /// other leaves compiled code before the continuation runs there).
+    ReturnOne,
+}
+
+impl Callees<'_> {
+    fn effect(self, target: u32) -> Option<Range> {
+        match self {
+            Callees::Found(effects) => effects.get(&target).copied(),
+            Callees::ReturnOne => Some(Range { lo: 1, hi: 1 }),
+        }
+    }
+}
+
 /// The result of walking one frame from its entry.
 struct Walk {
     /// Depth interval (relative to the frame's base) at each reached
@@ -139,20 +160,13 @@ struct Walk {
     ret: Option<Range>,
 }
 
-/// Walk the frame entered at `entry` with depth `start`, with callee
-/// effects `effects` (absent: not known to return, so the continuation is
-/// not reached — yet).
+/// Walk the frame entered at `entry` with depth `start`, with what each
+/// callee leaves taken from `callees`.
 ///
 /// `absolute`: the base is an empty stack (the main program's top level),
 /// so an instruction that pops more than the most there can be surely
 /// raises, and nothing after it is reached from it.
-fn walk(
-    p: &Program,
-    entry: usize,
-    start: Range,
-    effects: &HashMap<u32, Range>,
-    absolute: bool,
-) -> Walk {
+fn walk(p: &Program, entry: usize, start: Range, callees: Callees<'_>, absolute: bool) -> Walk {
     let mut at: HashMap<usize, Range> = HashMap::new();
     let mut changes: HashMap<usize, u32> = HashMap::new();
     let mut work = vec![entry];
@@ -196,14 +210,14 @@ fn walk(
         if let Instr::Try(t) = instr {
             enter(&mut at, &mut work, t.0 as usize, d.add(1));
         }
-        if absolute && d.hi != POS && d.hi < pops(instr) as i64 {
+        if absolute && d.hi != POS && d.hi < surely_pops(instr) as i64 {
             continue;
         }
         let after = match step(instr) {
             Step::Fixed(pops, pushes) => d.add(pushes as i64 - pops as i64),
             Step::Call { args, target } => {
                 // The continuation, when the callee returns at all.
-                if let Some(&e) = effects.get(&target) {
+                if let Some(e) = callees.effect(target) {
                     enter(&mut at, &mut work, i + 1, d.add(-(args as i64)).plus(e));
                 }
                 continue;
@@ -223,13 +237,44 @@ fn walk(
     Walk { at, ret }
 }
 
-/// The values an instruction surely pops.
-fn pops(i: &Instr) -> u32 {
+/// The values an instruction surely pops (the op table's `pops` column,
+/// the operand resolved; a CALL's arguments; at least the Function or the
+/// value spawned for the dynamic ones).
+pub fn surely_pops(i: &Instr) -> u32 {
     match step(i) {
         Step::Fixed(pops, _) => pops,
         Step::Call { args, .. } => args,
         Step::Dynamic(_) | Step::DynamicCall => 1,
         Step::Import => 0,
+    }
+}
+
+/// Operand stack heights in one frame, relative to its base (the height
+/// when the frame was entered, its arguments popped), with every callee
+/// taken to return exactly one value: what the direct-entry planner
+/// (`jit/direct.rs`) builds on. See [`frame_heights`].
+pub struct FrameHeights {
+    at: HashMap<usize, Range>,
+}
+
+impl FrameHeights {
+    /// The height before instruction `at` runs, when it is the same number
+    /// on every path of the frame that reaches it; `None` when `at` is not
+    /// reached from the entry, or the paths into it differ, or the height
+    /// is unknown there (after a dynamic-arity op).
+    pub fn exact(&self, at: u32) -> Option<i64> {
+        let r = self.at.get(&(at as usize))?;
+        (r.lo == r.hi && r.lo != NEG && r.hi != POS).then_some(r.lo)
+    }
+}
+
+/// The heights in the frame entered at `entry` (a CALL's target), from the
+/// op table's stack effects: the same walk as the program's analysis
+/// (fall-through, jumps, branches, a TRY's catch label, a CALL's
+/// continuation), starting at height 0, with each callee leaving one value.
+pub fn frame_heights(p: &Program, entry: u32) -> FrameHeights {
+    FrameHeights {
+        at: walk(p, entry as usize, Range::ZERO, Callees::ReturnOne, false).at,
     }
 }
 
@@ -252,7 +297,7 @@ fn effects(p: &Program, entries: &[u32]) -> HashMap<u32, Range> {
     for round in 0.. {
         let mut changed = false;
         for &f in entries {
-            let w = walk(p, f as usize, Range::ZERO, &effects, false);
+            let w = walk(p, f as usize, Range::ZERO, Callees::Found(&effects), false);
             let Some(new) = w.ret else { continue };
             let old = effects.get(&f).copied();
             let mut new = old.map_or(new, |o| o.join(new));
@@ -362,12 +407,12 @@ fn warnings(p: &Program, entries: &[u32], effects: &HashMap<u32, Range>) -> Vec<
     let is_entry: HashSet<u32> = entries.iter().copied().collect();
     // Sure underflows in the main program's top level: its base is an
     // empty stack, so the most it can hold is `hi`.
-    let main = walk(p, 0, Range::ZERO, effects, true);
+    let main = walk(p, 0, Range::ZERO, Callees::Found(effects), true);
     let mut sure: Vec<(usize, u32, i64)> = main
         .at
         .iter()
         .filter_map(|(&i, r)| {
-            let pops = pops(&p.code[i]);
+            let pops = surely_pops(&p.code[i]);
             (r.hi != POS && r.hi < pops as i64).then_some((i, pops, r.hi.max(0)))
         })
         .collect();
@@ -393,10 +438,16 @@ fn warnings(p: &Program, entries: &[u32], effects: &HashMap<u32, Range>) -> Vec<
         let w = if m == 0 {
             main.at.keys().copied().collect::<Vec<_>>()
         } else {
-            walk(p, module.start as usize, Range::ZERO, effects, false)
-                .at
-                .into_keys()
-                .collect()
+            walk(
+                p,
+                module.start as usize,
+                Range::ZERO,
+                Callees::Found(effects),
+                false,
+            )
+            .at
+            .into_keys()
+            .collect()
         };
         for i in w {
             let next = i + 1;

@@ -15,10 +15,10 @@ mod tinytotvm;
 mod tries;
 mod warning;
 
-pub use depth::function_entries;
+pub use depth::{frame_heights, function_entries, surely_pops, FrameHeights};
 pub use disasm::disassemble;
 pub use operand::*;
-pub use ops::{Arith, Cmp, Control, Family, Instr, JitClass, OpInfo, Opcode, OPS};
+pub use ops::{Arith, Cmp, Family, Flow, Instr, JitClass, OpInfo, Opcode, OPS};
 pub use source::{module_source, to_source};
 pub use tinytotvm::{tinytotvm_only, TINYTOTVM_ONLY};
 pub use warning::Warning;

@@ -18,7 +18,7 @@
 //!   [`StackOperand`]); `dyn` when it is known only at run time (the arity
 //!   of the Function called or spawned). `OpInfo::pops` is `-1` for the last
 //!   two kinds; [`Instr::stack_effect`] resolves the operand.
-//! - `control` ([`Control`]): `next` (falls through), `ends` (ends its
+//! - `control` ([`Flow`]): `next` (falls through), `ends` (ends its
 //!   basic block, SPEC §4.6, and falls through), `waits` (ends its block; a
 //!   process can wait in it and resumes at the instruction itself),
 //!   `leaves` (ends its block, never falls through: JMP, RET), `stops`
@@ -362,11 +362,11 @@ macro_rules! define_ops {
             }
         }
     };
-    (@control next) => { Control::Next };
-    (@control ends) => { Control::Ends };
-    (@control waits) => { Control::Waits };
-    (@control leaves) => { Control::Leaves };
-    (@control stops) => { Control::Stops };
+    (@control next) => { Flow::Next };
+    (@control ends) => { Flow::Ends };
+    (@control waits) => { Flow::Waits };
+    (@control leaves) => { Flow::Leaves };
+    (@control stops) => { Flow::Stops };
     (@jit inline) => { JitClass::Inline };
     (@jit helper) => { JitClass::Helper };
     (@jit helper_writes) => { JitClass::HelperWrites };
@@ -401,9 +401,11 @@ macro_rules! define_ops {
     (@pops $x:ident dyn) => { None };
 }
 
-/// How control leaves an instruction (the `control` column).
+/// How control flows out of an instruction (the `control` column). Not
+/// to be confused with `exec::Control`, the control word that says how one
+/// execution of an instruction (or a slice) ended at run time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Control {
+pub enum Flow {
     /// Falls through to the next instruction.
     Next,
     /// Ends its basic block and falls through.
@@ -417,15 +419,15 @@ pub enum Control {
     Stops,
 }
 
-impl Control {
+impl Flow {
     /// A basic block starts right after it (SPEC §4.6).
     pub const fn ends_block(self) -> bool {
-        matches!(self, Control::Ends | Control::Waits | Control::Leaves)
+        matches!(self, Flow::Ends | Flow::Waits | Flow::Leaves)
     }
 
     /// Control never reaches the next instruction.
     pub const fn no_fallthrough(self) -> bool {
-        matches!(self, Control::Leaves | Control::Stops)
+        matches!(self, Flow::Leaves | Flow::Stops)
     }
 }
 
@@ -514,7 +516,7 @@ pub struct OpInfo {
     pub pushes: i8,
     pub ends_block: bool,
     pub no_fallthrough: bool,
-    pub control: Control,
+    pub control: Flow,
     pub family: Family,
     pub jit: JitClass,
     /// A library operation (`src/library/`): the `jit` column's `library`.
@@ -533,7 +535,7 @@ impl Opcode {
 
     /// A process can wait in it (and resumes at the instruction).
     pub fn waits(self) -> bool {
-        self.info().control == Control::Waits
+        self.info().control == Flow::Waits
     }
 
     /// A process operation: what it costs is the runtime's.

@@ -4,9 +4,10 @@
 
 use super::RunResult;
 use crate::bytecode::Program;
+use crate::exec::semantics::Proc;
 use crate::exec::vm::{Io, RunConfig};
 use crate::exec::{Addr, Context, Control, Dpc, FrameKind, Vm};
-use crate::interp::{self, Code, Proc, Tier, TierUp};
+use crate::interp::{self, Code, Tier, TierUp};
 use crate::jit::Jit;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -341,7 +342,13 @@ impl Engine<'_> {
                 match jit.entry(ctx.pc) {
                     Some((f, block)) => {
                         match super::helpers::run_compiled(
-                            f, block, ctx, self.code, self.vm, proc, jit,
+                            f,
+                            block,
+                            ctx,
+                            &self.code.layout,
+                            self.vm,
+                            proc,
+                            jit,
                         ) {
                             Control::Continue => {
                                 left = true;

@@ -11,8 +11,7 @@ use crate::bytecode::Instr;
 use crate::exec::native::{status, HelperImpl, Helpers, JitEnv, MAX_NATIVE_DEPTH};
 use crate::exec::semantics::{self, Proc};
 use crate::exec::Control;
-use crate::exec::{Addr, Context, Dpc, Raise, Vm};
-use crate::interp::Code;
+use crate::exec::{Addr, Context, Dpc, Layout, Raise, Vm};
 use crate::jit::Jit;
 use std::mem::ManuallyDrop;
 use ttvm_runtime::Value;
@@ -20,7 +19,8 @@ use ttvm_runtime::Value;
 /// What the helpers need besides the environment block.
 struct Host<'a, 'p> {
     ctx: *mut Context,
-    code: &'a Code,
+    /// The decoded program's layout (where a jump to an address lands).
+    layout: &'a Layout,
     vm: &'a Vm,
     proc: *mut Proc<'p>,
     jit: &'a Jit,
@@ -277,7 +277,7 @@ fn update(host: &mut Host<'_, '_>, ctx: &mut Context, at: Addr, dpc: Dpc) -> u32
         for i in 0..4 {
             let d = Dpc(dpc.0 + i);
             ctx.pc = d;
-            let f = semantics::exec(ctx, &host.code.layout, host.vm, host.proc(), at.0 + i);
+            let f = semantics::exec(ctx, host.layout, host.vm, host.proc(), at.0 + i);
             st = flow(host, ctx, f, d);
             if st != status::NEXT {
                 break;
@@ -296,7 +296,7 @@ impl HelperImpl for Impls {
         unsafe {
             in_context(env, |_, host, ctx| {
                 ctx.pc = dpc;
-                let f = semantics::exec(ctx, &host.code.layout, host.vm, host.proc(), at.0);
+                let f = semantics::exec(ctx, host.layout, host.vm, host.proc(), at.0);
                 flow(host, ctx, f, dpc)
             })
         }
@@ -310,7 +310,7 @@ impl HelperImpl for Impls {
         unsafe {
             in_context(env, |env, host, ctx| {
                 ctx.pc = dpc;
-                match semantics::exec(ctx, &host.code.layout, host.vm, host.proc(), at.0) {
+                match semantics::exec(ctx, host.layout, host.vm, host.proc(), at.0) {
                     Control::Jump(entry) => {
                         ctx.pc = entry;
                         env.target_fn = 0;
@@ -455,7 +455,7 @@ pub(super) fn run_compiled(
     f: usize,
     block: u32,
     ctx: &mut Context,
-    code: &Code,
+    layout: &Layout,
     vm: &Vm,
     proc: &mut Proc<'_>,
     jit: &Jit,
@@ -463,7 +463,7 @@ pub(super) fn run_compiled(
     let budget0 = ctx.budget;
     let mut host = Host {
         ctx: ctx as *mut Context,
-        code,
+        layout,
         vm,
         proc: proc as *mut Proc<'_>,
         jit,

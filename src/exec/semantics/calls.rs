@@ -1,12 +1,80 @@
-//! Calls and returns: CALL, CALL_FUNCTION (functions and closures), RET,
-//! tail calls, the call-depth and frame-slot limits, and the end of a
-//! module's run.
+//! Functions and closures (SPEC §3.6): CALL, CALL_FUNCTION (functions and
+//! closures), RET, tail calls, the call-depth and frame-slot limits,
+//! MAKE_FUNCTION, CAPTURE and MAKE_LAMBDA; HALT's frame handling and the
+//! end of a module's run.
 
-use super::Proc;
+use super::{push, vars, Proc};
 use crate::bytecode::Instr;
 use crate::exec::vm::ModuleState;
 use crate::exec::{error, Addr, Context, Control, Dpc, FrameKind, Layout, OpResult, Vm};
-use ttvm_runtime::Value;
+use std::sync::Arc;
+use ttvm_runtime::{Closure, Value};
+
+#[inline]
+pub(super) fn exec(
+    ctx: &mut Context,
+    layout: &Layout,
+    vm: &Vm,
+    proc: &mut Proc<'_>,
+    instr: &Instr,
+    at: u32,
+    decoded_next: u32,
+) -> OpResult<Control> {
+    match instr {
+        Instr::Call(c) => {
+            let p = c.proto.as_ref().expect("resolved");
+            let tail = vm.program.tail_call(at);
+            call(
+                ctx,
+                vm,
+                at,
+                c.target,
+                &c.param_slots,
+                p.frame_size,
+                tail,
+                decoded_next,
+            )?;
+            Ok(Control::Jump(layout.dpc(Addr(c.target))))
+        }
+        Instr::Ret(_) => Ok(ret(ctx, layout, vm, proc)),
+        Instr::MakeFunction(c) => push(ctx, Value::Function(c.proto.clone().expect("resolved"))),
+        Instr::Capture(v) => {
+            let x = vars::load(ctx, v.slot, &v.name)?;
+            let depth = ctx.frames.len() as u32;
+            ctx.captures.push((depth, v.name.clone(), x));
+            Ok(Control::Next)
+        }
+        Instr::MakeLambda(c) => {
+            let proto = c.proto.clone().expect("resolved");
+            let depth = ctx.frames.len() as u32;
+            let from = ctx
+                .captures
+                .iter()
+                .position(|c| c.0 == depth)
+                .unwrap_or(ctx.captures.len());
+            let captured: Vec<_> = ctx.captures.drain(from..).map(|(_, n, v)| (n, v)).collect();
+            let layout = vm.program.layout_at(proto.entry);
+            let capture_slots = captured
+                .iter()
+                .map(|(n, _)| layout.slot_of(n).unwrap_or(u32::MAX))
+                .collect();
+            push(
+                ctx,
+                Value::Closure(Arc::new(Closure {
+                    proto,
+                    captured: captured.into(),
+                    capture_slots,
+                })),
+            )
+        }
+        Instr::CallFunction(_) => {
+            let tail = vm.program.tail_call(at);
+            let entry = call_function(ctx, vm, layout, at, tail, decoded_next)?;
+            Ok(Control::Jump(Dpc(entry)))
+        }
+        other => unreachable!("{} is not a call instruction", other.opcode().mnemonic()),
+    }
+}
 
 /// Enter a function: check the depth, make (or, for a tail call, replace)
 /// the frame and bind the parameters from the stack.

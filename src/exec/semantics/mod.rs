@@ -4,20 +4,46 @@
 //! path; compiled code reaches it through the runtime helpers
 //! (`engine/helpers.rs`), without going through the interpreter.
 //!
-//! By op family: this file dispatches and holds the stack, arithmetic,
-//! comparison, variable, jump, list/object/string, exception and module
-//! families; [`calls`] calls, returns and HALT; [`host`] host I/O;
-//! [`procs`] the process operations; [`unwind`] exceptions unwinding to
-//! their handler, and the in-place update of a fused `LOAD; …; STORE`.
+//! One file per op family, following the op table's sections (SPEC §3,
+//! §4); this file only dispatches an instruction to its family and holds
+//! the glue they share (`push`, `binary`, `unary`):
+//!
+//! | file | instructions |
+//! |---|---|
+//! | [`stack`] | §3.1 constant pushes, DUP POP SWAP OVER |
+//! | [`arith`] | §3.2 the arithmetic operators, NEG, CONCAT |
+//! | [`compare`] | §3.3 the comparisons, NOT AND OR |
+//! | [`vars`] | §3.4 STORE LOAD DELETE DUMP_SCOPE (and reading a variable) |
+//! | [`jumps`] | §3.5 JMP JZ JNZ HALT |
+//! | [`calls`] | §3.6 calls, returns, closures; the end of a module's run |
+//! | [`data`] | §3.7 lists, objects, strings, conversions |
+//! | [`library`] | the library operations (`src/library/`) |
+//! | [`exceptions`] | §3.8 TRY THROW CATCH END_TRY; unwinding to a handler |
+//! | [`modules`] | §3.9 IMPORT EXPORT |
+//! | [`host`] | §3.10 host I/O |
+//! | [`procs`] | §4 the process operations |
+//! | [`in_place`] | updates in place when the result is stored back |
+//!
 //! Decoded addresses (where a jump goes) come from the decoded program's
 //! [`Layout`].
 
+mod arith;
 pub(crate) mod calls;
+mod compare;
+mod data;
+mod exceptions;
 mod host;
+mod in_place;
+mod jumps;
+mod library;
+mod modules;
 mod procs;
-mod unwind;
+mod stack;
+mod vars;
 
-pub(crate) use unwind::{raise, unwind, update_in_place};
+pub(crate) use exceptions::{raise, unwind};
+pub(crate) use in_place::{release_for_store, store_after, update_in_place};
+pub(crate) use library::library;
 
 /// The process being run, and the process system it lives in.
 pub struct Proc<'a> {
@@ -27,12 +53,9 @@ pub struct Proc<'a> {
     pub me: &'a ttvm_runtime::Process<Box<Context>>,
 }
 
-use crate::bytecode::{Instr, Opcode, Owner};
-use crate::exec::ops::{self, Arith, Cmp};
-use crate::exec::vm::ModuleState;
-use crate::exec::{error, Addr, Context, Control, Dpc, FrameKind, Handler, Layout, OpResult, Vm};
-use std::sync::Arc;
-use ttvm_runtime::{Atom, Closure, Value};
+use crate::bytecode::Instr;
+use crate::exec::{Addr, Context, Control, Layout, OpResult, Vm};
+use ttvm_runtime::Value;
 
 /// Execute the instruction at program address `at` (the decoded op at
 /// `ctx.pc`) with its complete semantics. Exceptions are returned
@@ -63,40 +86,6 @@ fn binary(ctx: &mut Context, name: &str) -> OpResult<(Value, Value)> {
     Ok((a, b))
 }
 
-fn arith(ctx: &mut Context, name: &str, op: Arith, float: bool) -> OpResult<Control> {
-    let (a, b) = binary(ctx, name)?;
-    let r = if float {
-        ops::arith_f(op, &a, &b)
-    } else {
-        ops::arith(op, &a, &b)
-    };
-    match r {
-        Ok(v) => push(ctx, v),
-        Err(e) => {
-            ctx.stack.push(a);
-            ctx.stack.push(b);
-            Err(e)
-        }
-    }
-}
-
-fn compare(ctx: &mut Context, name: &str, op: Cmp, float: bool) -> OpResult<Control> {
-    let (a, b) = binary(ctx, name)?;
-    let r = if float {
-        ops::compare_f(op, &a, &b)
-    } else {
-        ops::compare(op, &a, &b)
-    };
-    match r {
-        Ok(r) => push(ctx, Value::Int(r as i64)),
-        Err(e) => {
-            ctx.stack.push(a);
-            ctx.stack.push(b);
-            Err(e)
-        }
-    }
-}
-
 fn unary(
     ctx: &mut Context,
     name: &str,
@@ -105,14 +94,6 @@ fn unary(
     let a = ctx.pop(name)?;
     let r = f(&a)?;
     push(ctx, r)
-}
-
-fn load(ctx: &Context, slot: u32, name: &ttvm_runtime::Atom) -> OpResult<Value> {
-    let base = ctx.frame().base as usize;
-    match &ctx.locals[base + slot as usize] {
-        Some(v) => Ok(v.clone()),
-        None => error(format!("undefined variable: {name}")),
-    }
 }
 
 fn step(
@@ -134,24 +115,11 @@ fn step(
         | Instr::PushBool(_)
         | Instr::True(_)
         | Instr::False(_)
-        | Instr::Null(_) => push(ctx, instr.constant().expect("a constant push")),
-        Instr::Dup(_) => {
-            ctx.need(1, name)?;
-            let v = ctx.stack.last().expect("checked").clone();
-            push(ctx, v)
-        }
-        Instr::Pop(_) => ctx.pop(name).map(|_| Control::Next),
-        Instr::Swap(_) => {
-            ctx.need(2, name)?;
-            let n = ctx.stack.len();
-            ctx.stack.swap(n - 1, n - 2);
-            Ok(Control::Next)
-        }
-        Instr::Over(_) => {
-            ctx.need(2, name)?;
-            let v = ctx.stack[ctx.stack.len() - 2].clone();
-            push(ctx, v)
-        }
+        | Instr::Null(_)
+        | Instr::Dup(_)
+        | Instr::Pop(_)
+        | Instr::Swap(_)
+        | Instr::Over(_) => stack::exec(ctx, instr, name),
         // §3.2
         Instr::Add(_)
         | Instr::Sub(_)
@@ -161,16 +129,9 @@ fn step(
         | Instr::AddF(_)
         | Instr::SubF(_)
         | Instr::MulF(_)
-        | Instr::DivF(_) => {
-            let (op, float) = instr.arith().expect("an operator");
-            arith(ctx, name, op, float)
-        }
-        Instr::Neg(_) => unary(ctx, name, ops::neg),
-        Instr::Concat(_) => {
-            let (a, b) = binary(ctx, name)?;
-            let r = ops::concat(a, &b)?;
-            push(ctx, r)
-        }
+        | Instr::DivF(_)
+        | Instr::Neg(_)
+        | Instr::Concat(_) => arith::exec(ctx, instr, name),
         // §3.3
         Instr::Eq(_)
         | Instr::Ne(_)
@@ -183,170 +144,40 @@ fn step(
         | Instr::GtF(_)
         | Instr::LtF(_)
         | Instr::GeF(_)
-        | Instr::LeF(_) => {
-            let (c, float) = instr.cmp().expect("a comparison");
-            compare(ctx, name, c, float)
-        }
-        Instr::Not(_) => unary(ctx, name, |a| Ok(Value::Bool(!a.is_truthy()))),
-        Instr::And(_) => {
-            let (a, b) = binary(ctx, name)?;
-            push(ctx, Value::Bool(a.is_truthy() && b.is_truthy()))
-        }
-        Instr::Or(_) => {
-            let (a, b) = binary(ctx, name)?;
-            push(ctx, Value::Bool(a.is_truthy() || b.is_truthy()))
-        }
+        | Instr::LeF(_)
+        | Instr::Not(_)
+        | Instr::And(_)
+        | Instr::Or(_) => compare::exec(ctx, instr, name),
         // §3.4
-        Instr::Store(v) => {
-            let x = ctx.pop(name)?;
-            let base = ctx.frame().base as usize;
-            ctx.locals[base + v.slot as usize] = Some(x);
-            Ok(Control::Next)
-        }
-        Instr::Load(v) => {
-            let x = load(ctx, v.slot, &v.name)?;
-            push(ctx, x)
-        }
-        Instr::Delete(v) => {
-            let base = ctx.frame().base as usize;
-            ctx.locals[base + v.slot as usize] = None;
-            Ok(Control::Next)
-        }
-        Instr::DumpScope(_) => {
-            host::dump_scope(ctx, vm, at);
-            Ok(Control::Next)
+        Instr::Store(_) | Instr::Load(_) | Instr::Delete(_) | Instr::DumpScope(_) => {
+            vars::exec(ctx, vm, instr, at, name)
         }
         // §3.5
-        Instr::Jmp(t) => Ok(Control::Jump(layout.dpc(Addr(t.0)))),
-        Instr::Jz(t) => {
-            let v = ctx.pop(name)?;
-            Ok(if v.is_truthy() {
-                Control::Jump(Dpc(decoded_next))
-            } else {
-                Control::Jump(layout.dpc(Addr(t.0)))
-            })
+        Instr::Jmp(_) | Instr::Jz(_) | Instr::Jnz(_) | Instr::Halt(_) => {
+            jumps::exec(ctx, layout, vm, instr, decoded_next, name)
         }
-        Instr::Jnz(t) => {
-            let v = ctx.pop(name)?;
-            Ok(if v.is_truthy() {
-                Control::Jump(layout.dpc(Addr(t.0)))
-            } else {
-                Control::Jump(Dpc(decoded_next))
-            })
-        }
-        Instr::Halt(_) => Ok(calls::halt(ctx, layout, vm)),
         // §3.6
-        Instr::Call(c) => {
-            let p = c.proto.as_ref().expect("resolved");
-            let tail = vm.program.tail_call(at);
-            calls::call(
-                ctx,
-                vm,
-                at,
-                c.target,
-                &c.param_slots,
-                p.frame_size,
-                tail,
-                decoded_next,
-            )?;
-            Ok(Control::Jump(layout.dpc(Addr(c.target))))
-        }
-        Instr::Ret(_) => Ok(calls::ret(ctx, layout, vm, proc)),
-        Instr::MakeFunction(c) => push(ctx, Value::Function(c.proto.clone().expect("resolved"))),
-        Instr::Capture(v) => {
-            let x = load(ctx, v.slot, &v.name)?;
-            let depth = ctx.frames.len() as u32;
-            ctx.captures.push((depth, v.name.clone(), x));
-            Ok(Control::Next)
-        }
-        Instr::MakeLambda(c) => {
-            let proto = c.proto.clone().expect("resolved");
-            let depth = ctx.frames.len() as u32;
-            let from = ctx
-                .captures
-                .iter()
-                .position(|c| c.0 == depth)
-                .unwrap_or(ctx.captures.len());
-            let captured: Vec<_> = ctx.captures.drain(from..).map(|(_, n, v)| (n, v)).collect();
-            let layout = vm.program.layout_at(proto.entry);
-            let capture_slots = captured
-                .iter()
-                .map(|(n, _)| layout.slot_of(n).unwrap_or(u32::MAX))
-                .collect();
-            push(
-                ctx,
-                Value::Closure(Arc::new(Closure {
-                    proto,
-                    captured: captured.into(),
-                    capture_slots,
-                })),
-            )
-        }
-        Instr::CallFunction(_) => {
-            let tail = vm.program.tail_call(at);
-            let entry = calls::call_function(ctx, vm, layout, at, tail, decoded_next)?;
-            Ok(Control::Jump(Dpc(entry)))
-        }
+        Instr::Call(_)
+        | Instr::Ret(_)
+        | Instr::MakeFunction(_)
+        | Instr::Capture(_)
+        | Instr::MakeLambda(_)
+        | Instr::CallFunction(_) => calls::exec(ctx, layout, vm, proc, instr, at, decoded_next),
         // §3.7
-        Instr::MakeList(n) => {
-            let n = n.0 as usize;
-            ctx.need(n, name)?;
-            let from = ctx.stack.len() - n;
-            let items: Vec<Value> = ctx.stack.drain(from..).collect();
-            push(ctx, Value::list(items))
-        }
-        Instr::Len(_) => unary(ctx, name, ops::len),
-        Instr::Index(_) => {
-            let (x, i) = binary(ctx, name)?;
-            match ops::index(&x, &i) {
-                Ok(v) => push(ctx, v),
-                Err(e) => {
-                    ctx.stack.push(x);
-                    ctx.stack.push(i);
-                    Err(e)
-                }
-            }
-        }
-        Instr::Append(_) => {
-            ctx.need(2, name)?;
-            let n = ctx.stack.len();
-            if matches!(&ctx.stack[n - 2], Value::List(l) if l.len() < ops::MAX_LIST_LEN) {
-                // Cannot fail now: in place when stored back.
-                release_for_store(ctx, vm, at, 2);
-            }
-            let (list, v) = binary(ctx, name)?;
-            let r = ops::append(list, v)?;
-            push(ctx, r)
-        }
-        Instr::SetIndex(_) => {
-            ctx.need(3, name)?;
-            let n = ctx.stack.len();
-            if let (Value::List(l), Value::Int(i)) = (&ctx.stack[n - 3], &ctx.stack[n - 2]) {
-                if (0..l.len() as i64).contains(i) {
-                    // Cannot fail now: in place when stored back.
-                    release_for_store(ctx, vm, at, 3);
-                }
-            }
-            let v = ctx.stack.pop().expect("checked");
-            let i = ctx.stack.pop().expect("checked");
-            let list = ctx.stack.pop().expect("checked");
-            let r = ops::set_index(list, &i, v)?;
-            push(ctx, r)
-        }
-        Instr::MakeObject(_) => push(ctx, ops::new_object()),
-        Instr::SetField(f) => set_field(ctx, vm, at, f.0.as_ref()),
-        Instr::GetField(f) => read_field(ctx, name, f.0.as_ref(), ops::get_field),
-        Instr::HasField(f) => read_field(ctx, name, f.0.as_ref(), ops::has_field),
-        Instr::DeleteField(f) => delete_field(ctx, vm, at, f.0.as_ref()),
-        Instr::Keys(_) => unary(ctx, name, ops::keys),
-        Instr::ToStr(_) => unary(ctx, name, |v| {
-            Ok(match v {
-                Value::Str(_) => v.clone(),
-                other => Value::str(ops::text(other)?),
-            })
-        }),
-        Instr::ToInt(_) => unary(ctx, name, ops::to_int),
-        Instr::ToFloat(_) => unary(ctx, name, ops::to_float),
+        Instr::MakeList(_)
+        | Instr::Len(_)
+        | Instr::Index(_)
+        | Instr::Append(_)
+        | Instr::SetIndex(_)
+        | Instr::MakeObject(_)
+        | Instr::SetField(_)
+        | Instr::GetField(_)
+        | Instr::HasField(_)
+        | Instr::DeleteField(_)
+        | Instr::Keys(_)
+        | Instr::ToStr(_)
+        | Instr::ToInt(_)
+        | Instr::ToFloat(_) => data::exec(ctx, vm, instr, at, name),
         // Issue 14: library operations, one arm per group (`library::call`).
         Instr::Substr(_)
         | Instr::Find(_)
@@ -383,40 +214,12 @@ fn step(
         | Instr::Range(_)
         | Instr::Extend(_) => library(ctx, vm, at, instr.opcode()).map(|_| Control::Next),
         // §3.8
-        Instr::Try(t) => {
-            let depth = ctx.frames.len() as u32;
-            ctx.handlers.install(Handler {
-                try_pc: at,
-                catch: layout.dpc(Addr(t.0)).0,
-                stack_len: ctx.stack.len() as u32,
-                depth,
-            });
-            Ok(Control::Next)
-        }
-        Instr::Throw(_) => {
-            let v = ctx.pop(name)?;
-            Err(v.into_exception())
-        }
-        Instr::Catch(_) => Ok(Control::Next),
-        Instr::EndTry(Owner(owner)) => {
-            if let Some(t) = owner {
-                ctx.handlers.end(ctx.frames.len() as u32, *t);
-            }
-            Ok(Control::Next)
+        Instr::Try(_) | Instr::Throw(_) | Instr::Catch(_) | Instr::EndTry(_) => {
+            exceptions::exec(ctx, layout, instr, at, name)
         }
         // §3.9
-        Instr::Import(imp) => import(ctx, layout, vm, imp.module, at, decoded_next),
-        Instr::Export(v) => {
-            let x = load(ctx, v.slot, &v.name)?;
-            // A name the running module does not export (an EXPORT in a
-            // function of another module, run during this one) binds nothing.
-            if let Some((m, values)) = ctx.exports.last_mut() {
-                let module = &vm.program.modules[*m as usize];
-                if let Some(&i) = module.export_index.get(&v.name) {
-                    values[i as usize] = Some(x);
-                }
-            }
-            Ok(Control::Next)
+        Instr::Import(_) | Instr::Export(_) => {
+            modules::exec(ctx, layout, vm, instr, at, decoded_next)
         }
         // §3.10
         Instr::Print(_)
@@ -449,12 +252,9 @@ fn step(
         | Instr::ReadChar(_)
         | Instr::ReadInput(_) => library(ctx, vm, at, instr.opcode()).map(|_| Control::Next),
         // §4
-        Instr::SelfPid(_) => push(ctx, Value::Int(proc.pid)),
-        Instr::Yield(_) => {
-            ctx.pc = Dpc(decoded_next);
-            Ok(Control::Yielded)
-        }
-        Instr::Spawn(_)
+        Instr::SelfPid(_)
+        | Instr::Yield(_)
+        | Instr::Spawn(_)
         | Instr::SpawnLink(_)
         | Instr::Send(_)
         | Instr::SendNamed(_)
@@ -472,187 +272,5 @@ fn step(
         | Instr::Demonitor(_)
         | Instr::TrapExit(_)
         | Instr::ExitProcess(_) => procs::exec(ctx, layout, vm, proc, instr, at),
-    }
-}
-
-/// A library operation (`library::call`) at program address `at`; when the
-/// next instruction stores the result back into the variable its first
-/// operand came from, that variable's reference is dropped first, so the
-/// operation can change the value in place (see [`release_for_store`]).
-pub(crate) fn library(ctx: &mut Context, vm: &Vm, at: u32, op: Opcode) -> OpResult {
-    let n = op.info().pops as usize;
-    let caps = crate::library::Caps {
-        sandbox: vm.config.sandbox,
-        console: Some(vm),
-    };
-    let released = if ctx.stack.len() >= n && n > 0 {
-        release_for_store(ctx, vm, at, n)
-    } else {
-        None
-    };
-    let r = crate::library::call(op, &mut ctx.stack, &caps);
-    if let (Err(_), Some(cell)) = (&r, released) {
-        // The operation left its operands as they were: give the
-        // variable its value back.
-        let v = ctx.stack[ctx.stack.len() - n].clone();
-        ctx.locals[cell] = Some(v);
-    }
-    r
-}
-
-/// When the instruction after `at` is `STORE x` (in the same block, so
-/// nothing runs in between) and `x` holds the very heap value that is the
-/// operand `depth` places from the top of the stack, drop `x`'s reference
-/// (the STORE overwrites it anyway): an operation that changes that
-/// operand then finds it unshared and changes it in place, so
-/// `LOAD m; …; SET_FIELD; STORE m` does not copy `m`. The cell released,
-/// for the caller to restore if the operation fails.
-pub(crate) fn release_for_store(
-    ctx: &mut Context,
-    vm: &Vm,
-    at: u32,
-    depth: usize,
-) -> Option<usize> {
-    let x = store_after(&vm.program, at)?;
-    let cell = ctx.frame().base as usize + x as usize;
-    let v = ctx.stack.get(ctx.stack.len().checked_sub(depth)?)?;
-    if !same_heap(ctx.locals[cell].as_ref()?, v) {
-        return None;
-    }
-    ctx.locals[cell] = None;
-    Some(cell)
-}
-
-/// The slot of `STORE x` right after `at` in the same block.
-pub(crate) fn store_after(p: &crate::bytecode::Program, at: u32) -> Option<u32> {
-    let next = at as usize + 1;
-    match p.code.get(next) {
-        Some(Instr::Store(x)) if !p.block_start[next] => Some(x.slot),
-        _ => None,
-    }
-}
-
-/// Whether `a` and `b` are the same container or string (one allocation).
-fn same_heap(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::List(x), Value::List(y)) => Arc::ptr_eq(x, y),
-        (Value::Object(x), Value::Object(y)) => Arc::ptr_eq(x, y),
-        (Value::Str(x), Value::Str(y)) => Arc::ptr_eq(x, y),
-        _ => false,
-    }
-}
-
-/// The operands of a field instruction: the object `depth` from the top
-/// and the key (the operand, or a Str on top of the stack).
-fn key_of<'a>(ctx: &'a Context, op: &str, name: Option<&'a Atom>) -> OpResult<ops::FieldKey<'a>> {
-    match name {
-        Some(a) => Ok(ops::FieldKey::Name(a)),
-        None => ops::field_key(op, ctx.stack.last().expect("checked")),
-    }
-}
-
-/// `SET_FIELD [key]`: `obj v [key] -- obj'`, in place when the object is
-/// stored back into the variable it came from (see [`release_for_store`]).
-fn set_field(ctx: &mut Context, vm: &Vm, at: u32, name: Option<&Atom>) -> OpResult<Control> {
-    let n = 2 + name.is_none() as usize;
-    ctx.need(n, Opcode::SetField.mnemonic())?;
-    let key = key_of(ctx, Opcode::SetField.mnemonic(), name)?;
-    ops::can_set_field(&ctx.stack[ctx.stack.len() - n], key)?;
-    release_for_store(ctx, vm, at, n);
-    let key = match name {
-        Some(a) => KeyHold::Name(a),
-        None => KeyHold::Run(ctx.stack.pop().expect("checked")),
-    };
-    let v = ctx.stack.pop().expect("checked");
-    let obj = ctx.stack.pop().expect("checked");
-    let r = ops::set_field(obj, key.get(), v).expect("checked: an Object, a Str key, room");
-    push(ctx, r)
-}
-
-/// `DELETE_FIELD [key]`: `obj [key] -- obj'`, in place like SET_FIELD.
-fn delete_field(ctx: &mut Context, vm: &Vm, at: u32, name: Option<&Atom>) -> OpResult<Control> {
-    let n = 1 + name.is_none() as usize;
-    ctx.need(n, Opcode::DeleteField.mnemonic())?;
-    let key = key_of(ctx, Opcode::DeleteField.mnemonic(), name)?;
-    let obj = &ctx.stack[ctx.stack.len() - n];
-    if !matches!(obj, Value::Object(_)) {
-        return ops::delete_field(obj.clone(), key).map(|_| Control::Next);
-    }
-    release_for_store(ctx, vm, at, n);
-    let key = match name {
-        Some(a) => KeyHold::Name(a),
-        None => KeyHold::Run(ctx.stack.pop().expect("checked")),
-    };
-    let obj = ctx.stack.pop().expect("checked");
-    let r = ops::delete_field(obj, key.get()).expect("checked: an Object");
-    push(ctx, r)
-}
-
-/// `GET_FIELD [key]`, `HAS_FIELD [key]`: `obj [key] -- v`.
-fn read_field(
-    ctx: &mut Context,
-    op: &str,
-    name: Option<&Atom>,
-    f: fn(&Value, ops::FieldKey<'_>) -> OpResult<Value>,
-) -> OpResult<Control> {
-    let n = 1 + name.is_none() as usize;
-    ctx.need(n, op)?;
-    let key = key_of(ctx, op, name)?;
-    let r = f(&ctx.stack[ctx.stack.len() - n], key)?;
-    ctx.stack.truncate(ctx.stack.len() - n);
-    push(ctx, r)
-}
-
-/// A key taken off the stack (or the operand), kept while the object is
-/// changed.
-enum KeyHold<'a> {
-    Name(&'a Atom),
-    Run(Value),
-}
-
-impl KeyHold<'_> {
-    fn get(&self) -> ops::FieldKey<'_> {
-        match self {
-            KeyHold::Name(a) => ops::FieldKey::Name(a),
-            KeyHold::Run(Value::Str(s)) => ops::FieldKey::Run(s),
-            KeyHold::Run(_) => unreachable!("checked to be a Str"),
-        }
-    }
-}
-
-/// IMPORT: run the module once (in a frame of its own), then bind its
-/// exports here.
-fn import(
-    ctx: &mut Context,
-    layout: &Layout,
-    vm: &Vm,
-    m: u32,
-    at: u32,
-    next: u32,
-) -> OpResult<Control> {
-    let state = vm.modules.lock().unwrap_or_else(|e| e.into_inner())[m as usize].clone();
-    match state {
-        ModuleState::Done(exports) => {
-            calls::bind_exports(ctx, vm, at, &exports);
-            Ok(Control::Jump(Dpc(next)))
-        }
-        ModuleState::Running => error(format!(
-            "module {} is still being loaded",
-            vm.program.files[vm.program.modules[m as usize].file as usize].name
-        )),
-        ModuleState::NotRun => {
-            let start = vm.program.modules[m as usize].start;
-            let size = vm.program.layout_at(start).names.len() as u32;
-            let slot_limit = vm.config.max_frame_slots;
-            if ctx.frames.len() >= vm.config.max_call_depth || ctx.slots_exceeded(size, slot_limit)
-            {
-                return error("stack overflow");
-            }
-            vm.modules.lock().unwrap_or_else(|e| e.into_inner())[m as usize] = ModuleState::Running;
-            let n = vm.program.modules[m as usize].exports.len();
-            ctx.exports.push((m, vec![None; n]));
-            ctx.push_frame(next, at, start, size, FrameKind::Module(m), slot_limit);
-            Ok(Control::Jump(layout.dpc(Addr(start))))
-        }
     }
 }

@@ -1,4 +1,4 @@
-//! Process instructions (SPEC §4.2): spawn, send, the receive primitives,
+//! Process instructions (SPEC §4): SELF, YIELD, spawn, send, the receive primitives,
 //! registry, links, monitors and exit signals, on top of the runtime's
 //! [`Node`](ttvm_runtime::Node).
 
@@ -86,6 +86,11 @@ pub(crate) fn exec(
     let pid = proc.pid;
     let next = layout.dpc(Addr(at + 1)).0;
     match instr {
+        Instr::SelfPid(_) => ctx.stack.push(Value::Int(pid)),
+        Instr::Yield(_) => {
+            ctx.pc = Dpc(next);
+            return Ok(Control::Yielded);
+        }
         Instr::Spawn(_) | Instr::SpawnLink(_) => {
             let new = new_process(ctx, layout, vm, at, op)?;
             let link = matches!(instr, Instr::SpawnLink(_)).then_some(pid);
