@@ -1,5 +1,6 @@
-//! Lowering of calls and returns: frames made and removed inline, native
-//! calls between compiled functions.
+//! Lowering of calls and returns in ordinary code (`Ordinary`'s `call`,
+//! `call_function` and `ret` hooks): frames made and removed inline,
+//! native calls between compiled functions.
 
 use super::{Callee, Item, Lower, Ordinary, VALUE_BYTES};
 use crate::exec::frame_layout as fl;

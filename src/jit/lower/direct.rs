@@ -1,5 +1,7 @@
 //! Lowering of direct entries (see `jit::direct` for what they are and
-//! which functions have one).
+//! which functions have one): the `Direct` frame environment (`env`) and
+//! its driver, `Lower::run_direct`; the instructions themselves are
+//! lowered by the one translator (`Lower::instr`).
 //!
 //! A direct entry is called with `(place, budget, args…)`:
 //! - `place` packs where its frame goes (see [`Place`]): how many more

@@ -1,5 +1,6 @@
-//! Leaving compiled code (side exits, helper calls and their statuses)
-//! and the start of every block (SPEC §4.6 charging).
+//! Leaving compiled code: guards and exits (in every frame environment,
+//! through `FrameEnv::exit`), then ordinary code's helper calls and their
+//! statuses and the start of its blocks (SPEC §4.6 charging).
 
 use super::{FrameEnv, Item, Lower, Ordinary, FIRST_HEAP, HEAP_KINDS, NULL};
 use crate::exec::native::status;
