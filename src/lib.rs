@@ -15,6 +15,7 @@ pub mod interp;
 pub mod jit;
 pub mod library;
 pub mod lsp;
+pub mod observe;
 pub mod selftest;
 pub mod stdlib;
 

@@ -183,6 +183,12 @@ struct RunArgs {
     /// Print the Cranelift IR of each compiled function to stderr.
     #[arg(long)]
     jit_dump: bool,
+    /// Show the processes live in the terminal, refreshed each second
+    /// (docs/OBSERVING.md); `q` ends the view and the program (status 130).
+    /// The program's stdout/stderr, when they are the terminal, are shown in
+    /// a pane and written out when the view closes.
+    #[arg(long)]
+    top: bool,
 }
 
 /// Flags before a subcommand (`ttvm --smp test-smp-concurrency`): clap
@@ -373,7 +379,31 @@ fn run(args: RunArgs) -> i32 {
         jit_dump: args.jit_dump,
         ..RunConfig::default()
     };
-    ttvm::run(Arc::new(program), config, Io::std()).exit_code
+    // SIGUSR1 prints a process snapshot on stderr; SIGQUIT prints one and
+    // exits with status 131 (docs/OBSERVING.md).
+    let mut watch = ttvm::observe::Watch {
+        signals: true,
+        top: None,
+    };
+    let mut io = Io::std();
+    if args.top {
+        let title = match (&args.eval, &args.file) {
+            (Some(_), _) => "-e".to_string(),
+            (None, Some(f)) => f.display().to_string(),
+            (None, None) => String::new(),
+        };
+        match ttvm::observe::top::Top::prepare(&title, io) {
+            Ok((top, with_capture)) => {
+                watch.top = Some(top);
+                io = with_capture;
+            }
+            Err(e) => {
+                eprint_quiet(&format!("error: {e}\n"));
+                return ttvm::EXIT_USAGE;
+            }
+        }
+    }
+    ttvm::engine::run_watched(Arc::new(program), config, io, watch).exit_code
 }
 
 fn check(file: &std::path::Path) -> i32 {

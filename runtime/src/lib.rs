@@ -10,6 +10,8 @@ pub use value::{Atom, Closure, Exception, FuncProto, Object, Str, Value};
 #[cfg(loom)]
 #[path = "sched/idle.rs"]
 mod idle;
+#[cfg(not(loom))]
+pub mod io;
 #[cfg(all(test, loom))]
 mod loom;
 #[cfg(not(loom))]
@@ -22,6 +24,6 @@ pub(crate) mod table;
 
 #[cfg(not(loom))]
 pub use node::{Execute, Node, Outcome, RunEnd, Sched};
-pub use process::{Got, Name, Pid, Process, Received, Wait};
+pub use process::{Got, IoResult, Name, Pid, Process, Received, View, ViewStatus, Wait};
 #[cfg(not(loom))]
 pub use sched::SchedConfig;

@@ -204,6 +204,85 @@ fn push_races_sleep() {
     });
 }
 
+/// W3 vs S1–S5: children in a worker's nursery are invisible to other
+/// workers (no W2 when they are spawned); when they grow old their worker
+/// moves them to its queue with W1 and W2 and may then stay busy with a
+/// long process. The other worker, going to sleep meanwhile, either sees
+/// the moved child at S3 or is woken for it (loom reports a deadlock if the
+/// wake-up is lost); every child runs exactly once.
+#[test]
+fn nursery_spill_races_sleep() {
+    loom::model(|| {
+        let idle = Arc::new(Idle::<()>::default());
+        let queue = Arc::new(Mutex::new(VecDeque::new()));
+        let ran = Arc::new(AtomicUsize::new(0));
+        let (i2, q2, r2) = (idle.clone(), queue.clone(), ran.clone());
+        let spawner = loom::thread::spawn(move || {
+            let mut nursery = VecDeque::from([1u32, 2]);
+            // The oldest child runs here; the next one has grown too old
+            // and moves to the queue (W1, W2).
+            nursery.pop_front().unwrap();
+            r2.fetch_add(1, Ordering::SeqCst);
+            q2.lock().unwrap().push_back(nursery.pop_front().unwrap());
+            i2.notify_work();
+            // ... and this worker stays busy with a long process.
+        });
+        loop {
+            if queue.lock().unwrap().pop_front().is_some() {
+                ran.fetch_add(1, Ordering::SeqCst);
+                break;
+            }
+            let has_work = || !queue.lock().unwrap().is_empty();
+            // Two workers, the spawner busy: S4 never ends the run here.
+            let woke = idle.sleep(2, has_work, || None, || ());
+            assert_eq!(woke, Woke::Look);
+        }
+        spawner.join().unwrap();
+        assert_eq!(ran.load(Ordering::SeqCst), 2);
+    });
+}
+
+/// I2/I3/I5 vs S1–S5: a blocking operation finishes on an I/O thread (W1:
+/// the done list and its flag, W2) while the only worker, whose process
+/// waits for it, goes idle. The worker either sees the result at S3 or is
+/// woken for it, and while the operation is pending S4 never ends the run
+/// (the pending count acts as a timer that is not due: I5).
+#[test]
+fn io_completion_races_sleep() {
+    loom::model(|| {
+        let idle = Arc::new(Idle::<&str>::default());
+        let done = Arc::new(Mutex::new(Vec::new()));
+        let has_done = Arc::new(AtomicBool::new(false));
+        let pending = Arc::new(AtomicUsize::new(1)); // I1: counted at submit
+        let (i2, d2, h2) = (idle.clone(), done.clone(), has_done.clone());
+        let io_thread = loom::thread::spawn(move || {
+            let mut d = d2.lock().unwrap();
+            d.push(42); // I2: the result (W1), its flag under the same lock
+            h2.store(true, Ordering::SeqCst);
+            drop(d);
+            i2.notify_work(); // W2
+        });
+        loop {
+            if has_done.load(Ordering::SeqCst) {
+                let got = std::mem::take(&mut *done.lock().unwrap());
+                if !got.is_empty() {
+                    assert_eq!(got, vec![42]); // I3: delivered, then settled
+                    pending.fetch_sub(1, Ordering::SeqCst);
+                    break;
+                }
+            }
+            // S3 looks at the list itself, under its lock.
+            let has_work = || !done.lock().unwrap().is_empty();
+            let timeout = || {
+                (pending.load(Ordering::SeqCst) > 0).then_some(std::time::Duration::from_secs(1))
+            };
+            let woke = idle.sleep(1, has_work, timeout, || "ended with an operation pending");
+            assert_eq!(woke, Woke::Look);
+        }
+        io_thread.join().unwrap();
+    });
+}
+
 /// An item of the table that records when it is freed.
 struct Item(Arc<AtomicBool>);
 
@@ -328,6 +407,99 @@ fn solo_gate_excludes() {
         // SAFETY: both threads are done.
         let n = data.with(|p| unsafe { *p });
         assert_eq!(n, 1 + solo as i32);
+    });
+}
+
+/// O2 (`node/observe.rs`): an observer's job during a one-scheduler run.
+/// The observer runs it itself when it can enter the gate, else queues it
+/// (W1, W2) and the solo worker runs it between slices or wakes from its
+/// idle sleep for it (S3 sees `pending`); if the run ended first, the
+/// observer's second `try_enter` or the run's end runs it. The job runs
+/// exactly once, and never while the solo worker uses process locks
+/// (loom checks the cell's accesses).
+#[test]
+fn observer_job_during_solo_run() {
+    loom::model(|| {
+        let gate = Arc::new(SoloGate::default());
+        let idle = Arc::new(Idle::<()>::default());
+        let jobs = Arc::new(Mutex::new(0usize));
+        let pending = Arc::new(AtomicBool::new(false));
+        // Stands for what process locks guard; counts the job's runs.
+        let data = Arc::new(loom::cell::UnsafeCell::new(0usize));
+        let run_jobs = {
+            let (jobs, pending, data, idle) =
+                (jobs.clone(), pending.clone(), data.clone(), idle.clone());
+            move || {
+                let n = {
+                    let mut j = jobs.lock().unwrap();
+                    idle.looked();
+                    pending.store(false, Ordering::SeqCst);
+                    std::mem::take(&mut *j)
+                };
+                if n > 0 {
+                    // SAFETY: the model checks that nobody else uses it
+                    // meanwhile (two non-solo users may both look for
+                    // jobs; only the one that took it touches the cell).
+                    data.with_mut(|p| unsafe { *p += n });
+                }
+            }
+        };
+        let observer = {
+            let (gate, idle, jobs, pending) =
+                (gate.clone(), idle.clone(), jobs.clone(), pending.clone());
+            let run_jobs = run_jobs.clone();
+            loom::thread::spawn(move || {
+                if gate.try_enter() {
+                    *jobs.lock().unwrap() += 1;
+                    run_jobs();
+                    gate.leave();
+                    return;
+                }
+                {
+                    let mut j = jobs.lock().unwrap();
+                    *j += 1;
+                    idle.look();
+                    pending.store(true, Ordering::SeqCst);
+                }
+                idle.notify_work();
+                if gate.try_enter() {
+                    run_jobs();
+                    gate.leave();
+                }
+            })
+        };
+        // The run: solo if it can be, with one worker.
+        if gate.try_solo() {
+            loop {
+                // The between-slices check (node/run.rs).
+                if idle.attention() {
+                    if idle.is_done() {
+                        break;
+                    }
+                    run_jobs();
+                }
+                // A slice: uses what the locks guard.
+                // SAFETY: as above.
+                data.with_mut(|p| unsafe { *p += 0 });
+                let has_work = || pending.load(Ordering::SeqCst);
+                if idle.sleep(1, has_work, || None, || ()) == Woke::Done {
+                    break;
+                }
+            }
+            gate.end_solo();
+        } else {
+            gate.enter();
+            gate.leave();
+        }
+        // The run's end: takes the jobs under their lock, so either it
+        // sees a job queued before, or that job's observer enters the gate
+        // afterwards (the run ended before) and runs it itself.
+        gate.enter();
+        run_jobs();
+        gate.leave();
+        observer.join().unwrap();
+        // SAFETY: both threads are done.
+        assert_eq!(data.with(|p| unsafe { *p }), 1, "the job ran once");
     });
 }
 

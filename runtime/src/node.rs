@@ -29,8 +29,11 @@ use std::time::{Duration, Instant};
 
 pub use crate::process::{matches, Got, Name, Pid, Received, Wait};
 
+mod observe;
 mod run;
 mod signals;
+
+pub use observe::{Job, Loads};
 
 /// How a process's slice ended, as the executor reports it.
 #[derive(Debug)]
@@ -70,6 +73,8 @@ pub struct Stats {
     pub messages: AtomicU64,
     /// Reductions spent, as executors report them through [`Sched::spent`].
     pub reductions: AtomicU64,
+    /// The same, per scheduler (index = worker), filled as workers stop.
+    pub worker_reductions: std::sync::Mutex<Vec<u64>>,
 }
 
 /// Errors of process operations (turned into exceptions by the caller).
@@ -103,9 +108,13 @@ pub struct Node<S> {
     /// The exit signal that ended PID 1, if one did (the first).
     main_killed: Mutex<Option<MainKilled>>,
     pub(crate) shared: Shared<S>,
+    /// The I/O threads for blocking operations (`io.rs`).
+    pub(crate) io: crate::io::IoPool,
     /// Lock elision (`sched/README.md`, "Locks"): a one-scheduler run
     /// takes process locks without atomics while no other thread uses them.
     solo: SoloGate,
+    /// Snapshots and load counters for observers (`node/observe.rs`).
+    pub(crate) observers: observe::Observers<S>,
 }
 
 #[cfg(not(loom))]
@@ -137,6 +146,8 @@ pub enum KilledVia {
 
 impl<S: Send> Node<S> {
     pub fn new(max_processes: usize) -> Node<S> {
+        let shared = Shared::new();
+        let io = crate::io::IoPool::new(shared.idle.clone());
         Node {
             table: Table::new(),
             orphans: Mutex::new(Vec::new()),
@@ -152,8 +163,10 @@ impl<S: Send> Node<S> {
             stats: Stats::default(),
             main_reason: Mutex::new(None),
             main_killed: Mutex::new(None),
-            shared: Shared::new(),
+            shared,
+            io,
             solo: SoloGate::default(),
+            observers: observe::Observers::new(),
         }
     }
 
@@ -516,6 +529,41 @@ impl<'a, S: Send> Sched<'a, S> {
             }
         }
         got
+    }
+
+    /// I1: run the blocking operation `job` for the running process `me`
+    /// on an I/O thread; its slice must end with [`Outcome::Waiting`], and
+    /// when the process runs again [`Sched::take_io`] gives the result.
+    pub fn start_io(&self, me: &Process<S>, job: crate::io::IoJob) -> Result<(), OpError> {
+        let token = self.node.next_ref.fetch_add(1, Ordering::Relaxed);
+        let mut own = self.w.own.borrow_mut();
+        assert_eq!(own.pid, me.pid, "start_io by a process not running here");
+        let ticket = self.node.io.submit(me.pid, token, job)?;
+        me.with_meta(|m| m.cold().io_ticket = Some(ticket));
+        self.node
+            .trace(|| format!("io {} started (token {token})", me.pid));
+        own.wait = Some(Wait::Io { token });
+        Ok(())
+    }
+
+    /// I4: the result of the running process's blocking operation, once it
+    /// finished (else `None`: start one with [`Sched::start_io`]).
+    pub fn take_io(&self, me: &Process<S>) -> Option<crate::IoResult> {
+        me.take_io(self.w.locking)
+    }
+
+    /// I3: deliver the blocking operations that finished (between slices).
+    pub(crate) fn deliver_io(&self) {
+        for (pid, token, ticket, result) in self.node.io.take_done() {
+            if let Some(p) = self.w.proc(pid) {
+                if p.complete_io(token, result, self.w.locking) {
+                    self.w.schedule(p);
+                }
+            }
+            // After the process was queued (or holds the result): S4 never
+            // sees neither.
+            self.node.io.settle(&ticket);
+        }
     }
 
     /// SLEEP: the running process `me` waits until `deadline` (its slice

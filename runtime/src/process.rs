@@ -14,7 +14,7 @@
 //! registered when the slice ends (R4), in the same critical section that
 //! parks the process.
 
-use crate::sync::{AtomicBool, LockMode, Ordering, SpinLock, UnsafeCell};
+use crate::sync::{AtomicBool, AtomicU64, LockMode, Ordering, SpinLock, UnsafeCell};
 use crate::value::Value;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -40,6 +40,9 @@ pub enum Wait {
     },
     /// SLEEP until `deadline`.
     Sleep { deadline: Instant },
+    /// A blocking operation, run on the node's I/O threads, whose
+    /// completion `token` ends the wait (I2; no message does).
+    Io { token: u64 },
 }
 
 impl Wait {
@@ -47,6 +50,7 @@ impl Wait {
         match self {
             Wait::Receive { deadline, .. } => *deadline,
             Wait::Sleep { deadline } => Some(*deadline),
+            Wait::Io { .. } => None,
         }
     }
 
@@ -54,9 +58,55 @@ impl Wait {
     fn wants(&self, msg: &Value) -> bool {
         match self {
             Wait::Receive { pattern, .. } => pattern.as_ref().is_none_or(|p| matches(p, msg)),
-            Wait::Sleep { .. } => false,
+            Wait::Sleep { .. } | Wait::Io { .. } => false,
         }
     }
+}
+
+/// A process as an observer sees it ([`crate::Node::observe_processes`]).
+#[derive(Clone, Debug)]
+pub struct View<T> {
+    pub pid: Pid,
+    pub name: Option<Name>,
+    pub status: ViewStatus,
+    /// Messages waiting. For a running process only those that arrived
+    /// during its current slice (its worker holds the rest): a lower bound
+    /// (`mailbox_exact` false).
+    pub mailbox: usize,
+    pub mailbox_exact: bool,
+    pub links: Vec<Pid>,
+    /// The processes it monitors.
+    pub monitors: Vec<Pid>,
+    /// The processes that monitor it.
+    pub watchers: Vec<Pid>,
+    pub trap_exit: bool,
+    /// What the observer's function read from its execution state, when
+    /// it was at rest (`None` while a worker runs it, or once it exits).
+    pub state: Option<T>,
+    /// [`Process::noted`]: the executor's note (the engine's: from its last
+    /// preempted slice).
+    pub note: [u64; 2],
+}
+
+/// What a process is doing, for observers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ViewStatus {
+    /// A worker runs it right now.
+    Running,
+    /// In a run queue.
+    Runnable,
+    /// Waiting in a receive: for any message or a pattern, with the time
+    /// left of its timeout, if it has one.
+    Receive {
+        pattern: bool,
+        left: Option<std::time::Duration>,
+    },
+    /// In SLEEP, with the time left.
+    Sleep { left: std::time::Duration },
+    /// Waiting for a blocking operation on the node's I/O threads.
+    Io,
+    /// Ending (an exit signal arrived, or its exit is being processed).
+    Exiting,
 }
 
 /// A process's scheduling state.
@@ -93,7 +143,22 @@ pub(crate) struct Cold {
     /// Monitors on this process: (ref, watcher).
     pub(crate) watchers: Vec<(i64, Pid)>,
     pub(crate) name: Option<Name>,
+    /// The result of the blocking operation of I/O wait `token`, left by
+    /// I3 until the process takes it (I4).
+    pub(crate) io_done: Option<(u64, IoResult)>,
+    /// The count of its blocking operation on its way (`io.rs`), given
+    /// back at X1 if the process ends first.
+    pub(crate) io_ticket: Option<Ticket>,
 }
+
+/// What a blocking operation run on an I/O thread gives back; the runtime
+/// carries it to the process without looking inside.
+pub type IoResult = Box<dyn std::any::Any + Send>;
+
+/// A blocking operation counted as pending (`io.rs`): whoever first takes
+/// the count back (its delivery, I3, or its process's end, X1) clears it,
+/// exactly once.
+pub(crate) type Ticket = std::sync::Arc<std::sync::atomic::AtomicBool>;
 
 /// A process's bookkeeping (everything but its execution state).
 #[derive(Debug)]
@@ -167,6 +232,11 @@ pub struct Process<S> {
     /// The mailbox, oldest first (M1, M2): while the process is `Running`
     /// only its worker uses it, without the lock; else only under the lock.
     mailbox: UnsafeCell<VecDeque<Value>>,
+    /// Two words the executor writes for observers, without a lock (the
+    /// engine: where the process was and its reductions when its last
+    /// slice was preempted; [`Process::note`]). Read by snapshots of a process that runs
+    /// right now, whose execution state only its worker may read.
+    note: [AtomicU64; 2],
     pub(crate) inner: SpinLock<Inner<S>>,
 }
 
@@ -332,6 +402,7 @@ impl<S> Process<S> {
             has_mail: AtomicBool::new(false),
             named: AtomicBool::new(false),
             mailbox: UnsafeCell::new(VecDeque::new()),
+            note: [AtomicU64::new(u64::MAX), AtomicU64::new(0)],
             inner: SpinLock::new(Inner {
                 meta: Meta {
                     // R1: a new process starts queued; the spawner queues it.
@@ -567,6 +638,10 @@ impl<S> Process<S> {
         // The older messages did not end the wait (the receive looked at
         // them); did one that arrived since?
         let woken = match (&end, &wait) {
+            (SliceEnd::Waiting, Some(Wait::Io { token })) => m
+                .cold
+                .as_ref()
+                .is_some_and(|c| c.io_done.as_ref().is_some_and(|d| d.0 == *token)),
             (SliceEnd::Waiting, Some(w)) => m.inbox_wants(w),
             _ => true,
         };
@@ -661,6 +736,34 @@ impl<S> Process<S> {
         }
     }
 
+    /// I3: the blocking operation of I/O wait `token` finished with
+    /// `result`. True when the caller must queue the process (it was parked
+    /// in that wait); a running process finds the result at R4 or when it
+    /// looks (I4); an ended one drops it.
+    pub(crate) fn complete_io(&self, token: u64, result: IoResult, locking: LockMode) -> bool {
+        let mut g = self.inner.lock_as(locking);
+        let m = &mut g.meta;
+        if matches!(m.status, Status::Exiting | Status::Exited) {
+            return false;
+        }
+        m.cold().io_done = Some((token, result));
+        if m.status == Status::Waiting
+            && matches!(m.wait, Some(Wait::Io { token: t }) if t == token)
+        {
+            m.wait = None;
+            m.status = Status::Queued;
+            return true;
+        }
+        false
+    }
+
+    /// I4: the running process takes the result of its blocking operation,
+    /// if it came (a process has at most one at a time: it waits for it).
+    pub(crate) fn take_io(&self, locking: LockMode) -> Option<IoResult> {
+        let mut g = self.inner.lock_as(locking);
+        g.meta.cold.as_mut()?.io_done.take().map(|(_, r)| r)
+    }
+
     /// T1: a timer of wait `token` fired. True when the caller must queue.
     pub(crate) fn fire_timer(&self, token: u64) -> bool {
         let mut g = self.inner.lock();
@@ -737,6 +840,69 @@ impl<S> Process<S> {
     /// Run `f` on the bookkeeping, under the lock.
     pub(crate) fn with_meta<R>(&self, f: impl FnOnce(&mut Meta) -> R) -> R {
         f(&mut self.inner.lock().meta)
+    }
+
+    /// The executor's note for observers: two words, each a plain relaxed
+    /// store. A reader may see the two words of consecutive notes mixed.
+    #[inline]
+    pub fn note(&self, a: u64, b: u64) {
+        self.note[0].store(a, Ordering::Relaxed);
+        self.note[1].store(b, Ordering::Relaxed);
+    }
+
+    /// The last note (`u64::MAX, 0` before the first).
+    pub fn noted(&self) -> [u64; 2] {
+        [
+            self.note[0].load(Ordering::Relaxed),
+            self.note[1].load(Ordering::Relaxed),
+        ]
+    }
+
+    /// O1: this process as a snapshot sees it, read in one critical section
+    /// of its lock (`node/observe.rs`); `f` reads its execution state when
+    /// it is at rest (queued or waiting: no worker holds it).
+    pub(crate) fn view<T>(&self, now: Instant, f: impl FnOnce(&S) -> T) -> View<T> {
+        let g = self.inner.lock();
+        let m = &g.meta;
+        let inbox = m.cold.as_ref().map_or(0, |c| c.inbox.len());
+        let running = m.status == Status::Running;
+        let status = match m.status {
+            _ if m.pending_exit.is_some() => ViewStatus::Exiting,
+            Status::Running => ViewStatus::Running,
+            Status::Queued => ViewStatus::Runnable,
+            Status::Exiting | Status::Exited => ViewStatus::Exiting,
+            Status::Waiting => match &m.wait {
+                Some(Wait::Receive { pattern, deadline }) => ViewStatus::Receive {
+                    pattern: pattern.is_some(),
+                    left: deadline.map(|d| d.saturating_duration_since(now)),
+                },
+                Some(Wait::Sleep { deadline }) => ViewStatus::Sleep {
+                    left: deadline.saturating_duration_since(now),
+                },
+                Some(Wait::Io { .. }) => ViewStatus::Io,
+                None => ViewStatus::Runnable,
+            },
+        };
+        let mailbox = if running {
+            inbox
+        } else {
+            // SAFETY: M2: under the lock, and not running.
+            inbox + unsafe { self.with_mailbox(|mb| mb.len()) }
+        };
+        let cold = m.cold.as_deref();
+        View {
+            pid: self.pid,
+            name: cold.and_then(|c| c.name.clone()),
+            status,
+            mailbox,
+            mailbox_exact: !running,
+            links: cold.map_or_else(Vec::new, |c| c.links.clone()),
+            monitors: cold.map_or_else(Vec::new, |c| c.monitors.iter().map(|m| m.1).collect()),
+            watchers: cold.map_or_else(Vec::new, |c| c.watchers.iter().map(|w| w.1).collect()),
+            trap_exit: m.trap_exit,
+            state: g.state.as_ref().map(f),
+            note: self.noted(),
+        }
     }
 
     /// Run `f` on the execution state, if it is at rest.

@@ -193,6 +193,16 @@ impl SoloGate {
         }
     }
 
+    /// L3 without waiting (O2): count as a user unless there is a solo
+    /// user now; true when counted (then `leave` when done).
+    pub(crate) fn try_enter(&self) -> bool {
+        if self.0.fetch_add(2, Ordering::Acquire) & SOLO != 0 {
+            self.0.fetch_sub(2, Ordering::Relaxed);
+            return false;
+        }
+        true
+    }
+
     /// L3: a user that entered is done.
     pub(crate) fn leave(&self) {
         self.0.fetch_sub(2, Ordering::Release);

@@ -37,8 +37,11 @@
 //!   and the helper may write the frame's variables), `helper_ends` (the
 //!   same, and control
 //!   never falls through: the block ends).
-//! - `cost`: `vm` or `rt` (a process operation: what it costs is the
-//!   runtime's, which the JIT weighs before compiling a unit).
+//! - `cost`: `vm`, `rt` (a process operation: what it costs is the
+//!   runtime's, which the JIT weighs before compiling a unit) or `io` (a
+//!   blocking operation: it runs on one of the node's I/O threads while
+//!   its process waits in it, so its control is `waits`; a process
+//!   operation too).
 
 use super::operand::*;
 use ttvm_runtime::Value;
@@ -179,12 +182,12 @@ macro_rules! for_each_op {
             "Host I/O";
             PRINT Print(Nil) [1, 0] next other helper vm "`v --`: PRINT text and a newline to stdout";
             PRINT_ERR PrintErr(Nil) [1, 0] next other helper vm "`v --`: PRINT text and a newline to stderr (reports, logs)";
-            READ_LINE ReadLine(Nil) [0, 1] next other helper vm "`-- s|null`: a line of stdin, null at end of input";
-            READ_FILE ReadFile(Nil) [1, 1] next other helper vm "`path -- s`";
-            WRITE_FILE WriteFile(Nil) [2, 0] next other helper vm "`content path --`";
-            APPEND_FILE AppendFile(Nil) [2, 0] next other helper vm "`content path --`";
-            FILE_EXISTS FileExists(Nil) [1, 1] next other helper vm "`path -- Bool`";
-            DELETE_FILE DeleteFile(Nil) [1, 0] next other helper vm "`path --`";
+            READ_LINE ReadLine(Nil) [0, 1] waits other helper io "`-- s|null`: a line of stdin, null at end of input";
+            READ_FILE ReadFile(Nil) [1, 1] waits other helper io "`path -- s`";
+            WRITE_FILE WriteFile(Nil) [2, 0] waits other helper io "`content path --`";
+            APPEND_FILE AppendFile(Nil) [2, 0] waits other helper io "`content path --`";
+            FILE_EXISTS FileExists(Nil) [1, 1] waits other helper io "`path -- Bool`";
+            DELETE_FILE DeleteFile(Nil) [1, 0] waits other helper io "`path --`";
             GET_ENV GetEnv(Nil) [1, 1] next other helper vm "`name -- s|null`";
             GET_ARGS GetArgs(Nil) [0, 1] next other helper vm "`-- list` of the arguments after `--`";
             GET_TIME GetTime(Nil) [0, 1] next other helper vm "`-- n`: Unix seconds";
@@ -202,14 +205,14 @@ macro_rules! for_each_op {
             // Issue 14: TinyTotVM's host operations (src/library/host.rs)
             "Host operations from TinyTotVM";
             SET_ENV SetEnv(Nil) [2, 0] next other library vm "`name value --`: set an environment variable";
-            FILE_SIZE FileSize(Nil) [1, 1] next other library vm "`path -- n`: size in bytes";
-            LIST_DIR ListDir(Nil) [1, 1] next other library vm "`path -- list`: the folder's entry names, sorted";
-            READ_BYTES ReadBytes(Nil) [1, 1] next other library vm "`path -- bytes`: the file as a List of Ints 0..=255";
-            WRITE_BYTES WriteBytes(Nil) [2, 0] next other library vm "`bytes path --`: write a List of Ints 0..=255 to a file";
-            EXEC Exec(Nil) [2, 1] next other library vm "`prog args -- status`: run a program (no shell) on ttvm's stdin/stdout/stderr";
-            EXEC_CAPTURE ExecCapture(Nil) [2, 1] next other library vm "`prog args -- {stdout, stderr, exit_code}`: run a program, capturing its output";
-            READ_CHAR ReadChar(Nil) [0, 1] next other library vm "`-- s|null`: one character of stdin, null at end of input";
-            READ_INPUT ReadInput(Nil) [0, 1] next other library vm "`-- s`: the rest of stdin";
+            FILE_SIZE FileSize(Nil) [1, 1] waits other helper io "`path -- n`: size in bytes";
+            LIST_DIR ListDir(Nil) [1, 1] waits other helper io "`path -- list`: the folder's entry names, sorted";
+            READ_BYTES ReadBytes(Nil) [1, 1] waits other helper io "`path -- bytes`: the file as a List of Ints 0..=255";
+            WRITE_BYTES WriteBytes(Nil) [2, 0] waits other helper io "`bytes path --`: write a List of Ints 0..=255 to a file";
+            EXEC Exec(Nil) [2, 1] waits other helper io "`prog args -- status`: run a program (no shell) on ttvm's stdin/stdout/stderr";
+            EXEC_CAPTURE ExecCapture(Nil) [2, 1] waits other helper io "`prog args -- {stdout, stderr, exit_code}`: run a program, capturing its output";
+            READ_CHAR ReadChar(Nil) [0, 1] waits other helper io "`-- s|null`: one character of stdin, null at end of input";
+            READ_INPUT ReadInput(Nil) [0, 1] waits other helper io "`-- s`: the rest of stdin";
             // §4 Processes
             "Processes";
             SPAWN Spawn(Nil) [dyn, 1] ends other helper rt "`[args…] v -- pid`: start a process";
@@ -271,6 +274,7 @@ macro_rules! define_ops {
                     jit: define_ops!(@jit $jit),
                     library: matches!(define_ops!(@jit $jit), JitClass::Library),
                     process: define_ops!(@cost $cost),
+                    blocking: define_ops!(@blocking $cost),
                     section,
                     summary: $doc,
                 }
@@ -375,6 +379,9 @@ macro_rules! define_ops {
     (@jit helper_releases) => { JitClass::HelperReleases };
     (@cost vm) => { false };
     (@cost rt) => { true };
+    (@cost io) => { true };
+    (@blocking io) => { true };
+    (@blocking $other:ident) => { false };
     (@family konst($($f:tt)*)) => { Family::Const };
     (@family arith($op:ident)) => { Family::Arith(Arith::$op) };
     (@family arith_f($op:ident)) => { Family::ArithF(Arith::$op) };
@@ -521,8 +528,11 @@ pub struct OpInfo {
     pub jit: JitClass,
     /// A library operation (`src/library/`): the `jit` column's `library`.
     pub library: bool,
-    /// A process operation (`rt` cost).
+    /// A process operation (`rt` or `io` cost).
     pub process: bool,
+    /// A blocking operation (`io` cost): it runs on an I/O thread while
+    /// its process waits in it (`exec::semantics::io`).
+    pub blocking: bool,
     pub section: &'static str,
     pub summary: &'static str,
 }

@@ -23,10 +23,21 @@ const VM_STACK_BYTES: usize = 1 << 30;
 
 /// Run `program` to its end.
 pub fn run(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
+    run_watched(program, config, io, crate::observe::Watch::default())
+}
+
+/// Run `program` to its end, with the process view `watch` asks for
+/// (snapshots on SIGUSR1/SIGQUIT, `--top`; docs/OBSERVING.md).
+pub fn run_watched(
+    program: Arc<Program>,
+    config: RunConfig,
+    io: Io,
+    watch: crate::observe::Watch,
+) -> RunResult {
     let vm_thread = std::thread::Builder::new()
         .name("ttvm".to_string())
         .stack_size(VM_STACK_BYTES)
-        .spawn(move || run_here(program, config, io));
+        .spawn(move || run_here(program, config, io, watch));
     match vm_thread {
         Ok(handle) => match handle.join() {
             Ok(result) => result,
@@ -42,7 +53,13 @@ pub fn run(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
     }
 }
 
-fn run_here(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
+fn run_here(
+    program: Arc<Program>,
+    config: RunConfig,
+    io: Io,
+    watch: crate::observe::Watch,
+) -> RunResult {
+    let top = watch.top.is_some();
     let fuse = !(config.debug || config.trace);
     // --debug and --trace show every instruction: they run interpreted.
     let jit_on = config.jit && fuse;
@@ -102,7 +119,9 @@ fn run_here(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
             VM_STACK_BYTES / 4
         },
     };
-    let (end, report) = node.run(&engine, &sched);
+    let source = crate::observe::Source::new(&program, &code.layout);
+    let (end, report) =
+        crate::observe::during(watch, &node, &vm, &source, || node.run(&engine, &sched));
     let hit_limit = engine.hit_limit.load(Ordering::Relaxed);
     let mut exit_code = match end {
         _ if hit_limit => crate::EXIT_ABNORMAL,
@@ -159,8 +178,20 @@ fn run_here(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
         } else {
             String::new()
         };
+        let per = node
+            .stats
+            .worker_reductions
+            .lock()
+            .map(|v| v.clone())
+            .unwrap_or_default();
+        let per = if per.len() > 1 {
+            let each: Vec<String> = per.iter().map(|n| n.to_string()).collect();
+            format!(" (per scheduler {})", each.join(" / "))
+        } else {
+            String::new()
+        };
         vm.eprint(&format!(
-            "stats: schedulers {schedulers}{unpinned}; processes spawned {}, peak live {}; messages sent {}; reductions {}; time {:.3} ms\n",
+            "stats: schedulers {schedulers}{unpinned}; processes spawned {}, peak live {}; messages sent {}; reductions {}{per}; time {:.3} ms\n",
             node.stats.spawned.load(Ordering::Relaxed),
             node.stats.peak_live.load(Ordering::Relaxed),
             node.stats.messages.load(Ordering::Relaxed),
@@ -170,6 +201,10 @@ fn run_here(program: Arc<Program>, config: RunConfig, io: Io) -> RunResult {
         if let Some(jit) = &jit {
             vm.eprint(&jit.stats().report());
         }
+    }
+    if top {
+        // What the view captured of the program's streams, to them.
+        crate::observe::top::before_exit(&vm);
     }
     // The code memory goes only now: no compiled code runs any more.
     drop(jit);
@@ -277,7 +312,14 @@ impl Execute<Box<Context>> for Engine<'_> {
             }
         }
         let out = match out {
-            End::Preempted => return node::Outcome::Preempted,
+            End::Preempted => {
+                // For observers of a process that runs (docs/OBSERVING.md):
+                // where it is and its reductions as of its last preempted
+                // slice. Not at a wait: a waiting process is at rest and
+                // read whole, and message passing pays nothing.
+                me.note(ctx.pc.0 as u64, ctx.reductions);
+                return node::Outcome::Preempted;
+            }
             End::Waiting => return node::Outcome::Waiting,
             End::Other(out) => out,
         };

@@ -5,7 +5,7 @@
 mod driver;
 mod helpers;
 
-pub use driver::run;
+pub use driver::{run, run_watched};
 
 /// The Cranelift IR the JIT makes for the code around program address
 /// `at` (its unit), without running anything: for `--jit-dump`-style

@@ -208,11 +208,18 @@ pub enum ModuleState {
 pub struct Vm {
     pub program: Arc<Program>,
     pub config: RunConfig,
+    /// The standard streams, shared with the I/O threads that run blocking
+    /// operations (`exec::semantics::io`).
+    streams: Arc<Streams>,
+    pub modules: Mutex<Vec<ModuleState>>,
+    pub started: Instant,
+}
+
+/// The VM's standard streams.
+pub struct Streams {
     stdout: Mutex<BufWriter<OutputSink>>,
     stderr: Mutex<Box<dyn Write + Send>>,
     stdin: Mutex<Box<dyn BufRead + Send>>,
-    pub modules: Mutex<Vec<ModuleState>>,
-    pub started: Instant,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -225,19 +232,48 @@ impl Vm {
         Vm {
             program,
             config,
-            stdout: Mutex::new(BufWriter::with_capacity(
-                1 << 16,
-                OutputSink::new(io.stdout),
-            )),
-            stderr: Mutex::new(io.stderr),
-            stdin: Mutex::new(io.stdin),
+            streams: Arc::new(Streams {
+                stdout: Mutex::new(BufWriter::with_capacity(
+                    1 << 16,
+                    OutputSink::new(io.stdout),
+                )),
+                stderr: Mutex::new(io.stderr),
+                stdin: Mutex::new(io.stdin),
+            }),
             modules: Mutex::new(vec![ModuleState::NotRun; n]),
             started: Instant::now(),
         }
     }
 
+    /// The standard streams, for a blocking operation on an I/O thread.
+    pub fn streams(&self) -> Arc<Streams> {
+        self.streams.clone()
+    }
+
     /// PRINT: one whole line, never interleaved with another. A failed
     /// write drops the output (see [`OutputSink`]); the program goes on.
+    pub fn print_line(&self, text: &str) {
+        self.streams.print_line(text)
+    }
+
+    /// A diagnostic line (or lines) to stderr; stdout is flushed first so
+    /// the two streams read in order on a terminal.
+    pub fn eprint(&self, text: &str) {
+        self.streams.eprint(text)
+    }
+
+    pub fn flush(&self) {
+        self.streams.flush()
+    }
+
+    /// Whether writing to stdout failed (other than a closed pipe).
+    pub fn output_failed(&self) -> bool {
+        lock(&self.streams.stdout).get_ref().has_error()
+    }
+}
+
+impl Streams {
+    /// PRINT's line ([`Vm::print_line`]).
     pub fn print_line(&self, text: &str) {
         let mut out = lock(&self.stdout);
         // The sink below the buffer never fails.
@@ -248,8 +284,7 @@ impl Vm {
         self.report_output_error(report);
     }
 
-    /// A diagnostic line (or lines) to stderr; stdout is flushed first so
-    /// the two streams read in order on a terminal.
+    /// [`Vm::eprint`].
     pub fn eprint(&self, text: &str) {
         self.flush();
         let mut err = lock(&self.stderr);
@@ -272,32 +307,10 @@ impl Vm {
             let _ = err.flush();
         }
     }
-
-    /// Whether writing to stdout failed (other than a closed pipe).
-    pub fn output_failed(&self) -> bool {
-        lock(&self.stdout).get_ref().has_error()
-    }
-
-    /// READ_LINE: a line without its newline, or None at end of input.
-    pub fn read_line(&self) -> std::io::Result<Option<String>> {
-        self.flush();
-        let mut line = String::new();
-        let n = lock(&self.stdin).read_line(&mut line)?;
-        if n == 0 {
-            return Ok(None);
-        }
-        if line.ends_with('\n') {
-            line.pop();
-            if line.ends_with('\r') {
-                line.pop();
-            }
-        }
-        Ok(Some(line))
-    }
 }
 
 /// The VM's standard streams, as the library's host operations use them.
-impl crate::library::host::Console for Vm {
+impl crate::library::host::Console for Streams {
     fn flush_stdout(&self) {
         self.flush();
     }
@@ -307,5 +320,15 @@ impl crate::library::host::Console for Vm {
         self.flush();
         let mut stdin = lock(&self.stdin);
         f(&mut **stdin);
+    }
+}
+
+impl crate::library::host::Console for Vm {
+    fn flush_stdout(&self) {
+        self.streams.flush();
+    }
+
+    fn with_stdin(&self, f: &mut dyn FnMut(&mut dyn BufRead)) {
+        self.streams.with_stdin(f)
     }
 }

@@ -1,8 +1,11 @@
-//! TinyTotVM's host operations: SET_ENV, FILE_SIZE, LIST_DIR, READ_BYTES,
-//! WRITE_BYTES, EXEC, EXEC_CAPTURE, READ_CHAR, READ_INPUT.
+//! Host operations: TinyTotVM's SET_ENV, FILE_SIZE, LIST_DIR, READ_BYTES,
+//! WRITE_BYTES, EXEC, EXEC_CAPTURE, READ_CHAR, READ_INPUT, and SPEC
+//! §3.10's READ_LINE, READ_FILE, WRITE_FILE, APPEND_FILE, FILE_EXISTS and
+//! DELETE_FILE.
 //!
-//! Every blocking call is in one function of its own here (issue 16 moves
-//! blocking operations to an I/O pool). Errors say what failed, for which
+//! Every blocking call is in one function of its own here; the ones the
+//! op table marks `io` run on the node's I/O threads while their process
+//! waits (`exec::semantics::io`). Errors say what failed, for which
 //! path or program, and the OS reason: ``FILE_SIZE failed for `x`: No such
 //! file or directory``. The caller checks `--sandbox` first (all of these
 //! raise `permission denied` under it) and the operand types.
@@ -64,6 +67,52 @@ pub fn set_env(name: &str, value: &str) -> Result<(), String> {
     // with GET_ENV or EXEC on another scheduler thread.
     std::env::set_var(name, value);
     Ok(())
+}
+
+/// READ_LINE: a line of stdin without its newline (and a `\r` before it),
+/// or `None` at the end of input.
+pub fn read_line(stdin: &mut dyn BufRead) -> Result<Option<String>, String> {
+    let mut line = String::new();
+    let n = stdin
+        .read_line(&mut line)
+        .map_err(|e| format!("READ_LINE failed: {}", reason(&e)))?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if line.ends_with('\n') {
+        line.pop();
+        if line.ends_with('\r') {
+            line.pop();
+        }
+    }
+    Ok(Some(line))
+}
+
+/// READ_FILE: the file at `path` as text.
+pub fn read_file(path: &str) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| failed("READ_FILE", path, &e))
+}
+
+/// WRITE_FILE / APPEND_FILE (`append`): `text` to the file at `path`
+/// (APPEND_FILE creates it when missing).
+pub fn write_file(path: &str, text: &str, append: bool) -> Result<(), String> {
+    use std::io::Write;
+    let (op, result) = if append {
+        let r = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(path)
+            .and_then(|mut f| f.write_all(text.as_bytes()));
+        ("APPEND_FILE", r)
+    } else {
+        ("WRITE_FILE", std::fs::write(path, text))
+    };
+    result.map_err(|e| failed(op, path, &e))
+}
+
+/// DELETE_FILE: remove the file at `path`.
+pub fn delete_file(path: &str) -> Result<(), String> {
+    std::fs::remove_file(path).map_err(|e| failed("DELETE_FILE", path, &e))
 }
 
 /// FILE_SIZE: the size in bytes of the file at `path` (following symlinks).

@@ -52,7 +52,7 @@ pub struct Caps<'a> {
 /// Run library operation `op` on the operand stack.
 pub fn call(op: Opcode, stack: &mut Vec<Value>, caps: &Caps<'_>) -> OpResult {
     let info = op.info();
-    if !info.library {
+    if !info.library && !info.blocking {
         return crate::exec::error(format!("{} is not a library operation", info.mnemonic));
     }
     let Some(base) = stack.len().checked_sub(info.pops as usize) else {
@@ -105,6 +105,12 @@ pub fn call(op: Opcode, stack: &mut Vec<Value>, caps: &Caps<'_>) -> OpResult {
         | O::ExecCapture
         | O::ReadChar
         | O::ReadInput
+        | O::ReadLine
+        | O::ReadFile
+        | O::WriteFile
+        | O::AppendFile
+        | O::FileExists
+        | O::DeleteFile
         | O::FormatTime => formats_and_host(op, args.stack, caps),
         _ => crate::exec::error(format!("{} has no library function", info.mnemonic)),
     }
@@ -257,9 +263,16 @@ fn formats_and_host(op: Opcode, stack: &mut Vec<Value>, caps: &Caps<'_>) -> OpRe
     use Opcode as O;
     let info = op.info();
     let n = info.pops as usize;
+    // READ_LINE reads the VM's own stdin, which --sandbox allows (SPEC §3.10).
     let host = !matches!(
         op,
-        O::JsonParse | O::JsonStringify | O::CsvParse | O::CsvWrite | O::Hash | O::FormatTime
+        O::JsonParse
+            | O::JsonStringify
+            | O::CsvParse
+            | O::CsvWrite
+            | O::Hash
+            | O::FormatTime
+            | O::ReadLine
     );
     if host && caps.sandbox {
         return error("permission denied");
@@ -306,18 +319,35 @@ fn formats_and_host(op: Opcode, stack: &mut Vec<Value>, caps: &Caps<'_>) -> OpRe
                 }
             })
         }
-        O::ReadChar | O::ReadInput => {
+        O::ReadChar | O::ReadInput | O::ReadLine => {
             let mut r = Err(no_console());
             let console = caps.console.ok_or_else(no_console).or_else(error)?;
             console.with_stdin(&mut |stdin| {
-                r = if op == O::ReadChar {
-                    host::read_char(stdin).map(Some)
-                } else {
-                    host::read_input(stdin).map(|t| Some(values::text_value(t)))
+                r = match op {
+                    O::ReadChar => host::read_char(stdin).map(Some),
+                    O::ReadInput => host::read_input(stdin).map(|t| Some(values::text_value(t))),
+                    _ => host::read_line(stdin)
+                        .map(|l| Some(l.map_or(Value::Null, values::text_value))),
                 };
             });
             r
         }
+        O::ReadFile => {
+            host::read_file(str_arg(s, n, 0, op, "path")?).map(|t| Some(values::text_value(t)))
+        }
+        O::WriteFile | O::AppendFile => {
+            let path = str_arg(s, n, 1, op, "path")?;
+            let text = match arg(s, n, 0) {
+                Value::Str(t) => t.to_string(),
+                other => crate::exec::ops::text(other)?,
+            };
+            host::write_file(path, &text, op == O::AppendFile).map(|()| None)
+        }
+        O::FileExists => {
+            let path = str_arg(s, n, 0, op, "path")?;
+            Ok(Some(Value::Bool(std::path::Path::new(path).exists())))
+        }
+        O::DeleteFile => host::delete_file(str_arg(s, n, 0, op, "path")?).map(|()| None),
         _ => return error(format!("{} is not a library operation", info.mnemonic)),
     };
     match result {
@@ -331,7 +361,7 @@ fn formats_and_host(op: Opcode, stack: &mut Vec<Value>, caps: &Caps<'_>) -> OpRe
 }
 
 fn no_console() -> String {
-    "EXEC, READ_CHAR and READ_INPUT need the VM's standard streams (a library test has none)"
+    "EXEC, READ_LINE, READ_CHAR and READ_INPUT need the VM's standard streams (a library test has none)"
         .to_string()
 }
 

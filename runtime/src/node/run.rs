@@ -4,6 +4,7 @@
 //! own state and queues are `sched::Worker`; the protocol is
 //! `sched/README.md`.
 
+use super::observe::RunLoad;
 use super::{Execute, Node, Outcome, Sched};
 use crate::process::{After, Entry, Process, SliceEnd, Start};
 use crate::sched::{pin, RunEnd, RunReport, SchedConfig, Woke, Worker};
@@ -11,6 +12,16 @@ use crate::sync::LockMode;
 use crate::table::{Garbage, Mark};
 use crossbeam_deque::{Steal, Stealer, Worker as Deque};
 use std::time::{Duration, Instant};
+
+/// W3: how long a spawned child may wait in its worker's nursery, in
+/// slices' worth of that worker's reductions, before other workers may
+/// steal it.
+const NURSERY_SLICES: u64 = 2;
+
+/// I5: how often an idle worker looks again while blocking operations are
+/// on their way (a finished one wakes it at once; this only bounds a
+/// wake-up that could not be given).
+const IO_RECHECK: Duration = Duration::from_secs(1);
 
 impl<S: Send> Node<S> {
     /// Run every process to the end on `config.schedulers` threads (the
@@ -28,6 +39,8 @@ impl<S: Send> Node<S> {
         let marks: Vec<Mark> = (0..n).map(|_| Mark::new()).collect();
         let marks = &marks[..];
         let locking = self.begin_run(n);
+        let loads = self.start_loads(n);
+        let loads = &*loads;
         // L2 also when a worker panics (the panic goes on after).
         struct EndRun<'a, S: Send>(&'a Node<S>, LockMode);
         impl<S: Send> Drop for EndRun<'_, S> {
@@ -46,7 +59,7 @@ impl<S: Send> Node<S> {
                     .stack_size(config.stack_bytes)
                     .spawn_scoped(scope, move || {
                         pin(i, cores, unpinned);
-                        self.work(i, exec, config, local, stealers, marks, locking)
+                        self.work(i, exec, config, local, stealers, marks, locking, loads)
                     });
                 if let Err(e) = spawned {
                     // Fewer threads still run everything correctly.
@@ -54,7 +67,7 @@ impl<S: Send> Node<S> {
                 }
             }
             pin(0, &cores, &unpinned);
-            self.work(0, exec, config, first, &stealers, marks, locking);
+            self.work(0, exec, config, first, &stealers, marks, locking, loads);
         });
         // Entries left in the injector (Q2), then what the workers retired:
         // every worker has stopped.
@@ -65,11 +78,15 @@ impl<S: Send> Node<S> {
         }
         drop(std::mem::take(&mut *crate::sync::lock(&self.orphans)));
         let end = self.shared.idle.take_result().unwrap_or(RunEnd::AllEnded);
+        self.io.close();
         if end == RunEnd::AllEnded {
             // Whatever is left is blocked forever: discard it.
             self.clear();
         }
         drop(end_run);
+        // O2: observers' jobs queued while the run ended (taken under
+        // their lock: a job queued after this finds the gate open).
+        self.outside(|| self.run_jobs());
         (
             end,
             RunReport {
@@ -89,11 +106,20 @@ impl<S: Send> Node<S> {
         stealers: &[Stealer<Entry<S>>],
         marks: &[Mark],
         locking: LockMode,
+        loads: &RunLoad,
     ) {
         let workers = marks.len();
         let mut sched = Sched {
             node: self,
-            w: Worker::new(&self.table, &self.shared, &local, marks, index, locking),
+            w: Worker::new(
+                &self.table,
+                &self.shared,
+                &local,
+                marks,
+                index,
+                locking,
+                NURSERY_SLICES * config.budget.max(1) as u64,
+            ),
         };
         sched.w.go_online();
         let mut rng =
@@ -101,32 +127,42 @@ impl<S: Send> Node<S> {
         loop {
             // P4: between slices this worker holds no borrowed process.
             sched.w.quiesce();
-            if self.shared.idle.is_done() {
-                break;
+            // One load: the run's end, or (O2) an observer's job queued
+            // during a one-scheduler run.
+            if self.shared.idle.attention() {
+                if self.shared.idle.is_done() {
+                    break;
+                }
+                self.run_jobs();
             }
             if self.has_timers() && self.next_timer_in(Instant::now()) == Some(Duration::ZERO) {
                 for p in self.due_timers(Instant::now()) {
                     sched.w.schedule(&p);
                 }
             }
+            if self.io.has_done() {
+                sched.deliver_io();
+            }
             let task = sched.w.next_task(&local, stealers, &mut rng);
             match task {
-                Some(p) => {
-                    self.run_one(&sched, exec, p, config.budget);
-                    // W3: the slice spawned processes: wake a sleeper once
-                    // (not once per SPAWN) to share them.
-                    if sched.w.wake_deferred.replace(false) {
-                        self.shared.idle.notify_work();
-                    }
-                }
+                Some(p) => self.run_one(&sched, exec, p, config.budget),
                 None => {
                     exec.idle();
                     if self.next_timer_in(Instant::now()) == Some(Duration::ZERO) {
                         continue;
                     }
-                    let timeout = || self.next_timer_in(Instant::now());
+                    // I5: a blocking operation on its way counts as a timer
+                    // that is not due: the run is not over, and this worker
+                    // looks again when it finishes (W2) or after a while.
+                    let timeout = || match self.next_timer_in(Instant::now()) {
+                        None if self.io.pending() > 0 => Some(IO_RECHECK),
+                        t => t,
+                    };
                     let has_work = || {
-                        !self.shared.injector.is_empty() || stealers.iter().any(|s| !s.is_empty())
+                        !self.shared.injector.is_empty()
+                            || stealers.iter().any(|s| !s.is_empty())
+                            || self.jobs_pending()
+                            || self.io.has_done_locked()
                     };
                     let all_idle = || {
                         if self.live() == 0 || !self.is_alive(1) {
@@ -136,7 +172,9 @@ impl<S: Send> Node<S> {
                         }
                     };
                     sched.w.go_offline();
+                    loads.sleeps(index);
                     let woke = self.shared.idle.sleep(workers, has_work, timeout, all_idle);
+                    loads.wakes(index);
                     sched.w.go_online();
                     if woke == Woke::Done {
                         break;
@@ -147,6 +185,7 @@ impl<S: Send> Node<S> {
         // Q2: the stale entries this worker still holds.
         let mut left: Vec<Entry<S>> = sched.w.solo.get_mut().drain(..).collect();
         left.extend(sched.w.lifo.take());
+        left.extend(sched.w.nursery.get_mut().drain(..).map(|(_, e)| e));
         while let Some(e) = local.pop() {
             left.push(e);
         }
@@ -166,6 +205,11 @@ impl<S: Send> Node<S> {
             sched.w.reductions.get(),
             std::sync::atomic::Ordering::Relaxed,
         );
+        let mut per = crate::sync::lock(&self.stats.worker_reductions);
+        if per.len() <= index {
+            per.resize(index + 1, 0);
+        }
+        per[index] += sched.w.reductions.get();
     }
 
     fn run_one<E: Execute<S>>(&self, sched: &Sched<'_, S>, exec: &E, entry: Entry<S>, budget: i64) {

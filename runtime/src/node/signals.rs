@@ -213,7 +213,14 @@ impl<'a, S: Send> Sched<'a, S> {
             name,
             // its UNLINKs' marks: what they wait for no longer matters
             unlinked: _,
+            // a finished blocking operation nobody will take
+            io_done: _,
+            io_ticket,
         } = cold;
+        if let Some(t) = io_ticket {
+            // Its blocking operation no longer keeps the run going.
+            self.node.io.settle(&t);
+        }
         drop(inbox);
         if let (Some(name), false) = (name, name_freed) {
             // (Only if the `named` hint was stale; X0 frees it otherwise.)

@@ -146,3 +146,64 @@ fn a_timer_ends_only_its_own_wait() {
         Received::TimedOut
     ));
 }
+
+/// O1: what an observer reads of a process in each state: a queued one
+/// whole, a running one without its state and with its inbox as a lower
+/// bound of the mailbox, a waiting one with its wait and time left.
+#[test]
+fn observers_see_each_state() {
+    let p = Process::new(5, 7u32, Some(1));
+    let now = Instant::now();
+    p.deliver(Value::Int(1));
+    let v = p.view(now, |s| *s);
+    assert_eq!(
+        (v.pid, v.status, v.state),
+        (5, ViewStatus::Runnable, Some(7))
+    );
+    assert_eq!((v.mailbox, v.mailbox_exact), (1, true));
+    assert_eq!(v.links, vec![1]);
+    assert_eq!(v.note, [u64::MAX, 0], "no note yet");
+    let mut own = Own::default();
+    let Start::Run(state) = p.transition_to_running(&mut own) else {
+        panic!("a queued process runs")
+    };
+    p.deliver(Value::Int(2));
+    p.note(42, 99);
+    let v = p.view(now, |s| *s);
+    assert_eq!((v.status, v.state), (ViewStatus::Running, None));
+    assert_eq!((v.mailbox, v.mailbox_exact), (1, false), "the inbox only");
+    assert_eq!(v.note, [42, 99]);
+    // It takes both messages, then waits for a pattern with a timeout.
+    let mut out = Vec::new();
+    for _ in 0..2 {
+        assert_eq!(
+            p.receive_into(&mut own, None, false, None, &mut out),
+            Got::Message
+        );
+    }
+    let deadline = now + std::time::Duration::from_secs(5);
+    assert_eq!(
+        p.receive_into(
+            &mut own,
+            Some(&Value::Int(9)),
+            false,
+            Some(deadline),
+            &mut out
+        ),
+        Got::Wait
+    );
+    assert!(matches!(
+        p.transition_after_slice(state, &mut own, SliceEnd::Waiting),
+        After::Parked(Some(_))
+    ));
+    p.with_meta(|m| m.trap_exit = true);
+    let v = p.view(now, |s| *s);
+    assert_eq!(
+        v.status,
+        ViewStatus::Receive {
+            pattern: true,
+            left: Some(std::time::Duration::from_secs(5))
+        }
+    );
+    assert_eq!((v.state, v.mailbox, v.trap_exit), (Some(7), 0, true));
+}

@@ -1,8 +1,12 @@
 //! Sleeping idle workers and waking them without lost wake-ups (steps S and
 //! W of `README.md`).
 
-use crate::sync::{fence, lock, AtomicBool, AtomicUsize, Condvar, Mutex, Ordering};
+use crate::sync::{fence, lock, AtomicUsize, Condvar, Mutex, Ordering};
 use std::time::Duration;
+
+/// [`Idle`]'s flags: the run is over; observers' jobs wait.
+const STOPPED: usize = 1;
+const LOOK: usize = 2;
 
 /// What the sleeping side protects: the run's result once decided.
 #[derive(Debug, Default)]
@@ -13,8 +17,10 @@ pub struct IdleState<R> {
 /// The idle workers of one node.
 pub struct Idle<R> {
     sleepers: AtomicUsize,
-    /// Set with `done`, read by workers between slices without the lock.
-    stopped: AtomicBool,
+    /// Read by workers between slices without the lock: [`STOPPED`] is set
+    /// with `done`; [`LOOK`] asks them to look at the node's observer jobs
+    /// (`node/observe.rs`, O2), so one load checks both.
+    flags: AtomicUsize,
     state: Mutex<IdleState<R>>,
     cv: Condvar,
 }
@@ -23,7 +29,7 @@ impl<R> Default for Idle<R> {
     fn default() -> Self {
         Idle {
             sleepers: AtomicUsize::new(0),
-            stopped: AtomicBool::new(false),
+            flags: AtomicUsize::new(0),
             state: Mutex::new(IdleState { done: None }),
             cv: Condvar::new(),
         }
@@ -86,7 +92,7 @@ impl<R> Idle<R> {
         // again (only a running worker or a timer makes work).
         if n == workers && timeout.is_none() {
             g.done = Some(all_idle());
-            self.stopped.store(true, Ordering::Release);
+            self.flags.fetch_or(STOPPED, Ordering::Release);
             self.sleepers.fetch_sub(1, Ordering::SeqCst);
             self.cv.notify_all();
             return Woke::Done;
@@ -116,13 +122,30 @@ impl<R> Idle<R> {
         if g.done.is_none() {
             g.done = Some(result());
         }
-        self.stopped.store(true, Ordering::Release);
+        self.flags.fetch_or(STOPPED, Ordering::Release);
         self.cv.notify_all();
     }
 
     /// Whether the run is over (cheap; for workers between slices).
     pub fn is_done(&self) -> bool {
-        self.stopped.load(Ordering::Acquire)
+        self.flags.load(Ordering::Acquire) & STOPPED != 0
+    }
+
+    /// Whether the run is over or observers' jobs wait ([`Idle::look`]):
+    /// the one check workers make between slices.
+    #[inline]
+    pub fn attention(&self) -> bool {
+        self.flags.load(Ordering::Acquire) != 0
+    }
+
+    /// Ask the workers to look at the observers' jobs (O2).
+    pub fn look(&self) {
+        self.flags.fetch_or(LOOK, Ordering::SeqCst);
+    }
+
+    /// A worker looked (under the jobs' lock, before taking them).
+    pub fn looked(&self) {
+        self.flags.fetch_and(!LOOK, Ordering::SeqCst);
     }
 
     /// The result, once decided.

@@ -36,14 +36,14 @@ pub enum RunEnd {
 /// The run queues and idle state every worker shares.
 pub(crate) struct Shared<S> {
     pub(crate) injector: Injector<Entry<S>>,
-    pub(crate) idle: Idle<RunEnd>,
+    pub(crate) idle: std::sync::Arc<Idle<RunEnd>>,
 }
 
 impl<S> Shared<S> {
     pub(crate) fn new() -> Shared<S> {
         Shared {
             injector: Injector::new(),
-            idle: Idle::default(),
+            idle: Default::default(),
         }
     }
 }

@@ -32,9 +32,13 @@ pub struct Worker<'a, S> {
     /// worker woke most recently runs next, on this core, without waking
     /// another worker. Bounded by `lifo_runs` so it cannot starve the queue.
     pub(crate) lifo: std::cell::Cell<Option<Entry<S>>>,
-    /// W3: processes spawned in this slice wait in this worker's queue
-    /// with their W2 (waking a sleeper) deferred to the slice's end.
-    pub(crate) wake_deferred: std::cell::Cell<bool>,
+    /// W3: the nursery, children spawned by processes on this worker that
+    /// have not run yet, with this worker's reduction count when each was
+    /// spawned. Only this worker sees it: other workers cannot steal from
+    /// it, and a worker with a non-empty nursery does not go idle. Entries
+    /// older than `nursery_age` reductions move to the local queue.
+    pub(crate) nursery: std::cell::RefCell<std::collections::VecDeque<(u64, Entry<S>)>>,
+    pub(crate) nursery_age: u64,
     pub(crate) lifo_runs: std::cell::Cell<u32>,
     /// Exits waiting to be run by `kill` (a link cascade is a loop over this
     /// list, not a recursion: a chain of a million linked processes must not
@@ -65,6 +69,7 @@ impl<'a, S: Send> Worker<'a, S> {
         marks: &'a [Mark],
         index: usize,
         locking: LockMode,
+        nursery_age: u64,
     ) -> Worker<'a, S> {
         Worker {
             table,
@@ -74,7 +79,8 @@ impl<'a, S: Send> Worker<'a, S> {
             reductions: Default::default(),
             shared_queues: marks.len() > 1,
             lifo: Default::default(),
-            wake_deferred: Default::default(),
+            nursery: Default::default(),
+            nursery_age,
             lifo_runs: Default::default(),
             cascade: Default::default(),
             draining: Default::default(),
@@ -94,7 +100,8 @@ impl<'a, S: Send> Worker<'a, S> {
     /// queue (then the injector); with several, the LIFO slot — at most
     /// [`MAX_LIFO_RUNS`] times in a row while others wait in the queues —,
     /// then the local queue, the injector, and a batch stolen from a
-    /// random other worker. `local` is this worker's deque.
+    /// random other worker. `local` is this worker's deque. Children in the
+    /// nursery (W3) run before the local queue and the rest.
     #[inline]
     pub(crate) fn next_task(
         &self,
@@ -107,12 +114,20 @@ impl<'a, S: Send> Worker<'a, S> {
             let next = self.solo.borrow_mut().pop_front();
             return next.or_else(|| find_task(local, injector, stealers, self.index, rng));
         }
+        let find = |rng: &mut u64| {
+            if let Some(p) = self.nursery_next() {
+                return Some(p);
+            }
+            find_task(local, injector, stealers, self.index, rng)
+        };
         match self.lifo.take() {
             // At most MAX_LIFO_RUNS slot runs in a row while others
             // wait in the queue; then the queue gets a turn.
             Some(p)
                 if self.lifo_runs.get() < MAX_LIFO_RUNS
-                    || (local.is_empty() && injector.is_empty()) =>
+                    || (local.is_empty()
+                        && injector.is_empty()
+                        && self.nursery.borrow().is_empty()) =>
             {
                 self.lifo_runs.set(self.lifo_runs.get() + 1);
                 Some(p)
@@ -120,23 +135,43 @@ impl<'a, S: Send> Worker<'a, S> {
             Some(p) => {
                 self.lifo_runs.set(0);
                 self.push(p);
-                find_task(local, injector, stealers, self.index, rng)
+                find(rng)
             }
             None => {
                 self.lifo_runs.set(0);
-                find_task(local, injector, stealers, self.index, rng)
+                find(rng)
             }
         }
+    }
+
+    /// W3: the nursery's oldest child, unless it has waited longer than
+    /// `nursery_age` reductions of this worker: then the whole nursery
+    /// moves to the local queue (where others may steal it; one W2) and
+    /// the queue's head runs.
+    fn nursery_next(&self) -> Option<Entry<S>> {
+        let mut n = self.nursery.borrow_mut();
+        let &(born, _) = n.front()?;
+        if self.reductions.get().saturating_sub(born) <= self.nursery_age {
+            return n.pop_front().map(|(_, p)| p);
+        }
+        let old: Vec<Entry<S>> = n.drain(..).map(|(_, p)| p).collect();
+        drop(n);
+        let w = self.local?;
+        for p in old {
+            w.push(p);
+        }
+        self.shared.idle.notify_work();
+        w.pop()
     }
 
     /// SPAWN's queueing of the new process's entry `p`.
     pub(crate) fn push_spawned(&self, p: Entry<S>) {
         match (self.shared_queues, self.local) {
-            // W3: W1 now, W2 when the slice ends (this worker is awake and
-            // runs the child itself if nobody steals it meanwhile).
-            (true, Some(w)) => {
-                w.push(p);
-                self.wake_deferred.set(true);
+            // W3: into this worker's nursery, without W2 (this worker is
+            // awake and runs the child itself).
+            (true, Some(_)) => {
+                let born = self.reductions.get();
+                self.nursery.borrow_mut().push_back((born, p));
             }
             _ => self.push(p),
         }

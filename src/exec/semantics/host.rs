@@ -1,9 +1,10 @@
-//! Host I/O (SPEC §3.10): printing, stdin, files, environment, arguments,
-//! clocks, SLEEP and EXIT; `--sandbox` turns file, environment and argument
-//! access into `permission denied`.
+//! Host I/O (SPEC §3.10) that does not block: printing, environment,
+//! arguments, clocks and EXIT; `--sandbox` turns environment and argument
+//! access into `permission denied`. Stdin and files block: they run on the
+//! I/O threads (`io.rs`, semantics in `library/host.rs`).
 
 use crate::bytecode::Instr;
-use crate::exec::{error, os_reason, Context, Control, OpResult, Vm};
+use crate::exec::{error, Context, Control, OpResult, Vm};
 use ttvm_runtime::Value;
 
 fn sandboxed(vm: &Vm) -> OpResult {
@@ -21,10 +22,6 @@ fn path_of(v: &Value, op: &str) -> OpResult<String> {
             other.type_name()
         )),
     }
-}
-
-fn io_error<T>(op: &str, path: &str, e: std::io::Error) -> OpResult<T> {
-    error(format!("{op} failed for `{path}`: {}", os_reason(&e)))
 }
 
 /// A timeout or SLEEP duration: an Int ≥ 0 in milliseconds.
@@ -52,53 +49,6 @@ pub(crate) fn exec(ctx: &mut Context, vm: &Vm, instr: &Instr) -> OpResult<Contro
                 other => crate::exec::ops::text(other)?,
             };
             vm.eprint(&format!("{text}\n"));
-        }
-        Instr::ReadLine(_) => {
-            let line = vm
-                .read_line()
-                .or_else(|e| error(format!("READ_LINE failed: {}", os_reason(&e))))?;
-            ctx.stack.push(line.map_or(Value::Null, Value::str));
-        }
-        Instr::ReadFile(_) => {
-            ctx.need(1, op)?;
-            sandboxed(vm)?;
-            let path = path_of(&ctx.pop(op)?, op)?;
-            let text = std::fs::read_to_string(&path).or_else(|e| io_error(op, &path, e))?;
-            ctx.stack.push(Value::str(text));
-        }
-        Instr::WriteFile(_) | Instr::AppendFile(_) => {
-            ctx.need(2, op)?;
-            sandboxed(vm)?;
-            let path = path_of(&ctx.pop(op)?, op)?;
-            let content = ctx.pop(op)?;
-            let text = match &content {
-                Value::Str(s) => s.to_string(),
-                other => crate::exec::ops::text(other)?,
-            };
-            let result = if matches!(instr, Instr::WriteFile(_)) {
-                std::fs::write(&path, text)
-            } else {
-                use std::io::Write;
-                std::fs::OpenOptions::new()
-                    .append(true)
-                    .create(true)
-                    .open(&path)
-                    .and_then(|mut f| f.write_all(text.as_bytes()))
-            };
-            result.or_else(|e| io_error(op, &path, e))?;
-        }
-        Instr::FileExists(_) => {
-            ctx.need(1, op)?;
-            sandboxed(vm)?;
-            let path = path_of(&ctx.pop(op)?, op)?;
-            ctx.stack
-                .push(Value::Bool(std::path::Path::new(&path).exists()));
-        }
-        Instr::DeleteFile(_) => {
-            ctx.need(1, op)?;
-            sandboxed(vm)?;
-            let path = path_of(&ctx.pop(op)?, op)?;
-            std::fs::remove_file(&path).or_else(|e| io_error(op, &path, e))?;
         }
         Instr::GetEnv(_) => {
             ctx.need(1, op)?;

@@ -34,6 +34,7 @@ mod data;
 mod exceptions;
 mod host;
 mod in_place;
+mod io;
 mod jumps;
 mod library;
 mod modules;
@@ -222,14 +223,22 @@ fn step(
             modules::exec(ctx, layout, vm, instr, at, decoded_next)
         }
         // §3.10
-        Instr::Print(_)
-        | Instr::PrintErr(_)
-        | Instr::ReadLine(_)
+        Instr::ReadLine(_)
         | Instr::ReadFile(_)
         | Instr::WriteFile(_)
         | Instr::AppendFile(_)
         | Instr::FileExists(_)
         | Instr::DeleteFile(_)
+        | Instr::FileSize(_)
+        | Instr::ListDir(_)
+        | Instr::ReadBytes(_)
+        | Instr::WriteBytes(_)
+        | Instr::Exec(_)
+        | Instr::ExecCapture(_)
+        | Instr::ReadChar(_)
+        | Instr::ReadInput(_) => io::exec(ctx, vm, proc, instr.opcode()),
+        Instr::Print(_)
+        | Instr::PrintErr(_)
         | Instr::GetEnv(_)
         | Instr::GetArgs(_)
         | Instr::GetTime(_)
@@ -242,15 +251,7 @@ fn step(
         | Instr::CsvWrite(_)
         | Instr::Hash(_)
         | Instr::FormatTime(_) => library(ctx, vm, at, instr.opcode()).map(|_| Control::Next),
-        Instr::SetEnv(_)
-        | Instr::FileSize(_)
-        | Instr::ListDir(_)
-        | Instr::ReadBytes(_)
-        | Instr::WriteBytes(_)
-        | Instr::Exec(_)
-        | Instr::ExecCapture(_)
-        | Instr::ReadChar(_)
-        | Instr::ReadInput(_) => library(ctx, vm, at, instr.opcode()).map(|_| Control::Next),
+        Instr::SetEnv(_) => library(ctx, vm, at, instr.opcode()).map(|_| Control::Next),
         // §4
         Instr::SelfPid(_)
         | Instr::Yield(_)

@@ -1,0 +1,167 @@
+//! Blocking operations off the schedulers (the BEAM's dirty I/O
+//! schedulers): a process that reads stdin, a file or a program's output
+//! hands the blocking call to one of the node's I/O threads and waits, like
+//! a process waiting in RECEIVE; other processes keep running, on one
+//! scheduler too. The protocol (I1–I5) is in `sched/README.md`.
+//!
+//! The I/O threads are started on demand, up to [`IO_THREADS`], and are
+//! never joined: a thread blocked on a read of a terminal nobody types in
+//! must not keep the VM from ending. They touch no process: a finished
+//! operation goes to the `done` list, and a worker delivers it between
+//! slices (I3), as it fires timers.
+
+use crate::process::{IoResult, Pid, Ticket};
+use crate::sched::Idle;
+use crate::sync::lock;
+use crate::RunEnd;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+
+/// At most this many blocking operations run at once; more wait for a
+/// thread (in order).
+pub const IO_THREADS: usize = 16;
+
+/// A blocking operation, run on an I/O thread.
+pub type IoJob = Box<dyn FnOnce() -> IoResult + Send>;
+
+type Queued = (Pid, u64, Ticket, IoJob);
+type Done = (Pid, u64, Ticket, IoResult);
+
+/// What the I/O threads share with the node's workers.
+pub(crate) struct IoShared {
+    /// Finished operations, waiting for a worker (I2 → I3).
+    done: Mutex<Vec<Done>>,
+    /// `done` is not empty: workers look between slices without the lock.
+    has_done: AtomicBool,
+    /// Operations started and not yet delivered (I1 … I3): while there is
+    /// one, the run is not over (S4).
+    pending: AtomicUsize,
+    /// Wakes a sleeping worker for a finished operation (W2).
+    idle: Arc<Idle<RunEnd>>,
+}
+
+/// The node's I/O threads.
+pub(crate) struct IoPool {
+    shared: Arc<IoShared>,
+    jobs: Mutex<Option<Sender<Queued>>>,
+    queue: Arc<Mutex<Receiver<Queued>>>,
+    /// Threads started, and threads waiting for a job.
+    threads: AtomicUsize,
+    free: Arc<AtomicUsize>,
+}
+
+impl IoPool {
+    pub(crate) fn new(idle: Arc<Idle<RunEnd>>) -> IoPool {
+        let (tx, rx) = channel();
+        IoPool {
+            shared: Arc::new(IoShared {
+                done: Mutex::new(Vec::new()),
+                has_done: AtomicBool::new(false),
+                pending: AtomicUsize::new(0),
+                idle,
+            }),
+            jobs: Mutex::new(Some(tx)),
+            queue: Arc::new(Mutex::new(rx)),
+            threads: AtomicUsize::new(0),
+            free: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// I1: run `job` for process `pid`'s wait `token` on an I/O thread;
+    /// the process keeps the ticket (for X1). Errors only when no thread
+    /// can be started at all.
+    pub(crate) fn submit(&self, pid: Pid, token: u64, job: IoJob) -> Result<Ticket, String> {
+        self.shared.pending.fetch_add(1, Ordering::SeqCst);
+        let ticket: Ticket = Arc::new(AtomicBool::new(true));
+        let sent = lock(&self.jobs)
+            .as_ref()
+            .is_some_and(|tx| tx.send((pid, token, ticket.clone(), job)).is_ok());
+        if !sent {
+            self.shared.pending.fetch_sub(1, Ordering::SeqCst);
+            return Err("the I/O threads have stopped".to_string());
+        }
+        // A thread more when none is free (a free one takes the job).
+        if self.free.load(Ordering::SeqCst) == 0
+            && self.threads.fetch_add(1, Ordering::SeqCst) < IO_THREADS
+        {
+            let (queue, shared, free) =
+                (self.queue.clone(), self.shared.clone(), self.free.clone());
+            let started = std::thread::Builder::new()
+                .name("ttvm-io".to_string())
+                .spawn(move || io_thread(&queue, &shared, &free));
+            if started.is_err() {
+                self.threads.fetch_sub(1, Ordering::SeqCst);
+                if self.threads.load(Ordering::SeqCst) == 0 {
+                    lock(&self.jobs).take();
+                    return Err("cannot start an I/O thread".to_string());
+                }
+            }
+        }
+        Ok(ticket)
+    }
+
+    /// Whether a finished operation waits for delivery (cheap; between
+    /// slices).
+    #[inline]
+    pub(crate) fn has_done(&self) -> bool {
+        self.shared.has_done.load(Ordering::SeqCst)
+    }
+
+    /// S3's look: the done list itself, under its lock (W1 is the push to
+    /// it, which the flag only hints at).
+    pub(crate) fn has_done_locked(&self) -> bool {
+        !lock(&self.shared.done).is_empty()
+    }
+
+    /// I3: the finished operations, for a worker to deliver; the worker
+    /// calls [`IoPool::delivered`] for each once the process has it.
+    pub(crate) fn take_done(&self) -> Vec<Done> {
+        let mut d = lock(&self.shared.done);
+        self.shared.has_done.store(false, Ordering::SeqCst);
+        std::mem::take(&mut *d)
+    }
+
+    /// I3 done, or X1 of its process: one operation fewer pending, once
+    /// per ticket (only after the process was queued or given the result,
+    /// or ended, so S4 never sees neither).
+    pub(crate) fn settle(&self, ticket: &Ticket) {
+        if ticket.swap(false, Ordering::SeqCst) {
+            self.shared.pending.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Operations started and not yet delivered.
+    pub(crate) fn pending(&self) -> usize {
+        self.shared.pending.load(Ordering::SeqCst)
+    }
+
+    /// The run is over: no more jobs; threads end when they are free.
+    pub(crate) fn close(&self) {
+        lock(&self.jobs).take();
+    }
+}
+
+fn io_thread(queue: &Mutex<Receiver<Queued>>, shared: &IoShared, free: &AtomicUsize) {
+    loop {
+        free.fetch_add(1, Ordering::SeqCst);
+        let next = lock(queue).recv();
+        free.fetch_sub(1, Ordering::SeqCst);
+        let Ok((pid, token, ticket, job)) = next else {
+            return; // closed: the run is over
+        };
+        // I2: run it, then W1 (the done list) and W2. A panic in the job
+        // is its result too (the process raises it): never a lost wait.
+        let result = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)) {
+            Ok(r) => r,
+            Err(payload) => payload,
+        };
+        // The flag under the list's lock: whoever sees the list non-empty
+        // (S3) then sees the flag too.
+        let mut done = lock(&shared.done);
+        done.push((pid, token, ticket, result));
+        shared.has_done.store(true, Ordering::SeqCst);
+        drop(done);
+        shared.idle.notify_work();
+    }
+}
