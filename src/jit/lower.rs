@@ -1,5 +1,17 @@
 //! Translation of one unit — the code of one frame layout — to Cranelift IR.
 //!
+//! One translator: [`Lower::instr`] and the files beside it (`arith`,
+//! `vars`, `state`, `exits`) lower each instruction once, knowing only
+//! the instruction, the function builder and the virtual operand stack.
+//! What differs between the kinds of code made from it — where the
+//! frame's values live, how code leaves, how it calls, how instructions
+//! without an inline lowering run, whether reference counts apply — is
+//! asked of the frame environment, `Lower`'s type parameter
+//! ([`env::FrameEnv`]): [`Ordinary`] for a unit's function (`ordinary`,
+//! `calls`, `facts`), `direct::Direct` for a direct entry (`direct`,
+//! whose calls first try the callee's return paths inline, `inline`).
+//!
+//! Ordinary code:
 //! - Every basic block of the unit (SPEC §4.6) is a Cranelift block and an
 //!   entry: the function starts with a `br_table` on the entry block index,
 //!   so the engine can enter at any block start (first call, loop header
@@ -21,7 +33,9 @@
 mod arith;
 mod calls;
 mod direct;
+mod env;
 mod inline;
+mod ordinary;
 pub(super) use direct::translate_direct;
 mod exits;
 mod facts;
@@ -29,12 +43,14 @@ pub(super) use facts::successors;
 mod state;
 mod vars;
 
+use env::{FrameEnv, Helper, Ordinary};
+
 use super::code::Imports;
 use super::UnitPlan;
 use crate::bytecode::{Family, Instr, JitClass, Program};
 use crate::exec::{Addr, Layout};
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::types::{I32, I64, I8};
+use cranelift_codegen::ir::types::{I64, I8};
 use cranelift_codegen::ir::{self, InstBuilder, MemFlags};
 use cranelift_frontend::{FunctionBuilder, Variable};
 use std::collections::HashMap;
@@ -154,7 +170,7 @@ pub(super) fn translate(
     } else {
         Assumed::new()
     };
-    let mut l = Lower::new(b, im, input, &assume, slots_of(input), None);
+    let mut l = Lower::new(b, im, input, &assume, slots_of(input), Ordinary);
     l.run()
 }
 
@@ -170,7 +186,7 @@ fn slots_of(input: &Input<'_>) -> usize {
 /// known.
 type Assumed = HashMap<u32, Vec<Option<u8>>>;
 
-struct Lower<'a, 'b, 'c> {
+struct Lower<'a, 'b, 'c, E: FrameEnv> {
     b: &'a mut FunctionBuilder<'b>,
     im: &'a Imports,
     input: &'a Input<'c>,
@@ -212,8 +228,9 @@ struct Lower<'a, 'b, 'c> {
     /// once made: its parameter is the return address.
     ret_dispatch: Option<ir::Block>,
     mf: MemFlags,
-    /// Lowering a direct entry (see `direct`): its plan and state.
-    direct: Option<direct::Direct<'a>>,
+    /// The frame environment (`env`): what differs between ordinary
+    /// units and direct entries, and its state.
+    mode: E,
     /// Program address of a block start → where the engine enters it
     /// (its entry guard, or the block).
     entries: HashMap<u32, ir::Block>,
@@ -223,14 +240,14 @@ struct Lower<'a, 'b, 'c> {
     sure: u32,
 }
 
-impl<'a, 'b, 'c> Lower<'a, 'b, 'c> {
+impl<'a, 'b, 'c, E: FrameEnv> Lower<'a, 'b, 'c, E> {
     fn new(
         b: &'a mut FunctionBuilder<'b>,
         im: &'a Imports,
         input: &'a Input<'c>,
         assume: &'a Assumed,
         slots: usize,
-        direct: Option<direct::Direct<'a>>,
+        mode: E,
     ) -> Self {
         Lower {
             b,
@@ -259,160 +276,26 @@ impl<'a, 'b, 'c> Lower<'a, 'b, 'c> {
             ret_block: None,
             ret_dispatch: None,
             mf: MemFlags::trusted(),
-            direct,
+            mode,
             entries: HashMap::new(),
             sure: 0,
         }
     }
 }
 
-impl Lower<'_, '_, '_> {
-    fn run(&mut self) -> Result<(), Unsupported> {
-        self.setup()?;
-        for &start in &self.input.plan.blocks {
-            let assume = self.assume;
-            self.lower_block(start, assume.get(&start).map(Vec::as_slice))?;
-        }
-        Ok(())
-    }
-
-    /// The function's entry (state loaded, dispatch on the entry index),
-    /// the entry guards, the return block and the resume entries; then
-    /// every block is lowered with [`Lower::lower_block`].
-    fn setup(&mut self) -> Result<(), Unsupported> {
-        let plan = self.input.plan;
-        self.tracked = facts::tracked(self.input);
-        if self.v_tag.len() > MAX_INLINE_RET_SLOTS {
-            self.in_regs.iter_mut().for_each(|r| *r = false);
-            for &s in &self.tracked {
-                self.in_regs[s as usize] = true;
-            }
-        }
-        // Declare the variables.
-        for v in [self.v_budget, self.v_len, self.v_lim, self.v_lp] {
-            self.b.declare_var(v, I64);
-        }
-        for s in 0..self.v_tag.len() {
-            self.b.declare_var(self.v_tag[s], I8);
-            self.b.declare_var(self.v_pay[s], I64);
-        }
-        let entry = self.b.create_block();
-        self.b.append_block_params_for_function_params(entry);
-        for &a in &plan.blocks {
-            let blk = self.b.create_block();
-            self.blocks.insert(a, blk);
-        }
-        let ret = self.b.create_block();
-        self.b.append_block_param(ret, I32);
-        self.ret_block = Some(ret);
-
-        // Entry: load the state, dispatch on the entry block index.
-        self.b.switch_to_block(entry);
-        self.env = self.b.block_params(entry)[0];
-        let which = self.b.block_params(entry)[1];
-        self.reload_state();
-        self.reload_locals();
-        for k in [NULL, BOOL, INT, FLOAT, self.input.none_tag] {
-            let v = self.b.ins().iconst(I8, k as i64);
-            self.tag_consts.push((k, v));
-        }
-        let resume_blocks: Vec<ir::Block> =
-            plan.resumes.iter().map(|_| self.b.create_block()).collect();
-        // Blocks with assumptions are entered through a guard.
-        let dispatch: Vec<ir::Block> = plan
-            .blocks
-            .iter()
-            .map(|a| match self.assume.get(a) {
-                Some(_) => self.b.create_block(),
-                None => self.blocks[a],
-            })
-            .collect();
-        self.entries = plan
-            .blocks
-            .iter()
-            .copied()
-            .zip(dispatch.iter().copied())
-            .collect();
-        let mut targets: Vec<ir::BlockCall> = dispatch
-            .iter()
-            .map(|&blk| self.b.func.dfg.block_call(blk, &[]))
-            .collect();
-        for &blk in &resume_blocks {
-            targets.push(self.b.func.dfg.block_call(blk, &[]));
-        }
-        let cont = plan.cont.map(|at| (at, self.b.create_block()));
-        if let Some((_, blk)) = cont {
-            targets.push(self.b.func.dfg.block_call(blk, &[]));
-        }
-        // The default is a block call of its own (one shared with a
-        // target would be corrupted when the SSA builder adds arguments).
-        let first = dispatch
-            .first()
-            .or(resume_blocks.first())
-            .copied()
-            .or(cont.map(|c| c.1))
-            .expect("an entry");
-        let default = self.b.func.dfg.block_call(first, &[]);
-        let jt = self
-            .b
-            .create_jump_table(ir::JumpTableData::new(default, &targets));
-        self.b.ins().br_table(which, jt);
-
-        self.b.switch_to_block(ret);
-        let st = self.b.block_params(ret)[0];
-        self.b.ins().return_(&[st]);
-
-        for (&a, &stub) in plan.blocks.iter().zip(&dispatch) {
-            if stub != self.blocks[&a] {
-                self.entry_guard(stub, a);
-            }
-        }
-
-        // A process that waited in a receive or SLEEP resumes at the
-        // instruction itself (its block was charged already); these all
-        // end their block.
-        for (&at, &blk) in plan.resumes.iter().zip(&resume_blocks) {
-            self.b.switch_to_block(blk);
-            self.stack.clear();
-            self.known.iter_mut().for_each(|k| *k = None);
-            self.cur = None;
-            let dpc = self.input.resume(at);
-            self.generic(at, dpc, false);
-            self.jump_to(at + 1);
-        }
-        if let Some((at, blk)) = cont {
-            self.lower_cont(blk, at)?;
-        }
-        Ok(())
-    }
-
-    /// Lower the block at `start`, knowing the tags `known` of the tracked
-    /// slots at its start (`None`: nothing).
-    fn lower_block(&mut self, start: u32, known: Option<&[Option<u8>]>) -> Result<(), Unsupported> {
-        let blk = self.blocks[&start];
-        self.b.switch_to_block(blk);
-        self.stack.clear();
-        self.known.iter_mut().for_each(|k| *k = None);
-        if let Some(k) = known {
-            for (&s, &k) in self.tracked.iter().zip(k) {
-                self.known[s as usize] = k;
-            }
-        }
-        self.cur = Some(start);
-        self.block_prologue(start);
-        self.block_body(start)
-    }
-
+impl<E: FrameEnv> Lower<'_, '_, '_, E> {
     /// The instructions of the block at `start`, after its prologue (or
     /// from a continuation), up to the block's end or the part's cut.
     fn block_body(&mut self, start: u32) -> Result<(), Unsupported> {
         let p = self.input.program;
         let mut at = start;
         loop {
-            if Some(at) == self.input.plan.cut && self.direct.is_none() {
-                // The next part goes on from here (`regions`); a direct
-                // entry is lowered from its own plan.
+            if Some(at) == E::cut(self) {
+                // The next part goes on from here (`regions`).
                 self.exit_continue(self.input.dpc(at));
+                return Ok(());
+            }
+            if !E::before_instr(self, at) {
                 return Ok(());
             }
             let instr = &p.code[at as usize];
@@ -443,39 +326,26 @@ impl Lower<'_, '_, '_> {
         self.sure = p.min_depth.get(at as usize).copied().unwrap_or(0);
         if let Some(slot) = in_place_update(p, at) {
             // `LOAD x; <operand>; APPEND|CONCAT; STORE x` in place.
-            let st = self.call_at(self.im.update, at, dpc);
-            self.check_status(st);
-            self.reload_slot(slot);
+            E::helper(self, at, dpc, instr, Helper::Update(slot));
             return Ok(4);
         }
         let op = instr.opcode();
-        match op.jit() {
-            JitClass::Helper => {
-                self.generic(at, dpc, false);
-                return Ok(1);
-            }
+        let how = match op.jit() {
+            JitClass::Inline => None,
+            JitClass::Helper => Some(Helper::Generic),
             // DELETE, IMPORT: the helper writes this frame's variables.
-            JitClass::HelperWrites => {
-                self.generic(at, dpc, true);
-                return Ok(1);
-            }
-            JitClass::HelperEnds => {
-                self.generic_final(at, dpc);
-                return Ok(0);
-            }
+            JitClass::HelperWrites => Some(Helper::Writes),
+            JitClass::HelperEnds => Some(Helper::Ends),
             // In place when stored back: the helper may empty the variable
             // the STORE after it writes (`exec::semantics::release_for_store`).
-            JitClass::HelperReleases => {
-                self.generic(at, dpc, false);
-                self.reload_released(at);
-                return Ok(1);
-            }
+            JitClass::HelperReleases => Some(Helper::Releases),
             // Issue 14: one call of the library helper.
-            JitClass::Library => {
-                self.library(at, dpc, instr);
-                return Ok(1);
-            }
-            JitClass::Inline => {}
+            JitClass::Library => Some(Helper::Library),
+        };
+        if let Some(how) = how {
+            // How it runs is the environment's (a helper call, or none).
+            E::helper(self, at, dpc, instr, how);
+            return Ok(if how == Helper::Ends { 0 } else { 1 });
         }
         if let Some(v) = instr.constant() {
             let Some((k, bits)) = unboxed(&v) else {
@@ -503,16 +373,7 @@ impl Lower<'_, '_, '_> {
                 self.drop_item(a);
                 self.flush();
                 let (on_true, on_false) = if jump_if { (t, at + 1) } else { (at + 1, t) };
-                let (yes, yes_out) = self.branch_target(on_true);
-                let (no, no_out) = self.branch_target(on_false);
-                self.b.ins().brif(truth, yes, &[], no, &[]);
-                // A target outside this function (`regions`): continue
-                // there through the engine.
-                let outs = [(yes, yes_out), (no, no_out)];
-                for (blk, target) in outs.into_iter().filter_map(|(b, t)| Some((b, t?))) {
-                    self.b.switch_to_block(blk);
-                    self.exit_continue(self.input.dpc(target));
-                }
+                E::branch(self, truth, on_true, on_false);
                 return Ok(0);
             }
             _ => return self.inline_other(at, dpc, instr),
@@ -523,7 +384,6 @@ impl Lower<'_, '_, '_> {
     /// The instructions with an inline lowering of their own (the `jit`
     /// column's `inline`) not lowered by family in [`Lower::instr`].
     fn inline_other(&mut self, at: u32, dpc: u32, instr: &Instr) -> Result<u32, Unsupported> {
-        let p = self.input.program;
         match instr {
             Instr::Dup(_) => {
                 let [a] = self.operands_n::<1>(dpc);
@@ -574,39 +434,16 @@ impl Lower<'_, '_, '_> {
             }
             Instr::Load(v) => self.load(v.slot, dpc),
             Instr::Store(v) => self.store(v.slot, dpc),
-            Instr::Call(c) if self.direct.is_some() => {
-                self.direct_call(at, dpc, c);
-                return Ok(0);
-            }
-            Instr::Ret(_) if self.direct.is_some() => {
-                self.direct_ret(dpc);
-                return Ok(0);
-            }
             Instr::Call(c) => {
-                let tail = p.tail_call(at);
-                let distinct = crate::jit::direct::distinct(&c.param_slots);
-                // Making the frame inline clears each of its variables.
-                let small = callee_slots(p, c.target) <= MAX_INLINE_CALL_SLOTS;
-                match (self.input.callee)(c.target) {
-                    Some(callee) if !tail && distinct && small => {
-                        self.call_inline(at, dpc, c, callee)
-                    }
-                    _ => self.call(at, dpc),
-                }
+                E::call(self, at, dpc, c);
                 return Ok(0);
             }
             Instr::CallFunction(_) => {
-                self.call(at, dpc);
-                return Ok(0);
-            }
-            Instr::Ret(_) if self.v_tag.len() > MAX_INLINE_RET_SLOTS => {
-                // Dropping every variable inline would cost as much code
-                // as the frame has variables, at every RET.
-                self.generic_final(at, dpc);
+                E::call_function(self, at, dpc);
                 return Ok(0);
             }
             Instr::Ret(_) => {
-                self.ret_inline(at, dpc);
+                E::ret(self, at, dpc);
                 return Ok(0);
             }
             other => {
@@ -619,38 +456,24 @@ impl Lower<'_, '_, '_> {
         Ok(1)
     }
 
-    /// A library operation: one call of the library helper with the
-    /// opcode number (virtual stack flushed first).
-    fn library(&mut self, at: u32, dpc: u32, instr: &Instr) {
-        if self.direct.is_some() {
-            self.direct_bug("a library operation");
-            return self.exit_always(&[], dpc);
-        }
-        self.flush();
-        let op = self.b.ins().iconst(I32, instr.opcode() as i64);
-        let a = self.b.ins().iconst(I32, at as i64);
-        let d = self.b.ins().iconst(I32, dpc as i64);
-        let env = self.env;
-        let st = self.call_helper(self.im.library, &[env, op, a, d]);
-        self.check_status(st);
-        self.reload_released(at);
-    }
-
-    /// After a helper that may have emptied the variable the next
-    /// instruction stores into (`exec::semantics::release_for_store`): read that
-    /// variable from memory again.
-    fn reload_released(&mut self, at: u32) {
-        if self.direct.is_some() {
-            return;
-        }
-        if let Some(slot) = crate::exec::semantics::store_after(self.input.program, at) {
-            self.reload_slot(slot);
-        }
-    }
-
     fn operands_n<const K: usize>(&mut self, dpc: u32) -> [Item; K] {
         let v = self.operands(K, dpc);
         v.try_into().expect("K operands")
+    }
+
+    /// A branch on `truth` to the function's blocks (`FrameEnv::branch` of
+    /// code whose blocks are Cranelift blocks).
+    pub(super) fn branch_within(&mut self, truth: ir::Value, on_true: u32, on_false: u32) {
+        let (yes, yes_out) = self.branch_target(on_true);
+        let (no, no_out) = self.branch_target(on_false);
+        self.b.ins().brif(truth, yes, &[], no, &[]);
+        // A target outside this function (`regions`): continue there
+        // through the engine.
+        let outs = [(yes, yes_out), (no, no_out)];
+        for (blk, target) in outs.into_iter().filter_map(|(b, t)| Some((b, t?))) {
+            self.b.switch_to_block(blk);
+            self.exit_continue(self.input.dpc(target));
+        }
     }
 
     /// The block a branch to `target` goes to: the target's (an edge), or,

@@ -1,12 +1,12 @@
 //! Lowering of arithmetic, comparisons and their type guards.
 
-use super::{numeric, Item, Lower, FLOAT, INT};
+use super::{numeric, FrameEnv, Item, Lower, FLOAT, INT};
 use crate::bytecode::{Arith, Cmp};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::types::{F64, I64, I8};
 use cranelift_codegen::ir::{self, BlockArg, InstBuilder, MemFlags};
 
-impl Lower<'_, '_, '_> {
+impl<E: FrameEnv> Lower<'_, '_, '_, E> {
     /// A guard proved `it` has tag `k`: so does its slot, if unchanged.
     pub(super) fn learn(&mut self, it: &mut Item, k: u8) {
         it.known = Some(k);
@@ -29,10 +29,50 @@ impl Lower<'_, '_, '_> {
     /// Side exit at `dpc` unless both operands have tag `k`; then they
     /// (and their slots) are known to.
     fn guard_both(&mut self, a: &mut Item, b: &mut Item, k: u8, dpc: u32) {
-        let ta = self.tag_is(*a, k);
-        let tb = self.tag_is(*b, k);
-        let ok = self.b.ins().band(ta, tb);
-        self.guard(ok, dpc, &[*a, *b]);
+        match (a.known, b.known) {
+            // With one side's tag known to be `k`, only the other is
+            // tested.
+            (Some(x), None) if x == k => {
+                let ok = self.tag_is(*b, k);
+                self.guard(ok, dpc, &[*a, *b]);
+            }
+            (None, Some(x)) if x == k => {
+                let ok = self.tag_is(*a, k);
+                self.guard(ok, dpc, &[*a, *b]);
+            }
+            // Neither known: one test and branch each, to one exit
+            // (cheaper than combining the tests).
+            (None, None) => {
+                let (exit, own) = match E::exit_block(self, dpc) {
+                    Some(exit) => (exit, false),
+                    None => (self.b.create_block(), true),
+                };
+                if own {
+                    self.b.set_cold_block(exit);
+                }
+                for it in [*a, *b] {
+                    let ok = self.tag_is(it, k);
+                    let next = self.b.create_block();
+                    self.b.ins().brif(ok, next, &[], exit, &[]);
+                    self.b.switch_to_block(next);
+                }
+                if own {
+                    let cont = self.b.current_block().expect("a block");
+                    self.b.switch_to_block(exit);
+                    let saved = self.stack.clone();
+                    self.unpop(&[*a, *b]);
+                    self.exit_continue(dpc);
+                    self.stack = saved;
+                    self.b.switch_to_block(cont);
+                }
+            }
+            _ => {
+                let ta = self.tag_is(*a, k);
+                let tb = self.tag_is(*b, k);
+                let ok = self.b.ins().band(ta, tb);
+                self.guard(ok, dpc, &[*a, *b]);
+            }
+        }
         self.learn(a, k);
         self.learn(b, k);
     }
@@ -48,8 +88,8 @@ impl Lower<'_, '_, '_> {
     /// types leave through a side exit (the interpreter converts or raises).
     pub(super) fn arith(&mut self, op: Arith, dpc: u32) {
         let [mut a, mut b] = self.operands_n::<2>(dpc);
-        let ints = a.known == Some(INT) || b.known == Some(INT);
         let floats = a.known == Some(FLOAT) || b.known == Some(FLOAT);
+        let ints = a.known == Some(INT) || b.known == Some(INT) || (E::INT_ONLY && !floats);
         if !numeric(a.known) || !numeric(b.known) || (ints && floats) {
             return self.exit_always(&[a, b], dpc);
         }
@@ -242,8 +282,8 @@ impl Lower<'_, '_, '_> {
     pub(super) fn compare(&mut self, icc: IntCC, fcc: FloatCC, at: u32, dpc: u32) {
         let [mut a, mut b] = self.operands_n::<2>(dpc);
         self.flush_below(0);
-        let ints = a.known == Some(INT) || b.known == Some(INT);
         let floats = a.known == Some(FLOAT) || b.known == Some(FLOAT);
+        let ints = a.known == Some(INT) || b.known == Some(INT) || (E::INT_ONLY && !floats);
         if numeric(a.known) && numeric(b.known) && ints != floats {
             // One side's kind is known: speculate that both are of it,
             // with a side exit otherwise (the interpreter compares mixed
@@ -261,15 +301,13 @@ impl Lower<'_, '_, '_> {
             self.push_int(r);
             return;
         }
-        if self.direct.is_some() && !(numeric(a.known) && numeric(b.known)) {
-            // A direct entry leaves; the interpreter compares.
-            return self.exit_always(&[a, b], dpc);
-        }
         if !numeric(a.known) || !numeric(b.known) {
-            self.unpop(&[a, b]);
-            self.generic(at, dpc, false);
-            let (_, pay) = self.pop_mem_result();
-            self.push_int(pay);
+            // The complete semantics (`E::interpret`: the helper, or
+            // leaving compiled code).
+            match E::interpret(self, at, dpc, &[a, b]) {
+                Some(pay) => self.push_int(pay),
+                None => self.dead_block(),
+            }
             return;
         }
         let int_blk = self.b.create_block();
@@ -310,16 +348,12 @@ impl Lower<'_, '_, '_> {
         self.b.ins().jump(join, &[BlockArg::Value(r)]);
         // Anything else: the helper.
         self.b.switch_to_block(slow);
-        if self.direct.is_some() {
-            let saved = self.stack.clone();
-            self.unpop(&[a, b]);
-            self.exit_continue(dpc);
-            self.stack = saved;
-        } else {
-            self.unpop(&[a, b]);
-            self.generic(at, dpc, false);
-            let (_, pay) = self.pop_mem_result();
-            self.b.ins().jump(join, &[BlockArg::Value(pay)]);
+        let saved = self.stack.clone();
+        match E::interpret(self, at, dpc, &[a, b]) {
+            Some(pay) => {
+                self.b.ins().jump(join, &[BlockArg::Value(pay)]);
+            }
+            None => self.stack = saved,
         }
         self.b.switch_to_block(join);
         let r = self.b.block_params(join)[0];

@@ -1,14 +1,15 @@
-//! Lowering of calls and returns: frames made and removed inline, native
-//! calls between compiled functions.
+//! Lowering of calls and returns in ordinary code (`Ordinary`'s `call`,
+//! `call_function` and `ret` hooks): frames made and removed inline,
+//! native calls between compiled functions.
 
-use super::{Callee, Item, Lower, VALUE_BYTES};
+use super::{Callee, Item, Lower, Ordinary, VALUE_BYTES};
 use crate::exec::frame_layout as fl;
 use crate::exec::native::{off, status, MAX_NATIVE_DEPTH};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I32, I64, I8};
 use cranelift_codegen::ir::{self, BlockArg, InstBuilder};
 
-impl Lower<'_, '_, '_> {
+impl Lower<'_, '_, '_, Ordinary> {
     /// CALL / CALL_FUNCTION: the helper makes the frame; the callee's
     /// compiled code is called natively when it has some, and when it
     /// returns to this frame at the instruction after the call, compiled

@@ -1,5 +1,7 @@
 //! Lowering of direct entries (see `jit::direct` for what they are and
-//! which functions have one).
+//! which functions have one): the `Direct` frame environment (`env`) and
+//! its driver, `Lower::run_direct`; the instructions themselves are
+//! lowered by the one translator (`Lower::instr`).
 //!
 //! A direct entry is called with `(place, budget, args…)`:
 //! - `place` packs where its frame goes (see [`Place`]): how many more
@@ -36,8 +38,9 @@
 //! leaves at once, and its ordinary compiled code or the interpreter runs
 //! it from the start.
 
+use super::env::{FrameEnv, Helper, Ordinary};
 use super::{Input, Item, Lower, Unsupported, BOOL, FLOAT, INT, NULL};
-use crate::bytecode::Callee as CallInstr;
+use crate::bytecode::{Callee as CallInstr, Instr};
 use crate::exec::frame_layout as fl;
 use crate::exec::native::{off, status, MAX_DIRECT_DEPTH};
 use crate::jit::code::{direct_sig, Imports};
@@ -99,37 +102,131 @@ pub(in crate::jit) fn translate_direct(
         err: None,
     };
     let assume = HashMap::new();
-    let mut l = Lower::new(b, im, input, &assume, slots, Some(d));
+    let mut l = Lower::new(b, im, input, &assume, slots, d);
     l.run_direct()?;
-    match l.direct.and_then(|d| d.err) {
+    match l.mode.err {
         Some(e) => Err(format!("direct entry: {e}")),
         None => Ok(()),
     }
 }
 
-impl Lower<'_, '_, '_> {
-    fn plan(&self) -> &DirectPlan {
-        self.direct.as_ref().expect("a direct entry").plan
+/// A direct entry's frame environment: slots and operands in SSA values
+/// and Cranelift variables, nothing in memory until the frame leaves
+/// through the direct-leave chain (D2–D4), direct calls in registers,
+/// no helpers (the plan admits no instruction that needs one) and no
+/// reference counts (only unboxed values).
+impl FrameEnv for Direct<'_> {
+    fn save_state(_: &mut Lower<'_, '_, '_, Self>) {}
+
+    fn reload_state(_: &mut Lower<'_, '_, '_, Self>) {}
+
+    /// The operands stay SSA values (Cranelift variables across blocks).
+    fn flush_below(_: &mut Lower<'_, '_, '_, Self>, _keep: usize) {}
+
+    fn operands_below(
+        l: &mut Lower<'_, '_, '_, Self>,
+        need: usize,
+        _checked: bool,
+        _dpc: u32,
+    ) -> Vec<Item> {
+        l.direct_bug("an operand below the frame's");
+        let z = l.b.ins().iconst(I64, 0);
+        let t = l.b.ins().iconst(I8, NULL as i64);
+        let dummy = Item {
+            tag: t,
+            pay: z,
+            known: None,
+            slot: None,
+        };
+        vec![dummy; need]
+    }
+
+    /// Only the Cranelift variables.
+    fn write_slot(l: &mut Lower<'_, '_, '_, Self>, s: usize, v: Item, _old_known: Option<u8>) {
+        let tag = l.tag_of(v);
+        l.def_slot_vars(s, tag, v.pay);
+    }
+
+    /// Unboxed or unset: leave when unset (the interpreter raises
+    /// `undefined variable`). A parameter is always set: the call binds
+    /// it and STORE only ever puts a value there.
+    fn load_checks(l: &mut Lower<'_, '_, '_, Self>, slot: u32, it: Item, dpc: u32) -> bool {
+        let none_tag = l.input.none_tag;
+        if it.known.is_none() && !l.mode.plan.params.contains(&slot) {
+            let none = l.b.ins().icmp_imm(IntCC::Equal, it.tag, none_tag as i64);
+            l.exit_if(none, dpc);
+        } else if it.known == Some(none_tag) {
+            l.exit_always(&[], dpc);
+            return false;
+        }
+        true
+    }
+
+    /// A direct entry holds unboxed values only.
+    fn refcount(_: &mut Lower<'_, '_, '_, Self>, _f: ir::FuncRef, _it: Item) {}
+
+    fn exit(l: &mut Lower<'_, '_, '_, Self>, dpc: u32) {
+        l.direct_exit(status::CONTINUE, dpc);
+    }
+
+    fn edge(l: &mut Lower<'_, '_, '_, Self>, target: u32) {
+        l.pass_stack(target);
+    }
+
+    /// The blocks are the plan's own (not a part's).
+    fn cut(_: &Lower<'_, '_, '_, Self>) -> Option<u32> {
+        None
+    }
+
+    fn call(l: &mut Lower<'_, '_, '_, Self>, at: u32, dpc: u32, c: &CallInstr) {
+        l.direct_call(at, dpc, c);
+    }
+
+    fn call_function(l: &mut Lower<'_, '_, '_, Self>, _at: u32, dpc: u32) {
+        l.direct_bug("CALL_FUNCTION");
+        l.exit_continue(dpc);
+    }
+
+    fn ret(l: &mut Lower<'_, '_, '_, Self>, _at: u32, dpc: u32) {
+        l.direct_ret(dpc);
+    }
+
+    fn helper(l: &mut Lower<'_, '_, '_, Self>, _at: u32, dpc: u32, _instr: &Instr, how: Helper) {
+        l.direct_bug("an instruction without a direct lowering");
+        match how {
+            Helper::Ends => l.exit_continue(dpc),
+            _ => l.exit_always(&[], dpc),
+        }
+    }
+
+    /// Leave; the interpreter runs it.
+    fn interpret(
+        l: &mut Lower<'_, '_, '_, Self>,
+        _at: u32,
+        dpc: u32,
+        operands: &[Item],
+    ) -> Option<ir::Value> {
+        l.unpop(operands);
+        l.exit_continue(dpc);
+        None
+    }
+}
+
+impl<'p> Lower<'_, '_, '_, Direct<'p>> {
+    fn plan(&self) -> &'p DirectPlan {
+        self.mode.plan
     }
 
     /// Something the plan promised does not hold: do not compile.
     pub(super) fn direct_bug(&mut self, what: &str) {
-        let d = self.dstate();
+        let d = &mut self.mode;
         if d.err.is_none() {
             d.err = Some(what.to_string());
         }
     }
 
-    /// Whether slot `s` is one of the parameters (always set: the call
-    /// binds it and STORE only ever puts a value there).
-    pub(super) fn direct_param(&self, s: u32) -> bool {
-        self.direct
-            .as_ref()
-            .is_some_and(|d| d.plan.params.contains(&s))
-    }
-
     fn stack_var(&mut self, i: usize) -> (Variable, Variable) {
-        let d = self.dstate();
+        let d = &self.mode;
         (d.stk_tag[i], d.stk_pay[i])
     }
 
@@ -158,7 +255,7 @@ impl Lower<'_, '_, '_> {
             (values as i64 * super::VALUE_BYTES) as u32,
             4,
         ));
-        self.dstate().buf = Some(buf);
+        self.mode.buf = Some(buf);
         let entry = self.b.create_block();
         self.b.append_block_params_for_function_params(entry);
         for &a in &blocks {
@@ -168,7 +265,7 @@ impl Lower<'_, '_, '_> {
         self.b.switch_to_block(entry);
         let args = self.b.block_params(entry).to_vec();
         let pos = args[0];
-        self.dstate().pos = pos;
+        self.mode.pos = pos;
         self.b.def_var(self.v_budget, args[1]);
         let zero = self.b.ins().iconst(I64, 0);
         for v in [self.v_len, self.v_lim, self.v_lp] {
@@ -222,7 +319,7 @@ impl Lower<'_, '_, '_> {
             None => HashMap::new(),
         };
         {
-            let d = self.dstate();
+            let d = &mut self.mode;
             d.checked = checked.clone();
             d.fast_above = fast_above.unwrap_or(i64::MAX);
         }
@@ -256,7 +353,7 @@ impl Lower<'_, '_, '_> {
         }
         for (fast, map) in copies {
             self.blocks = map;
-            self.dstate().fast = fast;
+            self.mode.fast = fast;
             self.lower_copy(&blocks)?;
         }
         Ok(())
@@ -275,7 +372,7 @@ impl Lower<'_, '_, '_> {
                 let tag = self.b.use_var(t);
                 let pay = self.b.use_var(p);
                 let known = facts.as_ref().and_then(|f| f[self.v_tag.len() + i]);
-                let tag = match known.and_then(|k| self.tag_const_of(k)) {
+                let tag = match known.and_then(|k| self.tag_const(k)) {
                     Some(c) => c,
                     None => tag,
                 };
@@ -337,13 +434,6 @@ impl Lower<'_, '_, '_> {
         meet.filter(|m| m.len() == self.v_tag.len() + h)
     }
 
-    fn tag_const_of(&self, k: u8) -> Option<ir::Value> {
-        self.tag_consts
-            .iter()
-            .find(|(t, _)| *t == k)
-            .map(|&(_, v)| v)
-    }
-
     /// Go to `leave` when `cond` holds.
     fn leave_if(&mut self, cond: ir::Value, leave: ir::Block) {
         let next = self.b.create_block();
@@ -397,12 +487,12 @@ impl Lower<'_, '_, '_> {
     /// in the unchecked copy while the budget allows, else in the checked
     /// one.
     pub(super) fn direct_continue(&mut self, target: u32) {
-        if !self.dstate().fast {
+        if !self.mode.fast {
             return self.jump_to(target);
         }
         self.pass_stack(target);
         let (above, checked) = {
-            let d = self.dstate();
+            let d = &self.mode;
             (d.fast_above, d.checked[&target])
         };
         let fast = self.blocks[&target];
@@ -421,7 +511,7 @@ impl Lower<'_, '_, '_> {
         let cost = self.input.program.block_cost[start as usize] as i64;
         let charge_pc = self.input.dpc(start);
         let budget = self.b.use_var(self.v_budget);
-        if self.dstate().fast {
+        if self.mode.fast {
             let charged = self.b.ins().iadd_imm(budget, -cost);
             self.b.def_var(self.v_budget, charged);
             return;
@@ -445,12 +535,12 @@ impl Lower<'_, '_, '_> {
         self.edges.push((self.cur, target, facts));
         // A slot with a known tag holds that constant on every path.
         for s in 0..self.known.len() {
-            if let Some(c) = self.known[s].and_then(|k| self.tag_const_of(k)) {
+            if let Some(c) = self.known[s].and_then(|k| self.tag_const(k)) {
                 self.b.def_var(self.v_tag[s], c);
             }
         }
         for (i, it) in self.stack.clone().into_iter().enumerate() {
-            let tag = match it.known.and_then(|k| self.tag_const_of(k)) {
+            let tag = match it.known.and_then(|k| self.tag_const(k)) {
                 Some(c) => c,
                 None => self.tag_of(it),
             };
@@ -460,17 +550,10 @@ impl Lower<'_, '_, '_> {
         }
     }
 
-    fn tag_of(&mut self, it: Item) -> ir::Value {
-        match it.known {
-            Some(k) => self.b.ins().iconst(I8, k as i64),
-            None => it.tag,
-        }
-    }
-
     /// Put this frame's slots, then `items`, in the leaving buffer: its
     /// address.
     fn fill_buffer(&mut self, items: &[Item]) -> ir::Value {
-        let slot = self.dstate().buf.expect("made first");
+        let slot = self.mode.buf.expect("made first");
         let buf = self.b.ins().stack_addr(I64, slot, 0);
         for s in 0..self.v_tag.len() {
             let o = (s as i64 * super::VALUE_BYTES) as i32;
@@ -504,7 +587,7 @@ impl Lower<'_, '_, '_> {
     pub(super) fn direct_exit(&mut self, st: u32, pc: u32) {
         let items = self.stack.clone();
         let buf = self.fill_buffer(&items);
-        let pos = self.dstate().pos;
+        let pos = self.mode.pos;
         let d = self.desc(items.len());
         let desc = self.b.ins().iconst(I64, d);
         let pc_st = self
@@ -541,43 +624,12 @@ impl Lower<'_, '_, '_> {
     }
 
     fn sig_for(&mut self, n: usize) -> ir::SigRef {
-        if let Some(&s) = self.dstate().sigs.get(&n) {
+        if let Some(&s) = self.mode.sigs.get(&n) {
             return s;
         }
         let s = self.b.import_signature(direct_sig(n));
-        self.dstate().sigs.insert(n, s);
+        self.mode.sigs.insert(n, s);
         s
-    }
-
-    /// The arguments of a direct call: place, budget, values.
-    fn direct_args(&mut self, pos: ir::Value, args: &[Item]) -> Vec<ir::Value> {
-        let budget = self.b.use_var(self.v_budget);
-        let mut v = vec![pos, budget];
-        for &a in args {
-            let tag = self.tag_of(a);
-            v.push(tag);
-            v.push(a.pay);
-        }
-        v
-    }
-
-    /// After a direct call returned `(tag, pay, budget)`: the result, in
-    /// the block that goes on; when the callee left compiled code instead,
-    /// `leave` writes this frame's part and returns (D3, D4).
-    fn after_direct_call(&mut self, r: &[ir::Value], leave: impl FnOnce(&mut Self)) -> Item {
-        let (tag, pay, budget) = (r[0], r[1], r[2]);
-        self.b.def_var(self.v_budget, budget);
-        let left = self
-            .b
-            .ins()
-            .icmp_imm(IntCC::Equal, tag, self.input.none_tag as i64);
-        self.cold_if(left, leave);
-        Item {
-            tag,
-            pay,
-            known: None,
-            slot: None,
-        }
     }
 
     /// CALL in a direct entry: to the callee's direct entry when it has
@@ -623,7 +675,7 @@ impl Lower<'_, '_, '_> {
             f
         });
         let sig = self.sig_for(n);
-        let pos = self.dstate().pos;
+        let pos = self.mode.pos;
         if tail {
             if !self.stack.is_empty() {
                 self.direct_bug("a tail call with operands below");
@@ -652,7 +704,7 @@ impl Lower<'_, '_, '_> {
         // only at the end of a slice: it makes its calls without inline
         // attempts (less code to compile).
         let checked_only = {
-            let d = self.dstate();
+            let d = &self.mode;
             !d.fast && d.fast_above != i64::MAX
         };
         if checked_only || !self.inline_returns(&callee_plan, &args, call_blk, join) {
@@ -709,7 +761,44 @@ impl Lower<'_, '_, '_> {
         });
         self.direct_continue(at + 1);
     }
+}
 
+/// What direct calls from either kind of code share.
+impl<E: FrameEnv> Lower<'_, '_, '_, E> {
+    /// The arguments of a direct call: place, budget, values.
+    fn direct_args(&mut self, pos: ir::Value, args: &[Item]) -> Vec<ir::Value> {
+        let budget = self.b.use_var(self.v_budget);
+        let mut v = vec![pos, budget];
+        for &a in args {
+            let tag = self.tag_of(a);
+            v.push(tag);
+            v.push(a.pay);
+        }
+        v
+    }
+
+    /// After a direct call returned `(tag, pay, budget)`: the result, in
+    /// the block that goes on; when the callee left compiled code instead,
+    /// `leave` writes this frame's part and returns (D3, D4).
+    fn after_direct_call(&mut self, r: &[ir::Value], leave: impl FnOnce(&mut Self)) -> Item {
+        let (tag, pay, budget) = (r[0], r[1], r[2]);
+        self.b.def_var(self.v_budget, budget);
+        let left = self
+            .b
+            .ins()
+            .icmp_imm(IntCC::Equal, tag, self.input.none_tag as i64);
+        self.cold_if(left, leave);
+        Item {
+            tag,
+            pay,
+            known: None,
+            slot: None,
+        }
+    }
+}
+
+/// Ordinary code starting a chain of direct calls (D4).
+impl Lower<'_, '_, '_, Ordinary> {
     /// Ordinary compiled code calls direct entry `f` (non-zero) of a
     /// callee with `args`, its frame made at the current depth `frames`
     /// with its slots from `llen`, when the stack and slot vector have
@@ -778,11 +867,5 @@ impl Lower<'_, '_, '_> {
         });
         self.push_mem(result);
         self.jump_to(at + 1);
-    }
-}
-
-impl<'a> Lower<'a, '_, '_> {
-    fn dstate(&mut self) -> &mut Direct<'a> {
-        self.direct.as_mut().expect("a direct entry")
     }
 }

@@ -1,18 +1,25 @@
-//! Leaving compiled code (side exits, helper calls and their statuses)
-//! and the start of every block (SPEC §4.6 charging).
+//! Leaving compiled code: guards and exits (in every frame environment,
+//! through `FrameEnv::exit`), then ordinary code's helper calls and their
+//! statuses and the start of its blocks (SPEC §4.6 charging).
 
-use super::{is_heap, Item, Lower, FIRST_HEAP, HEAP_KINDS, NULL};
+use super::{FrameEnv, Item, Lower, Ordinary, FIRST_HEAP, HEAP_KINDS, NULL};
 use crate::exec::native::status;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I32, I64, I8};
 use cranelift_codegen::ir::{self, BlockArg, InstBuilder};
 
-impl Lower<'_, '_, '_> {
+impl<E: FrameEnv> Lower<'_, '_, '_, E> {
     // ---- exits ------------------------------------------------------------
 
     /// When `cond` holds, leave compiled code at instruction `dpc` with the
     /// whole state in memory; the interpreter runs it.
     pub(super) fn exit_if(&mut self, cond: ir::Value, dpc: u32) {
+        if let Some(exit) = E::exit_block(self, dpc) {
+            let cont = self.b.create_block();
+            self.b.ins().brif(cond, exit, &[], cont, &[]);
+            self.b.switch_to_block(cont);
+            return;
+        }
         self.cold_if(cond, |l| {
             let saved = l.stack.clone();
             l.exit_continue(dpc);
@@ -32,22 +39,10 @@ impl Lower<'_, '_, '_> {
         self.b.switch_to_block(cont);
     }
 
-    /// Leave at `dpc` now (X1 in src/jit/README.md).
+    /// Leave at `dpc` now, the way the environment leaves (`E::exit`: X1
+    /// or D2 in src/jit/README.md).
     pub(super) fn exit_continue(&mut self, dpc: u32) {
-        if self.direct.is_some() {
-            return self.direct_exit(status::CONTINUE, dpc);
-        }
-        self.flush();
-        self.save_state();
-        self.set_pc(dpc);
-        // At a part's continuation (`regions`) the engine would enter this
-        // code again: the interpreter runs the instruction.
-        let cont = self.input.plan.cont.map(|c| self.input.dpc(c));
-        self.ret_const(if cont == Some(dpc) {
-            status::INTERPRET
-        } else {
-            status::CONTINUE
-        });
+        E::exit(self, dpc);
     }
 
     /// Side exit when `ok` is false; otherwise go on with the guarded facts.
@@ -90,7 +85,14 @@ impl Lower<'_, '_, '_> {
         self.b.switch_to_block(cont);
     }
 
+    /// Control goes on at block `target` (`E::jump`).
     pub(super) fn jump_to(&mut self, target: u32) {
+        E::jump(self, target);
+    }
+
+    /// A jump to the function's block `target` (`FrameEnv::jump` of code
+    /// whose blocks are Cranelift blocks).
+    pub(super) fn jump_within(&mut self, target: u32) {
         match self.blocks.get(&target).copied() {
             Some(blk) => {
                 self.edge(target);
@@ -104,6 +106,61 @@ impl Lower<'_, '_, '_> {
         }
     }
 
+    /// Control goes from the current block to the unit's block `target`
+    /// (`E::edge`).
+    pub(super) fn edge(&mut self, target: u32) {
+        E::edge(self, target);
+    }
+
+    pub(super) fn heap_test(&mut self, tag: ir::Value) -> ir::Value {
+        let rel = self.b.ins().iadd_imm(tag, -(FIRST_HEAP as i64));
+        self.b
+            .ins()
+            .icmp_imm(IntCC::UnsignedLessThan, rel, HEAP_KINDS as i64)
+    }
+
+    /// One more reference to `it` when it is a heap value
+    /// (`E::refcount`).
+    pub(super) fn clone_item(&mut self, it: Item) {
+        E::refcount(self, self.im.clone, it);
+    }
+
+    /// One reference fewer.
+    pub(super) fn drop_item(&mut self, it: Item) {
+        E::refcount(self, self.im.drop, it);
+    }
+
+    /// When `budget` is spent (≤ 0), `preempt` leaves compiled code (in a
+    /// cold block); otherwise code goes on in a new block.
+    pub(super) fn if_spent(&mut self, budget: ir::Value, preempt: impl FnOnce(&mut Self)) {
+        let spent = self
+            .b
+            .ins()
+            .icmp_imm(IntCC::SignedLessThanOrEqual, budget, 0);
+        self.cold_if(spent, preempt);
+    }
+
+    /// The operands' known kinds have no fast path: put them back and leave
+    /// at `dpc` (the interpreter runs the instruction); the rest of the
+    /// block is lowered into a block nothing reaches.
+    pub(super) fn exit_always(&mut self, operands: &[Item], dpc: u32) {
+        self.unpop(operands);
+        self.exit_continue(dpc);
+        self.dead_block();
+    }
+
+    pub(super) fn dead_block(&mut self) {
+        let dead = self.b.create_block();
+        self.b.switch_to_block(dead);
+        // Whatever the rest of the block pushes is never used.
+        let z = self.b.ins().iconst(I64, 0);
+        let it = self.item(NULL, z);
+        self.stack.push(it);
+    }
+}
+
+/// Ordinary code: helper calls and block starts (see `ordinary`).
+impl Lower<'_, '_, '_, Ordinary> {
     // ---- helpers ------------------------------------------------------------
 
     /// Call a status-returning helper with the state saved and reloaded.
@@ -118,10 +175,6 @@ impl Lower<'_, '_, '_> {
     /// Run instruction `at` through the generic helper (virtual stack
     /// flushed first); returns unless the status is `NEXT`.
     pub(super) fn generic(&mut self, at: u32, dpc: u32, writes_locals: bool) {
-        if self.direct.is_some() {
-            self.direct_bug("an instruction without a direct lowering");
-            return self.exit_always(&[], dpc);
-        }
         let st = self.call_at(self.im.generic, at, dpc);
         self.check_status(st);
         if writes_locals {
@@ -131,10 +184,6 @@ impl Lower<'_, '_, '_> {
 
     /// A generic instruction after which control never falls through.
     pub(super) fn generic_final(&mut self, at: u32, dpc: u32) {
-        if self.direct.is_some() {
-            self.direct_bug("an instruction without a direct lowering");
-            return self.exit_continue(dpc);
-        }
         let st = self.call_at(self.im.generic, at, dpc);
         self.ret(st);
     }
@@ -157,48 +206,6 @@ impl Lower<'_, '_, '_> {
         let pay = self.b.ins().load(I64, self.mf, a, 8);
         self.b.def_var(self.v_len, new_len);
         (tag, pay)
-    }
-
-    pub(super) fn heap_test(&mut self, tag: ir::Value) -> ir::Value {
-        let rel = self.b.ins().iadd_imm(tag, -(FIRST_HEAP as i64));
-        self.b
-            .ins()
-            .icmp_imm(IntCC::UnsignedLessThan, rel, HEAP_KINDS as i64)
-    }
-
-    /// Call `f(tag, payload)` when the value is on the heap.
-    pub(super) fn refcount(&mut self, f: ir::FuncRef, it: Item) {
-        // A direct entry holds unboxed values only.
-        if self.direct.is_some() {
-            return;
-        }
-        match it.known {
-            Some(k) if !is_heap(k) => {}
-            Some(_) => {
-                let t = self.b.ins().uextend(I64, it.tag);
-                self.b.ins().call(f, &[t, it.pay]);
-            }
-            None => {
-                let heap = self.heap_test(it.tag);
-                let call = self.b.create_block();
-                self.b.set_cold_block(call);
-                let cont = self.b.create_block();
-                self.b.ins().brif(heap, call, &[], cont, &[]);
-                self.b.switch_to_block(call);
-                let t = self.b.ins().uextend(I64, it.tag);
-                self.b.ins().call(f, &[t, it.pay]);
-                self.b.ins().jump(cont, &[]);
-                self.b.switch_to_block(cont);
-            }
-        }
-    }
-
-    pub(super) fn clone_item(&mut self, it: Item) {
-        self.refcount(self.im.clone, it);
-    }
-
-    pub(super) fn drop_item(&mut self, it: Item) {
-        self.refcount(self.im.drop, it);
     }
 
     // ---- blocks -------------------------------------------------------------
@@ -289,33 +296,5 @@ impl Lower<'_, '_, '_> {
             l.ret(st);
         });
         self.block_body(at)
-    }
-
-    /// When `budget` is spent (≤ 0), `preempt` leaves compiled code (in a
-    /// cold block); otherwise code goes on in a new block.
-    pub(super) fn if_spent(&mut self, budget: ir::Value, preempt: impl FnOnce(&mut Self)) {
-        let spent = self
-            .b
-            .ins()
-            .icmp_imm(IntCC::SignedLessThanOrEqual, budget, 0);
-        self.cold_if(spent, preempt);
-    }
-
-    /// The operands' known kinds have no fast path: put them back and leave
-    /// at `dpc` (the interpreter runs the instruction); the rest of the
-    /// block is lowered into a block nothing reaches.
-    pub(super) fn exit_always(&mut self, operands: &[Item], dpc: u32) {
-        self.unpop(operands);
-        self.exit_continue(dpc);
-        self.dead_block();
-    }
-
-    pub(super) fn dead_block(&mut self) {
-        let dead = self.b.create_block();
-        self.b.switch_to_block(dead);
-        // Whatever the rest of the block pushes is never used.
-        let z = self.b.ins().iconst(I64, 0);
-        let it = self.item(NULL, z);
-        self.stack.push(it);
     }
 }

@@ -29,7 +29,7 @@
 //! blocks, up to 13 times: the whole cost again for every unit deeper
 //! than 12 blocks).
 
-use super::{slots_of, Assumed, Input, Lower, Unsupported};
+use super::{slots_of, Assumed, Input, Lower, Ordinary, Unsupported};
 use crate::bytecode::{Instr, Program};
 use crate::exec::native::status;
 use crate::jit::code::Imports;
@@ -88,12 +88,10 @@ type Facts = HashMap<u32, Vec<Option<u8>>>;
 /// Passes over the blocks before giving up on assumptions.
 const MAX_PASSES: usize = 12;
 
-impl Lower<'_, '_, '_> {
-    /// Control goes from the current block to the unit's block `target`.
-    pub(super) fn edge(&mut self, target: u32) {
-        if self.direct.is_some() {
-            return self.pass_stack(target);
-        }
+impl Lower<'_, '_, '_, Ordinary> {
+    /// Control goes from the current block to the unit's block `target`
+    /// (`FrameEnv::edge` of ordinary code): the facts along the edge.
+    pub(super) fn facts_edge(&mut self, target: u32) {
         let facts = self.tracked.iter().map(|&s| self.known[s as usize]);
         self.edges.push((self.cur, target, facts.collect()));
         // A variable with a known tag holds the same constant on every
@@ -106,13 +104,6 @@ impl Lower<'_, '_, '_> {
                 }
             }
         }
-    }
-
-    fn tag_const(&self, k: u8) -> Option<ir::Value> {
-        self.tag_consts
-            .iter()
-            .find(|(t, _)| *t == k)
-            .map(|&(_, v)| v)
     }
 
     /// The engine's entry into block `start`: check that the slots have
@@ -177,7 +168,7 @@ pub(super) fn analyse(
         let mut f = template.clone();
         let mut fctx = FunctionBuilderContext::new();
         let mut b = FunctionBuilder::new(&mut f, &mut fctx);
-        let mut l = Lower::new(&mut b, im, input, &no_assumptions, slots, None);
+        let mut l = Lower::new(&mut b, im, input, &no_assumptions, slots, Ordinary);
         l.setup()?;
         take_edges(&mut l.edges, &mut meet);
         for &start in &order {

@@ -4,17 +4,31 @@
 //! such a path the result is the callee's and the budget is charged as the
 //! callee's blocks would have charged it; nothing else of the callee is
 //! seen after its RET, so nothing needs writing. Anything else — a block
-//! that calls, a loop, a guard that fails, an instruction not lowered
-//! here, a block that would be preempted — goes to the real call, which
-//! starts over from the arguments and the budget as they were, so the
-//! results are exactly the call's.
+//! that calls (deeper than [`MAX_NEST`] frames), a loop, a guard that
+//! fails, an instruction without an inline lowering, a block that would be
+//! preempted — goes to the real call, which starts over from the arguments
+//! and the budget as they were, so the results are exactly the call's.
+//!
+//! The callee's instructions are lowered by the one translator
+//! (`Lower::instr`) in a third frame environment, [`Inline`]: the frame's
+//! slots and operands are SSA values of the path being lowered (nothing
+//! in memory or in Cranelift variables), leaving is a jump to the real
+//! call, a jump or branch lowers its target block again on each path
+//! (paths are lowered one at a time, so a block reached twice on one path
+//! is a loop: the real call), a RET jumps to the caller's join with the
+//! result, a CALL of a function with a direct entry is lowered inline in
+//! turn, and nothing is counted (direct entries hold unboxed values only).
 
-use super::{Item, Lower, BOOL, INT};
-use crate::bytecode::{Arith, Instr};
+use super::direct::Direct;
+use super::env::{FrameEnv, Helper};
+use super::{Assumed, Input, Item, Lower, NULL};
+use crate::bytecode::{Callee as CallInstr, Instr};
+use crate::jit::code::Imports;
 use crate::jit::direct::DirectPlan;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I64, I8};
 use cranelift_codegen::ir::{self, BlockArg, InstBuilder};
+use cranelift_frontend::FunctionBuilder;
 
 /// Instructions lowered inline per call site, at most.
 const MAX_INLINE: usize = 96;
@@ -23,19 +37,194 @@ const MAX_INLINE: usize = 96;
 /// all; a path that would go deeper makes the real call.
 pub(super) const MAX_NEST: u32 = 3;
 
-/// One path through the callee being lowered inline.
+/// What one path through a frame lowered inline holds besides its
+/// operands and the tags known (`Lower::stack`, `Lower::known`).
 #[derive(Clone)]
 struct Path {
-    slots: Vec<Option<Item>>,
-    stack: Vec<Item>,
+    /// Each slot's (tag, payload); `None` while it is unset.
+    slots: Vec<Option<(ir::Value, ir::Value)>>,
+    /// The reductions left.
     budget: ir::Value,
     /// Blocks on this path so far (a loop goes to the call).
     seen: Vec<u32>,
-    /// Frames above the caller's: 1 for the callee of the real call.
-    level: u32,
 }
 
-impl Lower<'_, '_, '_> {
+/// The frame environment of a callee lowered inline (one per frame).
+pub(super) struct Inline<'p> {
+    /// The direct entry's own plan (the function its calls to itself
+    /// reach).
+    own: &'p DirectPlan,
+    path: Path,
+    /// Frames above the direct entry's: 1 for the callee of the real call.
+    level: u32,
+    /// The real call: where every path that does not return inline goes.
+    call: ir::Block,
+    /// Where a RET goes, with (tag, payload, budget).
+    join: ir::Block,
+    /// Instructions lowered inline for this call site so far.
+    count: usize,
+    /// The direct entry's `place` (the frames the chain may still make).
+    pos: ir::Value,
+    /// Lowered in the unchecked copy: no block start can be preempted.
+    fast: bool,
+    /// The lowering went wrong (a bug): the direct entry is not compiled.
+    err: Option<String>,
+}
+
+impl FrameEnv for Inline<'_> {
+    const INT_ONLY: bool = true;
+
+    fn save_state(_: &mut Lower<'_, '_, '_, Self>) {}
+
+    fn reload_state(_: &mut Lower<'_, '_, '_, Self>) {}
+
+    fn flush_below(_: &mut Lower<'_, '_, '_, Self>, _keep: usize) {}
+
+    /// Below the callee's own operands: the real call.
+    fn operands_below(
+        l: &mut Lower<'_, '_, '_, Self>,
+        need: usize,
+        _checked: bool,
+        _dpc: u32,
+    ) -> Vec<Item> {
+        l.go_call();
+        let dead = l.b.create_block();
+        l.b.switch_to_block(dead);
+        let z = l.b.ins().iconst(I64, 0);
+        let t = l.b.ins().iconst(I8, NULL as i64);
+        let dummy = Item {
+            tag: t,
+            pay: z,
+            known: None,
+            slot: None,
+        };
+        vec![dummy; need]
+    }
+
+    /// The path's value (an unset slot's is never used: its LOAD goes to
+    /// the call).
+    fn slot(l: &mut Lower<'_, '_, '_, Self>, s: usize) -> (ir::Value, ir::Value) {
+        match l.mode.path.slots[s] {
+            Some(v) => v,
+            None => {
+                let t = l.b.ins().iconst(I8, l.input.none_tag as i64);
+                let z = l.b.ins().iconst(I64, 0);
+                (t, z)
+            }
+        }
+    }
+
+    fn write_slot(l: &mut Lower<'_, '_, '_, Self>, s: usize, v: Item, _old_known: Option<u8>) {
+        l.mode.path.slots[s] = Some((v.tag, v.pay));
+    }
+
+    /// A slot is unset exactly where its tag is known to be the unset
+    /// one (nothing else is unknown on a path): the call raises it.
+    fn load_checks(l: &mut Lower<'_, '_, '_, Self>, _slot: u32, it: Item, dpc: u32) -> bool {
+        if it.known == Some(l.input.none_tag) {
+            l.exit_always(&[], dpc);
+            return false;
+        }
+        true
+    }
+
+    fn refcount(_: &mut Lower<'_, '_, '_, Self>, _f: ir::FuncRef, _it: Item) {}
+
+    fn exit(l: &mut Lower<'_, '_, '_, Self>, _dpc: u32) {
+        l.go_call();
+    }
+
+    /// Every exit is the real call.
+    fn exit_block(l: &mut Lower<'_, '_, '_, Self>, _dpc: u32) -> Option<ir::Block> {
+        Some(l.mode.call)
+    }
+
+    /// Blocks are lowered per path: nothing is carried along edges.
+    fn edge(_: &mut Lower<'_, '_, '_, Self>, _target: u32) {}
+
+    fn cut(_: &Lower<'_, '_, '_, Self>) -> Option<u32> {
+        None
+    }
+
+    /// Go on at block `target` on this path (the real call when it is not
+    /// a block start).
+    fn jump(l: &mut Lower<'_, '_, '_, Self>, target: u32) {
+        if !l.input.program.block_start[target as usize] {
+            return l.go_call();
+        }
+        l.inline_block(target);
+    }
+
+    /// Each side is a path of its own.
+    fn branch(l: &mut Lower<'_, '_, '_, Self>, truth: ir::Value, on_true: u32, on_false: u32) {
+        let yes = l.b.create_block();
+        let no = l.b.create_block();
+        l.b.ins().brif(truth, yes, &[], no, &[]);
+        let saved = (l.stack.clone(), l.known.clone(), l.mode.path.clone());
+        l.b.switch_to_block(yes);
+        Self::jump(l, on_true);
+        (l.stack, l.known, l.mode.path) = saved;
+        l.b.switch_to_block(no);
+        Self::jump(l, on_false);
+    }
+
+    fn call(l: &mut Lower<'_, '_, '_, Self>, at: u32, _dpc: u32, c: &CallInstr) {
+        l.inline_call(at, c);
+    }
+
+    fn call_function(l: &mut Lower<'_, '_, '_, Self>, _at: u32, _dpc: u32) {
+        l.go_call();
+    }
+
+    /// The one operand is the result (anything else: the call).
+    fn ret(l: &mut Lower<'_, '_, '_, Self>, _at: u32, dpc: u32) {
+        let [r] = l.operands_n::<1>(dpc);
+        if !l.stack.is_empty() {
+            return l.go_call();
+        }
+        let tag = l.tag_of(r);
+        let (join, budget) = (l.mode.join, l.mode.path.budget);
+        l.b.ins().jump(
+            join,
+            &[
+                BlockArg::Value(tag),
+                BlockArg::Value(r.pay),
+                BlockArg::Value(budget),
+            ],
+        );
+    }
+
+    /// No helpers: the call.
+    fn helper(l: &mut Lower<'_, '_, '_, Self>, _at: u32, dpc: u32, _instr: &Instr, how: Helper) {
+        match how {
+            Helper::Ends => l.go_call(),
+            _ => l.exit_always(&[], dpc),
+        }
+    }
+
+    fn interpret(
+        l: &mut Lower<'_, '_, '_, Self>,
+        _at: u32,
+        _dpc: u32,
+        operands: &[Item],
+    ) -> Option<ir::Value> {
+        l.unpop(operands);
+        l.go_call();
+        None
+    }
+
+    /// At most [`MAX_INLINE`] instructions per call site.
+    fn before_instr(l: &mut Lower<'_, '_, '_, Self>, _at: u32) -> bool {
+        l.mode.count += 1;
+        if l.mode.count > MAX_INLINE {
+            l.go_call();
+            return false;
+        }
+        true
+    }
+}
+
+impl Lower<'_, '_, '_, Direct<'_>> {
     /// Lower the callee of `plan`'s return paths from the current block:
     /// each ends in `join` (result tag, payload, budget) or `call`. `false`
     /// (and nothing lowered) when no path returns without calling.
@@ -47,310 +236,196 @@ impl Lower<'_, '_, '_> {
         join: ir::Block,
     ) -> bool {
         let p = self.input.program;
-        if !returns_inline(p, plan, &|t| self.inline_plan(t)) {
+        let own = self.mode.plan;
+        if !returns_inline(p, plan, &|t| inline_plan(self.input, own, t)) {
             return false;
         }
-        let mut slots = vec![None; plan.size as usize];
-        for (&s, &a) in plan.params.iter().zip(args) {
-            slots[s as usize] = Some(Item { slot: None, ..a });
-        }
-        let path = Path {
-            slots,
-            stack: Vec::new(),
-            budget: self.b.use_var(self.v_budget),
-            seen: Vec::new(),
+        let mode = Inline {
+            own,
+            path: Path {
+                slots: Vec::new(),
+                budget: self.b.use_var(self.v_budget),
+                seen: Vec::new(),
+            },
             level: 1,
+            call,
+            join,
+            count: 0,
+            pos: self.mode.pos,
+            fast: self.mode.fast,
+            err: None,
         };
-        let mut count = 0;
-        self.inline_block(plan.target, path, call, join, &mut count);
+        let done = lower_inline(self.b, self.im, self.input, self.assume, plan, args, mode);
+        if let Some(e) = done.err {
+            self.direct_bug(&e);
+        }
         true
     }
 
-    /// Lower block `start` of the callee on `path`, and the blocks after
-    /// it.
-    fn inline_block(
-        &mut self,
-        start: u32,
-        mut path: Path,
-        call: ir::Block,
-        join: ir::Block,
-        count: &mut usize,
-    ) {
-        let p = self.input.program;
-        if path.seen.contains(&start) {
-            self.b.ins().jump(call, &[]);
-            return;
-        }
-        path.seen.push(start);
-        // The block's charge, as its prologue would do it (the unchecked
-        // copy has the budget for it).
-        if !self.direct.as_ref().is_some_and(|d| d.fast) {
-            let spent = self
-                .b
-                .ins()
-                .icmp_imm(IntCC::SignedLessThanOrEqual, path.budget, 0);
-            let body = self.b.create_block();
-            self.b.ins().brif(spent, call, &[], body, &[]);
-            self.b.switch_to_block(body);
-        }
-        let cost = p.block_cost[start as usize] as i64;
-        path.budget = self.b.ins().iadd_imm(path.budget, -cost);
-        let mut at = start;
-        loop {
-            *count += 1;
-            if *count > MAX_INLINE {
-                self.b.ins().jump(call, &[]);
-                return;
-            }
-            let s = &mut path.stack;
-            let instr = &p.code[at as usize];
-            'op: {
-                if let Some(v) = instr.constant() {
-                    // A string: the real call.
-                    let Some((k, bits)) = super::unboxed(&v) else {
-                        return self.go_call(call);
-                    };
-                    let v = self.b.ins().iconst(I64, bits);
-                    s.push(self.inline_item(k, v));
-                    break 'op;
-                }
-                // Int operators that cannot raise, and Int comparisons.
-                let int_op = match (instr.arith(), instr.cmp()) {
-                    (Some((op @ (Arith::Add | Arith::Sub | Arith::Mul), false)), _) => Some(Ok(op)),
-                    (_, Some((c, false))) => Some(Err(c)),
-                    _ => None,
-                };
-                if let Some(op) = int_op {
-                    let (Some(b), Some(a)) = (s.pop(), s.pop()) else {
-                        return self.go_call(call);
-                    };
-                    for it in [a, b] {
-                        if !self.inline_int(it, call) {
-                            return;
-                        }
-                    }
-                    let r = match op {
-                        Ok(Arith::Add) => self.b.ins().iadd(a.pay, b.pay),
-                        Ok(Arith::Sub) => self.b.ins().isub(a.pay, b.pay),
-                        Ok(_) => self.b.ins().imul(a.pay, b.pay),
-                        Err(c) => {
-                            let c = self.b.ins().icmp(super::arith::int_cc(c), a.pay, b.pay);
-                            self.b.ins().uextend(I64, c)
-                        }
-                    };
-                    let it = self.inline_item(INT, r);
-                    path.stack.push(it);
-                    break 'op;
-                }
-                if let Some(t) = instr.target() {
-                    let Some((jump_if, _)) = instr.branch() else {
-                        return self.inline_next(t, path, call, join, count);
-                    };
-                    let Some(a) = s.pop() else {
-                        return self.go_call(call);
-                    };
-                    let truth = self.truthy(a);
-                    let (on_true, on_false) = if jump_if { (t, at + 1) } else { (at + 1, t) };
-                    let yes = self.b.create_block();
-                    let no = self.b.create_block();
-                    self.b.ins().brif(truth, yes, &[], no, &[]);
-                    self.b.switch_to_block(yes);
-                    self.inline_next(on_true, path.clone(), call, join, count);
-                    self.b.switch_to_block(no);
-                    return self.inline_next(on_false, path, call, join, count);
-                }
-                match instr {
-                    Instr::Load(v) => match path.slots[v.slot as usize] {
-                        Some(it) => path.stack.push(it),
-                        // Unset: the call raises it.
-                        None => return self.go_call(call),
-                    },
-                    Instr::Store(v) => {
-                        let Some(it) = s.pop() else {
-                            return self.go_call(call);
-                        };
-                        path.slots[v.slot as usize] = Some(it);
-                    }
-                    Instr::Dup(_) | Instr::Pop(_) | Instr::Swap(_) | Instr::Over(_) => {
-                        if !shuffle(instr, s) {
-                            return self.go_call(call);
-                        }
-                    }
-                    Instr::Not(_) => {
-                        let Some(a) = s.pop() else {
-                            return self.go_call(call);
-                        };
-                        let t = self.truthy(a);
-                        let f = self.b.ins().bxor_imm(t, 1);
-                        let f = self.b.ins().uextend(I64, f);
-                        let it = self.inline_item(BOOL, f);
-                        path.stack.push(it);
-                    }
-                    Instr::Call(c) => {
-                        let n = c.param_slots.len();
-                        let tail = p.tail_call(at);
-                        let level = if tail { path.level } else { path.level + 1 };
-                        let Some(callee) = self.inline_plan(c.target) else {
-                            return self.go_call(call);
-                        };
-                        if level > MAX_NEST
-                            || s.len() < n
-                            || (tail && s.len() != n)
-                            || callee.params[..] != c.param_slots[..]
-                        {
-                            return self.go_call(call);
-                        }
-                        if level > path.level {
-                            // The frame it makes must be within the chain's
-                            // limit, as a real call would check.
-                            let pos = self.direct.as_ref().expect("a direct entry").pos;
-                            let left = self.b.ins().band_imm(pos, crate::jit::Place::LEFT_MASK);
-                            let ok = self.b.ins().icmp_imm(
-                                IntCC::UnsignedGreaterThanOrEqual,
-                                left,
-                                level as i64,
-                            );
-                            let next = self.b.create_block();
-                            self.b.ins().brif(ok, next, &[], call, &[]);
-                            self.b.switch_to_block(next);
-                        }
-                        let args = path.stack.split_off(path.stack.len() - n);
-                        let mut slots = vec![None; callee.size as usize];
-                        for (&slot, &a) in callee.params.iter().zip(&args) {
-                            slots[slot as usize] = Some(Item { slot: None, ..a });
-                        }
-                        let inner = Path {
-                            slots,
-                            stack: Vec::new(),
-                            budget: path.budget,
-                            seen: Vec::new(),
-                            level,
-                        };
-                        if tail {
-                            // Its result is this frame's.
-                            return self.inline_block(callee.target, inner, call, join, count);
-                        }
-                        let back = self.b.create_block();
-                        self.b.append_block_param(back, I8);
-                        self.b.append_block_param(back, I64);
-                        self.b.append_block_param(back, I64);
-                        self.inline_block(callee.target, inner, call, back, count);
-                        self.b.switch_to_block(back);
-                        let ps = self.b.block_params(back).to_vec();
-                        path.budget = ps[2];
-                        path.stack.push(Item {
-                            tag: ps[0],
-                            pay: ps[1],
-                            known: None,
-                            slot: None,
-                        });
-                        return self.inline_next(at + 1, path, call, join, count);
-                    }
-                    Instr::Ret(_) => {
-                        let (Some(r), true) = (s.pop(), s.is_empty()) else {
-                            return self.go_call(call);
-                        };
-                        let tag = match r.known {
-                            Some(k) => self.b.ins().iconst(I8, k as i64),
-                            None => r.tag,
-                        };
-                        self.b.ins().jump(
-                            join,
-                            &[
-                                BlockArg::Value(tag),
-                                BlockArg::Value(r.pay),
-                                BlockArg::Value(path.budget),
-                            ],
-                        );
-                        return;
-                    }
-                    // Calls, and what has no inline lowering here.
-                    _ => return self.go_call(call),
-                }
-            }
-            at += 1;
-            if p.block_start[at as usize] {
-                return self.inline_next(at, path, call, join, count);
-            }
-        }
-    }
-
-    /// Go on at block `target` of the callee (the real call when it is not
-    /// a block of the function).
-    fn inline_next(
-        &mut self,
-        target: u32,
-        path: Path,
-        call: ir::Block,
-        join: ir::Block,
-        count: &mut usize,
-    ) {
-        if !self.input.program.block_start[target as usize] {
-            return self.go_call(call);
-        }
-        self.inline_block(target, path, call, join, count);
-    }
-
-    fn go_call(&mut self, call: ir::Block) {
-        self.b.ins().jump(call, &[]);
-    }
-
-    fn inline_item(&mut self, k: u8, pay: ir::Value) -> Item {
-        Item {
-            tag: self.b.ins().iconst(I8, k as i64),
-            pay,
-            known: Some(k),
-            slot: None,
-        }
-    }
-
-    /// Make sure `it` is an Int (else the real call): `false` when it
-    /// surely is not (the block is ended).
-    fn inline_int(&mut self, it: Item, call: ir::Block) -> bool {
-        match it.known {
-            Some(INT) => true,
-            Some(_) => {
-                self.b.ins().jump(call, &[]);
-                false
-            }
-            None => {
-                let ok = self.b.ins().icmp_imm(IntCC::Equal, it.tag, INT as i64);
-                let next = self.b.create_block();
-                self.b.ins().brif(ok, next, &[], call, &[]);
-                self.b.switch_to_block(next);
-                true
-            }
-        }
-    }
-}
-
-/// DUP POP SWAP OVER on the inline stack; `false` when it is too short.
-fn shuffle(i: &Instr, s: &mut Vec<Item>) -> bool {
-    let n = s.len();
-    match i {
-        Instr::Dup(_) if n >= 1 => s.push(s[n - 1]),
-        Instr::Pop(_) if n >= 1 => {
-            s.pop();
-        }
-        Instr::Swap(_) if n >= 2 => s.swap(n - 1, n - 2),
-        Instr::Over(_) if n >= 2 => s.push(s[n - 2]),
-        _ => return false,
-    }
-    true
-}
-
-impl Lower<'_, '_, '_> {
     /// The plan of the function at `target` when it has a direct entry
     /// (this function's own, or its callee's).
     pub(super) fn inline_plan(&self, target: u32) -> Option<DirectPlan> {
-        let own = self.direct.as_ref()?;
-        if own.plan.target == target {
-            return Some(own.plan.clone());
-        }
-        (self.input.callee)(target)
-            .and_then(|k| k.direct)
-            .map(|(_, plan)| plan)
+        inline_plan(self.input, self.mode.plan, target)
     }
+}
+
+/// Lower the frame of `plan`'s function, called with `args`, inline in
+/// environment `mode` (its path's slots are set here): the environment
+/// after.
+fn lower_inline<'p>(
+    b: &mut FunctionBuilder<'_>,
+    im: &Imports,
+    input: &Input<'_>,
+    assume: &Assumed,
+    plan: &DirectPlan,
+    args: &[Item],
+    mut mode: Inline<'p>,
+) -> Inline<'p> {
+    mode.path.slots = vec![None; plan.size as usize];
+    let mut l = Lower::new(b, im, input, assume, plan.size as usize, mode);
+    let unset = Some(input.none_tag);
+    l.known.iter_mut().for_each(|k| *k = unset);
+    for (&s, &a) in plan.params.iter().zip(args) {
+        l.mode.path.slots[s as usize] = Some((a.tag, a.pay));
+        l.known[s as usize] = a.known;
+    }
+    l.inline_block(plan.target);
+    l.mode
+}
+
+impl Lower<'_, '_, '_, Inline<'_>> {
+    fn go_call(&mut self) {
+        self.b.ins().jump(self.mode.call, &[]);
+    }
+
+    /// Lower block `start` of the frame on the current path, and the
+    /// blocks after it.
+    fn inline_block(&mut self, start: u32) {
+        if self.mode.path.seen.contains(&start) {
+            return self.go_call();
+        }
+        self.mode.path.seen.push(start);
+        // The block's charge, as its prologue would do it (the unchecked
+        // copy has the budget for it).
+        let budget = self.mode.path.budget;
+        if !self.mode.fast {
+            let spent = self
+                .b
+                .ins()
+                .icmp_imm(IntCC::SignedLessThanOrEqual, budget, 0);
+            let body = self.b.create_block();
+            self.b.ins().brif(spent, self.mode.call, &[], body, &[]);
+            self.b.switch_to_block(body);
+        }
+        let cost = self.input.program.block_cost[start as usize] as i64;
+        self.mode.path.budget = self.b.ins().iadd_imm(budget, -cost);
+        self.cur = Some(start);
+        if let Err(e) = self.block_body(start) {
+            self.mode.err.get_or_insert(e);
+        }
+    }
+
+    /// CALL in a frame lowered inline: the callee lowered inline too
+    /// (its result is this frame's for a tail call), or the real call.
+    fn inline_call(&mut self, at: u32, c: &CallInstr) {
+        let p = self.input.program;
+        let n = c.param_slots.len();
+        let tail = p.tail_call(at);
+        let level = if tail {
+            self.mode.level
+        } else {
+            self.mode.level + 1
+        };
+        let Some(callee) = inline_plan(self.input, self.mode.own, c.target) else {
+            return self.go_call();
+        };
+        let have = self.stack.len();
+        if level > MAX_NEST
+            || have < n
+            || (tail && have != n)
+            || callee.params[..] != c.param_slots[..]
+        {
+            return self.go_call();
+        }
+        if level > self.mode.level {
+            // The frame it makes must be within the chain's limit, as a
+            // real call would check.
+            let left = self
+                .b
+                .ins()
+                .band_imm(self.mode.pos, crate::jit::Place::LEFT_MASK);
+            let ok = self
+                .b
+                .ins()
+                .icmp_imm(IntCC::UnsignedGreaterThanOrEqual, left, level as i64);
+            let next = self.b.create_block();
+            self.b.ins().brif(ok, next, &[], self.mode.call, &[]);
+            self.b.switch_to_block(next);
+        }
+        let args = self.stack.split_off(have - n);
+        let back = if tail {
+            // Its result is this frame's.
+            self.mode.join
+        } else {
+            let back = self.b.create_block();
+            self.b.append_block_param(back, I8);
+            self.b.append_block_param(back, I64);
+            self.b.append_block_param(back, I64);
+            back
+        };
+        let mode = Inline {
+            own: self.mode.own,
+            path: Path {
+                slots: Vec::new(),
+                budget: self.mode.path.budget,
+                seen: Vec::new(),
+            },
+            level,
+            call: self.mode.call,
+            join: back,
+            count: self.mode.count,
+            pos: self.mode.pos,
+            fast: self.mode.fast,
+            err: None,
+        };
+        let done = lower_inline(
+            self.b,
+            self.im,
+            self.input,
+            self.assume,
+            &callee,
+            &args,
+            mode,
+        );
+        self.mode.count = done.count;
+        if let Some(e) = done.err {
+            self.mode.err.get_or_insert(e);
+        }
+        if tail {
+            return;
+        }
+        self.b.switch_to_block(back);
+        let ps = self.b.block_params(back).to_vec();
+        self.mode.path.budget = ps[2];
+        self.stack.push(Item {
+            tag: ps[0],
+            pay: ps[1],
+            known: None,
+            slot: None,
+        });
+        self.jump_to(at + 1);
+    }
+}
+
+/// The plan of the function at `target` when it has a direct entry
+/// (`own`, the direct entry's, or its callee's).
+fn inline_plan(input: &Input<'_>, own: &DirectPlan, target: u32) -> Option<DirectPlan> {
+    if own.target == target {
+        return Some(own.clone());
+    }
+    (input.callee)(target)
+        .and_then(|k| k.direct)
+        .map(|(_, plan)| plan)
 }
 
 /// Whether some path from the function's entry reaches a RET through

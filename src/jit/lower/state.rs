@@ -1,13 +1,14 @@
 //! The state compiled code keeps in registers and how it is read and
-//! written back: the `env` block, variables, and the virtual operand stack.
+//! written back: the `env` block, variables, and the virtual operand
+//! stack (shared by every frame environment; what ordinary code keeps in
+//! memory besides is at the end).
 
-use super::{Item, Lower, INT, NULL, VALUE_BYTES};
+use super::{FrameEnv, Item, Lower, Ordinary, INT, VALUE_BYTES};
 use crate::exec::native::off;
-use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I32, I64, I8};
 use cranelift_codegen::ir::{self, BlockArg, InstBuilder};
 
-impl Lower<'_, '_, '_> {
+impl<E: FrameEnv> Lower<'_, '_, '_, E> {
     // ---- state ------------------------------------------------------------
 
     pub(super) fn env_load(&mut self, ty: ir::Type, offset: i32) -> ir::Value {
@@ -24,9 +25,97 @@ impl Lower<'_, '_, '_> {
     /// Everything else compiled code reads from `env` where it uses it (the
     /// stack and frame pointers): fewer values live across loops.
     pub(super) fn reload_state(&mut self) {
-        if self.direct.is_some() {
-            return;
+        E::reload_state(self);
+    }
+
+    /// Write what compiled code keeps in registers back (`E::save_state`).
+    pub(super) fn save_state(&mut self) {
+        E::save_state(self);
+    }
+
+    pub(super) fn ret(&mut self, st: ir::Value) {
+        let r = self.ret_block.expect("made first");
+        self.b.ins().jump(r, &[BlockArg::Value(st)]);
+    }
+
+    pub(super) fn ret_const(&mut self, st: u32) {
+        let v = self.b.ins().iconst(I32, st as i64);
+        self.ret(v);
+    }
+
+    // ---- the operand stack -------------------------------------------------
+
+    /// Write the virtual stack to where operands live between blocks.
+    pub(super) fn flush(&mut self) {
+        E::flush_below(self, 0);
+    }
+
+    /// Write all but the top `keep` virtual values there.
+    pub(super) fn flush_below(&mut self, keep: usize) {
+        E::flush_below(self, keep);
+    }
+
+    pub(super) fn item(&mut self, known: u8, pay: ir::Value) -> Item {
+        let tag = self.b.ins().iconst(I8, known as i64);
+        Item {
+            tag,
+            pay,
+            known: Some(known),
+            slot: None,
         }
+    }
+
+    /// The tag constant made in the entry block for `k`, if one was.
+    pub(super) fn tag_const(&self, k: u8) -> Option<ir::Value> {
+        self.tag_consts
+            .iter()
+            .find(|(t, _)| *t == k)
+            .map(|&(_, v)| v)
+    }
+
+    /// The tag of `it` as a value (a constant when it is known).
+    pub(super) fn tag_of(&mut self, it: Item) -> ir::Value {
+        match it.known {
+            Some(k) => self.b.ins().iconst(I8, k as i64),
+            None => it.tag,
+        }
+    }
+
+    pub(super) fn push_int(&mut self, pay: ir::Value) {
+        let it = self.item(INT, pay);
+        self.stack.push(it);
+    }
+
+    /// The top `k` operands as registers (bottom first); the ones not in
+    /// registers come from where the frame's operands live
+    /// (`E::operands_below`: in memory, with a side exit at `dpc` when
+    /// there are too few, the interpreter raises the underflow — unless
+    /// the depth analysis says they are surely there).
+    pub(super) fn operands(&mut self, k: usize, dpc: u32) -> Vec<Item> {
+        let have = self.stack.len().min(k);
+        let need = k - have;
+        let checked = (self.sure as usize) < k;
+        self.sure = self.sure.saturating_sub(k as u32);
+        let mut from_mem = if need > 0 {
+            E::operands_below(self, need, checked, dpc)
+        } else {
+            Vec::new()
+        };
+        let top = self.stack.split_off(self.stack.len() - have);
+        from_mem.extend(top);
+        from_mem
+    }
+
+    /// Put operands back (for a helper or a side exit that needs them in
+    /// place).
+    pub(super) fn unpop(&mut self, items: &[Item]) {
+        self.stack.extend_from_slice(items);
+    }
+}
+
+/// Ordinary code: the frame in memory (see `ordinary`).
+impl Lower<'_, '_, '_, Ordinary> {
+    pub(super) fn reload_state_mem(&mut self) {
         let len = self.env_load(I64, off::LEN);
         let budget = self.env_load(I64, off::BUDGET);
         self.b.def_var(self.v_len, len);
@@ -41,17 +130,6 @@ impl Lower<'_, '_, '_> {
         let max = self.b.ins().iconst(I64, self.input.max_stack as i64);
         let lim = self.b.ins().umin(cap, max);
         self.b.def_var(self.v_lim, lim);
-    }
-
-    /// Write what compiled code keeps in registers back to `env`.
-    pub(super) fn save_state(&mut self) {
-        if self.direct.is_some() {
-            return;
-        }
-        let len = self.b.use_var(self.v_len);
-        let budget = self.b.use_var(self.v_budget);
-        self.env_store(len, off::LEN);
-        self.env_store(budget, off::BUDGET);
     }
 
     /// Read every variable slot of the frame kept in registers from
@@ -86,16 +164,6 @@ impl Lower<'_, '_, '_> {
         self.known[s as usize] = None;
     }
 
-    pub(super) fn ret(&mut self, st: ir::Value) {
-        let r = self.ret_block.expect("made first");
-        self.b.ins().jump(r, &[BlockArg::Value(st)]);
-    }
-
-    pub(super) fn ret_const(&mut self, st: u32) {
-        let v = self.b.ins().iconst(I32, st as i64);
-        self.ret(v);
-    }
-
     pub(super) fn set_pc(&mut self, dpc: u32) {
         let v = self.b.ins().iconst(I32, dpc as i64);
         self.env_store(v, off::PC);
@@ -120,102 +188,5 @@ impl Lower<'_, '_, '_> {
         self.b.ins().store(self.mf, it.pay, a, 8);
         let len = self.b.ins().iadd_imm(len, 1);
         self.b.def_var(self.v_len, len);
-    }
-
-    /// Write the virtual stack to memory.
-    pub(super) fn flush(&mut self) {
-        // A direct entry keeps its operands in registers (see `direct`).
-        if self.direct.is_some() {
-            return;
-        }
-        let items = std::mem::take(&mut self.stack);
-        for it in items {
-            self.push_mem(it);
-        }
-    }
-
-    /// Write all but the top `keep` virtual values to memory.
-    pub(super) fn flush_below(&mut self, keep: usize) {
-        if self.direct.is_some() {
-            return;
-        }
-        let n = self.stack.len().saturating_sub(keep);
-        let below: Vec<Item> = self.stack.drain(..n).collect();
-        for it in below {
-            self.push_mem(it);
-        }
-    }
-
-    pub(super) fn item(&mut self, known: u8, pay: ir::Value) -> Item {
-        let tag = self.b.ins().iconst(I8, known as i64);
-        Item {
-            tag,
-            pay,
-            known: Some(known),
-            slot: None,
-        }
-    }
-
-    pub(super) fn push_int(&mut self, pay: ir::Value) {
-        let it = self.item(INT, pay);
-        self.stack.push(it);
-    }
-
-    /// The top `k` operands as registers (bottom first); the ones not in
-    /// registers are popped from memory, with a side exit at `dpc` when
-    /// there are too few (the interpreter raises the underflow) — unless
-    /// the depth analysis says they are surely there.
-    pub(super) fn operands(&mut self, k: usize, dpc: u32) -> Vec<Item> {
-        let have = self.stack.len().min(k);
-        let need = k - have;
-        let checked = (self.sure as usize) < k;
-        self.sure = self.sure.saturating_sub(k as u32);
-        let mut from_mem = Vec::with_capacity(need);
-        if need > 0 && self.direct.is_some() {
-            self.direct_bug("an operand below the frame's");
-            let z = self.b.ins().iconst(I64, 0);
-            let t = self.b.ins().iconst(I8, NULL as i64);
-            for _ in 0..need {
-                from_mem.push(Item {
-                    tag: t,
-                    pay: z,
-                    known: None,
-                    slot: None,
-                });
-            }
-        } else if need > 0 {
-            if checked {
-                let len = self.b.use_var(self.v_len);
-                let short = self
-                    .b
-                    .ins()
-                    .icmp_imm(IntCC::UnsignedLessThan, len, need as i64);
-                self.exit_if(short, dpc);
-            }
-            let len = self.b.use_var(self.v_len);
-            let new_len = self.b.ins().iadd_imm(len, -(need as i64));
-            let base = self.addr_of_top(new_len);
-            for i in 0..need {
-                let o = (i as i64 * VALUE_BYTES) as i32;
-                let tag = self.b.ins().load(I8, self.mf, base, o);
-                let pay = self.b.ins().load(I64, self.mf, base, o + 8);
-                from_mem.push(Item {
-                    tag,
-                    pay,
-                    known: None,
-                    slot: None,
-                });
-            }
-            self.b.def_var(self.v_len, new_len);
-        }
-        let top = self.stack.split_off(self.stack.len() - have);
-        from_mem.extend(top);
-        from_mem
-    }
-
-    /// Put operands back (for a helper or a side exit that needs them in
-    /// place).
-    pub(super) fn unpop(&mut self, items: &[Item]) {
-        self.stack.extend_from_slice(items);
     }
 }

@@ -1,0 +1,380 @@
+//! Ordinary compiled code (`env::Ordinary`): a unit's function, entered
+//! by the engine at any of its blocks, with the frame in the process's
+//! memory. Slots are written through on every STORE, the virtual operand
+//! stack is flushed at block ends and before helper calls, the budget and
+//! the stack's length are saved to `JitEnv` around helpers and exits, a
+//! guard that fails leaves to the engine at its instruction (X1), and
+//! calls make their frames in memory (`calls`).
+
+use super::env::{FrameEnv, Helper, Ordinary};
+use super::{
+    callee_slots, facts, Item, Lower, Unsupported, BOOL, FLOAT, INT, MAX_INLINE_CALL_SLOTS,
+    MAX_INLINE_RET_SLOTS, NULL, VALUE_BYTES,
+};
+use crate::bytecode::{Callee as CallInstr, Instr};
+use crate::exec::native::status;
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::types::{I32, I64, I8};
+use cranelift_codegen::ir::{self, InstBuilder};
+
+impl FrameEnv for Ordinary {
+    fn save_state(l: &mut Lower<'_, '_, '_, Self>) {
+        let len = l.b.use_var(l.v_len);
+        let budget = l.b.use_var(l.v_budget);
+        l.env_store(len, crate::exec::native::off::LEN);
+        l.env_store(budget, crate::exec::native::off::BUDGET);
+    }
+
+    fn reload_state(l: &mut Lower<'_, '_, '_, Self>) {
+        l.reload_state_mem();
+    }
+
+    fn flush_below(l: &mut Lower<'_, '_, '_, Self>, keep: usize) {
+        let n = l.stack.len().saturating_sub(keep);
+        let below: Vec<Item> = l.stack.drain(..n).collect();
+        for it in below {
+            l.push_mem(it);
+        }
+    }
+
+    fn operands_below(
+        l: &mut Lower<'_, '_, '_, Self>,
+        need: usize,
+        checked: bool,
+        dpc: u32,
+    ) -> Vec<Item> {
+        let mut from_mem = Vec::with_capacity(need);
+        if checked {
+            let len = l.b.use_var(l.v_len);
+            let short =
+                l.b.ins()
+                    .icmp_imm(IntCC::UnsignedLessThan, len, need as i64);
+            l.exit_if(short, dpc);
+        }
+        let len = l.b.use_var(l.v_len);
+        let new_len = l.b.ins().iadd_imm(len, -(need as i64));
+        let base = l.addr_of_top(new_len);
+        for i in 0..need {
+            let o = (i as i64 * VALUE_BYTES) as i32;
+            let tag = l.b.ins().load(I8, l.mf, base, o);
+            let pay = l.b.ins().load(I64, l.mf, base, o + 8);
+            from_mem.push(Item {
+                tag,
+                pay,
+                known: None,
+                slot: None,
+            });
+        }
+        l.b.def_var(l.v_len, new_len);
+        from_mem
+    }
+
+    fn write_slot(l: &mut Lower<'_, '_, '_, Self>, s: usize, v: Item, old_known: Option<u8>) {
+        // Write-through: memory is always current.
+        let lp = l.b.use_var(l.v_lp);
+        let o = (s as i64 * VALUE_BYTES) as i32;
+        let tag = l.tag_of(v);
+        if v.known.is_none() || v.known != old_known {
+            l.b.ins().store(l.mf, tag, lp, o);
+        }
+        l.b.ins().store(l.mf, v.pay, lp, o + 8);
+        l.def_slot_vars(s, tag, v.pay);
+    }
+
+    fn load_checks(l: &mut Lower<'_, '_, '_, Self>, _slot: u32, it: Item, dpc: u32) -> bool {
+        match it.known {
+            Some(k) => {
+                if super::is_heap(k) {
+                    l.clone_item(it);
+                }
+            }
+            None => {
+                // One test for the rare cases: an unset variable (the
+                // interpreter raises `undefined variable`) or a heap value
+                // (one more reference). Tags 0..=3 are the unboxed kinds.
+                let rare =
+                    l.b.ins()
+                        .icmp_imm(IntCC::UnsignedGreaterThan, it.tag, FLOAT as i64);
+                let cold = l.b.create_block();
+                l.b.set_cold_block(cold);
+                let cont = l.b.create_block();
+                l.b.ins().brif(rare, cold, &[], cont, &[]);
+                l.b.switch_to_block(cold);
+                let none =
+                    l.b.ins()
+                        .icmp_imm(IntCC::Equal, it.tag, l.input.none_tag as i64);
+                l.exit_if(none, dpc);
+                let t = l.b.ins().uextend(I64, it.tag);
+                l.b.ins().call(l.im.clone, &[t, it.pay]);
+                l.b.ins().jump(cont, &[]);
+                l.b.switch_to_block(cont);
+            }
+        }
+        true
+    }
+
+    fn refcount(l: &mut Lower<'_, '_, '_, Self>, f: ir::FuncRef, it: Item) {
+        match it.known {
+            Some(k) if !super::is_heap(k) => {}
+            Some(_) => {
+                let t = l.b.ins().uextend(I64, it.tag);
+                l.b.ins().call(f, &[t, it.pay]);
+            }
+            None => {
+                let heap = l.heap_test(it.tag);
+                let call = l.b.create_block();
+                l.b.set_cold_block(call);
+                let cont = l.b.create_block();
+                l.b.ins().brif(heap, call, &[], cont, &[]);
+                l.b.switch_to_block(call);
+                let t = l.b.ins().uextend(I64, it.tag);
+                l.b.ins().call(f, &[t, it.pay]);
+                l.b.ins().jump(cont, &[]);
+                l.b.switch_to_block(cont);
+            }
+        }
+    }
+
+    /// X1 in src/jit/README.md.
+    fn exit(l: &mut Lower<'_, '_, '_, Self>, dpc: u32) {
+        l.flush();
+        l.save_state();
+        l.set_pc(dpc);
+        // At a part's continuation (`regions`) the engine would enter this
+        // code again: the interpreter runs the instruction.
+        let cont = l.input.plan.cont.map(|c| l.input.dpc(c));
+        l.ret_const(if cont == Some(dpc) {
+            status::INTERPRET
+        } else {
+            status::CONTINUE
+        });
+    }
+
+    fn edge(l: &mut Lower<'_, '_, '_, Self>, target: u32) {
+        l.facts_edge(target);
+    }
+
+    fn cut(l: &Lower<'_, '_, '_, Self>) -> Option<u32> {
+        l.input.plan.cut
+    }
+
+    fn call(l: &mut Lower<'_, '_, '_, Self>, at: u32, dpc: u32, c: &CallInstr) {
+        let p = l.input.program;
+        let tail = p.tail_call(at);
+        let distinct = crate::jit::direct::distinct(&c.param_slots);
+        // Making the frame inline clears each of its variables.
+        let small = callee_slots(p, c.target) <= MAX_INLINE_CALL_SLOTS;
+        match (l.input.callee)(c.target) {
+            Some(callee) if !tail && distinct && small => l.call_inline(at, dpc, c, callee),
+            _ => l.call(at, dpc),
+        }
+    }
+
+    fn call_function(l: &mut Lower<'_, '_, '_, Self>, at: u32, dpc: u32) {
+        l.call(at, dpc);
+    }
+
+    fn ret(l: &mut Lower<'_, '_, '_, Self>, at: u32, dpc: u32) {
+        if l.v_tag.len() > MAX_INLINE_RET_SLOTS {
+            // Dropping every variable inline would cost as much code as
+            // the frame has variables, at every RET.
+            l.generic_final(at, dpc);
+        } else {
+            l.ret_inline(at, dpc);
+        }
+    }
+
+    fn helper(l: &mut Lower<'_, '_, '_, Self>, at: u32, dpc: u32, instr: &Instr, how: Helper) {
+        match how {
+            Helper::Generic => l.generic(at, dpc, false),
+            Helper::Writes => l.generic(at, dpc, true),
+            Helper::Ends => l.generic_final(at, dpc),
+            Helper::Releases => {
+                l.generic(at, dpc, false);
+                l.reload_released(at);
+            }
+            Helper::Library => l.library(at, dpc, instr),
+            Helper::Update(slot) => {
+                let st = l.call_at(l.im.update, at, dpc);
+                l.check_status(st);
+                l.reload_slot(slot);
+            }
+        }
+    }
+
+    fn interpret(
+        l: &mut Lower<'_, '_, '_, Self>,
+        at: u32,
+        dpc: u32,
+        operands: &[Item],
+    ) -> Option<ir::Value> {
+        l.unpop(operands);
+        l.generic(at, dpc, false);
+        let (_, pay) = l.pop_mem_result();
+        Some(pay)
+    }
+}
+
+impl Lower<'_, '_, '_, Ordinary> {
+    pub(super) fn run(&mut self) -> Result<(), Unsupported> {
+        self.setup()?;
+        for &start in &self.input.plan.blocks {
+            let assume = self.assume;
+            self.lower_block(start, assume.get(&start).map(Vec::as_slice))?;
+        }
+        Ok(())
+    }
+
+    /// The function's entry (state loaded, dispatch on the entry index),
+    /// the entry guards, the return block and the resume entries; then
+    /// every block is lowered with [`Lower::lower_block`].
+    pub(super) fn setup(&mut self) -> Result<(), Unsupported> {
+        let plan = self.input.plan;
+        self.tracked = facts::tracked(self.input);
+        if self.v_tag.len() > MAX_INLINE_RET_SLOTS {
+            self.in_regs.iter_mut().for_each(|r| *r = false);
+            for &s in &self.tracked {
+                self.in_regs[s as usize] = true;
+            }
+        }
+        // Declare the variables.
+        for v in [self.v_budget, self.v_len, self.v_lim, self.v_lp] {
+            self.b.declare_var(v, I64);
+        }
+        for s in 0..self.v_tag.len() {
+            self.b.declare_var(self.v_tag[s], I8);
+            self.b.declare_var(self.v_pay[s], I64);
+        }
+        let entry = self.b.create_block();
+        self.b.append_block_params_for_function_params(entry);
+        for &a in &plan.blocks {
+            let blk = self.b.create_block();
+            self.blocks.insert(a, blk);
+        }
+        let ret = self.b.create_block();
+        self.b.append_block_param(ret, I32);
+        self.ret_block = Some(ret);
+
+        // Entry: load the state, dispatch on the entry block index.
+        self.b.switch_to_block(entry);
+        self.env = self.b.block_params(entry)[0];
+        let which = self.b.block_params(entry)[1];
+        self.reload_state();
+        self.reload_locals();
+        for k in [NULL, BOOL, INT, FLOAT, self.input.none_tag] {
+            let v = self.b.ins().iconst(I8, k as i64);
+            self.tag_consts.push((k, v));
+        }
+        let resume_blocks: Vec<ir::Block> =
+            plan.resumes.iter().map(|_| self.b.create_block()).collect();
+        // Blocks with assumptions are entered through a guard.
+        let dispatch: Vec<ir::Block> = plan
+            .blocks
+            .iter()
+            .map(|a| match self.assume.get(a) {
+                Some(_) => self.b.create_block(),
+                None => self.blocks[a],
+            })
+            .collect();
+        self.entries = plan
+            .blocks
+            .iter()
+            .copied()
+            .zip(dispatch.iter().copied())
+            .collect();
+        let mut targets: Vec<ir::BlockCall> = dispatch
+            .iter()
+            .map(|&blk| self.b.func.dfg.block_call(blk, &[]))
+            .collect();
+        for &blk in &resume_blocks {
+            targets.push(self.b.func.dfg.block_call(blk, &[]));
+        }
+        let cont = plan.cont.map(|at| (at, self.b.create_block()));
+        if let Some((_, blk)) = cont {
+            targets.push(self.b.func.dfg.block_call(blk, &[]));
+        }
+        // The default is a block call of its own (one shared with a
+        // target would be corrupted when the SSA builder adds arguments).
+        let first = dispatch
+            .first()
+            .or(resume_blocks.first())
+            .copied()
+            .or(cont.map(|c| c.1))
+            .expect("an entry");
+        let default = self.b.func.dfg.block_call(first, &[]);
+        let jt = self
+            .b
+            .create_jump_table(ir::JumpTableData::new(default, &targets));
+        self.b.ins().br_table(which, jt);
+
+        self.b.switch_to_block(ret);
+        let st = self.b.block_params(ret)[0];
+        self.b.ins().return_(&[st]);
+
+        for (&a, &stub) in plan.blocks.iter().zip(&dispatch) {
+            if stub != self.blocks[&a] {
+                self.entry_guard(stub, a);
+            }
+        }
+
+        // A process that waited in a receive or SLEEP resumes at the
+        // instruction itself (its block was charged already); these all
+        // end their block.
+        for (&at, &blk) in plan.resumes.iter().zip(&resume_blocks) {
+            self.b.switch_to_block(blk);
+            self.stack.clear();
+            self.known.iter_mut().for_each(|k| *k = None);
+            self.cur = None;
+            let dpc = self.input.resume(at);
+            self.generic(at, dpc, false);
+            self.jump_to(at + 1);
+        }
+        if let Some((at, blk)) = cont {
+            self.lower_cont(blk, at)?;
+        }
+        Ok(())
+    }
+
+    /// Lower the block at `start`, knowing the tags `known` of the tracked
+    /// slots at its start (`None`: nothing).
+    pub(super) fn lower_block(
+        &mut self,
+        start: u32,
+        known: Option<&[Option<u8>]>,
+    ) -> Result<(), Unsupported> {
+        let blk = self.blocks[&start];
+        self.b.switch_to_block(blk);
+        self.stack.clear();
+        self.known.iter_mut().for_each(|k| *k = None);
+        if let Some(k) = known {
+            for (&s, &k) in self.tracked.iter().zip(k) {
+                self.known[s as usize] = k;
+            }
+        }
+        self.cur = Some(start);
+        self.block_prologue(start);
+        self.block_body(start)
+    }
+
+    /// A library operation: one call of the library helper with the
+    /// opcode number (virtual stack flushed first).
+    fn library(&mut self, at: u32, dpc: u32, instr: &Instr) {
+        self.flush();
+        let op = self.b.ins().iconst(I32, instr.opcode() as i64);
+        let a = self.b.ins().iconst(I32, at as i64);
+        let d = self.b.ins().iconst(I32, dpc as i64);
+        let env = self.env;
+        let st = self.call_helper(self.im.library, &[env, op, a, d]);
+        self.check_status(st);
+        self.reload_released(at);
+    }
+
+    /// After a helper that may have emptied the variable the next
+    /// instruction stores into (`exec::semantics::release_for_store`): read that
+    /// variable from memory again.
+    fn reload_released(&mut self, at: u32) {
+        if let Some(slot) = crate::exec::semantics::store_after(self.input.program, at) {
+            self.reload_slot(slot);
+        }
+    }
+}
