@@ -42,6 +42,44 @@ fn clif_stack_shuffles_and_helpers() {
 }
 
 #[test]
+fn clif_float_sqrt() {
+    // SQRT of a Float is the machine instruction; ADD of its result and
+    // an Int promotes the Int (issue 15); FLOOR of an element of unknown
+    // kind converts a Float in range, with a side exit otherwise.
+    insta::assert_snapshot!(clif(
+        "PUSH_FLOAT 2\nSTORE x\nLOAD x\nSQRT\nPUSH_INT 1\nADD\nFLOOR\nPRINT\nHALT\n",
+        0
+    ));
+}
+
+#[test]
+fn clif_list_index() {
+    // INDEX of a list at an Int: tag and bounds checks, the element's
+    // load and clone; LEN's load; the `data` helper for anything else
+    // (issue 15).
+    insta::assert_snapshot!(clif(
+        "MAKE_LIST 0\nPUSH_INT 5\nAPPEND\nSTORE xs\nLOAD xs\nPUSH_INT 0\nINDEX\nLOAD xs\nLEN\nADD\nPRINT\nHALT\n",
+        0
+    ));
+}
+
+#[test]
+fn clif_field_read() {
+    // GET_FIELD with a constant name: the object's tag, the site's cached
+    // position checked against the entries, the entry's key against the
+    // name's text, a hole; then the value's load and clone; the `field`
+    // helper for anything else (issue 15).
+    // The cell's, the name's and its text's addresses differ from run to
+    // run: they are shown as ADDR.
+    let ir = clif(
+        "MAKE_OBJECT\nPUSH_INT 1\nSET_FIELD x\nGET_FIELD x\nPRINT\nHALT\n",
+        0,
+    );
+    let addr = regex::Regex::new(r"0x[0-9a-f]{4}(_[0-9a-f]{4}){2,3}").unwrap();
+    insta::assert_snapshot!(addr.replace_all(&ir, "ADDR"));
+}
+
+#[test]
 fn clif_direct_entry() {
     // A recursive function's direct entry: arguments and result in
     // registers, the unchecked and checked copies of its blocks, the
@@ -593,11 +631,16 @@ PRINT
 
 /// Issue 14: every library operation compiles, each to one call of the
 /// library helper (four arguments: env, opcode number, program and decoded
-/// address — the only helper with four), not to the generic helper.
+/// address — the only helper with four), not to the generic helper; but
+/// for the number operations the JIT lowers itself (`library_inline`,
+/// issue 15: no helper on their path, a side exit for NULL).
 #[test]
 fn every_library_op_is_one_helper_call() {
-    let lib: Vec<_> = ttvm::bytecode::OPS.iter().filter(|o| o.library).collect();
-    assert!(lib.len() >= 34, "{}", lib.len());
+    let lib: Vec<_> = ttvm::bytecode::OPS
+        .iter()
+        .filter(|o| o.library && o.jit == ttvm::bytecode::JitClass::Library)
+        .collect();
+    assert!(lib.len() >= 27, "{}", lib.len());
     let mut src = String::from("LABEL top\n");
     for op in &lib {
         for _ in 0..op.pops {

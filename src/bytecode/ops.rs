@@ -36,7 +36,11 @@
 //!   complete semantics, `exec::semantics`), `helper_writes` (the same,
 //!   and the helper may write the frame's variables), `helper_ends` (the
 //!   same, and control
-//!   never falls through: the block ends).
+//!   never falls through: the block ends), `library` (a library operation,
+//!   one call of the library helper) and `library_inline` (a library
+//!   operation the JIT lowers itself, `jit/lower/math.rs`) and
+//!   `inline_heap` (inline for lists, a helper of its own otherwise,
+//!   `jit/lower/data.rs`).
 //! - `cost`: `vm`, `rt` (a process operation: what it costs is the
 //!   runtime's, which the JIT weighs before compiling a unit) or `io` (a
 //!   blocking operation: it runs on one of the node's I/O threads while
@@ -115,14 +119,14 @@ macro_rules! for_each_op {
             // §3.7 Lists, objects, strings
             "Lists, objects, strings";
             MAKE_LIST MakeList(Count) [(operand), 1] next other helper vm "`v1 … vn -- list`";
-            LEN Len(Nil) [1, 1] next other helper vm "`x -- n`: list elements, object fields or string characters";
-            INDEX Index(Nil) [2, 1] next other helper vm "`x i -- v`: list element or 1-character string";
+            LEN Len(Nil) [1, 1] next other inline_heap vm "`x -- n`: list elements, object fields or string characters";
+            INDEX Index(Nil) [2, 1] next other inline_heap vm "`x i -- v`: list element or 1-character string";
             APPEND Append(Nil) [2, 1] next grow(false) helper_releases vm "`list v -- list'`";
             SET_INDEX SetIndex(Nil) [3, 1] next other helper_releases vm "`list i v -- list'`";
             MAKE_OBJECT MakeObject(Nil) [0, 1] next other helper vm "`-- {}`";
             SET_FIELD SetField(OptField) [(2 + operand), 1] next other helper_releases vm "`obj v [key] -- obj'`: set a field (an existing one keeps its position); without an operand the key, a Str, is popped from the top";
-            GET_FIELD GetField(OptField) [(1 + operand), 1] next other helper vm "`obj [key] -- v` (null when missing; `message`/`value` of an Exception)";
-            HAS_FIELD HasField(OptField) [(1 + operand), 1] next other helper vm "`obj [key] -- 1|0`";
+            GET_FIELD GetField(OptField) [(1 + operand), 1] next other inline_heap vm "`obj [key] -- v` (null when missing; `message`/`value` of an Exception)";
+            HAS_FIELD HasField(OptField) [(1 + operand), 1] next other inline_heap vm "`obj [key] -- 1|0`";
             DELETE_FIELD DeleteField(OptField) [(1 + operand), 1] next other helper_releases vm "`obj [key] -- obj'`";
             KEYS Keys(Nil) [1, 1] next other helper vm "`obj -- list` of field names in insertion order";
             TO_STR ToStr(Nil) [1, 1] next other helper vm "`v -- s`: its PRINT text";
@@ -145,19 +149,19 @@ macro_rules! for_each_op {
             REPEAT Repeat(Nil) [2, 1] next other library vm "`s n -- s'`: `s` repeated `n` times";
             // Issue 14: numbers (src/library/math.rs)
             "Numbers";
-            SQRT Sqrt(Nil) [1, 1] next other library vm "`x -- f`: square root (NaN below 0)";
+            SQRT Sqrt(Nil) [1, 1] next other library_inline vm "`x -- f`: square root (NaN below 0)";
             POW Pow(Nil) [2, 1] next other library vm "`x y -- r`: `x` to the power `y` (Int when both are Ints and `y >= 0`)";
             EXP Exp(Nil) [1, 1] next other library vm "`x -- f`: e to the power `x`";
             LOG Log(Nil) [1, 1] next other library vm "`x -- f`: natural logarithm";
             SIN Sin(Nil) [1, 1] next other library vm "`x -- f`: sine (radians)";
             COS Cos(Nil) [1, 1] next other library vm "`x -- f`: cosine (radians)";
             ATAN2 Atan2(Nil) [2, 1] next other library vm "`y x -- f`: the angle of the point (x, y), in radians";
-            FLOOR Floor(Nil) [1, 1] next other library vm "`x -- n`: largest Int not above `x`";
-            CEIL Ceil(Nil) [1, 1] next other library vm "`x -- n`: smallest Int not below `x`";
-            ROUND Round(Nil) [1, 1] next other library vm "`x -- n`: nearest Int, halves away from zero";
-            ABS Abs(Nil) [1, 1] next other library vm "`x -- |x|` (Int stays Int; `i64::MIN` raises)";
-            MIN Min(Nil) [2, 1] next other library vm "`a b -- a|b`: the smaller (numbers, or two strings)";
-            MAX Max(Nil) [2, 1] next other library vm "`a b -- a|b`: the larger (numbers, or two strings)";
+            FLOOR Floor(Nil) [1, 1] next other library_inline vm "`x -- n`: largest Int not above `x`";
+            CEIL Ceil(Nil) [1, 1] next other library_inline vm "`x -- n`: smallest Int not below `x`";
+            ROUND Round(Nil) [1, 1] next other library_inline vm "`x -- n`: nearest Int, halves away from zero";
+            ABS Abs(Nil) [1, 1] next other library_inline vm "`x -- |x|` (Int stays Int; `i64::MIN` raises)";
+            MIN Min(Nil) [2, 1] next other library_inline vm "`a b -- a|b`: the smaller (numbers, or two strings)";
+            MAX Max(Nil) [2, 1] next other library_inline vm "`a b -- a|b`: the larger (numbers, or two strings)";
             FORMAT Format(Nil) [2, 1] next other library vm "`x decimals -- s`: `x` with exactly `decimals` digits after the point";
             // Issue 14: lists (src/library/lists.rs)
             "Lists";
@@ -272,7 +276,10 @@ macro_rules! define_ops {
                     control,
                     family: define_ops!(@family $fam $(($($farg)*))?),
                     jit: define_ops!(@jit $jit),
-                    library: matches!(define_ops!(@jit $jit), JitClass::Library),
+                    library: matches!(
+                        define_ops!(@jit $jit),
+                        JitClass::Library | JitClass::LibraryInline
+                    ),
                     process: define_ops!(@cost $cost),
                     blocking: define_ops!(@blocking $cost),
                     section,
@@ -376,6 +383,8 @@ macro_rules! define_ops {
     (@jit helper_writes) => { JitClass::HelperWrites };
     (@jit helper_ends) => { JitClass::HelperEnds };
     (@jit library) => { JitClass::Library };
+    (@jit library_inline) => { JitClass::LibraryInline };
+    (@jit inline_heap) => { JitClass::InlineHeap };
     (@jit helper_releases) => { JitClass::HelperReleases };
     (@cost vm) => { false };
     (@cost rt) => { true };
@@ -510,6 +519,24 @@ pub enum JitClass {
     /// A library operation (`src/library/`): one call of the library
     /// helper, which pops exactly `pops` values and pushes `pushes`.
     Library,
+    /// A library operation (the interpreter runs it as `Library`) with a
+    /// lowering of its own in the JIT (`jit/lower/math.rs`: the number
+    /// operations that are machine instructions), which leaves compiled
+    /// code for the operands it has no fast path for.
+    LibraryInline,
+    /// Its own lowering for the common case (a list's element or length,
+    /// an object's field named by the operand: `jit/lower/data.rs`), and
+    /// a call of a helper for the rest (the generic one for a field
+    /// named by a string on the stack); it takes heap values, so a function that contains it has no
+    /// direct entry (whose frames hold unboxed values only).
+    InlineHeap,
+}
+
+impl JitClass {
+    /// Whether the JIT lowers it itself (`inline` or `library_inline`).
+    pub fn is_inline(self) -> bool {
+        matches!(self, JitClass::Inline | JitClass::LibraryInline)
+    }
 }
 
 /// Static facts about an opcode.

@@ -393,6 +393,71 @@ impl HelperImpl for Impls {
         }
     }
 
+    /// LEN or INDEX of borrowed operands (the slow path of their inline
+    /// lowering): the result in `out`, or 0 when it raises.
+    #[inline]
+    unsafe fn data(op: u32, a_tag: u64, a_pay: u64, b_tag: u64, b_pay: u64, out: *mut u64) -> u32 {
+        let (a, b) = (raw_value(a_tag, a_pay), raw_value(b_tag, b_pay));
+        // SAFETY: compiled code passes values it holds (borrowed here: not
+        // dropped) and a 16-byte, 8-aligned buffer.
+        unsafe {
+            let a = ManuallyDrop::new(std::ptr::read(a.as_ptr() as *const Value));
+            let b = ManuallyDrop::new(std::ptr::read(b.as_ptr() as *const Value));
+            let r = if op == crate::bytecode::Opcode::Len as u32 {
+                crate::exec::ops::len(&a)
+            } else {
+                crate::exec::ops::index(&a, &b)
+            };
+            match r {
+                Ok(v) => {
+                    std::ptr::write(out as *mut Value, v);
+                    1
+                }
+                Err(_) => 0,
+            }
+        }
+    }
+
+    /// GET_FIELD / HAS_FIELD with a constant name on a borrowed operand
+    /// (the slow path of their inline lowering): the site's cache learns
+    /// the field's position; the result in `out`, or 0 when it raises.
+    #[inline]
+    unsafe fn field(
+        op: u32,
+        tag: u64,
+        pay: u64,
+        name: *const ttvm_runtime::Atom,
+        cell: *const std::sync::atomic::AtomicU64,
+        out: *mut u64,
+    ) -> u32 {
+        let raw = raw_value(tag, pay);
+        // SAFETY: compiled code passes a value it holds (borrowed here),
+        // an atom of the program and a cell of the `Jit` (both outlive
+        // the code) and a 16-byte, 8-aligned buffer.
+        unsafe {
+            let obj = ManuallyDrop::new(std::ptr::read(raw.as_ptr() as *const Value));
+            let name = &*name;
+            if let Value::Object(o) = &*obj {
+                if let Some(p) = o.position(name.as_str()) {
+                    (*cell).store(p as u64, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+            let key = crate::exec::ops::FieldKey::Name(name);
+            let r = if op == crate::bytecode::Opcode::GetField as u32 {
+                crate::exec::ops::get_field(&obj, key)
+            } else {
+                crate::exec::ops::has_field(&obj, key)
+            };
+            match r {
+                Ok(v) => {
+                    std::ptr::write(out as *mut Value, v);
+                    1
+                }
+                Err(_) => 0,
+            }
+        }
+    }
+
     /// The innermost direct frame leaves compiled code with status `st` at
     /// decoded address `pc` (`pc_st`: `pc | st << 32`): make room for it, write
     /// it (see [`Leaving`]) and make the process's lengths, `pc` and budget its;

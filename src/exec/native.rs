@@ -169,6 +169,22 @@ macro_rules! for_each_helper {
             /// `(env, opcode number, program address, decoded address) ->
             /// status`: a library operation (`library::call`).
             unit library(env: *mut $crate::exec::native::JitEnv, op: u32, at: $crate::exec::Addr, dpc: $crate::exec::Dpc) -> u32;
+            /// `(opcode number, a tag, a payload, b tag, b payload, out) ->
+            /// 1 | 0`: LEN (of `a`) or INDEX (`a` at `b`) with the
+            /// operands borrowed, for the operands compiled code has no
+            /// inline path for (a string, an object): 1 and the result
+            /// (tag, payload: a new reference) in `out[0..2]`, or 0 when
+            /// the instruction raises (compiled code then leaves at it and
+            /// the interpreter raises the error).
+            unit data(op: u32, a_tag: u64, a_pay: u64, b_tag: u64, b_pay: u64, out: *mut u64) -> u32;
+            /// `(opcode number, object tag, object payload, name, cache cell,
+            /// out) -> 1 | 0`: GET_FIELD or HAS_FIELD with a constant name
+            /// (`*const Atom`) on a borrowed operand, for what the inline
+            /// read does not find (another object shape, a missing field,
+            /// an Exception); sets the site's cache cell to the field's
+            /// position; the result in `out` as for `data`, or 0 when it
+            /// raises.
+            unit field(op: u32, tag: u64, pay: u64, name: *const ttvm_runtime::Atom, cell: *const std::sync::atomic::AtomicU64, out: *mut u64) -> u32;
             /// `(buffer, place, descriptor, pc | status << 32, budget) ->
             /// status`: the innermost direct frame leaves compiled code.
             direct leave(buf: *const u8, place: u64, desc: u64, pc_st: u64, budget: i64) -> u64;

@@ -34,7 +34,7 @@
 //! it runs its ordinary compiled code instead. So a direct function holds
 //! no references and never counts any.
 
-use crate::bytecode::{frame_heights, surely_pops, Flow, Instr, JitClass, Program};
+use crate::bytecode::{frame_heights, surely_pops, Flow, Instr, Program};
 use std::collections::HashMap;
 
 /// Instructions of a function beyond which it gets no direct entry.
@@ -138,7 +138,7 @@ impl DirectPlan {
 /// PUSH_STR is a helper op).
 fn in_block(i: &Instr) -> bool {
     let op = i.opcode();
-    op.jit() == JitClass::Inline && op.info().control == Flow::Next && i.stack_effect().is_some()
+    op.jit().is_inline() && op.info().control == Flow::Next && i.stack_effect().is_some()
 }
 
 /// Whether no slot is listed twice (a CALL binding a variable twice is
@@ -320,7 +320,7 @@ mod tests {
     /// helper op).
     fn effect(i: &Instr) -> Option<(usize, usize)> {
         let op = i.opcode();
-        if op.jit() != JitClass::Inline || op.info().control != Flow::Next {
+        if !op.jit().is_inline() || op.info().control != Flow::Next {
             return None;
         }
         i.stack_effect()

@@ -32,9 +32,11 @@
 
 mod arith;
 mod calls;
+mod data;
 mod direct;
 mod env;
 mod inline;
+mod math;
 mod ordinary;
 pub(super) use direct::translate_direct;
 mod exits;
@@ -60,6 +62,7 @@ const NULL: u8 = ttvm_runtime::value::tag::NULL;
 const BOOL: u8 = ttvm_runtime::value::tag::BOOL;
 const INT: u8 = ttvm_runtime::value::tag::INT;
 const FLOAT: u8 = ttvm_runtime::value::tag::FLOAT;
+const LIST: u8 = ttvm_runtime::value::tag::LIST;
 const FIRST_HEAP: u8 = ttvm_runtime::value::tag::STR;
 const HEAP_KINDS: u8 = ttvm_runtime::value::tag::EXCEPTION - FIRST_HEAP + 1;
 /// A RET in a frame of more variables than this goes through the helper
@@ -140,6 +143,10 @@ pub(super) struct Input<'a> {
     pub callee: &'a dyn Fn(u32) -> Option<Callee>,
     /// What chains of direct calls use at most.
     pub bounds: crate::jit::direct::Bounds,
+    /// The cache cells of the field reads with a constant name (`data`),
+    /// which live as long as the `Jit`: program address → index.
+    pub field_sites: &'a HashMap<u32, usize>,
+    pub field_cells: &'a [std::sync::atomic::AtomicU64],
 }
 
 impl Input<'_> {
@@ -147,6 +154,12 @@ impl Input<'_> {
     /// block's `Charge` when it starts one): `Layout::dpc`.
     pub fn dpc(&self, at: u32) -> u32 {
         self.layout.dpc(Addr(at)).0
+    }
+
+    /// The address of the cache cell of the field read at `at`.
+    pub fn field_cell(&self, at: u32) -> Option<usize> {
+        let k = *self.field_sites.get(&at)?;
+        Some(&self.field_cells[k] as *const std::sync::atomic::AtomicU64 as usize)
     }
 
     /// Instruction `at`'s own op: `Layout::resume`.
@@ -331,7 +344,7 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         }
         let op = instr.opcode();
         let how = match op.jit() {
-            JitClass::Inline => None,
+            JitClass::Inline | JitClass::LibraryInline | JitClass::InlineHeap => None,
             JitClass::Helper => Some(Helper::Generic),
             // DELETE, IMPORT: the helper writes this frame's variables.
             JitClass::HelperWrites => Some(Helper::Writes),
@@ -408,6 +421,16 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
                 self.stack.push(a);
             }
             Instr::Neg(_) => self.neg(dpc),
+            Instr::Sqrt(_)
+            | Instr::Floor(_)
+            | Instr::Ceil(_)
+            | Instr::Round(_)
+            | Instr::Abs(_)
+            | Instr::Min(_)
+            | Instr::Max(_) => self.math(instr, dpc),
+            Instr::Len(_) => self.len(dpc),
+            Instr::Index(_) => self.index(dpc),
+            Instr::GetField(_) | Instr::HasField(_) => self.read_field(at, dpc, instr),
             Instr::Not(_) => {
                 let [a] = self.operands_n::<1>(dpc);
                 let t = self.truthy(a);

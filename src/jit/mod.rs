@@ -28,9 +28,10 @@ pub(crate) use code::enter;
 pub(crate) use direct::{Desc, Place};
 pub(crate) use regions::UnitPlan;
 
-use crate::bytecode::{Instr, Program};
+use crate::bytecode::{Instr, OptField, Program};
 use crate::exec::native::Helpers;
 use crate::exec::{Addr, Dpc, Layout};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -212,6 +213,12 @@ pub struct Jit {
     /// What chains of direct calls use at most.
     bounds: direct::Bounds,
     dump: Option<DumpSink>,
+    /// The per-site caches of field reads with a constant name
+    /// (`lower/data.rs`): program address → its cell, which holds the
+    /// position of the field in the last object read there (a hint,
+    /// checked by the code that reads it; `u64::MAX` at first).
+    field_sites: HashMap<u32, usize>,
+    field_cells: Box<[AtomicU64]>,
 }
 
 impl Jit {
@@ -299,6 +306,22 @@ impl Jit {
                 .filter_map(|u| u.direct_plan.as_ref()?.as_ref().ok()),
         );
         let compiled = blocks.iter().map(|_| AtomicBool::new(false)).collect();
+        let field_sites: HashMap<u32, usize> = p
+            .code
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| {
+                matches!(
+                    i,
+                    Instr::GetField(OptField(Some(_))) | Instr::HasField(OptField(Some(_)))
+                )
+            })
+            .enumerate()
+            .map(|(k, (at, _))| (at as u32, k))
+            .collect();
+        let field_cells = (0..field_sites.len())
+            .map(|_| AtomicU64::new(u64::MAX))
+            .collect();
         let jit = Jit {
             program,
             layout,
@@ -318,6 +341,8 @@ impl Jit {
             direct_exits: AtomicU64::new(0),
             bounds,
             dump,
+            field_sites,
+            field_cells,
         };
         // Compiled code tells an unset variable by this tag; it must not be
         // a value's.
@@ -473,6 +498,8 @@ impl Jit {
             assume: !u.generic.load(Ordering::Relaxed),
             callee,
             bounds: self.bounds,
+            field_sites: &self.field_sites,
+            field_cells: &self.field_cells,
         }
     }
 

@@ -119,3 +119,68 @@ mod tests {
         drop(e);
     }
 }
+
+/// Where compiled code finds a list's elements (the JIT's inline `INDEX`
+/// and `LEN`, issue 15): byte offsets, from the address a `Value::List`'s
+/// payload word holds (the `Arc`'s allocation), of the pointer to the
+/// first element and of the length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ListLayout {
+    pub elems: i32,
+    pub len: i32,
+}
+
+impl List {
+    /// The offsets of [`ListLayout`], found once by looking at a list made
+    /// for the purpose (Rust fixes neither `Vec`'s nor `Arc`'s field
+    /// order, so they are measured, not assumed): the word that holds the
+    /// elements' address and the one that holds the length (5, beside a
+    /// capacity of at least 7 and reference counts of 1).
+    pub fn layout() -> ListLayout {
+        static LAYOUT: std::sync::OnceLock<ListLayout> = std::sync::OnceLock::new();
+        *LAYOUT.get_or_init(|| {
+            let mut items = Vec::with_capacity(7);
+            items.resize(5, Value::Null);
+            let elems = items.as_ptr() as usize;
+            let v = Value::List(Arc::new(List(items)));
+            // SAFETY: `Value` is 16 bytes, `repr(C, u8)`: the payload word
+            // (the `Arc`'s pointer) is at offset 8.
+            let base = unsafe { *((&v as *const Value as *const usize).add(1)) };
+            let mut found = (None, None);
+            for off in (0..64).step_by(8) {
+                // SAFETY: an `Arc<List>` allocation holds two counters and
+                // a `Vec` (5 words): 40 bytes are readable; the search
+                // stops at the first two matches, within them.
+                let word = unsafe { *((base + off) as *const usize) };
+                if word == elems && found.0.is_none() {
+                    found.0 = Some(off as i32);
+                } else if word == 5 && found.1.is_none() {
+                    found.1 = Some(off as i32);
+                }
+                if let (Some(elems), Some(len)) = found {
+                    return ListLayout { elems, len };
+                }
+            }
+            unreachable!("a list's element pointer and length are within its allocation")
+        })
+    }
+}
+
+#[cfg(test)]
+mod layout_tests {
+    use super::*;
+
+    #[test]
+    fn list_layout_reads_a_lists_elements() {
+        let l = List::layout();
+        let v = Value::list(vec![Value::Int(4), Value::Int(7), Value::Null]);
+        // SAFETY: as in `List::layout`.
+        unsafe {
+            let base = *((&v as *const Value as *const usize).add(1));
+            let len = *((base + l.len as usize) as *const usize);
+            let elems = *((base + l.elems as usize) as *const *const Value);
+            assert_eq!(len, 3);
+            assert!(matches!(&*elems.add(1), Value::Int(7)));
+        }
+    }
+}

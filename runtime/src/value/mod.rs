@@ -16,9 +16,9 @@ mod object;
 mod text;
 
 pub use atom::Atom;
-pub use deep::List;
+pub use deep::{List, ListLayout};
 pub use display::{format_float, shown_text, Shown, TooLong, MAX_PRINT_DEPTH, MAX_SHOWN_BYTES};
-pub use object::{Key, Object};
+pub use object::{Key, Object, ObjectLayout};
 pub use text::Str;
 
 use std::sync::Arc;

@@ -26,6 +26,21 @@ use std::sync::Arc;
 /// A field key.
 pub type Key = Arc<str>;
 
+/// Byte offsets for compiled code's field reads ([`Object::layout`]):
+/// from the address a `Value::Object`'s payload holds, of the pointer to
+/// the entries and of their number; the size of an entry, and, within
+/// one, the offsets of its key (an `Arc<str>`: two words, equal for the
+/// same `Arc`) and its value (an `Option<Value>`: `None`, a hole, has the
+/// tag byte no value has).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ObjectLayout {
+    pub entries: i32,
+    pub len: i32,
+    pub entry_size: i32,
+    pub key: i32,
+    pub value: i32,
+}
+
 /// Holes below this are never compacted away (small objects stay cheap).
 const MIN_COMPACT: usize = 16;
 
@@ -47,6 +62,62 @@ impl Object {
     pub fn get(&self, key: &str) -> Option<&Value> {
         let &i = self.index.get(key)?;
         self.entries[i].1.as_ref()
+    }
+
+    /// The position of a live field among the entries (what compiled
+    /// code's per-site cache of a field read holds, see [`ObjectLayout`]).
+    pub fn position(&self, key: &str) -> Option<usize> {
+        self.index.get(key).copied()
+    }
+
+    /// Where compiled code finds an object's entries (issue 15: a field
+    /// read at a site whose cache names the entry's position is a guarded
+    /// load). Measured once on an object made for the purpose: Rust fixes
+    /// neither `Arc`'s nor `Vec`'s field order.
+    pub fn layout() -> ObjectLayout {
+        static LAYOUT: std::sync::OnceLock<ObjectLayout> = std::sync::OnceLock::new();
+        *LAYOUT.get_or_init(|| {
+            // 13 entries, 2 of them holes: the index holds 11, so the
+            // entries' length (13) is the only word of 13 in the `Vec`.
+            let mut o = Object::new();
+            let names: Vec<String> = (0..13).map(|i| format!("f{i}")).collect();
+            for n in &names {
+                o.set_with(n, || Key::from(n.as_str()), Value::Null);
+            }
+            o.remove("f3");
+            o.remove("f5");
+            let n = o.entries.len();
+            let elems = o.entries.as_ptr() as usize;
+            let v = Value::Object(Arc::new(o));
+            let Value::Object(arc) = &v else {
+                unreachable!()
+            };
+            // SAFETY: `Value` is 16 bytes, `repr(C, u8)`: the payload word
+            // (the `Arc`'s pointer) is at offset 8.
+            let base = unsafe { *((&v as *const Value as *const usize).add(1)) };
+            let vec_at = Arc::as_ptr(arc) as usize + std::mem::offset_of!(Object, entries) - base;
+            let mut found = (None, None);
+            for off in (vec_at..vec_at + 24).step_by(8) {
+                // SAFETY: the three words of the `Vec` inside the allocation.
+                let word = unsafe { *((base + off) as *const usize) };
+                if word == elems {
+                    found.0 = Some(off as i32);
+                } else if word == n {
+                    found.1 = Some(off as i32);
+                }
+            }
+            let (Some(entries), Some(len)) = found else {
+                unreachable!("a Vec holds its pointer and length")
+            };
+            type Entry = (Key, Option<Value>);
+            ObjectLayout {
+                entries,
+                len,
+                entry_size: std::mem::size_of::<Entry>() as i32,
+                key: std::mem::offset_of!(Entry, 0) as i32,
+                value: std::mem::offset_of!(Entry, 1) as i32,
+            }
+        })
     }
 
     pub fn contains(&self, key: &str) -> bool {
@@ -201,5 +272,37 @@ mod tests {
         o.set(&a, Value::Int(1));
         let k = o.keys().next().unwrap().clone();
         assert!(Arc::ptr_eq(&k, &a.text()));
+    }
+}
+
+#[cfg(test)]
+mod layout_tests {
+    use super::*;
+
+    #[test]
+    fn object_layout_finds_a_field_by_position() {
+        let l = Object::layout();
+        let name = Atom::new("size");
+        let mut o = Object::new();
+        o.set(&Atom::new("a"), Value::Int(1));
+        o.set(&name, Value::Int(42));
+        let pos = o.position("size").expect("a field");
+        let v = Value::Object(Arc::new(o));
+        // SAFETY: as in `Object::layout`.
+        unsafe {
+            let base = *((&v as *const Value as *const usize).add(1));
+            assert_eq!(*((base + l.len as usize) as *const usize), 2);
+            let entries = *((base + l.entries as usize) as *const usize);
+            let e = entries + pos * l.entry_size as usize;
+            let key = *((e + l.key as usize) as *const [usize; 2]);
+            assert_eq!(
+                key,
+                std::mem::transmute_copy::<Arc<str>, [usize; 2]>(&name.text())
+            );
+            assert!(matches!(
+                &*((e + l.value as usize) as *const Value),
+                Value::Int(42)
+            ));
+        }
     }
 }

@@ -84,42 +84,59 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         }
     }
 
-    /// ADD SUB MUL DIV MOD: Int∘Int or Float∘Float inline; mixed or other
-    /// types leave through a side exit (the interpreter converts or raises).
+    /// ADD SUB MUL DIV MOD: Int∘Int inline, and any other pair of numbers
+    /// as Floats (an Int promoted, as the interpreter does); other types,
+    /// and MOD of a Float (fmod), leave through a side exit (the
+    /// interpreter raises).
+    ///
+    /// With one operand known to be an Int and the other a variable of
+    /// unknown kind, the code speculates that both are Ints (a side exit
+    /// otherwise) so that the variable is known to be an Int afterwards
+    /// and the result too: a loop counter keeps its facts (`facts`).
+    /// Any other operand of unknown kind (an element, a call's result) is
+    /// tested for both kinds and the result's kind is known only at run
+    /// time.
     pub(super) fn arith(&mut self, op: Arith, dpc: u32) {
         let [mut a, mut b] = self.operands_n::<2>(dpc);
         let floats = a.known == Some(FLOAT) || b.known == Some(FLOAT);
         let ints = a.known == Some(INT) || b.known == Some(INT) || (E::INT_ONLY && !floats);
-        if !numeric(a.known) || !numeric(b.known) || (ints && floats) {
+        if !numeric(a.known) || !numeric(b.known) || (op == Arith::Mod && floats) {
             return self.exit_always(&[a, b], dpc);
         }
-        if ints || (!floats && op == Arith::Mod) {
-            // Speculate Int.
+        // The operand of unknown kind beside a known Int comes from a
+        // variable (or the code speculates Ints anyway).
+        let unknown_is_var = [a, b]
+            .iter()
+            .all(|it| it.known.is_some() || it.slot.is_some());
+        let speculate_int =
+            !floats && (op == Arith::Mod || (ints && (E::INT_ONLY || unknown_is_var)));
+        if a.known == Some(INT) && b.known == Some(INT) || speculate_int {
             self.guard_both(&mut a, &mut b, INT, dpc);
             let r = self.int_op(op, a.pay, b.pay, dpc, &[a, b]);
             self.push_int(r);
         } else if floats {
-            self.guard_both(&mut a, &mut b, FLOAT, dpc);
-            let r = self.float_op(op, a.pay, b.pay, dpc, &[a, b]);
+            // A Float and a number: the other promoted when an Int.
+            let ops = [a, b];
+            let x = self.as_f64(&mut a, dpc, &ops);
+            let y = self.as_f64(&mut b, dpc, &ops);
+            let r = self.float_arith(op, x, y, dpc, &ops);
+            let r = self.b.ins().bitcast(I64, MemFlags::new(), r);
             let it = self.item(FLOAT, r);
             self.stack.push(it);
         } else {
-            // Both unknown: Int∘Int or Float∘Float, merged.
+            // Kinds known only at run time: Int∘Int, or two numbers as
+            // Floats, merged.
             let int_blk = self.b.create_block();
             let not_int = self.b.create_block();
-            let float_blk = self.b.create_block();
             let join = self.b.create_block();
             self.b.append_block_param(join, I8);
             self.b.append_block_param(join, I64);
             self.both_int(a, b, int_blk, not_int);
             self.b.switch_to_block(not_int);
-            let fa = self.tag_is(a, FLOAT);
-            let fb = self.tag_is(b, FLOAT);
-            let ok = self.b.ins().band(fa, fb);
-            self.guard(ok, dpc, &[a, b]);
-            self.b.ins().jump(float_blk, &[]);
-            self.b.switch_to_block(float_blk);
-            let r = self.float_op(op, a.pay, b.pay, dpc, &[a, b]);
+            let ops = [a, b];
+            let (x, y) = self.float_pair(a, b, false, dpc, &ops, None);
+            let r = self.float_arith(op, x, y, dpc, &ops);
+            let r = self.b.ins().bitcast(I64, MemFlags::new(), r);
             let t = self.b.ins().iconst(I8, FLOAT as i64);
             self.b
                 .ins()
@@ -140,6 +157,84 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
                 slot: None,
             });
         }
+    }
+
+    /// Two operands, not both Ints, as f64s: both Floats on the fast
+    /// path; otherwise (a cold block) each converted when it is a number
+    /// (`num_f64`, `exact` for comparisons). When that fails: to `slow`
+    /// when given, else a side exit at `dpc`. Code goes on in a block with
+    /// the two f64s.
+    pub(super) fn float_pair(
+        &mut self,
+        a: Item,
+        b: Item,
+        exact: bool,
+        dpc: u32,
+        operands: &[Item],
+        slow: Option<ir::Block>,
+    ) -> (ir::Value, ir::Value) {
+        let fa = self.tag_is(a, FLOAT);
+        let fb = self.tag_is(b, FLOAT);
+        let both = self.b.ins().band(fa, fb);
+        let mixed = self.b.create_block();
+        self.b.set_cold_block(mixed);
+        let go = self.b.create_block();
+        self.b.append_block_param(go, F64);
+        self.b.append_block_param(go, F64);
+        let x = self.b.ins().bitcast(F64, MemFlags::new(), a.pay);
+        let y = self.b.ins().bitcast(F64, MemFlags::new(), b.pay);
+        self.b.ins().brif(
+            both,
+            go,
+            &[BlockArg::Value(x), BlockArg::Value(y)],
+            mixed,
+            &[],
+        );
+        self.b.switch_to_block(mixed);
+        let (x, ok_x) = self.num_f64(a, exact);
+        let (y, ok_y) = self.num_f64(b, exact);
+        let ok = self.b.ins().band(ok_x, ok_y);
+        let args = [BlockArg::Value(x), BlockArg::Value(y)];
+        match slow {
+            Some(slow) => {
+                self.b.ins().brif(ok, go, &args, slow, &[]);
+            }
+            None => {
+                self.guard(ok, dpc, operands);
+                self.b.ins().jump(go, &args);
+            }
+        }
+        self.b.switch_to_block(go);
+        (self.b.block_params(go)[0], self.b.block_params(go)[1])
+    }
+
+    /// `it` as an f64 when it is a number, and an i8 that says whether it
+    /// is one (a constant when its kind is known). `exact`: an Int counts
+    /// only when the f64 holds it exactly (|n| ≤ 2^53), for comparisons,
+    /// which compare an Int and a Float exactly (`Value::compare`).
+    pub(super) fn num_f64(&mut self, it: Item, exact: bool) -> (ir::Value, ir::Value) {
+        let is_int = self.tag_is(it, INT);
+        let is_float = self.tag_is(it, FLOAT);
+        let i = self.b.ins().fcvt_from_sint(F64, it.pay);
+        let f = self.b.ins().bitcast(F64, MemFlags::new(), it.pay);
+        let x = match it.known {
+            Some(INT) => i,
+            Some(FLOAT) => f,
+            _ => self.b.ins().select(is_int, i, f),
+        };
+        let int_ok = if exact && it.known != Some(FLOAT) {
+            let limit = 1i64 << 53;
+            let off = self.b.ins().iadd_imm(it.pay, limit);
+            let fits = self
+                .b
+                .ins()
+                .icmp_imm(IntCC::UnsignedLessThanOrEqual, off, 2 * limit);
+            self.b.ins().band(is_int, fits)
+        } else {
+            is_int
+        };
+        let ok = self.b.ins().bor(int_ok, is_float);
+        (x, ok)
     }
 
     /// After an unconditional exit the rest of the instruction's code is
@@ -176,20 +271,6 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         }
     }
 
-    pub(super) fn float_op(
-        &mut self,
-        op: Arith,
-        a: ir::Value,
-        b: ir::Value,
-        dpc: u32,
-        operands: &[Item],
-    ) -> ir::Value {
-        let x = self.b.ins().bitcast(F64, MemFlags::new(), a);
-        let y = self.b.ins().bitcast(F64, MemFlags::new(), b);
-        let r = self.float_arith(op, x, y, dpc, operands);
-        self.b.ins().bitcast(I64, MemFlags::new(), r)
-    }
-
     pub(super) fn float_arith(
         &mut self,
         op: Arith,
@@ -217,19 +298,29 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         }
     }
 
-    /// An Int or Float operand as an f64, with a side exit for others.
+    /// An Int or Float operand as an f64, with a side exit for others (a
+    /// Float on the fast path, an Int converted in a cold block).
     pub(super) fn as_f64(&mut self, it: &mut Item, dpc: u32, operands: &[Item]) -> ir::Value {
         match it.known {
             Some(INT) => self.b.ins().fcvt_from_sint(F64, it.pay),
             Some(FLOAT) => self.b.ins().bitcast(F64, MemFlags::new(), it.pay),
             _ => {
-                let is_int = self.tag_is(*it, INT);
                 let is_float = self.tag_is(*it, FLOAT);
-                let ok = self.b.ins().bor(is_int, is_float);
-                self.guard(ok, dpc, operands);
-                let i = self.b.ins().fcvt_from_sint(F64, it.pay);
                 let f = self.b.ins().bitcast(F64, MemFlags::new(), it.pay);
-                self.b.ins().select(is_int, i, f)
+                let conv = self.b.create_block();
+                self.b.set_cold_block(conv);
+                let go = self.b.create_block();
+                self.b.append_block_param(go, F64);
+                self.b
+                    .ins()
+                    .brif(is_float, go, &[BlockArg::Value(f)], conv, &[]);
+                self.b.switch_to_block(conv);
+                let is_int = self.tag_is(*it, INT);
+                self.guard(is_int, dpc, operands);
+                let i = self.b.ins().fcvt_from_sint(F64, it.pay);
+                self.b.ins().jump(go, &[BlockArg::Value(i)]);
+                self.b.switch_to_block(go);
+                self.b.block_params(go)[0]
             }
         }
     }
@@ -277,17 +368,29 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         }
     }
 
-    /// EQ NE GT LT GE LE: Int∘Int and Float∘Float inline; anything else
-    /// through the helper (the result is always an Int).
+    /// EQ NE GT LT GE LE: Int∘Int and any two numbers as Floats inline
+    /// (an Int and a Float are compared exactly, `Value::compare`: as
+    /// Floats when the Int converts exactly, |n| ≤ 2^53, through the
+    /// helper otherwise); anything else through the helper (the result is
+    /// always an Int).
     pub(super) fn compare(&mut self, icc: IntCC, fcc: FloatCC, at: u32, dpc: u32) {
         let [mut a, mut b] = self.operands_n::<2>(dpc);
         self.flush_below(0);
         let floats = a.known == Some(FLOAT) || b.known == Some(FLOAT);
         let ints = a.known == Some(INT) || b.known == Some(INT) || (E::INT_ONLY && !floats);
-        if numeric(a.known) && numeric(b.known) && ints != floats {
-            // One side's kind is known: speculate that both are of it,
-            // with a side exit otherwise (the interpreter compares mixed
-            // kinds), and learn the other's tag.
+        let unknown_is_var = [a, b]
+            .iter()
+            .all(|it| it.known.is_some() || it.slot.is_some());
+        let both_known = a.known.is_some() && b.known.is_some();
+        let same = both_known && a.known == b.known;
+        let speculate = numeric(a.known)
+            && numeric(b.known)
+            && ((same && (ints || floats)) || (ints && !floats && (E::INT_ONLY || unknown_is_var)));
+        if speculate {
+            // Both of one kind (known, or one side's kind is known and the
+            // other is a variable): speculate that both are of it, with a
+            // side exit otherwise (the interpreter compares mixed kinds),
+            // and learn the other's tag.
             let k = if ints { INT } else { FLOAT };
             self.guard_both(&mut a, &mut b, k, dpc);
             let c = if ints {
@@ -317,32 +420,22 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         self.b.set_cold_block(slow);
         let join = self.b.create_block();
         self.b.append_block_param(join, I64);
-        // With one side known, only its kind has a fast path.
-        let int_possible = !(a.known == Some(FLOAT) || b.known == Some(FLOAT));
-        let float_possible = !(a.known == Some(INT) || b.known == Some(INT));
-        if int_possible {
+        // With one side known to be a Float, only the Float path.
+        if !floats {
             self.both_int(a, b, int_blk, not_int);
         } else {
             self.b.ins().jump(not_int, &[]);
         }
         self.b.switch_to_block(not_int);
-        if float_possible {
-            let fa = self.tag_is(a, FLOAT);
-            let fb = self.tag_is(b, FLOAT);
-            let both = self.b.ins().band(fa, fb);
-            self.b.ins().brif(both, float_blk, &[], slow, &[]);
-        } else {
-            self.b.ins().jump(slow, &[]);
-        }
+        let (x, y) = self.float_pair(a, b, true, dpc, &[a, b], Some(slow));
+        self.b.ins().jump(float_blk, &[]);
         // Int∘Int
         self.b.switch_to_block(int_blk);
         let c = self.b.ins().icmp(icc, a.pay, b.pay);
         let r = self.b.ins().uextend(I64, c);
         self.b.ins().jump(join, &[BlockArg::Value(r)]);
-        // Float∘Float
+        // Two numbers as Floats.
         self.b.switch_to_block(float_blk);
-        let x = self.b.ins().bitcast(F64, MemFlags::new(), a.pay);
-        let y = self.b.ins().bitcast(F64, MemFlags::new(), b.pay);
         let c = self.b.ins().fcmp(fcc, x, y);
         let r = self.b.ins().uextend(I64, c);
         self.b.ins().jump(join, &[BlockArg::Value(r)]);
