@@ -103,6 +103,31 @@ impl std::fmt::Debug for Exception {
     }
 }
 
+/// Where compiled code counts references inline (issue 15): the byte
+/// offset, from the address a heap value's payload holds (its `Arc`'s
+/// allocation), of the strong count, when checking a value made for the
+/// purpose finds it there (the first word: `Arc` keeps its counts before
+/// the data, `repr(C)`); `None` otherwise, and compiled code calls the
+/// runtime for every count.
+pub fn strong_count_offset() -> Option<i32> {
+    static OFFSET: std::sync::OnceLock<Option<i32>> = std::sync::OnceLock::new();
+    *OFFSET.get_or_init(|| {
+        let v = Value::list(Vec::new());
+        // SAFETY: `Value` is 16 bytes, `repr(C, u8)`: the payload word
+        // (the `Arc`'s pointer) is at offset 8; the allocation starts with
+        // at least one word.
+        let count = || unsafe {
+            let base = *((&v as *const Value as *const usize).add(1));
+            *(base as *const usize)
+        };
+        let one = count();
+        let c = v.clone();
+        let two = count();
+        drop(c);
+        (one == 1 && two == 2 && count() == 1).then_some(0)
+    })
+}
+
 impl Value {
     /// Offset of the tag byte inside a value.
     pub const TAG_OFFSET: usize = 0;

@@ -104,8 +104,7 @@ impl FrameEnv for Ordinary {
                     l.b.ins()
                         .icmp_imm(IntCC::Equal, it.tag, l.input.none_tag as i64);
                 l.exit_if(none, dpc);
-                let t = l.b.ins().uextend(I64, it.tag);
-                l.b.ins().call(l.im.clone, &[t, it.pay]);
+                l.count_ref(l.im.clone, it);
                 l.b.ins().jump(cont, &[]);
                 l.b.switch_to_block(cont);
             }
@@ -116,10 +115,7 @@ impl FrameEnv for Ordinary {
     fn refcount(l: &mut Lower<'_, '_, '_, Self>, f: ir::FuncRef, it: Item) {
         match it.known {
             Some(k) if !super::is_heap(k) => {}
-            Some(_) => {
-                let t = l.b.ins().uextend(I64, it.tag);
-                l.b.ins().call(f, &[t, it.pay]);
-            }
+            Some(_) => l.count_ref(f, it),
             None => {
                 let heap = l.heap_test(it.tag);
                 let call = l.b.create_block();
@@ -127,8 +123,7 @@ impl FrameEnv for Ordinary {
                 let cont = l.b.create_block();
                 l.b.ins().brif(heap, call, &[], cont, &[]);
                 l.b.switch_to_block(call);
-                let t = l.b.ins().uextend(I64, it.tag);
-                l.b.ins().call(f, &[t, it.pay]);
+                l.count_ref(f, it);
                 l.b.ins().jump(cont, &[]);
                 l.b.switch_to_block(cont);
             }
@@ -216,6 +211,51 @@ impl FrameEnv for Ordinary {
 }
 
 impl Lower<'_, '_, '_, Ordinary> {
+    /// One reference more (`f` is the `clone` helper) or fewer (`drop`)
+    /// to the heap value `it`. Inline where the runtime found the strong
+    /// count (`ttvm_runtime::value::strong_count_offset`): a clone is one
+    /// atomic add, as `Arc::clone`; a drop that leaves other references is
+    /// one compare-and-swap of a count above 1 (so it never reaches 0
+    /// inline); the last reference, or a count that changed under the
+    /// swap, goes to the helper, which drops the value as the runtime does.
+    fn count_ref(&mut self, f: ir::FuncRef, it: Item) {
+        let Some(off) = ttvm_runtime::value::strong_count_offset() else {
+            let t = self.b.ins().uextend(I64, it.tag);
+            self.b.ins().call(f, &[t, it.pay]);
+            return;
+        };
+        let at = if off == 0 {
+            it.pay
+        } else {
+            self.b.ins().iadd_imm(it.pay, off as i64)
+        };
+        let flags = ir::MemFlags::trusted();
+        if f == self.im.clone {
+            let one = self.b.ins().iconst(I64, 1);
+            self.b
+                .ins()
+                .atomic_rmw(I64, flags, ir::AtomicRmwOp::Add, at, one);
+            return;
+        }
+        let old = self.b.ins().load(I64, flags, at, 0);
+        let shared = self.b.ins().icmp_imm(IntCC::UnsignedGreaterThan, old, 1);
+        let swap = self.b.create_block();
+        let slow = self.b.create_block();
+        self.b.set_cold_block(slow);
+        let done = self.b.create_block();
+        self.b.ins().brif(shared, swap, &[], slow, &[]);
+        self.b.switch_to_block(swap);
+        let new = self.b.ins().iadd_imm(old, -1);
+        let seen = self.b.ins().atomic_cas(flags, at, old, new);
+        let same = self.b.ins().icmp(IntCC::Equal, seen, old);
+        self.b.ins().brif(same, done, &[], slow, &[]);
+        self.b.switch_to_block(slow);
+        let t = self.b.ins().uextend(I64, it.tag);
+        self.b.ins().call(f, &[t, it.pay]);
+        self.b.ins().jump(done, &[]);
+        self.b.switch_to_block(done);
+    }
+
     pub(super) fn run(&mut self) -> Result<(), Unsupported> {
         self.setup()?;
         for &start in &self.input.plan.blocks {
