@@ -31,7 +31,7 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
                 let r = self.b.ins().sqrt(x);
                 self.push_f64(r);
             }
-            Instr::Floor(_) | Instr::Ceil(_) | Instr::Round(_) => self.to_int_rounded(instr, dpc),
+            Instr::Floor(_) | Instr::Ceil(_) | Instr::Round(_) => self.rounded_int(instr, dpc),
             Instr::Abs(_) => self.abs(dpc),
             Instr::Min(_) => self.min_max(false, dpc),
             Instr::Max(_) => self.min_max(true, dpc),
@@ -47,7 +47,7 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
 
     /// FLOOR CEIL ROUND: an Int as it is; a Float rounded, when the result
     /// has an Int value (else the interpreter raises).
-    fn to_int_rounded(&mut self, instr: &Instr, dpc: u32) {
+    fn rounded_int(&mut self, instr: &Instr, dpc: u32) {
         let [a] = self.operands_n::<1>(dpc);
         match a.known {
             Some(INT) => {
