@@ -249,6 +249,33 @@ pub fn denied_message(what: &str, host: &str, port: Option<u16>) -> String {
     }
 }
 
+/// The policy an operation off the schedulers (an I/O thread) checks
+/// with: `--sandbox` and `--allow-net`, owned so it can travel with the job.
+#[derive(Clone, Debug, Default)]
+pub struct NetPolicy {
+    pub sandbox: bool,
+    pub allow: NetAllow,
+}
+
+impl NetPolicy {
+    /// The policy of a run.
+    pub fn of(config: &RunConfig) -> NetPolicy {
+        NetPolicy {
+            sandbox: config.sandbox,
+            allow: config.allow_net.clone(),
+        }
+    }
+
+    /// [`check_net`]'s rule; the error is the message.
+    pub fn check(&self, what: &str, host: &str, port: Option<u16>) -> Result<(), String> {
+        if !self.sandbox || self.allow.allows(host, port) {
+            Ok(())
+        } else {
+            Err(denied_message(what, host, port))
+        }
+    }
+}
+
 /// May the program `what` (`"connect to"`, `"listen on"`, `"resolve"`, …)
 /// `host` at `port`? Without `--sandbox`, always; under it, when
 /// `--allow-net` allows it. The error is catchable (TRY/CATCH).

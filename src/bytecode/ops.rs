@@ -213,6 +213,12 @@ macro_rules! for_each_op {
             EXEC_CAPTURE ExecCapture(Nil) [2, 1] waits other helper io "`prog args -- {stdout, stderr, exit_code}`: run a program, capturing its output";
             READ_CHAR ReadChar(Nil) [0, 1] waits other helper io "`-- s|null`: one character of stdin, null at end of input";
             READ_INPUT ReadInput(Nil) [0, 1] waits other helper io "`-- s`: the rest of stdin";
+            // Issue 16: the network's client side (src/library/{dns,http}.rs, docs/NETWORK.md)
+            "Name resolution and HTTP";
+            DNS_RESOLVE DnsResolve(Nil) [1, 1] waits other helper io "`name -- addrs`: the host's addresses, a List of Str (`127.0.0.1`, `::1`)";
+            HTTP_GET HttpGet(Nil) [1, 1] waits other helper io "`url -- body`: GET an http:// URL; the body of a 2xx response (other statuses raise)";
+            HTTP_POST HttpPost(Nil) [2, 1] waits other helper io "`url body -- body`: POST a Str (or byte List); the body of a 2xx response";
+            HTTP_REQUEST HttpRequest(Nil) [1, 1] waits other helper io "`{url, method, headers, body, timeout_ms, …} -- {status, reason, headers, body, url}`";
             // §4 Processes
             "Processes";
             SPAWN Spawn(Nil) [dyn, 1] ends other helper rt "`[args…] v -- pid`: start a process";

@@ -236,7 +236,11 @@ fn step(
         | Instr::Exec(_)
         | Instr::ExecCapture(_)
         | Instr::ReadChar(_)
-        | Instr::ReadInput(_) => io::exec(ctx, vm, proc, instr.opcode()),
+        | Instr::ReadInput(_)
+        | Instr::DnsResolve(_)
+        | Instr::HttpGet(_)
+        | Instr::HttpPost(_)
+        | Instr::HttpRequest(_) => io::exec(ctx, vm, proc, instr.opcode()),
         Instr::Print(_)
         | Instr::PrintErr(_)
         | Instr::GetEnv(_)
