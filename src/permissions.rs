@@ -422,6 +422,25 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Any text: an entry or an error, never a panic; an entry prints
+        /// as a form that parses back to itself.
+        #[test]
+        fn any_entry_parses_or_says_why(entry in "[a-zA-Z0-9:.\\[\\]/%,_-]{0,24}") {
+            match NetRule::parse(&entry) {
+                Ok(rule) => proptest::prop_assert_eq!(NetRule::parse(&rule.to_string()), Ok(rule)),
+                Err(e) => proptest::prop_assert!(e.starts_with("--allow-net: `"), "{}", e),
+            }
+        }
+
+        /// Whatever the program gives as a host, checking it never panics.
+        #[test]
+        fn any_host_can_be_checked(host in "\\PC{0,40}", port in proptest::option::of(proptest::num::u16::ANY)) {
+            let c = sandboxed(Some("localhost,[::1]:80,10.0.0.1"));
+            let _ = c.check_net("connect to", &host, port);
+        }
+    }
+
     #[test]
     fn rules_print_as_they_are_written() {
         let NetAllow::Only(rules) = allow("[::1]:80,LocalHost:9,1.2.3.4,::2") else {
