@@ -91,6 +91,23 @@ fn main() {
         die("give --port N, --server CMD… or --rust")
     };
     println!("server {addr}");
+    // Memory first, while the server is fresh (after a big level its
+    // allocator keeps what it grew to).
+    if let (Some(pid), true) = (pid, idle > 0) {
+        if (idle as u64) + 32 > soft {
+            println!("memory: skipped, {idle} connections need more open files than {soft}");
+        } else {
+            let m = idle_memory(addr, pid, idle, Duration::from_secs(1), &opts);
+            println!(
+                "memory: {} idle connections held; server RSS {} KiB -> {} KiB: {:.2} KiB per connection{}",
+                m.held,
+                m.before_kib,
+                m.after_kib,
+                m.per_conn_kib(),
+                m.note.map(|n| format!(" ({n})")).unwrap_or_default()
+            );
+        }
+    }
     println!(
         "{:>8} {:>8} {:>14} {:>10} {:>10} {:>7}",
         "conns", "opened", "round trips/s", "p50 µs", "p99 µs", "errors"
@@ -111,20 +128,5 @@ fn main() {
             r.errors + r.stalled,
             r.note.map(|n| format!("  ({n})")).unwrap_or_default()
         );
-    }
-    if let (Some(pid), true) = (pid, idle > 0) {
-        if (idle as u64) + 32 > soft {
-            println!("memory: skipped, {idle} connections need more open files than {soft}");
-        } else {
-            let m = idle_memory(addr, pid, idle, Duration::from_secs(1), &opts);
-            println!(
-                "memory: {} idle connections held; server RSS {} KiB -> {} KiB: {:.2} KiB per connection{}",
-                m.held,
-                m.before_kib,
-                m.after_kib,
-                m.per_conn_kib(),
-                m.note.map(|n| format!(" ({n})")).unwrap_or_default()
-            );
-        }
     }
 }
