@@ -211,6 +211,15 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                 }
                 None => generic!(),
             },
+            Op::Move(slot) => {
+                match semantics::vars::take_heap(&mut ctx.locals[base + slot as usize]) {
+                    Some(v) => {
+                        ctx.stack.push(v);
+                        pc += 1;
+                    }
+                    None => generic!(),
+                }
+            }
             Op::Store(slot) => {
                 let Some(v) = ctx.stack.pop() else { generic!() };
                 if let Some(old) = ctx.locals[base + slot as usize].replace(v) {

@@ -432,7 +432,7 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
                 let it = self.item(BOOL, r);
                 self.stack.push(it);
             }
-            Instr::Load(v) => self.load(v.slot, dpc),
+            Instr::Load(v) => self.load(v.slot, dpc, self.input.program.moves_at(at)),
             Instr::Store(v) => self.store(v.slot, dpc),
             Instr::Call(c) => {
                 E::call(self, at, dpc, c);

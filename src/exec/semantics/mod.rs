@@ -40,7 +40,7 @@ mod library;
 mod modules;
 mod procs;
 mod stack;
-mod vars;
+pub(crate) mod vars;
 
 pub(crate) use exceptions::{raise, unwind};
 pub(crate) use in_place::{release_for_store, store_after, update_in_place};
