@@ -71,10 +71,7 @@ pub(crate) fn move_out(ctx: &mut Context, slot: u32, name: &Atom) -> OpResult<Va
 #[inline]
 pub(crate) fn take_heap(cell: &mut Option<Value>) -> Option<Value> {
     match cell {
-        Some(Value::Int(n)) => Some(Value::Int(*n)),
-        Some(Value::Float(f)) => Some(Value::Float(*f)),
-        Some(Value::Bool(b)) => Some(Value::Bool(*b)),
-        Some(Value::Null) => Some(Value::Null),
+        Some(Value::Int(_) | Value::Float(_) | Value::Bool(_) | Value::Null) => cell.clone(),
         Some(_) => cell.take(),
         None => None,
     }
