@@ -20,13 +20,6 @@ mod instead {
 pub static TINYTOTVM_ONLY: &[(&str, &str)] = &[
     ("HTTP_GET", instead::NETWORK),
     ("HTTP_POST", instead::NETWORK),
-    ("TCP_CONNECT", instead::NETWORK),
-    ("TCP_LISTEN", instead::NETWORK),
-    ("TCP_SEND", instead::NETWORK),
-    ("TCP_RECV", instead::NETWORK),
-    ("UDP_BIND", instead::NETWORK),
-    ("UDP_SEND", instead::NETWORK),
-    ("UDP_RECV", instead::NETWORK),
     ("DNS_RESOLVE", instead::NETWORK),
     ("ASYNC_READ", instead::ASYNC),
     ("ASYNC_WRITE", instead::ASYNC),
