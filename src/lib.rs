@@ -16,6 +16,7 @@ pub mod jit;
 pub mod library;
 pub mod lsp;
 pub mod observe;
+pub mod permissions;
 pub mod profile;
 pub mod repl;
 pub mod selftest;

@@ -125,6 +125,21 @@ struct ReplArgs {
     /// working directory and bundled std/ modules.
     #[arg(long)]
     sandbox: bool,
+    /// Under --sandbox, allow network operations: `--allow-net` allows
+    /// every host and port, `--allow-net=HOST[:PORT],…` only those named
+    /// (a host alone: every port; IPv6 with a port as `[::1]:80`); names
+    /// and addresses match literally (docs/NETWORK.md, "Permissions").
+    /// May be given more than once. Without --sandbox everything is allowed.
+    #[arg(
+        long,
+        value_name = "HOST[:PORT],…",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "",
+        action = clap::ArgAction::Append,
+        value_parser = ttvm::permissions::NetAllow::parse
+    )]
+    allow_net: Vec<ttvm::permissions::NetAllow>,
 }
 
 #[derive(Args, Debug)]
@@ -176,6 +191,21 @@ struct RunArgs {
     /// and bundled std/ modules.
     #[arg(long)]
     sandbox: bool,
+    /// Under --sandbox, allow network operations: `--allow-net` allows
+    /// every host and port, `--allow-net=HOST[:PORT],…` only those named
+    /// (a host alone: every port; IPv6 with a port as `[::1]:80`); names
+    /// and addresses match literally (docs/NETWORK.md, "Permissions").
+    /// May be given more than once. Without --sandbox everything is allowed.
+    #[arg(
+        long,
+        value_name = "HOST[:PORT],…",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "",
+        action = clap::ArgAction::Append,
+        value_parser = ttvm::permissions::NetAllow::parse
+    )]
+    allow_net: Vec<ttvm::permissions::NetAllow>,
     /// Reductions per time slice.
     #[arg(long, default_value_t = ttvm::exec::vm::DEFAULT_REDUCTIONS, value_parser = clap::value_parser!(i64).range(1..))]
     reductions: i64,
@@ -374,6 +404,7 @@ fn run(args: RunArgs) -> i32 {
         max_call_depth: args.max_call_depth as usize,
         max_frame_slots: args.max_frame_slots as usize,
         sandbox: args.sandbox,
+        allow_net: allow_net(args.sandbox, &args.allow_net),
         debug: args.debug,
         trace: args.trace,
         stats: args.stats,
@@ -419,10 +450,22 @@ fn run(args: RunArgs) -> i32 {
     ttvm::engine::run_watched(Arc::new(program), config, io, watch).exit_code
 }
 
+/// The `--allow-net` flags together; given without `--sandbox` they
+/// change nothing, which a warning says.
+fn allow_net(sandbox: bool, flags: &[ttvm::permissions::NetAllow]) -> ttvm::permissions::NetAllow {
+    if !sandbox && !flags.is_empty() {
+        eprint_quiet(
+            "warning: --allow-net has effect only with --sandbox (without it every network operation is allowed)\n",
+        );
+    }
+    ttvm::permissions::NetAllow::merge(flags.iter().cloned())
+}
+
 /// `ttvm repl`, on a thread with room for deep recursion (as `ttvm::run`).
 fn repl(args: &ReplArgs) -> i32 {
     let options = ttvm::repl::Options {
         sandbox: args.sandbox,
+        allow_net: allow_net(args.sandbox, &args.allow_net),
         schedulers: args.schedulers as usize,
     };
     match std::thread::Builder::new()

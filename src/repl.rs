@@ -15,6 +15,8 @@ use std::io::{BufRead, IsTerminal, Write};
 pub struct Options {
     /// `--sandbox` for the loads and the host instructions.
     pub sandbox: bool,
+    /// `--allow-net`: what the sandbox allows of the network.
+    pub allow_net: crate::permissions::NetAllow,
     /// Scheduler threads (1: deterministic).
     pub schedulers: usize,
 }
@@ -144,6 +146,7 @@ pub fn run(options: &Options) -> i32 {
     let config = RunConfig {
         schedulers: options.schedulers.max(1),
         sandbox: options.sandbox,
+        allow_net: options.allow_net.clone(),
         pin: false,
         ..RunConfig::default()
     };

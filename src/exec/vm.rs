@@ -29,6 +29,9 @@ pub struct RunConfig {
     /// `--sandbox`: file, environment and argument instructions raise
     /// `permission denied`.
     pub sandbox: bool,
+    /// `--allow-net[=LIST]`: the network operations `--sandbox` still
+    /// allows (`crate::permissions`; without `--sandbox` all are allowed).
+    pub allow_net: crate::permissions::NetAllow,
     /// `--debug`: each instruction with PID and stack to stderr.
     pub debug: bool,
     /// `--trace`: each instruction executed, to stderr.
@@ -67,6 +70,7 @@ impl Default for RunConfig {
             max_stack: 10_000_000,
             max_frame_slots: DEFAULT_MAX_FRAME_SLOTS,
             sandbox: false,
+            allow_net: crate::permissions::NetAllow::Nothing,
             debug: false,
             trace: false,
             stats: false,
