@@ -32,7 +32,9 @@ type Queued = (Pid, u64, Ticket, IoJob);
 /// from a socket (active mode) for its owner.
 pub(crate) enum Done {
     Io(Pid, u64, Ticket, IoResult),
-    Msg(Pid, crate::value::Value),
+    /// A socket's message to its owner; the last one of a socket that
+    /// stopped being armed carries its ticket (N4), settled once delivered.
+    Msg(Pid, crate::value::Value, Option<Ticket>),
 }
 
 /// What the I/O threads share with the node's workers.

@@ -290,11 +290,13 @@ fn io_completion_races_sleep() {
 /// (N1) in the same critical section; the poller, under the same lock,
 /// either came first (the process finds the data at once) or finds the
 /// waiter and hands it the result through the done list (N2: W1, W2).
-/// Active: the socket is armed (its ticket counted at creation, N4) and
-/// the poller sends the message before it disarms. Either way the worker
-/// gets the data, and S4 never ends the run while it is on its way (fails
-/// when the waiter's ticket is taken outside the socket's lock, or when
-/// the poller disarms before its push).
+/// Active: the socket is armed (its ticket counted at creation, N4); the
+/// poller's message that disarms it carries the ticket, which the worker
+/// settles after delivering it. Either way the worker gets the data, and
+/// S4 never ends the run while it is on its way. (The first version let
+/// the poller settle the ticket right after its push: loom found the
+/// worker's S3 reading the empty list, then the settled count, and
+/// ending the run.)
 fn readiness_races_sleep(active: bool) {
     loom::model(move || {
         struct Sock {
@@ -330,13 +332,14 @@ fn readiness_races_sleep(active: bool) {
                 drop(d);
                 s.readable = false;
                 if s.armed {
-                    // active once: disarm after the push (N4).
+                    // active once: disarmed; the ticket travels with the
+                    // message and is settled once it is delivered (N4).
                     s.armed = false;
-                    p2.fetch_sub(1, Ordering::SeqCst);
                 }
                 s.waiter = false;
             }
             drop(s);
+            drop(p2);
             if hand {
                 i2.notify_work(); // W2
             }
@@ -358,9 +361,10 @@ fn readiness_races_sleep(active: bool) {
                 let got = std::mem::take(&mut *done.lock().unwrap());
                 if !got.is_empty() {
                     assert_eq!(got, vec![7]);
-                    if !active {
-                        pending.fetch_sub(1, Ordering::SeqCst); // I3: settled
-                    }
+                    // I3 / N3: settled after the delivery (the waiter's
+                    // ticket, or the armed socket's, carried by its last
+                    // message).
+                    pending.fetch_sub(1, Ordering::SeqCst);
                     break;
                 }
             }

@@ -582,13 +582,17 @@ impl<'a, S: Send> Sched<'a, S> {
                         self.node.io.settle(&ticket);
                     }
                     // N3: a socket's message to its owner, as S1.
-                    crate::io::Done::Msg(pid, msg) => {
+                    crate::io::Done::Msg(pid, msg, ticket) => {
                         if let Some(p) = self.w.proc(pid) {
                             self.node.trace(|| format!("socket -> {pid}: {msg}"));
                             self.w.messages.set(self.w.messages.get() + 1);
                             if p.deliver_as(msg, self.w.locking) {
                                 self.w.schedule_woken(p);
                             }
+                        }
+                        // N4: after the owner has it (or is gone).
+                        if let Some(t) = ticket {
+                            self.node.io.settle(&t);
                         }
                     }
                 }

@@ -229,6 +229,8 @@ struct St {
     reader: Option<Waiter>,
     writer: Option<Waiter>,
     sync_result: Option<NetDone>,
+    /// Active-mode messages of the current `pump`, pushed at its end.
+    outbox: Vec<Value>,
 }
 
 /// A socket: a TCP listener, a TCP connection or a UDP socket.
@@ -488,6 +490,7 @@ fn new_socket(
             reader: None,
             writer: None,
             sync_result: None,
+            outbox: Vec::new(),
         }),
     });
     // In the table before it is registered: its first event (which may
@@ -667,9 +670,10 @@ impl Socket {
     }
 
     /// A message to the owner (active mode).
-    fn tell(&self, msg: Value) {
-        let owner = self.owner();
-        self.net.io.push(Done::Msg(owner, msg));
+    /// A message to the owner (active mode), pushed at the end of this
+    /// `pump` ([`Socket::rearm`]).
+    fn tell(&self, st: &mut St, msg: Value) {
+        st.outbox.push(msg);
     }
 
     fn data_value(&self, st: &St, bytes: Vec<u8>) -> Value {
@@ -698,7 +702,7 @@ impl Socket {
                 } else {
                     "tcp_passive"
                 };
-                self.tell(Value::list(vec![Value::str(tag), self.handle()]));
+                self.tell(st, Value::list(vec![Value::str(tag), self.handle()]));
             }
             Active::N(n) => st.opts.active = Active::N(n - 1),
             _ => {}
@@ -719,19 +723,38 @@ impl Socket {
 
     /// N4: an active socket that can still say something counts as a
     /// wake-up source (the run is not over, nor a deadlock).
+    /// The messages of this `pump` go out (N2); a socket that stops
+    /// being armed hands its ticket to its last message, which the worker
+    /// delivering it settles (N3) — settled before the push, an idle
+    /// worker could see neither the message nor the ticket (S4).
     fn rearm(&self, st: &mut St) {
         let want = !matches!(st.io, Io::None)
             && !st.closed
             && st.opts.active != Active::Off
             && !(st.eof && st.said_closed)
             && self.kind != Kind::Listener;
+        let mut last_ticket = None;
         match (&st.armed, want) {
             (None, true) => st.armed = Some(self.net.io.new_ticket()),
             (Some(_), false) => {
                 let t = st.armed.take().expect("checked");
-                self.net.io.settle(&t);
+                if st.outbox.is_empty() {
+                    // Nothing on its way: nobody to wake.
+                    self.net.io.settle(&t);
+                } else {
+                    last_ticket = Some(t);
+                }
             }
             _ => {}
+        }
+        if st.outbox.is_empty() {
+            return;
+        }
+        let owner = self.owner();
+        let n = st.outbox.len();
+        for (i, msg) in std::mem::take(&mut st.outbox).into_iter().enumerate() {
+            let ticket = if i + 1 == n { last_ticket.take() } else { None };
+            self.net.io.push(Done::Msg(owner, msg, ticket));
         }
     }
 
@@ -911,7 +934,7 @@ impl Socket {
                         let w = st.reader.take().expect("checked");
                         self.complete(st, w, NetDone::new(Ok(v)));
                     } else {
-                        self.tell(Value::list(vec![Value::str("tcp"), self.handle(), v]));
+                        self.tell(st, Value::list(vec![Value::str("tcp"), self.handle(), v]));
                         self.used_active(st);
                     }
                     continue;
@@ -935,7 +958,10 @@ impl Socket {
                     self.complete(st, w, NetDone::new(r));
                 } else if active && !st.said_closed {
                     st.said_closed = true;
-                    self.tell(Value::list(vec![Value::str("tcp_closed"), self.handle()]));
+                    self.tell(
+                        st,
+                        Value::list(vec![Value::str("tcp_closed"), self.handle()]),
+                    );
                 }
                 return;
             }
@@ -967,11 +993,14 @@ impl Socket {
         st.eof = true;
         st.framer = Framer::new(st.opts.packet, !st.opts.binary, st.opts.max_packet);
         if st.reader.is_none() && Self::active_allows(st) {
-            self.tell(Value::list(vec![
-                Value::str("tcp_error"),
-                self.handle(),
-                Value::str(why),
-            ]));
+            self.tell(
+                st,
+                Value::list(vec![
+                    Value::str("tcp_error"),
+                    self.handle(),
+                    Value::str(why),
+                ]),
+            );
         }
     }
 
@@ -989,12 +1018,15 @@ impl Socket {
                         let v = Value::list(vec![host, port, data]);
                         self.complete(st, w, NetDone::new(Ok(v)));
                     } else {
-                        self.tell(Value::list(vec![
-                            Value::str("udp"),
-                            self.handle(),
-                            Value::list(vec![host, port]),
-                            data,
-                        ]));
+                        self.tell(
+                            st,
+                            Value::list(vec![
+                                Value::str("udp"),
+                                self.handle(),
+                                Value::list(vec![host, port]),
+                                data,
+                            ]),
+                        );
                         self.used_active(st);
                     }
                 }
@@ -1038,9 +1070,7 @@ impl Socket {
             });
             self.complete(st, w, NetDone::new(Err(NetError::Failed(msg))));
         }
-        if let Some(t) = st.armed.take() {
-            self.net.io.settle(&t);
-        }
+        self.rearm(st);
         lock(&self.net.sockets).remove(&self.id);
     }
 
@@ -1062,9 +1092,7 @@ impl Socket {
                 let msg = self.closed_msg("TCP_RECV");
                 self.complete(&mut st, w, NetDone::new(Err(NetError::Failed(msg))));
             }
-            if let Some(t) = st.armed.take() {
-                self.net.io.settle(&t);
-            }
+            self.rearm(&mut st);
             return;
         }
         self.shut(&mut st);

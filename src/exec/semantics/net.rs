@@ -21,17 +21,13 @@ use ttvm_runtime::net::{
 };
 use ttvm_runtime::Value;
 
-/// The one place that decides whether a network operation may run (the
-/// `--allow-net` policy replaces it): under `--sandbox` none may.
-pub(crate) fn permit(vm: &Vm, op: Opcode, addr: Option<&SocketAddr>) -> OpResult {
-    if vm.config.sandbox {
-        let at = addr.map_or_else(String::new, |a| format!(" {a}"));
-        return error(format!(
-            "permission denied: {}{at} (network operations are not allowed under --sandbox)",
-            op.mnemonic()
-        ));
-    }
-    Ok(())
+/// The one place that decides whether a network operation may run: the
+/// `--allow-net` policy (`src/permissions.rs`; without `--sandbox`
+/// everything is allowed). Operations on a socket that exists need no
+/// check: making it was allowed.
+pub(crate) fn permit(vm: &Vm, what: &str, addr: &SocketAddr) -> OpResult {
+    vm.config
+        .check_net(what, &addr.ip().to_string(), Some(addr.port()))
 }
 
 pub(crate) fn exec(
@@ -272,7 +268,7 @@ fn start(op: Opcode, a: &[Value], vm: &Vm, proc: &mut Proc<'_>) -> OpResult<Step
                 ),
                 _ => (addr(&a[0], &a[1], op)?, &a[2]),
             };
-            permit(vm, op, Some(&at))?;
+            permit(vm, "listen on", &at)?;
             let mut o = Opts::default();
             options(opts_v, op, LISTEN_KEYS, &mut o)?;
             let backlog = match field(opts_v, "backlog") {
@@ -291,7 +287,7 @@ fn start(op: Opcode, a: &[Value], vm: &Vm, proc: &mut Proc<'_>) -> OpResult<Step
                 ),
                 _ => (addr(&a[0], &a[1], op)?, &a[2]),
             };
-            permit(vm, op, Some(&at))?;
+            permit(vm, "bind", &at)?;
             let mut o = Opts::default();
             options(opts_v, op, UDP_KEYS, &mut o)?;
             let s = net()?.udp_open(at, o, pid).or_else(error)?;
@@ -300,7 +296,7 @@ fn start(op: Opcode, a: &[Value], vm: &Vm, proc: &mut Proc<'_>) -> OpResult<Step
         }
         O::TcpConnect | O::TcpConnectOpts => {
             let at = addr(&a[0], &a[1], op)?;
-            permit(vm, op, Some(&at))?;
+            permit(vm, "connect to", &at)?;
             let opts_v = a.get(2).unwrap_or(&Value::Null);
             let mut o = Opts::default();
             options(opts_v, op, CONNECT_KEYS, &mut o)?;
@@ -313,7 +309,6 @@ fn start(op: Opcode, a: &[Value], vm: &Vm, proc: &mut Proc<'_>) -> OpResult<Step
         }
         O::TcpAccept | O::TcpAcceptAfter => {
             let s = sock(&a[0], op)?;
-            permit(vm, op, Some(&s.local))?;
             let t = if op == O::TcpAcceptAfter {
                 timeout(&a[1], op)?
             } else {
@@ -323,13 +318,11 @@ fn start(op: Opcode, a: &[Value], vm: &Vm, proc: &mut Proc<'_>) -> OpResult<Step
         }
         O::TcpSend => {
             let s = sock(&a[0], op)?;
-            permit(vm, op, s.peer.as_ref())?;
             let bytes = data(&a[1], op)?;
             Ok(sched.net_op(|park| s.send(&bytes, pid, park)))
         }
         O::TcpRecv | O::TcpRecvAfter => {
             let s = sock(&a[0], op)?;
-            permit(vm, op, s.peer.as_ref())?;
             let max = match &a[1] {
                 Value::Int(n) if *n >= 0 => *n as usize,
                 _ => {
@@ -348,7 +341,6 @@ fn start(op: Opcode, a: &[Value], vm: &Vm, proc: &mut Proc<'_>) -> OpResult<Step
         }
         O::UdpRecv | O::UdpRecvAfter => {
             let s = sock(&a[0], op)?;
-            permit(vm, op, Some(&s.local))?;
             let t = if op == O::UdpRecvAfter {
                 timeout(&a[1], op)?
             } else {
@@ -359,14 +351,13 @@ fn start(op: Opcode, a: &[Value], vm: &Vm, proc: &mut Proc<'_>) -> OpResult<Step
         O::UdpSend => {
             let s = sock(&a[0], op)?;
             let to = addr(&a[1], &a[2], op)?;
-            permit(vm, op, Some(&to))?;
+            permit(vm, "send to", &to)?;
             let bytes = data(&a[3], op)?;
             s.send_to(to, &bytes).or_else(error)?;
             ready(Value::Null)
         }
         O::TcpShutdown => {
             let s = sock(&a[0], op)?;
-            permit(vm, op, s.peer.as_ref())?;
             let (r, w) = match &a[1] {
                 Value::Str(h) if h.as_str() == "read" => (true, false),
                 Value::Str(h) if h.as_str() == "write" => (false, true),
@@ -378,13 +369,11 @@ fn start(op: Opcode, a: &[Value], vm: &Vm, proc: &mut Proc<'_>) -> OpResult<Step
         }
         O::SocketClose => {
             let s = sock(&a[0], op)?;
-            permit(vm, op, None)?;
             sched.close_socket(&s);
             ready(Value::Null)
         }
         O::SocketSetopts => {
             let s = sock(&a[0], op)?;
-            permit(vm, op, None)?;
             let keys = if s.kind == ttvm_runtime::net::Kind::Udp {
                 UDP_KEYS
             } else {
@@ -400,7 +389,6 @@ fn start(op: Opcode, a: &[Value], vm: &Vm, proc: &mut Proc<'_>) -> OpResult<Step
         }
         O::SocketOwner => {
             let s = sock(&a[0], op)?;
-            permit(vm, op, None)?;
             let to = match &a[1] {
                 Value::Int(p) => *p,
                 other => {
@@ -415,12 +403,10 @@ fn start(op: Opcode, a: &[Value], vm: &Vm, proc: &mut Proc<'_>) -> OpResult<Step
         }
         O::SocketLocal => {
             let s = sock(&a[0], op)?;
-            permit(vm, op, None)?;
             ready(addr_value(&s.local))
         }
         O::SocketPeer => {
             let s = sock(&a[0], op)?;
-            permit(vm, op, None)?;
             match &s.peer {
                 Some(p) => ready(addr_value(p)),
                 None => error(format!("SOCKET_PEER: {} has no peer", s.shown())),
