@@ -289,3 +289,49 @@ fn a_slow_reader_keeps_the_senders_memory_bounded() {
     );
     drop(server);
 }
+
+/// A process waiting for a socket — in TCP_RECV (passive) or in RECEIVE
+/// for an active socket's message — with nothing else to run and no timer
+/// is not a deadlock: the data comes later, from outside (N1, N4).
+#[test]
+fn waiting_for_a_socket_is_not_a_deadlock() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let dir = common::scratch("net_not_deadlock");
+    let program = format!(
+        "PUSH_STR \"127.0.0.1\"\nPUSH_INT {port}\nTCP_CONNECT\nSTORE c\n\
+         LOAD c\nPUSH_INT 0\nTCP_RECV\nPRINT\n\
+         LOAD c\nMAKE_OBJECT\nPUSH_STR \"once\"\nSET_FIELD active\nSOCKET_SETOPTS\n\
+         RECEIVE\nPUSH_INT 2\nINDEX\nPRINT\n"
+    );
+    std::fs::write(dir.join("late.ttvm"), program).unwrap();
+    for sched in ["1", "2"] {
+        let mut child = common::Ttvm::new()
+            .cwd(&dir)
+            .args(["-S", sched, "late.ttvm"])
+            .command()
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = lines(&mut child);
+        let server = Server(child);
+        let (mut peer, _) = listener.accept().unwrap();
+        std::thread::sleep(Duration::from_millis(400));
+        peer.write_all(b"late").unwrap();
+        assert_eq!(
+            out.recv_timeout(Duration::from_secs(20)).as_deref(),
+            Ok("late")
+        );
+        std::thread::sleep(Duration::from_millis(400));
+        peer.write_all(b"later").unwrap();
+        assert_eq!(
+            out.recv_timeout(Duration::from_secs(20)).as_deref(),
+            Ok("later")
+        );
+        let mut server = server;
+        let status = server.0.wait().unwrap();
+        assert!(status.success(), "-S {sched}: {status:?}");
+    }
+}

@@ -586,7 +586,7 @@ pub fn framing(data: &[u8]) {
     let mut pushed = 0usize;
     let mut at = 0usize;
     let mut failed = false;
-    let mut pull = |f: &mut Framer, eof: bool, out: &mut Vec<Vec<u8>>| -> bool {
+    let pull = |f: &mut Framer, eof: bool, out: &mut Vec<Vec<u8>>| -> bool {
         loop {
             match f.next(max, eof) {
                 Ok(Some(p)) => {

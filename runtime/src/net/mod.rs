@@ -419,8 +419,7 @@ impl Net {
             Ok(s) => s,
             Err(e) => return fail(e),
         };
-        let step = s.wait_for(Op::Connect, pid, timeout, park);
-        step
+        s.wait_for(Op::Connect, pid, timeout, park)
     }
 }
 
@@ -731,7 +730,7 @@ impl Socket {
         let want = !matches!(st.io, Io::None)
             && !st.closed
             && st.opts.active != Active::Off
-            && !(st.eof && st.said_closed)
+            && (!st.eof || !st.said_closed)
             && self.kind != Kind::Listener;
         let mut last_ticket = None;
         match (&st.armed, want) {
