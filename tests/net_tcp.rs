@@ -10,7 +10,9 @@
 //!   that vanishes mid-message is dropped without disturbing the rest;
 //! - a slow reader: a .ttvm sender of 64 MiB to a peer that does not read
 //!   for a while stays within a bounded memory (its TCP_SEND waits), and
-//!   every byte arrives once the peer reads.
+//!   every byte arrives once the peer reads;
+//! - waiting for a socket is not a deadlock; running out of descriptors
+//!   is a catchable `too many open files`.
 
 mod common;
 
@@ -334,4 +336,41 @@ fn waiting_for_a_socket_is_not_a_deadlock() {
         let status = server.0.wait().unwrap();
         assert!(status.success(), "-S {sched}: {status:?}");
     }
+}
+
+/// Out of file descriptors (`ulimit -n 64`): TCP_CONNECT raises a
+/// catchable `too many open files` naming the address; the VM goes on
+/// (it closes what it opened and connects again).
+#[test]
+fn too_many_open_files_is_a_catchable_error() {
+    let dir = common::scratch("net_emfile");
+    let program = "PUSH_INT 0\nTCP_LISTEN\nSTORE l\n\
+        LOAD l\nSOCKET_ADDR\nPUSH_INT 1\nINDEX\nSTORE port\n\
+        MAKE_LIST 0\nSTORE open\nPUSH_INT 200\nSTORE left\n\
+        LABEL more\nTRY full\nPUSH_STR \"127.0.0.1\"\nLOAD port\nTCP_CONNECT\nSTORE c\nEND_TRY\n\
+        LOAD open\nLOAD c\nAPPEND\nSTORE open\n\
+        LOAD left\nPUSH_INT 1\nSUB\nDUP\nSTORE left\nJNZ more\n\
+        PUSH_STR \"never ran out\"\nPRINT\nHALT\n\
+        LABEL full\nCATCH\nGET_FIELD message\nPRINT\n\
+        LOAD open\nPUSH_INT 0\nINDEX\nSOCKET_CLOSE\n\
+        PUSH_STR \"127.0.0.1\"\nLOAD port\nTCP_CONNECT\nPOP\nPUSH_STR \"connected again\"\nPRINT\n";
+    std::fs::write(dir.join("emfile.ttvm"), program).unwrap();
+    // The common runner, with `sh` in front to lower the limit first.
+    let out = common::Ttvm::new()
+        .binary("sh")
+        .args(["-c", "ulimit -n 64 && exec \"$0\" emfile.ttvm"])
+        .arg(common::binary())
+        .cwd(&dir)
+        .timeout(Duration::from_secs(60))
+        .run();
+    let mut lines = out.stdout.lines();
+    let first = lines.next().unwrap_or_default();
+    assert!(
+        first.starts_with("TCP_CONNECT 127.0.0.1:") && first.ends_with(": too many open files"),
+        "{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+    assert_eq!(lines.next(), Some("connected again"), "{}", out.stdout);
+    assert_eq!(out.status, Some(0), "{:?}", out.note);
 }
