@@ -113,5 +113,87 @@ fn concat(c: &mut Criterion) {
     building(c, "concat", CONCAT);
 }
 
-criterion_group!(benches, counting_loop, fib, closures, append, concat);
+/// Issue 15, item 3: APPEND, CONCAT, SET_INDEX and a map update in the
+/// shapes of benches/programs/inplace/ (values computed in between, inside
+/// a called function, in a spawned process's loop), at N and 10·N updates,
+/// interpreted and JIT-compiled: the time should grow 10×, not 100×.
+fn in_place(c: &mut Criterion) {
+    const SHAPES: &[(&str, &str)] = &[
+        (
+            "append_computed",
+            include_str!("programs/inplace/append_computed.ttvm"),
+        ),
+        (
+            "append_function",
+            include_str!("programs/inplace/append_function.ttvm"),
+        ),
+        (
+            "append_process",
+            include_str!("programs/inplace/append_process.ttvm"),
+        ),
+        (
+            "concat_computed",
+            include_str!("programs/inplace/concat_computed.ttvm"),
+        ),
+        (
+            "concat_function",
+            include_str!("programs/inplace/concat_function.ttvm"),
+        ),
+        (
+            "concat_process",
+            include_str!("programs/inplace/concat_process.ttvm"),
+        ),
+        (
+            "set_index_computed",
+            include_str!("programs/inplace/set_index_computed.ttvm"),
+        ),
+        (
+            "set_index_function",
+            include_str!("programs/inplace/set_index_function.ttvm"),
+        ),
+        (
+            "set_index_process",
+            include_str!("programs/inplace/set_index_process.ttvm"),
+        ),
+        (
+            "set_field_computed",
+            include_str!("programs/inplace/set_field_computed.ttvm"),
+        ),
+        (
+            "set_field_function",
+            include_str!("programs/inplace/set_field_function.ttvm"),
+        ),
+        (
+            "set_field_process",
+            include_str!("programs/inplace/set_field_process.ttvm"),
+        ),
+    ];
+    let mut g = c.benchmark_group("in_place");
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(2));
+    for &(name, text) in SHAPES {
+        for n in [20_000u64, 200_000] {
+            let p = load(
+                name,
+                &resize(text, "\nPUSH_INT 20000\n", &format!("\nPUSH_INT {n}\n")),
+            );
+            g.throughput(Throughput::Elements(n));
+            g.bench_function(BenchmarkId::new(name, n), |b| b.iter(|| run(&p)));
+            g.bench_function(BenchmarkId::new(format!("{name}_jit"), n), |b| {
+                b.iter(|| run_jit(&p))
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    counting_loop,
+    fib,
+    closures,
+    append,
+    concat,
+    in_place
+);
 criterion_main!(benches);

@@ -249,6 +249,33 @@ pub fn denied_message(what: &str, host: &str, port: Option<u16>) -> String {
     }
 }
 
+/// The policy an operation off the schedulers (an I/O thread) checks
+/// with: `--sandbox` and `--allow-net`, owned so it can travel with the job.
+#[derive(Clone, Debug, Default)]
+pub struct NetPolicy {
+    pub sandbox: bool,
+    pub allow: NetAllow,
+}
+
+impl NetPolicy {
+    /// The policy of a run.
+    pub fn of(config: &RunConfig) -> NetPolicy {
+        NetPolicy {
+            sandbox: config.sandbox,
+            allow: config.allow_net.clone(),
+        }
+    }
+
+    /// [`check_net`]'s rule; the error is the message.
+    pub fn check(&self, what: &str, host: &str, port: Option<u16>) -> Result<(), String> {
+        if !self.sandbox || self.allow.allows(host, port) {
+            Ok(())
+        } else {
+            Err(denied_message(what, host, port))
+        }
+    }
+}
+
 /// May the program `what` (`"connect to"`, `"listen on"`, `"resolve"`, …)
 /// `host` at `port`? Without `--sandbox`, always; under it, when
 /// `--allow-net` allows it. The error is catchable (TRY/CATCH).
@@ -392,6 +419,25 @@ mod tests {
             let e = NetAllow::parse(list).unwrap_err();
             assert!(e.contains(why), "{list}: {e}");
             assert!(e.starts_with("--allow-net: `"), "{e}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Any text: an entry or an error, never a panic; an entry prints
+        /// as a form that parses back to itself.
+        #[test]
+        fn any_entry_parses_or_says_why(entry in "[a-zA-Z0-9:.\\[\\]/%,_-]{0,24}") {
+            match NetRule::parse(&entry) {
+                Ok(rule) => proptest::prop_assert_eq!(NetRule::parse(&rule.to_string()), Ok(rule)),
+                Err(e) => proptest::prop_assert!(e.starts_with("--allow-net: `"), "{}", e),
+            }
+        }
+
+        /// Whatever the program gives as a host, checking it never panics.
+        #[test]
+        fn any_host_can_be_checked(host in "\\PC{0,40}", port in proptest::option::of(proptest::num::u16::ANY)) {
+            let c = sandboxed(Some("localhost,[::1]:80,10.0.0.1"));
+            let _ = c.check_net("connect to", &host, port);
         }
     }
 

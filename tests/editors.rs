@@ -216,7 +216,7 @@ fn the_grammar_highlights_what_the_assembler_reads() {
             .collect();
         assert_eq!(hits, [op.mnemonic], "{line}");
     }
-    for word in ["ADDX", "PUSH_INTEGER", "add", "LABELS", "HTTP_GET"] {
+    for word in ["ADDX", "PUSH_INTEGER", "add", "LABELS", "HTTP_FETCH"] {
         assert!(!control.is_match(word) && !opcode.is_match(word), "{word}");
     }
 

@@ -311,3 +311,21 @@ fn file_operations_work_in_every_entry() {
         "{err}"
     );
 }
+
+/// Issue 15 (moves, `bytecode/liveness.rs`): a LOAD that would be a
+/// variable's last use in an entry does not take its value out: the
+/// top level's variables outlive the entry, so a later entry still sees
+/// the list unchanged.
+#[test]
+fn a_last_load_in_an_entry_keeps_the_variable() {
+    let (code, out, err) = repl(
+        &[],
+        "PUSH_INT 1 | MAKE_LIST 1 | STORE xs\nLOAD xs | PUSH_INT 2 | APPEND | PUSH_INT 3 | APPEND | STORE ys\nLOAD xs | PRINT | LOAD ys | PRINT\n",
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        lines(&out),
+        ["stack: []", "stack: []", "[1]", "[1, 2, 3]", "stack: []"],
+        "{err}"
+    );
+}

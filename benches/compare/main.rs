@@ -21,6 +21,16 @@
 //! * `--no-lua` — no Lua 5.4 or LuaJIT, even when installed.
 //! * `--no-pin` — pass `--no-pin` to ttvm (on a machine where other jobs
 //!   keep a core busy, a pinned scheduler may land on it).
+//! * `--no-echo` — skip the echo server workload (below).
+//!
+//! The `echo` workload (`echo.rs`, issue 16) is of another kind: a server
+//! (`examples/echo_server.ttvm` on ttvm, `benches/erlang/echo.erl` on
+//! Erlang) driven over loopback by the load generator of
+//! `benches/echo_load/`: throughput and p50/p99 latency at 1, 100 and
+//! 10,000 connections, and memory per idle connection. It runs after the
+//! table (`--only echo` runs it alone), once per scheduler count, and has
+//! its own section in the report; a missing .ttvm server or `erl` skips
+//! those rows with a note.
 //!
 //! What runs:
 //!
@@ -60,6 +70,7 @@
 //! a child process), `report.rs` (medians, rows, markdown), `svg.rs` (the
 //! chart).
 
+mod echo;
 mod report;
 mod run;
 mod svg;
@@ -76,7 +87,7 @@ use workloads::WORKLOADS;
 
 const USAGE: &str = "usage: cargo bench --bench compare -- [--quick] [--runs N] \
                      [--sched 1|2|both|N,M,...] [--only NAME]... [--no-erlang] [--no-lua] \
-                     [--no-pin]";
+                     [--no-pin] [--no-echo]";
 
 /// The command line.
 struct Options {
@@ -87,6 +98,7 @@ struct Options {
     erlang: bool,
     lua: bool,
     no_pin: bool,
+    echo: bool,
 }
 
 fn options() -> Options {
@@ -98,6 +110,7 @@ fn options() -> Options {
         erlang: true,
         lua: true,
         no_pin: false,
+        echo: true,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -126,6 +139,7 @@ fn options() -> Options {
             "--no-erlang" => o.erlang = false,
             "--no-lua" => o.lua = false,
             "--no-pin" => o.no_pin = true,
+            "--no-echo" => o.echo = false,
             "-h" | "--help" => {
                 println!("{USAGE}\n(see the doc comment of benches/compare/main.rs)");
                 std::process::exit(0);
@@ -196,7 +210,9 @@ fn main() {
             }
         }
     }
-    if cases.is_empty() {
+    let run_echo =
+        o.echo && (o.only.is_empty() || o.only.iter().any(|p| "echo".contains(p.as_str())));
+    if cases.is_empty() && !run_echo {
         die("no workload matches --only/--sched");
     }
 
@@ -351,19 +367,44 @@ fn main() {
     } else {
         mode.to_string()
     };
-    let md = markdown(&rows, &mode, o.runs, &notes, &machine);
+    let mut md = if rows.is_empty() {
+        format!("# ttvm echo server ({mode})\n\nMachine: {machine}.\n")
+    } else {
+        markdown(&rows, &mode, o.runs, &notes, &machine)
+    };
+    let mut echo_failed = false;
+    if run_echo {
+        let (section, failed) = echo::run(&echo::EchoEnv {
+            root: &root,
+            out: &out,
+            ttvm: &env.ttvm,
+            ebin: &env.ebin,
+            have_erl,
+            scheds: &o.scheds,
+            quick: o.quick,
+            no_pin: o.no_pin,
+        });
+        md.push_str(&section);
+        echo_failed = failed;
+    }
     println!("{md}");
     let md_path = out.join("report.md");
     let svg_path = out.join("report.svg");
     fs::write(&md_path, &md).unwrap_or_else(|e| die(&format!("write {}: {e}", md_path.display())));
-    fs::write(&svg_path, svg(&rows, &mode, erl_note))
-        .unwrap_or_else(|e| die(&format!("write {}: {e}", svg_path.display())));
-    eprintln!(
-        "compare: wrote {} and {}",
-        md_path.display(),
-        svg_path.display()
-    );
-    if rows.iter().any(|r| r.failed) {
+    if !rows.is_empty() {
+        fs::write(&svg_path, svg(&rows, &mode, erl_note))
+            .unwrap_or_else(|e| die(&format!("write {}: {e}", svg_path.display())));
+    }
+    if rows.is_empty() {
+        eprintln!("compare: wrote {}", md_path.display());
+    } else {
+        eprintln!(
+            "compare: wrote {} and {}",
+            md_path.display(),
+            svg_path.display()
+        );
+    }
+    if echo_failed || rows.iter().any(|r| r.failed) {
         std::process::exit(1);
     }
 }

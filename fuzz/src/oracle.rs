@@ -556,3 +556,84 @@ impl Write for Bounded {
         Ok(())
     }
 }
+
+/// The `framing` target: the socket framing parser (issue 16,
+/// `ttvm_runtime::net::framing`) on any bytes cut into pieces anywhere.
+/// Byte 0 picks the framing (raw, line, 4-byte length) and text or bytes,
+/// byte 1 the packet limit (1..=64), byte 2 the raw read size (0..=7);
+/// the rest, in pieces whose lengths come from the bytes themselves, is
+/// what the peer sends. Checks: no panic; packets come out in order and
+/// are exactly the stream (framed again for `4`), none longer than the
+/// limit; lines end with `\n` except the last at the end of the stream;
+/// after an error nothing is lost silently (the error is the end); the
+/// buffer never holds more than what was pushed and not handed out.
+pub fn framing(data: &[u8]) {
+    use ttvm_runtime::net::framing::{Framer, Packet};
+    if data.len() < 3 {
+        return;
+    }
+    let packet = match data[0] % 3 {
+        0 => Packet::Raw,
+        1 => Packet::Line,
+        _ => Packet::Len4,
+    };
+    let text = data[0] & 0x80 != 0;
+    let limit = 1 + (data[1] % 64) as usize;
+    let max = (data[2] % 8) as usize;
+    let stream = &data[3..];
+    let mut f = Framer::new(packet, text, limit);
+    let mut out: Vec<Vec<u8>> = Vec::new();
+    let mut pushed = 0usize;
+    let mut at = 0usize;
+    let mut failed = false;
+    let pull = |f: &mut Framer, eof: bool, out: &mut Vec<Vec<u8>>| -> bool {
+        loop {
+            match f.next(max, eof) {
+                Ok(Some(p)) => {
+                    if packet != Packet::Raw {
+                        assert!(p.len() <= limit + 1, "a packet longer than the limit");
+                    }
+                    if packet == Packet::Raw && max > 0 && !text {
+                        assert!(p.len() <= max, "a raw read longer than asked");
+                    }
+                    out.push(p);
+                }
+                Ok(None) => return true,
+                Err(_) => return false,
+            }
+        }
+    };
+    while at < stream.len() && !failed {
+        let n = 1 + (stream[at] as usize % 7);
+        let piece = &stream[at..(at + n).min(stream.len())];
+        at += piece.len();
+        f.push(piece);
+        pushed += piece.len();
+        let given: usize = out.iter().map(Vec::len).sum();
+        assert!(f.buffered() <= pushed - given.min(pushed) + 4 * out.len());
+        failed = !pull(&mut f, false, &mut out);
+    }
+    if !failed {
+        failed = !pull(&mut f, true, &mut out);
+    }
+    // What came out is the stream's beginning (all of it without an error).
+    let mut again = Vec::new();
+    for (i, p) in out.iter().enumerate() {
+        match packet {
+            Packet::Len4 => Framer::frame(packet, p, &mut again).unwrap(),
+            Packet::Line => {
+                let last = i + 1 == out.len();
+                assert!(
+                    p.ends_with(b"\n") || (last && !failed),
+                    "a line without its end"
+                );
+                again.extend_from_slice(p);
+            }
+            Packet::Raw => again.extend_from_slice(p),
+        }
+    }
+    assert!(stream.starts_with(&again), "the packets are not the stream");
+    if !failed && packet != Packet::Len4 {
+        assert_eq!(again.len(), stream.len(), "bytes lost without an error");
+    }
+}

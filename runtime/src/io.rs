@@ -26,7 +26,16 @@ pub const IO_THREADS: usize = 16;
 pub type IoJob = Box<dyn FnOnce() -> IoResult + Send>;
 
 type Queued = (Pid, u64, Ticket, IoJob);
-type Done = (Pid, u64, Ticket, IoResult);
+
+/// What the I/O threads and the network poller hand to the workers (I2,
+/// N2): a finished blocking operation of a waiting process, or a message
+/// from a socket (active mode) for its owner.
+pub(crate) enum Done {
+    Io(Pid, u64, Ticket, IoResult),
+    /// A socket's message to its owner; the last one of a socket that
+    /// stopped being armed carries its ticket (N4), settled once delivered.
+    Msg(Pid, crate::value::Value, Option<Ticket>),
+}
 
 /// What the I/O threads share with the node's workers.
 pub(crate) struct IoShared {
@@ -49,6 +58,10 @@ pub(crate) struct IoPool {
     /// Threads started, and threads waiting for a job.
     threads: AtomicUsize,
     free: Arc<AtomicUsize>,
+    /// One worker delivers at a time (N3): a socket's messages reach its
+    /// owner in the order the poller read them, even when two workers
+    /// look at the list one after the other.
+    delivering: Mutex<()>,
 }
 
 impl IoPool {
@@ -65,6 +78,7 @@ impl IoPool {
             queue: Arc::new(Mutex::new(rx)),
             threads: AtomicUsize::new(0),
             free: Arc::new(AtomicUsize::new(0)),
+            delivering: Mutex::new(()),
         }
     }
 
@@ -116,19 +130,28 @@ impl IoPool {
 
     /// I3: the finished operations, for a worker to deliver; the worker
     /// calls [`IoPool::delivered`] for each once the process has it.
+    /// The right to deliver (I3, N3), if no other worker has it; that
+    /// worker takes the list again before it lets go.
+    pub(crate) fn try_deliver(&self) -> Option<std::sync::MutexGuard<'_, ()>> {
+        self.delivering.try_lock().ok()
+    }
+
     pub(crate) fn take_done(&self) -> Vec<Done> {
         let mut d = lock(&self.shared.done);
         self.shared.has_done.store(false, Ordering::SeqCst);
         std::mem::take(&mut *d)
     }
 
+    /// What the network poller shares with the workers (`net/`).
+    pub(crate) fn shared(&self) -> Arc<IoShared> {
+        self.shared.clone()
+    }
+
     /// I3 done, or X1 of its process: one operation fewer pending, once
     /// per ticket (only after the process was queued or given the result,
     /// or ended, so S4 never sees neither).
     pub(crate) fn settle(&self, ticket: &Ticket) {
-        if ticket.swap(false, Ordering::SeqCst) {
-            self.shared.pending.fetch_sub(1, Ordering::SeqCst);
-        }
+        self.shared.settle(ticket)
     }
 
     /// Operations started and not yet delivered.
@@ -160,8 +183,17 @@ impl IoPool {
 fn io_thread(queue: &Mutex<Receiver<Queued>>, shared: &IoShared, free: &AtomicUsize) {
     loop {
         free.fetch_add(1, Ordering::SeqCst);
-        let next = lock(queue).recv();
-        free.fetch_sub(1, Ordering::SeqCst);
+        // Not free any more before the queue is let go: `reopen` swaps
+        // the queue under its lock, so once a new round can submit, a
+        // thread that saw the old queue closed no longer counts as free
+        // (else the new round's first job would start no thread and wait
+        // forever).
+        let next = {
+            let q = lock(queue);
+            let next = q.recv();
+            free.fetch_sub(1, Ordering::SeqCst);
+            next
+        };
         let Ok((pid, token, ticket, job)) = next else {
             return; // closed: the run is over
         };
@@ -173,10 +205,71 @@ fn io_thread(queue: &Mutex<Receiver<Queued>>, shared: &IoShared, free: &AtomicUs
         };
         // The flag under the list's lock: whoever sees the list non-empty
         // (S3) then sees the flag too.
-        let mut done = lock(&shared.done);
-        done.push((pid, token, ticket, result));
-        shared.has_done.store(true, Ordering::SeqCst);
+        shared.push(Done::Io(pid, token, ticket, result));
+    }
+}
+
+impl IoShared {
+    /// I2 / N2: W1 (the done list, and its flag under the list's lock:
+    /// whoever sees the list non-empty, S3, then sees the flag too), then
+    /// W2.
+    pub(crate) fn push(&self, item: Done) {
+        let mut done = lock(&self.done);
+        done.push(item);
+        self.has_done.store(true, Ordering::SeqCst);
         drop(done);
-        shared.idle.notify_work();
+        self.idle.notify_work();
+    }
+
+    /// I1 / N1: one wake-up source more that keeps the run going (an
+    /// operation on its way, or an armed socket); its ticket gives it back
+    /// once ([`IoPool::settle`]).
+    pub(crate) fn new_ticket(&self) -> Ticket {
+        self.pending.fetch_add(1, Ordering::SeqCst);
+        Arc::new(AtomicBool::new(true))
+    }
+
+    /// The same as [`IoPool::settle`].
+    pub(crate) fn settle(&self, ticket: &Ticket) {
+        if ticket.swap(false, Ordering::SeqCst) {
+            self.pending.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    /// A node run in rounds (the REPL) closes its pool at each round's end
+    /// and reopens it at the next: a job of the new round must find a
+    /// thread, even while the old round's threads are still ending. (An
+    /// ending thread once stayed counted as free until after it had let go
+    /// of the queue, so a job submitted just after `reopen` started no
+    /// thread and waited forever: a REPL entry with a file operation hung
+    /// about 2 times in 25 under load.)
+    #[test]
+    fn a_reopened_pool_serves_the_next_rounds_jobs() {
+        let pool = IoPool::new(Arc::new(Idle::default()));
+        for round in 0..2_000u64 {
+            let ticket = pool
+                .submit(1, round, Box::new(move || Box::new(round) as IoResult))
+                .expect("the pool takes jobs");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while !pool.has_done_locked() {
+                assert!(
+                    Instant::now() < deadline,
+                    "round {round}: the job found no I/O thread"
+                );
+                std::thread::yield_now();
+            }
+            let done = pool.take_done();
+            assert_eq!(done.len(), 1);
+            pool.settle(&ticket);
+            pool.close();
+            pool.reopen();
+        }
+        assert_eq!(pool.pending(), 0);
     }
 }

@@ -15,6 +15,8 @@ pub mod io;
 #[cfg(all(test, loom))]
 mod loom;
 #[cfg(not(loom))]
+pub mod net;
+#[cfg(not(loom))]
 pub mod node;
 pub mod process;
 #[cfg(not(loom))]

@@ -283,6 +283,114 @@ fn io_completion_races_sleep() {
     });
 }
 
+/// N1–N4 vs S2–S5: a socket's readiness (the poller thread) races with a
+/// process that looks at the socket and then waits, its worker going idle.
+/// Passive (`active` false): the process tries the operation under the
+/// socket's lock and, finding nothing, registers its waiter and a ticket
+/// (N1) in the same critical section; the poller, under the same lock,
+/// either came first (the process finds the data at once) or finds the
+/// waiter and hands it the result through the done list (N2: W1, W2).
+/// Active: the socket is armed (its ticket counted at creation, N4); the
+/// poller's message that disarms it carries the ticket, which the worker
+/// settles after delivering it. Either way the worker gets the data, and
+/// S4 never ends the run while it is on its way. (The first version let
+/// the poller settle the ticket right after its push: loom found the
+/// worker's S3 reading the empty list, then the settled count, and
+/// ending the run.)
+fn readiness_races_sleep(active: bool) {
+    loom::model(move || {
+        struct Sock {
+            readable: bool,
+            waiter: bool,
+            armed: bool,
+        }
+        let idle = Arc::new(Idle::<&str>::default());
+        let done = Arc::new(Mutex::new(Vec::new()));
+        let has_done = Arc::new(AtomicBool::new(false));
+        let pending = Arc::new(AtomicUsize::new(active as usize));
+        let sock = Arc::new(Mutex::new(Sock {
+            readable: false,
+            waiter: false,
+            armed: active,
+        }));
+        let (i2, d2, h2, p2, s2) = (
+            idle.clone(),
+            done.clone(),
+            has_done.clone(),
+            pending.clone(),
+            sock.clone(),
+        );
+        let poller = loom::thread::spawn(move || {
+            let mut s = s2.lock().unwrap();
+            s.readable = true;
+            let hand = s.waiter || s.armed;
+            if hand {
+                // N2: the result (or the message) goes to the done list.
+                let mut d = d2.lock().unwrap();
+                d.push(7);
+                h2.store(true, Ordering::SeqCst);
+                drop(d);
+                s.readable = false;
+                if s.armed {
+                    // active once: disarmed; the ticket travels with the
+                    // message and is settled once it is delivered (N4).
+                    s.armed = false;
+                }
+                s.waiter = false;
+            }
+            drop(s);
+            drop(p2);
+            if hand {
+                i2.notify_work(); // W2
+            }
+        });
+        let mut got_now = false;
+        if !active {
+            let mut s = sock.lock().unwrap();
+            if s.readable {
+                got_now = true; // the data was there: no wait
+                s.readable = false;
+            } else {
+                // N1: the waiter and its ticket, under the socket's lock.
+                s.waiter = true;
+                pending.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        while !got_now {
+            if has_done.load(Ordering::SeqCst) {
+                let got = std::mem::take(&mut *done.lock().unwrap());
+                if !got.is_empty() {
+                    assert_eq!(got, vec![7]);
+                    // I3 / N3: settled after the delivery (the waiter's
+                    // ticket, or the armed socket's, carried by its last
+                    // message).
+                    pending.fetch_sub(1, Ordering::SeqCst);
+                    break;
+                }
+            }
+            let has_work = || !done.lock().unwrap().is_empty();
+            let timeout = || {
+                (pending.load(Ordering::SeqCst) > 0).then_some(std::time::Duration::from_secs(1))
+            };
+            let woke = idle.sleep(1, has_work, timeout, || {
+                "ended with a socket's data on its way"
+            });
+            assert_eq!(woke, Woke::Look);
+        }
+        poller.join().unwrap();
+    });
+}
+
+#[test]
+fn socket_readiness_races_sleep() {
+    readiness_races_sleep(false);
+}
+
+#[test]
+fn active_socket_message_races_sleep() {
+    readiness_races_sleep(true);
+}
+
 /// An item of the table that records when it is freed.
 struct Item(Arc<AtomicBool>);
 

@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 
 pub use crate::process::{matches, Got, Name, Pid, Received, Wait};
 
+mod net;
 mod observe;
 mod rounds;
 mod run;
@@ -111,6 +112,9 @@ pub struct Node<S> {
     pub(crate) shared: Shared<S>,
     /// The I/O threads for blocking operations (`io.rs`).
     pub(crate) io: crate::io::IoPool,
+    /// The network event loop (`net/`), started with the first socket.
+    pub(crate) net: std::sync::OnceLock<crate::net::Net>,
+    net_start: std::sync::Mutex<()>,
     /// Lock elision (`sched/README.md`, "Locks"): a one-scheduler run
     /// takes process locks without atomics while no other thread uses them.
     solo: SoloGate,
@@ -166,6 +170,8 @@ impl<S: Send> Node<S> {
             main_killed: Mutex::new(None),
             shared,
             io,
+            net: std::sync::OnceLock::new(),
+            net_start: std::sync::Mutex::new(()),
             solo: SoloGate::default(),
             observers: observe::Observers::new(),
         }
@@ -555,15 +561,50 @@ impl<'a, S: Send> Sched<'a, S> {
 
     /// I3: deliver the blocking operations that finished (between slices).
     pub(crate) fn deliver_io(&self) {
-        for (pid, token, ticket, result) in self.node.io.take_done() {
-            if let Some(p) = self.w.proc(pid) {
-                if p.complete_io(token, result, self.w.locking) {
-                    self.w.schedule(p);
+        let Some(_delivering) = self.node.io.try_deliver() else {
+            return; // another worker delivers, and takes the list again
+        };
+        loop {
+            let batch = self.node.io.take_done();
+            if batch.is_empty() {
+                break;
+            }
+            for done in batch {
+                match done {
+                    crate::io::Done::Io(pid, token, ticket, result) => {
+                        if let Some(p) = self.w.proc(pid) {
+                            if p.complete_io(token, result, self.w.locking) {
+                                self.w.schedule(p);
+                            }
+                        }
+                        // After the process was queued (or holds the result):
+                        // S4 never sees neither.
+                        self.node.io.settle(&ticket);
+                    }
+                    // N3: a socket's message to its owner, as S1.
+                    crate::io::Done::Msg(pid, msg, ticket) => {
+                        if let Some(p) = self.w.proc(pid) {
+                            self.node.trace(|| format!("socket -> {pid}: {msg}"));
+                            self.w.messages.set(self.w.messages.get() + 1);
+                            // S1 (`deliver_locked` rather than `deliver_as`:
+                            // a second caller of `deliver_as` made it an
+                            // out-of-line call on SEND's path, +23
+                            // instructions per message on the ring).
+                            let wake = {
+                                let mut g = p.inner.lock_as(self.w.locking);
+                                p.deliver_locked(&mut g.meta, msg)
+                            };
+                            if wake {
+                                self.w.schedule_woken(p);
+                            }
+                        }
+                        // N4: after the owner has it (or is gone).
+                        if let Some(t) = ticket {
+                            self.node.io.settle(&t);
+                        }
+                    }
                 }
             }
-            // After the process was queued (or holds the result): S4 never
-            // sees neither.
-            self.node.io.settle(&ticket);
         }
     }
 

@@ -149,6 +149,17 @@ pub(crate) struct Cold {
     /// The count of its blocking operation on its way (`io.rs`), given
     /// back at X1 if the process ends first.
     pub(crate) io_ticket: Option<Ticket>,
+    /// The resources it owns (sockets: `net/`), closed when it ends (X1).
+    pub(crate) owned: Vec<std::sync::Arc<dyn Owned>>,
+}
+
+/// A resource owned by a process (a socket), told when its owner ends.
+pub trait Owned: Send + Sync + std::fmt::Debug {
+    /// The resource's id (the handle's).
+    fn id(&self) -> u64;
+    /// Process `pid`, which owned it when it was added to its set, ended:
+    /// close it if `pid` still owns it.
+    fn owner_exited(&self, pid: Pid);
 }
 
 /// What a blocking operation run on an I/O thread gives back; the runtime

@@ -118,6 +118,8 @@ impl Session {
                 return Err(e);
             }
         };
+        // The top level's variables outlive each entry: none is moved out.
+        program.keep_top_level_vars();
         self.count += 1;
         let m = &program.modules[id as usize];
         let start = m.start;

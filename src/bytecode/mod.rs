@@ -7,6 +7,7 @@ mod depth;
 mod disasm;
 pub mod escape;
 mod frames;
+mod liveness;
 mod operand;
 mod ops;
 pub mod reference;
@@ -100,6 +101,10 @@ pub struct Program {
     /// For each instruction, a lower bound on the operand stack height
     /// whenever it runs (`depth.rs`).
     pub min_depth: Vec<u32>,
+    /// For each instruction, whether it is a LOAD that is its variable's
+    /// last use, which takes a heap value out of the variable instead of
+    /// sharing it (`liveness.rs`; both tiers read it).
+    pub moves: Vec<bool>,
     /// The first label naming each instruction, if any.
     pub label_at: HashMap<u32, Arc<str>>,
     /// Warnings found while loading (`ttvm check` shows them).
@@ -183,6 +188,26 @@ impl Program {
         let (min_depth, warnings) = depth::analyse(self);
         self.min_depth = min_depth;
         self.warnings.extend(warnings);
+        self.moves = liveness::moves(self, &[]);
+    }
+
+    /// Whether the LOAD at `at` moves its variable's heap value out
+    /// (`liveness.rs`).
+    #[inline]
+    pub fn moves_at(&self, at: u32) -> bool {
+        self.moves.get(at as usize).copied().unwrap_or(false)
+    }
+
+    /// A REPL session keeps the top level's variables after each entry's
+    /// end: no LOAD of a module's top level moves.
+    pub fn keep_top_level_vars(&mut self) {
+        let mut skip = vec![false; self.layouts.len()];
+        for m in &self.modules {
+            if let Some(&l) = self.layout_of.get(m.start as usize) {
+                skip[l as usize] = true;
+            }
+        }
+        self.moves = liveness::moves(self, &skip);
     }
 
     /// Build the function value of every MAKE_FUNCTION / MAKE_LAMBDA / CALL.

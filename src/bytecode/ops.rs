@@ -217,6 +217,34 @@ macro_rules! for_each_op {
             EXEC_CAPTURE ExecCapture(Nil) [2, 1] waits other helper io "`prog args -- {stdout, stderr, exit_code}`: run a program, capturing its output";
             READ_CHAR ReadChar(Nil) [0, 1] waits other helper io "`-- s|null`: one character of stdin, null at end of input";
             READ_INPUT ReadInput(Nil) [0, 1] waits other helper io "`-- s`: the rest of stdin";
+            // Issue 16: the network's client side (src/library/{dns,http}.rs, docs/NETWORK.md)
+            "Name resolution and HTTP";
+            DNS_RESOLVE DnsResolve(Nil) [1, 1] waits other helper io "`name -- addrs`: the host's addresses, a List of Str (`127.0.0.1`, `::1`)";
+            HTTP_GET HttpGet(Nil) [1, 1] waits other helper io "`url -- body`: GET an http:// URL; the body of a 2xx response (other statuses raise)";
+            HTTP_POST HttpPost(Nil) [2, 1] waits other helper io "`url body -- body`: POST a Str (or byte List); the body of a 2xx response";
+            HTTP_REQUEST HttpRequest(Nil) [1, 1] waits other helper io "`{url, method, headers, body, timeout_ms, …} -- {status, reason, headers, body, url}`";
+            // Issue 16: sockets (docs/NETWORK.md; src/exec/semantics/net.rs, runtime/src/net/)
+            "Network";
+            TCP_LISTEN TcpListen(Nil) [1, 1] next other helper rt "`port -- sock`: listen on 127.0.0.1 (port 0: an ephemeral port, see SOCKET_ADDR)";
+            TCP_LISTEN_OPTS TcpListenOpts(Nil) [3, 1] next other helper rt "`host port opts -- sock`: listen with options (`backlog`; `active`, `packet`, `binary`, `max_packet` for accepted sockets)";
+            TCP_ACCEPT TcpAccept(Nil) [1, 1] waits other helper rt "`lsock -- sock`: the next connection, owned by this process; wait if none";
+            TCP_ACCEPT_AFTER TcpAcceptAfter(Nil) [2, 2] waits other helper rt "`lsock ms -- sock true | null false`";
+            TCP_CONNECT TcpConnect(Nil) [2, 1] waits other helper rt "`host port -- sock`: connect (passive, raw, text)";
+            TCP_CONNECT_OPTS TcpConnectOpts(Nil) [3, 1] waits other helper rt "`host port opts -- sock`: connect with options (`timeout` ms, `active`, `packet`, `binary`, `max_packet`)";
+            TCP_SEND TcpSend(Nil) [2, 0] waits other helper rt "`sock data --`: send a Str or bytes; waits while 64 KiB are unsent";
+            TCP_RECV TcpRecv(Nil) [2, 1] waits other helper rt "`sock max -- data|null`: a packet (raw: up to `max` bytes, 0 any), null at the end; wait if none";
+            TCP_RECV_AFTER TcpRecvAfter(Nil) [3, 2] waits other helper rt "`sock max ms -- data true | null false`";
+            TCP_SHUTDOWN TcpShutdown(Nil) [2, 0] next other helper rt "`sock how --`: end the `read`, `write` or `both` sides";
+            UDP_BIND UdpBind(Nil) [1, 1] next other helper rt "`port -- sock`: a UDP socket on 127.0.0.1 (port 0: ephemeral)";
+            UDP_OPEN UdpOpen(Nil) [3, 1] next other helper rt "`host port opts -- sock`: a UDP socket with options (`active`, `binary`)";
+            UDP_SEND UdpSend(Nil) [4, 0] next other helper rt "`sock host port data --`: send one datagram";
+            UDP_RECV UdpRecv(Nil) [1, 1] waits other helper rt "`sock -- [host, port, data]`: the next datagram; wait if none";
+            UDP_RECV_AFTER UdpRecvAfter(Nil) [2, 2] waits other helper rt "`sock ms -- [host, port, data] true | null false`";
+            SOCKET_CLOSE SocketClose(Nil) [1, 0] next other helper rt "`sock --`: close (unsent bytes are still sent)";
+            SOCKET_SETOPTS SocketSetopts(Nil) [2, 0] next other helper rt "`sock opts --`: change `active`, `packet`, `binary`, `max_packet`";
+            SOCKET_OWNER SocketOwner(Nil) [2, 0] next other helper rt "`sock pid --`: give the socket (and its messages) to another process";
+            SOCKET_ADDR SocketLocal(Nil) [1, 1] next other helper rt "`sock -- [host, port]`: its local address";
+            SOCKET_PEER SocketPeer(Nil) [1, 1] next other helper rt "`sock -- [host, port]`: the peer's address";
             // §4 Processes
             "Processes";
             SPAWN Spawn(Nil) [dyn, 1] ends other helper rt "`[args…] v -- pid`: start a process";

@@ -3,7 +3,6 @@
 
 /// What to use instead of a group of TinyTotVM opcodes ttvm does not have.
 mod instead {
-    pub const NETWORK: &str = "ttvm has no network operations yet; meanwhile run a client program with EXEC or EXEC_CAPTURE (e.g. `curl`; refused under --sandbox)";
     pub const ASYNC: &str = "TinyTotVM's futures were simulated (the work happened at AWAIT); read and write directly (READ_FILE, WRITE_FILE), or SPAWN a process that does the I/O and SENDs the result back";
     pub const STREAM: &str = "TinyTotVM's streams were placeholders that moved no data; use READ_FILE / WRITE_FILE / APPEND_FILE, or READ_BYTES / WRITE_BYTES for binary data";
     pub const COMPRESS: &str = "TinyTotVM's COMPRESS/DECOMPRESS were placeholders that compressed nothing; run a real tool with EXEC (e.g. `gzip`) on a file";
@@ -18,16 +17,6 @@ mod instead {
 /// mean". An opcode that ttvm implements must not be listed (a test checks
 /// both ways against TinyTotVM's full instruction set).
 pub static TINYTOTVM_ONLY: &[(&str, &str)] = &[
-    ("HTTP_GET", instead::NETWORK),
-    ("HTTP_POST", instead::NETWORK),
-    ("TCP_CONNECT", instead::NETWORK),
-    ("TCP_LISTEN", instead::NETWORK),
-    ("TCP_SEND", instead::NETWORK),
-    ("TCP_RECV", instead::NETWORK),
-    ("UDP_BIND", instead::NETWORK),
-    ("UDP_SEND", instead::NETWORK),
-    ("UDP_RECV", instead::NETWORK),
-    ("DNS_RESOLVE", instead::NETWORK),
     ("ASYNC_READ", instead::ASYNC),
     ("ASYNC_WRITE", instead::ASYNC),
     ("AWAIT", instead::ASYNC),

@@ -49,6 +49,9 @@ pub enum Op {
     Swap,
     Over,
     Load(u32),
+    /// A LOAD that is its variable's last use (`Program::moves`): a heap
+    /// value is taken out of the variable.
+    Move(u32),
     Store(u32),
     Arith(Arith),
     Cmp(Cmp),
@@ -181,6 +184,7 @@ impl Code {
             Instr::Pop(_) => Op::Pop,
             Instr::Swap(_) => Op::Swap,
             Instr::Over(_) => Op::Over,
+            Instr::Load(v) if p.moves_at(i as u32) => Op::Move(v.slot),
             Instr::Load(v) => Op::Load(v.slot),
             Instr::Store(v) => Op::Store(v.slot),
             Instr::Ret(_) => Op::Ret,

@@ -211,6 +211,22 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                 }
                 None => generic!(),
             },
+            // A last use: an Int is copied as by LOAD; anything else goes
+            // through `take_heap` (a heap value leaves the variable).
+            Op::Move(slot) => match &mut ctx.locals[base + slot as usize] {
+                Some(Value::Int(n)) => {
+                    let n = *n;
+                    push_int(&mut ctx.stack, n);
+                    pc += 1;
+                }
+                cell => match semantics::vars::take_heap(cell) {
+                    Some(v) => {
+                        ctx.stack.push(v);
+                        pc += 1;
+                    }
+                    None => generic!(),
+                },
+            },
             Op::Store(slot) => {
                 let Some(v) = ctx.stack.pop() else { generic!() };
                 if let Some(old) = ctx.locals[base + slot as usize].replace(v) {

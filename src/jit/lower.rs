@@ -64,7 +64,7 @@ const INT: u8 = ttvm_runtime::value::tag::INT;
 const FLOAT: u8 = ttvm_runtime::value::tag::FLOAT;
 const LIST: u8 = ttvm_runtime::value::tag::LIST;
 const FIRST_HEAP: u8 = ttvm_runtime::value::tag::STR;
-const HEAP_KINDS: u8 = ttvm_runtime::value::tag::EXCEPTION - FIRST_HEAP + 1;
+const HEAP_KINDS: u8 = ttvm_runtime::value::tag::LAST - FIRST_HEAP + 1;
 /// A RET in a frame of more variables than this goes through the helper
 /// (the inline RET drops each variable).
 pub(super) const MAX_INLINE_RET_SLOTS: usize = 64;
@@ -455,7 +455,7 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
                 let it = self.item(BOOL, r);
                 self.stack.push(it);
             }
-            Instr::Load(v) => self.load(v.slot, dpc),
+            Instr::Load(v) => self.load(v.slot, dpc, self.input.program.moves_at(at)),
             Instr::Store(v) => self.store(v.slot, dpc),
             Instr::Call(c) => {
                 E::call(self, at, dpc, c);

@@ -346,7 +346,7 @@ impl Jit {
         };
         // Compiled code tells an unset variable by this tag; it must not be
         // a value's.
-        debug_assert!(jit.none_tag > ttvm_runtime::value::tag::EXCEPTION);
+        debug_assert!(jit.none_tag > ttvm_runtime::value::tag::LAST);
         if let Some(e) = failure {
             for u in &jit.units {
                 jit.give_up(u);

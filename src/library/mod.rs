@@ -23,8 +23,10 @@
 //! [`call`].
 
 pub mod csv;
+pub mod dns;
 pub mod hash;
 pub mod host;
+pub mod http;
 pub mod json;
 pub mod lists;
 pub mod math;
@@ -47,6 +49,9 @@ pub struct Caps<'a> {
     /// The VM's standard streams, for EXEC, READ_CHAR and READ_INPUT
     /// (`None` in unit tests: those operations then raise).
     pub console: Option<&'a dyn host::Console>,
+    /// `--sandbox` and `--allow-net`, for the network operations (`None`:
+    /// `sandbox` alone decides, refusing every host under it).
+    pub net: Option<&'a crate::permissions::NetPolicy>,
 }
 
 /// Run library operation `op` on the operand stack.
@@ -112,6 +117,7 @@ pub fn call(op: Opcode, stack: &mut Vec<Value>, caps: &Caps<'_>) -> OpResult {
         | O::FileExists
         | O::DeleteFile
         | O::FormatTime => formats_and_host(op, args.stack, caps),
+        O::DnsResolve | O::HttpGet | O::HttpPost | O::HttpRequest => network(op, args.stack, caps),
         _ => crate::exec::error(format!("{} has no library function", info.mnemonic)),
     }
 }
@@ -357,6 +363,84 @@ fn formats_and_host(op: Opcode, stack: &mut Vec<Value>, caps: &Caps<'_>) -> OpRe
             Ok(())
         }
         Err(message) => error(message),
+    }
+}
+
+/// DNS_RESOLVE and the HTTP operations (`dns.rs`, `http.rs`): each host
+/// is checked against the network policy where it is used (for HTTP, at
+/// every connection, redirects included).
+fn network(op: Opcode, stack: &mut Vec<Value>, caps: &Caps<'_>) -> OpResult {
+    use Opcode as O;
+    let n = op.info().pops as usize;
+    let refuse_all;
+    let policy = match caps.net {
+        Some(p) => p,
+        None => {
+            refuse_all = crate::permissions::NetPolicy {
+                sandbox: caps.sandbox,
+                allow: crate::permissions::NetAllow::Nothing,
+            };
+            &refuse_all
+        }
+    };
+    let s: &[Value] = stack;
+    let result: OpResult<Value> = match op {
+        O::DnsResolve => {
+            dns::resolve(str_arg(s, n, 0, op, "host name")?, policy).or_else(error)
+        }
+        O::HttpGet | O::HttpPost => {
+            let url = str_arg(s, n, 0, op, "URL")?;
+            let (name, method) = match op {
+                O::HttpGet => ("HTTP_GET", ::ureq::http::Method::GET),
+                _ => ("HTTP_POST", ::ureq::http::Method::POST),
+            };
+            let mut req = http::Request::new(name, method, url).or_else(error)?;
+            if op == O::HttpPost {
+                req.body = Some(match arg(s, n, 1) {
+                    Value::Str(t) => t.as_str().as_bytes().to_vec(),
+                    v @ Value::List(_) => host::bytes_of(v, name).or_else(error)?,
+                    other => {
+                        return error(format!(
+                            "type error: HTTP_POST needs a Str or a byte List body, got {}",
+                            other.type_name()
+                        ))
+                    }
+                });
+            }
+            let resp = http::send(&req, policy).or_else(error)?;
+            http::body_of_success(&req, resp)
+        }
+        O::HttpRequest => match arg(s, n, 0) {
+            Value::Object(o) => {
+                let req = http::Request::from_object(o).or_else(error)?;
+                let resp = http::send(&req, policy).or_else(error)?;
+                http::response_value(&req, resp).or_else(error)
+            }
+            other => error(format!(
+                "type error: HTTP_REQUEST needs an Object request ({{url, method, headers, body, timeout_ms, …}}), got {}",
+                other.type_name()
+            )),
+        },
+        _ => error(format!("{} is not a network operation", op.mnemonic())),
+    };
+    let v = result?;
+    stack.truncate(stack.len() - n);
+    stack.push(v);
+    Ok(())
+}
+
+/// An OS error's reason as network messages give it: `connection
+/// refused`, `connection reset by peer` (lower case, no error number).
+pub(crate) fn net_reason(e: &std::io::Error) -> String {
+    let r = crate::exec::os_reason(e);
+    let mut c = r.chars();
+    match c.next() {
+        Some(first)
+            if first.is_ascii_uppercase() && !c.next().is_some_and(|n| n.is_ascii_uppercase()) =>
+        {
+            first.to_ascii_lowercase().to_string() + &r[1..]
+        }
+        _ => r,
     }
 }
 

@@ -79,6 +79,10 @@ impl<S: Send> Node<S> {
         drop(std::mem::take(&mut *crate::sync::lock(&self.orphans)));
         let end = self.shared.idle.take_result().unwrap_or(RunEnd::AllEnded);
         self.io.close();
+        // The run is over: its sockets close.
+        if let Some(net) = self.net.get() {
+            net.close_all();
+        }
         if end == RunEnd::AllEnded {
             // Whatever is left is blocked forever: discard it.
             self.clear();

@@ -216,7 +216,13 @@ impl<'a, S: Send> Sched<'a, S> {
             // a finished blocking operation nobody will take
             io_done: _,
             io_ticket,
+            owned,
         } = cold;
+        // Its sockets close (before its exit is heard of: a peer sees the
+        // connection end no later than a monitor sees the DOWN).
+        for r in owned {
+            r.owner_exited(pid);
+        }
         if let Some(t) = io_ticket {
             // Its blocking operation no longer keeps the run going.
             self.node.io.settle(&t);

@@ -99,6 +99,7 @@ fn walk_from<'a>(
                     out.write_str("Exception: ")?;
                     out.write_str(&e.message)?;
                 }
+                Value::Handle(h) => h.write(out)?,
             }
         }
         match open.last_mut() {

@@ -12,12 +12,14 @@ mod atom;
 mod deep;
 mod display;
 mod eq;
+mod handle;
 mod object;
 mod text;
 
 pub use atom::Atom;
 pub use deep::{List, ListLayout};
 pub use display::{format_float, shown_text, Shown, TooLong, MAX_PRINT_DEPTH, MAX_SHOWN_BYTES};
+pub use handle::{Handle, Resource};
 pub use object::{Key, Object, ObjectLayout};
 pub use text::Str;
 
@@ -40,6 +42,9 @@ pub enum Value {
     Function(Arc<FuncProto>) = 7,
     Closure(Arc<Closure>) = 8,
     Exception(Arc<Exception>) = 9,
+    /// A resource outside the value world (a socket): compared by
+    /// identity, printed `#Kind<id …>` (`handle.rs`).
+    Handle(Arc<Handle>) = 10,
 }
 
 const _: () = assert!(std::mem::size_of::<Value>() == 16);
@@ -57,6 +62,10 @@ pub mod tag {
     pub const FUNCTION: u8 = 7;
     pub const CLOSURE: u8 = 8;
     pub const EXCEPTION: u8 = 9;
+    pub const HANDLE: u8 = 10;
+    /// The last tag a value uses (compiled code treats `STR..=LAST` as
+    /// heap values).
+    pub const LAST: u8 = HANDLE;
 }
 
 /// A function value's static part, made once when the program is loaded and
@@ -163,6 +172,7 @@ impl Value {
             Value::Function(_) => "Function",
             Value::Closure(_) => "Closure",
             Value::Exception(_) => "Exception",
+            Value::Handle(h) => h.resource.kind(),
         }
     }
 

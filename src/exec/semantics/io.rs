@@ -14,6 +14,7 @@ use super::Proc;
 use crate::bytecode::Opcode;
 use crate::exec::vm::Streams;
 use crate::exec::{error, Context, Control, OpResult, Vm};
+use crate::permissions::NetPolicy;
 use ttvm_runtime::Value;
 
 /// What an I/O thread gives back: the results that replace the operands.
@@ -43,14 +44,21 @@ pub(crate) fn exec(
         return Ok(Control::Next);
     }
     // READ_LINE reads the VM's own stdin: allowed under --sandbox (SPEC
-    // §3.10); every other blocking operation touches the host.
-    if vm.config.sandbox && op != Opcode::ReadLine {
+    // §3.10); the network operations ask the policy with the host they
+    // reach (`--allow-net`, `crate::permissions`); every other blocking
+    // operation touches the host.
+    let net = matches!(
+        op,
+        Opcode::DnsResolve | Opcode::HttpGet | Opcode::HttpPost | Opcode::HttpRequest
+    );
+    if vm.config.sandbox && op != Opcode::ReadLine && !net {
         return error("permission denied");
     }
+    let policy = net.then(|| NetPolicy::of(&vm.config));
     let mut args = ctx.stack[base..].to_vec();
     let streams = vm.streams();
     let job = Box::new(move || -> ttvm_runtime::IoResult {
-        let done: Done = run(op, &mut args, &streams).map(|()| args);
+        let done: Done = run(op, &mut args, &streams, policy.as_ref()).map(|()| args);
         Box::new(done)
     });
     proc.node.start_io(proc.me, job).or_else(error)?;
@@ -58,10 +66,11 @@ pub(crate) fn exec(
 }
 
 /// The operation itself, on its operands `stack` (on an I/O thread).
-fn run(op: Opcode, stack: &mut Vec<Value>, streams: &Streams) -> OpResult {
+fn run(op: Opcode, stack: &mut Vec<Value>, streams: &Streams, net: Option<&NetPolicy>) -> OpResult {
     let caps = crate::library::Caps {
-        sandbox: false,
+        sandbox: net.is_some_and(|p| p.sandbox),
         console: Some(streams),
+        net,
     };
     crate::library::call(op, stack, &caps)
 }

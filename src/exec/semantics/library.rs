@@ -15,6 +15,7 @@ pub(crate) fn library(ctx: &mut Context, vm: &Vm, at: u32, op: Opcode) -> OpResu
     let caps = crate::library::Caps {
         sandbox: vm.config.sandbox,
         console: Some(vm),
+        net: None,
     };
     let released = if ctx.stack.len() >= n && n > 0 {
         release_for_store(ctx, vm, at, n)

@@ -38,9 +38,10 @@ mod io;
 mod jumps;
 mod library;
 mod modules;
+mod net;
 mod procs;
 mod stack;
-mod vars;
+pub(crate) mod vars;
 
 pub(crate) use exceptions::{raise, unwind};
 pub(crate) use in_place::{release_for_store, store_after, update_in_place};
@@ -236,7 +237,32 @@ fn step(
         | Instr::Exec(_)
         | Instr::ExecCapture(_)
         | Instr::ReadChar(_)
-        | Instr::ReadInput(_) => io::exec(ctx, vm, proc, instr.opcode()),
+        | Instr::ReadInput(_)
+        | Instr::DnsResolve(_)
+        | Instr::HttpGet(_)
+        | Instr::HttpPost(_)
+        | Instr::HttpRequest(_) => io::exec(ctx, vm, proc, instr.opcode()),
+        // Issue 16: sockets
+        Instr::TcpListen(_)
+        | Instr::TcpListenOpts(_)
+        | Instr::TcpAccept(_)
+        | Instr::TcpAcceptAfter(_)
+        | Instr::TcpConnect(_)
+        | Instr::TcpConnectOpts(_)
+        | Instr::TcpSend(_)
+        | Instr::TcpRecv(_)
+        | Instr::TcpRecvAfter(_)
+        | Instr::TcpShutdown(_)
+        | Instr::UdpBind(_)
+        | Instr::UdpOpen(_)
+        | Instr::UdpSend(_)
+        | Instr::UdpRecv(_)
+        | Instr::UdpRecvAfter(_)
+        | Instr::SocketClose(_)
+        | Instr::SocketSetopts(_)
+        | Instr::SocketOwner(_)
+        | Instr::SocketLocal(_)
+        | Instr::SocketPeer(_) => net::exec(ctx, vm, proc, instr.opcode()),
         Instr::Print(_)
         | Instr::PrintErr(_)
         | Instr::GetEnv(_)

@@ -23,7 +23,11 @@ pub(super) fn exec(
             Ok(Control::Next)
         }
         Instr::Load(v) => {
-            let x = load(ctx, v.slot, &v.name)?;
+            let x = if vm.program.moves_at(at) {
+                move_out(ctx, v.slot, &v.name)?
+            } else {
+                load(ctx, v.slot, &v.name)?
+            };
             push(ctx, x)
         }
         Instr::Delete(v) => {
@@ -48,5 +52,27 @@ pub(super) fn load(ctx: &Context, slot: u32, name: &Atom) -> OpResult<Value> {
     match &ctx.locals[base + slot as usize] {
         Some(v) => Ok(v.clone()),
         None => error(format!("undefined variable: {name}")),
+    }
+}
+
+/// A LOAD that is its variable's last use (`Program::moves`): a heap value
+/// leaves the variable (which is then unset), so the stack holds it once
+/// and an update changes it in place; an unboxed one is copied.
+pub(crate) fn move_out(ctx: &mut Context, slot: u32, name: &Atom) -> OpResult<Value> {
+    let base = ctx.frame().base as usize;
+    match take_heap(&mut ctx.locals[base + slot as usize]) {
+        Some(v) => Ok(v),
+        None => error(format!("undefined variable: {name}")),
+    }
+}
+
+/// The value of `cell`, taken out of it when it is a heap value (see
+/// [`move_out`]); `None` when the cell is unset.
+#[inline]
+pub(crate) fn take_heap(cell: &mut Option<Value>) -> Option<Value> {
+    match cell {
+        Some(Value::Int(_) | Value::Float(_) | Value::Bool(_) | Value::Null) => cell.clone(),
+        Some(_) => cell.take(),
+        None => None,
     }
 }

@@ -65,6 +65,10 @@ pub(super) trait FrameEnv: Sized {
     /// Ints and both Floats: for code whose exits cost little and that is
     /// tried on every call (inline returns, whose exit is the real call).
     const INT_ONLY: bool = false;
+    /// A LOAD that is its variable's last use (`Program::moves`) takes a
+    /// heap value out of the slot, as the interpreter does; an environment
+    /// holding unboxed values only copies (which is always correct).
+    const MOVES: bool = false;
 
     // ---- where frame values live ----------------------------------------
 

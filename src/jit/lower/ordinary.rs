@@ -18,6 +18,8 @@ use cranelift_codegen::ir::types::{I32, I64, I8};
 use cranelift_codegen::ir::{self, InstBuilder};
 
 impl FrameEnv for Ordinary {
+    const MOVES: bool = true;
+
     fn save_state(l: &mut Lower<'_, '_, '_, Self>) {
         let len = l.b.use_var(l.v_len);
         let budget = l.b.use_var(l.v_budget);

@@ -5,7 +5,8 @@
 //! Cranelift variables, the others are read from memory where they are
 //! used.
 
-use super::{FrameEnv, Item, Lower, VALUE_BYTES};
+use super::{is_heap, FrameEnv, Item, Lower, FLOAT, VALUE_BYTES};
+use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I64, I8};
 use cranelift_codegen::ir::{self, InstBuilder};
 
@@ -29,7 +30,8 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         (tag, pay)
     }
 
-    pub(super) fn load(&mut self, slot: u32, dpc: u32) {
+    /// LOAD; `moves`: it is the variable's last use (`Program::moves`).
+    pub(super) fn load(&mut self, slot: u32, dpc: u32, moves: bool) {
         let s = slot as usize;
         let (tag, pay) = self.slot_value(s);
         let known = self.known[s];
@@ -39,10 +41,66 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
             known,
             slot: Some(slot),
         };
+        if moves && E::MOVES && known.is_none_or(is_heap) {
+            self.move_out(slot, it, dpc);
+            return;
+        }
         if !E::load_checks(self, slot, it, dpc) {
             return;
         }
         self.stack.push(it);
+    }
+
+    /// A LOAD that is the variable's last use, of a value that may be a
+    /// heap value: a heap value leaves the slot (which becomes unset) with
+    /// the reference it had, so the stack holds it once, as in the
+    /// interpreter (`exec::semantics::vars::take_heap`); an unboxed value
+    /// is copied; an unset slot leaves at `dpc` (the interpreter raises).
+    fn move_out(&mut self, slot: u32, it: Item, dpc: u32) {
+        let s = slot as usize;
+        if it.known.is_some() {
+            // A heap value.
+            self.unset_slot(s);
+        } else {
+            let rare = self
+                .b
+                .ins()
+                .icmp_imm(IntCC::UnsignedGreaterThan, it.tag, FLOAT as i64);
+            let heap = self.b.create_block();
+            let cont = self.b.create_block();
+            self.b.ins().brif(rare, heap, &[], cont, &[]);
+            self.b.switch_to_block(heap);
+            let none = self
+                .b
+                .ins()
+                .icmp_imm(IntCC::Equal, it.tag, self.input.none_tag as i64);
+            self.exit_if(none, dpc);
+            self.unset_slot(s);
+            self.b.ins().jump(cont, &[]);
+            self.b.switch_to_block(cont);
+        }
+        // Unset or unboxed: nothing is assumed of the slot from here.
+        self.known[s] = None;
+        for i in &mut self.stack {
+            if i.slot == Some(slot) {
+                i.slot = None;
+            }
+        }
+        self.stack.push(Item { slot: None, ..it });
+    }
+
+    /// Make slot `s` unset (its value was moved out, not dropped).
+    fn unset_slot(&mut self, s: usize) {
+        let none_tag = self.input.none_tag;
+        let tag = self.b.ins().iconst(I8, none_tag as i64);
+        let pay = self.b.ins().iconst(I64, 0);
+        let v = Item {
+            tag,
+            pay,
+            known: Some(none_tag),
+            slot: None,
+        };
+        E::write_slot(self, s, v, None);
     }
 
     pub(super) fn store(&mut self, slot: u32, dpc: u32) {
