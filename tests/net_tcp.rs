@@ -12,7 +12,9 @@
 //!   for a while stays within a bounded memory (its TCP_SEND waits), and
 //!   every byte arrives once the peer reads;
 //! - waiting for a socket is not a deadlock; running out of descriptors
-//!   is a catchable `too many open files`.
+//!   is a catchable `too many open files`;
+//! - examples/http_server.ttvm answers its JSON endpoint, 404 and 405,
+//!   and keeps serving after a client leaves mid-request.
 
 mod common;
 
@@ -373,4 +375,59 @@ fn too_many_open_files_is_a_catchable_error() {
     );
     assert_eq!(lines.next(), Some("connected again"), "{}", out.stdout);
     assert_eq!(out.status, Some(0), "{:?}", out.note);
+}
+
+/// One HTTP request on a fresh connection; the whole answer (the server
+/// closes the connection after it).
+fn http(port: u16, request: &str) -> String {
+    let mut s = connect(port);
+    s.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+#[test]
+fn http_server_answers_its_json_endpoint_and_errors() {
+    let (_server, port, _out) = start("http_server.ttvm");
+    let ok = http(
+        port,
+        "GET /hello?name=bob HTTP/1.1\r\nHost: x\r\nAccept: */*\r\n\r\n",
+    );
+    assert!(ok.starts_with("HTTP/1.1 200 OK\r\n"), "{ok}");
+    assert!(ok.contains("content-type: application/json\r\n"), "{ok}");
+    assert!(
+        ok.ends_with("\r\n\r\n{\"hello\":\"bob\",\"path\":\"/hello\"}\n"),
+        "{ok}"
+    );
+    let missing = http(port, "GET /nowhere HTTP/1.1\r\n\r\n");
+    assert!(
+        missing.starts_with("HTTP/1.1 404 Not Found\r\n"),
+        "{missing}"
+    );
+    let post = http(port, "POST /hello HTTP/1.1\r\n\r\n");
+    assert!(post.starts_with("HTTP/1.1 405 "), "{post}");
+    // A client that leaves mid-request ends only its own handler.
+    {
+        let mut s = connect(port);
+        s.write_all(b"GET /hel").unwrap();
+    }
+    let again = http(port, "GET /hello HTTP/1.1\r\n\r\n");
+    assert!(
+        again.ends_with("{\"hello\":\"world\",\"path\":\"/hello\"}\n"),
+        "{again}"
+    );
+    // Without a port the example asks itself with the HTTP client.
+    let out = common::Ttvm::new()
+        .cwd(env!("CARGO_MANIFEST_DIR"))
+        .arg("examples/http_server.ttvm")
+        .timeout(Duration::from_secs(60))
+        .run();
+    assert_eq!(
+        out.stdout,
+        "{\"hello\":\"ada\",\"path\":\"/hello\"}\n{\"hello\":\"world\",\"path\":\"/hello\"}\n404\n{\"error\":\"not found\",\"path\":\"/nowhere\"}\n",
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.status, Some(0));
 }
