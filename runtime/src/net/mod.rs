@@ -1219,6 +1219,23 @@ impl Socket {
         self.wait_locked(&mut st, Op::Accept, pid, timeout, park)
     }
 
+    /// A passive receive's checks (the socket's kind, open, not in active
+    /// mode): the socket's state, locked, for the wait.
+    fn passive(&self, want: Kind, op: &str) -> Result<std::sync::MutexGuard<'_, St>, String> {
+        self.check_kind(want, op)?;
+        let st = lock(&self.st);
+        if st.closed {
+            return Err(self.closed_msg(op));
+        }
+        if st.opts.active != Active::Off {
+            return Err(format!(
+                "{op}: {} is in active mode (its data comes as messages); SOCKET_SETOPTS {{active: false}} first",
+                self.shown()
+            ));
+        }
+        Ok(st)
+    }
+
     /// TCP_RECV: a packet (raw: up to `max` bytes), null at the end.
     pub fn recv(
         self: &Arc<Socket>,
@@ -1227,19 +1244,10 @@ impl Socket {
         timeout: Option<Duration>,
         park: &mut dyn FnMut() -> (u64, Ticket),
     ) -> Step {
-        if let Err(e) = self.check_kind(Kind::Stream, "TCP_RECV") {
-            return Self::fail(e);
-        }
-        let mut st = lock(&self.st);
-        if st.closed {
-            return Self::fail(self.closed_msg("TCP_RECV"));
-        }
-        if st.opts.active != Active::Off {
-            return Self::fail(format!(
-                "TCP_RECV: {} is in active mode (its data comes as messages); SOCKET_SETOPTS {{active: false}} first",
-                self.shown()
-            ));
-        }
+        let mut st = match self.passive(Kind::Stream, "TCP_RECV") {
+            Ok(st) => st,
+            Err(e) => return Self::fail(e),
+        };
         self.wait_locked(&mut st, Op::Recv { max }, pid, timeout, park)
     }
 
@@ -1250,19 +1258,10 @@ impl Socket {
         timeout: Option<Duration>,
         park: &mut dyn FnMut() -> (u64, Ticket),
     ) -> Step {
-        if let Err(e) = self.check_kind(Kind::Udp, "UDP_RECV") {
-            return Self::fail(e);
-        }
-        let mut st = lock(&self.st);
-        if st.closed {
-            return Self::fail(self.closed_msg("UDP_RECV"));
-        }
-        if st.opts.active != Active::Off {
-            return Self::fail(format!(
-                "UDP_RECV: {} is in active mode (its data comes as messages); SOCKET_SETOPTS {{active: false}} first",
-                self.shown()
-            ));
-        }
+        let mut st = match self.passive(Kind::Udp, "UDP_RECV") {
+            Ok(st) => st,
+            Err(e) => return Self::fail(e),
+        };
         self.wait_locked(&mut st, Op::RecvFrom, pid, timeout, park)
     }
 
