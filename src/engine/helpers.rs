@@ -458,6 +458,84 @@ impl HelperImpl for Impls {
         }
     }
 
+    /// A list, object or string operation of a direct entry on owned
+    /// values (see the helper table): each case first checks, on the
+    /// borrowed values, that the operation cannot raise, so that on 0 the
+    /// values stay compiled code's; then takes them, so an unshared list,
+    /// object or string is changed in place.
+    #[inline]
+    unsafe fn value(op: u32, n: u32, items: *mut u64, aux: u64, out: *mut u64) -> u32 {
+        use crate::bytecode::Opcode;
+        use crate::exec::ops;
+        let items = items as *mut Value;
+        // SAFETY: compiled code passes `n` values it owns in a buffer of
+        // 16-byte, 8-aligned places, and a 16-byte result buffer. They are
+        // only read (`take`) once the operation is known not to raise, and
+        // then belong to this function; `aux` is an atom of the program
+        // (which outlives the code) for SET_FIELD.
+        unsafe {
+            let at = |k: usize| &*items.add(k);
+            let take = |k: usize| std::ptr::read(items.add(k));
+            let r = match op {
+                x if x == Opcode::MakeList as u32 => {
+                    Value::list((0..n as usize).map(&take).collect())
+                }
+                x if x == Opcode::MakeObject as u32 => ops::new_object(),
+                x if x == Opcode::Append as u32 => {
+                    if !matches!(at(0), Value::List(l) if l.len() < ops::MAX_LIST_LEN) {
+                        return 0;
+                    }
+                    match ops::append(take(0), take(1)) {
+                        Ok(v) => v,
+                        Err(_) => unreachable!("checked: a list with room"),
+                    }
+                }
+                x if x == Opcode::SetIndex as u32 => {
+                    let ok = match (at(0), at(1)) {
+                        (Value::List(l), Value::Int(i)) => (0..l.len() as i64).contains(i),
+                        _ => false,
+                    };
+                    if !ok {
+                        return 0;
+                    }
+                    let i = take(1);
+                    match ops::set_index(take(0), &i, take(2)) {
+                        Ok(v) => v,
+                        Err(_) => unreachable!("checked: a list, an index in bounds"),
+                    }
+                }
+                x if x == Opcode::Concat as u32 => {
+                    let ok = match (at(0), at(1)) {
+                        (Value::Str(a), Value::Str(b)) => a.len() + b.len() <= ops::MAX_STR_BYTES,
+                        _ => false,
+                    };
+                    if !ok {
+                        return 0;
+                    }
+                    let b = take(1);
+                    match ops::concat(take(0), &b) {
+                        Ok(v) => v,
+                        Err(_) => unreachable!("checked: two strings within the limit"),
+                    }
+                }
+                x if x == Opcode::SetField as u32 => {
+                    let name = &*(aux as *const ttvm_runtime::Atom);
+                    let key = ops::FieldKey::Name(name);
+                    if ops::can_set_field(at(0), key).is_err() {
+                        return 0;
+                    }
+                    match ops::set_field(take(0), key, take(1)) {
+                        Ok(v) => v,
+                        Err(_) => unreachable!("checked by can_set_field"),
+                    }
+                }
+                _ => return 0,
+            };
+            std::ptr::write(out as *mut Value, r);
+        }
+        1
+    }
+
     /// The innermost direct frame leaves compiled code with status `st` at
     /// decoded address `pc` (`pc_st`: `pc | st << 32`): make room for it, write
     /// it (see [`Leaving`]) and make the process's lengths, `pc` and budget its;

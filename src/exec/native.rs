@@ -185,6 +185,16 @@ macro_rules! for_each_helper {
             /// position; the result in `out` as for `data`, or 0 when it
             /// raises.
             unit field(op: u32, tag: u64, pay: u64, name: *const ttvm_runtime::Atom, cell: *const std::sync::atomic::AtomicU64, out: *mut u64) -> u32;
+            /// `(opcode number, n, items, aux, out) -> 1 | 0`: MAKE_LIST,
+            /// APPEND, SET_INDEX, CONCAT, MAKE_OBJECT or SET_FIELD (with
+            /// the constant name `aux`, a `*const Atom`; MAKE_LIST's count
+            /// is `n`) on the `n` values in `items` (16 bytes each, bottom
+            /// first), for direct entries (`jit::direct`): 1 when it took
+            /// the values (owned: in place when unshared) and wrote the
+            /// result (a new reference) to `out`; 0 when the instruction
+            /// raises, with the values untouched (compiled code then
+            /// leaves at it holding them and the interpreter raises).
+            unit value(op: u32, n: u32, items: *mut u64, aux: u64, out: *mut u64) -> u32;
             /// `(buffer, place, descriptor, pc | status << 32, budget) ->
             /// status`: the innermost direct frame leaves compiled code.
             direct leave(buf: *const u8, place: u64, desc: u64, pc_st: u64, budget: i64) -> u64;

@@ -24,17 +24,18 @@
 //!
 //! What makes a function eligible (checked here, statically, from its
 //! entry): every path stays in its own frame layout and uses only
-//! instructions whose operands and results are never heap values
-//! (constants other than strings, stack shuffles, arithmetic, comparisons,
-//! logic, LOAD, STORE, jumps, CALL, RET); the operand stack height is the
-//! same on every path into a block and never goes below the frame's own
-//! operands; every RET returns exactly one value; a tail call (CALL then
-//! RET) has nothing below its arguments. Its arguments are checked at
-//! entry to be unboxed values (Null, Bool, Int, Float): with heap values
-//! it runs its ordinary compiled code instead. So a direct function holds
-//! no references and never counts any.
+//! instructions the JIT lowers inline (constants, stack shuffles,
+//! arithmetic, comparisons, logic, the number operations of the library,
+//! LOAD, STORE, jumps, CALL, RET), the list, object and string operations
+//! it lowers inline ([`heap_inline`]) or through the `value` helper
+//! ([`value_helper`]); the operand stack height is the same on every path
+//! into a block and never goes below the frame's own operands; every RET
+//! returns exactly one value; a tail call (CALL then RET) has nothing
+//! below its arguments. A direct function holds counted values as
+//! ordinary code does (arguments owned, the result owned, every slot and
+//! operand one reference; docs/JIT.md, "Counted values").
 
-use crate::bytecode::{frame_heights, surely_pops, Flow, Instr, Program};
+use crate::bytecode::{frame_heights, surely_pops, Flow, Instr, OptField, Program};
 use std::collections::HashMap;
 
 /// Instructions of a function beyond which it gets no direct entry.
@@ -138,7 +139,38 @@ impl DirectPlan {
 /// PUSH_STR is a helper op).
 fn in_block(i: &Instr) -> bool {
     let op = i.opcode();
-    op.jit().is_inline() && op.info().control == Flow::Next && i.stack_effect().is_some()
+    let lowered = op.jit().is_inline() || heap_inline(i) || value_helper(i);
+    lowered && op.info().control == Flow::Next && i.stack_effect().is_some()
+}
+
+/// The list, object and string instructions a direct entry lowers inline
+/// (the op table's `inline_heap`, and a string constant): LEN, INDEX, and
+/// GET_FIELD / HAS_FIELD of a constant name (the cached read), PUSH_STR
+/// (one more reference to the program's string).
+pub(crate) fn heap_inline(i: &Instr) -> bool {
+    matches!(
+        i,
+        Instr::Len(_)
+            | Instr::Index(_)
+            | Instr::GetField(OptField(Some(_)))
+            | Instr::HasField(OptField(Some(_)))
+            | Instr::PushStr(_)
+    )
+}
+
+/// The instructions a direct entry runs through the `value` helper, on
+/// values it owns (in place when unshared): MAKE_LIST, MAKE_OBJECT,
+/// APPEND, SET_INDEX, CONCAT, SET_FIELD of a constant name.
+pub(crate) fn value_helper(i: &Instr) -> bool {
+    matches!(
+        i,
+        Instr::MakeList(_)
+            | Instr::MakeObject(_)
+            | Instr::Append(_)
+            | Instr::SetIndex(_)
+            | Instr::Concat(_)
+            | Instr::SetField(OptField(Some(_)))
+    )
 }
 
 /// Whether no slot is listed twice (a CALL binding a variable twice is
@@ -319,8 +351,7 @@ mod tests {
     /// neither take nor make heap values (no string constant: PUSH_STR is a
     /// helper op).
     fn effect(i: &Instr) -> Option<(usize, usize)> {
-        let op = i.opcode();
-        if !op.jit().is_inline() || op.info().control != Flow::Next {
+        if !in_block(i) {
             return None;
         }
         i.stack_effect()

@@ -337,7 +337,7 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         let p = self.input.program;
         let dpc = self.input.resume(at);
         self.sure = p.min_depth.get(at as usize).copied().unwrap_or(0);
-        if let Some(slot) = in_place_update(p, at) {
+        if let Some(slot) = in_place_update(p, at).filter(|_| E::FUSES_UPDATES) {
             // `LOAD x; <operand>; APPEND|CONCAT; STORE x` in place.
             E::helper(self, at, dpc, instr, Helper::Update(slot));
             return Ok(4);

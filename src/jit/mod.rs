@@ -74,6 +74,11 @@ struct Unit {
     direct_plan: Option<Result<direct::DirectPlan, String>>,
     /// Its compiled direct entry, 0 until compiled.
     direct: AtomicUsize,
+    /// Compiled code calls it (`Jit::want_direct`): its direct entry is
+    /// worth compiling.
+    wanted: AtomicBool,
+    /// Its direct entry was compiled or refused (set under `Jit::mem`).
+    direct_tried: AtomicBool,
 }
 
 /// A block start, as the engine looks it up by decoded address.
@@ -249,6 +254,8 @@ impl Jit {
                 generic: AtomicBool::new(false),
                 direct_plan: None,
                 direct: AtomicUsize::new(0),
+                wanted: AtomicBool::new(false),
+                direct_tried: AtomicBool::new(false),
             })
             .collect();
         for instr in &p.code {
@@ -630,7 +637,7 @@ impl Jit {
                     .push((label, u.plan.size, c.bytes, t0.elapsed()));
                 drop(stats);
                 if !generic {
-                    self.compile_direct(mem, u, &name, &input);
+                    self.want_direct(mem, index, &name, &input);
                 }
             }
             Err(why) => {
@@ -659,6 +666,83 @@ impl Jit {
             dump(clif);
         }
         result
+    }
+
+    /// Unit `index` is compiled: the direct entries worth compiling now
+    /// are compiled (under `Jit::mem`). A direct entry only serves calls
+    /// from compiled code, so it is compiled when its unit is compiled and
+    /// some compiled code calls it: the units this one calls (this one
+    /// too, when it recurses) are marked wanted and their direct entries
+    /// compiled if their code is; this one's if it was wanted before. A
+    /// function reached only from interpreted code (a loop entered at its
+    /// header from the interpreter) costs no second compilation. A
+    /// function that cannot have one says why at once.
+    fn want_direct(
+        &self,
+        mem: &mut code::CodeMemory,
+        index: usize,
+        name: &str,
+        input: &lower::Input<'_>,
+    ) {
+        let p = &*self.program;
+        let u = &self.units[index];
+        if let Some(Err(why)) = &u.direct_plan {
+            if !u.direct_tried.swap(true, Ordering::Relaxed) {
+                self.stats_mut()
+                    .direct
+                    .push((name.to_string(), Err(why.clone())));
+            }
+        }
+        let mut callees: Vec<usize> = Vec::new();
+        for start in u.plan.blocks.iter().copied().chain(u.plan.cont) {
+            let mut at = start as usize;
+            while at < p.code.len() {
+                if let Instr::Call(c) = &p.code[at] {
+                    if let Some(&t) = self.plan_of.get(c.target as usize) {
+                        if !callees.contains(&(t as usize)) {
+                            callees.push(t as usize);
+                        }
+                    }
+                }
+                at += 1;
+                if at >= p.code.len() || p.block_start[at] {
+                    break;
+                }
+            }
+        }
+        for t in callees {
+            let tu = &self.units[t];
+            tu.wanted.store(true, Ordering::Relaxed);
+            if t != index && tu.code.load(Ordering::Acquire) != 0 {
+                self.try_direct(mem, t, None);
+            }
+        }
+        if u.wanted.load(Ordering::Relaxed) {
+            self.try_direct(mem, index, Some((name, input)));
+        }
+    }
+
+    /// Compile the direct entry of unit `t` once (under `Jit::mem`);
+    /// `this`: its name and lowering input when they are at hand.
+    fn try_direct(
+        &self,
+        mem: &mut code::CodeMemory,
+        t: usize,
+        this: Option<(&str, &lower::Input<'_>)>,
+    ) {
+        let u = &self.units[t];
+        if !matches!(u.direct_plan, Some(Ok(_))) || u.direct_tried.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        match this {
+            Some((name, input)) => self.compile_direct(mem, u, name, input),
+            None => {
+                let name = self.unit_name(u);
+                let callee = |target: u32| self.callee(target);
+                let input = self.input(u, &callee);
+                self.compile_direct(mem, u, &name, &input);
+            }
+        }
     }
 
     /// Compile the direct entry of unit `u`, if it can have one.

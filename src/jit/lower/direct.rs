@@ -32,14 +32,18 @@
 //! The checks: ordinary code starts a chain of direct calls only when the
 //! operand stack and the slot vector have room for the deepest chain
 //! (`MAX_DIRECT_DEPTH` frames of the largest direct function) below the
-//! operand stack and frame-slot limits and within the bits of `place`; so a direct entry
-//! checks only that its arguments are unboxed (so no value here is ever
-//! counted) and, if it calls, that frames are left. Failing either, it
-//! leaves at once, and its ordinary compiled code or the interpreter runs
-//! it from the start.
+//! operand stack and frame-slot limits and within the bits of `place`; so
+//! a direct entry checks only, if it calls, that frames are left. Failing
+//! that, it leaves at once, and its ordinary compiled code or the
+//! interpreter runs it from the start.
+//!
+//! Values are counted as in ordinary code: arguments arrive owned, the
+//! result leaves owned, every slot and operand owns one reference, RET and
+//! tail calls drop the frame's slots; so a frame that leaves hands the
+//! `leave` helpers exactly the references the frame they write holds.
 
 use super::env::{FrameEnv, Helper, Ordinary};
-use super::{Input, Item, Lower, Unsupported, BOOL, FLOAT, INT, NULL};
+use super::{Input, Item, Lower, Unsupported, BOOL, FLOAT, INT, LIST, NULL};
 use crate::bytecode::{Callee as CallInstr, Instr};
 use crate::exec::frame_layout as fl;
 use crate::exec::native::{off, status, MAX_DIRECT_DEPTH};
@@ -51,6 +55,7 @@ use cranelift_codegen::ir::types::{I16, I32, I64, I8};
 use cranelift_codegen::ir::{self, BlockArg, InstBuilder};
 use cranelift_frontend::{FunctionBuilder, Variable};
 use std::collections::HashMap;
+use ttvm_runtime::value::tag::{OBJECT, STR};
 
 /// The state of a direct entry's lowering.
 pub(in crate::jit) struct Direct<'a> {
@@ -83,26 +88,9 @@ pub(in crate::jit) fn translate_direct(
     plan: &DirectPlan,
 ) -> Result<(), Unsupported> {
     let slots = plan.size as usize;
-    let first = 4 + 2 * slots as u32;
-    let depth = plan.max_depth() as u32;
-    let d = Direct {
-        plan,
-        pos: ir::Value::from_u32(0),
-        stk_tag: (0..depth)
-            .map(|i| Variable::from_u32(first + 2 * i))
-            .collect(),
-        stk_pay: (0..depth)
-            .map(|i| Variable::from_u32(first + 2 * i + 1))
-            .collect(),
-        sigs: HashMap::new(),
-        buf: None,
-        fast: false,
-        fast_above: 0,
-        checked: HashMap::new(),
-        err: None,
-    };
-    let assume = HashMap::new();
-    let mut l = Lower::new(b, im, input, &assume, slots, d);
+    let d = Direct::new(plan);
+    let none = HashMap::new();
+    let mut l = Lower::new(b, im, input, &none, slots, d);
     l.run_direct()?;
     match l.mode.err {
         Some(e) => Err(format!("direct entry: {e}")),
@@ -110,12 +98,39 @@ pub(in crate::jit) fn translate_direct(
     }
 }
 
+impl<'a> Direct<'a> {
+    fn new(plan: &'a DirectPlan) -> Direct<'a> {
+        let slots = plan.size as usize;
+        let first = 4 + 2 * slots as u32;
+        let depth = plan.max_depth() as u32;
+        Direct {
+            plan,
+            pos: ir::Value::from_u32(0),
+            stk_tag: (0..depth)
+                .map(|i| Variable::from_u32(first + 2 * i))
+                .collect(),
+            stk_pay: (0..depth)
+                .map(|i| Variable::from_u32(first + 2 * i + 1))
+                .collect(),
+            sigs: HashMap::new(),
+            buf: None,
+            fast: false,
+            fast_above: 0,
+            checked: HashMap::new(),
+            err: None,
+        }
+    }
+}
+
 /// A direct entry's frame environment: slots and operands in SSA values
 /// and Cranelift variables, nothing in memory until the frame leaves
 /// through the direct-leave chain (D2–D4), direct calls in registers,
-/// no helpers (the plan admits no instruction that needs one) and no
-/// reference counts (only unboxed values).
+/// the `value` helper for the list, object and string operations the plan
+/// admits, reference counts as in ordinary code.
 impl FrameEnv for Direct<'_> {
+    const MOVES: bool = true;
+    const FUSES_UPDATES: bool = false;
+
     fn save_state(_: &mut Lower<'_, '_, '_, Self>) {}
 
     fn reload_state(_: &mut Lower<'_, '_, '_, Self>) {}
@@ -147,23 +162,22 @@ impl FrameEnv for Direct<'_> {
         l.def_slot_vars(s, tag, v.pay);
     }
 
-    /// Unboxed or unset: leave when unset (the interpreter raises
-    /// `undefined variable`). A parameter is always set: the call binds
-    /// it and STORE only ever puts a value there.
-    fn load_checks(l: &mut Lower<'_, '_, '_, Self>, slot: u32, it: Item, dpc: u32) -> bool {
-        let none_tag = l.input.none_tag;
-        if it.known.is_none() && !l.mode.plan.params.contains(&slot) {
-            let none = l.b.ins().icmp_imm(IntCC::Equal, it.tag, none_tag as i64);
-            l.exit_if(none, dpc);
-        } else if it.known == Some(none_tag) {
+    /// As in ordinary code: leave when unset (the interpreter raises
+    /// `undefined variable`), one more reference to a heap value.
+    fn load_checks(l: &mut Lower<'_, '_, '_, Self>, _slot: u32, it: Item, dpc: u32) -> bool {
+        if it.known == Some(l.input.none_tag) {
             l.exit_always(&[], dpc);
             return false;
         }
+        l.load_counted(it, dpc);
         true
     }
 
-    /// A direct entry holds unboxed values only.
-    fn refcount(_: &mut Lower<'_, '_, '_, Self>, _f: ir::FuncRef, _it: Item) {}
+    /// Values are counted as in ordinary code: each slot and operand owns
+    /// its reference, so leaving hands them to the frame written.
+    fn refcount(l: &mut Lower<'_, '_, '_, Self>, f: ir::FuncRef, it: Item) {
+        l.refcount_counted(f, it);
+    }
 
     fn exit(l: &mut Lower<'_, '_, '_, Self>, dpc: u32) {
         l.direct_exit(status::CONTINUE, dpc);
@@ -191,11 +205,21 @@ impl FrameEnv for Direct<'_> {
         l.direct_ret(dpc);
     }
 
-    fn helper(l: &mut Lower<'_, '_, '_, Self>, _at: u32, dpc: u32, _instr: &Instr, how: Helper) {
-        l.direct_bug("an instruction without a direct lowering");
-        match how {
-            Helper::Ends => l.exit_continue(dpc),
-            _ => l.exit_always(&[], dpc),
+    /// A string constant inline; the `value` helper for the list,
+    /// object and string operations the plan admits
+    /// (`direct::value_helper`); nothing else (the plan admits nothing
+    /// else).
+    fn helper(l: &mut Lower<'_, '_, '_, Self>, _at: u32, dpc: u32, instr: &Instr, how: Helper) {
+        match instr {
+            Instr::PushStr(t) => l.push_str_const(t),
+            i if crate::jit::direct::value_helper(i) => l.value_op(i, dpc),
+            _ => {
+                l.direct_bug("an instruction without a direct lowering");
+                match how {
+                    Helper::Ends => l.exit_continue(dpc),
+                    _ => l.exit_always(&[], dpc),
+                }
+            }
         }
     }
 
@@ -295,13 +319,6 @@ impl<'p> Lower<'_, '_, '_, Direct<'p>> {
         // Every variable is defined before the first way out.
         let leave = self.b.create_block();
         self.b.set_cold_block(leave);
-        for k in 0..params.len() {
-            let boxed =
-                self.b
-                    .ins()
-                    .icmp_imm(IntCC::UnsignedGreaterThan, args[2 + 2 * k], FLOAT as i64);
-            self.leave_if(boxed, leave);
-        }
         if calls {
             let left = self.b.ins().ireduce(I16, pos);
             let none_left = self.b.ins().icmp_imm(IntCC::Equal, left, 0);
@@ -618,9 +635,96 @@ impl<'p> Lower<'_, '_, '_, Direct<'p>> {
         if !self.stack.is_empty() {
             self.direct_bug("RET with more than one operand");
         }
+        self.drop_slots();
         let tag = self.tag_of(r);
         let budget = self.b.use_var(self.v_budget);
         self.b.ins().return_(&[tag, r.pay, budget]);
+    }
+
+    /// The frame ends (RET, tail call): each slot's reference is dropped
+    /// (the result and a tail call's arguments own theirs).
+    fn drop_slots(&mut self) {
+        for s in 0..self.v_tag.len() {
+            let known = self.known[s];
+            if known.is_some_and(|k| !super::is_heap(k)) {
+                continue;
+            }
+            let it = Item {
+                tag: self.b.use_var(self.v_tag[s]),
+                pay: self.b.use_var(self.v_pay[s]),
+                known,
+                slot: None,
+            };
+            self.drop_item(it);
+        }
+    }
+
+    /// PUSH_STR: one more reference to the program's string (the program
+    /// outlives compiled code).
+    fn push_str_const(&mut self, t: &crate::bytecode::Text) {
+        let v = ttvm_runtime::Value::Str(t.0.clone());
+        // SAFETY: a `Value` is 16 bytes; only its payload word is read.
+        let raw: [u64; 2] = unsafe { std::mem::transmute_copy(&v) };
+        drop(v);
+        let pay = self.b.ins().iconst(I64, raw[1] as i64);
+        let it = self.item(STR, pay);
+        self.clone_item(it);
+        self.stack.push(it);
+    }
+
+    /// MAKE_LIST, MAKE_OBJECT, APPEND, SET_INDEX, CONCAT, SET_FIELD of a
+    /// constant name: the `value` helper on the operands (owned: in place
+    /// when unshared); when it answers that the instruction raises, leave
+    /// at it with the operands back on the stack.
+    fn value_op(&mut self, instr: &Instr, dpc: u32) {
+        let (n, aux) = match instr {
+            Instr::MakeList(c) => (c.0 as usize, 0),
+            Instr::MakeObject(_) => (0, 0),
+            Instr::Append(_) | Instr::Concat(_) => (2, 0),
+            Instr::SetIndex(_) => (3, 0),
+            Instr::SetField(crate::bytecode::OptField(Some(a))) => {
+                (2, a as *const ttvm_runtime::Atom as i64)
+            }
+            _ => return self.direct_bug("not a value operation"),
+        };
+        let operands = self.operands(n, dpc);
+        let items = self.b.create_sized_stack_slot(ir::StackSlotData::new(
+            ir::StackSlotKind::ExplicitSlot,
+            (n.max(1) as i64 * super::VALUE_BYTES) as u32,
+            3,
+        ));
+        let out = self.b.create_sized_stack_slot(ir::StackSlotData::new(
+            ir::StackSlotKind::ExplicitSlot,
+            super::VALUE_BYTES as u32,
+            3,
+        ));
+        for (k, &it) in operands.iter().enumerate() {
+            let o = (k as i64 * super::VALUE_BYTES) as i32;
+            let tag = self.tag_of(it);
+            self.b.ins().stack_store(tag, items, o);
+            self.b.ins().stack_store(it.pay, items, o + 8);
+        }
+        let opn = self.b.ins().iconst(I32, instr.opcode() as i64);
+        let nn = self.b.ins().iconst(I32, n as i64);
+        let ip = self.b.ins().stack_addr(I64, items, 0);
+        let aux = self.b.ins().iconst(I64, aux);
+        let op = self.b.ins().stack_addr(I64, out, 0);
+        let call = self.b.ins().call(self.im.value, &[opn, nn, ip, aux, op]);
+        let ok = self.b.inst_results(call)[0];
+        self.guard(ok, dpc, &operands);
+        let tag = self.b.ins().stack_load(I8, out, 0);
+        let pay = self.b.ins().stack_load(I64, out, 8);
+        let known = match instr {
+            Instr::MakeList(_) | Instr::Append(_) | Instr::SetIndex(_) => Some(LIST),
+            Instr::Concat(_) => Some(STR),
+            _ => Some(OBJECT),
+        };
+        self.stack.push(Item {
+            tag,
+            pay,
+            known,
+            slot: None,
+        });
     }
 
     fn sig_for(&mut self, n: usize) -> ir::SigRef {
@@ -680,6 +784,7 @@ impl<'p> Lower<'_, '_, '_, Direct<'p>> {
             if !self.stack.is_empty() {
                 self.direct_bug("a tail call with operands below");
             }
+            self.drop_slots();
             let argv = self.direct_args(pos, &args);
             match callee {
                 Some(f) => self.b.ins().return_call_indirect(sig, f, &argv),

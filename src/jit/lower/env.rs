@@ -22,10 +22,11 @@
 //!   units' code cells, or direct calls in registers (with inline
 //!   returns, `inline.rs`);
 //! - **how to run what has no inline lowering**: a helper call
-//!   (`for_each_helper!`), or — where the frame is not in memory — not at
-//!   all (a direct entry's plan admits no such instruction);
-//! - **whether reference counts apply** (a direct entry holds unboxed
-//!   values only).
+//!   (`for_each_helper!`), or — where the frame is not in memory — the
+//!   `value` helper on owned operands for the few operations a direct
+//!   entry's plan admits, or not at all;
+//! - **whether reference counts apply** (a path lowered inline holds
+//!   unboxed values only).
 //!
 //! A new instruction is lowered once, in terms of these hooks, and works
 //! in every environment; a new environment (issue 15: process bodies,
@@ -69,6 +70,11 @@ pub(super) trait FrameEnv: Sized {
     /// heap value out of the slot, as the interpreter does; an environment
     /// holding unboxed values only copies (which is always correct).
     const MOVES: bool = false;
+    /// `LOAD x; <operand>; APPEND|CONCAT; STORE x` is one helper call
+    /// (`Helper::Update`, on the frame in memory); otherwise its four
+    /// instructions are lowered one by one (the LOAD moves, so the update
+    /// is in place all the same).
+    const FUSES_UPDATES: bool = true;
 
     // ---- where frame values live ----------------------------------------
 

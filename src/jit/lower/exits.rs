@@ -144,8 +144,13 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
     /// at `dpc` (the interpreter runs the instruction); the rest of the
     /// block is lowered into a block nothing reaches.
     pub(super) fn exit_always(&mut self, operands: &[Item], dpc: u32) {
+        // The dead rest sees the operands taken (and the one result
+        // `dead_block` pushes), so its stack has the heights the plan of a
+        // direct entry expects.
+        let saved = self.stack.clone();
         self.unpop(operands);
         self.exit_continue(dpc);
+        self.stack = saved;
         self.dead_block();
     }
 

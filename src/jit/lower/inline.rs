@@ -17,7 +17,9 @@
 //! (paths are lowered one at a time, so a block reached twice on one path
 //! is a loop: the real call), a RET jumps to the caller's join with the
 //! result, a CALL of a function with a direct entry is lowered inline in
-//! turn, and nothing is counted (direct entries hold unboxed values only).
+//! turn, and nothing is counted: a path holds unboxed values only (its
+//! arguments are tested, and it takes no list, object or string
+//! operation), so leaving it for the real call drops nothing.
 
 use super::direct::Direct;
 use super::env::{FrameEnv, Helper};
@@ -213,10 +215,13 @@ impl FrameEnv for Inline<'_> {
         None
     }
 
-    /// At most [`MAX_INLINE`] instructions per call site.
-    fn before_instr(l: &mut Lower<'_, '_, '_, Self>, _at: u32) -> bool {
+    /// At most [`MAX_INLINE`] instructions per call site; no list, object
+    /// or string operation (a path holds unboxed values only, so nothing
+    /// on it is counted and leaving for the real call drops nothing).
+    fn before_instr(l: &mut Lower<'_, '_, '_, Self>, at: u32) -> bool {
         l.mode.count += 1;
-        if l.mode.count > MAX_INLINE {
+        let instr = &l.input.program.code[at as usize];
+        if l.mode.count > MAX_INLINE || crate::jit::direct::heap_inline(instr) {
             l.go_call();
             return false;
         }
@@ -283,6 +288,25 @@ fn lower_inline<'p>(
 ) -> Inline<'p> {
     mode.path.slots = vec![None; plan.size as usize];
     let mut l = Lower::new(b, im, input, assume, plan.size as usize, mode);
+    // Only unboxed values on a path: an argument that may be a heap value
+    // is tested, and the real call takes it (it owns the reference).
+    for &a in args {
+        match a.known {
+            Some(k) if !super::is_heap(k) => {}
+            Some(_) => {
+                l.go_call();
+                return l.mode;
+            }
+            None => {
+                let boxed =
+                    l.b.ins()
+                        .icmp_imm(IntCC::UnsignedGreaterThan, a.tag, super::FLOAT as i64);
+                let next = l.b.create_block();
+                l.b.ins().brif(boxed, l.mode.call, &[], next, &[]);
+                l.b.switch_to_block(next);
+            }
+        }
+    }
     let unset = Some(input.none_tag);
     l.known.iter_mut().for_each(|k| *k = unset);
     for (&s, &a) in plan.params.iter().zip(args) {

@@ -84,52 +84,12 @@ impl FrameEnv for Ordinary {
     }
 
     fn load_checks(l: &mut Lower<'_, '_, '_, Self>, _slot: u32, it: Item, dpc: u32) -> bool {
-        match it.known {
-            Some(k) => {
-                if super::is_heap(k) {
-                    l.clone_item(it);
-                }
-            }
-            None => {
-                // One test for the rare cases: an unset variable (the
-                // interpreter raises `undefined variable`) or a heap value
-                // (one more reference). Tags 0..=3 are the unboxed kinds.
-                let rare =
-                    l.b.ins()
-                        .icmp_imm(IntCC::UnsignedGreaterThan, it.tag, FLOAT as i64);
-                let cold = l.b.create_block();
-                l.b.set_cold_block(cold);
-                let cont = l.b.create_block();
-                l.b.ins().brif(rare, cold, &[], cont, &[]);
-                l.b.switch_to_block(cold);
-                let none =
-                    l.b.ins()
-                        .icmp_imm(IntCC::Equal, it.tag, l.input.none_tag as i64);
-                l.exit_if(none, dpc);
-                l.count_ref(l.im.clone, it);
-                l.b.ins().jump(cont, &[]);
-                l.b.switch_to_block(cont);
-            }
-        }
+        l.load_counted(it, dpc);
         true
     }
 
     fn refcount(l: &mut Lower<'_, '_, '_, Self>, f: ir::FuncRef, it: Item) {
-        match it.known {
-            Some(k) if !super::is_heap(k) => {}
-            Some(_) => l.count_ref(f, it),
-            None => {
-                let heap = l.heap_test(it.tag);
-                let call = l.b.create_block();
-                l.b.set_cold_block(call);
-                let cont = l.b.create_block();
-                l.b.ins().brif(heap, call, &[], cont, &[]);
-                l.b.switch_to_block(call);
-                l.count_ref(f, it);
-                l.b.ins().jump(cont, &[]);
-                l.b.switch_to_block(cont);
-            }
-        }
+        l.refcount_counted(f, it);
     }
 
     /// X1 in src/jit/README.md.
@@ -212,7 +172,61 @@ impl FrameEnv for Ordinary {
     }
 }
 
-impl Lower<'_, '_, '_, Ordinary> {
+impl<E: FrameEnv> Lower<'_, '_, '_, E> {
+    /// LOAD's checks where values are counted: an unset variable leaves
+    /// at `dpc` (the interpreter raises), a heap value gains a reference.
+    pub(super) fn load_counted(&mut self, it: Item, dpc: u32) {
+        match it.known {
+            Some(k) => {
+                if super::is_heap(k) {
+                    self.clone_item(it);
+                }
+            }
+            None => {
+                // One test for the rare cases: an unset variable (the
+                // interpreter raises `undefined variable`) or a heap value
+                // (one more reference). Tags 0..=3 are the unboxed kinds.
+                let rare = self
+                    .b
+                    .ins()
+                    .icmp_imm(IntCC::UnsignedGreaterThan, it.tag, FLOAT as i64);
+                let cold = self.b.create_block();
+                self.b.set_cold_block(cold);
+                let cont = self.b.create_block();
+                self.b.ins().brif(rare, cold, &[], cont, &[]);
+                self.b.switch_to_block(cold);
+                let none = self
+                    .b
+                    .ins()
+                    .icmp_imm(IntCC::Equal, it.tag, self.input.none_tag as i64);
+                self.exit_if(none, dpc);
+                self.count_ref(self.im.clone, it);
+                self.b.ins().jump(cont, &[]);
+                self.b.switch_to_block(cont);
+            }
+        }
+    }
+
+    /// `f` (clone or drop) of `it` when it is a heap value, where values
+    /// are counted.
+    pub(super) fn refcount_counted(&mut self, f: ir::FuncRef, it: Item) {
+        match it.known {
+            Some(k) if !super::is_heap(k) => {}
+            Some(_) => self.count_ref(f, it),
+            None => {
+                let heap = self.heap_test(it.tag);
+                let call = self.b.create_block();
+                self.b.set_cold_block(call);
+                let cont = self.b.create_block();
+                self.b.ins().brif(heap, call, &[], cont, &[]);
+                self.b.switch_to_block(call);
+                self.count_ref(f, it);
+                self.b.ins().jump(cont, &[]);
+                self.b.switch_to_block(cont);
+            }
+        }
+    }
+
     /// One reference more (`f` is the `clone` helper) or fewer (`drop`)
     /// to the heap value `it`. Inline where the runtime found the strong
     /// count (`ttvm_runtime::value::strong_count_offset`): a clone is one
@@ -220,7 +234,7 @@ impl Lower<'_, '_, '_, Ordinary> {
     /// one compare-and-swap of a count above 1 (so it never reaches 0
     /// inline); the last reference, or a count that changed under the
     /// swap, goes to the helper, which drops the value as the runtime does.
-    fn count_ref(&mut self, f: ir::FuncRef, it: Item) {
+    pub(super) fn count_ref(&mut self, f: ir::FuncRef, it: Item) {
         let Some(off) = ttvm_runtime::value::strong_count_offset() else {
             let t = self.b.ins().uextend(I64, it.tag);
             self.b.ins().call(f, &[t, it.pay]);
@@ -257,7 +271,9 @@ impl Lower<'_, '_, '_, Ordinary> {
         self.b.ins().jump(done, &[]);
         self.b.switch_to_block(done);
     }
+}
 
+impl Lower<'_, '_, '_, Ordinary> {
     pub(super) fn run(&mut self) -> Result<(), Unsupported> {
         self.setup()?;
         for &start in &self.input.plan.blocks {
