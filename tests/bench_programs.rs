@@ -48,14 +48,20 @@ fn every_workload_has_its_files_and_its_substitutions_match() {
 fn run_at_size(program: &str, from: &str, to: &str, flags: &[&str]) -> String {
     let text = std::fs::read_to_string(Path::new(ROOT).join(program)).expect("reads");
     assert!(text.contains(from), "{program}: {from:?} not found");
-    let dir = std::env::temp_dir().join(format!("ttvm-bench-programs-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
     let name = Path::new(program).file_name().expect("file name");
+    // A folder per program: the tests run in parallel, and one removing a
+    // shared folder made another's write fail (NotFound).
+    let dir = std::env::temp_dir().join(format!(
+        "ttvm-bench-programs-{}-{}",
+        std::process::id(),
+        name.to_string_lossy()
+    ));
+    std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join(name);
     std::fs::write(&path, text.replace(from, to)).expect("writes");
     let out = Ttvm::new().args(flags).arg(&path).run();
     let _ = std::fs::remove_file(&path);
-    let _ = std::fs::remove_dir(&dir); // when the other tests are done with it
+    let _ = std::fs::remove_dir(&dir);
     assert_eq!(
         out.status,
         Some(0),
