@@ -21,7 +21,7 @@ pub use deep::{List, ListLayout};
 pub use display::{format_float, shown_text, Shown, TooLong, MAX_PRINT_DEPTH, MAX_SHOWN_BYTES};
 pub use handle::{Handle, Resource};
 pub use object::{Key, Object, ObjectLayout};
-pub use text::Str;
+pub use text::{Str, StrLayout};
 
 use std::sync::Arc;
 

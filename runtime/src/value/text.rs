@@ -52,6 +52,48 @@ impl Str {
     }
 }
 
+/// Where compiled code finds an ASCII string's length (`Str::layout`):
+/// offsets from the start of the `Arc`'s allocation (what a `Value::Str`'s
+/// payload word holds) of the flag `ascii` (a byte, 1 when the text is all
+/// ASCII) and of the text's length in bytes (a word).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StrLayout {
+    pub ascii: i32,
+    pub len: i32,
+}
+
+impl Str {
+    /// The offsets of [`StrLayout`], found once on a string made for the
+    /// purpose (Rust fixes neither `Arc`'s nor `String`'s field order):
+    /// the flag's by `offset_of!` past the `Arc`'s counters, the length's
+    /// as the word that holds 5 in a string of 5 bytes and capacity 64.
+    pub fn layout() -> StrLayout {
+        static LAYOUT: std::sync::OnceLock<StrLayout> = std::sync::OnceLock::new();
+        *LAYOUT.get_or_init(|| {
+            let mut text = String::with_capacity(64);
+            text.push_str("abcde");
+            let arc = std::sync::Arc::new(Str::new(text));
+            let data = std::sync::Arc::as_ptr(&arc) as usize;
+            let v = super::Value::Str(arc);
+            // SAFETY: `Value` is 16 bytes, `repr(C, u8)`: the payload word
+            // (the `Arc`'s pointer) is at offset 8.
+            let base = unsafe { *((&v as *const super::Value as *const usize).add(1)) };
+            let at = (data - base) as i32;
+            let ascii = at + std::mem::offset_of!(Str, ascii) as i32;
+            let text_at = at + std::mem::offset_of!(Str, text) as i32;
+            for k in 0..3 {
+                let off = text_at + 8 * k;
+                // SAFETY: a `String` is three words within the allocation.
+                let word = unsafe { *((base + off as usize) as *const usize) };
+                if word == 5 {
+                    return StrLayout { ascii, len: off };
+                }
+            }
+            unreachable!("a string's length is one of its three words")
+        })
+    }
+}
+
 impl Deref for Str {
     type Target = str;
     fn deref(&self) -> &str {
@@ -119,5 +161,32 @@ mod tests {
         assert_eq!(a.char_at(3), Some("ü"));
         s.push_str("!");
         assert_eq!(s.as_str(), "héllo!");
+    }
+}
+
+#[cfg(test)]
+mod layout_tests {
+    use super::*;
+    use crate::Value;
+
+    /// What compiled code reads at `Str::layout`'s offsets is the flag and
+    /// the byte length, for strings of every size and kind.
+    #[test]
+    fn layout_reads_the_flag_and_the_length() {
+        let l = Str::layout();
+        for text in ["", "a", "hello", "héllo", "日本語のテキスト", &"x".repeat(1000)] {
+            let v = Value::str(text);
+            // SAFETY: the payload word of a `Value` (offset 8) is the
+            // `Arc`'s pointer; the offsets are within its allocation.
+            let (flag, len) = unsafe {
+                let base = *((&v as *const Value as *const usize).add(1));
+                (
+                    *((base + l.ascii as usize) as *const u8),
+                    *((base + l.len as usize) as *const usize),
+                )
+            };
+            assert_eq!(flag != 0, text.is_ascii(), "{text:?}");
+            assert_eq!(len, text.len(), "{text:?}");
+        }
     }
 }

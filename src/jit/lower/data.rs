@@ -1,8 +1,9 @@
 //! LEN and INDEX (the op table's `inline_heap`): a list's length and
-//! element are guarded loads — the tag checked, the index checked against
-//! the length, the element cloned as the runtime clones it (one more
-//! reference when it is a heap value) — and anything else (a string, an
-//! object, an index of another kind or out of bounds) goes through the
+//! element, and an ASCII string's length, are guarded loads — the tag
+//! checked, the index checked against the length, the element cloned as
+//! the runtime clones it (one more reference when it is a heap value) —
+//! and anything else (other strings, a string's INDEX, an object, an index
+//! of another kind or out of bounds) goes through the
 //! `data` helper with the operands borrowed, which computes the result or
 //! says that the instruction raises; then compiled code leaves at the
 //! instruction and the interpreter raises the error with its exact text.
@@ -30,22 +31,40 @@ use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I32, I64, I8};
 use cranelift_codegen::ir::{self, BlockArg, InstBuilder, StackSlotData, StackSlotKind};
 use std::sync::Arc;
-use ttvm_runtime::value::{tag::OBJECT, List, Object};
+use ttvm_runtime::value::{
+    tag::{OBJECT, STR},
+    List, Object, Str,
+};
 
 impl<E: FrameEnv> Lower<'_, '_, '_, E> {
-    /// LEN: a list's length inline, anything else through the helper.
+    /// LEN: a list's length, or an ASCII string's (its bytes are its
+    /// characters: `Str::layout`), inline; anything else through the
+    /// helper.
     pub(super) fn len(&mut self, dpc: u32) {
         let [x] = self.operands_n::<1>(dpc);
         let layout = List::layout();
+        let sl = Str::layout();
         let join = self.b.create_block();
         self.b.append_block_param(join, I64);
         let fast = self.b.create_block();
+        let not_list = self.b.create_block();
+        let string = self.b.create_block();
+        let ascii = self.b.create_block();
         let slow = self.b.create_block();
         self.b.set_cold_block(slow);
         let is_list = self.tag_is(x, LIST);
-        self.b.ins().brif(is_list, fast, &[], slow, &[]);
+        self.b.ins().brif(is_list, fast, &[], not_list, &[]);
         self.b.switch_to_block(fast);
         let n = self.b.ins().load(I64, self.mf, x.pay, layout.len);
+        self.b.ins().jump(join, &[BlockArg::Value(n)]);
+        self.b.switch_to_block(not_list);
+        let is_str = self.tag_is(x, STR);
+        self.b.ins().brif(is_str, string, &[], slow, &[]);
+        self.b.switch_to_block(string);
+        let flag = self.b.ins().load(I8, self.mf, x.pay, sl.ascii);
+        self.b.ins().brif(flag, ascii, &[], slow, &[]);
+        self.b.switch_to_block(ascii);
+        let n = self.b.ins().load(I64, self.mf, x.pay, sl.len);
         self.b.ins().jump(join, &[BlockArg::Value(n)]);
         self.b.switch_to_block(slow);
         let (_, pay) = self.data_helper(Opcode::Len, &[x], dpc);
