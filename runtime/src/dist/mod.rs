@@ -1,0 +1,3 @@
+//! Erlang distribution (issue 17).
+
+pub mod term;
