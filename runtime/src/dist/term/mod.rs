@@ -233,21 +233,41 @@ fn decode_checked(bytes: &[u8]) -> Result<Term, TermError> {
     Term::decode(bytes).map_err(|e| TermError::bad(format!("malformed term: {e}")))
 }
 
-/// The terms of a frame's payload: one or more terms, each with its
-/// version byte, back to back (a pass-through message after its `p`
-/// byte: the control message, then the message if the control message
-/// has one), checked as [`decode`] checks one, sharing one budget of
-/// [`Limits::elements`].
-pub fn decode_all(bytes: &[u8]) -> Result<Vec<Term>, TermError> {
+/// Checks a frame's payload without decoding it: one or more terms, each
+/// with its version byte, back to back (a pass-through message after its
+/// `p` byte: the control message, then the message if the control message
+/// has one), as [`decode`] checks one, sharing one budget of
+/// [`Limits::elements`]; the byte ranges of the terms. Once it says yes,
+/// `eetf` (or `erl_dist`, which decodes with it) can decode those bytes
+/// safely.
+pub fn check_terms(bytes: &[u8]) -> Result<Vec<std::ops::Range<usize>>, TermError> {
+    if bytes.is_empty() {
+        return Err(TermError::bad("malformed term: no bytes"));
+    }
     let mut budget = LIMITS.elements;
     let mut spans = Vec::new();
     let mut pos = 0;
     while pos < bytes.len() {
-        let n = check::check_term(&bytes[pos..], &LIMITS, &mut budget)?;
+        let n = check::check_term(&bytes[pos..], &LIMITS, &mut budget).map_err(|e| {
+            if spans.is_empty() {
+                e
+            } else {
+                TermError::bad(format!(
+                    "{} (term {} of the frame)",
+                    e.what,
+                    spans.len() + 1
+                ))
+            }
+        })?;
         spans.push(pos..pos + n);
         pos += n;
     }
-    spans
+    Ok(spans)
+}
+
+/// The terms of a frame's payload ([`check_terms`]), decoded.
+pub fn decode_all(bytes: &[u8]) -> Result<Vec<Term>, TermError> {
+    check_terms(bytes)?
         .into_iter()
         .map(|s| decode_checked(&bytes[s]))
         .collect()
