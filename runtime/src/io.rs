@@ -35,6 +35,9 @@ pub(crate) enum Done {
     /// A socket's message to its owner; the last one of a socket that
     /// stopped being armed carries its ticket (N4), settled once delivered.
     Msg(Pid, crate::value::Value, Option<Ticket>),
+    /// A message from another node to the process registered under this
+    /// name (`dist/`, REG_SEND): dropped when nobody has the name.
+    Named(std::sync::Arc<str>, crate::value::Value),
 }
 
 /// What the I/O threads share with the node's workers.

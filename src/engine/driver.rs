@@ -95,6 +95,19 @@ fn run_here(
             vm.eprint(&format!("[procs] {event}\n"))
         }));
     }
+    if let Some(flags) = &vm.config.dist {
+        let warn_vm = vm.clone();
+        let warn: Arc<dyn Fn(&str) + Send + Sync> =
+            Arc::new(move |line: &str| warn_vm.eprint(&format!("{line}\n")));
+        if let Err(e) = crate::dist::start(&node, flags, warn) {
+            vm.eprint(&format!("error: distribution: {e}\n"));
+            vm.flush();
+            return RunResult {
+                exit_code: crate::EXIT_USAGE,
+                hit_reduction_limit: false,
+            };
+        }
+    }
     let size = program.layout_at(0).names.len() as u32;
     let main = Box::new(Context::new(code.layout.dpc(Addr(0)), Addr(0), size));
     node.spawn_root(main).expect("the first process");

@@ -1,3 +1,776 @@
-//! Erlang distribution (issue 17).
+//! Erlang distribution (issue 17): a ttvm node joins an Erlang cluster
+//! with the BEAM's own protocol — EPMD registration, the handshake with
+//! cookies, and messages in the external term format. The user's view is
+//! docs/DISTRIBUTION.md; the term mapping is `term.rs`.
+//!
+//! **Threads, not the schedulers.** Distribution connections are few, so
+//! each one has two threads of its own: a reader, which decodes frames,
+//! converts their terms to values and hands each message to the workers
+//! through the I/O pool's done list (as a socket's messages, N2/N3 in
+//! `sched/README.md`), and a writer, which takes the frames SEND queued
+//! for it from a channel and writes them, batching what is waiting into
+//! one flush and sending a tick when nothing was written for a while. A
+//! process never waits for the network: SEND converts the message, queues
+//! it and goes on (as the BEAM's does); a reply comes as any message, to a
+//! receive that parks as usual. A listener thread accepts connections;
+//! the handshake of each runs on a thread of its own, with timeouts.
+//!
+//! **Connections on first use.** The first SEND to a node creates its
+//! connection entry (with the channel) and a thread that asks the node's
+//! EPMD for its port (PORT_PLEASE2) and does the handshake; messages sent
+//! meanwhile wait in the channel, in order, and go out once it is up, or
+//! are dropped (with one line on stderr and a `--trace-procs` line) when
+//! the node cannot be reached — the BEAM drops them silently.
+//!
+//! **Order.** Messages of one sender to one receiver go through one
+//! channel and one TCP connection, and are delivered by the done list in
+//! the order read (N3), so they arrive in the order sent.
+//!
+//! **Safety.** A frame longer than [`wire::MAX_FRAME`], nested deeper than
+//! `term::LIMITS` allow, or not decodable closes that connection only (one
+//! line on stderr); the reader threads never touch a process. The run
+//! stays alive while the node is distributed: the node holds an I/O ticket
+//! (I5), so a process waiting for a message from another node is not a
+//! deadlock; the run ends when every process has ended (or at EXIT).
 
 pub mod term;
+pub mod wire;
+
+use crate::io::{Done, IoShared};
+use crate::process::{Pid, Ticket};
+use crate::sync::lock;
+use crate::value::Value;
+use erl_dist::epmd::{EpmdClient, EpmdError, NodeEntry};
+use erl_dist::handshake::{
+    ClientSideHandshake, HandshakeError, HandshakeStatus, ServerSideHandshake,
+};
+use erl_dist::message::Message;
+use erl_dist::node::{LocalNode, NodeName, PeerNode};
+use erl_dist::term::{Atom, Pid as ErlPid, Term};
+use erl_dist::DistributionFlags;
+use futures::executor::block_on;
+use futures::io::AllowStdIo;
+use rustc_hash::FxHashMap;
+use std::io::{BufReader, BufWriter, Write};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// EPMD's port when `ERL_EPMD_PORT` does not say another.
+pub const DEFAULT_EPMD_PORT: u16 = 4369;
+/// How long a handshake (or an EPMD request) may take.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// A tick goes out when nothing was written for this long (the BEAM's
+/// `net_ticktime` 60 s, ticked four times per period).
+const TICK: Duration = Duration::from_secs(15);
+/// A connection on which nothing arrived for this long is gone (the
+/// BEAM's `net_ticktime`, plus a margin).
+const SILENCE: Duration = Duration::from_secs(75);
+/// Stack of a reader thread (term conversion is recursive, bounded by
+/// `term::LIMITS`).
+const READER_STACK: usize = 16 << 20;
+/// After a failed connection attempt, messages to that node are dropped
+/// for this long before the next SEND tries again.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// What starting a node needs (`ttvm --sname/--name`, `--cookie`).
+pub struct DistConfig {
+    /// The full node name, `alive@host`.
+    pub name: String,
+    pub cookie: String,
+    /// The address the listener binds (loopback unless given).
+    pub listen: IpAddr,
+    /// EPMD's port (`ERL_EPMD_PORT`, else 4369).
+    pub epmd_port: u16,
+    /// Prints one line on stderr (the VM's own stderr).
+    pub warn: Arc<dyn Fn(&str) + Send + Sync>,
+}
+
+/// What a SEND to another node could not do (a catchable error).
+pub type SendError = String;
+
+type Tracer = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// The distribution side of a node, started by [`Dist::start`].
+pub struct Dist {
+    name: String,
+    local: LocalNode,
+    cookie: String,
+    epmd_port: u16,
+    port: u16,
+    listen: IpAddr,
+    io: Arc<IoShared>,
+    conns: Mutex<FxHashMap<String, Arc<Conn>>>,
+    trace: Option<Tracer>,
+    warn: Arc<dyn Fn(&str) + Send + Sync>,
+    /// The registration with EPMD lasts as long as this connection.
+    _epmd: TcpStream,
+    /// Held for the node's life: a process waiting for a message from
+    /// another node is not a deadlock (I5).
+    _alive: Ticket,
+}
+
+/// One connection to another node (or the attempt to make one).
+struct Conn {
+    peer: String,
+    tx: Sender<Out>,
+    /// The writer's end, taken by whichever handshake (ours or the
+    /// peer's) completes first.
+    rx: Mutex<Option<Receiver<Out>>>,
+    up: AtomicBool,
+    stream: Mutex<Option<TcpStream>>,
+    /// The attempt failed; until then, messages to the node are dropped.
+    failed: Mutex<Option<Instant>>,
+}
+
+enum Out {
+    Msg(Box<Message>),
+    Close,
+}
+
+impl Conn {
+    fn new(peer: &str) -> Arc<Conn> {
+        let (tx, rx) = channel();
+        Arc::new(Conn {
+            peer: peer.to_string(),
+            tx,
+            rx: Mutex::new(Some(rx)),
+            up: AtomicBool::new(false),
+            stream: Mutex::new(None),
+            failed: Mutex::new(None),
+        })
+    }
+
+    fn close(&self) {
+        let _ = self.tx.send(Out::Close);
+        if let Some(s) = lock(&self.stream).as_ref() {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+    }
+}
+
+/// The node name's parts (`alive@host`), checked as EPMD and the
+/// handshake need them.
+pub fn split_name(name: &str) -> Result<(&str, &str), String> {
+    let (alive, host) = name
+        .split_once('@')
+        .ok_or_else(|| format!("node name `{name}` has no @host part (write it as name@host)"))?;
+    if alive.is_empty() || host.is_empty() {
+        return Err(format!(
+            "node name `{name}` needs a name and a host (name@host)"
+        ));
+    }
+    if !alive
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(format!(
+            "node name `{name}`: the part before @ may hold only letters, digits, _ and -"
+        ));
+    }
+    if host.len() > 255 || alive.len() > 255 {
+        return Err(format!("node name `{name}` is too long"));
+    }
+    Ok((alive, host))
+}
+
+impl Dist {
+    /// Start the node: listen, register with the local EPMD (starting
+    /// `epmd -daemon` when none answers), accept connections.
+    pub(crate) fn start(
+        cfg: DistConfig,
+        io: Arc<IoShared>,
+        trace: Option<Tracer>,
+    ) -> Result<Arc<Dist>, String> {
+        let (alive, _host) = split_name(&cfg.name)?;
+        let node_name: NodeName = cfg
+            .name
+            .parse()
+            .map_err(|e| format!("node name `{}`: {e}", cfg.name))?;
+        let listener = TcpListener::bind((cfg.listen, 0)).map_err(|e| {
+            format!(
+                "cannot listen for distribution on {}: {}",
+                cfg.listen,
+                crate::net::reason(&e)
+            )
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| format!("cannot listen for distribution: {}", crate::net::reason(&e)))?
+            .port();
+        let epmd = connect_epmd(cfg.epmd_port)?;
+        let entry = NodeEntry::new(alive, port);
+        let (epmd, creation) = block_on(EpmdClient::new(AllowStdIo::new(epmd)).register(entry))
+            .map_err(|e| match e {
+                EpmdError::RegisterNodeError { .. } => format!(
+                    "the node name `{alive}` is already in use on this host (EPMD on port {} refused to register it); choose another --sname/--name",
+                    cfg.epmd_port
+                ),
+                other => format!("cannot register with EPMD on port {}: {other}", cfg.epmd_port),
+            })?;
+        let epmd = epmd.into_inner();
+        let _ = epmd.set_read_timeout(None);
+        let mut local = LocalNode::new(node_name, creation);
+        local.flags |= DistributionFlags::PUBLISHED;
+        let dist = Arc::new(Dist {
+            name: cfg.name.clone(),
+            local,
+            cookie: cfg.cookie,
+            epmd_port: cfg.epmd_port,
+            port,
+            listen: cfg.listen,
+            _alive: io.new_ticket(),
+            io,
+            conns: Mutex::new(FxHashMap::default()),
+            trace,
+            warn: cfg.warn,
+            _epmd: epmd,
+        });
+        let d = dist.clone();
+        std::thread::Builder::new()
+            .name("ttvm-dist-accept".into())
+            .spawn(move || d.accept_loop(listener))
+            .map_err(|e| format!("cannot start the distribution listener thread: {e}"))?;
+        dist.trace(|| {
+            format!(
+                "node {} up: listening on {}:{port}, creation {}",
+                dist.name,
+                dist.listen,
+                creation.get()
+            )
+        });
+        Ok(dist)
+    }
+
+    /// This node's name (`alive@host`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// This node's creation (from EPMD): PIDs of an earlier run of a node
+    /// of the same name differ in it.
+    pub fn creation(&self) -> u32 {
+        self.local.creation.get()
+    }
+
+    /// The listener's port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The nodes connected now, sorted.
+    pub fn nodes(&self) -> Vec<String> {
+        let mut v: Vec<String> = lock(&self.conns)
+            .values()
+            .filter(|c| c.up.load(Ordering::SeqCst))
+            .map(|c| c.peer.clone())
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn trace(&self, event: impl FnOnce() -> String) {
+        if let Some(t) = &self.trace {
+            t(&format!("dist: {}", event()));
+        }
+    }
+
+    /// SEND to a PID of another node: queue it on that node's connection
+    /// (made on first use). `from` is the sender (for the trace).
+    pub fn send(self: &Arc<Self>, from: Pid, to: ErlPid, msg: Term) -> Result<(), SendError> {
+        let node = to.node.name.clone();
+        self.trace(|| format!("send {from} -> {to} (node {node})"));
+        if let Some(conn) = self.conn(&node)? {
+            let _ = conn.tx.send(Out::Msg(Box::new(Message::send(to, msg))));
+        }
+        Ok(())
+    }
+
+    /// SEND to the process registered as `name` on `node` (REG_SEND).
+    pub fn send_named(
+        self: &Arc<Self>,
+        from: Pid,
+        name: &str,
+        node: &str,
+        msg: Term,
+    ) -> Result<(), SendError> {
+        self.trace(|| format!("send {from} -> {name} on node {node}"));
+        let me = term::NodeCtx::local_pid(&**self, from).map_err(|e| e.to_string())?;
+        if let Some(conn) = self.conn(node)? {
+            let m = Message::reg_send(me, Atom::from(name), msg);
+            let _ = conn.tx.send(Out::Msg(Box::new(m)));
+        }
+        Ok(())
+    }
+
+    /// The connection to `node`, or a new attempt to make one.
+    /// `None`: the node could not be reached a moment ago; the message is
+    /// dropped without a new attempt until [`RETRY_AFTER`] has passed (a
+    /// sender of many messages to a node that is down starts one attempt
+    /// per period, not one per message).
+    fn conn(self: &Arc<Self>, node: &str) -> Result<Option<Arc<Conn>>, SendError> {
+        let mut conns = lock(&self.conns);
+        if let Some(c) = conns.get(node) {
+            match *lock(&c.failed) {
+                None => return Ok(Some(c.clone())),
+                Some(until) if Instant::now() < until => {
+                    self.trace(|| {
+                        format!("message to {node} dropped: it was unreachable just now")
+                    });
+                    return Ok(None);
+                }
+                Some(_) => {} // try again
+            }
+        }
+        split_name(node)?;
+        let c = Conn::new(node);
+        conns.insert(node.to_string(), c.clone());
+        drop(conns);
+        let (d, c2) = (self.clone(), c.clone());
+        let started = std::thread::Builder::new()
+            .name("ttvm-dist-connect".into())
+            .spawn(move || d.connect(c2));
+        if let Err(e) = started {
+            self.failed(&c, &format!("cannot start a thread: {e}"));
+        }
+        Ok(Some(c))
+    }
+
+    /// The connection attempt of `conn` (its own thread).
+    fn connect(self: Arc<Self>, conn: Arc<Conn>) {
+        self.trace(|| format!("connecting to {}", conn.peer));
+        match self.dial(&conn.peer) {
+            Ok((stream, peer)) => {
+                let rx = lock(&conn.rx).take();
+                match rx {
+                    Some(rx) => self.run(conn, stream, peer, rx),
+                    // The peer's own connection to us came first.
+                    None => {
+                        let _ = stream.shutdown(Shutdown::Both);
+                    }
+                }
+            }
+            Err(Dial::Ongoing) => {
+                // Both nodes connected at once and the peer's attempt
+                // wins (its name is greater): it completes on the
+                // accepting side, which takes the channel.
+                let deadline = Instant::now() + HANDSHAKE_TIMEOUT;
+                while Instant::now() < deadline {
+                    if conn.up.load(Ordering::SeqCst) || lock(&conn.rx).is_none() {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                self.failed(
+                    &conn,
+                    "the other node's own connection attempt did not complete",
+                );
+            }
+            Err(Dial::Failed(reason)) => self.failed(&conn, &reason),
+        }
+    }
+
+    /// A connection attempt failed: drop what waited in it — observably —
+    /// and what comes for [`RETRY_AFTER`]; the next SEND after that tries
+    /// again.
+    fn failed(&self, conn: &Arc<Conn>, reason: &str) {
+        *lock(&conn.failed) = Some(Instant::now() + RETRY_AFTER);
+        let dropped = lock(&conn.rx).take().map_or(0, |rx| {
+            rx.try_iter().filter(|o| matches!(o, Out::Msg(_))).count()
+        });
+        (self.warn)(&format!(
+            "ttvm: distribution: cannot connect to node {}: {reason}; {dropped} message(s) to it dropped",
+            conn.peer
+        ));
+        self.trace(|| {
+            format!(
+                "cannot connect to {}: {reason}; {dropped} dropped",
+                conn.peer
+            )
+        });
+    }
+
+    /// EPMD lookup, TCP connect, client-side handshake.
+    fn dial(&self, node: &str) -> Result<(TcpStream, PeerNode), Dial> {
+        let (alive, host) = split_name(node).map_err(Dial::Failed)?;
+        let addr = resolve(host, self.epmd_port).map_err(Dial::Failed)?;
+        let epmd = TcpStream::connect_timeout(&addr, HANDSHAKE_TIMEOUT).map_err(|e| {
+            Dial::Failed(format!(
+                "no EPMD answers at {addr} ({})",
+                crate::net::reason(&e)
+            ))
+        })?;
+        set_timeouts(&epmd, Some(HANDSHAKE_TIMEOUT));
+        let entry = block_on(EpmdClient::new(AllowStdIo::new(epmd)).get_node(alive))
+            .map_err(|e| Dial::Failed(format!("asking EPMD at {addr}: {e}")))?
+            .ok_or_else(|| {
+                Dial::Failed(format!(
+                    "no node named `{alive}` is registered with EPMD at {addr}"
+                ))
+            })?;
+        let at = SocketAddr::new(addr.ip(), entry.port);
+        let stream = TcpStream::connect_timeout(&at, HANDSHAKE_TIMEOUT)
+            .map_err(|e| Dial::Failed(format!("connecting to {at}: {}", crate::net::reason(&e))))?;
+        set_timeouts(&stream, Some(HANDSHAKE_TIMEOUT));
+        let _ = stream.set_nodelay(true);
+        let mut hs =
+            ClientSideHandshake::new(AllowStdIo::new(stream), self.local.clone(), &self.cookie);
+        let status = block_on(hs.execute_send_name(erl_dist::LOWEST_DISTRIBUTION_PROTOCOL_VERSION))
+            .map_err(|e| Dial::Failed(handshake_reason(node, e, false)))?;
+        match status {
+            HandshakeStatus::Nok => return Err(Dial::Ongoing),
+            HandshakeStatus::NotAllowed => {
+                return Err(Dial::Failed(format!(
+                    "node {node} does not allow the connection"
+                )))
+            }
+            _ => {}
+        }
+        let (stream, peer) = block_on(hs.execute_rest(true))
+            .map_err(|e| Dial::Failed(handshake_reason(node, e, true)))?;
+        Ok((stream.into_inner(), peer))
+    }
+
+    fn accept_loop(self: Arc<Self>, listener: TcpListener) {
+        for stream in listener.incoming() {
+            let stream = match stream {
+                Ok(s) => s,
+                Err(e) => {
+                    self.trace(|| format!("accept: {}", crate::net::reason(&e)));
+                    // Out of descriptors and the like: do not spin.
+                    std::thread::sleep(Duration::from_millis(50));
+                    continue;
+                }
+            };
+            let d = self.clone();
+            let _ = std::thread::Builder::new()
+                .name("ttvm-dist-in".into())
+                .spawn(move || d.accept(stream));
+        }
+    }
+
+    /// Server-side handshake of an accepted connection (its own thread).
+    fn accept(self: Arc<Self>, stream: TcpStream) {
+        let from = stream
+            .peer_addr()
+            .map_or_else(|_| "?".to_string(), |a| a.to_string());
+        set_timeouts(&stream, Some(HANDSHAKE_TIMEOUT));
+        let _ = stream.set_nodelay(true);
+        let mut hs =
+            ServerSideHandshake::new(AllowStdIo::new(stream), self.local.clone(), &self.cookie);
+        let name = match block_on(hs.execute_recv_name()) {
+            Ok(Some(n)) => n.to_string(),
+            Ok(None) => {
+                (self.warn)(&format!(
+                    "ttvm: distribution: refused a connection from {from}: it asked for a dynamic node name (not supported)"
+                ));
+                let _ = block_on(hs.execute_rest(HandshakeStatus::NotAllowed));
+                return;
+            }
+            Err(e) => {
+                (self.warn)(&format!(
+                    "ttvm: distribution: refused a connection from {from}: not a distribution handshake ({e})"
+                ));
+                return;
+            }
+        };
+        let status = {
+            let conns = lock(&self.conns);
+            match conns.get(&name) {
+                // Our own attempt to that node is under way: the greater
+                // name's attempt wins (as in the BEAM).
+                Some(c) if !c.up.load(Ordering::SeqCst) && lock(&c.rx).is_some() => {
+                    if self.name > name {
+                        HandshakeStatus::Nok
+                    } else {
+                        HandshakeStatus::OkSimultaneous
+                    }
+                }
+                _ => HandshakeStatus::Ok,
+            }
+        };
+        let refused = status == HandshakeStatus::Nok;
+        match block_on(hs.execute_rest(status)) {
+            Ok((stream, peer)) => {
+                let stream = stream.into_inner();
+                let (conn, rx) = {
+                    let mut conns = lock(&self.conns);
+                    let conn = conns
+                        .entry(name.clone())
+                        .or_insert_with(|| Conn::new(&name))
+                        .clone();
+                    let rx = lock(&conn.rx).take();
+                    match rx {
+                        Some(rx) => (conn, rx),
+                        None => {
+                            // A connection we hold is stale (the peer
+                            // connects again only when it lost it).
+                            let fresh = Conn::new(&name);
+                            conns.insert(name.clone(), fresh.clone());
+                            conn.close();
+                            let rx = lock(&fresh.rx).take().expect("a new connection's channel");
+                            (fresh, rx)
+                        }
+                    }
+                };
+                self.run(conn, stream, peer, rx);
+            }
+            Err(_) if refused => {}
+            Err(HandshakeError::CookieMismatch) => (self.warn)(&format!(
+                "ttvm: distribution: refused a connection from node {name} ({from}): its cookie differs from ours"
+            )),
+            Err(e) => (self.warn)(&format!(
+                "ttvm: distribution: the handshake with node {name} ({from}) failed: {e}"
+            )),
+        }
+    }
+
+    /// An established connection: a reader thread, and this thread
+    /// writes.
+    fn run(self: Arc<Self>, conn: Arc<Conn>, stream: TcpStream, peer: PeerNode, rx: Receiver<Out>) {
+        let _ = peer;
+        set_timeouts(&stream, None);
+        let _ = stream.set_read_timeout(Some(SILENCE));
+        let reader = match stream.try_clone() {
+            Ok(r) => r,
+            Err(e) => {
+                self.down(&conn, &format!("cannot use the connection: {e}"));
+                return;
+            }
+        };
+        *lock(&conn.stream) = stream.try_clone().ok();
+        conn.up.store(true, Ordering::SeqCst);
+        self.trace(|| format!("connected to {}", conn.peer));
+        let (d, c) = (self.clone(), conn.clone());
+        let started = std::thread::Builder::new()
+            .name("ttvm-dist-read".into())
+            .stack_size(READER_STACK)
+            .spawn(move || d.read_loop(c, reader));
+        if let Err(e) = started {
+            self.down(&conn, &format!("cannot start a reader thread: {e}"));
+            return;
+        }
+        let reason = self.write_loop(stream, &rx);
+        self.down(&conn, &reason);
+    }
+
+    fn write_loop(&self, stream: TcpStream, rx: &Receiver<Out>) -> String {
+        let mut w = BufWriter::with_capacity(64 << 10, stream);
+        let mut frame = Vec::new();
+        loop {
+            let first = match rx.recv_timeout(TICK) {
+                Ok(o) => o,
+                Err(RecvTimeoutError::Timeout) => {
+                    if let Err(e) = w.write_all(&[0; 4]).and_then(|_| w.flush()) {
+                        return crate::net::reason(&e);
+                    }
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => return "closed".into(),
+            };
+            let mut next = Some(first);
+            while let Some(out) = next {
+                match out {
+                    Out::Close => {
+                        let _ = w.flush();
+                        return "closed".into();
+                    }
+                    Out::Msg(m) => {
+                        frame.clear();
+                        match wire::encode(*m, &mut frame) {
+                            Ok(()) => {
+                                if let Err(e) = w.write_all(&frame) {
+                                    return crate::net::reason(&e);
+                                }
+                            }
+                            Err(e) => (self.warn)(&format!(
+                                "ttvm: distribution: a message was not sent: {e}"
+                            )),
+                        }
+                    }
+                }
+                next = rx.try_recv().ok();
+            }
+            if let Err(e) = w.flush() {
+                return crate::net::reason(&e);
+            }
+        }
+    }
+
+    fn read_loop(self: Arc<Self>, conn: Arc<Conn>, stream: TcpStream) {
+        let mut r = BufReader::with_capacity(64 << 10, stream);
+        let mut buf = Vec::new();
+        let reason = loop {
+            match wire::read_frame(&mut r, &mut buf) {
+                Ok(wire::Frame::Tick) => {}
+                Ok(wire::Frame::Msg(m)) => self.incoming(*m, &conn.peer),
+                Err(wire::ReadError::Closed) => break "closed by the peer".to_string(),
+                Err(wire::ReadError::Io(e)) => break e,
+                Err(wire::ReadError::Malformed(e)) => {
+                    (self.warn)(&format!(
+                        "ttvm: distribution: closed the connection to node {}: it sent {e}",
+                        conn.peer
+                    ));
+                    break format!("malformed frame: {e}");
+                }
+            }
+        };
+        self.down(&conn, &reason);
+    }
+
+    /// The connection is gone: forget it, stop its writer.
+    fn down(&self, conn: &Arc<Conn>, reason: &str) {
+        let was_up = conn.up.swap(false, Ordering::SeqCst);
+        {
+            let mut conns = lock(&self.conns);
+            if conns.get(&conn.peer).is_some_and(|c| Arc::ptr_eq(c, conn)) {
+                conns.remove(&conn.peer);
+            }
+        }
+        conn.close();
+        if was_up {
+            self.trace(|| format!("connection to {} down: {reason}", conn.peer));
+        }
+    }
+
+    /// A message from another node.
+    fn incoming(&self, msg: Message, peer: &str) {
+        match msg {
+            Message::Send(m) => self.deliver(m.to_pid, m.message, peer),
+            Message::SendTt(m) => self.deliver(m.to_pid, m.message, peer),
+            Message::SendSender(m) => self.deliver(m.to_pid, m.message, peer),
+            Message::SendSenderTt(m) => self.deliver(m.to_pid, m.message, peer),
+            Message::RegSend(m) => self.deliver_named(m.to_name.name, m.message, peer),
+            Message::RegSendTt(m) => self.deliver_named(m.to_name.name, m.message, peer),
+            other => self.trace(|| format!("from {peer}: ignored (not supported yet): {other:?}")),
+        }
+    }
+
+    fn deliver(&self, to: ErlPid, t: Term, peer: &str) {
+        let Some(pid) = term::NodeCtx::as_local(self, &to) else {
+            self.trace(|| {
+                format!("from {peer}: message to {to}, not a process of this node, dropped")
+            });
+            return;
+        };
+        if let Some(v) = self.value_of(t, peer) {
+            self.io.push(Done::Msg(pid, v, None));
+        }
+    }
+
+    fn deliver_named(&self, name: String, t: Term, peer: &str) {
+        if let Some(v) = self.value_of(t, peer) {
+            self.io.push(Done::Named(Arc::from(name.as_str()), v));
+        }
+    }
+
+    fn value_of(&self, t: Term, peer: &str) -> Option<Value> {
+        match term_to_value(t, self) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                (self.warn)(&format!(
+                    "ttvm: distribution: a message from node {peer} was dropped: {e}"
+                ));
+                None
+            }
+        }
+    }
+}
+
+enum Dial {
+    /// The peer has its own attempt to connect to us under way, and it
+    /// wins.
+    Ongoing,
+    Failed(String),
+}
+
+fn handshake_reason(node: &str, e: HandshakeError, challenged: bool) -> String {
+    match e {
+        HandshakeError::CookieMismatch => {
+            format!("node {node}'s cookie differs from ours (the handshake's digests do not match)")
+        }
+        HandshakeError::Io(io) if challenged => format!(
+            "node {node} closed the connection during the handshake ({}): most likely its cookie differs from ours",
+            crate::net::reason(&io)
+        ),
+        HandshakeError::AlreadyActive => format!("node {node} says it is already connected to us"),
+        other => format!("the handshake with node {node} failed: {other}"),
+    }
+}
+
+fn set_timeouts(s: &TcpStream, t: Option<Duration>) {
+    let _ = s.set_read_timeout(t);
+    let _ = s.set_write_timeout(t);
+}
+
+fn resolve(host: &str, port: u16) -> Result<SocketAddr, String> {
+    let mut addrs: Vec<SocketAddr> = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve host `{host}`: {}", crate::net::reason(&e)))?
+        .collect();
+    // IPv4 first, as the BEAM's inet_tcp does.
+    addrs.sort_by_key(|a| !a.is_ipv4());
+    addrs
+        .into_iter()
+        .next()
+        .ok_or_else(|| format!("host `{host}` has no address"))
+}
+
+/// A connection to the local EPMD, starting `epmd -daemon` (as `erl`
+/// does) when none answers.
+fn connect_epmd(port: u16) -> Result<TcpStream, String> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let try_connect = || TcpStream::connect_timeout(&addr, Duration::from_secs(2));
+    let connected = try_connect().or_else(|_| {
+        let status = std::process::Command::new("epmd")
+            .arg("-daemon")
+            .env("ERL_EPMD_PORT", port.to_string())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .map_err(|e| {
+                format!(
+                    "no EPMD answers on port {port}, and `epmd -daemon` could not be started ({}): install Erlang's epmd (Debian: apt-get install erlang-base) or start one yourself",
+                    crate::net::reason(&e)
+                )
+            })?;
+        if !status.success() {
+            return Err(format!(
+                "no EPMD answers on port {port}, and `epmd -daemon` failed ({status})"
+            ));
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            match try_connect() {
+                Ok(s) => return Ok(s),
+                Err(e) if Instant::now() >= deadline => {
+                    return Err(format!(
+                        "started `epmd -daemon`, but nothing answers on port {port} ({})",
+                        crate::net::reason(&e)
+                    ))
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+    })?;
+    set_timeouts(&connected, Some(HANDSHAKE_TIMEOUT));
+    Ok(connected)
+}
+
+/// The term mapping (`term.rs`) asks the node for its name and creation.
+impl term::NodeCtx for Dist {
+    fn node_name(&self) -> &str {
+        &self.name
+    }
+
+    fn creation(&self) -> u32 {
+        self.local.creation.get()
+    }
+}
+
+fn term_to_value(t: Term, dist: &Dist) -> Result<Value, String> {
+    term::from_term(t, dist).map_err(|e| e.to_string())
+}

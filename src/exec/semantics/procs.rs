@@ -99,10 +99,22 @@ pub(crate) fn exec(
         }
         Instr::Send(lit) => {
             ctx.need(1 + lit.0.is_none() as usize, op)?;
-            let to = pid_operand(ctx, lit.0, op)?;
+            let to = match lit.0 {
+                Some(to) => Value::Int(to),
+                None => ctx.pop(op)?,
+            };
             let msg = ctx.pop(op)?;
-            proc.node.send(pid, to, msg);
+            match to {
+                Value::Int(to) => proc.node.send(pid, to, msg),
+                // A PID of another node, or [name, node] (issue 17).
+                other => super::dist::send(proc, pid, &other, msg)?,
+            }
         }
+        Instr::NodeOf(_) => {
+            let v = ctx.pop(op)?;
+            ctx.stack.push(super::dist::node_of(proc, &v)?);
+        }
+        Instr::Nodes(_) => ctx.stack.push(super::dist::nodes(proc)),
         Instr::SendNamed(lit) => {
             ctx.need(1 + lit.0.is_none() as usize, op)?;
             let name = name_operand(ctx, &lit.0, op)?;
