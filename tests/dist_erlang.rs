@@ -817,3 +817,107 @@ PRINT
     assert_eq!(c.wait(&client, "the client"), 0, "{}", drain(&client.err));
     assert_eq!(c.wait(&server, "the server"), 0, "{}", drain(&server.err));
 }
+
+/// A program that sends and ends at once: its messages still go out
+/// (the end of the run waits, bounded, for the queued ones).
+#[test]
+fn messages_sent_just_before_the_end_arrive() {
+    if !have_erlang() {
+        return;
+    }
+    let host = short_host();
+    let mut c = Cluster::new("send_and_end");
+    let erl = c.erlang(
+        "shell6",
+        COOKIE,
+        r#"register(shell, self()),
+io:format("ready~n"),
+Count = fun C(N) -> receive I when I =:= N + 1 -> C(N + 1) after 20000 -> N end end,
+io:format("got ~p~n", [Count(0)]),
+halt(0)."#,
+    );
+    expect(&erl.out, "ready", "the Erlang node");
+    let program = format!(
+        "PUSH_INT 1 | STORE i | LABEL l | LOAD i | PUSH_STR shell | PUSH_STR shell6@{host} | MAKE_LIST 2 | SEND | LOAD i | PUSH_INT 1 | ADD | DUP | STORE i | PUSH_INT 1000 | GT | JZ l"
+    );
+    let mut cmd = common::Ttvm::new()
+        .args(["--sname", "tt6", "--cookie", COOKIE, "-e", &program])
+        .command();
+    cmd.current_dir(&c.dir);
+    let tt = c.spawn(cmd);
+    assert_eq!(c.wait(&tt, "the ttvm node"), 0, "{}", drain(&tt.err));
+    expect(&erl.out, "got 1000", "every message sent before the end");
+}
+
+/// The flags' errors need no Erlang: each is a clear message and exit 2.
+#[test]
+fn bad_distribution_flags_are_usage_errors() {
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut t = common::Ttvm::new()
+            .args(args)
+            .timeout(Duration::from_secs(60));
+        for (k, v) in env {
+            t = t.env(k, v);
+        }
+        t.run()
+    };
+    let prog = ["-e", "PUSH_INT 1 | PRINT"];
+    let cases: Vec<(Vec<&str>, Vec<(&str, &str)>, &str)> = vec![
+        (
+            vec!["--cookie", "c"],
+            vec![],
+            "--cookie has effect only with --sname or --name",
+        ),
+        (
+            vec!["--dist-listen", "0.0.0.0"],
+            vec![],
+            "--dist-listen has effect only with --sname or --name",
+        ),
+        (
+            vec!["--sandbox", "--sname", "x", "--cookie", "c"],
+            vec![],
+            "distribution is off under --sandbox: add --allow-dist",
+        ),
+        (
+            vec!["--sname", "a b", "--cookie", "c"],
+            vec![],
+            "may hold only letters, digits, _ and -",
+        ),
+        (
+            vec!["--sname", "x@a.b", "--cookie", "c"],
+            vec![],
+            "a short name's host has no dots",
+        ),
+        (
+            vec!["--sname", "x", "--cookie", "c"],
+            vec![("ERL_EPMD_PORT", "nope")],
+            "ERL_EPMD_PORT is `nope`",
+        ),
+    ];
+    for (flags, env, want) in cases {
+        let mut args = flags.clone();
+        args.extend(prog);
+        let r = run(&args, &env);
+        assert_eq!(r.status, Some(2), "{flags:?}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(want),
+            "{flags:?}: wanted `{want}` in:\n{}",
+            r.stderr
+        );
+        assert!(r.stdout.is_empty(), "{flags:?}: nothing ran: {}", r.stdout);
+    }
+    // No EPMD on the port and no `epmd` to start: it says so.
+    let port = free_port().to_string();
+    let r = run(
+        &["--sname", "x", "--cookie", "c", "-e", "PUSH_INT 1 | PRINT"],
+        &[("ERL_EPMD_PORT", &port), ("PATH", "/nonexistent")],
+    );
+    assert_eq!(r.status, Some(2), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains(&format!("no EPMD answers on port {port}"))
+            && r.stderr.contains("could not be started"),
+        "{}",
+        r.stderr
+    );
+}

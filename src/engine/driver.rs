@@ -139,6 +139,10 @@ fn run_here(
     let source = crate::observe::Source::new(&program, &code.layout);
     let (end, report) =
         crate::observe::during(watch, &node, &vm, &source, || node.run(&engine, &sched));
+    // Messages to other nodes still on their way go out first (bounded).
+    if let Some(d) = node.dist() {
+        d.flush(std::time::Duration::from_secs(5));
+    }
     let hit_limit = engine.hit_limit.load(Ordering::Relaxed);
     let mut exit_code = match end {
         _ if hit_limit => crate::EXIT_ABNORMAL,

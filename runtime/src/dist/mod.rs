@@ -53,7 +53,7 @@ use futures::io::AllowStdIo;
 use rustc_hash::FxHashMap;
 use std::io::{BufReader, BufWriter, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -105,6 +105,9 @@ pub struct Dist {
     conns: Mutex<FxHashMap<String, Arc<Conn>>>,
     trace: Option<Tracer>,
     warn: Arc<dyn Fn(&str) + Send + Sync>,
+    /// Messages queued by SEND and not yet written (or dropped): the end
+    /// of a run waits for them ([`Dist::flush`]).
+    unsent: AtomicUsize,
     /// The registration with EPMD lasts as long as this connection.
     _epmd: TcpStream,
     /// Held for the node's life: a process waiting for a message from
@@ -226,6 +229,7 @@ impl Dist {
             conns: Mutex::new(FxHashMap::default()),
             trace,
             warn: cfg.warn,
+            unsent: AtomicUsize::new(0),
             _epmd: epmd,
         });
         let d = dist.clone();
@@ -283,7 +287,7 @@ impl Dist {
         let node = to.node.name.clone();
         self.trace(|| format!("send {from} -> {to} (node {node})"));
         if let Some(conn) = self.conn(&node)? {
-            let _ = conn.tx.send(Out::Msg(Box::new(Message::send(to, msg))));
+            self.enqueue(&conn, Message::send(to, msg));
         }
         Ok(())
     }
@@ -299,10 +303,41 @@ impl Dist {
         self.trace(|| format!("send {from} -> {name} on node {node}"));
         let me = term::NodeCtx::local_pid(&**self, from).map_err(|e| e.to_string())?;
         if let Some(conn) = self.conn(node)? {
-            let m = Message::reg_send(me, Atom::from(name), msg);
-            let _ = conn.tx.send(Out::Msg(Box::new(m)));
+            self.enqueue(&conn, Message::reg_send(me, Atom::from(name), msg));
         }
         Ok(())
+    }
+
+    fn enqueue(&self, conn: &Conn, m: Message) {
+        self.unsent.fetch_add(1, Ordering::SeqCst);
+        if conn.tx.send(Out::Msg(Box::new(m))).is_err() {
+            self.unsent.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// The run is over: give the messages still queued up to `limit` to
+    /// go out (a program that sends and ends at once still delivers, as
+    /// an Erlang node stopped with `init:stop()` does). Messages to a node
+    /// that cannot be reached are dropped meanwhile, so this ends early
+    /// then.
+    pub fn flush(&self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        while self.unsent.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let left = self.unsent.load(Ordering::SeqCst);
+        if left > 0 {
+            (self.warn)(&format!(
+                "ttvm: distribution: the run ended with {left} message(s) to other nodes not sent after {} ms",
+                limit.as_millis()
+            ));
+        }
+    }
+
+    fn sent(&self, n: usize) {
+        if n > 0 {
+            self.unsent.fetch_sub(n, Ordering::SeqCst);
+        }
     }
 
     /// The connection to `node`, or a new attempt to make one.
@@ -380,6 +415,7 @@ impl Dist {
         let dropped = lock(&conn.rx).take().map_or(0, |rx| {
             rx.try_iter().filter(|o| matches!(o, Out::Msg(_))).count()
         });
+        self.sent(dropped);
         (self.warn)(&format!(
             "ttvm: distribution: cannot connect to node {}: {reason}; {dropped} message(s) to it dropped",
             conn.peer
@@ -554,6 +590,8 @@ impl Dist {
         }
         let reason = self.write_loop(stream, &rx);
         self.down(&conn, &reason);
+        // What was still queued is lost with the connection.
+        self.sent(rx.try_iter().filter(|o| matches!(o, Out::Msg(_))).count());
     }
 
     fn write_loop(&self, stream: TcpStream, rx: &Receiver<Out>) -> String {
@@ -571,18 +609,22 @@ impl Dist {
                 Err(RecvTimeoutError::Disconnected) => return "closed".into(),
             };
             let mut next = Some(first);
+            let mut batch = 0;
+            let mut end = None;
             while let Some(out) = next {
                 match out {
                     Out::Close => {
-                        let _ = w.flush();
-                        return "closed".into();
+                        end = Some("closed".to_string());
+                        break;
                     }
                     Out::Msg(m) => {
+                        batch += 1;
                         frame.clear();
                         match wire::encode(*m, &mut frame) {
                             Ok(()) => {
                                 if let Err(e) = w.write_all(&frame) {
-                                    return crate::net::reason(&e);
+                                    end = Some(crate::net::reason(&e));
+                                    break;
                                 }
                             }
                             Err(e) => (self.warn)(&format!(
@@ -593,7 +635,12 @@ impl Dist {
                 }
                 next = rx.try_recv().ok();
             }
-            if let Err(e) = w.flush() {
+            let flushed = w.flush();
+            self.sent(batch);
+            if let Some(reason) = end {
+                return reason;
+            }
+            if let Err(e) = flushed {
                 return crate::net::reason(&e);
             }
         }
