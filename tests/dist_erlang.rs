@@ -862,7 +862,8 @@ fn bad_distribution_flags_are_usage_errors() {
         t.run()
     };
     let prog = ["-e", "PUSH_INT 1 | PRINT"];
-    let cases: Vec<(Vec<&str>, Vec<(&str, &str)>, &str)> = vec![
+    type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case> = vec![
         (
             vec!["--cookie", "c"],
             vec![],
@@ -920,4 +921,134 @@ fn bad_distribution_flags_are_usage_errors() {
         "{}",
         r.stderr
     );
+}
+
+/// Monitors across nodes: a ttvm process monitoring an Erlang process
+/// gets DOWN with its exit reason, then `noproc` for a process that is
+/// gone, then `noconnection` when the Erlang node stops; an Erlang
+/// process monitoring a ttvm process gets DOWN with its reason.
+#[test]
+fn monitors_across_nodes() {
+    if !have_erlang() {
+        return;
+    }
+    let host = short_host();
+    let mut c = Cluster::new("monitors");
+    c.write(
+        "watch.ttvm",
+        r#"; args: the Erlang node
+GET_ARGS
+PUSH_INT 0
+INDEX
+STORE erl
+PUSH_STR child
+SPAWN
+STORE kid
+; {shell, erl} ! {Me, Kid}
+MAKE_OBJECT
+MAKE_OBJECT
+SELF
+SET_FIELD $pid
+MAKE_OBJECT
+LOAD kid
+SET_FIELD $pid
+MAKE_LIST 2
+SET_FIELD $tuple
+PUSH_STR shell
+LOAD erl
+MAKE_LIST 2
+SEND
+; the answer: {Shell, Victim}
+RECEIVE
+GET_FIELD $tuple
+DUP
+PUSH_INT 0
+INDEX
+STORE shell
+PUSH_INT 1
+INDEX
+STORE victim
+; 1. a process that exits with a reason
+LOAD victim
+MONITOR
+POP
+MAKE_OBJECT
+PUSH_STR stop
+SET_FIELD $atom
+LOAD victim
+SEND
+RECEIVE
+PRINT
+; 2. a process that is gone (its DOWN and the Erlang side's next
+; message may come in either order: selective receives)
+LOAD victim
+MONITOR
+POP
+PUSH_STR DOWN
+NULL
+NULL
+NULL
+MAKE_LIST 4
+RECEIVE_MATCH
+PRINT
+; 3. the Erlang side monitors our child, then says so
+PUSH_STR monitoring
+RECEIVE_MATCH
+PRINT
+PUSH_STR die
+LOAD kid
+SEND
+; 4. the Erlang node goes away
+LOAD shell
+MONITOR
+POP
+PUSH_STR halt
+LOAD shell
+SEND
+RECEIVE
+PRINT
+HALT
+LABEL child
+RECEIVE
+POP
+PUSH_STR boom
+THROW
+"#,
+    );
+    let erl = c.erlang(
+        "shell7",
+        COOKIE,
+        r#"register(shell, self()),
+Victim = spawn(fun() -> receive stop -> exit(boom) end end),
+io:format("ready~n"),
+{P, Kid} = receive {A, B} when is_pid(A) -> {A, B} after 30000 -> io:format("no hello~n"), halt(1) end,
+P ! {self(), Victim},
+Ref = monitor(process, Kid),
+P ! <<"monitoring">>,
+receive {'DOWN', Ref, process, Kid, R} -> io:format("kid down: ~p~n", [R]) after 30000 -> io:format("no kid down~n") end,
+receive <<"halt">> -> io:format("halting~n"), halt(0) after 30000 -> halt(1) end."#,
+    );
+    expect(&erl.out, "ready", "the Erlang node");
+    let tt = c.ttvm("tt7", COOKIE, "watch.ttvm", &[&format!("shell7@{host}")]);
+    expect(
+        &erl.out,
+        "kid down: boom",
+        "Erlang's monitor of a ttvm process",
+    );
+    expect(&erl.out, "halting", "the Erlang node stops");
+    let out = expect(&tt.out, "noconnection", "ttvm's DOWN when the node goes");
+    let text = out.join("\n");
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines.len() == 4
+            && lines[0].starts_with("[DOWN, ")
+            && lines[0].contains(&format!("<shell7@{host}."))
+            && lines[0].ends_with(", boom]")
+            && lines[1].ends_with(", noproc]")
+            && lines[2] == "monitoring"
+            && lines[3].ends_with(", noconnection]"),
+        "{text}\n{}",
+        drain(&tt.err)
+    );
+    assert_eq!(c.wait(&tt, "the ttvm node"), 0, "{}", drain(&tt.err));
 }

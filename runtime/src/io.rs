@@ -38,6 +38,8 @@ pub(crate) enum Done {
     /// A message from another node to the process registered under this
     /// name (`dist/`, REG_SEND): dropped when nobody has the name.
     Named(std::sync::Arc<str>, crate::value::Value),
+    /// A process of another node monitors a local one (`dist/`).
+    Watch(Box<crate::dist::WatchReq>),
 }
 
 /// What the I/O threads share with the node's workers.

@@ -247,6 +247,12 @@ impl<S: Send> Node<S> {
             .map_err(|_| "the node is already distributed".to_string())
     }
 
+    /// A new monitor reference (unique in the run), for a monitor of a
+    /// process of another node (`dist/`).
+    pub fn new_ref(&self) -> i64 {
+        self.next_ref.fetch_add(1, Ordering::Relaxed) as i64
+    }
+
     /// The node's distribution, when it has one.
     pub fn dist(&self) -> Option<&Arc<crate::dist::Dist>> {
         self.dist.get()
@@ -602,6 +608,16 @@ impl<'a, S: Send> Sched<'a, S> {
                         // After the process was queued (or holds the result):
                         // S4 never sees neither.
                         self.node.io.settle(&ticket);
+                    }
+                    // A process of another node monitors one of ours.
+                    crate::io::Done::Watch(req) => {
+                        let pid = match &req.target {
+                            Ok(p) => *p,
+                            Err(name) => self.node.whereis(name),
+                        };
+                        if let Some(d) = self.node.dist.get() {
+                            d.watch(pid, *req, |p| self.w.proc(p).is_some());
+                        }
                     }
                     // A message from another node to a registered name.
                     crate::io::Done::Named(name, msg) => {

@@ -46,7 +46,7 @@ use erl_dist::handshake::{
 };
 use erl_dist::message::Message;
 use erl_dist::node::{LocalNode, NodeName, PeerNode};
-use erl_dist::term::{Atom, Pid as ErlPid, Term};
+use erl_dist::term::{Atom, Pid as ErlPid, PidOrAtom, Reference, Term};
 use erl_dist::DistributionFlags;
 use futures::executor::block_on;
 use futures::io::AllowStdIo;
@@ -105,6 +105,14 @@ pub struct Dist {
     conns: Mutex<FxHashMap<String, Arc<Conn>>>,
     trace: Option<Tracer>,
     warn: Arc<dyn Fn(&str) + Send + Sync>,
+    /// Monitors of processes of other nodes held by local processes: the
+    /// local reference (an Int) → watcher and target. Whoever removes an
+    /// entry delivers its DOWN, so there is exactly one.
+    monitors: Mutex<FxHashMap<i64, RemoteMon>>,
+    /// Local processes watched by processes of other nodes: PID → the
+    /// watchers and their references. Whoever removes an entry sends its
+    /// MONITOR_P_EXIT.
+    watched: Mutex<FxHashMap<Pid, Vec<(ErlPid, Reference)>>>,
     /// Messages queued by SEND and not yet written (or dropped): the end
     /// of a run waits for them ([`Dist::flush`]).
     unsent: AtomicUsize,
@@ -126,6 +134,20 @@ struct Conn {
     stream: Mutex<Option<TcpStream>>,
     /// The attempt failed; until then, messages to the node are dropped.
     failed: Mutex<Option<Instant>>,
+}
+
+struct RemoteMon {
+    watcher: Pid,
+    target: ErlPid,
+}
+
+/// A process of another node asks to monitor a local one (MONITOR_P): the
+/// delivering worker resolves the target ([`Dist::watch`]).
+pub struct WatchReq {
+    /// The local PID, or a registered name.
+    pub(crate) target: Result<Pid, String>,
+    watcher: ErlPid,
+    reference: Reference,
 }
 
 enum Out {
@@ -216,7 +238,9 @@ impl Dist {
         let epmd = epmd.into_inner();
         let _ = epmd.set_read_timeout(None);
         let mut local = LocalNode::new(node_name, creation);
-        local.flags |= DistributionFlags::PUBLISHED;
+        local.flags |= DistributionFlags::PUBLISHED
+            | DistributionFlags::DIST_MONITOR
+            | DistributionFlags::DIST_MONITOR_NAME;
         let dist = Arc::new(Dist {
             name: cfg.name.clone(),
             local,
@@ -230,6 +254,8 @@ impl Dist {
             trace,
             warn: cfg.warn,
             unsent: AtomicUsize::new(0),
+            monitors: Mutex::new(FxHashMap::default()),
+            watched: Mutex::new(FxHashMap::default()),
             _epmd: epmd,
         });
         let d = dist.clone();
@@ -670,15 +696,206 @@ impl Dist {
     /// The connection is gone: forget it, stop its writer.
     fn down(&self, conn: &Arc<Conn>, reason: &str) {
         let was_up = conn.up.swap(false, Ordering::SeqCst);
-        {
+        let current = {
             let mut conns = lock(&self.conns);
-            if conns.get(&conn.peer).is_some_and(|c| Arc::ptr_eq(c, conn)) {
+            let current = conns.get(&conn.peer).is_some_and(|c| Arc::ptr_eq(c, conn));
+            if current {
                 conns.remove(&conn.peer);
             }
-        }
+            current
+        };
         conn.close();
         if was_up {
             self.trace(|| format!("connection to {} down: {reason}", conn.peer));
+        }
+        if current {
+            self.node_lost(&conn.peer);
+        }
+    }
+
+    /// The connection to `node` is gone (or could not be made): every
+    /// monitor of a process there gets DOWN `noconnection`, and what that
+    /// node's processes watched here is forgotten.
+    fn node_lost(&self, node: &str) {
+        let lost: Vec<i64> = lock(&self.monitors)
+            .iter()
+            .filter(|(_, m)| m.target.node.name == node)
+            .map(|(r, _)| *r)
+            .collect();
+        for r in lost {
+            self.fire(r, Value::str("noconnection"));
+        }
+        let mut watched = lock(&self.watched);
+        for list in watched.values_mut() {
+            list.retain(|(w, _)| w.node.name != node);
+        }
+        watched.retain(|_, l| !l.is_empty());
+    }
+
+    /// The Erlang reference of local reference `r`.
+    fn erl_ref(&self, r: i64) -> Reference {
+        Reference {
+            node: Atom::from(self.name.as_str()),
+            id: vec![r as u64 as u32, ((r as u64) >> 32) as u32, 0],
+            creation: self.creation_(),
+        }
+    }
+
+    fn creation_(&self) -> u32 {
+        self.local.creation.get()
+    }
+
+    /// The local reference an Erlang reference of ours stands for.
+    fn local_ref(&self, r: &Reference) -> Option<i64> {
+        (r.node.name == self.name && r.creation == self.creation_() && r.id.len() >= 2)
+            .then(|| (u64::from(r.id[1]) << 32 | u64::from(r.id[0])) as i64)
+    }
+
+    /// Deliver monitor `r`'s DOWN, if nobody did yet.
+    fn fire(&self, r: i64, reason: Value) {
+        let Some(m) = lock(&self.monitors).remove(&r) else {
+            return;
+        };
+        let target = term::RemotePid::from_term(&m.target).value();
+        self.trace(|| format!("down {} -> {} (ref {r}): {reason}", m.target, m.watcher));
+        let msg = Value::list(vec![Value::str("DOWN"), Value::Int(r), target, reason]);
+        self.io.push(Done::Msg(m.watcher, msg, None));
+    }
+
+    /// MONITOR of a process of another node, as reference `r`: DOWN comes
+    /// with its exit reason, `noproc` when it did not exist, or
+    /// `noconnection` when its node cannot be reached or the connection
+    /// is lost first.
+    pub fn monitor(
+        self: &Arc<Self>,
+        watcher: Pid,
+        target: ErlPid,
+        r: i64,
+    ) -> Result<(), SendError> {
+        let node = target.node.name.clone();
+        self.trace(|| format!("monitor {watcher} -> {target} (ref {r})"));
+        let me = term::NodeCtx::local_pid(&**self, watcher).map_err(|e| e.to_string())?;
+        let ours = node == self.name;
+        lock(&self.monitors).insert(
+            r,
+            RemoteMon {
+                watcher,
+                target: target.clone(),
+            },
+        );
+        if ours {
+            // A PID of an earlier run of this node: nobody has it.
+            self.fire(r, Value::str("noproc"));
+            return Ok(());
+        }
+        match self.conn(&node)? {
+            Some(conn) => {
+                self.enqueue(
+                    &conn,
+                    Message::monitor_p(me, PidOrAtom::Pid(target), self.erl_ref(r)),
+                );
+                // Lost or failed before the monitor was recorded: the scan
+                // of `node_lost` may have missed it.
+                let current = lock(&self.conns)
+                    .get(&node)
+                    .is_some_and(|c| Arc::ptr_eq(c, &conn));
+                if !current || lock(&conn.failed).is_some() {
+                    self.fire(r, Value::str("noconnection"));
+                }
+            }
+            None => self.fire(r, Value::str("noconnection")),
+        }
+        Ok(())
+    }
+
+    /// DEMONITOR of `r` by `watcher`, when `r` is a monitor of a process of
+    /// another node (else false: a local one). No DOWN of it is delivered
+    /// after this (one already delivered stays in the mailbox).
+    pub fn demonitor(&self, watcher: Pid, r: i64) -> bool {
+        let m = {
+            let mut monitors = lock(&self.monitors);
+            match monitors.get(&r) {
+                Some(m) if m.watcher == watcher => monitors.remove(&r),
+                _ => None,
+            }
+        };
+        let Some(m) = m else {
+            return false;
+        };
+        let conn = lock(&self.conns).get(&m.target.node.name).cloned();
+        if let (Some(conn), Ok(me)) = (conn, term::NodeCtx::local_pid(self, watcher)) {
+            let msg = Message::demonitor_p(me, PidOrAtom::Pid(m.target), self.erl_ref(r));
+            self.enqueue(&conn, msg);
+        }
+        true
+    }
+
+    /// A MONITOR_P from another node, on a worker: record it, then — if
+    /// the target is not alive (`alive` asks the process table) — answer
+    /// `noproc` at once. Recording first closes the race with the target's
+    /// exit ([`Dist::local_exit`]): whoever takes the entry answers.
+    pub(crate) fn watch(&self, pid: Pid, req: WatchReq, alive: impl Fn(Pid) -> bool) {
+        let reference = req.reference.clone();
+        lock(&self.watched)
+            .entry(pid)
+            .or_default()
+            .push((req.watcher.clone(), req.reference));
+        if pid > 0 && alive(pid) {
+            return;
+        }
+        let taken = {
+            let mut watched = lock(&self.watched);
+            let taken = watched.get_mut(&pid).and_then(|l| {
+                let i = l.iter().position(|(_, r)| *r == reference)?;
+                Some(l.remove(i))
+            });
+            if watched.get(&pid).is_some_and(|l| l.is_empty()) {
+                watched.remove(&pid);
+            }
+            taken
+        };
+        if let Some((watcher, reference)) = taken {
+            let from = match &req.target {
+                Ok(p) => self.proc_of(*p),
+                Err(name) => PidOrAtom::Atom(Atom::from(name.as_str())),
+            };
+            self.exit_to_watcher(from, watcher, reference, Term::from(Atom::from("noproc")));
+        }
+    }
+
+    fn proc_of(&self, pid: Pid) -> PidOrAtom {
+        match term::NodeCtx::local_pid(self, pid) {
+            Ok(p) => PidOrAtom::Pid(p),
+            Err(_) => PidOrAtom::Atom(Atom::from("undefined")),
+        }
+    }
+
+    fn exit_to_watcher(
+        &self,
+        from: PidOrAtom,
+        watcher: ErlPid,
+        reference: Reference,
+        reason: Term,
+    ) {
+        let node = watcher.node.name.clone();
+        let conn = lock(&self.conns).get(&node).cloned();
+        if let Some(conn) = conn {
+            self.enqueue(
+                &conn,
+                Message::monitor_p_exit(from, watcher, reference, reason),
+            );
+        }
+    }
+
+    /// A local process ended (X1 done): the processes of other nodes that
+    /// monitor it get its reason.
+    pub(crate) fn local_exit(&self, pid: Pid, reason: &Value) {
+        let Some(list) = lock(&self.watched).remove(&pid) else {
+            return;
+        };
+        let reason = term::reason_to_term(reason, self);
+        for (watcher, reference) in list {
+            self.exit_to_watcher(self.proc_of(pid), watcher, reference, reason.clone());
         }
     }
 
@@ -691,6 +908,32 @@ impl Dist {
             Message::SendSenderTt(m) => self.deliver(m.to_pid, m.message, peer),
             Message::RegSend(m) => self.deliver_named(m.to_name.name, m.message, peer),
             Message::RegSendTt(m) => self.deliver_named(m.to_name.name, m.message, peer),
+            Message::MonitorPExit(m) => match self.local_ref(&m.reference) {
+                Some(r) => self.fire(r, term::reason_from_term(m.reason, self)),
+                None => self.trace(|| format!("from {peer}: a DOWN for a reference not ours")),
+            },
+            Message::MonitorP(m) => {
+                let target = match m.to_proc {
+                    PidOrAtom::Pid(p) => match term::NodeCtx::as_local(self, &p) {
+                        Some(local) => Ok(local),
+                        None => Ok(0),
+                    },
+                    PidOrAtom::Atom(a) => Err(a.name),
+                };
+                let req = WatchReq {
+                    target,
+                    watcher: m.from_pid,
+                    reference: m.reference,
+                };
+                self.io.push(Done::Watch(Box::new(req)));
+            }
+            Message::DemonitorP(m) => {
+                let mut watched = lock(&self.watched);
+                for list in watched.values_mut() {
+                    list.retain(|(w, r)| !(*w == m.from_pid && *r == m.reference));
+                }
+                watched.retain(|_, l| !l.is_empty());
+            }
             other => self.trace(|| format!("from {peer}: ignored (not supported yet): {other:?}")),
         }
     }

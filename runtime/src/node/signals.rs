@@ -192,6 +192,10 @@ impl<'a, S: Send> Sched<'a, S> {
         if let Some(cold) = cold {
             self.notify_exit(pid, *cold, &reason, name_freed);
         }
+        // Processes of other nodes that monitor it (issue 17).
+        if let Some(d) = self.node.dist.get() {
+            d.local_exit(pid, &reason);
+        }
     }
 
     /// The registry forgets `name` if `pid` holds it.

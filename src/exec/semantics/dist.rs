@@ -98,3 +98,32 @@ fn own_name(proc: &Proc<'_>) -> String {
         .dist()
         .map_or_else(|| NO_NODE.to_string(), |d| d.name().to_string())
 }
+
+/// MONITOR of a PID of another node: a reference (an Int, as for a local
+/// monitor) whose DOWN brings the remote exit reason, `noproc`, or
+/// `noconnection`.
+pub(super) fn monitor(proc: &Proc<'_>, me: i64, target: &Value) -> OpResult<i64> {
+    let Some(rp) = RemotePid::of(target) else {
+        return error(format!(
+            "type error: MONITOR needs a PID (an Int, or a PID of another node), got {}",
+            target.type_name()
+        ));
+    };
+    let r = proc.node.new_ref();
+    match proc.node.dist() {
+        Some(d) => d.monitor(me, rp.to_term(), r).or_else(error)?,
+        // A PID that outlived its node's distribution: its node cannot be
+        // reached.
+        None => proc.node.send(
+            me,
+            me,
+            Value::list(vec![
+                Value::str("DOWN"),
+                Value::Int(r),
+                target.clone(),
+                Value::str("noconnection"),
+            ]),
+        ),
+    }
+    Ok(r)
+}

@@ -201,8 +201,15 @@ pub(crate) fn exec(
             }
         }
         Instr::Monitor(lit) => {
-            let other = pid_operand(ctx, lit.0, op)?;
-            let r = proc.node.monitor(pid, other);
+            let other = match lit.0 {
+                Some(p) => Value::Int(p),
+                None => ctx.pop(op)?,
+            };
+            let r = match other {
+                Value::Int(other) => proc.node.monitor(pid, other),
+                // A process of another node (issue 17).
+                other => super::dist::monitor(proc, pid, &other)?,
+            };
             ctx.stack.push(Value::Int(r));
         }
         Instr::Demonitor(lit) => {
@@ -218,7 +225,10 @@ pub(crate) fn exec(
                     }
                 },
             };
-            proc.node.demonitor(pid, r);
+            let remote = proc.node.dist().is_some_and(|d| d.demonitor(pid, r));
+            if !remote {
+                proc.node.demonitor(pid, r);
+            }
         }
         Instr::TrapExit(_) => {
             let on = match ctx.pop(op)? {
