@@ -1052,3 +1052,142 @@ receive <<"halt">> -> io:format("halting~n"), halt(0) after 30000 -> halt(1) end
     );
     assert_eq!(c.wait(&tt, "the ttvm node"), 0, "{}", drain(&tt.err));
 }
+
+/// Links and exit signals across nodes: a trapping ttvm process linked
+/// to an Erlang process gets `["EXIT", pid, reason]` when it exits, and
+/// `noconnection` when its node stops; an Erlang process linked to a ttvm
+/// process gets its exit reason; EXIT_PROCESS reaches an Erlang process.
+#[test]
+fn links_across_nodes() {
+    if !have_erlang() {
+        return;
+    }
+    let host = short_host();
+    let mut c = Cluster::new("links");
+    c.write(
+        "links.ttvm",
+        r#"; args: the Erlang node
+GET_ARGS
+PUSH_INT 0
+INDEX
+STORE erl
+TRUE
+TRAP_EXIT
+PUSH_STR child
+SPAWN
+STORE kid
+; {shell, erl} ! {Me, Kid}
+MAKE_OBJECT
+MAKE_OBJECT
+SELF
+SET_FIELD $pid
+MAKE_OBJECT
+LOAD kid
+SET_FIELD $pid
+MAKE_LIST 2
+SET_FIELD $tuple
+PUSH_STR shell
+LOAD erl
+MAKE_LIST 2
+SEND
+; the answer: {Shell, Victim}
+RECEIVE
+GET_FIELD $tuple
+DUP
+PUSH_INT 0
+INDEX
+STORE shell
+PUSH_INT 1
+INDEX
+STORE victim
+; 1. linked to a process that exits with a reason
+LOAD victim
+LINK
+MAKE_OBJECT
+PUSH_STR stop
+SET_FIELD $atom
+LOAD victim
+SEND
+PUSH_STR EXIT
+NULL
+NULL
+MAKE_LIST 3
+RECEIVE_MATCH
+PRINT
+; 2. the Erlang side links to our child, which then crashes
+PUSH_STR linked
+RECEIVE_MATCH
+PRINT
+PUSH_STR die
+LOAD kid
+SEND
+; 3. an exit signal to the (trapping) Erlang shell process
+LOAD shell
+PUSH_STR bye
+EXIT_PROCESS
+; 4. linked to the shell process when its node stops
+LOAD shell
+LINK
+PUSH_STR halt
+LOAD shell
+SEND
+PUSH_STR EXIT
+NULL
+NULL
+MAKE_LIST 3
+RECEIVE_MATCH
+PRINT
+HALT
+LABEL child
+RECEIVE
+POP
+PUSH_STR boom
+THROW
+"#,
+    );
+    let erl = c.erlang(
+        "shell8",
+        COOKIE,
+        r#"register(shell, self()),
+process_flag(trap_exit, true),
+Victim = spawn(fun() -> receive stop -> exit(boom) end end),
+io:format("ready~n"),
+{P, Kid} = receive {A, B} when is_pid(A) -> {A, B} after 30000 -> io:format("no hello~n"), halt(1) end,
+P ! {self(), Victim},
+link(Kid),
+P ! <<"linked">>,
+receive {'EXIT', Kid, R} -> io:format("kid exit: ~p~n", [R]) after 30000 -> io:format("no kid exit~n") end,
+receive {'EXIT', P, R2} -> io:format("exit from ttvm: ~p~n", [R2]) after 30000 -> io:format("no exit from ttvm~n") end,
+receive <<"halt">> -> io:format("halting~n"), halt(0) after 30000 -> halt(1) end."#,
+    );
+    expect(&erl.out, "ready", "the Erlang node");
+    let tt = c.ttvm("tt8", COOKIE, "links.ttvm", &[&format!("shell8@{host}")]);
+    expect(
+        &erl.out,
+        "kid exit: boom",
+        "an Erlang process linked to a ttvm one",
+    );
+    expect(
+        &erl.out,
+        "exit from ttvm: bye",
+        "EXIT_PROCESS to an Erlang process",
+    );
+    expect(&erl.out, "halting", "the Erlang node stops");
+    let out = expect(
+        &tt.out,
+        "noconnection",
+        "the link's signal when the node goes",
+    );
+    let text = out.join("\n");
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines.len() == 3
+            && lines[0].starts_with(&format!("[EXIT, <shell8@{host}."))
+            && lines[0].ends_with(", boom]")
+            && lines[1] == "linked"
+            && lines[2].ends_with(", noconnection]"),
+        "{text}\n{}",
+        drain(&tt.err)
+    );
+    assert_eq!(c.wait(&tt, "the ttvm node"), 0, "{}", drain(&tt.err));
+}

@@ -40,6 +40,11 @@ pub(crate) enum Done {
     Named(std::sync::Arc<str>, crate::value::Value),
     /// A process of another node monitors a local one (`dist/`).
     Watch(Box<crate::dist::WatchReq>),
+    /// A process of another node links to a local one (`dist/`).
+    Link(Box<crate::dist::LinkReq>),
+    /// An exit signal from a process of another node (`dist/`): to, from
+    /// (its PID value), reason, along a link (else `exit/2`).
+    Exit(Pid, crate::value::Value, crate::value::Value, bool),
 }
 
 /// What the I/O threads share with the node's workers.

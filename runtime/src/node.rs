@@ -619,6 +619,14 @@ impl<'a, S: Send> Sched<'a, S> {
                             d.watch(pid, *req, |p| self.w.proc(p).is_some());
                         }
                     }
+                    crate::io::Done::Link(req) => {
+                        if let Some(d) = self.node.dist.get() {
+                            d.linked(*req, |p| self.w.proc(p).is_some());
+                        }
+                    }
+                    crate::io::Done::Exit(to, from, reason, link) => {
+                        self.remote_signal(&from, to, &reason, link);
+                    }
                     // A message from another node to a registered name.
                     crate::io::Done::Named(name, msg) => {
                         let pid = self.node.whereis(&name);

@@ -113,6 +113,10 @@ pub struct Dist {
     /// watchers and their references. Whoever removes an entry sends its
     /// MONITOR_P_EXIT.
     watched: Mutex<FxHashMap<Pid, Vec<(ErlPid, Reference)>>>,
+    /// Links between local processes and processes of other nodes: local
+    /// PID → the remote partners. Whoever removes a pair sends (or
+    /// delivers) the exit signal along it.
+    links: Mutex<FxHashMap<Pid, Vec<ErlPid>>>,
     /// Messages queued by SEND and not yet written (or dropped): the end
     /// of a run waits for them ([`Dist::flush`]).
     unsent: AtomicUsize,
@@ -148,6 +152,13 @@ pub struct WatchReq {
     pub(crate) target: Result<Pid, String>,
     watcher: ErlPid,
     reference: Reference,
+}
+
+/// A process of another node links to a local one (LINK): the delivering
+/// worker checks the target ([`Dist::linked`]).
+pub struct LinkReq {
+    local: Pid,
+    remote: ErlPid,
 }
 
 enum Out {
@@ -256,6 +267,7 @@ impl Dist {
             unsent: AtomicUsize::new(0),
             monitors: Mutex::new(FxHashMap::default()),
             watched: Mutex::new(FxHashMap::default()),
+            links: Mutex::new(FxHashMap::default()),
             _epmd: epmd,
         });
         let d = dist.clone();
@@ -730,6 +742,24 @@ impl Dist {
             list.retain(|(w, _)| w.node.name != node);
         }
         watched.retain(|_, l| !l.is_empty());
+        drop(watched);
+        let mut broken = Vec::new();
+        {
+            let mut links = lock(&self.links);
+            for (local, list) in links.iter_mut() {
+                list.retain(|p| {
+                    let here = p.node.name == node;
+                    if here {
+                        broken.push((*local, p.clone()));
+                    }
+                    !here
+                });
+            }
+            links.retain(|_, l| !l.is_empty());
+        }
+        for (local, partner) in broken {
+            self.exit_to_local(local, &partner, Value::str("noconnection"), true);
+        }
     }
 
     /// The Erlang reference of local reference `r`.
@@ -888,14 +918,147 @@ impl Dist {
     }
 
     /// A local process ended (X1 done): the processes of other nodes that
-    /// monitor it get its reason.
+    /// monitor it get its reason, and those linked to it an exit signal.
     pub(crate) fn local_exit(&self, pid: Pid, reason: &Value) {
-        let Some(list) = lock(&self.watched).remove(&pid) else {
+        let watchers = lock(&self.watched).remove(&pid);
+        let partners = lock(&self.links).remove(&pid);
+        if watchers.is_none() && partners.is_none() {
+            return;
+        }
+        let reason = term::reason_to_term(reason, self);
+        for (watcher, reference) in watchers.unwrap_or_default() {
+            self.exit_to_watcher(self.proc_of(pid), watcher, reference, reason.clone());
+        }
+        let Ok(me) = term::NodeCtx::local_pid(self, pid) else {
             return;
         };
-        let reason = term::reason_to_term(reason, self);
-        for (watcher, reference) in list {
-            self.exit_to_watcher(self.proc_of(pid), watcher, reference, reason.clone());
+        for partner in partners.unwrap_or_default() {
+            self.to_node(
+                &partner,
+                Message::exit(me.clone(), partner.clone(), reason.clone()),
+            );
+        }
+    }
+
+    /// Queue `m` on the connection to `to`'s node, if there is one (a
+    /// signal to a node not connected is moot: its processes already had
+    /// `noconnection`).
+    fn to_node(&self, to: &ErlPid, m: Message) {
+        let conn = lock(&self.conns).get(&to.node.name).cloned();
+        if let Some(conn) = conn {
+            self.enqueue(&conn, m);
+        }
+    }
+
+    /// Remove the link `local` — `remote`; whether it was there.
+    fn unlink_pair(&self, local: Pid, remote: &ErlPid) -> bool {
+        let mut links = lock(&self.links);
+        let Some(list) = links.get_mut(&local) else {
+            return false;
+        };
+        let Some(i) = list.iter().position(|p| p == remote) else {
+            return false;
+        };
+        list.remove(i);
+        if list.is_empty() {
+            links.remove(&local);
+        }
+        true
+    }
+
+    /// An exit signal to local `to` from `from` (on a worker, through the
+    /// done list).
+    fn exit_to_local(&self, to: Pid, from: &ErlPid, reason: Value, link: bool) {
+        let from = term::RemotePid::from_term(from).value();
+        self.io.push(Done::Exit(to, from, reason, link));
+    }
+
+    /// LINK of local `me` to a process of another node. Its node
+    /// unreachable or lost first: the link's exit signal `noconnection`.
+    pub fn link(self: &Arc<Self>, me: Pid, other: ErlPid) -> Result<(), SendError> {
+        let node = other.node.name.clone();
+        self.trace(|| format!("link {me} <-> {other}"));
+        let my = term::NodeCtx::local_pid(&**self, me).map_err(|e| e.to_string())?;
+        {
+            let mut links = lock(&self.links);
+            let list = links.entry(me).or_default();
+            if list.contains(&other) {
+                return Ok(());
+            }
+            list.push(other.clone());
+        }
+        if node == self.name {
+            // A PID of an earlier run of this node.
+            if self.unlink_pair(me, &other) {
+                self.exit_to_local(me, &other, Value::str("noproc"), true);
+            }
+            return Ok(());
+        }
+        let conn = self.conn(&node)?;
+        let reachable = match &conn {
+            Some(conn) => {
+                self.enqueue(conn, Message::link(my, other.clone()));
+                lock(&self.conns)
+                    .get(&node)
+                    .is_some_and(|c| Arc::ptr_eq(c, conn))
+                    && lock(&conn.failed).is_none()
+            }
+            None => false,
+        };
+        if !reachable && self.unlink_pair(me, &other) {
+            self.exit_to_local(me, &other, Value::str("noconnection"), true);
+        }
+        Ok(())
+    }
+
+    /// UNLINK of local `me` and a process of another node (UNLINK_ID).
+    pub fn unlink(&self, me: Pid, other: &ErlPid) {
+        if !self.unlink_pair(me, other) {
+            return;
+        }
+        if let Ok(my) = term::NodeCtx::local_pid(self, me) {
+            let id = Term::from(erl_dist::term::FixInteger::from(1));
+            self.to_node(other, Message::unlink_id(id, my, other.clone()));
+        }
+    }
+
+    /// EXIT_PROCESS from local `me` to a process of another node (EXIT2).
+    pub fn exit_process(
+        self: &Arc<Self>,
+        me: Pid,
+        to: ErlPid,
+        reason: &Value,
+    ) -> Result<(), SendError> {
+        let my = term::NodeCtx::local_pid(&**self, me).map_err(|e| e.to_string())?;
+        let node = to.node.name.clone();
+        if let Some(conn) = self.conn(&node)? {
+            let reason = term::reason_to_term(reason, &**self);
+            self.enqueue(&conn, Message::exit2(my, to, reason));
+        }
+        Ok(())
+    }
+
+    /// A LINK from another node, on a worker: record it, then — if the
+    /// target is not alive — answer `noproc` along it at once (whoever
+    /// removes the pair answers, as for monitors).
+    pub(crate) fn linked(&self, req: LinkReq, alive: impl Fn(Pid) -> bool) {
+        {
+            let mut links = lock(&self.links);
+            let list = links.entry(req.local).or_default();
+            if !list.contains(&req.remote) {
+                list.push(req.remote.clone());
+            }
+        }
+        if req.local > 0 && alive(req.local) {
+            return;
+        }
+        if self.unlink_pair(req.local, &req.remote) {
+            let me = term::NodeCtx::local_pid(self, req.local.max(0));
+            if let Ok(me) = me {
+                let noproc = Term::from(Atom::from("noproc"));
+                let to = req.remote.clone();
+                self.to_node(&to, Message::exit(me, req.remote, noproc));
+            }
         }
     }
 
@@ -927,6 +1090,44 @@ impl Dist {
                 };
                 self.io.push(Done::Watch(Box::new(req)));
             }
+            Message::Link(m) => match term::NodeCtx::as_local(self, &m.to_pid) {
+                Some(local) => {
+                    let req = LinkReq {
+                        local,
+                        remote: m.from_pid,
+                    };
+                    self.io.push(Done::Link(Box::new(req)));
+                }
+                // Not a process of this run: it is not alive.
+                None => {
+                    let noproc = Term::from(Atom::from("noproc"));
+                    let to = m.from_pid.clone();
+                    self.to_node(&to, Message::exit(m.to_pid, m.from_pid, noproc));
+                }
+            },
+            Message::Exit(m) => self.remote_exit(m.from_pid, m.to_pid, m.reason, true),
+            Message::ExitTt(m) => self.remote_exit(m.from_pid, m.to_pid, m.reason, true),
+            Message::PayloadExit(m) => self.remote_exit(m.from_pid, m.to_pid, m.reason, true),
+            Message::PayloadExitTt(m) => self.remote_exit(m.from_pid, m.to_pid, m.reason, true),
+            Message::Exit2(m) => self.remote_exit(m.from_pid, m.to_pid, m.reason, false),
+            Message::Exit2Tt(m) => self.remote_exit(m.from_pid, m.to_pid, m.reason, false),
+            Message::PayloadExit2(m) => self.remote_exit(m.from_pid, m.to_pid, m.reason, false),
+            Message::PayloadExit2Tt(m) => self.remote_exit(m.from_pid, m.to_pid, m.reason, false),
+            Message::UnlinkId(m) => {
+                if let Some(local) = term::NodeCtx::as_local(self, &m.to_pid) {
+                    self.unlink_pair(local, &m.from_pid);
+                }
+                self.to_node(
+                    &m.from_pid.clone(),
+                    Message::unlink_id_ack(m.id, m.to_pid, m.from_pid),
+                );
+            }
+            Message::Unlink(m) => {
+                if let Some(local) = term::NodeCtx::as_local(self, &m.to_pid) {
+                    self.unlink_pair(local, &m.from_pid);
+                }
+            }
+            Message::UnlinkIdAck(_) => {}
             Message::DemonitorP(m) => {
                 let mut watched = lock(&self.watched);
                 for list in watched.values_mut() {
@@ -936,6 +1137,19 @@ impl Dist {
             }
             other => self.trace(|| format!("from {peer}: ignored (not supported yet): {other:?}")),
         }
+    }
+
+    /// EXIT (along a link: only if the link is still here, which it
+    /// removes) or EXIT2 (`exit/2`) from a process of another node.
+    fn remote_exit(&self, from: ErlPid, to: ErlPid, reason: Term, link: bool) {
+        let Some(local) = term::NodeCtx::as_local(self, &to) else {
+            return;
+        };
+        if link && !self.unlink_pair(local, &from) {
+            return; // unlinked meanwhile, or never linked
+        }
+        let reason = term::reason_from_term(reason, self);
+        self.exit_to_local(local, &from, reason, link);
     }
 
     fn deliver(&self, to: ErlPid, t: Term, peer: &str) {

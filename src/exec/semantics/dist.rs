@@ -127,3 +127,47 @@ pub(super) fn monitor(proc: &Proc<'_>, me: i64, target: &Value) -> OpResult<i64>
     }
     Ok(r)
 }
+
+/// A PID operand: `Ok(None)` for an Int (a local PID: the caller's own
+/// path), the process of another node, or a type error.
+pub(super) fn remote_of<'v>(v: &'v Value, op: &str) -> OpResult<Option<&'v RemotePid>> {
+    match v {
+        Value::Int(_) => Ok(None),
+        other => match RemotePid::of(other) {
+            Some(rp) => Ok(Some(rp)),
+            None => error(format!(
+                "type error: {op} needs a PID (an Int, or a PID of another node), got {}",
+                other.type_name()
+            )),
+        },
+    }
+}
+
+/// LINK, UNLINK or EXIT_PROCESS with a process of another node.
+pub(super) fn link(proc: &Proc<'_>, me: i64, to: &RemotePid) -> OpResult<()> {
+    match proc.node.dist() {
+        Some(d) => d.link(me, to.to_term()).or_else(error),
+        None => error(format!(
+            "LINK to {}: this node is not distributed",
+            to.clone().value()
+        )),
+    }
+}
+
+pub(super) fn unlink(proc: &Proc<'_>, me: i64, to: &RemotePid) {
+    if let Some(d) = proc.node.dist() {
+        d.unlink(me, &to.to_term());
+    }
+}
+
+pub(super) fn exit_process(
+    proc: &Proc<'_>,
+    me: i64,
+    to: &RemotePid,
+    reason: &Value,
+) -> OpResult<()> {
+    match proc.node.dist() {
+        Some(d) => d.exit_process(me, to.to_term(), reason).or_else(error),
+        None => Ok(()),
+    }
+}
