@@ -193,8 +193,21 @@ impl Cluster {
     /// A ttvm node `--sname name` running `program` (a file in the
     /// test's folder) with `args`.
     fn ttvm(&mut self, name: &str, cookie: &str, program: &str, args: &[&str]) -> Started {
+        self.ttvm_with(&[], name, cookie, program, args)
+    }
+
+    /// [`Cluster::ttvm`] with more flags.
+    fn ttvm_with(
+        &mut self,
+        flags: &[&str],
+        name: &str,
+        cookie: &str,
+        program: &str,
+        args: &[&str],
+    ) -> Started {
         let mut cmd = common::Ttvm::new()
             .cwd(&self.dir)
+            .args(flags)
             .args(["--sname", name, "--cookie", cookie, program, "--"])
             .args(args)
             .command();
@@ -1190,4 +1203,105 @@ receive <<"halt">> -> io:format("halting~n"), halt(0) after 30000 -> halt(1) end
         drain(&tt.err)
     );
     assert_eq!(c.wait(&tt, "the ttvm node"), 0, "{}", drain(&tt.err));
+}
+
+/// Two ttvm nodes started at the same moment, each sending to the other
+/// first (retrying until the other is registered): both directions get
+/// through whichever connection wins — the simultaneous-connect rule
+/// (the greater name's attempt wins) or one attempt before the other.
+#[test]
+fn two_ttvm_nodes_connecting_at_once() {
+    if !have_erlang() {
+        return;
+    }
+    let host = short_host();
+    let mut c = Cluster::new("at_once");
+    c.write(
+        "mutual.ttvm",
+        r#"; args: the other node; say hi until it acks, ack its hi
+GET_ARGS
+PUSH_INT 0
+INDEX
+STORE peer
+REGISTER mutual
+FALSE
+STORE got_hi
+FALSE
+STORE got_ack
+PUSH_INT 0
+STORE n
+LABEL loop
+LOAD got_hi
+LOAD got_ack
+AND
+JNZ done
+LOAD n
+PUSH_INT 200
+GE
+JNZ gaveup
+LOAD n
+PUSH_INT 1
+ADD
+STORE n
+LOAD got_ack
+JNZ wait
+PUSH_STR hi
+PUSH_STR mutual
+LOAD peer
+MAKE_LIST 2
+SEND
+LABEL wait
+PUSH_INT 100
+RECEIVE_AFTER
+JZ timeout
+DUP
+PUSH_STR hi
+EQ
+JZ not_hi
+POP
+TRUE
+STORE got_hi
+PUSH_STR ack
+PUSH_STR mutual
+LOAD peer
+MAKE_LIST 2
+SEND
+JMP loop
+LABEL not_hi
+PUSH_STR ack
+EQ
+JZ loop
+TRUE
+STORE got_ack
+JMP loop
+LABEL timeout
+POP
+JMP loop
+LABEL done
+PUSH_STR both ways
+PRINT
+HALT
+LABEL gaveup
+PUSH_STR gave up
+PRINT
+PUSH_INT 1
+EXIT
+"#,
+    );
+    for round in 0..3 {
+        let (a, b) = (format!("mut{round}a"), format!("mut{round}b"));
+        let trace = ["--trace-procs"];
+        let na = c.ttvm_with(&trace, &a, COOKIE, "mutual.ttvm", &[&format!("{b}@{host}")]);
+        let nb = c.ttvm_with(&trace, &b, COOKIE, "mutual.ttvm", &[&format!("{a}@{host}")]);
+        expect(&na.out, "both ways", &format!("round {round}, node a"));
+        expect(&nb.out, "both ways", &format!("round {round}, node b"));
+        assert_eq!(c.wait(&na, "node a"), 0);
+        assert_eq!(c.wait(&nb, "node b"), 0);
+        // One connection between them, not one each way (nor one
+        // replacing the other).
+        for (node, err) in [(&a, drain(&na.err)), (&b, drain(&nb.err))] {
+            let connected = err.matches("dist: connected to").count();
+            assert_eq!(connected, 1, "round {round}, node {node}:\n{err}");
+        }
+    }
 }

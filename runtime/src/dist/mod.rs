@@ -414,7 +414,7 @@ impl Dist {
     /// The connection attempt of `conn` (its own thread).
     fn connect(self: Arc<Self>, conn: Arc<Conn>) {
         self.trace(|| format!("connecting to {}", conn.peer));
-        match self.dial(&conn.peer) {
+        match self.dial(&conn) {
             Ok((stream, peer)) => {
                 let rx = lock(&conn.rx).take();
                 match rx {
@@ -442,7 +442,18 @@ impl Dist {
                 );
             }
             Err(Dial::Failed(reason)) => self.failed(&conn, &reason),
+            Err(Dial::Superseded) => {
+                self.trace(|| format!("attempt to {} dropped: connected meanwhile", conn.peer))
+            }
         }
+    }
+
+    /// Whether another connection took `conn`'s place (or its channel).
+    fn superseded(&self, conn: &Arc<Conn>) -> bool {
+        lock(&conn.rx).is_none()
+            || !lock(&self.conns)
+                .get(&conn.peer)
+                .is_some_and(|c| Arc::ptr_eq(c, conn))
     }
 
     /// A connection attempt failed: drop what waited in it — observably —
@@ -467,7 +478,8 @@ impl Dist {
     }
 
     /// EPMD lookup, TCP connect, client-side handshake.
-    fn dial(&self, node: &str) -> Result<(TcpStream, PeerNode), Dial> {
+    fn dial(&self, conn: &Arc<Conn>) -> Result<(TcpStream, PeerNode), Dial> {
+        let node = conn.peer.as_str();
         let (alive, host) = split_name(node).map_err(Dial::Failed)?;
         let addr = resolve(host, self.epmd_port).map_err(Dial::Failed)?;
         let epmd = TcpStream::connect_timeout(&addr, HANDSHAKE_TIMEOUT).map_err(|e| {
@@ -501,6 +513,13 @@ impl Dist {
                 )))
             }
             _ => {}
+        }
+        // The peer's own connection to us came up meanwhile: stop before
+        // the handshake completes (a completed one would replace the
+        // peer's side of that connection, leaving each node holding a
+        // different one).
+        if self.superseded(conn) {
+            return Err(Dial::Superseded);
         }
         let (stream, peer) = block_on(hs.execute_rest(true))
             .map_err(|e| Dial::Failed(handshake_reason(node, e, true)))?;
@@ -688,9 +707,28 @@ impl Dist {
         let mut r = BufReader::with_capacity(64 << 10, stream);
         let mut buf = Vec::new();
         let reason = loop {
-            match wire::read_frame(&mut r, &mut buf) {
-                Ok(wire::Frame::Tick) => {}
-                Ok(wire::Frame::Msg(m)) => self.incoming(*m, &conn.peer),
+            // A panic in the decoder or a conversion (a bug, or input its
+            // checks missed) closes this connection only, like a
+            // malformed frame.
+            let step = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let frame = wire::read_frame(&mut r, &mut buf)?;
+                if let wire::Frame::Msg(m) = frame {
+                    self.incoming(*m, &conn.peer);
+                }
+                Ok(())
+            }));
+            let step = step.unwrap_or_else(|p| {
+                let what = p
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| p.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                Err(wire::ReadError::Malformed(format!(
+                    "a frame this node could not handle (panic: {what})"
+                )))
+            });
+            match step {
+                Ok(()) => {}
                 Err(wire::ReadError::Closed) => break "closed by the peer".to_string(),
                 Err(wire::ReadError::Io(e)) => break e,
                 Err(wire::ReadError::Malformed(e)) => {
@@ -1187,6 +1225,8 @@ enum Dial {
     /// The peer has its own attempt to connect to us under way, and it
     /// wins.
     Ongoing,
+    /// The peer's connection to us came up while we dialled.
+    Superseded,
     Failed(String),
 }
 
