@@ -73,6 +73,33 @@ fn lines(stream: impl Read + Send + 'static) -> mpsc::Receiver<String> {
 /// Wait (bounded) for a line containing `want`; the lines seen before it
 /// are returned with it.
 fn expect(rx: &mpsc::Receiver<String>, want: &str, what: &str) -> Vec<String> {
+    try_expect(rx, want).unwrap_or_else(|seen| {
+        panic!(
+            "{what}: no line with `{want}` came; lines seen:\n{}",
+            seen.join("\n")
+        )
+    })
+}
+
+/// [`expect`], and on failure also what `other` (the node on the other
+/// side) printed.
+fn expect_or_show(
+    rx: &mpsc::Receiver<String>,
+    want: &str,
+    what: &str,
+    other: &Started,
+) -> Vec<String> {
+    try_expect(rx, want).unwrap_or_else(|seen| {
+        panic!(
+            "{what}: no line with `{want}` came; lines seen:\n{}\n-- the other node's stdout:\n{}\n-- its stderr:\n{}",
+            seen.join("\n"),
+            drain(&other.out),
+            drain(&other.err)
+        )
+    })
+}
+
+fn try_expect(rx: &mpsc::Receiver<String>, want: &str) -> Result<Vec<String>, Vec<String>> {
     let deadline = Instant::now() + LINE_WAIT;
     let mut seen = Vec::new();
     while let Some(left) = deadline.checked_duration_since(Instant::now()) {
@@ -81,16 +108,13 @@ fn expect(rx: &mpsc::Receiver<String>, want: &str, what: &str) -> Vec<String> {
                 let hit = line.contains(want);
                 seen.push(line);
                 if hit {
-                    return seen;
+                    return Ok(seen);
                 }
             }
             Err(_) => break,
         }
     }
-    panic!(
-        "{what}: no line with `{want}` came; lines seen:\n{}",
-        seen.join("\n")
-    );
+    Err(seen)
 }
 
 /// One test's cluster: epmd, and every node started; all killed on drop.
@@ -990,7 +1014,12 @@ PUSH_STR stop
 SET_FIELD $atom
 LOAD victim
 SEND
-RECEIVE
+PUSH_STR DOWN
+NULL
+NULL
+NULL
+MAKE_LIST 4
+RECEIVE_MATCH
 PRINT
 ; 2. a process that is gone (its DOWN and the Erlang side's next
 ; message may come in either order: selective receives)
@@ -1304,4 +1333,166 @@ EXIT
             assert_eq!(connected, 1, "round {round}, node {node}:\n{err}");
         }
     }
+}
+
+/// The Erlang side of [`STREAM`] as a ttvm program: registered as
+/// `sink`, it takes the hello, checks 4n messages in order per sender,
+/// then sends 4n to `[ttsink, node]` from 4 processes and waits for done.
+const SINK: &str = r#"; args: n (per sender)
+GET_ARGS
+PUSH_INT 0
+INDEX
+TO_INT
+STORE n
+REGISTER sink
+RECEIVE
+GET_FIELD $tuple
+PUSH_INT 0
+INDEX
+NODE
+STORE peer
+PUSH_INT 0
+PUSH_INT 0
+PUSH_INT 0
+PUSH_INT 0
+MAKE_LIST 4
+STORE seen
+LOAD n
+PUSH_INT 4
+MUL
+STORE left
+LABEL recv
+LOAD left
+JZ all
+RECEIVE
+GET_FIELD $tuple
+STORE t
+LOAD t
+PUSH_INT 0
+INDEX
+STORE s
+LOAD t
+PUSH_INT 1
+INDEX
+STORE i
+LOAD seen
+LOAD s
+INDEX
+PUSH_INT 1
+ADD
+LOAD i
+EQ
+JNZ in_order
+PUSH_STR out of order
+PRINT
+PUSH_INT 1
+EXIT
+LABEL in_order
+LOAD seen
+LOAD s
+LOAD i
+SET_INDEX
+STORE seen
+LOAD left
+PUSH_INT 1
+SUB
+STORE left
+JMP recv
+LABEL all
+LOAD n
+PUSH_INT 4
+MUL
+PUSH_STR "received "
+SWAP
+CONCAT
+PUSH_STR " in order"
+CONCAT
+PRINT
+PUSH_INT 0
+STORE s
+LABEL spawning
+LOAD s
+PUSH_INT 4
+GE
+JNZ spawned
+LOAD s
+LOAD n
+LOAD peer
+MAKE_FUNCTION sender s n peer
+SPAWN
+POP
+LOAD s
+PUSH_INT 1
+ADD
+STORE s
+JMP spawning
+LABEL spawned
+RECEIVE
+GET_FIELD $tuple
+PUSH_INT 1
+INDEX
+PRINT
+HALT
+LABEL sender
+PUSH_INT 1
+STORE i
+LABEL sloop
+LOAD i
+LOAD n
+GT
+JNZ sdone
+MAKE_OBJECT
+LOAD s
+LOAD i
+MAKE_LIST 2
+SET_FIELD $tuple
+PUSH_STR ttsink
+LOAD peer
+MAKE_LIST 2
+SEND
+LOAD i
+PUSH_INT 1
+ADD
+STORE i
+JMP sloop
+LABEL sdone
+RET
+"#;
+
+#[test]
+fn two_ttvm_nodes_stream_a_hundred_thousand_each_way_in_order() {
+    if !have_erlang() {
+        return;
+    }
+    let host = short_host();
+    let n = 25_000;
+    let mut c = Cluster::new("two_ttvm_stream");
+    c.write("stream.ttvm", STREAM);
+    c.write("sink.ttvm", SINK);
+    let sink = c.ttvm("ttsinka", COOKIE, "sink.ttvm", &[&n.to_string()]);
+    let deadline = Instant::now() + LINE_WAIT;
+    while !String::from_utf8_lossy(
+        &Command::new("epmd")
+            .arg("-names")
+            .env("ERL_EPMD_PORT", c.epmd_port.to_string())
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .contains("name ttsinka ")
+    {
+        assert!(Instant::now() < deadline, "ttsinka never registered");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let stream = c.ttvm(
+        "ttstreamb",
+        COOKIE,
+        "stream.ttvm",
+        &[&format!("ttsinka@{host}"), &n.to_string()],
+    );
+    expect(&sink.out, "received 100000 in order", "b -> a");
+    expect(&stream.out, "in order 100000", "a -> b");
+    expect(&sink.out, "done", "the end");
+    assert_eq!(c.wait(&stream, "node b"), 0, "{}", drain(&stream.err));
+    assert_eq!(c.wait(&sink, "node a"), 0, "{}", drain(&sink.err));
 }
