@@ -1072,10 +1072,11 @@ receive <<"halt">> -> io:format("halting~n"), halt(0) after 30000 -> halt(1) end
     );
     expect(&erl.out, "ready", "the Erlang node");
     let tt = c.ttvm("tt7", COOKIE, "watch.ttvm", &[&format!("shell7@{host}")]);
-    expect(
+    expect_or_show(
         &erl.out,
         "kid down: boom",
         "Erlang's monitor of a ttvm process",
+        &tt,
     );
     expect(&erl.out, "halting", "the Erlang node stops");
     let out = expect(&tt.out, "noconnection", "ttvm's DOWN when the node goes");
@@ -1204,10 +1205,11 @@ receive <<"halt">> -> io:format("halting~n"), halt(0) after 30000 -> halt(1) end
     );
     expect(&erl.out, "ready", "the Erlang node");
     let tt = c.ttvm("tt8", COOKIE, "links.ttvm", &[&format!("shell8@{host}")]);
-    expect(
+    expect_or_show(
         &erl.out,
         "kid exit: boom",
         "an Erlang process linked to a ttvm one",
+        &tt,
     );
     expect(
         &erl.out,
