@@ -19,6 +19,7 @@
 //! - more than [`Limits::elements`] elements in all (list, tuple and map
 //!   elements, the characters of a charlist, the bytes of a binary that is
 //!   not UTF-8: each becomes a ttvm value);
+//! - an atom of more than 255 characters (Erlang's limit);
 //! - an integer of more than [`MAX_BIG_BYTES`] bytes (its decimal text,
 //!   `{"$bigint": …}`, costs time quadratic in its length);
 //! - funs, compressed terms, atom cache references and distribution
@@ -71,6 +72,17 @@ mod tag {
 struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,
+    /// Latin-1 atoms with bytes over 127 (see [`to_utf8_atoms`]).
+    latin1: Vec<Latin1Atom>,
+}
+
+/// Where a Latin-1 atom (`ATOM_EXT`, `SMALL_ATOM_EXT`) with a byte over
+/// 127 is: its tag's position, and its text's start and length.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Latin1Atom {
+    tag: usize,
+    start: usize,
+    len: usize,
 }
 
 impl Reader<'_> {
@@ -122,31 +134,58 @@ impl Reader<'_> {
         Ok(n)
     }
 
+    /// The rest of an atom whose tag (at `at`) was read.
+    fn atom_body(&mut self, tag: u8, at: usize) -> Result<(), TermError> {
+        let len = match tag {
+            tag::ATOM | tag::ATOM_UTF8 => self.u16()?,
+            _ => self.u8()? as usize,
+        };
+        let start = self.pos;
+        let text = self.take(len)?;
+        let latin1 = matches!(tag, tag::ATOM | tag::SMALL_ATOM);
+        let chars = match std::str::from_utf8(text) {
+            Ok(t) if !latin1 => t.chars().count(),
+            _ => len,
+        };
+        if chars > super::MAX_ATOM_CHARS {
+            return Err(TermError::bad(format!(
+                "malformed term: an atom of {chars} characters (at most {}) (at byte {at})",
+                super::MAX_ATOM_CHARS
+            )));
+        }
+        if latin1 && !text.is_ascii() {
+            self.latin1.push(Latin1Atom {
+                tag: at,
+                start,
+                len,
+            });
+        }
+        Ok(())
+    }
+
     /// The node name of a PID, port or reference: an atom, inline.
     fn atom(&mut self) -> Result<(), TermError> {
-        let len = match self.u8()? {
-            tag::ATOM | tag::ATOM_UTF8 => self.u16()?,
-            tag::SMALL_ATOM | tag::SMALL_ATOM_UTF8 => self.u8()? as usize,
-            t => {
-                return Err(TermError::bad(format!(
-                    "malformed term: a node name must be an atom, found tag {t} (at byte {})",
-                    self.pos - 1
-                )))
+        let at = self.pos;
+        match self.u8()? {
+            t @ (tag::ATOM | tag::ATOM_UTF8 | tag::SMALL_ATOM | tag::SMALL_ATOM_UTF8) => {
+                self.atom_body(t, at)
             }
-        };
-        self.take(len)?;
-        Ok(())
+            t => Err(TermError::bad(format!(
+                "malformed term: a node name must be an atom, found tag {t} (at byte {at})"
+            ))),
+        }
     }
 }
 
 /// Checks the term that starts at `bytes[0]` (the version byte, 131) and
-/// returns its length in bytes; `elements` is the budget left, shared by
-/// the terms of one frame.
+/// returns its length in bytes and where its Latin-1 atoms with non-ASCII
+/// text are; `elements` is the budget left, shared by the terms of one
+/// frame.
 pub(super) fn check_term(
     bytes: &[u8],
     limits: &Limits,
     elements: &mut usize,
-) -> Result<usize, TermError> {
+) -> Result<(usize, Vec<Latin1Atom>), TermError> {
     if bytes.len() > limits.bytes {
         return Err(TermError::bad(format!(
             "term too large: {} bytes (the limit is {})",
@@ -154,7 +193,11 @@ pub(super) fn check_term(
             limits.bytes
         )));
     }
-    let mut r = Reader { bytes, pos: 0 };
+    let mut r = Reader {
+        bytes,
+        pos: 0,
+        latin1: Vec::new(),
+    };
     match r.u8()? {
         VERSION => {}
         v => {
@@ -201,14 +244,8 @@ pub(super) fn check_term(
                 0
             }
             tag::NIL => 0,
-            tag::ATOM | tag::ATOM_UTF8 => {
-                let n = r.u16()?;
-                r.take(n)?;
-                0
-            }
-            tag::SMALL_ATOM | tag::SMALL_ATOM_UTF8 => {
-                let n = r.u8()? as usize;
-                r.take(n)?;
+            t @ (tag::ATOM | tag::ATOM_UTF8 | tag::SMALL_ATOM | tag::SMALL_ATOM_UTF8) => {
+                r.atom_body(t, at)?;
                 0
             }
             tag::BINARY => {
@@ -337,5 +374,28 @@ pub(super) fn check_term(
             pending.push(children);
         }
     }
-    Ok(r.pos)
+    Ok((r.pos, r.latin1))
+}
+
+/// The term's bytes with its Latin-1 atoms that have non-ASCII text
+/// rewritten as UTF-8 atoms (`ATOM_UTF8_EXT`): `eetf` reads Latin-1 atoms
+/// as UTF-8 and fails on them, and `term_to_binary` in Erlang before OTP
+/// 26 writes an atom such as `'ünï'` in Latin-1.
+pub(super) fn to_utf8_atoms(bytes: &[u8], atoms: &[Latin1Atom]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() + atoms.iter().map(|a| a.len + 2).sum::<usize>());
+    let mut pos = 0;
+    for a in atoms {
+        out.extend_from_slice(&bytes[pos..a.tag]);
+        let text: String = bytes[a.start..a.start + a.len]
+            .iter()
+            .map(|&b| char::from(b))
+            .collect();
+        out.push(tag::ATOM_UTF8);
+        // At most 2 × 255 bytes (longer atoms are refused).
+        out.extend_from_slice(&(text.len() as u16).to_be_bytes());
+        out.extend_from_slice(text.as_bytes());
+        pos = a.start + a.len;
+    }
+    out.extend_from_slice(&bytes[pos..]);
+    out
 }

@@ -219,17 +219,26 @@ pub fn encode(t: &Term) -> Result<Vec<u8>, TermError> {
 /// unbounded allocation.
 pub fn decode(bytes: &[u8]) -> Result<Term, TermError> {
     let mut budget = LIMITS.elements;
-    let n = check::check_term(bytes, &LIMITS, &mut budget)?;
+    let (n, latin1) = check::check_term(bytes, &LIMITS, &mut budget)?;
     if n != bytes.len() {
         return Err(TermError::bad(format!(
             "malformed term: {} bytes after its end",
             bytes.len() - n
         )));
     }
-    decode_checked(bytes)
+    decode_checked(bytes, &latin1)
 }
 
-fn decode_checked(bytes: &[u8]) -> Result<Term, TermError> {
+/// Decodes checked bytes, Latin-1 atoms made UTF-8 first (`eetf` reads
+/// them as UTF-8).
+fn decode_checked(bytes: &[u8], latin1: &[check::Latin1Atom]) -> Result<Term, TermError> {
+    let fixed;
+    let bytes = if latin1.is_empty() {
+        bytes
+    } else {
+        fixed = check::to_utf8_atoms(bytes, latin1);
+        &fixed
+    };
     Term::decode(bytes).map_err(|e| TermError::bad(format!("malformed term: {e}")))
 }
 
@@ -241,6 +250,12 @@ fn decode_checked(bytes: &[u8]) -> Result<Term, TermError> {
 /// `eetf` (or `erl_dist`, which decodes with it) can decode those bytes
 /// safely.
 pub fn check_terms(bytes: &[u8]) -> Result<Vec<std::ops::Range<usize>>, TermError> {
+    Ok(checked_terms(bytes)?.into_iter().map(|(r, _)| r).collect())
+}
+
+type Checked = (std::ops::Range<usize>, Vec<check::Latin1Atom>);
+
+fn checked_terms(bytes: &[u8]) -> Result<Vec<Checked>, TermError> {
     if bytes.is_empty() {
         return Err(TermError::bad("malformed term: no bytes"));
     }
@@ -248,7 +263,7 @@ pub fn check_terms(bytes: &[u8]) -> Result<Vec<std::ops::Range<usize>>, TermErro
     let mut spans = Vec::new();
     let mut pos = 0;
     while pos < bytes.len() {
-        let n = check::check_term(&bytes[pos..], &LIMITS, &mut budget).map_err(|e| {
+        let (n, latin1) = check::check_term(&bytes[pos..], &LIMITS, &mut budget).map_err(|e| {
             if spans.is_empty() {
                 e
             } else {
@@ -259,7 +274,7 @@ pub fn check_terms(bytes: &[u8]) -> Result<Vec<std::ops::Range<usize>>, TermErro
                 ))
             }
         })?;
-        spans.push(pos..pos + n);
+        spans.push((pos..pos + n, latin1));
         pos += n;
     }
     Ok(spans)
@@ -267,9 +282,9 @@ pub fn check_terms(bytes: &[u8]) -> Result<Vec<std::ops::Range<usize>>, TermErro
 
 /// The terms of a frame's payload ([`check_terms`]), decoded.
 pub fn decode_all(bytes: &[u8]) -> Result<Vec<Term>, TermError> {
-    check_terms(bytes)?
+    checked_terms(bytes)?
         .into_iter()
-        .map(|s| decode_checked(&bytes[s]))
+        .map(|(s, latin1)| decode_checked(&bytes[s], &latin1))
         .collect()
 }
 
@@ -689,6 +704,18 @@ impl<C: NodeCtx> Into_<'_, C> {
         // Other keys: [key, value] pairs, in the order of the keys'
         // encodings (deterministic; Erlang's own order is term order).
         self.spend(m.map.len())?;
+        // Keys that are one Erlang term written two ways (a charlist as
+        // STRING_EXT and as LIST_EXT, 5 as a small big) would be one key
+        // going back: such a map (no Erlang node makes one) is refused.
+        let mut seen = std::collections::HashSet::with_capacity(m.map.len());
+        for k in m.map.keys() {
+            if !seen.insert(canonical(k)) {
+                return Err(TermError::bad(format!(
+                    "a map with the key {} twice (written two ways)",
+                    crate::value::shown_text(&k.to_string(), 64)
+                )));
+            }
+        }
         let mut pairs: Vec<(Vec<u8>, Term, Term)> = m
             .map
             .into_iter()
@@ -706,6 +733,38 @@ impl<C: NodeCtx> Into_<'_, C> {
             out.push(Value::list(vec![kv, vv]));
         }
         Ok(marker(MAP, Value::list(out)))
+    }
+}
+
+/// One form of each term, for comparing map keys as `to_term` will make
+/// them: lists of small ints as lists, integers as small ones when they
+/// fit, -0.0 as 0.0 (`eetf` compares floats by value).
+fn canonical(t: &Term) -> Term {
+    match t {
+        Term::ByteList(b) => Term::from(List::from(
+            b.bytes
+                .iter()
+                .map(|&x| Term::from(FixInteger::from(x)))
+                .collect::<Vec<_>>(),
+        )),
+        Term::BigInteger(b) => match i32::try_from(&b.value) {
+            Ok(i) => Term::from(FixInteger::from(i)),
+            Err(_) => t.clone(),
+        },
+        Term::Float(f) if f.value == 0.0 => Term::from(Float { value: 0.0 }),
+        Term::List(l) => Term::from(List::from(
+            l.elements.iter().map(canonical).collect::<Vec<_>>(),
+        )),
+        Term::Tuple(x) => Term::from(Tuple::from(
+            x.elements.iter().map(canonical).collect::<Vec<_>>(),
+        )),
+        Term::Map(m) => Term::from(Map::from(
+            m.map
+                .iter()
+                .map(|(k, v)| (canonical(k), canonical(v)))
+                .collect::<std::collections::HashMap<_, _>>(),
+        )),
+        _ => t.clone(),
     }
 }
 

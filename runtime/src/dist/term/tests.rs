@@ -534,3 +534,62 @@ fn maps_with_marker_keys_keep_their_shape_and_come_back_sorted() {
     assert_eq!(v.to_string(), "{$map: [[$pid, 1]]}");
     assert_eq!(to_term(&v, &Ctx).unwrap(), m);
 }
+
+#[test]
+fn map_keys_written_two_ways_are_refused() {
+    let two = |a: Term, b: Term| Term::from(Map::from([(a, bin("x")), (b, bin("y"))]));
+    let cases = [
+        two(
+            Term::from(eetf::ByteList::from("ab")),
+            Term::from(List::from(vec![
+                Term::from(FixInteger::from(97)),
+                Term::from(FixInteger::from(98)),
+            ])),
+        ),
+        two(
+            Term::from(FixInteger::from(5)),
+            Term::from(BigInteger::from(5i64)),
+        ),
+    ];
+    for m in cases {
+        let e = from_term(m, &Ctx).unwrap_err().to_string();
+        assert!(e.contains("twice (written two ways)"), "{e}");
+    }
+}
+
+/// `term_to_binary` before OTP 26 writes atoms that fit Latin-1 in
+/// Latin-1 (`SMALL_ATOM_EXT`), which `eetf` reads as UTF-8 and fails on
+/// (found by tests/erlang_terms.rs with `'ünï'`).
+#[test]
+fn latin1_atoms_decode() {
+    let t = decode(&[131, 115, 3, 0xfc, b'n', 0xef]).unwrap();
+    assert_eq!(t, a("ünï"));
+    let t = decode(&[131, 100, 0, 2, 0xe9, b'x']).unwrap();
+    assert_eq!(t, a("éx"));
+    // In a tuple, and as a PID's node name, after other atoms.
+    let mut b = vec![131, 104, 3, 119, 2, b'o', b'k', 115, 1, 0xe9];
+    b.extend([88, 115, 3, b'n', 0xe9, b'h']);
+    b.extend([0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2]);
+    let t = decode(&b).unwrap();
+    let want_pid = Term::from(eetf::Pid {
+        node: eetf::Atom::from("néh"),
+        id: 1,
+        serial: 0,
+        creation: 2,
+    });
+    assert_eq!(t, tup(vec![a("ok"), a("é"), want_pid]));
+    // A frame's second term too.
+    let mut frame = vec![131, 97, 1];
+    frame.extend([131, 115, 1, 0xff]);
+    assert_eq!(decode_all(&frame).unwrap()[1], a("ÿ"));
+    // Erlang's limit: 255 characters.
+    let mut long = vec![131, 118, 1, 0];
+    long.extend(std::iter::repeat_n(b'x', 256));
+    assert!(decode(&long)
+        .unwrap_err()
+        .to_string()
+        .contains("an atom of 256 characters"));
+    let mut ok = vec![131, 118, 1, 254];
+    ok.extend("é".repeat(255).as_bytes());
+    assert!(decode(&ok).is_ok());
+}
