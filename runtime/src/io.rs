@@ -35,6 +35,8 @@ pub(crate) enum Done {
     /// A socket's message to its owner; the last one of a socket that
     /// stopped being armed carries its ticket (N4), settled once delivered.
     Msg(Pid, crate::value::Value, Option<Ticket>),
+    /// A message from another node to a local process (`dist/`).
+    Remote(Pid, crate::value::Value),
     /// A message from another node to the process registered under this
     /// name (`dist/`, REG_SEND): dropped when nobody has the name.
     Named(std::sync::Arc<str>, crate::value::Value),

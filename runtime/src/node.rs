@@ -587,6 +587,21 @@ impl<'a, S: Send> Sched<'a, S> {
         me.take_io(self.w.locking)
     }
 
+    /// A message from another node (`dist/`) to local `pid`, as S1
+    /// (dropped when `pid` is not alive).
+    fn deliver_remote(&self, pid: Pid, msg: Value) {
+        if let Some(p) = self.w.proc(pid) {
+            self.w.messages.set(self.w.messages.get() + 1);
+            let wake = {
+                let mut g = p.inner.lock_as(self.w.locking);
+                p.deliver_locked(&mut g.meta, msg)
+            };
+            if wake {
+                self.w.schedule_woken(p);
+            }
+        }
+    }
+
     /// I3: deliver the blocking operations that finished (between slices).
     pub(crate) fn deliver_io(&self) {
         let Some(_delivering) = self.node.io.try_deliver() else {
@@ -632,16 +647,12 @@ impl<'a, S: Send> Sched<'a, S> {
                         let pid = self.node.whereis(&name);
                         self.node
                             .trace(|| format!("from another node -> {name} ({pid}): {msg}"));
-                        if let Some(p) = self.w.proc(pid) {
-                            self.w.messages.set(self.w.messages.get() + 1);
-                            let wake = {
-                                let mut g = p.inner.lock_as(self.w.locking);
-                                p.deliver_locked(&mut g.meta, msg)
-                            };
-                            if wake {
-                                self.w.schedule_woken(p);
-                            }
-                        }
+                        self.deliver_remote(pid, msg);
+                    }
+                    crate::io::Done::Remote(pid, msg) => {
+                        self.node
+                            .trace(|| format!("from another node -> {pid}: {msg}"));
+                        self.deliver_remote(pid, msg);
                     }
                     // N3: a socket's message to its owner, as S1.
                     crate::io::Done::Msg(pid, msg, ticket) => {

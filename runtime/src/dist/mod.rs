@@ -827,7 +827,7 @@ impl Dist {
         let target = term::RemotePid::from_term(&m.target).value();
         self.trace(|| format!("down {} -> {} (ref {r}): {reason}", m.target, m.watcher));
         let msg = Value::list(vec![Value::str("DOWN"), Value::Int(r), target, reason]);
-        self.io.push(Done::Msg(m.watcher, msg, None));
+        self.io.push(Done::Remote(m.watcher, msg));
     }
 
     /// MONITOR of a process of another node, as reference `r`: DOWN comes
@@ -1198,7 +1198,7 @@ impl Dist {
             return;
         };
         if let Some(v) = self.value_of(t, peer) {
-            self.io.push(Done::Msg(pid, v, None));
+            self.io.push(Done::Remote(pid, v));
         }
     }
 
