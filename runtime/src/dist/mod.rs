@@ -624,8 +624,10 @@ impl Dist {
     /// writes.
     fn run(self: Arc<Self>, conn: Arc<Conn>, stream: TcpStream, peer: PeerNode, rx: Receiver<Out>) {
         let _ = peer;
-        set_timeouts(&stream, None);
-        let _ = stream.set_read_timeout(Some(SILENCE));
+        // A peer silent for SILENCE is gone; so is one that has not taken
+        // a byte for as long while we had something to write (what waits
+        // for it is dropped with the connection, not kept without bound).
+        set_timeouts(&stream, Some(SILENCE));
         let reader = match stream.try_clone() {
             Ok(r) => r,
             Err(e) => {
