@@ -651,7 +651,8 @@ fn any_value() -> impl proptest::strategy::Strategy<Value = Value> {
 /// `$map` whose keys are all strings: the direct forms they come back as
 /// are compared by `same` through the term instead.
 fn via_term_equal(a: &Value, b: &Value) -> bool {
-    to_term(a, &Ctx).ok() == to_term(b, &Ctx).ok()
+    let c = |v| to_term(v, &Ctx).ok().map(|t| canonical(&t));
+    c(a) == c(b)
 }
 
 proptest::proptest! {
@@ -663,4 +664,39 @@ proptest::proptest! {
         let again = round(&back);
         proptest::prop_assert!(same(&back, &again), "{} came back as {}", back, again);
     }
+}
+
+#[test]
+fn a_huge_unconvertible_reason_is_cut() {
+    let bits = Term::from(eetf::BitBinary::from((vec![7u8; 1 << 20], 3)));
+    let v = reason_from_term(Term::from(List::from(vec![bits])), &Ctx);
+    let Value::Str(t) = v else { panic!("{v}") };
+    assert!(t.as_str().len() <= crate::value::MAX_SHOWN_BYTES + 3);
+    assert!(t.as_str().ends_with('…'));
+}
+
+/// Two equal maps as keys: `eetf` hashes a map in its iteration order,
+/// so its `HashMap` may keep both; the canonical form finds them.
+#[test]
+fn equal_maps_as_keys_are_one_key() {
+    let inner = |order: bool| {
+        let mut o = Object::new();
+        let (a, b) = if order { ("a", "b") } else { ("b", "a") };
+        o.set_with(a, || Arc::from(a), Value::Int(1));
+        o.set_with(b, || Arc::from(b), Value::Int(1));
+        Value::Object(Arc::new(o))
+    };
+    for _ in 0..20 {
+        let dup = obj(&[(
+            MAP,
+            l(vec![
+                l(vec![inner(true), Value::Null]),
+                l(vec![inner(false), Value::Null]),
+            ]),
+        )]);
+        assert!(err_of(&dup).contains("appears twice"));
+    }
+    let m1 = to_term(&inner(true), &Ctx).unwrap();
+    let m2 = to_term(&inner(false), &Ctx).unwrap();
+    assert_eq!(canonical(&m1), canonical(&m2));
 }
