@@ -326,8 +326,35 @@ pub fn reason_from_term(reason: Term, ctx: &impl NodeCtx) -> Value {
     if let Term::Atom(a) = reason {
         return Value::str(a.name);
     }
-    let text = reason.to_string();
-    from_term(reason, ctx).unwrap_or_else(|_| Value::str(text))
+    match from_term(reason.clone(), ctx) {
+        Ok(v) => v,
+        Err(_) => Value::str(erlang_text(&reason)),
+    }
+}
+
+/// A term's Erlang text, cut at [`crate::value::MAX_SHOWN_BYTES`] with
+/// `…` (a hostile 64 MiB reason must not become a 256 MiB text).
+pub fn erlang_text(t: &Term) -> String {
+    struct Cut(String);
+    impl fmt::Write for Cut {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            let room = crate::value::MAX_SHOWN_BYTES.saturating_sub(self.0.len());
+            if s.len() <= room {
+                self.0.push_str(s);
+                return Ok(());
+            }
+            let mut end = room;
+            while !s.is_char_boundary(end) {
+                end -= 1;
+            }
+            self.0.push_str(&s[..end]);
+            self.0.push('…');
+            Err(fmt::Error)
+        }
+    }
+    let mut out = Cut(String::new());
+    let _ = fmt::write(&mut out, format_args!("{t}"));
+    out.0
 }
 
 fn too_deep() -> TermError {
@@ -534,6 +561,7 @@ impl<C: NodeCtx> Out<'_, C> {
                 };
                 self.spend(pairs.len() * 2)?;
                 let mut map = std::collections::HashMap::with_capacity(pairs.len());
+                let mut seen = std::collections::HashSet::with_capacity(pairs.len());
                 for (i, pair) in pairs.iter().enumerate() {
                     let (k, val) = match pair {
                         Value::List(kv) if kv.len() == 2 => (&kv[0], &kv[1]),
@@ -550,7 +578,7 @@ impl<C: NodeCtx> Out<'_, C> {
                     let vt = self
                         .term(val, depth + 1)
                         .map_err(|e| e.at(Step::Index(1)).at(Step::Index(i)))?;
-                    if map.insert(kt, vt).is_some() {
+                    if !seen.insert(canonical(&kt)) || map.insert(kt, vt).is_some() {
                         return Err(TermError::bad(
                             "a key appears twice in {\"$map\": …} (a map's keys are distinct)",
                         )
@@ -736,10 +764,14 @@ impl<C: NodeCtx> Into_<'_, C> {
     }
 }
 
-/// One form of each term, for comparing map keys as `to_term` will make
-/// them: lists of small ints as lists, integers as small ones when they
-/// fit, -0.0 as 0.0 (`eetf` compares floats by value).
-fn canonical(t: &Term) -> Term {
+/// One form of each term, for comparing terms (map keys above all) as
+/// Erlang does: lists of small ints as lists, integers as small ones when
+/// they fit, -0.0 as 0.0, and maps as their pairs sorted by their
+/// canonical encodings, in an improper list ending in the atom `'#map'`
+/// (no value makes an improper list). `eetf`'s own `==` and hash of a map
+/// depend on its `HashMap`'s iteration order, so two equal maps used as
+/// keys can look different to it.
+pub fn canonical(t: &Term) -> Term {
     match t {
         Term::ByteList(b) => Term::from(List::from(
             b.bytes
@@ -755,15 +787,28 @@ fn canonical(t: &Term) -> Term {
         Term::List(l) => Term::from(List::from(
             l.elements.iter().map(canonical).collect::<Vec<_>>(),
         )),
+        Term::ImproperList(l) => Term::from(eetf::ImproperList::from((
+            l.elements.iter().map(canonical).collect::<Vec<_>>(),
+            canonical(&l.last),
+        ))),
         Term::Tuple(x) => Term::from(Tuple::from(
             x.elements.iter().map(canonical).collect::<Vec<_>>(),
         )),
-        Term::Map(m) => Term::from(Map::from(
-            m.map
+        Term::Map(m) => {
+            let mut pairs: Vec<(Vec<u8>, Term)> = m
+                .map
                 .iter()
-                .map(|(k, v)| (canonical(k), canonical(v)))
-                .collect::<std::collections::HashMap<_, _>>(),
-        )),
+                .map(|(k, v)| {
+                    let pair = Term::from(Tuple::from(vec![canonical(k), canonical(v)]));
+                    (encode(&pair).unwrap_or_default(), pair)
+                })
+                .collect();
+            pairs.sort_by(|a, b| a.0.cmp(&b.0));
+            Term::from(eetf::ImproperList::from((
+                pairs.into_iter().map(|(_, p)| p).collect::<Vec<_>>(),
+                Term::from(Atom::from("#map")),
+            )))
+        }
         _ => t.clone(),
     }
 }

@@ -593,3 +593,110 @@ fn latin1_atoms_decode() {
     ok.extend("é".repeat(255).as_bytes());
     assert!(decode(&ok).is_ok());
 }
+
+fn any_value() -> impl proptest::strategy::Strategy<Value = Value> {
+    use proptest::prelude::*;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::Int),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::Float),
+        ".{0,8}".prop_map(|t: String| Value::str(t)),
+        "[a-z_ é]{0,6}".prop_map(|t: String| atom_v(&t)),
+        (any::<u64>(), 1u64..u64::MAX, any::<bool>()).prop_map(|(hi, lo, neg)| {
+            let n = num_bigint::BigInt::from(hi) * num_bigint::BigInt::from(u64::MAX)
+                + num_bigint::BigInt::from(lo);
+            let n = if neg { -n } else { n };
+            obj(&[(BIGINT, s(&n.to_string()))])
+        }),
+        proptest::collection::vec(128i64..256, 1..5)
+            .prop_map(|b| obj(&[(BINARY, l(b.into_iter().map(Value::Int).collect()))])),
+        (any::<u32>(), any::<u32>(), any::<u32>()).prop_map(|(id, serial, creation)| {
+            RemotePid {
+                node: "n@h".into(),
+                id,
+                serial,
+                creation,
+            }
+            .value()
+        }),
+    ];
+    leaf.prop_recursive(5, 40, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(l),
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(tuple_v),
+            proptest::collection::vec(("[a-c é]{0,2}", inner.clone()), 0..4).prop_map(|fields| {
+                let mut o = Object::new();
+                for (k, v) in fields {
+                    o.set_with(&k, || Arc::from(k.as_str()), v);
+                }
+                Value::Object(Arc::new(o))
+            }),
+            proptest::collection::vec((inner.clone(), inner), 1..3).prop_map(|pairs| {
+                // Distinct keys: a pair's key is its position, in a tuple.
+                let pairs = pairs
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (k, v))| l(vec![tuple_v(vec![Value::Int(i as i64), k]), v]))
+                    .collect();
+                obj(&[(MAP, l(pairs))])
+            }),
+        ]
+    })
+}
+
+/// `{"$bigint": …}` that fits an Int, `{"$binary": …}` that is UTF-8, a
+/// `$map` whose keys are all strings: the direct forms they come back as
+/// are compared by `same` through the term instead.
+fn via_term_equal(a: &Value, b: &Value) -> bool {
+    let c = |v| to_term(v, &Ctx).ok().map(|t| canonical(&t));
+    c(a) == c(b)
+}
+
+proptest::proptest! {
+    #[test]
+    fn random_values_round_trip(v in any_value()) {
+        let back = round(&v);
+        proptest::prop_assert!(same(&v, &back) || via_term_equal(&v, &back), "{} came back as {}", v, back);
+        // And again: a value that came back is a fixed point.
+        let again = round(&back);
+        proptest::prop_assert!(same(&back, &again), "{} came back as {}", back, again);
+    }
+}
+
+#[test]
+fn a_huge_unconvertible_reason_is_cut() {
+    let bits = Term::from(eetf::BitBinary::from((vec![7u8; 1 << 20], 3)));
+    let v = reason_from_term(Term::from(List::from(vec![bits])), &Ctx);
+    let Value::Str(t) = v else { panic!("{v}") };
+    assert!(t.as_str().len() <= crate::value::MAX_SHOWN_BYTES + 3);
+    assert!(t.as_str().ends_with('…'));
+}
+
+/// Two equal maps as keys: `eetf` hashes a map in its iteration order,
+/// so its `HashMap` may keep both; the canonical form finds them.
+#[test]
+fn equal_maps_as_keys_are_one_key() {
+    let inner = |order: bool| {
+        let mut o = Object::new();
+        let (a, b) = if order { ("a", "b") } else { ("b", "a") };
+        o.set_with(a, || Arc::from(a), Value::Int(1));
+        o.set_with(b, || Arc::from(b), Value::Int(1));
+        Value::Object(Arc::new(o))
+    };
+    for _ in 0..20 {
+        let dup = obj(&[(
+            MAP,
+            l(vec![
+                l(vec![inner(true), Value::Null]),
+                l(vec![inner(false), Value::Null]),
+            ]),
+        )]);
+        assert!(err_of(&dup).contains("appears twice"));
+    }
+    let m1 = to_term(&inner(true), &Ctx).unwrap();
+    let m2 = to_term(&inner(false), &Ctx).unwrap();
+    assert_eq!(canonical(&m1), canonical(&m2));
+}
