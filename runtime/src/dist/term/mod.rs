@@ -730,7 +730,8 @@ impl<C: NodeCtx> Into_<'_, C> {
             return Ok(Value::Object(Arc::new(o)));
         }
         // Other keys: [key, value] pairs, in the order of the keys'
-        // encodings (deterministic; Erlang's own order is term order).
+        // canonical encodings (deterministic, even for maps in keys;
+        // Erlang's own order is term order).
         self.spend(m.map.len())?;
         // Keys that are one Erlang term written two ways (a charlist as
         // STRING_EXT and as LIST_EXT, 5 as a small big) would be one key
@@ -747,7 +748,7 @@ impl<C: NodeCtx> Into_<'_, C> {
         let mut pairs: Vec<(Vec<u8>, Term, Term)> = m
             .map
             .into_iter()
-            .map(|(k, v)| (encode(&k).unwrap_or_default(), k, v))
+            .map(|(k, v)| (encode(&canonical(&k)).unwrap_or_default(), k, v))
             .collect();
         pairs.sort_by(|a, b| a.0.cmp(&b.0));
         let mut out = Vec::with_capacity(pairs.len());
