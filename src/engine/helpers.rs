@@ -160,6 +160,8 @@ fn flow(host: &mut Host<'_, '_>, ctx: &mut Context, f: Control, dpc: Dpc) -> u32
         Control::Raise(e) => raise(host, ctx, e, dpc),
         Control::Continue => status::CONTINUE,
         Control::Interpret => status::INTERPRET,
+        // `ctx.pc` is where it resumes (the instruction, or after SLEEP).
+        Control::Waiting => status::WAIT,
         end => {
             host.outcome = Some(end);
             status::STOP
@@ -434,8 +436,7 @@ impl HelperImpl for Impls {
         } else {
             // Resumes at this RECEIVE when woken.
             env.pc = dpc;
-            host.outcome = Some(Control::Waiting);
-            status::STOP
+            status::WAIT
         }
     }
 
@@ -635,6 +636,7 @@ pub(super) fn run_compiled(
         status::CONTINUE => Control::Continue,
         status::INTERPRET => Control::Interpret,
         status::PREEMPT => Control::Preempted,
+        status::WAIT => Control::Waiting,
         _ => host.outcome.take().unwrap_or(Control::Halted),
     }
 }

@@ -96,8 +96,8 @@ pub mod off {
 
 /// Status words: the ABI encoding of [`crate::exec::Control`] between
 /// compiled code, the helpers and the engine. Helpers return `NEXT`,
-/// `CONTINUE` or `STOP`; compiled functions return `CONTINUE`, `STOP`,
-/// `PREEMPT` or `INTERPRET` (`engine::helpers::run_compiled` turns them
+/// `CONTINUE`, `STOP` or `WAIT`; compiled functions return `CONTINUE`,
+/// `STOP`, `WAIT`, `PREEMPT` or `INTERPRET` (`engine::helpers::run_compiled` turns them
 /// back into a `Control`).
 pub mod status {
     /// Go on with the next instruction in compiled code.
@@ -114,6 +114,12 @@ pub mod status {
     /// `JitEnv::pc` (its variables do not have the tags the compiled block
     /// assumes), and compiled code may take over again after it.
     pub const INTERPRET: u32 = 4;
+    /// The slice is over: the process waits (in a receive, SLEEP, a
+    /// blocking operation) and resumes at `JitEnv::pc` when woken. Told by
+    /// the status word alone, without `Host::outcome` (writing a `Control`
+    /// there and reading it back whole stalls store forwarding, on every
+    /// slice of a message-passing process).
+    pub const WAIT: u32 = 5;
 }
 
 /// A compiled function: `(env, entry block) -> status`.
