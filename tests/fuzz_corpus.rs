@@ -12,6 +12,8 @@
 //!   `oracle::differential`
 //! - `fuzz/corpus/framing/*`, `fuzz/regressions/framing/*` (and random
 //!   bytes) → `oracle::framing` (issue 16)
+//! - `fuzz/corpus/terms/*`, `fuzz/regressions/terms/*` (and random
+//!   bytes) → `oracle::terms` (issue 17)
 //!
 //! Plus programs generated from fixed pseudo-random bytes, through the
 //! `run` oracle (on one scheduler and on two) and the `differential` one,
@@ -149,6 +151,25 @@ fn framing_corpus() {
     assert!(n >= 6, "the framing seed corpus is missing ({n} inputs)");
     for bytes in random_inputs(0x9E37_79B9_7F4A_7C15, 2000) {
         oracle::framing(&bytes);
+    }
+}
+
+/// The term decoder's seeds (terms Erlang's `term_to_binary` wrote,
+/// hostile headers) and saved findings, and random bytes (issue 17; the
+/// `terms` fuzz target).
+#[test]
+fn terms_corpus() {
+    let n = replay(
+        &["fuzz/corpus/terms", "fuzz/regressions/terms"],
+        oracle::terms,
+    );
+    assert!(n >= 20, "the terms seed corpus is missing ({n} inputs)");
+    for mut bytes in random_inputs(0x2545_F491_4F6C_DD1D, 2000) {
+        // Half of them look like terms from their second byte on.
+        if bytes[0] & 1 == 0 && bytes.len() > 1 {
+            bytes[1] = 131;
+        }
+        oracle::terms(&bytes);
     }
 }
 

@@ -637,3 +637,88 @@ pub fn framing(data: &[u8]) {
         assert_eq!(again.len(), stream.len(), "bytes lost without an error");
     }
 }
+
+/// The node the `terms` target converts for: a PID of `fuzz@host` with
+/// creation 1 is a local PID (an Int).
+struct TermNode;
+
+impl ttvm_runtime::dist::term::NodeCtx for TermNode {
+    fn node_name(&self) -> &str {
+        "fuzz@host"
+    }
+    fn creation(&self) -> u32 {
+        1
+    }
+}
+
+/// Equal and of the same kinds (`EQ` takes 1 for 1.0, and NaN for unequal
+/// to itself; no term makes a NaN).
+fn same_value(a: &ttvm_runtime::Value, b: &ttvm_runtime::Value) -> bool {
+    use ttvm_runtime::Value;
+    match (a, b) {
+        (Value::List(x), Value::List(y)) => {
+            x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| same_value(p, q))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y.iter())
+                    .all(|((k, p), (j, q))| k == j && same_value(p, q))
+        }
+        (Value::Float(x), Value::Float(y)) => x.to_bits() == y.to_bits(),
+        (Value::Int(_), Value::Float(_)) | (Value::Float(_), Value::Int(_)) => false,
+        _ => a.equals(b),
+    }
+}
+
+/// The `terms` target: the guarded decoder of Erlang's external term
+/// format and the conversion to values (issue 17, `ttvm_runtime::dist::
+/// term`) on any bytes. Byte 0 even: the rest is one term (`decode`); odd:
+/// a frame's payload, terms back to back (`check_terms`, `decode_all`).
+/// Checks: no panic, no abort (a huge allocation or a stack overflow is an
+/// abort libFuzzer reports; `-rss_limit_mb`/`-malloc_limit_mb` bound the
+/// memory); `check_terms` and `decode_all` agree; every term that decodes
+/// and converts to a value converts back to a term, whose bytes decode and
+/// convert to the same value (kinds, field order and all), and print; an
+/// exit reason always converts.
+pub fn terms(data: &[u8]) {
+    use ttvm_runtime::dist::term;
+    let Some((&mode, bytes)) = data.split_first() else {
+        return;
+    };
+    let ctx = TermNode;
+    let decoded = if mode % 2 == 0 {
+        term::decode(bytes).map(|t| vec![t])
+    } else {
+        let spans = term::check_terms(bytes);
+        let all = term::decode_all(bytes);
+        if let (Ok(s), Ok(a)) = (&spans, &all) {
+            assert_eq!(s.len(), a.len(), "check_terms and decode_all disagree");
+        }
+        assert!(
+            spans.is_ok() || all.is_err(),
+            "decode_all took what check_terms refused"
+        );
+        all
+    };
+    let Ok(terms) = decoded else {
+        return;
+    };
+    for t in terms {
+        let _ = t.to_string();
+        let reason = term::reason_from_term(t.clone(), &ctx);
+        let _ = reason.to_string();
+        let Ok(v) = term::from_term(t, &ctx) else {
+            continue;
+        };
+        let _ = v.to_string();
+        let back = term::to_term(&v, &ctx)
+            .unwrap_or_else(|e| panic!("a received value does not convert back: {e}"));
+        let bytes = term::encode(&back).expect("a converted term encodes");
+        let again = term::decode(&bytes)
+            .unwrap_or_else(|e| panic!("ttvm's own encoding does not decode: {e}"));
+        let v2 = term::from_term(again, &ctx)
+            .unwrap_or_else(|e| panic!("ttvm's own term does not convert: {e}"));
+        assert!(same_value(&v, &v2), "{v} came back as {v2}");
+    }
+}

@@ -7,6 +7,8 @@
 pub mod value;
 
 pub use value::{Atom, Closure, Exception, FuncProto, Object, Str, Value};
+#[cfg(not(loom))]
+pub mod dist;
 #[cfg(loom)]
 #[path = "sched/idle.rs"]
 mod idle;

@@ -123,7 +123,7 @@ impl Value {
                     }
                     true
                 }
-                (Value::Handle(a), Value::Handle(b)) => a.id == b.id,
+                (Value::Handle(a), Value::Handle(b)) => a.same(b),
                 (Value::Exception(a), Value::Exception(b)) => {
                     if !Arc::ptr_eq(a, b) {
                         if a.message != b.message {
