@@ -90,6 +90,8 @@ pub(super) fn handles(instr: &Instr) -> bool {
             | Instr::Demonitor(_)
             | Instr::TrapExit(_)
             | Instr::ExitProcess(_)
+            | Instr::NodeOf(_)
+            | Instr::Nodes(_)
     )
 }
 

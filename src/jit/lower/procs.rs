@@ -46,7 +46,9 @@ impl Lower<'_, '_, '_, Ordinary> {
             | Instr::Monitor(_)
             | Instr::Demonitor(_)
             | Instr::TrapExit(_)
-            | Instr::ExitProcess(_) => {
+            | Instr::ExitProcess(_)
+            | Instr::NodeOf(_)
+            | Instr::Nodes(_) => {
                 let st = self.call_at(self.im.process, at, dpc);
                 self.check_status(st);
             }
@@ -56,8 +58,9 @@ impl Lower<'_, '_, '_, Ordinary> {
     }
 
     /// SEND: the message (and the PID, unless the instruction names it)
-    /// from the virtual stack; a PID that is not an Int leaves for the
-    /// interpreter, which raises the type error. The helper takes the
+    /// from the virtual stack; a PID that is not an Int (a PID of another
+    /// node, `[name, node]`, or a type error) leaves for the interpreter,
+    /// which sends it or raises. The helper takes the
     /// message's reference and touches nothing of the process, so the
     /// virtual stack below stays in registers.
     fn send(&mut self, dpc: u32, lit: Option<i64>) {
