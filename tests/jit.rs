@@ -162,8 +162,8 @@ fn stats_report_compiled_functions_and_fallbacks() {
         err.contains("jit:   direct entry for fib (benches/programs/fib30.ttvm:7): "),
         "{err}"
     );
-    // A hot unit that mostly sends and receives stays interpreted, and
-    // --stats says why.
+    // A hot unit that mostly sends and receives is compiled too (issue 15:
+    // process operations run through helpers of their own).
     let out = ttvm(&[
         "--jit",
         "--stats",
@@ -172,9 +172,12 @@ fn stats_report_compiled_functions_and_fallbacks() {
     ]);
     assert!(out.status == Some(0));
     let err = out.stderr.as_str();
-    assert!(err.contains("interpreted pong"), "{err}");
     assert!(
-        err.contains("runtime-bound: 2 of its 8 instructions are process operations"),
+        err.contains("jit: functions compiled 2, fallbacks 0"),
+        "{err}"
+    );
+    assert!(
+        err.contains("jit:   compiled pong (benches/programs/pingpong.ttvm:30): 8 instructions"),
         "{err}"
     );
 }
@@ -210,16 +213,22 @@ fn tiny_units_compile_only_for_compiled_callers() {
     );
     assert!(err.contains("compiled inc"), "{err}");
     // 5000 processes start in `child` (1 instruction) from the
-    // interpreter: it is not even counted.
+    // interpreter: it is not even counted; the spawning loop is compiled.
     let err = stats_of(
         "tiny-spawned",
         "MAKE_FUNCTION child\nSTORE f\nPUSH_INT 5000\nSTORE n\nLABEL loop\nLOAD f\nSPAWN\nPOP\nLOAD n\nPUSH_INT 1\nSUB\nSTORE n\nLOAD n\nPUSH_INT 0\nGT\nJNZ loop\nHALT\nLABEL child\nRET\n",
     );
     assert!(
-        err.contains("jit: functions compiled 0, fallbacks 1"),
+        err.contains("jit: functions compiled 1, fallbacks 0"),
         "{err}"
     );
-    assert!(err.contains("runtime-bound"), "{err}");
+    assert!(!err.contains("compiled child"), "{err}");
+    // --stats says why it stays interpreted.
+    assert!(
+        err.contains("jit:   interpreted child (")
+            && err.contains("): tiny (1 instruction, no loop, no call)"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -655,4 +664,59 @@ fn every_library_op_is_one_helper_call() {
     let clif = ttvm::engine::clif_of(p, 0).expect("the unit compiles");
     let calls = regex::Regex::new(r"call fn\d+\(v\d+, v\d+, v\d+, v\d+\)").unwrap();
     assert_eq!(calls.find_iter(&clif).count(), lib.len(), "{clif}");
+}
+
+/// Issue 15, item 2: the process benchmarks (smaller) run compiled with
+/// exactly the interpreter's reductions, messages and output — on one
+/// scheduler, a process is preempted and waits at the same points in
+/// either tier — and their units are compiled (none is left out).
+#[test]
+fn process_bodies_compile_with_the_interpreters_reductions() {
+    let dir = std::env::temp_dir().join(format!("ttvm-jit-procs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temporary directory");
+    for (name, from, to) in [
+        ("ring", "PUSH_INT 1000000", "PUSH_INT 20000"),
+        ("pingpong", "PUSH_INT 1000000", "PUSH_INT 20000"),
+        ("spawn", "PUSH_INT 1000000", "PUSH_INT 20000"),
+        ("skynet", "PUSH_INT 1000000", "PUSH_INT 10000"),
+    ] {
+        let src = std::fs::read_to_string(format!("benches/programs/{name}.ttvm")).expect("reads");
+        assert!(src.contains(from), "{name}");
+        let path = dir.join(format!("{name}.ttvm"));
+        std::fs::write(&path, src.replace(from, to)).expect("writes");
+        let path = path.to_str().expect("utf-8");
+        let counts = |args: &[&str]| {
+            let mut all = vec!["--no-smp", "--stats"];
+            all.extend_from_slice(args);
+            all.push(path);
+            let out = ttvm(&all);
+            assert!(out.status == Some(0), "{name} {args:?}: {}", out.stderr);
+            let stats = out
+                .stderr
+                .lines()
+                .find(|l| l.starts_with("stats:"))
+                .expect("a stats line")
+                .to_string();
+            // Everything but the time.
+            let stats = stats.split("; time").next().expect("stats").to_string();
+            (out.stdout.clone(), stats, out.stderr.clone())
+        };
+        let (out, stats, _) = counts(&["--no-jit"]);
+        for args in [
+            &["--jit"][..],
+            &["--jit", "--jit-threshold", "0"],
+            &["--jit", "--jit-threshold", "2", "--reductions", "7"],
+        ] {
+            let (o, s, err) = counts(args);
+            let base = if args.contains(&"--reductions") {
+                counts(&["--no-jit", "--reductions", "7"]).1
+            } else {
+                stats.clone()
+            };
+            assert_eq!(o, out, "{name} {args:?}");
+            assert_eq!(s, base, "{name} {args:?}");
+            assert!(err.contains("fallbacks 0"), "{name} {args:?}: {err}");
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
 }

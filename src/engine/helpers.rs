@@ -160,6 +160,8 @@ fn flow(host: &mut Host<'_, '_>, ctx: &mut Context, f: Control, dpc: Dpc) -> u32
         Control::Raise(e) => raise(host, ctx, e, dpc),
         Control::Continue => status::CONTINUE,
         Control::Interpret => status::INTERPRET,
+        // `ctx.pc` is where it resumes (the instruction, or after SLEEP).
+        Control::Waiting => status::WAIT,
         end => {
             host.outcome = Some(end);
             status::STOP
@@ -393,6 +395,65 @@ impl HelperImpl for Impls {
         }
     }
 
+    /// SEND of a message compiled code gives up to an Int PID: what the
+    /// interpreter's `Op::Send` does (`Sched::send`), without touching
+    /// the process's vectors.
+    #[inline]
+    unsafe fn send(env: *mut JitEnv, to: i64, tag: u64, pay: u64) {
+        let raw = raw_value(tag, pay);
+        // SAFETY: compiled code passes a value it owns and will not use
+        // again (the message popped from its operand stack).
+        let msg = unsafe { std::ptr::read(raw.as_ptr() as *const Value) };
+        // SAFETY: called by compiled code with the engine's `JitEnv`.
+        let (_, host) = unsafe { parts(env) };
+        let proc = host.proc();
+        proc.node.send(proc.pid, to, msg);
+    }
+
+    /// A plain RECEIVE at `dpc`: the interpreter's `Op::Receive`
+    /// (`Sched::receive_any`): the message on the operand stack, or the
+    /// process waits here.
+    ///
+    /// Only the operand stack is taken back and published again (the one
+    /// vector it touches), not the whole context as `in_context` does.
+    #[inline]
+    unsafe fn receive(env: *mut JitEnv, _at: Addr, dpc: Dpc) -> u32 {
+        // SAFETY: called by compiled code with the engine's `JitEnv`.
+        let (env, host) = unsafe { parts(env) };
+        // SAFETY: as in `in_context`: the context outlives the slice, and
+        // compiled code holds only raw parts of its vectors.
+        let ctx = unsafe { &mut *host.ctx };
+        debug_assert!(ctx.stack.as_mut_ptr() == env.sp && ctx.stack.capacity() == env.cap);
+        // SAFETY: as in `sync_in`, for the operand stack alone.
+        unsafe { ctx.stack.set_len(env.len) };
+        let proc = host.proc();
+        let got = proc.node.receive_any(proc.me, &mut ctx.stack);
+        env.sp = ctx.stack.as_mut_ptr();
+        env.len = ctx.stack.len();
+        env.cap = ctx.stack.capacity();
+        if got {
+            status::NEXT
+        } else {
+            // Resumes at this RECEIVE when woken.
+            env.pc = dpc;
+            status::WAIT
+        }
+    }
+
+    /// A process instruction with its complete semantics
+    /// (`semantics::exec_process`).
+    #[inline]
+    unsafe fn process(env: *mut JitEnv, at: Addr, dpc: Dpc) -> u32 {
+        // SAFETY: called by compiled code with the engine's `JitEnv`.
+        unsafe {
+            in_context(env, |_, host, ctx| {
+                ctx.pc = dpc;
+                let f = semantics::exec_process(ctx, host.layout, host.vm, host.proc(), at.0);
+                flow(host, ctx, f, dpc)
+            })
+        }
+    }
+
     /// LEN or INDEX of borrowed operands (the slow path of their inline
     /// lowering): the result in `out`, or 0 when it raises.
     #[inline]
@@ -604,6 +665,7 @@ pub(super) fn run_compiled(
     jit: &Jit,
 ) -> Control {
     let budget0 = ctx.budget;
+    let pid = proc.pid;
     let mut host = Host {
         ctx: ctx as *mut Context,
         layout,
@@ -632,6 +694,7 @@ pub(super) fn run_compiled(
         hdepth: 0,
         host: &mut host as *mut Host<'_, '_> as *mut std::ffi::c_void,
         lmax: vm.config.max_frame_slots,
+        pid,
     };
     // SAFETY: `host.ctx` is `ctx`, which nothing else uses until the call
     // returns.
@@ -651,6 +714,7 @@ pub(super) fn run_compiled(
         status::CONTINUE => Control::Continue,
         status::INTERPRET => Control::Interpret,
         status::PREEMPT => Control::Preempted,
+        status::WAIT => Control::Waiting,
         _ => host.outcome.take().unwrap_or(Control::Halted),
     }
 }

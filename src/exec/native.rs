@@ -63,8 +63,11 @@ pub struct JitEnv {
     /// The engine's side of the slice (context, program, process).
     pub host: *mut c_void,
     /// The process's limit on variable slots in all (`--max-frame-slots`),
-    /// which `lcap` never passes. (Last, so the other offsets stay.)
+    /// which `lcap` never passes. (After the fields above, so their
+    /// offsets stay.)
     pub lmax: usize,
+    /// The running process's PID (SELF, inline).
+    pub pid: i64,
 }
 
 /// Byte offsets of [`JitEnv`]'s fields, as compiled code uses them.
@@ -88,12 +91,13 @@ pub mod off {
     pub const FCAP: i32 = offset_of!(JitEnv, fcap) as i32;
     pub const HDEPTH: i32 = offset_of!(JitEnv, hdepth) as i32;
     pub const DLIMIT: i32 = offset_of!(JitEnv, dlimit) as i32;
+    pub const PID: i32 = offset_of!(JitEnv, pid) as i32;
 }
 
 /// Status words: the ABI encoding of [`crate::exec::Control`] between
 /// compiled code, the helpers and the engine. Helpers return `NEXT`,
-/// `CONTINUE` or `STOP`; compiled functions return `CONTINUE`, `STOP`,
-/// `PREEMPT` or `INTERPRET` (`engine::helpers::run_compiled` turns them
+/// `CONTINUE`, `STOP` or `WAIT`; compiled functions return `CONTINUE`,
+/// `STOP`, `WAIT`, `PREEMPT` or `INTERPRET` (`engine::helpers::run_compiled` turns them
 /// back into a `Control`).
 pub mod status {
     /// Go on with the next instruction in compiled code.
@@ -110,6 +114,12 @@ pub mod status {
     /// `JitEnv::pc` (its variables do not have the tags the compiled block
     /// assumes), and compiled code may take over again after it.
     pub const INTERPRET: u32 = 4;
+    /// The slice is over: the process waits (in a receive, SLEEP, a
+    /// blocking operation) and resumes at `JitEnv::pc` when woken. Told by
+    /// the status word alone, without `Host::outcome` (writing a `Control`
+    /// there and reading it back whole stalls store forwarding, on every
+    /// slice of a message-passing process).
+    pub const WAIT: u32 = 5;
 }
 
 /// A compiled function: `(env, entry block) -> status`.
@@ -195,6 +205,22 @@ macro_rules! for_each_helper {
             /// raises, with the values untouched (compiled code then
             /// leaves at it holding them and the interpreter raises).
             unit value(op: u32, n: u32, items: *mut u64, aux: u64, out: *mut u64) -> u32;
+            /// `(env, to, message tag, message payload)`: SEND of a message
+            /// (moved to the helper) to the Int PID `to`, which compiled
+            /// code checked; never fails and never leaves (a message to a
+            /// process that has ended is dropped, as interpreted).
+            unit send(env: *mut $crate::exec::native::JitEnv, to: i64, tag: u64, pay: u64);
+            /// `(env, program address, decoded address) -> status`: a plain
+            /// RECEIVE: `NEXT` with the oldest message pushed on the operand
+            /// stack, or `STOP` with the process waiting at the RECEIVE
+            /// (it resumes there, in whichever tier has code).
+            unit receive(env: *mut $crate::exec::native::JitEnv, at: $crate::exec::Addr, dpc: $crate::exec::Dpc) -> u32;
+            /// `(env, program address, decoded address) -> status`: any
+            /// other process operation (SPAWN, the selective and timed
+            /// receives, LINK, MONITOR, …) with its complete semantics
+            /// (`exec::semantics::procs`), as `generic` without the
+            /// dispatch over every instruction.
+            unit process(env: *mut $crate::exec::native::JitEnv, at: $crate::exec::Addr, dpc: $crate::exec::Dpc) -> u32;
             /// `(buffer, place, descriptor, pc | status << 32, budget) ->
             /// status`: the innermost direct frame leaves compiled code.
             direct leave(buf: *const u8, place: u64, desc: u64, pc_st: u64, budget: i64) -> u64;

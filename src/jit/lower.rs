@@ -38,6 +38,7 @@ mod env;
 mod inline;
 mod math;
 mod ordinary;
+mod procs;
 pub(super) use direct::translate_direct;
 mod exits;
 mod facts;

@@ -46,10 +46,6 @@ fn generator_failed(p: Box<dyn std::any::Any + Send>) -> String {
     format!("the code generator failed: {why}")
 }
 
-/// A hot unit with at least one process operation (send, receive, spawn,
-/// …) per this many instructions stays interpreted (unless every unit is
-/// compiled, `--jit-threshold 0`).
-const RUNTIME_BOUND: usize = 20;
 /// Units larger than this stay in the interpreter.
 const MAX_UNIT_INSTRUCTIONS: usize = 100_000;
 /// Units with more variables than this stay in the interpreter (entering
@@ -117,6 +113,9 @@ pub struct JitStats {
     /// Times direct frames left compiled code (preempted, a guard failed,
     /// a call they could not make).
     pub direct_exits: u64,
+    /// Tiny units without code at the end (compiled only where compiled
+    /// code calls them, see [`Jit::tier_up`]): name and instructions.
+    pub tiny: Vec<(String, usize)>,
 }
 
 /// A direct entry's machine-code bytes and compile time, or why the
@@ -147,6 +146,12 @@ impl JitStats {
         }
         for (name, why) in &self.fallbacks {
             s.push_str(&format!("jit:   interpreted {name}: {why}\n"));
+        }
+        for (name, n) in &self.tiny {
+            let many = if *n == 1 { "" } else { "s" };
+            s.push_str(&format!(
+                "jit:   interpreted {name}: tiny ({n} instruction{many}, no loop, no call): compiled only where compiled code calls it\n"
+            ));
         }
         if !self.direct.is_empty() {
             s.push_str(&format!(
@@ -379,6 +384,23 @@ impl Jit {
         let mut s = self.stats_mut().clone();
         s.entry_checks_failed = self.entry_checks_failed.load(Ordering::Relaxed);
         s.direct_exits = self.direct_exits.load(Ordering::Relaxed);
+        s.tiny = self
+            .units
+            .iter()
+            .filter(|u| {
+                // The builtin module's process bodies are not the program's.
+                let builtin = u.plan.blocks.first().is_some_and(|&a| {
+                    self.program.module_of.get(a as usize).copied()
+                        == Some(self.program.builtin_module)
+                });
+                u.plan.tiny
+                    && !builtin
+                    && !u.plan.blocks.is_empty()
+                    && u.code.load(Ordering::Acquire) == 0
+                    && !u.failed.load(Ordering::Relaxed)
+            })
+            .map(|u| (self.unit_name(u), u.plan.size))
+            .collect();
         s
     }
 
@@ -468,20 +490,6 @@ impl Jit {
         }
         // T2: a count; no data is published with it.
         if u.hot.fetch_add(1, Ordering::Relaxed) + 1 < self.threshold {
-            return false;
-        }
-        if u.plan.process_ops * RUNTIME_BOUND >= u.plan.size {
-            // Its time goes to the runtime (sends, receives, spawns): the
-            // interpreter runs it as fast, without the cost of entering and
-            // leaving compiled code around every process operation.
-            self.give_up(u);
-            self.stats_mut().fallbacks.push((
-                self.unit_name(u),
-                format!(
-                    "runtime-bound: {} of its {} instructions are process operations",
-                    u.plan.process_ops, u.plan.size
-                ),
-            ));
             return false;
         }
         self.compile(b.unit as usize);

@@ -67,8 +67,6 @@ pub(crate) struct UnitPlan {
     pub resumes: Vec<u32>,
     /// Number of instructions.
     pub size: usize,
-    /// How many of them are process operations (send, receive, spawn, …).
-    pub process_ops: usize,
     /// A few instructions, no loop, no call: compiling it pays only when
     /// compiled code calls it (see [`super::Jit::tier_up`]).
     pub tiny: bool,
@@ -154,7 +152,6 @@ pub(super) fn plans(p: &Program, max_size: usize, max_slots: usize) -> Plans {
                 blocks: mine.to_vec(),
                 resumes: Vec::new(),
                 size: 0,
-                process_ops: 0,
                 tiny: false,
                 cont: (!p.block_start[s as usize]).then_some(s),
                 cut: starts
@@ -170,7 +167,6 @@ pub(super) fn plans(p: &Program, max_size: usize, max_slots: usize) -> Plans {
                 blocks: Vec::new(),
                 resumes: Vec::new(),
                 size: 0,
-                process_ops: 0,
                 tiny: false,
                 cont: None,
                 cut: None,
@@ -209,9 +205,6 @@ pub(super) fn plans(p: &Program, max_size: usize, max_slots: usize) -> Plans {
         let u = plan_of[i] as usize;
         let plan = &mut plans[u];
         plan.size += 1;
-        if instr.opcode().process() {
-            plan.process_ops += 1;
-        }
         if instr.opcode().waits() {
             plan.resumes.push(i as u32);
         }

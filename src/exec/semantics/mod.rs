@@ -77,6 +77,27 @@ pub(crate) fn exec(
     }
 }
 
+/// Execute the process instruction (SPEC §4) at program address `at` with
+/// its complete semantics: [`exec`] without the dispatch over every
+/// instruction (compiled code's `process` helper; any other instruction
+/// goes through [`exec`]).
+pub(crate) fn exec_process(
+    ctx: &mut Context,
+    layout: &Layout,
+    vm: &Vm,
+    proc: &mut Proc<'_>,
+    at: u32,
+) -> Control {
+    let instr = &vm.program.code[at as usize];
+    if !procs::handles(instr) {
+        return exec(ctx, layout, vm, proc, at);
+    }
+    match procs::exec(ctx, layout, vm, proc, instr, at) {
+        Ok(flow) => flow,
+        Err(e) => Control::Raise(e),
+    }
+}
+
 fn push(ctx: &mut Context, v: Value) -> OpResult<Control> {
     ctx.stack.push(v);
     Ok(Control::Next)

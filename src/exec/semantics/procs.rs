@@ -66,6 +66,35 @@ fn check_killed(proc: &mut Proc<'_>) -> Option<Control> {
         .map(|reason| Control::Killed(Box::new(reason)))
 }
 
+/// Whether [`exec`] runs `instr` (the §4 instructions `step` sends here).
+pub(super) fn handles(instr: &Instr) -> bool {
+    matches!(
+        instr,
+        Instr::SelfPid(_)
+            | Instr::Yield(_)
+            | Instr::Spawn(_)
+            | Instr::SpawnLink(_)
+            | Instr::Send(_)
+            | Instr::SendNamed(_)
+            | Instr::Receive(_)
+            | Instr::ReceiveMatch(_)
+            | Instr::ReceiveAfter(_)
+            | Instr::ReceiveMatchAfter(_)
+            | Instr::Sleep(_)
+            | Instr::Register(_)
+            | Instr::Unregister(_)
+            | Instr::Whereis(_)
+            | Instr::Link(_)
+            | Instr::Unlink(_)
+            | Instr::Monitor(_)
+            | Instr::Demonitor(_)
+            | Instr::TrapExit(_)
+            | Instr::ExitProcess(_)
+            | Instr::NodeOf(_)
+            | Instr::Nodes(_)
+    )
+}
+
 pub(crate) fn exec(
     ctx: &mut Context,
     layout: &Layout,

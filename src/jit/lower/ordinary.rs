@@ -143,6 +143,7 @@ impl FrameEnv for Ordinary {
 
     fn helper(l: &mut Lower<'_, '_, '_, Self>, at: u32, dpc: u32, instr: &Instr, how: Helper) {
         match how {
+            Helper::Generic if l.process_op(at, dpc, instr) => {}
             Helper::Generic => l.generic(at, dpc, false),
             Helper::Writes => l.generic(at, dpc, true),
             Helper::Ends => l.generic_final(at, dpc),
@@ -384,7 +385,10 @@ impl Lower<'_, '_, '_, Ordinary> {
             self.known.iter_mut().for_each(|k| *k = None);
             self.cur = None;
             let dpc = self.input.resume(at);
-            self.generic(at, dpc, false);
+            let instr = &self.input.program.code[at as usize];
+            if !self.process_op(at, dpc, instr) {
+                self.generic(at, dpc, false);
+            }
             self.jump_to(at + 1);
         }
         if let Some((at, blk)) = cont {
