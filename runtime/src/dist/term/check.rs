@@ -339,6 +339,11 @@ pub(super) fn check_term(
             }
             t @ (tag::NEW_REFERENCE | tag::NEWER_REFERENCE) => {
                 let n = r.u16()?;
+                if !(1..=5).contains(&n) {
+                    return Err(TermError::bad(format!(
+                        "malformed term: a reference of {n} words (1 to 5) (at byte {at})"
+                    )));
+                }
                 r.atom()?;
                 r.take(if t == tag::NEW_REFERENCE { 1 } else { 4 })?;
                 r.take(4 * n)?;

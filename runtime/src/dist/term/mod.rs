@@ -411,7 +411,7 @@ impl<C: NodeCtx> Out<'_, C> {
                     self.spend(1)?; // the tail
                 }
                 self.size(6)?;
-                Ok(Term::from(List::from(self.list(items, depth)?)))
+                Ok(Term::from(List::from(bytes_safe(self.list(items, depth)?))))
             }
             Value::Object(o) => self.object(o, depth),
             _ => self.leaf(v),
@@ -631,6 +631,26 @@ impl<C: NodeCtx> Out<'_, C> {
             _ => unreachable!("MARKERS lists every marker"),
         })
     }
+}
+
+/// `eetf` 0.11 writes a list whose elements are all small integers below
+/// 256 as a string (`STRING_EXT`, one byte each), negative ones included:
+/// `[-1, 5]` would arrive as `[255, 5]` (a fuzz finding). Negative ones
+/// become bigs in such a list, which keeps it a `LIST_EXT` (Erlang reads a
+/// small big as the same integer).
+#[inline(never)]
+fn bytes_safe(mut elements: Vec<Term>) -> Vec<Term> {
+    let small = |t: &Term| matches!(t, Term::FixInteger(i) if i.value < 0x100);
+    if elements.iter().all(small) {
+        for t in elements.iter_mut() {
+            if let Term::FixInteger(i) = t {
+                if i.value < 0 {
+                    *t = Term::from(BigInteger::from(i.value));
+                }
+            }
+        }
+    }
+    elements
 }
 
 #[inline(never)]
