@@ -9,6 +9,7 @@
 
 pub mod asm;
 pub mod bytecode;
+pub mod dist;
 pub mod engine;
 pub mod exec;
 pub mod interp;

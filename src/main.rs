@@ -34,6 +34,8 @@ struct Cli {
 }
 
 #[derive(Subcommand, Debug)]
+// Parsed once per run: the size of `Run`'s flags does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Command {
     /// Run a program (the same as `ttvm FILE`).
     Run(RunArgs),
@@ -206,6 +208,30 @@ struct RunArgs {
         value_parser = ttvm::permissions::NetAllow::parse
     )]
     allow_net: Vec<ttvm::permissions::NetAllow>,
+    /// Run as a node of an Erlang cluster with this short name (NAME, or
+    /// NAME@HOST with a host without dots): the node registers with the
+    /// local EPMD and talks the Erlang distribution protocol
+    /// (docs/DISTRIBUTION.md).
+    #[arg(long, value_name = "NAME", conflicts_with = "name")]
+    sname: Option<String>,
+    /// The same with a long name: NAME@HOST, or NAME on this machine's
+    /// full host name.
+    #[arg(long, value_name = "NAME[@HOST]")]
+    name: Option<String>,
+    /// The distribution cookie; default: the one in ~/.erlang.cookie
+    /// (created as erl does when missing). Nodes connect only when their
+    /// cookies are equal.
+    #[arg(long, value_name = "COOKIE")]
+    cookie: Option<String>,
+    /// The address the distribution listener binds (default 127.0.0.1:
+    /// only nodes on this machine can connect; 0.0.0.0 for every
+    /// interface).
+    #[arg(long, value_name = "ADDR")]
+    dist_listen: Option<std::net::IpAddr>,
+    /// Under --sandbox, allow distribution (--sname/--name); without it a
+    /// sandboxed run refuses to start as a node.
+    #[arg(long)]
+    allow_dist: bool,
     /// Reductions per time slice.
     #[arg(long, default_value_t = ttvm::exec::vm::DEFAULT_REDUCTIONS, value_parser = clap::value_parser!(i64).range(1..))]
     reductions: i64,
@@ -399,6 +425,13 @@ fn run(args: RunArgs) -> i32 {
     for w in &program.warnings {
         eprint_quiet(&format!("warning: {w}\n"));
     }
+    let dist = match dist_flags(&args) {
+        Ok(d) => d,
+        Err(e) => {
+            eprint_quiet(&format!("error: {e}\n"));
+            return ttvm::EXIT_USAGE;
+        }
+    };
     let config = RunConfig {
         reductions: args.reductions,
         max_call_depth: args.max_call_depth as usize,
@@ -421,6 +454,7 @@ fn run(args: RunArgs) -> i32 {
         jit_threshold: args.jit_threshold,
         jit_dump: args.jit_dump,
         profile: args.profile,
+        dist,
         ..RunConfig::default()
     };
     // SIGUSR1 prints a process snapshot on stderr; SIGQUIT prints one and
@@ -448,6 +482,48 @@ fn run(args: RunArgs) -> i32 {
         }
     }
     ttvm::engine::run_watched(Arc::new(program), config, io, watch).exit_code
+}
+
+/// The distribution flags (docs/DISTRIBUTION.md): none without
+/// `--sname`/`--name`; under `--sandbox` only with `--allow-dist`.
+fn dist_flags(args: &RunArgs) -> Result<Option<ttvm::dist::DistFlags>, String> {
+    use ttvm::dist::{DistFlags, NodeNameFlag};
+    let name = match (&args.sname, &args.name) {
+        (Some(n), _) => NodeNameFlag::Short(n.clone()),
+        (None, Some(n)) => NodeNameFlag::Long(n.clone()),
+        (None, None) => {
+            for (given, flag) in [
+                (args.cookie.is_some(), "--cookie"),
+                (args.dist_listen.is_some(), "--dist-listen"),
+            ] {
+                if given {
+                    return Err(format!(
+                        "{flag} has effect only with --sname or --name (which make this run a node of an Erlang cluster)"
+                    ));
+                }
+            }
+            if args.allow_dist {
+                eprint_quiet("warning: --allow-dist has effect only with --sname or --name\n");
+            }
+            return Ok(None);
+        }
+    };
+    if args.sandbox && !args.allow_dist {
+        return Err(
+            "distribution is off under --sandbox: add --allow-dist to run as a node (--sname/--name)"
+                .to_string(),
+        );
+    }
+    if !args.sandbox && args.allow_dist {
+        eprint_quiet("warning: --allow-dist has effect only with --sandbox (without it distribution is allowed)\n");
+    }
+    Ok(Some(DistFlags {
+        name,
+        cookie: args.cookie.clone(),
+        listen: args
+            .dist_listen
+            .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)),
+    }))
 }
 
 /// The `--allow-net` flags together; given without `--sandbox` they

@@ -340,3 +340,59 @@ fn a_slow_request_does_not_stop_other_processes() {
         assert_eq!(r.stdout, "counted\nlate\n", "{flags:?}: {r:?}");
     }
 }
+
+/// A name of this machine the resolver turns into 127.0.0.1 first (the
+/// address TCP_CONNECT tries), if there is one: its host name usually is.
+fn loopback_name() -> Option<String> {
+    use std::net::{IpAddr, Ipv4Addr, ToSocketAddrs};
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
+    let host = host.trim().to_string();
+    let first = (host.as_str(), 0u16).to_socket_addrs().ok()?.next()?;
+    (first.ip() == IpAddr::V4(Ipv4Addr::LOCALHOST)).then_some(host)
+}
+
+#[test]
+fn tcp_connect_resolves_host_names_off_the_scheduler() {
+    // A name that does not resolve: a catchable error naming it.
+    let src = try_print(&format!(
+        "{}\nPUSH_INT 80\nTCP_CONNECT",
+        lit("no-such-host.invalid")
+    ));
+    let r = run("connect-invalid", &[], &src);
+    assert!(
+        r.stdout.starts_with(
+            "caught: TCP_CONNECT no-such-host.invalid:80: cannot resolve `no-such-host.invalid`: "
+        ),
+        "{r:?}"
+    );
+    // Under the sandbox the permission is the name's, as given.
+    let src = try_print(&format!("{}\nPUSH_INT 80\nTCP_CONNECT", lit("db.example")));
+    let r = run("connect-sandbox", &["--sandbox"], &src);
+    assert_eq!(
+        r.stdout,
+        "caught: permission denied: connect to db.example:80 (run with --allow-net=db.example:80)\n",
+        "{r:?}"
+    );
+    let Some(name) = loopback_name() else {
+        eprintln!("skipped the connection by name: this machine's host name does not resolve to 127.0.0.1 first");
+        return;
+    };
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let reader = std::thread::spawn(move || {
+        use std::io::Read;
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let mut got = String::new();
+        s.read_to_string(&mut got).unwrap();
+        got
+    });
+    let src = format!(
+        "{}\nPUSH_INT {port}\nTCP_CONNECT\nDUP\nPUSH_STR \"hello by name\"\nTCP_SEND\nSOCKET_CLOSE\nPUSH_STR \"sent\"\nPRINT\n",
+        lit(&name)
+    );
+    let allow = format!("--allow-net={name}:{port}");
+    let r = run("connect-name", &["--sandbox", &allow], &src);
+    assert_eq!(r.stdout, "sent\n", "{r:?}");
+    assert_eq!(reader.join().unwrap(), "hello by name");
+}

@@ -35,6 +35,18 @@ pub(crate) enum Done {
     /// A socket's message to its owner; the last one of a socket that
     /// stopped being armed carries its ticket (N4), settled once delivered.
     Msg(Pid, crate::value::Value, Option<Ticket>),
+    /// A message from another node to a local process (`dist/`).
+    Remote(Pid, crate::value::Value),
+    /// A message from another node to the process registered under this
+    /// name (`dist/`, REG_SEND): dropped when nobody has the name.
+    Named(std::sync::Arc<str>, crate::value::Value),
+    /// A process of another node monitors a local one (`dist/`).
+    Watch(Box<crate::dist::WatchReq>),
+    /// A process of another node links to a local one (`dist/`).
+    Link(Box<crate::dist::LinkReq>),
+    /// An exit signal from a process of another node (`dist/`): to, from
+    /// (its PID value), reason, along a link (else `exit/2`).
+    Exit(Pid, crate::value::Value, crate::value::Value, bool),
 }
 
 /// What the I/O threads share with the node's workers.

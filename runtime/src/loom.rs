@@ -204,6 +204,63 @@ fn push_races_sleep() {
     });
 }
 
+/// W2' vs S2–S6: two pushes, two sleeping workers. The second push skips
+/// its wake-up while the first one's sleeper has not looked yet (`waking`);
+/// that sleeper clears the flag before it looks, so it sees the second
+/// push, and a flag left set by a wake-up nobody took (the sleeper timed
+/// out at the same moment) is cleared by the next sleeper at S2. Every
+/// item is taken and nobody sleeps forever (loom reports a deadlock if a
+/// wake-up is lost).
+#[test]
+fn pushes_share_one_wake_up() {
+    loom::model(|| {
+        let idle = Arc::new(Idle::<()>::default());
+        let queue = Arc::new(Mutex::new(VecDeque::new()));
+        let taken = Arc::new(AtomicUsize::new(0));
+        let pushers: Vec<_> = (0..2)
+            .map(|i| {
+                let (i2, q2) = (idle.clone(), queue.clone());
+                loom::thread::spawn(move || {
+                    q2.lock().unwrap().push_back(i); // W1
+                    i2.notify_work(); // W2, W2'
+                })
+            })
+            .collect();
+        // A worker: takes items until both are taken, then ends the run
+        // (which wakes the other); `timed`: its sleep may time out.
+        let worker = |idle: Arc<Idle<()>>,
+                      queue: Arc<Mutex<VecDeque<i32>>>,
+                      taken: Arc<AtomicUsize>,
+                      timed: bool| {
+            loop {
+                if queue.lock().unwrap().pop_front().is_some()
+                    && taken.fetch_add(1, Ordering::SeqCst) + 1 == 2
+                {
+                    idle.finish(|| ());
+                    return;
+                }
+                if idle.is_done() {
+                    return;
+                }
+                let has_work = || !queue.lock().unwrap().is_empty();
+                let timeout = || timed.then_some(std::time::Duration::from_secs(1));
+                // Four threads awake or asleep: S4 never ends the run here.
+                if idle.sleep(4, has_work, timeout, || ()) == Woke::Done {
+                    return;
+                }
+            }
+        };
+        let (i2, q2, t2) = (idle.clone(), queue.clone(), taken.clone());
+        let other = loom::thread::spawn(move || worker(i2, q2, t2, true));
+        worker(idle.clone(), queue.clone(), taken.clone(), false);
+        other.join().unwrap();
+        for p in pushers {
+            p.join().unwrap();
+        }
+        assert_eq!(taken.load(Ordering::SeqCst), 2);
+    });
+}
+
 /// W3 vs S1–S5: children in a worker's nursery are invisible to other
 /// workers (no W2 when they are spawned); when they grow old their worker
 /// moves them to its queue with W1 and W2 and may then stay busy with a

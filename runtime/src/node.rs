@@ -85,6 +85,9 @@ pub type OpError = String;
 /// Receives `--trace-procs` event lines.
 pub type Tracer = Box<dyn Fn(&str) + Send + Sync>;
 
+/// A [`Tracer`] the node shares with its distribution threads.
+pub type SharedTracer = Arc<dyn Fn(&str) + Send + Sync>;
+
 /// The process system.
 pub struct Node<S> {
     /// The process table (lock-free lookups: `table.rs`).
@@ -103,7 +106,7 @@ pub struct Node<S> {
     next_timer: AtomicU64,
     epoch: Instant,
     max_processes: usize,
-    tracer: Option<Tracer>,
+    tracer: Option<SharedTracer>,
     pub stats: Stats,
     /// PID 1's exit reason, once it ended.
     main_reason: Mutex<Option<Value>>,
@@ -115,6 +118,9 @@ pub struct Node<S> {
     /// The network event loop (`net/`), started with the first socket.
     pub(crate) net: std::sync::OnceLock<crate::net::Net>,
     net_start: std::sync::Mutex<()>,
+    /// Erlang distribution (`dist/`), when the node was started with a
+    /// name ([`Node::start_dist`]).
+    pub(crate) dist: std::sync::OnceLock<Arc<crate::dist::Dist>>,
     /// Lock elision (`sched/README.md`, "Locks"): a one-scheduler run
     /// takes process locks without atomics while no other thread uses them.
     solo: SoloGate,
@@ -172,6 +178,7 @@ impl<S: Send> Node<S> {
             io,
             net: std::sync::OnceLock::new(),
             net_start: std::sync::Mutex::new(()),
+            dist: std::sync::OnceLock::new(),
             solo: SoloGate::default(),
             observers: observe::Observers::new(),
         }
@@ -227,7 +234,28 @@ impl<S: Send> Node<S> {
 
     /// Print process events (`--trace-procs`) through `f`.
     pub fn set_tracer(&mut self, f: Tracer) {
-        self.tracer = Some(f);
+        self.tracer = Some(Arc::from(f));
+    }
+
+    /// Make this node a distributed one (`ttvm --sname/--name`, before
+    /// the run): listen, register with EPMD, accept connections
+    /// (`dist/`). An error says what failed and how to fix it.
+    pub fn start_dist(&self, cfg: crate::dist::DistConfig) -> Result<(), OpError> {
+        let d = crate::dist::Dist::start(cfg, self.io.shared(), self.tracer.clone())?;
+        self.dist
+            .set(d)
+            .map_err(|_| "the node is already distributed".to_string())
+    }
+
+    /// A new monitor reference (unique in the run), for a monitor of a
+    /// process of another node (`dist/`).
+    pub fn new_ref(&self) -> i64 {
+        self.next_ref.fetch_add(1, Ordering::Relaxed) as i64
+    }
+
+    /// The node's distribution, when it has one.
+    pub fn dist(&self) -> Option<&Arc<crate::dist::Dist>> {
+        self.dist.get()
     }
 
     pub(crate) fn trace(&self, event: impl FnOnce() -> String) {
@@ -559,6 +587,21 @@ impl<'a, S: Send> Sched<'a, S> {
         me.take_io(self.w.locking)
     }
 
+    /// A message from another node (`dist/`) to local `pid`, as S1
+    /// (dropped when `pid` is not alive).
+    fn deliver_remote(&self, pid: Pid, msg: Value) {
+        if let Some(p) = self.w.proc(pid) {
+            self.w.messages.set(self.w.messages.get() + 1);
+            let wake = {
+                let mut g = p.inner.lock_as(self.w.locking);
+                p.deliver_locked(&mut g.meta, msg)
+            };
+            if wake {
+                self.w.schedule_woken(p);
+            }
+        }
+    }
+
     /// I3: deliver the blocking operations that finished (between slices).
     pub(crate) fn deliver_io(&self) {
         let Some(_delivering) = self.node.io.try_deliver() else {
@@ -580,6 +623,36 @@ impl<'a, S: Send> Sched<'a, S> {
                         // After the process was queued (or holds the result):
                         // S4 never sees neither.
                         self.node.io.settle(&ticket);
+                    }
+                    // A process of another node monitors one of ours.
+                    crate::io::Done::Watch(req) => {
+                        let pid = match &req.target {
+                            Ok(p) => *p,
+                            Err(name) => self.node.whereis(name),
+                        };
+                        if let Some(d) = self.node.dist.get() {
+                            d.watch(pid, *req, |p| self.w.proc(p).is_some());
+                        }
+                    }
+                    crate::io::Done::Link(req) => {
+                        if let Some(d) = self.node.dist.get() {
+                            d.linked(*req, |p| self.w.proc(p).is_some());
+                        }
+                    }
+                    crate::io::Done::Exit(to, from, reason, link) => {
+                        self.remote_signal(&from, to, &reason, link);
+                    }
+                    // A message from another node to a registered name.
+                    crate::io::Done::Named(name, msg) => {
+                        let pid = self.node.whereis(&name);
+                        self.node
+                            .trace(|| format!("from another node -> {name} ({pid}): {msg}"));
+                        self.deliver_remote(pid, msg);
+                    }
+                    crate::io::Done::Remote(pid, msg) => {
+                        self.node
+                            .trace(|| format!("from another node -> {pid}: {msg}"));
+                        self.deliver_remote(pid, msg);
                     }
                     // N3: a socket's message to its owner, as S1.
                     crate::io::Done::Msg(pid, msg, ticket) => {

@@ -250,7 +250,7 @@ macro_rules! for_each_op {
             SPAWN Spawn(Nil) [dyn, 1] ends other helper rt "`[args…] v -- pid`: start a process";
             SPAWN_LINK SpawnLink(Nil) [dyn, 1] ends other helper rt "`[args…] v -- pid`: spawn and link atomically";
             SELF SelfPid(Nil) [0, 1] next other helper vm "`-- pid`";
-            SEND Send(OptInt) [(1 + operand), 0] ends other helper rt "`msg [pid] --`: send a message";
+            SEND Send(OptInt) [(1 + operand), 0] ends other helper rt "`msg [pid] --`: send a message (the target: a PID, also of another node, or `[name, node]`)";
             SENDNAMED SendNamed(OptName) [(1 + operand), 0] ends other helper rt "`msg [name] --`: send to a registered name";
             RECEIVE Receive(Nil) [0, 1] waits other helper rt "`-- msg`: the oldest message; wait if none";
             RECEIVE_MATCH ReceiveMatch(Nil) [1, 1] waits other helper rt "`pattern -- msg`: the oldest matching message";
@@ -266,6 +266,10 @@ macro_rules! for_each_op {
             DEMONITOR Demonitor(OptRef) [(operand), 0] next other helper vm "`[ref] --`: remove a monitor and its queued DOWN";
             TRAP_EXIT TrapExit(Nil) [1, 0] next other helper vm "`bool --`: receive exit signals as messages";
             EXIT_PROCESS ExitProcess(Nil) [2, 0] next other helper rt "`pid reason --`: send an exit signal";
+            // Issue 17: nodes of an Erlang cluster (docs/DISTRIBUTION.md)
+            "Distribution";
+            NODE NodeOf(Nil) [1, 1] next other helper vm "`pid -- node`: the node a PID is on (a Str; `nonode@nohost` when not distributed)";
+            NODES Nodes(Nil) [0, 1] next other helper vm "`-- [node, …]`: the nodes connected now, sorted";
         }
     };
 }

@@ -95,6 +95,19 @@ fn run_here(
             vm.eprint(&format!("[procs] {event}\n"))
         }));
     }
+    if let Some(flags) = &vm.config.dist {
+        let warn_vm = vm.clone();
+        let warn: Arc<dyn Fn(&str) + Send + Sync> =
+            Arc::new(move |line: &str| warn_vm.eprint(&format!("{line}\n")));
+        if let Err(e) = crate::dist::start(&node, flags, warn) {
+            vm.eprint(&format!("error: distribution: {e}\n"));
+            vm.flush();
+            return RunResult {
+                exit_code: crate::EXIT_USAGE,
+                hit_reduction_limit: false,
+            };
+        }
+    }
     let size = program.layout_at(0).names.len() as u32;
     let main = Box::new(Context::new(code.layout.dpc(Addr(0)), Addr(0), size));
     node.spawn_root(main).expect("the first process");
@@ -126,6 +139,10 @@ fn run_here(
     let source = crate::observe::Source::new(&program, &code.layout);
     let (end, report) =
         crate::observe::during(watch, &node, &vm, &source, || node.run(&engine, &sched));
+    // Messages to other nodes still on their way go out first (bounded).
+    if let Some(d) = node.dist() {
+        d.flush(std::time::Duration::from_secs(5));
+    }
     let hit_limit = engine.hit_limit.load(Ordering::Relaxed);
     let mut exit_code = match end {
         _ if hit_limit => crate::EXIT_ABNORMAL,

@@ -60,6 +60,9 @@ pub struct RunConfig {
     pub jit_dump: bool,
     /// `--profile`: what to write at exit (`crate::profile`).
     pub profile: Option<crate::profile::Mode>,
+    /// `--sname`/`--name`, `--cookie`, `--dist-listen`: run as a node of
+    /// an Erlang cluster (docs/DISTRIBUTION.md); `None`: not distributed.
+    pub dist: Option<crate::dist::DistFlags>,
 }
 
 impl Default for RunConfig {
@@ -84,6 +87,7 @@ impl Default for RunConfig {
             jit_threshold: DEFAULT_JIT_THRESHOLD,
             jit_dump: false,
             profile: None,
+            dist: None,
         }
     }
 }

@@ -35,16 +35,22 @@ pub fn resolve(name: &str, policy: &NetPolicy) -> Result<Value, String> {
         ));
     }
     policy.check("resolve", bare, None)?;
-    let found = match bare.parse::<IpAddr>() {
+    let addrs = lookup("DNS_RESOLVE", bare)?;
+    Ok(Value::list(
+        addrs.iter().map(|a| Value::str(a.to_string())).collect(),
+    ))
+}
+
+/// The addresses of the host name `bare` (without brackets), each once,
+/// in the resolver's order; blocks, so it runs on an I/O thread. `what`
+/// names the operation in errors. DNS_RESOLVE, and TCP_CONNECT given a
+/// name (`exec/semantics/net.rs`).
+pub fn lookup(what: &str, bare: &str) -> Result<Vec<IpAddr>, String> {
+    let found: Vec<IpAddr> = match bare.parse::<IpAddr>() {
         Ok(addr) => vec![addr],
         Err(_) => (bare, 0u16)
             .to_socket_addrs()
-            .map_err(|e| {
-                format!(
-                    "DNS_RESOLVE: cannot resolve `{bare}`: {}",
-                    super::net_reason(&e)
-                )
-            })?
+            .map_err(|e| format!("{what}: cannot resolve `{bare}`: {}", super::net_reason(&e)))?
             .map(|a| a.ip())
             .collect(),
     };
@@ -55,11 +61,9 @@ pub fn resolve(name: &str, policy: &NetPolicy) -> Result<Value, String> {
         }
     }
     if addrs.is_empty() {
-        return Err(format!("DNS_RESOLVE: `{bare}` has no addresses"));
+        return Err(format!("{what}: `{bare}` has no addresses"));
     }
-    Ok(Value::list(
-        addrs.iter().map(|a| Value::str(a.to_string())).collect(),
-    ))
+    Ok(addrs)
 }
 
 /// A name from the program, cut for an error message.

@@ -175,10 +175,12 @@ impl Gen<'_, '_> {
                 self.function_value(j)?;
             }
             16 => self.spawn()?,
-            17 => self.emit_one(&["SELF", "WHEREIS srv", "WHEREIS log"])?,
+            17 => self.emit_one(&["SELF", "WHEREIS srv", "WHEREIS log", "NODES"])?,
             18 => {
                 self.pid_expr()?;
-                self.emit("MONITOR");
+                // A monitor reference, or the PID's node (issue 17).
+                let op = self.pick(&["MONITOR", "MONITOR", "MONITOR", "NODE"])?;
+                self.emit(op);
             }
             19 => self.receive()?,
             20 => {

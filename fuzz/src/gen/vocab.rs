@@ -79,6 +79,8 @@ pub(super) const RAW: &[&str] = &[
     "MONITOR",
     "TRAP_EXIT",
     "WHEREIS",
+    "NODE",
+    "NODES",
     "THROW",
     "YIELD",
     "END_TRY",

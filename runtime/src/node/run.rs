@@ -126,6 +126,7 @@ impl<S: Send> Node<S> {
             ),
         };
         sched.w.go_online();
+        let mut woken = false;
         let mut rng =
             0x9E37_79B9_7F4A_7C15u64 ^ (index as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         loop {
@@ -149,7 +150,15 @@ impl<S: Send> Node<S> {
             }
             let task = sched.w.next_task(&local, stealers, &mut rng);
             match task {
-                Some(p) => self.run_one(&sched, exec, p, config.budget),
+                Some(p) => {
+                    // W2' (`sched/README.md`): a woken worker that found
+                    // work passes the wake-up on when more is waiting, as
+                    // the pushes it stood for would have.
+                    if std::mem::take(&mut woken) && self.work_waits(stealers) {
+                        self.shared.idle.notify_work();
+                    }
+                    self.run_one(&sched, exec, p, config.budget)
+                }
                 None => {
                     exec.idle();
                     if self.next_timer_in(Instant::now()) == Some(Duration::ZERO) {
@@ -183,6 +192,7 @@ impl<S: Send> Node<S> {
                     if woke == Woke::Done {
                         break;
                     }
+                    woken = true;
                 }
             }
         }
@@ -214,6 +224,14 @@ impl<S: Send> Node<S> {
             per.resize(index + 1, 0);
         }
         per[index] += sched.w.reductions.get();
+    }
+
+    /// Whether processes or I/O results wait for a worker (lock-free
+    /// looks: queue lengths and the done list's flag).
+    fn work_waits(&self, stealers: &[Stealer<Entry<S>>]) -> bool {
+        !self.shared.injector.is_empty()
+            || stealers.iter().any(|s| !s.is_empty())
+            || self.io.has_done()
     }
 
     fn run_one<E: Execute<S>>(&self, sched: &Sched<'_, S>, exec: &E, entry: Entry<S>, budget: i64) {

@@ -89,11 +89,36 @@ impl<'a, S: Send> Sched<'a, S> {
     /// K2: an exit signal, applied under the target's lock (a link's only
     /// if the target still holds the link).
     fn signal(&self, from: Pid, to: Pid, reason: &Value, origin: Origin) {
+        self.signal_from(from, None, to, reason, origin)
+    }
+
+    /// An exit signal from a process of another node (`dist/`): `link`
+    /// for a linked process's end or a lost connection (the distribution
+    /// removed the link), else Erlang's `exit/2`.
+    pub(crate) fn remote_signal(&self, from: &Value, to: Pid, reason: &Value, link: bool) {
+        let origin = if link {
+            Origin::RemoteLink
+        } else {
+            Origin::RemoteExit
+        };
+        self.node
+            .trace(|| format!("exit signal {from} -> {to}: {reason}"));
+        self.signal_from(0, Some(from), to, reason, origin)
+    }
+
+    fn signal_from(
+        &self,
+        from: Pid,
+        from_value: Option<&Value>,
+        to: Pid,
+        reason: &Value,
+        origin: Origin,
+    ) {
         let Some(p) = self.w.proc(to) else {
             return;
         };
         let tracing = self.node.tracer.is_some();
-        match p.exit_signal(from, reason, origin, self.w.locking, tracing) {
+        match p.exit_signal_from(from, from_value, reason, origin, self.w.locking, tracing) {
             Signalled::Dropped => {}
             Signalled::Trapped { wake, msg } => {
                 self.w.messages.set(self.w.messages.get() + 1);
@@ -114,9 +139,9 @@ impl<'a, S: Send> Sched<'a, S> {
                             from,
                             reason: reason.clone(),
                             via: match origin {
-                                Origin::Link => super::KilledVia::Link,
+                                Origin::Link | Origin::RemoteLink => super::KilledVia::Link,
                                 Origin::Noproc => super::KilledVia::Noproc,
-                                Origin::Exit => super::KilledVia::ExitProcess,
+                                Origin::Exit | Origin::RemoteExit => super::KilledVia::ExitProcess,
                             },
                         });
                     }
@@ -191,6 +216,10 @@ impl<'a, S: Send> Sched<'a, S> {
         // Most processes never had links, monitors, a name or an inbox.
         if let Some(cold) = cold {
             self.notify_exit(pid, *cold, &reason, name_freed);
+        }
+        // Processes of other nodes that monitor it (issue 17).
+        if let Some(d) = self.node.dist.get() {
+            d.local_exit(pid, &reason);
         }
     }
 

@@ -22,6 +22,12 @@ pub(crate) enum Origin {
     /// EXIT_PROCESS: `"kill"` cannot be trapped; `"normal"` ends only a
     /// process that sends it to itself.
     Exit,
+    /// A process of another node linked to this one ended, or its node
+    /// was lost (`dist/`: the link was in the distribution's table, which
+    /// removed it).
+    RemoteLink,
+    /// EXIT_PROCESS (Erlang's `exit/2`) from a process of another node.
+    RemoteExit,
 }
 
 /// What an exit signal did to its target.
@@ -263,9 +269,24 @@ impl<S> Process<S> {
     /// in the result when `want_msg`), `"normal"` is ignored (except from
     /// itself by EXIT_PROCESS), and anything else ends it (K1; EXIT_PROCESS
     /// `"kill"` untrappably, as `"killed"`).
+    #[cfg_attr(not(loom), allow(dead_code))] // the loom models' entry
     pub(crate) fn exit_signal(
         &self,
         from: Pid,
+        reason: &Value,
+        origin: Origin,
+        locking: LockMode,
+        want_msg: bool,
+    ) -> Signalled {
+        self.exit_signal_from(from, None, reason, origin, locking, want_msg)
+    }
+
+    /// [`Process::exit_signal`], from a process of another node: `from`
+    /// is 0 and `from_value` its PID value, for the EXIT message.
+    pub(crate) fn exit_signal_from(
+        &self,
+        from: Pid,
+        from_value: Option<&Value>,
         reason: &Value,
         origin: Origin,
         locking: LockMode,
@@ -280,10 +301,12 @@ impl<S> Process<S> {
             g.meta.remove_unlinked(from);
             return Signalled::Dropped;
         }
-        let end = if origin == Origin::Exit && is_text(reason, "kill") {
+        let end = if matches!(origin, Origin::Exit | Origin::RemoteExit) && is_text(reason, "kill")
+        {
             Value::str("killed")
         } else if g.meta.trap_exit {
-            let msg = Value::list(vec![Value::str("EXIT"), Value::Int(from), reason.clone()]);
+            let from = from_value.cloned().unwrap_or(Value::Int(from));
+            let msg = Value::list(vec![Value::str("EXIT"), from, reason.clone()]);
             let copy = want_msg.then(|| msg.clone());
             let wake = self.deliver_locked(&mut g.meta, msg);
             return Signalled::Trapped { wake, msg: copy };

@@ -17,6 +17,10 @@ pub struct IdleState<R> {
 /// The idle workers of one node.
 pub struct Idle<R> {
     sleepers: AtomicUsize,
+    /// W2': a wake-up was given and its sleeper has not looked yet (1) or
+    /// not (0): one wake-up at a time, not one per push. Cleared by every
+    /// sleeper when it announces its sleep (S2) and when it wakes (S6).
+    waking: AtomicUsize,
     /// Read by workers between slices without the lock: [`STOPPED`] is set
     /// with `done`; [`LOOK`] asks them to look at the node's observer jobs
     /// (`node/observe.rs`, O2), so one load checks both.
@@ -29,6 +33,7 @@ impl<R> Default for Idle<R> {
     fn default() -> Self {
         Idle {
             sleepers: AtomicUsize::new(0),
+            waking: AtomicUsize::new(0),
             flags: AtomicUsize::new(0),
             state: Mutex::new(IdleState { done: None }),
             cv: Condvar::new(),
@@ -52,7 +57,11 @@ impl<R> Idle<R> {
         // the notify below reaches it, since it holds the lock from S2 until
         // it waits), or the sleeper's S3 re-check sees the work pushed in W1.
         fence(Ordering::SeqCst);
-        if self.sleepers.load(Ordering::SeqCst) > 0 {
+        // W2': a sleeper already woken and not yet looking will see this
+        // push too (it clears `waking` before it looks, S6), so a second
+        // wake-up would only cost a futex call: a poller pushing one
+        // message per readiness event made one per message.
+        if self.sleepers.load(Ordering::SeqCst) > 0 && self.waking.swap(1, Ordering::SeqCst) == 0 {
             let _g = lock(&self.state);
             self.cv.notify_one();
         }
@@ -74,7 +83,10 @@ impl<R> Idle<R> {
         if g.done.is_some() {
             return Woke::Done;
         }
-        // S2: announce the sleep (pairs with W2's fence and load).
+        // S2: announce the sleep (pairs with W2's fence and load). A
+        // `waking` left set by a wake-up nobody took (its sleeper timed
+        // out meanwhile) is cleared: the next push wakes this one.
+        self.waking.store(0, Ordering::SeqCst);
         let n = self.sleepers.fetch_add(1, Ordering::SeqCst) + 1;
         // S3: re-check after announcing.
         if has_work() {
@@ -107,6 +119,8 @@ impl<R> Idle<R> {
             }
             None => self.cv.wait(g).unwrap_or_else(|e| e.into_inner()),
         };
+        // S6: awake, about to look (W2': later pushes wake the next one).
+        self.waking.store(0, Ordering::SeqCst);
         self.sleepers.fetch_sub(1, Ordering::SeqCst);
         if g.done.is_some() {
             Woke::Done

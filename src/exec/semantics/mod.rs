@@ -31,6 +31,7 @@ mod arith;
 pub(crate) mod calls;
 mod compare;
 mod data;
+mod dist;
 mod exceptions;
 mod host;
 mod in_place;
@@ -298,6 +299,8 @@ fn step(
         | Instr::Monitor(_)
         | Instr::Demonitor(_)
         | Instr::TrapExit(_)
-        | Instr::ExitProcess(_) => procs::exec(ctx, layout, vm, proc, instr, at),
+        | Instr::ExitProcess(_)
+        | Instr::NodeOf(_)
+        | Instr::Nodes(_) => procs::exec(ctx, layout, vm, proc, instr, at),
     }
 }

@@ -40,19 +40,32 @@ pub(crate) fn exec(
     let n = op.info().pops as usize;
     ctx.need(n, name)?;
     let base = ctx.stack.len() - n;
-    if let Some(done) = proc.node.net_take(proc.me) {
-        let Ok(done) = done else {
+    // What the process waited for: a socket operation's result, or (a
+    // TCP_CONNECT to a name) the name's address from an I/O thread.
+    let looked_up = match proc.node.net_take(proc.me) {
+        Some(Ok(done)) => {
+            let results = finish(op, &ctx.stack[base..], done.result.clone())?;
+            ctx.stack.truncate(base);
+            ctx.stack.extend(results);
+            return Ok(Control::Next);
+        }
+        Some(Err(other)) => Some(other),
+        None => None,
+    };
+    let args: Vec<Value> = ctx.stack[base..].to_vec();
+    let step = match named_host(op, &args) {
+        Some(name) => match connect_by_name(op, &args, name, looked_up, vm, proc)? {
+            Some(step) => step,
+            None => return Ok(Control::Waiting),
+        },
+        None if looked_up.is_some() => {
             return error(format!(
                 "{name}: internal error (a result that is not a socket operation's)"
-            ));
-        };
-        let results = finish(op, &ctx.stack[base..], done.result.clone())?;
-        ctx.stack.truncate(base);
-        ctx.stack.extend(results);
-        return Ok(Control::Next);
-    }
-    let args: Vec<Value> = ctx.stack[base..].to_vec();
-    let result = match start(op, &args, vm, proc)? {
+            ))
+        }
+        None => start(op, &args, vm, proc)?,
+    };
+    let result = match step {
         Step::Ready(done) => {
             let done = proc.node.net_ready(proc.me, done);
             done.result.clone()
@@ -126,8 +139,71 @@ fn port(v: &Value, op: Opcode) -> OpResult<u16> {
     }
 }
 
-/// An IP address (`localhost` is 127.0.0.1; other names are resolved with
-/// DNS_RESOLVE first).
+/// The host name TCP_CONNECT was given, when it is a name to resolve
+/// (not an address, not `localhost`).
+fn named_host(op: Opcode, a: &[Value]) -> Option<&str> {
+    if !matches!(op, Opcode::TcpConnect | Opcode::TcpConnectOpts) {
+        return None;
+    }
+    match a.first() {
+        Some(Value::Str(s)) if s.as_str() != "localhost" => {
+            let bare = s.as_str().trim_start_matches('[').trim_end_matches(']');
+            bare.parse::<IpAddr>().is_err().then_some(s.as_str())
+        }
+        _ => None,
+    }
+}
+
+/// TCP_CONNECT to a host name: first the name is resolved on an I/O thread
+/// (`getaddrinfo` blocks; the process waits, `None`), then, when the
+/// instruction runs again with the address (`looked_up`), the connection to the first
+/// one starts as for an address. The permission (`--allow-net`) is the
+/// name's, as given; the `timeout` option counts from the connection's
+/// start (the resolver has its own).
+fn connect_by_name(
+    op: Opcode,
+    a: &[Value],
+    name: &str,
+    looked_up: Option<ttvm_runtime::IoResult>,
+    vm: &Vm,
+    proc: &mut Proc<'_>,
+) -> OpResult<Option<Step>> {
+    let port = port(&a[1], op)?;
+    let what = format!("{} {name}:{port}", op.mnemonic());
+    if let Some(done) = looked_up {
+        let ip = match done.downcast::<Result<IpAddr, String>>() {
+            Ok(r) => (*r).or_else(error)?,
+            Err(_) => return error(format!("{what}: internal error in the I/O thread")),
+        };
+        return connect(op, a, SocketAddr::new(ip, port), proc).map(Some);
+    }
+    vm.config.check_net("connect to", name, Some(port))?;
+    // Bad options fail before any lookup.
+    let mut o = Opts::default();
+    options(a.get(2).unwrap_or(&Value::Null), op, CONNECT_KEYS, &mut o)?;
+    if name.len() > 253
+        || name.is_empty()
+        || name
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '/')
+    {
+        return error(format!(
+            "{what}: `{}` is not a host name or an IP address",
+            name.escape_debug()
+        ));
+    }
+    let bare = name.to_string();
+    let job = Box::new(move || -> ttvm_runtime::IoResult {
+        let first: Result<IpAddr, String> =
+            crate::library::dns::lookup(&what, &bare).map(|addrs| addrs[0]);
+        Box::new(first)
+    });
+    proc.node.start_io(proc.me, job).or_else(error)?;
+    Ok(None)
+}
+
+/// An IP address (`localhost` is 127.0.0.1; TCP_CONNECT resolves other
+/// names itself, `connect_by_name`).
 fn host(v: &Value, op: Opcode) -> OpResult<IpAddr> {
     let Value::Str(s) = v else {
         return error(format!(
@@ -140,13 +216,16 @@ fn host(v: &Value, op: Opcode) -> OpResult<IpAddr> {
     if s == "localhost" {
         return Ok(IpAddr::V4(Ipv4Addr::LOCALHOST));
     }
-    s.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().or_else(|_| {
-        error(format!(
-            "{}: `{}` is not an IP address (use 127.0.0.1, ::1, 0.0.0.0 or localhost; resolve host names with DNS_RESOLVE first)",
-            op.mnemonic(),
-            s.escape_debug()
-        ))
-    })
+    s.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+        .or_else(|_| {
+            error(format!(
+                "{}: `{}` is not an IP address (use 127.0.0.1, ::1, 0.0.0.0 or localhost)",
+                op.mnemonic(),
+                s.escape_debug()
+            ))
+        })
 }
 
 fn addr(h: &Value, p: &Value, op: Opcode) -> OpResult<SocketAddr> {
@@ -252,6 +331,20 @@ fn options(v: &Value, op: Opcode, allowed: &[&str], o: &mut Opts) -> OpResult {
     Ok(())
 }
 
+/// TCP_CONNECT to the address `at` (allowed already): start connecting.
+fn connect(op: Opcode, a: &[Value], at: SocketAddr, proc: &mut Proc<'_>) -> OpResult<Step> {
+    let opts_v = a.get(2).unwrap_or(&Value::Null);
+    let mut o = Opts::default();
+    options(opts_v, op, CONNECT_KEYS, &mut o)?;
+    let t = match field(opts_v, "timeout") {
+        Some(v) => timeout(v, op)?,
+        None => None,
+    };
+    let net = proc.node.net().or_else(error)?;
+    let pid = proc.pid;
+    Ok(proc.node.net_op(|park| net.connect(at, o, t, pid, park)))
+}
+
 /// Run the operation until it finishes or must wait.
 fn start(op: Opcode, a: &[Value], vm: &Vm, proc: &mut Proc<'_>) -> OpResult<Step> {
     use Opcode as O;
@@ -297,15 +390,7 @@ fn start(op: Opcode, a: &[Value], vm: &Vm, proc: &mut Proc<'_>) -> OpResult<Step
         O::TcpConnect | O::TcpConnectOpts => {
             let at = addr(&a[0], &a[1], op)?;
             permit(vm, "connect to", &at)?;
-            let opts_v = a.get(2).unwrap_or(&Value::Null);
-            let mut o = Opts::default();
-            options(opts_v, op, CONNECT_KEYS, &mut o)?;
-            let t = match field(opts_v, "timeout") {
-                Some(v) => timeout(v, op)?,
-                None => None,
-            };
-            let net = net()?;
-            Ok(sched.net_op(|park| net.connect(at, o, t, pid, park)))
+            connect(op, a, at, proc)
         }
         O::TcpAccept | O::TcpAcceptAfter => {
             let s = sock(&a[0], op)?;

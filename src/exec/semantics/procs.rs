@@ -52,14 +52,6 @@ fn name_of(v: Value, op: &str) -> OpResult<NameArg> {
     }
 }
 
-/// The operand given in the instruction, or popped from the stack.
-fn pid_operand(ctx: &mut Context, lit: Option<i64>, op: &str) -> OpResult<i64> {
-    match lit {
-        Some(p) => Ok(p),
-        None => pid_of(&ctx.pop(op)?, op),
-    }
-}
-
 fn name_operand(ctx: &mut Context, lit: &Option<Atom>, op: &str) -> OpResult<NameArg> {
     match lit {
         Some(a) => Ok(NameArg::Lit(a.clone())),
@@ -99,10 +91,22 @@ pub(crate) fn exec(
         }
         Instr::Send(lit) => {
             ctx.need(1 + lit.0.is_none() as usize, op)?;
-            let to = pid_operand(ctx, lit.0, op)?;
+            let to = match lit.0 {
+                Some(to) => Value::Int(to),
+                None => ctx.pop(op)?,
+            };
             let msg = ctx.pop(op)?;
-            proc.node.send(pid, to, msg);
+            match to {
+                Value::Int(to) => proc.node.send(pid, to, msg),
+                // A PID of another node, or [name, node] (issue 17).
+                other => super::dist::send(proc, pid, &other, msg)?,
+            }
         }
+        Instr::NodeOf(_) => {
+            let v = ctx.pop(op)?;
+            ctx.stack.push(super::dist::node_of(proc, &v)?);
+        }
+        Instr::Nodes(_) => ctx.stack.push(super::dist::nodes(proc)),
         Instr::SendNamed(lit) => {
             ctx.need(1 + lit.0.is_none() as usize, op)?;
             let name = name_operand(ctx, &lit.0, op)?;
@@ -173,14 +177,38 @@ pub(crate) fn exec(
             ctx.stack.push(Value::Int(proc.node.whereis(name.as_str())));
         }
         Instr::Link(lit) => {
-            let other = pid_operand(ctx, lit.0, op)?;
+            let other = match lit.0 {
+                Some(p) => p,
+                None => {
+                    let v = ctx.pop(op)?;
+                    match super::dist::remote_of(&v, op)? {
+                        Some(remote) => {
+                            super::dist::link(proc, pid, remote)?;
+                            return Ok(Control::Next);
+                        }
+                        None => pid_of(&v, op)?,
+                    }
+                }
+            };
             proc.node.link(pid, other);
             if let Some(stop) = check_killed(proc) {
                 return Ok(stop);
             }
         }
         Instr::Unlink(lit) => {
-            let other = pid_operand(ctx, lit.0, op)?;
+            let other = match lit.0 {
+                Some(p) => p,
+                None => {
+                    let v = ctx.pop(op)?;
+                    match super::dist::remote_of(&v, op)? {
+                        Some(remote) => {
+                            super::dist::unlink(proc, pid, remote);
+                            return Ok(Control::Next);
+                        }
+                        None => pid_of(&v, op)?,
+                    }
+                }
+            };
             proc.node.unlink(pid, other);
             // An exit signal along the link that came before the UNLINK
             // ended this process: it stops here, never past the UNLINK.
@@ -189,8 +217,15 @@ pub(crate) fn exec(
             }
         }
         Instr::Monitor(lit) => {
-            let other = pid_operand(ctx, lit.0, op)?;
-            let r = proc.node.monitor(pid, other);
+            let other = match lit.0 {
+                Some(p) => Value::Int(p),
+                None => ctx.pop(op)?,
+            };
+            let r = match other {
+                Value::Int(other) => proc.node.monitor(pid, other),
+                // A process of another node (issue 17).
+                other => super::dist::monitor(proc, pid, &other)?,
+            };
             ctx.stack.push(Value::Int(r));
         }
         Instr::Demonitor(lit) => {
@@ -206,7 +241,10 @@ pub(crate) fn exec(
                     }
                 },
             };
-            proc.node.demonitor(pid, r);
+            let remote = proc.node.dist().is_some_and(|d| d.demonitor(pid, r));
+            if !remote {
+                proc.node.demonitor(pid, r);
+            }
         }
         Instr::TrapExit(_) => {
             let on = match ctx.pop(op)? {
@@ -223,12 +261,18 @@ pub(crate) fn exec(
         Instr::ExitProcess(_) => {
             ctx.need(2, op)?;
             let reason = ctx.pop(op)?;
-            let target = pid_of(&ctx.pop(op)?, op)?;
+            let target = ctx.pop(op)?;
+            let remote = super::dist::remote_of(&target, op)?;
             if !matches!(reason, Value::Str(_)) {
                 return error(format!(
                     "type error: EXIT_PROCESS needs a Str reason, got {reason}"
                 ));
             }
+            if let Some(remote) = remote {
+                super::dist::exit_process(proc, pid, remote, &reason)?;
+                return Ok(Control::Next);
+            }
+            let target = pid_of(&target, op)?;
             proc.node.exit_signal(pid, target, reason);
             if let Some(stop) = check_killed(proc) {
                 return Ok(stop);
