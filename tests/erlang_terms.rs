@@ -174,6 +174,7 @@ fn outgoing() -> Vec<(Value, String, Value)> {
         ),
         (l(vec![]), "T =:= []".into()),
         (l(vec![int(104), int(105)]), "T =:= \"hi\"".into()),
+        (l(vec![int(-1), int(5)]), "T =:= [-1, 5]".into()),
         (
             obj(&[("a", int(1)), ("b c", l(vec![]))]),
             "T =:= #{<<\"a\">> => 1, <<\"b c\">> => []}".into(),

@@ -16,9 +16,11 @@
 //!   element takes at least one byte), so every allocation the decoder
 //!   makes is bounded by a constant times the input's size;
 //! - nesting deeper than [`Limits::depth`];
-//! - more than [`Limits::elements`] elements in all (list, tuple and map
-//!   elements, the characters of a charlist, the bytes of a binary that is
-//!   not UTF-8: each becomes a ttvm value);
+//! - more than [`Limits::elements`] elements in all: every term counts
+//!   one (a list's tail too, a map's keys and values), and so do the
+//!   characters of a charlist and the bytes of a binary that is not UTF-8
+//!   (each becomes a ttvm value) — the count `to_term` makes of a value,
+//!   so a value that converts passes;
 //! - an atom of more than 255 characters (Erlang's limit);
 //! - an integer of more than [`MAX_BIG_BYTES`] bytes (its decimal text,
 //!   `{"$bigint": …}`, costs time quadratic in its length);
@@ -271,14 +273,13 @@ pub(super) fn check_term(
             tag::STRING => {
                 let n = r.u16()?;
                 r.take(n)?;
-                spend(n, &r)?;
+                // The characters, and the tail a non-empty list has.
+                spend(n + usize::from(n > 0), &r)?;
                 0
             }
             tag::LIST => {
                 let n = r.u32()?;
-                let n = r.count(n, 1, "list")?;
-                spend(n, &r)?;
-                n + 1 // and the tail
+                r.count(n, 1, "list")? + 1 // and the tail
             }
             tag::SMALL_TUPLE => {
                 let n = r.u8()? as usize;
@@ -338,6 +339,11 @@ pub(super) fn check_term(
             }
             t @ (tag::NEW_REFERENCE | tag::NEWER_REFERENCE) => {
                 let n = r.u16()?;
+                if !(1..=5).contains(&n) {
+                    return Err(TermError::bad(format!(
+                        "malformed term: a reference of {n} words (1 to 5) (at byte {at})"
+                    )));
+                }
                 r.atom()?;
                 r.take(if t == tag::NEW_REFERENCE { 1 } else { 4 })?;
                 r.take(4 * n)?;

@@ -55,11 +55,13 @@ pub const MAX_ATOM_CHARS: usize = 255;
 pub struct Limits {
     /// Nesting levels (a scalar alone is one level).
     pub depth: usize,
-    /// Elements in all: list, tuple and map elements and fields, the
-    /// characters of charlists, the bytes of non-UTF-8 binaries.
+    /// Elements in all: every term counts one (a non-empty list's `[]`
+    /// tail too, a map's keys and values), and so do the characters of a
+    /// charlist and the bytes of a non-UTF-8 binary (decoding); every
+    /// value the same way (encoding), so the two counts agree.
     pub elements: usize,
-    /// Bytes: of an encoded term (decoding), of text and binaries in all
-    /// (encoding).
+    /// Bytes: of an encoded term (decoding); a bound of a value's encoding
+    /// (encoding), so a value that converts is never too large to decode.
     pub bytes: usize,
 }
 
@@ -357,6 +359,7 @@ pub fn erlang_text(t: &Term) -> String {
     out.0
 }
 
+#[inline(never)]
 fn too_deep() -> TermError {
     TermError::bad(format!(
         "nested too deeply for an Erlang term: over {} levels",
@@ -371,37 +374,140 @@ struct Out<'c, C> {
     bytes: usize,
 }
 
+/// The recursion goes through [`Out::term`], [`Out::list`] and
+/// [`Out::object`] only, whose frames are small; everything else (the
+/// leaves, the markers that hold no values, the errors) is in functions
+/// that are not inlined into them, so the deepest value allowed converts
+/// on a 2 MiB stack in a debug build.
 impl<C: NodeCtx> Out<'_, C> {
     fn spend(&mut self, n: usize) -> Result<(), TermError> {
         if n > self.elements {
-            return Err(TermError::bad(format!(
-                "too large for an Erlang term: over {} elements",
-                LIMITS.elements
-            )));
+            return Err(too_many("an Erlang term"));
         }
         self.elements -= n;
         Ok(())
     }
 
-    fn text(&mut self, n: usize) -> Result<(), TermError> {
+    /// Bytes of the encoding (a bound: what each part can take at most).
+    fn size(&mut self, n: usize) -> Result<(), TermError> {
         if n > self.bytes {
-            return Err(TermError::bad(format!(
-                "too large for an Erlang term: over {} bytes of text",
-                LIMITS.bytes
-            )));
+            return Err(too_big());
         }
         self.bytes -= n;
         Ok(())
     }
 
+    /// Every value is one term (one element, as the check counts them
+    /// when the bytes arrive; a non-empty list's `[]` tail another, a
+    /// map's keys one each), so a value that converts passes the check.
     fn term(&mut self, v: &Value, depth: usize) -> Result<Term, TermError> {
         if depth > LIMITS.depth {
             return Err(too_deep());
         }
+        self.spend(1)?;
+        match v {
+            Value::List(items) => {
+                if !items.is_empty() {
+                    self.spend(1)?; // the tail
+                }
+                self.size(6)?;
+                Ok(Term::from(List::from(bytes_safe(self.list(items, depth)?))))
+            }
+            Value::Object(o) => self.object(o, depth),
+            _ => self.leaf(v),
+        }
+    }
+
+    /// The elements' terms (of a list, or a `$tuple`).
+    fn list(&mut self, items: &[Value], depth: usize) -> Result<Vec<Term>, TermError> {
+        let mut elements = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            elements.push(
+                self.term(item, depth + 1)
+                    .map_err(|e| e.at(Step::Index(i)))?,
+            );
+        }
+        Ok(elements)
+    }
+
+    fn object(&mut self, o: &Object, depth: usize) -> Result<Term, TermError> {
+        if o.len() == 1 {
+            if let Some((k, inner)) = o.iter().next() {
+                if MARKERS.contains(&k) {
+                    return self
+                        .marker(k, inner, depth)
+                        .map_err(|e| e.at(Step::Key(k.to_string())));
+                }
+            }
+        }
+        self.size(5)?;
+        let mut map = std::collections::HashMap::with_capacity(o.len());
+        for (k, val) in o.iter() {
+            self.spend(1)?;
+            self.size(5 + k.len())?;
+            let t = self
+                .term(val, depth + 1)
+                .map_err(|e| e.at(Step::Key(k.to_string())))?;
+            map.insert(Term::from(Binary::from(k.as_bytes())), t);
+        }
+        Ok(Term::from(Map::from(map)))
+    }
+
+    /// `{"$tuple": [...]}` and `{"$map": [...]}` hold values; the other
+    /// markers are leaves (see the module's docs).
+    fn marker(&mut self, key: &str, inner: &Value, depth: usize) -> Result<Term, TermError> {
+        match (key, inner) {
+            (TUPLE, Value::List(items)) => {
+                self.size(5)?;
+                Ok(Term::from(Tuple::from(self.list(items, depth)?)))
+            }
+            (MAP, Value::List(pairs)) => self.pairs(pairs, depth),
+            _ => self.marker_leaf(key, inner),
+        }
+    }
+
+    fn pairs(&mut self, pairs: &[Value], depth: usize) -> Result<Term, TermError> {
+        self.size(5)?;
+        let mut map = std::collections::HashMap::with_capacity(pairs.len());
+        let mut seen = std::collections::HashSet::with_capacity(pairs.len());
+        for (i, pair) in pairs.iter().enumerate() {
+            let Value::List(kv) = pair else {
+                return Err(not_a_pair(i));
+            };
+            let [k, val] = &kv[..] else {
+                return Err(not_a_pair(i));
+            };
+            let kt = self
+                .term(k, depth + 1)
+                .map_err(|e| e.at(Step::Index(0)).at(Step::Index(i)))?;
+            let vt = self
+                .term(val, depth + 1)
+                .map_err(|e| e.at(Step::Index(1)).at(Step::Index(i)))?;
+            if !seen.insert(canonical(&kt)) || map.insert(kt, vt).is_some() {
+                return Err(TermError::bad(
+                    "a key appears twice in {\"$map\": …} (a map's keys are distinct)",
+                )
+                .at(Step::Index(i)));
+            }
+        }
+        Ok(Term::from(Map::from(map)))
+    }
+
+    #[inline(never)]
+    fn leaf(&mut self, v: &Value) -> Result<Term, TermError> {
         Ok(match v {
-            Value::Null => Term::from(Atom::from("undefined")),
-            Value::Bool(b) => Term::from(Atom::from(if *b { "true" } else { "false" })),
-            Value::Int(i) => int(*i),
+            Value::Null => {
+                self.size(11)?;
+                Term::from(Atom::from("undefined"))
+            }
+            Value::Bool(b) => {
+                self.size(7)?;
+                Term::from(Atom::from(if *b { "true" } else { "false" }))
+            }
+            Value::Int(i) => {
+                self.size(11)?;
+                int(*i)
+            }
             Value::Float(f) => {
                 if !f.is_finite() {
                     return Err(TermError::bad(format!(
@@ -409,43 +515,12 @@ impl<C: NodeCtx> Out<'_, C> {
                         v
                     )));
                 }
+                self.size(9)?;
                 Term::from(Float { value: *f })
             }
             Value::Str(s) => {
-                self.text(s.as_str().len())?;
+                self.size(5 + s.as_str().len())?;
                 Term::from(Binary::from(s.as_str().as_bytes()))
-            }
-            Value::List(items) => {
-                self.spend(items.len())?;
-                let mut elements = Vec::with_capacity(items.len());
-                for (i, item) in items.iter().enumerate() {
-                    elements.push(
-                        self.term(item, depth + 1)
-                            .map_err(|e| e.at(Step::Index(i)))?,
-                    );
-                }
-                Term::from(List::from(elements))
-            }
-            Value::Object(o) => {
-                if o.len() == 1 {
-                    if let Some((k, inner)) = o.iter().next() {
-                        if MARKERS.contains(&k) {
-                            return self
-                                .marker(k, inner, depth)
-                                .map_err(|e| e.at(Step::Key(k.to_string())));
-                        }
-                    }
-                }
-                self.spend(o.len())?;
-                let mut map = std::collections::HashMap::with_capacity(o.len());
-                for (k, val) in o.iter() {
-                    self.text(k.len())?;
-                    let t = self
-                        .term(val, depth + 1)
-                        .map_err(|e| e.at(Step::Key(k.to_string())))?;
-                    map.insert(Term::from(Binary::from(k.as_bytes())), t);
-                }
-                Term::from(Map::from(map))
             }
             Value::Function(_) | Value::Closure(_) => {
                 return Err(TermError::bad(format!(
@@ -460,8 +535,10 @@ impl<C: NodeCtx> Out<'_, C> {
             }
             Value::Handle(h) => {
                 if let Some(p) = h.downcast::<RemotePid>() {
+                    self.size(16 + p.node.len())?;
                     Term::from(p.to_term())
                 } else if let Some(r) = h.downcast::<RemoteRef>() {
+                    self.size(10 + r.node.len() + 4 * r.id.len())?;
                     Term::from(r.to_term())
                 } else {
                     return Err(TermError::bad(format!(
@@ -470,11 +547,12 @@ impl<C: NodeCtx> Out<'_, C> {
                     )));
                 }
             }
+            Value::List(_) | Value::Object(_) => unreachable!("Out::term takes containers"),
         })
     }
 
-    /// `{"$atom": name}`, `{"$tuple": [...]}`, … (see the module's docs).
-    fn marker(&mut self, key: &str, inner: &Value, depth: usize) -> Result<Term, TermError> {
+    #[inline(never)]
+    fn marker_leaf(&mut self, key: &str, inner: &Value) -> Result<Term, TermError> {
         let wrong = |needs: &str| {
             TermError::bad(format!(
                 "{{\"{key}\": …}} needs {needs}, got {}",
@@ -486,33 +564,25 @@ impl<C: NodeCtx> Out<'_, C> {
                 let Value::Str(s) = inner else {
                     return Err(wrong("a Str (the atom's name)"));
                 };
+                self.size(3 + s.as_str().len())?;
                 atom(s.as_str())?
             }
-            TUPLE => {
-                let Value::List(items) = inner else {
-                    return Err(wrong("a List (the elements)"));
-                };
-                self.spend(items.len())?;
-                let mut elements = Vec::with_capacity(items.len());
-                for (i, item) in items.iter().enumerate() {
-                    elements.push(
-                        self.term(item, depth + 1)
-                            .map_err(|e| e.at(Step::Index(i)))?,
-                    );
-                }
-                Term::from(Tuple::from(elements))
-            }
+            TUPLE => return Err(wrong("a List (the elements)")),
+            MAP => return Err(wrong("a List of [key, value] pairs")),
             PID => {
                 let Value::Int(n) = inner else {
                     return Err(wrong("an Int (a local PID)"));
                 };
-                Term::from(self.ctx.local_pid(*n)?)
+                let pid = self.ctx.local_pid(*n)?;
+                self.size(16 + pid.node.name.len())?;
+                Term::from(pid)
             }
             BIGINT => {
                 let Value::Str(s) = inner else {
                     return Err(wrong("a Str (decimal digits)"));
                 };
                 let digits = s.as_str();
+                self.size(7 + digits.len() / 2)?;
                 let ok = !digits.is_empty()
                     && digits.len() <= 2 * check::MAX_BIG_BYTES + 1
                     && digits
@@ -539,7 +609,10 @@ impl<C: NodeCtx> Out<'_, C> {
                 let Value::List(items) = inner else {
                     return Err(wrong("a List of byte values (Ints 0 to 255)"));
                 };
-                self.text(items.len())?;
+                // A binary that is not UTF-8 is a list of byte values
+                // when it arrives: its bytes count as elements.
+                self.spend(items.len())?;
+                self.size(5 + items.len())?;
                 let mut bytes = Vec::with_capacity(items.len());
                 for (i, item) in items.iter().enumerate() {
                     match item {
@@ -555,41 +628,50 @@ impl<C: NodeCtx> Out<'_, C> {
                 }
                 Term::from(Binary::from(bytes))
             }
-            MAP => {
-                let Value::List(pairs) = inner else {
-                    return Err(wrong("a List of [key, value] pairs"));
-                };
-                self.spend(pairs.len() * 2)?;
-                let mut map = std::collections::HashMap::with_capacity(pairs.len());
-                let mut seen = std::collections::HashSet::with_capacity(pairs.len());
-                for (i, pair) in pairs.iter().enumerate() {
-                    let (k, val) = match pair {
-                        Value::List(kv) if kv.len() == 2 => (&kv[0], &kv[1]),
-                        _ => {
-                            return Err(TermError::bad(
-                                "each element of {\"$map\": …} is a [key, value] List",
-                            )
-                            .at(Step::Index(i)))
-                        }
-                    };
-                    let kt = self
-                        .term(k, depth + 1)
-                        .map_err(|e| e.at(Step::Index(0)).at(Step::Index(i)))?;
-                    let vt = self
-                        .term(val, depth + 1)
-                        .map_err(|e| e.at(Step::Index(1)).at(Step::Index(i)))?;
-                    if !seen.insert(canonical(&kt)) || map.insert(kt, vt).is_some() {
-                        return Err(TermError::bad(
-                            "a key appears twice in {\"$map\": …} (a map's keys are distinct)",
-                        )
-                        .at(Step::Index(i)));
-                    }
-                }
-                Term::from(Map::from(map))
-            }
             _ => unreachable!("MARKERS lists every marker"),
         })
     }
+}
+
+/// `eetf` 0.11 writes a list whose elements are all small integers below
+/// 256 as a string (`STRING_EXT`, one byte each), negative ones included:
+/// `[-1, 5]` would arrive as `[255, 5]` (a fuzz finding). Negative ones
+/// become bigs in such a list, which keeps it a `LIST_EXT` (Erlang reads a
+/// small big as the same integer).
+#[inline(never)]
+fn bytes_safe(mut elements: Vec<Term>) -> Vec<Term> {
+    let small = |t: &Term| matches!(t, Term::FixInteger(i) if i.value < 0x100);
+    if elements.iter().all(small) {
+        for t in elements.iter_mut() {
+            if let Term::FixInteger(i) = t {
+                if i.value < 0 {
+                    *t = Term::from(BigInteger::from(i.value));
+                }
+            }
+        }
+    }
+    elements
+}
+
+#[inline(never)]
+fn not_a_pair(i: usize) -> TermError {
+    TermError::bad("each element of {\"$map\": …} is a [key, value] List").at(Step::Index(i))
+}
+
+#[inline(never)]
+fn too_many(what: &str) -> TermError {
+    TermError::bad(format!(
+        "too large for {what}: over {} elements",
+        LIMITS.elements
+    ))
+}
+
+#[inline(never)]
+fn too_big() -> TermError {
+    TermError::bad(format!(
+        "too large for an Erlang term: over {} bytes encoded",
+        LIMITS.bytes
+    ))
 }
 
 fn int(i: i64) -> Term {
@@ -615,20 +697,39 @@ struct Into_<'c, C> {
     elements: usize,
 }
 
+/// A map's entries, ready to convert: fields of an object (UTF-8 binary
+/// keys, sorted) or `[key, value]` pairs (sorted by the keys' canonical
+/// encodings).
+enum Entries {
+    Fields(Vec<(String, Term)>),
+    Pairs(Vec<(Term, Term)>),
+}
+
+/// As for [`Out`]: the recursion goes through small frames only
+/// ([`Into_::value`], [`Into_::list`], [`Into_::map`]).
 impl<C: NodeCtx> Into_<'_, C> {
     fn spend(&mut self, n: usize) -> Result<(), TermError> {
         if n > self.elements {
-            return Err(TermError::bad(format!(
-                "too large for a ttvm value: over {} elements",
-                LIMITS.elements
-            )));
+            return Err(too_many("a ttvm value"));
         }
         self.elements -= n;
         Ok(())
     }
 
+    fn value(&mut self, t: Term, depth: usize) -> Result<Value, TermError> {
+        if depth > LIMITS.depth {
+            return Err(too_deep());
+        }
+        self.spend(1)?;
+        match t {
+            Term::List(l) => self.list(l.elements, depth),
+            Term::Tuple(t) => Ok(marker(TUPLE, self.list(t.elements, depth)?)),
+            Term::Map(m) => self.map(m, depth),
+            t => self.leaf(t),
+        }
+    }
+
     fn list(&mut self, items: Vec<Term>, depth: usize) -> Result<Value, TermError> {
-        self.spend(items.len())?;
         let mut out = Vec::with_capacity(items.len());
         for (i, t) in items.into_iter().enumerate() {
             out.push(self.value(t, depth + 1).map_err(|e| e.at(Step::Index(i)))?);
@@ -636,10 +737,36 @@ impl<C: NodeCtx> Into_<'_, C> {
         Ok(Value::list(out))
     }
 
-    fn value(&mut self, t: Term, depth: usize) -> Result<Value, TermError> {
-        if depth > LIMITS.depth {
-            return Err(too_deep());
+    fn map(&mut self, m: Map, depth: usize) -> Result<Value, TermError> {
+        match entries(m)? {
+            Entries::Fields(fields) => {
+                let mut o = Object::new();
+                for (k, v) in fields {
+                    let val = self
+                        .value(v, depth + 1)
+                        .map_err(|e| e.at(Step::Key(k.clone())))?;
+                    o.set_with(&k, || Arc::from(k.as_str()), val);
+                }
+                Ok(Value::Object(Arc::new(o)))
+            }
+            Entries::Pairs(pairs) => {
+                let mut out = Vec::with_capacity(pairs.len());
+                for (i, (k, v)) in pairs.into_iter().enumerate() {
+                    let kv = self
+                        .value(k, depth + 1)
+                        .map_err(|e| e.at(Step::Index(0)).at(Step::Index(i)))?;
+                    let vv = self
+                        .value(v, depth + 1)
+                        .map_err(|e| e.at(Step::Index(1)).at(Step::Index(i)))?;
+                    out.push(Value::list(vec![kv, vv]));
+                }
+                Ok(marker(MAP, Value::list(out)))
+            }
         }
+    }
+
+    #[inline(never)]
+    fn leaf(&mut self, t: Term) -> Result<Value, TermError> {
         Ok(match t {
             Term::Atom(a) => match a.name.as_str() {
                 "true" => Value::Bool(true),
@@ -668,9 +795,6 @@ impl<C: NodeCtx> Into_<'_, C> {
                 self.spend(l.bytes.len())?;
                 Value::list(l.bytes.into_iter().map(|b| Value::Int(b.into())).collect())
             }
-            Term::List(l) => self.list(l.elements, depth)?,
-            Term::Tuple(t) => marker(TUPLE, self.list(t.elements, depth)?),
-            Term::Map(m) => self.map(m, depth)?,
             Term::Pid(p) => match self.ctx.as_local(&p) {
                 Some(local) => Value::Int(local),
                 None => self.ctx.remote_pid(&p),
@@ -696,73 +820,61 @@ impl<C: NodeCtx> Into_<'_, C> {
             Term::ExternalFun(_) | Term::InternalFun(_) => {
                 return Err(TermError::bad("an Erlang fun has no ttvm form"))
             }
+            Term::List(_) | Term::Tuple(_) | Term::Map(_) => {
+                unreachable!("Into_::value takes containers")
+            }
         })
     }
+}
 
-    fn map(&mut self, m: Map, depth: usize) -> Result<Value, TermError> {
-        self.spend(m.map.len())?;
-        let plain = m.map.keys().all(|k| match k {
-            Term::Binary(b) => std::str::from_utf8(&b.bytes).is_ok(),
+/// How a map's entries convert (see [`Entries`]).
+#[inline(never)]
+fn entries(m: Map) -> Result<Entries, TermError> {
+    let plain = m.map.keys().all(|k| match k {
+        Term::Binary(b) => std::str::from_utf8(&b.bytes).is_ok(),
+        _ => false,
+    }) && !(m.map.len() == 1
+        && m.map.keys().any(|k| match k {
+            Term::Binary(b) => MARKERS.iter().any(|m| m.as_bytes() == b.bytes),
             _ => false,
-        }) && !(m.map.len() == 1
-            && m.map.keys().any(|k| match k {
-                Term::Binary(b) => MARKERS.iter().any(|m| m.as_bytes() == b.bytes),
-                _ => false,
-            }));
-        if plain {
-            let mut fields: Vec<(String, Term)> = m
-                .map
-                .into_iter()
-                .map(|(k, v)| match k {
-                    Term::Binary(b) => (String::from_utf8(b.bytes).unwrap_or_default(), v),
-                    _ => (String::new(), v),
-                })
-                .collect();
-            // Erlang's order for binary keys (a map has none of its own).
-            fields.sort_by(|a, b| a.0.cmp(&b.0));
-            let mut o = Object::new();
-            for (k, v) in fields {
-                let val = self
-                    .value(v, depth + 1)
-                    .map_err(|e| e.at(Step::Key(k.clone())))?;
-                o.set_with(&k, || Arc::from(k.as_str()), val);
-            }
-            return Ok(Value::Object(Arc::new(o)));
-        }
-        // Other keys: [key, value] pairs, in the order of the keys'
-        // canonical encodings (deterministic, even for maps in keys;
-        // Erlang's own order is term order).
-        self.spend(m.map.len())?;
-        // Keys that are one Erlang term written two ways (a charlist as
-        // STRING_EXT and as LIST_EXT, 5 as a small big) would be one key
-        // going back: such a map (no Erlang node makes one) is refused.
-        let mut seen = std::collections::HashSet::with_capacity(m.map.len());
-        for k in m.map.keys() {
-            if !seen.insert(canonical(k)) {
-                return Err(TermError::bad(format!(
-                    "a map with the key {} twice (written two ways)",
-                    crate::value::shown_text(&k.to_string(), 64)
-                )));
-            }
-        }
-        let mut pairs: Vec<(Vec<u8>, Term, Term)> = m
+        }));
+    if plain {
+        let mut fields: Vec<(String, Term)> = m
             .map
             .into_iter()
-            .map(|(k, v)| (encode(&canonical(&k)).unwrap_or_default(), k, v))
+            .map(|(k, v)| match k {
+                Term::Binary(b) => (String::from_utf8(b.bytes).unwrap_or_default(), v),
+                _ => (String::new(), v),
+            })
             .collect();
-        pairs.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut out = Vec::with_capacity(pairs.len());
-        for (i, (_, k, v)) in pairs.into_iter().enumerate() {
-            let kv = self
-                .value(k, depth + 1)
-                .map_err(|e| e.at(Step::Index(0)).at(Step::Index(i)))?;
-            let vv = self
-                .value(v, depth + 1)
-                .map_err(|e| e.at(Step::Index(1)).at(Step::Index(i)))?;
-            out.push(Value::list(vec![kv, vv]));
-        }
-        Ok(marker(MAP, Value::list(out)))
+        // Erlang's order for binary keys (a map has none of its own).
+        fields.sort_by(|a, b| a.0.cmp(&b.0));
+        return Ok(Entries::Fields(fields));
     }
+    // Other keys: [key, value] pairs, in the order of the keys' canonical
+    // encodings (deterministic, even for maps in keys; Erlang's own order
+    // is term order). Keys that are one Erlang term written two ways (a
+    // charlist as STRING_EXT and as LIST_EXT, 5 as a small big) would be
+    // one key going back: such a map (no Erlang node makes one) is
+    // refused.
+    let mut seen = std::collections::HashSet::with_capacity(m.map.len());
+    for k in m.map.keys() {
+        if !seen.insert(canonical(k)) {
+            return Err(TermError::bad(format!(
+                "a map with the key {} twice (written two ways)",
+                crate::value::shown_text(&k.to_string(), 64)
+            )));
+        }
+    }
+    let mut pairs: Vec<(Vec<u8>, Term, Term)> = m
+        .map
+        .into_iter()
+        .map(|(k, v)| (encode(&canonical(&k)).unwrap_or_default(), k, v))
+        .collect();
+    pairs.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(Entries::Pairs(
+        pairs.into_iter().map(|(_, k, v)| (k, v)).collect(),
+    ))
 }
 
 /// One form of each term, for comparing terms (map keys above all) as

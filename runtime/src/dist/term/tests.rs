@@ -718,3 +718,70 @@ fn map_keys_that_are_maps_come_back_in_one_order() {
         assert_eq!(back.to_string(), first);
     }
 }
+
+/// The element counts of `to_term` and of the check agree: the largest
+/// value that converts passes the check when its bytes arrive, one more
+/// element does not convert.
+#[test]
+fn a_value_that_converts_passes_the_check() {
+    let n = LIMITS.elements;
+    // A flat list: itself, its elements and its tail.
+    let flat = |k: usize| l(vec![Value::Int(7); k]);
+    assert!(decode(&value_to_bytes(&flat(n - 2), &Ctx).unwrap()).is_ok());
+    assert!(to_term(&flat(n - 1), &Ctx).is_err());
+    // Charlists (STRING_EXT): a list of k lists of 3 small ints.
+    let chars = |k: usize| {
+        let one = l(vec![Value::Int(97), Value::Int(98), Value::Int(99)]);
+        l(vec![one; k])
+    };
+    let k = (n - 2) / 5;
+    assert!(decode(&value_to_bytes(&chars(k), &Ctx).unwrap()).is_ok());
+    assert!(to_term(&chars(k + 1), &Ctx).is_err());
+    // Empty lists, tuples, objects, raw binaries.
+    let mixed = |k: usize| {
+        let part = l(vec![
+            l(vec![]),
+            tuple_v(vec![Value::Null]),
+            obj(&[("k", Value::Int(1))]),
+            obj(&[(BINARY, l(vec![Value::Int(255)]))]),
+        ]);
+        l(vec![part; k])
+    };
+    // Each part: 1 + tail 1 + [] 1 + tuple 2 + object 3 + binary 2 = 10.
+    let k = (n - 2) / 10;
+    assert!(decode(&value_to_bytes(&mixed(k), &Ctx).unwrap()).is_ok());
+    assert!(to_term(&mixed(k + 1), &Ctx).is_err());
+}
+
+/// A fuzz finding: eetf wrote `[-1, 5]` as the string `[255, 5]`.
+#[test]
+fn lists_of_negative_small_ints_keep_their_sign() {
+    for items in [
+        vec![-1i64, 5],
+        vec![-33554433],
+        vec![0, -128, 255],
+        vec![-1; 70_000],
+    ] {
+        let v = l(items.iter().map(|&i| Value::Int(i)).collect());
+        assert_round(v);
+    }
+    let input = include_bytes!(
+        "../../../../fuzz/regressions/terms/eetf_encodes_a_list_of_negative_small_ints_as_bytes"
+    );
+    let v = value_from_bytes(&input[1..], &Ctx).unwrap();
+    assert!(same(&round(&v), &v));
+    // References: 1 to 5 words, as Erlang has them.
+    let refs = |n: u16| {
+        let mut b = vec![131, 90];
+        b.extend(n.to_be_bytes());
+        b.extend([119, 3, b'a', b'@', b'b', 0, 0, 0, 1]);
+        b.extend(std::iter::repeat_n(0u8, 4 * usize::from(n)));
+        b
+    };
+    assert!(decode(&refs(5)).is_ok());
+    assert!(decode(&refs(6))
+        .unwrap_err()
+        .to_string()
+        .contains("a reference of 6 words"));
+    assert!(decode(&refs(0)).is_err());
+}
