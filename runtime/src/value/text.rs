@@ -174,7 +174,14 @@ mod layout_tests {
     #[test]
     fn layout_reads_the_flag_and_the_length() {
         let l = Str::layout();
-        for text in ["", "a", "hello", "héllo", "日本語のテキスト", &"x".repeat(1000)] {
+        for text in [
+            "",
+            "a",
+            "hello",
+            "héllo",
+            "日本語のテキスト",
+            &"x".repeat(1000),
+        ] {
             let v = Value::str(text);
             // SAFETY: the payload word of a `Value` (offset 8) is the
             // `Arc`'s pointer; the offsets are within its allocation.
