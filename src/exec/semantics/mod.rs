@@ -40,7 +40,7 @@ mod jumps;
 mod library;
 mod modules;
 mod net;
-mod procs;
+pub(crate) mod procs;
 mod stack;
 pub(crate) mod vars;
 

@@ -66,8 +66,9 @@ fn check_killed(proc: &mut Proc<'_>) -> Option<Control> {
         .map(|reason| Control::Killed(Box::new(reason)))
 }
 
-/// Whether [`exec`] runs `instr` (the §4 instructions `step` sends here).
-pub(super) fn handles(instr: &Instr) -> bool {
+/// Whether [`exec`] runs `instr` (the §4 instructions `step` sends here;
+/// compiled code's `process` helper takes the same ones).
+pub(crate) fn handles(instr: &Instr) -> bool {
     matches!(
         instr,
         Instr::SelfPid(_)

@@ -14,6 +14,7 @@
 use super::{Lower, Ordinary, INT};
 use crate::bytecode::Instr;
 use crate::exec::native::off;
+use crate::exec::semantics::procs;
 use cranelift_codegen::ir::types::I64;
 use cranelift_codegen::ir::InstBuilder;
 
@@ -30,25 +31,9 @@ impl Lower<'_, '_, '_, Ordinary> {
                 let st = self.call_at(self.im.receive, at, dpc);
                 self.check_status(st);
             }
-            Instr::Yield(_)
-            | Instr::Spawn(_)
-            | Instr::SpawnLink(_)
-            | Instr::SendNamed(_)
-            | Instr::ReceiveMatch(_)
-            | Instr::ReceiveAfter(_)
-            | Instr::ReceiveMatchAfter(_)
-            | Instr::Sleep(_)
-            | Instr::Register(_)
-            | Instr::Unregister(_)
-            | Instr::Whereis(_)
-            | Instr::Link(_)
-            | Instr::Unlink(_)
-            | Instr::Monitor(_)
-            | Instr::Demonitor(_)
-            | Instr::TrapExit(_)
-            | Instr::ExitProcess(_)
-            | Instr::NodeOf(_)
-            | Instr::Nodes(_) => {
+            // Every other process operation: the one list of them is
+            // `procs::handles`, what the helper's `exec_process` runs.
+            i if procs::handles(i) => {
                 let st = self.call_at(self.im.process, at, dpc);
                 self.check_status(st);
             }
