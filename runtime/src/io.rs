@@ -47,6 +47,19 @@ pub(crate) enum Done {
     /// An exit signal from a process of another node (`dist/`): to, from
     /// (its PID value), reason, along a link (else `exit/2`).
     Exit(Pid, crate::value::Value, crate::value::Value, bool),
+    /// A process of another node asks for a process here (SPAWN_REQUEST).
+    Spawn(Box<crate::dist::spawn::SpawnReq>),
+    /// The answer to a SPAWN of a local process on another node.
+    Spawned(Box<crate::dist::spawn::Replied>),
+}
+
+/// A process waiting for a result that another thread delivers
+/// ([`crate::Sched::start_wait`]): the process, its wait's token, and the
+/// ticket that keeps the run going meanwhile.
+pub struct Waiter {
+    pub(crate) pid: Pid,
+    pub(crate) token: u64,
+    pub(crate) ticket: Ticket,
 }
 
 /// What the I/O threads share with the node's workers.

@@ -34,6 +34,9 @@ mod observe;
 mod rounds;
 mod run;
 mod signals;
+mod spawn;
+
+pub use spawn::{SpawnRefused, Spawner};
 
 pub use observe::{Job, Loads};
 
@@ -121,6 +124,9 @@ pub struct Node<S> {
     /// Erlang distribution (`dist/`), when the node was started with a
     /// name ([`Node::start_dist`]).
     pub(crate) dist: std::sync::OnceLock<Arc<crate::dist::Dist>>,
+    /// Makes a process from a module and function name, for a spawn asked
+    /// by another node ([`Node::set_spawner`]; `node/spawn.rs`).
+    pub(crate) spawner: std::sync::OnceLock<Spawner<S>>,
     /// Lock elision (`sched/README.md`, "Locks"): a one-scheduler run
     /// takes process locks without atomics while no other thread uses them.
     solo: SoloGate,
@@ -179,6 +185,7 @@ impl<S: Send> Node<S> {
             net: std::sync::OnceLock::new(),
             net_start: std::sync::Mutex::new(()),
             dist: std::sync::OnceLock::new(),
+            spawner: std::sync::OnceLock::new(),
             solo: SoloGate::default(),
             observers: observe::Observers::new(),
         }
@@ -477,6 +484,18 @@ impl<'a, S: Send> Sched<'a, S> {
     /// SPAWN: start a process, queued at the tail; linked to `link` first
     /// when given (SPAWN_LINK), so the link exists before the child runs.
     pub fn spawn(&self, state: S, link: Option<Pid>) -> Result<Pid, OpError> {
+        self.spawn_with(state, link, |_| {})
+    }
+
+    /// [`Sched::spawn`], with `before(pid)` run once the process is in the
+    /// table and before it can run (a spawn asked by another node records
+    /// its links and monitors, and queues its reply, there).
+    pub(crate) fn spawn_with(
+        &self,
+        state: S,
+        link: Option<Pid>,
+        before: impl FnOnce(Pid),
+    ) -> Result<Pid, OpError> {
         let node = self.node;
         let parent = link
             .and_then(|l| self.w.proc(l))
@@ -488,6 +507,7 @@ impl<'a, S: Send> Sched<'a, S> {
             Some(parent) => format!("spawn {pid} by {parent} (linked)"),
             None => format!("spawn {pid}"),
         });
+        before(pid);
         self.w.push_spawned(p);
         Ok(pid)
     }
@@ -581,6 +601,27 @@ impl<'a, S: Send> Sched<'a, S> {
         Ok(())
     }
 
+    /// I1 without a job: the running process `me` waits for a result that
+    /// another thread delivers with the token and ticket returned (`dist/`:
+    /// a SPAWN on another node waits for the node's reply); its slice must
+    /// end with [`Outcome::Waiting`], and [`Sched::take_io`] gives the
+    /// result when it runs again.
+    pub fn start_wait(&self, me: &Process<S>) -> crate::io::Waiter {
+        let token = self.node.next_ref.fetch_add(1, Ordering::Relaxed);
+        let mut own = self.w.own.borrow_mut();
+        assert_eq!(own.pid, me.pid, "start_wait by a process not running here");
+        let ticket = self.node.io.shared().new_ticket();
+        me.with_meta(|m| m.cold().io_ticket = Some(ticket.clone()));
+        self.node
+            .trace(|| format!("{} waits for another node (token {token})", me.pid));
+        own.wait = Some(Wait::Io { token });
+        crate::io::Waiter {
+            pid: me.pid,
+            token,
+            ticket,
+        }
+    }
+
     /// I4: the result of the running process's blocking operation, once it
     /// finished (else `None`: start one with [`Sched::start_io`]).
     pub fn take_io(&self, me: &Process<S>) -> Option<crate::IoResult> {
@@ -639,6 +680,10 @@ impl<'a, S: Send> Sched<'a, S> {
                             d.linked(*req, |p| self.w.proc(p).is_some());
                         }
                     }
+                    // Another node asks for a process here, or answers
+                    // such a request of ours (`node/spawn.rs`).
+                    crate::io::Done::Spawn(req) => self.spawn_requested(*req),
+                    crate::io::Done::Spawned(reply) => self.spawn_replied(*reply),
                     crate::io::Done::Exit(to, from, reason, link) => {
                         self.remote_signal(&from, to, &reason, link);
                     }

@@ -107,6 +107,11 @@ fn run_here(
                 hit_reduction_limit: false,
             };
         }
+        // Other nodes spawn by module and function name (issue 17).
+        let (spawn_vm, layout) = (vm.clone(), code.layout.clone());
+        node.set_spawner(Box::new(move |module, function, args| {
+            crate::exec::semantics::spawn::resolve(&spawn_vm, &layout, module, function, args)
+        }));
     }
     let size = program.layout_at(0).names.len() as u32;
     let main = Box::new(Context::new(code.layout.dpc(Addr(0)), Addr(0), size));

@@ -33,6 +33,10 @@
 //! (I5), so a process waiting for a message from another node is not a
 //! deadlock; the run ends when every process has ended (or at EXIT).
 
+mod busy;
+pub mod spawn;
+
+pub use busy::Busy;
 pub mod term;
 pub mod wire;
 
@@ -74,6 +78,11 @@ const READER_STACK: usize = 16 << 20;
 /// After a failed connection attempt, messages to that node are dropped
 /// for this long before the next SEND tries again.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
+/// A connection whose queue holds more than this many bytes (each message
+/// weighed by the bound on its encoded size) is busy: a SEND to it waits
+/// until the queue is back under it (the BEAM's `dist_buf_busy_limit`,
+/// 1 MB by default; `busy.rs`).
+pub const BUSY_LIMIT: usize = 1 << 20;
 
 /// What starting a node needs (`ttvm --sname/--name`, `--cookie`).
 pub struct DistConfig {
@@ -117,6 +126,9 @@ pub struct Dist {
     /// PID → the remote partners. Whoever removes a pair sends (or
     /// delivers) the exit signal along it.
     links: Mutex<FxHashMap<Pid, Vec<ErlPid>>>,
+    /// SPAWNs on other nodes waiting for their reply, by local reference
+    /// number (`spawn.rs`).
+    spawns: Mutex<FxHashMap<i64, spawn::Pending>>,
     /// Messages queued by SEND and not yet written (or dropped): the end
     /// of a run waits for them ([`Dist::flush`]).
     unsent: AtomicUsize,
@@ -138,6 +150,10 @@ struct Conn {
     stream: Mutex<Option<TcpStream>>,
     /// The attempt failed; until then, messages to the node are dropped.
     failed: Mutex<Option<Instant>>,
+    /// What the queue weighs (bytes, `busy.rs`), and the senders waiting
+    /// for it to go under [`BUSY_LIMIT`].
+    queued: AtomicUsize,
+    busy: Mutex<busy::Waiting>,
 }
 
 struct RemoteMon {
@@ -162,7 +178,8 @@ pub struct LinkReq {
 }
 
 enum Out {
-    Msg(Box<Message>),
+    /// A message and its weight in the queue (`busy.rs`).
+    Msg(Box<Message>, usize),
     Close,
 }
 
@@ -176,6 +193,8 @@ impl Conn {
             up: AtomicBool::new(false),
             stream: Mutex::new(None),
             failed: Mutex::new(None),
+            queued: AtomicUsize::new(0),
+            busy: Mutex::new(busy::Waiting::default()),
         })
     }
 
@@ -251,7 +270,8 @@ impl Dist {
         let mut local = LocalNode::new(node_name, creation);
         local.flags |= DistributionFlags::PUBLISHED
             | DistributionFlags::DIST_MONITOR
-            | DistributionFlags::DIST_MONITOR_NAME;
+            | DistributionFlags::DIST_MONITOR_NAME
+            | DistributionFlags::SPAWN;
         let dist = Arc::new(Dist {
             name: cfg.name.clone(),
             local,
@@ -268,6 +288,7 @@ impl Dist {
             monitors: Mutex::new(FxHashMap::default()),
             watched: Mutex::new(FxHashMap::default()),
             links: Mutex::new(FxHashMap::default()),
+            spawns: Mutex::new(FxHashMap::default()),
             _epmd: epmd,
         });
         let d = dist.clone();
@@ -321,13 +342,21 @@ impl Dist {
 
     /// SEND to a PID of another node: queue it on that node's connection
     /// (made on first use). `from` is the sender (for the trace).
-    pub fn send(self: &Arc<Self>, from: Pid, to: ErlPid, msg: Term) -> Result<(), SendError> {
+    /// `size` is the message's weight (`term::to_term_sized`); `Some`:
+    /// the connection is busy now, and the sender should wait
+    /// ([`Dist::wait_busy`]).
+    pub fn send(
+        self: &Arc<Self>,
+        from: Pid,
+        to: ErlPid,
+        msg: Term,
+        size: usize,
+    ) -> Result<Option<Busy>, SendError> {
         let node = to.node.name.clone();
         self.trace(|| format!("send {from} -> {to} (node {node})"));
-        if let Some(conn) = self.conn(&node)? {
-            self.enqueue(&conn, Message::send(to, msg));
-        }
-        Ok(())
+        Ok(self
+            .conn(&node)?
+            .and_then(|conn| self.enqueue_sized(conn, Message::send(to, msg), size)))
     }
 
     /// SEND to the process registered as `name` on `node` (REG_SEND).
@@ -337,19 +366,26 @@ impl Dist {
         name: &str,
         node: &str,
         msg: Term,
-    ) -> Result<(), SendError> {
+        size: usize,
+    ) -> Result<Option<Busy>, SendError> {
         self.trace(|| format!("send {from} -> {name} on node {node}"));
         let me = term::NodeCtx::local_pid(&**self, from).map_err(|e| e.to_string())?;
-        if let Some(conn) = self.conn(node)? {
-            self.enqueue(&conn, Message::reg_send(me, Atom::from(name), msg));
-        }
-        Ok(())
+        Ok(self.conn(node)?.and_then(|conn| {
+            self.enqueue_sized(conn, Message::reg_send(me, Atom::from(name), msg), size)
+        }))
     }
 
+    /// Queue a control message (a signal: small, never waits).
     fn enqueue(&self, conn: &Conn, m: Message) {
+        self.push_out(conn, m, busy::SIGNAL_WEIGHT);
+    }
+
+    fn push_out(&self, conn: &Conn, m: Message, size: usize) {
         self.unsent.fetch_add(1, Ordering::SeqCst);
-        if conn.tx.send(Out::Msg(Box::new(m))).is_err() {
+        conn.queued.fetch_add(size, Ordering::SeqCst);
+        if conn.tx.send(Out::Msg(Box::new(m), size)).is_err() {
             self.unsent.fetch_sub(1, Ordering::SeqCst);
+            conn.queued.fetch_sub(size, Ordering::SeqCst);
         }
     }
 
@@ -462,9 +498,10 @@ impl Dist {
     fn failed(&self, conn: &Arc<Conn>, reason: &str) {
         *lock(&conn.failed) = Some(Instant::now() + RETRY_AFTER);
         let dropped = lock(&conn.rx).take().map_or(0, |rx| {
-            rx.try_iter().filter(|o| matches!(o, Out::Msg(_))).count()
+            rx.try_iter().filter(|o| matches!(o, Out::Msg(..))).count()
         });
         self.sent(dropped);
+        self.release(conn);
         (self.warn)(&format!(
             "ttvm: distribution: cannot connect to node {}: {reason}; {dropped} message(s) to it dropped",
             conn.peer
@@ -475,6 +512,7 @@ impl Dist {
                 conn.peer
             )
         });
+        self.spawns_lost(&conn.peer);
     }
 
     /// EPMD lookup, TCP connect, client-side handshake.
@@ -647,13 +685,14 @@ impl Dist {
             self.down(&conn, &format!("cannot start a reader thread: {e}"));
             return;
         }
-        let reason = self.write_loop(stream, &rx);
+        let reason = self.write_loop(&conn, stream, &rx);
         self.down(&conn, &reason);
         // What was still queued is lost with the connection.
-        self.sent(rx.try_iter().filter(|o| matches!(o, Out::Msg(_))).count());
+        self.sent(rx.try_iter().filter(|o| matches!(o, Out::Msg(..))).count());
+        self.release(&conn);
     }
 
-    fn write_loop(&self, stream: TcpStream, rx: &Receiver<Out>) -> String {
+    fn write_loop(&self, conn: &Conn, stream: TcpStream, rx: &Receiver<Out>) -> String {
         let mut w = BufWriter::with_capacity(64 << 10, stream);
         let mut frame = Vec::new();
         loop {
@@ -669,6 +708,7 @@ impl Dist {
             };
             let mut next = Some(first);
             let mut batch = 0;
+            let mut weight = 0;
             let mut end = None;
             while let Some(out) = next {
                 match out {
@@ -676,8 +716,9 @@ impl Dist {
                         end = Some("closed".to_string());
                         break;
                     }
-                    Out::Msg(m) => {
+                    Out::Msg(m, size) => {
                         batch += 1;
+                        weight += size;
                         frame.clear();
                         match wire::encode(*m, &mut frame) {
                             Ok(()) => {
@@ -696,6 +737,7 @@ impl Dist {
             }
             let flushed = w.flush();
             self.sent(batch);
+            self.drained(conn, weight);
             if let Some(reason) = end {
                 return reason;
             }
@@ -757,6 +799,7 @@ impl Dist {
             current
         };
         conn.close();
+        self.release(conn);
         if was_up {
             self.trace(|| format!("connection to {} down: {reason}", conn.peer));
         }
@@ -769,6 +812,7 @@ impl Dist {
     /// monitor of a process there gets DOWN `noconnection`, and what that
     /// node's processes watched here is forgotten.
     fn node_lost(&self, node: &str) {
+        self.spawns_lost(node);
         let lost: Vec<i64> = lock(&self.monitors)
             .iter()
             .filter(|(_, m)| m.target.node.name == node)
@@ -1168,6 +1212,14 @@ impl Dist {
                 }
             }
             Message::UnlinkIdAck(_) => {}
+            Message::SpawnRequest(m) => {
+                self.spawn_request(m.req_id, m.from_pid, m.mfa, m.opt_list, m.arg_list, peer)
+            }
+            Message::SpawnRequestTt(m) => {
+                self.spawn_request(m.req_id, m.from_pid, m.mfa, m.opt_list, m.arg_list, peer)
+            }
+            Message::SpawnReply(m) => self.spawn_reply(&m.req_id, m.flags, m.result, peer),
+            Message::SpawnReplyTt(m) => self.spawn_reply(&m.req_id, m.flags, m.result, peer),
             Message::DemonitorP(m) => {
                 let mut watched = lock(&self.watched);
                 for list in watched.values_mut() {

@@ -75,7 +75,17 @@ pub fn decode(frame: &[u8]) -> Result<Message, ReadError> {
     // sizes and element counts within `term::LIMITS`.
     super::term::check_terms(rest).map_err(|e| ReadError::Malformed(e.to_string()))?;
     let mut r = rest;
-    let msg = Message::read_from(&mut r).map_err(|e| ReadError::Malformed(e.to_string()))?;
+    let msg = match Message::read_from(&mut r) {
+        Ok(m) => m,
+        // A spawn request with its arguments in Erlang's string form.
+        Err(e) => match super::spawn::with_args_as_list(rest) {
+            Some(m) => {
+                r = &[];
+                m
+            }
+            None => return Err(ReadError::Malformed(e.to_string())),
+        },
+    };
     if !r.is_empty() {
         return Err(ReadError::Malformed(format!(
             "{} bytes after the message",

@@ -4,35 +4,60 @@
 //! `dist::term`.
 
 use super::Proc;
-use crate::exec::{error, OpResult};
-use ttvm_runtime::dist::term::{to_term, RemotePid};
+use crate::exec::{error, Context, Control, OpResult};
+use ttvm_runtime::dist::term::{to_term_sized, RemotePid};
+use ttvm_runtime::dist::Busy;
 use ttvm_runtime::Value;
 
 /// The node name of a node that is not distributed (as Erlang's).
 pub const NO_NODE: &str = "nonode@nohost";
 
-/// The target of a SEND, when it is not a local PID (an Int).
-pub(super) fn send(proc: &Proc<'_>, from: i64, target: &Value, msg: Value) -> OpResult<()> {
+/// SEND whose target (on top of the stack, the message under it) is not
+/// a local PID. When the connection is busy after it (its queue over
+/// `dist::BUSY_LIMIT`), the sender waits with its operands on the stack
+/// until the queue drains, and runs the SEND again to finish it.
+pub(super) fn send_op(ctx: &mut Context, proc: &Proc<'_>, from: i64) -> OpResult<Control> {
+    let n = ctx.stack.len();
+    // It waited for a busy connection: its message is queued already.
+    if proc.node.take_io(proc.me).is_some() {
+        ctx.stack.truncate(n - 2);
+        return Ok(Control::Next);
+    }
+    let (msg, target) = (ctx.stack[n - 2].clone(), ctx.stack[n - 1].clone());
+    let busy = send(proc, from, &target, msg);
+    if let (Ok(Some(_)), Some(d)) = (&busy, proc.node.dist()) {
+        let d = d.clone();
+        let waiter = proc.node.start_wait(proc.me);
+        if let Ok(Some(busy)) = busy {
+            d.wait_busy(busy, waiter);
+        }
+        return Ok(Control::Waiting);
+    }
+    ctx.stack.truncate(n - 2);
+    busy.map(|_| Control::Next)
+}
+
+/// The target of a SEND, when it is not a local PID (an Int). `Some`: the
+/// connection is busy now.
+fn send(proc: &Proc<'_>, from: i64, target: &Value, msg: Value) -> OpResult<Option<Busy>> {
     if let Some(rp) = RemotePid::of(target) {
         let to = rp.to_term();
         let Some(d) = proc.node.dist() else {
             // Only a distributed node makes remote PIDs, but a value may
             // outlive its node's distribution (the REPL): as the BEAM, a
             // send to a node one cannot reach is dropped.
-            return Ok(());
+            return Ok(None);
         };
         if to.node.name == d.name() {
-            return match ttvm_runtime::dist::term::NodeCtx::as_local(&**d, &to) {
-                Some(local) => {
-                    proc.node.send(from, local, msg);
-                    Ok(())
-                }
-                // A PID of an earlier run of this node: nobody has it.
-                None => Ok(()),
-            };
+            if let Some(local) = ttvm_runtime::dist::term::NodeCtx::as_local(&**d, &to) {
+                proc.node.send(from, local, msg);
+            }
+            // Else a PID of an earlier run of this node: nobody has it.
+            return Ok(None);
         }
-        let term = to_term(&msg, &**d).or_else(|e| error(format!("SEND to {target}: {e}")))?;
-        return d.send(from, to, term).or_else(error);
+        let (term, size) =
+            to_term_sized(&msg, &**d).or_else(|e| error(format!("SEND to {target}: {e}")))?;
+        return d.send(from, to, term, size).or_else(error);
     }
     if let Some((name, node)) = name_at_node(target) {
         let local = match proc.node.dist() {
@@ -45,16 +70,16 @@ pub(super) fn send(proc: &Proc<'_>, from: i64, target: &Value, msg: Value) -> Op
                 return error(format!("no process registered as {name}"));
             }
             proc.node.send(from, to, msg);
-            return Ok(());
+            return Ok(None);
         }
         let Some(d) = proc.node.dist() else {
             return error(format!(
                 "SEND to [{name:?}, {node:?}]: this node is not distributed (start ttvm with --sname or --name to reach other nodes)"
             ));
         };
-        let term =
-            to_term(&msg, &**d).or_else(|e| error(format!("SEND to [{name:?}, {node:?}]: {e}")))?;
-        return d.send_named(from, name, node, term).or_else(error);
+        let (term, size) = to_term_sized(&msg, &**d)
+            .or_else(|e| error(format!("SEND to [{name:?}, {node:?}]: {e}")))?;
+        return d.send_named(from, name, node, term, size).or_else(error);
     }
     error(format!(
         "type error: SEND needs a PID (an Int, or a PID of another node) or [name, node], got {}",

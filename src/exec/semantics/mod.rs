@@ -41,6 +41,7 @@ mod library;
 mod modules;
 mod net;
 pub(crate) mod procs;
+pub(crate) mod spawn;
 mod stack;
 pub(crate) mod vars;
 

@@ -27,6 +27,9 @@ pub(super) fn exec(
                 if let Some(&i) = module.export_index.get(&v.name) {
                     values[i as usize] = Some(x);
                 }
+            } else if vm.program.module_of.get(at as usize) == Some(&0) {
+                // The main program's own EXPORT: for SPAWN by name.
+                super::spawn::publish_main(vm, &v.name, x);
             }
             Ok(Control::Next)
         }

@@ -114,23 +114,32 @@ pub(crate) fn exec(
             return Ok(Control::Yielded);
         }
         Instr::Spawn(_) | Instr::SpawnLink(_) => {
+            let link = matches!(instr, Instr::SpawnLink(_));
+            // [node, module, function, args]: by name, here or on another
+            // node (issue 17).
+            if super::spawn::is_by_name(ctx.stack.last()) {
+                return super::spawn::by_name(ctx, layout, vm, proc, link, op);
+            }
             let new = new_process(ctx, layout, vm, at, op)?;
-            let link = matches!(instr, Instr::SpawnLink(_)).then_some(pid);
+            let link = link.then_some(pid);
             let child = proc.node.spawn(new, link).or_else(error)?;
             ctx.stack.push(Value::Int(child));
         }
         Instr::Send(lit) => {
             ctx.need(1 + lit.0.is_none() as usize, op)?;
             let to = match lit.0 {
-                Some(to) => Value::Int(to),
-                None => ctx.pop(op)?,
+                Some(to) => to,
+                None => match ctx.stack.last() {
+                    Some(&Value::Int(to)) => {
+                        ctx.stack.pop();
+                        to
+                    }
+                    // A PID of another node, or [name, node] (issue 17).
+                    _ => return super::dist::send_op(ctx, proc, pid),
+                },
             };
             let msg = ctx.pop(op)?;
-            match to {
-                Value::Int(to) => proc.node.send(pid, to, msg),
-                // A PID of another node, or [name, node] (issue 17).
-                other => super::dist::send(proc, pid, &other, msg)?,
-            }
+            proc.node.send(pid, to, msg);
         }
         Instr::NodeOf(_) => {
             let v = ctx.pop(op)?;
@@ -367,7 +376,7 @@ fn new_process(
         }
         other => {
             let msg = format!(
-                "type error: {op} needs a Function, Closure or Str, got {}",
+                "type error: {op} needs a Function, Closure, Str or [node, module, function, args], got {}",
                 other.type_name()
             );
             ctx.stack.push(v);

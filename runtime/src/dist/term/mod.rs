@@ -198,6 +198,19 @@ pub fn to_term(v: &Value, ctx: &impl NodeCtx) -> Result<Term, TermError> {
     out.term(v, 1)
 }
 
+/// [`to_term`], and a bound on the term's encoded size in bytes (each
+/// part counted at the most it can take, as for [`Limits::bytes`]): what
+/// the message weighs in its connection's queue.
+pub fn to_term_sized(v: &Value, ctx: &impl NodeCtx) -> Result<(Term, usize), TermError> {
+    let mut out = Out {
+        ctx,
+        elements: LIMITS.elements,
+        bytes: LIMITS.bytes,
+    };
+    let t = out.term(v, 1)?;
+    Ok((t, LIMITS.bytes - out.bytes))
+}
+
 /// The value a term is received as.
 pub fn from_term(t: Term, ctx: &impl NodeCtx) -> Result<Value, TermError> {
     let mut into = Into_ {
