@@ -1498,3 +1498,509 @@ fn two_ttvm_nodes_stream_a_hundred_thousand_each_way_in_order() {
     assert_eq!(c.wait(&stream, "node b"), 0, "{}", drain(&stream.err));
     assert_eq!(c.wait(&sink, "node a"), 0, "{}", drain(&sink.err));
 }
+
+/// Wait (bounded) until EPMD knows node `name`.
+fn wait_registered(c: &Cluster, name: &str) {
+    let deadline = Instant::now() + LINE_WAIT;
+    while !String::from_utf8_lossy(
+        &Command::new("epmd")
+            .arg("-names")
+            .env("ERL_EPMD_PORT", c.epmd_port.to_string())
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .contains(&format!("name {name} "))
+    {
+        assert!(Instant::now() < deadline, "{name} never registered");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A node whose program EXPORTs `worker`: a process that says where it
+/// runs, then crashes with `boom` when it gets "crash". The main process
+/// (`bmain`) ends the node (EXIT 0) when it gets a message.
+const WORKER_NODE: &str = r#"MAKE_FUNCTION worker_body tag
+STORE worker
+EXPORT worker
+REGISTER bmain
+RECEIVE
+PUSH_INT 0
+EXIT
+LABEL worker_body
+PUSH_STR "worker "
+LOAD tag
+CONCAT
+PUSH_STR " started on "
+CONCAT
+SELF
+NODE
+CONCAT
+PRINT
+LABEL worker_loop
+RECEIVE
+PUSH_STR crash
+EQ
+JZ worker_loop
+PUSH_STR boom
+THROW
+"#;
+
+/// SPAWN of [node, module, function, args] (issue 17, item 4): ttvm on
+/// ttvm, ttvm on Erlang and Erlang on ttvm, with the errors of an unknown
+/// function, an unknown module and a node that cannot be reached.
+#[test]
+fn spawn_on_another_node() {
+    if !have_erlang() {
+        return;
+    }
+    let host = short_host();
+    let (b, e) = (format!("tt7b@{host}"), format!("erl7@{host}"));
+    let mut c = Cluster::new("spawn");
+    c.write("worker_node.ttvm", WORKER_NODE);
+    let tb = c.ttvm("tt7b", COOKIE, "worker_node.ttvm", &[]);
+    wait_registered(&c, "tt7b");
+    let erl = c.erlang(
+        "erl7",
+        COOKIE,
+        &format!(
+            r#"register(shell, self()),
+B = 'tt7b@{host}',
+P = spawn(B, worker_node, worker, [<<"erl">>]),
+io:format("spawned on ~p~n", [node(P)]),
+{{P2, R}} = spawn_monitor(B, worker_node, worker, [<<"mon">>]),
+P2 ! <<"crash">>,
+receive {{'DOWN', R, process, P2, Why}} -> io:format("down ~p~n", [Why]) after 20000 -> io:format("no down~n") end,
+case catch spawn(B, worker_node, nothere, [1, 2]) of
+    {{'EXIT', {{undef, _}}}} -> io:format("nothere: undef~n");
+    Other -> io:format("nothere: ~p~n", [Other])
+end,
+io:format("ready~n"),
+receive {{from_tt, X}} -> io:format("tt said ~p~n", [X]) after 30000 -> io:format("tt said nothing~n") end,
+receive <<"done">> -> ok after 30000 -> ok end,
+halt()."#
+        ),
+    );
+    let seen = expect_or_show(&erl.out, "ready", "the Erlang node's spawns", &tb).join("\n");
+    for want in [
+        format!("spawned on {b}"),
+        "down boom".to_string(),
+        "nothere: undef".to_string(),
+    ] {
+        assert!(seen.contains(&want), "{want}:\n{seen}");
+    }
+    c.write(
+        "spawner.ttvm",
+        r#"; args: the worker node, the Erlang node, a node that does not run
+GET_ARGS
+DUP
+DUP
+PUSH_INT 0
+INDEX
+STORE b
+PUSH_INT 1
+INDEX
+STORE e
+PUSH_INT 2
+INDEX
+STORE nobody
+TRUE
+TRAP_EXIT
+LOAD b
+PUSH_STR worker_node
+PUSH_STR worker
+PUSH_STR tt
+MAKE_LIST 1
+MAKE_LIST 4
+SPAWN
+NODE
+PRINT
+TRY e1
+LOAD b
+PUSH_STR worker_node
+PUSH_STR nothere
+MAKE_LIST 0
+MAKE_LIST 4
+SPAWN
+END_TRY
+LABEL e1
+CATCH
+PRINT
+TRY e2
+LOAD b
+PUSH_STR nomodule
+PUSH_STR worker
+PUSH_STR x
+MAKE_LIST 1
+MAKE_LIST 4
+SPAWN
+END_TRY
+LABEL e2
+CATCH
+PRINT
+TRY e3
+LOAD nobody
+PUSH_STR worker_node
+PUSH_STR worker
+MAKE_LIST 0
+MAKE_LIST 4
+SPAWN
+END_TRY
+LABEL e3
+CATCH
+PRINT
+; erlang:send(shell, {from_tt, <<"hi">>}), run on the Erlang node
+LOAD e
+PUSH_STR erlang
+PUSH_STR send
+MAKE_OBJECT
+PUSH_STR shell
+SET_FIELD $atom
+MAKE_OBJECT
+MAKE_OBJECT
+PUSH_STR from_tt
+SET_FIELD $atom
+PUSH_STR hi
+MAKE_LIST 2
+SET_FIELD $tuple
+MAKE_LIST 2
+MAKE_LIST 4
+SPAWN
+NODE
+PRINT
+; erlang:exit(<<"boom">>) on the Erlang node, linked
+LOAD e
+PUSH_STR erlang
+PUSH_STR exit
+PUSH_STR boom
+MAKE_LIST 1
+MAKE_LIST 4
+SPAWN_LINK
+STORE p
+PUSH_STR EXIT
+LOAD p
+NULL
+MAKE_LIST 3
+RECEIVE_MATCH
+PRINT
+PUSH_STR stop
+PUSH_STR bmain
+LOAD b
+MAKE_LIST 2
+SEND
+PUSH_STR done
+PUSH_STR shell
+LOAD e
+MAKE_LIST 2
+SEND
+"#,
+    );
+    let nobody = format!("nobody7@{host}");
+    let ta = c.ttvm("tt7a", COOKIE, "spawner.ttvm", &[&b, &e, &nobody]);
+    let out = expect_or_show(&ta.out, "EXIT", "the spawner", &tb);
+    let text = out.join("\n");
+    assert_eq!(out[0], b, "{text}");
+    assert!(
+        out[1].contains(&format!(
+            "SPAWN on node {b}: the node refused to spawn worker_node:nothere/0: undef"
+        )),
+        "{text}"
+    );
+    assert!(
+        out[2].contains("worker_node") || out[2].contains("nomodule"),
+        "{text}"
+    );
+    assert!(out[2].contains("undef"), "{text}");
+    assert!(
+        out[3].contains(&format!(
+            "SPAWN on node {nobody}: the node cannot be reached (noconnection)"
+        )),
+        "{text}"
+    );
+    assert_eq!(out[4], e, "{text}");
+    assert!(
+        out[5].starts_with(&format!("[EXIT, <{e}.")) && out[5].ends_with(", boom]"),
+        "{text}"
+    );
+    assert_eq!(c.wait(&ta, "the spawner"), 0, "{}", drain(&ta.err));
+    expect(&erl.out, "tt said <<\"hi\">>", "the Erlang node");
+    assert_eq!(c.wait(&tb, "the worker node"), 0, "{}", drain(&tb.err));
+    let b_out = drain(&tb.out);
+    for tag in ["erl", "mon", "tt"] {
+        assert!(
+            b_out.contains(&format!("worker {tag} started on {b}")),
+            "{tag}:\n{b_out}"
+        );
+    }
+    let b_err = drain(&tb.err);
+    assert!(
+        b_err.contains("refused to spawn worker_node:nothere/2")
+            && b_err.contains("does not EXPORT `nothere`")
+            && b_err.contains("no module `nomodule`"),
+        "{b_err}"
+    );
+}
+
+/// std/supervisor on node A supervises a child on node B (a start by
+/// name, [node, module, function, args]): the child crashes, then is
+/// killed, and each time the supervisor starts it again on B; stopping
+/// the supervisor stops the child there.
+#[test]
+fn a_supervisor_restarts_its_child_on_another_node() {
+    if !have_erlang() {
+        return;
+    }
+    let host = short_host();
+    let b = format!("tt8b@{host}");
+    let mut c = Cluster::new("remote_child");
+    c.write("worker_node.ttvm", WORKER_NODE);
+    c.write(
+        "sup_node.ttvm",
+        r#"; args: the node the child runs on
+IMPORT std/supervisor
+GET_ARGS
+PUSH_INT 0
+INDEX
+STORE b
+MAKE_OBJECT
+PUSH_STR w
+SET_FIELD id
+LOAD b
+PUSH_STR worker_node
+PUSH_STR worker
+PUSH_STR w
+MAKE_LIST 1
+MAKE_LIST 4
+SET_FIELD start
+MAKE_LIST 1
+STORE children
+PUSH_STR one_for_one
+PUSH_INT 5
+PUSH_INT 60000
+LOAD children
+LOAD supervisor_start
+CALL_FUNCTION
+STORE sup
+LOAD sup
+LOAD supervisor_which_children
+CALL_FUNCTION
+PUSH_INT 0
+INDEX
+GET_FIELD pid
+STORE first
+PUSH_STR "child on "
+LOAD first
+NODE
+CONCAT
+PRINT
+; it crashes: the supervisor starts it again, on b
+PUSH_STR crash
+LOAD first
+SEND
+LOAD sup
+LOAD first
+LOAD supervisor_which_children
+CALL await_new sup old wc
+STORE second
+PUSH_STR "restarted on "
+LOAD second
+NODE
+CONCAT
+PRINT
+; it is killed: again
+LOAD second
+PUSH_STR kill
+EXIT_PROCESS
+LOAD sup
+LOAD second
+LOAD supervisor_which_children
+CALL await_new sup old wc
+STORE third
+PUSH_STR "restarted on "
+LOAD third
+NODE
+CONCAT
+PRINT
+PUSH_STR "restarts: "
+LOAD sup
+LOAD supervisor_restarts
+CALL_FUNCTION
+CONCAT
+PRINT
+LOAD sup
+LOAD supervisor_stop
+CALL_FUNCTION
+PRINT
+PUSH_STR stop
+PUSH_STR bmain
+LOAD b
+MAKE_LIST 2
+SEND
+HALT
+
+; await_new(sup, old, wc) -> the child's PID once it is not `old` (bounded)
+LABEL await_new
+PUSH_INT 0
+STORE n
+LABEL await_loop
+LOAD sup
+LOAD wc
+CALL_FUNCTION
+PUSH_INT 0
+INDEX
+GET_FIELD pid
+STORE now
+LOAD now
+LOAD old
+EQ
+JZ await_done
+LOAD n
+PUSH_INT 1
+ADD
+STORE n
+LOAD n
+PUSH_INT 400
+GT
+JNZ await_fail
+PUSH_INT 25
+SLEEP
+JMP await_loop
+LABEL await_done
+LOAD now
+RET
+LABEL await_fail
+PUSH_STR "the child was not restarted within 10 s"
+THROW
+"#,
+    );
+    let tb = c.ttvm("tt8b", COOKIE, "worker_node.ttvm", &[]);
+    wait_registered(&c, "tt8b");
+    let ta = c.ttvm("tt8a", COOKIE, "sup_node.ttvm", &[&b]);
+    let out = expect_or_show(&ta.out, "ok", "the supervising node", &tb);
+    assert_eq!(
+        out,
+        vec![
+            format!("child on {b}"),
+            format!("restarted on {b}"),
+            format!("restarted on {b}"),
+            "restarts: 2".to_string(),
+            "ok".to_string(),
+        ],
+        "{}",
+        drain(&ta.err)
+    );
+    assert_eq!(c.wait(&ta, "the supervising node"), 0, "{}", drain(&ta.err));
+    assert_eq!(c.wait(&tb, "the worker node"), 0, "{}", drain(&tb.err));
+    let b_out = drain(&tb.out);
+    assert_eq!(
+        b_out.matches(&format!("worker w started on {b}")).count(),
+        3,
+        "{b_out}"
+    );
+}
+
+/// A connection's queue is bounded (dist/busy.rs): a sender of 1,500
+/// messages of 64 KiB (96 MiB) to an Erlang node that does not read (it
+/// is stopped with SIGSTOP) waits once the queue passes 1 MiB, and the
+/// node's memory stays bounded; when the peer reads again, every message
+/// arrives and the sender finishes.
+#[test]
+fn a_busy_connection_suspends_its_sender() {
+    if !have_erlang() {
+        return;
+    }
+    let host = short_host();
+    let mut c = Cluster::new("busy");
+    let erl = c.erlang(
+        "erl9",
+        COOKIE,
+        r#"register(sink, self()),
+io:format("ready~n"),
+L = fun L(0) -> io:format("got all~n"), halt(); L(N) -> receive _ -> L(N - 1) after 30000 -> io:format("got ~p too few~n", [N]), halt() end end,
+L(1500)."#,
+    );
+    expect(&erl.out, "ready", "the Erlang node");
+    let beam = c.children[erl.index].id();
+    let stop = |sig: &str| {
+        let ok = Command::new("kill")
+            .args([sig, &beam.to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "kill {sig} {beam}");
+    };
+    stop("-STOP");
+    c.write(
+        "flood.ttvm",
+        r#"; args: the node of `sink`; sends it 1,500 Strs of 64 KiB
+GET_ARGS
+PUSH_INT 0
+INDEX
+STORE e
+PUSH_STR xxxxxxxx
+STORE s
+PUSH_INT 0
+STORE i
+LABEL grow
+LOAD s
+LOAD s
+CONCAT
+STORE s
+LOAD i
+PUSH_INT 1
+ADD
+STORE i
+LOAD i
+PUSH_INT 13
+LT
+JNZ grow
+PUSH_STR sending
+PRINT
+PUSH_INT 0
+STORE i
+LABEL loop
+LOAD s
+PUSH_STR sink
+LOAD e
+MAKE_LIST 2
+SEND
+LOAD i
+PUSH_INT 1
+ADD
+STORE i
+LOAD i
+PUSH_INT 1500
+LT
+JNZ loop
+PUSH_STR done
+PRINT
+"#,
+    );
+    let tt = c.ttvm("tt9", COOKIE, "flood.ttvm", &[&format!("erl9@{host}")]);
+    expect(&tt.out, "sending", "the sender");
+    let pid = c.children[tt.index].id();
+    // While the peer reads nothing, the sender stops at the limit.
+    let mut peak = 0;
+    for _ in 0..30 {
+        std::thread::sleep(Duration::from_millis(100));
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let rss: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0);
+        peak = peak.max(rss);
+    }
+    let early = tt.out.try_recv();
+    stop("-CONT");
+    assert!(
+        early.is_err(),
+        "the sender finished while its peer read nothing: {early:?}"
+    );
+    assert!(
+        peak < 64 * 1024,
+        "the sender's memory grew to {peak} kB while its peer read nothing"
+    );
+    expect(&erl.out, "got all", "the Erlang node, once it reads again");
+    expect(&tt.out, "done", "the sender, once its peer reads again");
+    assert_eq!(c.wait(&tt, "the sender"), 0, "{}", drain(&tt.err));
+}
