@@ -247,7 +247,7 @@ macro_rules! for_each_op {
             SOCKET_PEER SocketPeer(Nil) [1, 1] next other helper rt "`sock -- [host, port]`: the peer's address";
             // §4 Processes
             "Processes";
-            SPAWN Spawn(Nil) [dyn, 1] ends other helper rt "`[args…] v -- pid`: start a process";
+            SPAWN Spawn(Nil) [dyn, 1] ends other helper rt "`[args…] v -- pid`: start a process (v: a Function, Closure or Str, or `[node, module, function, args]`)";
             SPAWN_LINK SpawnLink(Nil) [dyn, 1] ends other helper rt "`[args…] v -- pid`: spawn and link atomically";
             SELF SelfPid(Nil) [0, 1] next other helper vm "`-- pid`";
             SEND Send(OptInt) [(1 + operand), 0] ends other helper rt "`msg [pid] --`: send a message (the target: a PID, also of another node, or `[name, node]`)";

@@ -154,30 +154,29 @@ pub(crate) fn resolve(
     };
     let p = &vm.program;
     let m = find_module(p, module)?;
-    let file = &p.files[p.modules[m].file as usize].name;
     let Some(i) = p.modules[m]
         .exports
         .iter()
         .position(|a| a.as_str() == function)
     else {
         return Err(undef(format!(
-            "module `{module}` ({file}) does not EXPORT `{function}`"
+            "module `{module}` does not EXPORT `{function}`"
         )));
     };
     let exports = match &vm.modules.lock().unwrap_or_else(|e| e.into_inner())[m] {
         ModuleState::Done(e) => e.clone(),
         ModuleState::Running if m != 0 => {
             return Err(undef(format!(
-                "module `{module}` ({file}) is still being loaded on this node"
+                "module `{module}` is still being loaded on this node"
             )))
         }
         _ => Arc::from(Vec::new()),
     };
     let value = exports.get(i).cloned().flatten().ok_or_else(|| {
         undef(if m == 0 {
-            format!("the program ({file}) has not run its `EXPORT {function}` yet")
+            format!("the program `{module}` has not run its `EXPORT {function}` yet")
         } else {
-            format!("module `{module}` ({file}) has not run on this node yet: its exports exist once a process IMPORTs it")
+            format!("module `{module}` has not run on this node yet: its exports exist once a process IMPORTs it")
         })
     })?;
     let (entry, params, closure) = match &value {
