@@ -118,7 +118,12 @@ fn find_module(p: &Program, name: &str) -> Result<usize, SpawnRefused> {
             continue;
         }
         let file = &p.files[m.file as usize].name;
-        let path = file.strip_suffix(".ttvm").unwrap_or(file);
+        // A bundled module's file is `<std>/NAME.ttvm`: `std/NAME`.
+        let path = match file.strip_prefix("<std>/") {
+            Some(rest) => format!("std/{rest}"),
+            None => file.clone(),
+        };
+        let path = path.strip_suffix(".ttvm").unwrap_or(&path);
         let base = path.rsplit(['/', '\\']).next().unwrap_or(path);
         if name == path || name == base {
             found.push((i, file));
