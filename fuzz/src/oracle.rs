@@ -13,8 +13,8 @@ pub mod gen;
 
 use std::hash::Hasher;
 use std::io::{self, Write};
-use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
