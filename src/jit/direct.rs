@@ -28,7 +28,8 @@
 //! arithmetic, comparisons, logic, the number operations of the library,
 //! LOAD, STORE, jumps, CALL, RET), the list, object and string operations
 //! it lowers inline ([`heap_inline`]) or through the `value` helper
-//! ([`value_helper`]); the operand stack height is the same on every path
+//! ([`value_helper`]), CALL_FUNCTION of an arity inferred from the code
+//! (guarded calls of function values, `lower/values.rs`); the operand stack height is the same on every path
 //! into a block and never goes below the frame's own operands; every RET
 //! returns exactly one value; a tail call (CALL then RET) has nothing
 //! below its arguments. A direct function holds counted values as
@@ -192,7 +193,7 @@ pub(crate) fn distinct(slots: &[u32]) -> bool {
 ///
 /// The operand stack heights are the depth analysis's
 /// ([`bytecode::frame_heights`](crate::bytecode::frame_heights), from the
-/// op table's stack effects, each callee taken to return one value); this
+/// op table's stack effects, each callee taken to return one value, each CALL_FUNCTION to pass its inferred arity); this
 /// walk checks what the code may contain and collects its blocks.
 pub(crate) fn plan(p: &Program, target: u32, params: &[u32]) -> Result<DirectPlan, String> {
     let t = target as usize;
