@@ -381,11 +381,11 @@ pub(crate) fn plan(p: &Program, target: u32, params: &[u32]) -> Result<DirectPla
 /// the call helper (each is one compare of the callee's prototype).
 pub(crate) const MAX_CANDIDATES: usize = 4;
 
-/// A function value the program can make: the MAKE_FUNCTION or
-/// MAKE_LAMBDA at `at`, which is what a CALL_FUNCTION's callee is
-/// compared with (its prototype is made once, when the program is
-/// loaded, so the pointer identifies the instruction), and how a call of
-/// it binds the callee's frame.
+/// A function value the program can make: what a CALL_FUNCTION's callee
+/// is compared with — its prototype (made once, when the program is
+/// loaded, for each target and parameter list: the pointer names the
+/// entry and parameters), its kind and a closure's capture slots — and
+/// how a call of it binds the callee's frame.
 #[derive(Debug, Clone)]
 pub(crate) struct ValueTarget {
     /// The payload word of its `Value::Function` (the prototype's `Arc`):
@@ -411,6 +411,8 @@ pub(crate) struct ValueTarget {
 /// made by compiled code (distinct parameters, an entry in the code).
 pub(crate) fn value_targets(p: &Program) -> Vec<ValueTarget> {
     let mut out = Vec::new();
+    let mut seen: std::collections::HashSet<(u64, Option<Vec<u32>>)> =
+        std::collections::HashSet::new();
     for (at, instr) in p.code.iter().enumerate() {
         let (c, closure) = match instr {
             Instr::MakeFunction(c) => (c, false),
@@ -465,6 +467,12 @@ pub(crate) fn value_targets(p: &Program) -> Vec<ValueTarget> {
         } else {
             None
         };
+        // Prototypes are shared by the MAKE_FUNCTIONs and MAKE_LAMBDAs of
+        // one target and parameters: one candidate per prototype, kind
+        // and captures.
+        if !seen.insert((raw[1], captures.clone())) {
+            continue;
+        }
         out.push(ValueTarget {
             proto: raw[1],
             target: c.target,

@@ -114,16 +114,26 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
     ) -> Vec<ir::Block> {
         let l = closure_layout();
         let tag = self.tag_of(f);
+        // The prototype, and whether the value is a Closure: prototypes
+        // are shared by every MAKE_FUNCTION and MAKE_LAMBDA of the same
+        // target and parameters (`Program`'s resolver), so a candidate is
+        // a prototype and a kind.
         let proto_blk = self.b.create_block();
         self.b.append_block_param(proto_blk, I64);
+        self.b.append_block_param(proto_blk, I8);
         let any_closure = cands.iter().any(|c| c.captures.is_some());
         let any_function = cands.iter().any(|c| c.captures.is_none());
         if any_function {
             let is_fn = self.b.ins().icmp_imm(IntCC::Equal, tag, FUNCTION as i64);
             let not_fn = self.b.create_block();
-            self.b
-                .ins()
-                .brif(is_fn, proto_blk, &[BlockArg::Value(f.pay)], not_fn, &[]);
+            let no = self.b.ins().iconst(I8, 0);
+            self.b.ins().brif(
+                is_fn,
+                proto_blk,
+                &[BlockArg::Value(f.pay), BlockArg::Value(no)],
+                not_fn,
+                &[],
+            );
             self.b.switch_to_block(not_fn);
         }
         if any_closure {
@@ -132,15 +142,24 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
             self.b.ins().brif(is_cl, load, &[], miss, &[]);
             self.b.switch_to_block(load);
             let p = self.b.ins().load(I64, self.mf, f.pay, l.proto);
-            self.b.ins().jump(proto_blk, &[BlockArg::Value(p)]);
+            let yes = self.b.ins().iconst(I8, 1);
+            self.b
+                .ins()
+                .jump(proto_blk, &[BlockArg::Value(p), BlockArg::Value(yes)]);
         } else {
             self.b.ins().jump(miss, &[]);
         }
         self.b.switch_to_block(proto_blk);
         let proto = self.b.block_params(proto_blk)[0];
+        let closure = self.b.block_params(proto_blk)[1];
         let mut hits = Vec::new();
         for c in cands {
             let is = self.b.ins().icmp_imm(IntCC::Equal, proto, c.proto as i64);
+            let kind = self
+                .b
+                .ins()
+                .icmp_imm(IntCC::Equal, closure, c.captures.is_some() as i64);
+            let is = self.b.ins().band(is, kind);
             let hit = self.b.create_block();
             let next = self.b.create_block();
             self.b.ins().brif(is, hit, &[], next, &[]);
@@ -148,14 +167,16 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
             let go = self.b.create_block();
             match &c.captures {
                 Some(slots) => {
-                    // The capture slots a closure of this prototype has
-                    // (what MAKE_LAMBDA captured there): as expected.
+                    // The capture slots a closure made there has (what
+                    // its MAKE_LAMBDA captured): as expected, else the
+                    // next candidate (another MAKE_LAMBDA of the same
+                    // prototype may have made it).
                     let n = self.b.ins().load(I64, self.mf, f.pay, l.caps_len);
                     let mut ok = self.b.ins().icmp_imm(IntCC::Equal, n, slots.len() as i64);
                     if !slots.is_empty() {
                         let sp = self.b.ins().load(I64, self.mf, f.pay, l.slots_ptr);
                         let check = self.b.create_block();
-                        self.b.ins().brif(ok, check, &[], miss, &[]);
+                        self.b.ins().brif(ok, check, &[], next, &[]);
                         self.b.switch_to_block(check);
                         ok = self.b.ins().iconst(I8, 1);
                         for (k, &s) in slots.iter().enumerate() {
@@ -164,7 +185,7 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
                             ok = self.b.ins().band(ok, e);
                         }
                     }
-                    self.b.ins().brif(ok, go, &[], miss, &[]);
+                    self.b.ins().brif(ok, go, &[], next, &[]);
                 }
                 None => {
                     self.b.ins().jump(go, &[]);
