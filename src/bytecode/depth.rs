@@ -327,7 +327,11 @@ pub fn frame_heights(p: &Program, entry: u32) -> FrameHeights {
     const MAX_TRIES: u32 = 256;
     let mut tries = 0;
     let mut w = run(&arity);
-    for _ in 0..64 {
+    // A frame bigger than the JIT plans direct entries for is walked once
+    // (each inference is a walk of the frame).
+    const MAX_INFER: usize = 4_000;
+    let infer = w.at.len() <= MAX_INFER;
+    for _ in 0..if infer { 64 } else { 0 } {
         let mut open: Vec<usize> = w
             .at
             .keys()
@@ -360,6 +364,23 @@ pub fn frame_heights(p: &Program, entry: u32) -> FrameHeights {
             }
         }
         arity.insert(site, chosen.map(|(_, k)| k));
+        w = run(&arity);
+    }
+    // Sites left (past the rounds, or in a big frame): unknown arity, the
+    // height unknown after them, as for every analysis before.
+    loop {
+        let open: Vec<usize> = w
+            .at
+            .keys()
+            .copied()
+            .filter(|&i| matches!(step(&p.code[i]), Step::DynamicCall) && !arity.contains_key(&i))
+            .collect();
+        if open.is_empty() {
+            break;
+        }
+        for i in open {
+            arity.insert(i, None);
+        }
         w = run(&arity);
     }
     let arity = arity
@@ -570,6 +591,39 @@ fn warnings(p: &Program, entries: &[u32], effects: &HashMap<u32, Range>) -> Vec<
 
 #[cfg(test)]
 mod tests {
+    /// The arity `frame_heights` infers for each CALL_FUNCTION of the
+    /// frame entered at `entry` (program address → arity).
+    fn arities(src: &str, entry: u32) -> Vec<(u32, Option<u32>)> {
+        let p = crate::load_source("d.ttvm", src).unwrap_or_else(|e| panic!("{}", e.render()));
+        let h = super::frame_heights(&p, entry);
+        (0..p.code.len() as u32)
+            .filter(|&a| matches!(p.code[a as usize], crate::bytecode::Instr::CallFunction(_)))
+            .map(|a| (a, h.arity(a)))
+            .collect()
+    }
+
+    /// A CALL_FUNCTION's arity is what the rest of its frame is written
+    /// for: fold's `acc x f CALL_FUNCTION STORE acc` in a loop can only be
+    /// 2; a result returned (RET returns one value) fixes it too; where
+    /// nothing after it tells, every operand pushed is an argument; a
+    /// site after which no arity gives one height has none.
+    #[test]
+    fn call_function_arities() {
+        let fold = "LABEL fold\nPUSH_INT 0\nSTORE i\nLABEL top\nLOAD i\nPUSH_INT 3\nLT\nJZ done\nLOAD acc\nLOAD i\nLOAD f\nCALL_FUNCTION\nSTORE acc\nLOAD i\nPUSH_INT 1\nADD\nSTORE i\nJMP top\nLABEL done\nLOAD acc\nRET\n";
+        assert_eq!(arities(fold, 0), [(9, Some(2))]);
+        // `n (n - 1) self self CALL_FUNCTION MUL RET`: 2 (3 would leave
+        // MUL one operand).
+        let fact =
+            "LOAD n\nLOAD n\nPUSH_INT 1\nSUB\nLOAD self\nLOAD self\nCALL_FUNCTION\nMUL\nRET\n";
+        assert_eq!(arities(fact, 0), [(6, Some(2))]);
+        // Nothing after it tells: all three operands below the Function.
+        let open = "PUSH_INT 1\nPUSH_INT 2\nPUSH_INT 3\nLOAD f\nCALL_FUNCTION\nPRINT\nHALT\n";
+        assert_eq!(arities(open, 0), [(4, Some(3))]);
+        // Only the Function on the stack: no arguments.
+        let none = "LOAD f\nCALL_FUNCTION\nRET\n";
+        assert_eq!(arities(none, 0), [(1, Some(0))]);
+    }
+
     fn min_depth(src: &str) -> Vec<u32> {
         let p = crate::load_source("d.ttvm", src).unwrap_or_else(|e| panic!("{}", e.render()));
         let n = p.modules[0].end as usize;
