@@ -51,6 +51,7 @@ use erl_dist::DistributionFlags;
 use futures::executor::block_on;
 use futures::io::AllowStdIo;
 use rustc_hash::FxHashMap;
+use std::cell::{Cell, RefCell};
 use std::io::{BufReader, BufWriter, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -131,6 +132,14 @@ pub struct Dist {
 struct Conn {
     peer: String,
     tx: Sender<Out>,
+    /// Items sent into `tx` and not yet written by the writer thread
+    /// (it counts them down, holding `writing`, once they are written):
+    /// while any wait, a worker's frames go after them, through `tx`.
+    queued: AtomicUsize,
+    /// Held by whoever writes to the socket: the writer thread for a
+    /// whole batch (to its flush), a worker for one non-blocking write
+    /// of its slice's frames (`try_lock` only: a worker never waits).
+    writing: Mutex<()>,
     /// The writer's end, taken by whichever handshake (ours or the
     /// peer's) completes first.
     rx: Mutex<Option<Receiver<Out>>>,
@@ -163,7 +172,46 @@ pub struct LinkReq {
 
 enum Out {
     Msg(Box<Message>),
+    /// Encoded frames of this many messages (from a worker's slice).
+    Frames(Vec<u8>, usize),
     Close,
+}
+
+impl Out {
+    /// The messages it holds.
+    fn messages(&self) -> usize {
+        match self {
+            Out::Msg(_) => 1,
+            Out::Frames(_, n) => *n,
+            Out::Close => 0,
+        }
+    }
+}
+
+thread_local! {
+    /// Set on a scheduler worker's thread ([`worker_thread`]): SEND's
+    /// frames then wait in [`PENDING`] until the slice ends.
+    static WORKER: Cell<bool> = const { Cell::new(false) };
+    /// The frames sent on this worker thread since its last
+    /// [`Dist::flush_pending`], per connection, in the order sent, with
+    /// their message counts.
+    static PENDING: RefCell<Vec<Pending>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A connection, the frames a worker has for it and their messages.
+type Pending = (Arc<Conn>, Vec<u8>, usize);
+
+/// A worker's frames for one connection are written at once past this
+/// many bytes, without waiting for the slice's end.
+const PENDING_MAX: usize = 64 << 10;
+
+/// The calling thread is a scheduler worker (`on`) or stops being one:
+/// SENDs to other nodes made on it are written at the end of each slice
+/// ([`Dist::flush_pending`], which the worker calls after each slice and
+/// before it sleeps) instead of going through the writer thread one by
+/// one.
+pub(crate) fn worker_thread(on: bool) {
+    WORKER.with(|w| w.set(on));
 }
 
 impl Conn {
@@ -172,6 +220,8 @@ impl Conn {
         Arc::new(Conn {
             peer: peer.to_string(),
             tx,
+            queued: AtomicUsize::new(0),
+            writing: Mutex::new(()),
             rx: Mutex::new(Some(rx)),
             up: AtomicBool::new(false),
             stream: Mutex::new(None),
@@ -346,11 +396,105 @@ impl Dist {
         Ok(())
     }
 
-    fn enqueue(&self, conn: &Conn, m: Message) {
-        self.unsent.fetch_add(1, Ordering::SeqCst);
-        if conn.tx.send(Out::Msg(Box::new(m))).is_err() {
-            self.unsent.fetch_sub(1, Ordering::SeqCst);
+    /// Queue `m` for `conn`'s node. On a worker thread the frame waits
+    /// in [`PENDING`] for the end of the slice ([`Dist::flush_pending`]);
+    /// elsewhere (readers, connection threads) it goes to the writer
+    /// thread.
+    fn enqueue(&self, conn: &Arc<Conn>, m: Message) {
+        if !WORKER.with(Cell::get) {
+            self.unsent.fetch_add(1, Ordering::SeqCst);
+            conn.queued.fetch_add(1, Ordering::SeqCst);
+            if conn.tx.send(Out::Msg(Box::new(m))).is_err() {
+                conn.queued.fetch_sub(1, Ordering::SeqCst);
+                self.unsent.fetch_sub(1, Ordering::SeqCst);
+            }
+            return;
         }
+        let full = PENDING.with(|p| {
+            let mut p = p.borrow_mut();
+            let i = match p.iter().position(|(c, ..)| Arc::ptr_eq(c, conn)) {
+                Some(i) => i,
+                None => {
+                    p.push((conn.clone(), Vec::new(), 0));
+                    p.len() - 1
+                }
+            };
+            let (_, frames, n) = &mut p[i];
+            let start = frames.len();
+            match wire::encode(m, frames) {
+                Ok(()) => {
+                    *n += 1;
+                    self.unsent.fetch_add(1, Ordering::SeqCst);
+                }
+                Err(e) => {
+                    frames.truncate(start);
+                    (self.warn)(&format!("ttvm: distribution: a message was not sent: {e}"));
+                }
+            }
+            (frames.len() >= PENDING_MAX).then(|| {
+                let (c, f, n) = p.swap_remove(i);
+                (c, f, n)
+            })
+        });
+        if let Some((c, f, n)) = full {
+            self.write_frames(&c, f, n);
+        }
+    }
+
+    /// The end of a worker's slice (or the worker is about to sleep): the
+    /// frames its processes sent go out, per connection in the order
+    /// sent — written right here when the connection's writer has nothing
+    /// waiting (one non-blocking write: a ping-pong message reaches the
+    /// socket without waking the writer thread, and a slice's stream of
+    /// messages goes out in one write), else handed to the writer.
+    pub(crate) fn flush_pending(&self) {
+        let pending = PENDING.with(|p| {
+            let mut p = p.borrow_mut();
+            (!p.is_empty()).then(|| std::mem::take(&mut *p))
+        });
+        for (conn, frames, n) in pending.into_iter().flatten() {
+            self.write_frames(&conn, frames, n);
+        }
+    }
+
+    /// Write `n` messages' `frames` to `conn`'s socket now if nothing
+    /// waits before them and the socket takes them without blocking; what
+    /// it does not take goes to the writer thread, which writes it before
+    /// anything queued later.
+    fn write_frames(&self, conn: &Conn, frames: Vec<u8>, n: usize) {
+        if frames.is_empty() {
+            return;
+        }
+        let mut rest = &frames[..];
+        // Holding `writing` with nothing queued: every message queued
+        // before these is on the socket already.
+        let guard = conn.writing.try_lock().ok();
+        if guard.is_some()
+            && conn.up.load(Ordering::SeqCst)
+            && conn.queued.load(Ordering::SeqCst) == 0
+        {
+            if let Some(s) = lock(&conn.stream).as_ref() {
+                rest = write_nonblocking(s, rest);
+            }
+            if rest.is_empty() {
+                drop(guard);
+                self.sent(n);
+                return;
+            }
+        }
+        // Counted while `writing` is still held (when it is ours): a worker
+        // that takes it next sees this queued and goes after it.
+        conn.queued.fetch_add(1, Ordering::SeqCst);
+        let rest = if rest.len() == frames.len() {
+            frames
+        } else {
+            rest.to_vec()
+        };
+        if conn.tx.send(Out::Frames(rest, n)).is_err() {
+            conn.queued.fetch_sub(1, Ordering::SeqCst);
+            self.sent(n);
+        }
+        drop(guard);
     }
 
     /// The run is over: give the messages still queued up to `limit` to
@@ -461,9 +605,9 @@ impl Dist {
     /// again.
     fn failed(&self, conn: &Arc<Conn>, reason: &str) {
         *lock(&conn.failed) = Some(Instant::now() + RETRY_AFTER);
-        let dropped = lock(&conn.rx).take().map_or(0, |rx| {
-            rx.try_iter().filter(|o| matches!(o, Out::Msg(_))).count()
-        });
+        let dropped = lock(&conn.rx)
+            .take()
+            .map_or(0, |rx| rx.try_iter().map(|o| o.messages()).sum());
         self.sent(dropped);
         (self.warn)(&format!(
             "ttvm: distribution: cannot connect to node {}: {reason}; {dropped} message(s) to it dropped",
@@ -647,19 +791,20 @@ impl Dist {
             self.down(&conn, &format!("cannot start a reader thread: {e}"));
             return;
         }
-        let reason = self.write_loop(stream, &rx);
+        let reason = self.write_loop(&conn, stream, &rx);
         self.down(&conn, &reason);
         // What was still queued is lost with the connection.
-        self.sent(rx.try_iter().filter(|o| matches!(o, Out::Msg(_))).count());
+        self.sent(rx.try_iter().map(|o| o.messages()).sum());
     }
 
-    fn write_loop(&self, stream: TcpStream, rx: &Receiver<Out>) -> String {
+    fn write_loop(&self, conn: &Conn, stream: TcpStream, rx: &Receiver<Out>) -> String {
         let mut w = BufWriter::with_capacity(64 << 10, stream);
         let mut frame = Vec::new();
         loop {
             let first = match rx.recv_timeout(TICK) {
                 Ok(o) => o,
                 Err(RecvTimeoutError::Timeout) => {
+                    let _writing = lock(&conn.writing);
                     if let Err(e) = w.write_all(&[0; 4]).and_then(|_| w.flush()) {
                         return crate::net::reason(&e);
                     }
@@ -667,34 +812,45 @@ impl Dist {
                 }
                 Err(RecvTimeoutError::Disconnected) => return "closed".into(),
             };
+            // The batch is written holding `writing`, and counted off
+            // `queued` only once flushed: a worker writes its own frames
+            // only when nothing queued before them is still unwritten.
+            let writing = lock(&conn.writing);
             let mut next = Some(first);
-            let mut batch = 0;
+            let (mut batch, mut items) = (0, 0);
             let mut end = None;
             while let Some(out) = next {
-                match out {
-                    Out::Close => {
-                        end = Some("closed".to_string());
-                        break;
-                    }
+                if matches!(out, Out::Close) {
+                    end = Some("closed".to_string());
+                    break;
+                }
+                items += 1;
+                batch += out.messages();
+                let written = match out {
+                    Out::Close => Ok(()),
+                    Out::Frames(frames, _) => w.write_all(&frames),
                     Out::Msg(m) => {
-                        batch += 1;
                         frame.clear();
                         match wire::encode(*m, &mut frame) {
-                            Ok(()) => {
-                                if let Err(e) = w.write_all(&frame) {
-                                    end = Some(crate::net::reason(&e));
-                                    break;
-                                }
+                            Ok(()) => w.write_all(&frame),
+                            Err(e) => {
+                                (self.warn)(&format!(
+                                    "ttvm: distribution: a message was not sent: {e}"
+                                ));
+                                Ok(())
                             }
-                            Err(e) => (self.warn)(&format!(
-                                "ttvm: distribution: a message was not sent: {e}"
-                            )),
                         }
                     }
+                };
+                if let Err(e) = written {
+                    end = Some(crate::net::reason(&e));
+                    break;
                 }
                 next = rx.try_recv().ok();
             }
             let flushed = w.flush();
+            conn.queued.fetch_sub(items, Ordering::SeqCst);
+            drop(writing);
             self.sent(batch);
             if let Some(reason) = end {
                 return reason;
@@ -1244,6 +1400,34 @@ fn handshake_reason(node: &str, e: HandshakeError, challenged: bool) -> String {
         HandshakeError::AlreadyActive => format!("node {node} says it is already connected to us"),
         other => format!("the handshake with node {node} failed: {other}"),
     }
+}
+
+/// Write what `s` takes of `bytes` without blocking (`MSG_DONTWAIT`; a
+/// worker thread never waits for the network); the rest. An error is
+/// left to the writer thread, which meets it on its next write.
+fn write_nonblocking<'a>(s: &TcpStream, mut bytes: &'a [u8]) -> &'a [u8] {
+    use std::os::fd::AsRawFd;
+    while !bytes.is_empty() {
+        // SAFETY: the descriptor is `s`'s, open while it is borrowed; the
+        // pointer and length are those of a live slice.
+        let r = unsafe {
+            libc::send(
+                s.as_raw_fd(),
+                bytes.as_ptr().cast(),
+                bytes.len(),
+                libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+            )
+        };
+        if r > 0 {
+            bytes = &bytes[r as usize..];
+        } else if r < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
+        {
+            continue;
+        } else {
+            break;
+        }
+    }
+    bytes
 }
 
 fn set_timeouts(s: &TcpStream, t: Option<Duration>) {

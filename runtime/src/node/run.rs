@@ -126,6 +126,11 @@ impl<S: Send> Node<S> {
             ),
         };
         sched.w.go_online();
+        // SENDs to other nodes wait for the slice's end (`dist/`).
+        let dist = self.dist.get();
+        if dist.is_some() {
+            crate::dist::worker_thread(true);
+        }
         let mut woken = false;
         let mut rng =
             0x9E37_79B9_7F4A_7C15u64 ^ (index as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -157,9 +162,17 @@ impl<S: Send> Node<S> {
                     if std::mem::take(&mut woken) && self.work_waits(stealers) {
                         self.shared.idle.notify_work();
                     }
-                    self.run_one(&sched, exec, p, config.budget)
+                    self.run_one(&sched, exec, p, config.budget);
+                    if let Some(d) = dist {
+                        d.flush_pending();
+                    }
                 }
                 None => {
+                    // What deliver_io's work sent (a remote monitor's
+                    // answer) goes out before this worker may sleep.
+                    if let Some(d) = dist {
+                        d.flush_pending();
+                    }
                     exec.idle();
                     if self.next_timer_in(Instant::now()) == Some(Duration::ZERO) {
                         continue;
@@ -195,6 +208,10 @@ impl<S: Send> Node<S> {
                     woken = true;
                 }
             }
+        }
+        if let Some(d) = dist {
+            d.flush_pending();
+            crate::dist::worker_thread(false);
         }
         // Q2: the stale entries this worker still holds.
         let mut left: Vec<Entry<S>> = sched.w.solo.get_mut().drain(..).collect();
