@@ -13,7 +13,9 @@
 //! - a wrong cookie is refused both ways, with a clear message on stderr;
 //! - garbage instead of a handshake, and malformed frames after a correct
 //!   handshake, close that connection only: the node keeps serving;
-//! - two ttvm nodes ping-pong the same way.
+//! - two ttvm nodes ping-pong the same way;
+//! - the distribution benchmark's programs run between two ttvm nodes,
+//!   interpreted and `--jit`.
 
 mod common;
 
@@ -2003,4 +2005,51 @@ PRINT
     expect(&erl.out, "got all", "the Erlang node, once it reads again");
     expect(&tt.out, "done", "the sender, once its peer reads again");
     assert_eq!(c.wait(&tt, "the sender"), 0, "{}", drain(&tt.err));
+}
+
+/// The distribution benchmark's programs (`cargo bench --bench compare --
+/// --only dist`: benches/compare/ttvm/dist_server.ttvm and
+/// dist_client.ttvm) at a small size, both nodes interpreted and both
+/// `--jit` (compiled from the first call): the round trips complete and
+/// the streamed messages all arrive (their sum): the distribution path
+/// under both tiers, with a stream large enough to fill the socket.
+#[test]
+fn the_benchmark_programs_run_between_two_ttvm_nodes() {
+    if !have_erlang() {
+        return;
+    }
+    let host = short_host();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let server = root.join("benches/compare/ttvm/dist_server.ttvm");
+    let client = root.join("benches/compare/ttvm/dist_client.ttvm");
+    let mut c = Cluster::new("bench_programs");
+    for (k, flags) in [
+        &["--no-jit", "-S", "1"][..],
+        &["--jit", "--jit-threshold", "0", "-S", "2"][..],
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (sname, cname) = (format!("ttbs{k}"), format!("ttbc{k}"));
+        let s = c.ttvm_with(flags, &sname, COOKIE, server.to_str().unwrap(), &[]);
+        expect(&s.out, "ready", "the benchmark's server node");
+        let cl = c.ttvm_with(
+            flags,
+            &cname,
+            COOKIE,
+            client.to_str().unwrap(),
+            &[&format!("{sname}@{host}"), "20", "200", "50000"],
+        );
+        expect_or_show(&cl.out, "ping_us", "the round trips", &s);
+        expect_or_show(&cl.out, "stream_us", "the stream", &s);
+        // 1 + 2 + … + 50,000
+        expect_or_show(&cl.out, "sum 1250025000", "every message", &s);
+        assert_eq!(
+            c.wait(&cl, "the client"),
+            0,
+            "{flags:?}: {}",
+            drain(&cl.err)
+        );
+        assert_eq!(c.wait(&s, "the server"), 0, "{flags:?}: {}", drain(&s.err));
+    }
 }

@@ -22,6 +22,7 @@
 //! * `--no-pin` — pass `--no-pin` to ttvm (on a machine where other jobs
 //!   keep a core busy, a pinned scheduler may land on it).
 //! * `--no-echo` — skip the echo server workload (below).
+//! * `--no-dist` — skip the distribution workload (below).
 //!
 //! The `echo` workload (`echo.rs`, issue 16) is of another kind: a server
 //! (`examples/echo_server.ttvm` on ttvm, `benches/erlang/echo.erl` on
@@ -31,6 +32,14 @@
 //! table (`--only echo` runs it alone), once per scheduler count, and has
 //! its own section in the report; a missing .ttvm server or `erl` skips
 //! those rows with a note.
+//!
+//! The `dist` workload (`dist.rs`, issue 17) is another: two nodes on
+//! loopback, ping-pong round trips and one-way streaming between them,
+//! two ttvm nodes (`--no-jit` and `--jit`) and two Erlang nodes side by
+//! side, with an `epmd` of its own. It runs after the echo workload
+//! (`--only dist` runs it alone), `--runs` times per scheduler count, and
+//! has its own section in the report; a missing `epmd` skips it, a
+//! missing `erl` its Erlang rows, with a note.
 //!
 //! What runs:
 //!
@@ -70,6 +79,7 @@
 //! a child process), `report.rs` (medians, rows, markdown), `svg.rs` (the
 //! chart).
 
+mod dist;
 mod echo;
 mod report;
 mod run;
@@ -87,7 +97,7 @@ use workloads::WORKLOADS;
 
 const USAGE: &str = "usage: cargo bench --bench compare -- [--quick] [--runs N] \
                      [--sched 1|2|both|N,M,...] [--only NAME]... [--no-erlang] [--no-lua] \
-                     [--no-pin] [--no-echo]";
+                     [--no-pin] [--no-echo] [--no-dist]";
 
 /// The command line.
 struct Options {
@@ -99,6 +109,7 @@ struct Options {
     lua: bool,
     no_pin: bool,
     echo: bool,
+    dist: bool,
 }
 
 fn options() -> Options {
@@ -111,6 +122,7 @@ fn options() -> Options {
         lua: true,
         no_pin: false,
         echo: true,
+        dist: true,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -140,6 +152,7 @@ fn options() -> Options {
             "--no-lua" => o.lua = false,
             "--no-pin" => o.no_pin = true,
             "--no-echo" => o.echo = false,
+            "--no-dist" => o.dist = false,
             "-h" | "--help" => {
                 println!("{USAGE}\n(see the doc comment of benches/compare/main.rs)");
                 std::process::exit(0);
@@ -212,7 +225,9 @@ fn main() {
     }
     let run_echo =
         o.echo && (o.only.is_empty() || o.only.iter().any(|p| "echo".contains(p.as_str())));
-    if cases.is_empty() && !run_echo {
+    let run_dist =
+        o.dist && (o.only.is_empty() || o.only.iter().any(|p| "dist".contains(p.as_str())));
+    if cases.is_empty() && !run_echo && !run_dist {
         die("no workload matches --only/--sched");
     }
 
@@ -368,7 +383,7 @@ fn main() {
         mode.to_string()
     };
     let mut md = if rows.is_empty() {
-        format!("# ttvm echo server ({mode})\n\nMachine: {machine}.\n")
+        format!("# ttvm echo server and distribution ({mode})\n\nMachine: {machine}.\n")
     } else {
         markdown(&rows, &mode, o.runs, &notes, &machine)
     };
@@ -387,6 +402,22 @@ fn main() {
         md.push_str(&section);
         echo_failed = failed;
     }
+    let mut dist_failed = false;
+    if run_dist {
+        let (section, failed) = dist::run(&dist::DistEnv {
+            root: &root,
+            out: &out,
+            ttvm: &env.ttvm,
+            ebin: &env.ebin,
+            have_erl,
+            scheds: &o.scheds,
+            quick: o.quick,
+            no_pin: o.no_pin,
+            runs: o.runs,
+        });
+        md.push_str(&section);
+        dist_failed = failed;
+    }
     println!("{md}");
     let md_path = out.join("report.md");
     let svg_path = out.join("report.svg");
@@ -404,7 +435,7 @@ fn main() {
             svg_path.display()
         );
     }
-    if echo_failed || rows.iter().any(|r| r.failed) {
+    if echo_failed || dist_failed || rows.iter().any(|r| r.failed) {
         std::process::exit(1);
     }
 }

@@ -93,6 +93,14 @@ impl<R> Idle<R> {
             // sleeper goes on polling); the poll sleeper when it is the
             // only one. `sleepers` changes only under this lock.
             if self.sleepers.load(Ordering::SeqCst) > g.polling as usize {
+                // Taking the lock is what orders this wake-up after the
+                // sleeper's S5: it holds the lock from S2 until it waits.
+                // The notify itself comes after letting go of it, so the
+                // woken sleeper does not wake only to block on the lock
+                // still held here (two futex calls more per wake-up: a
+                // remote message pushed by a distribution reader made four
+                // per round trip).
+                drop(g);
                 self.cv.notify_one();
             } else {
                 g.wake_poller();
