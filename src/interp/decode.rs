@@ -14,11 +14,13 @@
 use crate::bytecode::{Arith, Cmp};
 use crate::bytecode::{Instr, Program};
 use crate::exec::{Addr, Layout};
-use ttvm_runtime::Value;
+use ttvm_runtime::{Atom, Value};
 
 /// A call site: everything a CALL needs, resolved.
 #[derive(Debug)]
 pub struct CallSite {
+    /// Program address of the CALL itself.
+    pub at: u32,
     /// Decoded address of the callee's entry.
     pub entry: u32,
     /// Program address of the callee's entry.
@@ -53,8 +55,29 @@ pub enum Op {
     /// value is taken out of the variable.
     Move(u32),
     Store(u32),
-    Arith(Arith),
-    Cmp(Cmp),
+    // The operators and comparisons, one op each (no second dispatch).
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    /// `ADD_F SUB_F MUL_F DIV_F`.
+    ArithF(Arith),
+    /// `EQ_F … LE_F`.
+    CmpF(Cmp),
+    Neg,
+    Not,
+    Len,
+    Index,
+    ToFloat,
+    /// `GET_FIELD name`, the name in [`Code::atoms`].
+    GetField(u32),
     Jmp(u32),
     Jz(u32),
     Jnz(u32),
@@ -106,6 +129,31 @@ pub enum Op {
     },
 }
 
+impl Op {
+    /// The op of an operator.
+    fn arith(op: Arith) -> Op {
+        match op {
+            Arith::Add => Op::Add,
+            Arith::Sub => Op::Sub,
+            Arith::Mul => Op::Mul,
+            Arith::Div => Op::Div,
+            Arith::Mod => Op::Mod,
+        }
+    }
+
+    /// The op of a comparison.
+    fn cmp(cmp: Cmp) -> Op {
+        match cmp {
+            Cmp::Eq => Op::Eq,
+            Cmp::Ne => Op::Ne,
+            Cmp::Lt => Op::Lt,
+            Cmp::Le => Op::Le,
+            Cmp::Gt => Op::Gt,
+            Cmp::Ge => Op::Ge,
+        }
+    }
+}
+
 /// A program decoded for the interpreter.
 #[derive(Debug)]
 pub struct Code {
@@ -114,6 +162,8 @@ pub struct Code {
     pub layout: Layout,
     pub calls: Vec<CallSite>,
     pub consts: Vec<Value>,
+    /// Field names of `GetField` ops.
+    pub atoms: Vec<Atom>,
 }
 
 impl Code {
@@ -131,6 +181,7 @@ impl Code {
             layout,
             calls: Vec::new(),
             consts: Vec::new(),
+            atoms: Vec::new(),
         };
         for i in 0..n {
             if p.block_start[i] {
@@ -168,8 +219,10 @@ impl Code {
             None => {}
         }
         match (instr.arith(), instr.cmp()) {
-            (Some((op, false)), _) => return Op::Arith(op),
-            (_, Some((cmp, false))) => return Op::Cmp(cmp),
+            (Some((op, false)), _) => return Op::arith(op),
+            (Some((op, true)), _) => return Op::ArithF(op),
+            (_, Some((cmp, false))) => return Op::cmp(cmp),
+            (_, Some((cmp, true))) => return Op::CmpF(cmp),
             _ => {}
         }
         if let Some(t) = instr.target() {
@@ -190,6 +243,7 @@ impl Code {
             Instr::Ret(_) => Op::Ret,
             Instr::Call(c) => {
                 self.calls.push(CallSite {
+                    at: i as u32,
                     entry: self.target(c.target),
                     target: c.target,
                     param_slots: c.param_slots.clone(),
@@ -200,6 +254,18 @@ impl Code {
             }
             Instr::CallFunction(_) => Op::CallFunction { tail },
             Instr::Send(to) => Op::Send(to.0),
+            Instr::Neg(_) => Op::Neg,
+            Instr::Not(_) => Op::Not,
+            Instr::Len(_) => Op::Len,
+            Instr::Index(_) => Op::Index,
+            Instr::ToFloat(_) => Op::ToFloat,
+            Instr::GetField(f) => match &f.0 {
+                Some(name) => {
+                    self.atoms.push(name.clone());
+                    Op::GetField((self.atoms.len() - 1) as u32)
+                }
+                None => Op::Generic,
+            },
             Instr::Receive(_) => Op::Receive,
             other if other.opcode().info().library => Op::Library(other.opcode()),
             _ => Op::Generic,
