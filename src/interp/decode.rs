@@ -107,18 +107,18 @@ pub enum Op {
         k: i64,
         op: Arith,
     },
-    /// `LOAD x; PUSH_INT k; <cmp>; JZ|JNZ t`
+    /// `LOAD x; PUSH_INT k; <cmp>; JZ|JNZ t` (`when`: see [`when`]).
     LoadCmpIntJump {
         slot: u32,
         k: i64,
-        cmp: Cmp,
-        jump_if: bool,
+        when: u8,
         target: u32,
     },
     /// `<cmp>; JZ|JNZ t`
     CmpJump {
         cmp: Cmp,
         jump_if: bool,
+        when: u8,
         target: u32,
     },
     /// `LOAD x; PUSH_* c | LOAD y; APPEND|CONCAT; STORE x` done in place.
@@ -291,9 +291,10 @@ impl Code {
         let branch = Instr::branch;
         if let Some([Instr::Load(x), Instr::PushInt(k), op, Instr::Store(y)]) = window(4) {
             if let (Some(op), true) = (arith(op), x.slot == y.slot) {
+                let (op, k) = add_for_sub(op, *k);
                 return Some(Op::UpdateLocalInt {
                     slot: x.slot,
-                    k: *k,
+                    k,
                     op,
                 });
             }
@@ -303,8 +304,7 @@ impl Code {
                 return Some(Op::LoadCmpIntJump {
                     slot: x.slot,
                     k: *k,
-                    cmp,
-                    jump_if,
+                    when: when(cmp, jump_if),
                     target: self.target(t),
                 });
             }
@@ -325,9 +325,10 @@ impl Code {
         }
         if let Some([Instr::Load(x), Instr::PushInt(k), op]) = window(3) {
             if let Some(op) = arith(op) {
+                let (op, k) = add_for_sub(op, *k);
                 return Some(Op::LoadArithInt {
                     slot: x.slot,
-                    k: *k,
+                    k,
                     op,
                 });
             }
@@ -337,12 +338,48 @@ impl Code {
                 return Some(Op::CmpJump {
                     cmp,
                     jump_if,
+                    when: when(cmp, jump_if),
                     target: self.target(t),
                 });
             }
         }
         None
     }
+}
+
+/// `x - k` is `x + (-k)` in wrapping arithmetic: the fused Int updates
+/// run only ADD and MUL (one test instead of a switch on the operator).
+fn add_for_sub(op: Arith, k: i64) -> (Arith, i64) {
+    match op {
+        Arith::Sub => (Arith::Add, k.wrapping_neg()),
+        op => (op, k),
+    }
+}
+
+/// When a fused compare-and-branch jumps, as a mask of orderings: bit
+/// `o + 1` is set when it jumps for `a.cmp(b)` = `o` (-1, 0, 1). The
+/// dispatch loop tests the bit instead of switching on the comparison.
+pub fn when(cmp: Cmp, jump_if: bool) -> u8 {
+    let holds = match cmp {
+        Cmp::Lt => 0b001,
+        Cmp::Le => 0b011,
+        Cmp::Eq => 0b010,
+        Cmp::Ne => 0b101,
+        Cmp::Gt => 0b100,
+        Cmp::Ge => 0b110,
+    };
+    if jump_if {
+        holds
+    } else {
+        holds ^ 0b111
+    }
+}
+
+/// Whether a fused compare-and-branch with mask `when` jumps for `a`, `b`.
+#[inline(always)]
+pub fn jumps(when: u8, a: i64, b: i64) -> bool {
+    let o = (a > b) as u32 + 1 - (a < b) as u32;
+    (when >> o) & 1 != 0
 }
 
 /// How many program instructions a fused op covers (1 for plain ops).

@@ -92,8 +92,14 @@ fn run<const TRACE: bool, const PROFILE: bool>(
     tier: Option<&Tier<'_, dyn TierUp + '_>>,
 ) -> Control {
     let ops = code.ops.as_ptr();
-    let mut pc = ctx.pc.ix();
+    // The next op, as a pointer (`pc!()` is its decoded address).
+    let mut ip: *const Op = ops.wrapping_add(ctx.pc.ix());
     let mut base = ctx.frame().base as usize;
+    macro_rules! pc {
+        () => {
+            (ip as usize - ops as usize) / std::mem::size_of::<Op>()
+        };
+    }
     let max_bytes = vm.config.max_stack.saturating_mul(VALUE_BYTES);
     let budget0 = ctx.budget;
     let mut budget = budget0;
@@ -153,10 +159,10 @@ fn run<const TRACE: bool, const PROFILE: bool>(
         ($e:expr) => {{
             let e = $e;
             sync!();
-            ctx.pc = Dpc(pc as u32);
+            ctx.pc = Dpc(pc!() as u32);
             match unwind(ctx, e, vm) {
                 Ok(to) => {
-                    pc = to as usize;
+                    ip = ops.wrapping_add(to as usize);
                     base = ctx.frame().base as usize;
                     regs!();
                     continue;
@@ -178,17 +184,17 @@ fn run<const TRACE: bool, const PROFILE: bool>(
     macro_rules! generic {
         () => {{
             sync!();
-            ctx.pc = Dpc(pc as u32);
+            ctx.pc = Dpc(pc!() as u32);
             match semantics::exec(
                 ctx,
                 &code.layout,
                 vm,
                 proc,
-                code.layout.addr(Dpc(pc as u32)).0,
+                code.layout.addr(Dpc(pc!() as u32)).0,
             ) {
-                Control::Next => pc += 1,
+                Control::Next => ip = ip.wrapping_add(1),
                 Control::Jump(to) => {
-                    pc = to.ix();
+                    ip = ops.wrapping_add(to.ix());
                     base = ctx.frame().base as usize;
                 }
                 Control::Raise(e) => raise!(e),
@@ -254,7 +260,7 @@ fn run<const TRACE: bool, const PROFILE: bool>(
             match $f(&*top) {
                 Ok(r) => {
                     discard(std::mem::replace(top, r));
-                    pc += 1;
+                    ip = ip.wrapping_add(1);
                 }
                 Err(_) => generic!(),
             }
@@ -277,7 +283,7 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                         discard(std::mem::replace(&mut *sp.sub(1), r));
                         discard(b);
                     }
-                    pc += 1;
+                    ip = ip.wrapping_add(1);
                 }
                 Err(_) => generic!(),
             }
@@ -288,7 +294,7 @@ fn run<const TRACE: bool, const PROFILE: bool>(
         ($cost:expr) => {{
             let cost = $cost;
             if budget <= 0 {
-                ctx.pc = Dpc(pc as u32);
+                ctx.pc = Dpc(pc!() as u32);
                 leave!(Control::Preempted);
             }
             budget -= cost as i64;
@@ -299,7 +305,7 @@ fn run<const TRACE: bool, const PROFILE: bool>(
             if sp as usize + 2 * VALUE_BYTES * cost as usize > lim {
                 raise!(Value::error("stack overflow"));
             }
-            pc += 1;
+            ip = ip.wrapping_add(1);
         }};
     }
     // A binary operator (the operator is part of the op: one dispatch).
@@ -317,7 +323,7 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                         if let Some(r) = op.ints(*a, *b) {
                             sp = sp.sub(1);
                             put_int(sp.sub(1), r);
-                            pc += 1;
+                            ip = ip.wrapping_add(1);
                             continue;
                         }
                     }
@@ -325,7 +331,7 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                         if let Some(r) = op.floats(*a, *b) {
                             sp = sp.sub(1);
                             put_float(sp.sub(1), r);
-                            pc += 1;
+                            ip = ip.wrapping_add(1);
                             continue;
                         }
                     }
@@ -356,24 +362,24 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                 put_int(sp, r as i64);
                 sp = sp.add(1);
             }
-            pc += 1;
+            ip = ip.wrapping_add(1);
         }};
     }
     loop {
-        debug_assert!(pc < code.ops.len());
+        debug_assert!(pc!() < code.ops.len());
         // SAFETY: every decoded target, return address and fall-through is
         // an op of `code` (each module ends with a HALT; fused ops skip
         // only ops of their own block).
         // (A reference: the match copies only the fields an arm uses.)
-        let op = unsafe { &*ops.add(pc) };
+        let op = unsafe { &*ip };
         if TRACE && !matches!(op, Op::Charge(_) | Op::ChargeJit(_)) {
             sync!();
-            trace::step(ctx, code, vm, proc, pc);
+            trace::step(ctx, code, vm, proc, pc!());
         }
         if PROFILE {
             let charge = matches!(op, Op::Charge(_) | Op::ChargeJit(_));
             sync!();
-            crate::profile::step(ctx, code, vm, pc, charge);
+            crate::profile::step(ctx, code, vm, pc!(), charge);
         }
         match *op {
             Op::Charge(cost) => charge!(cost),
@@ -382,9 +388,12 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                 // whether compiled code takes over here (before charging:
                 // compiled code charges). T1, X3 (src/jit/README.md).
                 if let Some(t) = tier {
-                    let watched = t.watch.get(pc).is_some_and(|w| w.load(Ordering::Relaxed));
-                    if watched && t.hook.tier_up(Dpc(pc as u32)) {
-                        ctx.pc = Dpc(pc as u32);
+                    let watched = t
+                        .watch
+                        .get(pc!())
+                        .is_some_and(|w| w.load(Ordering::Relaxed));
+                    if watched && t.hook.tier_up(Dpc(pc!() as u32)) {
+                        ctx.pc = Dpc(pc!() as u32);
                         leave!(Control::Continue);
                     }
                 }
@@ -392,11 +401,11 @@ fn run<const TRACE: bool, const PROFILE: bool>(
             }
             Op::PushInt(n) => {
                 push_int!(n);
-                pc += 1;
+                ip = ip.wrapping_add(1);
             }
             Op::PushConst(k) => {
                 push!(copy(&code.consts[k as usize]));
-                pc += 1;
+                ip = ip.wrapping_add(1);
             }
             Op::Dup => {
                 if sp == st {
@@ -404,7 +413,7 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                 }
                 // SAFETY: one operand below `sp`.
                 push!(copy(unsafe { &*sp.sub(1) }));
-                pc += 1;
+                ip = ip.wrapping_add(1);
             }
             Op::Pop => {
                 if sp == st {
@@ -415,7 +424,7 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                     sp = sp.sub(1);
                     discard(sp.read());
                 }
-                pc += 1;
+                ip = ip.wrapping_add(1);
             }
             Op::Swap => {
                 if below!(2) {
@@ -423,7 +432,7 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                 }
                 // SAFETY: two operands below `sp`.
                 unsafe { std::ptr::swap(sp.sub(1), sp.sub(2)) };
-                pc += 1;
+                ip = ip.wrapping_add(1);
             }
             Op::Over => {
                 if below!(2) {
@@ -431,12 +440,12 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                 }
                 // SAFETY: two operands below `sp`.
                 push!(copy(unsafe { &*sp.sub(2) }));
-                pc += 1;
+                ip = ip.wrapping_add(1);
             }
             Op::Load(s) => match slot!(s) {
                 Some(v) => {
                     push!(copy(v));
-                    pc += 1;
+                    ip = ip.wrapping_add(1);
                 }
                 None => generic!(),
             },
@@ -446,12 +455,12 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                 Some(Value::Int(n)) => {
                     let n = *n;
                     push_int!(n);
-                    pc += 1;
+                    ip = ip.wrapping_add(1);
                 }
                 cell => match semantics::vars::take_heap(cell) {
                     Some(v) => {
                         push!(v);
-                        pc += 1;
+                        ip = ip.wrapping_add(1);
                     }
                     None => generic!(),
                 },
@@ -469,7 +478,7 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                 if let Some(old) = cell.replace(v) {
                     discard(old);
                 }
-                pc += 1;
+                ip = ip.wrapping_add(1);
             }
             Op::Add => arith!(Arith::Add),
             Op::Sub => arith!(Arith::Sub),
@@ -486,7 +495,7 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                         if let Some(r) = op.floats(a, b) {
                             sp = sp.sub(1);
                             put_float(sp.sub(1), r);
-                            pc += 1;
+                            ip = ip.wrapping_add(1);
                             continue;
                         }
                     }
@@ -512,7 +521,7 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                             sp = sp.sub(1);
                             put_int(sp.sub(1), r as i64);
                         }
-                        pc += 1;
+                        ip = ip.wrapping_add(1);
                         continue;
                     }
                 }
@@ -527,7 +536,7 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                 let key = ops::FieldKey::Name(&code.atoms[k as usize]);
                 unary!(|obj: &Value| ops::get_field(obj, key))
             }
-            Op::Jmp(t) => pc = t as usize,
+            Op::Jmp(t) => ip = ops.wrapping_add(t as usize),
             Op::Jz(t) => {
                 if sp == st {
                     generic!()
@@ -537,7 +546,11 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                     sp = sp.sub(1);
                     sp.read()
                 };
-                pc = if v.is_truthy() { pc + 1 } else { t as usize };
+                ip = if v.is_truthy() {
+                    ip.wrapping_add(1)
+                } else {
+                    ops.wrapping_add(t as usize)
+                };
                 discard(v);
             }
             Op::Jnz(t) => {
@@ -549,12 +562,16 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                     sp = sp.sub(1);
                     sp.read()
                 };
-                pc = if v.is_truthy() { t as usize } else { pc + 1 };
+                ip = if v.is_truthy() {
+                    ops.wrapping_add(t as usize)
+                } else {
+                    ip.wrapping_add(1)
+                };
                 discard(v);
             }
             Op::Call(site) => {
                 sync!();
-                ctx.pc = Dpc(pc as u32);
+                ctx.pc = Dpc(pc!() as u32);
                 let site = &code.calls[site as usize];
                 tryv!(calls::call(
                     ctx,
@@ -564,37 +581,37 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                     &site.param_slots,
                     site.frame_size,
                     site.tail,
-                    pc as u32 + 1
+                    pc!() as u32 + 1
                 ));
-                pc = site.entry as usize;
+                ip = ops.wrapping_add(site.entry as usize);
                 base = ctx.frame().base as usize;
                 regs!();
             }
             Op::CallFunction { tail } => {
                 sync!();
-                ctx.pc = Dpc(pc as u32);
+                ctx.pc = Dpc(pc!() as u32);
                 let entry = tryv!(calls::call_function(
                     ctx,
                     vm,
                     &code.layout,
-                    code.layout.addr(Dpc(pc as u32)).0,
+                    code.layout.addr(Dpc(pc!() as u32)).0,
                     tail,
-                    pc as u32 + 1
+                    pc!() as u32 + 1
                 ));
-                pc = entry as usize;
+                ip = ops.wrapping_add(entry as usize);
                 base = ctx.frame().base as usize;
                 regs!();
             }
             Op::Ret => {
                 sync!();
-                ctx.pc = Dpc(pc as u32);
+                ctx.pc = Dpc(pc!() as u32);
                 match calls::ret(ctx, &code.layout, vm, proc) {
                     Control::Jump(to) => {
-                        pc = to.ix();
+                        ip = ops.wrapping_add(to.ix());
                         base = ctx.frame().base as usize;
                     }
                     Control::Raise(e) => raise!(e),
-                    Control::Next => pc += 1,
+                    Control::Next => ip = ip.wrapping_add(1),
                     out => leave!(out),
                 }
                 regs!();
@@ -602,11 +619,11 @@ fn run<const TRACE: bool, const PROFILE: bool>(
             Op::Generic => generic!(),
             Op::Library(op) => {
                 sync!();
-                ctx.pc = Dpc(pc as u32);
-                let at = code.layout.addr(Dpc(pc as u32)).0;
+                ctx.pc = Dpc(pc!() as u32);
+                let at = code.layout.addr(Dpc(pc!() as u32)).0;
                 tryv!(semantics::library(ctx, vm, at, op));
                 regs!();
-                pc += 1;
+                ip = ip.wrapping_add(1);
             }
             Op::Send(lit) => {
                 // The message and (unless given) an Int PID: else the
@@ -632,7 +649,7 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                 };
                 sync!();
                 proc.node.send(proc.pid, to, msg);
-                pc += 1;
+                ip = ip.wrapping_add(1);
             }
             Op::Receive => {
                 sync!();
@@ -640,38 +657,46 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                 regs!();
                 if !got {
                     // Resumes at this RECEIVE when woken.
-                    ctx.pc = Dpc(pc as u32);
+                    ctx.pc = Dpc(pc!() as u32);
                     leave!(Control::Waiting);
                 }
-                pc += 1;
+                ip = ip.wrapping_add(1);
             }
+            // ADD or MUL (the decoder made SUB an ADD).
             Op::UpdateLocalInt { slot, k, op } => match slot!(slot) {
-                Some(Value::Int(a)) if op.ints(*a, k).is_some() => {
-                    *a = op.ints(*a, k).unwrap_or_default();
-                    pc += 4;
+                Some(Value::Int(a)) => {
+                    *a = if op == Arith::Add {
+                        a.wrapping_add(k)
+                    } else {
+                        a.wrapping_mul(k)
+                    };
+                    ip = ip.wrapping_add(4);
                 }
                 _ => generic!(),
             },
             Op::LoadArithInt { slot, k, op } => match slot!(slot) {
-                Some(Value::Int(a)) if op.ints(*a, k).is_some() => {
-                    let r = op.ints(*a, k).unwrap_or_default();
+                Some(Value::Int(a)) => {
+                    let r = if op == Arith::Add {
+                        a.wrapping_add(k)
+                    } else {
+                        a.wrapping_mul(k)
+                    };
                     push_int!(r);
-                    pc += 3;
+                    ip = ip.wrapping_add(3);
                 }
                 _ => generic!(),
             },
             Op::LoadCmpIntJump {
                 slot,
                 k,
-                cmp,
-                jump_if,
+                when,
                 target,
             } => match slot!(slot) {
                 Some(Value::Int(a)) => {
-                    pc = if cmp.ints(*a, k) == jump_if {
-                        target as usize
+                    ip = if decode::jumps(when, *a, k) {
+                        ops.wrapping_add(target as usize)
                     } else {
-                        pc + 4
+                        ip.wrapping_add(4)
                     };
                 }
                 _ => generic!(),
@@ -679,27 +704,28 @@ fn run<const TRACE: bool, const PROFILE: bool>(
             Op::CmpJump {
                 cmp,
                 jump_if,
+                when,
                 target,
             } => {
                 if below!(2) {
                     generic!()
                 }
                 // SAFETY: two operands below `sp`.
-                let r = match unsafe { (&*sp.sub(2), &*sp.sub(1)) } {
-                    (Value::Int(a), Value::Int(b)) => Some(cmp.ints(*a, *b)),
-                    (a, b) => ops::compare(cmp, a, b).ok(),
+                let jump = match unsafe { (&*sp.sub(2), &*sp.sub(1)) } {
+                    (Value::Int(a), Value::Int(b)) => Some(decode::jumps(when, *a, *b)),
+                    (a, b) => ops::compare(cmp, a, b).ok().map(|r| r == jump_if),
                 };
-                let Some(r) = r else { generic!() };
+                let Some(jump) = jump else { generic!() };
                 // SAFETY: as above; both operands are moved out once.
                 unsafe {
                     sp = sp.sub(2);
                     discard(sp.read());
                     discard(sp.add(1).read());
                 }
-                pc = if r == jump_if {
-                    target as usize
+                ip = if jump {
+                    ops.wrapping_add(target as usize)
                 } else {
-                    pc + 2
+                    ip.wrapping_add(2)
                 };
             }
             Op::UpdateLocalInPlace { slot, src, concat } => {
@@ -713,7 +739,7 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                 if !update_in_place(slot!(slot), operand, concat) {
                     generic!()
                 }
-                pc += 4;
+                ip = ip.wrapping_add(4);
             }
         }
     }
