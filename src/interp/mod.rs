@@ -81,7 +81,8 @@ fn run_profiled(
 /// back (`sync!`) before anything out of line looks at the context, and
 /// the pointers are read again (`regs!`) after anything that may have
 /// changed it; the budget and the reductions are written back when the
-/// slice ends (`leave!`). No inline path can panic between the two, so a
+/// slice ends (`leave!`; `end!` when an out-of-line call has just left
+/// the stack in the context). No inline path can panic between the two, so a
 /// value moved off the stack is never dropped twice.
 #[inline(always)]
 fn run<const TRACE: bool, const PROFILE: bool>(
@@ -143,10 +144,11 @@ fn run<const TRACE: bool, const PROFILE: bool>(
             unsafe { ctx.stack.set_len(depth!()) }
         }};
     }
-    macro_rules! leave {
+    // End the slice when the context already holds the stack (right
+    // after an out-of-line call: the registers are stale then).
+    macro_rules! end {
         ($out:expr) => {{
             let out = $out;
-            sync!();
             ctx.budget = budget;
             if !PROFILE {
                 ctx.reductions += (budget0 - budget) as u64;
@@ -154,11 +156,20 @@ fn run<const TRACE: bool, const PROFILE: bool>(
             return out;
         }};
     }
+    // End the slice from the registers.
+    macro_rules! leave {
+        ($out:expr) => {{
+            let out = $out;
+            sync!();
+            end!(out)
+        }};
+    }
     regs!();
+    // Unwind to a handler. The context must hold the stack (`sync!`
+    // first on an inline path; an out-of-line call leaves it there).
     macro_rules! raise {
         ($e:expr) => {{
             let e = $e;
-            sync!();
             ctx.pc = Dpc(pc!() as u32);
             match unwind(ctx, e, vm) {
                 Ok(to) => {
@@ -167,7 +178,7 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                     regs!();
                     continue;
                 }
-                Err(e) => leave!(Control::Crashed(e)),
+                Err(e) => end!(Control::Crashed(e)),
             }
         }};
     }
@@ -198,7 +209,7 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                     base = ctx.frame().base as usize;
                 }
                 Control::Raise(e) => raise!(e),
-                out => leave!(out),
+                out => end!(out),
             }
             regs!();
             continue;
@@ -303,6 +314,7 @@ fn run<const TRACE: bool, const PROFILE: bool>(
             }
             // No instruction grows the stack by more than two.
             if sp as usize + 2 * VALUE_BYTES * cost as usize > lim {
+                sync!();
                 raise!(Value::error("stack overflow"));
             }
             ip = ip.wrapping_add(1);
@@ -612,7 +624,7 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                     }
                     Control::Raise(e) => raise!(e),
                     Control::Next => ip = ip.wrapping_add(1),
-                    out => leave!(out),
+                    out => end!(out),
                 }
                 regs!();
             }
