@@ -14,11 +14,13 @@
 use crate::bytecode::{Arith, Cmp};
 use crate::bytecode::{Instr, Program};
 use crate::exec::{Addr, Layout};
-use ttvm_runtime::Value;
+use ttvm_runtime::{Atom, Value};
 
 /// A call site: everything a CALL needs, resolved.
 #[derive(Debug)]
 pub struct CallSite {
+    /// Program address of the CALL itself.
+    pub at: u32,
     /// Decoded address of the callee's entry.
     pub entry: u32,
     /// Program address of the callee's entry.
@@ -53,8 +55,29 @@ pub enum Op {
     /// value is taken out of the variable.
     Move(u32),
     Store(u32),
-    Arith(Arith),
-    Cmp(Cmp),
+    // The operators and comparisons, one op each (no second dispatch).
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    /// `ADD_F SUB_F MUL_F DIV_F`.
+    ArithF(Arith),
+    /// `EQ_F … LE_F`.
+    CmpF(Cmp),
+    Neg,
+    Not,
+    Len,
+    Index,
+    ToFloat,
+    /// `GET_FIELD name`, the name in [`Code::atoms`].
+    GetField(u32),
     Jmp(u32),
     Jz(u32),
     Jnz(u32),
@@ -84,18 +107,18 @@ pub enum Op {
         k: i64,
         op: Arith,
     },
-    /// `LOAD x; PUSH_INT k; <cmp>; JZ|JNZ t`
+    /// `LOAD x; PUSH_INT k; <cmp>; JZ|JNZ t` (`when`: see [`when`]).
     LoadCmpIntJump {
         slot: u32,
         k: i64,
-        cmp: Cmp,
-        jump_if: bool,
+        when: u8,
         target: u32,
     },
     /// `<cmp>; JZ|JNZ t`
     CmpJump {
         cmp: Cmp,
         jump_if: bool,
+        when: u8,
         target: u32,
     },
     /// `LOAD x; PUSH_* c | LOAD y; APPEND|CONCAT; STORE x` done in place.
@@ -106,6 +129,31 @@ pub enum Op {
     },
 }
 
+impl Op {
+    /// The op of an operator.
+    fn arith(op: Arith) -> Op {
+        match op {
+            Arith::Add => Op::Add,
+            Arith::Sub => Op::Sub,
+            Arith::Mul => Op::Mul,
+            Arith::Div => Op::Div,
+            Arith::Mod => Op::Mod,
+        }
+    }
+
+    /// The op of a comparison.
+    fn cmp(cmp: Cmp) -> Op {
+        match cmp {
+            Cmp::Eq => Op::Eq,
+            Cmp::Ne => Op::Ne,
+            Cmp::Lt => Op::Lt,
+            Cmp::Le => Op::Le,
+            Cmp::Gt => Op::Gt,
+            Cmp::Ge => Op::Ge,
+        }
+    }
+}
+
 /// A program decoded for the interpreter.
 #[derive(Debug)]
 pub struct Code {
@@ -114,6 +162,8 @@ pub struct Code {
     pub layout: Layout,
     pub calls: Vec<CallSite>,
     pub consts: Vec<Value>,
+    /// Field names of `GetField` ops.
+    pub atoms: Vec<Atom>,
 }
 
 impl Code {
@@ -131,6 +181,7 @@ impl Code {
             layout,
             calls: Vec::new(),
             consts: Vec::new(),
+            atoms: Vec::new(),
         };
         for i in 0..n {
             if p.block_start[i] {
@@ -168,8 +219,10 @@ impl Code {
             None => {}
         }
         match (instr.arith(), instr.cmp()) {
-            (Some((op, false)), _) => return Op::Arith(op),
-            (_, Some((cmp, false))) => return Op::Cmp(cmp),
+            (Some((op, false)), _) => return Op::arith(op),
+            (Some((op, true)), _) => return Op::ArithF(op),
+            (_, Some((cmp, false))) => return Op::cmp(cmp),
+            (_, Some((cmp, true))) => return Op::CmpF(cmp),
             _ => {}
         }
         if let Some(t) = instr.target() {
@@ -190,6 +243,7 @@ impl Code {
             Instr::Ret(_) => Op::Ret,
             Instr::Call(c) => {
                 self.calls.push(CallSite {
+                    at: i as u32,
                     entry: self.target(c.target),
                     target: c.target,
                     param_slots: c.param_slots.clone(),
@@ -200,6 +254,18 @@ impl Code {
             }
             Instr::CallFunction(_) => Op::CallFunction { tail },
             Instr::Send(to) => Op::Send(to.0),
+            Instr::Neg(_) => Op::Neg,
+            Instr::Not(_) => Op::Not,
+            Instr::Len(_) => Op::Len,
+            Instr::Index(_) => Op::Index,
+            Instr::ToFloat(_) => Op::ToFloat,
+            Instr::GetField(f) => match &f.0 {
+                Some(name) => {
+                    self.atoms.push(name.clone());
+                    Op::GetField((self.atoms.len() - 1) as u32)
+                }
+                None => Op::Generic,
+            },
             Instr::Receive(_) => Op::Receive,
             other if other.opcode().info().library => Op::Library(other.opcode()),
             _ => Op::Generic,
@@ -225,9 +291,10 @@ impl Code {
         let branch = Instr::branch;
         if let Some([Instr::Load(x), Instr::PushInt(k), op, Instr::Store(y)]) = window(4) {
             if let (Some(op), true) = (arith(op), x.slot == y.slot) {
+                let (op, k) = add_for_sub(op, *k);
                 return Some(Op::UpdateLocalInt {
                     slot: x.slot,
-                    k: *k,
+                    k,
                     op,
                 });
             }
@@ -237,8 +304,7 @@ impl Code {
                 return Some(Op::LoadCmpIntJump {
                     slot: x.slot,
                     k: *k,
-                    cmp,
-                    jump_if,
+                    when: when(cmp, jump_if),
                     target: self.target(t),
                 });
             }
@@ -259,9 +325,10 @@ impl Code {
         }
         if let Some([Instr::Load(x), Instr::PushInt(k), op]) = window(3) {
             if let Some(op) = arith(op) {
+                let (op, k) = add_for_sub(op, *k);
                 return Some(Op::LoadArithInt {
                     slot: x.slot,
-                    k: *k,
+                    k,
                     op,
                 });
             }
@@ -271,12 +338,48 @@ impl Code {
                 return Some(Op::CmpJump {
                     cmp,
                     jump_if,
+                    when: when(cmp, jump_if),
                     target: self.target(t),
                 });
             }
         }
         None
     }
+}
+
+/// `x - k` is `x + (-k)` in wrapping arithmetic: the fused Int updates
+/// run only ADD and MUL (one test instead of a switch on the operator).
+fn add_for_sub(op: Arith, k: i64) -> (Arith, i64) {
+    match op {
+        Arith::Sub => (Arith::Add, k.wrapping_neg()),
+        op => (op, k),
+    }
+}
+
+/// When a fused compare-and-branch jumps, as a mask of orderings: bit
+/// `o + 1` is set when it jumps for `a.cmp(b)` = `o` (-1, 0, 1). The
+/// dispatch loop tests the bit instead of switching on the comparison.
+pub fn when(cmp: Cmp, jump_if: bool) -> u8 {
+    let holds = match cmp {
+        Cmp::Lt => 0b001,
+        Cmp::Le => 0b011,
+        Cmp::Eq => 0b010,
+        Cmp::Ne => 0b101,
+        Cmp::Gt => 0b100,
+        Cmp::Ge => 0b110,
+    };
+    if jump_if {
+        holds
+    } else {
+        holds ^ 0b111
+    }
+}
+
+/// Whether a fused compare-and-branch with mask `when` jumps for `a`, `b`.
+#[inline(always)]
+pub fn jumps(when: u8, a: i64, b: i64) -> bool {
+    let o = (a > b) as u32 + 1 - (a < b) as u32;
+    (when >> o) & 1 != 0
 }
 
 /// How many program instructions a fused op covers (1 for plain ops).

@@ -13,6 +13,7 @@ pub use crate::exec::semantics::Proc;
 pub use decode::Code;
 pub(crate) use trace::DEBUG_VALUE_BYTES;
 
+use crate::bytecode::{Arith, Cmp};
 use crate::exec::ops;
 use crate::exec::semantics::{self, calls, unwind, update_in_place};
 use crate::exec::{Context, Control, Dpc, Vm};
@@ -71,6 +72,18 @@ fn run_profiled(
 
 /// `TRACE`: `--debug`/`--trace` lines before each instruction; `PROFILE`:
 /// `--profile`'s hook before each op (`crate::profile::step`).
+///
+/// The loop keeps the hot state in locals the compiler can hold in
+/// registers (docs/PERFORMANCE.md, "The interpreter's registers"): the
+/// operand stack as raw pointers (`st` its start, `sp` one past its top,
+/// `end` the end of its capacity), the current frame's variable slots
+/// (`lp`, `nl` of them), and the budget. `ctx.stack`'s length is written
+/// back (`sync!`) before anything out of line looks at the context, and
+/// the pointers are read again (`regs!`) after anything that may have
+/// changed it; the budget and the reductions are written back when the
+/// slice ends (`leave!`; `end!` when an out-of-line call has just left
+/// the stack in the context). No inline path can panic between the two, so a
+/// value moved off the stack is never dropped twice.
 #[inline(always)]
 fn run<const TRACE: bool, const PROFILE: bool>(
     ctx: &mut Context,
@@ -79,20 +92,93 @@ fn run<const TRACE: bool, const PROFILE: bool>(
     proc: &mut Proc<'_>,
     tier: Option<&Tier<'_, dyn TierUp + '_>>,
 ) -> Control {
-    let mut pc = ctx.pc.ix();
+    let ops = code.ops.as_ptr();
+    // The next op, as a pointer (`pc!()` is its decoded address).
+    let mut ip: *const Op = ops.wrapping_add(ctx.pc.ix());
     let mut base = ctx.frame().base as usize;
-    let max_stack = vm.config.max_stack;
+    macro_rules! pc {
+        () => {
+            (ip as usize - ops as usize) / std::mem::size_of::<Op>()
+        };
+    }
+    let max_bytes = vm.config.max_stack.saturating_mul(VALUE_BYTES);
+    let budget0 = ctx.budget;
+    let mut budget = budget0;
+    let mut st: *mut Value;
+    let mut sp: *mut Value;
+    let mut end: *mut Value;
+    let mut lp: *mut Option<Value>;
+    let mut nl: usize;
+    // The address past which the stack is over its limit.
+    let mut lim: usize;
+    // Operands on the stack (all frames'), from the registers.
+    macro_rules! depth {
+        () => {
+            (sp as usize - st as usize) / VALUE_BYTES
+        };
+    }
+    // Fewer than `n` operands on the stack.
+    macro_rules! below {
+        ($n:expr) => {
+            (sp as usize) < (st as usize) + $n * VALUE_BYTES
+        };
+    }
+    macro_rules! regs {
+        () => {{
+            st = ctx.stack.as_mut_ptr();
+            // SAFETY: within (or one past) the stack's allocation.
+            unsafe {
+                sp = st.add(ctx.stack.len());
+                end = st.add(ctx.stack.capacity());
+            }
+            // The current frame's slots are the last ones (`push_frame`).
+            lim = (st as usize).saturating_add(max_bytes);
+            nl = ctx.locals.len().saturating_sub(base);
+            lp = ctx.locals.as_mut_ptr().wrapping_add(base);
+        }};
+    }
+    macro_rules! sync {
+        () => {{
+            // SAFETY: the values below `sp` are initialised (the inline
+            // paths keep that), the capacity is `end - st`.
+            unsafe { ctx.stack.set_len(depth!()) }
+        }};
+    }
+    // End the slice when the context already holds the stack (right
+    // after an out-of-line call: the registers are stale then).
+    macro_rules! end {
+        ($out:expr) => {{
+            let out = $out;
+            ctx.budget = budget;
+            if !PROFILE {
+                ctx.reductions += (budget0 - budget) as u64;
+            }
+            return out;
+        }};
+    }
+    // End the slice from the registers.
+    macro_rules! leave {
+        ($out:expr) => {{
+            let out = $out;
+            sync!();
+            end!(out)
+        }};
+    }
+    regs!();
+    // Unwind to a handler. The context must hold the stack (`sync!`
+    // first on an inline path; an out-of-line call leaves it there).
     macro_rules! raise {
         ($e:expr) => {{
             let e = $e;
-            ctx.pc = Dpc(pc as u32);
+            ctx.pc = Dpc(pc!() as u32);
             match unwind(ctx, e, vm) {
                 Ok(to) => {
-                    pc = to as usize;
+                    ip = ops.wrapping_add(to as usize);
                     base = ctx.frame().base as usize;
+                    regs!();
                     continue;
                 }
-                Err(e) => return Control::Crashed(e),
+                Err(e) => end!(Control::Crashed(e)),
             }
         }};
     }
@@ -104,287 +190,525 @@ fn run<const TRACE: bool, const PROFILE: bool>(
             }
         };
     }
+    // The instruction with its complete semantics (`exec::semantics`):
+    // every op's slow path and error.
     macro_rules! generic {
         () => {{
-            ctx.pc = Dpc(pc as u32);
+            sync!();
+            ctx.pc = Dpc(pc!() as u32);
             match semantics::exec(
                 ctx,
                 &code.layout,
                 vm,
                 proc,
-                code.layout.addr(Dpc(pc as u32)).0,
+                code.layout.addr(Dpc(pc!() as u32)).0,
             ) {
-                Control::Next => pc += 1,
+                Control::Next => ip = ip.wrapping_add(1),
                 Control::Jump(to) => {
-                    pc = to.ix();
+                    ip = ops.wrapping_add(to.ix());
                     base = ctx.frame().base as usize;
                 }
                 Control::Raise(e) => raise!(e),
-                out => return out,
+                out => end!(out),
             }
+            regs!();
             continue;
+        }};
+    }
+    // Push a value (the stack grows out of line when full).
+    macro_rules! push {
+        ($v:expr) => {{
+            let v: Value = $v;
+            if sp == end {
+                sync!();
+                ctx.stack.reserve(1);
+                regs!();
+            }
+            // SAFETY: `sp < end`: room for one more.
+            unsafe {
+                sp.write(v);
+                sp = sp.add(1);
+            }
+        }};
+    }
+    macro_rules! push_int {
+        ($n:expr) => {{
+            let n: i64 = $n;
+            if sp == end {
+                sync!();
+                ctx.stack.reserve(1);
+                regs!();
+            }
+            // SAFETY: `sp < end`: room for one more.
+            unsafe {
+                put_int(sp, n);
+                sp = sp.add(1);
+            }
+        }};
+    }
+    // The variable slot `slot` of the current frame, or the generic path
+    // (which reports an out-of-frame slot or an unset variable).
+    macro_rules! slot {
+        ($slot:expr) => {{
+            let slot = $slot as usize;
+            if slot >= nl {
+                generic!()
+            }
+            // SAFETY: `slot < nl`: a slot of the current frame.
+            unsafe { &mut *lp.add(slot) }
+        }};
+    }
+    // A unary operation on the top of the stack with its complete
+    // definition; an error goes through the generic path (which raises it
+    // with the operand left on the stack).
+    macro_rules! unary {
+        ($f:expr) => {{
+            if sp == st {
+                generic!()
+            }
+            // SAFETY: one operand below `sp`.
+            let top = unsafe { &mut *sp.sub(1) };
+            match $f(&*top) {
+                Ok(r) => {
+                    discard(std::mem::replace(top, r));
+                    ip = ip.wrapping_add(1);
+                }
+                Err(_) => generic!(),
+            }
+        }};
+    }
+    // A binary operation on the two top operands, as `unary!`.
+    macro_rules! binary {
+        ($f:expr) => {{
+            if below!(2) {
+                generic!()
+            }
+            // SAFETY: two operands below `sp`.
+            let (a, b) = unsafe { (&*sp.sub(2), &*sp.sub(1)) };
+            match $f(a, b) {
+                Ok(r) => {
+                    // SAFETY: as above; `b` is moved out and dropped once.
+                    unsafe {
+                        sp = sp.sub(1);
+                        let b = sp.read();
+                        discard(std::mem::replace(&mut *sp.sub(1), r));
+                        discard(b);
+                    }
+                    ip = ip.wrapping_add(1);
+                }
+                Err(_) => generic!(),
+            }
         }};
     }
     // The reduction accounting at a block start (SPEC §4.6).
     macro_rules! charge {
         ($cost:expr) => {{
             let cost = $cost;
-            if ctx.budget <= 0 {
-                ctx.pc = Dpc(pc as u32);
-                return Control::Preempted;
+            if budget <= 0 {
+                ctx.pc = Dpc(pc!() as u32);
+                leave!(Control::Preempted);
             }
-            ctx.budget -= cost as i64;
-            ctx.reductions += cost as u64;
+            budget -= cost as i64;
+            if PROFILE {
+                ctx.reductions += cost as u64;
+            }
             // No instruction grows the stack by more than two.
-            if ctx.stack.len() + 2 * cost as usize > max_stack {
+            if sp as usize + 2 * VALUE_BYTES * cost as usize > lim {
+                sync!();
                 raise!(Value::error("stack overflow"));
             }
-            pc += 1;
+            ip = ip.wrapping_add(1);
+        }};
+    }
+    // A binary operator (the operator is part of the op: one dispatch).
+    macro_rules! arith {
+        ($op:expr) => {{
+            let op: Arith = $op;
+            if below!(2) {
+                generic!()
+            }
+            // SAFETY: two operands below `sp`; the result replaces
+            // two numbers (nothing to drop).
+            unsafe {
+                match (&*sp.sub(2), &*sp.sub(1)) {
+                    (Value::Int(a), Value::Int(b)) => {
+                        if let Some(r) = op.ints(*a, *b) {
+                            sp = sp.sub(1);
+                            put_int(sp.sub(1), r);
+                            ip = ip.wrapping_add(1);
+                            continue;
+                        }
+                    }
+                    (Value::Float(a), Value::Float(b)) => {
+                        if let Some(r) = op.floats(*a, *b) {
+                            sp = sp.sub(1);
+                            put_float(sp.sub(1), r);
+                            ip = ip.wrapping_add(1);
+                            continue;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            binary!(|a, b| ops::arith(op, a, b))
+        }};
+    }
+    // A comparison, as `arith!`.
+    macro_rules! compare {
+        ($cmp:expr) => {{
+            let cmp: Cmp = $cmp;
+            if below!(2) {
+                generic!()
+            }
+            // SAFETY: two operands below `sp`.
+            let r = match unsafe { (&*sp.sub(2), &*sp.sub(1)) } {
+                (Value::Int(a), Value::Int(b)) => Some(cmp.ints(*a, *b)),
+                (a, b) => ops::compare(cmp, a, b).ok(),
+            };
+            let Some(r) = r else { generic!() };
+            // SAFETY: as above; both operands are moved out once.
+            unsafe {
+                sp = sp.sub(2);
+                discard(sp.read());
+                discard(sp.add(1).read());
+                put_int(sp, r as i64);
+                sp = sp.add(1);
+            }
+            ip = ip.wrapping_add(1);
         }};
     }
     loop {
-        let op = code.ops[pc];
+        debug_assert!(pc!() < code.ops.len());
+        // SAFETY: every decoded target, return address and fall-through is
+        // an op of `code` (each module ends with a HALT; fused ops skip
+        // only ops of their own block).
+        // (A reference: the match copies only the fields an arm uses.)
+        let op = unsafe { &*ip };
         if TRACE && !matches!(op, Op::Charge(_) | Op::ChargeJit(_)) {
-            trace::step(ctx, code, vm, proc, pc);
+            sync!();
+            trace::step(ctx, code, vm, proc, pc!());
         }
         if PROFILE {
             let charge = matches!(op, Op::Charge(_) | Op::ChargeJit(_));
-            crate::profile::step(ctx, code, vm, pc, charge);
+            sync!();
+            crate::profile::step(ctx, code, vm, pc!(), charge);
         }
-        match op {
+        match *op {
             Op::Charge(cost) => charge!(cost),
             Op::ChargeJit(cost) => {
                 // A header block of code decoded for a JIT first asks
                 // whether compiled code takes over here (before charging:
                 // compiled code charges). T1, X3 (src/jit/README.md).
                 if let Some(t) = tier {
-                    let watched = t.watch.get(pc).is_some_and(|w| w.load(Ordering::Relaxed));
-                    if watched && t.hook.tier_up(Dpc(pc as u32)) {
-                        ctx.pc = Dpc(pc as u32);
-                        return Control::Continue;
+                    let watched = t
+                        .watch
+                        .get(pc!())
+                        .is_some_and(|w| w.load(Ordering::Relaxed));
+                    if watched && t.hook.tier_up(Dpc(pc!() as u32)) {
+                        ctx.pc = Dpc(pc!() as u32);
+                        leave!(Control::Continue);
                     }
                 }
                 charge!(cost)
             }
             Op::PushInt(n) => {
-                push_int(&mut ctx.stack, n);
-                pc += 1;
+                push_int!(n);
+                ip = ip.wrapping_add(1);
             }
             Op::PushConst(k) => {
-                ctx.stack.push(code.consts[k as usize].clone());
-                pc += 1;
+                push!(copy(&code.consts[k as usize]));
+                ip = ip.wrapping_add(1);
             }
             Op::Dup => {
-                let Some(v) = ctx.stack.last() else {
+                if sp == st {
                     generic!()
-                };
-                ctx.stack.push(v.clone());
-                pc += 1;
+                }
+                // SAFETY: one operand below `sp`.
+                push!(copy(unsafe { &*sp.sub(1) }));
+                ip = ip.wrapping_add(1);
             }
             Op::Pop => {
-                let Some(v) = ctx.stack.pop() else { generic!() };
-                discard(v);
-                pc += 1;
+                if sp == st {
+                    generic!()
+                }
+                // SAFETY: one operand below `sp`, moved out once.
+                unsafe {
+                    sp = sp.sub(1);
+                    discard(sp.read());
+                }
+                ip = ip.wrapping_add(1);
             }
             Op::Swap => {
-                let n = ctx.stack.len();
-                if n < 2 {
+                if below!(2) {
                     generic!()
                 }
-                ctx.stack.swap(n - 1, n - 2);
-                pc += 1;
+                // SAFETY: two operands below `sp`.
+                unsafe { std::ptr::swap(sp.sub(1), sp.sub(2)) };
+                ip = ip.wrapping_add(1);
             }
             Op::Over => {
-                let n = ctx.stack.len();
-                if n < 2 {
+                if below!(2) {
                     generic!()
                 }
-                let v = ctx.stack[n - 2].clone();
-                ctx.stack.push(v);
-                pc += 1;
+                // SAFETY: two operands below `sp`.
+                push!(copy(unsafe { &*sp.sub(2) }));
+                ip = ip.wrapping_add(1);
             }
-            Op::Load(slot) => match &ctx.locals[base + slot as usize] {
+            Op::Load(s) => match slot!(s) {
                 Some(v) => {
-                    let v = v.clone();
-                    ctx.stack.push(v);
-                    pc += 1;
+                    push!(copy(v));
+                    ip = ip.wrapping_add(1);
                 }
                 None => generic!(),
             },
             // A last use: an Int is copied as by LOAD; anything else goes
             // through `take_heap` (a heap value leaves the variable).
-            Op::Move(slot) => match &mut ctx.locals[base + slot as usize] {
+            Op::Move(s) => match slot!(s) {
                 Some(Value::Int(n)) => {
                     let n = *n;
-                    push_int(&mut ctx.stack, n);
-                    pc += 1;
+                    push_int!(n);
+                    ip = ip.wrapping_add(1);
                 }
                 cell => match semantics::vars::take_heap(cell) {
                     Some(v) => {
-                        ctx.stack.push(v);
-                        pc += 1;
+                        push!(v);
+                        ip = ip.wrapping_add(1);
                     }
                     None => generic!(),
                 },
             },
-            Op::Store(slot) => {
-                let Some(v) = ctx.stack.pop() else { generic!() };
-                if let Some(old) = ctx.locals[base + slot as usize].replace(v) {
-                    discard(old);
-                }
-                pc += 1;
-            }
-            Op::Arith(op) => {
-                let n = ctx.stack.len();
-                if n < 2 {
+            Op::Store(s) => {
+                if sp == st {
                     generic!()
                 }
-                if let (Value::Int(a), Value::Int(b)) = (&ctx.stack[n - 2], &ctx.stack[n - 1]) {
-                    if let Some(r) = op.ints(*a, *b) {
-                        // SAFETY: n ≥ 2; both are Ints (nothing to drop).
-                        unsafe {
-                            ctx.stack.set_len(n - 1);
-                            put_int(ctx.stack.as_mut_ptr().add(n - 2), r);
+                let cell = slot!(s);
+                // SAFETY: one operand below `sp`, moved out once.
+                let v = unsafe {
+                    sp = sp.sub(1);
+                    sp.read()
+                };
+                if let Some(old) = cell.replace(v) {
+                    discard(old);
+                }
+                ip = ip.wrapping_add(1);
+            }
+            Op::Add => arith!(Arith::Add),
+            Op::Sub => arith!(Arith::Sub),
+            Op::Mul => arith!(Arith::Mul),
+            Op::Div => arith!(Arith::Div),
+            Op::Mod => arith!(Arith::Mod),
+            Op::ArithF(op) => {
+                if below!(2) {
+                    generic!()
+                }
+                // SAFETY: as for `Arith`.
+                unsafe {
+                    if let (Some(a), Some(b)) = (number(&*sp.sub(2)), number(&*sp.sub(1))) {
+                        if let Some(r) = op.floats(a, b) {
+                            sp = sp.sub(1);
+                            put_float(sp.sub(1), r);
+                            ip = ip.wrapping_add(1);
+                            continue;
                         }
-                        pc += 1;
+                    }
+                }
+                generic!()
+            }
+            Op::Eq => compare!(Cmp::Eq),
+            Op::Ne => compare!(Cmp::Ne),
+            Op::Lt => compare!(Cmp::Lt),
+            Op::Le => compare!(Cmp::Le),
+            Op::Gt => compare!(Cmp::Gt),
+            Op::Ge => compare!(Cmp::Ge),
+            Op::CmpF(cmp) => {
+                if below!(2) {
+                    generic!()
+                }
+                // SAFETY: two operands below `sp`.
+                let (a, b) = unsafe { (&*sp.sub(2), &*sp.sub(1)) };
+                if let (Some(_), Some(_)) = (number(a), number(b)) {
+                    if let Ok(r) = ops::compare_f(cmp, a, b) {
+                        // SAFETY: as above: two numbers (nothing to drop).
+                        unsafe {
+                            sp = sp.sub(1);
+                            put_int(sp.sub(1), r as i64);
+                        }
+                        ip = ip.wrapping_add(1);
                         continue;
                     }
                 }
-                let b = ctx.stack.pop().expect("checked");
-                let a = ctx.stack.pop().expect("checked");
-                let r = tryv!(ops::arith(op, &a, &b));
-                ctx.stack.push(r);
-                pc += 1;
+                generic!()
             }
-            Op::Cmp(cmp) => {
-                let n = ctx.stack.len();
-                if n < 2 {
+            Op::Neg => unary!(ops::neg),
+            Op::Not => unary!(|a: &Value| Ok::<_, ()>(Value::Bool(!a.is_truthy()))),
+            Op::Len => unary!(ops::len),
+            Op::ToFloat => unary!(ops::to_float),
+            Op::Index => binary!(ops::index),
+            Op::GetField(k) => {
+                let key = ops::FieldKey::Name(&code.atoms[k as usize]);
+                unary!(|obj: &Value| ops::get_field(obj, key))
+            }
+            Op::Jmp(t) => ip = ops.wrapping_add(t as usize),
+            Op::Jz(t) => {
+                if sp == st {
                     generic!()
                 }
-                let r = if let (Value::Int(a), Value::Int(b)) =
-                    (&ctx.stack[n - 2], &ctx.stack[n - 1])
-                {
-                    cmp.ints(*a, *b)
-                } else {
-                    tryv!(ops::compare(cmp, &ctx.stack[n - 2], &ctx.stack[n - 1]))
+                // SAFETY: one operand below `sp`, moved out once.
+                let v = unsafe {
+                    sp = sp.sub(1);
+                    sp.read()
                 };
-                ctx.stack.pop();
-                ctx.stack[n - 2] = Value::Int(r as i64);
-                pc += 1;
-            }
-            Op::Jmp(t) => pc = t as usize,
-            Op::Jz(t) => {
-                let Some(v) = ctx.stack.pop() else { generic!() };
-                pc = if v.is_truthy() { pc + 1 } else { t as usize };
+                ip = if v.is_truthy() {
+                    ip.wrapping_add(1)
+                } else {
+                    ops.wrapping_add(t as usize)
+                };
                 discard(v);
             }
             Op::Jnz(t) => {
-                let Some(v) = ctx.stack.pop() else { generic!() };
-                pc = if v.is_truthy() { t as usize } else { pc + 1 };
+                if sp == st {
+                    generic!()
+                }
+                // SAFETY: one operand below `sp`, moved out once.
+                let v = unsafe {
+                    sp = sp.sub(1);
+                    sp.read()
+                };
+                ip = if v.is_truthy() {
+                    ops.wrapping_add(t as usize)
+                } else {
+                    ip.wrapping_add(1)
+                };
                 discard(v);
             }
             Op::Call(site) => {
-                ctx.pc = Dpc(pc as u32);
+                sync!();
+                ctx.pc = Dpc(pc!() as u32);
                 let site = &code.calls[site as usize];
                 tryv!(calls::call(
                     ctx,
                     vm,
-                    code.layout.addr(Dpc(pc as u32)).0,
+                    site.at,
                     site.target,
                     &site.param_slots,
                     site.frame_size,
                     site.tail,
-                    pc as u32 + 1
+                    pc!() as u32 + 1
                 ));
-                pc = site.entry as usize;
+                ip = ops.wrapping_add(site.entry as usize);
                 base = ctx.frame().base as usize;
+                regs!();
             }
             Op::CallFunction { tail } => {
-                ctx.pc = Dpc(pc as u32);
+                sync!();
+                ctx.pc = Dpc(pc!() as u32);
                 let entry = tryv!(calls::call_function(
                     ctx,
                     vm,
                     &code.layout,
-                    code.layout.addr(Dpc(pc as u32)).0,
+                    code.layout.addr(Dpc(pc!() as u32)).0,
                     tail,
-                    pc as u32 + 1
+                    pc!() as u32 + 1
                 ));
-                pc = entry as usize;
+                ip = ops.wrapping_add(entry as usize);
                 base = ctx.frame().base as usize;
+                regs!();
             }
             Op::Ret => {
-                ctx.pc = Dpc(pc as u32);
+                sync!();
+                ctx.pc = Dpc(pc!() as u32);
                 match calls::ret(ctx, &code.layout, vm, proc) {
                     Control::Jump(to) => {
-                        pc = to.ix();
+                        ip = ops.wrapping_add(to.ix());
                         base = ctx.frame().base as usize;
                     }
                     Control::Raise(e) => raise!(e),
-                    Control::Next => pc += 1,
-                    out => return out,
+                    Control::Next => ip = ip.wrapping_add(1),
+                    out => end!(out),
                 }
+                regs!();
             }
             Op::Generic => generic!(),
             Op::Library(op) => {
-                ctx.pc = Dpc(pc as u32);
-                let at = code.layout.addr(Dpc(pc as u32)).0;
+                sync!();
+                ctx.pc = Dpc(pc!() as u32);
+                let at = code.layout.addr(Dpc(pc!() as u32)).0;
                 tryv!(semantics::library(ctx, vm, at, op));
-                pc += 1;
+                regs!();
+                ip = ip.wrapping_add(1);
             }
             Op::Send(lit) => {
                 // The message and (unless given) an Int PID: else the
                 // generic path raises the error.
-                let to = match (lit, ctx.stack.as_slice()) {
-                    (Some(to), [.., _]) => to,
-                    (None, [.., _, Value::Int(to)]) => {
-                        let to = *to;
-                        discard(ctx.stack.pop().expect("checked"));
-                        to
-                    }
+                let to = match lit {
+                    Some(to) if sp != st => to,
+                    // SAFETY: two operands below `sp`; an Int PID has
+                    // nothing to drop.
+                    None if !below!(2) => match unsafe { &*sp.sub(1) } {
+                        Value::Int(to) => {
+                            let to = *to;
+                            sp = sp.wrapping_sub(1);
+                            to
+                        }
+                        _ => generic!(),
+                    },
                     _ => generic!(),
                 };
-                let msg = ctx.stack.pop().expect("checked");
+                // SAFETY: one operand below `sp`, moved out once.
+                let msg = unsafe {
+                    sp = sp.sub(1);
+                    sp.read()
+                };
+                sync!();
                 proc.node.send(proc.pid, to, msg);
-                pc += 1;
+                ip = ip.wrapping_add(1);
             }
             Op::Receive => {
-                if !proc.node.receive_any(proc.me, &mut ctx.stack) {
+                sync!();
+                let got = proc.node.receive_any(proc.me, &mut ctx.stack);
+                regs!();
+                if !got {
                     // Resumes at this RECEIVE when woken.
-                    ctx.pc = Dpc(pc as u32);
-                    return Control::Waiting;
+                    ctx.pc = Dpc(pc!() as u32);
+                    leave!(Control::Waiting);
                 }
-                pc += 1;
+                ip = ip.wrapping_add(1);
             }
-            Op::UpdateLocalInt { slot, k, op } => {
-                let cell = &mut ctx.locals[base + slot as usize];
-                match cell {
-                    Some(Value::Int(a)) if op.ints(*a, k).is_some() => {
-                        *a = op.ints(*a, k).unwrap_or_default();
-                        pc += 4;
-                    }
-                    _ => generic!(),
+            // ADD or MUL (the decoder made SUB an ADD).
+            Op::UpdateLocalInt { slot, k, op } => match slot!(slot) {
+                Some(Value::Int(a)) => {
+                    *a = if op == Arith::Add {
+                        a.wrapping_add(k)
+                    } else {
+                        a.wrapping_mul(k)
+                    };
+                    ip = ip.wrapping_add(4);
                 }
-            }
-            Op::LoadArithInt { slot, k, op } => match &ctx.locals[base + slot as usize] {
-                Some(Value::Int(a)) if op.ints(*a, k).is_some() => {
-                    let r = op.ints(*a, k).unwrap_or_default();
-                    push_int(&mut ctx.stack, r);
-                    pc += 3;
+                _ => generic!(),
+            },
+            Op::LoadArithInt { slot, k, op } => match slot!(slot) {
+                Some(Value::Int(a)) => {
+                    let r = if op == Arith::Add {
+                        a.wrapping_add(k)
+                    } else {
+                        a.wrapping_mul(k)
+                    };
+                    push_int!(r);
+                    ip = ip.wrapping_add(3);
                 }
                 _ => generic!(),
             },
             Op::LoadCmpIntJump {
                 slot,
                 k,
-                cmp,
-                jump_if,
+                when,
                 target,
-            } => match &ctx.locals[base + slot as usize] {
+            } => match slot!(slot) {
                 Some(Value::Int(a)) => {
-                    pc = if cmp.ints(*a, k) == jump_if {
-                        target as usize
+                    ip = if decode::jumps(when, *a, k) {
+                        ops.wrapping_add(target as usize)
                     } else {
-                        pc + 4
+                        ip.wrapping_add(4)
                     };
                 }
                 _ => generic!(),
@@ -392,43 +716,72 @@ fn run<const TRACE: bool, const PROFILE: bool>(
             Op::CmpJump {
                 cmp,
                 jump_if,
+                when,
                 target,
             } => {
-                let n = ctx.stack.len();
-                if n < 2 {
+                if below!(2) {
                     generic!()
                 }
-                let r = if let (Value::Int(a), Value::Int(b)) =
-                    (&ctx.stack[n - 2], &ctx.stack[n - 1])
-                {
-                    cmp.ints(*a, *b)
-                } else {
-                    match ops::compare(cmp, &ctx.stack[n - 2], &ctx.stack[n - 1]) {
-                        Ok(r) => r,
-                        Err(_) => generic!(),
-                    }
+                // SAFETY: two operands below `sp`.
+                let jump = match unsafe { (&*sp.sub(2), &*sp.sub(1)) } {
+                    (Value::Int(a), Value::Int(b)) => Some(decode::jumps(when, *a, *b)),
+                    (a, b) => ops::compare(cmp, a, b).ok().map(|r| r == jump_if),
                 };
-                ctx.stack.truncate(n - 2);
-                pc = if r == jump_if {
-                    target as usize
+                let Some(jump) = jump else { generic!() };
+                // SAFETY: as above; both operands are moved out once.
+                unsafe {
+                    sp = sp.sub(2);
+                    discard(sp.read());
+                    discard(sp.add(1).read());
+                }
+                ip = if jump {
+                    ops.wrapping_add(target as usize)
                 } else {
-                    pc + 2
+                    ip.wrapping_add(2)
                 };
             }
             Op::UpdateLocalInPlace { slot, src, concat } => {
                 let operand = match src {
-                    Src::Const(k) => code.consts[k as usize].clone(),
-                    Src::Local(s) => match &ctx.locals[base + s as usize] {
-                        Some(v) => v.clone(),
+                    Src::Const(k) => copy(&code.consts[k as usize]),
+                    Src::Local(s) => match slot!(s) {
+                        Some(v) => copy(v),
                         None => generic!(),
                     },
                 };
-                if !update_in_place(&mut ctx.locals[base + slot as usize], operand, concat) {
+                if !update_in_place(slot!(slot), operand, concat) {
                     generic!()
                 }
-                pc += 4;
+                ip = ip.wrapping_add(4);
             }
         }
+    }
+}
+
+/// Bytes of a [`Value`] (the stack pointers step by one value).
+const VALUE_BYTES: usize = std::mem::size_of::<Value>();
+
+/// A copy of `v`: a Null, Bool, Int or Float bit for bit (inline: the
+/// compiler calls `Value`'s `Clone` out of line, which dispatches on the
+/// tag again through a jump table), a heap value by its reference count.
+#[inline(always)]
+fn copy(v: &Value) -> Value {
+    match v {
+        // SAFETY: these variants own nothing: a bitwise copy is a value of
+        // its own.
+        Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_) => unsafe {
+            std::ptr::read(v)
+        },
+        v => v.clone(),
+    }
+}
+
+/// An Int or a Float as an `f64` (the `_F` operators' operands).
+#[inline(always)]
+fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Int(i) => Some(*i as f64),
+        Value::Float(f) => Some(*f),
+        _ => None,
     }
 }
 
@@ -443,16 +796,23 @@ fn discard(v: Value) {
     }
 }
 
-/// Push `Value::Int(n)` (see [`put_int`]).
+/// Write `Value::Float(f)` to `p` as one 16-byte store (see [`put_int`]).
+///
+/// # Safety
+/// As for [`put_int`].
 #[inline(always)]
-fn push_int(stack: &mut Vec<Value>, n: i64) {
-    stack.reserve(1);
-    let len = stack.len();
-    // SAFETY: there is room for one more (reserved above), which `put_int`
-    // initialises.
+unsafe fn put_float(p: *mut Value, f: f64) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: as in `put_int`, with the Float tag.
     unsafe {
-        put_int(stack.as_mut_ptr().add(len), n);
-        stack.set_len(len + 1);
+        use std::arch::x86_64::{_mm_set_epi64x, _mm_storeu_si128};
+        let tag = ttvm_runtime::value::tag::FLOAT as i64;
+        _mm_storeu_si128(p.cast(), _mm_set_epi64x(f.to_bits() as i64, tag));
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    // SAFETY: by the caller.
+    unsafe {
+        p.write(Value::Float(f))
     }
 }
 

@@ -133,8 +133,18 @@ pub(crate) fn call(
     }
     let base = ctx.frame().base as usize;
     let from = ctx.stack.len() - n;
-    for (slot, v) in param_slots.iter().zip(ctx.stack.drain(from..)) {
-        ctx.locals[base + *slot as usize] = Some(v);
+    // The arguments move from the stack to their slots, without a `Drain`
+    // and its bookkeeping.
+    let slots = &mut ctx.locals[base..];
+    // SAFETY: `from + n` is the stack's length; the stack forgets the
+    // arguments before they are moved, so each is owned once (a panic
+    // below would leak the rest, not drop them twice).
+    unsafe {
+        ctx.stack.set_len(from);
+        let args = ctx.stack.as_ptr().add(from);
+        for (i, &slot) in param_slots.iter().enumerate() {
+            slots[slot as usize] = Some(args.add(i).read());
+        }
     }
     Ok(())
 }

@@ -129,9 +129,11 @@ fn step(
     instr: &Instr,
     at: u32,
 ) -> OpResult<Control> {
-    let decoded_next = layout.dpc(Addr(at + 1)).0;
+    // Computed only by the families that need them (the generic path of
+    // the interpreter comes here for every instruction without a fast op).
+    let decoded_next = || layout.dpc(Addr(at + 1)).0;
     // Error texts name the instruction by its mnemonic.
-    let name = instr.opcode().mnemonic();
+    let name = || instr.opcode().mnemonic();
     match instr {
         // §3.1
         Instr::PushInt(_)
@@ -144,7 +146,7 @@ fn step(
         | Instr::Dup(_)
         | Instr::Pop(_)
         | Instr::Swap(_)
-        | Instr::Over(_) => stack::exec(ctx, instr, name),
+        | Instr::Over(_) => stack::exec(ctx, instr, name()),
         // §3.2
         Instr::Add(_)
         | Instr::Sub(_)
@@ -156,7 +158,7 @@ fn step(
         | Instr::MulF(_)
         | Instr::DivF(_)
         | Instr::Neg(_)
-        | Instr::Concat(_) => arith::exec(ctx, instr, name),
+        | Instr::Concat(_) => arith::exec(ctx, instr, name()),
         // §3.3
         Instr::Eq(_)
         | Instr::Ne(_)
@@ -172,14 +174,14 @@ fn step(
         | Instr::LeF(_)
         | Instr::Not(_)
         | Instr::And(_)
-        | Instr::Or(_) => compare::exec(ctx, instr, name),
+        | Instr::Or(_) => compare::exec(ctx, instr, name()),
         // §3.4
         Instr::Store(_) | Instr::Load(_) | Instr::Delete(_) | Instr::DumpScope(_) => {
-            vars::exec(ctx, vm, instr, at, name)
+            vars::exec(ctx, vm, instr, at, name())
         }
         // §3.5
         Instr::Jmp(_) | Instr::Jz(_) | Instr::Jnz(_) | Instr::Halt(_) => {
-            jumps::exec(ctx, layout, vm, instr, decoded_next, name)
+            jumps::exec(ctx, layout, vm, instr, decoded_next(), name())
         }
         // §3.6
         Instr::Call(_)
@@ -187,7 +189,7 @@ fn step(
         | Instr::MakeFunction(_)
         | Instr::Capture(_)
         | Instr::MakeLambda(_)
-        | Instr::CallFunction(_) => calls::exec(ctx, layout, vm, proc, instr, at, decoded_next),
+        | Instr::CallFunction(_) => calls::exec(ctx, layout, vm, proc, instr, at, decoded_next()),
         // §3.7
         Instr::MakeList(_)
         | Instr::Len(_)
@@ -202,7 +204,7 @@ fn step(
         | Instr::Keys(_)
         | Instr::ToStr(_)
         | Instr::ToInt(_)
-        | Instr::ToFloat(_) => data::exec(ctx, vm, instr, at, name),
+        | Instr::ToFloat(_) => data::exec(ctx, vm, instr, at, name()),
         // Issue 14: library operations, one arm per group (`library::call`).
         Instr::Substr(_)
         | Instr::Find(_)
@@ -240,11 +242,11 @@ fn step(
         | Instr::Extend(_) => library(ctx, vm, at, instr.opcode()).map(|_| Control::Next),
         // §3.8
         Instr::Try(_) | Instr::Throw(_) | Instr::Catch(_) | Instr::EndTry(_) => {
-            exceptions::exec(ctx, layout, instr, at, name)
+            exceptions::exec(ctx, layout, instr, at, name())
         }
         // §3.9
         Instr::Import(_) | Instr::Export(_) => {
-            modules::exec(ctx, layout, vm, instr, at, decoded_next)
+            modules::exec(ctx, layout, vm, instr, at, decoded_next())
         }
         // §3.10
         Instr::ReadLine(_)
