@@ -90,6 +90,23 @@ fn clif_direct_entry() {
     insta::assert_snapshot!(ttvm::engine::direct_clif_of(Arc::new(p), 4).expect("lowers"));
 }
 
+#[test]
+fn clif_closure_call() {
+    // A direct entry calling a closure (issue 15): the callee's tag
+    // (Closure), its prototype against the candidate's (the MAKE_LAMBDA's),
+    // its capture slots against the expected ones, the captured value
+    // loaded from the closure and passed as a second argument of the
+    // callee's direct entry (its return tried inline first); any other
+    // callee leaves at the CALL_FUNCTION. Addresses (the prototype, the
+    // callee's cell) differ from run to run: shown as ADDR.
+    let src = "PUSH_INT 5\nSTORE k\nPUSH_INT 1\nCAPTURE k\nMAKE_LAMBDA add_k x\nCALL apply x f\nPRINT\nHALT\nLABEL apply\nLOAD x\nLOAD f\nCALL_FUNCTION\nPUSH_INT 1\nADD\nRET\nLABEL add_k\nLOAD x\nLOAD k\nADD\nRET\n";
+    let p = ttvm::load_source("snapshot.ttvm", src).expect("assembles");
+    let ir = ttvm::engine::direct_clif_of(Arc::new(p), 8).expect("lowers");
+    assert!(ir.contains("call_indirect"), "a direct call of the closure");
+    let addr = regex::Regex::new(r"0x[0-9a-f]{4}(_[0-9a-f]{4}){2,3}").unwrap();
+    insta::assert_snapshot!(addr.replace_all(&ir, "ADDR"));
+}
+
 /// The IR of a function whose code comes after a unit that is split into
 /// parts (src/jit/regions.rs) is that function's: units are found by
 /// address, not by frame layout (a split layout has several).

@@ -13,6 +13,7 @@ pub mod gen;
 
 use std::hash::Hasher;
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -354,8 +355,11 @@ pub fn differential(bytes: &[u8]) {
 }
 
 /// Lines [`differential`] also drops from text programs: the clock differs
-/// between two runs.
-pub const DIFFERENTIAL_SKIP: &[&str] = &["NOW_MS", "GET_TIME"];
+/// between two runs; DUMP_SCOPE writes only to stderr, which is not
+/// compared, and costs one reduction for up to 64 KiB of text per variable
+/// (a loop dumping a list nested deeper each round wrote gigabytes within
+/// the reduction limit: `regressions/differential/dump-scope-deep-list-stderr-only`).
+pub const DIFFERENTIAL_SKIP: &[&str] = &["NOW_MS", "GET_TIME", "DUMP_SCOPE"];
 
 /// The configuration of every oracle run.
 pub fn config() -> ttvm::RunConfig {
@@ -458,9 +462,10 @@ pub fn run_checked(program: impl Into<Arc<ttvm::Program>>, config: ttvm::RunConf
     let _one = ONE_RUN.lock().unwrap_or_else(|e| e.into_inner());
     let live = ttvm::exec::live_contexts();
     let stdout = Arc::new(Mutex::new(Summary::default()));
+    let stderr = Arc::new(AtomicU64::new(0));
     let io = ttvm::Io {
         stdout: Box::new(Shared(stdout.clone())),
-        stderr: Box::new(Bounded::default()),
+        stderr: Box::new(Bounded(stderr.clone())),
         stdin: Box::new(io::empty()),
     };
     let (tx, rx) = mpsc::channel();
@@ -471,13 +476,16 @@ pub fn run_checked(program: impl Into<Arc<ttvm::Program>>, config: ttvm::RunConf
         })
         .expect("a thread for the run");
     let started = Instant::now();
-    // Bytes printed so far, and when that last grew.
+    // Bytes printed so far (stdout and stderr: DUMP_SCOPE of a big value
+    // in a loop writes only to stderr, up to 64 KiB a time), and when that
+    // last grew.
     let mut progress = (0u64, Instant::now());
     let result = loop {
         match rx.recv_timeout(Duration::from_millis(250)) {
             Ok(r) => break r,
             Err(RecvTimeoutError::Timeout) => {
-                let printed = stdout.lock().unwrap_or_else(|e| e.into_inner()).len;
+                let printed = stdout.lock().unwrap_or_else(|e| e.into_inner()).len
+                    + stderr.load(Ordering::Relaxed);
                 if printed != progress.0 {
                     progress = (printed, Instant::now());
                 }
@@ -540,16 +548,13 @@ impl Write for Shared {
     }
 }
 
-/// A sink that counts what is written (so writes are not optimised away)
-/// but keeps nothing.
-#[derive(Default)]
-struct Bounded {
-    written: u64,
-}
+/// A sink that counts what is written (the run's progress, read by
+/// [`run_checked`]) but keeps nothing.
+struct Bounded(Arc<AtomicU64>);
 
 impl Write for Bounded {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.written = self.written.wrapping_add(buf.len() as u64);
+        self.0.fetch_add(buf.len() as u64, Ordering::Relaxed);
         Ok(buf.len())
     }
     fn flush(&mut self) -> io::Result<()> {

@@ -27,7 +27,7 @@ pub type IoJob = Box<dyn FnOnce() -> IoResult + Send>;
 
 type Queued = (Pid, u64, Ticket, IoJob);
 
-/// What the I/O threads and the network poller hand to the workers (I2,
+/// What the I/O threads and the network event loop hand to the workers (I2,
 /// N2): a finished blocking operation of a waiting process, or a message
 /// from a socket (active mode) for its owner.
 pub(crate) enum Done {
@@ -71,7 +71,7 @@ pub(crate) struct IoPool {
     threads: AtomicUsize,
     free: Arc<AtomicUsize>,
     /// One worker delivers at a time (N3): a socket's messages reach its
-    /// owner in the order the poller read them, even when two workers
+    /// owner in the order they were read, even when two workers
     /// look at the list one after the other.
     delivering: Mutex<()>,
 }
@@ -154,7 +154,7 @@ impl IoPool {
         std::mem::take(&mut *d)
     }
 
-    /// What the network poller shares with the workers (`net/`).
+    /// What the network event loop shares with the workers (`net/`).
     pub(crate) fn shared(&self) -> Arc<IoShared> {
         self.shared.clone()
     }
@@ -231,6 +231,11 @@ impl IoShared {
         self.has_done.store(true, Ordering::SeqCst);
         drop(done);
         self.idle.notify_work();
+    }
+
+    /// The node's idle workers (N0: the poll waker is set on them).
+    pub(crate) fn idle(&self) -> &Idle<RunEnd> {
+        &self.idle
     }
 
     /// I1 / N1: one wake-up source more that keeps the run going (an

@@ -261,6 +261,150 @@ fn pushes_share_one_wake_up() {
     });
 }
 
+/// The network poll's wake-up (an `eventfd` registered in the poll):
+/// sticky — a wake given before the poll starts makes it return at once.
+#[derive(Default)]
+struct EventFd {
+    set: Mutex<bool>,
+    cv: loom::sync::Condvar,
+}
+
+impl EventFd {
+    fn wake(&self) {
+        *self.set.lock().unwrap() = true;
+        self.cv.notify_one();
+    }
+
+    /// The poll, with no socket event to come: returns when woken.
+    fn poll(&self) {
+        let mut g = self.set.lock().unwrap();
+        while !*g {
+            g = self.cv.wait(g).unwrap();
+        }
+        *g = false;
+    }
+}
+
+fn poll_idle<R: 'static>(fd: &Arc<EventFd>) -> Arc<Idle<R>> {
+    let idle = Arc::new(Idle::<R>::default());
+    let f = fd.clone();
+    idle.set_poll_waker(std::sync::Arc::new(move || f.wake()));
+    idle
+}
+
+/// W1/W2 vs S2–S5' (N0): the only worker sleeps in the network poll (it
+/// holds it) while work is pushed by another thread (an I/O thread, a
+/// distribution reader). W2 wakes it through the poll's waker, under the
+/// idle lock: before it polls (the waker's event waits for the poll) or
+/// while it polls. loom reports a deadlock if the wake-up is lost.
+#[test]
+fn push_races_poll_sleep() {
+    loom::model(|| {
+        let fd = Arc::new(EventFd::default());
+        let idle = poll_idle::<()>(&fd);
+        let queue = Arc::new(Mutex::new(VecDeque::new()));
+        let (i2, q2) = (idle.clone(), queue.clone());
+        let pusher = loom::thread::spawn(move || {
+            q2.lock().unwrap().push_back(1); // W1
+            i2.notify_work(); // W2
+        });
+        loop {
+            if queue.lock().unwrap().pop_front().is_some() {
+                break;
+            }
+            let has_work = || !queue.lock().unwrap().is_empty();
+            // The pusher counts as a worker: S4 never ends the run here.
+            let woke = idle.sleep_in(
+                2,
+                has_work,
+                || None,
+                || (),
+                Some(&mut |_: Option<std::time::Duration>| fd.poll()),
+            );
+            assert_eq!(woke, Woke::Look);
+        }
+        pusher.join().unwrap();
+    });
+}
+
+/// S5' with S5 and E2/S4: two workers, one asleep in the network poll and
+/// one on the condition variable, and one push. W2 prefers the condition
+/// variable's sleeper, else the poll's; whoever takes the item ends the
+/// run (E2), which must wake the other wherever it sleeps; and when the
+/// item was taken by neither yet, the last to go idle (S4) cannot end the
+/// run. Nobody sleeps forever (loom reports a deadlock).
+#[test]
+fn poll_sleeper_and_condvar_sleeper() {
+    loom::model(|| {
+        let fd = Arc::new(EventFd::default());
+        let idle = poll_idle::<()>(&fd);
+        let queue = Arc::new(Mutex::new(VecDeque::new()));
+        let (i2, q2) = (idle.clone(), queue.clone());
+        let pusher = loom::thread::spawn(move || {
+            q2.lock().unwrap().push_back(1); // W1
+            i2.notify_work(); // W2
+        });
+        let worker = |idle: Arc<Idle<()>>,
+                      queue: Arc<Mutex<VecDeque<i32>>>,
+                      fd: Option<Arc<EventFd>>| loop {
+            if queue.lock().unwrap().pop_front().is_some() {
+                idle.finish(|| ()); // E2: the last process ended
+                return;
+            }
+            let has_work = || !queue.lock().unwrap().is_empty();
+            // Three threads: S4 never ends the run while the pusher runs.
+            let woke = match &fd {
+                Some(fd) => idle.sleep_in(
+                    3,
+                    has_work,
+                    || None,
+                    || (),
+                    Some(&mut |_: Option<std::time::Duration>| fd.poll()),
+                ),
+                None => idle.sleep(3, has_work, || None, || ()),
+            };
+            if woke == Woke::Done {
+                return;
+            }
+        };
+        let (i3, q3) = (idle.clone(), queue.clone());
+        let other = loom::thread::spawn(move || worker(i3, q3, None));
+        worker(idle.clone(), queue.clone(), Some(fd.clone()));
+        other.join().unwrap();
+        pusher.join().unwrap();
+    });
+}
+
+/// S4 vs S5': the last worker to go idle, with nothing pending, ends the
+/// run (a deadlock or every process ended) and must wake the worker
+/// asleep in the network poll, which would otherwise never return.
+#[test]
+fn last_sleeper_wakes_poll_sleeper() {
+    loom::model(|| {
+        let fd = Arc::new(EventFd::default());
+        let idle = poll_idle::<&str>(&fd);
+        let i2 = idle.clone();
+        let other = loom::thread::spawn(move || {
+            let woke = i2.sleep(2, || false, || None, || "deadlock");
+            assert_eq!(woke, Woke::Done);
+        });
+        loop {
+            let woke = idle.sleep_in(
+                2,
+                || false,
+                || None,
+                || "deadlock",
+                Some(&mut |_: Option<std::time::Duration>| fd.poll()),
+            );
+            if woke == Woke::Done {
+                break;
+            }
+        }
+        other.join().unwrap();
+        assert_eq!(idle.take_result(), Some("deadlock"));
+    });
+}
+
 /// W3 vs S1–S5: children in a worker's nursery are invisible to other
 /// workers (no W2 when they are spawned); when they grow old their worker
 /// moves them to its queue with W1 and W2 and may then stay busy with a

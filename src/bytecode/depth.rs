@@ -138,14 +138,18 @@ enum Callees<'a> {
     /// Exactly one value, whatever the callee (the direct-entry planner's
     /// assumption: a direct callee returns one value, and a call of any
     /// other leaves compiled code before the continuation runs there).
-    ReturnOne,
+    /// A CALL_FUNCTION pops the arity the map gives its site (compiled
+    /// code checks it at the call) and returns one value; a site absent
+    /// from the map is not followed (its arity is being inferred), one
+    /// mapped to `None` makes the height unknown.
+    ReturnOne(&'a HashMap<usize, Option<u32>>),
 }
 
 impl Callees<'_> {
     fn effect(self, target: u32) -> Option<Range> {
         match self {
             Callees::Found(effects) => effects.get(&target).copied(),
-            Callees::ReturnOne => Some(Range { lo: 1, hi: 1 }),
+            Callees::ReturnOne(_) => Some(Range { lo: 1, hi: 1 }),
         }
     }
 }
@@ -227,7 +231,15 @@ fn walk(p: &Program, entry: usize, start: Range, callees: Callees<'_>, absolute:
                 lo: NEG,
                 hi: d.add(pushes as i64 - 1).hi,
             },
-            Step::DynamicCall => Range::ANY,
+            Step::DynamicCall => match callees {
+                Callees::ReturnOne(arity) => match arity.get(&i) {
+                    // The Function and its arguments popped, one result.
+                    Some(Some(k)) => d.add(-(*k as i64)),
+                    Some(None) => Range::ANY,
+                    None => continue,
+                },
+                Callees::Found(_) => Range::ANY,
+            },
             Step::Import => Range { lo: NEG, hi: d.hi },
         };
         for to in successors(p, i) {
@@ -255,6 +267,9 @@ pub fn surely_pops(i: &Instr) -> u32 {
 /// (`jit/direct.rs`) builds on. See [`frame_heights`].
 pub struct FrameHeights {
     at: HashMap<usize, Range>,
+    /// The arity inferred for each CALL_FUNCTION reached (see
+    /// [`frame_heights`]).
+    arity: HashMap<u32, u32>,
 }
 
 impl FrameHeights {
@@ -266,16 +281,113 @@ impl FrameHeights {
         let r = self.at.get(&(at as usize))?;
         (r.lo == r.hi && r.lo != NEG && r.hi != POS).then_some(r.lo)
     }
+
+    /// The arguments the CALL_FUNCTION at `at` is taken to pass (what the
+    /// heights after it assume), when one arity fits the frame's code.
+    pub fn arity(&self, at: u32) -> Option<u32> {
+        self.arity.get(&at).copied()
+    }
 }
 
 /// The heights in the frame entered at `entry` (a CALL's target), from the
 /// op table's stack effects: the same walk as the program's analysis
 /// (fall-through, jumps, branches, a TRY's catch label, a CALL's
 /// continuation), starting at height 0, with each callee leaving one value.
+///
+/// The arity of each CALL_FUNCTION (what it pops besides the Function) is
+/// inferred from the frame's own code: sites are taken in address order,
+/// and a site gets the largest arity (at most its height less the
+/// Function) for which every instruction reached has one height on every
+/// path and every RET returns one value — the arity the rest of the
+/// function is written for (`fold`'s `acc x f CALL_FUNCTION STORE acc`
+/// in a loop can only be 2). A site no arity fits makes the height
+/// unknown after it, as before. Compiled code that relies on an arity
+/// checks it at the call (issue 15: direct entries calling closures).
 pub fn frame_heights(p: &Program, entry: u32) -> FrameHeights {
-    FrameHeights {
-        at: walk(p, entry as usize, Range::ZERO, Callees::ReturnOne, false).at,
+    let mut arity: HashMap<usize, Option<u32>> = HashMap::new();
+    let run = |arity: &HashMap<usize, Option<u32>>| {
+        walk(
+            p,
+            entry as usize,
+            Range::ZERO,
+            Callees::ReturnOne(arity),
+            false,
+        )
+    };
+    // What an arity breaks: instructions whose height differs on paths
+    // into them (or goes below the base), RETs not returning one value.
+    let broken = |w: &Walk| {
+        w.at.values()
+            .filter(|r| !(r.lo == r.hi && r.lo != NEG && r.hi != POS && r.lo >= 0))
+            .count()
+            + usize::from(w.ret.is_some_and(|r| r.lo != 1 || r.hi != 1))
+    };
+    // Bounded: each round settles one site, with at most `MAX_TRIES`
+    // walks of the frame in all.
+    const MAX_TRIES: u32 = 256;
+    let mut tries = 0;
+    let mut w = run(&arity);
+    // A frame bigger than the JIT plans direct entries for is walked once
+    // (each inference is a walk of the frame).
+    const MAX_INFER: usize = 4_000;
+    let infer = w.at.len() <= MAX_INFER;
+    for _ in 0..if infer { 64 } else { 0 } {
+        let mut open: Vec<usize> = w
+            .at
+            .keys()
+            .copied()
+            .filter(|&i| matches!(step(&p.code[i]), Step::DynamicCall) && !arity.contains_key(&i))
+            .collect();
+        if open.is_empty() {
+            break;
+        }
+        open.sort_unstable();
+        let site = open[0];
+        let r = w.at[&site];
+        // The arity that breaks least (the largest of those: in the usual
+        // shape every operand pushed for the call is an argument).
+        let mut chosen: Option<(usize, u32)> = None;
+        if r.lo == r.hi && r.lo >= 1 && r.hi != POS {
+            for k in (0..r.lo.min(256) as u32).rev() {
+                tries += 1;
+                if tries > MAX_TRIES {
+                    break;
+                }
+                arity.insert(site, Some(k));
+                let b = broken(&run(&arity));
+                if chosen.is_none_or(|(best, _)| b < best) {
+                    chosen = Some((b, k));
+                }
+                if b == 0 {
+                    break;
+                }
+            }
+        }
+        arity.insert(site, chosen.map(|(_, k)| k));
+        w = run(&arity);
     }
+    // Sites left (past the rounds, or in a big frame): unknown arity, the
+    // height unknown after them, as for every analysis before.
+    loop {
+        let open: Vec<usize> = w
+            .at
+            .keys()
+            .copied()
+            .filter(|&i| matches!(step(&p.code[i]), Step::DynamicCall) && !arity.contains_key(&i))
+            .collect();
+        if open.is_empty() {
+            break;
+        }
+        for i in open {
+            arity.insert(i, None);
+        }
+        w = run(&arity);
+    }
+    let arity = arity
+        .into_iter()
+        .filter_map(|(i, k)| Some((i as u32, k?)))
+        .collect();
+    FrameHeights { at: w.at, arity }
 }
 
 /// Function entries: the targets of CALL, MAKE_FUNCTION and MAKE_LAMBDA.
@@ -479,6 +591,39 @@ fn warnings(p: &Program, entries: &[u32], effects: &HashMap<u32, Range>) -> Vec<
 
 #[cfg(test)]
 mod tests {
+    /// The arity `frame_heights` infers for each CALL_FUNCTION of the
+    /// frame entered at `entry` (program address → arity).
+    fn arities(src: &str, entry: u32) -> Vec<(u32, Option<u32>)> {
+        let p = crate::load_source("d.ttvm", src).unwrap_or_else(|e| panic!("{}", e.render()));
+        let h = super::frame_heights(&p, entry);
+        (0..p.code.len() as u32)
+            .filter(|&a| matches!(p.code[a as usize], crate::bytecode::Instr::CallFunction(_)))
+            .map(|a| (a, h.arity(a)))
+            .collect()
+    }
+
+    /// A CALL_FUNCTION's arity is what the rest of its frame is written
+    /// for: fold's `acc x f CALL_FUNCTION STORE acc` in a loop can only be
+    /// 2; a result returned (RET returns one value) fixes it too; where
+    /// nothing after it tells, every operand pushed is an argument; a
+    /// site after which no arity gives one height has none.
+    #[test]
+    fn call_function_arities() {
+        let fold = "LABEL fold\nPUSH_INT 0\nSTORE i\nLABEL top\nLOAD i\nPUSH_INT 3\nLT\nJZ done\nLOAD acc\nLOAD i\nLOAD f\nCALL_FUNCTION\nSTORE acc\nLOAD i\nPUSH_INT 1\nADD\nSTORE i\nJMP top\nLABEL done\nLOAD acc\nRET\n";
+        assert_eq!(arities(fold, 0), [(9, Some(2))]);
+        // `n (n - 1) self self CALL_FUNCTION MUL RET`: 2 (3 would leave
+        // MUL one operand).
+        let fact =
+            "LOAD n\nLOAD n\nPUSH_INT 1\nSUB\nLOAD self\nLOAD self\nCALL_FUNCTION\nMUL\nRET\n";
+        assert_eq!(arities(fact, 0), [(6, Some(2))]);
+        // Nothing after it tells: all three operands below the Function.
+        let open = "PUSH_INT 1\nPUSH_INT 2\nPUSH_INT 3\nLOAD f\nCALL_FUNCTION\nPRINT\nHALT\n";
+        assert_eq!(arities(open, 0), [(4, Some(3))]);
+        // Only the Function on the stack: no arguments.
+        let none = "LOAD f\nCALL_FUNCTION\nRET\n";
+        assert_eq!(arities(none, 0), [(1, Some(0))]);
+    }
+
     fn min_depth(src: &str) -> Vec<u32> {
         let p = crate::load_source("d.ttvm", src).unwrap_or_else(|e| panic!("{}", e.render()));
         let n = p.modules[0].end as usize;

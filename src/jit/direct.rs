@@ -28,7 +28,8 @@
 //! arithmetic, comparisons, logic, the number operations of the library,
 //! LOAD, STORE, jumps, CALL, RET), the list, object and string operations
 //! it lowers inline ([`heap_inline`]) or through the `value` helper
-//! ([`value_helper`]); the operand stack height is the same on every path
+//! ([`value_helper`]), CALL_FUNCTION of an arity inferred from the code
+//! (guarded calls of function values, `lower/values.rs`); the operand stack height is the same on every path
 //! into a block and never goes below the frame's own operands; every RET
 //! returns exactly one value; a tail call (CALL then RET) has nothing
 //! below its arguments. A direct function holds counted values as
@@ -123,6 +124,12 @@ pub(crate) struct DirectPlan {
     /// Each block's predecessors (blocks with an edge into it; the entry
     /// has the call besides).
     pub preds: HashMap<u32, Vec<u32>>,
+    /// The arguments each CALL_FUNCTION passes (`frame_heights`' arity;
+    /// compiled code calls only candidates of that arity).
+    pub arity: HashMap<u32, usize>,
+    /// How many of `params` come from the operand stack (the rest, of a
+    /// closure's entry, are its captured variables).
+    pub stack_args: usize,
 }
 
 impl DirectPlan {
@@ -186,7 +193,7 @@ pub(crate) fn distinct(slots: &[u32]) -> bool {
 ///
 /// The operand stack heights are the depth analysis's
 /// ([`bytecode::frame_heights`](crate::bytecode::frame_heights), from the
-/// op table's stack effects, each callee taken to return one value); this
+/// op table's stack effects, each callee taken to return one value, each CALL_FUNCTION to pass its inferred arity); this
 /// walk checks what the code may contain and collects its blocks.
 pub(crate) fn plan(p: &Program, target: u32, params: &[u32]) -> Result<DirectPlan, String> {
     let t = target as usize;
@@ -205,6 +212,7 @@ pub(crate) fn plan(p: &Program, target: u32, params: &[u32]) -> Result<DirectPla
     let mut calls = false;
     let mut count = 0;
     let mut preds: HashMap<u32, Vec<u32>> = HashMap::new();
+    let mut arity: HashMap<u32, usize> = HashMap::new();
     // A block start's height, the same on every path into it.
     let height_at = |depth: &mut HashMap<u32, usize>, to: u32| -> Result<usize, String> {
         match heights.exact(to) {
@@ -250,7 +258,12 @@ pub(crate) fn plan(p: &Program, target: u32, params: &[u32]) -> Result<DirectPla
             let instr = &p.code[i];
             let eligible = matches!(
                 instr,
-                Instr::Jmp(_) | Instr::Jz(_) | Instr::Jnz(_) | Instr::Ret(_) | Instr::Call(_)
+                Instr::Jmp(_)
+                    | Instr::Jz(_)
+                    | Instr::Jnz(_)
+                    | Instr::Ret(_)
+                    | Instr::Call(_)
+                    | Instr::CallFunction(_)
             ) || in_block(instr);
             if !eligible {
                 return Err(format!(
@@ -312,6 +325,27 @@ pub(crate) fn plan(p: &Program, target: u32, params: &[u32]) -> Result<DirectPla
                     }
                     break;
                 }
+                Instr::CallFunction(_) => {
+                    let Some(k) = heights.arity(at) else {
+                        return Err(format!(
+                            "no one arity fits the CALL_FUNCTION at {}",
+                            p.location(at)
+                        ));
+                    };
+                    arity.insert(at, k as usize);
+                    if p.tail_call(at) {
+                        if d != k as i64 + 1 {
+                            return Err(format!(
+                                "the tail call at {} leaves values below its arguments",
+                                p.location(at)
+                            ));
+                        }
+                    } else {
+                        calls = true;
+                        enter(&mut depth, &mut work, start, at + 1)?;
+                    }
+                    break;
+                }
                 _ => {}
             }
             at += 1;
@@ -338,7 +372,173 @@ pub(crate) fn plan(p: &Program, target: u32, params: &[u32]) -> Result<DirectPla
         need,
         calls,
         preds,
+        arity,
+        stack_args: params.len(),
     })
+}
+
+/// Candidates per CALL_FUNCTION site beyond which the others go through
+/// the call helper (each is one compare of the callee's prototype).
+pub(crate) const MAX_CANDIDATES: usize = 4;
+
+/// A function value the program can make: what a CALL_FUNCTION's callee
+/// is compared with — its prototype (made once, when the program is
+/// loaded, for each target and parameter list: the pointer names the
+/// entry and parameters), its kind and a closure's capture slots — and
+/// how a call of it binds the callee's frame.
+#[derive(Debug, Clone)]
+pub(crate) struct ValueTarget {
+    /// The payload word of its `Value::Function` (the prototype's `Arc`):
+    /// equal to a Function's payload and to a Closure's `proto` field.
+    pub proto: u64,
+    /// The callee's entry.
+    pub target: u32,
+    /// Its parameters' slots.
+    pub arity: usize,
+    /// A closure: the capture slots a closure made there has
+    /// (`Closure::capture_slots`: the CAPTUREs right before the
+    /// MAKE_LAMBDA; compiled code checks them at the call).
+    pub captures: Option<Vec<u32>>,
+    /// The slots a call binds: the parameters, then the captured
+    /// variables the callee uses that are not parameters (a variable
+    /// captured twice: the later one, as `exec::bind_captures` binds).
+    pub binds: Vec<u32>,
+    /// For each capture bound, its index in `Closure::captured`.
+    pub from: Vec<usize>,
+}
+
+/// Every function value the program makes whose callee's frame can be
+/// made by compiled code (distinct parameters, an entry in the code).
+pub(crate) fn value_targets(p: &Program) -> Vec<ValueTarget> {
+    let mut out = Vec::new();
+    let mut seen: std::collections::HashSet<(u64, Option<Vec<u32>>)> =
+        std::collections::HashSet::new();
+    for (at, instr) in p.code.iter().enumerate() {
+        let (c, closure) = match instr {
+            Instr::MakeFunction(c) => (c, false),
+            Instr::MakeLambda(c) => (c, true),
+            _ => continue,
+        };
+        let Some(proto) = &c.proto else { continue };
+        let t = c.target as usize;
+        if t >= p.code.len() || !distinct(&c.param_slots) {
+            continue;
+        }
+        let v = ttvm_runtime::Value::Function(proto.clone());
+        // SAFETY: a `Value` is 16 bytes (`repr(C, u8)`); only its payload
+        // word, the `Arc`'s pointer, is read.
+        let raw: [u64; 2] = unsafe { std::mem::transmute_copy(&v) };
+        drop(v);
+        let mut binds = c.param_slots.to_vec();
+        let mut from = Vec::new();
+        let captures = if closure {
+            // The CAPTUREs of this frame right before it (the ones a
+            // MAKE_LAMBDA takes, in the usual shape).
+            let mut names = Vec::new();
+            let mut i = at;
+            while i > 0 {
+                match &p.code[i - 1] {
+                    Instr::Capture(v) if p.layout_of[i - 1] == p.layout_of[at] => {
+                        names.push(v.name.clone())
+                    }
+                    _ => break,
+                }
+                i -= 1;
+            }
+            names.reverse();
+            let layout = &p.layouts[p.layout_of[t] as usize];
+            let slots: Vec<u32> = names
+                .iter()
+                .map(|n| layout.slot_of(n).unwrap_or(u32::MAX))
+                .collect();
+            for (k, &s) in slots.iter().enumerate() {
+                if s == u32::MAX || c.param_slots.contains(&s) {
+                    continue;
+                }
+                match binds[c.param_slots.len()..].iter().position(|&b| b == s) {
+                    Some(j) => from[j] = k,
+                    None => {
+                        binds.push(s);
+                        from.push(k);
+                    }
+                }
+            }
+            Some(slots)
+        } else {
+            None
+        };
+        // Prototypes are shared by the MAKE_FUNCTIONs and MAKE_LAMBDAs of
+        // one target and parameters: one candidate per prototype, kind
+        // and captures.
+        if !seen.insert((raw[1], captures.clone())) {
+            continue;
+        }
+        out.push(ValueTarget {
+            proto: raw[1],
+            target: c.target,
+            arity: c.param_slots.len(),
+            captures,
+            binds,
+            from,
+        });
+    }
+    out
+}
+
+/// The arity of every CALL_FUNCTION of the program where one fits the
+/// code of its frame (`bytecode::frame_heights` from each function entry
+/// and each top level; a site seen from two entries with different
+/// arities has none).
+pub(crate) fn site_arities(p: &Program) -> HashMap<u32, usize> {
+    let mut roots: Vec<u32> = vec![0];
+    roots.extend(p.modules.iter().map(|m| m.start));
+    roots.extend(crate::bytecode::function_entries(p));
+    let mut sites: HashMap<u32, Vec<u32>> = HashMap::new();
+    for (at, i) in p.code.iter().enumerate() {
+        if matches!(i, Instr::CallFunction(_)) {
+            sites.entry(p.layout_of[at]).or_default().push(at as u32);
+        }
+    }
+    let mut out: HashMap<u32, Option<usize>> = HashMap::new();
+    for r in roots {
+        let Some(here) = p.layout_of.get(r as usize).and_then(|l| sites.get(l)) else {
+            continue;
+        };
+        let h = frame_heights(p, r);
+        for &at in here {
+            if let Some(k) = h.arity(at) {
+                let e = out.entry(at).or_insert(Some(k as usize));
+                if *e != Some(k as usize) {
+                    *e = None;
+                }
+            }
+        }
+    }
+    out.into_iter().filter_map(|(a, k)| Some((a, k?))).collect()
+}
+
+/// The function values a CALL_FUNCTION passing `arity` arguments (any,
+/// when not known) is compiled to call directly: those of that arity,
+/// that `keep` admits, the most used first (`heat`: how often the callee's code has been
+/// entered; the first made in the program among equals), at most
+/// [`MAX_CANDIDATES`].
+pub(crate) fn candidates(
+    all: &[ValueTarget],
+    arity: Option<usize>,
+    heat: impl Fn(u32) -> u64,
+    keep: impl Fn(&ValueTarget) -> bool,
+) -> Vec<ValueTarget> {
+    let mut c: Vec<(u64, usize)> = all
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| arity.is_none_or(|k| v.arity == k) && keep(v))
+        .map(|(i, v)| (heat(v.target), i))
+        .collect();
+    c.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    c.into_iter()
+        .take(MAX_CANDIDATES)
+        .map(|(_, i)| all[i].clone())
+        .collect()
 }
 
 #[cfg(test)]
@@ -500,6 +700,8 @@ mod tests {
             need,
             calls,
             preds,
+            arity: HashMap::new(),
+            stack_args: params.len(),
         })
     }
 
@@ -563,6 +765,9 @@ mod tests {
                         );
                         refused += 1;
                     }
+                    // CALL_FUNCTION is planned now (its arity inferred);
+                    // the walk refused it.
+                    (Ok(n), Err(_)) if !n.arity.is_empty() => ok += 1,
                     (n, o) => panic!("{place}: now {n:?}, before {o:?}"),
                 }
             }

@@ -44,6 +44,7 @@ mod exits;
 mod facts;
 pub(super) use facts::successors;
 mod state;
+mod values;
 mod vars;
 
 use env::{FrameEnv, Helper, Ordinary};
@@ -125,6 +126,8 @@ pub(super) struct Callee {
     /// address of its cell (0 until compiled) and its plan (with the
     /// parameter slots it is for).
     pub direct: Option<(usize, crate::jit::direct::DirectPlan)>,
+    /// How much its code has run (`Jit::heat`).
+    pub heat: u64,
 }
 
 /// What a translation needs from the program.
@@ -148,6 +151,10 @@ pub(super) struct Input<'a> {
     /// which live as long as the `Jit`: program address → index.
     pub field_sites: &'a HashMap<u32, usize>,
     pub field_cells: &'a [std::sync::atomic::AtomicU64],
+    /// The function values the program makes (`jit::direct::value_targets`).
+    pub values: &'a [crate::jit::direct::ValueTarget],
+    /// The arity each CALL_FUNCTION is taken to pass, where one fits.
+    pub site_arity: &'a HashMap<u32, usize>,
 }
 
 impl Input<'_> {

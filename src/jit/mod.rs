@@ -229,6 +229,12 @@ pub struct Jit {
     /// checked by the code that reads it; `u64::MAX` at first).
     field_sites: HashMap<u32, usize>,
     field_cells: Box<[AtomicU64]>,
+    /// The function values the program makes (`direct::value_targets`):
+    /// what a CALL_FUNCTION's callee is compared with.
+    values: Vec<direct::ValueTarget>,
+    /// The arity each CALL_FUNCTION is taken to pass, where one fits its
+    /// frame's code (`bytecode::frame_heights`).
+    site_arity: HashMap<u32, usize>,
 }
 
 impl Jit {
@@ -273,6 +279,26 @@ impl Jit {
                 }
             }
         }
+        // Function values: a function no CALL reaches gets the direct entry
+        // a CALL_FUNCTION of the first function value made of it binds
+        // (its parameters, then the captured variables it uses).
+        let values = direct::value_targets(p);
+        for v in &values {
+            if let Some(&u) = plan_of.get(v.target as usize) {
+                let unit = &mut units[u as usize];
+                if unit.direct_plan.is_none() {
+                    unit.direct_plan = Some(direct::plan(p, v.target, &v.binds).map(|mut d| {
+                        d.stack_args = v.arity;
+                        d
+                    }));
+                }
+            }
+        }
+        let site_arity = if values.is_empty() {
+            HashMap::new()
+        } else {
+            direct::site_arities(p)
+        };
         // The entry table of each: its blocks, its resume points, its
         // continuation.
         let mut blocks = vec![None; layout.len()];
@@ -355,6 +381,8 @@ impl Jit {
             dump,
             field_sites,
             field_cells,
+            values,
+            site_arity,
         };
         // Compiled code tells an unset variable by this tag; it must not be
         // a value's.
@@ -515,6 +543,24 @@ impl Jit {
             bounds: self.bounds,
             field_sites: &self.field_sites,
             field_cells: &self.field_cells,
+            values: &self.values,
+            site_arity: &self.site_arity,
+        }
+    }
+
+    /// How much the code of the function at `target` has run: entries
+    /// counted toward compiling it, and more than any count once it is
+    /// compiled (which candidates a CALL_FUNCTION is compiled for).
+    fn heat(&self, target: u32) -> u64 {
+        let Some(&u) = self.plan_of.get(target as usize) else {
+            return 0;
+        };
+        let u = &self.units[u as usize];
+        let hot = u.hot.load(Ordering::Relaxed) as u64;
+        if u.code.load(Ordering::Relaxed) != 0 {
+            hot + (1 << 32)
+        } else {
+            hot
         }
     }
 
@@ -536,6 +582,7 @@ impl Jit {
             code_cell: &u.code as *const AtomicUsize as usize,
             block: b.index,
             direct,
+            heat: self.heat(target),
         })
     }
 
@@ -705,8 +752,22 @@ impl Jit {
         for start in u.plan.blocks.iter().copied().chain(u.plan.cont) {
             let mut at = start as usize;
             while at < p.code.len() {
-                if let Instr::Call(c) = &p.code[at] {
-                    if let Some(&t) = self.plan_of.get(c.target as usize) {
+                let targets: Vec<u32> = match &p.code[at] {
+                    Instr::Call(c) => vec![c.target],
+                    // The function values it may call directly.
+                    Instr::CallFunction(_) => direct::candidates(
+                        &self.values,
+                        self.site_arity.get(&(at as u32)).copied(),
+                        |t| self.heat(t),
+                        |_| true,
+                    )
+                    .iter()
+                    .map(|v| v.target)
+                    .collect(),
+                    _ => Vec::new(),
+                };
+                for target in targets {
+                    if let Some(&t) = self.plan_of.get(target as usize) {
                         if !callees.contains(&(t as usize)) {
                             callees.push(t as usize);
                         }

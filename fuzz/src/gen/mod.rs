@@ -18,7 +18,8 @@
 //! What the code uses: literals of every type, arithmetic, comparison and
 //! logic, stack shuffles, variables, if/else, counted loops, lists, objects,
 //! strings, CALL/CALL_FUNCTION of functions and closures (CAPTURE,
-//! MAKE_LAMBDA), tail calls, TRY/THROW/CATCH/END_TRY, SPAWN/SPAWN_LINK of
+//! MAKE_LAMBDA; function values kept in variables and lists and called in
+//! counted loops, the callee changing between turns), tail calls, TRY/THROW/CATCH/END_TRY, SPAWN/SPAWN_LINK of
 //! function values, closures, labels and built-in names, SEND/SENDNAMED,
 //! RECEIVE/RECEIVE_MATCH/RECEIVE_AFTER/RECEIVE_MATCH_AFTER (request/reply
 //! servers, mailbox drains), LINK/UNLINK/MONITOR/DEMONITOR/TRAP_EXIT/

@@ -7,7 +7,7 @@ use arbitrary::Result;
 impl Gen<'_, '_> {
     pub(super) fn stmt(&mut self) -> Result<()> {
         let nested = self.blocks < MAX_BLOCKS;
-        match self.u.int_in_range(0..=27)? {
+        match self.u.int_in_range(0..=29)? {
             0..=2 => {
                 let ty = self.pick(&[Ty::Any, Ty::Int, Ty::Int, Ty::Str, Ty::List, Ty::Obj])?;
                 self.typed(ty, 0)?;
@@ -163,11 +163,62 @@ impl Gen<'_, '_> {
                 self.define(&p, Ty::Int);
                 self.pid_vars.push(p);
             }
+            28 | 29 if nested => self.higher_order()?,
             _ => {
                 self.expr(0)?;
                 self.emit("POP");
             }
         }
+        Ok(())
+    }
+
+    /// A function value kept in a variable — or two of one arity in a
+    /// list, taken in turn — and called in a counted loop: the shape of
+    /// map and fold, where compiled code guards the callee of one
+    /// CALL_FUNCTION site and calls it directly (issue 15), and where the
+    /// callee changes from one turn to the next.
+    fn higher_order(&mut self) -> Result<()> {
+        let fs: Vec<usize> = self
+            .callable()
+            .filter(|&j| self.routines[j].function)
+            .collect();
+        if fs.is_empty() {
+            self.expr(0)?;
+            self.emit("POP");
+            return Ok(());
+        }
+        let j = self.pick(&fs)?;
+        let r = self.routines[j].clone();
+        let v = self.fresh("fv");
+        let list = self.u.arbitrary()?;
+        self.function_value(j)?;
+        if list {
+            let same: Vec<usize> = fs
+                .iter()
+                .copied()
+                .filter(|&k| {
+                    let o = &self.routines[k];
+                    o.params.len() == r.params.len() && o.recursive == r.recursive
+                })
+                .collect();
+            let k = self.pick(&same)?;
+            self.function_value(k)?;
+            self.emit("MAKE_LIST 2");
+        }
+        self.emit(&format!("STORE {v}"));
+        let (top, end, i) = self.loop_head(1)?;
+        self.args(&r)?;
+        self.emit(&format!("LOAD {v}"));
+        if list {
+            self.emit(&format!("LOAD {i}"));
+            self.emit("PUSH_INT 2");
+            self.emit("MOD");
+            self.emit("INDEX");
+        }
+        self.emit("CALL_FUNCTION");
+        let op = self.pick(&["PRINT", "POP"])?;
+        self.emit(op);
+        self.loop_tail(&top, &end, &i);
         Ok(())
     }
 

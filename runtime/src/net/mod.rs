@@ -1,16 +1,19 @@
 //! Sockets owned by processes, on one event loop (issue 16; protocol N1–N5
 //! in `sched/README.md`, user's view in docs/NETWORK.md).
 //!
-//! **The poller.** One thread per node (`ttvm-net`, started with the first
-//! socket, never joined) owns a `mio::Poll`. Every socket is registered
-//! once, edge-triggered, for reading and writing, under its id as the
-//! token. The poller never touches a process: on an event it locks the
-//! socket, notes the readiness and runs [`Socket::pump`], which performs
-//! what the socket's owner or waiters asked for (accept, read, connect,
-//! flush) and hands results and messages to the workers through the I/O
-//! pool's done list (N2, the same list and W1/W2 as I2). Workers never
-//! block on the poller: a process that must wait for a socket parks in
-//! `Wait::Io` like a blocking operation, and costs no CPU.
+//! **The event loop.** One `mio::Poll` per node (made with the first
+//! socket; no thread of its own). Every socket is registered once,
+//! edge-triggered, for reading and writing, under its id as the token.
+//! The workers poll it (N0): the one that goes idle holding the poll
+//! right sleeps in it, and a busy one looks at it without waiting once
+//! per slice's worth of reductions. Handling an event touches no process:
+//! it locks the socket, notes the readiness and runs [`Socket::pump`],
+//! which performs what the socket's owner or waiters asked for (accept,
+//! read, connect, flush) and hands results and messages to the workers
+//! through the I/O pool's done list (N2, the same list and W1/W2 as I2),
+//! usually back to the worker that polled. A process that must wait for
+//! a socket parks in `Wait::Io` like a blocking operation, and costs no
+//! CPU.
 //!
 //! **Workers first.** An operation first runs on the worker, under the
 //! socket's lock, with a *synchronous* waiter: if `pump` completes it at
@@ -22,8 +25,8 @@
 //! **Flow control.** Reading happens only for a waiter or while the socket
 //! is active (`once`, `N`, `true`), so with `once`/`N` unread data stays in
 //! the kernel and TCP slows the peer down. Sends go to a buffer of at most
-//! [`SEND_BUFFER`] bytes past which the sender waits until the poller has
-//! written it out: a slow reader bounds the sender's memory.
+//! [`SEND_BUFFER`] bytes past which the sender waits until writable events
+//! have let it be written out: a slow reader bounds the sender's memory.
 
 pub mod framing;
 
@@ -305,11 +308,14 @@ pub fn addr_value(a: &SocketAddr) -> Value {
     ])
 }
 
-/// What the poller shares with the workers.
+/// What the event loop shares with the workers.
 pub(crate) struct NetShared {
     io: Arc<IoShared>,
     registry: Registry,
-    waker: Waker,
+    waker: Arc<Waker>,
+    /// The event loop and its events buffer: held by one worker at a time
+    /// (N0), asleep in it or polling between slices.
+    poll: Mutex<Poller>,
     sockets: Mutex<FxHashMap<u64, Arc<Socket>>>,
     next_id: AtomicU64,
     next_seq: AtomicU64,
@@ -323,28 +329,42 @@ pub struct Net {
 }
 
 impl Net {
-    /// Start the poller thread.
+    /// Make the event loop (no thread: idle and busy workers poll it,
+    /// N0) and tell the idle protocol how to wake a worker asleep in it.
     pub(crate) fn start(io: Arc<IoShared>) -> Result<Net, String> {
         let why =
             |e: std::io::Error| format!("cannot start the network event loop: {}", reason(&e));
         let poll = Poll::new().map_err(why)?;
         let registry = poll.registry().try_clone().map_err(why)?;
-        let waker = Waker::new(poll.registry(), WAKER).map_err(why)?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER).map_err(why)?);
+        let w = waker.clone();
+        io.idle().set_poll_waker(Arc::new(move || {
+            let _ = w.wake();
+        }));
         let shared = Arc::new(NetShared {
             io,
             registry,
             waker,
+            poll: Mutex::new(Poller {
+                poll,
+                events: Events::with_capacity(1024),
+            }),
             sockets: Mutex::new(FxHashMap::default()),
             next_id: AtomicU64::new(1),
             next_seq: AtomicU64::new(1),
             deadlines: Mutex::new(BinaryHeap::new()),
         });
-        let s = shared.clone();
-        std::thread::Builder::new()
-            .name("ttvm-net".to_string())
-            .spawn(move || poll_loop(poll, &s))
-            .map_err(why)?;
         Ok(Net { shared })
+    }
+
+    /// N0: the network poll, if no other worker holds it (a worker asleep
+    /// in it, or one handling its events).
+    pub(crate) fn try_poll(&self) -> Option<PollRight<'_>> {
+        let g = self.shared.poll.try_lock().ok()?;
+        Some(PollRight {
+            g,
+            net: &self.shared,
+        })
     }
 
     /// Close every socket (the run is over).
@@ -536,22 +556,46 @@ pub enum Step {
     Wait { token: u64, ticket: Ticket },
 }
 
-fn poll_loop(mut poll: Poll, net: &Arc<NetShared>) {
-    let mut events = Events::with_capacity(1024);
-    loop {
-        let timeout = {
-            let d = lock(&net.deadlines);
+struct Poller {
+    poll: Poll,
+    events: Events,
+}
+
+/// The right to poll the event loop (N0), held by one worker at a time.
+pub(crate) struct PollRight<'a> {
+    g: MutexGuard<'a, Poller>,
+    net: &'a Arc<NetShared>,
+}
+
+impl PollRight<'_> {
+    /// Wait for events at most `timeout` (`None`: until one comes),
+    /// shortened to the earliest waiter's deadline; zero: just look.
+    /// The events are kept for [`PollRight::handle`].
+    pub(crate) fn wait(&mut self, timeout: Option<Duration>) {
+        let deadline = {
+            let d = lock(&self.net.deadlines);
             d.peek()
                 .map(|Reverse((at, _, _))| at.saturating_duration_since(Instant::now()))
         };
-        if let Err(e) = poll.poll(&mut events, timeout) {
+        let timeout = match (timeout, deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let Poller { poll, events } = &mut *self.g;
+        if let Err(e) = poll.poll(events, timeout) {
+            events.clear();
             if e.kind() != ErrorKind::Interrupted {
                 // Nothing to do but try again a little later.
-                std::thread::sleep(Duration::from_millis(10));
+                std::thread::sleep(Duration::from_millis(1));
             }
-            continue;
         }
-        for ev in events.iter() {
+    }
+
+    /// N2 for the events [`PollRight::wait`] got, then the waiters whose
+    /// deadline passed. Results and messages go to the done list.
+    pub(crate) fn handle(&mut self) {
+        let net = self.net;
+        for ev in self.g.events.iter() {
             if ev.token() == WAKER {
                 continue;
             }
@@ -563,7 +607,13 @@ fn poll_loop(mut poll: Poll, net: &Arc<NetShared>) {
                 s.on_event(readable, writable, closed);
             }
         }
-        expire(net, Instant::now());
+        self.g.events.clear();
+        let due = lock(&net.deadlines)
+            .peek()
+            .is_some_and(|Reverse((at, _, _))| *at <= Instant::now());
+        if due {
+            expire(net, Instant::now());
+        }
     }
 }
 
@@ -722,7 +772,8 @@ impl Socket {
     }
 
     /// Everything the socket can do now: N2's step, run under its lock by
-    /// the poller (after an event) and by workers (after a request).
+    /// the worker handling an event (N0, N2) and by workers (after a
+    /// request).
     fn pump(self: &Arc<Socket>, st: &mut St) {
         self.pump_write(st);
         match self.kind {
@@ -1112,7 +1163,7 @@ impl Socket {
             && st.error.is_none()
             && !matches!(st.io, Io::None)
         {
-            // The poller finishes the writing and then shuts it (pump_write).
+            // Writable events finish the writing, then shut it (pump_write).
             for w in [st.reader.take(), st.writer.take()].into_iter().flatten() {
                 let msg = self.closed_msg("TCP_RECV");
                 self.complete(&mut st, w, NetDone::new(Err(NetError::Failed(msg))));

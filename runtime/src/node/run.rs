@@ -127,6 +127,10 @@ impl<S: Send> Node<S> {
         };
         sched.w.go_online();
         let mut woken = false;
+        // N0: this worker's reduction count at which it next looks at the
+        // network poll while busy.
+        let mut next_poll = 0u64;
+        let poll_every = config.budget.max(1) as u64;
         let mut rng =
             0x9E37_79B9_7F4A_7C15u64 ^ (index as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         loop {
@@ -143,6 +147,16 @@ impl<S: Send> Node<S> {
             if self.has_timers() && self.next_timer_in(Instant::now()) == Some(Duration::ZERO) {
                 for p in self.due_timers(Instant::now()) {
                     sched.w.schedule(&p);
+                }
+            }
+            // N0: a busy worker looks at the event loop once per slice's
+            // worth of its reductions (an idle one sleeps in it), so
+            // sockets are served while every worker runs.
+            if sched.w.reductions.get() >= next_poll {
+                next_poll = sched.w.reductions.get() + poll_every;
+                if let Some(mut right) = self.net.get().and_then(|n| n.try_poll()) {
+                    right.wait(Some(Duration::ZERO));
+                    right.handle();
                 }
             }
             if self.io.has_done() {
@@ -186,9 +200,24 @@ impl<S: Send> Node<S> {
                     };
                     sched.w.go_offline();
                     loads.sleeps(index);
-                    let woke = self.shared.idle.sleep(workers, has_work, timeout, all_idle);
+                    // S5' (N0): the worker that can take the network poll
+                    // sleeps in it, and handles its events on waking.
+                    let mut right = self.net.get().and_then(|n| n.try_poll());
+                    let woke = match &mut right {
+                        Some(r) => self.shared.idle.sleep_in(
+                            workers,
+                            has_work,
+                            timeout,
+                            all_idle,
+                            Some(&mut |t: Option<Duration>| r.wait(t)),
+                        ),
+                        None => self.shared.idle.sleep(workers, has_work, timeout, all_idle),
+                    };
                     loads.wakes(index);
                     sched.w.go_online();
+                    if let Some(mut r) = right {
+                        r.handle();
+                    }
                     if woke == Woke::Done {
                         break;
                     }

@@ -8,10 +8,31 @@ use std::time::Duration;
 const STOPPED: usize = 1;
 const LOOK: usize = 2;
 
-/// What the sleeping side protects: the run's result once decided.
-#[derive(Debug, Default)]
+/// How W2 wakes a worker asleep in the network poll (S5'): the event
+/// loop's waker (an `eventfd` write, which stays readable until the poll
+/// sees it, so a wake-up given before the poll starts is not lost).
+pub type PollWaker = std::sync::Arc<dyn Fn() + Send + Sync>;
+
+/// What the sleeping side protects: the run's result once decided, and
+/// whether a worker sleeps in the network poll instead of on the
+/// condition variable (S5'), with how to wake it.
+#[derive(Default)]
 pub struct IdleState<R> {
     pub done: Option<R>,
+    /// A worker is between S2 and S6 as the poll sleeper (S5').
+    polling: bool,
+    poll_waker: Option<PollWaker>,
+}
+
+impl<R> IdleState<R> {
+    /// Wake the poll sleeper, if there is one (under the idle lock).
+    fn wake_poller(&self) {
+        if self.polling {
+            if let Some(w) = &self.poll_waker {
+                w();
+            }
+        }
+    }
 }
 
 /// The idle workers of one node.
@@ -35,7 +56,11 @@ impl<R> Default for Idle<R> {
             sleepers: AtomicUsize::new(0),
             waking: AtomicUsize::new(0),
             flags: AtomicUsize::new(0),
-            state: Mutex::new(IdleState { done: None }),
+            state: Mutex::new(IdleState {
+                done: None,
+                polling: false,
+                poll_waker: None,
+            }),
             cv: Condvar::new(),
         }
     }
@@ -61,10 +86,24 @@ impl<R> Idle<R> {
         // push too (it clears `waking` before it looks, S6), so a second
         // wake-up would only cost a futex call: a poller pushing one
         // message per readiness event made one per message.
-        if self.sleepers.load(Ordering::SeqCst) > 0 && self.waking.swap(1, Ordering::SeqCst) == 0 {
-            let _g = lock(&self.state);
-            self.cv.notify_one();
+        let n = self.sleepers.load(Ordering::SeqCst);
+        if n > 0 && self.waking.swap(1, Ordering::SeqCst) == 0 {
+            let g = lock(&self.state);
+            // S5': a sleeper on the condition variable first (the poll
+            // sleeper goes on polling); the poll sleeper when it is the
+            // only one. `sleepers` changes only under this lock.
+            if self.sleepers.load(Ordering::SeqCst) > g.polling as usize {
+                self.cv.notify_one();
+            } else {
+                g.wake_poller();
+            }
         }
+    }
+
+    /// S5': how to wake a worker sleeping in the network poll (set once,
+    /// when the node's network layer starts).
+    pub fn set_poll_waker(&self, waker: PollWaker) {
+        lock(&self.state).poll_waker = Some(waker);
     }
 
     /// S1–S5: sleep until notified or the next timer. `has_work` re-checks
@@ -78,6 +117,21 @@ impl<R> Idle<R> {
         next_timer: impl FnOnce() -> Option<Duration>,
         all_idle: impl FnOnce() -> R,
     ) -> Woke {
+        self.sleep_in(workers, has_work, next_timer, all_idle, None)
+    }
+
+    /// S1–S6 as [`Idle::sleep`]; with `poll`, this worker holds the
+    /// network poll and sleeps in it (S5': `poll(timeout)` blocks until a
+    /// socket event, the poll waker, or the timeout) instead of on the
+    /// condition variable.
+    pub fn sleep_in(
+        &self,
+        workers: usize,
+        has_work: impl Fn() -> bool,
+        next_timer: impl FnOnce() -> Option<Duration>,
+        all_idle: impl FnOnce() -> R,
+        poll: Option<&mut dyn FnMut(Option<Duration>)>,
+    ) -> Woke {
         // S1: the caller found no work.
         let mut g = lock(&self.state);
         if g.done.is_some() {
@@ -88,8 +142,13 @@ impl<R> Idle<R> {
         // out meanwhile) is cleared: the next push wakes this one.
         self.waking.store(0, Ordering::SeqCst);
         let n = self.sleepers.fetch_add(1, Ordering::SeqCst) + 1;
+        // Only the holder of the network poll passes `poll`: one poll
+        // sleeper at most.
+        let polls = poll.is_some();
+        g.polling |= polls;
         // S3: re-check after announcing.
         if has_work() {
+            g.polling &= !polls;
             self.sleepers.fetch_sub(1, Ordering::SeqCst);
             return Woke::Look;
         }
@@ -97,6 +156,7 @@ impl<R> Idle<R> {
         // worker that went idle before us is seen.
         let timeout = next_timer();
         if timeout == Some(Duration::ZERO) {
+            g.polling &= !polls;
             self.sleepers.fetch_sub(1, Ordering::SeqCst);
             return Woke::Look;
         }
@@ -104,20 +164,35 @@ impl<R> Idle<R> {
         // again (only a running worker or a timer makes work).
         if n == workers && timeout.is_none() {
             g.done = Some(all_idle());
+            g.polling &= !polls;
+            g.wake_poller();
             self.flags.fetch_or(STOPPED, Ordering::Release);
             self.sleepers.fetch_sub(1, Ordering::SeqCst);
             self.cv.notify_all();
             return Woke::Done;
         }
-        // S5: wait (releasing the lock atomically), then look again.
-        g = match timeout {
-            Some(t) => {
-                self.cv
-                    .wait_timeout(g, t)
-                    .unwrap_or_else(|e| e.into_inner())
-                    .0
+        g = match poll {
+            // S5': sleep in the network poll. W2 (and E1–E3) wake it
+            // through the poll waker, under this lock: either before it is
+            // released here — the waker's event is then waiting when the
+            // poll starts — or during the poll.
+            Some(poll) => {
+                drop(g);
+                poll(timeout);
+                let mut g = lock(&self.state);
+                g.polling = false;
+                g
             }
-            None => self.cv.wait(g).unwrap_or_else(|e| e.into_inner()),
+            // S5: wait (releasing the lock atomically), then look again.
+            None => match timeout {
+                Some(t) => {
+                    self.cv
+                        .wait_timeout(g, t)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+                None => self.cv.wait(g).unwrap_or_else(|e| e.into_inner()),
+            },
         };
         // S6: awake, about to look (W2': later pushes wake the next one).
         self.waking.store(0, Ordering::SeqCst);
@@ -138,6 +213,7 @@ impl<R> Idle<R> {
         }
         self.flags.fetch_or(STOPPED, Ordering::Release);
         self.cv.notify_all();
+        g.wake_poller();
     }
 
     /// Whether the run is over (cheap; for workers between slices).

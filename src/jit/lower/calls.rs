@@ -72,13 +72,34 @@ impl Lower<'_, '_, '_, Ordinary> {
         c: &crate::bytecode::Callee,
         callee: Callee,
     ) {
-        let p = self.input.program;
         let n = c.param_slots.len();
-        let size = p.layouts[p.layout_of[c.target as usize] as usize]
-            .names
-            .len() as i64;
         self.flush_below(n);
         let args = self.operands(n, dpc);
+        self.call_frame(at, dpc, c.target, &c.param_slots, n, callee, args, None);
+    }
+
+    /// A call of the function at `target` binding `binds` to `args`
+    /// (owned), its frame made inline when there is room (else the call
+    /// helper makes it). `value`: a CALL_FUNCTION of the function value
+    /// `f`, whose captured variables are `args[stack_args..]` (loaded, not
+    /// yet counted): on the way to the helper the operands go back as they
+    /// were (the arguments, then `f`); on the fast path the captures gain
+    /// their reference and `f` is dropped.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn call_frame(
+        &mut self,
+        at: u32,
+        dpc: u32,
+        target: u32,
+        binds: &[u32],
+        stack_args: usize,
+        callee: Callee,
+        args: Vec<Item>,
+        value: Option<Item>,
+    ) {
+        let p = self.input.program;
+        let n = stack_args;
+        let size = p.layouts[p.layout_of[target as usize] as usize].names.len() as i64;
         let frames = self.env_load(I32, off::FRAMES);
         let fcap = self.env_load(I64, off::FCAP);
         let llen = self.env_load(I64, off::LLEN);
@@ -104,15 +125,24 @@ impl Lower<'_, '_, '_, Ordinary> {
 
         self.b.switch_to_block(slow);
         let saved = self.stack.clone();
-        self.unpop(&args);
+        self.unpop(&args[..n]);
+        if let Some(f) = value {
+            self.unpop(&[f]);
+        }
         self.call(at, dpc);
         self.stack = saved;
 
         self.b.switch_to_block(fast);
+        if let Some(f) = value {
+            for &c in &args[n..] {
+                self.clone_item(c);
+            }
+            self.drop_item(f);
+        }
         // A callee with a direct entry is called through it (its cell is
         // read like the code cell below: T5).
         if let Some((cell, plan)) = &callee.direct {
-            if plan.params[..] == c.param_slots[..] {
+            if plan.params[..] == binds[..] {
                 let a = self.b.ins().iconst(I64, *cell as i64);
                 let f = self.b.ins().load(I64, self.mf, a, 0);
                 let direct = self.b.create_block();
@@ -135,7 +165,7 @@ impl Lower<'_, '_, '_, Ordinary> {
         let fields: [(i32, ir::Value); 7] = [
             (fl::RET, self.b.ins().iconst(I32, after as i64)),
             (fl::CALL_SITE, self.b.ins().iconst(I32, at as i64)),
-            (fl::ENTRY, self.b.ins().iconst(I32, c.target as i64)),
+            (fl::ENTRY, self.b.ins().iconst(I32, target as i64)),
             (fl::BASE, base),
             (fl::FRAME_SIZE, self.b.ins().iconst(I32, size)),
             (fl::STACK_BASE, stack_base),
@@ -152,12 +182,12 @@ impl Lower<'_, '_, '_, Ordinary> {
         let new_lp = self.b.ins().iadd(lbase, lo);
         let none = self.b.ins().iconst(I8, self.input.none_tag as i64);
         for slot in 0..size as u32 {
-            if !c.param_slots.contains(&slot) {
+            if !binds.contains(&slot) {
                 let o = (slot as i64 * VALUE_BYTES) as i32;
                 self.b.ins().store(self.mf, none, new_lp, o);
             }
         }
-        for (it, &slot) in args.iter().zip(c.param_slots.iter()) {
+        for (it, &slot) in args.iter().zip(binds.iter()) {
             let o = (slot as i64 * VALUE_BYTES) as i32;
             let tag = match it.known {
                 Some(k) => self.b.ins().iconst(I8, k as i64),
@@ -185,7 +215,7 @@ impl Lower<'_, '_, '_, Ordinary> {
         let engine = self.b.create_block();
         self.b.ins().brif(go, native, &[], engine, &[]);
         self.b.switch_to_block(engine);
-        self.set_pc(self.input.dpc(c.target));
+        self.set_pc(self.input.dpc(target));
         self.ret_const(status::CONTINUE);
         self.b.switch_to_block(native);
         let nd1 = self.b.ins().iadd_imm(nd, 1);

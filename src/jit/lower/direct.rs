@@ -196,9 +196,8 @@ impl FrameEnv for Direct<'_> {
         l.direct_call(at, dpc, c);
     }
 
-    fn call_function(l: &mut Lower<'_, '_, '_, Self>, _at: u32, dpc: u32) {
-        l.direct_bug("CALL_FUNCTION");
-        l.exit_continue(dpc);
+    fn call_function(l: &mut Lower<'_, '_, '_, Self>, at: u32, dpc: u32) {
+        l.direct_call_value(at, dpc);
     }
 
     fn ret(l: &mut Lower<'_, '_, '_, Self>, _at: u32, dpc: u32) {
@@ -595,7 +594,7 @@ impl<'p> Lower<'_, '_, '_, Direct<'p>> {
     /// The descriptor of this frame holding `items` operands.
     fn desc(&self, items: usize) -> i64 {
         let p = self.plan();
-        Desc::pack(p.target, p.size, p.params.len(), items) as i64
+        Desc::pack(p.target, p.size, p.stack_args, items) as i64
     }
 
     /// This (innermost) frame leaves compiled code with status `st` at
@@ -740,14 +739,37 @@ impl<'p> Lower<'_, '_, '_, Direct<'p>> {
     /// one (else leave, and the interpreter makes the call). A CALL before
     /// RET is a tail call: the callee's frame takes this one's place.
     pub(super) fn direct_call(&mut self, at: u32, dpc: u32, c: &CallInstr) {
-        let p = self.input.program;
         let n = c.param_slots.len();
-        let tail = p.tail_call(at);
         let args = self.operands(n, dpc);
+        self.direct_call_to(at, dpc, c.target, &c.param_slots, n, args, None);
+    }
+
+    /// A direct call of the function at `target` binding `binds` to
+    /// `args` (owned). `value`: a CALL_FUNCTION of the function value `f`,
+    /// whose captured variables are `args[stack_args..]` (loaded, not yet
+    /// counted): a frame that leaves before the call has its operands as
+    /// they were (the arguments, then `f`); once the call is made, the
+    /// captures gain their reference and `f` is dropped.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn direct_call_to(
+        &mut self,
+        at: u32,
+        dpc: u32,
+        target: u32,
+        binds: &[u32],
+        stack_args: usize,
+        args: Vec<Item>,
+        value: Option<Item>,
+    ) {
+        let p = self.input.program;
+        let n = args.len();
+        let tail = p.tail_call(at);
+        let mut restore = args[..stack_args].to_vec();
+        restore.extend(value);
         let (same, size) = {
             let plan = self.plan();
             (
-                plan.target == c.target && plan.params[..] == c.param_slots[..],
+                plan.target == target && plan.params[..] == binds[..],
                 plan.size,
             )
         };
@@ -755,14 +777,14 @@ impl<'p> Lower<'_, '_, '_, Direct<'p>> {
         let cell = if same {
             None
         } else {
-            match (self.input.callee)(c.target).and_then(|k| k.direct) {
-                Some((cell, plan)) if plan.params[..] == c.param_slots[..] => {
+            match (self.input.callee)(target).and_then(|k| k.direct) {
+                Some((cell, plan)) if plan.params[..] == binds[..] => {
                     callee_plan = Some(plan);
                     Some(cell)
                 }
                 _ => {
                     // No direct entry there: the interpreter calls.
-                    self.unpop(&args);
+                    self.unpop(&restore);
                     self.exit_continue(dpc);
                     return;
                 }
@@ -773,11 +795,17 @@ impl<'p> Lower<'_, '_, '_, Direct<'p>> {
             let f = self.b.ins().load(I64, self.mf, a, 0);
             let none = self.b.ins().icmp_imm(IntCC::Equal, f, 0);
             let saved = self.stack.clone();
-            self.unpop(&args);
+            self.unpop(&restore);
             self.exit_if(none, dpc);
             self.stack = saved;
             f
         });
+        if let Some(f) = value {
+            for &c in &args[stack_args..] {
+                self.clone_item(c);
+            }
+            self.drop_item(f);
+        }
         let sig = self.sig_for(n);
         let pos = self.mode.pos;
         if tail {

@@ -128,7 +128,7 @@ impl FrameEnv for Ordinary {
     }
 
     fn call_function(l: &mut Lower<'_, '_, '_, Self>, at: u32, dpc: u32) {
-        l.call(at, dpc);
+        l.call_value(at, dpc);
     }
 
     fn ret(l: &mut Lower<'_, '_, '_, Self>, at: u32, dpc: u32) {
