@@ -539,7 +539,7 @@ impl HelperImpl for Impls {
             let take = |k: usize| std::ptr::read(items.add(k));
             let r = match op {
                 x if x == Opcode::MakeList as u32 => {
-                    Value::list((0..n as usize).map(&take).collect())
+                    Value::List((0..n as usize).map(&take).collect())
                 }
                 x if x == Opcode::MakeObject as u32 => ops::new_object(),
                 x if x == Opcode::Append as u32 => {

@@ -273,7 +273,7 @@ pub fn append(list: Value, v: Value) -> OpResult<Value> {
             if l.len() >= MAX_LIST_LEN {
                 return error(format!("list too long (over {MAX_LIST_LEN} elements)"));
             }
-            Arc::make_mut(&mut l).push(v);
+            l.push(v);
             Ok(Value::List(l))
         }
         other => type_error(Opcode::Append.mnemonic(), &other, &v),
@@ -285,7 +285,7 @@ pub fn set_index(list: Value, i: &Value, v: Value) -> OpResult<Value> {
     match list {
         Value::List(mut l) => {
             let k = index_of(i, l.len(), Opcode::SetIndex.mnemonic())?;
-            Arc::make_mut(&mut l)[k] = v;
+            l.make_mut()[k] = v;
             Ok(Value::List(l))
         }
         other => error(format!(

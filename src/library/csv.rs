@@ -122,30 +122,30 @@ pub fn write(rows: &Value) -> Result<String, String> {
         .from_writer(Vec::new());
     let mut width = None;
     let mut fields: Vec<String> = Vec::new();
-    for (r, row) in rows.0.iter().enumerate() {
+    for (r, row) in rows.iter().enumerate() {
         let Value::List(row) = row else {
             return Err(format!(
                 "type error: CSV_WRITE needs each row to be a List of fields, got {} at row {r}",
                 row.type_name()
             ));
         };
-        if row.0.is_empty() {
+        if row.is_empty() {
             return Err(format!(
                 "CSV_WRITE: row {r} has no fields (a CSV row has at least one; write [\"\"] for an empty one)"
             ));
         }
         match width {
-            None => width = Some(row.0.len()),
-            Some(w) if w != row.0.len() => {
+            None => width = Some(row.len()),
+            Some(w) if w != row.len() => {
                 return Err(format!(
                     "CSV_WRITE: row {r} has {} fields where row 0 has {w} (every row must have as many fields)",
-                    row.0.len()
+                    row.len()
                 ))
             }
             _ => {}
         }
         fields.clear();
-        for (c, f) in row.0.iter().enumerate() {
+        for (c, f) in row.iter().enumerate() {
             fields.push(match f {
                 Value::Str(s) => s.to_string(),
                 Value::Null => String::new(),

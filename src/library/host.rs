@@ -181,7 +181,7 @@ pub fn bytes_of(v: &Value, op: &str) -> Result<Vec<u8>, String> {
             v.type_name()
         ));
     };
-    l.0.iter()
+    l.iter()
         .enumerate()
         .map(|(i, b)| match b {
             Value::Int(n) if (0..=255).contains(n) => Ok(*n as u8),
@@ -209,7 +209,7 @@ pub fn args_of(v: &Value, op: &str) -> Result<Vec<String>, String> {
             v.type_name()
         ));
     };
-    l.0.iter()
+    l.iter()
         .enumerate()
         .map(|(i, a)| match a {
             Value::Str(s) => Ok(s.to_string()),

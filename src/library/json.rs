@@ -152,7 +152,7 @@ fn stringify_within(v: &Value, limit: usize) -> Result<String, String> {
                 }
                 Value::List(l) => {
                     out.push(b'[');
-                    open.push(Open::List(&l.0, 0));
+                    open.push(Open::List(l, 0));
                 }
                 Value::Object(o) => {
                     out.push(b'{');
@@ -370,7 +370,7 @@ mod tests {
     fn kinds(v: &Value, out: &mut Vec<&'static str>) {
         out.push(v.type_name());
         match v {
-            Value::List(l) => l.0.iter().for_each(|x| kinds(x, out)),
+            Value::List(l) => l.iter().for_each(|x| kinds(x, out)),
             Value::Object(o) => o.iter().for_each(|(_, x)| kinds(x, out)),
             _ => {}
         }

@@ -8,7 +8,6 @@ use crate::bytecode::Opcode;
 use crate::exec::ops::MAX_LIST_LEN;
 use crate::exec::{error, OpResult};
 use std::cmp::Ordering;
-use std::sync::Arc;
 use ttvm_runtime::Value;
 
 pub(super) fn call(op: Opcode, a: &mut Args<'_>) -> OpResult {
@@ -24,7 +23,7 @@ pub(super) fn call(op: Opcode, a: &mut Args<'_>) -> OpResult {
             let Value::List(mut l) = a.take(0) else {
                 unreachable!("checked")
             };
-            Arc::make_mut(&mut l).reverse();
+            l.make_mut().reverse();
             a.finish(Value::List(l))
         }
         O::Sort => sort(a),
@@ -70,11 +69,7 @@ pub(super) fn call(op: Opcode, a: &mut Args<'_>) -> OpResult {
             let Value::List(mut x) = a.take(0) else {
                 unreachable!("checked")
             };
-            let xs = Arc::make_mut(&mut x);
-            match Arc::try_unwrap(y) {
-                Ok(mut y) => xs.append(&mut y),
-                Err(y) => xs.extend(y.iter().cloned()),
-            }
+            x.append_list(y);
             a.finish(Value::List(x))
         }
         _ => unreachable!("not a list operation: {op:?}"),
@@ -97,13 +92,7 @@ fn slice(a: &mut Args<'_>) -> OpResult {
     let Value::List(mut l) = a.take(0) else {
         unreachable!("checked")
     };
-    match Arc::get_mut(&mut l) {
-        Some(items) => {
-            items.truncate(to);
-            items.drain(..from);
-        }
-        None => l = Arc::new(ttvm_runtime::value::List(l[from..to].to_vec())),
-    }
+    l.keep_range(from, to);
     a.finish(Value::List(l))
 }
 
@@ -145,7 +134,7 @@ fn sort(a: &mut Args<'_>) -> OpResult {
     let Value::List(mut l) = a.take(0) else {
         unreachable!("checked")
     };
-    Arc::make_mut(&mut l).sort_by(order);
+    l.make_mut().sort_by(order);
     a.finish(Value::List(l))
 }
 
@@ -257,12 +246,12 @@ mod tests {
     fn unshared_lists_change_in_place() {
         let mut stack = vec![ints(&[3, 1, 2])];
         let before = match &stack[0] {
-            Value::List(l) => std::sync::Arc::as_ptr(l),
+            Value::List(l) => l.as_ptr(),
             _ => unreachable!(),
         };
         super::super::call(O::Sort, &mut stack, &Default::default()).unwrap();
         match &stack[0] {
-            Value::List(l) => assert_eq!(std::sync::Arc::as_ptr(l), before),
+            Value::List(l) => assert_eq!(l.as_ptr(), before),
             _ => unreachable!(),
         }
     }

@@ -1,7 +1,6 @@
 //! Making and reading values for the JSON, CSV and host operations.
 
 use std::sync::Arc;
-use ttvm_runtime::value::List;
 use ttvm_runtime::{Object, Str, Value};
 
 pub fn text_value(s: String) -> Value {
@@ -9,7 +8,7 @@ pub fn text_value(s: String) -> Value {
 }
 
 pub fn list_value(items: Vec<Value>) -> Value {
-    Value::List(Arc::new(List(items)))
+    Value::list(items)
 }
 
 /// The fields of an object being built, in insertion order.

@@ -7,40 +7,13 @@
 //! opened the same way, so no drop ever recurses more than one level.
 
 use super::Value;
-use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
-/// A list's elements (the heap part of `Value::List`). `Debug` is bounded
-/// (see `display.rs`).
-#[derive(Clone, Default)]
-pub struct List(pub Vec<Value>);
-
-impl Deref for List {
-    type Target = Vec<Value>;
-    fn deref(&self) -> &Vec<Value> {
-        &self.0
-    }
-}
-
-impl DerefMut for List {
-    fn deref_mut(&mut self) -> &mut Vec<Value> {
-        &mut self.0
-    }
-}
-
-fn is_container(v: &Value) -> bool {
+pub(super) fn is_container(v: &Value) -> bool {
     matches!(
         v,
         Value::List(_) | Value::Object(_) | Value::Closure(_) | Value::Exception(_)
     )
-}
-
-impl Drop for List {
-    fn drop(&mut self) {
-        if self.0.iter().any(is_container) {
-            release(std::mem::take(&mut self.0));
-        }
-    }
 }
 
 impl Drop for super::Object {
@@ -68,14 +41,38 @@ impl Drop for super::Exception {
     }
 }
 
+/// Drop the values of `items`, which the caller then forgets (a list's
+/// elements, when its last reference goes): a value that holds no others
+/// is dropped at once, containers go to a work list released in a loop
+/// (which is allocated only when there is one).
+///
+/// # Safety
+/// The values are read out: the caller must not use or drop them again.
+pub(super) unsafe fn release_slice(items: &mut [Value]) {
+    let mut work = Vec::new();
+    for v in items.iter_mut() {
+        // SAFETY: each value is read once; the caller forgets them.
+        let v = unsafe { std::ptr::read(v) };
+        if is_container(&v) {
+            work.push(v);
+        } else {
+            drop(v);
+        }
+    }
+    if !work.is_empty() {
+        release(work);
+    }
+}
+
 /// Release `work` and everything only it holds, iteratively.
 fn release(mut work: Vec<Value>) {
     while let Some(v) = work.pop() {
         match v {
-            Value::List(a) => {
-                if let Ok(mut l) = Arc::try_unwrap(a) {
-                    work.append(&mut l.0);
-                }
+            Value::List(l) => {
+                // The last reference moves its containers onto `work`
+                // (and drops the rest); another reference just counts
+                // one fewer.
+                l.release_into(&mut work);
             }
             Value::Object(a) => {
                 if let Ok(mut o) = Arc::try_unwrap(a) {
@@ -103,10 +100,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_million_levels_drop_without_overflow() {
+    fn ten_million_levels_drop_without_overflow() {
+        // Lists (one block each), with an object every 1,000 levels and a
+        // level shared twice every 10,000 (freed when its second holder
+        // goes).
         let mut v = Value::list(vec![]);
-        for _ in 0..1_000_000 {
-            v = Value::list(vec![v, Value::Int(1)]);
+        for i in 0..10_000_000u32 {
+            v = if i % 1000 == 0 {
+                let mut o = crate::value::Object::new();
+                o.set_with("inner", || "inner".into(), v);
+                Value::Object(Arc::new(o))
+            } else if i % 10_000 == 1 {
+                Value::list(vec![v.clone(), v])
+            } else {
+                Value::list(vec![v, Value::Int(1)])
+            };
         }
         drop(v);
         let mut e = Value::Null;
@@ -117,70 +125,5 @@ mod tests {
             }));
         }
         drop(e);
-    }
-}
-
-/// Where compiled code finds a list's elements (the JIT's inline `INDEX`
-/// and `LEN`, issue 15): byte offsets, from the address a `Value::List`'s
-/// payload word holds (the `Arc`'s allocation), of the pointer to the
-/// first element and of the length.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ListLayout {
-    pub elems: i32,
-    pub len: i32,
-}
-
-impl List {
-    /// The offsets of [`ListLayout`], found once by looking at a list made
-    /// for the purpose (Rust fixes neither `Vec`'s nor `Arc`'s field
-    /// order, so they are measured, not assumed): the word that holds the
-    /// elements' address and the one that holds the length (5, beside a
-    /// capacity of at least 7 and reference counts of 1).
-    pub fn layout() -> ListLayout {
-        static LAYOUT: std::sync::OnceLock<ListLayout> = std::sync::OnceLock::new();
-        *LAYOUT.get_or_init(|| {
-            let mut items = Vec::with_capacity(7);
-            items.resize(5, Value::Null);
-            let elems = items.as_ptr() as usize;
-            let v = Value::List(Arc::new(List(items)));
-            // SAFETY: `Value` is 16 bytes, `repr(C, u8)`: the payload word
-            // (the `Arc`'s pointer) is at offset 8.
-            let base = unsafe { *((&v as *const Value as *const usize).add(1)) };
-            let mut found = (None, None);
-            for off in (0..64).step_by(8) {
-                // SAFETY: an `Arc<List>` allocation holds two counters and
-                // a `Vec` (5 words): 40 bytes are readable; the search
-                // stops at the first two matches, within them.
-                let word = unsafe { *((base + off) as *const usize) };
-                if word == elems && found.0.is_none() {
-                    found.0 = Some(off as i32);
-                } else if word == 5 && found.1.is_none() {
-                    found.1 = Some(off as i32);
-                }
-                if let (Some(elems), Some(len)) = found {
-                    return ListLayout { elems, len };
-                }
-            }
-            unreachable!("a list's element pointer and length are within its allocation")
-        })
-    }
-}
-
-#[cfg(test)]
-mod layout_tests {
-    use super::*;
-
-    #[test]
-    fn list_layout_reads_a_lists_elements() {
-        let l = List::layout();
-        let v = Value::list(vec![Value::Int(4), Value::Int(7), Value::Null]);
-        // SAFETY: as in `List::layout`.
-        unsafe {
-            let base = *((&v as *const Value as *const usize).add(1));
-            let len = *((base + l.len as usize) as *const usize);
-            let elems = *((base + l.elems as usize) as *const *const Value);
-            assert_eq!(len, 3);
-            assert!(matches!(&*elems.add(1), Value::Int(7)));
-        }
     }
 }

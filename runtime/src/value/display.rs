@@ -289,7 +289,7 @@ impl fmt::Debug for super::List {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         cut_at(f, MAX_SHOWN_BYTES, |w| {
             w.write_char('[')?;
-            walk_from(None, vec![Open::List(&self.0, 0)], w)
+            walk_from(None, vec![Open::List(self, 0)], w)
         })
     }
 }

@@ -30,18 +30,42 @@ impl Seen {
     /// or on the work list). The first [`REMEMBER_AFTER`] shared pairs are
     /// not remembered, so each pair is opened at most twice.
     #[inline]
-    fn first<T>(&mut self, a: &Arc<T>, b: &Arc<T>) -> bool {
-        if Arc::strong_count(a) == 1 && Arc::strong_count(b) == 1 {
+    fn first<T: Counted>(&mut self, a: &T, b: &T) -> bool {
+        if a.refs() == 1 && b.refs() == 1 {
             return true;
         }
         self.opened += 1;
         if self.opened <= REMEMBER_AFTER {
             return true;
         }
-        let key = (Arc::as_ptr(a) as usize, Arc::as_ptr(b) as usize);
+        let key = (a.addr(), b.addr());
         self.pairs
             .get_or_insert_with(FxHashSet::default)
             .insert(key)
+    }
+}
+
+/// A counted heap part: its number of references and its address.
+trait Counted {
+    fn refs(&self) -> usize;
+    fn addr(&self) -> usize;
+}
+
+impl<T> Counted for Arc<T> {
+    fn refs(&self) -> usize {
+        Arc::strong_count(self)
+    }
+    fn addr(&self) -> usize {
+        Arc::as_ptr(self) as usize
+    }
+}
+
+impl Counted for super::List {
+    fn refs(&self) -> usize {
+        self.strong_count()
+    }
+    fn addr(&self) -> usize {
+        self.as_ptr() as usize
     }
 }
 
@@ -73,7 +97,7 @@ impl Value {
                 }
                 (Value::Str(a), Value::Str(b)) => Arc::ptr_eq(a, b) || a == b,
                 (Value::List(a), Value::List(b)) => {
-                    if !Arc::ptr_eq(a, b) {
+                    if !super::List::ptr_eq(a, b) {
                         if a.len() != b.len() {
                             return false;
                         }
@@ -163,7 +187,7 @@ impl Value {
             match (p, m) {
                 (Value::Null, _) => {}
                 (Value::List(p), Value::List(m)) => {
-                    if Arc::ptr_eq(p, m) {
+                    if super::List::ptr_eq(p, m) {
                         continue;
                     }
                     if p.len() != m.len() {
@@ -353,7 +377,7 @@ mod tests {
         match (pattern, msg) {
             (Value::Null, _) => true,
             (Value::List(p), Value::List(m)) => {
-                Arc::ptr_eq(p, m)
+                crate::value::List::ptr_eq(p, m)
                     || (p.len() == m.len()
                         && p.iter().zip(m.iter()).all(|(a, b)| matches_recursive(a, b)))
             }

@@ -13,13 +13,14 @@ mod deep;
 mod display;
 mod eq;
 mod handle;
+mod list;
 mod object;
 mod text;
 
 pub use atom::Atom;
-pub use deep::{List, ListLayout};
 pub use display::{format_float, shown_text, Shown, TooLong, MAX_PRINT_DEPTH, MAX_SHOWN_BYTES};
 pub use handle::{Handle, Resource};
+pub use list::{List, ListLayout};
 pub use object::{Key, Object, ObjectLayout};
 pub use text::{Str, StrLayout};
 
@@ -37,7 +38,7 @@ pub enum Value {
     Int(i64) = 2,
     Float(f64) = 3,
     Str(Arc<Str>) = 4,
-    List(Arc<List>) = 5,
+    List(List) = 5,
     Object(Arc<Object>) = 6,
     Function(Arc<FuncProto>) = 7,
     Closure(Arc<Closure>) = 8,
@@ -150,7 +151,7 @@ impl Value {
 
     /// A new list value.
     pub fn list(items: Vec<Value>) -> Value {
-        Value::List(Arc::new(List(items)))
+        Value::List(List::from_vec(items))
     }
 
     /// Truthiness: `Int 0`, `Bool false` and `Null` are false; all else true.

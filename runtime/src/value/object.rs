@@ -6,12 +6,20 @@
 //! in the program is an [`Atom`], whose text is shared with the key (no
 //! copy of the text per object).
 //!
-//! Layout: the entries in insertion order (`Vec`), and a hash index from
-//! key to entry position. Deleting a field leaves a hole in the entries
+//! Layout: the entries in insertion order (`Vec`), and, once an object has
+//! more than [`SMALL`] fields, a hash index from key to entry position. A
+//! small object (n-body's bodies, a tree node) is found by scanning its few
+//! entries — the key's length, then its address (a field named in the
+//! program shares the atom's text), then its bytes — which costs less than
+//! hashing the key, and copying a small object (`SET_FIELD` on a shared
+//! one) copies one `Vec`, not a hash table too (issue 15, item 4).
+//! Deleting a field leaves a hole in the entries
 //! (its value is `None`) instead of shifting the later ones, so get, set
 //! and delete are O(1) on average however many fields there are; when the
 //! holes outnumber the live fields the entries are compacted (O(n), at
-//! most once per n deletions: amortised O(1)). `len` is the index's size.
+//! most once per n deletions: amortised O(1); a small object without an
+//! index compacts at [`SMALL`] holes, so a scan stays short). `live` counts
+//! the fields.
 //!
 //! The index hashes with the standard library's `RandomState` (SipHash,
 //! a random key per process): keys can come from untrusted input (JSON,
@@ -44,14 +52,28 @@ pub struct ObjectLayout {
 /// Holes below this are never compacted away (small objects stay cheap).
 const MIN_COMPACT: usize = 16;
 
+/// Objects of at most this many fields have no hash index (module
+/// comment); the index is built when a field more is set.
+pub const SMALL: usize = 8;
+
 /// An object's fields, in insertion order. `Debug` is bounded (see
 /// `display.rs`).
 #[derive(Clone, Default)]
 pub struct Object {
     /// In insertion order; `None` marks a deleted field (a hole).
     entries: Vec<(Key, Option<Value>)>,
-    /// Key → position in `entries`, for the live fields only.
-    index: HashMap<Key, usize, RandomState>,
+    /// Key → position in `entries`, for the live fields only; `None` until
+    /// the object has more than [`SMALL`] fields.
+    index: Option<HashMap<Key, usize, RandomState>>,
+    /// The number of live fields.
+    live: usize,
+}
+
+/// Whether an entry's key is `key`: the same text by address (a field
+/// named in the program) or by content.
+#[inline]
+fn same_key(k: &Key, key: &str) -> bool {
+    k.len() == key.len() && (std::ptr::eq(k.as_ptr(), key.as_ptr()) || **k == *key)
 }
 
 impl Object {
@@ -59,15 +81,27 @@ impl Object {
         Object::default()
     }
 
+    /// The position of the live field `key` among the entries.
+    #[inline]
+    fn find(&self, key: &str) -> Option<usize> {
+        match &self.index {
+            Some(ix) => ix.get(key).copied(),
+            None => self
+                .entries
+                .iter()
+                .position(|(k, v)| v.is_some() && same_key(k, key)),
+        }
+    }
+
     pub fn get(&self, key: &str) -> Option<&Value> {
-        let &i = self.index.get(key)?;
+        let i = self.find(key)?;
         self.entries[i].1.as_ref()
     }
 
     /// The position of a live field among the entries (what compiled
     /// code's per-site cache of a field read holds, see [`ObjectLayout`]).
     pub fn position(&self, key: &str) -> Option<usize> {
-        self.index.get(key).copied()
+        self.find(key)
     }
 
     /// Where compiled code finds an object's entries (issue 15: a field
@@ -121,7 +155,7 @@ impl Object {
     }
 
     pub fn contains(&self, key: &str) -> bool {
-        self.index.contains_key(key)
+        self.find(key).is_some()
     }
 
     /// Set a field named by a program's atom (its text is shared).
@@ -132,24 +166,44 @@ impl Object {
     /// Set a field; an existing field keeps its position, a new one goes
     /// last. `key` is made (allocated) only for a new field.
     pub fn set_with(&mut self, key: &str, make: impl FnOnce() -> Key, value: Value) {
-        if let Some(&i) = self.index.get(key) {
+        if let Some(i) = self.find(key) {
             self.entries[i].1 = Some(value);
             return;
         }
         let key = make();
-        self.index.insert(key.clone(), self.entries.len());
+        if let Some(ix) = &mut self.index {
+            ix.insert(key.clone(), self.entries.len());
+        }
         self.entries.push((key, Some(value)));
+        self.live += 1;
+        if self.index.is_none() && self.live > SMALL {
+            let mut ix = HashMap::with_capacity_and_hasher(self.live, RandomState::new());
+            for (i, (k, v)) in self.entries.iter().enumerate() {
+                if v.is_some() {
+                    ix.insert(k.clone(), i);
+                }
+            }
+            self.index = Some(ix);
+        }
     }
 
     /// Remove a field, keeping the order of the others; the value it had.
     pub fn remove(&mut self, key: &str) -> Option<Value> {
-        let i = self.index.remove(key)?;
+        let i = match &mut self.index {
+            Some(ix) => ix.remove(key)?,
+            None => self.find(key)?,
+        };
         let old = self.entries[i].1.take();
-        let holes = self.entries.len() - self.index.len();
-        if holes >= MIN_COMPACT && holes > self.index.len() {
-            self.compact();
-        } else if self.index.is_empty() {
+        self.live -= 1;
+        let holes = self.entries.len() - self.live;
+        let compact = match self.index {
+            Some(_) => holes >= MIN_COMPACT && holes > self.live,
+            None => holes >= SMALL,
+        };
+        if self.live == 0 {
             self.entries.clear();
+        } else if compact {
+            self.compact();
         }
         old
     }
@@ -157,24 +211,27 @@ impl Object {
     /// Drop the holes and renumber the index.
     fn compact(&mut self) {
         self.entries.retain(|(_, v)| v.is_some());
-        for (i, (k, _)) in self.entries.iter().enumerate() {
-            if let Some(at) = self.index.get_mut(&**k) {
-                *at = i;
+        if let Some(ix) = &mut self.index {
+            for (i, (k, _)) in self.entries.iter().enumerate() {
+                if let Some(at) = ix.get_mut(&**k) {
+                    *at = i;
+                }
             }
         }
     }
 
     pub fn len(&self) -> usize {
-        self.index.len()
+        self.live
     }
 
     pub fn is_empty(&self) -> bool {
-        self.index.is_empty()
+        self.live == 0
     }
 
     /// Remove every field, returning the values.
     pub fn take_values(&mut self) -> Vec<Value> {
-        self.index.clear();
+        self.index = None;
+        self.live = 0;
         self.entries.drain(..).filter_map(|(_, v)| v).collect()
     }
 
@@ -303,6 +360,57 @@ mod layout_tests {
                 &*((e + l.value as usize) as *const Value),
                 Value::Int(42)
             ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod small_tests {
+    use super::*;
+
+    /// Small objects (no index) and their change to indexed ones agree
+    /// with a plain model on every step: gets, order, lengths.
+    #[test]
+    fn small_and_indexed_objects_agree_with_a_model() {
+        let mut o = Object::new();
+        let mut model: Vec<(String, i64)> = Vec::new();
+        let mut x: u64 = 7;
+        for step in 0..5000i64 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let k = format!("k{}", (x >> 33) % 14);
+            if (x >> 20) % 3 == 0 {
+                let had = model.iter().position(|(m, _)| *m == k);
+                let got = o.remove(&k);
+                assert_eq!(got.is_some(), had.is_some());
+                if let Some(p) = had {
+                    model.remove(p);
+                }
+            } else {
+                o.set_with(&k, || Arc::from(k.as_str()), Value::Int(step));
+                match model.iter_mut().find(|(m, _)| *m == k) {
+                    Some(e) => e.1 = step,
+                    None => model.push((k, step)),
+                }
+            }
+            assert_eq!(o.len(), model.len());
+            let seen: Vec<(String, i64)> = o
+                .iter()
+                .map(|(k, v)| match v {
+                    Value::Int(i) => (k.to_string(), *i),
+                    _ => unreachable!(),
+                })
+                .collect();
+            assert_eq!(seen, model);
+            for (k, v) in &model {
+                assert!(matches!(o.get(k), Some(Value::Int(i)) if i == v));
+                assert_eq!(
+                    o.position(k).map(|p| o.entries[p].0.to_string()),
+                    Some(k.clone())
+                );
+            }
+            assert!(o.entries.len() <= o.len() + MIN_COMPACT.max(SMALL) + 1);
         }
     }
 }

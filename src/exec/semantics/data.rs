@@ -23,8 +23,9 @@ pub(super) fn exec(
             let n = n.0 as usize;
             ctx.need(n, name)?;
             let from = ctx.stack.len() - n;
-            let items: Vec<Value> = ctx.stack.drain(from..).collect();
-            push(ctx, Value::list(items))
+            // One allocation: the list's block, filled from the stack.
+            let items: ttvm_runtime::value::List = ctx.stack.drain(from..).collect();
+            push(ctx, Value::List(items))
         }
         Instr::Len(_) => unary(ctx, name, ops::len),
         Instr::Index(_) => {

@@ -90,7 +90,7 @@ fn send(proc: &Proc<'_>, from: i64, target: &Value, msg: Value) -> OpResult<Opti
 /// `[name, node]`: two non-empty Strs.
 fn name_at_node(v: &Value) -> Option<(&str, &str)> {
     let Value::List(l) = v else { return None };
-    match &l.0[..] {
+    match &l[..] {
         [Value::Str(name), Value::Str(node)] if !name.is_empty() && !node.is_empty() => {
             Some((name.as_str(), node.as_str()))
         }

@@ -44,7 +44,7 @@ pub(crate) fn store_after(p: &crate::bytecode::Program, at: u32) -> Option<u32> 
 /// Whether `a` and `b` are the same container or string (one allocation).
 fn same_heap(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::List(x), Value::List(y)) => Arc::ptr_eq(x, y),
+        (Value::List(x), Value::List(y)) => ttvm_runtime::value::List::ptr_eq(x, y),
         (Value::Object(x), Value::Object(y)) => Arc::ptr_eq(x, y),
         (Value::Str(x), Value::Str(y)) => Arc::ptr_eq(x, y),
         _ => false,

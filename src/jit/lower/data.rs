@@ -10,9 +10,10 @@
 //! Neither path touches the virtual operand stack below the operands, so
 //! what is known of it stays known.
 //!
-//! Where a list's length and elements are is measured by the runtime
-//! (`List::layout`): the payload of a `Value::List` points at the `Arc`'s
-//! allocation, which holds the `Vec`.
+//! Where a list's length and elements are is given by the runtime
+//! (`List::layout`): the payload of a `Value::List` points at the list's
+//! one block, which holds the count, the length, the capacity and then
+//! the elements.
 //!
 //! GET_FIELD and HAS_FIELD with a constant name have a cache per site
 //! (a cell of the `Jit`, `Input::field_cell`): the position of the field
@@ -97,7 +98,8 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         let inside = self.b.ins().icmp(IntCC::UnsignedLessThan, i.pay, n);
         self.b.ins().brif(inside, fast, &[], slow, &[]);
         self.b.switch_to_block(fast);
-        let elems = self.b.ins().load(I64, self.mf, x.pay, layout.elems);
+        // The elements are inline in the list's block.
+        let elems = self.b.ins().iadd_imm(x.pay, layout.elems as i64);
         let off = self.b.ins().imul_imm(i.pay, VALUE_BYTES);
         let at = self.b.ins().iadd(elems, off);
         let tag = self.b.ins().load(I8, self.mf, at, 0);
