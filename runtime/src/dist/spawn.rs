@@ -250,7 +250,7 @@ impl Dist {
             }
         }
         let args = match term::from_term(Term::List(args), self) {
-            Ok(Value::List(l)) => l.0.clone(),
+            Ok(Value::List(l)) => l.into_vec(),
             Ok(other) => vec![other],
             Err(e) => {
                 let req = SpawnReq {

@@ -55,12 +55,12 @@ pub(super) fn by_name(
     let Some(Value::List(l)) = ctx.stack.last() else {
         return error(format!("stack underflow in {op}"));
     };
-    let (node, module, function, args) = match &l.0[..] {
+    let (node, module, function, args) = match &l[..] {
         [Value::Str(n), Value::Str(m), Value::Str(f), Value::List(a)] => (
             n.as_str().to_string(),
             m.as_str().to_string(),
             f.as_str().to_string(),
-            a.0.clone(),
+            a.to_vec(),
         ),
         _ => {
             return error(format!(
