@@ -215,15 +215,21 @@ fn run<const TRACE: bool, const PROFILE: bool>(
             continue;
         }};
     }
-    // Push a value (the stack grows out of line when full).
-    macro_rules! push {
-        ($v:expr) => {{
-            let v: Value = $v;
+    // Room for one more value (the stack grows out of line when full).
+    macro_rules! room {
+        () => {
             if sp == end {
                 sync!();
                 ctx.stack.reserve(1);
                 regs!();
             }
+        };
+    }
+    // Push a value.
+    macro_rules! push {
+        ($v:expr) => {{
+            let v: Value = $v;
+            room!();
             // SAFETY: `sp < end`: room for one more.
             unsafe {
                 sp.write(v);
@@ -234,11 +240,7 @@ fn run<const TRACE: bool, const PROFILE: bool>(
     macro_rules! push_int {
         ($n:expr) => {{
             let n: i64 = $n;
-            if sp == end {
-                sync!();
-                ctx.stack.reserve(1);
-                regs!();
-            }
+            room!();
             // SAFETY: `sp < end`: room for one more.
             unsafe {
                 put_int(sp, n);
