@@ -1123,6 +1123,11 @@ fn quiet_push_by_the_poll_holder() {
                             idle.finish(|| ()); // E2: its process ran and ended
                             return;
                         }
+                    } else {
+                        // The holder takes the list again before it lets
+                        // go; this worker looks again (S3 sees the list),
+                        // after the holder has run.
+                        loom::thread::yield_now();
                     }
                 }
                 let has_work = || !done.lock().unwrap().is_empty();
