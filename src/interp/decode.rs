@@ -13,6 +13,7 @@
 
 use crate::bytecode::{Arith, Cmp};
 use crate::bytecode::{Instr, Program};
+use crate::exec::semantics::store_after;
 use crate::exec::{Addr, Layout};
 use ttvm_runtime::{Atom, Value};
 
@@ -75,6 +76,12 @@ pub enum Op {
     Not,
     Len,
     Index,
+    /// `APPEND`; the slot of the `STORE x` right after it in its block
+    /// (`u32::MAX`: none): `x`'s reference to the list is dropped first,
+    /// so a list stored back is changed in place (`release_for_store`).
+    Append(u32),
+    /// `SET_INDEX`, with the slot of a `STORE` after it as for `Append`.
+    SetIndex(u32),
     ToFloat,
     /// `GET_FIELD name`, the name in [`Code::atoms`].
     GetField(u32),
@@ -258,6 +265,8 @@ impl Code {
             Instr::Not(_) => Op::Not,
             Instr::Len(_) => Op::Len,
             Instr::Index(_) => Op::Index,
+            Instr::Append(_) => Op::Append(store_after(p, i as u32).unwrap_or(u32::MAX)),
+            Instr::SetIndex(_) => Op::SetIndex(store_after(p, i as u32).unwrap_or(u32::MAX)),
             Instr::ToFloat(_) => Op::ToFloat,
             Instr::GetField(f) => match &f.0 {
                 Some(name) => {
