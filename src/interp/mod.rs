@@ -262,6 +262,20 @@ fn run<const TRACE: bool, const PROFILE: bool>(
             unsafe { &mut *lp.add(slot) }
         }};
     }
+    // LOAD from slot `s` (a fused op whose fast path does not apply runs
+    // its first instruction, a LOAD, this way and goes on unfused).
+    macro_rules! load {
+        ($s:expr) => {{
+            match slot!($s) {
+                Some(v) => {
+                    push!(copy(v));
+                    ip = ip.wrapping_add(1);
+                    continue;
+                }
+                None => generic!(),
+            }
+        }};
+    }
     // A unary operation on the top of the stack with its complete
     // definition; an error goes through the generic path (which raises it
     // with the operand left on the stack).
@@ -559,13 +573,7 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                 push!(copy(unsafe { &*sp.sub(2) }));
                 ip = ip.wrapping_add(1);
             }
-            Op::Load(s) => match slot!(s) {
-                Some(v) => {
-                    push!(copy(v));
-                    ip = ip.wrapping_add(1);
-                }
-                None => generic!(),
-            },
+            Op::Load(s) => load!(s),
             // A last use: an Int is copied as by LOAD; anything else goes
             // through `take_heap` (a heap value leaves the variable).
             Op::Move(s) => match slot!(s) {
@@ -798,11 +806,18 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                         let at = code.layout.addr(Dpc(pc!() as u32)).0;
                         if enter!(&p.param_slots, p.frame_size, tail, at, p.entry) {
                             if let Some(c) = closure {
-                                // SAFETY: the callee's `nl` slots.
-                                crate::exec::bind_captures(
-                                    unsafe { std::slice::from_raw_parts_mut(lp, nl) },
-                                    c,
-                                );
+                                // The captured values into their slots
+                                // (`exec::bind_captures`: a parameter of
+                                // the same name wins).
+                                for ((_, v), &s) in c.captured.iter().zip(c.capture_slots.iter()) {
+                                    if (s as usize) < nl && !p.param_slots.contains(&s) {
+                                        // SAFETY: `s < nl`: a callee slot.
+                                        let cell = unsafe { &mut *lp.add(s as usize) };
+                                        if let Some(old) = cell.replace(copy(v)) {
+                                            discard(old);
+                                        }
+                                    }
+                                }
                             }
                             drop(f);
                             ip = ops.wrapping_add(entry.ix());
@@ -986,6 +1001,62 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                     ops.wrapping_add(target as usize)
                 } else {
                     ip.wrapping_add(2)
+                };
+            }
+            Op::ArithLocal { op, slot } => {
+                // Two Ints or two Floats (the right one in the variable)
+                // with a result: inline; anything else runs the LOAD and
+                // then the operator unfused.
+                if sp != st {
+                    // SAFETY: one operand below `sp`.
+                    let a = unsafe { &mut *sp.sub(1) };
+                    match (a, slot!(slot)) {
+                        (Value::Int(x), Some(Value::Int(b))) => {
+                            if let Some(r) = op.ints(*x, *b) {
+                                *x = r;
+                                ip = ip.wrapping_add(2);
+                                continue;
+                            }
+                        }
+                        (Value::Float(x), Some(Value::Float(b))) => {
+                            if let Some(r) = op.floats(*x, *b) {
+                                *x = r;
+                                ip = ip.wrapping_add(2);
+                                continue;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                load!(slot)
+            }
+            Op::CmpLocalJump {
+                slot,
+                cmp,
+                jump_if,
+                when,
+                target,
+            } => {
+                if sp == st {
+                    load!(slot)
+                }
+                // SAFETY: one operand below `sp`.
+                let a = unsafe { &*sp.sub(1) };
+                let jump = match (a, slot!(slot)) {
+                    (Value::Int(a), Some(Value::Int(b))) => Some(decode::jumps(when, *a, *b)),
+                    (a, Some(b)) => ops::compare(cmp, a, b).ok().map(|r| r == jump_if),
+                    (_, None) => None,
+                };
+                let Some(jump) = jump else { load!(slot) };
+                // SAFETY: as above; the operand is moved out once.
+                unsafe {
+                    sp = sp.sub(1);
+                    discard(sp.read());
+                }
+                ip = if jump {
+                    ops.wrapping_add(target as usize)
+                } else {
+                    ip.wrapping_add(3)
                 };
             }
             Op::UpdateLocalInPlace { slot, src, concat } => {
