@@ -77,7 +77,8 @@ fn run(program: &Arc<ttvm::Program>, config: RunConfig) -> String {
 /// One test (one binary per allocator count): direct_heap.ttvm, then
 /// the closure calls (issue 15: captured values passed to direct entries
 /// as counted arguments, the function value dropped at the call, every
-/// exit out of a guarded call; tests/programs/jit/closure_calls.ttvm).
+/// exit out of a guarded call; tests/programs/jit/closure_calls.ttvm),
+/// and list_build.ttvm (lists made and appended to inline).
 #[test]
 fn direct_entries_holding_heap_values_leak_nothing() {
     leaks_nothing(concat!(
@@ -87,6 +88,12 @@ fn direct_entries_holding_heap_values_leak_nothing() {
     leaks_nothing(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/programs/jit/closure_calls.ttvm"
+    ));
+    // Lists made and changed inline and by the `value` helper in
+    // ordinary code and direct entries (issue 15).
+    leaks_nothing(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/programs/jit/list_build.ttvm"
     ));
 }
 

@@ -659,14 +659,17 @@ PRINT
 /// library helper (four arguments: env, opcode number, program and decoded
 /// address — the only helper with four), not to the generic helper; but
 /// for the number operations the JIT lowers itself (`library_inline`,
-/// issue 15: no helper on their path, a side exit for NULL).
+/// issue 15: no helper on their path, a side exit for NULL), and for
+/// EXTEND, which runs through the `value` helper (lists changed in place
+/// without the library's general routine, `jit/lower/data.rs`).
 #[test]
 fn every_library_op_is_one_helper_call() {
     let lib: Vec<_> = ttvm::bytecode::OPS
         .iter()
         .filter(|o| o.library && o.jit == ttvm::bytecode::JitClass::Library)
+        .filter(|o| o.mnemonic != "EXTEND")
         .collect();
-    assert!(lib.len() >= 27, "{}", lib.len());
+    assert!(lib.len() >= 26, "{}", lib.len());
     let mut src = String::from("LABEL top\n");
     for op in &lib {
         for _ in 0..op.pops {

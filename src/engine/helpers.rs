@@ -525,10 +525,26 @@ impl HelperImpl for Impls {
     /// values stay compiled code's; then takes them, so an unshared list,
     /// object or string is changed in place.
     #[inline]
-    unsafe fn value(op: u32, n: u32, items: *mut u64, aux: u64, out: *mut u64) -> u32 {
+    unsafe fn value(
+        op: u32,
+        n: u32,
+        items: *mut u64,
+        aux: u64,
+        out: *mut u64,
+        cell: *mut u64,
+    ) -> u32 {
         use crate::bytecode::Opcode;
         use crate::exec::ops;
         let items = items as *mut Value;
+        let cell = cell as *mut Option<Value>;
+        // SAFETY: `cell` is 0 or a variable slot of the running frame
+        // (an `Option<Value>`, 16 bytes); compiled code reads it again
+        // after this call. Called only once the operation cannot raise.
+        let release = || unsafe {
+            if !cell.is_null() && (*cell).as_ref().is_some_and(|v| same_heap(v, &*items)) {
+                drop((*cell).take());
+            }
+        };
         // SAFETY: compiled code passes `n` values it owns in a buffer of
         // 16-byte, 8-aligned places, and a 16-byte result buffer. They are
         // only read (`take`) once the operation is known not to raise, and
@@ -546,6 +562,7 @@ impl HelperImpl for Impls {
                     if !matches!(at(0), Value::List(l) if l.len() < ops::MAX_LIST_LEN) {
                         return 0;
                     }
+                    release();
                     match ops::append(take(0), take(1)) {
                         Ok(v) => v,
                         Err(_) => unreachable!("checked: a list with room"),
@@ -559,6 +576,7 @@ impl HelperImpl for Impls {
                     if !ok {
                         return 0;
                     }
+                    release();
                     let i = take(1);
                     match ops::set_index(take(0), &i, take(2)) {
                         Ok(v) => v,
@@ -566,18 +584,36 @@ impl HelperImpl for Impls {
                     }
                 }
                 x if x == Opcode::Concat as u32 => {
-                    let ok = match (at(0), at(1)) {
-                        (Value::Str(a), Value::Str(b)) => a.len() + b.len() <= ops::MAX_STR_BYTES,
+                    // Two strings, or a string and a number, Bool or Null
+                    // (at most 64 bytes of text): surely within the limit.
+                    let ok = match (text_bound(at(0)), text_bound(at(1))) {
+                        (Some(a), Some(b)) => a + b <= ops::MAX_STR_BYTES,
                         _ => false,
                     };
                     if !ok {
                         return 0;
                     }
+                    release();
                     let b = take(1);
                     match ops::concat(take(0), &b) {
                         Ok(v) => v,
-                        Err(_) => unreachable!("checked: two strings within the limit"),
+                        Err(_) => unreachable!("checked: the texts within the limit"),
                     }
+                }
+                x if x == Opcode::Extend as u32 => {
+                    let ok = match (at(0), at(1)) {
+                        (Value::List(a), Value::List(b)) => a.len() + b.len() <= ops::MAX_LIST_LEN,
+                        _ => false,
+                    };
+                    if !ok {
+                        return 0;
+                    }
+                    release();
+                    let (Value::List(mut a), Value::List(b)) = (take(0), take(1)) else {
+                        unreachable!("checked: two lists")
+                    };
+                    a.append_list(b);
+                    Value::List(a)
                 }
                 x if x == Opcode::SetField as u32 => {
                     let name = &*(aux as *const ttvm_runtime::Atom);
@@ -585,6 +621,7 @@ impl HelperImpl for Impls {
                     if ops::can_set_field(at(0), key).is_err() {
                         return 0;
                     }
+                    release();
                     match ops::set_field(take(0), key, take(1)) {
                         Ok(v) => v,
                         Err(_) => unreachable!("checked by can_set_field"),
@@ -595,6 +632,14 @@ impl HelperImpl for Impls {
             std::ptr::write(out as *mut Value, r);
         }
         1
+    }
+
+    /// A new list of `n` elements for compiled code to write (MAKE_LIST).
+    #[inline]
+    unsafe fn list_new(n: u64) -> u64 {
+        // SAFETY: compiled code writes the `n` elements right after this
+        // call, before anything reads the list, and owns its reference.
+        unsafe { ttvm_runtime::value::List::alloc_unwritten(n as usize) as u64 }
     }
 
     /// The innermost direct frame leaves compiled code with status `st` at
@@ -648,6 +693,29 @@ impl HelperImpl for Impls {
             l.write(env, buf);
         }
         st
+    }
+}
+
+/// An upper bound on the bytes of `v`'s PRINT text when it is small and
+/// cheap to tell (a string's length; an Int, Bool or Null has at most 20
+/// characters, a Float at most 400: its digits without an exponent),
+/// else `None`.
+fn text_bound(v: &Value) -> Option<usize> {
+    match v {
+        Value::Str(s) => Some(s.len()),
+        Value::Int(_) | Value::Bool(_) | Value::Null => Some(20),
+        Value::Float(_) => Some(400),
+        _ => None,
+    }
+}
+
+/// Whether `a` and `b` are the same list, object or string (one block).
+fn same_heap(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::List(x), Value::List(y)) => ttvm_runtime::value::List::ptr_eq(x, y),
+        (Value::Object(x), Value::Object(y)) => std::sync::Arc::ptr_eq(x, y),
+        (Value::Str(x), Value::Str(y)) => std::sync::Arc::ptr_eq(x, y),
+        _ => false,
     }
 }
 

@@ -204,7 +204,17 @@ macro_rules! for_each_helper {
             /// result (a new reference) to `out`; 0 when the instruction
             /// raises, with the values untouched (compiled code then
             /// leaves at it holding them and the interpreter raises).
-            unit value(op: u32, n: u32, items: *mut u64, aux: u64, out: *mut u64) -> u32;
+            /// Also EXTEND, and CONCAT of anything whose text is surely
+            /// within the limit. `cell`: 0, or the variable slot the
+            /// STORE right after it writes (ordinary code): when that
+            /// slot holds the very value of `items[0]`, it is emptied once
+            /// the operation is known not to raise, so the value changes
+            /// in place (`exec::semantics::release_for_store`).
+            unit value(op: u32, n: u32, items: *mut u64, aux: u64, out: *mut u64, cell: *mut u64) -> u32;
+            /// `(n) -> block`: a new list of `n` elements, counted once,
+            /// whose elements compiled code writes next (`MAKE_LIST`,
+            /// `List::alloc_unwritten`).
+            unit list_new(n: u64) -> u64;
             /// `(env, to, message tag, message payload)`: SEND of a message
             /// (moved to the helper) to the Int PID `to`, which compiled
             /// code checked; never fails and never leaves (a message to a

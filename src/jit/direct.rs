@@ -167,7 +167,9 @@ pub(crate) fn heap_inline(i: &Instr) -> bool {
 
 /// The instructions a direct entry runs through the `value` helper, on
 /// values it owns (in place when unshared): MAKE_LIST, MAKE_OBJECT,
-/// APPEND, SET_INDEX, CONCAT, SET_FIELD of a constant name.
+/// APPEND, SET_INDEX, CONCAT, EXTEND, SET_FIELD of a constant name
+/// (MAKE_LIST of a few values and APPEND to an unshared list with room
+/// are inline, `lower/data.rs`).
 pub(crate) fn value_helper(i: &Instr) -> bool {
     matches!(
         i,
@@ -176,6 +178,7 @@ pub(crate) fn value_helper(i: &Instr) -> bool {
             | Instr::Append(_)
             | Instr::SetIndex(_)
             | Instr::Concat(_)
+            | Instr::Extend(_)
             | Instr::SetField(OptField(Some(_)))
     )
 }

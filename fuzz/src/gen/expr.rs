@@ -317,8 +317,16 @@ impl Gen<'_, '_> {
                 self.emit("SET_INDEX");
             }
             (Ty::List, 6) => {
-                self.typed(Ty::Obj, d)?;
-                self.emit("KEYS");
+                // The keys of an object, or two lists joined (EXTEND: the
+                // `value` helper in compiled code).
+                if self.u.arbitrary::<bool>()? {
+                    self.typed(Ty::Obj, d)?;
+                    self.emit("KEYS");
+                } else {
+                    self.typed(Ty::List, d)?;
+                    self.typed(Ty::List, d)?;
+                    self.emit("EXTEND");
+                }
             }
             (Ty::List, _) => {
                 // An element of a list of lists.

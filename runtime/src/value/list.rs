@@ -57,6 +57,10 @@ unsafe impl Sync for List {}
 pub struct ListLayout {
     pub elems: i32,
     pub len: i32,
+    /// The capacity (elements the block has room for).
+    pub cap: i32,
+    /// The reference count (an `AtomicUsize`; 1: the only holder).
+    pub count: i32,
 }
 
 #[inline]
@@ -78,7 +82,25 @@ impl List {
         ListLayout {
             elems: ELEMS as i32,
             len: std::mem::offset_of!(Header, len) as i32,
+            cap: std::mem::offset_of!(Header, cap) as i32,
+            count: std::mem::offset_of!(Header, count) as i32,
         }
+    }
+
+    /// A list of `n` elements that the caller writes (compiled code's
+    /// `MAKE_LIST`, issue 15): the block's address, its count 1, its length
+    /// and capacity `n`, its elements not yet written.
+    ///
+    /// # Safety
+    /// The caller writes all `n` elements (`ListLayout::elems` on, 16
+    /// bytes each, valid `Value`s it gives up) before anything reads or
+    /// drops the list, and then owns the one reference, as the payload of
+    /// a `Value::List`.
+    pub unsafe fn alloc_unwritten(n: usize) -> *mut u8 {
+        let mut l = std::mem::ManuallyDrop::new(List::with_capacity(n));
+        // SAFETY: the only holder; the caller writes the elements.
+        unsafe { l.header_mut().len = n };
+        l.ptr.as_ptr() as *mut u8
     }
 
     /// An empty list with room for `cap` elements, counted once.

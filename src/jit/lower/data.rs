@@ -296,3 +296,176 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         (tag, pay)
     }
 }
+
+/// What the `value` helper is given for an instruction it runs: how many
+/// operands, the constant name (`aux`) and the result's tag.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct ValueShape {
+    n: usize,
+    aux: i64,
+    known: u8,
+}
+
+/// The shape of an instruction `value_op` lowers (the ones
+/// `jit::direct::value_helper` names), else `None`.
+pub(super) fn value_shape(instr: &Instr) -> Option<ValueShape> {
+    let (n, aux, known) = match instr {
+        Instr::MakeList(c) => (c.0 as usize, 0, LIST),
+        Instr::MakeObject(_) => (0, 0, OBJECT),
+        Instr::Append(_) | Instr::Extend(_) => (2, 0, LIST),
+        Instr::Concat(_) => (2, 0, STR),
+        Instr::SetIndex(_) => (3, 0, LIST),
+        Instr::SetField(OptField(Some(a))) => (2, a as *const ttvm_runtime::Atom as i64, OBJECT),
+        _ => return None,
+    };
+    Some(ValueShape { n, aux, known })
+}
+
+/// MAKE_LIST of at most this many elements allocates through `list_new`
+/// and writes its elements inline; a longer one calls the `value` helper.
+pub(super) const MAX_INLINE_LIST: usize = 16;
+
+impl<E: FrameEnv> Lower<'_, '_, '_, E> {
+    /// MAKE_LIST, MAKE_OBJECT, APPEND, SET_INDEX, CONCAT, EXTEND and
+    /// SET_FIELD of a constant name (`jit::direct::value_helper`), on
+    /// operands the code owns, in every environment:
+    ///
+    /// - MAKE_LIST of a few values: the `list_new` helper allocates the
+    ///   list (count 1, its length set) and the elements are written
+    ///   inline, moved from the operand stack;
+    /// - APPEND to a list held only here (its count 1) with room: the
+    ///   element written inline and the length raised;
+    /// - the rest: the `value` helper on the owned operands (in place when
+    ///   unshared). `cell`: the address of the variable slot the STORE
+    ///   right after writes (ordinary code), emptied by the helper when it
+    ///   holds the same value, so the value changes in place
+    ///   (`exec::semantics::release_for_store`). When the helper answers
+    ///   that it does not take the case (the instruction raises, or
+    ///   `CONCAT` of a list), the environment runs the instruction
+    ///   ([`FrameEnv::interpret`]: the generic helper in ordinary code, a
+    ///   way out of a direct entry).
+    pub(super) fn value_op(
+        &mut self,
+        at: u32,
+        instr: &Instr,
+        dpc: u32,
+        shape: ValueShape,
+        cell: Option<ir::Value>,
+    ) {
+        const L: u8 = LIST;
+        let ValueShape { n, aux, known } = shape;
+        if matches!(instr, Instr::MakeList(_)) && n <= MAX_INLINE_LIST {
+            let operands = self.operands(n, dpc);
+            let k = self.b.ins().iconst(I64, n as i64);
+            let call = self.b.ins().call(self.im.list_new, &[k]);
+            let block = self.b.inst_results(call)[0];
+            let elems = List::layout().elems;
+            for (k, &it) in operands.iter().enumerate() {
+                let o = elems + (k as i64 * VALUE_BYTES) as i32;
+                let tag = self.tag_of(it);
+                self.b.ins().store(self.mf, tag, block, o);
+                self.b.ins().store(self.mf, it.pay, block, o + 8);
+            }
+            let it = self.item(L, block);
+            self.stack.push(it);
+            return;
+        }
+        // Both ways (the helper, or the environment's run of the
+        // instruction) must meet with the same virtual stack below.
+        if E::FLUSH_FOR_INTERPRET {
+            self.flush_below(n);
+        }
+        let operands = self.operands(n, dpc);
+        let join = self.b.create_block();
+        self.b.append_block_param(join, I64);
+        let slow = self.b.create_block();
+        self.b.set_cold_block(slow);
+        let call_helper = self.b.create_block();
+        if matches!(instr, Instr::Append(_)) {
+            self.append_inline(operands[0], operands[1], join, call_helper);
+        } else {
+            self.b.ins().jump(call_helper, &[]);
+        }
+        self.b.switch_to_block(call_helper);
+        let items = self.b.create_sized_stack_slot(StackSlotData::new(
+            StackSlotKind::ExplicitSlot,
+            (n.max(1) as i64 * VALUE_BYTES) as u32,
+            3,
+        ));
+        let out = self.b.create_sized_stack_slot(StackSlotData::new(
+            StackSlotKind::ExplicitSlot,
+            VALUE_BYTES as u32,
+            3,
+        ));
+        for (k, &it) in operands.iter().enumerate() {
+            let o = (k as i64 * VALUE_BYTES) as i32;
+            let tag = self.tag_of(it);
+            self.b.ins().stack_store(tag, items, o);
+            self.b.ins().stack_store(it.pay, items, o + 8);
+        }
+        let opn = self.b.ins().iconst(I32, instr.opcode() as i64);
+        let nn = self.b.ins().iconst(I32, n as i64);
+        let ip = self.b.ins().stack_addr(I64, items, 0);
+        let aux = self.b.ins().iconst(I64, aux);
+        let op = self.b.ins().stack_addr(I64, out, 0);
+        let cell = cell.unwrap_or_else(|| self.b.ins().iconst(I64, 0));
+        let call = self
+            .b
+            .ins()
+            .call(self.im.value, &[opn, nn, ip, aux, op, cell]);
+        let ok = self.b.inst_results(call)[0];
+        let took = self.b.create_block();
+        self.b.ins().brif(ok, took, &[], slow, &[]);
+        self.b.switch_to_block(took);
+        let pay = self.b.ins().stack_load(I64, out, 8);
+        self.b.ins().jump(join, &[BlockArg::Value(pay)]);
+        self.b.switch_to_block(slow);
+        let saved = self.stack.clone();
+        if let Some(pay) = E::interpret(self, at, dpc, &operands) {
+            self.b.ins().jump(join, &[BlockArg::Value(pay)]);
+        }
+        self.stack = saved;
+        self.b.switch_to_block(join);
+        let pay = self.b.block_params(join)[0];
+        let it = self.item(known, pay);
+        self.stack.push(it);
+    }
+
+    /// APPEND of `v` to `x` inline when `x` is a list held only here (its
+    /// count 1: nothing else can make a new reference) with room below
+    /// its capacity and the language's limit: the element is moved into
+    /// the next place and the length raised, and control goes to `join`
+    /// with the list; otherwise to `other`.
+    fn append_inline(&mut self, x: Item, v: Item, join: ir::Block, other: ir::Block) {
+        let layout = List::layout();
+        let is_list = self.tag_is(x, LIST);
+        let listed = self.b.create_block();
+        let unique = self.b.create_block();
+        let room = self.b.create_block();
+        self.b.ins().brif(is_list, listed, &[], other, &[]);
+        self.b.switch_to_block(listed);
+        // A plain load: an acquire load on x86-64, as `List::is_unique`.
+        let count = self.b.ins().load(I64, self.mf, x.pay, layout.count);
+        let one = self.b.ins().icmp_imm(IntCC::Equal, count, 1);
+        self.b.ins().brif(one, unique, &[], other, &[]);
+        self.b.switch_to_block(unique);
+        let len = self.b.ins().load(I64, self.mf, x.pay, layout.len);
+        let cap = self.b.ins().load(I64, self.mf, x.pay, layout.cap);
+        let max = self
+            .b
+            .ins()
+            .iconst(I64, crate::exec::ops::MAX_LIST_LEN as i64);
+        let lim = self.b.ins().umin(cap, max);
+        let fits = self.b.ins().icmp(IntCC::UnsignedLessThan, len, lim);
+        self.b.ins().brif(fits, room, &[], other, &[]);
+        self.b.switch_to_block(room);
+        let off = self.b.ins().imul_imm(len, VALUE_BYTES);
+        let at = self.b.ins().iadd(x.pay, off);
+        let tag = self.tag_of(v);
+        self.b.ins().store(self.mf, tag, at, layout.elems);
+        self.b.ins().store(self.mf, v.pay, at, layout.elems + 8);
+        let len1 = self.b.ins().iadd_imm(len, 1);
+        self.b.ins().store(self.mf, len1, x.pay, layout.len);
+        self.b.ins().jump(join, &[BlockArg::Value(x.pay)]);
+    }
+}

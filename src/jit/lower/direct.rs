@@ -43,7 +43,7 @@
 //! `leave` helpers exactly the references the frame they write holds.
 
 use super::env::{FrameEnv, Helper, Ordinary};
-use super::{Input, Item, Lower, Unsupported, BOOL, FLOAT, INT, LIST, NULL};
+use super::{Input, Item, Lower, Unsupported, BOOL, FLOAT, INT, NULL};
 use crate::bytecode::{Callee as CallInstr, Instr};
 use crate::exec::frame_layout as fl;
 use crate::exec::native::{off, status, MAX_DIRECT_DEPTH};
@@ -55,7 +55,7 @@ use cranelift_codegen::ir::types::{I16, I32, I64, I8};
 use cranelift_codegen::ir::{self, BlockArg, InstBuilder};
 use cranelift_frontend::{FunctionBuilder, Variable};
 use std::collections::HashMap;
-use ttvm_runtime::value::tag::{OBJECT, STR};
+use ttvm_runtime::value::tag::STR;
 
 /// The state of a direct entry's lowering.
 pub(in crate::jit) struct Direct<'a> {
@@ -208,10 +208,13 @@ impl FrameEnv for Direct<'_> {
     /// object and string operations the plan admits
     /// (`direct::value_helper`); nothing else (the plan admits nothing
     /// else).
-    fn helper(l: &mut Lower<'_, '_, '_, Self>, _at: u32, dpc: u32, instr: &Instr, how: Helper) {
+    fn helper(l: &mut Lower<'_, '_, '_, Self>, at: u32, dpc: u32, instr: &Instr, how: Helper) {
         match instr {
             Instr::PushStr(t) => l.push_str_const(t),
-            i if crate::jit::direct::value_helper(i) => l.value_op(i, dpc),
+            i if crate::jit::direct::value_helper(i) => match super::data::value_shape(i) {
+                Some(shape) => l.value_op(at, i, dpc, shape, None),
+                None => l.direct_bug("a value operation without a shape"),
+            },
             _ => {
                 l.direct_bug("an instruction without a direct lowering");
                 match how {
@@ -669,61 +672,6 @@ impl<'p> Lower<'_, '_, '_, Direct<'p>> {
         let it = self.item(STR, pay);
         self.clone_item(it);
         self.stack.push(it);
-    }
-
-    /// MAKE_LIST, MAKE_OBJECT, APPEND, SET_INDEX, CONCAT, SET_FIELD of a
-    /// constant name: the `value` helper on the operands (owned: in place
-    /// when unshared); when it answers that the instruction raises, leave
-    /// at it with the operands back on the stack.
-    fn value_op(&mut self, instr: &Instr, dpc: u32) {
-        let (n, aux) = match instr {
-            Instr::MakeList(c) => (c.0 as usize, 0),
-            Instr::MakeObject(_) => (0, 0),
-            Instr::Append(_) | Instr::Concat(_) => (2, 0),
-            Instr::SetIndex(_) => (3, 0),
-            Instr::SetField(crate::bytecode::OptField(Some(a))) => {
-                (2, a as *const ttvm_runtime::Atom as i64)
-            }
-            _ => return self.direct_bug("not a value operation"),
-        };
-        let operands = self.operands(n, dpc);
-        let items = self.b.create_sized_stack_slot(ir::StackSlotData::new(
-            ir::StackSlotKind::ExplicitSlot,
-            (n.max(1) as i64 * super::VALUE_BYTES) as u32,
-            3,
-        ));
-        let out = self.b.create_sized_stack_slot(ir::StackSlotData::new(
-            ir::StackSlotKind::ExplicitSlot,
-            super::VALUE_BYTES as u32,
-            3,
-        ));
-        for (k, &it) in operands.iter().enumerate() {
-            let o = (k as i64 * super::VALUE_BYTES) as i32;
-            let tag = self.tag_of(it);
-            self.b.ins().stack_store(tag, items, o);
-            self.b.ins().stack_store(it.pay, items, o + 8);
-        }
-        let opn = self.b.ins().iconst(I32, instr.opcode() as i64);
-        let nn = self.b.ins().iconst(I32, n as i64);
-        let ip = self.b.ins().stack_addr(I64, items, 0);
-        let aux = self.b.ins().iconst(I64, aux);
-        let op = self.b.ins().stack_addr(I64, out, 0);
-        let call = self.b.ins().call(self.im.value, &[opn, nn, ip, aux, op]);
-        let ok = self.b.inst_results(call)[0];
-        self.guard(ok, dpc, &operands);
-        let tag = self.b.ins().stack_load(I8, out, 0);
-        let pay = self.b.ins().stack_load(I64, out, 8);
-        let known = match instr {
-            Instr::MakeList(_) | Instr::Append(_) | Instr::SetIndex(_) => Some(LIST),
-            Instr::Concat(_) => Some(STR),
-            _ => Some(OBJECT),
-        };
-        self.stack.push(Item {
-            tag,
-            pay,
-            known,
-            slot: None,
-        });
     }
 
     fn sig_for(&mut self, n: usize) -> ir::SigRef {

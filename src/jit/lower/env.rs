@@ -75,6 +75,10 @@ pub(super) trait FrameEnv: Sized {
     /// instructions are lowered one by one (the LOAD moves, so the update
     /// is in place all the same).
     const FUSES_UPDATES: bool = true;
+    /// [`FrameEnv::interpret`] writes the virtual operand stack below its
+    /// operands to memory: an instruction with a fast path and that way
+    /// out writes it first on both (`Lower::value_op`).
+    const FLUSH_FOR_INTERPRET: bool = false;
 
     // ---- where frame values live ----------------------------------------
 

@@ -19,6 +19,11 @@ use cranelift_codegen::ir::{self, InstBuilder};
 
 impl FrameEnv for Ordinary {
     const MOVES: bool = true;
+    /// `LOAD x; <operand>; APPEND|CONCAT; STORE x` is lowered one by one:
+    /// the LOAD moves (or the `value` helper empties `x`, `value_op`), so
+    /// the update is in place without the generic update helper.
+    const FUSES_UPDATES: bool = false;
+    const FLUSH_FOR_INTERPRET: bool = true;
 
     fn save_state(l: &mut Lower<'_, '_, '_, Self>) {
         let len = l.b.use_var(l.v_len);
@@ -142,6 +147,30 @@ impl FrameEnv for Ordinary {
     }
 
     fn helper(l: &mut Lower<'_, '_, '_, Self>, at: u32, dpc: u32, instr: &Instr, how: Helper) {
+        let value = match how {
+            // A MAKE_LIST of many values: the generic helper takes them
+            // from memory.
+            Helper::Generic | Helper::Releases | Helper::Library => super::data::value_shape(instr)
+                .filter(|_| crate::jit::direct::value_helper(instr))
+                .filter(|_| !matches!(instr, Instr::MakeList(c) if c.0 as usize > super::data::MAX_INLINE_LIST)),
+            _ => None,
+        };
+        if let Some(shape) = value {
+            // Lists, objects and strings made and changed without the
+            // generic helper (`Lower::value_op`).
+            // MAKE_LIST and MAKE_OBJECT take no value a variable holds.
+            let store = crate::exec::semantics::store_after(l.input.program, at)
+                .filter(|_| !matches!(instr, Instr::MakeList(_) | Instr::MakeObject(_)));
+            let cell = store.map(|x| {
+                let lp = l.b.use_var(l.v_lp);
+                l.b.ins().iadd_imm(lp, x as i64 * VALUE_BYTES)
+            });
+            l.value_op(at, instr, dpc, shape, cell);
+            if let Some(x) = store {
+                l.reload_slot(x);
+            }
+            return;
+        }
         match how {
             Helper::Generic if l.process_op(at, dpc, instr) => {}
             Helper::Generic => l.generic(at, dpc, false),
