@@ -106,7 +106,7 @@ impl Framer {
                 }
                 n
             }
-            Packet::Line => match avail.iter().position(|&b| b == b'\n') {
+            Packet::Line => match memchr::memchr(b'\n', avail) {
                 Some(i) if i < self.max_packet => i + 1,
                 Some(_) => {
                     return Err(FrameError::TooLong {

@@ -246,6 +246,11 @@ struct St {
     sync_result: Option<NetDone>,
     /// Active-mode messages of the current `pump`, pushed at its end.
     outbox: Vec<Value>,
+    /// The socket's handle value for its active-mode messages, made once
+    /// while it is open (one allocation per socket, not per message).
+    /// It holds the socket, so it is dropped when the socket closes
+    /// (`close_now`, `shut`): a closed socket is not kept alive by itself.
+    handle: Option<Value>,
 }
 
 /// A socket: a TCP listener, a TCP connection or a UDP socket.
@@ -327,6 +332,10 @@ pub(crate) struct NetShared {
     /// (distribution connections, `dist/`): token → what to call when
     /// one is readable ([`NetShared::add_source`]).
     sources: Mutex<FxHashMap<u64, Arc<dyn Readable>>>,
+    /// The active-mode data messages' tags, one shared string each
+    /// (a message clones a count, not a new string).
+    tcp_tag: Value,
+    udp_tag: Value,
 }
 
 /// A descriptor read on the event loop by another part of the runtime
@@ -372,6 +381,8 @@ impl Net {
             next_seq: AtomicU64::new(1),
             deadlines: Mutex::new(BinaryHeap::new()),
             sources: Mutex::new(FxHashMap::default()),
+            tcp_tag: Value::str("tcp"),
+            udp_tag: Value::str("udp"),
         });
         Ok(Net { shared })
     }
@@ -546,6 +557,7 @@ fn new_socket(
             writer: None,
             sync_result: None,
             outbox: Vec::new(),
+            handle: None,
         }),
     });
     // In the table before it is registered: its first event (which may
@@ -708,6 +720,15 @@ impl Socket {
             Value::Handle(h) => h.downcast::<Socket>()?.me.upgrade(),
             _ => None,
         }
+    }
+
+    /// The handle for a message made under the socket's lock: the cached
+    /// one while the socket is open (see `St::handle`).
+    fn handle_in(self: &Arc<Socket>, st: &mut St) -> Value {
+        if st.closed {
+            return self.handle();
+        }
+        st.handle.get_or_insert_with(|| self.handle()).clone()
     }
 
     /// The value that names this socket.
@@ -1052,7 +1073,8 @@ impl Socket {
                         let w = st.reader.take().expect("checked");
                         self.complete(st, w, NetDone::new(Ok(v)));
                     } else {
-                        self.tell(st, Value::list(vec![Value::str("tcp"), self.handle(), v]));
+                        let msg = vec![self.net.tcp_tag.clone(), self.handle_in(st), v];
+                        self.tell(st, Value::list(msg));
                         self.used_active(st);
                     }
                     continue;
@@ -1150,11 +1172,12 @@ impl Socket {
                         let v = Value::list(vec![host, port, data]);
                         self.complete(st, w, NetDone::new(Ok(v)));
                     } else {
+                        let h = self.handle_in(st);
                         self.tell(
                             st,
                             Value::list(vec![
-                                Value::str("udp"),
-                                self.handle(),
+                                self.net.udp_tag.clone(),
+                                h,
                                 Value::list(vec![host, port]),
                                 data,
                             ]),
@@ -1179,6 +1202,7 @@ impl Socket {
     /// the wake-up count is given back.
     fn shut(&self, st: &mut St) {
         st.closed = true;
+        st.handle = None;
         let io = std::mem::replace(&mut st.io, Io::None);
         match io {
             Io::Listener(mut l) => {
@@ -1214,6 +1238,7 @@ impl Socket {
             return;
         }
         st.closed = true;
+        st.handle = None;
         if self.kind == Kind::Stream
             && !st.wbuf.is_empty()
             && st.error.is_none()
