@@ -81,15 +81,55 @@ impl Object {
         Object::default()
     }
 
-    /// The position of the live field `key` among the entries.
+    /// The position of the live field `key` among the entries. A small
+    /// object is scanned twice at most: first for the key's text by
+    /// address (a field named in the program: no byte comparison, so
+    /// fields of equal length such as `vx`/`vy` cost nothing to pass
+    /// over), then by content (a run-time key).
     #[inline]
     fn find(&self, key: &str) -> Option<usize> {
         match &self.index {
             Some(ix) => ix.get(key).copied(),
-            None => self
-                .entries
-                .iter()
-                .position(|(k, v)| v.is_some() && same_key(k, key)),
+            None => {
+                let at = key.as_ptr();
+                self.entries
+                    .iter()
+                    .position(|(k, v)| {
+                        std::ptr::eq(k.as_ptr(), at) && k.len() == key.len() && v.is_some()
+                    })
+                    .or_else(|| {
+                        self.entries
+                            .iter()
+                            .position(|(k, v)| v.is_some() && same_key(k, key))
+                    })
+            }
+        }
+    }
+
+    /// The live field at entry `pos` when its key is `key`'s very text
+    /// (by address: a site's cached position, see [`FieldSite`]).
+    #[inline]
+    fn at_cached(&self, pos: usize, key: &str) -> Option<&Value> {
+        match self.entries.get(pos) {
+            Some((k, Some(v)))
+                if std::ptr::eq(k.as_ptr(), key.as_ptr()) && k.len() == key.len() =>
+            {
+                Some(v)
+            }
+            _ => None,
+        }
+    }
+
+    /// As [`Object::at_cached`], to change the value in place.
+    #[inline]
+    fn at_cached_mut(&mut self, pos: usize, key: &str) -> Option<&mut Value> {
+        match self.entries.get_mut(pos) {
+            Some((k, Some(v)))
+                if std::ptr::eq(k.as_ptr(), key.as_ptr()) && k.len() == key.len() =>
+            {
+                Some(v)
+            }
+            _ => None,
         }
     }
 
@@ -260,6 +300,70 @@ impl Object {
     }
 }
 
+/// A per-site inline cache of a field access with a name written in the
+/// program (issue 15, item 1): the entry position where the field was
+/// found last time. An object with the same fields in the same order (any
+/// object built the same way: the common case of a record type) has the
+/// field at the same position, so the access is one bounds check, one
+/// comparison of the key's address and a load; any other object (another
+/// order, holes, a hash index, a missing field) takes the general lookup
+/// and the cache learns the new position. Never wrong, only slower: the
+/// guard compares the entry's key with the name's own text.
+///
+/// The interpreter keeps one per `GET_FIELD`/`SET_FIELD` site (its
+/// decoded code is shared by every scheduler: the position is an atomic,
+/// read and written relaxed — any position is a valid guess).
+#[derive(Debug, Default)]
+pub struct FieldSite(std::sync::atomic::AtomicU32);
+
+impl FieldSite {
+    #[inline]
+    fn pos(&self) -> usize {
+        self.0.load(std::sync::atomic::Ordering::Relaxed) as usize
+    }
+
+    #[inline]
+    fn learn(&self, pos: usize) {
+        self.0
+            .store(pos as u32, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// `o`'s field `name` (a program's atom), through the cache.
+    #[inline]
+    pub fn get<'a>(&self, o: &'a Object, name: &Atom) -> Option<&'a Value> {
+        let key = name.as_str();
+        if let Some(v) = o.at_cached(self.pos(), key) {
+            return Some(v);
+        }
+        let p = o.find(key)?;
+        self.learn(p);
+        o.entries[p].1.as_ref()
+    }
+
+    /// Set `o`'s field `name` to `v`: in place through the cache when the
+    /// field exists at the cached position, else as [`Object::set`].
+    #[inline]
+    pub fn set(&self, o: &mut Object, name: &Atom, v: Value) {
+        let key = name.as_str();
+        let p = self.pos();
+        if let Some(place) = o.at_cached_mut(p, key) {
+            let old = std::mem::replace(place, v);
+            drop(old);
+            return;
+        }
+        o.set(name, v);
+        if let Some(p) = o.find(key) {
+            self.learn(p);
+        }
+    }
+
+    /// Whether `o` has the field `name` (through the cache).
+    #[inline]
+    pub fn has(&self, o: &Object, name: &Atom) -> bool {
+        self.get(o, name).is_some()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -412,5 +516,58 @@ mod small_tests {
             }
             assert!(o.entries.len() <= o.len() + MIN_COMPACT.max(SMALL) + 1);
         }
+    }
+}
+
+#[cfg(test)]
+mod site_tests {
+    use super::*;
+
+    /// A site's cache follows objects of other field orders, holes and
+    /// hash indexes, and never answers with another field.
+    #[test]
+    fn a_site_answers_like_a_lookup_whatever_the_object() {
+        let names: Vec<Atom> = (0..12).map(|i| Atom::new(&format!("site_f{i}"))).collect();
+        let site = FieldSite::default();
+        let put = FieldSite::default();
+        let mut objs = Vec::new();
+        for (n, rot) in [(3usize, 0usize), (3, 1), (7, 2), (12, 5), (9, 0)] {
+            let mut o = Object::new();
+            for k in 0..n {
+                let a = &names[(k + rot) % n];
+                o.set(a, Value::Int(((k + rot) % n) as i64));
+            }
+            objs.push(o);
+        }
+        objs[2].remove("site_f1");
+        for round in 0..3 {
+            for o in objs.iter_mut() {
+                for (i, a) in names.iter().enumerate() {
+                    let want = o.get(a.as_str()).map(|v| match v {
+                        Value::Int(x) => *x,
+                        _ => unreachable!(),
+                    });
+                    let got = site.get(o, a).map(|v| match v {
+                        Value::Int(x) => *x,
+                        _ => unreachable!(),
+                    });
+                    assert_eq!(got, want, "round {round} field {i}");
+                    assert_eq!(site.has(o, a), want.is_some());
+                    if round == 1 && want.is_some() {
+                        put.set(o, a, Value::Int(100 + i as i64));
+                        assert!(
+                            matches!(o.get(a.as_str()), Some(Value::Int(x)) if *x == 100 + i as i64)
+                        );
+                    }
+                }
+            }
+        }
+        // A run-time key with the same text is the same field.
+        let mut o = Object::new();
+        o.set_with("site_f0", || Key::from("site_f0"), Value::Int(1));
+        assert!(matches!(site.get(&o, &names[0]), Some(Value::Int(1))));
+        put.set(&mut o, &names[0], Value::Int(2));
+        assert_eq!(o.len(), 1);
+        assert!(matches!(o.get("site_f0"), Some(Value::Int(2))));
     }
 }

@@ -208,10 +208,10 @@ impl FrameEnv for Direct<'_> {
     /// object and string operations the plan admits
     /// (`direct::value_helper`); nothing else (the plan admits nothing
     /// else).
-    fn helper(l: &mut Lower<'_, '_, '_, Self>, _at: u32, dpc: u32, instr: &Instr, how: Helper) {
+    fn helper(l: &mut Lower<'_, '_, '_, Self>, at: u32, dpc: u32, instr: &Instr, how: Helper) {
         match instr {
             Instr::PushStr(t) => l.push_str_const(t),
-            i if crate::jit::direct::value_helper(i) => l.value_op(i, dpc),
+            i if crate::jit::direct::value_helper(i) => l.value_op(i, at, dpc),
             _ => {
                 l.direct_bug("an instruction without a direct lowering");
                 match how {
@@ -674,8 +674,11 @@ impl<'p> Lower<'_, '_, '_, Direct<'p>> {
     /// MAKE_LIST, MAKE_OBJECT, APPEND, SET_INDEX, CONCAT, SET_FIELD of a
     /// constant name: the `value` helper on the operands (owned: in place
     /// when unshared); when it answers that the instruction raises, leave
-    /// at it with the operands back on the stack.
-    fn value_op(&mut self, instr: &Instr, dpc: u32) {
+    /// at it with the operands back on the stack. SET_FIELD first tries
+    /// the guarded store (`Lower::write_field_fast`); then the helper gets
+    /// the site's cell after the two operands (`n` = 3 says it is there)
+    /// and teaches it the field's position.
+    fn value_op(&mut self, instr: &Instr, at: u32, dpc: u32) {
         let (n, aux) = match instr {
             Instr::MakeList(c) => (c.0 as usize, 0),
             Instr::MakeObject(_) => (0, 0),
@@ -687,9 +690,26 @@ impl<'p> Lower<'_, '_, '_, Direct<'p>> {
             _ => return self.direct_bug("not a value operation"),
         };
         let operands = self.operands(n, dpc);
+        let mut cell = None;
+        let mut join = None;
+        if let Instr::SetField(crate::bytecode::OptField(Some(a))) = instr {
+            if let Some(c) = self.input.field_cell(at) {
+                cell = Some(c);
+                if ttvm_runtime::value::strong_count_offset().is_some() {
+                    let j = self.b.create_block();
+                    self.b.append_block_param(j, I8);
+                    self.b.append_block_param(j, I64);
+                    let slow = self.b.create_block();
+                    self.write_field_fast(operands[0], operands[1], a, c, j, slow);
+                    self.b.switch_to_block(slow);
+                    join = Some(j);
+                }
+            }
+        }
+        let slots = n.max(1) + cell.is_some() as usize;
         let items = self.b.create_sized_stack_slot(ir::StackSlotData::new(
             ir::StackSlotKind::ExplicitSlot,
-            (n.max(1) as i64 * super::VALUE_BYTES) as u32,
+            (slots as i64 * super::VALUE_BYTES) as u32,
             3,
         ));
         let out = self.b.create_sized_stack_slot(ir::StackSlotData::new(
@@ -703,16 +723,33 @@ impl<'p> Lower<'_, '_, '_, Direct<'p>> {
             self.b.ins().stack_store(tag, items, o);
             self.b.ins().stack_store(it.pay, items, o + 8);
         }
+        if let Some(c) = cell {
+            let c = self.b.ins().iconst(I64, c as i64);
+            self.b
+                .ins()
+                .stack_store(c, items, (n as i64 * super::VALUE_BYTES) as i32);
+        }
         let opn = self.b.ins().iconst(I32, instr.opcode() as i64);
-        let nn = self.b.ins().iconst(I32, n as i64);
+        let nn = self
+            .b
+            .ins()
+            .iconst(I32, (n + cell.is_some() as usize) as i64);
         let ip = self.b.ins().stack_addr(I64, items, 0);
         let aux = self.b.ins().iconst(I64, aux);
         let op = self.b.ins().stack_addr(I64, out, 0);
         let call = self.b.ins().call(self.im.value, &[opn, nn, ip, aux, op]);
         let ok = self.b.inst_results(call)[0];
         self.guard(ok, dpc, &operands);
-        let tag = self.b.ins().stack_load(I8, out, 0);
-        let pay = self.b.ins().stack_load(I64, out, 8);
+        let mut tag = self.b.ins().stack_load(I8, out, 0);
+        let mut pay = self.b.ins().stack_load(I64, out, 8);
+        if let Some(j) = join {
+            self.b
+                .ins()
+                .jump(j, &[BlockArg::Value(tag), BlockArg::Value(pay)]);
+            self.b.switch_to_block(j);
+            tag = self.b.block_params(j)[0];
+            pay = self.b.block_params(j)[1];
+        }
         let known = match instr {
             Instr::MakeList(_) | Instr::Append(_) | Instr::SetIndex(_) => Some(LIST),
             Instr::Concat(_) => Some(STR),
