@@ -587,22 +587,18 @@ impl HelperImpl for Impls {
                     if ops::can_set_field(at(0), key).is_err() {
                         return 0;
                     }
-                    let r = match ops::set_field(take(0), key, take(1)) {
-                        Ok(v) => v,
-                        Err(_) => unreachable!("checked by can_set_field"),
+                    let Value::Object(mut o) = take(0) else {
+                        unreachable!("checked by can_set_field: an Object")
                     };
+                    let p = std::sync::Arc::make_mut(&mut o).set(name, take(1));
                     // n = 3: the site's cell follows the operands (a word):
                     // it learns the field's position for the guarded store.
                     if n == 3 {
                         let cell =
                             *(items.add(2) as *const u64) as *const std::sync::atomic::AtomicU64;
-                        if let Value::Object(o) = &r {
-                            if let Some(p) = o.position(name.as_str()) {
-                                (*cell).store(p as u64, std::sync::atomic::Ordering::Relaxed);
-                            }
-                        }
+                        (*cell).store(p as u64, std::sync::atomic::Ordering::Relaxed);
                     }
-                    r
+                    Value::Object(o)
                 }
                 _ => return 0,
             };

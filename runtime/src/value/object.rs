@@ -69,39 +69,30 @@ pub struct Object {
     live: usize,
 }
 
-/// Whether an entry's key is `key`: the same text by address (a field
-/// named in the program) or by content.
-#[inline]
-fn same_key(k: &Key, key: &str) -> bool {
-    k.len() == key.len() && (std::ptr::eq(k.as_ptr(), key.as_ptr()) || **k == *key)
-}
-
 impl Object {
     pub fn new() -> Object {
         Object::default()
     }
 
     /// The position of the live field `key` among the entries. A small
-    /// object is scanned twice at most: first for the key's text by
-    /// address (a field named in the program: no byte comparison, so
-    /// fields of equal length such as `vx`/`vy` cost nothing to pass
-    /// over), then by content (a run-time key).
+    /// object is scanned once: an entry of the key's length matches by
+    /// the text's address (a field named in the program), else its last
+    /// byte is compared before its bytes (fields of equal length such as
+    /// `vx`/`vy`/`vz` differ there, so passing over them calls no
+    /// `memcmp`).
     #[inline]
     fn find(&self, key: &str) -> Option<usize> {
         match &self.index {
             Some(ix) => ix.get(key).copied(),
             None => {
-                let at = key.as_ptr();
-                self.entries
-                    .iter()
-                    .position(|(k, v)| {
-                        std::ptr::eq(k.as_ptr(), at) && k.len() == key.len() && v.is_some()
-                    })
-                    .or_else(|| {
-                        self.entries
-                            .iter()
-                            .position(|(k, v)| v.is_some() && same_key(k, key))
-                    })
+                let kb = key.as_bytes();
+                let last = kb.last();
+                self.entries.iter().position(|(k, v)| {
+                    let b = k.as_bytes();
+                    b.len() == kb.len()
+                        && (std::ptr::eq(b.as_ptr(), kb.as_ptr()) || (b.last() == last && b == kb))
+                        && v.is_some()
+                })
             }
         }
     }
@@ -198,18 +189,21 @@ impl Object {
         self.find(key).is_some()
     }
 
-    /// Set a field named by a program's atom (its text is shared).
-    pub fn set(&mut self, name: &Atom, value: Value) {
+    /// Set a field named by a program's atom (its text is shared); the
+    /// field's entry position.
+    pub fn set(&mut self, name: &Atom, value: Value) -> usize {
         self.set_with(name.as_str(), || name.text(), value)
     }
 
     /// Set a field; an existing field keeps its position, a new one goes
-    /// last. `key` is made (allocated) only for a new field.
-    pub fn set_with(&mut self, key: &str, make: impl FnOnce() -> Key, value: Value) {
+    /// last. `key` is made (allocated) only for a new field. The field's
+    /// entry position (what a site's cache learns).
+    pub fn set_with(&mut self, key: &str, make: impl FnOnce() -> Key, value: Value) -> usize {
         if let Some(i) = self.find(key) {
             self.entries[i].1 = Some(value);
-            return;
+            return i;
         }
+        let at = self.entries.len();
         let key = make();
         if let Some(ix) = &mut self.index {
             ix.insert(key.clone(), self.entries.len());
@@ -225,6 +219,7 @@ impl Object {
             }
             self.index = Some(ix);
         }
+        at
     }
 
     /// Remove a field, keeping the order of the others; the value it had.
@@ -351,10 +346,7 @@ impl FieldSite {
             drop(old);
             return;
         }
-        o.set(name, v);
-        if let Some(p) = o.find(key) {
-            self.learn(p);
-        }
+        self.learn(o.set(name, v));
     }
 
     /// Whether `o` has the field `name` (through the cache).
