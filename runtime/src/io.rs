@@ -246,6 +246,19 @@ impl IoShared {
         self.idle.notify_work();
     }
 
+    /// N2 by the worker holding the poll right, for an item that worker
+    /// delivers itself right after handling the events (`work`: the
+    /// handling is followed by its look at the done list, N3, before it
+    /// runs or sleeps): W1 only. W2 would wake another worker just to
+    /// find the list taken (a futex wake-up and two context switches per
+    /// message from another node with two schedulers); one that is awake
+    /// may still deliver it first, and a sleeper's S3 sees the list.
+    pub(crate) fn push_local(&self, item: Done) {
+        let mut done = lock(&self.done);
+        done.push(item);
+        self.has_done.store(true, Ordering::SeqCst);
+    }
+
     /// The node's idle workers (N0: the poll waker is set on them).
     pub(crate) fn idle(&self) -> &Idle<RunEnd> {
         &self.idle

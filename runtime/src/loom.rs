@@ -1071,3 +1071,90 @@ fn list_count_protocol() {
         assert_eq!(std::sync::Arc::strong_count(&s), 1);
     });
 }
+
+/// N2 by the worker holding the poll right with `IoShared::push_local`
+/// (a message read from a distribution connection): W1 without W2, since
+/// that worker looks at the done list itself next. Two workers: A reads
+/// and pushes quietly, then loops as `work` does (deliver, else sleep);
+/// B is going to sleep, or holds the right to deliver (N3) and is about
+/// to let it go after finding the list empty. The item is delivered
+/// exactly once, by whoever holds the right once it is there, and nobody
+/// sleeps forever (loom reports a deadlock if the skipped W2 were
+/// needed); the one that delivers it ends the run (E2).
+#[test]
+fn quiet_push_by_the_poll_holder() {
+    loom::model(|| {
+        let idle = Arc::new(Idle::<()>::default());
+        let done = Arc::new(Mutex::new(Vec::new()));
+        let has_done = Arc::new(AtomicBool::new(false));
+        let delivering = Arc::new(Mutex::new(()));
+        let delivered = Arc::new(AtomicUsize::new(0));
+        let worker = |idle: Arc<Idle<()>>,
+                      done: Arc<Mutex<Vec<i32>>>,
+                      has_done: Arc<AtomicBool>,
+                      delivering: Arc<Mutex<()>>,
+                      delivered: Arc<AtomicUsize>,
+                      reads: bool| {
+            if reads {
+                // push_local: W1 and the flag under the list's lock.
+                let mut d = done.lock().unwrap();
+                d.push(7);
+                has_done.store(true, Ordering::SeqCst);
+            }
+            loop {
+                if has_done.load(Ordering::SeqCst) {
+                    // N3: one deliverer at a time, which takes the list
+                    // again until it is empty.
+                    if let Ok(_right) = delivering.try_lock() {
+                        let mut any = false;
+                        loop {
+                            let got = {
+                                let mut d = done.lock().unwrap();
+                                has_done.store(false, Ordering::SeqCst);
+                                std::mem::take(&mut *d)
+                            };
+                            if got.is_empty() {
+                                break;
+                            }
+                            any = true;
+                            delivered.fetch_add(got.len(), Ordering::SeqCst);
+                        }
+                        if any {
+                            idle.finish(|| ()); // E2: its process ran and ended
+                            return;
+                        }
+                    } else {
+                        // The holder takes the list again before it lets
+                        // go; this worker looks again (S3 sees the list),
+                        // after the holder has run.
+                        loom::thread::yield_now();
+                    }
+                }
+                let has_work = || !done.lock().unwrap().is_empty();
+                // Two workers, and the run ends only by E2 here.
+                let woke = idle.sleep(2, has_work, || None, || ());
+                if woke == Woke::Done {
+                    return;
+                }
+            }
+        };
+        let (i2, d2, h2, r2, n2) = (
+            idle.clone(),
+            done.clone(),
+            has_done.clone(),
+            delivering.clone(),
+            delivered.clone(),
+        );
+        let b = loom::thread::spawn(move || worker(i2, d2, h2, r2, n2, false));
+        worker(
+            idle.clone(),
+            done.clone(),
+            has_done.clone(),
+            delivering.clone(),
+            delivered.clone(),
+            true,
+        );
+        b.join().unwrap();
+        assert_eq!(delivered.load(Ordering::SeqCst), 1);
+    });
+}

@@ -248,7 +248,9 @@ impl<S: Send> Node<S> {
     /// the run): listen, register with EPMD, accept connections
     /// (`dist/`). An error says what failed and how to fix it.
     pub fn start_dist(&self, cfg: crate::dist::DistConfig) -> Result<(), OpError> {
-        let d = crate::dist::Dist::start(cfg, self.io.shared(), self.tracer.clone())?;
+        // Its connections are read on the network event loop (`net/`).
+        let net = self.net()?.shared();
+        let d = crate::dist::Dist::start(cfg, self.io.shared(), net, self.tracer.clone())?;
         self.dist
             .set(d)
             .map_err(|_| "the node is already distributed".to_string())

@@ -13,6 +13,7 @@
 
 use crate::bytecode::{Arith, Cmp};
 use crate::bytecode::{Instr, Program};
+use crate::exec::semantics::store_after;
 use crate::exec::{Addr, Layout};
 use ttvm_runtime::{Atom, Value};
 
@@ -75,6 +76,12 @@ pub enum Op {
     Not,
     Len,
     Index,
+    /// `APPEND`; the slot of the `STORE x` right after it in its block
+    /// (`u32::MAX`: none): `x`'s reference to the list is dropped first,
+    /// so a list stored back is changed in place (`release_for_store`).
+    Append(u32),
+    /// `SET_INDEX`, with the slot of a `STORE` after it as for `Append`.
+    SetIndex(u32),
     ToFloat,
     /// `GET_FIELD name`, the name in [`Code::atoms`], the site's cache in
     /// [`Code::sites`] (same index).
@@ -125,6 +132,21 @@ pub enum Op {
     },
     /// `<cmp>; JZ|JNZ t`
     CmpJump {
+        cmp: Cmp,
+        jump_if: bool,
+        when: u8,
+        target: u32,
+    },
+    /// `LOAD y; ADD|SUB|MUL|DIV|MOD`: the right operand read from the
+    /// variable (any operator, any operand below it).
+    ArithLocal {
+        op: Arith,
+        slot: u32,
+    },
+    /// `LOAD y; <cmp>; JZ|JNZ t`: a compare-and-branch whose right operand
+    /// is read from the variable.
+    CmpLocalJump {
+        slot: u32,
         cmp: Cmp,
         jump_if: bool,
         when: u8,
@@ -277,6 +299,8 @@ impl Code {
             Instr::Not(_) => Op::Not,
             Instr::Len(_) => Op::Len,
             Instr::Index(_) => Op::Index,
+            Instr::Append(_) => Op::Append(store_after(p, i as u32).unwrap_or(u32::MAX)),
+            Instr::SetIndex(_) => Op::SetIndex(store_after(p, i as u32).unwrap_or(u32::MAX)),
             Instr::ToFloat(_) => Op::ToFloat,
             Instr::GetField(f) => match &f.0 {
                 Some(name) => Op::GetField(self.site(name)),
@@ -356,6 +380,27 @@ impl Code {
                 });
             }
         }
+        // Operands read from a variable: a LOAD (not a moving one: that
+        // takes a heap value out of the variable) right before an
+        // operator or a compare-and-branch, whatever is below it.
+        if let Some([Instr::Load(y), c, b]) = window(3) {
+            if let (Some(cmp), Some((jump_if, t)), false) =
+                (cmp(c), branch(b), p.moves_at(i as u32))
+            {
+                return Some(Op::CmpLocalJump {
+                    slot: y.slot,
+                    cmp,
+                    jump_if,
+                    when: when(cmp, jump_if),
+                    target: self.target(t),
+                });
+            }
+        }
+        if let Some([Instr::Load(y), op]) = window(2) {
+            if let (Some((op, false)), false) = (op.arith(), p.moves_at(i as u32)) {
+                return Some(Op::ArithLocal { op, slot: y.slot });
+            }
+        }
         if let Some([c, b]) = window(2) {
             if let (Some(cmp), Some((jump_if, t))) = (cmp(c), branch(b)) {
                 return Some(Op::CmpJump {
@@ -409,8 +454,8 @@ pub fn jumps(when: u8, a: i64, b: i64) -> bool {
 pub fn width(op: &Op) -> u32 {
     match op {
         Op::UpdateLocalInt { .. } | Op::LoadCmpIntJump { .. } | Op::UpdateLocalInPlace { .. } => 4,
-        Op::LoadArithInt { .. } => 3,
-        Op::CmpJump { .. } => 2,
+        Op::LoadArithInt { .. } | Op::CmpLocalJump { .. } => 3,
+        Op::CmpJump { .. } | Op::ArithLocal { .. } => 2,
         _ => 1,
     }
 }

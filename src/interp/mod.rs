@@ -16,7 +16,7 @@ pub(crate) use trace::DEBUG_VALUE_BYTES;
 use crate::bytecode::{Arith, Cmp};
 use crate::exec::ops;
 use crate::exec::semantics::{self, calls, unwind, update_in_place};
-use crate::exec::{Context, Control, Dpc, Vm};
+use crate::exec::{Addr, Context, Control, Dpc, Frame, FrameKind, Vm};
 use decode::{Op, Src};
 use std::sync::atomic::{AtomicBool, Ordering};
 use ttvm_runtime::Value;
@@ -102,6 +102,8 @@ fn run<const TRACE: bool, const PROFILE: bool>(
         };
     }
     let max_bytes = vm.config.max_stack.saturating_mul(VALUE_BYTES);
+    let max_depth = vm.config.max_call_depth;
+    let slot_limit = vm.config.max_frame_slots;
     let budget0 = ctx.budget;
     let mut budget = budget0;
     let mut st: *mut Value;
@@ -260,6 +262,20 @@ fn run<const TRACE: bool, const PROFILE: bool>(
             unsafe { &mut *lp.add(slot) }
         }};
     }
+    // LOAD from slot `s` (a fused op whose fast path does not apply runs
+    // its first instruction, a LOAD, this way and goes on unfused).
+    macro_rules! load {
+        ($s:expr) => {{
+            match slot!($s) {
+                Some(v) => {
+                    push!(copy(v));
+                    ip = ip.wrapping_add(1);
+                    continue;
+                }
+                None => generic!(),
+            }
+        }};
+    }
     // A unary operation on the top of the stack with its complete
     // definition; an error goes through the generic path (which raises it
     // with the operand left on the stack).
@@ -299,6 +315,107 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                     ip = ip.wrapping_add(1);
                 }
                 Err(_) => generic!(),
+            }
+        }};
+    }
+    // Enter a function inline (`calls::call`'s common case): a frame of
+    // `size` empty slots, the top `n = params.len()` operands moved into
+    // the parameters' slots. `false`, with nothing changed, when the case
+    // is not the common one (operands missing, a limit reached, the slot
+    // vector must grow, a tail call out of a frame with a handler or
+    // pending captures): the out-of-line call does it or raises.
+    // A tail call replaces the current frame in place.
+    macro_rules! enter {
+        ($params:expr, $size:expr, $tail:expr, $site:expr, $target:expr) => {{
+            let params: &[u32] = $params;
+            let n = params.len();
+            let size = $size as usize;
+            let depth = ctx.frames.len();
+            let top = depth!() as u32;
+            // The parameters' slots are the callee's (`Program::make_protos`
+            // and the decoder take both from its layout).
+            debug_assert!(params.iter().all(|&s| (s as usize) < size));
+            if below!(n) {
+                false
+            } else if $tail {
+                // SAFETY: `depth >= 1` (a process always has a frame).
+                let f = unsafe { ctx.frames.last_mut().unwrap_unchecked() };
+                if depth > 1
+                    && f.kind == FrameKind::Call
+                    && ctx
+                        .handlers
+                        .last()
+                        .is_none_or(|h| (h.depth as usize) < depth)
+                    && ctx.captures.last().is_none_or(|c| (c.0 as usize) < depth)
+                    && base + size <= ctx.locals.capacity()
+                    && base + size <= slot_limit
+                {
+                    f.entry = $target;
+                    f.size = size as u32;
+                    f.stack_base = top;
+                    // SAFETY: the frame's `nl` slots are initialised and
+                    // the last ones of the vector; the length is cut
+                    // first, so each old value is dropped once. The new
+                    // slots are within the capacity (checked).
+                    unsafe {
+                        ctx.locals.set_len(base);
+                        for j in 0..nl {
+                            if let Some(v) = lp.add(j).read() {
+                                discard(v);
+                            }
+                        }
+                        bind(lp, size, params, &mut sp);
+                        ctx.locals.set_len(base + size);
+                    }
+                    nl = size;
+                    true
+                } else {
+                    false
+                }
+            } else {
+                let nb = base + nl;
+                if depth < max_depth
+                    && nb + size <= ctx.locals.capacity()
+                    && nb + size <= slot_limit
+                {
+                    ctx.frames.push(Frame {
+                        ret: pc!() as u32 + 1,
+                        call_site: $site,
+                        entry: $target,
+                        base: nb as u32,
+                        size: size as u32,
+                        stack_base: top,
+                        kind: FrameKind::Call,
+                    });
+                    // SAFETY: the new slots are within the capacity
+                    // (checked), right after the current frame's.
+                    unsafe {
+                        lp = lp.add(nl);
+                        bind(lp, size, params, &mut sp);
+                        ctx.locals.set_len(nb + size);
+                    }
+                    base = nb;
+                    nl = size;
+                    true
+                } else {
+                    false
+                }
+            }
+        }};
+    }
+    // Before a list operation whose result the next op stores into slot
+    // `x` (`u32::MAX`: none): when `x` holds the very list `l`, drop that
+    // reference (the STORE overwrites it anyway), so the operation finds
+    // the list unshared and changes it in place (`release_for_store`).
+    macro_rules! release {
+        ($x:expr, $l:expr) => {{
+            let x = $x as usize;
+            if x < nl {
+                // SAFETY: `x < nl`: a slot of the current frame.
+                let cell = unsafe { &mut *lp.add(x) };
+                if matches!(cell, Some(Value::List(c)) if ttvm_runtime::value::List::ptr_eq(c, $l)) {
+                    drop(cell.take());
+                }
             }
         }};
     }
@@ -456,13 +573,7 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                 push!(copy(unsafe { &*sp.sub(2) }));
                 ip = ip.wrapping_add(1);
             }
-            Op::Load(s) => match slot!(s) {
-                Some(v) => {
-                    push!(copy(v));
-                    ip = ip.wrapping_add(1);
-                }
-                None => generic!(),
-            },
+            Op::Load(s) => load!(s),
             // A last use: an Int is copied as by LOAD; anything else goes
             // through `take_heap` (a heap value leaves the variable).
             Op::Move(s) => match slot!(s) {
@@ -545,7 +656,69 @@ fn run<const TRACE: bool, const PROFILE: bool>(
             Op::Not => unary!(|a: &Value| Ok::<_, ()>(Value::Bool(!a.is_truthy()))),
             Op::Len => unary!(ops::len),
             Op::ToFloat => unary!(ops::to_float),
-            Op::Index => binary!(ops::index),
+            Op::Index => {
+                // A List and an Int in range: the element, inline.
+                if !below!(2) {
+                    // SAFETY: two operands below `sp`.
+                    if let (Value::List(l), Value::Int(k)) = unsafe { (&*sp.sub(2), &*sp.sub(1)) } {
+                        if let Some(v) = l.get(*k as usize).filter(|_| *k >= 0) {
+                            let v = copy(v);
+                            // SAFETY: the Int needs no drop; the list is
+                            // replaced (and dropped) once.
+                            unsafe {
+                                sp = sp.sub(1);
+                                discard(std::mem::replace(&mut *sp.sub(1), v));
+                            }
+                            ip = ip.wrapping_add(1);
+                            continue;
+                        }
+                    }
+                }
+                binary!(ops::index)
+            }
+            Op::Append(x) => {
+                // A List under the length limit: pushed to, in place when
+                // unshared (after `release!`).
+                if below!(2) {
+                    generic!()
+                }
+                // SAFETY: two operands below `sp`.
+                match unsafe { &mut *sp.sub(2) } {
+                    Value::List(l) if l.len() < ops::MAX_LIST_LEN => {
+                        release!(x, l);
+                        // SAFETY: the value moves into the list, once.
+                        let v = unsafe {
+                            sp = sp.sub(1);
+                            sp.read()
+                        };
+                        l.push(v);
+                        ip = ip.wrapping_add(1);
+                    }
+                    _ => generic!(),
+                }
+            }
+            Op::SetIndex(x) => {
+                // A List and an Int in range: the element replaced, in
+                // place when unshared (after `release!`).
+                if below!(3) {
+                    generic!()
+                }
+                // SAFETY: three operands below `sp`.
+                match unsafe { (&mut *sp.sub(3), &*sp.sub(2)) } {
+                    (Value::List(l), &Value::Int(k)) if k >= 0 && (k as u64) < l.len() as u64 => {
+                        release!(x, l);
+                        // SAFETY: the value moves into the list, once;
+                        // the index is an Int (nothing to drop).
+                        let v = unsafe {
+                            sp = sp.sub(2);
+                            sp.add(1).read()
+                        };
+                        l.make_mut()[k as usize] = v;
+                        ip = ip.wrapping_add(1);
+                    }
+                    _ => generic!(),
+                }
+            }
             Op::GetField(k) => {
                 let (name, site) = (&code.atoms[k as usize], &code.sites[k as usize]);
                 unary!(|obj: &Value| ops::get_field_at(obj, name, site))
@@ -616,9 +789,19 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                 discard(v);
             }
             Op::Call(site) => {
+                let site = &code.calls[site as usize];
+                if enter!(
+                    &site.param_slots,
+                    site.frame_size,
+                    site.tail,
+                    site.at,
+                    site.target
+                ) {
+                    ip = ops.wrapping_add(site.entry as usize);
+                    continue;
+                }
                 sync!();
                 ctx.pc = Dpc(pc!() as u32);
-                let site = &code.calls[site as usize];
                 tryv!(calls::call(
                     ctx,
                     vm,
@@ -634,6 +817,52 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                 regs!();
             }
             Op::CallFunction { tail } => {
+                // A Function or a Closure on top: entered inline when
+                // `enter!` can (a closure's captures bound after).
+                if sp != st {
+                    // SAFETY: one operand below `sp`.
+                    let f = unsafe { &*sp.sub(1) };
+                    let callee = match f {
+                        Value::Function(p) => Some((&**p, None)),
+                        Value::Closure(c) => Some((&*c.proto, Some(&**c))),
+                        _ => None,
+                    };
+                    if let Some((p, closure)) = callee {
+                        let entry = code.layout.dpc(Addr(p.entry));
+                        // SAFETY: the function value moves off the stack
+                        // (owned once); `enter!` sees only the arguments.
+                        let f = unsafe {
+                            sp = sp.sub(1);
+                            sp.read()
+                        };
+                        let at = code.layout.addr(Dpc(pc!() as u32)).0;
+                        if enter!(&p.param_slots, p.frame_size, tail, at, p.entry) {
+                            if let Some(c) = closure {
+                                // The captured values into their slots
+                                // (`exec::bind_captures`: a parameter of
+                                // the same name wins).
+                                for ((_, v), &s) in c.captured.iter().zip(c.capture_slots.iter()) {
+                                    if (s as usize) < nl && !p.param_slots.contains(&s) {
+                                        // SAFETY: `s < nl`: a callee slot.
+                                        let cell = unsafe { &mut *lp.add(s as usize) };
+                                        if let Some(old) = cell.replace(copy(v)) {
+                                            discard(old);
+                                        }
+                                    }
+                                }
+                            }
+                            drop(f);
+                            ip = ops.wrapping_add(entry.ix());
+                            continue;
+                        }
+                        // SAFETY: the slot it came from (nothing else
+                        // moved the stack).
+                        unsafe {
+                            sp.write(f);
+                            sp = sp.add(1);
+                        }
+                    }
+                }
                 sync!();
                 ctx.pc = Dpc(pc!() as u32);
                 let entry = tryv!(calls::call_function(
@@ -649,6 +878,38 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                 regs!();
             }
             Op::Ret => {
+                // Out of a CALL frame without handlers or captures of its
+                // own: inline (`Context::pop_frame`'s common case).
+                let depth = ctx.frames.len();
+                // SAFETY: a process always has a frame.
+                let f = unsafe { ctx.frames.last().unwrap_unchecked() };
+                if f.kind == FrameKind::Call
+                    && ctx
+                        .handlers
+                        .last()
+                        .is_none_or(|h| (h.depth as usize) < depth)
+                    && ctx.captures.last().is_none_or(|c| (c.0 as usize) < depth)
+                {
+                    let ret = f.ret;
+                    // SAFETY: the frame's `nl` slots are the vector's
+                    // last; the length is cut first, so each is dropped
+                    // once. A CALL frame is never the bottom one.
+                    unsafe {
+                        ctx.locals.set_len(base);
+                        for j in 0..nl {
+                            if let Some(v) = lp.add(j).read() {
+                                discard(v);
+                            }
+                        }
+                        ctx.frames.set_len(depth - 1);
+                        let nb = ctx.frames.last().unwrap_unchecked().base as usize;
+                        nl = base - nb;
+                        lp = lp.sub(nl);
+                        base = nb;
+                    }
+                    ip = ops.wrapping_add(ret as usize);
+                    continue;
+                }
                 sync!();
                 ctx.pc = Dpc(pc!() as u32);
                 match calls::ret(ctx, &code.layout, vm, proc) {
@@ -774,6 +1035,62 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                     ip.wrapping_add(2)
                 };
             }
+            Op::ArithLocal { op, slot } => {
+                // Two Ints or two Floats (the right one in the variable)
+                // with a result: inline; anything else runs the LOAD and
+                // then the operator unfused.
+                if sp != st {
+                    // SAFETY: one operand below `sp`.
+                    let a = unsafe { &mut *sp.sub(1) };
+                    match (a, slot!(slot)) {
+                        (Value::Int(x), Some(Value::Int(b))) => {
+                            if let Some(r) = op.ints(*x, *b) {
+                                *x = r;
+                                ip = ip.wrapping_add(2);
+                                continue;
+                            }
+                        }
+                        (Value::Float(x), Some(Value::Float(b))) => {
+                            if let Some(r) = op.floats(*x, *b) {
+                                *x = r;
+                                ip = ip.wrapping_add(2);
+                                continue;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                load!(slot)
+            }
+            Op::CmpLocalJump {
+                slot,
+                cmp,
+                jump_if,
+                when,
+                target,
+            } => {
+                if sp == st {
+                    load!(slot)
+                }
+                // SAFETY: one operand below `sp`.
+                let a = unsafe { &*sp.sub(1) };
+                let jump = match (a, slot!(slot)) {
+                    (Value::Int(a), Some(Value::Int(b))) => Some(decode::jumps(when, *a, *b)),
+                    (a, Some(b)) => ops::compare(cmp, a, b).ok().map(|r| r == jump_if),
+                    (_, None) => None,
+                };
+                let Some(jump) = jump else { load!(slot) };
+                // SAFETY: as above; the operand is moved out once.
+                unsafe {
+                    sp = sp.sub(1);
+                    discard(sp.read());
+                }
+                ip = if jump {
+                    ops.wrapping_add(target as usize)
+                } else {
+                    ip.wrapping_add(3)
+                };
+            }
             Op::UpdateLocalInPlace { slot, src, concat } => {
                 let operand = match src {
                     Src::Const(k) => copy(&code.consts[k as usize]),
@@ -786,6 +1103,33 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                     generic!()
                 }
                 ip = ip.wrapping_add(4);
+            }
+        }
+    }
+}
+
+/// The frame's `size` slots at `lp` made empty, then the top
+/// `params.len()` operands below `*sp` moved into the parameters' slots
+/// (the last operand to the last parameter), `*sp` lowered past them.
+///
+/// # Safety
+/// `lp` is valid for `size` slot writes (their old contents already
+/// dropped or uninitialised), every parameter slot is below `size`, and
+/// `params.len()` initialised operands are below `*sp`.
+#[inline(always)]
+unsafe fn bind(lp: *mut Option<Value>, size: usize, params: &[u32], sp: &mut *mut Value) {
+    // SAFETY: by the caller.
+    unsafe {
+        for j in 0..size {
+            lp.add(j).write(None);
+        }
+        *sp = sp.sub(params.len());
+        for (i, &slot) in params.iter().enumerate() {
+            // A parameter named twice: the last operand wins (as in
+            // `calls::call`), the earlier one is dropped.
+            let cell = &mut *lp.add(slot as usize);
+            if let Some(old) = cell.replace(sp.add(i).read()) {
+                discard(old);
             }
         }
     }

@@ -1,6 +1,10 @@
 //! A bound on what waits in a connection's queue (issue 17): the BEAM's
-//! `dist_buf_busy_limit` in spirit. Each message SEND queues is weighed
-//! by the bound on its encoded size (`term::to_term_sized`); when the
+//! `dist_buf_busy_limit` in spirit. The queue is what waits for the
+//! connection's writer thread: a message queued there is weighed by the
+//! bound on its encoded size (`term::to_term_sized`), the frames a
+//! worker's non-blocking write left (`Dist::write_frames`) by their
+//! length — bytes either way; a worker's frames still in its buffer for
+//! the slice (at most 64 KiB per connection) are not counted. When the
 //! connection's queue weighs more than [`BUSY_LIMIT`] after a SEND, the
 //! sender waits — like a process in a blocking I/O operation, costing
 //! nothing — until the writer has written enough to bring it back under

@@ -3,13 +3,23 @@
 //! cookies, and messages in the external term format. The user's view is
 //! docs/DISTRIBUTION.md; the term mapping is `term.rs`.
 //!
-//! **Threads, not the schedulers.** Distribution connections are few, so
-//! each one has two threads of its own: a reader, which decodes frames,
-//! converts their terms to values and hands each message to the workers
-//! through the I/O pool's done list (as a socket's messages, N2/N3 in
-//! `sched/README.md`), and a writer, which takes the frames SEND queued
-//! for it from a channel and writes them, batching what is waiting into
-//! one flush and sending a tick when nothing was written for a while. A
+//! **Read on the schedulers, written by the sender's worker.** An
+//! established connection's socket is read on the node's network event
+//! loop (`net/`, N0: the worker holding the poll right, asleep in it or
+//! looking between slices): on a readable event that worker reads what
+//! the socket holds without blocking, decodes the frames, converts their
+//! terms to values and hands each message to the workers through the I/O
+//! pool's done list (as a socket's messages, N2/N3 in `sched/README.md`)
+//! — and usually delivers it and runs the receiver itself, with no thread
+//! hop between the socket and the process. SEND on a worker encodes the
+//! frame into that worker's buffer for the connection; the worker writes
+//! its buffers when the slice ends (before the process can run anywhere
+//! else) with one non-blocking send, when nothing queued before them is
+//! still unwritten ([`Conn::queued`]). What the socket does not take, and
+//! what other threads send (connection threads), goes to the
+//! connection's writer thread through a channel, in order; the writer
+//! also sends a tick when the peer heard nothing from it for a while, and
+//! closes a connection the peer has been silent on for [`SILENCE`]. A
 //! process never waits for the network: SEND converts the message, queues
 //! it and goes on (as the BEAM's does); a reply comes as any message, to a
 //! receive that parks as usual. A listener thread accepts connections;
@@ -22,13 +32,18 @@
 //! are dropped (with one line on stderr and a `--trace-procs` line) when
 //! the node cannot be reached — the BEAM drops them silently.
 //!
-//! **Order.** Messages of one sender to one receiver go through one
-//! channel and one TCP connection, and are delivered by the done list in
-//! the order read (N3), so they arrive in the order sent.
+//! **Order.** Messages of one sender to one receiver go through one TCP
+//! connection: a sender's frames wait in its worker's buffer for the
+//! connection in the order sent, and leave (or go to the writer's queue,
+//! after what waits there) before the sender's slice is over, so before
+//! it can send from another worker; the socket is read by one worker at a
+//! time (N0) and its messages are delivered by the done list in the order
+//! read (N3), so they arrive in the order sent.
 //!
 //! **Safety.** A frame longer than [`wire::MAX_FRAME`], nested deeper than
 //! `term::LIMITS` allow, or not decodable closes that connection only (one
-//! line on stderr); the reader threads never touch a process. The run
+//! line on stderr, a panic while handling it too); reading never touches a
+//! process. The run
 //! stays alive while the node is distributed: the node holds an I/O ticket
 //! (I5), so a process waiting for a message from another node is not a
 //! deadlock; the run ends when every process has ended (or at EXIT).
@@ -41,6 +56,7 @@ pub mod term;
 pub mod wire;
 
 use crate::io::{Done, IoShared};
+use crate::net::{NetShared, Readable};
 use crate::process::{Pid, Ticket};
 use crate::sync::lock;
 use crate::value::Value;
@@ -55,9 +71,11 @@ use erl_dist::DistributionFlags;
 use futures::executor::block_on;
 use futures::io::AllowStdIo;
 use rustc_hash::FxHashMap;
-use std::io::{BufReader, BufWriter, Write};
+use std::cell::{Cell, RefCell};
+use std::io::{BufWriter, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -72,14 +90,15 @@ const TICK: Duration = Duration::from_secs(15);
 /// A connection on which nothing arrived for this long is gone (the
 /// BEAM's `net_ticktime`, plus a margin).
 const SILENCE: Duration = Duration::from_secs(75);
-/// Stack of a reader thread (term conversion is recursive, bounded by
-/// `term::LIMITS`).
-const READER_STACK: usize = 16 << 20;
+/// A worker's frames for one connection are written at once past this
+/// many bytes, without waiting for the slice's end.
+const PENDING_MAX: usize = 64 << 10;
 /// After a failed connection attempt, messages to that node are dropped
 /// for this long before the next SEND tries again.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 /// A connection whose queue holds more than this many bytes (each message
-/// weighed by the bound on its encoded size) is busy: a SEND to it waits
+/// weighed by the bound on its encoded size, a worker's frames by their
+/// length) is busy: a SEND to it waits
 /// until the queue is back under it (the BEAM's `dist_buf_busy_limit`,
 /// 1 MB by default; `busy.rs`).
 pub const BUSY_LIMIT: usize = 1 << 20;
@@ -111,6 +130,10 @@ pub struct Dist {
     port: u16,
     listen: IpAddr,
     io: Arc<IoShared>,
+    /// The node's network event loop: connections are read on it.
+    net: Arc<NetShared>,
+    /// What [`Conn::heard`] counts from.
+    epoch: Instant,
     conns: Mutex<FxHashMap<String, Arc<Conn>>>,
     trace: Option<Tracer>,
     warn: Arc<dyn Fn(&str) + Send + Sync>,
@@ -150,10 +173,45 @@ struct Conn {
     stream: Mutex<Option<TcpStream>>,
     /// The attempt failed; until then, messages to the node are dropped.
     failed: Mutex<Option<Instant>>,
-    /// What the queue weighs (bytes, `busy.rs`), and the senders waiting
-    /// for it to go under [`BUSY_LIMIT`].
+    /// What the writer's queue weighs (bytes, `busy.rs`: every item at
+    /// least 1), counted up before an item goes into `tx` and down by the
+    /// writer, holding `writing`, once it is flushed; and the senders
+    /// waiting for it to go under [`BUSY_LIMIT`]. While it is not 0, a
+    /// worker's frames go after what waits, through `tx`.
     queued: AtomicUsize,
     busy: Mutex<busy::Waiting>,
+    /// Held by whoever writes to the socket: the writer thread for a
+    /// whole batch (to its flush), a worker for one non-blocking write of
+    /// its frames (`try_lock` only: a worker never waits).
+    writing: Mutex<()>,
+    /// The reading side, on the event loop (`Dist::read_ready`).
+    read: Mutex<ReadSide>,
+    /// When the peer was last heard from (ms since `Dist::epoch`).
+    heard: AtomicU64,
+}
+
+/// A connection's socket as the event loop reads it.
+#[derive(Default)]
+struct ReadSide {
+    /// The descriptor and its source id on the loop; `None` before the
+    /// connection is up and after it ended.
+    on: Option<(TcpStream, u64)>,
+    /// Bytes read and not yet a whole frame.
+    buf: Vec<u8>,
+}
+
+/// What the event loop calls when a connection's socket is readable.
+struct ConnReader {
+    dist: Arc<Dist>,
+    conn: Arc<Conn>,
+}
+
+impl Readable for ConnReader {
+    fn ready(&self, closed: bool) {
+        READING.with(|r| r.set(true));
+        self.dist.read_ready(&self.conn, closed);
+        READING.with(|r| r.set(false));
+    }
 }
 
 struct RemoteMon {
@@ -180,7 +238,56 @@ pub struct LinkReq {
 enum Out {
     /// A message and its weight in the queue (`busy.rs`).
     Msg(Box<Message>, usize),
+    /// Encoded frames of this many messages (what a worker's
+    /// non-blocking write left); they weigh their length.
+    Frames(Vec<u8>, usize),
     Close,
+}
+
+impl Out {
+    /// The messages it holds.
+    fn messages(&self) -> usize {
+        match self {
+            Out::Msg(..) => 1,
+            Out::Frames(_, n) => *n,
+            Out::Close => 0,
+        }
+    }
+
+    /// What it weighs in [`Conn::queued`].
+    fn weight(&self) -> usize {
+        match self {
+            Out::Msg(_, size) => *size,
+            Out::Frames(f, _) => f.len(),
+            Out::Close => 0,
+        }
+    }
+}
+
+thread_local! {
+    /// Set on a scheduler worker's thread ([`worker_thread`]): SEND's
+    /// frames then wait in [`PENDING`] until the slice ends.
+    static WORKER: Cell<bool> = const { Cell::new(false) };
+    /// Set while the worker holding the poll right reads a connection
+    /// ([`ConnReader`]): the messages it hands on it delivers itself
+    /// next (`IoShared::push_local`).
+    static READING: Cell<bool> = const { Cell::new(false) };
+    /// The frames sent on this worker thread since its last
+    /// [`Dist::flush_pending`], per connection, in the order sent, with
+    /// their message counts.
+    static PENDING: RefCell<Vec<Pending>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A connection, the frames a worker has for it and their messages.
+type Pending = (Arc<Conn>, Vec<u8>, usize);
+
+/// The calling thread is a scheduler worker of a distributed node (`on`)
+/// or stops being one: SENDs to other nodes made on it wait for
+/// [`Dist::flush_pending`], which the worker calls at the end of each
+/// slice and before it sleeps, instead of going through the writer
+/// thread one by one.
+pub(crate) fn worker_thread(on: bool) {
+    WORKER.with(|w| w.set(on));
 }
 
 impl Conn {
@@ -195,6 +302,9 @@ impl Conn {
             failed: Mutex::new(None),
             queued: AtomicUsize::new(0),
             busy: Mutex::new(busy::Waiting::default()),
+            writing: Mutex::new(()),
+            read: Mutex::new(ReadSide::default()),
+            heard: AtomicU64::new(0),
         })
     }
 
@@ -237,6 +347,7 @@ impl Dist {
     pub(crate) fn start(
         cfg: DistConfig,
         io: Arc<IoShared>,
+        net: Arc<NetShared>,
         trace: Option<Tracer>,
     ) -> Result<Arc<Dist>, String> {
         let (alive, _host) = split_name(&cfg.name)?;
@@ -281,6 +392,8 @@ impl Dist {
             listen: cfg.listen,
             _alive: io.new_ticket(),
             io,
+            net,
+            epoch: Instant::now(),
             conns: Mutex::new(FxHashMap::default()),
             trace,
             warn: cfg.warn,
@@ -376,17 +489,110 @@ impl Dist {
     }
 
     /// Queue a control message (a signal: small, never waits).
-    fn enqueue(&self, conn: &Conn, m: Message) {
+    fn enqueue(&self, conn: &Arc<Conn>, m: Message) {
         self.push_out(conn, m, busy::SIGNAL_WEIGHT);
     }
 
-    fn push_out(&self, conn: &Conn, m: Message, size: usize) {
-        self.unsent.fetch_add(1, Ordering::SeqCst);
-        conn.queued.fetch_add(size, Ordering::SeqCst);
-        if conn.tx.send(Out::Msg(Box::new(m), size)).is_err() {
-            self.unsent.fetch_sub(1, Ordering::SeqCst);
-            conn.queued.fetch_sub(size, Ordering::SeqCst);
+    /// Queue `m` (weighing `size`) for `conn`'s node. On a worker thread
+    /// its frame waits in [`PENDING`] for the end of the slice
+    /// ([`Dist::flush_pending`]); elsewhere (connection threads) it goes
+    /// to the writer thread.
+    fn push_out(&self, conn: &Arc<Conn>, m: Message, size: usize) {
+        if !WORKER.with(Cell::get) {
+            let size = size.max(1);
+            self.unsent.fetch_add(1, Ordering::SeqCst);
+            conn.queued.fetch_add(size, Ordering::SeqCst);
+            if conn.tx.send(Out::Msg(Box::new(m), size)).is_err() {
+                self.unsent.fetch_sub(1, Ordering::SeqCst);
+                conn.queued.fetch_sub(size, Ordering::SeqCst);
+            }
+            return;
         }
+        let full = PENDING.with(|p| {
+            let mut p = p.borrow_mut();
+            let i = match p.iter().position(|(c, ..)| Arc::ptr_eq(c, conn)) {
+                Some(i) => i,
+                None => {
+                    p.push((conn.clone(), Vec::new(), 0));
+                    p.len() - 1
+                }
+            };
+            let (_, frames, n) = &mut p[i];
+            let start = frames.len();
+            match wire::encode(m, frames) {
+                Ok(()) => {
+                    *n += 1;
+                    self.unsent.fetch_add(1, Ordering::SeqCst);
+                }
+                Err(e) => {
+                    frames.truncate(start);
+                    (self.warn)(&format!("ttvm: distribution: a message was not sent: {e}"));
+                }
+            }
+            (frames.len() >= PENDING_MAX).then(|| p.remove(i))
+        });
+        if let Some((c, f, n)) = full {
+            self.write_frames(&c, f, n);
+        }
+    }
+
+    /// The end of a worker's slice (or the worker is about to sleep, or
+    /// stops): the frames its processes sent go out, per connection in
+    /// the order sent — written right here when the connection's writer
+    /// has nothing waiting (one non-blocking write: a ping-pong message
+    /// reaches the socket without waking the writer thread, and a
+    /// slice's stream of messages goes out in one write), else handed to
+    /// the writer.
+    pub(crate) fn flush_pending(&self) {
+        let pending = PENDING.with(|p| {
+            let mut p = p.borrow_mut();
+            (!p.is_empty()).then(|| std::mem::take(&mut *p))
+        });
+        for (conn, frames, n) in pending.into_iter().flatten() {
+            self.write_frames(&conn, frames, n);
+        }
+    }
+
+    /// Write `n` messages' `frames` to `conn`'s socket now if nothing
+    /// waits before them and the socket takes them without blocking; what
+    /// it does not take goes to the writer thread, which writes it before
+    /// anything queued later. (Those bytes weigh in the queue, so a
+    /// sender to a peer that reads nothing becomes busy, `busy.rs`.)
+    fn write_frames(&self, conn: &Conn, frames: Vec<u8>, n: usize) {
+        if frames.is_empty() {
+            return;
+        }
+        let mut rest = &frames[..];
+        // Holding `writing` with nothing queued: every message queued
+        // before these is on the socket already.
+        let guard = conn.writing.try_lock().ok();
+        if guard.is_some()
+            && conn.up.load(Ordering::SeqCst)
+            && conn.queued.load(Ordering::SeqCst) == 0
+        {
+            if let Some(s) = lock(&conn.stream).as_ref() {
+                rest = write_nonblocking(s, rest);
+            }
+            if rest.is_empty() {
+                drop(guard);
+                self.sent(n);
+                return;
+            }
+        }
+        let rest = if rest.len() == frames.len() {
+            frames
+        } else {
+            rest.to_vec()
+        };
+        // Counted while `writing` is still held (when it is ours): a worker
+        // that takes it next sees this queued and goes after it.
+        let weight = rest.len();
+        conn.queued.fetch_add(weight, Ordering::SeqCst);
+        if conn.tx.send(Out::Frames(rest, n)).is_err() {
+            conn.queued.fetch_sub(weight, Ordering::SeqCst);
+            self.sent(n);
+        }
+        drop(guard);
     }
 
     /// The run is over: give the messages still queued up to `limit` to
@@ -497,9 +703,9 @@ impl Dist {
     /// again.
     fn failed(&self, conn: &Arc<Conn>, reason: &str) {
         *lock(&conn.failed) = Some(Instant::now() + RETRY_AFTER);
-        let dropped = lock(&conn.rx).take().map_or(0, |rx| {
-            rx.try_iter().filter(|o| matches!(o, Out::Msg(..))).count()
-        });
+        let dropped = lock(&conn.rx)
+            .take()
+            .map_or(0, |rx| rx.try_iter().map(|o| o.messages()).sum());
         self.sent(dropped);
         self.release(conn);
         (self.warn)(&format!(
@@ -658,47 +864,86 @@ impl Dist {
         }
     }
 
-    /// An established connection: a reader thread, and this thread
-    /// writes.
+    /// An established connection: the event loop reads it
+    /// ([`Dist::read_ready`]), and this thread is its writer.
     fn run(self: Arc<Self>, conn: Arc<Conn>, stream: TcpStream, peer: PeerNode, rx: Receiver<Out>) {
         let _ = peer;
-        // A peer silent for SILENCE is gone; so is one that has not taken
-        // a byte for as long while we had something to write (what waits
-        // for it is dropped with the connection, not kept without bound).
+        // A peer that has not taken a byte for SILENCE while we had
+        // something to write is gone (what waits for it is dropped with
+        // the connection, not kept without bound); so is one silent for
+        // as long (the writer looks, `write_loop`).
         set_timeouts(&stream, Some(SILENCE));
-        let reader = match stream.try_clone() {
-            Ok(r) => r,
-            Err(e) => {
+        let (reader, writer) = match (stream.try_clone(), stream.try_clone()) {
+            (Ok(r), Ok(w)) => (r, w),
+            (Err(e), _) | (_, Err(e)) => {
                 self.down(&conn, &format!("cannot use the connection: {e}"));
                 return;
             }
         };
-        *lock(&conn.stream) = stream.try_clone().ok();
+        *lock(&conn.stream) = Some(writer);
+        conn.heard.store(self.now_ms(), Ordering::SeqCst);
         conn.up.store(true, Ordering::SeqCst);
         self.trace(|| format!("connected to {}", conn.peer));
-        let (d, c) = (self.clone(), conn.clone());
-        let started = std::thread::Builder::new()
-            .name("ttvm-dist-read".into())
-            .stack_size(READER_STACK)
-            .spawn(move || d.read_loop(c, reader));
-        if let Err(e) = started {
-            self.down(&conn, &format!("cannot start a reader thread: {e}"));
-            return;
+        {
+            // Registered under the read side's lock: its first event (at
+            // once, when bytes are already there) waits for `on`.
+            let mut rs = lock(&conn.read);
+            let fd = reader.as_raw_fd();
+            let src = Arc::new(ConnReader {
+                dist: self.clone(),
+                conn: conn.clone(),
+            });
+            match self.net.add_source(fd, src) {
+                Ok(id) => rs.on = Some((reader, id)),
+                Err(e) => {
+                    drop(rs);
+                    self.down(
+                        &conn,
+                        &format!(
+                            "cannot read the connection on the event loop: {}",
+                            crate::net::reason(&e)
+                        ),
+                    );
+                    return;
+                }
+            }
         }
         let reason = self.write_loop(&conn, stream, &rx);
         self.down(&conn, &reason);
         // What was still queued is lost with the connection.
-        self.sent(rx.try_iter().filter(|o| matches!(o, Out::Msg(..))).count());
+        self.sent(rx.try_iter().map(|o| o.messages()).sum());
         self.release(&conn);
     }
 
+    fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    /// Whether the peer has said nothing (not even a tick) for
+    /// [`SILENCE`].
+    fn silent(&self, conn: &Conn) -> bool {
+        self.now_ms()
+            .saturating_sub(conn.heard.load(Ordering::SeqCst))
+            > SILENCE.as_millis() as u64
+    }
+
     fn write_loop(&self, conn: &Conn, stream: TcpStream, rx: &Receiver<Out>) -> String {
+        let silent = || format!("the peer said nothing for {} s", SILENCE.as_secs());
         let mut w = BufWriter::with_capacity(64 << 10, stream);
         let mut frame = Vec::new();
         loop {
             let first = match rx.recv_timeout(TICK) {
                 Ok(o) => o,
                 Err(RecvTimeoutError::Timeout) => {
+                    if self.silent(conn) {
+                        return silent();
+                    }
+                    // A tick (workers may have written meanwhile: an extra
+                    // tick costs 4 bytes), never inside a worker's frames.
+                    let _writing = lock(&conn.writing);
+                    if conn.queued.load(Ordering::SeqCst) > 0 {
+                        continue;
+                    }
                     if let Err(e) = w.write_all(&[0; 4]).and_then(|_| w.flush()) {
                         return crate::net::reason(&e);
                     }
@@ -706,60 +951,148 @@ impl Dist {
                 }
                 Err(RecvTimeoutError::Disconnected) => return "closed".into(),
             };
+            // The batch is written holding `writing`, and counted off
+            // `queued` only once flushed: a worker writes its own frames
+            // only when nothing queued before them is still unwritten.
+            let writing = lock(&conn.writing);
             let mut next = Some(first);
             let mut batch = 0;
             let mut weight = 0;
             let mut end = None;
             while let Some(out) = next {
-                match out {
-                    Out::Close => {
-                        end = Some("closed".to_string());
-                        break;
-                    }
-                    Out::Msg(m, size) => {
-                        batch += 1;
-                        weight += size;
+                if matches!(out, Out::Close) {
+                    end = Some("closed".to_string());
+                    break;
+                }
+                batch += out.messages();
+                weight += out.weight();
+                let written = match out {
+                    Out::Close => Ok(()),
+                    Out::Frames(frames, _) => w.write_all(&frames),
+                    Out::Msg(m, _) => {
                         frame.clear();
                         match wire::encode(*m, &mut frame) {
-                            Ok(()) => {
-                                if let Err(e) = w.write_all(&frame) {
-                                    end = Some(crate::net::reason(&e));
-                                    break;
-                                }
+                            Ok(()) => w.write_all(&frame),
+                            Err(e) => {
+                                (self.warn)(&format!(
+                                    "ttvm: distribution: a message was not sent: {e}"
+                                ));
+                                Ok(())
                             }
-                            Err(e) => (self.warn)(&format!(
-                                "ttvm: distribution: a message was not sent: {e}"
-                            )),
                         }
                     }
+                };
+                if let Err(e) = written {
+                    end = Some(crate::net::reason(&e));
+                    break;
                 }
                 next = rx.try_recv().ok();
             }
             let flushed = w.flush();
             self.sent(batch);
             self.drained(conn, weight);
+            drop(writing);
             if let Some(reason) = end {
                 return reason;
             }
             if let Err(e) = flushed {
                 return crate::net::reason(&e);
             }
+            if self.silent(conn) {
+                return silent();
+            }
         }
     }
 
-    fn read_loop(self: Arc<Self>, conn: Arc<Conn>, stream: TcpStream) {
-        let mut r = BufReader::with_capacity(64 << 10, stream);
-        let mut buf = Vec::new();
-        let reason = loop {
+    /// The event loop found `conn`'s socket readable (on the worker
+    /// holding the poll right, N0): read what it holds without blocking
+    /// (edge-triggered: until it would block), and hand each whole
+    /// frame's message on (`incoming`: the done list, N2). The end of the
+    /// stream, an error or a frame this node refuses ends the connection
+    /// (its socket leaves the loop first). Unless `closed` (the event
+    /// announced the peer's end or an error), a read that fills less
+    /// than its room ends the look: the next arrival brings its own
+    /// event.
+    fn read_ready(&self, conn: &Arc<Conn>, closed: bool) {
+        let mut rs = lock(&conn.read);
+        let Some(fd) = rs.on.as_ref().map(|(s, _)| s.as_raw_fd()) else {
+            return;
+        };
+        let mut heard = false;
+        let end = loop {
+            let buf = &mut rs.buf;
+            if buf.capacity() - buf.len() < 16 << 10 {
+                buf.reserve(64 << 10);
+            }
+            let room = buf.capacity() - buf.len();
+            let r = recv_nonblocking(fd, buf);
+            match r {
+                Ok(0) => {
+                    break Some(if rs.buf.is_empty() {
+                        "closed by the peer".to_string()
+                    } else {
+                        "the connection ended inside a frame".to_string()
+                    })
+                }
+                Ok(n) => {
+                    heard = true;
+                    if let Err(reason) = self.frames(conn, &mut rs.buf) {
+                        break Some(reason);
+                    }
+                    if n < room && !closed {
+                        break None;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break None,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => break Some(crate::net::reason(&e)),
+            }
+        };
+        if heard {
+            conn.heard.store(self.now_ms(), Ordering::SeqCst);
+        }
+        if let Some(reason) = end {
+            let on = rs.on.take();
+            rs.buf = Vec::new();
+            drop(rs);
+            if let Some((stream, id)) = on {
+                self.net.remove_source(id, fd);
+                drop(stream);
+            }
+            self.down(conn, &reason);
+        }
+    }
+
+    /// The whole frames at the start of `buf`, handed on; what is left
+    /// of `buf` is the start of the next frame. `Err`: the reason to
+    /// close the connection.
+    fn frames(&self, conn: &Conn, buf: &mut Vec<u8>) -> Result<(), String> {
+        let mut pos = 0;
+        let mut need = 0;
+        let res = loop {
+            let Some(head) = buf.get(pos..pos + 4) else {
+                break Ok(());
+            };
+            let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+            if len == 0 {
+                pos += 4; // a tick
+                continue;
+            }
+            if len > wire::MAX_FRAME {
+                break Err(self.malformed(
+                    conn,
+                    &format!("a frame of {len} bytes (the limit is {})", wire::MAX_FRAME),
+                ));
+            }
+            let Some(frame) = buf.get(pos + 4..pos + 4 + len) else {
+                need = 4 + len;
+                break Ok(());
+            };
             // A panic in the decoder or a conversion (a bug, or input its
             // checks missed) closes this connection only, like a
             // malformed frame.
             let step = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                let frame = wire::read_frame(&mut r, &mut buf)?;
-                if let wire::Frame::Msg(m) = frame {
-                    self.incoming(*m, &conn.peer);
-                }
-                Ok(())
+                wire::decode(frame).map(|m| self.incoming(m, &conn.peer))
             }));
             let step = step.unwrap_or_else(|p| {
                 let what = p
@@ -772,19 +1105,27 @@ impl Dist {
                 )))
             });
             match step {
-                Ok(()) => {}
-                Err(wire::ReadError::Closed) => break "closed by the peer".to_string(),
-                Err(wire::ReadError::Io(e)) => break e,
-                Err(wire::ReadError::Malformed(e)) => {
-                    (self.warn)(&format!(
-                        "ttvm: distribution: closed the connection to node {}: it sent {e}",
-                        conn.peer
-                    ));
-                    break format!("malformed frame: {e}");
-                }
+                Ok(()) => pos += 4 + len,
+                Err(wire::ReadError::Malformed(e)) => break Err(self.malformed(conn, &e)),
+                Err(wire::ReadError::Closed) => break Err("closed by the peer".to_string()),
+                Err(wire::ReadError::Io(e)) => break Err(e),
             }
         };
-        self.down(&conn, &reason);
+        buf.drain(..pos);
+        // Room for the whole of a long frame, read in as it comes.
+        if need > buf.capacity() {
+            buf.reserve(need - buf.len());
+        }
+        res
+    }
+
+    /// The peer sent what `e` says: one line on stderr; the reason.
+    fn malformed(&self, conn: &Conn, e: &str) -> String {
+        (self.warn)(&format!(
+            "ttvm: distribution: closed the connection to node {}: it sent {e}",
+            conn.peer
+        ));
+        format!("malformed frame: {e}")
     }
 
     /// The connection is gone: forget it, stop its writer.
@@ -1252,13 +1593,24 @@ impl Dist {
             return;
         };
         if let Some(v) = self.value_of(t, peer) {
-            self.io.push(Done::Remote(pid, v));
+            self.push_done(Done::Remote(pid, v));
         }
     }
 
     fn deliver_named(&self, name: String, t: Term, peer: &str) {
         if let Some(v) = self.value_of(t, peer) {
-            self.io.push(Done::Named(Arc::from(name.as_str()), v));
+            self.push_done(Done::Named(Arc::from(name.as_str()), v));
+        }
+    }
+
+    /// A message from another node to the done list: without waking
+    /// another worker when the worker reading the connection delivers it
+    /// itself next (`IoShared::push_local`).
+    fn push_done(&self, item: Done) {
+        if READING.with(Cell::get) {
+            self.io.push_local(item);
+        } else {
+            self.io.push(item);
         }
     }
 
@@ -1296,6 +1648,58 @@ fn handshake_reason(node: &str, e: HandshakeError, challenged: bool) -> String {
         HandshakeError::AlreadyActive => format!("node {node} says it is already connected to us"),
         other => format!("the handshake with node {node} failed: {other}"),
     }
+}
+
+/// Write what `s` takes of `bytes` without blocking (`MSG_DONTWAIT`; a
+/// worker never waits for the network); the rest. An error is left to
+/// the writer thread, which meets it on its next write, or to the read
+/// side.
+fn write_nonblocking<'a>(s: &TcpStream, mut bytes: &'a [u8]) -> &'a [u8] {
+    while !bytes.is_empty() {
+        // SAFETY: the descriptor is `s`'s, open while it is borrowed; the
+        // pointer and length are those of a live slice.
+        let r = unsafe {
+            libc::send(
+                s.as_raw_fd(),
+                bytes.as_ptr().cast(),
+                bytes.len(),
+                libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+            )
+        };
+        if r > 0 {
+            bytes = &bytes[r as usize..];
+        } else if r < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
+        {
+            continue;
+        } else {
+            break;
+        }
+    }
+    bytes
+}
+
+/// Read into `buf`'s spare room without blocking (`MSG_DONTWAIT`: the
+/// socket stays blocking for its writer thread); the bytes read.
+fn recv_nonblocking(fd: RawFd, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    let spare = buf.spare_capacity_mut();
+    // SAFETY: `fd` is open (its stream is held by the caller's read side);
+    // the pointer and length are those of `buf`'s spare capacity, which
+    // recv writes at most `spare.len()` bytes into.
+    let r = unsafe {
+        libc::recv(
+            fd,
+            spare.as_mut_ptr().cast(),
+            spare.len(),
+            libc::MSG_DONTWAIT,
+        )
+    };
+    if r < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let n = r as usize;
+    // SAFETY: recv initialised the first `n` bytes of the spare room.
+    unsafe { buf.set_len(buf.len() + n) };
+    Ok(n)
 }
 
 fn set_timeouts(s: &TcpStream, t: Option<Duration>) {

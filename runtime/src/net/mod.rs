@@ -35,6 +35,7 @@ use crate::process::{Owned, Pid, Ticket};
 use crate::value::{Handle, Object, Resource, Str, Value};
 use framing::{Framer, Packet};
 use mio::net::{TcpListener, TcpStream, UdpSocket};
+use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Registry, Token, Waker};
 use rustc_hash::FxHashMap;
 use std::cmp::Reverse;
@@ -42,6 +43,7 @@ use std::collections::BinaryHeap;
 use std::fmt;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr};
+use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -321,6 +323,22 @@ pub(crate) struct NetShared {
     next_seq: AtomicU64,
     /// Waiters' deadlines: (when, socket id, waiter seq).
     deadlines: Mutex<BinaryHeap<Reverse<(Instant, u64, u64)>>>,
+    /// Descriptors of other parts of the runtime read on this loop
+    /// (distribution connections, `dist/`): token → what to call when
+    /// one is readable ([`NetShared::add_source`]).
+    sources: Mutex<FxHashMap<u64, Arc<dyn Readable>>>,
+}
+
+/// A descriptor read on the event loop by another part of the runtime
+/// (a distribution connection, `dist/`): [`Readable::ready`] runs on the
+/// worker holding the poll right (N0), one call at a time, when the
+/// descriptor became readable or was closed (`closed`: the peer's end or
+/// an error was announced). Edge-triggered: it reads until it would
+/// block — or, unless `closed`, until a read fills less than its buffer
+/// (every later arrival brings its own event, as N2 uses). Like N2 it
+/// touches no process: what it reads goes to the done list.
+pub(crate) trait Readable: Send + Sync {
+    fn ready(&self, closed: bool);
 }
 
 /// The node's network layer.
@@ -353,8 +371,15 @@ impl Net {
             next_id: AtomicU64::new(1),
             next_seq: AtomicU64::new(1),
             deadlines: Mutex::new(BinaryHeap::new()),
+            sources: Mutex::new(FxHashMap::default()),
         });
         Ok(Net { shared })
+    }
+
+    /// What other parts of the runtime need to put descriptors on this
+    /// loop ([`NetShared::add_source`]).
+    pub(crate) fn shared(&self) -> Arc<NetShared> {
+        self.shared.clone()
     }
 
     /// N0: the network poll, if no other worker holds it (a worker asleep
@@ -561,6 +586,32 @@ struct Poller {
     events: Events,
 }
 
+impl NetShared {
+    /// Read descriptor `fd` on this loop (edge-triggered, readable):
+    /// `src.ready()` runs on the worker holding the poll right when it is
+    /// readable (at once if it is already). The id, for
+    /// [`NetShared::remove_source`].
+    pub(crate) fn add_source(&self, fd: RawFd, src: Arc<dyn Readable>) -> std::io::Result<u64> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        // In the table before it is registered: its first event finds it.
+        lock(&self.sources).insert(id, src);
+        let r = self
+            .registry
+            .register(&mut SourceFd(&fd), Token(id as usize), Interest::READABLE);
+        if let Err(e) = r {
+            lock(&self.sources).remove(&id);
+            return Err(e);
+        }
+        Ok(id)
+    }
+
+    /// Stop reading `fd` (source `id`); before `fd` is closed.
+    pub(crate) fn remove_source(&self, id: u64, fd: RawFd) {
+        let _ = self.registry.deregister(&mut SourceFd(&fd));
+        lock(&self.sources).remove(&id);
+    }
+}
+
 /// The right to poll the event loop (N0), held by one worker at a time.
 pub(crate) struct PollRight<'a> {
     g: MutexGuard<'a, Poller>,
@@ -605,6 +656,11 @@ impl PollRight<'_> {
                 let readable = ev.is_readable() || closed;
                 let writable = ev.is_writable() || ev.is_write_closed() || ev.is_error();
                 s.on_event(readable, writable, closed);
+            } else {
+                let src = lock(&net.sources).get(&(ev.token().0 as u64)).cloned();
+                if let Some(src) = src {
+                    src.ready(ev.is_read_closed() || ev.is_error());
+                }
             }
         }
         self.g.events.clear();

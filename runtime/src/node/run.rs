@@ -126,6 +126,11 @@ impl<S: Send> Node<S> {
             ),
         };
         sched.w.go_online();
+        // SENDs to other nodes wait for the slice's end (`dist/`).
+        let dist = self.dist.get();
+        if dist.is_some() {
+            crate::dist::worker_thread(true);
+        }
         let mut woken = false;
         // N0: this worker's reduction count at which it next looks at the
         // network poll while busy.
@@ -174,6 +179,12 @@ impl<S: Send> Node<S> {
                     self.run_one(&sched, exec, p, config.budget)
                 }
                 None => {
+                    // What handling events and delivering sent to other
+                    // nodes (a remote monitor's answer) goes out before
+                    // this worker may sleep.
+                    if let Some(d) = dist {
+                        d.flush_pending();
+                    }
                     exec.idle();
                     if self.next_timer_in(Instant::now()) == Some(Duration::ZERO) {
                         continue;
@@ -224,6 +235,10 @@ impl<S: Send> Node<S> {
                     woken = true;
                 }
             }
+        }
+        if let Some(d) = dist {
+            d.flush_pending();
+            crate::dist::worker_thread(false);
         }
         // Q2: the stale entries this worker still holds.
         let mut left: Vec<Entry<S>> = sched.w.solo.get_mut().drain(..).collect();
@@ -278,7 +293,14 @@ impl<S: Send> Node<S> {
             Start::Run(state) => state,
         };
         let mut state = state;
-        let end = match exec.run_slice(sched, p, &mut state, budget) {
+        let outcome = exec.run_slice(sched, p, &mut state, budget);
+        // The slice's SENDs to other nodes go out (or queue for the
+        // writer) while the process is still running here: before it can
+        // run on another worker and send more (order per sender, `dist/`).
+        if let Some(d) = self.dist.get() {
+            d.flush_pending();
+        }
+        let end = match outcome {
             Outcome::Preempted => SliceEnd::Preempted,
             Outcome::Waiting => SliceEnd::Waiting,
             Outcome::Ended(reason) => {
