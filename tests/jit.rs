@@ -91,6 +91,23 @@ fn clif_direct_entry() {
 }
 
 #[test]
+fn clif_field_write() {
+    // SET_FIELD with a constant name in a direct entry (issue 15): the
+    // object's tag, its strong count (held once), the site's cached
+    // position against the entries, the entry's key against the name's
+    // text, the old value neither a hole nor on the heap; then the store
+    // of the new value's tag and payload over it. The `value` helper (with
+    // the site's cell after the operands) for anything else. Addresses
+    // (the cell, the name's text, the atom) shown as ADDR.
+    let src = "MAKE_OBJECT\nPUSH_FLOAT 1.0\nSET_FIELD vx\nPUSH_FLOAT 0.5\nCALL kick b dv\nPRINT\nHALT\nLABEL kick\nLOAD b\nLOAD b\nGET_FIELD vx\nLOAD dv\nADD_F\nSET_FIELD vx\nRET\n";
+    let p = ttvm::load_source("snapshot.ttvm", src).expect("assembles");
+    let ir = ttvm::engine::direct_clif_of(Arc::new(p), 7).expect("lowers");
+    assert!(ir.contains("store"), "the guarded store");
+    let addr = regex::Regex::new(r"0x[0-9a-f]{4}(_[0-9a-f]{4}){2,3}").unwrap();
+    insta::assert_snapshot!(addr.replace_all(&ir, "ADDR"));
+}
+
+#[test]
 fn clif_closure_call() {
     // A direct entry calling a closure (issue 15): the callee's tag
     // (Closure), its prototype against the candidate's (the MAKE_LAMBDA's),

@@ -549,7 +549,9 @@ impl HelperImpl for Impls {
         // 16-byte, 8-aligned places, and a 16-byte result buffer. They are
         // only read (`take`) once the operation is known not to raise, and
         // then belong to this function; `aux` is an atom of the program
-        // (which outlives the code) for SET_FIELD.
+        // (which outlives the code) for SET_FIELD, whose `n` of 3 means a
+        // third place holding the address of a cell of the `Jit` (which
+        // outlives the code too) instead of a value.
         unsafe {
             let at = |k: usize| &*items.add(k);
             let take = |k: usize| std::ptr::read(items.add(k));
@@ -622,10 +624,18 @@ impl HelperImpl for Impls {
                         return 0;
                     }
                     release();
-                    match ops::set_field(take(0), key, take(1)) {
-                        Ok(v) => v,
-                        Err(_) => unreachable!("checked by can_set_field"),
+                    let Value::Object(mut o) = take(0) else {
+                        unreachable!("checked by can_set_field: an Object")
+                    };
+                    let p = std::sync::Arc::make_mut(&mut o).set(name, take(1));
+                    // n = 3: the site's cell follows the operands (a word):
+                    // it learns the field's position for the guarded store.
+                    if n == 3 {
+                        let cell =
+                            *(items.add(2) as *const u64) as *const std::sync::atomic::AtomicU64;
+                        (*cell).store(p as u64, std::sync::atomic::Ordering::Relaxed);
                     }
+                    Value::Object(o)
                 }
                 _ => return 0,
             };

@@ -5,7 +5,7 @@
 use super::{error, OpResult};
 use std::cmp::Ordering;
 use std::sync::Arc;
-use ttvm_runtime::value::Key;
+use ttvm_runtime::value::{FieldSite, Key};
 use ttvm_runtime::{Atom, Object, Str, Value};
 
 use crate::bytecode::Opcode;
@@ -364,6 +364,28 @@ pub fn set_field(obj: Value, key: FieldKey<'_>, v: Value) -> OpResult<Value> {
         }
         other => not_object(Opcode::SetField.mnemonic(), &other),
     }
+}
+
+/// `GET_FIELD name` at a site with a cache (issue 15): as [`get_field`].
+#[inline]
+pub fn get_field_at(obj: &Value, name: &Atom, site: &FieldSite) -> OpResult<Value> {
+    match obj {
+        Value::Object(o) => Ok(site.get(o, name).cloned().unwrap_or(Value::Null)),
+        _ => get_field(obj, FieldKey::Name(name)),
+    }
+}
+
+/// Whether `SET_FIELD name` on `o` stays within [`MAX_FIELDS`].
+#[inline]
+pub fn has_room(o: &Object, name: &Atom) -> bool {
+    o.len() < MAX_FIELDS || o.contains(name.as_str())
+}
+
+/// `SET_FIELD name` at a site with a cache, on an object with room
+/// ([`has_room`]): in place when nothing else holds it.
+#[inline]
+pub fn set_field_at(o: &mut Arc<Object>, name: &Atom, site: &FieldSite, v: Value) {
+    site.set(Arc::make_mut(o), name, v);
 }
 
 /// `GET_FIELD`: Null when missing; `message`/`value` of an Exception.

@@ -83,8 +83,17 @@ pub enum Op {
     /// `SET_INDEX`, with the slot of a `STORE` after it as for `Append`.
     SetIndex(u32),
     ToFloat,
-    /// `GET_FIELD name`, the name in [`Code::atoms`].
+    /// `GET_FIELD name`, the name in [`Code::atoms`], the site's cache in
+    /// [`Code::sites`] (same index).
     GetField(u32),
+    /// `SET_FIELD name` (name and cache as for `GetField`); `store`: the
+    /// slot of the `STORE` right after it in the same block (`u32::MAX`:
+    /// none), which lets go of the object first when it holds it
+    /// (`exec::semantics::release_for_store`).
+    SetField {
+        k: u32,
+        store: u32,
+    },
     Jmp(u32),
     Jz(u32),
     Jnz(u32),
@@ -184,8 +193,10 @@ pub struct Code {
     pub layout: Layout,
     pub calls: Vec<CallSite>,
     pub consts: Vec<Value>,
-    /// Field names of `GetField` ops.
+    /// Field names of `GetField`/`SetField` ops.
     pub atoms: Vec<Atom>,
+    /// Their sites' caches (`FieldSite`), index for index.
+    pub sites: Vec<ttvm_runtime::value::FieldSite>,
 }
 
 impl Code {
@@ -204,6 +215,7 @@ impl Code {
             calls: Vec::new(),
             consts: Vec::new(),
             atoms: Vec::new(),
+            sites: Vec::new(),
         };
         for i in 0..n {
             if p.block_start[i] {
@@ -225,6 +237,13 @@ impl Code {
 
     fn target(&self, t: u32) -> u32 {
         self.layout.dpc(Addr(t)).0
+    }
+
+    /// A field site: its name and a fresh cache.
+    fn site(&mut self, name: &Atom) -> u32 {
+        self.atoms.push(name.clone());
+        self.sites.push(Default::default());
+        (self.atoms.len() - 1) as u32
     }
 
     fn constant(&mut self, v: Value) -> u32 {
@@ -284,10 +303,14 @@ impl Code {
             Instr::SetIndex(_) => Op::SetIndex(store_after(p, i as u32).unwrap_or(u32::MAX)),
             Instr::ToFloat(_) => Op::ToFloat,
             Instr::GetField(f) => match &f.0 {
-                Some(name) => {
-                    self.atoms.push(name.clone());
-                    Op::GetField((self.atoms.len() - 1) as u32)
-                }
+                Some(name) => Op::GetField(self.site(name)),
+                None => Op::Generic,
+            },
+            Instr::SetField(f) => match &f.0 {
+                Some(name) => Op::SetField {
+                    k: self.site(name),
+                    store: crate::exec::semantics::store_after(p, i as u32).unwrap_or(u32::MAX),
+                },
                 None => Op::Generic,
             },
             Instr::Receive(_) => Op::Receive,

@@ -720,8 +720,40 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                 }
             }
             Op::GetField(k) => {
-                let key = ops::FieldKey::Name(&code.atoms[k as usize]);
-                unary!(|obj: &Value| ops::get_field(obj, key))
+                let (name, site) = (&code.atoms[k as usize], &code.sites[k as usize]);
+                unary!(|obj: &Value| ops::get_field_at(obj, name, site))
+            }
+            // `obj v -- obj'` on an object with room; anything else (and
+            // every error) through the generic path.
+            Op::SetField { k, store } => {
+                if below!(2) {
+                    generic!()
+                }
+                let (name, site) = (&code.atoms[k as usize], &code.sites[k as usize]);
+                // SAFETY: two operands below `sp`.
+                let Value::Object(o) = (unsafe { &mut *sp.sub(2) }) else {
+                    generic!()
+                };
+                if !ops::has_room(o, name) {
+                    generic!()
+                }
+                // The STORE after it overwrites `store`: when that holds
+                // this very object, let go of it first (in place).
+                if (store as usize) < nl {
+                    // SAFETY: `store < nl`: a slot of the current frame.
+                    let cell = unsafe { &mut *lp.add(store as usize) };
+                    if matches!(cell, Some(Value::Object(x)) if std::sync::Arc::ptr_eq(x, o)) {
+                        discard(cell.take().expect("checked"));
+                    }
+                }
+                // SAFETY: the value below `sp`, moved out once; `o` is the
+                // operand under it.
+                let v = unsafe {
+                    sp = sp.sub(1);
+                    sp.read()
+                };
+                ops::set_field_at(o, name, site, v);
+                ip = ip.wrapping_add(1);
             }
             Op::Jmp(t) => ip = ops.wrapping_add(t as usize),
             Op::Jz(t) => {

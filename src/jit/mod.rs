@@ -351,7 +351,9 @@ impl Jit {
             .filter(|(_, i)| {
                 matches!(
                     i,
-                    Instr::GetField(OptField(Some(_))) | Instr::HasField(OptField(Some(_)))
+                    Instr::GetField(OptField(Some(_)))
+                        | Instr::HasField(OptField(Some(_)))
+                        | Instr::SetField(OptField(Some(_)))
                 )
             })
             .enumerate()

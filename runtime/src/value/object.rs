@@ -69,27 +69,58 @@ pub struct Object {
     live: usize,
 }
 
-/// Whether an entry's key is `key`: the same text by address (a field
-/// named in the program) or by content.
-#[inline]
-fn same_key(k: &Key, key: &str) -> bool {
-    k.len() == key.len() && (std::ptr::eq(k.as_ptr(), key.as_ptr()) || **k == *key)
-}
-
 impl Object {
     pub fn new() -> Object {
         Object::default()
     }
 
-    /// The position of the live field `key` among the entries.
+    /// The position of the live field `key` among the entries. A small
+    /// object is scanned once: an entry of the key's length matches by
+    /// the text's address (a field named in the program), else its last
+    /// byte is compared before its bytes (fields of equal length such as
+    /// `vx`/`vy`/`vz` differ there, so passing over them calls no
+    /// `memcmp`).
     #[inline]
     fn find(&self, key: &str) -> Option<usize> {
         match &self.index {
             Some(ix) => ix.get(key).copied(),
-            None => self
-                .entries
-                .iter()
-                .position(|(k, v)| v.is_some() && same_key(k, key)),
+            None => {
+                let kb = key.as_bytes();
+                let last = kb.last();
+                self.entries.iter().position(|(k, v)| {
+                    let b = k.as_bytes();
+                    b.len() == kb.len()
+                        && (std::ptr::eq(b.as_ptr(), kb.as_ptr()) || (b.last() == last && b == kb))
+                        && v.is_some()
+                })
+            }
+        }
+    }
+
+    /// The live field at entry `pos` when its key is `key`'s very text
+    /// (by address: a site's cached position, see [`FieldSite`]).
+    #[inline]
+    fn at_cached(&self, pos: usize, key: &str) -> Option<&Value> {
+        match self.entries.get(pos) {
+            Some((k, Some(v)))
+                if std::ptr::eq(k.as_ptr(), key.as_ptr()) && k.len() == key.len() =>
+            {
+                Some(v)
+            }
+            _ => None,
+        }
+    }
+
+    /// As [`Object::at_cached`], to change the value in place.
+    #[inline]
+    fn at_cached_mut(&mut self, pos: usize, key: &str) -> Option<&mut Value> {
+        match self.entries.get_mut(pos) {
+            Some((k, Some(v)))
+                if std::ptr::eq(k.as_ptr(), key.as_ptr()) && k.len() == key.len() =>
+            {
+                Some(v)
+            }
+            _ => None,
         }
     }
 
@@ -158,18 +189,21 @@ impl Object {
         self.find(key).is_some()
     }
 
-    /// Set a field named by a program's atom (its text is shared).
-    pub fn set(&mut self, name: &Atom, value: Value) {
+    /// Set a field named by a program's atom (its text is shared); the
+    /// field's entry position.
+    pub fn set(&mut self, name: &Atom, value: Value) -> usize {
         self.set_with(name.as_str(), || name.text(), value)
     }
 
     /// Set a field; an existing field keeps its position, a new one goes
-    /// last. `key` is made (allocated) only for a new field.
-    pub fn set_with(&mut self, key: &str, make: impl FnOnce() -> Key, value: Value) {
+    /// last. `key` is made (allocated) only for a new field. The field's
+    /// entry position (what a site's cache learns).
+    pub fn set_with(&mut self, key: &str, make: impl FnOnce() -> Key, value: Value) -> usize {
         if let Some(i) = self.find(key) {
             self.entries[i].1 = Some(value);
-            return;
+            return i;
         }
+        let at = self.entries.len();
         let key = make();
         if let Some(ix) = &mut self.index {
             ix.insert(key.clone(), self.entries.len());
@@ -185,6 +219,7 @@ impl Object {
             }
             self.index = Some(ix);
         }
+        at
     }
 
     /// Remove a field, keeping the order of the others; the value it had.
@@ -257,6 +292,67 @@ impl Object {
         self.entries
             .iter()
             .filter_map(|(k, v)| v.as_ref().map(|_| k))
+    }
+}
+
+/// A per-site inline cache of a field access with a name written in the
+/// program (issue 15, item 1): the entry position where the field was
+/// found last time. An object with the same fields in the same order (any
+/// object built the same way: the common case of a record type) has the
+/// field at the same position, so the access is one bounds check, one
+/// comparison of the key's address and a load; any other object (another
+/// order, holes, a hash index, a missing field) takes the general lookup
+/// and the cache learns the new position. Never wrong, only slower: the
+/// guard compares the entry's key with the name's own text.
+///
+/// The interpreter keeps one per `GET_FIELD`/`SET_FIELD` site (its
+/// decoded code is shared by every scheduler: the position is an atomic,
+/// read and written relaxed — any position is a valid guess).
+#[derive(Debug, Default)]
+pub struct FieldSite(std::sync::atomic::AtomicU32);
+
+impl FieldSite {
+    #[inline]
+    fn pos(&self) -> usize {
+        self.0.load(std::sync::atomic::Ordering::Relaxed) as usize
+    }
+
+    #[inline]
+    fn learn(&self, pos: usize) {
+        self.0
+            .store(pos as u32, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// `o`'s field `name` (a program's atom), through the cache.
+    #[inline]
+    pub fn get<'a>(&self, o: &'a Object, name: &Atom) -> Option<&'a Value> {
+        let key = name.as_str();
+        if let Some(v) = o.at_cached(self.pos(), key) {
+            return Some(v);
+        }
+        let p = o.find(key)?;
+        self.learn(p);
+        o.entries[p].1.as_ref()
+    }
+
+    /// Set `o`'s field `name` to `v`: in place through the cache when the
+    /// field exists at the cached position, else as [`Object::set`].
+    #[inline]
+    pub fn set(&self, o: &mut Object, name: &Atom, v: Value) {
+        let key = name.as_str();
+        let p = self.pos();
+        if let Some(place) = o.at_cached_mut(p, key) {
+            let old = std::mem::replace(place, v);
+            drop(old);
+            return;
+        }
+        self.learn(o.set(name, v));
+    }
+
+    /// Whether `o` has the field `name` (through the cache).
+    #[inline]
+    pub fn has(&self, o: &Object, name: &Atom) -> bool {
+        self.get(o, name).is_some()
     }
 }
 
@@ -412,5 +508,58 @@ mod small_tests {
             }
             assert!(o.entries.len() <= o.len() + MIN_COMPACT.max(SMALL) + 1);
         }
+    }
+}
+
+#[cfg(test)]
+mod site_tests {
+    use super::*;
+
+    /// A site's cache follows objects of other field orders, holes and
+    /// hash indexes, and never answers with another field.
+    #[test]
+    fn a_site_answers_like_a_lookup_whatever_the_object() {
+        let names: Vec<Atom> = (0..12).map(|i| Atom::new(&format!("site_f{i}"))).collect();
+        let site = FieldSite::default();
+        let put = FieldSite::default();
+        let mut objs = Vec::new();
+        for (n, rot) in [(3usize, 0usize), (3, 1), (7, 2), (12, 5), (9, 0)] {
+            let mut o = Object::new();
+            for k in 0..n {
+                let a = &names[(k + rot) % n];
+                o.set(a, Value::Int(((k + rot) % n) as i64));
+            }
+            objs.push(o);
+        }
+        objs[2].remove("site_f1");
+        for round in 0..3 {
+            for o in objs.iter_mut() {
+                for (i, a) in names.iter().enumerate() {
+                    let want = o.get(a.as_str()).map(|v| match v {
+                        Value::Int(x) => *x,
+                        _ => unreachable!(),
+                    });
+                    let got = site.get(o, a).map(|v| match v {
+                        Value::Int(x) => *x,
+                        _ => unreachable!(),
+                    });
+                    assert_eq!(got, want, "round {round} field {i}");
+                    assert_eq!(site.has(o, a), want.is_some());
+                    if round == 1 && want.is_some() {
+                        put.set(o, a, Value::Int(100 + i as i64));
+                        assert!(
+                            matches!(o.get(a.as_str()), Some(Value::Int(x)) if *x == 100 + i as i64)
+                        );
+                    }
+                }
+            }
+        }
+        // A run-time key with the same text is the same field.
+        let mut o = Object::new();
+        o.set_with("site_f0", || Key::from("site_f0"), Value::Int(1));
+        assert!(matches!(site.get(&o, &names[0]), Some(Value::Int(1))));
+        put.set(&mut o, &names[0], Value::Int(2));
+        assert_eq!(o.len(), 1);
+        assert!(matches!(o.get("site_f0"), Some(Value::Int(2))));
     }
 }

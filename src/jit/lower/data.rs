@@ -24,6 +24,13 @@
 //! loads the value: a known field is a guarded load. Anything else — a
 //! miss, a key made at run time, an Exception, not an object — goes
 //! through the `field` helper, which answers and updates the cell.
+//!
+//! SET_FIELD of a constant name in a direct entry has a cell too: on an
+//! object held once whose cached entry is that field with a value that is
+//! not on the heap, the new value is stored over it (a known field of an
+//! unshared object is a guarded store); anything else goes through the
+//! `value` helper, which also teaches the cell
+//! (`Lower::write_field_fast`).
 
 use super::env::Helper;
 use super::{FrameEnv, Item, Lower, INT, LIST, VALUE_BYTES};
@@ -225,6 +232,75 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         }
     }
 
+    /// SET_FIELD of a constant name in a direct entry (issue 15): the
+    /// guarded store. When `obj` is an object held once (strong count 1:
+    /// no `Weak` of an object exists, so it is unique, as `Arc::get_mut`
+    /// would find), the site's cached position (`cell`) is within its
+    /// entries, that entry's key is the name's own text and its value is
+    /// live and not a heap value (nothing to drop), `v` is stored over it
+    /// and control goes to `join` with the object (the same reference, now
+    /// the result's); anything else goes to `slow` (the `value` helper,
+    /// which copies a shared object, adds a new field and teaches the
+    /// cell). Only where the runtime found the strong count
+    /// (`strong_count_offset`).
+    pub(super) fn write_field_fast(
+        &mut self,
+        obj: Item,
+        v: Item,
+        name: &ttvm_runtime::Atom,
+        cell: usize,
+        join: ir::Block,
+        slow: ir::Block,
+    ) {
+        let count_at = ttvm_runtime::value::strong_count_offset().expect("checked by the caller");
+        let lay = Object::layout();
+        let text = name.text();
+        // SAFETY: an `Arc<str>` is two words; they are only compared.
+        let key: [i64; 2] = unsafe { std::mem::transmute_copy(&text) };
+        drop::<Arc<str>>(text);
+        let unique = self.b.create_block();
+        let in_bounds = self.b.create_block();
+        let same_key = self.b.create_block();
+        let store = self.b.create_block();
+        let is_obj = self.tag_is(obj, OBJECT);
+        self.b.ins().brif(is_obj, unique, &[], slow, &[]);
+        self.b.switch_to_block(unique);
+        let count = self.b.ins().load(I64, self.mf, obj.pay, count_at);
+        let once = self.b.ins().icmp_imm(IntCC::Equal, count, 1);
+        self.b.ins().brif(once, in_bounds, &[], slow, &[]);
+        self.b.switch_to_block(in_bounds);
+        let n = self.b.ins().load(I64, self.mf, obj.pay, lay.len);
+        let cell_at = self.b.ins().iconst(I64, cell as i64);
+        let pos = self.b.ins().load(I64, self.mf, cell_at, 0);
+        let inside = self.b.ins().icmp(IntCC::UnsignedLessThan, pos, n);
+        self.b.ins().brif(inside, same_key, &[], slow, &[]);
+        self.b.switch_to_block(same_key);
+        let entries = self.b.ins().load(I64, self.mf, obj.pay, lay.entries);
+        let off = self.b.ins().imul_imm(pos, lay.entry_size as i64);
+        let e = self.b.ins().iadd(entries, off);
+        let k0 = self.b.ins().load(I64, self.mf, e, lay.key);
+        let k1 = self.b.ins().load(I64, self.mf, e, lay.key + 8);
+        let m0 = self.b.ins().icmp_imm(IntCC::Equal, k0, key[0]);
+        let m1 = self.b.ins().icmp_imm(IntCC::Equal, k1, key[1]);
+        let m = self.b.ins().band(m0, m1);
+        // The old value: live (not the hole's tag) and not on the heap.
+        let vt = self.b.ins().load(I8, self.mf, e, lay.value);
+        let hole = self
+            .b
+            .ins()
+            .icmp_imm(IntCC::Equal, vt, self.input.none_tag as i64);
+        let heap = self.heap_test(vt);
+        let bad = self.b.ins().bor(hole, heap);
+        let good = self.b.ins().bxor_imm(bad, 1);
+        let ok = self.b.ins().band(m, good);
+        self.b.ins().brif(ok, store, &[], slow, &[]);
+        self.b.switch_to_block(store);
+        let t = self.tag_of(v);
+        self.b.ins().store(self.mf, t, e, lay.value);
+        self.b.ins().store(self.mf, v.pay, e, lay.value + 8);
+        self.b.ins().jump(join, &[BlockArg::Value(obj.pay)]);
+    }
+
     /// Call the `field` helper: the result (a new reference), or leave at
     /// `dpc` with the operand back on the stack when it raises.
     fn field_helper(
@@ -381,15 +457,30 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         let slow = self.b.create_block();
         self.b.set_cold_block(slow);
         let call_helper = self.b.create_block();
-        if matches!(instr, Instr::Append(_)) {
-            self.append_inline(operands[0], operands[1], join, call_helper);
-        } else {
-            self.b.ins().jump(call_helper, &[]);
+        // SET_FIELD name (direct entries): the site's cell, for the
+        // guarded store and for the helper to teach.
+        let field = match instr {
+            Instr::SetField(OptField(Some(a))) if E::GUARDED_FIELD_STORE => {
+                self.input.field_cell(at).map(|c| (a, c))
+            }
+            _ => None,
+        };
+        match field {
+            Some((a, c)) if ttvm_runtime::value::strong_count_offset().is_some() => {
+                self.write_field_fast(operands[0], operands[1], a, c, join, call_helper);
+            }
+            _ if matches!(instr, Instr::Append(_)) => {
+                self.append_inline(operands[0], operands[1], join, call_helper);
+            }
+            _ => {
+                self.b.ins().jump(call_helper, &[]);
+            }
         }
         self.b.switch_to_block(call_helper);
+        let slots = n.max(1) + field.is_some() as usize;
         let items = self.b.create_sized_stack_slot(StackSlotData::new(
             StackSlotKind::ExplicitSlot,
-            (n.max(1) as i64 * VALUE_BYTES) as u32,
+            (slots as i64 * VALUE_BYTES) as u32,
             3,
         ));
         let out = self.b.create_sized_stack_slot(StackSlotData::new(
@@ -403,8 +494,17 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
             self.b.ins().stack_store(tag, items, o);
             self.b.ins().stack_store(it.pay, items, o + 8);
         }
+        if let Some((_, c)) = field {
+            let c = self.b.ins().iconst(I64, c as i64);
+            self.b
+                .ins()
+                .stack_store(c, items, (n as i64 * VALUE_BYTES) as i32);
+        }
         let opn = self.b.ins().iconst(I32, instr.opcode() as i64);
-        let nn = self.b.ins().iconst(I32, n as i64);
+        let nn = self
+            .b
+            .ins()
+            .iconst(I32, (n + field.is_some() as usize) as i64);
         let ip = self.b.ins().stack_addr(I64, items, 0);
         let aux = self.b.ins().iconst(I64, aux);
         let op = self.b.ins().stack_addr(I64, out, 0);

@@ -128,6 +128,7 @@ impl<'a> Direct<'a> {
 /// the `value` helper for the list, object and string operations the plan
 /// admits, reference counts as in ordinary code.
 impl FrameEnv for Direct<'_> {
+    const GUARDED_FIELD_STORE: bool = true;
     const MOVES: bool = true;
     const FUSES_UPDATES: bool = false;
 

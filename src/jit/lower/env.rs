@@ -79,6 +79,11 @@ pub(super) trait FrameEnv: Sized {
     /// operands to memory: an instruction with a fast path and that way
     /// out writes it first on both (`Lower::value_op`).
     const FLUSH_FOR_INTERPRET: bool = false;
+    /// SET_FIELD of a constant name tries the guarded in-place store
+    /// (`Lower::write_field_fast`) before the `value` helper, and the
+    /// helper is given the site's cell to teach it the field's position
+    /// (direct entries, where the store and its exits are tested).
+    const GUARDED_FIELD_STORE: bool = false;
 
     // ---- where frame values live ----------------------------------------
 
