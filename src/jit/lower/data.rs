@@ -139,6 +139,35 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         });
     }
 
+    /// The entry a field site's cell names, in the current block: the
+    /// cached position checked against the object's length (else `slow`),
+    /// then, in `same_key`, the entry's address and whether its key is
+    /// the name's text (`key`, [`key_words`]): `(entry, matches)`.
+    fn site_entry(
+        &mut self,
+        obj: ir::Value,
+        cell: usize,
+        key: [i64; 2],
+        same_key: ir::Block,
+        slow: ir::Block,
+    ) -> (ir::Value, ir::Value) {
+        let lay = Object::layout();
+        let n = self.b.ins().load(I64, self.mf, obj, lay.len);
+        let cell_at = self.b.ins().iconst(I64, cell as i64);
+        let pos = self.b.ins().load(I64, self.mf, cell_at, 0);
+        let inside = self.b.ins().icmp(IntCC::UnsignedLessThan, pos, n);
+        self.b.ins().brif(inside, same_key, &[], slow, &[]);
+        self.b.switch_to_block(same_key);
+        let entries = self.b.ins().load(I64, self.mf, obj, lay.entries);
+        let off = self.b.ins().imul_imm(pos, lay.entry_size as i64);
+        let e = self.b.ins().iadd(entries, off);
+        let k0 = self.b.ins().load(I64, self.mf, e, lay.key);
+        let k1 = self.b.ins().load(I64, self.mf, e, lay.key + 8);
+        let m0 = self.b.ins().icmp_imm(IntCC::Equal, k0, key[0]);
+        let m1 = self.b.ins().icmp_imm(IntCC::Equal, k1, key[1]);
+        (e, self.b.ins().band(m0, m1))
+    }
+
     /// GET_FIELD and HAS_FIELD: with a constant name, the cached read
     /// (module comment); with the name on the stack, the generic helper.
     pub(super) fn read_field(&mut self, at: u32, dpc: u32, instr: &Instr) {
@@ -152,11 +181,7 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         };
         let [x] = self.operands_n::<1>(dpc);
         let lay = Object::layout();
-        // The name's text as an entry's key holds it (two words).
-        let text = name.text();
-        // SAFETY: an `Arc<str>` is two words; they are only compared.
-        let key: [i64; 2] = unsafe { std::mem::transmute_copy(&text) };
-        drop::<Arc<str>>(text);
+        let key = key_words(name);
         let join = self.b.create_block();
         self.b.append_block_param(join, I8);
         self.b.append_block_param(join, I64);
@@ -169,20 +194,7 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         let is_obj = self.tag_is(x, OBJECT);
         self.b.ins().brif(is_obj, in_bounds, &[], slow, &[]);
         self.b.switch_to_block(in_bounds);
-        let n = self.b.ins().load(I64, self.mf, x.pay, lay.len);
-        let cell_at = self.b.ins().iconst(I64, cell as i64);
-        let pos = self.b.ins().load(I64, self.mf, cell_at, 0);
-        let inside = self.b.ins().icmp(IntCC::UnsignedLessThan, pos, n);
-        self.b.ins().brif(inside, same_key, &[], slow, &[]);
-        self.b.switch_to_block(same_key);
-        let entries = self.b.ins().load(I64, self.mf, x.pay, lay.entries);
-        let off = self.b.ins().imul_imm(pos, lay.entry_size as i64);
-        let e = self.b.ins().iadd(entries, off);
-        let k0 = self.b.ins().load(I64, self.mf, e, lay.key);
-        let k1 = self.b.ins().load(I64, self.mf, e, lay.key + 8);
-        let m0 = self.b.ins().icmp_imm(IntCC::Equal, k0, key[0]);
-        let m1 = self.b.ins().icmp_imm(IntCC::Equal, k1, key[1]);
-        let m = self.b.ins().band(m0, m1);
+        let (e, m) = self.site_entry(x.pay, cell, key, same_key, slow);
         self.b.ins().brif(m, live, &[], slow, &[]);
         self.b.switch_to_block(live);
         let vt = self.b.ins().load(I8, self.mf, e, lay.value);
@@ -254,10 +266,7 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
     ) {
         let count_at = ttvm_runtime::value::strong_count_offset().expect("checked by the caller");
         let lay = Object::layout();
-        let text = name.text();
-        // SAFETY: an `Arc<str>` is two words; they are only compared.
-        let key: [i64; 2] = unsafe { std::mem::transmute_copy(&text) };
-        drop::<Arc<str>>(text);
+        let key = key_words(name);
         let unique = self.b.create_block();
         let in_bounds = self.b.create_block();
         let same_key = self.b.create_block();
@@ -269,20 +278,7 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         let once = self.b.ins().icmp_imm(IntCC::Equal, count, 1);
         self.b.ins().brif(once, in_bounds, &[], slow, &[]);
         self.b.switch_to_block(in_bounds);
-        let n = self.b.ins().load(I64, self.mf, obj.pay, lay.len);
-        let cell_at = self.b.ins().iconst(I64, cell as i64);
-        let pos = self.b.ins().load(I64, self.mf, cell_at, 0);
-        let inside = self.b.ins().icmp(IntCC::UnsignedLessThan, pos, n);
-        self.b.ins().brif(inside, same_key, &[], slow, &[]);
-        self.b.switch_to_block(same_key);
-        let entries = self.b.ins().load(I64, self.mf, obj.pay, lay.entries);
-        let off = self.b.ins().imul_imm(pos, lay.entry_size as i64);
-        let e = self.b.ins().iadd(entries, off);
-        let k0 = self.b.ins().load(I64, self.mf, e, lay.key);
-        let k1 = self.b.ins().load(I64, self.mf, e, lay.key + 8);
-        let m0 = self.b.ins().icmp_imm(IntCC::Equal, k0, key[0]);
-        let m1 = self.b.ins().icmp_imm(IntCC::Equal, k1, key[1]);
-        let m = self.b.ins().band(m0, m1);
+        let (e, m) = self.site_entry(obj.pay, cell, key, same_key, slow);
         // The old value: live (not the hole's tag) and not on the heap.
         let vt = self.b.ins().load(I8, self.mf, e, lay.value);
         let hole = self
@@ -371,6 +367,16 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         let pay = self.b.ins().stack_load(I64, slot, 8);
         (tag, pay)
     }
+}
+
+/// A field name's text as an object entry's key holds it (the two words
+/// of its `Arc<str>`), for comparing with an entry's key.
+fn key_words(name: &ttvm_runtime::Atom) -> [i64; 2] {
+    let text = name.text();
+    // SAFETY: an `Arc<str>` is two words; they are only compared.
+    let key: [i64; 2] = unsafe { std::mem::transmute_copy(&text) };
+    drop::<Arc<str>>(text);
+    key
 }
 
 /// What the `value` helper is given for an instruction it runs: how many
