@@ -22,6 +22,18 @@ use std::sync::{Arc, Mutex};
 /// thread (in order).
 pub const IO_THREADS: usize = 16;
 
+std::thread_local! {
+    /// The calling thread is a scheduler worker ([`on_worker`]): its
+    /// pushes to the done list need no W2 ([`IoShared::push_local`]).
+    static ON_WORKER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The calling thread becomes a scheduler worker (`true`, at the start of
+/// its loop) or stops being one (`false`, when the loop ends).
+pub(crate) fn on_worker(on: bool) {
+    ON_WORKER.with(|w| w.set(on));
+}
+
 /// A blocking operation, run on an I/O thread.
 pub type IoJob = Box<dyn FnOnce() -> IoResult + Send>;
 
@@ -246,14 +258,20 @@ impl IoShared {
         self.idle.notify_work();
     }
 
-    /// N2 by the worker holding the poll right, for an item that worker
-    /// delivers itself right after handling the events (`work`: the
-    /// handling is followed by its look at the done list, N3, before it
-    /// runs or sleeps): W1 only. W2 would wake another worker just to
-    /// find the list taken (a futex wake-up and two context switches per
-    /// message from another node with two schedulers); one that is awake
-    /// may still deliver it first, and a sleeper's S3 sees the list.
+    /// N2 by a worker — the poll holder handling events, or a process's
+    /// socket operation (N1) — for an item that worker delivers itself
+    /// before it can sleep (`work`: its next look at the done list, N3,
+    /// comes before it runs or sleeps, and its S3 reads the list): W1
+    /// only (W4 in `sched/README.md`). W2 would wake another worker just
+    /// to race the pusher for the list and take the woken processes to
+    /// the other core (a futex wake-up and two context switches per
+    /// readiness batch, or per message from another node). Called off a
+    /// worker (a socket closed by a dropped result, `NetDone`), it does W2
+    /// as [`IoShared::push`].
     pub(crate) fn push_local(&self, item: Done) {
+        if !ON_WORKER.with(std::cell::Cell::get) {
+            return self.push(item);
+        }
         let mut done = lock(&self.done);
         done.push(item);
         self.has_done.store(true, Ordering::SeqCst);

@@ -5,7 +5,7 @@
 //! mutex-protected queue; the process state machine and the idle protocol are
 //! the real code.
 
-use crate::idle::{Idle, Woke};
+use crate::idle::{Idle, PollSleep, Woke};
 use crate::process::{After, Kill, Own, Process, Received, SliceEnd, Start};
 use crate::sync::SoloGate;
 use crate::table::{Mark, Reclaimer, Table};
@@ -292,16 +292,49 @@ fn poll_idle<R: 'static>(fd: &Arc<EventFd>) -> Arc<Idle<R>> {
     idle
 }
 
-/// W1/W2 vs S2–S5' (N0): the only worker sleeps in the network poll (it
-/// holds it) while work is pushed by another thread (an I/O thread, a
-/// distribution reader). W2 wakes it through the poll's waker, under the
-/// idle lock: before it polls (the waker's event waits for the poll) or
-/// while it polls. loom reports a deadlock if the wake-up is lost.
+/// A worker's offer of the network poll (S5''): `take` tries the poll
+/// right (a mutex, as `Net::try_poll`), `wait` sleeps in the poll; after
+/// a sleep, `right` says whether this worker polled (and so handles the
+/// events).
+struct PollOffer<'a> {
+    fd: &'a EventFd,
+    poll: &'a Mutex<()>,
+    right: Option<loom::sync::MutexGuard<'a, ()>>,
+}
+
+impl<'a> PollOffer<'a> {
+    fn new(fd: &'a EventFd, poll: &'a Mutex<()>) -> PollOffer<'a> {
+        PollOffer {
+            fd,
+            poll,
+            right: None,
+        }
+    }
+}
+
+impl PollSleep for PollOffer<'_> {
+    fn take(&mut self) -> bool {
+        self.right = self.poll.try_lock().ok();
+        self.right.is_some()
+    }
+
+    fn wait(&mut self, _timeout: Option<std::time::Duration>) {
+        self.fd.poll();
+    }
+}
+
+/// W1/W2 vs S2–S5' (N0): the only worker, the last to go idle, sleeps in
+/// the network poll (S5'') while work is pushed by another thread (an I/O
+/// thread with its operation pending, I5, so S4 does not end the run).
+/// W2 wakes it through the poll's waker, under the idle lock: before it
+/// polls (the waker's event waits for the poll) or while it polls. loom
+/// reports a deadlock if the wake-up is lost.
 #[test]
 fn push_races_poll_sleep() {
     loom::model(|| {
         let fd = Arc::new(EventFd::default());
         let idle = poll_idle::<()>(&fd);
+        let poll = Mutex::new(());
         let queue = Arc::new(Mutex::new(VecDeque::new()));
         let (i2, q2) = (idle.clone(), queue.clone());
         let pusher = loom::thread::spawn(move || {
@@ -313,13 +346,13 @@ fn push_races_poll_sleep() {
                 break;
             }
             let has_work = || !queue.lock().unwrap().is_empty();
-            // The pusher counts as a worker: S4 never ends the run here.
+            let mut offer = PollOffer::new(&fd, &poll);
             let woke = idle.sleep_in(
-                2,
+                1,
                 has_work,
-                || None,
+                || Some(std::time::Duration::from_secs(1)),
                 || (),
-                Some(&mut |_: Option<std::time::Duration>| fd.poll()),
+                Some(&mut offer),
             );
             assert_eq!(woke, Woke::Look);
         }
@@ -327,17 +360,19 @@ fn push_races_poll_sleep() {
     });
 }
 
-/// S5' with S5 and E2/S4: two workers, one asleep in the network poll and
-/// one on the condition variable, and one push. W2 prefers the condition
-/// variable's sleeper, else the poll's; whoever takes the item ends the
-/// run (E2), which must wake the other wherever it sleeps; and when the
-/// item was taken by neither yet, the last to go idle (S4) cannot end the
-/// run. Nobody sleeps forever (loom reports a deadlock).
+/// S5'/S5'' with S5 and E2: two workers, both offering the network poll,
+/// go idle while an I/O thread pushes one item (its operation pending, so
+/// S4 never ends the run). The last to go idle sleeps in the poll, the
+/// other on the condition variable; W2 prefers the condition variable's
+/// sleeper, else the poll's; whoever takes the item ends the run (E2),
+/// which must wake the other wherever it sleeps. Nobody sleeps forever
+/// (loom reports a deadlock).
 #[test]
 fn poll_sleeper_and_condvar_sleeper() {
     loom::model(|| {
         let fd = Arc::new(EventFd::default());
         let idle = poll_idle::<()>(&fd);
+        let poll = Arc::new(Mutex::new(()));
         let queue = Arc::new(Mutex::new(VecDeque::new()));
         let (i2, q2) = (idle.clone(), queue.clone());
         let pusher = loom::thread::spawn(move || {
@@ -346,61 +381,134 @@ fn poll_sleeper_and_condvar_sleeper() {
         });
         let worker = |idle: Arc<Idle<()>>,
                       queue: Arc<Mutex<VecDeque<i32>>>,
-                      fd: Option<Arc<EventFd>>| loop {
+                      fd: Arc<EventFd>,
+                      poll: Arc<Mutex<()>>| loop {
             if queue.lock().unwrap().pop_front().is_some() {
                 idle.finish(|| ()); // E2: the last process ended
                 return;
             }
             let has_work = || !queue.lock().unwrap().is_empty();
-            // Three threads: S4 never ends the run while the pusher runs.
-            let woke = match &fd {
-                Some(fd) => idle.sleep_in(
-                    3,
-                    has_work,
-                    || None,
-                    || (),
-                    Some(&mut |_: Option<std::time::Duration>| fd.poll()),
-                ),
-                None => idle.sleep(3, has_work, || None, || ()),
-            };
+            let mut offer = PollOffer::new(&fd, &poll);
+            let woke = idle.sleep_in(
+                2,
+                has_work,
+                || Some(std::time::Duration::from_secs(1)),
+                || (),
+                Some(&mut offer),
+            );
             if woke == Woke::Done {
                 return;
             }
         };
-        let (i3, q3) = (idle.clone(), queue.clone());
-        let other = loom::thread::spawn(move || worker(i3, q3, None));
-        worker(idle.clone(), queue.clone(), Some(fd.clone()));
+        let (i3, q3, f3, p3) = (idle.clone(), queue.clone(), fd.clone(), poll.clone());
+        let other = loom::thread::spawn(move || worker(i3, q3, f3, p3));
+        worker(idle.clone(), queue.clone(), fd.clone(), poll.clone());
         other.join().unwrap();
         pusher.join().unwrap();
     });
 }
 
-/// S4 vs S5': the last worker to go idle, with nothing pending, ends the
-/// run (a deadlock or every process ended) and must wake the worker
-/// asleep in the network poll, which would otherwise never return.
+/// S5'' (the poll goes to the last worker to go idle) vs a socket event:
+/// two workers go idle in either order, both offering the poll, while the
+/// kernel makes the poll ready (the event is sticky, as epoll's
+/// readiness). Only the last to go idle sleeps in the poll, so whatever
+/// the order, when both sleep one of them is in the poll and the event
+/// is seen; the worker that handles it ends the run (E2), waking the
+/// other. An armed socket keeps the run going meanwhile (I5: a timeout,
+/// so S4 does not end it). loom reports a deadlock when both sleep on
+/// the condition variable (checked: it does when `take` is skipped).
+#[test]
+fn last_idle_worker_polls() {
+    loom::model(|| {
+        let fd = Arc::new(EventFd::default());
+        let idle = poll_idle::<()>(&fd);
+        let poll = Arc::new(Mutex::new(()));
+        let f2 = fd.clone();
+        let kernel = loom::thread::spawn(move || f2.wake()); // readiness
+        let worker = |idle: Arc<Idle<()>>, fd: Arc<EventFd>, poll: Arc<Mutex<()>>| loop {
+            let mut offer = PollOffer::new(&fd, &poll);
+            let woke = idle.sleep_in(
+                2,
+                || false,
+                || Some(std::time::Duration::from_secs(1)),
+                || (),
+                Some(&mut offer),
+            );
+            if woke == Woke::Done {
+                return;
+            }
+            if offer.right.is_some() {
+                // N2: the event handled; its process ran and ended (E2).
+                idle.finish(|| ());
+                return;
+            }
+        };
+        let (i3, f3, p3) = (idle.clone(), fd.clone(), poll.clone());
+        let other = loom::thread::spawn(move || worker(i3, f3, p3));
+        worker(idle.clone(), fd.clone(), poll.clone());
+        other.join().unwrap();
+        kernel.join().unwrap();
+    });
+}
+
+/// S4 vs S5': the poll sleeper is the last worker to go idle, while a
+/// blocking operation is pending (I5: a timeout, so it does not end the
+/// run). The operation's result wakes the other worker (W2 prefers the
+/// condition variable), which delivers it and settles the operation; its
+/// process then waits forever, so this worker, now the last to go idle
+/// with nothing pending, ends the run (S4: a deadlock) and must wake the
+/// worker asleep in the poll, which would otherwise never return.
 #[test]
 fn last_sleeper_wakes_poll_sleeper() {
     loom::model(|| {
         let fd = Arc::new(EventFd::default());
         let idle = poll_idle::<&str>(&fd);
-        let i2 = idle.clone();
-        let other = loom::thread::spawn(move || {
-            let woke = i2.sleep(2, || false, || None, || "deadlock");
-            assert_eq!(woke, Woke::Done);
+        let poll = Arc::new(Mutex::new(()));
+        let queue = Arc::new(Mutex::new(VecDeque::new()));
+        let pending = Arc::new(AtomicBool::new(true));
+        let (i2, q2) = (idle.clone(), queue.clone());
+        let io_thread = loom::thread::spawn(move || {
+            q2.lock().unwrap().push_back(1); // I2: W1
+            i2.notify_work(); // W2
         });
-        loop {
-            let woke = idle.sleep_in(
-                2,
-                || false,
-                || None,
-                || "deadlock",
-                Some(&mut |_: Option<std::time::Duration>| fd.poll()),
-            );
-            if woke == Woke::Done {
-                break;
+        let worker = |idle: Arc<Idle<&'static str>>,
+                      queue: Arc<Mutex<VecDeque<i32>>>,
+                      pending: Arc<AtomicBool>,
+                      fd: Arc<EventFd>,
+                      poll: Arc<Mutex<()>>| loop {
+            if queue.lock().unwrap().pop_front().is_some() {
+                // I3: delivered, then settled (I5).
+                pending.store(false, Ordering::SeqCst);
             }
-        }
+            let has_work = || !queue.lock().unwrap().is_empty();
+            let timeout = || {
+                pending
+                    .load(Ordering::SeqCst)
+                    .then_some(std::time::Duration::from_secs(1))
+            };
+            let mut offer = PollOffer::new(&fd, &poll);
+            let woke = idle.sleep_in(2, has_work, timeout, || "deadlock", Some(&mut offer));
+            if woke == Woke::Done {
+                return;
+            }
+        };
+        let (i3, q3, p3, f3, o3) = (
+            idle.clone(),
+            queue.clone(),
+            pending.clone(),
+            fd.clone(),
+            poll.clone(),
+        );
+        let other = loom::thread::spawn(move || worker(i3, q3, p3, f3, o3));
+        worker(
+            idle.clone(),
+            queue.clone(),
+            pending.clone(),
+            fd.clone(),
+            poll.clone(),
+        );
         other.join().unwrap();
+        io_thread.join().unwrap();
         assert_eq!(idle.take_result(), Some("deadlock"));
     });
 }
@@ -440,6 +548,115 @@ fn nursery_spill_races_sleep() {
         }
         spawner.join().unwrap();
         assert_eq!(ran.load(Ordering::SeqCst), 2);
+    });
+}
+
+/// W4 vs S2–S6: a worker pushes to its own queue without W2 (woken
+/// processes, a preempted one), runs what it can, and between slices wakes
+/// a sleeper only when its queue is still not empty (`check_backlog`);
+/// then it stays busy (a long process). The other worker, asleep, must
+/// not sleep forever with an entry left in the busy worker's queue: either
+/// the busy worker's check sees the entry and wakes it (W2 after W1, as
+/// `push_races_sleep`), or the entry was already taken (by either). loom
+/// reports a deadlock when the check does not wake.
+#[test]
+fn backlog_wakes_sleeper() {
+    loom::model(|| {
+        let idle = Arc::new(Idle::<()>::default());
+        let queue = Arc::new(Mutex::new(VecDeque::new()));
+        let taken = Arc::new(AtomicUsize::new(0));
+        let (i2, q2, t2) = (idle.clone(), queue.clone(), taken.clone());
+        let busy = loom::thread::spawn(move || {
+            q2.lock().unwrap().push_back(1); // W1, no W2 (W4)
+            if q2.lock().unwrap().pop_front().is_some() {
+                t2.fetch_add(1, Ordering::SeqCst); // runs it itself
+            }
+            q2.lock().unwrap().push_back(2); // W1, no W2 (W4)
+                                             // W4: between slices, a backlog wakes a sleeper (the
+                                             // threshold is reached: this worker then runs a long slice).
+            if !q2.lock().unwrap().is_empty() {
+                i2.notify_work();
+            }
+        });
+        // The sleeper: only it can take entry 2 (the busy worker never
+        // pops again), so it stops once it has.
+        loop {
+            if queue.lock().unwrap().pop_front().is_some()
+                && taken.fetch_add(1, Ordering::SeqCst) + 1 == 2
+            {
+                break;
+            }
+            let has_work = || !queue.lock().unwrap().is_empty();
+            // Two workers, the other busy: S4 never ends the run here.
+            let woke = idle.sleep(2, has_work, || None, || ());
+            assert_eq!(woke, Woke::Look);
+        }
+        busy.join().unwrap();
+        assert_eq!(taken.load(Ordering::SeqCst), 2);
+    });
+}
+
+/// W4 vs S3/S4: a worker handling socket events pushes a message to the
+/// done list without W2 (`push_local`), then goes on with its loop:
+/// it delivers the list before it can sleep (its own S3 reads the list),
+/// and the other worker, idle, may take the list too (S3 sees it) but can
+/// never end the run (S4) while the message is undelivered: the pusher is
+/// awake. Exactly one delivery; the run ends by the deliverer's E2.
+#[test]
+fn worker_push_needs_no_wake() {
+    loom::model(|| {
+        let idle = Arc::new(Idle::<&str>::default());
+        let done = Arc::new(Mutex::new(Vec::new()));
+        let has_done = Arc::new(AtomicBool::new(false));
+        let delivered = Arc::new(AtomicUsize::new(0));
+        let worker = |idle: Arc<Idle<&'static str>>,
+                      done: Arc<Mutex<Vec<i32>>>,
+                      has_done: Arc<AtomicBool>,
+                      delivered: Arc<AtomicUsize>,
+                      pusher: bool| {
+            if pusher {
+                // N2 on a worker: W1 (the list, its flag under its lock).
+                let mut d = done.lock().unwrap();
+                d.push(7);
+                has_done.store(true, Ordering::SeqCst);
+            }
+            loop {
+                if has_done.load(Ordering::SeqCst) {
+                    let mut d = done.lock().unwrap();
+                    has_done.store(false, Ordering::SeqCst);
+                    let got = std::mem::take(&mut *d);
+                    drop(d);
+                    if !got.is_empty() {
+                        // N3: delivered; the owner's exit ends the run (E2).
+                        delivered.fetch_add(got.len(), Ordering::SeqCst);
+                        idle.finish(|| "delivered");
+                        return;
+                    }
+                }
+                let has_work = || !done.lock().unwrap().is_empty();
+                let woke = idle.sleep(2, has_work, || None, || "ended undelivered");
+                if woke == Woke::Done {
+                    return;
+                }
+            }
+        };
+        let (i2, d2, h2, v2) = (
+            idle.clone(),
+            done.clone(),
+            has_done.clone(),
+            delivered.clone(),
+        );
+        let other = loom::thread::spawn(move || worker(i2, d2, h2, v2, false));
+        worker(
+            idle.clone(),
+            done.clone(),
+            has_done.clone(),
+            delivered.clone(),
+            true,
+        );
+        other.join().unwrap();
+        assert_eq!(delivered.load(Ordering::SeqCst), 1);
+        assert_eq!(idle.take_result(), Some("delivered"));
     });
 }
 

@@ -803,9 +803,11 @@ impl Socket {
             return;
         }
         let ticket = w.ticket.expect("an asynchronous waiter has a ticket");
+        // A pump runs on a worker (N0–N2), which delivers before it
+        // sleeps: no W2 (W4).
         self.net
             .io
-            .push(Done::Io(w.pid, w.token, ticket, Box::new(done)));
+            .push_local(Done::Io(w.pid, w.token, ticket, Box::new(done)));
     }
 
     /// A message to the owner (active mode).
@@ -894,7 +896,7 @@ impl Socket {
         let n = st.outbox.len();
         for (i, msg) in std::mem::take(&mut st.outbox).into_iter().enumerate() {
             let ticket = if i + 1 == n { last_ticket.take() } else { None };
-            self.net.io.push(Done::Msg(owner, msg, ticket));
+            self.net.io.push_local(Done::Msg(owner, msg, ticket));
         }
     }
 

@@ -7,7 +7,7 @@
 use super::observe::RunLoad;
 use super::{Execute, Node, Outcome, Sched};
 use crate::process::{After, Entry, Process, SliceEnd, Start};
-use crate::sched::{pin, RunEnd, RunReport, SchedConfig, Woke, Worker};
+use crate::sched::{pin, PollSleep, RunEnd, RunReport, SchedConfig, Woke, Worker};
 use crate::sync::LockMode;
 use crate::table::{Garbage, Mark};
 use crossbeam_deque::{Steal, Stealer, Worker as Deque};
@@ -17,6 +17,30 @@ use std::time::{Duration, Instant};
 /// slices' worth of that worker's reductions, before other workers may
 /// steal it.
 const NURSERY_SLICES: u64 = 2;
+
+/// W4: how long this worker's stealable queue may stay non-empty, in
+/// slices' worth of its reductions, before a sleeper is woken to share it.
+const WAKE_AFTER_SLICES: u64 = 1;
+
+/// The network poll offered to a worker going idle (S5''): taken only
+/// if it is the last to go idle.
+struct NetSleep<'a> {
+    net: &'a crate::net::Net,
+    right: Option<crate::net::PollRight<'a>>,
+}
+
+impl PollSleep for NetSleep<'_> {
+    fn take(&mut self) -> bool {
+        self.right = self.net.try_poll();
+        self.right.is_some()
+    }
+
+    fn wait(&mut self, timeout: Option<Duration>) {
+        if let Some(r) = &mut self.right {
+            r.wait(timeout);
+        }
+    }
+}
 
 /// I5: how often an idle worker looks again while blocking operations are
 /// on their way (a finished one wakes it at once; this only bounds a
@@ -36,6 +60,8 @@ impl<S: Send> Node<S> {
             Vec::new()
         };
         let unpinned = std::sync::atomic::AtomicUsize::new(0);
+        // The workers that run (a thread that cannot start is not one).
+        let started = std::sync::atomic::AtomicUsize::new(n);
         let marks: Vec<Mark> = (0..n).map(|_| Mark::new()).collect();
         let marks = &marks[..];
         let locking = self.begin_run(n);
@@ -53,21 +79,27 @@ impl<S: Send> Node<S> {
             let mut workers = workers.into_iter().enumerate();
             let (_, first) = workers.next().expect("one worker");
             for (i, local) in workers {
-                let (stealers, cores, unpinned) = (&stealers, &cores, &unpinned);
+                let (stealers, cores, unpinned, started) = (&stealers, &cores, &unpinned, &started);
                 let spawned = std::thread::Builder::new()
                     .name(format!("ttvm-sched-{i}"))
                     .stack_size(config.stack_bytes)
                     .spawn_scoped(scope, move || {
                         pin(i, cores, unpinned);
-                        self.work(i, exec, config, local, stealers, marks, locking, loads)
+                        self.work(
+                            i, exec, config, local, stealers, marks, started, locking, loads,
+                        )
                     });
                 if let Err(e) = spawned {
-                    // Fewer threads still run everything correctly.
+                    // Fewer threads still run everything correctly (S4
+                    // and S5'' count the workers that run).
+                    started.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
                     self.trace(|| format!("scheduler {i} could not start: {e}"));
                 }
             }
             pin(0, &cores, &unpinned);
-            self.work(0, exec, config, first, &stealers, marks, locking, loads);
+            self.work(
+                0, exec, config, first, &stealers, marks, &started, locking, loads,
+            );
         });
         // Entries left in the injector (Q2), then what the workers retired:
         // every worker has stopped.
@@ -99,7 +131,8 @@ impl<S: Send> Node<S> {
         )
     }
 
-    /// One worker's loop; `locking` says how it takes process locks.
+    /// One worker's loop; `locking` says how it takes process locks;
+    /// `started` counts the workers that run.
     #[allow(clippy::too_many_arguments)]
     fn work<E: Execute<S>>(
         &self,
@@ -109,10 +142,10 @@ impl<S: Send> Node<S> {
         local: Deque<Entry<S>>,
         stealers: &[Stealer<Entry<S>>],
         marks: &[Mark],
+        started: &std::sync::atomic::AtomicUsize,
         locking: LockMode,
         loads: &RunLoad,
     ) {
-        let workers = marks.len();
         let mut sched = Sched {
             node: self,
             w: Worker::new(
@@ -123,9 +156,12 @@ impl<S: Send> Node<S> {
                 index,
                 locking,
                 NURSERY_SLICES * config.budget.max(1) as u64,
+                WAKE_AFTER_SLICES * config.budget.max(1) as u64,
             ),
         };
         sched.w.go_online();
+        // Its pushes to the done list need no W2 (W4).
+        crate::io::on_worker(true);
         // SENDs to other nodes wait for the slice's end (`dist/`).
         let dist = self.dist.get();
         if dist.is_some() {
@@ -167,13 +203,15 @@ impl<S: Send> Node<S> {
             if self.io.has_done() {
                 sched.deliver_io();
             }
+            // W4: a backlog that outlasts a slice wakes a sleeper.
+            sched.w.check_backlog();
             let task = sched.w.next_task(&local, stealers, &mut rng);
             match task {
                 Some(p) => {
                     // W2' (`sched/README.md`): a woken worker that found
                     // work passes the wake-up on when more is waiting, as
                     // the pushes it stood for would have.
-                    if std::mem::take(&mut woken) && self.work_waits(stealers) {
+                    if std::mem::take(&mut woken) && self.work_waits(stealers, index) {
                         self.shared.idle.notify_work();
                     }
                     self.run_one(&sched, exec, p, config.budget)
@@ -211,22 +249,22 @@ impl<S: Send> Node<S> {
                     };
                     sched.w.go_offline();
                     loads.sleeps(index);
-                    // S5' (N0): the worker that can take the network poll
-                    // sleeps in it, and handles its events on waking.
-                    let mut right = self.net.get().and_then(|n| n.try_poll());
-                    let woke = match &mut right {
-                        Some(r) => self.shared.idle.sleep_in(
-                            workers,
-                            has_work,
-                            timeout,
-                            all_idle,
-                            Some(&mut |t: Option<Duration>| r.wait(t)),
-                        ),
+                    // S5' (N0): the last worker to go idle sleeps in the
+                    // network poll (S5''), and handles its events on
+                    // waking.
+                    let workers = started.load(std::sync::atomic::Ordering::SeqCst);
+                    let mut poll = self.net.get().map(|net| NetSleep { net, right: None });
+                    let woke = match &mut poll {
+                        Some(p) => {
+                            self.shared
+                                .idle
+                                .sleep_in(workers, has_work, timeout, all_idle, Some(p))
+                        }
                         None => self.shared.idle.sleep(workers, has_work, timeout, all_idle),
                     };
                     loads.wakes(index);
                     sched.w.go_online();
-                    if let Some(mut r) = right {
+                    if let Some(mut r) = poll.and_then(|p| p.right) {
                         r.handle();
                     }
                     if woke == Woke::Done {
@@ -240,6 +278,7 @@ impl<S: Send> Node<S> {
             d.flush_pending();
             crate::dist::worker_thread(false);
         }
+        crate::io::on_worker(false);
         // Q2: the stale entries this worker still holds.
         let mut left: Vec<Entry<S>> = sched.w.solo.get_mut().drain(..).collect();
         left.extend(sched.w.lifo.take());
@@ -270,12 +309,17 @@ impl<S: Send> Node<S> {
         per[index] += sched.w.reductions.get();
     }
 
-    /// Whether processes or I/O results wait for a worker (lock-free
-    /// looks: queue lengths and the done list's flag).
-    fn work_waits(&self, stealers: &[Stealer<Entry<S>>]) -> bool {
+    /// W2'': whether processes wait that no awake worker will see to —
+    /// in the injector, or in another worker's queue — for worker `me`
+    /// just woken (lock-free looks at queue lengths). Its own queue and
+    /// the done list are left out: it delivers and pops them itself, and
+    /// its backlog check (W4) wakes another when they outlast a slice.
+    fn work_waits(&self, stealers: &[Stealer<Entry<S>>], me: usize) -> bool {
         !self.shared.injector.is_empty()
-            || stealers.iter().any(|s| !s.is_empty())
-            || self.io.has_done()
+            || stealers
+                .iter()
+                .enumerate()
+                .any(|(i, s)| i != me && !s.is_empty())
     }
 
     fn run_one<E: Execute<S>>(&self, sched: &Sched<'_, S>, exec: &E, entry: Entry<S>, budget: i64) {

@@ -13,6 +13,22 @@ const LOOK: usize = 2;
 /// sees it, so a wake-up given before the poll starts is not lost).
 pub type PollWaker = std::sync::Arc<dyn Fn() + Send + Sync>;
 
+/// How long the last worker to go idle sleeps on the condition variable
+/// when it could not take the network poll (S5''; not expected to happen)
+/// before it looks again.
+const POLL_RETRY: Duration = Duration::from_millis(1);
+
+/// The network poll as offered to a worker going idle ([`Idle::sleep_in`],
+/// S5''): taken only when this worker is the last to go idle.
+pub trait PollSleep {
+    /// Take the poll for this sleep, without blocking (false: another
+    /// thread holds it).
+    fn take(&mut self) -> bool;
+    /// Sleep in the (taken) poll until a socket event, the poll's waker or
+    /// `timeout` (`None`: no limit).
+    fn wait(&mut self, timeout: Option<Duration>);
+}
+
 /// What the sleeping side protects: the run's result once decided, and
 /// whether a worker sleeps in the network poll instead of on the
 /// condition variable (S5'), with how to wake it.
@@ -128,17 +144,19 @@ impl<R> Idle<R> {
         self.sleep_in(workers, has_work, next_timer, all_idle, None)
     }
 
-    /// S1–S6 as [`Idle::sleep`]; with `poll`, this worker holds the
-    /// network poll and sleeps in it (S5': `poll(timeout)` blocks until a
-    /// socket event, the poll waker, or the timeout) instead of on the
-    /// condition variable.
+    /// S1–S6 as [`Idle::sleep`]; with `poll` (the node has a network
+    /// poll), this worker sleeps in it (S5': [`PollSleep::wait`] blocks
+    /// until a socket event, the poll waker, or the timeout) instead of on
+    /// the condition variable when it is the last of `workers` to go idle
+    /// and nobody sleeps in the poll yet (S5''); it then holds the poll
+    /// when this returns, to handle the events.
     pub fn sleep_in(
         &self,
         workers: usize,
         has_work: impl Fn() -> bool,
         next_timer: impl FnOnce() -> Option<Duration>,
         all_idle: impl FnOnce() -> R,
-        poll: Option<&mut dyn FnMut(Option<Duration>)>,
+        poll: Option<&mut dyn PollSleep>,
     ) -> Woke {
         // S1: the caller found no work.
         let mut g = lock(&self.state);
@@ -150,21 +168,15 @@ impl<R> Idle<R> {
         // out meanwhile) is cleared: the next push wakes this one.
         self.waking.store(0, Ordering::SeqCst);
         let n = self.sleepers.fetch_add(1, Ordering::SeqCst) + 1;
-        // Only the holder of the network poll passes `poll`: one poll
-        // sleeper at most.
-        let polls = poll.is_some();
-        g.polling |= polls;
         // S3: re-check after announcing.
         if has_work() {
-            g.polling &= !polls;
             self.sleepers.fetch_sub(1, Ordering::SeqCst);
             return Woke::Look;
         }
         // S3 too: the timers, read under the lock, so a timer armed by a
         // worker that went idle before us is seen.
-        let timeout = next_timer();
+        let mut timeout = next_timer();
         if timeout == Some(Duration::ZERO) {
-            g.polling &= !polls;
             self.sleepers.fetch_sub(1, Ordering::SeqCst);
             return Woke::Look;
         }
@@ -172,21 +184,46 @@ impl<R> Idle<R> {
         // again (only a running worker or a timer makes work).
         if n == workers && timeout.is_none() {
             g.done = Some(all_idle());
-            g.polling &= !polls;
             g.wake_poller();
             self.flags.fetch_or(STOPPED, Ordering::Release);
             self.sleepers.fetch_sub(1, Ordering::SeqCst);
             self.cv.notify_all();
             return Woke::Done;
         }
-        g = match poll {
+        // S5'' (N0'): the network poll is slept in only by the last worker
+        // to go idle, and only when nobody sleeps in it yet. While another
+        // worker is awake, it looks at the poll between slices and before
+        // it sleeps, so an idle worker asleep in the poll would only be
+        // woken by every readiness event to take work the awake one could
+        // do — two workers sharing a load one can carry, each event a
+        // context switch, and the process it wakes on the other core. The
+        // last worker to go idle finds nobody else holding the poll
+        // (every other worker is a sleeper, and only the poll sleeper
+        // holds it), so some worker sleeps in the poll whenever all do.
+        let mut poll = match poll {
+            Some(p) if n == workers && !g.polling => {
+                if p.take() {
+                    Some(p)
+                } else {
+                    // Cannot happen (see above); never sleep unpolled
+                    // for long if it did.
+                    timeout = Some(timeout.map_or(POLL_RETRY, |t| t.min(POLL_RETRY)));
+                    None
+                }
+            }
+            _ => None,
+        };
+        if poll.is_some() {
+            g.polling = true;
+        }
+        g = match &mut poll {
             // S5': sleep in the network poll. W2 (and E1–E3) wake it
             // through the poll waker, under this lock: either before it is
             // released here — the waker's event is then waiting when the
             // poll starts — or during the poll.
             Some(poll) => {
                 drop(g);
-                poll(timeout);
+                poll.wait(timeout);
                 let mut g = lock(&self.state);
                 g.polling = false;
                 g

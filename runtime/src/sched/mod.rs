@@ -11,7 +11,7 @@
 mod idle;
 mod worker;
 
-pub use idle::{Idle, IdleState, Woke};
+pub use idle::{Idle, IdleState, PollSleep, Woke};
 pub(crate) use worker::Worker;
 
 use crate::process::Entry;

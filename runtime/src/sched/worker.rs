@@ -40,6 +40,12 @@ pub struct Worker<'a, S> {
     pub(crate) nursery: std::cell::RefCell<std::collections::VecDeque<(u64, Entry<S>)>>,
     pub(crate) nursery_age: u64,
     pub(crate) lifo_runs: std::cell::Cell<u32>,
+    /// W4: this worker's reduction count when its stealable queue was
+    /// last seen non-empty after being empty (`None`: empty at the last
+    /// look), and how many reductions a backlog may last before a sleeper
+    /// is woken to share it.
+    pub(crate) backlog_since: std::cell::Cell<Option<u64>>,
+    pub(crate) wake_after: u64,
     /// Exits waiting to be run by `kill` (a link cascade is a loop over this
     /// list, not a recursion: a chain of a million linked processes must not
     /// overflow the native stack), and whether a loop is draining it.
@@ -70,6 +76,7 @@ impl<'a, S: Send> Worker<'a, S> {
         index: usize,
         locking: LockMode,
         nursery_age: u64,
+        wake_after: u64,
     ) -> Worker<'a, S> {
         Worker {
             table,
@@ -82,6 +89,8 @@ impl<'a, S: Send> Worker<'a, S> {
             nursery: Default::default(),
             nursery_age,
             lifo_runs: Default::default(),
+            backlog_since: Default::default(),
+            wake_after,
             cascade: Default::default(),
             draining: Default::default(),
             own: std::cell::RefCell::new(Own {
@@ -233,31 +242,35 @@ impl<'a, S: Send> Worker<'a, S> {
         }
     }
 
-    /// A process this worker preempted goes back in the queue (W1). When
-    /// nothing else waits in this worker's queue, this worker runs it next
-    /// itself, so no sleeper is woken (W2 skipped): waking one would only
-    /// have it steal the process, a futex wake-up and a move to another
-    /// core at every slice (a lone busy process ran 1.2–2.1× slower with
-    /// two schedulers than with one). When other work waits here, a
-    /// sleeper is woken as usual, so busy processes still spread out.
+    /// A process this worker preempted goes back in the queue (W1; no W2,
+    /// as every push to this worker's own queue: W4). When nothing else
+    /// waits in this worker's queue or LIFO slot, this worker runs it next
+    /// itself, so it is no backlog: W4's clock starts again (else a lone
+    /// busy process — a spawner whose children run from the nursery
+    /// between its slices — kept the queue non-empty at every look and
+    /// woke the other worker once a slice, to steal it: 1,000,000 spawns
+    /// with `-S 2` made 1,100 context switches instead of 14).
     pub(crate) fn requeue(&self, p: &Process<S>) {
         if let (true, Some(w)) = (self.shared_queues, self.local) {
             let slot = self.lifo.take();
             let alone = slot.is_none() && w.is_empty();
             self.lifo.set(slot);
             if alone {
-                return w.push(Entry::new(p));
+                self.backlog_since.set(None);
             }
         }
         self.schedule(p)
     }
 
-    /// Queue `p` (its status is already `Queued`) and wake a sleeping worker.
+    /// Queue `p` (its status is already `Queued`).
     pub(crate) fn schedule(&self, p: &Process<S>) {
         self.push(Entry::new(p))
     }
 
-    /// W1 (and W2): push a queue entry.
+    /// W1: push a queue entry. Into this worker's own queue without W2
+    /// (W4: this worker is awake and pops its queue before it can sleep;
+    /// [`Worker::check_backlog`] wakes a sleeper when the queue stays
+    /// non-empty); into the injector (no local queue) with W2.
     pub(crate) fn push(&self, p: Entry<S>) {
         if !self.shared_queues {
             // One worker: its own FIFO queue (SPEC §4.6 order); nobody to wake.
@@ -265,12 +278,38 @@ impl<'a, S: Send> Worker<'a, S> {
         }
         match self.local {
             Some(w) => w.push(p),
-            None => self.shared.injector.push(p),
+            None => {
+                self.shared.injector.push(p);
+                self.shared.idle.notify_work();
+            }
         }
-        // W1 done (pushed); W2: wake a sleeper if there is one (with one
-        // worker there is nobody to wake).
-        if self.shared_queues {
-            self.shared.idle.notify_work();
+    }
+
+    /// W4, between slices: when this worker's stealable queue has stayed
+    /// non-empty for `wake_after` of its reductions (a slice's worth),
+    /// wake one sleeper to steal from it (W2); a queue that empties in
+    /// time wakes nobody. So a burst of short processes (a readiness
+    /// batch, a broadcast) stays on the core that woke them, and work
+    /// that outlasts a slice still spreads, one slice later than before.
+    #[inline]
+    pub(crate) fn check_backlog(&self) {
+        let Some(w) = self.local.filter(|_| self.shared_queues) else {
+            return;
+        };
+        if w.is_empty() {
+            self.backlog_since.set(None);
+            return;
+        }
+        let now = self.reductions.get();
+        match self.backlog_since.get() {
+            None => self.backlog_since.set(Some(now)),
+            Some(t) if now.saturating_sub(t) >= self.wake_after => {
+                // Once per `wake_after` while it lasts (W2' merges the
+                // rest while a woken sleeper has not looked yet).
+                self.backlog_since.set(Some(now));
+                self.shared.idle.notify_work();
+            }
+            Some(_) => {}
         }
     }
 }
