@@ -67,7 +67,9 @@ pub struct Worker<'a, S> {
 impl<'a, S: Send> Worker<'a, S> {
     /// A worker's state at the start of a run: worker `index` of
     /// `marks.len()`, with local queue `local`, taking process locks as
-    /// `locking` says.
+    /// `locking` says; `nursery_age` and `wake_after` are W3's and W4's
+    /// thresholds in this worker's reductions.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         table: &'a Table<Process<S>>,
         shared: &'a Shared<S>,
