@@ -527,10 +527,39 @@ impl HelperImpl for Impls {
         unsafe {
             let a = ManuallyDrop::new(std::ptr::read(a.as_ptr() as *const Value));
             let b = ManuallyDrop::new(std::ptr::read(b.as_ptr() as *const Value));
-            let r = if op == crate::bytecode::Opcode::Len as u32 {
-                crate::exec::ops::len(&a)
-            } else {
-                crate::exec::ops::index(&a, &b)
+            use crate::bytecode::{Cmp, Opcode};
+            use crate::exec::ops;
+            let cmp = |c: Cmp| ops::compare(c, &a, &b).map(|r| Value::Int(r as i64));
+            let r = match op {
+                x if x == Opcode::Len as u32 => ops::len(&a),
+                x if x == Opcode::Index as u32 => ops::index(&a, &b),
+                // The comparisons of values compiled code has no inline
+                // path for (strings, lists, Bools, Null, mixed kinds).
+                x if x == Opcode::Eq as u32 => cmp(Cmp::Eq),
+                x if x == Opcode::Ne as u32 => cmp(Cmp::Ne),
+                x if x == Opcode::Gt as u32 => cmp(Cmp::Gt),
+                x if x == Opcode::Lt as u32 => cmp(Cmp::Lt),
+                x if x == Opcode::Ge as u32 => cmp(Cmp::Ge),
+                x if x == Opcode::Le as u32 => cmp(Cmp::Le),
+                // GET_FIELD and HAS_FIELD of a name on the stack (`b`).
+                x if x == Opcode::GetField as u32 => {
+                    ops::field_key(Opcode::GetField.mnemonic(), &b)
+                        .and_then(|k| ops::get_field(&a, k))
+                }
+                x if x == Opcode::HasField as u32 => {
+                    ops::field_key(Opcode::HasField.mnemonic(), &b)
+                        .and_then(|k| ops::has_field(&a, k))
+                }
+                // The conversions of `a`.
+                x if x == Opcode::ToStr as u32 => match &*a {
+                    Value::Str(_) => Ok(Value::clone(&a)),
+                    other => ops::text(other).map(Value::str),
+                },
+                x if x == Opcode::ToInt as u32 => ops::to_int(&a),
+                x if x == Opcode::ToFloat as u32 => ops::to_float(&a),
+                _ => unreachable!(
+                    "compiled code passes LEN, INDEX, a comparison, a field read or a conversion"
+                ),
             };
             match r {
                 Ok(v) => {

@@ -180,9 +180,12 @@ macro_rules! for_each_helper {
             /// status`: a library operation (`library::call`).
             unit library(env: *mut $crate::exec::native::JitEnv, op: u32, at: $crate::exec::Addr, dpc: $crate::exec::Dpc) -> u32;
             /// `(opcode number, a tag, a payload, b tag, b payload, out) ->
-            /// 1 | 0`: LEN (of `a`) or INDEX (`a` at `b`) with the
-            /// operands borrowed, for the operands compiled code has no
-            /// inline path for (a string, an object): 1 and the result
+            /// 1 | 0`: LEN (of `a`), INDEX (`a` at `b`), a comparison
+            /// (`EQ NE GT LT GE LE` of `a` and `b`: `exec::ops::compare`),
+            /// GET_FIELD or HAS_FIELD (of `a`, the name `b` on the stack) or
+            /// TO_STR, TO_INT, TO_FLOAT (of `a`)
+            /// with the operands borrowed, for the operands compiled code
+            /// has no inline path for (a string, an object): 1 and the result
             /// (tag, payload: a new reference) in `out[0..2]`, or 0 when
             /// the instruction raises (compiled code then leaves at it and
             /// the interpreter raises the error).

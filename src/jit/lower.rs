@@ -367,6 +367,12 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
             return Ok(4);
         }
         let op = instr.opcode();
+        if !E::INT_ONLY && matches!(instr, Instr::ToStr(_) | Instr::ToInt(_) | Instr::ToFloat(_)) {
+            // A conversion: the `data` helper on the operand borrowed, not
+            // the generic helper's context round trip.
+            self.borrowed_op(op, 1, dpc);
+            return Ok(1);
+        }
         let how = match op.jit() {
             JitClass::Inline | JitClass::LibraryInline | JitClass::InlineHeap => None,
             JitClass::Helper => Some(Helper::Generic),
