@@ -49,11 +49,7 @@ fn sync_out(env: &mut JitEnv, ctx: &mut Context) {
     env.len = ctx.stack.len();
     env.cap = ctx.stack.capacity();
     let base = ctx.frame().base as usize;
-    env.hdepth = ctx
-        .handlers
-        .last()
-        .map_or(0, |h| h.depth)
-        .max(ctx.captures.last().map_or(0, |c| c.0));
+    env.hdepth = hdepth(ctx);
     env.lbase = ctx.locals.as_mut_ptr();
     env.llen = ctx.locals.len();
     env.lcap = ctx.locals.capacity().min(env.lmax);
@@ -64,6 +60,16 @@ fn sync_out(env: &mut JitEnv, ctx: &mut Context) {
     env.fcap = ctx.frames.capacity();
     env.pc = ctx.pc;
     env.budget = ctx.budget;
+}
+
+/// `JitEnv::hdepth`: the depth of the innermost handler or pending
+/// capture (0: none).
+#[inline]
+fn hdepth(ctx: &Context) -> u32 {
+    ctx.handlers
+        .last()
+        .map_or(0, |h| h.depth)
+        .max(ctx.captures.last().map_or(0, |c| c.0))
 }
 
 /// Take back the lengths compiled code changed.
@@ -450,6 +456,63 @@ impl HelperImpl for Impls {
                 ctx.pc = dpc;
                 let f = semantics::exec_process(ctx, host.layout, host.vm, host.proc(), at.0);
                 flow(host, ctx, f, dpc)
+            })
+        }
+    }
+
+    /// TRY at `at`: the handler installed in the current frame. Only the
+    /// handlers change (no vector of the process), so nothing is taken
+    /// back or published but `hdepth`.
+    #[inline]
+    unsafe fn try_install(env: *mut JitEnv, at: Addr, catch: Dpc, height: u64) {
+        // SAFETY: called by compiled code with the engine's `JitEnv`.
+        let (env, host) = unsafe { parts(env) };
+        // SAFETY: as in `in_context`; the handlers are not among the
+        // vectors compiled code holds raw parts of.
+        let ctx = unsafe { &mut *host.ctx };
+        ctx.handlers.install(crate::exec::Handler {
+            try_pc: at.0,
+            catch: catch.0,
+            stack_len: height as u32,
+            depth: env.frames,
+        });
+        env.hdepth = hdepth(ctx);
+    }
+
+    /// END_TRY owned by the TRY at `owner`, in the current frame.
+    #[inline]
+    unsafe fn try_end(env: *mut JitEnv, owner: Addr) {
+        // SAFETY: called by compiled code with the engine's `JitEnv`.
+        let (env, host) = unsafe { parts(env) };
+        // SAFETY: as in `try_install`.
+        let ctx = unsafe { &mut *host.ctx };
+        ctx.handlers.end(env.frames, owner.0);
+        env.hdepth = hdepth(ctx);
+    }
+
+    /// The instruction at `JitEnv::pc`, where compiled code left, run
+    /// with its complete semantics while a handler is in force: what the
+    /// interpreter would do next, without leaving for it.
+    #[inline]
+    unsafe fn fault(env: *mut JitEnv) -> u32 {
+        // SAFETY: called by compiled code with the engine's `JitEnv`.
+        unsafe {
+            in_context(env, |env, host, ctx| {
+                let dpc = env.pc;
+                ctx.pc = dpc;
+                let at = host.layout.addr(dpc);
+                if host.layout.resume(at) != dpc {
+                    // A block's start: the engine enters it.
+                    return status::CONTINUE;
+                }
+                let f = semantics::exec(ctx, host.layout, host.vm, host.proc(), at.0);
+                match flow(host, ctx, f, dpc) {
+                    status::NEXT => {
+                        ctx.pc = host.layout.dpc(Addr(at.0 + 1));
+                        status::CONTINUE
+                    }
+                    st => st,
+                }
             })
         }
     }
