@@ -42,6 +42,20 @@ fn clif_stack_shuffles_and_helpers() {
 }
 
 #[test]
+fn clif_try_catch_in_a_loop() {
+    // Issue 15: TRY and END_TRY are calls of `try_install` and `try_end`
+    // with the virtual stack in registers (the TRY's height is the length
+    // in memory plus the values above it), CATCH is nothing; the DIV's
+    // division-by-zero exit goes through the shared fault block (the
+    // `fault` helper while `hdepth` is not 0) and the catch dispatch, which
+    // enters the catch block of this frame through its entry guard.
+    insta::assert_snapshot!(clif(
+        "PUSH_INT 0\nSTORE i\nLABEL loop\nPUSH_INT 7\nTRY h\nLOAD i\nPUSH_INT 3\nMOD\nPUSH_INT 1\nSWAP\nDIV\nPOP\nEND_TRY\nJMP next\nLABEL h\nCATCH\nPOP\nLABEL next\nPOP\nLOAD i\nPUSH_INT 1\nADD\nSTORE i\nLOAD i\nPUSH_INT 10\nLT\nJNZ loop\nHALT\n",
+        0
+    ));
+}
+
+#[test]
 fn clif_float_sqrt() {
     // SQRT of a Float is the machine instruction; ADD of its result and
     // an Int promotes the Int (issue 15); FLOOR of an element of unknown

@@ -49,11 +49,7 @@ fn sync_out(env: &mut JitEnv, ctx: &mut Context) {
     env.len = ctx.stack.len();
     env.cap = ctx.stack.capacity();
     let base = ctx.frame().base as usize;
-    env.hdepth = ctx
-        .handlers
-        .last()
-        .map_or(0, |h| h.depth)
-        .max(ctx.captures.last().map_or(0, |c| c.0));
+    env.hdepth = hdepth(ctx);
     env.lbase = ctx.locals.as_mut_ptr();
     env.llen = ctx.locals.len();
     env.lcap = ctx.locals.capacity().min(env.lmax);
@@ -64,6 +60,16 @@ fn sync_out(env: &mut JitEnv, ctx: &mut Context) {
     env.fcap = ctx.frames.capacity();
     env.pc = ctx.pc;
     env.budget = ctx.budget;
+}
+
+/// `JitEnv::hdepth`: the depth of the innermost handler or pending
+/// capture (0: none).
+#[inline]
+fn hdepth(ctx: &Context) -> u32 {
+    ctx.handlers
+        .last()
+        .map_or(0, |h| h.depth)
+        .max(ctx.captures.last().map_or(0, |c| c.0))
 }
 
 /// Take back the lengths compiled code changed.
@@ -454,6 +460,63 @@ impl HelperImpl for Impls {
         }
     }
 
+    /// TRY at `at`: the handler installed in the current frame. Only the
+    /// handlers change (no vector of the process), so nothing is taken
+    /// back or published but `hdepth`.
+    #[inline]
+    unsafe fn try_install(env: *mut JitEnv, at: Addr, catch: Dpc, height: u64) {
+        // SAFETY: called by compiled code with the engine's `JitEnv`.
+        let (env, host) = unsafe { parts(env) };
+        // SAFETY: as in `in_context`; the handlers are not among the
+        // vectors compiled code holds raw parts of.
+        let ctx = unsafe { &mut *host.ctx };
+        ctx.handlers.install(crate::exec::Handler {
+            try_pc: at.0,
+            catch: catch.0,
+            stack_len: height as u32,
+            depth: env.frames,
+        });
+        env.hdepth = hdepth(ctx);
+    }
+
+    /// END_TRY owned by the TRY at `owner`, in the current frame.
+    #[inline]
+    unsafe fn try_end(env: *mut JitEnv, owner: Addr) {
+        // SAFETY: called by compiled code with the engine's `JitEnv`.
+        let (env, host) = unsafe { parts(env) };
+        // SAFETY: as in `try_install`.
+        let ctx = unsafe { &mut *host.ctx };
+        ctx.handlers.end(env.frames, owner.0);
+        env.hdepth = hdepth(ctx);
+    }
+
+    /// The instruction at `JitEnv::pc`, where compiled code left, run
+    /// with its complete semantics while a handler is in force: what the
+    /// interpreter would do next, without leaving for it.
+    #[inline]
+    unsafe fn fault(env: *mut JitEnv) -> u32 {
+        // SAFETY: called by compiled code with the engine's `JitEnv`.
+        unsafe {
+            in_context(env, |env, host, ctx| {
+                let dpc = env.pc;
+                ctx.pc = dpc;
+                let at = host.layout.addr(dpc);
+                if host.layout.resume(at) != dpc {
+                    // A block's start: the engine enters it.
+                    return status::CONTINUE;
+                }
+                let f = semantics::exec(ctx, host.layout, host.vm, host.proc(), at.0);
+                match flow(host, ctx, f, dpc) {
+                    status::NEXT => {
+                        ctx.pc = host.layout.dpc(Addr(at.0 + 1));
+                        status::CONTINUE
+                    }
+                    st => st,
+                }
+            })
+        }
+    }
+
     /// LEN or INDEX of borrowed operands (the slow path of their inline
     /// lowering): the result in `out`, or 0 when it raises.
     #[inline]
@@ -464,10 +527,39 @@ impl HelperImpl for Impls {
         unsafe {
             let a = ManuallyDrop::new(std::ptr::read(a.as_ptr() as *const Value));
             let b = ManuallyDrop::new(std::ptr::read(b.as_ptr() as *const Value));
-            let r = if op == crate::bytecode::Opcode::Len as u32 {
-                crate::exec::ops::len(&a)
-            } else {
-                crate::exec::ops::index(&a, &b)
+            use crate::bytecode::{Cmp, Opcode};
+            use crate::exec::ops;
+            let cmp = |c: Cmp| ops::compare(c, &a, &b).map(|r| Value::Int(r as i64));
+            let r = match op {
+                x if x == Opcode::Len as u32 => ops::len(&a),
+                x if x == Opcode::Index as u32 => ops::index(&a, &b),
+                // The comparisons of values compiled code has no inline
+                // path for (strings, lists, Bools, Null, mixed kinds).
+                x if x == Opcode::Eq as u32 => cmp(Cmp::Eq),
+                x if x == Opcode::Ne as u32 => cmp(Cmp::Ne),
+                x if x == Opcode::Gt as u32 => cmp(Cmp::Gt),
+                x if x == Opcode::Lt as u32 => cmp(Cmp::Lt),
+                x if x == Opcode::Ge as u32 => cmp(Cmp::Ge),
+                x if x == Opcode::Le as u32 => cmp(Cmp::Le),
+                // GET_FIELD and HAS_FIELD of a name on the stack (`b`).
+                x if x == Opcode::GetField as u32 => {
+                    ops::field_key(Opcode::GetField.mnemonic(), &b)
+                        .and_then(|k| ops::get_field(&a, k))
+                }
+                x if x == Opcode::HasField as u32 => {
+                    ops::field_key(Opcode::HasField.mnemonic(), &b)
+                        .and_then(|k| ops::has_field(&a, k))
+                }
+                // The conversions of `a`.
+                x if x == Opcode::ToStr as u32 => match &*a {
+                    Value::Str(_) => Ok(Value::clone(&a)),
+                    other => ops::text(other).map(Value::str),
+                },
+                x if x == Opcode::ToInt as u32 => ops::to_int(&a),
+                x if x == Opcode::ToFloat as u32 => ops::to_float(&a),
+                _ => unreachable!(
+                    "compiled code passes LEN, INDEX, a comparison, a field read or a conversion"
+                ),
             };
             match r {
                 Ok(v) => {

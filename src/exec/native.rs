@@ -180,9 +180,12 @@ macro_rules! for_each_helper {
             /// status`: a library operation (`library::call`).
             unit library(env: *mut $crate::exec::native::JitEnv, op: u32, at: $crate::exec::Addr, dpc: $crate::exec::Dpc) -> u32;
             /// `(opcode number, a tag, a payload, b tag, b payload, out) ->
-            /// 1 | 0`: LEN (of `a`) or INDEX (`a` at `b`) with the
-            /// operands borrowed, for the operands compiled code has no
-            /// inline path for (a string, an object): 1 and the result
+            /// 1 | 0`: LEN (of `a`), INDEX (`a` at `b`), a comparison
+            /// (`EQ NE GT LT GE LE` of `a` and `b`: `exec::ops::compare`),
+            /// GET_FIELD or HAS_FIELD (of `a`, the name `b` on the stack) or
+            /// TO_STR, TO_INT, TO_FLOAT (of `a`)
+            /// with the operands borrowed, for the operands compiled code
+            /// has no inline path for (a string, an object): 1 and the result
             /// (tag, payload: a new reference) in `out[0..2]`, or 0 when
             /// the instruction raises (compiled code then leaves at it and
             /// the interpreter raises the error).
@@ -231,6 +234,22 @@ macro_rules! for_each_helper {
             /// (`exec::semantics::procs`), as `generic` without the
             /// dispatch over every instruction.
             unit process(env: *mut $crate::exec::native::JitEnv, at: $crate::exec::Addr, dpc: $crate::exec::Dpc) -> u32;
+            /// `(env, program address of the TRY, decoded address of its
+            /// catch label, operand stack height)`: TRY, installing the
+            /// handler in the current frame (`JitEnv::frames`) and setting
+            /// `JitEnv::hdepth`; it touches none of the process's vectors.
+            unit try_install(env: *mut $crate::exec::native::JitEnv, at: $crate::exec::Addr, catch: $crate::exec::Dpc, height: u64);
+            /// `(env, program address of the owning TRY)`: END_TRY in the
+            /// current frame, setting `JitEnv::hdepth`.
+            unit try_end(env: *mut $crate::exec::native::JitEnv, owner: $crate::exec::Addr);
+            /// `(env) -> status`: compiled code left at the instruction at
+            /// `JitEnv::pc` (a guard failed) while a handler is in force:
+            /// run it with its complete semantics; `CONTINUE` with `pc` at
+            /// the catch block when it raised (or where control went), or
+            /// at the next instruction when it did not; `STOP` when the
+            /// process ends. At a block's start (a `Charge`) it runs
+            /// nothing and answers `CONTINUE`.
+            unit fault(env: *mut $crate::exec::native::JitEnv) -> u32;
             /// `(buffer, place, descriptor, pc | status << 32, budget) ->
             /// status`: the innermost direct frame leaves compiled code.
             direct leave(buf: *const u8, place: u64, desc: u64, pc_st: u64, budget: i64) -> u64;

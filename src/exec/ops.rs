@@ -13,7 +13,7 @@ pub use crate::bytecode::{Arith, Cmp};
 
 impl Arith {
     /// Int∘Int with wrapping; `None` on division by zero.
-    #[inline]
+    #[inline(always)]
     pub fn ints(self, a: i64, b: i64) -> Option<i64> {
         Some(match self {
             Arith::Add => a.wrapping_add(b),
@@ -35,7 +35,7 @@ impl Arith {
     }
 
     /// Float∘Float; `None` on division by zero.
-    #[inline]
+    #[inline(always)]
     pub fn floats(self, a: f64, b: f64) -> Option<f64> {
         Some(match self {
             Arith::Add => a + b,

@@ -158,6 +158,33 @@ pub enum Op {
         src: Src,
         concat: bool,
     },
+    // --- operands read in place from a variable ---
+    // A LOAD (not a moving one) whose value the next op only reads: the
+    // op reads it where the variable holds it, so a heap value's
+    // reference count is not raised by the LOAD and lowered again by the
+    // reader, and there is no dispatch in between. When the fast path
+    // does not apply, the LOAD runs and the ops behind it go on unfused
+    // (errors, wrong types, out-of-range indices as before).
+    /// `LOAD x; GET_FIELD name` (`k` as for [`Op::GetField`]).
+    GetFieldLocal {
+        slot: u32,
+        k: u32,
+    },
+    /// `LOAD x; LEN` on a List.
+    LenLocal(u32),
+    /// `LOAD l; LOAD i; INDEX`: element `i` of the List in `l`.
+    IndexLocal {
+        slot: u32,
+        index: u32,
+    },
+    /// `LOAD l; PUSH_INT k; INDEX` (`0 <= k <= u32::MAX`).
+    IndexLocalInt {
+        slot: u32,
+        k: u32,
+    },
+    /// `LOAD f; CALL_FUNCTION` (not a tail call): the Function or Closure
+    /// in `f` called without taking it out of the variable.
+    CallLocal(u32),
 }
 
 impl Op {
@@ -411,7 +438,40 @@ impl Code {
                 });
             }
         }
-        None
+        // Operands read in place (see `Op::GetFieldLocal`): never for a
+        // moving LOAD (its value leaves the variable).
+        if p.moves_at(i as u32) {
+            return None;
+        }
+        if let Some([Instr::Load(l), ix, Instr::Index(_)]) = window(3) {
+            match ix {
+                Instr::Load(y) => {
+                    return Some(Op::IndexLocal {
+                        slot: l.slot,
+                        index: y.slot,
+                    })
+                }
+                Instr::PushInt(k) => {
+                    if let Ok(k) = u32::try_from(*k) {
+                        return Some(Op::IndexLocalInt { slot: l.slot, k });
+                    }
+                }
+                _ => {}
+            }
+        }
+        match window(2) {
+            Some([Instr::Load(x), Instr::GetField(f)]) => {
+                f.0.as_ref().map(|name| Op::GetFieldLocal {
+                    slot: x.slot,
+                    k: self.site(name),
+                })
+            }
+            Some([Instr::Load(x), Instr::Len(_)]) => Some(Op::LenLocal(x.slot)),
+            Some([Instr::Load(x), Instr::CallFunction(_)]) if !p.tail_call(i as u32 + 1) => {
+                Some(Op::CallLocal(x.slot))
+            }
+            _ => None,
+        }
     }
 }
 
@@ -455,7 +515,12 @@ pub fn width(op: &Op) -> u32 {
     match op {
         Op::UpdateLocalInt { .. } | Op::LoadCmpIntJump { .. } | Op::UpdateLocalInPlace { .. } => 4,
         Op::LoadArithInt { .. } | Op::CmpLocalJump { .. } => 3,
-        Op::CmpJump { .. } | Op::ArithLocal { .. } => 2,
+        Op::IndexLocal { .. } | Op::IndexLocalInt { .. } => 3,
+        Op::CmpJump { .. }
+        | Op::ArithLocal { .. }
+        | Op::GetFieldLocal { .. }
+        | Op::LenLocal(_)
+        | Op::CallLocal(_) => 2,
         _ => 1,
     }
 }

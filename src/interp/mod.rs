@@ -326,7 +326,7 @@ fn run<const TRACE: bool, const PROFILE: bool>(
     // pending captures): the out-of-line call does it or raises.
     // A tail call replaces the current frame in place.
     macro_rules! enter {
-        ($params:expr, $size:expr, $tail:expr, $site:expr, $target:expr) => {{
+        ($params:expr, $size:expr, $tail:expr, $site:expr, $target:expr, $ret:expr) => {{
             let params: &[u32] = $params;
             let n = params.len();
             let size = $size as usize;
@@ -379,7 +379,7 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                     && nb + size <= slot_limit
                 {
                     ctx.frames.push(Frame {
-                        ret: pc!() as u32 + 1,
+                        ret: $ret,
                         call_site: $site,
                         entry: $target,
                         base: nb as u32,
@@ -399,6 +399,20 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                     true
                 } else {
                     false
+                }
+            }
+        }};
+    }
+    // A closure's captured values into the new frame's slots
+    // (`exec::bind_captures`: a parameter of the same name wins).
+    macro_rules! bind_captures {
+        ($c:expr, $p:expr) => {{
+            let (c, p) = ($c, $p);
+            for ((_, v), &s) in c.captured.iter().zip(c.capture_slots.iter()) {
+                if (s as usize) < nl && !p.param_slots.contains(&s) {
+                    // SAFETY: `s < nl`: a callee slot.
+                    let cell = unsafe { &mut *lp.add(s as usize) };
+                    discard_cell(cell.replace(copy(v)));
                 }
             }
         }};
@@ -600,9 +614,7 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                     sp = sp.sub(1);
                     sp.read()
                 };
-                if let Some(old) = cell.replace(v) {
-                    discard(old);
-                }
+                discard_cell(cell.replace(v));
                 ip = ip.wrapping_add(1);
             }
             Op::Add => arith!(Arith::Add),
@@ -721,6 +733,17 @@ fn run<const TRACE: bool, const PROFILE: bool>(
             }
             Op::GetField(k) => {
                 let (name, site) = (&code.atoms[k as usize], &code.sites[k as usize]);
+                // An Object: the field (Null when missing) inline.
+                if sp != st {
+                    // SAFETY: one operand below `sp`.
+                    let top = unsafe { &mut *sp.sub(1) };
+                    if let Value::Object(o) = top {
+                        let v = site.get(o, name).map_or(Value::Null, copy);
+                        discard(std::mem::replace(top, v));
+                        ip = ip.wrapping_add(1);
+                        continue;
+                    }
+                }
                 unary!(|obj: &Value| ops::get_field_at(obj, name, site))
             }
             // `obj v -- obj'` on an object with room; anything else (and
@@ -795,7 +818,8 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                     site.frame_size,
                     site.tail,
                     site.at,
-                    site.target
+                    site.target,
+                    pc!() as u32 + 1
                 ) {
                     ip = ops.wrapping_add(site.entry as usize);
                     continue;
@@ -836,20 +860,16 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                             sp.read()
                         };
                         let at = code.layout.addr(Dpc(pc!() as u32)).0;
-                        if enter!(&p.param_slots, p.frame_size, tail, at, p.entry) {
+                        if enter!(
+                            &p.param_slots,
+                            p.frame_size,
+                            tail,
+                            at,
+                            p.entry,
+                            pc!() as u32 + 1
+                        ) {
                             if let Some(c) = closure {
-                                // The captured values into their slots
-                                // (`exec::bind_captures`: a parameter of
-                                // the same name wins).
-                                for ((_, v), &s) in c.captured.iter().zip(c.capture_slots.iter()) {
-                                    if (s as usize) < nl && !p.param_slots.contains(&s) {
-                                        // SAFETY: `s < nl`: a callee slot.
-                                        let cell = unsafe { &mut *lp.add(s as usize) };
-                                        if let Some(old) = cell.replace(copy(v)) {
-                                            discard(old);
-                                        }
-                                    }
-                                }
+                                bind_captures!(c, p);
                             }
                             drop(f);
                             ip = ops.wrapping_add(entry.ix());
@@ -1091,6 +1111,78 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                     ip.wrapping_add(3)
                 };
             }
+            // Operands read in place from a variable (decode.rs): on any
+            // other case the LOAD runs and the ops behind it unfused.
+            Op::GetFieldLocal { slot, k } => {
+                let (name, site) = (&code.atoms[k as usize], &code.sites[k as usize]);
+                let v = match slot!(slot) {
+                    Some(Value::Object(o)) => site.get(o, name).map_or(Value::Null, copy),
+                    _ => load!(slot),
+                };
+                push!(v);
+                ip = ip.wrapping_add(2);
+            }
+            Op::LenLocal(slot) => {
+                let n = match slot!(slot) {
+                    Some(Value::List(l)) => l.len() as i64,
+                    _ => load!(slot),
+                };
+                push_int!(n);
+                ip = ip.wrapping_add(2);
+            }
+            Op::IndexLocal { slot, index } => {
+                let k = match slot!(index) {
+                    Some(Value::Int(k)) => *k as u64,
+                    _ => load!(slot),
+                };
+                let v = match slot!(slot) {
+                    Some(Value::List(l)) if k < l.len() as u64 => copy(&l[k as usize]),
+                    _ => load!(slot),
+                };
+                push!(v);
+                ip = ip.wrapping_add(3);
+            }
+            Op::IndexLocalInt { slot, k } => {
+                let v = match slot!(slot) {
+                    Some(Value::List(l)) if (k as usize) < l.len() => copy(&l[k as usize]),
+                    _ => load!(slot),
+                };
+                push!(v);
+                ip = ip.wrapping_add(3);
+            }
+            Op::CallLocal(slot) => {
+                // As `CallFunction` (not a tail call: the caller's frame,
+                // and with it the variable, stays while the callee's
+                // slots are bound).
+                let callee: *const Value = match slot!(slot) {
+                    Some(v @ (Value::Function(_) | Value::Closure(_))) => v,
+                    _ => load!(slot),
+                };
+                // SAFETY: the caller's slot; `enter!` neither drops nor
+                // moves the caller's slots (it writes the new frame's,
+                // within the vector's capacity).
+                let (p, closure) = match unsafe { &*callee } {
+                    Value::Function(p) => (&**p, None),
+                    Value::Closure(c) => (&*c.proto, Some(&**c)),
+                    _ => unreachable!("matched above"),
+                };
+                let entry = code.layout.dpc(Addr(p.entry));
+                let at = code.layout.addr(Dpc(pc!() as u32 + 1)).0;
+                if !enter!(
+                    &p.param_slots,
+                    p.frame_size,
+                    false,
+                    at,
+                    p.entry,
+                    pc!() as u32 + 2
+                ) {
+                    load!(slot)
+                }
+                if let Some(c) = closure {
+                    bind_captures!(c, p);
+                }
+                ip = ops.wrapping_add(entry.ix());
+            }
             Op::UpdateLocalInPlace { slot, src, concat } => {
                 let operand = match src {
                     Src::Const(k) => copy(&code.consts[k as usize]),
@@ -1128,9 +1220,7 @@ unsafe fn bind(lp: *mut Option<Value>, size: usize, params: &[u32], sp: &mut *mu
             // A parameter named twice: the last operand wins (as in
             // `calls::call`), the earlier one is dropped.
             let cell = &mut *lp.add(slot as usize);
-            if let Some(old) = cell.replace(sp.add(i).read()) {
-                discard(old);
-            }
+            discard_cell(cell.replace(sp.add(i).read()));
         }
     }
 }
@@ -1165,13 +1255,41 @@ fn number(v: &Value) -> Option<f64> {
 
 /// Drop `v`, doing nothing inline for a Null, Bool, Int or Float (the
 /// compiler calls `Value`'s drop glue out of line, and it dispatches on
-/// the tag again through a jump table).
+/// the tag again through a jump table). The test is on the tag byte and
+/// the heap case a call of its own: written as a `match` with `drop` in
+/// one arm, the optimiser folded both arms into one call of the drop glue,
+/// so every STORE over a number made an out-of-line call (n-body: 210 per
+/// step).
 #[inline(always)]
 fn discard(v: Value) {
-    match v {
-        Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_) => std::mem::forget(v),
-        v => drop(v),
+    if owns_nothing(&v) {
+        std::mem::forget(v)
+    } else {
+        drop_heap(v)
     }
+}
+
+/// [`discard`] for a variable's old contents (`None`: an unset one).
+#[inline(always)]
+fn discard_cell(v: Option<Value>) {
+    if let Some(v) = v {
+        discard(v)
+    }
+}
+
+/// Whether `v` is a Null, Bool, Int or Float (by its tag byte).
+#[inline(always)]
+fn owns_nothing(v: &Value) -> bool {
+    const _: () = assert!(Value::TAG_OFFSET == 0);
+    // SAFETY: a `Value`'s first byte is its tag (`Value::TAG_OFFSET`).
+    let tag = unsafe { *(v as *const Value).cast::<u8>() };
+    tag <= ttvm_runtime::value::tag::FLOAT
+}
+
+/// The drop of a heap value, out of line.
+#[inline(never)]
+fn drop_heap(v: Value) {
+    drop(v)
 }
 
 /// Write `Value::Float(f)` to `p` as one 16-byte store (see [`put_int`]).

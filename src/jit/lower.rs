@@ -35,6 +35,7 @@ mod calls;
 mod data;
 mod direct;
 mod env;
+mod exceptions;
 mod inline;
 mod math;
 mod ordinary;
@@ -259,6 +260,17 @@ struct Lower<'a, 'b, 'c, E: FrameEnv> {
     /// point of the current instruction (`Program::min_depth`): operands
     /// within it are popped without an underflow check.
     sure: u32,
+    /// The unit's catch blocks (`exceptions`): program addresses.
+    catches: Vec<u32>,
+    /// Where a status goes on to a catch block of this frame (parameters:
+    /// the status, the frame count before the raise), once made.
+    catch_dispatch: Option<ir::Block>,
+    /// Where a side exit runs its instruction through the `fault` helper
+    /// while a handler is in force (parameter: the frame count), once made.
+    fault_block: Option<ir::Block>,
+    /// The frame count read before the last helper call, and the block
+    /// it was read in (`exceptions`).
+    frames_before: Option<(ir::Block, ir::Value)>,
 }
 
 impl<'a, 'b, 'c, E: FrameEnv> Lower<'a, 'b, 'c, E> {
@@ -300,6 +312,10 @@ impl<'a, 'b, 'c, E: FrameEnv> Lower<'a, 'b, 'c, E> {
             mode,
             entries: HashMap::new(),
             sure: 0,
+            catches: Vec::new(),
+            catch_dispatch: None,
+            fault_block: None,
+            frames_before: None,
         }
     }
 }
@@ -351,6 +367,12 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
             return Ok(4);
         }
         let op = instr.opcode();
+        if !E::INT_ONLY && matches!(instr, Instr::ToStr(_) | Instr::ToInt(_) | Instr::ToFloat(_)) {
+            // A conversion: the `data` helper on the operand borrowed, not
+            // the generic helper's context round trip.
+            self.borrowed_op(op, 1, dpc);
+            return Ok(1);
+        }
         let how = match op.jit() {
             JitClass::Inline | JitClass::LibraryInline | JitClass::InlineHeap => None,
             JitClass::Helper => Some(Helper::Generic),

@@ -405,8 +405,16 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
             return;
         }
         if !numeric(a.known) || !numeric(b.known) {
-            // The complete semantics (`E::interpret`: the helper, or
-            // leaving compiled code).
+            if !E::INT_ONLY {
+                // Strings, lists, Bools, Null: the `data` helper compares
+                // them borrowed (`exec::ops::compare`), without the generic
+                // helper's context round trip; a comparison that raises
+                // leaves at the instruction.
+                let r = self.compare_helper(at, a, b, dpc);
+                self.push_int(r);
+                return;
+            }
+            // The complete semantics (`E::interpret`: leaving the path).
             match E::interpret(self, at, dpc, &[a, b]) {
                 Some(pay) => self.push_int(pay),
                 None => self.dead_block(),
@@ -442,15 +450,33 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         // Anything else: the helper.
         self.b.switch_to_block(slow);
         let saved = self.stack.clone();
-        match E::interpret(self, at, dpc, &[a, b]) {
-            Some(pay) => {
-                self.b.ins().jump(join, &[BlockArg::Value(pay)]);
+        if !E::INT_ONLY {
+            let r = self.compare_helper(at, a, b, dpc);
+            self.b.ins().jump(join, &[BlockArg::Value(r)]);
+            self.stack = saved;
+        } else {
+            match E::interpret(self, at, dpc, &[a, b]) {
+                Some(pay) => {
+                    self.b.ins().jump(join, &[BlockArg::Value(pay)]);
+                }
+                None => self.stack = saved,
             }
-            None => self.stack = saved,
         }
         self.b.switch_to_block(join);
         let r = self.b.block_params(join)[0];
         self.push_int(r);
+    }
+
+    /// EQ NE GT LT GE LE of `a` and `b` through the `data` helper, which
+    /// borrows them: the result (0 or 1), the operands dropped; when the
+    /// comparison raises (`LT` of a string and an Int), compiled code
+    /// leaves at `dpc` with the operands on the stack.
+    fn compare_helper(&mut self, at: u32, a: Item, b: Item, dpc: u32) -> ir::Value {
+        let op = self.input.program.code[at as usize].opcode();
+        let (_, r) = self.data_helper(op, &[a, b], dpc);
+        self.drop_item(a);
+        self.drop_item(b);
+        r
     }
 
     /// EQ_F NE_F (within f64::EPSILON) and GT_F LT_F GE_F LE_F.

@@ -53,12 +53,12 @@ impl Lower<'_, '_, '_, Ordinary> {
         match self.blocks.get(&(at + 1)).copied() {
             Some(next) => {
                 self.edge(at + 1);
-                let r_blk = self.ret_block.expect("made first");
-                self.b
-                    .ins()
-                    .brif(c, next, &[], r_blk, &[BlockArg::Value(r)]);
+                // An exception the callee raised and this frame catches:
+                // on to the catch block (`exceptions`).
+                let (r_blk, args) = self.status_target(r, Some(frames));
+                self.b.ins().brif(c, next, &[], r_blk, &args);
             }
-            None => self.ret(r),
+            None => self.ret_status(r, frames),
         }
     }
 

@@ -174,6 +174,8 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         let (name, get) = match instr {
             Instr::GetField(OptField(Some(n))) => (n, true),
             Instr::HasField(OptField(Some(n))) => (n, false),
+            // The name on the stack: the `data` helper, borrowing both.
+            _ if !E::INT_ONLY => return self.borrowed_op(instr.opcode(), 2, dpc),
             _ => return E::helper(self, at, dpc, instr, Helper::Generic),
         };
         let Some(cell) = self.input.field_cell(at) else {
@@ -328,6 +330,29 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         (tag, pay)
     }
 
+    /// An instruction of `n` operands (1 or 2) the `data` helper runs on
+    /// them borrowed (a field read with the name on the stack, TO_STR,
+    /// TO_INT, TO_FLOAT): the result pushed, the operands dropped; when
+    /// it raises, compiled code leaves at `dpc` with the operands on the
+    /// stack, and the interpreter raises the error.
+    pub(super) fn borrowed_op(&mut self, op: Opcode, n: usize, dpc: u32) {
+        let operands: Vec<Item> = if n == 2 {
+            self.operands_n::<2>(dpc).to_vec()
+        } else {
+            self.operands_n::<1>(dpc).to_vec()
+        };
+        let (tag, pay) = self.data_helper(op, &operands, dpc);
+        for &it in &operands {
+            self.drop_item(it);
+        }
+        self.stack.push(Item {
+            tag,
+            pay,
+            known: None,
+            slot: None,
+        });
+    }
+
     /// A 16-byte stack slot for a helper's result.
     fn out_slot(&mut self) -> ir::StackSlot {
         self.b.create_sized_stack_slot(StackSlotData::new(
@@ -340,7 +365,12 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
     /// Call the `data` helper for `op` on `operands` (borrowed): its
     /// result (a new reference), or, when the instruction raises, leave
     /// at `dpc` with the operands back on the stack.
-    fn data_helper(&mut self, op: Opcode, operands: &[Item], dpc: u32) -> (ir::Value, ir::Value) {
+    pub(super) fn data_helper(
+        &mut self,
+        op: Opcode,
+        operands: &[Item],
+        dpc: u32,
+    ) -> (ir::Value, ir::Value) {
         let slot = self.out_slot();
         let out = self.b.ins().stack_addr(I64, slot, 0);
         let opn = self.b.ins().iconst(I32, op as i64);

@@ -945,7 +945,21 @@ impl Lower<'_, '_, '_, Ordinary> {
             l.b.ins().store(l.mf, ret_pc, fp, fl::RET);
             l.b.ins().store(l.mf, site, fp, fl::CALL_SITE);
             let st = l.b.ins().ireduce(I32, r[1]);
-            l.ret(st);
+            // Left at an instruction: while a handler is in force, it runs
+            // in the `fault` helper and a catch block of this frame takes
+            // what it raises (`exceptions`).
+            let cont =
+                l.b.ins()
+                    .icmp_imm(IntCC::Equal, st, status::CONTINUE as i64);
+            let fault = l.fault_block();
+            let r = l.ret_block.expect("made first");
+            l.b.ins().brif(
+                cont,
+                fault,
+                &[BlockArg::Value(frames)],
+                r,
+                &[BlockArg::Value(st)],
+            );
         });
         self.push_mem(result);
         self.jump_to(at + 1);

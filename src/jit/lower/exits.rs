@@ -6,7 +6,7 @@ use super::{FrameEnv, Item, Lower, Ordinary, FIRST_HEAP, HEAP_KINDS, NULL};
 use crate::exec::native::status;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I32, I64, I8};
-use cranelift_codegen::ir::{self, BlockArg, InstBuilder};
+use cranelift_codegen::ir::{self, InstBuilder};
 
 impl<E: FrameEnv> Lower<'_, '_, '_, E> {
     // ---- exits ------------------------------------------------------------
@@ -78,10 +78,13 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
     }
 
     /// After a helper: return its status unless it is `NEXT`.
+    /// A `CONTINUE` after which this frame is at one of its catch blocks
+    /// goes on there (`exceptions`).
     pub(super) fn check_status(&mut self, st: ir::Value) {
         let cont = self.b.create_block();
-        let r = self.ret_block.expect("made first");
-        self.b.ins().brif(st, r, &[BlockArg::Value(st)], cont, &[]);
+        let frames0 = self.frames_noted();
+        let (r, args) = self.status_target(st, frames0);
+        self.b.ins().brif(st, r, &args, cont, &[]);
         self.b.switch_to_block(cont);
     }
 
@@ -170,6 +173,7 @@ impl Lower<'_, '_, '_, Ordinary> {
 
     /// Call a status-returning helper with the state saved and reloaded.
     pub(super) fn call_helper(&mut self, f: ir::FuncRef, args: &[ir::Value]) -> ir::Value {
+        self.note_frames();
         self.save_state();
         let call = self.b.ins().call(f, args);
         let st = self.b.inst_results(call)[0];
@@ -190,7 +194,11 @@ impl Lower<'_, '_, '_, Ordinary> {
     /// A generic instruction after which control never falls through.
     pub(super) fn generic_final(&mut self, at: u32, dpc: u32) {
         let st = self.call_at(self.im.generic, at, dpc);
-        self.ret(st);
+        // THROW: on to the catch block when it is this frame's.
+        match self.frames_noted() {
+            Some(f) => self.ret_status(st, f),
+            None => self.ret(st),
+        }
     }
 
     /// Flush the virtual stack and call helper `f(env, at, dpc)`: its status.

@@ -105,11 +105,13 @@ impl FrameEnv for Ordinary {
         // At a part's continuation (`regions`) the engine would enter this
         // code again: the interpreter runs the instruction.
         let cont = l.input.plan.cont.map(|c| l.input.dpc(c));
-        l.ret_const(if cont == Some(dpc) {
-            status::INTERPRET
-        } else {
-            status::CONTINUE
-        });
+        if cont == Some(dpc) {
+            l.ret_const(status::INTERPRET);
+        } else if !l.fault_exit(dpc) {
+            // While a handler is in force the instruction runs in the
+            // `fault` helper instead (`exceptions`).
+            l.ret_const(status::CONTINUE);
+        }
     }
 
     fn edge(l: &mut Lower<'_, '_, '_, Self>, target: u32) {
@@ -173,6 +175,7 @@ impl FrameEnv for Ordinary {
         }
         match how {
             Helper::Generic if l.process_op(at, dpc, instr) => {}
+            Helper::Generic if l.exception_op(at, instr) => {}
             Helper::Generic => l.generic(at, dpc, false),
             Helper::Writes => l.generic(at, dpc, true),
             Helper::Ends => l.generic_final(at, dpc),
@@ -310,6 +313,7 @@ impl Lower<'_, '_, '_, Ordinary> {
             let assume = self.assume;
             self.lower_block(start, assume.get(&start).map(Vec::as_slice))?;
         }
+        self.finish_exceptions();
         Ok(())
     }
 
@@ -370,6 +374,7 @@ impl Lower<'_, '_, '_, Ordinary> {
             .copied()
             .zip(dispatch.iter().copied())
             .collect();
+        self.catches = self.find_catches();
         let mut targets: Vec<ir::BlockCall> = dispatch
             .iter()
             .map(|&blk| self.b.func.dfg.block_call(blk, &[]))
