@@ -68,13 +68,14 @@ pub(super) fn free_dead(mut d: DeadList) {
     r.run();
 }
 
-/// Release `work` and everything only it holds, iteratively.
+/// Release `work` and everything only it holds, iteratively (`work`
+/// itself serves as the work list).
 fn release(work: Vec<Value>) {
-    let mut r = Releaser::default();
-    for v in work {
-        r.put(v);
+    Releaser {
+        lists: None,
+        others: work,
     }
-    r.run();
+    .run();
 }
 
 /// Values being let go of, released in a loop (no recursion, whatever
@@ -82,8 +83,8 @@ fn release(work: Vec<Value>) {
 /// of dead blocks linked through their count words (so a tree of lists
 /// is freed without a work list and without moving its elements); an
 /// object, closure or exception waits in `others` (a `Vec`, allocated
-/// only when one turns up) until its fields are opened the same way;
-/// every other value is dropped at once.
+/// only when one turns up, or the one given to [`release`]) until its
+/// fields are opened the same way; every other value is dropped at once.
 #[derive(Default)]
 pub(super) struct Releaser {
     lists: Option<DeadList>,
@@ -142,6 +143,9 @@ impl Releaser {
                         self.put(std::mem::replace(&mut e.value, Value::Null));
                     }
                 }
+                // A list given to `release`: onto the stack of dead
+                // blocks when this was its last reference.
+                list @ Value::List(_) => self.put(list),
                 other => drop(other),
             }
         }
