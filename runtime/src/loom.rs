@@ -1289,6 +1289,29 @@ fn list_count_protocol() {
     });
 }
 
+/// Freeing a tree of lists through the chain of dead blocks
+/// (`value::deep::Releaser`): an inner list held by the outer one and by
+/// another thread, both let go of at once. Whichever drop is last frees
+/// the inner list (its count word then links it into that thread's
+/// chain, after the acquire fence), exactly once, and the string both
+/// share is released exactly once too.
+#[test]
+fn list_free_chain() {
+    loom::model(|| {
+        let s = std::sync::Arc::new(crate::value::Str::from("x"));
+        let inner = crate::value::List::from_vec(vec![Value::Str(s.clone()), Value::Null]);
+        let outer = Value::list(vec![Value::List(inner.clone()), Value::list(vec![])]);
+        let t = loom::thread::spawn(move || {
+            let ok = matches!(inner[0], Value::Str(_));
+            drop(inner);
+            ok
+        });
+        drop(outer);
+        assert!(t.join().unwrap());
+        assert_eq!(std::sync::Arc::strong_count(&s), 1);
+    });
+}
+
 /// N2 by the worker holding the poll right with `IoShared::push_local`
 /// (a message read from a distribution connection): W1 without W2, since
 /// that worker looks at the done list itself next. Two workers: A reads

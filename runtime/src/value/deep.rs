@@ -3,9 +3,12 @@
 //! A list nested a million levels deep is easy to build; dropping it the
 //! ordinary way recurses once per level and overflows the native stack. The
 //! containers' `Drop` impls instead move their children onto one work list
-//! and release them in a loop: a child container that nothing else holds is
-//! opened the same way, so no drop ever recurses more than one level.
+//! and release them in a loop ([`Releaser`]): a child container that nothing
+//! else holds is opened the same way, so no drop ever recurses more than one
+//! level. Lists whose last reference goes are chained through their own
+//! (dead) count words instead of a work list.
 
+use super::list::DeadList;
 use super::Value;
 use std::sync::Arc;
 
@@ -41,56 +44,110 @@ impl Drop for super::Exception {
     }
 }
 
-/// Drop the values of `items`, which the caller then forgets (a list's
-/// elements, when its last reference goes): a value that holds no others
-/// is dropped at once, containers go to a work list released in a loop
-/// (which is allocated only when there is one).
+/// Drop the values of `items`, which the caller then forgets (elements
+/// cut off a list), and everything only they hold.
 ///
 /// # Safety
 /// The values are read out: the caller must not use or drop them again.
 pub(super) unsafe fn release_slice(items: &mut [Value]) {
-    let mut work = Vec::new();
+    let mut r = Releaser::default();
     for v in items.iter_mut() {
         // SAFETY: each value is read once; the caller forgets them.
-        let v = unsafe { std::ptr::read(v) };
-        if is_container(&v) {
-            work.push(v);
-        } else {
-            drop(v);
-        }
+        r.put(unsafe { std::ptr::read(v) });
     }
-    if !work.is_empty() {
-        release(work);
-    }
+    r.run();
 }
 
-/// Release `work` and everything only it holds, iteratively.
-fn release(mut work: Vec<Value>) {
-    while let Some(v) = work.pop() {
+/// Free the dead list block `d` and everything only it holds.
+pub(super) fn free_dead(mut d: DeadList) {
+    d.link(None);
+    let mut r = Releaser {
+        lists: Some(d),
+        others: Vec::new(),
+    };
+    r.run();
+}
+
+/// Release `work` and everything only it holds, iteratively (`work`
+/// itself serves as the work list).
+fn release(work: Vec<Value>) {
+    Releaser {
+        lists: None,
+        others: work,
+    }
+    .run();
+}
+
+/// Values being let go of, released in a loop (no recursion, whatever
+/// the nesting): a list whose last reference goes joins `lists`, a stack
+/// of dead blocks linked through their count words (so a tree of lists
+/// is freed without a work list and without moving its elements); an
+/// object, closure or exception waits in `others` (a `Vec`, allocated
+/// only when one turns up, or the one given to [`release`]) until its
+/// fields are opened the same way; every other value is dropped at once.
+#[derive(Default)]
+pub(super) struct Releaser {
+    lists: Option<DeadList>,
+    others: Vec<Value>,
+}
+
+impl Releaser {
+    /// Let go of `v`.
+    #[inline]
+    fn put(&mut self, v: Value) {
         match v {
             Value::List(l) => {
-                // The last reference moves its containers onto `work`
-                // (and drops the rest); another reference just counts
+                if let Some(mut d) = l.release_ref() {
+                    d.link(self.lists.take());
+                    self.lists = Some(d);
+                }
+            }
+            Value::Object(_) | Value::Closure(_) | Value::Exception(_) => self.others.push(v),
+            v => drop(v),
+        }
+    }
+
+    /// Release everything put, and everything only that held.
+    fn run(&mut self) {
+        loop {
+            if let Some(d) = self.lists.take() {
+                self.lists = d.next();
+                d.free_with(|v| self.put(v));
+                continue;
+            }
+            let Some(v) = self.others.pop() else {
+                return;
+            };
+            match v {
+                // The last reference opens the container (its fields are
+                // put; the emptied container's own drop then finds no
+                // container left in it); another reference just counts
                 // one fewer.
-                l.release_into(&mut work);
-            }
-            Value::Object(a) => {
-                if let Ok(mut o) = Arc::try_unwrap(a) {
-                    work.extend(o.take_values());
+                Value::Object(a) => {
+                    if let Ok(mut o) = Arc::try_unwrap(a) {
+                        for c in o.take_values() {
+                            self.put(c);
+                        }
+                    }
                 }
-            }
-            Value::Closure(a) => {
-                if let Ok(mut c) = Arc::try_unwrap(a) {
-                    let captured = std::mem::take(&mut c.captured);
-                    work.extend(captured.into_vec().into_iter().map(|(_, v)| v));
+                Value::Closure(a) => {
+                    if let Ok(mut c) = Arc::try_unwrap(a) {
+                        let captured = std::mem::take(&mut c.captured);
+                        for (_, v) in captured.into_vec() {
+                            self.put(v);
+                        }
+                    }
                 }
-            }
-            Value::Exception(a) => {
-                if let Ok(mut e) = Arc::try_unwrap(a) {
-                    work.push(std::mem::replace(&mut e.value, Value::Null));
+                Value::Exception(a) => {
+                    if let Ok(mut e) = Arc::try_unwrap(a) {
+                        self.put(std::mem::replace(&mut e.value, Value::Null));
+                    }
                 }
+                // A list given to `release`: onto the stack of dead
+                // blocks when this was its last reference.
+                list @ Value::List(_) => self.put(list),
+                other => drop(other),
             }
-            _ => {}
         }
     }
 }
@@ -98,6 +155,43 @@ fn release(mut work: Vec<Value>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn freeing_a_tree_releases_each_part_once() {
+        // A tree of lists with objects, a closure's worth of values and
+        // strings in it, a subtree still held outside, and a string
+        // shared by every leaf: freeing the tree leaves the held subtree
+        // whole and counts the string down once per leaf.
+        let s = Arc::new(crate::value::Str::from("leaf"));
+        let leaf =
+            |s: &Arc<crate::value::Str>| Value::list(vec![Value::Str(s.clone()), Value::Null]);
+        let mut o = crate::value::Object::new();
+        o.set_with("l", || "l".into(), leaf(&s));
+        let held = Value::list(vec![leaf(&s), Value::Object(Arc::new(o))]);
+        let tree = Value::list(vec![
+            held.clone(),
+            Value::list(vec![leaf(&s), leaf(&s), Value::Int(3)]),
+            Value::Exception(Arc::new(crate::value::Exception {
+                message: Arc::new("e".into()),
+                value: leaf(&s),
+            })),
+        ]);
+        assert_eq!(Arc::strong_count(&s), 6);
+        drop(tree);
+        assert_eq!(Arc::strong_count(&s), 3);
+        let Value::List(l) = &held else {
+            unreachable!()
+        };
+        assert_eq!(l.strong_count(), 1);
+        assert!(matches!(&l[0], Value::List(leaf) if matches!(leaf[0], Value::Str(_))));
+        drop(held);
+        assert_eq!(Arc::strong_count(&s), 1);
+        // Cutting elements off a list releases them the same way.
+        let mut cut = crate::value::List::from_vec(vec![leaf(&s), leaf(&s), leaf(&s)]);
+        cut.truncate(1);
+        cut.keep_range(1, 1);
+        assert_eq!((cut.len(), Arc::strong_count(&s)), (0, 1));
+    }
 
     #[test]
     fn ten_million_levels_drop_without_overflow() {

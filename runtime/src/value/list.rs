@@ -15,7 +15,8 @@
 //! 1 is the only holder (nothing else can make a new reference) and may
 //! change the list in place. The loom model `list_count_protocol`
 //! (`runtime/src/loom.rs`) checks it. Freeing a list releases its elements
-//! without recursion (`deep::release`).
+//! without recursion or a work list (`deep::Releaser`: dead blocks are
+//! linked through their count words).
 
 use super::Value;
 use crate::sync::{fence, AtomicUsize, Ordering};
@@ -340,30 +341,20 @@ impl List {
         v
     }
 
-    /// One reference fewer; when it was the last, move the elements that
-    /// hold other values onto `out`, drop the rest and free the block (the
-    /// work of `deep::release`, which so never recurses).
-    pub(super) fn release_into(self, out: &mut Vec<Value>) {
-        let mut this = std::mem::ManuallyDrop::new(self);
+    /// One reference fewer; when it was the last, the dead block (after
+    /// the acquire fence: every other holder's use of it happened before),
+    /// whose elements the caller then releases ([`DeadList::free_with`]).
+    #[inline]
+    pub(super) fn release_ref(self) -> Option<DeadList> {
+        let this = std::mem::ManuallyDrop::new(self);
         if this.header().count.fetch_sub(1, Ordering::Release) != 1 {
-            return;
+            return None;
         }
         fence(Ordering::Acquire);
-        let n = this.len();
-        // SAFETY: the last reference: each element is read out once (to
-        // `out` or dropped), then the block is freed.
-        unsafe {
-            let items = std::slice::from_raw_parts_mut(this.elems_mut(), n);
-            for v in items.iter_mut() {
-                let v = std::ptr::read(v);
-                if super::deep::is_container(&v) {
-                    out.push(v);
-                } else {
-                    drop(v);
-                }
-            }
-            Self::free(this.ptr);
-        }
+        Some(DeadList {
+            ptr: this.ptr,
+            next: std::marker::PhantomData,
+        })
     }
 
     /// Free a block whose elements are gone.
@@ -376,6 +367,60 @@ impl List {
             let cap = ptr.as_ref().cap;
             std::ptr::drop_in_place(ptr.as_ptr());
             dealloc(ptr.as_ptr() as *mut u8, layout_for(cap));
+        }
+    }
+}
+
+/// A list block whose last reference went: nothing else can reach it, so
+/// its count word is free to hold the link of a stack of dead blocks
+/// waiting for their elements to be released (`deep::Releaser`: freeing
+/// a tree of lists takes no work list and moves no value, and never
+/// recurses). Dropping a `DeadList` without [`DeadList::free_with`]
+/// leaks its block (it never frees twice).
+pub(super) struct DeadList {
+    ptr: NonNull<Header>,
+    next: std::marker::PhantomData<*mut Header>,
+}
+
+impl DeadList {
+    /// Link `next` below this block (in the dead count word).
+    #[inline]
+    pub(super) fn link(&mut self, next: Option<DeadList>) {
+        let at = next.map_or(std::ptr::null_mut(), |d| d.ptr.as_ptr());
+        // SAFETY: a dead block: this is its only handle.
+        unsafe { self.ptr.as_ref() }
+            .count
+            .store(at as usize, Ordering::Relaxed);
+    }
+
+    /// The block linked below this one.
+    #[inline]
+    pub(super) fn next(&self) -> Option<DeadList> {
+        // SAFETY: a dead block: this is its only handle; its count word
+        // holds the link `link` stored (null when none).
+        let at = unsafe { self.ptr.as_ref() }.count.load(Ordering::Relaxed) as *mut Header;
+        NonNull::new(at).map(|ptr| DeadList {
+            ptr,
+            next: std::marker::PhantomData,
+        })
+    }
+
+    /// Give each element to `each` (read out once), then free the block.
+    #[inline]
+    pub(super) fn free_with(self, mut each: impl FnMut(Value)) {
+        let ptr = self.ptr;
+        // SAFETY: a dead block: `len` initialised elements follow the
+        // header; each is read out exactly once, the length set to 0
+        // first (a panic in `each` leaks the rest, never drops twice).
+        unsafe {
+            let h = ptr.as_ptr();
+            let n = (*h).len;
+            (*h).len = 0;
+            let elems = (h as *const u8).add(ELEMS) as *const Value;
+            for i in 0..n {
+                each(std::ptr::read(elems.add(i)));
+            }
+            List::free(ptr);
         }
     }
 }
@@ -420,18 +465,15 @@ impl Drop for List {
 
 impl List {
     /// The last reference went (kept out of line, as `Arc`'s, so that the
-    /// drop of a value stays small where it is inlined).
+    /// drop of a value stays small where it is inlined): the block and
+    /// everything only it holds are freed (`deep::Releaser`).
     #[inline(never)]
     fn drop_slow(&mut self) {
         fence(Ordering::Acquire);
-        let n = self.len();
-        // SAFETY: the last reference: the elements are released (without
-        // recursion), then the block freed.
-        unsafe {
-            let items = std::slice::from_raw_parts_mut(self.elems_mut(), n);
-            super::deep::release_slice(items);
-            Self::free(self.ptr);
-        }
+        super::deep::free_dead(DeadList {
+            ptr: self.ptr,
+            next: std::marker::PhantomData,
+        });
     }
 }
 
