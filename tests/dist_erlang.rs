@@ -559,20 +559,7 @@ PRINT
 "#,
     );
     let server = c.ttvm("tt5a", COOKIE, "echo.ttvm", &["-"]);
-    let deadline = Instant::now() + LINE_WAIT;
-    while !String::from_utf8_lossy(
-        &Command::new("epmd")
-            .arg("-names")
-            .env("ERL_EPMD_PORT", c.epmd_port.to_string())
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .contains("name tt5a ")
-    {
-        assert!(Instant::now() < deadline, "tt5a never registered");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_registered(&c, "tt5a");
     let client = c.ttvm("tt5b", COOKIE, "client.ttvm", &[&format!("tt5a@{host}")]);
     let out = expect(&client.out, "stop", "the client's second answer");
     let text = out.join("\n");
