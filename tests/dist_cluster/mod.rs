@@ -1,9 +1,11 @@
 //! The harness of the distribution tests (tests/dist_erlang.rs,
-//! tests/dist_signals.rs): a [`Cluster`] of one `epmd` on a free port and
+//! tests/dist_signals.rs, tests/dist_ttvm.rs): a [`Cluster`] of one `epmd` on a free port and
 //! the Erlang and ttvm nodes a test starts, all killed when it is dropped,
 //! and bounded waits for their lines.
 
 #![allow(dead_code)]
+
+pub mod programs;
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::{TcpListener, TcpStream};

@@ -111,8 +111,11 @@ impl<S: Send> Node<S> {
         drop(std::mem::take(&mut *crate::sync::lock(&self.orphans)));
         let end = self.shared.idle.take_result().unwrap_or(RunEnd::AllEnded);
         self.io.close();
-        // The run is over: its sockets close.
+        // The run is over: its sockets close. Their unsent bytes may take
+        // a while to go out (`close_all` lingers): what the program printed
+        // shows first.
         if let Some(net) = self.net.get() {
+            exec.idle();
             net.close_all();
         }
         if end == RunEnd::AllEnded {
