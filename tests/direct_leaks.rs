@@ -79,7 +79,8 @@ fn run(program: &Arc<ttvm::Program>, config: RunConfig) -> String {
 /// as counted arguments, the function value dropped at the call, every
 /// exit out of a guarded call; tests/programs/jit/closure_calls.ttvm),
 /// list_build.ttvm (lists made and appended to inline) and SET_FIELD's
-/// guarded store (tests/programs/jit/field_writes.ttvm).
+/// guarded store (tests/programs/jit/field_writes.ttvm) and borrowed
+/// LOADs (tests/programs/jit/borrowed_loads.ttvm).
 #[test]
 fn direct_entries_holding_heap_values_leak_nothing() {
     leaks_nothing(concat!(
@@ -102,6 +103,20 @@ fn direct_entries_holding_heap_values_leak_nothing() {
     leaks_nothing(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/programs/jit/field_writes.ttvm"
+    ));
+    // Borrowed LOADs (issue 15): values pushed without a reference of
+    // their own get one wherever they leave the virtual stack (helpers'
+    // raising paths, guarded calls that miss, direct frames leaving).
+    leaks_nothing(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/programs/jit/borrowed_loads.ttvm"
+    ));
+    // Direct entries with run-time keys (SET_FIELD through the `value`
+    // helper, GET_FIELD/HAS_FIELD/TO_STR… through the `data` helper) and
+    // their exits (issue 15).
+    leaks_nothing(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/programs/jit/field_keys_direct.ttvm"
     ));
 }
 

@@ -641,7 +641,8 @@ impl HelperImpl for Impls {
         // 16-byte, 8-aligned places, and a 16-byte result buffer. They are
         // only read (`take`) once the operation is known not to raise, and
         // then belong to this function; `aux` is an atom of the program
-        // (which outlives the code) for SET_FIELD, whose `n` of 3 means a
+        // (which outlives the code) for SET_FIELD of a name (0 for a key
+        // on the stack, the third operand), whose `n` of 3 means a
         // third place holding the address of a cell of the `Jit` (which
         // outlives the code too) instead of a value.
         unsafe {
@@ -708,6 +709,27 @@ impl HelperImpl for Impls {
                     };
                     a.append_list(b);
                     Value::List(a)
+                }
+                x if x == Opcode::SetField as u32 && aux == 0 => {
+                    // The key on the stack (`obj v key`, issue 15): a Str,
+                    // and an object with room for it, else the
+                    // interpreter raises.
+                    let ok = match at(2) {
+                        Value::Str(k) => ops::can_set_field(at(0), ops::FieldKey::Run(k)).is_ok(),
+                        _ => false,
+                    };
+                    if !ok {
+                        return 0;
+                    }
+                    release();
+                    let key = take(2);
+                    let Value::Str(k) = &key else {
+                        unreachable!("checked: a Str key")
+                    };
+                    match ops::set_field(take(0), ops::FieldKey::Run(k), take(1)) {
+                        Ok(v) => v,
+                        Err(_) => unreachable!("checked by can_set_field"),
+                    }
                 }
                 x if x == Opcode::SetField as u32 => {
                     let name = &*(aux as *const ttvm_runtime::Atom);

@@ -146,7 +146,7 @@ impl DirectPlan {
 /// PUSH_STR is a helper op).
 fn in_block(i: &Instr) -> bool {
     let op = i.opcode();
-    let lowered = op.jit().is_inline() || heap_inline(i) || value_helper(i);
+    let lowered = op.jit().is_inline() || heap_inline(i) || borrowed_helper(i) || value_helper(i);
     lowered && op.info().control == Flow::Next && i.stack_effect().is_some()
 }
 
@@ -165,11 +165,28 @@ pub(crate) fn heap_inline(i: &Instr) -> bool {
     )
 }
 
+/// The instructions every environment that counts references runs
+/// through the `data` helper with their operands borrowed
+/// (`Lower::borrowed_op`): GET_FIELD and HAS_FIELD of a name on the
+/// stack, TO_STR, TO_INT, TO_FLOAT (issue 15: functions using them get
+/// direct entries; one that raises leaves at it, for the interpreter to
+/// raise).
+pub(crate) fn borrowed_helper(i: &Instr) -> bool {
+    matches!(
+        i,
+        Instr::GetField(OptField(None))
+            | Instr::HasField(OptField(None))
+            | Instr::ToStr(_)
+            | Instr::ToInt(_)
+            | Instr::ToFloat(_)
+    )
+}
+
 /// The instructions a direct entry runs through the `value` helper, on
 /// values it owns (in place when unshared): MAKE_LIST, MAKE_OBJECT,
-/// APPEND, SET_INDEX, CONCAT, EXTEND, SET_FIELD of a constant name
-/// (MAKE_LIST of a few values and APPEND to an unshared list with room
-/// are inline, `lower/data.rs`).
+/// APPEND, SET_INDEX, CONCAT, EXTEND, SET_FIELD of a constant name or of
+/// a key on the stack (MAKE_LIST of a few values and APPEND to an
+/// unshared list with room are inline, `lower/data.rs`).
 pub(crate) fn value_helper(i: &Instr) -> bool {
     matches!(
         i,
@@ -179,7 +196,7 @@ pub(crate) fn value_helper(i: &Instr) -> bool {
             | Instr::SetIndex(_)
             | Instr::Concat(_)
             | Instr::Extend(_)
-            | Instr::SetField(OptField(Some(_)))
+            | Instr::SetField(_)
     )
 }
 

@@ -271,6 +271,21 @@ struct Lower<'a, 'b, 'c, E: FrameEnv> {
     /// The frame count read before the last helper call, and the block
     /// it was read in (`exceptions`).
     frames_before: Option<(ir::Block, ir::Value)>,
+    /// An operand a LOAD pushed without its own reference, for the
+    /// instruction at `until` that only reads it (`calls::borrow_site`).
+    borrowed: Option<Borrowed>,
+}
+
+/// A LOAD's value on the virtual operand stack that the variable still
+/// owns (the reference is not counted): dropping it is nothing, and
+/// writing it out of the virtual stack (a flush, a leaving frame's
+/// buffer) gives it its own reference first.
+#[derive(Clone, Copy, Debug)]
+struct Borrowed {
+    tag: ir::Value,
+    pay: ir::Value,
+    /// The instruction that consumes it; the mark ends after it.
+    until: u32,
 }
 
 impl<'a, 'b, 'c, E: FrameEnv> Lower<'a, 'b, 'c, E> {
@@ -316,6 +331,7 @@ impl<'a, 'b, 'c, E: FrameEnv> Lower<'a, 'b, 'c, E> {
             catch_dispatch: None,
             fault_block: None,
             frames_before: None,
+            borrowed: None,
         }
     }
 }
@@ -337,6 +353,9 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
             }
             let instr = &p.code[at as usize];
             let width = self.instr(at, instr)?;
+            if self.borrowed.is_some_and(|b| b.until < at + width.max(1)) {
+                self.borrowed = None;
+            }
             if width == 0 {
                 return Ok(());
             }
@@ -485,7 +504,10 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
                 let it = self.item(BOOL, r);
                 self.stack.push(it);
             }
-            Instr::Load(v) => self.load(v.slot, dpc, self.input.program.moves_at(at)),
+            Instr::Load(v) => match self.borrow_site(at) {
+                Some(until) => self.load_borrowed(v.slot, dpc, until),
+                None => self.load(v.slot, dpc, self.input.program.moves_at(at)),
+            },
             Instr::Store(v) => self.store(v.slot, dpc),
             Instr::Call(c) => {
                 E::call(self, at, dpc, c);

@@ -2,12 +2,113 @@
 //! `call_function` and `ret` hooks): frames made and removed inline,
 //! native calls between compiled functions.
 
-use super::{Callee, Item, Lower, Ordinary, VALUE_BYTES};
+use super::{Borrowed, Callee, FrameEnv, Item, Lower, Ordinary, VALUE_BYTES};
+use crate::bytecode::{Instr, OptField};
 use crate::exec::frame_layout as fl;
 use crate::exec::native::{off, status, MAX_NATIVE_DEPTH};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I32, I64, I8};
 use cranelift_codegen::ir::{self, BlockArg, InstBuilder};
+
+impl<E: FrameEnv> Lower<'_, '_, '_, E> {
+    /// Whether the LOAD at `at` can push its value borrowed — without a
+    /// reference of its own, the variable keeping the one it has — and
+    /// which instruction consumes it: a function value called right away
+    /// (`LOAD f; CALL_FUNCTION`), a list or string measured or indexed
+    /// (`LOAD l; LEN`, `LOAD l; LOAD i | PUSH_INT n; INDEX`), an object's
+    /// field read by a constant name (`LOAD o; GET_FIELD name`,
+    /// `HAS_FIELD name`). Each only reads the value while the variable
+    /// cannot change (the same block, no part's cut in between, the
+    /// variable's slot not loaded again), so the clone at the LOAD and
+    /// the drop after the consumer — two atomic operations on the
+    /// value's count — are left out. Where the value leaves the virtual
+    /// stack instead (a side exit, a helper that takes its operands, a
+    /// direct frame leaving) it gets its reference then
+    /// (`own_borrowed`). Not for a LOAD that moves (it costs no count
+    /// already), nor in inline returns (which count nothing).
+    pub(super) fn borrow_site(&self, at: u32) -> Option<u32> {
+        if !E::BORROWS {
+            return None;
+        }
+        let p = self.input.program;
+        let i = at as usize;
+        let Instr::Load(x) = p.code.get(i)? else {
+            return None;
+        };
+        if p.moves_at(at) {
+            return None;
+        }
+        let free =
+            |j: usize| j < p.code.len() && !p.block_start[j] && E::cut(self) != Some(j as u32);
+        if !free(i + 1) {
+            return None;
+        }
+        let until = match &p.code[i + 1] {
+            // Not a tail call: the frame's slots are dropped before it.
+            Instr::CallFunction(_) if !p.tail_call(at + 1) => i + 1,
+            Instr::Len(_) => i + 1,
+            Instr::GetField(OptField(Some(_))) | Instr::HasField(OptField(Some(_))) => i + 1,
+            Instr::Load(y) if y.slot != x.slot => i + 2,
+            Instr::PushInt(_) => i + 2,
+            _ => return None,
+        };
+        if until == i + 2 && !(free(i + 2) && matches!(p.code[i + 2], Instr::Index(_))) {
+            return None;
+        }
+        Some(until as u32)
+    }
+
+    /// LOAD of slot `slot` borrowed (`borrow_site`): an unset variable
+    /// leaves at the LOAD (the interpreter raises), anything else is
+    /// pushed as it is, uncounted, until the instruction at `until`.
+    pub(super) fn load_borrowed(&mut self, slot: u32, dpc: u32, until: u32) {
+        let s = slot as usize;
+        let (tag, pay) = E::slot(self, s);
+        let known = self.known[s];
+        let none_tag = self.input.none_tag;
+        if known == Some(none_tag) {
+            self.exit_always(&[], dpc);
+            return;
+        }
+        // The same SSA values on the stack already (an earlier LOAD of
+        // the slot, owned): one of the two would be taken for the other.
+        if self.stack.iter().any(|i| i.tag == tag && i.pay == pay) {
+            return self.load(slot, dpc, false);
+        }
+        if let Instr::Load(y) = &self.input.program.code[until as usize - 1] {
+            // The index from another variable holding the same value.
+            if y.slot != slot && E::slot(self, y.slot as usize) == (tag, pay) {
+                return self.load(slot, dpc, false);
+            }
+        }
+        if known.is_none() {
+            let unset = self.b.ins().icmp_imm(IntCC::Equal, tag, none_tag as i64);
+            self.exit_if(unset, dpc);
+        }
+        self.stack.push(Item {
+            tag,
+            pay,
+            known,
+            slot: Some(slot),
+        });
+        self.borrowed = Some(Borrowed { tag, pay, until });
+    }
+
+    /// Whether `it` is the operand a LOAD pushed borrowed.
+    pub(super) fn is_borrowed(&self, it: Item) -> bool {
+        self.borrowed
+            .is_some_and(|b| b.tag == it.tag && b.pay == it.pay)
+    }
+
+    /// `it` leaves the virtual operand stack for memory (or a leaving
+    /// frame's buffer), where every value owns its reference: a borrowed
+    /// one gets its own now.
+    pub(super) fn own_borrowed(&mut self, it: Item) {
+        if self.is_borrowed(it) {
+            E::refcount(self, self.im.clone, it);
+        }
+    }
+}
 
 impl Lower<'_, '_, '_, Ordinary> {
     /// CALL / CALL_FUNCTION: the helper makes the frame; the callee's

@@ -428,6 +428,8 @@ pub(super) fn value_shape(instr: &Instr) -> Option<ValueShape> {
         Instr::Concat(_) => (2, 0, STR),
         Instr::SetIndex(_) => (3, 0, LIST),
         Instr::SetField(OptField(Some(a))) => (2, a as *const ttvm_runtime::Atom as i64, OBJECT),
+        // The key on the stack (`obj v key`): `aux` 0.
+        Instr::SetField(OptField(None)) => (3, 0, OBJECT),
         _ => return None,
     };
     Some(ValueShape { n, aux, known })

@@ -588,6 +588,7 @@ impl<'p> Lower<'_, '_, '_, Direct<'p>> {
         let first = self.v_tag.len();
         for (i, &it) in items.iter().enumerate() {
             let o = ((first + i) as i64 * super::VALUE_BYTES) as i32;
+            self.own_borrowed(it);
             let tag = self.tag_of(it);
             self.b.ins().store(self.mf, tag, buf, o);
             self.b.ins().store(self.mf, it.pay, buf, o + 8);

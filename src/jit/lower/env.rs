@@ -70,6 +70,10 @@ pub(super) trait FrameEnv: Sized {
     /// heap value out of the slot, as the interpreter does; an environment
     /// holding unboxed values only copies (which is always correct).
     const MOVES: bool = false;
+    /// A LOAD whose value the next instruction only reads pushes it
+    /// without a reference of its own (`Lower::borrow_site`): where values
+    /// are counted, which is where LOADs move.
+    const BORROWS: bool = Self::MOVES;
     /// `LOAD x; <operand>; APPEND|CONCAT; STORE x` is one helper call
     /// (`Helper::Update`, on the frame in memory); otherwise its four
     /// instructions are lowered one by one (the LOAD moves, so the update

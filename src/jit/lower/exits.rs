@@ -130,6 +130,10 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
 
     /// One reference fewer.
     pub(super) fn drop_item(&mut self, it: Item) {
+        if self.is_borrowed(it) {
+            // The variable holds the reference (`calls::borrow_site`).
+            return;
+        }
         E::refcount(self, self.im.drop, it);
     }
 

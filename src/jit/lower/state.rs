@@ -178,6 +178,7 @@ impl Lower<'_, '_, '_, Ordinary> {
     }
 
     pub(super) fn push_mem(&mut self, it: Item) {
+        self.own_borrowed(it);
         let len = self.b.use_var(self.v_len);
         let a = self.addr_of_top(len);
         let tag = match it.known {
