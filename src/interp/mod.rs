@@ -7,6 +7,7 @@
 //! [`Context`], so the next slice resumes exactly there.
 
 pub mod decode;
+mod moves;
 mod trace;
 
 pub use crate::exec::semantics::Proc;
@@ -18,6 +19,10 @@ use crate::exec::ops;
 use crate::exec::semantics::{self, calls, unwind, update_in_place};
 use crate::exec::{Addr, Context, Control, Dpc, Frame, FrameKind, Vm};
 use decode::{Op, Src};
+use moves::{
+    bind, copy, copy_to, drop_at, drop_old, move_to, number, owns_nothing, put, put_float, put_int,
+    put_none, take_old, VALUE_BYTES,
+};
 use std::sync::atomic::{AtomicBool, Ordering};
 use ttvm_runtime::Value;
 
@@ -250,6 +255,19 @@ fn run<const TRACE: bool, const PROFILE: bool>(
             }
         }};
     }
+    // Push a copy of the value at `$src` (evaluated after the stack has
+    // room, so it may point into the stack), one 16-byte move.
+    macro_rules! push_copy {
+        ($src:expr) => {{
+            room!();
+            let src: *const Value = $src;
+            // SAFETY: `sp < end`: room for one more; `src` holds a value.
+            unsafe {
+                copy_to(sp, src);
+                sp = sp.add(1);
+            }
+        }};
+    }
     // The variable slot `slot` of the current frame, or the generic path
     // (which reports an out-of-frame slot or an unset variable).
     macro_rules! slot {
@@ -268,7 +286,8 @@ fn run<const TRACE: bool, const PROFILE: bool>(
         ($s:expr) => {{
             match slot!($s) {
                 Some(v) => {
-                    push!(copy(v));
+                    let v: *const Value = v;
+                    push_copy!(v);
                     ip = ip.wrapping_add(1);
                     continue;
                 }
@@ -288,7 +307,13 @@ fn run<const TRACE: bool, const PROFILE: bool>(
             let top = unsafe { &mut *sp.sub(1) };
             match $f(&*top) {
                 Ok(r) => {
-                    discard(std::mem::replace(top, r));
+                    let top: *mut Value = top;
+                    // SAFETY: the old operand is read out, then replaced.
+                    unsafe {
+                        let old = take_old(top);
+                        put(top, r);
+                        drop_old(old);
+                    }
                     ip = ip.wrapping_add(1);
                 }
                 Err(_) => generic!(),
@@ -308,9 +333,10 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                     // SAFETY: as above; `b` is moved out and dropped once.
                     unsafe {
                         sp = sp.sub(1);
-                        let b = sp.read();
-                        discard(std::mem::replace(&mut *sp.sub(1), r));
-                        discard(b);
+                        drop_at(sp);
+                        let a = take_old(sp.sub(1));
+                        put(sp.sub(1), r);
+                        drop_old(a);
                     }
                     ip = ip.wrapping_add(1);
                 }
@@ -360,9 +386,7 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                     unsafe {
                         ctx.locals.set_len(base);
                         for j in 0..nl {
-                            if let Some(v) = lp.add(j).read() {
-                                discard(v);
-                            }
+                            drop_at(lp.add(j).cast());
                         }
                         bind(lp, size, params, &mut sp);
                         ctx.locals.set_len(base + size);
@@ -411,8 +435,14 @@ fn run<const TRACE: bool, const PROFILE: bool>(
             for ((_, v), &s) in c.captured.iter().zip(c.capture_slots.iter()) {
                 if (s as usize) < nl && !p.param_slots.contains(&s) {
                     // SAFETY: `s < nl`: a callee slot.
-                    let cell = unsafe { &mut *lp.add(s as usize) };
-                    discard_cell(cell.replace(copy(v)));
+                    // SAFETY: `s < nl`: a callee slot, read out, then
+                    // written.
+                    unsafe {
+                        let cell = lp.add(s as usize);
+                        let old = take_old(cell.cast());
+                        copy_to(cell.cast(), v);
+                        drop_old(old);
+                    }
                 }
             }
         }};
@@ -428,7 +458,13 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                 // SAFETY: `x < nl`: a slot of the current frame.
                 let cell = unsafe { &mut *lp.add(x) };
                 if matches!(cell, Some(Value::List(c)) if ttvm_runtime::value::List::ptr_eq(c, $l)) {
-                    drop(cell.take());
+                    let cell: *mut Option<Value> = cell;
+                    // SAFETY: the slot's list dropped in place, the slot
+                    // emptied whole (the STORE reads it in one piece).
+                    unsafe {
+                        drop_at(cell.cast());
+                        put_none(cell);
+                    }
                 }
             }
         }};
@@ -502,8 +538,8 @@ fn run<const TRACE: bool, const PROFILE: bool>(
             // SAFETY: as above; both operands are moved out once.
             unsafe {
                 sp = sp.sub(2);
-                discard(sp.read());
-                discard(sp.add(1).read());
+                drop_at(sp);
+                drop_at(sp.add(1));
                 put_int(sp, r as i64);
                 sp = sp.add(1);
             }
@@ -549,15 +585,15 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                 ip = ip.wrapping_add(1);
             }
             Op::PushConst(k) => {
-                push!(copy(&code.consts[k as usize]));
+                push_copy!(&code.consts[k as usize]);
                 ip = ip.wrapping_add(1);
             }
             Op::Dup => {
                 if sp == st {
                     generic!()
                 }
-                // SAFETY: one operand below `sp`.
-                push!(copy(unsafe { &*sp.sub(1) }));
+                // (One operand below `sp`.)
+                push_copy!(sp.wrapping_sub(1));
                 ip = ip.wrapping_add(1);
             }
             Op::Pop => {
@@ -567,7 +603,7 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                 // SAFETY: one operand below `sp`, moved out once.
                 unsafe {
                     sp = sp.sub(1);
-                    discard(sp.read());
+                    drop_at(sp);
                 }
                 ip = ip.wrapping_add(1);
             }
@@ -583,38 +619,47 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                 if below!(2) {
                     generic!()
                 }
-                // SAFETY: two operands below `sp`.
-                push!(copy(unsafe { &*sp.sub(2) }));
+                // (Two operands below `sp`.)
+                push_copy!(sp.wrapping_sub(2));
                 ip = ip.wrapping_add(1);
             }
             Op::Load(s) => load!(s),
-            // A last use: an Int is copied as by LOAD; anything else goes
-            // through `take_heap` (a heap value leaves the variable).
-            Op::Move(s) => match slot!(s) {
-                Some(Value::Int(n)) => {
-                    let n = *n;
-                    push_int!(n);
-                    ip = ip.wrapping_add(1);
-                }
-                cell => match semantics::vars::take_heap(cell) {
-                    Some(v) => {
-                        push!(v);
-                        ip = ip.wrapping_add(1);
-                    }
+            // A last use: a number is copied as by LOAD, a heap value
+            // leaves the variable (`vars::take_heap`), both as one 16-byte
+            // move; the emptied slot is written whole.
+            Op::Move(s) => {
+                let cell: *mut Option<Value> = match slot!(s) {
                     None => generic!(),
-                },
-            },
+                    cell => cell,
+                };
+                room!();
+                // SAFETY: `cell` holds a value (checked; the stack's growth
+                // does not move the slots); `sp < end`. A heap value is
+                // owned by the stack afterwards, the slot emptied.
+                unsafe {
+                    let v = cell.cast::<Value>();
+                    let heap = !owns_nothing(&*v);
+                    move_to(sp, v);
+                    if heap {
+                        put_none(cell);
+                    }
+                    sp = sp.add(1);
+                }
+                ip = ip.wrapping_add(1);
+            }
             Op::Store(s) => {
                 if sp == st {
                     generic!()
                 }
-                let cell = slot!(s);
-                // SAFETY: one operand below `sp`, moved out once.
-                let v = unsafe {
+                let cell: *mut Option<Value> = slot!(s);
+                // SAFETY: one operand below `sp`, moved into the slot once
+                // (one 16-byte move) after its old contents are read out.
+                unsafe {
                     sp = sp.sub(1);
-                    sp.read()
-                };
-                discard_cell(cell.replace(v));
+                    let old = take_old(cell.cast());
+                    move_to(cell.cast(), sp);
+                    drop_old(old);
+                }
                 ip = ip.wrapping_add(1);
             }
             Op::Add => arith!(Arith::Add),
@@ -674,12 +719,15 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                     // SAFETY: two operands below `sp`.
                     if let (Value::List(l), Value::Int(k)) = unsafe { (&*sp.sub(2), &*sp.sub(1)) } {
                         if let Some(v) = l.get(*k as usize).filter(|_| *k >= 0) {
-                            let v = copy(v);
+                            let v: *const Value = v;
                             // SAFETY: the Int needs no drop; the list is
-                            // replaced (and dropped) once.
+                            // read out, then replaced by the element (its
+                            // reference counted first) and dropped once.
                             unsafe {
                                 sp = sp.sub(1);
-                                discard(std::mem::replace(&mut *sp.sub(1), v));
+                                let l = take_old(sp.sub(1));
+                                copy_to(sp.sub(1), v);
+                                drop_old(l);
                             }
                             ip = ip.wrapping_add(1);
                             continue;
@@ -721,11 +769,14 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                         release!(x, l);
                         // SAFETY: the value moves into the list, once;
                         // the index is an Int (nothing to drop).
-                        let v = unsafe {
+                        // (One 16-byte move into the element.)
+                        unsafe {
                             sp = sp.sub(2);
-                            sp.add(1).read()
-                        };
-                        l.make_mut()[k as usize] = v;
+                            let e: *mut Value = &mut l.make_mut()[k as usize];
+                            let old = take_old(e);
+                            move_to(e, sp.add(1));
+                            drop_old(old);
+                        }
                         ip = ip.wrapping_add(1);
                     }
                     _ => generic!(),
@@ -738,8 +789,19 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                     // SAFETY: one operand below `sp`.
                     let top = unsafe { &mut *sp.sub(1) };
                     if let Value::Object(o) = top {
-                        let v = site.get(o, name).map_or(Value::Null, copy);
-                        discard(std::mem::replace(top, v));
+                        let f: Option<*const Value> = site.get(o, name).map(|f| f as *const Value);
+                        let top: *mut Value = top;
+                        // SAFETY: the object is read out, then replaced by
+                        // the field (its reference counted first) and
+                        // dropped once.
+                        unsafe {
+                            let o = take_old(top);
+                            match f {
+                                Some(f) => copy_to(top, f),
+                                None => top.write(Value::Null),
+                            }
+                            drop_old(o);
+                        }
                         ip = ip.wrapping_add(1);
                         continue;
                     }
@@ -766,7 +828,12 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                     // SAFETY: `store < nl`: a slot of the current frame.
                     let cell = unsafe { &mut *lp.add(store as usize) };
                     if matches!(cell, Some(Value::Object(x)) if std::sync::Arc::ptr_eq(x, o)) {
-                        discard(cell.take().expect("checked"));
+                        let cell: *mut Option<Value> = cell;
+                        // SAFETY: as in `release!`.
+                        unsafe {
+                            drop_at(cell.cast());
+                            put_none(cell);
+                        }
                     }
                 }
                 // SAFETY: the value below `sp`, moved out once; `o` is the
@@ -783,33 +850,35 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                 if sp == st {
                     generic!()
                 }
-                // SAFETY: one operand below `sp`, moved out once.
-                let v = unsafe {
+                // SAFETY: one operand below `sp`, dropped in place once.
+                let truthy = unsafe {
                     sp = sp.sub(1);
-                    sp.read()
+                    let truthy = (*sp).is_truthy();
+                    drop_at(sp);
+                    truthy
                 };
-                ip = if v.is_truthy() {
+                ip = if truthy {
                     ip.wrapping_add(1)
                 } else {
                     ops.wrapping_add(t as usize)
                 };
-                discard(v);
             }
             Op::Jnz(t) => {
                 if sp == st {
                     generic!()
                 }
-                // SAFETY: one operand below `sp`, moved out once.
-                let v = unsafe {
+                // SAFETY: one operand below `sp`, dropped in place once.
+                let truthy = unsafe {
                     sp = sp.sub(1);
-                    sp.read()
+                    let truthy = (*sp).is_truthy();
+                    drop_at(sp);
+                    truthy
                 };
-                ip = if v.is_truthy() {
+                ip = if truthy {
                     ops.wrapping_add(t as usize)
                 } else {
                     ip.wrapping_add(1)
                 };
-                discard(v);
             }
             Op::Call(site) => {
                 let site = &code.calls[site as usize];
@@ -917,9 +986,7 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                     unsafe {
                         ctx.locals.set_len(base);
                         for j in 0..nl {
-                            if let Some(v) = lp.add(j).read() {
-                                discard(v);
-                            }
+                            drop_at(lp.add(j).cast());
                         }
                         ctx.frames.set_len(depth - 1);
                         let nb = ctx.frames.last().unwrap_unchecked().base as usize;
@@ -1046,8 +1113,8 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                 // SAFETY: as above; both operands are moved out once.
                 unsafe {
                     sp = sp.sub(2);
-                    discard(sp.read());
-                    discard(sp.add(1).read());
+                    drop_at(sp);
+                    drop_at(sp.add(1));
                 }
                 ip = if jump {
                     ops.wrapping_add(target as usize)
@@ -1061,18 +1128,22 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                 // then the operator unfused.
                 if sp != st {
                     // SAFETY: one operand below `sp`.
-                    let a = unsafe { &mut *sp.sub(1) };
+                    let a = unsafe { &*sp.sub(1) };
+                    // (The result written whole: the next op reads it
+                    // in one piece.)
                     match (a, slot!(slot)) {
                         (Value::Int(x), Some(Value::Int(b))) => {
                             if let Some(r) = op.ints(*x, *b) {
-                                *x = r;
+                                // SAFETY: the operand is a number.
+                                unsafe { put_int(sp.sub(1), r) };
                                 ip = ip.wrapping_add(2);
                                 continue;
                             }
                         }
                         (Value::Float(x), Some(Value::Float(b))) => {
                             if let Some(r) = op.floats(*x, *b) {
-                                *x = r;
+                                // SAFETY: the operand is a number.
+                                unsafe { put_float(sp.sub(1), r) };
                                 ip = ip.wrapping_add(2);
                                 continue;
                             }
@@ -1103,7 +1174,7 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                 // SAFETY: as above; the operand is moved out once.
                 unsafe {
                     sp = sp.sub(1);
-                    discard(sp.read());
+                    drop_at(sp);
                 }
                 ip = if jump {
                     ops.wrapping_add(target as usize)
@@ -1115,11 +1186,14 @@ fn run<const TRACE: bool, const PROFILE: bool>(
             // other case the LOAD runs and the ops behind it unfused.
             Op::GetFieldLocal { slot, k } => {
                 let (name, site) = (&code.atoms[k as usize], &code.sites[k as usize]);
-                let v = match slot!(slot) {
-                    Some(Value::Object(o)) => site.get(o, name).map_or(Value::Null, copy),
+                let f: Option<*const Value> = match slot!(slot) {
+                    Some(Value::Object(o)) => site.get(o, name).map(|f| f as *const Value),
                     _ => load!(slot),
                 };
-                push!(v);
+                match f {
+                    Some(f) => push_copy!(f),
+                    None => push!(Value::Null),
+                }
                 ip = ip.wrapping_add(2);
             }
             Op::LenLocal(slot) => {
@@ -1135,19 +1209,19 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                     Some(Value::Int(k)) => *k as u64,
                     _ => load!(slot),
                 };
-                let v = match slot!(slot) {
-                    Some(Value::List(l)) if k < l.len() as u64 => copy(&l[k as usize]),
+                let v: *const Value = match slot!(slot) {
+                    Some(Value::List(l)) if k < l.len() as u64 => &l[k as usize],
                     _ => load!(slot),
                 };
-                push!(v);
+                push_copy!(v);
                 ip = ip.wrapping_add(3);
             }
             Op::IndexLocalInt { slot, k } => {
-                let v = match slot!(slot) {
-                    Some(Value::List(l)) if (k as usize) < l.len() => copy(&l[k as usize]),
+                let v: *const Value = match slot!(slot) {
+                    Some(Value::List(l)) if (k as usize) < l.len() => &l[k as usize],
                     _ => load!(slot),
                 };
-                push!(v);
+                push_copy!(v);
                 ip = ip.wrapping_add(3);
             }
             Op::CallLocal(slot) => {
@@ -1197,143 +1271,5 @@ fn run<const TRACE: bool, const PROFILE: bool>(
                 ip = ip.wrapping_add(4);
             }
         }
-    }
-}
-
-/// The frame's `size` slots at `lp` made empty, then the top
-/// `params.len()` operands below `*sp` moved into the parameters' slots
-/// (the last operand to the last parameter), `*sp` lowered past them.
-///
-/// # Safety
-/// `lp` is valid for `size` slot writes (their old contents already
-/// dropped or uninitialised), every parameter slot is below `size`, and
-/// `params.len()` initialised operands are below `*sp`.
-#[inline(always)]
-unsafe fn bind(lp: *mut Option<Value>, size: usize, params: &[u32], sp: &mut *mut Value) {
-    // SAFETY: by the caller.
-    unsafe {
-        for j in 0..size {
-            lp.add(j).write(None);
-        }
-        *sp = sp.sub(params.len());
-        for (i, &slot) in params.iter().enumerate() {
-            // A parameter named twice: the last operand wins (as in
-            // `calls::call`), the earlier one is dropped.
-            let cell = &mut *lp.add(slot as usize);
-            discard_cell(cell.replace(sp.add(i).read()));
-        }
-    }
-}
-
-/// Bytes of a [`Value`] (the stack pointers step by one value).
-const VALUE_BYTES: usize = std::mem::size_of::<Value>();
-
-/// A copy of `v`: a Null, Bool, Int or Float bit for bit (inline: the
-/// compiler calls `Value`'s `Clone` out of line, which dispatches on the
-/// tag again through a jump table), a heap value by its reference count.
-#[inline(always)]
-fn copy(v: &Value) -> Value {
-    match v {
-        // SAFETY: these variants own nothing: a bitwise copy is a value of
-        // its own.
-        Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_) => unsafe {
-            std::ptr::read(v)
-        },
-        v => v.clone(),
-    }
-}
-
-/// An Int or a Float as an `f64` (the `_F` operators' operands).
-#[inline(always)]
-fn number(v: &Value) -> Option<f64> {
-    match v {
-        Value::Int(i) => Some(*i as f64),
-        Value::Float(f) => Some(*f),
-        _ => None,
-    }
-}
-
-/// Drop `v`, doing nothing inline for a Null, Bool, Int or Float (the
-/// compiler calls `Value`'s drop glue out of line, and it dispatches on
-/// the tag again through a jump table). The test is on the tag byte and
-/// the heap case a call of its own: written as a `match` with `drop` in
-/// one arm, the optimiser folded both arms into one call of the drop glue,
-/// so every STORE over a number made an out-of-line call (n-body: 210 per
-/// step).
-#[inline(always)]
-fn discard(v: Value) {
-    if owns_nothing(&v) {
-        std::mem::forget(v)
-    } else {
-        drop_heap(v)
-    }
-}
-
-/// [`discard`] for a variable's old contents (`None`: an unset one).
-#[inline(always)]
-fn discard_cell(v: Option<Value>) {
-    if let Some(v) = v {
-        discard(v)
-    }
-}
-
-/// Whether `v` is a Null, Bool, Int or Float (by its tag byte).
-#[inline(always)]
-fn owns_nothing(v: &Value) -> bool {
-    const _: () = assert!(Value::TAG_OFFSET == 0);
-    // SAFETY: a `Value`'s first byte is its tag (`Value::TAG_OFFSET`).
-    let tag = unsafe { *(v as *const Value).cast::<u8>() };
-    tag <= ttvm_runtime::value::tag::FLOAT
-}
-
-/// The drop of a heap value, out of line.
-#[inline(never)]
-fn drop_heap(v: Value) {
-    drop(v)
-}
-
-/// Write `Value::Float(f)` to `p` as one 16-byte store (see [`put_int`]).
-///
-/// # Safety
-/// As for [`put_int`].
-#[inline(always)]
-unsafe fn put_float(p: *mut Value, f: f64) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: as in `put_int`, with the Float tag.
-    unsafe {
-        use std::arch::x86_64::{_mm_set_epi64x, _mm_storeu_si128};
-        let tag = ttvm_runtime::value::tag::FLOAT as i64;
-        _mm_storeu_si128(p.cast(), _mm_set_epi64x(f.to_bits() as i64, tag));
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    // SAFETY: by the caller.
-    unsafe {
-        p.write(Value::Float(f))
-    }
-}
-
-/// Write `Value::Int(n)` to `p` as one 16-byte store (x86-64). Written as
-/// tag and payload apart, an Int is read back whole by the next op that
-/// moves it (SEND, STORE), and that 16-byte load cannot be served from two
-/// pending stores: a failed store-to-load forwarding, ~6 % of a ring hop.
-///
-/// # Safety
-/// `p` is valid for a write of a `Value`, and what it holds (if anything)
-/// needs no drop.
-#[inline(always)]
-unsafe fn put_int(p: *mut Value, n: i64) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: SSE2 is part of x86-64; the bytes are a valid Int: the tag
-    // byte first (the padding after it zero), the payload at 8.
-    unsafe {
-        use std::arch::x86_64::{_mm_set_epi64x, _mm_storeu_si128};
-        const _: () = assert!(Value::TAG_OFFSET == 0 && Value::PAYLOAD_OFFSET == 8);
-        let tag = ttvm_runtime::value::tag::INT as i64;
-        _mm_storeu_si128(p.cast(), _mm_set_epi64x(n, tag));
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    // SAFETY: by the caller.
-    unsafe {
-        p.write(Value::Int(n))
     }
 }
