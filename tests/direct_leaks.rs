@@ -118,6 +118,13 @@ fn direct_entries_holding_heap_values_leak_nothing() {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/programs/jit/field_keys_direct.ttvm"
     ));
+    // INDEX taking an element out of a list that is written back (issue
+    // 15, src/jit/lower/takes.rs): the element's reference moves, Null
+    // holds its place, the write-back or the list's end lets go of both.
+    leaks_nothing(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/programs/jit/list_take.ttvm"
+    ));
 }
 
 fn leaks_nothing(path: &str) {

@@ -122,6 +122,23 @@ fn clif_field_write() {
 }
 
 #[test]
+fn clif_list_take() {
+    // INDEX of a list that is written back (issue 15, src/jit/lower/takes.rs)
+    // in a direct entry: the list's tag and the index's, the index against
+    // the length, the element's tag and payload; then the list's count
+    // against 2 (held by `l` and the operand only): Null stored over the
+    // element, which moves out uncounted; otherwise the element cloned.
+    // Then the list operand dropped and, at the write-back, SET_INDEX
+    // through the `value` helper.
+    let src = "PUSH_INT 1\nMAKE_LIST 1\nMAKE_LIST 1\nPUSH_INT 0\nCALL put l j\nPRINT\nHALT\nLABEL put\nLOAD l\nLOAD j\nINDEX\nSTORE b\nLOAD l\nLOAD j\nLOAD b\nSET_INDEX\nRET\n";
+    let p = ttvm::load_source("snapshot.ttvm", src).expect("assembles");
+    let ir = ttvm::engine::direct_clif_of(Arc::new(p), 7).expect("lowers");
+    assert!(ir.contains("icmp_imm eq"), "the count test");
+    let addr = regex::Regex::new(r"0x[0-9a-f]{4}(_[0-9a-f]{4}){2,3}").unwrap();
+    insta::assert_snapshot!(addr.replace_all(&ir, "ADDR"));
+}
+
+#[test]
 fn clif_closure_call() {
     // A direct entry calling a closure (issue 15): the callee's tag
     // (Closure), its prototype against the candidate's (the MAKE_LAMBDA's),

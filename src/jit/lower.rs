@@ -45,6 +45,7 @@ mod exits;
 mod facts;
 pub(super) use facts::successors;
 mod state;
+mod takes;
 mod values;
 mod vars;
 
@@ -478,7 +479,7 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
             | Instr::Min(_)
             | Instr::Max(_) => self.math(instr, dpc),
             Instr::Len(_) => self.len(dpc),
-            Instr::Index(_) => self.index(dpc),
+            Instr::Index(_) => self.index(at, dpc),
             Instr::GetField(_) | Instr::HasField(_) => self.read_field(at, dpc, instr),
             Instr::Not(_) => {
                 let [a] = self.operands_n::<1>(dpc);

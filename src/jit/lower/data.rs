@@ -83,10 +83,20 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         self.push_int(n);
     }
 
-    /// INDEX: a list's element at an Int in bounds inline (cloned),
-    /// anything else through the helper.
-    pub(super) fn index(&mut self, dpc: u32) {
+    /// INDEX: a list's element at an Int in bounds inline (cloned, or
+    /// taken out of a list that only its variable and this operand hold
+    /// when the place is written back before anything reads the list:
+    /// `takes`), anything else through the helper.
+    pub(super) fn index(&mut self, pc: u32, dpc: u32) {
         let [x, i] = self.operands_n::<2>(dpc);
+        // The operands are variables' values, loaded in this block (the
+        // list's with one more reference: counted environments only).
+        let take = E::MOVES
+            && ttvm_runtime::value::strong_count_offset().is_some()
+            && match (x.slot, i.slot) {
+                (Some(l), Some(j)) => super::takes::may_take(self.input.program, pc as usize, l, j),
+                _ => false,
+            };
         let layout = List::layout();
         let join = self.b.create_block();
         self.b.append_block_param(join, I8);
@@ -117,6 +127,27 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
             known: None,
             slot: None,
         };
+        if take {
+            // Held by the variable and this operand only (2): the element
+            // moves out with its reference and Null takes its place.
+            let taken = self.b.create_block();
+            let shared = self.b.create_block();
+            let count = self.b.ins().load(I64, self.mf, x.pay, layout.count);
+            let two = self.b.ins().icmp_imm(IntCC::Equal, count, 2);
+            self.b.ins().brif(two, taken, &[], shared, &[]);
+            self.b.switch_to_block(taken);
+            let null = self
+                .b
+                .ins()
+                .iconst(I8, ttvm_runtime::value::tag::NULL as i64);
+            let zero = self.b.ins().iconst(I64, 0);
+            self.b.ins().store(self.mf, null, at, 0);
+            self.b.ins().store(self.mf, zero, at, 8);
+            self.b
+                .ins()
+                .jump(join, &[BlockArg::Value(tag), BlockArg::Value(pay)]);
+            self.b.switch_to_block(shared);
+        }
         self.clone_item(elem);
         self.b
             .ins()
