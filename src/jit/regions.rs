@@ -276,7 +276,7 @@ fn engine_entry(p: &Program, a: u32) -> bool {
     // edges of the loop's branch, and Cranelift's register allocator then
     // moves the loop-carried values on the back edge (count.ttvm: 3 more
     // instructions per iteration, +30%).
-    if prev.branch().is_some_and(|(_, t)| t as usize <= i - 1) {
+    if prev.branch().is_some_and(|(_, t)| (t as usize) < i) {
         return true;
     }
     let internal = prev.target().is_some() || op.no_fallthrough() || !op.ends_block();
