@@ -521,6 +521,10 @@ impl HelperImpl for Impls {
     /// lowering): the result in `out`, or 0 when it raises.
     #[inline]
     unsafe fn data(op: u32, a_tag: u64, a_pay: u64, b_tag: u64, b_pay: u64, out: *mut u64) -> u32 {
+        // `DATA_OWNED`: the operands are given, not lent, when there is a
+        // result.
+        let owned = op & crate::jit::DATA_OWNED != 0;
+        let op = op & !crate::jit::DATA_OWNED;
         let (a, b) = (raw_value(a_tag, a_pay), raw_value(b_tag, b_pay));
         // SAFETY: compiled code passes values it holds (borrowed here: not
         // dropped) and a 16-byte, 8-aligned buffer.
@@ -564,6 +568,12 @@ impl HelperImpl for Impls {
             match r {
                 Ok(v) => {
                     std::ptr::write(out as *mut Value, v);
+                    if owned {
+                        // SAFETY: compiled code gave up its references
+                        // (`DATA_OWNED`), one per operand.
+                        drop(ManuallyDrop::into_inner(a));
+                        drop(ManuallyDrop::into_inner(b));
+                    }
                     1
                 }
                 Err(_) => 0,

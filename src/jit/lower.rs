@@ -12,10 +12,12 @@
 //! whose calls first try the callee's return paths inline, `inline`).
 //!
 //! Ordinary code:
-//! - Every basic block of the unit (SPEC §4.6) is a Cranelift block and an
-//!   entry: the function starts with a `br_table` on the entry block index,
-//!   so the engine can enter at any block start (first call, loop header
-//!   reached in the interpreter, resume after preemption, after a call).
+//! - Every basic block of the unit (SPEC §4.6) is a Cranelift block; the
+//!   function starts with a `br_table` on the entry index over the blocks
+//!   the engine can enter (`regions::UnitPlan::entries`: first call, loop
+//!   header reached in the interpreter, after a call, a catch block, …;
+//!   not the blocks only the unit's own edges reach) and the resume
+//!   points.
 //! - Each block starts like the interpreter's `Charge`: preempt when the
 //!   budget is ≤ 0, subtract the block's cost, check the operand-stack limit
 //!   (and make room for the block's pushes, so pushes need no checks).
@@ -247,6 +249,8 @@ struct Lower<'a, 'b, 'c, E: FrameEnv> {
     blocks: HashMap<u32, ir::Block>,
     /// Returns its one parameter (a status word).
     ret_block: Option<ir::Block>,
+    /// The shared exits of block starts (`exits`): preempt, make room.
+    prologue_exits: Option<(ir::Block, ir::Block)>,
     /// Where an inline RET goes on in a block of this function (`calls`),
     /// once made: its parameter is the return address.
     ret_dispatch: Option<ir::Block>,
@@ -323,6 +327,7 @@ impl<'a, 'b, 'c, E: FrameEnv> Lower<'a, 'b, 'c, E> {
             in_regs: vec![true; slots],
             blocks: HashMap::new(),
             ret_block: None,
+            prologue_exits: None,
             ret_dispatch: None,
             mf: MemFlags::trusted(),
             mode,

@@ -4,7 +4,8 @@
 //! the instructions that can run in one frame, found by following
 //! fall-through, jumps and catch labels. It is what a function is in a
 //! language without function boundaries. A unit is compiled into one
-//! native function that can be entered at any of its basic blocks.
+//! native function that can be entered at each of its basic blocks the
+//! engine can reach (`regions::UnitPlan::entries`) and at its receives.
 //!
 //! Hotness: each unit counts entries into its *header* blocks (call
 //! targets and loop headers — targets of backward jumps) while it runs in
@@ -45,6 +46,14 @@ fn generator_failed(p: Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_default();
     format!("the code generator failed: {why}")
 }
+
+/// A bit of the `data` helper's opcode argument: the helper takes the
+/// operands (drops them) when it answers a result, instead of borrowing
+/// them; when it answers that the instruction raises they stay compiled
+/// code's. The comparisons' slow path uses it, so that no reference-count
+/// code for two operands of unknown kinds is inlined at every comparison
+/// site (docs/JIT.md, "Comparisons of other values").
+pub const DATA_OWNED: u32 = 1 << 16;
 
 /// Units larger than this stay in the interpreter.
 const MAX_UNIT_INSTRUCTIONS: usize = 100_000;
@@ -299,14 +308,15 @@ impl Jit {
         } else {
             direct::site_arities(p)
         };
-        // The entry table of each: its blocks, its resume points, its
+        // The entry table of each: its blocks the engine can enter
+        // (`regions::UnitPlan::entries`), its resume points, its
         // continuation.
         let mut blocks = vec![None; layout.len()];
         for (u, unit) in units.iter().enumerate() {
             let plan = &unit.plan;
             // Block starts count toward hotness when they are headers or
             // entered from another part, a continuation always.
-            let starts = plan.blocks.iter().map(|&a| {
+            let starts = plan.entries.iter().map(|&a| {
                 let i = a as usize;
                 (layout.dpc(Addr(a)), header[i] || part_entry[i], false)
             });
@@ -666,7 +676,7 @@ impl Jit {
                 u.code.store(c.code, Ordering::Release);
                 let p = &*self.program;
                 let l = &self.layout;
-                let starts = u.plan.blocks.iter().map(|&a| l.dpc(Addr(a)));
+                let starts = u.plan.entries.iter().map(|&a| l.dpc(Addr(a)));
                 let resumes = u.plan.resumes.iter().map(|&a| l.resume(Addr(a)));
                 let cont = u.plan.cont.map(|a| l.dpc(Addr(a)));
                 for dpc in starts.chain(resumes).chain(cont) {

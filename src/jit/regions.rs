@@ -62,6 +62,11 @@ pub(crate) struct UnitPlan {
     pub layout: u32,
     /// Program addresses of the block starts, ascending.
     pub blocks: Vec<u32>,
+    /// The block starts the engine can enter ([`engine_entry`]), ascending:
+    /// the first entries of the entry table. The other blocks are reached
+    /// only by the unit's own jumps, branches and fall-through, so they need
+    /// no entry (a smaller function for Cranelift: see docs/JIT.md).
+    pub entries: Vec<u32>,
     /// Program addresses of its receives and SLEEPs: a process waiting in
     /// one resumes there (entries after the blocks in the entry table).
     pub resumes: Vec<u32>,
@@ -150,6 +155,7 @@ pub(super) fn plans(p: &Program, max_size: usize, max_slots: usize) -> Plans {
             plans.push(UnitPlan {
                 layout: layout as u32,
                 blocks: mine.to_vec(),
+                entries: Vec::new(),
                 resumes: Vec::new(),
                 size: 0,
                 tiny: false,
@@ -165,6 +171,7 @@ pub(super) fn plans(p: &Program, max_size: usize, max_slots: usize) -> Plans {
             plans.push(UnitPlan {
                 layout: layout as u32,
                 blocks: Vec::new(),
+                entries: Vec::new(),
                 resumes: Vec::new(),
                 size: 0,
                 tiny: false,
@@ -213,14 +220,67 @@ pub(super) fn plans(p: &Program, max_size: usize, max_slots: usize) -> Plans {
             busy[u] = true;
         }
     }
+    let header = p.headers();
+    let mut catch = vec![false; n];
+    for instr in &p.code {
+        if let Instr::Try(t) = instr {
+            if let Some(c) = catch.get_mut(t.0 as usize) {
+                *c = true;
+            }
+        }
+    }
     for (u, plan) in plans.iter_mut().enumerate() {
         plan.tiny = plan.size <= TINY && !busy[u] && plan.part.is_none();
+        let first = plan.blocks.first().copied();
+        plan.entries = plan
+            .blocks
+            .iter()
+            .copied()
+            .filter(|&a| {
+                let i = a as usize;
+                Some(a) == first || header[i] || part_entry[i] || catch[i] || engine_entry(p, a)
+            })
+            .collect();
     }
     Plans {
         plans,
         part_entry,
         plan_of,
     }
+}
+
+/// Whether the block at `a` can be reached other than by its unit's own
+/// jumps, branches and fall-through, so that the engine may enter it: true
+/// unless the instruction before it is in the same frame layout and is a
+/// jump or branch, an instruction after which control never falls
+/// through, or one that does not end a block (the block starts at a
+/// label). After a CALL, SEND, SPAWN, a receive or any other instruction
+/// that ends a block and falls through, the process may go on through the
+/// engine (a call returned through it, a helper answered `CONTINUE`, the
+/// slice ended there), so those blocks stay entries; so does a loop's exit
+/// after its backward branch (for the register allocator, see below). Headers (loop headers
+/// and function entries), blocks entered from another part and catch
+/// blocks are entries too (the caller adds them). A block that is not an
+/// entry and where a slice starts (the process was preempted there, or
+/// left compiled code for the interpreter just before it) runs
+/// interpreted up to the next entry, as code not yet compiled does.
+fn engine_entry(p: &Program, a: u32) -> bool {
+    let i = a as usize;
+    if i == 0 || p.layout_of[i - 1] != p.layout_of[i] {
+        return true;
+    }
+    let prev = &p.code[i - 1];
+    let op = prev.opcode();
+    // A loop's exit after its backward branch stays an entry: reached only
+    // from the loop, its values would be the loop's own, live out of both
+    // edges of the loop's branch, and Cranelift's register allocator then
+    // moves the loop-carried values on the back edge (count.ttvm: 3 more
+    // instructions per iteration, +30%).
+    if prev.branch().is_some_and(|(_, t)| (t as usize) < i) {
+        return true;
+    }
+    let internal = prev.target().is_some() || op.no_fallthrough() || !op.ends_block();
+    !internal
 }
 
 /// The compile cost of instruction `i` in a frame of `slots` variables:

@@ -402,6 +402,17 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         operands: &[Item],
         dpc: u32,
     ) -> (ir::Value, ir::Value) {
+        self.data_helper_with(op as u32, operands, dpc)
+    }
+
+    /// [`Lower::data_helper`] with the opcode argument as given (it may
+    /// carry `jit::DATA_OWNED`).
+    pub(super) fn data_helper_with(
+        &mut self,
+        op: u32,
+        operands: &[Item],
+        dpc: u32,
+    ) -> (ir::Value, ir::Value) {
         let slot = self.out_slot();
         let out = self.b.ins().stack_addr(I64, slot, 0);
         let opn = self.b.ins().iconst(I32, op as i64);

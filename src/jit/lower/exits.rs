@@ -3,10 +3,11 @@
 //! statuses and the start of its blocks (SPEC §4.6 charging).
 
 use super::{FrameEnv, Item, Lower, Ordinary, FIRST_HEAP, HEAP_KINDS, NULL};
+use crate::exec::native::off;
 use crate::exec::native::status;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I32, I64, I8};
-use cranelift_codegen::ir::{self, InstBuilder};
+use cranelift_codegen::ir::{self, BlockArg, InstBuilder};
 
 impl<E: FrameEnv> Lower<'_, '_, '_, E> {
     // ---- exits ------------------------------------------------------------
@@ -228,28 +229,83 @@ impl Lower<'_, '_, '_, Ordinary> {
     // ---- blocks -------------------------------------------------------------
 
     /// SPEC §4.6 at a block start, exactly as the interpreter's `Charge`.
+    ///
+    /// The cold paths — preempting when the budget is spent, and making
+    /// room on the operand stack (or raising `stack overflow`) when the
+    /// block's pushes may not fit — are the same for every block but for
+    /// the block's address and cost, and at a block start nothing is on
+    /// the virtual stack: each block only jumps to one shared block of the
+    /// function with those (`prologue_exits`, emitted at the end by
+    /// [`Lower::finish_prologue_exits`]). Per block that is two jumps
+    /// instead of three cold blocks with two helper calls: less code for
+    /// Cranelift (issue 15, compile cost), the same path at run time.
     pub(super) fn block_prologue(&mut self, start: u32) {
         let p = self.input.program;
         let cost = p.block_cost[start as usize] as i64;
         let charge_pc = self.input.dpc(start);
-        // Preempt when the budget is spent.
+        let (preempt, room) = self.prologue_exits();
         let budget = self.b.use_var(self.v_budget);
+        let len = self.b.use_var(self.v_len);
+        // Preempt when the budget is spent.
         self.if_spent(budget, |l| {
-            l.save_state();
-            l.set_pc(charge_pc);
-            l.ret_const(status::PREEMPT);
+            let pc = l.b.ins().iconst(I32, charge_pc as i64);
+            let args = [pc, len, budget].map(BlockArg::Value);
+            l.b.ins().jump(preempt, &args);
         });
         let charged = self.b.ins().iadd_imm(budget, -cost);
         // The stack limit, and room for this block's pushes.
-        let len = self.b.use_var(self.v_len);
         let lim = self.b.use_var(self.v_lim);
         let want = self.b.ins().iadd_imm(len, 2 * cost);
         let over = self.b.ins().icmp(IntCC::UnsignedGreaterThan, want, lim);
-        let slow = self.b.create_block();
-        self.b.set_cold_block(slow);
-        let body = self.b.create_block();
-        self.b.ins().brif(over, slow, &[], body, &[]);
-        self.b.switch_to_block(slow);
+        self.cold_if(over, |l| {
+            let pc = l.b.ins().iconst(I32, charge_pc as i64);
+            let n = l.b.ins().iconst(I64, 2 * cost);
+            let args = [pc, len, budget, n].map(BlockArg::Value);
+            l.b.ins().jump(room, &args);
+        });
+        self.b.def_var(self.v_budget, charged);
+    }
+
+    /// The function's two shared block-start exits (made at first use):
+    /// *preempt* `(pc, len, budget)` and *room* `(pc, len, budget, n)`,
+    /// where `budget` is not yet charged and `n` is twice the block's cost.
+    fn prologue_exits(&mut self) -> (ir::Block, ir::Block) {
+        if let Some(b) = self.prologue_exits {
+            return b;
+        }
+        let preempt = self.b.create_block();
+        let room = self.b.create_block();
+        self.b.set_cold_block(preempt);
+        self.b.set_cold_block(room);
+        self.b.append_block_param(preempt, I32);
+        self.b.append_block_param(room, I32);
+        for _ in 0..2 {
+            self.b.append_block_param(preempt, I64);
+        }
+        for _ in 0..3 {
+            self.b.append_block_param(room, I64);
+        }
+        self.prologue_exits = Some((preempt, room));
+        (preempt, room)
+    }
+
+    /// The code of the shared block-start exits, when a block used them.
+    pub(super) fn finish_prologue_exits(&mut self) {
+        let Some((preempt, room)) = self.prologue_exits else {
+            return;
+        };
+        // The budget is spent: the process resumes at the block with a
+        // fresh budget, in whichever tier.
+        self.b.switch_to_block(preempt);
+        let [pc, len, budget] = [0, 1, 2].map(|i| self.b.block_params(preempt)[i]);
+        self.env_store(len, off::LEN);
+        self.env_store(budget, off::BUDGET);
+        self.env_store(pc, off::PC);
+        self.ret_const(status::PREEMPT);
+
+        self.b.switch_to_block(room);
+        let [pc, len, budget, n] = [0, 1, 2, 3].map(|i| self.b.block_params(room)[i]);
+        let want = self.b.ins().iadd(len, n);
         let max = self.b.ins().iconst(I64, self.input.max_stack as i64);
         let too_deep = self.b.ins().icmp(IntCC::UnsignedGreaterThan, want, max);
         let raise = self.b.create_block();
@@ -257,24 +313,24 @@ impl Lower<'_, '_, '_, Ordinary> {
         let grow = self.b.create_block();
         self.b.set_cold_block(grow);
         self.b.ins().brif(too_deep, raise, &[], grow, &[]);
-        self.b.switch_to_block(raise);
         // Charged, then `stack overflow`, as interpreted.
-        self.b.def_var(self.v_budget, charged);
-        let d = self.b.ins().iconst(I32, charge_pc as i64);
+        self.b.switch_to_block(raise);
+        let cost = self.b.ins().ushr_imm(n, 1);
+        let charged = self.b.ins().isub(budget, cost);
+        self.env_store(len, off::LEN);
+        self.env_store(charged, off::BUDGET);
         let env = self.env;
-        let st = self.call_helper(self.im.overflow, &[env, d]);
+        let call = self.b.ins().call(self.im.overflow, &[env, pc]);
+        let st = self.b.inst_results(call)[0];
         self.ret(st);
         // Make room and enter the block again (uncharged): no helper call
         // in the block's own path, so loops keep their values in registers.
         self.b.switch_to_block(grow);
-        self.b.def_var(self.v_budget, budget);
-        let n = self.b.ins().iconst(I64, 2 * cost);
-        self.save_state();
+        self.env_store(len, off::LEN);
+        self.env_store(budget, off::BUDGET);
         self.b.ins().call(self.im.reserve, &[env, n]);
-        self.set_pc(charge_pc);
+        self.env_store(pc, off::PC);
         self.ret_const(status::CONTINUE);
-        self.b.switch_to_block(body);
-        self.b.def_var(self.v_budget, charged);
     }
 
     /// The entry of a part that starts at `at`, in the middle of a block

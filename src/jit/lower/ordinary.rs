@@ -313,6 +313,7 @@ impl Lower<'_, '_, '_, Ordinary> {
             let assume = self.assume;
             self.lower_block(start, assume.get(&start).map(Vec::as_slice))?;
         }
+        self.finish_prologue_exits();
         self.finish_exceptions();
         Ok(())
     }
@@ -359,9 +360,11 @@ impl Lower<'_, '_, '_, Ordinary> {
         }
         let resume_blocks: Vec<ir::Block> =
             plan.resumes.iter().map(|_| self.b.create_block()).collect();
-        // Blocks with assumptions are entered through a guard.
+        // Blocks with assumptions are entered through a guard. Only the
+        // blocks the engine can enter are in the table (`regions`): the
+        // others are reached by the unit's own edges alone.
         let dispatch: Vec<ir::Block> = plan
-            .blocks
+            .entries
             .iter()
             .map(|a| match self.assume.get(a) {
                 Some(_) => self.b.create_block(),
@@ -369,7 +372,7 @@ impl Lower<'_, '_, '_, Ordinary> {
             })
             .collect();
         self.entries = plan
-            .blocks
+            .entries
             .iter()
             .copied()
             .zip(dispatch.iter().copied())
@@ -404,7 +407,7 @@ impl Lower<'_, '_, '_, Ordinary> {
         let st = self.b.block_params(ret)[0];
         self.b.ins().return_(&[st]);
 
-        for (&a, &stub) in plan.blocks.iter().zip(&dispatch) {
+        for (&a, &stub) in plan.entries.iter().zip(&dispatch) {
             if stub != self.blocks[&a] {
                 self.entry_guard(stub, a);
             }
