@@ -128,12 +128,16 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
             slot: None,
         };
         if take {
-            // Held by the variable and this operand only (2): the element
-            // moves out with its reference and Null takes its place.
+            // Held by the variable and this operand only (2; 1 when the
+            // LOAD pushed it borrowed, `calls::load_borrowed`: the
+            // variable's is then the operand's reference too): the
+            // element moves out with its reference and Null takes its
+            // place.
+            let only = if self.is_borrowed(x) { 1 } else { 2 };
             let taken = self.b.create_block();
             let shared = self.b.create_block();
             let count = self.b.ins().load(I64, self.mf, x.pay, layout.count);
-            let two = self.b.ins().icmp_imm(IntCC::Equal, count, 2);
+            let two = self.b.ins().icmp_imm(IntCC::Equal, count, only);
             self.b.ins().brif(two, taken, &[], shared, &[]);
             self.b.switch_to_block(taken);
             let null = self
