@@ -17,8 +17,6 @@ mod dist_cluster;
 use dist_cluster::programs::{ECHO, STREAM};
 use dist_cluster::*;
 use std::path::PathBuf;
-use std::process::Command;
-use std::time::{Duration, Instant};
 
 #[test]
 fn two_ttvm_nodes_ping_pong() {
@@ -318,20 +316,7 @@ fn two_ttvm_nodes_stream_a_hundred_thousand_each_way_in_order() {
     c.write("stream.ttvm", STREAM);
     c.write("sink.ttvm", SINK);
     let sink = c.ttvm("ttsinka", COOKIE, "sink.ttvm", &[&n.to_string()]);
-    let deadline = Instant::now() + LINE_WAIT;
-    while !String::from_utf8_lossy(
-        &Command::new("epmd")
-            .arg("-names")
-            .env("ERL_EPMD_PORT", c.epmd_port.to_string())
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .contains("name ttsinka ")
-    {
-        assert!(Instant::now() < deadline, "ttsinka never registered");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_registered(&c, "ttsinka");
     let stream = c.ttvm(
         "ttstreamb",
         COOKIE,

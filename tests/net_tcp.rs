@@ -234,6 +234,22 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap()
 }
 
+/// Read `peer` to its end (bounded by its read timeout), checking that
+/// every byte is `byte`; the number of bytes read.
+fn read_all(peer: &mut TcpStream, byte: u8) -> usize {
+    let mut total = 0usize;
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        match peer.read(&mut buf).unwrap() {
+            0 => return total,
+            n => {
+                assert!(buf[..n].iter().all(|&b| b == byte));
+                total += n;
+            }
+        }
+    }
+}
+
 #[test]
 fn a_slow_reader_keeps_the_senders_memory_bounded() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -275,17 +291,7 @@ fn a_slow_reader_keeps_the_senders_memory_bounded() {
     // Now read it all.
     peer.set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
-    let mut total = 0usize;
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        match peer.read(&mut buf).unwrap() {
-            0 => break,
-            n => {
-                assert!(buf[..n].iter().all(|&b| b == b'x'));
-                total += n;
-            }
-        }
-    }
+    let total = read_all(&mut peer, b'x');
     assert_eq!(total, 1024 * 65536);
     assert_eq!(
         out.recv_timeout(Duration::from_secs(20)).as_deref(),
@@ -331,17 +337,7 @@ fn bytes_left_at_close_reach_the_peer_after_the_program_ends() {
     );
     peer.set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
-    let mut total = 0usize;
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        match peer.read(&mut buf).unwrap() {
-            0 => break,
-            n => {
-                assert!(buf[..n].iter().all(|&b| b == b'y'));
-                total += n;
-            }
-        }
-    }
+    let total = read_all(&mut peer, b'y');
     assert_eq!(
         total,
         16 << 20,
