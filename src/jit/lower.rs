@@ -8,7 +8,7 @@
 //! without an inline lowering run, whether reference counts apply — is
 //! asked of the frame environment, `Lower`'s type parameter
 //! ([`env::FrameEnv`]): [`Ordinary`] for a unit's function (`ordinary`,
-//! `calls`, `facts`), `direct::Direct` for a direct entry (`direct`,
+//! `calls`, `facts`), `direct::Direct` for a direct entry (`direct`, `direct_calls`,
 //! whose calls first try the callee's return paths inline, `inline`).
 //!
 //! Ordinary code:
@@ -36,6 +36,7 @@ mod arith;
 mod calls;
 mod data;
 mod direct;
+mod direct_calls;
 mod env;
 mod exceptions;
 mod inline;

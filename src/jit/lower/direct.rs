@@ -1,10 +1,11 @@
 //! Lowering of direct entries (see `jit::direct` for what they are and
 //! which functions have one): the `Direct` frame environment (`env`) and
 //! its driver, `Lower::run_direct`; the instructions themselves are
-//! lowered by the one translator (`Lower::instr`).
+//! lowered by the one translator (`Lower::instr`), and leaving, RET and
+//! calls by `direct_calls.rs`.
 //!
 //! A direct entry is called with `(place, budget, args…)`:
-//! - `place` packs where its frame goes (see [`Place`]): how many more
+//! - `place` packs where its frame goes (see `jit::direct::Place`): how many more
 //!   frames the chain may make below the limit in `JitEnv::dlimit`
 //!   (bits 0..16), the operand stack height below its arguments (bits
 //!   16..40) and the index of its first variable slot (bits 40..64);
@@ -42,20 +43,17 @@
 //! tail calls drop the frame's slots; so a frame that leaves hands the
 //! `leave` helpers exactly the references the frame they write holds.
 
-use super::env::{FrameEnv, Helper, Ordinary};
+use super::env::{FrameEnv, Helper};
 use super::{Input, Item, Lower, Unsupported, BOOL, FLOAT, INT, NULL};
 use crate::bytecode::{Callee as CallInstr, Instr};
-use crate::exec::frame_layout as fl;
-use crate::exec::native::{off, status, MAX_DIRECT_DEPTH};
-use crate::jit::code::{direct_sig, Imports};
+use crate::exec::native::status;
+use crate::jit::code::Imports;
 use crate::jit::direct::DirectPlan;
-use crate::jit::direct::{Desc, Place};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I16, I32, I64, I8};
-use cranelift_codegen::ir::{self, BlockArg, InstBuilder};
+use cranelift_codegen::ir::{self, InstBuilder};
 use cranelift_frontend::{FunctionBuilder, Variable};
 use std::collections::HashMap;
-use ttvm_runtime::value::tag::STR;
 
 /// The state of a direct entry's lowering.
 pub(in crate::jit) struct Direct<'a> {
@@ -63,21 +61,21 @@ pub(in crate::jit) struct Direct<'a> {
     /// The `place` argument.
     pub(super) pos: ir::Value,
     /// Operand stack values across blocks.
-    stk_tag: Vec<Variable>,
-    stk_pay: Vec<Variable>,
+    pub(super) stk_tag: Vec<Variable>,
+    pub(super) stk_pay: Vec<Variable>,
     /// Imported signatures of direct entries, by argument count.
-    sigs: HashMap<usize, ir::SigRef>,
+    pub(super) sigs: HashMap<usize, ir::SigRef>,
     /// Where a frame puts its slots and operands for the `leave` helpers.
-    buf: Option<ir::StackSlot>,
+    pub(super) buf: Option<ir::StackSlot>,
     /// Lowering the unchecked copy of the blocks (see `run_direct`).
     pub(super) fast: bool,
     /// The budget above which the unchecked copy runs.
-    fast_above: i64,
+    pub(super) fast_above: i64,
     /// The checked copy's blocks (the unchecked copy's are in
     /// `Lower::blocks` while it is lowered).
-    checked: HashMap<u32, ir::Block>,
+    pub(super) checked: HashMap<u32, ir::Block>,
     /// The lowering went wrong (a bug): the function is not compiled.
-    err: Option<String>,
+    pub(super) err: Option<String>,
 }
 
 /// Build the direct entry of `plan`'s function in `b`.
@@ -240,7 +238,7 @@ impl FrameEnv for Direct<'_> {
 }
 
 impl<'p> Lower<'_, '_, '_, Direct<'p>> {
-    fn plan(&self) -> &'p DirectPlan {
+    pub(super) fn plan(&self) -> &'p DirectPlan {
         self.mode.plan
     }
 
@@ -252,7 +250,7 @@ impl<'p> Lower<'_, '_, '_, Direct<'p>> {
         }
     }
 
-    fn stack_var(&mut self, i: usize) -> (Variable, Variable) {
+    pub(super) fn stack_var(&mut self, i: usize) -> (Variable, Variable) {
         let d = &self.mode;
         (d.stk_tag[i], d.stk_pay[i])
     }
@@ -568,401 +566,5 @@ impl<'p> Lower<'_, '_, '_, Direct<'p>> {
             self.b.def_var(t, tag);
             self.b.def_var(p, it.pay);
         }
-    }
-
-    /// Put this frame's slots, then `items`, in the leaving buffer: its
-    /// address.
-    fn fill_buffer(&mut self, items: &[Item]) -> ir::Value {
-        let slot = self.mode.buf.expect("made first");
-        let buf = self.b.ins().stack_addr(I64, slot, 0);
-        for s in 0..self.v_tag.len() {
-            let o = (s as i64 * super::VALUE_BYTES) as i32;
-            let tag = match self.known[s] {
-                Some(k) => self.b.ins().iconst(I8, k as i64),
-                None => self.b.use_var(self.v_tag[s]),
-            };
-            let pay = self.b.use_var(self.v_pay[s]);
-            self.b.ins().store(self.mf, tag, buf, o);
-            self.b.ins().store(self.mf, pay, buf, o + 8);
-        }
-        let first = self.v_tag.len();
-        for (i, &it) in items.iter().enumerate() {
-            let o = ((first + i) as i64 * super::VALUE_BYTES) as i32;
-            self.own_borrowed(it);
-            let tag = self.tag_of(it);
-            self.b.ins().store(self.mf, tag, buf, o);
-            self.b.ins().store(self.mf, it.pay, buf, o + 8);
-        }
-        buf
-    }
-
-    /// The descriptor of this frame holding `items` operands.
-    fn desc(&self, items: usize) -> i64 {
-        let p = self.plan();
-        Desc::pack(p.target, p.size, p.stack_args, items) as i64
-    }
-
-    /// This (innermost) frame leaves compiled code with status `st` at
-    /// decoded address `pc`: the `leave` helper writes it and makes the
-    /// process's lengths its (D2 in src/jit/README.md).
-    pub(super) fn direct_exit(&mut self, st: u32, pc: u32) {
-        let items = self.stack.clone();
-        let buf = self.fill_buffer(&items);
-        let pos = self.mode.pos;
-        let d = self.desc(items.len());
-        let desc = self.b.ins().iconst(I64, d);
-        let pc_st = self
-            .b
-            .ins()
-            .iconst(I64, (pc as u64 | (st as u64) << 32) as i64);
-        let budget = self.b.use_var(self.v_budget);
-        let call = self.b.ins().call(
-            self.im.leave.expect("a direct entry"),
-            &[buf, pos, desc, pc_st, budget],
-        );
-        let st = self.b.inst_results(call)[0];
-        self.return_left(st);
-    }
-
-    /// Return "left compiled code with status `st`" (an I64). The budget
-    /// is in `env` then (the innermost frame put it there); returning a
-    /// constant keeps it from living across the `leave` calls.
-    fn return_left(&mut self, st: ir::Value) {
-        let t = self.b.ins().iconst(I8, self.input.none_tag as i64);
-        let z = self.b.ins().iconst(I64, 0);
-        self.b.ins().return_(&[t, st, z]);
-    }
-
-    /// RET: the one operand is the result.
-    pub(super) fn direct_ret(&mut self, dpc: u32) {
-        let [r] = self.operands_n::<1>(dpc);
-        if !self.stack.is_empty() {
-            self.direct_bug("RET with more than one operand");
-        }
-        self.drop_slots();
-        let tag = self.tag_of(r);
-        let budget = self.b.use_var(self.v_budget);
-        self.b.ins().return_(&[tag, r.pay, budget]);
-    }
-
-    /// The frame ends (RET, tail call): each slot's reference is dropped
-    /// (the result and a tail call's arguments own theirs).
-    fn drop_slots(&mut self) {
-        for s in 0..self.v_tag.len() {
-            let known = self.known[s];
-            if known.is_some_and(|k| !super::is_heap(k)) {
-                continue;
-            }
-            let it = Item {
-                tag: self.b.use_var(self.v_tag[s]),
-                pay: self.b.use_var(self.v_pay[s]),
-                known,
-                slot: None,
-            };
-            self.drop_item(it);
-        }
-    }
-
-    /// PUSH_STR: one more reference to the program's string (the program
-    /// outlives compiled code).
-    fn push_str_const(&mut self, t: &crate::bytecode::Text) {
-        let v = ttvm_runtime::Value::Str(t.0.clone());
-        // SAFETY: a `Value` is 16 bytes; only its payload word is read.
-        let raw: [u64; 2] = unsafe { std::mem::transmute_copy(&v) };
-        drop(v);
-        let pay = self.b.ins().iconst(I64, raw[1] as i64);
-        let it = self.item(STR, pay);
-        self.clone_item(it);
-        self.stack.push(it);
-    }
-
-    fn sig_for(&mut self, n: usize) -> ir::SigRef {
-        if let Some(&s) = self.mode.sigs.get(&n) {
-            return s;
-        }
-        let s = self.b.import_signature(direct_sig(n));
-        self.mode.sigs.insert(n, s);
-        s
-    }
-
-    /// CALL in a direct entry: to the callee's direct entry when it has
-    /// one (else leave, and the interpreter makes the call). A CALL before
-    /// RET is a tail call: the callee's frame takes this one's place.
-    pub(super) fn direct_call(&mut self, at: u32, dpc: u32, c: &CallInstr) {
-        let n = c.param_slots.len();
-        let args = self.operands(n, dpc);
-        self.direct_call_to(at, dpc, c.target, &c.param_slots, n, args, None);
-    }
-
-    /// A direct call of the function at `target` binding `binds` to
-    /// `args` (owned). `value`: a CALL_FUNCTION of the function value `f`,
-    /// whose captured variables are `args[stack_args..]` (loaded, not yet
-    /// counted): a frame that leaves before the call has its operands as
-    /// they were (the arguments, then `f`); once the call is made, the
-    /// captures gain their reference and `f` is dropped.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn direct_call_to(
-        &mut self,
-        at: u32,
-        dpc: u32,
-        target: u32,
-        binds: &[u32],
-        stack_args: usize,
-        args: Vec<Item>,
-        value: Option<Item>,
-    ) {
-        let p = self.input.program;
-        let n = args.len();
-        let tail = p.tail_call(at);
-        let mut restore = args[..stack_args].to_vec();
-        restore.extend(value);
-        let (same, size) = {
-            let plan = self.plan();
-            (
-                plan.target == target && plan.params[..] == binds[..],
-                plan.size,
-            )
-        };
-        let mut callee_plan = None;
-        let cell = if same {
-            None
-        } else {
-            match (self.input.callee)(target).and_then(|k| k.direct) {
-                Some((cell, plan)) if plan.params[..] == binds[..] => {
-                    callee_plan = Some(plan);
-                    Some(cell)
-                }
-                _ => {
-                    // No direct entry there: the interpreter calls.
-                    self.unpop(&restore);
-                    self.exit_continue(dpc);
-                    return;
-                }
-            }
-        };
-        let callee = cell.map(|cell| {
-            let a = self.b.ins().iconst(I64, cell as i64);
-            let f = self.b.ins().load(I64, self.mf, a, 0);
-            let none = self.b.ins().icmp_imm(IntCC::Equal, f, 0);
-            let saved = self.stack.clone();
-            self.unpop(&restore);
-            self.exit_if(none, dpc);
-            self.stack = saved;
-            f
-        });
-        if let Some(f) = value {
-            for &c in &args[stack_args..] {
-                self.clone_item(c);
-            }
-            self.drop_item(f);
-        }
-        let sig = self.sig_for(n);
-        let pos = self.mode.pos;
-        if tail {
-            if !self.stack.is_empty() {
-                self.direct_bug("a tail call with operands below");
-            }
-            self.drop_slots();
-            let argv = self.direct_args(pos, &args);
-            match callee {
-                Some(f) => self.b.ins().return_call_indirect(sig, f, &argv),
-                None => {
-                    let this = self.im.this.expect("a direct entry");
-                    self.b.ins().return_call(this, &argv)
-                }
-            };
-            return;
-        }
-        // Where the callee returns without a call, try that inline first.
-        let callee_plan = match callee_plan {
-            Some(p) => p,
-            None => self.plan().clone(),
-        };
-        let join = self.b.create_block();
-        self.b.append_block_param(join, I8);
-        self.b.append_block_param(join, I64);
-        self.b.append_block_param(join, I64);
-        let call_blk = self.b.create_block();
-        // The checked copy of a function that has an unchecked one runs
-        // only at the end of a slice: it makes its calls without inline
-        // attempts (less code to compile).
-        let checked_only = {
-            let d = &self.mode;
-            !d.fast && d.fast_above != i64::MAX
-        };
-        if checked_only || !self.inline_returns(&callee_plan, &args, call_blk, join) {
-            self.b.ins().jump(call_blk, &[]);
-        }
-        self.b.switch_to_block(call_blk);
-        // One frame fewer left; the callee's operands above these; its
-        // slots after this frame's.
-        let below = self.stack.len() as i64;
-        let step = (below << Place::SB_SHIFT) + ((size as i64) << Place::LB_SHIFT) - 1;
-        let cpos = self.b.ins().iadd_imm(pos, step);
-        let argv = self.direct_args(cpos, &args);
-        let call = match callee {
-            Some(f) => self.b.ins().call_indirect(sig, f, &argv),
-            None => {
-                let this = self.im.this.expect("a direct entry");
-                self.b.ins().call(this, &argv)
-            }
-        };
-        let r = self.b.inst_results(call).to_vec();
-        let items = self.stack.clone();
-        let after = self.input.dpc(at + 1);
-        let result = self.after_direct_call(&r, |l| {
-            let buf = l.fill_buffer(&items);
-            let d = l.desc(items.len());
-            let desc = l.b.ins().iconst(I64, d);
-            let at_after =
-                l.b.ins()
-                    .iconst(I64, (at as u64 | (after as u64) << 32) as i64);
-            let call = l.b.ins().call(
-                l.im.leave_caller.expect("a direct entry"),
-                &[buf, pos, desc, at_after, r[1]],
-            );
-            let st = l.b.inst_results(call)[0];
-            l.return_left(st);
-        });
-        let budget = self.b.use_var(self.v_budget);
-        self.b.ins().jump(
-            join,
-            &[
-                BlockArg::Value(result.tag),
-                BlockArg::Value(result.pay),
-                BlockArg::Value(budget),
-            ],
-        );
-        self.b.switch_to_block(join);
-        let ps = self.b.block_params(join).to_vec();
-        self.b.def_var(self.v_budget, ps[2]);
-        self.stack.push(Item {
-            tag: ps[0],
-            pay: ps[1],
-            known: None,
-            slot: None,
-        });
-        self.direct_continue(at + 1);
-    }
-}
-
-/// What direct calls from either kind of code share.
-impl<E: FrameEnv> Lower<'_, '_, '_, E> {
-    /// The arguments of a direct call: place, budget, values.
-    fn direct_args(&mut self, pos: ir::Value, args: &[Item]) -> Vec<ir::Value> {
-        let budget = self.b.use_var(self.v_budget);
-        let mut v = vec![pos, budget];
-        for &a in args {
-            let tag = self.tag_of(a);
-            v.push(tag);
-            v.push(a.pay);
-        }
-        v
-    }
-
-    /// After a direct call returned `(tag, pay, budget)`: the result, in
-    /// the block that goes on; when the callee left compiled code instead,
-    /// `leave` writes this frame's part and returns (D3, D4).
-    fn after_direct_call(&mut self, r: &[ir::Value], leave: impl FnOnce(&mut Self)) -> Item {
-        let (tag, pay, budget) = (r[0], r[1], r[2]);
-        self.b.def_var(self.v_budget, budget);
-        let left = self
-            .b
-            .ins()
-            .icmp_imm(IntCC::Equal, tag, self.input.none_tag as i64);
-        self.cold_if(left, leave);
-        Item {
-            tag,
-            pay,
-            known: None,
-            slot: None,
-        }
-    }
-}
-
-/// Ordinary code starting a chain of direct calls (D4).
-impl Lower<'_, '_, '_, Ordinary> {
-    /// Ordinary compiled code calls direct entry `f` (non-zero) of a
-    /// callee with `args`, its frame made at the current depth `frames`
-    /// with its slots from `llen`, when the stack and slot vector have
-    /// room for the deepest chain (else `inline`): go on after the call
-    /// with the result, or pass on the status it left with.
-    pub(super) fn enter_direct(
-        &mut self,
-        at: u32,
-        f: ir::Value,
-        frames: ir::Value,
-        llen: ir::Value,
-        args: &[Item],
-        inline: ir::Block,
-    ) {
-        let bounds = self.input.bounds;
-        let deepest = MAX_DIRECT_DEPTH as usize;
-        let len = self.b.use_var(self.v_len);
-        // The operand stack: below the limit and within its field.
-        let most = (deepest * bounds.below + bounds.need) as i64;
-        let room = (self.input.max_stack.min(Place::FIELD_MAX) as i64).saturating_sub(most);
-        let over_s = self.b.ins().icmp_imm(IntCC::SignedGreaterThan, len, room);
-        // The slots: within their field and the frame-slot limit (so no
-        // direct call passes it: near it the chain does not start, and the
-        // calls made instead raise the interpreter's `stack overflow`).
-        let room_l = (Place::FIELD_MAX.min(self.input.max_frame_slots))
-            .saturating_sub(deepest * bounds.slots) as i64;
-        let over_l = self
-            .b
-            .ins()
-            .icmp_imm(IntCC::SignedGreaterThan, llen, room_l);
-        let over = self.b.ins().bor(over_s, over_l);
-        let go = self.b.create_block();
-        self.b.ins().brif(over, inline, &[], go, &[]);
-        self.b.switch_to_block(go);
-        self.save_state();
-        let f64 = self.b.ins().uextend(I64, frames);
-        let lim = self.b.ins().iadd_imm(f64, MAX_DIRECT_DEPTH as i64);
-        let max = self
-            .input
-            .max_call_depth
-            .saturating_sub(1)
-            .min(u32::MAX as usize);
-        let max = self.b.ins().iconst(I64, max as i64);
-        let lim = self.b.ins().umin(lim, max);
-        self.env_store(lim, off::DLIMIT);
-        let left = self.b.ins().isub(lim, f64);
-        let sb = self.b.ins().ishl_imm(len, Place::SB_SHIFT);
-        let lb = self.b.ins().ishl_imm(llen, Place::LB_SHIFT);
-        let pos = self.b.ins().bor(left, sb);
-        let pos = self.b.ins().bor(pos, lb);
-        let sig = self.b.import_signature(direct_sig(args.len()));
-        let argv = self.direct_args(pos, args);
-        let call = self.b.ins().call_indirect(sig, f, &argv);
-        let r = self.b.inst_results(call).to_vec();
-        let result = self.after_direct_call(&r, |l| {
-            let fptr = l.env_load(I64, off::FPTR);
-            let fo = l.b.ins().imul_imm(f64, fl::SIZE);
-            let fp = l.b.ins().iadd(fptr, fo);
-            let after = l.input.dpc(at + 1);
-            let ret_pc = l.b.ins().iconst(I32, after as i64);
-            let site = l.b.ins().iconst(I32, at as i64);
-            l.b.ins().store(l.mf, ret_pc, fp, fl::RET);
-            l.b.ins().store(l.mf, site, fp, fl::CALL_SITE);
-            let st = l.b.ins().ireduce(I32, r[1]);
-            // Left at an instruction: while a handler is in force, it runs
-            // in the `fault` helper and a catch block of this frame takes
-            // what it raises (`exceptions`).
-            let cont =
-                l.b.ins()
-                    .icmp_imm(IntCC::Equal, st, status::CONTINUE as i64);
-            let fault = l.fault_block();
-            let r = l.ret_block.expect("made first");
-            l.b.ins().brif(
-                cont,
-                fault,
-                &[BlockArg::Value(frames)],
-                r,
-                &[BlockArg::Value(st)],
-            );
-        });
-        self.push_mem(result);
-        self.jump_to(at + 1);
     }
 }
