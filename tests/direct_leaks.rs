@@ -80,7 +80,8 @@ fn run(program: &Arc<ttvm::Program>, config: RunConfig) -> String {
 /// exit out of a guarded call; tests/programs/jit/closure_calls.ttvm),
 /// list_build.ttvm (lists made and appended to inline) and SET_FIELD's
 /// guarded store (tests/programs/jit/field_writes.ttvm) and borrowed
-/// LOADs (tests/programs/jit/borrowed_loads.ttvm).
+/// LOADs (tests/programs/jit/borrowed_loads.ttvm), and frames resumed in
+/// direct code (resume_direct.ttvm, resume_procs.ttvm).
 #[test]
 fn direct_entries_holding_heap_values_leak_nothing() {
     leaks_nothing(concat!(
@@ -124,6 +125,18 @@ fn direct_entries_holding_heap_values_leak_nothing() {
     leaks_nothing(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/programs/jit/list_take.ttvm"
+    ));
+    // Preempted direct frames resumed in direct code (docs/JIT.md,
+    // "Resuming"): their slots and operands move from the process into
+    // the direct entry and back when they leave again; a result goes to
+    // the caller's operand stack.
+    leaks_nothing(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/programs/jit/resume_direct.ttvm"
+    ));
+    leaks_nothing(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/programs/jit/resume_procs.ttvm"
     ));
 }
 

@@ -105,6 +105,22 @@ fn clif_direct_entry() {
 }
 
 #[test]
+fn clif_direct_resume_entry() {
+    // A direct entry with a loop (docs/JIT.md, "Resuming"): the entry's
+    // test of `left` (no frames left: leave; `0xffff`: a resumed frame)
+    // in one compare of `left + 1`; the resumed frame's cold path loads
+    // its real `place`, the block's index and its slots from the record
+    // the engine made and jumps to the loop header; `place` is a variable
+    // read at each block start (the loop header's parameter).
+    let src = "PUSH_INT 3\nCALL count n\nPRINT\nHALT\nLABEL count\nPUSH_INT 0\nSTORE s\nLABEL loop\nLOAD n\nJZ done\nLOAD s\nLOAD n\nCALL add a b\nSTORE s\nLOAD n\nPUSH_INT 1\nSUB\nSTORE n\nJMP loop\nLABEL done\nLOAD s\nRET\nLABEL add\nLOAD a\nLOAD b\nADD\nRET\n";
+    let p = ttvm::load_source("snapshot.ttvm", src).expect("assembles");
+    let ir = ttvm::engine::direct_clif_of(Arc::new(p), 4).expect("lowers");
+    assert!(ir.contains("ushr_imm"), "the record's address");
+    let addr = regex::Regex::new(r"0x[0-9a-f]{4}(_[0-9a-f]{4}){2,3}").unwrap();
+    insta::assert_snapshot!(addr.replace_all(&ir, "ADDR"));
+}
+
+#[test]
 fn clif_field_write() {
     // SET_FIELD with a constant name in a direct entry (issue 15): the
     // object's tag, its strong count (held once), the site's cached
@@ -394,6 +410,49 @@ fn direct_entries_leave_and_say_why_not() {
         err.contains("jit:   no direct entry for safe_div (examples/exceptions.ttvm:15): TRY at examples/exceptions.ttvm:15"),
         "{err}"
     );
+}
+
+/// Preempted direct frames resume in direct code (docs/JIT.md,
+/// "Resuming"): the functions of `tests/programs/jit/resume_direct.ttvm`
+/// loop for thousands of iterations, so every slice ends inside them;
+/// `--stats` counts the frames resumed at a loop header of their direct
+/// entry, which must be most of those slices (a run of the default
+/// threshold has a few hundred), with the interpreter's output and
+/// reductions, also at 50 reductions a slice.
+#[test]
+fn preempted_direct_frames_resume_in_direct_code() {
+    let path = "tests/programs/jit/resume_direct.ttvm";
+    let run = |args: &[&str]| {
+        let mut all = vec!["--no-smp", "--stats"];
+        all.extend_from_slice(args);
+        all.push(path);
+        let out = ttvm(&all);
+        assert!(out.status == Some(0), "{args:?}: {}", out.stderr);
+        let stats = out
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("stats:"))
+            .expect("a stats line");
+        let stats = stats.split("; time").next().expect("stats").to_string();
+        let resumed: u64 = out
+            .stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("jit: direct frames resumed in direct code "))
+            .and_then(|l| l.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        (out.stdout.clone(), stats, resumed)
+    };
+    for (reductions, least) in [("4000", 200), ("50", 10_000)] {
+        let (out, stats, _) = run(&["--no-jit", "--reductions", reductions]);
+        let (o, s, resumed) = run(&["--jit", "--reductions", reductions]);
+        assert_eq!(o, out, "--reductions {reductions}");
+        assert_eq!(s, stats, "--reductions {reductions}");
+        assert!(
+            resumed >= least,
+            "--reductions {reductions}: {resumed} frames resumed in direct code"
+        );
+    }
 }
 
 /// A loop of `iters` iterations whose body has `branches` branches of 11

@@ -8,7 +8,7 @@ use crate::exec::semantics::Proc;
 use crate::exec::vm::{Io, RunConfig};
 use crate::exec::{Addr, Context, Control, Dpc, FrameKind, Vm};
 use crate::interp::{self, Code, Tier, TierUp};
-use crate::jit::Jit;
+use crate::jit::{Jit, Resuming};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -465,7 +465,34 @@ impl Engine<'_> {
         // `ctx.pc`.
         let mut skip = NO_PC;
         let mut left = false;
+        let mut resume = true;
         loop {
+            if skip == NO_PC {
+                // A preempted direct frame at a loop header goes on in its
+                // direct entry; elsewhere in the loop, the interpreter runs
+                // it up to the header (docs/JIT.md, "Resuming"). Not after
+                // a resumed frame left other than preempted in this slice.
+                let resuming = if resume {
+                    jit.resumable(ctx)
+                } else {
+                    Resuming::No
+                };
+                match resuming {
+                    Resuming::Now(r) => {
+                        let layout = &self.code.layout;
+                        match super::resume::run_resumed(r, ctx, layout, self.vm, proc, jit) {
+                            (Control::Continue, missed) => {
+                                resume = !missed;
+                                left = true;
+                                continue;
+                            }
+                            (out, _) => return end_of(out),
+                        }
+                    }
+                    Resuming::ToHeader => skip = ctx.pc,
+                    Resuming::No => {}
+                }
+            }
             if skip == NO_PC {
                 match jit.entry(ctx.pc) {
                     Some((f, block)) => {

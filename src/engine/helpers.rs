@@ -17,15 +17,15 @@ use std::mem::ManuallyDrop;
 use ttvm_runtime::Value;
 
 /// What the helpers need besides the environment block.
-struct Host<'a, 'p> {
-    ctx: *mut Context,
+pub(super) struct Host<'a, 'p> {
+    pub(super) ctx: *mut Context,
     /// The decoded program's layout (where a jump to an address lands).
-    layout: &'a Layout,
-    vm: &'a Vm,
-    proc: *mut Proc<'p>,
-    jit: &'a Jit,
+    pub(super) layout: &'a Layout,
+    pub(super) vm: &'a Vm,
+    pub(super) proc: *mut Proc<'p>,
+    pub(super) jit: &'a Jit,
     /// How the slice ended, when a helper returns `STOP`.
-    outcome: Option<Control>,
+    pub(super) outcome: Option<Control>,
 }
 
 /// The helper table for the JIT.
@@ -44,7 +44,7 @@ pub(super) struct Impls;
 /// other fields it reads). The vectors stay in `ctx`; while compiled code
 /// runs, their lengths there are stale until [`sync_in`].
 #[inline]
-fn sync_out(env: &mut JitEnv, ctx: &mut Context) {
+pub(super) fn sync_out(env: &mut JitEnv, ctx: &mut Context) {
     env.sp = ctx.stack.as_mut_ptr();
     env.len = ctx.stack.len();
     env.cap = ctx.stack.capacity();
@@ -74,7 +74,7 @@ fn hdepth(ctx: &Context) -> u32 {
 
 /// Take back the lengths compiled code changed.
 #[inline]
-fn sync_in(env: &JitEnv, ctx: &mut Context) {
+pub(super) fn sync_in(env: &JitEnv, ctx: &mut Context) {
     debug_assert!(ctx.stack.as_mut_ptr() == env.sp && ctx.stack.capacity() == env.cap);
     debug_assert!(
         ctx.locals.as_mut_ptr() == env.lbase && ctx.locals.capacity().min(env.lmax) == env.lcap
@@ -188,7 +188,7 @@ thread_local! {
     /// The environment block of the compiled code running on this thread
     /// (null when none runs): direct entries do not carry it (D1 in
     /// src/jit/README.md).
-    static ENV: std::cell::Cell<*mut JitEnv> = const { std::cell::Cell::new(std::ptr::null_mut()) };
+    pub(super) static ENV: std::cell::Cell<*mut JitEnv> = const { std::cell::Cell::new(std::ptr::null_mut()) };
 }
 
 /// The running slice's environment block.

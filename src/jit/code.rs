@@ -281,7 +281,7 @@ impl CodeMemory {
         self.compile_with(name, "direct", sig, true, dump, build)
     }
 
-    fn compile_with(
+    pub(super) fn compile_with(
         &mut self,
         name: &str,
         kind: &str,
@@ -328,6 +328,11 @@ impl CodeMemory {
             .map_err(|e| e.to_string())?;
         let code = self.module.get_finalized_function(id) as usize;
         Ok(Compiled { code, clif, bytes })
+    }
+
+    /// The host's calling convention (of units, helpers and trampolines).
+    pub(super) fn call_conv(&self) -> CallConv {
+        self.module.isa().default_call_conv()
     }
 
     /// The IR of a direct entry of `params` arguments `build` makes,
@@ -427,6 +432,24 @@ pub(super) fn none_tag() -> u8 {
     // tag byte at offset 0, which the niche representation of `None`
     // initialises (the rest may be uninitialised and is not read).
     unsafe { *(&none as *const Option<ttvm_runtime::Value> as *const u8) }
+}
+
+/// Resume a direct frame (`jit::resume`): call direct entry `f` through
+/// the resume trampoline `tramp` with `place` and `budget`; its `(tag,
+/// payload, budget)`.
+pub(crate) fn enter_resumed(tramp: usize, f: usize, place: u64, budget: i64) -> [u64; 3] {
+    let mut out = [0u64; 3];
+    // SAFETY: `tramp` was compiled by `jit::resume::build_trampoline` for
+    // the argument count of `f`'s direct entry (a finalized function of
+    // this signature), and both live as long as the `Jit`. `place` points
+    // at the record the engine made for the frame (`jit::resume::Record`),
+    // alive until the call returns; `ENV` and the `JitEnv` describe the
+    // process (set by the engine) for the `leave` helpers.
+    unsafe {
+        let t = std::mem::transmute::<usize, unsafe extern "C" fn(u64, u64, i64, *mut u64)>(tramp);
+        t(f as u64, place, budget, out.as_mut_ptr());
+    }
+    out
 }
 
 /// Run compiled function `f` from entry block `block`.

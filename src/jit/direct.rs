@@ -137,6 +137,49 @@ impl DirectPlan {
     pub fn max_depth(&self) -> usize {
         self.depth.values().copied().max().unwrap_or(0)
     }
+
+    /// The blocks a preempted frame of this function resumes in its
+    /// direct entry (docs/JIT.md, "Resuming"): its loop headers (blocks
+    /// with an edge into them from themselves or a later block),
+    /// ascending. A frame is preempted only at block starts, and in a
+    /// loop at its header at least once per iteration (the back edge is
+    /// a block start); other block starts run in ordinary compiled code
+    /// up to the next header, so the entries stay few (each adds edges
+    /// into its block, which the register allocator pays for).
+    pub fn resumes(&self) -> Vec<u32> {
+        self.blocks
+            .iter()
+            .copied()
+            .filter(|b| {
+                self.preds
+                    .get(b)
+                    .is_some_and(|ps| ps.iter().any(|&q| q >= *b))
+            })
+            .collect()
+    }
+
+    /// The blocks inside its loops that are not headers (the natural
+    /// loop of each back edge `q -> h`, `q >= h`: the blocks that reach
+    /// `q` without passing `h`), ascending. A frame whose slice starts at
+    /// one of them is run by the interpreter up to the next header, where
+    /// it resumes in direct code (docs/JIT.md, "Resuming").
+    pub fn loop_bodies(&self) -> Vec<u32> {
+        let heads = self.resumes();
+        let mut inside: std::collections::BTreeSet<u32> = std::collections::BTreeSet::new();
+        for &h in &heads {
+            let tails = self.preds.get(&h).into_iter().flatten();
+            let mut work: Vec<u32> = tails.copied().filter(|&q| q >= h).collect();
+            let mut seen: std::collections::HashSet<u32> = std::collections::HashSet::new();
+            while let Some(b) = work.pop() {
+                if b == h || !seen.insert(b) {
+                    continue;
+                }
+                inside.insert(b);
+                work.extend(self.preds.get(&b).into_iter().flatten().copied());
+            }
+        }
+        inside.into_iter().filter(|b| !heads.contains(b)).collect()
+    }
 }
 
 /// Whether a direct function may contain `i` besides jumps, CALL and RET:

@@ -43,6 +43,7 @@ mod inline;
 mod math;
 mod ordinary;
 mod procs;
+mod resume;
 pub(super) use direct::translate_direct;
 mod exits;
 mod facts;

@@ -24,10 +24,12 @@ mod code;
 mod direct;
 mod lower;
 mod regions;
+mod resume;
 
-pub(crate) use code::enter;
+pub(crate) use code::{enter, enter_resumed};
 pub(crate) use direct::{Desc, Place};
 pub(crate) use regions::UnitPlan;
+pub(crate) use resume::{Record, Resume, Resuming, RESUME_MARK};
 
 use crate::bytecode::{Instr, OptField, Program};
 use crate::exec::native::Helpers;
@@ -122,6 +124,10 @@ pub struct JitStats {
     /// Times direct frames left compiled code (preempted, a guard failed,
     /// a call they could not make).
     pub direct_exits: u64,
+    /// Preempted direct frames resumed in direct code (`resume`), and
+    /// how many of those runs left compiled code other than preempted.
+    pub resumed: u64,
+    pub resume_misses: u64,
     /// Tiny units without code at the end (compiled only where compiled
     /// code calls them, see [`Jit::tier_up`]): name and instructions.
     pub tiny: Vec<(String, usize)>,
@@ -167,6 +173,12 @@ impl JitStats {
                 "jit: direct entries {}, left compiled code {} times\n",
                 self.direct.iter().filter(|d| d.1.is_ok()).count(),
                 self.direct_exits
+            ));
+        }
+        if self.resumed > 0 {
+            s.push_str(&format!(
+                "jit: direct frames resumed in direct code {} times, left other than preempted {} times\n",
+                self.resumed, self.resume_misses
             ));
         }
         for (name, d) in &self.direct {
@@ -231,6 +243,8 @@ pub struct Jit {
     direct_exits: AtomicU64,
     /// What chains of direct calls use at most.
     bounds: direct::Bounds,
+    /// Where preempted direct frames resume in direct code (`resume`).
+    resume: resume::Resumes,
     dump: Option<DumpSink>,
     /// The per-site caches of field reads with a constant name
     /// (`lower/data.rs`): program address → its cell, which holds the
@@ -354,6 +368,7 @@ impl Jit {
                 .filter_map(|u| u.direct_plan.as_ref()?.as_ref().ok()),
         );
         let compiled = blocks.iter().map(|_| AtomicBool::new(false)).collect();
+        let resume = resume::Resumes::new(&units, &layout);
         let field_sites: HashMap<u32, usize> = p
             .code
             .iter()
@@ -390,6 +405,7 @@ impl Jit {
             entry_checks_failed: AtomicU64::new(0),
             direct_exits: AtomicU64::new(0),
             bounds,
+            resume,
             dump,
             field_sites,
             field_cells,
@@ -424,6 +440,8 @@ impl Jit {
         let mut s = self.stats_mut().clone();
         s.entry_checks_failed = self.entry_checks_failed.load(Ordering::Relaxed);
         s.direct_exits = self.direct_exits.load(Ordering::Relaxed);
+        s.resumed = self.resume.total.load(Ordering::Relaxed);
+        s.resume_misses = self.resume.misses.load(Ordering::Relaxed);
         s.tiny = self
             .units
             .iter()
@@ -857,6 +875,7 @@ impl Jit {
                 self.stats_mut()
                     .direct
                     .push((name.to_string(), Ok((c.bytes, t0.elapsed()))));
+                self.enable_resume(mem, u);
             }
             Err(why) => {
                 self.stats_mut().direct.push((name.to_string(), Err(why)));

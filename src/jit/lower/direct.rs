@@ -58,8 +58,15 @@ use std::collections::HashMap;
 /// The state of a direct entry's lowering.
 pub(in crate::jit) struct Direct<'a> {
     pub(super) plan: &'a DirectPlan,
-    /// The `place` argument.
+    /// The `place` argument (in the block being lowered, when the entry
+    /// resumes frames: see `v_pos`).
     pub(super) pos: ir::Value,
+    /// When the function has resume entries (`lower/resume.rs`): the
+    /// variable holding `place`, which a resumed frame reads from its
+    /// record; `pos` is read from it at every block start.
+    pub(super) v_pos: Option<Variable>,
+    /// The blocks it resumes frames at (`DirectPlan::resumes`).
+    pub(super) resumes: Vec<u32>,
     /// Operand stack values across blocks.
     pub(super) stk_tag: Vec<Variable>,
     pub(super) stk_pay: Vec<Variable>,
@@ -104,6 +111,8 @@ impl<'a> Direct<'a> {
         Direct {
             plan,
             pos: ir::Value::from_u32(0),
+            v_pos: None,
+            resumes: plan.resumes(),
             stk_tag: (0..depth)
                 .map(|i| Variable::from_u32(first + 2 * i))
                 .collect(),
@@ -274,6 +283,12 @@ impl<'p> Lower<'_, '_, '_, Direct<'p>> {
             self.b.declare_var(t, I8);
             self.b.declare_var(p, I64);
         }
+        let resumable = !self.mode.resumes.is_empty();
+        if resumable {
+            let v = Variable::from_u32(4 + 2 * (self.v_tag.len() + depth_vars) as u32);
+            self.b.declare_var(v, I64);
+            self.mode.v_pos = Some(v);
+        }
         let values = self.v_tag.len() + self.plan().need;
         let buf = self.b.create_sized_stack_slot(ir::StackSlotData::new(
             ir::StackSlotKind::ExplicitSlot,
@@ -291,6 +306,9 @@ impl<'p> Lower<'_, '_, '_, Direct<'p>> {
         let args = self.b.block_params(entry).to_vec();
         let pos = args[0];
         self.mode.pos = pos;
+        if let Some(v) = self.mode.v_pos {
+            self.b.def_var(v, pos);
+        }
         self.b.def_var(self.v_budget, args[1]);
         let zero = self.b.ins().iconst(I64, 0);
         for v in [self.v_len, self.v_lim, self.v_lp] {
@@ -320,10 +338,41 @@ impl<'p> Lower<'_, '_, '_, Direct<'p>> {
         // Every variable is defined before the first way out.
         let leave = self.b.create_block();
         self.b.set_cold_block(leave);
-        if calls {
-            let left = self.b.ins().ireduce(I16, pos);
-            let none_left = self.b.ins().icmp_imm(IntCC::Equal, left, 0);
-            self.leave_if(none_left, leave);
+        let resume = resumable.then(|| {
+            let r = self.b.create_block();
+            self.b.set_cold_block(r);
+            r
+        });
+        match (calls, resumable) {
+            (true, false) => {
+                let left = self.b.ins().ireduce(I16, pos);
+                let none_left = self.b.ins().icmp_imm(IntCC::Equal, left, 0);
+                self.leave_if(none_left, leave);
+            }
+            // `left` is 0 (no frames left: leave) or `Place::RESUME` (a
+            // resumed frame: its record) in one test, 1 + left <= 1 in
+            // 16 bits.
+            (true, true) => {
+                let left = self.b.ins().ireduce(I16, pos);
+                let up = self.b.ins().iadd_imm(left, 1);
+                let special = self.b.ins().icmp_imm(IntCC::UnsignedLessThanOrEqual, up, 1);
+                let which = self.b.create_block();
+                self.b.set_cold_block(which);
+                self.leave_if(special, which);
+                let next = self.b.current_block().expect("switched to");
+                self.b.switch_to_block(which);
+                let is_resume = self.b.ins().icmp_imm(IntCC::Equal, up, 0);
+                let resume = resume.expect("resumable");
+                self.b.ins().brif(is_resume, resume, &[], leave, &[]);
+                self.b.switch_to_block(next);
+            }
+            (false, true) => {
+                let left = self.b.ins().ireduce(I16, pos);
+                let up = self.b.ins().iadd_imm(left, 1);
+                let is_resume = self.b.ins().icmp_imm(IntCC::Equal, up, 0);
+                self.leave_if(is_resume, resume.expect("resumable"));
+            }
+            (false, false) => {}
         }
         // With more budget than all its blocks (and the blocks it may run
         // inline) can charge, no block start can preempt until the next
@@ -356,6 +405,10 @@ impl<'p> Lower<'_, '_, '_, Direct<'p>> {
         self.b.switch_to_block(leave);
         self.stack.clear();
         self.direct_exit(status::CONTINUE, self.input.dpc(target));
+        if let Some(r) = resume {
+            self.b.switch_to_block(r);
+            self.resume_entry(args[0], &checked);
+        }
 
         let ret = self.b.create_block();
         self.b.append_block_param(ret, I32);
@@ -382,6 +435,9 @@ impl<'p> Lower<'_, '_, '_, Direct<'p>> {
         for &start in blocks {
             let blk = self.blocks[&start];
             self.b.switch_to_block(blk);
+            if let Some(v) = self.mode.v_pos {
+                self.mode.pos = self.b.use_var(v);
+            }
             let h = self.plan().depth[&start];
             let facts = self.facts_at(start, h);
             self.stack.clear();
