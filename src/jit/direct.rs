@@ -130,6 +130,10 @@ pub(crate) struct DirectPlan {
     /// How many of `params` come from the operand stack (the rest, of a
     /// closure's entry, are its captured variables).
     pub stack_args: usize,
+    /// The blocks that end in a call that adds a frame (CALL or
+    /// CALL_FUNCTION, not a tail call): which loops resume in direct code
+    /// (`resumes`).
+    pub call_blocks: Vec<u32>,
 }
 
 impl DirectPlan {
@@ -138,45 +142,73 @@ impl DirectPlan {
         self.depth.values().copied().max().unwrap_or(0)
     }
 
-    /// The blocks a preempted frame of this function resumes in its
-    /// direct entry (docs/JIT.md, "Resuming"): its loop headers (blocks
-    /// with an edge into them from themselves or a later block),
-    /// ascending. A frame is preempted only at block starts, and in a
-    /// loop at its header at least once per iteration (the back edge is
-    /// a block start); other block starts run in ordinary compiled code
-    /// up to the next header, so the entries stay few (each adds edges
-    /// into its block, which the register allocator pays for).
-    pub fn resumes(&self) -> Vec<u32> {
-        self.blocks
-            .iter()
-            .copied()
-            .filter(|b| {
-                self.preds
-                    .get(b)
-                    .is_some_and(|ps| ps.iter().any(|&q| q >= *b))
-            })
+    /// Its loops: each header (a block with an edge into it from itself
+    /// or a later block) and its natural loop (the blocks that reach the
+    /// source of such an edge without passing the header, the header
+    /// included).
+    fn loops(&self) -> Vec<(u32, std::collections::BTreeSet<u32>)> {
+        let mut out = Vec::new();
+        for &h in &self.blocks {
+            let tails: Vec<u32> = self
+                .preds
+                .get(&h)
+                .into_iter()
+                .flatten()
+                .copied()
+                .filter(|&q| q >= h)
+                .collect();
+            if tails.is_empty() {
+                continue;
+            }
+            let mut body = std::collections::BTreeSet::from([h]);
+            let mut work = tails;
+            while let Some(b) = work.pop() {
+                if body.insert(b) {
+                    work.extend(self.preds.get(&b).into_iter().flatten().copied());
+                }
+            }
+            out.push((h, body));
+        }
+        out
+    }
+
+    /// The loops a preempted frame of this function resumes in direct
+    /// code (docs/JIT.md, "Resuming"): those with a call in them (a block
+    /// ending in CALL or CALL_FUNCTION, its own or an inner loop's). A
+    /// loop without calls runs in ordinary code as fast as in the direct
+    /// entry or faster (ordinary code knows the variables' tags across
+    /// its loop headers, the direct entry does not: Float loops ran up to
+    /// 1.5 times the instructions), while a call costs ordinary code a
+    /// frame in memory and direct code a few registers.
+    fn resumed_loops(&self) -> Vec<(u32, std::collections::BTreeSet<u32>)> {
+        self.loops()
+            .into_iter()
+            .filter(|(_, body)| self.call_blocks.iter().any(|b| body.contains(b)))
             .collect()
     }
 
-    /// The blocks inside its loops that are not headers (the natural
-    /// loop of each back edge `q -> h`, `q >= h`: the blocks that reach
-    /// `q` without passing `h`), ascending. A frame whose slice starts at
-    /// one of them is run by the interpreter up to the next header, where
-    /// it resumes in direct code (docs/JIT.md, "Resuming").
+    /// The blocks a preempted frame of this function resumes at in its
+    /// direct entry: the headers of the loops of `resumed_loops`,
+    /// ascending. A frame is preempted only at block starts, and in a
+    /// loop at its header at least once per iteration (the back edge is
+    /// a block start); a frame whose slice starts elsewhere in the loop is
+    /// run by the interpreter up to the header (`loop_bodies`), so the
+    /// entries stay few (each adds edges into its block, which the
+    /// register allocator pays for).
+    pub fn resumes(&self) -> Vec<u32> {
+        self.resumed_loops().into_iter().map(|(h, _)| h).collect()
+    }
+
+    /// The blocks inside the loops of `resumed_loops` that are not their
+    /// headers, ascending. A frame whose slice starts at one of them is
+    /// run by the interpreter up to the next header, where it resumes in
+    /// direct code (docs/JIT.md, "Resuming").
     pub fn loop_bodies(&self) -> Vec<u32> {
-        let heads = self.resumes();
-        let mut inside: std::collections::BTreeSet<u32> = std::collections::BTreeSet::new();
-        for &h in &heads {
-            let tails = self.preds.get(&h).into_iter().flatten();
-            let mut work: Vec<u32> = tails.copied().filter(|&q| q >= h).collect();
-            let mut seen: std::collections::HashSet<u32> = std::collections::HashSet::new();
-            while let Some(b) = work.pop() {
-                if b == h || !seen.insert(b) {
-                    continue;
-                }
-                inside.insert(b);
-                work.extend(self.preds.get(&b).into_iter().flatten().copied());
-            }
+        let loops = self.resumed_loops();
+        let heads: Vec<u32> = loops.iter().map(|l| l.0).collect();
+        let mut inside = std::collections::BTreeSet::new();
+        for (_, body) in loops {
+            inside.extend(body);
         }
         inside.into_iter().filter(|b| !heads.contains(b)).collect()
     }
@@ -276,6 +308,7 @@ pub(crate) fn plan(p: &Program, target: u32, params: &[u32]) -> Result<DirectPla
     let mut count = 0;
     let mut preds: HashMap<u32, Vec<u32>> = HashMap::new();
     let mut arity: HashMap<u32, usize> = HashMap::new();
+    let mut call_blocks: Vec<u32> = Vec::new();
     // A block start's height, the same on every path into it.
     let height_at = |depth: &mut HashMap<u32, usize>, to: u32| -> Result<usize, String> {
         match heights.exact(to) {
@@ -384,6 +417,7 @@ pub(crate) fn plan(p: &Program, target: u32, params: &[u32]) -> Result<DirectPla
                         }
                     } else {
                         calls = true;
+                        call_blocks.push(start);
                         enter(&mut depth, &mut work, start, at + 1)?;
                     }
                     break;
@@ -405,6 +439,7 @@ pub(crate) fn plan(p: &Program, target: u32, params: &[u32]) -> Result<DirectPla
                         }
                     } else {
                         calls = true;
+                        call_blocks.push(start);
                         enter(&mut depth, &mut work, start, at + 1)?;
                     }
                     break;
@@ -437,6 +472,7 @@ pub(crate) fn plan(p: &Program, target: u32, params: &[u32]) -> Result<DirectPla
         preds,
         arity,
         stack_args: params.len(),
+        call_blocks,
     })
 }
 
@@ -765,6 +801,7 @@ mod tests {
             preds,
             arity: HashMap::new(),
             stack_args: params.len(),
+            call_blocks: Vec::new(),
         })
     }
 
