@@ -9,7 +9,7 @@
 macro_rules! registers {
     ($d:tt, $ctx:ident, $code:ident, $vm:ident, $proc:ident, $tier:ident, $ops:ident, $ip:ident,
         $base:ident, $max_bytes:ident, $max_depth:ident, $slot_limit:ident, $budget0:ident,
-        $budget:ident, $st:ident, $sp:ident, $end:ident, $lp:ident, $nl:ident, $lim:ident) => {
+        $budget:ident, $st:ident, $sp:ident, $end:ident, $lp:ident, $nl:ident) => {
         macro_rules! pc {
             () => {
                 ($ip as usize - $ops as usize) / std::mem::size_of::<Op>()
@@ -31,12 +31,13 @@ macro_rules! registers {
             () => {{
                 $st = $ctx.stack.as_mut_ptr();
                 // SAFETY: within (or one past) the stack's allocation.
-                unsafe {
-                    $sp = $st.add($ctx.stack.len());
-                    $end = $st.add($ctx.stack.capacity());
-                }
+                unsafe { $sp = $st.add($ctx.stack.len()) };
+                // The stack's room: its allocation's end, or its limit
+                // when that comes first (`charge!`).
+                $end = ($st as usize)
+                    .saturating_add($ctx.stack.capacity() * VALUE_BYTES)
+                    .min(($st as usize).saturating_add($max_bytes));
                 // The current frame's slots are the last ones (`push_frame`).
-                $lim = ($st as usize).saturating_add($max_bytes);
                 $nl = $ctx.locals.len().saturating_sub($base);
                 $lp = $ctx.locals.as_mut_ptr().wrapping_add($base);
             }};
@@ -118,14 +119,16 @@ macro_rules! registers {
                 continue;
             }};
         }
-        // Room for one more value (the stack grows out of line when full).
+        // Room for one more value: there always is (a block's `charge!`
+        // makes room for all its pushes, `run` for the rest of a block it
+        // starts inside), so the pushes test nothing.
         macro_rules! room {
             () => {
-                if $sp == $end {
-                    sync!();
-                    $ctx.stack.reserve(1);
-                    regs!();
-                }
+                debug_assert!(
+                    ($sp as usize) < ($st as usize) + $ctx.stack.capacity() * VALUE_BYTES,
+                    "a push without room at decoded address {}",
+                    pc!()
+                )
             };
         }
         // Push a value.
@@ -377,10 +380,18 @@ macro_rules! registers {
                 if PROFILE {
                     $ctx.reductions += cost as u64;
                 }
-                // No instruction grows the stack by more than two.
-                if $sp as usize + 2 * VALUE_BYTES * cost as usize > $lim {
+                // No instruction grows the stack by more than two (the JIT
+                // counts the same, `jit/direct.rs`): room for the whole
+                // block is made here, one test, so its pushes test nothing.
+                let need = $sp as usize + 2 * VALUE_BYTES * cost as usize;
+                if need > $end {
+                    // Over the limit, or the allocation grows (out of line).
                     sync!();
-                    raise!(Value::error("stack overflow"));
+                    if need > ($st as usize).saturating_add($max_bytes) {
+                        raise!(Value::error("stack overflow"));
+                    }
+                    $ctx.stack.reserve(2 * cost as usize);
+                    regs!();
                 }
                 $ip = $ip.wrapping_add(1);
             }};

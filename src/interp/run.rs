@@ -47,16 +47,26 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool>(
     let mut budget = budget0;
     let mut st: *mut Value;
     let mut sp: *mut Value;
-    let mut end: *mut Value;
+    // The address up to which the stack has room (`regs!`, `charge!`).
+    let mut end: usize;
     let mut lp: *mut Option<Value>;
     let mut nl: usize;
-    // The address past which the stack is over its limit.
-    let mut lim: usize;
     registers!(
         $, ctx, code, vm, proc, tier, ops, ip, base, max_bytes, max_depth, slot_limit, budget0,
-        budget, st, sp, end, lp, nl, lim
+        budget, st, sp, end, lp, nl
     );
     regs!();
+    // Started inside a block (a process resumed in a RECEIVE, compiled
+    // code's side exit): room for the rest of the block, as its `Charge`
+    // would have made (pushes do not test, `room!`).
+    if let Some(rest) = code.ops.get(pc!()..) {
+        let is_charge = |o: &Op| matches!(o, Op::Charge(_) | Op::ChargeJit(_));
+        if !rest.first().is_some_and(is_charge) {
+            let n = rest.iter().take_while(|o| !is_charge(o)).count();
+            ctx.stack.reserve(2 * n);
+            regs!();
+        }
+    }
     loop {
         debug_assert!(pc!() < code.ops.len());
         // SAFETY: every decoded target, return address and fall-through is
