@@ -8,8 +8,14 @@
 /// inner macros' own metavariables); the rest are `run`'s locals.
 macro_rules! registers {
     ($d:tt, $ctx:ident, $code:ident, $vm:ident, $proc:ident, $tier:ident, $ops:ident, $ip:ident,
-        $base:ident, $max_bytes:ident, $max_depth:ident, $slot_limit:ident, $budget0:ident,
-        $budget:ident, $st:ident, $sp:ident, $end:ident, $lp:ident, $nl:ident) => {
+        $base:ident, $budget:ident, $st:ident, $sp:ident, $end:ident, $lp:ident, $nl:ident) => {
+        // The stack's limit in bytes (read where needed: a value kept
+        // across the loop would take a register from the hot ones).
+        macro_rules! max_bytes {
+            () => {
+                $vm.config.max_stack.saturating_mul(VALUE_BYTES)
+            };
+        }
         macro_rules! pc {
             () => {
                 ($ip as usize - $ops as usize) / std::mem::size_of::<Op>()
@@ -36,7 +42,7 @@ macro_rules! registers {
                 // when that comes first (`charge!`).
                 $end = ($st as usize)
                     .saturating_add($ctx.stack.capacity() * VALUE_BYTES)
-                    .min(($st as usize).saturating_add($max_bytes));
+                    .min(($st as usize).saturating_add(max_bytes!()));
                 // The current frame's slots are the last ones (`push_frame`).
                 $nl = $ctx.locals.len().saturating_sub($base);
                 $lp = $ctx.locals.as_mut_ptr().wrapping_add($base);
@@ -54,10 +60,12 @@ macro_rules! registers {
         macro_rules! end {
             ($d out:expr) => {{
                 let out = $d out;
-                $ctx.budget = $budget;
+                // (`ctx.budget` is the slice's budget until here: nothing
+                // the loop calls writes it, so no register keeps a copy.)
                 if !PROFILE {
-                    $ctx.reductions += ($budget0 - $budget) as u64;
+                    $ctx.reductions += ($ctx.budget - $budget) as u64;
                 }
+                $ctx.budget = $budget;
                 return out;
             }};
         }
@@ -273,7 +281,7 @@ macro_rules! registers {
                             .is_none_or(|h| (h.depth as usize) < depth)
                         && $ctx.captures.last().is_none_or(|c| (c.0 as usize) < depth)
                         && $base + size <= $ctx.locals.capacity()
-                        && $base + size <= $slot_limit
+                        && $base + size <= $vm.config.max_frame_slots
                     {
                         f.entry = $d target;
                         f.size = size as u32;
@@ -297,9 +305,9 @@ macro_rules! registers {
                     }
                 } else {
                     let nb = $base + $nl;
-                    if depth < $max_depth
+                    if depth < $vm.config.max_call_depth
                         && nb + size <= $ctx.locals.capacity()
-                        && nb + size <= $slot_limit
+                        && nb + size <= $vm.config.max_frame_slots
                     {
                         $ctx.frames.push(Frame {
                             ret: $d ret,
@@ -387,7 +395,7 @@ macro_rules! registers {
                 if need > $end {
                     // Over the limit, or the allocation grows (out of line).
                     sync!();
-                    if need > ($st as usize).saturating_add($max_bytes) {
+                    if need > ($st as usize).saturating_add(max_bytes!()) {
                         raise!(Value::error("stack overflow"));
                     }
                     $ctx.stack.reserve(2 * cost as usize);

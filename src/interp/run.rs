@@ -40,11 +40,10 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool>(
     // The next op, as a pointer (`pc!()` is its decoded address).
     let mut ip: *const Op = ops.wrapping_add(ctx.pc.ix());
     let mut base = ctx.frame().base as usize;
-    let max_bytes = vm.config.max_stack.saturating_mul(VALUE_BYTES);
-    let max_depth = vm.config.max_call_depth;
-    let slot_limit = vm.config.max_frame_slots;
-    let budget0 = ctx.budget;
-    let mut budget = budget0;
+    // (The limits are read from `vm.config` where used, and the slice's
+    // starting budget from `ctx.budget` at its end: fewer values live
+    // across the loop, so the hot ones keep their registers.)
+    let mut budget = ctx.budget;
     let mut st: *mut Value;
     let mut sp: *mut Value;
     // The address up to which the stack has room (`regs!`, `charge!`).
@@ -52,8 +51,7 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool>(
     let mut lp: *mut Option<Value>;
     let mut nl: usize;
     registers!(
-        $, ctx, code, vm, proc, tier, ops, ip, base, max_bytes, max_depth, slot_limit, budget0,
-        budget, st, sp, end, lp, nl
+        $, ctx, code, vm, proc, tier, ops, ip, base, budget, st, sp, end, lp, nl
     );
     regs!();
     // Started inside a block (a process resumed in a RECEIVE, compiled
