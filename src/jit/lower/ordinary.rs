@@ -19,6 +19,7 @@ use cranelift_codegen::ir::{self, InstBuilder};
 
 impl FrameEnv for Ordinary {
     const MOVES: bool = true;
+    const GUARDED_FIELD_STORE: bool = true;
     /// `LOAD x; <operand>; APPEND|CONCAT; STORE x` is lowered one by one:
     /// the LOAD moves (or the `value` helper empties `x`, `value_op`), so
     /// the update is in place without the generic update helper.
