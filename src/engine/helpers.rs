@@ -662,9 +662,6 @@ impl HelperImpl for Impls {
         // third place holding the address of a cell of the `Jit` (which
         // outlives the code too) instead of a value.
         unsafe {
-            if let Some(lib) = crate::library::opcode(op).filter(|&o| crate::library::pure(o)) {
-                return library_owned(lib, n, items, out, cell);
-            }
             let at = |k: usize| &*items.add(k);
             let take = |k: usize| std::ptr::read(items.add(k));
             let r = match op {
@@ -770,7 +767,14 @@ impl HelperImpl for Impls {
                     }
                     Value::Object(o)
                 }
-                _ => return 0,
+                // The pure library operations (issue 15), after the
+                // others: their check costs those nothing.
+                _ => {
+                    return match crate::library::opcode(op).filter(|&o| crate::library::pure(o)) {
+                        Some(lib) => library_owned(lib, n, items, out, cell),
+                        None => 0,
+                    }
+                }
             };
             std::ptr::write(out as *mut Value, r);
         }
