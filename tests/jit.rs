@@ -865,3 +865,64 @@ fn process_bodies_compile_with_the_interpreters_reductions() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Functions using the library's string and list operations get direct
+/// entries (issue 15, item 1: SLICE kept `tokenize`'s `eval` and `apply`
+/// out), and a CALL_FUNCTION site of eight kinds of function value calls
+/// every kind directly: none of its callees is left to the call helper
+/// (docs/JIT.md "Library operations", "Function values").
+#[test]
+fn library_operations_and_megamorphic_sites_get_direct_entries() {
+    let out = ttvm(&[
+        "--jit",
+        "--stats",
+        "--no-smp",
+        "tests/programs/jit/library_ops.ttvm",
+    ]);
+    assert!(out.status == Some(0), "{}", out.stderr);
+    let err = out.stderr.as_str();
+    for f in ["pop_sum", "codes"] {
+        assert!(
+            err.lines()
+                .any(|l| l.starts_with(&format!("jit:   direct entry for {f} ("))),
+            "{f}: {err}"
+        );
+    }
+    assert!(!err.contains("no direct entry"), "{err}");
+    let out = ttvm(&[
+        "--jit",
+        "--stats",
+        "--no-smp",
+        "benches/checks/heldout/tokenize.ttvm",
+    ]);
+    assert!(out.status == Some(0), "{}", out.stderr);
+    let err = out.stderr.as_str();
+    for f in ["eval", "apply"] {
+        assert!(
+            err.lines()
+                .any(|l| l.starts_with(&format!("jit:   direct entry for {f} ("))),
+            "{f}: {err}"
+        );
+    }
+    // Every kind of the eight-way site has its direct entry, called
+    // from the direct entry of apply_all (every function compiled when
+    // first called: the tiny ones are not compiled before a call from
+    // compiled code otherwise).
+    let out = ttvm(&[
+        "--jit",
+        "--jit-threshold",
+        "0",
+        "--stats",
+        "--no-smp",
+        "tests/programs/jit/megamorphic_calls.ttvm",
+    ]);
+    assert!(out.status == Some(0), "{}", out.stderr);
+    let err = out.stderr.as_str();
+    for f in ["apply_all", "double", "sq", "add_n", "lin", "sub_n"] {
+        assert!(
+            err.lines()
+                .any(|l| l.starts_with(&format!("jit:   direct entry for {f} ("))),
+            "{f}: {err}"
+        );
+    }
+}

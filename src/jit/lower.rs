@@ -47,6 +47,7 @@ mod exits;
 mod facts;
 pub(super) use facts::successors;
 mod state;
+mod strings;
 mod takes;
 mod values;
 mod vars;
@@ -484,6 +485,11 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
             | Instr::Min(_)
             | Instr::Max(_) => self.math(instr, dpc),
             Instr::Len(_) => self.len(dpc),
+            // `INDEX; ORD`: a character's code point (`strings`).
+            Instr::Index(_) if self.index_ord_site(at) => {
+                self.index_ord(at, dpc);
+                return Ok(2);
+            }
             Instr::Index(_) => self.index(at, dpc),
             Instr::GetField(_) | Instr::HasField(_) => self.read_field(at, dpc, instr),
             Instr::Not(_) => {

@@ -184,6 +184,11 @@ impl FrameEnv for Ordinary {
                 l.generic(at, dpc, false);
                 l.reload_released(at);
             }
+            // The string, list and number operations outside the process
+            // (`strings`); the others (host, formats) in it.
+            Helper::Library if crate::jit::direct::library_helper(instr) => {
+                l.library_ordinary(at, dpc, instr)
+            }
             Helper::Library => l.library(at, dpc, instr),
             Helper::Update(slot) => {
                 let st = l.call_at(l.im.update, at, dpc);
@@ -458,7 +463,7 @@ impl Lower<'_, '_, '_, Ordinary> {
 
     /// A library operation: one call of the library helper with the
     /// opcode number (virtual stack flushed first).
-    fn library(&mut self, at: u32, dpc: u32, instr: &Instr) {
+    pub(super) fn library(&mut self, at: u32, dpc: u32, instr: &Instr) {
         self.flush();
         let op = self.b.ins().iconst(I32, instr.opcode() as i64);
         let a = self.b.ins().iconst(I32, at as i64);
