@@ -319,8 +319,9 @@ struct RunArgs {
     no_jit: bool,
     /// Calls plus loop back-edges before a function is compiled (0: compile
     /// everything before running). Implies nothing without --jit.
-    #[arg(long, default_value_t = ttvm::exec::vm::DEFAULT_JIT_THRESHOLD)]
-    jit_threshold: u32,
+    /// Default 1000.
+    #[arg(long)]
+    jit_threshold: Option<u32>,
     /// Print the Cranelift IR of each compiled function to stderr.
     #[arg(long)]
     jit_dump: bool,
@@ -520,7 +521,13 @@ fn run(args: RunArgs) -> i32 {
         max_processes: args.max_processes as usize,
         args: args.args,
         jit: args.jit && !args.no_jit,
-        jit_threshold: args.jit_threshold,
+        jit_threshold: args
+            .jit_threshold
+            .unwrap_or(ttvm::exec::vm::DEFAULT_JIT_THRESHOLD),
+        // The cost policy is an experiment, off unless asked for
+        // (docs/JIT.md, "When a unit is compiled").
+        jit_cost_policy: args.jit_threshold.is_none()
+            && std::env::var_os("TTVM_JIT_TIER_FACTOR").is_some(),
         jit_dump: args.jit_dump,
         profile: args.profile,
         dist,

@@ -138,6 +138,24 @@ fn direct_entries_holding_heap_values_leak_nothing() {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/programs/jit/resume_procs.ttvm"
     ));
+    // INDEX taking a part out of a list read once at each place, or held
+    // by its operand alone (issue 15, item 4, `takes::may_take_place`),
+    // and `LOAD x; JZ|JNZ` borrowed: trees taken apart and shared, pairs
+    // the caller still holds, every kind of value tested.
+    leaks_nothing(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/programs/jit/list_parts.ttvm"
+    ));
+    leaks_nothing(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/programs/jit/tested_values.ttvm"
+    ));
+    // SET_FIELD's guarded store in ordinary code, and counting the
+    // variable the next STORE overwrites (issue 15, item 4).
+    leaks_nothing(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/programs/jit/field_writes_ordinary.ttvm"
+    ));
 }
 
 fn leaks_nothing(path: &str) {

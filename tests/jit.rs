@@ -265,19 +265,96 @@ fn stats_report_compiled_functions_and_fallbacks() {
 
 /// `--jit --stats` on the program `src` (written to a temporary file).
 fn stats_of(name: &str, src: &str) -> String {
+    run_stats(name, src, &[]).1
+}
+
+/// `--jit --stats ARGS` on the program `src`: stdout and stderr.
+fn run_stats(name: &str, src: &str, args: &[&str]) -> (String, String) {
+    run_stats_env(name, src, args, None)
+}
+
+/// The cost policy with its default factor.
+const FACTOR: Option<(&str, &str)> = Some(("TTVM_JIT_TIER_FACTOR", ""));
+
+/// [`run_stats`] with an environment variable set.
+fn run_stats_env(
+    name: &str,
+    src: &str,
+    args: &[&str],
+    env: Option<(&str, &str)>,
+) -> (String, String) {
     let dir = std::env::temp_dir().join(format!("ttvm-jit-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temporary directory");
     let path = dir.join("p.ttvm");
     std::fs::write(&path, src).expect("writes");
-    let out = ttvm(&[
-        "--jit",
-        "--stats",
-        "--no-smp",
-        path.to_str().expect("utf-8"),
-    ]);
+    let mut all = vec!["--jit", "--stats", "--no-smp"];
+    all.extend_from_slice(args);
+    all.push(path.to_str().expect("utf-8"));
+    let mut cmd = Ttvm::new().args(&all).cwd(env!("CARGO_MANIFEST_DIR"));
+    if let Some((k, v)) = env {
+        cmd = cmd.env(k, v);
+    }
+    let out = cmd.run();
     std::fs::remove_dir_all(&dir).ok();
-    assert!(out.status == Some(0));
-    out.stderr
+    assert!(out.status == Some(0), "{}", out.stderr);
+    (out.stdout, out.stderr)
+}
+
+/// With the cost policy (`TTVM_JIT_TIER_FACTOR` set, no `--jit-threshold`)
+/// a unit is compiled once the work interpreted in it outweighs its
+/// estimated compile cost (src/jit/tier.rs): a loop
+/// of 5,000 iterations stays interpreted and `--stats` says how far it
+/// got, the same loop run 1,000,000 times is compiled; with
+/// `--jit-threshold 1000` the short one is compiled after 1,000 entries.
+#[test]
+fn tier_up_by_cost() {
+    let prog = |n: u32| {
+        format!(
+            "PUSH_INT 0\nSTORE i\nPUSH_INT 0\nSTORE acc\nLABEL loop\nLOAD acc\nLOAD i\nADD\nSTORE acc\nLOAD i\nPUSH_INT 1\nADD\nSTORE i\nLOAD i\nPUSH_INT {n}\nLT\nJNZ loop\nLOAD acc\nPRINT\nHALT\n"
+        )
+    };
+    let (out, err) = run_stats("tier-short", &prog(5000), &[]);
+    // Off by default: compiled after 1,000 entries.
+    assert_eq!(out, "12497500\n");
+    assert!(
+        err.contains("jit: functions compiled 1, fallbacks 0"),
+        "{err}"
+    );
+    let (out, err) = run_stats_env("tier-short", &prog(5000), &[], FACTOR);
+    assert_eq!(out, "12497500\n");
+    assert!(
+        err.contains("jit: functions compiled 0, fallbacks 0"),
+        "{err}"
+    );
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("jit:   interpreted @0 ("))
+        .unwrap_or_else(|| panic!("no line for the loop: {err}"));
+    let (work, budget) = line
+        .split_once("not run enough to pay for compiling it (work ")
+        .and_then(|(_, r)| r.strip_suffix(')')?.split_once(" of "))
+        .unwrap_or_else(|| panic!("{line}"));
+    let (work, budget): (u64, u64) = (work.parse().unwrap(), budget.parse().unwrap());
+    assert!(work > 5000 * 12 && work < budget, "{line}");
+    let (out, err) = run_stats_env(
+        "tier-fixed",
+        &prog(5000),
+        &["--jit-threshold", "1000"],
+        FACTOR,
+    );
+    assert_eq!(out, "12497500\n");
+    assert!(
+        err.contains("jit: functions compiled 1, fallbacks 0"),
+        "{err}"
+    );
+    assert!(!err.contains("not run enough"), "{err}");
+    let (out, err) = run_stats_env("tier-long", &prog(1_000_000), &[], FACTOR);
+    assert_eq!(out, "499999500000\n");
+    assert!(
+        err.contains("jit: functions compiled 1, fallbacks 0"),
+        "{err}"
+    );
+    assert!(err.contains("jit:   compiled @0 ("), "{err}");
 }
 
 #[test]
@@ -846,4 +923,65 @@ fn process_bodies_compile_with_the_interpreters_reductions() {
         }
     }
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Functions using the library's string and list operations get direct
+/// entries (issue 15, item 1: SLICE kept `tokenize`'s `eval` and `apply`
+/// out), and a CALL_FUNCTION site of eight kinds of function value calls
+/// every kind directly: none of its callees is left to the call helper
+/// (docs/JIT.md "Library operations", "Function values").
+#[test]
+fn library_operations_and_megamorphic_sites_get_direct_entries() {
+    let out = ttvm(&[
+        "--jit",
+        "--stats",
+        "--no-smp",
+        "tests/programs/jit/library_ops.ttvm",
+    ]);
+    assert!(out.status == Some(0), "{}", out.stderr);
+    let err = out.stderr.as_str();
+    for f in ["pop_sum", "codes"] {
+        assert!(
+            err.lines()
+                .any(|l| l.starts_with(&format!("jit:   direct entry for {f} ("))),
+            "{f}: {err}"
+        );
+    }
+    assert!(!err.contains("no direct entry"), "{err}");
+    let out = ttvm(&[
+        "--jit",
+        "--stats",
+        "--no-smp",
+        "benches/checks/heldout/tokenize.ttvm",
+    ]);
+    assert!(out.status == Some(0), "{}", out.stderr);
+    let err = out.stderr.as_str();
+    for f in ["eval", "apply"] {
+        assert!(
+            err.lines()
+                .any(|l| l.starts_with(&format!("jit:   direct entry for {f} ("))),
+            "{f}: {err}"
+        );
+    }
+    // Every kind of the eight-way site has its direct entry, called
+    // from the direct entry of apply_all (every function compiled when
+    // first called: the tiny ones are not compiled before a call from
+    // compiled code otherwise).
+    let out = ttvm(&[
+        "--jit",
+        "--jit-threshold",
+        "0",
+        "--stats",
+        "--no-smp",
+        "tests/programs/jit/megamorphic_calls.ttvm",
+    ]);
+    assert!(out.status == Some(0), "{}", out.stderr);
+    let err = out.stderr.as_str();
+    for f in ["apply_all", "double", "sq", "add_n", "lin", "sub_n"] {
+        assert!(
+            err.lines()
+                .any(|l| l.starts_with(&format!("jit:   direct entry for {f} ("))),
+            "{f}: {err}"
+        );
+    }
 }

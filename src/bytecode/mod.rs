@@ -7,6 +7,7 @@ mod depth;
 mod disasm;
 pub mod escape;
 mod frames;
+mod kinds;
 mod liveness;
 mod operand;
 mod ops;
@@ -18,8 +19,9 @@ mod warning;
 
 pub use depth::{frame_heights, function_entries, surely_pops, FrameHeights};
 pub use disasm::disassemble;
+pub use kinds::{Arith, Cmp, Family, Flow, JitClass, OpInfo};
 pub use operand::*;
-pub use ops::{Arith, Cmp, Family, Flow, Instr, JitClass, OpInfo, Opcode, OPS};
+pub use ops::{Instr, Opcode, OPS};
 pub use source::{module_source, to_source};
 pub use tinytotvm::{tinytotvm_only, TINYTOTVM_ONLY};
 pub use warning::Warning;

@@ -81,6 +81,7 @@ fn run_here(
             &super::helpers::table(),
             crate::jit::JitConfig {
                 threshold: vm.config.jit_threshold,
+                cost_policy: vm.config.jit_cost_policy,
                 max_stack: vm.config.max_stack,
                 max_call_depth: vm.config.max_call_depth,
                 max_frame_slots: vm.config.max_frame_slots,
@@ -737,6 +738,7 @@ mod tests {
             &super::super::helpers::table(),
             crate::jit::JitConfig {
                 threshold,
+                cost_policy: false,
                 max_stack: config.max_stack,
                 max_call_depth: config.max_call_depth,
                 max_frame_slots: config.max_frame_slots,

@@ -32,6 +32,7 @@ fn jit_of(program: std::sync::Arc<crate::Program>) -> crate::jit::Jit {
         &helpers::table(),
         crate::jit::JitConfig {
             threshold: u32::MAX,
+            cost_policy: false,
             max_stack: config.max_stack,
             max_call_depth: config.max_call_depth,
             max_frame_slots: config.max_frame_slots,

@@ -208,7 +208,10 @@ macro_rules! for_each_helper {
             /// raises, with the values untouched (compiled code then
             /// leaves at it holding them and the interpreter raises).
             /// Also EXTEND, and CONCAT of anything whose text is surely
-            /// within the limit. `cell`: 0, or the variable slot the
+            /// within the limit; and the pure library operations
+            /// (`library::pure`: SUBSTR, SPLIT, ORD, SLICE, …; issue 15),
+            /// run on the values outside the process, in ordinary code
+            /// too (`engine::helpers::library_owned`). `cell`: 0, or the variable slot the
             /// STORE right after it writes (ordinary code): when that
             /// slot holds the very value of `items[0]`, it is emptied once
             /// the operation is known not to raise, so the value changes

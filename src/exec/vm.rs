@@ -56,6 +56,12 @@ pub struct RunConfig {
     /// `--jit-threshold N`: calls plus loop back-edges before a function is
     /// compiled; 0 compiles every function before the run starts.
     pub jit_threshold: u32,
+    /// Tier up by cost (`ttvm` with `TTVM_JIT_TIER_FACTOR` set and no
+    /// `--jit-threshold`, an experiment): a unit is
+    /// compiled once the work interpreted in it outweighs its estimated
+    /// compile cost (docs/JIT.md, "When a unit is compiled"); otherwise
+    /// after `jit_threshold` entries.
+    pub jit_cost_policy: bool,
     /// `--jit-dump`: the Cranelift IR of each compiled function to stderr.
     pub jit_dump: bool,
     /// `--profile`: what to write at exit (`crate::profile`).
@@ -85,6 +91,7 @@ impl Default for RunConfig {
             reduction_limit: None,
             jit: false,
             jit_threshold: DEFAULT_JIT_THRESHOLD,
+            jit_cost_policy: false,
             jit_dump: false,
             profile: None,
             dist: None,

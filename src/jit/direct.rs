@@ -221,7 +221,11 @@ impl DirectPlan {
 /// PUSH_STR is a helper op).
 fn in_block(i: &Instr) -> bool {
     let op = i.opcode();
-    let lowered = op.jit().is_inline() || heap_inline(i) || borrowed_helper(i) || value_helper(i);
+    let lowered = op.jit().is_inline()
+        || heap_inline(i)
+        || borrowed_helper(i)
+        || value_helper(i)
+        || library_helper(i);
     lowered && op.info().control == Flow::Next && i.stack_effect().is_some()
 }
 
@@ -273,6 +277,14 @@ pub(crate) fn value_helper(i: &Instr) -> bool {
             | Instr::Extend(_)
             | Instr::SetField(_)
     )
+}
+
+/// The library's string, list and number operations a direct entry runs
+/// through the `value` helper on values it owns (`library::pure`:
+/// SUBSTR, SPLIT, ORD, SLICE, …; `lower/strings.rs`); one that raises
+/// leaves at it, for the interpreter to raise (issue 15).
+pub(crate) fn library_helper(i: &Instr) -> bool {
+    crate::library::pure(i.opcode())
 }
 
 /// Whether no slot is listed twice (a CALL binding a variable twice is
@@ -477,8 +489,10 @@ pub(crate) fn plan(p: &Program, target: u32, params: &[u32]) -> Result<DirectPla
 }
 
 /// Candidates per CALL_FUNCTION site beyond which the others go through
-/// the call helper (each is one compare of the callee's prototype).
-pub(crate) const MAX_CANDIDATES: usize = 4;
+/// the call helper (a site of more than two prototypes finds its
+/// candidate through a table on the prototype's pointer, `lower/values.rs`:
+/// one compare however many there are; each costs its call's code).
+pub(crate) const MAX_CANDIDATES: usize = 8;
 
 /// A function value the program can make: what a CALL_FUNCTION's callee
 /// is compared with — its prototype (made once, when the program is
@@ -531,11 +545,15 @@ pub(crate) fn value_targets(p: &Program) -> Vec<ValueTarget> {
         let mut binds = c.param_slots.to_vec();
         let mut from = Vec::new();
         let captures = if closure {
-            // The CAPTUREs of this frame right before it (the ones a
-            // MAKE_LAMBDA takes, in the usual shape).
+            // The CAPTUREs of this frame right before it in its block
+            // (the ones a MAKE_LAMBDA takes, in the usual shape): a
+            // closure made there has them last, so when it has as many
+            // captures as these it has exactly these (compiled code
+            // compares the count, `lower/values.rs`). Not across a block
+            // start: control may come there with other captures pending.
             let mut names = Vec::new();
             let mut i = at;
-            while i > 0 {
+            while i > 0 && !p.block_start[i] {
                 match &p.code[i - 1] {
                     Instr::Capture(v) if p.layout_of[i - 1] == p.layout_of[at] => {
                         names.push(v.name.clone())

@@ -21,15 +21,19 @@
 //! down in `README.md` beside this file.
 
 mod code;
+mod compile;
 mod direct;
 mod lower;
 mod regions;
 mod resume;
+mod stats;
+mod tier;
 
 pub(crate) use code::{enter, enter_resumed};
 pub(crate) use direct::{Desc, Place};
 pub(crate) use regions::UnitPlan;
 pub(crate) use resume::{Record, Resume, Resuming, RESUME_MARK};
+pub use stats::{DirectOutcome, JitStats};
 
 use crate::bytecode::{Instr, OptField, Program};
 use crate::exec::native::Helpers;
@@ -37,7 +41,7 @@ use crate::exec::{Addr, Dpc, Layout};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Why Cranelift panicked, from the panic's payload.
 fn generator_failed(p: Box<dyn std::any::Any + Send>) -> String {
@@ -69,8 +73,11 @@ struct Unit {
     code: AtomicUsize,
     /// Compilation was tried and failed (or the unit is unsupported).
     failed: AtomicBool,
-    /// Header-block entries counted in the interpreter.
+    /// Work seen at its header blocks while interpreted (entries, each
+    /// weighted by `BlockRef::weight`).
     hot: AtomicU32,
+    /// `hot` at which it is compiled (`Jit::tier_up`).
+    budget: u32,
     /// Failed entry checks of its compiled code.
     check_fails: AtomicU32,
     /// Compiled (again) without assumptions across blocks.
@@ -98,101 +105,15 @@ struct BlockRef {
     header: bool,
     /// It is a part's continuation (`regions`).
     cont: bool,
+    /// What one entry adds to the unit's `hot`: 1 with a fixed
+    /// `--jit-threshold`; under the cost policy the instructions one pass
+    /// through it interprets (`tier_weights`).
+    weight: u32,
 }
 
 /// Failed entry checks after which a unit is compiled again without
 /// assumptions across blocks.
 const MAX_CHECK_FAILS: u32 = 100;
-
-/// What `--stats` reports.
-#[derive(Debug, Default, Clone)]
-pub struct JitStats {
-    /// Compiled units: name, instructions, machine-code bytes, time.
-    pub compiled: Vec<(String, usize, usize, Duration)>,
-    /// Units that stay interpreted: name and why.
-    pub fallbacks: Vec<(String, String)>,
-    /// Units too big to compile as one function, split into parts
-    /// (`regions`): name, instructions, parts. Listed when a part of one
-    /// is first compiled.
-    pub split: Vec<(String, usize, u32)>,
-    /// Entries into compiled blocks whose variables did not have the tags
-    /// the block assumes (the interpreter ran the block instead).
-    pub entry_checks_failed: u64,
-    /// Direct entries (`direct`) of compiled functions: name, and
-    /// machine-code bytes and time, or why it has none.
-    pub direct: Vec<(String, DirectOutcome)>,
-    /// Times direct frames left compiled code (preempted, a guard failed,
-    /// a call they could not make).
-    pub direct_exits: u64,
-    /// Preempted direct frames resumed in direct code (`resume`), and
-    /// how many of those runs left compiled code other than preempted.
-    pub resumed: u64,
-    pub resume_misses: u64,
-    /// Tiny units without code at the end (compiled only where compiled
-    /// code calls them, see [`Jit::tier_up`]): name and instructions.
-    pub tiny: Vec<(String, usize)>,
-}
-
-/// A direct entry's machine-code bytes and compile time, or why the
-/// function has none.
-pub type DirectOutcome = Result<(usize, Duration), String>;
-
-impl JitStats {
-    /// One `--stats` paragraph.
-    pub fn report(&self) -> String {
-        let total: Duration = self.compiled.iter().map(|c| c.3).sum();
-        let mut s = format!(
-            "jit: functions compiled {}, fallbacks {}, compile time {:.3} ms, entry checks failed {}\n",
-            self.compiled.len(),
-            self.fallbacks.len(),
-            total.as_secs_f64() * 1e3,
-            self.entry_checks_failed
-        );
-        for (name, n, bytes, t) in &self.compiled {
-            s.push_str(&format!(
-                "jit:   compiled {name}: {n} instructions, {bytes} bytes, {:.3} ms\n",
-                t.as_secs_f64() * 1e3
-            ));
-        }
-        for (name, n, parts) in &self.split {
-            s.push_str(&format!(
-                "jit:   split {name}: {n} instructions, too big to compile as one function: {parts} parts, each compiled when it is hot\n"
-            ));
-        }
-        for (name, why) in &self.fallbacks {
-            s.push_str(&format!("jit:   interpreted {name}: {why}\n"));
-        }
-        for (name, n) in &self.tiny {
-            let many = if *n == 1 { "" } else { "s" };
-            s.push_str(&format!(
-                "jit:   interpreted {name}: tiny ({n} instruction{many}, no loop, no call): compiled only where compiled code calls it\n"
-            ));
-        }
-        if !self.direct.is_empty() {
-            s.push_str(&format!(
-                "jit: direct entries {}, left compiled code {} times\n",
-                self.direct.iter().filter(|d| d.1.is_ok()).count(),
-                self.direct_exits
-            ));
-        }
-        if self.resumed > 0 {
-            s.push_str(&format!(
-                "jit: direct frames resumed in direct code {} times, left other than preempted {} times\n",
-                self.resumed, self.resume_misses
-            ));
-        }
-        for (name, d) in &self.direct {
-            match d {
-                Ok((bytes, t)) => s.push_str(&format!(
-                    "jit:   direct entry for {name}: {bytes} bytes, {:.3} ms\n",
-                    t.as_secs_f64() * 1e3
-                )),
-                Err(why) => s.push_str(&format!("jit:   no direct entry for {name}: {why}\n")),
-            }
-        }
-        s
-    }
-}
 
 /// Where `--jit-dump` text goes.
 pub type DumpSink = Box<dyn Fn(&str) + Send + Sync>;
@@ -201,6 +122,10 @@ pub type DumpSink = Box<dyn Fn(&str) + Send + Sync>;
 pub struct JitConfig {
     /// `--jit-threshold`.
     pub threshold: u32,
+    /// Compile a unit once the work interpreted in it outweighs its
+    /// estimated compile cost (`Jit::tier_up`), instead of after
+    /// `threshold` entries. `threshold` 0 still compiles everything first.
+    pub cost_policy: bool,
     /// The operand stack limit.
     pub max_stack: usize,
     /// `--max-call-depth`.
@@ -231,7 +156,8 @@ pub struct Jit {
     /// code stays until the JIT goes).
     compiled: Vec<AtomicBool>,
     mem: Mutex<Option<code::CodeMemory>>,
-    threshold: u32,
+    /// Units are compiled by the cost policy (`tier`).
+    cost_policy: bool,
     max_stack: usize,
     max_call_depth: usize,
     max_frame_slots: usize,
@@ -265,11 +191,13 @@ impl Jit {
     pub fn new(program: Arc<Program>, layout: Layout, helpers: &Helpers, config: JitConfig) -> Jit {
         let JitConfig {
             threshold,
+            cost_policy,
             max_stack,
             max_call_depth,
             max_frame_slots,
             dump,
         } = config;
+        let cost_policy = cost_policy && threshold != 0;
         let p = &*program;
         let header = p.headers();
         let regions::Plans {
@@ -277,9 +205,18 @@ impl Jit {
             part_entry,
             plan_of,
         } = regions::plans(p, MAX_UNIT_INSTRUCTIONS, MAX_UNIT_SLOTS);
+        let factor = tier::factor();
+        let budget = |plan: &UnitPlan| {
+            if cost_policy && !plan.tiny {
+                tier::budget(p, plan, factor)
+            } else {
+                threshold
+            }
+        };
         let mut units: Vec<Unit> = plans
             .into_iter()
             .map(|plan| Unit {
+                budget: budget(&plan),
                 plan,
                 code: AtomicUsize::new(0),
                 failed: AtomicBool::new(false),
@@ -326,25 +263,43 @@ impl Jit {
         // (`regions::UnitPlan::entries`), its resume points, its
         // continuation.
         let mut blocks = vec![None; layout.len()];
+        let weights = tier::weights(p, &plan_of, |u| units[u as usize].plan.size);
         for (u, unit) in units.iter().enumerate() {
             let plan = &unit.plan;
             // Block starts count toward hotness when they are headers or
             // entered from another part, a continuation always.
+            let weight = |a: u32| {
+                if cost_policy && !plan.tiny {
+                    weights[a as usize].max(1)
+                } else {
+                    1
+                }
+            };
             let starts = plan.entries.iter().map(|&a| {
                 let i = a as usize;
-                (layout.dpc(Addr(a)), header[i] || part_entry[i], false)
+                (
+                    layout.dpc(Addr(a)),
+                    header[i] || part_entry[i],
+                    false,
+                    weight(a),
+                )
             });
             let resumes = plan
                 .resumes
                 .iter()
-                .map(|&a| (layout.resume(Addr(a)), false, false));
-            let cont = plan.cont.map(|a| (layout.dpc(Addr(a)), true, true));
-            for (index, (dpc, header, cont)) in starts.chain(resumes).chain(cont).enumerate() {
+                .map(|&a| (layout.resume(Addr(a)), false, false, 1));
+            let cont = plan
+                .cont
+                .map(|a| (layout.dpc(Addr(a)), true, true, weight(a)));
+            for (index, (dpc, header, cont, weight)) in
+                starts.chain(resumes).chain(cont).enumerate()
+            {
                 blocks[dpc.ix()] = Some(BlockRef {
                     unit: u as u32,
                     index: index as u32,
                     header,
                     cont,
+                    weight,
                 });
             }
         }
@@ -396,7 +351,7 @@ impl Jit {
             watch,
             compiled,
             mem: Mutex::new(mem),
-            threshold,
+            cost_policy,
             max_stack,
             max_call_depth,
             max_frame_slots,
@@ -459,6 +414,22 @@ impl Jit {
             })
             .map(|u| (self.unit_name(u), u.plan.size))
             .collect();
+        if self.cost_policy {
+            s.cold = self
+                .units
+                .iter()
+                .filter(|u| {
+                    !u.plan.tiny
+                        && u.hot.load(Ordering::Relaxed) > 0
+                        && u.code.load(Ordering::Acquire) == 0
+                        && !u.failed.load(Ordering::Relaxed)
+                })
+                .map(|u| {
+                    let work = u.hot.load(Ordering::Relaxed);
+                    (self.unit_name(u), u64::from(work), u64::from(u.budget))
+                })
+                .collect();
+        }
         s
     }
 
@@ -547,7 +518,8 @@ impl Jit {
             return false;
         }
         // T2: a count; no data is published with it.
-        if u.hot.fetch_add(1, Ordering::Relaxed) + 1 < self.threshold {
+        let w = b.weight;
+        if u.hot.fetch_add(w, Ordering::Relaxed).saturating_add(w) < u.budget {
             return false;
         }
         self.compile(b.unit as usize);
@@ -631,296 +603,5 @@ impl Jit {
             (None, Some(a)) => name(a),
             (_, None) => format!("layout {}", u.plan.layout),
         }
-    }
-
-    fn compile(&self, index: usize) {
-        self.compile_unit(index, false);
-    }
-
-    /// Compile unit `index` again, with no assumptions across blocks. The
-    /// old code stays in memory (a process may be running it) until the
-    /// JIT goes.
-    fn compile_generic(&self, index: usize) {
-        self.compile_unit(index, true);
-    }
-
-    fn compile_unit(&self, index: usize, generic: bool) {
-        let u = &self.units[index];
-        // T3: compile under the lock, after a second look.
-        let mut guard = self.mem.lock().unwrap_or_else(|e| e.into_inner());
-        if generic {
-            if u.generic.swap(true, Ordering::Relaxed) {
-                return;
-            }
-        } else if u.code.load(Ordering::Acquire) != 0 || u.failed.load(Ordering::Relaxed) {
-            return;
-        }
-        let Some(mem) = guard.as_mut() else {
-            self.give_up(u);
-            return;
-        };
-        let name = self.unit_name(u);
-        let slots = self.program.layouts[u.plan.layout as usize].names.len();
-        let why = if u.plan.blocks.is_empty() && u.plan.cont.is_none() {
-            Some("no code".to_string())
-        } else if u.plan.size > MAX_UNIT_INSTRUCTIONS {
-            Some(format!(
-                "{} instructions (more than {MAX_UNIT_INSTRUCTIONS})",
-                u.plan.size
-            ))
-        } else if slots > MAX_UNIT_SLOTS {
-            Some(format!("{slots} variables (more than {MAX_UNIT_SLOTS})"))
-        } else {
-            None
-        };
-        if let Some(why) = why {
-            self.give_up(u);
-            if !u.plan.blocks.is_empty() || u.plan.cont.is_some() {
-                self.stats_mut().fallbacks.push((name, why));
-            }
-            return;
-        }
-        let t0 = Instant::now();
-        let callee = |target: u32| self.callee(target);
-        let input = self.input(u, &callee);
-        let result = self.generate(|| {
-            mem.compile(&name, self.dump.is_some(), |b, im| {
-                lower::translate(b, im, &input)
-            })
-        });
-        match result {
-            Ok(c) => {
-                // T4: publish (pairs with T5's Acquire), then the flags.
-                u.code.store(c.code, Ordering::Release);
-                let p = &*self.program;
-                let l = &self.layout;
-                let starts = u.plan.entries.iter().map(|&a| l.dpc(Addr(a)));
-                let resumes = u.plan.resumes.iter().map(|&a| l.resume(Addr(a)));
-                let cont = u.plan.cont.map(|a| l.dpc(Addr(a)));
-                for dpc in starts.chain(resumes).chain(cont) {
-                    self.compiled[dpc.ix()].store(true, Ordering::Release);
-                }
-                let label = if generic {
-                    format!("{name} again, without assumptions")
-                } else {
-                    name.clone()
-                };
-                let mut stats = self.stats_mut();
-                if let Some(part) = u.plan.part {
-                    // The first of its parts compiled says the unit is split.
-                    let unit = format!(
-                        "{} ({})",
-                        p.function_name(part.unit_start),
-                        p.location(part.unit_start)
-                    );
-                    if !stats.split.iter().any(|s| s.0 == unit) {
-                        stats.split.push((unit, part.unit_size, part.count));
-                    }
-                }
-                stats
-                    .compiled
-                    .push((label, u.plan.size, c.bytes, t0.elapsed()));
-                drop(stats);
-                if !generic {
-                    self.want_direct(mem, index, &name, &input);
-                }
-            }
-            Err(why) => {
-                self.give_up(u);
-                self.stats_mut().fallbacks.push((name, why));
-            }
-        }
-    }
-
-    /// Run Cranelift (`compile`), which reports bad input by panicking in
-    /// places: a panic is a failure to compile (the code stays
-    /// interpreted). `--jit-dump` gets the IR of what compiled.
-    fn generate(
-        &self,
-        compile: impl FnOnce() -> Result<code::Compiled, String>,
-    ) -> Result<code::Compiled, String> {
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(compile))
-            .unwrap_or_else(|p| Err(generator_failed(p)));
-        if let (
-            Some(dump),
-            Ok(code::Compiled {
-                clif: Some(clif), ..
-            }),
-        ) = (&self.dump, &result)
-        {
-            dump(clif);
-        }
-        result
-    }
-
-    /// Unit `index` is compiled: the direct entries worth compiling now
-    /// are compiled (under `Jit::mem`). A direct entry only serves calls
-    /// from compiled code, so it is compiled when its unit is compiled and
-    /// some compiled code calls it: the units this one calls (this one
-    /// too, when it recurses) are marked wanted and their direct entries
-    /// compiled if their code is; this one's if it was wanted before. A
-    /// function reached only from interpreted code (a loop entered at its
-    /// header from the interpreter) costs no second compilation. A
-    /// function that cannot have one says why at once.
-    fn want_direct(
-        &self,
-        mem: &mut code::CodeMemory,
-        index: usize,
-        name: &str,
-        input: &lower::Input<'_>,
-    ) {
-        let p = &*self.program;
-        let u = &self.units[index];
-        if let Some(Err(why)) = &u.direct_plan {
-            if !u.direct_tried.swap(true, Ordering::Relaxed) {
-                self.stats_mut()
-                    .direct
-                    .push((name.to_string(), Err(why.clone())));
-            }
-        }
-        let mut callees: Vec<usize> = Vec::new();
-        for start in u.plan.blocks.iter().copied().chain(u.plan.cont) {
-            let mut at = start as usize;
-            while at < p.code.len() {
-                let targets: Vec<u32> = match &p.code[at] {
-                    Instr::Call(c) => vec![c.target],
-                    // The function values it may call directly.
-                    Instr::CallFunction(_) => direct::candidates(
-                        &self.values,
-                        self.site_arity.get(&(at as u32)).copied(),
-                        |t| self.heat(t),
-                        |_| true,
-                    )
-                    .iter()
-                    .map(|v| v.target)
-                    .collect(),
-                    _ => Vec::new(),
-                };
-                for target in targets {
-                    if let Some(&t) = self.plan_of.get(target as usize) {
-                        if !callees.contains(&(t as usize)) {
-                            callees.push(t as usize);
-                        }
-                    }
-                }
-                at += 1;
-                if at >= p.code.len() || p.block_start[at] {
-                    break;
-                }
-            }
-        }
-        for t in callees {
-            let tu = &self.units[t];
-            tu.wanted.store(true, Ordering::Relaxed);
-            if t != index && tu.code.load(Ordering::Acquire) != 0 {
-                self.try_direct(mem, t, None);
-            }
-        }
-        if u.wanted.load(Ordering::Relaxed) {
-            self.try_direct(mem, index, Some((name, input)));
-        }
-    }
-
-    /// Compile the direct entry of unit `t` once (under `Jit::mem`);
-    /// `this`: its name and lowering input when they are at hand.
-    fn try_direct(
-        &self,
-        mem: &mut code::CodeMemory,
-        t: usize,
-        this: Option<(&str, &lower::Input<'_>)>,
-    ) {
-        let u = &self.units[t];
-        if !matches!(u.direct_plan, Some(Ok(_))) || u.direct_tried.swap(true, Ordering::Relaxed) {
-            return;
-        }
-        match this {
-            Some((name, input)) => self.compile_direct(mem, u, name, input),
-            None => {
-                let name = self.unit_name(u);
-                let callee = |target: u32| self.callee(target);
-                let input = self.input(u, &callee);
-                self.compile_direct(mem, u, &name, &input);
-            }
-        }
-    }
-
-    /// Compile the direct entry of unit `u`, if it can have one.
-    fn compile_direct(
-        &self,
-        mem: &mut code::CodeMemory,
-        u: &Unit,
-        name: &str,
-        input: &lower::Input<'_>,
-    ) {
-        let plan = match &u.direct_plan {
-            Some(Ok(plan)) => plan,
-            Some(Err(why)) => {
-                self.stats_mut()
-                    .direct
-                    .push((name.to_string(), Err(why.clone())));
-                return;
-            }
-            None => return,
-        };
-        let t0 = Instant::now();
-        let result = self.generate(|| {
-            mem.compile_direct(name, plan.params.len(), self.dump.is_some(), |b, im| {
-                lower::translate_direct(b, im, input, plan)
-            })
-        });
-        match result {
-            Ok(c) => {
-                // T4 for the direct entry.
-                u.direct.store(c.code, Ordering::Release);
-                self.stats_mut()
-                    .direct
-                    .push((name.to_string(), Ok((c.bytes, t0.elapsed()))));
-                self.enable_resume(mem, u);
-            }
-            Err(why) => {
-                self.stats_mut().direct.push((name.to_string(), Err(why)));
-            }
-        }
-    }
-
-    /// The Cranelift IR of the direct entry of the function at program
-    /// address `at` (a CALL target), without compiling it.
-    pub fn direct_ir_of(&self, at: u32) -> Result<String, String> {
-        self.ir_at(at, |mem, u, input| {
-            let plan = match &u.direct_plan {
-                Some(Ok(plan)) if plan.target == at => plan,
-                Some(Err(why)) => return Err(why.clone()),
-                _ => return Err(format!("no CALL enters {at}")),
-            };
-            mem.ir_only_direct(plan.params.len(), |b, im| {
-                lower::translate_direct(b, im, input, plan)
-            })
-        })
-    }
-
-    /// The Cranelift IR of the unit whose code starts at program address
-    /// `at`, without compiling it (for snapshot tests and `--jit-dump`).
-    pub fn ir_of(&self, at: u32) -> Result<String, String> {
-        self.ir_at(at, |mem, _, input| {
-            mem.ir_only(|b, im| lower::translate(b, im, input))
-        })
-    }
-
-    /// `make` the IR of something of the unit at program address `at`.
-    fn ir_at(
-        &self,
-        at: u32,
-        make: impl FnOnce(&mut code::CodeMemory, &Unit, &lower::Input<'_>) -> Result<String, String>,
-    ) -> Result<String, String> {
-        let plan = *self
-            .plan_of
-            .get(at as usize)
-            .ok_or_else(|| format!("no instruction {at}"))?;
-        let u = &self.units[plan as usize];
-        let mut guard = self.mem.lock().unwrap_or_else(|e| e.into_inner());
-        let mem = guard.as_mut().ok_or("no code memory")?;
-        let callee = |target: u32| self.callee(target);
-        let input = self.input(u, &callee);
-        make(mem, u, &input)
     }
 }

@@ -72,6 +72,10 @@ pub(crate) struct UnitPlan {
     pub resumes: Vec<u32>,
     /// Number of instructions.
     pub size: usize,
+    /// Estimated compile cost ([`weight`] of its instructions, [`BLOCK_COST`]
+    /// per block start): what the tier-up policy weighs against the work
+    /// interpreted in it (`Jit::tier_up`).
+    pub cost: usize,
     /// A few instructions, no loop, no call: compiling it pays only when
     /// compiled code calls it (see [`super::Jit::tier_up`]).
     pub tiny: bool,
@@ -158,6 +162,7 @@ pub(super) fn plans(p: &Program, max_size: usize, max_slots: usize) -> Plans {
                 entries: Vec::new(),
                 resumes: Vec::new(),
                 size: 0,
+                cost: 0,
                 tiny: false,
                 cont: (!p.block_start[s as usize]).then_some(s),
                 cut: starts
@@ -174,6 +179,7 @@ pub(super) fn plans(p: &Program, max_size: usize, max_slots: usize) -> Plans {
                 entries: Vec::new(),
                 resumes: Vec::new(),
                 size: 0,
+                cost: 0,
                 tiny: false,
                 cont: None,
                 cut: None,
@@ -212,6 +218,8 @@ pub(super) fn plans(p: &Program, max_size: usize, max_slots: usize) -> Plans {
         let u = plan_of[i] as usize;
         let plan = &mut plans[u];
         plan.size += 1;
+        plan.cost += weight(p, i, p.layouts[plan.layout as usize].names.len())
+            + if p.block_start[i] { BLOCK_COST } else { 0 };
         if instr.opcode().waits() {
             plan.resumes.push(i as u32);
         }

@@ -122,6 +122,46 @@ pub fn call(op: Opcode, stack: &mut Vec<Value>, caps: &Caps<'_>) -> OpResult {
     }
 }
 
+/// Whether `op` is a pure library operation compiled code may run on
+/// values it owns, outside the process (`engine::helpers`'
+/// `library_owned`, issue 15): the string operations, the list
+/// operations but EXTEND (the `value` helper's) and the number operations
+/// compiled code has no inline lowering for. They use nothing but their
+/// operands (no [`Caps`]), never block and never panic on any operand;
+/// on error they leave the operands as they were (the contract above).
+pub fn pure(op: Opcode) -> bool {
+    use Opcode as O;
+    matches!(
+        op,
+        O::Substr
+            | O::Find
+            | O::Split
+            | O::Join
+            | O::Replace
+            | O::Trim
+            | O::Upper
+            | O::Lower
+            | O::StartsWith
+            | O::EndsWith
+            | O::Chr
+            | O::Ord
+            | O::Repeat
+            | O::Pow
+            | O::Exp
+            | O::Log
+            | O::Sin
+            | O::Cos
+            | O::Atan2
+            | O::Format
+            | O::Slice
+            | O::Reverse
+            | O::Sort
+            | O::Contains
+            | O::IndexOf
+            | O::Range
+    )
+}
+
 /// The opcode with table index `n` (compiled code passes the number).
 pub fn opcode(n: u32) -> Option<Opcode> {
     OPS.get(n as usize).map(|i| i.opcode)

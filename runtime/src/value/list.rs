@@ -64,17 +64,28 @@ pub struct ListLayout {
     pub count: i32,
 }
 
+/// The most elements a block can have room for (its size stays within
+/// `isize::MAX`; the language's limit is far below).
+const MAX_CAP: usize = (isize::MAX as usize - ELEMS) / std::mem::size_of::<Value>();
+
 #[inline]
 fn layout_for(cap: usize) -> Layout {
-    // Capacities are at most the language's list limit, far below where
-    // this could overflow; checked anyway.
-    let size = cap
-        .checked_mul(std::mem::size_of::<Value>())
-        .and_then(|b| b.checked_add(ELEMS))
-        .filter(|&b| b <= isize::MAX as usize)
-        .expect("list capacity overflow");
-    // SAFETY: the size is within `isize::MAX`, the alignment a power of two.
+    // One compare (it runs for every list made and freed; was a chain of
+    // checked operations): capacities are at most the language's list
+    // limit, far below `MAX_CAP`, but checked anyway.
+    if cap > MAX_CAP {
+        capacity_overflow();
+    }
+    let size = ELEMS + cap * std::mem::size_of::<Value>();
+    // SAFETY: the size is within `isize::MAX` (`MAX_CAP`), the alignment a
+    // power of two.
     unsafe { Layout::from_size_align_unchecked(size, std::mem::align_of::<Header>()) }
+}
+
+#[cold]
+#[inline(never)]
+fn capacity_overflow() -> ! {
+    panic!("list capacity overflow")
 }
 
 impl List {
@@ -405,7 +416,8 @@ impl DeadList {
         })
     }
 
-    /// Give each element to `each` (read out once), then free the block.
+    /// Give each element that holds something (not a Null, Bool, Int or
+    /// Float) to `each` (read out once), then free the block.
     #[inline]
     pub(super) fn free_with(self, mut each: impl FnMut(Value)) {
         let ptr = self.ptr;
@@ -418,7 +430,16 @@ impl DeadList {
             (*h).len = 0;
             let elems = (h as *const u8).add(ELEMS) as *const Value;
             for i in 0..n {
-                each(std::ptr::read(elems.add(i)));
+                let v = elems.add(i);
+                // Null, Bool, Int and Float own nothing: nothing to
+                // release (a leaf `[null, null]` of a tree costs two tag
+                // tests, not two values moved out and dropped).
+                if !matches!(
+                    &*v,
+                    Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_)
+                ) {
+                    each(std::ptr::read(v));
+                }
             }
             List::free(ptr);
         }
@@ -470,6 +491,32 @@ impl List {
     #[inline(never)]
     fn drop_slow(&mut self) {
         fence(Ordering::Acquire);
+        // SAFETY: the last reference: `len` initialised elements follow
+        // the header and nothing else can read them.
+        unsafe {
+            let h = self.ptr.as_ptr();
+            let n = (*h).len;
+            let elems = (h as *mut u8).add(ELEMS) as *mut Value;
+            if (0..n).all(|i| !super::deep::is_container(&*elems.add(i))) {
+                // Nothing nested (a tree's leaf, a list taken apart, a
+                // row of numbers or strings): each element's drop is one
+                // level deep, so they are dropped in place and the block
+                // freed, without the work of `deep::Releaser`. The length
+                // is 0 first (a panicking drop leaks, never drops twice).
+                (*h).len = 0;
+                for i in 0..n {
+                    let v = elems.add(i);
+                    if !matches!(
+                        &*v,
+                        Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_)
+                    ) {
+                        std::ptr::drop_in_place(v);
+                    }
+                }
+                List::free(self.ptr);
+                return;
+            }
+        }
         super::deep::free_dead(DeadList {
             ptr: self.ptr,
             next: std::marker::PhantomData,

@@ -17,7 +17,8 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
     /// (`LOAD f; CALL_FUNCTION`), a list or string measured or indexed
     /// (`LOAD l; LEN`, `LOAD l; LOAD i | PUSH_INT n; INDEX`), an object's
     /// field read by a constant name (`LOAD o; GET_FIELD name`,
-    /// `HAS_FIELD name`). Each only reads the value while the variable
+    /// `HAS_FIELD name`), a value tested (`LOAD x; JZ | JNZ`: only its
+    /// tag and payload are read, issue 15 item 4). Each only reads the value while the variable
     /// cannot change (the same block, no part's cut in between, the
     /// variable's slot not loaded again), so the clone at the LOAD and
     /// the drop after the consumer — two atomic operations on the
@@ -46,7 +47,7 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         let until = match &p.code[i + 1] {
             // Not a tail call: the frame's slots are dropped before it.
             Instr::CallFunction(_) if !p.tail_call(at + 1) => i + 1,
-            Instr::Len(_) => i + 1,
+            Instr::Len(_) | Instr::Jz(_) | Instr::Jnz(_) => i + 1,
             Instr::GetField(OptField(Some(_))) | Instr::HasField(OptField(Some(_))) => i + 1,
             Instr::Load(y) if y.slot != x.slot => i + 2,
             Instr::PushInt(_) => i + 2,

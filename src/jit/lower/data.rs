@@ -84,19 +84,70 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
     }
 
     /// INDEX: a list's element at an Int in bounds inline (cloned, or
-    /// taken out of a list that only its variable and this operand hold
-    /// when the place is written back before anything reads the list:
-    /// `takes`), anything else through the helper.
+    /// taken out of a list that only this code holds when nothing can read
+    /// the place again: `takes`), anything else through the helper.
     pub(super) fn index(&mut self, pc: u32, dpc: u32) {
         let [x, i] = self.operands_n::<2>(dpc);
-        // The operands are variables' values, loaded in this block (the
-        // list's with one more reference: counted environments only).
-        let take = E::MOVES
-            && ttvm_runtime::value::strong_count_offset().is_some()
-            && match (x.slot, i.slot) {
-                (Some(l), Some(j)) => super::takes::may_take(self.input.program, pc as usize, l, j),
-                _ => false,
-            };
+        // How many references the list has when only this code holds it,
+        // so that the element may be taken out (moved, Null in its
+        // place) instead of cloned (`takes`; counted environments only):
+        // - the operands are variables' values loaded in this block and
+        //   the place is written back before anything reads the list: 2
+        //   (the variable's and the operand's; 1 when the LOAD pushed it
+        //   borrowed, `calls::load_borrowed`: the variable's is then the
+        //   operand's too);
+        // - `LOAD l; PUSH_INT k; INDEX` where `l` is never read at `k`
+        //   again before it dies (`takes::may_take_place`): the same;
+        // - the operand is the list a LOAD right before moved out of its
+        //   variable (its last use): 1 — the list dies when the operand is
+        //   dropped right after, with the hole. (Not any owned operand: a
+        //   list read out of another, `m[i][j]`, is all but always shared,
+        //   and the test would cost every such read.)
+        let counted = E::MOVES && ttvm_runtime::value::strong_count_offset().is_some();
+        let only = if self.is_borrowed(x) { 1 } else { 2 };
+        let prog = self.input.program;
+        let at = pc as usize;
+        // The list operand as `LOAD l` right before the index's push (a
+        // constant or a variable), in the same block: `(l, whether the
+        // LOAD moved, the constant)`.
+        let loaded = match prog.code.get(at.wrapping_sub(2)..=at) {
+            Some(
+                [Instr::Load(v), push @ (Instr::PushInt(_) | Instr::Load(_)), Instr::Index(_)],
+            ) if !prog.block_start[at] && !prog.block_start[at - 1] => {
+                let k = match push {
+                    Instr::PushInt(k) => Some(*k),
+                    _ => None,
+                };
+                Some((v.slot, prog.moves_at(at as u32 - 2), k))
+            }
+            _ => None,
+        };
+        let take = if !counted {
+            None
+        } else if match (x.slot, i.slot) {
+            (Some(l), Some(j)) => super::takes::may_take(prog, at, l, j),
+            _ => false,
+        } {
+            Some(only)
+        } else {
+            match loaded {
+                Some((l, false, Some(k)))
+                    if x.slot == Some(l) && super::takes::may_take_place(prog, at, l, k) =>
+                {
+                    Some(only)
+                }
+                // The LOAD moved the list out of its variable: the operand
+                // holds the variable's reference, nothing else may.
+                Some((_, true, _)) if x.slot.is_none() && !self.is_borrowed(x) => Some(1),
+                _ => None,
+            }
+        };
+        self.index_with(x, i, dpc, take)
+    }
+
+    /// INDEX of `x` at `i` (popped), the element taken when the list's
+    /// count is `take` (see [`Lower::index`]).
+    fn index_with(&mut self, x: Item, i: Item, dpc: u32, take: Option<i64>) {
         let layout = List::layout();
         let join = self.b.create_block();
         self.b.append_block_param(join, I8);
@@ -127,13 +178,7 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
             known: None,
             slot: None,
         };
-        if take {
-            // Held by the variable and this operand only (2; 1 when the
-            // LOAD pushed it borrowed, `calls::load_borrowed`: the
-            // variable's is then the operand's reference too): the
-            // element moves out with its reference and Null takes its
-            // place.
-            let only = if self.is_borrowed(x) { 1 } else { 2 };
+        if let Some(only) = take {
             let taken = self.b.create_block();
             let shared = self.b.create_block();
             let count = self.b.ins().load(I64, self.mf, x.pay, layout.count);
@@ -281,10 +326,11 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         }
     }
 
-    /// SET_FIELD of a constant name in a direct entry (issue 15): the
-    /// guarded store. When `obj` is an object held once (strong count 1:
-    /// no `Weak` of an object exists, so it is unique, as `Arc::get_mut`
-    /// would find), the site's cached position (`cell`) is within its
+    /// SET_FIELD of a constant name (issue 15): the guarded store of `v`
+    /// into `obj`. When `obj` is an object held once (strong count 1 — no `Weak` of an
+    /// object exists, so it is unique, as `Arc::get_mut` would find — or
+    /// `refs`, 2, when the other reference is the variable the next STORE
+    /// overwrites with the result), the site's cached position (`cell`) is within its
     /// entries, that entry's key is the name's own text and its value is
     /// live and not a heap value (nothing to drop), `v` is stored over it
     /// and control goes to `join` with the object (the same reference, now
@@ -294,10 +340,10 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
     /// (`strong_count_offset`).
     pub(super) fn write_field_fast(
         &mut self,
-        obj: Item,
-        v: Item,
+        [obj, v]: [Item; 2],
         name: &ttvm_runtime::Atom,
         cell: usize,
+        refs: i64,
         join: ir::Block,
         slow: ir::Block,
     ) {
@@ -312,7 +358,7 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         self.b.ins().brif(is_obj, unique, &[], slow, &[]);
         self.b.switch_to_block(unique);
         let count = self.b.ins().load(I64, self.mf, obj.pay, count_at);
-        let once = self.b.ins().icmp_imm(IntCC::Equal, count, 1);
+        let once = self.b.ins().icmp_imm(IntCC::Equal, count, refs);
         self.b.ins().brif(once, in_bounds, &[], slow, &[]);
         self.b.switch_to_block(in_bounds);
         let (e, m) = self.site_entry(obj.pay, cell, key, same_key, slow);
@@ -541,8 +587,8 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         let slow = self.b.create_block();
         self.b.set_cold_block(slow);
         let call_helper = self.b.create_block();
-        // SET_FIELD name (direct entries): the site's cell, for the
-        // guarded store and for the helper to teach.
+        // SET_FIELD name (direct entries and ordinary code): the site's
+        // cell, for the guarded store and for the helper to teach.
         let field = match instr {
             Instr::SetField(OptField(Some(a))) if E::GUARDED_FIELD_STORE => {
                 self.input.field_cell(at).map(|c| (a, c))
@@ -551,7 +597,20 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         };
         match field {
             Some((a, c)) if ttvm_runtime::value::strong_count_offset().is_some() => {
-                self.write_field_fast(operands[0], operands[1], a, c, join, call_helper);
+                // `LOAD o; …; SET_FIELD name; STORE o`: the variable's
+                // reference dies at the STORE, which writes the same
+                // object back, so an object held by `o` and this operand
+                // only is as good as unshared (the interpreter drops `o`'s
+                // reference first: `exec::semantics::release_for_store`).
+                let o = operands[0];
+                let refs = match (
+                    o.slot,
+                    crate::exec::semantics::store_after(self.input.program, at),
+                ) {
+                    (Some(s), Some(x)) if s == x && !self.is_borrowed(o) => 2,
+                    _ => 1,
+                };
+                self.write_field_fast([o, operands[1]], a, c, refs, join, call_helper);
             }
             _ if matches!(instr, Instr::Append(_)) => {
                 self.append_inline(operands[0], operands[1], join, call_helper);

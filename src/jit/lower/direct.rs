@@ -219,6 +219,7 @@ impl FrameEnv for Direct<'_> {
     fn helper(l: &mut Lower<'_, '_, '_, Self>, at: u32, dpc: u32, instr: &Instr, how: Helper) {
         match instr {
             Instr::PushStr(t) => l.push_str_const(t),
+            i if crate::jit::direct::library_helper(i) => l.library_direct(dpc, i),
             i if crate::jit::direct::value_helper(i) => match super::data::value_shape(i) {
                 Some(shape) => l.value_op(at, i, dpc, shape, None),
                 None => l.direct_bug("a value operation without a shape"),

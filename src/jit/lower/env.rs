@@ -86,7 +86,8 @@ pub(super) trait FrameEnv: Sized {
     /// SET_FIELD of a constant name tries the guarded in-place store
     /// (`Lower::write_field_fast`) before the `value` helper, and the
     /// helper is given the site's cell to teach it the field's position
-    /// (direct entries, where the store and its exits are tested).
+    /// (direct entries and ordinary code; not inline returns, which
+    /// count nothing).
     const GUARDED_FIELD_STORE: bool = false;
 
     // ---- where frame values live ----------------------------------------

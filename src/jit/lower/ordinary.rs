@@ -19,6 +19,7 @@ use cranelift_codegen::ir::{self, InstBuilder};
 
 impl FrameEnv for Ordinary {
     const MOVES: bool = true;
+    const GUARDED_FIELD_STORE: bool = true;
     /// `LOAD x; <operand>; APPEND|CONCAT; STORE x` is lowered one by one:
     /// the LOAD moves (or the `value` helper empties `x`, `value_op`), so
     /// the update is in place without the generic update helper.
@@ -182,6 +183,11 @@ impl FrameEnv for Ordinary {
             Helper::Releases => {
                 l.generic(at, dpc, false);
                 l.reload_released(at);
+            }
+            // The string, list and number operations outside the process
+            // (`strings`); the others (host, formats) in it.
+            Helper::Library if crate::jit::direct::library_helper(instr) => {
+                l.library_ordinary(at, dpc, instr)
             }
             Helper::Library => l.library(at, dpc, instr),
             Helper::Update(slot) => {
@@ -457,7 +463,7 @@ impl Lower<'_, '_, '_, Ordinary> {
 
     /// A library operation: one call of the library helper with the
     /// opcode number (virtual stack flushed first).
-    fn library(&mut self, at: u32, dpc: u32, instr: &Instr) {
+    pub(super) fn library(&mut self, at: u32, dpc: u32, instr: &Instr) {
         self.flush();
         let op = self.b.ins().iconst(I32, instr.opcode() as i64);
         let a = self.b.ins().iconst(I32, at as i64);

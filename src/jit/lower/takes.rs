@@ -30,6 +30,14 @@
 //! and a process that leaves compiled code inside such a path finds the
 //! hole, which no instruction it runs before the write-back reads.
 //!
+//! A list taken apart is the other case ([`may_take_place`]): `LOAD l;
+//! PUSH_INT k; INDEX` where `l` is read only at other constant places
+//! until it dies — a tree node's or a pair's parts, each read once — takes
+//! the part at `k` when the list is held by `l` (and the operand) only;
+//! no write-back is needed, since nothing reads the hole before the list
+//! dies with it. (A list that no variable holds, the operand's reference
+//! its only one, is taken from without a search: `Lower::index`.)
+//!
 //! Like `Program::moves` this is decided from the program text alone;
 //! the search is bounded ([`STEPS`]), beyond which nothing is taken.
 
@@ -44,15 +52,7 @@ const STEPS: usize = 4096;
 /// out of the list (see the module text).
 pub(super) fn may_take(p: &Program, at: usize, list: u32, idx: u32) -> bool {
     let code = &p.code;
-    let n = code.len();
     if list == idx || !matches!(code.get(at), Some(Instr::Index(_))) {
-        return false;
-    }
-    let layout = p.layout_of[at];
-    if p.modules
-        .iter()
-        .any(|m| p.layout_of.get(m.start as usize) == Some(&layout))
-    {
         return false;
     }
     let is_load =
@@ -68,6 +68,50 @@ pub(super) fn may_take(p: &Program, at: usize, list: u32, idx: u32) -> bool {
                 None => false,
             }
     };
+    unseen_until_dead(p, at, list, Some(idx), write_back)
+}
+
+/// Whether the INDEX at `at` of variable `list`'s value at the constant
+/// place `place` (`LOAD l; PUSH_INT place; INDEX`) may take the element
+/// out: every path from it reaches a write of `list` or the end of the
+/// frame before `list` is read other than at another constant place
+/// (`LOAD l; PUSH_INT m; INDEX`, `m != place`) — a list taken apart
+/// (a pair's or a tree node's parts read once each: `LOAD t; PUSH_INT 0;
+/// INDEX; …; LOAD t; PUSH_INT 1; INDEX`). The hole is never read; the list
+/// dies with it.
+pub(super) fn may_take_place(p: &Program, at: usize, list: u32, place: i64) -> bool {
+    let code = &p.code;
+    if !matches!(code.get(at), Some(Instr::Index(_))) {
+        return false;
+    }
+    let other_place = |k: usize| {
+        matches!(code.get(k + 1), Some(Instr::PushInt(m)) if *m != place)
+            && matches!(code.get(k + 2), Some(Instr::Index(_)))
+    };
+    unseen_until_dead(p, at, list, None, other_place)
+}
+
+/// The search both kinds of take share: from the instruction after `at`,
+/// every path reaches a write of `list`, a RET or a THROW before a LOAD of
+/// `list` that `read_ok` does not accept, without a change of `idx` (when
+/// given); within the frame of `at`, which is not a module's top level
+/// and has no TRY or DUMP_SCOPE; at most [`STEPS`] instructions.
+fn unseen_until_dead(
+    p: &Program,
+    at: usize,
+    list: u32,
+    idx: Option<u32>,
+    read_ok: impl Fn(usize) -> bool,
+) -> bool {
+    let code = &p.code;
+    let n = code.len();
+    let layout = p.layout_of[at];
+    if p.modules
+        .iter()
+        .any(|m| p.layout_of.get(m.start as usize) == Some(&layout))
+    {
+        return false;
+    }
     let mut seen: HashSet<usize> = HashSet::new();
     let mut work = vec![at + 1];
     while let Some(k) = work.pop() {
@@ -80,14 +124,18 @@ pub(super) fn may_take(p: &Program, at: usize, list: u32, idx: u32) -> bool {
         let instr = &code[k];
         match instr {
             Instr::Load(v) if v.slot == list => {
-                if write_back(k) {
-                    continue;
+                if read_ok(k) {
+                    if idx.is_some() {
+                        // The write-back fills the hole: this path is done.
+                        continue;
+                    }
+                } else {
+                    return false;
                 }
-                return false;
             }
             Instr::Capture(v) | Instr::Export(v) if v.slot == list => return false,
             Instr::Store(v) | Instr::Delete(v) if v.slot == list => continue,
-            Instr::Store(v) | Instr::Delete(v) if v.slot == idx => return false,
+            Instr::Store(v) | Instr::Delete(v) if Some(v.slot) == idx => return false,
             Instr::DumpScope(_) | Instr::Try(_) | Instr::Halt(_) => return false,
             Instr::Throw(_) => continue,
             _ if instr.is_ret() => continue,
@@ -196,5 +244,69 @@ mod tests {
              LABEL done\nLOAD l\nRET\n"
         );
         assert_eq!(takes(&t).len(), 1);
+    }
+
+    /// The `LOAD l; PUSH_INT k; INDEX`es of `text` that may take, as
+    /// their places.
+    fn place_takes(text: &str) -> Vec<i64> {
+        let p =
+            crate::asm::load_source("t.ttvm", text).unwrap_or_else(|e| panic!("{}", e.render()));
+        let mut out = Vec::new();
+        for at in 2..p.code.len() {
+            if let (Instr::Load(l), Instr::PushInt(k), Instr::Index(_)) =
+                (&p.code[at - 2], &p.code[at - 1], &p.code[at])
+            {
+                if may_take_place(&p, at, l.slot, *k) {
+                    out.push(*k);
+                }
+            }
+        }
+        out
+    }
+
+    const TREE: &str = "PUSH_INT 0\nCALL f j\nHALT\nLABEL f\nNULL\nNULL\nMAKE_LIST 2\nSTORE t\n";
+
+    #[test]
+    fn parts_read_once_each_are_taken() {
+        // check(tree) of binary-trees: [0] then [1], each read once.
+        let t = format!(
+            "{TREE}LOAD t\nPUSH_INT 0\nINDEX\nSTORE left\nLOAD left\nJZ leaf\n\
+             LOAD left\nPOP\nLOAD t\nPUSH_INT 1\nINDEX\nRET\nLABEL leaf\nPUSH_INT 1\nRET\n"
+        );
+        assert_eq!(place_takes(&t), vec![0, 1]);
+        // The list overwritten after the read: taken.
+        let t = format!("{TREE}LOAD t\nPUSH_INT 1\nINDEX\nSTORE t\nLOAD t\nRET\n");
+        assert_eq!(place_takes(&t), vec![1]);
+    }
+
+    #[test]
+    fn a_place_read_again_or_the_list_used_keeps_it() {
+        // The same place again (a loop, or straight after).
+        let t = format!("{TREE}LABEL top\nLOAD t\nPUSH_INT 0\nINDEX\nJZ top\nPUSH_INT 0\nRET\n");
+        assert!(place_takes(&t).is_empty());
+        let t = format!("{TREE}LOAD t\nPUSH_INT 0\nINDEX\nPOP\nLOAD t\nPUSH_INT 0\nINDEX\nRET\n");
+        assert_eq!(place_takes(&t), vec![0], "only the second read takes");
+        // The list itself read (returned, measured, passed on) on one path.
+        for tail in [
+            "LOAD t\nRET\n",
+            "LOAD t\nLEN\nRET\n",
+            "LOAD t\nCALL g x\nRET\nLABEL g\nLOAD x\nRET\n",
+        ] {
+            let t = format!(
+                "{TREE}LOAD t\nPUSH_INT 0\nINDEX\nJZ other\nPUSH_INT 1\nRET\nLABEL other\n{tail}"
+            );
+            assert!(place_takes(&t).is_empty(), "{tail}");
+        }
+        // Captured by a closure, or a frame with a TRY, or the top level.
+        let t = format!(
+            "{TREE}LOAD t\nPUSH_INT 0\nINDEX\nPOP\nCAPTURE t\nMAKE_LAMBDA g\nRET\nLABEL g\nPUSH_INT 1\nRET\n"
+        );
+        assert!(place_takes(&t).is_empty());
+        let t = format!(
+            "{TREE}TRY h\nLOAD t\nPUSH_INT 0\nINDEX\nPOP\nEND_TRY\nPUSH_INT 1\nRET\nLABEL h\nLOAD t\nRET\n"
+        );
+        assert!(place_takes(&t).is_empty());
+        let top = "NULL\nNULL\nMAKE_LIST 2\nSTORE t\nLOAD t\nPUSH_INT 0\nINDEX\nPOP\nHALT\n";
+        assert!(place_takes(top).is_empty());
     }
 }

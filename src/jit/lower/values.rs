@@ -22,10 +22,34 @@ use super::{callee_slots, Item, Lower, MAX_INLINE_CALL_SLOTS};
 use crate::jit::direct::{candidates, ValueTarget};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I32, I64, I8};
-use cranelift_codegen::ir::{self, BlockArg, InstBuilder};
+use cranelift_codegen::ir::{self, InstBuilder};
 use std::sync::{Arc, OnceLock};
 use ttvm_runtime::value::tag::{CLOSURE, FUNCTION};
 use ttvm_runtime::{Closure, FuncProto, Value};
+
+/// A shift and a power-of-two size such that `(p >> shift) & (size - 1)`
+/// differs for each of `protos` (prototype pointers, distinct): the
+/// smallest table found, at most 64 entries; `None` when no shift
+/// separates them.
+fn perfect_hash(protos: &[u64]) -> Option<(u32, u64)> {
+    let mut size = protos.len().next_power_of_two() as u64;
+    while size <= 64 {
+        for shift in 3..48 {
+            let mut seen = 0u64;
+            let distinct = protos.iter().all(|&p| {
+                let bit = 1u64 << ((p >> shift) & (size - 1));
+                let fresh = seen & bit == 0;
+                seen |= bit;
+                fresh
+            });
+            if distinct {
+                return Some((shift, size));
+            }
+        }
+        size *= 2;
+    }
+    None
+}
 
 /// Where a closure's fields are, from the payload word of its value (the
 /// `Arc`'s pointer), measured on a closure made for the purpose.
@@ -104,8 +128,23 @@ pub(super) fn closure_layout() -> ClosureLayout {
 
 impl<E: FrameEnv> Lower<'_, '_, '_, E> {
     /// Branch on function value `f`: to the block of the candidate it was
-    /// made by (with its capture slots as expected), else to `miss`. The
-    /// blocks returned are not yet switched to.
+    /// made by, else to `miss`. The blocks returned are not yet switched
+    /// to.
+    ///
+    /// A Function's prototype is its payload, a Closure's is loaded from
+    /// it; the prototype is compared with the candidates' — in a chain
+    /// for one or two prototypes, else through a `br_table` on a few bits
+    /// of the pointer chosen when the site is compiled so that every
+    /// candidate's prototype has a bucket of its own (a perfect hash):
+    /// one compare whatever the number of candidates (issue 15: a site
+    /// calling six kinds of closure). A closure's captures are then one
+    /// compare of their count: the CAPTUREs a candidate expects are the
+    /// ones in its MAKE_LAMBDA's block right before it
+    /// (`jit::direct::value_targets`), and a MAKE_LAMBDA takes every
+    /// pending capture of its frame, those last, so a closure made there
+    /// with that many captures has exactly those. Only where two
+    /// MAKE_LAMBDAs of one prototype capture as many variables are the
+    /// slots compared too.
     fn value_dispatch(
         &mut self,
         f: Item,
@@ -114,88 +153,159 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
     ) -> Vec<ir::Block> {
         let l = closure_layout();
         let tag = self.tag_of(f);
-        // The prototype, and whether the value is a Closure: prototypes
-        // are shared by every MAKE_FUNCTION and MAKE_LAMBDA of the same
-        // target and parameters (`Program`'s resolver), so a candidate is
-        // a prototype and a kind.
-        let proto_blk = self.b.create_block();
-        self.b.append_block_param(proto_blk, I64);
-        self.b.append_block_param(proto_blk, I8);
-        let any_closure = cands.iter().any(|c| c.captures.is_some());
-        let any_function = cands.iter().any(|c| c.captures.is_none());
-        if any_function {
+        let hits: Vec<ir::Block> = cands.iter().map(|_| self.b.create_block()).collect();
+        let fns: Vec<usize> = (0..cands.len())
+            .filter(|&i| cands[i].captures.is_none())
+            .collect();
+        let cls: Vec<usize> = (0..cands.len())
+            .filter(|&i| cands[i].captures.is_some())
+            .collect();
+        if !fns.is_empty() {
             let is_fn = self.b.ins().icmp_imm(IntCC::Equal, tag, FUNCTION as i64);
+            let fn_blk = self.b.create_block();
             let not_fn = self.b.create_block();
-            let no = self.b.ins().iconst(I8, 0);
-            self.b.ins().brif(
-                is_fn,
-                proto_blk,
-                &[BlockArg::Value(f.pay), BlockArg::Value(no)],
-                not_fn,
-                &[],
-            );
+            self.b.ins().brif(is_fn, fn_blk, &[], not_fn, &[]);
+            self.b.switch_to_block(fn_blk);
+            self.proto_switch(f.pay, None, &fns, cands, &hits, miss);
             self.b.switch_to_block(not_fn);
         }
-        if any_closure {
+        if !cls.is_empty() {
             let is_cl = self.b.ins().icmp_imm(IntCC::Equal, tag, CLOSURE as i64);
             let load = self.b.create_block();
             self.b.ins().brif(is_cl, load, &[], miss, &[]);
             self.b.switch_to_block(load);
             let p = self.b.ins().load(I64, self.mf, f.pay, l.proto);
-            let yes = self.b.ins().iconst(I8, 1);
-            self.b
-                .ins()
-                .jump(proto_blk, &[BlockArg::Value(p), BlockArg::Value(yes)]);
+            self.proto_switch(p, Some(f), &cls, cands, &hits, miss);
         } else {
             self.b.ins().jump(miss, &[]);
         }
-        self.b.switch_to_block(proto_blk);
-        let proto = self.b.block_params(proto_blk)[0];
-        let closure = self.b.block_params(proto_blk)[1];
-        let mut hits = Vec::new();
-        for c in cands {
-            let is = self.b.ins().icmp_imm(IntCC::Equal, proto, c.proto as i64);
-            let kind = self
-                .b
-                .ins()
-                .icmp_imm(IntCC::Equal, closure, c.captures.is_some() as i64);
-            let is = self.b.ins().band(is, kind);
-            let hit = self.b.create_block();
-            let next = self.b.create_block();
-            self.b.ins().brif(is, hit, &[], next, &[]);
-            self.b.switch_to_block(hit);
-            let go = self.b.create_block();
-            match &c.captures {
-                Some(slots) => {
-                    // The capture slots a closure made there has (what
-                    // its MAKE_LAMBDA captured): as expected, else the
-                    // next candidate (another MAKE_LAMBDA of the same
-                    // prototype may have made it).
+        hits
+    }
+
+    /// Branch on prototype word `proto` to `hits[i]` of candidate `i` of
+    /// `which` (all Functions, or all Closures: then `closure` is the
+    /// value, whose captures are checked), else to `miss`.
+    fn proto_switch(
+        &mut self,
+        proto: ir::Value,
+        closure: Option<Item>,
+        which: &[usize],
+        cands: &[ValueTarget],
+        hits: &[ir::Block],
+        miss: ir::Block,
+    ) {
+        // The candidates of each prototype.
+        let mut groups: Vec<(u64, Vec<usize>)> = Vec::new();
+        for &i in which {
+            match groups.iter_mut().find(|g| g.0 == cands[i].proto) {
+                Some(g) => g.1.push(i),
+                None => groups.push((cands[i].proto, vec![i])),
+            }
+        }
+        let protos: Vec<u64> = groups.iter().map(|g| g.0).collect();
+        let table = if groups.len() > 2 {
+            perfect_hash(&protos)
+        } else {
+            None
+        };
+        let blocks: Vec<ir::Block> = groups.iter().map(|_| self.b.create_block()).collect();
+        match table {
+            Some((shift, size)) => {
+                let h = self.b.ins().ushr_imm(proto, shift as i64);
+                let h = self.b.ins().band_imm(h, size as i64 - 1);
+                let h = self.b.ins().ireduce(I32, h);
+                let mut targets: Vec<ir::BlockCall> = (0..size)
+                    .map(|_| self.b.func.dfg.block_call(miss, &[]))
+                    .collect();
+                for (g, &blk) in groups.iter().zip(&blocks) {
+                    targets[((g.0 >> shift) & (size - 1)) as usize] =
+                        self.b.func.dfg.block_call(blk, &[]);
+                }
+                let default = self.b.func.dfg.block_call(miss, &[]);
+                let jt = self
+                    .b
+                    .create_jump_table(ir::JumpTableData::new(default, &targets));
+                self.b.ins().br_table(h, jt);
+                for (g, &blk) in groups.iter().zip(&blocks) {
+                    self.b.switch_to_block(blk);
+                    let is = self.b.ins().icmp_imm(IntCC::Equal, proto, g.0 as i64);
+                    let found = self.b.create_block();
+                    self.b.ins().brif(is, found, &[], miss, &[]);
+                    self.b.switch_to_block(found);
+                    self.capture_checks(&g.1, closure, cands, hits, miss);
+                }
+            }
+            None => {
+                for (g, &blk) in groups.iter().zip(&blocks) {
+                    let is = self.b.ins().icmp_imm(IntCC::Equal, proto, g.0 as i64);
+                    let next = self.b.create_block();
+                    self.b.ins().brif(is, blk, &[], next, &[]);
+                    self.b.switch_to_block(blk);
+                    self.capture_checks(&g.1, closure, cands, hits, miss);
+                    self.b.switch_to_block(next);
+                }
+                self.b.ins().jump(miss, &[]);
+            }
+        }
+    }
+
+    /// The candidates `members` of one prototype: a Function's is a hit;
+    /// a closure's captures are checked (their count, and their slots
+    /// where another MAKE_LAMBDA of the prototype captures as many
+    /// variables), the next candidate tried when they differ.
+    fn capture_checks(
+        &mut self,
+        members: &[usize],
+        closure: Option<Item>,
+        cands: &[ValueTarget],
+        hits: &[ir::Block],
+        miss: ir::Block,
+    ) {
+        let l = closure_layout();
+        for (j, &i) in members.iter().enumerate() {
+            let c = &cands[i];
+            let next = if j + 1 == members.len() {
+                miss
+            } else {
+                self.b.create_block()
+            };
+            match (&c.captures, closure) {
+                (Some(slots), Some(f)) => {
                     let n = self.b.ins().load(I64, self.mf, f.pay, l.caps_len);
-                    let mut ok = self.b.ins().icmp_imm(IntCC::Equal, n, slots.len() as i64);
-                    if !slots.is_empty() {
-                        let sp = self.b.ins().load(I64, self.mf, f.pay, l.slots_ptr);
+                    let ok = self.b.ins().icmp_imm(IntCC::Equal, n, slots.len() as i64);
+                    let same_count = self
+                        .input
+                        .values
+                        .iter()
+                        .filter(|v| {
+                            v.proto == c.proto
+                                && v.captures.as_ref().is_some_and(|s| s.len() == slots.len())
+                        })
+                        .count();
+                    if same_count > 1 && !slots.is_empty() {
                         let check = self.b.create_block();
                         self.b.ins().brif(ok, check, &[], next, &[]);
                         self.b.switch_to_block(check);
-                        ok = self.b.ins().iconst(I8, 1);
+                        let sp = self.b.ins().load(I64, self.mf, f.pay, l.slots_ptr);
+                        let mut ok = self.b.ins().iconst(I8, 1);
                         for (k, &s) in slots.iter().enumerate() {
                             let v = self.b.ins().load(I32, self.mf, sp, 4 * k as i32);
                             let e = self.b.ins().icmp_imm(IntCC::Equal, v, s as i64);
                             ok = self.b.ins().band(ok, e);
                         }
+                        self.b.ins().brif(ok, hits[i], &[], next, &[]);
+                    } else {
+                        self.b.ins().brif(ok, hits[i], &[], next, &[]);
                     }
-                    self.b.ins().brif(ok, go, &[], next, &[]);
                 }
-                None => {
-                    self.b.ins().jump(go, &[]);
+                _ => {
+                    self.b.ins().jump(hits[i], &[]);
                 }
             }
-            hits.push(go);
-            self.b.switch_to_block(next);
+            if next != miss {
+                self.b.switch_to_block(next);
+            }
         }
-        self.b.ins().jump(miss, &[]);
-        hits
     }
 
     /// The values closure `f` captured that candidate `c` binds, loaded

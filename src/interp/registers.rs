@@ -1,0 +1,465 @@
+//! The dispatch loop's register macros (`run.rs`): the hot state lives in
+//! `run`'s locals, and these macros, defined inside `run` by one
+//! `registers!` invocation that names those locals, read and write them
+//! (macro hygiene: a macro defined out here sees a function's locals only
+//! when they are passed to it). See `run`'s documentation for the state.
+
+/// Defines, inside `run`, the macros its handlers use. `$d` is `$` (the
+/// inner macros' own metavariables); the rest are `run`'s locals.
+macro_rules! registers {
+    ($d:tt, $ctx:ident, $code:ident, $vm:ident, $proc:ident, $tier:ident, $ops:ident, $ip:ident,
+        $base:ident, $budget:ident, $st:ident, $sp:ident, $end:ident, $lp:ident, $nl:ident) => {
+        // The stack's limit in bytes (read where needed: a value kept
+        // across the loop would take a register from the hot ones).
+        macro_rules! max_bytes {
+            () => {
+                $vm.config.max_stack.saturating_mul(VALUE_BYTES)
+            };
+        }
+        macro_rules! pc {
+            () => {
+                ($ip as usize - $ops as usize) / std::mem::size_of::<Op>()
+            };
+        }
+        // Operands on the stack (all frames'), from the registers.
+        macro_rules! depth {
+            () => {
+                ($sp as usize - $st as usize) / VALUE_BYTES
+            };
+        }
+        // Fewer than `n` operands on the stack.
+        macro_rules! below {
+            ($d n:expr) => {
+                ($sp as usize) < ($st as usize) + $d n * VALUE_BYTES
+            };
+        }
+        macro_rules! regs {
+            () => {{
+                $st = $ctx.stack.as_mut_ptr();
+                // SAFETY: within (or one past) the stack's allocation.
+                unsafe { $sp = $st.add($ctx.stack.len()) };
+                // The stack's room: its allocation's end, or its limit
+                // when that comes first (`charge!`).
+                $end = ($st as usize)
+                    .saturating_add($ctx.stack.capacity() * VALUE_BYTES)
+                    .min(($st as usize).saturating_add(max_bytes!()));
+                // The current frame's slots are the last ones (`push_frame`).
+                $nl = $ctx.locals.len().saturating_sub($base);
+                $lp = $ctx.locals.as_mut_ptr().wrapping_add($base);
+            }};
+        }
+        macro_rules! sync {
+            () => {{
+                // SAFETY: the values below `sp` are initialised (the inline
+                // paths keep that), the capacity is `end - st`.
+                unsafe { $ctx.stack.set_len(depth!()) }
+            }};
+        }
+        // End the slice when the context already holds the stack (right
+        // after an out-of-line call: the registers are stale then).
+        macro_rules! end {
+            ($d out:expr) => {{
+                let out = $d out;
+                // (`ctx.budget` is the slice's budget until here: nothing
+                // the loop calls writes it, so no register keeps a copy.)
+                if !PROFILE {
+                    $ctx.reductions += ($ctx.budget - $budget) as u64;
+                }
+                $ctx.budget = $budget;
+                return out;
+            }};
+        }
+        // End the slice from the registers.
+        macro_rules! leave {
+            ($d out:expr) => {{
+                let out = $d out;
+                sync!();
+                end!(out)
+            }};
+        }
+        // Unwind to a handler. The context must hold the stack (`sync!`
+        // first on an inline path; an out-of-line call leaves it there).
+        macro_rules! raise {
+            ($d e:expr) => {{
+                let e = $d e;
+                $ctx.pc = Dpc(pc!() as u32);
+                match unwind($ctx, e, $vm) {
+                    Ok(to) => {
+                        $ip = $ops.wrapping_add(to as usize);
+                        $base = $ctx.frame().base as usize;
+                        regs!();
+                        continue;
+                    }
+                    Err(e) => end!(Control::Crashed(e)),
+                }
+            }};
+        }
+        macro_rules! tryv {
+            ($d e:expr) => {
+                match $d e {
+                    Ok(v) => v,
+                    Err(e) => raise!(e),
+                }
+            };
+        }
+        // The instruction with its complete semantics (`exec::semantics`):
+        // every op's slow path and error.
+        macro_rules! generic {
+            () => {{
+                sync!();
+                $ctx.pc = Dpc(pc!() as u32);
+                match semantics::exec(
+                    $ctx,
+                    &$code.layout,
+                    $vm,
+                    $proc,
+                    $code.layout.addr(Dpc(pc!() as u32)).0,
+                ) {
+                    Control::Next => $ip = $ip.wrapping_add(1),
+                    Control::Jump(to) => {
+                        $ip = $ops.wrapping_add(to.ix());
+                        $base = $ctx.frame().base as usize;
+                    }
+                    Control::Raise(e) => raise!(e),
+                    out => end!(out),
+                }
+                regs!();
+                continue;
+            }};
+        }
+        // Room for one more value: there always is (a block's `charge!`
+        // makes room for all its pushes, `run` for the rest of a block it
+        // starts inside), so the pushes test nothing.
+        macro_rules! room {
+            () => {
+                debug_assert!(
+                    ($sp as usize) < ($st as usize) + $ctx.stack.capacity() * VALUE_BYTES,
+                    "a push without room at decoded address {}",
+                    pc!()
+                )
+            };
+        }
+        // Push a value.
+        macro_rules! push {
+            ($d v:expr) => {{
+                let v: Value = $d v;
+                room!();
+                // SAFETY: `sp < end`: room for one more.
+                unsafe {
+                    $sp.write(v);
+                    $sp = $sp.add(1);
+                }
+            }};
+        }
+        macro_rules! push_int {
+            ($d n:expr) => {{
+                let n: i64 = $d n;
+                room!();
+                // SAFETY: `sp < end`: room for one more.
+                unsafe {
+                    put_int($sp, n);
+                    $sp = $sp.add(1);
+                }
+            }};
+        }
+        // Push a copy of the value at `$src` (evaluated after the stack has
+        // room, so it may point into the stack), one 16-byte move.
+        macro_rules! push_copy {
+            ($d src:expr) => {{
+                room!();
+                let src: *const Value = $d src;
+                // SAFETY: `sp < end`: room for one more; `src` holds a value.
+                unsafe {
+                    copy_to($sp, src);
+                    $sp = $sp.add(1);
+                }
+            }};
+        }
+        // The variable slot `slot` of the current frame, or the generic path
+        // (which reports an out-of-frame slot or an unset variable).
+        macro_rules! slot {
+            ($d slot:expr) => {{
+                let slot = $d slot as usize;
+                if slot >= $nl {
+                    generic!()
+                }
+                // SAFETY: `slot < nl`: a slot of the current frame.
+                unsafe { &mut *$lp.add(slot) }
+            }};
+        }
+        // LOAD from slot `s` (a fused op whose fast path does not apply runs
+        // its first instruction, a LOAD, this way and goes on unfused).
+        macro_rules! load {
+            ($d s:expr) => {{
+                match slot!($d s) {
+                    Some(v) => {
+                        let v: *const Value = v;
+                        push_copy!(v);
+                        $ip = $ip.wrapping_add(1);
+                        continue;
+                    }
+                    None => generic!(),
+                }
+            }};
+        }
+        // A unary operation on the top of the stack with its complete
+        // definition; an error goes through the generic path (which raises it
+        // with the operand left on the stack).
+        macro_rules! unary {
+            ($d f:expr) => {{
+                if $sp == $st {
+                    generic!()
+                }
+                // SAFETY: one operand below `sp`.
+                let top = unsafe { &mut *$sp.sub(1) };
+                match $d f(&*top) {
+                    Ok(r) => {
+                        let top: *mut Value = top;
+                        // SAFETY: the old operand is read out, then replaced.
+                        unsafe {
+                            let old = take_old(top);
+                            put(top, r);
+                            drop_old(old);
+                        }
+                        $ip = $ip.wrapping_add(1);
+                    }
+                    Err(_) => generic!(),
+                }
+            }};
+        }
+        // A binary operation on the two top operands, as `unary!`.
+        macro_rules! binary {
+            ($d f:expr) => {{
+                if below!(2) {
+                    generic!()
+                }
+                // SAFETY: two operands below `sp`.
+                let (a, b) = unsafe { (&*$sp.sub(2), &*$sp.sub(1)) };
+                match $d f(a, b) {
+                    Ok(r) => {
+                        // SAFETY: as above; `b` is moved out and dropped once.
+                        unsafe {
+                            $sp = $sp.sub(1);
+                            drop_at($sp);
+                            let a = take_old($sp.sub(1));
+                            put($sp.sub(1), r);
+                            drop_old(a);
+                        }
+                        $ip = $ip.wrapping_add(1);
+                    }
+                    Err(_) => generic!(),
+                }
+            }};
+        }
+        // Enter a function inline (`calls::call`'s common case): a frame of
+        // `size` empty slots, the top `n = params.len()` operands moved into
+        // the parameters' slots. `false`, with nothing changed, when the case
+        // is not the common one (operands missing, a limit reached, the slot
+        // vector must grow, a tail call out of a frame with a handler or
+        // pending captures): the out-of-line call does it or raises.
+        // A tail call replaces the current frame in place.
+        macro_rules! enter {
+            ($d params:expr, $d size:expr, $d tail:expr, $d site:expr, $d target:expr, $d ret:expr) => {{
+                let params: &[u32] = $d params;
+                let n = params.len();
+                let size = $d size as usize;
+                let depth = $ctx.frames.len();
+                let top = depth!() as u32;
+                // The parameters' slots are the callee's (`Program::make_protos`
+                // and the decoder take both from its layout).
+                debug_assert!(params.iter().all(|&s| (s as usize) < size));
+                if below!(n) {
+                    false
+                } else if $d tail {
+                    // SAFETY: `depth >= 1` (a process always has a frame).
+                    let f = unsafe { $ctx.frames.last_mut().unwrap_unchecked() };
+                    if depth > 1
+                        && f.kind == FrameKind::Call
+                        && $ctx
+                            .handlers
+                            .last()
+                            .is_none_or(|h| (h.depth as usize) < depth)
+                        && $ctx.captures.last().is_none_or(|c| (c.0 as usize) < depth)
+                        && $base + size <= $ctx.locals.capacity()
+                        && $base + size <= $vm.config.max_frame_slots
+                    {
+                        f.entry = $d target;
+                        f.size = size as u32;
+                        f.stack_base = top;
+                        // SAFETY: the frame's `nl` slots are initialised and
+                        // the last ones of the vector; the length is cut
+                        // first, so each old value is dropped once. The new
+                        // slots are within the capacity (checked).
+                        unsafe {
+                            $ctx.locals.set_len($base);
+                            for j in 0..$nl {
+                                drop_at($lp.add(j).cast());
+                            }
+                            bind($lp, size, params, &mut $sp);
+                            $ctx.locals.set_len($base + size);
+                        }
+                        $nl = size;
+                        true
+                    } else {
+                        false
+                    }
+                } else {
+                    let nb = $base + $nl;
+                    if depth < $vm.config.max_call_depth
+                        && nb + size <= $ctx.locals.capacity()
+                        && nb + size <= $vm.config.max_frame_slots
+                    {
+                        $ctx.frames.push(Frame {
+                            ret: $d ret,
+                            call_site: $d site,
+                            entry: $d target,
+                            base: nb as u32,
+                            size: size as u32,
+                            stack_base: top,
+                            kind: FrameKind::Call,
+                        });
+                        // SAFETY: the new slots are within the capacity
+                        // (checked), right after the current frame's.
+                        unsafe {
+                            $lp = $lp.add($nl);
+                            bind($lp, size, params, &mut $sp);
+                            $ctx.locals.set_len(nb + size);
+                        }
+                        $base = nb;
+                        $nl = size;
+                        true
+                    } else {
+                        false
+                    }
+                }
+            }};
+        }
+        // A closure's captured values into the new frame's slots
+        // (`exec::bind_captures`: a parameter of the same name wins).
+        macro_rules! bind_captures {
+            ($d c:expr, $d p:expr) => {{
+                let (c, p) = ($d c, $d p);
+                for ((_, v), &s) in c.captured.iter().zip(c.capture_slots.iter()) {
+                    if (s as usize) < $nl && !p.param_slots.contains(&s) {
+                        // SAFETY: `s < nl`: a callee slot.
+                        // SAFETY: `s < nl`: a callee slot, read out, then
+                        // written.
+                        unsafe {
+                            let cell = $lp.add(s as usize);
+                            let old = take_old(cell.cast());
+                            copy_to(cell.cast(), v);
+                            drop_old(old);
+                        }
+                    }
+                }
+            }};
+        }
+        // Before a list operation whose result the next op stores into slot
+        // `x` (`u32::MAX`: none): when `x` holds the very list `l`, drop that
+        // reference (the STORE overwrites it anyway), so the operation finds
+        // the list unshared and changes it in place (`release_for_store`).
+        macro_rules! release {
+            ($d x:expr, $d l:expr) => {{
+                let x = $d x as usize;
+                if x < $nl {
+                    // SAFETY: `x < nl`: a slot of the current frame.
+                    let cell = unsafe { &mut *$lp.add(x) };
+                    if matches!(cell, Some(Value::List(c)) if ttvm_runtime::value::List::ptr_eq(c, $d l)) {
+                        let cell: *mut Option<Value> = cell;
+                        // SAFETY: the slot's list dropped in place, the slot
+                        // emptied whole (the STORE reads it in one piece).
+                        unsafe {
+                            drop_at(cell.cast());
+                            put_none(cell);
+                        }
+                    }
+                }
+            }};
+        }
+        // The reduction accounting at a block start (SPEC §4.6).
+        macro_rules! charge {
+            ($d cost:expr) => {{
+                let cost = $d cost;
+                if $budget <= 0 {
+                    $ctx.pc = Dpc(pc!() as u32);
+                    leave!(Control::Preempted);
+                }
+                $budget -= cost as i64;
+                if PROFILE {
+                    $ctx.reductions += cost as u64;
+                }
+                // No instruction grows the stack by more than two (the JIT
+                // counts the same, `jit/direct.rs`): room for the whole
+                // block is made here, one test, so its pushes test nothing.
+                let need = $sp as usize + 2 * VALUE_BYTES * cost as usize;
+                if need > $end {
+                    // Over the limit, or the allocation grows (out of line).
+                    sync!();
+                    if need > ($st as usize).saturating_add(max_bytes!()) {
+                        raise!(Value::error("stack overflow"));
+                    }
+                    $ctx.stack.reserve(2 * cost as usize);
+                    regs!();
+                }
+                $ip = $ip.wrapping_add(1);
+            }};
+        }
+        // A binary operator (the operator is part of the op: one dispatch).
+        macro_rules! arith {
+            ($d op:expr) => {{
+                let op: Arith = $d op;
+                if below!(2) {
+                    generic!()
+                }
+                // SAFETY: two operands below `sp`; the result replaces
+                // two numbers (nothing to drop).
+                unsafe {
+                    match (&*$sp.sub(2), &*$sp.sub(1)) {
+                        (Value::Int(a), Value::Int(b)) => {
+                            if let Some(r) = op.ints(*a, *b) {
+                                $sp = $sp.sub(1);
+                                put_int($sp.sub(1), r);
+                                $ip = $ip.wrapping_add(1);
+                                continue;
+                            }
+                        }
+                        (Value::Float(a), Value::Float(b)) => {
+                            if let Some(r) = op.floats(*a, *b) {
+                                $sp = $sp.sub(1);
+                                put_float($sp.sub(1), r);
+                                $ip = $ip.wrapping_add(1);
+                                continue;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                binary!(|a, b| ops::arith(op, a, b))
+            }};
+        }
+        // A comparison, as `arith!`.
+        macro_rules! compare {
+            ($d cmp:expr) => {{
+                let cmp: Cmp = $d cmp;
+                if below!(2) {
+                    generic!()
+                }
+                // SAFETY: two operands below `sp`.
+                let r = match unsafe { (&*$sp.sub(2), &*$sp.sub(1)) } {
+                    (Value::Int(a), Value::Int(b)) => Some(cmp.ints(*a, *b)),
+                    (a, b) => ops::compare(cmp, a, b).ok(),
+                };
+                let Some(r) = r else { generic!() };
+                // SAFETY: as above; both operands are moved out once.
+                unsafe {
+                    $sp = $sp.sub(2);
+                    drop_at($sp);
+                    drop_at($sp.add(1));
+                    put_int($sp, r as i64);
+                    $sp = $sp.add(1);
+                }
+                $ip = $ip.wrapping_add(1);
+            }};
+        }
+    };
+}

@@ -1,0 +1,794 @@
+//! The dispatch loop (`run`): the common ops inline, the rest through
+//! `exec::semantics`; its register macros are in `registers.rs`.
+
+use super::decode::{Op, Src};
+use super::moves::{
+    bind, copy, copy_to, drop_at, drop_old, move_to, number, owns_nothing, put, put_float, put_int,
+    put_none, take_old, VALUE_BYTES,
+};
+use super::{decode, trace, Code, Proc, Tier, TierUp};
+use crate::bytecode::{Arith, Cmp};
+use crate::exec::ops;
+use crate::exec::semantics::{self, calls, unwind, update_in_place};
+use crate::exec::{Addr, Context, Control, Dpc, Frame, FrameKind, Vm};
+use std::sync::atomic::Ordering;
+use ttvm_runtime::Value;
+
+/// `TRACE`: `--debug`/`--trace` lines before each instruction; `PROFILE`:
+/// `--profile`'s hook before each op (`crate::profile::step`).
+///
+/// The loop keeps the hot state in locals the compiler can hold in
+/// registers (docs/PERFORMANCE.md, "The interpreter's registers"): the
+/// operand stack as raw pointers (`st` its start, `sp` one past its top,
+/// `end` the end of its capacity), the current frame's variable slots
+/// (`lp`, `nl` of them), and the budget. `ctx.stack`'s length is written
+/// back (`sync!`) before anything out of line looks at the context, and
+/// the pointers are read again (`regs!`) after anything that may have
+/// changed it; the budget and the reductions are written back when the
+/// slice ends (`leave!`; `end!` when an out-of-line call has just left
+/// the stack in the context). No inline path can panic between the two, so a
+/// value moved off the stack is never dropped twice.
+#[inline(always)]
+pub(super) fn run<const TRACE: bool, const PROFILE: bool>(
+    ctx: &mut Context,
+    code: &Code,
+    vm: &Vm,
+    proc: &mut Proc<'_>,
+    tier: Option<&Tier<'_, dyn TierUp + '_>>,
+) -> Control {
+    let ops = code.ops.as_ptr();
+    // The next op, as a pointer (`pc!()` is its decoded address).
+    let mut ip: *const Op = ops.wrapping_add(ctx.pc.ix());
+    let mut base = ctx.frame().base as usize;
+    // (The limits are read from `vm.config` where used, and the slice's
+    // starting budget from `ctx.budget` at its end: fewer values live
+    // across the loop, so the hot ones keep their registers.)
+    let mut budget = ctx.budget;
+    let mut st: *mut Value;
+    let mut sp: *mut Value;
+    // The address up to which the stack has room (`regs!`, `charge!`).
+    let mut end: usize;
+    let mut lp: *mut Option<Value>;
+    let mut nl: usize;
+    registers!(
+        $, ctx, code, vm, proc, tier, ops, ip, base, budget, st, sp, end, lp, nl
+    );
+    regs!();
+    // Started inside a block (a process resumed in a RECEIVE, compiled
+    // code's side exit): room for the rest of the block, as its `Charge`
+    // would have made (pushes do not test, `room!`).
+    if let Some(rest) = code.ops.get(pc!()..) {
+        let is_charge = |o: &Op| matches!(o, Op::Charge(_) | Op::ChargeJit(_));
+        if !rest.first().is_some_and(is_charge) {
+            let n = rest.iter().take_while(|o| !is_charge(o)).count();
+            ctx.stack.reserve(2 * n);
+            regs!();
+        }
+    }
+    loop {
+        debug_assert!(pc!() < code.ops.len());
+        // SAFETY: every decoded target, return address and fall-through is
+        // an op of `code` (each module ends with a HALT; fused ops skip
+        // only ops of their own block).
+        // (A reference: the match copies only the fields an arm uses.)
+        let op = unsafe { &*ip };
+        if TRACE && !matches!(op, Op::Charge(_) | Op::ChargeJit(_)) {
+            sync!();
+            trace::step(ctx, code, vm, proc, pc!());
+        }
+        if PROFILE {
+            let charge = matches!(op, Op::Charge(_) | Op::ChargeJit(_));
+            sync!();
+            crate::profile::step(ctx, code, vm, pc!(), charge);
+        }
+        match *op {
+            Op::Charge(cost) => charge!(cost),
+            Op::ChargeJit(cost) => {
+                // A header block of code decoded for a JIT first asks
+                // whether compiled code takes over here (before charging:
+                // compiled code charges). T1, X3 (src/jit/README.md).
+                if let Some(t) = tier {
+                    let watched = t
+                        .watch
+                        .get(pc!())
+                        .is_some_and(|w| w.load(Ordering::Relaxed));
+                    if watched && t.hook.tier_up(Dpc(pc!() as u32)) {
+                        ctx.pc = Dpc(pc!() as u32);
+                        leave!(Control::Continue);
+                    }
+                }
+                charge!(cost)
+            }
+            Op::PushInt(n) => {
+                push_int!(n);
+                ip = ip.wrapping_add(1);
+            }
+            Op::PushConst(k) => {
+                push_copy!(&code.consts[k as usize]);
+                ip = ip.wrapping_add(1);
+            }
+            Op::Dup => {
+                if sp == st {
+                    generic!()
+                }
+                // (One operand below `sp`.)
+                push_copy!(sp.wrapping_sub(1));
+                ip = ip.wrapping_add(1);
+            }
+            Op::Pop => {
+                if sp == st {
+                    generic!()
+                }
+                // SAFETY: one operand below `sp`, moved out once.
+                unsafe {
+                    sp = sp.sub(1);
+                    drop_at(sp);
+                }
+                ip = ip.wrapping_add(1);
+            }
+            Op::Swap => {
+                if below!(2) {
+                    generic!()
+                }
+                // SAFETY: two operands below `sp`.
+                unsafe { std::ptr::swap(sp.sub(1), sp.sub(2)) };
+                ip = ip.wrapping_add(1);
+            }
+            Op::Over => {
+                if below!(2) {
+                    generic!()
+                }
+                // (Two operands below `sp`.)
+                push_copy!(sp.wrapping_sub(2));
+                ip = ip.wrapping_add(1);
+            }
+            Op::Load(s) => load!(s),
+            // A last use: a number is copied as by LOAD, a heap value
+            // leaves the variable (`vars::take_heap`), both as one 16-byte
+            // move; the emptied slot is written whole.
+            Op::Move(s) => {
+                let cell: *mut Option<Value> = match slot!(s) {
+                    None => generic!(),
+                    cell => cell,
+                };
+                room!();
+                // SAFETY: `cell` holds a value (checked; the stack's growth
+                // does not move the slots); `sp < end`. A heap value is
+                // owned by the stack afterwards, the slot emptied.
+                unsafe {
+                    let v = cell.cast::<Value>();
+                    let heap = !owns_nothing(&*v);
+                    move_to(sp, v);
+                    if heap {
+                        put_none(cell);
+                    }
+                    sp = sp.add(1);
+                }
+                ip = ip.wrapping_add(1);
+            }
+            Op::Store(s) => {
+                if sp == st {
+                    generic!()
+                }
+                let cell: *mut Option<Value> = slot!(s);
+                // SAFETY: one operand below `sp`, moved into the slot once
+                // (one 16-byte move) after its old contents are read out.
+                unsafe {
+                    sp = sp.sub(1);
+                    let old = take_old(cell.cast());
+                    move_to(cell.cast(), sp);
+                    drop_old(old);
+                }
+                ip = ip.wrapping_add(1);
+            }
+            Op::Add => arith!(Arith::Add),
+            Op::Sub => arith!(Arith::Sub),
+            Op::Mul => arith!(Arith::Mul),
+            Op::Div => arith!(Arith::Div),
+            Op::Mod => arith!(Arith::Mod),
+            Op::ArithF(op) => {
+                if below!(2) {
+                    generic!()
+                }
+                // SAFETY: as for `Arith`.
+                unsafe {
+                    if let (Some(a), Some(b)) = (number(&*sp.sub(2)), number(&*sp.sub(1))) {
+                        if let Some(r) = op.floats(a, b) {
+                            sp = sp.sub(1);
+                            put_float(sp.sub(1), r);
+                            ip = ip.wrapping_add(1);
+                            continue;
+                        }
+                    }
+                }
+                generic!()
+            }
+            Op::Eq => compare!(Cmp::Eq),
+            Op::Ne => compare!(Cmp::Ne),
+            Op::Lt => compare!(Cmp::Lt),
+            Op::Le => compare!(Cmp::Le),
+            Op::Gt => compare!(Cmp::Gt),
+            Op::Ge => compare!(Cmp::Ge),
+            Op::CmpF(cmp) => {
+                if below!(2) {
+                    generic!()
+                }
+                // SAFETY: two operands below `sp`.
+                let (a, b) = unsafe { (&*sp.sub(2), &*sp.sub(1)) };
+                if let (Some(_), Some(_)) = (number(a), number(b)) {
+                    if let Ok(r) = ops::compare_f(cmp, a, b) {
+                        // SAFETY: as above: two numbers (nothing to drop).
+                        unsafe {
+                            sp = sp.sub(1);
+                            put_int(sp.sub(1), r as i64);
+                        }
+                        ip = ip.wrapping_add(1);
+                        continue;
+                    }
+                }
+                generic!()
+            }
+            Op::Neg => unary!(ops::neg),
+            Op::Not => unary!(|a: &Value| Ok::<_, ()>(Value::Bool(!a.is_truthy()))),
+            Op::Len => unary!(ops::len),
+            Op::ToFloat => unary!(ops::to_float),
+            Op::Index => {
+                // A List and an Int in range: the element, inline.
+                if !below!(2) {
+                    // SAFETY: two operands below `sp`.
+                    if let (Value::List(l), Value::Int(k)) = unsafe { (&*sp.sub(2), &*sp.sub(1)) } {
+                        if let Some(v) = l.get(*k as usize).filter(|_| *k >= 0) {
+                            let v: *const Value = v;
+                            // SAFETY: the Int needs no drop; the list is
+                            // read out, then replaced by the element (its
+                            // reference counted first) and dropped once.
+                            unsafe {
+                                sp = sp.sub(1);
+                                let l = take_old(sp.sub(1));
+                                copy_to(sp.sub(1), v);
+                                drop_old(l);
+                            }
+                            ip = ip.wrapping_add(1);
+                            continue;
+                        }
+                    }
+                }
+                binary!(ops::index)
+            }
+            Op::Append(x) => {
+                // A List under the length limit: pushed to, in place when
+                // unshared (after `release!`).
+                if below!(2) {
+                    generic!()
+                }
+                // SAFETY: two operands below `sp`.
+                match unsafe { &mut *sp.sub(2) } {
+                    Value::List(l) if l.len() < ops::MAX_LIST_LEN => {
+                        release!(x, l);
+                        // SAFETY: the value moves into the list, once.
+                        let v = unsafe {
+                            sp = sp.sub(1);
+                            sp.read()
+                        };
+                        l.push(v);
+                        ip = ip.wrapping_add(1);
+                    }
+                    _ => generic!(),
+                }
+            }
+            Op::SetIndex(x) => {
+                // A List and an Int in range: the element replaced, in
+                // place when unshared (after `release!`).
+                if below!(3) {
+                    generic!()
+                }
+                // SAFETY: three operands below `sp`.
+                match unsafe { (&mut *sp.sub(3), &*sp.sub(2)) } {
+                    (Value::List(l), &Value::Int(k)) if k >= 0 && (k as u64) < l.len() as u64 => {
+                        release!(x, l);
+                        // SAFETY: the value moves into the list, once;
+                        // the index is an Int (nothing to drop).
+                        // (One 16-byte move into the element.)
+                        unsafe {
+                            sp = sp.sub(2);
+                            let e: *mut Value = &mut l.make_mut()[k as usize];
+                            let old = take_old(e);
+                            move_to(e, sp.add(1));
+                            drop_old(old);
+                        }
+                        ip = ip.wrapping_add(1);
+                    }
+                    _ => generic!(),
+                }
+            }
+            Op::GetField(k) => {
+                let (name, site) = (&code.atoms[k as usize], &code.sites[k as usize]);
+                // An Object: the field (Null when missing) inline.
+                if sp != st {
+                    // SAFETY: one operand below `sp`.
+                    let top = unsafe { &mut *sp.sub(1) };
+                    if let Value::Object(o) = top {
+                        let f: Option<*const Value> = site.get(o, name).map(|f| f as *const Value);
+                        let top: *mut Value = top;
+                        // SAFETY: the object is read out, then replaced by
+                        // the field (its reference counted first) and
+                        // dropped once.
+                        unsafe {
+                            let o = take_old(top);
+                            match f {
+                                Some(f) => copy_to(top, f),
+                                None => top.write(Value::Null),
+                            }
+                            drop_old(o);
+                        }
+                        ip = ip.wrapping_add(1);
+                        continue;
+                    }
+                }
+                unary!(|obj: &Value| ops::get_field_at(obj, name, site))
+            }
+            // `obj v -- obj'` on an object with room; anything else (and
+            // every error) through the generic path.
+            Op::SetField { k, store } => {
+                if below!(2) {
+                    generic!()
+                }
+                let (name, site) = (&code.atoms[k as usize], &code.sites[k as usize]);
+                // SAFETY: two operands below `sp`.
+                let Value::Object(o) = (unsafe { &mut *sp.sub(2) }) else {
+                    generic!()
+                };
+                if !ops::has_room(o, name) {
+                    generic!()
+                }
+                // The STORE after it overwrites `store`: when that holds
+                // this very object, let go of it first (in place).
+                if (store as usize) < nl {
+                    // SAFETY: `store < nl`: a slot of the current frame.
+                    let cell = unsafe { &mut *lp.add(store as usize) };
+                    if matches!(cell, Some(Value::Object(x)) if std::sync::Arc::ptr_eq(x, o)) {
+                        let cell: *mut Option<Value> = cell;
+                        // SAFETY: as in `release!`.
+                        unsafe {
+                            drop_at(cell.cast());
+                            put_none(cell);
+                        }
+                    }
+                }
+                // SAFETY: the value below `sp`, moved out once; `o` is the
+                // operand under it.
+                let v = unsafe {
+                    sp = sp.sub(1);
+                    sp.read()
+                };
+                ops::set_field_at(o, name, site, v);
+                ip = ip.wrapping_add(1);
+            }
+            Op::Jmp(t) => ip = ops.wrapping_add(t as usize),
+            Op::Jz(t) => {
+                if sp == st {
+                    generic!()
+                }
+                // SAFETY: one operand below `sp`, dropped in place once.
+                let truthy = unsafe {
+                    sp = sp.sub(1);
+                    let truthy = (*sp).is_truthy();
+                    drop_at(sp);
+                    truthy
+                };
+                ip = if truthy {
+                    ip.wrapping_add(1)
+                } else {
+                    ops.wrapping_add(t as usize)
+                };
+            }
+            Op::Jnz(t) => {
+                if sp == st {
+                    generic!()
+                }
+                // SAFETY: one operand below `sp`, dropped in place once.
+                let truthy = unsafe {
+                    sp = sp.sub(1);
+                    let truthy = (*sp).is_truthy();
+                    drop_at(sp);
+                    truthy
+                };
+                ip = if truthy {
+                    ops.wrapping_add(t as usize)
+                } else {
+                    ip.wrapping_add(1)
+                };
+            }
+            Op::Call(site) => {
+                let site = &code.calls[site as usize];
+                if enter!(
+                    &site.param_slots,
+                    site.frame_size,
+                    site.tail,
+                    site.at,
+                    site.target,
+                    pc!() as u32 + 1
+                ) {
+                    ip = ops.wrapping_add(site.entry as usize);
+                    continue;
+                }
+                sync!();
+                ctx.pc = Dpc(pc!() as u32);
+                tryv!(calls::call(
+                    ctx,
+                    vm,
+                    site.at,
+                    site.target,
+                    &site.param_slots,
+                    site.frame_size,
+                    site.tail,
+                    pc!() as u32 + 1
+                ));
+                ip = ops.wrapping_add(site.entry as usize);
+                base = ctx.frame().base as usize;
+                regs!();
+            }
+            Op::CallFunction { tail } => {
+                // A Function or a Closure on top: entered inline when
+                // `enter!` can (a closure's captures bound after).
+                if sp != st {
+                    // SAFETY: one operand below `sp`.
+                    let f = unsafe { &*sp.sub(1) };
+                    let callee = match f {
+                        Value::Function(p) => Some((&**p, None)),
+                        Value::Closure(c) => Some((&*c.proto, Some(&**c))),
+                        _ => None,
+                    };
+                    if let Some((p, closure)) = callee {
+                        let entry = code.layout.dpc(Addr(p.entry));
+                        // SAFETY: the function value moves off the stack
+                        // (owned once); `enter!` sees only the arguments.
+                        let f = unsafe {
+                            sp = sp.sub(1);
+                            sp.read()
+                        };
+                        let at = code.layout.addr(Dpc(pc!() as u32)).0;
+                        if enter!(
+                            &p.param_slots,
+                            p.frame_size,
+                            tail,
+                            at,
+                            p.entry,
+                            pc!() as u32 + 1
+                        ) {
+                            if let Some(c) = closure {
+                                bind_captures!(c, p);
+                            }
+                            drop(f);
+                            ip = ops.wrapping_add(entry.ix());
+                            continue;
+                        }
+                        // SAFETY: the slot it came from (nothing else
+                        // moved the stack).
+                        unsafe {
+                            sp.write(f);
+                            sp = sp.add(1);
+                        }
+                    }
+                }
+                sync!();
+                ctx.pc = Dpc(pc!() as u32);
+                let entry = tryv!(calls::call_function(
+                    ctx,
+                    vm,
+                    &code.layout,
+                    code.layout.addr(Dpc(pc!() as u32)).0,
+                    tail,
+                    pc!() as u32 + 1
+                ));
+                ip = ops.wrapping_add(entry as usize);
+                base = ctx.frame().base as usize;
+                regs!();
+            }
+            Op::Ret => {
+                // Out of a CALL frame without handlers or captures of its
+                // own: inline (`Context::pop_frame`'s common case).
+                let depth = ctx.frames.len();
+                // SAFETY: a process always has a frame.
+                let f = unsafe { ctx.frames.last().unwrap_unchecked() };
+                if f.kind == FrameKind::Call
+                    && ctx
+                        .handlers
+                        .last()
+                        .is_none_or(|h| (h.depth as usize) < depth)
+                    && ctx.captures.last().is_none_or(|c| (c.0 as usize) < depth)
+                {
+                    let ret = f.ret;
+                    // SAFETY: the frame's `nl` slots are the vector's
+                    // last; the length is cut first, so each is dropped
+                    // once. A CALL frame is never the bottom one.
+                    unsafe {
+                        ctx.locals.set_len(base);
+                        for j in 0..nl {
+                            drop_at(lp.add(j).cast());
+                        }
+                        ctx.frames.set_len(depth - 1);
+                        let nb = ctx.frames.last().unwrap_unchecked().base as usize;
+                        nl = base - nb;
+                        lp = lp.sub(nl);
+                        base = nb;
+                    }
+                    ip = ops.wrapping_add(ret as usize);
+                    continue;
+                }
+                sync!();
+                ctx.pc = Dpc(pc!() as u32);
+                match calls::ret(ctx, &code.layout, vm, proc) {
+                    Control::Jump(to) => {
+                        ip = ops.wrapping_add(to.ix());
+                        base = ctx.frame().base as usize;
+                    }
+                    Control::Raise(e) => raise!(e),
+                    Control::Next => ip = ip.wrapping_add(1),
+                    out => end!(out),
+                }
+                regs!();
+            }
+            Op::Generic => generic!(),
+            Op::Library(op) => {
+                sync!();
+                ctx.pc = Dpc(pc!() as u32);
+                let at = code.layout.addr(Dpc(pc!() as u32)).0;
+                tryv!(semantics::library(ctx, vm, at, op));
+                regs!();
+                ip = ip.wrapping_add(1);
+            }
+            Op::Send(lit) => {
+                // The message and (unless given) an Int PID: else the
+                // generic path raises the error.
+                let to = match lit {
+                    Some(to) if sp != st => to,
+                    // SAFETY: two operands below `sp`; an Int PID has
+                    // nothing to drop.
+                    None if !below!(2) => match unsafe { &*sp.sub(1) } {
+                        Value::Int(to) => {
+                            let to = *to;
+                            sp = sp.wrapping_sub(1);
+                            to
+                        }
+                        _ => generic!(),
+                    },
+                    _ => generic!(),
+                };
+                // SAFETY: one operand below `sp`, moved out once.
+                let msg = unsafe {
+                    sp = sp.sub(1);
+                    sp.read()
+                };
+                sync!();
+                proc.node.send(proc.pid, to, msg);
+                ip = ip.wrapping_add(1);
+            }
+            Op::Receive => {
+                sync!();
+                let got = proc.node.receive_any(proc.me, &mut ctx.stack);
+                regs!();
+                if !got {
+                    // Resumes at this RECEIVE when woken.
+                    ctx.pc = Dpc(pc!() as u32);
+                    leave!(Control::Waiting);
+                }
+                ip = ip.wrapping_add(1);
+            }
+            // ADD or MUL (the decoder made SUB an ADD).
+            Op::UpdateLocalInt { slot, k, op } => match slot!(slot) {
+                Some(Value::Int(a)) => {
+                    *a = if op == Arith::Add {
+                        a.wrapping_add(k)
+                    } else {
+                        a.wrapping_mul(k)
+                    };
+                    ip = ip.wrapping_add(4);
+                }
+                _ => generic!(),
+            },
+            Op::LoadArithInt { slot, k, op } => match slot!(slot) {
+                Some(Value::Int(a)) => {
+                    let r = if op == Arith::Add {
+                        a.wrapping_add(k)
+                    } else {
+                        a.wrapping_mul(k)
+                    };
+                    push_int!(r);
+                    ip = ip.wrapping_add(3);
+                }
+                _ => generic!(),
+            },
+            Op::LoadCmpIntJump {
+                slot,
+                k,
+                when,
+                target,
+            } => match slot!(slot) {
+                Some(Value::Int(a)) => {
+                    ip = if decode::jumps(when, *a, k) {
+                        ops.wrapping_add(target as usize)
+                    } else {
+                        ip.wrapping_add(4)
+                    };
+                }
+                _ => generic!(),
+            },
+            Op::CmpJump {
+                cmp,
+                jump_if,
+                when,
+                target,
+            } => {
+                if below!(2) {
+                    generic!()
+                }
+                // SAFETY: two operands below `sp`.
+                let jump = match unsafe { (&*sp.sub(2), &*sp.sub(1)) } {
+                    (Value::Int(a), Value::Int(b)) => Some(decode::jumps(when, *a, *b)),
+                    (a, b) => ops::compare(cmp, a, b).ok().map(|r| r == jump_if),
+                };
+                let Some(jump) = jump else { generic!() };
+                // SAFETY: as above; both operands are moved out once.
+                unsafe {
+                    sp = sp.sub(2);
+                    drop_at(sp);
+                    drop_at(sp.add(1));
+                }
+                ip = if jump {
+                    ops.wrapping_add(target as usize)
+                } else {
+                    ip.wrapping_add(2)
+                };
+            }
+            Op::ArithLocal { op, slot } => {
+                // Two Ints or two Floats (the right one in the variable)
+                // with a result: inline; anything else runs the LOAD and
+                // then the operator unfused.
+                if sp != st {
+                    // SAFETY: one operand below `sp`.
+                    let a = unsafe { &*sp.sub(1) };
+                    // (The result written whole: the next op reads it
+                    // in one piece.)
+                    match (a, slot!(slot)) {
+                        (Value::Int(x), Some(Value::Int(b))) => {
+                            if let Some(r) = op.ints(*x, *b) {
+                                // SAFETY: the operand is a number.
+                                unsafe { put_int(sp.sub(1), r) };
+                                ip = ip.wrapping_add(2);
+                                continue;
+                            }
+                        }
+                        (Value::Float(x), Some(Value::Float(b))) => {
+                            if let Some(r) = op.floats(*x, *b) {
+                                // SAFETY: the operand is a number.
+                                unsafe { put_float(sp.sub(1), r) };
+                                ip = ip.wrapping_add(2);
+                                continue;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                load!(slot)
+            }
+            Op::CmpLocalJump {
+                slot,
+                cmp,
+                jump_if,
+                when,
+                target,
+            } => {
+                if sp == st {
+                    load!(slot)
+                }
+                // SAFETY: one operand below `sp`.
+                let a = unsafe { &*sp.sub(1) };
+                let jump = match (a, slot!(slot)) {
+                    (Value::Int(a), Some(Value::Int(b))) => Some(decode::jumps(when, *a, *b)),
+                    (a, Some(b)) => ops::compare(cmp, a, b).ok().map(|r| r == jump_if),
+                    (_, None) => None,
+                };
+                let Some(jump) = jump else { load!(slot) };
+                // SAFETY: as above; the operand is moved out once.
+                unsafe {
+                    sp = sp.sub(1);
+                    drop_at(sp);
+                }
+                ip = if jump {
+                    ops.wrapping_add(target as usize)
+                } else {
+                    ip.wrapping_add(3)
+                };
+            }
+            // Operands read in place from a variable (decode.rs): on any
+            // other case the LOAD runs and the ops behind it unfused.
+            Op::GetFieldLocal { slot, k } => {
+                let (name, site) = (&code.atoms[k as usize], &code.sites[k as usize]);
+                let f: Option<*const Value> = match slot!(slot) {
+                    Some(Value::Object(o)) => site.get(o, name).map(|f| f as *const Value),
+                    _ => load!(slot),
+                };
+                match f {
+                    Some(f) => push_copy!(f),
+                    None => push!(Value::Null),
+                }
+                ip = ip.wrapping_add(2);
+            }
+            Op::LenLocal(slot) => {
+                let n = match slot!(slot) {
+                    Some(Value::List(l)) => l.len() as i64,
+                    _ => load!(slot),
+                };
+                push_int!(n);
+                ip = ip.wrapping_add(2);
+            }
+            Op::IndexLocal { slot, index } => {
+                let k = match slot!(index) {
+                    Some(Value::Int(k)) => *k as u64,
+                    _ => load!(slot),
+                };
+                let v: *const Value = match slot!(slot) {
+                    Some(Value::List(l)) if k < l.len() as u64 => &l[k as usize],
+                    _ => load!(slot),
+                };
+                push_copy!(v);
+                ip = ip.wrapping_add(3);
+            }
+            Op::IndexLocalInt { slot, k } => {
+                let v: *const Value = match slot!(slot) {
+                    Some(Value::List(l)) if (k as usize) < l.len() => &l[k as usize],
+                    _ => load!(slot),
+                };
+                push_copy!(v);
+                ip = ip.wrapping_add(3);
+            }
+            Op::CallLocal(slot) => {
+                // As `CallFunction` (not a tail call: the caller's frame,
+                // and with it the variable, stays while the callee's
+                // slots are bound).
+                let callee: *const Value = match slot!(slot) {
+                    Some(v @ (Value::Function(_) | Value::Closure(_))) => v,
+                    _ => load!(slot),
+                };
+                // SAFETY: the caller's slot; `enter!` neither drops nor
+                // moves the caller's slots (it writes the new frame's,
+                // within the vector's capacity).
+                let (p, closure) = match unsafe { &*callee } {
+                    Value::Function(p) => (&**p, None),
+                    Value::Closure(c) => (&*c.proto, Some(&**c)),
+                    _ => unreachable!("matched above"),
+                };
+                let entry = code.layout.dpc(Addr(p.entry));
+                let at = code.layout.addr(Dpc(pc!() as u32 + 1)).0;
+                if !enter!(
+                    &p.param_slots,
+                    p.frame_size,
+                    false,
+                    at,
+                    p.entry,
+                    pc!() as u32 + 2
+                ) {
+                    load!(slot)
+                }
+                if let Some(c) = closure {
+                    bind_captures!(c, p);
+                }
+                ip = ops.wrapping_add(entry.ix());
+            }
+            Op::UpdateLocalInPlace { slot, src, concat } => {
+                let operand = match src {
+                    Src::Const(k) => copy(&code.consts[k as usize]),
+                    Src::Local(s) => match slot!(s) {
+                        Some(v) => copy(v),
+                        None => generic!(),
+                    },
+                };
+                if !update_in_place(slot!(slot), operand, concat) {
+                    generic!()
+                }
+                ip = ip.wrapping_add(4);
+            }
+        }
+    }
+}

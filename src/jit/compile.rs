@@ -1,0 +1,297 @@
+//! Compiling units and their direct entries (under `Jit::mem`), and their
+//! IR for `--jit-dump` and the snapshot tests.
+
+use super::*;
+
+impl Jit {
+    pub(super) fn compile(&self, index: usize) {
+        self.compile_unit(index, false);
+    }
+
+    /// Compile unit `index` again, with no assumptions across blocks. The
+    /// old code stays in memory (a process may be running it) until the
+    /// JIT goes.
+    pub(super) fn compile_generic(&self, index: usize) {
+        self.compile_unit(index, true);
+    }
+
+    fn compile_unit(&self, index: usize, generic: bool) {
+        let u = &self.units[index];
+        // T3: compile under the lock, after a second look.
+        let mut guard = self.mem.lock().unwrap_or_else(|e| e.into_inner());
+        if generic {
+            if u.generic.swap(true, Ordering::Relaxed) {
+                return;
+            }
+        } else if u.code.load(Ordering::Acquire) != 0 || u.failed.load(Ordering::Relaxed) {
+            return;
+        }
+        let Some(mem) = guard.as_mut() else {
+            self.give_up(u);
+            return;
+        };
+        let name = self.unit_name(u);
+        let slots = self.program.layouts[u.plan.layout as usize].names.len();
+        let why = if u.plan.blocks.is_empty() && u.plan.cont.is_none() {
+            Some("no code".to_string())
+        } else if u.plan.size > MAX_UNIT_INSTRUCTIONS {
+            Some(format!(
+                "{} instructions (more than {MAX_UNIT_INSTRUCTIONS})",
+                u.plan.size
+            ))
+        } else if slots > MAX_UNIT_SLOTS {
+            Some(format!("{slots} variables (more than {MAX_UNIT_SLOTS})"))
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            self.give_up(u);
+            if !u.plan.blocks.is_empty() || u.plan.cont.is_some() {
+                self.stats_mut().fallbacks.push((name, why));
+            }
+            return;
+        }
+        let t0 = Instant::now();
+        let callee = |target: u32| self.callee(target);
+        let input = self.input(u, &callee);
+        let result = self.generate(|| {
+            mem.compile(&name, self.dump.is_some(), |b, im| {
+                lower::translate(b, im, &input)
+            })
+        });
+        match result {
+            Ok(c) => {
+                // T4: publish (pairs with T5's Acquire), then the flags.
+                u.code.store(c.code, Ordering::Release);
+                let p = &*self.program;
+                let l = &self.layout;
+                let starts = u.plan.entries.iter().map(|&a| l.dpc(Addr(a)));
+                let resumes = u.plan.resumes.iter().map(|&a| l.resume(Addr(a)));
+                let cont = u.plan.cont.map(|a| l.dpc(Addr(a)));
+                for dpc in starts.chain(resumes).chain(cont) {
+                    self.compiled[dpc.ix()].store(true, Ordering::Release);
+                }
+                let label = if generic {
+                    format!("{name} again, without assumptions")
+                } else {
+                    name.clone()
+                };
+                let mut stats = self.stats_mut();
+                if let Some(part) = u.plan.part {
+                    // The first of its parts compiled says the unit is split.
+                    let unit = format!(
+                        "{} ({})",
+                        p.function_name(part.unit_start),
+                        p.location(part.unit_start)
+                    );
+                    if !stats.split.iter().any(|s| s.0 == unit) {
+                        stats.split.push((unit, part.unit_size, part.count));
+                    }
+                }
+                stats
+                    .compiled
+                    .push((label, u.plan.size, c.bytes, t0.elapsed()));
+                drop(stats);
+                if !generic {
+                    self.want_direct(mem, index, &name, &input);
+                }
+            }
+            Err(why) => {
+                self.give_up(u);
+                self.stats_mut().fallbacks.push((name, why));
+            }
+        }
+    }
+
+    /// Run Cranelift (`compile`), which reports bad input by panicking in
+    /// places: a panic is a failure to compile (the code stays
+    /// interpreted). `--jit-dump` gets the IR of what compiled.
+    pub(super) fn generate(
+        &self,
+        compile: impl FnOnce() -> Result<code::Compiled, String>,
+    ) -> Result<code::Compiled, String> {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(compile))
+            .unwrap_or_else(|p| Err(generator_failed(p)));
+        if let (
+            Some(dump),
+            Ok(code::Compiled {
+                clif: Some(clif), ..
+            }),
+        ) = (&self.dump, &result)
+        {
+            dump(clif);
+        }
+        result
+    }
+
+    /// Unit `index` is compiled: the direct entries worth compiling now
+    /// are compiled (under `Jit::mem`). A direct entry only serves calls
+    /// from compiled code, so it is compiled when its unit is compiled and
+    /// some compiled code calls it: the units this one calls (this one
+    /// too, when it recurses) are marked wanted and their direct entries
+    /// compiled if their code is; this one's if it was wanted before. A
+    /// function reached only from interpreted code (a loop entered at its
+    /// header from the interpreter) costs no second compilation. A
+    /// function that cannot have one says why at once.
+    fn want_direct(
+        &self,
+        mem: &mut code::CodeMemory,
+        index: usize,
+        name: &str,
+        input: &lower::Input<'_>,
+    ) {
+        let p = &*self.program;
+        let u = &self.units[index];
+        if let Some(Err(why)) = &u.direct_plan {
+            if !u.direct_tried.swap(true, Ordering::Relaxed) {
+                self.stats_mut()
+                    .direct
+                    .push((name.to_string(), Err(why.clone())));
+            }
+        }
+        let mut callees: Vec<usize> = Vec::new();
+        for start in u.plan.blocks.iter().copied().chain(u.plan.cont) {
+            let mut at = start as usize;
+            while at < p.code.len() {
+                let targets: Vec<u32> = match &p.code[at] {
+                    Instr::Call(c) => vec![c.target],
+                    // The function values it may call directly.
+                    Instr::CallFunction(_) => direct::candidates(
+                        &self.values,
+                        self.site_arity.get(&(at as u32)).copied(),
+                        |t| self.heat(t),
+                        |_| true,
+                    )
+                    .iter()
+                    .map(|v| v.target)
+                    .collect(),
+                    _ => Vec::new(),
+                };
+                for target in targets {
+                    if let Some(&t) = self.plan_of.get(target as usize) {
+                        if !callees.contains(&(t as usize)) {
+                            callees.push(t as usize);
+                        }
+                    }
+                }
+                at += 1;
+                if at >= p.code.len() || p.block_start[at] {
+                    break;
+                }
+            }
+        }
+        for t in callees {
+            let tu = &self.units[t];
+            tu.wanted.store(true, Ordering::Relaxed);
+            if t != index && tu.code.load(Ordering::Acquire) != 0 {
+                self.try_direct(mem, t, None);
+            }
+        }
+        if u.wanted.load(Ordering::Relaxed) {
+            self.try_direct(mem, index, Some((name, input)));
+        }
+    }
+
+    /// Compile the direct entry of unit `t` once (under `Jit::mem`);
+    /// `this`: its name and lowering input when they are at hand.
+    fn try_direct(
+        &self,
+        mem: &mut code::CodeMemory,
+        t: usize,
+        this: Option<(&str, &lower::Input<'_>)>,
+    ) {
+        let u = &self.units[t];
+        if !matches!(u.direct_plan, Some(Ok(_))) || u.direct_tried.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        match this {
+            Some((name, input)) => self.compile_direct(mem, u, name, input),
+            None => {
+                let name = self.unit_name(u);
+                let callee = |target: u32| self.callee(target);
+                let input = self.input(u, &callee);
+                self.compile_direct(mem, u, &name, &input);
+            }
+        }
+    }
+
+    /// Compile the direct entry of unit `u`, if it can have one.
+    fn compile_direct(
+        &self,
+        mem: &mut code::CodeMemory,
+        u: &Unit,
+        name: &str,
+        input: &lower::Input<'_>,
+    ) {
+        let plan = match &u.direct_plan {
+            Some(Ok(plan)) => plan,
+            Some(Err(why)) => {
+                self.stats_mut()
+                    .direct
+                    .push((name.to_string(), Err(why.clone())));
+                return;
+            }
+            None => return,
+        };
+        let t0 = Instant::now();
+        let result = self.generate(|| {
+            mem.compile_direct(name, plan.params.len(), self.dump.is_some(), |b, im| {
+                lower::translate_direct(b, im, input, plan)
+            })
+        });
+        match result {
+            Ok(c) => {
+                // T4 for the direct entry.
+                u.direct.store(c.code, Ordering::Release);
+                self.stats_mut()
+                    .direct
+                    .push((name.to_string(), Ok((c.bytes, t0.elapsed()))));
+                self.enable_resume(mem, u);
+            }
+            Err(why) => {
+                self.stats_mut().direct.push((name.to_string(), Err(why)));
+            }
+        }
+    }
+
+    /// The Cranelift IR of the direct entry of the function at program
+    /// address `at` (a CALL target), without compiling it.
+    pub fn direct_ir_of(&self, at: u32) -> Result<String, String> {
+        self.ir_at(at, |mem, u, input| {
+            let plan = match &u.direct_plan {
+                Some(Ok(plan)) if plan.target == at => plan,
+                Some(Err(why)) => return Err(why.clone()),
+                _ => return Err(format!("no CALL enters {at}")),
+            };
+            mem.ir_only_direct(plan.params.len(), |b, im| {
+                lower::translate_direct(b, im, input, plan)
+            })
+        })
+    }
+
+    /// The Cranelift IR of the unit whose code starts at program address
+    /// `at`, without compiling it (for snapshot tests and `--jit-dump`).
+    pub fn ir_of(&self, at: u32) -> Result<String, String> {
+        self.ir_at(at, |mem, _, input| {
+            mem.ir_only(|b, im| lower::translate(b, im, input))
+        })
+    }
+
+    /// `make` the IR of something of the unit at program address `at`.
+    fn ir_at(
+        &self,
+        at: u32,
+        make: impl FnOnce(&mut code::CodeMemory, &Unit, &lower::Input<'_>) -> Result<String, String>,
+    ) -> Result<String, String> {
+        let plan = *self
+            .plan_of
+            .get(at as usize)
+            .ok_or_else(|| format!("no instruction {at}"))?;
+        let u = &self.units[plan as usize];
+        let mut guard = self.mem.lock().unwrap_or_else(|e| e.into_inner());
+        let mem = guard.as_mut().ok_or("no code memory")?;
+        let callee = |target: u32| self.callee(target);
+        let input = self.input(u, &callee);
+        make(mem, u, &input)
+    }
+}

@@ -1,0 +1,117 @@
+//! When a unit is compiled: the cost policy (docs/JIT.md, "When a unit is
+//! compiled"), an experiment: on only when the environment variable
+//! [`FACTOR_VAR`] is set (and no `--jit-threshold` is given), because
+//! measured on the repository's programs it made more of them slower than
+//! the fixed threshold than it made faster (docs/PERFORMANCE.md, "Tier-up
+//! by cost").
+//!
+//! Compiling a unit costs about 400,000 machine instructions per bytecode
+//! instruction (Cranelift's work, docs/PERFORMANCE.md), interpreting one
+//! about 15–60. A unit that runs less than its compile cost is cheaper
+//! left interpreted; one that runs longer pays it back. Without
+//! `--jit-threshold`, a unit is compiled once the work interpreted in it,
+//! counted at its header blocks, reaches its estimated compile cost times
+//! [`FACTOR`] (the ski-rental rule: what is spent waiting is at most what
+//! compiling costs, so a short run is never much slower than interpreting
+//! and a long one reaches compiled speed early on; [`FACTOR`] leans to
+//! interpreting, as the estimate is rough). Each entry into a
+//! header adds what one pass through it interprets ([`weights`]); the
+//! estimate of the compile cost is [`UnitPlan::cost`], with closure-call
+//! sites weighed for the candidate calls compiled at each ([`budget`]).
+
+use super::UnitPlan;
+use crate::bytecode::{Instr, Program};
+
+/// Instructions interpreted in a unit per unit of its estimated compile
+/// cost before it is compiled. Measured (cachegrind, docs/PERFORMANCE.md,
+/// "Tier-up by cost"): 4,500 and 9,000 compile the short programs' units
+/// near their end (paying the compile without its gain); 18,000 leaves
+/// them interpreted and delays a hot loop by well under 1 % of a
+/// benchmark's run.
+const FACTOR: u64 = 18_000;
+
+/// Environment variable that turns the cost policy on with its value as
+/// the factor ([`FACTOR`] when it is not a number).
+pub const FACTOR_VAR: &str = "TTVM_JIT_TIER_FACTOR";
+
+/// What a CALL_FUNCTION adds to the estimate: its candidates' guards and
+/// direct calls (about 3.5 KB of code per site, measured on
+/// benches/checks/varied/closure_list.ttvm).
+const CALL_FUNCTION_COST: usize = 40;
+
+/// What a call adds to the work of one entry into its callee: the
+/// interpreter's CALL and RET cost about what 24 plain instructions do
+/// (fib: ~540 machine instructions per call of ~11 instructions, ~15
+/// per plain instruction).
+const CALL_WORK: usize = 24;
+
+/// The most one entry into a function weighs: its loops count at their
+/// own headers.
+const MAX_CALL_WEIGHT: usize = 64;
+
+/// [`FACTOR`], or the value of [`FACTOR_VAR`].
+pub(super) fn factor() -> u64 {
+    std::env::var(FACTOR_VAR)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(FACTOR)
+}
+
+/// The work interpreted in `plan` at which it is compiled.
+pub(super) fn budget(p: &Program, plan: &UnitPlan, factor: u64) -> u32 {
+    let closure_calls = p
+        .code
+        .iter()
+        .enumerate()
+        .filter(|(i, instr)| {
+            matches!(instr, Instr::CallFunction(_))
+                && p.layout_of[*i] == plan.layout
+                && plan_covers(p, plan, *i)
+        })
+        .count();
+    let cost = (plan.cost + CALL_FUNCTION_COST * closure_calls) as u64;
+    (cost * factor).min(u64::from(u32::MAX / 2)) as u32
+}
+
+/// Instruction `i` of `plan`'s layout is in `plan` (a part covers its
+/// range of blocks).
+fn plan_covers(p: &Program, plan: &UnitPlan, i: usize) -> bool {
+    if plan.part.is_none() {
+        return true;
+    }
+    let first = plan.cont.or(plan.blocks.first().copied());
+    let last = plan.blocks.last().copied();
+    match (first, last) {
+        (Some(f), Some(l)) => {
+            let end = plan
+                .cut
+                .map_or(l as usize + p.block_cost[l as usize] as usize, |c| {
+                    c as usize
+                });
+            (f as usize) <= i && i < end
+        }
+        _ => false,
+    }
+}
+
+/// Program address → the instructions one entry there interprets, for
+/// the blocks that count toward hotness: a loop header its loop's body (up
+/// to its furthest backward branch), a function's entry its unit's size
+/// (at most [`MAX_CALL_WEIGHT`]) and [`CALL_WORK`], any other block start
+/// its block.
+pub(super) fn weights(p: &Program, plan_of: &[u32], size_of: impl Fn(u32) -> usize) -> Vec<u32> {
+    let n = p.code.len();
+    let mut w: Vec<u32> = p.block_cost.clone();
+    for (j, instr) in p.code.iter().enumerate() {
+        if let Some(t) = instr.target().filter(|&t| t as usize <= j) {
+            let t = t as usize;
+            w[t] = w[t].max((j - t + 1) as u32);
+        }
+        if let Some(c) = instr.callee().filter(|c| (c.target as usize) < n) {
+            let t = c.target as usize;
+            let body = size_of(plan_of[t]).min(MAX_CALL_WEIGHT) + CALL_WORK;
+            w[t] = w[t].max(body as u32);
+        }
+    }
+    w
+}
