@@ -16,6 +16,14 @@ use crate::jit::Jit;
 use std::mem::ManuallyDrop;
 use ttvm_runtime::Value;
 
+mod leaving;
+mod library;
+mod run;
+
+use leaving::Leaving;
+use library::{library_owned, same_heap, text_bound};
+pub(super) use run::run_compiled;
+
 /// What the helpers need besides the environment block.
 pub(super) struct Host<'a, 'p> {
     pub(super) ctx: *mut Context,
@@ -191,86 +199,9 @@ thread_local! {
     pub(super) static ENV: std::cell::Cell<*mut JitEnv> = const { std::cell::Cell::new(std::ptr::null_mut()) };
 }
 
-thread_local! {
-    /// The operand vector `library_owned` lends to `library::call` (kept
-    /// between calls: no allocation per operation).
-    static SCRATCH: std::cell::Cell<Vec<Value>> = const { std::cell::Cell::new(Vec::new()) };
-}
-
 /// The running slice's environment block.
 fn current_env() -> *mut JitEnv {
     ENV.with(|e| e.get())
-}
-
-/// Where a direct frame is and what it writes when it leaves compiled code
-/// (`jit::direct::Place` and `lower::direct`'s descriptor).
-struct Leaving {
-    /// Frame index.
-    f: usize,
-    /// Operand stack height below its arguments.
-    sb: usize,
-    /// First variable slot.
-    lb: usize,
-    /// Program address of its entry.
-    target: u32,
-    /// Variable slots.
-    size: usize,
-    /// Parameters.
-    params: usize,
-    /// Operands it holds.
-    items: usize,
-}
-
-impl Leaving {
-    fn new(env: &JitEnv, place: u64, desc: u64) -> Leaving {
-        use crate::jit::{Desc, Place};
-        let left = place & Place::LEFT_MASK as u64;
-        Leaving {
-            f: env.dlimit.wrapping_sub(left) as usize,
-            sb: ((place >> Place::SB_SHIFT) & Place::SB_MASK as u64) as usize,
-            lb: (place >> Place::LB_SHIFT) as usize,
-            target: desc as u32,
-            size: ((desc >> Desc::SIZE_SHIFT) & Desc::FIELD_MASK) as usize,
-            params: ((desc >> Desc::PARAMS_SHIFT) & Desc::FIELD_MASK) as usize,
-            items: (desc >> Desc::ITEMS_SHIFT) as usize,
-        }
-    }
-
-    /// Write the frame (all but its return address and call site, which
-    /// the caller writes), its slots and its operands from `buf` (slots
-    /// first, then operands, as 16-byte values) into the room reserved.
-    ///
-    /// # Safety
-    /// `env`'s vectors have room for the frame, slots and operands, and
-    /// `buf` holds `size + items` values of unboxed kinds or unset slots.
-    unsafe fn write(&self, env: &JitEnv, buf: *const u8) {
-        use crate::exec::{Frame, FrameKind};
-        // SAFETY: per the function's contract. The frame, slots and
-        // operand places are past the lengths the vectors report (or
-        // about to be counted by the innermost frame), and hold no value
-        // that needs dropping: compiled code left them for this.
-        unsafe {
-            env.fptr.add(self.f).write(Frame {
-                ret: 0,
-                call_site: 0,
-                entry: self.target,
-                base: self.lb as u32,
-                size: self.size as u32,
-                stack_base: (self.sb + self.params) as u32,
-                kind: FrameKind::Call,
-            });
-            // A few values each: word by word, not through `memcpy`.
-            let buf = buf as *const [u64; 2];
-            let slots = env.lbase.add(self.lb) as *mut [u64; 2];
-            for i in 0..self.size {
-                slots.add(i).write(buf.add(i).read());
-            }
-            let operands = env.sp.add(self.sb) as *mut [u64; 2];
-            for i in 0..self.items {
-                operands.add(i).write(buf.add(self.size + i).read());
-            }
-        }
-    }
 }
 
 fn update(host: &mut Host<'_, '_>, ctx: &mut Context, at: Addr, dpc: Dpc) -> u32 {
@@ -840,156 +771,5 @@ impl HelperImpl for Impls {
             l.write(env, buf);
         }
         st
-    }
-}
-
-/// An upper bound on the bytes of `v`'s PRINT text when it is small and
-/// cheap to tell (a string's length; an Int, Bool or Null has at most 20
-/// characters, a Float at most 400: its digits without an exponent),
-/// else `None`.
-fn text_bound(v: &Value) -> Option<usize> {
-    match v {
-        Value::Str(s) => Some(s.len()),
-        Value::Int(_) | Value::Bool(_) | Value::Null => Some(20),
-        Value::Float(_) => Some(400),
-        _ => None,
-    }
-}
-
-/// A pure library operation of the `value` helper on owned values (see
-/// the helper table), run on a per-thread operand vector: no context
-/// round trip.
-///
-/// # Safety
-/// As the `value` helper's: `n` values compiled code owns at `items`,
-/// a 16-byte result buffer at `out`, `cell` 0 or a variable slot of
-/// the running frame.
-#[inline]
-unsafe fn library_owned(
-    op: crate::bytecode::Opcode,
-    n: u32,
-    items: *mut Value,
-    out: *mut u64,
-    cell: *mut Option<Value>,
-) -> u32 {
-    let n = n as usize;
-    let mut stack = SCRATCH.with(|s| s.take());
-    stack.clear();
-    // SAFETY: compiled code passes `n` (the operation's pops) values
-    // it owns in 16-byte, 8-aligned places, a 16-byte result buffer,
-    // and `cell`: 0 or a variable slot of the running frame (an
-    // `Option<Value>`), which compiled code reads again after this
-    // call. The values move to `stack` and, when the operation
-    // raises (leaving its operands as they were: `library`'s
-    // contract), back to `items`, untouched.
-    unsafe {
-        stack.extend((0..n).map(|k| std::ptr::read(items.add(k))));
-        // The variable the STORE after it writes holds the first
-        // operand: drop its reference, so an unshared value changes
-        // in place (`exec::semantics::release_for_store`).
-        let released =
-            n > 0 && !cell.is_null() && (*cell).as_ref().is_some_and(|v| same_heap(v, &stack[0]));
-        if released {
-            drop((*cell).take());
-        }
-        let r = crate::library::call(op, &mut stack, &crate::library::Caps::default());
-        let st = match r {
-            Ok(()) => {
-                let v = stack.pop().expect("a library operation pushes its result");
-                std::ptr::write(out as *mut Value, v);
-                1
-            }
-            Err(_) => {
-                if released {
-                    *cell = Some(stack[0].clone());
-                }
-                for k in (0..n).rev() {
-                    let v = stack.pop().expect("the operands, as they were");
-                    std::ptr::write(items.add(k), v);
-                }
-                0
-            }
-        };
-        debug_assert!(stack.is_empty());
-        SCRATCH.with(|s| s.set(stack));
-        st
-    }
-}
-
-/// Whether `a` and `b` are the same list, object or string (one block).
-fn same_heap(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::List(x), Value::List(y)) => ttvm_runtime::value::List::ptr_eq(x, y),
-        (Value::Object(x), Value::Object(y)) => std::sync::Arc::ptr_eq(x, y),
-        (Value::Str(x), Value::Str(y)) => std::sync::Arc::ptr_eq(x, y),
-        _ => false,
-    }
-}
-
-/// Run compiled code `f` from entry `block` until it leaves: the slice
-/// ended (a slice end), or the state is in `ctx` for the engine to go on
-/// at `ctx.pc` (`Continue`, or `Interpret` when the interpreter must run
-/// that block first).
-pub(super) fn run_compiled(
-    f: usize,
-    block: u32,
-    ctx: &mut Context,
-    layout: &Layout,
-    vm: &Vm,
-    proc: &mut Proc<'_>,
-    jit: &Jit,
-) -> Control {
-    let budget0 = ctx.budget;
-    let pid = proc.pid;
-    let mut host = Host {
-        ctx: ctx as *mut Context,
-        layout,
-        vm,
-        proc: proc as *mut Proc<'_>,
-        jit,
-        outcome: None,
-    };
-    let mut env = JitEnv {
-        sp: std::ptr::null_mut(),
-        len: 0,
-        cap: 0,
-        locals: std::ptr::null_mut(),
-        budget: 0,
-        pc: Dpc(0),
-        frames: 0,
-        target_fn: 0,
-        target_block: 0,
-        native_depth: 0,
-        lbase: std::ptr::null_mut(),
-        llen: 0,
-        lcap: 0,
-        fptr: std::ptr::null_mut(),
-        fcap: 0,
-        dlimit: 0,
-        hdepth: 0,
-        host: &mut host as *mut Host<'_, '_> as *mut std::ffi::c_void,
-        lmax: vm.config.max_frame_slots,
-        pid,
-    };
-    // SAFETY: `host.ctx` is `ctx`, which nothing else uses until the call
-    // returns.
-    sync_out(&mut env, unsafe { &mut *host.ctx });
-    // One pointer for compiled code, whether it is passed or (direct
-    // entries) read back from `ENV`.
-    let envp: *mut JitEnv = &mut env;
-    let prev = ENV.with(|e| e.replace(envp));
-    let st = crate::jit::enter(f, envp, block);
-    ENV.with(|e| e.set(prev));
-    // SAFETY: as above; compiled code has returned.
-    let ctx = unsafe { &mut *host.ctx };
-    sync_in(&env, ctx);
-    ctx.pc = env.pc;
-    ctx.reductions += (budget0 - ctx.budget).max(0) as u64;
-    match st {
-        status::CONTINUE => Control::Continue,
-        status::INTERPRET => Control::Interpret,
-        status::PREEMPT => Control::Preempted,
-        status::WAIT => Control::Waiting,
-        _ => host.outcome.take().unwrap_or(Control::Halted),
     }
 }
