@@ -1,0 +1,235 @@
+//! Unit tests of direct-entry planning.
+
+use super::*;
+
+/// Operands an instruction pops and results it pushes, for the ones a
+/// direct function may contain besides jumps, CALL and RET (others:
+/// `None`): those the JIT lowers inline that stay in their block and
+/// neither take nor make heap values (no string constant: PUSH_STR is a
+/// helper op).
+fn effect(i: &Instr) -> Option<(usize, usize)> {
+    if !in_block(i) {
+        return None;
+    }
+    i.stack_effect()
+        .map(|(pops, pushes)| (pops as usize, pushes as usize))
+}
+
+/// The planner as it was before it used the depth analysis: it walked
+/// the heights itself, with `effect` below.
+fn walked_plan(p: &Program, target: u32, params: &[u32]) -> Result<DirectPlan, String> {
+    let t = target as usize;
+    if t >= p.code.len() || !p.block_start[t] {
+        return Err("its entry is not a block start".into());
+    }
+    let layout = p.layout_of[t];
+    let size = p.layouts[layout as usize].names.len() as u32;
+    if !distinct(params) || params.iter().any(|&s| s >= size) {
+        return Err("its parameters are not distinct variables".into());
+    }
+    let mut depth: HashMap<u32, usize> = HashMap::from([(target, 0)]);
+    let mut work = vec![target];
+    let mut need = 0;
+    let mut calls = false;
+    let mut count = 0;
+    let mut preds: HashMap<u32, Vec<u32>> = HashMap::new();
+    let mut enter = |depth: &mut HashMap<u32, usize>,
+                     work: &mut Vec<u32>,
+                     from: u32,
+                     to: u32,
+                     d: usize|
+     -> Result<(), String> {
+        preds.entry(to).or_default().push(from);
+        let i = to as usize;
+        if i >= p.code.len() || p.layout_of[i] != layout || !p.block_start[i] {
+            return Err(format!("it leaves its code at {}", p.location(to)));
+        }
+        match depth.get(&to) {
+            Some(&have) if have != d => Err(format!(
+                "the operand stack height differs on paths into {}",
+                p.location(to)
+            )),
+            Some(_) => Ok(()),
+            None => {
+                depth.insert(to, d);
+                work.push(to);
+                Ok(())
+            }
+        }
+    };
+    while let Some(start) = work.pop() {
+        let mut d = depth[&start];
+        need = need.max(d + 2 * p.block_cost[start as usize] as usize);
+        let mut at = start;
+        loop {
+            let i = at as usize;
+            if i >= p.code.len() || p.layout_of[i] != layout {
+                return Err(format!("it leaves its code at {}", p.location(at)));
+            }
+            count += 1;
+            if count > MAX_INSTRUCTIONS {
+                return Err(format!("more than {MAX_INSTRUCTIONS} instructions"));
+            }
+            let instr = &p.code[i];
+            let pops = |n: usize, d: usize| -> Result<usize, String> {
+                d.checked_sub(n).ok_or_else(|| {
+                    format!(
+                        "{} at {} takes operands its caller pushed",
+                        instr.opcode().mnemonic(),
+                        p.location(at)
+                    )
+                })
+            };
+            match instr {
+                Instr::Jmp(to) => {
+                    enter(&mut depth, &mut work, start, to.0, d)?;
+                    break;
+                }
+                Instr::Jz(to) | Instr::Jnz(to) => {
+                    d = pops(1, d)?;
+                    enter(&mut depth, &mut work, start, at + 1, d)?;
+                    enter(&mut depth, &mut work, start, to.0, d)?;
+                    break;
+                }
+                Instr::Ret(_) => {
+                    if d != 1 {
+                        return Err(format!(
+                            "RET at {} returns {d} values, not one",
+                            p.location(at)
+                        ));
+                    }
+                    break;
+                }
+                Instr::Call(c) => {
+                    let n = c.param_slots.len();
+                    d = pops(n, d)?;
+                    if !distinct(&c.param_slots) {
+                        return Err(format!(
+                            "the CALL at {} binds a variable twice",
+                            p.location(at)
+                        ));
+                    }
+                    if p.tail_call(at) {
+                        if d != 0 {
+                            return Err(format!(
+                                "the tail call at {} leaves values below its arguments",
+                                p.location(at)
+                            ));
+                        }
+                    } else {
+                        calls = true;
+                        enter(&mut depth, &mut work, start, at + 1, d + 1)?;
+                    }
+                    break;
+                }
+                other => match effect(other) {
+                    Some((pop, push)) => d = pops(pop, d)? + push,
+                    None => {
+                        return Err(format!(
+                            "{} at {}",
+                            other.opcode().mnemonic(),
+                            p.location(at)
+                        ))
+                    }
+                },
+            }
+            at += 1;
+            if (at as usize) < p.code.len() && p.block_start[at as usize] {
+                enter(&mut depth, &mut work, start, at, d)?;
+                break;
+            }
+        }
+    }
+    if size > MAX_SLOTS {
+        return Err(format!("{size} variables (more than {MAX_SLOTS})"));
+    }
+    if depth.values().any(|&d| d > MAX_HEIGHT) || need > 3 * MAX_HEIGHT {
+        return Err(format!("more than {MAX_HEIGHT} operands at a block start"));
+    }
+    let mut blocks: Vec<u32> = depth.keys().copied().collect();
+    blocks.sort_unstable();
+    Ok(DirectPlan {
+        target,
+        params: params.to_vec(),
+        size,
+        blocks,
+        depth,
+        need,
+        calls,
+        preds,
+        arity: HashMap::new(),
+        stack_args: params.len(),
+        call_blocks: Vec::new(),
+    })
+}
+
+/// The plans (and the functions refused) are the same as when the
+/// planner walked the heights itself, for every CALL of every program
+/// of the golden tests, the benchmarks and the examples.
+#[test]
+fn plans_match_the_former_height_walk() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    let mut dirs = vec![
+        root.join("tests/programs"),
+        root.join("benches"),
+        root.join("examples"),
+    ];
+    while let Some(d) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|x| x == "ttvm") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    let (mut ok, mut refused) = (0, 0);
+    for f in &files {
+        let Ok(p) = crate::asm::load_file(f) else {
+            continue;
+        };
+        for (at, instr) in p.code.iter().enumerate() {
+            let Instr::Call(c) = instr else { continue };
+            let new = plan(&p, c.target, &c.param_slots);
+            let old = walked_plan(&p, c.target, &c.param_slots);
+            let place = format!("{} (CALL at {at})", f.display());
+            match (new, old) {
+                (Ok(n), Ok(o)) => {
+                    assert_eq!(n.target, o.target, "{place}");
+                    assert_eq!(n.params, o.params, "{place}");
+                    assert_eq!(n.size, o.size, "{place}");
+                    assert_eq!(n.blocks, o.blocks, "{place}");
+                    assert_eq!(n.depth, o.depth, "{place}");
+                    assert_eq!(n.need, o.need, "{place}");
+                    assert_eq!(n.calls, o.calls, "{place}");
+                    assert_eq!(n.preds, o.preds, "{place}");
+                    ok += 1;
+                }
+                (Err(n), Err(o)) => {
+                    // A function with several problems may be refused
+                    // for another of them: the analysis joins every
+                    // path into a block, where the walk stopped at the
+                    // first problem it met (a RET of the wrong count,
+                    // an instruction it does not take).
+                    assert!(
+                        n == o || n.starts_with("the operand stack height differs"),
+                        "{place}: now {n}, before {o}"
+                    );
+                    refused += 1;
+                }
+                // CALL_FUNCTION is planned now (its arity inferred);
+                // the walk refused it.
+                (Ok(n), Err(_)) if !n.arity.is_empty() => ok += 1,
+                (n, o) => panic!("{place}: now {n:?}, before {o:?}"),
+            }
+        }
+    }
+    eprintln!("{ok} planned, {refused} refused");
+    assert!(ok > 20 && refused > 20, "{ok} planned, {refused} refused");
+}
