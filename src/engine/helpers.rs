@@ -36,6 +36,41 @@ pub(super) struct Host<'a, 'p> {
     pub(super) outcome: Option<Control>,
 }
 
+impl Host<'_, '_> {
+    /// The environment block compiled code runs with for process `pid`:
+    /// pointing at this host, with the context's vectors published
+    /// ([`sync_out`]). `self.ctx` must be a context nothing else uses
+    /// until compiled code returns.
+    pub(super) fn published_env(&mut self, pid: i64) -> JitEnv {
+        let mut env = JitEnv {
+            sp: std::ptr::null_mut(),
+            len: 0,
+            cap: 0,
+            locals: std::ptr::null_mut(),
+            budget: 0,
+            pc: Dpc(0),
+            frames: 0,
+            target_fn: 0,
+            target_block: 0,
+            native_depth: 0,
+            lbase: std::ptr::null_mut(),
+            llen: 0,
+            lcap: 0,
+            fptr: std::ptr::null_mut(),
+            fcap: 0,
+            dlimit: 0,
+            hdepth: 0,
+            host: self as *mut Host<'_, '_> as *mut std::ffi::c_void,
+            lmax: self.vm.config.max_frame_slots,
+            pid,
+        };
+        // SAFETY: `self.ctx` is a live context that nothing else uses
+        // until compiled code returns (the caller's contract).
+        sync_out(&mut env, unsafe { &mut *self.ctx });
+        env
+    }
+}
+
 /// The helper table for the JIT.
 pub(super) fn table() -> Helpers {
     Helpers::of::<Impls>()

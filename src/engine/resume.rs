@@ -8,7 +8,7 @@
 //! it cannot make), the frames the direct-leave chain wrote, with the
 //! resumed frame's own return address and call site put back.
 
-use super::helpers::{sync_in, sync_out, Host, ENV};
+use super::helpers::{sync_in, Host, ENV};
 use crate::exec::native::{status, JitEnv};
 use crate::exec::semantics::Proc;
 use crate::exec::{Context, Control, Dpc, Layout, Vm};
@@ -75,31 +75,7 @@ pub(super) fn run_resumed(
         jit,
         outcome: None,
     };
-    let mut env = JitEnv {
-        sp: std::ptr::null_mut(),
-        len: 0,
-        cap: 0,
-        locals: std::ptr::null_mut(),
-        budget: 0,
-        pc: Dpc(0),
-        frames: 0,
-        target_fn: 0,
-        target_block: 0,
-        native_depth: 0,
-        lbase: std::ptr::null_mut(),
-        llen: 0,
-        lcap: 0,
-        fptr: std::ptr::null_mut(),
-        fcap: 0,
-        dlimit: 0,
-        hdepth: 0,
-        host: &mut host as *mut Host<'_, '_> as *mut std::ffi::c_void,
-        lmax: vm.config.max_frame_slots,
-        pid,
-    };
-    // SAFETY: `host.ctx` is `ctx`, which nothing else uses until the
-    // direct entry returns.
-    sync_out(&mut env, unsafe { &mut *host.ctx });
+    let mut env = host.published_env(pid);
     env.dlimit = r.dlimit;
     let envp: *mut JitEnv = &mut env;
     let prev = ENV.with(|e| e.replace(envp));

@@ -25,31 +25,7 @@ pub(in crate::engine) fn run_compiled(
         jit,
         outcome: None,
     };
-    let mut env = JitEnv {
-        sp: std::ptr::null_mut(),
-        len: 0,
-        cap: 0,
-        locals: std::ptr::null_mut(),
-        budget: 0,
-        pc: Dpc(0),
-        frames: 0,
-        target_fn: 0,
-        target_block: 0,
-        native_depth: 0,
-        lbase: std::ptr::null_mut(),
-        llen: 0,
-        lcap: 0,
-        fptr: std::ptr::null_mut(),
-        fcap: 0,
-        dlimit: 0,
-        hdepth: 0,
-        host: &mut host as *mut Host<'_, '_> as *mut std::ffi::c_void,
-        lmax: vm.config.max_frame_slots,
-        pid,
-    };
-    // SAFETY: `host.ctx` is `ctx`, which nothing else uses until the call
-    // returns.
-    sync_out(&mut env, unsafe { &mut *host.ctx });
+    let mut env = host.published_env(pid);
     // One pointer for compiled code, whether it is passed or (direct
     // entries) read back from `ENV`.
     let envp: *mut JitEnv = &mut env;
