@@ -326,49 +326,6 @@ fn direct_entries_leave_and_say_why_not() {
     );
 }
 
-/// Preempted direct frames resume in direct code (docs/JIT.md,
-/// "Resuming"): the functions of `tests/programs/jit/resume_direct.ttvm`
-/// loop for thousands of iterations, so every slice ends inside them;
-/// `--stats` counts the frames resumed at a loop header of their direct
-/// entry, which must be most of those slices (a run of the default
-/// threshold has a few hundred), with the interpreter's output and
-/// reductions, also at 50 reductions a slice.
-#[test]
-fn preempted_direct_frames_resume_in_direct_code() {
-    let path = "tests/programs/jit/resume_direct.ttvm";
-    let run = |args: &[&str]| {
-        let mut all = vec!["--no-smp", "--stats"];
-        all.extend_from_slice(args);
-        all.push(path);
-        let out = ttvm(&all);
-        assert!(out.status == Some(0), "{args:?}: {}", out.stderr);
-        let stats = out
-            .stderr
-            .lines()
-            .find(|l| l.starts_with("stats:"))
-            .expect("a stats line");
-        let stats = stats.split("; time").next().expect("stats").to_string();
-        let resumed: u64 = out
-            .stderr
-            .lines()
-            .find_map(|l| l.strip_prefix("jit: direct frames resumed in direct code "))
-            .and_then(|l| l.split(' ').next())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0);
-        (out.stdout.clone(), stats, resumed)
-    };
-    for (reductions, least) in [("4000", 200), ("50", 10_000)] {
-        let (out, stats, _) = run(&["--no-jit", "--reductions", reductions]);
-        let (o, s, resumed) = run(&["--jit", "--reductions", reductions]);
-        assert_eq!(o, out, "--reductions {reductions}");
-        assert_eq!(s, stats, "--reductions {reductions}");
-        assert!(
-            resumed >= least,
-            "--reductions {reductions}: {resumed} frames resumed in direct code"
-        );
-    }
-}
-
 /// A loop of `iters` iterations whose body has `branches` branches of 11
 /// instructions each (`i mod 3` compared with `k mod 3`; `acc += k` when
 /// equal): 11 × `branches` + 15 instructions in one unit. Its output, as

@@ -130,10 +130,6 @@ pub(crate) struct DirectPlan {
     /// How many of `params` come from the operand stack (the rest, of a
     /// closure's entry, are its captured variables).
     pub stack_args: usize,
-    /// The blocks that end in a call that adds a frame (CALL or
-    /// CALL_FUNCTION, not a tail call): which loops resume in direct code
-    /// (`resumes`).
-    pub call_blocks: Vec<u32>,
 }
 
 impl DirectPlan {
@@ -173,18 +169,12 @@ impl DirectPlan {
     }
 
     /// The loops a preempted frame of this function resumes in direct
-    /// code (docs/JIT.md, "Resuming"): those with a call in them (a block
-    /// ending in CALL or CALL_FUNCTION, its own or an inner loop's). A
-    /// loop without calls runs in ordinary code as fast as in the direct
-    /// entry or faster (ordinary code knows the variables' tags across
-    /// its loop headers, the direct entry does not: Float loops ran up to
-    /// 1.5 times the instructions), while a call costs ordinary code a
-    /// frame in memory and direct code a few registers.
+    /// code (docs/JIT.md, "Resuming"): all of them. The direct entry
+    /// knows the variables' tags across its loop headers as ordinary code
+    /// does (`lower::direct::HeaderFacts`), and a resumed frame whose tags
+    /// differ from what a header assumes leaves for its ordinary code.
     fn resumed_loops(&self) -> Vec<(u32, std::collections::BTreeSet<u32>)> {
         self.loops()
-            .into_iter()
-            .filter(|(_, body)| self.call_blocks.iter().any(|b| body.contains(b)))
-            .collect()
     }
 
     /// The blocks a preempted frame of this function resumes at in its
@@ -320,7 +310,6 @@ pub(crate) fn plan(p: &Program, target: u32, params: &[u32]) -> Result<DirectPla
     let mut count = 0;
     let mut preds: HashMap<u32, Vec<u32>> = HashMap::new();
     let mut arity: HashMap<u32, usize> = HashMap::new();
-    let mut call_blocks: Vec<u32> = Vec::new();
     // A block start's height, the same on every path into it.
     let height_at = |depth: &mut HashMap<u32, usize>, to: u32| -> Result<usize, String> {
         match heights.exact(to) {
@@ -429,7 +418,6 @@ pub(crate) fn plan(p: &Program, target: u32, params: &[u32]) -> Result<DirectPla
                         }
                     } else {
                         calls = true;
-                        call_blocks.push(start);
                         enter(&mut depth, &mut work, start, at + 1)?;
                     }
                     break;
@@ -451,7 +439,6 @@ pub(crate) fn plan(p: &Program, target: u32, params: &[u32]) -> Result<DirectPla
                         }
                     } else {
                         calls = true;
-                        call_blocks.push(start);
                         enter(&mut depth, &mut work, start, at + 1)?;
                     }
                     break;
@@ -484,7 +471,6 @@ pub(crate) fn plan(p: &Program, target: u32, params: &[u32]) -> Result<DirectPla
         preds,
         arity,
         stack_args: params.len(),
-        call_blocks,
     })
 }
 

@@ -83,6 +83,28 @@ pub(in crate::jit) struct Direct<'a> {
     pub(super) checked: HashMap<u32, ir::Block>,
     /// The lowering went wrong (a bug): the function is not compiled.
     pub(super) err: Option<String>,
+    /// What each loop header may assume (see `HeaderFacts`).
+    pub(super) headers: HeaderFacts,
+}
+
+/// The tags (slots, then operands) a loop header assumes, by its address.
+type Facts = HashMap<u32, Vec<Option<u8>>>;
+
+/// What the loop headers of a direct entry assume (docs/JIT.md, "Loop
+/// headers of direct entries"). A header is entered from its loop's back
+/// edges, which are lowered after it, so what holds there is found by a
+/// fixed point over trial lowerings (`header_facts`): the first assumes
+/// what its forward edges carry (`Trial` with nothing yet), each next one
+/// the meet over every edge of the one before, until every edge into
+/// every header carries at least what the header assumed; the final
+/// lowering then assumes exactly that (`Final`).
+#[derive(Clone)]
+pub(super) enum HeaderFacts {
+    /// A trial: assume the meet of the forward edges and of `Facts`
+    /// (none: nothing met yet), and record what each header assumed.
+    Trial(Facts, Facts),
+    /// The fixed point: each header assumes its entry (none: nothing).
+    Final(Facts),
 }
 
 /// Build the direct entry of `plan`'s function in `b`.
@@ -93,7 +115,9 @@ pub(in crate::jit) fn translate_direct(
     plan: &DirectPlan,
 ) -> Result<(), Unsupported> {
     let slots = plan.size as usize;
-    let d = Direct::new(plan);
+    let headers = header_facts(b.func, im, input, plan)?;
+    let mut d = Direct::new(plan);
+    d.headers = HeaderFacts::Final(headers);
     let none = HashMap::new();
     let mut l = Lower::new(b, im, input, &none, slots, d);
     l.run_direct()?;
@@ -101,6 +125,85 @@ pub(in crate::jit) fn translate_direct(
         Some(e) => Err(format!("direct entry: {e}")),
         None => Ok(()),
     }
+}
+
+/// Trial lowerings before the loop headers assume nothing.
+const MAX_TRIALS: usize = 4;
+
+/// The tags each loop header of `plan`'s function may assume: a fixed
+/// point of trial lowerings into copies of `template` (see
+/// `HeaderFacts`); nothing for a function without loops, or when the
+/// trials do not settle.
+fn header_facts(
+    template: &ir::Function,
+    im: &Imports,
+    input: &Input<'_>,
+    plan: &DirectPlan,
+) -> Result<Facts, Unsupported> {
+    let heads: Vec<u32> = plan
+        .blocks
+        .iter()
+        .copied()
+        .filter(|h| {
+            plan.preds
+                .get(h)
+                .is_some_and(|ps| ps.iter().any(|p| p >= h))
+        })
+        .collect();
+    if heads.is_empty() {
+        return Ok(Facts::new());
+    }
+    let slots = plan.size as usize;
+    let none = HashMap::new();
+    let mut seen = Facts::new();
+    for _ in 0..MAX_TRIALS {
+        let mut f = template.clone();
+        let mut fctx = cranelift_frontend::FunctionBuilderContext::new();
+        let mut b = FunctionBuilder::new(&mut f, &mut fctx);
+        let mut d = Direct::new(plan);
+        d.headers = HeaderFacts::Trial(seen.clone(), Facts::new());
+        let mut l = Lower::new(&mut b, im, input, &none, slots, d);
+        l.run_direct()?;
+        if let Some(e) = l.mode.err.take() {
+            return Err(format!("direct entry: {e}"));
+        }
+        let HeaderFacts::Trial(_, assumed) =
+            std::mem::replace(&mut l.mode.headers, HeaderFacts::Final(Facts::new()))
+        else {
+            unreachable!("a trial stays a trial")
+        };
+        let mut settled = true;
+        let mut next = Facts::new();
+        for &h in &heads {
+            let Some(a) = assumed.get(&h) else {
+                settled = false;
+                continue;
+            };
+            let all = l.meet_edges(h, a.len() - l.v_tag.len(), true);
+            let holds = match &all {
+                Some(m) => a.iter().zip(m).all(|(x, y)| x.is_none() || x == y),
+                None => a.iter().all(Option::is_none),
+            };
+            settled &= holds;
+            let mut m = a.clone();
+            if let Some(all) = all {
+                for (x, y) in m.iter_mut().zip(all) {
+                    if *x != y {
+                        *x = None;
+                    }
+                }
+            }
+            next.insert(h, m);
+        }
+        if settled {
+            return Ok(assumed
+                .into_iter()
+                .filter(|(_, m)| m.iter().any(Option::is_some))
+                .collect());
+        }
+        seen = next;
+    }
+    Ok(Facts::new())
 }
 
 impl<'a> Direct<'a> {
@@ -125,6 +228,7 @@ impl<'a> Direct<'a> {
             fast_above: 0,
             checked: HashMap::new(),
             err: None,
+            headers: HeaderFacts::Final(Facts::new()),
         }
     }
 }
@@ -470,14 +574,51 @@ impl<'p> Lower<'_, '_, '_, Direct<'p>> {
     }
 
     /// What is known at the start of block `start` (of height `h`): the
-    /// tags of the slots, then of the operands, met over every edge into
-    /// it when all its predecessors are lowered already (blocks are
-    /// lowered in address order, and nothing enters a direct entry but
-    /// its edges and the call); `None` when something comes later.
-    fn facts_at(&self, start: u32, h: usize) -> Option<Vec<Option<u8>>> {
+    /// tags of the slots, then of the operands. A block that only earlier
+    /// blocks enter (blocks are lowered in address order, and nothing
+    /// enters a direct entry but its edges, the call and resumed frames)
+    /// knows the meet over those edges; a loop header what `HeaderFacts`
+    /// says.
+    fn facts_at(&mut self, start: u32, h: usize) -> Option<Vec<Option<u8>>> {
         let plan = self.plan();
         let preds = plan.preds.get(&start).map(Vec::as_slice).unwrap_or(&[]);
-        if preds.iter().any(|&p| p >= start) {
+        if !preds.iter().any(|&p| p >= start) {
+            return self.meet_edges(start, h, false);
+        }
+        let slots = self.v_tag.len();
+        match &mut self.mode.headers {
+            HeaderFacts::Final(f) => f.get(&start).cloned(),
+            HeaderFacts::Trial(seen, _) => {
+                let prior = seen.get(&start).cloned();
+                let forward = self.meet_edges(start, h, true);
+                let facts = match (prior, forward) {
+                    (Some(mut p), Some(f)) => {
+                        for (x, y) in p.iter_mut().zip(f) {
+                            if *x != y {
+                                *x = None;
+                            }
+                        }
+                        p
+                    }
+                    (Some(p), None) => p,
+                    (None, Some(f)) => f,
+                    (None, None) => vec![None; slots + h],
+                };
+                if let HeaderFacts::Trial(_, assumed) = &mut self.mode.headers {
+                    assumed.insert(start, facts.clone());
+                }
+                Some(facts)
+            }
+        }
+    }
+
+    /// The meet of the tags along the edges into `start` lowered so far
+    /// (and of the call's, at the function's first block); `None` when
+    /// there is none or, unless `any`, when a later block enters it too.
+    pub(super) fn meet_edges(&self, start: u32, h: usize, any: bool) -> Option<Vec<Option<u8>>> {
+        let plan = self.plan();
+        let preds = plan.preds.get(&start).map(Vec::as_slice).unwrap_or(&[]);
+        if !any && preds.iter().any(|&p| p >= start) {
             return None;
         }
         let mut meet: Option<Vec<Option<u8>>> = None;

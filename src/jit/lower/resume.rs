@@ -20,8 +20,9 @@
 //! an ordinary direct frame whose caller is the trampoline: it returns
 //! its result, or leaves with the direct-leave chain (D2–D4).
 
-use super::direct::Direct;
-use super::Lower;
+use super::direct::{Direct, HeaderFacts};
+use super::{Item, Lower};
+use crate::exec::native::status;
 use crate::jit::resume::Record;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I64, I8};
@@ -60,15 +61,67 @@ impl Lower<'_, '_, '_, Direct<'_>> {
                 self.b.ins().brif(here, pad, &[], next, &[]);
                 self.b.switch_to_block(pad);
                 self.resume_operands(rec, at, slots);
+                self.resume_guard(at);
                 self.b.ins().jump(checked[&at], &[]);
                 self.b.switch_to_block(next);
             } else {
                 self.b.ins().jump(pad, &[]);
                 self.b.switch_to_block(pad);
                 self.resume_operands(rec, at, slots);
+                self.resume_guard(at);
                 self.b.ins().jump(checked[&at], &[]);
             }
         }
+    }
+
+    /// The header `at` assumes tags of slots and operands (`HeaderFacts`,
+    /// known along its loop's own edges): the resumed frame's must be
+    /// those, else it leaves at once for its ordinary code (a miss).
+    fn resume_guard(&mut self, at: u32) {
+        let assume = match &self.mode.headers {
+            HeaderFacts::Final(f) => f.get(&at).cloned(),
+            HeaderFacts::Trial(..) => None,
+        };
+        let Some(assume) = assume else { return };
+        let slots = self.v_tag.len();
+        let mut ok = None;
+        for (i, k) in assume.iter().enumerate() {
+            let Some(k) = *k else { continue };
+            let var = if i < slots {
+                self.v_tag[i]
+            } else {
+                self.stack_var(i - slots).0
+            };
+            let tag = self.b.use_var(var);
+            let c = self.b.ins().icmp_imm(IntCC::Equal, tag, k as i64);
+            ok = Some(match ok {
+                None => c,
+                Some(o) => self.b.ins().band(o, c),
+            });
+        }
+        let Some(ok) = ok else { return };
+        let go = self.b.create_block();
+        self.b.set_cold_block(go);
+        let fail = self.b.create_block();
+        self.b.set_cold_block(fail);
+        self.b.ins().brif(ok, go, &[], fail, &[]);
+        self.b.switch_to_block(fail);
+        self.known.iter_mut().for_each(|k| *k = None);
+        self.stack.clear();
+        for i in 0..assume.len() - slots {
+            let (t, p) = self.stack_var(i);
+            let tag = self.b.use_var(t);
+            let pay = self.b.use_var(p);
+            self.stack.push(Item {
+                tag,
+                pay,
+                known: None,
+                slot: None,
+            });
+        }
+        self.direct_exit(status::CONTINUE, self.input.dpc(at));
+        self.stack.clear();
+        self.b.switch_to_block(go);
     }
 
     /// The operands of block `at` from the record (after `slots` slots),
