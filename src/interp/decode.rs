@@ -11,6 +11,7 @@
 //!   unfused ops stay behind it, so when a fused op's fast-path guard fails
 //!   it simply runs its first instruction and continues one by one.
 
+use super::picks::{covers, Pick};
 use crate::bytecode::{Arith, Cmp};
 use crate::bytecode::{Instr, Program};
 use crate::exec::semantics::store_after;
@@ -172,12 +173,21 @@ pub enum Op {
     },
     /// `LOAD x; LEN` on a List.
     LenLocal(u32),
-    /// `LOAD l; LOAD i; INDEX`: element `i` of the List in `l`.
+    /// `LOAD l; LOAD i; INDEX`: element `i` of the List in `l`. `take`:
+    /// the program puts the place back before anything reads `l`
+    /// (`jit::may_take`), so when `l`'s reference is the list's only one
+    /// the element is moved out, Null in its place, instead of shared
+    /// (a body read from a list, changed and stored back is then changed
+    /// in place, not copied).
     IndexLocal {
         slot: u32,
         index: u32,
+        take: bool,
     },
-    /// `LOAD l; PUSH_INT k; INDEX` (`0 <= k <= u32::MAX`).
+    /// `LOAD l; PUSH_INT k; INDEX` (`0 <= k <= u32::MAX`). (No take of a
+    /// list's parts, `jit::may_take_place`: measured, freeing the parts
+    /// one list at a time cost binary-trees 4 % more instructions than the
+    /// counts it saves.)
     IndexLocalInt {
         slot: u32,
         k: u32,
@@ -185,6 +195,22 @@ pub enum Op {
     /// `LOAD f; CALL_FUNCTION` (not a tail call): the Function or Closure
     /// in `f` called without taking it out of the variable.
     CallLocal(u32),
+    // --- second reads from the stack (`picks.rs`) ---
+    /// A `LOAD x` whose value is already on the stack, `n` values below
+    /// the top (the window's first `LOAD x` moved it there): a copy of it.
+    Pick(u32),
+    /// `Pick(depth); GET_FIELD name`: the field of the Object there, read
+    /// in place (else the pick and GET_FIELD unfused).
+    GetFieldPick {
+        depth: u32,
+        k: u32,
+    },
+    /// `Pick(depth); LOAD i; INDEX`: element `i` of the List there, read
+    /// in place (else the pick and the rest unfused).
+    IndexPick {
+        depth: u32,
+        index: u32,
+    },
 }
 
 impl Op {
@@ -244,6 +270,11 @@ impl Code {
             atoms: Vec::new(),
             sites: Vec::new(),
         };
+        let picks = if fuse {
+            super::picks::picks(p)
+        } else {
+            Vec::new()
+        };
         for i in 0..n {
             if p.block_start[i] {
                 code.ops.push(if header.get(i) == Some(&true) {
@@ -252,10 +283,14 @@ impl Code {
                     Op::Charge(p.block_cost[i])
                 });
             }
-            let op = fuse
-                .then(|| code.fuse(p, i))
-                .flatten()
-                .unwrap_or_else(|| code.decode(p, i));
+            let op = match (picks.get(i), &p.code[i]) {
+                (Some(Pick::Take), Instr::Load(v)) => Op::Move(v.slot),
+                (Some(&Pick::At(d)), _) => code.pick(p, i, d),
+                _ => fuse
+                    .then(|| code.fuse(p, i, &picks))
+                    .flatten()
+                    .unwrap_or_else(|| code.decode(p, i)),
+            };
             code.ops.push(op);
         }
         debug_assert_eq!(code.ops.len(), code.layout.len());
@@ -346,11 +381,37 @@ impl Code {
         }
     }
 
-    /// A superinstruction starting at `i`, if the sequence there fits one.
-    fn fuse(&mut self, p: &Program, i: usize) -> Option<Op> {
+    /// A pick at `i` (`picks.rs`): the copy of the value `d` below the
+    /// top, fused with the op that consumes it when that only reads it
+    /// (`GET_FIELD name`, `LOAD j; INDEX` in the same block).
+    fn pick(&mut self, p: &Program, i: usize, d: u32) -> Op {
+        let next =
+            |k: usize| (i + k < p.code.len() && !p.block_start[i + k]).then(|| &p.code[i + k]);
+        match (next(1), next(2)) {
+            (Some(Instr::GetField(f)), _) => match &f.0 {
+                Some(name) => Op::GetFieldPick {
+                    depth: d,
+                    k: self.site(name),
+                },
+                None => Op::Pick(d),
+            },
+            (Some(Instr::Load(j)), Some(Instr::Index(_))) => Op::IndexPick {
+                depth: d,
+                index: j.slot,
+            },
+            _ => Op::Pick(d),
+        }
+    }
+
+    /// A superinstruction starting at `i`, if the sequence there fits one
+    /// (none that would read a variable a pick window emptied, `picks`).
+    fn fuse(&mut self, p: &Program, i: usize, picks: &[Pick]) -> Option<Op> {
         // The instructions after the first must not start blocks.
         let window = |len: usize| -> Option<&[Instr]> {
-            if i + len > p.code.len() || (i + 1..i + len).any(|j| p.block_start[j]) {
+            if i + len > p.code.len()
+                || (i + 1..i + len).any(|j| p.block_start[j])
+                || covers(picks, i, len)
+            {
                 None
             } else {
                 Some(&p.code[i..i + len])
@@ -449,6 +510,7 @@ impl Code {
                     return Some(Op::IndexLocal {
                         slot: l.slot,
                         index: y.slot,
+                        take: crate::jit::may_take(p, i + 2, l.slot, y.slot),
                     })
                 }
                 Instr::PushInt(k) => {
@@ -520,7 +582,9 @@ pub fn width(op: &Op) -> u32 {
         | Op::ArithLocal { .. }
         | Op::GetFieldLocal { .. }
         | Op::LenLocal(_)
-        | Op::CallLocal(_) => 2,
+        | Op::CallLocal(_)
+        | Op::GetFieldPick { .. } => 2,
+        Op::IndexPick { .. } => 3,
         _ => 1,
     }
 }

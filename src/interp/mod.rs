@@ -8,6 +8,7 @@
 
 pub mod decode;
 mod moves;
+mod picks;
 #[macro_use]
 mod registers;
 mod run;

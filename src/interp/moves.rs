@@ -22,6 +22,7 @@
 //! ([`put_none`]). Loads may be narrower (a smaller load inside one
 //! larger store is forwarded).
 
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use ttvm_runtime::value::tag;
 use ttvm_runtime::Value;
 
@@ -116,20 +117,81 @@ unsafe fn mov16(dst: *mut Value, src: *const Value) {
     }
 }
 
+/// Whether a heap value's payload points at its strong count (the first
+/// word of its block: `Arc`'s inner block is `repr(C)` with the count
+/// first, and a list's header starts with it): 0 not yet known, 1 yes,
+/// 2 no. Set by [`check_counts`] before the loop runs; [`retain`] reads it
+/// (one load of a constant, where the derived `clone` of every kind was
+/// a jump table on the tag).
+static COUNTS_INLINE: AtomicU8 = AtomicU8::new(0);
+
+/// Find out once whether [`retain`] may count inline (see
+/// [`COUNTS_INLINE`]): a list, a string and an object are cloned and
+/// their first words read (as `ttvm_runtime::value::strong_count_offset`
+/// does for a list, which compiled code relies on).
+#[inline]
+pub(super) fn check_counts() {
+    if COUNTS_INLINE.load(Ordering::Relaxed) == 0 {
+        check_counts_slow();
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn check_counts_slow() {
+    let count = |v: &Value| {
+        // SAFETY: `Value` is 16 bytes, `repr(C, u8)`: the payload word of
+        // a heap value (its block's address) is at offset 8; every block
+        // starts with at least one word.
+        unsafe {
+            let base = *(v as *const Value).cast::<usize>().add(1);
+            *(base as *const usize)
+        }
+    };
+    let ok = |v: Value| {
+        let one = count(&v);
+        let c = v.clone();
+        let two = count(&v);
+        drop(c);
+        one == 1 && two == 2 && count(&v) == 1
+    };
+    let inline = ttvm_runtime::value::strong_count_offset() == Some(0)
+        && ok(Value::list(Vec::new()))
+        && ok(Value::str("x"))
+        && ok(Value::Object(Default::default()));
+    COUNTS_INLINE.store(if inline { 1 } else { 2 }, Ordering::Relaxed);
+}
+
 /// Count one more reference to `v` if it is a heap value (what its
 /// `clone` does, without making the copy: [`copy_to`] copies the bits).
+/// A number is one tag test; a heap value one atomic add at its count
+/// (as `Arc::clone`: relaxed, aborting past `isize::MAX`).
 #[inline(always)]
 pub(super) fn retain(v: &Value) {
-    match v {
-        Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_) => {}
-        Value::Str(x) => std::mem::forget(x.clone()),
-        Value::List(x) => std::mem::forget(x.clone()),
-        Value::Object(x) => std::mem::forget(x.clone()),
-        Value::Function(x) => std::mem::forget(x.clone()),
-        Value::Closure(x) => std::mem::forget(x.clone()),
-        Value::Exception(x) => std::mem::forget(x.clone()),
-        Value::Handle(x) => std::mem::forget(x.clone()),
+    // SAFETY: byte 0 of a value is its tag.
+    let tag = unsafe { *(v as *const Value).cast::<u8>() };
+    if tag <= tag::FLOAT {
+        return;
     }
+    if COUNTS_INLINE.load(Ordering::Relaxed) == 1 {
+        // SAFETY: a heap value's payload word points at its block, whose
+        // first word is the strong count (checked: `check_counts`); the
+        // value holds a reference, so the block is alive.
+        unsafe {
+            let count = &*(*(v as *const Value).cast::<usize>().add(1) as *const AtomicUsize);
+            if count.fetch_add(1, Ordering::Relaxed) > isize::MAX as usize {
+                std::process::abort();
+            }
+        }
+    } else {
+        retain_slow(v)
+    }
+}
+
+/// [`retain`] by each kind's own `clone`.
+#[inline(never)]
+fn retain_slow(v: &Value) {
+    std::mem::forget(v.clone())
 }
 
 /// A copy of `v` (its bits and, for a heap value, a counted reference;
@@ -158,6 +220,17 @@ pub(super) unsafe fn put(p: *mut Value, v: Value) {
             v => p.write(v),
         }
     }
+}
+
+/// Write a Null (tag and payload, one 16-byte store) over a place whose
+/// old contents were moved out.
+///
+/// # Safety
+/// `p` is valid for a write.
+#[inline(always)]
+pub(super) unsafe fn put_null(p: *mut Value) {
+    // SAFETY: by the caller.
+    unsafe { put_bits(p, tag::NULL, 0) }
 }
 
 /// Write an empty slot (`None`) to `p` as one 16-byte store.

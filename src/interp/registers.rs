@@ -175,6 +175,22 @@ macro_rules! registers {
                 }
             }};
         }
+        // Push the element at `$src` (of a list held only by a variable)
+        // moved out, Null left in its place (`Op::IndexLocal`'s take).
+        macro_rules! take_to {
+            ($d src:expr) => {{
+                room!();
+                let src: *mut Value = $d src;
+                // SAFETY: `sp < end`: room for one more; `src` holds a
+                // value, which the stack owns afterwards (one 16-byte
+                // move), the place written whole with a Null.
+                unsafe {
+                    move_to($sp, src);
+                    put_null(src);
+                    $sp = $sp.add(1);
+                }
+            }};
+        }
         // The variable slot `slot` of the current frame, or the generic path
         // (which reports an out-of-frame slot or an unset variable).
         macro_rules! slot {
@@ -374,6 +390,84 @@ macro_rules! registers {
                         }
                     }
                 }
+            }};
+        }
+        // `Op::IndexLocal`: element `index` of the List in `slot`, moved
+        // out when `take` and the variable's reference is the only one.
+        macro_rules! index_local {
+            ($d slot:expr, $d index:expr, $d take:expr) => {{
+                let (slot, index, take) = ($d slot, $d index, $d take);
+                let k = match slot!(index) {
+                    Some(Value::Int(k)) => *k as u64,
+                    _ => load!(slot),
+                };
+                let v: *const Value = match slot!(slot) {
+                    Some(Value::List(l)) if k < l.len() as u64 => {
+                        if take {
+                            if let Some(items) = l.get_mut() {
+                                take_to!(&mut items[k as usize]);
+                                $ip = $ip.wrapping_add(3);
+                                continue;
+                            }
+                        }
+                        &l[k as usize]
+                    }
+                    _ => load!(slot),
+                };
+                push_copy!(v);
+                $ip = $ip.wrapping_add(3);
+            }};
+        }
+        // Second reads from the stack (`picks.rs`): the value is `d`
+        // below the top (the block put it there; else the generic path
+        // runs the LOAD). `pick!` copies it; the fused ops read it in
+        // place, or pick it and go on unfused.
+        macro_rules! pick {
+            ($d d:expr) => {{
+                let d = $d d as usize;
+                if below!(d + 1) {
+                    generic!()
+                }
+                push_copy!($sp.wrapping_sub(d + 1));
+                $ip = $ip.wrapping_add(1);
+            }};
+        }
+        macro_rules! get_field_pick {
+            ($d d:expr, $d k:expr) => {{
+                let (d, k) = ($d d as usize, $d k as usize);
+                if below!(d + 1) {
+                    generic!()
+                }
+                // SAFETY: `d + 1` operands below `sp`.
+                if let Value::Object(o) = unsafe { &*$sp.sub(d + 1) } {
+                    let (name, site) = (&$code.atoms[k], &$code.sites[k]);
+                    match site.get(o, name).map(|f| f as *const Value) {
+                        Some(f) => push_copy!(f),
+                        None => push!(Value::Null),
+                    }
+                    $ip = $ip.wrapping_add(2);
+                    continue;
+                }
+                pick!(d)
+            }};
+        }
+        macro_rules! index_pick {
+            ($d d:expr, $d index:expr) => {{
+                let (d, index) = ($d d as usize, $d index);
+                if below!(d + 1) {
+                    generic!()
+                }
+                // SAFETY: `d + 1` operands below `sp`.
+                let v = unsafe { &*$sp.sub(d + 1) };
+                if let (Value::List(l), Some(Value::Int(k))) = (v, slot!(index)) {
+                    if let Some(e) = l.get(*k as usize).filter(|_| *k >= 0) {
+                        let e: *const Value = e;
+                        push_copy!(e);
+                        $ip = $ip.wrapping_add(3);
+                        continue;
+                    }
+                }
+                pick!(d)
             }};
         }
         // The reduction accounting at a block start (SPEC §4.6).

@@ -3,8 +3,8 @@
 
 use super::decode::{Op, Src};
 use super::moves::{
-    bind, copy, copy_to, drop_at, drop_old, move_to, number, owns_nothing, put, put_float, put_int,
-    put_none, take_old, VALUE_BYTES,
+    bind, check_counts, copy, copy_to, drop_at, drop_old, move_to, number, owns_nothing, put,
+    put_float, put_int, put_none, put_null, take_old, VALUE_BYTES,
 };
 use super::{decode, trace, Code, Proc, Tier, TierUp};
 use crate::bytecode::{Arith, Cmp};
@@ -53,6 +53,7 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool>(
     registers!(
         $, ctx, code, vm, proc, tier, ops, ip, base, budget, st, sp, end, lp, nl
     );
+    check_counts();
     regs!();
     // Started inside a block (a process resumed in a RECEIVE, compiled
     // code's side exit): room for the rest of the block, as its `Charge`
@@ -723,18 +724,7 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool>(
                 push_int!(n);
                 ip = ip.wrapping_add(2);
             }
-            Op::IndexLocal { slot, index } => {
-                let k = match slot!(index) {
-                    Some(Value::Int(k)) => *k as u64,
-                    _ => load!(slot),
-                };
-                let v: *const Value = match slot!(slot) {
-                    Some(Value::List(l)) if k < l.len() as u64 => &l[k as usize],
-                    _ => load!(slot),
-                };
-                push_copy!(v);
-                ip = ip.wrapping_add(3);
-            }
+            Op::IndexLocal { slot, index, take } => index_local!(slot, index, take),
             Op::IndexLocalInt { slot, k } => {
                 let v: *const Value = match slot!(slot) {
                     Some(Value::List(l)) if (k as usize) < l.len() => &l[k as usize],
@@ -776,6 +766,10 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool>(
                 }
                 ip = ops.wrapping_add(entry.ix());
             }
+            // Second reads from the stack (`picks.rs`, `registers.rs`).
+            Op::Pick(d) => pick!(d),
+            Op::GetFieldPick { depth, k } => get_field_pick!(depth, k),
+            Op::IndexPick { depth, index } => index_pick!(depth, index),
             Op::UpdateLocalInPlace { slot, src, concat } => {
                 let operand = match src {
                     Src::Const(k) => copy(&code.consts[k as usize]),

@@ -50,7 +50,7 @@ mod facts;
 pub(super) use facts::successors;
 mod state;
 mod strings;
-mod takes;
+pub(super) mod takes;
 mod values;
 mod vars;
 

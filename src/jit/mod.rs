@@ -31,6 +31,8 @@ mod tier;
 
 pub(crate) use code::{enter, enter_resumed};
 pub(crate) use direct::{Desc, Place};
+// The interpreter takes elements out of lists by the same analysis.
+pub(crate) use lower::takes::may_take;
 pub(crate) use regions::UnitPlan;
 pub(crate) use resume::{Record, Resume, Resuming, RESUME_MARK};
 pub use stats::{DirectOutcome, JitStats};

@@ -25,9 +25,10 @@
 //! can look (a frame with a TRY has no takes), no `DUMP_SCOPE`, and not a
 //! module's top level, whose variables a REPL session keeps after an
 //! entry ends. Other frames cannot read `l`; other processes cannot hold
-//! the list (its count). The interpreter does not take (it copies, as
-//! before): both tiers run the same program text with the same results,
-//! and a process that leaves compiled code inside such a path finds the
+//! the list (its count). The interpreter takes by the same analysis (its
+//! `IndexLocal` op, when the variable's reference is the list's only one;
+//! not a list taken apart): both tiers run the same program text with the same
+//! results, and a process that changes tiers inside such a path finds the
 //! hole, which no instruction it runs before the write-back reads.
 //!
 //! A list taken apart is the other case ([`may_take_place`]): `LOAD l;
@@ -50,7 +51,7 @@ const STEPS: usize = 4096;
 /// Whether the INDEX at `at`, whose list operand is variable `list`'s
 /// value and whose index operand is variable `idx`'s, may take the element
 /// out of the list (see the module text).
-pub(super) fn may_take(p: &Program, at: usize, list: u32, idx: u32) -> bool {
+pub(crate) fn may_take(p: &Program, at: usize, list: u32, idx: u32) -> bool {
     let code = &p.code;
     if list == idx || !matches!(code.get(at), Some(Instr::Index(_))) {
         return false;
