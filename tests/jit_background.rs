@@ -25,8 +25,8 @@ fn run_source(name: &str, src: &str, args: &[&str]) -> Captured {
 }
 
 /// A loop of `iters` iterations whose body has `branches` branches of 11
-/// instructions each (as tests/jit.rs's `branchy_loop`): 11 × `branches`
-/// + 15 instructions in one unit, split into parts. Its output, as
+/// instructions each (as tests/jit.rs's `branchy_loop`), in one unit of
+/// `11 * branches + 15` instructions, split into parts. Its output, as
 /// computed here.
 fn branchy_loop(branches: usize, iters: i64) -> (String, String) {
     let mut src = String::from("PUSH_INT 0\nSTORE i\nPUSH_INT 0\nSTORE acc\nLABEL loop\n");

@@ -438,10 +438,13 @@ impl Jit {
                 .units
                 .iter()
                 .filter(|u| {
+                    // (A unit queued for the compiler thread was worth it:
+                    // the background line counts it.)
                     !u.plan.tiny
                         && u.hot.load(Ordering::Relaxed) > 0
                         && u.code.load(Ordering::Acquire) == 0
                         && !u.failed.load(Ordering::Relaxed)
+                        && !u.queued.load(Ordering::Relaxed)
                 })
                 .map(|u| {
                     let work = u.hot.load(Ordering::Relaxed);
