@@ -325,6 +325,12 @@ struct RunArgs {
     /// Print the Cranelift IR of each compiled function to stderr.
     #[arg(long)]
     jit_dump: bool,
+    /// Compile a hot function on the scheduler thread that finds it hot,
+    /// before the process goes on (deterministic tier-up, for tests). By
+    /// default a compiler thread compiles it in the background while the
+    /// process goes on interpreting.
+    #[arg(long)]
+    jit_sync: bool,
     /// Show the processes live in the terminal, refreshed each second
     /// (docs/OBSERVING.md); `q` ends the view and the program (status 130).
     /// The program's stdout/stderr, when they are the terminal, are shown in
@@ -529,6 +535,7 @@ fn run(args: RunArgs) -> i32 {
         jit_cost_policy: args.jit_threshold.is_none()
             && std::env::var_os("TTVM_JIT_TIER_FACTOR").is_some(),
         jit_dump: args.jit_dump,
+        jit_sync: args.jit_sync,
         profile: args.profile,
         dist,
         ..RunConfig::default()

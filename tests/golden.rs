@@ -27,13 +27,26 @@ use std::time::Duration;
 /// also changes how multi-process programs interleave; so its run is
 /// compared with an interpreter run of the same quantum (one scheduler
 /// unless the program picks its own), not with the file's expectations.
+/// It compiles on the scheduler thread (`--jit-sync`), so that where the
+/// tiers change does not depend on timing. `jit-bg` is the JIT as users
+/// run it: units found hot (after 2 entries) are compiled by the
+/// background compiler thread and installed whenever they are ready, on
+/// the default schedulers.
 const MODES: &[(&str, &[&str])] = &[
     ("interp", &[]),
     ("jit-eager", &["--jit", "--jit-threshold", "0"]),
     (
         MIXED,
-        &["--jit", "--jit-threshold", "2", "--reductions", "7"],
+        &[
+            "--jit",
+            "--jit-sync",
+            "--jit-threshold",
+            "2",
+            "--reductions",
+            "7",
+        ],
     ),
+    ("jit-bg", &["--jit", "--jit-threshold", "2"]),
 ];
 
 /// The differential mode, and the interpreter run it is compared with.

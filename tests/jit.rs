@@ -62,6 +62,7 @@ fn jit_dump_prints_the_ir_of_each_compiled_function() {
 fn stats_report_compiled_functions_and_fallbacks() {
     let out = ttvm(&[
         "--jit",
+        "--jit-sync",
         "--stats",
         "--no-smp",
         "benches/programs/fib30.ttvm",
@@ -84,6 +85,7 @@ fn stats_report_compiled_functions_and_fallbacks() {
     // process operations run through helpers of their own).
     let out = ttvm(&[
         "--jit",
+        "--jit-sync",
         "--stats",
         "--no-smp",
         "benches/programs/pingpong.ttvm",
@@ -124,7 +126,8 @@ fn run_stats_env(
     std::fs::create_dir_all(&dir).expect("temporary directory");
     let path = dir.join("p.ttvm");
     std::fs::write(&path, src).expect("writes");
-    let mut all = vec!["--jit", "--stats", "--no-smp"];
+    // Compiled where found hot: the counts do not depend on timing.
+    let mut all = vec!["--jit", "--jit-sync", "--stats", "--no-smp"];
     all.extend_from_slice(args);
     all.push(path.to_str().expect("utf-8"));
     let mut cmd = Ttvm::new().args(&all).cwd(env!("CARGO_MANIFEST_DIR"));
@@ -295,6 +298,7 @@ fn failed_entry_checks_fall_back_then_recompile() {
 fn direct_entries_leave_and_say_why_not() {
     let out = ttvm(&[
         "--jit",
+        "--jit-sync",
         "--stats",
         "--no-smp",
         "--reductions",
@@ -493,7 +497,14 @@ fn programs_split_into_tiny_parts_run_as_interpreted() {
         ("3", &["--jit", "--jit-threshold", "0"], &[]),
         (
             "9",
-            &["--jit", "--jit-threshold", "2", "--reductions", "7"],
+            &[
+                "--jit",
+                "--jit-sync",
+                "--jit-threshold",
+                "2",
+                "--reductions",
+                "7",
+            ],
             &["--reductions", "7"],
         ),
     ];
@@ -728,6 +739,7 @@ fn process_bodies_compile_with_the_interpreters_reductions() {
 fn library_operations_and_megamorphic_sites_get_direct_entries() {
     let out = ttvm(&[
         "--jit",
+        "--jit-sync",
         "--stats",
         "--no-smp",
         "tests/programs/jit/library_ops.ttvm",
@@ -744,6 +756,7 @@ fn library_operations_and_megamorphic_sites_get_direct_entries() {
     assert!(!err.contains("no direct entry"), "{err}");
     let out = ttvm(&[
         "--jit",
+        "--jit-sync",
         "--stats",
         "--no-smp",
         "benches/checks/heldout/tokenize.ttvm",

@@ -75,7 +75,7 @@ fn run_here(
         } else {
             None
         };
-        Jit::new(
+        Arc::new(Jit::new(
             program.clone(),
             code.layout.clone(),
             &super::helpers::table(),
@@ -86,8 +86,9 @@ fn run_here(
                 max_call_depth: vm.config.max_call_depth,
                 max_frame_slots: vm.config.max_frame_slots,
                 dump,
+                background: !vm.config.jit_sync,
             },
-        )
+        ))
     });
     let mut node: Node<Box<Context>> = Node::new(vm.config.max_processes);
     if vm.config.trace_procs {
@@ -117,16 +118,16 @@ fn run_here(
     let size = program.layout_at(0).names.len() as u32;
     let main = Box::new(Context::new(code.layout.dpc(Addr(0)), Addr(0), size));
     node.spawn_root(main).expect("the first process");
-    let fresh = jit.as_ref().map(|jit| Tier {
+    let fresh = jit.as_deref().map(|jit| Tier {
         watch: jit.watch(),
         hook: Fresh(jit),
     });
     let engine = Engine {
         code: &code,
         vm: &vm,
-        jit: jit.as_ref(),
+        jit: jit.as_deref(),
         fresh: fresh.as_ref(),
-        compiled: jit.as_ref().map_or(&[], |j| j.compiled()),
+        compiled: jit.as_deref().map_or(&[], |j| j.compiled()),
         limited: AtomicU64::new(0),
         hit_limit: AtomicBool::new(false),
         repl: None,
@@ -143,8 +144,12 @@ fn run_here(
         },
     };
     let source = crate::observe::Source::new(&program, &code.layout);
+    // The JIT's compiler thread, if it has one, runs as long as the
+    // processes do (src/jit/queue.rs, B1 and B5 in src/jit/README.md).
+    let compiler = jit.as_ref().and_then(Jit::start_compiler);
     let (end, report) =
         crate::observe::during(watch, &node, &vm, &source, || node.run(&engine, &sched));
+    drop(compiler);
     // Messages to other nodes still on their way go out first (bounded).
     if let Some(d) = node.dist() {
         d.flush(std::time::Duration::from_secs(5));
@@ -224,7 +229,9 @@ fn run_here(
         // What the view captured of the program's streams, to them.
         crate::observe::top::before_exit(&vm);
     }
-    // The code memory goes only now: no compiled code runs any more.
+    // The code memory goes only now (or when the compiler thread ends, if
+    // it is finishing a compile the run no longer needs, B5): no compiled
+    // code runs any more.
     drop(jit);
     RunResult {
         exit_code,
@@ -743,6 +750,7 @@ mod tests {
                 max_call_depth: config.max_call_depth,
                 max_frame_slots: config.max_frame_slots,
                 dump: None,
+                background: false,
             },
         );
         (program, code, jit)

@@ -37,6 +37,7 @@ fn jit_of(program: std::sync::Arc<crate::Program>) -> crate::jit::Jit {
             max_call_depth: config.max_call_depth,
             max_frame_slots: config.max_frame_slots,
             dump: None,
+            background: false,
         },
     )
 }

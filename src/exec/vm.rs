@@ -64,6 +64,11 @@ pub struct RunConfig {
     pub jit_cost_policy: bool,
     /// `--jit-dump`: the Cranelift IR of each compiled function to stderr.
     pub jit_dump: bool,
+    /// `--jit-sync`: compile a hot unit on the scheduler thread that finds
+    /// it hot, before the process goes on (deterministic tier-up, for
+    /// tests); otherwise a compiler thread compiles it in the background
+    /// while the process goes on interpreting (docs/JIT.md).
+    pub jit_sync: bool,
     /// `--profile`: what to write at exit (`crate::profile`).
     pub profile: Option<crate::profile::Mode>,
     /// `--sname`/`--name`, `--cookie`, `--dist-listen`: run as a node of
@@ -93,6 +98,7 @@ impl Default for RunConfig {
             jit_threshold: DEFAULT_JIT_THRESHOLD,
             jit_cost_policy: false,
             jit_dump: false,
+            jit_sync: false,
             profile: None,
             dist: None,
         }

@@ -8,14 +8,18 @@ impl Jit {
         self.compile_unit(index, false);
     }
 
-    /// Compile unit `index` again, with no assumptions across blocks. The
-    /// old code stays in memory (a process may be running it) until the
-    /// JIT goes.
+    /// Compile unit `index` again, with no assumptions across blocks (on
+    /// the compiler thread when there is one, `queue`). The old code stays
+    /// in memory (a process may be running it) until the JIT goes.
     pub(super) fn compile_generic(&self, index: usize) {
-        self.compile_unit(index, true);
+        self.request(index, true);
     }
 
-    fn compile_unit(&self, index: usize, generic: bool) {
+    /// Compile unit `index` (again, without assumptions: `generic`) and its
+    /// direct entries worth compiling, here: on the compiler thread
+    /// (`queue`) or, with `--jit-sync` and `--jit-threshold 0`, on the
+    /// thread that asks.
+    pub(super) fn compile_unit(&self, index: usize, generic: bool) {
         let u = &self.units[index];
         // T3: compile under the lock, after a second look.
         let mut guard = self.mem.lock().unwrap_or_else(|e| e.into_inner());
@@ -105,7 +109,9 @@ impl Jit {
 
     /// Run Cranelift (`compile`), which reports bad input by panicking in
     /// places: a panic is a failure to compile (the code stays
-    /// interpreted). `--jit-dump` gets the IR of what compiled.
+    /// interpreted). `--jit-dump` gets the IR of what compiled (unless the
+    /// run has ended: the compiler thread finishing a compile then writes
+    /// nothing, B5).
     pub(super) fn generate(
         &self,
         compile: impl FnOnce() -> Result<code::Compiled, String>,
@@ -119,7 +125,9 @@ impl Jit {
             }),
         ) = (&self.dump, &result)
         {
-            dump(clif);
+            if !self.queue.stopped() {
+                dump(clif);
+            }
         }
         result
     }

@@ -9,10 +9,11 @@
 //!
 //! Hotness: each unit counts entries into its *header* blocks (call
 //! targets and loop headers — targets of backward jumps) while it runs in
-//! the interpreter; at `--jit-threshold` it is compiled, on the worker
-//! that noticed, under a lock. Threshold 0 compiles every unit before the
-//! run. A unit that cannot be compiled stays interpreted (`--stats` says
-//! why). A function that is called also gets a direct entry when its code
+//! the interpreter; at `--jit-threshold` it is queued for the compiler
+//! thread (`queue`) and the process goes on interpreting until the code
+//! is there; with `--jit-sync` it is compiled on the worker that noticed,
+//! under a lock. Threshold 0 compiles every unit before the run. A unit
+//! that cannot be compiled stays interpreted (`--stats` says why). A function that is called also gets a direct entry when its code
 //! allows (`direct`: arguments and result in registers, no frame in memory
 //! until it leaves compiled code).
 //!
@@ -24,6 +25,7 @@ mod code;
 mod compile;
 mod direct;
 mod lower;
+mod queue;
 mod regions;
 mod resume;
 mod stats;
@@ -33,6 +35,7 @@ pub(crate) use code::{enter, enter_resumed};
 pub(crate) use direct::{Desc, Place};
 // The interpreter takes elements out of lists by the same analysis.
 pub(crate) use lower::takes::may_take;
+pub use queue::{Background, Compiler};
 pub(crate) use regions::UnitPlan;
 pub(crate) use resume::{Record, Resume, Resuming, RESUME_MARK};
 pub use stats::{DirectOutcome, JitStats};
@@ -95,6 +98,8 @@ struct Unit {
     wanted: AtomicBool,
     /// Its direct entry was compiled or refused (set under `Jit::mem`).
     direct_tried: AtomicBool,
+    /// It was queued for the compiler thread (`queue`, B2): never again.
+    queued: AtomicBool,
 }
 
 /// A block start, as the engine looks it up by decoded address.
@@ -136,6 +141,11 @@ pub struct JitConfig {
     pub max_frame_slots: usize,
     /// `--jit-dump`: where the IR goes.
     pub dump: Option<DumpSink>,
+    /// Compile hot units on a compiler thread while the process goes on
+    /// interpreting (`queue`, [`Jit::start_compiler`]); otherwise on the
+    /// scheduler thread that finds them hot (`--jit-sync`). Off with
+    /// `threshold` 0, which compiles everything before the run.
+    pub background: bool,
 }
 
 /// The JIT of one run.
@@ -174,6 +184,10 @@ pub struct Jit {
     /// Where preempted direct frames resume in direct code (`resume`).
     resume: resume::Resumes,
     dump: Option<DumpSink>,
+    /// Hot units are compiled on a compiler thread (`JitConfig::background`).
+    background: bool,
+    /// What the compiler thread compiles (`queue`).
+    queue: queue::Queue,
     /// The per-site caches of field reads with a constant name
     /// (`lower/data.rs`): program address → its cell, which holds the
     /// position of the field in the last object read there (a hint,
@@ -198,6 +212,7 @@ impl Jit {
             max_call_depth,
             max_frame_slots,
             dump,
+            background,
         } = config;
         let cost_policy = cost_policy && threshold != 0;
         let p = &*program;
@@ -229,6 +244,7 @@ impl Jit {
                 direct: AtomicUsize::new(0),
                 wanted: AtomicBool::new(false),
                 direct_tried: AtomicBool::new(false),
+                queued: AtomicBool::new(false),
             })
             .collect();
         for instr in &p.code {
@@ -364,6 +380,8 @@ impl Jit {
             bounds,
             resume,
             dump,
+            background: background && threshold != 0,
+            queue: queue::Queue::default(),
             field_sites,
             field_cells,
             values,
@@ -399,6 +417,7 @@ impl Jit {
         s.direct_exits = self.direct_exits.load(Ordering::Relaxed);
         s.resumed = self.resume.total.load(Ordering::Relaxed);
         s.resume_misses = self.resume.misses.load(Ordering::Relaxed);
+        self.queue.report(&mut s);
         s.tiny = self
             .units
             .iter()
@@ -421,10 +440,13 @@ impl Jit {
                 .units
                 .iter()
                 .filter(|u| {
+                    // (A unit queued for the compiler thread was worth it:
+                    // the background line counts it.)
                     !u.plan.tiny
                         && u.hot.load(Ordering::Relaxed) > 0
                         && u.code.load(Ordering::Acquire) == 0
                         && !u.failed.load(Ordering::Relaxed)
+                        && !u.queued.load(Ordering::Relaxed)
                 })
                 .map(|u| {
                     let work = u.hot.load(Ordering::Relaxed);
@@ -500,8 +522,8 @@ impl Jit {
 
     /// The interpreter reached the block at decoded address `pc` (or the
     /// engine, where compiled code left for it: `from_compiled`): count
-    /// hotness, compile when hot; `true` when compiled code should take
-    /// over there.
+    /// hotness, compile when hot (or queue the unit for the compiler
+    /// thread, `queue`); `true` when compiled code should take over there.
     ///
     /// A tiny unit (a few instructions, no loop, no call) is counted only
     /// when `from_compiled` (compiled code just called it; the interpreter
@@ -519,12 +541,15 @@ impl Jit {
         if !b.header || u.failed.load(Ordering::Relaxed) || (u.plan.tiny && !from_compiled) {
             return false;
         }
-        // T2: a count; no data is published with it.
+        // T2: a count; no data is published with it. Entries go on being
+        // counted while the unit waits in the queue (B2).
         let w = b.weight;
         if u.hot.fetch_add(w, Ordering::Relaxed).saturating_add(w) < u.budget {
             return false;
         }
-        self.compile(b.unit as usize);
+        // Compiled here (`--jit-sync`), or queued: the process goes on
+        // interpreting and enters the code at a header once it is there.
+        self.request(b.unit as usize, false);
         u.code.load(Ordering::Acquire) != 0
     }
 

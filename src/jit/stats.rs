@@ -33,6 +33,9 @@ pub struct JitStats {
     /// becoming worth compiling: name, work interpreted, work at which
     /// they would have been compiled.
     pub cold: Vec<(String, u64, u64)>,
+    /// Background compilation (`queue`), when a compiler thread served
+    /// the run.
+    pub background: Option<super::Background>,
 }
 
 /// A direct entry's machine-code bytes and compile time, or why the
@@ -50,6 +53,21 @@ impl JitStats {
             total.as_secs_f64() * 1e3,
             self.entry_checks_failed
         );
+        if let Some(b) = &self.background {
+            let ms = |d: Duration| d.as_secs_f64() * 1e3;
+            let exit = if b.unfinished {
+                "; one in progress at the end (not waited for)"
+            } else {
+                ""
+            };
+            s.push_str(&format!(
+                "jit: compiled in the background {}, still queued at the end {}, waited in the queue {:.3} ms (longest {:.3} ms){exit}\n",
+                b.compiles,
+                b.left,
+                ms(b.waited),
+                ms(b.longest)
+            ));
+        }
         for (name, n, bytes, t) in &self.compiled {
             s.push_str(&format!(
                 "jit:   compiled {name}: {n} instructions, {bytes} bytes, {:.3} ms\n",
