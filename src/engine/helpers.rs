@@ -22,7 +22,8 @@ mod run;
 
 use leaving::Leaving;
 use library::{library_owned, same_heap, text_bound};
-pub(super) use run::run_compiled;
+use run::{hdepth, in_context, on_stack, parts};
+pub(super) use run::{run_compiled, sync_in};
 
 /// What the helpers need besides the environment block.
 pub(super) struct Host<'a, 'p> {
@@ -36,40 +37,9 @@ pub(super) struct Host<'a, 'p> {
     pub(super) outcome: Option<Control>,
 }
 
-impl Host<'_, '_> {
-    /// The environment block compiled code runs with for process `pid`:
-    /// pointing at this host, with the context's vectors published
-    /// ([`sync_out`]). `self.ctx` must be a context nothing else uses
-    /// until compiled code returns.
-    pub(super) fn published_env(&mut self, pid: i64) -> JitEnv {
-        let mut env = JitEnv {
-            sp: std::ptr::null_mut(),
-            len: 0,
-            cap: 0,
-            locals: std::ptr::null_mut(),
-            budget: 0,
-            pc: Dpc(0),
-            frames: 0,
-            target_fn: 0,
-            target_block: 0,
-            native_depth: 0,
-            lbase: std::ptr::null_mut(),
-            llen: 0,
-            lcap: 0,
-            fptr: std::ptr::null_mut(),
-            fcap: 0,
-            dlimit: 0,
-            hdepth: 0,
-            host: self as *mut Host<'_, '_> as *mut std::ffi::c_void,
-            lmax: self.vm.config.max_frame_slots,
-            pid,
-        };
-        // SAFETY: `self.ctx` is a live context that nothing else uses
-        // until compiled code returns (the caller's contract).
-        sync_out(&mut env, unsafe { &mut *self.ctx });
-        env
-    }
-}
+/// The most room the `reserve` helper makes beyond what it is asked for
+/// (values).
+const ROOM_AHEAD: usize = 32;
 
 /// The helper table for the JIT.
 pub(super) fn table() -> Helpers {
@@ -82,97 +52,6 @@ pub(super) fn table() -> Helpers {
 /// `drop`, the tag and payload of a live value, and for `leave` and
 /// `leave_caller` with a buffer holding what the descriptor says.
 pub(super) struct Impls;
-
-/// Publish the context's vectors to compiled code as raw parts (and the
-/// other fields it reads). The vectors stay in `ctx`; while compiled code
-/// runs, their lengths there are stale until [`sync_in`].
-#[inline]
-pub(super) fn sync_out(env: &mut JitEnv, ctx: &mut Context) {
-    env.sp = ctx.stack.as_mut_ptr();
-    env.len = ctx.stack.len();
-    env.cap = ctx.stack.capacity();
-    let base = ctx.frame().base as usize;
-    env.hdepth = hdepth(ctx);
-    env.lbase = ctx.locals.as_mut_ptr();
-    env.llen = ctx.locals.len();
-    env.lcap = ctx.locals.capacity().min(env.lmax);
-    // `base` is at most `locals.len()` (a frame's slots are in the vector).
-    env.locals = env.lbase.wrapping_add(base);
-    env.fptr = ctx.frames.as_mut_ptr();
-    env.frames = ctx.frames.len() as u32;
-    env.fcap = ctx.frames.capacity();
-    env.pc = ctx.pc;
-    env.budget = ctx.budget;
-}
-
-/// `JitEnv::hdepth`: the depth of the innermost handler or pending
-/// capture (0: none).
-#[inline]
-fn hdepth(ctx: &Context) -> u32 {
-    ctx.handlers
-        .last()
-        .map_or(0, |h| h.depth)
-        .max(ctx.captures.last().map_or(0, |c| c.0))
-}
-
-/// Take back the lengths compiled code changed.
-#[inline]
-pub(super) fn sync_in(env: &JitEnv, ctx: &mut Context) {
-    debug_assert!(ctx.stack.as_mut_ptr() == env.sp && ctx.stack.capacity() == env.cap);
-    debug_assert!(
-        ctx.locals.as_mut_ptr() == env.lbase && ctx.locals.capacity().min(env.lmax) == env.lcap
-    );
-    debug_assert!(ctx.frames.as_mut_ptr() == env.fptr && ctx.frames.capacity() == env.fcap);
-    // SAFETY: compiled code works in the vectors' own buffers (it never
-    // reallocates them: only helpers do, between `sync_in` and
-    // `sync_out`) and keeps every element below the length it reports
-    // initialised: it writes a value, slot or frame before counting it,
-    // and it takes ownership of (or drops) what it uncounts. (Direct
-    // frames leaving compiled code set the lengths first and write the
-    // frames below on their way out, all before compiled code returns
-    // here.)
-    unsafe {
-        ctx.stack.set_len(env.len);
-        ctx.locals.set_len(env.llen);
-        ctx.frames.set_len(env.frames as usize);
-    }
-    ctx.budget = env.budget;
-}
-
-/// # Safety
-/// `env` is the `JitEnv` the engine passed to compiled code, whose `host`
-/// points at a live `Host`.
-unsafe fn parts<'e>(env: *mut JitEnv) -> (&'e mut JitEnv, &'e mut Host<'e, 'e>) {
-    // SAFETY: per the function's contract; the engine holds no reference
-    // to either while compiled code runs.
-    unsafe {
-        let env = &mut *env;
-        let host = &mut *(env.host as *mut Host<'e, 'e>);
-        (env, host)
-    }
-}
-
-/// What every helper that touches the process does around its work: take
-/// back the lengths compiled code changed, run `f` on the context, and
-/// publish the vectors again (they may have moved).
-///
-/// # Safety
-/// As for [`parts`].
-#[inline]
-unsafe fn in_context<R>(
-    env: *mut JitEnv,
-    f: impl FnOnce(&mut JitEnv, &mut Host<'_, '_>, &mut Context) -> R,
-) -> R {
-    // SAFETY: per the function's contract.
-    let (env, host) = unsafe { parts(env) };
-    // SAFETY: the context outlives the slice; compiled code holds no
-    // reference to it, only raw parts of its vectors, taken back here.
-    let ctx = unsafe { &mut *host.ctx };
-    sync_in(env, ctx);
-    let r = f(env, host, ctx);
-    sync_out(env, ctx);
-    r
-}
 
 impl<'p> Host<'_, 'p> {
     fn proc(&mut self) -> &mut Proc<'p> {
@@ -198,7 +77,7 @@ fn raise(host: &mut Host<'_, '_>, ctx: &mut Context, e: Raise, dpc: Dpc) -> u32 
     }
 }
 
-#[inline]
+#[inline(always)]
 fn flow(host: &mut Host<'_, '_>, ctx: &mut Context, f: Control, dpc: Dpc) -> u32 {
     match f {
         Control::Next => status::NEXT,
@@ -328,11 +207,17 @@ impl HelperImpl for Impls {
         drop(unsafe { std::ptr::read(raw.as_ptr() as *const Value) });
     }
 
-    /// Make room for `n` more values on the operand stack.
+    /// Make room for `n` more values on the operand stack, and for as
+    /// many again (up to [`ROOM_AHEAD`]): compiled code that finds too
+    /// little room at a block start makes it here, then leaves and enters
+    /// the block again, so a stack grown by exactly each block's need
+    /// would pay that round trip block after block. Only the stack is
+    /// taken back and published.
     #[inline]
     unsafe fn reserve(env: *mut JitEnv, n: u64) {
+        let n = n as usize;
         // SAFETY: called by compiled code with the engine's `JitEnv`.
-        unsafe { in_context(env, |_, _, ctx| ctx.stack.reserve(n as usize)) }
+        unsafe { on_stack(env, |_, _, ctx| ctx.stack.reserve(n + n.min(ROOM_AHEAD))) }
     }
 
     /// The operand stack limit was reached at the block at `dpc`.
@@ -397,38 +282,50 @@ impl HelperImpl for Impls {
     #[inline]
     unsafe fn receive(env: *mut JitEnv, _at: Addr, dpc: Dpc) -> u32 {
         // SAFETY: called by compiled code with the engine's `JitEnv`.
-        let (env, host) = unsafe { parts(env) };
-        // SAFETY: as in `in_context`: the context outlives the slice, and
-        // compiled code holds only raw parts of its vectors.
-        let ctx = unsafe { &mut *host.ctx };
-        debug_assert!(ctx.stack.as_mut_ptr() == env.sp && ctx.stack.capacity() == env.cap);
-        // SAFETY: as in `sync_in`, for the operand stack alone.
-        unsafe { ctx.stack.set_len(env.len) };
-        let proc = host.proc();
-        let got = proc.node.receive_any(proc.me, &mut ctx.stack);
-        env.sp = ctx.stack.as_mut_ptr();
-        env.len = ctx.stack.len();
-        env.cap = ctx.stack.capacity();
-        if got {
-            status::NEXT
-        } else {
-            // Resumes at this RECEIVE when woken.
-            env.pc = dpc;
-            status::WAIT
+        unsafe {
+            on_stack(env, |env, host, ctx| {
+                let proc = host.proc();
+                if proc.node.receive_any(proc.me, &mut ctx.stack) {
+                    status::NEXT
+                } else {
+                    // Resumes at this RECEIVE when woken.
+                    env.pc = dpc;
+                    status::WAIT
+                }
+            })
         }
     }
 
     /// A process instruction with its complete semantics
     /// (`semantics::exec_process`).
+    ///
+    /// The process instructions (`procs::exec`) use the operand stack and
+    /// `pc` alone: only the stack is taken back and published (as for
+    /// RECEIVE), unless one raises, which unwinds the whole context.
     #[inline]
     unsafe fn process(env: *mut JitEnv, at: Addr, dpc: Dpc) -> u32 {
         // SAFETY: called by compiled code with the engine's `JitEnv`.
         unsafe {
-            in_context(env, |_, host, ctx| {
+            let mut raised = None;
+            let st = on_stack(env, |env, host, ctx| {
                 ctx.pc = dpc;
-                let f = semantics::exec_process(ctx, host.layout, host.vm, host.proc(), at.0);
-                flow(host, ctx, f, dpc)
-            })
+                let st = match semantics::exec_process(ctx, host.layout, host.vm, host.proc(), at.0)
+                {
+                    Control::Raise(e) => {
+                        raised = Some(e);
+                        status::NEXT
+                    }
+                    f => flow(host, ctx, f, dpc),
+                };
+                // Where a waiting process resumes (the receive, or after
+                // SLEEP).
+                env.pc = ctx.pc;
+                st
+            });
+            match raised {
+                None => st,
+                Some(e) => in_context(env, |_, host, ctx| raise(host, ctx, e, dpc)),
+            }
         }
     }
 

@@ -5,6 +5,7 @@
 mod driver;
 mod helpers;
 pub mod repl;
+mod reports;
 mod resume;
 
 pub use driver::{run, run_watched};

@@ -97,8 +97,9 @@ pub mod off {
 /// Status words: the ABI encoding of [`crate::exec::Control`] between
 /// compiled code, the helpers and the engine. Helpers return `NEXT`,
 /// `CONTINUE`, `STOP` or `WAIT`; compiled functions return `CONTINUE`,
-/// `STOP`, `WAIT`, `PREEMPT` or `INTERPRET` (`engine::helpers::run_compiled` turns them
-/// back into a `Control`).
+/// `STOP`, `WAIT`, `PREEMPT` or `INTERPRET` (`engine::helpers::run_compiled`
+/// returns them to `Engine::run_tiers`, which tells a slice's end by the
+/// word alone, and reads `Host::outcome` only on `STOP`).
 pub mod status {
     /// Go on with the next instruction in compiled code.
     pub const NEXT: u32 = 0;
