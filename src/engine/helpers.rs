@@ -199,12 +199,12 @@ impl HelperImpl for Impls {
         std::mem::forget(Value::clone(&v));
     }
 
-    /// Drop a reference to a heap value compiled code no longer holds.
+    /// Drop a reference compiled code no longer holds (`value::drop_last`).
     #[inline]
     unsafe fn drop(tag: u64, pay: u64) {
         let raw = raw_value(tag, pay);
         // SAFETY: compiled code passes a value it owns and will not use again.
-        drop(unsafe { std::ptr::read(raw.as_ptr() as *const Value) });
+        ttvm_runtime::value::drop_last(unsafe { std::ptr::read(raw.as_ptr() as *const Value) });
     }
 
     /// Make room for `n` more values on the operand stack, and for as

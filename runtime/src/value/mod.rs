@@ -138,6 +138,20 @@ pub fn strong_count_offset() -> Option<i32> {
     })
 }
 
+/// Let go of `v`, most likely its last reference (compiled code's drop of
+/// a value whose count it read as 1, issue 15, item 4): a list whose
+/// count is 1 (acquire, as [`List::is_unique`]) is freed without the
+/// locked decrement — nothing else holds it or can make a reference, and
+/// every other holder's use happened before; anything else is dropped as
+/// usual.
+#[inline]
+pub fn drop_last(v: Value) {
+    match v {
+        Value::List(l) => l.release_last(),
+        other => drop(other),
+    }
+}
+
 impl Value {
     /// Offset of the tag byte inside a value.
     pub const TAG_OFFSET: usize = 0;

@@ -196,8 +196,19 @@ impl FrameEnv for Inline<'_> {
         );
     }
 
-    /// No helpers: the call.
-    fn helper(l: &mut Lower<'_, '_, '_, Self>, _at: u32, dpc: u32, _instr: &Instr, how: Helper) {
+    /// No helpers (the call), but for a list returned right away by the
+    /// frame the real call makes ([`returned_list`]): allocated inline
+    /// from the path's unboxed values, it becomes the result, owned by
+    /// the direct entry as the real call's would be.
+    fn helper(l: &mut Lower<'_, '_, '_, Self>, at: u32, dpc: u32, instr: &Instr, how: Helper) {
+        if let Instr::MakeList(c) = instr {
+            let p = l.input.program;
+            if l.mode.level == 1 && l.stack.len() == c.0 as usize && returned_list(p, at) {
+                if let Some(shape) = super::data::value_shape(instr) {
+                    return l.value_op(at, instr, dpc, shape, None);
+                }
+            }
+        }
         match how {
             Helper::Ends => l.go_call(),
             _ => l.exit_always(&[], dpc),
@@ -486,6 +497,11 @@ fn returns_within(
             let instr = &p.code[at];
             match instr {
                 Instr::Ret(_) => return true,
+                // The list a frame the real call makes returns (see
+                // `Inline::helper`); any other list, object or string
+                // operation sends the path to the call.
+                Instr::MakeList(_) if levels == MAX_NEST && returned_list(p, at as u32) => {}
+                _ if heap_op(instr) => break,
                 Instr::Call(c) if levels > 1 => {
                     let returns = plan_of(c.target)
                         .is_some_and(|q| returns_within(p, &q, plan_of, levels - 1));
@@ -514,4 +530,24 @@ fn returns_within(
         }
     }
     false
+}
+
+/// Whether the instruction at `at` is a MAKE_LIST of at most
+/// `data::MAX_INLINE_LIST` values whose list the frame returns at once
+/// (a RET right after it, in the same block: nothing can leave the path
+/// between the allocation and the return, so the list is never dropped
+/// on the way to the real call).
+fn returned_list(p: &crate::bytecode::Program, at: u32) -> bool {
+    let at = at as usize;
+    matches!(&p.code[at], Instr::MakeList(c) if c.0 as usize <= super::data::MAX_INLINE_LIST)
+        && at + 1 < p.code.len()
+        && !p.block_start[at + 1]
+        && matches!(p.code[at + 1], Instr::Ret(_))
+}
+
+/// An instruction a path cannot take (a list, object or string operation,
+/// or a helper's): the path goes to the real call there.
+fn heap_op(i: &Instr) -> bool {
+    use crate::jit::direct as d;
+    d::heap_inline(i) || d::value_helper(i) || d::borrowed_helper(i) || d::library_helper(i)
 }
