@@ -160,6 +160,7 @@ fn walked_plan(p: &Program, target: u32, params: &[u32]) -> Result<DirectPlan, S
         arity: HashMap::new(),
         stack_args: params.len(),
         call_blocks: Vec::new(),
+        instructions: count,
     })
 }
 
