@@ -268,6 +268,10 @@ struct Lower<'a, 'b, 'c, E: FrameEnv> {
     ret_block: Option<ir::Block>,
     /// The shared exits of block starts (`exits`): preempt, make room.
     prologue_exits: Option<(ir::Block, ir::Block)>,
+    /// The shared side exits of ordinary code (`exits::shared_exit`), by
+    /// whether they go through the `fault` block and how many operands
+    /// they write.
+    side_exits: Vec<(bool, usize, ir::Block)>,
     /// Where an inline RET goes on in a block of this function (`calls`),
     /// once made: its parameter is the return address.
     ret_dispatch: Option<ir::Block>,
@@ -345,6 +349,7 @@ impl<'a, 'b, 'c, E: FrameEnv> Lower<'a, 'b, 'c, E> {
             blocks: HashMap::new(),
             ret_block: None,
             prologue_exits: None,
+            side_exits: Vec::new(),
             ret_dispatch: None,
             mf: MemFlags::trusted(),
             mode,
