@@ -359,7 +359,10 @@ fn preempted_direct_frames_resume_in_direct_code() {
     };
     for (reductions, least) in [("4000", 200), ("50", 10_000)] {
         let (out, stats, _) = run(&["--no-jit", "--reductions", reductions]);
-        let (o, s, resumed) = run(&["--jit", "--reductions", reductions]);
+        // Every entry compiled first: its functions are called a few
+        // times each ("Direct entries on heat").
+        let jit = ["--jit", "--jit-threshold", "0", "--reductions", reductions];
+        let (o, s, resumed) = run(&jit);
         assert_eq!(o, out, "--reductions {reductions}");
         assert_eq!(s, stats, "--reductions {reductions}");
         assert!(
@@ -766,11 +769,14 @@ fn process_bodies_compile_with_the_interpreters_reductions() {
 /// entries (issue 15, item 1: SLICE kept `tokenize`'s `eval` and `apply`
 /// out), and a CALL_FUNCTION site of eight kinds of function value calls
 /// every kind directly: none of its callees is left to the call helper
-/// (docs/JIT.md "Library operations", "Function values").
+/// (docs/JIT.md "Library operations", "Function values"); every unit
+/// compiled first, so that entries do not wait for heat.
 #[test]
 fn library_operations_and_megamorphic_sites_get_direct_entries() {
     let out = ttvm(&[
         "--jit",
+        "--jit-threshold",
+        "0",
         "--stats",
         "--no-smp",
         "tests/programs/jit/library_ops.ttvm",
@@ -787,6 +793,8 @@ fn library_operations_and_megamorphic_sites_get_direct_entries() {
     assert!(!err.contains("no direct entry"), "{err}");
     let out = ttvm(&[
         "--jit",
+        "--jit-threshold",
+        "0",
         "--stats",
         "--no-smp",
         "benches/checks/heldout/tokenize.ttvm",
