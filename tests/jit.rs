@@ -734,12 +734,14 @@ fn process_bodies_compile_with_the_interpreters_reductions() {
 /// entries (issue 15, item 1: SLICE kept `tokenize`'s `eval` and `apply`
 /// out), and a CALL_FUNCTION site of eight kinds of function value calls
 /// every kind directly: none of its callees is left to the call helper
-/// (docs/JIT.md "Library operations", "Function values").
+/// (docs/JIT.md "Library operations", "Function values"); every unit
+/// compiled first, so that entries do not wait for heat.
 #[test]
 fn library_operations_and_megamorphic_sites_get_direct_entries() {
     let out = ttvm(&[
         "--jit",
-        "--jit-sync",
+        "--jit-threshold",
+        "0",
         "--stats",
         "--no-smp",
         "tests/programs/jit/library_ops.ttvm",
@@ -756,7 +758,8 @@ fn library_operations_and_megamorphic_sites_get_direct_entries() {
     assert!(!err.contains("no direct entry"), "{err}");
     let out = ttvm(&[
         "--jit",
-        "--jit-sync",
+        "--jit-threshold",
+        "0",
         "--stats",
         "--no-smp",
         "benches/checks/heldout/tokenize.ttvm",

@@ -359,6 +359,12 @@ impl HelperImpl for Impls {
         env.hdepth = hdepth(ctx);
     }
 
+    /// A function compiled code calls often gets its direct entry.
+    unsafe fn hot_call(env: *mut JitEnv, target: Addr) {
+        // SAFETY: called by compiled code with the engine's `JitEnv`.
+        unsafe { parts(env) }.1.jit.hot_call(target.0);
+    }
+
     /// The instruction at `JitEnv::pc`, where compiled code left, run
     /// with its complete semantics while a handler is in force: what the
     /// interpreter would do next, without leaving for it.

@@ -254,6 +254,11 @@ macro_rules! for_each_helper {
             /// process ends. At a block's start (a `Charge`) it runs
             /// nothing and answers `CONTINUE`.
             unit fault(env: *mut $crate::exec::native::JitEnv) -> u32;
+            /// `(env, program address)`: ordinary compiled code called the
+            /// function there through memory frames another so many times:
+            /// compile its direct entry if it is worth it now
+            /// (`Jit::hot_call`, `jit::direct::DirectPlan::hot`).
+            unit hot_call(env: *mut $crate::exec::native::JitEnv, target: $crate::exec::Addr);
             /// `(buffer, place, descriptor, pc | status << 32, budget) ->
             /// status`: the innermost direct frame leaves compiled code.
             direct leave(buf: *const u8, place: u64, desc: u64, pc_st: u64, budget: i64) -> u64;

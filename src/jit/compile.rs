@@ -134,13 +134,17 @@ impl Jit {
 
     /// Unit `index` is compiled: the direct entries worth compiling now
     /// are compiled (under `Jit::mem`). A direct entry only serves calls
-    /// from compiled code, so it is compiled when its unit is compiled and
-    /// some compiled code calls it: the units this one calls (this one
-    /// too, when it recurses) are marked wanted and their direct entries
-    /// compiled if their code is; this one's if it was wanted before. A
-    /// function reached only from interpreted code (a loop entered at its
-    /// header from the interpreter) costs no second compilation. A
-    /// function that cannot have one says why at once.
+    /// from compiled code, and costs about as much to compile as its
+    /// unit, so it is compiled once its function is *wanted* and its unit
+    /// is compiled: wanted when ordinary compiled code has called it often
+    /// enough through memory frames, given what its own code calls
+    /// (`Jit::hot_call`, docs/JIT.md, "Direct entries on heat"), or when
+    /// a direct entry calls it (which would
+    /// leave compiled code at each such call otherwise). With every unit
+    /// compiled first (threshold 0) every function compiled code calls is
+    /// wanted at once. A function reached only from interpreted code (a
+    /// loop entered at its header from the interpreter) costs no second
+    /// compilation. A function that cannot have one says why at once.
     fn want_direct(
         &self,
         mem: &mut code::CodeMemory,
@@ -148,7 +152,6 @@ impl Jit {
         name: &str,
         input: &lower::Input<'_>,
     ) {
-        let p = &*self.program;
         let u = &self.units[index];
         if let Some(Err(why)) = &u.direct_plan {
             if !u.direct_tried.swap(true, Ordering::Relaxed) {
@@ -157,8 +160,28 @@ impl Jit {
                     .push((name.to_string(), Err(why.clone())));
             }
         }
+        if self.threshold == 0 {
+            let starts = u.plan.blocks.iter().copied().chain(u.plan.cont);
+            self.want_callees(mem, index, starts);
+        }
+        if u.wanted.load(Ordering::Relaxed) {
+            self.try_direct(mem, index, Some((name, input)));
+        }
+    }
+
+    /// The functions the code from the blocks `starts` calls (CALL, and
+    /// the function values a CALL_FUNCTION may call directly) are wanted,
+    /// and their direct entries compiled where their units are (all but
+    /// `index`'s, whose caller does that).
+    fn want_callees(
+        &self,
+        mem: &mut code::CodeMemory,
+        index: usize,
+        starts: impl Iterator<Item = u32>,
+    ) {
+        let p = &*self.program;
         let mut callees: Vec<usize> = Vec::new();
-        for start in u.plan.blocks.iter().copied().chain(u.plan.cont) {
+        for start in starts {
             let mut at = start as usize;
             while at < p.code.len() {
                 let targets: Vec<u32> = match &p.code[at] {
@@ -195,8 +218,45 @@ impl Jit {
                 self.try_direct(mem, t, None);
             }
         }
-        if u.wanted.load(Ordering::Relaxed) {
-            self.try_direct(mem, index, Some((name, input)));
+    }
+
+    /// Ordinary compiled code called the function at program address
+    /// `target` through memory frames, or the function's own ordinary
+    /// code made calls, so many times more (the `hot_call` helper): when
+    /// those calls and the calls its own ordinary code made
+    /// (`Unit::work`) make its direct entry worth
+    /// compiling (`DirectPlan::hot`), it is wanted, and compiled now if
+    /// its unit is compiled (else when it is). Runs on the thread of the
+    /// compiled caller, in the middle of its code: compiling adds code and
+    /// changes none that runs. (Not on the background compiler thread:
+    /// the entry is compiled here, unless that thread is compiling, which
+    /// this does not wait for.)
+    pub fn hot_call(&self, target: u32) {
+        let Some(&t) = self.plan_of.get(target as usize) else {
+            return;
+        };
+        let u = &self.units[t as usize];
+        let Some(Ok(plan)) = &u.direct_plan else {
+            return;
+        };
+        let calls = u.calls.load(Ordering::Relaxed);
+        let work = u.work.load(Ordering::Relaxed);
+        if u.direct_tried.load(Ordering::Relaxed) || !plan.hot(calls, work, self.threshold) {
+            return;
+        }
+        u.wanted.store(true, Ordering::Relaxed);
+        if u.code.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        // The compiler thread may hold `mem` for a whole compile: then do
+        // not wait for it (the caller asks again after more calls).
+        let mut guard = match self.mem.try_lock() {
+            Ok(g) => g,
+            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return,
+        };
+        if let Some(mem) = guard.as_mut() {
+            self.try_direct(mem, t as usize, None);
         }
     }
 
@@ -255,6 +315,11 @@ impl Jit {
                     .direct
                     .push((name.to_string(), Ok((c.bytes, t0.elapsed()))));
                 self.enable_resume(mem, u);
+                // Its callees are called from direct code now.
+                if self.threshold != 0 {
+                    let index = self.plan_of[plan.target as usize] as usize;
+                    self.want_callees(mem, index, plan.blocks.iter().copied());
+                }
             }
             Err(why) => {
                 self.stats_mut().direct.push((name.to_string(), Err(why)));

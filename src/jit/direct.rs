@@ -130,9 +130,58 @@ pub(crate) struct DirectPlan {
     /// How many of `params` come from the operand stack (the rest, of a
     /// closure's entry, are its captured variables).
     pub stack_args: usize,
+    /// Instructions of its code (what compiling it costs, roughly).
+    pub instructions: usize,
+}
+
+/// Direct entries on heat (docs/JIT.md, "Direct entries on heat"): at
+/// the default `--jit-threshold` (1,000), a function's direct entry is
+/// compiled once the calls ordinary compiled code made to it through
+/// memory frames and the calls its own ordinary code made to functions
+/// that can have direct entries add up to `HOT_CALLS` and
+/// `HOT_CALLS_PER_INSTRUCTION` per instruction of its code: compiling an
+/// entry costs 300,000–650,000 machine instructions per instruction of
+/// its code (its inline returns and unchecked copy included), a call
+/// into it or out of it saves a frame in memory (~150). A function
+/// entered a few times that loops and calls a lot earns its entry too:
+/// its frames resume in it when preempted at a loop header ("Resuming").
+const HOT_CALLS: u64 = 2000;
+const HOT_CALLS_PER_INSTRUCTION: u64 = 2000;
+/// Calls into a function, and calls out of one, between two questions
+/// to `Jit::hot_call` (scaled as the counts are).
+const ASK_CALLS: u64 = 16;
+const ASK_WORK: u64 = 256;
+
+/// `n` scaled by `threshold` against its default of 1,000, at least 1.
+fn scaled(n: u64, threshold: u32) -> u64 {
+    (n * threshold as u64 / 1000).max(1)
+}
+
+fn mask(n: u64, threshold: u32) -> u32 {
+    (scaled(n, threshold).min(1 << 20) as u32).next_power_of_two() - 1
+}
+
+/// The mask of a callee's count of calls at whose zeros compiled code
+/// asks `Jit::hot_call`.
+pub(crate) fn calls_mask(threshold: u32) -> u32 {
+    mask(ASK_CALLS, threshold)
+}
+
+/// The mask of a function's count of the calls its ordinary code makes
+/// at whose zeros that code asks `Jit::hot_call` about the function.
+pub(crate) fn work_mask(threshold: u32) -> u32 {
+    mask(ASK_WORK, threshold)
 }
 
 impl DirectPlan {
+    /// Whether its direct entry is worth compiling after `calls` calls
+    /// into it through memory frames and `work` calls out of its ordinary
+    /// code, at `--jit-threshold` `threshold` (see `HOT_CALLS`).
+    pub fn hot(&self, calls: u32, work: u32, threshold: u32) -> bool {
+        let need = HOT_CALLS + HOT_CALLS_PER_INSTRUCTION * self.instructions as u64;
+        calls as u64 + work as u64 >= scaled(need, threshold)
+    }
+
     /// The most values on the operand stack at any block start.
     pub fn max_depth(&self) -> usize {
         self.depth.values().copied().max().unwrap_or(0)
@@ -471,6 +520,7 @@ pub(crate) fn plan(p: &Program, target: u32, params: &[u32]) -> Result<DirectPla
         preds,
         arity,
         stack_args: params.len(),
+        instructions: count,
     })
 }
 

@@ -135,6 +135,13 @@ pub(super) struct Callee {
     pub direct: Option<(usize, crate::jit::direct::DirectPlan)>,
     /// How much its code has run (`Jit::heat`).
     pub heat: u64,
+    /// Address of its unit's count of calls through memory frames (an
+    /// `AtomicU32`, as long-lived as `code_cell`), and the mask of that
+    /// count at whose zeros the `hot_call` helper weighs compiling its
+    /// direct entry (`None`: not counted; docs/JIT.md, "Direct entries on
+    /// heat").
+    pub calls_cell: usize,
+    pub hot_mask: Option<u32>,
 }
 
 /// What a translation needs from the program.
@@ -162,6 +169,13 @@ pub(super) struct Input<'a> {
     pub values: &'a [crate::jit::direct::ValueTarget],
     /// The arity each CALL_FUNCTION is taken to pass, where one fits.
     pub site_arity: &'a HashMap<u32, usize>,
+    /// When the unit's function can have a direct entry and entries are
+    /// compiled on heat: the address of the unit's count of the calls its
+    /// ordinary code makes to functions that can have direct entries (an
+    /// `AtomicU32` as long-lived as the `Jit`), the function's entry, and
+    /// the mask of the count at whose zeros the code asks `hot_call`
+    /// about it (`Jit::hot_call`).
+    pub work: Option<(usize, u32, u32)>,
 }
 
 impl Input<'_> {
@@ -254,6 +268,10 @@ struct Lower<'a, 'b, 'c, E: FrameEnv> {
     ret_block: Option<ir::Block>,
     /// The shared exits of block starts (`exits`): preempt, make room.
     prologue_exits: Option<(ir::Block, ir::Block)>,
+    /// The shared side exits of ordinary code (`exits::shared_exit`), by
+    /// whether they go through the `fault` block and how many operands
+    /// they write.
+    side_exits: Vec<(bool, usize, ir::Block)>,
     /// Where an inline RET goes on in a block of this function (`calls`),
     /// once made: its parameter is the return address.
     ret_dispatch: Option<ir::Block>,
@@ -331,6 +349,7 @@ impl<'a, 'b, 'c, E: FrameEnv> Lower<'a, 'b, 'c, E> {
             blocks: HashMap::new(),
             ret_block: None,
             prologue_exits: None,
+            side_exits: Vec::new(),
             ret_dispatch: None,
             mf: MemFlags::trusted(),
             mode,

@@ -100,6 +100,14 @@ struct Unit {
     direct_tried: AtomicBool,
     /// It was queued for the compiler thread (`queue`, B2): never again.
     queued: AtomicBool,
+    /// Calls ordinary compiled code made to it through a memory frame
+    /// while it had no direct entry (counted by that code, a hint: plain
+    /// loads and stores; `Jit::hot_call`).
+    calls: AtomicU32,
+    /// Calls its own ordinary code made to functions that can have
+    /// direct entries (counted the same way): what its direct entry would
+    /// make direct.
+    work: AtomicU32,
 }
 
 /// A block start, as the engine looks it up by decoded address.
@@ -170,6 +178,10 @@ pub struct Jit {
     mem: Mutex<Option<code::CodeMemory>>,
     /// Units are compiled by the cost policy (`tier`).
     cost_policy: bool,
+    /// `--jit-threshold` (0: every unit and every direct entry compiled
+    /// calls compiled first; otherwise direct entries on heat,
+    /// `direct::DirectPlan::heat`).
+    threshold: u32,
     max_stack: usize,
     max_call_depth: usize,
     max_frame_slots: usize,
@@ -245,6 +257,8 @@ impl Jit {
                 wanted: AtomicBool::new(false),
                 direct_tried: AtomicBool::new(false),
                 queued: AtomicBool::new(false),
+                calls: AtomicU32::new(0),
+                work: AtomicU32::new(0),
             })
             .collect();
         for instr in &p.code {
@@ -370,6 +384,7 @@ impl Jit {
             compiled,
             mem: Mutex::new(mem),
             cost_policy,
+            threshold,
             max_stack,
             max_call_depth,
             max_frame_slots,
@@ -574,6 +589,14 @@ impl Jit {
             field_cells: &self.field_cells,
             values: &self.values,
             site_arity: &self.site_arity,
+            work: match &u.direct_plan {
+                Some(Ok(plan)) if self.threshold != 0 => Some((
+                    &u.work as *const AtomicU32 as usize,
+                    plan.target,
+                    direct::work_mask(self.threshold),
+                )),
+                _ => None,
+            },
         }
     }
 
@@ -607,11 +630,19 @@ impl Jit {
             }
             _ => None,
         };
+        // Calls are counted toward compiling the direct entry, but with
+        // every unit compiled first (threshold 0).
+        let hot_mask = match &direct {
+            Some(_) if self.threshold != 0 => Some(direct::calls_mask(self.threshold)),
+            _ => None,
+        };
         Some(lower::Callee {
             code_cell: &u.code as *const AtomicUsize as usize,
             block: b.index,
             direct,
             heat: self.heat(target),
+            calls_cell: &u.calls as *const AtomicU32 as usize,
+            hot_mask,
         })
     }
 

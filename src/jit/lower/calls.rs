@@ -245,6 +245,9 @@ impl Lower<'_, '_, '_, Ordinary> {
         // read like the code cell below: T5).
         if let Some((cell, plan)) = &callee.direct {
             if plan.params[..] == binds[..] {
+                if let Some((cell, own, mask)) = self.input.work {
+                    self.count_and_ask(cell, own, mask);
+                }
                 let a = self.b.ins().iconst(I64, *cell as i64);
                 let f = self.b.ins().load(I64, self.mf, a, 0);
                 let direct = self.b.create_block();
@@ -253,6 +256,7 @@ impl Lower<'_, '_, '_, Ordinary> {
                 self.b.switch_to_block(direct);
                 self.enter_direct(at, f, frames, llen, &args, inline);
                 self.b.switch_to_block(inline);
+                self.count_call(target, &callee);
             }
         }
         // The frame.
@@ -328,6 +332,38 @@ impl Lower<'_, '_, '_, Ordinary> {
         let r = self.b.inst_results(call)[0];
         self.env_store(nd, off::NATIVE_DEPTH);
         self.after_native_call(at, r, frames);
+    }
+
+    /// Add one to the count at `cell` (a plain load and store: a hint,
+    /// like the field caches), and at the zeros of its `mask` ask the
+    /// `hot_call` helper whether the direct entry of the function at
+    /// `target` is worth compiling now (it compiles it then; calls find
+    /// it in its cell from there on).
+    fn count_and_ask(&mut self, cell: usize, target: u32, mask: u32) {
+        let a = self.b.ins().iconst(I64, cell as i64);
+        let n = self.b.ins().load(I32, self.mf, a, 0);
+        let n = self.b.ins().iadd_imm(n, 1);
+        self.b.ins().store(self.mf, n, a, 0);
+        let low = self.b.ins().band_imm(n, mask as i64);
+        let ask = self.b.ins().icmp_imm(IntCC::Equal, low, 0);
+        let compile = self.b.create_block();
+        self.b.set_cold_block(compile);
+        let on = self.b.create_block();
+        self.b.ins().brif(ask, compile, &[], on, &[]);
+        self.b.switch_to_block(compile);
+        let t = self.b.ins().iconst(I32, target as i64);
+        let env = self.env;
+        self.b.ins().call(self.im.hot_call, &[env, t]);
+        self.b.ins().jump(on, &[]);
+        self.b.switch_to_block(on);
+    }
+
+    /// A call through a memory frame of a function that could have a
+    /// direct entry: counted in the callee's unit (`Callee::hot_mask`).
+    fn count_call(&mut self, target: u32, callee: &Callee) {
+        if let Some(mask) = callee.hot_mask {
+            self.count_and_ask(callee.calls_cell, target, mask);
+        }
     }
 
     /// RET from a call frame that holds no handler or capture, inline:

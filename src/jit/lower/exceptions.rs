@@ -142,21 +142,15 @@ impl Lower<'_, '_, '_, Ordinary> {
         true
     }
 
-    /// A side exit at `dpc` (its state written): through the fault block
-    /// when `dpc` is an instruction's own op, where a handler may catch
-    /// what it raises; `false` when it is a block's start.
-    pub(super) fn fault_exit(&mut self, dpc: u32) -> bool {
+    /// Whether a side exit at `dpc` goes through the fault block (`dpc`
+    /// is an instruction's own op, where a handler may catch what it
+    /// raises), not a block's start.
+    pub(super) fn faults_at(&self, dpc: u32) -> bool {
         let layout = self.input.layout;
         let Some(at) = layout.get_addr(Dpc(dpc)) else {
             return false;
         };
-        if layout.resume(at) != Dpc(dpc) || at.0 as usize >= self.input.program.code.len() {
-            return false;
-        }
-        let frames = self.env_load(I32, off::FRAMES);
-        let blk = self.fault_block();
-        self.b.ins().jump(blk, &[BlockArg::Value(frames)]);
-        true
+        layout.resume(at) == Dpc(dpc) && (at.0 as usize) < self.input.program.code.len()
     }
 
     /// The shared block that runs the instruction at `JitEnv::pc` through

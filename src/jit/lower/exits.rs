@@ -174,6 +174,86 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
 
 /// Ordinary code: helper calls and block starts (see `ordinary`).
 impl Lower<'_, '_, '_, Ordinary> {
+    // ---- side exits ----------------------------------------------------------
+
+    /// Leave at `dpc` with the virtual operands written to memory (X1):
+    /// one jump to the function's shared exit for that many operands,
+    /// with the address, the stack's length, the budget and the operands
+    /// as arguments. Every side exit of a function used to write its
+    /// operands, the lengths and the address inline (10–25 instructions
+    /// each, one per guard of every instruction that can leave: docs/JIT.md,
+    /// "Shared side exits"); the path at run time is the same but for a
+    /// jump.
+    pub(super) fn shared_exit(&mut self, dpc: u32) {
+        let fault = self.faults_at(dpc);
+        let items: Vec<Item> = self.stack.drain(..).collect();
+        let mut args = Vec::with_capacity(3 + 2 * items.len());
+        args.push(self.b.ins().iconst(I32, dpc as i64));
+        args.push(self.b.use_var(self.v_len));
+        args.push(self.b.use_var(self.v_budget));
+        for it in &items {
+            self.own_borrowed(*it);
+            let tag = self.tag_of(*it);
+            let pay = if self.b.func.dfg.value_type(it.pay) == I64 {
+                it.pay
+            } else {
+                self.b.ins().bitcast(I64, ir::MemFlags::new(), it.pay)
+            };
+            args.push(tag);
+            args.push(pay);
+        }
+        let n = items.len();
+        let blk = match self.side_exits.iter().find(|e| e.0 == fault && e.1 == n) {
+            Some(e) => e.2,
+            None => {
+                let blk = self.b.create_block();
+                self.b.set_cold_block(blk);
+                self.b.append_block_param(blk, I32);
+                self.b.append_block_param(blk, I64);
+                self.b.append_block_param(blk, I64);
+                for _ in 0..n {
+                    self.b.append_block_param(blk, I8);
+                    self.b.append_block_param(blk, I64);
+                }
+                self.side_exits.push((fault, n, blk));
+                blk
+            }
+        };
+        let args: Vec<BlockArg> = args.into_iter().map(BlockArg::Value).collect();
+        self.b.ins().jump(blk, &args);
+    }
+
+    /// The code of the shared side exits: write the operands above the
+    /// stack's length, the lengths and the address; then, for an exit at
+    /// an instruction, the `fault` block (which runs it when a handler is
+    /// in force), else `CONTINUE`.
+    pub(super) fn finish_side_exits(&mut self) {
+        for (fault, n, blk) in std::mem::take(&mut self.side_exits) {
+            self.b.switch_to_block(blk);
+            let ps = self.b.block_params(blk).to_vec();
+            let (pc, len, budget) = (ps[0], ps[1], ps[2]);
+            if n > 0 {
+                let base = self.addr_of_top(len);
+                for i in 0..n {
+                    let o = (i as i64 * super::VALUE_BYTES) as i32;
+                    self.b.ins().store(self.mf, ps[3 + 2 * i], base, o);
+                    self.b.ins().store(self.mf, ps[4 + 2 * i], base, o + 8);
+                }
+            }
+            let len = self.b.ins().iadd_imm(len, n as i64);
+            self.env_store(len, off::LEN);
+            self.env_store(budget, off::BUDGET);
+            self.env_store(pc, off::PC);
+            if fault {
+                let frames = self.env_load(I32, off::FRAMES);
+                let f = self.fault_block();
+                self.b.ins().jump(f, &[BlockArg::Value(frames)]);
+            } else {
+                self.ret_const(status::CONTINUE);
+            }
+        }
+    }
+
     // ---- helpers ------------------------------------------------------------
 
     /// Call a status-returning helper with the state saved and reloaded.

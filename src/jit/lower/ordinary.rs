@@ -100,18 +100,19 @@ impl FrameEnv for Ordinary {
 
     /// X1 in src/jit/README.md.
     fn exit(l: &mut Lower<'_, '_, '_, Self>, dpc: u32) {
-        l.flush();
-        l.save_state();
-        l.set_pc(dpc);
         // At a part's continuation (`regions`) the engine would enter this
         // code again: the interpreter runs the instruction.
         let cont = l.input.plan.cont.map(|c| l.input.dpc(c));
         if cont == Some(dpc) {
+            l.flush();
+            l.save_state();
+            l.set_pc(dpc);
             l.ret_const(status::INTERPRET);
-        } else if !l.fault_exit(dpc) {
-            // While a handler is in force the instruction runs in the
-            // `fault` helper instead (`exceptions`).
-            l.ret_const(status::CONTINUE);
+        } else {
+            // One jump to the function's exit for as many operands; while
+            // a handler is in force the instruction runs in the `fault`
+            // helper from there (`exceptions`).
+            l.shared_exit(dpc);
         }
     }
 
@@ -320,6 +321,7 @@ impl Lower<'_, '_, '_, Ordinary> {
             self.lower_block(start, assume.get(&start).map(Vec::as_slice))?;
         }
         self.finish_prologue_exits();
+        self.finish_side_exits();
         self.finish_exceptions();
         Ok(())
     }
