@@ -54,15 +54,16 @@ fn resumes_like_the_interpreter(path: &str, jit: &[&str], cases: &[(&str, u64)])
 
 /// The functions of `resume_direct.ttvm` loop for thousands of iterations
 /// and call in each, so every slice ends inside them; most of those
-/// slices must resume in direct code (a run of the default threshold has
-/// a few hundred), also at 50 reductions a slice. Compiled on the
-/// scheduler thread (`--jit-sync`), so that the count does not depend on
-/// when the background compiler's code arrives.
+/// slices must resume in direct code, also at 50 reductions a slice.
+/// Compiled from the start (`--jit-threshold 0`, on the scheduler
+/// thread): its functions are called a few times each, too few for
+/// direct entries on heat, and the count must not depend on when the
+/// background compiler's code arrives.
 #[test]
 fn preempted_direct_frames_resume_in_direct_code() {
     resumes_like_the_interpreter(
         "tests/programs/jit/resume_direct.ttvm",
-        &["--jit", "--jit-sync"],
+        &["--jit", "--jit-threshold", "0"],
         &[("4000", 200), ("50", 10_000)],
     );
 }
