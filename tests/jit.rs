@@ -13,7 +13,7 @@ use std::sync::Arc;
 /// address, not by frame layout (a split layout has several).
 #[test]
 fn clif_of_a_function_after_a_split_unit() {
-    let (src, _) = branchy_loop(200, 1);
+    let (src, _) = common::branchy_loop(200, 1);
     let src = src.replace(
         "HALT\n",
         "PUSH_INT 1\nCALL f x\nPRINT\nHALT\nLABEL f\nLOAD x\nPUSH_INT 1\nADD\nRET\n",
@@ -330,27 +330,6 @@ fn direct_entries_leave_and_say_why_not() {
     );
 }
 
-/// A loop of `iters` iterations whose body has `branches` branches of 11
-/// instructions each (`i mod 3` compared with `k mod 3`; `acc += k` when
-/// equal): 11 × `branches` + 15 instructions in one unit. Its output, as
-/// computed here.
-fn branchy_loop(branches: usize, iters: i64) -> (String, String) {
-    let mut src = String::from("PUSH_INT 0\nSTORE i\nPUSH_INT 0\nSTORE acc\nLABEL loop\n");
-    for k in 0..branches {
-        src.push_str(&format!(
-            "LOAD i\nPUSH_INT 3\nMOD\nPUSH_INT {}\nEQ\nJZ s{k}\nLOAD acc\nPUSH_INT {k}\nADD\nSTORE acc\nJMP s{k}\nLABEL s{k}\n",
-            k % 3
-        ));
-    }
-    src.push_str(&format!(
-        "LOAD i\nPUSH_INT 1\nADD\nSTORE i\nLOAD i\nPUSH_INT {iters}\nLT\nJNZ loop\nLOAD acc\nPRINT\nHALT\n"
-    ));
-    let acc: i64 = (0..iters)
-        .map(|i| (0..branches as i64).filter(|k| k % 3 == i % 3).sum::<i64>())
-        .sum();
-    (src, format!("{acc}\n"))
-}
-
 /// Run `ttvm ARGS FILE` on the program `src`, written to a temporary file.
 fn run_source(name: &str, src: &str, args: &[&str]) -> Captured {
     let dir = std::env::temp_dir().join(format!("ttvm-jit-{name}-{}", std::process::id()));
@@ -374,7 +353,7 @@ fn run_source(name: &str, src: &str, args: &[&str]) -> Captured {
 /// output is the interpreter's. A structural check, not a timing one.
 #[test]
 fn a_big_unit_is_compiled_in_parts_of_bounded_size() {
-    let (src, want) = branchy_loop(4000, 4);
+    let (src, want) = common::branchy_loop(4000, 4);
     let out = run_source(
         "big-unit",
         &src,

@@ -24,27 +24,6 @@ fn run_source(name: &str, src: &str, args: &[&str]) -> Captured {
     out
 }
 
-/// A loop of `iters` iterations whose body has `branches` branches of 11
-/// instructions each (as tests/jit.rs's `branchy_loop`), in one unit of
-/// `11 * branches + 15` instructions, split into parts. Its output, as
-/// computed here.
-fn branchy_loop(branches: usize, iters: i64) -> (String, String) {
-    let mut src = String::from("PUSH_INT 0\nSTORE i\nPUSH_INT 0\nSTORE acc\nLABEL loop\n");
-    for k in 0..branches {
-        src.push_str(&format!(
-            "LOAD i\nPUSH_INT 3\nMOD\nPUSH_INT {}\nEQ\nJZ s{k}\nLOAD acc\nPUSH_INT {k}\nADD\nSTORE acc\nJMP s{k}\nLABEL s{k}\n",
-            k % 3
-        ));
-    }
-    src.push_str(&format!(
-        "LOAD i\nPUSH_INT 1\nADD\nSTORE i\nLOAD i\nPUSH_INT {iters}\nLT\nJNZ loop\nLOAD acc\nPRINT\nHALT\n"
-    ));
-    let acc: i64 = (0..iters)
-        .map(|i| (0..branches as i64).filter(|k| k % 3 == i % 3).sum::<i64>())
-        .sum();
-    (src, format!("{acc}\n"))
-}
-
 /// The figures of `--stats`' background line (src/jit/queue.rs):
 /// (compiled in the background, still queued at the end), or `None` when
 /// the run had no compiler thread.
@@ -109,7 +88,7 @@ fn hot_units_compile_in_the_background() {
 /// unfinished, the rest still queued at the end).
 #[test]
 fn the_run_ends_cleanly_while_a_unit_compiles() {
-    let (src, want) = branchy_loop(4000, 3);
+    let (src, want) = common::branchy_loop(4000, 3);
     let ends = [
         ("HALT\n", 0),
         ("PUSH_INT 7\nEXIT\n", 7),

@@ -67,14 +67,7 @@ pub(super) fn run_resumed(
         rec.set_len(words);
     }
     let pid = proc.pid;
-    let mut host = Host {
-        ctx: ctx as *mut Context,
-        layout,
-        vm,
-        proc: proc as *mut Proc<'_>,
-        jit,
-        outcome: None,
-    };
+    let mut host = Host::new(ctx, layout, vm, proc, jit);
     let mut env = host.published_env(pid);
     env.dlimit = r.dlimit;
     let envp: *mut JitEnv = &mut env;

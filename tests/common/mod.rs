@@ -309,3 +309,24 @@ pub fn run_captured(
     }
     t.run()
 }
+
+/// A loop of `iters` iterations whose body has `branches` branches of 11
+/// instructions each (`i mod 3` compared with `k mod 3`; `acc += k` when
+/// equal): 11 × `branches` + 15 instructions in one unit. Its output, as
+/// computed here.
+pub fn branchy_loop(branches: usize, iters: i64) -> (String, String) {
+    let mut src = String::from("PUSH_INT 0\nSTORE i\nPUSH_INT 0\nSTORE acc\nLABEL loop\n");
+    for k in 0..branches {
+        src.push_str(&format!(
+            "LOAD i\nPUSH_INT 3\nMOD\nPUSH_INT {}\nEQ\nJZ s{k}\nLOAD acc\nPUSH_INT {k}\nADD\nSTORE acc\nJMP s{k}\nLABEL s{k}\n",
+            k % 3
+        ));
+    }
+    src.push_str(&format!(
+        "LOAD i\nPUSH_INT 1\nADD\nSTORE i\nLOAD i\nPUSH_INT {iters}\nLT\nJNZ loop\nLOAD acc\nPRINT\nHALT\n"
+    ));
+    let acc: i64 = (0..iters)
+        .map(|i| (0..branches as i64).filter(|k| k % 3 == i % 3).sum::<i64>())
+        .sum();
+    (src, format!("{acc}\n"))
+}
