@@ -330,19 +330,6 @@ fn direct_entries_leave_and_say_why_not() {
     );
 }
 
-/// Run `ttvm ARGS FILE` on the program `src`, written to a temporary file.
-fn run_source(name: &str, src: &str, args: &[&str]) -> Captured {
-    let dir = std::env::temp_dir().join(format!("ttvm-jit-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temporary directory");
-    let path = dir.join("p.ttvm");
-    std::fs::write(&path, src).expect("writes");
-    let mut all: Vec<&str> = args.to_vec();
-    all.push(path.to_str().expect("utf-8"));
-    let out = ttvm(&all);
-    std::fs::remove_dir_all(&dir).ok();
-    out
-}
-
 /// Issue 12, finding 8: a loop whose body has 4,000 branches (44,015
 /// instructions in one unit) took 22 s and 660 MB to compile as one
 /// Cranelift function, superlinear in its size. A unit too big to compile
@@ -354,7 +341,7 @@ fn run_source(name: &str, src: &str, args: &[&str]) -> Captured {
 #[test]
 fn a_big_unit_is_compiled_in_parts_of_bounded_size() {
     let (src, want) = common::branchy_loop(4000, 4);
-    let out = run_source(
+    let out = common::run_source(
         "big-unit",
         &src,
         &["--jit", "--jit-threshold", "0", "--stats", "--no-smp"],
@@ -559,7 +546,7 @@ fn a_frame_of_many_variables_compiles_to_code_per_instruction() {
         ));
     }
     src.push_str("NULL\nRET\n");
-    let out = run_source(
+    let out = common::run_source(
         "many-vars",
         &src,
         &["--jit", "--jit-threshold", "0", "--stats", "--no-smp"],

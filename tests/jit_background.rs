@@ -11,19 +11,6 @@ fn ttvm(args: &[&str]) -> Captured {
     Ttvm::new().args(args).cwd(env!("CARGO_MANIFEST_DIR")).run()
 }
 
-/// Run `ttvm ARGS FILE` on the program `src`, written to a temporary file.
-fn run_source(name: &str, src: &str, args: &[&str]) -> Captured {
-    let dir = std::env::temp_dir().join(format!("ttvm-jit-bg-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temporary directory");
-    let path = dir.join("p.ttvm");
-    std::fs::write(&path, src).expect("writes");
-    let mut all: Vec<&str> = args.to_vec();
-    all.push(path.to_str().expect("utf-8"));
-    let out = ttvm(&all);
-    std::fs::remove_dir_all(&dir).ok();
-    out
-}
-
 /// The figures of `--stats`' background line (src/jit/queue.rs):
 /// (compiled in the background, still queued at the end), or `None` when
 /// the run had no compiler thread.
@@ -98,7 +85,7 @@ fn the_run_ends_cleanly_while_a_unit_compiles() {
     for (end, status) in ends {
         let src = src.replace("HALT\n", end);
         for _ in 0..3 {
-            let out = run_source(
+            let out = common::run_source(
                 "end-while-compiling",
                 &src,
                 &[

@@ -330,3 +330,17 @@ pub fn branchy_loop(branches: usize, iters: i64) -> (String, String) {
         .sum();
     (src, format!("{acc}\n"))
 }
+
+/// Run `ttvm ARGS FILE` in the crate root on the program `src`, written
+/// to a temporary file (its folder named after `name` and this process).
+pub fn run_source(name: &str, src: &str, args: &[&str]) -> Captured {
+    let dir = std::env::temp_dir().join(format!("ttvm-src-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temporary directory");
+    let path = dir.join("p.ttvm");
+    std::fs::write(&path, src).expect("writes");
+    let mut all: Vec<&str> = args.to_vec();
+    all.push(path.to_str().expect("utf-8"));
+    let out = Ttvm::new().args(&all).cwd(env!("CARGO_MANIFEST_DIR")).run();
+    std::fs::remove_dir_all(&dir).ok();
+    out
+}
