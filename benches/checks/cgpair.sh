@@ -15,5 +15,5 @@ for f in "$@"; do
   a=$(refs "$B" "$f")
   b=$(refs "$N" "$f")
   awk -v n="$(basename "$f")" -v m="$M" -v a="$a" -v b="$b" \
-    'BEGIN { printf "%-28s %s %14d %14d %+6.2f%%\n", n, m, a, b, (b - a) * 100 / a }'
+    'BEGIN { printf "%-28s %s %14.0f %14.0f %+6.2f%%\n", n, m, a, b, (b - a) * 100 / a }'
 done
