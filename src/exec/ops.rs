@@ -260,7 +260,7 @@ pub fn index(x: &Value, i: &Value) -> OpResult<Value> {
         Value::List(l) => Ok(l[index_of(i, l.len(), Opcode::Index.mnemonic())?].clone()),
         Value::Str(s) => {
             let k = index_of(i, s.char_len(), Opcode::Index.mnemonic())?;
-            Ok(Value::str(s.char_at(k).unwrap_or_default()))
+            Ok(Value::char_str(s.char_at(k).unwrap_or_default()))
         }
         other => type_error(Opcode::Index.mnemonic(), other, i),
     }

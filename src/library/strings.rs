@@ -64,7 +64,7 @@ pub(super) fn call(op: Opcode, a: &mut Args<'_>) -> OpResult {
         O::Chr => {
             let n = a.int(0, "n")?;
             match u32::try_from(n).ok().and_then(char::from_u32) {
-                Some(c) => a.finish(text(c.to_string())),
+                Some(c) => a.finish(Value::char_str(c.encode_utf8(&mut [0; 4]))),
                 None => error(format!(
                     "CHR: {n} is not a Unicode code point (0 to 1114111, \
                      without the surrogates 55296 to 57343)"
@@ -178,7 +178,9 @@ fn split(a: &mut Args<'_>) -> OpResult {
         if s.char_len() > MAX_LIST_LEN {
             return super::list_too_long();
         }
-        s.chars().map(|c| text(c.to_string())).collect()
+        s.chars()
+            .map(|c| Value::char_str(c.encode_utf8(&mut [0; 4])))
+            .collect()
     } else {
         if s.matches(sep.as_str()).count() >= MAX_LIST_LEN {
             return super::list_too_long();

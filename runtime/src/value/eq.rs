@@ -81,12 +81,16 @@ impl Value {
     /// parts with themselves (2^40 leaves in 41 lists) compare in time
     /// proportional to their distinct parts, not their leaves.
     pub fn equals(&self, other: &Value) -> bool {
-        let mut work: Vec<(&Value, &Value)> = vec![(self, other)];
+        // The first pair is not put on the work list: comparing two
+        // numbers or strings then allocates nothing (the list's allocation
+        // cost more than such a comparison).
+        let mut work: Vec<(&Value, &Value)> = Vec::new();
+        let mut first = Some((self, other));
         let mut seen = Seen {
             opened: 0,
             pairs: None,
         };
-        while let Some((a, b)) = work.pop() {
+        while let Some((a, b)) = first.take().or_else(|| work.pop()) {
             let same = match (a, b) {
                 (Value::Null, Value::Null) => true,
                 (Value::Bool(a), Value::Bool(b)) => a == b,

@@ -163,6 +163,27 @@ impl Value {
         Value::Str(Arc::new(Str::new(s.into())))
     }
 
+    /// A one-character string (`INDEX` of a string, `CHR`): an ASCII
+    /// character is a shared value from a table made once per run (one
+    /// count increment instead of two allocations and two frees; a
+    /// tokenizer reads one per character). The table keeps a reference, so
+    /// an in-place update (`CONCAT` onto it) sees the value shared and
+    /// copies: no program can tell.
+    pub fn char_str(c: &str) -> Value {
+        if let &[b] = c.as_bytes() {
+            if b.is_ascii() {
+                static ASCII: std::sync::OnceLock<Vec<Arc<Str>>> = std::sync::OnceLock::new();
+                let table = ASCII.get_or_init(|| {
+                    (0u8..128)
+                        .map(|b| Arc::new(Str::new(char::from(b).to_string())))
+                        .collect()
+                });
+                return Value::Str(table[b as usize].clone());
+            }
+        }
+        Value::str(c)
+    }
+
     /// A new list value.
     pub fn list(items: Vec<Value>) -> Value {
         Value::List(List::from_vec(items))

@@ -111,19 +111,6 @@ impl<'p> Lower<'_, '_, '_, Direct<'p>> {
         }
     }
 
-    /// PUSH_STR: one more reference to the program's string (the program
-    /// outlives compiled code).
-    pub(super) fn push_str_const(&mut self, t: &crate::bytecode::Text) {
-        let v = ttvm_runtime::Value::Str(t.0.clone());
-        // SAFETY: a `Value` is 16 bytes; only its payload word is read.
-        let raw: [u64; 2] = unsafe { std::mem::transmute_copy(&v) };
-        drop(v);
-        let pay = self.b.ins().iconst(I64, raw[1] as i64);
-        let it = self.item(STR, pay);
-        self.clone_item(it);
-        self.stack.push(it);
-    }
-
     pub(super) fn sig_for(&mut self, n: usize) -> ir::SigRef {
         if let Some(&s) = self.mode.sigs.get(&n) {
             return s;
@@ -296,6 +283,19 @@ impl<'p> Lower<'_, '_, '_, Direct<'p>> {
 
 /// What direct calls from either kind of code share.
 impl<E: FrameEnv> Lower<'_, '_, '_, E> {
+    /// PUSH_STR: one more reference to the program's string (the program
+    /// outlives compiled code), in direct entries and ordinary code alike.
+    pub(super) fn push_str_const(&mut self, t: &crate::bytecode::Text) {
+        let v = ttvm_runtime::Value::Str(t.0.clone());
+        // SAFETY: a `Value` is 16 bytes; only its payload word is read.
+        let raw: [u64; 2] = unsafe { std::mem::transmute_copy(&v) };
+        drop(v);
+        let pay = self.b.ins().iconst(I64, raw[1] as i64);
+        let it = self.item(STR, pay);
+        self.clone_item(it);
+        self.stack.push(it);
+    }
+
     /// The arguments of a direct call: place, budget, values.
     pub(super) fn direct_args(&mut self, pos: ir::Value, args: &[Item]) -> Vec<ir::Value> {
         let budget = self.b.use_var(self.v_budget);

@@ -175,6 +175,12 @@ impl FrameEnv for Ordinary {
             }
             return;
         }
+        if let (Helper::Generic, Instr::PushStr(t)) = (how, instr) {
+            // A string constant: one more reference, inline, as in direct
+            // entries (through the generic helper's context round trip it
+            // cost ~400 instructions per PUSH_STR).
+            return l.push_str_const(t);
+        }
         match how {
             Helper::Generic if l.process_op(at, dpc, instr) => {}
             Helper::Generic if l.exception_op(at, instr) => {}
