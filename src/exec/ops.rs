@@ -243,12 +243,15 @@ pub fn len(v: &Value) -> OpResult<Value> {
     }))
 }
 
-fn index_of(i: &Value, len: usize, op: &str) -> OpResult<usize> {
+/// The instruction's name is looked up only for the error (it was
+/// computed on every call: ~19 instructions per INDEX).
+fn index_of(i: &Value, len: usize, op: Opcode) -> OpResult<usize> {
     match i {
         Value::Int(i) if *i >= 0 && (*i as u64) < len as u64 => Ok(*i as usize),
         Value::Int(i) => error(format!("index {i} out of bounds for length {len}")),
         other => error(format!(
-            "type error: {op} needs an Int index, got {}",
+            "type error: {} needs an Int index, got {}",
+            op.mnemonic(),
             other.type_name()
         )),
     }
@@ -257,9 +260,9 @@ fn index_of(i: &Value, len: usize, op: &str) -> OpResult<usize> {
 /// `INDEX`.
 pub fn index(x: &Value, i: &Value) -> OpResult<Value> {
     match x {
-        Value::List(l) => Ok(l[index_of(i, l.len(), Opcode::Index.mnemonic())?].clone()),
+        Value::List(l) => Ok(l[index_of(i, l.len(), Opcode::Index)?].clone()),
         Value::Str(s) => {
-            let k = index_of(i, s.char_len(), Opcode::Index.mnemonic())?;
+            let k = index_of(i, s.char_len(), Opcode::Index)?;
             Ok(Value::char_str(s.char_at(k).unwrap_or_default()))
         }
         other => type_error(Opcode::Index.mnemonic(), other, i),
@@ -284,7 +287,7 @@ pub fn append(list: Value, v: Value) -> OpResult<Value> {
 pub fn set_index(list: Value, i: &Value, v: Value) -> OpResult<Value> {
     match list {
         Value::List(mut l) => {
-            let k = index_of(i, l.len(), Opcode::SetIndex.mnemonic())?;
+            let k = index_of(i, l.len(), Opcode::SetIndex)?;
             l.make_mut()[k] = v;
             Ok(Value::List(l))
         }
