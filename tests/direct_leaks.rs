@@ -156,6 +156,12 @@ fn direct_entries_holding_heap_values_leak_nothing() {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/programs/jit/field_writes_ordinary.ttvm"
     ));
+    // SET_INDEX's guarded store (issue 15): the value moved into a list
+    // held once, the old element (a row shared or not) dropped inline.
+    leaks_nothing(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/programs/jit/set_index_inline.ttvm"
+    ));
     // Lists a callee returns at once, made inline at the direct call
     // (issue 15, item 4): the result owned by the caller, every path that
     // makes the real call instead.

@@ -139,9 +139,26 @@ fn clif_list_take() {
     // the length, the element's tag and payload; then the list's count
     // against 2 (held by `l` and the operand only): Null stored over the
     // element, which moves out uncounted; otherwise the element cloned.
-    // Then the list operand dropped and, at the write-back, SET_INDEX
-    // through the `value` helper.
+    // Then the list operand dropped and, at the write-back, SET_INDEX's
+    // guarded store (its count 1: the take left it with the variable's
+    // reference, moved by the LOAD before RET), else the `value` helper.
     let src = "PUSH_INT 1\nMAKE_LIST 1\nMAKE_LIST 1\nPUSH_INT 0\nCALL put l j\nPRINT\nHALT\nLABEL put\nLOAD l\nLOAD j\nINDEX\nSTORE b\nLOAD l\nLOAD j\nLOAD b\nSET_INDEX\nRET\n";
+    let p = ttvm::load_source("snapshot.ttvm", src).expect("assembles");
+    let ir = ttvm::engine::direct_clif_of(Arc::new(p), 7).expect("lowers");
+    assert!(ir.contains("icmp_imm eq"), "the count test");
+    let addr = regex::Regex::new(r"0x[0-9a-f]{4}(_[0-9a-f]{4}){2,3}").unwrap();
+    insta::assert_snapshot!(addr.replace_all(&ir, "ADDR"));
+}
+
+#[test]
+fn clif_list_store() {
+    // SET_INDEX in a direct entry (issue 15): the list's tag and the
+    // index's, the list's count against 1 (the LOAD moved it out of `l`,
+    // which the STORE after overwrites), the index against the length;
+    // then the old element's tag and payload loaded, the value's stored
+    // over them and the old one dropped (a heap value's count, in a cold
+    // block). The `value` helper for anything else.
+    let src = "PUSH_INT 1\nMAKE_LIST 1\nPUSH_INT 0\nPUSH_INT 7\nCALL put l i v\nPRINT\nHALT\nLABEL put\nLOAD l\nLOAD i\nLOAD v\nSET_INDEX\nSTORE l\nLOAD l\nRET\n";
     let p = ttvm::load_source("snapshot.ttvm", src).expect("assembles");
     let ir = ttvm::engine::direct_clif_of(Arc::new(p), 7).expect("lowers");
     assert!(ir.contains("icmp_imm eq"), "the count test");

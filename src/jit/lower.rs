@@ -40,6 +40,7 @@ mod direct_calls;
 mod env;
 mod exceptions;
 mod inline;
+mod lists;
 mod math;
 mod ordinary;
 mod procs;

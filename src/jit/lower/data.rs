@@ -541,6 +541,9 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
     ///   inline, moved from the operand stack;
     /// - APPEND to a list held only here (its count 1) with room: the
     ///   element written inline and the length raised;
+    /// - SET_INDEX into a list held once (or also by the variable the
+    ///   next STORE overwrites) at an Int within its length: the value
+    ///   stored over the element, the old one dropped (`lists.rs`);
     /// - the rest: the `value` helper on the owned operands (in place when
     ///   unshared). `cell`: the address of the variable slot the STORE
     ///   right after writes (ordinary code), emptied by the helper when it
@@ -615,6 +618,28 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
             _ if matches!(instr, Instr::Append(_)) => {
                 self.append_inline(operands[0], operands[1], join, call_helper);
             }
+            // SET_INDEX in the environments that count (not inline
+            // returns): the guarded store into a list held once, with the
+            // same reckoning of the variable the next STORE overwrites as
+            // SET_FIELD's.
+            _ if matches!(instr, Instr::SetIndex(_))
+                && E::GUARDED_FIELD_STORE
+                && ttvm_runtime::value::strong_count_offset().is_some() =>
+            {
+                let l = operands[0];
+                let refs = match (
+                    l.slot,
+                    crate::exec::semantics::store_after(self.input.program, at),
+                ) {
+                    (Some(s), Some(x)) if s == x => 2,
+                    _ => 1,
+                };
+                if self.is_borrowed(l) {
+                    self.b.ins().jump(call_helper, &[]);
+                } else {
+                    self.set_index_inline([l, operands[1], operands[2]], refs, join, call_helper);
+                }
+            }
             _ => {
                 self.b.ins().jump(call_helper, &[]);
             }
@@ -672,43 +697,5 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         let pay = self.b.block_params(join)[0];
         let it = self.item(known, pay);
         self.stack.push(it);
-    }
-
-    /// APPEND of `v` to `x` inline when `x` is a list held only here (its
-    /// count 1: nothing else can make a new reference) with room below
-    /// its capacity and the language's limit: the element is moved into
-    /// the next place and the length raised, and control goes to `join`
-    /// with the list; otherwise to `other`.
-    fn append_inline(&mut self, x: Item, v: Item, join: ir::Block, other: ir::Block) {
-        let layout = List::layout();
-        let is_list = self.tag_is(x, LIST);
-        let listed = self.b.create_block();
-        let unique = self.b.create_block();
-        let room = self.b.create_block();
-        self.b.ins().brif(is_list, listed, &[], other, &[]);
-        self.b.switch_to_block(listed);
-        // A plain load: an acquire load on x86-64, as `List::is_unique`.
-        let count = self.b.ins().load(I64, self.mf, x.pay, layout.count);
-        let one = self.b.ins().icmp_imm(IntCC::Equal, count, 1);
-        self.b.ins().brif(one, unique, &[], other, &[]);
-        self.b.switch_to_block(unique);
-        let len = self.b.ins().load(I64, self.mf, x.pay, layout.len);
-        let cap = self.b.ins().load(I64, self.mf, x.pay, layout.cap);
-        let max = self
-            .b
-            .ins()
-            .iconst(I64, crate::exec::ops::MAX_LIST_LEN as i64);
-        let lim = self.b.ins().umin(cap, max);
-        let fits = self.b.ins().icmp(IntCC::UnsignedLessThan, len, lim);
-        self.b.ins().brif(fits, room, &[], other, &[]);
-        self.b.switch_to_block(room);
-        let off = self.b.ins().imul_imm(len, VALUE_BYTES);
-        let at = self.b.ins().iadd(x.pay, off);
-        let tag = self.tag_of(v);
-        self.b.ins().store(self.mf, tag, at, layout.elems);
-        self.b.ins().store(self.mf, v.pay, at, layout.elems + 8);
-        let len1 = self.b.ins().iadd_imm(len, 1);
-        self.b.ins().store(self.mf, len1, x.pay, layout.len);
-        self.b.ins().jump(join, &[BlockArg::Value(x.pay)]);
     }
 }
