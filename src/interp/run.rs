@@ -12,6 +12,7 @@ use crate::exec::ops;
 use crate::exec::semantics::{self, calls, unwind, update_in_place};
 use crate::exec::{Addr, Context, Control, Dpc, Frame, FrameKind, Vm};
 use std::sync::atomic::Ordering;
+use ttvm_runtime::value::Object;
 use ttvm_runtime::Value;
 
 /// `TRACE`: `--debug`/`--trace` lines before each instruction; `PROFILE`:
@@ -290,9 +291,15 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool>(
                         // SAFETY: the value moves into the list, once;
                         // the index is an Int (nothing to drop).
                         // (One 16-byte move into the element.)
+                        // (The uniqueness test inline: `make_mut` is a
+                        // call, made only for a shared list.)
+                        let items: *mut Value = match l.get_mut() {
+                            Some(items) => items.as_mut_ptr(),
+                            None => l.make_mut().as_mut_ptr(),
+                        };
                         unsafe {
                             sp = sp.sub(2);
-                            let e: *mut Value = &mut l.make_mut()[k as usize];
+                            let e: *mut Value = items.add(k as usize);
                             let old = take_old(e);
                             move_to(e, sp.add(1));
                             drop_old(old);
@@ -355,6 +362,25 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool>(
                             put_none(cell);
                         }
                     }
+                }
+                // Held once (a plain load of the count, no locked
+                // compare-and-swap) with the field where the site's cache
+                // says: the value moved over the old one (one 16-byte
+                // store; the old value read out first, dropped after).
+                if let Some(place) = Object::unique_mut(o).and_then(|ob| site.cached_mut(ob, name))
+                {
+                    let place: *mut Value = place;
+                    // SAFETY: the value below `sp`, moved into the field
+                    // once; the field's old value is read out and dropped
+                    // once.
+                    unsafe {
+                        sp = sp.sub(1);
+                        let old = take_old(place);
+                        move_to(place, sp);
+                        drop_old(old);
+                    }
+                    ip = ip.wrapping_add(1);
+                    continue;
                 }
                 // SAFETY: the value below `sp`, moved out once; `o` is the
                 // operand under it.
@@ -531,6 +557,20 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool>(
                 regs!();
             }
             Op::Generic => generic!(),
+            Op::FloatFn(f) => {
+                if sp != st {
+                    // SAFETY: one operand below `sp`; a number (nothing
+                    // to drop) is replaced by the result.
+                    unsafe {
+                        if let Some(x) = number(&*sp.sub(1)) {
+                            put_float(sp.sub(1), f(x));
+                            ip = ip.wrapping_add(1);
+                            continue;
+                        }
+                    }
+                }
+                generic!()
+            }
             Op::Library(op) => {
                 sync!();
                 ctx.pc = Dpc(pc!() as u32);
