@@ -107,6 +107,9 @@ pub enum Op {
     Send(Option<i64>),
     /// `RECEIVE` (no pattern, no timeout).
     Receive,
+    /// `SQRT EXP LOG SIN COS` (`library::math`): the function of an Int
+    /// or a Float on top, inline; anything else through `Library`'s path.
+    FloatFn(fn(f64) -> f64),
     /// A library operation (`library::call`), with the opcode.
     Library(crate::bytecode::Opcode),
     /// Any other instruction: run the program's instruction at `orig`.
@@ -376,6 +379,11 @@ impl Code {
                 None => Op::Generic,
             },
             Instr::Receive(_) => Op::Receive,
+            Instr::Sqrt(_) => Op::FloatFn(f64::sqrt),
+            Instr::Exp(_) => Op::FloatFn(f64::exp),
+            Instr::Log(_) => Op::FloatFn(f64::ln),
+            Instr::Sin(_) => Op::FloatFn(f64::sin),
+            Instr::Cos(_) => Op::FloatFn(f64::cos),
             other if other.opcode().info().library => Op::Library(other.opcode()),
             _ => Op::Generic,
         }

@@ -11,6 +11,8 @@ mod moves;
 mod picks;
 #[macro_use]
 mod registers;
+#[macro_use]
+mod updates;
 mod run;
 mod trace;
 

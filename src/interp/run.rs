@@ -12,6 +12,7 @@ use crate::exec::ops;
 use crate::exec::semantics::{self, calls, unwind, update_in_place};
 use crate::exec::{Addr, Context, Control, Dpc, Frame, FrameKind, Vm};
 use std::sync::atomic::Ordering;
+use ttvm_runtime::value::Object;
 use ttvm_runtime::Value;
 
 /// `TRACE`: `--debug`/`--trace` lines before each instruction; `PROFILE`:
@@ -53,6 +54,7 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool>(
     registers!(
         $, ctx, code, vm, proc, tier, ops, ip, base, budget, st, sp, end, lp, nl
     );
+    updates!($, code, ip, sp, lp, nl);
     check_counts();
     regs!();
     // Started inside a block (a process resumed in a RECEIVE, compiled
@@ -277,31 +279,7 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool>(
                     _ => generic!(),
                 }
             }
-            Op::SetIndex(x) => {
-                // A List and an Int in range: the element replaced, in
-                // place when unshared (after `release!`).
-                if below!(3) {
-                    generic!()
-                }
-                // SAFETY: three operands below `sp`.
-                match unsafe { (&mut *sp.sub(3), &*sp.sub(2)) } {
-                    (Value::List(l), &Value::Int(k)) if k >= 0 && (k as u64) < l.len() as u64 => {
-                        release!(x, l);
-                        // SAFETY: the value moves into the list, once;
-                        // the index is an Int (nothing to drop).
-                        // (One 16-byte move into the element.)
-                        unsafe {
-                            sp = sp.sub(2);
-                            let e: *mut Value = &mut l.make_mut()[k as usize];
-                            let old = take_old(e);
-                            move_to(e, sp.add(1));
-                            drop_old(old);
-                        }
-                        ip = ip.wrapping_add(1);
-                    }
-                    _ => generic!(),
-                }
-            }
+            Op::SetIndex(x) => set_index!(x),
             Op::GetField(k) => {
                 let (name, site) = (&code.atoms[k as usize], &code.sites[k as usize]);
                 // An Object: the field (Null when missing) inline.
@@ -330,41 +308,7 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool>(
             }
             // `obj v -- obj'` on an object with room; anything else (and
             // every error) through the generic path.
-            Op::SetField { k, store } => {
-                if below!(2) {
-                    generic!()
-                }
-                let (name, site) = (&code.atoms[k as usize], &code.sites[k as usize]);
-                // SAFETY: two operands below `sp`.
-                let Value::Object(o) = (unsafe { &mut *sp.sub(2) }) else {
-                    generic!()
-                };
-                if !ops::has_room(o, name) {
-                    generic!()
-                }
-                // The STORE after it overwrites `store`: when that holds
-                // this very object, let go of it first (in place).
-                if (store as usize) < nl {
-                    // SAFETY: `store < nl`: a slot of the current frame.
-                    let cell = unsafe { &mut *lp.add(store as usize) };
-                    if matches!(cell, Some(Value::Object(x)) if std::sync::Arc::ptr_eq(x, o)) {
-                        let cell: *mut Option<Value> = cell;
-                        // SAFETY: as in `release!`.
-                        unsafe {
-                            drop_at(cell.cast());
-                            put_none(cell);
-                        }
-                    }
-                }
-                // SAFETY: the value below `sp`, moved out once; `o` is the
-                // operand under it.
-                let v = unsafe {
-                    sp = sp.sub(1);
-                    sp.read()
-                };
-                ops::set_field_at(o, name, site, v);
-                ip = ip.wrapping_add(1);
-            }
+            Op::SetField { k, store } => set_field!(k, store),
             Op::Jmp(t) => ip = ops.wrapping_add(t as usize),
             Op::Jz(t) => {
                 if sp == st {
@@ -531,6 +475,20 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool>(
                 regs!();
             }
             Op::Generic => generic!(),
+            Op::FloatFn(f) => {
+                if sp != st {
+                    // SAFETY: one operand below `sp`; a number (nothing
+                    // to drop) is replaced by the result.
+                    unsafe {
+                        if let Some(x) = number(&*sp.sub(1)) {
+                            put_float(sp.sub(1), f(x));
+                            ip = ip.wrapping_add(1);
+                            continue;
+                        }
+                    }
+                }
+                generic!()
+            }
             Op::Library(op) => {
                 sync!();
                 ctx.pc = Dpc(pc!() as u32);

@@ -74,6 +74,29 @@ impl Object {
         Object::default()
     }
 
+    /// The object behind `o` to change in place when `o` is its only
+    /// reference, found with a plain load of the strong count (what
+    /// compiled code's field stores test) instead of `Arc::get_mut`'s or
+    /// `Arc::make_mut`'s locked compare-and-swap; `None` when it is
+    /// shared (copy it: `Arc::make_mut`).
+    ///
+    /// Sound because no `Weak` of an object is ever made (nothing in the
+    /// project downgrades an `Arc<Object>`): a strong count of 1 is the
+    /// only way to reach the object, and `o` is borrowed mutably. The
+    /// acquire fence orders this use after every other holder's (their
+    /// drops released the count).
+    #[inline]
+    pub fn unique_mut(o: &mut Arc<Object>) -> Option<&mut Object> {
+        if Arc::strong_count(o) == 1 {
+            std::sync::atomic::fence(std::sync::atomic::Ordering::Acquire);
+            // SAFETY: the only reference (above), borrowed mutably for
+            // the result's lifetime; the pointer is the `Arc`'s own.
+            Some(unsafe { &mut *(Arc::as_ptr(o) as *mut Object) })
+        } else {
+            None
+        }
+    }
+
     /// The position of the live field `key` among the entries. A small
     /// object is scanned once: an entry of the key's length matches by
     /// the text's address (a field named in the program), else its last
@@ -347,6 +370,14 @@ impl FieldSite {
             return;
         }
         self.learn(o.set(name, v));
+    }
+
+    /// The place of `o`'s field `name` when the site's cached position
+    /// holds it (the interpreter's in-place `SET_FIELD` writes the new
+    /// value there itself); `None`: use [`FieldSite::set`].
+    #[inline]
+    pub fn cached_mut<'a>(&self, o: &'a mut Object, name: &Atom) -> Option<&'a mut Value> {
+        o.at_cached_mut(self.pos(), name.as_str())
     }
 
     /// Whether `o` has the field `name` (through the cache).
