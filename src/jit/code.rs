@@ -192,6 +192,26 @@ macro_rules! import_in_direct {
 
 for_each_helper!(jit_helpers);
 
+/// Declaring a Cranelift variable under the number the translator gave
+/// it: Cranelift (since 0.122) numbers variables itself, in the order they
+/// are declared, and the translator declares them in the order of its
+/// numbering (`lower`: budget, length, limit, locals pointer, then the
+/// slots' tag and payload, then a direct entry's stack), which this
+/// checks.
+pub(super) trait DeclareAs {
+    fn declare_as(&mut self, v: cranelift_frontend::Variable, ty: Type);
+}
+
+impl DeclareAs for FunctionBuilder<'_> {
+    fn declare_as(&mut self, v: cranelift_frontend::Variable, ty: Type) {
+        let got = self.declare_var(ty);
+        assert_eq!(
+            got, v,
+            "variables are declared in the order of their numbers"
+        );
+    }
+}
+
 /// The JIT's code memory: a Cranelift JIT module and the reusable
 /// compilation contexts.
 pub(super) struct CodeMemory {
