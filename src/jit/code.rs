@@ -4,14 +4,15 @@
 //! Every `unsafe` of the JIT tier is in this file.
 
 use crate::exec::native::{for_each_helper, CompiledFn, Helpers, JitEnv};
+use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::types::{I32, I64, I8};
 use cranelift_codegen::ir::{AbiParam, FuncRef, Signature, Type, UserFuncName};
-use cranelift_codegen::isa::CallConv;
+use cranelift_codegen::isa::{CallConv, OwnedTargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::Context as CodegenContext;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
-use cranelift_module::{default_libcall_names, FuncId, Linkage, Module};
+use cranelift_module::{default_libcall_names, FuncId, Linkage, Module, ModuleReloc};
 
 /// The Cranelift type of a Rust type passed between compiled code and
 /// Rust (`extern "C"`): helper arguments and results, and compiled
@@ -192,10 +193,77 @@ macro_rules! import_in_direct {
 
 for_each_helper!(jit_helpers);
 
+/// Declaring a Cranelift variable under the number the translator gave
+/// it: Cranelift (since 0.122) numbers variables itself, in the order they
+/// are declared, and the translator declares them in the order of its
+/// numbering (`lower`: budget, length, limit, locals pointer, then the
+/// slots' tag and payload, then a direct entry's stack), which this
+/// checks.
+pub(super) trait DeclareAs {
+    fn declare_as(&mut self, v: cranelift_frontend::Variable, ty: Type);
+}
+
+impl DeclareAs for FunctionBuilder<'_> {
+    fn declare_as(&mut self, v: cranelift_frontend::Variable, ty: Type) {
+        let got = self.declare_var(ty);
+        assert_eq!(
+            got, v,
+            "variables are declared in the order of their numbers"
+        );
+    }
+}
+
+/// Which code generator compiles a function (docs/JIT.md, "Two tiers").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Tier {
+    /// Cheap to compile: Cranelift's single-pass register allocator, no
+    /// optimisation passes. A unit's first compilation when tiers are on.
+    First,
+    /// The optimising one: egraph optimisations and the backtracking
+    /// allocator. Direct entries, units that stay hot, and every unit
+    /// when tiers are off.
+    Second,
+}
+
+/// A code generator for this host with `opt_level` and
+/// `regalloc_algorithm`.
+fn code_generator(opt_level: &str, regalloc: &str) -> Result<OwnedTargetIsa, String> {
+    let mut flags = settings::builder();
+    for (k, v) in [
+        ("opt_level", opt_level),
+        ("regalloc_algorithm", regalloc),
+        ("use_colocated_libcalls", "false"),
+        ("is_pic", "false"),
+        // Tail calls between direct entries need them.
+        ("preserve_frame_pointers", "true"),
+        // Cranelift's IR verifier checks every function before it is
+        // compiled: on in debug builds (the tests, the fuzzers), off
+        // in release builds (fib32 with --jit-threshold 0: 4.3 -> 3.4 ms
+        // of compile time, best of 15, with the tag-facts passes).
+        (
+            "enable_verifier",
+            if cfg!(debug_assertions) {
+                "true"
+            } else {
+                "false"
+            },
+        ),
+    ] {
+        flags.set(k, v).map_err(|e| e.to_string())?;
+    }
+    cranelift_native::builder()
+        .map_err(|e| format!("no native code for this host: {e}"))?
+        .finish(settings::Flags::new(flags))
+        .map_err(|e| e.to_string())
+}
+
 /// The JIT's code memory: a Cranelift JIT module and the reusable
 /// compilation contexts.
 pub(super) struct CodeMemory {
     module: std::mem::ManuallyDrop<JITModule>,
+    /// The first tier's code generator (`Tier::First`): the single-pass
+    /// register allocator, no optimisation.
+    first: OwnedTargetIsa,
     ctx: CodegenContext,
     fctx: FunctionBuilderContext,
     sig: Signature,
@@ -216,38 +284,15 @@ pub(super) struct Compiled {
 
 impl CodeMemory {
     pub(super) fn new(h: &Helpers) -> Result<CodeMemory, String> {
-        let mut flags = settings::builder();
-        for (k, v) in [
-            ("opt_level", "speed"),
-            ("use_colocated_libcalls", "false"),
-            ("is_pic", "false"),
-            // Tail calls between direct entries need them.
-            ("preserve_frame_pointers", "true"),
-            // Cranelift's IR verifier checks every function before it is
-            // compiled: on in debug builds (the tests, the fuzzers), off
-            // in release builds (fib32 with --jit-threshold 0: 4.3 -> 3.4 ms
-            // of compile time, best of 15, with the tag-facts passes).
-            (
-                "enable_verifier",
-                if cfg!(debug_assertions) {
-                    "true"
-                } else {
-                    "false"
-                },
-            ),
-        ] {
-            flags.set(k, v).map_err(|e| e.to_string())?;
-        }
-        let isa = cranelift_native::builder()
-            .map_err(|e| format!("no native code for this host: {e}"))?
-            .finish(settings::Flags::new(flags))
-            .map_err(|e| e.to_string())?;
+        let isa = code_generator("speed", "backtracking")?;
+        let first = code_generator("none", "single_pass")?;
         let mut jb = JITBuilder::with_isa(isa, default_libcall_names());
         helper_symbols(&mut jb, h);
         let mut module = JITModule::new(jb);
         let helpers = HelperIds::declare(&mut module)?;
         let sig = <CompiledFn as NativeSig>::signature(module.isa().default_call_conv());
         Ok(CodeMemory {
+            first,
             ctx: module.make_context(),
             module: std::mem::ManuallyDrop::new(module),
             fctx: FunctionBuilderContext::new(),
@@ -261,11 +306,12 @@ impl CodeMemory {
     pub(super) fn compile(
         &mut self,
         name: &str,
+        tier: Tier,
         dump: bool,
         build: impl FnOnce(&mut FunctionBuilder<'_>, &Imports) -> Result<(), String>,
     ) -> Result<Compiled, String> {
         let sig = self.sig.clone();
-        self.compile_with(name, "unit", sig, false, dump, build)
+        self.compile_tier(name, "unit", sig, false, tier, dump, build)
     }
 
     /// Build and compile the direct entry of a function of `params`
@@ -278,15 +324,34 @@ impl CodeMemory {
         build: impl FnOnce(&mut FunctionBuilder<'_>, &Imports) -> Result<(), String>,
     ) -> Result<Compiled, String> {
         let sig = direct_sig(params);
-        self.compile_with(name, "direct", sig, true, dump, build)
+        self.compile_tier(name, "direct", sig, true, Tier::Second, dump, build)
     }
 
+    /// Build and compile a function of signature `sig` (by the
+    /// optimising code generator).
     pub(super) fn compile_with(
         &mut self,
         name: &str,
         kind: &str,
         sig: Signature,
         this: bool,
+        dump: bool,
+        build: impl FnOnce(&mut FunctionBuilder<'_>, &Imports) -> Result<(), String>,
+    ) -> Result<Compiled, String> {
+        self.compile_tier(name, kind, sig, this, Tier::Second, dump, build)
+    }
+
+    /// Build a function of signature `sig` with `build` (`this`: a direct
+    /// entry, which calls itself), compile it with `tier`'s code
+    /// generator and make it callable.
+    #[allow(clippy::too_many_arguments)]
+    fn compile_tier(
+        &mut self,
+        name: &str,
+        kind: &str,
+        sig: Signature,
+        this: bool,
+        tier: Tier,
         dump: bool,
         build: impl FnOnce(&mut FunctionBuilder<'_>, &Imports) -> Result<(), String>,
     ) -> Result<Compiled, String> {
@@ -313,9 +378,36 @@ impl CodeMemory {
             dump.then(|| format!("; {name}\n{}", self.ctx.func.display()))
         };
         self.ctx.set_disasm(dump);
-        self.module
-            .define_function(id, &mut self.ctx)
-            .map_err(|e| format!("{e:?}"))?;
+        match tier {
+            Tier::Second => self
+                .module
+                .define_function(id, &mut self.ctx)
+                .map_err(|e| format!("{e:?}"))?,
+            Tier::First => {
+                // What `JITModule::define_function` does, with the first
+                // tier's code generator instead of the module's.
+                let isa = &*self.first;
+                let align = self
+                    .ctx
+                    .compile(isa, &mut ControlPlane::default())
+                    .map_err(|e| format!("{:?}", e.inner))?
+                    .buffer
+                    .alignment as u64;
+                let align = align
+                    .max(isa.function_alignment().minimum as u64)
+                    .max(isa.symbol_alignment());
+                let code = self.ctx.compiled_code().ok_or("no code")?;
+                let relocs: Vec<ModuleReloc> = code
+                    .buffer
+                    .relocs()
+                    .iter()
+                    .map(|r| ModuleReloc::from_mach_reloc(r, &self.ctx.func, id))
+                    .collect();
+                self.module
+                    .define_function_bytes(id, align, code.code_buffer(), &relocs)
+                    .map_err(|e| format!("{e:?}"))?
+            }
+        }
         let compiled = self.ctx.compiled_code();
         let bytes = compiled.map(|c| c.code_buffer().len()).unwrap_or(0);
         let clif = match (clif, compiled.and_then(|c| c.vcode.clone())) {

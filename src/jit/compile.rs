@@ -1,35 +1,73 @@
 //! Compiling units and their direct entries (under `Jit::mem`), and their
 //! IR for `--jit-dump` and the snapshot tests.
 
+use super::code::Tier;
 use super::*;
+
+/// Why a unit is compiled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Why {
+    /// It is hot (or everything is compiled first): its first code.
+    Hot,
+    /// Again, without assumptions across blocks (its entry checks keep
+    /// failing).
+    Generic,
+    /// Again, by the second tier: its first-tier code keeps running.
+    Second,
+}
 
 impl Jit {
     pub(super) fn compile(&self, index: usize) {
-        self.compile_unit(index, false);
+        self.compile_unit(index, Why::Hot);
     }
 
     /// Compile unit `index` again, with no assumptions across blocks (on
     /// the compiler thread when there is one, `queue`). The old code stays
     /// in memory (a process may be running it) until the JIT goes.
     pub(super) fn compile_generic(&self, index: usize) {
-        self.request(index, true);
+        self.request(index, Why::Generic);
+    }
+
+    /// Compile unit `index` again with the second tier (once; on the
+    /// compiler thread when there is one). Its first-tier code stays in
+    /// memory; calls and entries from then on take the new code, as
+    /// after a compilation without assumptions.
+    pub(super) fn second_tier(&self, index: usize) {
+        if !self.units[index].second.swap(true, Ordering::Relaxed) {
+            self.request(index, Why::Second);
+        }
     }
 
     /// Compile unit `index` (again, without assumptions: `generic`) and its
     /// direct entries worth compiling, here: on the compiler thread
     /// (`queue`) or, with `--jit-sync` and `--jit-threshold 0`, on the
     /// thread that asks.
-    pub(super) fn compile_unit(&self, index: usize, generic: bool) {
+    pub(super) fn compile_unit(&self, index: usize, cause: Why) {
         let u = &self.units[index];
         // T3: compile under the lock, after a second look.
         let mut guard = self.mem.lock().unwrap_or_else(|e| e.into_inner());
-        if generic {
-            if u.generic.swap(true, Ordering::Relaxed) {
-                return;
+        match cause {
+            Why::Generic => {
+                if u.generic.swap(true, Ordering::Relaxed) {
+                    return;
+                }
             }
-        } else if u.code.load(Ordering::Acquire) != 0 || u.failed.load(Ordering::Relaxed) {
-            return;
+            Why::Hot => {
+                if u.code.load(Ordering::Acquire) != 0 || u.failed.load(Ordering::Relaxed) {
+                    return;
+                }
+            }
+            Why::Second => {
+                if u.failed.load(Ordering::Relaxed) {
+                    return;
+                }
+            }
         }
+        let tier = if self.tiers && !u.second.load(Ordering::Relaxed) {
+            Tier::First
+        } else {
+            Tier::Second
+        };
         let Some(mem) = guard.as_mut() else {
             self.give_up(u);
             return;
@@ -59,7 +97,7 @@ impl Jit {
         let callee = |target: u32| self.callee(target);
         let input = self.input(u, &callee);
         let result = self.generate(|| {
-            mem.compile(&name, self.dump.is_some(), |b, im| {
+            mem.compile(&name, tier, self.dump.is_some(), |b, im| {
                 lower::translate(b, im, &input)
             })
         });
@@ -67,6 +105,7 @@ impl Jit {
             Ok(c) => {
                 // T4: publish (pairs with T5's Acquire), then the flags.
                 u.code.store(c.code, Ordering::Release);
+                u.first_tier.store(tier == Tier::First, Ordering::Relaxed);
                 let p = &*self.program;
                 let l = &self.layout;
                 let starts = u.plan.entries.iter().map(|&a| l.dpc(Addr(a)));
@@ -75,7 +114,7 @@ impl Jit {
                 for dpc in starts.chain(resumes).chain(cont) {
                     self.compiled[dpc.ix()].store(true, Ordering::Release);
                 }
-                let label = if generic {
+                let label = if cause == Why::Generic {
                     format!("{name} again, without assumptions")
                 } else {
                     name.clone()
@@ -92,17 +131,25 @@ impl Jit {
                         stats.split.push((unit, part.unit_size, part.count));
                     }
                 }
-                stats
-                    .compiled
-                    .push((label, u.plan.size, c.bytes, t0.elapsed()));
+                let line = (label, u.plan.size, c.bytes, t0.elapsed());
+                if cause == Why::Second {
+                    stats.second.push(line);
+                } else {
+                    stats.compiled.push(line);
+                }
+                stats.tiers = self.tiers;
                 drop(stats);
-                if !generic {
+                if cause == Why::Hot {
                     self.want_direct(mem, index, &name, &input);
                 }
             }
-            Err(why) => {
+            // The first tier's code goes on serving.
+            Err(e) if cause == Why::Second => {
+                self.stats_mut().second_failed.push((name, e));
+            }
+            Err(e) => {
                 self.give_up(u);
-                self.stats_mut().fallbacks.push((name, why));
+                self.stats_mut().fallbacks.push((name, e));
             }
         }
     }

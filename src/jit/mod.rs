@@ -108,6 +108,16 @@ struct Unit {
     /// direct entries (counted the same way): what its direct entry would
     /// make direct.
     work: AtomicU32,
+    /// Its published code is the first tier's (`code::Tier`).
+    first_tier: AtomicBool,
+    /// Entries into its first-tier code (`Jit::entry`).
+    runs: AtomicU32,
+    /// `runs` at which it is compiled again by the second tier
+    /// (`tier::second_tier_at`).
+    second_at: u32,
+    /// The second tier was asked for (its compilations from then on,
+    /// also one without assumptions, are the second tier's).
+    second: AtomicBool,
 }
 
 /// A block start, as the engine looks it up by decoded address.
@@ -159,6 +169,8 @@ pub struct JitConfig {
 /// The JIT of one run.
 pub struct Jit {
     program: Arc<Program>,
+    /// Units are compiled by the first tier first (`code::Tier`).
+    tiers: bool,
     /// Where the program's instructions are in the decoded code (the
     /// interpreter's layout: its block starts are the JIT's entries).
     layout: Layout,
@@ -235,6 +247,12 @@ impl Jit {
             plan_of,
         } = regions::plans(p, MAX_UNIT_INSTRUCTIONS, MAX_UNIT_SLOTS);
         let factor = tier::factor();
+        // Two tiers (`code::Tier`) but when everything is compiled first.
+        let second_factor = if threshold == 0 {
+            0
+        } else {
+            tier::second_factor()
+        };
         let budget = |plan: &UnitPlan| {
             if cost_policy && !plan.tiny {
                 tier::budget(p, plan, factor)
@@ -246,6 +264,7 @@ impl Jit {
             .into_iter()
             .map(|plan| Unit {
                 budget: budget(&plan),
+                second_at: tier::second_tier_at(&plan, second_factor),
                 plan,
                 code: AtomicUsize::new(0),
                 failed: AtomicBool::new(false),
@@ -259,6 +278,9 @@ impl Jit {
                 queued: AtomicBool::new(false),
                 calls: AtomicU32::new(0),
                 work: AtomicU32::new(0),
+                first_tier: AtomicBool::new(false),
+                runs: AtomicU32::new(0),
+                second: AtomicBool::new(false),
             })
             .collect();
         for instr in &p.code {
@@ -375,6 +397,7 @@ impl Jit {
             .map(|_| AtomicU64::new(u64::MAX))
             .collect();
         let jit = Jit {
+            tiers: second_factor != 0,
             program,
             layout,
             units,
@@ -508,9 +531,20 @@ impl Jit {
     #[inline]
     pub fn entry(&self, pc: Dpc) -> Option<(usize, u32)> {
         let b = (*self.blocks.get(pc.ix())?)?;
+        let u = &self.units[b.unit as usize];
         // T5: pairs with T4's Release.
-        let code = self.units[b.unit as usize].code.load(Ordering::Acquire);
-        (code != 0).then_some((code, b.index))
+        let code = u.code.load(Ordering::Acquire);
+        if code == 0 {
+            return None;
+        }
+        // First-tier code that keeps being entered is compiled again by
+        // the second tier (exactly one caller sees the count reach it).
+        if u.first_tier.load(Ordering::Relaxed)
+            && u.runs.fetch_add(1, Ordering::Relaxed) + 1 == u.second_at
+        {
+            self.second_tier(b.unit as usize);
+        }
+        Some((code, b.index))
     }
 
     /// Decoded address → compiled code may start there: one load for the
@@ -564,7 +598,7 @@ impl Jit {
         }
         // Compiled here (`--jit-sync`), or queued: the process goes on
         // interpreting and enters the code at a header once it is there.
-        self.request(b.unit as usize, false);
+        self.request(b.unit as usize, compile::Why::Hot);
         u.code.load(Ordering::Acquire) != 0
     }
 

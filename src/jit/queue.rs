@@ -13,6 +13,7 @@
 //! it has finished) and ends by itself after that compile, writing
 //! nothing more.
 
+use super::compile::Why;
 use super::{Jit, JitStats};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -51,8 +52,9 @@ struct State {
 /// One unit to compile.
 struct Job {
     unit: usize,
-    /// Again, without assumptions across blocks (E3).
-    generic: bool,
+    /// Hot, again without assumptions across blocks (E3), or again by
+    /// the second tier.
+    why: Why,
     since: Instant,
 }
 
@@ -90,7 +92,7 @@ impl Queue {
 
     /// Queue a job (B2); never waits for a compile (the lock guards the
     /// queue only).
-    fn push(&self, unit: usize, generic: bool) {
+    fn push(&self, unit: usize, why: Why) {
         let mut s = self.lock();
         if s.stop {
             s.stats.left += 1;
@@ -98,7 +100,7 @@ impl Queue {
         }
         s.jobs.push_back(Job {
             unit,
-            generic,
+            why,
             since: Instant::now(),
         });
         drop(s);
@@ -206,7 +208,7 @@ impl Jit {
             // `generate` catches Cranelift's panics; this catches any other
             // (a bug), so the thread goes on and the run ends normally.
             let compiled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                self.compile_unit(job.unit, job.generic)
+                self.compile_unit(job.unit, job.why)
             }));
             if let Err(p) = compiled {
                 let u = &self.units[job.unit];
@@ -223,16 +225,17 @@ impl Jit {
     /// queue it when a compiler thread serves the queue, else compile it
     /// here. A unit is queued once (`Unit::queued`, B2); a recompilation
     /// is requested once already (E3).
-    pub(super) fn request(&self, index: usize, generic: bool) {
+    pub(super) fn request(&self, index: usize, why: Why) {
         if !self.queue.serving() {
-            self.compile_unit(index, generic);
+            self.compile_unit(index, why);
             return;
         }
         let u = &self.units[index];
-        if !generic && (u.queued.load(Ordering::Relaxed) || u.queued.swap(true, Ordering::Relaxed))
+        if why == Why::Hot
+            && (u.queued.load(Ordering::Relaxed) || u.queued.swap(true, Ordering::Relaxed))
         {
             return;
         }
-        self.queue.push(index, generic);
+        self.queue.push(index, why);
     }
 }

@@ -7,6 +7,15 @@ use std::time::Duration;
 pub struct JitStats {
     /// Compiled units: name, instructions, machine-code bytes, time.
     pub compiled: Vec<(String, usize, usize, Duration)>,
+    /// Units compiled first by the first tier (`code::Tier`): those in
+    /// `compiled` and not in `second` run first-tier code.
+    pub tiers: bool,
+    /// Units compiled again by the second tier (their first-tier code
+    /// kept running): name, instructions, machine-code bytes, time.
+    pub second: Vec<(String, usize, usize, Duration)>,
+    /// Units the second tier could not compile (their first-tier code
+    /// goes on serving): name and why.
+    pub second_failed: Vec<(String, String)>,
     /// Units that stay interpreted: name and why.
     pub fallbacks: Vec<(String, String)>,
     /// Units too big to compile as one function, split into parts
@@ -72,6 +81,25 @@ impl JitStats {
             s.push_str(&format!(
                 "jit:   compiled {name}: {n} instructions, {bytes} bytes, {:.3} ms\n",
                 t.as_secs_f64() * 1e3
+            ));
+        }
+        if self.tiers {
+            let t: Duration = self.second.iter().map(|c| c.3).sum();
+            s.push_str(&format!(
+                "jit: two tiers (first: single-pass register allocator, no optimisation; direct entries and units that stay hot: optimising): second tier {}, compile time {:.3} ms\n",
+                self.second.len(),
+                t.as_secs_f64() * 1e3
+            ));
+        }
+        for (name, n, bytes, t) in &self.second {
+            s.push_str(&format!(
+                "jit:   second tier {name}: {n} instructions, {bytes} bytes, {:.3} ms\n",
+                t.as_secs_f64() * 1e3
+            ));
+        }
+        for (name, why) in &self.second_failed {
+            s.push_str(&format!(
+                "jit:   second tier failed for {name} (its first-tier code serves): {why}\n"
             ));
         }
         for (name, n, parts) in &self.split {

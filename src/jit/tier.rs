@@ -49,6 +49,40 @@ const CALL_WORK: usize = 24;
 /// own headers.
 const MAX_CALL_WEIGHT: usize = 64;
 
+/// Two tiers (docs/JIT.md, "Two tiers"), an experiment: off unless the
+/// environment variable [`SECOND_VAR`] is set to the number of entries
+/// into a unit's first-tier code, per instruction of the unit, after
+/// which the second tier compiles it again. The engine enters a unit's
+/// code at every slice that starts in it and at every call from
+/// interpreted code, so a loop that keeps running in it is counted once
+/// per slice. Off because measured it made more programs slower than
+/// faster: the first tier saves about 45 % of a compile, not enough to
+/// pay for its slower code and for compiling twice
+/// (docs/PERFORMANCE.md, "Cranelift 0.132 and a first tier").
+const SECOND_FACTOR: u32 = 0;
+
+/// Fewest entries before the second tier (for units of a few
+/// instructions).
+const SECOND_MIN: u32 = 256;
+
+/// Environment variable that sets [`SECOND_FACTOR`] (0: one tier, every
+/// unit compiled by the optimising code generator).
+pub const SECOND_VAR: &str = "TTVM_JIT_SECOND_TIER";
+
+/// [`SECOND_FACTOR`], or the value of [`SECOND_VAR`].
+pub(super) fn second_factor() -> u32 {
+    std::env::var(SECOND_VAR)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(SECOND_FACTOR)
+}
+
+/// Entries into `plan`'s first-tier code at which it is compiled again.
+pub(super) fn second_tier_at(plan: &UnitPlan, factor: u32) -> u32 {
+    (plan.size as u64 * u64::from(factor)).clamp(u64::from(SECOND_MIN), u64::from(u32::MAX / 2))
+        as u32
+}
+
 /// [`FACTOR`], or the value of [`FACTOR_VAR`].
 pub(super) fn factor() -> u64 {
     std::env::var(FACTOR_VAR)

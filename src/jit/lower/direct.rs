@@ -47,7 +47,7 @@ use super::env::{FrameEnv, Helper};
 use super::{Input, Item, Lower, Unsupported, BOOL, FLOAT, INT, NULL};
 use crate::bytecode::{Callee as CallInstr, Instr};
 use crate::exec::native::status;
-use crate::jit::code::Imports;
+use crate::jit::code::{DeclareAs, Imports};
 use crate::jit::direct::DirectPlan;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I16, I32, I64, I8};
@@ -377,21 +377,21 @@ impl<'p> Lower<'_, '_, '_, Direct<'p>> {
         let blocks = plan.blocks.clone();
         let depth_vars = plan.max_depth();
         for v in [self.v_budget, self.v_len, self.v_lim, self.v_lp] {
-            self.b.declare_var(v, I64);
+            self.b.declare_as(v, I64);
         }
         for s in 0..self.v_tag.len() {
-            self.b.declare_var(self.v_tag[s], I8);
-            self.b.declare_var(self.v_pay[s], I64);
+            self.b.declare_as(self.v_tag[s], I8);
+            self.b.declare_as(self.v_pay[s], I64);
         }
         for i in 0..depth_vars {
             let (t, p) = self.stack_var(i);
-            self.b.declare_var(t, I8);
-            self.b.declare_var(p, I64);
+            self.b.declare_as(t, I8);
+            self.b.declare_as(p, I64);
         }
         let resumable = !self.mode.resumes.is_empty();
         if resumable {
             let v = Variable::from_u32(4 + 2 * (self.v_tag.len() + depth_vars) as u32);
-            self.b.declare_var(v, I64);
+            self.b.declare_as(v, I64);
             self.mode.v_pos = Some(v);
         }
         let values = self.v_tag.len() + self.plan().need;

@@ -13,6 +13,7 @@ use super::{
 };
 use crate::bytecode::{Callee as CallInstr, Instr};
 use crate::exec::native::status;
+use crate::jit::code::DeclareAs;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I32, I64, I8};
 use cranelift_codegen::ir::{self, InstBuilder};
@@ -346,11 +347,11 @@ impl Lower<'_, '_, '_, Ordinary> {
         }
         // Declare the variables.
         for v in [self.v_budget, self.v_len, self.v_lim, self.v_lp] {
-            self.b.declare_var(v, I64);
+            self.b.declare_as(v, I64);
         }
         for s in 0..self.v_tag.len() {
-            self.b.declare_var(self.v_tag[s], I8);
-            self.b.declare_var(self.v_pay[s], I64);
+            self.b.declare_as(self.v_tag[s], I8);
+            self.b.declare_as(self.v_pay[s], I64);
         }
         let entry = self.b.create_block();
         self.b.append_block_params_for_function_params(entry);
