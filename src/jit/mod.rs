@@ -104,10 +104,13 @@ struct Unit {
     /// while it had no direct entry (counted by that code, a hint: plain
     /// loads and stores; `Jit::hot_call`).
     calls: AtomicU32,
-    /// Calls its own ordinary code made to functions that can have
-    /// direct entries (counted the same way): what its direct entry would
-    /// make direct.
+    /// Calls its own ordinary code made through memory frames to
+    /// functions that can have direct entries (counted the same way):
+    /// what its direct entry would make direct.
     work: AtomicU32,
+    /// Bytes of its compiled ordinary code, 0 until compiled (what its
+    /// direct entry costs to compile, roughly: `DirectPlan::hot`).
+    bytes: AtomicU32,
 }
 
 /// A block start, as the engine looks it up by decoded address.
@@ -182,6 +185,9 @@ pub struct Jit {
     /// calls compiled first; otherwise direct entries on heat,
     /// `direct::DirectPlan::heat`).
     threshold: u32,
+    /// `threshold` scaled by [`direct::HEAT_VAR`] (percent), for the bar
+    /// of direct entries on heat only (`direct::DirectPlan::hot`).
+    heat_threshold: u32,
     max_stack: usize,
     max_call_depth: usize,
     max_frame_slots: usize,
@@ -259,6 +265,7 @@ impl Jit {
                 queued: AtomicBool::new(false),
                 calls: AtomicU32::new(0),
                 work: AtomicU32::new(0),
+                bytes: AtomicU32::new(0),
             })
             .collect();
         for instr in &p.code {
@@ -385,6 +392,7 @@ impl Jit {
             mem: Mutex::new(mem),
             cost_policy,
             threshold,
+            heat_threshold: direct::heat_threshold(threshold),
             max_stack,
             max_call_depth,
             max_frame_slots,
