@@ -106,6 +106,10 @@ impl Jit {
                 // T4: publish (pairs with T5's Acquire), then the flags.
                 u.code.store(c.code, Ordering::Release);
                 u.first_tier.store(tier == Tier::First, Ordering::Relaxed);
+                if !matches!(cause, Why::Generic) {
+                    u.bytes
+                        .store(c.bytes.min(u32::MAX as usize) as u32, Ordering::Relaxed);
+                }
                 let p = &*self.program;
                 let l = &self.layout;
                 let starts = u.plan.entries.iter().map(|&a| l.dpc(Addr(a)));
@@ -288,7 +292,10 @@ impl Jit {
         };
         let calls = u.calls.load(Ordering::Relaxed);
         let work = u.work.load(Ordering::Relaxed);
-        if u.direct_tried.load(Ordering::Relaxed) || !plan.hot(calls, work, self.threshold) {
+        let bytes = u.bytes.load(Ordering::Relaxed);
+        if u.direct_tried.load(Ordering::Relaxed)
+            || !plan.hot(calls, work, bytes, self.heat_threshold)
+        {
             return;
         }
         u.wanted.store(true, Ordering::Relaxed);

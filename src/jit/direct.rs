@@ -130,27 +130,56 @@ pub(crate) struct DirectPlan {
     /// How many of `params` come from the operand stack (the rest, of a
     /// closure's entry, are its captured variables).
     pub stack_args: usize,
-    /// Instructions of its code (what compiling it costs, roughly).
-    pub instructions: usize,
 }
 
-/// Direct entries on heat (docs/JIT.md, "Direct entries on heat"): at
-/// the default `--jit-threshold` (1,000), a function's direct entry is
-/// compiled once the calls ordinary compiled code made to it through
-/// memory frames and the calls its own ordinary code made to functions
-/// that can have direct entries add up to `HOT_CALLS` and
-/// `HOT_CALLS_PER_INSTRUCTION` per instruction of its code: compiling an
-/// entry costs 300,000–650,000 machine instructions per instruction of
-/// its code (its inline returns and unchecked copy included), a call
-/// into it or out of it saves a frame in memory (~150). A function
-/// entered a few times that loops and calls a lot earns its entry too:
-/// its frames resume in it when preempted at a loop header ("Resuming").
-const HOT_CALLS: u64 = 2000;
-const HOT_CALLS_PER_INSTRUCTION: u64 = 2000;
+/// Direct entries on heat (docs/JIT.md, "Direct entries on heat"): a
+/// function's direct entry is compiled once what it would have saved so
+/// far reaches what it costs to compile (the ski-rental rule), both
+/// measured with cachegrind (docs/PERFORMANCE.md, "Direct entries: the
+/// bar by compiled size"):
+/// - compiling an entry costs 1,900–5,300 machine instructions per byte
+///   of its function's compiled ordinary code (about 2,000–2,400 per byte
+///   of the entry itself, which is 0.8–2.4 times as large), known when the
+///   question is asked: the entry is compiled only after its unit;
+/// - a call out of its code into a function's direct entry saves about
+///   120 (floodfill's `bfs`: its loop runs a third fewer instructions in
+///   its entry), a call into it, or out of it, through a memory frame
+///   about [`FRAME_CALL_WEIGHT`] times that (fib: ~470).
+///
+/// So, counting calls in units of the first, the entry is compiled once
+/// [`FRAME_CALL_WEIGHT`] × the calls into it through memory frames plus
+/// the weighted calls out of its ordinary code reach
+/// [`HOT_CALLS_PER_BYTE`] per byte of its compiled ordinary code (scaled
+/// with `--jit-threshold`: at 2, a few calls, so the golden `jit-mixed`
+/// mode compiles entries almost at once).
+const HOT_CALLS_PER_BYTE: u64 = 17;
+/// What a call through a memory frame (into the function, or out of it
+/// to a function that can have a direct entry) counts, against 1 for a
+/// call out of it into a compiled direct entry.
+pub(crate) const FRAME_CALL_WEIGHT: u32 = 4;
 /// Calls into a function, and calls out of one, between two questions
 /// to `Jit::hot_call` (scaled as the counts are).
 const ASK_CALLS: u64 = 16;
 const ASK_WORK: u64 = 256;
+
+/// Environment variable: the bar of direct entries on heat in percent of
+/// [`HOT_CALLS_PER_BYTE`] (an experiment knob, like
+/// `TTVM_JIT_TIER_FACTOR`; docs/PERFORMANCE.md, "Direct entries: the bar
+/// by compiled size").
+pub const HEAT_VAR: &str = "TTVM_JIT_DIRECT_HEAT";
+
+/// `threshold` scaled by [`HEAT_VAR`] percent (at least 1 unless 0): what
+/// `DirectPlan::hot` scales its bar with.
+pub(crate) fn heat_threshold(threshold: u32) -> u32 {
+    let pct: u64 = std::env::var(HEAT_VAR)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
+    if threshold == 0 {
+        return 0;
+    }
+    (threshold as u64 * pct / 100).clamp(1, u32::MAX as u64) as u32
+}
 
 /// `n` scaled by `threshold` against its default of 1,000, at least 1.
 fn scaled(n: u64, threshold: u32) -> u64 {
@@ -170,16 +199,22 @@ pub(crate) fn calls_mask(threshold: u32) -> u32 {
 /// The mask of a function's count of the calls its ordinary code makes
 /// at whose zeros that code asks `Jit::hot_call` about the function.
 pub(crate) fn work_mask(threshold: u32) -> u32 {
-    mask(ASK_WORK, threshold)
+    mask(ASK_WORK, threshold).max(2 * FRAME_CALL_WEIGHT.next_power_of_two() - 1)
 }
 
 impl DirectPlan {
     /// Whether its direct entry is worth compiling after `calls` calls
-    /// into it through memory frames and `work` calls out of its ordinary
-    /// code, at `--jit-threshold` `threshold` (see `HOT_CALLS`).
-    pub fn hot(&self, calls: u32, work: u32, threshold: u32) -> bool {
-        let need = HOT_CALLS + HOT_CALLS_PER_INSTRUCTION * self.instructions as u64;
-        calls as u64 + work as u64 >= scaled(need, threshold)
+    /// into it through memory frames and `work` weighted calls out of its
+    /// ordinary code, whose compiled size is `bytes` (0: not compiled),
+    /// at `--jit-threshold` `threshold` (see `HOT_CALLS_PER_BYTE`).
+    pub fn hot(&self, calls: u32, work: u32, bytes: u32, threshold: u32) -> bool {
+        if bytes == 0 {
+            // Its unit is not compiled yet: asked again when it is.
+            return false;
+        }
+        let need = HOT_CALLS_PER_BYTE * bytes as u64;
+        let have = FRAME_CALL_WEIGHT as u64 * calls as u64 + work as u64;
+        have >= scaled(need, threshold)
     }
 
     /// The most values on the operand stack at any block start.
@@ -520,7 +555,6 @@ pub(crate) fn plan(p: &Program, target: u32, params: &[u32]) -> Result<DirectPla
         preds,
         arity,
         stack_args: params.len(),
-        instructions: count,
     })
 }
 

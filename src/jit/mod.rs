@@ -104,9 +104,9 @@ struct Unit {
     /// while it had no direct entry (counted by that code, a hint: plain
     /// loads and stores; `Jit::hot_call`).
     calls: AtomicU32,
-    /// Calls its own ordinary code made to functions that can have
-    /// direct entries (counted the same way): what its direct entry would
-    /// make direct.
+    /// Calls its own ordinary code made through memory frames to
+    /// functions that can have direct entries (counted the same way):
+    /// what its direct entry would make direct.
     work: AtomicU32,
     /// Its published code is the first tier's (`code::Tier`).
     first_tier: AtomicBool,
@@ -118,6 +118,9 @@ struct Unit {
     /// The second tier was asked for (its compilations from then on,
     /// also one without assumptions, are the second tier's).
     second: AtomicBool,
+    /// Bytes of its compiled ordinary code, 0 until compiled (what its
+    /// direct entry costs to compile, roughly: `DirectPlan::hot`).
+    bytes: AtomicU32,
 }
 
 /// A block start, as the engine looks it up by decoded address.
@@ -194,6 +197,9 @@ pub struct Jit {
     /// calls compiled first; otherwise direct entries on heat,
     /// `direct::DirectPlan::heat`).
     threshold: u32,
+    /// `threshold` scaled by [`direct::HEAT_VAR`] (percent), for the bar
+    /// of direct entries on heat only (`direct::DirectPlan::hot`).
+    heat_threshold: u32,
     max_stack: usize,
     max_call_depth: usize,
     max_frame_slots: usize,
@@ -281,6 +287,7 @@ impl Jit {
                 first_tier: AtomicBool::new(false),
                 runs: AtomicU32::new(0),
                 second: AtomicBool::new(false),
+                bytes: AtomicU32::new(0),
             })
             .collect();
         for instr in &p.code {
@@ -408,6 +415,7 @@ impl Jit {
             mem: Mutex::new(mem),
             cost_policy,
             threshold,
+            heat_threshold: direct::heat_threshold(threshold),
             max_stack,
             max_call_depth,
             max_frame_slots,

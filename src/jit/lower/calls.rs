@@ -6,6 +6,7 @@ use super::{Borrowed, Callee, FrameEnv, Item, Lower, Ordinary, VALUE_BYTES};
 use crate::bytecode::{Instr, OptField};
 use crate::exec::frame_layout as fl;
 use crate::exec::native::{off, status, MAX_NATIVE_DEPTH};
+use crate::jit::direct::FRAME_CALL_WEIGHT;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I32, I64, I8};
 use cranelift_codegen::ir::{self, BlockArg, InstBuilder};
@@ -245,17 +246,28 @@ impl Lower<'_, '_, '_, Ordinary> {
         // read like the code cell below: T5).
         if let Some((cell, plan)) = &callee.direct {
             if plan.params[..] == binds[..] {
-                if let Some((cell, own, mask)) = self.input.work {
-                    self.count_and_ask(cell, own, mask);
-                }
                 let a = self.b.ins().iconst(I64, *cell as i64);
                 let f = self.b.ins().load(I64, self.mf, a, 0);
                 let direct = self.b.create_block();
                 let inline = self.b.create_block();
                 self.b.ins().brif(f, direct, &[], inline, &[]);
                 self.b.switch_to_block(direct);
+                // A call out of this function counts toward its own direct
+                // entry: one through a memory frame weighs more than one
+                // into a direct entry (what its entry would save on each,
+                // `direct::FRAME_CALL_WEIGHT`; docs/JIT.md, "Direct entries
+                // on heat").
+                // A call of the function itself counts once, as a call
+                // into it (its entry saves the one frame).
+                let work = self.input.work.filter(|w| w.1 != target);
+                if let Some((cell, own, mask)) = work {
+                    self.count_and_ask(cell, own, mask, 1);
+                }
                 self.enter_direct(at, f, frames, llen, &args, inline);
                 self.b.switch_to_block(inline);
+                if let Some((cell, own, mask)) = work {
+                    self.count_and_ask(cell, own, mask, FRAME_CALL_WEIGHT);
+                }
                 self.count_call(target, &callee);
             }
         }
@@ -334,18 +346,23 @@ impl Lower<'_, '_, '_, Ordinary> {
         self.after_native_call(at, r, frames);
     }
 
-    /// Add one to the count at `cell` (a plain load and store: a hint,
-    /// like the field caches), and at the zeros of its `mask` ask the
+    /// Add `add` to the count at `cell` (a plain load and store: a hint,
+    /// like the field caches), and where it passes a zero of its `mask` ask the
     /// `hot_call` helper whether the direct entry of the function at
     /// `target` is worth compiling now (it compiles it then; calls find
     /// it in its cell from there on).
-    fn count_and_ask(&mut self, cell: usize, target: u32, mask: u32) {
+    fn count_and_ask(&mut self, cell: usize, target: u32, mask: u32, add: u32) {
         let a = self.b.ins().iconst(I64, cell as i64);
         let n = self.b.ins().load(I32, self.mf, a, 0);
-        let n = self.b.ins().iadd_imm(n, 1);
+        let n = self.b.ins().iadd_imm(n, add as i64);
         self.b.ins().store(self.mf, n, a, 0);
+        // The count passed a multiple of `mask + 1` (`add` is at most
+        // that: `direct::work_mask`).
         let low = self.b.ins().band_imm(n, mask as i64);
-        let ask = self.b.ins().icmp_imm(IntCC::Equal, low, 0);
+        let ask = self
+            .b
+            .ins()
+            .icmp_imm(IntCC::UnsignedLessThan, low, add as i64);
         let compile = self.b.create_block();
         self.b.set_cold_block(compile);
         let on = self.b.create_block();
@@ -362,7 +379,7 @@ impl Lower<'_, '_, '_, Ordinary> {
     /// direct entry: counted in the callee's unit (`Callee::hot_mask`).
     fn count_call(&mut self, target: u32, callee: &Callee) {
         if let Some(mask) = callee.hot_mask {
-            self.count_and_ask(callee.calls_cell, target, mask);
+            self.count_and_ask(callee.calls_cell, target, mask, 1);
         }
     }
 
