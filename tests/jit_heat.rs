@@ -11,12 +11,8 @@ use common::Ttvm;
 
 /// `--jit --jit-sync --stats` on `src`: stdout and stderr.
 fn run(name: &str, src: &str) -> (String, String) {
-    let dir = common::scratch(&format!("jit-heat-{name}"));
-    std::fs::write(dir.join("p.ttvm"), src).expect("writes");
-    let out = Ttvm::new()
-        .args(["--jit", "--jit-sync", "--stats", "--no-smp", "p.ttvm"])
-        .cwd(&dir)
-        .run();
+    let name = format!("jit-heat-{name}");
+    let out = common::run_source(&name, src, &["--jit", "--jit-sync", "--stats", "--no-smp"]);
     assert!(out.status == Some(0), "{}", out.stderr);
     (out.stdout, out.stderr)
 }

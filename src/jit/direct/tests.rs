@@ -159,7 +159,6 @@ fn walked_plan(p: &Program, target: u32, params: &[u32]) -> Result<DirectPlan, S
         preds,
         arity: HashMap::new(),
         stack_args: params.len(),
-        instructions: count,
     })
 }
 
