@@ -155,3 +155,27 @@ RET
     assert!(err.contains("jit:   direct entry for step"), "{err}");
     assert!(err.contains("jit:   direct entry for walk"), "{err}");
 }
+
+/// The JIT's tuning variables take whole numbers; anything else is
+/// reported on stderr, with the value used instead, and the run goes on.
+#[test]
+fn a_tuning_variable_that_is_not_a_number_is_reported() {
+    for var in [
+        "TTVM_JIT_DIRECT_HEAT",
+        "TTVM_JIT_SECOND_TIER",
+        "TTVM_JIT_TIER_FACTOR",
+    ] {
+        let out = Ttvm::new()
+            .args(["--jit", "examples/hello.ttvm"])
+            .cwd(env!("CARGO_MANIFEST_DIR"))
+            .env(var, "lots")
+            .run();
+        assert_eq!(out.status, Some(0), "{}", out.stderr);
+        assert_eq!(out.stdout, "Hello, world!\n");
+        assert!(
+            out.stderr.contains(&format!("ignoring {var}=lots: not a whole number")),
+            "{var}: {}",
+            out.stderr
+        );
+    }
+}

@@ -171,10 +171,7 @@ pub const HEAT_VAR: &str = "TTVM_JIT_DIRECT_HEAT";
 /// `threshold` scaled by [`HEAT_VAR`] percent (at least 1 unless 0): what
 /// `DirectPlan::hot` scales its bar with.
 pub(crate) fn heat_threshold(threshold: u32) -> u32 {
-    let pct: u64 = std::env::var(HEAT_VAR)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100);
+    let pct: u64 = super::tier::knob(HEAT_VAR, 100);
     if threshold == 0 {
         return 0;
     }

@@ -71,10 +71,7 @@ pub const SECOND_VAR: &str = "TTVM_JIT_SECOND_TIER";
 
 /// [`SECOND_FACTOR`], or the value of [`SECOND_VAR`].
 pub(super) fn second_factor() -> u32 {
-    std::env::var(SECOND_VAR)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(SECOND_FACTOR)
+    knob(SECOND_VAR, SECOND_FACTOR)
 }
 
 /// Entries into `plan`'s first-tier code at which it is compiled again.
@@ -85,10 +82,27 @@ pub(super) fn second_tier_at(plan: &UnitPlan, factor: u32) -> u32 {
 
 /// [`FACTOR`], or the value of [`FACTOR_VAR`].
 pub(super) fn factor() -> u64 {
-    std::env::var(FACTOR_VAR)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(FACTOR)
+    knob(FACTOR_VAR, FACTOR)
+}
+
+/// The value of the tuning variable `name` (the JIT's experiments:
+/// [`FACTOR_VAR`], [`SECOND_VAR`], `direct::HEAT_VAR`), or `default` when
+/// it is unset; a value that is not a whole number in range is reported on
+/// stderr (what was given, what is used instead) and `default` is used.
+pub(crate) fn knob<T: std::str::FromStr + std::fmt::Display + Copy>(name: &str, default: T) -> T {
+    let Some(v) = std::env::var_os(name) else {
+        return default;
+    };
+    match v.to_str().and_then(|s| s.trim().parse().ok()) {
+        Some(x) => x,
+        None => {
+            eprintln!(
+                "ttvm: ignoring {name}={}: not a whole number from 0 up (using {default})",
+                v.to_string_lossy()
+            );
+            default
+        }
+    }
 }
 
 /// The work interpreted in `plan` at which it is compiled.
