@@ -173,7 +173,8 @@ fn a_tuning_variable_that_is_not_a_number_is_reported() {
         assert_eq!(out.status, Some(0), "{}", out.stderr);
         assert_eq!(out.stdout, "Hello, world!\n");
         assert!(
-            out.stderr.contains(&format!("ignoring {var}=lots: not a whole number")),
+            out.stderr
+                .contains(&format!("ignoring {var}=lots: not a whole number")),
             "{var}: {}",
             out.stderr
         );
