@@ -25,7 +25,7 @@ fn run(path: &str, args: &[&str]) -> String {
 /// scheduler thread.
 #[test]
 fn value_calls_preempt_where_the_interpreter_does() {
-    let path = "tests/programs/jit/value_call_preempt.ttvm";
+    let path = "tests/jit_values/value_call_preempt.ttvm";
     let mut differ = Vec::new();
     for r in 5..=80 {
         let r = r.to_string();
