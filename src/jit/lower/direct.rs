@@ -671,7 +671,8 @@ impl<'p> Lower<'_, '_, '_, Direct<'p>> {
 
     /// The most `plan`'s blocks, and the callees' run inline `levels - 1`
     /// frames deep, can charge (each block once: no loops here, and a
-    /// callee that loops is left on its first block seen twice).
+    /// callee that loops is left on its first block seen twice); a
+    /// CALL_FUNCTION counts the most of any function value of its arity.
     fn charges(&self, plan: &DirectPlan, levels: u32) -> i64 {
         let p = self.input.program;
         let mut total: i64 = plan
@@ -685,10 +686,29 @@ impl<'p> Lower<'_, '_, '_, Direct<'p>> {
         for &b in &plan.blocks {
             let mut at = b as usize;
             loop {
-                if let crate::bytecode::Instr::Call(c) = &p.code[at] {
-                    if let Some(callee) = self.inline_plan(c.target) {
-                        total += self.charges(&callee, levels - 1);
+                match &p.code[at] {
+                    crate::bytecode::Instr::Call(c) => {
+                        if let Some(callee) = self.inline_plan(c.target) {
+                            total += self.charges(&callee, levels - 1);
+                        }
                     }
+                    // The returning path of a function value called here
+                    // is tried inline too (`direct_call_value`), without
+                    // checks in the unchecked copy: the most any function
+                    // value of the site's arity can charge.
+                    crate::bytecode::Instr::CallFunction(_) => {
+                        let k = plan.arity.get(&(at as u32)).copied();
+                        total += self
+                            .input
+                            .values
+                            .iter()
+                            .filter(|v| k.is_none_or(|k| v.arity == k))
+                            .filter_map(|v| self.inline_plan(v.target))
+                            .map(|callee| self.charges(&callee, levels - 1))
+                            .max()
+                            .unwrap_or(0);
+                    }
+                    _ => {}
                 }
                 at += 1;
                 if at >= p.code.len() || p.block_start[at] {
