@@ -169,13 +169,6 @@ fn direct_entries_holding_heap_values_leak_nothing() {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/programs/jit/returned_lists.ttvm"
     ));
-    // Callees given heap values, lowered inline with them borrowed
-    // (issue 15, item 4): the arguments dropped at the inline RET, a
-    // borrowed result counted, lists made of borrowed values.
-    leaks_nothing(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/programs/jit/borrowed_args.ttvm"
-    ));
 }
 
 fn leaks_nothing(path: &str) {

@@ -436,22 +436,12 @@ impl DeadList {
                 // Null, Bool, Int and Float own nothing: nothing to
                 // release (a leaf `[null, null]` of a tree costs two tag
                 // tests, not two values moved out and dropped).
-                if is_unboxed(&*v) {
-                    continue;
+                if !matches!(
+                    &*v,
+                    Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_)
+                ) {
+                    each(std::ptr::read(v));
                 }
-                // A list only this block holds (its count 1, seen after an
-                // acquire load, as `List::release_last`) that holds no heap
-                // value itself — a tree's leaf — goes straight back to the
-                // allocator: not linked, read and opened again by the
-                // `Releaser`.
-                if let Value::List(l) = &*v {
-                    let c = l.ptr;
-                    if c.as_ref().count.load(Ordering::Acquire) == 1 && all_unboxed(c) {
-                        List::free(c);
-                        continue;
-                    }
-                }
-                each(std::ptr::read(v));
             }
             List::free(ptr);
         }
@@ -596,21 +586,6 @@ impl List {
             ptr,
             next: std::marker::PhantomData,
         });
-    }
-}
-
-/// Whether every element of the live list block at `ptr` is a value
-/// without a heap part.
-///
-/// # Safety
-/// `ptr` is a live list block.
-#[inline(always)]
-unsafe fn all_unboxed(ptr: NonNull<Header>) -> bool {
-    // SAFETY: `len` initialised elements follow the header.
-    unsafe {
-        let h = ptr.as_ptr();
-        let elems = (h as *const u8).add(ELEMS) as *const Value;
-        (0..(*h).len).all(|i| is_unboxed(&*elems.add(i)))
     }
 }
 

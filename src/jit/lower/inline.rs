@@ -17,17 +17,9 @@
 //! (paths are lowered one at a time, so a block reached twice on one path
 //! is a loop: the real call), a RET jumps to the caller's join with the
 //! result, a CALL of a function with a direct entry is lowered inline in
-//! turn, and nothing is counted: a path makes no value of its own (it
-//! takes no list, object or string operation but LEN, an INDEX of a list
-//! at an Int within its length, and a MAKE_LIST returned at once), and
-//! the heap values on it are *borrowed* — the real call's arguments,
-//! which stay alive until the path ends, and elements read out of them —
-//! so leaving it for the real call drops nothing. At the RET that ends
-//! the path the arguments are dropped (the callee's frame would drop
-//! them), and a result that is a borrowed heap value gains its own
-//! reference first (issue 15, item 4: `check(tree)` of binary-trees
-//! checks a leaf without a call). Nested frames take unboxed arguments
-//! only.
+//! turn, and nothing is counted: a path holds unboxed values only (its
+//! arguments are tested, and it takes no list, object or string
+//! operation), so leaving it for the real call drops nothing.
 
 use super::direct::Direct;
 use super::env::{FrameEnv, Helper};
@@ -57,10 +49,6 @@ struct Path {
     budget: ir::Value,
     /// Blocks on this path so far (a loop goes to the call).
     seen: Vec<u32>,
-    /// The arguments of the real call that may be heap values: the path
-    /// borrows them (and whatever it reads out of them) and drops them at
-    /// the RET that ends it, as the callee's frame would.
-    held: Vec<Item>,
 }
 
 /// The frame environment of a callee lowered inline (one per frame).
@@ -190,29 +178,11 @@ impl FrameEnv for Inline<'_> {
         l.go_call();
     }
 
-    /// The one operand is the result (anything else: the call). At the
-    /// end of the path (the first callee's RET, or its tail callee's) a
-    /// result that may be a heap value — borrowed, like every heap value
-    /// on a path — gains the reference the caller owns, and the
-    /// arguments the path held are dropped, as the callee's frame would
-    /// drop them.
-    fn ret(l: &mut Lower<'_, '_, '_, Self>, at: u32, dpc: u32) {
+    /// The one operand is the result (anything else: the call).
+    fn ret(l: &mut Lower<'_, '_, '_, Self>, _at: u32, dpc: u32) {
         let [r] = l.operands_n::<1>(dpc);
         if !l.stack.is_empty() {
             return l.go_call();
-        }
-        if l.mode.level == 1 {
-            // A list made right before (`returned_list`) is the path's own
-            // reference already.
-            let made = at > 0 && returned_list(l.input.program, at - 1);
-            if !made {
-                let counted = l.im.clone;
-                l.refcount_counted(counted, r);
-            }
-            let drop = l.im.drop;
-            for it in std::mem::take(&mut l.mode.path.held) {
-                l.refcount_counted(drop, it);
-            }
         }
         let tag = l.tag_of(r);
         let (join, budget) = (l.mode.join, l.mode.path.budget);
@@ -235,12 +205,6 @@ impl FrameEnv for Inline<'_> {
             let p = l.input.program;
             if l.mode.level == 1 && l.stack.len() == c.0 as usize && returned_list(p, at) {
                 if let Some(shape) = super::data::value_shape(instr) {
-                    // The list's elements are its own references: a
-                    // borrowed heap value put in it gains one.
-                    let clone = l.im.clone;
-                    for it in l.stack.clone() {
-                        l.refcount_counted(clone, it);
-                    }
                     return l.value_op(at, instr, dpc, shape, None);
                 }
             }
@@ -268,22 +232,11 @@ impl FrameEnv for Inline<'_> {
     fn before_instr(l: &mut Lower<'_, '_, '_, Self>, at: u32) -> bool {
         l.mode.count += 1;
         let instr = &l.input.program.code[at as usize];
-        if l.mode.count > MAX_INLINE {
+        if l.mode.count > MAX_INLINE || crate::jit::direct::heap_inline(instr) {
             l.go_call();
             return false;
         }
-        match instr {
-            // A list's length; a list's element at an Int within its
-            // length (borrowed, as the list is: the path makes and drops
-            // no reference), anything else the real call.
-            Instr::Len(_) => true,
-            Instr::Index(_) if !l.index_ord_site(at) => l.index_guard(),
-            _ if crate::jit::direct::heap_inline(instr) => {
-                l.go_call();
-                false
-            }
-            _ => true,
-        }
+        true
     }
 }
 
@@ -309,11 +262,6 @@ impl Lower<'_, '_, '_, Direct<'_>> {
                 slots: Vec::new(),
                 budget: self.b.use_var(self.v_budget),
                 seen: Vec::new(),
-                held: args
-                    .iter()
-                    .copied()
-                    .filter(|a| a.known.is_none_or(super::is_heap))
-                    .collect(),
             },
             level: 1,
             call,
@@ -351,30 +299,22 @@ fn lower_inline<'p>(
 ) -> Inline<'p> {
     mode.path.slots = vec![None; plan.size as usize];
     let mut l = Lower::new(b, im, input, assume, plan.size as usize, mode);
-    // An argument of the first callee (or of its tail callee) that may be
-    // a heap value is borrowed: the real call's argument stays alive
-    // until the path ends (`Path::held`). A nested frame takes unboxed
-    // arguments only (tested; a heap value goes to the real call): a
-    // recursion over a structure would otherwise walk it inline two
-    // levels deep before a call that fails, on every call that does not
-    // return inline (measured: an expression tree's evaluation +15 %
-    // instructions), where the first level's test costs little.
-    if l.mode.level > 1 {
-        for &a in args {
-            match a.known {
-                Some(k) if !super::is_heap(k) => {}
-                Some(_) => {
-                    l.go_call();
-                    return l.mode;
-                }
-                None => {
-                    let boxed =
-                        l.b.ins()
-                            .icmp_imm(IntCC::UnsignedGreaterThan, a.tag, super::FLOAT as i64);
-                    let next = l.b.create_block();
-                    l.b.ins().brif(boxed, l.mode.call, &[], next, &[]);
-                    l.b.switch_to_block(next);
-                }
+    // Only unboxed values on a path: an argument that may be a heap value
+    // is tested, and the real call takes it (it owns the reference).
+    for &a in args {
+        match a.known {
+            Some(k) if !super::is_heap(k) => {}
+            Some(_) => {
+                l.go_call();
+                return l.mode;
+            }
+            None => {
+                let boxed =
+                    l.b.ins()
+                        .icmp_imm(IntCC::UnsignedGreaterThan, a.tag, super::FLOAT as i64);
+                let next = l.b.create_block();
+                l.b.ins().brif(boxed, l.mode.call, &[], next, &[]);
+                l.b.switch_to_block(next);
             }
         }
     }
@@ -391,45 +331,6 @@ fn lower_inline<'p>(
 impl Lower<'_, '_, '_, Inline<'_>> {
     fn go_call(&mut self) {
         self.b.ins().jump(self.mode.call, &[]);
-    }
-
-    /// Before an INDEX on a path: unless its operands are a list and an
-    /// Int within its length, the real call (so the INDEX's own lowering
-    /// takes its inline read, never the helper, whose result would be a
-    /// new reference the path does not count). `false` when it surely
-    /// goes to the call.
-    fn index_guard(&mut self) -> bool {
-        let n = self.stack.len();
-        if n < 2 {
-            self.go_call();
-            return false;
-        }
-        let (x, i) = (self.stack[n - 2], self.stack[n - 1]);
-        let kinds = [(x, super::LIST), (i, super::INT)];
-        if kinds
-            .iter()
-            .any(|&(it, k)| it.known.is_some_and(|t| t != k))
-            || self.b.func.dfg.value_type(i.pay) != I64
-        {
-            self.go_call();
-            return false;
-        }
-        let is_list = self.tag_is(x, super::LIST);
-        let is_int = self.tag_is(i, super::INT);
-        let both = self.b.ins().band(is_list, is_int);
-        let listed = self.b.create_block();
-        let inside = self.b.create_block();
-        self.b.ins().brif(both, listed, &[], self.mode.call, &[]);
-        self.b.switch_to_block(listed);
-        let len = self
-            .b
-            .ins()
-            .load(I64, self.mf, x.pay, ttvm_runtime::value::List::layout().len);
-        // Unsigned: a negative index is out of bounds too.
-        let ok = self.b.ins().icmp(IntCC::UnsignedLessThan, i.pay, len);
-        self.b.ins().brif(ok, inside, &[], self.mode.call, &[]);
-        self.b.switch_to_block(inside);
-        true
     }
 
     /// Lower block `start` of the frame on the current path, and the
@@ -513,13 +414,6 @@ impl Lower<'_, '_, '_, Inline<'_>> {
                 slots: Vec::new(),
                 budget: self.mode.path.budget,
                 seen: Vec::new(),
-                // A tail call's frame takes this one's place: what this
-                // frame holds is dropped at its RET.
-                held: if tail {
-                    self.mode.path.held.clone()
-                } else {
-                    Vec::new()
-                },
             },
             level,
             call: self.mode.call,
@@ -586,24 +480,14 @@ fn returns_within(
     plan_of: &dyn Fn(u32) -> Option<DirectPlan>,
     levels: u32,
 ) -> bool {
-    // Whether a path has read a list (LEN, INDEX) is carried along: such
-    // a path stops at a loop's header (a block with an edge into it from
-    // itself or a later block), since it would return inline only when
-    // the loop runs no time at all — a function that walks its list
-    // argument in a loop would otherwise try its path before every call.
-    let header = |b: u32| {
-        plan.preds
-            .get(&b)
-            .is_some_and(|ps| ps.iter().any(|&q| q >= b))
-    };
-    let mut work = vec![(plan.target, false)];
+    let mut work = vec![plan.target];
     let mut seen = Vec::new();
     let mut count = 0;
-    while let Some((start, mut read)) = work.pop() {
-        if seen.contains(&(start, read)) || (read && header(start)) {
+    while let Some(start) = work.pop() {
+        if seen.contains(&start) {
             continue;
         }
-        seen.push((start, read));
+        seen.push(start);
         let mut at = start as usize;
         loop {
             count += 1;
@@ -617,9 +501,6 @@ fn returns_within(
                 // `Inline::helper`); any other list, object or string
                 // operation sends the path to the call.
                 Instr::MakeList(_) if levels == MAX_NEST && returned_list(p, at as u32) => {}
-                // Read on the path (`Inline::before_instr`), in the first
-                // callee (nested frames hold no list).
-                Instr::Len(_) | Instr::Index(_) if levels == MAX_NEST => read = true,
                 _ if heap_op(instr) => break,
                 Instr::Call(c) if levels > 1 => {
                     let returns = plan_of(c.target)
@@ -632,9 +513,9 @@ fn returns_within(
                 _ => {}
             }
             if let Some(t) = instr.target() {
-                work.push((t, read));
+                work.push(t);
                 if instr.branch().is_some() {
-                    work.push((at as u32 + 1, read));
+                    work.push(at as u32 + 1);
                 }
                 break;
             }
@@ -643,7 +524,7 @@ fn returns_within(
                 break;
             }
             if p.block_start[at] {
-                work.push((at as u32, read));
+                work.push(at as u32);
                 break;
             }
         }
