@@ -162,6 +162,28 @@ pub enum Op {
         src: Src,
         concat: bool,
     },
+    /// `LOAD a; LOAD b; <cmp>; JZ|JNZ t`: a compare-and-branch of two
+    /// variables (`when` as for [`Op::LoadCmpIntJump`]), inline for two
+    /// Ints; anything else runs the first LOAD and goes on unfused.
+    CmpLocalsJump {
+        a: u32,
+        b: u32,
+        when: u8,
+        target: u32,
+    },
+    /// `LOAD l; LOAD i; LOAD v | PUSH_* c; SET_INDEX; STORE l`: element
+    /// `i` of the List in `l` set in the variable, in place when the
+    /// variable holds the list's only reference (else copied first, as
+    /// SET_INDEX does), with no push, pop or count of the list. `take`:
+    /// the `LOAD v` is `v`'s last use (a heap value moves out of `v`, as
+    /// `Op::Move`). Not an Int index in range, not a List, an unset
+    /// variable: the first LOAD runs and the rest goes on unfused.
+    SetIndexLocal {
+        slot: u32,
+        index: u32,
+        src: Src,
+        take: bool,
+    },
     // --- operands read in place from a variable ---
     // A LOAD (not a moving one) whose value the next op only reads: the
     // op reads it where the variable holds it, so a heap value's
@@ -432,6 +454,31 @@ impl Code {
         };
         let cmp = |ins: &Instr| ins.cmp().filter(|c| !c.1).map(|c| c.0);
         let branch = Instr::branch;
+        // A list element set from variables or a constant, in the
+        // variable (`Op::SetIndexLocal`).
+        if let Some([Instr::Load(l), Instr::Load(k), val, Instr::SetIndex(_), Instr::Store(y)]) =
+            window(5)
+        {
+            if l.slot == y.slot && k.slot != l.slot {
+                let src = match val {
+                    Instr::Load(v) if v.slot != l.slot => {
+                        Some((Src::Local(v.slot), p.moves_at(i as u32 + 2)))
+                    }
+                    Instr::Load(_) => None,
+                    other => other
+                        .constant()
+                        .map(|c| (Src::Const(self.constant(c)), false)),
+                };
+                if let Some((src, take)) = src {
+                    return Some(Op::SetIndexLocal {
+                        slot: l.slot,
+                        index: k.slot,
+                        src,
+                        take,
+                    });
+                }
+            }
+        }
         if let Some([Instr::Load(x), Instr::PushInt(k), op, Instr::Store(y)]) = window(4) {
             if let (Some(op), true) = (arith(op), x.slot == y.slot) {
                 let (op, k) = add_for_sub(op, *k);
@@ -447,6 +494,16 @@ impl Code {
                 return Some(Op::LoadCmpIntJump {
                     slot: x.slot,
                     k: *k,
+                    when: when(cmp, jump_if),
+                    target: self.target(t),
+                });
+            }
+        }
+        if let Some([Instr::Load(a), Instr::Load(b), c, br]) = window(4) {
+            if let (Some(cmp), Some((jump_if, t))) = (cmp(c), branch(br)) {
+                return Some(Op::CmpLocalsJump {
+                    a: a.slot,
+                    b: b.slot,
                     when: when(cmp, jump_if),
                     target: self.target(t),
                 });
@@ -583,7 +640,11 @@ pub fn jumps(when: u8, a: i64, b: i64) -> bool {
 /// How many program instructions a fused op covers (1 for plain ops).
 pub fn width(op: &Op) -> u32 {
     match op {
-        Op::UpdateLocalInt { .. } | Op::LoadCmpIntJump { .. } | Op::UpdateLocalInPlace { .. } => 4,
+        Op::UpdateLocalInt { .. }
+        | Op::LoadCmpIntJump { .. }
+        | Op::UpdateLocalInPlace { .. }
+        | Op::CmpLocalsJump { .. } => 4,
+        Op::SetIndexLocal { .. } => 5,
         Op::LoadArithInt { .. } | Op::CmpLocalJump { .. } => 3,
         Op::IndexLocal { .. } | Op::IndexLocalInt { .. } => 3,
         Op::CmpJump { .. }

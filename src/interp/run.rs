@@ -724,6 +724,27 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool>(
                 }
                 ip = ops.wrapping_add(entry.ix());
             }
+            Op::CmpLocalsJump { a, b, when, target } => {
+                let x = match slot!(a) {
+                    Some(Value::Int(x)) => *x,
+                    _ => load!(a),
+                };
+                let y = match slot!(b) {
+                    Some(Value::Int(y)) => *y,
+                    _ => load!(a),
+                };
+                ip = if decode::jumps(when, x, y) {
+                    ops.wrapping_add(target as usize)
+                } else {
+                    ip.wrapping_add(4)
+                };
+            }
+            Op::SetIndexLocal {
+                slot,
+                index,
+                src,
+                take,
+            } => set_index_local!(slot, index, src, take),
             // Second reads from the stack (`picks.rs`, `registers.rs`).
             Op::Pick(d) => pick!(d),
             Op::GetFieldPick { depth, k } => get_field_pick!(depth, k),

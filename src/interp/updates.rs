@@ -45,6 +45,58 @@ macro_rules! updates {
                 }
             }};
         }
+        // `Op::SetIndexLocal`: `l[i] = v` on the List in slot `slot`, in
+        // the variable (`make_mut` copies a shared list first, as
+        // SET_INDEX does); anything else runs the first LOAD and goes on
+        // unfused.
+        macro_rules! set_index_local {
+            ($d slot:expr, $d index:expr, $d src:expr, $d take:expr) => {{
+                let (slot, index, src, take) = ($d slot, $d index, $d src, $d take);
+                let k = match slot!(index) {
+                    Some(Value::Int(k)) => *k as u64,
+                    _ => load!(slot),
+                };
+                let v: *mut Value = match src {
+                    Src::Const(c) => (&$code.consts[c as usize] as *const Value).cast_mut(),
+                    Src::Local(s) => match slot!(s) {
+                        Some(v) => v,
+                        None => load!(slot),
+                    },
+                };
+                match slot!(slot) {
+                    Some(Value::List(l)) if k < l.len() as u64 => {
+                        // (The uniqueness test inline, as `set_index!`.)
+                        let items: *mut Value = match l.get_mut() {
+                            Some(items) => items.as_mut_ptr(),
+                            None => l.make_mut().as_mut_ptr(),
+                        };
+                        // SAFETY: `k` is in range of the (now unshared)
+                        // list's elements; `v` is another variable's slot
+                        // (`src != slot`, the decoder) or a constant,
+                        // never the element. The old element is read
+                        // out, the value copied in (or, `take`, moved: a
+                        // heap value leaves its variable; a constant is
+                        // never taken), the old one dropped once.
+                        unsafe {
+                            let e: *mut Value = items.add(k as usize);
+                            let old = take_old(e);
+                            if take {
+                                let heap = !owns_nothing(&*v);
+                                move_to(e, v);
+                                if heap {
+                                    put_none(v.cast());
+                                }
+                            } else {
+                                copy_to(e, v);
+                            }
+                            drop_old(old);
+                        }
+                        $ip = $ip.wrapping_add(5);
+                    }
+                    _ => load!(slot),
+                }
+            }};
+        }
         // `SET_FIELD name` (`k`, as `Op::SetField`), with the slot of the
         // `STORE` after it: `obj v -- obj'` on an object with room;
         // anything else (and every error) through the generic path.
