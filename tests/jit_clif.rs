@@ -89,6 +89,25 @@ fn clif_field_read() {
 }
 
 #[test]
+fn clif_field_read_guarded_float() {
+    // GET_FIELD at sites that have only read Floats (docs/JIT.md, "Kinds
+    // of field reads"): the cached read, then one comparison of the
+    // value's tag with Float's (a hole's fails it too) and no clone; the
+    // SUB of the two reads is one `fsub` with no kind tests, and the STORE
+    // writes Float's tag as a constant. A value of another kind (inline,
+    // or the `field` helper's, dropped) counts a miss in the site's cell
+    // (raising the JIT's flag at every 16th) and leaves at the GET_FIELD.
+    // Addresses shown as ADDR.
+    use ttvm_runtime::value::tag::FLOAT;
+    let src = "MAKE_OBJECT\nPUSH_FLOAT 1.5\nSET_FIELD x\nPUSH_FLOAT 0.25\nSET_FIELD y\nSTORE a\nLOAD a\nGET_FIELD x\nLOAD a\nGET_FIELD y\nSUB\nSTORE d\nLOAD d\nPRINT\nHALT\n";
+    let p = ttvm::load_source("snapshot.ttvm", src).expect("assembles");
+    let ir = ttvm::engine::clif_of_seen(Arc::new(p), 0, &[(7, FLOAT), (9, FLOAT)]).expect("lowers");
+    assert!(ir.contains("fsub"), "the Float SUB");
+    let addr = regex::Regex::new(r"0x[0-9a-f]{4}(_[0-9a-f]{4}){2,3}").unwrap();
+    insta::assert_snapshot!(addr.replace_all(&ir, "ADDR"));
+}
+
+#[test]
 fn clif_direct_entry() {
     // A recursive function's direct entry: arguments and result in
     // registers, the unchecked and checked copies of its blocks, the

@@ -373,6 +373,9 @@ impl HelperImpl for Impls {
         // SAFETY: called by compiled code with the engine's `JitEnv`.
         unsafe {
             in_context(env, |env, host, ctx| {
+                // A field read's kind guard may be what failed
+                // (`jit::kinds`): compiled code in a TRY does not leave.
+                host.jit.poll_field_guards();
                 let dpc = env.pc;
                 ctx.pc = dpc;
                 let at = host.layout.addr(dpc);
@@ -488,6 +491,12 @@ impl HelperImpl for Impls {
             };
             match r {
                 Ok(v) => {
+                    if op == crate::bytecode::Opcode::GetField as u32 {
+                        // The kinds the site gives (`jit::kinds`): the
+                        // cell is a `FieldCell`, its position first.
+                        let c = &*(cell as *const crate::jit::FieldCell);
+                        c.note(*(&v as *const Value as *const u8));
+                    }
                     std::ptr::write(out as *mut Value, v);
                     1
                 }

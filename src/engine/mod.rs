@@ -17,6 +17,21 @@ pub fn clif_of(program: std::sync::Arc<crate::Program>, at: u32) -> Result<Strin
     jit_of(program).ir_of(at)
 }
 
+/// [`clif_of`] after the field reads at the program addresses of `seen`
+/// have given values of those tags (`value::tag`): the code the JIT makes
+/// for them once they have (docs/JIT.md, "Kinds of field reads").
+pub fn clif_of_seen(
+    program: std::sync::Arc<crate::Program>,
+    at: u32,
+    seen: &[(u32, u8)],
+) -> Result<String, String> {
+    let jit = jit_of(program);
+    for &(site, tag) in seen {
+        jit.note_field_kind(site, tag);
+    }
+    jit.ir_of(at)
+}
+
 /// The Cranelift IR of the direct entry (docs/JIT.md, "Direct calls") of
 /// the function at program address `at`, without running anything.
 pub fn direct_clif_of(program: std::sync::Arc<crate::Program>, at: u32) -> Result<String, String> {

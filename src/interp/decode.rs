@@ -273,8 +273,12 @@ pub struct Code {
     pub consts: Vec<Value>,
     /// Field names of `GetField`/`SetField` ops.
     pub atoms: Vec<Atom>,
-    /// Their sites' caches (`FieldSite`), index for index.
-    pub sites: Vec<ttvm_runtime::value::FieldSite>,
+    /// Their sites' caches (`FieldSite`), index for index (shared with
+    /// the JIT, which reads the kinds they record: `Jit::set_field_sites`).
+    pub sites: std::sync::Arc<[ttvm_runtime::value::FieldSite]>,
+    /// The program address of each site's instruction, index for index
+    /// (an instruction read by a fused op and by its own op has two).
+    pub site_at: Vec<u32>,
 }
 
 impl Code {
@@ -293,7 +297,8 @@ impl Code {
             calls: Vec::new(),
             consts: Vec::new(),
             atoms: Vec::new(),
-            sites: Vec::new(),
+            sites: std::sync::Arc::from(Vec::new()),
+            site_at: Vec::new(),
         };
         let picks = if fuse {
             super::picks::picks(p)
@@ -319,6 +324,7 @@ impl Code {
             code.ops.push(op);
         }
         debug_assert_eq!(code.ops.len(), code.layout.len());
+        code.sites = code.atoms.iter().map(|_| Default::default()).collect();
         code
     }
 
@@ -326,10 +332,11 @@ impl Code {
         self.layout.dpc(Addr(t)).0
     }
 
-    /// A field site: its name and a fresh cache.
-    fn site(&mut self, name: &Atom) -> u32 {
+    /// A field site of the instruction at `at`: its name (its cache is
+    /// made with the others at the end of `Code::new`).
+    fn site(&mut self, name: &Atom, at: usize) -> u32 {
         self.atoms.push(name.clone());
-        self.sites.push(Default::default());
+        self.site_at.push(at as u32);
         (self.atoms.len() - 1) as u32
     }
 
@@ -390,12 +397,12 @@ impl Code {
             Instr::SetIndex(_) => Op::SetIndex(store_after(p, i as u32).unwrap_or(u32::MAX)),
             Instr::ToFloat(_) => Op::ToFloat,
             Instr::GetField(f) => match &f.0 {
-                Some(name) => Op::GetField(self.site(name)),
+                Some(name) => Op::GetField(self.site(name, i)),
                 None => Op::Generic,
             },
             Instr::SetField(f) => match &f.0 {
                 Some(name) => Op::SetField {
-                    k: self.site(name),
+                    k: self.site(name, i),
                     store: crate::exec::semantics::store_after(p, i as u32).unwrap_or(u32::MAX),
                 },
                 None => Op::Generic,
@@ -421,7 +428,7 @@ impl Code {
             (Some(Instr::GetField(f)), _) => match &f.0 {
                 Some(name) => Op::GetFieldPick {
                     depth: d,
-                    k: self.site(name),
+                    k: self.site(name, i + 1),
                 },
                 None => Op::Pick(d),
             },
@@ -590,7 +597,7 @@ impl Code {
             Some([Instr::Load(x), Instr::GetField(f)]) => {
                 f.0.as_ref().map(|name| Op::GetFieldLocal {
                     slot: x.slot,
-                    k: self.site(name),
+                    k: self.site(name, i + 1),
                 })
             }
             Some([Instr::Load(x), Instr::Len(_)]) => Some(Op::LenLocal(x.slot)),

@@ -14,6 +14,9 @@ pub(super) enum Why {
     Generic,
     /// Again, by the second tier: its first-tier code keeps running.
     Second,
+    /// Again (and its direct entry, if compiled), because a field read's
+    /// kind guard in it kept failing (`kinds`).
+    Kinds,
 }
 
 impl Jit {
@@ -59,6 +62,11 @@ impl Jit {
             }
             Why::Second => {
                 if u.failed.load(Ordering::Relaxed) {
+                    return;
+                }
+            }
+            Why::Kinds => {
+                if u.failed.load(Ordering::Relaxed) || u.code.load(Ordering::Acquire) == 0 {
                     return;
                 }
             }
@@ -118,10 +126,10 @@ impl Jit {
                 for dpc in starts.chain(resumes).chain(cont) {
                     self.compiled[dpc.ix()].store(true, Ordering::Release);
                 }
-                let label = if cause == Why::Generic {
-                    format!("{name} again, without assumptions")
-                } else {
-                    name.clone()
+                let label = match cause {
+                    Why::Generic => format!("{name} again, without assumptions"),
+                    Why::Kinds => format!("{name} again, without a field read's kind guard"),
+                    _ => name.clone(),
                 };
                 let mut stats = self.stats_mut();
                 if let Some(part) = u.plan.part {
@@ -145,6 +153,11 @@ impl Jit {
                 drop(stats);
                 if cause == Why::Hot {
                     self.want_direct(mem, index, &name, &input);
+                }
+                // Its direct entry holds the same guards: compiled again.
+                if cause == Why::Kinds && u.direct.load(Ordering::Acquire) != 0 {
+                    u.direct_tried.store(false, Ordering::Relaxed);
+                    self.try_direct(mem, index, Some((&name, &input)));
                 }
             }
             // The first tier's code goes on serving.

@@ -165,7 +165,13 @@ pub(super) struct Input<'a> {
     /// The cache cells of the field reads with a constant name (`data`),
     /// which live as long as the `Jit`: program address → index.
     pub field_sites: &'a HashMap<u32, usize>,
-    pub field_cells: &'a [std::sync::atomic::AtomicU64],
+    pub field_cells: &'a [crate::jit::FieldCell],
+    /// Per field site (index as `field_sites`'): the tag its GET_FIELD is
+    /// guarded for, or 0 (`jit::kinds`).
+    pub field_guards: Vec<u8>,
+    /// The JIT's flag a failing guard raises (`jit::kinds`): an
+    /// `AtomicU32` as long-lived as the `Jit`.
+    pub kinds_pending: usize,
     /// The function values the program makes (`jit::direct::value_targets`).
     pub values: &'a [crate::jit::direct::ValueTarget],
     /// The arity each CALL_FUNCTION is taken to pass, where one fits.
@@ -189,7 +195,13 @@ impl Input<'_> {
     /// The address of the cache cell of the field read at `at`.
     pub fn field_cell(&self, at: u32) -> Option<usize> {
         let k = *self.field_sites.get(&at)?;
-        Some(&self.field_cells[k] as *const std::sync::atomic::AtomicU64 as usize)
+        Some(&self.field_cells[k] as *const crate::jit::FieldCell as usize)
+    }
+
+    /// The tag the GET_FIELD at `at` is guarded for (`jit::kinds`).
+    pub fn field_guard(&self, at: u32) -> Option<u8> {
+        let k = *self.field_sites.get(&at)?;
+        Some(self.field_guards[k]).filter(|&t| t != 0)
     }
 
     /// Instruction `at`'s own op: `Layout::resume`.

@@ -24,6 +24,7 @@
 mod code;
 mod compile;
 mod direct;
+mod kinds;
 mod lower;
 mod queue;
 mod regions;
@@ -33,6 +34,7 @@ mod tier;
 
 pub(crate) use code::{enter, enter_resumed};
 pub(crate) use direct::{Desc, Place};
+pub(crate) use kinds::FieldCell;
 // The interpreter takes elements out of lists by the same analysis.
 pub(crate) use lower::takes::may_take;
 pub use queue::{Background, Compiler};
@@ -223,7 +225,13 @@ pub struct Jit {
     /// position of the field in the last object read there (a hint,
     /// checked by the code that reads it; `u64::MAX` at first).
     field_sites: HashMap<u32, usize>,
-    field_cells: Box<[AtomicU64]>,
+    field_cells: Box<[FieldCell]>,
+    /// The interpreter's field site caches, once given (`kinds`).
+    interp_sites: std::sync::OnceLock<kinds::InterpSites>,
+    /// Raised by compiled code when a field read's kind guard has failed
+    /// `kinds::MISS_PERIOD` times more (`kinds`): a box, so that its
+    /// address stays what the code was given.
+    kinds_pending: Box<AtomicU32>,
     /// The function values the program makes (`direct::value_targets`):
     /// what a CALL_FUNCTION's callee is compared with.
     values: Vec<direct::ValueTarget>,
@@ -400,9 +408,7 @@ impl Jit {
             .enumerate()
             .map(|(k, (at, _))| (at as u32, k))
             .collect();
-        let field_cells = (0..field_sites.len())
-            .map(|_| AtomicU64::new(u64::MAX))
-            .collect();
+        let field_cells = (0..field_sites.len()).map(|_| FieldCell::new()).collect();
         let jit = Jit {
             tiers: second_factor != 0,
             program,
@@ -430,6 +436,8 @@ impl Jit {
             queue: queue::Queue::default(),
             field_sites,
             field_cells,
+            interp_sites: std::sync::OnceLock::new(),
+            kinds_pending: Box::new(AtomicU32::new(0)),
             values,
             site_arity,
         };
@@ -538,6 +546,7 @@ impl Jit {
     /// (function, entry index).
     #[inline]
     pub fn entry(&self, pc: Dpc) -> Option<(usize, u32)> {
+        self.poll_field_guards();
         let b = (*self.blocks.get(pc.ix())?)?;
         let u = &self.units[b.unit as usize];
         // T5: pairs with T4's Release.
@@ -629,6 +638,8 @@ impl Jit {
             bounds: self.bounds,
             field_sites: &self.field_sites,
             field_cells: &self.field_cells,
+            field_guards: self.field_guards(),
+            kinds_pending: &*self.kinds_pending as *const AtomicU32 as usize,
             values: &self.values,
             site_arity: &self.site_arity,
             work: match &u.direct_plan {

@@ -329,33 +329,87 @@ impl Object {
 /// guard compares the entry's key with the name's own text.
 ///
 /// The interpreter keeps one per `GET_FIELD`/`SET_FIELD` site (its
-/// decoded code is shared by every scheduler: the position is an atomic,
+/// decoded code is shared by every scheduler: the word is an atomic,
 /// read and written relaxed — any position is a valid guess).
+///
+/// The same word records the kinds of the values a read there has given
+/// (issue 15, "Kinds of field reads"): bit `tag` of [`FieldSite::kinds`]
+/// for each value tag seen (Null for a missing field). The JIT reads it
+/// when it compiles the site: a site that has only given Floats (or only
+/// Ints) becomes a guarded load of a known kind. A hint as well: a bit
+/// lost to a race only makes the JIT speculate, and its guard checks.
 #[derive(Debug, Default)]
 pub struct FieldSite(std::sync::atomic::AtomicU32);
 
+/// Bits of a [`FieldSite`]'s word that hold the position (the rest, from
+/// bit `POS_BITS` up, one bit per value tag: tags are below 11).
+const POS_BITS: u32 = 21;
+const POS_MASK: u32 = (1 << POS_BITS) - 1;
+
+/// The tag byte of a value (`Value` is `repr(C, u8)`).
+#[inline]
+fn tag_of(v: &Value) -> u8 {
+    // SAFETY: a `repr(C, u8)` enum starts with its one-byte tag.
+    unsafe { *(v as *const Value as *const u8) }
+}
+
 impl FieldSite {
     #[inline]
+    fn word(&self) -> u32 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    #[inline]
     fn pos(&self) -> usize {
-        self.0.load(std::sync::atomic::Ordering::Relaxed) as usize
+        (self.word() & POS_MASK) as usize
     }
 
     #[inline]
     fn learn(&self, pos: usize) {
-        self.0
-            .store(pos as u32, std::sync::atomic::Ordering::Relaxed)
+        // A position beyond the mask is only a guess that misses.
+        let w = self.word();
+        self.0.store(
+            (w & !POS_MASK) | (pos.min(POS_MASK as usize) as u32),
+            std::sync::atomic::Ordering::Relaxed,
+        )
+    }
+
+    /// Record the kind bit `bit` (not in the word yet): the first read of
+    /// a kind at this site.
+    #[cold]
+    #[inline(never)]
+    fn note(&self, bit: u32) {
+        self.0.fetch_or(bit, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The kinds of the values reads at this site have given: bit `t` set
+    /// for each value tag `t` seen (`value::tag`; Null for a missing
+    /// field).
+    pub fn kinds(&self) -> u16 {
+        (self.word() >> POS_BITS) as u16
     }
 
     /// `o`'s field `name` (a program's atom), through the cache.
     #[inline]
     pub fn get<'a>(&self, o: &'a Object, name: &Atom) -> Option<&'a Value> {
         let key = name.as_str();
-        if let Some(v) = o.at_cached(self.pos(), key) {
+        let w = self.word();
+        if let Some(v) = o.at_cached((w & POS_MASK) as usize, key) {
+            let bit = 1u32 << (POS_BITS + tag_of(v) as u32);
+            if w & bit == 0 {
+                self.note(bit);
+            }
             return Some(v);
         }
-        let p = o.find(key)?;
-        self.learn(p);
-        o.entries[p].1.as_ref()
+        let v = o.find(key).and_then(|p| {
+            self.learn(p);
+            o.entries[p].1.as_ref()
+        });
+        let bit = 1u32 << (POS_BITS + v.map_or(super::tag::NULL, tag_of) as u32);
+        if w & bit == 0 {
+            self.note(bit);
+        }
+        v
     }
 
     /// Set `o`'s field `name` to `v`: in place through the cache when the

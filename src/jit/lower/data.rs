@@ -250,6 +250,13 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
 
     /// GET_FIELD and HAS_FIELD: with a constant name, the cached read
     /// (module comment); with the name on the stack, the generic helper.
+    ///
+    /// A GET_FIELD whose site has only given Floats (or only Ints) so far
+    /// (`jit::kinds`; ordinary code and direct entries) is a guarded
+    /// load of that kind: the value's tag is compared once, on the inline
+    /// path and after the helper, and the value is known to be of that
+    /// kind from then on; any other value leaves at the GET_FIELD (the
+    /// guard's failures counted in the site's cell).
     pub(super) fn read_field(&mut self, at: u32, dpc: u32, instr: &Instr) {
         let (name, get) = match instr {
             Instr::GetField(OptField(Some(n))) => (n, true),
@@ -260,6 +267,12 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         };
         let Some(cell) = self.input.field_cell(at) else {
             return E::helper(self, at, dpc, instr, Helper::Generic);
+        };
+        // (Not in inline returns: their code is in their callers'.)
+        let guard = if get && E::GUARDED_FIELD_STORE {
+            self.input.field_guard(at)
+        } else {
+            None
         };
         let [x] = self.operands_n::<1>(dpc);
         let lay = Object::layout();
@@ -273,6 +286,12 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         let same_key = self.b.create_block();
         let live = self.b.create_block();
         let fast = self.b.create_block();
+        // Where a value of another kind goes (a guarded read).
+        let miss = guard.map(|_| {
+            let m = self.b.create_block();
+            self.b.set_cold_block(m);
+            m
+        });
         let is_obj = self.tag_is(x, OBJECT);
         self.b.ins().brif(is_obj, in_bounds, &[], slow, &[]);
         self.b.switch_to_block(in_bounds);
@@ -280,21 +299,33 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         self.b.ins().brif(m, live, &[], slow, &[]);
         self.b.switch_to_block(live);
         let vt = self.b.ins().load(I8, self.mf, e, lay.value);
-        let hole = self
-            .b
-            .ins()
-            .icmp_imm(IntCC::Equal, vt, self.input.none_tag as i64);
-        self.b.ins().brif(hole, slow, &[], fast, &[]);
+        match (guard, miss) {
+            (Some(k), Some(miss)) => {
+                // One comparison: a hole's tag is not `k` either (it then
+                // goes to the miss and the interpreter reads Null).
+                let ok = self.b.ins().icmp_imm(IntCC::Equal, vt, k as i64);
+                self.b.ins().brif(ok, fast, &[], miss, &[]);
+            }
+            _ => {
+                let hole = self
+                    .b
+                    .ins()
+                    .icmp_imm(IntCC::Equal, vt, self.input.none_tag as i64);
+                self.b.ins().brif(hole, slow, &[], fast, &[]);
+            }
+        }
         self.b.switch_to_block(fast);
         if get {
             let vp = self.b.ins().load(I64, self.mf, e, lay.value + 8);
-            let v = Item {
-                tag: vt,
-                pay: vp,
-                known: None,
-                slot: None,
-            };
-            self.clone_item(v);
+            if guard.is_none() {
+                let v = Item {
+                    tag: vt,
+                    pay: vp,
+                    known: None,
+                    slot: None,
+                };
+                self.clone_item(v);
+            }
             self.b
                 .ins()
                 .jump(join, &[BlockArg::Value(vt), BlockArg::Value(vp)]);
@@ -307,23 +338,81 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         }
         self.b.switch_to_block(slow);
         let (t, p) = self.field_helper(instr.opcode(), x, name, cell, dpc);
-        self.b
-            .ins()
-            .jump(join, &[BlockArg::Value(t), BlockArg::Value(p)]);
+        match (guard, miss) {
+            (Some(k), Some(miss)) => {
+                // The helper's answer of another kind: dropped, and the
+                // interpreter reads the field again.
+                let ok = self.b.ins().icmp_imm(IntCC::Equal, t, k as i64);
+                let other = self.b.create_block();
+                self.b.set_cold_block(other);
+                self.b.ins().brif(
+                    ok,
+                    join,
+                    &[BlockArg::Value(t), BlockArg::Value(p)],
+                    other,
+                    &[],
+                );
+                self.b.switch_to_block(other);
+                self.drop_item(Item {
+                    tag: t,
+                    pay: p,
+                    known: None,
+                    slot: None,
+                });
+                self.b.ins().jump(miss, &[]);
+                self.b.switch_to_block(miss);
+                self.count_miss(cell);
+                let saved = self.stack.clone();
+                self.unpop(&[x]);
+                self.exit_continue(dpc);
+                self.stack = saved;
+            }
+            _ => {
+                self.b
+                    .ins()
+                    .jump(join, &[BlockArg::Value(t), BlockArg::Value(p)]);
+            }
+        }
         self.b.switch_to_block(join);
         let tag = self.b.block_params(join)[0];
         let pay = self.b.block_params(join)[1];
         self.drop_item(x);
-        if get {
-            self.stack.push(Item {
+        match guard {
+            Some(k) => {
+                let it = self.item(k, pay);
+                self.stack.push(it);
+            }
+            None if get => self.stack.push(Item {
                 tag,
                 pay,
                 known: None,
                 slot: None,
-            });
-        } else {
-            self.push_int(pay);
+            }),
+            None => self.push_int(pay),
         }
+    }
+
+    /// A field read's kind guard failed: one more in its cell's count,
+    /// and at every `MISS_PERIOD`-th the JIT's flag raised (`jit::kinds`).
+    fn count_miss(&mut self, cell: usize) {
+        use crate::jit::kinds::MISS_PERIOD;
+        use crate::jit::FieldCell;
+        const MISSES: i32 = FieldCell::MISSES;
+        let at = self.b.ins().iconst(I64, cell as i64);
+        let n = self.b.ins().load(I32, self.mf, at, MISSES);
+        let n = self.b.ins().iadd_imm(n, 1);
+        self.b.ins().store(self.mf, n, at, MISSES);
+        let low = self.b.ins().band_imm(n, (MISS_PERIOD - 1) as i64);
+        let raise = self.b.create_block();
+        let go = self.b.create_block();
+        self.b.set_cold_block(raise);
+        self.b.ins().brif(low, go, &[], raise, &[]);
+        self.b.switch_to_block(raise);
+        let flag = self.b.ins().iconst(I64, self.input.kinds_pending as i64);
+        let one = self.b.ins().iconst(I32, 1);
+        self.b.ins().store(self.mf, one, flag, 0);
+        self.b.ins().jump(go, &[]);
+        self.b.switch_to_block(go);
     }
 
     /// SET_FIELD of a constant name (issue 15): the guarded store of `v`

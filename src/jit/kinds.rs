@@ -1,0 +1,203 @@
+//! Kinds of field reads (issue 15; docs/JIT.md, "Kinds of field reads").
+//!
+//! A `GET_FIELD` of a constant name whose site has only ever given Floats
+//! (or only Ints) is compiled as a guarded load of a value of that kind
+//! (`lower/data.rs`, `Lower::read_field`): the tag is checked once, and
+//! the value is a known Float (Int) for the rest of the block and, stored
+//! in a variable, across blocks (`lower/facts.rs`), so the arithmetic on
+//! it tests nothing.
+//!
+//! What a site has given is recorded in two places, read together when a
+//! unit is compiled (a snapshot per compilation: `Jit::field_guards`):
+//! the interpreter's site cache (`FieldSite::kinds`, shared with the JIT
+//! by [`Jit::set_field_sites`]) and the JIT's own cell for the site
+//! ([`FieldCell::kinds`], which the `field` helper, the slow path of the
+//! compiled read, records in).
+//!
+//! A guard that fails leaves compiled code at the `GET_FIELD` like any
+//! side exit (the interpreter reads the field, and its site records the
+//! new kind). Compiled code counts the failures in the cell
+//! ([`FieldCell::misses`]); at every [`MISS_PERIOD`]-th it raises the
+//! JIT's flag ([`Jit::kinds_pending`]), which the engine's next entry into
+//! compiled code sees ([`Jit::entry`]): the site is marked
+//! [`NO_GUARD`] for good and the units whose code holds it (its own, and
+//! those whose direct entries run it) are compiled again, without the
+//! guard there. So a site is recompiled for at most once: no loop of
+//! guards failing and compilations guarding again.
+
+use super::compile::Why;
+use super::*;
+use ttvm_runtime::value::FieldSite;
+
+/// The cache cell of a field read or write with a constant name in
+/// compiled code (`lower/data.rs`): 16 bytes the `Jit` owns for as long as
+/// its code lives.
+#[repr(C)]
+#[derive(Debug)]
+pub struct FieldCell {
+    /// The field's position in the last object the site read or wrote
+    /// (`u64::MAX` at first): a hint compiled code loads (offset 0) and
+    /// checks.
+    pub pos: AtomicU64,
+    /// Bit `t`: the `field` helper answered a value of tag `t` here;
+    /// [`NO_GUARD`]: the site's guard failed too often.
+    pub kinds: AtomicU32,
+    /// Failures of the site's kind guard (counted by compiled code with
+    /// plain loads and stores: a hint).
+    pub misses: AtomicU32,
+}
+
+impl FieldCell {
+    /// Where [`FieldCell::misses`] is, for compiled code.
+    pub const MISSES: i32 = 12;
+
+    pub fn new() -> FieldCell {
+        FieldCell {
+            pos: AtomicU64::new(u64::MAX),
+            kinds: AtomicU32::new(0),
+            misses: AtomicU32::new(0),
+        }
+    }
+
+    /// Record that the site gave a value of tag `tag` (the `field`
+    /// helper).
+    #[inline]
+    pub fn note(&self, tag: u8) {
+        let bit = 1u32 << tag;
+        if self.kinds.load(Ordering::Relaxed) & bit == 0 {
+            self.kinds.fetch_or(bit, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Default for FieldCell {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// [`FieldCell::kinds`]: the site is compiled without a kind guard.
+pub const NO_GUARD: u32 = 1 << 31;
+
+/// Failures of a site's guard after which (and after every so many more)
+/// compiled code raises the JIT's flag: a power of two.
+pub const MISS_PERIOD: u32 = 16;
+
+/// The interpreter's site caches, and for each of the JIT's field sites
+/// the interpreter's sites of the same instruction.
+pub(super) struct InterpSites {
+    sites: Arc<[FieldSite]>,
+    of: Vec<Vec<u32>>,
+}
+
+impl Jit {
+    /// The interpreter's field site caches (`interp::Code::sites`) and the
+    /// program address of each (`Code::site_at`): what they record of the
+    /// kinds read is read when a unit is compiled. Once; until then (and
+    /// without it) only the JIT's own cells count.
+    pub fn set_field_sites(&self, sites: Arc<[FieldSite]>, site_at: &[u32]) {
+        let mut of = vec![Vec::new(); self.field_cells.len()];
+        for (i, at) in site_at.iter().enumerate() {
+            if let Some(&k) = self.field_sites.get(at) {
+                if i < sites.len() {
+                    of[k].push(i as u32);
+                }
+            }
+        }
+        let _ = self.interp_sites.set(InterpSites { sites, of });
+    }
+
+    /// The field read at program address `at` gave a value of tag `tag`
+    /// (as the `field` helper records it; for tests).
+    pub fn note_field_kind(&self, at: u32, tag: u8) {
+        if let Some(&k) = self.field_sites.get(&at) {
+            self.field_cells[k].note(tag);
+        }
+    }
+
+    /// Per field site of the JIT (its cell's index): the tag a
+    /// `GET_FIELD` there is compiled to guard for (`FLOAT` or `INT`), or 0
+    /// for none. Read once per compilation, so that every lowering of the
+    /// unit (the facts' passes and the final one) sees the same.
+    pub(super) fn field_guards(&self) -> Vec<u8> {
+        use ttvm_runtime::value::tag::{FLOAT, INT};
+        let interp = self.interp_sites.get();
+        self.field_cells
+            .iter()
+            .enumerate()
+            .map(|(k, c)| {
+                let own = c.kinds.load(Ordering::Relaxed);
+                if own & NO_GUARD != 0 {
+                    return 0;
+                }
+                let seen = interp.map_or(0, |s| {
+                    s.of[k]
+                        .iter()
+                        .fold(0u32, |m, &i| m | u32::from(s.sites[i as usize].kinds()))
+                }) | own;
+                if seen == 1 << FLOAT {
+                    FLOAT
+                } else if seen == 1 << INT {
+                    INT
+                } else {
+                    0
+                }
+            })
+            .collect()
+    }
+
+    /// Field reads' kind guards that keep failing: see to them if
+    /// compiled code raised the flag (one load otherwise). The engine asks
+    /// at each entry into compiled code ([`Jit::entry`]) and the `fault`
+    /// helper at each side exit it runs in place (in a TRY compiled code
+    /// does not leave).
+    #[inline]
+    pub fn poll_field_guards(&self) {
+        if self.kinds_pending.load(Ordering::Relaxed) != 0 {
+            self.field_guards_failed();
+        }
+    }
+
+    /// Compiled code raised the flag ([`FieldCell::misses`]): the sites
+    /// whose guards failed [`MISS_PERIOD`] times lose their guards, and
+    /// the units whose code holds them are compiled again.
+    #[cold]
+    pub(super) fn field_guards_failed(&self) {
+        if self.kinds_pending.swap(0, Ordering::Relaxed) == 0 {
+            return;
+        }
+        let p = &*self.program;
+        let mut again: Vec<usize> = Vec::new();
+        for (&at, &k) in &self.field_sites {
+            let c = &self.field_cells[k];
+            if c.misses.load(Ordering::Relaxed) < MISS_PERIOD
+                || c.kinds.fetch_or(NO_GUARD, Ordering::Relaxed) & NO_GUARD != 0
+            {
+                continue;
+            }
+            if let Some(&u) = self.plan_of.get(at as usize) {
+                again.push(u as usize);
+            }
+            // The direct entries whose blocks hold it.
+            let mut start = at as usize;
+            while start > 0 && !p.block_start[start] {
+                start -= 1;
+            }
+            for (i, u) in self.units.iter().enumerate() {
+                if let Some(Ok(plan)) = &u.direct_plan {
+                    if plan.blocks.contains(&(start as u32)) {
+                        again.push(i);
+                    }
+                }
+            }
+        }
+        again.sort_unstable();
+        again.dedup();
+        for u in again {
+            let unit = &self.units[u];
+            if unit.code.load(Ordering::Acquire) != 0 && !unit.failed.load(Ordering::Relaxed) {
+                self.request(u, Why::Kinds);
+            }
+        }
+    }
+}
