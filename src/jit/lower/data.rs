@@ -202,7 +202,8 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
             .ins()
             .jump(join, &[BlockArg::Value(tag), BlockArg::Value(pay)]);
         self.b.switch_to_block(slow);
-        let (tag, pay) = self.data_helper(Opcode::Index, &[x, i], dpc);
+        // A string's character inline, else the `data` helper (`strings`).
+        let (tag, pay) = self.index_other(x, i, dpc);
         self.b
             .ins()
             .jump(join, &[BlockArg::Value(tag), BlockArg::Value(pay)]);
