@@ -436,8 +436,10 @@ impl HelperImpl for Impls {
                 },
                 x if x == Opcode::ToInt as u32 => ops::to_int(&a),
                 x if x == Opcode::ToFloat as u32 => ops::to_float(&a),
+                // KEYS of `a` (issue 15: not the generic helper).
+                x if x == Opcode::Keys as u32 => ops::keys(&a),
                 _ => unreachable!(
-                    "compiled code passes LEN, INDEX, a comparison, a field read or a conversion"
+                    "compiled code passes LEN, INDEX, a comparison, a field read, a conversion or KEYS"
                 ),
             };
             match r {
@@ -635,6 +637,31 @@ impl HelperImpl for Impls {
                         (*cell).store(p as u64, std::sync::atomic::Ordering::Relaxed);
                     }
                     Value::Object(o)
+                }
+                x if x == Opcode::DeleteField as u32 => {
+                    // An object, and the name `aux` or a Str key on the
+                    // stack (n = 2), else the interpreter raises. A
+                    // missing key leaves the object as it is.
+                    let ok = matches!(at(0), Value::Object(_))
+                        && (aux != 0 || matches!(at(1), Value::Str(_)));
+                    if !ok {
+                        return 0;
+                    }
+                    release();
+                    let r = if aux != 0 {
+                        let name = &*(aux as *const ttvm_runtime::Atom);
+                        ops::delete_field(take(0), ops::FieldKey::Name(name))
+                    } else {
+                        let key = take(1);
+                        let Value::Str(k) = &key else {
+                            unreachable!("checked: a Str key")
+                        };
+                        ops::delete_field(take(0), ops::FieldKey::Run(k))
+                    };
+                    match r {
+                        Ok(v) => v,
+                        Err(_) => unreachable!("checked: an Object"),
+                    }
                 }
                 // The pure library operations (issue 15), after the
                 // others: their check costs those nothing.

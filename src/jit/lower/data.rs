@@ -523,6 +523,9 @@ pub(super) fn value_shape(instr: &Instr) -> Option<ValueShape> {
         Instr::SetField(OptField(Some(a))) => (2, a as *const ttvm_runtime::Atom as i64, OBJECT),
         // The key on the stack (`obj v key`): `aux` 0.
         Instr::SetField(OptField(None)) => (3, 0, OBJECT),
+        // DELETE_FIELD of a name (`aux`) or of the key on the stack.
+        Instr::DeleteField(OptField(Some(a))) => (1, a as *const ttvm_runtime::Atom as i64, OBJECT),
+        Instr::DeleteField(OptField(None)) => (2, 0, OBJECT),
         _ => return None,
     };
     Some(ValueShape { n, aux, known })

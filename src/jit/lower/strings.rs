@@ -22,7 +22,7 @@
 //! (`jit::direct::library_helper`).
 
 use super::direct::Direct;
-use super::{Item, Lower, Ordinary, BOOL, FLOAT, INT, LIST, VALUE_BYTES};
+use super::{Item, Lower, Ordinary, BOOL, FLOAT, INT, LIST, NULL, VALUE_BYTES};
 use crate::bytecode::{Instr, Opcode};
 use crate::jit::lower::env::FrameEnv;
 use cranelift_codegen::ir::condcodes::IntCC;
@@ -391,7 +391,10 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
     /// (a value made from the constant): equal; else its length, then its
     /// bytes in at most four loads — and both are dropped: the result (0
     /// or 1). `None` (nothing emitted) for anything else.
-    pub(super) fn eq_str_const(&mut self, at: u32, a: Item, b: Item) -> Option<ir::Value> {
+    ///
+    /// And EQ or NE with an operand known to be Null (`x NULL EQ`): only
+    /// Null equals Null, so the other's tag alone answers.
+    pub(super) fn eq_const(&mut self, at: u32, a: Item, b: Item) -> Option<ir::Value> {
         let p = self.input.program;
         let i = at as usize;
         let ne = match p.code[i].opcode() {
@@ -399,6 +402,14 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
             Opcode::Ne => true,
             _ => return None,
         };
+        if a.known == Some(NULL) || b.known == Some(NULL) {
+            let other = if b.known == Some(NULL) { a } else { b };
+            let is = self.tag_is(other, NULL);
+            let r = self.b.ins().uextend(I64, is);
+            let r = if ne { self.b.ins().bxor_imm(r, 1) } else { r };
+            self.drop_item(other);
+            return Some(r);
+        }
         let text = |k: usize| match p.code.get(k) {
             Some(Instr::PushStr(t)) => Some(t),
             _ => None,
