@@ -359,6 +359,41 @@ impl HelperImpl for Impls {
         env.hdepth = hdepth(ctx);
     }
 
+    /// THROW in ordinary compiled code (issue 15): the exception made of
+    /// the value, and when the innermost handler is the current frame's
+    /// (a TRY of this frame, compiled code's `JitEnv::frames`), the
+    /// unwind the interpreter does there — the handler removed, the
+    /// operand stack cut back to its height, the exception pushed, `pc`
+    /// at its catch block — on the operand stack alone; otherwise the
+    /// complete unwind (`raise`: frames left, or the process ends).
+    #[inline]
+    unsafe fn throw(env: *mut JitEnv, dpc: Dpc, tag: u64, pay: u64) -> u32 {
+        let raw = raw_value(tag, pay);
+        // SAFETY: compiled code gives up its reference to the value.
+        let e = unsafe { std::ptr::read(raw.as_ptr() as *const Value) }.into_exception();
+        // SAFETY: called by compiled code with the engine's `JitEnv`.
+        let (frames, ctx) = unsafe {
+            let (env, host) = parts(env);
+            (env.frames, &mut *host.ctx)
+        };
+        if ctx.handlers.last().is_some_and(|h| h.depth == frames) {
+            let h = ctx.handlers.pop().expect("the innermost handler");
+            // SAFETY: as in `try_install` for the handlers; `on_stack`
+            // takes back and publishes the operand stack.
+            unsafe {
+                on_stack(env, |env, _, ctx| {
+                    ctx.stack.truncate(h.stack_len as usize);
+                    ctx.stack.push(Value::Exception(e));
+                    env.pc = Dpc(h.catch);
+                    env.hdepth = hdepth(ctx);
+                });
+            }
+            return status::CONTINUE;
+        }
+        // SAFETY: called by compiled code with the engine's `JitEnv`.
+        unsafe { in_context(env, |_, host, ctx| raise(host, ctx, e, dpc)) }
+    }
+
     /// A function compiled code calls often gets its direct entry.
     unsafe fn hot_call(env: *mut JitEnv, target: Addr) {
         // SAFETY: called by compiled code with the engine's `JitEnv`.

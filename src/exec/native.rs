@@ -259,6 +259,13 @@ macro_rules! for_each_helper {
             /// compile its direct entry if it is worth it now
             /// (`Jit::hot_call`, `jit::direct::DirectPlan::hot`).
             unit hot_call(env: *mut $crate::exec::native::JitEnv, target: $crate::exec::Addr);
+            /// `(env, decoded address, tag, payload) -> status`: THROW of
+            /// the value (moved to the helper), the rest of the operand
+            /// stack in memory: `CONTINUE` with `pc` at the catch block
+            /// (when the innermost handler is the current frame's, without
+            /// taking back or publishing any vector but the operand
+            /// stack), or `STOP` when no handler catches it.
+            unit throw(env: *mut $crate::exec::native::JitEnv, dpc: $crate::exec::Dpc, tag: u64, pay: u64) -> u32;
             /// `(buffer, place, descriptor, pc | status << 32, budget) ->
             /// status`: the innermost direct frame leaves compiled code.
             direct leave(buf: *const u8, place: u64, desc: u64, pc_st: u64, budget: i64) -> u64;
