@@ -481,7 +481,7 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
     /// code leaves at `dpc` with the operands, still its own, on the stack.
     fn compare_helper(&mut self, at: u32, a: Item, b: Item, dpc: u32) -> ir::Value {
         // EQ/NE with a string constant or Null: inline (`strings`).
-        if let Some(r) = self.eq_const(at, a, b) {
+        if let Some(r) = self.eq_const(at, a, b, dpc) {
             return r;
         }
         let op = self.input.program.code[at as usize].opcode() as u32;

@@ -390,11 +390,11 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
     /// is compared inline — not a string: not equal; the very same string
     /// (a value made from the constant): equal; else its length, then its
     /// bytes in at most four loads — and both are dropped: the result (0
-    /// or 1). `None` (nothing emitted) for anything else.
+    /// or 1). Without a constant operand: [`Lower::eq_strings`].
     ///
     /// And EQ or NE with an operand known to be Null (`x NULL EQ`): only
     /// Null equals Null, so the other's tag alone answers.
-    pub(super) fn eq_const(&mut self, at: u32, a: Item, b: Item) -> Option<ir::Value> {
+    pub(super) fn eq_const(&mut self, at: u32, a: Item, b: Item, dpc: u32) -> Option<ir::Value> {
         let p = self.input.program;
         let i = at as usize;
         let ne = match p.code[i].opcode() {
@@ -424,7 +424,7 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         {
             (a, b, text(i - 2)?)
         } else {
-            return None;
+            return self.eq_strings(ne, at, a, b, dpc);
         };
         let bytes = t.0.as_str().as_bytes();
         if bytes.len() > MAX_INLINE_EQ_BYTES {
@@ -505,6 +505,77 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         self.drop_item(other);
         self.drop_const_str(konst);
         Some(r)
+    }
+
+    /// EQ or NE (`ne`, the instruction at `at`) of `a` and `b`, neither
+    /// known to be anything but a string: when both are strings, the
+    /// same string is equal, strings of different lengths are not, and
+    /// two of one byte (the characters INDEX gives) compare that byte —
+    /// all inline, both dropped; anything else is the `data` helper's (as
+    /// `arith::compare_helper`: it takes the operands). The result (0 or
+    /// 1); `None` (nothing emitted) where an operand is known to be of
+    /// another kind.
+    fn eq_strings(&mut self, ne: bool, at: u32, a: Item, b: Item, dpc: u32) -> Option<ir::Value> {
+        if E::INT_ONLY || [a, b].iter().any(|it| it.known.is_some_and(|k| k != STR)) {
+            return None;
+        }
+        let sl = Str::layout();
+        let join = self.b.create_block();
+        self.b.append_block_param(join, I64);
+        let strs = self.b.create_block();
+        let cmp_len = self.b.create_block();
+        let one_byte = self.b.create_block();
+        let bytes = self.b.create_block();
+        let done = self.b.create_block();
+        self.b.append_block_param(done, I64);
+        let helper = self.b.create_block();
+        self.b.set_cold_block(helper);
+        let sa = self.tag_is(a, STR);
+        let sb = self.tag_is(b, STR);
+        let both = self.b.ins().band(sa, sb);
+        self.b.ins().brif(both, strs, &[], helper, &[]);
+        self.b.switch_to_block(strs);
+        let one = self.b.ins().iconst(I64, 1);
+        let zero = self.b.ins().iconst(I64, 0);
+        let same = self.b.ins().icmp(IntCC::Equal, a.pay, b.pay);
+        self.b
+            .ins()
+            .brif(same, done, &[BlockArg::Value(one)], cmp_len, &[]);
+        self.b.switch_to_block(cmp_len);
+        let la = self.b.ins().load(I64, self.mf, a.pay, sl.len);
+        let lb = self.b.ins().load(I64, self.mf, b.pay, sl.len);
+        let eq_len = self.b.ins().icmp(IntCC::Equal, la, lb);
+        self.b
+            .ins()
+            .brif(eq_len, one_byte, &[], done, &[BlockArg::Value(zero)]);
+        self.b.switch_to_block(one_byte);
+        let is1 = self.b.ins().icmp_imm(IntCC::Equal, la, 1);
+        self.b.ins().brif(is1, bytes, &[], helper, &[]);
+        self.b.switch_to_block(bytes);
+        let ta = self.b.ins().load(I64, self.mf, a.pay, text_ptr_offset());
+        let tb = self.b.ins().load(I64, self.mf, b.pay, text_ptr_offset());
+        let ba = self.b.ins().uload8(I64, self.mf, ta, 0);
+        let bb = self.b.ins().uload8(I64, self.mf, tb, 0);
+        let eq = self.b.ins().icmp(IntCC::Equal, ba, bb);
+        let r = self.b.ins().uextend(I64, eq);
+        self.b.ins().jump(done, &[BlockArg::Value(r)]);
+        // Both strings: dropped here, the result as the instruction's.
+        self.b.switch_to_block(done);
+        let r = self.b.block_params(done)[0];
+        let r = if ne { self.b.ins().bxor_imm(r, 1) } else { r };
+        for it in [a, b] {
+            self.drop_item(Item {
+                known: Some(STR),
+                ..it
+            });
+        }
+        self.b.ins().jump(join, &[BlockArg::Value(r)]);
+        self.b.switch_to_block(helper);
+        let op = self.input.program.code[at as usize].opcode() as u32;
+        let (_, r) = self.data_helper_with(op | crate::jit::DATA_OWNED, &[a, b], dpc);
+        self.b.ins().jump(join, &[BlockArg::Value(r)]);
+        self.b.switch_to_block(join);
+        Some(self.b.block_params(join)[0])
     }
 
     /// Drop the reference a `PUSH_STR` operand holds: the program holds
