@@ -359,6 +359,41 @@ impl HelperImpl for Impls {
         env.hdepth = hdepth(ctx);
     }
 
+    /// THROW in ordinary compiled code (issue 15): the exception made of
+    /// the value, and when the innermost handler is the current frame's
+    /// (a TRY of this frame, compiled code's `JitEnv::frames`), the
+    /// unwind the interpreter does there — the handler removed, the
+    /// operand stack cut back to its height, the exception pushed, `pc`
+    /// at its catch block — on the operand stack alone; otherwise the
+    /// complete unwind (`raise`: frames left, or the process ends).
+    #[inline]
+    unsafe fn throw(env: *mut JitEnv, dpc: Dpc, tag: u64, pay: u64) -> u32 {
+        let raw = raw_value(tag, pay);
+        // SAFETY: compiled code gives up its reference to the value.
+        let e = unsafe { std::ptr::read(raw.as_ptr() as *const Value) }.into_exception();
+        // SAFETY: called by compiled code with the engine's `JitEnv`.
+        let (frames, ctx) = unsafe {
+            let (env, host) = parts(env);
+            (env.frames, &mut *host.ctx)
+        };
+        if ctx.handlers.last().is_some_and(|h| h.depth == frames) {
+            let h = ctx.handlers.pop().expect("the innermost handler");
+            // SAFETY: as in `try_install` for the handlers; `on_stack`
+            // takes back and publishes the operand stack.
+            unsafe {
+                on_stack(env, |env, _, ctx| {
+                    ctx.stack.truncate(h.stack_len as usize);
+                    ctx.stack.push(Value::Exception(e));
+                    env.pc = Dpc(h.catch);
+                    env.hdepth = hdepth(ctx);
+                });
+            }
+            return status::CONTINUE;
+        }
+        // SAFETY: called by compiled code with the engine's `JitEnv`.
+        unsafe { in_context(env, |_, host, ctx| raise(host, ctx, e, dpc)) }
+    }
+
     /// A function compiled code calls often gets its direct entry.
     unsafe fn hot_call(env: *mut JitEnv, target: Addr) {
         // SAFETY: called by compiled code with the engine's `JitEnv`.
@@ -439,8 +474,10 @@ impl HelperImpl for Impls {
                 },
                 x if x == Opcode::ToInt as u32 => ops::to_int(&a),
                 x if x == Opcode::ToFloat as u32 => ops::to_float(&a),
+                // KEYS of `a` (issue 15: not the generic helper).
+                x if x == Opcode::Keys as u32 => ops::keys(&a),
                 _ => unreachable!(
-                    "compiled code passes LEN, INDEX, a comparison, a field read or a conversion"
+                    "compiled code passes LEN, INDEX, a comparison, a field read, a conversion or KEYS"
                 ),
             };
             match r {
@@ -644,6 +681,31 @@ impl HelperImpl for Impls {
                         (*cell).store(p as u64, std::sync::atomic::Ordering::Relaxed);
                     }
                     Value::Object(o)
+                }
+                x if x == Opcode::DeleteField as u32 => {
+                    // An object, and the name `aux` or a Str key on the
+                    // stack (n = 2), else the interpreter raises. A
+                    // missing key leaves the object as it is.
+                    let ok = matches!(at(0), Value::Object(_))
+                        && (aux != 0 || matches!(at(1), Value::Str(_)));
+                    if !ok {
+                        return 0;
+                    }
+                    release();
+                    let r = if aux != 0 {
+                        let name = &*(aux as *const ttvm_runtime::Atom);
+                        ops::delete_field(take(0), ops::FieldKey::Name(name))
+                    } else {
+                        let key = take(1);
+                        let Value::Str(k) = &key else {
+                            unreachable!("checked: a Str key")
+                        };
+                        ops::delete_field(take(0), ops::FieldKey::Run(k))
+                    };
+                    match r {
+                        Ok(v) => v,
+                        Err(_) => unreachable!("checked: an Object"),
+                    }
                 }
                 // The pure library operations (issue 15), after the
                 // others: their check costs those nothing.

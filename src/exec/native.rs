@@ -184,7 +184,7 @@ macro_rules! for_each_helper {
             /// 1 | 0`: LEN (of `a`), INDEX (`a` at `b`), a comparison
             /// (`EQ NE GT LT GE LE` of `a` and `b`: `exec::ops::compare`),
             /// GET_FIELD or HAS_FIELD (of `a`, the name `b` on the stack) or
-            /// TO_STR, TO_INT, TO_FLOAT (of `a`)
+            /// TO_STR, TO_INT, TO_FLOAT, KEYS (of `a`)
             /// with the operands borrowed, for the operands compiled code
             /// has no inline path for (a string, an object): 1 and the result
             /// (tag, payload: a new reference) in `out[0..2]`, or 0 when
@@ -200,8 +200,8 @@ macro_rules! for_each_helper {
             /// raises.
             unit field(op: u32, tag: u64, pay: u64, name: *const ttvm_runtime::Atom, cell: *const std::sync::atomic::AtomicU64, out: *mut u64) -> u32;
             /// `(opcode number, n, items, aux, out) -> 1 | 0`: MAKE_LIST,
-            /// APPEND, SET_INDEX, CONCAT, MAKE_OBJECT or SET_FIELD (with
-            /// the constant name `aux`, a `*const Atom`; MAKE_LIST's count
+            /// APPEND, SET_INDEX, CONCAT, MAKE_OBJECT, SET_FIELD or
+            /// DELETE_FIELD (with the constant name `aux`, a `*const Atom`; MAKE_LIST's count
             /// is `n`) on the `n` values in `items` (16 bytes each, bottom
             /// first), for direct entries (`jit::direct`): 1 when it took
             /// the values (owned: in place when unshared) and wrote the
@@ -259,6 +259,13 @@ macro_rules! for_each_helper {
             /// compile its direct entry if it is worth it now
             /// (`Jit::hot_call`, `jit::direct::DirectPlan::hot`).
             unit hot_call(env: *mut $crate::exec::native::JitEnv, target: $crate::exec::Addr);
+            /// `(env, decoded address, tag, payload) -> status`: THROW of
+            /// the value (moved to the helper), the rest of the operand
+            /// stack in memory: `CONTINUE` with `pc` at the catch block
+            /// (when the innermost handler is the current frame's, without
+            /// taking back or publishing any vector but the operand
+            /// stack), or `STOP` when no handler catches it.
+            unit throw(env: *mut $crate::exec::native::JitEnv, dpc: $crate::exec::Dpc, tag: u64, pay: u64) -> u32;
             /// `(buffer, place, descriptor, pc | status << 32, budget) ->
             /// status`: the innermost direct frame leaves compiled code.
             direct leave(buf: *const u8, place: u64, desc: u64, pc_st: u64, budget: i64) -> u64;

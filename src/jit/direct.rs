@@ -318,9 +318,9 @@ pub(crate) fn heap_inline(i: &Instr) -> bool {
 /// The instructions every environment that counts references runs
 /// through the `data` helper with their operands borrowed
 /// (`Lower::borrowed_op`): GET_FIELD and HAS_FIELD of a name on the
-/// stack, TO_STR, TO_INT, TO_FLOAT (issue 15: functions using them get
-/// direct entries; one that raises leaves at it, for the interpreter to
-/// raise).
+/// stack, TO_STR, TO_INT, TO_FLOAT, KEYS (issue 15: functions using them
+/// get direct entries; one that raises leaves at it, for the interpreter
+/// to raise).
 pub(crate) fn borrowed_helper(i: &Instr) -> bool {
     matches!(
         i,
@@ -329,13 +329,14 @@ pub(crate) fn borrowed_helper(i: &Instr) -> bool {
             | Instr::ToStr(_)
             | Instr::ToInt(_)
             | Instr::ToFloat(_)
+            | Instr::Keys(_)
     )
 }
 
 /// The instructions a direct entry runs through the `value` helper, on
 /// values it owns (in place when unshared): MAKE_LIST, MAKE_OBJECT,
-/// APPEND, SET_INDEX, CONCAT, EXTEND, SET_FIELD of a constant name or of
-/// a key on the stack (MAKE_LIST of a few values and APPEND to an
+/// APPEND, SET_INDEX, CONCAT, EXTEND, SET_FIELD and DELETE_FIELD of a
+/// constant name or of a key on the stack (MAKE_LIST of a few values and APPEND to an
 /// unshared list with room are inline, `lower/data.rs`).
 pub(crate) fn value_helper(i: &Instr) -> bool {
     matches!(
@@ -347,6 +348,7 @@ pub(crate) fn value_helper(i: &Instr) -> bool {
             | Instr::Concat(_)
             | Instr::Extend(_)
             | Instr::SetField(_)
+            | Instr::DeleteField(_)
     )
 }
 

@@ -427,9 +427,14 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
             return Ok(4);
         }
         let op = instr.opcode();
-        if !E::INT_ONLY && matches!(instr, Instr::ToStr(_) | Instr::ToInt(_) | Instr::ToFloat(_)) {
-            // A conversion: the `data` helper on the operand borrowed, not
-            // the generic helper's context round trip.
+        if !E::INT_ONLY
+            && matches!(
+                instr,
+                Instr::ToStr(_) | Instr::ToInt(_) | Instr::ToFloat(_) | Instr::Keys(_)
+            )
+        {
+            // A conversion or KEYS: the `data` helper on the operand
+            // borrowed, not the generic helper's context round trip.
             self.borrowed_op(op, 1, dpc);
             return Ok(1);
         }

@@ -480,6 +480,10 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
     /// when the comparison raises (`LT` of a string and an Int), compiled
     /// code leaves at `dpc` with the operands, still its own, on the stack.
     fn compare_helper(&mut self, at: u32, a: Item, b: Item, dpc: u32) -> ir::Value {
+        // EQ/NE with a string constant or Null: inline (`strings`).
+        if let Some(r) = self.eq_const(at, a, b, dpc) {
+            return r;
+        }
         let op = self.input.program.code[at as usize].opcode() as u32;
         let (_, r) = self.data_helper_with(op | crate::jit::DATA_OWNED, &[a, b], dpc);
         r

@@ -202,7 +202,8 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
             .ins()
             .jump(join, &[BlockArg::Value(tag), BlockArg::Value(pay)]);
         self.b.switch_to_block(slow);
-        let (tag, pay) = self.data_helper(Opcode::Index, &[x, i], dpc);
+        // A string's character inline, else the `data` helper (`strings`).
+        let (tag, pay) = self.index_other(x, i, dpc);
         self.b
             .ins()
             .jump(join, &[BlockArg::Value(tag), BlockArg::Value(pay)]);
@@ -611,6 +612,9 @@ pub(super) fn value_shape(instr: &Instr) -> Option<ValueShape> {
         Instr::SetField(OptField(Some(a))) => (2, a as *const ttvm_runtime::Atom as i64, OBJECT),
         // The key on the stack (`obj v key`): `aux` 0.
         Instr::SetField(OptField(None)) => (3, 0, OBJECT),
+        // DELETE_FIELD of a name (`aux`) or of the key on the stack.
+        Instr::DeleteField(OptField(Some(a))) => (1, a as *const ttvm_runtime::Atom as i64, OBJECT),
+        Instr::DeleteField(OptField(None)) => (2, 0, OBJECT),
         _ => return None,
     };
     Some(ValueShape { n, aux, known })

@@ -4,7 +4,11 @@
 //! the virtual operand stack stays in registers), CATCH as nothing, and
 //! the way back into compiled code after an exception:
 //!
-//! - **Catch dispatch.** Whatever raised — THROW (the generic helper), an
+//! - **THROW** is a call of the `throw` helper with the value: for a
+//!   handler of the same frame it cuts the operand stack back and pushes
+//!   the exception without the generic helper's context round trip and
+//!   dispatch; for one further out it unwinds as any raise.
+//! - **Catch dispatch.** Whatever raised — THROW (the `throw` helper), an
 //!   operation run by a helper, a callee called natively, an instruction
 //!   run by `fault` — unwinding leaves the process at a catch block with
 //!   the status `CONTINUE`. When the frame count is the one before the
@@ -140,6 +144,27 @@ impl Lower<'_, '_, '_, Ordinary> {
             _ => return false,
         }
         true
+    }
+
+    /// THROW: the value from the virtual stack, moved to the `throw`
+    /// helper, the rest flushed (the handler's height counts values in
+    /// memory); the helper unwinds — for a handler of this frame on the
+    /// operand stack alone, without the generic helper's context round
+    /// trip and dispatch — and the code goes on at the catch block when
+    /// it is this frame's, else returns the status.
+    pub(super) fn throw(&mut self, dpc: u32) {
+        let [v] = self.operands_n::<1>(dpc);
+        self.own_borrowed(v);
+        self.flush();
+        let tag = self.tag_of(v);
+        let tag = self.b.ins().uextend(I64, tag);
+        let d = self.b.ins().iconst(I32, dpc as i64);
+        let env = self.env;
+        let st = self.call_helper(self.im.throw, &[env, d, tag, v.pay]);
+        match self.frames_noted() {
+            Some(f) => self.ret_status(st, f),
+            None => self.ret(st),
+        }
     }
 
     /// Whether a side exit at `dpc` goes through the fault block (`dpc`

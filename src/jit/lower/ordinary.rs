@@ -182,6 +182,10 @@ impl FrameEnv for Ordinary {
             // cost ~400 instructions per PUSH_STR).
             return l.push_str_const(t);
         }
+        if let (Helper::Ends, Instr::Throw(_)) = (how, instr) {
+            // THROW through a helper of its own (`exceptions`).
+            return l.throw(dpc);
+        }
         match how {
             Helper::Generic if l.process_op(at, dpc, instr) => {}
             Helper::Generic if l.exception_op(at, instr) => {}

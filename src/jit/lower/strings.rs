@@ -22,7 +22,7 @@
 //! (`jit::direct::library_helper`).
 
 use super::direct::Direct;
-use super::{Item, Lower, Ordinary, BOOL, FLOAT, INT, LIST, VALUE_BYTES};
+use super::{Item, Lower, Ordinary, BOOL, FLOAT, INT, LIST, NULL, VALUE_BYTES};
 use crate::bytecode::{Instr, Opcode};
 use crate::jit::lower::env::FrameEnv;
 use cranelift_codegen::ir::condcodes::IntCC;
@@ -84,6 +84,9 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         if op == Opcode::Ord {
             // A 1-character ASCII string: its byte, inline.
             self.ord_inline(operands[0], None, join, call_helper);
+        } else if op == Opcode::Chr {
+            // A code point below 128: the shared string, inline.
+            self.chr_inline(operands[0], join, call_helper);
         } else {
             self.b.ins().jump(call_helper, &[]);
         }
@@ -270,6 +273,330 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         self.b.switch_to_block(join);
         let pay = self.b.block_params(join)[1];
         self.push_int(pay);
+    }
+}
+
+/// The payload words of the shared one-character ASCII strings
+/// (`Value::char_str`, made once per run and never freed: the runtime's
+/// table holds a reference to each), by byte: INDEX of an ASCII string
+/// and CHR of a code point below 128 give one of these, inline, with one
+/// more reference.
+fn ascii_strs() -> &'static [u64; 128] {
+    static T: OnceLock<[u64; 128]> = OnceLock::new();
+    T.get_or_init(|| {
+        let mut t = [0u64; 128];
+        for (b, w) in t.iter_mut().enumerate() {
+            let c = char::from(b as u8);
+            let v = ttvm_runtime::Value::char_str(c.encode_utf8(&mut [0; 4]));
+            // SAFETY: a `Value` is 16 bytes; only its payload word is read.
+            let raw: [u64; 2] = unsafe { std::mem::transmute_copy(&v) };
+            assert!(matches!(v, ttvm_runtime::Value::Str(_)));
+            *w = raw[1];
+            // The table keeps its reference: the word stays valid.
+            drop(v);
+        }
+        t
+    })
+}
+
+/// A string constant compared inline is at most this many bytes (two
+/// words); a longer one goes to the `data` helper as any comparison.
+const MAX_INLINE_EQ_BYTES: usize = 16;
+
+impl<E: FrameEnv> Lower<'_, '_, '_, E> {
+    /// The shared one-character string of the ASCII byte `byte` (an I64
+    /// below 128), with one more reference, as a `(tag, payload)`.
+    fn ascii_str(&mut self, byte: ir::Value) -> (ir::Value, ir::Value) {
+        let table = self.b.ins().iconst(I64, ascii_strs().as_ptr() as i64);
+        let off = self.b.ins().ishl_imm(byte, 3);
+        let at = self.b.ins().iadd(table, off);
+        let pay = self.b.ins().load(I64, self.mf, at, 0);
+        let it = self.item(STR, pay);
+        self.clone_item(it);
+        let tag = self.b.ins().iconst(I8, STR as i64);
+        (tag, pay)
+    }
+
+    /// INDEX of `x` at `i` (borrowed) where the list path did not apply:
+    /// an ASCII string at an Int within its length gives the shared
+    /// one-character string of its byte, inline; anything else is the
+    /// `data` helper's (which leaves at `dpc` when INDEX raises). The
+    /// result: `(tag, payload)`, a new reference.
+    pub(super) fn index_other(&mut self, x: Item, i: Item, dpc: u32) -> (ir::Value, ir::Value) {
+        let sl = Str::layout();
+        let join = self.b.create_block();
+        self.b.append_block_param(join, I8);
+        self.b.append_block_param(join, I64);
+        let string = self.b.create_block();
+        let ascii = self.b.create_block();
+        let fast = self.b.create_block();
+        let helper = self.b.create_block();
+        self.b.set_cold_block(helper);
+        let is_str = self.tag_is(x, STR);
+        let is_int = self.tag_is(i, INT);
+        let both = self.b.ins().band(is_str, is_int);
+        self.b.ins().brif(both, string, &[], helper, &[]);
+        self.b.switch_to_block(string);
+        let flag = self.b.ins().load(I8, self.mf, x.pay, sl.ascii);
+        self.b.ins().brif(flag, ascii, &[], helper, &[]);
+        self.b.switch_to_block(ascii);
+        let len = self.b.ins().load(I64, self.mf, x.pay, sl.len);
+        // Unsigned: a negative index is out of bounds too.
+        let inside = self.b.ins().icmp(IntCC::UnsignedLessThan, i.pay, len);
+        self.b.ins().brif(inside, fast, &[], helper, &[]);
+        self.b.switch_to_block(fast);
+        let text = self.b.ins().load(I64, self.mf, x.pay, text_ptr_offset());
+        let at = self.b.ins().iadd(text, i.pay);
+        let byte = self.b.ins().uload8(I64, self.mf, at, 0);
+        let (tag, pay) = self.ascii_str(byte);
+        self.b
+            .ins()
+            .jump(join, &[BlockArg::Value(tag), BlockArg::Value(pay)]);
+        self.b.switch_to_block(helper);
+        let (tag, pay) = self.data_helper(Opcode::Index, &[x, i], dpc);
+        self.b
+            .ins()
+            .jump(join, &[BlockArg::Value(tag), BlockArg::Value(pay)]);
+        self.b.switch_to_block(join);
+        let tag = self.b.block_params(join)[0];
+        let pay = self.b.block_params(join)[1];
+        (tag, pay)
+    }
+
+    /// CHR of `n` (owned): an Int below 128 gives the shared
+    /// one-character string, inline, to `join` (parameters: tag,
+    /// payload); anything else goes to `other`.
+    fn chr_inline(&mut self, n: Item, join: ir::Block, other: ir::Block) {
+        let is_int = self.tag_is(n, INT);
+        let int = self.b.create_block();
+        let fast = self.b.create_block();
+        self.b.ins().brif(is_int, int, &[], other, &[]);
+        self.b.switch_to_block(int);
+        // Unsigned: a negative code point goes to the helper (it raises).
+        let ascii = self.b.ins().icmp_imm(IntCC::UnsignedLessThan, n.pay, 128);
+        self.b.ins().brif(ascii, fast, &[], other, &[]);
+        self.b.switch_to_block(fast);
+        let (tag, pay) = self.ascii_str(n.pay);
+        self.b
+            .ins()
+            .jump(join, &[BlockArg::Value(tag), BlockArg::Value(pay)]);
+    }
+
+    /// EQ or NE (the instruction at `at`) of `a` and `b` when one of them
+    /// is a string constant of at most [`MAX_INLINE_EQ_BYTES`] bytes: the
+    /// instruction right before is its `PUSH_STR` (`x; PUSH_STR; EQ`), or
+    /// the one before a LOAD (`PUSH_STR; LOAD x; EQ`), in the same block,
+    /// so the operand is that constant whatever the path. The other value
+    /// is compared inline — not a string: not equal; the very same string
+    /// (a value made from the constant): equal; else its length, then its
+    /// bytes in at most four loads — and both are dropped: the result (0
+    /// or 1). Without a constant operand: [`Lower::eq_strings`].
+    ///
+    /// And EQ or NE with an operand known to be Null (`x NULL EQ`): only
+    /// Null equals Null, so the other's tag alone answers.
+    pub(super) fn eq_const(&mut self, at: u32, a: Item, b: Item, dpc: u32) -> Option<ir::Value> {
+        let p = self.input.program;
+        let i = at as usize;
+        let ne = match p.code[i].opcode() {
+            Opcode::Eq => false,
+            Opcode::Ne => true,
+            _ => return None,
+        };
+        if a.known == Some(NULL) || b.known == Some(NULL) {
+            let other = if b.known == Some(NULL) { a } else { b };
+            let is = self.tag_is(other, NULL);
+            let r = self.b.ins().uextend(I64, is);
+            let r = if ne { self.b.ins().bxor_imm(r, 1) } else { r };
+            self.drop_item(other);
+            return Some(r);
+        }
+        let text = |k: usize| match p.code.get(k) {
+            Some(Instr::PushStr(t)) => Some(t),
+            _ => None,
+        };
+        let (konst, other, t) = if i >= 1 && !p.block_start[i] && text(i - 1).is_some() {
+            (b, a, text(i - 1)?)
+        } else if i >= 2
+            && !p.block_start[i]
+            && !p.block_start[i - 1]
+            && matches!(p.code[i - 1], Instr::Load(_))
+            && text(i - 2).is_some()
+        {
+            (a, b, text(i - 2)?)
+        } else {
+            return self.eq_strings(ne, at, a, b, dpc);
+        };
+        let bytes = t.0.as_str().as_bytes();
+        if bytes.len() > MAX_INLINE_EQ_BYTES {
+            return None;
+        }
+        let v = ttvm_runtime::Value::Str(t.0.clone());
+        // SAFETY: a `Value` is 16 bytes; only its payload word is read.
+        let raw: [u64; 2] = unsafe { std::mem::transmute_copy(&v) };
+        drop(v);
+        let sl = Str::layout();
+        let join = self.b.create_block();
+        self.b.append_block_param(join, I64);
+        let string = self.b.create_block();
+        let other_str = self.b.create_block();
+        let same_len = self.b.create_block();
+        let zero = self.b.ins().iconst(I64, 0);
+        let one = self.b.ins().iconst(I64, 1);
+        let is_str = self.tag_is(other, STR);
+        self.b
+            .ins()
+            .brif(is_str, string, &[], join, &[BlockArg::Value(zero)]);
+        self.b.switch_to_block(string);
+        let same = self
+            .b
+            .ins()
+            .icmp_imm(IntCC::Equal, other.pay, raw[1] as i64);
+        self.b
+            .ins()
+            .brif(same, join, &[BlockArg::Value(one)], other_str, &[]);
+        self.b.switch_to_block(other_str);
+        let len = self.b.ins().load(I64, self.mf, other.pay, sl.len);
+        let len_ok = self.b.ins().icmp_imm(IntCC::Equal, len, bytes.len() as i64);
+        self.b
+            .ins()
+            .brif(len_ok, same_len, &[], join, &[BlockArg::Value(zero)]);
+        self.b.switch_to_block(same_len);
+        let r = if bytes.is_empty() {
+            one
+        } else {
+            // The text's bytes in chunks of 8, 4, 2 and 1 (unaligned
+            // loads within its length), each compared with the constant's.
+            let text = self
+                .b
+                .ins()
+                .load(I64, self.mf, other.pay, text_ptr_offset());
+            let flags = ir::MemFlags::new().with_notrap().with_readonly();
+            let mut diff: Option<ir::Value> = None;
+            let mut o = 0usize;
+            while o < bytes.len() {
+                let left = bytes.len() - o;
+                let w = [8, 4, 2, 1].into_iter().find(|&w| w <= left).expect("1");
+                let mut k = [0u8; 8];
+                k[..w].copy_from_slice(&bytes[o..o + w]);
+                let want = u64::from_le_bytes(k) as i64;
+                let got = match w {
+                    8 => self.b.ins().load(I64, flags, text, o as i32),
+                    4 => self.b.ins().uload32(flags, text, o as i32),
+                    2 => self.b.ins().uload16(I64, flags, text, o as i32),
+                    _ => self.b.ins().uload8(I64, flags, text, o as i32),
+                };
+                let d = self.b.ins().bxor_imm(got, want);
+                diff = Some(match diff {
+                    Some(x) => self.b.ins().bor(x, d),
+                    None => d,
+                });
+                o += w;
+            }
+            let eq = self
+                .b
+                .ins()
+                .icmp_imm(IntCC::Equal, diff.expect("a chunk"), 0);
+            self.b.ins().uextend(I64, eq)
+        };
+        self.b.ins().jump(join, &[BlockArg::Value(r)]);
+        self.b.switch_to_block(join);
+        let r = self.b.block_params(join)[0];
+        let r = if ne { self.b.ins().bxor_imm(r, 1) } else { r };
+        self.drop_item(other);
+        self.drop_const_str(konst);
+        Some(r)
+    }
+
+    /// EQ or NE (`ne`, the instruction at `at`) of `a` and `b`, neither
+    /// known to be anything but a string: when both are strings, the
+    /// same string is equal, strings of different lengths are not, and
+    /// two of one byte (the characters INDEX gives) compare that byte —
+    /// all inline, both dropped; anything else is the `data` helper's (as
+    /// `arith::compare_helper`: it takes the operands). The result (0 or
+    /// 1); `None` (nothing emitted) where an operand is known to be of
+    /// another kind.
+    fn eq_strings(&mut self, ne: bool, at: u32, a: Item, b: Item, dpc: u32) -> Option<ir::Value> {
+        if E::INT_ONLY || [a, b].iter().any(|it| it.known.is_some_and(|k| k != STR)) {
+            return None;
+        }
+        let sl = Str::layout();
+        let join = self.b.create_block();
+        self.b.append_block_param(join, I64);
+        let strs = self.b.create_block();
+        let cmp_len = self.b.create_block();
+        let one_byte = self.b.create_block();
+        let bytes = self.b.create_block();
+        let done = self.b.create_block();
+        self.b.append_block_param(done, I64);
+        let helper = self.b.create_block();
+        self.b.set_cold_block(helper);
+        let sa = self.tag_is(a, STR);
+        let sb = self.tag_is(b, STR);
+        let both = self.b.ins().band(sa, sb);
+        self.b.ins().brif(both, strs, &[], helper, &[]);
+        self.b.switch_to_block(strs);
+        let one = self.b.ins().iconst(I64, 1);
+        let zero = self.b.ins().iconst(I64, 0);
+        let same = self.b.ins().icmp(IntCC::Equal, a.pay, b.pay);
+        self.b
+            .ins()
+            .brif(same, done, &[BlockArg::Value(one)], cmp_len, &[]);
+        self.b.switch_to_block(cmp_len);
+        let la = self.b.ins().load(I64, self.mf, a.pay, sl.len);
+        let lb = self.b.ins().load(I64, self.mf, b.pay, sl.len);
+        let eq_len = self.b.ins().icmp(IntCC::Equal, la, lb);
+        self.b
+            .ins()
+            .brif(eq_len, one_byte, &[], done, &[BlockArg::Value(zero)]);
+        self.b.switch_to_block(one_byte);
+        let is1 = self.b.ins().icmp_imm(IntCC::Equal, la, 1);
+        self.b.ins().brif(is1, bytes, &[], helper, &[]);
+        self.b.switch_to_block(bytes);
+        let ta = self.b.ins().load(I64, self.mf, a.pay, text_ptr_offset());
+        let tb = self.b.ins().load(I64, self.mf, b.pay, text_ptr_offset());
+        let ba = self.b.ins().uload8(I64, self.mf, ta, 0);
+        let bb = self.b.ins().uload8(I64, self.mf, tb, 0);
+        let eq = self.b.ins().icmp(IntCC::Equal, ba, bb);
+        let r = self.b.ins().uextend(I64, eq);
+        self.b.ins().jump(done, &[BlockArg::Value(r)]);
+        // Both strings: dropped here, the result as the instruction's.
+        self.b.switch_to_block(done);
+        let r = self.b.block_params(done)[0];
+        let r = if ne { self.b.ins().bxor_imm(r, 1) } else { r };
+        for it in [a, b] {
+            self.drop_item(Item {
+                known: Some(STR),
+                ..it
+            });
+        }
+        self.b.ins().jump(join, &[BlockArg::Value(r)]);
+        self.b.switch_to_block(helper);
+        let op = self.input.program.code[at as usize].opcode() as u32;
+        let (_, r) = self.data_helper_with(op | crate::jit::DATA_OWNED, &[a, b], dpc);
+        self.b.ins().jump(join, &[BlockArg::Value(r)]);
+        self.b.switch_to_block(join);
+        Some(self.b.block_params(join)[0])
+    }
+
+    /// Drop the reference a `PUSH_STR` operand holds: the program holds
+    /// one more for as long as its code runs, so the count never reaches
+    /// 0 here and one atomic decrement does (the `drop` helper where the
+    /// count was not found).
+    fn drop_const_str(&mut self, it: Item) {
+        match ttvm_runtime::value::strong_count_offset() {
+            Some(off) if !E::INT_ONLY && it.known == Some(STR) && !self.is_borrowed(it) => {
+                let at = self.b.ins().iadd_imm(it.pay, off as i64);
+                let one = self.b.ins().iconst(I64, 1);
+                self.b.ins().atomic_rmw(
+                    I64,
+                    ir::MemFlags::trusted(),
+                    ir::AtomicRmwOp::Sub,
+                    at,
+                    one,
+                );
+            }
+            _ => self.drop_item(it),
+        }
     }
 }
 
