@@ -334,7 +334,12 @@ impl Jit {
         // (`regions::UnitPlan::entries`), its resume points, its
         // continuation.
         let mut blocks = vec![None; layout.len()];
-        let weights = tier::weights(p, &plan_of, |u| units[u as usize].plan.size);
+        // (Only the cost policy weighs entries.)
+        let weights = if cost_policy {
+            tier::weights(p, &plan_of, |u| units[u as usize].plan.size)
+        } else {
+            Vec::new()
+        };
         for (u, unit) in units.iter().enumerate() {
             let plan = &unit.plan;
             // Block starts count toward hotness when they are headers or
