@@ -109,19 +109,18 @@ fn stats_of(name: &str, src: &str) -> String {
 
 /// `--jit --stats ARGS` on the program `src`: stdout and stderr.
 fn run_stats(name: &str, src: &str, args: &[&str]) -> (String, String) {
-    run_stats_env(name, src, args, None)
+    run_stats_env(name, src, args, &[])
 }
 
-/// The cost policy with its default factor.
-const FACTOR: Option<(&str, &str)> = Some(("TTVM_JIT_TIER_FACTOR", ""));
+/// The cost policy with its default factor, for every unit (also the
+/// cheap ones, which otherwise keep `--jit-threshold`).
+const FACTOR: &[(&str, &str)] = &[
+    ("TTVM_JIT_TIER_FACTOR", ""),
+    ("TTVM_JIT_TIER_MIN_COST", "0"),
+];
 
 /// [`run_stats`] with an environment variable set.
-fn run_stats_env(
-    name: &str,
-    src: &str,
-    args: &[&str],
-    env: Option<(&str, &str)>,
-) -> (String, String) {
+fn run_stats_env(name: &str, src: &str, args: &[&str], env: &[(&str, &str)]) -> (String, String) {
     let dir = std::env::temp_dir().join(format!("ttvm-jit-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temporary directory");
     let path = dir.join("p.ttvm");
@@ -131,7 +130,7 @@ fn run_stats_env(
     all.extend_from_slice(args);
     all.push(path.to_str().expect("utf-8"));
     let mut cmd = Ttvm::new().args(&all).cwd(env!("CARGO_MANIFEST_DIR"));
-    if let Some((k, v)) = env {
+    for (k, v) in env {
         cmd = cmd.env(k, v);
     }
     let out = cmd.run();

@@ -85,6 +85,9 @@ struct Unit {
     hot: AtomicU32,
     /// `hot` at which it is compiled (`Jit::tier_up`).
     budget: u32,
+    /// It is compiled by the cost policy (`tier`): `hot` counts work, not
+    /// entries.
+    by_cost: bool,
     /// Failed entry checks of its compiled code.
     check_fails: AtomicU32,
     /// Compiled (again) without assumptions across blocks.
@@ -195,6 +198,9 @@ pub struct Jit {
     mem: Mutex<Option<code::CodeMemory>>,
     /// Units are compiled by the cost policy (`tier`).
     cost_policy: bool,
+    /// What compiled code coming back into an interpreted unit adds to its
+    /// work under the cost policy (`tier::return_work`).
+    return_work: u32,
     /// `--jit-threshold` (0: every unit and every direct entry compiled
     /// calls compiled first; otherwise direct entries on heat,
     /// `direct::DirectPlan::heat`).
@@ -252,7 +258,7 @@ impl Jit {
             dump,
             background,
         } = config;
-        let cost_policy = cost_policy && threshold != 0;
+        let cost_policy = cost_policy && threshold != 0 && tier::factor() != 0;
         let p = &*program;
         let header = p.headers();
         let regions::Plans {
@@ -267,8 +273,11 @@ impl Jit {
         } else {
             tier::second_factor()
         };
+        let min_cost = tier::min_cost();
+        // Units compiled by cost: not the tiny ones, not the cheap ones.
+        let by_cost = |plan: &UnitPlan| cost_policy && !plan.tiny && plan.cost >= min_cost;
         let budget = |plan: &UnitPlan| {
-            if cost_policy && !plan.tiny {
+            if by_cost(plan) {
                 tier::budget(p, plan, factor)
             } else {
                 threshold
@@ -278,6 +287,7 @@ impl Jit {
             .into_iter()
             .map(|plan| Unit {
                 budget: budget(&plan),
+                by_cost: by_cost(&plan),
                 second_at: tier::second_tier_at(&plan, second_factor),
                 plan,
                 code: AtomicUsize::new(0),
@@ -332,13 +342,18 @@ impl Jit {
         // (`regions::UnitPlan::entries`), its resume points, its
         // continuation.
         let mut blocks = vec![None; layout.len()];
-        let weights = tier::weights(p, &plan_of, |u| units[u as usize].plan.size);
+        // (Only the cost policy weighs entries.)
+        let weights = if cost_policy {
+            tier::weights(p, &plan_of, |u| units[u as usize].plan.size)
+        } else {
+            Vec::new()
+        };
         for (u, unit) in units.iter().enumerate() {
             let plan = &unit.plan;
             // Block starts count toward hotness when they are headers or
             // entered from another part, a continuation always.
             let weight = |a: u32| {
-                if cost_policy && !plan.tiny {
+                if by_cost(plan) {
                     weights[a as usize].max(1)
                 } else {
                     1
@@ -420,6 +435,7 @@ impl Jit {
             compiled,
             mem: Mutex::new(mem),
             cost_policy,
+            return_work: tier::return_work(),
             threshold,
             heat_threshold: direct::heat_threshold(threshold),
             max_stack,
@@ -496,7 +512,7 @@ impl Jit {
                 .filter(|u| {
                     // (A unit queued for the compiler thread was worth it:
                     // the background line counts it.)
-                    !u.plan.tiny
+                    u.by_cost
                         && u.hot.load(Ordering::Relaxed) > 0
                         && u.code.load(Ordering::Acquire) == 0
                         && !u.failed.load(Ordering::Relaxed)
@@ -604,12 +620,28 @@ impl Jit {
         if u.code.load(Ordering::Acquire) != 0 {
             return true;
         }
-        if !b.header || u.failed.load(Ordering::Relaxed) || (u.plan.tiny && !from_compiled) {
+        if u.failed.load(Ordering::Relaxed) || (u.plan.tiny && !from_compiled) {
             return false;
         }
+        // Under the cost policy, compiled code coming into this
+        // interpreted unit counts what compiling it would save on the way
+        // out of and back into compiled code (`tier::return_work`): at a
+        // call from compiled code, and where a call it made into compiled
+        // code returns (not a header).
+        let crossing = if from_compiled && u.by_cost {
+            self.return_work
+        } else {
+            0
+        };
+        let w = if b.header {
+            b.weight + crossing
+        } else if crossing != 0 {
+            self.return_work
+        } else {
+            return false;
+        };
         // T2: a count; no data is published with it. Entries go on being
         // counted while the unit waits in the queue (B2).
-        let w = b.weight;
         if u.hot.fetch_add(w, Ordering::Relaxed).saturating_add(w) < u.budget {
             return false;
         }

@@ -30,6 +30,19 @@ use crate::bytecode::{Instr, Program};
 /// benchmark's run.
 const FACTOR: u64 = 18_000;
 
+/// Units whose estimated compile cost is below this are compiled after
+/// `--jit-threshold` entries, as without the cost policy: they cost little
+/// to compile, and waiting for them delays hot loops for nothing.
+const MIN_COST: usize = 150;
+
+/// Environment variable that sets [`MIN_COST`] (experiments).
+pub const MIN_COST_VAR: &str = "TTVM_JIT_TIER_MIN_COST";
+
+/// [`MIN_COST`], or the value of [`MIN_COST_VAR`].
+pub(super) fn min_cost() -> usize {
+    knob(MIN_COST_VAR, MIN_COST)
+}
+
 /// Environment variable that turns the cost policy on with its value as
 /// the factor ([`FACTOR`] when it is not a number).
 pub const FACTOR_VAR: &str = "TTVM_JIT_TIER_FACTOR";
@@ -44,6 +57,20 @@ const CALL_FUNCTION_COST: usize = 40;
 /// (fib: ~540 machine instructions per call of ~11 instructions, ~15
 /// per plain instruction).
 const CALL_WORK: usize = 24;
+
+/// What compiled code coming back into an interpreted unit adds to its
+/// work (a call the unit made into compiled code returned through the
+/// engine): the way into and out of compiled code, about 300–400 machine
+/// instructions, which a compiled caller would not pay.
+const RETURN_WORK: u32 = 32;
+
+/// Environment variable that sets [`RETURN_WORK`] (experiments).
+pub const RETURN_VAR: &str = "TTVM_JIT_RETURN_WORK";
+
+/// [`RETURN_WORK`], or the value of [`RETURN_VAR`].
+pub(super) fn return_work() -> u32 {
+    knob(RETURN_VAR, RETURN_WORK)
+}
 
 /// The most one entry into a function weighs: its loops count at their
 /// own headers.
@@ -142,19 +169,57 @@ fn plan_covers(p: &Program, plan: &UnitPlan, i: usize) -> bool {
     }
 }
 
+/// The instructions one pass through the loop whose header is at `h` and
+/// whose furthest backward branch is at `j` interprets, estimated: the
+/// blocks from `h` to `j`, each weighed by the chance that a pass reaches
+/// it when every branch goes either way as often (a chain of tests that
+/// dispatches on a value, an if/else, costs its first tests and one arm,
+/// not every arm as the loop's length would say).
+fn pass_work(p: &Program, h: usize, j: usize) -> u32 {
+    let mut reach = vec![0f64; j - h + 1];
+    reach[0] = 1.0;
+    let mut work = 0f64;
+    let mut a = h;
+    while a <= j {
+        let len = (p.block_cost[a] as usize).max(1);
+        let here = reach[a - h].min(1.0);
+        work += here * len as f64;
+        let next = super::lower::successors(p, a as u32);
+        if !next.is_empty() {
+            let share = here / next.len() as f64;
+            for t in next {
+                let t = t as usize;
+                if t > a && t <= j {
+                    reach[t - h] += share;
+                }
+            }
+        }
+        a += len;
+    }
+    work.ceil().max(1.0) as u32
+}
+
 /// Program address → the instructions one entry there interprets, for
-/// the blocks that count toward hotness: a loop header its loop's body (up
-/// to its furthest backward branch), a function's entry its unit's size
+/// the blocks that count toward hotness: a loop header one pass through
+/// its loop's body ([`pass_work`]), a function's entry its unit's size
 /// (at most [`MAX_CALL_WEIGHT`]) and [`CALL_WORK`], any other block start
 /// its block.
 pub(super) fn weights(p: &Program, plan_of: &[u32], size_of: impl Fn(u32) -> usize) -> Vec<u32> {
     let n = p.code.len();
     let mut w: Vec<u32> = p.block_cost.clone();
+    // Each loop header's furthest backward branch.
+    let mut last = vec![0usize; n];
     for (j, instr) in p.code.iter().enumerate() {
         if let Some(t) = instr.target().filter(|&t| t as usize <= j) {
-            let t = t as usize;
-            w[t] = w[t].max((j - t + 1) as u32);
+            last[t as usize] = last[t as usize].max(j);
         }
+    }
+    for (t, &j) in last.iter().enumerate() {
+        if j >= t && p.code[j].target() == Some(t as u32) {
+            w[t] = w[t].max(pass_work(p, t, j));
+        }
+    }
+    for instr in &p.code {
         if let Some(c) = instr.callee().filter(|c| (c.target as usize) < n) {
             let t = c.target as usize;
             let body = size_of(plan_of[t]).min(MAX_CALL_WEIGHT) + CALL_WORK;
