@@ -65,11 +65,14 @@ fn clif_float_sqrt() {
 fn clif_list_index() {
     // INDEX of a list at an Int: tag and bounds checks, the element's
     // load and clone; LEN's load; the `data` helper for anything else
-    // (issue 15).
-    insta::assert_snapshot!(clif(
+    // (issue 15); a string's one character from the shared table, whose
+    // address differs from run to run: shown as ADDR.
+    let ir = clif(
         "MAKE_LIST 0\nPUSH_INT 5\nAPPEND\nSTORE xs\nLOAD xs\nPUSH_INT 0\nINDEX\nLOAD xs\nLEN\nADD\nPRINT\nHALT\n",
-        0
-    ));
+        0,
+    );
+    let addr = regex::Regex::new(r"0x[0-9a-f]{4}(_[0-9a-f]{4}){2,3}").unwrap();
+    insta::assert_snapshot!(addr.replace_all(&ir, "ADDR"));
 }
 
 #[test]
