@@ -725,6 +725,9 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool>(
                 ip = ops.wrapping_add(entry.ix());
             }
             Op::CmpLocalsJump { a, b, when, target } => {
+                // Not two Ints (or an unset variable): `load!(a)` runs the
+                // first LOAD and goes on with the four instructions unfused,
+                // whichever operand failed.
                 let x = match slot!(a) {
                     Some(Value::Int(x)) => *x,
                     _ => load!(a),
