@@ -391,7 +391,26 @@ fn subcommand_first(mut argv: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString
     argv
 }
 
+// mimalloc's entry for small blocks (at most `MI_SMALL_SIZE_MAX`, 128
+// words): its size-class fast path without `mi_malloc`'s size test; in
+// the library libmimalloc-sys builds (declared here: that crate names it
+// only with its `extended` feature).
+extern "C" {
+    fn mi_malloc_small(size: usize) -> *mut u8;
+}
+
 fn main() -> ExitCode {
+    // Small list blocks straight from mimalloc's small path (issue 15).
+    // SAFETY: `mi_malloc_small` returns null or a block of at least
+    // `size` bytes (at most 128 words), aligned to 8 at least, from the
+    // global allocator (`Alloc`), whose `dealloc` (`mi_free`) and
+    // `realloc` (`mi_realloc`) take it; it is thread-safe.
+    unsafe {
+        ttvm_runtime::value::List::set_block_alloc(
+            mi_malloc_small,
+            128 * std::mem::size_of::<usize>(),
+        )
+    };
     let cli = match Cli::try_parse_from(subcommand_first(std::env::args_os().collect())) {
         Ok(cli) => cli,
         Err(e) => {

@@ -88,6 +88,29 @@ fn capacity_overflow() -> ! {
     panic!("list capacity overflow")
 }
 
+/// An allocator entry for small blocks (`size` bytes, at most the limit
+/// it was registered with): the block's address, or null when memory is
+/// exhausted. See [`List::set_block_alloc`].
+pub type BlockAlloc = unsafe extern "C" fn(size: usize) -> *mut u8;
+
+/// The entry registered with [`List::set_block_alloc`] and its size limit.
+static BLOCK_ALLOC: std::sync::OnceLock<(BlockAlloc, usize)> = std::sync::OnceLock::new();
+
+/// A new block of `layout` (a list's): through the registered small-block
+/// entry when there is one and the block is small enough for it, else
+/// the global allocator. Null when memory is exhausted.
+#[inline]
+fn alloc_block(layout: Layout) -> *mut u8 {
+    if let Some(&(f, max)) = BLOCK_ALLOC.get() {
+        if layout.size() <= max {
+            // SAFETY: within the entry's limit (`List::set_block_alloc`).
+            return unsafe { f(layout.size()) };
+        }
+    }
+    // SAFETY: the layout is never zero-sized (the header).
+    unsafe { alloc(layout) }
+}
+
 impl List {
     /// The offsets of [`ListLayout`] (the header is `repr(C)`).
     pub fn layout() -> ListLayout {
@@ -97,6 +120,25 @@ impl List {
             cap: std::mem::offset_of!(Header, cap) as i32,
             count: std::mem::offset_of!(Header, count) as i32,
         }
+    }
+
+    /// Register the global allocator's own entry for small blocks (the
+    /// binary's allocator: mimalloc's `mi_malloc_small`, its size-class
+    /// fast path), which every new list block of at most `max` bytes then
+    /// comes from (issue 15: a tree's node, a pair, a tuple — one call
+    /// into the allocator's small path instead of `GlobalAlloc::alloc`'s
+    /// way through `mi_malloc`'s size test). Only the first registration
+    /// counts; blocks are freed and grown through the global allocator as
+    /// before. Without one (tests, a build on `System`), every block comes
+    /// from the global allocator.
+    ///
+    /// # Safety
+    /// `f` returns, for any `size` of at most `max` bytes, null or a block
+    /// of at least `size` bytes aligned to at least 8 that the global
+    /// allocator's `dealloc` accepts with the layout `(size, 8)` (the one a
+    /// list's block is freed with); it may be called on any thread.
+    pub unsafe fn set_block_alloc(f: BlockAlloc, max: usize) {
+        let _ = BLOCK_ALLOC.set((f, max));
     }
 
     /// A list of `n` elements that the caller writes (compiled code's
@@ -119,8 +161,7 @@ impl List {
     #[inline]
     pub fn with_capacity(cap: usize) -> List {
         let layout = layout_for(cap);
-        // SAFETY: the layout is never zero-sized (the header).
-        let p = unsafe { alloc(layout) } as *mut Header;
+        let p = alloc_block(layout) as *mut Header;
         let Some(ptr) = NonNull::new(p) else {
             handle_alloc_error(layout)
         };
@@ -502,7 +543,11 @@ impl List {
     pub fn release_last(self) {
         let mut this = std::mem::ManuallyDrop::new(self);
         if this.header().count.load(Ordering::Acquire) == 1 {
-            this.drop_slow();
+            // SAFETY: the only holder (as `is_unique`), after an acquire
+            // load: freed here, without `drop_slow`'s call (this runs in
+            // compiled code's `drop` helper only, not in the interpreter's
+            // loop).
+            unsafe { List::free_unique(this.ptr) };
         } else {
             // SAFETY: taken once, not used after.
             drop(unsafe { std::mem::ManuallyDrop::take(&mut this) });
@@ -676,6 +721,59 @@ mod tests {
         assert_eq!(Arc::strong_count(&arc), 2);
         drop(l2);
         assert_eq!(Arc::strong_count(&arc), 1);
+    }
+
+    thread_local! {
+        /// Blocks `counting_block` handed out on this thread.
+        static BLOCKS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
+    /// A small-block entry that counts its calls and takes its blocks from
+    /// the global allocator (as `set_block_alloc` requires).
+    unsafe extern "C" fn counting_block(size: usize) -> *mut u8 {
+        BLOCKS.with(|b| b.set(b.get() + 1));
+        // SAFETY: never zero-sized (a list's header at least).
+        unsafe { std::alloc::alloc(Layout::from_size_align(size, 8).unwrap()) }
+    }
+
+    #[test]
+    fn small_blocks_come_from_the_registered_entry() {
+        // SAFETY: `counting_block` keeps the contract (the global
+        // allocator's blocks). The registration stays for the process:
+        // other tests' lists then come from it too, which is sound.
+        unsafe { List::set_block_alloc(counting_block, 256) };
+        let count = || BLOCKS.with(|b| b.get());
+        // 24 + 2 * 16 bytes: from the entry, and it holds a list.
+        let mut a = List::from_vec(vec![Value::Int(1), Value::Null]);
+        assert_eq!(count(), 1);
+        // Grown (through the global allocator's realloc) and freed.
+        for i in 0..40 {
+            a.push(Value::Int(i));
+        }
+        assert_eq!(a.len(), 42);
+        assert!(matches!(a[41], Value::Int(39)));
+        drop(a);
+        assert_eq!(count(), 1);
+        // A block above the limit (24 + 100 * 16 bytes) comes from the
+        // global allocator.
+        let big = List::with_capacity(100);
+        assert_eq!(count(), 1);
+        drop(big);
+        // Compiled code's `MAKE_LIST` block, written by the caller.
+        // SAFETY: both elements are written before the list is used.
+        let v = unsafe {
+            let p = List::alloc_unwritten(2);
+            let e = p.add(List::layout().elems as usize) as *mut Value;
+            e.write(Value::Int(7));
+            e.add(1).write(Value::str("x"));
+            List {
+                ptr: NonNull::new(p as *mut Header).unwrap(),
+            }
+        };
+        assert_eq!(count(), 2);
+        assert_eq!(v.len(), 2);
+        assert!(matches!(v[0], Value::Int(7)));
+        drop(v);
     }
 
     #[test]

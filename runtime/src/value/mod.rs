@@ -20,7 +20,7 @@ mod text;
 pub use atom::Atom;
 pub use display::{format_float, shown_text, Shown, TooLong, MAX_PRINT_DEPTH, MAX_SHOWN_BYTES};
 pub use handle::{Handle, Resource};
-pub use list::{List, ListLayout};
+pub use list::{BlockAlloc, List, ListLayout};
 pub use object::{FieldSite, Key, Object, ObjectLayout};
 pub use text::{Str, StrLayout};
 
