@@ -51,12 +51,29 @@ pub fn run_slice(
     tier: Option<&Tier<'_, dyn TierUp + '_>>,
 ) -> Control {
     if vm.config.debug || vm.config.trace {
-        run::<true, false>(ctx, code, vm, proc, tier)
+        run::<true, false, true>(ctx, code, vm, proc, tier)
     } else if vm.profiler.is_some() {
         run_profiled(ctx, code, vm, proc, tier)
+    } else if tier.is_some() {
+        run_kinds(ctx, code, vm, proc, tier)
     } else {
-        run::<false, false>(ctx, code, vm, proc, tier)
+        run::<false, false, false>(ctx, code, vm, proc, tier)
     }
+}
+
+/// The dispatch loop when a JIT runs: field reads record the kinds of
+/// the values they give, for its guarded loads. Out of line, so that the
+/// loop without the JIT (inline in `run_slice`) is compiled as one
+/// function by itself (its registers allocated as without this copy).
+#[inline(never)]
+fn run_kinds(
+    ctx: &mut Context,
+    code: &Code,
+    vm: &Vm,
+    proc: &mut Proc<'_>,
+    tier: Option<&Tier<'_, dyn TierUp + '_>>,
+) -> Control {
+    run::<false, false, true>(ctx, code, vm, proc, tier)
 }
 
 /// `--profile`'s dispatch loop, out of line (the common case pays only
@@ -70,5 +87,5 @@ fn run_profiled(
     proc: &mut Proc<'_>,
     tier: Option<&Tier<'_, dyn TierUp + '_>>,
 ) -> Control {
-    run::<false, true>(ctx, code, vm, proc, tier)
+    run::<false, true, true>(ctx, code, vm, proc, tier)
 }

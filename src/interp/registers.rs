@@ -441,7 +441,7 @@ macro_rules! registers {
                 // SAFETY: `d + 1` operands below `sp`.
                 if let Value::Object(o) = unsafe { &*$sp.sub(d + 1) } {
                     let (name, site) = (&$code.atoms[k], &$code.sites[k]);
-                    match site.get(o, name).map(|f| f as *const Value) {
+                    match site.read::<KINDS>(o, name).map(|f| f as *const Value) {
                         Some(f) => push_copy!(f),
                         None => push!(Value::Null),
                     }

@@ -16,7 +16,10 @@ use ttvm_runtime::value::Object;
 use ttvm_runtime::Value;
 
 /// `TRACE`: `--debug`/`--trace` lines before each instruction; `PROFILE`:
-/// `--profile`'s hook before each op (`crate::profile::step`).
+/// `--profile`'s hook before each op (`crate::profile::step`); `KINDS`:
+/// field reads record the kinds of the values they give, for the JIT's
+/// guarded loads (`FieldSite::read`; only when a JIT runs, chosen once
+/// per slice by `run_slice`).
 ///
 /// The loop keeps the hot state in locals the compiler can hold in
 /// registers (docs/PERFORMANCE.md, "The interpreter's registers"): the
@@ -30,7 +33,7 @@ use ttvm_runtime::Value;
 /// the stack in the context). No inline path can panic between the two, so a
 /// value moved off the stack is never dropped twice.
 #[inline(always)]
-pub(super) fn run<const TRACE: bool, const PROFILE: bool>(
+pub(super) fn run<const TRACE: bool, const PROFILE: bool, const KINDS: bool>(
     ctx: &mut Context,
     code: &Code,
     vm: &Vm,
@@ -287,7 +290,8 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool>(
                     // SAFETY: one operand below `sp`.
                     let top = unsafe { &mut *sp.sub(1) };
                     if let Value::Object(o) = top {
-                        let f: Option<*const Value> = site.get(o, name).map(|f| f as *const Value);
+                        let f: Option<*const Value> =
+                            site.read::<KINDS>(o, name).map(|f| f as *const Value);
                         let top: *mut Value = top;
                         // SAFETY: the object is read out, then replaced by
                         // the field (its reference counted first) and
@@ -665,7 +669,9 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool>(
             Op::GetFieldLocal { slot, k } => {
                 let (name, site) = (&code.atoms[k as usize], &code.sites[k as usize]);
                 let f: Option<*const Value> = match slot!(slot) {
-                    Some(Value::Object(o)) => site.get(o, name).map(|f| f as *const Value),
+                    Some(Value::Object(o)) => {
+                        site.read::<KINDS>(o, name).map(|f| f as *const Value)
+                    }
                     _ => load!(slot),
                 };
                 match f {

@@ -389,15 +389,28 @@ impl FieldSite {
         (self.word() >> POS_BITS) as u16
     }
 
-    /// `o`'s field `name` (a program's atom), through the cache.
+    /// `o`'s field `name` (a program's atom), through the cache, the
+    /// value's kind recorded ([`FieldSite::read`] with `KINDS`).
     #[inline]
     pub fn get<'a>(&self, o: &'a Object, name: &Atom) -> Option<&'a Value> {
+        self.read::<true>(o, name)
+    }
+
+    /// `o`'s field `name` (a program's atom), through the cache; with
+    /// `KINDS` the kind of the value read is recorded for the JIT
+    /// ([`FieldSite::kinds`]). Without a JIT nothing reads the kinds, so
+    /// the interpreter chooses `KINDS = false` once per slice and its
+    /// field reads pay nothing for them (a tag, a shift and a test each).
+    #[inline]
+    pub fn read<'a, const KINDS: bool>(&self, o: &'a Object, name: &Atom) -> Option<&'a Value> {
         let key = name.as_str();
         let w = self.word();
         if let Some(v) = o.at_cached((w & POS_MASK) as usize, key) {
-            let bit = 1u32 << (POS_BITS + tag_of(v) as u32);
-            if w & bit == 0 {
-                self.note(bit);
+            if KINDS {
+                let bit = 1u32 << (POS_BITS + tag_of(v) as u32);
+                if w & bit == 0 {
+                    self.note(bit);
+                }
             }
             return Some(v);
         }
@@ -405,9 +418,11 @@ impl FieldSite {
             self.learn(p);
             o.entries[p].1.as_ref()
         });
-        let bit = 1u32 << (POS_BITS + v.map_or(super::tag::NULL, tag_of) as u32);
-        if w & bit == 0 {
-            self.note(bit);
+        if KINDS {
+            let bit = 1u32 << (POS_BITS + v.map_or(super::tag::NULL, tag_of) as u32);
+            if w & bit == 0 {
+                self.note(bit);
+            }
         }
         v
     }
@@ -646,5 +661,31 @@ mod site_tests {
         put.set(&mut o, &names[0], Value::Int(2));
         assert_eq!(o.len(), 1);
         assert!(matches!(o.get("site_f0"), Some(Value::Int(2))));
+    }
+
+    /// Kinds are recorded by `read::<true>` (and `get`) only; both read
+    /// the same values and teach the cache the same positions.
+    #[test]
+    fn kinds_only_when_asked() {
+        use super::super::tag::{FLOAT, INT, NULL};
+        let (a, b, c) = (
+            Atom::new("kind_a"),
+            Atom::new("kind_b"),
+            Atom::new("kind_c"),
+        );
+        let mut o = Object::new();
+        o.set(&a, Value::Int(1));
+        o.set(&b, Value::Float(2.0));
+        let site = FieldSite::default();
+        assert!(matches!(site.read::<false>(&o, &b), Some(Value::Float(_))));
+        assert!(matches!(site.read::<false>(&o, &b), Some(Value::Float(_))));
+        assert!(site.read::<false>(&o, &c).is_none());
+        assert_eq!(site.kinds(), 0);
+        assert!(matches!(site.read::<true>(&o, &a), Some(Value::Int(1))));
+        assert_eq!(site.kinds(), 1 << INT);
+        assert!(matches!(site.get(&o, &b), Some(Value::Float(_))));
+        assert_eq!(site.kinds(), (1 << INT) | (1 << FLOAT));
+        assert!(site.read::<true>(&o, &c).is_none());
+        assert_eq!(site.kinds(), (1 << INT) | (1 << FLOAT) | (1 << NULL));
     }
 }

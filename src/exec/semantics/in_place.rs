@@ -54,18 +54,32 @@ fn same_heap(a: &Value, b: &Value) -> bool {
 /// `x = x APPEND operand` / `x = x CONCAT operand` on the variable's cell,
 /// in place when nothing else holds the value. `false` (cell unchanged)
 /// when the fast path does not apply: run the instructions one by one.
+#[inline]
 pub(crate) fn update_in_place(cell: &mut Option<Value>, operand: Value, concat: bool) -> bool {
-    match (cell.take(), concat) {
-        (Some(v @ Value::Str(_)), true) if fits_concat(&v, &operand) => {
+    if !concat {
+        // APPEND: pushed onto the list where the variable holds it (copied
+        // first when shared, as `ops::append`); the cell is not taken out
+        // and written back.
+        return match cell {
+            Some(Value::List(l)) if l.len() < ops::MAX_LIST_LEN => {
+                l.push(operand);
+                true
+            }
+            _ => false,
+        };
+    }
+    concat_in_place(cell, operand)
+}
+
+/// `x = x CONCAT operand` on the variable's cell (`update_in_place`).
+#[inline(never)]
+fn concat_in_place(cell: &mut Option<Value>, operand: Value) -> bool {
+    match cell.take() {
+        Some(v @ Value::Str(_)) if fits_concat(&v, &operand) => {
             *cell = Some(ops::concat(v, &operand).expect("checked to fit"));
             true
         }
-        (Some(v @ Value::List(_)), false) if matches!(&v, Value::List(l) if l.len() < ops::MAX_LIST_LEN) =>
-        {
-            *cell = Some(ops::append(v, operand).expect("a list under the limit"));
-            true
-        }
-        (old, _) => {
+        old => {
             *cell = old;
             false
         }
