@@ -27,6 +27,7 @@ pub(super) fn link(
         block_start: Vec::new(),
         block_cost: Vec::new(),
         min_depth: Vec::new(),
+        returns: Default::default(),
         moves: Vec::new(),
         label_at: HashMap::new(),
         warnings: warnings

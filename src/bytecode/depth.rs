@@ -146,10 +146,19 @@ enum Callees<'a> {
 }
 
 impl Callees<'_> {
-    fn effect(self, target: u32) -> Option<Range> {
+    fn effect(self, p: &Program, target: u32) -> Option<Range> {
         match self {
             Callees::Found(effects) => effects.get(&target).copied(),
-            Callees::ReturnOne(_) => Some(Range { lo: 1, hi: 1 }),
+            // A function known to return another number of values on
+            // every path (`Program::returns`: `part` returning a memo and
+            // a count) leaves that many: its callers' heights after the
+            // call are right, and their CALL_FUNCTIONs' arities are
+            // inferred (such a callee has no direct entry, so a direct
+            // caller leaves at the call, `jit::direct::plan`).
+            Callees::ReturnOne(_) => {
+                let n = p.returns.get(&target).copied().unwrap_or(1) as i64;
+                Some(Range { lo: n, hi: n })
+            }
         }
     }
 }
@@ -221,7 +230,7 @@ fn walk(p: &Program, entry: usize, start: Range, callees: Callees<'_>, absolute:
             Step::Fixed(pops, pushes) => d.add(pushes as i64 - pops as i64),
             Step::Call { args, target } => {
                 // The continuation, when the callee returns at all.
-                if let Some(e) = callees.effect(target) {
+                if let Some(e) = callees.effect(p, target) {
                     enter(&mut at, &mut work, i + 1, d.add(-(args as i64)).plus(e));
                 }
                 continue;
@@ -431,11 +440,17 @@ fn effects(p: &Program, entries: &[u32]) -> HashMap<u32, Range> {
 /// The program's depth facts: per instruction, a lower bound on the
 /// operand stack height whenever it runs (0 for code never reached); and
 /// `ttvm check`'s warnings.
-pub(super) fn analyse(p: &Program) -> (Vec<u32>, Vec<Warning>) {
+pub(super) fn analyse(p: &Program) -> (Vec<u32>, Vec<Warning>, HashMap<u32, u32>) {
     let entries = function_entries(p);
     let effects = effects(p, &entries);
     let min = lower_bounds(p, &entries, &effects);
-    (min, warnings(p, &entries, &effects))
+    // The functions that return one number of values on every path.
+    let returns = effects
+        .iter()
+        .filter(|(_, r)| r.lo == r.hi && r.lo >= 0 && r.hi < u32::MAX as i64)
+        .map(|(&f, r)| (f, r.lo as u32))
+        .collect();
+    (min, warnings(p, &entries, &effects), returns)
 }
 
 fn lower_bounds(p: &Program, entries: &[u32], effects: &HashMap<u32, Range>) -> Vec<u32> {
@@ -622,6 +637,21 @@ mod tests {
         // Only the Function on the stack: no arguments.
         let none = "LOAD f\nCALL_FUNCTION\nRET\n";
         assert_eq!(arities(none, 0), [(1, Some(0))]);
+    }
+
+    /// A callee that returns two values on every path (`Program::returns`)
+    /// leaves two: the heights after the CALL are right, so a later
+    /// CALL_FUNCTION's arity is inferred (it was none: the frame's
+    /// heights went below its base, each callee taken to return one).
+    #[test]
+    fn arities_after_a_call_returning_two_values() {
+        let src = "PUSH_INT 7\nCALL divmod n\nSTORE r\nSTORE q\nLOAD q\nLOAD f\nCALL_FUNCTION\nPRINT\nHALT\nLABEL divmod\nLOAD n\nPUSH_INT 2\nDIV\nLOAD n\nPUSH_INT 2\nMOD\nRET\n";
+        let p = crate::load_source("d.ttvm", src).unwrap_or_else(|e| panic!("{}", e.render()));
+        assert_eq!(p.returns.get(&9), Some(&2));
+        assert_eq!(arities(src, 0), [(6, Some(1))]);
+        let h = super::frame_heights(&p, 0);
+        assert_eq!(h.exact(2), Some(2));
+        assert_eq!(h.exact(4), Some(0));
     }
 
     fn min_depth(src: &str) -> Vec<u32> {

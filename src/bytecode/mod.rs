@@ -103,6 +103,11 @@ pub struct Program {
     /// For each instruction, a lower bound on the operand stack height
     /// whenever it runs (`depth.rs`).
     pub min_depth: Vec<u32>,
+    /// For each function entry whose every RET returns the same number of
+    /// values (the depth analysis's net effect of a call, when exact and
+    /// not negative), that number (`depth.rs`; `frame_heights` takes a
+    /// CALL of it to leave that many).
+    pub returns: HashMap<u32, u32>,
     /// For each instruction, whether it is a LOAD that is its variable's
     /// last use, which takes a heap value out of the variable instead of
     /// sharing it (`liveness.rs`; both tiers read it).
@@ -187,8 +192,9 @@ impl Program {
         blocks::compute(self);
         tries::pair(self);
         self.make_protos();
-        let (min_depth, warnings) = depth::analyse(self);
+        let (min_depth, warnings, returns) = depth::analyse(self);
         self.min_depth = min_depth;
+        self.returns = returns;
         self.warnings.extend(warnings);
         self.moves = liveness::moves(self, &[]);
     }

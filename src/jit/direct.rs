@@ -500,6 +500,15 @@ pub(crate) fn plan(p: &Program, target: u32, params: &[u32]) -> Result<DirectPla
                             ));
                         }
                     } else {
+                        // A callee returning another number of values
+                        // (`Program::returns`) has no direct entry, so
+                        // every call of it would leave this one.
+                        if let Some(&n) = p.returns.get(&c.target).filter(|&&n| n != 1) {
+                            return Err(format!(
+                                "the CALL at {} is of a function returning {n} values",
+                                p.location(at)
+                            ));
+                        }
                         calls = true;
                         enter(&mut depth, &mut work, start, at + 1)?;
                     }
