@@ -163,5 +163,8 @@ fn no_branch_on_a_constant_reaches_cranelift() {
     let (_, err) = run("dump-on", &["--jit-dump"], &[]);
     let (_, err_off) = run("dump-off", &["--jit-dump"], &[("TTVM_JIT_FOLD", "0")]);
     assert_eq!(consts(&err), 0, "{err}");
-    assert!(consts(&err_off) > 0, "no brif on an iconst to fold:\n{err_off}");
+    assert!(
+        consts(&err_off) > 0,
+        "no brif on an iconst to fold:\n{err_off}"
+    );
 }
