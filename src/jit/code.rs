@@ -3,6 +3,8 @@
 //! `Imports` a function calls them through) and calling compiled code.
 //! Every `unsafe` of the JIT tier is in this file.
 
+mod fold;
+
 use crate::exec::native::{for_each_helper, CompiledFn, Helpers, JitEnv};
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::types::{I32, I64, I8};
@@ -375,6 +377,9 @@ impl CodeMemory {
             build(&mut b, &imports)?;
             b.seal_all_blocks();
             b.finalize();
+            if fold_branches() {
+                fold::constant_branches(&mut self.ctx.func);
+            }
             dump.then(|| format!("; {name}\n{}", self.ctx.func.display()))
         };
         self.ctx.set_disasm(dump);
@@ -481,6 +486,18 @@ impl CodeMemory {
         self.module.clear_context(&mut self.ctx);
         Ok(text)
     }
+}
+
+/// Environment variable that turns off the folding of branches on
+/// constants (`fold`) when it is `0`: for measuring what it saves.
+pub(super) const FOLD_VAR: &str = "TTVM_JIT_FOLD";
+
+/// Whether compiled functions get their branches on constants folded
+/// (`fold`) before Cranelift: yes unless `TTVM_JIT_FOLD=0`. The snapshot
+/// tests' IR (`ir_only`) is the translator's, unfolded.
+fn fold_branches() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var(FOLD_VAR).map_or(true, |v| v != "0"))
 }
 
 /// The signature of a direct entry with `params` arguments: `(place,
