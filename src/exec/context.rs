@@ -52,8 +52,12 @@ pub mod frame_layout {
     pub const STACK_BASE: i32 = offset_of!(Frame, stack_base) as i32;
     /// The `FrameKind` tag (a `u32`).
     pub const KIND: i32 = offset_of!(Frame, kind) as i32;
+    /// `FrameKind::Root`'s tag.
+    pub const KIND_ROOT: u32 = 0;
     /// `FrameKind::Call`'s tag.
     pub const KIND_CALL: u32 = 1;
+    /// `FrameKind::Module`'s tag.
+    pub const KIND_MODULE: u32 = 2;
     const _: () = assert!(SIZE == 32);
     const _: () = assert!(std::mem::size_of::<FrameKind>() == 8);
 }
@@ -66,6 +70,18 @@ mod tests {
         // SAFETY: a `#[repr(u32)]` enum starts with its `u32` tag.
         let tag = unsafe { *(&k as *const super::FrameKind as *const u32) };
         assert_eq!(tag, super::frame_layout::KIND_CALL);
+    }
+
+    /// The tags compiled code tells a process's end by (`lower::procs`).
+    #[test]
+    fn root_and_module_kind_tags() {
+        use super::frame_layout::{KIND_MODULE, KIND_ROOT};
+        let tag = |k: super::FrameKind| {
+            // SAFETY: a `#[repr(u32)]` enum starts with its `u32` tag.
+            unsafe { *(&k as *const super::FrameKind as *const u32) }
+        };
+        assert_eq!(tag(super::FrameKind::Root), KIND_ROOT);
+        assert_eq!(tag(super::FrameKind::Module(7)), KIND_MODULE);
     }
 }
 

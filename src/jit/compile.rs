@@ -76,7 +76,7 @@ impl Jit {
         } else {
             Tier::Second
         };
-        let Some(mem) = guard.as_mut() else {
+        let Some(mem) = self.memory(&mut guard) else {
             self.give_up(u);
             return;
         };
@@ -322,7 +322,7 @@ impl Jit {
             Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
             Err(std::sync::TryLockError::WouldBlock) => return,
         };
-        if let Some(mem) = guard.as_mut() {
+        if let Some(mem) = self.memory(&mut guard) {
             self.try_direct(mem, t as usize, None);
         }
     }
@@ -429,7 +429,7 @@ impl Jit {
             .ok_or_else(|| format!("no instruction {at}"))?;
         let u = &self.units[plan as usize];
         let mut guard = self.mem.lock().unwrap_or_else(|e| e.into_inner());
-        let mem = guard.as_mut().ok_or("no code memory")?;
+        let mem = self.memory(&mut guard).ok_or("no code memory")?;
         let callee = |target: u32| self.callee(target);
         let input = self.input(u, &callee);
         make(mem, u, &input)

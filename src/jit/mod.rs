@@ -195,7 +195,13 @@ pub struct Jit {
     /// blocks and resume points of compiled units; never cleared, as the
     /// code stays until the JIT goes).
     compiled: Vec<AtomicBool>,
+    /// The code memory (Cranelift's module), made at the first compile
+    /// ([`Jit::memory`]): a run that compiles nothing does not pay for it.
     mem: Mutex<Option<code::CodeMemory>>,
+    /// What the code memory is made with.
+    helpers: Helpers,
+    /// The code memory could not be made: nothing is compiled.
+    no_memory: AtomicBool,
     /// Units are compiled by the cost policy (`tier`).
     cost_policy: bool,
     /// What compiled code coming back into an interpreted unit adds to its
@@ -387,10 +393,6 @@ impl Jit {
                 });
             }
         }
-        let (mem, failure) = match code::CodeMemory::new(helpers) {
-            Ok(m) => (Some(m), None),
-            Err(e) => (None, Some(e)),
-        };
         // Tiny units are counted only where compiled code leaves for them
         // (the engine asks there), unless everything is compiled at once.
         let watch = blocks
@@ -433,7 +435,9 @@ impl Jit {
             blocks,
             watch,
             compiled,
-            mem: Mutex::new(mem),
+            mem: Mutex::new(None),
+            helpers: *helpers,
+            no_memory: AtomicBool::new(false),
             cost_policy,
             return_work: tier::return_work(),
             threshold,
@@ -460,14 +464,6 @@ impl Jit {
         // Compiled code tells an unset variable by this tag; it must not be
         // a value's.
         debug_assert!(jit.none_tag > ttvm_runtime::value::tag::LAST);
-        if let Some(e) = failure {
-            for u in &jit.units {
-                jit.give_up(u);
-            }
-            jit.stats_mut()
-                .fallbacks
-                .push(("every function".to_string(), e));
-        }
         if threshold == 0 {
             for u in 0..jit.units.len() {
                 jit.compile(u);
@@ -591,6 +587,30 @@ impl Jit {
     /// Where the interpreter should call [`Jit::tier_up`].
     pub fn watch(&self) -> &[AtomicBool] {
         &self.watch
+    }
+
+    /// The code memory in `slot` (the guard of [`Jit::mem`]), made now if
+    /// this is the first compile; `None` when it cannot be made (then
+    /// every unit stays interpreted, and the stats say why once).
+    fn memory<'g>(
+        &self,
+        slot: &'g mut Option<code::CodeMemory>,
+    ) -> Option<&'g mut code::CodeMemory> {
+        if slot.is_none() && !self.no_memory.load(Ordering::Relaxed) {
+            match code::CodeMemory::new(&self.helpers) {
+                Ok(m) => *slot = Some(m),
+                Err(e) => {
+                    self.no_memory.store(true, Ordering::Relaxed);
+                    for u in &self.units {
+                        self.give_up(u);
+                    }
+                    self.stats_mut()
+                        .fallbacks
+                        .push(("every function".to_string(), e));
+                }
+            }
+        }
+        slot.as_mut()
     }
 
     /// Unit `u` stays interpreted: stop asking at its blocks (T1, T2 in

@@ -407,7 +407,8 @@ impl Lower<'_, '_, '_, Ordinary> {
         self.b.set_cold_block(slow);
         self.b.ins().brif(ok, fast, &[], slow, &[]);
         self.b.switch_to_block(slow);
-        self.generic_final(at, dpc);
+        // From a process's bottom frame the process ends (`lower::procs`).
+        self.end_process_else_generic(at, dpc, kind, true);
         self.b.switch_to_block(fast);
         let ret = self.b.ins().load(I32, self.mf, fp, fl::RET);
         let base = self.b.ins().load(I32, self.mf, fp, fl::BASE);

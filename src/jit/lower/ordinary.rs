@@ -144,8 +144,11 @@ impl FrameEnv for Ordinary {
     fn ret(l: &mut Lower<'_, '_, '_, Self>, at: u32, dpc: u32) {
         if l.v_tag.len() > MAX_INLINE_RET_SLOTS {
             // Dropping every variable inline would cost as much code as
-            // the frame has variables, at every RET.
-            l.generic_final(at, dpc);
+            // the frame has variables, at every RET (but a process's
+            // bottom frame ends the process without the helper, `procs`).
+            l.flush();
+            let kind = l.top_frame_kind();
+            l.end_process_else_generic(at, dpc, kind, true);
         } else {
             l.ret_inline(at, dpc);
         }
@@ -185,6 +188,10 @@ impl FrameEnv for Ordinary {
         if let (Helper::Ends, Instr::Throw(_)) = (how, instr) {
             // THROW through a helper of its own (`exceptions`).
             return l.throw(dpc);
+        }
+        if let (Helper::Ends, Instr::Halt(_)) = (how, instr) {
+            // HALT ends the process without a helper (`procs`).
+            return l.halt(at, dpc);
         }
         match how {
             Helper::Generic if l.process_op(at, dpc, instr) => {}
