@@ -318,6 +318,55 @@ impl Object {
     }
 }
 
+/// Run-time keys longer than this are never shared ([`shared_key`]).
+const SHARED_KEY_MAX: usize = 64;
+
+/// Slots of each thread's table of recent run-time keys ([`shared_key`]):
+/// a power of two.
+const SHARED_KEY_SLOTS: usize = 256;
+
+thread_local! {
+    static RECENT_KEYS: std::cell::RefCell<Vec<Option<Key>>> =
+        std::cell::RefCell::new(vec![None; SHARED_KEY_SLOTS]);
+}
+
+/// The key to store for a new field whose name is a run-time string `s`
+/// (`SET_FIELD` with the key on the stack; issue 15, "Shared run-time
+/// keys"): the text of the program's field name `s` when there is one
+/// (`Atom::existing_text`), so that the object is found by address at a
+/// `GET_FIELD s` site (its cache, the interpreter's and compiled code's,
+/// compares the entry's key with the name's own text by address: a key
+/// allocated anew per object missed every time), else a new key. A
+/// small per-thread table of the keys made last (direct-mapped by a hash
+/// of the text) answers a repeated key with one comparison of its bytes
+/// and no allocation or lock; only texts of at most [`SHARED_KEY_MAX`]
+/// bytes are kept. Which allocation a key shares is invisible to the
+/// program (keys are immutable and compared by content).
+pub fn shared_key(s: &str) -> Key {
+    if s.len() > SHARED_KEY_MAX {
+        return Key::from(s);
+    }
+    // FNV-1a over the bytes (keys are short).
+    let mut h: u32 = 0x811c_9dc5;
+    for &b in s.as_bytes() {
+        h = (h ^ b as u32).wrapping_mul(0x0100_0193);
+    }
+    let slot = (h ^ (h >> 16)) as usize & (SHARED_KEY_SLOTS - 1);
+    RECENT_KEYS
+        .try_with(|t| {
+            let mut t = t.borrow_mut();
+            if let Some(k) = &t[slot] {
+                if **k == *s {
+                    return k.clone();
+                }
+            }
+            let k = Atom::existing_text(s).unwrap_or_else(|| Key::from(s));
+            t[slot] = Some(k.clone());
+            k
+        })
+        .unwrap_or_else(|_| Atom::existing_text(s).unwrap_or_else(|| Key::from(s)))
+}
+
 /// A per-site inline cache of a field access with a name written in the
 /// program (issue 15, item 1): the entry position where the field was
 /// found last time. An object with the same fields in the same order (any
@@ -387,6 +436,13 @@ impl FieldSite {
     /// field).
     pub fn kinds(&self) -> u16 {
         (self.word() >> POS_BITS) as u16
+    }
+
+    /// The entry position where the site has found its field, once a read
+    /// there has given a value (what the JIT compiles as a constant:
+    /// `jit::lower::data`); `None` before (and for a write site).
+    pub fn position(&self) -> Option<usize> {
+        (self.kinds() != 0).then(|| self.pos())
     }
 
     /// `o`'s field `name` (a program's atom), through the cache.
@@ -646,5 +702,39 @@ mod site_tests {
         put.set(&mut o, &names[0], Value::Int(2));
         assert_eq!(o.len(), 1);
         assert!(matches!(o.get("site_f0"), Some(Value::Int(2))));
+    }
+}
+
+#[cfg(test)]
+mod shared_key_tests {
+    use super::*;
+
+    /// A run-time key with a field name's text shares the name's text (a
+    /// site's cache finds it by address); other keys are their text, and
+    /// the atom table does not grow.
+    #[test]
+    fn run_time_keys_share_a_field_names_text() {
+        let a = Atom::new("shared_key_test_name");
+        let before = Atom::interned();
+        for _ in 0..3 {
+            let k = shared_key("shared_key_test_name");
+            assert!(Arc::ptr_eq(&k, &a.text()));
+        }
+        let k1 = shared_key("shared_key_not_an_atom");
+        let k2 = shared_key("shared_key_not_an_atom");
+        assert_eq!(&*k1, "shared_key_not_an_atom");
+        assert_eq!(k1, k2);
+        let long = "y".repeat(SHARED_KEY_MAX + 1);
+        assert_eq!(&*shared_key(&long), long.as_str());
+        assert_eq!(Atom::interned(), before);
+        let mut o = Object::new();
+        o.set_with(
+            "shared_key_test_name",
+            || shared_key("shared_key_test_name"),
+            Value::Int(3),
+        );
+        let site = FieldSite::default();
+        assert!(matches!(site.get(&o, &a), Some(Value::Int(3))));
+        assert!(o.at_cached(0, a.as_str()).is_some());
     }
 }
