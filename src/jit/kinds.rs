@@ -135,10 +135,6 @@ pub(crate) struct SitePlan {
     /// The site has met objects of several layouts: its code scans the
     /// entries when the cached position misses.
     pub scan: bool,
-    /// The position the site has found its field at (the JIT's cell, else
-    /// the interpreter's site), for a site that has not moved: compiled as
-    /// a constant, checked first (then the cell).
-    pub pos: Option<u32>,
 }
 
 /// The tag bits of [`FieldCell::kinds`].
@@ -183,8 +179,7 @@ impl Jit {
     /// Per field site of the JIT (its cell's index): the tag a
     /// `GET_FIELD` there is compiled to guard for (`FLOAT` or `INT`), or 0
     /// for none; whether the site has met objects of several layouts (in
-    /// the interpreter or compiled code); the position it has found its
-    /// field at. Read once per compilation, so that every lowering of the
+    /// compiled code: [`MOVED`]). Read once per compilation, so that every lowering of the
     /// unit (the facts' passes and the final one) sees the same.
     pub(super) fn field_guards(&self) -> Vec<SitePlan> {
         use ttvm_runtime::value::tag::{FLOAT, INT};
@@ -195,24 +190,7 @@ impl Jit {
             .map(|(k, c)| {
                 let own = c.kinds.load(Ordering::Relaxed);
                 let moved = own & MOVED != 0;
-                let cell_pos = c.pos.load(Ordering::Relaxed);
-                let pos = if moved {
-                    None
-                } else if cell_pos != u64::MAX {
-                    u32::try_from(cell_pos).ok()
-                } else {
-                    interp.and_then(|s| {
-                        s.of[k]
-                            .iter()
-                            .find_map(|&i| s.sites[i as usize].position())
-                            .and_then(|p| u32::try_from(p).ok())
-                    })
-                };
-                let plan = |guard| SitePlan {
-                    guard,
-                    scan: moved,
-                    pos,
-                };
+                let plan = |guard| SitePlan { guard, scan: moved };
                 if own & NO_GUARD != 0 {
                     return plan(0);
                 }

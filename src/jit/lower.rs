@@ -204,13 +204,6 @@ impl Input<'_> {
         Some(self.field_guards[k].guard).filter(|&t| t != 0)
     }
 
-    /// The position the field site at `at` has found its field at, when
-    /// it has not met objects of other layouts (compiled as a constant).
-    pub fn field_pos(&self, at: u32) -> Option<u32> {
-        let k = *self.field_sites.get(&at)?;
-        self.field_guards[k].pos
-    }
-
     /// Whether the field site at `at` has met objects of several layouts
     /// (its code scans the entries when the cached position misses).
     pub fn field_scan(&self, at: u32) -> bool {

@@ -438,13 +438,6 @@ impl FieldSite {
         (self.word() >> POS_BITS) as u16
     }
 
-    /// The entry position where the site has found its field, once a read
-    /// there has given a value (what the JIT compiles as a constant:
-    /// `jit::lower::data`); `None` before (and for a write site).
-    pub fn position(&self) -> Option<usize> {
-        (self.kinds() != 0).then(|| self.pos())
-    }
-
     /// `o`'s field `name` (a program's atom), through the cache.
     #[inline]
     pub fn get<'a>(&self, o: &'a Object, name: &Atom) -> Option<&'a Value> {

@@ -221,10 +221,7 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
     }
 
     /// The entry of the field `key` ([`key_words`]) in the object `obj`,
-    /// from the current block: first, at a site that has found its field
-    /// at one position (`pos`, `jit::kinds::SitePlan`), that position as a
-    /// constant (no load of the cell, no multiplication); then the
-    /// position the site's cell names when it
+    /// from the current block: the position the site's cell names when it
     /// is within the object's entries and the entry's key is the name's
     /// text. Else, at a site that has met objects of several layouts
     /// (`scan`: shapes, AST nodes, records built in other orders;
@@ -240,67 +237,12 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         obj: ir::Value,
         cell: usize,
         key: [i64; 2],
-        (scan, pos): (bool, Option<u32>),
-        slow: ir::Block,
-    ) -> (ir::Value, Option<ir::Value>) {
-        let lay = Object::layout();
-        let n = self.b.ins().load(I64, self.mf, obj, lay.len);
-        if let (false, Some(p)) = (scan, pos) {
-            // The position known when compiling, as a constant: no load
-            // of the cell and no multiplication; else the cell's.
-            let at = i64::from(p) * lay.entry_size as i64;
-            if let Ok(at) = i32::try_from(at + i64::from(lay.key) + 8) {
-                let at = at - lay.key - 8;
-                let inside = self.b.create_block();
-                let found = self.b.create_block();
-                self.b.append_block_param(found, I64);
-                let other = self.b.create_block();
-                self.b.set_cold_block(other);
-                let more = self
-                    .b
-                    .ins()
-                    .icmp_imm(IntCC::UnsignedGreaterThan, n, i64::from(p));
-                self.b.ins().brif(more, inside, &[], other, &[]);
-                self.b.switch_to_block(inside);
-                let entries = self.b.ins().load(I64, self.mf, obj, lay.entries);
-                let k0 = self.b.ins().load(I64, self.mf, entries, at + lay.key);
-                let k1 = self.b.ins().load(I64, self.mf, entries, at + lay.key + 8);
-                let m0 = self.b.ins().icmp_imm(IntCC::Equal, k0, key[0]);
-                let m1 = self.b.ins().icmp_imm(IntCC::Equal, k1, key[1]);
-                let m = self.b.ins().band(m0, m1);
-                let e = self.b.ins().iadd_imm(entries, i64::from(at));
-                self.b
-                    .ins()
-                    .brif(m, found, &[BlockArg::Value(e)], other, &[]);
-                self.b.switch_to_block(other);
-                let (e, m) = self.site_entry_cell(obj, n, cell, key, scan, slow);
-                if let Some(m) = m {
-                    self.b
-                        .ins()
-                        .brif(m, found, &[BlockArg::Value(e)], slow, &[]);
-                } else {
-                    self.b.ins().jump(found, &[BlockArg::Value(e)]);
-                }
-                self.b.switch_to_block(found);
-                return (self.b.block_params(found)[0], None);
-            }
-        }
-        self.site_entry_cell(obj, n, cell, key, scan, slow)
-    }
-
-    /// [`Lower::site_entry`] through the cell: `n` is the object's number
-    /// of entries.
-    fn site_entry_cell(
-        &mut self,
-        obj: ir::Value,
-        n: ir::Value,
-        cell: usize,
-        key: [i64; 2],
         scan: bool,
         slow: ir::Block,
     ) -> (ir::Value, Option<ir::Value>) {
         let lay = Object::layout();
         let cached = self.b.create_block();
+        let n = self.b.ins().load(I64, self.mf, obj, lay.len);
         let cell_at = self.b.ins().iconst(I64, cell as i64);
         let pos = self.b.ins().load(I64, self.mf, cell_at, 0);
         let inside = self.b.ins().icmp(IntCC::UnsignedLessThan, pos, n);
@@ -424,8 +366,7 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         self.b.ins().brif(is_obj, in_bounds, &[], slow, &[]);
         self.b.switch_to_block(in_bounds);
         let scan = self.input.field_scan(at);
-        let pos = self.input.field_pos(at);
-        let (e, m) = self.site_entry(x.pay, cell, key, (scan, pos), slow);
+        let (e, m) = self.site_entry(x.pay, cell, key, scan, slow);
         if let Some(m) = m {
             let same = self.b.create_block();
             self.b.ins().brif(m, same, &[], slow, &[]);
@@ -565,7 +506,7 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         [obj, v]: [Item; 2],
         name: &ttvm_runtime::Atom,
         cell: usize,
-        plan: (bool, Option<u32>),
+        scan: bool,
         refs: i64,
         join: ir::Block,
         slow: ir::Block,
@@ -583,7 +524,7 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         let once = self.b.ins().icmp_imm(IntCC::Equal, count, refs);
         self.b.ins().brif(once, in_bounds, &[], slow, &[]);
         self.b.switch_to_block(in_bounds);
-        let (e, m) = self.site_entry(obj.pay, cell, key, plan, slow);
+        let (e, m) = self.site_entry(obj.pay, cell, key, scan, slow);
         // The old value: live (not the hole's tag) and not on the heap.
         let vt = self.b.ins().load(I8, self.mf, e, lay.value);
         let hole = self
@@ -850,8 +791,8 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
                     (Some(s), Some(x)) if s == x && !self.is_borrowed(o) => 2,
                     _ => 1,
                 };
-                let plan = (self.input.field_scan(at), self.input.field_pos(at));
-                self.write_field_fast([o, operands[1]], a, c, plan, refs, join, call_helper);
+                let scan = self.input.field_scan(at);
+                self.write_field_fast([o, operands[1]], a, c, scan, refs, join, call_helper);
             }
             _ if matches!(instr, Instr::Append(_)) => {
                 self.append_inline(operands[0], operands[1], join, call_helper);
