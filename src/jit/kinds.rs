@@ -189,7 +189,13 @@ impl Jit {
             .enumerate()
             .map(|(k, c)| {
                 let own = c.kinds.load(Ordering::Relaxed);
-                let moved = own & MOVED != 0;
+                // Moved, or on its way (a quarter of the changes): the
+                // scan now, so that sites moving at different rates do not
+                // each compile the unit again; the cell remembers it.
+                let moved = own & MOVED != 0 || c.moves.load(Ordering::Relaxed) >= MOVE_LIMIT / 4;
+                if moved && own & RESCANNED == 0 {
+                    c.kinds.fetch_or(RESCANNED, Ordering::Relaxed);
+                }
                 let plan = |guard| SitePlan { guard, scan: moved };
                 if own & NO_GUARD != 0 {
                     return plan(0);
