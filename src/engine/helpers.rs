@@ -517,7 +517,7 @@ impl HelperImpl for Impls {
             let name = &*name;
             if let Value::Object(o) = &*obj {
                 if let Some(p) = o.position(name.as_str()) {
-                    (*cell).store(p as u64, std::sync::atomic::Ordering::Relaxed);
+                    (*(cell as *const crate::jit::FieldCell)).learn(p as u64);
                 }
             }
             let key = crate::exec::ops::FieldKey::Name(name);
@@ -676,9 +676,8 @@ impl HelperImpl for Impls {
                     // n = 3: the site's cell follows the operands (a word):
                     // it learns the field's position for the guarded store.
                     if n == 3 {
-                        let cell =
-                            *(items.add(2) as *const u64) as *const std::sync::atomic::AtomicU64;
-                        (*cell).store(p as u64, std::sync::atomic::Ordering::Relaxed);
+                        let cell = *(items.add(2) as *const u64) as *const crate::jit::FieldCell;
+                        (*cell).learn(p as u64);
                     }
                     Value::Object(o)
                 }

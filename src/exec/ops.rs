@@ -326,7 +326,8 @@ impl FieldKey<'_> {
     fn key(&self) -> Key {
         match self {
             FieldKey::Name(a) => a.text(),
-            FieldKey::Run(s) => Arc::from(s.as_str()),
+            // Shares a field name's text when it is one (issue 15).
+            FieldKey::Run(s) => ttvm_runtime::value::shared_key(s.as_str()),
         }
     }
 }

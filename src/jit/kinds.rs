@@ -45,6 +45,13 @@ pub struct FieldCell {
     /// Failures of the site's kind guard (counted by compiled code with
     /// plain loads and stores: a hint).
     pub misses: AtomicU32,
+    /// How often the helper found the field at another position than the
+    /// cell's (a site meeting objects of several layouts): at
+    /// [`MOVE_LIMIT`] the site is marked [`MOVED`] and the JIT's flag
+    /// raised, so that its units are compiled again with a scan.
+    pub moves: AtomicU32,
+    /// The address of the JIT's flag (`Jit::kinds_pending`), or 0.
+    pub flag: usize,
 }
 
 impl FieldCell {
@@ -52,10 +59,37 @@ impl FieldCell {
     pub const MISSES: i32 = 12;
 
     pub fn new() -> FieldCell {
+        FieldCell::with_flag(0)
+    }
+
+    /// A cell that raises the flag at `flag` (an `AtomicU32` that
+    /// outlives it) when its site is found to meet several layouts.
+    pub fn with_flag(flag: usize) -> FieldCell {
         FieldCell {
             pos: AtomicU64::new(u64::MAX),
             kinds: AtomicU32::new(0),
             misses: AtomicU32::new(0),
+            moves: AtomicU32::new(0),
+            flag,
+        }
+    }
+
+    /// The helper found the field at entry `p`: the next object of the
+    /// same layout hits; a site whose position keeps changing is marked
+    /// [`MOVED`] (it meets objects of several layouts) and the JIT's flag
+    /// raised ([`Jit::field_guards_failed`] compiles its units again).
+    #[inline]
+    pub fn learn(&self, p: u64) {
+        let old = self.pos.load(Ordering::Relaxed);
+        if old != p {
+            if old != u64::MAX && self.moves.fetch_add(1, Ordering::Relaxed) + 1 == MOVE_LIMIT {
+                self.kinds.fetch_or(MOVED, Ordering::Relaxed);
+                if self.flag != 0 {
+                    // SAFETY: the flag outlives the cell (`with_flag`).
+                    unsafe { &*(self.flag as *const AtomicU32) }.store(1, Ordering::Relaxed);
+                }
+            }
+            self.pos.store(p, Ordering::Relaxed);
         }
     }
 
@@ -78,6 +112,33 @@ impl Default for FieldCell {
 
 /// [`FieldCell::kinds`]: the site is compiled without a kind guard.
 pub const NO_GUARD: u32 = 1 << 31;
+
+/// [`FieldCell::kinds`]: the site's cached position has changed
+/// [`MOVE_LIMIT`] times (it meets objects of several layouts).
+pub const MOVED: u32 = 1 << 30;
+
+/// [`FieldCell::kinds`]: the units holding the [`MOVED`] site have been
+/// asked to compile again (once).
+const RESCANNED: u32 = 1 << 29;
+
+/// Changes of a cell's position after which its site is [`MOVED`]: a
+/// site that meets one odd object now and then is not worth compiling
+/// its units again.
+pub const MOVE_LIMIT: u32 = 64;
+
+/// How a field site is compiled ([`Jit::field_guards`]), read once per
+/// compilation.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct SitePlan {
+    /// The tag a GET_FIELD is guarded for (`FLOAT`, `INT`), or 0.
+    pub guard: u8,
+    /// The site has met objects of several layouts: its code scans the
+    /// entries when the cached position misses.
+    pub scan: bool,
+}
+
+/// The tag bits of [`FieldCell::kinds`].
+const TAGS: u32 = 0xffff;
 
 /// Failures of a site's guard after which (and after every so many more)
 /// compiled code raises the JIT's flag: a power of two.
@@ -117,9 +178,10 @@ impl Jit {
 
     /// Per field site of the JIT (its cell's index): the tag a
     /// `GET_FIELD` there is compiled to guard for (`FLOAT` or `INT`), or 0
-    /// for none. Read once per compilation, so that every lowering of the
+    /// for none; whether the site has met objects of several layouts (in
+    /// compiled code: [`MOVED`]). Read once per compilation, so that every lowering of the
     /// unit (the facts' passes and the final one) sees the same.
-    pub(super) fn field_guards(&self) -> Vec<u8> {
+    pub(super) fn field_guards(&self) -> Vec<SitePlan> {
         use ttvm_runtime::value::tag::{FLOAT, INT};
         let interp = self.interp_sites.get();
         self.field_cells
@@ -127,21 +189,29 @@ impl Jit {
             .enumerate()
             .map(|(k, c)| {
                 let own = c.kinds.load(Ordering::Relaxed);
+                // Moved, or on its way (a quarter of the changes): the
+                // scan now, so that sites moving at different rates do not
+                // each compile the unit again; the cell remembers it.
+                let moved = own & MOVED != 0 || c.moves.load(Ordering::Relaxed) >= MOVE_LIMIT / 4;
+                if moved && own & RESCANNED == 0 {
+                    c.kinds.fetch_or(RESCANNED, Ordering::Relaxed);
+                }
+                let plan = |guard| SitePlan { guard, scan: moved };
                 if own & NO_GUARD != 0 {
-                    return 0;
+                    return plan(0);
                 }
                 let seen = interp.map_or(0, |s| {
                     s.of[k]
                         .iter()
                         .fold(0u32, |m, &i| m | u32::from(s.sites[i as usize].kinds()))
-                }) | own;
-                if seen == 1 << FLOAT {
+                }) | (own & TAGS);
+                plan(if seen == 1 << FLOAT {
                     FLOAT
                 } else if seen == 1 << INT {
                     INT
                 } else {
                     0
-                }
+                })
             })
             .collect()
     }
@@ -170,9 +240,12 @@ impl Jit {
         let mut again: Vec<usize> = Vec::new();
         for (&at, &k) in &self.field_sites {
             let c = &self.field_cells[k];
-            if c.misses.load(Ordering::Relaxed) < MISS_PERIOD
-                || c.kinds.fetch_or(NO_GUARD, Ordering::Relaxed) & NO_GUARD != 0
-            {
+            // A site meeting several layouts: compiled again with a scan.
+            let rescan = c.kinds.load(Ordering::Relaxed) & MOVED != 0
+                && c.kinds.fetch_or(RESCANNED, Ordering::Relaxed) & RESCANNED == 0;
+            let unguard = c.misses.load(Ordering::Relaxed) >= MISS_PERIOD
+                && c.kinds.fetch_or(NO_GUARD, Ordering::Relaxed) & NO_GUARD == 0;
+            if !rescan && !unguard {
                 continue;
             }
             if let Some(&u) = self.plan_of.get(at as usize) {

@@ -168,7 +168,7 @@ pub(super) struct Input<'a> {
     pub field_cells: &'a [crate::jit::FieldCell],
     /// Per field site (index as `field_sites`'): the tag its GET_FIELD is
     /// guarded for, or 0 (`jit::kinds`).
-    pub field_guards: Vec<u8>,
+    pub field_guards: Vec<crate::jit::kinds::SitePlan>,
     /// The JIT's flag a failing guard raises (`jit::kinds`): an
     /// `AtomicU32` as long-lived as the `Jit`.
     pub kinds_pending: usize,
@@ -201,7 +201,15 @@ impl Input<'_> {
     /// The tag the GET_FIELD at `at` is guarded for (`jit::kinds`).
     pub fn field_guard(&self, at: u32) -> Option<u8> {
         let k = *self.field_sites.get(&at)?;
-        Some(self.field_guards[k]).filter(|&t| t != 0)
+        Some(self.field_guards[k].guard).filter(|&t| t != 0)
+    }
+
+    /// Whether the field site at `at` has met objects of several layouts
+    /// (its code scans the entries when the cached position misses).
+    pub fn field_scan(&self, at: u32) -> bool {
+        self.field_sites
+            .get(&at)
+            .is_some_and(|&k| self.field_guards[k].scan)
     }
 
     /// Instruction `at`'s own op: `Layout::resume`.

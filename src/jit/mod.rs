@@ -425,7 +425,12 @@ impl Jit {
             .enumerate()
             .map(|(k, (at, _))| (at as u32, k))
             .collect();
-        let field_cells = (0..field_sites.len()).map(|_| FieldCell::new()).collect();
+        // The field cells raise the flag (`kinds`): its box is the Jit's.
+        let kinds_pending = Box::new(AtomicU32::new(0));
+        let flag = &*kinds_pending as *const AtomicU32 as usize;
+        let field_cells = (0..field_sites.len())
+            .map(|_| FieldCell::with_flag(flag))
+            .collect();
         let jit = Jit {
             tiers: second_factor != 0,
             program,
@@ -457,7 +462,7 @@ impl Jit {
             field_sites,
             field_cells,
             interp_sites: std::sync::OnceLock::new(),
-            kinds_pending: Box::new(AtomicU32::new(0)),
+            kinds_pending,
             values,
             site_arity,
         };

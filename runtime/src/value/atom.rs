@@ -31,6 +31,16 @@ impl Atom {
         Atom(arc)
     }
 
+    /// The text of the atom `name` if the program made one, without
+    /// making one (a run-time string never grows the table): an object
+    /// key made at run time with a field name's text shares the name's
+    /// allocation (`object::shared_key`), so field sites' caches, which
+    /// compare keys by address, hit on it.
+    pub fn existing_text(name: &str) -> Option<Arc<str>> {
+        let set = interner().lock().unwrap_or_else(|e| e.into_inner());
+        set.get(name).cloned()
+    }
+
     /// How many distinct atoms exist (for tests: a run must not add any).
     pub fn interned() -> usize {
         interner().lock().unwrap_or_else(|e| e.into_inner()).len()

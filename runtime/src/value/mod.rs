@@ -21,7 +21,7 @@ pub use atom::Atom;
 pub use display::{format_float, shown_text, Shown, TooLong, MAX_PRINT_DEPTH, MAX_SHOWN_BYTES};
 pub use handle::{Handle, Resource};
 pub use list::{BlockAlloc, List, ListLayout};
-pub use object::{FieldSite, Key, Object, ObjectLayout};
+pub use object::{shared_key, FieldSite, Key, Object, ObjectLayout};
 pub use text::{Str, StrLayout};
 
 use std::sync::Arc;

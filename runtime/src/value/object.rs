@@ -318,6 +318,55 @@ impl Object {
     }
 }
 
+/// Run-time keys longer than this are never shared ([`shared_key`]).
+const SHARED_KEY_MAX: usize = 64;
+
+/// Slots of each thread's table of recent run-time keys ([`shared_key`]):
+/// a power of two.
+const SHARED_KEY_SLOTS: usize = 256;
+
+thread_local! {
+    static RECENT_KEYS: std::cell::RefCell<Vec<Option<Key>>> =
+        std::cell::RefCell::new(vec![None; SHARED_KEY_SLOTS]);
+}
+
+/// The key to store for a new field whose name is a run-time string `s`
+/// (`SET_FIELD` with the key on the stack; issue 15, "Shared run-time
+/// keys"): the text of the program's field name `s` when there is one
+/// (`Atom::existing_text`), so that the object is found by address at a
+/// `GET_FIELD s` site (its cache, the interpreter's and compiled code's,
+/// compares the entry's key with the name's own text by address: a key
+/// allocated anew per object missed every time), else a new key. A
+/// small per-thread table of the keys made last (direct-mapped by a hash
+/// of the text) answers a repeated key with one comparison of its bytes
+/// and no allocation or lock; only texts of at most [`SHARED_KEY_MAX`]
+/// bytes are kept. Which allocation a key shares is invisible to the
+/// program (keys are immutable and compared by content).
+pub fn shared_key(s: &str) -> Key {
+    if s.len() > SHARED_KEY_MAX {
+        return Key::from(s);
+    }
+    // FNV-1a over the bytes (keys are short).
+    let mut h: u32 = 0x811c_9dc5;
+    for &b in s.as_bytes() {
+        h = (h ^ b as u32).wrapping_mul(0x0100_0193);
+    }
+    let slot = (h ^ (h >> 16)) as usize & (SHARED_KEY_SLOTS - 1);
+    RECENT_KEYS
+        .try_with(|t| {
+            let mut t = t.borrow_mut();
+            if let Some(k) = &t[slot] {
+                if **k == *s {
+                    return k.clone();
+                }
+            }
+            let k = Atom::existing_text(s).unwrap_or_else(|| Key::from(s));
+            t[slot] = Some(k.clone());
+            k
+        })
+        .unwrap_or_else(|_| Atom::existing_text(s).unwrap_or_else(|| Key::from(s)))
+}
+
 /// A per-site inline cache of a field access with a name written in the
 /// program (issue 15, item 1): the entry position where the field was
 /// found last time. An object with the same fields in the same order (any
@@ -687,5 +736,39 @@ mod site_tests {
         assert_eq!(site.kinds(), (1 << INT) | (1 << FLOAT));
         assert!(site.read::<true>(&o, &c).is_none());
         assert_eq!(site.kinds(), (1 << INT) | (1 << FLOAT) | (1 << NULL));
+    }
+}
+
+#[cfg(test)]
+mod shared_key_tests {
+    use super::*;
+
+    /// A run-time key with a field name's text shares the name's text (a
+    /// site's cache finds it by address); other keys are their text, and
+    /// the atom table does not grow.
+    #[test]
+    fn run_time_keys_share_a_field_names_text() {
+        let a = Atom::new("shared_key_test_name");
+        let before = Atom::interned();
+        for _ in 0..3 {
+            let k = shared_key("shared_key_test_name");
+            assert!(Arc::ptr_eq(&k, &a.text()));
+        }
+        let k1 = shared_key("shared_key_not_an_atom");
+        let k2 = shared_key("shared_key_not_an_atom");
+        assert_eq!(&*k1, "shared_key_not_an_atom");
+        assert_eq!(k1, k2);
+        let long = "y".repeat(SHARED_KEY_MAX + 1);
+        assert_eq!(&*shared_key(&long), long.as_str());
+        assert_eq!(Atom::interned(), before);
+        let mut o = Object::new();
+        o.set_with(
+            "shared_key_test_name",
+            || shared_key("shared_key_test_name"),
+            Value::Int(3),
+        );
+        let site = FieldSite::default();
+        assert!(matches!(site.get(&o, &a), Some(Value::Int(3))));
+        assert!(o.at_cached(0, a.as_str()).is_some());
     }
 }

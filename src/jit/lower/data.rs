@@ -220,25 +220,59 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         });
     }
 
-    /// The entry a field site's cell names, in the current block: the
-    /// cached position checked against the object's length (else `slow`),
-    /// then, in `same_key`, the entry's address and whether its key is
-    /// the name's text (`key`, [`key_words`]): `(entry, matches)`.
+    /// The entry of the field `key` ([`key_words`]) in the object `obj`,
+    /// from the current block: the position the site's cell names when it
+    /// is within the object's entries and the entry's key is the name's
+    /// text. Else, at a site that has met objects of several layouts
+    /// (`scan`: shapes, AST nodes, records built in other orders;
+    /// `jit::kinds::SCAN`), the entries of an object of at most
+    /// [`SCAN_MAX`] are scanned for the key by address and the position
+    /// found is the cell's new hint; not found, a longer object, or a site
+    /// without `scan`: `slow`. Returns the entry's address, in the block
+    /// where control continues (the value may be a hole), and without
+    /// `scan` whether the key matched there (the caller branches on it,
+    /// or on it and its own tests at once); with `scan` it did.
     fn site_entry(
         &mut self,
         obj: ir::Value,
         cell: usize,
         key: [i64; 2],
-        same_key: ir::Block,
+        scan: bool,
         slow: ir::Block,
-    ) -> (ir::Value, ir::Value) {
+    ) -> (ir::Value, Option<ir::Value>) {
         let lay = Object::layout();
+        let cached = self.b.create_block();
         let n = self.b.ins().load(I64, self.mf, obj, lay.len);
         let cell_at = self.b.ins().iconst(I64, cell as i64);
         let pos = self.b.ins().load(I64, self.mf, cell_at, 0);
         let inside = self.b.ins().icmp(IntCC::UnsignedLessThan, pos, n);
-        self.b.ins().brif(inside, same_key, &[], slow, &[]);
-        self.b.switch_to_block(same_key);
+        if !scan {
+            self.b.ins().brif(inside, cached, &[], slow, &[]);
+            self.b.switch_to_block(cached);
+            let entries = self.b.ins().load(I64, self.mf, obj, lay.entries);
+            let off = self.b.ins().imul_imm(pos, lay.entry_size as i64);
+            let e = self.b.ins().iadd(entries, off);
+            let k0 = self.b.ins().load(I64, self.mf, e, lay.key);
+            let k1 = self.b.ins().load(I64, self.mf, e, lay.key + 8);
+            let m0 = self.b.ins().icmp_imm(IntCC::Equal, k0, key[0]);
+            let m1 = self.b.ins().icmp_imm(IntCC::Equal, k1, key[1]);
+            return (e, Some(self.b.ins().band(m0, m1)));
+        }
+        let scan = self.b.create_block();
+        let scan_start = self.b.create_block();
+        let head = self.b.create_block();
+        self.b.append_block_param(head, I64);
+        let body = self.b.create_block();
+        let second = self.b.create_block();
+        let next = self.b.create_block();
+        let learn = self.b.create_block();
+        for blk in [scan, scan_start, head, body, second, next, learn] {
+            self.b.set_cold_block(blk);
+        }
+        let found = self.b.create_block();
+        self.b.append_block_param(found, I64);
+        self.b.ins().brif(inside, cached, &[], scan, &[]);
+        self.b.switch_to_block(cached);
         let entries = self.b.ins().load(I64, self.mf, obj, lay.entries);
         let off = self.b.ins().imul_imm(pos, lay.entry_size as i64);
         let e = self.b.ins().iadd(entries, off);
@@ -246,7 +280,44 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         let k1 = self.b.ins().load(I64, self.mf, e, lay.key + 8);
         let m0 = self.b.ins().icmp_imm(IntCC::Equal, k0, key[0]);
         let m1 = self.b.ins().icmp_imm(IntCC::Equal, k1, key[1]);
-        (e, self.b.ins().band(m0, m1))
+        let m = self.b.ins().band(m0, m1);
+        self.b
+            .ins()
+            .brif(m, found, &[BlockArg::Value(e)], scan, &[]);
+        // The scan: the cached position missed.
+        self.b.switch_to_block(scan);
+        let short = self
+            .b
+            .ins()
+            .icmp_imm(IntCC::UnsignedLessThanOrEqual, n, SCAN_MAX);
+        self.b.ins().brif(short, scan_start, &[], slow, &[]);
+        self.b.switch_to_block(scan_start);
+        let entries = self.b.ins().load(I64, self.mf, obj, lay.entries);
+        let zero = self.b.ins().iconst(I64, 0);
+        self.b.ins().jump(head, &[BlockArg::Value(zero)]);
+        self.b.switch_to_block(head);
+        let i = self.b.block_params(head)[0];
+        let more = self.b.ins().icmp(IntCC::UnsignedLessThan, i, n);
+        self.b.ins().brif(more, body, &[], slow, &[]);
+        self.b.switch_to_block(body);
+        let off = self.b.ins().imul_imm(i, lay.entry_size as i64);
+        let e = self.b.ins().iadd(entries, off);
+        let k0 = self.b.ins().load(I64, self.mf, e, lay.key);
+        let m0 = self.b.ins().icmp_imm(IntCC::Equal, k0, key[0]);
+        self.b.ins().brif(m0, second, &[], next, &[]);
+        self.b.switch_to_block(second);
+        let k1 = self.b.ins().load(I64, self.mf, e, lay.key + 8);
+        let m1 = self.b.ins().icmp_imm(IntCC::Equal, k1, key[1]);
+        self.b.ins().brif(m1, learn, &[], next, &[]);
+        self.b.switch_to_block(next);
+        let i1 = self.b.ins().iadd_imm(i, 1);
+        self.b.ins().jump(head, &[BlockArg::Value(i1)]);
+        self.b.switch_to_block(learn);
+        // The next object of this layout hits (a hint: a plain store).
+        self.b.ins().store(self.mf, i, cell_at, 0);
+        self.b.ins().jump(found, &[BlockArg::Value(e)]);
+        self.b.switch_to_block(found);
+        (self.b.block_params(found)[0], None)
     }
 
     /// GET_FIELD and HAS_FIELD: with a constant name, the cached read
@@ -284,8 +355,6 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         let slow = self.b.create_block();
         self.b.set_cold_block(slow);
         let in_bounds = self.b.create_block();
-        let same_key = self.b.create_block();
-        let live = self.b.create_block();
         let fast = self.b.create_block();
         // Where a value of another kind goes (a guarded read).
         let miss = guard.map(|_| {
@@ -296,9 +365,13 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         let is_obj = self.tag_is(x, OBJECT);
         self.b.ins().brif(is_obj, in_bounds, &[], slow, &[]);
         self.b.switch_to_block(in_bounds);
-        let (e, m) = self.site_entry(x.pay, cell, key, same_key, slow);
-        self.b.ins().brif(m, live, &[], slow, &[]);
-        self.b.switch_to_block(live);
+        let scan = self.input.field_scan(at);
+        let (e, m) = self.site_entry(x.pay, cell, key, scan, slow);
+        if let Some(m) = m {
+            let same = self.b.create_block();
+            self.b.ins().brif(m, same, &[], slow, &[]);
+            self.b.switch_to_block(same);
+        }
         let vt = self.b.ins().load(I8, self.mf, e, lay.value);
         match (guard, miss) {
             (Some(k), Some(miss)) => {
@@ -433,6 +506,7 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         [obj, v]: [Item; 2],
         name: &ttvm_runtime::Atom,
         cell: usize,
+        scan: bool,
         refs: i64,
         join: ir::Block,
         slow: ir::Block,
@@ -442,7 +516,6 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         let key = key_words(name);
         let unique = self.b.create_block();
         let in_bounds = self.b.create_block();
-        let same_key = self.b.create_block();
         let store = self.b.create_block();
         let is_obj = self.tag_is(obj, OBJECT);
         self.b.ins().brif(is_obj, unique, &[], slow, &[]);
@@ -451,7 +524,7 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         let once = self.b.ins().icmp_imm(IntCC::Equal, count, refs);
         self.b.ins().brif(once, in_bounds, &[], slow, &[]);
         self.b.switch_to_block(in_bounds);
-        let (e, m) = self.site_entry(obj.pay, cell, key, same_key, slow);
+        let (e, m) = self.site_entry(obj.pay, cell, key, scan, slow);
         // The old value: live (not the hole's tag) and not on the heap.
         let vt = self.b.ins().load(I8, self.mf, e, lay.value);
         let hole = self
@@ -460,9 +533,16 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
             .icmp_imm(IntCC::Equal, vt, self.input.none_tag as i64);
         let heap = self.heap_test(vt);
         let bad = self.b.ins().bor(hole, heap);
-        let good = self.b.ins().bxor_imm(bad, 1);
-        let ok = self.b.ins().band(m, good);
-        self.b.ins().brif(ok, store, &[], slow, &[]);
+        match m {
+            Some(m) => {
+                let good = self.b.ins().bxor_imm(bad, 1);
+                let ok = self.b.ins().band(m, good);
+                self.b.ins().brif(ok, store, &[], slow, &[]);
+            }
+            None => {
+                self.b.ins().brif(bad, slow, &[], store, &[]);
+            }
+        }
         self.b.switch_to_block(store);
         let t = self.tag_of(v);
         self.b.ins().store(self.mf, t, e, lay.value);
@@ -583,6 +663,11 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
 
 /// A field name's text as an object entry's key holds it (the two words
 /// of its `Arc<str>`), for comparing with an entry's key.
+/// The most entries of an object whose entries compiled code scans for a
+/// field when its site's cached position misses ([`Lower::site_entry`]):
+/// a small object has at most `SMALL` fields and a few holes.
+const SCAN_MAX: i64 = 16;
+
 fn key_words(name: &ttvm_runtime::Atom) -> [i64; 2] {
     let text = name.text();
     // SAFETY: an `Arc<str>` is two words; they are only compared.
@@ -706,7 +791,8 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
                     (Some(s), Some(x)) if s == x && !self.is_borrowed(o) => 2,
                     _ => 1,
                 };
-                self.write_field_fast([o, operands[1]], a, c, refs, join, call_helper);
+                let scan = self.input.field_scan(at);
+                self.write_field_fast([o, operands[1]], a, c, scan, refs, join, call_helper);
             }
             _ if matches!(instr, Instr::Append(_)) => {
                 self.append_inline(operands[0], operands[1], join, call_helper);
