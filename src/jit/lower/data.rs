@@ -220,6 +220,25 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         });
     }
 
+    /// The address of entry `pos` of `obj` and whether its key is the
+    /// name whose text is `key` (compared by address, both words).
+    fn entry_at(
+        &mut self,
+        obj: ir::Value,
+        pos: ir::Value,
+        key: [i64; 2],
+    ) -> (ir::Value, ir::Value) {
+        let lay = Object::layout();
+        let entries = self.b.ins().load(I64, self.mf, obj, lay.entries);
+        let off = self.b.ins().imul_imm(pos, lay.entry_size as i64);
+        let e = self.b.ins().iadd(entries, off);
+        let k0 = self.b.ins().load(I64, self.mf, e, lay.key);
+        let k1 = self.b.ins().load(I64, self.mf, e, lay.key + 8);
+        let m0 = self.b.ins().icmp_imm(IntCC::Equal, k0, key[0]);
+        let m1 = self.b.ins().icmp_imm(IntCC::Equal, k1, key[1]);
+        (e, self.b.ins().band(m0, m1))
+    }
+
     /// The entry of the field `key` ([`key_words`]) in the object `obj`,
     /// from the current block: the position the site's cell names when it
     /// is within the object's entries and the entry's key is the name's
@@ -249,14 +268,8 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         if !scan {
             self.b.ins().brif(inside, cached, &[], slow, &[]);
             self.b.switch_to_block(cached);
-            let entries = self.b.ins().load(I64, self.mf, obj, lay.entries);
-            let off = self.b.ins().imul_imm(pos, lay.entry_size as i64);
-            let e = self.b.ins().iadd(entries, off);
-            let k0 = self.b.ins().load(I64, self.mf, e, lay.key);
-            let k1 = self.b.ins().load(I64, self.mf, e, lay.key + 8);
-            let m0 = self.b.ins().icmp_imm(IntCC::Equal, k0, key[0]);
-            let m1 = self.b.ins().icmp_imm(IntCC::Equal, k1, key[1]);
-            return (e, Some(self.b.ins().band(m0, m1)));
+            let (e, m) = self.entry_at(obj, pos, key);
+            return (e, Some(m));
         }
         let scan = self.b.create_block();
         let scan_start = self.b.create_block();
@@ -273,14 +286,7 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         self.b.append_block_param(found, I64);
         self.b.ins().brif(inside, cached, &[], scan, &[]);
         self.b.switch_to_block(cached);
-        let entries = self.b.ins().load(I64, self.mf, obj, lay.entries);
-        let off = self.b.ins().imul_imm(pos, lay.entry_size as i64);
-        let e = self.b.ins().iadd(entries, off);
-        let k0 = self.b.ins().load(I64, self.mf, e, lay.key);
-        let k1 = self.b.ins().load(I64, self.mf, e, lay.key + 8);
-        let m0 = self.b.ins().icmp_imm(IntCC::Equal, k0, key[0]);
-        let m1 = self.b.ins().icmp_imm(IntCC::Equal, k1, key[1]);
-        let m = self.b.ins().band(m0, m1);
+        let (e, m) = self.entry_at(obj, pos, key);
         self.b
             .ins()
             .brif(m, found, &[BlockArg::Value(e)], scan, &[]);
@@ -508,8 +514,7 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         cell: usize,
         scan: bool,
         refs: i64,
-        join: ir::Block,
-        slow: ir::Block,
+        [join, slow]: [ir::Block; 2],
     ) {
         let count_at = ttvm_runtime::value::strong_count_offset().expect("checked by the caller");
         let lay = Object::layout();
@@ -792,7 +797,7 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
                     _ => 1,
                 };
                 let scan = self.input.field_scan(at);
-                self.write_field_fast([o, operands[1]], a, c, scan, refs, join, call_helper);
+                self.write_field_fast([o, operands[1]], a, c, scan, refs, [join, call_helper]);
             }
             _ if matches!(instr, Instr::Append(_)) => {
                 self.append_inline(operands[0], operands[1], join, call_helper);
