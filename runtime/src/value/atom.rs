@@ -36,8 +36,17 @@ impl Atom {
     /// key made at run time with a field name's text shares the name's
     /// allocation (`object::shared_key`), so field sites' caches, which
     /// compare keys by address, hit on it.
+    ///
+    /// Never waits: when another thread holds the table (schedulers
+    /// making keys at the same time), the answer is `None` and the key
+    /// keeps its own allocation — sharing is only a speed-up, so a
+    /// program's maps never serialize on this lock.
     pub fn existing_text(name: &str) -> Option<Arc<str>> {
-        let set = interner().lock().unwrap_or_else(|e| e.into_inner());
+        let set = match interner().try_lock() {
+            Ok(set) => set,
+            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return None,
+        };
         set.get(name).cloned()
     }
 
