@@ -113,7 +113,7 @@ pub enum JitClass {
     /// code for the operands it has no fast path for.
     LibraryInline,
     /// Its own lowering for the common case (a list's element or length,
-    /// an object's field named by the operand: `jit/lower/data.rs`), and
+    /// an object's field named by the operand: `jit/lower/fields.rs`), and
     /// a call of a helper for the rest (the generic one for a field
     /// named by a string on the stack); it takes heap values, so a function that contains it has no
     /// direct entry (whose frames hold unboxed values only).

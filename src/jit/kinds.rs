@@ -2,7 +2,7 @@
 //!
 //! A `GET_FIELD` of a constant name whose site has only ever given Floats
 //! (or only Ints) is compiled as a guarded load of a value of that kind
-//! (`lower/data.rs`, `Lower::read_field`): the tag is checked once, and
+//! (`lower/fields.rs`, `Lower::read_field`): the tag is checked once, and
 //! the value is a known Float (Int) for the rest of the block and, stored
 //! in a variable, across blocks (`lower/facts.rs`), so the arithmetic on
 //! it tests nothing.

@@ -48,6 +48,7 @@ mod resume;
 pub(super) use direct::translate_direct;
 mod exits;
 mod facts;
+mod fields;
 pub(super) use facts::successors;
 mod state;
 mod strings;
