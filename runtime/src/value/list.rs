@@ -423,12 +423,17 @@ impl List {
     ///
     /// # Safety
     /// The last reference; no element left to drop.
+    #[inline]
     unsafe fn free(ptr: NonNull<Header>) {
-        // SAFETY: per the contract.
+        // SAFETY: per the contract; the block was allocated with this
+        // layout, whose capacity `layout_for` checked then (the check is
+        // not repeated on every free).
         unsafe {
             let cap = ptr.as_ref().cap;
             std::ptr::drop_in_place(ptr.as_ptr());
-            dealloc(ptr.as_ptr() as *mut u8, layout_for(cap));
+            let size = ELEMS + cap * std::mem::size_of::<Value>();
+            let layout = Layout::from_size_align_unchecked(size, std::mem::align_of::<Header>());
+            dealloc(ptr.as_ptr() as *mut u8, layout);
         }
     }
 }
@@ -560,6 +565,36 @@ impl List {
             // SAFETY: taken once, not used after.
             drop(unsafe { std::mem::ManuallyDrop::take(&mut this) });
         }
+    }
+
+    /// Compiled code's drop of a list's reference, most likely the last
+    /// (`value::drop_last_raw`; `block` is the list value's payload word):
+    /// as [`List::release_last`], from the block's address, so that the
+    /// `drop` helper needs no frame of its own (it used to rebuild the
+    /// `Value` in memory and test its tag twice).
+    ///
+    /// # Safety
+    /// `block` is the payload of a `Value::List` whose reference the
+    /// caller gives up and does not use again.
+    #[inline]
+    pub unsafe fn release_payload(block: usize) {
+        // SAFETY: per the contract, a live list block.
+        let ptr = unsafe { NonNull::new_unchecked(block as *mut Header) };
+        // SAFETY: as `release_last`: the only holder after an acquire
+        // load; otherwise one reference fewer as `drop`.
+        unsafe {
+            if ptr.as_ref().count.load(Ordering::Acquire) == 1 {
+                List::free_unique(ptr);
+            } else {
+                List::release_shared(ptr);
+            }
+        }
+    }
+
+    /// [`List::release_payload`] of a list others hold too.
+    #[inline(never)]
+    unsafe fn release_shared(ptr: NonNull<Header>) {
+        drop(List { ptr });
     }
 
     /// The last reference went (kept out of line, as `Arc`'s, so that the
