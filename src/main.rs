@@ -399,15 +399,47 @@ extern "C" {
     fn mi_malloc_small(size: usize) -> *mut u8;
 }
 
+/// A list block of `n` elements from `mi_malloc_small`, its header
+/// written, never null: compiled code's `MAKE_LIST` calls it directly
+/// (`List::list_block_entry`) and writes the elements. When memory is
+/// exhausted the process ends as any failed allocation ends it
+/// (`handle_alloc_error`).
+unsafe extern "C" fn small_list(n: usize) -> *mut u8 {
+    let size = ttvm_runtime::value::List::block_size(n);
+    // SAFETY: as `mi_malloc_small` (at most its limit: the registration
+    // below, `List::list_block_entry`).
+    let p = unsafe { mi_malloc_small(size) };
+    if p.is_null() {
+        small_list_failed(n);
+    }
+    // SAFETY: a fresh block of that size, aligned to 8 at least.
+    unsafe { ttvm_runtime::value::List::init_unwritten(p, n) };
+    p
+}
+
+/// `small_list` found memory exhausted (out of line, from `n` alone: the
+/// entry keeps one value across its call of the allocator, not two).
+#[cold]
+#[inline(never)]
+fn small_list_failed(n: usize) -> ! {
+    let size = ttvm_runtime::value::List::block_size(n);
+    match std::alloc::Layout::from_size_align(size, 8) {
+        Ok(layout) => std::alloc::handle_alloc_error(layout),
+        Err(_) => std::process::abort(),
+    }
+}
+
 fn main() -> ExitCode {
     // Small list blocks straight from mimalloc's small path (issue 15).
     // SAFETY: `mi_malloc_small` returns null or a block of at least
     // `size` bytes (at most 128 words), aligned to 8 at least, from the
     // global allocator (`Alloc`), whose `dealloc` (`mi_free`) and
-    // `realloc` (`mi_realloc`) take it; it is thread-safe.
+    // `realloc` (`mi_realloc`) take it; it is thread-safe. `small_list`
+    // makes list blocks from it, headers written, never null.
     unsafe {
         ttvm_runtime::value::List::set_block_alloc(
             mi_malloc_small,
+            Some(small_list),
             128 * std::mem::size_of::<usize>(),
         )
     };

@@ -202,9 +202,8 @@ impl HelperImpl for Impls {
     /// Drop a reference compiled code no longer holds (`value::drop_last`).
     #[inline]
     unsafe fn drop(tag: u64, pay: u64) {
-        let raw = raw_value(tag, pay);
         // SAFETY: compiled code passes a value it owns and will not use again.
-        ttvm_runtime::value::drop_last(unsafe { std::ptr::read(raw.as_ptr() as *const Value) });
+        unsafe { ttvm_runtime::value::drop_last_raw(tag as u8, pay) }
     }
 
     /// Make room for `n` more values on the operand stack, and for as

@@ -102,3 +102,35 @@ fn list_drop_last() {
         assert_eq!(std::sync::Arc::strong_count(&s), 1);
     });
 }
+
+/// `value::drop_last_raw` (compiled code's `drop` helper, from the value's
+/// tag and payload words) on two threads at once, each letting go of one
+/// reference to the same list: whichever finds the count 1 frees it,
+/// exactly once, and the string it holds is released exactly once; a
+/// string given to it (not a list) is dropped as usual.
+#[test]
+fn list_drop_last_raw() {
+    /// The value's tag byte and payload word, its reference given up.
+    fn raw(v: Value) -> (u8, u64) {
+        let v = std::mem::ManuallyDrop::new(v);
+        // SAFETY: a value is 16 bytes, the tag byte first, the payload at 8.
+        let w = unsafe { std::ptr::read(&*v as *const Value as *const [u64; 2]) };
+        (w[0] as u8, w[1])
+    }
+    loom::model(|| {
+        let s = std::sync::Arc::new(crate::value::Str::from("x"));
+        let l = Value::List(crate::value::List::from_vec(vec![
+            Value::Str(s.clone()),
+            Value::Int(1),
+        ]));
+        let (t2, p2) = raw(l.clone());
+        // SAFETY: each reference is given up once.
+        let t = loom::thread::spawn(move || unsafe { crate::value::drop_last_raw(t2, p2) });
+        let (t1, p1) = raw(l);
+        unsafe { crate::value::drop_last_raw(t1, p1) };
+        let (ts, ps) = raw(Value::Str(s.clone()));
+        unsafe { crate::value::drop_last_raw(ts, ps) };
+        t.join().unwrap();
+        assert_eq!(std::sync::Arc::strong_count(&s), 1);
+    });
+}

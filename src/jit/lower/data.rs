@@ -310,8 +310,9 @@ pub(super) fn value_shape(instr: &Instr) -> Option<ValueShape> {
     Some(ValueShape { n, aux, known })
 }
 
-/// MAKE_LIST of at most this many elements allocates through `list_new`
-/// and writes its elements inline; a longer one calls the `value` helper.
+/// MAKE_LIST of at most this many elements allocates its block
+/// (`Lower::list_block`) and writes its elements inline; a longer one
+/// calls the `value` helper.
 pub(super) const MAX_INLINE_LIST: usize = 16;
 
 impl<E: FrameEnv> Lower<'_, '_, '_, E> {
@@ -319,8 +320,9 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
     /// SET_FIELD of a constant name (`jit::direct::value_helper`), on
     /// operands the code owns, in every environment:
     ///
-    /// - MAKE_LIST of a few values: the `list_new` helper allocates the
-    ///   list (count 1, its length set) and the elements are written
+    /// - MAKE_LIST of a few values: the block is allocated (the
+    ///   allocator's small-block entry called directly, or the `list_new`
+    ///   helper: `Lower::list_block`), and the elements are written
     ///   inline, moved from the operand stack;
     /// - APPEND to a list held only here (its count 1) with room: the
     ///   element written inline and the length raised;
@@ -348,9 +350,7 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         let ValueShape { n, aux, known } = shape;
         if matches!(instr, Instr::MakeList(_)) && n <= MAX_INLINE_LIST {
             let operands = self.operands(n, dpc);
-            let k = self.b.ins().iconst(I64, n as i64);
-            let call = self.b.ins().call(self.im.list_new, &[k]);
-            let block = self.b.inst_results(call)[0];
+            let block = self.list_block(n);
             let elems = List::layout().elems;
             for (k, &it) in operands.iter().enumerate() {
                 let o = elems + (k as i64 * VALUE_BYTES) as i32;

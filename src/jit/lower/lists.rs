@@ -12,6 +12,32 @@ use cranelift_codegen::ir::{self, BlockArg, InstBuilder};
 use ttvm_runtime::value::List;
 
 impl<E: FrameEnv> Lower<'_, '_, '_, E> {
+    /// A new list block of `n` elements for `MAKE_LIST`, counted once
+    /// with its length and capacity `n`, its elements not yet written
+    /// (the caller writes them at `ListLayout::elems` on). Where the
+    /// runtime has a list entry for a block that size
+    /// (`List::list_block_entry`: in the binary, mimalloc's small path
+    /// with the header written, never null), compiled code calls it
+    /// directly: the same call as the `list_new` helper's (one argument,
+    /// one result, no test, no block of its own, so a site costs
+    /// Cranelift what it did), without the runtime in between (issue 15:
+    /// a tree's node, a pair, a tuple). Otherwise (a larger block; no
+    /// registration: the test harness, a build on `System`) the
+    /// `list_new` helper.
+    pub(super) fn list_block(&mut self, n: usize) -> ir::Value {
+        let k = self.b.ins().iconst(I64, n as i64);
+        let Some(entry) = List::list_block_entry(n) else {
+            let call = self.b.ins().call(self.im.list_new, &[k]);
+            return self.b.inst_results(call)[0];
+        };
+        // `list_new`'s signature is the entry's: `(u64) -> u64` in the
+        // platform's C convention.
+        let sig = self.b.func.dfg.ext_funcs[self.im.list_new].signature;
+        let f = self.b.ins().iconst(I64, entry as usize as i64);
+        let call = self.b.ins().call_indirect(sig, f, &[k]);
+        self.b.inst_results(call)[0]
+    }
+
     /// SET_INDEX of `v` at `i` in `l` inline (issue 15): when `l` is a
     /// list whose count is `refs` (1: held only by this operand; 2: also
     /// by the variable the next STORE overwrites with the result, whose
