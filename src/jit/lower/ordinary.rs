@@ -268,8 +268,15 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
     /// `f` (clone or drop) of `it` when it is a heap value, where values
     /// are counted.
     pub(super) fn refcount_counted(&mut self, f: ir::FuncRef, it: Item) {
+        let mode = drop_mode();
+        let drop = f == self.im.drop;
         match it.known {
             Some(k) if !super::is_heap(k) => {}
+            Some(_) if drop && mode == DropMode::AddAll => {
+                let done = self.b.create_block();
+                self.drop_heap(it, done);
+                self.b.switch_to_block(done);
+            }
             Some(_) => self.count_ref(f, it),
             None => {
                 let heap = self.heap_test(it.tag);
@@ -278,11 +285,59 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
                 let cont = self.b.create_block();
                 self.b.ins().brif(heap, call, &[], cont, &[]);
                 self.b.switch_to_block(call);
-                self.count_ref(f, it);
-                self.b.ins().jump(cont, &[]);
+                match mode {
+                    DropMode::Add | DropMode::AddAll if drop => self.drop_heap(it, cont),
+                    DropMode::Call if drop => {
+                        let t = self.b.ins().uextend(I64, it.tag);
+                        self.b.ins().call(f, &[t, it.pay]);
+                        self.b.ins().jump(cont, &[]);
+                    }
+                    _ => {
+                        self.count_ref(f, it);
+                        self.b.ins().jump(cont, &[]);
+                    }
+                }
                 self.b.switch_to_block(cont);
             }
         }
+    }
+
+    /// Drop a reference to the heap value `it`, then go on at `cont` (the
+    /// current block ends): one locked add of -1 to its count; when the
+    /// count was 1 (nothing else holds the value, so nothing else can
+    /// read or change the count) it is put back to 1 and the `drop`
+    /// helper frees the value as the runtime does. Two blocks per site
+    /// where the compare-and-swap of [`Lower::count_ref`] takes four
+    /// (docs/JIT.md, "Drops of values of unknown kinds").
+    pub(super) fn drop_heap(&mut self, it: Item, cont: ir::Block) {
+        let f = self.im.drop;
+        let Some(off) = ttvm_runtime::value::strong_count_offset() else {
+            let t = self.b.ins().uextend(I64, it.tag);
+            self.b.ins().call(f, &[t, it.pay]);
+            self.b.ins().jump(cont, &[]);
+            return;
+        };
+        let at = if off == 0 {
+            it.pay
+        } else {
+            self.b.ins().iadd_imm(it.pay, off as i64)
+        };
+        let flags = ir::MemFlags::trusted();
+        let minus = self.b.ins().iconst(I64, -1);
+        let old = self
+            .b
+            .ins()
+            .atomic_rmw(I64, flags, ir::AtomicRmwOp::Add, at, minus);
+        let last = self.b.ins().icmp_imm(IntCC::Equal, old, 1);
+        let slow = self.b.create_block();
+        self.b.set_cold_block(slow);
+        self.b.ins().brif(last, slow, &[], cont, &[]);
+        self.b.switch_to_block(slow);
+        let one = self.b.ins().iconst(I64, 1);
+        self.b.ins().store(flags, one, at, 0);
+        let t = self.b.ins().uextend(I64, it.tag);
+        self.b.ins().call(f, &[t, it.pay]);
+        self.b.ins().jump(cont, &[]);
     }
 
     /// One reference more (`f` is the `clone` helper) or fewer (`drop`)
@@ -502,4 +557,26 @@ impl Lower<'_, '_, '_, Ordinary> {
             self.reload_slot(slot);
         }
     }
+}
+
+/// How compiled code drops a heap value of unknown kind (`TTVM_JIT_DROP`,
+/// for measuring): one locked add (the default), the compare-and-swap
+/// of `count_ref` (`cas`), the helper alone (`call`), or the locked add
+/// for values of known kinds too (`add-all`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum DropMode {
+    Add,
+    Cas,
+    Call,
+    AddAll,
+}
+
+pub(super) fn drop_mode() -> DropMode {
+    static M: std::sync::OnceLock<DropMode> = std::sync::OnceLock::new();
+    *M.get_or_init(|| match std::env::var("TTVM_JIT_DROP").as_deref() {
+        Ok("cas") => DropMode::Cas,
+        Ok("call") => DropMode::Call,
+        Ok("add-all") => DropMode::AddAll,
+        _ => DropMode::Add,
+    })
 }
