@@ -138,10 +138,39 @@ fn too_long<T>() -> OpResult<T> {
 /// or raise `string too long` (after work bounded by the limit, however
 /// large or self-sharing the value).
 fn write_text(out: &mut impl std::fmt::Write, have: usize, v: &Value) -> OpResult {
+    // An Int without `fmt`'s machinery (TO_STR of a number, a key made
+    // of one: issue 15, run-time keys), the same text.
+    if let Value::Int(n) = v {
+        let mut buf = [0u8; 20];
+        let t = int_text(*n, &mut buf);
+        if t.len() > MAX_STR_BYTES.saturating_sub(have) || out.write_str(t).is_err() {
+            return too_long();
+        }
+        return Ok(());
+    }
     match v.write_text(out, MAX_STR_BYTES.saturating_sub(have)) {
         Ok(()) => Ok(()),
         Err(ttvm_runtime::value::TooLong) => too_long(),
     }
+}
+
+/// The decimal text of `n` (its PRINT text), written at the end of `buf`.
+fn int_text(n: i64, buf: &mut [u8; 20]) -> &str {
+    let mut i = buf.len();
+    let mut u = n.unsigned_abs();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (u % 10) as u8;
+        u /= 10;
+        if u == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        i -= 1;
+        buf[i] = b'-';
+    }
+    std::str::from_utf8(&buf[i..]).unwrap_or_default()
 }
 
 /// The PRINT text of `v` (TO_STR, PRINT), bounded by [`MAX_STR_BYTES`].
@@ -330,6 +359,38 @@ impl FieldKey<'_> {
             FieldKey::Run(s) => ttvm_runtime::value::shared_key(s.as_str()),
         }
     }
+
+    // The object's operations by this key: a run-time key's index hash
+    // is kept in its string (`Str::key_hash`: hashed once however often
+    // it is used).
+
+    fn get<'o>(&self, o: &'o Object) -> Option<&'o Value> {
+        match self {
+            FieldKey::Name(a) => o.get(a.as_str()),
+            FieldKey::Run(s) => o.get_str(s),
+        }
+    }
+
+    fn contained_in(&self, o: &Object) -> bool {
+        match self {
+            FieldKey::Name(a) => o.contains(a.as_str()),
+            FieldKey::Run(s) => o.contains_str(s),
+        }
+    }
+
+    fn set_in(&self, o: &mut Object, v: Value) {
+        match self {
+            FieldKey::Name(a) => o.set_with(a.as_str(), || a.text(), v),
+            FieldKey::Run(s) => o.set_with_str(s, || self.key(), v),
+        };
+    }
+
+    fn remove_from(&self, o: &mut Object) -> Option<Value> {
+        match self {
+            FieldKey::Name(a) => o.remove(a.as_str()),
+            FieldKey::Run(s) => o.remove_str(s),
+        }
+    }
 }
 
 /// A run-time key: a Str, else a type error that says how to make one.
@@ -350,7 +411,7 @@ pub const MAX_FIELDS: usize = MAX_LIST_LEN;
 /// Whether SET_FIELD of `key` on `obj` succeeds (an Object with room).
 pub fn can_set_field(obj: &Value, key: FieldKey<'_>) -> OpResult {
     match obj {
-        Value::Object(o) if o.len() >= MAX_FIELDS && !o.contains(key.as_str()) => {
+        Value::Object(o) if o.len() >= MAX_FIELDS && !key.contained_in(o) => {
             error(format!("object too large (over {MAX_FIELDS} fields)"))
         }
         Value::Object(_) => Ok(()),
@@ -363,7 +424,7 @@ pub fn set_field(obj: Value, key: FieldKey<'_>, v: Value) -> OpResult<Value> {
     can_set_field(&obj, key)?;
     match obj {
         Value::Object(mut o) => {
-            Arc::make_mut(&mut o).set_with(key.as_str(), || key.key(), v);
+            key.set_in(Arc::make_mut(&mut o), v);
             Ok(Value::Object(o))
         }
         other => not_object(Opcode::SetField.mnemonic(), &other),
@@ -395,7 +456,7 @@ pub fn set_field_at(o: &mut Arc<Object>, name: &Atom, site: &FieldSite, v: Value
 /// `GET_FIELD`: Null when missing; `message`/`value` of an Exception.
 pub fn get_field(obj: &Value, key: FieldKey<'_>) -> OpResult<Value> {
     match obj {
-        Value::Object(o) => Ok(o.get(key.as_str()).cloned().unwrap_or(Value::Null)),
+        Value::Object(o) => Ok(key.get(o).cloned().unwrap_or(Value::Null)),
         Value::Exception(e) => Ok(match key.as_str() {
             "message" => Value::Str(e.message.clone()),
             "value" => e.value.clone(),
@@ -408,7 +469,7 @@ pub fn get_field(obj: &Value, key: FieldKey<'_>) -> OpResult<Value> {
 /// `HAS_FIELD`.
 pub fn has_field(obj: &Value, key: FieldKey<'_>) -> OpResult<Value> {
     match obj {
-        Value::Object(o) => Ok(Value::Int(o.contains(key.as_str()) as i64)),
+        Value::Object(o) => Ok(Value::Int(key.contained_in(o) as i64)),
         Value::Exception(_) => Ok(Value::Int(
             matches!(key.as_str(), "message" | "value") as i64
         )),
@@ -420,8 +481,8 @@ pub fn has_field(obj: &Value, key: FieldKey<'_>) -> OpResult<Value> {
 pub fn delete_field(obj: Value, key: FieldKey<'_>) -> OpResult<Value> {
     match obj {
         Value::Object(mut o) => {
-            if o.contains(key.as_str()) {
-                Arc::make_mut(&mut o).remove(key.as_str());
+            if key.contained_in(&o) {
+                key.remove_from(Arc::make_mut(&mut o));
             }
             Ok(Value::Object(o))
         }
@@ -502,6 +563,26 @@ mod tests {
         assert!(arith(Arith::Mod, &Value::Float(1.0), &Value::Float(0.0)).is_err());
         let e = arith(Arith::Add, &Value::str("a"), &Value::Int(1)).unwrap_err();
         assert_eq!(*e.message, "type error: ADD cannot take Str and Int");
+    }
+
+    /// An Int's text (TO_STR, CONCAT) is `fmt`'s, at every magnitude.
+    #[test]
+    fn int_texts_are_the_print_texts() {
+        let mut x: i64 = 1;
+        let mut ns = vec![0, -1, 9, 10, -10, 99, 100, i64::MAX, i64::MIN, i64::MIN + 1];
+        for _ in 0..64 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ns.extend([x, x >> 17, -(x >> 40), x % 1000]);
+        }
+        for n in ns {
+            let mut buf = [0u8; 20];
+            assert_eq!(int_text(n, &mut buf), n.to_string());
+            assert_eq!(text(&Value::Int(n)).unwrap(), n.to_string());
+            let c = concat(Value::str("k"), &Value::Int(n)).unwrap();
+            assert_eq!(text(&c).unwrap(), format!("k{n}"));
+        }
     }
 
     #[test]

@@ -29,6 +29,18 @@ pub struct CallSite {
     pub target: u32,
     pub param_slots: Box<[u32]>,
     pub frame_size: u32,
+    /// Decoded address of the op after the CALL (the return address: the
+    /// loop does not work it out of its op pointer, a division per call).
+    pub ret: u32,
+    /// The callee's entry `Charge` folded into the call (see
+    /// [`Op::Jmp`]): where its body starts and the charge's cost (0:
+    /// nothing folded, `body` is `entry`).
+    pub body: u32,
+    pub cost: u32,
+    /// The parameters' slots are the frame's slots, each once (a frame
+    /// with no other slot, no parameter named twice): binding them moves
+    /// the arguments in without emptying the slots first.
+    pub exact: bool,
     /// Followed by RET: the frame is replaced, not stacked.
     pub tail: bool,
 }
@@ -95,13 +107,32 @@ pub enum Op {
         k: u32,
         store: u32,
     },
-    Jmp(u32),
+    /// A jump; the target block's `Charge` of `cost` folded in when
+    /// `cost` is not 0 (`to` is then the op after it: the loop charges the
+    /// block itself when the budget and the stack's room allow, else it
+    /// jumps to the `Charge`, which preempts or grows the stack as it
+    /// would have: [`Code::jump_to`]). The fused compare-and-branches'
+    /// `cost`s are the same.
+    Jmp {
+        to: u32,
+        cost: u32,
+    },
+    /// `GET_FIELD` (`false`) or `HAS_FIELD` (`true`) with the key on the
+    /// stack (`keyed.rs`).
+    ReadFieldRun(bool),
+    /// `SET_FIELD` with the key on the stack, with the slot of the `STORE`
+    /// after it (`u32::MAX`: none; `keyed.rs`).
+    SetFieldRun(u32),
     Jz(u32),
     Jnz(u32),
     Call(u32),
     Ret,
+    /// `CALL_FUNCTION` at program address `at`; `ret` the decoded
+    /// address after it.
     CallFunction {
         tail: bool,
+        at: u32,
+        ret: u32,
     },
     /// `SEND` (the PID popped, or given).
     Send(Option<i64>),
@@ -133,6 +164,7 @@ pub enum Op {
         k: i64,
         when: u8,
         target: u32,
+        cost: u32,
     },
     /// `<cmp>; JZ|JNZ t`
     CmpJump {
@@ -155,6 +187,7 @@ pub enum Op {
         jump_if: bool,
         when: u8,
         target: u32,
+        cost: u32,
     },
     /// `LOAD x; PUSH_* c | LOAD y; APPEND|CONCAT; STORE x` done in place.
     UpdateLocalInPlace {
@@ -170,6 +203,7 @@ pub enum Op {
         b: u32,
         when: u8,
         target: u32,
+        cost: u32,
     },
     /// `LOAD l; LOAD i; LOAD v | PUSH_* c; SET_INDEX; STORE l`: element
     /// `i` of the List in `l` set in the variable, in place when the
@@ -218,8 +252,13 @@ pub enum Op {
         k: u32,
     },
     /// `LOAD f; CALL_FUNCTION` (not a tail call): the Function or Closure
-    /// in `f` called without taking it out of the variable.
-    CallLocal(u32),
+    /// in `f` called without taking it out of the variable; `at` is the
+    /// CALL_FUNCTION's program address, `ret` the decoded address after it.
+    CallLocal {
+        slot: u32,
+        at: u32,
+        ret: u32,
+    },
     // --- second reads from the stack (`picks.rs`) ---
     /// A `LOAD x` whose value is already on the stack, `n` values below
     /// the top (the window's first `LOAD x` moved it there): a copy of it.
@@ -279,6 +318,9 @@ pub struct Code {
     /// The program address of each site's instruction, index for index
     /// (an instruction read by a fused op and by its own op has two).
     pub site_at: Vec<u32>,
+    /// Per program address: the cost of the `Charge` a jump there may
+    /// fold in (0: none; [`Code::jump_to`]); emptied after decoding.
+    folds: Vec<u32>,
 }
 
 impl Code {
@@ -299,6 +341,12 @@ impl Code {
             atoms: Vec::new(),
             sites: std::sync::Arc::from(Vec::new()),
             site_at: Vec::new(),
+            folds: (0..n)
+                .map(|i| match p.block_start[i] && header.get(i) != Some(&true) {
+                    true => p.block_cost[i],
+                    false => 0,
+                })
+                .collect(),
         };
         let picks = if fuse {
             super::picks::picks(p)
@@ -324,12 +372,32 @@ impl Code {
             code.ops.push(op);
         }
         debug_assert_eq!(code.ops.len(), code.layout.len());
+        code.folds = Vec::new();
         code.sites = code.atoms.iter().map(|_| Default::default()).collect();
         code
     }
 
     fn target(&self, t: u32) -> u32 {
         self.layout.dpc(Addr(t)).0
+    }
+
+    /// The decoded address after instruction `i`'s own op (a call's
+    /// return address).
+    fn after(&self, i: usize) -> u32 {
+        self.layout.resume(Addr(i as u32)).0 + 1
+    }
+
+    /// A jump to program address `t` with the `Charge` of its block
+    /// folded in (see [`Op::Jmp`]): the decoded address after the
+    /// `Charge` and its cost; or `t`'s decoded address and 0 where there
+    /// is none to fold (a `ChargeJit`, which asks the tier-up hook first;
+    /// a block of cost 0; the end of the code).
+    fn jump_to(&self, t: u32) -> (u32, u32) {
+        let d = self.target(t);
+        match self.folds.get(t as usize) {
+            Some(&cost) if cost != 0 => (d + 1, cost),
+            _ => (d, 0),
+        }
     }
 
     /// A field site of the instruction at `at`: its name (its cache is
@@ -362,7 +430,10 @@ impl Code {
         }
         if let Some(t) = instr.target() {
             return match instr.branch() {
-                None => Op::Jmp(self.target(t)),
+                None => {
+                    let (to, cost) = self.jump_to(t);
+                    Op::Jmp { to, cost }
+                }
                 Some((false, _)) => Op::Jz(self.target(t)),
                 Some((true, _)) => Op::Jnz(self.target(t)),
             };
@@ -377,17 +448,29 @@ impl Code {
             Instr::Store(v) => Op::Store(v.slot),
             Instr::Ret(_) => Op::Ret,
             Instr::Call(c) => {
+                let frame_size = p.layout_at(c.target).names.len() as u32;
+                let (body, cost) = self.jump_to(c.target);
+                let mut slots = c.param_slots.to_vec();
+                slots.sort_unstable();
                 self.calls.push(CallSite {
                     at: i as u32,
                     entry: self.target(c.target),
                     target: c.target,
                     param_slots: c.param_slots.clone(),
-                    frame_size: p.layout_at(c.target).names.len() as u32,
+                    frame_size,
+                    ret: self.after(i),
+                    body,
+                    cost,
+                    exact: slots.iter().copied().eq(0..frame_size),
                     tail,
                 });
                 Op::Call((self.calls.len() - 1) as u32)
             }
-            Instr::CallFunction(_) => Op::CallFunction { tail },
+            Instr::CallFunction(_) => Op::CallFunction {
+                tail,
+                at: i as u32,
+                ret: self.after(i),
+            },
             Instr::Send(to) => Op::Send(to.0),
             Instr::Neg(_) => Op::Neg,
             Instr::Not(_) => Op::Not,
@@ -398,14 +481,17 @@ impl Code {
             Instr::ToFloat(_) => Op::ToFloat,
             Instr::GetField(f) => match &f.0 {
                 Some(name) => Op::GetField(self.site(name, i)),
-                None => Op::Generic,
+                None => Op::ReadFieldRun(false),
             },
+            Instr::HasField(f) if f.0.is_none() => Op::ReadFieldRun(true),
             Instr::SetField(f) => match &f.0 {
                 Some(name) => Op::SetField {
                     k: self.site(name, i),
                     store: crate::exec::semantics::store_after(p, i as u32).unwrap_or(u32::MAX),
                 },
-                None => Op::Generic,
+                None => Op::SetFieldRun(
+                    crate::exec::semantics::store_after(p, i as u32).unwrap_or(u32::MAX),
+                ),
             },
             Instr::Receive(_) => Op::Receive,
             Instr::Sqrt(_) => Op::FloatFn(f64::sqrt),
@@ -498,21 +584,25 @@ impl Code {
         }
         if let Some([Instr::Load(x), Instr::PushInt(k), c, b]) = window(4) {
             if let (Some(cmp), Some((jump_if, t))) = (cmp(c), branch(b)) {
+                let (target, cost) = self.jump_to(t);
                 return Some(Op::LoadCmpIntJump {
                     slot: x.slot,
                     k: *k,
                     when: when(cmp, jump_if),
-                    target: self.target(t),
+                    target,
+                    cost,
                 });
             }
         }
         if let Some([Instr::Load(a), Instr::Load(b), c, br]) = window(4) {
             if let (Some(cmp), Some((jump_if, t))) = (cmp(c), branch(br)) {
+                let (target, cost) = self.jump_to(t);
                 return Some(Op::CmpLocalsJump {
                     a: a.slot,
                     b: b.slot,
                     when: when(cmp, jump_if),
-                    target: self.target(t),
+                    target,
+                    cost,
                 });
             }
         }
@@ -547,12 +637,14 @@ impl Code {
             if let (Some(cmp), Some((jump_if, t)), false) =
                 (cmp(c), branch(b), p.moves_at(i as u32))
             {
+                let (target, cost) = self.jump_to(t);
                 return Some(Op::CmpLocalJump {
                     slot: y.slot,
                     cmp,
                     jump_if,
                     when: when(cmp, jump_if),
-                    target: self.target(t),
+                    target,
+                    cost,
                 });
             }
         }
@@ -602,7 +694,11 @@ impl Code {
             }
             Some([Instr::Load(x), Instr::Len(_)]) => Some(Op::LenLocal(x.slot)),
             Some([Instr::Load(x), Instr::CallFunction(_)]) if !p.tail_call(i as u32 + 1) => {
-                Some(Op::CallLocal(x.slot))
+                Some(Op::CallLocal {
+                    slot: x.slot,
+                    at: i as u32 + 1,
+                    ret: self.after(i) + 1,
+                })
             }
             _ => None,
         }
@@ -658,9 +754,73 @@ pub fn width(op: &Op) -> u32 {
         | Op::ArithLocal { .. }
         | Op::GetFieldLocal { .. }
         | Op::LenLocal(_)
-        | Op::CallLocal(_)
+        | Op::CallLocal { .. }
         | Op::GetFieldPick { .. } => 2,
         Op::IndexPick { .. } => 3,
         _ => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every folded jump (a JMP, a fused loop branch, a CALL's entry)
+    /// lands right after a `Charge` of the cost it carries; an unfolded
+    /// one on its target's own first op; a `ChargeJit` (code for a JIT)
+    /// is never folded. A call site's `exact` holds when its parameters
+    /// are its frame's slots.
+    #[test]
+    fn folded_jumps_carry_their_blocks_charge() {
+        let src = "PUSH_INT 0\nSTORE i\nLABEL loop\nLOAD i\nPUSH_INT 1\nADD\nSTORE i\n\
+                   LOAD i\nPUSH_INT 10\nLT\nJNZ loop\nPUSH_INT 3\nCALL f n\nPUSH_INT 1\n\
+                   PUSH_INT 2\nCALL g a b\nJMP end\nLABEL end\nHALT\n\
+                   LABEL f\nLOAD n\nRET\nLABEL g\nLOAD a\nSTORE c\nLOAD c\nRET\n";
+        let p = crate::load_source("t.ttvm", src).expect("assembles");
+        for jit in [false, true] {
+            let code = Code::new(&p, true, jit);
+            let check = |to: u32, cost: u32| {
+                if cost == 0 {
+                    return;
+                }
+                assert!(to >= 1, "jit {jit}");
+                match code.ops[to as usize - 1] {
+                    Op::Charge(c) => assert_eq!(c, cost, "jit {jit}"),
+                    other => panic!("jit {jit}: folded jump after {other:?}"),
+                }
+            };
+            let mut folded = 0;
+            for op in &code.ops {
+                match *op {
+                    Op::Jmp { to, cost }
+                    | Op::LoadCmpIntJump {
+                        target: to, cost, ..
+                    }
+                    | Op::CmpLocalJump {
+                        target: to, cost, ..
+                    }
+                    | Op::CmpLocalsJump {
+                        target: to, cost, ..
+                    } => {
+                        check(to, cost);
+                        folded += (cost != 0) as u32;
+                    }
+                    _ => {}
+                }
+            }
+            for site in &code.calls {
+                check(site.body, site.cost);
+                assert_eq!(site.body, site.entry + (site.cost != 0) as u32);
+                folded += (site.cost != 0) as u32;
+            }
+            assert_eq!(
+                code.calls.iter().map(|c| c.exact).collect::<Vec<_>>(),
+                [true, false]
+            );
+            // Without a JIT the loop's branch, the JMP and both entries
+            // fold; with one, the loop header and the entries ask the
+            // tier-up hook (`ChargeJit`), so only the JMP's target folds.
+            assert_eq!(folded, if jit { 1 } else { 4 }, "jit {jit}");
+        }
     }
 }

@@ -7,6 +7,7 @@
 //! [`Context`], so the next slice resumes exactly there.
 
 pub mod decode;
+mod keyed;
 mod moves;
 mod picks;
 #[macro_use]

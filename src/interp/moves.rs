@@ -72,6 +72,25 @@ pub(super) unsafe fn bind(
     }
 }
 
+/// [`bind`] for a frame whose slots are exactly its parameters' (each
+/// once, no other slot: `CallSite::exact`): the operands move into them,
+/// nothing is emptied or dropped first.
+///
+/// # Safety
+/// `lp` is valid for writes of the frame's slots (their old contents
+/// already dropped or uninitialised), `params` names each of them once,
+/// and `params.len()` initialised operands are below `*sp`.
+#[inline(always)]
+pub(super) unsafe fn bind_exact(lp: *mut Option<Value>, params: &[u32], sp: &mut *mut Value) {
+    // SAFETY: by the caller.
+    unsafe {
+        *sp = sp.sub(params.len());
+        for (i, &slot) in params.iter().enumerate() {
+            move_to(lp.add(slot as usize).cast::<Value>(), sp.add(i));
+        }
+    }
+}
+
 /// Copy the value at `src` to `dst` (one 16-byte move), counting a heap
 /// value's new reference.
 ///

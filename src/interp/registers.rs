@@ -275,8 +275,9 @@ macro_rules! registers {
         // pending captures): the out-of-line call does it or raises.
         // A tail call replaces the current frame in place.
         macro_rules! enter {
-            ($d params:expr, $d size:expr, $d tail:expr, $d site:expr, $d target:expr, $d ret:expr) => {{
+            ($d params:expr, $d size:expr, $d tail:expr, $d site:expr, $d target:expr, $d ret:expr, $d exact:expr) => {{
                 let params: &[u32] = $d params;
+                let exact: bool = $d exact;
                 let n = params.len();
                 let size = $d size as usize;
                 let depth = $ctx.frames.len();
@@ -311,7 +312,11 @@ macro_rules! registers {
                             for j in 0..$nl {
                                 drop_at($lp.add(j).cast());
                             }
-                            bind($lp, size, params, &mut $sp);
+                            if exact {
+                                bind_exact($lp, params, &mut $sp);
+                            } else {
+                                bind($lp, size, params, &mut $sp);
+                            }
                             $ctx.locals.set_len($base + size);
                         }
                         $nl = size;
@@ -321,24 +326,36 @@ macro_rules! registers {
                     }
                 } else {
                     let nb = $base + $nl;
+                    // (The frame vector's room tested here, not by `push`:
+                    // no call to grow it in the loop; `calls::call` grows.)
                     if depth < $vm.config.max_call_depth
+                        && depth < $ctx.frames.capacity()
                         && nb + size <= $ctx.locals.capacity()
                         && nb + size <= $vm.config.max_frame_slots
                     {
-                        $ctx.frames.push(Frame {
-                            ret: $d ret,
-                            call_site: $d site,
-                            entry: $d target,
-                            base: nb as u32,
-                            size: size as u32,
-                            stack_base: top,
-                            kind: FrameKind::Call,
-                        });
+                        // SAFETY: `depth < capacity`: the write is within the
+                        // allocation, then counted.
+                        unsafe {
+                            $ctx.frames.as_mut_ptr().add(depth).write(Frame {
+                                ret: $d ret,
+                                call_site: $d site,
+                                entry: $d target,
+                                base: nb as u32,
+                                size: size as u32,
+                                stack_base: top,
+                                kind: FrameKind::Call,
+                            });
+                            $ctx.frames.set_len(depth + 1);
+                        }
                         // SAFETY: the new slots are within the capacity
                         // (checked), right after the current frame's.
                         unsafe {
                             $lp = $lp.add($nl);
-                            bind($lp, size, params, &mut $sp);
+                            if exact {
+                                bind_exact($lp, params, &mut $sp);
+                            } else {
+                                bind($lp, size, params, &mut $sp);
+                            }
                             $ctx.locals.set_len(nb + size);
                         }
                         $base = nb;
@@ -356,8 +373,9 @@ macro_rules! registers {
             ($d c:expr, $d p:expr) => {{
                 let (c, p) = ($d c, $d p);
                 for ((_, v), &s) in c.captured.iter().zip(c.capture_slots.iter()) {
-                    if (s as usize) < $nl && !p.param_slots.contains(&s) {
-                        // SAFETY: `s < nl`: a callee slot.
+                    // (`any`, not `contains`: the slice's `contains` is
+                    // a call of its own; a closure has few parameters.)
+                    if (s as usize) < $nl && !p.param_slots.iter().any(|&q| q == s) {
                         // SAFETY: `s < nl`: a callee slot, read out, then
                         // written.
                         unsafe {
@@ -468,6 +486,46 @@ macro_rules! registers {
                     }
                 }
                 pick!(d)
+            }};
+        }
+        // A jump to decoded address `$to` with its block's `Charge` of
+        // `$cost` folded in (`Op::Jmp`; 0: none, `$to` is the op itself):
+        // charged here when the budget and the stack's room allow (as
+        // `charge!` does, without dispatching it), else the jump goes to
+        // the `Charge`, which preempts or grows the stack. Not under
+        // `--profile`, which counts each `Charge` it runs.
+        macro_rules! goto {
+            ($d to:expr, $d cost:expr) => {{
+                let (to, cost): (u32, u32) = ($d to, $d cost);
+                if !PROFILE
+                    && cost != 0
+                    && $budget > 0
+                    && ($sp as usize) + 2 * VALUE_BYTES * cost as usize <= $end
+                {
+                    $budget -= cost as i64;
+                    $ip = $ops.wrapping_add(to as usize);
+                } else {
+                    $ip = $ops.wrapping_add(to as usize - (cost != 0) as usize);
+                }
+            }};
+        }
+        // A jump to decoded address `$to` known only at run time (a return
+        // address, a function value's entry): a `Charge` there is run as
+        // `goto!` folds one.
+        macro_rules! goto_block {
+            ($d to:expr) => {{
+                let t = $ops.wrapping_add($d to as usize);
+                $ip = t;
+                if !PROFILE {
+                    // SAFETY: a decoded address of `code` (as `ip`'s).
+                    if let Op::Charge(cost) = unsafe { &*t } {
+                        let cost = *cost;
+                        if $budget > 0 && ($sp as usize) + 2 * VALUE_BYTES * cost as usize <= $end {
+                            $budget -= cost as i64;
+                            $ip = t.wrapping_add(1);
+                        }
+                    }
+                }
             }};
         }
         // The reduction accounting at a block start (SPEC §4.6).

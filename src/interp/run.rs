@@ -3,10 +3,10 @@
 
 use super::decode::{Op, Src};
 use super::moves::{
-    bind, check_counts, copy, copy_to, drop_at, drop_old, move_to, number, owns_nothing, put,
-    put_float, put_int, put_none, put_null, take_old, VALUE_BYTES,
+    bind, bind_exact, check_counts, copy, copy_to, drop_at, drop_old, move_to, number,
+    owns_nothing, put, put_float, put_int, put_none, put_null, take_old, VALUE_BYTES,
 };
-use super::{decode, trace, Code, Proc, Tier, TierUp};
+use super::{decode, keyed, trace, Code, Proc, Tier, TierUp};
 use crate::bytecode::{Arith, Cmp};
 use crate::exec::ops;
 use crate::exec::semantics::{self, calls, unwind, update_in_place};
@@ -313,7 +313,31 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool, const KINDS: bool>(
             // `obj v -- obj'` on an object with room; anything else (and
             // every error) through the generic path.
             Op::SetField { k, store } => set_field!(k, store),
-            Op::Jmp(t) => ip = ops.wrapping_add(t as usize),
+            Op::Jmp { to, cost } => goto!(to, cost),
+            Op::ReadFieldRun(has) => {
+                // SAFETY: two operands below `sp` (checked); on success the
+                // key is dropped and the object replaced by the result.
+                if below!(2) || !unsafe { keyed::read(has, sp) } {
+                    generic!()
+                }
+                sp = sp.wrapping_sub(1);
+                ip = ip.wrapping_add(1);
+            }
+            Op::SetFieldRun(store) => {
+                let cell: *mut Option<Value> = if (store as usize) < nl {
+                    lp.wrapping_add(store as usize)
+                } else {
+                    std::ptr::null_mut()
+                };
+                // SAFETY: three operands below `sp` (checked); `cell` is
+                // the STORE's slot in the current frame; on success the
+                // value and the key are moved out or dropped.
+                if below!(3) || !unsafe { keyed::set(sp, cell) } {
+                    generic!()
+                }
+                sp = sp.wrapping_sub(2);
+                ip = ip.wrapping_add(1);
+            }
             Op::Jz(t) => {
                 if sp == st {
                     generic!()
@@ -349,16 +373,19 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool, const KINDS: bool>(
                 };
             }
             Op::Call(site) => {
-                let site = &code.calls[site as usize];
+                debug_assert!((site as usize) < code.calls.len());
+                // SAFETY: the decoder made `site` an index of `code.calls`.
+                let site = unsafe { code.calls.get_unchecked(site as usize) };
                 if enter!(
                     &site.param_slots,
                     site.frame_size,
                     site.tail,
                     site.at,
                     site.target,
-                    pc!() as u32 + 1
+                    site.ret,
+                    site.exact
                 ) {
-                    ip = ops.wrapping_add(site.entry as usize);
+                    goto!(site.body, site.cost);
                     continue;
                 }
                 sync!();
@@ -371,13 +398,13 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool, const KINDS: bool>(
                     &site.param_slots,
                     site.frame_size,
                     site.tail,
-                    pc!() as u32 + 1
+                    site.ret
                 ));
                 ip = ops.wrapping_add(site.entry as usize);
                 base = ctx.frame().base as usize;
                 regs!();
             }
-            Op::CallFunction { tail } => {
+            Op::CallFunction { tail, at, ret } => {
                 // A Function or a Closure on top: entered inline when
                 // `enter!` can (a closure's captures bound after).
                 if sp != st {
@@ -396,20 +423,12 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool, const KINDS: bool>(
                             sp = sp.sub(1);
                             sp.read()
                         };
-                        let at = code.layout.addr(Dpc(pc!() as u32)).0;
-                        if enter!(
-                            &p.param_slots,
-                            p.frame_size,
-                            tail,
-                            at,
-                            p.entry,
-                            pc!() as u32 + 1
-                        ) {
+                        if enter!(&p.param_slots, p.frame_size, tail, at, p.entry, ret, false) {
                             if let Some(c) = closure {
                                 bind_captures!(c, p);
                             }
                             drop(f);
-                            ip = ops.wrapping_add(entry.ix());
+                            goto_block!(entry.ix());
                             continue;
                         }
                         // SAFETY: the slot it came from (nothing else
@@ -422,14 +441,7 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool, const KINDS: bool>(
                 }
                 sync!();
                 ctx.pc = Dpc(pc!() as u32);
-                let entry = tryv!(calls::call_function(
-                    ctx,
-                    vm,
-                    &code.layout,
-                    code.layout.addr(Dpc(pc!() as u32)).0,
-                    tail,
-                    pc!() as u32 + 1
-                ));
+                let entry = tryv!(calls::call_function(ctx, vm, &code.layout, at, tail, ret));
                 ip = ops.wrapping_add(entry as usize);
                 base = ctx.frame().base as usize;
                 regs!();
@@ -462,7 +474,7 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool, const KINDS: bool>(
                         lp = lp.sub(nl);
                         base = nb;
                     }
-                    ip = ops.wrapping_add(ret as usize);
+                    goto_block!(ret);
                     continue;
                 }
                 sync!();
@@ -567,13 +579,14 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool, const KINDS: bool>(
                 k,
                 when,
                 target,
+                cost,
             } => match slot!(slot) {
                 Some(Value::Int(a)) => {
-                    ip = if decode::jumps(when, *a, k) {
-                        ops.wrapping_add(target as usize)
+                    if decode::jumps(when, *a, k) {
+                        goto!(target, cost)
                     } else {
-                        ip.wrapping_add(4)
-                    };
+                        ip = ip.wrapping_add(4)
+                    }
                 }
                 _ => generic!(),
             },
@@ -641,6 +654,7 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool, const KINDS: bool>(
                 jump_if,
                 when,
                 target,
+                cost,
             } => {
                 if sp == st {
                     load!(slot)
@@ -658,11 +672,11 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool, const KINDS: bool>(
                     sp = sp.sub(1);
                     drop_at(sp);
                 }
-                ip = if jump {
-                    ops.wrapping_add(target as usize)
+                if jump {
+                    goto!(target, cost)
                 } else {
-                    ip.wrapping_add(3)
-                };
+                    ip = ip.wrapping_add(3)
+                }
             }
             // Operands read in place from a variable (decode.rs): on any
             // other case the LOAD runs and the ops behind it unfused.
@@ -697,7 +711,7 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool, const KINDS: bool>(
                 push_copy!(v);
                 ip = ip.wrapping_add(3);
             }
-            Op::CallLocal(slot) => {
+            Op::CallLocal { slot, at, ret } => {
                 // As `CallFunction` (not a tail call: the caller's frame,
                 // and with it the variable, stays while the callee's
                 // slots are bound).
@@ -714,23 +728,21 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool, const KINDS: bool>(
                     _ => unreachable!("matched above"),
                 };
                 let entry = code.layout.dpc(Addr(p.entry));
-                let at = code.layout.addr(Dpc(pc!() as u32 + 1)).0;
-                if !enter!(
-                    &p.param_slots,
-                    p.frame_size,
-                    false,
-                    at,
-                    p.entry,
-                    pc!() as u32 + 2
-                ) {
+                if !enter!(&p.param_slots, p.frame_size, false, at, p.entry, ret, false) {
                     load!(slot)
                 }
                 if let Some(c) = closure {
                     bind_captures!(c, p);
                 }
-                ip = ops.wrapping_add(entry.ix());
+                goto_block!(entry.ix());
             }
-            Op::CmpLocalsJump { a, b, when, target } => {
+            Op::CmpLocalsJump {
+                a,
+                b,
+                when,
+                target,
+                cost,
+            } => {
                 // Not two Ints (or an unset variable): `load!(a)` runs the
                 // first LOAD and goes on with the four instructions unfused,
                 // whichever operand failed.
@@ -742,11 +754,11 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool, const KINDS: bool>(
                     Some(Value::Int(y)) => *y,
                     _ => load!(a),
                 };
-                ip = if decode::jumps(when, x, y) {
-                    ops.wrapping_add(target as usize)
+                if decode::jumps(when, x, y) {
+                    goto!(target, cost)
                 } else {
-                    ip.wrapping_add(4)
-                };
+                    ip = ip.wrapping_add(4)
+                }
             }
             Op::SetIndexLocal {
                 slot,

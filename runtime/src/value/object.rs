@@ -24,11 +24,17 @@
 //! The index hashes with the standard library's `RandomState` (SipHash,
 //! a random key per process): keys can come from untrusted input (JSON,
 //! messages), and a fixed fast hash would let such input make every
-//! lookup collide.
+//! lookup collide. It holds each live field's hash beside its position
+//! (a `hashbrown::HashTable`, no copy of the key): a key is hashed once
+//! per operation (a new field's lookup and insertion share the hash),
+//! the table grows without hashing any key again, and a candidate is
+//! compared by its hash before its text.
 
-use super::{Atom, Value};
+use super::atom::text_hash;
+use super::{Atom, Str, Value};
+use hashbrown::HashTable;
 use std::collections::hash_map::RandomState;
-use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
 /// A field key.
@@ -64,9 +70,35 @@ pub struct Object {
     entries: Vec<(Key, Option<Value>)>,
     /// Key → position in `entries`, for the live fields only; `None` until
     /// the object has more than [`SMALL`] fields.
-    index: Option<HashMap<Key, usize, RandomState>>,
+    index: Option<HashTable<Slot>>,
     /// The number of live fields.
     live: usize,
+}
+
+/// An index entry: a live field's key hash ([`key_hash`]) and position.
+#[derive(Clone, Copy)]
+struct Slot {
+    hash: u64,
+    pos: usize,
+}
+
+/// The hash of a key in an object's index: SipHash with a random key,
+/// one per process (made at the first index); never 0 (a string keeps
+/// its own, `Str::key_hash`, with 0 for "not yet").
+#[inline]
+pub(super) fn key_hash(key: &str) -> u64 {
+    static STATE: std::sync::OnceLock<RandomState> = std::sync::OnceLock::new();
+    STATE.get_or_init(RandomState::new).hash_one(key).max(1)
+}
+
+/// The index entry of `key` (hash `h`) among `entries`.
+#[inline]
+fn matches<'a>(
+    entries: &'a [(Key, Option<Value>)],
+    h: u64,
+    key: &'a str,
+) -> impl Fn(&Slot) -> bool + 'a {
+    move |s: &Slot| s.hash == h && *entries[s.pos].0 == *key
 }
 
 impl Object {
@@ -105,8 +137,18 @@ impl Object {
     /// `memcmp`).
     #[inline]
     fn find(&self, key: &str) -> Option<usize> {
+        self.find_h(key, || key_hash(key))
+    }
+
+    /// [`Object::find`], with `hash` giving the key's hash ([`key_hash`])
+    /// if the object has an index.
+    #[inline]
+    fn find_h(&self, key: &str, hash: impl FnOnce() -> u64) -> Option<usize> {
         match &self.index {
-            Some(ix) => ix.get(key).copied(),
+            Some(ix) => {
+                let h = hash();
+                ix.find(h, matches(&self.entries, h, key)).map(|s| s.pos)
+            }
             None => {
                 let kb = key.as_bytes();
                 let last = kb.last();
@@ -150,6 +192,17 @@ impl Object {
     pub fn get(&self, key: &str) -> Option<&Value> {
         let i = self.find(key)?;
         self.entries[i].1.as_ref()
+    }
+
+    /// [`Object::get`] of a run-time key (its hash kept in the string).
+    pub fn get_str(&self, key: &Str) -> Option<&Value> {
+        let i = self.find_h(key, || key.key_hash())?;
+        self.entries[i].1.as_ref()
+    }
+
+    /// [`Object::contains`] of a run-time key.
+    pub fn contains_str(&self, key: &Str) -> bool {
+        self.find_h(key, || key.key_hash()).is_some()
     }
 
     /// The position of a live field among the entries (what compiled
@@ -222,22 +275,49 @@ impl Object {
     /// last. `key` is made (allocated) only for a new field. The field's
     /// entry position (what a site's cache learns).
     pub fn set_with(&mut self, key: &str, make: impl FnOnce() -> Key, value: Value) -> usize {
-        if let Some(i) = self.find(key) {
-            self.entries[i].1 = Some(value);
-            return i;
-        }
+        self.set_with_h(key, || key_hash(key), make, value)
+    }
+
+    /// [`Object::set_with`] of a run-time key (its hash kept in the
+    /// string).
+    pub fn set_with_str(&mut self, key: &Str, make: impl FnOnce() -> Key, value: Value) -> usize {
+        self.set_with_h(key, || key.key_hash(), make, value)
+    }
+
+    fn set_with_h(
+        &mut self,
+        key: &str,
+        hash: impl FnOnce() -> u64,
+        make: impl FnOnce() -> Key,
+        value: Value,
+    ) -> usize {
         let at = self.entries.len();
-        let key = make();
-        if let Some(ix) = &mut self.index {
-            ix.insert(key.clone(), self.entries.len());
+        match &mut self.index {
+            Some(ix) => {
+                // One hash for the lookup and the insertion.
+                let h = hash();
+                if let Some(s) = ix.find(h, matches(&self.entries, h, key)) {
+                    let i = s.pos;
+                    self.entries[i].1 = Some(value);
+                    return i;
+                }
+                ix.insert_unique(h, Slot { hash: h, pos: at }, |s| s.hash);
+            }
+            None => {
+                if let Some(i) = self.find(key) {
+                    self.entries[i].1 = Some(value);
+                    return i;
+                }
+            }
         }
-        self.entries.push((key, Some(value)));
+        self.entries.push((make(), Some(value)));
         self.live += 1;
         if self.index.is_none() && self.live > SMALL {
-            let mut ix = HashMap::with_capacity_and_hasher(self.live, RandomState::new());
+            let mut ix = HashTable::with_capacity(2 * self.live);
             for (i, (k, v)) in self.entries.iter().enumerate() {
                 if v.is_some() {
-                    ix.insert(k.clone(), i);
+                    let h = key_hash(k);
+                    ix.insert_unique(h, Slot { hash: h, pos: i }, |s| s.hash);
                 }
             }
             self.index = Some(ix);
@@ -247,9 +327,22 @@ impl Object {
 
     /// Remove a field, keeping the order of the others; the value it had.
     pub fn remove(&mut self, key: &str) -> Option<Value> {
+        self.remove_h(key, || key_hash(key))
+    }
+
+    /// [`Object::remove`] of a run-time key (its hash kept in the string).
+    pub fn remove_str(&mut self, key: &Str) -> Option<Value> {
+        self.remove_h(key, || key.key_hash())
+    }
+
+    fn remove_h(&mut self, key: &str, hash: impl FnOnce() -> u64) -> Option<Value> {
         let i = match &mut self.index {
-            Some(ix) => ix.remove(key)?,
-            None => self.find(key)?,
+            Some(ix) => {
+                let h = hash();
+                let found = ix.find_entry(h, matches(&self.entries, h, key)).ok()?;
+                found.remove().0.pos
+            }
+            None => self.find_h(key, || 0)?,
         };
         let old = self.entries[i].1.take();
         self.live -= 1;
@@ -266,16 +359,21 @@ impl Object {
         old
     }
 
-    /// Drop the holes and renumber the index.
+    /// Drop the holes and renumber the index (no key hashed again).
     fn compact(&mut self) {
-        self.entries.retain(|(_, v)| v.is_some());
         if let Some(ix) = &mut self.index {
-            for (i, (k, _)) in self.entries.iter().enumerate() {
-                if let Some(at) = ix.get_mut(&**k) {
-                    *at = i;
-                }
+            // Each old position's new one (holes are not in the index).
+            let mut to = Vec::with_capacity(self.entries.len());
+            let mut n = 0;
+            for (_, v) in &self.entries {
+                to.push(n);
+                n += v.is_some() as usize;
+            }
+            for s in ix.iter_mut() {
+                s.pos = to[s.pos];
             }
         }
+        self.entries.retain(|(_, v)| v.is_some());
     }
 
     pub fn len(&self) -> usize {
@@ -325,9 +423,28 @@ const SHARED_KEY_MAX: usize = 64;
 /// a power of two.
 const SHARED_KEY_SLOTS: usize = 256;
 
+/// After this many run-time keys in a row that are no field name's text
+/// and missed the table, the next [`SKIP_RUN`] such keys are made without
+/// it ([`shared_key`]).
+const MISS_LIMIT: u32 = 32;
+const SKIP_RUN: u32 = 1024;
+
+/// Each thread's recent run-time keys ([`shared_key`]).
+struct Recent {
+    /// Direct-mapped by [`text_hash`].
+    slots: Vec<Option<Key>>,
+    /// Keys that are no name's text, missed in a row.
+    misses: u32,
+    /// Such keys still to make without the table.
+    skip: u32,
+}
+
 thread_local! {
-    static RECENT_KEYS: std::cell::RefCell<Vec<Option<Key>>> =
-        std::cell::RefCell::new(vec![None; SHARED_KEY_SLOTS]);
+    static RECENT_KEYS: std::cell::RefCell<Recent> = std::cell::RefCell::new(Recent {
+        slots: vec![None; SHARED_KEY_SLOTS],
+        misses: 0,
+        skip: 0,
+    });
 }
 
 /// The key to store for a new field whose name is a run-time string `s`
@@ -342,29 +459,53 @@ thread_local! {
 /// and no allocation or lock; only texts of at most [`SHARED_KEY_MAX`]
 /// bytes are kept. Which allocation a key shares is invisible to the
 /// program (keys are immutable and compared by content).
+///
+/// Keys that are no name's text (most texts, proved by the atoms' filter,
+/// [`Atom::may_be`], without the lock) never look in the atom table; and
+/// when [`MISS_LIMIT`] of them in a row missed the table too (numbers
+/// made strings, the words of a text: every key new), the next
+/// [`SKIP_RUN`] are made directly, so a program of distinct keys pays a
+/// hash and a counter per key, not a lookup that never hits.
 pub fn shared_key(s: &str) -> Key {
     if s.len() > SHARED_KEY_MAX {
         return Key::from(s);
     }
-    // FNV-1a over the bytes (keys are short).
-    let mut h: u32 = 0x811c_9dc5;
-    for &b in s.as_bytes() {
-        h = (h ^ b as u32).wrapping_mul(0x0100_0193);
-    }
-    let slot = (h ^ (h >> 16)) as usize & (SHARED_KEY_SLOTS - 1);
+    let h = text_hash(s);
+    let name = Atom::may_be(h);
+    let make = || {
+        if name {
+            Atom::existing_text(s).unwrap_or_else(|| Key::from(s))
+        } else {
+            Key::from(s)
+        }
+    };
     RECENT_KEYS
         .try_with(|t| {
             let mut t = t.borrow_mut();
-            if let Some(k) = &t[slot] {
+            if !name && t.skip > 0 {
+                t.skip -= 1;
+                return Key::from(s);
+            }
+            let slot = (h ^ (h >> 16)) as usize & (SHARED_KEY_SLOTS - 1);
+            if let Some(k) = &t.slots[slot] {
                 if **k == *s {
-                    return k.clone();
+                    let k = k.clone();
+                    t.misses = 0;
+                    return k;
                 }
             }
-            let k = Atom::existing_text(s).unwrap_or_else(|| Key::from(s));
-            t[slot] = Some(k.clone());
+            let k = make();
+            if !name {
+                t.misses += 1;
+                if t.misses >= MISS_LIMIT {
+                    t.misses = 0;
+                    t.skip = SKIP_RUN;
+                }
+            }
+            t.slots[slot] = Some(k.clone());
             k
         })
-        .unwrap_or_else(|_| Atom::existing_text(s).unwrap_or_else(|| Key::from(s)))
+        .unwrap_or_else(|_| make())
 }
 
 /// A per-site inline cache of a field access with a name written in the
@@ -770,5 +911,70 @@ mod shared_key_tests {
         let site = FieldSite::default();
         assert!(matches!(site.get(&o, &a), Some(Value::Int(3))));
         assert!(o.at_cached(0, a.as_str()).is_some());
+    }
+
+    /// Many distinct keys that are no name's text (the table skipped
+    /// after a run of misses) keep their texts, and a name's text met
+    /// meanwhile is still shared; repeated keys share again after.
+    #[test]
+    fn distinct_keys_skip_the_table_and_names_still_share() {
+        let a = Atom::new("shared_key_skip_name");
+        for i in 0..(3 * SKIP_RUN as usize) {
+            let t = format!("{i}");
+            assert_eq!(&*shared_key(&t), t.as_str());
+            if i % 500 == 0 {
+                assert!(Arc::ptr_eq(&shared_key("shared_key_skip_name"), &a.text()));
+            }
+        }
+        let mut shared = 0;
+        for _ in 0..(2 * SKIP_RUN as usize) {
+            let k1 = shared_key("shared_key_repeated_run_time_text");
+            let k2 = shared_key("shared_key_repeated_run_time_text");
+            assert_eq!(&*k1, "shared_key_repeated_run_time_text");
+            shared += Arc::ptr_eq(&k1, &k2) as usize;
+        }
+        assert!(shared > SKIP_RUN as usize, "{shared}");
+    }
+}
+
+#[cfg(test)]
+mod index_tests {
+    use super::*;
+
+    /// Objects with an index agree with a model through sets, removes
+    /// (with compactions) and copies, keys made at run time or shared.
+    #[test]
+    fn indexed_objects_agree_with_a_model() {
+        let mut o = Object::new();
+        let mut model = std::collections::BTreeMap::new();
+        let mut x: u64 = 11;
+        for step in 0..20_000i64 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let k = format!("{}", (x >> 33) % 300);
+            if (x >> 20) % 4 == 0 {
+                assert_eq!(o.remove(&k).is_some(), model.remove(&k).is_some());
+            } else {
+                o.set_with(&k, || shared_key(&k), Value::Int(step));
+                model.insert(k, step);
+            }
+            if step % 997 == 0 {
+                let copy = o.clone();
+                o = copy;
+            }
+            assert_eq!(o.len(), model.len());
+        }
+        for i in 0..300 {
+            let k = i.to_string();
+            let got = o.get(&k).map(|v| match v {
+                Value::Int(n) => *n,
+                _ => unreachable!(),
+            });
+            assert_eq!(got, model.get(&k).copied(), "{k}");
+            if let Some(p) = o.position(&k) {
+                assert_eq!(&*o.entries[p].0, k.as_str());
+            }
+        }
     }
 }

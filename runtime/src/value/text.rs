@@ -2,19 +2,84 @@
 //! `INDEX` (which count characters) are O(1) on ASCII text.
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::ops::Deref;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The heap part of `Value::Str`.
-#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Default)]
 pub struct Str {
     text: String,
     ascii: bool,
+    /// The text's hash in objects' field indexes (`object::key_hash`,
+    /// never 0), kept once asked for: a string used as a run-time key
+    /// more than once (`HAS_FIELD` then `GET_FIELD`, `GET_FIELD` then
+    /// `SET_FIELD`) is hashed once. 0: not yet. Shared strings may be
+    /// read by several threads: each writes the same value.
+    hash: AtomicU64,
+}
+
+impl Clone for Str {
+    fn clone(&self) -> Str {
+        Str {
+            text: self.text.clone(),
+            ascii: self.ascii,
+            hash: AtomicU64::new(self.hash.load(Ordering::Relaxed)),
+        }
+    }
+}
+
+// Compared, ordered and hashed by the text (and the flag, which follows
+// from it), as the derived impls did before the cached hash.
+impl PartialEq for Str {
+    fn eq(&self, other: &Str) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for Str {}
+
+impl PartialOrd for Str {
+    fn partial_cmp(&self, other: &Str) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Str {
+    fn cmp(&self, other: &Str) -> std::cmp::Ordering {
+        self.text.cmp(&other.text)
+    }
+}
+
+impl Hash for Str {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.text.hash(state);
+        self.ascii.hash(state);
+    }
 }
 
 impl Str {
     pub fn new(text: String) -> Str {
         let ascii = text.is_ascii();
-        Str { text, ascii }
+        Str {
+            text,
+            ascii,
+            hash: AtomicU64::new(0),
+        }
+    }
+
+    /// The text's hash as an object's field key (`object::key_hash`),
+    /// computed at the first call and kept.
+    #[inline]
+    pub fn key_hash(&self) -> u64 {
+        match self.hash.load(Ordering::Relaxed) {
+            0 => {
+                let h = super::object::key_hash(&self.text);
+                self.hash.store(h, Ordering::Relaxed);
+                h
+            }
+            h => h,
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -31,6 +96,7 @@ impl Str {
     pub fn push_str(&mut self, s: &str) {
         self.ascii &= s.is_ascii();
         self.text.push_str(s);
+        *self.hash.get_mut() = 0;
     }
 
     /// The number of characters.
@@ -161,6 +227,21 @@ mod tests {
         assert_eq!(a.char_at(3), Some("ü"));
         s.push_str("!");
         assert_eq!(s.as_str(), "héllo!");
+    }
+
+    /// The kept key hash is the text's, and follows a change of it.
+    #[test]
+    fn the_key_hash_follows_the_text() {
+        let mut s = Str::from("ab");
+        let h = s.key_hash();
+        assert_ne!(h, 0);
+        assert_eq!(h, s.key_hash());
+        assert_eq!(h, Str::from("ab").key_hash());
+        assert_eq!(h, s.clone().key_hash());
+        s.push_str("c");
+        assert_eq!(s.key_hash(), Str::from("abc").key_hash());
+        assert_ne!(s.key_hash(), h);
+        assert_eq!(s, Str::from("abc"));
     }
 }
 
