@@ -278,14 +278,7 @@ pub struct Code {
     pub sites: std::sync::Arc<[ttvm_runtime::value::FieldSite]>,
     /// The program address of each site's instruction, index for index
     /// (an instruction read by a fused op and by its own op has two).
-    /// The field sites come first (index for index with [`Code::atoms`]),
-    /// then the list `INDEX` sites (only their kinds are used).
     pub site_at: Vec<u32>,
-    /// Per op: the site in [`Code::sites`] of the `INDEX` it runs (its
-    /// own, or fused with the LOADs or the pick before it), `u32::MAX`
-    /// for the other ops. Read only by the dispatch loop that records
-    /// kinds (a JIT runs), so that the ops are as without it.
-    pub index_site: Vec<u32>,
 }
 
 impl Code {
@@ -306,14 +299,12 @@ impl Code {
             atoms: Vec::new(),
             sites: std::sync::Arc::from(Vec::new()),
             site_at: Vec::new(),
-            index_site: Vec::new(),
         };
         let picks = if fuse {
             super::picks::picks(p)
         } else {
             Vec::new()
         };
-        let mut index_at: Vec<u32> = Vec::new();
         for i in 0..n {
             if p.block_start[i] {
                 code.ops.push(if header.get(i) == Some(&true) {
@@ -330,51 +321,11 @@ impl Code {
                     .flatten()
                     .unwrap_or_else(|| code.decode(p, i)),
             };
-            // The INDEX the op runs (numbered among them until the loop
-            // ends), its program address.
-            let index = match op {
-                Op::Index => Some(i),
-                Op::IndexLocal { .. } | Op::IndexLocalInt { .. } | Op::IndexPick { .. } => {
-                    Some(i + 2)
-                }
-                _ => None,
-            };
-            while code.index_site.len() < code.ops.len() {
-                code.index_site.push(u32::MAX);
-            }
-            code.index_site.push(match index {
-                Some(at) => {
-                    index_at.push(at as u32);
-                    (index_at.len() - 1) as u32
-                }
-                None => u32::MAX,
-            });
             code.ops.push(op);
         }
         debug_assert_eq!(code.ops.len(), code.layout.len());
-        code.index_site.resize(code.ops.len(), u32::MAX);
-        // The INDEX sites behind the field sites.
-        let base = code.atoms.len() as u32;
-        for k in code.index_site.iter_mut().filter(|k| **k != u32::MAX) {
-            *k += base;
-        }
-        code.site_at.extend(index_at);
-        code.sites = code.site_at.iter().map(|_| Default::default()).collect();
+        code.sites = code.atoms.iter().map(|_| Default::default()).collect();
         code
-    }
-
-    /// The op at decoded address `pc` (an INDEX, or ops fused with one)
-    /// gave the element `v`: its kind recorded in the INDEX's site (when
-    /// a JIT runs: `jit::kinds`).
-    #[inline]
-    pub fn record_index(&self, pc: usize, v: &Value) {
-        if let Some(site) = self
-            .index_site
-            .get(pc)
-            .and_then(|&k| self.sites.get(k as usize))
-        {
-            site.record(v);
-        }
     }
 
     fn target(&self, t: u32) -> u32 {

@@ -403,9 +403,6 @@ macro_rules! registers {
                 };
                 let v: *const Value = match slot!(slot) {
                     Some(Value::List(l)) if k < l.len() as u64 => {
-                        if KINDS {
-                            $code.record_index(pc!(), &l[k as usize]);
-                        }
                         if take {
                             if let Some(items) = l.get_mut() {
                                 take_to!(&mut items[k as usize]);
@@ -464,9 +461,6 @@ macro_rules! registers {
                 let v = unsafe { &*$sp.sub(d + 1) };
                 if let (Value::List(l), Some(Value::Int(k))) = (v, slot!(index)) {
                     if let Some(e) = l.get(*k as usize).filter(|_| *k >= 0) {
-                        if KINDS {
-                            $code.record_index(pc!(), e);
-                        }
                         let e: *const Value = e;
                         push_copy!(e);
                         $ip = $ip.wrapping_add(3);

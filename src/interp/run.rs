@@ -244,9 +244,6 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool, const KINDS: bool>(
                     // SAFETY: two operands below `sp`.
                     if let (Value::List(l), Value::Int(k)) = unsafe { (&*sp.sub(2), &*sp.sub(1)) } {
                         if let Some(v) = l.get(*k as usize).filter(|_| *k >= 0) {
-                            if KINDS {
-                                code.record_index(pc!(), v);
-                            }
                             let v: *const Value = v;
                             // SAFETY: the Int needs no drop; the list is
                             // read out, then replaced by the element (its
@@ -694,12 +691,7 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool, const KINDS: bool>(
             Op::IndexLocal { slot, index, take } => index_local!(slot, index, take),
             Op::IndexLocalInt { slot, k } => {
                 let v: *const Value = match slot!(slot) {
-                    Some(Value::List(l)) if (k as usize) < l.len() => {
-                        if KINDS {
-                            code.record_index(pc!(), &l[k as usize]);
-                        }
-                        &l[k as usize]
-                    }
+                    Some(Value::List(l)) if (k as usize) < l.len() => &l[k as usize],
                     _ => load!(slot),
                 };
                 push_copy!(v);

@@ -235,9 +235,7 @@ pub struct Jit {
     /// The per-site caches of field reads with a constant name
     /// (`lower/data.rs`): program address → its cell, which holds the
     /// position of the field in the last object read there (a hint,
-    /// checked by the code that reads it; `u64::MAX` at first); and
-    /// list INDEX sites, whose cells serve their elements' kinds
-    /// (`kinds`).
+    /// checked by the code that reads it; `u64::MAX` at first).
     field_sites: HashMap<u32, usize>,
     field_cells: Box<[FieldCell]>,
     /// The interpreter's field site caches, once given (`kinds`).
@@ -422,8 +420,6 @@ impl Jit {
                     Instr::GetField(OptField(Some(_)))
                         | Instr::HasField(OptField(Some(_)))
                         | Instr::SetField(OptField(Some(_)))
-                        // List elements' kinds (`kinds`).
-                        | Instr::Index(_)
                 )
             })
             .enumerate()

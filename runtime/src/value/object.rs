@@ -438,18 +438,6 @@ impl FieldSite {
         (self.word() >> POS_BITS) as u16
     }
 
-    /// Record the kind of `v`, a value the site's instruction gave: a
-    /// list `INDEX` site (the interpreter's `Op::Index` and the ops fused
-    /// with it, when a JIT runs) keeps only these bits (its position bits
-    /// are unused), for the JIT's guarded element loads.
-    #[inline]
-    pub fn record(&self, v: &Value) {
-        let bit = 1u32 << (POS_BITS + tag_of(v) as u32);
-        if self.word() & bit == 0 {
-            self.note(bit);
-        }
-    }
-
     /// `o`'s field `name` (a program's atom), through the cache, the
     /// value's kind recorded ([`FieldSite::read`] with `KINDS`).
     #[inline]
