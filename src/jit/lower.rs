@@ -322,6 +322,9 @@ struct Lower<'a, 'b, 'c, E: FrameEnv> {
     /// An operand a LOAD pushed without its own reference, for the
     /// instruction at `until` that only reads it (`calls::borrow_site`).
     borrowed: Option<Borrowed>,
+    /// Fields read in the current block, by the variable holding the
+    /// object, while it holds it (`fields`, `Lower::field_value`).
+    field_vals: Vec<fields::FieldValue>,
 }
 
 /// A LOAD's value on the virtual operand stack that the variable still
@@ -382,6 +385,7 @@ impl<'a, 'b, 'c, E: FrameEnv> Lower<'a, 'b, 'c, E> {
             fault_block: None,
             frames_before: None,
             borrowed: None,
+            field_vals: Vec::new(),
         }
     }
 }
@@ -392,6 +396,7 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
     fn block_body(&mut self, start: u32) -> Result<(), Unsupported> {
         let p = self.input.program;
         let mut at = start;
+        self.field_vals.clear();
         loop {
             if Some(at) == E::cut(self) {
                 // The next part goes on from here (`regions`).
@@ -430,6 +435,7 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         let p = self.input.program;
         let dpc = self.input.resume(at);
         self.sure = p.min_depth.get(at as usize).copied().unwrap_or(0);
+        self.forget_field_values(at, instr);
         if let Some(slot) = in_place_update(p, at).filter(|_| E::FUSES_UPDATES) {
             // `LOAD x; <operand>; APPEND|CONCAT; STORE x` in place.
             E::helper(self, at, dpc, instr, Helper::Update(slot));

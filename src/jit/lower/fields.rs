@@ -19,7 +19,7 @@
 
 use super::env::Helper;
 use super::{FrameEnv, Item, Lower, INT};
-use crate::bytecode::{Instr, Opcode, OptField};
+use crate::bytecode::{Instr, JitClass, Opcode, OptField};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I32, I64, I8};
 use cranelift_codegen::ir::{self, BlockArg, InstBuilder};
@@ -28,25 +28,17 @@ use ttvm_runtime::value::{tag::OBJECT, Object};
 
 impl<E: FrameEnv> Lower<'_, '_, '_, E> {
     /// The address of entry `pos` of `obj` and whether its key is the
-    /// name whose text is `key` (compared by address, both words).
-    fn entry_at(
-        &mut self,
-        obj: ir::Value,
-        pos: ir::Value,
-        key: [i64; 2],
-    ) -> (ir::Value, ir::Value) {
+    /// name whose text is `key` (compared by address: [`KeyWord`]).
+    fn entry_at(&mut self, obj: ir::Value, pos: ir::Value, key: KeyWord) -> (ir::Value, ir::Value) {
         let lay = Object::layout();
         let entries = self.b.ins().load(I64, self.mf, obj, lay.entries);
         let off = self.b.ins().imul_imm(pos, lay.entry_size as i64);
         let e = self.b.ins().iadd(entries, off);
-        let k0 = self.b.ins().load(I64, self.mf, e, lay.key);
-        let k1 = self.b.ins().load(I64, self.mf, e, lay.key + 8);
-        let m0 = self.b.ins().icmp_imm(IntCC::Equal, k0, key[0]);
-        let m1 = self.b.ins().icmp_imm(IntCC::Equal, k1, key[1]);
-        (e, self.b.ins().band(m0, m1))
+        let k = self.b.ins().load(I64, self.mf, e, lay.key + key.off);
+        (e, self.b.ins().icmp_imm(IntCC::Equal, k, key.ptr))
     }
 
-    /// The entry of the field `key` ([`key_words`]) in the object `obj`,
+    /// The entry of the field `key` ([`key_word`]) in the object `obj`,
     /// from the current block: the position the site's cell names when it
     /// is within the object's entries and the entry's key is the name's
     /// text. Else, at a site that has met objects of several layouts
@@ -62,7 +54,7 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         &mut self,
         obj: ir::Value,
         cell: usize,
-        key: [i64; 2],
+        key: KeyWord,
         scan: bool,
         slow: ir::Block,
     ) -> (ir::Value, Option<ir::Value>) {
@@ -83,10 +75,9 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         let head = self.b.create_block();
         self.b.append_block_param(head, I64);
         let body = self.b.create_block();
-        let second = self.b.create_block();
         let next = self.b.create_block();
         let learn = self.b.create_block();
-        for blk in [scan, scan_start, head, body, second, next, learn] {
+        for blk in [scan, scan_start, head, body, next, learn] {
             self.b.set_cold_block(blk);
         }
         let found = self.b.create_block();
@@ -115,13 +106,9 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         self.b.switch_to_block(body);
         let off = self.b.ins().imul_imm(i, lay.entry_size as i64);
         let e = self.b.ins().iadd(entries, off);
-        let k0 = self.b.ins().load(I64, self.mf, e, lay.key);
-        let m0 = self.b.ins().icmp_imm(IntCC::Equal, k0, key[0]);
-        self.b.ins().brif(m0, second, &[], next, &[]);
-        self.b.switch_to_block(second);
-        let k1 = self.b.ins().load(I64, self.mf, e, lay.key + 8);
-        let m1 = self.b.ins().icmp_imm(IntCC::Equal, k1, key[1]);
-        self.b.ins().brif(m1, learn, &[], next, &[]);
+        let k = self.b.ins().load(I64, self.mf, e, lay.key + key.off);
+        let m = self.b.ins().icmp_imm(IntCC::Equal, k, key.ptr);
+        self.b.ins().brif(m, learn, &[], next, &[]);
         self.b.switch_to_block(next);
         let i1 = self.b.ins().iadd_imm(i, 1);
         self.b.ins().jump(head, &[BlockArg::Value(i1)]);
@@ -160,8 +147,24 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
             None
         };
         let [x] = self.operands_n::<1>(dpc);
+        // The same field of the object the same variable holds, read
+        // before in this block: that value again.
+        let remember = match x.slot {
+            Some(s) if get && E::GUARDED_FIELD_STORE => {
+                if let Some(v) = self.field_value(s, name) {
+                    if guard.is_none() || v.known == guard {
+                        self.clone_item(v);
+                        self.drop_item(x);
+                        self.stack.push(Item { slot: None, ..v });
+                        return;
+                    }
+                }
+                Some(s)
+            }
+            _ => None,
+        };
         let lay = Object::layout();
-        let key = key_words(name);
+        let key = key_word(name);
         let join = self.b.create_block();
         self.b.append_block_param(join, I8);
         self.b.append_block_param(join, I64);
@@ -225,6 +228,7 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         }
         self.b.switch_to_block(slow);
         let (t, p) = self.field_helper(instr.opcode(), x, name, cell, dpc);
+        let args = [BlockArg::Value(t), BlockArg::Value(p)];
         match (guard, miss) {
             (Some(k), Some(miss)) => {
                 // The helper's answer of another kind: dropped, and the
@@ -232,13 +236,7 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
                 let ok = self.b.ins().icmp_imm(IntCC::Equal, t, k as i64);
                 let other = self.b.create_block();
                 self.b.set_cold_block(other);
-                self.b.ins().brif(
-                    ok,
-                    join,
-                    &[BlockArg::Value(t), BlockArg::Value(p)],
-                    other,
-                    &[],
-                );
+                self.b.ins().brif(ok, join, &args, other, &[]);
                 self.b.switch_to_block(other);
                 self.drop_item(Item {
                     tag: t,
@@ -255,9 +253,7 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
                 self.stack = saved;
             }
             _ => {
-                self.b
-                    .ins()
-                    .jump(join, &[BlockArg::Value(t), BlockArg::Value(p)]);
+                self.b.ins().jump(join, &args);
             }
         }
         self.b.switch_to_block(join);
@@ -276,6 +272,51 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
                 slot: None,
             }),
             None => self.push_int(pay),
+        }
+        if let Some(s) = remember {
+            let v = *self.stack.last().expect("the value just pushed");
+            self.field_vals.push(FieldValue {
+                slot: s,
+                key: key.ptr,
+                value: v,
+            });
+        }
+    }
+
+    /// The value of field `name` of the object variable `slot` holds,
+    /// read earlier in this block, if it still holds it.
+    fn field_value(&self, slot: u32, name: &ttvm_runtime::Atom) -> Option<Item> {
+        let key = key_word(name).ptr;
+        self.field_vals
+            .iter()
+            .rev()
+            .find(|f| f.slot == slot && f.key == key)
+            .map(|f| f.value)
+    }
+
+    /// Variable `slot` is written (STORE) or emptied (a moving LOAD): the
+    /// fields read of the object it held are forgotten.
+    pub(super) fn forget_fields_of(&mut self, slot: u32) {
+        self.field_vals.retain(|f| f.slot != slot);
+    }
+
+    /// Before instruction `at`: an instruction that writes variables
+    /// other than by STORE (DELETE, IMPORT, the in-place updates that
+    /// store back, the block's end) makes every field read forgotten.
+    /// Nothing else changes an object a variable holds: a value is
+    /// changed in place only when held once, and a variable holding it is
+    /// a second holder, except the variable the STORE right after the
+    /// change writes (which forgets it there).
+    pub(super) fn forget_field_values(&mut self, at: u32, instr: &Instr) {
+        if self.field_vals.is_empty() {
+            return;
+        }
+        let writes = matches!(
+            instr.opcode().jit(),
+            JitClass::HelperWrites | JitClass::HelperEnds
+        ) || super::in_place_update(self.input.program, at).is_some();
+        if writes {
+            self.field_vals.clear();
         }
     }
 
@@ -325,7 +366,7 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
     ) {
         let count_at = ttvm_runtime::value::strong_count_offset().expect("checked by the caller");
         let lay = Object::layout();
-        let key = key_words(name);
+        let key = key_word(name);
         let unique = self.b.create_block();
         let in_bounds = self.b.create_block();
         let store = self.b.create_block();
@@ -394,17 +435,51 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
     }
 }
 
+/// A field read in the current block (`Lower::field_vals`): the value
+/// of the field whose key's address is `key` of the object variable
+/// `slot` holds (as long as it holds it: the value's reference is the
+/// object's, cloned for each reader).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct FieldValue {
+    slot: u32,
+    key: i64,
+    value: Item,
+}
+
 /// The most entries of an object whose entries compiled code scans for a
 /// field when its site's cached position misses ([`Lower::site_entry`]):
 /// a small object has at most `SMALL` fields and a few holes.
 const SCAN_MAX: i64 = 16;
 
-/// A field name's text as an object entry's key holds it (the two words
-/// of its `Arc<str>`), for comparing with an entry's key.
-fn key_words(name: &ttvm_runtime::Atom) -> [i64; 2] {
+/// Which word of an object entry's key (an `Arc<str>`: the address of
+/// its allocation and the text's length, in an order Rust does not fix)
+/// holds the address, and the address of a field name's text's: an
+/// entry whose key has that address holds the name's own text (the atom
+/// keeps it alive, so no other allocation is there), and with it the same
+/// length. One load and compare, not two.
+#[derive(Clone, Copy, Debug)]
+struct KeyWord {
+    off: i32,
+    ptr: i64,
+}
+
+/// The name's [`KeyWord`].
+fn key_word(name: &ttvm_runtime::Atom) -> KeyWord {
     let text = name.text();
+    let data = text.as_ptr() as i64;
     // SAFETY: an `Arc<str>` is two words; they are only compared.
-    let key: [i64; 2] = unsafe { std::mem::transmute_copy(&text) };
+    let words: [i64; 2] = unsafe { std::mem::transmute_copy(&text) };
     drop::<Arc<str>>(text);
-    key
+    // The address word points at the allocation, just before the text
+    // (the counts); the length is no address.
+    let near = |w: i64| (data.wrapping_sub(w) as u64) <= 64;
+    let off = if near(words[0]) { 0 } else { 8 };
+    debug_assert!(
+        near(words[off as usize / 8]),
+        "an Arc<str> holds its address"
+    );
+    KeyWord {
+        off,
+        ptr: words[off as usize / 8],
+    }
 }

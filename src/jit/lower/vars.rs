@@ -81,6 +81,7 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         }
         // Unset or unboxed: nothing is assumed of the slot from here.
         self.known[s] = None;
+        self.forget_fields_of(slot);
         for i in &mut self.stack {
             if i.slot == Some(slot) {
                 i.slot = None;
@@ -119,6 +120,7 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
             self.drop_item(old);
         }
         self.known[s] = v.known;
+        self.forget_fields_of(slot);
         for it in &mut self.stack {
             if it.slot == Some(slot) {
                 it.slot = None;
