@@ -26,8 +26,7 @@
 //! entry): every path stays in its own frame layout and uses only
 //! instructions the JIT lowers inline (constants, stack shuffles,
 //! arithmetic, comparisons, logic, the number operations of the library,
-//! LOAD, STORE, jumps, CALL, RET, THROW — where the frame leaves for the
-//! interpreter to raise), the list, object and string operations
+//! LOAD, STORE, jumps, CALL, RET), the list, object and string operations
 //! it lowers inline ([`heap_inline`]) or through the `value` helper
 //! ([`value_helper`]), CALL_FUNCTION of an arity inferred from the code
 //! (guarded calls of function values, `lower/values.rs`); the operand stack height is the same on every path
@@ -488,7 +487,6 @@ pub(crate) fn plan(p: &Program, target: u32, params: &[u32]) -> Result<DirectPla
                     | Instr::Jz(_)
                     | Instr::Jnz(_)
                     | Instr::Ret(_)
-                    | Instr::Throw(_)
                     | Instr::Call(_)
                     | Instr::CallFunction(_)
             ) || in_block(instr);
@@ -523,9 +521,6 @@ pub(crate) fn plan(p: &Program, target: u32, params: &[u32]) -> Result<DirectPla
                     enter(&mut depth, &mut work, start, to.0)?;
                     break;
                 }
-                // The frame leaves at it, and the interpreter raises
-                // (`lower::direct`): nothing after it runs here.
-                Instr::Throw(_) => break,
                 Instr::Ret(_) => {
                     if d != rets as i64 {
                         return Err(format!(

@@ -326,12 +326,6 @@ impl FrameEnv for Direct<'_> {
     fn helper(l: &mut Lower<'_, '_, '_, Self>, at: u32, dpc: u32, instr: &Instr, how: Helper) {
         match instr {
             Instr::PushStr(t) => l.push_str_const(t),
-            // THROW: the frame leaves at it with the value on its operand
-            // stack, and the interpreter raises it (as it raises the
-            // errors of instructions whose guards fail), so handlers in
-            // the frames below catch it as they would without direct
-            // entries.
-            Instr::Throw(_) => l.exit_continue(dpc),
             i if crate::jit::direct::library_helper(i) => l.library_direct(dpc, i),
             i if crate::jit::direct::value_helper(i) => match super::data::value_shape(i) {
                 Some(shape) => l.value_op(at, i, dpc, shape, None),
