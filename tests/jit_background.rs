@@ -35,7 +35,8 @@ fn counts_of(err: &str) -> String {
 /// By default a hot unit is compiled by the compiler thread while the
 /// process goes on interpreting, and entered at a header once it is
 /// there: fib(30) runs long enough interpreted for fib to be compiled
-/// (with its direct entry) in the background, the output and the
+/// (with its direct entry, in the same job or one of its own) in the
+/// background, the output and the
 /// reductions are the interpreter's, nothing is left in the queue. With
 /// `--jit-sync` and with `--jit-threshold 0` there is no compiler thread
 /// (and no background line).
@@ -49,7 +50,11 @@ fn hot_units_compile_in_the_background() {
     assert_eq!(out.stdout.as_str(), "832040\n");
     let err = out.stderr.as_str();
     assert_eq!(counts_of(err), counts_of(&plain.stderr));
-    assert_eq!(background_line(err), Some((1, 0)), "{err}");
+    // The unit, and its direct entry either in the same job (fib's
+    // calls while it was interpreted already paid for it) or in a job of
+    // its own (asked for by its compiled code's calls).
+    let (done, left) = background_line(err).unwrap_or_else(|| panic!("no background line: {err}"));
+    assert!(left == 0 && (1..=2).contains(&done), "{err}");
     assert!(
         err.contains("jit:   compiled fib (benches/programs/fib30.ttvm:7): 16 instructions"),
         "{err}"

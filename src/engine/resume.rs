@@ -74,7 +74,8 @@ pub(super) fn run_resumed(
     let prev = ENV.with(|e| e.replace(envp));
     let mark = (rec.as_ptr() as u64) << Record::ADDR_SHIFT | RESUME_MARK;
     debug_assert!((mark >> Record::ADDR_SHIFT) as usize == rec.as_ptr() as usize);
-    let [tag, pay, budget] = crate::jit::enter_resumed(r.tramp, r.code, mark, budget0);
+    let out = crate::jit::enter_resumed(r.tramp, r.code, mark, budget0);
+    let [tag, pay, budget] = [out[0], out[1], out[2]];
     ENV.with(|e| e.set(prev));
     drop(rec);
     // SAFETY: as above; compiled code has returned.
@@ -101,11 +102,19 @@ pub(super) fn run_resumed(
         // It returned: RET, as the interpreter does it (the frame is gone
         // already, its slots dropped by the direct code).
         jit.resumed(r.unit, false);
-        let raw = [u64::from_le_bytes([tag as u8, 0, 0, 0, 0, 0, 0, 0]), pay];
-        // SAFETY: the direct entry returned a value it owns (tag and
-        // payload of a live `Value`, 16 bytes with the tag byte first).
-        let v: Value = unsafe { std::ptr::read(raw.as_ptr() as *const Value) };
-        ctx.stack.push(v);
+        // Its values, the first one's where the trampoline put it (a
+        // function returning none returned a Null that is not pushed).
+        for k in 0..r.rets {
+            let (tag, pay) = match k {
+                0 => (tag, pay),
+                k => (out[1 + 2 * k], out[2 + 2 * k]),
+            };
+            let raw = [u64::from_le_bytes([tag as u8, 0, 0, 0, 0, 0, 0, 0]), pay];
+            // SAFETY: the direct entry returned values it owns (tag and
+            // payload of a live `Value`, 16 bytes with the tag byte first).
+            let v: Value = unsafe { std::ptr::read(raw.as_ptr() as *const Value) };
+            ctx.stack.push(v);
+        }
         ctx.budget = budget as i64;
         ctx.pc = Dpc(frame.ret);
         (Control::Continue, false)

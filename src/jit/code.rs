@@ -317,15 +317,15 @@ impl CodeMemory {
     }
 
     /// Build and compile the direct entry of a function of `params`
-    /// arguments (see `jit::direct`).
+    /// arguments returning `rets` values (see `jit::direct`).
     pub(super) fn compile_direct(
         &mut self,
         name: &str,
-        params: usize,
+        (params, rets): (usize, usize),
         dump: bool,
         build: impl FnOnce(&mut FunctionBuilder<'_>, &Imports) -> Result<(), String>,
     ) -> Result<Compiled, String> {
-        let sig = direct_sig(params);
+        let sig = direct_sig(params, rets);
         self.compile_tier(name, "direct", sig, true, Tier::Second, dump, build)
     }
 
@@ -436,11 +436,11 @@ impl CodeMemory {
     /// without compiling it (for tests).
     pub(super) fn ir_only_direct(
         &mut self,
-        params: usize,
+        (params, rets): (usize, usize),
         build: impl FnOnce(&mut FunctionBuilder<'_>, &Imports) -> Result<(), String>,
     ) -> Result<String, String> {
         self.count += 1;
-        let sig = direct_sig(params);
+        let sig = direct_sig(params, rets);
         let id = self
             .module
             .declare_function(
@@ -504,7 +504,7 @@ fn fold_branches() -> bool {
 /// budget, (tag, payload)…) -> (tag, payload, budget)`, in Cranelift's
 /// `tail` convention (three results in registers, and tail calls). See
 /// `lower::direct`.
-pub(super) fn direct_sig(params: usize) -> Signature {
+pub(super) fn direct_sig(params: usize, rets: usize) -> Signature {
     let mut s = Signature::new(cranelift_codegen::isa::CallConv::Tail);
     s.params.push(AbiParam::new(I64));
     s.params.push(AbiParam::new(I64));
@@ -512,9 +512,13 @@ pub(super) fn direct_sig(params: usize) -> Signature {
         s.params.push(AbiParam::new(I8));
         s.params.push(AbiParam::new(I64));
     }
-    for t in [I8, I64, I64] {
-        s.returns.push(AbiParam::new(t));
+    // Each value returned (one pair for none: its tag tells a frame that
+    // left), then the budget.
+    for _ in 0..rets.max(1) {
+        s.returns.push(AbiParam::new(I8));
+        s.returns.push(AbiParam::new(I64));
     }
+    s.returns.push(AbiParam::new(I64));
     s
 }
 
@@ -544,10 +548,16 @@ pub(super) fn none_tag() -> u8 {
 }
 
 /// Resume a direct frame (`jit::resume`): call direct entry `f` through
-/// the resume trampoline `tramp` with `place` and `budget`; its `(tag,
-/// payload, budget)`.
-pub(crate) fn enter_resumed(tramp: usize, f: usize, place: u64, budget: i64) -> [u64; 3] {
-    let mut out = [0u64; 3];
+/// the resume trampoline `tramp` with `place` and `budget`; its first
+/// value's tag and payload, the budget, then the other values' tags and
+/// payloads (up to `direct::MAX_RETURNS` values).
+pub(crate) fn enter_resumed(
+    tramp: usize,
+    f: usize,
+    place: u64,
+    budget: i64,
+) -> [u64; 1 + 2 * super::direct::MAX_RETURNS] {
+    let mut out = [0u64; 1 + 2 * super::direct::MAX_RETURNS];
     // SAFETY: `tramp` was compiled by `jit::resume::build_trampoline` for
     // the argument count of `f`'s direct entry (a finalized function of
     // this signature), and both live as long as the `Jit`. `place` points

@@ -17,6 +17,10 @@ pub(super) enum Why {
     /// Again (and its direct entry, if compiled), because a field read's
     /// kind guard in it kept failing (`kinds`).
     Kinds,
+    /// Its direct entry only (the unit is compiled): its calls made it
+    /// worth compiling (`Jit::hot_call`); on the compiler thread, so the
+    /// process that asked goes on in the unit's code meanwhile.
+    Direct,
 }
 
 impl Jit {
@@ -50,6 +54,12 @@ impl Jit {
         // T3: compile under the lock, after a second look.
         let mut guard = self.mem.lock().unwrap_or_else(|e| e.into_inner());
         match cause {
+            Why::Direct => {
+                if let Some(mem) = self.memory(&mut guard) {
+                    self.try_direct(mem, index, None);
+                }
+                return;
+            }
             Why::Generic => {
                 if u.generic.swap(true, Ordering::Relaxed) {
                     return;
@@ -228,6 +238,16 @@ impl Jit {
             let starts = u.plan.blocks.iter().copied().chain(u.plan.cont);
             self.want_callees(mem, index, starts);
         }
+        // A recursion whose calls while it was interpreted already make
+        // its direct entry worth compiling (`DirectPlan::counted_calls`).
+        if let Some(Ok(plan)) = &u.direct_plan {
+            let bytes = u.bytes.load(Ordering::Relaxed);
+            if self.threshold != 0
+                && plan.hot(self.calls_of(u, plan), 0, bytes, self.heat_threshold)
+            {
+                u.wanted.store(true, Ordering::Relaxed);
+            }
+        }
         if u.wanted.load(Ordering::Relaxed) {
             self.try_direct(mem, index, Some((name, input)));
         }
@@ -303,7 +323,7 @@ impl Jit {
         let Some(Ok(plan)) = &u.direct_plan else {
             return;
         };
-        let calls = u.calls.load(Ordering::Relaxed);
+        let calls = self.calls_of(u, plan);
         let work = u.work.load(Ordering::Relaxed);
         let bytes = u.bytes.load(Ordering::Relaxed);
         if u.direct_tried.load(Ordering::Relaxed)
@@ -313,6 +333,13 @@ impl Jit {
         }
         u.wanted.store(true, Ordering::Relaxed);
         if u.code.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        // With a compiler thread, it compiles the entry (queued once,
+        // `Queue::push`) and the caller goes on in ordinary code: a
+        // process never waits for Cranelift.
+        if self.queue.serving() {
+            self.request(t as usize, Why::Direct);
             return;
         }
         // The compiler thread may hold `mem` for a whole compile: then do
@@ -325,6 +352,17 @@ impl Jit {
         if let Some(mem) = self.memory(&mut guard) {
             self.try_direct(mem, t as usize, None);
         }
+    }
+
+    /// The calls into unit `u`'s function that count toward its direct
+    /// entry (`DirectPlan::counted_calls`; its `hot` count is one of
+    /// entries only without the cost policy).
+    fn calls_of(&self, u: &Unit, plan: &direct::DirectPlan) -> u32 {
+        let frames = u.calls.load(Ordering::Relaxed);
+        if u.by_cost {
+            return frames;
+        }
+        plan.counted_calls(frames, u.hot.load(Ordering::Relaxed))
     }
 
     /// Compile the direct entry of unit `t` once (under `Jit::mem`);
@@ -370,9 +408,12 @@ impl Jit {
         };
         let t0 = Instant::now();
         let result = self.generate(|| {
-            mem.compile_direct(name, plan.params.len(), self.dump.is_some(), |b, im| {
-                lower::translate_direct(b, im, input, plan)
-            })
+            mem.compile_direct(
+                name,
+                (plan.params.len(), plan.rets),
+                self.dump.is_some(),
+                |b, im| lower::translate_direct(b, im, input, plan),
+            )
         });
         match result {
             Ok(c) => {
@@ -403,7 +444,7 @@ impl Jit {
                 Some(Err(why)) => return Err(why.clone()),
                 _ => return Err(format!("no CALL enters {at}")),
             };
-            mem.ir_only_direct(plan.params.len(), |b, im| {
+            mem.ir_only_direct((plan.params.len(), plan.rets), |b, im| {
                 lower::translate_direct(b, im, input, plan)
             })
         })

@@ -31,7 +31,8 @@
 //! ([`value_helper`]), CALL_FUNCTION of an arity inferred from the code
 //! (guarded calls of function values, `lower/values.rs`); the operand stack height is the same on every path
 //! into a block and never goes below the frame's own operands; every RET
-//! returns exactly one value; a tail call (CALL then RET) has nothing
+//! returns the same number of values (at most [`MAX_RETURNS`], returned in
+//! registers); a tail call (CALL then RET) has nothing
 //! below its arguments. A direct function holds counted values as
 //! ordinary code does (arguments owned, the result owned, every slot and
 //! operand one reference; docs/JIT.md, "Counted values").
@@ -46,6 +47,10 @@ const MAX_INSTRUCTIONS: usize = 2000;
 /// calls can use; see [`Bounds`]).
 const MAX_SLOTS: u32 = 256;
 const MAX_HEIGHT: usize = 256;
+/// Values a direct entry returns at most (in registers: each a tag and a
+/// payload, then the budget; Cranelift's `tail` convention returns up to
+/// eight integers in registers on x86-64).
+pub(crate) const MAX_RETURNS: usize = 3;
 
 /// The fields of a direct entry's `place` argument.
 pub(crate) struct Place;
@@ -130,6 +135,13 @@ pub(crate) struct DirectPlan {
     /// How many of `params` come from the operand stack (the rest, of a
     /// closure's entry, are its captured variables).
     pub stack_args: usize,
+    /// It calls itself (a CALL of its own entry that is not a tail call):
+    /// a recursion, whose calls come from its own code.
+    pub recursive: bool,
+    /// The values every RET of the function returns (`Program::returns`;
+    /// 1 unless that says otherwise), at most [`MAX_RETURNS`]: the direct
+    /// entry returns them in registers (`code::direct_sig`).
+    pub rets: usize,
 }
 
 /// Direct entries on heat (docs/JIT.md, "Direct entries on heat"): a
@@ -212,6 +224,29 @@ impl DirectPlan {
         let need = HOT_CALLS_PER_BYTE * bytes as u64;
         let have = FRAME_CALL_WEIGHT as u64 * calls as u64 + work as u64;
         have >= scaled(need, threshold)
+    }
+
+    /// The calls that count toward its direct entry (`hot`): `frames`,
+    /// made through memory frames by compiled code, and, for a function
+    /// that calls itself and has no loop, `interpreted`, its unit's `hot`
+    /// count — then exactly the calls into it made while it was
+    /// interpreted, which come from the recursion itself and which its
+    /// own ordinary code makes through memory frames once compiled
+    /// (docs/JIT.md, "Direct entries on heat"). With a compiler thread
+    /// that count goes on while the unit waits and compiles (fib: tens
+    /// of thousands of calls), so a recursion's entry can be wanted when
+    /// its unit is compiled and compiled in the same job.
+    pub fn counted_calls(&self, frames: u32, interpreted: u32) -> u32 {
+        if self.recursive && !self.has_loops() {
+            frames.saturating_add(interpreted)
+        } else {
+            frames
+        }
+    }
+
+    /// Whether a block of it has an edge into itself or an earlier block.
+    pub fn has_loops(&self) -> bool {
+        self.preds.iter().any(|(b, ps)| ps.iter().any(|q| q >= b))
     }
 
     /// The most values on the operand stack at any block start.
@@ -385,11 +420,21 @@ pub(crate) fn plan(p: &Program, target: u32, params: &[u32]) -> Result<DirectPla
     if !distinct(params) || params.iter().any(|&s| s >= size) {
         return Err("its parameters are not distinct variables".into());
     }
+    // The values it returns: what every RET of it returns, as the depth
+    // analysis found (one when it found no one number: a RET returning
+    // another is refused below).
+    let rets = p.returns.get(&target).map_or(1, |&n| n as usize);
+    if rets > MAX_RETURNS {
+        return Err(format!(
+            "it returns {rets} values (more than {MAX_RETURNS})"
+        ));
+    }
     let heights = frame_heights(p, target);
     let mut depth: HashMap<u32, usize> = HashMap::new();
     let mut work = vec![target];
     let mut need = 0;
     let mut calls = false;
+    let mut recursive = false;
     let mut count = 0;
     let mut preds: HashMap<u32, Vec<u32>> = HashMap::new();
     let mut arity: HashMap<u32, usize> = HashMap::new();
@@ -477,10 +522,11 @@ pub(crate) fn plan(p: &Program, target: u32, params: &[u32]) -> Result<DirectPla
                     break;
                 }
                 Instr::Ret(_) => {
-                    if d != 1 {
+                    if d != rets as i64 {
                         return Err(format!(
-                            "RET at {} returns {d} values, not one",
-                            p.location(at)
+                            "RET at {} returns {d} values, not {}",
+                            p.location(at),
+                            count_word(rets)
                         ));
                     }
                     break;
@@ -492,6 +538,16 @@ pub(crate) fn plan(p: &Program, target: u32, params: &[u32]) -> Result<DirectPla
                             p.location(at)
                         ));
                     }
+                    // A callee returning more values than a direct
+                    // entry can (`Program::returns`) has none, so every
+                    // call of it would leave this one.
+                    let n = p.returns.get(&c.target).map_or(1, |&n| n as usize);
+                    if n > MAX_RETURNS {
+                        return Err(format!(
+                            "the CALL at {} is of a function returning {n} values",
+                            p.location(at)
+                        ));
+                    }
                     if p.tail_call(at) {
                         if d != c.param_slots.len() as i64 {
                             return Err(format!(
@@ -499,17 +555,18 @@ pub(crate) fn plan(p: &Program, target: u32, params: &[u32]) -> Result<DirectPla
                                 p.location(at)
                             ));
                         }
-                    } else {
-                        // A callee returning another number of values
-                        // (`Program::returns`) has no direct entry, so
-                        // every call of it would leave this one.
-                        if let Some(&n) = p.returns.get(&c.target).filter(|&&n| n != 1) {
+                        // The callee's frame takes this one's place and
+                        // its results are this one's (a Cranelift tail
+                        // call returns what the callee returns).
+                        if n != rets {
                             return Err(format!(
-                                "the CALL at {} is of a function returning {n} values",
+                                "the tail call at {} is of a function returning {n} values, this one {rets}",
                                 p.location(at)
                             ));
                         }
+                    } else {
                         calls = true;
+                        recursive |= c.target == target && c.param_slots[..] == params[..];
                         enter(&mut depth, &mut work, start, at + 1)?;
                     }
                     break;
@@ -526,6 +583,14 @@ pub(crate) fn plan(p: &Program, target: u32, params: &[u32]) -> Result<DirectPla
                         if d != k as i64 + 1 {
                             return Err(format!(
                                 "the tail call at {} leaves values below its arguments",
+                                p.location(at)
+                            ));
+                        }
+                        // A function value is taken to return one value
+                        // (`frame_heights`).
+                        if rets != 1 {
+                            return Err(format!(
+                                "the tail call at {} is of a function value, this one returns {rets} values",
                                 p.location(at)
                             ));
                         }
@@ -563,7 +628,18 @@ pub(crate) fn plan(p: &Program, target: u32, params: &[u32]) -> Result<DirectPla
         preds,
         arity,
         stack_args: params.len(),
+        recursive,
+        rets,
     })
+}
+
+/// A count of values in a message ("one" as the messages said before
+/// functions returning several values had direct entries).
+fn count_word(n: usize) -> String {
+    match n {
+        1 => "one".into(),
+        n => n.to_string(),
+    }
 }
 
 /// Candidates per CALL_FUNCTION site beyond which the others go through

@@ -52,8 +52,8 @@ struct State {
 /// One unit to compile.
 struct Job {
     unit: usize,
-    /// Hot, again without assumptions across blocks (E3), or again by
-    /// the second tier.
+    /// Hot, again without assumptions across blocks (E3), again by the
+    /// second tier, or its direct entry.
     why: Why,
     since: Instant,
 }
@@ -96,6 +96,12 @@ impl Queue {
         let mut s = self.lock();
         if s.stop {
             s.stats.left += 1;
+            return;
+        }
+        // A direct entry is asked for at every few calls until it is
+        // compiled: queued once (the job compiles it at most once,
+        // `Unit::direct_tried`).
+        if why == Why::Direct && s.jobs.iter().any(|j| j.unit == unit && j.why == why) {
             return;
         }
         s.jobs.push_back(Job {

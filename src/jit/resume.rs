@@ -89,8 +89,9 @@ pub(super) struct Resumes {
     tramp: Vec<AtomicUsize>,
     missed: Vec<AtomicU32>,
     off: Vec<AtomicBool>,
-    /// Trampolines by argument count (compiled under `Jit::mem`).
-    tramps: Mutex<HashMap<usize, usize>>,
+    /// Trampolines by argument count and values returned (compiled
+    /// under `Jit::mem`).
+    tramps: Mutex<HashMap<(usize, usize), usize>>,
     /// `--stats`: frames resumed in direct code, and resumed runs that
     /// left other than preempted.
     pub(super) total: AtomicU64,
@@ -157,6 +158,9 @@ pub(crate) struct Resume {
     pub sb: usize,
     /// The unit (for [`Jit::resumed`]).
     pub unit: u32,
+    /// The values the function returns (`DirectPlan::rets`): what the
+    /// engine pushes when the resumed frame returns.
+    pub rets: usize,
 }
 
 impl Jit {
@@ -257,6 +261,7 @@ impl Jit {
             items,
             sb,
             unit: e.unit,
+            rets: plan.rets,
         })
     }
 
@@ -292,8 +297,9 @@ impl Jit {
             return;
         }
         let n = plan.params.len();
+        let rets = plan.rets;
         let mut tramps = self.resume.tramps.lock().unwrap_or_else(|e| e.into_inner());
-        let tramp = match tramps.get(&n) {
+        let tramp = match tramps.get(&(n, rets)) {
             Some(&t) => t,
             None => {
                 let dump = self.dump.is_some();
@@ -305,14 +311,14 @@ impl Jit {
                         false,
                         dump,
                         |b, _| {
-                            build_trampoline(b, n);
+                            build_trampoline(b, n, rets);
                             Ok(())
                         },
                     )
                 });
                 match built {
                     Ok(c) => {
-                        tramps.insert(n, c.code);
+                        tramps.insert((n, rets), c.code);
                         c.code
                     }
                     // No trampoline: the frames go on in ordinary code.
@@ -336,16 +342,18 @@ fn trampoline_sig(mem: &CodeMemory) -> Signature {
     s
 }
 
-/// Call the direct entry (of `n` arguments) with `place` and `budget`
-/// and zero arguments (a resumed frame takes its values from its record),
-/// and store its `(tag, payload, budget)` at `out`.
-fn build_trampoline(b: &mut cranelift_frontend::FunctionBuilder<'_>, n: usize) {
+/// Call the direct entry (of `n` arguments, returning `rets` values) with
+/// `place` and `budget` and zero arguments (a resumed frame takes its
+/// values from its record), and store at `out` its first value's tag and
+/// payload, the budget, then the other values' tags and payloads
+/// (`code::enter_resumed`).
+fn build_trampoline(b: &mut cranelift_frontend::FunctionBuilder<'_>, n: usize, rets: usize) {
     let entry = b.create_block();
     b.append_block_params_for_function_params(entry);
     b.switch_to_block(entry);
     let p = b.block_params(entry).to_vec();
     let (f, place, budget, out) = (p[0], p[1], p[2], p[3]);
-    let sig = b.import_signature(direct_sig(n));
+    let sig = b.import_signature(direct_sig(n, rets));
     let mut args = vec![place, budget];
     let t0 = b.ins().iconst(I8, 0);
     let z = b.ins().iconst(I64, 0);
@@ -356,9 +364,16 @@ fn build_trampoline(b: &mut cranelift_frontend::FunctionBuilder<'_>, n: usize) {
     let call = b.ins().call_indirect(sig, f, &args);
     let r = b.inst_results(call).to_vec();
     let mf = MemFlags::trusted();
+    let pairs = rets.max(1);
     let tag = b.ins().uextend(I64, r[0]);
     b.ins().store(mf, tag, out, 0);
     b.ins().store(mf, r[1], out, 8);
-    b.ins().store(mf, r[2], out, 16);
+    b.ins().store(mf, r[2 * pairs], out, 16);
+    for k in 1..pairs {
+        let tag = b.ins().uextend(I64, r[2 * k]);
+        let o = 8 * (1 + 2 * k as i32);
+        b.ins().store(mf, tag, out, o);
+        b.ins().store(mf, r[2 * k + 1], out, o + 8);
+    }
     b.ins().return_(&[]);
 }

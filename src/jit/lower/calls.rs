@@ -263,7 +263,7 @@ impl Lower<'_, '_, '_, Ordinary> {
                 if let Some((cell, own, mask)) = work {
                     self.count_and_ask(cell, own, mask, 1);
                 }
-                self.enter_direct(at, f, frames, llen, &args, inline);
+                self.enter_direct(at, f, frames, llen, &args, plan.rets, inline);
                 self.b.switch_to_block(inline);
                 if let Some((cell, own, mask)) = work {
                     self.count_and_ask(cell, own, mask, FRAME_CALL_WEIGHT);

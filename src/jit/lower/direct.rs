@@ -12,10 +12,12 @@
 //! - `budget` is the reductions left;
 //! - each argument is a (tag, payload) pair, bound to the parameter slots.
 //!
-//! It returns `(tag, payload, budget)`: the one result, or, with the tag
-//! of an unset variable (which no result has), the status of leaving
-//! compiled code (`PREEMPT`, `CONTINUE`) in the payload and the whole
-//! state written to the process. The environment block is not passed: the
+//! It returns `(tag, payload)…, budget`: its results, a pair for each of
+//! the `DirectPlan::rets` values every RET of the function returns (one
+//! pair, a Null not pushed, for a function returning none), or, with the
+//! first tag that of an unset variable (which no result has), the status
+//! of leaving compiled code (`PREEMPT`, `CONTINUE`) in the first payload
+//! and the whole state written to the process. The environment block is not passed: the
 //! `leave` helpers that write the state find it in the thread-local the
 //! engine sets (`engine::helpers`, D1 in src/jit/README.md).
 //!
@@ -70,8 +72,9 @@ pub(in crate::jit) struct Direct<'a> {
     /// Operand stack values across blocks.
     pub(super) stk_tag: Vec<Variable>,
     pub(super) stk_pay: Vec<Variable>,
-    /// Imported signatures of direct entries, by argument count.
-    pub(super) sigs: HashMap<usize, ir::SigRef>,
+    /// Imported signatures of direct entries, by argument count and
+    /// values returned.
+    pub(super) sigs: HashMap<(usize, usize), ir::SigRef>,
     /// Where a frame puts its slots and operands for the `leave` helpers.
     pub(super) buf: Option<ir::StackSlot>,
     /// Lowering the unchecked copy of the blocks (see `run_direct`).

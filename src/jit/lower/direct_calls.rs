@@ -72,25 +72,47 @@ impl<'p> Lower<'_, '_, '_, Direct<'p>> {
         self.return_left(st);
     }
 
-    /// Return "left compiled code with status `st`" (an I64). The budget
-    /// is in `env` then (the innermost frame put it there); returning a
-    /// constant keeps it from living across the `leave` calls.
+    /// Return "left compiled code with status `st`" (an I64): the first
+    /// value's tag is that of an unset variable, its payload `st`. The
+    /// budget is in `env` then (the innermost frame put it there);
+    /// returning a constant keeps it from living across the `leave`
+    /// calls.
     pub(super) fn return_left(&mut self, st: ir::Value) {
         let t = self.b.ins().iconst(I8, self.input.none_tag as i64);
         let z = self.b.ins().iconst(I64, 0);
-        self.b.ins().return_(&[t, st, z]);
+        let mut r = vec![t, st];
+        if self.plan().rets > 1 {
+            let z8 = self.b.ins().iconst(I8, 0);
+            for _ in 1..self.plan().rets {
+                r.extend([z8, z]);
+            }
+        }
+        r.push(z);
+        self.b.ins().return_(&r);
     }
 
-    /// RET: the one operand is the result.
+    /// RET: the frame's operands are its results (`DirectPlan::rets` of
+    /// them, the deepest first; a function returning none returns a Null
+    /// its callers do not push).
     pub(super) fn direct_ret(&mut self, dpc: u32) {
-        let [r] = self.operands_n::<1>(dpc);
+        let n = self.plan().rets;
+        let items = self.operands(n, dpc);
         if !self.stack.is_empty() {
-            self.direct_bug("RET with more than one operand");
+            self.direct_bug("RET with operands beyond its results");
         }
         self.drop_slots();
-        let tag = self.tag_of(r);
-        let budget = self.b.use_var(self.v_budget);
-        self.b.ins().return_(&[tag, r.pay, budget]);
+        let mut r = Vec::with_capacity(2 * n + 1);
+        for it in items {
+            let tag = self.tag_of(it);
+            r.extend([tag, it.pay]);
+        }
+        if n == 0 {
+            let t = self.b.ins().iconst(I8, super::NULL as i64);
+            let z = self.b.ins().iconst(I64, 0);
+            r.extend([t, z]);
+        }
+        r.push(self.b.use_var(self.v_budget));
+        self.b.ins().return_(&r);
     }
 
     /// The frame ends (RET, tail call): each slot's reference is dropped
@@ -111,12 +133,14 @@ impl<'p> Lower<'_, '_, '_, Direct<'p>> {
         }
     }
 
-    pub(super) fn sig_for(&mut self, n: usize) -> ir::SigRef {
-        if let Some(&s) = self.mode.sigs.get(&n) {
+    /// The signature of a direct entry of `n` arguments returning `rets`
+    /// values.
+    pub(super) fn sig_for(&mut self, n: usize, rets: usize) -> ir::SigRef {
+        if let Some(&s) = self.mode.sigs.get(&(n, rets)) {
             return s;
         }
-        let s = self.b.import_signature(direct_sig(n));
-        self.mode.sigs.insert(n, s);
+        let s = self.b.import_signature(direct_sig(n, rets));
+        self.mode.sigs.insert((n, rets), s);
         s
     }
 
@@ -151,11 +175,12 @@ impl<'p> Lower<'_, '_, '_, Direct<'p>> {
         let tail = p.tail_call(at);
         let mut restore = args[..stack_args].to_vec();
         restore.extend(value);
-        let (same, size) = {
+        let (same, size, own_rets) = {
             let plan = self.plan();
             (
                 plan.target == target && plan.params[..] == binds[..],
                 plan.size,
+                plan.rets,
             )
         };
         let mut callee_plan = None;
@@ -167,14 +192,25 @@ impl<'p> Lower<'_, '_, '_, Direct<'p>> {
                     callee_plan = Some(plan);
                     Some(cell)
                 }
-                _ => {
-                    // No direct entry there: the interpreter calls.
-                    self.unpop(&restore);
-                    self.exit_continue(dpc);
-                    return;
-                }
+                _ => None,
             }
         };
+        let rets = callee_plan.as_ref().map_or(own_rets, |c| c.rets);
+        // The heights after a CALL_FUNCTION take it to return one value
+        // (`frame_heights`), and a tail call returns the callee's values
+        // as this frame's: a callee returning another number is called
+        // by the interpreter (the planner refuses such tail CALLs).
+        let fits = if tail {
+            rets == own_rets
+        } else {
+            value.is_none() || rets == 1
+        };
+        if (!same && cell.is_none()) || !fits {
+            // No direct entry there: the interpreter calls.
+            self.unpop(&restore);
+            self.exit_continue(dpc);
+            return;
+        }
         let callee = cell.map(|cell| {
             let a = self.b.ins().iconst(I64, cell as i64);
             let f = self.b.ins().load(I64, self.mf, a, 0);
@@ -191,7 +227,7 @@ impl<'p> Lower<'_, '_, '_, Direct<'p>> {
             }
             self.drop_item(f);
         }
-        let sig = self.sig_for(n);
+        let sig = self.sig_for(n, rets);
         let pos = self.mode.pos;
         if tail {
             if !self.stack.is_empty() {
@@ -213,9 +249,13 @@ impl<'p> Lower<'_, '_, '_, Direct<'p>> {
             Some(p) => p,
             None => self.plan().clone(),
         };
+        // The join: each value returned (one pair for none), the budget.
+        let pairs = rets.max(1);
         let join = self.b.create_block();
-        self.b.append_block_param(join, I8);
-        self.b.append_block_param(join, I64);
+        for _ in 0..pairs {
+            self.b.append_block_param(join, I8);
+            self.b.append_block_param(join, I64);
+        }
         self.b.append_block_param(join, I64);
         let call_blk = self.b.create_block();
         // The checked copy of a function that has an unchecked one runs
@@ -245,7 +285,7 @@ impl<'p> Lower<'_, '_, '_, Direct<'p>> {
         let r = self.b.inst_results(call).to_vec();
         let items = self.stack.clone();
         let after = self.input.dpc(at + 1);
-        let result = self.after_direct_call(&r, |l| {
+        let results = self.after_direct_call(&r, |l| {
             let buf = l.fill_buffer(&items);
             let d = l.desc(items.len());
             let desc = l.b.ins().iconst(I64, d);
@@ -260,23 +300,23 @@ impl<'p> Lower<'_, '_, '_, Direct<'p>> {
             l.return_left(st);
         });
         let budget = self.b.use_var(self.v_budget);
-        self.b.ins().jump(
-            join,
-            &[
-                BlockArg::Value(result.tag),
-                BlockArg::Value(result.pay),
-                BlockArg::Value(budget),
-            ],
-        );
+        let mut jargs: Vec<BlockArg> = results
+            .iter()
+            .flat_map(|it| [BlockArg::Value(it.tag), BlockArg::Value(it.pay)])
+            .collect();
+        jargs.push(BlockArg::Value(budget));
+        self.b.ins().jump(join, &jargs);
         self.b.switch_to_block(join);
         let ps = self.b.block_params(join).to_vec();
-        self.b.def_var(self.v_budget, ps[2]);
-        self.stack.push(Item {
-            tag: ps[0],
-            pay: ps[1],
-            known: None,
-            slot: None,
-        });
+        self.b.def_var(self.v_budget, ps[2 * pairs]);
+        for k in 0..rets {
+            self.stack.push(Item {
+                tag: ps[2 * k],
+                pay: ps[2 * k + 1],
+                known: None,
+                slot: None,
+            });
+        }
         self.direct_continue(at + 1);
     }
 }
@@ -308,27 +348,32 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         v
     }
 
-    /// After a direct call returned `(tag, pay, budget)`: the result, in
-    /// the block that goes on; when the callee left compiled code instead,
-    /// `leave` writes this frame's part and returns (D3, D4).
+    /// After a direct call returned `(tag, pay)…, budget`: the results
+    /// (`r` holds a pair for each, one pair for none, then the budget), in
+    /// the block that goes on; when the callee left compiled code instead
+    /// (the first tag is an unset variable's, the first payload the
+    /// status), `leave` writes this frame's part and returns (D3, D4).
     pub(super) fn after_direct_call(
         &mut self,
         r: &[ir::Value],
         leave: impl FnOnce(&mut Self),
-    ) -> Item {
-        let (tag, pay, budget) = (r[0], r[1], r[2]);
+    ) -> Vec<Item> {
+        let budget = *r.last().expect("the budget");
         self.b.def_var(self.v_budget, budget);
         let left = self
             .b
             .ins()
-            .icmp_imm(IntCC::Equal, tag, self.input.none_tag as i64);
+            .icmp_imm(IntCC::Equal, r[0], self.input.none_tag as i64);
         self.cold_if(left, leave);
-        Item {
-            tag,
-            pay,
-            known: None,
-            slot: None,
-        }
+        let rets = (r.len() - 1) / 2;
+        (0..rets)
+            .map(|k| Item {
+                tag: r[2 * k],
+                pay: r[2 * k + 1],
+                known: None,
+                slot: None,
+            })
+            .collect()
     }
 }
 
@@ -339,6 +384,7 @@ impl Lower<'_, '_, '_, Ordinary> {
     /// with its slots from `llen`, when the stack and slot vector have
     /// room for the deepest chain (else `inline`): go on after the call
     /// with the result, or pass on the status it left with.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn enter_direct(
         &mut self,
         at: u32,
@@ -346,6 +392,7 @@ impl Lower<'_, '_, '_, Ordinary> {
         frames: ir::Value,
         llen: ir::Value,
         args: &[Item],
+        rets: usize,
         inline: ir::Block,
     ) {
         let bounds = self.input.bounds;
@@ -384,11 +431,11 @@ impl Lower<'_, '_, '_, Ordinary> {
         let lb = self.b.ins().ishl_imm(llen, Place::LB_SHIFT);
         let pos = self.b.ins().bor(left, sb);
         let pos = self.b.ins().bor(pos, lb);
-        let sig = self.b.import_signature(direct_sig(args.len()));
+        let sig = self.b.import_signature(direct_sig(args.len(), rets));
         let argv = self.direct_args(pos, args);
         let call = self.b.ins().call_indirect(sig, f, &argv);
         let r = self.b.inst_results(call).to_vec();
-        let result = self.after_direct_call(&r, |l| {
+        let results = self.after_direct_call(&r, |l| {
             let fptr = l.env_load(I64, off::FPTR);
             let fo = l.b.ins().imul_imm(f64, fl::SIZE);
             let fp = l.b.ins().iadd(fptr, fo);
@@ -414,7 +461,10 @@ impl Lower<'_, '_, '_, Ordinary> {
                 &[BlockArg::Value(st)],
             );
         });
-        self.push_mem(result);
+        // A function returning none returned a Null that is not pushed.
+        for it in results.into_iter().take(rets) {
+            self.push_mem(it);
+        }
         self.jump_to(at + 1);
     }
 }

@@ -61,8 +61,11 @@ pub(super) struct Inline<'p> {
     level: u32,
     /// The real call: where every path that does not return inline goes.
     call: ir::Block,
-    /// Where a RET goes, with (tag, payload, budget).
+    /// Where a RET goes, with (tag, payload) for each value the frame
+    /// returns (one pair for none) and the budget.
     join: ir::Block,
+    /// The values the frame returns (`DirectPlan::rets`).
+    rets: usize,
     /// Instructions lowered inline for this call site so far.
     count: usize,
     /// The direct entry's `place` (the frames the chain may still make).
@@ -178,22 +181,26 @@ impl FrameEnv for Inline<'_> {
         l.go_call();
     }
 
-    /// The one operand is the result (anything else: the call).
+    /// The frame's operands are its results (anything else: the call).
     fn ret(l: &mut Lower<'_, '_, '_, Self>, _at: u32, dpc: u32) {
-        let [r] = l.operands_n::<1>(dpc);
-        if !l.stack.is_empty() {
+        let n = l.mode.rets;
+        if l.stack.len() != n {
             return l.go_call();
         }
-        let tag = l.tag_of(r);
+        let rs = l.operands(n, dpc);
+        let mut args = Vec::with_capacity(2 * n + 1);
+        for r in rs {
+            let tag = l.tag_of(r);
+            args.extend([BlockArg::Value(tag), BlockArg::Value(r.pay)]);
+        }
+        if n == 0 {
+            let t = l.b.ins().iconst(I8, NULL as i64);
+            let z = l.b.ins().iconst(I64, 0);
+            args.extend([BlockArg::Value(t), BlockArg::Value(z)]);
+        }
         let (join, budget) = (l.mode.join, l.mode.path.budget);
-        l.b.ins().jump(
-            join,
-            &[
-                BlockArg::Value(tag),
-                BlockArg::Value(r.pay),
-                BlockArg::Value(budget),
-            ],
-        );
+        args.push(BlockArg::Value(budget));
+        l.b.ins().jump(join, &args);
     }
 
     /// No helpers (the call), but for a list returned right away by the
@@ -203,7 +210,11 @@ impl FrameEnv for Inline<'_> {
     fn helper(l: &mut Lower<'_, '_, '_, Self>, at: u32, dpc: u32, instr: &Instr, how: Helper) {
         if let Instr::MakeList(c) = instr {
             let p = l.input.program;
-            if l.mode.level == 1 && l.stack.len() == c.0 as usize && returned_list(p, at) {
+            if l.mode.level == 1
+                && l.mode.rets == 1
+                && l.stack.len() == c.0 as usize
+                && returned_list(p, at)
+            {
                 if let Some(shape) = super::data::value_shape(instr) {
                     return l.value_op(at, instr, dpc, shape, None);
                 }
@@ -242,7 +253,8 @@ impl FrameEnv for Inline<'_> {
 
 impl Lower<'_, '_, '_, Direct<'_>> {
     /// Lower the callee of `plan`'s return paths from the current block:
-    /// each ends in `join` (result tag, payload, budget) or `call`. `false`
+    /// each ends in `join` (each result's tag and payload, the budget) or
+    /// `call`. `false`
     /// (and nothing lowered) when no path returns without calling.
     pub(super) fn inline_returns(
         &mut self,
@@ -266,6 +278,7 @@ impl Lower<'_, '_, '_, Direct<'_>> {
             level: 1,
             call,
             join,
+            rets: plan.rets,
             count: 0,
             pos: self.mode.pos,
             fast: self.mode.fast,
@@ -377,7 +390,7 @@ impl Lower<'_, '_, '_, Inline<'_>> {
         let have = self.stack.len();
         if level > MAX_NEST
             || have < n
-            || (tail && have != n)
+            || (tail && (have != n || callee.rets != self.mode.rets))
             || callee.params[..] != c.param_slots[..]
         {
             return self.go_call();
@@ -403,8 +416,10 @@ impl Lower<'_, '_, '_, Inline<'_>> {
             self.mode.join
         } else {
             let back = self.b.create_block();
-            self.b.append_block_param(back, I8);
-            self.b.append_block_param(back, I64);
+            for _ in 0..callee.rets.max(1) {
+                self.b.append_block_param(back, I8);
+                self.b.append_block_param(back, I64);
+            }
             self.b.append_block_param(back, I64);
             back
         };
@@ -418,6 +433,7 @@ impl Lower<'_, '_, '_, Inline<'_>> {
             level,
             call: self.mode.call,
             join: back,
+            rets: callee.rets,
             count: self.mode.count,
             pos: self.mode.pos,
             fast: self.mode.fast,
@@ -441,13 +457,15 @@ impl Lower<'_, '_, '_, Inline<'_>> {
         }
         self.b.switch_to_block(back);
         let ps = self.b.block_params(back).to_vec();
-        self.mode.path.budget = ps[2];
-        self.stack.push(Item {
-            tag: ps[0],
-            pay: ps[1],
-            known: None,
-            slot: None,
-        });
+        self.mode.path.budget = *ps.last().expect("the budget");
+        for k in 0..callee.rets {
+            self.stack.push(Item {
+                tag: ps[2 * k],
+                pay: ps[2 * k + 1],
+                known: None,
+                slot: None,
+            });
+        }
         self.jump_to(at + 1);
     }
 }
