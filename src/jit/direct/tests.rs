@@ -317,9 +317,9 @@ fn several_values_returned() {
         four.as_ref().is_err_and(|e| e.contains("returns 4 values")),
         "{four:?}"
     );
-    let tail = plan_of(&format!(
-        "PUSH_INT 7\nCALL f n\nHALT\nLABEL f\nLOAD n\nPUSH_INT 0\nEQ\nJZ t\nPUSH_INT 1\nRET\nLABEL t\nLOAD n\nCALL g m\nRET\nLABEL g\nLOAD m\nLOAD m\nRET\n"
-    ));
+    let tail = plan_of(
+        "PUSH_INT 7\nCALL f n\nHALT\nLABEL f\nLOAD n\nPUSH_INT 0\nEQ\nJZ t\nPUSH_INT 1\nRET\nLABEL t\nLOAD n\nCALL g m\nRET\nLABEL g\nLOAD m\nLOAD m\nRET\n",
+    );
     assert!(
         tail.as_ref().is_err_and(|e| e.contains("tail call")),
         "{tail:?}"
