@@ -317,11 +317,7 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
             self.b.ins().jump(cont, &[]);
             return;
         };
-        let at = if off == 0 {
-            it.pay
-        } else {
-            self.b.ins().iadd_imm(it.pay, off as i64)
-        };
+        let at = self.count_at(it.pay, off);
         let flags = ir::MemFlags::trusted();
         let minus = self.b.ins().iconst(I64, -1);
         let old = self
@@ -340,6 +336,16 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         self.b.ins().jump(cont, &[]);
     }
 
+    /// The address of the strong count of the heap part at `pay`, `off`
+    /// bytes into it (`ttvm_runtime::value::strong_count_offset`).
+    fn count_at(&mut self, pay: ir::Value, off: i32) -> ir::Value {
+        if off == 0 {
+            pay
+        } else {
+            self.b.ins().iadd_imm(pay, off as i64)
+        }
+    }
+
     /// One reference more (`f` is the `clone` helper) or fewer (`drop`)
     /// to the heap value `it`. Inline where the runtime found the strong
     /// count (`ttvm_runtime::value::strong_count_offset`): a clone is one
@@ -353,11 +359,7 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
             self.b.ins().call(f, &[t, it.pay]);
             return;
         };
-        let at = if off == 0 {
-            it.pay
-        } else {
-            self.b.ins().iadd_imm(it.pay, off as i64)
-        };
+        let at = self.count_at(it.pay, off);
         let flags = ir::MemFlags::trusted();
         if f == self.im.clone {
             let one = self.b.ins().iconst(I64, 1);
