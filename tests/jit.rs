@@ -329,6 +329,33 @@ fn direct_entries_leave_and_say_why_not() {
     );
 }
 
+/// Issue 15 ("`--stats` lists, per function ... without a direct entry,
+/// the reason"): a function compiled for its hot loop but called once has
+/// no direct entry because its calls never paid for one, and says so; the
+/// same function called 20,000 times gets one.
+#[test]
+fn a_function_called_too_little_says_why_it_has_no_direct_entry() {
+    let body = "LABEL work\nPUSH_INT 0\nSTORE s\nLABEL loop\nLOAD n\nJZ done\nLOAD s\nLOAD n\nADD\nSTORE s\nLOAD n\nPUSH_INT 1\nSUB\nSTORE n\nJMP loop\nLABEL done\nLOAD s\nRET\n";
+    let once = format!("PUSH_INT 200000\nCALL work n\nPRINT\nHALT\n{body}");
+    let err = stats_of("called-once", &once);
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("jit:   no direct entry for work (")
+                && l.ends_with("): not called often enough to pay for compiling one")),
+        "{err}"
+    );
+    let often = format!(
+        "PUSH_INT 0\nSTORE i\nLABEL again\nLOAD i\nPUSH_INT 20000\nGE\nJNZ out\nPUSH_INT 5\nCALL work n\nPOP\nLOAD i\nPUSH_INT 1\nADD\nSTORE i\nJMP again\nLABEL out\nHALT\n{body}"
+    );
+    let err = stats_of("called-often", &often);
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("jit:   direct entry for work (")),
+        "{err}"
+    );
+    assert!(!err.contains("no direct entry for work"), "{err}");
+}
+
 /// Issue 12, finding 8: a loop whose body has 4,000 branches (44,015
 /// instructions in one unit) took 22 s and 660 MB to compile as one
 /// Cranelift function, superlinear in its size. A unit too big to compile

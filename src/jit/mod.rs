@@ -506,6 +506,20 @@ impl Jit {
             })
             .map(|u| (self.unit_name(u), u.plan.size))
             .collect();
+        // Compiled functions whose direct entry was never wanted: called
+        // too little for one to pay for its compile (`DirectPlan::hot`).
+        for u in &self.units {
+            if matches!(u.direct_plan, Some(Ok(_)))
+                && u.code.load(Ordering::Acquire) != 0
+                && u.direct.load(Ordering::Acquire) == 0
+                && !u.direct_tried.load(Ordering::Relaxed)
+            {
+                s.direct.push((
+                    self.unit_name(u),
+                    Err("not called often enough to pay for compiling one".to_string()),
+                ));
+            }
+        }
         if self.cost_policy {
             s.cold = self
                 .units
