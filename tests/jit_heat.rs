@@ -95,7 +95,13 @@ fn calls_into_direct_entries_do_not_buy_the_callers_entry_early() {
     let err = jit.stderr;
     assert!(err.contains("jit:   direct entry for dx"), "{err}");
     assert!(err.contains("jit:   direct entry for dy"), "{err}");
-    assert!(!err.contains("direct entry for bfs"), "{err}");
+    assert!(!err.contains("jit:   direct entry for bfs"), "{err}");
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("jit:   no direct entry for bfs (")
+                && l.ends_with("not called often enough to pay for compiling one")),
+        "{err}"
+    );
 }
 
 /// A function called a dozen times from interpreted code whose loop calls a
