@@ -127,8 +127,12 @@ fn list_drop_last_raw() {
         // SAFETY: each reference is given up once.
         let t = loom::thread::spawn(move || unsafe { crate::value::drop_last_raw(t2, p2) });
         let (t1, p1) = raw(l);
+        // SAFETY: (t1, p1) is the list's other reference, taken out of its
+        // `Value` by `raw` and given up only here.
         unsafe { crate::value::drop_last_raw(t1, p1) };
         let (ts, ps) = raw(Value::Str(s.clone()));
+        // SAFETY: (ts, ps) is the string's clone, taken out of its `Value`
+        // by `raw` and given up only here.
         unsafe { crate::value::drop_last_raw(ts, ps) };
         t.join().unwrap();
         assert_eq!(std::sync::Arc::strong_count(&s), 1);
