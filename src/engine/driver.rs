@@ -96,6 +96,7 @@ fn run_here(
     // What the interpreter's field reads give, for the JIT's guards.
     if let Some(jit) = &jit {
         jit.set_field_sites(code.sites.clone(), &code.site_at);
+        jit.set_callees(code.callees.clone());
     }
     let mut node: Node<Box<Context>> = Node::new(vm.config.max_processes);
     if vm.config.trace_procs {

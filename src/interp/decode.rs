@@ -318,6 +318,9 @@ pub struct Code {
     /// The program address of each site's instruction, index for index
     /// (an instruction read by a fused op and by its own op has two).
     pub site_at: Vec<u32>,
+    /// What each `CALL_FUNCTION` site has called (recorded with a JIT:
+    /// `callees.rs`).
+    pub callees: super::callees::Callees,
     /// Per program address: the cost of the `Charge` a jump there may
     /// fold in (0: none; [`Code::jump_to`]); emptied after decoding.
     folds: Vec<u32>,
@@ -341,6 +344,7 @@ impl Code {
             atoms: Vec::new(),
             sites: std::sync::Arc::from(Vec::new()),
             site_at: Vec::new(),
+            callees: super::callees::Callees::new(p, jit),
             folds: (0..n)
                 .map(|i| match p.block_start[i] && header.get(i) != Some(&true) {
                     true => p.block_cost[i],

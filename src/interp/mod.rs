@@ -6,6 +6,7 @@
 //! [`Control`] it returns says which); the whole state stays in the
 //! [`Context`], so the next slice resumes exactly there.
 
+pub mod callees;
 pub mod decode;
 mod keyed;
 mod moves;

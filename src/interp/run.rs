@@ -416,6 +416,9 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool, const KINDS: bool>(
                         _ => None,
                     };
                     if let Some((p, closure)) = callee {
+                        if KINDS {
+                            code.callees.note(at, p as *const _ as usize);
+                        }
                         let entry = code.layout.dpc(Addr(p.entry));
                         // SAFETY: the function value moves off the stack
                         // (owned once); `enter!` sees only the arguments.
@@ -727,6 +730,9 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool, const KINDS: bool>(
                     Value::Closure(c) => (&*c.proto, Some(&**c)),
                     _ => unreachable!("matched above"),
                 };
+                if KINDS {
+                    code.callees.note(at, p as *const _ as usize);
+                }
                 let entry = code.layout.dpc(Addr(p.entry));
                 if !enter!(&p.param_slots, p.frame_size, false, at, p.entry, ret, false) {
                     load!(slot)

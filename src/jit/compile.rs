@@ -138,7 +138,7 @@ impl Jit {
                 }
                 let label = match cause {
                     Why::Generic => format!("{name} again, without assumptions"),
-                    Why::Kinds => format!("{name} again, without a field read's kind guard"),
+                    Why::Kinds => format!("{name} again, with wider guards"),
                     _ => name.clone(),
                 };
                 let mut stats = self.stats_mut();
@@ -274,6 +274,7 @@ impl Jit {
                     Instr::CallFunction(_) => direct::candidates(
                         &self.values,
                         self.site_arity.get(&(at as u32)).copied(),
+                        &self.seen(at as u32),
                         |t| self.heat(t),
                         |_| true,
                     )

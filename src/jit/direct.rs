@@ -38,6 +38,7 @@
 //! operand one reference; docs/JIT.md, "Counted values").
 
 use crate::bytecode::{frame_heights, surely_pops, Flow, Instr, OptField, Program};
+use crate::interp::callees::Seen;
 use std::collections::HashMap;
 
 /// Instructions of a function beyond which it gets no direct entry.
@@ -658,6 +659,9 @@ pub(crate) struct ValueTarget {
     /// The payload word of its `Value::Function` (the prototype's `Arc`):
     /// equal to a Function's payload and to a Closure's `proto` field.
     pub proto: u64,
+    /// The prototype's address (`Arc::as_ptr`), as the interpreter
+    /// records the callees of a site (`interp::callees`).
+    pub proto_at: usize,
     /// The callee's entry.
     pub target: u32,
     /// Its parameters' slots.
@@ -746,6 +750,7 @@ pub(crate) fn value_targets(p: &Program) -> Vec<ValueTarget> {
         }
         out.push(ValueTarget {
             proto: raw[1],
+            proto_at: std::sync::Arc::as_ptr(proto) as usize,
             target: c.target,
             arity: c.param_slots.len(),
             captures,
@@ -790,19 +795,28 @@ pub(crate) fn site_arities(p: &Program) -> HashMap<u32, usize> {
 
 /// The function values a CALL_FUNCTION passing `arity` arguments (any,
 /// when not known) is compiled to call directly: those of that arity,
-/// that `keep` admits, the most used first (`heat`: how often the callee's code has been
+/// that `keep` admits and, where the interpreter has recorded what the
+/// site called (`seen`: some prototypes, not more than it keeps), only
+/// those — a site compiled for every function value of its arity makes
+/// a call sequence per candidate, code that costs compiling and rarely
+/// runs; the most used first (`heat`: how often the callee's code has been
 /// entered; the first made in the program among equals), at most
 /// [`MAX_CANDIDATES`].
 pub(crate) fn candidates(
     all: &[ValueTarget],
     arity: Option<usize>,
+    seen: &Seen,
     heat: impl Fn(u32) -> u64,
     keep: impl Fn(&ValueTarget) -> bool,
 ) -> Vec<ValueTarget> {
+    let met = |v: &ValueTarget| match seen {
+        Seen::Protos(ps) => ps.contains(&v.proto_at),
+        Seen::Nothing | Seen::Many => true,
+    };
     let mut c: Vec<(u64, usize)> = all
         .iter()
         .enumerate()
-        .filter(|(_, v)| arity.is_none_or(|k| v.arity == k) && keep(v))
+        .filter(|(_, v)| arity.is_none_or(|k| v.arity == k) && met(v) && keep(v))
         .map(|(i, v)| (heat(v.target), i))
         .collect();
     c.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));

@@ -228,15 +228,36 @@ impl Jit {
         }
     }
 
+    /// The units whose code holds the instruction at `at`: its unit and
+    /// the direct entries whose blocks hold it (pushed onto `out`).
+    fn units_holding(&self, at: u32, out: &mut Vec<usize>) {
+        let p = &*self.program;
+        if let Some(&u) = self.plan_of.get(at as usize) {
+            out.push(u as usize);
+        }
+        let mut start = at as usize;
+        while start > 0 && !p.block_start[start] {
+            start -= 1;
+        }
+        for (i, u) in self.units.iter().enumerate() {
+            if let Some(Ok(plan)) = &u.direct_plan {
+                if plan.blocks.contains(&(start as u32)) {
+                    out.push(i);
+                }
+            }
+        }
+    }
+
     /// Compiled code raised the flag ([`FieldCell::misses`]): the sites
-    /// whose guards failed [`MISS_PERIOD`] times lose their guards, and
-    /// the units whose code holds them are compiled again.
+    /// whose guards failed [`MISS_PERIOD`] times lose their guards, the
+    /// CALL_FUNCTION sites that kept calling function values they were
+    /// not compiled for are widened (`interp::callees`), and the units
+    /// whose code holds them are compiled again.
     #[cold]
     pub(super) fn field_guards_failed(&self) {
         if self.kinds_pending.swap(0, Ordering::Relaxed) == 0 {
             return;
         }
-        let p = &*self.program;
         let mut again: Vec<usize> = Vec::new();
         for (&at, &k) in &self.field_sites {
             let c = &self.field_cells[k];
@@ -248,19 +269,15 @@ impl Jit {
             if !rescan && !unguard {
                 continue;
             }
-            if let Some(&u) = self.plan_of.get(at as usize) {
-                again.push(u as usize);
-            }
-            // The direct entries whose blocks hold it.
-            let mut start = at as usize;
-            while start > 0 && !p.block_start[start] {
-                start -= 1;
-            }
-            for (i, u) in self.units.iter().enumerate() {
-                if let Some(Ok(plan)) = &u.direct_plan {
-                    if plan.blocks.contains(&(start as u32)) {
-                        again.push(i);
-                    }
+            self.units_holding(at, &mut again);
+        }
+        // CALL_FUNCTION sites compiled for what the interpreter saw them
+        // call that keep calling others: compiled again for every
+        // candidate of their arity (`interp::callees`).
+        if let Some(callees) = self.callees.get() {
+            for (at, site) in callees.sites() {
+                if site.widen() {
+                    self.units_holding(at, &mut again);
                 }
             }
         }

@@ -177,6 +177,9 @@ pub(super) struct Input<'a> {
     pub values: &'a [crate::jit::direct::ValueTarget],
     /// The arity each CALL_FUNCTION is taken to pass, where one fits.
     pub site_arity: &'a HashMap<u32, usize>,
+    /// What the CALL_FUNCTION at a program address has called while
+    /// interpreted (`interp::callees`).
+    pub callees: Option<&'a crate::interp::callees::Callees>,
     /// When the unit's function can have a direct entry and entries are
     /// compiled on heat: the address of the unit's count of the calls its
     /// ordinary code makes to functions that can have direct entries (an
@@ -191,6 +194,14 @@ impl Input<'_> {
     /// block's `Charge` when it starts one): `Layout::dpc`.
     pub fn dpc(&self, at: u32) -> u32 {
         self.layout.dpc(Addr(at)).0
+    }
+
+    /// What the CALL_FUNCTION at `at` has called while interpreted.
+    pub fn seen(&self, at: u32) -> crate::interp::callees::Seen {
+        match self.callees {
+            Some(c) => c.seen(at),
+            None => crate::interp::callees::Seen::Nothing,
+        }
     }
 
     /// The address of the cache cell of the field read at `at`.

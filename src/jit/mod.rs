@@ -240,6 +240,9 @@ pub struct Jit {
     field_cells: Box<[FieldCell]>,
     /// The interpreter's field site caches, once given (`kinds`).
     interp_sites: std::sync::OnceLock<kinds::InterpSites>,
+    /// What the interpreter records of the CALL_FUNCTION sites' callees
+    /// (`Jit::set_callees`).
+    callees: std::sync::OnceLock<crate::interp::callees::Callees>,
     /// Raised by compiled code when a field read's kind guard has failed
     /// `kinds::MISS_PERIOD` times more (`kinds`): a box, so that its
     /// address stays what the code was given.
@@ -462,6 +465,7 @@ impl Jit {
             field_sites,
             field_cells,
             interp_sites: std::sync::OnceLock::new(),
+            callees: std::sync::OnceLock::new(),
             kinds_pending,
             values,
             site_arity,
@@ -690,6 +694,20 @@ impl Jit {
         u.code.load(Ordering::Acquire) != 0
     }
 
+    /// The interpreter's records of what each CALL_FUNCTION site calls
+    /// (`interp::Code::callees`): read when a site is compiled. Once.
+    pub fn set_callees(&self, callees: crate::interp::callees::Callees) {
+        let _ = self.callees.set(callees);
+    }
+
+    /// What the CALL_FUNCTION at `at` has called while interpreted.
+    fn seen(&self, at: u32) -> crate::interp::callees::Seen {
+        match self.callees.get() {
+            Some(c) => c.seen(at),
+            None => crate::interp::callees::Seen::Nothing,
+        }
+    }
+
     /// What translating unit `u` needs.
     fn input<'a>(
         &'a self,
@@ -713,6 +731,7 @@ impl Jit {
             kinds_pending: &*self.kinds_pending as *const AtomicU32 as usize,
             values: &self.values,
             site_arity: &self.site_arity,
+            callees: self.callees.get(),
             work: match &u.direct_plan {
                 Some(Ok(plan)) if self.threshold != 0 => Some((
                     &u.work as *const AtomicU32 as usize,

@@ -325,12 +325,18 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
     fn count_miss(&mut self, cell: usize) {
         use crate::jit::kinds::MISS_PERIOD;
         use crate::jit::FieldCell;
-        const MISSES: i32 = FieldCell::MISSES;
-        let at = self.b.ins().iconst(I64, cell as i64);
-        let n = self.b.ins().load(I32, self.mf, at, MISSES);
+        self.count_miss_at(cell + FieldCell::MISSES as usize, MISS_PERIOD);
+    }
+
+    /// Add one to the `u32` count at address `count` (a plain load and
+    /// store: a hint) and raise the JIT's flag at every `period`-th (a
+    /// power of two): `Jit::field_guards_failed` looks at the sites then.
+    pub(super) fn count_miss_at(&mut self, count: usize, period: u32) {
+        let at = self.b.ins().iconst(I64, count as i64);
+        let n = self.b.ins().load(I32, self.mf, at, 0);
         let n = self.b.ins().iadd_imm(n, 1);
-        self.b.ins().store(self.mf, n, at, MISSES);
-        let low = self.b.ins().band_imm(n, (MISS_PERIOD - 1) as i64);
+        self.b.ins().store(self.mf, n, at, 0);
+        let low = self.b.ins().band_imm(n, (period - 1) as i64);
         let raise = self.b.create_block();
         let go = self.b.create_block();
         self.b.set_cold_block(raise);

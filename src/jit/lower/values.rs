@@ -332,15 +332,32 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
             .collect()
     }
 
+    /// The miss path of the CALL_FUNCTION at `at` when its candidates are
+    /// what the interpreter saw it call: counted, so that a site that
+    /// goes on to call others is compiled again for all of its arity
+    /// (`interp::callees`, `Jit::field_guards_failed`).
+    fn count_value_miss(&mut self, at: u32) {
+        use crate::interp::callees::{Seen, MISS_PERIOD};
+        let Some(site) = self.input.callees.and_then(|c| c.site(at)) else {
+            return;
+        };
+        if matches!(site.seen(), Seen::Protos(_)) {
+            let count = &site.misses as *const std::sync::atomic::AtomicU32 as usize;
+            self.count_miss_at(count, MISS_PERIOD);
+        }
+    }
+
     /// The candidates a CALL_FUNCTION at `at` passing `arity` arguments
     /// is compiled to call directly, among those `ok` admits.
     fn value_candidates(
         &self,
+        at: u32,
         arity: usize,
         ok: impl Fn(&Self, &ValueTarget) -> bool,
     ) -> Vec<ValueTarget> {
         let heat = |t: u32| (self.input.callee)(t).map_or(0, |c| c.heat);
-        candidates(self.input.values, Some(arity), heat, |c| ok(self, c))
+        let seen = self.input.seen(at);
+        candidates(self.input.values, Some(arity), &seen, heat, |c| ok(self, c))
     }
 }
 
@@ -351,7 +368,7 @@ impl Lower<'_, '_, '_, Ordinary> {
         let p = self.input.program;
         let arity = self.input.site_arity.get(&at).copied();
         let cands = match arity {
-            Some(k) if !p.tail_call(at) => self.value_candidates(k, |l, c| {
+            Some(k) if !p.tail_call(at) => self.value_candidates(at, k, |l, c| {
                 callee_slots(p, c.target) <= MAX_INLINE_CALL_SLOTS
                     && (l.input.callee)(c.target).is_some()
             }),
@@ -377,6 +394,7 @@ impl Lower<'_, '_, '_, Ordinary> {
             self.call_frame(at, dpc, c.target, &c.binds, k, callee, a, Some(f));
         }
         self.b.switch_to_block(miss);
+        self.count_value_miss(at);
         self.stack = saved.0;
         self.known = saved.1;
         self.unpop(&args);
@@ -395,7 +413,7 @@ impl<'p> Lower<'_, '_, '_, super::direct::Direct<'p>> {
             return self.exit_continue(dpc);
         };
         let me = (self.mode.plan.target, self.mode.plan.params.clone());
-        let cands = self.value_candidates(k, |l, c| {
+        let cands = self.value_candidates(at, k, |l, c| {
             (c.target == me.0 && c.binds == me.1)
                 || (l.input.callee)(c.target)
                     .and_then(|k| k.direct)
@@ -421,6 +439,7 @@ impl<'p> Lower<'_, '_, '_, super::direct::Direct<'p>> {
             self.direct_call_to(at, dpc, c.target, &c.binds, k, a, Some(f));
         }
         self.b.switch_to_block(miss);
+        self.count_value_miss(at);
         self.stack = saved.0;
         self.known = saved.1;
         self.unpop(&args);
