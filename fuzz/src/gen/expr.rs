@@ -19,8 +19,40 @@ impl Gen<'_, '_> {
         Ok(())
     }
 
+    /// Call function `j` as [`Gen::call_either`] and leave one value: of
+    /// a function returning several, a list of them or the first.
+    pub(super) fn call_value(&mut self, j: usize) -> Result<()> {
+        self.call_either(j)?;
+        self.collapse(self.routines[j].rets)
+    }
+
+    /// Make the `k` values on top one (a list of them, or the first).
+    pub(super) fn collapse(&mut self, k: usize) -> Result<()> {
+        if k > 1 {
+            if self.u.arbitrary()? {
+                self.emit(&format!("MAKE_LIST {k}"));
+            } else {
+                for _ in 1..k {
+                    self.emit("POP");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Push the `k` values a function returns.
+    pub(super) fn results(&mut self, k: usize, depth: u32) -> Result<()> {
+        if k > 1 {
+            self.shape("multi-return");
+        }
+        for _ in 0..k {
+            self.expr(depth)?;
+        }
+        Ok(())
+    }
+
     /// Call routine `j` with CALL, or as a Function or Closure value with
-    /// CALL_FUNCTION.
+    /// CALL_FUNCTION (it leaves what `j` returns).
     pub(super) fn call_either(&mut self, j: usize) -> Result<()> {
         if self.u.arbitrary()? {
             self.call(j)
@@ -72,11 +104,7 @@ impl Gen<'_, '_> {
     pub(super) fn literal(&mut self) -> Result<()> {
         match self.u.int_in_range(0..=5)? {
             0 | 1 => self.int_literal(),
-            2 => {
-                let f = self.pick(FLOATS)?;
-                self.emit(&format!("PUSH_FLOAT {f}"));
-                Ok(())
-            }
+            2 => self.float_literal(),
             3 => self.str_literal(),
             4 => self.emit_one(&["TRUE", "FALSE", "NULL", "PUSH_BOOL true", "PUSH_BOOL false"]),
             _ => self.load(Ty::Any),
@@ -90,6 +118,12 @@ impl Gen<'_, '_> {
             _ => self.u.int_in_range(-3..=12)?,
         };
         self.emit(&format!("PUSH_INT {n}"));
+        Ok(())
+    }
+
+    pub(super) fn float_literal(&mut self) -> Result<()> {
+        let f = self.pick(FLOATS)?;
+        self.emit(&format!("PUSH_FLOAT {f}"));
         Ok(())
     }
 
@@ -111,6 +145,7 @@ impl Gen<'_, '_> {
         if vars.is_empty() {
             return match ty {
                 Ty::Int => self.int_literal(),
+                Ty::Float => self.float_literal(),
                 Ty::Str => self.str_literal(),
                 Ty::List => {
                     self.emit("MAKE_LIST 0");
@@ -139,7 +174,22 @@ impl Gen<'_, '_> {
             4..=5 => self.typed(Ty::Int, depth)?,
             6..=7 => self.typed(Ty::Str, depth)?,
             8..=9 => self.typed(Ty::List, depth)?,
-            10 => self.typed(Ty::Obj, depth)?,
+            10 => {
+                self.typed(Ty::Obj, d)?;
+                // A field read, by name or by a run-time key (Null when
+                // missing).
+                match self.u.int_in_range(0..=2)? {
+                    0 => {}
+                    1 => {
+                        let f = self.pick(FIELDS)?;
+                        self.emit(&format!("GET_FIELD {f}"));
+                    }
+                    _ => {
+                        self.key(d)?;
+                        self.emit("GET_FIELD");
+                    }
+                }
+            }
             11 => {
                 // Anything goes: any two values, any operator.
                 self.expr(d)?;
@@ -164,7 +214,7 @@ impl Gen<'_, '_> {
                     return self.literal();
                 }
                 let j = self.pick(&fs)?;
-                self.call_either(j)?;
+                self.call_value(j)?;
             }
             15 => {
                 let targets: Vec<usize> = self.callable().collect();
@@ -244,6 +294,19 @@ impl Gen<'_, '_> {
         Ok(())
     }
 
+    /// Push a run-time field key: a field name's text, most often (then
+    /// the key is the name's own text, `shared_key`), or any string.
+    pub(super) fn key(&mut self, depth: u32) -> Result<()> {
+        self.shape("run-time-key");
+        if self.chance(4)? {
+            self.typed(Ty::Str, depth)
+        } else {
+            let f = self.pick(FIELDS)?;
+            self.emit(&format!("PUSH_STR {f}"));
+            Ok(())
+        }
+    }
+
     /// Push one value of type `ty` (almost always: a division by zero or an
     /// index out of range still raise).
     pub(super) fn typed(&mut self, ty: Ty, depth: u32) -> Result<()> {
@@ -271,15 +334,48 @@ impl Gen<'_, '_> {
                 self.typed(t, d)?;
                 self.emit("LEN");
             }
-            (Ty::Int, 6) => {
-                self.typed(Ty::Obj, d)?;
-                let f = self.pick(FIELDS)?;
-                self.emit(&format!("HAS_FIELD {f}"));
-            }
+            (Ty::Int, 6) => match self.u.int_in_range(0..=3)? {
+                0 => {
+                    self.typed(Ty::Obj, d)?;
+                    let f = self.pick(FIELDS)?;
+                    self.emit(&format!("HAS_FIELD {f}"));
+                }
+                1 => {
+                    self.typed(Ty::Obj, d)?;
+                    self.key(d)?;
+                    self.emit("HAS_FIELD");
+                }
+                _ => {
+                    self.typed(Ty::Float, d)?;
+                    self.typed(Ty::Float, d)?;
+                    self.emit_one(&["LT_F", "GE_F", "EQ_F", "NE_F", "GT_F", "LE_F"])?;
+                }
+            },
             (Ty::Int, _) => {
                 self.typed(Ty::Int, d)?;
                 self.emit_one(&["NEG", "TO_INT", "TO_STR\nTO_INT"])?;
             }
+            (Ty::Float, 2..=3) => {
+                self.typed(Ty::Float, d)?;
+                self.typed(Ty::Float, d)?;
+                self.emit_one(&["ADD_F", "SUB_F", "MUL_F", "DIV_F"])?;
+            }
+            (Ty::Float, 4) => {
+                self.typed(Ty::Int, d)?;
+                self.emit("TO_FLOAT");
+            }
+            (Ty::Float, 5) => {
+                self.typed(Ty::Float, d)?;
+                self.emit_one(&["NEG", "SQRT", "PUSH_FLOAT 0.5\nMUL_F", "PUSH_INT 3\nADD_F"])?;
+            }
+            (Ty::Float, 6) => {
+                // A Float field read back.
+                self.emit("MAKE_OBJECT");
+                self.typed(Ty::Float, d)?;
+                let f = self.pick(FIELDS)?;
+                self.emit(&format!("SET_FIELD {f}\nGET_FIELD {f}"));
+            }
+            (Ty::Float, _) => self.float_literal()?,
             (Ty::Str, 2..=3) => {
                 self.expr(d)?;
                 self.expr(d)?;
@@ -344,14 +440,24 @@ impl Gen<'_, '_> {
             }
             (Ty::Obj, 5) => {
                 self.typed(Ty::Obj, d)?;
-                let f = self.pick(FIELDS)?;
-                self.emit(&format!("DELETE_FIELD {f}"));
+                if self.u.arbitrary()? {
+                    let f = self.pick(FIELDS)?;
+                    self.emit(&format!("DELETE_FIELD {f}"));
+                } else {
+                    self.key(d)?;
+                    self.emit("DELETE_FIELD");
+                }
             }
             (Ty::Obj, _) => {
                 self.typed(Ty::Obj, d)?;
                 self.expr(d)?;
-                let f = self.pick(FIELDS)?;
-                self.emit(&format!("SET_FIELD {f}"));
+                if self.u.arbitrary()? {
+                    let f = self.pick(FIELDS)?;
+                    self.emit(&format!("SET_FIELD {f}"));
+                } else {
+                    self.key(d)?;
+                    self.emit("SET_FIELD");
+                }
             }
         }
         Ok(())

@@ -16,10 +16,15 @@
 //! program ends or waits; the reduction limit covers the rest.
 //!
 //! What the code uses: literals of every type, arithmetic, comparison and
-//! logic, stack shuffles, variables, if/else, counted loops, lists, objects,
+//! logic (Float arithmetic on Floats too), stack shuffles, variables,
+//! if/else, counted loops, lists, objects,
 //! strings, CALL/CALL_FUNCTION of functions and closures (CAPTURE,
 //! MAKE_LAMBDA; function values kept in variables and lists and called in
-//! counted loops, the callee changing between turns), tail calls, TRY/THROW/CATCH/END_TRY, SPAWN/SPAWN_LINK of
+//! counted loops, the callee changing between turns), functions returning
+//! two or three values (collapsed, or stored one by one), field reads and
+//! writes by name and by run-time key, loops that update an object's
+//! Float and Int fields or grow, read and set a small list in place
+//! (what the JIT compiles inline: issue 15), tail calls, TRY/THROW/CATCH/END_TRY, SPAWN/SPAWN_LINK of
 //! function values, closures, labels and built-in names, SEND/SENDNAMED,
 //! RECEIVE/RECEIVE_MATCH/RECEIVE_AFTER/RECEIVE_MATCH_AFTER (request/reply
 //! servers, mailbox drains), LINK/UNLINK/MONITOR/DEMONITOR/TRAP_EXIT/
@@ -69,14 +74,20 @@ pub struct Generated {
     pub source: String,
     /// The statuses its `EXIT` instructions give (valid codes only).
     pub exit_codes: Vec<i32>,
+    /// The shapes of code it made, of those `tests/fuzz_corpus.rs` checks
+    /// the generator makes (see [`Gen::shape`]).
+    pub shapes: Vec<&'static str>,
 }
 
 #[derive(Clone, Debug)]
 struct Routine {
     label: String,
     params: Vec<String>,
-    /// A function returns one value; a process body is only spawned.
+    /// A function returns values; a process body is only spawned.
     function: bool,
+    /// The values a function returns: 1, or 2 or 3 (never for a recursive
+    /// one). Every RET of it returns that many.
+    rets: usize,
     /// A function of one parameter `n` that calls itself with `n - 1`.
     recursive: bool,
 }
@@ -100,6 +111,7 @@ struct Gen<'a, 'b> {
     blocks: u32,
     /// The main process imported `std/math` (abs, max, min, pow).
     math: bool,
+    shapes: std::collections::BTreeSet<&'static str>,
 }
 
 /// Generate a program from `u`.
@@ -119,11 +131,13 @@ pub fn generate(u: &mut Unstructured<'_>, opts: Options) -> Result<Generated> {
         loops: 0,
         blocks: 0,
         math: false,
+        shapes: Default::default(),
     };
     g.program()?;
     Ok(Generated {
         source: g.out,
         exit_codes: g.exit_codes,
+        shapes: g.shapes.into_iter().collect(),
     })
 }
 
@@ -202,6 +216,12 @@ impl Gen<'_, '_> {
         self.pid_vars.retain(|p| p != name);
     }
 
+    /// Note that the program has code of shape `name` (for the test that
+    /// the generator makes every shape it claims to).
+    fn shape(&mut self, name: &'static str) {
+        self.shapes.insert(name);
+    }
+
     /// Routines the current code may call or spawn.
     fn callable(&self) -> std::ops::Range<usize> {
         match self.current {
@@ -216,6 +236,7 @@ impl Gen<'_, '_> {
 enum Ty {
     Any,
     Int,
+    Float,
     Str,
     List,
     Obj,

@@ -18,10 +18,18 @@ impl Gen<'_, '_> {
                 let k = self.u.int_in_range(0..=2)?;
                 ["p", "q"][..k].iter().map(|s| s.to_string()).collect()
             };
+            // Functions returning several values (issue 15: a direct
+            // entry returns up to three in registers).
+            let rets = if function && !recursive && self.chance(3)? {
+                self.u.int_in_range(2..=3)?
+            } else {
+                1
+            };
             self.routines.push(Routine {
                 label: format!("r{i}"),
                 params,
                 function,
+                rets,
                 recursive,
             });
         }
@@ -119,17 +127,18 @@ impl Gen<'_, '_> {
         }
         self.stmts(6)?;
         if r.function {
-            // A tail call, or a value.
+            // A tail call (of a function returning as many values), or
+            // the values.
             let callees: Vec<usize> = self
                 .callable()
-                .filter(|&j| self.routines[j].function)
+                .filter(|&j| self.routines[j].function && self.routines[j].rets == r.rets)
                 .collect();
             if !callees.is_empty() && self.chance(4)? {
                 // A tail call, maybe of a Function or Closure value.
                 let j = self.pick(&callees)?;
                 self.call_either(j)?;
             } else {
-                self.expr(0)?;
+                self.results(r.rets, 0)?;
             }
             self.emit("RET");
         } else if self.u.arbitrary()? {

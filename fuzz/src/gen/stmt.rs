@@ -1,15 +1,23 @@
 //! One statement: leaves the stack as it found it.
 
-use super::vocab::{NAMES, RAW, REASONS};
+use super::vocab::{FIELDS, NAMES, RAW, REASONS};
 use super::{escape, Gen, Ty, MAX_BLOCKS, MAX_LOOP};
 use arbitrary::Result;
 
 impl Gen<'_, '_> {
     pub(super) fn stmt(&mut self) -> Result<()> {
         let nested = self.blocks < MAX_BLOCKS;
-        match self.u.int_in_range(0..=29)? {
+        match self.u.int_in_range(0..=34)? {
             0..=2 => {
-                let ty = self.pick(&[Ty::Any, Ty::Int, Ty::Int, Ty::Str, Ty::List, Ty::Obj])?;
+                let ty = self.pick(&[
+                    Ty::Any,
+                    Ty::Int,
+                    Ty::Int,
+                    Ty::Float,
+                    Ty::Str,
+                    Ty::List,
+                    Ty::Obj,
+                ])?;
                 self.typed(ty, 0)?;
                 let v = self.var_name()?;
                 self.emit(&format!("STORE {v}"));
@@ -134,9 +142,12 @@ impl Gen<'_, '_> {
                 let skip = self.fresh("L");
                 self.expr(1)?;
                 self.emit(&format!("JZ {skip}"));
-                match self.current.map(|i| self.routines[i].function) {
-                    Some(true) => {
-                        self.expr(1)?;
+                match self
+                    .current
+                    .map(|i| (self.routines[i].function, self.routines[i].rets))
+                {
+                    Some((true, k)) => {
+                        self.results(k, 1)?;
                         self.emit("RET");
                     }
                     _ => self.emit_one(&["HALT", "RET"])?,
@@ -164,6 +175,9 @@ impl Gen<'_, '_> {
                 self.pid_vars.push(p);
             }
             28 | 29 if nested => self.higher_order()?,
+            30 | 31 if nested => self.record_loop()?,
+            32 | 33 if nested => self.list_loop()?,
+            34 => self.multi_store()?,
             _ => {
                 self.expr(0)?;
                 self.emit("POP");
@@ -198,7 +212,9 @@ impl Gen<'_, '_> {
                 .copied()
                 .filter(|&k| {
                     let o = &self.routines[k];
-                    o.params.len() == r.params.len() && o.recursive == r.recursive
+                    o.params.len() == r.params.len()
+                        && o.recursive == r.recursive
+                        && o.rets == r.rets
                 })
                 .collect();
             let k = self.pick(&same)?;
@@ -216,9 +232,138 @@ impl Gen<'_, '_> {
             self.emit("INDEX");
         }
         self.emit("CALL_FUNCTION");
+        self.collapse(r.rets)?;
         let op = self.pick(&["PRINT", "POP"])?;
         self.emit(op);
         self.loop_tail(&top, &end, &i);
+        Ok(())
+    }
+
+    /// An object in a variable whose Float and Int fields a counted loop
+    /// updates in place — by name or by run-time key — then printed: the
+    /// shape of n-body's bodies, where compiled code reads a field of a
+    /// kind its site has seen as a guarded load and stores in place
+    /// (issue 15).
+    fn record_loop(&mut self) -> Result<()> {
+        self.shape("record-loop");
+        let o = self.fresh("o");
+        let fx = self.pick(FIELDS)?;
+        let others: Vec<&str> = FIELDS.iter().copied().filter(|f| *f != fx).collect();
+        let fy = self.pick(&others)?;
+        self.emit("MAKE_OBJECT");
+        if self.u.arbitrary()? {
+            // Another field first: the site's position differs.
+            self.expr(2)?;
+            let f = self.pick(&others)?;
+            self.emit(&format!("SET_FIELD {f}"));
+        }
+        self.typed(Ty::Float, 2)?;
+        self.emit(&format!("SET_FIELD {fx}"));
+        self.typed(Ty::Int, 2)?;
+        self.emit(&format!("SET_FIELD {fy}"));
+        self.emit(&format!("STORE {o}"));
+        self.define(&o, Ty::Obj);
+        let keyed = self.chance(3)?;
+        let (get, set) = if keyed {
+            self.shape("run-time-key");
+            (
+                format!("PUSH_STR {fx}\nGET_FIELD"),
+                format!("PUSH_STR {fx}\nSET_FIELD"),
+            )
+        } else {
+            (format!("GET_FIELD {fx}"), format!("SET_FIELD {fx}"))
+        };
+        let (top, end, i) = self.loop_head(1)?;
+        self.emit(&format!("LOAD {o}"));
+        self.emit(&format!("LOAD {o}"));
+        self.emit(&get);
+        self.typed(Ty::Float, 2)?;
+        self.emit_one(&["ADD_F", "SUB_F", "MUL_F"])?;
+        self.emit(&set);
+        if self.u.arbitrary()? {
+            self.emit("DUP");
+            self.emit(&format!("GET_FIELD {fy}"));
+            self.emit(&format!("LOAD {i}"));
+            self.emit("ADD");
+            self.emit(&format!("SET_FIELD {fy}"));
+        }
+        self.emit(&format!("STORE {o}"));
+        self.loop_tail(&top, &end, &i);
+        self.emit(&format!("LOAD {o}"));
+        if self.u.arbitrary()? {
+            self.emit(&get);
+        }
+        self.emit("PRINT");
+        Ok(())
+    }
+
+    /// A small list in a variable that a counted loop grows (APPEND) and
+    /// reads or sets by index in place, then printed: compiled code's
+    /// inline `INDEX`, `LEN` and in-place stores (issue 15).
+    fn list_loop(&mut self) -> Result<()> {
+        self.shape("list-loop");
+        let l = self.fresh("l");
+        self.typed(Ty::List, 2)?;
+        self.emit(&format!("STORE {l}"));
+        self.define(&l, Ty::List);
+        let (top, end, i) = self.loop_head(1)?;
+        self.emit(&format!("LOAD {l}"));
+        self.expr(2)?;
+        self.emit("APPEND");
+        self.emit(&format!("STORE {l}"));
+        // An index in range: the last, or the counter modulo the length
+        // (the list is not empty after the APPEND).
+        let at = |me: &mut Self| -> Result<()> {
+            if me.u.arbitrary()? {
+                me.emit(&format!("LOAD {l}\nLEN\nPUSH_INT 1\nSUB"));
+            } else {
+                me.emit(&format!("LOAD {i}\nLOAD {l}\nLEN\nMOD"));
+            }
+            Ok(())
+        };
+        match self.u.int_in_range(0..=2)? {
+            0 | 1 => {
+                self.emit(&format!("LOAD {l}"));
+                at(self)?;
+                self.emit("INDEX");
+                let op = self.pick(&["PRINT", "POP"])?;
+                self.emit(op);
+            }
+            _ => {
+                self.emit(&format!("LOAD {l}"));
+                at(self)?;
+                self.expr(2)?;
+                self.emit("SET_INDEX");
+                self.emit(&format!("STORE {l}"));
+            }
+        }
+        self.loop_tail(&top, &end, &i);
+        self.emit(&format!("LOAD {l}"));
+        self.emit_one(&["PRINT", "LEN\nPRINT"])?;
+        Ok(())
+    }
+
+    /// A call of a function returning several values, each stored in a
+    /// variable (the shape of a pair returned in registers, issue 15).
+    fn multi_store(&mut self) -> Result<()> {
+        let fs: Vec<usize> = self
+            .callable()
+            .filter(|&j| self.routines[j].function && self.routines[j].rets > 1)
+            .collect();
+        if fs.is_empty() {
+            self.expr(0)?;
+            self.emit("POP");
+            return Ok(());
+        }
+        self.shape("multi-store");
+        let j = self.pick(&fs)?;
+        self.call_either(j)?;
+        for _ in 0..self.routines[j].rets {
+            let v = self.var_name()?;
+            self.emit(&format!("STORE {v}"));
+            self.pid_vars.retain(|p| *p != v);
+            self.define(&v, Ty::Any);
+        }
         Ok(())
     }
 

@@ -30,7 +30,7 @@ const FILTER_WORDS: usize = 256;
 /// shrinks), so a clear bit proves a text is no atom's.
 static FILTER: [AtomicU64; FILTER_WORDS] = [const { AtomicU64::new(0) }; FILTER_WORDS];
 
-/// The hash of a text that [`Atom::may_be`] (and `object::shared_key`'s
+/// The hash of a text that [`Atom::may_be`] (and `keys::shared_key`'s
 /// table of recent keys) use: FNV-1a over the bytes (names are short).
 #[inline]
 pub fn text_hash(s: &str) -> u32 {
@@ -82,7 +82,7 @@ impl Atom {
     /// The text of the atom `name` if the program made one, without
     /// making one (a run-time string never grows the table): an object
     /// key made at run time with a field name's text shares the name's
-    /// allocation (`object::shared_key`), so field sites' caches, which
+    /// allocation (`keys::shared_key`), so field sites' caches, which
     /// compare keys by address, hit on it.
     ///
     /// Never waits: when another thread holds the table (schedulers

@@ -13,6 +13,7 @@ mod deep;
 mod display;
 mod eq;
 mod handle;
+mod keys;
 mod list;
 mod object;
 mod text;
@@ -20,8 +21,9 @@ mod text;
 pub use atom::Atom;
 pub use display::{format_float, shown_text, Shown, TooLong, MAX_PRINT_DEPTH, MAX_SHOWN_BYTES};
 pub use handle::{Handle, Resource};
+pub use keys::shared_key;
 pub use list::{BlockAlloc, List, ListLayout};
-pub use object::{shared_key, FieldSite, Key, Object, ObjectLayout};
+pub use object::{FieldSite, Key, Object, ObjectLayout};
 pub use text::{Str, StrLayout};
 
 use std::sync::Arc;
