@@ -230,26 +230,3 @@ fn calls_into_compiled_code_count_for_the_caller() {
     // The 2,000 calls after `f` is compiled count.
     assert!(with >= without + 32 * 2_000, "{with} against {without}");
 }
-
-/// The work is measured, not estimated from entries: a call into a
-/// function of straight-line code (no loop) counts every instruction it
-/// interprets — its 160 and the caller's few up to its loop's header —
-/// where the estimate by entries counted at most 88 per call (its size up
-/// to 64, and 24 for the call).
-#[test]
-fn a_call_counts_the_work_it_interprets() {
-    let mut src = String::from(
-        "PUSH_INT 0\nSTORE i\nPUSH_INT 0\nSTORE acc\nLABEL top\nLOAD i\nCALL f x\nLOAD acc\nADD\nSTORE acc\nLOAD i\nPUSH_INT 1\nADD\nSTORE i\nLOAD i\nPUSH_INT 300\nLT\nJNZ top\nLOAD acc\nPRINT\nHALT\nLABEL f\n",
-    );
-    for k in 0..40 {
-        src.push_str(&format!("LOAD x\nPUSH_INT {}\nADD\nSTORE x\n", k % 7 + 1));
-    }
-    src.push_str("LOAD x\nRET\n");
-    let want = interpreted("straight", &src);
-    let (out, err) = run("straight", &src, &[], &[]);
-    assert_eq!(out, want);
-    let (work, budget) = work_of(&err, "f");
-    let per_call = work / 300;
-    assert!((160..200).contains(&per_call), "{per_call} per call: {err}");
-    assert!(work < budget, "{err}");
-}

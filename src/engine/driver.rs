@@ -11,7 +11,7 @@ use crate::exec::semantics::Proc;
 use crate::exec::vm::{Io, RunConfig};
 use crate::exec::{Addr, Context, Control, Dpc, Vm};
 use crate::interp::{self, Code, Tier, TierUp};
-use crate::jit::{Jit, Resuming, Work};
+use crate::jit::{Jit, Resuming};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -251,7 +251,7 @@ pub(super) struct Engine<'a> {
     pub(super) vm: &'a Vm,
     pub(super) jit: Option<&'a Jit>,
     /// What the interpreter asks at header blocks in a slice that starts
-    /// interpreted, without the cost policy (the JIT itself).
+    /// interpreted (the JIT itself: nothing to remember between the tiers).
     pub(super) fresh: Option<&'a Tier<'a, Fresh<'a>>>,
     /// [`Jit::compiled`] (empty without the JIT).
     pub(super) compiled: &'a [AtomicBool],
@@ -290,14 +290,8 @@ impl Execute<Box<Context>> for Engine<'_> {
         let out = if compiled {
             self.run_tiers(ctx, &mut proc)
         } else {
-            let out = match self.jit {
-                Some(jit) if jit.measures_work() => self.interpret_measured(ctx, &mut proc, jit),
-                _ => {
-                    let tier = self.fresh.map(|t| t as _);
-                    interp::run_slice(ctx, self.code, self.vm, &mut proc, tier)
-                }
-            };
-            match out {
+            let tier = self.fresh.map(|t| t as _);
+            match interp::run_slice(ctx, self.code, self.vm, &mut proc, tier) {
                 Control::Continue => self.run_tiers(ctx, &mut proc),
                 out => end_of(out),
             }
@@ -395,24 +389,6 @@ fn profile_slice_end(ctx: &mut Context) {
 }
 
 impl Engine<'_> {
-    /// A slice that starts interpreted under the cost policy: the
-    /// interpreter's hook measures the work it interprets in each unit
-    /// (`jit::Work`). Out of line: without the policy a slice pays only
-    /// the test.
-    #[inline(never)]
-    fn interpret_measured(&self, ctx: &mut Context, proc: &mut Proc<'_>, jit: &Jit) -> Control {
-        let tier = Tier {
-            watch: jit.watch(),
-            hook: Measured {
-                jit,
-                work: jit.work_at(ctx.pc, ctx.budget),
-            },
-        };
-        let out = interp::run_slice(ctx, self.code, self.vm, proc, Some(&tier));
-        jit.charge(&tier.hook.work, ctx.budget);
-        out
-    }
-
     /// The rest of a slice that runs compiled code: from `ctx.pc`, where
     /// compiled code starts (or the interpreter asked it to), the tiers take
     /// turns until the slice ends.
@@ -508,13 +484,9 @@ impl Engine<'_> {
                 hook: Hook {
                     jit,
                     skip: Cell::new(skip),
-                    work: jit.work_at(ctx.pc, ctx.budget),
                 },
             };
             let out = interp::run_slice(ctx, self.code, self.vm, proc, Some(&tier));
-            if jit.measures_work() {
-                jit.charge(&tier.hook.work, ctx.budget);
-            }
             skip = NO_PC;
             left = false;
             match out {
@@ -555,26 +527,12 @@ enum End {
 }
 
 /// The interpreter's tier-up hook of a slice that starts interpreted:
-/// compiled code has not run in it yet (one for the run: without the cost
-/// policy there is nothing to remember between the tiers).
+/// compiled code has not run in it yet.
 pub(super) struct Fresh<'a>(&'a Jit);
 
 impl TierUp for Fresh<'_> {
-    fn tier_up(&self, pc: Dpc, _budget: i64) -> bool {
+    fn tier_up(&self, pc: Dpc) -> bool {
         self.0.tier_up(pc, false)
-    }
-}
-
-/// [`Fresh`] under the cost policy: one per slice, with the work the
-/// slice interprets.
-struct Measured<'a> {
-    jit: &'a Jit,
-    work: Work,
-}
-
-impl TierUp for Measured<'_> {
-    fn tier_up(&self, pc: Dpc, budget: i64) -> bool {
-        self.jit.ask(pc, budget, &self.work)
     }
 }
 
@@ -584,8 +542,6 @@ struct Hook<'a> {
     /// A block the interpreter runs before compiled code takes over again
     /// (`NO_PC`: none).
     skip: Cell<Dpc>,
-    /// The work interpreted in this turn, for the cost policy.
-    work: Work,
 }
 
 /// No block to interpret first.
@@ -598,13 +554,12 @@ const NO_PC: Dpc = Dpc(u32::MAX);
 const FRESH_ROOM: usize = 16;
 
 impl TierUp for Hook<'_> {
-    fn tier_up(&self, pc: Dpc, budget: i64) -> bool {
+    fn tier_up(&self, pc: Dpc) -> bool {
         if self.skip.get() == pc {
             self.skip.set(NO_PC);
-            self.jit.pass(pc, budget, &self.work);
             return false;
         }
-        self.jit.ask(pc, budget, &self.work)
+        self.jit.tier_up(pc, false)
     }
 }
 

@@ -27,11 +27,9 @@ use std::sync::atomic::AtomicBool;
 
 /// Asked at header blocks when the program was decoded for a JIT: `true`
 /// when compiled code should run the block at decoded address `pc` (the
-/// hook counts hotness and compiles when a function gets hot). `budget` is
-/// what is left of the slice's reductions before the block's charge: the
-/// hook measures the work interpreted between two headers by it.
+/// hook counts hotness and compiles when a function gets hot).
 pub trait TierUp {
-    fn tier_up(&self, pc: Dpc, budget: i64) -> bool;
+    fn tier_up(&self, pc: Dpc) -> bool;
 }
 
 /// What the interpreter asks at header blocks of code decoded for a JIT

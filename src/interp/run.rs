@@ -98,7 +98,7 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool, const KINDS: bool>(
                         .watch
                         .get(pc!())
                         .is_some_and(|w| w.load(Ordering::Relaxed));
-                    if watched && t.hook.tier_up(Dpc(pc!() as u32), budget) {
+                    if watched && t.hook.tier_up(Dpc(pc!() as u32)) {
                         ctx.pc = Dpc(pc!() as u32);
                         leave!(Control::Continue);
                     }

@@ -41,7 +41,6 @@ pub use queue::{Background, Compiler};
 pub(crate) use regions::UnitPlan;
 pub(crate) use resume::{Record, Resume, Resuming, RESUME_MARK};
 pub use stats::{DirectOutcome, JitStats};
-pub use tier::Work;
 
 use crate::bytecode::{Instr, OptField, Program};
 use crate::exec::native::Helpers;
@@ -81,9 +80,8 @@ struct Unit {
     code: AtomicUsize,
     /// Compilation was tried and failed (or the unit is unsupported).
     failed: AtomicBool,
-    /// Entries into its header blocks while interpreted; under the cost
-    /// policy (`by_cost`) the work interpreted in it instead, measured by
-    /// the reductions charged (`tier::Work`).
+    /// Work seen at its header blocks while interpreted (entries, each
+    /// weighted by `BlockRef::weight`).
     hot: AtomicU32,
     /// `hot` at which it is compiled (`Jit::tier_up`).
     budget: u32,
@@ -140,6 +138,10 @@ struct BlockRef {
     header: bool,
     /// It is a part's continuation (`regions`).
     cont: bool,
+    /// What one entry adds to the unit's `hot`: 1 with a fixed
+    /// `--jit-threshold`; under the cost policy the instructions one pass
+    /// through it interprets (`tier_weights`).
+    weight: u32,
 }
 
 /// Failed entry checks after which a unit is compiled again without
@@ -346,25 +348,48 @@ impl Jit {
         // (`regions::UnitPlan::entries`), its resume points, its
         // continuation.
         let mut blocks = vec![None; layout.len()];
+        // (Only the cost policy weighs entries.)
+        let weights = if cost_policy {
+            tier::weights(p, &plan_of, |u| units[u as usize].plan.size)
+        } else {
+            Vec::new()
+        };
         for (u, unit) in units.iter().enumerate() {
             let plan = &unit.plan;
             // Block starts count toward hotness when they are headers or
             // entered from another part, a continuation always.
+            let weight = |a: u32| {
+                if by_cost(plan) {
+                    weights[a as usize].max(1)
+                } else {
+                    1
+                }
+            };
             let starts = plan.entries.iter().map(|&a| {
                 let i = a as usize;
-                (layout.dpc(Addr(a)), header[i] || part_entry[i], false)
+                (
+                    layout.dpc(Addr(a)),
+                    header[i] || part_entry[i],
+                    false,
+                    weight(a),
+                )
             });
             let resumes = plan
                 .resumes
                 .iter()
-                .map(|&a| (layout.resume(Addr(a)), false, false));
-            let cont = plan.cont.map(|a| (layout.dpc(Addr(a)), true, true));
-            for (index, (dpc, header, cont)) in starts.chain(resumes).chain(cont).enumerate() {
+                .map(|&a| (layout.resume(Addr(a)), false, false, 1));
+            let cont = plan
+                .cont
+                .map(|a| (layout.dpc(Addr(a)), true, true, weight(a)));
+            for (index, (dpc, header, cont, weight)) in
+                starts.chain(resumes).chain(cont).enumerate()
+            {
                 blocks[dpc.ix()] = Some(BlockRef {
                     unit: u as u32,
                     index: index as u32,
                     header,
                     cont,
+                    weight,
                 });
             }
         }
@@ -637,26 +662,23 @@ impl Jit {
         if u.failed.load(Ordering::Relaxed) || (u.plan.tiny && !from_compiled) {
             return false;
         }
-        // Under the cost policy the interpreter's work in the unit counts
-        // (`tier::Work`, measured between headers), and compiled code
-        // coming into it what compiling it would save on the way out of
-        // and back into compiled code (`tier::return_work`): at a call
-        // from compiled code, and where a call it made into compiled code
-        // returns. Otherwise entries into its headers count.
-        let w = if u.by_cost {
-            if from_compiled {
-                self.return_work
-            } else {
-                0
-            }
-        } else if b.header {
-            1
+        // Under the cost policy, compiled code coming into this
+        // interpreted unit counts what compiling it would save on the way
+        // out of and back into compiled code (`tier::return_work`): at a
+        // call from compiled code, and where a call it made into compiled
+        // code returns (not a header).
+        let crossing = if from_compiled && u.by_cost {
+            self.return_work
         } else {
             0
         };
-        if w == 0 {
+        let w = if b.header {
+            b.weight + crossing
+        } else if crossing != 0 {
+            self.return_work
+        } else {
             return false;
-        }
+        };
         // T2: a count; no data is published with it. Entries go on being
         // counted while the unit waits in the queue (B2).
         if u.hot.fetch_add(w, Ordering::Relaxed).saturating_add(w) < u.budget {

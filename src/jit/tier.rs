@@ -1,27 +1,26 @@
 //! When a unit is compiled: the cost policy (docs/JIT.md, "When a unit is
 //! compiled"), an experiment: on only when the environment variable
-//! [`FACTOR_VAR`] is set (and no `--jit-threshold` is given).
+//! [`FACTOR_VAR`] is set (and no `--jit-threshold` is given), because
+//! measured on the repository's programs it made more of them slower than
+//! the fixed threshold than it made faster (docs/PERFORMANCE.md, "Tier-up
+//! by cost").
 //!
 //! Compiling a unit costs about 400,000 machine instructions per bytecode
 //! instruction (Cranelift's work, docs/PERFORMANCE.md), interpreting one
 //! about 15–60. A unit that runs less than its compile cost is cheaper
 //! left interpreted; one that runs longer pays it back. Without
-//! `--jit-threshold`, a unit is compiled once the work interpreted in it
-//! reaches its estimated compile cost times [`FACTOR`] (the ski-rental
-//! rule: what is spent waiting is at most what compiling costs, so a short
-//! run is never much slower than interpreting and a long one reaches
-//! compiled speed early on). The work is measured, not estimated: the
-//! reductions the interpreter charges between one header block and the
-//! next are the first one's unit's ([`Work`]), so a loop is charged what
-//! its passes run, a function what its calls run. The estimate of the
-//! compile cost is [`UnitPlan::cost`], with closure-call sites weighed
-//! for the candidate calls compiled at each ([`budget`]).
+//! `--jit-threshold`, a unit is compiled once the work interpreted in it,
+//! counted at its header blocks, reaches its estimated compile cost times
+//! [`FACTOR`] (the ski-rental rule: what is spent waiting is at most what
+//! compiling costs, so a short run is never much slower than interpreting
+//! and a long one reaches compiled speed early on; [`FACTOR`] leans to
+//! interpreting, as the estimate is rough). Each entry into a
+//! header adds what one pass through it interprets ([`weights`]); the
+//! estimate of the compile cost is [`UnitPlan::cost`], with closure-call
+//! sites weighed for the candidate calls compiled at each ([`budget`]).
 
-use super::{Jit, UnitPlan};
+use super::UnitPlan;
 use crate::bytecode::{Instr, Program};
-use crate::exec::Dpc;
-use std::cell::Cell;
-use std::sync::atomic::Ordering;
 
 /// Instructions interpreted in a unit per unit of its estimated compile
 /// cost before it is compiled. Measured (cachegrind, docs/PERFORMANCE.md,
@@ -53,6 +52,12 @@ pub const FACTOR_VAR: &str = "TTVM_JIT_TIER_FACTOR";
 /// benches/checks/varied/closure_list.ttvm).
 const CALL_FUNCTION_COST: usize = 40;
 
+/// What a call adds to the work of one entry into its callee: the
+/// interpreter's CALL and RET cost about what 24 plain instructions do
+/// (fib: ~540 machine instructions per call of ~11 instructions, ~15
+/// per plain instruction).
+const CALL_WORK: usize = 24;
+
 /// What compiled code coming back into an interpreted unit adds to its
 /// work (a call the unit made into compiled code returned through the
 /// engine): the way into and out of compiled code, about 300–400 machine
@@ -66,6 +71,10 @@ pub const RETURN_VAR: &str = "TTVM_JIT_RETURN_WORK";
 pub(super) fn return_work() -> u32 {
     knob(RETURN_VAR, RETURN_WORK)
 }
+
+/// The most one entry into a function weighs: its loops count at their
+/// own headers.
+const MAX_CALL_WEIGHT: usize = 64;
 
 /// Two tiers (docs/JIT.md, "Two tiers"), an experiment: off unless the
 /// environment variable [`SECOND_VAR`] is set to the number of entries
@@ -160,124 +169,62 @@ fn plan_covers(p: &Program, plan: &UnitPlan, i: usize) -> bool {
     }
 }
 
-/// No unit: a [`Work`] that measures nothing (the cost policy is off, or
-/// the slice started where no unit compiled by cost is).
-const NO_UNIT: u32 = u32::MAX;
-
-/// The work a slice interprets, measured for the cost policy (one per
-/// slice of the interpreter, on its thread): the unit whose header block
-/// the interpreter passed last, or in which the slice started, and the
-/// slice's budget then. The reductions charged from there to the next
-/// header (or the slice's end) are that unit's work: the blocks it runs,
-/// and those of the tiny units it calls, which have no headers of their
-/// own; a unit's loop is charged pass by pass at its header.
-pub struct Work {
-    unit: Cell<u32>,
-    mark: Cell<i64>,
+/// The instructions one pass through the loop whose header is at `h` and
+/// whose furthest backward branch is at `j` interprets, estimated: the
+/// blocks from `h` to `j`, each weighed by the chance that a pass reaches
+/// it when every branch goes either way as often (a chain of tests that
+/// dispatches on a value, an if/else, costs its first tests and one arm,
+/// not every arm as the loop's length would say).
+fn pass_work(p: &Program, h: usize, j: usize) -> u32 {
+    let mut reach = vec![0f64; j - h + 1];
+    reach[0] = 1.0;
+    let mut work = 0f64;
+    let mut a = h;
+    while a <= j {
+        let len = (p.block_cost[a] as usize).max(1);
+        let here = reach[a - h].min(1.0);
+        work += here * len as f64;
+        let next = super::lower::successors(p, a as u32);
+        if !next.is_empty() {
+            let share = here / next.len() as f64;
+            for t in next {
+                let t = t as usize;
+                if t > a && t <= j {
+                    reach[t - h] += share;
+                }
+            }
+        }
+        a += len;
+    }
+    work.ceil().max(1.0) as u32
 }
 
-impl Jit {
-    /// The cost policy is on: the interpreter's hook measures the work
-    /// of each slice ([`Work`]).
-    #[inline]
-    pub fn measures_work(&self) -> bool {
-        self.cost_policy
-    }
-
-    /// The [`Work`] of a slice of the interpreter that starts at decoded
-    /// address `pc` with `budget` reductions.
-    #[inline]
-    pub fn work_at(&self, pc: Dpc, budget: i64) -> Work {
-        let unit = if self.cost_policy {
-            self.unit_at(pc)
-        } else {
-            NO_UNIT
-        };
-        Work {
-            unit: Cell::new(unit),
-            mark: Cell::new(budget),
+/// Program address → the instructions one entry there interprets, for
+/// the blocks that count toward hotness: a loop header one pass through
+/// its loop's body ([`pass_work`]), a function's entry its unit's size
+/// (at most [`MAX_CALL_WEIGHT`]) and [`CALL_WORK`], any other block start
+/// its block.
+pub(super) fn weights(p: &Program, plan_of: &[u32], size_of: impl Fn(u32) -> usize) -> Vec<u32> {
+    let n = p.code.len();
+    let mut w: Vec<u32> = p.block_cost.clone();
+    // Each loop header's furthest backward branch.
+    let mut last = vec![0usize; n];
+    for (j, instr) in p.code.iter().enumerate() {
+        if let Some(t) = instr.target().filter(|&t| t as usize <= j) {
+            last[t as usize] = last[t as usize].max(j);
         }
     }
-
-    /// The unit compiled by cost, not compiled yet, whose code is at
-    /// decoded address `pc` ([`NO_UNIT`] if none).
-    fn unit_at(&self, pc: Dpc) -> u32 {
-        let Some(&u) = self
-            .layout
-            .get_addr(pc)
-            .and_then(|a| self.plan_of.get(a.ix()))
-        else {
-            return NO_UNIT;
-        };
-        let unit = &self.units[u as usize];
-        if unit.by_cost && unit.code.load(Ordering::Relaxed) == 0 {
-            u
-        } else {
-            NO_UNIT
+    for (t, &j) in last.iter().enumerate() {
+        if j >= t && p.code[j].target() == Some(t as u32) {
+            w[t] = w[t].max(pass_work(p, t, j));
         }
     }
-
-    /// The interpreter asks at the header block at `pc` with `budget`
-    /// reductions left in its slice ([`Jit::tier_up`]): the work since
-    /// the last header is charged to that header's unit first, and a unit
-    /// compiled by cost counts only that (not its entries).
-    #[inline]
-    pub fn ask(&self, pc: Dpc, budget: i64, work: &Work) -> bool {
-        if !self.cost_policy {
-            return self.tier_up(pc, false);
-        }
-        let Some(Some(b)) = self.blocks.get(pc.ix()).copied() else {
-            return false;
-        };
-        self.charge(work, budget);
-        let u = &self.units[b.unit as usize];
-        if !u.by_cost {
-            work.unit.set(NO_UNIT);
-            return self.tier_up(pc, false);
-        }
-        // T5: pairs with T4's Release (the unit may have been compiled
-        // just now, by the charge).
-        if u.code.load(Ordering::Acquire) != 0 {
-            return true;
-        }
-        let failed = u.failed.load(Ordering::Relaxed);
-        work.unit.set(if failed { NO_UNIT } else { b.unit });
-        false
-    }
-
-    /// The interpreter passed the header block at `pc` with `budget`
-    /// reductions left without asking (`work`'s unit is charged; the work
-    /// from here is `pc`'s unit's).
-    pub fn pass(&self, pc: Dpc, budget: i64, work: &Work) {
-        if !self.cost_policy {
-            return;
-        }
-        self.charge(work, budget);
-        work.unit.set(self.unit_at(pc));
-    }
-
-    /// The work of `work`'s unit up to now, with `budget` reductions left
-    /// in the slice: added to its count, and the unit compiled (or queued)
-    /// when the count reaches its budget (compiled code then takes over at
-    /// its next header, or the next slice that starts in it).
-    #[inline]
-    pub fn charge(&self, work: &Work, budget: i64) {
-        let unit = work.unit.get();
-        let spent = work.mark.get() - budget;
-        work.mark.set(budget);
-        if unit == NO_UNIT || spent <= 0 {
-            return;
-        }
-        let u = &self.units[unit as usize];
-        if u.code.load(Ordering::Relaxed) != 0 || u.failed.load(Ordering::Relaxed) {
-            work.unit.set(NO_UNIT);
-            return;
-        }
-        let w = spent.min(i64::from(u32::MAX / 2)) as u32;
-        // T2: a count; no data is published with it. Work goes on being
-        // counted while the unit waits in the queue (B2).
-        if u.hot.fetch_add(w, Ordering::Relaxed).saturating_add(w) >= u.budget {
-            self.request(unit as usize, super::compile::Why::Hot);
+    for instr in &p.code {
+        if let Some(c) = instr.callee().filter(|c| (c.target as usize) < n) {
+            let t = c.target as usize;
+            let body = size_of(plan_of[t]).min(MAX_CALL_WEIGHT) + CALL_WORK;
+            w[t] = w[t].max(body as u32);
         }
     }
+    w
 }
