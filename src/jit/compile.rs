@@ -138,7 +138,7 @@ impl Jit {
                 }
                 let label = match cause {
                     Why::Generic => format!("{name} again, without assumptions"),
-                    Why::Kinds => format!("{name} again, without a field read's kind guard"),
+                    Why::Kinds => format!("{name} again, without a kind guard"),
                     _ => name.clone(),
                 };
                 let mut stats = self.stats_mut();
@@ -432,6 +432,24 @@ impl Jit {
             Err(why) => {
                 self.stats_mut().direct.push((name.to_string(), Err(why)));
             }
+        }
+    }
+
+    /// The unit's name in `--stats` and `--jit-dump`.
+    pub(super) fn unit_name(&self, u: &Unit) -> String {
+        let p = &*self.program;
+        let name = |a: u32| format!("{} ({})", p.function_name(a), p.location(a));
+        let first = u.plan.cont.or(u.plan.blocks.first().copied());
+        match (u.plan.part, first) {
+            (Some(part), Some(a)) => format!(
+                "{}, part {} of {} at {}",
+                name(part.unit_start),
+                part.index + 1,
+                part.count,
+                p.location(a)
+            ),
+            (None, Some(a)) => name(a),
+            (_, None) => format!("layout {}", u.plan.layout),
         }
     }
 
