@@ -76,6 +76,24 @@ fn clif_list_index() {
 }
 
 #[test]
+fn clif_list_index_guarded_float() {
+    // INDEX at sites whose elements were all Floats when the unit got hot
+    // (docs/JIT.md, "Kinds of list elements"): the tag and bounds checks,
+    // then one comparison of the element's tag with Float's and no clone;
+    // the ADD of the two elements is one `fadd` with no kind tests. An
+    // element of another kind (inline, or the `data` helper's answer — a
+    // string's character —, dropped) counts a miss in the site's cell and
+    // leaves at the INDEX. Addresses shown as ADDR.
+    use ttvm_runtime::value::tag::FLOAT;
+    let src = "PUSH_FLOAT 1.5\nPUSH_FLOAT 0.25\nMAKE_LIST 2\nSTORE xs\nLOAD xs\nPUSH_INT 0\nINDEX\nLOAD xs\nPUSH_INT 1\nINDEX\nADD\nPRINT\nHALT\n";
+    let p = ttvm::load_source("snapshot.ttvm", src).expect("assembles");
+    let ir = ttvm::engine::clif_of_seen(Arc::new(p), 0, &[(6, FLOAT), (9, FLOAT)]).expect("lowers");
+    assert!(ir.contains("fadd"), "the Float ADD");
+    let addr = regex::Regex::new(r"0x[0-9a-f]{4}(_[0-9a-f]{4}){2,3}").unwrap();
+    insta::assert_snapshot!(addr.replace_all(&ir, "ADDR"));
+}
+
+#[test]
 fn clif_field_read() {
     // GET_FIELD with a constant name: the object's tag, the site's cached
     // position checked against the entries, the entry's key against the

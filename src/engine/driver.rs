@@ -477,7 +477,13 @@ impl Engine<'_> {
                         }
                         skip = ctx.pc;
                     }
-                    None => {}
+                    // A hot unit whose INDEX sites' kinds are read from
+                    // this frame before it is compiled (`jit::elems`).
+                    None => {
+                        if jit.take_frame(ctx) {
+                            continue;
+                        }
+                    }
                 }
             }
             let tier = Tier {

@@ -436,6 +436,24 @@ impl Jit {
         }
     }
 
+    /// The unit's name in `--stats` and `--jit-dump`.
+    pub(super) fn unit_name(&self, u: &Unit) -> String {
+        let p = &*self.program;
+        let name = |a: u32| format!("{} ({})", p.function_name(a), p.location(a));
+        let first = u.plan.cont.or(u.plan.blocks.first().copied());
+        match (u.plan.part, first) {
+            (Some(part), Some(a)) => format!(
+                "{}, part {} of {} at {}",
+                name(part.unit_start),
+                part.index + 1,
+                part.count,
+                p.location(a)
+            ),
+            (None, Some(a)) => name(a),
+            (_, None) => format!("layout {}", u.plan.layout),
+        }
+    }
+
     /// The Cranelift IR of the direct entry of the function at program
     /// address `at` (a CALL target), without compiling it.
     pub fn direct_ir_of(&self, at: u32) -> Result<String, String> {

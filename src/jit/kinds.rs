@@ -24,6 +24,15 @@
 //! those whose direct entries run it) are compiled again, without the
 //! guard there. So a site is recompiled for at most once: no loop of
 //! guards failing and compilations guarding again.
+//!
+//! List `INDEX` sites have cells too (`Jit::field_sites` holds every
+//! INDEX): the kinds of the elements each site would read are put in them
+//! from the frame of the process that finds its unit hot (`elems`; the
+//! interpreter records nothing). A site whose elements have all been of
+//! one kind of [`INDEX_KINDS`] is compiled as a guarded load of that kind
+//! (`Lower::index_with`, lower/data.rs): a matrix row is a known List, its
+//! element a known Float, a body read out of a list a known Object; the
+//! failures are counted and end the guard as a field read's.
 
 use super::compile::Why;
 use super::*;
@@ -140,6 +149,16 @@ pub(crate) struct SitePlan {
 /// The tag bits of [`FieldCell::kinds`].
 const TAGS: u32 = 0xffff;
 
+/// The kinds a list `INDEX` site is guarded for when its elements have
+/// all been of one of them (as a field read's for Float and Int): the
+/// numbers, Bools, and the strings, lists and objects whose tests the
+/// code after it then skips (a GET_FIELD of a known Object tests no tag,
+/// an INDEX of a known List neither).
+const INDEX_KINDS: u32 = {
+    use ttvm_runtime::value::tag::*;
+    1 << BOOL | 1 << INT | 1 << FLOAT | 1 << STR | 1 << LIST | 1 << OBJECT
+};
+
 /// Failures of a site's guard after which (and after every so many more)
 /// compiled code raises the JIT's flag: a power of two.
 pub const MISS_PERIOD: u32 = 16;
@@ -184,6 +203,12 @@ impl Jit {
     pub(super) fn field_guards(&self) -> Vec<SitePlan> {
         use ttvm_runtime::value::tag::{FLOAT, INT};
         let interp = self.interp_sites.get();
+        // The cells of list INDEX sites (guarded for any one kind of
+        // [`INDEX_KINDS`]).
+        let mut index = vec![false; self.field_cells.len()];
+        for (&at, &k) in &self.field_sites {
+            index[k] = matches!(self.program.code[at as usize], Instr::Index(_));
+        }
         self.field_cells
             .iter()
             .enumerate()
@@ -209,6 +234,8 @@ impl Jit {
                     FLOAT
                 } else if seen == 1 << INT {
                     INT
+                } else if index[k] && seen.is_power_of_two() && seen & INDEX_KINDS != 0 {
+                    seen.trailing_zeros() as u8
                 } else {
                     0
                 })

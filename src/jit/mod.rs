@@ -24,6 +24,7 @@
 mod code;
 mod compile;
 mod direct;
+mod elems;
 mod kinds;
 mod lower;
 mod queue;
@@ -46,7 +47,7 @@ use crate::bytecode::{Instr, OptField, Program};
 use crate::exec::native::Helpers;
 use crate::exec::{Addr, Dpc, Layout};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -126,6 +127,9 @@ struct Unit {
     /// Bytes of its compiled ordinary code, 0 until compiled (what its
     /// direct entry costs to compile, roughly: `DirectPlan::hot`).
     bytes: AtomicU32,
+    /// Whether its INDEX sites' kinds are read from a frame when it gets
+    /// hot (`elems`: `FRAME_NONE` … `FRAME_TAKEN`).
+    frame: AtomicU8,
 }
 
 /// A block start, as the engine looks it up by decoded address.
@@ -235,7 +239,8 @@ pub struct Jit {
     /// The per-site caches of field reads with a constant name
     /// (`lower/data.rs`): program address → its cell, which holds the
     /// position of the field in the last object read there (a hint,
-    /// checked by the code that reads it; `u64::MAX` at first).
+    /// checked by the code that reads it; `u64::MAX` at first); and of
+    /// list INDEXes, whose cells hold their elements' kinds (`elems`).
     field_sites: HashMap<u32, usize>,
     field_cells: Box<[FieldCell]>,
     /// The interpreter's field site caches, once given (`kinds`).
@@ -292,9 +297,11 @@ impl Jit {
                 threshold
             }
         };
+        let frames = elems::initial_states(p, &plan_of, plans.len());
         let mut units: Vec<Unit> = plans
             .into_iter()
-            .map(|plan| Unit {
+            .zip(frames)
+            .map(|(plan, frame)| Unit {
                 budget: budget(&plan),
                 by_cost: by_cost(&plan),
                 second_at: tier::second_tier_at(&plan, second_factor),
@@ -315,6 +322,7 @@ impl Jit {
                 runs: AtomicU32::new(0),
                 second: AtomicBool::new(false),
                 bytes: AtomicU32::new(0),
+                frame: AtomicU8::new(frame),
             })
             .collect();
         for instr in &p.code {
@@ -423,6 +431,7 @@ impl Jit {
                     Instr::GetField(OptField(Some(_)))
                         | Instr::HasField(OptField(Some(_)))
                         | Instr::SetField(OptField(Some(_)))
+                        | Instr::Index(_) // its elements' kinds (`elems`)
                 )
             })
             .enumerate()
@@ -688,6 +697,10 @@ impl Jit {
         if u.hot.fetch_add(w, Ordering::Relaxed).saturating_add(w) < u.budget {
             return false;
         }
+        // The engine reads the frame first (`elems`), then compiles.
+        if self.wants_frame(u) {
+            return true;
+        }
         // Compiled here (`--jit-sync`), or queued: the process goes on
         // interpreting and enters the code at a header once it is there.
         self.request(b.unit as usize, compile::Why::Hot);
@@ -787,22 +800,5 @@ impl Jit {
             calls_cell: &u.calls as *const AtomicU32 as usize,
             hot_mask,
         })
-    }
-
-    fn unit_name(&self, u: &Unit) -> String {
-        let p = &*self.program;
-        let name = |a: u32| format!("{} ({})", p.function_name(a), p.location(a));
-        let first = u.plan.cont.or(u.plan.blocks.first().copied());
-        match (u.plan.part, first) {
-            (Some(part), Some(a)) => format!(
-                "{}, part {} of {} at {}",
-                name(part.unit_start),
-                part.index + 1,
-                part.count,
-                p.location(a)
-            ),
-            (None, Some(a)) => name(a),
-            (_, None) => format!("layout {}", u.plan.layout),
-        }
     }
 }

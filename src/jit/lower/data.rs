@@ -10,6 +10,9 @@
 //! Neither path touches the virtual operand stack below the operands, so
 //! what is known of it stays known.
 //!
+//! An INDEX site whose elements were all of one kind when its unit got
+//! hot (`jit::elems`) is a guarded load of that kind (`Lower::index_with`).
+//!
 //! Where a list's length and elements are is given by the runtime
 //! (`List::layout`): the payload of a `Value::List` points at the list's
 //! one block, which holds the count, the length, the capacity and then
@@ -123,12 +126,36 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
                 _ => None,
             }
         };
-        self.index_with(x, i, dpc, take)
+        // The one kind of element the site was found to give when its unit
+        // got hot (`jit::elems`, `jit::kinds`; not in inline returns,
+        // whose code is their callers').
+        let guard = if E::GUARDED_FIELD_STORE {
+            self.input.field_guard(pc).zip(self.input.field_cell(pc))
+        } else {
+            None
+        };
+        self.index_with(x, i, dpc, take, guard)
     }
 
     /// INDEX of `x` at `i` (popped), the element taken when the list's
     /// count is `take` (see [`Lower::index`]).
-    fn index_with(&mut self, x: Item, i: Item, dpc: u32, take: Option<i64>) {
+    ///
+    /// With a `guard` (a tag and the site's cell: the elements the site
+    /// would read were all of that kind, `jit::elems`), the element's tag is
+    /// compared with it once, on the inline path and after the helper,
+    /// and the element is known to be of that kind from then on (a Float
+    /// is a number the arithmetic tests nothing of, an Object one the
+    /// field reads do not test); an element of another kind leaves at the
+    /// INDEX, the failure counted in the cell (as a field read's guard,
+    /// `Lower::read_field`).
+    fn index_with(
+        &mut self,
+        x: Item,
+        i: Item,
+        dpc: u32,
+        take: Option<i64>,
+        guard: Option<(u8, usize)>,
+    ) {
         let layout = List::layout();
         let join = self.b.create_block();
         self.b.append_block_param(join, I8);
@@ -137,6 +164,12 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         let fast = self.b.create_block();
         let slow = self.b.create_block();
         self.b.set_cold_block(slow);
+        // Where an element of another kind goes (a guarded load).
+        let miss = guard.map(|_| {
+            let m = self.b.create_block();
+            self.b.set_cold_block(m);
+            m
+        });
         let is_list = self.tag_is(x, LIST);
         let is_int = self.tag_is(i, INT);
         let both = self.b.ins().band(is_list, is_int);
@@ -152,11 +185,17 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         let off = self.b.ins().imul_imm(i.pay, VALUE_BYTES);
         let at = self.b.ins().iadd(elems, off);
         let tag = self.b.ins().load(I8, self.mf, at, 0);
+        if let (Some((k, _)), Some(miss)) = (guard, miss) {
+            let ok = self.b.ins().icmp_imm(IntCC::Equal, tag, k as i64);
+            let good = self.b.create_block();
+            self.b.ins().brif(ok, good, &[], miss, &[]);
+            self.b.switch_to_block(good);
+        }
         let pay = self.b.ins().load(I64, self.mf, at, 8);
         let elem = Item {
             tag,
             pay,
-            known: None,
+            known: guard.map(|(k, _)| k),
             slot: None,
         };
         if let Some(only) = take {
@@ -185,20 +224,58 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
         self.b.switch_to_block(slow);
         // A string's character inline, else the `data` helper (`strings`).
         let (tag, pay) = self.index_other(x, i, dpc);
-        self.b
-            .ins()
-            .jump(join, &[BlockArg::Value(tag), BlockArg::Value(pay)]);
+        match (guard, miss) {
+            (Some((k, cell)), Some(miss)) => {
+                // The helper's answer of another kind: dropped, and the
+                // interpreter runs the INDEX again.
+                let ok = self.b.ins().icmp_imm(IntCC::Equal, tag, k as i64);
+                let other = self.b.create_block();
+                self.b.set_cold_block(other);
+                self.b.ins().brif(
+                    ok,
+                    join,
+                    &[BlockArg::Value(tag), BlockArg::Value(pay)],
+                    other,
+                    &[],
+                );
+                self.b.switch_to_block(other);
+                self.drop_item(Item {
+                    tag,
+                    pay,
+                    known: None,
+                    slot: None,
+                });
+                self.b.ins().jump(miss, &[]);
+                self.b.switch_to_block(miss);
+                self.count_miss(cell);
+                let saved = self.stack.clone();
+                self.unpop(&[x, i]);
+                self.exit_continue(dpc);
+                self.stack = saved;
+            }
+            _ => {
+                self.b
+                    .ins()
+                    .jump(join, &[BlockArg::Value(tag), BlockArg::Value(pay)]);
+            }
+        }
         self.b.switch_to_block(join);
         let tag = self.b.block_params(join)[0];
         let pay = self.b.block_params(join)[1];
         self.drop_item(x);
         self.drop_item(i);
-        self.stack.push(Item {
-            tag,
-            pay,
-            known: None,
-            slot: None,
-        });
+        match guard {
+            Some((k, _)) => {
+                let it = self.item(k, pay);
+                self.stack.push(it);
+            }
+            None => self.stack.push(Item {
+                tag,
+                pay,
+                known: None,
+                slot: None,
+            }),
+        }
     }
 
     /// An instruction of `n` operands (1 or 2) the `data` helper runs on

@@ -322,7 +322,7 @@ impl<E: FrameEnv> Lower<'_, '_, '_, E> {
 
     /// A field read's kind guard failed: one more in its cell's count,
     /// and at every `MISS_PERIOD`-th the JIT's flag raised (`jit::kinds`).
-    fn count_miss(&mut self, cell: usize) {
+    pub(super) fn count_miss(&mut self, cell: usize) {
         use crate::jit::kinds::MISS_PERIOD;
         use crate::jit::FieldCell;
         self.count_miss_at(cell + FieldCell::MISSES as usize, MISS_PERIOD);
