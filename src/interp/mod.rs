@@ -16,6 +16,7 @@ mod registers;
 #[macro_use]
 mod updates;
 mod run;
+mod slow;
 mod trace;
 
 pub use crate::exec::semantics::Proc;
@@ -45,6 +46,10 @@ pub struct Tier<'a, H: ?Sized + TierUp> {
 
 /// Run `ctx` for one slice of `ctx.budget` reductions.
 /// `tier` is asked at header blocks of code decoded for a JIT.
+///
+/// Each copy of the dispatch loop is a function of its own (none inline
+/// here): the registers of one are allocated without the others' code
+/// beside it (docs/PERFORMANCE.md, "i15-disp").
 pub fn run_slice(
     ctx: &mut Context,
     code: &Code,
@@ -53,20 +58,38 @@ pub fn run_slice(
     tier: Option<&Tier<'_, dyn TierUp + '_>>,
 ) -> Control {
     if vm.config.debug || vm.config.trace {
-        run::<true, false, true>(ctx, code, vm, proc, tier)
+        run_traced(ctx, code, vm, proc, tier)
     } else if vm.profiler.is_some() {
         run_profiled(ctx, code, vm, proc, tier)
     } else if tier.is_some() {
         run_kinds(ctx, code, vm, proc, tier)
     } else {
-        run::<false, false, false>(ctx, code, vm, proc, tier)
+        run_plain(ctx, code, vm, proc)
     }
 }
 
+/// The dispatch loop without a JIT (the tier is known to be absent, so
+/// its header-block test compiles to the plain `Charge`).
+#[inline(never)]
+fn run_plain(ctx: &mut Context, code: &Code, vm: &Vm, proc: &mut Proc<'_>) -> Control {
+    run::<false, false, false>(ctx, code, vm, proc, None)
+}
+
+/// `--debug`/`--trace`'s dispatch loop, out of line.
+#[cold]
+#[inline(never)]
+fn run_traced(
+    ctx: &mut Context,
+    code: &Code,
+    vm: &Vm,
+    proc: &mut Proc<'_>,
+    tier: Option<&Tier<'_, dyn TierUp + '_>>,
+) -> Control {
+    run::<true, false, true>(ctx, code, vm, proc, tier)
+}
+
 /// The dispatch loop when a JIT runs: field reads record the kinds of
-/// the values they give, for its guarded loads. Out of line, so that the
-/// loop without the JIT (inline in `run_slice`) is compiled as one
-/// function by itself (its registers allocated as without this copy).
+/// the values they give, for its guarded loads.
 #[inline(never)]
 fn run_kinds(
     ctx: &mut Context,

@@ -8,7 +8,7 @@
 /// inner macros' own metavariables); the rest are `run`'s locals.
 macro_rules! registers {
     ($d:tt, $ctx:ident, $code:ident, $vm:ident, $proc:ident, $tier:ident, $ops:ident, $ip:ident,
-        $base:ident, $budget:ident, $st:ident, $sp:ident, $end:ident, $lp:ident, $nl:ident) => {
+        $budget:expr, $st:expr, $sp:ident, $end:expr, $lp:ident, $nl:expr) => {
         // The stack's limit in bytes (read where needed: a value kept
         // across the loop would take a register from the hot ones).
         macro_rules! max_bytes {
@@ -43,9 +43,11 @@ macro_rules! registers {
                 $end = ($st as usize)
                     .saturating_add($ctx.stack.capacity() * VALUE_BYTES)
                     .min(($st as usize).saturating_add(max_bytes!()));
-                // The current frame's slots are the last ones (`push_frame`).
-                $nl = $ctx.locals.len().saturating_sub($base);
-                $lp = $ctx.locals.as_mut_ptr().wrapping_add($base);
+                // The current frame's slots are the last ones (`push_frame`):
+                // `locals.len() == base + nl` holds in the loop.
+                let base = slow::frame_base($ctx);
+                $nl = $ctx.locals.len().saturating_sub(base);
+                $lp = $ctx.locals.as_mut_ptr().wrapping_add(base);
             }};
         }
         macro_rules! sync {
@@ -77,54 +79,28 @@ macro_rules! registers {
                 end!(out)
             }};
         }
-        // Unwind to a handler. The context must hold the stack (`sync!`
-        // first on an inline path; an out-of-line call leaves it there).
-        macro_rules! raise {
-            ($d e:expr) => {{
-                let e = $d e;
-                $ctx.pc = Dpc(pc!() as u32);
-                match unwind($ctx, e, $vm) {
+        // Go on where an out-of-line path (`slow.rs`) says: its decoded
+        // address with the registers read again from the context (no
+        // register value is live across the call), or end the slice.
+        macro_rules! resume {
+            ($d go:expr) => {{
+                match $d go {
                     Ok(to) => {
-                        $ip = $ops.wrapping_add(to as usize);
-                        $base = $ctx.frame().base as usize;
+                        $ip = $ops.wrapping_add(to);
                         regs!();
                         continue;
                     }
-                    Err(e) => end!(Control::Crashed(e)),
+                    Err(out) => end!(out),
                 }
             }};
         }
-        macro_rules! tryv {
-            ($d e:expr) => {
-                match $d e {
-                    Ok(v) => v,
-                    Err(e) => raise!(e),
-                }
-            };
-        }
-        // The instruction with its complete semantics (`exec::semantics`):
+        // The instruction with its complete semantics (`slow::generic`):
         // every op's slow path and error.
         macro_rules! generic {
             () => {{
                 sync!();
-                $ctx.pc = Dpc(pc!() as u32);
-                match semantics::exec(
-                    $ctx,
-                    &$code.layout,
-                    $vm,
-                    $proc,
-                    $code.layout.addr(Dpc(pc!() as u32)).0,
-                ) {
-                    Control::Next => $ip = $ip.wrapping_add(1),
-                    Control::Jump(to) => {
-                        $ip = $ops.wrapping_add(to.ix());
-                        $base = $ctx.frame().base as usize;
-                    }
-                    Control::Raise(e) => raise!(e),
-                    out => end!(out),
-                }
-                regs!();
-                continue;
+                let pc = pc!();
+                resume!(slow::generic($ctx, $code, $vm, $proc, pc))
             }};
         }
         // Room for one more value: there always is (a block's `charge!`
@@ -290,6 +266,7 @@ macro_rules! registers {
                 } else if $d tail {
                     // SAFETY: `depth >= 1` (a process always has a frame).
                     let f = unsafe { $ctx.frames.last_mut().unwrap_unchecked() };
+                    let base = f.base as usize;
                     if depth > 1
                         && f.kind == FrameKind::Call
                         && $ctx
@@ -297,8 +274,8 @@ macro_rules! registers {
                             .last()
                             .is_none_or(|h| (h.depth as usize) < depth)
                         && $ctx.captures.last().is_none_or(|c| (c.0 as usize) < depth)
-                        && $base + size <= $ctx.locals.capacity()
-                        && $base + size <= $vm.config.max_frame_slots
+                        && base + size <= $ctx.locals.capacity()
+                        && base + size <= $vm.config.max_frame_slots
                     {
                         f.entry = $d target;
                         f.size = size as u32;
@@ -308,7 +285,7 @@ macro_rules! registers {
                         // first, so each old value is dropped once. The new
                         // slots are within the capacity (checked).
                         unsafe {
-                            $ctx.locals.set_len($base);
+                            $ctx.locals.set_len(base);
                             for j in 0..$nl {
                                 drop_at($lp.add(j).cast());
                             }
@@ -317,7 +294,7 @@ macro_rules! registers {
                             } else {
                                 bind($lp, size, params, &mut $sp);
                             }
-                            $ctx.locals.set_len($base + size);
+                            $ctx.locals.set_len(base + size);
                         }
                         $nl = size;
                         true
@@ -325,7 +302,8 @@ macro_rules! registers {
                         false
                     }
                 } else {
-                    let nb = $base + $nl;
+                    // (The current frame's slots are the vector's last.)
+                    let nb = $ctx.locals.len();
                     // (The frame vector's room tested here, not by `push`:
                     // no call to grow it in the loop; `calls::call` grows.)
                     if depth < $vm.config.max_call_depth
@@ -358,7 +336,6 @@ macro_rules! registers {
                             }
                             $ctx.locals.set_len(nb + size);
                         }
-                        $base = nb;
                         $nl = size;
                         true
                     } else {
@@ -493,12 +470,13 @@ macro_rules! registers {
         // charged here when the budget and the stack's room allow (as
         // `charge!` does, without dispatching it), else the jump goes to
         // the `Charge`, which preempts or grows the stack. Not under
-        // `--profile`, which counts each `Charge` it runs.
+        // `--profile`, which counts each `Charge` it runs. (A cost of 0
+        // needs no test of its own: both ways lead to `$to`, the budget
+        // less 0.)
         macro_rules! goto {
             ($d to:expr, $d cost:expr) => {{
                 let (to, cost): (u32, u32) = ($d to, $d cost);
                 if !PROFILE
-                    && cost != 0
                     && $budget > 0
                     && ($sp as usize) + 2 * VALUE_BYTES * cost as usize <= $end
                 {
@@ -547,11 +525,8 @@ macro_rules! registers {
                 if need > $end {
                     // Over the limit, or the allocation grows (out of line).
                     sync!();
-                    if need > ($st as usize).saturating_add(max_bytes!()) {
-                        raise!(Value::error("stack overflow"));
-                    }
-                    $ctx.stack.reserve(2 * cost as usize);
-                    regs!();
+                    let pc = pc!();
+                    resume!(slow::room($ctx, $vm, 2 * cost as usize, pc));
                 }
                 $ip = $ip.wrapping_add(1);
             }};

@@ -6,10 +6,10 @@ use super::moves::{
     bind, bind_exact, check_counts, copy, copy_to, drop_at, drop_old, move_to, number,
     owns_nothing, put, put_float, put_int, put_none, put_null, take_old, VALUE_BYTES,
 };
-use super::{decode, keyed, trace, Code, Proc, Tier, TierUp};
+use super::{decode, keyed, slow, trace, Code, Proc, Tier, TierUp};
 use crate::bytecode::{Arith, Cmp};
 use crate::exec::ops;
-use crate::exec::semantics::{self, calls, unwind, update_in_place};
+use crate::exec::semantics::update_in_place;
 use crate::exec::{Addr, Context, Control, Dpc, Frame, FrameKind, Vm};
 use std::sync::atomic::Ordering;
 use ttvm_runtime::value::Object;
@@ -32,6 +32,19 @@ use ttvm_runtime::Value;
 /// slice ends (`leave!`; `end!` when an out-of-line call has just left
 /// the stack in the context). No inline path can panic between the two, so a
 /// value moved off the stack is never dropped twice.
+/// The loop's state that a memory operand serves as well as a register
+/// (compared against, seldom written): kept in memory by construction.
+struct Cold {
+    /// The operand stack's start.
+    st: *mut Value,
+    /// The address up to which the stack has room (`regs!`, `charge!`).
+    end: usize,
+    /// The current frame's slot count.
+    nl: usize,
+    /// The reductions left in the slice.
+    budget: i64,
+}
+
 #[inline(always)]
 pub(super) fn run<const TRACE: bool, const PROFILE: bool, const KINDS: bool>(
     ctx: &mut Context,
@@ -43,21 +56,27 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool, const KINDS: bool>(
     let ops = code.ops.as_ptr();
     // The next op, as a pointer (`pc!()` is its decoded address).
     let mut ip: *const Op = ops.wrapping_add(ctx.pc.ix());
-    let mut base = ctx.frame().base as usize;
     // (The limits are read from `vm.config` where used, and the slice's
     // starting budget from `ctx.budget` at its end: fewer values live
     // across the loop, so the hot ones keep their registers.)
-    let mut budget = ctx.budget;
-    let mut st: *mut Value;
     let mut sp: *mut Value;
-    // The address up to which the stack has room (`regs!`, `charge!`).
-    let mut end: usize;
     let mut lp: *mut Option<Value>;
-    let mut nl: usize;
+    // The stack's start, its room, the frame's slot count and the budget
+    // stay in memory (`Cold`): the register allocator places only `ip`,
+    // `sp` and `lp` (and what an arm computes).
+    let mut cold = Cold {
+        st: std::ptr::null_mut(),
+        end: 0,
+        nl: 0,
+        budget: ctx.budget,
+    };
+    // (Its address escapes here, so LLVM cannot make its fields values
+    // of their own: each use is a memory operand, as a spilled value's.)
+    std::hint::black_box(&mut cold);
     registers!(
-        $, ctx, code, vm, proc, tier, ops, ip, base, budget, st, sp, end, lp, nl
+        $, ctx, code, vm, proc, tier, ops, ip, cold.budget, cold.st, sp, cold.end, lp, cold.nl
     );
-    updates!($, code, ip, sp, lp, nl);
+    updates!($, code, ip, sp, lp, cold.nl);
     check_counts();
     regs!();
     // Started inside a block (a process resumed in a RECEIVE, compiled
@@ -114,7 +133,7 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool, const KINDS: bool>(
                 ip = ip.wrapping_add(1);
             }
             Op::Dup => {
-                if sp == st {
+                if sp == cold.st {
                     generic!()
                 }
                 // (One operand below `sp`.)
@@ -122,7 +141,7 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool, const KINDS: bool>(
                 ip = ip.wrapping_add(1);
             }
             Op::Pop => {
-                if sp == st {
+                if sp == cold.st {
                     generic!()
                 }
                 // SAFETY: one operand below `sp`, moved out once.
@@ -173,7 +192,7 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool, const KINDS: bool>(
                 ip = ip.wrapping_add(1);
             }
             Op::Store(s) => {
-                if sp == st {
+                if sp == cold.st {
                     generic!()
                 }
                 let cell: *mut Option<Value> = slot!(s);
@@ -286,7 +305,7 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool, const KINDS: bool>(
             Op::GetField(k) => {
                 let (name, site) = (&code.atoms[k as usize], &code.sites[k as usize]);
                 // An Object: the field (Null when missing) inline.
-                if sp != st {
+                if sp != cold.st {
                     // SAFETY: one operand below `sp`.
                     let top = unsafe { &mut *sp.sub(1) };
                     if let Value::Object(o) = top {
@@ -324,7 +343,7 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool, const KINDS: bool>(
                 ip = ip.wrapping_add(1);
             }
             Op::SetFieldRun(store) => {
-                let cell: *mut Option<Value> = if (store as usize) < nl {
+                let cell: *mut Option<Value> = if (store as usize) < cold.nl {
                     lp.wrapping_add(store as usize)
                 } else {
                     std::ptr::null_mut()
@@ -339,7 +358,7 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool, const KINDS: bool>(
                 ip = ip.wrapping_add(1);
             }
             Op::Jz(t) => {
-                if sp == st {
+                if sp == cold.st {
                     generic!()
                 }
                 // SAFETY: one operand below `sp`, dropped in place once.
@@ -356,7 +375,7 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool, const KINDS: bool>(
                 };
             }
             Op::Jnz(t) => {
-                if sp == st {
+                if sp == cold.st {
                     generic!()
                 }
                 // SAFETY: one operand below `sp`, dropped in place once.
@@ -389,25 +408,13 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool, const KINDS: bool>(
                     continue;
                 }
                 sync!();
-                ctx.pc = Dpc(pc!() as u32);
-                tryv!(calls::call(
-                    ctx,
-                    vm,
-                    site.at,
-                    site.target,
-                    &site.param_slots,
-                    site.frame_size,
-                    site.tail,
-                    site.ret
-                ));
-                ip = ops.wrapping_add(site.entry as usize);
-                base = ctx.frame().base as usize;
-                regs!();
+                let pc = pc!();
+                resume!(slow::call(ctx, vm, site, pc))
             }
             Op::CallFunction { tail, at, ret } => {
                 // A Function or a Closure on top: entered inline when
                 // `enter!` can (a closure's captures bound after).
-                if sp != st {
+                if sp != cold.st {
                     // SAFETY: one operand below `sp`.
                     let f = unsafe { &*sp.sub(1) };
                     let callee = match f {
@@ -443,11 +450,8 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool, const KINDS: bool>(
                     }
                 }
                 sync!();
-                ctx.pc = Dpc(pc!() as u32);
-                let entry = tryv!(calls::call_function(ctx, vm, &code.layout, at, tail, ret));
-                ip = ops.wrapping_add(entry as usize);
-                base = ctx.frame().base as usize;
-                regs!();
+                let pc = pc!();
+                resume!(slow::call_function(ctx, code, vm, (tail, at, ret), pc))
             }
             Op::Ret => {
                 // Out of a CALL frame without handlers or captures of its
@@ -462,40 +466,30 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool, const KINDS: bool>(
                         .is_none_or(|h| (h.depth as usize) < depth)
                     && ctx.captures.last().is_none_or(|c| (c.0 as usize) < depth)
                 {
-                    let ret = f.ret;
+                    let (ret, base) = (f.ret, f.base as usize);
                     // SAFETY: the frame's `nl` slots are the vector's
                     // last; the length is cut first, so each is dropped
                     // once. A CALL frame is never the bottom one.
                     unsafe {
                         ctx.locals.set_len(base);
-                        for j in 0..nl {
+                        for j in 0..cold.nl {
                             drop_at(lp.add(j).cast());
                         }
                         ctx.frames.set_len(depth - 1);
                         let nb = ctx.frames.last().unwrap_unchecked().base as usize;
-                        nl = base - nb;
-                        lp = lp.sub(nl);
-                        base = nb;
+                        cold.nl = base - nb;
+                        lp = lp.sub(cold.nl);
                     }
                     goto_block!(ret);
                     continue;
                 }
                 sync!();
-                ctx.pc = Dpc(pc!() as u32);
-                match calls::ret(ctx, &code.layout, vm, proc) {
-                    Control::Jump(to) => {
-                        ip = ops.wrapping_add(to.ix());
-                        base = ctx.frame().base as usize;
-                    }
-                    Control::Raise(e) => raise!(e),
-                    Control::Next => ip = ip.wrapping_add(1),
-                    out => end!(out),
-                }
-                regs!();
+                let pc = pc!();
+                resume!(slow::ret(ctx, code, vm, proc, pc))
             }
             Op::Generic => generic!(),
             Op::FloatFn(f) => {
-                if sp != st {
+                if sp != cold.st {
                     // SAFETY: one operand below `sp`; a number (nothing
                     // to drop) is replaced by the result.
                     unsafe {
@@ -510,17 +504,14 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool, const KINDS: bool>(
             }
             Op::Library(op) => {
                 sync!();
-                ctx.pc = Dpc(pc!() as u32);
-                let at = code.layout.addr(Dpc(pc!() as u32)).0;
-                tryv!(semantics::library(ctx, vm, at, op));
-                regs!();
-                ip = ip.wrapping_add(1);
+                let pc = pc!();
+                resume!(slow::library(ctx, code, vm, op, pc))
             }
             Op::Send(lit) => {
                 // The message and (unless given) an Int PID: else the
                 // generic path raises the error.
                 let to = match lit {
-                    Some(to) if sp != st => to,
+                    Some(to) if sp != cold.st => to,
                     // SAFETY: two operands below `sp`; an Int PID has
                     // nothing to drop.
                     None if !below!(2) => match unsafe { &*sp.sub(1) } {
@@ -539,19 +530,22 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool, const KINDS: bool>(
                     sp.read()
                 };
                 sync!();
+                let pc = pc!();
                 proc.node.send(proc.pid, to, msg);
-                ip = ip.wrapping_add(1);
+                // (From the context: no register live across the send.)
+                ip = ops.wrapping_add(pc + 1);
+                regs!();
             }
             Op::Receive => {
                 sync!();
-                let got = proc.node.receive_any(proc.me, &mut ctx.stack);
-                regs!();
-                if !got {
+                let pc = pc!();
+                if !proc.node.receive_any(proc.me, &mut ctx.stack) {
                     // Resumes at this RECEIVE when woken.
-                    ctx.pc = Dpc(pc!() as u32);
-                    leave!(Control::Waiting);
+                    ctx.pc = Dpc(pc as u32);
+                    end!(Control::Waiting);
                 }
-                ip = ip.wrapping_add(1);
+                ip = ops.wrapping_add(pc + 1);
+                regs!();
             }
             // ADD or MUL (the decoder made SUB an ADD).
             Op::UpdateLocalInt { slot, k, op } => match slot!(slot) {
@@ -624,7 +618,7 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool, const KINDS: bool>(
                 // Two Ints or two Floats (the right one in the variable)
                 // with a result: inline; anything else runs the LOAD and
                 // then the operator unfused.
-                if sp != st {
+                if sp != cold.st {
                     // SAFETY: one operand below `sp`.
                     let a = unsafe { &*sp.sub(1) };
                     // (The result written whole: the next op reads it
@@ -659,7 +653,7 @@ pub(super) fn run<const TRACE: bool, const PROFILE: bool, const KINDS: bool>(
                 target,
                 cost,
             } => {
-                if sp == st {
+                if sp == cold.st {
                     load!(slot)
                 }
                 // SAFETY: one operand below `sp`.

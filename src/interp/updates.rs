@@ -6,7 +6,7 @@
 /// Defines, inside `run`, the macros below; the arguments as for
 /// `registers!`.
 macro_rules! updates {
-    ($d:tt, $code:ident, $ip:ident, $sp:ident, $lp:ident, $nl:ident) => {
+    ($d:tt, $code:ident, $ip:ident, $sp:ident, $lp:ident, $nl:expr) => {
         // `SET_INDEX`, with the slot of the `STORE` after it (`x`): on a
         // List and an Int in range the element is replaced, in place when
         // unshared (after `release!`); anything else through the generic
