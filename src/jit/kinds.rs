@@ -187,6 +187,20 @@ impl Jit {
         let _ = self.interp_sites.set(InterpSites { sites, of });
     }
 
+    /// The interpreter's records of what each CALL_FUNCTION site calls
+    /// (`interp::Code::callees`): read when a site is compiled. Once.
+    pub fn set_callees(&self, callees: crate::interp::callees::Callees) {
+        let _ = self.callees.set(callees);
+    }
+
+    /// What the CALL_FUNCTION at `at` has called while interpreted.
+    pub(super) fn seen(&self, at: u32) -> crate::interp::callees::Seen {
+        match self.callees.get() {
+            Some(c) => c.seen(at),
+            None => crate::interp::callees::Seen::Nothing,
+        }
+    }
+
     /// The field read at program address `at` gave a value of tag `tag`
     /// (as the `field` helper records it; for tests).
     pub fn note_field_kind(&self, at: u32, tag: u8) {

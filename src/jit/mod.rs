@@ -707,20 +707,6 @@ impl Jit {
         u.code.load(Ordering::Acquire) != 0
     }
 
-    /// The interpreter's records of what each CALL_FUNCTION site calls
-    /// (`interp::Code::callees`): read when a site is compiled. Once.
-    pub fn set_callees(&self, callees: crate::interp::callees::Callees) {
-        let _ = self.callees.set(callees);
-    }
-
-    /// What the CALL_FUNCTION at `at` has called while interpreted.
-    fn seen(&self, at: u32) -> crate::interp::callees::Seen {
-        match self.callees.get() {
-            Some(c) => c.seen(at),
-            None => crate::interp::callees::Seen::Nothing,
-        }
-    }
-
     /// What translating unit `u` needs.
     fn input<'a>(
         &'a self,
