@@ -49,6 +49,10 @@ struct Path {
     budget: ir::Value,
     /// Blocks on this path so far (a loop goes to the call).
     seen: Vec<u32>,
+    /// The chain has room for every frame lowered inline: `left` was
+    /// tested against [`MAX_NEST`] on this path (at its first nested
+    /// call, once for all of them).
+    room: bool,
 }
 
 /// The frame environment of a callee lowered inline (one per frame).
@@ -274,6 +278,7 @@ impl Lower<'_, '_, '_, Direct<'_>> {
                 slots: Vec::new(),
                 budget: self.b.use_var(self.v_budget),
                 seen: Vec::new(),
+                room: false,
             },
             level: 1,
             call,
@@ -395,20 +400,31 @@ impl Lower<'_, '_, '_, Inline<'_>> {
         {
             return self.go_call();
         }
-        if level > self.mode.level {
-            // The frame it makes must be within the chain's limit, as a
-            // real call would check.
+        // A callee none of whose paths returns within the frames left to
+        // nest (each ends in the real call) is not lowered: it would only
+        // add tests before the call (binary-trees' `make` one level down,
+        // whose leaf list is made inline only in the real call's frame).
+        let levels = MAX_NEST + 1 - level;
+        let own = self.mode.own;
+        if !returns_within(p, &callee, &|t| inline_plan(self.input, own, t), levels) {
+            return self.go_call();
+        }
+        if level > self.mode.level && !self.mode.path.room {
+            // The frames it makes must be within the chain's limit, as a
+            // real call would check: once per path, for the deepest
+            // nesting (a chain with fewer frames left makes the call).
             let left = self
                 .b
                 .ins()
                 .band_imm(self.mode.pos, crate::jit::Place::LEFT_MASK);
-            let ok = self
-                .b
-                .ins()
-                .icmp_imm(IntCC::UnsignedGreaterThanOrEqual, left, level as i64);
+            let ok =
+                self.b
+                    .ins()
+                    .icmp_imm(IntCC::UnsignedGreaterThanOrEqual, left, MAX_NEST as i64);
             let next = self.b.create_block();
             self.b.ins().brif(ok, next, &[], self.mode.call, &[]);
             self.b.switch_to_block(next);
+            self.mode.path.room = true;
         }
         let args = self.stack.split_off(have - n);
         let back = if tail {
@@ -429,6 +445,7 @@ impl Lower<'_, '_, '_, Inline<'_>> {
                 slots: Vec::new(),
                 budget: self.mode.path.budget,
                 seen: Vec::new(),
+                room: self.mode.path.room,
             },
             level,
             call: self.mode.call,
